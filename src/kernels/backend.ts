@@ -1,0 +1,79 @@
+// The contract every backend implements: storage, readback, and one method per primitive family.
+// Inputs arrive as strided views (no copies for reshape/transpose/broadcast/slice); outputs are
+// always fresh contiguous storage. The front end (src/tensor) has already checked shapes and
+// dtypes and cast operands, so a backend only computes.
+import type { AnyTypedArray, DType } from '../tensor/dtype.js';
+import type { Shape } from '../tensor/shape.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from './elementwise-ops.js';
+import type { Conv2dParams, ConvTranspose2dParams, KeyWords, RandomKind } from './params.js';
+
+export type BackendName = 'cpu' | 'webgpu';
+
+/** A reference-counted block of elements owned by one backend. */
+export interface Storage {
+  readonly backend: BackendName;
+  readonly dtype: DType;
+  /** Element count. */
+  readonly size: number;
+  /** Bytes this storage holds on its device. */
+  readonly byteLength: number;
+  /** Tensor handles sharing this storage; the backend frees it when this reaches 0. */
+  refs: number;
+}
+
+/** A strided window onto a storage: element (i0, i1, ...) lives at offset + sum(i_k * strides[k]). */
+export interface View {
+  readonly storage: Storage;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+export interface BackendMemory {
+  /** Bytes kept in the allocator's pool for reuse (not held by any tensor). */
+  readonly pooledBytes: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** The dtypes this backend can hold. */
+  readonly dtypes: readonly DType[];
+  /** Largest element count one storage may hold, with the limit's name for error messages. */
+  maxElements(dtype: DType): { readonly elements: number; readonly limit: string };
+
+  upload(data: AnyTypedArray, dtype: DType): Storage;
+  /** Contiguous host copy of the view's elements (bool as 0/1 bytes). */
+  read(view: View): Promise<AnyTypedArray>;
+  release(storage: Storage): void;
+  memory(): BackendMemory;
+
+  fill(shape: Shape, value: number, dtype: DType): Storage;
+  /** Contiguous copy of a view (materialises transposes, broadcasts and slices). */
+  copy(x: View): Storage;
+  cast(x: View, dtype: DType): Storage;
+  /** Output dtype follows the op table (`bool` for predicates, else the input dtype). */
+  unary(op: UnaryOp, x: View): Storage;
+  /** a and b have equal shapes and dtypes (broadcast and promoted by the front end). */
+  binary(op: BinaryOp, a: View, b: View): Storage;
+  /** cond is bool; a, b and cond have equal shapes; a and b equal dtypes. */
+  where(cond: View, a: View, b: View): Storage;
+  /** Reduces over `axes` (sorted, unique, at least one); the output drops those axes. */
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage;
+  /** Index (int32) of the first max/min along one axis; the output drops that axis. */
+  argReduce(op: 'argmax' | 'argmin', x: View, axis: number): Storage;
+  /** a [...B, M, K] @ b [...B, K, N] with equal batch dims (already broadcast). */
+  matmul(a: View, b: View): Storage;
+  conv2d(x: View, w: View, p: Conv2dParams): Storage;
+  convTranspose2d(x: View, w: View, p: ConvTranspose2dParams): Storage;
+  pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage;
+  /** Inputs share dtype and every dim but `axis`. */
+  concat(xs: readonly View[], axis: number): Storage;
+  /** Picks entries of x along `axis` at int32 `indices` (wrapped once if negative, then clamped). */
+  take(x: View, indices: View, axis: number): Storage;
+  /** Counter-based random values: see src/random/threefry.ts for the exact stream. */
+  random(kind: RandomKind, key: KeyWords, shape: Shape): Storage;
+
+  /** Releases the device; the backend cannot be used afterwards. */
+  destroy(): Promise<void>;
+}
