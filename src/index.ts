@@ -1,0 +1,58 @@
+// The package entry: every public name of the engine (DESIGN.md section 4).
+import './tensor/eager.js'; // installs the primitive implementations behind bind()
+
+export { Tensor, type NestedArray } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export type { Shape } from './tensor/shape.js';
+export type { BackendName } from './kernels/backend.js';
+export { ShapeError, DTypeError, DisposedTensorError, BackendError } from './tensor/errors.js';
+
+// device
+export { setBackend, getBackend, ready, dispose, isBackendStarted } from './tensor/backends.js';
+// memory
+export { scope, tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
+export { treeLeaves, treeMap, type Tree } from './tensor/pytree.js';
+// creation
+export {
+  tensor,
+  zeros,
+  ones,
+  full,
+  zerosLike,
+  onesLike,
+  fullLike,
+  arange,
+  linspace,
+  toBackend,
+  type CreateOptions,
+  type TensorData,
+} from './tensor/ops/creation.js';
+// PRNG
+export { PRNGKey, key, split, foldIn, uniform, normal, randomBits } from './random/index.js';
+// elementwise
+export {
+  cast,
+  neg, abs, sign, square, relu, exp, log, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, silu, gelu, floor, ceil, round, logicalNot,
+  add, sub, mul, div, pow, maximum, minimum, equal, notEqual, less, lessEqual, greater, greaterEqual, logicalAnd, logicalOr,
+  where, clamp,
+} from './tensor/ops/elementwise.js';
+// reductions
+export { sum, prod, max, min, mean, variance, logSumExp, argmax, argmin, type ReduceOptions } from './tensor/ops/reduce.js';
+// movement
+export { reshape, transpose, broadcastTo, expandDims, squeeze, slice, concat, stack, pad, flatten } from './tensor/ops/movement.js';
+// linear algebra and nn
+export { matmul } from './tensor/ops/linalg.js';
+export {
+  conv2d,
+  convTranspose2d,
+  avgPool2d,
+  maxPool2d,
+  upsampleNearest2d,
+  type Conv2dOptions,
+  type ConvTranspose2dOptions,
+  type Pool2dOptions,
+} from './tensor/ops/conv.js';
+export { softmax, logSoftmax, layerNorm, groupNorm, type LayerNormOptions, type GroupNormOptions } from './tensor/ops/normalization.js';
+export { take, gather } from './tensor/ops/indexing.js';
+// primitives (for transform and op authors)
+export { bind, observePrimitives, type Primitive, type PrimitiveParams, type PrimitiveObserver } from './tensor/primitives.js';

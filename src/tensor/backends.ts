@@ -1,0 +1,90 @@
+// Backend registry: which backends are up, which one new tensors go to, start-up and shutdown.
+import type { Backend, BackendName } from '../kernels/backend.js';
+import { createCpuBackend } from '../kernels/cpu/index.js';
+import { BackendError } from './errors.js';
+
+const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'cpu'];
+const instances = new Map<BackendName, Backend>();
+let current: BackendName | null = null;
+let warnedFallback = false;
+
+async function instantiate(name: BackendName): Promise<Backend> {
+  const existing = instances.get(name);
+  if (existing) return existing;
+  let backend: Backend;
+  if (name === 'cpu') backend = createCpuBackend();
+  else {
+    // Loaded lazily so CPU-only users never load Dawn.
+    const { createWebGpuBackend } = await import('../kernels/webgpu/index.js');
+    backend = await createWebGpuBackend();
+  }
+  instances.set(name, backend);
+  return backend;
+}
+
+/**
+ * Makes `name` the backend new tensors are created on, starting it if needed. Rejects with a
+ * BackendError that says how to fix it when WebGPU has no adapter.
+ */
+export async function setBackend(name: BackendName): Promise<void> {
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new BackendError(`setBackend: unknown backend ${JSON.stringify(name)}; use 'webgpu' or 'cpu'.`);
+  }
+  await instantiate(name);
+  current = name;
+}
+
+/**
+ * Starts the default backend: WebGPU when an adapter exists, else the CPU with one warning.
+ * Resolves to the backend's name. Call once before creating tensors.
+ */
+export async function ready(): Promise<BackendName> {
+  if (current) return current;
+  try {
+    await setBackend('webgpu');
+  } catch (e) {
+    if (!warnedFallback) {
+      warnedFallback = true;
+      console.warn(`[webgpu-lrpo] WebGPU unavailable, falling back to the CPU backend. ${(e as Error).message}`);
+    }
+    await setBackend('cpu');
+  }
+  return current!;
+}
+
+/** The backend new tensors are created on. Throws if none was started. */
+export function getBackend(): BackendName {
+  if (current === null) {
+    throw new BackendError(
+      "No backend is ready: call `await ready()` (WebGPU, falling back to CPU) or `await setBackend('cpu' | 'webgpu')` before creating tensors.",
+    );
+  }
+  return current;
+}
+
+/** The started backend instance by name. @internal */
+export function backendFor(name: BackendName): Backend {
+  const b = instances.get(name);
+  if (b) return b;
+  if (name === 'cpu') {
+    // The CPU backend needs no async start-up, so tensors moved to it work before setBackend('cpu').
+    const cpu = createCpuBackend();
+    instances.set('cpu', cpu);
+    return cpu;
+  }
+  throw new BackendError(`The ${name} backend is not started: call \`await setBackend('${name}')\` first.`);
+}
+
+/** Whether a backend has been started. */
+export const isBackendStarted = (name: BackendName): boolean => instances.has(name);
+
+/**
+ * Releases every backend (destroys the WebGPU device) so the process can exit. Tensors made
+ * before are unusable afterwards; `ready()`/`setBackend()` start afresh.
+ */
+export async function dispose(): Promise<void> {
+  const all = [...instances.values()];
+  instances.clear();
+  current = null;
+  await Promise.all(all.map((b) => b.destroy()));
+}

@@ -1,0 +1,195 @@
+// Eager implementations of the primitives: shape bookkeeping for views, and backend calls for
+// everything that computes. Inputs arrive validated by the public ops (src/tensor/ops).
+import type { Backend, Storage } from '../kernels/backend.js';
+import { binaryOps, unaryOps, type BinaryOp, type ReduceOp, type UnaryOp } from '../kernels/elementwise-ops.js';
+import { convOutSize, convTransposeOutSize } from '../kernels/params.js';
+import { backendFor } from './backends.js';
+import type { DType } from './dtype.js';
+import { BackendError, fmtShape, ShapeError } from './errors.js';
+import { installPrimitiveImpls, type Primitive, type PrimitiveImpl, type PrimitiveParams } from './primitives.js';
+import { sizeOf, type Shape } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** The one backend all inputs live on, or an error telling how to move them. */
+export function backendOf(op: string, inputs: readonly Tensor[]): Backend {
+  const name = inputs[0].storage(op).backend;
+  for (const t of inputs) {
+    const other = t.storage(op).backend;
+    if (other !== name) {
+      throw new BackendError(
+        `${op}: operands live on different backends (${inputs.map((x) => x.backend).join(', ')}). ` +
+          `Move them first, e.g. \`await toBackend(x, '${name}')\`.`,
+      );
+    }
+  }
+  return backendFor(name);
+}
+
+/** Refuses outputs larger than the backend can hold, naming the device limit. */
+export function checkAlloc(op: string, backend: Backend, shape: Shape, dtype: DType): void {
+  if (!backend.dtypes.includes(dtype)) {
+    throw new BackendError(
+      `${op}: the ${backend.name} backend has no ${dtype} (it has ${backend.dtypes.join(', ')}); ` +
+        (dtype === 'float64' ? `float64 is CPU-only: cast to float32 or use setBackend('cpu').` : `cast to a supported dtype.`),
+    );
+  }
+  const { elements, limit } = backend.maxElements(dtype);
+  const size = sizeOf(shape);
+  if (size > elements) {
+    throw new BackendError(
+      `${op}: an output of shape ${fmtShape(shape)} (${size} ${dtype} elements) exceeds the ${backend.name} device limit ` +
+        `${limit} (${elements} elements). Split the work into smaller chunks (e.g. a smaller batch).`,
+    );
+  }
+}
+
+/** Runs a computing primitive: checks the output fits, calls the backend, wraps the storage. */
+function compute(op: string, inputs: readonly Tensor[], shape: Shape, dtype: DType, run: (b: Backend) => Storage): Tensor {
+  const backend = backendOf(op, inputs);
+  checkAlloc(op, backend, shape, dtype);
+  return new Tensor(run(backend), shape);
+}
+
+/** A new handle on the same storage with different view metadata. */
+const viewOf = (x: Tensor, op: string, shape: Shape, strides: readonly number[], offset: number): Tensor =>
+  new Tensor(x.storage(op), shape, strides, offset);
+
+const unaryImpl =
+  (op: UnaryOp): PrimitiveImpl<UnaryOp> =>
+  ([x]) =>
+    compute(op, [x], x.shape, unaryOps[op].result === 'bool' ? 'bool' : x.dtype, (b) => b.unary(op, x.view(op)));
+
+const binaryImpl =
+  (op: BinaryOp): PrimitiveImpl<BinaryOp> =>
+  ([a, b]) =>
+    compute(op, [a, b], a.shape, binaryOps[op].result === 'bool' ? 'bool' : a.dtype, (be) =>
+      be.binary(op, a.view(op), b.view(op)),
+    );
+
+type ReducePrimitive = 'reduceSum' | 'reduceProd' | 'reduceMax' | 'reduceMin';
+const reduceImpl =
+  <P extends ReducePrimitive>(op: ReduceOp, name: P): PrimitiveImpl<P> =>
+  ([x], { axes }) =>
+    compute(name, [x], x.shape.filter((_, i) => !axes.includes(i)), x.dtype, (b) => b.reduce(op, x.view(name), axes));
+
+const argImpl =
+  <P extends 'argmax' | 'argmin'>(op: P): PrimitiveImpl<P> =>
+  ([x], { axis }) =>
+    compute(op, [x], x.shape.filter((_, i) => i !== axis), 'int32', (b) => b.argReduce(op, x.view(op), axis));
+
+function reshapeImpl([x]: readonly Tensor[], { shape }: PrimitiveParams['reshape']): Tensor {
+  if (x.isContiguous) return viewOf(x, 'reshape', shape, contiguousStridesOf(shape), x.offset);
+  const b = backendOf('reshape', [x]);
+  return new Tensor(b.copy(x.view('reshape')), shape);
+}
+
+const contiguousStridesOf = (shape: Shape): number[] => {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+};
+
+function broadcastImpl([x]: readonly Tensor[], { shape }: PrimitiveParams['broadcastTo']): Tensor {
+  const lead = shape.length - x.rank;
+  const strides = shape.map((d, i) => {
+    if (i < lead) return 0;
+    const src = x.shape[i - lead];
+    if (src === d) return x.strides[i - lead];
+    if (src === 1) return 0;
+    throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}.`);
+  });
+  return viewOf(x, 'broadcastTo', shape, strides, x.offset);
+}
+
+function sliceImpl([x]: readonly Tensor[], { starts, ends, steps }: PrimitiveParams['slice']): Tensor {
+  const shape = starts.map((s, i) => Math.max(0, Math.ceil((ends[i] - s) / steps[i])));
+  const strides = x.strides.map((st, i) => st * steps[i]);
+  const offset = x.offset + starts.reduce((acc, s, i) => acc + s * x.strides[i], 0);
+  return viewOf(x, 'slice', shape, strides, sizeOf(shape) === 0 ? x.offset : offset);
+}
+
+const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
+  ...(Object.fromEntries(Object.keys(unaryOps).map((op) => [op, unaryImpl(op as UnaryOp)])) as {
+    [P in UnaryOp]: PrimitiveImpl<P>;
+  }),
+  ...(Object.fromEntries(Object.keys(binaryOps).map((op) => [op, binaryImpl(op as BinaryOp)])) as {
+    [P in BinaryOp]: PrimitiveImpl<P>;
+  }),
+  where: ([c, a, b]) => compute('where', [c, a, b], a.shape, a.dtype, (be) => be.where(c.view('where'), a.view('where'), b.view('where'))),
+  cast: ([x], { dtype }) => compute('cast', [x], x.shape, dtype, (b) => b.cast(x.view('cast'), dtype)),
+  reduceSum: reduceImpl('sum', 'reduceSum'),
+  reduceProd: reduceImpl('prod', 'reduceProd'),
+  reduceMax: reduceImpl('max', 'reduceMax'),
+  reduceMin: reduceImpl('min', 'reduceMin'),
+  argmax: argImpl('argmax'),
+  argmin: argImpl('argmin'),
+  reshape: reshapeImpl,
+  permute: ([x], { perm }) =>
+    viewOf(
+      x,
+      'permute',
+      perm.map((p) => x.shape[p]),
+      perm.map((p) => x.strides[p]),
+      x.offset,
+    ),
+  broadcastTo: broadcastImpl,
+  slice: sliceImpl,
+  pad: ([x], { widths, value }) =>
+    compute(
+      'pad',
+      [x],
+      x.shape.map((d, i) => d + widths[i][0] + widths[i][1]),
+      x.dtype,
+      (b) => b.pad(x.view('pad'), widths, value),
+    ),
+  concat: (xs, { axis }) =>
+    compute(
+      'concat',
+      xs,
+      xs[0].shape.map((d, i) => (i === axis ? xs.reduce((n, x) => n + x.shape[axis], 0) : d)),
+      xs[0].dtype,
+      (b) => b.concat(xs.map((x) => x.view('concat')), axis),
+    ),
+  take: ([x, idx], { axis }) =>
+    compute(
+      'take',
+      [x, idx],
+      [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)],
+      x.dtype,
+      (b) => b.take(x.view('take'), idx.view('take'), axis),
+    ),
+  matmul: ([a, b]) =>
+    compute('matmul', [a, b], [...a.shape.slice(0, -1), b.shape[b.rank - 1]], a.dtype, (be) =>
+      be.matmul(a.view('matmul'), b.view('matmul')),
+    ),
+  conv2d: ([x, w], p) => {
+    const [n, , h, wd] = x.shape;
+    const [o, , kh, kw] = w.shape;
+    const shape = [
+      n,
+      o,
+      convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]),
+      convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]),
+    ];
+    return compute('conv2d', [x, w], shape, x.dtype, (b) => b.conv2d(x.view('conv2d'), w.view('conv2d'), p));
+  },
+  convTranspose2d: ([x, w], p) => {
+    const [n, , h, wd] = x.shape;
+    const [, coutPerGroup, kh, kw] = w.shape;
+    const shape = [
+      n,
+      coutPerGroup * p.groups,
+      convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0]),
+      convTransposeOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1]),
+    ];
+    return compute('convTranspose2d', [x, w], shape, x.dtype, (b) =>
+      b.convTranspose2d(x.view('convTranspose2d'), w.view('convTranspose2d'), p),
+    );
+  },
+};
+
+installPrimitiveImpls(impls);

@@ -1,0 +1,92 @@
+// Deterministic memory: scopes that dispose what they created, `keep`, and live-memory counters.
+// A FinalizationRegistry is deliberately not used: GPU bytes are freed when a scope ends or
+// `dispose()` is called, never at the garbage collector's whim.
+import type { BackendName, Storage } from '../kernels/backend.js';
+import type { Tensor } from './tensor.js';
+import { treeLeaves } from './pytree.js';
+
+interface Counters {
+  tensors: number;
+  bytes: number;
+}
+const live: Record<BackendName, Counters> = { cpu: { tensors: 0, bytes: 0 }, webgpu: { tensors: 0, bytes: 0 } };
+
+/** Called by the Tensor constructor: one more handle, and the storage's bytes if it is new. */
+export function countAcquire(storage: Storage): void {
+  const c = live[storage.backend];
+  c.tensors++;
+  if (storage.refs === 0) c.bytes += storage.byteLength;
+  storage.refs++;
+}
+
+/** Called by dispose(): one handle fewer; returns true when the storage has no handles left. */
+export function countRelease(storage: Storage): boolean {
+  const c = live[storage.backend];
+  c.tensors--;
+  storage.refs--;
+  if (storage.refs > 0) return false;
+  c.bytes -= storage.byteLength;
+  return true;
+}
+
+// --- scopes ------------------------------------------------------------------------------------
+
+const scopeStack: Set<Tensor>[] = [];
+const kept = new WeakSet<Tensor>();
+
+/** Registers a new tensor with the innermost scope (tensors made outside any scope are the caller's). */
+export function track(t: Tensor): void {
+  scopeStack[scopeStack.length - 1]?.add(t);
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns (anywhere inside a
+ * returned array or record) and those passed to `keep`. Returned tensors move to the enclosing
+ * scope. `fn` must be synchronous: await readbacks outside the scope.
+ */
+export function scope<T>(fn: () => T): T {
+  const mine = new Set<Tensor>();
+  scopeStack.push(mine);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopeStack.pop();
+    for (const t of mine) if (!kept.has(t)) t.dispose();
+    throw e;
+  }
+  scopeStack.pop();
+  if (result instanceof Promise) {
+    for (const t of mine) if (!kept.has(t)) t.dispose();
+    throw new TypeError(
+      'scope: the function returned a Promise; scopes track synchronous work only. Do the tensor math inside scope(() => ...) and await readbacks (x.data()) outside it.',
+    );
+  }
+  const escaping = new Set(treeLeaves(result));
+  for (const t of mine) {
+    if (escaping.has(t)) track(t);
+    else if (!kept.has(t)) t.dispose();
+  }
+  return result;
+}
+
+/** `tidy` is TensorFlow.js's name for `scope`. */
+export const tidy = scope;
+
+/** Marks a tensor to survive every enclosing scope; the caller disposes it. Returns it. */
+export function keep<T extends Tensor>(t: T): T {
+  kept.add(t);
+  return t;
+}
+
+export interface MemoryInfo {
+  /** Live tensor handles (views count as handles) on this backend. */
+  readonly tensors: number;
+  /** Bytes held by live storages (a storage shared by views counts once). */
+  readonly bytes: number;
+}
+
+/** Live tensors and bytes per backend, for checking that loops hold memory flat. */
+export function memory(): Record<BackendName, MemoryInfo> {
+  return { cpu: { ...live.cpu }, webgpu: { ...live.webgpu } };
+}

@@ -1,0 +1,102 @@
+// Softmax and normalisation layers, composed from primitives (so autodiff needs no extra rules).
+import { toFloat } from '../dtype.js';
+import { checkShape, fmtShape } from '../errors.js';
+import { scope } from '../memory.js';
+import { normalizeAxis } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { add, cast, div, exp, mul, rsqrt, sub } from './elementwise.js';
+import { reshape } from './movement.js';
+import { requireTensor } from './operand.js';
+import { logSumExp, max, mean, sum, variance } from './reduce.js';
+
+/** exp(x) / sum(exp(x)) along `axis` (default -1), shifted by the max for stability. */
+export function softmax(x: Tensor, options: { readonly axis?: number } = {}): Tensor {
+  requireTensor('softmax', x);
+  const axis = normalizeAxis('softmax', options.axis ?? -1, x.rank, x.shape);
+  return scope(() => {
+    const xf = cast(x, toFloat(x.dtype));
+    const e = exp(sub(xf, max(xf, { axis, keepdims: true })));
+    return div(e, sum(e, { axis, keepdims: true }));
+  });
+}
+
+/** log(softmax(x)) along `axis` (default -1), computed as x - logSumExp(x). */
+export function logSoftmax(x: Tensor, options: { readonly axis?: number } = {}): Tensor {
+  requireTensor('logSoftmax', x);
+  const axis = normalizeAxis('logSoftmax', options.axis ?? -1, x.rank, x.shape);
+  return scope(() => {
+    const xf = cast(x, toFloat(x.dtype));
+    return sub(xf, logSumExp(xf, { axis, keepdims: true }));
+  });
+}
+
+/** (x - mean) / sqrt(var + eps) over the last `axes`, then * weight + bias (both optional). */
+function normalizeLastAxes(x: Tensor, axes: number[], eps: number): Tensor {
+  const mu = mean(x, { axis: axes, keepdims: true });
+  const v = variance(x, { axis: axes, keepdims: true });
+  return mul(sub(x, mu), rsqrt(add(v, eps)));
+}
+
+export interface LayerNormOptions {
+  /** Scale, broadcast against the normalised trailing dims (e.g. shape [D]). */
+  readonly weight?: Tensor;
+  readonly bias?: Tensor;
+  readonly eps?: number;
+  /** How many trailing dims to normalise over (default 1, PyTorch's normalized_shape length). */
+  readonly normalizedDims?: number;
+}
+
+/** Layer normalisation over the trailing dims, as torch.nn.functional.layer_norm. */
+export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
+  const op = 'layerNorm';
+  requireTensor(op, x);
+  const k = options.normalizedDims ?? 1;
+  checkShape(Number.isInteger(k) && k >= 1 && k <= x.rank, op, () => `normalizedDims ${k} must be in [1, ${x.rank}] for shape ${fmtShape(x.shape)}.`);
+  const tail = x.shape.slice(x.rank - k);
+  for (const [name, p] of [['weight', options.weight], ['bias', options.bias]] as const) {
+    if (p === undefined) continue;
+    requireTensor(op, p, name);
+    checkShape(p.shape.length === k && p.shape.every((d, i) => d === tail[i]), op, () =>
+      `${name} has shape ${fmtShape(p.shape)}, expected ${fmtShape(tail)} (the normalised trailing dims of ${fmtShape(x.shape)}).`,
+    );
+  }
+  return scope(() => {
+    const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
+    let y = normalizeLastAxes(cast(x, toFloat(x.dtype)), axes, options.eps ?? 1e-5);
+    if (options.weight) y = mul(y, options.weight);
+    if (options.bias) y = add(y, options.bias);
+    return y;
+  });
+}
+
+export interface GroupNormOptions {
+  readonly groups: number;
+  /** Per-channel scale, shape [C]. */
+  readonly weight?: Tensor;
+  /** Per-channel shift, shape [C]. */
+  readonly bias?: Tensor;
+  readonly eps?: number;
+}
+
+/** Group normalisation over (C / groups, spatial...) per sample, as torch.nn.functional.group_norm. */
+export function groupNorm(x: Tensor, options: GroupNormOptions): Tensor {
+  const op = 'groupNorm';
+  requireTensor(op, x);
+  checkShape(x.rank >= 2, op, () => `x must be at least 2-D (N, C, ...), got ${fmtShape(x.shape)}.`);
+  const [n, c, ...spatial] = x.shape;
+  const g = options.groups;
+  checkShape(Number.isInteger(g) && g >= 1 && c % g === 0, op, () => `groups = ${g} must be a positive integer dividing the ${c} channels of ${fmtShape(x.shape)}.`);
+  for (const [name, p] of [['weight', options.weight], ['bias', options.bias]] as const) {
+    if (p === undefined) continue;
+    requireTensor(op, p, name);
+    checkShape(p.rank === 1 && p.shape[0] === c, op, () => `${name} must have shape [${c}], got ${fmtShape(p.shape)}.`);
+  }
+  const perChannel = [1, c, ...spatial.map(() => 1)];
+  return scope(() => {
+    const grouped = reshape(cast(x, toFloat(x.dtype)), [n, g, (c / g) * spatial.reduce((a, d) => a * d, 1)]);
+    let y = reshape(normalizeLastAxes(grouped, [2], options.eps ?? 1e-5), x.shape);
+    if (options.weight) y = mul(y, reshape(options.weight, perChannel));
+    if (options.bias) y = add(y, reshape(options.bias, perChannel));
+    return y;
+  });
+}

@@ -1,0 +1,103 @@
+// The Tensor value type: an immutable, strided view of backend storage, with async readback.
+import type { BackendName, Storage, View } from '../kernels/backend.js';
+import type { AnyTypedArray, DType } from './dtype.js';
+import { DisposedTensorError, fmtShape } from './errors.js';
+import { backendFor } from './backends.js';
+import { countAcquire, countRelease, track } from './memory.js';
+import { contiguousStrides, sizeOf, type Shape } from './shape.js';
+
+/** Nested JS arrays as returned by `array()` (numbers, or booleans for bool tensors). */
+export type NestedArray = number | boolean | NestedArray[];
+
+/**
+ * An n-dimensional array on one backend. Immutable from the user's view: every op returns a new
+ * tensor. Reshape, transpose, broadcast and slice return views that share storage (no copy).
+ * Free it with `dispose()` or by creating it inside `scope(() => ...)`.
+ */
+export class Tensor {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  /** Element strides of this view into its storage (0 along broadcast dims). @internal */
+  readonly strides: readonly number[];
+  /** Element offset of this view into its storage. @internal */
+  readonly offset: number;
+  #storage: Storage | null;
+
+  /** @internal Use `tensor()`, `zeros()` ... to create tensors. */
+  constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
+    this.shape = Object.freeze([...shape]);
+    this.dtype = storage.dtype;
+    this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
+    this.offset = offset;
+    this.#storage = storage;
+    countAcquire(storage);
+    track(this);
+  }
+
+  /** Which backend holds the data. */
+  get backend(): BackendName {
+    return this.storage('backend').backend;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  get isDisposed(): boolean {
+    return this.#storage === null;
+  }
+  /** True when the view's elements lie row-major and gap-free in storage. */
+  get isContiguous(): boolean {
+    const want = contiguousStrides(this.shape);
+    return this.shape.every((d, i) => d <= 1 || this.strides[i] === want[i]);
+  }
+
+  /** The storage, or a DisposedTensorError naming the op that wanted it. @internal */
+  storage(op: string): Storage {
+    if (this.#storage === null) {
+      throw new DisposedTensorError(
+        `${op}: received a disposed tensor (shape ${fmtShape(this.shape)}, ${this.dtype}). ` +
+          `It was freed by dispose() or by the end of the scope that created it; ` +
+          `return it from the scope, wrap it in keep(x), or create it outside the scope.`,
+      );
+    }
+    return this.#storage;
+  }
+
+  /** The strided view the backends compute on. @internal */
+  view(op: string): View {
+    return { storage: this.storage(op), dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+  }
+
+  /** Reads the elements back, row-major, as a new TypedArray (bool as 0/1 bytes). */
+  async data(): Promise<AnyTypedArray> {
+    const view = this.view('data');
+    return backendFor(view.storage.backend).read(view);
+  }
+
+  /** Reads the elements back as nested JS arrays (a number or boolean for a 0-d tensor). */
+  async array(): Promise<NestedArray> {
+    const flat = await this.data();
+    const toValue = this.dtype === 'bool' ? (i: number) => flat[i] !== 0 : (i: number) => flat[i];
+    const build = (dim: number, start: number): NestedArray => {
+      if (dim === this.shape.length) return toValue(start);
+      const stride = sizeOf(this.shape.slice(dim + 1));
+      return Array.from({ length: this.shape[dim] }, (_, i) => build(dim + 1, start + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /** Frees this handle; the storage is freed when no view of it remains. Idempotent. */
+  dispose(): void {
+    const s = this.#storage;
+    if (s === null) return;
+    this.#storage = null;
+    if (countRelease(s)) backendFor(s.backend).release(s);
+  }
+
+  toString(): string {
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.#storage ? this.#storage.backend : 'disposed'})`;
+  }
+}
