@@ -1,0 +1,71 @@
+// The CPU backend: the reference implementation every WebGPU kernel is tested against. Each
+// primitive family lives in its own file; this one wires them into the Backend interface.
+import type { AnyTypedArray, DType } from '../../tensor/dtype.js';
+import { allocHost, dtypeOfArray } from '../../tensor/dtype.js';
+import { BackendError } from '../../tensor/errors.js';
+import type { Backend, Storage } from '../backend.js';
+import { conv2d, convTranspose2d } from './conv.js';
+import { binary, cast, copy, fill, unary, where } from './elementwise.js';
+import { matmul } from './matmul.js';
+import { concat, pad } from './pad-concat.js';
+import { random } from './random.js';
+import { argReduce, reduce } from './reduce.js';
+import { CpuStorage } from './storage.js';
+import { storeRules } from './store-rules.js';
+import { gatherToContiguous } from './strided.js';
+import { take } from './take.js';
+
+export { CpuStorage } from './storage.js';
+
+const CPU_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+/** Largest element count we promise for one JS TypedArray, whatever the engine allows. */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * Copies host data into a new storage, so later writes to `data` cannot change a tensor. An array
+ * of another kind than `dtype` is converted element by element with the cast rules, and bool data
+ * is always normalised to 0/1 (a Uint8Array may hold any byte).
+ */
+function upload(data: AnyTypedArray, dtype: DType): CpuStorage {
+  if (dtypeOfArray(data) === dtype && dtype !== 'bool') return new CpuStorage(dtype, data.slice());
+  const out = allocHost(dtype, data.length);
+  const convert = storeRules[dtype];
+  for (let i = 0; i < data.length; i++) out[i] = convert(data[i]);
+  return new CpuStorage(dtype, out);
+}
+
+function release(storage: Storage): void {
+  if (!(storage instanceof CpuStorage)) {
+    throw new BackendError(`cpu.release: got a storage from the '${storage.backend}' backend; release it on its own backend.`);
+  }
+  storage.release();
+}
+
+/** Creates a CPU backend. It holds no device, so any number may coexist. */
+export function createCpuBackend(): Backend {
+  return {
+    name: 'cpu',
+    dtypes: CPU_DTYPES,
+    maxElements: () => ({ elements: MAX_ELEMENTS, limit: 'JS typed array length' }),
+    upload,
+    read: async (view) => gatherToContiguous('read', view),
+    release,
+    memory: () => ({ pooledBytes: 0 }),
+    fill,
+    copy,
+    cast,
+    unary,
+    binary,
+    where,
+    reduce,
+    argReduce,
+    matmul,
+    conv2d,
+    convTranspose2d,
+    pad,
+    concat,
+    take,
+    random,
+    destroy: async () => {},
+  };
+}
