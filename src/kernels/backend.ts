@@ -17,7 +17,7 @@ export interface Storage {
   readonly size: number;
   /** Bytes this storage holds on its device. */
   readonly byteLength: number;
-  /** Tensor handles sharing this storage; the backend frees it when this reaches 0. */
+  /** Tensor handles sharing this storage, set and counted by the front end (src/tensor/memory.ts), which calls `release` when it reaches 0. */
   refs: number;
 }
 

@@ -9,14 +9,21 @@ interface Counters {
   tensors: number;
   bytes: number;
 }
+const counted = new WeakSet<Storage>();
 const live: Record<BackendName, Counters> = { cpu: { tensors: 0, bytes: 0 }, webgpu: { tensors: 0, bytes: 0 } };
 
 /** Called by the Tensor constructor: one more handle, and the storage's bytes if it is new. */
 export function countAcquire(storage: Storage): void {
   const c = live[storage.backend];
   c.tensors++;
-  if (storage.refs === 0) c.bytes += storage.byteLength;
-  storage.refs++;
+  if (counted.has(storage)) {
+    storage.refs++;
+  } else {
+    // First handle: whatever the backend initialised refs to, the front end owns the count now.
+    counted.add(storage);
+    storage.refs = 1;
+    c.bytes += storage.byteLength;
+  }
 }
 
 /** Called by dispose(): one handle fewer; returns true when the storage has no handles left. */
@@ -25,6 +32,7 @@ export function countRelease(storage: Storage): boolean {
   c.tensors--;
   storage.refs--;
   if (storage.refs > 0) return false;
+  counted.delete(storage);
   c.bytes -= storage.byteLength;
   return true;
 }
