@@ -8,7 +8,7 @@ import type { View } from '../backend.js';
 import type { BinaryOp, UnaryOp } from '../elementwise-ops.js';
 import { binaryOps, unaryOps } from '../elementwise-ops.js';
 import { CpuStorage } from './storage.js';
-import { explicitStoreRule, storeRules } from './store-rules.js';
+import { castRules, explicitStoreRule, storeRules } from './store-rules.js';
 import { gatherToContiguous, readContiguous } from './strided.js';
 
 /** A fresh storage of `shape` with every element `value` (converted as a cast to `dtype` would). */
@@ -25,7 +25,7 @@ export const copy = (x: View): CpuStorage => new CpuStorage(x.dtype, gatherToCon
 export function cast(x: View, dtype: DType): CpuStorage {
   const src = readContiguous('cast', x);
   const out = allocHost(dtype, src.length);
-  const convert = storeRules[dtype];
+  const convert = castRules[dtype];
   for (let i = 0; i < src.length; i++) out[i] = convert(src[i]);
   return new CpuStorage(dtype, out);
 }

@@ -11,8 +11,8 @@ export const storeRules: Record<DType, StoreRule> = {
   /** Rounds to the nearest float32 (also what a Float32Array store does). */
   float32: Math.fround,
   /**
-   * ToInt32, as an Int32Array store does: truncates toward zero, then wraps mod 2^32; NaN and
-   * +-Infinity become 0. (WGSL's f32 -> i32 saturates instead, so out-of-range casts differ.)
+   * ToInt32, as an Int32Array store does: truncates toward zero, then wraps mod 2^32, as WGSL
+   * i32 arithmetic wraps on overflow. (Casts from float saturate instead: see castRules.)
    */
   int32: (x) => x | 0,
   /** Nonzero (NaN included, as in NumPy) is true. */
@@ -24,3 +24,12 @@ export const storeRules: Record<DType, StoreRule> = {
  * store alone is already correct (every dtype but bool).
  */
 export const explicitStoreRule = (dtype: DType): StoreRule | undefined => (dtype === 'bool' ? storeRules.bool : undefined);
+
+/**
+ * The rules of `cast`: as storeRules, except float -> int32 truncates toward zero and saturates
+ * at the int32 range, as WGSL's f32 -> i32 conversion does, so casts agree across backends.
+ */
+export const castRules: Record<DType, StoreRule> = {
+  ...storeRules,
+  int32: (x) => (Number.isNaN(x) ? 0 : x >= 2147483647 ? 2147483647 : x <= -2147483648 ? -2147483648 : Math.trunc(x)),
+};
