@@ -1,0 +1,62 @@
+// Everything a kernel needs from the device in one place: allocation, pipelines, and dispatch.
+import type { DType } from '../../tensor/dtype.js';
+import { BackendError } from '../../tensor/errors.js';
+import type { View } from '../backend.js';
+import { BufferPool } from './buffer-pool.js';
+import { BufferUsage, type GpuDevice } from './device.js';
+import { Dispatcher, type DispatchRequest, type StorageBinding } from './encoder.js';
+import { PendingErrors } from './error-scopes.js';
+import { PipelineCache } from './pipeline-cache.js';
+import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
+
+/** Pooled bytes kept for reuse before the largest free buffers are destroyed. */
+const DEFAULT_POOL_CAP_BYTES = 256 * 1024 * 1024;
+
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly errors = new PendingErrors();
+  readonly pipelines: PipelineCache;
+  readonly pool: BufferPool;
+  readonly dispatcher: Dispatcher;
+
+  constructor(
+    readonly gpu: GpuDevice,
+    poolCapBytes = DEFAULT_POOL_CAP_BYTES,
+  ) {
+    this.device = gpu.device;
+    this.pipelines = new PipelineCache(this.device, this.errors);
+    this.pool = new BufferPool(this.device, {
+      usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+      capBytes: poolCapBytes,
+      maxBufferSize: gpu.limits.maxBufferSize,
+    });
+    this.dispatcher = new Dispatcher(this.device, gpu.limits, this.pipelines, this.errors, [this.pool]);
+  }
+
+  get limits(): GpuDevice['limits'] {
+    return this.gpu.limits;
+  }
+
+  /** Fresh (pooled) storage for `size` elements; its contents are undefined until a kernel writes it. */
+  alloc(dtype: DType, size: number): WebGpuStorage {
+    return new WebGpuStorage(this.pool.acquire(Math.max(1, size) * DEVICE_BYTES_PER_ELEMENT), dtype, size);
+  }
+
+  /** Returns storage to the pool, after the next submit if recorded commands may still use it. */
+  release(storage: WebGpuStorage): void {
+    if (storage.released) return;
+    storage.released = true;
+    this.pool.release(storage.buffer, this.dispatcher.hasPendingWork);
+  }
+
+  dispatch(req: DispatchRequest): void {
+    this.dispatcher.dispatch(req);
+  }
+
+  /** The binding of a view's storage (the whole storage; kernels add the view's offset). */
+  bind(view: View | WebGpuStorage): StorageBinding {
+    const s = (view instanceof WebGpuStorage ? view : view.storage) as WebGpuStorage;
+    if (s.released) throw new BackendError('webgpu: a kernel was given storage that was already released (a disposed tensor).');
+    return { buffer: s.buffer, size: s.bindSize };
+  }
+}

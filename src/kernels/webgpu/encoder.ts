@@ -1,0 +1,150 @@
+// The dispatcher: records many dispatches into one command encoder and compute pass, packs their
+// uniforms into one arena, and submits in batches (or when a readback needs the results).
+import { BackendError } from '../../tensor/errors.js';
+import type { BufferPool } from './buffer-pool.js';
+import { BufferUsage, type DeviceLimits } from './device.js';
+import type { PendingErrors } from './error-scopes.js';
+import type { PipelineCache } from './pipeline-cache.js';
+
+/** Dispatches recorded before an automatic submit: enough to amortise submit cost, few enough to start the GPU early. */
+export const MAX_DISPATCHES_PER_SUBMIT = 128;
+/** CPU-side uniform arena; one GPU uniform buffer of this size is rewritten before each submit. */
+const ARENA_BYTES = 64 * 1024;
+
+export interface StorageBinding {
+  readonly buffer: GPUBuffer;
+  /** Bytes to bind (at least 4, a multiple of 4). */
+  readonly size: number;
+}
+
+export interface DispatchRequest {
+  /** Kernel name for error messages. */
+  readonly kernel: string;
+  readonly source: string;
+  /** Uniform bytes, bound at binding 0. */
+  readonly uniform: ArrayBuffer;
+  /** Storage buffers bound at 1, 2, ... in order; the output first by convention. */
+  readonly storage: readonly StorageBinding[];
+  /** Workgroups along one logical dimension; folded into 2-D past the per-dimension limit. */
+  readonly workgroups: number;
+}
+
+/** Splits a 1-D workgroup count into an (x, y) grid with x, y <= maxPerDim. Kernels index `wid.x + wid.y * nwg.x`. */
+export function foldGrid(workgroups: number, maxPerDim: number): [number, number] {
+  if (workgroups <= maxPerDim) return [workgroups, 1];
+  const y = Math.ceil(workgroups / maxPerDim);
+  if (y > maxPerDim) {
+    throw new BackendError(
+      `webgpu: ${workgroups} workgroups exceed ${maxPerDim}^2 (maxComputeWorkgroupsPerDimension squared); split the op into smaller tensors.`,
+    );
+  }
+  return [Math.ceil(workgroups / y), y];
+}
+
+export class Dispatcher {
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private dispatches = 0;
+  private readonly arena = new Uint8Array(ARENA_BYTES);
+  private arenaUsed = 0;
+  private readonly uniformBuffer: GPUBuffer;
+  private readonly alignment: number;
+  /** Submits so far; tests and benches read it. */
+  submits = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly limits: DeviceLimits,
+    private readonly pipelines: PipelineCache,
+    private readonly errors: PendingErrors,
+    private readonly pools: readonly BufferPool[],
+  ) {
+    this.alignment = Math.max(16, limits.minUniformBufferOffsetAlignment);
+    this.uniformBuffer = device.createBuffer({
+      label: 'uniform arena',
+      size: ARENA_BYTES,
+      usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+    });
+  }
+
+  /** Whether recorded commands are waiting for a submit (released buffers must then wait too). */
+  get hasPendingWork(): boolean {
+    return this.encoder !== undefined;
+  }
+
+  /** Records one dispatch; submits first if the batch or the uniform arena is full. */
+  dispatch(req: DispatchRequest): void {
+    if (req.workgroups === 0) return;
+    const slot = Math.ceil(this.arenaUsed / this.alignment) * this.alignment;
+    if (this.dispatches >= MAX_DISPATCHES_PER_SUBMIT || slot + req.uniform.byteLength > ARENA_BYTES) this.flush();
+    const offset = Math.ceil(this.arenaUsed / this.alignment) * this.alignment;
+    this.arena.set(new Uint8Array(req.uniform), offset);
+    this.arenaUsed = offset + req.uniform.byteLength;
+
+    const pipeline = this.pipelines.get(req.kernel, req.source);
+    const bindGroup = this.device.createBindGroup({
+      label: req.kernel,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: this.uniformBuffer, offset, size: req.uniform.byteLength } },
+        ...req.storage.map((s, i) => ({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.size } })),
+      ],
+    });
+    const pass = this.computePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y] = foldGrid(req.workgroups, this.limits.maxComputeWorkgroupsPerDimension);
+    pass.dispatchWorkgroups(x, y);
+    this.dispatches++;
+  }
+
+  /** Records a buffer-to-buffer copy after the dispatches recorded so far. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    const encoder = this.commandEncoder();
+    this.endPass();
+    encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Submits everything recorded (uniform arena first), inside validation and out-of-memory scopes. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    const encoder = this.encoder;
+    const dispatches = this.dispatches;
+    this.encoder = undefined;
+    this.dispatches = 0;
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.arena, 0, Math.ceil(this.arenaUsed / 4) * 4);
+    this.arenaUsed = 0;
+    this.device.queue.submit([encoder.finish()]);
+    this.submits++;
+    this.errors.popScope(this.device, (e) => new BackendError(`webgpu: submit of ${dispatches} dispatches failed validation: ${e.message}`));
+    this.errors.popScope(
+      this.device,
+      (e) => new BackendError(`webgpu: out of GPU memory (${e.message}); dispose tensors you no longer need or use smaller batches.`),
+    );
+    for (const pool of this.pools) pool.afterSubmit();
+  }
+
+  destroy(): void {
+    this.encoder = undefined;
+    this.pass = undefined;
+    this.uniformBuffer.destroy();
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+}

@@ -1,0 +1,203 @@
+// The WebGPU backend: the Backend contract implemented with WGSL kernels on a Dawn device.
+import type { AnyTypedArray, DType } from '../../tensor/dtype.js';
+import { BackendError } from '../../tensor/errors.js';
+import type { Shape } from '../../tensor/shape.js';
+import { sizeOf } from '../../tensor/shape.js';
+import type { Backend, BackendMemory, Storage, View } from '../backend.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from '../elementwise-ops.js';
+import type { Conv2dParams, ConvTranspose2dParams, KeyWords, RandomKind } from '../params.js';
+import { GpuContext } from './context.js';
+import { acquireDevice, BufferUsage, MAP_MODE_READ } from './device.js';
+import { isContiguous } from './layout.js';
+import { conv2d, convTranspose2d } from './kernels/conv.js';
+import * as elementwise from './kernels/elementwise.js';
+import { matmul } from './kernels/matmul.js';
+import { concat, pad } from './kernels/pad-concat.js';
+import { random } from './kernels/random.js';
+import { argReduce, reduce } from './kernels/reduce.js';
+import { take } from './kernels/take.js';
+import { assertGpuDType, DEVICE_BYTES_PER_ELEMENT, fromDeviceBytes, toDeviceElements, WebGpuStorage } from './storage.js';
+
+export { WebGpuStorage } from './storage.js';
+export { matmulVariants } from './kernels/matmul.js';
+
+export interface WebGpuBackendOptions {
+  readonly powerPreference?: GPUPowerPreference;
+  /** Bytes of released buffers kept for reuse (default 256 MiB). */
+  readonly poolCapBytes?: number;
+}
+
+/**
+ * Acquires a Dawn WebGPU device and returns a backend on it. Throws a BackendError naming the fix
+ * when no adapter exists (install a Vulkan driver, or use the cpu backend).
+ */
+export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+  const gpu = await acquireDevice(options.powerPreference);
+  return new WebGpuBackend(new GpuContext(gpu, options.poolCapBytes));
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
+  private destroyed = false;
+
+  /** The device, allocator, pipeline cache and dispatcher; for tests, benches and tuning. */
+  constructor(readonly ctx: GpuContext) {}
+
+  /** Adapter features enabled on the device (shader-f16, subgroups, timestamp-query when offered). */
+  get features(): ReadonlySet<string> {
+    return this.ctx.gpu.features;
+  }
+
+  maxElements(dtype: DType): { readonly elements: number; readonly limit: string } {
+    assertGpuDType('maxElements', dtype);
+    const { maxStorageBufferBindingSize, maxBufferSize } = this.ctx.limits;
+    const [name, bytes] =
+      maxStorageBufferBindingSize <= maxBufferSize
+        ? ['maxStorageBufferBindingSize', maxStorageBufferBindingSize]
+        : ['maxBufferSize', maxBufferSize];
+    return { elements: Math.floor(bytes / DEVICE_BYTES_PER_ELEMENT), limit: `${name} = ${bytes} bytes` };
+  }
+
+  upload(data: AnyTypedArray, dtype: DType): Storage {
+    assertGpuDType('upload', dtype);
+    const elements = toDeviceElements(data, dtype);
+    const storage = this.ctx.alloc(dtype, elements.length);
+    // Safe: pooled buffers never have unsubmitted commands pending on them (see buffer-pool.ts).
+    if (elements.length > 0) this.ctx.device.queue.writeBuffer(storage.buffer, 0, elements);
+    return storage;
+  }
+
+  async read(view: View): Promise<AnyTypedArray> {
+    this.checkAlive();
+    const { ctx } = this;
+    const size = sizeOf(view.shape);
+    let src = view.storage as WebGpuStorage;
+    let srcOffset = view.offset;
+    let temp: WebGpuStorage | undefined;
+    if (size > 0 && !isContiguous(view.shape, view.strides)) {
+      temp = elementwise.copy(ctx, view);
+      src = temp;
+      srcOffset = 0;
+    }
+    // Everything up to the submit happens before the first await, so a later release or reuse of
+    // the source buffer is ordered after this copy.
+    const bytes = size * DEVICE_BYTES_PER_ELEMENT;
+    let staging: GPUBuffer | undefined;
+    if (size > 0) {
+      staging = ctx.device.createBuffer({ label: 'readback', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+      ctx.dispatcher.copy(src.buffer, srcOffset * DEVICE_BYTES_PER_ELEMENT, staging, 0, bytes);
+    }
+    if (temp) ctx.release(temp);
+    ctx.dispatcher.flush();
+    if (!staging) {
+      await this.throwPendingErrors();
+      return fromDeviceBytes(new ArrayBuffer(0), view.dtype, 0);
+    }
+    try {
+      await staging.mapAsync(MAP_MODE_READ);
+    } catch (e) {
+      staging.destroy();
+      await this.throwPendingErrors();
+      throw new BackendError(`webgpu: readback failed: ${(e as Error).message}`);
+    }
+    const host = staging.getMappedRange().slice(0);
+    staging.unmap();
+    staging.destroy();
+    await this.throwPendingErrors();
+    return fromDeviceBytes(host, view.dtype, size);
+  }
+
+  release(storage: Storage): void {
+    if (this.destroyed) return;
+    this.ctx.release(storage as WebGpuStorage);
+  }
+
+  memory(): BackendMemory {
+    return { pooledBytes: this.ctx.pool.pooledBytes };
+  }
+
+  fill(shape: Shape, value: number, dtype: DType): Storage {
+    assertGpuDType('fill', dtype);
+    return elementwise.fill(this.ctx, shape, value, dtype);
+  }
+  copy(x: View): Storage {
+    return elementwise.copy(this.ctx, x);
+  }
+  cast(x: View, dtype: DType): Storage {
+    assertGpuDType('cast', dtype);
+    return elementwise.cast(this.ctx, x, dtype);
+  }
+  unary(op: UnaryOp, x: View): Storage {
+    return elementwise.unary(this.ctx, op, x);
+  }
+  binary(op: BinaryOp, a: View, b: View): Storage {
+    return elementwise.binary(this.ctx, op, a, b);
+  }
+  where(cond: View, a: View, b: View): Storage {
+    return elementwise.where(this.ctx, cond, a, b);
+  }
+  reduce(op: ReduceOp, x: View, axes: readonly number[]): Storage {
+    return reduce(this.ctx, op, x, axes);
+  }
+  argReduce(op: 'argmax' | 'argmin', x: View, axis: number): Storage {
+    return argReduce(this.ctx, op, x, axis);
+  }
+  /** `variant` names an entry of `matmulVariants` (for tests and benches); default: the first that supports the shape. */
+  matmul(a: View, b: View, variant?: string): Storage {
+    return matmul(this.ctx, a, b, variant);
+  }
+  conv2d(x: View, w: View, p: Conv2dParams): Storage {
+    return conv2d(this.ctx, x, w, p);
+  }
+  convTranspose2d(x: View, w: View, p: ConvTranspose2dParams): Storage {
+    return convTranspose2d(this.ctx, x, w, p);
+  }
+  pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage {
+    return pad(this.ctx, x, widths, value);
+  }
+  concat(xs: readonly View[], axis: number): Storage {
+    return concat(this.ctx, xs, axis);
+  }
+  take(x: View, indices: View, axis: number): Storage {
+    return take(this.ctx, x, indices, axis);
+  }
+  random(kind: RandomKind, key: KeyWords, shape: Shape): Storage {
+    return random(this.ctx, kind, key, shape);
+  }
+
+  /** Submits pending work and waits for the device to finish it; throws errors it reported. */
+  async sync(): Promise<void> {
+    this.ctx.dispatcher.flush();
+    await this.ctx.device.queue.onSubmittedWorkDone();
+    await this.throwPendingErrors();
+  }
+
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.ctx.dispatcher.flush();
+    try {
+      await this.ctx.device.queue.onSubmittedWorkDone();
+    } catch {
+      // The device may already be lost; destroying it is all that is left to do.
+    }
+    this.destroyed = true;
+    this.ctx.pool.destroyAll();
+    this.ctx.dispatcher.destroy();
+    this.ctx.gpu.destroy();
+  }
+
+  private checkAlive(): void {
+    if (this.destroyed) throw new BackendError('webgpu: this backend was destroyed; create a new one.');
+  }
+
+  /** Throws the first error a scope caught (the more readable kind, e.g. a compile error), else the device's. */
+  private async throwPendingErrors(): Promise<void> {
+    await this.ctx.errors.throwIfAny().catch((e: unknown) => {
+      this.ctx.gpu.takeDeviceError();
+      throw e;
+    });
+    const deviceError = this.ctx.gpu.takeDeviceError();
+    if (deviceError) throw deviceError;
+  }
+}

@@ -1,0 +1,139 @@
+// Direct conv2d and convTranspose2d (gather form): one thread per output element, zero padding,
+// strided NCHW input and OIHW / (Cin, Cout/groups, kh, kw) weights read in place.
+import { sizeOf } from '../../../tensor/shape.js';
+import type { View } from '../../backend.js';
+import { type Conv2dParams, type ConvTranspose2dParams, convOutSize, convTransposeOutSize } from '../../params.js';
+import type { GpuContext } from '../context.js';
+import type { WebGpuStorage } from '../storage.js';
+import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
+
+const WORKGROUP_SIZE = 64;
+
+const convLayout = new UniformLayout({
+  count: 'u32',
+  c: 'u32',
+  h: 'u32',
+  w: 'u32',
+  o: 'u32',
+  oh: 'u32',
+  ow: 'u32',
+  kh: 'u32',
+  kw: 'u32',
+  cpg: 'u32',
+  opg: 'u32',
+  sh: 'u32',
+  sw: 'u32',
+  ph: 'u32',
+  pw: 'u32',
+  dh: 'u32',
+  dw: 'u32',
+  x_off: 'u32',
+  w_off: 'u32',
+  xst: 'vec4',
+  wst: 'vec4',
+});
+
+/** Statements splitting `idx` into output coordinates (nb, co, y, x) of an [N, O, OH, OW] output. */
+const outputCoords = `let ox = idx % p.ow;
+var rest = idx / p.ow;
+let oy = rest % p.oh;
+rest = rest / p.oh;
+let co = rest % p.o;
+let nb = rest / p.o;`;
+
+function run(ctx: GpuContext, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, sizes: Record<string, number>): void {
+  const t = wgslScalar(x.dtype);
+  const source = kernelSource(
+    `// ${kernel}: one thread per output element`,
+    convLayout.declaration(),
+    [storageBinding(1, 'out', t, 'read_write'), storageBinding(2, 'x', t, 'read'), storageBinding(3, 'wt', t, 'read')].join('\n'),
+    threadPerItemEntry(WORKGROUP_SIZE, 'p.count', `${outputCoords}\n${body}`),
+  );
+  ctx.dispatch({
+    kernel,
+    source,
+    uniform: convLayout.pack({ ...sizes, x_off: x.offset, w_off: w.offset, xst: x.strides, wst: w.strides }),
+    storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
+    workgroups: Math.ceil(sizes.count / WORKGROUP_SIZE),
+  });
+}
+
+/** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]. */
+export function conv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams): WebGpuStorage {
+  const [n, c, h, wd] = x.shape;
+  const [o, cpg, kh, kw] = w.shape;
+  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
+  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const count = sizeOf([n, o, oh, ow]);
+  const out = ctx.alloc(x.dtype, count);
+  if (count === 0) return out;
+  const t = wgslScalar(x.dtype);
+  const body = `let g = co / p.opg;
+let x_n = p.x_off + nb * p.xst[0];
+let w_o = p.w_off + co * p.wst[0];
+var acc = ${t}(0);
+for (var ci = 0u; ci < p.cpg; ci++) {
+  let x_c = x_n + (g * p.cpg + ci) * p.xst[1];
+  let w_c = w_o + ci * p.wst[1];
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let iy = i32(oy * p.sh + ky * p.dh) - i32(p.ph);
+    if (iy < 0 || iy >= i32(p.h)) { continue; }
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let ix = i32(ox * p.sw + kx * p.dw) - i32(p.pw);
+      if (ix < 0 || ix >= i32(p.w)) { continue; }
+      acc += x[x_c + u32(iy) * p.xst[2] + u32(ix) * p.xst[3]] * wt[w_c + ky * p.wst[2] + kx * p.wst[3]];
+    }
+  }
+}
+out[idx] = acc;`;
+  run(ctx, `conv2d:${x.dtype}`, body, x, w, out, {
+    count, c, h, w: wd, o, oh, ow, kh, kw, cpg, opg: o / p.groups,
+    sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
+  });
+  return out;
+}
+
+/**
+ * convTranspose2d in gather form: x [N, Cin, H, W], w [Cin, Cout/groups, KH, KW] -> [N, Cout, OH, OW].
+ * Output pixel oy takes kernel tap ky from input row (oy + pad - ky * dilation) / stride when that
+ * is a non-negative multiple of the stride inside the input.
+ */
+export function convTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams): WebGpuStorage {
+  const [n, cin, h, wd] = x.shape;
+  const [, opg, kh, kw] = w.shape;
+  const o = opg * p.groups;
+  const oh = convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0]);
+  const ow = convTransposeOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1]);
+  const count = sizeOf([n, o, oh, ow]);
+  const out = ctx.alloc(x.dtype, count);
+  if (count === 0) return out;
+  const t = wgslScalar(x.dtype);
+  const body = `let g = co / p.opg;
+let col = co % p.opg;
+let x_n = p.x_off + nb * p.xst[0];
+var acc = ${t}(0);
+for (var ci = 0u; ci < p.cpg; ci++) {
+  let c = g * p.cpg + ci;
+  let x_c = x_n + c * p.xst[1];
+  let w_c = p.w_off + c * p.wst[0] + col * p.wst[1];
+  for (var ky = 0u; ky < p.kh; ky++) {
+    let ty = i32(oy + p.ph) - i32(ky * p.dh);
+    if (ty < 0 || ty % i32(p.sh) != 0) { continue; }
+    let iy = u32(ty) / p.sh;
+    if (iy >= p.h) { continue; }
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let tx = i32(ox + p.pw) - i32(kx * p.dw);
+      if (tx < 0 || tx % i32(p.sw) != 0) { continue; }
+      let ix = u32(tx) / p.sw;
+      if (ix >= p.w) { continue; }
+      acc += x[x_c + iy * p.xst[2] + ix * p.xst[3]] * wt[w_c + ky * p.wst[2] + kx * p.wst[3]];
+    }
+  }
+}
+out[idx] = acc;`;
+  run(ctx, `convTranspose2d:${x.dtype}`, body, x, w, out, {
+    count, c: cin, h, w: wd, o, oh, ow, kh, kw, cpg: cin / p.groups, opg,
+    sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
+  });
+  return out;
+}

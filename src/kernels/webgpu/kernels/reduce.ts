@@ -1,0 +1,266 @@
+// Reductions (sum/prod/max/min over any axes) and arg-reductions (argmax/argmin over one axis).
+//
+// Short rows: one thread per output element loops over its row. Long rows: one workgroup per
+// output (or per chunk of a row, when there are few outputs) loops with a workgroup-wide stride
+// and finishes with a shared-memory tree; chunk partials are reduced again by the same kernels.
+import type { DType } from '../../../tensor/dtype.js';
+import { sizeOf } from '../../../tensor/shape.js';
+import type { View } from '../../backend.js';
+import type { ReduceOp, WgslScalar } from '../../elementwise-ops.js';
+import type { GpuContext } from '../context.js';
+import { checkRank, coalesce, type Coalesced } from '../layout.js';
+import type { WebGpuStorage } from '../storage.js';
+import {
+  coordsFromIndex,
+  kernelSource,
+  storageBinding,
+  stridedOffset,
+  threadPerItemEntry,
+  UniformLayout,
+  workgroupPerItemEntry,
+  wgslScalar,
+} from '../wgsl.js';
+
+const REDUCE_WORKGROUP_SIZE = 64;
+/** Rows at least this long get a workgroup each. */
+const LONG_ROW = 1024;
+/** With few outputs, long rows are split so that about this many workgroups run at once. */
+const TARGET_WORKGROUPS = 64;
+/** Smallest chunk of a row worth its own workgroup. */
+const MIN_CHUNK = 2048;
+
+/**
+ * The identity of `op` in scalar `t`, as a WGSL expression. WGSL has no infinity literal and
+ * refuses a constant bitcast to one, so infinities come from bit patterns held in a `var`
+ * (see `infinities` in the prelude).
+ */
+export function reduceIdentity(op: ReduceOp, t: WgslScalar): string {
+  const table: Record<WgslScalar, Record<ReduceOp, string>> = {
+    f32: { sum: '0.0', prod: '1.0', max: 'neg_inf()', min: 'pos_inf()' },
+    i32: { sum: '0i', prod: '1i', max: '(i32(-2147483647) - 1i)', min: '2147483647i' },
+    u32: { sum: '0u', prod: '1u', max: '0u', min: '1u' },
+  };
+  return table[t][op];
+}
+
+/** Helper functions: `is_nan` (bit test, immune to fast-math folding of x != x) and `combine`. */
+function reducePrelude(op: ReduceOp, t: WgslScalar): string {
+  const isNan =
+    t === 'f32'
+      ? 'fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }'
+      : `fn is_nan(v: ${t}) -> bool { return false; }`;
+  const combine: Record<ReduceOp, string> = {
+    sum: 'a + b',
+    prod: 'a * b',
+    // NaN propagates, as in the CPU reference.
+    max: 'select(a, b, b > a || is_nan(b))',
+    min: 'select(a, b, b < a || is_nan(b))',
+  };
+  const infinities =
+    t === 'f32'
+      ? `fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }
+fn pos_inf() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }\n`
+      : '';
+  return `${infinities}${isNan}\nfn combine(a: ${t}, b: ${t}) -> ${t} { return ${combine[op]}; }`;
+}
+
+/** Splits a view into kept dims (outer, in order) and reduced dims (inner), each merged where contiguous. */
+function splitAxes(x: View, axes: readonly number[]): { kept: Coalesced; red: Coalesced; nOut: number; nRed: number } {
+  const keptAxes = x.shape.map((_, k) => k).filter((k) => !axes.includes(k));
+  const pick = (ks: number[]): [number[], number[]] => [ks.map((k) => x.shape[k]), ks.map((k) => x.strides[k])];
+  const [keptShape, keptStrides] = pick(keptAxes);
+  const [redShape, redStrides] = pick([...axes]);
+  return {
+    kept: coalesce(keptShape, [keptStrides]),
+    red: coalesce(redShape, [redStrides]),
+    nOut: sizeOf(keptShape),
+    nRed: sizeOf(redShape),
+  };
+}
+
+interface RowLayout {
+  readonly kept: Coalesced;
+  readonly red: Coalesced;
+  readonly nOut: number;
+  readonly nRed: number;
+}
+
+const rowUniforms = (kernel: string, l: RowLayout, xOffset: number, extra: Record<string, number> = {}) => {
+  checkRank(kernel, l.kept.shape.length);
+  checkRank(kernel, l.red.shape.length);
+  const layout = new UniformLayout({
+    n_out: 'u32',
+    n_red: 'u32',
+    x_off: 'u32',
+    kshape: 'dims',
+    kst: 'dims',
+    rshape: 'dims',
+    rst: 'dims',
+    ...Object.fromEntries(Object.keys(extra).map((k) => [k, 'u32' as const])),
+  });
+  const uniform = layout.pack({
+    n_out: l.nOut,
+    n_red: l.nRed,
+    x_off: xOffset,
+    kshape: l.kept.shape,
+    kst: l.kept.strides[0],
+    rshape: l.red.shape,
+    rst: l.red.strides[0],
+    ...extra,
+  });
+  return { layout, uniform };
+};
+
+/** Statements giving `base`, the offset of the first element of output row `rowExpr`. */
+const rowBase = (rowExpr: string, keptRank: number): string =>
+  [coordsFromIndex(rowExpr, keptRank, 'kshape', 'k'), `let base = ${stridedOffset(keptRank, 'kst', 'p.x_off', 'k')};`]
+    .filter((s) => s)
+    .join('\n');
+
+/** Statements giving `off`, the offset of element `rExpr` of the row starting at `base`. */
+const rowElement = (rExpr: string, redRank: number): string =>
+  [coordsFromIndex(rExpr, redRank, 'rshape', 'r'), `let off = ${stridedOffset(redRank, 'rst', 'base', 'r')};`]
+    .filter((s) => s)
+    .join('\n');
+
+function threadPerRowSource(kernel: string, op: ReduceOp, t: WgslScalar, l: RowLayout, layout: UniformLayout): string {
+  const body = `${rowBase('idx', l.kept.shape.length)}
+var acc = ${reduceIdentity(op, t)};
+for (var i = 0u; i < p.n_red; i++) {
+${rowElement('i', l.red.shape.length)
+  .split('\n')
+  .map((s) => '  ' + s)
+  .join('\n')}
+  acc = combine(acc, x[off]);
+}
+out[idx] = acc;`;
+  return kernelSource(
+    `// ${kernel}: one thread per output row, kept rank ${l.kept.shape.length}, reduced rank ${l.red.shape.length}`,
+    reducePrelude(op, t),
+    layout.declaration(),
+    `${storageBinding(1, 'out', t, 'read_write')}\n${storageBinding(2, 'x', t, 'read')}`,
+    threadPerItemEntry(REDUCE_WORKGROUP_SIZE, 'p.n_out', body),
+  );
+}
+
+function workgroupPerChunkSource(kernel: string, op: ReduceOp, t: WgslScalar, l: RowLayout, layout: UniformLayout): string {
+  const wg = REDUCE_WORKGROUP_SIZE;
+  const body = `let row = group / p.splits;
+let part = group % p.splits;
+${rowBase('row', l.kept.shape.length)}
+let start = part * p.chunk;
+let end = min(start + p.chunk, p.n_red);
+var acc = ${reduceIdentity(op, t)};
+for (var i = start + lid.x; i < end; i += ${wg}u) {
+${rowElement('i', l.red.shape.length)
+  .split('\n')
+  .map((s) => '  ' + s)
+  .join('\n')}
+  acc = combine(acc, x[off]);
+}
+partial[lid.x] = acc;
+workgroupBarrier();
+for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
+  if (lid.x < s) { partial[lid.x] = combine(partial[lid.x], partial[lid.x + s]); }
+  workgroupBarrier();
+}
+if (lid.x == 0u) { out[group] = partial[0]; }`;
+  return kernelSource(
+    `// ${kernel}: one workgroup per row chunk + shared-memory tree, kept rank ${l.kept.shape.length}, reduced rank ${l.red.shape.length}`,
+    reducePrelude(op, t),
+    layout.declaration(),
+    `${storageBinding(1, 'out', t, 'read_write')}\n${storageBinding(2, 'x', t, 'read')}\nvar<workgroup> partial: array<${t}, ${wg}>;`,
+    workgroupPerItemEntry(wg, 'p.n_groups', body),
+  );
+}
+
+/** Reduces `x` over `axes` (sorted, unique); the output drops those axes. */
+export function reduce(ctx: GpuContext, op: ReduceOp, x: View, axes: readonly number[]): WebGpuStorage {
+  const rows = splitAxes(x, axes);
+  return reduceRows(ctx, op, x, x.dtype, rows, x.offset);
+}
+
+function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtype: DType, l: RowLayout, xOffset: number): WebGpuStorage {
+  const t = wgslScalar(dtype);
+  const kernelBase = `reduce:${op}:${dtype}`;
+  if (l.nOut === 0) return ctx.alloc(dtype, 0);
+
+  if (l.nRed < LONG_ROW) {
+    const kernel = `${kernelBase}:thread-per-row`;
+    const out = ctx.alloc(dtype, l.nOut);
+    const { layout, uniform } = rowUniforms(kernel, l, xOffset);
+    ctx.dispatch({
+      kernel,
+      source: threadPerRowSource(kernel, op, t, l, layout),
+      uniform,
+      storage: [ctx.bind(out), ctx.bind(x)],
+      workgroups: Math.ceil(l.nOut / REDUCE_WORKGROUP_SIZE),
+    });
+    return out;
+  }
+
+  let splits = 1;
+  if (l.nOut < TARGET_WORKGROUPS) {
+    splits = Math.max(1, Math.min(Math.ceil(l.nRed / MIN_CHUNK), Math.ceil(TARGET_WORKGROUPS / l.nOut)));
+  }
+  const chunk = Math.ceil(l.nRed / splits);
+  splits = Math.ceil(l.nRed / chunk);
+  const kernel = `${kernelBase}:workgroup-per-row`;
+  const partial = ctx.alloc(dtype, l.nOut * splits);
+  const nGroups = l.nOut * splits;
+  const { layout, uniform } = rowUniforms(kernel, l, xOffset, { splits, chunk, n_groups: nGroups });
+  ctx.dispatch({
+    kernel,
+    source: workgroupPerChunkSource(kernel, op, t, l, layout),
+    uniform,
+    storage: [ctx.bind(partial), ctx.bind(x)],
+    workgroups: nGroups,
+  });
+  if (splits === 1) return partial;
+  // Second pass: partials are a contiguous [nOut, splits] array reduced over its last axis.
+  const second: RowLayout = {
+    kept: { shape: l.nOut > 1 ? [l.nOut] : [], strides: [l.nOut > 1 ? [splits] : []] },
+    red: { shape: [splits], strides: [[1]] },
+    nOut: l.nOut,
+    nRed: splits,
+  };
+  const out = reduceRows(ctx, op, partial, dtype, second, 0);
+  ctx.release(partial);
+  return out;
+}
+
+/** Index (int32) of the first max/min along `axis`; NaN counts as the extreme, as in NumPy. */
+export function argReduce(ctx: GpuContext, op: 'argmax' | 'argmin', x: View, axis: number): WebGpuStorage {
+  const l = splitAxes(x, [axis]);
+  const kernel = `${op}:${x.dtype}`;
+  const out = ctx.alloc('int32', l.nOut);
+  if (l.nOut === 0) return out;
+  const t = wgslScalar(x.dtype);
+  const { layout, uniform } = rowUniforms(kernel, l, x.offset);
+  const better = op === 'argmax' ? 'v > best' : 'v < best';
+  const isNan =
+    t === 'f32'
+      ? 'fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }'
+      : `fn is_nan(v: ${t}) -> bool { return false; }`;
+  const body = `${rowBase('idx', l.kept.shape.length)}
+var best = x[base];
+var best_i = 0u;
+for (var i = 1u; i < p.n_red; i++) {
+${rowElement('i', l.red.shape.length)
+  .split('\n')
+  .map((s) => '  ' + s)
+  .join('\n')}
+  let v = x[off];
+  if (!is_nan(best) && (${better} || is_nan(v))) { best = v; best_i = i; }
+}
+out[idx] = i32(best_i);`;
+  const source = kernelSource(
+    `// ${kernel}: one thread per output row, kept rank ${l.kept.shape.length}`,
+    isNan,
+    layout.declaration(),
+    `${storageBinding(1, 'out', 'i32', 'read_write')}\n${storageBinding(2, 'x', t, 'read')}`,
+    threadPerItemEntry(REDUCE_WORKGROUP_SIZE, 'p.n_out', body),
+  );
+  ctx.dispatch({ kernel, source, uniform, storage: [ctx.bind(out), ctx.bind(x)], workgroups: Math.ceil(l.nOut / REDUCE_WORKGROUP_SIZE) });
+  return out;
+}

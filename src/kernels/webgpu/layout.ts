@@ -1,0 +1,51 @@
+// Strided-view bookkeeping for kernels: merging dims that are contiguous in every operand, so most
+// views index with low rank (often directly), and the checks kernels specialise on.
+import type { Shape } from '../../tensor/shape.js';
+import { contiguousStrides } from '../../tensor/shape.js';
+import { BackendError } from '../../tensor/errors.js';
+import { MAX_RANK } from './wgsl.js';
+
+export interface Coalesced {
+  readonly shape: number[];
+  /** One stride list per operand, aligned with `shape`. */
+  readonly strides: number[][];
+}
+
+/**
+ * Drops size-1 dims and merges neighbours (i, i+1) wherever every operand has
+ * strides[i] == strides[i+1] * shape[i+1]. The element order is unchanged, so a linear index
+ * over the result visits the same elements in the same order.
+ */
+export function coalesce(shape: Shape, operandStrides: readonly (readonly number[])[]): Coalesced {
+  const outShape: number[] = [];
+  const outStrides: number[][] = operandStrides.map(() => []);
+  for (let k = 0; k < shape.length; k++) {
+    const size = shape[k];
+    if (size === 1) continue;
+    const last = outShape.length - 1;
+    const mergeable = last >= 0 && operandStrides.every((s, j) => outStrides[j][last] === s[k] * size);
+    if (mergeable) {
+      outShape[last] *= size;
+      operandStrides.forEach((s, j) => (outStrides[j][last] = s[k]));
+    } else {
+      outShape.push(size);
+      operandStrides.forEach((s, j) => outStrides[j].push(s[k]));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+/** Whether strides walk `shape` in row-major order with no gaps (size-1 dims ignored). */
+export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
+  const c = contiguousStrides(shape);
+  return shape.every((d, k) => d === 1 || strides[k] === c[k]);
+}
+
+/** Throws a BackendError when a (coalesced) rank exceeds what kernels index. */
+export function checkRank(kernel: string, rank: number): void {
+  if (rank > MAX_RANK) {
+    throw new BackendError(
+      `webgpu: ${kernel} got a view of rank ${rank} after merging contiguous dims; kernels index at most rank ${MAX_RANK}. Reshape or copy the operand first.`,
+    );
+  }
+}
