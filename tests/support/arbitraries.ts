@@ -1,0 +1,137 @@
+// fast-check arbitraries for the op acceptance tests: shapes biased toward the sizes that break
+// kernels (0, 1, odd), broadcast-compatible shape tuples, exactly representable float32 values,
+// int32 and bool values, axis subsets and permutations.
+import fc from 'fast-check';
+import type { DType } from '../../src/index.js';
+import type { HostTensor } from './backends.js';
+
+export type Shape = number[];
+
+/** Number of elements of a shape (1 for 0-d). */
+export const sizeOf = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
+
+// --- shapes -------------------------------------------------------------------------------------
+
+/** A dim in 0..7, biased toward 1 (broadcast edge) and odd sizes (tail handling); 0 sometimes. */
+export const dimArb = (allowZero = true): fc.Arbitrary<number> =>
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constant(1) },
+    { weight: 4, arbitrary: fc.constantFrom(3, 5, 7) },
+    { weight: 2, arbitrary: fc.integer({ min: 2, max: 7 }) },
+    ...(allowZero ? [{ weight: 1, arbitrary: fc.constant(0) }] : []),
+  );
+
+export interface ShapeOptions {
+  readonly minRank?: number;
+  readonly maxRank?: number;
+  /** Allow size-0 dims (default true). */
+  readonly allowZero?: boolean;
+}
+
+/** A shape of rank minRank..maxRank (default 0..4) with dims from `dimArb`. */
+export const shapeArb = ({ minRank = 0, maxRank = 4, allowZero = true }: ShapeOptions = {}): fc.Arbitrary<Shape> =>
+  fc.array(dimArb(allowZero), { minLength: minRank, maxLength: maxRank });
+
+/** A shape with no size-0 dim (for ops that refuse empty axes, e.g. max, argmax, softmax). */
+export const nonEmptyShapeArb = (options: Omit<ShapeOptions, 'allowZero'> = {}): fc.Arbitrary<Shape> =>
+  shapeArb({ ...options, allowZero: false });
+
+/**
+ * A shape that broadcasts to `out`: drops 0..rank leading dims, then sets each remaining dim to 1
+ * with probability about 1/3.
+ */
+export const broadcastableTo = (out: readonly number[]): fc.Arbitrary<Shape> =>
+  fc
+    .record({
+      drop: fc.integer({ min: 0, max: out.length }),
+      ones: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: out.length, maxLength: out.length }),
+    })
+    .map(({ drop, ones }) => out.slice(drop).map((d, i) => (ones[i + drop] === 0 ? 1 : d)));
+
+/** Broadcast-compatible shapes derived from one output shape: [out, a, b]. */
+export const broadcastPairArb = (options: ShapeOptions = {}): fc.Arbitrary<[Shape, Shape, Shape]> =>
+  shapeArb(options).chain((out) => fc.tuple(fc.constant(out), broadcastableTo(out), broadcastableTo(out)));
+
+/** Broadcast-compatible shapes derived from one output shape: [out, a, b, c]. */
+export const broadcastTripleArb = (options: ShapeOptions = {}): fc.Arbitrary<[Shape, Shape, Shape, Shape]> =>
+  shapeArb(options).chain((out) => fc.tuple(fc.constant(out), broadcastableTo(out), broadcastableTo(out), broadcastableTo(out)));
+
+/** NumPy broadcast of shapes (for expected result shapes). */
+export function broadcastShapes(...shapes: (readonly number[])[]): Shape {
+  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (const s of shapes) {
+    s.forEach((d, i) => {
+      const o = rank - s.length + i;
+      if (out[o] === 1) out[o] = d;
+    });
+  }
+  return out;
+}
+
+// --- values -------------------------------------------------------------------------------------
+
+const STEPS = 2 ** 16;
+
+/**
+ * float32 values in [min, max] on a grid of (max - min) / 2^16, so every value is exactly
+ * representable, finite, and never a denormal (the grid never gets closer to 0 than one step
+ * except at 0 itself). Math.fround makes the float32 rounding explicit.
+ */
+export const floatArb = (min = -4, max = 4): fc.Arbitrary<number> =>
+  fc.integer({ min: 0, max: STEPS }).map((i) => Math.fround(min + ((max - min) * i) / STEPS));
+
+/** float32 values with |x| in [minAbs, maxAbs] and either sign (e.g. divisors away from 0). */
+export const floatAwayFromZeroArb = (minAbs = 0.25, maxAbs = 4): fc.Arbitrary<number> =>
+  fc.tuple(floatArb(minAbs, maxAbs), fc.boolean()).map(([x, negative]) => (negative ? -x : x));
+
+/** int32 values in [min, max]. */
+export const intArb = (min = -100, max = 100): fc.Arbitrary<number> => fc.integer({ min, max });
+
+/** Bools as 0/1. */
+export const boolArb: fc.Arbitrary<number> = fc.constantFrom(0, 1);
+
+/** Exactly `n` values from `values`. */
+export const valuesArb = (values: fc.Arbitrary<number>, n: number): fc.Arbitrary<number[]> =>
+  fc.array(values, { minLength: n, maxLength: n });
+
+/** Host data of `shape` with elements from `values`. */
+export const hostArb = (shape: readonly number[], values: fc.Arbitrary<number>, dtype: DType = 'float32'): fc.Arbitrary<HostTensor> =>
+  valuesArb(values, sizeOf(shape)).map((v) => ({ values: v, shape: [...shape], dtype }));
+
+/** Values by dtype for mixed-dtype tests: small ints, bools, or floats in [-4, 4]. */
+export const valuesFor = (dtype: DType): fc.Arbitrary<number> =>
+  dtype === 'bool' ? boolArb : dtype === 'int32' ? intArb(-20, 20) : floatArb(-4, 4);
+
+/** Distinct values (no ties), shuffled: 0.5 * i for i in a permutation of 0..n-1, minus an offset. */
+export const distinctValuesArb = (n: number): fc.Arbitrary<number[]> =>
+  permutationArb(n).map((p) => p.map((i) => i * 0.5 - n / 4));
+
+// --- axes ---------------------------------------------------------------------------------------
+
+/** A permutation of 0..n-1. */
+export const permutationArb = (n: number): fc.Arbitrary<number[]> =>
+  fc.shuffledSubarray(
+    Array.from({ length: n }, (_, i) => i),
+    { minLength: n, maxLength: n },
+  );
+
+/**
+ * A subset of the axes of a rank-`rank` tensor, in random order, each randomly written as its
+ * negative alias (axis - rank).
+ */
+export const axisSubsetArb = (rank: number, { minLength = 0 } = {}): fc.Arbitrary<number[]> =>
+  fc
+    .shuffledSubarray(
+      Array.from({ length: rank }, (_, i) => i),
+      { minLength: Math.min(minLength, rank), maxLength: rank },
+    )
+    .chain((axes) =>
+      fc.array(fc.boolean(), { minLength: axes.length, maxLength: axes.length }).map((neg) => axes.map((a, i) => (neg[i] ? a - rank : a))),
+    );
+
+/** One axis of a rank-`rank` tensor (rank >= 1), possibly negative. */
+export const axisArb = (rank: number): fc.Arbitrary<number> => fc.integer({ min: -rank, max: rank - 1 });
+
+/** fast-check parameters: a modest run count per property so each file stays fast. */
+export const runs = (numRuns = 25): { numRuns: number } => ({ numRuns });
