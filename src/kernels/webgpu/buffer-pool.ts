@@ -28,6 +28,8 @@ export class BufferPool {
   private releasedSinceSubmit: GPUBuffer[] = [];
   private freeBytes = 0;
   private parkedBytes = 0;
+  /** Buffers created so far (reuse keeps this flat in a steady loop). */
+  buffersCreated = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -48,6 +50,7 @@ export class BufferPool {
       this.freeBytes -= reused.size;
       return reused;
     }
+    this.buffersCreated++;
     return this.device.createBuffer({ size, usage: this.options.usage });
   }
 

@@ -113,6 +113,7 @@ export class Dispatcher {
     const dispatches = this.dispatches;
     this.encoder = undefined;
     this.dispatches = 0;
+    this.errors.popScope(this.device, (e) => new BackendError(`webgpu: recording ${dispatches} dispatches failed validation: ${e.message}`));
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.arena, 0, Math.ceil(this.arenaUsed / 4) * 4);
@@ -128,13 +129,22 @@ export class Dispatcher {
   }
 
   destroy(): void {
+    if (this.encoder) void this.device.popErrorScope().catch(() => undefined);
     this.encoder = undefined;
     this.pass = undefined;
     this.uniformBuffer.destroy();
   }
 
+  /**
+   * The open encoder, or a new one. A new batch also opens a validation scope that stays open
+   * until its submit, so errors from bind groups and encoding surface at the next readback with
+   * the batch (compile scopes nest inside it).
+   */
   private commandEncoder(): GPUCommandEncoder {
-    this.encoder ??= this.device.createCommandEncoder();
+    if (!this.encoder) {
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder();
+    }
     return this.encoder;
   }
 

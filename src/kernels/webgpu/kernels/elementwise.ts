@@ -8,11 +8,26 @@ import type { WebGpuStorage } from '../storage.js';
 import { wgslScalar } from '../wgsl.js';
 import { stridedMap } from './strided-map.js';
 
-/** WGSL converting expression `x` of scalar `from` to scalar `to` (u32 stands for bool 0/1). */
-export function convertScalar(x: string, from: WgslScalar, to: WgslScalar): string {
-  if (from === to) return x;
-  if (to === 'u32') return `select(0u, 1u, ${x} != ${from}(0))`;
-  return `${to}(${x})`;
+/**
+ * f32 -> i32 as the CPU's cast rules: truncate toward zero, saturate at the i32 range, NaN -> 0.
+ * (WGSL leaves NaN unspecified; lavapipe gives i32 min.)
+ */
+const f32ToI32Wgsl = `fn f32_to_i32(v: f32) -> i32 {
+  if ((bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u) { return 0i; }
+  if (v >= 2147483648.0) { return 2147483647i; }
+  if (v <= -2147483648.0) { return i32(-2147483647) - 1i; }
+  return i32(v);
+}`;
+
+/** WGSL converting expression `x` of scalar `from` to scalar `to` (u32 stands for bool 0/1), with its helper. */
+export function convertScalar(x: string, from: WgslScalar, to: WgslScalar): { expr: string; prelude?: string } {
+  if (from === to) return { expr: x };
+  // Nonzero is true, NaN included as in the CPU's store rules. For f32 this tests the bits: lavapipe
+  // folds NaN != 0 to false. Shifting out the sign bit makes -0 false too.
+  if (to === 'u32' && from === 'f32') return { expr: `select(0u, 1u, (bitcast<u32>(${x}) << 1u) != 0u)` };
+  if (to === 'u32') return { expr: `select(0u, 1u, ${x} != ${from}(0))` };
+  if (from === 'f32' && to === 'i32') return { expr: `f32_to_i32(${x})`, prelude: f32ToI32Wgsl };
+  return { expr: `${to}(${x})` };
 }
 
 export function unary(ctx: GpuContext, op: UnaryOp, x: View): WebGpuStorage {
@@ -62,7 +77,13 @@ export function cast(ctx: GpuContext, x: View, dtype: DType): WebGpuStorage {
   const to = wgslScalar(dtype);
   return stridedMap(
     ctx,
-    { kernel: `cast:${x.dtype}->${dtype}`, shape: x.shape, inputs: [x], expr: ([v]) => convertScalar(v, from, to) },
+    {
+      kernel: `cast:${x.dtype}->${dtype}`,
+      shape: x.shape,
+      inputs: [x],
+      expr: ([v]) => convertScalar(v, from, to).expr,
+      prelude: convertScalar('x', from, to).prelude,
+    },
     dtype,
   );
 }
@@ -74,7 +95,8 @@ export function copy(ctx: GpuContext, x: View): WebGpuStorage {
 /** The uniform type and bits that carry a fill value of `dtype`. */
 export function scalarUniform(value: number, dtype: DType): { type: 'f32' | 'i32' | 'u32'; value: number } {
   const t = wgslScalar(dtype);
-  if (t === 'u32') return { type: 'u32', value: value ? 1 : 0 };
+  // As the CPU's store rules: nonzero (NaN included) is true; int32 truncates and wraps.
+  if (t === 'u32') return { type: 'u32', value: value !== 0 ? 1 : 0 };
   return { type: t, value };
 }
 
