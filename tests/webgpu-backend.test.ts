@@ -163,7 +163,7 @@ function expectClose(r: Both, tol: { rtol?: number; atol?: number } = {}, contex
   }
 }
 
-const RUNS = { numRuns: 40 };
+const RUNS = { numRuns: 60 };
 
 // --- storage ----------------------------------------------------------------------------------
 
@@ -253,7 +253,7 @@ describe('elementwise', () => {
           expectClose(r, TRANSCENDENTAL, `${op} ${dtype} ${JSON.stringify(shape)}`);
         },
       ),
-      { numRuns: 80 },
+      { numRuns: 120 },
     );
   });
 
@@ -271,7 +271,7 @@ describe('elementwise', () => {
           expectClose(r, { rtol: 1e-4, atol: 1e-6 }, `${op} ${dtype} ${JSON.stringify(shape)}`);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 
@@ -373,7 +373,7 @@ describe('reduce', () => {
           expectClose(r, {}, `${op} ${dtype} ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 
@@ -385,6 +385,7 @@ describe('reduce', () => {
       { shape: [2000, 3], axes: [0], op: 'min', dtype: 'int32', layout: [1, 0].map((order) => ({ broadcast: false, extra: 1, start: 1, order })) },
       { shape: [4, 30, 50], axes: [0, 2], op: 'sum', dtype: 'int32' },
       { shape: [70, 3000], axes: [1], op: 'max', dtype: 'int32' },
+      { shape: [1500, 300], axes: [0], op: 'sum', dtype: 'float32' }, // column-like: one thread per output
     ];
     for (const c of cases) {
       const h = c.layout ? hostView(c.shape, c.layout, c.dtype, 3) : contiguousHost(c.shape, c.dtype, 3);
@@ -403,6 +404,18 @@ describe('reduce', () => {
         expectClose(r);
       }
     }
+  });
+
+  it('a bool sum stays a 0/1 bool on the device (cast to int32 reads 1, not the count)', async () => {
+    const h = { ...contiguousHost([3, 4], 'bool', 0), data: [1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 0] };
+    const r = await onBoth([h], (b, [x]) => {
+      const s = b.reduce('sum', x, [1]);
+      const out = b.cast(whole(s), 'int32');
+      b.release(s);
+      return out;
+    });
+    expect(Array.from(r.gpu)).toEqual([1, 0, 1]);
+    expectClose(r);
   });
 
   it('over an empty axis gives the identity (0 for sum, 1 for prod)', async () => {

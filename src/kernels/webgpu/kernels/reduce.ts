@@ -26,6 +26,8 @@ const REDUCE_WORKGROUP_SIZE = 64;
 const LONG_ROW = 1024;
 /** With few outputs, long rows are split so that about this many workgroups run at once. */
 const TARGET_WORKGROUPS = 64;
+/** Outputs needed before a column-like reduction runs one thread per output. */
+const COLUMN_THREADS = 256;
 /** Smallest chunk of a row worth its own workgroup. */
 const MIN_CHUNK = 2048;
 
@@ -177,7 +179,9 @@ if (lid.x == 0u) { out[group] = partial[0]; }`;
 /** Reduces `x` over `axes` (sorted, unique); the output drops those axes. */
 export function reduce(ctx: GpuContext, op: ReduceOp, x: View, axes: readonly number[]): WebGpuStorage {
   const rows = splitAxes(x, axes);
-  return reduceRows(ctx, op, x, x.dtype, rows, x.offset);
+  // bool results must stay 0/1 (the CPU stores sum != 0): on 0/1 values sum is `any` (max) and prod is `all` (min).
+  const effective: ReduceOp = x.dtype !== 'bool' ? op : op === 'sum' ? 'max' : op === 'prod' ? 'min' : op;
+  return reduceRows(ctx, effective, x, x.dtype, rows, x.offset);
 }
 
 function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtype: DType, l: RowLayout, xOffset: number): WebGpuStorage {
@@ -185,7 +189,12 @@ function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtyp
   const kernelBase = `reduce:${op}:${dtype}`;
   if (l.nOut === 0) return ctx.alloc(dtype, 0);
 
-  if (l.nRed < LONG_ROW) {
+  // Column-like reductions (reduced elements strided, outputs adjacent in memory) read best with
+  // one thread per output: neighbouring threads then read neighbouring addresses.
+  const innerRedStride = l.red.strides[0][l.red.shape.length - 1] ?? 1;
+  const innerKeptStride = l.kept.strides[0][l.kept.shape.length - 1] ?? 0;
+  const columnLike = innerRedStride !== 1 && innerKeptStride === 1 && l.nOut >= COLUMN_THREADS;
+  if (l.nRed < LONG_ROW || columnLike) {
     const kernel = `${kernelBase}:thread-per-row`;
     const out = ctx.alloc(dtype, l.nOut);
     const { layout, uniform } = rowUniforms(kernel, l, xOffset);
