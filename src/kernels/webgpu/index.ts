@@ -73,6 +73,7 @@ export class WebGpuBackend implements Backend {
     const { ctx } = this;
     const size = sizeOf(view.shape);
     let src = view.storage as WebGpuStorage;
+    if (src.released) throw new BackendError('webgpu: read of storage that was already released (a disposed tensor).');
     let srcOffset = view.offset;
     let temp: WebGpuStorage | undefined;
     if (size > 0 && !isContiguous(view.shape, view.strides)) {
