@@ -66,10 +66,14 @@ export interface Backend {
   matmul(a: View, b: View): Storage;
   conv2d(x: View, w: View, p: Conv2dParams): Storage;
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams): Storage;
+  /** Constant padding; widths are non-negative (the front end crops with slice). */
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage;
   /** Inputs share dtype and every dim but `axis`. */
   concat(xs: readonly View[], axis: number): Storage;
-  /** Picks entries of x along `axis` at int32 `indices` (wrapped once if negative, then clamped). */
+  /**
+   * Picks entries of x along `axis` at int32 `indices` (wrapped once if negative, then clamped);
+   * the output has shape x.shape[:axis] ++ indices.shape ++ x.shape[axis+1:], as NumPy's take.
+   */
   take(x: View, indices: View, axis: number): Storage;
   /** Counter-based random values: see src/random/threefry.ts for the exact stream. */
   random(kind: RandomKind, key: KeyWords, shape: Shape): Storage;

@@ -22,6 +22,8 @@ export interface ElementwiseSpec<Arity extends number> {
   readonly wgslPrelude?: string;
   /** Reference semantics on float64 numbers; the CPU backend rounds on store. */
   readonly cpu: (...args: NumberTuple<Arity>) => number;
+  /** Exact int32 semantics where doubles are not (products past 2^53 lose the low bits). */
+  readonly cpuInt32?: (...args: NumberTuple<Arity>) => number;
 }
 
 type StringTuple<N extends number> = N extends 1 ? [string] : [string, string];
@@ -56,6 +58,14 @@ fn pow_real(a: f32, b: f32) -> f32 {
   return select(r, -r, fract(b * 0.5) != 0.0);
 }`;
 
+// Some drivers (lavapipe) fold NaN comparisons such as x != x to false, so NaN is detected on the
+// bits, and max/min/equal/notEqual spell out NaN propagation as Math.max and === do.
+const wgslNan = `
+fn is_nan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn max_nan(a: f32, b: f32) -> f32 { if (is_nan_f32(a)) { return a; } if (is_nan_f32(b)) { return b; } return max(a, b); }
+fn min_nan(a: f32, b: f32) -> f32 { if (is_nan_f32(a)) { return a; } if (is_nan_f32(b)) { return b; } return min(a, b); }`;
+const eitherNan = (a: string, b: string, t: WgslScalar): string => (t === 'f32' ? `(is_nan_f32(${a}) || is_nan_f32(${b}))` : 'false');
+
 // Round half to even, as WGSL round() does.
 export function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -71,7 +81,13 @@ export const unaryOps = {
   neg: { operands: 'numeric', result: 'same', wgsl: ([x]) => `-(${x})`, cpu: (x) => -x },
   abs: { operands: 'numeric', result: 'same', wgsl: ([x]) => `abs(${x})`, cpu: Math.abs },
   sign: { operands: 'numeric', result: 'same', wgsl: ([x]) => `sign(${x})`, cpu: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0) },
-  square: { operands: 'numeric', result: 'same', wgsl: ([x]) => `(${x}) * (${x})`, cpu: (x) => x * x },
+  square: {
+    operands: 'numeric',
+    result: 'same',
+    wgsl: ([x]) => `(${x}) * (${x})`,
+    cpu: (x) => x * x,
+    cpuInt32: (x) => Math.imul(x, x),
+  },
   relu: {
     operands: 'numeric',
     result: 'same',
@@ -115,13 +131,43 @@ export const unaryOps = {
 export const binaryOps = {
   add: { operands: 'numeric', result: 'same', wgsl: ([a, b]) => `(${a}) + (${b})`, cpu: (a, b) => a + b },
   sub: { operands: 'numeric', result: 'same', wgsl: ([a, b]) => `(${a}) - (${b})`, cpu: (a, b) => a - b },
-  mul: { operands: 'numeric', result: 'same', wgsl: ([a, b]) => `(${a}) * (${b})`, cpu: (a, b) => a * b },
+  mul: {
+    operands: 'numeric',
+    result: 'same',
+    wgsl: ([a, b]) => `(${a}) * (${b})`,
+    cpu: (a, b) => a * b,
+    cpuInt32: Math.imul,
+  },
   div: { operands: 'float', result: 'same', wgsl: ([a, b]) => `(${a}) / (${b})`, cpu: (a, b) => a / b },
   pow: { operands: 'float', result: 'same', wgsl: ([a, b]) => `pow_real(${a}, ${b})`, wgslPrelude: wgslPow, cpu: Math.pow },
-  maximum: { operands: 'numeric', result: 'same', wgsl: ([a, b]) => `max(${a}, ${b})`, cpu: Math.max },
-  minimum: { operands: 'numeric', result: 'same', wgsl: ([a, b]) => `min(${a}, ${b})`, cpu: Math.min },
-  equal: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) == (${b})`), cpu: (a, b) => b2n(a === b) },
-  notEqual: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) != (${b})`), cpu: (a, b) => b2n(a !== b) },
+  maximum: {
+    operands: 'numeric',
+    result: 'same',
+    wgsl: ([a, b], t) => (t === 'f32' ? `max_nan(${a}, ${b})` : `max(${a}, ${b})`),
+    wgslPrelude: wgslNan,
+    cpu: Math.max,
+  },
+  minimum: {
+    operands: 'numeric',
+    result: 'same',
+    wgsl: ([a, b], t) => (t === 'f32' ? `min_nan(${a}, ${b})` : `min(${a}, ${b})`),
+    wgslPrelude: wgslNan,
+    cpu: Math.min,
+  },
+  equal: {
+    operands: 'any',
+    result: 'bool',
+    wgsl: ([a, b], t) => asBool(`(${a}) == (${b}) && !${eitherNan(a, b, t)}`),
+    wgslPrelude: wgslNan,
+    cpu: (a, b) => b2n(a === b),
+  },
+  notEqual: {
+    operands: 'any',
+    result: 'bool',
+    wgsl: ([a, b], t) => asBool(`(${a}) != (${b}) || ${eitherNan(a, b, t)}`),
+    wgslPrelude: wgslNan,
+    cpu: (a, b) => b2n(a !== b),
+  },
   less: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) < (${b})`), cpu: (a, b) => b2n(a < b) },
   lessEqual: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) <= (${b})`), cpu: (a, b) => b2n(a <= b) },
   greater: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) > (${b})`), cpu: (a, b) => b2n(a > b) },
