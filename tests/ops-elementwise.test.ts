@@ -109,9 +109,12 @@ describe('unary elementwise ops', () => {
 
     it(`${op} on int32 and bool inputs promotes like the CPU and matches it`, async () => {
       const f = publicFn<Unary>(op);
-      // Integers keep the float ops in their domain: positive for log/sqrt/rsqrt, nonzero for reciprocal.
+      // Integers keep the float ops in their domain: positive for log/sqrt/rsqrt, nonzero for
+      // reciprocal, and [-pi, pi] for sin/cos (WGSL bounds their error only there; NVIDIA's sin(-41)
+      // is 4e-6 off).
       const positive = ['log', 'sqrt', 'rsqrt', 'reciprocal'].includes(op);
-      const ints = positive ? intArb(1, 50) : op === 'exp' ? intArb(-10, 10) : intArb(-50, 50);
+      const trig = op === 'sin' || op === 'cos';
+      const ints = positive ? intArb(1, 50) : trig ? intArb(-3, 3) : op === 'exp' ? intArb(-10, 10) : intArb(-50, 50);
       await fc.assert(
         fc.asyncProperty(
           fc

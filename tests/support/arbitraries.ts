@@ -133,5 +133,8 @@ export const axisSubsetArb = (rank: number, { minLength = 0 } = {}): fc.Arbitrar
 /** One axis of a rank-`rank` tensor (rank >= 1), possibly negative. */
 export const axisArb = (rank: number): fc.Arbitrary<number> => fc.integer({ min: -rank, max: rank - 1 });
 
+/** Multiplies every property's run count, for soak runs: `OPS_RUNS_SCALE=10 npx vitest run tests/ops-*`. */
+const RUNS_SCALE = Math.max(1, Number(process.env.OPS_RUNS_SCALE ?? 1) || 1);
+
 /** fast-check parameters: a modest run count per property so each file stays fast. */
-export const runs = (numRuns = 25): { numRuns: number } => ({ numRuns });
+export const runs = (numRuns = 25): { numRuns: number } => ({ numRuns: Math.round(numRuns * RUNS_SCALE) });
