@@ -4,10 +4,10 @@ import { checkShape, fmtShape } from '../errors.js';
 import { scope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { add, cast, div, exp, mul, rsqrt, sub } from './elementwise.js';
+import { add, cast, div, exp, log, mul, rsqrt, sub } from './elementwise.js';
 import { reshape } from './movement.js';
 import { requireTensor } from './operand.js';
-import { logSumExp, max, mean, sum, variance } from './reduce.js';
+import { max, mean, sum, variance } from './reduce.js';
 
 /** exp(x) / sum(exp(x)) along `axis` (default -1), shifted by the max for stability. */
 export function softmax(x: Tensor, options: { readonly axis?: number } = {}): Tensor {
@@ -20,13 +20,16 @@ export function softmax(x: Tensor, options: { readonly axis?: number } = {}): Te
   });
 }
 
-/** log(softmax(x)) along `axis` (default -1), computed as x - logSumExp(x). */
+/** log(softmax(x)) along `axis` (default -1), computed stably. */
 export function logSoftmax(x: Tensor, options: { readonly axis?: number } = {}): Tensor {
   requireTensor('logSoftmax', x);
   const axis = normalizeAxis('logSoftmax', options.axis ?? -1, x.rank, x.shape);
   return scope(() => {
+    // (x - max) - log(sum(exp(x - max))): subtracting the max first keeps float32 digits that
+    // x - logSumExp(x) would round away for large logits.
     const xf = cast(x, toFloat(x.dtype));
-    return sub(xf, logSumExp(xf, { axis, keepdims: true }));
+    const shifted = sub(xf, max(xf, { axis, keepdims: true }));
+    return sub(shifted, log(sum(exp(shifted), { axis, keepdims: true })));
   });
 }
 
