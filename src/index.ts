@@ -32,7 +32,7 @@ export { PRNGKey, key, split, foldIn, uniform, normal, randomBits } from './rand
 // elementwise
 export {
   cast,
-  neg, abs, sign, square, relu, exp, log, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, silu, gelu, floor, ceil, round, logicalNot,
+  neg, abs, sign, square, relu, exp, log, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, silu, gelu, erf, floor, ceil, round, logicalNot,
   add, sub, mul, div, pow, maximum, minimum, equal, notEqual, less, lessEqual, greater, greaterEqual, logicalAnd, logicalOr,
   where, clamp,
 } from './tensor/ops/elementwise.js';
@@ -56,3 +56,5 @@ export { softmax, logSoftmax, layerNorm, groupNorm, type LayerNormOptions, type 
 export { take, gather } from './tensor/ops/indexing.js';
 // primitives (for transform and op authors)
 export { bind, observePrimitives, type Primitive, type PrimitiveParams, type PrimitiveObserver } from './tensor/primitives.js';
+// autodiff
+export { grad, valueAndGrad, vjp, stopGradient, type GradOptions, type Pullback } from './autograd/index.js';

@@ -122,6 +122,8 @@ export const unaryOps = {
     wgslPrelude: wgslErf,
     cpu: (x) => 0.5 * x * (1 + erfApprox(x * Math.SQRT1_2)),
   },
+  /** The error function, to 1.5e-7 (Abramowitz & Stegun 7.1.26, the same formula on both backends). */
+  erf: { operands: 'float', result: 'same', wgsl: ([x]) => `erf_approx(${x})`, wgslPrelude: wgslErf, cpu: erfApprox },
   floor: { operands: 'float', result: 'same', wgsl: ([x]) => `floor(${x})`, cpu: Math.floor },
   ceil: { operands: 'float', result: 'same', wgsl: ([x]) => `ceil(${x})`, cpu: Math.ceil },
   round: { operands: 'float', result: 'same', wgsl: ([x]) => `round(${x})`, cpu: roundHalfEven },

@@ -120,6 +120,7 @@ const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
     [P in BinaryOp]: PrimitiveImpl<P>;
   }),
   where: ([c, a, b]) => compute('where', [c, a, b], a.shape, a.dtype, (be) => be.where(c.view('where'), a.view('where'), b.view('where'))),
+  stopGradient: ([x]) => viewOf(x, 'stopGradient', x.shape, x.strides, x.offset),
   cast: ([x], { dtype }) => compute('cast', [x], x.shape, dtype, (b) => b.cast(x.view('cast'), dtype)),
   reduceSum: reduceImpl('sum', 'reduceSum'),
   reduceProd: reduceImpl('prod', 'reduceProd'),

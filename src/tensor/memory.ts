@@ -41,6 +41,22 @@ export function countRelease(storage: Storage): boolean {
 
 const scopeStack: Set<Tensor>[] = [];
 const kept = new WeakSet<Tensor>();
+/** Tensors an autodiff tape still needs: they pass out of ending scopes instead of being freed. */
+const retained = new WeakMap<Tensor, number>();
+
+/** Protects `t` from ending scopes until a matching `unretain` (counted, for nested transforms). @internal */
+export function retain(t: Tensor): void {
+  retained.set(t, (retained.get(t) ?? 0) + 1);
+}
+
+/** Undoes one `retain`; the tensor then belongs to whichever scope it has reached. @internal */
+export function unretain(t: Tensor): void {
+  const n = (retained.get(t) ?? 0) - 1;
+  if (n > 0) retained.set(t, n);
+  else retained.delete(t);
+}
+
+export const isRetained = (t: Tensor): boolean => retained.has(t);
 
 /** Registers a new tensor with the innermost scope (tensors made outside any scope are the caller's). */
 export function track(t: Tensor): void {
@@ -72,7 +88,7 @@ export function scope<T>(fn: () => T): T {
   }
   const escaping = new Set(treeLeaves(result));
   for (const t of mine) {
-    if (escaping.has(t)) track(t);
+    if (escaping.has(t) || retained.has(t)) track(t);
     else if (!kept.has(t)) t.dispose();
   }
   return result;

@@ -12,6 +12,8 @@ type NoParams = Record<string, never>;
 /** Parameters of each primitive, by name. The autodiff rule table is typed over these keys. */
 export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
   where: NoParams;
+  /** Identity on values; blocks gradients (a new handle on the same storage). */
+  stopGradient: NoParams;
   cast: { readonly dtype: DType };
   reduceSum: { readonly axes: readonly number[] };
   reduceProd: { readonly axes: readonly number[] };

@@ -6,6 +6,11 @@ import { backendFor } from './backends.js';
 import { countAcquire, countRelease, track } from './memory.js';
 import { contiguousStrides, sizeOf, type Shape } from './shape.js';
 
+let nextTensorId = 0;
+
+/** The id the next tensor will get: tensors with ids at or past it were made after this call. @internal */
+export const peekNextTensorId = (): number => nextTensorId;
+
 /** Nested JS arrays as returned by `array()` (numbers, or booleans for bool tensors). */
 export type NestedArray = number | boolean | NestedArray[];
 
@@ -21,6 +26,8 @@ export class Tensor {
   readonly strides: readonly number[];
   /** Element offset of this view into its storage. @internal */
   readonly offset: number;
+  /** Creation order, unique per process: tensors made during a transform have ids past its start. @internal */
+  readonly id: number;
   #storage: Storage | null;
 
   /** @internal Use `tensor()`, `zeros()` ... to create tensors. */
@@ -30,6 +37,7 @@ export class Tensor {
     this.strides = Object.freeze(strides ? [...strides] : contiguousStrides(shape));
     this.offset = offset;
     this.#storage = storage;
+    this.id = nextTensorId++;
     countAcquire(storage);
     track(this);
   }

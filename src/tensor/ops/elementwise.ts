@@ -79,6 +79,8 @@ export const sigmoid = unaryFn('sigmoid');
 export const silu = unaryFn('silu');
 /** Exact GELU, x * Phi(x), as PyTorch's default (erf to 1.5e-7). */
 export const gelu = unaryFn('gelu');
+/** The error function (accurate to 1.5e-7). */
+export const erf = unaryFn('erf');
 export const floor = unaryFn('floor');
 export const ceil = unaryFn('ceil');
 /** Rounds half to even. */

@@ -1,0 +1,97 @@
+// grad and valueAndGrad: JAX-style transforms of scalar functions of tensors and pytrees.
+import { DTypeError, fmtShape } from '../tensor/errors.js';
+import { isRetained, scope } from '../tensor/memory.js';
+import { onesLike } from '../tensor/ops/creation.js';
+import { alias } from '../tensor/ops/movement.js';
+import { observePrimitives } from '../tensor/primitives.js';
+import { treeLeaves, treeMap } from '../tensor/pytree.js';
+import { isFloat } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+import { backward } from './backward.js';
+import { Tape } from './tape.js';
+import { requireDifferentiable } from './validate.js';
+
+export interface GradOptions {
+  /** Which positional arguments to differentiate (default 0); a list gives a tuple of gradients. */
+  readonly argnums?: number | readonly number[];
+  /** f returns [value, aux]: aux is passed through undifferentiated. */
+  readonly hasAux?: boolean;
+}
+
+function normalizeArgnums(op: string, argnums: number | readonly number[], argCount: number): number[] {
+  const list = typeof argnums === 'number' ? [argnums] : [...argnums];
+  for (const a of list) {
+    if (!Number.isInteger(a) || a < 0 || a >= argCount) {
+      throw new DTypeError(
+        `${op}: argnums ${JSON.stringify(argnums)} is out of range for a call with ${argCount} argument(s); ` +
+          `use indices in 0..${argCount - 1} (the positions of the arguments to differentiate).`,
+      );
+    }
+  }
+  if (new Set(list).size !== list.length) throw new DTypeError(`${op}: argnums ${JSON.stringify(argnums)} repeats an index.`);
+  return list;
+}
+
+function scalarValue(op: string, value: unknown, hasAux: boolean): Tensor {
+  if (!(value instanceof Tensor)) {
+    throw new DTypeError(
+      `${op}: f must return a scalar float tensor${hasAux ? ' as the first element of [value, aux]' : ''}, got ${typeof value}. ` +
+        (hasAux ? '' : 'If f also returns other values, pass { hasAux: true } and return [value, aux].'),
+    );
+  }
+  if (value.size !== 1 || !isFloat(value.dtype)) {
+    throw new DTypeError(
+      `${op}: f must return a scalar float tensor, got shape ${fmtShape(value.shape)} ${value.dtype}. ` +
+        `Reduce it to one number (e.g. sum or mean), or use vjp for non-scalar outputs.`,
+    );
+  }
+  return value;
+}
+
+/**
+ * valueAndGrad(f, {argnums, hasAux})(...args) returns [value, grads] (or [[value, aux], grads]).
+ * grads mirrors the differentiated argument: a tensor, array or record of tensors; with an
+ * argnums list, a tuple of those. Every intermediate is freed before it returns.
+ */
+export function valueAndGrad<Args extends unknown[], R>(f: (...args: Args) => R, options: GradOptions = {}) {
+  const op = 'valueAndGrad';
+  return (...args: Args): [R, any] => {
+    const argnums = normalizeArgnums(op, options.argnums ?? 0, args.length);
+    argnums.forEach((i) => requireDifferentiable(op, args[i], `argument ${i}`));
+    const tape = new Tape();
+    try {
+      return scope(() => {
+        const callArgs = args.map((a, i) => (argnums.includes(i) ? treeMap(a, alias) : a)) as Args;
+        const wrt = argnums.map((i) => treeLeaves(callArgs[i]));
+        wrt.flat().forEach((x) => tape.watch(x));
+        const result = observePrimitives(tape.record, () => f(...callArgs));
+        if (options.hasAux && !(Array.isArray(result) && result.length === 2)) {
+          throw new DTypeError(`${op}: with hasAux, f must return [value, aux], got ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}.`);
+        }
+        const value = scalarValue(op, options.hasAux ? (result as unknown[])[0] : result, !!options.hasAux);
+        const grads = backward(tape, [value], [onesLike(value)], wrt.flat());
+        let k = 0;
+        const structured = argnums.map((i) => treeMap(args[i], () => grads[k++]));
+        return [result, typeof options.argnums === 'object' ? structured : structured[0]] as [R, any];
+      });
+    } finally {
+      tape.release();
+    }
+  };
+}
+
+/**
+ * grad(f, {argnums, hasAux})(...args): the gradient of scalar f with respect to the chosen
+ * arguments (or [grads, aux] with hasAux), shaped like them.
+ */
+export function grad<Args extends unknown[], R>(f: (...args: Args) => R, options: GradOptions = {}) {
+  const vg = valueAndGrad(f, options);
+  return (...args: Args): any => {
+    const [result, grads] = vg(...args);
+    const value = options.hasAux ? (result as unknown[])[0] : result;
+    // The value is not returned; free it unless an outer transform still needs it.
+    if (value instanceof Tensor && !isRetained(value)) value.dispose();
+    return options.hasAux ? [grads, (result as unknown[])[1]] : grads;
+  };
+}
+

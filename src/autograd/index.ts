@@ -1,0 +1,4 @@
+// Functional reverse-mode autodiff: the transforms and the gradient checker.
+export { grad, valueAndGrad, type GradOptions } from './grad.js';
+export { vjp, type Pullback } from './vjp.js';
+export { stopGradient } from './stop-gradient.js';

@@ -1,0 +1,31 @@
+// Argument checks shared by the transforms: differentiated arguments must be pytrees of live
+// float tensors, and the errors say what to do instead.
+import { isFloat } from '../tensor/dtype.js';
+import { DTypeError, fmtShape } from '../tensor/errors.js';
+import { Tensor } from '../tensor/tensor.js';
+
+const isPlainObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
+
+/** Throws unless every leaf of `tree` is a live float tensor, naming the leaf's path. */
+export function requireDifferentiable(op: string, tree: unknown, name: string): void {
+  const walk = (x: unknown, path: string): void => {
+    if (x instanceof Tensor) {
+      x.storage(op);
+      if (!isFloat(x.dtype)) {
+        throw new DTypeError(
+          `${op}: ${name}${path} is ${x.dtype} (shape ${fmtShape(x.shape)}); gradients need float tensors. ` +
+            `Cast it with cast(x, 'float32'), or leave it out of argnums so it is not differentiated.`,
+        );
+      }
+    } else if (Array.isArray(x)) x.forEach((v, i) => walk(v, `${path}[${i}]`));
+    else if (isPlainObject(x)) Object.keys(x).forEach((k) => walk(x[k], `${path}.${k}`));
+    else {
+      throw new DTypeError(
+        `${op}: ${name}${path} is ${x === null ? 'null' : typeof x} (${String(x)}), not a tensor; every leaf of a differentiated ` +
+          `argument must be a float tensor. Wrap numbers with tensor(x), or move the value to an argument outside argnums.`,
+      );
+    }
+  };
+  walk(tree, '');
+}

@@ -1,0 +1,71 @@
+// vjp: run a function while recording a tape, and return its output with a pullback that maps
+// output cotangents to input cotangents.
+import { DTypeError } from '../tensor/errors.js';
+import { scope } from '../tensor/memory.js';
+import { alias } from '../tensor/ops/movement.js';
+import { observePrimitives } from '../tensor/primitives.js';
+import { treeLeaves, treeMap } from '../tensor/pytree.js';
+import { shapesEqual } from '../tensor/shape.js';
+import { peekNextTensorId, Tensor } from '../tensor/tensor.js';
+import { backward } from './backward.js';
+import { Tape } from './tape.js';
+import { requireDifferentiable } from './validate.js';
+
+/** Maps cotangents of f's output (same structure as the output) to cotangents of each primal. */
+export interface Pullback<Primals extends readonly unknown[], Out> {
+  (cotangent: Out): { -readonly [I in keyof Primals]: Primals[I] };
+  /** Frees the recorded intermediates now (otherwise they go with the enclosing scope). */
+  dispose(): void;
+}
+
+/**
+ * Evaluates f(...primals) and returns [output, pullback]. Primals and the output may be pytrees
+ * (nested arrays and records) of float tensors. The recorded intermediates belong to the scope
+ * vjp was called in (or call `pullback.dispose()`).
+ */
+export function vjp<Primals extends readonly unknown[], Out>(
+  f: (...primals: Primals) => Out,
+  ...primals: Primals
+): [Out, Pullback<Primals, Out>] {
+  primals.forEach((p, i) => requireDifferentiable('vjp', p, `primal ${i}`));
+  const tape = new Tape();
+  const firstId = peekNextTensorId();
+  let inputs!: Primals;
+  const out = scope(() => {
+    // Fresh handles, so this tape tracks exactly these uses of the primals.
+    inputs = primals.map((p) => treeMap(p, alias)) as unknown as Primals;
+    treeLeaves(inputs).forEach((x) => tape.watch(x));
+    return observePrimitives(tape.record, () => f(...inputs));
+  });
+  // The tape's tensors now sit in the caller's scope; stop shielding them from it.
+  const heldUntilDisposed = treeLeaves(inputs);
+  tape.release();
+  const outLeaves = treeLeaves(out);
+  const inputLeaves = treeLeaves(inputs);
+
+  const pullback = ((cotangent: Out) => {
+    const seeds = treeLeaves(cotangent);
+    if (seeds.length !== outLeaves.length) {
+      throw new DTypeError(`vjp pullback: got ${seeds.length} cotangent tensors for ${outLeaves.length} outputs; pass one per output, same structure.`);
+    }
+    seeds.forEach((s, i) => {
+      if (!(s instanceof Tensor) || !shapesEqual(s.shape, outLeaves[i].shape)) {
+        throw new DTypeError(
+          `vjp pullback: cotangent ${i} has shape [${s.shape}] but output ${i} has shape [${outLeaves[i].shape}]; they must match.`,
+        );
+      }
+    });
+    const grads = scope(() => backward(tape, outLeaves, seeds, inputLeaves));
+    let k = 0;
+    return primals.map((p) => treeMap(p, () => grads[k++])) as unknown as { -readonly [I in keyof Primals]: Primals[I] };
+  }) as Pullback<Primals, Out>;
+  pullback.dispose = () => {
+    // Only what this call made: closed-over tensors and the outputs stay the caller's.
+    const keep = new Set(outLeaves);
+    for (const e of tape.entries) {
+      for (const t of [...e.inputs, e.output]) if (t.id >= firstId && !keep.has(t)) t.dispose();
+    }
+    heldUntilDisposed.forEach((t) => t.dispose());
+  };
+  return [out, pullback];
+}
