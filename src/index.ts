@@ -57,4 +57,14 @@ export { take, gather } from './tensor/ops/indexing.js';
 // primitives (for transform and op authors)
 export { bind, observePrimitives, type Primitive, type PrimitiveParams, type PrimitiveObserver } from './tensor/primitives.js';
 // autodiff
-export { grad, valueAndGrad, vjp, stopGradient, type GradOptions, type Pullback } from './autograd/index.js';
+export {
+  grad,
+  valueAndGrad,
+  vjp,
+  stopGradient,
+  checkGrad,
+  type GradOptions,
+  type Pullback,
+  type CheckGradOptions,
+  type CheckGradReport,
+} from './autograd/index.js';

@@ -2,3 +2,4 @@
 export { grad, valueAndGrad, type GradOptions } from './grad.js';
 export { vjp, type Pullback } from './vjp.js';
 export { stopGradient } from './stop-gradient.js';
+export { checkGrad, type CheckGradOptions, type CheckGradReport, type GradMismatch } from './check-grad.js';

@@ -1,0 +1,127 @@
+// checkGrad: compares reverse-mode gradients with central finite differences in float64 on the
+// CPU backend, and reports the worst relative error — the tool for property-testing gradients.
+import { toBackend, tensor } from '../tensor/ops/creation.js';
+import { cast, mul } from '../tensor/ops/elementwise.js';
+import { sum } from '../tensor/ops/reduce.js';
+import { normal, key } from '../random/index.js';
+import { scope } from '../tensor/memory.js';
+import { Tensor } from '../tensor/tensor.js';
+import { DTypeError } from '../tensor/errors.js';
+import { vjp } from './vjp.js';
+
+export interface CheckGradOptions {
+  /** Finite-difference step (default 1e-6; central differences have O(eps^2) error). */
+  readonly eps?: number;
+  /** Relative tolerance (default 1e-5). */
+  readonly rtol?: number;
+  /** Absolute tolerance (default 1e-7). */
+  readonly atol?: number;
+  /** Check at most this many elements per input, chosen evenly (default all). */
+  readonly maxElementsPerInput?: number;
+  /** Seed of the random cotangent used to project non-scalar outputs to a scalar (default 0). */
+  readonly seed?: number;
+}
+
+export interface GradMismatch {
+  readonly input: number;
+  readonly index: number;
+  readonly analytic: number;
+  readonly numeric: number;
+}
+
+export interface CheckGradReport {
+  /** Every checked element within atol + rtol * max(|analytic|, |numeric|). */
+  readonly ok: boolean;
+  /** Largest |analytic - numeric| / (atol + rtol * max(|analytic|, |numeric|)); <= 1 passes. */
+  readonly worstRatio: number;
+  readonly maxAbsError: number;
+  readonly checked: number;
+  readonly worst: GradMismatch | null;
+  /** A one-paragraph summary, for assertion messages. */
+  readonly message: string;
+}
+
+/**
+ * Checks vjp(f) against central finite differences at `inputs` (float tensors on any backend;
+ * copied to the CPU as float64). f may return any float tensor: non-scalar outputs are projected
+ * onto a fixed random direction. Avoid points where f is not differentiable (relu at 0, ...).
+ */
+export async function checkGrad(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions = {}): Promise<CheckGradReport> {
+  const eps = options.eps ?? 1e-6;
+  const rtol = options.rtol ?? 1e-5;
+  const atol = options.atol ?? 1e-7;
+  const xs = await Promise.all(
+    inputs.map(async (x, i) => {
+      if (!(x instanceof Tensor)) throw new DTypeError(`checkGrad: input ${i} is not a Tensor; pass the tensors f takes, in order.`);
+      const onCpu = x.backend === 'cpu' ? x : await toBackend(x, 'cpu');
+      const x64 = cast(onCpu, 'float64');
+      if (onCpu !== x) onCpu.dispose();
+      return x64;
+    }),
+  );
+  let direction: Tensor | undefined;
+  try {
+    // A fixed random direction turns any output into the scalar <f(x), v>.
+    const probe = scope(() => f(...xs));
+    direction = normal(key(options.seed ?? 0), probe.shape, { backend: 'cpu', dtype: 'float64' });
+    probe.dispose();
+    const projected = (...args: Tensor[]) => sum(mul(f(...args), direction!));
+
+    const [out, pullback] = vjp(projected, ...xs);
+    const seed = tensor(1, { backend: 'cpu', dtype: 'float64' });
+    const grads = pullback(seed);
+    const analytic = await Promise.all(grads.map((g) => g.data()));
+    seed.dispose();
+    out.dispose();
+    pullback.dispose();
+    grads.forEach((g) => g.dispose());
+
+    const valueAt = async (args: Tensor[]): Promise<number> => {
+      const y = scope(() => projected(...args));
+      const v = (await y.data())[0];
+      y.dispose();
+      return v;
+    };
+    let worstRatio = 0;
+    let maxAbsError = 0;
+    let checked = 0;
+    let worst: GradMismatch | null = null;
+    for (let i = 0; i < xs.length; i++) {
+      const base = (await xs[i].data()) as Float64Array;
+      const stride = Math.max(1, Math.ceil(base.length / (options.maxElementsPerInput ?? base.length)));
+      for (let j = 0; j < base.length; j += stride) {
+        const bumped = async (delta: number) => {
+          const data = Float64Array.from(base);
+          data[j] += delta;
+          const xj = tensor(data, { shape: [...xs[i].shape], backend: 'cpu' });
+          const args = xs.map((x, k) => (k === i ? xj : x));
+          const v = await valueAt(args);
+          xj.dispose();
+          return v;
+        };
+        const numeric = ((await bumped(eps)) - (await bumped(-eps))) / (2 * eps);
+        const a = analytic[i][j];
+        const err = Math.abs(a - numeric);
+        const ratio = err / (atol + rtol * Math.max(Math.abs(a), Math.abs(numeric)));
+        checked++;
+        maxAbsError = Math.max(maxAbsError, Number.isNaN(err) ? Infinity : err);
+        // NaN counts as the worst possible error.
+        if (worst === null || !(ratio <= worstRatio)) {
+          worstRatio = Number.isNaN(ratio) ? Infinity : ratio;
+          worst = { input: i, index: j, analytic: a, numeric };
+        }
+      }
+    }
+    const ok = worstRatio <= 1;
+    const message = worst
+      ? `checkGrad ${ok ? 'passed' : 'FAILED'}: ${checked} elements, worst at input ${worst.input}[${worst.index}]: ` +
+        `analytic ${worst.analytic} vs finite difference ${worst.numeric} (|error| ${Math.abs(worst.analytic - worst.numeric).toExponential(2)}, ` +
+        `${worstRatio.toFixed(3)}x the tolerance atol ${atol} + rtol ${rtol} * |g|).`
+      : 'checkGrad: no elements to check (all inputs are empty).';
+    return { ok, worstRatio, maxAbsError, checked, worst, message };
+  } finally {
+    xs.forEach((x) => x.dispose());
+    direction?.dispose();
+  }
+}
+
