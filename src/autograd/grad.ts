@@ -70,6 +70,9 @@ export function valueAndGrad<Args extends unknown[], R>(f: (...args: Args) => R,
         }
         const value = scalarValue(op, options.hasAux ? (result as unknown[])[0] : result, !!options.hasAux);
         const grads = backward(tape, [value], [onesLike(value)], wrt.flat());
+        // Unshield the tape before this scope ends, so the scope frees it (an outer transform's
+        // tape still shields what it recorded).
+        tape.release();
         let k = 0;
         const structured = argnums.map((i) => treeMap(args[i], () => grads[k++]));
         return [result, typeof options.argnums === 'object' ? structured : structured[0]] as [R, any];
