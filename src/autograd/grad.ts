@@ -11,12 +11,19 @@ import { backward } from './backward.js';
 import { Tape } from './tape.js';
 import { requireDifferentiable } from './validate.js';
 
-export interface GradOptions {
+export interface GradOptions<A extends Argnums = Argnums, H extends boolean = boolean> {
   /** Which positional arguments to differentiate (default 0); a list gives a tuple of gradients. */
-  readonly argnums?: number | readonly number[];
+  readonly argnums?: A;
   /** f returns [value, aux]: aux is passed through undifferentiated. */
-  readonly hasAux?: boolean;
+  readonly hasAux?: H;
 }
+
+export type Argnums = number | readonly number[];
+
+/** The gradients' type: shaped like the differentiated argument(s), a tuple for an argnums list. */
+export type GradsOf<Args extends readonly unknown[], A extends Argnums> = A extends readonly number[]
+  ? { -readonly [K in keyof A]: Args[A[K] & number] }
+  : Args[A & number];
 
 function normalizeArgnums(op: string, argnums: number | readonly number[], argCount: number): number[] {
   const list = typeof argnums === 'number' ? [argnums] : [...argnums];
@@ -53,9 +60,12 @@ function scalarValue(op: string, value: unknown, hasAux: boolean): Tensor {
  * grads mirrors the differentiated argument: a tensor, array or record of tensors; with an
  * argnums list, a tuple of those. Every intermediate is freed before it returns.
  */
-export function valueAndGrad<Args extends unknown[], R>(f: (...args: Args) => R, options: GradOptions = {}) {
+export function valueAndGrad<Args extends unknown[], R, const A extends Argnums = 0>(
+  f: (...args: Args) => R,
+  options: GradOptions<A> = {},
+): (...args: Args) => [R, GradsOf<Args, A>] {
   const op = 'valueAndGrad';
-  return (...args: Args): [R, any] => {
+  return (...args: Args): [R, GradsOf<Args, A>] => {
     const argnums = normalizeArgnums(op, options.argnums ?? 0, args.length);
     argnums.forEach((i) => requireDifferentiable(op, args[i], `argument ${i}`));
     const tape = new Tape();
@@ -75,7 +85,7 @@ export function valueAndGrad<Args extends unknown[], R>(f: (...args: Args) => R,
         tape.release();
         let k = 0;
         const structured = argnums.map((i) => treeMap(args[i], () => grads[k++]));
-        return [result, typeof options.argnums === 'object' ? structured : structured[0]] as [R, any];
+        return [result, (typeof options.argnums === 'object' ? structured : structured[0]) as GradsOf<Args, A>];
       });
     } finally {
       tape.release();
@@ -87,7 +97,10 @@ export function valueAndGrad<Args extends unknown[], R>(f: (...args: Args) => R,
  * grad(f, {argnums, hasAux})(...args): the gradient of scalar f with respect to the chosen
  * arguments (or [grads, aux] with hasAux), shaped like them.
  */
-export function grad<Args extends unknown[], R>(f: (...args: Args) => R, options: GradOptions = {}) {
+export function grad<Args extends unknown[], R, const A extends Argnums = 0, const H extends boolean = false>(
+  f: (...args: Args) => R,
+  options: GradOptions<A, H> = {},
+): (...args: Args) => H extends true ? [GradsOf<Args, A>, R extends readonly [unknown, infer Aux] ? Aux : never] : GradsOf<Args, A> {
   const vg = valueAndGrad(f, options);
   return (...args: Args): any => {
     const [result, grads] = vg(...args);
