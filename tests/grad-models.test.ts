@@ -319,6 +319,43 @@ describe('grad of grad', () => {
     );
   });
 
+  // Every rule is written with differentiable public ops, so the gradient of a gradient exists for
+  // every family: checkGrad compares d/dx <grad f(x), v> (a Hessian-vector product) with finite
+  // differences of grad f.
+  const secondOrderCases: Record<string, { readonly f: (x: Tensor) => Tensor; readonly positive?: boolean }> = {
+    'unary (tanh, sigmoid, silu, gelu, sin, exp)': { f: (x) => T.add(T.mul(T.tanh(x), T.sigmoid(x)), T.mul(T.silu(x), T.add(T.gelu(x), T.sin(T.exp(x))))) },
+    'log, sqrt, rsqrt, reciprocal, pow': { f: (x) => T.add(T.mul(T.log(x), T.sqrt(x)), T.add(T.rsqrt(T.add(x, 1)), T.pow(x, T.reciprocal(T.add(x, 1))))), positive: true },
+    'abs, maximum, clamp, where (away from kinks)': { f: (x) => T.where(T.greater(x, 0), T.square(T.clamp(x, { min: -1, max: 1 })), T.mul(T.abs(x), T.maximum(x, T.exp(x)))) },
+    'prod, max, variance, logSumExp': { f: (x) => T.add(T.mul(T.prod(x, { axis: 1 }), T.max(x, { axis: 1 })), T.mul(T.variance(x, { axis: 1 }), T.logSumExp(x, { axis: 1 }))) },
+    'softmax, logSoftmax, layerNorm': { f: (x) => T.mul(T.softmax(x, { axis: 0 }), T.add(T.logSoftmax(x), T.layerNorm(x))) },
+    'matmul, transpose, slice, take': { f: (x) => T.square(T.matmul(T.take(x, [0, -1, 1, 1], { axis: 1 }), T.transpose(T.slice(x, [0, -4], undefined, [1, 1])))) },
+    'conv2d, convTranspose2d, maxPool2d': {
+      f: (x) => {
+        const img = T.reshape(x, [1, 1, 2, 4]);
+        const k = T.reshape(T.slice(x, [0, 0], [1, 2]), [1, 1, 1, 2]);
+        return T.add(T.sum(T.square(T.conv2d(img, k, { padding: 1 }))), T.sum(T.mul(T.convTranspose2d(img, k, { stride: 2, outputPadding: 1 }), T.maxPool2d(T.exp(T.convTranspose2d(img, k, { stride: 2, outputPadding: 1 })), { kernel: 1 }))));
+      },
+    },
+  };
+  for (const [name, { f, positive }] of Object.entries(secondOrderCases)) {
+    it(`the gradient of the gradient through ${name} matches finite differences`, async () => {
+      // Distinct values (k + 1/2) / 64: no ties or kinks; shifted positive where the ops need it.
+      const points = fc
+        .uniqueArray(fc.integer({ min: -64, max: 63 }), { minLength: 8, maxLength: 8 })
+        .map((ks) => ks.map((k) => (k + 0.5) / 64 + (positive ? 1.01 : 0)));
+      await fc.assert(
+        fc.asyncProperty(points, async (xs) => {
+          const x = host(xs, [2, 4]);
+          const gradOf = (t: Tensor) => T.grad((u: Tensor) => T.sum(T.mul(f(u), 0.75)))(t);
+          const report = await T.checkGrad(gradOf, [x]);
+          expect(report.ok, `${name}: ${report.message}`).toBe(true);
+          x.dispose();
+        }),
+        runs(10),
+      );
+    });
+  }
+
   it('grad of grad leaves no tensor alive', async () => {
     const x = host([0.3, -1.2, 2], [3]);
     await expectNoLeaks(async () => {
@@ -405,6 +442,15 @@ describe('hasAux and argnums', () => {
     expect(bare).toBeInstanceOf(T.Tensor);
     expect(Array.from(await bare.data())).toEqual([5, 12]);
     [a, b, c, ...pair, ...single, bare].forEach((t) => t.dispose());
+  });
+
+  it('an argument the value does not depend on gets a zero gradient of its own shape', async () => {
+    const [a, b] = [host([1, 2, 3], [3]), host([4, 5, 6, 7], [2, 2])];
+    const [ga, gb] = T.grad((x: Tensor, _y: Tensor) => T.sum(T.square(x)), { argnums: [0, 1] })(a, b);
+    expect(Array.from(await ga.data())).toEqual([2, 4, 6]);
+    expect(gb.shape).toEqual([2, 2]);
+    expect(Array.from(await gb.data())).toEqual([0, 0, 0, 0]);
+    [a, b, ga, gb].forEach((t) => t.dispose());
   });
 
   it('argnums over pytree arguments returns a tuple of trees shaped like those arguments', async () => {
