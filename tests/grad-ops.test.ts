@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
-import type { CheckGradOptions, Tensor } from '../src/index.js';
+import type { CheckGradOptions, Primitive, Tensor } from '../src/index.js';
 import { binaryOps, unaryOps, type BinaryOp, type UnaryOp } from '../src/kernels/elementwise-ops.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../src/testing/index.js';
 import { axisArb, axisSubsetArb, broadcastShapes, permutationArb, runs, sizeOf } from './support/arbitraries.js';
@@ -249,6 +249,21 @@ describe('binary elementwise ops', () => {
     );
   });
 
+  it('at exact ties maximum and minimum split the gradient evenly between the operands (as JAX does)', async () => {
+    const a = upload({ values: [1, 2, -3], shape: [3] });
+    const b = upload({ values: [1, 5, -3], shape: [3] });
+    for (const [op, wantA] of [
+      [T.maximum, [0.5, 0, 0.5]],
+      [T.minimum, [0.5, 1, 0.5]],
+    ] as const) {
+      const [ga, gb] = T.grad((x: Tensor, y: Tensor) => T.sum(op(x, y)), { argnums: [0, 1] })(a, b);
+      expect(Array.from(await ga.data())).toEqual(wantA);
+      expect(Array.from(await gb.data())).toEqual(wantA.map((v) => 1 - v));
+      [ga, gb].forEach((t) => t.dispose());
+    }
+    [a, b].forEach((t) => t.dispose());
+  });
+
   it('a JS number operand is a constant: the gradient of x * 3 - 2 / x is 3 + 2 / x^2', async () => {
     await gradProperty(
       smallShape().chain((s) =>
@@ -366,6 +381,15 @@ describe('reductions', () => {
       )();
     });
   }
+
+  it('max and min split the gradient evenly between tied extrema', async () => {
+    const x = upload({ values: [1, 3, 3, 2, -1, 0, -1, -1], shape: [2, 4] });
+    const gMax = T.grad((t: Tensor) => T.sum(T.max(t, { axis: 1 })))(x);
+    const gMin = T.grad((t: Tensor) => T.sum(T.min(t, { axis: 1 })))(x);
+    expect(Array.from(await gMax.data())).toEqual([0, 0.5, 0.5, 0, 0, 1, 0, 0]);
+    expect(Array.from(await gMin.data())).toEqual([1, 0, 0, 0, 1 / 3, 0, 1 / 3, 1 / 3]);
+    [x, gMax, gMin].forEach((t) => t.dispose());
+  });
 
   it('the gradient of variance with ddof 1 matches finite differences', async () => {
     await gradProperty(
@@ -723,5 +747,62 @@ const indexCases: Record<string, fc.Arbitrary<GradProblem>> = {
 describe('take and gather', () => {
   for (const [name, problems] of Object.entries(indexCases)) {
     it(`the gradient of ${name} (repeated, negative and clamped indices) matches finite differences`, gradProperty(problems, 40));
+  }
+});
+
+// --- every primitive is covered ------------------------------------------------------------------
+
+/**
+ * Which case above exercises each non-elementwise primitive's VJP rule (the elementwise ones are
+ * covered by the unary and binary tables). Typed over the primitive set: a new primitive does not
+ * compile until it names its gradient test here.
+ */
+const primitiveCoverage: Record<Exclude<Primitive, UnaryOp | BinaryOp>, string> = {
+  where: 'where',
+  stopGradient: 'stopGradient (tests/grad-models.test.ts)',
+  cast: 'cast',
+  reduceSum: 'sum',
+  reduceProd: 'prod',
+  reduceMax: 'max',
+  reduceMin: 'min',
+  argmax: 'argmax',
+  argmin: 'argmin',
+  reshape: 'reshape',
+  permute: 'transpose',
+  broadcastTo: 'broadcastTo',
+  slice: 'slice',
+  pad: 'pad',
+  concat: 'concat',
+  take: 'take',
+  matmul: 'matmul',
+  conv2d: 'conv2d (stride, padding incl. same, dilation, groups, bias)',
+  convTranspose2d: 'convTranspose2d (stride, padding, outputPadding < stride, dilation, groups, bias)',
+};
+
+describe('coverage', () => {
+  it('every non-elementwise primitive names a gradient case that exists in this file', () => {
+    const cases = new Set([
+      'where',
+      'cast',
+      'matmul',
+      'argmax',
+      'argmin',
+      'stopGradient (tests/grad-models.test.ts)',
+      ...Object.keys(reductionCases),
+      ...Object.keys(movementCases),
+      ...Object.keys(convCases),
+      ...Object.keys(normCases),
+      ...Object.keys(indexCases),
+    ]);
+    for (const [prim, name] of Object.entries(primitiveCoverage)) expect(cases.has(name), `${prim} -> ${name}`).toBe(true);
+  });
+
+  for (const op of ['argmax', 'argmin'] as const) {
+    it(`${op} (an int32 result) passes a zero gradient back`, async () => {
+      await fc.assert(
+        fc.asyncProperty(smallShape(1).chain((s) => hostOf(s, distinct)), (x) => expectZeroGradient(op, [x])),
+        runs(5),
+      );
+    });
   }
 });
