@@ -64,6 +64,7 @@ const unaryCases: Record<UnaryOp, UnaryCase> = {
   sigmoid: { domain: floatArb(-20, 20), tol: TRANSCENDENTAL },
   silu: { domain: floatArb(-20, 20), tol: TRANSCENDENTAL },
   gelu: { domain: floatArb(-8, 8), tol: TRANSCENDENTAL },
+  erf: { domain: floatArb(-5, 5), tol: TRANSCENDENTAL },
   floor: { domain: floatArb(-4, 4), tol: 'exact' },
   ceil: { domain: floatArb(-4, 4), tol: 'exact' },
   round: { domain: quarters, tol: 'exact' },

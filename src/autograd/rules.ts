@@ -250,7 +250,8 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
     const [, , kh, kw] = w.shape;
     // y = convT(x, w) is the adjoint of conv2d(., w): its input gradient is conv2d(g, w), and its
     // weight gradient is conv2d's weight gradient with the roles of input and output swapped.
-    const gx = bind('conv2d', [g, w], conv);
+    // (conv2d of g covers the rows and columns that outputPadding added too: crop them.)
+    const gx = slice(bind('conv2d', [g, w], conv), [0, 0, 0, 0], [...x.shape]);
     return [gx, convWeightGrad(g, x, [kh, kw], conv)];
   },
 };
