@@ -650,6 +650,7 @@ describe('dispatch batching, pooling and errors', () => {
   });
 
   it('a chain of 300 dependent ops spans several automatic submits and stays correct', async () => {
+    gpu.ctx.fusion = false; // one dispatch per op, to exercise the batching
     const submitsBefore = gpu.ctx.dispatcher.submits;
     let acc = gpu.fill([100], 0, 'float32');
     const one = gpu.fill([100], 1, 'float32');
@@ -662,6 +663,7 @@ describe('dispatch batching, pooling and errors', () => {
     expect(gpu.ctx.dispatcher.submits - submitsBefore).toBeGreaterThanOrEqual(3);
     gpu.release(acc);
     gpu.release(one);
+    gpu.ctx.fusion = true;
   });
 
   it('1,000 alloc/compute/release cycles keep the pool bounded and, once warm, create no buffers', async () => {

@@ -8,6 +8,7 @@ import { Dispatcher, type DispatchRequest, type StorageBinding } from './encoder
 import { PendingErrors } from './error-scopes.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
+import { LazyStorage } from './fusion.js';
 
 /** Pooled bytes kept for reuse before the largest free buffers are destroyed. */
 const DEFAULT_POOL_CAP_BYTES = 256 * 1024 * 1024;
@@ -18,6 +19,8 @@ export class GpuContext {
   readonly pipelines: PipelineCache;
   readonly pool: BufferPool;
   readonly dispatcher: Dispatcher;
+  /** Fuse chains of elementwise ops into one kernel (fusion.ts); WEBGPU_LRPO_FUSION=0 turns it off. */
+  fusion = process.env.WEBGPU_LRPO_FUSION !== '0';
 
   constructor(
     readonly gpu: GpuDevice,
@@ -42,11 +45,33 @@ export class GpuContext {
     return new WebGpuStorage(this.pool.acquire(Math.max(1, size) * DEVICE_BYTES_PER_ELEMENT), dtype, size);
   }
 
-  /** Returns storage to the pool, after the next submit if recorded commands may still use it. */
+  /**
+   * Returns storage to the pool, after the next submit if recorded commands may still use it, and
+   * only once no pending fused kernel reads it. A fused expression never run is simply dropped.
+   */
   release(storage: WebGpuStorage): void {
     if (storage.released) return;
+    if (storage.pins > 0) {
+      storage.releaseWhenUnpinned = true;
+      return;
+    }
     storage.released = true;
-    this.pool.release(storage.buffer, this.dispatcher.hasPendingWork);
+    if (storage instanceof LazyStorage && !storage.isMaterialized) storage.drop(this);
+    else this.pool.release(storage.buffer, this.dispatcher.hasPendingWork);
+  }
+
+  /** Pins `storage` for a pending fused kernel (see fusion.ts). */
+  pin(storage: WebGpuStorage): void {
+    storage.pins++;
+  }
+
+  /** Undoes one pin, performing a release the front end asked for meanwhile. */
+  unpin(storage: WebGpuStorage): void {
+    storage.pins--;
+    if (storage.pins === 0 && storage.releaseWhenUnpinned) {
+      storage.releaseWhenUnpinned = false;
+      this.release(storage);
+    }
   }
 
   dispatch(req: DispatchRequest): void {

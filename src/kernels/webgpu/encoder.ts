@@ -51,6 +51,8 @@ export class Dispatcher {
   private readonly alignment: number;
   /** Submits so far; tests and benches read it. */
   submits = 0;
+  /** Dispatches recorded so far (fusion tests count kernels with it). */
+  dispatchCount = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -96,6 +98,7 @@ export class Dispatcher {
     const [x, y] = foldGrid(req.workgroups, this.limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, y);
     this.dispatches++;
+    this.dispatchCount++;
   }
 
   /** Records a buffer-to-buffer copy after the dispatches recorded so far. */

@@ -10,12 +10,31 @@ export class WebGpuStorage implements Storage {
   readonly backend = 'webgpu' as const;
   refs = 1;
   released = false;
+  /**
+   * Pending fused kernels that will read this storage (see fusion.ts). While pinned, a release
+   * from the front end is deferred: the buffer returns to the pool when the last pin goes.
+   */
+  pins = 0;
+  releaseWhenUnpinned = false;
+  protected buffer_: GPUBuffer | null;
 
   constructor(
-    readonly buffer: GPUBuffer,
+    buffer: GPUBuffer | null,
     readonly dtype: DType,
     readonly size: number,
-  ) {}
+  ) {
+    this.buffer_ = buffer;
+  }
+
+  /** The device buffer (a lazy storage computes itself on first access). */
+  get buffer(): GPUBuffer {
+    return this.buffer_!;
+  }
+
+  /** Whether the elements exist on the device (false only for a fused expression not yet run). */
+  get isMaterialized(): boolean {
+    return this.buffer_ !== null;
+  }
 
   /** Bytes the elements occupy (the pooled buffer may be larger). */
   get byteLength(): number {

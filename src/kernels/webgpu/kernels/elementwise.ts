@@ -1,4 +1,5 @@
 // Elementwise kernels generated from the op table (unary, binary), plus where, cast, copy and fill.
+// unary, binary, where and cast are recorded lazily and fused into chains (see ../fusion.ts).
 import type { DType } from '../../../tensor/dtype.js';
 import type { Shape } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
@@ -7,6 +8,7 @@ import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
 import { wgslScalar } from '../wgsl.js';
 import { stridedMap } from './strided-map.js';
+import { fuseElementwise } from '../fusion.js';
 
 /**
  * f32 -> i32 as the CPU's cast rules: truncate toward zero, saturate at the i32 range, NaN -> 0.
@@ -33,59 +35,50 @@ export function convertScalar(x: string, from: WgslScalar, to: WgslScalar): { ex
 export function unary(ctx: GpuContext, op: UnaryOp, x: View): WebGpuStorage {
   const spec: ElementwiseSpec<1> = unaryOps[op];
   const t = wgslScalar(x.dtype);
-  const outDtype: DType = spec.result === 'bool' ? 'bool' : x.dtype;
-  return stridedMap(
-    ctx,
-    {
-      kernel: `unary:${op}:${x.dtype}`,
-      shape: x.shape,
-      inputs: [x],
-      expr: ([a]) => spec.wgsl([a], t),
-      prelude: spec.wgslPrelude,
-    },
-    outDtype,
-  );
+  return fuseElementwise(ctx, {
+    name: `${op}:${x.dtype}`,
+    shape: x.shape,
+    operands: [x],
+    render: ([a]) => spec.wgsl([a], t),
+    prelude: spec.wgslPrelude,
+    outDtype: spec.result === 'bool' ? 'bool' : x.dtype,
+  });
 }
 
 export function binary(ctx: GpuContext, op: BinaryOp, a: View, b: View): WebGpuStorage {
   const spec: ElementwiseSpec<2> = binaryOps[op];
   const t = wgslScalar(a.dtype);
-  const outDtype: DType = spec.result === 'bool' ? 'bool' : a.dtype;
-  return stridedMap(
-    ctx,
-    {
-      kernel: `binary:${op}:${a.dtype}`,
-      shape: a.shape,
-      inputs: [a, b],
-      expr: ([x, y]) => spec.wgsl([x, y], t),
-      prelude: spec.wgslPrelude,
-    },
-    outDtype,
-  );
+  return fuseElementwise(ctx, {
+    name: `${op}:${a.dtype}`,
+    shape: a.shape,
+    operands: [a, b],
+    render: ([x, y]) => spec.wgsl([x, y], t),
+    prelude: spec.wgslPrelude,
+    outDtype: spec.result === 'bool' ? 'bool' : a.dtype,
+  });
 }
 
 export function where(ctx: GpuContext, cond: View, a: View, b: View): WebGpuStorage {
-  return stridedMap(
-    ctx,
-    { kernel: `where:${a.dtype}`, shape: a.shape, inputs: [cond, a, b], expr: ([c, x, y]) => `select(${y}, ${x}, ${c} != 0u)` },
-    a.dtype,
-  );
+  return fuseElementwise(ctx, {
+    name: `where:${a.dtype}`,
+    shape: a.shape,
+    operands: [cond, a, b],
+    render: ([c, x, y]) => `select(${y}, ${x}, ${c} != 0u)`,
+    outDtype: a.dtype,
+  });
 }
 
 export function cast(ctx: GpuContext, x: View, dtype: DType): WebGpuStorage {
   const from = wgslScalar(x.dtype);
   const to = wgslScalar(dtype);
-  return stridedMap(
-    ctx,
-    {
-      kernel: `cast:${x.dtype}->${dtype}`,
-      shape: x.shape,
-      inputs: [x],
-      expr: ([v]) => convertScalar(v, from, to).expr,
-      prelude: convertScalar('x', from, to).prelude,
-    },
-    dtype,
-  );
+  return fuseElementwise(ctx, {
+    name: `cast:${x.dtype}->${dtype}`,
+    shape: x.shape,
+    operands: [x],
+    render: ([v]) => convertScalar(v, from, to).expr,
+    prelude: convertScalar('x', from, to).prelude,
+    outDtype: dtype,
+  });
 }
 
 export function copy(ctx: GpuContext, x: View): WebGpuStorage {

@@ -1,0 +1,107 @@
+// Elementwise fusion on WebGPU: chains of elementwise ops run as one generated kernel, give the
+// same values as unfused kernels and the CPU, and never run when their result is dropped.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+import { backendFor } from '../src/tensor/backends.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { useBackends } from './support/backends.js';
+
+useBackends();
+
+let gpu: WebGpuBackend;
+beforeAll(() => {
+  gpu = backendFor('webgpu') as WebGpuBackend;
+});
+afterAll(() => {
+  if (gpu) gpu.ctx.fusion = true;
+});
+
+/** Dispatches recorded while `f` runs and its result is read back. */
+async function countDispatches(f: () => T.Tensor): Promise<{ dispatches: number; values: Float32Array }> {
+  const before = gpu.ctx.dispatcher.dispatchCount;
+  const y = T.scope(f);
+  const values = (await y.data()) as Float32Array;
+  y.dispose();
+  return { dispatches: gpu.ctx.dispatcher.dispatchCount - before, values };
+}
+
+const chain = (x: T.Tensor, a: T.Tensor, b: T.Tensor) => T.sub(T.mul(T.silu(T.add(T.mul(x, a), b)), 1.5), T.tanh(x));
+
+describe('elementwise fusion', () => {
+  it('a chain of six elementwise ops runs as one kernel and matches the unfused kernels and the CPU', async () => {
+    const make = (backend: T.BackendName) => [
+      T.keep(T.uniform(T.key(1), [257, 33], { backend, min: -3, max: 3 })),
+      T.keep(T.uniform(T.key(2), [257, 33], { backend })),
+      T.keep(T.uniform(T.key(3), [33], { backend })),
+    ] as const;
+    const [x, a, b] = make('webgpu');
+    await Promise.all([x, a, b].map((t) => t.data())); // materialise the (themselves fused) inputs
+    const fused = await countDispatches(() => chain(x, a, b));
+    // Scalars (1.5) are uploaded, not dispatched; the whole chain is one kernel.
+    expect(fused.dispatches).toBe(1);
+    gpu.ctx.fusion = false;
+    const unfused = await countDispatches(() => chain(x, a, b));
+    gpu.ctx.fusion = true;
+    expect(unfused.dispatches).toBe(6);
+    const [xc, ac, bc] = make('cpu');
+    const cpu = (await T.scope(() => chain(xc, ac, bc)).data()) as Float32Array;
+    for (let i = 0; i < cpu.length; i++) {
+      expect(Math.abs(fused.values[i] - unfused.values[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(unfused.values[i])));
+      expect(Math.abs(fused.values[i] - cpu[i])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(cpu[i])));
+    }
+    [x, a, b, xc, ac, bc].forEach((t) => t.dispose());
+  });
+
+  it('a result that is dropped unread never runs, and memory returns to where it was', async () => {
+    const x = T.ones([1000]);
+    const before = { dispatches: gpu.ctx.dispatcher.dispatchCount, memory: T.memory().webgpu };
+    T.scope(() => {
+      T.exp(T.mul(x, 3));
+    });
+    expect(gpu.ctx.dispatcher.dispatchCount).toBe(before.dispatches);
+    expect(T.memory().webgpu).toEqual(before.memory);
+    x.dispose();
+  });
+
+  it('inputs disposed while a fused result is pending stay valid until it runs', async () => {
+    const x = T.tensor([1, 2, 3]);
+    const y = T.mul(T.add(x, 1), 2);
+    x.dispose();
+    // Allocate and fill other buffers that could reuse x's memory if it had been freed early.
+    const noise = Array.from({ length: 8 }, () => T.full([3], 99));
+    expect(await y.array()).toEqual([4, 6, 8]);
+    [y, ...noise].forEach((t) => t.dispose());
+  });
+
+  it('chains longer than one kernel allows, shared subexpressions and reshaped views stay correct', async () => {
+    const x = T.arange(12, undefined, 1, { dtype: 'float32' });
+    const y = T.scope(() => {
+      let acc = x;
+      for (let i = 0; i < 60; i++) acc = T.add(acc, 1);
+      const shared = T.mul(acc, 2);
+      const squares = T.mul(shared, shared);
+      return T.sub(T.reshape(squares, [3, 4]), T.transpose(T.reshape(shared, [4, 3])));
+    });
+    const got = (await y.array()) as number[][];
+    const want = Array.from({ length: 3 }, (_, r) =>
+      Array.from({ length: 4 }, (_, c) => {
+        const s = (i: number) => 2 * (i + 60);
+        return s(r * 4 + c) ** 2 - s(c * 3 + r);
+      }),
+    );
+    expect(got).toEqual(want);
+    [x, y].forEach((t) => t.dispose());
+  });
+
+  it('fused ops feed non-elementwise kernels (matmul, reductions) correctly', async () => {
+    const a = T.reshape(T.arange(6, undefined, 1, { dtype: 'float32' }), [2, 3]);
+    const m = T.matmul(T.add(a, 1), T.transpose(T.mul(a, 2)));
+    const s = T.sum(T.square(T.sub(a, 1)), { axis: 1 });
+    expect(await m.array()).toEqual([
+      [2 * (1 * 0 + 2 * 1 + 3 * 2), 2 * (1 * 3 + 2 * 4 + 3 * 5)],
+      [2 * (4 * 0 + 5 * 1 + 6 * 2), 2 * (4 * 3 + 5 * 4 + 6 * 5)],
+    ]);
+    expect(await s.array()).toEqual([1 + 0 + 1, 4 + 9 + 16]);
+    [a, m, s].forEach((t) => t.dispose());
+  });
+});
