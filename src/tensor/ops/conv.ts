@@ -27,6 +27,29 @@ function require4d(op: string, x: Tensor, what: string): void {
   checkShape(x.rank === 4, op, () => `${what} must be 4-D (${what === 'x' ? 'N, C, H, W' : 'weights'}), got shape ${fmtShape(x.shape)}.`);
 }
 
+/** Checks both operands are live 4-D tensors and reads the options both convolutions share. */
+function convOperands(op: string, x: Tensor, w: Tensor, options: { stride?: IntOrPair; dilation?: IntOrPair; groups?: number }) {
+  requireTensor(op, x);
+  requireTensor(op, w, 'w');
+  require4d(op, x, 'x');
+  require4d(op, w, 'w');
+  return {
+    stride: pairOf(op, 'stride', options.stride ?? 1, 1),
+    dilation: pairOf(op, 'dilation', options.dilation ?? 1, 1),
+    groups: options.groups ?? 1,
+  };
+}
+
+/** Checks a per-channel bias has shape [channels]. */
+function checkBias(op: string, bias: Tensor | undefined, channels: number): void {
+  if (!bias) return;
+  requireTensor(op, bias, 'bias');
+  checkShape(bias.rank === 1 && bias.shape[0] === channels, op, () => `bias must have shape [${channels}], got ${fmtShape(bias.shape)}.`);
+}
+
+/** y + bias broadcast over N, H, W. */
+const addChannelBias = (y: Tensor, bias: Tensor | undefined): Tensor => (bias ? add(y, reshape(bias, [1, bias.shape[0], 1, 1])) : y);
+
 export interface Conv2dOptions {
   readonly stride?: IntOrPair;
   /** Zero padding: a number, [h, w], 'valid' (0) or 'same' (output size = input size; stride 1 only). */
@@ -40,13 +63,7 @@ export interface Conv2dOptions {
 /** 2-D cross-correlation (PyTorch's conv2d): x [N, C, H, W], w [O, C / groups, kh, kw]. */
 export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tensor {
   const op = 'conv2d';
-  requireTensor(op, x);
-  requireTensor(op, w, 'w');
-  require4d(op, x, 'x');
-  require4d(op, w, 'w');
-  const stride = pairOf(op, 'stride', options.stride ?? 1, 1);
-  const dilation = pairOf(op, 'dilation', options.dilation ?? 1, 1);
-  const groups = options.groups ?? 1;
+  const { stride, dilation, groups } = convOperands(op, x, w, options);
   const [, c, h, wd] = x.shape;
   const [o, cPerGroup, kh, kw] = w.shape;
   checkShape(Number.isInteger(groups) && groups >= 1 && c % groups === 0 && o % groups === 0, op, () =>
@@ -73,16 +90,13 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
     `the kernel ${kh}x${kw} (dilation ${dilation.join('x')}) does not fit the ${h}x${wd} input with padding ${padding.join('x')}; ` +
     `the output would be ${ho}x${wo}. Pad more or use a smaller kernel.`,
   );
-  if (options.bias) {
-    requireTensor(op, options.bias, 'bias');
-    checkShape(options.bias.rank === 1 && options.bias.shape[0] === o, op, () => `bias must have shape [${o}], got ${fmtShape(options.bias!.shape)}.`);
-  }
+  checkBias(op, options.bias, o);
   const params: Conv2dParams = { stride, padding, dilation, groups };
   return scope(() => {
     const dtype = toFloat(promoteTypes(x.dtype, w.dtype));
     const xin = extra[0] || extra[1] ? pad(cast(x, dtype), [[0, 0], [0, 0], [0, extra[0]], [0, extra[1]]]) : cast(x, dtype);
     const y = bind(op, [xin, cast(w, dtype)], params);
-    return options.bias ? add(y, reshape(options.bias, [1, o, 1, 1])) : y;
+    return addChannelBias(y, options.bias);
   });
 }
 
@@ -99,15 +113,9 @@ export interface ConvTranspose2dOptions {
 /** Transposed convolution (PyTorch's conv_transpose2d): x [N, Cin, H, W], w [Cin, Cout / groups, kh, kw]. */
 export function convTranspose2d(x: Tensor, w: Tensor, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
-  requireTensor(op, x);
-  requireTensor(op, w, 'w');
-  require4d(op, x, 'x');
-  require4d(op, w, 'w');
-  const stride = pairOf(op, 'stride', options.stride ?? 1, 1);
+  const { stride, dilation, groups } = convOperands(op, x, w, options);
   const padding = pairOf(op, 'padding', options.padding ?? 0, 0);
-  const dilation = pairOf(op, 'dilation', options.dilation ?? 1, 1);
   const outputPadding = pairOf(op, 'outputPadding', options.outputPadding ?? 0, 0);
-  const groups = options.groups ?? 1;
   const [, cin, h, wd] = x.shape;
   const [wcin, coutPerGroup, kh, kw] = w.shape;
   checkShape(Number.isInteger(groups) && groups >= 1 && cin % groups === 0, op, () => `groups = ${groups} must be a positive integer dividing the input channels ${cin}.`);
@@ -121,14 +129,11 @@ export function convTranspose2d(x: Tensor, w: Tensor, options: ConvTranspose2dOp
   const wo = convTransposeOutSize(wd, kw, stride[1], padding[1], dilation[1], outputPadding[1]);
   checkShape(ho >= 1 && wo >= 1, op, () => `padding ${padding.join('x')} is too large: the output would be ${ho}x${wo}.`);
   const cout = coutPerGroup * groups;
-  if (options.bias) {
-    requireTensor(op, options.bias, 'bias');
-    checkShape(options.bias.rank === 1 && options.bias.shape[0] === cout, op, () => `bias must have shape [${cout}], got ${fmtShape(options.bias!.shape)}.`);
-  }
+  checkBias(op, options.bias, cout);
   return scope(() => {
     const dtype = toFloat(promoteTypes(x.dtype, w.dtype));
     const y = bind(op, [cast(x, dtype), cast(w, dtype)], { stride, padding, dilation, groups, outputPadding });
-    return options.bias ? add(y, reshape(options.bias, [1, cout, 1, 1])) : y;
+    return addChannelBias(y, options.bias);
   });
 }
 
