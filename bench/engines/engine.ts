@@ -1,0 +1,26 @@
+// The one interface the runner sees: an engine takes a row and host inputs, and gives back timed
+// runs and host outputs. Ours and TensorFlow.js each implement it for a GPU and a CPU backend.
+import type { BenchCase } from '../case.js';
+import type { HostTensor } from '../host.js';
+
+export type EngineName = 'ours-webgpu' | 'tfjs-webgpu' | 'ours-cpu' | 'tfjs-cpu';
+
+export interface Engine {
+  readonly name: EngineName;
+  /** CPU engines are skipped on rows above the CPU work cap. */
+  readonly onCpu: boolean;
+  /** Uploads the row's inputs (converted to this engine's layout); they live until dispose(). */
+  prepare(c: BenchCase, inputs: readonly HostTensor[]): Promise<PreparedCase>;
+  /** Live tensors this engine holds: equal before and after a row, or the row leaked. */
+  liveTensors(): number;
+  /** Frees everything and destroys the device (DESIGN.md section 6). */
+  close(): Promise<void>;
+}
+
+export interface PreparedCase {
+  /** Runs the row once, waits until the device has finished it, frees its outputs; returns ms. */
+  timeOnce(): Promise<number>;
+  /** Runs the row once and reads its outputs back, in our layout. */
+  outputs(): Promise<HostTensor[]>;
+  dispose(): void;
+}

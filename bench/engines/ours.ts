@@ -1,0 +1,74 @@
+// Our engine as a bench engine, on its WebGPU or its CPU backend.
+import * as T from '../../src/index.js';
+import type { WebGpuBackend } from '../../src/kernels/webgpu/index.js';
+import { backendFor } from '../../src/tensor/backends.js';
+import type { BenchCase } from '../case.js';
+import type { HostTensor } from '../host.js';
+import type { Engine, PreparedCase } from './engine.js';
+
+type OursBackend = 'webgpu' | 'cpu';
+
+/**
+ * The started WebGPU backend instance. backendFor is @internal: the bench needs sync() (wait for
+ * the device without reading a result back) and the adapter description, which the public API
+ * does not offer yet.
+ */
+export const oursWebGpu = (): WebGpuBackend => backendFor('webgpu') as WebGpuBackend;
+
+/** The adapter our WebGPU device runs on, e.g. "mesa software llvmpipe ...". */
+export const oursAdapterDescription = (): string => oursWebGpu().ctx.gpu.adapterDescription;
+
+const liveTensors = (): number => {
+  const m = T.memory();
+  return m.webgpu.tensors + m.cpu.tensors;
+};
+
+/** Waits until `backend` has finished the recorded work; the CPU backend computes eagerly. */
+const finish = async (backend: OursBackend): Promise<void> => {
+  if (backend === 'webgpu') await oursWebGpu().sync();
+};
+
+function prepared(backend: OursBackend, c: BenchCase, inputs: readonly HostTensor[]): PreparedCase {
+  const xs = inputs.map((h) => T.keep(T.tensor(h.data, { shape: [...h.shape], backend })));
+  const run = (): T.Tensor[] => T.scope(() => c.ours(xs));
+  return {
+    async timeOnce() {
+      const t0 = performance.now();
+      const outs = run();
+      await finish(backend);
+      const ms = performance.now() - t0;
+      outs.forEach((o) => o.dispose());
+      return ms;
+    },
+    async outputs() {
+      const outs = run();
+      try {
+        return await Promise.all(outs.map(async (o) => ({ shape: [...o.shape], data: (await o.data()) as Float32Array })));
+      } finally {
+        outs.forEach((o) => o.dispose());
+      }
+    },
+    dispose() {
+      xs.forEach((x) => x.dispose());
+    },
+  };
+}
+
+/** Starts our backend (`ready()` first, so the WebGPU device is acquired once) and wraps it. */
+export async function createOursEngine(backend: OursBackend): Promise<Engine> {
+  await T.setBackend(backend);
+  return {
+    name: backend === 'webgpu' ? 'ours-webgpu' : 'ours-cpu',
+    onCpu: backend === 'cpu',
+    async prepare(c, inputs) {
+      // New tensors (constants inside ops, gradient seeds) go to the current backend.
+      await T.setBackend(backend);
+      return prepared(backend, c, inputs);
+    },
+    liveTensors,
+    async close() {
+      // T.dispose() releases every backend, so only the WebGPU engine calls it.
+      if (backend === 'webgpu') await T.dispose();
+    },
+  };
+}

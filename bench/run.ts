@@ -1,0 +1,144 @@
+// `npm run bench`: runs the bench suite and writes bench/results/<adapter>.{json,md,svg}.
+//   --quick            correctness checks only, small shapes, no timing (CI smoke; seconds)
+//   --reps N           timed runs per GPU engine and row (default 7); --warmup N (default 2)
+//   --budget-s S       stop repeating an engine on a row after S seconds (default 20 GPU, 8 CPU)
+//   --cpu-max-gflop G  skip CPU peers on rows above G GFLOP (default 2.5)
+//   --filter TEXT      only rows whose id contains TEXT
+//   --large-matmul / --no-large-matmul   force the 4096^3 row on or off (default: off on software adapters)
+//   --out DIR          where to write (default bench/results; --quick: bench/results/tmp)
+//   --render FILE      re-render FILE's .md and .svg from the JSON (after torch_anchor.py merged)
+// Exits 1 when any row failed its checks.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderSpeedupSvg } from './chart.js';
+import type { Engine } from './engines/engine.js';
+import { createOursEngine, oursAdapterDescription } from './engines/ours.js';
+import { createTfjsEngine, loadTfjs, tfjsAdapterInfo } from './engines/tfjs.js';
+import { fmtMs, fmtRatio, renderMarkdown } from './report.js';
+import type { BenchResults, RowResult } from './result.js';
+import { runCase, type RunOptions } from './runner.js';
+import { buildSuite } from './suite.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    reps: { type: 'string', default: '7' },
+    warmup: { type: 'string', default: '2' },
+    'budget-s': { type: 'string' },
+    'cpu-max-gflop': { type: 'string', default: '2.5' },
+    filter: { type: 'string' },
+    'large-matmul': { type: 'boolean' },
+    'no-large-matmul': { type: 'boolean' },
+    out: { type: 'string' },
+    render: { type: 'string' },
+  },
+  strict: true,
+});
+
+const positiveNumber = (name: string, v: string | undefined, fallback: number): number => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got ${JSON.stringify(v)}.`);
+  return n;
+};
+
+/** "mesa software llvmpipe (LLVM 19.1.7, 256 bits)" -> "mesa-software-llvmpipe-llvm-19-1-7-256-bits". */
+export const adapterSlug = (description: string): string =>
+  description.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'unknown-adapter';
+
+/** Software rasterisers, on which a 4096^3 matmul takes minutes per engine. */
+const isSoftwareAdapter = (description: string): boolean => /llvmpipe|lavapipe|swiftshader|software/i.test(description);
+
+function writeReports(jsonPath: string, res: BenchResults): void {
+  const base = jsonPath.replace(/\.json$/, '');
+  writeFileSync(`${base}.md`, renderMarkdown(res));
+  writeFileSync(`${base}.svg`, renderSpeedupSvg(res));
+}
+
+function progressLine(i: number, n: number, row: RowResult): string {
+  const ours = row.engines['ours-webgpu'];
+  const timing =
+    ours?.status === 'timed'
+      ? ` ours ${fmtMs(ours.stats.median)} ms` +
+        Object.entries(row.speedup).map(([e, r]) => `, ${e} ${fmtRatio(r)}`).join('')
+      : '';
+  const err = Math.max(0, ...row.checks.map((k) => k.relErr));
+  return `[${i + 1}/${n}] ${row.id}:${timing} | ${row.ok ? 'ok' : 'FAILED'} (max err ${err.toExponential(1)})`;
+}
+
+async function startEngines(): Promise<Engine[]> {
+  const oursGpu = await createOursEngine('webgpu');
+  const oursCpu = await createOursEngine('cpu');
+  const tf = await loadTfjs();
+  const tfjsGpu = await createTfjsEngine(tf, 'webgpu');
+  const tfjsCpu = await createTfjsEngine(tf, 'cpu');
+  // tfjs-webgpu first: it is the reference the others are checked against.
+  return [tfjsGpu, oursGpu, oursCpu, tfjsCpu];
+}
+
+async function runSuite(): Promise<number> {
+  const quick = args.quick!;
+  const engines = await startEngines();
+  const adapter = oursAdapterDescription();
+  const tfjsAdapter = tfjsAdapterInfo(await loadTfjs());
+  const largeMatmul = args['large-matmul'] ?? (args['no-large-matmul'] ? false : !isSoftwareAdapter(adapter));
+  const reps = positiveNumber('reps', args.reps, 7);
+  const budgetS = args['budget-s'] === undefined ? undefined : positiveNumber('budget-s', args['budget-s'], 0);
+  const options: RunOptions = {
+    quick,
+    gpuTiming: { warmup: positiveNumber('warmup', args.warmup, 2), reps, minReps: Math.min(3, reps), budgetMs: (budgetS ?? 20) * 1000 },
+    cpuTiming: { warmup: 0, reps: Math.min(reps, 5), minReps: Math.min(2, reps), budgetMs: (budgetS ?? 8) * 1000 },
+    cpuMaxFlops: positiveNumber('cpu-max-gflop', args['cpu-max-gflop'], 2.5) * 1e9,
+  };
+  const cases = buildSuite({ quick, largeMatmul }).filter((c) => !args.filter || c.id.includes(args.filter));
+  console.log(`bench: ${cases.length} rows on "${adapter}" (tfjs-webgpu: "${tfjsAdapter}")${quick ? ', quick: checks only' : ''}`);
+
+  const rows: RowResult[] = [];
+  try {
+    for (const [i, c] of cases.entries()) {
+      const row = await runCase(c, engines, options);
+      rows.push(row);
+      console.log(progressLine(i, cases.length, row));
+    }
+  } finally {
+    for (const e of engines) await e.close();
+  }
+
+  const results: BenchResults = {
+    adapter,
+    tfjsAdapter,
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    mode: quick ? 'quick' : 'full',
+    gpuTiming: options.gpuTiming,
+    cpuTiming: options.cpuTiming,
+    cpuMaxFlops: options.cpuMaxFlops,
+    rows,
+  };
+  const outDir = args.out ?? (quick ? 'bench/results/tmp' : 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const jsonPath = join(outDir, `${adapterSlug(adapter)}.json`);
+  writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  writeReports(jsonPath, results);
+  const failed = rows.filter((r) => !r.ok);
+  console.log(`wrote ${jsonPath} (.md, .svg); ${failed.length === 0 ? 'all rows ok' : `${failed.length} row(s) FAILED: ${failed.map((r) => r.id).join('; ')}`}`);
+  return failed.length === 0 ? 0 : 1;
+}
+
+/** --render: rewrite the markdown and SVG from a results JSON (e.g. after the PyTorch anchor was merged in). */
+function render(jsonPath: string): number {
+  const res = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchResults;
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeReports(jsonPath, res);
+  console.log(`rendered ${jsonPath.replace(/\.json$/, '')}.{md,svg}`);
+  return res.rows.every((r) => r.ok) ? 0 : 1;
+}
+
+try {
+  process.exitCode = args.render ? render(args.render) : await runSuite();
+} catch (e) {
+  console.error(e);
+  process.exitCode = 2;
+}
