@@ -9,6 +9,7 @@ import type { Conv2dParams, ConvTranspose2dParams, KeyWords, RandomKind } from '
 import { GpuContext } from './context.js';
 import { acquireDevice, BufferUsage, MAP_MODE_READ } from './device.js';
 import { isContiguous } from './layout.js';
+import { tunerFor } from './tuning.js';
 import { conv2d, convTranspose2d } from './kernels/conv.js';
 import * as elementwise from './kernels/elementwise.js';
 import { matmul } from './kernels/matmul.js';
@@ -20,6 +21,7 @@ import { assertGpuDType, DEVICE_BYTES_PER_ELEMENT, fromDeviceBytes, toDeviceElem
 
 export { WebGpuStorage } from './storage.js';
 export { matmulVariants } from './kernels/matmul.js';
+export { convVariants } from './kernels/conv.js';
 
 export interface WebGpuBackendOptions {
   readonly powerPreference?: GPUPowerPreference;
@@ -148,11 +150,12 @@ export class WebGpuBackend implements Backend {
   matmul(a: View, b: View, variant?: string): Storage {
     return matmul(this.ctx, a, b, variant);
   }
-  conv2d(x: View, w: View, p: Conv2dParams): Storage {
-    return conv2d(this.ctx, x, w, p);
+  /** `variant` names an entry of `convVariants` (for tests and benches); default: the tuned or preferred one. */
+  conv2d(x: View, w: View, p: Conv2dParams, variant?: string): Storage {
+    return conv2d(this.ctx, x, w, p, variant);
   }
-  convTranspose2d(x: View, w: View, p: ConvTranspose2dParams): Storage {
-    return convTranspose2d(this.ctx, x, w, p);
+  convTranspose2d(x: View, w: View, p: ConvTranspose2dParams, variant?: string): Storage {
+    return convTranspose2d(this.ctx, x, w, p, variant);
   }
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage {
     return pad(this.ctx, x, widths, value);
@@ -174,8 +177,14 @@ export class WebGpuBackend implements Backend {
     await this.throwPendingErrors();
   }
 
+  /** Resolves when background variant measurements (tuning.ts) have finished; benches await it after a warm-up. */
+  settleTuning(): Promise<void> {
+    return tunerFor(this.ctx).settle();
+  }
+
   async destroy(): Promise<void> {
     if (this.destroyed) return;
+    await this.settleTuning();
     this.ctx.dispatcher.flush();
     try {
       await this.ctx.device.queue.onSubmittedWorkDone();

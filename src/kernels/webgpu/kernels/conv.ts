@@ -1,10 +1,15 @@
-// Direct conv2d and convTranspose2d (gather form): one thread per output element, zero padding,
-// strided NCHW input and OIHW / (Cin, Cout/groups, kh, kw) weights read in place.
+// conv2d and convTranspose2d (gather form) on strided NCHW input and OIHW / (Cin, Cout/groups, kh,
+// kw) weights read in place, zero padding: a registry of variants, the implicit GEMMs of
+// conv-gemm.ts and the direct one-thread-per-output kernels kept as the fallback for any geometry.
+import { BackendError } from '../../../tensor/errors.js';
 import { sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
 import { type Conv2dParams, type ConvTranspose2dParams, convOutSize, convTransposeOutSize } from '../../params.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
+import { type ConvGemmProblem, type ConvGemmVariant, convGemmVariant } from './conv-gemm.js';
+import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
+import { viewExtent } from './matmul.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
 
 const WORKGROUP_SIZE = 64;
@@ -59,7 +64,7 @@ function run(ctx: GpuContext, kernel: string, body: string, x: View, w: View, ou
 }
 
 /** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]. */
-export function conv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams): WebGpuStorage {
+function directConv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams): WebGpuStorage {
   const [n, c, h, wd] = x.shape;
   const [o, cpg, kh, kw] = w.shape;
   const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
@@ -98,7 +103,7 @@ out[idx] = acc;`;
  * Output pixel oy takes kernel tap ky from input row (oy + pad - ky * dilation) / stride when that
  * is a non-negative multiple of the stride inside the input.
  */
-export function convTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams): WebGpuStorage {
+function directConvTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams): WebGpuStorage {
   const [n, cin, h, wd] = x.shape;
   const [, opg, kh, kw] = w.shape;
   const o = opg * p.groups;
@@ -136,4 +141,99 @@ out[idx] = acc;`;
     sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
   });
   return out;
+}
+
+// --- variants ---------------------------------------------------------------------------------
+
+/** A convolution variant: the implicit GEMMs, or 'direct' (any geometry). */
+export interface ConvVariant {
+  readonly name: string;
+  readonly supports: (p: ConvGemmProblem) => boolean;
+}
+
+const gemmVariants: readonly ConvGemmVariant[] = [convGemmVariant(8, 4), convGemmVariant(4, 4), convGemmVariant(16, 4), convGemmVariant(8, 8)];
+
+/** The variants, in order of preference; 'direct' supports everything. */
+export const convVariants: readonly ConvVariant[] = [...gemmVariants, { name: 'direct', supports: () => true }];
+
+/** conv2d's geometry as a gather-form problem. */
+export function conv2dProblem(x: View, w: View, p: Conv2dParams): ConvGemmProblem {
+  const [n, c, h, wd] = x.shape;
+  const [o, cpg, kh, kw] = w.shape;
+  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
+  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  return { transposed: false, n, c, h, w: wd, o, oh, ow, kh, kw, cpg, opg: o / p.groups, stride: p.stride, padding: p.padding, dilation: p.dilation };
+}
+
+/** convTranspose2d's geometry as a gather-form problem. */
+export function convTranspose2dProblem(x: View, w: View, p: ConvTranspose2dParams): ConvGemmProblem {
+  const [n, c, h, wd] = x.shape;
+  const [, opg, kh, kw] = w.shape;
+  const oh = convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0]);
+  const ow = convTransposeOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1]);
+  return {
+    transposed: true, n, c, h, w: wd, o: opg * p.groups, oh, ow, kh, kw, cpg: c / p.groups, opg,
+    stride: p.stride, padding: p.padding, dilation: p.dilation,
+  };
+}
+
+/** The untuned choice: the widest register block on CPU adapters (measured fastest on lavapipe), a narrower one elsewhere. */
+function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
+  const order = isCpuAdapter(ctx.gpu.adapterDescription) ? ['gemm8x8', 'gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'];
+  return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p)) ?? 'direct';
+}
+
+/** The tuning key: direction, log2 buckets of pixels, channels, reduction length and taps, and whether strided. */
+function shapeClass(p: ConvGemmProblem): string {
+  const sizes = [p.n * p.oh * p.ow, p.o, p.cpg * p.kh * p.kw, p.kh * p.kw].map(sizeBucket).join(',');
+  return `${p.transposed ? 'convTranspose2d' : 'conv2d'}|${sizes}|s${p.stride[0] > 1 || p.stride[1] > 1 ? 2 : 1}|g${p.o === p.opg ? 1 : 'n'}`;
+}
+
+function pickVariant(ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): string {
+  const supported = gemmVariants.filter((v) => v.supports(p));
+  // 'direct' is measured only where no GEMM variant applies (it was 5-30x slower wherever one did).
+  return tunerFor(ctx).choose(shapeClass(p), supported.length > 0 ? supported.map((v) => v.name) : ['direct'], defaultVariant(ctx, p), () => {
+    const sx = ctx.alloc(x.dtype, viewExtent(x));
+    const sw = ctx.alloc(w.dtype, viewExtent(w));
+    const out = ctx.alloc(x.dtype, p.n * p.o * p.oh * p.ow);
+    const vx = { ...x, storage: sx };
+    const vw = { ...w, storage: sw };
+    return {
+      candidates: supported.map((v) => ({ name: v.name, record: () => v.run(ctx, vx, vw, out, p) })),
+      cleanup: () => [sx, sw, out].forEach((s) => ctx.release(s)),
+    };
+  });
+}
+
+function runVariant(
+  ctx: GpuContext,
+  x: View,
+  w: View,
+  problem: ConvGemmProblem,
+  name: string | undefined,
+  direct: (x: View, w: View) => WebGpuStorage,
+): WebGpuStorage {
+  const op = problem.transposed ? 'convTranspose2d' : 'conv2d';
+  const count = problem.n * problem.o * problem.oh * problem.ow;
+  const variant = name ?? (count > 0 ? pickVariant(ctx, x, w, problem) : 'direct');
+  if (variant === 'direct') return direct(x, w);
+  const gemm = gemmVariants.find((v) => v.name === variant);
+  if (!gemm || !gemm.supports(problem)) {
+    throw new BackendError(
+      `webgpu: ${op} variant '${variant}' is unknown or does not support this problem; known: ${convVariants.map((v) => v.name).join(', ')}.`,
+    );
+  }
+  const out = ctx.alloc(x.dtype, count);
+  if (count > 0) gemm.run(ctx, x, w, out, problem);
+  return out;
+}
+
+/** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]; `variant` names an entry of convVariants. */
+export function conv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams, variant?: string): WebGpuStorage {
+  return runVariant(ctx, x, w, conv2dProblem(x, w, p), variant, (xv, wv) => directConv2d(ctx, xv, wv, p));
+}
+
+/** convTranspose2d: x [N, Cin, H, W], w [Cin, Cout/groups, KH, KW] -> [N, Cout, OH, OW]. */
+export function convTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams, variant?: string): WebGpuStorage {
+  return runVariant(ctx, x, w, convTranspose2dProblem(x, w, p), variant, (xv, wv) => directConvTranspose2d(ctx, xv, wv, p));
 }

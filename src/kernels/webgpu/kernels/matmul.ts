@@ -1,94 +1,20 @@
 // Batched matmul [...B, M, K] @ [...B, K, N] on strided views (transposes and stride-0 broadcast
 // batches are read in place), as a registry of swappable kernel variants.
-import type { DType } from '../../../tensor/dtype.js';
 import { sizeOf } from '../../../tensor/shape.js';
 import { BackendError } from '../../../tensor/errors.js';
 import type { View } from '../../backend.js';
-import type { WgslScalar } from '../../elementwise-ops.js';
 import type { GpuContext } from '../context.js';
-import { checkRank, coalesce, type Coalesced } from '../layout.js';
+import { checkRank, coalesce } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import {
-  coordsFromIndex,
-  kernelSource,
-  storageBinding,
-  stridedOffset,
-  threadPerItemEntry,
-  UniformLayout,
-  wgslScalar,
-} from '../wgsl.js';
+import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
+import { kernelSource, threadPerItemEntry, wgslScalar } from '../wgsl.js';
+import { blockedVariant } from './matmul-blocked.js';
+import { batchBases, bindings, type MatmulProblem, type MatmulVariant, matrixStrides, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
+import { tiledVariant } from './matmul-tiled.js';
+
+export type { MatmulProblem, MatmulVariant } from './matmul-common.js';
 
 const WORKGROUP_SIZE = 64;
-
-/** One matmul call, after batch dims were merged where contiguous. */
-export interface MatmulProblem {
-  readonly dtype: DType;
-  readonly batch: number;
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-  /** Batch shape with a's and b's batch strides (strides [0] = a, [1] = b). */
-  readonly batchDims: Coalesced;
-}
-
-export interface MatmulVariant {
-  readonly name: string;
-  readonly description: string;
-  readonly supports: (p: MatmulProblem) => boolean;
-  /** Writes a @ b into `out` (contiguous [...B, M, N]). */
-  readonly run: (ctx: GpuContext, a: View, b: View, out: WebGpuStorage, p: MatmulProblem) => void;
-}
-
-/** Uniforms every variant shares: sizes, operand offsets and strides, the batch layout. */
-function sharedUniforms(a: View, b: View, p: MatmulProblem, extra: Record<string, number>) {
-  const r = a.shape.length;
-  const layout = new UniformLayout({
-    m: 'u32',
-    n: 'u32',
-    k: 'u32',
-    count: 'u32',
-    a_off: 'u32',
-    b_off: 'u32',
-    a_sm: 'u32',
-    a_sk: 'u32',
-    b_sk: 'u32',
-    b_sn: 'u32',
-    bshape: 'dims',
-    ast: 'dims',
-    bst: 'dims',
-    ...Object.fromEntries(Object.keys(extra).map((name) => [name, 'u32' as const])),
-  });
-  const uniform = layout.pack({
-    m: p.m,
-    n: p.n,
-    k: p.k,
-    a_off: a.offset,
-    b_off: b.offset,
-    a_sm: a.strides[r - 2],
-    a_sk: a.strides[r - 1],
-    b_sk: b.strides[r - 2],
-    b_sn: b.strides[r - 1],
-    bshape: p.batchDims.shape,
-    ast: p.batchDims.strides[0],
-    bst: p.batchDims.strides[1],
-    count: 0,
-    ...extra,
-  });
-  return { layout, uniform };
-}
-
-/** Statements giving `a_base` and `b_base` for batch index `bi`. */
-const batchBases = (batchRank: number): string =>
-  [
-    coordsFromIndex('bi', batchRank, 'bshape'),
-    `let a_base = ${stridedOffset(batchRank, 'ast', 'p.a_off')};`,
-    `let b_base = ${stridedOffset(batchRank, 'bst', 'p.b_off')};`,
-  ]
-    .filter((s) => s)
-    .join('\n');
-
-const bindings = (t: WgslScalar): string =>
-  [storageBinding(1, 'out', t, 'read_write'), storageBinding(2, 'a', t, 'read'), storageBinding(3, 'b', t, 'read')].join('\n');
 
 /** Each thread computes a 4x4 output tile in registers; no shared memory (fastest on lavapipe, DESIGN.md section 6). */
 const tile4x4: MatmulVariant = {
@@ -177,8 +103,63 @@ out[idx] = acc;`;
   },
 };
 
-/** The variants, in order of preference; the first that supports a problem runs unless one is named. */
-export const matmulVariants: readonly MatmulVariant[] = [tile4x4, naive];
+/** Every variant; tests and benches iterate them, the tuner measures all but 'naive'. */
+export const matmulVariants: readonly MatmulVariant[] = [
+  blockedVariant(4, 4),
+  blockedVariant(8, 4),
+  blockedVariant(8, 8),
+  blockedVariant(16, 8),
+  blockedVariant(8, 16),
+  blockedVariant(16, 16),
+  tiledVariant(4, 4, 16),
+  tiledVariant(8, 8, 8),
+  tile4x4,
+  naive,
+];
+
+/**
+ * The untuned choice: register blocking on CPU adapters (barriers are costly there, DESIGN.md §6;
+ * rows8x8 measured 2x tile4x4 at 512..2048 on lavapipe), shared-memory tiles elsewhere.
+ */
+function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
+  if (isCpuAdapter(ctx.gpu.adapterDescription)) return 'rows8x8';
+  return p.batch * p.m * p.n >= 1 << 18 ? 'tiled128x128k8' : 'tiled64x64k16';
+}
+
+/** The tuning key: dtype, log2 buckets of the sizes, and which operand strides are unit. */
+function shapeClass(a: View, b: View, p: MatmulProblem): string {
+  const [, aSk] = matrixStrides(a);
+  const [, bSn] = matrixStrides(b);
+  const sizes = [p.batch, p.m, p.n, p.k].map(sizeBucket).join(',');
+  return `matmul|${p.dtype}|${sizes}|a${aSk === 1 ? 'k1' : 'm1'}|b${bSn === 1 ? 'n1' : 'k1'}|v${rowsVec4Aligned(b, p.n, p.batchDims.strides[1]) ? 1 : 0}`;
+}
+
+/** Elements a view can touch (offset + the farthest element + 1): the size of a scratch copy. */
+export const viewExtent = (v: View): number => v.offset + v.shape.reduce((acc, d, i) => acc + (d - 1) * Math.abs(v.strides[i]), 0) + 1;
+
+/** Picks the variant for a problem: tuned when measured, else the default (see tuning.ts). */
+function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): MatmulVariant {
+  const supported = matmulVariants.filter((v) => v.name !== 'naive' && v.supports(p));
+  const fallback = defaultVariant(ctx, p);
+  const name = tunerFor(ctx).choose(shapeClass(a, b, p), supported.map((v) => v.name), fallback, () => {
+    const sa = ctx.alloc(a.dtype, viewExtent(a));
+    const sb = ctx.alloc(b.dtype, viewExtent(b));
+    const out = ctx.alloc(a.dtype, p.batch * p.m * p.n);
+    const va = { ...a, storage: sa };
+    const vb = { ...b, storage: sb };
+    const repeat = Math.max(1, Math.min(8, Math.ceil(2 ** 25 / (2 * p.batch * p.m * p.n * Math.max(p.k, 1)))));
+    return {
+      candidates: supported.map((v) => ({
+        name: v.name,
+        record: () => {
+          for (let i = 0; i < repeat; i++) v.run(ctx, va, vb, out, p);
+        },
+      })),
+      cleanup: () => [sa, sb, out].forEach((s) => ctx.release(s)),
+    };
+  });
+  return matmulVariants.find((v) => v.name === name) ?? matmulVariants[0];
+}
 
 /** a [...B, M, K] @ b [...B, K, N] into fresh contiguous [...B, M, N]; K = 0 gives zeros. */
 export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string): WebGpuStorage {
@@ -192,9 +173,7 @@ export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string):
   const batchDims = coalesce(batchShape, [a.strides.slice(0, r - 2), b.strides.slice(0, r - 2)]);
   checkRank('matmul', batchDims.shape.length);
   const problem: MatmulProblem = { dtype: a.dtype, batch, m, n, k, batchDims };
-  const variant = variantName
-    ? matmulVariants.find((v) => v.name === variantName)
-    : matmulVariants.find((v) => v.supports(problem));
+  const variant = variantName ? matmulVariants.find((v) => v.name === variantName) : pickVariant(ctx, a, b, problem);
   if (!variant || !variant.supports(problem)) {
     throw new BackendError(
       `webgpu: matmul variant '${variantName}' is unknown or does not support this problem; known: ${matmulVariants.map((v) => v.name).join(', ')}.`,

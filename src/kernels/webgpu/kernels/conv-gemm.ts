@@ -1,0 +1,184 @@
+// conv2d and convTranspose2d as implicit GEMMs with no im2col buffer: out[n, o, pixel] =
+// sum over (tap, input channel) of W[o, (c, tap)] * X_col[(c, tap), (n, pixel)], where the X_col
+// column of a lane is generated on the fly from x in the load. A workgroup owns TM output channels
+// (uniform, so weight loads are broadcast scalars) and 64 lanes x TN output pixels; each lane keeps
+// TM x TN accumulators. Taps run outermost so the per-pixel address and padding test is computed
+// once per tap, not per channel. No shared memory or barriers (fast on lavapipe, DESIGN.md §6).
+import type { View } from '../../backend.js';
+import type { GpuContext } from '../context.js';
+import type { WebGpuStorage } from '../storage.js';
+import { kernelSource, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
+
+const LANES = 64;
+
+/** Sizes of one convolution in gather form, for both directions. */
+export interface ConvGemmProblem {
+  readonly transposed: boolean;
+  readonly n: number;
+  readonly c: number;
+  readonly h: number;
+  readonly w: number;
+  /** Output channels, all groups. */
+  readonly o: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly kh: number;
+  readonly kw: number;
+  /** Input channels per group, output channels per group. */
+  readonly cpg: number;
+  readonly opg: number;
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+}
+
+export interface ConvGemmVariant {
+  readonly name: string;
+  readonly supports: (p: ConvGemmProblem) => boolean;
+  readonly run: (ctx: GpuContext, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem) => void;
+}
+
+const layout = new UniformLayout({
+  count: 'u32',
+  blocks_m: 'u32',
+  npix: 'u32',
+  ohw: 'u32',
+  h: 'u32',
+  w: 'u32',
+  o: 'u32',
+  ow: 'u32',
+  kh: 'u32',
+  kw: 'u32',
+  cpg: 'u32',
+  opg: 'u32',
+  sh: 'u32',
+  sw: 'u32',
+  ph: 'u32',
+  pw: 'u32',
+  dh: 'u32',
+  dw: 'u32',
+  x_off: 'u32',
+  w_off: 'u32',
+  xst: 'vec4',
+  wst: 'vec4',
+});
+
+const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+const lines = (n: number, f: (i: number) => string): string => range(n).map(f).join('\n');
+
+/**
+ * Per-lane statements for tap (ky, kx) of column j: `ok{j}` (the tap lands inside x) and `xo{j}`
+ * (its offset, clamped to a valid element when not ok).
+ */
+function tapAddress(transposed: boolean, j: number): string {
+  if (!transposed) {
+    // conv2d: input row oy * stride + ky * dilation - pad.
+    return `let iy${j} = iy0_${j} + i32(ky * p.dh);
+    let ix${j} = ix0_${j} + i32(kx * p.dw);
+    let ok${j} = iy${j} >= 0 && iy${j} < i32(p.h) && ix${j} >= 0 && ix${j} < i32(p.w);
+    let xo${j} = xb${j} + u32(select(0, iy${j}, ok${j})) * p.xst[2] + u32(select(0, ix${j}, ok${j})) * p.xst[3];`;
+  }
+  // convTranspose2d (gather): input row (oy + pad - ky * dilation) / stride when that divides exactly.
+  return `let ty${j} = iy0_${j} - i32(ky * p.dh);
+    let tx${j} = ix0_${j} - i32(kx * p.dw);
+    let ok${j} = ty${j} >= 0 && tx${j} >= 0 && ty${j} % i32(p.sh) == 0 && tx${j} % i32(p.sw) == 0 &&
+      ty${j} < i32(p.h * p.sh) && tx${j} < i32(p.w * p.sw);
+    let xo${j} = xb${j} + (u32(select(0, ty${j}, ok${j})) / p.sh) * p.xst[2] + (u32(select(0, tx${j}, ok${j})) / p.sw) * p.xst[3];`;
+}
+
+/** The implicit-GEMM variant with TM output channels per workgroup and TN pixels per lane. */
+export function convGemmVariant(tm: number, tn: number): ConvGemmVariant {
+  const cols = LANES * tn;
+  return {
+    name: `gemm${tm}x${tn}`,
+    // A workgroup's channels must share one group (their x channels are the same).
+    supports: (p) => p.o === p.opg || p.opg % tm === 0,
+    run(ctx, x, w, out, p) {
+      const t = wgslScalar(x.dtype);
+      const npix = p.n * p.oh * p.ow;
+      const blocksM = Math.ceil(p.o / tm);
+      const count = blocksM * Math.ceil(npix / cols);
+      // conv2d weights are [O, C/g, kh, kw]; convTranspose2d's are [C, O/g, kh, kw].
+      const [rowStride, chanStride] = p.transposed ? ['p.wst[1]', 'p.wst[0]'] : ['p.wst[0]', 'p.wst[1]'];
+      const rowBase = p.transposed
+        ? (i: number) => `p.w_off + g * p.cpg * p.wst[0] + (min(o0 + ${i}u, last_o) % p.opg) * ${rowStride}`
+        : (i: number) => `p.w_off + min(o0 + ${i}u, last_o) * ${rowStride}`;
+      const origin = p.transposed
+        ? (j: number) => `let iy0_${j} = i32(oy${j} + p.ph);\nlet ix0_${j} = i32(ox${j} + p.pw);`
+        : (j: number) => `let iy0_${j} = i32(oy${j} * p.sh) - i32(p.ph);\nlet ix0_${j} = i32(ox${j} * p.sw) - i32(p.pw);`;
+      const acc = (i: number, j: number) => `c${i}_${j}`;
+      const body = `let mb = group % p.blocks_m;
+let nb = group / p.blocks_m;
+let o0 = mb * ${tm}u;
+let g = o0 / p.opg;
+let last_o = p.o - 1u;
+${lines(tm, (i) => `let wr${i} = ${rowBase(i)};`)}
+${lines(tn, (j) => `let col${j} = nb * ${cols}u + lid.x + ${j * LANES}u;
+let cc${j} = min(col${j}, p.npix - 1u);
+let n${j} = cc${j} / p.ohw;
+let pix${j} = cc${j} % p.ohw;
+let oy${j} = pix${j} / p.ow;
+let ox${j} = pix${j} % p.ow;
+let xb${j} = p.x_off + n${j} * p.xst[0] + g * p.cpg * p.xst[1];
+${origin(j)}`)}
+${lines(tm * tn, (x) => `var ${acc(Math.floor(x / tn), x % tn)} = ${t}(0);`)}
+for (var ky = 0u; ky < p.kh; ky++) {
+  for (var kx = 0u; kx < p.kw; kx++) {
+    ${range(tn).map((j) => tapAddress(p.transposed, j)).join('\n    ')}
+    let wk = ky * p.wst[2] + kx * p.wst[3];
+    for (var ci = 0u; ci < p.cpg; ci++) {
+      let xc = ci * p.xst[1];
+      let wc = wk + ci * ${chanStride};
+${lines(tn, (j) => `      let xv${j} = select(${t}(0), x[xo${j} + xc], ok${j});`)}
+${lines(tm, (i) => `      let w${i} = wt[wr${i} + wc];`)}
+${lines(tm * tn, (x) => `      ${acc(Math.floor(x / tn), x % tn)} += w${Math.floor(x / tn)} * xv${x % tn};`)}
+    }
+  }
+}
+${lines(tn, (j) => `if (col${j} < p.npix) {
+  let ob${j} = n${j} * p.o * p.ohw + pix${j};
+${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { out[ob${j} + (o0 + ${i}u) * p.ohw] = ${acc(i, j)}; }`)}
+}`)}`;
+      const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:gemm${tm}x${tn}:${x.dtype}`;
+      ctx.dispatch({
+        kernel,
+        source: kernelSource(
+          `// ${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`,
+          layout.declaration(),
+          [
+            `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
+            `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
+            `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
+          ].join('\n'),
+          workgroupPerItemEntry(LANES, 'p.count', body),
+        ),
+        uniform: layout.pack({
+          count,
+          blocks_m: blocksM,
+          npix,
+          ohw: p.oh * p.ow,
+          h: p.h,
+          w: p.w,
+          o: p.o,
+          ow: p.ow,
+          kh: p.kh,
+          kw: p.kw,
+          cpg: p.cpg,
+          opg: p.opg,
+          sh: p.stride[0],
+          sw: p.stride[1],
+          ph: p.padding[0],
+          pw: p.padding[1],
+          dh: p.dilation[0],
+          dw: p.dilation[1],
+          x_off: x.offset,
+          w_off: w.offset,
+          xst: x.strides,
+          wst: w.strides,
+        }),
+        storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
+        workgroups: count,
+      });
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// What every matmul kernel variant shares: the problem record, the variant interface, the uniform
+// block of sizes/offsets/strides, batch-base arithmetic and the operand bindings.
+import type { DType } from '../../../tensor/dtype.js';
+import type { View } from '../../backend.js';
+import type { WgslScalar } from '../../elementwise-ops.js';
+import type { GpuContext } from '../context.js';
+import type { Coalesced } from '../layout.js';
+import type { WebGpuStorage } from '../storage.js';
+import { coordsFromIndex, stridedOffset, UniformLayout } from '../wgsl.js';
+
+/** One matmul call, after batch dims were merged where contiguous. */
+export interface MatmulProblem {
+  readonly dtype: DType;
+  readonly batch: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** Batch shape with a's and b's batch strides (strides [0] = a, [1] = b). */
+  readonly batchDims: Coalesced;
+}
+
+export interface MatmulVariant {
+  readonly name: string;
+  readonly description: string;
+  readonly supports: (p: MatmulProblem) => boolean;
+  /** Writes a @ b into `out` (contiguous [...B, M, N]). */
+  readonly run: (ctx: GpuContext, a: View, b: View, out: WebGpuStorage, p: MatmulProblem) => void;
+}
+
+/** Strides of the matrix dims of a [..., rows, cols] view: [row stride, col stride]. */
+export const matrixStrides = (v: View): [number, number] => {
+  const r = v.shape.length;
+  return [v.strides[r - 2], v.strides[r - 1]];
+};
+
+/** Uniforms every variant shares: sizes, operand offsets and strides, the batch layout. */
+export function sharedUniforms(a: View, b: View, p: MatmulProblem, extra: Record<string, number>) {
+  const [aSm, aSk] = matrixStrides(a);
+  const [bSk, bSn] = matrixStrides(b);
+  const layout = new UniformLayout({
+    m: 'u32',
+    n: 'u32',
+    k: 'u32',
+    count: 'u32',
+    a_off: 'u32',
+    b_off: 'u32',
+    a_sm: 'u32',
+    a_sk: 'u32',
+    b_sk: 'u32',
+    b_sn: 'u32',
+    bshape: 'dims',
+    ast: 'dims',
+    bst: 'dims',
+    ...Object.fromEntries(Object.keys(extra).map((name) => [name, 'u32' as const])),
+  });
+  const uniform = layout.pack({
+    m: p.m,
+    n: p.n,
+    k: p.k,
+    a_off: a.offset,
+    b_off: b.offset,
+    a_sm: aSm,
+    a_sk: aSk,
+    b_sk: bSk,
+    b_sn: bSn,
+    bshape: p.batchDims.shape,
+    ast: p.batchDims.strides[0],
+    bst: p.batchDims.strides[1],
+    count: 0,
+    ...extra,
+  });
+  return { layout, uniform };
+}
+
+/** Statements giving `a_base` and `b_base` for batch index `bi`. */
+export const batchBases = (batchRank: number): string =>
+  [
+    coordsFromIndex('bi', batchRank, 'bshape'),
+    `let a_base = ${stridedOffset(batchRank, 'ast', 'p.a_off')};`,
+    `let b_base = ${stridedOffset(batchRank, 'bst', 'p.b_off')};`,
+  ]
+    .filter((s) => s)
+    .join('\n');
+
+/** out (binding 1), a (2), b (3); `vec` names the operands bound as arrays of vec4 instead. */
+export const bindings = (t: WgslScalar, vec: { out?: boolean; a?: boolean; b?: boolean } = {}): string => {
+  const element = (v: boolean | undefined) => (v ? `vec4<${t}>` : t);
+  return [
+    `@group(0) @binding(1) var<storage, read_write> out: array<${element(vec.out)}>;`,
+    `@group(0) @binding(2) var<storage, read> a: array<${element(vec.a)}>;`,
+    `@group(0) @binding(3) var<storage, read> b: array<${element(vec.b)}>;`,
+  ].join('\n');
+};
+
+/**
+ * Whether b's rows can be read as vec4 (b[k, 4q .. 4q+3] one aligned load): unit column stride, N,
+ * the row stride, the offset and every batch stride multiples of 4.
+ */
+export function rowsVec4Aligned(v: View, cols: number, batchStrides: readonly number[]): boolean {
+  const [rowStride, colStride] = matrixStrides(v);
+  return (
+    colStride === 1 &&
+    cols % 4 === 0 &&
+    (rowStride % 4 === 0) &&
+    v.offset % 4 === 0 &&
+    batchStrides.every((s) => s % 4 === 0)
+  );
+}

@@ -1,0 +1,157 @@
+// Per-adapter kernel-variant choice by measurement: the first use of an (op, shape class) runs the
+// default variant and queues a short background timing of every supporting variant on scratch
+// buffers of the same shapes; later uses run the fastest. Choices persist in a JSON file per
+// adapter, so the next process starts tuned. Off (defaults only) under vitest, CI, or
+// WEBGPU_LRPO_TUNE=0, so tests stay deterministic.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { GpuContext } from './context.js';
+
+/** Timed runs per variant after one warm-up (which also compiles the pipeline). */
+const TIMED_RUNS = 3;
+/** A variant whose first timed run is this many times slower than the best so far is not run again. */
+const GIVE_UP_FACTOR = 3;
+const CACHE_VERSION = 1;
+
+/** Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides, else on unless under vitest or CI. */
+export function tuningEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const flag = env.WEBGPU_LRPO_TUNE;
+  if (flag !== undefined && flag !== '') return flag !== '0' && flag.toLowerCase() !== 'false';
+  return !env.VITEST && !env.CI;
+}
+
+/** Whether the adapter is a CPU rasteriser (lavapipe / llvmpipe / SwiftShader), where barriers are costly. */
+export const isCpuAdapter = (adapterDescription: string): boolean => /llvmpipe|lavapipe|swiftshader|software/i.test(adapterDescription);
+
+/** log2 bucket of a size (0 for 0 and 1), so one tuning covers sizes within a factor of ~1.4 of each other. */
+export const sizeBucket = (x: number): number => (x <= 1 ? 0 : Math.round(Math.log2(x)));
+
+/** The tuning file for an adapter: $WEBGPU_LRPO_TUNING_DIR, else $XDG_CACHE_HOME/webgpu-lrpo, else ./node_modules/.cache/webgpu-lrpo. */
+export function tuningCachePath(adapterDescription: string, env: NodeJS.ProcessEnv = process.env): string {
+  const slug = adapterDescription.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'adapter';
+  const dir =
+    env.WEBGPU_LRPO_TUNING_DIR ||
+    (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, 'webgpu-lrpo') : undefined) ||
+    (process.cwd() ? join(process.cwd(), 'node_modules', '.cache', 'webgpu-lrpo') : join(homedir(), '.cache', 'webgpu-lrpo'));
+  return join(dir, `tuning-${slug}.json`);
+}
+
+interface Choice {
+  readonly variant: string;
+  /** Best milliseconds per variant when measured, for people reading the file. */
+  readonly ms: Record<string, number>;
+}
+
+interface CacheFile {
+  readonly version: number;
+  readonly adapter: string;
+  readonly choices: Record<string, Choice>;
+}
+
+/** One measurable candidate: records one run of the variant (into scratch buffers) and returns what to release. */
+export interface TuneCandidate {
+  readonly name: string;
+  readonly record: () => void;
+}
+
+export class Tuner {
+  private readonly choices = new Map<string, Choice>();
+  private readonly queued = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private loaded = false;
+  readonly path: string;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly enabled = tuningEnabled(),
+  ) {
+    this.path = tuningCachePath(ctx.gpu.adapterDescription);
+  }
+
+  /**
+   * The variant to run for `key`: the measured choice when there is one (and it supports this
+   * problem), else `fallback`; with tuning on, an unmeasured key queues a measurement built by
+   * `prepare`, which returns the candidates and a cleanup for its scratch buffers.
+   */
+  choose(key: string, supported: readonly string[], fallback: string, prepare: () => { candidates: TuneCandidate[]; cleanup: () => void }): string {
+    if (!this.enabled || supported.length < 2) return fallback;
+    this.load();
+    const known = this.choices.get(key);
+    if (known && supported.includes(known.variant)) return known.variant;
+    if (!this.queued.has(key)) {
+      this.queued.add(key);
+      // Scratch inputs are allocated now (sizes known), measured later, off the caller's path.
+      const job = prepare();
+      this.chain = this.chain.then(() => this.measure(key, job.candidates).finally(job.cleanup)).catch(() => undefined);
+    }
+    return fallback;
+  }
+
+  /** Resolves when every queued measurement has finished (benches await it after a warm-up). */
+  settle(): Promise<void> {
+    return this.chain;
+  }
+
+  private async measure(key: string, candidates: readonly TuneCandidate[]): Promise<void> {
+    const { dispatcher, device } = this.ctx;
+    const timeRuns = async (c: TuneCandidate): Promise<number> => {
+      dispatcher.flush();
+      await device.queue.onSubmittedWorkDone();
+      const t0 = performance.now();
+      c.record();
+      dispatcher.flush();
+      await device.queue.onSubmittedWorkDone();
+      return performance.now() - t0;
+    };
+    const ms: Record<string, number> = {};
+    let best = Infinity;
+    for (const c of candidates) {
+      const warm = await timeRuns(c); // warm-up: compiles the pipeline
+      if (warm > best * 10 * GIVE_UP_FACTOR) {
+        ms[c.name] = Math.round(warm * 1000) / 1000;
+        continue;
+      }
+      let t = await timeRuns(c);
+      if (t < best * GIVE_UP_FACTOR) for (let i = 1; i < TIMED_RUNS; i++) t = Math.min(t, await timeRuns(c));
+      ms[c.name] = Math.round(t * 1000) / 1000;
+      best = Math.min(best, t);
+    }
+    const variant = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
+    this.choices.set(key, { variant, ms });
+    this.save();
+  }
+
+  private load(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    try {
+      const file = JSON.parse(readFileSync(this.path, 'utf8')) as CacheFile;
+      if (file.version !== CACHE_VERSION || file.adapter !== this.ctx.gpu.adapterDescription) return;
+      for (const [k, v] of Object.entries(file.choices)) this.choices.set(k, v);
+    } catch {
+      // No cache yet, or an unreadable one: measure afresh.
+    }
+  }
+
+  private save(): void {
+    const file: CacheFile = { version: CACHE_VERSION, adapter: this.ctx.gpu.adapterDescription, choices: Object.fromEntries(this.choices) };
+    try {
+      mkdirSync(join(this.path, '..'), { recursive: true });
+      const tmp = `${this.path}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(file, null, 1));
+      renameSync(tmp, this.path);
+    } catch {
+      // A read-only cache directory only costs re-measuring next time.
+    }
+  }
+}
+
+const tuners = new WeakMap<GpuContext, Tuner>();
+
+/** The context's tuner, created on first use. */
+export function tunerFor(ctx: GpuContext): Tuner {
+  let t = tuners.get(ctx);
+  if (!t) tuners.set(ctx, (t = new Tuner(ctx)));
+  return t;
+}

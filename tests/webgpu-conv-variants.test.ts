@@ -1,0 +1,143 @@
+// Specification of the WebGPU convolution variants: every entry of `convVariants` agrees with the
+// CPU reference for conv2d and convTranspose2d on generated geometries and strided views, including
+// the weight-gradient shape autodiff produces (a huge kernel over a few channels).
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend, View } from '../src/kernels/backend.js';
+import { createCpuBackend } from '../src/kernels/cpu/index.js';
+import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/kernels/params.js';
+import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+
+let gpu: WebGpuBackend;
+let cpu: Backend;
+
+beforeAll(async () => {
+  gpu = await createWebGpuBackend();
+  cpu = createCpuBackend();
+});
+
+afterAll(async () => {
+  await gpu?.destroy();
+});
+
+const RUNS = { numRuns: 25 };
+
+/** Multiples of 1/4 in [-2, 2]: every product and sum here is exact in float32, so results compare exactly. */
+function gridValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return Math.round((s / 2 ** 32) * 16 - 8) / 4;
+  });
+}
+
+/** A [d0, d1, d2, d3] view whose storage holds the dims in `order` (a permutation), so it is strided when order is not 0123. */
+function view(b: Backend, shape: readonly number[], order: readonly number[], seed: number): View {
+  const storageShape = order.map((k) => shape[k]);
+  const size = shape.reduce((x, y) => x * y, 1);
+  const storageStrides = storageShape.map((_, i) => storageShape.slice(i + 1).reduce((x, y) => x * y, 1));
+  const strides = shape.map((_, k) => storageStrides[order.indexOf(k)]);
+  return { storage: b.upload(gridValues(size, seed), 'float32'), dtype: 'float32', shape: [...shape], strides, offset: 0 };
+}
+
+async function compare(
+  shapes: { x: number[]; w: number[]; xOrder?: readonly number[]; wOrder?: readonly number[] },
+  run: (b: Backend, x: View, w: View) => ReturnType<Backend['conv2d']>,
+  label: string,
+): Promise<void> {
+  const results: Float32Array[] = [];
+  for (const b of [gpu, cpu] as Backend[]) {
+    const x = view(b, shapes.x, shapes.xOrder ?? [0, 1, 2, 3], 1);
+    const w = view(b, shapes.w, shapes.wOrder ?? [0, 1, 2, 3], 2);
+    const out = run(b, x, w);
+    results.push((await b.read({ storage: out, dtype: 'float32', shape: [out.size], strides: [1], offset: 0 })) as Float32Array);
+    for (const s of [x.storage, w.storage, out]) b.release(s);
+  }
+  expect(Array.from(results[0]), label).toEqual(Array.from(results[1]));
+}
+
+const geometry = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  cpg: fc.integer({ min: 1, max: 5 }),
+  opg: fc.constantFrom(1, 3, 4, 8, 16, 17),
+  h: fc.integer({ min: 1, max: 9 }),
+  w: fc.integer({ min: 1, max: 9 }),
+  kh: fc.integer({ min: 1, max: 3 }),
+  kw: fc.integer({ min: 1, max: 3 }),
+  stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 })),
+  padding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1]),
+  wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
+});
+
+const paramsOf = (g: { stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number }): Conv2dParams => ({
+  stride: g.stride,
+  padding: g.padding,
+  dilation: g.dilation,
+  groups: g.groups,
+});
+
+describe('convolution variants', () => {
+  for (const variant of convVariants) {
+    it(`conv2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
+      await fc.assert(
+        fc.asyncProperty(geometry, async (g) => {
+          fc.pre(convOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0]) > 0);
+          fc.pre(convOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1]) > 0);
+          const p = paramsOf(g);
+          const shapes = { x: [g.n, g.cpg * g.groups, g.h, g.w], w: [g.opg * g.groups, g.cpg, g.kh, g.kw], xOrder: g.xOrder, wOrder: g.wOrder };
+          const supported = variant.supports({ transposed: false, o: g.opg * g.groups, opg: g.opg } as never);
+          fc.pre(supported);
+          await compare(shapes, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), JSON.stringify(g));
+        }),
+        RUNS,
+      );
+    });
+
+    it(`convTranspose2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
+      await fc.assert(
+        fc.asyncProperty(geometry, async (g) => {
+          const outputPadding = [0, 1].map((i) => (g.h + g.w) % Math.max(g.stride[i], g.dilation[i])) as [number, number];
+          fc.pre(convTransposeOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0], outputPadding[0]) > 0);
+          fc.pre(convTransposeOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1], outputPadding[1]) > 0);
+          const p = { ...paramsOf(g), outputPadding };
+          const supported = variant.supports({ transposed: true, o: g.opg * g.groups, opg: g.opg } as never);
+          fc.pre(supported);
+          const shapes = { x: [g.n, g.cpg * g.groups, g.h, g.w], w: [g.cpg * g.groups, g.opg, g.kh, g.kw], xOrder: g.xOrder, wOrder: g.wOrder };
+          await compare(
+            shapes,
+            (b, x, w) => (b === gpu ? gpu.convTranspose2d(x, w, p, variant.name) : b.convTranspose2d(x, w, p)),
+            JSON.stringify(g),
+          );
+        }),
+        RUNS,
+      );
+    });
+  }
+
+  it('every variant computes the weight-gradient convolution (kernel the size of the image, dilation = stride)', async () => {
+    // As autodiff's convWeightGrad runs it: x^T [C, N, H, W] with g^T [O, N, Ho, Wo] as the filter.
+    for (const [c, n, hw, s] of [[8, 2, 12, 1], [6, 3, 11, 2]]) {
+      const ho = Math.floor((hw + 2 - 3) / s) + 1;
+      const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [s, s], groups: 1 };
+      for (const variant of convVariants) {
+        await compare(
+          { x: [c, n, hw, hw], w: [c + 1, n, ho, ho], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
+          (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)),
+          `${variant.name} c=${c} n=${n} hw=${hw} s=${s}`,
+        );
+      }
+    }
+  });
+
+  it('every variant matches the CPU on a UNet-sized 3x3 layer with ragged channel and pixel blocks', async () => {
+    for (const s of [1, 2]) {
+      const p: Conv2dParams = { stride: [s, s], padding: [1, 1], dilation: [1, 1], groups: 1 };
+      for (const variant of convVariants) {
+        await compare({ x: [2, 20, 17, 13], w: [36, 20, 3, 3] }, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), `${variant.name} s=${s}`);
+      }
+    }
+  });
+});
