@@ -43,6 +43,11 @@ const layout = new UniformLayout({
   blocks_m: 'u32',
   npix: 'u32',
   ohw: 'u32',
+  oh: 'u32',
+  phw: 'u32',
+  ph_w: 'u32',
+  per_phase: 'u32',
+  phase_blocks: 'u32',
   h: 'u32',
   w: 'u32',
   o: 'u32',
@@ -97,7 +102,12 @@ export function convGemmVariant(tm: number, tn: number): ConvGemmVariant {
       const t = wgslScalar(x.dtype);
       const npix = p.n * p.oh * p.ow;
       const blocksM = Math.ceil(p.o / tm);
-      const count = blocksM * Math.ceil(npix / cols);
+      // Transposed: columns ordered (phase, n, pixel of the phase grid), each phase padded to whole blocks.
+      const [phH, phW] = [Math.ceil(p.oh / p.stride[0]), Math.ceil(p.ow / p.stride[1])];
+      const perPhase = p.n * phH * phW;
+      const phaseBlocks = Math.ceil(perPhase / cols);
+      const blocksN = p.transposed ? p.stride[0] * p.stride[1] * phaseBlocks : Math.ceil(npix / cols);
+      const count = blocksM * blocksN;
       // conv2d weights are [O, C/g, kh, kw]; convTranspose2d's are [C, O/g, kh, kw].
       const [rowStride, chanStride] = p.transposed ? ['p.wst[1]', 'p.wst[0]'] : ['p.wst[0]', 'p.wst[1]'];
       const rowBase = p.transposed
@@ -107,23 +117,44 @@ export function convGemmVariant(tm: number, tn: number): ConvGemmVariant {
         ? (j: number) => `let iy0_${j} = i32(oy${j} + p.ph);\nlet ix0_${j} = i32(ox${j} + p.pw);`
         : (j: number) => `let iy0_${j} = i32(oy${j} * p.sh) - i32(p.ph);\nlet ix0_${j} = i32(ox${j} * p.sw) - i32(p.pw);`;
       const acc = (i: number, j: number) => `c${i}_${j}`;
-      const body = `let mb = group % p.blocks_m;
-let nb = group / p.blocks_m;
-let o0 = mb * ${tm}u;
-let g = o0 / p.opg;
-let last_o = p.o - 1u;
-${lines(tm, (i) => `let wr${i} = ${rowBase(i)};`)}
-${lines(tn, (j) => `let col${j} = nb * ${cols}u + lid.x + ${j * LANES}u;
+      const plainColumns = lines(tn, (j) => `let col${j} = nb * ${cols}u + lid.x + ${j * LANES}u;
+let valid${j} = col${j} < p.npix;
 let cc${j} = min(col${j}, p.npix - 1u);
 let n${j} = cc${j} / p.ohw;
 let pix${j} = cc${j} % p.ohw;
 let oy${j} = pix${j} / p.ow;
 let ox${j} = pix${j} % p.ow;
 let xb${j} = p.x_off + n${j} * p.xst[0] + g * p.cpg * p.xst[1];
-${origin(j)}`)}
+${origin(j)}`);
+      // convTranspose2d: a workgroup's pixels share one stride phase (oy % sh, ox % sw), so which
+      // taps can land on an input pixel is uniform and the others are skipped, not masked.
+      const phaseColumns = `let phase = nb / p.phase_blocks;
+let py = phase / p.sw;
+let px = phase % p.sw;
+${lines(tn, (j) => `let col${j} = (nb % p.phase_blocks) * ${cols}u + lid.x + ${j * LANES}u;
+let cc${j} = min(col${j}, p.per_phase - 1u);
+let n${j} = cc${j} / p.phw;
+let r${j} = cc${j} % p.phw;
+let oy${j} = py + p.sh * (r${j} / p.ph_w);
+let ox${j} = px + p.sw * (r${j} % p.ph_w);
+let valid${j} = col${j} < p.per_phase && oy${j} < p.oh && ox${j} < p.ow;
+let pix${j} = oy${j} * p.ow + ox${j};
+let xb${j} = p.x_off + n${j} * p.xst[0] + g * p.cpg * p.xst[1];
+${origin(j)}`)}`;
+      const skipTapY = p.transposed ? `
+  if ((i32(py + p.ph) - i32(ky * p.dh)) % i32(p.sh) != 0) { continue; }` : '';
+      const skipTapX = p.transposed ? `
+    if ((i32(px + p.pw) - i32(kx * p.dw)) % i32(p.sw) != 0) { continue; }` : '';
+      const body = `let mb = group % p.blocks_m;
+let nb = group / p.blocks_m;
+let o0 = mb * ${tm}u;
+let g = o0 / p.opg;
+let last_o = p.o - 1u;
+${lines(tm, (i) => `let wr${i} = ${rowBase(i)};`)}
+${p.transposed ? phaseColumns : plainColumns}
 ${lines(tm * tn, (x) => `var ${acc(Math.floor(x / tn), x % tn)} = ${t}(0);`)}
-for (var ky = 0u; ky < p.kh; ky++) {
-  for (var kx = 0u; kx < p.kw; kx++) {
+for (var ky = 0u; ky < p.kh; ky++) {${skipTapY}
+  for (var kx = 0u; kx < p.kw; kx++) {${skipTapX}
     ${range(tn).map((j) => tapAddress(p.transposed, j)).join('\n    ')}
     let wk = ky * p.wst[2] + kx * p.wst[3];
     for (var ci = 0u; ci < p.cpg; ci++) {
@@ -135,7 +166,7 @@ ${lines(tm * tn, (x) => `      ${acc(Math.floor(x / tn), x % tn)} += w${Math.flo
     }
   }
 }
-${lines(tn, (j) => `if (col${j} < p.npix) {
+${lines(tn, (j) => `if (valid${j}) {
   let ob${j} = n${j} * p.o * p.ohw + pix${j};
 ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { out[ob${j} + (o0 + ${i}u) * p.ohw] = ${acc(i, j)}; }`)}
 }`)}`;
@@ -157,6 +188,11 @@ ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { out[ob${j} + (o0 + ${i}u) * p.ohw]
           blocks_m: blocksM,
           npix,
           ohw: p.oh * p.ow,
+          oh: p.oh,
+          phw: phH * phW,
+          ph_w: phW,
+          per_phase: perPhase,
+          phase_blocks: phaseBlocks,
           h: p.h,
           w: p.w,
           o: p.o,
