@@ -1,11 +1,12 @@
 // `npm run bench`: runs the bench suite and writes bench/results/<adapter>.{json,md,svg}.
 //   --quick            correctness checks only, small shapes, no timing (CI smoke; seconds)
 //   --reps N           timed runs per GPU engine and row (default 7); --warmup N (default 2)
-//   --budget-s S       stop repeating an engine on a row after S seconds (default 20 GPU, 8 CPU)
+//   --budget-s S       stop repeating a GPU engine on a row after S seconds (default 20)
+//   --cpu-budget-s S   the same for CPU engines (default 8)
 //   --cpu-max-gflop G  skip CPU peers on rows above G GFLOP (default 2.5)
 //   --filter TEXT      only rows whose id contains TEXT
 //   --large-matmul / --no-large-matmul   force the 4096^3 row on or off (default: off on software adapters)
-//   --out DIR          where to write (default bench/results; --quick: bench/results/tmp)
+//   --out DIR          where to write (default bench/results; with --quick or --filter: bench/results/tmp)
 //   --render FILE      re-render FILE's .md and .svg from the JSON (after torch_anchor.py merged)
 // Exits 1 when any row failed its checks.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     reps: { type: 'string', default: '7' },
     warmup: { type: 'string', default: '2' },
-    'budget-s': { type: 'string' },
+    'budget-s': { type: 'string', default: '20' },
+    'cpu-budget-s': { type: 'string', default: '8' },
     'cpu-max-gflop': { type: 'string', default: '2.5' },
     filter: { type: 'string' },
     'large-matmul': { type: 'boolean' },
@@ -84,11 +86,10 @@ async function runSuite(): Promise<number> {
   const tfjsAdapter = tfjsAdapterInfo(await loadTfjs());
   const largeMatmul = args['large-matmul'] ?? (args['no-large-matmul'] ? false : !isSoftwareAdapter(adapter));
   const reps = positiveNumber('reps', args.reps, 7);
-  const budgetS = args['budget-s'] === undefined ? undefined : positiveNumber('budget-s', args['budget-s'], 0);
   const options: RunOptions = {
     quick,
-    gpuTiming: { warmup: positiveNumber('warmup', args.warmup, 2), reps, minReps: Math.min(3, reps), budgetMs: (budgetS ?? 20) * 1000 },
-    cpuTiming: { warmup: 0, reps: Math.min(reps, 5), minReps: Math.min(2, reps), budgetMs: (budgetS ?? 8) * 1000 },
+    gpuTiming: { warmup: positiveNumber('warmup', args.warmup, 2), reps, minReps: Math.min(3, reps), budgetMs: positiveNumber('budget-s', args['budget-s'], 20) * 1000 },
+    cpuTiming: { warmup: 0, reps: Math.min(reps, 5), minReps: Math.min(2, reps), budgetMs: positiveNumber('cpu-budget-s', args['cpu-budget-s'], 8) * 1000 },
     cpuMaxFlops: positiveNumber('cpu-max-gflop', args['cpu-max-gflop'], 2.5) * 1e9,
   };
   const cases = buildSuite({ quick, largeMatmul }).filter((c) => !args.filter || c.id.includes(args.filter));
@@ -117,7 +118,8 @@ async function runSuite(): Promise<number> {
     cpuMaxFlops: options.cpuMaxFlops,
     rows,
   };
-  const outDir = args.out ?? (quick ? 'bench/results/tmp' : 'bench/results');
+  // Only a full, unfiltered run replaces the committed results.
+  const outDir = args.out ?? (quick || args.filter ? 'bench/results/tmp' : 'bench/results');
   mkdirSync(outDir, { recursive: true });
   const jsonPath = join(outDir, `${adapterSlug(adapter)}.json`);
   writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');

@@ -33,9 +33,10 @@ export function summarize(samplesMs: readonly number[]): Stats {
   return { median: quantile(s, 0.5), min: s[0], max: s[s.length - 1], q1: quantile(s, 0.25), q3: quantile(s, 0.75), reps: s.length };
 }
 
-/** Times `once` (which returns its own elapsed ms) after warm-up. */
-export async function measure(once: () => Promise<number>, options: TimingOptions): Promise<Stats> {
+/** Times `once` (which returns its own elapsed ms) after warm-up and `afterWarmup`. */
+export async function measure(once: () => Promise<number>, options: TimingOptions, afterWarmup: () => Promise<void>): Promise<Stats> {
   for (let i = 0; i < options.warmup; i++) await once();
+  await afterWarmup();
   const samples: number[] = [];
   let spent = 0;
   while (samples.length < options.reps && (samples.length < options.minReps || spent < options.budgetMs)) {

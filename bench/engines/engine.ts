@@ -20,6 +20,11 @@ export interface Engine {
 export interface PreparedCase {
   /** Runs the row once, waits until the device has finished it, frees its outputs; returns ms. */
   timeOnce(): Promise<number>;
+  /**
+   * Called after the warm-up runs: waits for background work they started (our kernel-variant
+   * tuning), then runs once more so the variant now chosen is compiled before timing.
+   */
+  settle(): Promise<void>;
   /** Runs the row once and reads its outputs back, in our layout. */
   outputs(): Promise<HostTensor[]>;
   dispose(): void;

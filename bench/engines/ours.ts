@@ -1,6 +1,6 @@
 // Our engine as a bench engine, on its WebGPU or its CPU backend.
 import * as T from '../../src/index.js';
-import type { WebGpuBackend } from '../../src/kernels/webgpu/index.js';
+import type { WebGpuBackend, WebGpuStorage } from '../../src/kernels/webgpu/index.js';
 import { backendFor } from '../../src/tensor/backends.js';
 import type { BenchCase } from '../case.js';
 import type { HostTensor } from '../host.js';
@@ -18,27 +18,49 @@ export const oursWebGpu = (): WebGpuBackend => backendFor('webgpu') as WebGpuBac
 /** The adapter our WebGPU device runs on, e.g. "mesa software llvmpipe ...". */
 export const oursAdapterDescription = (): string => oursWebGpu().ctx.gpu.adapterDescription;
 
+/**
+ * Waits for the background kernel-variant measurements our first runs queued (src tuning.ts), so
+ * they do not share the device with the timed runs. Optional: older backends have no tuning.
+ */
+async function settleTuning(): Promise<void> {
+  await (oursWebGpu() as WebGpuBackend & { settleTuning?: () => Promise<void> }).settleTuning?.();
+}
+
 const liveTensors = (): number => {
   const m = T.memory();
   return m.webgpu.tensors + m.cpu.tensors;
 };
 
-/** Waits until `backend` has finished the recorded work; the CPU backend computes eagerly. */
-const finish = async (backend: OursBackend): Promise<void> => {
-  if (backend === 'webgpu') await oursWebGpu().sync();
-};
+/**
+ * Waits until `backend` has computed `outs`. WebGPU elementwise results may be pending fused
+ * expressions (src/kernels/webgpu/fusion.ts) that run only when their buffer is first used, so
+ * each output's buffer is touched first; sync() alone would time nothing for an elementwise
+ * chain. Internal API (Tensor.storage, WebGpuStorage.buffer) until src offers a public hook.
+ * The CPU backend computes eagerly.
+ */
+async function finish(backend: OursBackend, outs: readonly T.Tensor[]): Promise<void> {
+  if (backend !== 'webgpu') return;
+  for (const o of outs) void (o.storage('bench') as WebGpuStorage).buffer;
+  await oursWebGpu().sync();
+}
 
 function prepared(backend: OursBackend, c: BenchCase, inputs: readonly HostTensor[]): PreparedCase {
   const xs = inputs.map((h) => T.keep(T.tensor(h.data, { shape: [...h.shape], backend })));
   const run = (): T.Tensor[] => T.scope(() => c.ours(xs));
+  const timeOnce = async (): Promise<number> => {
+    const t0 = performance.now();
+    const outs = run();
+    await finish(backend, outs);
+    const ms = performance.now() - t0;
+    outs.forEach((o) => o.dispose());
+    return ms;
+  };
   return {
-    async timeOnce() {
-      const t0 = performance.now();
-      const outs = run();
-      await finish(backend);
-      const ms = performance.now() - t0;
-      outs.forEach((o) => o.dispose());
-      return ms;
+    timeOnce,
+    async settle() {
+      if (backend !== 'webgpu') return;
+      await settleTuning();
+      await timeOnce();
     },
     async outputs() {
       const outs = run();

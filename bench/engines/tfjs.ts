@@ -69,6 +69,9 @@ function prepared(tf: TF, backend: TfjsBackend, c: BenchCase, inputs: readonly H
       tf.dispose(outs);
       return ms;
     },
+    async settle() {
+      // tfjs picks its programs by shape up front; nothing runs in the background.
+    },
     async outputs() {
       const outs = run();
       try {
