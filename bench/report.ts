@@ -11,7 +11,7 @@ const PEERS: readonly { readonly engine: EngineName; readonly header: string }[]
 
 /** Three significant digits, no exponent for the ranges a bench prints. */
 export const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
-export const fmtRatio = (r: number): string => `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}x`;
+export const fmtRatio = (r: number): string => `${r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
 
 const fmtThroughput = (row: RowResult): string =>
   row.throughput === undefined ? '-' : `${row.throughput.toFixed(row.throughput >= 100 ? 0 : 1)} ${row.work.kind === 'flops' ? 'GFLOP/s' : 'GB/s'}`;
