@@ -4,11 +4,11 @@ import './tensor/eager.js'; // installs the primitive implementations behind bin
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export type { Shape } from './tensor/shape.js';
-export type { BackendName } from './kernels/backend.js';
+export type { BackendName, BackendInfo } from './kernels/backend.js';
 export { ShapeError, DTypeError, DisposedTensorError, BackendError } from './tensor/errors.js';
 
 // device
-export { setBackend, getBackend, ready, dispose, isBackendStarted } from './tensor/backends.js';
+export { setBackend, getBackend, ready, dispose, isBackendStarted, sync, backendInfo } from './tensor/backends.js';
 // memory
 export { scope, tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
 export { treeLeaves, treeMap, type Tree } from './tensor/pytree.js';

@@ -1,6 +1,6 @@
 // Our engine as a bench engine, on its WebGPU or its CPU backend.
 import * as T from '../../src/index.js';
-import type { WebGpuBackend, WebGpuStorage } from '../../src/kernels/webgpu/index.js';
+import type { WebGpuBackend } from '../../src/kernels/webgpu/index.js';
 import { backendFor } from '../../src/tensor/backends.js';
 import type { BenchCase } from '../case.js';
 import type { HostTensor } from '../host.js';
@@ -8,23 +8,17 @@ import type { Engine, PreparedCase } from './engine.js';
 
 type OursBackend = 'webgpu' | 'cpu';
 
-/**
- * The started WebGPU backend instance. backendFor is @internal: the bench needs sync() (wait for
- * the device without reading a result back) and the adapter description, which the public API
- * does not offer yet.
- */
+/** The started WebGPU backend instance (internal API: the bench waits for its variant tuning). */
 export const oursWebGpu = (): WebGpuBackend => backendFor('webgpu') as WebGpuBackend;
 
 /** The adapter our WebGPU device runs on, e.g. "mesa software llvmpipe ...". */
-export const oursAdapterDescription = (): string => oursWebGpu().ctx.gpu.adapterDescription;
+export const oursAdapterDescription = (): string => T.backendInfo('webgpu').description;
 
 /**
  * Waits for the background kernel-variant measurements our first runs queued (src tuning.ts), so
- * they do not share the device with the timed runs. Optional: older backends have no tuning.
+ * they do not share the device with the timed runs.
  */
-async function settleTuning(): Promise<void> {
-  await (oursWebGpu() as WebGpuBackend & { settleTuning?: () => Promise<void> }).settleTuning?.();
-}
+const settleTuning = (): Promise<void> => oursWebGpu().settleTuning();
 
 const liveTensors = (): number => {
   const m = T.memory();
@@ -32,16 +26,11 @@ const liveTensors = (): number => {
 };
 
 /**
- * Waits until `backend` has computed `outs`. WebGPU elementwise results may be pending fused
- * expressions (src/kernels/webgpu/fusion.ts) that run only when their buffer is first used, so
- * each output's buffer is touched first; sync() alone would time nothing for an elementwise
- * chain. Internal API (Tensor.storage, WebGpuStorage.buffer) until src offers a public hook.
- * The CPU backend computes eagerly.
+ * Waits until `backend` has computed `outs`: T.sync runs pending fused elementwise expressions
+ * (which otherwise run only when first used) and waits for the device. The CPU is eager.
  */
 async function finish(backend: OursBackend, outs: readonly T.Tensor[]): Promise<void> {
-  if (backend !== 'webgpu') return;
-  for (const o of outs) void (o.storage('bench') as WebGpuStorage).buffer;
-  await oursWebGpu().sync();
+  if (backend === 'webgpu') await T.sync(...outs);
 }
 
 function prepared(backend: OursBackend, c: BenchCase, inputs: readonly HostTensor[]): PreparedCase {

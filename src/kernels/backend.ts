@@ -35,8 +35,25 @@ export interface BackendMemory {
   readonly pooledBytes: number;
 }
 
+/** What a backend runs on, for reports and benches. */
+export interface BackendInfo {
+  readonly name: BackendName;
+  /** The adapter (e.g. "NVIDIA H100 80GB HBM3" or "llvmpipe ...") or "JavaScript (CPU)". */
+  readonly description: string;
+  readonly features: readonly string[];
+  readonly limits: Readonly<Record<string, number>>;
+  /** Whether kernel variants are chosen by measurement (see src/kernels/webgpu/tuning.ts). */
+  readonly tuning: boolean;
+}
+
 export interface Backend {
   readonly name: BackendName;
+  info(): BackendInfo;
+  /**
+   * Computes the given storages if they are still pending (fused expressions) and waits until
+   * the device has finished all submitted work. Resolves at once on the CPU.
+   */
+  sync(storages?: readonly Storage[]): Promise<void>;
   /** The dtypes this backend can hold. */
   readonly dtypes: readonly DType[];
   /** Largest element count one storage may hold, with the limit's name for error messages. */

@@ -1,5 +1,6 @@
 // Backend registry: which backends are up, which one new tensors go to, start-up and shutdown.
-import type { Backend, BackendName } from '../kernels/backend.js';
+import type { Backend, BackendInfo, BackendName, Storage } from '../kernels/backend.js';
+import type { Tensor } from './tensor.js';
 import { createCpuBackend } from '../kernels/cpu/index.js';
 import { BackendError } from './errors.js';
 
@@ -87,4 +88,27 @@ export async function dispose(): Promise<void> {
   instances.clear();
   current = null;
   await Promise.all(all.map((b) => b.destroy()));
+}
+
+/**
+ * Waits until the given tensors are computed on their devices (or, with no arguments, until every
+ * started backend has finished its submitted work), without reading anything back. Use it to time
+ * GPU work: ops only record commands, and fused elementwise chains run when first needed.
+ */
+export async function sync(...tensors: Tensor[]): Promise<void> {
+  if (tensors.length === 0) {
+    await Promise.all([...instances.values()].map((b) => b.sync()));
+    return;
+  }
+  const byBackend = new Map<BackendName, Storage[]>();
+  for (const t of tensors) {
+    const s = t.storage('sync');
+    byBackend.set(s.backend, [...(byBackend.get(s.backend) ?? []), s]);
+  }
+  await Promise.all([...byBackend].map(([name, storages]) => backendFor(name).sync(storages)));
+}
+
+/** What a started backend runs on: adapter description, features, limits, whether tuning is on. */
+export function backendInfo(name: BackendName = getBackend()): BackendInfo {
+  return backendFor(name).info();
 }

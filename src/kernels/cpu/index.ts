@@ -45,6 +45,8 @@ function release(storage: Storage): void {
 export function createCpuBackend(): Backend {
   return {
     name: 'cpu',
+    info: () => ({ name: 'cpu', description: 'JavaScript (CPU reference)', features: ['float64'], limits: { maxElements: MAX_ELEMENTS }, tuning: false }),
+    sync: async () => undefined,
     dtypes: CPU_DTYPES,
     maxElements: () => ({ elements: MAX_ELEMENTS, limit: 'JS typed array length' }),
     upload,

@@ -3,7 +3,7 @@ import type { AnyTypedArray, DType } from '../../tensor/dtype.js';
 import { BackendError } from '../../tensor/errors.js';
 import type { Shape } from '../../tensor/shape.js';
 import { sizeOf } from '../../tensor/shape.js';
-import type { Backend, BackendMemory, Storage, View } from '../backend.js';
+import type { Backend, BackendInfo, BackendMemory, Storage, View } from '../backend.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../elementwise-ops.js';
 import type { Conv2dParams, ConvTranspose2dParams, KeyWords, RandomKind } from '../params.js';
 import { GpuContext } from './context.js';
@@ -170,8 +170,23 @@ export class WebGpuBackend implements Backend {
     return random(this.ctx, kind, key, shape);
   }
 
-  /** Submits pending work and waits for the device to finish it; throws errors it reported. */
-  async sync(): Promise<void> {
+  info(): BackendInfo {
+    return {
+      name: 'webgpu',
+      description: this.ctx.gpu.adapterDescription,
+      features: [...this.ctx.gpu.features],
+      limits: { ...this.ctx.limits },
+      tuning: tunerFor(this.ctx).enabled,
+    };
+  }
+
+  /**
+   * Runs the given storages if they are pending fused expressions, submits pending work and waits
+   * for the device to finish it; throws errors it reported.
+   */
+  async sync(storages: readonly Storage[] = []): Promise<void> {
+    this.checkAlive();
+    for (const s of storages) void (s as WebGpuStorage).buffer; // a pending expression runs on first access
     this.ctx.dispatcher.flush();
     await this.ctx.device.queue.onSubmittedWorkDone();
     await this.throwPendingErrors();
