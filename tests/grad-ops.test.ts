@@ -777,6 +777,7 @@ const primitiveCoverage: Record<Exclude<Primitive, UnaryOp | BinaryOp>, string> 
   matmul: 'matmul',
   conv2d: 'conv2d (stride, padding incl. same, dilation, groups, bias)',
   convTranspose2d: 'convTranspose2d (stride, padding, outputPadding < stride, dilation, groups, bias)',
+  softmax: 'softmax',
 };
 
 describe('coverage', () => {

@@ -189,6 +189,9 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   argmax: none,
   argmin: none,
 
+  // y = softmax(x) along the last axis: dx = y * (g - sum(g * y)), the sum over that axis.
+  softmax: ({ output }, g) => [mul(output, sub(g, sum(mul(g, output), { axis: -1, keepdims: true })))],
+
   // --- movement ----------------------------------------------------------------------------
   reshape: ({ inputs: [x] }, g) => [reshape(g, x.shape)],
   permute: ({ params: { perm } }, g) => {

@@ -85,6 +85,8 @@ export interface Backend {
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams): Storage;
   /** Constant padding; widths are non-negative (the front end crops with slice). */
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage;
+  /** softmax along the last axis of a float view (one kernel: max, sum of exponentials, divide). */
+  softmax(x: View): Storage;
   /** Inputs share dtype and every dim but `axis`. */
   concat(xs: readonly View[], axis: number): Storage;
   /**

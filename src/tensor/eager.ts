@@ -139,6 +139,7 @@ const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
     ),
   broadcastTo: broadcastImpl,
   slice: sliceImpl,
+  softmax: ([x]) => compute('softmax', [x], x.shape, x.dtype, (b) => b.softmax(x.view('softmax'))),
   pad: ([x], { widths, value }) =>
     compute(
       'pad',

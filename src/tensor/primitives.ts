@@ -29,6 +29,8 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
   broadcastTo: { readonly shape: Shape };
   /** View of [starts, ends) with positive steps, one entry per axis. */
   slice: { readonly starts: readonly number[]; readonly ends: readonly number[]; readonly steps: readonly number[] };
+  /** softmax along the last axis (a primitive so it runs as one kernel). */
+  softmax: NoParams;
   pad: { readonly widths: readonly (readonly [number, number])[]; readonly value: number };
   concat: { readonly axis: number };
   take: { readonly axis: number };

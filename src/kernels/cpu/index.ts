@@ -14,6 +14,7 @@ import { CpuStorage } from './storage.js';
 import { storeRules } from './store-rules.js';
 import { gatherToContiguous } from './strided.js';
 import { take } from './take.js';
+import { softmax } from './softmax.js';
 
 export { CpuStorage } from './storage.js';
 
@@ -59,6 +60,7 @@ export function createCpuBackend(): Backend {
     unary,
     binary,
     where,
+    softmax,
     reduce,
     argReduce,
     matmul,

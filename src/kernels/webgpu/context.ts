@@ -9,6 +9,7 @@ import { PendingErrors } from './error-scopes.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { LazyStorage } from './fusion.js';
+import { isCpuAdapter } from './tuning.js';
 
 /** Pooled bytes kept for reuse before the largest free buffers are destroyed. */
 const DEFAULT_POOL_CAP_BYTES = 256 * 1024 * 1024;
@@ -21,6 +22,16 @@ export class GpuContext {
   readonly dispatcher: Dispatcher;
   /** Fuse chains of elementwise ops into one kernel (fusion.ts); WEBGPU_LRPO_FUSION=0 turns it off. */
   fusion = process.env.WEBGPU_LRPO_FUSION !== '0';
+  /**
+   * How row-wise kernels (long-row reductions, softmax) split work: 'auto' picks one thread per
+   * row on CPU adapters, where barriers are costly, and a workgroup per row elsewhere.
+   */
+  rowKernels: 'auto' | 'thread-per-row' | 'workgroup-per-row' = 'auto';
+
+  /** Whether row-wise kernels should use one thread per row (see rowKernels). */
+  get threadPerRow(): boolean {
+    return this.rowKernels === 'auto' ? isCpuAdapter(this.gpu.adapterDescription) : this.rowKernels === 'thread-per-row';
+  }
 
   constructor(
     readonly gpu: GpuDevice,

@@ -17,6 +17,7 @@ import { concat, pad } from './kernels/pad-concat.js';
 import { random } from './kernels/random.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { take } from './kernels/take.js';
+import { softmax } from './kernels/softmax.js';
 import { assertGpuDType, DEVICE_BYTES_PER_ELEMENT, fromDeviceBytes, toDeviceElements, WebGpuStorage } from './storage.js';
 
 export { WebGpuStorage } from './storage.js';
@@ -156,6 +157,9 @@ export class WebGpuBackend implements Backend {
   }
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams, variant?: string): Storage {
     return convTranspose2d(this.ctx, x, w, p, variant);
+  }
+  softmax(x: View): Storage {
+    return softmax(this.ctx, x);
   }
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage {
     return pad(this.ctx, x, widths, value);

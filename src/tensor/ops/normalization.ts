@@ -5,7 +5,8 @@ import { scope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, cast, div, exp, log, mul, rsqrt, sub } from './elementwise.js';
-import { reshape } from './movement.js';
+import { reshape, transpose } from './movement.js';
+import { bind } from '../primitives.js';
 import { requireTensor } from './operand.js';
 import { max, mean, sum, variance } from './reduce.js';
 
@@ -14,9 +15,12 @@ export function softmax(x: Tensor, options: { readonly axis?: number } = {}): Te
   requireTensor('softmax', x);
   const axis = normalizeAxis('softmax', options.axis ?? -1, x.rank, x.shape);
   return scope(() => {
+    // The primitive works on the last axis (one kernel per row); other axes go through a view.
     const xf = cast(x, toFloat(x.dtype));
-    const e = exp(sub(xf, max(xf, { axis, keepdims: true })));
-    return div(e, sum(e, { axis, keepdims: true }));
+    const last = x.rank - 1;
+    if (axis === last) return bind('softmax', [xf], {});
+    const perm = x.shape.map((_, i) => (i === axis ? last : i === last ? axis : i));
+    return transpose(bind('softmax', [transpose(xf, perm)], {}), perm);
   });
 }
 
