@@ -31,7 +31,7 @@ export function backward(tape: Tape, outputs: readonly Tensor[], seeds: readonly
     const entry = tape.entries[i];
     const g = cotangent.get(entry.output);
     if (!g) continue;
-    const grads = applyRule(entry, g);
+    const grads = applyRule(entry, g, entry.inputs.map((x) => tape.tracked.has(x)));
     entry.inputs.forEach((x, j) => {
       const gx = grads[j];
       if (gx && tape.tracked.has(x)) accumulate(x, gx);
@@ -46,9 +46,9 @@ export function backward(tape: Tape, outputs: readonly Tensor[], seeds: readonly
   return wrt.map((x) => cotangent.get(x) ?? zerosLike(x));
 }
 
-function applyRule<P extends Primitive>(entry: TapeEntry<P>, g: Tensor): readonly (Tensor | null)[] {
+function applyRule<P extends Primitive>(entry: TapeEntry<P>, g: Tensor, needs: readonly boolean[]): readonly (Tensor | null)[] {
   const rule = vjpRules[entry.prim] as VjpRule<P>;
-  const grads = rule({ inputs: entry.inputs, params: entry.params, output: entry.output }, g);
+  const grads = rule({ inputs: entry.inputs, params: entry.params, output: entry.output, needs }, g);
   grads.forEach((gx, j) => {
     const x = entry.inputs[j];
     if (gx && !shapesEqual(gx.shape, x.shape)) {

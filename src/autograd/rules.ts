@@ -33,6 +33,8 @@ export interface RuleContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
   readonly params: PrimitiveParams[P];
   readonly output: Tensor;
+  /** Which inputs need a cotangent (depend on a differentiated argument); costly rules skip the rest. */
+  readonly needs: readonly boolean[];
 }
 
 /** Cotangents for each input of primitive P, given the output's cotangent. */
@@ -233,28 +235,28 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   },
 
   // --- linear algebra and convolution ---------------------------------------------------------
-  matmul: ({ inputs: [a, b] }, g) => {
+  matmul: ({ inputs: [a, b], needs }, g) => {
     const swapLast = (t: Tensor) => transpose(t, [...t.shape.keys()].map((i) => (i === t.rank - 2 ? t.rank - 1 : i === t.rank - 1 ? t.rank - 2 : i)));
-    return [bind('matmul', [g, swapLast(b)], {}), bind('matmul', [swapLast(a), g], {})];
+    return [needs[0] ? bind('matmul', [g, swapLast(b)], {}) : null, needs[1] ? bind('matmul', [swapLast(a), g], {}) : null];
   },
-  conv2d: ({ inputs: [x, w], params: p }, g) => {
+  conv2d: ({ inputs: [x, w], params: p, needs }, g) => {
     const [, , kh, kw] = w.shape;
     // The input gradient is the transposed convolution; outputPadding restores rows that the
     // forward stride skipped at the bottom/right edge.
     const outputPadding = [0, 1].map(
       (i) => x.shape[2 + i] - convTransposeOutSize(g.shape[2 + i], w.shape[2 + i], p.stride[i], p.padding[i], p.dilation[i], 0),
     ) as [number, number];
-    const gx = bind('convTranspose2d', [g, w], { ...p, outputPadding });
-    return [gx, convWeightGrad(x, g, [kh, kw], p)];
+    const gx = needs[0] ? bind('convTranspose2d', [g, w], { ...p, outputPadding }) : null;
+    return [gx, needs[1] ? convWeightGrad(x, g, [kh, kw], p) : null];
   },
-  convTranspose2d: ({ inputs: [x, w], params: p }, g) => {
+  convTranspose2d: ({ inputs: [x, w], params: p, needs }, g) => {
     const { outputPadding: _unused, ...conv } = p;
     void _unused;
     const [, , kh, kw] = w.shape;
     // y = convT(x, w) is the adjoint of conv2d(., w): its input gradient is conv2d(g, w), and its
     // weight gradient is conv2d's weight gradient with the roles of input and output swapped.
     // (conv2d of g covers the rows and columns that outputPadding added too: crop them.)
-    const gx = slice(bind('conv2d', [g, w], conv), [0, 0, 0, 0], [...x.shape]);
-    return [gx, convWeightGrad(g, x, [kh, kw], conv)];
+    const gx = needs[0] ? slice(bind('conv2d', [g, w], conv), [0, 0, 0, 0], [...x.shape]) : null;
+    return [gx, needs[1] ? convWeightGrad(g, x, [kh, kw], conv) : null];
   },
 };
