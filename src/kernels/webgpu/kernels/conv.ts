@@ -151,7 +151,14 @@ export interface ConvVariant {
   readonly supports: (p: ConvGemmProblem) => boolean;
 }
 
-const gemmVariants: readonly ConvGemmVariant[] = [convGemmVariant(8, 4), convGemmVariant(4, 4), convGemmVariant(16, 4), convGemmVariant(8, 8)];
+const gemmVariants: readonly ConvGemmVariant[] = [
+  convGemmVariant(8, 4),
+  convGemmVariant(4, 4),
+  convGemmVariant(16, 4),
+  convGemmVariant(8, 8),
+  convGemmVariant(16, 8),
+  convGemmVariant(8, 16),
+];
 
 /** The variants, in order of preference; 'direct' supports everything. */
 export const convVariants: readonly ConvVariant[] = [...gemmVariants, { name: 'direct', supports: () => true }];
@@ -179,7 +186,7 @@ export function convTranspose2dProblem(x: View, w: View, p: ConvTranspose2dParam
 
 /** The untuned choice: the widest register block on CPU adapters (measured fastest on lavapipe), a narrower one elsewhere. */
 function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
-  const order = isCpuAdapter(ctx.gpu.adapterDescription) ? ['gemm8x8', 'gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'];
+  const order = isCpuAdapter(ctx.gpu.adapterDescription) ? ['gemm16x8', 'gemm8x8', 'gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'];
   return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p)) ?? 'direct';
 }
 
