@@ -10,6 +10,8 @@ import { PipelineCache } from './pipeline-cache.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { LazyStorage } from './fusion.js';
 import { isCpuAdapter } from './tuning.js';
+import { identityEpilogue, type Epilogue } from './epilogue.js';
+import { wgslScalar } from './wgsl.js';
 
 /** Pooled bytes kept for reuse before the largest free buffers are destroyed. */
 const DEFAULT_POOL_CAP_BYTES = 256 * 1024 * 1024;
@@ -86,7 +88,21 @@ export class GpuContext {
   }
 
   dispatch(req: DispatchRequest): void {
-    this.dispatcher.dispatch(req);
+    const epilogue = req.storage.length > 0 ? this.epilogues.get(req.storage[0].buffer) : undefined;
+    this.dispatcher.dispatch(epilogue ? withEpilogue(req, epilogue, (v) => this.bind(v)) : req);
+  }
+
+  /** Epilogues registered for output buffers while a producer kernel records (see epilogue.ts). */
+  private readonly epilogues = new Map<GPUBuffer, Epilogue>();
+
+  /** Runs `record` with `epilogue` applied by every kernel that writes `out`. */
+  withEpilogue<T>(out: WebGpuStorage, epilogue: Epilogue, record: () => T): T {
+    this.epilogues.set(out.buffer, epilogue);
+    try {
+      return record();
+    } finally {
+      this.epilogues.delete(out.buffer);
+    }
   }
 
   /** The binding of a view's storage (the whole storage; kernels add the view's offset). */
@@ -95,4 +111,16 @@ export class GpuContext {
     if (s.released) throw new BackendError('webgpu: a kernel was given storage that was already released (a disposed tensor).');
     return { buffer: s.buffer, size: s.bindSize };
   }
+}
+
+/** The request with the identity epilogue swapped for `epilogue` and its inputs bound after the rest. */
+function withEpilogue(req: DispatchRequest, epilogue: Epilogue, bind: (v: View) => StorageBinding): DispatchRequest {
+  const t = (['f32', 'i32', 'u32'] as const).find((s) => req.source.includes(identityEpilogue(s)));
+  if (!t) throw new BackendError(`webgpu internal: kernel '${req.kernel}' writes an epilogue's output but has no epilogue slot.`);
+  return {
+    ...req,
+    kernel: `${req.kernel}+${epilogue.name}`,
+    source: req.source.replace(identityEpilogue(t), epilogue.declarations(t, req.storage.length + 1)),
+    storage: [...req.storage, ...epilogue.inputs.map(bind)],
+  };
 }

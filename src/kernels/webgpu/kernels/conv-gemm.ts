@@ -8,6 +8,7 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
 import { kernelSource, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
+import { identityEpilogue, storeOut } from '../epilogue.js';
 
 const LANES = 64;
 
@@ -168,7 +169,7 @@ ${lines(tm * tn, (x) => `      ${acc(Math.floor(x / tn), x % tn)} += w${Math.flo
 }
 ${lines(tn, (j) => `if (valid${j}) {
   let ob${j} = n${j} * p.o * p.ohw + pix${j};
-${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { out[ob${j} + (o0 + ${i}u) * p.ohw] = ${acc(i, j)}; }`)}
+${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${storeOut(`ob${j} + (o0 + ${i}u) * p.ohw`, acc(i, j))} }`)}
 }`)}`;
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:gemm${tm}x${tn}:${x.dtype}`;
       ctx.dispatch({
@@ -181,6 +182,7 @@ ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { out[ob${j} + (o0 + ${i}u) * p.ohw]
             `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
             `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
           ].join('\n'),
+          identityEpilogue(t),
           workgroupPerItemEntry(LANES, 'p.count', body),
         ),
         uniform: layout.pack({

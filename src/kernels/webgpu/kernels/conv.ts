@@ -11,6 +11,7 @@ import { type ConvGemmProblem, type ConvGemmVariant, convGemmVariant } from './c
 import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
 import { viewExtent } from './matmul.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
+import { identityEpilogue, storeOut } from '../epilogue.js';
 
 const WORKGROUP_SIZE = 64;
 
@@ -52,6 +53,7 @@ function run(ctx: GpuContext, kernel: string, body: string, x: View, w: View, ou
     `// ${kernel}: one thread per output element`,
     convLayout.declaration(),
     [storageBinding(1, 'out', t, 'read_write'), storageBinding(2, 'x', t, 'read'), storageBinding(3, 'wt', t, 'read')].join('\n'),
+    identityEpilogue(t),
     threadPerItemEntry(WORKGROUP_SIZE, 'p.count', `${outputCoords}\n${body}`),
   );
   ctx.dispatch({
@@ -90,7 +92,7 @@ for (var ci = 0u; ci < p.cpg; ci++) {
     }
   }
 }
-out[idx] = acc;`;
+${storeOut('idx', 'acc')}`;
   run(ctx, `conv2d:${x.dtype}`, body, x, w, out, {
     count, c, h, w: wd, o, oh, ow, kh, kw, cpg, opg: o / p.groups,
     sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
@@ -135,7 +137,7 @@ for (var ci = 0u; ci < p.cpg; ci++) {
     }
   }
 }
-out[idx] = acc;`;
+${storeOut('idx', 'acc')}`;
   run(ctx, `convTranspose2d:${x.dtype}`, body, x, w, out, {
     count, c: cin, h, w: wd, o, oh, ow, kh, kw, cpg: cin / p.groups, opg,
     sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],

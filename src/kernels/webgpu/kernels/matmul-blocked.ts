@@ -4,6 +4,7 @@
 import { BackendError } from '../../../tensor/errors.js';
 import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, type MatmulVariant, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
+import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
 
 /** Lanes per workgroup; lavapipe runs them as 8 AVX2 lanes at a time. */
 const LANES = 64;
@@ -60,7 +61,7 @@ ${lines(tm * quads, (x) => `  ${acc(Math.floor(x / quads), x % quads)} += a${Mat
 }
 ${lines(tm, (i) => `if (m0 + ${i}u < p.m) {
   let row = (out_base + (m0 + ${i}u) * p.n) / 4u;
-${lines(quads, (q) => `  if (q0 + ${q * LANES}u < nq) { out[row + q0 + ${q * LANES}u] = ${acc(i, q)}; }`)}
+${lines(quads, (q) => `  if (q0 + ${q * LANES}u < nq) { ${storeOut4(`row + q0 + ${q * LANES}u`, acc(i, q))} }`)}
 }`)}`;
       } else {
         body = `${head}
@@ -77,7 +78,7 @@ ${lines(tm * tn, (x) => `  ${acc(Math.floor(x / tn), x % tn)} += a${Math.floor(x
 }
 ${lines(tm, (i) => `if (m0 + ${i}u < p.m) {
   let row = out_base + (m0 + ${i}u) * p.n;
-${lines(tn, (j) => `  if (n0 + ${j * LANES}u < p.n) { out[row + n0 + ${j * LANES}u] = ${acc(i, j)}; }`)}
+${lines(tn, (j) => `  if (n0 + ${j * LANES}u < p.n) { ${storeOut(`row + n0 + ${j * LANES}u`, acc(i, j))} }`)}
 }`)}`;
       }
       const kernel = `matmul:rows${tm}x${tn}:${p.dtype}${vecB ? ':vec4' : ''}`;
@@ -87,6 +88,7 @@ ${lines(tn, (j) => `  if (n0 + ${j * LANES}u < p.n) { out[row + n0 + ${j * LANES
           `// ${kernel}: batch rank ${rank}`,
           layout.declaration(),
           bindings(t, { out: vecB, b: vecB }),
+          identityEpilogue(t),
           workgroupPerItemEntry(LANES, 'p.count', body),
         ),
         uniform,

@@ -4,6 +4,7 @@
 // every barrier is expensive (DESIGN.md §6); measured per adapter by the tuner.
 import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, matrixStrides, type MatmulVariant, sharedUniforms } from './matmul-common.js';
+import { identityEpilogue, storeOut } from '../epilogue.js';
 
 /** Threads per workgroup side. */
 const SIDE = 16;
@@ -86,7 +87,7 @@ let out_base = bi * p.m * p.n;
 let col0 = n0 + tx * ${tn}u;
 ${lines(tm, (i) => `if (m0 + ty * ${tm}u + ${i}u < p.m) {
   let row = out_base + (m0 + ty * ${tm}u + ${i}u) * p.n + col0;
-${lines(tn, (j) => `  if (col0 + ${j}u < p.n) { out[row + ${j}u] = ${acc(i, Math.floor(j / 4))}[${j % 4}]; }`)}
+${lines(tn, (j) => `  if (col0 + ${j}u < p.n) { ${storeOut(`row + ${j}u`, `${acc(i, Math.floor(j / 4))}[${j % 4}]`)} }`)}
 }`)}`;
       const kernel = `matmul:tiled${bm}x${bn}k${bk}:${p.dtype}:${aSk === 1 ? 'a_k1' : 'a_m1'}:${bSn === 1 ? 'b_n1' : 'b_k1'}`;
       ctx.dispatch({
@@ -95,6 +96,7 @@ ${lines(tn, (j) => `  if (col0 + ${j}u < p.n) { out[row + ${j}u] = ${acc(i, Math
           `// ${kernel}: batch rank ${rank}`,
           layout.declaration(),
           bindings(t),
+          identityEpilogue(t),
           `var<workgroup> As: array<vec4<${t}>, ${(bm * bk) / 4}>;\nvar<workgroup> Bs: array<vec4<${t}>, ${(bn * bk) / 4}>;`,
           workgroupPerItemEntry(THREADS, 'p.count', body),
         ),

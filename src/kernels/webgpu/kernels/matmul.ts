@@ -11,6 +11,7 @@ import { kernelSource, threadPerItemEntry, wgslScalar } from '../wgsl.js';
 import { blockedVariant } from './matmul-blocked.js';
 import { batchBases, bindings, type MatmulProblem, type MatmulVariant, matrixStrides, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
 import { tiledVariant } from './matmul-tiled.js';
+import { identityEpilogue, storeOut } from '../epilogue.js';
 
 export type { MatmulProblem, MatmulVariant } from './matmul-common.js';
 
@@ -58,13 +59,13 @@ for (var i = 0u; i < 4u; i++) {
   if (m0 + i >= p.m) { break; }
   let row = out_base + (m0 + i) * p.n;
   for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < p.n) { out[row + n0 + j] = accs[i][j]; }
+    if (n0 + j < p.n) { ${storeOut('row + n0 + j', 'accs[i][j]')} }
   }
 }`;
     const kernel = `matmul:tile4x4:${p.dtype}`;
     ctx.dispatch({
       kernel,
-      source: kernelSource(`// ${kernel}: batch rank ${rank}`, layout.declaration(), bindings(t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body)),
+      source: kernelSource(`// ${kernel}: batch rank ${rank}`, layout.declaration(), bindings(t), identityEpilogue(t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body)),
       uniform,
       storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
       workgroups: Math.ceil(count / WORKGROUP_SIZE),
@@ -91,11 +92,11 @@ var acc = ${t}(0);
 for (var kk = 0u; kk < p.k; kk++) {
   acc += a[a_base + row * p.a_sm + kk * p.a_sk] * b[b_base + kk * p.b_sk + col * p.b_sn];
 }
-out[idx] = acc;`;
+${storeOut('idx', 'acc')}`;
     const kernel = `matmul:naive:${p.dtype}`;
     ctx.dispatch({
       kernel,
-      source: kernelSource(`// ${kernel}: batch rank ${rank}`, layout.declaration(), bindings(t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body)),
+      source: kernelSource(`// ${kernel}: batch rank ${rank}`, layout.declaration(), bindings(t), identityEpilogue(t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body)),
       uniform,
       storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
       workgroups: Math.ceil(count / WORKGROUP_SIZE),
