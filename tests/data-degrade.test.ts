@@ -139,7 +139,7 @@ describe('degradation steps', () => {
     const s = 10 / 255;
     const hq = full([1, 3, 64, 64], 0.5);
     const { lq } = await degrade(key(9), hq, only({ noiseSigma: [s, s], jpegQuality: [100, 100] }));
-    const v = await lq.data();
+    const v = Array.from(await lq.data());
     const mean = v.reduce((a, b) => a + b, 0) / v.length;
     const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
     // JPEG at 100 and 8-bit rounding add a little error of their own.
@@ -148,7 +148,7 @@ describe('degradation steps', () => {
     hq.dispose();
     lq.dispose();
     const direct = normal(key(1), [4096], { std: s });
-    const d = await direct.data();
+    const d = Array.from(await direct.data());
     expect(Math.sqrt(d.reduce((a, b) => a + b * b, 0) / d.length)).toBeCloseTo(s, 2);
     direct.dispose();
   });
