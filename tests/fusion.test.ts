@@ -105,3 +105,27 @@ describe('elementwise fusion', () => {
     [a, m, s].forEach((t) => t.dispose());
   });
 });
+
+describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
+  it('matmul + bias + relu runs as one kernel and matches the unfused result; a result still held is computed once, unfused', async () => {
+    gpu.ctx.epilogueFusion = true;
+    try {
+      const a = T.uniform(T.key(7), [33, 20], { min: -1, max: 1 });
+      const w = T.uniform(T.key(8), [20, 12], { min: -1, max: 1 });
+      const b = T.uniform(T.key(9), [12], { min: -1, max: 1 });
+      await T.sync(a, w, b);
+      const one = await countDispatches(() => T.relu(T.add(T.matmul(a, w), b)));
+      expect(one.dispatches).toBe(1);
+      // A matmul result that stays alive must exist on its own: matmul, then the fused elementwise kernel.
+      const before = gpu.ctx.dispatcher.dispatchCount;
+      const m = T.matmul(a, w);
+      const r = T.relu(T.add(m, b));
+      const rv = await r.data();
+      expect(gpu.ctx.dispatcher.dispatchCount - before).toBe(2);
+      for (let i = 0; i < rv.length; i++) expect(one.values[i]).toBeCloseTo(rv[i], 5);
+      [a, w, b, m, r].forEach((t) => t.dispose());
+    } finally {
+      gpu.ctx.epilogueFusion = false;
+    }
+  });
+});

@@ -8,7 +8,7 @@ import { Dispatcher, type DispatchRequest, type StorageBinding } from './encoder
 import { PendingErrors } from './error-scopes.js';
 import { PipelineCache } from './pipeline-cache.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
-import { LazyStorage } from './fusion.js';
+import { PendingStorage } from './fusion.js';
 import { isCpuAdapter } from './tuning.js';
 import { identityEpilogue, type Epilogue } from './epilogue.js';
 import { wgslScalar } from './wgsl.js';
@@ -24,6 +24,13 @@ export class GpuContext {
   readonly dispatcher: Dispatcher;
   /** Fuse chains of elementwise ops into one kernel (fusion.ts); WEBGPU_LRPO_FUSION=0 turns it off. */
   fusion = process.env.WEBGPU_LRPO_FUSION !== '0';
+  /**
+   * Run a fused elementwise consumer as the epilogue of the matmul/conv it alone uses (fusion.ts).
+   * Off by default: the producer kernels store at up to 128 unrolled sites, each inlining the
+   * epilogue, and lavapipe then compiles a conv + bias + SiLU kernel in ~20 s. WEBGPU_LRPO_EPILOGUE=1
+   * turns it on (worth it on real GPUs once stores are looped).
+   */
+  epilogueFusion = process.env.WEBGPU_LRPO_EPILOGUE === '1';
   /**
    * How row-wise kernels (long-row reductions, softmax) split work: 'auto' picks one thread per
    * row on CPU adapters, where barriers are costly, and a workgroup per row elsewhere.
@@ -69,7 +76,7 @@ export class GpuContext {
       return;
     }
     storage.released = true;
-    if (storage instanceof LazyStorage && !storage.isMaterialized) storage.drop(this);
+    if (storage instanceof PendingStorage && !storage.isMaterialized) storage.drop(this);
     else this.pool.release(storage.buffer, this.dispatcher.hasPendingWork);
   }
 

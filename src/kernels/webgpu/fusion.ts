@@ -1,13 +1,17 @@
 // Elementwise fusion: unary, binary, where and cast return a LazyStorage holding a WGSL expression
 // over strided input views instead of dispatching. A chain of such ops grows one expression; it
 // runs as a single generated kernel when something needs its buffer (a non-elementwise kernel, a
-// readback, or an expression too big to grow), and never runs if it is released unused.
+// readback, or an expression too big to grow), and never runs if it is released unused. matmul
+// and convolutions are recorded lazily too (ProducerStorage), so an expression that is the only
+// user of one runs as that kernel's epilogue (bias + SiLU on a conv: one kernel).
 import type { DType } from '../../tensor/dtype.js';
 import { contiguousStrides, shapesEqual, sizeOf, type Shape } from '../../tensor/shape.js';
 import type { View } from '../backend.js';
 import type { GpuContext } from './context.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { stridedMapInto } from './kernels/strided-map.js';
+import type { Epilogue } from './epilogue.js';
+import { wgslScalar } from './wgsl.js';
 
 /** Most ops inlined into one kernel: bounds the expression text and register pressure. */
 const MAX_FUSED_OPS = 24;
@@ -32,34 +36,97 @@ export interface ElementwiseOp {
   readonly outDtype: DType;
 }
 
-/** Storage whose elements are a pending fused expression; computed on first `buffer` access. */
-export class LazyStorage extends WebGpuStorage {
-  private expr: FusedExpr | null;
+/**
+ * Storage computed on first access of its buffer (by a consuming kernel or a readback), or never
+ * if it is released first. Its inputs are pinned meanwhile, so their buffers stay valid.
+ */
+export abstract class PendingStorage extends WebGpuStorage {
+  private pinned: readonly View[] | null;
 
   constructor(
-    private readonly ctx: GpuContext,
-    expr: FusedExpr,
+    protected readonly ctx: GpuContext,
     dtype: DType,
     readonly shape: Shape,
+    inputs: readonly View[],
   ) {
     super(null, dtype, sizeOf(shape));
-    this.expr = expr;
-    for (const v of expr.inputs) ctx.pin(v.storage as WebGpuStorage);
+    this.pinned = inputs;
+    for (const v of inputs) ctx.pin(v.storage as WebGpuStorage);
   }
 
-  /** The pending expression, for a consumer that inlines it (null once computed or dropped). */
-  get pending(): FusedExpr | null {
-    return this.buffer_ === null ? this.expr : null;
+  /** Whether the work is still to be done. */
+  get pending(): boolean {
+    return this.buffer_ === null && this.pinned !== null;
   }
 
   override get buffer(): GPUBuffer {
-    if (this.buffer_ === null) this.materialize();
-    return this.buffer_!;
+    if (this.buffer_ === null) {
+      this.buffer_ = this.ctx.pool.acquire(Math.max(1, this.size) * DEVICE_BYTES_PER_ELEMENT);
+      this.compute();
+      this.drop(this.ctx);
+    }
+    return this.buffer_;
   }
 
-  private materialize(): void {
+  /** Records the kernel(s) writing this storage's (just acquired) buffer. */
+  protected abstract compute(): void;
+
+  /** Unpins the inputs (after computing, or when released unused). Idempotent. */
+  drop(ctx: GpuContext): void {
+    const inputs = this.pinned;
+    this.pinned = null;
+    if (inputs) for (const v of inputs) ctx.unpin(v.storage as WebGpuStorage);
+  }
+}
+
+/** A matmul or convolution recorded lazily, so a fused consumer can run as its epilogue. */
+export class ProducerStorage extends PendingStorage {
+  constructor(
+    ctx: GpuContext,
+    dtype: DType,
+    shape: Shape,
+    inputs: readonly View[],
+    private readonly record: (target: WebGpuStorage) => void,
+  ) {
+    super(ctx, dtype, shape, inputs);
+  }
+
+  protected compute(): void {
+    this.record(this);
+  }
+
+  /** Runs the producer writing `epilogue(value)` into `target` instead of its own buffer, then drops it. */
+  recordWithEpilogue(target: WebGpuStorage, epilogue: Epilogue): void {
+    this.ctx.withEpilogue(target, epilogue, () => this.record(target));
+  }
+}
+
+/** Storage whose elements are a pending fused elementwise expression. */
+export class LazyStorage extends PendingStorage {
+  private expr: FusedExpr | null;
+
+  constructor(ctx: GpuContext, expr: FusedExpr, dtype: DType, shape: Shape) {
+    super(ctx, dtype, shape, expr.inputs);
+    this.expr = expr;
+  }
+
+  /** The pending expression, for a consumer that inlines it (null once computed or dropped). */
+  get pendingExpr(): FusedExpr | null {
+    return this.pending ? this.expr : null;
+  }
+
+  protected compute(): void {
     const expr = this.expr!;
-    this.buffer_ = this.ctx.pool.acquire(Math.max(1, this.size) * DEVICE_BYTES_PER_ELEMENT);
+    this.expr = null;
+    const small = expr.ops.length <= MAX_EPILOGUE_OPS && expr.inputs.length - 1 <= MAX_EPILOGUE_INPUTS;
+    const k = small ? expr.inputs.findIndex((v) => this.canAbsorb(v)) : -1;
+    if (k >= 0) {
+      // The matmul/conv result is used only here: compute it with this expression as its epilogue.
+      const epilogue = epilogueOf(this.ctx, expr, k);
+      (expr.inputs[k].storage as ProducerStorage).recordWithEpilogue(this, epilogue);
+      epilogue.release();
+      return;
+    }
     stridedMapInto(
       this.ctx,
       {
@@ -71,15 +138,91 @@ export class LazyStorage extends WebGpuStorage {
       },
       { storage: this, strides: contiguousStrides(this.shape), offset: 0 },
     );
-    this.drop(this.ctx);
   }
 
-  /** Forgets the expression and unpins its inputs (after running it, or when released unused). */
-  drop(ctx: GpuContext): void {
-    const expr = this.expr;
-    this.expr = null;
-    if (expr) for (const v of expr.inputs) ctx.unpin(v.storage as WebGpuStorage);
+  /**
+   * A pending producer read whole by this expression and by nothing else: the front end released
+   * it (its tensor is gone) and only this expression pins it. Then nobody else can need its raw
+   * values, and computing it here as an epilogue saves a pass over memory.
+   */
+  private canAbsorb(v: View): boolean {
+    const s = v.storage;
+    return (
+      this.ctx.fusion &&
+      this.ctx.epilogueFusion &&
+      s instanceof ProducerStorage &&
+      s.pending &&
+      s.releaseWhenUnpinned &&
+      s.pins === 1 &&
+      s.dtype === 'float32' &&
+      this.dtype === 'float32' &&
+      isWholeView(v, this.shape) &&
+      shapesEqual(s.shape, this.shape)
+    );
   }
+}
+
+/** Whether a view reads a storage of `shape` whole, in order. */
+function isWholeView(v: View, shape: Shape): boolean {
+  if (v.offset !== 0 || !shapesEqual(v.shape, shape)) return false;
+  const want = contiguousStrides(shape);
+  return v.shape.every((d, i) => d <= 1 || v.strides[i] === want[i]);
+}
+
+/**
+ * WGSL of `leaf_offset(base, rank, i)`: the element offset of output element `i` in a strided
+ * view whose offset, shape and strides sit in the metadata array `em` at `base`. A loop, not
+ * unrolled index math: producer kernels store through the epilogue at up to 128 unrolled sites,
+ * and lavapipe's compile time grows with every inlined copy.
+ */
+const leafOffsetFn = `fn leaf_offset(base: u32, rank: u32, i: u32) -> u32 {
+  var off = em[base];
+  var rest = i;
+  for (var d = rank; d > 0u; d--) {
+    let dim = em[base + d];
+    off += (rest % dim) * em[base + rank + d];
+    rest = rest / dim;
+  }
+  return off;
+}`;
+
+/** Most ops and extra inputs an absorbed epilogue may have (bias + activation; compile time). */
+const MAX_EPILOGUE_OPS = 4;
+const MAX_EPILOGUE_INPUTS = 2;
+
+/** The expression as the epilogue of its input `k` (a producer): `v` is the producer's value. */
+function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number): Epilogue {
+  const others = expr.inputs.map((v, j) => ({ v, j })).filter(({ j }) => j !== k);
+  // Metadata per leaf: offset, shape, strides.
+  const bases: number[] = [];
+  const meta: number[] = [];
+  for (const { v } of others) {
+    bases.push(meta.length);
+    meta.push(v.offset, ...v.shape, ...v.strides);
+  }
+  // With no other inputs the kernel reads no metadata, and an unused binding would not be in the
+  // pipeline's layout: bind `em` only when there is something to read.
+  const metaStorage = others.length > 0 ? ctx.alloc('int32', meta.length) : null;
+  if (metaStorage) ctx.device.queue.writeBuffer(metaStorage.buffer, 0, Uint32Array.from(meta));
+  const metaView: View[] = metaStorage ? [{ storage: metaStorage, dtype: 'int32', shape: [meta.length], strides: [1], offset: 0 }] : [];
+  return {
+    inputs: [...metaView, ...others.map(({ v }) => v)],
+    name: `epi:${expr.ops.join('+')}`,
+    declarations: (t, first) =>
+      [
+        ...expr.preludes,
+        ...(metaStorage ? [`@group(0) @binding(${first}) var<storage, read> em: array<u32>;`, leafOffsetFn] : []),
+        ...others.map(({ v, j }, n) => `@group(0) @binding(${first + 1 + n}) var<storage, read> e${j}: array<${wgslScalar(v.dtype)}>;`),
+        `fn epi(v: ${t}, i: u32) -> ${t} {`,
+        ...others.map(({ v, j }, n) => `  let l${j} = e${j}[leaf_offset(${bases[n]}u, ${v.shape.length}u, i)];`),
+        `  return ${expr.render(expr.inputs.map((_, j) => (j === k ? 'v' : `l${j}`)))};`,
+        `}`,
+        `fn epi4(v: vec4<${t}>, i: u32) -> vec4<${t}> {`,
+        `  return vec4<${t}>(epi(v.x, i), epi(v.y, i + 1u), epi(v.z, i + 2u), epi(v.w, i + 3u));`,
+        `}`,
+      ].join('\n'),
+    release: () => metaStorage && ctx.release(metaStorage),
+  };
 }
 
 const sameView = (a: View, b: View): boolean =>
@@ -91,11 +234,8 @@ const distinctViews = (views: readonly View[]): number => views.filter((v, i) =>
 function inlinable(v: View, shape: Shape): FusedExpr | null {
   const s = v.storage;
   // The expression's inputs are indexed in its own shape, so a reshaped view of it cannot inline.
-  if (!(s instanceof LazyStorage) || s.pending === null || v.offset !== 0 || !shapesEqual(v.shape, shape) || !shapesEqual(s.shape, shape)) {
-    return null;
-  }
-  const want = contiguousStrides(shape);
-  return v.shape.every((d, i) => d <= 1 || v.strides[i] === want[i]) ? s.pending : null;
+  if (!(s instanceof LazyStorage) || s.pendingExpr === null || !isWholeView(v, shape) || !shapesEqual(s.shape, shape)) return null;
+  return s.pendingExpr;
 }
 
 /**

@@ -11,6 +11,8 @@ import { acquireDevice, BufferUsage, MAP_MODE_READ } from './device.js';
 import { isContiguous } from './layout.js';
 import { tunerFor } from './tuning.js';
 import { conv2d, convTranspose2d } from './kernels/conv.js';
+import { conv2dProblem, convTranspose2dProblem } from './kernels/conv.js';
+import { ProducerStorage } from './fusion.js';
 import * as elementwise from './kernels/elementwise.js';
 import { matmul } from './kernels/matmul.js';
 import { concat, pad } from './kernels/pad-concat.js';
@@ -149,14 +151,31 @@ export class WebGpuBackend implements Backend {
   }
   /** `variant` names an entry of `matmulVariants` (for tests and benches); default: the first that supports the shape. */
   matmul(a: View, b: View, variant?: string): Storage {
-    return matmul(this.ctx, a, b, variant);
+    const r = a.shape.length;
+    return this.producer([...a.shape.slice(0, r - 1), b.shape[r - 1]], a.dtype, [a, b], (out) => matmul(this.ctx, a, b, variant, out));
   }
   /** `variant` names an entry of `convVariants` (for tests and benches); default: the tuned or preferred one. */
   conv2d(x: View, w: View, p: Conv2dParams, variant?: string): Storage {
-    return conv2d(this.ctx, x, w, p, variant);
+    const { n, o, oh, ow } = conv2dProblem(x, w, p);
+    return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => conv2d(this.ctx, x, w, p, variant, out));
   }
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams, variant?: string): Storage {
-    return convTranspose2d(this.ctx, x, w, p, variant);
+    const { n, o, oh, ow } = convTranspose2dProblem(x, w, p);
+    return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => convTranspose2d(this.ctx, x, w, p, variant, out));
+  }
+
+  /**
+   * matmul and convolutions are recorded lazily (fusion.ts): they run when their result is first
+   * used, with a fused elementwise consumer as their epilogue when it is their only user.
+   */
+  private producer(shape: Shape, dtype: DType, inputs: readonly View[], record: (out: WebGpuStorage) => void): Storage {
+    this.checkAlive();
+    if (!this.ctx.fusion) {
+      const out = this.ctx.alloc(dtype, sizeOf(shape));
+      record(out);
+      return out;
+    }
+    return new ProducerStorage(this.ctx, dtype, shape, inputs, record);
   }
   softmax(x: View): Storage {
     return softmax(this.ctx, x);

@@ -66,13 +66,13 @@ function run(ctx: GpuContext, kernel: string, body: string, x: View, w: View, ou
 }
 
 /** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]. */
-function directConv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams): WebGpuStorage {
+function directConv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams, target?: WebGpuStorage): WebGpuStorage {
   const [n, c, h, wd] = x.shape;
   const [o, cpg, kh, kw] = w.shape;
   const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
   const count = sizeOf([n, o, oh, ow]);
-  const out = ctx.alloc(x.dtype, count);
+  const out = target ?? ctx.alloc(x.dtype, count);
   if (count === 0) return out;
   const t = wgslScalar(x.dtype);
   const body = `let g = co / p.opg;
@@ -105,14 +105,14 @@ ${storeOut('idx', 'acc')}`;
  * Output pixel oy takes kernel tap ky from input row (oy + pad - ky * dilation) / stride when that
  * is a non-negative multiple of the stride inside the input.
  */
-function directConvTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams): WebGpuStorage {
+function directConvTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams, target?: WebGpuStorage): WebGpuStorage {
   const [n, cin, h, wd] = x.shape;
   const [, opg, kh, kw] = w.shape;
   const o = opg * p.groups;
   const oh = convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0]);
   const ow = convTransposeOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1]);
   const count = sizeOf([n, o, oh, ow]);
-  const out = ctx.alloc(x.dtype, count);
+  const out = target ?? ctx.alloc(x.dtype, count);
   if (count === 0) return out;
   const t = wgslScalar(x.dtype);
   const body = `let g = co / p.opg;
@@ -221,6 +221,7 @@ function runVariant(
   problem: ConvGemmProblem,
   name: string | undefined,
   direct: (x: View, w: View) => WebGpuStorage,
+  target?: WebGpuStorage,
 ): WebGpuStorage {
   const op = problem.transposed ? 'convTranspose2d' : 'conv2d';
   const count = problem.n * problem.o * problem.oh * problem.ow;
@@ -232,17 +233,24 @@ function runVariant(
       `webgpu: ${op} variant '${variant}' is unknown or does not support this problem; known: ${convVariants.map((v) => v.name).join(', ')}.`,
     );
   }
-  const out = ctx.alloc(x.dtype, count);
+  const out = target ?? ctx.alloc(x.dtype, count);
   if (count > 0) gemm.run(ctx, x, w, out, problem);
   return out;
 }
 
 /** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]; `variant` names an entry of convVariants. */
-export function conv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams, variant?: string): WebGpuStorage {
-  return runVariant(ctx, x, w, conv2dProblem(x, w, p), variant, (xv, wv) => directConv2d(ctx, xv, wv, p));
+export function conv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams, variant?: string, target?: WebGpuStorage): WebGpuStorage {
+  return runVariant(ctx, x, w, conv2dProblem(x, w, p), variant, (xv, wv) => directConv2d(ctx, xv, wv, p, target), target);
 }
 
 /** convTranspose2d: x [N, Cin, H, W], w [Cin, Cout/groups, KH, KW] -> [N, Cout, OH, OW]. */
-export function convTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams, variant?: string): WebGpuStorage {
-  return runVariant(ctx, x, w, convTranspose2dProblem(x, w, p), variant, (xv, wv) => directConvTranspose2d(ctx, xv, wv, p));
+export function convTranspose2d(
+  ctx: GpuContext,
+  x: View,
+  w: View,
+  p: ConvTranspose2dParams,
+  variant?: string,
+  target?: WebGpuStorage,
+): WebGpuStorage {
+  return runVariant(ctx, x, w, convTranspose2dProblem(x, w, p), variant, (xv, wv) => directConvTranspose2d(ctx, xv, wv, p, target), target);
 }

@@ -164,13 +164,14 @@ function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): Matmu
 }
 
 /** a [...B, M, K] @ b [...B, K, N] into fresh contiguous [...B, M, N]; K = 0 gives zeros. */
-export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string): WebGpuStorage {
+/** a @ b into `target` (a fresh storage when omitted); `variantName` forces a variant (tests, benches). */
+export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string, target?: WebGpuStorage): WebGpuStorage {
   const r = a.shape.length;
   const batchShape = a.shape.slice(0, r - 2);
   const [m, k] = a.shape.slice(r - 2);
   const n = b.shape[r - 1];
   const batch = sizeOf(batchShape);
-  const out = ctx.alloc(a.dtype, batch * m * n);
+  const out = target ?? ctx.alloc(a.dtype, batch * m * n);
   if (batch * m * n === 0) return out;
   const batchDims = coalesce(batchShape, [a.strides.slice(0, r - 2), b.strides.slice(0, r - 2)]);
   checkRank('matmul', batchDims.shape.length);
