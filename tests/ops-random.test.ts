@@ -80,7 +80,10 @@ describe('uniform and normal', () => {
     );
   });
 
-  it('uniform with a [min, max) range is bit-identical on both backends and stays in range', async () => {
+  // u * (max - min) + min is one fused kernel on WebGPU, which a driver may contract to an FMA
+  // (one rounding, as on NVIDIA) where the CPU rounds twice: equal to 1 ulp, not bit for bit.
+  // The [0, 1) samples themselves are bit-identical (the test above).
+  it('uniform with a [min, max) range agrees to 1 ulp on both backends and stays in range', async () => {
     await fc.assert(
       fc.asyncProperty(
         seedArb,
@@ -90,7 +93,7 @@ describe('uniform and normal', () => {
         async (seed, shape, lo, width) => {
           const [min, max] = [lo / 4, lo / 4 + width / 4];
           const r = await sampleOnBoth((backend) => T.uniform(T.key(seed), shape, { backend, min, max }));
-          expectEqual(r);
+          expectClose(r, { rtol: 2 ** -23, atol: 2 ** -22 });
           for (const v of r.gpu) expect(v >= min && v <= max).toBe(true);
         },
       ),
