@@ -39,20 +39,8 @@ export interface ConvGemmVariant {
   readonly run: (ctx: GpuContext, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem) => void;
 }
 
-const layout = new UniformLayout({
-  count: 'u32',
-  blocks_m: 'u32',
-  npix: 'u32',
-  ohw: 'u32',
-  oh: 'u32',
-  phw: 'u32',
-  ph_w: 'u32',
-  per_phase: 'u32',
-  phase_blocks: 'u32',
-  h: 'u32',
-  w: 'u32',
-  o: 'u32',
-  ow: 'u32',
+/** The uniform fields both convolution kernel families share: kernel, group, stride/pad/dilation, operand layout. */
+export const CONV_GEOMETRY_UNIFORMS = {
   kh: 'u32',
   kw: 'u32',
   cpg: 'u32',
@@ -67,6 +55,24 @@ const layout = new UniformLayout({
   w_off: 'u32',
   xst: 'vec4',
   wst: 'vec4',
+} as const;
+
+
+const layout = new UniformLayout({
+  count: 'u32',
+  blocks_m: 'u32',
+  npix: 'u32',
+  ohw: 'u32',
+  oh: 'u32',
+  phw: 'u32',
+  ph_w: 'u32',
+  per_phase: 'u32',
+  phase_blocks: 'u32',
+  h: 'u32',
+  w: 'u32',
+  o: 'u32',
+  ow: 'u32',
+  ...CONV_GEOMETRY_UNIFORMS,
 });
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

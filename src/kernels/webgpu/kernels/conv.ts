@@ -7,7 +7,7 @@ import type { View } from '../../backend.js';
 import { type Conv2dParams, type ConvTranspose2dParams, convOutSize, convTransposeOutSize } from '../../params.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
-import { type ConvGemmProblem, type ConvGemmVariant, convGemmVariant } from './conv-gemm.js';
+import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convGemmVariant } from './conv-gemm.js';
 import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
 import { viewExtent } from './matmul.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
@@ -23,20 +23,7 @@ const convLayout = new UniformLayout({
   o: 'u32',
   oh: 'u32',
   ow: 'u32',
-  kh: 'u32',
-  kw: 'u32',
-  cpg: 'u32',
-  opg: 'u32',
-  sh: 'u32',
-  sw: 'u32',
-  ph: 'u32',
-  pw: 'u32',
-  dh: 'u32',
-  dw: 'u32',
-  x_off: 'u32',
-  w_off: 'u32',
-  xst: 'vec4',
-  wst: 'vec4',
+  ...CONV_GEOMETRY_UNIFORMS,
 });
 
 /** Statements splitting `idx` into output coordinates (nb, co, y, x) of an [N, O, OH, OW] output. */
