@@ -109,3 +109,20 @@ export {
   type RgbImage,
   type ImageGridOptions,
 } from './io/index.js';
+// image metrics (issue 6): PSNR, SSIM (scikit-image's), the LRPO wavelet fidelity term; the
+// ...Checked forms also read the images back to reject NaNs and out-of-range values
+export {
+  psnr,
+  psnrChecked,
+  ssim,
+  ssimChecked,
+  waveletFidelity,
+  waveletFidelityChecked,
+  haarLowpass,
+  validateImages,
+  MetricInputError,
+  PSNR_MAX_DB,
+  type PsnrOptions,
+  type SsimOptions,
+  type WaveletFidelityOptions,
+} from './metrics/index.js';

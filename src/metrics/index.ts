@@ -1,0 +1,5 @@
+// Image metrics on the engine (issue 6, item 3): PSNR, SSIM and the LRPO wavelet fidelity term.
+export { psnr, psnrChecked, PSNR_MAX_DB, PSNR_MSE_FLOOR, type PsnrOptions } from './psnr.js';
+export { ssim, ssimChecked, ssimWindow1d, type SsimOptions } from './ssim.js';
+export { waveletFidelity, waveletFidelityChecked, haarLowpass, type WaveletFidelityOptions } from './wavelet.js';
+export { validateImages, MetricInputError, RANGE_TOLERANCE } from './validate.js';
