@@ -47,6 +47,7 @@ export async function psnrChecked(x: Tensor, y: Tensor, options: PsnrOptions = {
   return psnr(x, y, options);
 }
 
+/** The dataRange option, defaulted to 1; throws MetricInputError naming `op` unless positive and finite. */
 export function checkDataRange(op: string, dataRange: number | undefined): number {
   const r = dataRange ?? 1;
   if (!(typeof r === 'number' && Number.isFinite(r) && r > 0)) {

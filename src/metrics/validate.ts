@@ -58,7 +58,7 @@ export function checkImages(op: string, x: Tensor, name = 'x', req: ImageRequire
   const [n, c, h, w] = x.shape;
   if (n === 0) throw new ShapeError(`${op}: ${name} ${fmtShape(x.shape)} is an empty batch; pass at least one image.`);
   if (c === 0) throw new ShapeError(`${op}: ${name} ${fmtShape(x.shape)} has no channels; expected NCHW with C >= 1 (3 for RGB).`);
-  if (c > 4 && (w <= 4 || h <= 4)) {
+  if (c > 4 && (w === 1 || w === 3 || w === 4)) {
     throw new ShapeError(`${op}: ${name} ${fmtShape(x.shape)} has ${c} channels; is it NHWC? Images are NCHW: transpose(${name}, [0, 3, 1, 2]).`);
   }
   const minSize = req.minSize ?? 1;
@@ -101,12 +101,12 @@ export async function validateImages(op: string, images: readonly Tensor[], opti
       if (firstBad < 0 && !(v >= -tol && v <= dataRange + tol)) firstBad = j;
     }
     if (firstBad < 0) continue;
-    const where = `${names[i]} ${fmtShape(x.shape)} at flat index ${firstBad} (${coords(x.shape, firstBad)})`;
+    const position = `flat index ${firstBad} (${coords(x.shape, firstBad)})`;
     if (nan > 0) {
-      throw new MetricInputError(`${op}: ${names[i]} ${fmtShape(x.shape)} holds ${nan} NaN value(s), the first at ${where.split(' at ')[1]}; fix the model output or mask those images out.`);
+      throw new MetricInputError(`${op}: ${names[i]} ${fmtShape(x.shape)} holds ${nan} NaN value(s), the first at ${position}; fix the model output or mask those images out.`);
     }
     throw new MetricInputError(
-      `${op}: ${names[i]} has values in [${lo}, ${hi}], outside [0, ${dataRange}] (first at ${where}); ` +
+      `${op}: ${names[i]} has values in [${lo}, ${hi}], outside [0, ${dataRange}] (first at ${position} of ${fmtShape(x.shape)}); ` +
         `images must be in [0, ${dataRange}]: clamp(x, { min: 0, max: ${dataRange} }), map [-1, 1] outputs with (x + 1) / 2, or divide 8-bit values by 255.`,
     );
   }

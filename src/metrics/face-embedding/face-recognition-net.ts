@@ -1,0 +1,206 @@
+// face-api's FaceRecognitionNet (a ResNet-34-like net, dlib's face descriptor, 150x150 RGB in,
+// 128-d descriptor out) ported to our ops, with its weights read from node_modules by our own
+// tfjs weights parser. Architecture and preprocessing follow @vladmandic/face-api 1.7.15
+// src/faceRecognitionNet/{FaceRecognitionNet,convLayer,residualLayer,scaleLayer}.ts and
+// src/dom/NetInput.ts (toBatchTensor) line by line; every step is one of our differentiable ops.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
+import type { BackendName } from '../../kernels/backend.js';
+import { fmtShape, ShapeError } from '../../tensor/errors.js';
+import { tensor } from '../../tensor/ops/creation.js';
+import { add, maximum, mul, relu, rsqrt, sub } from '../../tensor/ops/elementwise.js';
+import { matmul } from '../../tensor/ops/linalg.js';
+import { pad, reshape, transpose } from '../../tensor/ops/movement.js';
+import { avgPool2d, conv2d, maxPool2d } from '../../tensor/ops/conv.js';
+import { mean, sum } from '../../tensor/ops/reduce.js';
+import { scope } from '../../tensor/memory.js';
+import type { Tensor } from '../../tensor/tensor.js';
+
+/** A convolution followed by face-api's per-channel "scale" layer: (conv(x, w) + bias) * scale + shift. */
+export interface FaceConvParams {
+  /** [out, in, kh, kw] (transposed from tfjs's HWIO). */
+  readonly filters: Tensor;
+  readonly bias: Tensor;
+  readonly scale: Tensor;
+  readonly shift: Tensor;
+}
+
+/** Two convolutions of a residual block. */
+export interface FaceResidualParams {
+  readonly conv1: FaceConvParams;
+  readonly conv2: FaceConvParams;
+}
+
+const RESIDUAL_BLOCKS = [
+  ['conv32_1', 'same'], ['conv32_2', 'same'], ['conv32_3', 'same'],
+  ['conv64_down', 'down'], ['conv64_1', 'same'], ['conv64_2', 'same'], ['conv64_3', 'same'],
+  ['conv128_down', 'down'], ['conv128_1', 'same'], ['conv128_2', 'same'],
+  ['conv256_down', 'down'], ['conv256_1', 'same'], ['conv256_2', 'same'], ['conv256_down_out', 'down'],
+] as const;
+
+type ResidualName = (typeof RESIDUAL_BLOCKS)[number][0];
+
+/** The whole network's weights: a plain record of tensors (a pytree, so `grad` can take it). */
+export type FaceRecognitionParams = { readonly conv32_down: FaceConvParams; readonly fc: Tensor } & { readonly [K in ResidualName]: FaceResidualParams };
+
+/** The side length face-api resizes every face to. */
+export const FACE_INPUT_SIZE = 150;
+/** face-api's mean RGB in 8-bit units, subtracted before dividing by 255. */
+export const FACE_MEAN_RGB = [122.782, 117.001, 104.298] as const;
+
+/** The face-api manifest of the recognition model inside node_modules (no network). */
+export function faceRecognitionManifestPath(): string {
+  const require = createRequire(import.meta.url);
+  let pkg: string;
+  try {
+    pkg = require.resolve('@vladmandic/face-api/package.json');
+  } catch {
+    throw new WeightsError('loadFaceRecognitionParams: the package @vladmandic/face-api is not installed; run `npm install` (it ships the weights).');
+  }
+  return join(dirname(pkg), 'model', 'face_recognition_model-weights_manifest.json');
+}
+
+/**
+ * Reads face-api's recognition weights (uint8-quantized, dequantized by our parser) into tensors
+ * on `backend` (default: the current one). `manifestPath` overrides the node_modules copy.
+ */
+export function loadFaceRecognitionParams(options: { readonly backend?: BackendName; readonly manifestPath?: string } = {}): FaceRecognitionParams {
+  const path = options.manifestPath ?? faceRecognitionManifestPath();
+  const host = readTfjsWeightsHost(path);
+  const take = (name: string, rank: number): HostWeight => {
+    const w = host.get(name);
+    if (!w || w.shape.length !== rank) {
+      throw new WeightsError(`loadFaceRecognitionParams: ${path} has no rank-${rank} weight "${name}"${w ? ` (found shape ${fmtShape(w.shape)})` : ''}; it is not face-api's face_recognition_model.`);
+    }
+    return w;
+  };
+  const up = (w: HostWeight, shape = w.shape) => tensor(w.values, { shape: [...shape], backend: options.backend });
+  const convParams = (prefix: string): FaceConvParams => {
+    const f = take(`${prefix}/conv/filters`, 4);
+    const [kh, kw, cin, cout] = f.shape;
+    // HWIO -> OIHW on the host: out[o, i, y, x] = in[y, x, i, o].
+    const oihw = new Float32Array(f.values.length);
+    for (let y = 0; y < kh; y++)
+      for (let x = 0; x < kw; x++)
+        for (let i = 0; i < cin; i++)
+          for (let o = 0; o < cout; o++) oihw[((o * cin + i) * kh + y) * kw + x] = f.values[((y * kw + x) * cin + i) * cout + o];
+    return {
+      filters: tensor(oihw, { shape: [cout, cin, kh, kw], backend: options.backend }),
+      bias: up(take(`${prefix}/conv/bias`, 1)),
+      scale: up(take(`${prefix}/scale/weights`, 1)),
+      shift: up(take(`${prefix}/scale/biases`, 1)),
+    };
+  };
+  const blocks = Object.fromEntries(
+    RESIDUAL_BLOCKS.map(([name]) => [name, { conv1: convParams(`${name}/conv1`), conv2: convParams(`${name}/conv2`) }]),
+  ) as { [K in ResidualName]: FaceResidualParams };
+  return { conv32_down: convParams('conv32_down'), ...blocks, fc: up(take('fc', 2)) };
+}
+
+const perChannel = (v: Tensor): Tensor => reshape(v, [1, v.shape[0], 1, 1]);
+
+/** face-api's convLayer: conv (stride 1 'same' or stride 2 'valid'), + bias, scale layer, optional relu. */
+function convLayer(x: Tensor, p: FaceConvParams, down: boolean, withRelu: boolean): Tensor {
+  const y = conv2d(x, p.filters, { stride: down ? 2 : 1, padding: down ? 'valid' : 'same', bias: p.bias });
+  const scaled = add(mul(y, perChannel(p.scale)), perChannel(p.shift));
+  return withRelu ? relu(scaled) : scaled;
+}
+
+/** face-api's residual (identity shortcut) and residualDown (2x2 average-pooled, zero-padded shortcut). */
+function residualBlock(x: Tensor, p: FaceResidualParams, down: boolean): Tensor {
+  let out = convLayer(convLayer(x, p.conv1, down, true), p.conv2, false, false);
+  if (!down) return relu(add(out, x));
+  const pooled = avgPool2d(x, { kernel: 2, stride: 2 });
+  // When the strided 3x3 'valid' conv loses a row/column the 2x2 pool keeps, face-api appends a
+  // zero row and column to the conv branch; extra channels of the conv branch get a zero shortcut.
+  const [, cOut, hOut, wOut] = out.shape;
+  const [, cIn, hIn, wIn] = pooled.shape;
+  if (hOut !== hIn || wOut !== wIn) out = pad(out, [[0, 0], [0, 0], [0, hIn - hOut], [0, wIn - wOut]]);
+  const shortcut = cOut > cIn ? pad(pooled, [[0, 0], [0, cOut - cIn]]) : pooled;
+  return relu(add(shortcut, out));
+}
+
+/**
+ * The [outSize, inSize] matrix of tfjs's resizeBilinear with alignCorners = false and
+ * halfPixelCenters = false (what face-api calls): src = i * in / out, top = floor(src),
+ * bottom = min(ceil(src), in - 1).
+ */
+export function tfjsBilinearWeights(inSize: number, outSize: number): Float32Array {
+  const w = new Float32Array(outSize * inSize);
+  const ratio = inSize / outSize;
+  for (let i = 0; i < outSize; i++) {
+    const src = i * ratio;
+    const top = Math.floor(src);
+    const bottom = Math.min(inSize - 1, Math.ceil(src));
+    const frac = src - top;
+    w[i * inSize + top] += 1 - frac;
+    w[i * inSize + bottom] += frac;
+  }
+  return w;
+}
+
+/**
+ * face-api's input path for images in [0, 1]: zero-pad the shorter side to a square (centred,
+ * the extra pixel after), resize to 150x150 as tfjs does, then subtract the mean RGB / 255.
+ */
+export function facePreprocess(imagesNCHW: Tensor): Tensor {
+  const [, , h, w] = imagesNCHW.shape;
+  return scope(() => {
+    let x = imagesNCHW;
+    if (h !== w) {
+      const diff = Math.abs(h - w);
+      const after = Math.round(diff / 2);
+      const before = diff - after;
+      x = h > w ? pad(x, [[0, 0], [0, 0], [0, 0], [before, after]]) : pad(x, [[0, 0], [0, 0], [before, after], [0, 0]]);
+    }
+    const side = Math.max(h, w);
+    if (side !== FACE_INPUT_SIZE) {
+      const wy = tensor(tfjsBilinearWeights(side, FACE_INPUT_SIZE), { shape: [FACE_INPUT_SIZE, side], backend: x.backend });
+      x = matmul(matmul(wy, x), transpose(wy));
+    }
+    const meanRgb = tensor(FACE_MEAN_RGB.map((m) => m / 255), { shape: [1, 3, 1, 1], backend: x.backend });
+    return sub(x, meanRgb);
+  });
+}
+
+/** Checks images are a non-empty NCHW RGB batch of floats. */
+function checkImages(op: string, x: Tensor): void {
+  if (x.rank !== 4 || x.shape[1] !== 3 || x.shape[0] < 1 || x.shape[2] < 1 || x.shape[3] < 1) {
+    throw new ShapeError(`${op}: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(x.shape)}. Use readImage(...) or stack single images with stack(...).`);
+  }
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') {
+    throw new ShapeError(`${op}: images must be float32 in [0, 1], got dtype ${x.dtype}; divide 8-bit pixels by 255 first.`);
+  }
+}
+
+/**
+ * The 128-d face descriptor of face-api's FaceRecognitionNet for NCHW RGB images in [0, 1]
+ * (any size: padded to square and resized to 150x150 like face-api). Returns [N, 128];
+ * differentiable in the images and the params.
+ */
+export function faceEmbedding(params: FaceRecognitionParams, imagesNCHW: Tensor): Tensor {
+  checkImages('faceEmbedding', imagesNCHW);
+  return scope(() => {
+    let out = convLayer(facePreprocess(imagesNCHW), params.conv32_down, true, true);
+    out = maxPool2d(out, { kernel: 3, stride: 2 });
+    for (const [name, kind] of RESIDUAL_BLOCKS) out = residualBlock(out, params[name], kind === 'down');
+    return matmul(mean(out, { axis: [2, 3] }), params.fc);
+  });
+}
+
+/**
+ * Cosine similarity of two batches of descriptors [N, D] (e.g. from faceEmbedding of restored
+ * and ground-truth faces): the identity reward, [N], 1 for identical faces.
+ */
+export function identitySimilarity(a: Tensor, b: Tensor): Tensor {
+  if (a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0] || a.shape[1] !== b.shape[1]) {
+    throw new ShapeError(`identitySimilarity: expected two descriptor batches of one shape [N, D], got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}. Compute them with faceEmbedding(params, images).`);
+  }
+  return scope(() => {
+    const dot = sum(mul(a, b), { axis: 1 });
+    // The tiny floor keeps an all-zero descriptor from giving 0/0 (and NaN gradients).
+    const norms = mul(maximum(sum(mul(a, a), { axis: 1 }), 1e-24), maximum(sum(mul(b, b), { axis: 1 }), 1e-24));
+    return mul(dot, rsqrt(norms));
+  });
+}
