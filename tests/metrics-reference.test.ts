@@ -2,7 +2,7 @@
 // (scripts/make-metric-fixtures.py), on the CPU in float64 and float32, and WebGPU agrees.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { psnr, ssim, tensor, waveletFidelity, type Tensor } from '../src/index.js';
+import { grad, psnr, ssim, sum, tensor, waveletFidelity, type Tensor } from '../src/index.js';
 import { expectClose, runOnBoth, useBackends } from './support/backends.js';
 
 interface FixtureCase {
@@ -61,4 +61,13 @@ describe('metrics against scikit-image fixtures', () => {
       }
     });
   }
+
+  it('gradients of the metrics agree on WebGPU and the CPU', async () => {
+    const c = cases[1];
+    for (const [, f] of metrics) {
+      const r = await runOnBoth([{ values: c.xs, shape: c.shape }, { values: c.ys, shape: c.shape }], (x, y) => grad((a: Tensor) => sum(f(a, y)))(x));
+      const scale = Math.max(...Array.from(r.cpu, Math.abs));
+      expectClose(r, { rtol: 1e-3, atol: 1e-4 * scale });
+    }
+  });
 });
