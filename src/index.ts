@@ -126,3 +126,11 @@ export {
   type SsimOptions,
   type WaveletFidelityOptions,
 } from './metrics/index.js';
+// face identity (issue 6): face-api's FaceRecognitionNet descriptor on our engine, and tfjs weight files
+export {
+  faceEmbedding,
+  identitySimilarity,
+  loadFaceRecognitionParams,
+  type FaceRecognitionParams,
+} from './metrics/face-embedding/index.js';
+export { readTfjsWeights, WeightsError, type TfjsWeightGroup, type TfjsWeightSpec, type TfjsQuantization } from './io/tfjs-weights.js';

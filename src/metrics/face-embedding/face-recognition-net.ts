@@ -92,10 +92,11 @@ export function loadFaceRecognitionParams(options: { readonly backend?: BackendN
       shift: up(take(`${prefix}/scale/biases`, 1)),
     };
   };
+  const conv32_down = convParams('conv32_down');
   const blocks = Object.fromEntries(
     RESIDUAL_BLOCKS.map(([name]) => [name, { conv1: convParams(`${name}/conv1`), conv2: convParams(`${name}/conv2`) }]),
   ) as { [K in ResidualName]: FaceResidualParams };
-  return { conv32_down: convParams('conv32_down'), ...blocks, fc: up(take('fc', 2)) };
+  return { conv32_down, ...blocks, fc: up(take('fc', 2)) };
 }
 
 const perChannel = (v: Tensor): Tensor => reshape(v, [1, v.shape[0], 1, 1]);
