@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { broadcastTo, key, scope, tensor, valueAndGrad, type Tensor } from '../src/index.js';
+import { broadcastTo, key, memory, scope, tensor, valueAndGrad, type Tensor } from '../src/index.js';
 import { readImageCHW } from '../src/io/image.js';
 import { generateFace } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
@@ -154,14 +154,15 @@ describe('faceEmbedding equals face-api', () => {
     const [a, b] = [faces[1], crop(faces[1], 0, 0, 150, 150)];
     const batch = tensor(new Float32Array([...a.data, ...b.data]), { shape: [2, 3, 150, 150], backend: 'cpu' });
     const d = faceEmbedding(cpuParams, batch);
-    const single = faceEmbedding(cpuParams, toTensor(a, 'cpu'));
+    const single = scope(() => faceEmbedding(cpuParams, toTensor(a, 'cpu')));
     expect(maxAbsDiff((await d.data()).subarray(0, 128), await single.data())).toBeLessThan(1e-6);
     [batch, d, single].forEach((t) => t.dispose());
   });
 });
 
 describe('identitySimilarity', () => {
-  it('is 1 for a face and itself', async () => {
+  it('is 1 for a face and itself, leaving no tensors behind', async () => {
+    const before = memory().cpu.tensors;
     const s = scope(() => {
       const d = faceEmbedding(cpuParams, toTensor(faces[1], 'cpu'));
       return identitySimilarity(d, d);
@@ -169,6 +170,7 @@ describe('identitySimilarity', () => {
     expect(s.shape).toEqual([1]);
     expect((await s.data())[0]).toBeCloseTo(1, 6);
     s.dispose();
+    expect(memory().cpu.tensors).toBe(before);
   });
 
   it('drops as the blur grows', async () => {
@@ -231,7 +233,7 @@ describe('faceEmbedding on WebGPU', () => {
       (['cpu', 'webgpu'] as const).map(async (backend) =>
         Promise.all(
           images.map(async (img) => {
-            const d = faceEmbedding(backend === 'cpu' ? cpuParams : gpuParams, toTensor(img, backend));
+            const d = scope(() => faceEmbedding(backend === 'cpu' ? cpuParams : gpuParams, toTensor(img, backend)));
             const v = await d.data();
             d.dispose();
             return v;
