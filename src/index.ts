@@ -134,3 +134,5 @@ export {
   type FaceRecognitionParams,
 } from './metrics/face-embedding/index.js';
 export { readTfjsWeights, WeightsError, type TfjsWeightGroup, type TfjsWeightSpec, type TfjsQuantization } from './io/tfjs-weights.js';
+// face landmarks (issue 6): face-api's FaceLandmark68Net on our engine, and the landmark distance (LMD) in pixels
+export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, type FaceLandmarkParams } from './metrics/face-landmarks/index.js';
