@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { key, memory, scope, tensor, type Tensor } from '../src/index.js';
+import { key, memory, scope, tensor, valueAndGrad, type Tensor } from '../src/index.js';
 import { readImageCHW } from '../src/io/image.js';
 import { generateFace } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
@@ -219,6 +219,23 @@ describe('landmarkDistance', () => {
       for (let i = 1; i < lmd.length; i++) expect(lmd[i], `LMD ${lmd.map((v) => v.toFixed(3))}`).toBeGreaterThan(lmd[i - 1]);
       expect(lmd[0]).toBeLessThan(0.01 * face.w);
     }
+  });
+
+  it('has a finite gradient in the restored image, zero where the landmarks agree', async () => {
+    const face = faces[0];
+    const lmdOf = (gt: Tensor) => (x: Tensor) => landmarkDistance(x, gt, cpuParams);
+    const gt = toTensor(face, 'cpu');
+    const [same, gSame] = valueAndGrad(lmdOf(gt))(toTensor(face, 'cpu'));
+    expect((await same.data())[0]).toBe(0);
+    expect(maxAbsDiff(await gSame.data(), new Float32Array(gSame.size))).toBe(0);
+    const blurred = blurImages(gt, [gaussianKernel(9, 1.5, 1.5)], 9);
+    const [value, g] = valueAndGrad(lmdOf(gt))(blurred);
+    const gv = await g.data();
+    expect(g.shape).toEqual([1, 3, face.h, face.w]);
+    expect(gv.every(Number.isFinite)).toBe(true);
+    expect(maxAbsDiff(gv, new Float32Array(gv.length))).toBeGreaterThan(0);
+    expect((await value.data())[0]).toBeGreaterThan(0);
+    [gt, same, gSame, blurred, value, g].forEach((t) => t.dispose());
   });
 
   it('rejects images that are not NCHW RGB, empty batches and mismatched pairs', () => {
