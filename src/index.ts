@@ -136,3 +136,28 @@ export {
 export { readTfjsWeights, WeightsError, type TfjsWeightGroup, type TfjsWeightSpec, type TfjsQuantization } from './io/tfjs-weights.js';
 // face landmarks (issue 6): face-api's FaceLandmark68Net on our engine, and the landmark distance (LMD) in pixels
 export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, type FaceLandmarkParams } from './metrics/face-landmarks/index.js';
+// perceptual distance (issue 6): LPIPS-style on face-ResNet features with unit weights (not LPIPS)
+export {
+  perceptualDistance,
+  perceptualSimilarity,
+  faceFeatureMaps,
+  FACE_FEATURE_LAYERS,
+  type PerceptualDistanceOptions,
+  type PerceptualSimilarityOptions,
+  type FaceFeatureLayer,
+} from './metrics/index.js';
+// LRPO composite reward (issue 6): a pure builder from weighted named terms, and the paper's default with offline stand-ins
+export { laplacianSharpness, type LaplacianSharpnessOptions } from './lrpo/sharpness.js';
+export {
+  compositeReward,
+  defaultReward,
+  DEFAULT_REWARD_WEIGHTS,
+  RewardConfigError,
+  type Reward,
+  type RewardTerm,
+  type RewardTermFn,
+  type RewardTerms,
+  type RewardResult,
+  type DefaultRewardOptions,
+  type DefaultRewardTermName,
+} from './lrpo/reward.js';

@@ -5,3 +5,6 @@ export { waveletFidelity, waveletFidelityChecked, haarLowpass, type WaveletFidel
 export { validateImages, MetricInputError, RANGE_TOLERANCE } from './validate.js';
 // face landmarks (issue 6): face-api's 68-point landmark net on our engine, and the landmark distance (LMD) in pixels
 export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, LANDMARK_INPUT_SIZE, LANDMARK_COUNT, type FaceLandmarkParams } from './face-landmarks/index.js';
+// LPIPS-style perceptual distance on face-ResNet feature maps, unit channel weights (not LPIPS).
+export { perceptualDistance, perceptualSimilarity, PERCEPTUAL_LAYER_MAX, type PerceptualDistanceOptions, type PerceptualSimilarityOptions } from './perceptual.js';
+export { faceFeatureMaps, FACE_FEATURE_LAYERS, type FaceFeatureLayer } from './face-embedding/features.js';

@@ -32,14 +32,16 @@ export interface FaceResidualParams {
   readonly conv2: FaceConvParams;
 }
 
-const RESIDUAL_BLOCKS = [
+/** The residual blocks in network order, each 'same' (identity shortcut) or 'down' (stride 2). */
+export const RESIDUAL_BLOCKS = [
   ['conv32_1', 'same'], ['conv32_2', 'same'], ['conv32_3', 'same'],
   ['conv64_down', 'down'], ['conv64_1', 'same'], ['conv64_2', 'same'], ['conv64_3', 'same'],
   ['conv128_down', 'down'], ['conv128_1', 'same'], ['conv128_2', 'same'],
   ['conv256_down', 'down'], ['conv256_1', 'same'], ['conv256_2', 'same'], ['conv256_down_out', 'down'],
 ] as const;
 
-type ResidualName = (typeof RESIDUAL_BLOCKS)[number][0];
+/** The name of one residual block (a key of FaceRecognitionParams). */
+export type ResidualName = (typeof RESIDUAL_BLOCKS)[number][0];
 
 /** The whole network's weights: a plain record of tensors (a pytree, so `grad` can take it). */
 export type FaceRecognitionParams = { readonly conv32_down: FaceConvParams; readonly fc: Tensor } & { readonly [K in ResidualName]: FaceResidualParams };
@@ -102,14 +104,14 @@ export function loadFaceRecognitionParams(options: { readonly backend?: BackendN
 const perChannel = (v: Tensor): Tensor => reshape(v, [1, v.shape[0], 1, 1]);
 
 /** face-api's convLayer: conv (stride 1 'same' or stride 2 'valid'), + bias, scale layer, optional relu. */
-function convLayer(x: Tensor, p: FaceConvParams, down: boolean, withRelu: boolean): Tensor {
+export function convLayer(x: Tensor, p: FaceConvParams, down: boolean, withRelu: boolean): Tensor {
   const y = conv2d(x, p.filters, { stride: down ? 2 : 1, padding: down ? 'valid' : 'same', bias: p.bias });
   const scaled = add(mul(y, perChannel(p.scale)), perChannel(p.shift));
   return withRelu ? relu(scaled) : scaled;
 }
 
 /** face-api's residual (identity shortcut) and residualDown (2x2 average-pooled, zero-padded shortcut). */
-function residualBlock(x: Tensor, p: FaceResidualParams, down: boolean): Tensor {
+export function residualBlock(x: Tensor, p: FaceResidualParams, down: boolean): Tensor {
   let out = convLayer(convLayer(x, p.conv1, down, true), p.conv2, false, false);
   if (!down) return relu(add(out, x));
   const pooled = avgPool2d(x, { kernel: 2, stride: 2 });

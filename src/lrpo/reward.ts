@@ -1,0 +1,145 @@
+// The LRPO composite reward (DESIGN.md section 5): a pure builder from named, weighted terms to
+// a batched reward (restored, gt, lq) -> { total, terms }, and the paper's four-part default
+// built from our offline stand-ins.
+import { faceEmbedding, identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
+import { perceptualSimilarity, type PerceptualSimilarityOptions } from '../metrics/perceptual.js';
+import { checkImagePair, checkImages } from '../metrics/validate.js';
+import { waveletFidelity, type WaveletFidelityOptions } from '../metrics/wavelet.js';
+import { fmtShape, ShapeError } from '../tensor/errors.js';
+import { scope } from '../tensor/memory.js';
+import { add, mul } from '../tensor/ops/elementwise.js';
+import { Tensor } from '../tensor/tensor.js';
+import { laplacianSharpness } from './sharpness.js';
+
+/** One reward term: restored, ground-truth and low-quality NCHW batches to a score per image, [N]. */
+export type RewardTermFn = (restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
+
+/** A term and its weight in the total. */
+export interface RewardTerm {
+  readonly weight: number;
+  readonly fn: RewardTermFn;
+}
+
+/** What a reward returns: the weighted total [N] and every term's unweighted scores [N], by name. */
+export interface RewardResult {
+  readonly total: Tensor;
+  readonly terms: Readonly<Record<string, Tensor>>;
+}
+
+/** A batched reward: (restored, gt, lq) -> { total, terms }. */
+export type Reward = (restored: Tensor, gt: Tensor, lq: Tensor) => RewardResult;
+
+/** A reward configuration that cannot work (no terms, a bad name or weight, a term that is not a function). */
+export class RewardConfigError extends TypeError {
+  override name = 'RewardConfigError';
+}
+
+/** The terms as a record, or as a list of named terms (names must then be unique). */
+export type RewardTerms = Readonly<Record<string, RewardTerm>> | readonly (RewardTerm & { readonly name: string })[];
+
+function normalizeTerms(terms: RewardTerms): readonly (readonly [string, RewardTerm])[] {
+  const op = 'compositeReward';
+  if (terms === null || typeof terms !== 'object') throw new RewardConfigError(`${op}: expected a record { name: { weight, fn } } of terms, got ${terms === null ? 'null' : typeof terms}.`);
+  const entries: (readonly [string, RewardTerm])[] = Array.isArray(terms)
+    ? terms.map((t: RewardTerm & { name: string }, i) => {
+        if (t === null || typeof t !== 'object') throw new RewardConfigError(`${op}: terms[${i}] is ${t === null ? 'null' : typeof t}; expected { name, weight, fn }.`);
+        return [t.name, t] as const;
+      })
+    : Object.entries(terms as Record<string, RewardTerm>);
+  if (entries.length === 0) throw new RewardConfigError(`${op}: no terms; give at least one { name: { weight, fn } }.`);
+  const seen = new Set<string>();
+  for (const [name, term] of entries) {
+    if (typeof name !== 'string' || name.trim() === '') throw new RewardConfigError(`${op}: a term has name ${JSON.stringify(name)}; names must be non-empty strings.`);
+    if (seen.has(name)) throw new RewardConfigError(`${op}: two terms are named ${JSON.stringify(name)}; names must be unique (they key the result's terms).`);
+    seen.add(name);
+    if (term === null || typeof term !== 'object') throw new RewardConfigError(`${op}: term "${name}" is ${term === null ? 'null' : typeof term}; expected { weight, fn }.`);
+    if (typeof term.weight !== 'number' || !Number.isFinite(term.weight)) {
+      throw new RewardConfigError(`${op}: term "${name}" has weight ${String(term.weight)}; weights must be finite numbers.`);
+    }
+    if (typeof term.fn !== 'function') throw new RewardConfigError(`${op}: term "${name}" has no fn; expected fn: (restored, gt, lq) => Tensor [N].`);
+  }
+  // A frozen copy: later edits to the caller's object do not change the reward.
+  return Object.freeze(entries.map(([name, t]) => Object.freeze([name, Object.freeze({ weight: t.weight, fn: t.fn })] as const)));
+}
+
+/**
+ * Builds a batched reward from named, weighted terms: the result maps NCHW batches restored and
+ * gt (same shape) and lq (same batch size N; any size) to { total, terms }, where terms[name] is
+ * fn(restored, gt, lq), shape [N], and total = sum of weight * terms[name]. Validates the
+ * configuration when built (RewardConfigError) and each term's output shape when run
+ * (ShapeError). Pure: no state, the configuration is copied. Differentiable if the terms are.
+ */
+export function compositeReward(terms: RewardTerms): Reward {
+  const entries = normalizeTerms(terms);
+  return (restored, gt, lq) => {
+    const op = 'compositeReward';
+    checkImagePair(op, restored, gt);
+    checkImages(op, lq, 'lq');
+    const n = restored.shape[0];
+    if (lq.shape[0] !== n) throw new ShapeError(`${op}: lq ${fmtShape(lq.shape)} has ${lq.shape[0]} images but restored ${fmtShape(restored.shape)} has ${n}; pass one LQ input per restored image (repeat it across a group).`);
+    return scope(() => {
+      const scores: Record<string, Tensor> = {};
+      let total: Tensor | undefined;
+      for (const [name, { weight, fn }] of entries) {
+        const s = fn(restored, gt, lq);
+        if (!(s instanceof Tensor)) throw new ShapeError(`${op}: term "${name}" returned ${s === null ? 'null' : typeof s}; a term must return a Tensor of shape [${n}].`);
+        if (s.rank !== 1 || s.shape[0] !== n) throw new ShapeError(`${op}: term "${name}" returned shape ${fmtShape(s.shape)}; a term must return one score per image, shape [${n}].`);
+        if (s.dtype !== 'float32' && s.dtype !== 'float64') throw new ShapeError(`${op}: term "${name}" returned dtype ${s.dtype}; scores must be float32 or float64.`);
+        scores[name] = s;
+        const weighted = mul(s, weight);
+        total = total ? add(total, weighted) : weighted;
+      }
+      return { total: total!, terms: scores };
+    });
+  };
+}
+
+/** The default terms' names: the paper's four parts, by role. */
+export type DefaultRewardTermName = 'identity' | 'perceptual' | 'noReference' | 'wavelet';
+
+/** The paper's weights (DESIGN.md section 5): 0.3 face quality, 0.3 (1 - LPIPS), 0.1 no-reference IQA, 0.3 wavelet. */
+export const DEFAULT_REWARD_WEIGHTS: Readonly<Record<DefaultRewardTermName, number>> = Object.freeze({ identity: 0.3, perceptual: 0.3, noReference: 0.1, wavelet: 0.3 });
+
+export interface DefaultRewardOptions {
+  /** Overrides of DEFAULT_REWARD_WEIGHTS; a weight of 0 keeps the term in `terms` but out of the total. */
+  readonly weights?: Partial<Record<DefaultRewardTermName, number>>;
+  /**
+   * The no-reference IQA term: restored [N, 3, H, W] -> [N], higher is better, ideally in [0, 1].
+   * Default laplacianSharpness. To use BRISQUE (lower is better, about 0..100), map it, e.g.
+   * `(x) => sub(1, div(brisque(model, x), 100))`.
+   */
+  readonly noReference?: (restored: Tensor) => Tensor;
+  /** Options of perceptualSimilarity (layers, scale). */
+  readonly perceptual?: PerceptualSimilarityOptions;
+  /** Options of waveletFidelity (levels, scale, normalization). */
+  readonly wavelet?: WaveletFidelityOptions;
+}
+
+/**
+ * The paper's four-part reward with offline stand-ins (none of the paper's CLIP models exists
+ * offline), each term [N], higher is better:
+ * - identity (0.3, for the paper's face-quality score): cosine of face-api's face-ResNet
+ *   descriptors of restored and gt (identitySimilarity), in [-1, 1], 1 for the gt itself. It
+ *   measures identity, not quality: a stand-in, and it needs gt.
+ * - perceptual (0.3, for 1 - LPIPS): perceptualSimilarity = 1 - min(perceptualDistance / 5, 1),
+ *   LPIPS-style on face-ResNet features with unit weights, in [0, 1].
+ * - noReference (0.1, for CLIP-IQA): laplacianSharpness (in [0, 1), falls with blur but rises
+ *   with noise) unless `noReference` plugs in a real IQA such as BRISQUE.
+ * - wavelet (0.3): waveletFidelity, exp(-15 L1) of the level-3 Haar low-pass bands, in (0, 1].
+ * lq is not used by these terms. Weights are configurable; `params` from loadFaceRecognitionParams.
+ */
+export function defaultReward(params: FaceRecognitionParams, options: DefaultRewardOptions = {}): Reward {
+  const weights = { ...DEFAULT_REWARD_WEIGHTS, ...options.weights };
+  const unknown = Object.keys(weights).filter((k) => !(k in DEFAULT_REWARD_WEIGHTS));
+  if (unknown.length > 0) {
+    throw new RewardConfigError(`defaultReward: unknown weight(s) ${unknown.join(', ')}; the terms are ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(', ')}. Use compositeReward for other terms.`);
+  }
+  const noReference = options.noReference ?? ((x: Tensor) => laplacianSharpness(x));
+  if (typeof noReference !== 'function') throw new RewardConfigError(`defaultReward: noReference must be a function restored => Tensor [N], got ${typeof noReference}.`);
+  return compositeReward({
+    identity: { weight: weights.identity, fn: (x, gt) => identitySimilarity(faceEmbedding(params, x), faceEmbedding(params, gt)) },
+    perceptual: { weight: weights.perceptual, fn: (x, gt) => perceptualSimilarity(params, x, gt, options.perceptual) },
+    noReference: { weight: weights.noReference, fn: (x) => noReference(x) },
+    wavelet: { weight: weights.wavelet, fn: (x, gt) => waveletFidelity(x, gt, options.wavelet) },
+  });
+}

@@ -1,0 +1,60 @@
+// Intermediate feature maps of face-api's FaceRecognitionNet: the same forward pass as
+// faceEmbedding (same preprocessing, layers and weights), stopped early and tapped after chosen
+// stages, for feature-space distances such as perceptualDistance.
+import { fmtShape, ShapeError } from '../../tensor/errors.js';
+import { maxPool2d } from '../../tensor/ops/conv.js';
+import { scope } from '../../tensor/memory.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import {
+  convLayer,
+  facePreprocess,
+  RESIDUAL_BLOCKS,
+  residualBlock,
+  type FaceRecognitionParams,
+  type ResidualName,
+} from './face-recognition-net.js';
+
+/**
+ * A point of the network to tap: 'conv32_down' is the stem (7x7 stride-2 conv + scale + ReLU,
+ * before the max-pool); a residual block's name is that block's output (after its ReLU).
+ */
+export type FaceFeatureLayer = 'conv32_down' | ResidualName;
+
+/**
+ * The default taps, one at the end of each resolution stage, LPIPS-style: on a 150x150 input
+ * they are 32x72x72, 32x35x35, 64x17x17, 128x8x8 and 256x4x4 (channels x height x width).
+ */
+export const FACE_FEATURE_LAYERS: readonly FaceFeatureLayer[] = Object.freeze(['conv32_down', 'conv32_3', 'conv64_3', 'conv128_2', 'conv256_2']);
+
+const LAYER_ORDER: readonly FaceFeatureLayer[] = ['conv32_down', ...RESIDUAL_BLOCKS.map(([name]) => name)];
+
+/**
+ * The feature maps of face-api's FaceRecognitionNet at `layers` (default FACE_FEATURE_LAYERS),
+ * for NCHW RGB images in [0, 1] of any size (padded to square and resized to 150x150 as in
+ * faceEmbedding). Returns one NCHW tensor per layer, in the order asked; the pass stops after
+ * the deepest one. Differentiable in the images and the params.
+ */
+export function faceFeatureMaps(params: FaceRecognitionParams, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS): Tensor[] {
+  if (imagesNCHW.rank !== 4 || imagesNCHW.shape[1] !== 3 || imagesNCHW.shape[0] < 1 || imagesNCHW.shape[2] < 1 || imagesNCHW.shape[3] < 1) {
+    throw new ShapeError(`faceFeatureMaps: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(imagesNCHW.shape)}.`);
+  }
+  if (layers.length === 0) throw new ShapeError(`faceFeatureMaps: layers is empty; name at least one of ${LAYER_ORDER.join(', ')}.`);
+  const depth = layers.map((layer) => {
+    const d = LAYER_ORDER.indexOf(layer);
+    if (d < 0) throw new ShapeError(`faceFeatureMaps: unknown layer ${JSON.stringify(layer)}; expected one of ${LAYER_ORDER.join(', ')}.`);
+    return d;
+  });
+  const deepest = Math.max(...depth);
+  return scope(() => {
+    const taps = new Map<FaceFeatureLayer, Tensor>();
+    let out = convLayer(facePreprocess(imagesNCHW), params.conv32_down, true, true);
+    taps.set('conv32_down', out);
+    out = maxPool2d(out, { kernel: 3, stride: 2 });
+    for (const [i, [name, kind]] of RESIDUAL_BLOCKS.entries()) {
+      if (i + 1 > deepest) break;
+      out = residualBlock(out, params[name], kind === 'down');
+      taps.set(name, out);
+    }
+    return layers.map((layer) => taps.get(layer)!);
+  });
+}
