@@ -134,6 +134,7 @@ export {
   type FaceRecognitionParams,
 } from './metrics/face-embedding/index.js';
 export { readTfjsWeights, WeightsError, type TfjsWeightGroup, type TfjsWeightSpec, type TfjsQuantization } from './io/tfjs-weights.js';
+export { brisque, brisqueFeatures, loadBrisqueModel, BrisqueModelError, BRISQUE_MODEL_DIR_ENV, BRISQUE_MIN_SIZE, type BrisqueOptions, type BrisqueModel, type BrisqueModelOptions } from './metrics/index.js';
 // face landmarks (issue 6): face-api's FaceLandmark68Net on our engine, and the landmark distance (LMD) in pixels
 export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, type FaceLandmarkParams } from './metrics/face-landmarks/index.js';
 // perceptual distance (issue 6): LPIPS-style on face-ResNet features with unit weights (not LPIPS)

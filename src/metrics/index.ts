@@ -3,6 +3,7 @@ export { psnr, psnrChecked, PSNR_MAX_DB, PSNR_MSE_FLOOR, type PsnrOptions } from
 export { ssim, ssimChecked, ssimWindow1d, type SsimOptions } from './ssim.js';
 export { waveletFidelity, waveletFidelityChecked, haarLowpass, type WaveletFidelityOptions } from './wavelet.js';
 export { validateImages, MetricInputError, RANGE_TOLERANCE } from './validate.js';
+export { brisque, brisqueFeatures, BRISQUE_MIN_SIZE, loadBrisqueModel, BrisqueModelError, BRISQUE_MODEL_DIR_ENV, type BrisqueOptions, type BrisqueModel, type BrisqueModelOptions } from './brisque.js';
 // face landmarks (issue 6): face-api's 68-point landmark net on our engine, and the landmark distance (LMD) in pixels
 export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, LANDMARK_INPUT_SIZE, LANDMARK_COUNT, type FaceLandmarkParams } from './face-landmarks/index.js';
 // LPIPS-style perceptual distance on face-ResNet feature maps, unit channel weights (not LPIPS).
