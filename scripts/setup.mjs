@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // One-shot, idempotent set-up run before `npm test` and `npm start`: installs npm packages
-// when they are missing or stale, and a software Vulkan driver (Mesa 25 lavapipe from Debian
-// bookworm-backports) when Dawn finds no adapter. Silent when everything is already in place.
+// when they are missing or stale, a software Vulkan driver (Mesa 25 lavapipe from Debian
+// bookworm-backports) when Dawn finds no adapter, and data files from Debian packages (BRISQUE's
+// model in opencv-data). Silent when everything is already in place.
 // Plain Node with no dependencies, because it runs before node_modules exists.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +68,28 @@ if (!probe.ok && !SKIP) {
     );
   }
   say(`WebGPU adapter ready: ${probe.description ?? probe.vendor ?? 'unknown'}`);
+}
+
+// --- 3. data files from Debian packages ---------------------------------------------------------
+// BRISQUE's trained model ships in Debian's opencv-data (src/metrics/brisque-model.ts).
+const DEBIAN_DATA = [{ pkg: 'opencv-data', file: '/usr/share/opencv4/quality/brisque_model_live.yml', for: 'the BRISQUE metric' }];
+const missingData = DEBIAN_DATA.filter((d) => !existsSync(d.file));
+if (missingData.length > 0) {
+  const pkgs = missingData.map((d) => d.pkg);
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  if (!/^ID=debian/m.test(osRelease) || process.getuid?.() !== 0) {
+    fail(
+      `Missing ${missingData.map((d) => `${d.file} (package ${d.pkg}, for ${d.for})`).join(', ')}. ` +
+        `Install it as root on Debian: \`apt-get install -y ${pkgs.join(' ')}\`, or point WEBGPU_LRPO_BRISQUE_DIR at a folder holding the two brisque_*_live.yml files.`,
+    );
+  }
+  say(`installing ${pkgs.join(', ')} ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { cwd: root, env, encoding: 'utf8' });
+  if (install().status !== 0) {
+    run('apt-get', ['update', '-qq'], { env });
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
+  }
 }
 
 function installLavapipe(reason) {
