@@ -85,10 +85,10 @@ if (missingData.length > 0) {
   }
   say(`installing ${pkgs.join(', ')} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { cwd: root, env, encoding: 'utf8' });
+  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--reinstall', '--no-install-recommends', ...pkgs], { cwd: root, env, encoding: 'utf8' });
   if (install().status !== 0) {
     run('apt-get', ['update', '-qq'], { env });
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], { env });
+    run('apt-get', ['install', '-y', '-qq', '--reinstall', '--no-install-recommends', ...pkgs], { env });
   }
 }
 
