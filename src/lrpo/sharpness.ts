@@ -11,8 +11,8 @@ import { MetricInputError, checkImages } from '../metrics/validate.js';
 
 export interface LaplacianSharpnessOptions {
   /**
-   * The Laplacian variance that maps to 0.5 (default 0.01, about a sharp 128 px procedural face;
-   * see tests/lrpo-reward.test.ts). The score is v / (v + halfPoint).
+   * The Laplacian variance that maps to 0.5 (default 0.01; a sharp 64 px procedural face scores
+   * about 0.78, blur sigma 1 about 0.13, noise sigma 0.15 about 0.96: tests/lrpo-reward.test.ts). The score is v / (v + halfPoint).
    */
   readonly halfPoint?: number;
 }

@@ -79,7 +79,7 @@ export interface PerceptualSimilarityOptions extends PerceptualDistanceOptions {
  * 1 - min(perceptualDistance / scale, 1): the distance mapped linearly onto [0, 1], 1 for
  * identical images, 0 from `scale` on (default scale: one per layer, half the exact bound 2 per
  * layer, so ordinary degradations use the range: on 64-128 px procedural faces Gaussian noise
- * sigma 0.2 or blur sigma 5 give a distance of about 1.5-2.3 of 5, similarity 0.55-0.7). The
+ * sigma 0.2 or blur sigma 5 give a distance of about 1.3-2.6 of 5, similarity 0.5-0.75). The
  * gradient is zero only past `scale`. The stand-in for the paper's 1 - LPIPS reward term; see
  * perceptualDistance for what it is not.
  */
