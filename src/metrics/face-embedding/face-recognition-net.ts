@@ -16,6 +16,9 @@ import { avgPool2d, conv2d, maxPool2d } from '../../tensor/ops/conv.js';
 import { mean, sum } from '../../tensor/ops/reduce.js';
 import { scope } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { checkFaceImages, faceApiPreprocess, FACE_MEAN_RGB, tfjsBilinearWeights } from '../face-api-input.js';
+
+export { FACE_MEAN_RGB, tfjsBilinearWeights };
 
 /** A convolution followed by face-api's per-channel "scale" layer: (conv(x, w) + bias) * scale + shift. */
 export interface FaceConvParams {
@@ -48,8 +51,6 @@ export type FaceRecognitionParams = { readonly conv32_down: FaceConvParams; read
 
 /** The side length face-api resizes every face to. */
 export const FACE_INPUT_SIZE = 150;
-/** face-api's mean RGB in 8-bit units, subtracted before dividing by 255. */
-export const FACE_MEAN_RGB = [122.782, 117.001, 104.298] as const;
 
 /** The face-api manifest of the recognition model inside node_modules (no network). */
 export function faceRecognitionManifestPath(): string {
@@ -124,58 +125,8 @@ export function residualBlock(x: Tensor, p: FaceResidualParams, down: boolean): 
   return relu(add(shortcut, out));
 }
 
-/**
- * The [outSize, inSize] matrix of tfjs's resizeBilinear with alignCorners = false and
- * halfPixelCenters = false (what face-api calls): src = i * in / out, top = floor(src),
- * bottom = min(ceil(src), in - 1).
- */
-export function tfjsBilinearWeights(inSize: number, outSize: number): Float32Array {
-  const w = new Float32Array(outSize * inSize);
-  const ratio = inSize / outSize;
-  for (let i = 0; i < outSize; i++) {
-    const src = i * ratio;
-    const top = Math.floor(src);
-    const bottom = Math.min(inSize - 1, Math.ceil(src));
-    const frac = src - top;
-    w[i * inSize + top] += 1 - frac;
-    w[i * inSize + bottom] += frac;
-  }
-  return w;
-}
-
-/**
- * face-api's input path for images in [0, 1]: zero-pad the shorter side to a square (centred,
- * the extra pixel after), resize to 150x150 as tfjs does, then subtract the mean RGB / 255.
- */
-export function facePreprocess(imagesNCHW: Tensor): Tensor {
-  const [, , h, w] = imagesNCHW.shape;
-  return scope(() => {
-    let x = imagesNCHW;
-    if (h !== w) {
-      const diff = Math.abs(h - w);
-      const after = Math.round(diff / 2);
-      const before = diff - after;
-      x = h > w ? pad(x, [[0, 0], [0, 0], [0, 0], [before, after]]) : pad(x, [[0, 0], [0, 0], [before, after], [0, 0]]);
-    }
-    const side = Math.max(h, w);
-    if (side !== FACE_INPUT_SIZE) {
-      const wy = tensor(tfjsBilinearWeights(side, FACE_INPUT_SIZE), { shape: [FACE_INPUT_SIZE, side], backend: x.backend });
-      x = matmul(matmul(wy, x), transpose(wy));
-    }
-    const meanRgb = tensor(FACE_MEAN_RGB.map((m) => m / 255), { shape: [1, 3, 1, 1], backend: x.backend });
-    return sub(x, meanRgb);
-  });
-}
-
-/** Checks images are a non-empty NCHW RGB batch of floats. */
-function checkImages(op: string, x: Tensor): void {
-  if (x.rank !== 4 || x.shape[1] !== 3 || x.shape[0] < 1 || x.shape[2] < 1 || x.shape[3] < 1) {
-    throw new ShapeError(`${op}: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(x.shape)}. Use readImage(...) or stack single images with stack(...).`);
-  }
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') {
-    throw new ShapeError(`${op}: images must be float32 in [0, 1], got dtype ${x.dtype}; divide 8-bit pixels by 255 first.`);
-  }
-}
+/** face-api's input path at the recognition net's 150x150 (see ../face-api-input.ts). */
+export const facePreprocess = (imagesNCHW: Tensor): Tensor => faceApiPreprocess(imagesNCHW, FACE_INPUT_SIZE);
 
 /**
  * The 128-d face descriptor of face-api's FaceRecognitionNet for NCHW RGB images in [0, 1]
@@ -183,7 +134,7 @@ function checkImages(op: string, x: Tensor): void {
  * differentiable in the images and the params.
  */
 export function faceEmbedding(params: FaceRecognitionParams, imagesNCHW: Tensor): Tensor {
-  checkImages('faceEmbedding', imagesNCHW);
+  checkFaceImages('faceEmbedding', imagesNCHW);
   return scope(() => {
     let out = convLayer(facePreprocess(imagesNCHW), params.conv32_down, true, true);
     out = maxPool2d(out, { kernel: 3, stride: 2 });

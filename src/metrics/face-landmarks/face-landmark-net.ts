@@ -18,7 +18,7 @@ import { conv2d } from '../../tensor/ops/conv.js';
 import { mean, sum } from '../../tensor/ops/reduce.js';
 import { scope } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { FACE_MEAN_RGB, tfjsBilinearWeights } from '../face-embedding/face-recognition-net.js';
+import { checkFaceImages, faceApiPreprocess } from '../face-api-input.js';
 
 /** A plain convolution: filters [out, in, kh, kw] (from tfjs's HWIO) and a bias. */
 export interface LandmarkConvParams {
@@ -149,40 +149,8 @@ function denseBlock4(x: Tensor, p: LandmarkDenseBlockParams): Tensor {
   return relu(add(out1, add(out2, add(out3, out4))));
 }
 
-/**
- * face-api's landmark input path for images in [0, 1]: zero-pad the shorter side to a square
- * (centred, the extra pixel after), resize to 112x112 as tfjs's resizeBilinear does (no align
- * corners, no half-pixel centres), then subtract the mean RGB / 255.
- */
-export function landmarkPreprocess(imagesNCHW: Tensor): Tensor {
-  const [, , h, w] = imagesNCHW.shape;
-  return scope(() => {
-    let x = imagesNCHW;
-    if (h !== w) {
-      const diff = Math.abs(h - w);
-      const after = Math.round(diff / 2);
-      const before = diff - after;
-      x = h > w ? pad(x, [[0, 0], [0, 0], [0, 0], [before, after]]) : pad(x, [[0, 0], [0, 0], [before, after], [0, 0]]);
-    }
-    const side = Math.max(h, w);
-    if (side !== LANDMARK_INPUT_SIZE) {
-      const wy = tensor(tfjsBilinearWeights(side, LANDMARK_INPUT_SIZE), { shape: [LANDMARK_INPUT_SIZE, side], backend: x.backend });
-      x = matmul(matmul(wy, x), transpose(wy));
-    }
-    const meanRgb = tensor(FACE_MEAN_RGB.map((m) => m / 255), { shape: [1, 3, 1, 1], backend: x.backend });
-    return sub(x, meanRgb);
-  });
-}
-
-/** Checks images are a non-empty NCHW RGB batch of floats. */
-function checkImages(op: string, x: Tensor): void {
-  if (x.rank !== 4 || x.shape[1] !== 3 || x.shape[0] < 1 || x.shape[2] < 1 || x.shape[3] < 1) {
-    throw new ShapeError(`${op}: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(x.shape)}. Use readImage(...) or stack single images with stack(...).`);
-  }
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') {
-    throw new ShapeError(`${op}: images must be float32 in [0, 1], got dtype ${x.dtype}; divide 8-bit pixels by 255 first.`);
-  }
-}
+/** face-api's input path at the landmark net's 112x112 (see ../face-api-input.ts). */
+export const landmarkPreprocess = (imagesNCHW: Tensor): Tensor => faceApiPreprocess(imagesNCHW, LANDMARK_INPUT_SIZE);
 
 /**
  * The 68 landmarks of face-api's FaceLandmark68Net for NCHW RGB face crops in [0, 1] (any size:
@@ -191,7 +159,7 @@ function checkImages(op: string, x: Tensor): void {
  * detection box is the whole image. Differentiable in the images and the params.
  */
 export function faceLandmarks68(params: FaceLandmarkParams, imagesNCHW: Tensor): Tensor {
-  checkImages('faceLandmarks68', imagesNCHW);
+  checkFaceImages('faceLandmarks68', imagesNCHW);
   const [n, , h, w] = imagesNCHW.shape;
   return scope(() => {
     let out = landmarkPreprocess(imagesNCHW);
@@ -214,8 +182,8 @@ export function faceLandmarks68(params: FaceLandmarkParams, imagesNCHW: Tensor):
  * exactly 0 for identical images, and differentiable (the gradient at a zero distance is 0).
  */
 export function landmarkDistance(restoredNCHW: Tensor, gtNCHW: Tensor, params: FaceLandmarkParams): Tensor {
-  checkImages('landmarkDistance', restoredNCHW);
-  checkImages('landmarkDistance', gtNCHW);
+  checkFaceImages('landmarkDistance', restoredNCHW);
+  checkFaceImages('landmarkDistance', gtNCHW);
   const [a, b] = [restoredNCHW.shape, gtNCHW.shape];
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
     throw new ShapeError(`landmarkDistance: restored and ground-truth batches must have one shape [N, 3, H, W], got ${fmtShape(a)} and ${fmtShape(b)}. Resize one to the other's size first.`);
