@@ -1,0 +1,401 @@
+// A small real-face evaluation set (issue 6), cut from the demo photos that ship in the npm
+// package @vladmandic/face-api (demo/sample*.jpg): faces found by face-api's own SSD MobileNet v1
+// detector, 68 landmarks by face-api's FaceLandmark68Net (both run on tfjs-core +
+// tfjs-backend-cpu, bundled from face-api's TypeScript sources with esbuild, all dev
+// dependencies), an FFHQ-style similarity alignment (eyes and mouth to canonical positions),
+// and 64 / 128 px crops written as PNGs plus index.json to a cache folder. No network; the same
+// bytes every run. For evaluation only: never train on it.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeImage, decodePng, encodePng, type RgbImage } from '../io/codecs.js';
+import type { BackendName } from '../kernels/backend.js';
+import { tensor } from '../tensor/ops/creation.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { bilinearWeights } from './resize.js';
+
+/** Crop sides the set is made at. */
+export const REAL_FACE_SIZES = [64, 128] as const;
+export type RealFaceSize = (typeof REAL_FACE_SIZES)[number];
+
+/** Bumped whenever the recipe changes, so stale caches rebuild. */
+export const REAL_FACES_VERSION = 1;
+
+/** Environment variable that overrides the cache folder. */
+export const REAL_FACES_DIR_ENV = 'WEBGPU_LRPO_REAL_FACES_DIR';
+
+/** Detections below this SSD score are dropped. */
+const MIN_SCORE = 0.5;
+/** Faces whose detection box is narrower than this (source pixels) are dropped: too small for 128 px crops. */
+const MIN_BOX = 64;
+/** Side of the aligned crop rendered before the antialiased reduction to each size. */
+const RENDER_SIZE = 512;
+
+/** Thrown when the set cannot be built or loaded; the message says why and what to do. */
+export class RealFacesError extends Error {
+  override name = 'RealFacesError';
+}
+
+const require = createRequire(import.meta.url);
+
+/** The package root (this file is src/data/real-faces.ts or dist/data/real-faces.js). */
+const packageRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The default cache folder: $WEBGPU_LRPO_REAL_FACES_DIR, else <package>/node_modules/.cache/webgpu-lrpo/real-faces. */
+export function realFacesDir(): string {
+  return process.env[REAL_FACES_DIR_ENV] || join(packageRoot(), 'node_modules', '.cache', 'webgpu-lrpo', 'real-faces');
+}
+
+function faceApiDir(): string {
+  try {
+    return dirname(require.resolve('@vladmandic/face-api/package.json'));
+  } catch {
+    throw new RealFacesError(
+      'real faces: the npm package @vladmandic/face-api is not installed, and its demo photos and model weights are the source of the set; run `npm ci` (it is a dependency).',
+    );
+  }
+}
+
+/** One face of the set, as recorded in index.json. */
+export interface RealFaceEntry {
+  /** `<source file>#<face index>`, faces numbered left to right in the photo. */
+  readonly id: string;
+  readonly source: string;
+  readonly face: number;
+  /** SSD score and box [x, y, w, h] in source pixels. */
+  readonly score: number;
+  readonly box: readonly [number, number, number, number];
+  /** Eye centres and mouth corners in source pixels: [leftEye, rightEye, mouthLeft, mouthRight]. */
+  readonly anchors: readonly (readonly [number, number])[];
+  /** PNG file names per size, relative to the size folder. */
+  readonly file: string;
+}
+
+export interface RealFacesIndex {
+  readonly version: number;
+  readonly sizes: readonly number[];
+  readonly faces: readonly RealFaceEntry[];
+}
+
+export interface BuildRealFacesOptions {
+  /** Output folder (default realFacesDir()). */
+  readonly dir?: string;
+  /** Log progress to stderr. */
+  readonly verbose?: boolean;
+  /** Only these demo photos (file names, e.g. ['sample1.jpg']); default all of realFaceSources(). */
+  readonly sources?: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference detector: face-api's own code on tfjs-core + tfjs-backend-cpu.
+
+const TFJS_CORE_ONLY = [
+  "export * from '@tensorflow/tfjs-core';",
+  "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';",
+].join('\n');
+
+interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+type Tf = typeof import('@tensorflow/tfjs-core');
+interface FaceApiNets {
+  readonly tf: Tf;
+  readonly ssd: { locateFaces(input: unknown, options: { minConfidence?: number; maxResults?: number }): Promise<{ score: number; box: { x: number; y: number; width: number; height: number } }[]> };
+  readonly landmarks: { detectLandmarks(input: unknown): Promise<{ positions: Point[] }> };
+}
+
+async function loadFaceApiNets(verbose: boolean): Promise<FaceApiNets> {
+  const dir = faceApiDir();
+  let esbuild: typeof import('esbuild');
+  try {
+    esbuild = await import('esbuild');
+    require.resolve('@tensorflow/tfjs-core');
+    require.resolve('@tensorflow/tfjs-backend-cpu');
+  } catch {
+    throw new RealFacesError(
+      'real faces: building the set needs the dev dependencies esbuild, @tensorflow/tfjs-core and @tensorflow/tfjs-backend-cpu (face-api\'s detector runs on them); run `npm ci` in the package checkout, or build the set there with `node --import tsx scripts/make-real-faces.ts`.',
+    );
+  }
+  const outfile = join(tmpdir(), `webgpu-lrpo-real-faces-${process.pid}-${Date.now()}.cjs`);
+  try {
+    await esbuild.build({
+      stdin: {
+        contents: [
+          `export { SsdMobilenetv1 } from ${JSON.stringify(join(dir, 'src/ssdMobilenetv1/SsdMobilenetv1.ts'))};`,
+          `export { FaceLandmark68Net } from ${JSON.stringify(join(dir, 'src/faceLandmarkNet/FaceLandmark68Net.ts'))};`,
+          "export * as tf from '@tensorflow/tfjs-core';",
+          "export * as cpuBackend from '@tensorflow/tfjs-backend-cpu';",
+        ].join('\n'),
+        resolveDir: packageRoot(),
+        loader: 'ts',
+      },
+      bundle: true,
+      format: 'cjs',
+      platform: 'node',
+      outfile,
+      logLevel: 'error',
+      plugins: [
+        {
+          name: 'tfjs-core-only',
+          setup(b) {
+            b.onResolve({ filter: /dist\/tfjs\.esm(\.js)?$/ }, () => ({ path: 'tfjs', namespace: 'tfjs-core-only' }));
+            b.onLoad({ filter: /.*/, namespace: 'tfjs-core-only' }, () => ({ contents: TFJS_CORE_ONLY, resolveDir: packageRoot(), loader: 'js' }));
+          },
+        },
+      ],
+    });
+    const mod = require(outfile);
+    const tf = mod.tf as Tf;
+    await tf.setBackend('cpu');
+    const weightsOf = (manifestName: string) => {
+      const manifestPath = join(dir, 'model', manifestName);
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+      const bins = manifest[0].paths.map((p: string) => readFileSync(join(dir, 'model', p)));
+      const bin = Buffer.concat(bins);
+      return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights);
+    };
+    const ssd = new mod.SsdMobilenetv1();
+    ssd.loadFromWeightMap(weightsOf('ssd_mobilenetv1_model-weights_manifest.json'));
+    const landmarks = new mod.FaceLandmark68Net();
+    landmarks.loadFromWeightMap(weightsOf('face_landmark_68_model-weights_manifest.json'));
+    if (verbose) process.stderr.write(`real faces: face-api SSD MobileNet v1 + FaceLandmark68Net on tfjs ${tf.version_core} (${tf.getBackend()})\n`);
+    return { tf, ssd, landmarks };
+  } finally {
+    rmSync(outfile, { force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alignment and resampling on the host (float64, deterministic).
+
+type Vec = readonly [number, number];
+const meanOf = (pts: readonly Point[]): Vec => [pts.reduce((s, p) => s + p.x, 0) / pts.length, pts.reduce((s, p) => s + p.y, 0) / pts.length];
+
+/**
+ * The FFHQ crop square from eyes and mouth (Karras et al.'s recipe): centre c, half-axes x
+ * (towards the image right) and y (down). Output pixel (u, v) in [0, 1]^2 maps to c + (2u - 1) x + (2v - 1) y.
+ */
+export function ffhqQuad(leftEye: Vec, rightEye: Vec, mouthLeft: Vec, mouthRight: Vec): { c: Vec; x: Vec; y: Vec } {
+  const eyeAvg: Vec = [(leftEye[0] + rightEye[0]) / 2, (leftEye[1] + rightEye[1]) / 2];
+  const eyeToEye: Vec = [rightEye[0] - leftEye[0], rightEye[1] - leftEye[1]];
+  const mouthAvg: Vec = [(mouthLeft[0] + mouthRight[0]) / 2, (mouthLeft[1] + mouthRight[1]) / 2];
+  const eyeToMouth: Vec = [mouthAvg[0] - eyeAvg[0], mouthAvg[1] - eyeAvg[1]];
+  // x = eye_to_eye - flipud(eye_to_mouth) * [-1, 1]
+  let x: [number, number] = [eyeToEye[0] + eyeToMouth[1], eyeToEye[1] - eyeToMouth[0]];
+  const norm = Math.hypot(x[0], x[1]);
+  const scale = Math.max(Math.hypot(eyeToEye[0], eyeToEye[1]) * 2.0, Math.hypot(eyeToMouth[0], eyeToMouth[1]) * 1.8);
+  x = [(x[0] / norm) * scale, (x[1] / norm) * scale];
+  const y: Vec = [-x[1], x[0]];
+  const c: Vec = [eyeAvg[0] + eyeToMouth[0] * 0.1, eyeAvg[1] + eyeToMouth[1] * 0.1];
+  return { c, x, y };
+}
+
+/** Samples the quad from an 8-bit RGB image into [3, side, side] float planes (bilinear, edges clamped, half-pixel centres). */
+function warpQuad(img: RgbImage, quad: { c: Vec; x: Vec; y: Vec }, side: number): Float64Array {
+  const { width: w, height: h, data } = img;
+  const out = new Float64Array(3 * side * side);
+  const plane = side * side;
+  for (let v = 0; v < side; v++) {
+    const fv = (2 * (v + 0.5)) / side - 1;
+    for (let u = 0; u < side; u++) {
+      const fu = (2 * (u + 0.5)) / side - 1;
+      const sx = Math.min(w - 1, Math.max(0, quad.c[0] + fu * quad.x[0] + fv * quad.y[0] - 0.5));
+      const sy = Math.min(h - 1, Math.max(0, quad.c[1] + fu * quad.x[1] + fv * quad.y[1] - 0.5));
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const x1 = Math.min(w - 1, x0 + 1);
+      const y1 = Math.min(h - 1, y0 + 1);
+      const tx = sx - x0;
+      const ty = sy - y0;
+      for (let ch = 0; ch < 3; ch++) {
+        const p00 = data[(y0 * w + x0) * 3 + ch];
+        const p01 = data[(y0 * w + x1) * 3 + ch];
+        const p10 = data[(y1 * w + x0) * 3 + ch];
+        const p11 = data[(y1 * w + x1) * 3 + ch];
+        out[ch * plane + v * side + u] = ((1 - ty) * ((1 - tx) * p00 + tx * p01) + ty * ((1 - tx) * p10 + tx * p11)) / 255;
+      }
+    }
+  }
+  return out;
+}
+
+/** Antialiased bilinear reduction of [3, n, n] planes to an 8-bit RGB image of side m (resize.ts's weights, on the host). */
+function reduceToRgb(planes: Float64Array, n: number, m: number): RgbImage {
+  const wts = bilinearWeights(n, m, { antialias: true });
+  const data = new Uint8Array(m * m * 3);
+  const rows = new Float64Array(m * n);
+  for (let ch = 0; ch < 3; ch++) {
+    const base = ch * n * n;
+    rows.fill(0);
+    for (let i = 0; i < m; i++)
+      for (let k = 0; k < n; k++) {
+        const a = wts[i * n + k];
+        if (a === 0) continue;
+        for (let j = 0; j < n; j++) rows[i * n + j] += a * planes[base + k * n + j];
+      }
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let k = 0; k < n; k++) s += wts[j * n + k] * rows[i * n + k];
+        data[(i * m + j) * 3 + ch] = Math.round(Math.min(1, Math.max(0, s)) * 255);
+      }
+  }
+  return { width: m, height: m, data };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The demo photos the set is cut from, sorted by name. */
+export function realFaceSources(): string[] {
+  const demo = join(faceApiDir(), 'demo');
+  return readdirSync(demo)
+    .filter((f) => /^sample\d+\.jpg$/.test(f))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}
+
+/**
+ * Builds the set into `dir` (default realFacesDir()): `<dir>/<size>/<id>.png` for each size in
+ * REAL_FACE_SIZES and `<dir>/index.json`. Written to a temporary sibling folder and renamed, so
+ * a half-built set is never seen. Returns the index.
+ */
+export async function buildRealFaces(options: BuildRealFacesOptions = {}): Promise<RealFacesIndex> {
+  const dir = resolve(options.dir ?? realFacesDir());
+  const verbose = options.verbose ?? false;
+  const demo = join(faceApiDir(), 'demo');
+  const all = realFaceSources();
+  const sources = options.sources ? [...options.sources] : all;
+  for (const s of sources) if (!all.includes(s)) throw new RealFacesError(`real faces: ${s} is not one of the demo photos (${all.join(', ')}).`);
+  if (sources.length === 0) throw new RealFacesError(`real faces: no demo/sample*.jpg photos in ${demo}; reinstall @vladmandic/face-api with \`npm ci\`.`);
+  const nets = await loadFaceApiNets(verbose);
+  const { tf } = nets;
+  const faces: RealFaceEntry[] = [];
+  const crops: { file: string; rgb: Map<number, RgbImage> }[] = [];
+  for (const source of sources) {
+    const img = decodeImage(readFileSync(join(demo, source)), source);
+    const input = tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]);
+    try {
+      const detections = (await nets.ssd.locateFaces(input, { minConfidence: MIN_SCORE, maxResults: 100 }))
+        .filter((d) => d.box.width >= MIN_BOX && d.box.height >= MIN_BOX)
+        .sort((a, b) => a.box.x - b.box.x || a.box.y - b.box.y);
+      for (const [face, det] of detections.entries()) {
+        const x0 = Math.max(0, Math.round(det.box.x));
+        const y0 = Math.max(0, Math.round(det.box.y));
+        const x1 = Math.min(img.width, Math.round(det.box.x + det.box.width));
+        const y1 = Math.min(img.height, Math.round(det.box.y + det.box.height));
+        const boxTensor = tf.slice(input, [y0, x0, 0], [y1 - y0, x1 - x0, 3]);
+        let positions: Point[];
+        try {
+          positions = (await nets.landmarks.detectLandmarks(boxTensor)).positions.map((p) => ({ x: p.x + x0, y: p.y + y0 }));
+        } finally {
+          boxTensor.dispose();
+        }
+        const leftEye = meanOf(positions.slice(36, 42));
+        const rightEye = meanOf(positions.slice(42, 48));
+        const mouthLeft: Vec = [positions[48].x, positions[48].y];
+        const mouthRight: Vec = [positions[54].x, positions[54].y];
+        const quad = ffhqQuad(leftEye, rightEye, mouthLeft, mouthRight);
+        const rendered = warpQuad(img, quad, RENDER_SIZE);
+        const id = `${source}#${face}`;
+        const file = `${source.replace(/\.jpg$/, '')}-${face}.png`;
+        crops.push({ file, rgb: new Map(REAL_FACE_SIZES.map((s) => [s, reduceToRgb(rendered, RENDER_SIZE, s)])) });
+        const r = (v: number) => Math.round(v * 100) / 100;
+        faces.push({
+          id,
+          source,
+          face,
+          score: Math.round(det.score * 1e4) / 1e4,
+          box: [r(det.box.x), r(det.box.y), r(det.box.width), r(det.box.height)],
+          anchors: [leftEye, rightEye, mouthLeft, mouthRight].map(([a, b]) => [r(a), r(b)] as const),
+          file,
+        });
+        if (verbose) process.stderr.write(`real faces: ${id} score ${det.score.toFixed(3)} box ${Math.round(det.box.width)}x${Math.round(det.box.height)}\n`);
+      }
+    } finally {
+      input.dispose();
+    }
+  }
+  if (faces.length === 0) throw new RealFacesError(`real faces: face-api's detector found no faces in ${demo}/sample*.jpg.`);
+  const index: RealFacesIndex = { version: REAL_FACES_VERSION, sizes: [...REAL_FACE_SIZES], faces };
+  const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    for (const s of REAL_FACE_SIZES) {
+      mkdirSync(join(staging, String(s)), { recursive: true });
+      for (const c of crops) writeFileSync(join(staging, String(s), c.file), encodePng(c.rgb.get(s)!));
+    }
+    writeFileSync(join(staging, 'index.json'), `${JSON.stringify(index, null, 1)}\n`);
+    mkdirSync(dirname(dir), { recursive: true });
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(staging, dir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return index;
+}
+
+/** The index in `dir`, or undefined when it is missing, unreadable, stale or incomplete. */
+export function readRealFacesIndex(dir = realFacesDir()): RealFacesIndex | undefined {
+  try {
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as RealFacesIndex;
+    if (index.version !== REAL_FACES_VERSION || !Array.isArray(index.faces) || index.faces.length === 0) return undefined;
+    for (const s of REAL_FACE_SIZES) for (const f of index.faces) if (!existsSync(join(dir, String(s), f.file))) return undefined;
+    return index;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LoadRealFacesOptions {
+  /** Crop side (default 64). */
+  readonly size?: RealFaceSize;
+  /** Where the tensor lives; defaults to the current backend. */
+  readonly backend?: BackendName;
+  /** Cache folder (default realFacesDir()). */
+  readonly dir?: string;
+}
+
+export interface RealFaces {
+  /** [N, 3, S, S] float32 in [0, 1]: the caller's to dispose. */
+  readonly images: Tensor;
+  /** `<source file>#<face index>` per image, in batch order. */
+  readonly ids: string[];
+}
+
+let building: Map<string, Promise<RealFacesIndex>> = new Map();
+
+/**
+ * The real-face evaluation set at `size` px: aligned face crops from face-api's demo photos.
+ * Builds the cache on first use when it is missing (needs the dev dependencies; see
+ * buildRealFaces). For evaluation only.
+ */
+export async function loadRealFaces(options: LoadRealFacesOptions = {}): Promise<RealFaces> {
+  const size = options.size ?? 64;
+  if (!(REAL_FACE_SIZES as readonly number[]).includes(size)) {
+    throw new RealFacesError(`loadRealFaces: size must be one of ${REAL_FACE_SIZES.join(', ')}, got ${size}.`);
+  }
+  const dir = resolve(options.dir ?? realFacesDir());
+  let index = readRealFacesIndex(dir);
+  if (!index) {
+    let pending = building.get(dir);
+    if (!pending) {
+      pending = buildRealFaces({ dir }).finally(() => building.delete(dir));
+      building.set(dir, pending);
+    }
+    index = await pending;
+  }
+  const plane = size * size;
+  const data = new Float32Array(index.faces.length * 3 * plane);
+  index.faces.forEach((f, n) => {
+    const path = join(dir, String(size), f.file);
+    const img = decodePng(readFileSync(path), path);
+    if (img.width !== size || img.height !== size) {
+      throw new RealFacesError(`loadRealFaces: ${path} is ${img.width}x${img.height}, expected ${size}x${size}; delete ${dir} to rebuild the set.`);
+    }
+    for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) data[(n * 3 + c) * plane + i] = img.data[i * 3 + c] / 255;
+  });
+  const images = tensor(data, { shape: [index.faces.length, 3, size, size], dtype: 'float32', ...(options.backend ? { backend: options.backend } : {}) });
+  return { images, ids: index.faces.map((f) => f.id) };
+}
