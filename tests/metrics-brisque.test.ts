@@ -40,10 +40,6 @@ const score = async (x: Tensor, eightBit = true): Promise<number> => {
 
 useBackends();
 
-// Cases without flat 7x7 patches (see "what is weak" in brisque-features.ts): the strongly
-// compressed JPEGs have blocks where OpenCV's float32 variance goes negative (NaN) by rounding.
-const AGREEING = ['scene1-64x64', 'scene1-64x64-jpeg90', 'scene1-64x64-jpeg50', 'scene2-80x96', 'scene2-80x96-jpeg90', 'scene3-64x64-float'];
-
 describe('brisque', () => {
   it('finds OpenCV\'s model in opencv-data (install it with apt-get install -y opencv-data)', () => {
     const model = loadBrisqueModel();
@@ -51,23 +47,30 @@ describe('brisque', () => {
     expect(model.featureMin.length).toBe(36);
   });
 
+  // Every fixture, the strongly compressed JPEGs included (their flat blocks make OpenCV's float32
+  // variance negative, so its MSCN has NaNs there): the host pipeline follows OpenCV's float32
+  // rounding step for step, so scores agree to float32 noise (measured: at most 1.03e-4, on
+  // scene1-64x64-jpeg90; exactly equal on the other eight).
   for (const backend of ['cpu', 'webgpu'] as const) {
-    it(`equals OpenCV's QualityBRISQUE on textured fixture images (${backend})`, async () => {
-      for (const c of fixture.cases.filter((k) => AGREEING.includes(k.name))) {
+    it(`equals OpenCV's QualityBRISQUE within 1e-3 on every fixture image (${backend})`, async () => {
+      expect(fixture.cases.length).toBe(9);
+      for (const c of fixture.cases) {
         const x = image(c, backend);
         const s = await score(x, c.dtype === 'uint8');
         x.dispose();
-        expect(Math.abs(s - c.score), c.name).toBeLessThan(1e-2);
+        expect(Math.abs(s - c.score), c.name).toBeLessThan(1e-3);
       }
     });
   }
 
-  it('gives OpenCV\'s 36 features to float32 noise on a textured image', async () => {
-    const c = fixture.cases[0];
-    const x = image(c, 'cpu');
-    const [f] = await brisqueFeatures(x);
-    x.dispose();
-    f.forEach((v, i) => expect(Math.abs(v - c.features[i]), `feature ${i}`).toBeLessThan(1e-3 * Math.max(1, Math.abs(c.features[i]))));
+  it('gives OpenCV\'s 36 features to the last float32 bit or so on every fixture image', async () => {
+    // Measured: at most 1.04e-7 relative (one float32 ulp on a few features), all fixtures.
+    for (const c of fixture.cases) {
+      const x = image(c, 'cpu');
+      const [f] = await brisqueFeatures(x, { eightBit: c.dtype === 'uint8' });
+      x.dispose();
+      f.forEach((v, i) => expect(Math.abs(v - c.features[i]), `${c.name} feature ${i}`).toBeLessThanOrEqual(1e-6 * Math.abs(c.features[i])));
+    }
   });
 
   it('scores a batch as each image alone', async () => {

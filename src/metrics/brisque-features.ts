@@ -2,17 +2,13 @@
 // Image Quality Assessment in the Spatial Domain", section III), step for step as OpenCV's
 // opencv_contrib quality/src/qualitybrisque.cpp computes them, so the trained OpenCV model applies.
 //
-// Where each step runs: the grayscale conversion and the bicubic half-size resize are cheap, exact
-// integer-indexed host loops (they must round like OpenCV); the local mean/deviation filtering and
-// the MSCN division (eq. 1-3) run on our engine with conv2d; the AGGD/GGD moment-matching fits
-// (section III.A-B) and the paired products need sums, counts and a 1-D grid search, done on the
-// host after one readback per scale.
-import { scope } from '../tensor/memory.js';
-import { conv2d } from '../tensor/ops/conv.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { add, div, greater, maximum, sqrt, square, sub, where } from '../tensor/ops/elementwise.js';
-import { slice } from '../tensor/ops/movement.js';
-import type { BackendName } from '../kernels/backend.js';
+// Everything runs on the host after one readback, in OpenCV's own float32 rounding order: the
+// grayscale conversion, the bicubic half-size resize, the 7x7 Gaussian local mean/deviation and the
+// MSCN division (eq. 1-3; bit-exact with OpenCV 4.6's float32 GaussianBlur on AVX2/FMA CPUs, which
+// matters: its float32 variance goes negative in flat patches and those NaNs change the fits), then
+// the AGGD/GGD moment-matching fits (section III.A-B) and the paired products (sums, counts and a
+// 1-D grid search). An engine conv2d would round in another order and miss OpenCV by up to ~3 on
+// strongly compressed JPEGs.
 import { BRISQUE_FEATURE_COUNT } from './brisque-model.js';
 
 const f32 = Math.fround;
@@ -36,7 +32,7 @@ export interface GrayPlane {
  * is cvtColor's fixed-point BGR2GRAY (R 9798 + G 19235 + B 3735 + 2^14) >> 15 then times 1/255 in
  * float32, exactly OpenCV on a uint8 image (these 15-bit weights, not the documented 14-bit ones,
  * are what OpenCV 4.6's SIMD path uses: checked bit for bit against cv2.cvtColor on 10^5 pixels). Otherwise the gray value is 0.299 R + 0.587 G + 0.114 B
- * in float32, OpenCV on a float image holding 0..255.
+ * in float32 (with cvtColor's fused multiply-adds), OpenCV on a float image holding 0..255.
  */
 export function grayPlanes(pixels: ArrayLike<number>, shape: readonly number[], eightBit: boolean): GrayPlane[] {
   const [n, c, h, w] = shape;
@@ -60,7 +56,9 @@ export function grayPlanes(pixels: ArrayLike<number>, shape: readonly number[], 
         const y = (to8(b) * 3735 + to8(g) * 19235 + to8(r) * 9798 + (1 << 14)) >> 15;
         data[p] = f32(y * inv255);
       } else {
-        const y = f32(f32(f32(f32(b * 255) * f32(0.114)) + f32(f32(g * 255) * f32(0.587))) + f32(f32(r * 255) * f32(0.299)));
+        // cvtColor's float SIMD order: fma(R, 0.299f, fma(G, 0.587f, B * 0.114f)).
+        const inner = f32(f32(g * 255) * f32(0.587) + f32(f32(b * 255) * f32(0.114)));
+        const y = f32(f32(r * 255) * f32(0.299) + inner);
         data[p] = f32(y * inv255);
       }
     }
@@ -69,13 +67,15 @@ export function grayPlanes(pixels: ArrayLike<number>, shape: readonly number[], 
   return out;
 }
 
-/** cv::interpolateCubic's weights for fraction x (Keys' kernel with A = -0.75), in float32. */
+/** cv::interpolateCubic's weights for fraction x (Keys' kernel with A = -0.75), in float32 arithmetic as OpenCV. */
 function cubicWeights(x: number): [number, number, number, number] {
-  const a = -0.75;
-  const c0 = f32(((a * (x + 1) - 5 * a) * (x + 1) + 8 * a) * (x + 1) - 4 * a);
-  const c1 = f32(((a + 2) * x - (a + 3)) * x * x + 1);
-  const c2 = f32(((a + 2) * (1 - x) - (a + 3)) * (1 - x) * (1 - x) + 1);
-  return [c0, c1, c2, f32(1 - c0 - c1 - c2)];
+  const a = f32(-0.75);
+  const x1 = f32(x + 1);
+  const c0 = f32(f32(f32(f32(f32(a * x1) - f32(5 * a)) * x1) + f32(8 * a)) * x1 - f32(4 * a));
+  const c1 = f32(f32(f32(f32(f32(a + 2) * x) - f32(a + 3)) * x) * x + 1);
+  const y = f32(1 - x);
+  const c2 = f32(f32(f32(f32(f32(a + 2) * y) - f32(a + 3)) * y) * y + 1);
+  return [c0, c1, c2, f32(f32(f32(1 - c0) - c1) - c2)];
 }
 
 /** Source index and weights of every output coordinate, as cv::resize (INTER_CUBIC) picks them. */
@@ -96,17 +96,23 @@ function cubicTaps(srcSize: number, dstSize: number): { index: Int32Array; weigh
   return { index, weight };
 }
 
-/** cv::resize(src, dst, Size(floor(W / 2), floor(H / 2)), 0, 0, INTER_CUBIC) on a float32 plane. */
+/**
+ * cv::resize(src, dst, Size(floor(W / 2), floor(H / 2)), 0, 0, INTER_CUBIC) on a float32 plane, in
+ * OpenCV 4.6's float32 order: horizontal pass first, ((S0 a0 + S1 a1) + S2 a2) + S3 a3; then the
+ * vertical pass S0 b0 + (S1 b1 + (S2 b2 + S3 b3)) (its SIMD nesting, no FMA). Checked bit for bit
+ * against cv2.resize on every fixture plane (scratch emulation).
+ */
 export function resizeCubicHalf(src: GrayPlane): GrayPlane {
   const height = Math.floor(src.height / 2);
   const width = Math.floor(src.width / 2);
   const xs = cubicTaps(src.width, width);
   const ys = cubicTaps(src.height, height);
-  const rows = new Float32Array(src.height * width); // horizontal pass first, as OpenCV does
+  const rows = new Float32Array(src.height * width);
   for (let y = 0; y < src.height; y++) {
+    const base = y * src.width;
     for (let x = 0; x < width; x++) {
       let s = 0;
-      for (let k = 0; k < 4; k++) s += src.data[y * src.width + xs.index[x * 4 + k]] * xs.weight[x * 4 + k];
+      for (let k = 0; k < 4; k++) s = f32(s + f32(src.data[base + xs.index[x * 4 + k]] * xs.weight[x * 4 + k]));
       rows[y * width + x] = s;
     }
   }
@@ -114,14 +120,19 @@ export function resizeCubicHalf(src: GrayPlane): GrayPlane {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let s = 0;
-      for (let k = 0; k < 4; k++) s += rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k];
+      for (let k = 3; k >= 0; k--) s = f32(f32(rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k]) + s);
       data[y * width + x] = s;
     }
   }
   return { data, height, width };
 }
 
-/** cv::getGaussianKernel(7, 7/6, CV_32F): exp(-x^2 / (2 sigma^2)) normalized in double, stored as float32. */
+/**
+ * cv::getGaussianKernel(7, 7/6, CV_32F) as OpenCV 4.6 computes it: exp(-x^2 / (2 sigma^2)) and
+ * its normalisation in double, each tap then stored as float32 (equals cv2.getGaussianKernel(7, 7/6,
+ * ktype=CV_32F) bit for bit; rounding the taps to float32 before normalising, as older OpenCV did,
+ * changes the outer taps' last bit).
+ */
 export function brisqueWindow1d(): Float32Array {
   const r = (BRISQUE_WINDOW - 1) / 2;
   const g = Array.from({ length: BRISQUE_WINDOW }, (_, i) => Math.exp((-0.5 * (i - r) ** 2) / BRISQUE_SIGMA ** 2));
@@ -130,41 +141,75 @@ export function brisqueWindow1d(): Float32Array {
 }
 
 /**
- * Mean-subtracted contrast-normalized coefficients (eq. 1): (I - mu) / (sigma + 1/255) with mu and
- * sigma^2 = G * I^2 - mu^2 from the 7x7 Gaussian window, edges replicated. Planes of one size are
- * filtered together on `backend`. Where float32 cancellation makes sigma^2 <= 0 (flat patches),
- * OpenCV's sqrt yields NaN, which its AGGD fit then counts as 0; we return 0 there directly.
+ * float32 fused multiply-add a * b + c of float32 values: a * b is exact in double, so only the sum
+ * rounds (in double, then to float32; the double rounding differs from a true FMA with probability
+ * ~2^-29 per operation, never seen on the fixtures).
  */
-export async function mscnPlanes(planes: readonly GrayPlane[], backend: BackendName): Promise<GrayPlane[]> {
-  const { height: h, width: w } = planes[0];
+const fma32 = (a: number, b: number, c: number): number => f32(a * b + c);
+
+/**
+ * cv::GaussianBlur(src, dst, Size(7, 7), 7/6, 0, BORDER_REPLICATE) on a float32 plane, with
+ * OpenCV 4.6's float32 arithmetic on an x86-64 CPU with AVX2/FMA (its dispatched filter code):
+ * a row pass over the edge-replicated rows, s = fma(x[t], k[t], s) for t = 0..6 from s = 0, then a
+ * symmetric column pass o = r[0] k[3], o = fma(r[-t] + r[t], k[3 - t], o) for t = 1..3. Checked bit
+ * for bit against cv2.GaussianBlur on every fixture plane at both scales (scratch emulation).
+ */
+export function gaussianBlur7(src: Float32Array, height: number, width: number): Float32Array {
+  const k = brisqueWindow1d();
   const r = (BRISQUE_WINDOW - 1) / 2;
-  const hp = h + 2 * r;
-  const wp = w + 2 * r;
-  const padded = new Float32Array(planes.length * hp * wp);
-  planes.forEach((p, i) => {
-    for (let y = 0; y < hp; y++) {
-      const sy = Math.min(h - 1, Math.max(0, y - r));
-      for (let x = 0; x < wp; x++) padded[(i * hp + y) * wp + x] = p.data[sy * w + Math.min(w - 1, Math.max(0, x - r))];
+  const rows = new Float32Array((height + 2 * r) * width); // padded row index y + r
+  const xIndex = new Int32Array(width + 2 * r);
+  for (let x = 0; x < width + 2 * r; x++) xIndex[x] = Math.min(width - 1, Math.max(0, x - r));
+  for (let y = 0; y < height + 2 * r; y++) {
+    const base = Math.min(height - 1, Math.max(0, y - r)) * width;
+    for (let x = 0; x < width; x++) {
+      let s = 0;
+      for (let t = 0; t < BRISQUE_WINDOW; t++) s = fma32(src[base + xIndex[x + t]], k[t], s);
+      rows[y * width + x] = s;
     }
-  });
-  const g = brisqueWindow1d();
-  const result = scope(() => {
-    const img = tensor(padded, { shape: [planes.length, 1, hp, wp], dtype: 'float32', backend });
-    const wRow = tensor(g, { shape: [1, 1, 1, BRISQUE_WINDOW], dtype: 'float32', backend });
-    const wCol = tensor(g, { shape: [1, 1, BRISQUE_WINDOW, 1], dtype: 'float32', backend });
-    const blur = (t: typeof img) => conv2d(conv2d(t, wRow), wCol); // [P, 1, h, w], rows then columns like sepFilter2D
-    const mu = blur(img);
-    const variance = sub(blur(square(img)), square(mu));
-    const sigma = add(sqrt(maximum(variance, 0)), BRISQUE_C);
-    const centre = slice(img, [0, 0, r, r], [planes.length, 1, r + h, r + w]);
-    return where(greater(variance, 0), div(sub(centre, mu), sigma), 0);
-  });
-  try {
-    const data = (await result.data()) as Float32Array;
-    return planes.map((_, i) => ({ data: data.slice(i * h * w, (i + 1) * h * w), height: h, width: w }));
-  } finally {
-    result.dispose();
   }
+  const out = new Float32Array(height * width);
+  for (let y = 0; y < height; y++) {
+    const c = (y + r) * width;
+    for (let x = 0; x < width; x++) {
+      let o = f32(rows[c + x] * k[r]);
+      for (let t = 1; t <= r; t++) o = fma32(f32(rows[c - t * width + x] + rows[c + t * width + x]), k[r - t], o);
+      out[y * width + x] = o;
+    }
+  }
+  return out;
+}
+
+/**
+ * Mean-subtracted contrast-normalized coefficients (eq. 1) exactly as OpenCV's ComputeBrisqueFeature
+ * computes them in float32: mu = G * I, sigma = sqrt(G * (I I) - mu mu) + 1/255 (the constant
+ * rounded to float32), MSCN = (I - mu) / sigma, every step rounded to float32 like cv::pow,
+ * cv::multiply, cv::subtract, cv::add and cv::divide. Where float32 cancellation makes the variance
+ * negative (flat patches, e.g. strong JPEG blocks), OpenCV's sqrt gives NaN and so does the MSCN
+ * value; we keep the NaN, which aggdFit then skips like OpenCV's cv::max/cv::min/patchNaNs (a zero
+ * variance gives sqrt 0 and a finite value, as in OpenCV). Runs on the host: bit-exact float32
+ * order is what makes the scores equal OpenCV's on such images.
+ */
+export function mscnPlane(plane: GrayPlane): GrayPlane {
+  const { data: img, height: h, width: w } = plane;
+  const n = h * w;
+  const mu = gaussianBlur7(img, h, w);
+  const squares = new Float32Array(n);
+  for (let i = 0; i < n; i++) squares[i] = f32(img[i] * img[i]);
+  const blurredSquares = gaussianBlur7(squares, h, w);
+  const c = f32(BRISQUE_C);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const variance = f32(blurredSquares[i] - f32(mu[i] * mu[i]));
+    const sigma = f32(f32(Math.sqrt(variance)) + c); // NaN where variance < 0, as OpenCV
+    data[i] = f32(f32(img[i] - mu[i]) / sigma);
+  }
+  return { data, height: h, width: w };
+}
+
+/** MSCN planes of gray planes (host float32, see mscnPlane); async for the callers' sake. */
+export async function mscnPlanes(planes: readonly GrayPlane[]): Promise<GrayPlane[]> {
+  return planes.map(mscnPlane);
 }
 
 /** Best-fit asymmetric generalized Gaussian of `values` (float32 samples), as OpenCV's AGGDfit. */
@@ -189,24 +234,57 @@ const gammaGrid = (() => {
   return { gam: Float64Array.from(gam), ratio: Float64Array.from(ratio) };
 })();
 
-/** AGGD moment matching of OpenCV's AGGDfit: sums in double, counts of strictly positive/negative values. */
+/**
+ * cv::sum of a float32 array as OpenCV 4.6 adds it on an AVX2 CPU: blocks of 16 values go into four
+ * double lanes (lane j gets (x[j] + x[j + 8]) and (x[j + 4] + x[j + 12]) into two accumulators that
+ * are added lane-wise at the end), the four lanes are added in order, then the tail: groups of four
+ * added in float32 before joining the double sum, then single values. The order matters to the last
+ * bit of the features, which moves the score by up to ~1e-4.
+ */
+export function cvSum32f(values: Float32Array): number {
+  const n = values.length;
+  const sum0 = [0, 0, 0, 0];
+  const sum1 = [0, 0, 0, 0];
+  let i = 0;
+  for (; i <= n - 16; i += 16) {
+    for (let j = 0; j < 4; j++) {
+      sum0[j] += values[i + j] + values[i + 8 + j];
+      sum1[j] += values[i + 4 + j] + values[i + 12 + j];
+    }
+  }
+  let s = 0;
+  for (let j = 0; j < 4; j++) s += sum0[j] + sum1[j];
+  for (; i <= n - 4; i += 4) s += f32(f32(f32(values[i] + values[i + 1]) + values[i + 2]) + values[i + 3]);
+  for (; i < n; i++) s += values[i];
+  return s;
+}
+
+/**
+ * AGGD moment matching of OpenCV's AGGDfit: cv::max(x, 0) and cv::min(x, 0) (NaN becomes 0 in
+ * both), their float32 squares and the NaN-patched |x| summed by cv::sum (cvSum32f), counts of the
+ * non-zero positive and negative parts; NaN values count only in the total.
+ */
 export function aggdFit(values: Float32Array): AggdFit {
-  let posSq = 0;
-  let negSq = 0;
-  let absSum = 0;
+  const n = values.length;
+  const posSqs = new Float32Array(n);
+  const negSqs = new Float32Array(n);
+  const abs = new Float32Array(n);
   let pos = 0;
   let neg = 0;
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < n; i++) {
     const v = values[i];
     if (v > 0) {
-      posSq += f32(v * v);
+      posSqs[i] = v * v;
       pos++;
     } else if (v < 0) {
-      negSq += f32(v * v);
+      negSqs[i] = v * v;
       neg++;
     }
-    if (v === v) absSum += Math.abs(v);
+    if (v === v) abs[i] = Math.abs(v);
   }
+  const posSq = cvSum32f(posSqs);
+  const negSq = cvSum32f(negSqs);
+  const absSum = cvSum32f(abs);
   const leftSigma = Math.sqrt(negSq / neg);
   const rightSigma = Math.sqrt(posSq / pos);
   const gammaHat = leftSigma / rightSigma;
@@ -254,12 +332,11 @@ export function scaleFeatures(mscn: GrayPlane): number[] {
 }
 
 /** The 36 BRISQUE features of each gray plane (scale 1, then the bicubic half-size scale), float32 like OpenCV. */
-export async function brisqueFeaturesOfPlanes(planes: readonly GrayPlane[], backend: BackendName): Promise<Float32Array[]> {
+export async function brisqueFeaturesOfPlanes(planes: readonly GrayPlane[]): Promise<Float32Array[]> {
   const halves = planes.map(resizeCubicHalf);
   const out: Float32Array[] = planes.map(() => new Float32Array(BRISQUE_FEATURE_COUNT));
   for (const [s, level] of [planes, halves].entries()) {
-    // Images of one batch share a size, so each scale is one engine pass.
-    const mscn = await mscnPlanes(level, backend);
+    const mscn = await mscnPlanes(level);
     mscn.forEach((m, i) => out[i].set(scaleFeatures(m).map(f32), s * 18));
   }
   return out;

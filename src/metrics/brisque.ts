@@ -3,8 +3,8 @@
 // brisque-model.ts, the SVR in brisque-svr.ts. Scores match cv2.quality.QualityBRISQUE_compute.
 //
 // Design: BRISQUE is async and not differentiable. Its AGGD fits are a grid search over counts and
-// sums of the MSCN coefficients, which has no useful gradient, so the images are read back once;
-// the filtering runs on the images' backend. Because it reads the data anyway it always checks
+// sums of the MSCN coefficients, which has no useful gradient, so the images are read back once
+// and all the rest (filtering included, in OpenCV's float32 order) runs on the host. Because it reads the data anyway it always checks
 // values (NaN, range) too: there is no separate brisqueChecked.
 import { tensor } from '../tensor/ops/creation.js';
 import { ShapeError, fmtShape } from '../tensor/errors.js';
@@ -60,7 +60,7 @@ export async function brisqueFeatures(imagesNCHW: Tensor, options: Pick<BrisqueO
   await validateImages(op, [imagesNCHW]);
   const pixels = await imagesNCHW.data();
   const planes = grayPlanes(pixels, imagesNCHW.shape, options.eightBit ?? true);
-  return brisqueFeaturesOfPlanes(planes, imagesNCHW.backend);
+  return brisqueFeaturesOfPlanes(planes);
 }
 
 export { loadBrisqueModel, BrisqueModelError, BRISQUE_MODEL_DIR_ENV, type BrisqueModel, type BrisqueModelOptions } from './brisque-model.js';
