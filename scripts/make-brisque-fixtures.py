@@ -75,6 +75,12 @@ def main():
         cases.append(case(f'scene{seed}-{h}x{w}', rgb8))
         for q in (90, 50, 20):
             cases.append(case(f'scene{seed}-{h}x{w}-jpeg{q}', jpeg(rgb8, q)))
+    # Odd sizes: widths and half-size widths that are not multiples of 4, 8 or 16 exercise OpenCV's
+    # scalar tails (resize's vertical pass, the filters), and a non-integer resize scale.
+    for (h, w, seed) in [(37, 53, 4), (61, 29, 5)]:
+        rgb8 = np.round(scene(h, w, seed) * 255).astype(np.uint8)
+        cases.append(case(f'scene{seed}-{h}x{w}', rgb8))
+        cases.append(case(f'scene{seed}-{h}x{w}-jpeg25', jpeg(rgb8, 25)))
     # Float input: OpenCV converts float BGR on the 0..255 scale to gray in float (no 8-bit rounding).
     rgbf = scene(64, 64, 3).astype(np.float32)
     cases.append({

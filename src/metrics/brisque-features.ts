@@ -70,11 +70,12 @@ export function grayPlanes(pixels: ArrayLike<number>, shape: readonly number[], 
 /** cv::interpolateCubic's weights for fraction x (Keys' kernel with A = -0.75), in float32 arithmetic as OpenCV. */
 function cubicWeights(x: number): [number, number, number, number] {
   const a = f32(-0.75);
+  const mul = (p: number, q: number) => f32(p * q);
   const x1 = f32(x + 1);
-  const c0 = f32(f32(f32(f32(f32(a * x1) - f32(5 * a)) * x1) + f32(8 * a)) * x1 - f32(4 * a));
-  const c1 = f32(f32(f32(f32(f32(a + 2) * x) - f32(a + 3)) * x) * x + 1);
+  const c0 = f32(mul(f32(mul(f32(mul(a, x1) - mul(5, a)), x1) + mul(8, a)), x1) - mul(4, a));
+  const c1 = f32(mul(mul(f32(mul(f32(a + 2), x) - f32(a + 3)), x), x) + 1);
   const y = f32(1 - x);
-  const c2 = f32(f32(f32(f32(f32(a + 2) * y) - f32(a + 3)) * y) * y + 1);
+  const c2 = f32(mul(mul(f32(mul(f32(a + 2), y) - f32(a + 3)), y), y) + 1);
   return [c0, c1, c2, f32(f32(f32(1 - c0) - c1) - c2)];
 }
 
@@ -99,8 +100,9 @@ function cubicTaps(srcSize: number, dstSize: number): { index: Int32Array; weigh
 /**
  * cv::resize(src, dst, Size(floor(W / 2), floor(H / 2)), 0, 0, INTER_CUBIC) on a float32 plane, in
  * OpenCV 4.6's float32 order: horizontal pass first, ((S0 a0 + S1 a1) + S2 a2) + S3 a3; then the
- * vertical pass S0 b0 + (S1 b1 + (S2 b2 + S3 b3)) (its SIMD nesting, no FMA). Checked bit for bit
- * against cv2.resize on every fixture plane (scratch emulation).
+ * vertical pass S0 b0 + (S1 b1 + (S2 b2 + S3 b3)) (its 4-lane SIMD nesting, no FMA) except in the
+ * last width % 4 columns, which its scalar tail adds left to right. Checked bit for bit against
+ * cv2.resize on every fixture plane and on odd sizes (37x53, 45x45, 61x29, 100x123; scratch).
  */
 export function resizeCubicHalf(src: GrayPlane): GrayPlane {
   const height = Math.floor(src.height / 2);
@@ -117,10 +119,12 @@ export function resizeCubicHalf(src: GrayPlane): GrayPlane {
     }
   }
   const data = new Float32Array(height * width);
+  const simdWidth = width - (width % 4); // 4-lane SIMD columns; the last width % 4 are scalar C++
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let s = 0;
-      for (let k = 3; k >= 0; k--) s = f32(f32(rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k]) + s);
+      if (x < simdWidth) for (let k = 3; k >= 0; k--) s = f32(f32(rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k]) + s);
+      else for (let k = 0; k < 4; k++) s = f32(s + f32(rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k]));
       data[y * width + x] = s;
     }
   }
@@ -235,56 +239,30 @@ const gammaGrid = (() => {
 })();
 
 /**
- * cv::sum of a float32 array as OpenCV 4.6 adds it on an AVX2 CPU: blocks of 16 values go into four
- * double lanes (lane j gets (x[j] + x[j + 8]) and (x[j + 4] + x[j + 12]) into two accumulators that
- * are added lane-wise at the end), the four lanes are added in order, then the tail: groups of four
- * added in float32 before joining the double sum, then single values. The order matters to the last
- * bit of the features, which moves the score by up to ~1e-4.
- */
-export function cvSum32f(values: Float32Array): number {
-  const n = values.length;
-  const sum0 = [0, 0, 0, 0];
-  const sum1 = [0, 0, 0, 0];
-  let i = 0;
-  for (; i <= n - 16; i += 16) {
-    for (let j = 0; j < 4; j++) {
-      sum0[j] += values[i + j] + values[i + 8 + j];
-      sum1[j] += values[i + 4 + j] + values[i + 12 + j];
-    }
-  }
-  let s = 0;
-  for (let j = 0; j < 4; j++) s += sum0[j] + sum1[j];
-  for (; i <= n - 4; i += 4) s += f32(f32(f32(values[i] + values[i + 1]) + values[i + 2]) + values[i + 3]);
-  for (; i < n; i++) s += values[i];
-  return s;
-}
-
-/**
- * AGGD moment matching of OpenCV's AGGDfit: cv::max(x, 0) and cv::min(x, 0) (NaN becomes 0 in
- * both), their float32 squares and the NaN-patched |x| summed by cv::sum (cvSum32f), counts of the
- * non-zero positive and negative parts; NaN values count only in the total.
+ * AGGD moment matching of OpenCV 4.6's AGGDfit (a plain loop, no cv::sum: libopencv_quality 4.6
+ * imports neither cv::sum nor countNonZero): each float32 value widened to double, squares and
+ * |x| summed in double in row-major order over the strictly positive and negative values; NaN
+ * values fail both tests and count only in the total. Squaring in float32 instead (as later
+ * OpenCV's cv::multiply does) moves the features by ~1e-9 relative and the score by up to ~5e-4.
  */
 export function aggdFit(values: Float32Array): AggdFit {
-  const n = values.length;
-  const posSqs = new Float32Array(n);
-  const negSqs = new Float32Array(n);
-  const abs = new Float32Array(n);
+  let posSq = 0;
+  let negSq = 0;
+  let absSum = 0;
   let pos = 0;
   let neg = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v > 0) {
-      posSqs[i] = v * v;
       pos++;
+      posSq += v * v;
+      absSum += v;
     } else if (v < 0) {
-      negSqs[i] = v * v;
       neg++;
+      negSq += v * v;
+      absSum -= v;
     }
-    if (v === v) abs[i] = Math.abs(v);
   }
-  const posSq = cvSum32f(posSqs);
-  const negSq = cvSum32f(negSqs);
-  const absSum = cvSum32f(abs);
   const leftSigma = Math.sqrt(negSq / neg);
   const rightSigma = Math.sqrt(posSq / pos);
   const gammaHat = leftSigma / rightSigma;
