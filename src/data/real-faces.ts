@@ -364,7 +364,7 @@ export interface RealFaces {
   readonly ids: string[];
 }
 
-let building: Map<string, Promise<RealFacesIndex>> = new Map();
+const building: Map<string, Promise<RealFacesIndex>> = new Map();
 
 /**
  * The real-face evaluation set at `size` px: aligned face crops from face-api's demo photos.
