@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // One-shot, idempotent set-up run before `npm test` and `npm start`: installs npm packages
 // when they are missing or stale, a software Vulkan driver (Mesa 25 lavapipe from Debian
-// bookworm-backports) when Dawn finds no adapter, and data files from Debian packages (BRISQUE's
-// model in opencv-data). Silent when everything is already in place.
+// bookworm-backports) when Dawn finds no adapter, data files from Debian packages (BRISQUE's
+// model in opencv-data), and the real-face evaluation set. Silent when everything is in place.
 // Plain Node with no dependencies, because it runs before node_modules exists.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -90,6 +90,17 @@ if (missingData.length > 0) {
     run('apt-get', ['update', '-qq'], { env });
     run('apt-get', ['install', '-y', '-qq', '--reinstall', '--no-install-recommends', ...pkgs], { env });
   }
+}
+
+// --- 4. the real-face evaluation set (src/data/real-faces.ts) --------------------------------------
+// Cut once from the photos face-api ships, with face-api's own detector (no network); ~45 s.
+const realFacesIndex = join(
+  process.env.WEBGPU_LRPO_REAL_FACES_DIR ?? join(root, 'node_modules', '.cache', 'webgpu-lrpo', 'real-faces'),
+  'index.json',
+);
+if (!existsSync(realFacesIndex)) {
+  say('building the real-face evaluation set from face-api\'s demo photos (about a minute) ...');
+  run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'make-real-faces.ts')]);
 }
 
 function installLavapipe(reason) {
