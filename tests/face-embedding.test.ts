@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { broadcastTo, key, memory, scope, tensor, valueAndGrad, type Tensor } from '../src/index.js';
+import { broadcastTo, cast, checkGrad, key, memory, scope, tensor, treeLeaves, treeMap, uniform, valueAndGrad, type Tensor } from '../src/index.js';
 import { readImageCHW } from '../src/io/image.js';
 import { generateFace } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
@@ -203,6 +203,19 @@ describe('identitySimilarity', () => {
     expect((await value.data())[0]).toBeLessThan(1);
     value.dispose();
     g.dispose();
+  });
+
+  it('passes checkGrad in float64 on the CPU (a few sampled pixels of a small image)', async () => {
+    const params64 = treeMap(cpuParams, (t) => cast(t, 'float64'));
+    const gt = uniform(key(1), [1, 3, 12, 12], { dtype: 'float64', backend: 'cpu' });
+    const x = uniform(key(2), [1, 3, 12, 12], { dtype: 'float64', backend: 'cpu' });
+    const report = await checkGrad((a: Tensor) => identitySimilarity(faceEmbedding(params64, a), faceEmbedding(params64, gt)), [x], {
+      maxElementsPerInput: 3,
+      rtol: 1e-4,
+      atol: 1e-6,
+    });
+    expect(report.ok, report.message).toBe(true);
+    [gt, x, ...treeLeaves(params64)].forEach((t) => t.dispose());
   });
 
   it('rejects descriptors of different shapes and images that are not NCHW RGB', () => {
