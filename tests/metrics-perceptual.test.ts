@@ -132,6 +132,15 @@ describe('perceptualDistance', () => {
     expect(r.ok, r.message).toBe(true);
   });
 
+  it('passes checkGrad through all five feature taps (float64 CPU, a few sampled pixels)', async () => {
+    const params64 = treeMap(cpuParams, (t) => cast(t, 'float64'));
+    const x = tensor(Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.7)), { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' });
+    const y = tensor(Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.cos(i * 0.3)), { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' });
+    const r = await checkGrad((a: Tensor) => perceptualDistance(params64, a, y), [x], { maxElementsPerInput: 3, rtol: 1e-4, atol: 1e-6 });
+    report(r.message);
+    expect(r.ok, r.message).toBe(true);
+  });
+
   it('rejects images of different shapes and non-RGB images', () => {
     const a = tensor(new Float32Array(3 * 16 * 16), { shape: [1, 3, 16, 16], backend: 'cpu' });
     const b = tensor(new Float32Array(3 * 16 * 8), { shape: [1, 3, 16, 8], backend: 'cpu' });
