@@ -9,3 +9,4 @@ export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, LANDMARK_INP
 // LPIPS-style perceptual distance on face-ResNet feature maps, unit channel weights (not LPIPS).
 export { perceptualDistance, perceptualSimilarity, PERCEPTUAL_LAYER_MAX, type PerceptualDistanceOptions, type PerceptualSimilarityOptions } from './perceptual.js';
 export { faceFeatureMaps, FACE_FEATURE_LAYERS, type FaceFeatureLayer } from './face-embedding/features.js';
+export { faceEmbeddingChecked, landmarkDistanceChecked } from './face-checked.js';
