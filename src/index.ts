@@ -165,3 +165,5 @@ export {
 // real-face evaluation set (issue 6): aligned crops of face-api's demo photos, built offline on first use; evaluation only
 export { loadRealFaces, buildRealFaces, readRealFacesIndex, realFacesDir, realFaceSources, ffhqQuad, RealFacesError, REAL_FACE_SIZES, REAL_FACES_DIR_ENV, REAL_FACES_VERSION, type RealFaces, type RealFaceSize, type RealFaceEntry, type RealFacesIndex, type LoadRealFacesOptions, type BuildRealFacesOptions } from './data/real-faces.js';
 export { faceEmbeddingChecked, landmarkDistanceChecked } from './metrics/index.js';
+// optimizers (issue 5): AdamW, global-norm clipping and learning-rate schedules as pure functions over param trees
+export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, disposeTree, type AdamWOptions, type AdamWState, type Optimizer, type Schedule } from './optim/index.js';
