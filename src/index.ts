@@ -167,3 +167,5 @@ export { loadRealFaces, buildRealFaces, readRealFacesIndex, realFacesDir, realFa
 export { faceEmbeddingChecked, landmarkDistanceChecked } from './metrics/index.js';
 // optimizers (issue 5): AdamW, global-norm clipping and learning-rate schedules as pure functions over param trees
 export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, disposeTree, type AdamWOptions, type AdamWState, type Optimizer, type Schedule } from './optim/index.js';
+// checkpoints (issue 5): param trees and optimizer state as safetensors files
+export { saveSafetensors, loadSafetensors, SafetensorsError } from './io/safetensors.js';

@@ -1,0 +1,166 @@
+// Safetensors checkpoints: param trees to and from the format of huggingface/safetensors
+// (8-byte little-endian header length, a JSON header, then the raw little-endian tensor bytes).
+import { readFile, writeFile } from 'node:fs/promises';
+import { endianness } from 'node:os';
+import type { BackendName } from '../kernels/backend.js';
+import { getBackend } from '../tensor/backends.js';
+import { tensor } from '../tensor/ops/creation.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { DType } from '../tensor/dtype.js';
+
+/** A malformed or unsupported safetensors file, or a tree that cannot be written as one. */
+export class SafetensorsError extends Error {
+  override name = 'SafetensorsError';
+}
+
+const TO_FILE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+const FROM_FILE: Record<string, { dtype: DType; bytes: number }> = {
+  F32: { dtype: 'float32', bytes: 4 },
+  F64: { dtype: 'float64', bytes: 8 },
+  I32: { dtype: 'int32', bytes: 4 },
+  BOOL: { dtype: 'bool', bytes: 1 },
+};
+/** Refuse headers larger than this (the reference implementation's limit is 100 MB). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+const isPlainObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
+
+/** Tensor leaves of a tree with dotted names: { a: { b: [t] } } gives ['a.b.0', t]. */
+function flatten(tree: unknown, prefix: string, out: [string, Tensor][]): [string, Tensor][] {
+  if (tree instanceof Tensor) {
+    if (prefix === '') throw new SafetensorsError('saveSafetensors: the tree is a bare tensor; wrap it in a record, e.g. { weight: t }.');
+    out.push([prefix, tree]);
+  } else if (Array.isArray(tree) || isPlainObject(tree)) {
+    for (const [k, v] of Object.entries(tree)) {
+      if (k.includes('.') || k === '' || k === '__metadata__') {
+        throw new SafetensorsError(`saveSafetensors: key '${k}' under '${prefix}' cannot be a name segment (no dots, not empty, not __metadata__); rename it.`);
+      }
+      flatten(v, prefix === '' ? k : `${prefix}.${k}`, out);
+    }
+  } else {
+    throw new SafetensorsError(`saveSafetensors: '${prefix}' is ${typeof tree}, not a tensor, array or record; only tensor leaves can be saved (put settings in metadata).`);
+  }
+  return out;
+}
+
+/** Rebuilds a tree from dotted names; a node whose keys are exactly 0..n-1 becomes an array. */
+function unflatten(entries: [string, Tensor][]): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [name, t] of entries) {
+    const parts = name.split('.');
+    let node = root;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1]] = t;
+  }
+  const toArrays = (x: unknown): unknown => {
+    if (x instanceof Tensor || !isPlainObject(x)) return x;
+    const keys = Object.keys(x);
+    const mapped = Object.fromEntries(keys.map((k) => [k, toArrays(x[k])]));
+    const isArray = keys.length > 0 && keys.every((k) => /^(0|[1-9]\d*)$/.test(k)) && keys.every((_, i) => i in mapped);
+    return isArray ? keys.map((_, i) => mapped[i]) : mapped;
+  };
+  return toArrays(root) as Record<string, unknown>;
+}
+
+/**
+ * Writes the tensor leaves of `tree` to `path` as safetensors, named by their dotted paths
+ * (`blocks.0.conv.weight`). `metadata` (string values only) is stored under `__metadata__`.
+ */
+export async function saveSafetensors(path: string, tree: unknown, { metadata }: { metadata?: Record<string, string> } = {}): Promise<void> {
+  const leaves = flatten(tree, '', []);
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new SafetensorsError(`saveSafetensors: metadata '${k}' is ${typeof v}; safetensors metadata values must be strings (JSON.stringify it).`);
+    }
+    header.__metadata__ = metadata;
+  }
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, t] of leaves) {
+    const data = await t.data();
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    header[name] = { dtype: TO_FILE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.byteLength] };
+    chunks.push(bytes);
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // the data start is 8-byte aligned
+  const headerBytes = Buffer.from(json, 'utf8');
+  const prefix = Buffer.alloc(8);
+  prefix.writeBigUInt64LE(BigInt(headerBytes.byteLength));
+  if (endianness() !== 'LE') throw new SafetensorsError('saveSafetensors: big-endian hosts are not supported (tensor bytes are written as stored).');
+  await writeFile(path, Buffer.concat([prefix, headerBytes, ...chunks]));
+}
+
+/**
+ * Reads a safetensors file into a tree (dotted names become nested records, numeric segments
+ * arrays) on `backend` (default: the current one), with its `__metadata__` (or {}).
+ */
+export async function loadSafetensors(
+  path: string,
+  { backend }: { backend?: BackendName } = {},
+): Promise<{ tree: Record<string, unknown>; metadata: Record<string, string> }> {
+  const file = await readFile(path);
+  const fail = (what: string, fix: string): never => {
+    throw new SafetensorsError(`loadSafetensors(${path}): ${what}; ${fix}`);
+  };
+  if (file.byteLength < 8) fail(`the file has ${file.byteLength} bytes, fewer than the 8-byte header length`, 'the file is truncated or not safetensors; write it again.');
+  const headerLength = file.readBigUInt64LE(0);
+  if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, file.byteLength - 8))) {
+    fail(`the header length field says ${headerLength} bytes but ${file.byteLength - 8} follow it`, 'the file is truncated or not safetensors; write it again.');
+  }
+  const dataStart = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(file.subarray(8, dataStart).toString('utf8'));
+  } catch (e) {
+    fail(`the header is not valid JSON (${(e as Error).message})`, 'the file is corrupt or not safetensors; write it again.');
+  }
+  if (!isPlainObject(header)) return fail('the header is not a JSON object', 'the file is corrupt or not safetensors; write it again.');
+  const dataLength = file.byteLength - dataStart;
+  const specs: [string, { dtype: DType; bytes: number }, number[], number, number][] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const spec = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const kind = FROM_FILE[String(spec?.dtype)];
+    if (kind === undefined) {
+      fail(`tensor '${name}' has dtype ${JSON.stringify(spec?.dtype)}, which this engine cannot hold`, `supported are ${Object.keys(FROM_FILE).join(', ')}; convert it (e.g. F16/BF16 to F32) before loading.`);
+    }
+    const shape = spec.shape;
+    const offsets = spec.data_offsets;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor '${name}' has shape ${JSON.stringify(shape)}`, 'the header is corrupt; write the file again.');
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+      fail(`tensor '${name}' has data_offsets ${JSON.stringify(offsets)}, expected [begin, end]`, 'the header is corrupt; write the file again.');
+    }
+    const [begin, end] = offsets as number[];
+    const size = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (begin > end || end > dataLength) {
+      fail(`tensor '${name}' has data_offsets [${begin}, ${end}] outside the ${dataLength} data bytes`, 'the file is truncated or its header is corrupt; write it again.');
+    }
+    if (end - begin !== size * kind.bytes) {
+      fail(`tensor '${name}' (${spec.dtype} [${shape}]) needs ${size * kind.bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`, 'the header is corrupt; write the file again.');
+    }
+    specs.push([name, kind, shape as number[], begin, end]);
+  }
+  const meta = header.__metadata__ ?? {};
+  if (!isPlainObject(meta) || !Object.values(meta).every((v) => typeof v === 'string')) {
+    fail('__metadata__ is not a record of strings', 'the header is corrupt; write the file again.');
+  }
+  if (endianness() !== 'LE') fail('this host is big-endian', 'load on a little-endian machine.');
+  const target = backend ?? getBackend();
+  const entries: [string, Tensor][] = [];
+  try {
+    for (const [name, kind, shape, begin, end] of specs) {
+      const bytes = new Uint8Array(file.subarray(dataStart + begin, dataStart + end)); // a copy, aligned
+      const Host = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array }[kind.dtype];
+      const values = new Host(bytes.buffer, 0, bytes.byteLength / kind.bytes);
+      entries.push([name, tensor(values, { shape, dtype: kind.dtype, backend: target })]);
+    }
+  } catch (e) {
+    for (const [, t] of entries) t.dispose();
+    throw e;
+  }
+  return { tree: unflatten(entries), metadata: meta as Record<string, string> };
+}
