@@ -1,7 +1,6 @@
 // Gradient clipping by global norm, as torch.nn.utils.clip_grad_norm_ (without mutation).
-import { add, div, minimum, mul, square } from '../tensor/ops/elementwise.js';
+import { add, div, minimum, mul, sqrt, square } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
-import { sqrt } from '../tensor/ops/elementwise.js';
 import { scope } from '../tensor/memory.js';
 import { treeLeaves, treeMap } from '../tensor/pytree.js';
 import type { Tensor } from '../tensor/tensor.js';
