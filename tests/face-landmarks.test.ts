@@ -1,14 +1,14 @@
 // faceLandmarks68: face-api's FaceLandmark68Net on our engine equals face-api's own (run on
 // tfjs-core + tfjs-backend-cpu, a test-only reference) within 1e-4 of the coordinate scale, and
 // landmarkDistance (LMD) behaves.
-import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { key, memory, scope, tensor, valueAndGrad, type Tensor } from '../src/index.js';
 import { readImageCHW } from '../src/io/image.js';
+import { decodeFaceApiWeights, loadFaceApiModules } from '../src/io/face-api-reference.js';
 import { generateFace } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
 import { WeightsError } from '../src/io/tfjs-weights.js';
@@ -33,11 +33,6 @@ interface HostImage {
   readonly data: Float32Array;
 }
 
-/** What face-api's `dist/tfjs.esm` import becomes: tfjs-core with its chained tensor methods (x.div, x.as3D) that the full tfjs installs. */
-const TFJS_CORE_ONLY = [
-  "export * from '@tensorflow/tfjs-core';",
-  "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';",
-].join('\n');
 
 interface Point {
   readonly x: number;
@@ -50,52 +45,12 @@ interface Reference {
   readonly net: { detectLandmarks(input: unknown): Promise<{ positions: Point[] } | { positions: Point[] }[]> };
 }
 
-/**
- * Bundles face-api's src/faceLandmarkNet with esbuild (as tests/face-embedding.test.ts does),
- * pointing its `dist/tfjs.esm` import at tfjs-core + tfjs-backend-cpu, and loads the weights with
- * tfjs's own decodeWeights: nothing of ours is on the reference path.
- */
+/** face-api's FaceLandmark68Net from its own sources on tfjs (src/io/face-api-reference.ts). */
 async function loadReference(): Promise<Reference> {
-  const outfile = join(tmpdir(), `webgpu-lrpo-faceapi-landmark-ref-${process.pid}.cjs`);
-  try {
-    await build({
-      stdin: {
-        contents: [
-          `export { FaceLandmark68Net } from ${JSON.stringify(join(faceApiDir, 'src/faceLandmarkNet/FaceLandmark68Net.ts'))};`,
-          "export * as tf from '@tensorflow/tfjs-core';",
-          "export * as cpuBackend from '@tensorflow/tfjs-backend-cpu';", // an export, so the registration is not tree-shaken
-        ].join('\n'),
-        resolveDir: process.cwd(),
-        loader: 'ts',
-      },
-      bundle: true,
-      format: 'cjs',
-      platform: 'node',
-      outfile,
-      logLevel: 'error',
-      plugins: [
-        {
-          name: 'tfjs-core-only',
-          setup(b) {
-            b.onResolve({ filter: /dist\/tfjs\.esm(\.js)?$/ }, () => ({ path: 'tfjs', namespace: 'tfjs-core-only' }));
-            b.onLoad({ filter: /.*/, namespace: 'tfjs-core-only' }, () => ({ contents: TFJS_CORE_ONLY, resolveDir: process.cwd(), loader: 'js' }));
-          },
-        },
-      ],
-    });
-    const mod = require(outfile);
-    const tf = mod.tf as Reference['tf'];
-    await tf.setBackend('cpu');
-    const manifestPath = faceLandmarkManifestPath();
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-    const bin = readFileSync(join(dirname(manifestPath), manifest[0].paths[0]));
-    const weightMap = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights);
-    const net = new mod.FaceLandmark68Net();
-    net.loadFromWeightMap(weightMap);
-    return { tf, net };
-  } finally {
-    rmSync(outfile, { force: true });
-  }
+  const { tf, modules } = await loadFaceApiModules({ FaceLandmark68Net: 'faceLandmarkNet/FaceLandmark68Net.ts' });
+  const net = new modules.FaceLandmark68Net() as Reference['net'] & { loadFromWeightMap(map: unknown): void };
+  net.loadFromWeightMap(decodeFaceApiWeights(tf, basename(faceLandmarkManifestPath())));
+  return { tf, net };
 }
 
 /** face-api's landmark `positions` for host images (as 8-bit-scaled HWC tensors, its input convention), flattened x0, y0, x1, ... */

@@ -7,9 +7,9 @@
 // bytes every run. For evaluation only: never train on it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { decodeFaceApiWeights, loadFaceApiModules, type Tfjs } from '../io/face-api-reference.js';
 import { decodeImage, decodePng, encodePng, type RgbImage } from '../io/codecs.js';
 import type { BackendName } from '../kernels/backend.js';
 import { tensor } from '../tensor/ops/creation.js';
@@ -91,16 +91,11 @@ export interface BuildRealFacesOptions {
 // ---------------------------------------------------------------------------------------------
 // The reference detector: face-api's own code on tfjs-core + tfjs-backend-cpu.
 
-const TFJS_CORE_ONLY = [
-  "export * from '@tensorflow/tfjs-core';",
-  "import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';",
-].join('\n');
-
 interface Point {
   readonly x: number;
   readonly y: number;
 }
-type Tf = typeof import('@tensorflow/tfjs-core');
+type Tf = Tfjs;
 interface FaceApiNets {
   readonly tf: Tf;
   readonly ssd: { locateFaces(input: unknown, options: { minConfidence?: number; maxResults?: number }): Promise<{ score: number; box: { x: number; y: number; width: number; height: number } }[]> };
@@ -108,64 +103,18 @@ interface FaceApiNets {
 }
 
 async function loadFaceApiNets(verbose: boolean): Promise<FaceApiNets> {
-  const dir = faceApiDir();
-  let esbuild: typeof import('esbuild');
-  try {
-    esbuild = await import('esbuild');
-    require.resolve('@tensorflow/tfjs-core');
-    require.resolve('@tensorflow/tfjs-backend-cpu');
-  } catch {
-    throw new RealFacesError(
-      'real faces: building the set needs the dev dependencies esbuild, @tensorflow/tfjs-core and @tensorflow/tfjs-backend-cpu (face-api\'s detector runs on them); run `npm ci` in the package checkout, or build the set there with `node --import tsx scripts/make-real-faces.ts`.',
-    );
-  }
-  const outfile = join(tmpdir(), `webgpu-lrpo-real-faces-${process.pid}-${Date.now()}.cjs`);
-  try {
-    await esbuild.build({
-      stdin: {
-        contents: [
-          `export { SsdMobilenetv1 } from ${JSON.stringify(join(dir, 'src/ssdMobilenetv1/SsdMobilenetv1.ts'))};`,
-          `export { FaceLandmark68Net } from ${JSON.stringify(join(dir, 'src/faceLandmarkNet/FaceLandmark68Net.ts'))};`,
-          "export * as tf from '@tensorflow/tfjs-core';",
-          "export * as cpuBackend from '@tensorflow/tfjs-backend-cpu';",
-        ].join('\n'),
-        resolveDir: packageRoot(),
-        loader: 'ts',
-      },
-      bundle: true,
-      format: 'cjs',
-      platform: 'node',
-      outfile,
-      logLevel: 'error',
-      plugins: [
-        {
-          name: 'tfjs-core-only',
-          setup(b) {
-            b.onResolve({ filter: /dist\/tfjs\.esm(\.js)?$/ }, () => ({ path: 'tfjs', namespace: 'tfjs-core-only' }));
-            b.onLoad({ filter: /.*/, namespace: 'tfjs-core-only' }, () => ({ contents: TFJS_CORE_ONLY, resolveDir: packageRoot(), loader: 'js' }));
-          },
-        },
-      ],
-    });
-    const mod = require(outfile);
-    const tf = mod.tf as Tf;
-    await tf.setBackend('cpu');
-    const weightsOf = (manifestName: string) => {
-      const manifestPath = join(dir, 'model', manifestName);
-      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-      const bins = manifest[0].paths.map((p: string) => readFileSync(join(dir, 'model', p)));
-      const bin = Buffer.concat(bins);
-      return tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights);
-    };
-    const ssd = new mod.SsdMobilenetv1();
-    ssd.loadFromWeightMap(weightsOf('ssd_mobilenetv1_model-weights_manifest.json'));
-    const landmarks = new mod.FaceLandmark68Net();
-    landmarks.loadFromWeightMap(weightsOf('face_landmark_68_model-weights_manifest.json'));
-    if (verbose) process.stderr.write(`real faces: face-api SSD MobileNet v1 + FaceLandmark68Net on tfjs ${tf.version_core} (${tf.getBackend()})\n`);
-    return { tf, ssd, landmarks };
-  } finally {
-    rmSync(outfile, { force: true });
-  }
+  faceApiDir(); // a clear error when face-api itself is missing
+  const { tf, modules } = await loadFaceApiModules(
+    { SsdMobilenetv1: 'ssdMobilenetv1/SsdMobilenetv1.ts', FaceLandmark68Net: 'faceLandmarkNet/FaceLandmark68Net.ts' },
+    (message) => new RealFacesError(`real faces: ${message} (or build the set there with \`node --import tsx scripts/make-real-faces.ts\`).`),
+  );
+  type Loadable = { loadFromWeightMap(map: unknown): void };
+  const ssd = new modules.SsdMobilenetv1() as FaceApiNets['ssd'] & Loadable;
+  ssd.loadFromWeightMap(decodeFaceApiWeights(tf, 'ssd_mobilenetv1_model-weights_manifest.json'));
+  const landmarks = new modules.FaceLandmark68Net() as FaceApiNets['landmarks'] & Loadable;
+  landmarks.loadFromWeightMap(decodeFaceApiWeights(tf, 'face_landmark_68_model-weights_manifest.json'));
+  if (verbose) process.stderr.write(`real faces: face-api SSD MobileNet v1 + FaceLandmark68Net on tfjs ${tf.version_core} (${tf.getBackend()})\n`);
+  return { tf, ssd, landmarks };
 }
 
 // ---------------------------------------------------------------------------------------------
