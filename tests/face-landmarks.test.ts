@@ -20,18 +20,13 @@ import {
   type FaceLandmarkParams,
 } from '../src/metrics/face-landmarks/index.js';
 import { useBackends } from './support/backends.js';
+import { crop, maxAbsDiff, toFaceApiInputs, toTensor, type HostImage } from './support/face-images.js';
 
 useBackends();
 
 const require = createRequire(import.meta.url);
 const faceApiDir = dirname(require.resolve('@vladmandic/face-api/package.json'));
 
-/** A host RGB image: [3, h, w] planes in [0, 1]. */
-interface HostImage {
-  readonly h: number;
-  readonly w: number;
-  readonly data: Float32Array;
-}
 
 
 interface Point {
@@ -55,31 +50,12 @@ async function loadReference(): Promise<Reference> {
 
 /** face-api's landmark `positions` for host images (as 8-bit-scaled HWC tensors, its input convention), flattened x0, y0, x1, ... */
 async function referenceLandmarks(ref: Reference, images: readonly HostImage[]): Promise<Float32Array[]> {
-  const inputs = images.map(({ h, w, data }) => {
-    const hwc = new Float32Array(h * w * 3);
-    for (let c = 0; c < 3; c++) for (let i = 0; i < h * w; i++) hwc[i * 3 + c] = data[c * h * w + i] * 255;
-    return ref.tf.tensor3d(hwc, [h, w, 3]);
-  });
+  const inputs = toFaceApiInputs(ref.tf, images);
   const out = await ref.net.detectLandmarks(inputs.length === 1 ? inputs[0] : inputs);
   inputs.forEach((t) => t.dispose());
   return (Array.isArray(out) ? out : [out]).map((l) => Float32Array.from(l.positions.flatMap((p) => [p.x, p.y])));
 }
 
-const crop = (img: HostImage, top: number, left: number, h: number, w: number): HostImage => {
-  const data = new Float32Array(3 * h * w);
-  for (let c = 0; c < 3; c++)
-    for (let y = 0; y < h; y++)
-      for (let x = 0; x < w; x++) data[(c * h + y) * w + x] = img.data[(c * img.h + top + y) * img.w + left + x];
-  return { h, w, data };
-};
-
-const toTensor = (img: HostImage, backend: 'cpu' | 'webgpu'): Tensor => tensor(img.data, { shape: [1, 3, img.h, img.w], backend });
-
-const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-};
 
 const landmarksOf = async (params: FaceLandmarkParams, img: HostImage, backend: 'cpu' | 'webgpu'): Promise<Float32Array> => {
   const l = scope(() => faceLandmarks68(params, toTensor(img, backend)));
