@@ -7,7 +7,8 @@ import type { GpuContext } from '../context.js';
 import { checkRank, coalesce } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
 import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
-import { kernelSource, threadPerItemEntry, wgslScalar } from '../wgsl.js';
+import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from '../wgsl.js';
+import type { WgslScalar } from '../../elementwise-ops.js';
 import { blockedVariant } from './matmul-blocked.js';
 import { batchBases, bindings, type MatmulProblem, type MatmulVariant, matrixStrides, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
 import { tiledVariant } from './matmul-tiled.js';
@@ -16,6 +17,24 @@ import { identityEpilogue, storeOut } from '../epilogue.js';
 export type { MatmulProblem, MatmulVariant } from './matmul-common.js';
 
 const WORKGROUP_SIZE = 64;
+
+/** Dispatches a one-thread-per-item matmul kernel (tile4x4, naive) writing `out` from a and b. */
+function dispatchThreadPerItem(
+  ctx: GpuContext,
+  kernel: string,
+  k: { t: WgslScalar; rank: number; layout: UniformLayout; uniform: ArrayBuffer; body: string; count: number },
+  out: WebGpuStorage,
+  a: View,
+  b: View,
+): void {
+  ctx.dispatch({
+    kernel,
+    source: kernelSource(`// ${kernel}: batch rank ${k.rank}`, k.layout.declaration(), bindings(k.t), identityEpilogue(k.t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', k.body)),
+    uniform: k.uniform,
+    storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
+    workgroups: Math.ceil(k.count / WORKGROUP_SIZE),
+  });
+}
 
 /** Each thread computes a 4x4 output tile in registers; no shared memory (fastest on lavapipe, DESIGN.md section 6). */
 const tile4x4: MatmulVariant = {
@@ -62,14 +81,7 @@ for (var i = 0u; i < 4u; i++) {
     if (n0 + j < p.n) { ${storeOut('row + n0 + j', 'accs[i][j]')} }
   }
 }`;
-    const kernel = `matmul:tile4x4:${p.dtype}`;
-    ctx.dispatch({
-      kernel,
-      source: kernelSource(`// ${kernel}: batch rank ${rank}`, layout.declaration(), bindings(t), identityEpilogue(t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body)),
-      uniform,
-      storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
-      workgroups: Math.ceil(count / WORKGROUP_SIZE),
-    });
+    dispatchThreadPerItem(ctx, `matmul:tile4x4:${p.dtype}`, { t, rank, layout, uniform, body, count }, out, a, b);
   },
 };
 
@@ -93,14 +105,7 @@ for (var kk = 0u; kk < p.k; kk++) {
   acc += a[a_base + row * p.a_sm + kk * p.a_sk] * b[b_base + kk * p.b_sk + col * p.b_sn];
 }
 ${storeOut('idx', 'acc')}`;
-    const kernel = `matmul:naive:${p.dtype}`;
-    ctx.dispatch({
-      kernel,
-      source: kernelSource(`// ${kernel}: batch rank ${rank}`, layout.declaration(), bindings(t), identityEpilogue(t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body)),
-      uniform,
-      storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
-      workgroups: Math.ceil(count / WORKGROUP_SIZE),
-    });
+    dispatchThreadPerItem(ctx, `matmul:naive:${p.dtype}`, { t, rank, layout, uniform, body, count }, out, a, b);
   },
 };
 
