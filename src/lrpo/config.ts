@@ -1,0 +1,239 @@
+// The LRPO configuration (DESIGN.md section 5): one frozen record of every hyper-parameter, with
+// the paper's defaults, a validating builder, switches for every component and the ablation
+// presets of the paper's component study.
+import * as E from 'fp-ts/lib/Either.js';
+
+/** A configuration value out of range, of the wrong type, or a field that does not exist. */
+export class LrpoConfigError extends RangeError {
+  override name = 'LrpoConfigError';
+}
+
+/** GT-guided likelihood regularization (DESIGN.md section 5, gt-regularization.ts). */
+export interface GtRegularizationConfig {
+  /** Off: L_GT is neither computed nor added (ablations "grpo" and "noiseLevel"). */
+  readonly enabled: boolean;
+  /** Weight of L_GT in the per-step loss. Paper 0.001. */
+  readonly weight: number;
+  /** The temperature tau of 1 - exp(log N / tau). Paper 40. */
+  readonly temperature: number;
+  /**
+   * L_GT is added on this many trained steps, the last (least noisy) ones. Paper 5 of 49 trained
+   * steps; with fewer sampling steps (small models) keep roughly the same fraction, e.g. 1-2 of 9.
+   */
+  readonly lastSteps: number;
+}
+
+/** The rollout sampler: DDIM with per-step log-probs (src/models/diffusion). */
+export interface SamplingConfig {
+  /**
+   * S, the number of DDIM steps of a rollout (uniform timesteps). Paper 50. The main knob to
+   * scale down for small models and CPU runs (e.g. 10-20); it sets the number of trained steps.
+   */
+  readonly steps: number;
+  /** DDIM eta; 1 in the paper (stochastic sampling is what gives a policy a log-prob). In (0, 1]. */
+  readonly eta: number;
+}
+
+/** AdamW and clipping for the policy update (DESIGN.md section 5: AdamW, grad-norm clip 1.0). */
+export interface OptimizerConfig {
+  /**
+   * Learning rate. Not given in DESIGN.md; 1e-5 is the usual full fine-tuning rate of
+   * diffusion RL (DDPO / Flow-GRPO style). A small model trained from scratch wants a larger
+   * rate (e.g. 1e-4..1e-3): choose it for the demo.
+   */
+  readonly lr: number;
+  /** AdamW decoupled weight decay (our default 1e-4; not in DESIGN.md). */
+  readonly weightDecay: number;
+  /** Global gradient-norm clip (clipGradNorm). Paper 1.0; Infinity switches clipping off. */
+  readonly gradClip: number;
+}
+
+/** Every LRPO hyper-parameter. Build one with `lrpoConfig`: it validates and freezes. */
+export interface LrpoConfig {
+  /** K, candidates sampled per LQ input (one group). Paper 9; a small-model demo may use 4-8. */
+  readonly groupSize: number;
+  /** LQ inputs per rollout batch (B; B * K samples per batch). Ours, not from DESIGN.md: 2. */
+  readonly inputsPerBatch: number;
+  /**
+   * true (paper): A_i = (r_i - group mean) / (std of the whole batch + advantageStdEps).
+   * false: per-group std (GRPO-style), for ablations.
+   */
+  readonly batchStd: boolean;
+  /** The 1e-4 added to the reward std. Paper 1e-4. */
+  readonly advantageStdEps: number;
+  /** Per-step advantages are clipped to [-advantageClip, advantageClip]. Paper 5; Infinity: no clip. */
+  readonly advantageClip: number;
+  /** Noise-level advantage assignment A_ij = A_i * s_{t_j} / mean_k s_{t_k}; off: A_ij = A_i. Paper on. */
+  readonly noiseLevelWeighting: boolean;
+  /** PPO ratio clip eps: rho is clipped to [1 - eps, 1 + eps]. Paper 1e-4. */
+  readonly clipEps: number;
+  /** Weight of the KL-to-reference term (gaussianKl). Paper 0: off. */
+  readonly klWeight: number;
+  /**
+   * Whether the last sampling step (to t = 0) is trained. Paper false ("last step not trained"):
+   * its s_t is the smallest of the trajectory (zero when a sampler ends at alpha = 1, where the
+   * step has no log-prob at all).
+   */
+  readonly trainLastStep: boolean;
+  /** Policy updates (PPO epochs) per rollout batch. Ours: 1 (on-policy, rho = 1 at the first update). */
+  readonly updatesPerBatch: number;
+  readonly gtRegularization: GtRegularizationConfig;
+  readonly sampling: SamplingConfig;
+  readonly optimizer: OptimizerConfig;
+}
+
+/** Overrides of any subset of fields, nested records included (merged field by field). */
+export type LrpoConfigOverrides = {
+  readonly [K in keyof LrpoConfig]?: LrpoConfig[K] extends object ? { readonly [F in keyof LrpoConfig[K]]?: LrpoConfig[K][F] } : LrpoConfig[K];
+};
+
+/** The defaults: DESIGN.md section 5 (the authors' code) where it gives a value, ours (marked) elsewhere. */
+export const LRPO_DEFAULTS: LrpoConfig = deepFreeze({
+  groupSize: 9,
+  inputsPerBatch: 2,
+  batchStd: true,
+  advantageStdEps: 1e-4,
+  advantageClip: 5,
+  noiseLevelWeighting: true,
+  clipEps: 1e-4,
+  klWeight: 0,
+  trainLastStep: false,
+  updatesPerBatch: 1,
+  gtRegularization: { enabled: true, weight: 0.001, temperature: 40, lastSteps: 5 },
+  sampling: { steps: 50, eta: 1 },
+  optimizer: { lr: 1e-5, weightDecay: 1e-4, gradClip: 1 },
+});
+
+/** The names of the paper's component study (its ablation table). */
+export type AblationName = 'grpo' | 'noiseLevel' | 'gtReg' | 'lrpo';
+
+/**
+ * The component study as overrides; every preset sets both switches explicitly, so it wins over
+ * whatever came before it: `lrpoConfig(myOverrides, ABLATIONS.grpo)`.
+ * - grpo: plain group-relative PPO (no noise-level weighting, no GT regularization)
+ * - noiseLevel: + noise-level advantage assignment
+ * - gtReg: + GT-guided likelihood regularization only
+ * - lrpo: both (the full method)
+ * All keep the paper's batch std; set `batchStd: false` on top for GRPO's per-group std.
+ */
+export const ABLATIONS: Readonly<Record<AblationName, LrpoConfigOverrides>> = deepFreeze({
+  grpo: { noiseLevelWeighting: false, gtRegularization: { enabled: false } },
+  noiseLevel: { noiseLevelWeighting: true, gtRegularization: { enabled: false } },
+  gtReg: { noiseLevelWeighting: false, gtRegularization: { enabled: true } },
+  lrpo: { noiseLevelWeighting: true, gtRegularization: { enabled: true } },
+});
+
+type Check = (v: unknown) => boolean;
+interface FieldSpec {
+  readonly check: Check;
+  readonly allowed: string;
+}
+const isNum = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
+const integerAtLeast = (lo: number): FieldSpec => ({ check: (v) => isNum(v) && Number.isInteger(v) && v >= lo, allowed: `an integer >= ${lo}` });
+const positiveFinite: FieldSpec = { check: (v) => isNum(v) && v > 0 && Number.isFinite(v), allowed: 'a finite number > 0' };
+const nonNegativeFinite: FieldSpec = { check: (v) => isNum(v) && v >= 0 && Number.isFinite(v), allowed: 'a finite number >= 0' };
+const positiveOrInfinity: FieldSpec = { check: (v) => isNum(v) && v > 0, allowed: 'a number > 0 (Infinity switches it off)' };
+const boolean: FieldSpec = { check: (v) => typeof v === 'boolean', allowed: 'true or false' };
+
+/** The range of every leaf field, by path. */
+const FIELDS: Readonly<Record<string, FieldSpec>> = {
+  groupSize: { ...integerAtLeast(2), allowed: 'an integer >= 2 (a group needs two candidates to compare)' },
+  inputsPerBatch: integerAtLeast(1),
+  batchStd: boolean,
+  advantageStdEps: positiveFinite,
+  advantageClip: positiveOrInfinity,
+  noiseLevelWeighting: boolean,
+  clipEps: { check: (v) => isNum(v) && v > 0 && v < 1, allowed: 'a number in (0, 1)' },
+  klWeight: nonNegativeFinite,
+  trainLastStep: boolean,
+  updatesPerBatch: integerAtLeast(1),
+  'gtRegularization.enabled': boolean,
+  'gtRegularization.weight': nonNegativeFinite,
+  'gtRegularization.temperature': positiveFinite,
+  'gtRegularization.lastSteps': integerAtLeast(1),
+  'sampling.steps': integerAtLeast(1),
+  'sampling.eta': { check: (v) => isNum(v) && v > 0 && v <= 1, allowed: 'a number in (0, 1] (eta = 0 is deterministic DDIM: no log-prob to optimize)' },
+  'optimizer.lr': positiveFinite,
+  'optimizer.weightDecay': nonNegativeFinite,
+  'optimizer.gradClip': positiveOrInfinity,
+};
+
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+
+function mergeInto(op: string, base: Record<string, unknown>, overrides: unknown, path: string, label: string): Record<string, unknown> {
+  if (overrides === undefined) return base;
+  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
+    throw new LrpoConfigError(`${op}: ${path || label} must be a record of fields, got ${show(overrides)}.`);
+  }
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(overrides)) {
+    const field = path ? `${path}.${k}` : k;
+    if (!Object.hasOwn(base, k)) {
+      throw new LrpoConfigError(`${op}: unknown field "${field}"; the fields${path ? ` of ${path}` : ''} are ${Object.keys(base).join(', ')}.`);
+    }
+    if (v === undefined) continue;
+    const current = base[k];
+    out[k] = typeof current === 'object' && current !== null ? mergeInto(op, current as Record<string, unknown>, v, field, label) : v;
+  }
+  return out;
+}
+
+/** The sampling-step indices (0 = the first, noisiest step of a rollout) whose log-prob is trained, in order. */
+export function trainedSteps(config: Pick<LrpoConfig, 'sampling' | 'trainLastStep'>): number[] {
+  const n = config.trainLastStep ? config.sampling.steps : config.sampling.steps - 1;
+  return Array.from({ length: Math.max(0, n) }, (_, j) => j);
+}
+
+/** The sampling-step indices that also get L_GT: the last `gtRegularization.lastSteps` trained steps (none when disabled). */
+export function gtSteps(config: Pick<LrpoConfig, 'sampling' | 'trainLastStep' | 'gtRegularization'>): number[] {
+  if (!config.gtRegularization.enabled) return [];
+  const trained = trainedSteps(config);
+  return trained.slice(Math.max(0, trained.length - config.gtRegularization.lastSteps));
+}
+
+/**
+ * Builds an LrpoConfig: LRPO_DEFAULTS with the overrides merged in order, field by field (nested
+ * records too), validated and deep-frozen. Throws LrpoConfigError naming the field, the value
+ * and the allowed range; unknown fields are errors (typo guard).
+ * `lrpoConfig(ABLATIONS.grpo, { groupSize: 4, sampling: { steps: 10 } })`.
+ */
+export function lrpoConfig(...overrides: readonly (LrpoConfigOverrides | undefined)[]): LrpoConfig {
+  const op = 'lrpoConfig';
+  const merged = overrides.reduce<Record<string, unknown>>(
+    (acc, o, i) => mergeInto(op, acc, o, '', overrides.length > 1 ? `overrides[${i}]` : 'overrides'),
+    LRPO_DEFAULTS as unknown as Record<string, unknown>,
+  );
+  for (const [path, spec] of Object.entries(FIELDS)) {
+    const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], merged);
+    if (!spec.check(value)) throw new LrpoConfigError(`${op}: ${path} is ${show(value)}; expected ${spec.allowed}.`);
+  }
+  const config = merged as unknown as LrpoConfig;
+  const trained = trainedSteps(config).length;
+  if (trained < 1) {
+    throw new LrpoConfigError(
+      `${op}: sampling.steps is ${config.sampling.steps} with trainLastStep false, which leaves no step to train; use sampling.steps >= 2 or trainLastStep: true.`,
+    );
+  }
+  if (config.gtRegularization.enabled && config.gtRegularization.lastSteps > trained) {
+    throw new LrpoConfigError(
+      `${op}: gtRegularization.lastSteps is ${config.gtRegularization.lastSteps} but only ${trained} step(s) are trained ` +
+        `(sampling.steps ${config.sampling.steps}, trainLastStep ${config.trainLastStep}); expected an integer in 1..${trained}.`,
+    );
+  }
+  return deepFreeze(structuredClone(merged)) as unknown as LrpoConfig;
+}
+
+/** lrpoConfig as an fp-ts Either, for decoding configs read from files or the command line. */
+export const decodeLrpoConfig = (overrides: unknown): E.Either<LrpoConfigError, LrpoConfig> =>
+  E.tryCatch(
+    () => lrpoConfig(overrides as LrpoConfigOverrides),
+    (e) => (e instanceof LrpoConfigError ? e : new LrpoConfigError(String(e))),
+  );
+
+function deepFreeze<T>(x: T): T {
+  if (x !== null && typeof x === 'object') {
+    for (const v of Object.values(x)) deepFreeze(v);
+    Object.freeze(x);
+  }
+  return x;
+}

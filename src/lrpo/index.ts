@@ -1,0 +1,37 @@
+// The LRPO package (DESIGN.md section 5): the composite reward, group and per-step advantages,
+// the per-step objective (PPO-clip, GT-guided likelihood, KL) and its configuration.
+export { laplacianSharpness, type LaplacianSharpnessOptions } from './sharpness.js';
+export {
+  compositeReward,
+  defaultReward,
+  DEFAULT_REWARD_WEIGHTS,
+  RewardConfigError,
+  type Reward,
+  type RewardTerm,
+  type RewardTermFn,
+  type RewardTerms,
+  type RewardResult,
+  type DefaultRewardOptions,
+  type DefaultRewardTermName,
+} from './reward.js';
+export {
+  lrpoConfig,
+  decodeLrpoConfig,
+  trainedSteps,
+  gtSteps,
+  LRPO_DEFAULTS,
+  ABLATIONS,
+  LrpoConfigError,
+  type LrpoConfig,
+  type LrpoConfigOverrides,
+  type GtRegularizationConfig,
+  type SamplingConfig,
+  type OptimizerConfig,
+  type AblationName,
+} from './config.js';
+export { groupAdvantages, type GroupAdvantageOptions } from './advantages.js';
+export { noiseLevelWeights, stepAdvantages, stepColumn, type StepAdvantageOptions } from './noise-level.js';
+export { ppoClipLoss, ppoDiagnostics, type PpoClipOptions, type PpoDiagnostics } from './ppo-loss.js';
+export { gtLikelihoodLoss, type GtLikelihoodOptions } from './gt-regularization.js';
+export { gaussianKl } from './kl.js';
+export { lrpoStepLoss, type LrpoStepInputs, type LrpoStepLoss } from './objective.js';
