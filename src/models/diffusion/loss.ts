@@ -1,0 +1,62 @@
+// The denoising objective of an epsilon-prediction policy (Ho et al. 2020, eq. 14, "L_simple"):
+// the mean squared error between the model's noise estimate and the noise that made x_t.
+import { ShapeError, fmtShape } from '../../tensor/errors.js';
+import { scope } from '../../tensor/memory.js';
+import { tensor } from '../../tensor/ops/creation.js';
+import { square, sub } from '../../tensor/ops/elementwise.js';
+import { mean } from '../../tensor/ops/reduce.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { PRNGKey, normal, split } from '../../random/index.js';
+import { randomStream } from '../../random/threefry.js';
+import type { EpsModel } from '../types.js';
+import { checkEps } from './ddim-step.js';
+import { qSample, requireFloatBatch } from './q-sample.js';
+import { requireSchedule, type NoiseSchedule } from './schedule.js';
+
+/**
+ * `batch` timesteps drawn uniformly from {0, ..., T-1} with `k`: floor(u * T) for the uniform
+ * stream of `k` (the same float32 values `uniform(k, [batch])` gives on every backend), drawn on
+ * the host so no readback is needed.
+ */
+export function sampleTimesteps(k: PRNGKey, batch: number, T: number): number[] {
+  if (!(k instanceof PRNGKey)) throw new ShapeError(`sampleTimesteps: expected a PRNGKey from key(seed) or split(k), got ${String(k)}.`);
+  if (!Number.isInteger(batch) || batch < 0 || !Number.isInteger(T) || T < 1) {
+    throw new ShapeError(`sampleTimesteps: batch ${batch} must be a non-negative integer and T ${T} a positive integer.`);
+  }
+  return Array.from(randomStream('uniform', k.words, batch), (u) => Math.min(T - 1, Math.floor(u * T)));
+}
+
+export interface EpsLossInputs {
+  /** Clean images [B, C, H, W] (in [-1, 1]). */
+  readonly x0: Tensor;
+  /** The conditioning passed to the model (the LQ images), batch B. */
+  readonly cond: Tensor;
+  /** Draws the timesteps and the noise: the loss is a deterministic function of params for a key. */
+  readonly key: PRNGKey;
+  readonly schedule: NoiseSchedule;
+}
+
+/**
+ * The scalar mean over all elements of (eps_theta(x_t, t, cond) - noise)^2, with t ~ U{0..T-1}
+ * per sample and noise ~ N(0, I) drawn from `key` (split into a timestep key and a noise key),
+ * x_t = qSample(x0, t, noise). Differentiable w.r.t. params: use it inside valueAndGrad.
+ */
+export function epsLoss<P>(model: EpsModel<P>, params: P, inputs: EpsLossInputs): Tensor {
+  const op = 'epsLoss';
+  const { x0, cond, key, schedule } = inputs;
+  requireSchedule(op, schedule);
+  requireFloatBatch(op, x0, 'x0');
+  requireFloatBatch(op, cond, 'cond');
+  if (cond.shape[0] !== x0.shape[0]) {
+    throw new ShapeError(`${op}: cond ${fmtShape(cond.shape)} and x0 ${fmtShape(x0.shape)} must have the same batch size.`);
+  }
+  if (!(key instanceof PRNGKey)) throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k) as inputs.key, got ${String(key)}.`);
+  const [timeKey, noiseKey] = split(key, 2);
+  const t = sampleTimesteps(timeKey, x0.shape[0], schedule.T);
+  return scope(() => {
+    const noise = normal(noiseKey, x0.shape, { dtype: x0.dtype, backend: x0.backend });
+    const xt = qSample(schedule, x0, t, noise);
+    const eps = checkEps(op, model(params, xt, tensor(t, { dtype: 'float32', backend: x0.backend }), cond), xt);
+    return mean(square(sub(eps, noise)));
+  });
+}
