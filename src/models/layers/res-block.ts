@@ -1,0 +1,62 @@
+// The DDPM residual block with timestep injection (Ho et al. 2020, appendix B; guided-diffusion's
+// ResBlock): GN -> SiLU -> conv3x3 -> + linear(SiLU(temb)) over H, W -> GN -> SiLU -> conv3x3,
+// added to the input (through a 1x1 conv when the channel count changes).
+import type { PRNGKey } from '../../random/index.js';
+import { checkShape, fmtShape } from '../../tensor/errors.js';
+import { scope } from '../../tensor/memory.js';
+import { add, silu } from '../../tensor/ops/elementwise.js';
+import { reshape } from '../../tensor/ops/movement.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { convApply, convSpec, type ConvParams } from './conv.js';
+import { groupNormApply, groupNormSpec, type GroupNormParams } from './group-norm.js';
+import { initParams, type InitOptions, type SpecOf } from './init.js';
+import { linearApply, linearSpec, type LinearParams } from './linear.js';
+
+export interface ResBlockConfig {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  /** Width of the timestep embedding the block reads. */
+  readonly timeEmbedDim: number;
+  /** Zero-initialise the last conv so the block starts as its skip path (guided-diffusion); default true. */
+  readonly zeroInit?: boolean;
+}
+
+export interface ResBlockParams {
+  readonly norm1: GroupNormParams;
+  readonly conv1: ConvParams;
+  /** Projects SiLU(temb) [B, timeEmbedDim] to a per-channel shift [B, outChannels]. */
+  readonly time: LinearParams;
+  readonly norm2: GroupNormParams;
+  readonly conv2: ConvParams;
+  /** 1x1 conv on the skip path; present only when inChannels != outChannels. */
+  readonly skip?: ConvParams;
+}
+
+export function resBlockSpec({ inChannels, outChannels, timeEmbedDim, zeroInit = true }: ResBlockConfig): SpecOf<ResBlockParams> {
+  return {
+    norm1: groupNormSpec({ channels: inChannels }),
+    conv1: convSpec({ inChannels, outChannels }),
+    time: linearSpec({ inFeatures: timeEmbedDim, outFeatures: outChannels }),
+    norm2: groupNormSpec({ channels: outChannels }),
+    conv2: convSpec({ inChannels: outChannels, outChannels, zeroInit }),
+    ...(inChannels !== outChannels ? { skip: convSpec({ inChannels, outChannels, kernel: 1 }) } : {}),
+  };
+}
+
+/** Fresh residual-block params. */
+export const resBlockInit = (k: PRNGKey, config: ResBlockConfig, options: InitOptions = {}): ResBlockParams =>
+  initParams<ResBlockParams>(k, resBlockSpec(config), options);
+
+/** x [B, in, H, W], temb [B, timeEmbedDim] -> [B, out, H, W]; `groups` divides both channel counts. */
+export function resBlockApply(p: ResBlockParams, x: Tensor, temb: Tensor, { groups }: { readonly groups: number }): Tensor {
+  const [outChannels, timeEmbedDim] = p.time.weight.shape;
+  checkShape(temb.rank === 2 && temb.shape[0] === x.shape[0] && temb.shape[1] === timeEmbedDim, 'resBlock', () =>
+    `temb ${fmtShape(temb.shape)} must be [B, ${timeEmbedDim}] with B = ${x.shape[0]}, the batch of x ${fmtShape(x.shape)}.`,
+  );
+  return scope(() => {
+    let h = convApply(p.conv1, silu(groupNormApply(p.norm1, x, { groups })));
+    h = add(h, reshape(linearApply(p.time, silu(temb)), [x.shape[0], outChannels, 1, 1]));
+    h = convApply(p.conv2, silu(groupNormApply(p.norm2, h, { groups })));
+    return add(p.skip ? convApply(p.skip, x) : x, h);
+  });
+}
