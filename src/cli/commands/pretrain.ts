@@ -1,0 +1,77 @@
+// `pretrain`: supervised training of the restoration policy on synthetic (LQ, HQ) face pairs, in a
+// resumable run folder (config.json, metrics.jsonl, checkpoints/step-N.safetensors).
+import { foldIn, key } from '../../random/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
+import { evaluateRestorer } from '../../train/evaluate.js';
+import { syntheticPairs } from '../../train/pairs.js';
+import { initPolicyParams, policyOf, restore, type PresetName } from '../../train/policy.js';
+import { openRun } from '../../train/run-dir.js';
+import { disposeState, initTrainState, sftOptimizer, trainSft, type SftConfig, type TrainState } from '../../train/sft.js';
+import { meanInterval } from '../../train/stats.js';
+import { DEMO_DEGRADATION } from '../../train/demo-data.js';
+import { progressBar } from '../progress.js';
+
+export interface PretrainOptions extends SftConfig {
+  readonly run: string;
+  readonly preset: PresetName;
+  readonly size: number;
+  /** Training pairs (synthetic train split) and held-out validation pairs. */
+  readonly trainCount: number;
+  readonly evalCount: number;
+  readonly evalEvery: number;
+  /** DDIM steps of the periodic evaluation. */
+  readonly evalSteps: number;
+  readonly resume?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** Runs (or resumes) SFT and returns the path of the final checkpoint. */
+export async function pretrain(options: PretrainOptions): Promise<string> {
+  const { run: runPath, resume, quiet, ...config } = options;
+  const run = openRun(runPath, 'pretrain', config, { resume });
+  const policy = policyOf(options.preset, options.size);
+  const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
+  say(`pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`);
+  const [train, valid] = await Promise.all([
+    syntheticPairs({ split: 'train', count: options.trainCount, size: options.size, seed: options.seed, degradation: DEMO_DEGRADATION }),
+    syntheticPairs({ split: 'validation', count: options.evalCount, size: options.size, seed: options.seed, degradation: DEMO_DEGRADATION }),
+  ]);
+  const optimizer = sftOptimizer(config);
+  const latest = run.latestCheckpoint();
+  let state: TrainState;
+  if (latest) {
+    const ckpt = await loadCheckpoint(latest.path, { expect: { preset: options.preset, imageSize: options.size } });
+    if (!ckpt.optimizer) throw new Error(`pretrain: ${latest.path} has no optimizer state to resume from; start a new run folder.`);
+    state = { params: ckpt.params, opt: ckpt.optimizer, step: ckpt.info.step, key: key(options.seed) };
+    say(`pretrain: resuming from ${latest.path} (step ${latest.step})`);
+  } else {
+    state = initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), 7)), options.seed);
+  }
+  const bar = progressBar('pretrain', options.steps, ['loss'], { quiet });
+  let smoothed: number | undefined;
+  const final = await trainSft(policy, config, train, state, {
+    onStep: ({ step, loss, gradNorm, lr }) => {
+      smoothed = smoothed === undefined ? loss : 0.98 * smoothed + 0.02 * loss;
+      bar.update(step, { loss: smoothed.toFixed(4) });
+      run.log({ event: 'step', step, loss, gradNorm, lr });
+    },
+    periodic: {
+      every: options.evalEvery,
+      run: async (s) => {
+        const { scores } = await evaluateRestorer(undefined, (lq, b) => restore(policy, s.params, lq, foldIn(key(options.seed + 1), b), { steps: options.evalSteps }), valid, { metrics: ['psnr', 'ssim'] });
+        const psnr = meanInterval(scores.psnr!).mean;
+        const ssim = meanInterval(scores.ssim!).mean;
+        run.log({ event: 'eval', step: s.step, psnr, ssim });
+        await saveCheckpoint(run.checkpointPath(s.step), {
+          info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: s.step, imageSize: policy.imageSize, extra: { psnr, ssim } },
+          params: s.params,
+          optimizer: s.opt,
+        });
+      },
+    },
+  }).finally(() => bar.stop());
+  const path = run.checkpointPath(final.step);
+  disposeState(final);
+  say(`pretrain: done; final checkpoint ${path}`);
+  return path;
+}

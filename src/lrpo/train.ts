@@ -1,0 +1,107 @@
+// LRPO training as a fold over an immutable state (params, optimizer state, PRNG key, step):
+// each step samples a rollout batch of B LQ inputs x K candidates, scores it, and applies the
+// LRPO update (update.ts). Step s draws everything from foldIn(key, s), so a run resumed from a
+// checkpoint at step s repeats exactly what an uninterrupted run would have done.
+import { ddimPlan, type DdimPlan } from '../models/diffusion/ddim-plan.js';
+import type { UNetParams } from '../models/unet.js';
+import { adamw, type Optimizer } from '../optim/adamw.js';
+import { foldIn, key as prngKey, split } from '../random/index.js';
+import { memory } from '../tensor/memory.js';
+import { treeLeaves } from '../tensor/pytree.js';
+import { pairBatch, type PairSet } from '../train/pairs.js';
+import type { Policy } from '../train/policy.js';
+import type { TrainState } from '../train/sft.js';
+import { permutation } from '../data/faces.js';
+import type { LrpoConfig } from './config.js';
+import type { Reward } from './reward.js';
+import { disposeRollout, rollout } from './rollout.js';
+import { lrpoUpdate, type UpdateMetrics } from './update.js';
+
+/** What one LRPO step reports (host numbers). */
+export interface LrpoStepMetrics extends UpdateMetrics {
+  readonly step: number;
+  readonly rewardMean: number;
+  readonly rewardStd: number;
+  /** Mean of each reward term over the rollout. */
+  readonly rewardTerms: Readonly<Record<string, number>>;
+  /** Live tensors and bytes on the policy's backend after the step. */
+  readonly liveTensors: number;
+  readonly liveBytes: number;
+}
+
+/** The AdamW of the config (constant learning rate, as the paper's fine-tuning). */
+export const lrpoOptimizer = (config: LrpoConfig): Optimizer => adamw({ lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
+
+/** The rollout sampler of the config: S uniform DDIM steps with its eta (offset 1, every step has a log-prob). */
+export const lrpoPlan = (policy: Policy, config: LrpoConfig): DdimPlan => ddimPlan(policy.schedule, { steps: config.sampling.steps, eta: config.sampling.eta });
+
+export interface LrpoContext {
+  readonly policy: Policy;
+  readonly config: LrpoConfig;
+  readonly reward: Reward;
+  readonly pairs: PairSet;
+  /** Frozen reference params for the KL term (only when config.klWeight > 0). */
+  readonly reference?: UNetParams;
+}
+
+/** The LQ inputs of step `step`: B pairs from a per-epoch shuffle of the set (deterministic for the key). */
+export function stepInputs(ctx: LrpoContext, root: TrainState['key'], step: number): number[] {
+  const b = ctx.config.inputsPerBatch;
+  const perEpoch = Math.max(1, Math.floor(ctx.pairs.count / b));
+  const order = permutation(foldIn(foldIn(root, 1 << 21), Math.floor(step / perEpoch)), ctx.pairs.count);
+  const start = (step % perEpoch) * b;
+  return order.slice(start, start + b);
+}
+
+/** One LRPO step: rollout on fresh inputs, then the update. Consumes `state`. */
+export async function lrpoStep(ctx: LrpoContext, optimizer: Optimizer, plan: DdimPlan, state: TrainState): Promise<{ state: TrainState; metrics: LrpoStepMetrics }> {
+  const [sampleKey, noiseKey] = split(foldIn(state.key, state.step), 2);
+  const backend = treeLeaves(state.params)[0].backend;
+  const batch = pairBatch(ctx.pairs, stepInputs(ctx, state.key, state.step), backend);
+  let r;
+  try {
+    r = await rollout(ctx.policy, state.params, ctx.reward, batch, ctx.config.groupSize, plan, sampleKey);
+  } finally {
+    batch.hq.dispose();
+    batch.lq.dispose();
+  }
+  try {
+    const { state: next, metrics } = await lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, r, noiseKey);
+    const mem = memory()[backend];
+    const mean = r.rewards.reduce((a, b) => a + b, 0) / r.rewards.length;
+    const std = Math.sqrt(r.rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, r.rewards.length - 1));
+    const terms = Object.fromEntries(Object.entries(r.rewardTerms).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]));
+    return { state: next, metrics: { ...metrics, step: next.step, rewardMean: mean, rewardStd: std, rewardTerms: terms, liveTensors: mem.tensors, liveBytes: mem.bytes } };
+  } finally {
+    disposeRollout(r);
+  }
+}
+
+export interface LrpoHooks {
+  readonly onStep?: (metrics: LrpoStepMetrics) => void | Promise<void>;
+  /** Every `every` steps and after the last (evaluation, checkpoints); awaited. */
+  readonly periodic?: { readonly every: number; readonly run: (state: TrainState) => Promise<void> };
+}
+
+/** Runs LRPO from state.step to `steps` (a fold of lrpoStep). Consumes `state`, returns the final one. */
+export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainState, hooks: LrpoHooks = {}): Promise<TrainState> {
+  if (ctx.pairs.size !== ctx.policy.imageSize) {
+    throw new RangeError(`trainLrpo: the pairs are ${ctx.pairs.size} px but the policy works at ${ctx.policy.imageSize} px; build pairs at ${ctx.policy.imageSize} px.`);
+  }
+  if (ctx.pairs.count < ctx.config.inputsPerBatch) {
+    throw new RangeError(`trainLrpo: ${ctx.pairs.count} pairs are fewer than inputsPerBatch ${ctx.config.inputsPerBatch}; add pairs or lower it.`);
+  }
+  const optimizer = lrpoOptimizer(ctx.config);
+  const plan = lrpoPlan(ctx.policy, ctx.config);
+  let current = state;
+  while (current.step < steps) {
+    const { state: next, metrics } = await lrpoStep(ctx, optimizer, plan, current);
+    current = next;
+    await hooks.onStep?.(metrics);
+    if (hooks.periodic && (current.step % hooks.periodic.every === 0 || current.step === steps)) await hooks.periodic.run(current);
+  }
+  return current;
+}
+
+/** A fresh LRPO state starting from (a copy-free handle of) SFT params; its optimizer moments start at zero. */
+export const initLrpoState = (config: LrpoConfig, params: UNetParams, seed: number): TrainState => ({ params, opt: lrpoOptimizer(config).init(params), step: 0, key: prngKey(seed) });

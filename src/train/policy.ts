@@ -1,0 +1,56 @@
+// A restoration policy: the conditional UNet, its noise schedule and target space, and the one
+// thing users do with it: restore LQ images by DDIM sampling.
+import type { BackendName } from '../kernels/backend.js';
+import { ddimPlan, ddimSample } from '../models/diffusion/ddim.js';
+import { scaledLinearSchedule, type DiffusionSchedule } from '../models/diffusion/schedule.js';
+import { UNET_PRESETS, unetInit, unetModel, type UNetConfig, type UNetParams } from '../models/unet.js';
+import type { EpsModel } from '../models/types.js';
+import { type PRNGKey } from '../random/index.js';
+import { scope } from '../tensor/memory.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { conditionOf, DEFAULT_TARGET_SPACE, imageOf, type TargetSpace } from './target-space.js';
+
+export interface Policy {
+  /** 'tiny', 'base' or 'custom'. */
+  readonly preset: string;
+  readonly unet: UNetConfig;
+  readonly space: TargetSpace;
+  /** Image side the policy works at (a multiple of the UNet's downsampling factor). */
+  readonly imageSize: number;
+  readonly schedule: DiffusionSchedule;
+  readonly model: EpsModel<UNetParams>;
+}
+
+export type PresetName = keyof typeof UNET_PRESETS;
+
+/** The policy of a named preset (or an explicit UNet config) at `imageSize` px. */
+export function policyOf(preset: PresetName | { readonly name: string; readonly unet: UNetConfig }, imageSize: number, space: TargetSpace = DEFAULT_TARGET_SPACE): Policy {
+  const [name, unet] = typeof preset === 'string' ? [preset, policyPreset(preset)] : [preset.name, preset.unet];
+  return Object.freeze({ preset: name, unet, space, imageSize, schedule: scaledLinearSchedule(), model: unetModel(unet) });
+}
+
+function policyPreset(name: string): UNetConfig {
+  const config = (UNET_PRESETS as Record<string, UNetConfig>)[name];
+  if (!config) throw new RangeError(`policyOf: unknown preset ${JSON.stringify(name)}; the presets are ${Object.keys(UNET_PRESETS).join(', ')}.`);
+  return config;
+}
+
+/** Fresh params for a policy (deterministic for the key). */
+export const initPolicyParams = (policy: Policy, k: PRNGKey, backend?: BackendName): UNetParams => unetInit(k, policy.unet, backend ? { backend } : {});
+
+export interface RestoreOptions {
+  /** DDIM steps (default 20). */
+  readonly steps?: number;
+  /** DDIM eta (default 0: deterministic restoration). */
+  readonly eta?: number;
+}
+
+/** Restores LQ images [N, 3, H, W] in [0, 1]: returns images in [0, 1] (the caller's to dispose). */
+export function restore(policy: Policy, params: UNetParams, lq: Tensor, k: PRNGKey, { steps = 20, eta = 0 }: RestoreOptions = {}): Tensor {
+  const plan = ddimPlan(policy.schedule, { steps, eta });
+  return scope(() => {
+    const cond = conditionOf(lq);
+    const { x0 } = ddimSample(policy.model, params, cond, k, { plan, keepTrajectory: false });
+    return imageOf(policy.space, x0, lq);
+  });
+}
