@@ -117,6 +117,58 @@ describe('views: reshape, transpose, broadcastTo, expandDims, squeeze, slice', (
     expectEqual(r);
   });
 
+  it('reshape of a strided (transposed, stepped, broadcast) view equals reshaping a contiguous copy of it', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        shapeArb({ minRank: 1, maxRank: 3 }).chain((s) =>
+          fc.tuple(fc.constant(distinct(s)), permutationArb(s.length), fc.integer({ min: 1, max: 2 }), fc.nat(s.length), fc.constantFrom(1, 2, 3)),
+        ),
+        async ([x, perm, step, at, copies]) => {
+          const viewOf = (t: T.Tensor): T.Tensor => {
+            const moved = T.slice(T.transpose(t, perm), [0], [undefined], [step]);
+            const widened = T.expandDims(moved, at);
+            return T.broadcastTo(widened, widened.shape.map((d, i) => (i === at ? copies : d)));
+          };
+          const viewShape = (() => {
+            const moved = perm.map((p) => x.shape[p]);
+            moved[0] = Math.ceil(moved[0] / step);
+            moved.splice(at, 0, copies);
+            return moved;
+          })();
+          await fc.assert(
+            fc.asyncProperty(reshapeTargetArb(viewShape), async (target) => {
+              const inPlace = await runOnBoth([x], (t) => T.reshape(viewOf(t), target));
+              const copied = await runOnBoth([x], (t) => T.reshape(T.mul(viewOf(t), 1), target));
+              expectEqual(inPlace);
+              expect(Array.from(inPlace.gpu)).toEqual(Array.from(copied.gpu));
+              expect(Array.from(inPlace.cpu)).toEqual(Array.from(copied.cpu));
+            }),
+            { numRuns: 3 },
+          );
+        },
+      ),
+      runs(15),
+    );
+  });
+
+  it('reshapes that only regroup aligned dims of a strided view share its storage (no copy)', async () => {
+    const x = T.reshape(T.arange(24, undefined, 1, { dtype: 'float32' }), [2, 3, 4]);
+    const bytes = T.memory().webgpu.bytes;
+    // Squeezing an inserted 1, merging the two leading dims of a transpose, splitting a broadcast dim.
+    const views = [
+      T.reshape(T.expandDims(T.transpose(x, [2, 0, 1]), 1), [4, 2, 3]),
+      T.reshape(T.transpose(x, [1, 2, 0]), [12, 2]),
+      T.reshape(T.broadcastTo(T.reshape(x, [2, 1, 12]), [2, 6, 12]), [2, 2, 3, 12]),
+    ];
+    expect(T.memory().webgpu.bytes).toBe(bytes);
+    expect(Array.from(await views[1].data())).toEqual([0, 12, 1, 13, 2, 14, 3, 15, 4, 16, 5, 17, 6, 18, 7, 19, 8, 20, 9, 21, 10, 22, 11, 23]);
+    // Merging a transposed pair cannot be a view: it copies, in the transposed order.
+    const copy = T.reshape(T.transpose(x, [0, 2, 1]), [2, 12]);
+    expect(T.memory().webgpu.bytes).toBeGreaterThan(bytes);
+    expect(Array.from(await copy.data()).slice(0, 6)).toEqual([0, 4, 8, 1, 5, 9]);
+    [x, copy, ...views].forEach((t) => t.dispose());
+  });
+
   it('transpose with a random permutation (negative axes allowed) matches the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -7,7 +7,7 @@ import { backendFor } from './backends.js';
 import type { DType } from './dtype.js';
 import { BackendError, fmtShape, ShapeError } from './errors.js';
 import { installPrimitiveImpls, type Primitive, type PrimitiveImpl, type PrimitiveParams } from './primitives.js';
-import { sizeOf, type Shape } from './shape.js';
+import { reshapeStrides, sizeOf, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /** The one backend all inputs live on, or an error telling how to move them. */
@@ -79,6 +79,10 @@ const argImpl =
 
 function reshapeImpl([x]: readonly Tensor[], { shape }: PrimitiveParams['reshape']): Tensor {
   if (x.isContiguous) return viewOf(x, 'reshape', shape, contiguousStridesOf(shape), x.offset);
+  // Transposed, sliced and broadcast views often reshape in place too (merging or splitting dims
+  // whose strides line up, or adding and dropping size-1 dims); only the rest is copied.
+  const strides = reshapeStrides(x.shape, x.strides, shape);
+  if (strides) return viewOf(x, 'reshape', shape, strides, x.offset);
   const b = backendOf('reshape', [x]);
   return new Tensor(b.copy(x.view('reshape')), shape);
 }

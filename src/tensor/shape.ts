@@ -75,3 +75,43 @@ export function normalizeAxes(op: string, axis: number | readonly number[] | und
 }
 
 export const shapesEqual = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * Strides that view the elements of (shape, strides) in row-major order as `target`, without
+ * moving them, or null when no such strides exist and a reshape must copy (NumPy's
+ * `_attempt_nocopy_reshape`). Size-1 dims are dropped first; each run of old dims that maps onto
+ * a run of new dims must be row-major-contiguous within itself (broadcast dims of stride 0 only
+ * merge with other broadcast dims). `target` has the same element count as `shape`.
+ */
+export function reshapeStrides(shape: Shape, strides: readonly number[], target: Shape): number[] | null {
+  if (sizeOf(shape) === 0) return contiguousStrides(target);
+  const oldDims: number[] = [];
+  const oldStrides: number[] = [];
+  shape.forEach((d, i) => {
+    if (d !== 1) {
+      oldDims.push(d);
+      oldStrides.push(strides[i]);
+    }
+  });
+  const out = new Array<number>(target.length).fill(0);
+  let oi = 0;
+  let oj = 1;
+  let ni = 0;
+  let nj = 1;
+  while (ni < target.length && oi < oldDims.length) {
+    let np = target[ni];
+    let op = oldDims[oi];
+    while (np !== op) {
+      if (np < op) np *= target[nj++];
+      else op *= oldDims[oj++];
+    }
+    for (let k = oi; k < oj - 1; k++) if (oldStrides[k] !== oldDims[k + 1] * oldStrides[k + 1]) return null;
+    out[nj - 1] = oldStrides[oj - 1];
+    for (let k = nj - 1; k > ni; k--) out[k - 1] = out[k] * target[k];
+    ni = nj++;
+    oi = oj++;
+  }
+  // Trailing size-1 dims of the target: any stride reads the same element.
+  for (let k = ni; k < target.length; k++) out[k] = 1;
+  return out;
+}

@@ -53,6 +53,8 @@ export class Dispatcher {
   submits = 0;
   /** Dispatches recorded so far (fusion tests count kernels with it). */
   dispatchCount = 0;
+  /** Dispatches so far by kernel name (profiling scripts read it). */
+  readonly kernelCounts = new Map<string, number>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -99,6 +101,7 @@ export class Dispatcher {
     pass.dispatchWorkgroups(x, y);
     this.dispatches++;
     this.dispatchCount++;
+    this.kernelCounts.set(req.kernel, (this.kernelCounts.get(req.kernel) ?? 0) + 1);
   }
 
   /** Records a buffer-to-buffer copy after the dispatches recorded so far. */

@@ -12,7 +12,7 @@ import { requireTensor } from './operand.js';
 /** A new handle on the same data (so disposing it never frees the caller's tensor). */
 export const alias = (x: Tensor): Tensor => bind('reshape', [x], { shape: x.shape });
 
-/** Same data, new shape; one dim may be -1 (inferred). A view when x is contiguous. */
+/** Same data, new shape; one dim may be -1 (inferred). A view when x is contiguous or its strides line up (see reshapeStrides); else a copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const op = 'reshape';
   requireTensor(op, x);
