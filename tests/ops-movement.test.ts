@@ -325,6 +325,65 @@ describe('copies: concat, stack, pad', () => {
     );
   });
 
+  it('concat of the pieces of a tensor split along any axis, in order, is a view of it; out of order it copies', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        distinctArb(shapeArb({ minRank: 1 })).chain((x) =>
+          fc.tuple(fc.constant(x), axisArb(x.shape.length), fc.array(fc.nat(7), { minLength: 1, maxLength: 3 }), fc.boolean()),
+        ),
+        async ([x, signedAxis, cuts, reversed]) => {
+          const axis = (signedAxis + x.shape.length) % x.shape.length;
+          const d = x.shape[axis];
+          const bounds = [0, ...cuts.map((c) => Math.min(c, d)).sort((a, b) => a - b), d];
+          const piecesOf = (t: T.Tensor) =>
+            bounds.slice(1).map((end, i) => T.slice(t, x.shape.map((_, k) => (k === axis ? bounds[i] : 0)), x.shape.map((n, k) => (k === axis ? end : n))));
+          const r = await runOnBoth([x], (t) => {
+            const pieces = piecesOf(t);
+            return T.concat(reversed ? pieces.reverse() : pieces, { axis });
+          });
+          expectEqual(r);
+          if (!reversed) expect(Array.from(r.gpu)).toEqual(Array.from(x.values));
+          for (const backend of ['cpu', 'webgpu'] as const) {
+            const t = T.tensor(x.values, { shape: x.shape, dtype: x.dtype, backend });
+            const pieces = piecesOf(t);
+            const bytes = T.memory()[backend].bytes;
+            const joined = T.concat(pieces, { axis });
+            expect(T.memory()[backend].bytes).toBe(bytes);
+            T.disposeTree([t, pieces, joined]);
+          }
+        },
+      ),
+      runs(20),
+    );
+  });
+
+  it('1-D concat of contiguous, strided, pending (fused or matmul) and empty inputs matches the CPU', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('plain', 'offset', 'strided', 'fused', 'matmul', 'empty'), fc.integer({ min: 1, max: 9 })), { minLength: 1, maxLength: 8 }), async (parts) => {
+        const inputs = parts.map(([, n], i) => distinct([n + 2, 3]).values.map((v) => v + i));
+        const r = await runOnBoth(
+          inputs.map((values, i) => ({ values, shape: [parts[i][1] + 2, 3] })),
+          (...ts) =>
+            T.concat(
+              ts.map((t, i) => {
+                const n = parts[i][1];
+                switch (parts[i][0]) {
+                  case 'plain': return T.reshape(t, [-1]);
+                  case 'offset': return T.reshape(T.slice(t, [1], [n + 1]), [-1]);
+                  case 'strided': return T.reshape(T.transpose(t), [-1]);
+                  case 'fused': return T.reshape(T.add(T.mul(t, 2), 1), [-1]);
+                  case 'matmul': return T.reshape(T.matmul(t, T.ones([3, 2], { backend: t.backend })), [-1]);
+                  default: return T.reshape(T.slice(t, [0], [0]), [-1]);
+                }
+              }),
+            ),
+        );
+        expectEqual(r);
+      }),
+      runs(25),
+    );
+  });
+
   it('concat, stack and pad agree with hand-computed results', async () => {
     const a = { values: [1, 2, 3, 4], shape: [2, 2] };
     const b = { values: [5, 6], shape: [2, 1] };

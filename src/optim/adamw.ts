@@ -3,9 +3,8 @@
 import { add, div, mul, sqrt, square, sub } from '../tensor/ops/elementwise.js';
 import { zerosLike } from '../tensor/ops/creation.js';
 import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { Schedule } from './schedules.js';
-import { treeZipMap } from './tree-util.js';
+import { packedZipMap } from './tree-util.js';
 
 export interface AdamWOptions {
   /** A fixed learning rate, or a schedule of the 0-based update count. */
@@ -42,18 +41,25 @@ export function adamw({ lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay 
   const lrAt: Schedule = typeof lr === 'number' ? () => lr : lr;
   return {
     init: <P>(params: P): AdamWState<P> =>
-      scope(() => ({ step: 0, m: treeZipMap('adamw.init', params, [], (p) => zerosLike(p)), v: treeZipMap('adamw.init', params, [], (p) => zerosLike(p)) })),
+      scope(() => {
+        const [m, v] = packedZipMap('adamw.init', [params], 2, ([p]) => [zerosLike(p), zerosLike(p)]);
+        return { step: 0, m, v };
+      }),
     update<P>(grads: P, state: AdamWState<P>, params: P) {
       const t = state.step + 1;
       const rate = lrAt(state.step);
       const correction1 = 1 - beta1 ** t;
       const correction2 = 1 - beta2 ** t;
+      // All leaves at once (multi-tensor AdamW, as torch's foreach implementation): the params,
+      // grads and moments are each packed into one flat tensor, so a step costs a few kernels
+      // whatever the leaf count; the results come back as views of flat tensors, which the next
+      // step packs again without a copy.
       return scope(() => {
-        const m = treeZipMap('adamw.update', state.m, [grads], (m: Tensor, g: Tensor) => add(mul(m, beta1), mul(g, 1 - beta1)));
-        const v = treeZipMap('adamw.update', state.v, [grads], (v: Tensor, g: Tensor) => add(mul(v, beta2), mul(square(g), 1 - beta2)));
-        const next = treeZipMap('adamw.update', params, [m, v], (p: Tensor, mi: Tensor, vi: Tensor) => {
-          const direction = div(div(mi, correction1), add(sqrt(div(vi, correction2)), eps));
-          return sub(p, mul(add(direction, mul(p, weightDecay)), rate));
+        const [next, m, v] = packedZipMap('adamw.update', [params, grads, state.m, state.v], 3, ([p, g, m0, v0]) => {
+          const m1 = add(mul(m0, beta1), mul(g, 1 - beta1));
+          const v1 = add(mul(v0, beta2), mul(square(g), 1 - beta2));
+          const direction = div(div(m1, correction1), add(sqrt(div(v1, correction2)), eps));
+          return [sub(p, mul(add(direction, mul(p, weightDecay)), rate)), m1, v1];
         });
         return { params: next, state: { step: t, m, v } };
       });

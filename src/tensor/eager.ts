@@ -116,6 +116,34 @@ function sliceImpl([x]: readonly Tensor[], { starts, ends, steps }: PrimitivePar
   return viewOf(x, 'slice', shape, strides, sizeOf(shape) === 0 ? x.offset : offset);
 }
 
+/**
+ * Whether the inputs already lie in one storage exactly as their concatenation would (e.g. the
+ * slices of one tensor, back in order): each input is the window of a contiguous output of
+ * `shape` starting at xs[0]'s offset. Then concat is a view, as reshape is.
+ */
+function concatenatedInPlace(xs: readonly Tensor[], axis: number, shape: Shape): boolean {
+  if (sizeOf(shape) === 0) return false;
+  const storage = xs[0].storage('concat');
+  const strides = contiguousStridesOf(shape);
+  let at = 0;
+  for (const x of xs) {
+    const fits =
+      x.size === 0 ||
+      (x.storage('concat') === storage &&
+        x.offset === xs[0].offset + at * strides[axis] &&
+        x.shape.every((d, k) => d <= 1 || x.strides[k] === strides[k]));
+    if (!fits) return false;
+    at += x.shape[axis];
+  }
+  return true;
+}
+
+function concatImpl(xs: readonly Tensor[], { axis }: PrimitiveParams['concat']): Tensor {
+  const shape = xs[0].shape.map((d, i) => (i === axis ? xs.reduce((n, x) => n + x.shape[axis], 0) : d));
+  if (concatenatedInPlace(xs, axis, shape)) return viewOf(xs[0], 'concat', shape, contiguousStridesOf(shape), xs[0].offset);
+  return compute('concat', xs, shape, xs[0].dtype, (b) => b.concat(xs.map((x) => x.view('concat')), axis));
+}
+
 const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
   ...(Object.fromEntries(Object.keys(unaryOps).map((op) => [op, unaryImpl(op as UnaryOp)])) as {
     [P in UnaryOp]: PrimitiveImpl<P>;
@@ -152,14 +180,7 @@ const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
       x.dtype,
       (b) => b.pad(x.view('pad'), widths, value),
     ),
-  concat: (xs, { axis }) =>
-    compute(
-      'concat',
-      xs,
-      xs[0].shape.map((d, i) => (i === axis ? xs.reduce((n, x) => n + x.shape[axis], 0) : d)),
-      xs[0].dtype,
-      (b) => b.concat(xs.map((x) => x.view('concat')), axis),
-    ),
+  concat: concatImpl,
   take: ([x, idx], { axis }) =>
     compute(
       'take',

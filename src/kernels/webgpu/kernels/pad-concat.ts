@@ -2,7 +2,8 @@
 import { contiguousStrides, sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
-import type { WebGpuStorage } from '../storage.js';
+import { isContiguous } from '../layout.js';
+import { DEVICE_BYTES_PER_ELEMENT, type WebGpuStorage } from '../storage.js';
 import { fill } from './elementwise.js';
 import { stridedMapInto } from './strided-map.js';
 
@@ -33,16 +34,32 @@ export function pad(ctx: GpuContext, x: View, widths: readonly (readonly [number
   return out;
 }
 
-/** Concatenates along `axis`: one copy-into-window dispatch per input. */
+/**
+ * Concatenates along `axis`. When the dims before `axis` are all 1 (a 1-D concat, or the leading
+ * axis), each contiguous input fills one gap-free byte range of the output and goes over as a
+ * buffer-to-buffer copy (no dispatch: the optimizers join every gradient of a model this way);
+ * other inputs take one copy-into-window dispatch each.
+ */
 export function concat(ctx: GpuContext, xs: readonly View[], axis: number): WebGpuStorage {
   const outShape = [...xs[0].shape];
   outShape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
   const out = ctx.alloc(xs[0].dtype, sizeOf(outShape));
+  const rangeCopies = sizeOf(outShape.slice(0, axis)) === 1;
+  const inner = sizeOf(outShape.slice(axis + 1));
+  const byRange = xs.map((x) => rangeCopies && sizeOf(x.shape) > 0 && isContiguous(x.shape, x.strides));
+  // Pending inputs (fused expressions, lazy matmuls) record their kernels first, so the copies
+  // that follow share one stretch of the command encoder outside any compute pass.
+  xs.forEach((x, i) => byRange[i] && void (x.storage as WebGpuStorage).buffer);
   let at = 0;
-  for (const x of xs) {
-    const start = outShape.map((_, k) => (k === axis ? at : 0));
-    copyInto(ctx, `concat:${x.dtype}`, x, out, outShape, start);
+  xs.forEach((x, i) => {
+    if (byRange[i]) {
+      const bytes = sizeOf(x.shape) * DEVICE_BYTES_PER_ELEMENT;
+      const src = (x.storage as WebGpuStorage).buffer;
+      ctx.dispatcher.copy(src, x.offset * DEVICE_BYTES_PER_ELEMENT, out.buffer, at * inner * DEVICE_BYTES_PER_ELEMENT, bytes);
+    } else {
+      copyInto(ctx, `concat:${x.dtype}`, x, out, outShape, outShape.map((_, k) => (k === axis ? at : 0)));
+    }
     at += x.shape[axis];
-  }
+  });
   return out;
 }
