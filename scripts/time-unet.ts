@@ -6,7 +6,10 @@ import * as T from '../src/index.js';
 import { UNET_PRESETS, unetApply, unetInit, unetStats, type UNetConfig, type UNetParams } from '../src/models/index.js';
 
 const [presetArg = 'tiny', batchArg = '8', sizeArg = '32', repeatsArg = '3', backendsArg = 'webgpu,cpu'] = process.argv.slice(2);
-const config: UNetConfig = (UNET_PRESETS as Record<string, UNetConfig>)[presetArg];
+// A preset name, or a preset with overrides as JSON: 'tiny:{"baseChannels":16}'.
+const [presetName, overrides] = presetArg.split(/:(.*)/s);
+const preset = (UNET_PRESETS as Record<string, UNetConfig>)[presetName];
+const config: UNetConfig | undefined = preset && { ...preset, ...(overrides ? (JSON.parse(overrides) as Partial<UNetConfig>) : {}) };
 if (!config) throw new Error(`unknown preset ${presetArg}; presets: ${Object.keys(UNET_PRESETS).join(', ')}`);
 const [batch, size, repeats] = [Number(batchArg), Number(sizeArg), Number(repeatsArg)];
 const stats = unetStats(config, { height: size, width: size });

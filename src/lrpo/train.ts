@@ -83,8 +83,11 @@ export interface LrpoHooks {
   readonly periodic?: { readonly every: number; readonly run: (state: TrainState) => Promise<void> };
 }
 
-/** Runs LRPO from state.step to `steps` (a fold of lrpoStep). Consumes `state`, returns the final one. */
-export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainState, hooks: LrpoHooks = {}): Promise<TrainState> {
+/** One training step of some method (lrpoStep, or rewardBackpropStep for the baseline). */
+export type PolicyStep = (ctx: LrpoContext, optimizer: Optimizer, plan: DdimPlan, state: TrainState) => Promise<{ state: TrainState; metrics: LrpoStepMetrics }>;
+
+/** Runs LRPO (or another `method` step) from state.step to `steps`: a fold. Consumes `state`, returns the final one. */
+export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainState, hooks: LrpoHooks = {}, method: PolicyStep = lrpoStep): Promise<TrainState> {
   if (ctx.pairs.size !== ctx.policy.imageSize) {
     throw new RangeError(`trainLrpo: the pairs are ${ctx.pairs.size} px but the policy works at ${ctx.policy.imageSize} px; build pairs at ${ctx.policy.imageSize} px.`);
   }
@@ -95,7 +98,7 @@ export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainSta
   const plan = lrpoPlan(ctx.policy, ctx.config);
   let current = state;
   while (current.step < steps) {
-    const { state: next, metrics } = await lrpoStep(ctx, optimizer, plan, current);
+    const { state: next, metrics } = await method(ctx, optimizer, plan, current);
     current = next;
     await hooks.onStep?.(metrics);
     if (hooks.periodic && (current.step % hooks.periodic.every === 0 || current.step === steps)) await hooks.periodic.run(current);

@@ -54,3 +54,7 @@ export function restore(policy: Policy, params: UNetParams, lq: Tensor, k: PRNGK
     return imageOf(policy.space, x0, lq);
   });
 }
+
+/** The policy a checkpoint was trained as (its own UNet config, target space and image size). */
+export const policyOfCheckpoint = (info: { readonly preset: string; readonly unet: UNetConfig; readonly space: TargetSpace; readonly imageSize: number }): Policy =>
+  policyOf({ name: info.preset, unet: info.unet }, info.imageSize, info.space);

@@ -60,12 +60,17 @@ export function openRun(path: string, kind: string, config: Record<string, unkno
       return found[0];
     },
     log: (event) => appendFileSync(metricsPath, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
-    readLog: () =>
-      existsSync(metricsPath)
-        ? readFileSync(metricsPath, 'utf8')
-            .split('\n')
-            .filter((l) => l.trim() !== '')
-            .map((l) => JSON.parse(l) as Record<string, unknown>)
-        : [],
+    readLog: () => readRunLog(dir),
   };
+}
+
+/** Every event of a run folder's metrics.jsonl ([] when it has none). */
+export function readRunLog(path: string): Record<string, unknown>[] {
+  const metricsPath = join(resolve(path), 'metrics.jsonl');
+  return existsSync(metricsPath)
+    ? readFileSync(metricsPath, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
 }

@@ -9,6 +9,7 @@ import { openRun } from '../../train/run-dir.js';
 import { disposeState, initTrainState, sftOptimizer, trainSft, type SftConfig, type TrainState } from '../../train/sft.js';
 import { meanInterval } from '../../train/stats.js';
 import { DEMO_DEGRADATION } from '../../train/demo-data.js';
+import { alias } from '../../tensor/ops/movement.js';
 import { progressBar } from '../progress.js';
 
 export interface PretrainOptions extends SftConfig {
@@ -46,6 +47,13 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
     say(`pretrain: resuming from ${latest.path} (step ${latest.step})`);
   } else {
     state = initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), 7)), options.seed);
+  }
+  if (!latest) {
+    // The bar to beat: the LQ input itself (degrade() resizes it back with bilinear interpolation).
+    const { scores } = await evaluateRestorer(undefined, (lq) => alias(lq), valid, { metrics: ['psnr', 'ssim'] });
+    const baseline = { psnr: meanInterval(scores.psnr!).mean, ssim: meanInterval(scores.ssim!).mean };
+    run.log({ event: 'baseline', restorer: 'lq', ...baseline });
+    say(`pretrain: held-out LQ input scores PSNR ${baseline.psnr.toFixed(2)} dB, SSIM ${baseline.ssim.toFixed(3)}`);
   }
   const bar = progressBar('pretrain', options.steps, ['loss'], { quiet });
   let smoothed: number | undefined;

@@ -1,0 +1,102 @@
+// `eval`: scores checkpoints (and the LQ input as the baseline) on evaluation sets with every
+// metric, prints a table per set, and writes the per-image scores as JSON.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { disposeTree } from '../../optim/tree-util.js';
+import { foldIn, key } from '../../random/index.js';
+import { alias } from '../../tensor/ops/movement.js';
+import { loadCheckpoint } from '../../train/checkpoint.js';
+import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
+import { ALL_METRICS, evaluateRestorer, metricContext, METRICS, type MetricContext, type MetricName, type Restorer } from '../../train/evaluate.js';
+import type { PairSet } from '../../train/pairs.js';
+import { policyOfCheckpoint, restore, type Policy } from '../../train/policy.js';
+import { formatInterval, meanInterval } from '../../train/stats.js';
+import type { UNetParams } from '../../models/unet.js';
+import { progressBar } from '../progress.js';
+
+/** Per-image scores and restorations of one method on one set. */
+export interface MethodResult {
+  readonly method: string;
+  readonly set: string;
+  readonly scores: Partial<Record<MetricName, Float64Array>>;
+  /** [N, 3, S, S] in [0, 1]. */
+  readonly restored: Float32Array;
+}
+
+export interface SamplingOptions {
+  readonly steps: number;
+  readonly eta: number;
+  readonly seed: number;
+}
+
+/** The restorer of a loaded policy: DDIM with the given steps/eta, noise keyed per batch by the seed. */
+export const policyRestorer = (policy: Policy, params: UNetParams, s: SamplingOptions): Restorer => (lq, b) => restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta });
+
+/** The baseline: the LQ input itself (bilinearly resized back to full size by the degradation). */
+export const identityRestorer: Restorer = (lq) => alias(lq);
+
+/** Evaluates each (name, restorer) on `pairs` with a progress bar. */
+export async function evaluateMethods(ctx: MetricContext, methods: readonly { readonly name: string; readonly restorer: Restorer }[], pairs: PairSet, setLabel: string, { metrics = ALL_METRICS, quiet = false }: { metrics?: readonly MetricName[]; quiet?: boolean } = {}): Promise<MethodResult[]> {
+  const out: MethodResult[] = [];
+  for (const { name, restorer } of methods) {
+    const bar = progressBar(`eval ${name}`.slice(0, 14), pairs.count, [], { quiet });
+    try {
+      const { scores, restored } = await evaluateRestorer(ctx, restorer, pairs, { metrics, batchSize: 8, onProgress: (done) => bar.update(done) });
+      out.push({ method: name, set: setLabel, scores, restored });
+    } finally {
+      bar.stop();
+    }
+  }
+  return out;
+}
+
+/** A plain-text table of means ± 95% intervals (the report writes the markdown version). */
+export function formatResults(results: readonly MethodResult[]): string {
+  const metrics = ALL_METRICS.filter((m) => results.some((r) => r.scores[m]));
+  const header = ['method', ...metrics.map((m) => `${METRICS[m].label} ${METRICS[m].higherIsBetter ? '↑' : '↓'}`)];
+  const rows = results.map((r) => [r.method, ...metrics.map((m) => (r.scores[m] ? formatInterval(meanInterval(r.scores[m]!), m === 'psnr' ? 2 : 3) : '-'))]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export interface EvalOptions {
+  readonly checkpoints: readonly string[];
+  readonly sets: readonly EvalSetName[];
+  readonly count: number;
+  readonly sampling: SamplingOptions;
+  readonly out?: string;
+  readonly metrics?: readonly MetricName[];
+  readonly quiet?: boolean;
+}
+
+/** Loads the checkpoints, builds the sets at their image size, evaluates everything, prints and saves. */
+export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
+  if (options.checkpoints.length === 0) throw new Error('eval: give at least one --checkpoint.');
+  const loaded = [];
+  for (const path of options.checkpoints) loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });
+  try {
+    const sizes = new Set(loaded.map((l) => l.ckpt.info.imageSize));
+    if (sizes.size > 1) throw new Error(`eval: the checkpoints work at different image sizes (${[...sizes].join(', ')} px); evaluate them separately.`);
+    const size = [...sizes][0];
+    const ctx = metricContext();
+    const results: MethodResult[] = [];
+    for (const set of options.sets) {
+      const pairs = await evalSet(set, { size, count: options.count, seed: options.sampling.seed });
+      const methods = [
+        { name: 'LQ input', restorer: identityRestorer },
+        ...loaded.map(({ path, ckpt }) => ({ name: `${ckpt.info.stage}@${ckpt.info.step} (${path.split('/').slice(-3).join('/')})`, restorer: policyRestorer(policyOfCheckpoint(ckpt.info), ckpt.params, options.sampling) })),
+      ];
+      const setResults = await evaluateMethods(ctx, methods, pairs, evalSetLabel(set), { metrics: options.metrics, quiet: options.quiet });
+      if (!options.quiet) process.stdout.write(`\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px)\n${formatResults(setResults)}\n`);
+      results.push(...setResults);
+    }
+    if (options.out) {
+      mkdirSync(dirname(options.out), { recursive: true });
+      writeFileSync(options.out, JSON.stringify({ sampling: options.sampling, results: results.map((r) => ({ method: r.method, set: r.set, scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, Array.from(v)])) })) }, null, 1));
+    }
+    return results;
+  } finally {
+    loaded.forEach(({ ckpt }) => disposeTree(ckpt.params));
+  }
+}

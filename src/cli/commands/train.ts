@@ -1,0 +1,95 @@
+// `train`: LRPO fine-tuning of an SFT checkpoint in a resumable run folder (config.json,
+// metrics.jsonl with the reward and memory() per step, checkpoints/step-N.safetensors).
+import { ABLATIONS, lrpoConfig, type AblationName, type LrpoConfig, type LrpoConfigOverrides } from '../../lrpo/config.js';
+import { defaultReward } from '../../lrpo/reward.js';
+import { initLrpoState, lrpoStep, trainLrpo } from '../../lrpo/train.js';
+import { rewardBackpropStep } from '../../lrpo/reward-backprop.js';
+import { loadFaceRecognitionParams } from '../../metrics/face-embedding/face-recognition-net.js';
+import { disposeTree } from '../../optim/tree-util.js';
+import { key } from '../../random/index.js';
+import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
+import { DEMO_DEGRADATION } from '../../train/demo-data.js';
+import { syntheticPairs, type PairSet } from '../../train/pairs.js';
+import { policyOfCheckpoint } from '../../train/policy.js';
+import { openRun } from '../../train/run-dir.js';
+import type { TrainState } from '../../train/sft.js';
+import { progressBar } from '../progress.js';
+
+export interface TrainOptions {
+  readonly run: string;
+  /** The SFT checkpoint LRPO starts from (and, with klWeight > 0, the frozen reference). */
+  readonly init: string;
+  readonly steps: number;
+  /** An LRPO component setting (ABLATIONS), or the direct reward-backprop baseline. */
+  readonly ablation: TrainMethod;
+  /** LRPO overrides on top of the ablation preset's defaults. */
+  readonly overrides: LrpoConfigOverrides;
+  readonly trainCount: number;
+  readonly checkpointEvery: number;
+  readonly seed: number;
+  readonly resume?: boolean;
+  readonly quiet?: boolean;
+  /** Pairs to train on instead of synthetic ones (a user folder, already degraded). */
+  readonly pairs?: PairSet;
+}
+
+export type TrainMethod = AblationName | 'rewardBackprop';
+
+/** The demo's LRPO scale: the paper's method with fewer, smaller rollouts (see README, "LRPO defaults"). */
+export const SMALL_LRPO: LrpoConfigOverrides = Object.freeze({
+  groupSize: 4,
+  inputsPerBatch: 2,
+  sampling: { steps: 10, eta: 1 },
+  gtRegularization: { lastSteps: 2 },
+  optimizer: { lr: 1e-4 },
+});
+
+/** The effective config of a train run: defaults, the small-model scale, the user's overrides, then the ablation's switches. */
+export const trainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides): LrpoConfig => lrpoConfig(SMALL_LRPO, overrides, method === 'rewardBackprop' ? {} : ABLATIONS[method]);
+
+/** Runs (or resumes) LRPO; returns the final checkpoint's path. */
+export async function train(options: TrainOptions): Promise<string> {
+  const { run: runPath, resume, quiet, pairs: givenPairs, ...recorded } = options;
+  const config = trainConfig(options.ablation, options.overrides);
+  const run = openRun(runPath, 'train', { ...recorded, lrpo: config }, { resume });
+  const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
+  const init = await loadCheckpoint(options.init, { withOptimizer: false });
+  const policy = policyOfCheckpoint(init.info);
+  const pairs = givenPairs ?? (await syntheticPairs({ split: 'train', count: options.trainCount, size: policy.imageSize, seed: options.seed, degradation: DEMO_DEGRADATION }));
+  const latest = run.latestCheckpoint();
+  let state: TrainState;
+  if (latest) {
+    const ckpt = await loadCheckpoint(latest.path, { expect: { unet: policy.unet, imageSize: policy.imageSize } });
+    if (!ckpt.optimizer) throw new Error(`train: ${latest.path} has no optimizer state to resume from; start a new run folder.`);
+    state = { params: ckpt.params, opt: ckpt.optimizer, step: ckpt.info.step, key: key(options.seed) };
+    say(`train: resuming from ${latest.path} (step ${latest.step})`);
+  } else {
+    state = initLrpoState(config, init.params, options.seed);
+  }
+  // The frozen reference shares no tensors with the trained params (those are freed as they update).
+  const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
+  if (latest) disposeTree(init.params); // resumed: the run's own checkpoint holds the params
+  const reward = defaultReward(loadFaceRecognitionParams());
+  say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
+  const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
+  const save = (s: TrainState) =>
+    saveCheckpoint(run.checkpointPath(s.step), {
+      info: { ...init.info, stage: `lrpo-${options.ablation}`, step: s.step },
+      params: s.params,
+      optimizer: s.opt,
+    });
+  try {
+    const final = await trainLrpo({ policy, config, reward, pairs, reference }, options.steps, state, {
+      onStep: (m) => {
+        bar.update(m.step, { reward: m.rewardMean.toFixed(4) });
+        run.log({ event: 'step', ...m });
+      },
+      periodic: { every: options.checkpointEvery, run: save },
+    }, options.ablation === 'rewardBackprop' ? rewardBackpropStep : lrpoStep);
+    disposeTree([final.params, final.opt.m, final.opt.v]);
+    return run.checkpointPath(final.step);
+  } finally {
+    bar.stop();
+    if (reference) disposeTree(reference);
+  }
+}
