@@ -73,7 +73,12 @@ describe('supervised training', () => {
     const losses: number[] = [];
     const live: number[] = [];
     const state = initTrainState(sftOptimizer(config), initPolicyParams(policy, T.key(4)), 0);
-    const final = await trainSft(policy, config, pairs, state, { onStep: ({ loss }) => void losses.push(loss) || void live.push(T.memory().webgpu.tensors) });
+    const final = await trainSft(policy, config, pairs, state, {
+      onStep: ({ loss }) => {
+        losses.push(loss);
+        live.push(T.memory().webgpu.tensors);
+      },
+    });
     const head = losses.slice(0, 10).reduce((a, b) => a + b) / 10;
     const tail = losses.slice(-10).reduce((a, b) => a + b) / 10;
     expect(tail).toBeLessThan(0.7 * head);

@@ -5,7 +5,14 @@ import { dispose, setBackend } from '../tensor/backends.js';
 import type { BackendName } from '../kernels/backend.js';
 import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { UNET_PRESETS } from '../models/unet.js';
+import { ablate, ABLATION_ROWS } from './commands/ablate.js';
+import { COMMITTED_SFT, demo } from './commands/demo.js';
+import { evaluate } from './commands/eval.js';
 import { pretrain } from './commands/pretrain.js';
+import { report } from './commands/report.js';
+import { restoreFolder } from './commands/restore.js';
+import { train, SMALL_LRPO } from './commands/train.js';
+import type { LrpoConfigOverrides } from '../lrpo/config.js';
 
 /** Parses a positive integer option or explains the problem. */
 export const positiveInt = (name: string) => (v: string): number => {
@@ -77,8 +84,132 @@ export function buildProgram(): Command {
         }),
       ),
     );
+  const methods = ['grpo', 'noiseLevel', 'gtReg', 'lrpo', 'rewardBackprop'];
+  program
+    .command('train')
+    .description('LRPO fine-tuning of an SFT checkpoint (or an ablation of it)')
+    .requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)')
+    .requiredOption('--init <checkpoint>', 'the SFT checkpoint to start from (e.g. checkpoints/sft-tiny-32.safetensors)')
+    .option('--steps <n>', 'LRPO steps (one rollout batch and update each)', positiveInt('--steps'), 40)
+    .addOption(new Option('--ablation <name>', 'which method: LRPO, one of its ablations, or direct reward backprop').choices(methods).default('lrpo'))
+    .option('--group <k>', 'candidates per LQ input (K)', positiveInt('--group'), SMALL_LRPO.groupSize)
+    .option('--inputs <b>', 'LQ inputs per step (B)', positiveInt('--inputs'), SMALL_LRPO.inputsPerBatch)
+    .option('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt('--sampling-steps'), SMALL_LRPO.sampling?.steps)
+    .option('--lr <rate>', 'AdamW learning rate', nonNegative('--lr'), SMALL_LRPO.optimizer?.lr)
+    .option('--clip-eps <eps>', 'PPO ratio clip', nonNegative('--clip-eps'))
+    .option('--gt-weight <w>', 'GT likelihood regularization weight', nonNegative('--gt-weight'))
+    .option('--gt-steps <n>', 'GT regularization on the last n trained steps', positiveInt('--gt-steps'), SMALL_LRPO.gtRegularization?.lastSteps)
+    .option('--gt-temperature <t>', 'GT regularization temperature', nonNegative('--gt-temperature'))
+    .option('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative('--kl'))
+    .option('--train-count <n>', 'synthetic training pairs', positiveInt('--train-count'), 256)
+    .option('--checkpoint-every <n>', 'checkpoint every n steps', positiveInt('--checkpoint-every'), 20)
+    .option('--seed <n>', 'seed', nonNegative('--seed'), 0)
+    .option('--resume', 'continue the run in --run from its newest checkpoint')
+    .addOption(backendOption())
+    .action((o) => {
+      const overrides: LrpoConfigOverrides = {
+        groupSize: o.group,
+        inputsPerBatch: o.inputs,
+        sampling: { steps: o.samplingSteps },
+        optimizer: { lr: o.lr },
+        ...(o.clipEps !== undefined ? { clipEps: o.clipEps } : {}),
+        ...(o.kl !== undefined ? { klWeight: o.kl } : {}),
+        gtRegularization: { lastSteps: o.gtSteps, ...(o.gtWeight !== undefined ? { weight: o.gtWeight } : {}), ...(o.gtTemperature !== undefined ? { temperature: o.gtTemperature } : {}) },
+      };
+      return withBackend(o.backend, () =>
+        train({ run: o.run, init: o.init, steps: o.steps, ablation: o.ablation, overrides, trainCount: o.trainCount, checkpointEvery: o.checkpointEvery, seed: o.seed, resume: !!o.resume }),
+      );
+    });
+
+  program
+    .command('eval')
+    .description('score checkpoints and the LQ input on evaluation sets with every metric')
+    .requiredOption('--checkpoint <path...>', 'one or more checkpoints')
+    .option('--data <set...>', "'synthetic', 'real', or folders of face images", ['synthetic', 'real'])
+    .option('--count <n>', 'faces per set (at most)', positiveInt('--count'), 32)
+    .option('--sampling-steps <s>', 'DDIM steps', positiveInt('--sampling-steps'), SMALL_LRPO.sampling?.steps)
+    .option('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative('--eta'), 1)
+    .option('--seed <n>', 'sampling and degradation seed', nonNegative('--seed'), 0)
+    .option('--out <file>', 'write per-image scores as JSON')
+    .addOption(backendOption())
+    .action((o) => withBackend(o.backend, () => evaluate({ checkpoints: o.checkpoint, sets: o.data, count: o.count, sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed }, out: o.out })));
+
+  program
+    .command('restore')
+    .description('restore a folder of LQ face images with a checkpoint (PNG out)')
+    .requiredOption('--checkpoint <path>', 'the policy checkpoint')
+    .requiredOption('--input <dir>', 'folder of .png/.jpg face images')
+    .requiredOption('--output <dir>', 'folder for the restored PNGs')
+    .option('--sampling-steps <s>', 'DDIM steps', positiveInt('--sampling-steps'), 20)
+    .option('--eta <eta>', 'DDIM eta', nonNegative('--eta'), 0)
+    .option('--resize', "resize inputs to the policy's image size instead of refusing them")
+    .option('--batch <n>', 'images per batch', positiveInt('--batch'), 16)
+    .option('--seed <n>', 'sampling seed', nonNegative('--seed'), 0)
+    .addOption(backendOption())
+    .action((o) =>
+      withBackend(o.backend, async () => {
+        const written = await restoreFolder({ checkpoint: o.checkpoint, input: o.input, output: o.output, steps: o.samplingSteps, eta: o.eta, seed: o.seed, resize: !!o.resize, batch: o.batch });
+        process.stdout.write(`restored ${written.length} images into ${o.output}\n`);
+      }),
+    );
+
+  program
+    .command('report')
+    .description('write report.md with tables and plots (re-render a demo run, or build from eval/train outputs)')
+    .requiredOption('--run <dir>', 'folder to write the report into')
+    .option('--eval <file...>', '`eval --out` JSON files', [])
+    .option('--train <dir...>', '`train` run folders (reward curves)', [])
+    .option('--title <text>', 'report title')
+    .addOption(backendOption().default('cpu'))
+    .action((o) =>
+      withBackend(o.backend, async () => {
+        const paths = await report({ run: o.run, evals: o.eval, trains: o.train, title: o.title });
+        process.stdout.write(`wrote ${paths.join(', ')}\n`);
+      }),
+    );
+
+  program
+    .command('ablate')
+    .description("the paper's component study: SFT, GRPO, +noise-level, +GT reg., LRPO, reward backprop; several seeds")
+    .requiredOption('--run <dir>', 'run folder (one sub-run per method and seed)')
+    .option('--init <checkpoint>', 'the SFT checkpoint', COMMITTED_SFT)
+    .option('--steps <n>', 'LRPO steps per run', positiveInt('--steps'), 40)
+    .option('--seeds <n...>', 'seeds', ['0', '1', '2'])
+    .addOption(new Option('--methods <name...>', 'rows to run').choices(ABLATION_ROWS.map((r) => r.method)).default(ABLATION_ROWS.map((r) => r.method)))
+    .option('--data <set>', "'synthetic', 'real' or a folder", 'synthetic')
+    .option('--count <n>', 'evaluation faces', positiveInt('--count'), 32)
+    .option('--train-count <n>', 'synthetic training pairs', positiveInt('--train-count'), 256)
+    .option('--resume', 'reuse finished sub-runs in --run')
+    .addOption(backendOption())
+    .action((o) =>
+      withBackend(o.backend, async () => {
+        const seeds = (o.seeds as string[]).map((s) => positiveIntOrZero('--seeds')(s));
+        process.stdout.write(`${await ablate({ run: o.run, init: o.init, steps: o.steps, seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, resume: !!o.resume })}\n`);
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('what `npm start` runs: LRPO from the committed SFT checkpoint, evaluation, report.md')
+    .option('--run <dir>', 'run folder', `runs/demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)
+    .option('--sft <checkpoint>', 'SFT checkpoint to start from', COMMITTED_SFT)
+    .option('--lrpo-steps <n>', 'LRPO steps', positiveInt('--lrpo-steps'), 40)
+    .option('--synthetic-count <n>', 'held-out synthetic faces', positiveInt('--synthetic-count'), 32)
+    .option('--real-count <n>', 'real faces (at most 22)', positiveInt('--real-count'), 22)
+    .option('--seed <n>', 'seed', nonNegative('--seed'), 0)
+    .addOption(backendOption())
+    .action((o) =>
+      withBackend(o.backend, () => demo({ run: o.run, sft: o.sft, lrpoSteps: o.lrpoSteps, syntheticCount: o.syntheticCount, realCount: o.realCount, seed: o.seed })),
+    );
   return program;
 }
+
+/** Parses an integer >= 0. */
+const positiveIntOrZero = (name: string) => (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be integers >= 0, got '${v}'.`);
+  return n;
+};
 
 // Run when executed directly (not when imported by tests).
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) {

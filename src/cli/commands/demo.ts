@@ -1,11 +1,12 @@
 // `demo` (what `npm start` runs): from the committed SFT checkpoint, a short LRPO run, then SFT vs
 // LRPO (and the LQ input) on held-out synthetic faces and on the real-face set, written up as
 // report.md with tables, a reward curve, a perception/fidelity plot and an image grid.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { backendInfo } from '../../tensor/backends.js';
 import { disposeTree } from '../../optim/tree-util.js';
 import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
+import { reportDataToJson } from './report.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel } from '../../train/eval-sets.js';
 import { metricContext, METRICS, type MetricName } from '../../train/evaluate.js';
@@ -97,6 +98,8 @@ export async function demo(o: DemoOptions): Promise<string> {
     tradeoff: { x: 'psnr', y: 'perceptual' },
     grid: { columns: ['LQ', 'SFT', 'LRPO', 'GT'], rows: grids, size: policy.imageSize },
   };
+  // The report's data beside it, so `report --run` re-renders it (e.g. after a style change).
+  writeFileSync(join(run.path, 'report-data.json'), JSON.stringify(reportDataToJson(data)));
   await writeReport(run.path, data);
   const report = join(run.path, 'report.md');
   say(`\ndemo: wrote ${report} in ${((Date.now() - started) / 60000).toFixed(1)} min`);

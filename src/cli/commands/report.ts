@@ -1,0 +1,58 @@
+// `report`: (re)writes report.md and its figures. From a demo run folder it re-renders the saved
+// report data; from `eval --out` files and `train` run folders it builds a new report.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
+import { readRunLog } from '../../train/run-dir.js';
+
+/** ReportData as JSON (typed arrays become plain arrays). */
+export function reportDataToJson(data: ReportData): unknown {
+  return JSON.parse(JSON.stringify(data, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v)));
+}
+
+/** ReportData from its JSON form (image rows back to Float32Array). */
+export function reportDataFromJson(json: unknown): ReportData {
+  const data = json as ReportData & { grid?: { rows: number[][][] } };
+  return data.grid ? { ...data, grid: { ...data.grid, rows: data.grid.rows.map((row) => row.map((img) => Float32Array.from(img))) } } : data;
+}
+
+export interface ReportOptions {
+  readonly run: string;
+  /** `eval --out` JSON files to tabulate. */
+  readonly evals: readonly string[];
+  /** `train` run folders whose reward curves to plot. */
+  readonly trains: readonly string[];
+  readonly title?: string;
+}
+
+/** Writes the report into `run`; returns the written paths. */
+export async function report(o: ReportOptions): Promise<string[]> {
+  const saved = join(o.run, 'report-data.json');
+  if (o.evals.length === 0 && o.trains.length === 0) {
+    if (!existsSync(saved)) throw new Error(`report: ${o.run} has no report-data.json (only demo runs save one); pass --eval <eval.json> and/or --train <run folder> to build a report.`);
+    return writeReport(o.run, reportDataFromJson(JSON.parse(readFileSync(saved, 'utf8'))));
+  }
+  const evaluations: MethodEvaluation[] = o.evals.flatMap((file) => {
+    if (!existsSync(file)) throw new Error(`report: ${file} does not exist; write it with \`eval --out ${file}\`.`);
+    const { results } = JSON.parse(readFileSync(file, 'utf8')) as { results: { method: string; set: string; scores: Record<string, number[]> }[] };
+    return results.map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
+  });
+  const rewardCurves = o.trains.map((dir) => {
+    const steps = readRunLog(dir).filter((e) => e.event === 'step' && e.rewardMean !== undefined);
+    if (steps.length === 0) throw new Error(`report: ${dir} has no LRPO steps in metrics.jsonl; pass a folder written by \`train\`.`);
+    return { method: dir.split('/').filter(Boolean).pop() ?? dir, points: steps.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })) };
+  });
+  const data: ReportData = {
+    title: o.title ?? 'Face restoration report',
+    setup: [
+      ['Evaluations', o.evals.join(', ') || '-'],
+      ['Training runs', o.trains.join(', ') || '-'],
+    ],
+    evaluations,
+    rewardCurves,
+    tradeoff: { x: 'psnr', y: 'perceptual' },
+  };
+  mkdirSync(o.run, { recursive: true });
+  writeFileSync(saved, JSON.stringify(reportDataToJson(data)));
+  return writeReport(o.run, data);
+}
