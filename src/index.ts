@@ -147,21 +147,8 @@ export {
   type PerceptualSimilarityOptions,
   type FaceFeatureLayer,
 } from './metrics/index.js';
-// LRPO composite reward (issue 6): a pure builder from weighted named terms, and the paper's default with offline stand-ins
-export { laplacianSharpness, type LaplacianSharpnessOptions } from './lrpo/sharpness.js';
-export {
-  compositeReward,
-  defaultReward,
-  DEFAULT_REWARD_WEIGHTS,
-  RewardConfigError,
-  type Reward,
-  type RewardTerm,
-  type RewardTermFn,
-  type RewardTerms,
-  type RewardResult,
-  type DefaultRewardOptions,
-  type DefaultRewardTermName,
-} from './lrpo/reward.js';
+// LRPO (issues 6, 7): the composite reward, advantages, the objective, rollouts and the training fold
+export * from './lrpo/index.js';
 // real-face evaluation set (issue 6): aligned crops of face-api's demo photos, built offline on first use; evaluation only
 export { loadRealFaces, buildRealFaces, readRealFacesIndex, realFacesDir, realFaceSources, ffhqQuad, RealFacesError, REAL_FACE_SIZES, REAL_FACES_DIR_ENV, REAL_FACES_VERSION, type RealFaces, type RealFaceSize, type RealFaceEntry, type RealFacesIndex, type LoadRealFacesOptions, type BuildRealFacesOptions } from './data/real-faces.js';
 export { faceEmbeddingChecked, landmarkDistanceChecked } from './metrics/index.js';
@@ -169,3 +156,7 @@ export { faceEmbeddingChecked, landmarkDistanceChecked } from './metrics/index.j
 export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, disposeTree, type AdamWOptions, type AdamWState, type Optimizer, type Schedule } from './optim/index.js';
 // checkpoints (issue 5): param trees and optimizer state as safetensors files
 export { saveSafetensors, loadSafetensors, SafetensorsError } from './io/safetensors.js';
+// the diffusion policy (issue 5): layers, the conditional UNet, the noise schedule and DDIM with log-probs
+export * from './models/index.js';
+// training and evaluating the policy (issues 5, 7): pairs, SFT, checkpoints, run folders, metrics table
+export * from './train/index.js';

@@ -18,3 +18,4 @@ export {
   type DdimSampleOptions,
   type DdimSampleResult,
 } from './ddim.js';
+export { ddimTransitions, rowLogProb, type DdimTransitions } from './ddim-transitions.js';
