@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { backendFor } from '../src/tensor/backends.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
-import { useBackends } from './support/backends.js';
+import fc from 'fast-check';
+import { expectEqual, runOnBoth, useBackends } from './support/backends.js';
+import { runs } from './support/arbitraries.js';
 
 useBackends();
 
@@ -50,6 +52,40 @@ describe('elementwise fusion', () => {
       expect(Math.abs(fused.values[i] - cpu[i])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(cpu[i])));
     }
     [x, a, b, xc, ac, bc].forEach((t) => t.dispose());
+  });
+
+  it('a small pending expression read through a broadcast is inlined: x - mean(x, keepdims) is the reduction plus one kernel', async () => {
+    const x = T.keep(T.uniform(T.key(4), [6, 5, 70], { min: -2, max: 2 }));
+    await x.data();
+    const centered = await countDispatches(() => T.sub(x, T.mean(x, { axis: [0, 2], keepdims: true })));
+    expect(centered.dispatches).toBe(2);
+    const xc = T.tensor(await x.data(), { shape: x.shape, backend: 'cpu' });
+    const cpu = (await T.scope(() => T.sub(xc, T.mean(xc, { axis: [0, 2], keepdims: true }))).data()) as Float32Array;
+    cpu.forEach((v, i) => expect(centered.values[i]).toBeCloseTo(v, 5));
+    [x, xc].forEach((t) => t.dispose());
+  });
+
+  it('expressions read through broadcasts of any shape (inserted 1s, leading dims) match the CPU', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
+          fc.tuple(fc.constant(shape), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }), fc.integer({ min: 0, max: 2 })),
+        ),
+        async ([shape, keep, lead]) => {
+          const small = shape.map((d, i) => (keep[i] ? d : 1));
+          const out = [...Array.from({ length: lead }, () => 2), ...shape];
+          const n = small.reduce((a, d) => a * d, 1);
+          const values = Array.from({ length: n }, (_, i) => i * 0.25 - 1);
+          const r = await runOnBoth([{ values, shape: small }], (t) => {
+            // A reshape of the pending expression first (split / merge of kept dims), then a broadcast.
+            const pending = T.reshape(T.div(T.add(t, 1), 3), small);
+            return T.mul(T.broadcastTo(pending, out), 2);
+          });
+          expectEqual(r);
+        },
+      ),
+      runs(25),
+    );
   });
 
   it('a result that is dropped unread never runs, and memory returns to where it was', async () => {

@@ -5,7 +5,7 @@
 // and convolutions are recorded lazily too (ProducerStorage), so an expression that is the only
 // user of one runs as that kernel's epilogue (bias + SiLU on a conv: one kernel).
 import type { DType } from '../../tensor/dtype.js';
-import { contiguousStrides, shapesEqual, sizeOf, type Shape } from '../../tensor/shape.js';
+import { contiguousStrides, reshapeStrides, shapesEqual, sizeOf, type Shape } from '../../tensor/shape.js';
 import type { View } from '../backend.js';
 import type { GpuContext } from './context.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
@@ -230,12 +230,32 @@ const sameView = (a: View, b: View): boolean =>
 
 const distinctViews = (views: readonly View[]): number => views.filter((v, i) => views.findIndex((u) => sameView(u, v)) === i).length;
 
-/** A pending expression this operand can be inlined from: an unrun fused result read whole, in order. */
-function inlinable(v: View, shape: Shape): FusedExpr | null {
+/** Most ops of an expression inlined through a broadcast (it is recomputed for every copy of an element). */
+const MAX_BROADCAST_INLINE_OPS = 3;
+
+/**
+ * A pending expression this operand can be inlined from, with its inputs as views in `shape`:
+ * an unrun fused result read whole and in order, or (when the expression is small) read through
+ * a broadcast of it, as `mean(x, {keepdims}) - x` reads the mean. Null when neither.
+ */
+function inlinable(v: View, shape: Shape): { expr: FusedExpr; inputs: readonly View[] } | null {
   const s = v.storage;
-  // The expression's inputs are indexed in its own shape, so a reshaped view of it cannot inline.
-  if (!(s instanceof LazyStorage) || s.pendingExpr === null || !isWholeView(v, shape) || !shapesEqual(s.shape, shape)) return null;
-  return s.pendingExpr;
+  if (!(s instanceof LazyStorage) || s.pendingExpr === null) return null;
+  const expr = s.pendingExpr;
+  if (isWholeView(v, shape) && shapesEqual(s.shape, shape)) return { expr, inputs: expr.inputs };
+  if (expr.ops.length > MAX_BROADCAST_INLINE_OPS || v.offset !== 0 || !shapesEqual(v.shape, shape)) return null;
+  // v must be the storage reshaped to `kept` (the shape with its broadcast dims set to 1), then
+  // broadcast: then each input of the expression, viewed the same way, lines up with `shape`.
+  const kept = shape.map((d, k) => (v.strides[k] === 0 ? 1 : d));
+  const keptStrides = contiguousStrides(kept);
+  if (sizeOf(kept) !== s.size || kept.some((d, k) => d > 1 && v.strides[k] !== keptStrides[k])) return null;
+  const inputs: View[] = [];
+  for (const u of expr.inputs) {
+    const strides = reshapeStrides(s.shape, u.strides, kept);
+    if (!strides) return null;
+    inputs.push({ ...u, shape, strides: strides.map((st, k) => (kept[k] === 1 ? 0 : st)) });
+  }
+  return { expr, inputs };
 }
 
 /**
@@ -255,16 +275,17 @@ export function fuseElementwise(ctx: GpuContext, op: ElementwiseOp): WebGpuStora
   };
 
   const parts = op.operands.map((v) => {
-    const expr = inlinable(v, op.shape);
+    const found = inlinable(v, op.shape);
     const fits =
-      expr !== null &&
-      ops.length + expr.ops.length + 1 <= MAX_FUSED_OPS &&
-      distinctViews([...inputs, ...expr.inputs]) + op.operands.length - 1 <= MAX_FUSED_INPUTS;
+      found !== null &&
+      ops.length + found.expr.ops.length + 1 <= MAX_FUSED_OPS &&
+      distinctViews([...inputs, ...found.inputs]) + op.operands.length - 1 <= MAX_FUSED_INPUTS;
     if (!fits) {
       const i = inputIndex(v);
       return (loads: readonly string[]) => loads[i];
     }
-    const map = expr.inputs.map(inputIndex);
+    const { expr } = found;
+    const map = found.inputs.map(inputIndex);
     expr.preludes.forEach((p) => preludes.add(p));
     ops.push(...expr.ops);
     return (loads: readonly string[]) => `(${expr.render(map.map((i) => loads[i]))})`;
