@@ -160,3 +160,5 @@ export { saveSafetensors, loadSafetensors, SafetensorsError } from './io/safeten
 export * from './models/index.js';
 // training and evaluating the policy (issues 5, 7): pairs, SFT, checkpoints, run folders, metrics table
 export * from './train/index.js';
+// reports (issue 7): markdown tables with 95% intervals, SVG charts, report.md with its figures
+export * from './report/index.js';

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { dispose, setBackend } from '../tensor/backends.js';
 import type { BackendName } from '../kernels/backend.js';
 import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
+import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
 import { UNET_PRESETS } from '../models/unet.js';
 import { ablate, ABLATION_ROWS } from './commands/ablate.js';
 import { COMMITTED_SFT, demo } from './commands/demo.js';
@@ -61,11 +62,14 @@ export function buildProgram(): Command {
     .option('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt('--eval-every'), 250)
     .option('--eval-steps <n>', 'DDIM steps of the periodic evaluation', positiveInt('--eval-steps'), 20)
     .option('--seed <n>', 'seed of data, init and noise', nonNegative('--seed'), 0)
+    .addOption(new Option('--target <space>', "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ").choices(['image', 'residual']).default(DEFAULT_TARGET_SPACE.kind))
+    .option('--residual-scale <s>', 'residual target scale', nonNegative('--residual-scale'), 4)
     .option('--resume', 'continue the run in --run from its newest checkpoint')
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, () =>
         pretrain({
+          space: { kind: o.target, scale: o.target === 'residual' ? o.residualScale : 1 },
           run: o.run,
           preset: o.preset,
           size: o.size,

@@ -13,7 +13,7 @@ export interface TargetSpace {
   readonly scale: number;
 }
 
-export const DEFAULT_TARGET_SPACE: TargetSpace = Object.freeze({ kind: 'residual', scale: 4 });
+export const DEFAULT_TARGET_SPACE: TargetSpace = Object.freeze({ kind: 'image', scale: 1 });
 
 /** The conditioning image: LQ in [0, 1] mapped to the model's [-1, 1]. */
 export const conditionOf = (lq: Tensor): Tensor => scope(() => sub(mul(lq, 2), 1));

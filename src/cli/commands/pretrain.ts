@@ -11,6 +11,7 @@ import { meanInterval } from '../../train/stats.js';
 import { DEMO_DEGRADATION } from '../../train/demo-data.js';
 import { alias } from '../../tensor/ops/movement.js';
 import { progressBar } from '../progress.js';
+import { DEFAULT_TARGET_SPACE, type TargetSpace } from '../../train/target-space.js';
 
 export interface PretrainOptions extends SftConfig {
   readonly run: string;
@@ -22,6 +23,8 @@ export interface PretrainOptions extends SftConfig {
   readonly evalEvery: number;
   /** DDIM steps of the periodic evaluation. */
   readonly evalSteps: number;
+  /** What the policy samples: the HQ image, or the scaled residual HQ - LQ. */
+  readonly space?: TargetSpace;
   readonly resume?: boolean;
   readonly quiet?: boolean;
 }
@@ -30,7 +33,7 @@ export interface PretrainOptions extends SftConfig {
 export async function pretrain(options: PretrainOptions): Promise<string> {
   const { run: runPath, resume, quiet, ...config } = options;
   const run = openRun(runPath, 'pretrain', config, { resume });
-  const policy = policyOf(options.preset, options.size);
+  const policy = policyOf(options.preset, options.size, options.space ?? DEFAULT_TARGET_SPACE);
   const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
   say(`pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`);
   const [train, valid] = await Promise.all([
