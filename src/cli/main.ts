@@ -57,7 +57,8 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'pairs per update', positiveInt('--batch'), DEFAULT_SFT_CONFIG.batchSize)
     .option('--lr <rate>', 'peak learning rate', nonNegative('--lr'), DEFAULT_SFT_CONFIG.lr)
     .option('--warmup <n>', 'warm-up updates', nonNegative('--warmup'), DEFAULT_SFT_CONFIG.warmupSteps)
-    .option('--train-count <n>', 'synthetic training pairs', positiveInt('--train-count'), 2048)
+    .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
+    .option('--train-count <n>', 'training pairs', positiveInt('--train-count'), 2048)
     .option('--eval-count <n>', 'held-out validation pairs', positiveInt('--eval-count'), 32)
     .option('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt('--eval-every'), 250)
     .option('--eval-steps <n>', 'DDIM steps of the periodic evaluation', positiveInt('--eval-steps'), 20)
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
     .action((o) =>
       withBackend(o.backend, () =>
         pretrain({
+          data: o.data,
           space: { kind: o.target, scale: o.target === 'residual' ? o.residualScale : 1 },
           run: o.run,
           preset: o.preset,
@@ -105,7 +107,8 @@ export function buildProgram(): Command {
     .option('--gt-steps <n>', 'GT regularization on the last n trained steps', positiveInt('--gt-steps'), SMALL_LRPO.gtRegularization?.lastSteps)
     .option('--gt-temperature <t>', 'GT regularization temperature', nonNegative('--gt-temperature'))
     .option('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative('--kl'))
-    .option('--train-count <n>', 'synthetic training pairs', positiveInt('--train-count'), 256)
+    .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
+    .option('--train-count <n>', 'training pairs', positiveInt('--train-count'), 256)
     .option('--checkpoint-every <n>', 'checkpoint every n steps', positiveInt('--checkpoint-every'), 20)
     .option('--seed <n>', 'seed', nonNegative('--seed'), 0)
     .option('--resume', 'continue the run in --run from its newest checkpoint')
@@ -121,7 +124,7 @@ export function buildProgram(): Command {
         gtRegularization: { lastSteps: o.gtSteps, ...(o.gtWeight !== undefined ? { weight: o.gtWeight } : {}), ...(o.gtTemperature !== undefined ? { temperature: o.gtTemperature } : {}) },
       };
       return withBackend(o.backend, () =>
-        train({ run: o.run, init: o.init, steps: o.steps, ablation: o.ablation, overrides, trainCount: o.trainCount, checkpointEvery: o.checkpointEvery, seed: o.seed, resume: !!o.resume }),
+        train({ run: o.run, init: o.init, data: o.data, steps: o.steps, ablation: o.ablation, overrides, trainCount: o.trainCount, checkpointEvery: o.checkpointEvery, seed: o.seed, resume: !!o.resume }),
       );
     });
 

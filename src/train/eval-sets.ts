@@ -5,7 +5,9 @@ import { readFaceFolder } from '../data/folder.js';
 import { loadRealFaces } from '../data/real-faces.js';
 import { foldIn, key } from '../random/index.js';
 import { slice } from '../tensor/ops/movement.js';
-import { DEMO_DEGRADATION } from './demo-data.js';
+import { tensor } from '../tensor/ops/creation.js';
+import type { FaceSplit } from '../data/faces.js';
+import { degradationFor } from './demo-data.js';
 import { pairsFromImages, syntheticPairs, type PairSet } from './pairs.js';
 
 /** 'synthetic' (held-out test identities), 'real' (face-api's aligned demo faces), or a folder path. */
@@ -24,14 +26,14 @@ export const evalSetLabel = (name: EvalSetName): string => (name === 'synthetic'
 /** Builds an evaluation set of pairs (deterministic for the seed). */
 export async function evalSet(name: EvalSetName, { size, count, seed = 0 }: EvalSetOptions): Promise<PairSet> {
   const k = foldIn(key(seed), 0x5e7);
-  if (name === 'synthetic') return syntheticPairs({ split: 'test', count, size, seed, degradation: DEMO_DEGRADATION });
+  if (name === 'synthetic') return syntheticPairs({ split: 'test', count, size, seed, degradation: degradationFor(size) });
   if (name === 'real') {
     const real = await loadRealFaces({ size: 64 });
     try {
       const n = Math.min(count, real.images.shape[0]);
       const images = n === real.images.shape[0] ? real.images : slice(real.images, [0], [n]);
       try {
-        return await pairsFromImages(k, images, real.ids.slice(0, n), size, DEMO_DEGRADATION);
+        return await pairsFromImages(k, images, real.ids.slice(0, n), size, degradationFor(size));
       } finally {
         if (images !== real.images) images.dispose();
       }
@@ -39,11 +41,35 @@ export async function evalSet(name: EvalSetName, { size, count, seed = 0 }: Eval
       real.images.dispose();
     }
   }
-  const folder = await readFaceFolder(name, { size, resize: true, limit: count });
-  const images = folder.batch(0, folder.images.length);
+  return folderPairs(name, 'test', { size, count, seed });
+}
+
+/**
+ * Pairs from a folder of face images (an FFHQ-style set), resized to `size` and degraded. Every
+ * tenth file (index 9, 19, ...) is held out: 'validation' and 'test' read those, 'train' the rest.
+ */
+export async function folderPairs(dir: string, split: FaceSplit, { size, count, seed = 0 }: EvalSetOptions): Promise<PairSet> {
+  const folder = await readFaceFolder(dir, { size, resize: true });
+  const held = (i: number) => i % 10 === 9;
+  const chosen = folder.files.map((_, i) => i).filter((i) => (split === 'train' ? !held(i) : held(i))).slice(0, count);
+  if (chosen.length === 0) throw new Error(`folderPairs: ${dir} has ${folder.files.length} images, none in the ${split} split (every tenth file is held out); add images.`);
+  const images = tensor(concatHost(chosen.map((i) => folder.images[i])), { shape: [chosen.length, 3, size, size], dtype: 'float32' });
   try {
-    return await pairsFromImages(k, images, folder.files, size, DEMO_DEGRADATION);
+    return await pairsFromImages(foldIn(key(seed), split === 'train' ? 1 : 3), images, chosen.map((i) => folder.files[i]), size, degradationFor(size));
   } finally {
     images.dispose();
   }
+}
+
+/** Training or validation pairs from 'synthetic' faces or a folder (the real-face set is for evaluation only). */
+export async function trainingPairs(source: EvalSetName, split: 'train' | 'validation', options: EvalSetOptions): Promise<PairSet> {
+  if (source === 'synthetic') return syntheticPairs({ split, count: options.count, size: options.size, seed: options.seed ?? 0, degradation: degradationFor(options.size) });
+  if (source === 'real') throw new Error("the real-face set is for evaluation only (22 faces); train on 'synthetic' or a folder of face images.");
+  return folderPairs(source, split, options);
+}
+
+function concatHost(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
+  return out;
 }

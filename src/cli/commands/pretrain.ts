@@ -3,12 +3,11 @@
 import { foldIn, key } from '../../random/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
 import { evaluateRestorer } from '../../train/evaluate.js';
-import { syntheticPairs } from '../../train/pairs.js';
 import { initPolicyParams, policyOf, restore, type PresetName } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';
 import { disposeState, initTrainState, sftOptimizer, trainSft, type SftConfig, type TrainState } from '../../train/sft.js';
 import { meanInterval } from '../../train/stats.js';
-import { DEMO_DEGRADATION } from '../../train/demo-data.js';
+import { trainingPairs } from '../../train/eval-sets.js';
 import { alias } from '../../tensor/ops/movement.js';
 import { progressBar } from '../progress.js';
 import { DEFAULT_TARGET_SPACE, type TargetSpace } from '../../train/target-space.js';
@@ -23,6 +22,8 @@ export interface PretrainOptions extends SftConfig {
   readonly evalEvery: number;
   /** DDIM steps of the periodic evaluation. */
   readonly evalSteps: number;
+  /** 'synthetic' faces (default) or a folder of face images. */
+  readonly data?: string;
   /** What the policy samples: the HQ image, or the scaled residual HQ - LQ. */
   readonly space?: TargetSpace;
   readonly resume?: boolean;
@@ -36,10 +37,9 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
   const policy = policyOf(options.preset, options.size, options.space ?? DEFAULT_TARGET_SPACE);
   const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
   say(`pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`);
-  const [train, valid] = await Promise.all([
-    syntheticPairs({ split: 'train', count: options.trainCount, size: options.size, seed: options.seed, degradation: DEMO_DEGRADATION }),
-    syntheticPairs({ split: 'validation', count: options.evalCount, size: options.size, seed: options.seed, degradation: DEMO_DEGRADATION }),
-  ]);
+  const data = options.data ?? 'synthetic';
+  const train = await trainingPairs(data, 'train', { count: options.trainCount, size: options.size, seed: options.seed });
+  const valid = await trainingPairs(data, 'validation', { count: options.evalCount, size: options.size, seed: options.seed });
   const optimizer = sftOptimizer(config);
   const latest = run.latestCheckpoint();
   let state: TrainState;

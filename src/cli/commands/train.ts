@@ -8,8 +8,8 @@ import { loadFaceRecognitionParams } from '../../metrics/face-embedding/face-rec
 import { disposeTree } from '../../optim/tree-util.js';
 import { key } from '../../random/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
-import { DEMO_DEGRADATION } from '../../train/demo-data.js';
-import { syntheticPairs, type PairSet } from '../../train/pairs.js';
+import { trainingPairs } from '../../train/eval-sets.js';
+import type { PairSet } from '../../train/pairs.js';
 import { policyOfCheckpoint } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';
 import type { TrainState } from '../../train/sft.js';
@@ -29,7 +29,9 @@ export interface TrainOptions {
   readonly seed: number;
   readonly resume?: boolean;
   readonly quiet?: boolean;
-  /** Pairs to train on instead of synthetic ones (a user folder, already degraded). */
+  /** 'synthetic' faces (default) or a folder of face images. */
+  readonly data?: string;
+  /** Pairs to train on, built by the caller (overrides `data`). */
   readonly pairs?: PairSet;
 }
 
@@ -55,7 +57,7 @@ export async function train(options: TrainOptions): Promise<string> {
   const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
   const init = await loadCheckpoint(options.init, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
-  const pairs = givenPairs ?? (await syntheticPairs({ split: 'train', count: options.trainCount, size: policy.imageSize, seed: options.seed, degradation: DEMO_DEGRADATION }));
+  const pairs = givenPairs ?? (await trainingPairs(options.data ?? 'synthetic', 'train', { count: options.trainCount, size: policy.imageSize, seed: options.seed }));
   const latest = run.latestCheckpoint();
   let state: TrainState;
   if (latest) {
