@@ -2,6 +2,7 @@
 // moments) as tensors, everything needed to rebuild the policy (UNet config, target space, the
 // training step) as JSON strings in the metadata, so any safetensors reader can open the file
 // and our loader can refuse a checkpoint that does not fit.
+import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { BackendName } from '../kernels/backend.js';
@@ -76,6 +77,9 @@ export interface LoadCheckpointOptions {
 
 /** Reads a checkpoint written by saveCheckpoint and checks it against `expect` and its own config. */
 export async function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint> {
+  if (!existsSync(path)) {
+    throw new CheckpointError(`loadCheckpoint: ${path} does not exist; pass a checkpoint written by pretrain or train (<run>/checkpoints/step-N.safetensors, or the committed checkpoints/sft-tiny-32.safetensors).`);
+  }
   const { tree, metadata } = await loadSafetensors(path, options.backend ? { backend: options.backend } : {});
   const fail = (what: string, fix: string): never => {
     disposeTree(tree);
