@@ -1,5 +1,6 @@
 // `pretrain`: supervised training of the restoration policy on synthetic (LQ, HQ) face pairs, in a
 // resumable run folder (config.json, metrics.jsonl, checkpoints/step-N.safetensors).
+import { join } from 'node:path';
 import { foldIn, key } from '../../random/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
 import { evaluateRestorer } from '../../train/evaluate.js';
@@ -81,8 +82,10 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
       },
     },
   }).finally(() => bar.stop());
-  const path = run.checkpointPath(final.step);
+  // The shareable result: params only (no optimizer moments), a third of a resumable checkpoint.
+  const path = join(run.path, 'policy.safetensors');
+  await saveCheckpoint(path, { info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: final.step, imageSize: policy.imageSize }, params: final.params });
   disposeState(final);
-  say(`pretrain: done; final checkpoint ${path}`);
+  say(`pretrain: done; policy ${path} (resumable checkpoints in ${join(run.path, 'checkpoints')})`);
   return path;
 }
