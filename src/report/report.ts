@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { writeImageGrid } from '../io/grid.js';
 import { FONT_ADVANCE } from '../io/font.js';
 import { tensor } from '../tensor/ops/creation.js';
+import { upsampleNearest2d } from '../tensor/ops/conv.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { METRICS, type MetricName } from '../train/evaluate.js';
 import { meanInterval } from '../train/stats.js';
@@ -116,11 +117,19 @@ export function alignedColumnLabel(columns: readonly string[], size: number, pad
 
 async function writeGrid(path: string, grid: NonNullable<ReportData['grid']>): Promise<void> {
   const pad = 2;
-  const scale = grid.size < 96 ? 1 : 2;
-  const rows = gridRowTensors(grid);
+  // Small faces (the demo's 32 px) are enlarged with nearest-neighbour pixels, so they stay honest.
+  const zoom = Math.max(1, Math.ceil(96 / grid.size));
+  const shown = grid.size * zoom;
+  const scale = shown < 96 ? 1 : 2;
+  const rows = gridRowTensors(grid).map((t) => {
+    if (zoom === 1) return t;
+    const big = upsampleNearest2d(t, { scale: zoom });
+    t.dispose();
+    return big;
+  });
   try {
     // writeImageGrid labels rows, not columns: the first row's label is the column header, aligned.
-    const labels = rows.map((_, r) => (r === 0 ? alignedColumnLabel(grid.columns, grid.size, pad, scale) : ''));
+    const labels = rows.map((_, r) => (r === 0 ? alignedColumnLabel(grid.columns, shown, pad, scale) : ''));
     await writeImageGrid(path, rows, { labels, padding: pad, labelScale: scale });
   } finally {
     rows.forEach((t) => t.dispose());
