@@ -26,7 +26,7 @@ import {
   where,
   clamp,
 } from '../tensor/ops/elementwise.js';
-import { broadcastTo, concat, pad, reshape, slice, transpose } from '../tensor/ops/movement.js';
+import { broadcastTo, pad, reshape, slice, transpose } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
 
 export interface RuleContext<P extends Primitive> {

@@ -2,11 +2,12 @@
 // resumable run folder (config.json, metrics.jsonl, checkpoints/step-N.safetensors).
 import { join } from 'node:path';
 import { foldIn, key } from '../../random/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
+import { saveCheckpoint } from '../../train/checkpoint.js';
+import { resumeOrStart } from './resume.js';
 import { evaluateRestorer } from '../../train/evaluate.js';
 import { initPolicyParams, policyOf, restore, type PresetName } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';
-import { disposeState, initTrainState, sftOptimizer, trainSft, type SftConfig, type TrainState } from '../../train/sft.js';
+import { disposeState, initTrainState, sftOptimizer, trainSft, type SftConfig } from '../../train/sft.js';
 import { meanInterval } from '../../train/stats.js';
 import { trainingPairs } from '../../train/eval-sets.js';
 import { alias } from '../../tensor/ops/movement.js';
@@ -42,17 +43,8 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
   const train = await trainingPairs(data, 'train', { count: options.trainCount, size: options.size, seed: options.seed });
   const valid = await trainingPairs(data, 'validation', { count: options.evalCount, size: options.size, seed: options.seed });
   const optimizer = sftOptimizer(config);
-  const latest = run.latestCheckpoint();
-  let state: TrainState;
-  if (latest) {
-    const ckpt = await loadCheckpoint(latest.path, { expect: { preset: options.preset, imageSize: options.size } });
-    if (!ckpt.optimizer) throw new Error(`pretrain: ${latest.path} has no optimizer state to resume from; start a new run folder.`);
-    state = { params: ckpt.params, opt: ckpt.optimizer, step: ckpt.info.step, key: key(options.seed) };
-    say(`pretrain: resuming from ${latest.path} (step ${latest.step})`);
-  } else {
-    state = initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), 7)), options.seed);
-  }
-  if (!latest) {
+  const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), 7)), options.seed), say);
+  if (!resumed) {
     // The bar to beat: the LQ input itself (degrade() resizes it back with bilinear interpolation).
     const { scores } = await evaluateRestorer(undefined, (lq) => alias(lq), valid, { metrics: ['psnr', 'ssim'] });
     const baseline = { psnr: meanInterval(scores.psnr!).mean, ssim: meanInterval(scores.ssim!).mean };

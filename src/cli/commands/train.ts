@@ -6,8 +6,8 @@ import { initLrpoState, lrpoStep, trainLrpo } from '../../lrpo/train.js';
 import { rewardBackpropStep } from '../../lrpo/reward-backprop.js';
 import { loadFaceRecognitionParams } from '../../metrics/face-embedding/face-recognition-net.js';
 import { disposeTree } from '../../optim/tree-util.js';
-import { key } from '../../random/index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
+import { resumeOrStart } from './resume.js';
 import { trainingPairs } from '../../train/eval-sets.js';
 import type { PairSet } from '../../train/pairs.js';
 import { policyOfCheckpoint } from '../../train/policy.js';
@@ -58,19 +58,10 @@ export async function train(options: TrainOptions): Promise<string> {
   const init = await loadCheckpoint(options.init, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
   const pairs = givenPairs ?? (await trainingPairs(options.data ?? 'synthetic', 'train', { count: options.trainCount, size: policy.imageSize, seed: options.seed }));
-  const latest = run.latestCheckpoint();
-  let state: TrainState;
-  if (latest) {
-    const ckpt = await loadCheckpoint(latest.path, { expect: { unet: policy.unet, imageSize: policy.imageSize } });
-    if (!ckpt.optimizer) throw new Error(`train: ${latest.path} has no optimizer state to resume from; start a new run folder.`);
-    state = { params: ckpt.params, opt: ckpt.optimizer, step: ckpt.info.step, key: key(options.seed) };
-    say(`train: resuming from ${latest.path} (step ${latest.step})`);
-  } else {
-    state = initLrpoState(config, init.params, options.seed);
-  }
+  const { state, resumed } = await resumeOrStart('train', run, { unet: policy.unet, imageSize: policy.imageSize }, options.seed, () => initLrpoState(config, init.params, options.seed), say);
+  if (resumed) disposeTree(init.params); // the run's own checkpoint holds the params
   // The frozen reference shares no tensors with the trained params (those are freed as they update).
   const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
-  if (latest) disposeTree(init.params); // resumed: the run's own checkpoint holds the params
   const reward = defaultReward(loadFaceRecognitionParams());
   say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
   const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });

@@ -11,7 +11,6 @@ import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { PendingStorage } from './fusion.js';
 import { isCpuAdapter } from './tuning.js';
 import { identityEpilogue, type Epilogue } from './epilogue.js';
-import { wgslScalar } from './wgsl.js';
 
 /** Pooled bytes kept for reuse before the largest free buffers are destroyed. */
 const DEFAULT_POOL_CAP_BYTES = 256 * 1024 * 1024;

@@ -9,9 +9,9 @@ import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfj
 import type { BackendName } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../../tensor/errors.js';
 import { tensor } from '../../tensor/ops/creation.js';
-import { add, maximum, mul, relu, rsqrt, sub } from '../../tensor/ops/elementwise.js';
+import { add, maximum, mul, relu, rsqrt } from '../../tensor/ops/elementwise.js';
 import { matmul } from '../../tensor/ops/linalg.js';
-import { pad, reshape, transpose } from '../../tensor/ops/movement.js';
+import { pad, reshape } from '../../tensor/ops/movement.js';
 import { avgPool2d, conv2d, maxPool2d } from '../../tensor/ops/conv.js';
 import { mean, sum } from '../../tensor/ops/reduce.js';
 import { scope } from '../../tensor/memory.js';

@@ -13,7 +13,7 @@ import { fmtShape, ShapeError } from '../../tensor/errors.js';
 import { tensor } from '../../tensor/ops/creation.js';
 import { add, greater, mul, relu, sqrt, square, sub, where } from '../../tensor/ops/elementwise.js';
 import { matmul } from '../../tensor/ops/linalg.js';
-import { pad, reshape, transpose } from '../../tensor/ops/movement.js';
+import { pad, reshape } from '../../tensor/ops/movement.js';
 import { conv2d } from '../../tensor/ops/conv.js';
 import { mean, sum } from '../../tensor/ops/reduce.js';
 import { scope } from '../../tensor/memory.js';

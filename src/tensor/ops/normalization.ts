@@ -4,7 +4,7 @@ import { checkShape, fmtShape } from '../errors.js';
 import { scope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { add, cast, div, exp, log, mul, rsqrt, sub } from './elementwise.js';
+import { add, cast, exp, log, mul, rsqrt, sub } from './elementwise.js';
 import { reshape, transpose } from './movement.js';
 import { bind } from '../primitives.js';
 import { requireTensor } from './operand.js';
