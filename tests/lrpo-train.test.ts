@@ -4,7 +4,8 @@
 // baseline moves the params along the reward.
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
-import { ABLATIONS, lrpoConfig } from '../src/lrpo/config.js';
+import { ABLATIONS, lrpoConfig, trainedSteps } from '../src/lrpo/config.js';
+import { updateSteps } from '../src/lrpo/update.js';
 import { rewardBackpropStep } from '../src/lrpo/reward-backprop.js';
 import { initLrpoState, trainLrpo, type LrpoStepMetrics } from '../src/lrpo/train.js';
 import type { UNetConfig } from '../src/models/unet.js';
@@ -72,6 +73,18 @@ describe('LRPO training fold', () => {
     expect(metrics).toHaveLength(2);
     expect(metrics.every((m) => Number.isFinite(m.rewardMean) && m.gradNorm > 0)).toBe(true);
     expect(params).not.toEqual(before);
+  });
+
+  it('trains a random subset of steps per update when stepsPerUpdate is set (deterministic for the key)', async () => {
+    const config = lrpoConfig({ sampling: { steps: 10, eta: 1 }, stepsPerUpdate: 3 });
+    const a = updateSteps(config, T.key(3));
+    expect(a).toHaveLength(3);
+    expect(a).toEqual([...a].sort((x, y) => x - y));
+    expect(a.every((j) => trainedSteps(config).includes(j))).toBe(true);
+    expect(updateSteps(config, T.key(3))).toEqual(a);
+    expect(updateSteps(lrpoConfig({ sampling: { steps: 10, eta: 1 } }), T.key(3))).toEqual(trainedSteps(config));
+    const { metrics } = await runSteps(2, small({ stepsPerUpdate: 1 }));
+    expect(metrics.every((m) => Number.isFinite(m.loss) && m.gradNorm > 0)).toBe(true);
   });
 
   it('refuses pairs of the wrong size with the sizes and the fix', async () => {

@@ -77,6 +77,12 @@ export interface LrpoConfig {
   readonly trainLastStep: boolean;
   /** Policy updates (PPO epochs) per rollout batch. Ours: 1 (on-policy, rho = 1 at the first update). */
   readonly updatesPerBatch: number;
+  /**
+   * Trained steps per update: 0 (default) trains all of them; n trains n of them drawn at random
+   * per update (DDPO's "timestep fraction"), which buys more samples per update for the same cost.
+   * Ours, for small budgets; the paper trains every step.
+   */
+  readonly stepsPerUpdate: number;
   readonly gtRegularization: GtRegularizationConfig;
   readonly sampling: SamplingConfig;
   readonly optimizer: OptimizerConfig;
@@ -99,6 +105,7 @@ export const LRPO_DEFAULTS: LrpoConfig = deepFreeze({
   klWeight: 0,
   trainLastStep: false,
   updatesPerBatch: 1,
+  stepsPerUpdate: 0,
   gtRegularization: { enabled: true, weight: 0.001, temperature: 40, lastSteps: 5 },
   sampling: { steps: 50, eta: 1 },
   optimizer: { lr: 1e-5, weightDecay: 1e-4, gradClip: 1 },
@@ -147,6 +154,7 @@ const FIELDS: Readonly<Record<string, FieldSpec>> = {
   klWeight: nonNegativeFinite,
   trainLastStep: boolean,
   updatesPerBatch: integerAtLeast(1),
+  stepsPerUpdate: integerAtLeast(0),
   'gtRegularization.enabled': boolean,
   'gtRegularization.weight': nonNegativeFinite,
   'gtRegularization.temperature': positiveFinite,

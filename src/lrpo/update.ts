@@ -11,7 +11,8 @@ import type { UNetParams } from '../models/unet.js';
 import type { Optimizer } from '../optim/adamw.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { disposeTree } from '../optim/tree-util.js';
-import { normal, type PRNGKey } from '../random/index.js';
+import { foldIn, normal, type PRNGKey } from '../random/index.js';
+import { permutation } from '../data/faces.js';
 import { scope } from '../tensor/memory.js';
 import { tensor, zeros } from '../tensor/ops/creation.js';
 import { abs, add, exp, mul, sub } from '../tensor/ops/elementwise.js';
@@ -61,10 +62,17 @@ export interface UpdateContext {
  * samples of the PPO-clip term, plus weight * (GT steps / trained steps) * the mean GT term (so
  * the balance equals the paper's per-step sum of L_j), plus klWeight * mean KL.
  */
-export function lrpoLoss(ctx: UpdateContext, params: UNetParams, r: Rollout, advantages: Float64Array, noiseKey: PRNGKey): { loss: Tensor; policy: Tensor; gt: Tensor; kl: Tensor; logProbNew: Tensor; logProbOld: Tensor } {
+export function lrpoLoss(
+  ctx: UpdateContext,
+  params: UNetParams,
+  r: Rollout,
+  advantages: Float64Array,
+  noiseKey: PRNGKey,
+  steps: readonly number[] = trainedSteps(ctx.config),
+): { loss: Tensor; policy: Tensor; gt: Tensor; kl: Tensor; logProbNew: Tensor; logProbOld: Tensor } {
   const { policy, config, plan } = ctx;
-  const steps = trainedSteps(config);
-  const gt = gtSteps(config);
+  const all = trainedSteps(config);
+  const gt = gtSteps(config).filter((j) => steps.includes(j));
   const n = r.rewards.length;
   const rows = steps.length * n;
   return scope(() => {
@@ -72,14 +80,16 @@ export function lrpoLoss(ctx: UpdateContext, params: UNetParams, r: Rollout, adv
     const xPrev = concat(steps.map((j) => r.xs[j + 1]), { axis: 0 });
     const cond = concat(steps.map(() => r.cond), { axis: 0 });
     const logProbOld = concat(steps.map((j) => r.logProbs[j]), { axis: 0 });
-    // Row g*n + i is sample i at trained step g; advantages are [sample][step].
-    const advRows = tensor(Float32Array.from({ length: rows }, (_, row) => advantages[(row % n) * steps.length + Math.floor(row / n)]), { shape: [rows], dtype: 'float32', backend: xt.backend });
+    // Row g*n + i is sample i at step steps[g]; advantages are [sample][trained step].
+    const column = steps.map((j) => all.indexOf(j));
+    const advRows = tensor(Float32Array.from({ length: rows }, (_, row) => advantages[(row % n) * all.length + column[Math.floor(row / n)]]), { shape: [rows], dtype: 'float32', backend: xt.backend });
     const { mean: mu, logProb } = ddimTransitions(policy.model, params, plan, steps, xt, cond, { xPrev });
     const policyLoss = ppoClipLoss(logProb!, logProbOld, advRows, { clipEps: config.clipEps });
     const zero = () => zeros([], { backend: xt.backend });
     let gtLoss = zero();
     if (gt.length > 0 && config.gtRegularization.weight > 0) {
       // x^gt_{t_{j+1}} = q_sample(x0_gt, t_{j+1}): the GT noised from x0 (not from a noised latent).
+      // GT steps are the last trained steps, so they are the last rows of the batch.
       const first = steps.indexOf(gt[0]);
       const muGt = slice(mu, [first * n], [(first + gt.length) * n]);
       const prevT = gt.flatMap((j) => Array.from({ length: n }, () => plan.prevTimesteps[j]));
@@ -104,13 +114,14 @@ export function lrpoLoss(ctx: UpdateContext, params: UNetParams, r: Rollout, adv
 /** config.updatesPerBatch AdamW updates on one rollout. The state is consumed (as a fold's accumulator). */
 export async function lrpoUpdate(ctx: UpdateContext, state: TrainState, r: Rollout, noiseKey: PRNGKey): Promise<{ state: TrainState; metrics: UpdateMetrics }> {
   const advantages = rolloutAdvantages(ctx.config, ctx.plan, r);
+  const steps = updateSteps(ctx.config, noiseKey);
   let current = state;
   let metrics: UpdateMetrics | undefined;
   for (let u = 0; u < ctx.config.updatesPerBatch; u++) {
     const out = scope(() => {
       const [[, parts], grads] = valueAndGrad(
         (p: UNetParams) => {
-          const l = lrpoLoss(ctx, p, r, advantages, noiseKey);
+          const l = lrpoLoss(ctx, p, r, advantages, noiseKey, steps);
           return [l.loss, { loss: l.loss, policy: l.policy, gt: l.gt, kl: l.kl, ratioDeviation: mean(absRatioDeviation(l.logProbNew, l.logProbOld)) }] as const;
         },
         { hasAux: true },
@@ -131,6 +142,16 @@ export async function lrpoUpdate(ctx: UpdateContext, state: TrainState, r: Rollo
     if (u === 0) metrics = { loss, policyLoss, gtLoss, klLoss, gradNorm, ratioDeviation };
   }
   return { state: { ...current, step: current.step + 1 }, metrics: metrics! };
+}
+
+/** The trained steps of one update: all of them, or config.stepsPerUpdate drawn from the key (ascending). */
+export function updateSteps(config: LrpoConfig, k: PRNGKey): number[] {
+  const all = trainedSteps(config);
+  if (config.stepsPerUpdate === 0 || config.stepsPerUpdate >= all.length) return all;
+  return permutation(foldIn(k, 0x57e9), all.length)
+    .slice(0, config.stepsPerUpdate)
+    .sort((a, b) => a - b)
+    .map((i) => all[i]);
 }
 
 const absRatioDeviation = (logProbNew: Tensor, logProbOld: Tensor): Tensor => scope(() => abs(sub(exp(sub(logProbNew, logProbOld)), 1)));
