@@ -127,5 +127,12 @@ function summarize(results: readonly MethodResult[]): string {
       return [`- ${set}, ${METRICS[m].label}: LRPO - SFT = ${d.mean.toFixed(m === 'psnr' ? 2 : 4)} ± ${d.halfWidth.toFixed(m === 'psnr' ? 2 : 4)} (paired, 95%): **${verdict}**`];
     }),
   );
-  return ['Paired per-face differences of LRPO against its SFT starting point (same faces, same sampling noise):', '', ...lines].join('\n');
+  return [
+    'Paired per-face differences of LRPO against its SFT starting point (same faces, same sampling noise):',
+    '',
+    ...lines,
+    '',
+    'One training seed: these intervals are over faces, not over training runs. `npm run cli -- ablate` trains every',
+    'variant for several seeds and reports the seed-to-seed spread.',
+  ].join('\n');
 }
