@@ -20,7 +20,7 @@ import { concat, slice } from '../tensor/ops/movement.js';
 import { mean } from '../tensor/ops/reduce.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Policy } from '../train/policy.js';
-import type { TrainState } from '../train/sft.js';
+import { NonFiniteLossError, type TrainState } from '../train/sft.js';
 import { groupAdvantages } from './advantages.js';
 import { gtSteps, trainedSteps, type LrpoConfig } from './config.js';
 import { gtLikelihoodLoss } from './gt-regularization.js';
@@ -135,7 +135,7 @@ export async function lrpoUpdate(ctx: UpdateContext, state: TrainState, r: Rollo
     const [loss, policyLoss, gtLoss, klLoss, gradNorm, ratioDeviation] = numbers;
     if (!numbers.every(Number.isFinite)) {
       disposeTree([out.next.params, out.next.state.m, out.next.state.v]);
-      throw new Error(`lrpoUpdate: the loss became non-finite at step ${current.step + 1} (loss ${loss}, grad norm ${gradNorm}); the run stopped and earlier checkpoints are intact. Lower the learning rate (${ctx.config.optimizer.lr}) or resume from the last checkpoint.`);
+      throw new NonFiniteLossError('lrpoUpdate', current.step + 1, Number.isFinite(loss) ? gradNorm : loss, ctx.config.optimizer.lr);
     }
     disposeTree([current.params, current.opt.m, current.opt.v]);
     current = { params: out.next.params, opt: out.next.state, step: current.step, key: current.key };

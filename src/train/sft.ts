@@ -120,7 +120,7 @@ export async function trainSft(policy: Policy, config: SftConfig, pairs: PairSet
   return current;
 }
 
-/** A NaN or infinite loss: training stops before the bad update reaches a checkpoint. */
+/** A NaN or infinite loss (or gradient norm): training stops before the bad update reaches a checkpoint. */
 export class NonFiniteLossError extends Error {
   constructor(op: string, step: number, loss: number, lr: number) {
     super(`${op}: the loss became ${loss} at step ${step}; the run stopped and earlier checkpoints are intact. Lower the learning rate (now ${lr}) or the gradient clip, or resume from the last checkpoint.`);
