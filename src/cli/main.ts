@@ -136,10 +136,11 @@ export function buildProgram(): Command {
     .option('--count <n>', 'faces per set (at most)', positiveInt('--count'), 32)
     .option('--sampling-steps <s>', 'DDIM steps', positiveInt('--sampling-steps'), SMALL_LRPO.sampling?.steps)
     .option('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative('--eta'), 1)
+    .option('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt('--samples'), 1)
     .option('--seed <n>', 'sampling and degradation seed', nonNegative('--seed'), 0)
     .option('--out <file>', 'write per-image scores as JSON')
     .addOption(backendOption())
-    .action((o) => withBackend(o.backend, () => evaluate({ checkpoints: o.checkpoint, sets: o.data, count: o.count, sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed }, out: o.out })));
+    .action((o) => withBackend(o.backend, () => evaluate({ checkpoints: o.checkpoint, sets: o.data, count: o.count, sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed, samples: o.samples }, out: o.out })));
 
   program
     .command('restore')
@@ -150,12 +151,13 @@ export function buildProgram(): Command {
     .option('--sampling-steps <s>', 'DDIM steps', positiveInt('--sampling-steps'), 20)
     .option('--eta <eta>', 'DDIM eta', nonNegative('--eta'), 0)
     .option('--resize', "resize inputs to the policy's image size instead of refusing them")
+    .option('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt('--samples'), 1)
     .option('--batch <n>', 'images per batch', positiveInt('--batch'), 16)
     .option('--seed <n>', 'sampling seed', nonNegative('--seed'), 0)
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, async () => {
-        const written = await restoreFolder({ checkpoint: o.checkpoint, input: o.input, output: o.output, steps: o.samplingSteps, eta: o.eta, seed: o.seed, resize: !!o.resize, batch: o.batch });
+        const written = await restoreFolder({ checkpoint: o.checkpoint, input: o.input, output: o.output, steps: o.samplingSteps, eta: o.eta, samples: o.samples, seed: o.seed, resize: !!o.resize, batch: o.batch });
         process.stdout.write(`restored ${written.length} images into ${o.output}\n`);
       }),
     );

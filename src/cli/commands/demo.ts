@@ -63,6 +63,8 @@ export async function demo(o: DemoOptions): Promise<string> {
           { name: 'LQ input', restorer: identityRestorer },
           { name: 'SFT', restorer: policyRestorer(policy, before.params, sampling) },
           { name: 'LRPO', restorer: policyRestorer(policy, after.params, sampling) },
+          // The posterior-mean estimate: the fidelity end of the perception/fidelity trade-off.
+          { name: 'SFT, mean of 8', restorer: policyRestorer(policy, before.params, { ...sampling, samples: 8 }) },
         ],
         pairs,
         evalSetLabel(set),
@@ -96,7 +98,7 @@ export async function demo(o: DemoOptions): Promise<string> {
     evaluations,
     rewardCurves: [{ method: 'LRPO', points: log.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })) }],
     tradeoff: { x: 'psnr', y: 'perceptual' },
-    grid: { columns: ['LQ', 'SFT', 'LRPO', 'GT'], rows: grids, size: policy.imageSize },
+    grid: { columns: ['LQ', 'SFT', 'LRPO', 'SFT x8', 'GT'], rows: grids, size: policy.imageSize },
   };
   // The report's data beside it, so `report --run` re-renders it (e.g. after a style change).
   writeFileSync(join(run.path, 'report-data.json'), JSON.stringify(reportDataToJson(data)));

@@ -27,10 +27,12 @@ export interface SamplingOptions {
   readonly steps: number;
   readonly eta: number;
   readonly seed: number;
+  /** Average this many samples per face (default 1; see restore). */
+  readonly samples?: number;
 }
 
 /** The restorer of a loaded policy: DDIM with the given steps/eta, noise keyed per batch by the seed. */
-export const policyRestorer = (policy: Policy, params: UNetParams, s: SamplingOptions): Restorer => (lq, b) => restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta });
+export const policyRestorer = (policy: Policy, params: UNetParams, s: SamplingOptions): Restorer => (lq, b) => restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta, samples: s.samples ?? 1 });
 
 /** The baseline: the LQ input itself (bilinearly resized back to full size by the degradation). */
 export const identityRestorer: Restorer = (lq) => alias(lq);

@@ -16,6 +16,8 @@ export interface RestoreCommandOptions {
   readonly output: string;
   readonly steps: number;
   readonly eta: number;
+  /** Average this many samples per face (see restore). */
+  readonly samples?: number;
   readonly seed: number;
   /** Resize inputs of another size to the policy's size (else they are refused). */
   readonly resize: boolean;
@@ -37,7 +39,7 @@ export async function restoreFolder(o: RestoreCommandOptions): Promise<string[]>
     for (let start = 0, b = 0; start < folder.files.length; start += o.batch, b++) {
       const count = Math.min(o.batch, folder.files.length - start);
       const lq = folder.batch(start, count);
-      const restored = restore(policy, params, lq, foldIn(key(o.seed), b), { steps: o.steps, eta: o.eta });
+      const restored = restore(policy, params, lq, foldIn(key(o.seed), b), { steps: o.steps, eta: o.eta, samples: o.samples ?? 1 });
       lq.dispose();
       try {
         for (let i = 0; i < count; i++) {
