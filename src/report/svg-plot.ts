@@ -140,6 +140,10 @@ interface LegendEntry {
   readonly swatch: { readonly kind: 'line'; readonly dash: string; readonly band: boolean } | { readonly kind: 'marker'; readonly shape: MarkerShape };
 }
 
+/** The caller's title, axis labels and size, as a ChartSpec starts. */
+const chartText = (op: string, o: { title: string; xLabel: string; yLabel: string; width?: number; height?: number }) =>
+  ({ op, title: o.title, xLabel: o.xLabel, yLabel: o.yLabel, width: o.width, height: o.height }) as const;
+
 interface ChartSpec {
   readonly op: string;
   readonly title: string;
@@ -344,12 +348,7 @@ export function lineChartSvg(opts: LineChartOptions): string {
     ...(opts.note ? [opts.note] : []),
   ];
   const spec: ChartSpec = {
-    op,
-    title: opts.title,
-    xLabel: opts.xLabel,
-    yLabel: opts.yLabel,
-    width: opts.width,
-    height: opts.height,
+    ...chartText(op, opts),
     legend: series.map((s) => ({ name: s.name, color: s.color, swatch: { kind: 'line', dash: s.dash, band: s.bands.length > 0 } })),
     notes,
     xRange,
@@ -456,12 +455,7 @@ export function scatterSvg(opts: ScatterOptions): string {
     ...(opts.note ? [opts.note] : []),
   ];
   const spec: ChartSpec = {
-    op,
-    title: opts.title,
-    xLabel: opts.xLabel,
-    yLabel: opts.yLabel,
-    width: opts.width,
-    height: opts.height,
+    ...chartText(op, opts),
     legend: groups.map((g) => {
       const s = style.get(g)!;
       return { name: g, color: s.color, swatch: { kind: 'marker', shape: s.shape } };
