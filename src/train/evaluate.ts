@@ -11,6 +11,7 @@ import { ssim } from '../metrics/ssim.js';
 import { defaultReward, type Reward } from '../lrpo/reward.js';
 import { scope } from '../tensor/memory.js';
 import { treeLeaves } from '../tensor/pytree.js';
+import { disposeTree } from '../optim/tree-util.js';
 import { pairBatch, type PairSet } from './pairs.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { meanInterval, type MeanInterval } from './stats.js';
@@ -27,6 +28,9 @@ export function metricContext(reward?: (recognition: FaceRecognitionParams) => R
   const recognition = loadFaceRecognitionParams();
   return { recognition, landmarks: loadFaceLandmarkParams(), reward: (reward ?? defaultReward)(recognition) };
 }
+
+/** Frees the face networks of a context. */
+export const disposeMetricContext = (ctx: MetricContext): void => disposeTree([ctx.recognition, ctx.landmarks]);
 
 export type MetricName = 'psnr' | 'ssim' | 'perceptual' | 'identity' | 'lmd' | 'brisque' | 'reward';
 

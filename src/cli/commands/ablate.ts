@@ -8,7 +8,7 @@ import { disposeTree } from '../../optim/tree-util.js';
 import { ablationTable } from '../../report/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
-import { metricContext, type MetricName } from '../../train/evaluate.js';
+import { disposeMetricContext, metricContext, type MetricName } from '../../train/evaluate.js';
 import { policyOfCheckpoint } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';
 import { meanInterval } from '../../train/stats.js';
@@ -70,6 +70,7 @@ export async function ablate(o: AblateOptions): Promise<string> {
       }
     }
   }
+  disposeMetricContext(ctx);
   const rows = [...perMethod.entries()].map(([method, perSeed]) => ({ method, perSeed }));
   const table = ablationTable(rows, TABLE_METRICS);
   const markdown = [

@@ -9,7 +9,7 @@ import { writeReport, type MethodEvaluation, type ReportData } from '../../repor
 import { reportDataToJson } from './report.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel } from '../../train/eval-sets.js';
-import { metricContext, METRICS, type MetricName } from '../../train/evaluate.js';
+import { disposeMetricContext, metricContext, METRICS, type MetricName } from '../../train/evaluate.js';
 import { policyOfCheckpoint } from '../../train/policy.js';
 import { openRun, readRunLog } from '../../train/run-dir.js';
 import { meanInterval } from '../../train/stats.js';
@@ -78,6 +78,7 @@ export async function demo(o: DemoOptions): Promise<string> {
     }
   } finally {
     disposeTree([before.params, after.params]);
+    disposeMetricContext(ctx);
   }
   const evaluations: MethodEvaluation[] = results.map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
   const log = readRunLog(lrpoRun).filter((e) => e.event === 'step');

@@ -7,7 +7,7 @@ import { foldIn, key } from '../../random/index.js';
 import { alias } from '../../tensor/ops/movement.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
-import { ALL_METRICS, evaluateRestorer, metricContext, METRICS, type MetricContext, type MetricName, type Restorer } from '../../train/evaluate.js';
+import { ALL_METRICS, disposeMetricContext, evaluateRestorer, metricContext, METRICS, type MetricContext, type MetricName, type Restorer } from '../../train/evaluate.js';
 import type { PairSet } from '../../train/pairs.js';
 import { policyOfCheckpoint, restore, type Policy } from '../../train/policy.js';
 import { formatInterval, meanInterval } from '../../train/stats.js';
@@ -83,15 +83,19 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
     const size = [...sizes][0];
     const ctx = metricContext();
     const results: MethodResult[] = [];
-    for (const set of options.sets) {
-      const pairs = await evalSet(set, { size, count: options.count, seed: options.sampling.seed });
-      const methods = [
-        { name: 'LQ input', restorer: identityRestorer },
-        ...loaded.map(({ path, ckpt }) => ({ name: `${ckpt.info.stage}@${ckpt.info.step} (${path.split('/').slice(-3).join('/')})`, restorer: policyRestorer(policyOfCheckpoint(ckpt.info), ckpt.params, options.sampling) })),
-      ];
-      const setResults = await evaluateMethods(ctx, methods, pairs, evalSetLabel(set), { metrics: options.metrics, quiet: options.quiet });
-      if (!options.quiet) process.stdout.write(`\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px)\n${formatResults(setResults)}\n`);
-      results.push(...setResults);
+    try {
+      for (const set of options.sets) {
+        const pairs = await evalSet(set, { size, count: options.count, seed: options.sampling.seed });
+        const methods = [
+          { name: 'LQ input', restorer: identityRestorer },
+          ...loaded.map(({ path, ckpt }) => ({ name: `${ckpt.info.stage}@${ckpt.info.step} (${path.split('/').slice(-3).join('/')})`, restorer: policyRestorer(policyOfCheckpoint(ckpt.info), ckpt.params, options.sampling) })),
+        ];
+        const setResults = await evaluateMethods(ctx, methods, pairs, evalSetLabel(set), { metrics: options.metrics, quiet: options.quiet });
+        if (!options.quiet) process.stdout.write(`\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px)\n${formatResults(setResults)}\n`);
+        results.push(...setResults);
+      }
+    } finally {
+      disposeMetricContext(ctx);
     }
     if (options.out) {
       mkdirSync(dirname(options.out), { recursive: true });
