@@ -1,8 +1,6 @@
 // faceEmbedding: face-api's FaceRecognitionNet on our engine equals face-api's own (run on
 // tfjs-core + tfjs-backend-cpu, a test-only reference) within 1e-4, and identitySimilarity behaves.
-import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { broadcastTo, cast, checkGrad, key, memory, scope, tensor, treeLeaves, treeMap, uniform, valueAndGrad, type Tensor } from '../src/index.js';

@@ -1,9 +1,7 @@
 // faceLandmarks68: face-api's FaceLandmark68Net on our engine equals face-api's own (run on
 // tfjs-core + tfjs-backend-cpu, a test-only reference) within 1e-4 of the coordinate scale, and
 // landmarkDistance (LMD) behaves.
-import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { key, memory, scope, tensor, valueAndGrad, type Tensor } from '../src/index.js';

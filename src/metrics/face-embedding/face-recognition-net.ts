@@ -3,8 +3,7 @@
 // tfjs weights parser. Architecture and preprocessing follow @vladmandic/face-api 1.7.15
 // src/faceRecognitionNet/{FaceRecognitionNet,convLayer,residualLayer,scaleLayer}.ts and
 // src/dom/NetInput.ts (toBatchTensor) line by line; every step is one of our differentiable ops.
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
 import type { BackendName } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../../tensor/errors.js';
@@ -53,16 +52,7 @@ export type FaceRecognitionParams = { readonly conv32_down: FaceConvParams; read
 export const FACE_INPUT_SIZE = 150;
 
 /** The face-api manifest of the recognition model inside node_modules (no network). */
-export function faceRecognitionManifestPath(): string {
-  const require = createRequire(import.meta.url);
-  let pkg: string;
-  try {
-    pkg = require.resolve('@vladmandic/face-api/package.json');
-  } catch {
-    throw new WeightsError('loadFaceRecognitionParams: the package @vladmandic/face-api is not installed; run `npm install` (it ships the weights).');
-  }
-  return join(dirname(pkg), 'model', 'face_recognition_model-weights_manifest.json');
-}
+export const faceRecognitionManifestPath = (): string => faceApiManifestPath('loadFaceRecognitionParams', 'face_recognition_model-weights_manifest.json');
 
 /**
  * Reads face-api's recognition weights (uint8-quantized, dequantized by our parser) into tensors

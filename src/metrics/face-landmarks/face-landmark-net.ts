@@ -5,8 +5,7 @@
 // src/faceFeatureExtractor/{FaceFeatureExtractor,denseBlock}.ts, src/common/depthwiseSeparableConv.ts,
 // src/faceProcessor/FaceProcessor.ts, src/faceLandmarkNet/FaceLandmark68NetBase.ts (postProcess)
 // and src/dom/NetInput.ts (toBatchTensor(112, centred)).
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
 import type { BackendName } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../../tensor/errors.js';
@@ -58,16 +57,7 @@ export const LANDMARK_COUNT = 68;
 const DENSE_BLOCKS = ['dense0', 'dense1', 'dense2', 'dense3'] as const;
 
 /** The face-api manifest of the 68-point landmark model inside node_modules (no network). */
-export function faceLandmarkManifestPath(): string {
-  const require = createRequire(import.meta.url);
-  let pkg: string;
-  try {
-    pkg = require.resolve('@vladmandic/face-api/package.json');
-  } catch {
-    throw new WeightsError('loadFaceLandmarkParams: the package @vladmandic/face-api is not installed; run `npm install` (it ships the weights).');
-  }
-  return join(dirname(pkg), 'model', 'face_landmark_68_model-weights_manifest.json');
-}
+export const faceLandmarkManifestPath = (): string => faceApiManifestPath('loadFaceLandmarkParams', 'face_landmark_68_model-weights_manifest.json');
 
 /** HWIO [kh, kw, in, out] -> OIHW [out, in, kh, kw] on the host. */
 function hwioToOihw(w: HostWeight): { values: Float32Array; shape: number[] } {
