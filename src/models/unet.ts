@@ -126,6 +126,9 @@ export function checkUnetInputs(config: UNetConfig, xt: Tensor, t: Tensor, cond:
   }
 }
 
+/** Param trees already checked against a config (trees are immutable values, so a check holds). */
+const checkedParams = new WeakMap<object, UNetConfig>();
+
 /**
  * eps_theta(x_t, t, cond): xt and cond [B, imageChannels, H, W], t [B] (float timesteps) ->
  * predicted noise [B, imageChannels, H, W]. Checks the inputs and the params' shapes first. All
@@ -134,7 +137,11 @@ export function checkUnetInputs(config: UNetConfig, xt: Tensor, t: Tensor, cond:
 export function unetApply(params: UNetParams, config: UNetConfig, xt: Tensor, t: Tensor, cond: Tensor): Tensor {
   validateUnetConfig(config);
   checkUnetInputs(config, xt, t, cond);
-  checkUnetParams(params, config);
+  // The param walk runs once per (params, config): a rollout calls the UNet S times with one tree.
+  if (checkedParams.get(params) !== config) {
+    checkUnetParams(params, config);
+    checkedParams.set(params, config);
+  }
   const { groups, heads } = config;
   return scope(() => {
     const temb = timeEmbeddingApply(params.time, t);
