@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dispose, setBackend } from '../src/index.js';
-import { ablationTable, alignedColumnLabel, betterCorner, formatTick, lineChartSvg, metricsTable, niceTicks, scatterSvg, writeReport, type MethodEvaluation, type ReportData } from '../src/report/index.js';
+import { ablationDeltaTable, ablationTable, alignedColumnLabel, betterCorner, formatTick, lineChartSvg, metricsTable, niceTicks, scatterSvg, writeReport, type MethodEvaluation, type ReportData } from '../src/report/index.js';
 import { meanInterval } from '../src/train/stats.js';
 
 beforeAll(async () => {
@@ -158,6 +158,24 @@ describe('ablationTable', () => {
     expect(rows[2]).toEqual(['LRPO', '3', `**${a.mean.toFixed(2)} ± ${a.halfWidth.toFixed(2)}**`, '3.000 ± 2.484']);
     // The seed without an lmd is skipped, leaving one value: a bare mean.
     expect(rows[3]).toEqual(['no KL', '2', `${b.mean.toFixed(2)} ± ${b.halfWidth.toFixed(2)}`, '**1.000**']);
+  });
+});
+
+describe('ablationDeltaTable', () => {
+  const sft = { method: 'SFT', seeds: [0, 1, 2], perSeed: [{ psnr: 22, reward: 0.5 }, { psnr: 23, reward: 0.6 }, { psnr: 24, reward: 0.7 }] };
+  it('pairs each method with the baseline by seed and bolds differences beyond the interval', () => {
+    // LRPO: reward +0.1 on every seed (no spread: bold), PSNR -1, 0, +1 around 0 (not bold).
+    const lrpo = { method: 'LRPO', seeds: [2, 0, 1], perSeed: [{ psnr: 25, reward: 0.8 }, { psnr: 21, reward: 0.6 }, { psnr: 23, reward: 0.7 }] };
+    const rows = cells(ablationDeltaTable([sft, lrpo], 'SFT', ['reward', 'psnr']));
+    expect(rows[0]).toEqual(['Method − SFT', 'Seeds', 'Reward ↑', 'PSNR (dB) ↑']);
+    expect(rows.length).toBe(3); // header, alignment, one method: the baseline has no row of its own
+    const p = meanInterval([-1, 0, 1]);
+    expect(rows[2]).toEqual(['LRPO', '3', '**+0.100 ± 0.000**', `+0.00 ± ${p.halfWidth.toFixed(2)}`]);
+  });
+  it('leaves out seeds the baseline lacks, and names the rows when the baseline is missing', () => {
+    const partial = { method: 'GRPO', seeds: [1, 7], perSeed: [{ psnr: 22 }, { psnr: 30 }] };
+    expect(cells(ablationDeltaTable([sft, partial], 'SFT', ['psnr']))[2]).toEqual(['GRPO', '1', '-1.00']);
+    expect(() => ablationDeltaTable([partial], 'SFT', ['psnr'])).toThrow(/no row "SFT".*\["GRPO"\]/);
   });
 });
 

@@ -108,6 +108,8 @@ export function metricsTable(evaluations: readonly MethodEvaluation[], dataset: 
 export interface AblationRow {
   readonly method: string;
   readonly perSeed: readonly Partial<Record<MetricName, number>>[];
+  /** The seed of each perSeed entry (pairs rows in ablationDeltaTable); default 0, 1, 2, ... */
+  readonly seeds?: readonly number[];
 }
 
 /**
@@ -120,6 +122,42 @@ export function ablationTable(rows: readonly AblationRow[], metrics: readonly Me
   const stats = rows.map((r) => metrics.map((m) => cellStats(r.perSeed.flatMap((s) => (s[m] === undefined ? [] : [s[m] as number])))));
   const seeds = rows.map((r) => String(r.perSeed.length));
   return renderTable('Method', rows.map((r) => r.method), metrics, stats, (m) => digits[m] ?? DEFAULT_DIGITS[m], { heading: 'Seeds', cells: seeds });
+}
+
+/** "+0.012" / "-0.340": a signed number, for differences. */
+const signed = (v: number, digits: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
+
+/**
+ * A markdown table of paired differences against the `baseline` row: for each other method and
+ * metric, the per-seed differences (method - baseline, matched by seed: both were scored with
+ * that seed's sampling noise on the same images) summarised as mean ± 95% half-width over seeds.
+ * A cell is bold where the interval excludes 0, i.e. the method moved the metric beyond the
+ * seed-to-seed spread (the header's arrow says which sign is better). Seeds missing from either
+ * row are left out of that cell.
+ */
+export function ablationDeltaTable(rows: readonly AblationRow[], baseline: string, metrics: readonly MetricName[], digits: Partial<Record<MetricName, number>> = {}): string {
+  for (const m of metrics) if (!(m in METRICS)) throw new RangeError(`ablationDeltaTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
+  const base = rows.find((r) => r.method === baseline);
+  if (!base) throw new RangeError(`ablationDeltaTable: no row "${baseline}" to compare with; the rows are ${JSON.stringify(rows.map((r) => r.method))}.`);
+  const bySeed = (r: AblationRow) => new Map(r.perSeed.map((s, i) => [r.seeds?.[i] ?? i, s] as const));
+  const baseBySeed = bySeed(base);
+  const others = rows.filter((r) => r !== base);
+  const header = [`Method − ${baseline}`, 'Seeds', ...metrics.map(metricHeading)];
+  const lines = [`| ${header.map(escapeCell).join(' | ')} |`, `| ${[':---', ...header.slice(1).map(() => '---:')].join(' | ')} |`];
+  for (const row of others) {
+    const pairs = [...bySeed(row)].flatMap(([seed, s]) => (baseBySeed.has(seed) ? [[s, baseBySeed.get(seed)!] as const] : []));
+    const cells = metrics.map((m) => {
+      const d = digits[m] ?? DEFAULT_DIGITS[m];
+      const diffs = pairs.flatMap(([s, b]) => (Number.isFinite(s[m]) && Number.isFinite(b[m]) ? [(s[m] as number) - (b[m] as number)] : []));
+      if (diffs.length === 0) return '—';
+      const { mean, halfWidth, n } = meanInterval(diffs);
+      if (n < 2) return signed(mean, d);
+      const text = `${signed(mean, d)} ± ${halfWidth.toFixed(d)}`;
+      return Math.abs(mean) > halfWidth ? `**${text}**` : text;
+    });
+    lines.push(`| ${[escapeCell(row.method), String(pairs.length), ...cells].join(' | ')} |`);
+  }
+  return lines.join('\n');
 }
 
 /** A two-column markdown table of facts (e.g. the run's setup). */

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeTree } from '../../optim/tree-util.js';
-import { ablationTable } from '../../report/index.js';
+import { ablationDeltaTable, ablationTable } from '../../report/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
 import { disposeMetricContext, metricContext, type MetricName } from '../../train/evaluate.js';
@@ -50,7 +50,7 @@ export async function ablate(o: AblateOptions): Promise<string> {
   disposeTree(sft.params);
   const pairs = await evalSet(o.set, { size: policy.imageSize, count: o.count, seed: 0 });
   const ctx = metricContext();
-  const perMethod = new Map<string, Partial<Record<MetricName, number>>[]>();
+  const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
   for (const seed of o.seeds) {
     for (const row of ABLATION_ROWS.filter((r) => o.methods.includes(r.method))) {
       const checkpoint =
@@ -62,7 +62,8 @@ export async function ablate(o: AblateOptions): Promise<string> {
         const sampling = { steps: trainConfig('lrpo', {}).sampling.steps, eta: 1, seed: 1000 + seed };
         const [result] = await evaluateMethods(ctx, [{ name: row.name, restorer: policyRestorer(policy, params, sampling) }], pairs, evalSetLabel(o.set), { metrics: TABLE_METRICS, quiet });
         const means = Object.fromEntries(TABLE_METRICS.map((m) => [m, meanInterval(result.scores[m]!).mean])) as Partial<Record<MetricName, number>>;
-        perMethod.set(row.name, [...(perMethod.get(row.name) ?? []), means]);
+        const scored = perMethod.get(row.name) ?? { seeds: [], perSeed: [] };
+        perMethod.set(row.name, { seeds: [...scored.seeds, seed], perSeed: [...scored.perSeed, means] });
         run.log({ event: 'result', method: row.method, seed, ...means });
         say(`ablate: ${row.name}, seed ${seed}: reward ${means.reward?.toFixed(4)}, PSNR ${means.psnr?.toFixed(2)}`);
       } finally {
@@ -71,14 +72,24 @@ export async function ablate(o: AblateOptions): Promise<string> {
     }
   }
   disposeMetricContext(ctx);
-  const rows = [...perMethod.entries()].map(([method, perSeed]) => ({ method, perSeed }));
+  const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
   const table = ablationTable(rows, TABLE_METRICS);
+  const baseline = ABLATION_ROWS[0].name;
+  const deltas = perMethod.has(baseline) && rows.length > 1 ? ablationDeltaTable(rows, baseline, TABLE_METRICS) : undefined;
   const markdown = [
     `# Ablation: LRPO components (${o.seeds.length} seeds, ${o.steps} steps each)`,
     '',
     `Every method starts from ${o.init} and is scored on ${pairs.count} faces of the ${evalSetLabel(o.set)} set with the same sampling noise; cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
     '',
     table,
+    ...(deltas
+      ? [
+          '',
+          `Paired differences from ${baseline}, seed by seed (same sampling noise, same faces), mean ± the 95% interval over seeds; bold where the interval excludes 0, i.e. beyond the seed-to-seed spread:`,
+          '',
+          deltas,
+        ]
+      : []),
   ].join('\n');
   writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
   writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
