@@ -170,7 +170,11 @@ describe('ablationDeltaTable', () => {
     expect(rows[0]).toEqual(['Method − SFT', 'Seeds', 'Reward ↑', 'PSNR (dB) ↑']);
     expect(rows.length).toBe(3); // header, alignment, one method: the baseline has no row of its own
     const p = meanInterval([-1, 0, 1]);
-    expect(rows[2]).toEqual(['LRPO', '3', '**+0.100 ± 0.000**', `+0.00 ± ${p.halfWidth.toFixed(2)}`]);
+    expect(rows[2]).toEqual(['LRPO', '3', '**+0.100 ± 0.000**', `0.00 ± ${p.halfWidth.toFixed(2)}`]);
+  });
+  it('does not sign or bold a consistent difference that rounds to 0', () => {
+    const tiny = { method: 'tiny', seeds: [0, 1, 2], perSeed: [{ reward: 0.5 - 1e-6 }, { reward: 0.6 - 1e-6 }, { reward: 0.7 - 1e-6 }] };
+    expect(cells(ablationDeltaTable([sft, tiny], 'SFT', ['reward']))[2]).toEqual(['tiny', '3', '0.000 ± 0.000']);
   });
   it('leaves out seeds the baseline lacks, and names the rows when the baseline is missing', () => {
     const partial = { method: 'GRPO', seeds: [1, 7], perSeed: [{ psnr: 22 }, { psnr: 30 }] };

@@ -29,6 +29,31 @@ export const nonNegative = (name: string) => (v: string): number => {
   return n;
 };
 
+/** The LRPO hyper-parameter options shared by `train` and `ablate` (defaults: SMALL_LRPO). */
+function withLrpoOptions(command: Command): Command {
+  return command
+    .option('--group <k>', 'candidates per LQ input (K)', positiveInt('--group'), SMALL_LRPO.groupSize)
+    .option('--inputs <b>', 'LQ inputs per step (B)', positiveInt('--inputs'), SMALL_LRPO.inputsPerBatch)
+    .option('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt('--sampling-steps'), SMALL_LRPO.sampling?.steps)
+    .option('--lr <rate>', 'AdamW learning rate', nonNegative('--lr'), SMALL_LRPO.optimizer?.lr)
+    .option('--clip-eps <eps>', 'PPO ratio clip', nonNegative('--clip-eps'))
+    .option('--gt-weight <w>', 'GT likelihood regularization weight', nonNegative('--gt-weight'))
+    .option('--gt-steps <n>', 'GT regularization on the last n trained steps', positiveInt('--gt-steps'), SMALL_LRPO.gtRegularization?.lastSteps)
+    .option('--gt-temperature <t>', 'GT regularization temperature', nonNegative('--gt-temperature'))
+    .option('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative('--kl'));
+}
+
+/** The LrpoConfigOverrides that withLrpoOptions' parsed options ask for. */
+const lrpoOverridesOf = (o: Record<string, number | undefined>): LrpoConfigOverrides => ({
+  groupSize: o.group,
+  inputsPerBatch: o.inputs,
+  sampling: { steps: o.samplingSteps },
+  optimizer: { lr: o.lr },
+  ...(o.clipEps !== undefined ? { clipEps: o.clipEps } : {}),
+  ...(o.kl !== undefined ? { klWeight: o.kl } : {}),
+  gtRegularization: { lastSteps: o.gtSteps, ...(o.gtWeight !== undefined ? { weight: o.gtWeight } : {}), ...(o.gtTemperature !== undefined ? { temperature: o.gtTemperature } : {}) },
+});
+
 const backendOption = () => new Option('--backend <name>', 'compute backend').choices(['webgpu', 'cpu']).default('webgpu');
 const presetOption = () => new Option('--preset <name>', 'UNet preset').choices(Object.keys(UNET_PRESETS)).default('tiny');
 
@@ -91,22 +116,15 @@ export function buildProgram(): Command {
       ),
     );
   const methods = ['grpo', 'noiseLevel', 'gtReg', 'lrpo', 'rewardBackprop'];
-  program
-    .command('train')
-    .description('LRPO fine-tuning of an SFT checkpoint (or an ablation of it)')
-    .requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)')
-    .requiredOption('--init <checkpoint>', 'the SFT checkpoint to start from (e.g. checkpoints/sft-tiny-32.safetensors)')
-    .option('--steps <n>', 'LRPO steps (one rollout batch and update each)', positiveInt('--steps'), 40)
-    .addOption(new Option('--ablation <name>', 'which method: LRPO, one of its ablations, or direct reward backprop').choices(methods).default('lrpo'))
-    .option('--group <k>', 'candidates per LQ input (K)', positiveInt('--group'), SMALL_LRPO.groupSize)
-    .option('--inputs <b>', 'LQ inputs per step (B)', positiveInt('--inputs'), SMALL_LRPO.inputsPerBatch)
-    .option('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt('--sampling-steps'), SMALL_LRPO.sampling?.steps)
-    .option('--lr <rate>', 'AdamW learning rate', nonNegative('--lr'), SMALL_LRPO.optimizer?.lr)
-    .option('--clip-eps <eps>', 'PPO ratio clip', nonNegative('--clip-eps'))
-    .option('--gt-weight <w>', 'GT likelihood regularization weight', nonNegative('--gt-weight'))
-    .option('--gt-steps <n>', 'GT regularization on the last n trained steps', positiveInt('--gt-steps'), SMALL_LRPO.gtRegularization?.lastSteps)
-    .option('--gt-temperature <t>', 'GT regularization temperature', nonNegative('--gt-temperature'))
-    .option('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative('--kl'))
+  withLrpoOptions(
+    program
+      .command('train')
+      .description('LRPO fine-tuning of an SFT checkpoint (or an ablation of it)')
+      .requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)')
+      .requiredOption('--init <checkpoint>', 'the SFT checkpoint to start from (e.g. checkpoints/sft-tiny-32.safetensors)')
+      .option('--steps <n>', 'LRPO steps (one rollout batch and update each)', positiveInt('--steps'), 40)
+      .addOption(new Option('--ablation <name>', 'which method: LRPO, one of its ablations, or direct reward backprop').choices(methods).default('lrpo')),
+  )
     .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
     .option('--train-count <n>', 'training pairs', positiveInt('--train-count'), 256)
     .option('--checkpoint-every <n>', 'checkpoint every n steps', positiveInt('--checkpoint-every'), 20)
@@ -114,15 +132,7 @@ export function buildProgram(): Command {
     .option('--resume', 'continue the run in --run from its newest checkpoint')
     .addOption(backendOption())
     .action((o) => {
-      const overrides: LrpoConfigOverrides = {
-        groupSize: o.group,
-        inputsPerBatch: o.inputs,
-        sampling: { steps: o.samplingSteps },
-        optimizer: { lr: o.lr },
-        ...(o.clipEps !== undefined ? { clipEps: o.clipEps } : {}),
-        ...(o.kl !== undefined ? { klWeight: o.kl } : {}),
-        gtRegularization: { lastSteps: o.gtSteps, ...(o.gtWeight !== undefined ? { weight: o.gtWeight } : {}), ...(o.gtTemperature !== undefined ? { temperature: o.gtTemperature } : {}) },
-      };
+      const overrides = lrpoOverridesOf(o);
       return withBackend(o.backend, () =>
         train({ run: o.run, init: o.init, data: o.data, steps: o.steps, ablation: o.ablation, overrides, trainCount: o.trainCount, checkpointEvery: o.checkpointEvery, seed: o.seed, resume: !!o.resume }),
       );
@@ -177,15 +187,17 @@ export function buildProgram(): Command {
       }),
     );
 
-  program
-    .command('ablate')
-    .description("the paper's component study: SFT, GRPO, +noise-level, +GT reg., LRPO, reward backprop; several seeds")
-    .requiredOption('--run <dir>', 'run folder (one sub-run per method and seed)')
-    .option('--init <checkpoint>', 'the SFT checkpoint', COMMITTED_SFT)
-    .option('--steps <n>', 'LRPO steps per run', positiveInt('--steps'), 40)
+  withLrpoOptions(
+    program
+      .command('ablate')
+      .description("the paper's component study: SFT, GRPO, +noise-level, +GT reg., LRPO, reward backprop; several seeds")
+      .requiredOption('--run <dir>', 'run folder (one sub-run per method and seed)')
+      .option('--init <checkpoint>', 'the SFT checkpoint', COMMITTED_SFT)
+      .option('--steps <n>', 'LRPO steps per run', positiveInt('--steps'), 40),
+  )
     .option('--seeds <n...>', 'seeds', ['0', '1', '2'])
     .addOption(new Option('--methods <name...>', 'rows to run').choices(ABLATION_ROWS.map((r) => r.method)).default(ABLATION_ROWS.map((r) => r.method)))
-    .option('--data <set>', "'synthetic', 'real' or a folder", 'synthetic')
+    .option('--data <set>', "'synthetic' or 'real' (scored on; trained on synthetic faces), or a folder (trained on, and scored on its held-out tenth)", 'synthetic')
     .option('--count <n>', 'evaluation faces', positiveInt('--count'), 32)
     .option('--train-count <n>', 'synthetic training pairs', positiveInt('--train-count'), 256)
     .option('--resume', 'reuse finished sub-runs in --run')
@@ -193,7 +205,7 @@ export function buildProgram(): Command {
     .action((o) =>
       withBackend(o.backend, async () => {
         const seeds = (o.seeds as string[]).map((s) => positiveIntOrZero('--seeds')(s));
-        process.stdout.write(`${await ablate({ run: o.run, init: o.init, steps: o.steps, seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, resume: !!o.resume })}\n`);
+        process.stdout.write(`${await ablate({ run: o.run, init: o.init, steps: o.steps, seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, overrides: lrpoOverridesOf(o), resume: !!o.resume })}\n`);
       }),
     );
 

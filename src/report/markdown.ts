@@ -124,15 +124,18 @@ export function ablationTable(rows: readonly AblationRow[], metrics: readonly Me
   return renderTable('Method', rows.map((r) => r.method), metrics, stats, (m) => digits[m] ?? DEFAULT_DIGITS[m], { heading: 'Seeds', cells: seeds });
 }
 
-/** "+0.012" / "-0.340": a signed number, for differences. */
-const signed = (v: number, digits: number): string => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
+/** "+0.012" / "-0.340" / "0.000": a signed number at `digits` decimals (no sign where it rounds to 0). */
+function signed(v: number, digits: number): string {
+  const rounded = Number(v.toFixed(digits));
+  return rounded === 0 ? (0).toFixed(digits) : `${rounded > 0 ? '+' : ''}${v.toFixed(digits)}`;
+}
 
 /**
  * A markdown table of paired differences against the `baseline` row: for each other method and
  * metric, the per-seed differences (method - baseline, matched by seed: both were scored with
  * that seed's sampling noise on the same images) summarised as mean ± 95% half-width over seeds.
- * A cell is bold where the interval excludes 0, i.e. the method moved the metric beyond the
- * seed-to-seed spread (the header's arrow says which sign is better). Seeds missing from either
+ * A cell is bold where the interval excludes 0 (and the mean is not 0 at the printed precision),
+ * i.e. the method moved the metric beyond the seed-to-seed spread (the header's arrow says which sign is better). Seeds missing from either
  * row are left out of that cell.
  */
 export function ablationDeltaTable(rows: readonly AblationRow[], baseline: string, metrics: readonly MetricName[], digits: Partial<Record<MetricName, number>> = {}): string {
@@ -153,7 +156,8 @@ export function ablationDeltaTable(rows: readonly AblationRow[], baseline: strin
       const { mean, halfWidth, n } = meanInterval(diffs);
       if (n < 2) return signed(mean, d);
       const text = `${signed(mean, d)} ± ${halfWidth.toFixed(d)}`;
-      return Math.abs(mean) > halfWidth ? `**${text}**` : text;
+      // Beyond the spread, and visibly so at the printed precision.
+      return Math.abs(mean) > halfWidth && Number(mean.toFixed(d)) !== 0 ? `**${text}**` : text;
     });
     lines.push(`| ${[escapeCell(row.method), String(pairs.length), ...cells].join(' | ')} |`);
   }

@@ -14,6 +14,7 @@ import { openRun } from '../../train/run-dir.js';
 import { meanInterval } from '../../train/stats.js';
 import { evaluateMethods, policyRestorer } from './eval.js';
 import { train, trainConfig, type TrainMethod } from './train.js';
+import type { LrpoConfigOverrides } from '../../lrpo/config.js';
 
 /** The study's rows, in the paper's order, with their report names. */
 export const ABLATION_ROWS: readonly { readonly method: TrainMethod | 'sft'; readonly name: string }[] = [
@@ -34,6 +35,8 @@ export interface AblateOptions {
   readonly set: EvalSetName;
   readonly count: number;
   readonly trainCount: number;
+  /** LRPO overrides for every trained row (on top of SMALL_LRPO; each row's switches still apply). */
+  readonly overrides?: LrpoConfigOverrides;
   readonly resume?: boolean;
   readonly quiet?: boolean;
 }
@@ -49,6 +52,9 @@ export async function ablate(o: AblateOptions): Promise<string> {
   const policy = policyOfCheckpoint(sft.info);
   disposeTree(sft.params);
   const pairs = await evalSet(o.set, { size: policy.imageSize, count: o.count, seed: 0 });
+  // A user folder trains on its training part and is scored on its held-out part; 'real' (22
+  // faces, evaluation only) and 'synthetic' train on synthetic faces.
+  const trainData = o.set === 'synthetic' || o.set === 'real' ? 'synthetic' : o.set;
   const ctx = metricContext();
   const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
   for (const seed of o.seeds) {
@@ -56,10 +62,10 @@ export async function ablate(o: AblateOptions): Promise<string> {
       const checkpoint =
         row.method === 'sft'
           ? o.init
-          : await train({ run: join(run.path, `${row.method}-seed${seed}`), init: o.init, steps: o.steps, ablation: row.method, overrides: {}, trainCount: o.trainCount, checkpointEvery: o.steps, seed, resume: true, quiet });
+          : await train({ run: join(run.path, `${row.method}-seed${seed}`), init: o.init, steps: o.steps, ablation: row.method, overrides: o.overrides ?? {}, trainCount: o.trainCount, checkpointEvery: o.steps, seed, resume: true, quiet, data: trainData });
       const { params } = await loadCheckpoint(checkpoint, { withOptimizer: false });
       try {
-        const sampling = { steps: trainConfig('lrpo', {}).sampling.steps, eta: 1, seed: 1000 + seed };
+        const sampling = { steps: trainConfig('lrpo', o.overrides ?? {}).sampling.steps, eta: 1, seed: 1000 + seed };
         const [result] = await evaluateMethods(ctx, [{ name: row.name, restorer: policyRestorer(policy, params, sampling) }], pairs, evalSetLabel(o.set), { metrics: TABLE_METRICS, quiet });
         const means = Object.fromEntries(TABLE_METRICS.map((m) => [m, meanInterval(result.scores[m]!).mean])) as Partial<Record<MetricName, number>>;
         const scored = perMethod.get(row.name) ?? { seeds: [], perSeed: [] };

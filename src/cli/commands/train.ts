@@ -62,7 +62,8 @@ export async function train(options: TrainOptions): Promise<string> {
   if (resumed) disposeTree(init.params); // the run's own checkpoint holds the params
   // The frozen reference shares no tensors with the trained params (those are freed as they update).
   const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
-  const reward = defaultReward(loadFaceRecognitionParams());
+  const faceNet = loadFaceRecognitionParams();
+  const reward = defaultReward(faceNet);
   say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
   const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
   const save = (s: TrainState) =>
@@ -83,6 +84,7 @@ export async function train(options: TrainOptions): Promise<string> {
     return run.checkpointPath(final.step);
   } finally {
     bar.stop();
+    disposeTree(faceNet);
     if (reference) disposeTree(reference);
   }
 }

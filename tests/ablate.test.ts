@@ -1,0 +1,60 @@
+// Acceptance (issue 7): the ablation command trains every (method, seed) from one SFT checkpoint,
+// scores them on the same faces, and writes the per-seed table and the paired-difference table;
+// a resumed study reuses finished sub-runs and reproduces the same numbers.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+import { ablate, type AblateOptions } from '../src/cli/commands/ablate.js';
+import type { UNetConfig } from '../src/models/unet.js';
+import { useBackends } from './support/backends.js';
+
+useBackends();
+
+const MICRO: UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: false, heads: 1, groups: 2, timeEmbedDim: 8 };
+let options: AblateOptions;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lrpo-ablate-'));
+  const policy = T.policyOf({ name: 'micro', unet: MICRO }, 16);
+  const params = T.initPolicyParams(policy, T.key(0));
+  const init = join(dir, 'micro.safetensors');
+  await T.saveCheckpoint(init, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 0, imageSize: 16 }, params });
+  T.disposeTree(params);
+  options = {
+    run: join(dir, 'study'),
+    init,
+    steps: 1,
+    seeds: [0, 1],
+    methods: ['sft', 'grpo'],
+    set: 'synthetic',
+    count: 2,
+    trainCount: 4,
+    overrides: { groupSize: 2, inputsPerBatch: 1, sampling: { steps: 4, eta: 1 }, gtRegularization: { lastSteps: 1 } },
+    quiet: true,
+  };
+});
+
+describe('ablate', () => {
+  it('writes the per-seed table and the paired differences from SFT, and resumes to the same numbers', async () => {
+    const before = T.memory().webgpu.tensors;
+    const markdown = await ablate(options);
+    expect(T.memory().webgpu.tensors).toBe(before);
+    expect(markdown).toMatch(/# Ablation: LRPO components \(2 seeds, 1 steps each\)/);
+    expect(markdown).toMatch(/\| SFT \(start\) \| 2 \|/);
+    expect(markdown).toMatch(/\| Method − SFT \(start\) \| Seeds \| Reward ↑/);
+    expect(markdown).toMatch(/\| GRPO \(no noise-level, no GT reg\.\) \| 2 \| (\*\*)?[+-]?\d\.\d{3} ± /);
+    const saved = JSON.parse(readFileSync(join(options.run, 'ablation.json'), 'utf8'));
+    expect(saved.rows.map((r: { method: string; seeds: number[] }) => [r.method, r.seeds])).toEqual([
+      ['SFT (start)', [0, 1]],
+      ['GRPO (no noise-level, no GT reg.)', [0, 1]],
+    ]);
+    // The delta cell is the mean of the per-seed differences.
+    const [sft, grpo] = saved.rows;
+    const mean = (grpo.perSeed[0].lmd - sft.perSeed[0].lmd + grpo.perSeed[1].lmd - sft.perSeed[1].lmd) / 2;
+    expect(markdown).toContain(`${mean.toFixed(3)} ±`);
+    const again = await ablate({ ...options, resume: true });
+    expect(again).toBe(markdown);
+  });
+});
