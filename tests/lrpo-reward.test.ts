@@ -7,7 +7,9 @@ import {
 } from '../src/index.js';
 import { faceDataset } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
-import { loadFaceRecognitionParams, type FaceRecognitionParams } from '../src/metrics/face-embedding/index.js';
+import { faceEmbedding, identitySimilarity, loadFaceRecognitionParams, type FaceRecognitionParams } from '../src/metrics/face-embedding/index.js';
+import { perceptualSimilarity } from '../src/metrics/perceptual.js';
+import { slice } from '../src/tensor/ops/movement.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
@@ -81,6 +83,20 @@ describe('defaultReward', () => {
     total.forEach((t, i) => expect(t).toBeCloseTo(0.3 * terms.perceptual[i] + terms.noReference[i] + 0.3 * terms.wavelet[i], 5));
   });
 
+  it('scores a group against one reference as against that reference repeated, and its terms equal the standalone metrics', async () => {
+    const reward = defaultReward(params.webgpu);
+    const { restored, gt, lq } = candidates('webgpu');
+    const one = scope(() => [slice(gt, [0], [1]), slice(lq, [0], [1])] as const);
+    const grouped = await readResult(reward(restored, one[0], one[1]));
+    const repeated = await readResult(reward(restored, gt, lq));
+    const identity = await read(identitySimilarity(faceEmbedding(params.webgpu, restored), faceEmbedding(params.webgpu, gt)));
+    const perceptual = await read(perceptualSimilarity(params.webgpu, restored, gt));
+    [restored, gt, lq, ...one].forEach((t) => t.dispose());
+    for (const k of Object.keys(repeated.terms)) grouped.terms[k].forEach((v, i) => expect(v, k).toBeCloseTo(repeated.terms[k][i], 5));
+    identity.forEach((v, i) => expect(grouped.terms.identity[i]).toBeCloseTo(v, 5));
+    perceptual.forEach((v, i) => expect(grouped.terms.perceptual[i]).toBeCloseTo(v, 5));
+  });
+
   it('rejects unknown weight names', () => {
     expect(() => defaultReward(params.cpu, { weights: { clip: 1 } as never })).toThrow(/defaultReward: unknown weight\(s\) clip/);
   });
@@ -140,9 +156,23 @@ describe('compositeReward', () => {
     expect(() => wrong(r, r, r)).toThrow(/term "flat" returned shape \[\]; a term must return one score per image, shape \[2\]/);
     const ok = compositeReward({ a: { weight: 1, fn: constant(1) } });
     const lq1 = tensor(new Float32Array(3 * 4 * 4), { shape: [1, 3, 4, 4], backend: 'cpu' });
-    expect(() => ok(r, r, lq1)).toThrow(/lq \[1, 3, 4, 4\] has 1 images but restored \[2, 3, 4, 4\] has 2/);
+    expect(() => ok(r, r, lq1)).toThrow(/lq \[1, 3, 4, 4\] has 1 images but gt \[2, 3, 4, 4\] has 2; pass one LQ input per ground truth/);
     const other = tensor(new Float32Array(2 * 3 * 4 * 2), { shape: [2, 3, 4, 2], backend: 'cpu' });
-    expect(() => ok(r, other, r)).toThrow(/differ/);
-    [r, lq1, other].forEach((t) => t.dispose());
+    expect(() => ok(r, other, r)).toThrow(/restored \[2, 3, 4, 4\] and gt \[2, 3, 4, 2\] do not fit/);
+    const three = tensor(new Float32Array(3 * 3 * 4 * 4), { shape: [3, 3, 4, 4], backend: 'cpu' });
+    expect(() => ok(three, r, r)).toThrow(/N = G \* K/); // 2 references cannot split 3 candidates
+    [r, lq1, other, three].forEach((t) => t.dispose());
+  });
+
+  it('gives grouped terms one reference per group and the other terms one per candidate', async () => {
+    const seen: Record<string, number[]> = {};
+    const spy = (name: string) => (r: Tensor, gt: Tensor, lq: Tensor) => ((seen[name] = [gt.shape[0], lq.shape[0]]), mean(r, { axis: [1, 2, 3] }));
+    const reward = compositeReward({ plain: { weight: 1, fn: spy('plain') }, grouped: { weight: 1, grouped: true, fn: spy('grouped') } });
+    const candidates4 = tensor(new Float32Array(4 * 3 * 4 * 4).fill(0.5), { shape: [4, 3, 4, 4], backend: 'cpu' });
+    const refs = x();
+    const { total } = await readResult(reward(candidates4, refs, refs));
+    [candidates4, refs].forEach((t) => t.dispose());
+    expect(seen).toEqual({ plain: [4, 4], grouped: [2, 2] });
+    expect(total).toEqual([1, 1, 1, 1]);
   });
 });

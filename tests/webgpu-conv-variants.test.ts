@@ -96,6 +96,8 @@ describe('convolution variants', () => {
       );
     });
 
+    // The channel-lane variants are conv2d only; asking them for a transposed convolution is an error (tested below).
+    if (!variant.supports({ transposed: true, o: 4, opg: 4 } as never)) continue;
     it(`convTranspose2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
       await fc.assert(
         fc.asyncProperty(geometry, async (g) => {
@@ -117,6 +119,14 @@ describe('convolution variants', () => {
     });
   }
 
+  it('refuses a variant that does not support the problem, naming the known ones', () => {
+    const x = view(gpu, [1, 2, 4, 4], [0, 1, 2, 3], 1);
+    const w = view(gpu, [2, 3, 3, 3], [0, 1, 2, 3], 2);
+    const p = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, outputPadding: [0, 0] } as const;
+    expect(() => gpu.convTranspose2d(x, w, p as never, 'lanes1x4')).toThrow(/convTranspose2d variant 'lanes1x4' is unknown or does not support this problem; known: .*gemm8x4.*this one fits: gemm8x4/);
+    [x.storage, w.storage].forEach((s) => gpu.release(s));
+  });
+
   it('every variant computes the weight-gradient convolution (kernel the size of the image, dilation = stride)', async () => {
     // As autodiff's convWeightGrad runs it: x^T [C, N, H, W] with g^T [O, N, Ho, Wo] as the filter.
     for (const [c, n, hw, s] of [[8, 2, 12, 1], [6, 3, 11, 2]]) {
@@ -137,6 +147,8 @@ describe('convolution variants', () => {
       const p: Conv2dParams = { stride: [s, s], padding: [1, 1], dilation: [1, 1], groups: 1 };
       for (const variant of convVariants) {
         await compare({ x: [2, 20, 17, 13], w: [36, 20, 3, 3] }, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), `${variant.name} s=${s}`);
+        // Many channels, few pixels (the channel-lane variants' case): 300 channels span several lane blocks, ragged.
+        await compare({ x: [1, 8, 5, 5], w: [300, 8, 3, 3] }, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), `${variant.name} s=${s} o=300`);
       }
     }
   });

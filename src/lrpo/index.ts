@@ -35,7 +35,8 @@ export { ppoClipLoss, ppoDiagnostics, type PpoClipOptions, type PpoDiagnostics }
 export { gtLikelihoodLoss, type GtLikelihoodOptions } from './gt-regularization.js';
 export { gaussianKl } from './kl.js';
 export { lrpoStepLoss, type LrpoStepInputs, type LrpoStepLoss } from './objective.js';
-export { rollout, repeatEach, disposeRollout, type Rollout } from './rollout.js';
+export { rollout, disposeRollout, type Rollout } from './rollout.js';
+export { repeatEach } from './groups.js';
 export { lrpoLoss, lrpoUpdate, rolloutAdvantages, type UpdateContext, type UpdateMetrics } from './update.js';
 export { trainLrpo, lrpoStep, lrpoOptimizer, lrpoPlan, initLrpoState, stepInputs, type LrpoContext, type LrpoHooks, type LrpoStepMetrics, type PolicyStep } from './train.js';
 export { rewardBackpropStep } from './reward-backprop.js';

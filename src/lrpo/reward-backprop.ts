@@ -17,7 +17,7 @@ import { treeLeaves } from '../tensor/pytree.js';
 import { pairBatch } from '../train/pairs.js';
 import type { TrainState } from '../train/sft.js';
 import { conditionOf, imageOf } from '../train/target-space.js';
-import { repeatEach } from './rollout.js';
+import { repeatEach } from './groups.js';
 import { stepInputs, type LrpoContext, type LrpoStepMetrics } from './train.js';
 
 /**
@@ -31,13 +31,12 @@ export async function rewardBackpropStep(ctx: LrpoContext, optimizer: Optimizer,
   const last = plan.steps - 1;
   const out = scope(() => {
     const lq = repeatEach(batch.lq, config.groupSize);
-    const hq = repeatEach(batch.hq, config.groupSize);
     const cond = conditionOf(lq);
     const { xs } = ddimSample(policy.model, state.params, cond, foldIn(state.key, state.step), { plan, keepTrajectory: true, logProbs: false });
     const [[, total], grads] = valueAndGrad(
       (p: UNetParams) => {
         const x0 = ddimTransitions(policy.model, p, plan, [last], xs[last], cond).mean;
-        const r = reward(imageOf(policy.space, x0, lq), hq, lq).total;
+        const r = reward(imageOf(policy.space, x0, lq), batch.hq, batch.lq).total; // one reference per group
         return [neg(mean(r)), r] as const;
       },
       { hasAux: true },

@@ -1,14 +1,16 @@
 // The LRPO composite reward (DESIGN.md section 5): a pure builder from named, weighted terms to
 // a batched reward (restored, gt, lq) -> { total, terms }, and the paper's four-part default
 // built from our offline stand-ins.
-import { faceEmbedding, identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
-import { perceptualSimilarity, type PerceptualSimilarityOptions } from '../metrics/perceptual.js';
-import { checkImagePair, checkImages } from '../metrics/validate.js';
+import { identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
+import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures } from '../metrics/face-embedding/features.js';
+import { featureMapDistance, similarityOfDistance, type PerceptualSimilarityOptions } from '../metrics/perceptual.js';
+import { checkImages } from '../metrics/validate.js';
 import { waveletFidelity, type WaveletFidelityOptions } from '../metrics/wavelet.js';
 import { fmtShape, ShapeError } from '../tensor/errors.js';
 import { scope } from '../tensor/memory.js';
 import { add, mul } from '../tensor/ops/elementwise.js';
 import { Tensor } from '../tensor/tensor.js';
+import { repeatEach } from './groups.js';
 import { laplacianSharpness } from './sharpness.js';
 
 /** One reward term: restored, ground-truth and low-quality NCHW batches to a score per image, [N]. */
@@ -18,6 +20,12 @@ export type RewardTermFn = (restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
 export interface RewardTerm {
   readonly weight: number;
   readonly fn: RewardTermFn;
+  /**
+   * false (default): fn gets gt and lq with one row per restored image (a grouped call's
+   * references repeated K times). true: fn gets them as given, G rows for N = G * K candidates
+   * (candidate i against reference floor(i / K)), so it can work on each reference once.
+   */
+  readonly grouped?: boolean;
 }
 
 /** What a reward returns: the weighted total [N] and every term's unweighted scores [N], by name. */
@@ -26,7 +34,12 @@ export interface RewardResult {
   readonly terms: Readonly<Record<string, Tensor>>;
 }
 
-/** A batched reward: (restored, gt, lq) -> { total, terms }. */
+/**
+ * A batched reward: (restored [N, C, H, W], gt, lq) -> { total, terms }, each [N]. gt and lq have
+ * either N rows (one reference per image) or G rows with N = G * K: a group's K candidates are
+ * contiguous and share their reference (candidate i is scored against gt[floor(i / K)]), as a
+ * rollout samples them; passing each reference once lets a term embed it once.
+ */
 export type Reward = (restored: Tensor, gt: Tensor, lq: Tensor) => RewardResult;
 
 /** A reward configuration that cannot work (no terms, a bad name or weight, a term that is not a function). */
@@ -59,12 +72,27 @@ function normalizeTerms(terms: RewardTerms): readonly (readonly [string, RewardT
     if (typeof term.fn !== 'function') throw new RewardConfigError(`${op}: term "${name}" has no fn; expected fn: (restored, gt, lq) => Tensor [N].`);
   }
   // A frozen copy: later edits to the caller's object do not change the reward.
-  return Object.freeze(entries.map(([name, t]) => Object.freeze([name, Object.freeze({ weight: t.weight, fn: t.fn })] as const)));
+  return Object.freeze(entries.map(([name, t]) => Object.freeze([name, Object.freeze({ weight: t.weight, fn: t.fn, grouped: t.grouped === true })] as const)));
+}
+
+/** Checks a reward call's batches: restored [N, C, H, W]; gt and lq G rows of restored's image shape (lq: any size), G dividing N. Returns K = N / G. */
+function checkRewardInputs(op: string, restored: Tensor, gt: Tensor, lq: Tensor): number {
+  checkImages(op, restored, 'restored');
+  checkImages(op, gt, 'gt');
+  checkImages(op, lq, 'lq');
+  const n = restored.shape[0];
+  const g = gt.shape[0];
+  if (gt.shape.slice(1).some((d, i) => d !== restored.shape[i + 1]) || n % g !== 0) {
+    throw new ShapeError(`${op}: restored ${fmtShape(restored.shape)} and gt ${fmtShape(gt.shape)} do not fit; gt must have restored's image shape and N rows, or G rows with N = G * K (each group's K candidates contiguous). Resize or repeat the ground truth.`);
+  }
+  if (lq.shape[0] !== g) throw new ShapeError(`${op}: lq ${fmtShape(lq.shape)} has ${lq.shape[0]} images but gt ${fmtShape(gt.shape)} has ${g}; pass one LQ input per ground truth.`);
+  if (restored.backend !== gt.backend || gt.backend !== lq.backend) throw new ShapeError(`${op}: restored, gt and lq are on ${restored.backend}, ${gt.backend} and ${lq.backend}; move them to one backend with toBackend.`);
+  return n / g;
 }
 
 /**
- * Builds a batched reward from named, weighted terms: the result maps NCHW batches restored and
- * gt (same shape) and lq (same batch size N; any size) to { total, terms }, where terms[name] is
+ * Builds a batched reward from named, weighted terms: the result maps NCHW batches restored [N]
+ * and gt, lq (N rows, or one per group: see Reward) to { total, terms }, where terms[name] is
  * fn(restored, gt, lq), shape [N], and total = sum of weight * terms[name]. Validates the
  * configuration when built (RewardConfigError) and each term's output shape when run
  * (ShapeError). Pure: no state, the configuration is copied. Differentiable if the terms are.
@@ -73,15 +101,16 @@ export function compositeReward(terms: RewardTerms): Reward {
   const entries = normalizeTerms(terms);
   return (restored, gt, lq) => {
     const op = 'compositeReward';
-    checkImagePair(op, restored, gt);
-    checkImages(op, lq, 'lq');
+    const k = checkRewardInputs(op, restored, gt, lq);
     const n = restored.shape[0];
-    if (lq.shape[0] !== n) throw new ShapeError(`${op}: lq ${fmtShape(lq.shape)} has ${lq.shape[0]} images but restored ${fmtShape(restored.shape)} has ${n}; pass one LQ input per restored image (repeat it across a group).`);
     return scope(() => {
+      // Per-image references for the terms that are not group-aware, made once.
+      let perImage: readonly [Tensor, Tensor] | undefined;
+      const references = (grouped: boolean) => (grouped || k === 1 ? ([gt, lq] as const) : (perImage ??= [repeatEach(gt, k), repeatEach(lq, k)]));
       const scores: Record<string, Tensor> = {};
       let total: Tensor | undefined;
-      for (const [name, { weight, fn }] of entries) {
-        const s = fn(restored, gt, lq);
+      for (const [name, { weight, fn, grouped }] of entries) {
+        const s = fn(restored, ...references(grouped === true));
         if (!(s instanceof Tensor)) throw new ShapeError(`${op}: term "${name}" returned ${s === null ? 'null' : typeof s}; a term must return a Tensor of shape [${n}].`);
         if (s.rank !== 1 || s.shape[0] !== n) throw new ShapeError(`${op}: term "${name}" returned shape ${fmtShape(s.shape)}; a term must return one score per image, shape [${n}].`);
         if (s.dtype !== 'float32' && s.dtype !== 'float64') throw new ShapeError(`${op}: term "${name}" returned dtype ${s.dtype}; scores must be float32 or float64.`);
@@ -136,10 +165,32 @@ export function defaultReward(params: FaceRecognitionParams, options: DefaultRew
   }
   const noReference = options.noReference ?? ((x: Tensor) => laplacianSharpness(x));
   if (typeof noReference !== 'function') throw new RewardConfigError(`defaultReward: noReference must be a function restored => Tensor [N], got ${typeof noReference}.`);
-  return compositeReward({
-    identity: { weight: weights.identity, fn: (x, gt) => identitySimilarity(faceEmbedding(params, x), faceEmbedding(params, gt)) },
-    perceptual: { weight: weights.perceptual, fn: (x, gt) => perceptualSimilarity(params, x, gt, options.perceptual) },
+  const layers = options.perceptual?.layers ?? FACE_FEATURE_LAYERS;
+  const scale = options.perceptual?.scale ?? layers.length;
+  if (!(Number.isFinite(scale) && scale > 0)) throw new RewardConfigError(`defaultReward: perceptual.scale must be a positive finite number, got ${scale}.`);
+  // identity and perceptual share one face-ResNet pass per image (faceFeatures), and a group's
+  // reference is embedded once: N + G passes per call instead of 4N. The memo lives for one call.
+  const termsWith = (features: (x: Tensor) => FaceFeatures): RewardTerms => ({
+    identity: {
+      weight: weights.identity,
+      grouped: true,
+      fn: (x, gt) => identitySimilarity(features(x).embedding, repeatEach(features(gt).embedding, x.shape[0] / gt.shape[0])),
+    },
+    perceptual: {
+      weight: weights.perceptual,
+      grouped: true,
+      fn: (x, gt) => {
+        const k = x.shape[0] / gt.shape[0];
+        return similarityOfDistance(featureMapDistance(features(x).maps, features(gt).maps.map((m) => repeatEach(m, k))), scale);
+      },
+    },
     noReference: { weight: weights.noReference, fn: (x) => noReference(x) },
     wavelet: { weight: weights.wavelet, fn: (x, gt) => waveletFidelity(x, gt, options.wavelet) },
   });
+  compositeReward(termsWith(() => { throw new Error('unreachable'); })); // validates the weights now
+  return (restored, gt, lq) => {
+    const memo = new Map<Tensor, FaceFeatures>();
+    const features = (x: Tensor) => memo.get(x) ?? memo.set(x, faceFeatures(params, x, layers)).get(x)!;
+    return compositeReward(termsWith(features))(restored, gt, lq);
+  };
 }

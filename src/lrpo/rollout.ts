@@ -5,11 +5,11 @@ import { ddimSample, type DdimPlan } from '../models/diffusion/ddim.js';
 import type { UNetParams } from '../models/unet.js';
 import type { PRNGKey } from '../random/index.js';
 import { scope } from '../tensor/memory.js';
-import { broadcastTo, expandDims, reshape } from '../tensor/ops/movement.js';
 import { treeLeaves } from '../tensor/pytree.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Policy } from '../train/policy.js';
 import { conditionOf, imageOf, targetOf } from '../train/target-space.js';
+import { repeatEach } from './groups.js';
 import type { Reward } from './reward.js';
 
 /** One rollout batch: N = B * K samples, candidates of input b at rows b*K .. b*K + K - 1. */
@@ -32,11 +32,6 @@ export interface Rollout {
   readonly rewardTerms: Readonly<Record<string, Float64Array>>;
 }
 
-/** Repeats each of the B images K times along the batch: [B, ...] -> [B*K, ...], groups contiguous. */
-export function repeatEach(x: Tensor, k: number): Tensor {
-  return scope(() => reshape(broadcastTo(expandDims(x, 1), [x.shape[0], k, ...x.shape.slice(1)]), [x.shape[0] * k, ...x.shape.slice(1)]));
-}
-
 /**
  * Samples K candidates for each LQ image of `lq` ([B, 3, H, W] in [0, 1], hq alike) with the
  * plan's stochastic DDIM and scores them. No gradients flow; every tensor in the result is the
@@ -49,7 +44,7 @@ export async function rollout(policy: Policy, params: UNetParams, reward: Reward
     const cond = conditionOf(lq);
     const { xs, logProbs, x0 } = ddimSample(policy.model, params, cond, k, { plan, keepTrajectory: true, logProbs: true });
     const restored = imageOf(policy.space, x0, lq);
-    const scores = reward(restored, hq, lq);
+    const scores = reward(restored, batch.hq, batch.lq); // one reference per group: embedded once
     return { lq, hq, cond, xs, logProbs, restored, target: targetOf(policy.space, hq, lq), scores };
   });
   const names = Object.keys(sampled.scores.terms);

@@ -4,7 +4,7 @@
 // swap the network for face-api's FaceRecognitionNet and the learned weights for ones.
 import { FACE_FEATURE_LAYERS, faceFeatureMaps, type FaceFeatureLayer } from './face-embedding/features.js';
 import type { FaceRecognitionParams } from './face-embedding/face-recognition-net.js';
-import { ShapeError } from '../tensor/errors.js';
+import { fmtShape, ShapeError } from '../tensor/errors.js';
 import { scope } from '../tensor/memory.js';
 import { add, minimum, mul, rsqrt, square, sub } from '../tensor/ops/elementwise.js';
 import { concat, slice } from '../tensor/ops/movement.js';
@@ -58,12 +58,26 @@ export function perceptualDistance(params: FaceRecognitionParams, x: Tensor, y: 
   return scope(() => {
     // One pass over x and y stacked along the batch: half the dispatches of two passes.
     const maps = faceFeatureMaps(params, concat([x, y], { axis: 0 }), layers);
+    return featureMapDistance(
+      maps.map((m) => slice(m, [0], [n])),
+      maps.map((m) => slice(m, [n], [2 * n])),
+    );
+  });
+}
+
+/**
+ * perceptualDistance's formula on feature maps already computed (e.g. by faceFeatures, whose
+ * pass also gives the identity descriptor): per layer, unit-normalise channels, squared
+ * difference summed over channels, mean over pixels; summed over layers. [N].
+ */
+export function featureMapDistance(mapsX: readonly Tensor[], mapsY: readonly Tensor[]): Tensor {
+  if (mapsX.length === 0 || mapsX.length !== mapsY.length || mapsX.some((m, i) => m.rank !== 4 || m.shape.join() !== mapsY[i].shape.join())) {
+    throw new ShapeError(`featureMapDistance: expected two equal-length lists of NCHW maps of matching shapes, got [${mapsX.map((m) => fmtShape(m.shape)).join(', ')}] and [${mapsY.map((m) => fmtShape(m.shape)).join(', ')}].`);
+  }
+  return scope(() => {
     let total: Tensor | undefined;
-    for (const m of maps) {
-      const normalized = unitNormalizeChannels(m);
-      const fx = slice(normalized, [0], [n]);
-      const fy = slice(normalized, [n], [2 * n]);
-      const perLayer = mean(sum(square(sub(fx, fy)), { axis: 1 }), { axis: [1, 2] });
+    for (const [i, mx] of mapsX.entries()) {
+      const perLayer = mean(sum(square(sub(unitNormalizeChannels(mx), unitNormalizeChannels(mapsY[i]))), { axis: 1 }), { axis: [1, 2] });
       total = total ? add(total, perLayer) : perLayer;
     }
     return total!;
@@ -87,5 +101,8 @@ export function perceptualSimilarity(params: FaceRecognitionParams, x: Tensor, y
   const layers = options.layers ?? FACE_FEATURE_LAYERS;
   const scale = options.scale ?? layers.length;
   if (!(Number.isFinite(scale) && scale > 0)) throw new MetricInputError(`perceptualSimilarity: scale must be a positive finite number, got ${scale}.`);
-  return scope(() => sub(1, minimum(mul(perceptualDistance(params, x, y, options), 1 / scale), 1)));
+  return scope(() => similarityOfDistance(perceptualDistance(params, x, y, options), scale));
 }
+
+/** perceptualSimilarity's mapping of a distance onto [0, 1]: 1 - min(distance / scale, 1). */
+export const similarityOfDistance = (distance: Tensor, scale: number): Tensor => scope(() => sub(1, minimum(mul(distance, 1 / scale), 1)));

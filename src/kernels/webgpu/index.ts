@@ -11,7 +11,7 @@ import { acquireDevice, BufferUsage, MAP_MODE_READ } from './device.js';
 import { isContiguous } from './layout.js';
 import { tunerFor } from './tuning.js';
 import { conv2d, convTranspose2d } from './kernels/conv.js';
-import { conv2dProblem, convTranspose2dProblem } from './kernels/conv.js';
+import { checkConvVariant, conv2dProblem, convTranspose2dProblem } from './kernels/conv.js';
 import { ProducerStorage } from './fusion.js';
 import * as elementwise from './kernels/elementwise.js';
 import { matmul } from './kernels/matmul.js';
@@ -156,11 +156,15 @@ export class WebGpuBackend implements Backend {
   }
   /** `variant` names an entry of `convVariants` (for tests and benches); default: the tuned or preferred one. */
   conv2d(x: View, w: View, p: Conv2dParams, variant?: string): Storage {
-    const { n, o, oh, ow } = conv2dProblem(x, w, p);
+    const problem = conv2dProblem(x, w, p);
+    const { n, o, oh, ow } = problem;
+    if (variant !== undefined && variant !== 'direct') checkConvVariant(problem, variant);
     return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => conv2d(this.ctx, x, w, p, variant, out));
   }
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams, variant?: string): Storage {
-    const { n, o, oh, ow } = convTranspose2dProblem(x, w, p);
+    const problem = convTranspose2dProblem(x, w, p);
+    const { n, o, oh, ow } = problem;
+    if (variant !== undefined && variant !== 'direct') checkConvVariant(problem, variant);
     return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => convTranspose2d(this.ctx, x, w, p, variant, out));
   }
 

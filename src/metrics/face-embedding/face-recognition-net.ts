@@ -129,9 +129,12 @@ export function faceEmbedding(params: FaceRecognitionParams, imagesNCHW: Tensor)
     let out = convLayer(facePreprocess(imagesNCHW), params.conv32_down, true, true);
     out = maxPool2d(out, { kernel: 3, stride: 2 });
     for (const [name, kind] of RESIDUAL_BLOCKS) out = residualBlock(out, params[name], kind === 'down');
-    return matmul(mean(out, { axis: [2, 3] }), params.fc);
+    return descriptorHead(params, out);
   });
 }
+
+/** The descriptor from the last residual block's output [N, 256, h, w]: global average pool, then fc -> [N, 128]. */
+export const descriptorHead = (params: FaceRecognitionParams, lastBlock: Tensor): Tensor => matmul(mean(lastBlock, { axis: [2, 3] }), params.fc);
 
 /**
  * Cosine similarity of two batches of descriptors [N, D] (e.g. from faceEmbedding of restored

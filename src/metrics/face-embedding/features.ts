@@ -7,6 +7,7 @@ import { scope } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import {
   convLayer,
+  descriptorHead,
   facePreprocess,
   RESIDUAL_BLOCKS,
   residualBlock,
@@ -28,6 +29,40 @@ export const FACE_FEATURE_LAYERS: readonly FaceFeatureLayer[] = Object.freeze(['
 
 const LAYER_ORDER: readonly FaceFeatureLayer[] = ['conv32_down', ...RESIDUAL_BLOCKS.map(([name]) => name)];
 
+/** The tapped feature maps of one pass and, when the pass ran to the end, the face descriptor. */
+export interface FaceFeatures {
+  /** One NCHW map per asked layer, in the order asked. */
+  readonly maps: Tensor[];
+  /** The 128-d descriptor [N, 128], equal to faceEmbedding's. */
+  readonly embedding: Tensor;
+}
+
+function checkedDepths(op: string, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[]): number[] {
+  if (imagesNCHW.rank !== 4 || imagesNCHW.shape[1] !== 3 || imagesNCHW.shape[0] < 1 || imagesNCHW.shape[2] < 1 || imagesNCHW.shape[3] < 1) {
+    throw new ShapeError(`${op}: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(imagesNCHW.shape)}.`);
+  }
+  if (layers.length === 0) throw new ShapeError(`${op}: layers is empty; name at least one of ${LAYER_ORDER.join(', ')}.`);
+  return layers.map((layer) => {
+    const d = LAYER_ORDER.indexOf(layer);
+    if (d < 0) throw new ShapeError(`${op}: unknown layer ${JSON.stringify(layer)}; expected one of ${LAYER_ORDER.join(', ')}.`);
+    return d;
+  });
+}
+
+/** The forward pass to residual block `depth` (all of them: RESIDUAL_BLOCKS.length), keeping every block's output. */
+function forwardTaps(params: FaceRecognitionParams, imagesNCHW: Tensor, depth: number): Map<FaceFeatureLayer, Tensor> {
+  const taps = new Map<FaceFeatureLayer, Tensor>();
+  let out = convLayer(facePreprocess(imagesNCHW), params.conv32_down, true, true);
+  taps.set('conv32_down', out);
+  out = maxPool2d(out, { kernel: 3, stride: 2 });
+  for (const [i, [name, kind]] of RESIDUAL_BLOCKS.entries()) {
+    if (i + 1 > depth) break;
+    out = residualBlock(out, params[name], kind === 'down');
+    taps.set(name, out);
+  }
+  return taps;
+}
+
 /**
  * The feature maps of face-api's FaceRecognitionNet at `layers` (default FACE_FEATURE_LAYERS),
  * for NCHW RGB images in [0, 1] of any size (padded to square and resized to 150x150 as in
@@ -35,26 +70,23 @@ const LAYER_ORDER: readonly FaceFeatureLayer[] = ['conv32_down', ...RESIDUAL_BLO
  * the deepest one. Differentiable in the images and the params.
  */
 export function faceFeatureMaps(params: FaceRecognitionParams, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS): Tensor[] {
-  if (imagesNCHW.rank !== 4 || imagesNCHW.shape[1] !== 3 || imagesNCHW.shape[0] < 1 || imagesNCHW.shape[2] < 1 || imagesNCHW.shape[3] < 1) {
-    throw new ShapeError(`faceFeatureMaps: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(imagesNCHW.shape)}.`);
-  }
-  if (layers.length === 0) throw new ShapeError(`faceFeatureMaps: layers is empty; name at least one of ${LAYER_ORDER.join(', ')}.`);
-  const depth = layers.map((layer) => {
-    const d = LAYER_ORDER.indexOf(layer);
-    if (d < 0) throw new ShapeError(`faceFeatureMaps: unknown layer ${JSON.stringify(layer)}; expected one of ${LAYER_ORDER.join(', ')}.`);
-    return d;
-  });
-  const deepest = Math.max(...depth);
+  const depth = checkedDepths('faceFeatureMaps', imagesNCHW, layers);
   return scope(() => {
-    const taps = new Map<FaceFeatureLayer, Tensor>();
-    let out = convLayer(facePreprocess(imagesNCHW), params.conv32_down, true, true);
-    taps.set('conv32_down', out);
-    out = maxPool2d(out, { kernel: 3, stride: 2 });
-    for (const [i, [name, kind]] of RESIDUAL_BLOCKS.entries()) {
-      if (i + 1 > deepest) break;
-      out = residualBlock(out, params[name], kind === 'down');
-      taps.set(name, out);
-    }
+    const taps = forwardTaps(params, imagesNCHW, Math.max(...depth));
     return layers.map((layer) => taps.get(layer)!);
+  });
+}
+
+/**
+ * One whole pass of the face ResNet giving both the feature maps at `layers` (as
+ * faceFeatureMaps) and the descriptor (as faceEmbedding): what a reward that scores identity
+ * and perceptual distance needs, for the price of one forward instead of two.
+ */
+export function faceFeatures(params: FaceRecognitionParams, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS): FaceFeatures {
+  checkedDepths('faceFeatures', imagesNCHW, layers);
+  return scope(() => {
+    const taps = forwardTaps(params, imagesNCHW, RESIDUAL_BLOCKS.length);
+    const last = RESIDUAL_BLOCKS[RESIDUAL_BLOCKS.length - 1][0];
+    return { maps: layers.map((layer) => taps.get(layer)!), embedding: descriptorHead(params, taps.get(last)!) };
   });
 }

@@ -75,6 +75,17 @@ const layout = new UniformLayout({
   ...CONV_GEOMETRY_UNIFORMS,
 });
 
+/** The uniform values of a launch: the problem's geometry and operand layout, plus the grid fields `grid` gives. */
+function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: { count: number; blocks_m: number; npix: number; phw?: number; ph_w?: number; per_phase?: number; phase_blocks?: number }) {
+  return {
+    phw: 0, ph_w: 0, per_phase: 0, phase_blocks: 0,
+    ...grid,
+    ohw: p.oh * p.ow, oh: p.oh, h: p.h, w: p.w, o: p.o, ow: p.ow, kh: p.kh, kw: p.kw, cpg: p.cpg, opg: p.opg,
+    sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
+    x_off: x.offset, w_off: w.offset, xst: x.strides, wst: w.strides,
+  };
+}
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const lines = (n: number, f: (i: number) => string): string => range(n).map(f).join('\n');
 
@@ -191,35 +202,78 @@ ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${storeOut(`ob${j} + (o0 + ${i}u) 
           identityEpilogue(t),
           workgroupPerItemEntry(LANES, 'p.count', body),
         ),
-        uniform: layout.pack({
-          count,
-          blocks_m: blocksM,
-          npix,
-          ohw: p.oh * p.ow,
-          oh: p.oh,
-          phw: phH * phW,
-          ph_w: phW,
-          per_phase: perPhase,
-          phase_blocks: phaseBlocks,
-          h: p.h,
-          w: p.w,
-          o: p.o,
-          ow: p.ow,
-          kh: p.kh,
-          kw: p.kw,
-          cpg: p.cpg,
-          opg: p.opg,
-          sh: p.stride[0],
-          sw: p.stride[1],
-          ph: p.padding[0],
-          pw: p.padding[1],
-          dh: p.dilation[0],
-          dw: p.dilation[1],
-          x_off: x.offset,
-          w_off: w.offset,
-          xst: x.strides,
-          wst: w.strides,
-        }),
+        uniform: layout.pack(gemmUniforms(x, w, p, { count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks })),
+        storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
+        workgroups: count,
+      });
+    },
+  };
+}
+
+/**
+ * The implicit GEMM with the roles swapped, for few output pixels and many channels (the deep,
+ * small layers of a ResNet or UNet, small batches): a workgroup owns TP output pixels, uniform
+ * across its lanes (so the x loads and padding tests are broadcast), and 64 x TO output channels,
+ * lane l taking channels o0 + l + 64 i. The pixel-lane kernels above leave most lanes idle when
+ * N * OH * OW is far below their 64 x TN columns (16 pixels of 512 at 4x4, batch 1); here every
+ * lane has work as long as there are 64 channels. conv2d only, one group.
+ */
+export function convChannelLanesVariant(to: number, tp: number): ConvGemmVariant {
+  const rows = LANES * to;
+  return {
+    name: `lanes${to}x${tp}`,
+    supports: (p) => !p.transposed && p.o === p.opg,
+    run(ctx, x, w, out, p) {
+      const t = wgslScalar(x.dtype);
+      const npix = p.n * p.oh * p.ow;
+      const blocksM = Math.ceil(p.o / rows);
+      const count = blocksM * Math.ceil(npix / tp);
+      const acc = (i: number, j: number) => `c${i}_${j}`;
+      const body = `let mb = group % p.blocks_m;
+let pb = group / p.blocks_m;
+let last_o = p.o - 1u;
+${lines(to, (i) => `let o${i} = mb * ${rows}u + lid.x + ${i * LANES}u;
+let wr${i} = p.w_off + min(o${i}, last_o) * p.wst[0];`)}
+${lines(tp, (j) => `let col${j} = pb * ${tp}u + ${j}u;
+let valid${j} = col${j} < p.npix;
+let cc${j} = min(col${j}, p.npix - 1u);
+let n${j} = cc${j} / p.ohw;
+let pix${j} = cc${j} % p.ohw;
+let xb${j} = p.x_off + n${j} * p.xst[0];
+let iy0_${j} = i32((pix${j} / p.ow) * p.sh) - i32(p.ph);
+let ix0_${j} = i32((pix${j} % p.ow) * p.sw) - i32(p.pw);`)}
+${lines(to * tp, (k) => `var ${acc(Math.floor(k / tp), k % tp)} = ${t}(0);`)}
+for (var ky = 0u; ky < p.kh; ky++) {
+  for (var kx = 0u; kx < p.kw; kx++) {
+    ${range(tp).map((j) => tapAddress(false, j)).join('\n    ')}
+    let wk = ky * p.wst[2] + kx * p.wst[3];
+    for (var ci = 0u; ci < p.cpg; ci++) {
+      let xc = ci * p.xst[1];
+      let wc = wk + ci * p.wst[1];
+${lines(tp, (j) => `      let xv${j} = select(${t}(0), x[xo${j} + xc], ok${j});`)}
+${lines(to, (i) => `      let w${i} = wt[wr${i} + wc];`)}
+${lines(to * tp, (k) => `      ${acc(Math.floor(k / tp), k % tp)} += w${Math.floor(k / tp)} * xv${k % tp};`)}
+    }
+  }
+}
+${lines(to, (i) => `if (o${i} < p.o) {
+${lines(tp, (j) => `  if (valid${j}) { ${storeOut(`n${j} * p.o * p.ohw + o${i} * p.ohw + pix${j}`, acc(i, j))} }`)}
+}`)}`;
+      const kernel = `conv2d:lanes${to}x${tp}:${x.dtype}`;
+      ctx.dispatch({
+        kernel,
+        source: kernelSource(
+          `// ${kernel}: implicit GEMM, ${tp} output pixels per workgroup x ${to} channels per lane`,
+          layout.declaration(),
+          [
+            `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
+            `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
+            `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
+          ].join('\n'),
+          identityEpilogue(t),
+          workgroupPerItemEntry(LANES, 'p.count', body),
+        ),
+        uniform: layout.pack(gemmUniforms(x, w, p, { count, blocks_m: blocksM, npix })),
         storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
         workgroups: count,
       });
