@@ -454,9 +454,12 @@ describe('lrpoConfig', () => {
     expect(pick('noiseLevel')).toEqual({ noise: true, gt: false, weight: 0.01 });
     expect(pick('gtReg')).toEqual({ noise: false, gt: true, weight: 0.01 });
     expect(pick('lrpo')).toEqual({ noise: true, gt: true, weight: 0.01 });
+    expect(pick('shuffled')).toEqual({ noise: false, gt: false, weight: 0.01 });
+    expect(lrpoConfig({ shuffleRewards: true }, ABLATIONS.lrpo).shuffleRewards).toBe(false);
+    expect(lrpoConfig(ABLATIONS.shuffled).shuffleRewards).toBe(true);
     // Nothing else changes.
-    const { noiseLevelWeighting: _n, gtRegularization: _g, ...rest } = lrpoConfig(ABLATIONS.grpo);
-    const { noiseLevelWeighting: _n2, gtRegularization: _g2, ...defaults } = LRPO_DEFAULTS;
+    const { noiseLevelWeighting: _n, gtRegularization: _g, shuffleRewards: _s, ...rest } = lrpoConfig(ABLATIONS.grpo);
+    const { noiseLevelWeighting: _n2, gtRegularization: _g2, shuffleRewards: _s2, ...defaults } = LRPO_DEFAULTS;
     expect(rest).toEqual(defaults);
     expect(Object.isFrozen(ABLATIONS.grpo)).toBe(true);
   });

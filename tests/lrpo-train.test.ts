@@ -67,6 +67,17 @@ describe('LRPO training fold', () => {
     expect(full.params).not.toEqual(grpo.params);
   });
 
+  it('the shuffled-rewards control deals the same rollout rewards to other samples', async () => {
+    const real = await runSteps(1, small(ABLATIONS.grpo));
+    const shuffled = await runSteps(1, small(ABLATIONS.shuffled));
+    const again = await runSteps(1, small(ABLATIONS.shuffled));
+    // Same rollout: the logged rewards are the true ones; only who gets which reward differs.
+    expect(shuffled.metrics[0].rewardMean).toBe(real.metrics[0].rewardMean);
+    expect(shuffled.metrics[0].rewardStd).toBe(real.metrics[0].rewardStd);
+    expect(shuffled.params).not.toEqual(real.params);
+    expect(again.params).toEqual(shuffled.params); // the permutation comes from the step's key
+  });
+
   it('reward backprop runs the same fold and changes the params', async () => {
     const before = await Promise.all(T.treeLeaves(initPolicyParams(policy, T.key(1))).map(async (t) => { const d = Float32Array.from(await t.data()); t.dispose(); return d; }));
     const { metrics, params } = await runSteps(2, small(), rewardBackpropStep);

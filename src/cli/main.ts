@@ -115,7 +115,7 @@ export function buildProgram(): Command {
         }),
       ),
     );
-  const methods = ['grpo', 'noiseLevel', 'gtReg', 'lrpo', 'rewardBackprop'];
+  const methods = ['grpo', 'noiseLevel', 'gtReg', 'lrpo', 'rewardBackprop', 'shuffled'];
   withLrpoOptions(
     program
       .command('train')

@@ -83,6 +83,13 @@ export interface LrpoConfig {
    * Ours, for small budgets; the paper trains every step.
    */
   readonly stepsPerUpdate: number;
+  /**
+   * A control, not a method: the rollout's rewards are randomly permuted across the batch before
+   * the advantages, so every update has the size and statistics of a real one but carries no
+   * information about which sample was better. What it does to the policy is the optimizer-noise
+   * floor the other rows are read against (ablation 'shuffled'). Default false.
+   */
+  readonly shuffleRewards: boolean;
   readonly gtRegularization: GtRegularizationConfig;
   readonly sampling: SamplingConfig;
   readonly optimizer: OptimizerConfig;
@@ -106,13 +113,14 @@ export const LRPO_DEFAULTS: LrpoConfig = deepFreeze({
   trainLastStep: false,
   updatesPerBatch: 1,
   stepsPerUpdate: 0,
+  shuffleRewards: false,
   gtRegularization: { enabled: true, weight: 0.001, temperature: 40, lastSteps: 5 },
   sampling: { steps: 50, eta: 1 },
   optimizer: { lr: 1e-5, weightDecay: 1e-4, gradClip: 1 },
 });
 
 /** The names of the paper's component study (its ablation table). */
-export type AblationName = 'grpo' | 'noiseLevel' | 'gtReg' | 'lrpo';
+export type AblationName = 'grpo' | 'noiseLevel' | 'gtReg' | 'lrpo' | 'shuffled';
 
 /**
  * The component study as overrides; every preset sets both switches explicitly, so it wins over
@@ -121,13 +129,15 @@ export type AblationName = 'grpo' | 'noiseLevel' | 'gtReg' | 'lrpo';
  * - noiseLevel: + noise-level advantage assignment
  * - gtReg: + GT-guided likelihood regularization only
  * - lrpo: both (the full method)
+ * - shuffled: grpo on randomly permuted rewards, the noise-floor control (see shuffleRewards)
  * All keep the paper's batch std; set `batchStd: false` on top for GRPO's per-group std.
  */
 export const ABLATIONS: Readonly<Record<AblationName, LrpoConfigOverrides>> = deepFreeze({
-  grpo: { noiseLevelWeighting: false, gtRegularization: { enabled: false } },
-  noiseLevel: { noiseLevelWeighting: true, gtRegularization: { enabled: false } },
-  gtReg: { noiseLevelWeighting: false, gtRegularization: { enabled: true } },
-  lrpo: { noiseLevelWeighting: true, gtRegularization: { enabled: true } },
+  grpo: { noiseLevelWeighting: false, gtRegularization: { enabled: false }, shuffleRewards: false },
+  noiseLevel: { noiseLevelWeighting: true, gtRegularization: { enabled: false }, shuffleRewards: false },
+  gtReg: { noiseLevelWeighting: false, gtRegularization: { enabled: true }, shuffleRewards: false },
+  lrpo: { noiseLevelWeighting: true, gtRegularization: { enabled: true }, shuffleRewards: false },
+  shuffled: { noiseLevelWeighting: false, gtRegularization: { enabled: false }, shuffleRewards: true },
 });
 
 type Check = (v: unknown) => boolean;
@@ -155,6 +165,7 @@ const FIELDS: Readonly<Record<string, FieldSpec>> = {
   trainLastStep: boolean,
   updatesPerBatch: integerAtLeast(1),
   stepsPerUpdate: integerAtLeast(0),
+  shuffleRewards: boolean,
   'gtRegularization.enabled': boolean,
   'gtRegularization.weight': nonNegativeFinite,
   'gtRegularization.temperature': positiveFinite,

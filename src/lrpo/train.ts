@@ -66,7 +66,9 @@ export async function lrpoStep(ctx: LrpoContext, optimizer: Optimizer, plan: Ddi
     batch.lq.dispose();
   }
   try {
-    const { state: next, metrics } = await lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, r, noiseKey);
+    // The noise-floor control: the same rewards, dealt to the samples at random.
+    const scored = ctx.config.shuffleRewards ? { ...r, rewards: Float64Array.from(permutation(foldIn(sampleKey, 7), r.rewards.length), (i) => r.rewards[i]) } : r;
+    const { state: next, metrics } = await lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, scored, noiseKey);
     const mem = memory()[backend];
     const mean = r.rewards.reduce((a, b) => a + b, 0) / r.rewards.length;
     const std = Math.sqrt(r.rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, r.rewards.length - 1));

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeTree } from '../../optim/tree-util.js';
-import { ablationDeltaTable, ablationTable } from '../../report/index.js';
+import { ablationDeltaTable, ablationTable, type AblationRow } from '../../report/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
 import { disposeMetricContext, metricContext, type MetricName } from '../../train/evaluate.js';
@@ -24,6 +24,7 @@ export const ABLATION_ROWS: readonly { readonly method: TrainMethod | 'sft'; rea
   { method: 'gtReg', name: '+ GT regularization' },
   { method: 'lrpo', name: 'LRPO (both)' },
   { method: 'rewardBackprop', name: 'Reward backprop (DRaFT-1)' },
+  { method: 'shuffled', name: 'Control: GRPO on shuffled rewards' },
 ];
 
 export interface AblateOptions {
@@ -42,6 +43,36 @@ export interface AblateOptions {
 }
 
 const TABLE_METRICS: readonly MetricName[] = ['reward', 'perceptual', 'identity', 'psnr', 'ssim', 'lmd'];
+
+/** What an ablation table's caption says about the study. */
+export interface AblationSetting {
+  readonly init: string;
+  readonly steps: number;
+  readonly seeds: readonly number[];
+  readonly faces: number;
+  readonly set: string;
+}
+
+/** The study as markdown: the per-seed table, then the paired differences from SFT (when it is a row). */
+export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[]): string {
+  const baseline = ABLATION_ROWS[0].name;
+  const hasBaseline = rows.some((r) => r.method === baseline) && rows.length > 1;
+  return [
+    `# Ablation: LRPO components (${s.seeds.length} seeds, ${s.steps} steps each)`,
+    '',
+    `Every method starts from ${s.init} and is scored on ${s.faces} faces of the ${s.set} set with the same sampling noise; cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
+    '',
+    ablationTable(rows, TABLE_METRICS),
+    ...(hasBaseline
+      ? [
+          '',
+          `Paired differences from ${baseline}, seed by seed (same sampling noise, same faces), mean ± the 95% interval over seeds; bold where the interval excludes 0, i.e. beyond the seed-to-seed spread:`,
+          '',
+          ablationDeltaTable(rows, baseline, TABLE_METRICS),
+        ]
+      : []),
+  ].join('\n');
+}
 
 /** Runs every (method, seed), writes ablation.md and ablation.json into the run folder; returns the markdown. */
 export async function ablate(o: AblateOptions): Promise<string> {
@@ -79,24 +110,7 @@ export async function ablate(o: AblateOptions): Promise<string> {
   }
   disposeMetricContext(ctx);
   const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
-  const table = ablationTable(rows, TABLE_METRICS);
-  const baseline = ABLATION_ROWS[0].name;
-  const deltas = perMethod.has(baseline) && rows.length > 1 ? ablationDeltaTable(rows, baseline, TABLE_METRICS) : undefined;
-  const markdown = [
-    `# Ablation: LRPO components (${o.seeds.length} seeds, ${o.steps} steps each)`,
-    '',
-    `Every method starts from ${o.init} and is scored on ${pairs.count} faces of the ${evalSetLabel(o.set)} set with the same sampling noise; cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
-    '',
-    table,
-    ...(deltas
-      ? [
-          '',
-          `Paired differences from ${baseline}, seed by seed (same sampling noise, same faces), mean ± the 95% interval over seeds; bold where the interval excludes 0, i.e. beyond the seed-to-seed spread:`,
-          '',
-          deltas,
-        ]
-      : []),
-  ].join('\n');
+  const markdown = ablationMarkdown({ init: o.init, steps: o.steps, seeds: o.seeds, faces: pairs.count, set: evalSetLabel(o.set) }, rows);
   writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
   writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
   return markdown;

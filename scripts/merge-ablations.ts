@@ -1,0 +1,55 @@
+// Merges the ablation.json files of several `ablate` runs of one study (same SFT checkpoint,
+// steps, evaluation set and faces; e.g. a control row run later, or more seeds) into one table:
+//   npx tsx scripts/merge-ablations.ts <out.md> <run>/ablation.json [<run>/ablation.json ...]
+// A row present in several files (SFT, usually) must hold the same numbers for the same seed in
+// each, which checks that the runs really scored the same faces with the same sampling noise.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ABLATION_ROWS, ablationMarkdown } from '../src/cli/commands/ablate.js';
+import { evalSetLabel } from '../src/train/eval-sets.js';
+import type { AblationRow } from '../src/report/index.js';
+
+interface Saved {
+  readonly options: { readonly init: string; readonly steps: number; readonly seeds: number[]; readonly set: string; readonly count: number; readonly trainCount: number };
+  readonly rows: { readonly method: string; readonly perSeed: Record<string, number>[]; readonly seeds?: number[] }[];
+}
+
+const [out, ...files] = process.argv.slice(2);
+if (!out || files.length === 0) {
+  process.stderr.write('usage: npx tsx scripts/merge-ablations.ts <out.md> <ablation.json> [<ablation.json> ...]\n');
+  process.exit(1);
+}
+const studies = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Saved);
+const identity = (s: Saved) => JSON.stringify([s.options.init, s.options.steps, s.options.set, s.options.count, s.options.trainCount]);
+const mismatch = studies.findIndex((s) => identity(s) !== identity(studies[0]));
+if (mismatch >= 0) throw new Error(`${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, trainCount) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`);
+
+// method -> seed -> per-seed means; files written before rows carried seeds list them in options order.
+const merged = new Map<string, Map<number, Record<string, number>>>();
+studies.forEach((study, f) => {
+  for (const row of study.rows) {
+    const bySeed = merged.get(row.method) ?? new Map<number, Record<string, number>>();
+    row.perSeed.forEach((means, i) => {
+      const seed = row.seeds?.[i] ?? study.options.seeds[i];
+      const earlier = bySeed.get(seed);
+      if (earlier && JSON.stringify(earlier) !== JSON.stringify(means)) {
+        throw new Error(`${files[f]}: "${row.method}" seed ${seed} differs from an earlier file (${JSON.stringify(means)} vs ${JSON.stringify(earlier)}); the runs did not score the same faces with the same noise.`);
+      }
+      bySeed.set(seed, means);
+    });
+    merged.set(row.method, bySeed);
+  }
+});
+const order = (name: string) => {
+  const i = ABLATION_ROWS.findIndex((r) => r.name === name);
+  return i < 0 ? ABLATION_ROWS.length : i;
+};
+const rows: AblationRow[] = [...merged.entries()]
+  .sort(([a], [b]) => order(a) - order(b))
+  .map(([method, bySeed]) => {
+    const seeds = [...bySeed.keys()].sort((a, b) => a - b);
+    return { method, seeds, perSeed: seeds.map((s) => bySeed.get(s)!) };
+  });
+const seeds = [...new Set(rows.flatMap((r) => r.seeds ?? []))].sort((a, b) => a - b);
+const o = studies[0].options;
+writeFileSync(out, `${ablationMarkdown({ init: o.init, steps: o.steps, seeds, faces: o.count, set: evalSetLabel(o.set) }, rows)}\n`);
+process.stdout.write(`wrote ${out}: ${rows.length} rows, seeds ${seeds.join(', ')}\n`);
