@@ -2,7 +2,7 @@
 // LRPO (and the LQ input) on held-out synthetic faces and on the real-face set, written up as
 // report.md with tables, a reward curve, a perception/fidelity plot and an image grid.
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { backendInfo } from '../../tensor/backends.js';
 import { disposeTree } from '../../optim/tree-util.js';
 import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
@@ -90,7 +90,7 @@ export async function demo(o: DemoOptions): Promise<string> {
     setup: [
       ['Backend', `${info.name} (${info.description ?? 'unknown adapter'})`],
       ['Policy', `UNet '${policy.preset}' (${stats.params.toLocaleString('en')} params, ${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${policy.imageSize} px image), ${policy.space.kind} target x${policy.space.scale}`],
-      ['SFT checkpoint', `${sft} (step ${before.info.step})`],
+      ['SFT checkpoint', `${relative(process.cwd(), sft) || sft} (step ${before.info.step})`], // relative: reports are read on other machines
       ['LRPO', `${o.lrpoSteps} steps; ${config.inputsPerBatch} LQ inputs x ${config.groupSize} candidates per step; DDIM ${config.sampling.steps} steps, eta ${config.sampling.eta}; lr ${config.optimizer.lr}; clip eps ${config.clipEps}; GT regularization weight ${config.gtRegularization.weight} on the last ${config.gtRegularization.lastSteps} trained steps, temperature ${config.gtRegularization.temperature}`],
       ['Evaluation sampling', `DDIM ${sampling.steps} steps, eta ${sampling.eta}, the same noise for every method (seed ${sampling.seed})`],
       ['Intervals', '95% Student-t intervals of the mean over faces'],
