@@ -86,6 +86,28 @@ function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: { count: numbe
   };
 }
 
+/** Dispatches a convolution GEMM kernel whose `body` runs once per workgroup (grid.count of them) over out, x and wt. */
+function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: Parameters<typeof gemmUniforms>[3]): void {
+  const t = wgslScalar(x.dtype);
+  ctx.dispatch({
+    kernel,
+    source: kernelSource(
+      `// ${comment}`,
+      layout.declaration(),
+      [
+        `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
+        `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
+        `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
+      ].join('\n'),
+      identityEpilogue(t),
+      workgroupPerItemEntry(LANES, 'p.count', body),
+    ),
+    uniform: layout.pack(gemmUniforms(x, w, p, grid)),
+    storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
+    workgroups: grid.count,
+  });
+}
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const lines = (n: number, f: (i: number) => string): string => range(n).map(f).join('\n');
 
@@ -189,23 +211,8 @@ ${lines(tn, (j) => `if (valid${j}) {
 ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${storeOut(`ob${j} + (o0 + ${i}u) * p.ohw`, acc(i, j))} }`)}
 }`)}`;
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:gemm${tm}x${tn}:${x.dtype}`;
-      ctx.dispatch({
-        kernel,
-        source: kernelSource(
-          `// ${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`,
-          layout.declaration(),
-          [
-            `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
-            `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
-            `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
-          ].join('\n'),
-          identityEpilogue(t),
-          workgroupPerItemEntry(LANES, 'p.count', body),
-        ),
-        uniform: layout.pack(gemmUniforms(x, w, p, { count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks })),
-        storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
-        workgroups: count,
-      });
+      const grid = { count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks };
+      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`, kernel, body, x, w, out, p, grid);
     },
   };
 }
@@ -260,23 +267,7 @@ ${lines(to, (i) => `if (o${i} < p.o) {
 ${lines(tp, (j) => `  if (valid${j}) { ${storeOut(`n${j} * p.o * p.ohw + o${i} * p.ohw + pix${j}`, acc(i, j))} }`)}
 }`)}`;
       const kernel = `conv2d:lanes${to}x${tp}:${x.dtype}`;
-      ctx.dispatch({
-        kernel,
-        source: kernelSource(
-          `// ${kernel}: implicit GEMM, ${tp} output pixels per workgroup x ${to} channels per lane`,
-          layout.declaration(),
-          [
-            `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
-            `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
-            `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
-          ].join('\n'),
-          identityEpilogue(t),
-          workgroupPerItemEntry(LANES, 'p.count', body),
-        ),
-        uniform: layout.pack(gemmUniforms(x, w, p, { count, blocks_m: blocksM, npix })),
-        storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
-        workgroups: count,
-      });
+      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tp} output pixels per workgroup x ${to} channels per lane`, kernel, body, x, w, out, p, { count, blocks_m: blocksM, npix });
     },
   };
 }
