@@ -214,7 +214,7 @@ export function buildProgram(): Command {
     .description('what `npm start` runs: LRPO from the committed SFT checkpoint, evaluation, report.md')
     .option('--run <dir>', 'run folder', `runs/demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)
     .option('--sft <checkpoint>', 'SFT checkpoint to start from', COMMITTED_SFT)
-    .option('--lrpo-steps <n>', 'LRPO steps', positiveInt('--lrpo-steps'), 30)
+    .option('--lrpo-steps <n>', 'LRPO steps', positiveInt('--lrpo-steps'), 40)
     .option('--synthetic-count <n>', 'held-out synthetic faces', positiveInt('--synthetic-count'), 32)
     .option('--real-count <n>', 'real faces (at most 22)', positiveInt('--real-count'), 22)
     .option('--seed <n>', 'seed', nonNegative('--seed'), 0)

@@ -37,13 +37,18 @@ export interface TrainOptions {
 
 export type TrainMethod = AblationName | 'rewardBackprop';
 
-/** The demo's LRPO scale: the paper's method with fewer, smaller rollouts (see README, "LRPO defaults"). */
+/**
+ * The demo's LRPO scale: the paper's method with fewer, smaller rollouts (see README, "LRPO
+ * defaults"). lr 3e-5: with 8 samples per update the gradient is mostly noise, which Adam turns
+ * into full-size steps; at 1e-4 that random walk cost more reward in 40 steps than the signal
+ * gained (the shuffled-rewards control lost 0.030 reward and 2.5 dB), at 3e-5 the signal wins.
+ */
 export const SMALL_LRPO: LrpoConfigOverrides = Object.freeze({
   groupSize: 4,
   inputsPerBatch: 2,
   sampling: { steps: 10, eta: 1 },
   gtRegularization: { lastSteps: 2 },
-  optimizer: { lr: 1e-4 },
+  optimizer: { lr: 3e-5 },
 });
 
 /** The effective config of a train run: defaults, the small-model scale, the user's overrides, then the ablation's switches. */
