@@ -1,9 +1,12 @@
 // Merges the ablation.json files of several `ablate` runs of one study (same SFT checkpoint,
 // steps, evaluation set and faces; e.g. a control row run later, or more seeds) into one table:
-//   npx tsx scripts/merge-ablations.ts <out.md> <run>/ablation.json [<run>/ablation.json ...]
+//   npx tsx scripts/merge-ablations.ts <out.md> <run>/ablation.json [<run> ...]
+// A run folder stands for its ablation.json, or, for a study that was interrupted before writing
+// one, for the 'result' lines of its metrics.jsonl (one per finished method and seed).
 // A row present in several files (SFT, usually) must hold the same numbers for the same seed in
 // each, which checks that the runs really scored the same faces with the same sampling noise.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ABLATION_ROWS, ablationMarkdown } from '../src/cli/commands/ablate.js';
 import { evalSetLabel } from '../src/train/eval-sets.js';
 import type { AblationRow } from '../src/report/index.js';
@@ -18,7 +21,26 @@ if (!out || files.length === 0) {
   process.stderr.write('usage: npx tsx scripts/merge-ablations.ts <out.md> <ablation.json> [<ablation.json> ...]\n');
   process.exit(1);
 }
-const studies = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Saved);
+/** An ablation.json, or a run folder (its ablation.json, else its config.json and metrics.jsonl results). */
+function readStudy(path: string): Saved {
+  if (!statSync(path).isDirectory()) return JSON.parse(readFileSync(path, 'utf8')) as Saved;
+  if (existsSync(join(path, 'ablation.json'))) return readStudy(join(path, 'ablation.json'));
+  const options = JSON.parse(readFileSync(join(path, 'config.json'), 'utf8')) as Saved['options'];
+  const rows = new Map<string, { method: string; seeds: number[]; perSeed: Record<string, number>[] }>();
+  for (const line of readFileSync(join(path, 'metrics.jsonl'), 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const { event, method, seed, time: _time, ...means } = JSON.parse(line);
+    if (event !== 'result') continue;
+    const name = ABLATION_ROWS.find((r) => r.method === method)?.name ?? String(method);
+    const row = rows.get(name) ?? { method: name, seeds: [], perSeed: [] };
+    row.seeds.push(seed);
+    row.perSeed.push(means);
+    rows.set(name, row);
+  }
+  return { options, rows: [...rows.values()] };
+}
+
+const studies = files.map(readStudy);
 const identity = (s: Saved) => JSON.stringify([s.options.init, s.options.steps, s.options.set, s.options.count, s.options.trainCount]);
 const mismatch = studies.findIndex((s) => identity(s) !== identity(studies[0]));
 if (mismatch >= 0) throw new Error(`${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, trainCount) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`);

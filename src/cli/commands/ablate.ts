@@ -3,7 +3,7 @@
 // backprop — each trained from the same SFT checkpoint for several seeds and scored on the same
 // held-out faces; one table of per-seed means with 95% intervals over seeds.
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { disposeTree } from '../../optim/tree-util.js';
 import { ablationDeltaTable, ablationTable, type AblationRow } from '../../report/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
@@ -58,9 +58,9 @@ export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[
   const baseline = ABLATION_ROWS[0].name;
   const hasBaseline = rows.some((r) => r.method === baseline) && rows.length > 1;
   return [
-    `# Ablation: LRPO components (${s.seeds.length} seeds, ${s.steps} steps each)`,
+    `# Ablation: LRPO components (${s.seeds.length} seed${s.seeds.length === 1 ? '' : 's'}, ${s.steps} steps each)`,
     '',
-    `Every method starts from ${s.init} and is scored on ${s.faces} faces of the ${s.set} set with the same sampling noise; cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
+    `Every method starts from ${relative(process.cwd(), s.init) || s.init} and is scored on ${s.faces} faces of the ${s.set} set with the same sampling noise; cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
     '',
     ablationTable(rows, TABLE_METRICS),
     ...(hasBaseline
@@ -74,7 +74,7 @@ export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[
   ].join('\n');
 }
 
-/** Runs every (method, seed), writes ablation.md and ablation.json into the run folder; returns the markdown. */
+/** Runs every (method, seed), writes ablation.md and ablation.json into the run folder (after each one, so far); returns the markdown. */
 export async function ablate(o: AblateOptions): Promise<string> {
   const { run: runPath, resume, quiet, ...recorded } = o;
   const run = openRun(runPath, 'ablate', recorded, { resume });
@@ -88,6 +88,15 @@ export async function ablate(o: AblateOptions): Promise<string> {
   const trainData = o.set === 'synthetic' || o.set === 'real' ? 'synthetic' : o.set;
   const ctx = metricContext();
   const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
+  // Rewritten after every (method, seed): an interrupted study still leaves its tables so far.
+  const writeTables = (): string => {
+    const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
+    const seeds = [...new Set(rows.flatMap((r) => r.seeds))];
+    const markdown = ablationMarkdown({ init: o.init, steps: o.steps, seeds, faces: pairs.count, set: evalSetLabel(o.set) }, rows);
+    writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
+    writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
+    return markdown;
+  };
   for (const seed of o.seeds) {
     for (const row of ABLATION_ROWS.filter((r) => o.methods.includes(r.method))) {
       const checkpoint =
@@ -103,15 +112,12 @@ export async function ablate(o: AblateOptions): Promise<string> {
         perMethod.set(row.name, { seeds: [...scored.seeds, seed], perSeed: [...scored.perSeed, means] });
         run.log({ event: 'result', method: row.method, seed, ...means });
         say(`ablate: ${row.name}, seed ${seed}: reward ${means.reward?.toFixed(4)}, PSNR ${means.psnr?.toFixed(2)}`);
+        writeTables();
       } finally {
         disposeTree(params);
       }
     }
   }
   disposeMetricContext(ctx);
-  const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
-  const markdown = ablationMarkdown({ init: o.init, steps: o.steps, seeds: o.seeds, faces: pairs.count, set: evalSetLabel(o.set) }, rows);
-  writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
-  writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
-  return markdown;
+  return writeTables();
 }
