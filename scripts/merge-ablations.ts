@@ -1,6 +1,6 @@
 // Merges the ablation.json files of several `ablate` runs of one study (same SFT checkpoint,
 // steps, evaluation set and faces; e.g. a control row run later, or more seeds) into one table:
-//   npx tsx scripts/merge-ablations.ts <out.md> <run>/ablation.json [<run> ...]
+//   npx tsx scripts/merge-ablations.ts [--seeds 0,1,2] <out.md> <run>/ablation.json [<run> ...]
 // A run folder stands for its ablation.json, or, for a study that was interrupted before writing
 // one, for the 'result' lines of its metrics.jsonl (one per finished method and seed).
 // A row present in several files (SFT, usually) must hold the same numbers for the same seed in
@@ -16,9 +16,12 @@ interface Saved {
   readonly rows: { readonly method: string; readonly perSeed: Record<string, number>[]; readonly seeds?: number[] }[];
 }
 
-const [out, ...files] = process.argv.slice(2);
+const args = process.argv.slice(2);
+// --seeds keeps only those seeds (e.g. the ones every row finished).
+const seedsFlag = args[0] === '--seeds' ? new Set(args.splice(0, 2)[1].split(',').map(Number)) : undefined;
+const [out, ...files] = args;
 if (!out || files.length === 0) {
-  process.stderr.write('usage: npx tsx scripts/merge-ablations.ts <out.md> <ablation.json> [<ablation.json> ...]\n');
+  process.stderr.write('usage: npx tsx scripts/merge-ablations.ts [--seeds 0,1,2] <out.md> <ablation.json or run folder> [...]\n');
   process.exit(1);
 }
 /** An ablation.json, or a run folder (its ablation.json, else its config.json and metrics.jsonl results). */
@@ -52,6 +55,7 @@ studies.forEach((study, f) => {
     const bySeed = merged.get(row.method) ?? new Map<number, Record<string, number>>();
     row.perSeed.forEach((means, i) => {
       const seed = row.seeds?.[i] ?? study.options.seeds[i];
+      if (seedsFlag && !seedsFlag.has(seed)) return;
       const earlier = bySeed.get(seed);
       if (earlier && JSON.stringify(earlier) !== JSON.stringify(means)) {
         throw new Error(`${files[f]}: "${row.method}" seed ${seed} differs from an earlier file (${JSON.stringify(means)} vs ${JSON.stringify(earlier)}); the runs did not score the same faces with the same noise.`);
