@@ -115,7 +115,7 @@ export function buildProgram(): Command {
         }),
       ),
     );
-  const methods = ['grpo', 'noiseLevel', 'gtReg', 'lrpo', 'rewardBackprop', 'shuffled'];
+  const methods = ABLATION_ROWS.map((r) => r.method).filter((m) => m !== 'sft'); // every trainable row
   withLrpoOptions(
     program
       .command('train')
