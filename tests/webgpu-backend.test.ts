@@ -459,7 +459,8 @@ describe('matmul', () => {
     .record({
       batch: fc.array(dimArb(3), { maxLength: 2 }),
       m: fc.integer({ min: 0, max: 9 }),
-      k: fc.integer({ min: 0, max: 9 }),
+      // Past two subgroup widths (8 on lavapipe), so the subgroup variants run whole widths and a tail.
+      k: fc.integer({ min: 0, max: 19 }),
       n: fc.integer({ min: 0, max: 9 }),
     })
     .chain((p) => {
@@ -480,6 +481,14 @@ describe('matmul', () => {
       );
     });
   }
+
+  it('subgroup variants declare themselves unsupported on a device without a fixed subgroup size', () => {
+    const p = { dtype: 'float32' as const, batch: 1, m: 2, n: 2, k: 2, batchDims: { shape: [], strides: [[], []] } };
+    const noSubgroups = { ...gpu.ctx.gpu, subgroupSize: undefined };
+    const sg = matmulVariants.filter((v) => v.name.endsWith('sg'));
+    expect(sg.length).toBeGreaterThan(0);
+    for (const v of sg) expect(v.supports(p, noSubgroups)).toBe(false);
+  });
 
   it('K = 0 gives zeros', async () => {
     const r = await onBoth([contiguousHost([2, 3, 0], 'float32', 1), contiguousHost([2, 0, 4], 'float32', 2)], (b, [x, y]) => b.matmul(x, y));

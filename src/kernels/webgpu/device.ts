@@ -33,6 +33,11 @@ export interface GpuDevice {
   readonly features: ReadonlySet<string>;
   readonly adapterDescription: string;
   /**
+   * The subgroup size when the 'subgroups' feature is on and the adapter reports one fixed size
+   * (lavapipe: 8, one AVX2 vector); undefined otherwise, which turns the subgroup kernels off.
+   */
+  readonly subgroupSize?: number;
+  /**
    * The first uncaptured error since the last call, or the device loss (which stays): the next
    * readback throws it.
    */
@@ -82,6 +87,7 @@ export async function acquireDevice(powerPreference?: GPUPowerPreference): Promi
     limits: limits as DeviceLimits,
     features: new Set(requiredFeatures),
     adapterDescription: `${info.vendor} ${info.architecture} ${info.description}`.trim(),
+    subgroupSize: fixedSubgroupSize(requiredFeatures, info),
     takeDeviceError: () => {
       const e = lost ?? firstError;
       firstError = undefined;
@@ -92,6 +98,12 @@ export async function acquireDevice(powerPreference?: GPUPowerPreference): Promi
       device.destroy();
     },
   };
+}
+
+/** The adapter's subgroup size when subgroups are enabled and the size cannot vary between dispatches. */
+function fixedSubgroupSize(features: readonly string[], info: GPUAdapterInfo): number | undefined {
+  const { subgroupMinSize: min, subgroupMaxSize: max } = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  return features.includes('subgroups') && min !== undefined && min === max && min >= 4 ? min : undefined;
 }
 
 /**

@@ -71,21 +71,24 @@ export class Tuner {
 
   /**
    * The variant to run for `key`: the measured choice when there is one (and it supports this
-   * problem), else `fallback`; with tuning on, an unmeasured key queues a measurement built by
+   * problem), else `fallback`; a choice measured without some of today's `supported` variants
+   * is measured again; with tuning on, an unmeasured key queues a measurement built by
    * `prepare`, which returns the candidates and a cleanup for its scratch buffers.
    */
   choose(key: string, supported: readonly string[], fallback: string, prepare: () => { candidates: TuneCandidate[]; cleanup: () => void }): string {
     if (!this.enabled || supported.length < 2) return fallback;
     this.load();
     const known = this.choices.get(key);
-    if (known && supported.includes(known.variant)) return known.variant;
+    const usable = known && supported.includes(known.variant) ? known.variant : undefined;
+    // A choice made before a variant existed is re-measured (and used until the new result lands).
+    if (usable && supported.every((name) => name in known!.ms)) return usable;
     if (!this.queued.has(key)) {
       this.queued.add(key);
       // Scratch inputs are allocated now (sizes known), measured later, off the caller's path.
       const job = prepare();
       this.chain = this.chain.then(() => this.measure(key, job.candidates).finally(job.cleanup)).catch(() => undefined);
     }
-    return fallback;
+    return usable ?? fallback;
   }
 
   /** Resolves when every queued measurement has finished (benches await it after a warm-up). */

@@ -130,10 +130,14 @@ ${indent(body)}
 }`;
 }
 
-/** A one-workgroup-per-item entry point: `group` is the folded workgroup index, uniform across the workgroup. */
-export function workgroupPerItemEntry(workgroupSize: number, countExpr: string, body: string): string {
+/**
+ * A one-workgroup-per-item entry point: `group` is the folded workgroup index, uniform across the
+ * workgroup. `withSubgroupId` adds `sid`, the invocation's index in its subgroup (needs `enable subgroups;`).
+ */
+export function workgroupPerItemEntry(workgroupSize: number, countExpr: string, body: string, withSubgroupId = false): string {
+  const params = withSubgroupId ? `${builtins}, @builtin(subgroup_invocation_id) sid: u32` : builtins;
   return `@compute @workgroup_size(${workgroupSize})
-fn main(${builtins}) {
+fn main(${params}) {
   let group = wid.x + wid.y * nwg.x;
   if (group >= ${countExpr}) { return; }
 ${indent(body)}

@@ -1,6 +1,13 @@
 // Register-blocked matmul without shared memory: a workgroup owns TM rows of the output (uniform
-// across it, so A's loads are one broadcast scalar each) and 64 lanes x TN columns; each lane
-// keeps TM x TN accumulators in registers. No barriers: the fast shape on lavapipe (DESIGN.md §6).
+// across it) and 64 lanes x TN columns; each lane keeps TM x TN accumulators in registers. No
+// barriers: the fast shape on lavapipe (DESIGN.md §6).
+//
+// How A reaches the lanes matters most there. lavapipe runs 8 lanes as one AVX2 vector and loads a
+// storage element lane by lane (a bounds-checked scalar load each) unless the address is a
+// compile-time constant, so an A element that every lane needs costs 8 loads. The subgroup form
+// loads A cooperatively: lane s of each subgroup loads the element for k0 + s, and subgroupShuffle
+// hands it to the others (a register permute). The shuffle loop over s stays a loop: unrolled, the
+// kernel spilled and ran 2-3x slower on lavapipe. rows16x8sg measured ~1.4x rows8x16 at 1024^3.
 import { BackendError } from '../../../tensor/errors.js';
 import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, type MatmulVariant, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
@@ -15,24 +22,74 @@ const lines = (n: number, f: (i: number) => string): string => range(n).map(f).j
 /**
  * The variant with TM rows per workgroup and TN columns per lane. B is read as vec4 (4 adjacent
  * columns per load, TN/4 loads per k) when its rows are unit-stride and 4-aligned, else as TN
- * scalars per k strided LANES apart so neighbouring lanes read neighbouring columns.
+ * scalars per k strided LANES apart so neighbouring lanes read neighbouring columns. With
+ * `subgroupA`, A is loaded a subgroup's width of k at a time and broadcast (see the file comment);
+ * the variant then needs a device with a fixed subgroup size.
  */
-export function blockedVariant(tm: number, tn: number): MatmulVariant {
+export function blockedVariant(tm: number, tn: number, subgroupA = false): MatmulVariant {
   if (tn % 4 !== 0) throw new BackendError(`webgpu internal: blocked matmul needs TN % 4 == 0, got ${tn}`);
   const cols = LANES * tn;
+  const name = `rows${tm}x${tn}${subgroupA ? 'sg' : ''}`;
   return {
-    name: `rows${tm}x${tn}`,
-    description: `register-blocked: ${tm} broadcast rows per workgroup x ${tn} columns per lane (vec4 B when aligned), no shared memory`,
-    supports: () => true,
+    name,
+    description: `register-blocked: ${tm} broadcast rows per workgroup x ${tn} columns per lane (vec4 B when aligned), no shared memory${subgroupA ? ', A loaded per subgroup and broadcast' : ''}`,
+    supports: (_p, gpu) => !subgroupA || (gpu.subgroupSize !== undefined && LANES % gpu.subgroupSize === 0),
     run(ctx, a, b, out, p) {
       const t = wgslScalar(p.dtype);
       const vecB = p.k > 0 && rowsVec4Aligned(b, p.n, p.batchDims.strides[1]);
+      const sg = subgroupA ? ctx.gpu.subgroupSize : undefined;
+      if (subgroupA && (sg === undefined || LANES % sg !== 0)) {
+        throw new BackendError(`webgpu: matmul variant '${name}' needs the 'subgroups' feature with a fixed subgroup size dividing ${LANES}; this adapter has ${sg ?? 'none'}.`);
+      }
       const blocksM = Math.ceil(p.m / tm);
       const blocksN = Math.ceil(p.n / cols);
       const count = p.batch * blocksM * blocksN;
       const { layout, uniform } = sharedUniforms(a, b, p, { blocks_m: blocksM, blocks_n: blocksN, count });
       const rank = p.batchDims.shape.length;
-      const head = `let mb = group % p.blocks_m;
+      const acc = (i: number, j: number) => `c${i}_${j}`;
+      // Per lane: `loads` B values per k (vec4 quads or scalars), column j of B block at `bAt(j)`.
+      const loads = vecB ? tn / 4 : tn;
+      const bAt = vecB ? (j: number, k: string) => `b[bq${j} + ${k} * b_sk4]` : (j: number, k: string) => `b[bc${j} + ${k} * p.b_sk]`;
+      /** One k step: load the lane's B values, multiply by each row's A value `aOf(i)`. */
+      const step = (k: string, aOf: (i: number) => string, pad: string) =>
+        [
+          ...range(loads).map((j) => `let bv${j} = ${bAt(j, k)};`),
+          ...range(tm).map((i) => `let a${i} = ${aOf(i)};`),
+          ...range(tm * loads).map((x) => `${acc(Math.floor(x / loads), x % loads)} += a${Math.floor(x / loads)} * bv${x % loads};`),
+        ]
+          .map((l) => pad + l)
+          .join('\n');
+      const setup = vecB
+        ? `let nq = p.n / 4u;
+let q0 = nb * ${cols / 4}u + lid.x;
+let b_sk4 = p.b_sk / 4u;
+${lines(loads, (q) => `let bq${q} = b_base / 4u + min(q0 + ${q * LANES}u, nq - 1u);`)}
+${lines(tm * loads, (x) => `var ${acc(Math.floor(x / loads), x % loads)} = vec4<${t}>(0);`)}`
+        : `let n0 = nb * ${cols}u + lid.x;
+let last_n = p.n - 1u;
+${lines(loads, (j) => `let bc${j} = b_base + min(n0 + ${j * LANES}u, last_n) * p.b_sn;`)}
+${lines(tm * loads, (x) => `var ${acc(Math.floor(x / loads), x % loads)} = ${t}(0);`)}`;
+      // Whole subgroup-widths of k take the broadcast path; the rest (and every k without it) the per-lane one.
+      const broadcastLoop = sg
+        ? `let k_whole = p.k - p.k % ${sg}u;
+for (; kk < k_whole; kk += ${sg}u) {
+  let ks = (kk + sid) * p.a_sk;
+${lines(tm, (i) => `  let as${i} = a[ar${i} + ks];`)}
+  for (var s = 0u; s < ${sg}u; s++) {
+${step('(kk + s)', (i) => `subgroupShuffle(as${i}, s)`, '    ')}
+  }
+}`
+        : '';
+      const stores = vecB
+        ? lines(tm, (i) => `if (m0 + ${i}u < p.m) {
+  let row = (out_base + (m0 + ${i}u) * p.n) / 4u;
+${lines(loads, (q) => `  if (q0 + ${q * LANES}u < nq) { ${storeOut4(`row + q0 + ${q * LANES}u`, acc(i, q))} }`)}
+}`)
+        : lines(tm, (i) => `if (m0 + ${i}u < p.m) {
+  let row = out_base + (m0 + ${i}u) * p.n;
+${lines(loads, (j) => `  if (n0 + ${j * LANES}u < p.n) { ${storeOut(`row + n0 + ${j * LANES}u`, acc(i, j))} }`)}
+}`);
+      const body = `let mb = group % p.blocks_m;
 let rest = group / p.blocks_m;
 let nb = rest % p.blocks_n;
 let bi = rest / p.blocks_n;
@@ -40,56 +97,24 @@ let m0 = mb * ${tm}u;
 ${batchBases(rank)}
 let last_m = p.m - 1u;
 ${lines(tm, (i) => `let ar${i} = a_base + min(m0 + ${i}u, last_m) * p.a_sm;`)}
-let out_base = bi * p.m * p.n;`;
-      const acc = (i: number, j: number) => `c${i}_${j}`;
-      let body: string;
-      if (vecB) {
-        // Lane columns: quads q0, q0 + LANES, ...; loads past the edge are clamped, stores skipped.
-        const quads = tn / 4;
-        body = `${head}
-let nq = p.n / 4u;
-let q0 = nb * ${cols / 4}u + lid.x;
-let b_sk4 = p.b_sk / 4u;
-${lines(quads, (q) => `let bq${q} = b_base / 4u + min(q0 + ${q * LANES}u, nq - 1u);`)}
-${lines(tm * quads, (x) => `var ${acc(Math.floor(x / quads), x % quads)} = vec4<${t}>(0);`)}
-for (var kk = 0u; kk < p.k; kk++) {
-  let ka = kk * p.a_sk;
-  let kb = kk * b_sk4;
-${lines(quads, (q) => `  let bv${q} = b[bq${q} + kb];`)}
-${lines(tm, (i) => `  let a${i} = a[ar${i} + ka];`)}
-${lines(tm * quads, (x) => `  ${acc(Math.floor(x / quads), x % quads)} += a${Math.floor(x / quads)} * bv${x % quads};`)}
+let out_base = bi * p.m * p.n;
+${setup}
+var kk = 0u;
+${broadcastLoop}
+for (; kk < p.k; kk++) {
+${step('kk', (i) => `a[ar${i} + kk * p.a_sk]`, '  ')}
 }
-${lines(tm, (i) => `if (m0 + ${i}u < p.m) {
-  let row = (out_base + (m0 + ${i}u) * p.n) / 4u;
-${lines(quads, (q) => `  if (q0 + ${q * LANES}u < nq) { ${storeOut4(`row + q0 + ${q * LANES}u`, acc(i, q))} }`)}
-}`)}`;
-      } else {
-        body = `${head}
-let n0 = nb * ${cols}u + lid.x;
-let last_n = p.n - 1u;
-${lines(tn, (j) => `let bc${j} = b_base + min(n0 + ${j * LANES}u, last_n) * p.b_sn;`)}
-${lines(tm * tn, (x) => `var ${acc(Math.floor(x / tn), x % tn)} = ${t}(0);`)}
-for (var kk = 0u; kk < p.k; kk++) {
-  let ka = kk * p.a_sk;
-  let kb = kk * p.b_sk;
-${lines(tn, (j) => `  let b${j} = b[bc${j} + kb];`)}
-${lines(tm, (i) => `  let a${i} = a[ar${i} + ka];`)}
-${lines(tm * tn, (x) => `  ${acc(Math.floor(x / tn), x % tn)} += a${Math.floor(x / tn)} * b${x % tn};`)}
-}
-${lines(tm, (i) => `if (m0 + ${i}u < p.m) {
-  let row = out_base + (m0 + ${i}u) * p.n;
-${lines(tn, (j) => `  if (n0 + ${j * LANES}u < p.n) { ${storeOut(`row + n0 + ${j * LANES}u`, acc(i, j))} }`)}
-}`)}`;
-      }
-      const kernel = `matmul:rows${tm}x${tn}:${p.dtype}${vecB ? ':vec4' : ''}`;
+${stores}`;
+      const kernel = `matmul:${name}:${p.dtype}${vecB ? ':vec4' : ''}${sg ? `:sg${sg}` : ''}`;
       ctx.dispatch({
         kernel,
         source: kernelSource(
+          sg ? 'enable subgroups;' : '',
           `// ${kernel}: batch rank ${rank}`,
           layout.declaration(),
           bindings(t, { out: vecB, b: vecB }),
           identityEpilogue(t),
-          workgroupPerItemEntry(LANES, 'p.count', body),
+          workgroupPerItemEntry(LANES, 'p.count', body, sg !== undefined),
         ),
         uniform,
         storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],

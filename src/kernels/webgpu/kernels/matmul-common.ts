@@ -4,6 +4,7 @@ import type { DType } from '../../../tensor/dtype.js';
 import type { View } from '../../backend.js';
 import type { WgslScalar } from '../../elementwise-ops.js';
 import type { GpuContext } from '../context.js';
+import type { GpuDevice } from '../device.js';
 import type { Coalesced } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
 import { coordsFromIndex, stridedOffset, UniformLayout } from '../wgsl.js';
@@ -22,7 +23,8 @@ export interface MatmulProblem {
 export interface MatmulVariant {
   readonly name: string;
   readonly description: string;
-  readonly supports: (p: MatmulProblem) => boolean;
+  /** Whether the variant handles this problem on this device (some need optional device features). */
+  readonly supports: (p: MatmulProblem, gpu: GpuDevice) => boolean;
   /** Writes a @ b into `out` (contiguous [...B, M, N]). */
   readonly run: (ctx: GpuContext, a: View, b: View, out: WebGpuStorage, p: MatmulProblem) => void;
 }

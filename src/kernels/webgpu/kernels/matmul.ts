@@ -117,19 +117,28 @@ export const matmulVariants: readonly MatmulVariant[] = [
   blockedVariant(16, 8),
   blockedVariant(8, 16),
   blockedVariant(16, 16),
+  blockedVariant(16, 8, true),
+  blockedVariant(32, 4, true),
   tiledVariant(4, 4, 16),
   tiledVariant(8, 8, 8),
   tile4x4,
   naive,
 ];
 
+const byName = (name: string): MatmulVariant => matmulVariants.find((v) => v.name === name) ?? matmulVariants[0];
+
 /**
  * The untuned choice: register blocking on CPU adapters (barriers are costly there, DESIGN.md §6;
- * rows8x8 measured 2x tile4x4 at 512..2048 on lavapipe), shared-memory tiles elsewhere.
+ * rows8x8 measured 2x tile4x4 at 512..2048 on lavapipe), with A broadcast through subgroups when
+ * the device has them (rows16x8sg: 1.5-2.5x rows8x8/rows8x16 from 256^3 to 2048^3 on lavapipe);
+ * shared-memory tiles elsewhere.
  */
 function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
-  // rows8x16 spans 1024 columns per workgroup: faster from N = 1024 (1024^3: 100 vs 135 ms).
-  if (isCpuAdapter(ctx.gpu.adapterDescription)) return p.n >= 1024 ? 'rows8x16' : 'rows8x8';
+  if (isCpuAdapter(ctx.gpu.adapterDescription)) {
+    if (byName('rows16x8sg').supports(p, ctx.gpu)) return 'rows16x8sg';
+    // rows8x16 spans 1024 columns per workgroup: faster from N = 1024 (1024^3: 100 vs 135 ms).
+    return p.n >= 1024 ? 'rows8x16' : 'rows8x8';
+  }
   return p.batch * p.m * p.n >= 1 << 18 ? 'tiled128x128k8' : 'tiled64x64k16';
 }
 
@@ -146,7 +155,7 @@ export const viewExtent = (v: View): number => v.offset + v.shape.reduce((acc, d
 
 /** Picks the variant for a problem: tuned when measured, else the default (see tuning.ts). */
 function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): MatmulVariant {
-  const supported = matmulVariants.filter((v) => v.name !== 'naive' && v.supports(p));
+  const supported = matmulVariants.filter((v) => v.name !== 'naive' && v.supports(p, ctx.gpu));
   const fallback = defaultVariant(ctx, p);
   const name = tunerFor(ctx).choose(shapeClass(a, b, p), supported.map((v) => v.name), fallback, () => {
     const sa = ctx.alloc(a.dtype, viewExtent(a));
@@ -165,7 +174,7 @@ function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): Matmu
       cleanup: () => [sa, sb, out].forEach((s) => ctx.release(s)),
     };
   });
-  return matmulVariants.find((v) => v.name === name) ?? matmulVariants[0];
+  return byName(name);
 }
 
 /** a [...B, M, K] @ b [...B, K, N] into fresh contiguous [...B, M, N]; K = 0 gives zeros. */
@@ -182,7 +191,7 @@ export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string, 
   checkRank('matmul', batchDims.shape.length);
   const problem: MatmulProblem = { dtype: a.dtype, batch, m, n, k, batchDims };
   const variant = variantName ? matmulVariants.find((v) => v.name === variantName) : pickVariant(ctx, a, b, problem);
-  if (!variant || !variant.supports(problem)) {
+  if (!variant || !variant.supports(problem, ctx.gpu)) {
     throw new BackendError(
       `webgpu: matmul variant '${variantName}' is unknown or does not support this problem; known: ${matmulVariants.map((v) => v.name).join(', ')}.`,
     );

@@ -1,0 +1,119 @@
+// Specification of per-adapter variant tuning: the first use measures every candidate in the
+// background and keeps the fastest, the choice survives in a JSON file per adapter, a stale file
+// (one measured before a variant existed) is measured again, and the switches that turn it off.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { View } from '../src/kernels/backend.js';
+import { createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { matmul } from '../src/kernels/webgpu/kernels/matmul.js';
+import { Tuner, tuningCachePath, tuningEnabled } from '../src/kernels/webgpu/tuning.js';
+
+let gpu: WebGpuBackend;
+let dir: string;
+const savedDir = process.env.WEBGPU_LRPO_TUNING_DIR;
+
+beforeAll(async () => {
+  gpu = await createWebGpuBackend();
+  dir = mkdtempSync(join(tmpdir(), 'tuning-test-'));
+  process.env.WEBGPU_LRPO_TUNING_DIR = dir;
+});
+
+afterAll(async () => {
+  if (savedDir === undefined) delete process.env.WEBGPU_LRPO_TUNING_DIR;
+  else process.env.WEBGPU_LRPO_TUNING_DIR = savedDir;
+  rmSync(dir, { recursive: true, force: true });
+  await gpu?.destroy();
+});
+
+describe('tuning switches', () => {
+  it('is on by default, off under vitest or CI, and WEBGPU_LRPO_TUNE decides when set', () => {
+    expect(tuningEnabled({})).toBe(true);
+    expect(tuningEnabled({ VITEST: 'true' })).toBe(false);
+    expect(tuningEnabled({ CI: '1' })).toBe(false);
+    expect(tuningEnabled({ CI: '1', WEBGPU_LRPO_TUNE: '1' })).toBe(true);
+    expect(tuningEnabled({ WEBGPU_LRPO_TUNE: '0' })).toBe(false);
+    expect(tuningEnabled({ WEBGPU_LRPO_TUNE: 'false' })).toBe(false);
+  });
+
+  it('keeps one file per adapter under the chosen directory', () => {
+    expect(tuningCachePath('Mesa llvmpipe (LLVM 15)', { WEBGPU_LRPO_TUNING_DIR: '/x' })).toBe('/x/tuning-mesa-llvmpipe-llvm-15.json');
+    expect(tuningCachePath('A', { XDG_CACHE_HOME: '/c' })).toBe('/c/webgpu-lrpo/tuning-a.json');
+  });
+
+  it('a disabled tuner returns the fallback and measures nothing', () => {
+    const tuner = new Tuner(gpu.ctx, false);
+    let prepared = 0;
+    const choice = tuner.choose('k', ['a', 'b'], 'b', () => {
+      prepared++;
+      return { candidates: [], cleanup: () => undefined };
+    });
+    expect(choice).toBe('b');
+    expect(prepared).toBe(0);
+  });
+});
+
+describe('measured choice', () => {
+  /** Candidates doing 1 or `slowRuns` 128^3 matmuls into scratch buffers, and a counter of preparations. */
+  function workload(slowRuns: number, names: readonly string[]) {
+    const ctx = gpu.ctx;
+    let prepared = 0;
+    const prepare = () => {
+      prepared++;
+      const size = 128 * 128;
+      const view = (): View => ({ storage: ctx.alloc('float32', size), dtype: 'float32', shape: [128, 128], strides: [128, 1], offset: 0 });
+      const a = view();
+      const b = view();
+      const out = ctx.alloc('float32', size);
+      const runs = (n: number) => () => {
+        for (let i = 0; i < n; i++) matmul(ctx, a, b, 'rows8x8', out);
+      };
+      return {
+        candidates: names.map((name) => ({ name, record: runs(name === 'slow' ? slowRuns : 1) })),
+        cleanup: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)),
+      };
+    };
+    return { prepare, prepared: () => prepared };
+  }
+
+  it('runs the fallback first, then the fastest candidate, and persists it for the next process', async () => {
+    const key = 'test|measured';
+    const w = workload(24, ['slow', 'fast']);
+    const tuner = new Tuner(gpu.ctx, true);
+    expect(tuner.choose(key, ['slow', 'fast'], 'slow', w.prepare)).toBe('slow');
+    expect(tuner.choose(key, ['slow', 'fast'], 'slow', w.prepare)).toBe('slow'); // queued once
+    await tuner.settle();
+    expect(w.prepared()).toBe(1);
+    expect(tuner.choose(key, ['slow', 'fast'], 'slow', w.prepare)).toBe('fast');
+
+    const file = JSON.parse(readFileSync(tuner.path, 'utf8'));
+    expect(file.adapter).toBe(gpu.ctx.gpu.adapterDescription);
+    expect(file.choices[key].variant).toBe('fast');
+    expect(Object.keys(file.choices[key].ms).sort()).toEqual(['fast', 'slow']);
+
+    // A new tuner (the next process) starts from the file: no measurement.
+    const next = new Tuner(gpu.ctx, true);
+    expect(next.choose(key, ['slow', 'fast'], 'slow', w.prepare)).toBe('fast');
+    expect(w.prepared()).toBe(1);
+  });
+
+  it('measures again when a variant appeared since the choice was made, using the old choice meanwhile', async () => {
+    const key = 'test|stale';
+    const first = workload(24, ['slow', 'fast']);
+    const tuner = new Tuner(gpu.ctx, true);
+    tuner.choose(key, ['slow', 'fast'], 'slow', first.prepare);
+    await tuner.settle();
+
+    const second = workload(24, ['slow', 'fast', 'newer']);
+    const next = new Tuner(gpu.ctx, true);
+    expect(next.choose(key, ['slow', 'fast', 'newer'], 'slow', second.prepare)).toBe('fast');
+    expect(second.prepared()).toBe(1);
+    await next.settle();
+    const choice = next.choose(key, ['slow', 'fast', 'newer'], 'slow', second.prepare);
+    expect(['fast', 'newer']).toContain(choice);
+    expect(Object.keys(JSON.parse(readFileSync(next.path, 'utf8')).choices[key].ms).sort()).toEqual(['fast', 'newer', 'slow']);
+    // A choice that no longer supports the problem is not used: the fallback runs.
+    expect(next.choose(key, ['slow'], 'slow', second.prepare)).toBe('slow');
+  });
+});
