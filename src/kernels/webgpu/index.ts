@@ -158,13 +158,13 @@ export class WebGpuBackend implements Backend {
   conv2d(x: View, w: View, p: Conv2dParams, variant?: string): Storage {
     const problem = conv2dProblem(x, w, p);
     const { n, o, oh, ow } = problem;
-    if (variant !== undefined && variant !== 'direct') checkConvVariant(problem, variant);
+    if (variant !== undefined && variant !== 'direct') checkConvVariant(this.ctx.gpu, problem, variant);
     return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => conv2d(this.ctx, x, w, p, variant, out));
   }
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams, variant?: string): Storage {
     const problem = convTranspose2dProblem(x, w, p);
     const { n, o, oh, ow } = problem;
-    if (variant !== undefined && variant !== 'direct') checkConvVariant(problem, variant);
+    if (variant !== undefined && variant !== 'direct') checkConvVariant(this.ctx.gpu, problem, variant);
     return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => convTranspose2d(this.ctx, x, w, p, variant, out));
   }
 

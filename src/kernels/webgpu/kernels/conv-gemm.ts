@@ -1,14 +1,17 @@
 // conv2d and convTranspose2d as implicit GEMMs with no im2col buffer: out[n, o, pixel] =
 // sum over (tap, input channel) of W[o, (c, tap)] * X_col[(c, tap), (n, pixel)], where the X_col
 // column of a lane is generated on the fly from x in the load. A workgroup owns TM output channels
-// (uniform, so weight loads are broadcast scalars) and 64 lanes x TN output pixels; each lane keeps
-// TM x TN accumulators. Taps run outermost so the per-pixel address and padding test is computed
+// (uniform across it: every lane needs the same weights, which the `sg` variants load once per
+// subgroup, see matmul-blocked.ts) and 64 lanes x TN output pixels; each lane keeps TM x TN
+// accumulators. Taps run outermost so the per-pixel address and padding test is computed
 // once per tap, not per channel. No shared memory or barriers (fast on lavapipe, DESIGN.md §6).
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
+import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { kernelSource, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
+import { BackendError } from '../../../tensor/errors.js';
 
 const LANES = 64;
 
@@ -35,7 +38,8 @@ export interface ConvGemmProblem {
 
 export interface ConvGemmVariant {
   readonly name: string;
-  readonly supports: (p: ConvGemmProblem) => boolean;
+  /** Whether the variant handles this problem on this device (the subgroup ones need a fixed subgroup size). */
+  readonly supports: (p: ConvGemmProblem, gpu: GpuDevice) => boolean;
   readonly run: (ctx: GpuContext, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem) => void;
 }
 
@@ -87,11 +91,12 @@ function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: { count: numbe
 }
 
 /** Dispatches a convolution GEMM kernel whose `body` runs once per workgroup (grid.count of them) over out, x and wt. */
-function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: Parameters<typeof gemmUniforms>[3]): void {
+function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: Parameters<typeof gemmUniforms>[3], subgroups = false): void {
   const t = wgslScalar(x.dtype);
   ctx.dispatch({
     kernel,
     source: kernelSource(
+      subgroups ? 'enable subgroups;' : '',
       `// ${comment}`,
       layout.declaration(),
       [
@@ -100,7 +105,7 @@ function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body
         `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
       ].join('\n'),
       identityEpilogue(t),
-      workgroupPerItemEntry(LANES, 'p.count', body),
+      workgroupPerItemEntry(LANES, 'p.count', body, subgroups),
     ),
     uniform: layout.pack(gemmUniforms(x, w, p, grid)),
     storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
@@ -131,15 +136,27 @@ function tapAddress(transposed: boolean, j: number): string {
     let xo${j} = xb${j} + (u32(select(0, ty${j}, ok${j})) / p.sh) * p.xst[2] + (u32(select(0, tx${j}, ok${j})) / p.sw) * p.xst[3];`;
 }
 
-/** The implicit-GEMM variant with TM output channels per workgroup and TN pixels per lane. */
-export function convGemmVariant(tm: number, tn: number): ConvGemmVariant {
+/** Whether the device has a fixed subgroup size that divides the workgroup (what the `sg` variants need). */
+const subgroupsFit = (gpu: GpuDevice): boolean => gpu.subgroupSize !== undefined && LANES % gpu.subgroupSize === 0;
+
+/**
+ * The implicit-GEMM variant with TM output channels per workgroup and TN pixels per lane. With
+ * `subgroupW`, the weights (the same for every lane) are loaded one subgroup's width of input
+ * channels at a time, one per lane, and shuffled to the others, as matmul-blocked.ts does for A.
+ */
+export function convGemmVariant(tm: number, tn: number, subgroupW = false): ConvGemmVariant {
   const cols = LANES * tn;
+  const name = `gemm${tm}x${tn}${subgroupW ? 'sg' : ''}`;
   return {
-    name: `gemm${tm}x${tn}`,
+    name,
     // A workgroup's channels must share one group (their x channels are the same).
-    supports: (p) => p.o === p.opg || p.opg % tm === 0,
+    supports: (p, gpu) => (p.o === p.opg || p.opg % tm === 0) && (!subgroupW || subgroupsFit(gpu)),
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
+      const sg = subgroupW ? ctx.gpu.subgroupSize : undefined;
+      if (subgroupW && !subgroupsFit(ctx.gpu)) {
+        throw new BackendError(`webgpu: conv variant '${name}' needs the 'subgroups' feature with a fixed subgroup size dividing ${LANES}; this adapter has ${sg ?? 'none'}.`);
+      }
       const npix = p.n * p.oh * p.ow;
       const blocksM = Math.ceil(p.o / tm);
       // Transposed: columns ordered (phase, n, pixel of the phase grid), each phase padded to whole blocks.
@@ -185,6 +202,27 @@ ${origin(j)}`)}`;
   if ((i32(py + p.ph) - i32(ky * p.dh)) % i32(p.sh) != 0) { continue; }` : '';
       const skipTapX = p.transposed ? `
     if ((i32(px + p.pw) - i32(kx * p.dw)) % i32(p.sw) != 0) { continue; }` : '';
+      /** One input channel `c`: each lane's x values (0 off the image) times each row's weight `wOf(i)`. */
+      const step = (c: string, wOf: (i: number) => string, pad: string) =>
+        [
+          `let xc = ${c} * p.xst[1];`,
+          ...range(tn).map((j) => `let xv${j} = select(${t}(0), x[xo${j} + xc], ok${j});`),
+          ...range(tm).map((i) => `let w${i} = ${wOf(i)};`),
+          ...range(tm * tn).map((k) => `${acc(Math.floor(k / tn), k % tn)} += w${Math.floor(k / tn)} * xv${k % tn};`),
+        ]
+          .map((l) => pad + l)
+          .join('\n');
+      // Whole subgroup-widths of input channels take the broadcast path, the rest the per-lane loads.
+      const broadcastLoop = sg
+        ? `    let c_whole = p.cpg - p.cpg % ${sg}u;
+    for (; ci < c_whole; ci += ${sg}u) {
+      let wl = wk + (ci + sid) * ${chanStride};
+${lines(tm, (i) => `      let ws${i} = wt[wr${i} + wl];`)}
+      for (var s = 0u; s < ${sg}u; s++) {
+${step('(ci + s)', (i) => `subgroupShuffle(ws${i}, s)`, '        ')}
+      }
+    }`
+        : '';
       const body = `let mb = group % p.blocks_m;
 let nb = group / p.blocks_m;
 let o0 = mb * ${tm}u;
@@ -197,12 +235,10 @@ for (var ky = 0u; ky < p.kh; ky++) {${skipTapY}
   for (var kx = 0u; kx < p.kw; kx++) {${skipTapX}
     ${range(tn).map((j) => tapAddress(p.transposed, j)).join('\n    ')}
     let wk = ky * p.wst[2] + kx * p.wst[3];
-    for (var ci = 0u; ci < p.cpg; ci++) {
-      let xc = ci * p.xst[1];
-      let wc = wk + ci * ${chanStride};
-${lines(tn, (j) => `      let xv${j} = select(${t}(0), x[xo${j} + xc], ok${j});`)}
-${lines(tm, (i) => `      let w${i} = wt[wr${i} + wc];`)}
-${lines(tm * tn, (x) => `      ${acc(Math.floor(x / tn), x % tn)} += w${Math.floor(x / tn)} * xv${x % tn};`)}
+    var ci = 0u;
+${broadcastLoop}
+    for (; ci < p.cpg; ci++) {
+${step('ci', (i) => `wt[wr${i} + wk + ci * ${chanStride}]`, '      ')}
     }
   }
 }
@@ -210,9 +246,9 @@ ${lines(tn, (j) => `if (valid${j}) {
   let ob${j} = n${j} * p.o * p.ohw + pix${j};
 ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${storeOut(`ob${j} + (o0 + ${i}u) * p.ohw`, acc(i, j))} }`)}
 }`)}`;
-      const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:gemm${tm}x${tn}:${x.dtype}`;
+      const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}${sg ? `:sg${sg}` : ''}`;
       const grid = { count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks };
-      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`, kernel, body, x, w, out, p, grid);
+      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`, kernel, body, x, w, out, p, grid, sg !== undefined);
     },
   };
 }

@@ -6,6 +6,7 @@ import { sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
 import { type Conv2dParams, type ConvTranspose2dParams, convOutSize, convTransposeOutSize } from '../../params.js';
 import type { GpuContext } from '../context.js';
+import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
 import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
@@ -137,7 +138,7 @@ ${storeOut('idx', 'acc')}`;
 /** A convolution variant: the implicit GEMMs, or 'direct' (any geometry). */
 export interface ConvVariant {
   readonly name: string;
-  readonly supports: (p: ConvGemmProblem) => boolean;
+  readonly supports: (p: ConvGemmProblem, gpu: GpuDevice) => boolean;
 }
 
 const gemmVariants: readonly ConvGemmVariant[] = [
@@ -147,6 +148,9 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convGemmVariant(8, 8),
   convGemmVariant(16, 8),
   convGemmVariant(8, 16),
+  // Weights loaded per subgroup and shuffled to the lanes (needs subgroups; lavapipe: see defaultVariant).
+  convGemmVariant(16, 8, true),
+  convGemmVariant(8, 8, true),
   // Channels across lanes, for few output pixels: lanes1x4 keeps many workgroups (GPUs), the
   // wider blocks win on lavapipe (see defaultVariant).
   convChannelLanesVariant(1, 4),
@@ -188,8 +192,11 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const pixels = p.n * p.oh * p.ow;
   const cpu = isCpuAdapter(ctx.gpu.adapterDescription);
   const fewPixels = cpu && !p.transposed && p.o === p.opg ? (p.o >= 256 && pixels <= 192 ? ['lanes4x8'] : p.o >= 128 && pixels <= 128 ? ['lanes2x8'] : []) : [];
-  const order = [...fewPixels, ...(cpu ? ['gemm16x8', 'gemm8x8', 'gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'])];
-  return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p)) ?? 'direct';
+  // The subgroup form pays off once there is a whole subgroup width of input channels to broadcast
+  // (the weight-gradient convolution's "channels" are the batch, often fewer).
+  const broadcast = cpu && ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize ? ['gemm16x8sg'] : [];
+  const order = [...fewPixels, ...broadcast, ...(cpu ? ['gemm16x8', 'gemm8x8', 'gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'])];
+  return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p, ctx.gpu)) ?? 'direct';
 }
 
 /** The tuning key: direction, log2 buckets of pixels, channels, reduction length and taps, and whether strided. */
@@ -199,7 +206,7 @@ function shapeClass(p: ConvGemmProblem): string {
 }
 
 function pickVariant(ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): string {
-  const supported = gemmVariants.filter((v) => v.supports(p));
+  const supported = gemmVariants.filter((v) => v.supports(p, ctx.gpu));
   // 'direct' is measured only where no GEMM variant applies (it was 5-30x slower wherever one did).
   return tunerFor(ctx).choose(shapeClass(p), supported.length > 0 ? supported.map((v) => v.name) : ['direct'], defaultVariant(ctx, p), () => {
     const sx = ctx.alloc(x.dtype, viewExtent(x));
@@ -215,11 +222,11 @@ function pickVariant(ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): str
 }
 
 /** The GEMM variant called `name` if it supports `problem` (checked when the op is recorded, not when it runs). */
-export function checkConvVariant(problem: ConvGemmProblem, name: string): ConvGemmVariant {
+export function checkConvVariant(gpu: GpuDevice, problem: ConvGemmProblem, name: string): ConvGemmVariant {
   const gemm = gemmVariants.find((v) => v.name === name);
-  if (!gemm || !gemm.supports(problem)) {
+  if (!gemm || !gemm.supports(problem, gpu)) {
     const op = problem.transposed ? 'convTranspose2d' : 'conv2d';
-    const fits = convVariants.filter((v) => v.supports(problem)).map((v) => v.name);
+    const fits = convVariants.filter((v) => v.supports(problem, gpu)).map((v) => v.name);
     throw new BackendError(`webgpu: ${op} variant '${name}' is unknown or does not support this problem; known: ${convVariants.map((v) => v.name).join(', ')} (this one fits: ${fits.join(', ')}).`);
   }
   return gemm;
@@ -237,7 +244,7 @@ function runVariant(
   const count = problem.n * problem.o * problem.oh * problem.ow;
   const variant = name ?? (count > 0 ? pickVariant(ctx, x, w, problem) : 'direct');
   if (variant === 'direct') return direct(x, w);
-  const gemm = checkConvVariant(problem, variant);
+  const gemm = checkConvVariant(ctx.gpu, problem, variant);
   const out = target ?? ctx.alloc(x.dtype, count);
   if (count > 0) gemm.run(ctx, x, w, out, problem);
   return out;
