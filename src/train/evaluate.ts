@@ -2,14 +2,15 @@
 // perceptual distance, identity, LMD, a no-reference IQA, and our composite reward), each
 // scoring a batch of restored images against their ground truth, summarised as mean and 95%
 // interval over images.
-import { loadFaceRecognitionParams, faceEmbedding, identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
+import { loadFaceRecognitionParams, identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
+import { faceFeatures, type FaceFeatures } from '../metrics/face-embedding/features.js';
 import { landmarkDistance, loadFaceLandmarkParams, type FaceLandmarkParams } from '../metrics/face-landmarks/face-landmark-net.js';
 import { brisque } from '../metrics/brisque.js';
-import { perceptualDistance } from '../metrics/perceptual.js';
+import { featureMapDistance } from '../metrics/perceptual.js';
 import { psnr } from '../metrics/psnr.js';
 import { ssim } from '../metrics/ssim.js';
 import { defaultReward, type Reward } from '../lrpo/reward.js';
-import { scope } from '../tensor/memory.js';
+import { keep, scope } from '../tensor/memory.js';
 import { treeLeaves } from '../tensor/pytree.js';
 import { disposeTree } from '../optim/tree-util.js';
 import { pairBatch, type PairSet } from './pairs.js';
@@ -34,7 +35,12 @@ export const disposeMetricContext = (ctx: MetricContext): void => disposeTree([c
 
 export type MetricName = 'psnr' | 'ssim' | 'perceptual' | 'identity' | 'lmd' | 'brisque' | 'reward';
 
-type ScoreFn = (ctx: MetricContext, restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
+/** A metric context plus the face-ResNet features of one batch's images, computed once and shared. */
+interface BatchContext extends MetricContext {
+  readonly features: (images: Tensor) => FaceFeatures;
+}
+
+type ScoreFn = (ctx: BatchContext, restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
 
 interface MetricSpec {
   /** The column heading in reports. */
@@ -53,8 +59,9 @@ const engine = (fn: ScoreFn) => ({ kind: 'engine', fn }) as const;
 export const METRICS: Readonly<Record<MetricName, MetricSpec>> = Object.freeze({
   psnr: { label: 'PSNR (dB)', higherIsBetter: true, score: engine((_c, x, gt) => psnr(x, gt)) },
   ssim: { label: 'SSIM', higherIsBetter: true, score: engine((_c, x, gt) => ssim(x, gt)) },
-  perceptual: { label: 'Perceptual dist.', higherIsBetter: false, score: engine((c, x, gt) => perceptualDistance(c.recognition, x, gt)) },
-  identity: { label: 'Identity (cos)', higherIsBetter: true, score: engine((c, x, gt) => identitySimilarity(faceEmbedding(c.recognition, x), faceEmbedding(c.recognition, gt))) },
+  // perceptualDistance and identitySimilarity(faceEmbedding, faceEmbedding), on shared features.
+  perceptual: { label: 'Perceptual dist.', higherIsBetter: false, score: engine((c, x, gt) => featureMapDistance(c.features(x).maps, c.features(gt).maps)) },
+  identity: { label: 'Identity (cos)', higherIsBetter: true, score: engine((c, x, gt) => identitySimilarity(c.features(x).embedding, c.features(gt).embedding)) },
   lmd: { label: 'LMD (px)', higherIsBetter: false, score: engine((c, x, gt) => landmarkDistance(x, gt, c.landmarks)) },
   brisque: { label: 'BRISQUE', higherIsBetter: false, score: { kind: 'host', fn: (_c, x) => brisque(x) } },
   reward: { label: 'Reward', higherIsBetter: true, score: engine((c, x, gt, lq) => c.reward(x, gt, lq).total) },
@@ -65,15 +72,31 @@ export const ALL_METRICS = Object.keys(METRICS) as MetricName[];
 /** Per-image scores of every asked metric, as host arrays. Inputs are not disposed. */
 export async function scoreImages(ctx: MetricContext, restored: Tensor, gt: Tensor, lq: Tensor, metrics: readonly MetricName[] = ALL_METRICS): Promise<Record<MetricName, Float64Array>> {
   const out = {} as Record<MetricName, Float64Array>;
-  for (const name of metrics) {
-    const spec = METRICS[name];
-    const { score } = spec;
-    const scores = score.kind === 'host' ? await score.fn(ctx, restored) : scope(() => score.fn(ctx, restored, gt, lq));
-    try {
-      out[name] = Float64Array.from(await scores.data());
-    } finally {
-      scores.dispose();
+  // One face-ResNet pass per image tensor for perceptual and identity (was three: a stacked pass
+  // and one per embedding); kept past the metric scopes and freed at the end.
+  const memo = new Map<Tensor, FaceFeatures>();
+  const features = (images: Tensor): FaceFeatures => {
+    let f = memo.get(images);
+    if (!f) {
+      f = faceFeatures(ctx.recognition, images);
+      treeLeaves(f).forEach((t) => keep(t));
+      memo.set(images, f);
     }
+    return f;
+  };
+  const batch: BatchContext = { ...ctx, features };
+  try {
+    for (const name of metrics) {
+      const { score } = METRICS[name];
+      const scores = score.kind === 'host' ? await score.fn(batch, restored) : scope(() => score.fn(batch, restored, gt, lq));
+      try {
+        out[name] = Float64Array.from(await scores.data());
+      } finally {
+        scores.dispose();
+      }
+    }
+  } finally {
+    for (const f of memo.values()) disposeTree(f);
   }
   return out;
 }
