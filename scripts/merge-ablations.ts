@@ -5,6 +5,8 @@
 // one, for the 'result' lines of its metrics.jsonl (one per finished method and seed).
 // A row present in several files (SFT, usually) must hold the same numbers for the same seed in
 // each, which checks that the runs really scored the same faces with the same sampling noise.
+// Studies that set a GT-regularization weight (--gt-weight) name their GT-regularized rows with
+// it, so runs of a weight sweep merge into one table.
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ABLATION_ROWS, ablationMarkdown } from '../src/cli/commands/ablate.js';
@@ -12,7 +14,15 @@ import { evalSetLabel } from '../src/train/eval-sets.js';
 import type { AblationRow } from '../src/report/index.js';
 
 interface Saved {
-  readonly options: { readonly init: string; readonly steps: number; readonly seeds: number[]; readonly set: string; readonly count: number; readonly trainCount: number };
+  readonly options: {
+    readonly init: string;
+    readonly steps: number;
+    readonly seeds: number[];
+    readonly set: string;
+    readonly count: number;
+    readonly trainCount: number;
+    readonly overrides?: { readonly gtRegularization?: { readonly weight?: number } } & Record<string, unknown>;
+  };
   readonly rows: { readonly method: string; readonly perSeed: Record<string, number>[]; readonly seeds?: number[] }[];
 }
 
@@ -43,10 +53,23 @@ function readStudy(path: string): Saved {
   return { options, rows: [...rows.values()] };
 }
 
-const studies = files.map(readStudy);
-const identity = (s: Saved) => JSON.stringify([s.options.init, s.options.steps, s.options.set, s.options.count, s.options.trainCount]);
+/** Rows whose method uses GT regularization, named with the study's weight when it set one (a weight sweep). */
+const GT_REG_ROWS = new Set(['gtReg', 'lrpo'].map((m) => ABLATION_ROWS.find((r) => r.method === m)!.name));
+function labelGtWeight(study: Saved): Saved {
+  const weight = study.options.overrides?.gtRegularization?.weight;
+  if (weight === undefined) return study;
+  return { ...study, rows: study.rows.map((r) => (GT_REG_ROWS.has(r.method) ? { ...r, method: `${r.method} (GT weight ${weight})` } : r)) };
+}
+
+const studies = files.map(readStudy).map(labelGtWeight);
+/** What must match for rows to be comparable: the start, the training length and options (but the GT weight), the faces. */
+const withoutGtWeight = (o: Saved['options']['overrides']) => {
+  const { weight: _w, ...gt } = o?.gtRegularization ?? {};
+  return { ...o, gtRegularization: gt };
+};
+const identity = (s: Saved) => JSON.stringify([s.options.init, s.options.steps, s.options.set, s.options.count, s.options.trainCount, withoutGtWeight(s.options.overrides)]);
 const mismatch = studies.findIndex((s) => identity(s) !== identity(studies[0]));
-if (mismatch >= 0) throw new Error(`${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, trainCount) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`);
+if (mismatch >= 0) throw new Error(`${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, trainCount, training options) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`);
 
 // method -> seed -> per-seed means; files written before rows carried seeds list them in options order.
 const merged = new Map<string, Map<number, Record<string, number>>>();
@@ -66,7 +89,7 @@ studies.forEach((study, f) => {
   }
 });
 const order = (name: string) => {
-  const i = ABLATION_ROWS.findIndex((r) => r.name === name);
+  const i = ABLATION_ROWS.findIndex((r) => name.startsWith(r.name));
   return i < 0 ? ABLATION_ROWS.length : i;
 };
 const rows: AblationRow[] = [...merged.entries()]
