@@ -120,6 +120,15 @@ describe('convolution variants', () => {
     });
   }
 
+  it('subgroup variants declare themselves unsupported on a device without a fixed subgroup size', () => {
+    const sg = convVariants.filter((v) => v.name.endsWith('sg'));
+    expect(sg.length).toBeGreaterThan(0);
+    for (const v of sg) {
+      expect(v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: undefined })).toBe(false);
+      expect(v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: 48 })).toBe(false); // does not divide 64 lanes
+    }
+  });
+
   it('refuses a variant that does not support the problem, naming the known ones', () => {
     const x = view(gpu, [1, 2, 4, 4], [0, 1, 2, 3], 1);
     const w = view(gpu, [2, 3, 3, 3], [0, 1, 2, 3], 2);

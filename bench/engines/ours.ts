@@ -57,6 +57,9 @@ function prepared(backend: OursBackend, c: BenchCase, inputs: readonly HostTenso
         return await Promise.all(outs.map(async (o) => ({ shape: [...o.shape], data: (await o.data()) as Float32Array })));
       } finally {
         outs.forEach((o) => o.dispose());
+        // The first run queued variant measurements; finish them now, before the other engines
+        // compute their outputs on the same cores (measured alongside them, the choice is noise).
+        if (backend === 'webgpu') await settleTuning();
       }
     },
     dispose() {

@@ -100,6 +100,9 @@ export async function acquireDevice(powerPreference?: GPUPowerPreference): Promi
   };
 }
 
+/** Whether kernels of `lanes` invocations can use subgroup operations: a fixed subgroup size that divides them. */
+export const subgroupsFit = (gpu: Pick<GpuDevice, 'subgroupSize'>, lanes: number): boolean => gpu.subgroupSize !== undefined && lanes % gpu.subgroupSize === 0;
+
 /** The adapter's subgroup size when subgroups are enabled and the size cannot vary between dispatches. */
 function fixedSubgroupSize(features: readonly string[], info: GPUAdapterInfo): number | undefined {
   const { subgroupMinSize: min, subgroupMaxSize: max } = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };

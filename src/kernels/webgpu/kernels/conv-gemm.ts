@@ -7,7 +7,7 @@
 // once per tap, not per channel. No shared memory or barriers (fast on lavapipe, DESIGN.md §6).
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
-import type { GpuDevice } from '../device.js';
+import { type GpuDevice, subgroupsFit } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { kernelSource, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
@@ -136,9 +136,6 @@ function tapAddress(transposed: boolean, j: number): string {
     let xo${j} = xb${j} + (u32(select(0, ty${j}, ok${j})) / p.sh) * p.xst[2] + (u32(select(0, tx${j}, ok${j})) / p.sw) * p.xst[3];`;
 }
 
-/** Whether the device has a fixed subgroup size that divides the workgroup (what the `sg` variants need). */
-const subgroupsFit = (gpu: GpuDevice): boolean => gpu.subgroupSize !== undefined && LANES % gpu.subgroupSize === 0;
-
 /**
  * The implicit-GEMM variant with TM output channels per workgroup and TN pixels per lane. With
  * `subgroupW`, the weights (the same for every lane) are loaded one subgroup's width of input
@@ -150,11 +147,11 @@ export function convGemmVariant(tm: number, tn: number, subgroupW = false): Conv
   return {
     name,
     // A workgroup's channels must share one group (their x channels are the same).
-    supports: (p, gpu) => (p.o === p.opg || p.opg % tm === 0) && (!subgroupW || subgroupsFit(gpu)),
+    supports: (p, gpu) => (p.o === p.opg || p.opg % tm === 0) && (!subgroupW || subgroupsFit(gpu, LANES)),
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
       const sg = subgroupW ? ctx.gpu.subgroupSize : undefined;
-      if (subgroupW && !subgroupsFit(ctx.gpu)) {
+      if (subgroupW && !subgroupsFit(ctx.gpu, LANES)) {
         throw new BackendError(`webgpu: conv variant '${name}' needs the 'subgroups' feature with a fixed subgroup size dividing ${LANES}; this adapter has ${sg ?? 'none'}.`);
       }
       const npix = p.n * p.oh * p.ow;

@@ -9,6 +9,7 @@
 // hands it to the others (a register permute). The shuffle loop over s stays a loop: unrolled, the
 // kernel spilled and ran 2-3x slower on lavapipe. rows16x8sg measured ~1.4x rows8x16 at 1024^3.
 import { BackendError } from '../../../tensor/errors.js';
+import { subgroupsFit } from '../device.js';
 import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, type MatmulVariant, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
@@ -33,12 +34,12 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
   return {
     name,
     description: `register-blocked: ${tm} broadcast rows per workgroup x ${tn} columns per lane (vec4 B when aligned), no shared memory${subgroupA ? ', A loaded per subgroup and broadcast' : ''}`,
-    supports: (_p, gpu) => !subgroupA || (gpu.subgroupSize !== undefined && LANES % gpu.subgroupSize === 0),
+    supports: (_p, gpu) => !subgroupA || subgroupsFit(gpu, LANES),
     run(ctx, a, b, out, p) {
       const t = wgslScalar(p.dtype);
       const vecB = p.k > 0 && rowsVec4Aligned(b, p.n, p.batchDims.strides[1]);
       const sg = subgroupA ? ctx.gpu.subgroupSize : undefined;
-      if (subgroupA && (sg === undefined || LANES % sg !== 0)) {
+      if (subgroupA && !subgroupsFit(ctx.gpu, LANES)) {
         throw new BackendError(`webgpu: matmul variant '${name}' needs the 'subgroups' feature with a fixed subgroup size dividing ${LANES}; this adapter has ${sg ?? 'none'}.`);
       }
       const blocksM = Math.ceil(p.m / tm);
