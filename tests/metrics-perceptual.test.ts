@@ -12,6 +12,8 @@ import { generateFace } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
 import { loadFaceRecognitionParams, type FaceRecognitionParams } from '../src/metrics/face-embedding/index.js';
 import { faceFeatureMaps } from '../src/metrics/face-embedding/features.js';
+import { featureMapDistance } from '../src/metrics/perceptual.js';
+import { slice } from '../src/tensor/ops/movement.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
@@ -150,6 +152,21 @@ describe('perceptualDistance', () => {
     expect(() => faceFeatureMaps(cpuParams, a, [])).toThrow(/layers is empty/);
     expect(() => faceFeatureMaps(cpuParams, a, ['conv99' as never])).toThrow(/unknown layer "conv99"/);
     [a, b, gray].forEach((t) => t.dispose());
+  });
+});
+
+describe('featureMapDistance', () => {
+  it('compares each group of K rows with its group\'s one reference as if the reference were repeated', async () => {
+    const x = [normal(key(31), [6, 4, 3, 3]), normal(key(32), [6, 2, 5, 5])];
+    const y = [normal(key(33), [2, 4, 3, 3]), normal(key(34), [2, 2, 5, 5])];
+    const repeated = y.map((m) => concat([0, 0, 0, 1, 1, 1].map((g) => slice(m, [g], [g + 1])), { axis: 0 }));
+    const grouped = await values(featureMapDistance(x, y));
+    const plain = await values(featureMapDistance(x, repeated));
+    expect(grouped.length).toBe(6);
+    grouped.forEach((v, i) => expect(v).toBeCloseTo(plain[i], 5));
+    expect(() => featureMapDistance(x, [normal(key(35), [4, 4, 3, 3]), y[1]])).toThrow(/featureMapDistance: .*may have G rows for the first's G \* K/);
+    expect(() => featureMapDistance(x, [y[0]])).toThrow(/equal-length lists/);
+    [...x, ...y, ...repeated].forEach((t) => t.dispose());
   });
 });
 

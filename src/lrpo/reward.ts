@@ -179,10 +179,8 @@ export function defaultReward(params: FaceRecognitionParams, options: DefaultRew
     perceptual: {
       weight: weights.perceptual,
       grouped: true,
-      fn: (x, gt) => {
-        const k = x.shape[0] / gt.shape[0];
-        return similarityOfDistance(featureMapDistance(features(x).maps, features(gt).maps.map((m) => repeatEach(m, k))), scale);
-      },
+      // gt's maps have one row per group: featureMapDistance broadcasts them over the group.
+      fn: (x, gt) => similarityOfDistance(featureMapDistance(features(x).maps, features(gt).maps), scale),
     },
     noReference: { weight: weights.noReference, fn: (x) => noReference(x) },
     wavelet: { weight: weights.wavelet, fn: (x, gt) => waveletFidelity(x, gt, options.wavelet) },

@@ -7,7 +7,7 @@ import type { FaceRecognitionParams } from './face-embedding/face-recognition-ne
 import { fmtShape, ShapeError } from '../tensor/errors.js';
 import { scope } from '../tensor/memory.js';
 import { add, minimum, mul, rsqrt, square, sub } from '../tensor/ops/elementwise.js';
-import { concat, slice } from '../tensor/ops/movement.js';
+import { concat, reshape, slice } from '../tensor/ops/movement.js';
 import { mean, sum } from '../tensor/ops/reduce.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { MetricInputError, checkImagePair } from './validate.js';
@@ -69,15 +69,26 @@ export function perceptualDistance(params: FaceRecognitionParams, x: Tensor, y: 
  * perceptualDistance's formula on feature maps already computed (e.g. by faceFeatures, whose
  * pass also gives the identity descriptor): per layer, unit-normalise channels, squared
  * difference summed over channels, mean over pixels; summed over layers. [N].
+ *
+ * mapsY may hold one row per group instead of one per row of mapsX: G rows for N = G * K, each
+ * compared with its group's K consecutive rows of mapsX (a group's candidates against their one
+ * reference), normalised once and broadcast rather than repeated.
  */
 export function featureMapDistance(mapsX: readonly Tensor[], mapsY: readonly Tensor[]): Tensor {
-  if (mapsX.length === 0 || mapsX.length !== mapsY.length || mapsX.some((m, i) => m.rank !== 4 || m.shape.join() !== mapsY[i].shape.join())) {
-    throw new ShapeError(`featureMapDistance: expected two equal-length lists of NCHW maps of matching shapes, got [${mapsX.map((m) => fmtShape(m.shape)).join(', ')}] and [${mapsY.map((m) => fmtShape(m.shape)).join(', ')}].`);
+  const fits = (mx: Tensor, my: Tensor | undefined) =>
+    my !== undefined && mx.rank === 4 && my.rank === 4 && (my.shape[0] === mx.shape[0] || (my.shape[0] > 0 && mx.shape[0] % my.shape[0] === 0)) && mx.shape.slice(1).join() === my.shape.slice(1).join();
+  if (mapsX.length === 0 || mapsX.length !== mapsY.length || mapsX.some((m, i) => !fits(m, mapsY[i]) || mapsY[i].shape[0] !== mapsY[0].shape[0])) {
+    throw new ShapeError(`featureMapDistance: expected two equal-length lists of NCHW maps of matching shapes (the second may have G rows for the first's G * K), got [${mapsX.map((m) => fmtShape(m.shape)).join(', ')}] and [${mapsY.map((m) => fmtShape(m.shape)).join(', ')}].`);
   }
   return scope(() => {
     let total: Tensor | undefined;
     for (const [i, mx] of mapsX.entries()) {
-      const perLayer = mean(sum(square(sub(unitNormalizeChannels(mx), unitNormalizeChannels(mapsY[i]))), { axis: 1 }), { axis: [1, 2] });
+      const [n, c, h, w] = mx.shape;
+      const g = mapsY[i].shape[0];
+      // [G, K, C, H, W] against [G, 1, C, H, W]: K = 1 is the plain row-by-row comparison.
+      const nx = reshape(unitNormalizeChannels(mx), [g, g === 0 ? 1 : n / g, c, h, w]);
+      const ny = reshape(unitNormalizeChannels(mapsY[i]), [g, 1, c, h, w]);
+      const perLayer = reshape(mean(sum(square(sub(nx, ny)), { axis: 2 }), { axis: [2, 3] }), [n]);
       total = total ? add(total, perLayer) : perLayer;
     }
     return total!;
