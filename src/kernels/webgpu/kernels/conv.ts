@@ -151,6 +151,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // Weights loaded per subgroup and shuffled to the lanes (needs subgroups; lavapipe: see defaultVariant).
   convGemmVariant(16, 8, true),
   convGemmVariant(8, 8, true),
+  convGemmVariant(16, 4, true),
+  convGemmVariant(32, 4, true),
   // Channels across lanes, for few output pixels: lanes1x4 keeps many workgroups (GPUs), the
   // wider blocks win on lavapipe (see defaultVariant).
   convChannelLanesVariant(1, 4),
