@@ -144,6 +144,32 @@ ${indent(body)}
 }`;
 }
 
+/**
+ * The cooperative-load loop of the subgroup kernels (matmul-blocked.ts explains why): over whole
+ * subgroup widths of `counter` up to `limit`, lane `sid` loads value i for index counter + sid
+ * (`load(i, index)` gives the load expression, i < count), then an inner loop over s hands lane s's
+ * values to every lane with subgroupShuffle and runs `step(index, value)` for index counter + s.
+ * `counter` is a `var` declared by the caller; the loop leaves it at the first index of the tail.
+ */
+export function subgroupShuffleLoop(o: {
+  readonly sg: number;
+  readonly counter: string;
+  readonly limit: string;
+  readonly count: number;
+  readonly load: (i: number, index: string) => string;
+  readonly step: (index: string, value: (i: number) => string) => string;
+}): string {
+  const { sg, counter } = o;
+  const loads = Array.from({ length: o.count }, (_, i) => `let own${i} = ${o.load(i, `${counter} + sid`)};`).join('\n');
+  return `let ${counter}_whole = ${o.limit} - ${o.limit} % ${sg}u;
+for (; ${counter} < ${counter}_whole; ${counter} += ${sg}u) {
+${indent(loads)}
+  for (var s = 0u; s < ${sg}u; s++) {
+${indent(o.step(`(${counter} + s)`, (i) => `subgroupShuffle(own${i}, s)`), '    ')}
+  }
+}`;
+}
+
 export const indent = (code: string, by = '  '): string =>
   code
     .split('\n')

@@ -9,9 +9,8 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { type GpuDevice, subgroupsFit } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
-import { kernelSource, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
+import { indent, kernelSource, subgroupShuffleLoop, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
-import { BackendError } from '../../../tensor/errors.js';
 
 const LANES = 64;
 
@@ -150,10 +149,8 @@ export function convGemmVariant(tm: number, tn: number, subgroupW = false): Conv
     supports: (p, gpu) => (p.o === p.opg || p.opg % tm === 0) && (!subgroupW || subgroupsFit(gpu, LANES)),
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
+      // Callers check supports() first, so a subgroup variant has a fitting subgroup size here.
       const sg = subgroupW ? ctx.gpu.subgroupSize : undefined;
-      if (subgroupW && !subgroupsFit(ctx.gpu, LANES)) {
-        throw new BackendError(`webgpu: conv variant '${name}' needs the 'subgroups' feature with a fixed subgroup size dividing ${LANES}; this adapter has ${sg ?? 'none'}.`);
-      }
       const npix = p.n * p.oh * p.ow;
       const blocksM = Math.ceil(p.o / tm);
       // Transposed: columns ordered (phase, n, pixel of the phase grid), each phase padded to whole blocks.
@@ -200,26 +197,16 @@ ${origin(j)}`)}`;
       const skipTapX = p.transposed ? `
     if ((i32(px + p.pw) - i32(kx * p.dw)) % i32(p.sw) != 0) { continue; }` : '';
       /** One input channel `c`: each lane's x values (0 off the image) times each row's weight `wOf(i)`. */
-      const step = (c: string, wOf: (i: number) => string, pad: string) =>
+      const step = (c: string, wOf: (i: number) => string) =>
         [
           `let xc = ${c} * p.xst[1];`,
           ...range(tn).map((j) => `let xv${j} = select(${t}(0), x[xo${j} + xc], ok${j});`),
           ...range(tm).map((i) => `let w${i} = ${wOf(i)};`),
           ...range(tm * tn).map((k) => `${acc(Math.floor(k / tn), k % tn)} += w${Math.floor(k / tn)} * xv${k % tn};`),
-        ]
-          .map((l) => pad + l)
-          .join('\n');
-      // Whole subgroup-widths of input channels take the broadcast path, the rest the per-lane loads.
-      const broadcastLoop = sg
-        ? `    let c_whole = p.cpg - p.cpg % ${sg}u;
-    for (; ci < c_whole; ci += ${sg}u) {
-      let wl = wk + (ci + sid) * ${chanStride};
-${lines(tm, (i) => `      let ws${i} = wt[wr${i} + wl];`)}
-      for (var s = 0u; s < ${sg}u; s++) {
-${step('(ci + s)', (i) => `subgroupShuffle(ws${i}, s)`, '        ')}
-      }
-    }`
-        : '';
+        ].join('\n');
+      // Whole subgroup widths of input channels take the cooperative loads, the rest per-lane ones.
+      const weight = (i: number, c: string) => `wt[wr${i} + wk + (${c}) * ${chanStride}]`;
+      const broadcastLoop = sg ? subgroupShuffleLoop({ sg, counter: 'ci', limit: 'p.cpg', count: tm, load: weight, step }) : '';
       const body = `let mb = group % p.blocks_m;
 let nb = group / p.blocks_m;
 let o0 = mb * ${tm}u;
@@ -233,9 +220,9 @@ for (var ky = 0u; ky < p.kh; ky++) {${skipTapY}
     ${range(tn).map((j) => tapAddress(p.transposed, j)).join('\n    ')}
     let wk = ky * p.wst[2] + kx * p.wst[3];
     var ci = 0u;
-${broadcastLoop}
+${indent(broadcastLoop, '    ')}
     for (; ci < p.cpg; ci++) {
-${step('ci', (i) => `wt[wr${i} + wk + ci * ${chanStride}]`, '      ')}
+${indent(step('ci', (i) => weight(i, 'ci')), '      ')}
     }
   }
 }

@@ -10,7 +10,7 @@
 // kernel spilled and ran 2-3x slower on lavapipe. rows16x8sg measured ~1.4x rows8x16 at 1024^3.
 import { BackendError } from '../../../tensor/errors.js';
 import { subgroupsFit } from '../device.js';
-import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
+import { indent, kernelSource, subgroupShuffleLoop, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, type MatmulVariant, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
 
@@ -38,10 +38,8 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
     run(ctx, a, b, out, p) {
       const t = wgslScalar(p.dtype);
       const vecB = p.k > 0 && rowsVec4Aligned(b, p.n, p.batchDims.strides[1]);
+      // Callers check supports() first, so a subgroup variant has a fitting subgroup size here.
       const sg = subgroupA ? ctx.gpu.subgroupSize : undefined;
-      if (subgroupA && !subgroupsFit(ctx.gpu, LANES)) {
-        throw new BackendError(`webgpu: matmul variant '${name}' needs the 'subgroups' feature with a fixed subgroup size dividing ${LANES}; this adapter has ${sg ?? 'none'}.`);
-      }
       const blocksM = Math.ceil(p.m / tm);
       const blocksN = Math.ceil(p.n / cols);
       const count = p.batch * blocksM * blocksN;
@@ -52,14 +50,12 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
       const loads = vecB ? tn / 4 : tn;
       const bAt = vecB ? (j: number, k: string) => `b[bq${j} + ${k} * b_sk4]` : (j: number, k: string) => `b[bc${j} + ${k} * p.b_sk]`;
       /** One k step: load the lane's B values, multiply by each row's A value `aOf(i)`. */
-      const step = (k: string, aOf: (i: number) => string, pad: string) =>
+      const step = (k: string, aOf: (i: number) => string) =>
         [
           ...range(loads).map((j) => `let bv${j} = ${bAt(j, k)};`),
           ...range(tm).map((i) => `let a${i} = ${aOf(i)};`),
           ...range(tm * loads).map((x) => `${acc(Math.floor(x / loads), x % loads)} += a${Math.floor(x / loads)} * bv${x % loads};`),
-        ]
-          .map((l) => pad + l)
-          .join('\n');
+        ].join('\n');
       const setup = vecB
         ? `let nq = p.n / 4u;
 let q0 = nb * ${cols / 4}u + lid.x;
@@ -72,14 +68,7 @@ ${lines(loads, (j) => `let bc${j} = b_base + min(n0 + ${j * LANES}u, last_n) * p
 ${lines(tm * loads, (x) => `var ${acc(Math.floor(x / loads), x % loads)} = ${t}(0);`)}`;
       // Whole subgroup-widths of k take the broadcast path; the rest (and every k without it) the per-lane one.
       const broadcastLoop = sg
-        ? `let k_whole = p.k - p.k % ${sg}u;
-for (; kk < k_whole; kk += ${sg}u) {
-  let ks = (kk + sid) * p.a_sk;
-${lines(tm, (i) => `  let as${i} = a[ar${i} + ks];`)}
-  for (var s = 0u; s < ${sg}u; s++) {
-${step('(kk + s)', (i) => `subgroupShuffle(as${i}, s)`, '    ')}
-  }
-}`
+        ? subgroupShuffleLoop({ sg, counter: 'kk', limit: 'p.k', count: tm, load: (i, k) => `a[ar${i} + (${k}) * p.a_sk]`, step })
         : '';
       const stores = vecB
         ? lines(tm, (i) => `if (m0 + ${i}u < p.m) {
@@ -103,7 +92,7 @@ ${setup}
 var kk = 0u;
 ${broadcastLoop}
 for (; kk < p.k; kk++) {
-${step('kk', (i) => `a[ar${i} + kk * p.a_sk]`, '  ')}
+${indent(step('kk', (i) => `a[ar${i} + kk * p.a_sk]`))}
 }
 ${stores}`;
       const kernel = `matmul:${name}:${p.dtype}${vecB ? ':vec4' : ''}${sg ? `:sg${sg}` : ''}`;
