@@ -56,6 +56,13 @@ export function geomeanSpeedup(rows: readonly RowResult[], engine: EngineName): 
   return rs.length === 0 ? undefined : Math.exp(rs.reduce((s, r) => s + Math.log(r), 0) / rs.length);
 }
 
+/** What one GPU sample times, for the header. */
+const timedSpan = (burst: number): string =>
+  burst === 1
+    ? 'Each run is timed from recording the op to the device finishing it'
+    : `Each GPU sample is the time from recording the op ${burst} times back to back to the device finishing them all, divided by ${burst} ` +
+      '(sustained throughput: the submit-and-wait round trip is paid once per burst; CUDA-event timings leave it out);';
+
 export function renderMarkdown(res: BenchResults): string {
   const anchored = res.rows.some((r) => r.anchor);
   const header = ['op', 'shape', 'ours WebGPU median ms', 'spread: min..max', 'ours throughput', ...PEERS.map((p) => p.header)];
@@ -65,11 +72,12 @@ export function renderMarkdown(res: BenchResults): string {
     `# Bench: ${res.adapter}`,
     '',
     `${res.mode === 'quick' ? 'Quick (correctness only, small shapes)' : 'Full'} run of ${res.date}, Node ${res.node} on ${res.platform}. ` +
-      `tfjs-webgpu reports adapter "${res.tfjsAdapter}".`,
+      `tfjs-webgpu reports adapter "${res.tfjsAdapter}".` +
+      (res.planned !== undefined && res.rows.length < res.planned ? ` **Stopped early: ${res.rows.length} of ${res.planned} rows.**` : ''),
     '',
     `Timing: ${res.gpuTiming.warmup} warm-up runs, then up to ${res.gpuTiming.reps} timed runs per GPU engine ` +
       `(fewer past ${res.gpuTiming.budgetMs / 1000} s, at least ${res.gpuTiming.minReps}); CPU engines up to ${res.cpuTiming.reps} runs, ` +
-      `skipped above ${(res.cpuMaxFlops / 1e9).toFixed(1)} GFLOP. Each run is timed from recording the op to the device finishing it ` +
+      `skipped above ${(res.cpuMaxFlops / 1e9).toFixed(1)} GFLOP. ${timedSpan(res.gpuTiming.burst ?? 1)} ` +
       `(ours: \`backend.sync()\`; tfjs-webgpu: submit + \`queue.onSubmittedWorkDone()\`), no readback.`,
     '',
     `**Ratios are peer median / our WebGPU median: above 1x we are faster.** Every engine's outputs were compared with ` +

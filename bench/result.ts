@@ -60,6 +60,8 @@ export interface BenchResults {
   readonly cpuTiming: TimingOptions;
   /** CPU peers are skipped on rows with more floating-point work than this. */
   readonly cpuMaxFlops: number;
+  /** Rows the run set out to do; fewer in `rows` means it stopped early. Absent in older files. */
+  readonly planned?: number;
   readonly rows: RowResult[];
   anchorDevice?: string;
 }

@@ -7,7 +7,8 @@
 # re-renders the markdown and SVG, and copies the results under "$OUT"/bench-results when OUT is
 # set (else to bench/results/).
 # CPU peers are capped lower than on a laptop run: they are not what a GPU run is for, and the
-# device time is short.
+# device time is short. BENCH_TIMEOUT_S stops the suite after that many seconds; the rows done
+# by then (the results file is written after each) still get the anchor.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,9 @@ rm -rf "$work"
 mkdir -p "$work"
 
 status=0
-node --import tsx bench/run.ts --out "$work" --cpu-max-gflop 0.6 --cpu-budget-s 3 "$@" 2>&1 | tee "$work/bench.log"
+timeout "${BENCH_TIMEOUT_S:-0}" node --import tsx bench/run.ts --out "$work" --cpu-max-gflop 0.6 --cpu-budget-s 3 "$@" 2>&1 | tee "$work/bench.log"
 status=${PIPESTATUS[0]}
+[ "$status" = 124 ] && echo "run-on-gpu: the suite was stopped after BENCH_TIMEOUT_S=$BENCH_TIMEOUT_S s; its results hold the rows done by then" | tee -a "$work/bench.log"
 
 json=$(ls "$work"/*.json 2>/dev/null | head -n 1)
 if [ -z "$json" ]; then

@@ -1,6 +1,8 @@
 // `npm run bench`: runs the bench suite and writes bench/results/<adapter>.{json,md,svg}.
 //   --quick            correctness checks only, small shapes, no timing (CI smoke; seconds)
 //   --reps N           timed runs per GPU engine and row (default 7); --warmup N (default 2)
+//   --burst N          GPU engines: each timed sample runs the row N times back to back and waits
+//                      once (throughput; default 1: one op's whole round trip)
 //   --budget-s S       stop repeating a GPU engine on a row after S seconds (default 20)
 //   --cpu-budget-s S   the same for CPU engines (default 8)
 //   --cpu-max-gflop G  skip CPU peers on rows above G GFLOP (default 2.5)
@@ -9,7 +11,7 @@
 //   --out DIR          where to write (default bench/results; with --quick or --filter: bench/results/tmp)
 //   --render FILE      re-render FILE's .md and .svg from the JSON (after torch_anchor.py merged)
 // Exits 1 when any row failed its checks.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderSpeedupSvg } from './chart.js';
@@ -26,6 +28,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     reps: { type: 'string', default: '7' },
     warmup: { type: 'string', default: '2' },
+    burst: { type: 'string', default: '1' },
     'budget-s': { type: 'string', default: '20' },
     'cpu-budget-s': { type: 'string', default: '8' },
     'cpu-max-gflop': { type: 'string', default: '2.5' },
@@ -88,25 +91,25 @@ async function runSuite(): Promise<number> {
   const reps = positiveNumber('reps', args.reps, 7);
   const options: RunOptions = {
     quick,
-    gpuTiming: { warmup: positiveNumber('warmup', args.warmup, 2), reps, minReps: Math.min(3, reps), budgetMs: positiveNumber('budget-s', args['budget-s'], 20) * 1000 },
+    gpuTiming: {
+      warmup: positiveNumber('warmup', args.warmup, 2),
+      reps,
+      minReps: Math.min(3, reps),
+      budgetMs: positiveNumber('budget-s', args['budget-s'], 20) * 1000,
+      burst: Math.max(1, Math.round(positiveNumber('burst', args.burst, 1))),
+    },
     cpuTiming: { warmup: 0, reps: Math.min(reps, 5), minReps: Math.min(2, reps), budgetMs: positiveNumber('cpu-budget-s', args['cpu-budget-s'], 8) * 1000 },
     cpuMaxFlops: positiveNumber('cpu-max-gflop', args['cpu-max-gflop'], 2.5) * 1e9,
   };
   const cases = buildSuite({ quick, largeMatmul }).filter((c) => !args.filter || c.id.includes(args.filter));
   console.log(`bench: ${cases.length} rows on "${adapter}" (tfjs-webgpu: "${tfjsAdapter}")${quick ? ', quick: checks only' : ''}`);
 
+  // Only a full, unfiltered run replaces the committed results.
+  const outDir = args.out ?? (quick || args.filter ? 'bench/results/tmp' : 'bench/results');
+  mkdirSync(outDir, { recursive: true });
+  const jsonPath = join(outDir, `${adapterSlug(adapter)}.json`);
   const rows: RowResult[] = [];
-  try {
-    for (const [i, c] of cases.entries()) {
-      const row = await runCase(c, engines, options);
-      rows.push(row);
-      console.log(progressLine(i, cases.length, row));
-    }
-  } finally {
-    for (const e of engines) await e.close();
-  }
-
-  const results: BenchResults = {
+  const snapshot = (): BenchResults => ({
     adapter,
     tfjsAdapter,
     date: new Date().toISOString(),
@@ -116,14 +119,27 @@ async function runSuite(): Promise<number> {
     gpuTiming: options.gpuTiming,
     cpuTiming: options.cpuTiming,
     cpuMaxFlops: options.cpuMaxFlops,
+    planned: cases.length,
     rows,
+  });
+  // Written after every row, so a run stopped early (a device lease running out) keeps its rows.
+  const save = (): void => {
+    const results = snapshot();
+    writeFileSync(`${jsonPath}.partial`, JSON.stringify(results, null, 2) + '\n');
+    renameSync(`${jsonPath}.partial`, jsonPath); // a run stopped mid-write keeps the last whole file
+    writeReports(jsonPath, results);
   };
-  // Only a full, unfiltered run replaces the committed results.
-  const outDir = args.out ?? (quick || args.filter ? 'bench/results/tmp' : 'bench/results');
-  mkdirSync(outDir, { recursive: true });
-  const jsonPath = join(outDir, `${adapterSlug(adapter)}.json`);
-  writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
-  writeReports(jsonPath, results);
+  try {
+    for (const [i, c] of cases.entries()) {
+      const row = await runCase(c, engines, options);
+      rows.push(row);
+      console.log(progressLine(i, cases.length, row));
+      save();
+    }
+  } finally {
+    for (const e of engines) await e.close();
+  }
+  save();
   const failed = rows.filter((r) => !r.ok);
   console.log(`wrote ${jsonPath} (.md, .svg); ${failed.length === 0 ? 'all rows ok' : `${failed.length} row(s) FAILED: ${failed.map((r) => r.id).join('; ')}`}`);
   return failed.length === 0 ? 0 : 1;

@@ -86,7 +86,7 @@ export async function runCase(c: BenchCase, engines: readonly Engine[], o: RunOp
       if (!outputs.has(e.name)) continue;
       await phase(e, async () => {
         const timing = e.onCpu ? o.cpuTiming : o.gpuTiming;
-        const stats = await withPrepared(e, c, inputs, (p) => measure(() => p.timeOnce(), timing, () => p.settle()));
+        const stats = await withPrepared(e, c, inputs, (p) => measure((runs) => p.timeOnce(runs), timing, () => p.settle()));
         outcomes[e.name] = { status: 'timed', stats };
       });
     }

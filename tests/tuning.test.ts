@@ -116,4 +116,26 @@ describe('measured choice', () => {
     // A choice that no longer supports the problem is not used: the fallback runs.
     expect(next.choose(key, ['slow'], 'slow', second.prepare)).toBe('slow');
   });
+
+  it('abandon() drops queued measurements, frees their scratch buffers and stops measuring', async () => {
+    const w = workload(24, ['slow', 'fast']);
+    let cleaned = 0;
+    const prepare = () => {
+      const job = w.prepare();
+      return { ...job, cleanup: () => (cleaned++, job.cleanup()) };
+    };
+    const tuner = new Tuner(gpu.ctx, true);
+    for (const key of ['test|abandon-1', 'test|abandon-2', 'test|abandon-3']) tuner.choose(key, ['slow', 'fast'], 'slow', prepare);
+    expect(w.prepared()).toBe(3);
+    await tuner.abandon();
+    expect(cleaned).toBe(3); // every job's scratch buffers went back
+    const measured = JSON.parse(readFileSync(tuner.path, 'utf8')).choices;
+    // At most the measurement already in flight finished; the queued ones never ran.
+    expect(['test|abandon-2', 'test|abandon-3'].filter((k) => k in measured)).toEqual([]);
+    // Nothing is queued after abandon().
+    tuner.choose('test|abandon-4', ['slow', 'fast'], 'slow', prepare);
+    await tuner.settle();
+    expect(cleaned).toBe(4);
+    expect('test|abandon-4' in JSON.parse(readFileSync(tuner.path, 'utf8')).choices).toBe(false);
+  });
 });

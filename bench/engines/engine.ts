@@ -18,8 +18,11 @@ export interface Engine {
 }
 
 export interface PreparedCase {
-  /** Runs the row once, waits until the device has finished it, frees its outputs; returns ms. */
-  timeOnce(): Promise<number>;
+  /**
+   * Runs the row `runs` times back to back, waits once until the device has finished them all,
+   * frees their outputs; returns the elapsed ms per run.
+   */
+  timeOnce(runs: number): Promise<number>;
   /**
    * Called after the warm-up runs: waits for background work they started (our kernel-variant
    * tuning), then runs once more so the variant now chosen is compiled before timing.

@@ -36,20 +36,20 @@ async function finish(backend: OursBackend, outs: readonly T.Tensor[]): Promise<
 function prepared(backend: OursBackend, c: BenchCase, inputs: readonly HostTensor[]): PreparedCase {
   const xs = inputs.map((h) => T.keep(T.tensor(h.data, { shape: [...h.shape], backend })));
   const run = (): T.Tensor[] => T.scope(() => c.ours(xs));
-  const timeOnce = async (): Promise<number> => {
+  const timeOnce = async (runs: number): Promise<number> => {
     const t0 = performance.now();
-    const outs = run();
+    const outs = Array.from({ length: runs }, run).flat();
     await finish(backend, outs);
     const ms = performance.now() - t0;
     outs.forEach((o) => o.dispose());
-    return ms;
+    return ms / runs;
   };
   return {
     timeOnce,
     async settle() {
       if (backend !== 'webgpu') return;
       await settleTuning();
-      await timeOnce();
+      await timeOnce(1);
     },
     async outputs() {
       const outs = run();

@@ -226,7 +226,7 @@ export class WebGpuBackend implements Backend {
 
   async destroy(): Promise<void> {
     if (this.destroyed) return;
-    await this.settleTuning();
+    await tunerFor(this.ctx).abandon();
     this.ctx.dispatcher.flush();
     try {
       await this.ctx.device.queue.onSubmittedWorkDone();

@@ -60,6 +60,8 @@ export class Tuner {
   private readonly queued = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private loaded = false;
+  /** Set by abandon(): queued measurements are dropped, the one in flight stops at its next candidate. */
+  private abandoned = false;
   readonly path: string;
 
   constructor(
@@ -86,13 +88,26 @@ export class Tuner {
       this.queued.add(key);
       // Scratch inputs are allocated now (sizes known), measured later, off the caller's path.
       const job = prepare();
-      this.chain = this.chain.then(() => this.measure(key, job.candidates).finally(job.cleanup)).catch(() => undefined);
+      this.chain = this.chain
+        .then(() => (this.abandoned ? undefined : this.measure(key, job.candidates)))
+        .finally(job.cleanup)
+        .catch(() => undefined);
     }
     return usable ?? fallback;
   }
 
   /** Resolves when every queued measurement has finished (benches await it after a warm-up). */
   settle(): Promise<void> {
+    return this.chain;
+  }
+
+  /**
+   * Drops the measurements not yet done (their keys are measured again by a later process) and
+   * resolves once the one in flight has stopped: a program that ends does not wait minutes for
+   * tuning it will never use. The tuner measures nothing after this.
+   */
+  abandon(): Promise<void> {
+    this.abandoned = true;
     return this.chain;
   }
 
@@ -110,6 +125,7 @@ export class Tuner {
     const ms: Record<string, number> = {};
     let best = Infinity;
     for (const c of candidates) {
+      if (this.abandoned) return;
       const warm = await timeRuns(c); // warm-up: compiles the pipeline
       if (warm > best * 10 * GIVE_UP_FACTOR) {
         ms[c.name] = Math.round(warm * 1000) / 1000;

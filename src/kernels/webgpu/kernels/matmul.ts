@@ -123,6 +123,9 @@ export const matmulVariants: readonly MatmulVariant[] = [
   tiledVariant(8, 8, 8),
   // Half the barriers per k of tiled128x128k8; unmeasured on a GPU so far (the tuner decides).
   tiledVariant(8, 8, 16),
+  // Register-prefetched, bank-conflict-free tiles: unmeasured on a GPU so far (the tuner decides).
+  tiledVariant(4, 4, 16, true),
+  tiledVariant(8, 8, 8, true),
   tile4x4,
   naive,
 ];

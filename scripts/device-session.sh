@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Everything a lent GPU session checks, as one command (a lease is 15 minutes, start included):
+#   device run, carry [".gpu"]:  bash .gpu/run.sh bash scripts/device-session.sh
+# 1. The bench suite with the PyTorch anchor (bench/run-on-gpu.sh), in bursts of BURST ops per
+#    timed sample, its Node part boxed to BENCH_S seconds (rows done so far are kept).
+# 2. The base preset through the CLI on 128 px faces (scripts/scale-base.sh), each stage boxed
+#    (SFT_S, LRPO_S, EVAL_S), checkpointing often so a boxed stage hands the next one a checkpoint.
+# What comes back in $OUT (at most 8 files): bench-results/ (json, md, svg, log), the tuning
+# cache the bench filled, scale-base.log (written as it runs, so a run cut short still tells),
+# and scale-base.tgz (configs, metrics.jsonl, eval.json; no checkpoints: 76 MB each).
+# Pack first with scripts/pack-device.sh.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+: "${OUT:?run this through the device tool, which sets OUT}"
+start=$(date +%s)
+stamp() { echo "device-session: $1 at +$(($(date +%s) - start)) s"; }
+
+stamp "bench"
+# CPU peers only on the smallest rows: they are not what this run is for.
+BENCH_TIMEOUT_S=${BENCH_S:-240} bash bench/run-on-gpu.sh --burst "${BURST:-10}" --cpu-budget-s 1 --cpu-max-gflop 0.1
+cp node_modules/.cache/webgpu-lrpo/tuning-*.json "$OUT"/ 2>/dev/null
+
+stamp "scale-base"
+scale=runs/scale-base
+# Tuning off: its background compiles and timings would share the stages' short boxes; the
+# untuned GPU defaults run (the bench above shows what tuning adds).
+WEBGPU_LRPO_TUNE=${SCALE_TUNE:-0} SFT_STEPS=${SFT_STEPS:-2000} SFT_BATCH=${SFT_BATCH:-16} SFT_EVAL_EVERY=${SFT_EVAL_EVERY:-40} SFT_S=${SFT_S:-80} \
+  LRPO_STEPS=${LRPO_STEPS:-100} LRPO_CHECKPOINT_EVERY=${LRPO_CHECKPOINT_EVERY:-2} LRPO_S=${LRPO_S:-70} EVAL_S=${EVAL_S:-60} COUNT=${COUNT:-16} \
+  bash scripts/scale-base.sh "" "$scale" > "$OUT/scale-base.log" 2>&1
+echo "scale-base exit $?"
+tail -n 30 "$OUT/scale-base.log"
+tar czf "$OUT/scale-base.tgz" $(ls -d "$scale"/*/config.json "$scale"/*/metrics.jsonl "$scale"/eval.json 2>/dev/null)
+stamp "done"
