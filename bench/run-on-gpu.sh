@@ -35,6 +35,15 @@ else
   echo "run-on-gpu: no PyTorch anchor (see above); results have no anchor column" | tee -a "$work/bench.log"
 fi
 
+# Dawn describes every NVIDIA adapter alike ("nvidia NVIDIA: <driver>"), so the files are named
+# after the card nvidia-smi reports (nvidia-h100, nvidia-h200, ...), one set per card.
+card=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 | tr 'A-Z' 'a-z' | sed -E 's/[^a-z0-9]+/-/g; s/^-|-$//g; s/-[0-9]+gb.*$//')
+if [ -n "$card" ]; then
+  base=${json%.json}
+  for ext in json md svg; do mv "$base.$ext" "$work/$card.$ext"; done
+  mv "$work/bench.log" "$work/$card-bench-log.txt"
+fi
+
 # Results travel back through $OUT on the device machine; a local run (no $OUT) updates
 # bench/results/ directly, except a --quick run, which must not replace full results.
 if [ -n "${OUT:-}" ]; then
@@ -42,5 +51,6 @@ if [ -n "${OUT:-}" ]; then
   cp "$work"/* "$OUT/bench-results/"
 elif [[ " $* " != *" --quick "* ]]; then
   cp "$work"/*.json "$work"/*.md "$work"/*.svg bench/results/
+  cp "$work"/*-bench-log.txt bench/results/ 2>/dev/null || true
 fi
 exit "$status"

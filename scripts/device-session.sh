@@ -13,6 +13,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 : "${OUT:?run this through the device tool, which sets OUT}"
 start=$(date +%s)
+# BRISQUE's model files travel in .gpu (scripts/pack-device.sh); the device image has no opencv-data.
+[ -d .gpu/brisque ] && export WEBGPU_LRPO_BRISQUE_DIR="$PWD/.gpu/brisque"
 stamp() { echo "device-session: $1 at +$(($(date +%s) - start)) s"; }
 
 stamp "bench"

@@ -501,6 +501,16 @@ describe('matmul', () => {
     const b = hostView([129, 70], [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })), 'float32', 2);
     expectClose(await onBoth([a, b], (be, [x, y]) => be.matmul(x, y)));
   });
+
+  // The property above stays inside one tile; this crosses tile edges in M, N and K for every
+  // variant (130 > 128 rows and 133 columns, K = 37 in steps of 8 and 16, B read transposed).
+  it('every variant matches the CPU on a product spanning several tiles with ragged edges', async () => {
+    const a = contiguousHost([130, 37], 'float32', 3);
+    const b = hostView([37, 133], [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })), 'float32', 4);
+    for (const variant of matmulVariants.filter((v) => v.supports({ dtype: 'float32', batch: 1, m: 130, n: 133, k: 37, batchDims: { shape: [], strides: [[], []] } }, gpu.ctx.gpu))) {
+      expectClose(await onBoth([a, b], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))), {}, variant.name);
+    }
+  });
 });
 
 // --- convolutions -----------------------------------------------------------------------------

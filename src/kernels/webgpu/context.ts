@@ -12,8 +12,13 @@ import { PendingStorage } from './fusion.js';
 import { isCpuAdapter } from './tuning.js';
 import { identityEpilogue, type Epilogue } from './epilogue.js';
 
-/** Pooled bytes kept for reuse before the largest free buffers are destroyed. */
-const DEFAULT_POOL_CAP_BYTES = 256 * 1024 * 1024;
+/**
+ * Pooled bytes kept for reuse before the largest free buffers are destroyed: 256 MiB on CPU
+ * adapters (host memory), 2 GiB on GPUs, where a fresh buffer costs a create and Dawn's lazy
+ * zero-fill (ten 64 MiB matmul outputs in flight churned a 256 MiB pool: 4096^3 ran 8.1 ms per
+ * product back to back against 5.5 ms alone on an H100).
+ */
+const defaultPoolCapBytes = (adapterDescription: string): number => (isCpuAdapter(adapterDescription) ? 256 : 2048) * 1024 * 1024;
 
 export class GpuContext {
   readonly device: GPUDevice;
@@ -43,7 +48,7 @@ export class GpuContext {
 
   constructor(
     readonly gpu: GpuDevice,
-    poolCapBytes = DEFAULT_POOL_CAP_BYTES,
+    poolCapBytes = defaultPoolCapBytes(gpu.adapterDescription),
   ) {
     this.device = gpu.device;
     this.pipelines = new PipelineCache(this.device, this.errors);
