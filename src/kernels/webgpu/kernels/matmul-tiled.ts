@@ -1,7 +1,8 @@
 // Shared-memory tiled matmul for real GPUs: a 16x16-thread workgroup stages BM x BK tiles of A and
 // BK x BN tiles of B in workgroup memory (loads coalesced along each operand's unit stride), then
-// each thread accumulates TM x TN outputs from vec4 reads of the tiles. Slow on lavapipe, where
-// every barrier is expensive (DESIGN.md §6); measured per adapter by the tuner.
+// each thread accumulates TM x TN outputs from vec4 reads of the tiles; the pipelined flavour
+// prefetches the next tiles into registers during the arithmetic. Slow on lavapipe, where every
+// barrier is expensive (DESIGN.md §6); measured per adapter by the tuner.
 import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, matrixStrides, type MatmulVariant, sharedUniforms } from './matmul-common.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
@@ -113,6 +114,8 @@ ${bPipe.fetch}
 ${aPipe.stash}
 ${bPipe.stash}
 workgroupBarrier();
+// Each pass multiplies the staged tile while the next one (k0 after the step; zeros past K)
+// travels into registers.
 for (; k0 < p.k; ) {
   k0 += ${bk}u;
 ${aPipe.fetch}
