@@ -3,11 +3,12 @@
 # (Node, the Vulkan loader, node_modules), then node_modules again without what a device run
 # never loads (the type checker, the test runner and its bundlers, face-api's JS bundles: only its
 # weights and demo photos are read), so .gpu stays well under the 64 MiB a call may carry (46 vs 58);
-# and BRISQUE's model files, which the device image does not have.
+# and BRISQUE's model files, which the device image does not have. FULL=1 keeps every package
+# (scripts/device-check.sh runs the test suite there, which needs vitest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ../shared/gpu/pack-for-device.sh
-tar cf - --exclude='node_modules/webgpu/dist/darwin-*' --exclude='node_modules/webgpu/dist/win32-*' \
+[ "${FULL:-0}" = 1 ] || tar cf - --exclude='node_modules/webgpu/dist/darwin-*' --exclude='node_modules/webgpu/dist/win32-*' \
   --exclude='node_modules/webgpu/dist/linux-arm64' --exclude='*.map' --exclude='node_modules/.cache' \
   --exclude='node_modules/typescript' --exclude='node_modules/@rolldown' --exclude='node_modules/rolldown' \
   --exclude='node_modules/lightningcss*' --exclude='node_modules/vite' --exclude='node_modules/vitest' \
