@@ -24,10 +24,12 @@ cp node_modules/.cache/webgpu-lrpo/tuning-*.json "$OUT"/ 2>/dev/null
 
 stamp "scale-base"
 scale=runs/scale-base
-# Tuning off: its background compiles and timings would share the stages' short boxes; the
-# untuned GPU defaults run (the bench above shows what tuning adds).
-WEBGPU_LRPO_TUNE=${SCALE_TUNE:-0} SFT_STEPS=${SFT_STEPS:-2000} SFT_BATCH=${SFT_BATCH:-16} SFT_EVAL_EVERY=${SFT_EVAL_EVERY:-40} SFT_S=${SFT_S:-80} \
-  LRPO_STEPS=${LRPO_STEPS:-100} LRPO_CHECKPOINT_EVERY=${LRPO_CHECKPOINT_EVERY:-2} LRPO_S=${LRPO_S:-70} EVAL_S=${EVAL_S:-60} COUNT=${COUNT:-16} \
+# Sized from the 2026-11-27 lease (H200: 2.7 s per SFT update of batch 16, 17 s per LRPO step of
+# 2 inputs x 4 candidates x 10 DDIM steps): checkpoints often enough that every box hands the next
+# stage one. Tuning on, as users run it (SCALE_TUNE=0 for the untuned defaults).
+WEBGPU_LRPO_TUNE=${SCALE_TUNE:-1} SFT_STEPS=${SFT_STEPS:-2000} SFT_BATCH=${SFT_BATCH:-16} SFT_EVAL_EVERY=${SFT_EVAL_EVERY:-15} SFT_S=${SFT_S:-100} \
+  LRPO_STEPS=${LRPO_STEPS:-100} LRPO_CHECKPOINT_EVERY=${LRPO_CHECKPOINT_EVERY:-1} LRPO_S=${LRPO_S:-110} EVAL_S=${EVAL_S:-80} \
+  INPUTS=${INPUTS:-2} SAMPLING=${SAMPLING:-10} COUNT=${COUNT:-8} \
   bash scripts/scale-base.sh "" "$scale" > "$OUT/scale-base.log" 2>&1
 echo "scale-base exit $?"
 tail -n 30 "$OUT/scale-base.log"
