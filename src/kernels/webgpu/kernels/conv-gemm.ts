@@ -89,13 +89,21 @@ function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: { count: numbe
   };
 }
 
+/** How a convolution GEMM kernel is launched: subgroup ops enabled, threads per workgroup, extra module-scope WGSL. */
+export interface ConvLaunch {
+  readonly subgroups?: boolean;
+  readonly threads?: number;
+  /** Workgroup memory and helper functions (conv-tiled.ts). */
+  readonly moduleScope?: string;
+}
+
 /** Dispatches a convolution GEMM kernel whose `body` runs once per workgroup (grid.count of them) over out, x and wt. */
-function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: Parameters<typeof gemmUniforms>[3], subgroups = false): void {
+export function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: Parameters<typeof gemmUniforms>[3], launch: ConvLaunch = {}): void {
   const t = wgslScalar(x.dtype);
   ctx.dispatch({
     kernel,
     source: kernelSource(
-      subgroups ? 'enable subgroups;' : '',
+      launch.subgroups ? 'enable subgroups;' : '',
       `// ${comment}`,
       layout.declaration(),
       [
@@ -104,7 +112,8 @@ function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body
         `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
       ].join('\n'),
       identityEpilogue(t),
-      workgroupPerItemEntry(LANES, 'p.count', body, subgroups),
+      launch.moduleScope ?? '',
+      workgroupPerItemEntry(launch.threads ?? LANES, 'p.count', body, launch.subgroups ?? false),
     ),
     uniform: layout.pack(gemmUniforms(x, w, p, grid)),
     storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
@@ -232,7 +241,7 @@ ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${storeOut(`ob${j} + (o0 + ${i}u) 
 }`)}`;
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}${sg ? `:sg${sg}` : ''}`;
       const grid = { count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks };
-      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`, kernel, body, x, w, out, p, grid, sg !== undefined);
+      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`, kernel, body, x, w, out, p, grid, { subgroups: sg !== undefined });
     },
   };
 }

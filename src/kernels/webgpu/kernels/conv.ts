@@ -9,6 +9,7 @@ import type { GpuContext } from '../context.js';
 import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
+import { convTiledVariant } from './conv-tiled.js';
 import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
 import { viewExtent } from './matmul.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
@@ -158,6 +159,9 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convChannelLanesVariant(1, 4),
   convChannelLanesVariant(2, 8),
   convChannelLanesVariant(4, 8),
+  // Shared-memory tiles for GPUs (slow on lavapipe; unmeasured on a GPU so far: the tuner decides).
+  convTiledVariant(4, 4, 16, true),
+  convTiledVariant(8, 8, 8, true),
 ];
 
 /** The variants, in order of preference; 'direct' supports everything. */
