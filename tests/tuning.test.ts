@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/kernels/backend.js';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { matmul } from '../src/kernels/webgpu/kernels/matmul.js';
-import { Tuner, tuningCachePath, tuningEnabled } from '../src/kernels/webgpu/tuning.js';
+import { Tuner, tuningCachePath, tuningEnabled, tuningRepeats } from '../src/kernels/webgpu/tuning.js';
 
 let gpu: WebGpuBackend;
 let dir: string;
@@ -115,6 +115,36 @@ describe('measured choice', () => {
     expect(Object.keys(JSON.parse(readFileSync(next.path, 'utf8')).choices[key].ms).sort()).toEqual(['fast', 'newer', 'slow']);
     // A choice that no longer supports the problem is not used: the fallback runs.
     expect(next.choose(key, ['slow'], 'slow', second.prepare)).toBe('slow');
+  });
+
+  it('times a candidate again when its first run was slow (a pipeline compile), instead of writing it off', async () => {
+    const ctx = gpu.ctx;
+    const size = 128 * 128;
+    const view = (): View => ({ storage: ctx.alloc('float32', size), dtype: 'float32', shape: [128, 128], strides: [128, 1], offset: 0 });
+    const [a, b] = [view(), view()];
+    const out = ctx.alloc('float32', size);
+    const runs = (n: number) => {
+      for (let i = 0; i < n; i++) matmul(ctx, a, b, 'rows8x8', out);
+    };
+    // 'steady' always does 3 products; 'compiles' does 120 the first time (its "compile") and 1 after.
+    let calls = 0;
+    const candidates = [
+      { name: 'steady', record: () => runs(3) },
+      { name: 'compiles', record: () => runs(calls++ === 0 ? 120 : 1) },
+    ];
+    const tuner = new Tuner(ctx, true);
+    tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates, cleanup: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)) }));
+    await tuner.settle();
+    expect(calls).toBeGreaterThan(2); // timed after its slow first run
+    expect(tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates: [], cleanup: () => undefined }))).toBe('compiles');
+  });
+
+  it('repeats a candidate until the timing holds real work: more on GPUs, whose round trip dwarfs small kernels', () => {
+    expect(tuningRepeats('llvmpipe (LLVM 15)', 2 ** 20)).toBe(8);
+    expect(tuningRepeats('llvmpipe (LLVM 15)', 2 ** 26)).toBe(1);
+    expect(tuningRepeats('nvidia NVIDIA: 580', 2 ** 20)).toBe(64);
+    expect(tuningRepeats('nvidia NVIDIA: 580', 2 ** 27)).toBe(8);
+    expect(tuningRepeats('nvidia NVIDIA: 580', 2 ** 31)).toBe(1);
   });
 
   it('abandon() drops queued measurements, frees their scratch buffers and stops measuring', async () => {

@@ -6,7 +6,7 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { checkRank, coalesce } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import { isCpuAdapter, sizeBucket, tunerFor } from '../tuning.js';
+import { isCpuAdapter, sizeBucket, tunerFor, tuningRepeats } from '../tuning.js';
 import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from '../wgsl.js';
 import type { WgslScalar } from '../../elementwise-ops.js';
 import { blockedVariant } from './matmul-blocked.js';
@@ -168,7 +168,7 @@ function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): Matmu
     const out = ctx.alloc(a.dtype, p.batch * p.m * p.n);
     const va = { ...a, storage: sa };
     const vb = { ...b, storage: sb };
-    const repeat = Math.max(1, Math.min(8, Math.ceil(2 ** 25 / (2 * p.batch * p.m * p.n * Math.max(p.k, 1)))));
+    const repeat = tuningRepeats(ctx.gpu.adapterDescription, 2 * p.batch * p.m * p.n * Math.max(p.k, 1));
     return {
       candidates: supported.map((v) => ({
         name: v.name,
