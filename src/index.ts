@@ -146,6 +146,7 @@ export {
   type PerceptualDistanceOptions,
   type PerceptualSimilarityOptions,
   type FaceFeatureLayer,
+  type FaceFeatureSource,
 } from './metrics/index.js';
 // LRPO (issues 6, 7): the composite reward, advantages, the objective, rollouts and the training fold
 export * from './lrpo/index.js';

@@ -11,6 +11,7 @@ export {
   type RewardTermFn,
   type RewardTerms,
   type RewardResult,
+  type RewardShared,
   type DefaultRewardOptions,
   type DefaultRewardTermName,
 } from './reward.js';

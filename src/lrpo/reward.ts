@@ -2,7 +2,7 @@
 // a batched reward (restored, gt, lq) -> { total, terms }, and the paper's four-part default
 // built from our offline stand-ins.
 import { identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
-import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures } from '../metrics/face-embedding/features.js';
+import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures, type FaceFeatureSource } from '../metrics/face-embedding/features.js';
 import { featureMapDistance, similarityOfDistance, type PerceptualSimilarityOptions } from '../metrics/perceptual.js';
 import { checkImages } from '../metrics/validate.js';
 import { waveletFidelity, type WaveletFidelityOptions } from '../metrics/wavelet.js';
@@ -40,7 +40,16 @@ export interface RewardResult {
  * contiguous and share their reference (candidate i is scored against gt[floor(i / K)]), as a
  * rollout samples them; passing each reference once lets a term embed it once.
  */
-export type Reward = (restored: Tensor, gt: Tensor, lq: Tensor) => RewardResult;
+export type Reward = (restored: Tensor, gt: Tensor, lq: Tensor, shared?: RewardShared) => RewardResult;
+
+/**
+ * Work a caller has already done that a reward may reuse instead of repeating: the evaluation
+ * passes the face features it computed for its own perceptual and identity scores. Rewards that
+ * cannot use it ignore it; the result must be the same either way.
+ */
+export interface RewardShared {
+  readonly faceFeatures?: FaceFeatureSource;
+}
 
 /** A reward configuration that cannot work (no terms, a bad name or weight, a term that is not a function). */
 export class RewardConfigError extends TypeError {
@@ -186,7 +195,12 @@ export function defaultReward(params: FaceRecognitionParams, options: DefaultRew
     wavelet: { weight: weights.wavelet, fn: (x, gt) => waveletFidelity(x, gt, options.wavelet) },
   });
   compositeReward(termsWith(() => { throw new Error('unreachable'); })); // validates the weights now
-  return (restored, gt, lq) => {
+  return (restored, gt, lq, shared) => {
+    // The caller's features, when they come from this network and these taps (kept by the caller).
+    const source = shared?.faceFeatures;
+    if (source && source.params === params && source.layers.length === layers.length && source.layers.every((l, i) => l === layers[i])) {
+      return compositeReward(termsWith(source.of))(restored, gt, lq);
+    }
     const memo = new Map<Tensor, FaceFeatures>();
     const features = (x: Tensor) => memo.get(x) ?? memo.set(x, faceFeatures(params, x, layers)).get(x)!;
     return compositeReward(termsWith(features))(restored, gt, lq);

@@ -8,5 +8,5 @@ export { brisque, brisqueFeatures, BRISQUE_MIN_SIZE, loadBrisqueModel, BrisqueMo
 export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, LANDMARK_INPUT_SIZE, LANDMARK_COUNT, type FaceLandmarkParams } from './face-landmarks/index.js';
 // LPIPS-style perceptual distance on face-ResNet feature maps, unit channel weights (not LPIPS).
 export { perceptualDistance, perceptualSimilarity, PERCEPTUAL_LAYER_MAX, type PerceptualDistanceOptions, type PerceptualSimilarityOptions } from './perceptual.js';
-export { faceFeatureMaps, FACE_FEATURE_LAYERS, type FaceFeatureLayer } from './face-embedding/features.js';
+export { faceFeatureMaps, FACE_FEATURE_LAYERS, type FaceFeatureLayer, type FaceFeatureSource } from './face-embedding/features.js';
 export { faceEmbeddingChecked, landmarkDistanceChecked } from './face-checked.js';

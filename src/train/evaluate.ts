@@ -3,7 +3,7 @@
 // scoring a batch of restored images against their ground truth, summarised as mean and 95%
 // interval over images.
 import { loadFaceRecognitionParams, identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
-import { faceFeatures, type FaceFeatures } from '../metrics/face-embedding/features.js';
+import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures } from '../metrics/face-embedding/features.js';
 import { landmarkDistance, loadFaceLandmarkParams, type FaceLandmarkParams } from '../metrics/face-landmarks/face-landmark-net.js';
 import { brisque } from '../metrics/brisque.js';
 import { featureMapDistance } from '../metrics/perceptual.js';
@@ -64,7 +64,12 @@ export const METRICS: Readonly<Record<MetricName, MetricSpec>> = Object.freeze({
   identity: { label: 'Identity (cos)', higherIsBetter: true, score: engine((c, x, gt) => identitySimilarity(c.features(x).embedding, c.features(gt).embedding)) },
   lmd: { label: 'LMD (px)', higherIsBetter: false, score: engine((c, x, gt) => landmarkDistance(x, gt, c.landmarks)) },
   brisque: { label: 'BRISQUE', higherIsBetter: false, score: { kind: 'host', fn: (_c, x) => brisque(x) } },
-  reward: { label: 'Reward', higherIsBetter: true, score: engine((c, x, gt, lq) => c.reward(x, gt, lq).total) },
+  // The reward's perceptual and identity terms reuse the features above (defaultReward checks they fit).
+  reward: {
+    label: 'Reward',
+    higherIsBetter: true,
+    score: engine((c, x, gt, lq) => c.reward(x, gt, lq, { faceFeatures: { params: c.recognition, layers: FACE_FEATURE_LAYERS, of: c.features } }).total),
+  },
 });
 
 export const ALL_METRICS = Object.keys(METRICS) as MetricName[];

@@ -27,6 +27,17 @@ export type FaceFeatureLayer = 'conv32_down' | ResidualName;
  */
 export const FACE_FEATURE_LAYERS: readonly FaceFeatureLayer[] = Object.freeze(['conv32_down', 'conv32_3', 'conv64_3', 'conv128_2', 'conv256_2']);
 
+/**
+ * Face-ResNet features a caller has already computed and keeps alive (the evaluation's per-batch
+ * memo), offered to a consumer that would compute the same ones (defaultReward): which network
+ * and taps they came from, so a consumer with other ones does not take them, and the lookup.
+ */
+export interface FaceFeatureSource {
+  readonly params: FaceRecognitionParams;
+  readonly layers: readonly FaceFeatureLayer[];
+  readonly of: (imagesNCHW: Tensor) => FaceFeatures;
+}
+
 const LAYER_ORDER: readonly FaceFeatureLayer[] = ['conv32_down', ...RESIDUAL_BLOCKS.map(([name]) => name)];
 
 /** The tapped feature maps of one pass and, when the pass ran to the end, the face descriptor. */
