@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/kernels/backend.js';
-import { createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { convVariants, createWebGpuBackend, matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { matmul } from '../src/kernels/webgpu/kernels/matmul.js';
-import { Tuner, tuningCachePath, tuningEnabled, tuningRepeats } from '../src/kernels/webgpu/tuning.js';
+import { Tuner, tuningCachePath, tuningCandidates, tuningEnabled, tuningRepeats } from '../src/kernels/webgpu/tuning.js';
 
 let gpu: WebGpuBackend;
 let dir: string;
@@ -126,17 +126,26 @@ describe('measured choice', () => {
     const runs = (n: number) => {
       for (let i = 0; i < n; i++) matmul(ctx, a, b, 'rows8x8', out);
     };
-    // 'steady' always does 3 products; 'compiles' does 120 the first time (its "compile") and 1 after.
+    // 'steady' always does 24 products; 'compiles' does 1500 the first time (its "compile", over
+    // 30x steady's) and 1 after: ratios wide enough to hold on a loaded machine.
     let calls = 0;
     const candidates = [
-      { name: 'steady', record: () => runs(3) },
-      { name: 'compiles', record: () => runs(calls++ === 0 ? 120 : 1) },
+      { name: 'steady', record: () => runs(24) },
+      { name: 'compiles', record: () => runs(calls++ === 0 ? 1500 : 1) },
     ];
     const tuner = new Tuner(ctx, true);
     tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates, cleanup: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)) }));
     await tuner.settle();
     expect(calls).toBeGreaterThan(2); // timed after its slow first run
     expect(tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates: [], cleanup: () => undefined }))).toBe('compiles');
+  });
+
+  it('leaves the barrier-per-step tiled variants out of the candidates on CPU adapters only', () => {
+    const variants = [{ name: 'rows8x8' }, { name: 'tiled64x64k16', barriers: true }];
+    expect(tuningCandidates('llvmpipe (LLVM 15)', variants).map((v) => v.name)).toEqual(['rows8x8']);
+    expect(tuningCandidates('nvidia NVIDIA: 580', variants).map((v) => v.name)).toEqual(['rows8x8', 'tiled64x64k16']);
+    // Every tiled variant declares it.
+    for (const v of [...matmulVariants, ...convVariants]) if (v.name.startsWith('tiled')) expect((v as { barriers?: boolean }).barriers, v.name).toBe(true);
   });
 
   it('repeats a candidate until the timing holds real work: more on GPUs, whose round trip dwarfs small kernels', () => {

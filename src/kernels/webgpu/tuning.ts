@@ -34,6 +34,15 @@ export function tuningRepeats(adapterDescription: string, flops: number): number
   return Math.max(1, Math.min(most, Math.ceil(target / Math.max(flops, 1))));
 }
 
+/**
+ * The variants worth measuring on this adapter: on CPU adapters not the shared-memory tiled ones,
+ * whose barrier per K step is a sync of every thread there (on lavapipe they won 2 of 101 tuned
+ * matmul shapes, both tiny and within noise, and their compiles and runs slowed a fresh
+ * machine's first demo). Tests and benches can still force any supported variant by name.
+ */
+export const tuningCandidates = <V extends { readonly barriers?: boolean }>(adapterDescription: string, supported: readonly V[]): V[] =>
+  isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.barriers) : [...supported];
+
 /** log2 bucket of a size (0 for 0 and 1), so one tuning covers sizes within a factor of ~1.4 of each other. */
 export const sizeBucket = (x: number): number => (x <= 1 ? 0 : Math.round(Math.log2(x)));
 

@@ -10,7 +10,7 @@ import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
-import { isCpuAdapter, sizeBucket, tunerFor, tuningRepeats } from '../tuning.js';
+import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates, tuningRepeats } from '../tuning.js';
 import { viewExtent } from './matmul.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
@@ -213,7 +213,7 @@ function shapeClass(p: ConvGemmProblem): string {
 }
 
 function pickVariant(ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): string {
-  const supported = gemmVariants.filter((v) => v.supports(p, ctx.gpu));
+  const supported = tuningCandidates(ctx.gpu.adapterDescription, gemmVariants.filter((v) => v.supports(p, ctx.gpu)));
   // 'direct' is measured only where no GEMM variant applies (it was 5-30x slower wherever one did).
   return tunerFor(ctx).choose(shapeClass(p), supported.length > 0 ? supported.map((v) => v.name) : ['direct'], defaultVariant(ctx, p), () => {
     const sx = ctx.alloc(x.dtype, viewExtent(x));

@@ -6,7 +6,7 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { checkRank, coalesce } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import { isCpuAdapter, sizeBucket, tunerFor, tuningRepeats } from '../tuning.js';
+import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates, tuningRepeats } from '../tuning.js';
 import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from '../wgsl.js';
 import type { WgslScalar } from '../../elementwise-ops.js';
 import { blockedVariant } from './matmul-blocked.js';
@@ -160,7 +160,7 @@ export const viewExtent = (v: View): number => v.offset + v.shape.reduce((acc, d
 
 /** Picks the variant for a problem: tuned when measured, else the default (see tuning.ts). */
 function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): MatmulVariant {
-  const supported = matmulVariants.filter((v) => v.name !== 'naive' && v.supports(p, ctx.gpu));
+  const supported = tuningCandidates(ctx.gpu.adapterDescription, matmulVariants.filter((v) => v.name !== 'naive' && v.supports(p, ctx.gpu)));
   const fallback = defaultVariant(ctx, p);
   const name = tunerFor(ctx).choose(shapeClass(a, b, p), supported.map((v) => v.name), fallback, () => {
     const sa = ctx.alloc(a.dtype, viewExtent(a));
