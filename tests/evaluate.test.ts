@@ -2,8 +2,8 @@
 // metrics now share one face-ResNet pass per image tensor), leaves no tensors behind, and
 // evaluateRestorer scores every pair in batches and refuses face metrics without the networks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { add, clamp, disposeTree, key, keep, memory, mul, normal, scope, tensor, treeLeaves, type Tensor } from '../src/index.js';
-import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures } from '../src/metrics/face-embedding/features.js';
+import { add, clamp, key, memory, mul, normal, scope, tensor, type Tensor } from '../src/index.js';
+import { FACE_FEATURE_LAYERS, faceFeatureCache, type FaceFeatures } from '../src/metrics/face-embedding/features.js';
 import { generateFace } from '../src/data/faces.js';
 import { faceEmbedding, identitySimilarity } from '../src/metrics/face-embedding/face-recognition-net.js';
 import { landmarkDistance } from '../src/metrics/face-landmarks/face-landmark-net.js';
@@ -68,22 +68,13 @@ describe('scoreImages', () => {
   });
 
   it("lets the reward reuse the evaluation's face features when they come from its network and taps", async () => {
-    const memo = new Map<Tensor, FaceFeatures>();
+    const cache = faceFeatureCache(ctx.recognition);
     let lookups = 0;
-    const of = (x: Tensor): FaceFeatures => {
-      lookups++;
-      let f = memo.get(x);
-      if (!f) {
-        f = faceFeatures(ctx.recognition, x);
-        treeLeaves(f).forEach((t) => keep(t));
-        memo.set(x, f);
-      }
-      return f;
-    };
+    const of = (x: Tensor): FaceFeatures => (lookups++, cache.of(x));
     try {
       const plain = await host(() => ctx.reward(restored, gt, gt).total);
       const reused = await host(() => ctx.reward(restored, gt, gt, { faceFeatures: { params: ctx.recognition, layers: FACE_FEATURE_LAYERS, of } }).total);
-      expect(memo.size).toBe(2); // restored and gt, each computed once for both face terms
+      expect(cache.passes).toBe(2); // restored and gt, each computed once for both face terms
       reused.forEach((v, i) => expect(v).toBeCloseTo(plain[i], 6));
       // Another network's features, or other taps, are not taken.
       lookups = 0;
@@ -91,7 +82,7 @@ describe('scoreImages', () => {
       await host(() => ctx.reward(restored, gt, gt, { faceFeatures: { params: ctx.recognition, layers: FACE_FEATURE_LAYERS.slice(1), of } }).total);
       expect(lookups).toBe(0);
     } finally {
-      memo.forEach((f) => disposeTree(f));
+      cache.dispose();
     }
   });
 

@@ -3,14 +3,14 @@
 // scoring a batch of restored images against their ground truth, summarised as mean and 95%
 // interval over images.
 import { loadFaceRecognitionParams, identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
-import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures } from '../metrics/face-embedding/features.js';
+import { faceFeatureCache, type FaceFeatureSource } from '../metrics/face-embedding/features.js';
 import { landmarkDistance, loadFaceLandmarkParams, type FaceLandmarkParams } from '../metrics/face-landmarks/face-landmark-net.js';
 import { brisque } from '../metrics/brisque.js';
 import { featureMapDistance } from '../metrics/perceptual.js';
 import { psnr } from '../metrics/psnr.js';
 import { ssim } from '../metrics/ssim.js';
 import { defaultReward, type Reward } from '../lrpo/reward.js';
-import { keep, scope } from '../tensor/memory.js';
+import { scope } from '../tensor/memory.js';
 import { treeLeaves } from '../tensor/pytree.js';
 import { disposeTree } from '../optim/tree-util.js';
 import { pairBatch, type PairSet } from './pairs.js';
@@ -37,7 +37,7 @@ export type MetricName = 'psnr' | 'ssim' | 'perceptual' | 'identity' | 'lmd' | '
 
 /** A metric context plus the face-ResNet features of one batch's images, computed once and shared. */
 interface BatchContext extends MetricContext {
-  readonly features: (images: Tensor) => FaceFeatures;
+  readonly features: FaceFeatureSource;
 }
 
 type ScoreFn = (ctx: BatchContext, restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
@@ -60,16 +60,12 @@ export const METRICS: Readonly<Record<MetricName, MetricSpec>> = Object.freeze({
   psnr: { label: 'PSNR (dB)', higherIsBetter: true, score: engine((_c, x, gt) => psnr(x, gt)) },
   ssim: { label: 'SSIM', higherIsBetter: true, score: engine((_c, x, gt) => ssim(x, gt)) },
   // perceptualDistance and identitySimilarity(faceEmbedding, faceEmbedding), on shared features.
-  perceptual: { label: 'Perceptual dist.', higherIsBetter: false, score: engine((c, x, gt) => featureMapDistance(c.features(x).maps, c.features(gt).maps)) },
-  identity: { label: 'Identity (cos)', higherIsBetter: true, score: engine((c, x, gt) => identitySimilarity(c.features(x).embedding, c.features(gt).embedding)) },
+  perceptual: { label: 'Perceptual dist.', higherIsBetter: false, score: engine((c, x, gt) => featureMapDistance(c.features.of(x).maps, c.features.of(gt).maps)) },
+  identity: { label: 'Identity (cos)', higherIsBetter: true, score: engine((c, x, gt) => identitySimilarity(c.features.of(x).embedding, c.features.of(gt).embedding)) },
   lmd: { label: 'LMD (px)', higherIsBetter: false, score: engine((c, x, gt) => landmarkDistance(x, gt, c.landmarks)) },
   brisque: { label: 'BRISQUE', higherIsBetter: false, score: { kind: 'host', fn: (_c, x) => brisque(x) } },
   // The reward's perceptual and identity terms reuse the features above (defaultReward checks they fit).
-  reward: {
-    label: 'Reward',
-    higherIsBetter: true,
-    score: engine((c, x, gt, lq) => c.reward(x, gt, lq, { faceFeatures: { params: c.recognition, layers: FACE_FEATURE_LAYERS, of: c.features } }).total),
-  },
+  reward: { label: 'Reward', higherIsBetter: true, score: engine((c, x, gt, lq) => c.reward(x, gt, lq, { faceFeatures: c.features }).total) },
 });
 
 export const ALL_METRICS = Object.keys(METRICS) as MetricName[];
@@ -77,18 +73,9 @@ export const ALL_METRICS = Object.keys(METRICS) as MetricName[];
 /** Per-image scores of every asked metric, as host arrays. Inputs are not disposed. */
 export async function scoreImages(ctx: MetricContext, restored: Tensor, gt: Tensor, lq: Tensor, metrics: readonly MetricName[] = ALL_METRICS): Promise<Record<MetricName, Float64Array>> {
   const out = {} as Record<MetricName, Float64Array>;
-  // One face-ResNet pass per image tensor for perceptual and identity (was three: a stacked pass
-  // and one per embedding); kept past the metric scopes and freed at the end.
-  const memo = new Map<Tensor, FaceFeatures>();
-  const features = (images: Tensor): FaceFeatures => {
-    let f = memo.get(images);
-    if (!f) {
-      f = faceFeatures(ctx.recognition, images);
-      treeLeaves(f).forEach((t) => keep(t));
-      memo.set(images, f);
-    }
-    return f;
-  };
+  // One face-ResNet pass per image tensor for perceptual, identity and the reward's face terms;
+  // kept past the metric scopes and freed at the end.
+  const features = faceFeatureCache(ctx.recognition);
   const batch: BatchContext = { ...ctx, features };
   try {
     for (const name of metrics) {
@@ -101,7 +88,7 @@ export async function scoreImages(ctx: MetricContext, restored: Tensor, gt: Tens
       }
     }
   } finally {
-    for (const f of memo.values()) disposeTree(f);
+    features.dispose();
   }
   return out;
 }

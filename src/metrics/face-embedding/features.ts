@@ -3,7 +3,7 @@
 // stages, for feature-space distances such as perceptualDistance.
 import { fmtShape, ShapeError } from '../../tensor/errors.js';
 import { maxPool2d } from '../../tensor/ops/conv.js';
-import { scope } from '../../tensor/memory.js';
+import { keep, scope } from '../../tensor/memory.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import {
   convLayer,
@@ -100,4 +100,36 @@ export function faceFeatures(params: FaceRecognitionParams, imagesNCHW: Tensor, 
     const last = RESIDUAL_BLOCKS[RESIDUAL_BLOCKS.length - 1][0];
     return { maps: layers.map((layer) => taps.get(layer)!), embedding: descriptorHead(params, taps.get(last)!) };
   });
+}
+
+/** A FaceFeatureSource that runs the network once per image tensor and keeps the features (past any scope) until dispose(). */
+export interface FaceFeatureCache extends FaceFeatureSource {
+  /** Face-ResNet passes run so far: one per distinct image tensor. */
+  readonly passes: number;
+  dispose(): void;
+}
+
+export function faceFeatureCache(params: FaceRecognitionParams, layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS): FaceFeatureCache {
+  const memo = new Map<Tensor, FaceFeatures>();
+  const leaves = (f: FaceFeatures): Tensor[] => [...f.maps, f.embedding];
+  return {
+    params,
+    layers,
+    of(images) {
+      let f = memo.get(images);
+      if (!f) {
+        f = faceFeatures(params, images, layers);
+        leaves(f).forEach((t) => keep(t));
+        memo.set(images, f);
+      }
+      return f;
+    },
+    get passes() {
+      return memo.size;
+    },
+    dispose() {
+      for (const f of memo.values()) leaves(f).forEach((t) => t.dispose());
+      memo.clear();
+    },
+  };
 }
