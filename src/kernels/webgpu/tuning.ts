@@ -68,10 +68,18 @@ interface CacheFile {
   readonly choices: Record<string, Choice>;
 }
 
-/** One measurable candidate: records one run of the variant (into scratch buffers) and returns what to release. */
+/** One measurable candidate: records one run of the variant (into scratch buffers). */
 export interface TuneCandidate {
   readonly name: string;
   readonly record: () => void;
+}
+
+/** What a measurement needs: the candidates, a cleanup for their scratch buffers, and the work of one run. */
+export interface TuneJob {
+  readonly candidates: TuneCandidate[];
+  readonly cleanup: () => void;
+  /** Floating-point operations of one run: each timing records tuningRepeats(adapter, flops) runs (1 when absent). */
+  readonly flops?: number;
 }
 
 export class Tuner {
@@ -94,9 +102,9 @@ export class Tuner {
    * The variant to run for `key`: the measured choice when there is one (and it supports this
    * problem), else `fallback`; a choice measured without some of today's `supported` variants
    * is measured again; with tuning on, an unmeasured key queues a measurement built by
-   * `prepare`, which returns the candidates and a cleanup for its scratch buffers.
+   * `prepare`, which returns the job (candidates, their scratch buffers' cleanup, their work).
    */
-  choose(key: string, supported: readonly string[], fallback: string, prepare: () => { candidates: TuneCandidate[]; cleanup: () => void }): string {
+  choose(key: string, supported: readonly string[], fallback: string, prepare: () => TuneJob): string {
     if (!this.enabled || supported.length < 2) return fallback;
     this.load();
     const known = this.choices.get(key);
@@ -108,7 +116,7 @@ export class Tuner {
       // Scratch inputs are allocated now (sizes known), measured later, off the caller's path.
       const job = prepare();
       this.chain = this.chain
-        .then(() => (this.abandoned ? undefined : this.measure(key, job.candidates)))
+        .then(() => (this.abandoned ? undefined : this.measure(key, job)))
         .finally(job.cleanup)
         .catch(() => undefined);
     }
@@ -130,20 +138,21 @@ export class Tuner {
     return this.chain;
   }
 
-  private async measure(key: string, candidates: readonly TuneCandidate[]): Promise<void> {
+  private async measure(key: string, job: TuneJob): Promise<void> {
     const { dispatcher, device } = this.ctx;
+    const repeats = job.flops === undefined ? 1 : tuningRepeats(this.ctx.gpu.adapterDescription, job.flops);
     const timeRuns = async (c: TuneCandidate): Promise<number> => {
       dispatcher.flush();
       await device.queue.onSubmittedWorkDone();
       const t0 = performance.now();
-      c.record();
+      for (let i = 0; i < repeats; i++) c.record();
       dispatcher.flush();
       await device.queue.onSubmittedWorkDone();
       return performance.now() - t0;
     };
     const ms: Record<string, number> = {};
     let best = Infinity;
-    for (const c of candidates) {
+    for (const c of job.candidates) {
       if (this.abandoned) return;
       let warm = await timeRuns(c); // warm-up: compiles the pipeline
       // A compile can take 100x a fast GPU's kernel: look again before writing the variant off.

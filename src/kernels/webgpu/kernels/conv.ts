@@ -10,7 +10,7 @@ import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
-import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates, tuningRepeats } from '../tuning.js';
+import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates } from '../tuning.js';
 import { viewExtent } from './matmul.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
@@ -221,14 +221,9 @@ function pickVariant(ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): str
     const out = ctx.alloc(x.dtype, p.n * p.o * p.oh * p.ow);
     const vx = { ...x, storage: sx };
     const vw = { ...w, storage: sw };
-    const repeat = tuningRepeats(ctx.gpu.adapterDescription, 2 * p.n * p.o * p.oh * p.ow * p.cpg * p.kh * p.kw);
     return {
-      candidates: supported.map((v) => ({
-        name: v.name,
-        record: () => {
-          for (let i = 0; i < repeat; i++) v.run(ctx, vx, vw, out, p);
-        },
-      })),
+      candidates: supported.map((v) => ({ name: v.name, record: () => v.run(ctx, vx, vw, out, p) })),
+      flops: 2 * p.n * p.o * p.oh * p.ow * p.cpg * p.kh * p.kw,
       cleanup: () => [sx, sw, out].forEach((s) => ctx.release(s)),
     };
   });

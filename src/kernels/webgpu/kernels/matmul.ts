@@ -6,7 +6,7 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { checkRank, coalesce } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates, tuningRepeats } from '../tuning.js';
+import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates } from '../tuning.js';
 import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from '../wgsl.js';
 import type { WgslScalar } from '../../elementwise-ops.js';
 import { blockedVariant } from './matmul-blocked.js';
@@ -168,14 +168,9 @@ function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): Matmu
     const out = ctx.alloc(a.dtype, p.batch * p.m * p.n);
     const va = { ...a, storage: sa };
     const vb = { ...b, storage: sb };
-    const repeat = tuningRepeats(ctx.gpu.adapterDescription, 2 * p.batch * p.m * p.n * Math.max(p.k, 1));
     return {
-      candidates: supported.map((v) => ({
-        name: v.name,
-        record: () => {
-          for (let i = 0; i < repeat; i++) v.run(ctx, va, vb, out, p);
-        },
-      })),
+      candidates: supported.map((v) => ({ name: v.name, record: () => v.run(ctx, va, vb, out, p) })),
+      flops: 2 * p.batch * p.m * p.n * Math.max(p.k, 1),
       cleanup: () => [sa, sb, out].forEach((s) => ctx.release(s)),
     };
   });
