@@ -54,6 +54,15 @@ export interface Backend {
    * the device has finished all submitted work. Resolves at once on the CPU.
    */
   sync(storages?: readonly Storage[]): Promise<void>;
+  /**
+   * How profile() times this backend's kernels: GPU timestamps, each op's synchronous run on the
+   * host ('host', the CPU backend), or not at all ('none': an adapter without timestamp-query).
+   */
+  readonly profileTiming: 'timestamp-query' | 'host' | 'none';
+  /** Resolves when background kernel-variant measurements have finished (WebGPU tuning); profile() waits after its warm-up. */
+  settleTuning?(): Promise<void>;
+  /** Waits for submitted work and delivers the device times of kernels a running profile() recorded. */
+  collectTimings(): Promise<void>;
   /** The dtypes this backend can hold. */
   readonly dtypes: readonly DType[];
   /** Largest element count one storage may hold, with the limit's name for error messages. */

@@ -76,6 +76,9 @@ export function backendFor(name: BackendName): Backend {
   throw new BackendError(`The ${name} backend is not started: call \`await setBackend('${name}')\` first.`);
 }
 
+/** The started backend instances. @internal */
+export const startedBackends = (): Backend[] => [...instances.values()];
+
 /** Whether a backend has been started. */
 export const isBackendStarted = (name: BackendName): boolean => instances.has(name);
 

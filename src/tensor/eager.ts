@@ -3,6 +3,7 @@
 import type { Backend, Storage } from '../kernels/backend.js';
 import { binaryOps, unaryOps, type BinaryOp, type ReduceOp, type UnaryOp } from '../kernels/elementwise-ops.js';
 import { convOutSize, convTransposeOutSize } from '../kernels/params.js';
+import { activeProfile, currentScope } from '../profile/recorder.js';
 import { backendFor } from './backends.js';
 import type { DType } from './dtype.js';
 import { BackendError, fmtShape, ShapeError } from './errors.js';
@@ -47,7 +48,16 @@ export function checkAlloc(op: string, backend: Backend, shape: Shape, dtype: DT
 function compute(op: string, inputs: readonly Tensor[], shape: Shape, dtype: DType, run: (b: Backend) => Storage): Tensor {
   const backend = backendOf(op, inputs);
   checkAlloc(op, backend, shape, dtype);
-  return new Tensor(run(backend), shape);
+  return new Tensor(activeProfile() && backend.profileTiming === 'host' ? timedOnHost(op, backend, run) : run(backend), shape);
+}
+
+/** A synchronous backend's op, timed for a running profile() (the WebGPU kernels report themselves). */
+function timedOnHost(op: string, backend: Backend, run: (b: Backend) => Storage): Storage {
+  const start = performance.now();
+  const storage = run(backend);
+  const ms = performance.now() - start;
+  activeProfile()!.add({ kernel: op, scope: currentScope(), backend: 'cpu', hostMs: ms, compiles: 0, deviceMs: ms });
+  return storage;
 }
 
 /** A new handle on the same storage with different view metadata. */
@@ -83,8 +93,7 @@ function reshapeImpl([x]: readonly Tensor[], { shape }: PrimitiveParams['reshape
   // whose strides line up, or adding and dropping size-1 dims); only the rest is copied.
   const strides = reshapeStrides(x.shape, x.strides, shape);
   if (strides) return viewOf(x, 'reshape', shape, strides, x.offset);
-  const b = backendOf('reshape', [x]);
-  return new Tensor(b.copy(x.view('reshape')), shape);
+  return compute('reshape', [x], shape, x.dtype, (b) => b.copy(x.view('reshape')));
 }
 
 const contiguousStridesOf = (shape: Shape): number[] => {

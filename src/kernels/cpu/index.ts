@@ -48,6 +48,8 @@ export function createCpuBackend(): Backend {
     name: 'cpu',
     info: () => ({ name: 'cpu', description: 'JavaScript (CPU reference)', features: ['float64'], limits: { maxElements: MAX_ELEMENTS }, tuning: false }),
     sync: async () => undefined,
+    profileTiming: 'host',
+    collectTimings: async () => undefined,
     dtypes: CPU_DTYPES,
     maxElements: () => ({ elements: MAX_ELEMENTS, limit: 'JS typed array length' }),
     upload,

@@ -57,7 +57,7 @@ export class GpuContext {
       capBytes: poolCapBytes,
       maxBufferSize: gpu.limits.maxBufferSize,
     });
-    this.dispatcher = new Dispatcher(this.device, gpu.limits, this.pipelines, this.errors, [this.pool]);
+    this.dispatcher = new Dispatcher(this.device, gpu.limits, this.pipelines, this.errors, [this.pool], gpu.features.has('timestamp-query'));
   }
 
   get limits(): GpuDevice['limits'] {
@@ -100,7 +100,29 @@ export class GpuContext {
 
   dispatch(req: DispatchRequest): void {
     const epilogue = req.storage.length > 0 ? this.epilogues.get(req.storage[0].buffer) : undefined;
-    this.dispatcher.dispatch(epilogue ? withEpilogue(req, epilogue, (v) => this.bind(v)) : req);
+    let request = epilogue ? withEpilogue(req, epilogue, (v) => this.bind(v)) : req;
+    const flops = this.pendingFlops;
+    if (flops && req.storage.length > 0 && req.storage[0].buffer === flops.out.buffer) {
+      request = { ...request, flops: flops.flops };
+      this.pendingFlops = undefined;
+    }
+    this.dispatcher.dispatch(request);
+  }
+
+  /** FLOPs of the op being recorded, given to its first dispatch that writes `out` (profile() only; see withFlops). */
+  private pendingFlops: { readonly out: WebGpuStorage; readonly flops: number } | undefined;
+
+  /**
+   * Runs `record` with its first dispatch into `out` reporting `flops` to a running profile()
+   * (not a copy of a strided input or a pending input's fused kernel, which run first).
+   */
+  withFlops<T>(out: WebGpuStorage, flops: number, record: () => T): T {
+    this.pendingFlops = { out, flops };
+    try {
+      return record();
+    } finally {
+      this.pendingFlops = undefined;
+    }
   }
 
   /** Epilogues registered for output buffers while a producer kernel records (see epilogue.ts). */

@@ -5,6 +5,8 @@ import type { BufferPool } from './buffer-pool.js';
 import { BufferUsage, type DeviceLimits } from './device.js';
 import type { PendingErrors } from './error-scopes.js';
 import type { PipelineCache } from './pipeline-cache.js';
+import { activeProfile, currentScope, type ProfileRecorder } from '../../profile/recorder.js';
+import { GpuTimer } from './gpu-timer.js';
 
 /** Dispatches recorded before an automatic submit: enough to amortise submit cost, few enough to start the GPU early. */
 export const MAX_DISPATCHES_PER_SUBMIT = 128;
@@ -27,6 +29,8 @@ export interface DispatchRequest {
   readonly storage: readonly StorageBinding[];
   /** Workgroups along one logical dimension; folded into 2-D past the per-dimension limit. */
   readonly workgroups: number;
+  /** Floating-point operations it performs, where known (matmul, convolutions); profile() reports GFLOP/s from it. */
+  readonly flops?: number;
 }
 
 /** Splits a 1-D workgroup count into an (x, y) grid with x, y <= maxPerDim. Kernels index `wid.x + wid.y * nwg.x`. */
@@ -55,6 +59,8 @@ export class Dispatcher {
   dispatchCount = 0;
   /** Dispatches so far by kernel name (profiling scripts read it). */
   readonly kernelCounts = new Map<string, number>();
+  /** Times dispatches while a profile() runs; absent when the device has no timestamp-query. */
+  private readonly timer: GpuTimer | undefined;
 
   constructor(
     private readonly device: GPUDevice,
@@ -62,7 +68,9 @@ export class Dispatcher {
     private readonly pipelines: PipelineCache,
     private readonly errors: PendingErrors,
     private readonly pools: readonly BufferPool[],
+    timestamps: boolean,
   ) {
+    this.timer = timestamps ? new GpuTimer(device, MAX_DISPATCHES_PER_SUBMIT) : undefined;
     this.alignment = Math.max(16, limits.minUniformBufferOffsetAlignment);
     this.uniformBuffer = device.createBuffer({
       label: 'uniform arena',
@@ -76,11 +84,55 @@ export class Dispatcher {
     return this.encoder !== undefined;
   }
 
+  /** Whether profile() gets GPU time per dispatch on this device (timestamp-query). */
+  get timesDispatches(): boolean {
+    return this.timer !== undefined;
+  }
+
   /** Records one dispatch; submits first if the batch or the uniform arena is full. */
   dispatch(req: DispatchRequest): void {
     if (req.workgroups === 0) return;
+    const recorder = activeProfile();
+    if (recorder !== undefined) return this.dispatchProfiled(req, recorder);
+    this.prepare(req);
+    this.record(req, this.computePass());
+  }
+
+  /** The same as dispatch, reported to `recorder`: encode time, compiles, and a pass of its own with timestamps. */
+  private dispatchProfiled(req: DispatchRequest, recorder: ProfileRecorder): void {
+    const start = performance.now();
+    const compiled = this.pipelines.size;
+    const index = recorder.add({
+      kernel: req.kernel,
+      scope: currentScope(),
+      backend: 'webgpu',
+      flops: req.flops,
+      bytes: req.storage.reduce((n, s) => n + s.size, 0),
+      hostMs: 0,
+      compiles: 0,
+    });
+    this.prepare(req); // may submit, so the (timed) pass opens in the batch it belongs to
+    if (this.timer) {
+      this.endPass();
+      const pass = this.commandEncoder().beginComputePass(this.timer.timedPass(recorder, index));
+      this.record(req, pass);
+      pass.end();
+    } else {
+      this.record(req, this.computePass());
+    }
+    const record = recorder.records[index];
+    record.hostMs = performance.now() - start;
+    record.compiles = this.pipelines.size - compiled;
+  }
+
+  /** Submits first when this dispatch would overflow the batch or the uniform arena. */
+  private prepare(req: DispatchRequest): void {
     const slot = Math.ceil(this.arenaUsed / this.alignment) * this.alignment;
     if (this.dispatches >= MAX_DISPATCHES_PER_SUBMIT || slot + req.uniform.byteLength > ARENA_BYTES) this.flush();
+  }
+
+  /** Writes the uniforms, binds and dispatches into `pass` (after prepare()). */
+  private record(req: DispatchRequest, pass: GPUComputePassEncoder): void {
     const offset = Math.ceil(this.arenaUsed / this.alignment) * this.alignment;
     this.arena.set(new Uint8Array(req.uniform), offset);
     this.arenaUsed = offset + req.uniform.byteLength;
@@ -94,7 +146,6 @@ export class Dispatcher {
         ...req.storage.map((s, i) => ({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.size } })),
       ],
     });
-    const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     const [x, y] = foldGrid(req.workgroups, this.limits.maxComputeWorkgroupsPerDimension);
@@ -102,6 +153,11 @@ export class Dispatcher {
     this.dispatches++;
     this.dispatchCount++;
     this.kernelCounts.set(req.kernel, (this.kernelCounts.get(req.kernel) ?? 0) + 1);
+  }
+
+  /** Hands profile() the GPU times of everything submitted so far (after the device finished it). */
+  collectTimings(): Promise<void> {
+    return this.timer?.collect() ?? Promise.resolve();
   }
 
   /** Records a buffer-to-buffer copy after the dispatches recorded so far. */
@@ -116,6 +172,7 @@ export class Dispatcher {
     if (!this.encoder) return;
     this.endPass();
     const encoder = this.encoder;
+    this.timer?.resolveInto(encoder);
     const dispatches = this.dispatches;
     this.encoder = undefined;
     this.dispatches = 0;
@@ -139,6 +196,7 @@ export class Dispatcher {
     this.encoder = undefined;
     this.pass = undefined;
     this.uniformBuffer.destroy();
+    this.timer?.destroy();
   }
 
   /**

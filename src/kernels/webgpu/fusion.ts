@@ -4,6 +4,7 @@
 // readback, or an expression too big to grow), and never runs if it is released unused. matmul
 // and convolutions are recorded lazily too (ProducerStorage), so an expression that is the only
 // user of one runs as that kernel's epilogue (bias + SiLU on a conv: one kernel).
+import { activeProfile, currentScope, inScopePath } from '../../profile/recorder.js';
 import type { DType } from '../../tensor/dtype.js';
 import { contiguousStrides, reshapeStrides, shapesEqual, sizeOf, type Shape } from '../../tensor/shape.js';
 import type { View } from '../backend.js';
@@ -42,6 +43,8 @@ export interface ElementwiseOp {
  */
 export abstract class PendingStorage extends WebGpuStorage {
   private pinned: readonly View[] | null;
+  /** The profile scope it was created in, so its kernel is attributed there when it runs later (profile() only). */
+  private readonly scope = activeProfile() ? currentScope() : undefined;
 
   constructor(
     protected readonly ctx: GpuContext,
@@ -62,7 +65,8 @@ export abstract class PendingStorage extends WebGpuStorage {
   override get buffer(): GPUBuffer {
     if (this.buffer_ === null) {
       this.buffer_ = this.ctx.pool.acquire(Math.max(1, this.size) * DEVICE_BYTES_PER_ELEMENT);
-      this.compute();
+      if (this.scope !== undefined && activeProfile()) inScopePath(this.scope, () => this.compute());
+      else this.compute();
       this.drop(this.ctx);
     }
     return this.buffer_;

@@ -20,6 +20,7 @@ import { random } from './kernels/random.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { take } from './kernels/take.js';
 import { softmax } from './kernels/softmax.js';
+import { activeProfile } from '../../profile/recorder.js';
 import { assertGpuDType, DEVICE_BYTES_PER_ELEMENT, fromDeviceBytes, toDeviceElements, WebGpuStorage } from './storage.js';
 
 export { WebGpuStorage } from './storage.js';
@@ -152,28 +153,34 @@ export class WebGpuBackend implements Backend {
   /** `variant` names an entry of `matmulVariants` (for tests and benches); default: the first that supports the shape. */
   matmul(a: View, b: View, variant?: string): Storage {
     const r = a.shape.length;
-    return this.producer([...a.shape.slice(0, r - 1), b.shape[r - 1]], a.dtype, [a, b], (out) => matmul(this.ctx, a, b, variant, out));
+    const shape = [...a.shape.slice(0, r - 1), b.shape[r - 1]];
+    return this.producer(shape, a.dtype, [a, b], 2 * sizeOf(shape) * a.shape[r - 1], (out) => matmul(this.ctx, a, b, variant, out));
   }
   /** `variant` names an entry of `convVariants` (for tests and benches); default: the tuned or preferred one. */
   conv2d(x: View, w: View, p: Conv2dParams, variant?: string): Storage {
     const problem = conv2dProblem(x, w, p);
     const { n, o, oh, ow } = problem;
     if (variant !== undefined && variant !== 'direct') checkConvVariant(this.ctx.gpu, problem, variant);
-    return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => conv2d(this.ctx, x, w, p, variant, out));
+    const [, cpg, kh, kw] = w.shape;
+    return this.producer([n, o, oh, ow], x.dtype, [x, w], 2 * n * o * oh * ow * cpg * kh * kw, (out) => conv2d(this.ctx, x, w, p, variant, out));
   }
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams, variant?: string): Storage {
     const problem = convTranspose2dProblem(x, w, p);
     const { n, o, oh, ow } = problem;
     if (variant !== undefined && variant !== 'direct') checkConvVariant(this.ctx.gpu, problem, variant);
-    return this.producer([n, o, oh, ow], x.dtype, [x, w], (out) => convTranspose2d(this.ctx, x, w, p, variant, out));
+    const [cin, opg, kh, kw] = w.shape;
+    const flops = 2 * x.shape[0] * cin * x.shape[2] * x.shape[3] * opg * kh * kw;
+    return this.producer([n, o, oh, ow], x.dtype, [x, w], flops, (out) => convTranspose2d(this.ctx, x, w, p, variant, out));
   }
 
   /**
    * matmul and convolutions are recorded lazily (fusion.ts): they run when their result is first
    * used, with a fused elementwise consumer as their epilogue when it is their only user.
    */
-  private producer(shape: Shape, dtype: DType, inputs: readonly View[], record: (out: WebGpuStorage) => void): Storage {
+  private producer(shape: Shape, dtype: DType, inputs: readonly View[], flops: number, recordOp: (out: WebGpuStorage) => void): Storage {
     this.checkAlive();
+    // Checked when the kernel records, which a fused producer does later, maybe after profile() began or ended.
+    const record = (out: WebGpuStorage): void => (activeProfile() ? this.ctx.withFlops(out, flops, () => recordOp(out)) : recordOp(out));
     if (!this.ctx.fusion) {
       const out = this.ctx.alloc(dtype, sizeOf(shape));
       record(out);
@@ -217,6 +224,17 @@ export class WebGpuBackend implements Backend {
     this.ctx.dispatcher.flush();
     await this.ctx.device.queue.onSubmittedWorkDone();
     await this.throwPendingErrors();
+  }
+
+  /** Whether profile() gets GPU time per kernel here: 'timestamp-query' when the adapter offers it, else 'none'. */
+  get profileTiming(): 'timestamp-query' | 'none' {
+    return this.ctx.dispatcher.timesDispatches ? 'timestamp-query' : 'none';
+  }
+
+  /** Waits for all submitted work and hands a running profile() the GPU time of each dispatch. */
+  async collectTimings(): Promise<void> {
+    await this.sync();
+    await this.ctx.dispatcher.collectTimings();
   }
 
   /** Resolves when background variant measurements (tuning.ts) have finished; benches await it after a warm-up. */

@@ -3,6 +3,7 @@
 // buffers of the same shapes; later uses run the fastest. Choices persist in a JSON file per
 // adapter, so the next process starts tuned. Off (defaults only) under vitest, CI, or
 // WEBGPU_LRPO_TUNE=0, so tests stay deterministic.
+import { unprofiled } from '../../profile/recorder.js';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -145,7 +146,9 @@ export class Tuner {
       dispatcher.flush();
       await device.queue.onSubmittedWorkDone();
       const t0 = performance.now();
-      for (let i = 0; i < repeats; i++) c.record();
+      unprofiled(() => {
+        for (let i = 0; i < repeats; i++) c.record();
+      });
       dispatcher.flush();
       await device.queue.onSubmittedWorkDone();
       return performance.now() - t0;
