@@ -1,6 +1,7 @@
 // Group rollout (DESIGN.md section 5): K candidates per LQ input sampled by stochastic DDIM under
 // the current params, with every state of the trajectory and each transition's log-prob kept,
 // then scored by the composite reward against the ground truth.
+import { named } from '../profile/recorder.js';
 import { ddimSample, type DdimPlan } from '../models/diffusion/ddim.js';
 import type { UNetParams } from '../models/unet.js';
 import type { PRNGKey } from '../random/index.js';
@@ -42,9 +43,9 @@ export async function rollout(policy: Policy, params: UNetParams, reward: Reward
     const lq = repeatEach(batch.lq, groupSize);
     const hq = repeatEach(batch.hq, groupSize);
     const cond = conditionOf(lq);
-    const { xs, logProbs, x0 } = ddimSample(policy.model, params, cond, k, { plan, keepTrajectory: true, logProbs: true });
+    const { xs, logProbs, x0 } = named('sample', () => ddimSample(policy.model, params, cond, k, { plan, keepTrajectory: true, logProbs: true }));
     const restored = imageOf(policy.space, x0, lq);
-    const scores = reward(restored, batch.hq, batch.lq); // one reference per group: embedded once
+    const scores = named('reward', () => reward(restored, batch.hq, batch.lq)); // one reference per group: embedded once
     return { lq, hq, cond, xs, logProbs, restored, target: targetOf(policy.space, hq, lq), scores };
   });
   const names = Object.keys(sampled.scores.terms);

@@ -2,6 +2,7 @@
 // each step samples a rollout batch of B LQ inputs x K candidates, scores it, and applies the
 // LRPO update (update.ts). Step s draws everything from foldIn(key, s), so a run resumed from a
 // checkpoint at step s repeats exactly what an uninterrupted run would have done.
+import { named } from '../profile/recorder.js';
 import { ddimPlan, type DdimPlan } from '../models/diffusion/ddim-plan.js';
 import type { UNetParams } from '../models/unet.js';
 import { adamw, type Optimizer } from '../optim/adamw.js';
@@ -60,7 +61,7 @@ export async function lrpoStep(ctx: LrpoContext, optimizer: Optimizer, plan: Ddi
   const batch = pairBatch(ctx.pairs, stepInputs(ctx, state.key, state.step), backend);
   let r;
   try {
-    r = await rollout(ctx.policy, state.params, ctx.reward, batch, ctx.config.groupSize, plan, sampleKey);
+    r = await named('rollout', () => rollout(ctx.policy, state.params, ctx.reward, batch, ctx.config.groupSize, plan, sampleKey));
   } finally {
     batch.hq.dispose();
     batch.lq.dispose();
@@ -68,7 +69,9 @@ export async function lrpoStep(ctx: LrpoContext, optimizer: Optimizer, plan: Ddi
   try {
     // The noise-floor control: the same rewards, dealt to the samples at random.
     const scored = ctx.config.shuffleRewards ? { ...r, rewards: Float64Array.from(permutation(foldIn(sampleKey, 7), r.rewards.length), (i) => r.rewards[i]) } : r;
-    const { state: next, metrics } = await lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, scored, noiseKey);
+    const { state: next, metrics } = await named('update', () =>
+      lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, scored, noiseKey),
+    );
     const mem = memory()[backend];
     const mean = r.rewards.reduce((a, b) => a + b, 0) / r.rewards.length;
     const std = Math.sqrt(r.rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, r.rewards.length - 1));

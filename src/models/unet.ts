@@ -3,6 +3,7 @@
 // layout with skip connections, and timestep injection in every residual block.
 import type { PRNGKey } from '../random/index.js';
 import { fmtShape, ShapeError } from '../tensor/errors.js';
+import { named } from '../profile/recorder.js';
 import { scope } from '../tensor/memory.js';
 import { silu } from '../tensor/ops/elementwise.js';
 import { concat } from '../tensor/ops/movement.js';
@@ -143,33 +144,36 @@ export function unetApply(params: UNetParams, config: UNetConfig, xt: Tensor, t:
     checkedParams.set(params, config);
   }
   const { groups, heads } = config;
-  return scope(() => {
-    const temb = timeEmbeddingApply(params.time, t);
-    let h = convApply(params.inConv, concat([xt, cond], { axis: 1 }));
-    const skips: Tensor[] = [h];
-    for (const level of params.down) {
-      level.res.forEach((block, j) => {
-        h = resBlockApply(block, h, temb, { groups });
-        if (level.attn) h = attentionApply(level.attn[j], h, { groups, heads });
-        skips.push(h);
+  // Named scopes: a profile() shows where in the UNet each kernel ran ('unet/down1.res0', ...).
+  return named('unet', () =>
+    scope(() => {
+      const temb = named('time', () => timeEmbeddingApply(params.time, t));
+      let h = named('inConv', () => convApply(params.inConv, concat([xt, cond], { axis: 1 })));
+      const skips: Tensor[] = [h];
+      params.down.forEach((level, i) => {
+        level.res.forEach((block, j) => {
+          h = named(`down${i}.res${j}`, () => resBlockApply(block, h, temb, { groups }));
+          if (level.attn) h = named(`down${i}.attn${j}`, () => attentionApply(level.attn![j], h, { groups, heads }));
+          skips.push(h);
+        });
+        if (level.downsample) {
+          h = named(`down${i}.downsample`, () => downsampleApply(level.downsample!, h));
+          skips.push(h);
+        }
       });
-      if (level.downsample) {
-        h = downsampleApply(level.downsample, h);
-        skips.push(h);
-      }
-    }
-    h = resBlockApply(params.mid.res1, h, temb, { groups });
-    if (params.mid.attn) h = attentionApply(params.mid.attn, h, { groups, heads });
-    h = resBlockApply(params.mid.res2, h, temb, { groups });
-    for (const level of params.up) {
-      level.res.forEach((block, j) => {
-        h = resBlockApply(block, concat([h, skips.pop()!], { axis: 1 }), temb, { groups });
-        if (level.attn) h = attentionApply(level.attn[j], h, { groups, heads });
+      h = named('mid.res1', () => resBlockApply(params.mid.res1, h, temb, { groups }));
+      if (params.mid.attn) h = named('mid.attn', () => attentionApply(params.mid.attn!, h, { groups, heads }));
+      h = named('mid.res2', () => resBlockApply(params.mid.res2, h, temb, { groups }));
+      params.up.forEach((level, i) => {
+        level.res.forEach((block, j) => {
+          h = named(`up${i}.res${j}`, () => resBlockApply(block, concat([h, skips.pop()!], { axis: 1 }), temb, { groups }));
+          if (level.attn) h = named(`up${i}.attn${j}`, () => attentionApply(level.attn![j], h, { groups, heads }));
+        });
+        if (level.upsample) h = named(`up${i}.upsample`, () => upsampleApply(level.upsample!, h));
       });
-      if (level.upsample) h = upsampleApply(level.upsample, h);
-    }
-    return convApply(params.outConv, silu(groupNormApply(params.outNorm, h, { groups })));
-  });
+      return named('out', () => convApply(params.outConv, silu(groupNormApply(params.outNorm, h, { groups }))));
+    }),
+  );
 }
 
 /** The UNet as the EpsModel the sampler and the losses take: (params, xt, t, cond) => eps. */

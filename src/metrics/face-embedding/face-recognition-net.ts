@@ -3,6 +3,7 @@
 // tfjs weights parser. Architecture and preprocessing follow @vladmandic/face-api 1.7.15
 // src/faceRecognitionNet/{FaceRecognitionNet,convLayer,residualLayer,scaleLayer}.ts and
 // src/dom/NetInput.ts (toBatchTensor) line by line; every step is one of our differentiable ops.
+import { named } from '../../profile/recorder.js';
 import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
 import type { BackendName } from '../../kernels/backend.js';
@@ -125,12 +126,14 @@ export const facePreprocess = (imagesNCHW: Tensor): Tensor => faceApiPreprocess(
  */
 export function faceEmbedding(params: FaceRecognitionParams, imagesNCHW: Tensor): Tensor {
   checkFaceImages('faceEmbedding', imagesNCHW);
-  return scope(() => {
-    let out = convLayer(facePreprocess(imagesNCHW), params.conv32_down, true, true);
-    out = maxPool2d(out, { kernel: 3, stride: 2 });
-    for (const [name, kind] of RESIDUAL_BLOCKS) out = residualBlock(out, params[name], kind === 'down');
-    return descriptorHead(params, out);
-  });
+  return named('faceEmbedding', () =>
+    scope(() => {
+      const input = named('preprocess', () => facePreprocess(imagesNCHW));
+      let out = named('conv32_down', () => maxPool2d(convLayer(input, params.conv32_down, true, true), { kernel: 3, stride: 2 }));
+      for (const [name, kind] of RESIDUAL_BLOCKS) out = named(name, () => residualBlock(out, params[name], kind === 'down'));
+      return named('head', () => descriptorHead(params, out));
+    }),
+  );
 }
 
 /** The descriptor from the last residual block's output [N, 256, h, w]: global average pool, then fc -> [N, 128]. */

@@ -5,6 +5,7 @@
 // src/faceFeatureExtractor/{FaceFeatureExtractor,denseBlock}.ts, src/common/depthwiseSeparableConv.ts,
 // src/faceProcessor/FaceProcessor.ts, src/faceLandmarkNet/FaceLandmark68NetBase.ts (postProcess)
 // and src/dom/NetInput.ts (toBatchTensor(112, centred)).
+import { named } from '../../profile/recorder.js';
 import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
 import type { BackendName } from '../../kernels/backend.js';
@@ -151,9 +152,9 @@ export const landmarkPreprocess = (imagesNCHW: Tensor): Tensor => faceApiPreproc
 export function faceLandmarks68(params: FaceLandmarkParams, imagesNCHW: Tensor): Tensor {
   checkFaceImages('faceLandmarks68', imagesNCHW);
   const [n, , h, w] = imagesNCHW.shape;
-  return scope(() => {
-    let out = landmarkPreprocess(imagesNCHW);
-    for (const name of DENSE_BLOCKS) out = denseBlock4(out, params[name]);
+  return named('faceLandmarks68', () => scope(() => {
+    let out = named('preprocess', () => landmarkPreprocess(imagesNCHW));
+    for (const name of DENSE_BLOCKS) out = named(name, () => denseBlock4(out, params[name]));
     // avgPool 7x7 stride 2 'valid' on the 7x7 map of a 112 input: the spatial mean.
     const relative = add(matmul(mean(out, { axis: [2, 3] }), params.fc.weights), params.fc.bias);
     // postProcess: the outputs are relative to the padded square; undo the centring padding
@@ -161,7 +162,7 @@ export function faceLandmarks68(params: FaceLandmarkParams, imagesNCHW: Tensor):
     const side = Math.max(h, w);
     const offset = tensor([w < h ? (h - w) / 2 : 0, h < w ? (w - h) / 2 : 0], { shape: [1, 1, 2], backend: imagesNCHW.backend });
     return sub(mul(reshape(relative, [n, LANDMARK_COUNT, 2]), side), offset);
-  });
+  }));
 }
 
 /**
