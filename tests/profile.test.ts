@@ -1,0 +1,185 @@
+// profile(fn) and named(): every kernel that ran is listed once per (kernel, scope), the rows add
+// up to gpuMs, gpuMs fits in the wall time, scopes name where the work ran (forward and backward),
+// and nothing is recorded outside a profile.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+import { backendFor } from '../src/tensor/backends.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { UNET_PRESETS, unetApply, unetInit } from '../src/models/index.js';
+import { activeProfile } from '../src/profile/recorder.js';
+import { useBackends } from './support/backends.js';
+
+useBackends();
+
+let gpu: WebGpuBackend;
+beforeAll(() => {
+  gpu = backendFor('webgpu') as WebGpuBackend;
+});
+afterAll(() => {
+  if (gpu) gpu.ctx.fusion = true;
+});
+
+/** Dispatch counts by kernel name while `run` goes (the dispatcher's own tally, independent of the profiler). */
+async function dispatchedDuring(run: () => Promise<void>): Promise<Map<string, number>> {
+  const before = new Map(gpu.ctx.dispatcher.kernelCounts);
+  await run();
+  const after = gpu.ctx.dispatcher.kernelCounts;
+  return new Map([...after].map(([k, n]) => [k, n - (before.get(k) ?? 0)] as const).filter(([, n]) => n > 0));
+}
+
+const callsByKernel = (rows: readonly T.ProfileRow[]): Map<string, number> => {
+  const m = new Map<string, number>();
+  for (const r of rows) m.set(r.kernel, (m.get(r.kernel) ?? 0) + r.calls);
+  return m;
+};
+
+/** What must hold of any profile: the rows are the sum, device time fits in the wall time. */
+function expectConsistent(p: T.Profile<unknown>): void {
+  const sum = p.rows.reduce((n, r) => n + r.gpuMs, 0);
+  expect(p.gpuMs).toBeCloseTo(sum, 6);
+  expect(p.rows.reduce((n, r) => n + r.calls, 0)).toBe(p.dispatches);
+  expect(p.gpuMs).toBeGreaterThan(0);
+  // Kernels run one after another inside the measured interval (one queue; CPU ops synchronous).
+  expect(p.gpuMs).toBeLessThanOrEqual(p.wallMs);
+  for (const r of p.rows) expect(r.gpuMs).toBeGreaterThanOrEqual(0);
+  expect(p.table()).toContain('| kernel | scope | calls | ms | % | GFLOP/s | GB/s | compiles |');
+}
+
+const chain = (x: T.Tensor, a: T.Tensor) => T.sum(T.sub(T.mul(T.silu(T.add(T.matmul(x, a), 1)), 1.5), T.tanh(x)));
+
+describe('profile on WebGPU', () => {
+  it.each([
+    ['fused', true],
+    ['unfused', false],
+  ])('a %s chain: every dispatched kernel is listed with its calls, rows add up, GPU time within wall time', async (_, fusion) => {
+    expect(gpu.profileTiming).toBe('timestamp-query'); // lavapipe has timestamp-query
+    gpu.ctx.fusion = fusion;
+    const x = T.keep(T.uniform(T.key(1), [64, 64], { backend: 'webgpu' }));
+    const a = T.keep(T.uniform(T.key(2), [64, 64], { backend: 'webgpu' }));
+    await T.sync(x, a);
+    let p!: T.Profile<T.Tensor>;
+    const dispatched = await dispatchedDuring(async () => {
+      p = await T.profile(() => T.named('chain', () => chain(x, a)));
+    });
+    expect(p.timing).toBe('timestamp-query');
+    expect(callsByKernel(p.rows)).toEqual(dispatched);
+    expect(p.rows.every((r) => r.scope === 'chain' && r.backend === 'webgpu')).toBe(true);
+    if (fusion) expect(p.rows.some((r) => r.kernel.startsWith('fused:'))).toBe(true);
+    else expect(p.rows.some((r) => r.kernel.startsWith('fused:'))).toBe(false);
+    const mm = p.rows.find((r) => r.kernel.startsWith('matmul'))!;
+    expect(mm.flops).toBe(2 * 64 * 64 * 64);
+    expect(mm.bytes).toBeGreaterThanOrEqual(3 * 64 * 64 * 4);
+    expectConsistent(p);
+    const plain = T.scope(() => chain(x, a));
+    expect((await p.value.data())[0]).toBeCloseTo((await plain.data())[0], 4);
+    plain.dispose();
+    p.value.dispose();
+    x.dispose();
+    a.dispose();
+    gpu.ctx.fusion = true;
+  });
+
+  it('a tiny-UNet forward lists every kernel that ran, under the UNet block that ran it', async () => {
+    const config = UNET_PRESETS.tiny;
+    const params = T.keep(unetInit(T.key(3), config, { backend: 'webgpu' }));
+    const xt = T.keep(T.normal(T.key(4), [2, 3, 32, 32], { backend: 'webgpu' }));
+    const cond = T.keep(T.normal(T.key(5), [2, 3, 32, 32], { backend: 'webgpu' }));
+    const t = T.keep(T.tensor([10, 500], { backend: 'webgpu' }));
+    await T.sync(xt, cond, t, ...T.treeLeaves(params));
+    let p!: T.Profile<T.Tensor>;
+    const dispatched = await dispatchedDuring(async () => {
+      p = await T.profile(() => unetApply(params, config, xt, t, cond));
+    });
+    expect(callsByKernel(p.rows)).toEqual(dispatched);
+    const scopes = new Set(p.rows.map((r) => r.scope));
+    for (const s of ['unet/time', 'unet/inConv', 'unet/down0.res0', 'unet/mid.attn', 'unet/up0.res0', 'unet/out']) expect(scopes).toContain(s);
+    expect([...scopes].every((s) => s.startsWith('unet'))).toBe(true);
+    expect(p.rows.some((r) => r.kernel.startsWith('conv2d') && r.flops! > 0)).toBe(true);
+    expectConsistent(p);
+    p.value.dispose();
+    T.treeLeaves([params, xt, cond, t]).forEach((x) => x.dispose());
+  });
+
+  it('backward kernels run under "<forward scope>/backward"; warm-up runs are not counted and are freed', async () => {
+    const w = T.keep(T.uniform(T.key(6), [32, 32], { backend: 'webgpu' }));
+    const before = T.memory().webgpu.tensors;
+    const loss = (v: T.Tensor) => T.named('layer', () => T.sum(T.relu(T.matmul(v, v))));
+    const p = await T.profile(() => T.named('step', () => T.grad(loss)(w)), { warmup: 1 });
+    const scopes = new Set(p.rows.map((r) => r.scope));
+    expect(scopes).toContain('step/layer');
+    expect(scopes).toContain('step/layer/backward');
+    expect(p.rows.filter((r) => r.kernel.startsWith('matmul')).reduce((n, r) => n + r.calls, 0)).toBe(3); // forward + two grads
+    expectConsistent(p);
+    p.value.dispose();
+    expect(T.memory().webgpu.tensors).toBe(before);
+    w.dispose();
+  });
+});
+
+describe('profile on the CPU backend', () => {
+  it('times each op on the host (timing "host"), one row per op and scope', async () => {
+    const x = T.keep(T.uniform(T.key(1), [48, 48], { backend: 'cpu' }));
+    const p = await T.profile(() => T.named('chain', () => chain(x, x)));
+    expect(p.timing).toBe('host');
+    expect(new Set(p.rows.map((r) => r.kernel))).toEqual(new Set(['matmul', 'add', 'silu', 'mul', 'tanh', 'sub', 'reduceSum']));
+    expect(p.rows.every((r) => r.backend === 'cpu' && r.scope === 'chain' && r.calls === 1)).toBe(true);
+    expectConsistent(p);
+    p.value.dispose();
+    x.dispose();
+  });
+});
+
+describe('profile and named: API', () => {
+  it('named outside a profile only calls fn, and nothing is recorded', async () => {
+    expect(activeProfile()).toBeUndefined();
+    const before = gpu.ctx.dispatcher.dispatchCount;
+    const y = T.named('outside', () => T.scope(() => T.add(T.ones([4]), 1)));
+    expect(await y.data()).toEqual(new Float32Array([2, 2, 2, 2]));
+    expect(gpu.ctx.dispatcher.dispatchCount).toBeGreaterThan(before);
+    expect(activeProfile()).toBeUndefined();
+    y.dispose();
+  });
+
+  it('named keeps its scope across awaits inside an async body', async () => {
+    const p = await T.profile(() =>
+      T.named('outer', async () => {
+        const a = T.add(T.ones([8]), 1);
+        await a.data();
+        const b = T.named('inner', () => T.mul(a, 2));
+        await b.data();
+        a.dispose();
+        return b;
+      }),
+    );
+    const scopes = new Set(p.rows.map((r) => r.scope));
+    expect(scopes).toEqual(new Set(['outer', 'outer/inner']));
+    p.value.dispose();
+  });
+
+  it('bad arguments give clear errors', async () => {
+    expect(() => T.named('', () => 1)).toThrow(/named: the scope name must be a non-empty string/);
+    expect(() => T.named('x', 3 as never)).toThrow(/fn must be a function/);
+    await expect(T.profile(3 as never)).rejects.toThrow(/profile: fn must be a function/);
+    await expect(T.profile(() => 1, { warmup: -1 })).rejects.toThrow(/warmup must be a non-negative integer/);
+    await expect(T.profile(() => T.profile(() => 1))).rejects.toThrow(/profiles do not nest/);
+    expect(activeProfile()).toBeUndefined();
+  });
+
+  it('a throwing fn leaves profiling off', async () => {
+    await expect(T.profile(() => T.named('boom', () => { throw new Error('boom'); }))).rejects.toThrow('boom');
+    expect(activeProfile()).toBeUndefined();
+  });
+
+  it('table groups by kernel or by scope, and the SVG names the top kernels', async () => {
+    const x = T.keep(T.uniform(T.key(9), [32, 32], { backend: 'webgpu' }));
+    const p = await T.profile(() => T.named('a', () => T.sum(T.named('b', () => T.matmul(x, x)))));
+    const byScope = p.table({ by: 'scope' });
+    expect(byScope).toMatch(/\| \* \| a\/b \|/);
+    expect(p.table({ by: 'kernel', top: 1 })).toMatch(/\(1 more\)/);
+    const svg = T.profileSvg(p);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('matmul');
+    p.value.dispose();
+    x.dispose();
+  });
+});
