@@ -9,7 +9,7 @@ export { ShapeError, DTypeError, DisposedTensorError, BackendError } from './ten
 
 // device
 export { setBackend, getBackend, ready, dispose, isBackendStarted, sync, backendInfo } from './tensor/backends.js';
-export { profile, named, profileSvg, type Profile, type ProfileOptions, type ProfileRow, type ProfileTiming, type TableOptions } from './profile/index.js';
+export { profile, startProfile, named, profileSvg, type ProfileSession, type Profile, type ProfileOptions, type ProfileRow, type ProfileTiming, type TableOptions } from './profile/index.js';
 // memory
 export { scope, tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
 export { treeLeaves, treeMap, type Tree } from './tensor/pytree.js';

@@ -22,6 +22,13 @@ export const positiveInt = (name: string) => (v: string): number => {
   return n;
 };
 
+/** `--profile [steps]` of the training commands (see profile-steps.ts). */
+const profileStepsOption = () =>
+  new Option('--profile [steps]', 'after a warm-up step, profile this many steps (default 2): profile.md and profile.svg in the run folder').argParser(positiveInt('--profile'));
+
+/** The steps `--profile [steps]` asks for: 2 when given without a number. */
+const profileSteps = (v: number | true | undefined): number | undefined => (v === true ? 2 : v);
+
 /** Parses a non-negative number option. */
 export const nonNegative = (name: string) => (v: string): number => {
   const n = Number(v);
@@ -91,6 +98,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--target <space>', "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ").choices(['image', 'residual']).default(DEFAULT_TARGET_SPACE.kind))
     .option('--residual-scale <s>', 'residual target scale', nonNegative('--residual-scale'), 4)
     .option('--resume', 'continue the run in --run from its newest checkpoint')
+    .addOption(profileStepsOption())
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, () =>
@@ -112,6 +120,7 @@ export function buildProgram(): Command {
           evalEvery: o.evalEvery,
           evalSteps: o.evalSteps,
           resume: !!o.resume,
+          profile: profileSteps(o.profile),
         }),
       ),
     );
@@ -130,11 +139,12 @@ export function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'checkpoint every n steps', positiveInt('--checkpoint-every'), 20)
     .option('--seed <n>', 'seed', nonNegative('--seed'), 0)
     .option('--resume', 'continue the run in --run from its newest checkpoint')
+    .addOption(profileStepsOption())
     .addOption(backendOption())
     .action((o) => {
       const overrides = lrpoOverridesOf(o);
       return withBackend(o.backend, () =>
-        train({ run: o.run, init: o.init, data: o.data, steps: o.steps, ablation: o.ablation, overrides, trainCount: o.trainCount, checkpointEvery: o.checkpointEvery, seed: o.seed, resume: !!o.resume }),
+        train({ run: o.run, init: o.init, data: o.data, steps: o.steps, ablation: o.ablation, overrides, trainCount: o.trainCount, checkpointEvery: o.checkpointEvery, seed: o.seed, resume: !!o.resume, profile: profileSteps(o.profile) }),
       );
     });
 
@@ -149,8 +159,9 @@ export function buildProgram(): Command {
     .option('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt('--samples'), 1)
     .option('--seed <n>', 'sampling and degradation seed', nonNegative('--seed'), 0)
     .option('--out <file>', 'write per-image scores as JSON')
+    .option('--profile <dir>', 'profile the evaluation: profile.md (time per kernel and scope) and profile.svg in <dir>')
     .addOption(backendOption())
-    .action((o) => withBackend(o.backend, () => evaluate({ checkpoints: o.checkpoint, sets: o.data, count: o.count, sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed, samples: o.samples }, out: o.out })));
+    .action((o) => withBackend(o.backend, () => evaluate({ checkpoints: o.checkpoint, sets: o.data, count: o.count, sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed, samples: o.samples }, out: o.out, profile: o.profile })));
 
   program
     .command('restore')

@@ -1,8 +1,7 @@
 // profile(fn): runs fn, waits for all the work it recorded, and says where the time went, per
 // kernel and per named scope (see recorder.ts for how kernels report and scopes are named).
-import { startedBackends } from '../tensor/backends.js';
+import { startedBackends, sync } from '../tensor/backends.js';
 import { treeLeaves } from '../tensor/pytree.js';
-import { sync } from '../tensor/backends.js';
 import { activeProfile, ProfileRecorder, setActiveProfile, type KernelRecord } from './recorder.js';
 import { profileTable, type TableOptions } from './table.js';
 
@@ -66,41 +65,76 @@ export async function profile<T>(fn: () => T | Promise<T>, options: ProfileOptio
   if (typeof fn !== 'function') throw new TypeError(`profile: fn must be a function, got ${typeof fn}.`);
   const warmup = options.warmup ?? 0;
   if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`profile: options.warmup must be a non-negative integer, got ${warmup}.`);
-  if (activeProfile()) throw new Error('profile: another profile() is running; profiles do not nest (profile the outer call only).');
+  refuseNesting();
   if (warmup > 0) {
     for (let i = 0; i < warmup; i++) await finishAndFree(await fn());
     // Variants the warm-up queued for measurement are chosen now; one more run compiles the choices.
     for (const b of startedBackends()) await b.settleTuning?.();
     await finishAndFree(await fn());
   }
-  await sync();
-
-  const recorder = new ProfileRecorder();
-  const start = performance.now();
-  setActiveProfile(recorder);
+  const session = await startProfile();
   let value: T;
   try {
     value = await fn();
-    // Pending fused results are part of fn's work: run them, then wait for everything.
-    const leaves = treeLeaves(value).filter((t) => !t.isDisposed);
-    if (leaves.length > 0) await sync(...leaves);
-    await sync();
-  } finally {
-    setActiveProfile(undefined);
+  } catch (e) {
+    await session.stop();
+    throw e;
   }
-  const wallMs = performance.now() - start;
-  for (const b of startedBackends()) await b.collectTimings();
+  return session.stop(value);
+}
 
+/** A profile started and stopped by hand (e.g. around some steps of a training loop's hooks). */
+export interface ProfileSession {
+  /**
+   * Computes `value`'s pending tensors, waits for every backend to finish the recorded work,
+   * stops recording and returns the profile. Idempotent: a second call returns the first result.
+   */
+  stop<T = undefined>(value?: T): Promise<Profile<T>>;
+}
+
+/** Starts recording after the work already recorded has finished (it is not counted). */
+export async function startProfile(): Promise<ProfileSession> {
+  refuseNesting();
+  await sync();
+  refuseNesting(); // another one may have started during the wait
+  const recorder = new ProfileRecorder();
+  const start = performance.now();
+  setActiveProfile(recorder);
+  let stopped: Promise<Profile<unknown>> | undefined;
+  const stop = async <T>(value?: T): Promise<Profile<T>> => {
+    try {
+      // Pending fused results are part of the work: run them, then wait for everything.
+      const leaves = treeLeaves(value).filter((t) => !t.isDisposed);
+      if (leaves.length > 0) await sync(...leaves);
+      await sync();
+    } finally {
+      if (activeProfile() === recorder) setActiveProfile(undefined);
+    }
+    const wallMs = performance.now() - start;
+    for (const b of startedBackends()) await b.collectTimings();
+    return summarizeProfile(recorder, value as T, wallMs);
+  };
+  return {
+    stop: <T>(value?: T) => {
+      stopped ??= stop(value);
+      return stopped as Promise<Profile<T>>;
+    },
+  };
+}
+
+function refuseNesting(): void {
+  if (activeProfile()) throw new Error('profile: another profile() is running; profiles do not nest (profile the outer call only).');
+}
+
+function summarizeProfile<T>(recorder: ProfileRecorder, value: T, wallMs: number): Profile<T> {
   const rows = summarize(recorder.records);
-  const gpuMs = rows.reduce((n, r) => n + r.gpuMs, 0);
-  const timing = timingOf(recorder.records);
   const result: Profile<T> = {
     value,
     rows,
     dispatches: recorder.records.length,
-    gpuMs,
+    gpuMs: rows.reduce((n, r) => n + r.gpuMs, 0),
     wallMs,
-    timing,
+    timing: timingOf(recorder.records),
     table: (opts) => profileTable(result, opts),
   };
   return result;

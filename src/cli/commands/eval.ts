@@ -1,5 +1,7 @@
 // `eval`: scores checkpoints (and the LQ input as the baseline) on evaluation sets with every
 // metric, prints a table per set, and writes the per-image scores as JSON.
+import { named, startProfile } from '../../profile/index.js';
+import { writeProfile } from '../profile-steps.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { disposeTree } from '../../optim/tree-util.js';
@@ -70,6 +72,8 @@ export interface EvalOptions {
   readonly out?: string;
   readonly metrics?: readonly MetricName[];
   readonly quiet?: boolean;
+  /** A folder: profile the evaluation and write profile.md and profile.svg there. */
+  readonly profile?: string;
 }
 
 /** Loads the checkpoints, builds the sets at their image size, evaluates everything, prints and saves. */
@@ -83,6 +87,7 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
     const size = [...sizes][0];
     const ctx = metricContext();
     const results: MethodResult[] = [];
+    const session = options.profile === undefined ? undefined : await startProfile();
     try {
       for (const set of options.sets) {
         const pairs = await evalSet(set, { size, count: options.count, seed: options.sampling.seed });
@@ -90,11 +95,18 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
           { name: 'LQ input', restorer: identityRestorer },
           ...loaded.map(({ path, ckpt }) => ({ name: `${ckpt.info.stage}@${ckpt.info.step} (${path.split('/').slice(-3).join('/')})`, restorer: policyRestorer(policyOfCheckpoint(ckpt.info), ckpt.params, options.sampling) })),
         ];
-        const setResults = await evaluateMethods(ctx, methods, pairs, evalSetLabel(set), { metrics: options.metrics, quiet: options.quiet });
+        const setResults = await named(set, () => evaluateMethods(ctx, methods, pairs, evalSetLabel(set), { metrics: options.metrics, quiet: options.quiet }));
         if (!options.quiet) process.stdout.write(`\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px)\n${formatResults(setResults)}\n`);
         results.push(...setResults);
       }
+      if (session) {
+        const p = await session.stop();
+        mkdirSync(options.profile!, { recursive: true });
+        const path = writeProfile(options.profile!, p, `eval: ${options.sets.join(', ')}, ${options.count} faces, ${loaded.length} checkpoint(s)`);
+        if (!options.quiet) process.stderr.write(`eval: ${p.dispatches} kernel runs, ${p.gpuMs.toFixed(0)} ms device of ${p.wallMs.toFixed(0)} ms wall; wrote ${path}\n`);
+      }
     } finally {
+      await session?.stop();
       disposeMetricContext(ctx);
     }
     if (options.out) {

@@ -1,5 +1,6 @@
 // `pretrain`: supervised training of the restoration policy on synthetic (LQ, HQ) face pairs, in a
 // resumable run folder (config.json, metrics.jsonl, checkpoints/step-N.safetensors).
+import { stepProfiler } from '../profile-steps.js';
 import { join } from 'node:path';
 import { foldIn, key } from '../../random/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
@@ -30,11 +31,13 @@ export interface PretrainOptions extends SftConfig {
   readonly space?: TargetSpace;
   readonly resume?: boolean;
   readonly quiet?: boolean;
+  /** Profile this many steps after the first (profile.md and profile.svg in the run folder). */
+  readonly profile?: number;
 }
 
 /** Runs (or resumes) SFT and returns the path of the final checkpoint. */
 export async function pretrain(options: PretrainOptions): Promise<string> {
-  const { run: runPath, resume, quiet, ...config } = options;
+  const { run: runPath, resume, quiet, profile: profileSteps, ...config } = options;
   const run = openRun(runPath, 'pretrain', config, { resume });
   const policy = policyOf(options.preset, options.size, options.space ?? DEFAULT_TARGET_SPACE);
   const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
@@ -52,12 +55,14 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
     say(`pretrain: held-out LQ input scores PSNR ${baseline.psnr.toFixed(2)} dB, SSIM ${baseline.ssim.toFixed(3)}`);
   }
   const bar = progressBar('pretrain', options.steps, ['loss'], { quiet });
+  const profiler = stepProfiler(run.path, profileSteps, `pretrain ${options.preset} ${options.size} px, batch ${options.batchSize}`, say);
   let smoothed: number | undefined;
   const final = await trainSft(policy, config, train, state, {
-    onStep: ({ step, loss, gradNorm, lr }) => {
+    onStep: async ({ step, loss, gradNorm, lr }) => {
       smoothed = smoothed === undefined ? loss : 0.98 * smoothed + 0.02 * loss;
       bar.update(step, { loss: smoothed.toFixed(4) });
       run.log({ event: 'step', step, loss, gradNorm, lr });
+      await profiler.afterStep();
     },
     periodic: {
       every: options.evalEvery,
@@ -74,6 +79,7 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
       },
     },
   }).finally(() => bar.stop());
+  await profiler.finish();
   // The shareable result: params only (no optimizer moments), a third of a resumable checkpoint.
   const path = join(run.path, 'policy.safetensors');
   await saveCheckpoint(path, { info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: final.step, imageSize: policy.imageSize }, params: final.params });

@@ -1,5 +1,6 @@
 // `train`: LRPO fine-tuning of an SFT checkpoint in a resumable run folder (config.json,
 // metrics.jsonl with the reward and memory() per step, checkpoints/step-N.safetensors).
+import { stepProfiler } from '../profile-steps.js';
 import { ABLATIONS, lrpoConfig, type AblationName, type LrpoConfig, type LrpoConfigOverrides } from '../../lrpo/config.js';
 import { defaultReward } from '../../lrpo/reward.js';
 import { initLrpoState, lrpoStep, trainLrpo } from '../../lrpo/train.js';
@@ -29,6 +30,8 @@ export interface TrainOptions {
   readonly seed: number;
   readonly resume?: boolean;
   readonly quiet?: boolean;
+  /** Profile this many steps after the first (profile.md and profile.svg in the run folder). */
+  readonly profile?: number;
   /** 'synthetic' faces (default) or a folder of face images. */
   readonly data?: string;
   /** Pairs to train on, built by the caller (overrides `data`). */
@@ -56,7 +59,7 @@ export const trainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides)
 
 /** Runs (or resumes) LRPO; returns the final checkpoint's path. */
 export async function train(options: TrainOptions): Promise<string> {
-  const { run: runPath, resume, quiet, pairs: givenPairs, ...recorded } = options;
+  const { run: runPath, resume, quiet, pairs: givenPairs, profile: profileSteps, ...recorded } = options;
   const config = trainConfig(options.ablation, options.overrides);
   const run = openRun(runPath, 'train', { ...recorded, lrpo: config }, { resume });
   const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
@@ -71,6 +74,7 @@ export async function train(options: TrainOptions): Promise<string> {
   const reward = defaultReward(faceNet);
   say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
   const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
+  const profiler = stepProfiler(run.path, profileSteps, `train ${options.ablation}: B=${config.inputsPerBatch} x K=${config.groupSize}, ${config.sampling.steps} DDIM steps`, say);
   const save = (s: TrainState) =>
     saveCheckpoint(run.checkpointPath(s.step), {
       info: { ...init.info, stage: `lrpo-${options.ablation}`, step: s.step },
@@ -79,13 +83,15 @@ export async function train(options: TrainOptions): Promise<string> {
     });
   try {
     const final = await trainLrpo({ policy, config, reward, pairs, reference }, options.steps, state, {
-      onStep: (m) => {
+      onStep: async (m) => {
         bar.update(m.step, { reward: m.rewardMean.toFixed(4) });
         run.log({ event: 'step', ...m });
+        await profiler.afterStep();
       },
       periodic: { every: options.checkpointEvery, run: save },
     }, options.ablation === 'rewardBackprop' ? rewardBackpropStep : lrpoStep);
     disposeTree([final.params, final.opt.m, final.opt.v]);
+    await profiler.finish();
     return run.checkpointPath(final.step);
   } finally {
     bar.stop();
