@@ -10,6 +10,10 @@
 //   --large-matmul / --no-large-matmul   force the 4096^3 row on or off (default: off on software adapters)
 //   --out DIR          where to write (default bench/results; with --quick or --filter: bench/results/tmp)
 //   --render FILE      re-render FILE's .md and .svg from the JSON (after torch_anchor.py merged)
+//   --networks-only    only the network rows (UNets, face nets, an LRPO step vs PyTorch / face-api)
+//   --no-networks      only the kernel rows
+// A full run (not --quick) runs the network rows after the kernel rows: <adapter>-networks.{json,md}
+// and <adapter>-profiles.md (one tiny-UNet SFT step and one LRPO step, profiled).
 // Exits 1 when any row failed its checks.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,6 +41,8 @@ const { values: args } = parseArgs({
     'no-large-matmul': { type: 'boolean' },
     out: { type: 'string' },
     render: { type: 'string' },
+    'networks-only': { type: 'boolean', default: false },
+    'no-networks': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -145,6 +151,41 @@ async function runSuite(): Promise<number> {
   return failed.length === 0 ? 0 : 1;
 }
 
+/** The network rows (bench/networks): ours on WebGPU against PyTorch and face-api, written beside the kernel results. */
+async function runNetworks(): Promise<number> {
+  const { setBackend, dispose, backendInfo } = await import('../src/index.js');
+  const { networkRows } = await import('./networks/suite.js');
+  const { stepProfiles } = await import('./networks/lrpo-step.js');
+  const { writeNetworkResults, renderProfiles } = await import('./networks/report.js');
+  await setBackend('cpu');
+  await setBackend('webgpu');
+  try {
+    const adapter = backendInfo('webgpu').description;
+    const reps = positiveNumber('reps', args.reps, 7);
+    const rows = networkRows({ reps, budgetS: positiveNumber('budget-s', args['budget-s'], 20) * 3, software: isSoftwareAdapter(adapter), filter: args.filter, log: (l) => console.log(`  ${l}`) });
+    const outDir = args.out ?? (args.filter ? 'bench/results/tmp' : 'bench/results');
+    mkdirSync(outDir, { recursive: true });
+    const base = join(outDir, `${adapterSlug(adapter)}-networks`);
+    const done = [];
+    let failed = 0;
+    for (const [i, row] of rows.entries()) {
+      const r = await row.run();
+      done.push(r);
+      failed += r.peers.filter((p) => p.status === 'failed').length;
+      console.log(`[net ${i + 1}/${rows.length}] ${r.id}: ours ${fmtMs(r.ours.median)} ms` + r.peers.map((p) => `, ${p.peer} ${p.ratio !== undefined ? fmtRatio(1 / p.ratio) : p.status}`).join(''));
+      writeNetworkResults(base, { adapter, date: new Date().toISOString(), node: process.version, reps, rows: done });
+    }
+    if (!args.filter || 'profiles'.includes(args.filter)) {
+      const { sft, lrpo } = await stepProfiles();
+      writeFileSync(join(outDir, `${adapterSlug(adapter)}-profiles.md`), renderProfiles(adapter, { 'tiny UNet SFT step (batch 16, 32 px)': sft, 'LRPO step (demo: B=2, K=4, 10 DDIM steps)': lrpo }));
+    }
+    console.log(`wrote ${base}.{json,md}${failed ? `; ${failed} peer check(s) FAILED` : ''}`);
+    return failed === 0 ? 0 : 1;
+  } finally {
+    await dispose();
+  }
+}
+
 /** --render: rewrite the markdown and SVG from a results JSON (e.g. after the PyTorch anchor was merged in). */
 function render(jsonPath: string): number {
   const res = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchResults;
@@ -155,7 +196,12 @@ function render(jsonPath: string): number {
 }
 
 try {
-  process.exitCode = args.render ? render(args.render) : await runSuite();
+  if (args.render) process.exitCode = render(args.render);
+  else {
+    const kernels = args['networks-only'] ? 0 : await runSuite();
+    const networks = args.quick || args['no-networks'] ? 0 : await runNetworks();
+    process.exitCode = Math.max(kernels, networks);
+  }
 } catch (e) {
   console.error(e);
   process.exitCode = 2;

@@ -24,13 +24,19 @@ let loaded: TF | undefined;
  */
 export async function loadTfjs(): Promise<TF> {
   if (loaded) return loaded;
+  installNavigatorGpu();
+  loaded = await requireTfjsBundle();
+  return loaded;
+}
+
+/** Installs `navigator.gpu` (tfjs's own Dawn instance) and the WebGPU flag globals, once. */
+export function installNavigatorGpu(): void {
+  if (tfjsGpu) return;
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
-  tfjsGpu ??= create([]);
+  tfjsGpu = create([]);
   Object.assign(globalThis, globals);
   // Node 20 has no navigator; Node 21+ has a read-only one, hence defineProperty.
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: tfjsGpu }, configurable: true, writable: true });
-  loaded = await requireTfjsBundle();
-  return loaded;
 }
 
 type TfjsBackend = 'webgpu' | 'cpu';

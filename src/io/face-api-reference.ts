@@ -24,23 +24,40 @@ const TFJS_CORE_ONLY = [
 export type Tfjs = typeof import('@tensorflow/tfjs-core');
 
 /**
+ * tfjs backends face-api's networks can run on: the package bundled with them (a dev
+ * dependency), and how the backend starts once loaded. 'webgpu' needs navigator.gpu installed
+ * before loading (bench/engines/tfjs.ts does it); 'wasm' is XNNPACK, the bench's CPU peer.
+ */
+const TFJS_BACKENDS = {
+  cpu: { pkg: '@tensorflow/tfjs-backend-cpu', start: async () => undefined },
+  wasm: {
+    pkg: '@tensorflow/tfjs-backend-wasm',
+    // The .wasm binaries stay in the package: the bundle lives in a temp folder.
+    start: async (backend: { setWasmPaths(prefix: string): void }) => backend.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`),
+  },
+  webgpu: { pkg: '@tensorflow/tfjs-backend-webgpu', start: async () => undefined },
+} as const;
+
+export type FaceApiBackend = keyof typeof TFJS_BACKENDS;
+
+/**
  * Bundles the named classes from face-api's sources (name -> path under face-api's src/, e.g.
  * { FaceLandmark68Net: 'faceLandmarkNet/FaceLandmark68Net.ts' }), loads the bundle and starts
- * tfjs's CPU backend. Throws `missing(...)` when esbuild or tfjs are not installed.
+ * tfjs's `backend` (default: the CPU). Throws `missing(...)` when esbuild or tfjs are not installed.
  */
 export async function loadFaceApiModules(
   classes: Readonly<Record<string, string>>,
   missing: (message: string) => Error = (m) => new Error(m),
+  backend: FaceApiBackend = 'cpu',
 ): Promise<{ tf: Tfjs; modules: Record<string, new () => unknown> }> {
+  const { pkg, start } = TFJS_BACKENDS[backend];
   let esbuild: typeof import('esbuild');
   try {
     esbuild = await import('esbuild');
     require.resolve('@tensorflow/tfjs-core');
-    require.resolve('@tensorflow/tfjs-backend-cpu');
+    require.resolve(pkg);
   } catch {
-    throw missing(
-      "face-api's own networks need the dev dependencies esbuild, @tensorflow/tfjs-core and @tensorflow/tfjs-backend-cpu; run `npm ci` in the package checkout.",
-    );
+    throw missing(`face-api's own networks need the dev dependencies esbuild, @tensorflow/tfjs-core and ${pkg}; run \`npm ci\` in the package checkout.`);
   }
   const outfile = join(tmpdir(), `webgpu-lrpo-face-api-${process.pid}-${Date.now()}.cjs`);
   try {
@@ -49,7 +66,7 @@ export async function loadFaceApiModules(
         contents: [
           ...Object.entries(classes).map(([name, path]) => `export { ${name} } from ${JSON.stringify(join(faceApiDir(), 'src', path))};`),
           "export * as tf from '@tensorflow/tfjs-core';",
-          "export * as cpuBackend from '@tensorflow/tfjs-backend-cpu';", // an export, so the registration is not tree-shaken
+          `export * as backend from '${pkg}';`, // an export, so the registration is not tree-shaken
         ].join('\n'),
         resolveDir: packageRoot(),
         loader: 'ts',
@@ -71,7 +88,8 @@ export async function loadFaceApiModules(
     });
     const mod = require(outfile);
     const tf = mod.tf as Tfjs;
-    await tf.setBackend('cpu');
+    await start(mod.backend);
+    if (!(await tf.setBackend(backend))) throw missing(`tfjs could not start its ${backend} backend for face-api's networks.`);
     return { tf, modules: mod };
   } finally {
     rmSync(outfile, { force: true });

@@ -1,0 +1,97 @@
+// The `lrpo step` row and the committed profiles: one LRPO step at the demo's settings (the
+// committed tiny SFT checkpoint, B = 2 LQ inputs x K = 4 candidates, 10 DDIM steps, the default
+// reward), and one SFT training step of the tiny UNet at the demo's batch (16 at 32 px). Ours
+// alone: no other library runs this method.
+import { join } from 'node:path';
+import * as T from '../../src/index.js';
+import { trainConfig } from '../../src/cli/commands/train.js';
+import { trainingPairs } from '../../src/train/eval-sets.js';
+import { loadCheckpoint } from '../../src/train/checkpoint.js';
+import { policyOfCheckpoint } from '../../src/train/policy.js';
+import { initLrpoState, lrpoOptimizer, lrpoPlan, lrpoStep, type LrpoContext } from '../../src/lrpo/train.js';
+import { defaultReward } from '../../src/lrpo/reward.js';
+import { loadFaceRecognitionParams } from '../../src/metrics/face-embedding/face-recognition-net.js';
+import { disposeState, initTrainState, sftOptimizer, sftStep, DEFAULT_SFT_CONFIG, type TrainState } from '../../src/train/sft.js';
+import { pairBatch } from '../../src/train/pairs.js';
+import { summarize } from '../timing.js';
+import type { NetworkOptions, NetworkRow } from './suite.js';
+
+export const COMMITTED_SFT = join(import.meta.dirname, '..', '..', 'checkpoints', 'sft-tiny-32.safetensors');
+
+interface LrpoSetup {
+  readonly ctx: LrpoContext;
+  readonly run: (state: TrainState) => Promise<TrainState>;
+  readonly state: TrainState;
+  readonly dispose: () => void;
+}
+
+async function lrpoSetup(): Promise<LrpoSetup> {
+  const init = await loadCheckpoint(COMMITTED_SFT, { withOptimizer: false });
+  const policy = policyOfCheckpoint(init.info);
+  const config = trainConfig('lrpo', {});
+  const pairs = await trainingPairs('synthetic', 'train', { count: 64, size: policy.imageSize, seed: 0 });
+  const faceNet = loadFaceRecognitionParams();
+  const ctx: LrpoContext = { policy, config, reward: defaultReward(faceNet), pairs };
+  const optimizer = lrpoOptimizer(config);
+  const plan = lrpoPlan(policy, config);
+  return {
+    ctx,
+    state: initLrpoState(config, init.params, 0),
+    run: async (s) => (await lrpoStep(ctx, optimizer, plan, s)).state,
+    dispose: () => T.treeLeaves(faceNet).forEach((x) => x.dispose()),
+  };
+}
+
+/** ms per LRPO step of the demo's settings (each sample a real step of one run). */
+export async function lrpoStepBench(opts: NetworkOptions): Promise<NetworkRow> {
+  const setup = await lrpoSetup();
+  const { config } = setup.ctx;
+  opts.log(`lrpo step: ours ...`);
+  let state = await setup.run(setup.state); // warm-up: compiles, tuning
+  for (const b of (await import('../../src/tensor/backends.js')).startedBackends()) await b.settleTuning?.();
+  state = await setup.run(state);
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < opts.reps && (samples.length < 2 || performance.now() - start < opts.budgetS * 1000)) {
+    const t0 = performance.now();
+    state = await setup.run(state);
+    samples.push(performance.now() - t0);
+  }
+  disposeState(state);
+  setup.dispose();
+  return {
+    id: `lrpo step B${config.inputsPerBatch} K${config.groupSize} S${config.sampling.steps}`,
+    work: `one LRPO step of the demo (tiny UNet at 32 px, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps): rollout, reward, update`,
+    ours: summarize(samples),
+    peers: [{ peer: 'none', status: 'skipped', reason: 'no other library implements LRPO; the row tracks our own speed' }],
+  };
+}
+
+/** Profiles of one tiny-UNet SFT step (batch 16, 32 px) and one LRPO step, each after a warm-up. */
+export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>; readonly lrpo: T.Profile<unknown> }> {
+  const init = await loadCheckpoint(COMMITTED_SFT, { withOptimizer: false });
+  const policy = policyOfCheckpoint(init.info);
+  const pairs = await trainingPairs('synthetic', 'train', { count: 64, size: policy.imageSize, seed: 0 });
+  const optimizer = sftOptimizer(DEFAULT_SFT_CONFIG);
+  let sftState = initTrainState(optimizer, init.params, 0);
+  const sftOnce = async () => {
+    const batch = pairBatch(pairs, Array.from({ length: DEFAULT_SFT_CONFIG.batchSize }, (_, i) => i));
+    sftState = (await sftStep(policy, optimizer, DEFAULT_SFT_CONFIG.gradClip, sftState, batch)).state;
+    batch.hq.dispose();
+    batch.lq.dispose();
+  };
+  const sft = await T.profile(() => T.named('sft step', sftOnce), { warmup: 1 });
+  disposeState(sftState);
+
+  const setup = await lrpoSetup();
+  let state = setup.state;
+  const lrpo = await T.profile(
+    async () => {
+      state = await setup.run(state);
+    },
+    { warmup: 1 },
+  );
+  disposeState(state);
+  setup.dispose();
+  return { sft, lrpo };
+}

@@ -1,0 +1,207 @@
+// The network rows of `npm run bench`: the work users run (whole UNets forward and forward +
+// backward, the face networks, one LRPO step), ours next to the tool they would otherwise use, on
+// the same machine in the same run. Every peer's outputs are checked against ours before it is
+// timed; a peer that cannot run is reported as skipped with its reason.
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import * as T from '../../src/index.js';
+import { generateFace } from '../../src/data/faces.js';
+import { faceEmbedding, loadFaceRecognitionParams } from '../../src/metrics/face-embedding/face-recognition-net.js';
+import { faceLandmarks68, loadFaceLandmarkParams } from '../../src/metrics/face-landmarks/face-landmark-net.js';
+import { UNET_PRESETS, unetApply, unetInit, type UNetConfig } from '../../src/models/index.js';
+import { summarize, type Stats } from '../timing.js';
+import { loadFacePeer, type FaceNetName } from './face-peer.js';
+import { findTorch, runTorchUnet, withScratch } from './torch-peer.js';
+import { lrpoStepBench } from './lrpo-step.js';
+
+export interface PeerResult {
+  readonly peer: string;
+  readonly status: 'timed' | 'skipped' | 'failed';
+  readonly reason?: string;
+  readonly stats?: Stats;
+  /** max |ours - peer| / max |peer| of the outputs (and of the gradients). */
+  readonly maxRelErr?: number;
+  readonly gradMaxRelErr?: number;
+  /** ours / peer (median times): below 1 we are faster. */
+  readonly ratio?: number;
+}
+
+export interface NetworkRow {
+  readonly id: string;
+  readonly work: string;
+  readonly ours: Stats;
+  readonly peers: readonly PeerResult[];
+}
+
+export interface NetworkOptions {
+  readonly reps: number;
+  /** Seconds after which a side stops repeating a row (at least 2 samples). */
+  readonly budgetS: number;
+  readonly software: boolean;
+  readonly filter?: string;
+  readonly log: (line: string) => void;
+}
+
+/** Times `run` (which finishes its work before resolving) after one warm-up and tuning settle. */
+async function timeOurs(run: () => Promise<void>, opts: NetworkOptions): Promise<Stats> {
+  await run();
+  await settleTuning();
+  await run(); // compiles the variants the tuner chose
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < opts.reps && (samples.length < 2 || performance.now() - start < opts.budgetS * 1000)) {
+    const t0 = performance.now();
+    await run();
+    samples.push(performance.now() - t0);
+  }
+  return summarize(samples);
+}
+
+async function settleTuning(): Promise<void> {
+  const { startedBackends } = await import('../../src/tensor/backends.js');
+  for (const b of startedBackends()) await b.settleTuning?.();
+}
+
+const withRatio = (ours: Stats, p: PeerResult): PeerResult => (p.stats ? { ...p, ratio: ours.median / p.stats.median } : p);
+
+/** Tolerances of the equality checks (f32 on both sides, different summation orders). */
+const FORWARD_TOL = 2e-3;
+const GRAD_TOL = 2e-2;
+
+async function unetRow(name: 'tiny' | 'base', batch: number, size: number, backward: boolean, opts: NetworkOptions): Promise<NetworkRow> {
+  // Non-zero init everywhere, so eps and every gradient are non-trivial to compare.
+  const config: UNetConfig = { ...UNET_PRESETS[name], zeroInit: false };
+  const params = unetInit(T.key(11), config, { backend: 'webgpu' });
+  const xt = T.normal(T.key(12), [batch, 3, size, size], { backend: 'webgpu' });
+  const cond = T.normal(T.key(13), [batch, 3, size, size], { backend: 'webgpu' });
+  const target = T.normal(T.key(14), [batch, 3, size, size], { backend: 'webgpu' });
+  const t = T.tensor(Array.from({ length: batch }, (_, i) => Math.round(((i + 0.5) * 1000) / batch)), { backend: 'webgpu' });
+  const loss = (p: typeof params) => T.mean(T.square(T.sub(unetApply(p, config, xt, t, cond), target)));
+  const forward = async () => {
+    const eps = unetApply(params, config, xt, t, cond);
+    await T.sync(eps);
+    eps.dispose();
+  };
+  const forwardBackward = async () => {
+    const [l, g] = T.valueAndGrad(loss)(params);
+    await T.sync(l, ...T.treeLeaves(g));
+    T.treeLeaves([l, g]).forEach((x) => x.dispose());
+  };
+  const id = `unet ${name} ${backward ? 'forward+backward' : 'forward'} b${batch} ${size}px`;
+  opts.log(`${id}: ours ...`);
+  const ours = await timeOurs(backward ? forwardBackward : forward, opts);
+  const peers: PeerResult[] = [];
+  const torch = findTorch();
+  if ('missing' in torch) {
+    peers.push({ peer: 'pytorch-cpu', status: 'skipped', reason: torch.missing });
+  } else {
+    await withScratch(async (dir) => {
+      const file = join(dir, 'unet.safetensors');
+      const eps = unetApply(params, config, xt, t, cond);
+      const grads = backward ? T.grad(loss)(params) : undefined;
+      await T.saveSafetensors(file, { params, inputs: { xt, t, cond, target }, outputs: { eps }, ...(grads ? { grads } : {}) });
+      T.treeLeaves([eps, grads]).forEach((x) => x.dispose());
+      const ourCount = T.treeLeaves(params).reduce((n, x) => n + x.size, 0);
+      const threads = [...new Set([1, availableParallelism()])];
+      for (const n of threads) {
+        const peer = `pytorch-cpu-${n}t`;
+        opts.log(`${id}: ${peer} ...`);
+        try {
+          const r = runTorchUnet(torch.python, file, config, { threads: n, reps: opts.reps, backward, budgetS: opts.budgetS });
+          const problems = [
+            r.params !== ourCount ? `param count ${r.params} != ours ${ourCount}` : '',
+            !(r.maxRelErr <= FORWARD_TOL) ? `outputs differ: max rel err ${r.maxRelErr}` : '',
+            backward && !((r.gradMaxRelErr ?? Infinity) <= GRAD_TOL) ? `gradients differ: max rel err ${r.gradMaxRelErr}` : '',
+          ].filter(Boolean);
+          const base = { peer, maxRelErr: r.maxRelErr, gradMaxRelErr: r.gradMaxRelErr };
+          peers.push(problems.length > 0 ? { ...base, status: 'failed', reason: problems.join('; ') } : withRatio(ours, { ...base, status: 'timed', stats: summarize(r.ms) }));
+        } catch (e) {
+          peers.push({ peer, status: 'failed', reason: (e as Error).message });
+        }
+      }
+    });
+  }
+  T.treeLeaves([params, xt, cond, target, t]).forEach((x) => x.dispose());
+  return { id, work: `${name} UNet (${T.treeLeaves(unetInit(T.key(0), config, { backend: 'cpu' })).reduce((n, x) => n + x.size, 0)} params), ${backward ? 'MSE loss, gradient of every param' : 'eps prediction'}`, ours, peers };
+}
+
+/** Our face networks: input side, and the net on loaded params as [N, outputs]. */
+const FACE_NETS: Record<FaceNetName, { readonly size: number; readonly load: () => { readonly params: object; readonly apply: (images: T.Tensor) => T.Tensor } }> = {
+  recognition: {
+    size: 150,
+    load: () => {
+      const params = loadFaceRecognitionParams({ backend: 'webgpu' });
+      return { params, apply: (x) => faceEmbedding(params, x) };
+    },
+  },
+  landmarks: {
+    size: 112,
+    load: () => {
+      const params = loadFaceLandmarkParams({ backend: 'webgpu' });
+      return { params, apply: (x) => T.reshape(faceLandmarks68(params, x), [x.shape[0], 136]) };
+    },
+  },
+};
+
+async function faceRow(net: FaceNetName, batch: number, opts: NetworkOptions): Promise<NetworkRow> {
+  const size = FACE_NETS[net].size;
+  const images = Array.from({ length: batch }, (_, i) => generateFace(T.key(100 + i), size).hq);
+  const { params, apply: run } = FACE_NETS[net].load();
+  const input = T.tensor(Float32Array.from(images.flatMap((im) => [...im])), { shape: [batch, 3, size, size], backend: 'webgpu' });
+  // Host images in, host values out, as a user of either library sees them.
+  const oursOnce = async (): Promise<Float32Array> => {
+    const out = run(input);
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    return values;
+  };
+  const id = `face ${net} b${batch} ${size}px`;
+  opts.log(`${id}: ours ...`);
+  const ours = await timeOurs(async () => void (await oursOnce()), opts);
+  const reference = await oursOnce();
+  const peers: PeerResult[] = [];
+  for (const backend of ['wasm', 'webgpu'] as const) {
+    const peer = `face-api tfjs-${backend}`;
+    opts.log(`${id}: ${peer} ...`);
+    try {
+      const p = await loadFacePeer(net, backend);
+      const out = await p.run(images, size, size);
+      const flat = Float32Array.from(out.flatMap((o) => [...o]));
+      const scale = Math.max(...flat.map(Math.abs));
+      const maxRelErr = Math.max(...flat.map((v, i) => Math.abs(v - reference[i]))) / scale;
+      if (!(maxRelErr <= FORWARD_TOL)) {
+        peers.push({ peer, status: 'failed', reason: `outputs differ: max rel err ${maxRelErr}`, maxRelErr });
+        continue;
+      }
+      const samples: number[] = [];
+      await p.run(images, size, size);
+      const start = performance.now();
+      while (samples.length < opts.reps && (samples.length < 2 || performance.now() - start < opts.budgetS * 1000)) {
+        const t0 = performance.now();
+        await p.run(images, size, size);
+        samples.push(performance.now() - t0);
+      }
+      peers.push(withRatio(ours, { peer, status: 'timed', stats: summarize(samples), maxRelErr }));
+    } catch (e) {
+      peers.push({ peer, status: 'skipped', reason: (e as Error).message.split('\n')[0] });
+    }
+  }
+  input.dispose();
+  T.treeLeaves(params).forEach((x) => x.dispose());
+  return { id, work: `face-api ${net === 'recognition' ? 'FaceRecognitionNet (ResNet-34-like), 128-d descriptors' : 'FaceLandmark68Net, 68 points'}, host images in, host values out`, ours, peers };
+}
+
+/** The rows, in order; `software` adapters get the base UNet at batch 2 (a GPU: 16). */
+export function networkRows(opts: NetworkOptions): { readonly id: string; readonly run: () => Promise<NetworkRow> }[] {
+  const baseBatch = opts.software ? 2 : 16;
+  const rows = [
+    { id: 'unet tiny forward', run: () => unetRow('tiny', 16, 32, false, opts) },
+    { id: 'unet tiny forward+backward', run: () => unetRow('tiny', 16, 32, true, opts) },
+    { id: 'unet base forward', run: () => unetRow('base', baseBatch, 128, false, opts) },
+    { id: 'unet base forward+backward', run: () => unetRow('base', baseBatch, 128, true, opts) },
+    { id: 'face recognition', run: () => faceRow('recognition', 8, opts) },
+    { id: 'face landmarks', run: () => faceRow('landmarks', 8, opts) },
+    { id: 'lrpo step', run: () => lrpoStepBench(opts) },
+  ];
+  return rows.filter((r) => !opts.filter || r.id.includes(opts.filter));
+}
