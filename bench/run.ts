@@ -172,7 +172,7 @@ async function runNetworks(): Promise<number> {
       const r = await row.run();
       done.push(r);
       failed += r.peers.filter((p) => p.status === 'failed').length;
-      console.log(`[net ${i + 1}/${rows.length}] ${r.id}: ours ${fmtMs(r.ours.median)} ms` + r.peers.map((p) => `, ${p.peer} ${p.ratio !== undefined ? fmtRatio(1 / p.ratio) : p.status}`).join(''));
+      console.log(`[net ${i + 1}/${rows.length}] ${r.id}: ours ${fmtMs(r.ours.median)} ms` + r.peers.map((p) => `, ${p.peer} ${p.ratio !== undefined ? `ours/peer ${fmtRatio(p.ratio)}` : p.status}`).join(''));
       writeNetworkResults(base, { adapter, date: new Date().toISOString(), node: process.version, reps, rows: done });
     }
     if (!args.filter || 'profiles'.includes(args.filter)) {

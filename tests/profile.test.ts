@@ -81,7 +81,7 @@ describe('profile on WebGPU', () => {
 
   it('a tiny-UNet forward lists every kernel that ran, under the UNet block that ran it', async () => {
     const config = UNET_PRESETS.tiny;
-    const params = T.keep(unetInit(T.key(3), config, { backend: 'webgpu' }));
+    const params = unetInit(T.key(3), config, { backend: 'webgpu' });
     const xt = T.keep(T.normal(T.key(4), [2, 3, 32, 32], { backend: 'webgpu' }));
     const cond = T.keep(T.normal(T.key(5), [2, 3, 32, 32], { backend: 'webgpu' }));
     const t = T.keep(T.tensor([10, 500], { backend: 'webgpu' }));
