@@ -326,6 +326,27 @@ describe('argmax and argmin', () => {
 });
 
 describe('long rows', () => {
+  it('long reductions over several unmergeable dims (two passes on WebGPU) match the CPU, transposed inputs too', async () => {
+    const axesSets = [[0, 2, 3], [0, 2], [0, 3], [1, 3], [0, 1, 3]];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.tuple(fc.integer({ min: 2, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 8, max: 40 }), fc.integer({ min: 4, max: 33 })),
+        fc.constantFrom(...axesSets),
+        fc.constantFrom('sum', 'max', 'min'),
+        fc.boolean(),
+        async ([n, c, h, w], axis, op, transposed) => {
+          const values = Array.from({ length: n * c * h * w }, (_, i) => ((i * 37) % 101) / 50 - 1);
+          const f = (t: Tensor) => {
+            const x = transposed ? T.transpose(T.reshape(t, [n, c, w, h]), [0, 1, 3, 2]) : T.reshape(t, [n, c, h, w]);
+            return op === 'sum' ? T.sum(x, { axis }) : op === 'max' ? T.max(x, { axis }) : T.min(x, { axis });
+          };
+          expectClose(await runOnBoth([{ values, shape: [n * c * h * w] }], f), { rtol: 1e-5, atol: 1e-4 });
+        },
+      ),
+      runs(20),
+    );
+  });
+
   const N = 100_003; // odd, past any single workgroup's tile
   const longValues = fc.sample(valuesArb(floatArb(0, 1), N), { numRuns: 1, seed: 42 })[0];
 

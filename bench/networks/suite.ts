@@ -191,6 +191,52 @@ async function faceRow(net: FaceNetName, batch: number, opts: NetworkOptions): P
   return { id, work: `face-api ${net === 'recognition' ? 'FaceRecognitionNet (ResNet-34-like), 128-d descriptors' : 'FaceLandmark68Net, 68 points'}, host images in, host values out`, ours, peers };
 }
 
+/**
+ * What the profiler costs: a tiny-UNet forward (whose blocks run inside named() scopes) timed
+ * with profiling off against the same forward with every hook bypassed is not possible in one
+ * build, so the row compares 2,000 small ops each wrapped in named() against the same ops bare
+ * (profiling off: named() only calls fn, kernels read one variable), and the UNet forward inside
+ * profile() against outside (profiling on: one timed compute pass per dispatch).
+ */
+async function profilerRow(opts: NetworkOptions): Promise<NetworkRow> {
+  const x = T.ones([64], { backend: 'webgpu' });
+  const chain = (wrap: boolean) => async () => {
+    let y = x;
+    const ys: T.Tensor[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const prev = y;
+      y = wrap ? T.named('op', () => T.add(prev, 1)) : T.add(prev, 1);
+      ys.push(y);
+    }
+    await T.sync(y);
+    ys.forEach((t) => t.dispose());
+  };
+  opts.log('profiler overhead: ours ...');
+  const named = await timeOurs(chain(true), opts);
+  const bare = await timeOurs(chain(false), opts);
+  const config: UNetConfig = { ...UNET_PRESETS.tiny, zeroInit: false };
+  const params = unetInit(T.key(21), config, { backend: 'webgpu' });
+  const xt = T.normal(T.key(22), [16, 3, 32, 32], { backend: 'webgpu' });
+  const t = T.tensor(Array.from({ length: 16 }, (_, i) => i * 60), { backend: 'webgpu' });
+  const forward = async () => {
+    const eps = unetApply(params, config, xt, t, xt);
+    await T.sync(eps);
+    eps.dispose();
+  };
+  const plain = await timeOurs(forward, opts);
+  const profiled = await timeOurs(async () => void (await T.profile(forward)), opts);
+  T.treeLeaves([params, xt, t, x]).forEach((v) => v.dispose());
+  return {
+    id: 'profiler overhead',
+    work: 'ours: 2,000 elementwise ops each inside named() with profiling off; peers: the same ops bare, and (profiling on) a tiny-UNet forward b16 inside profile() vs outside',
+    ours: named,
+    peers: [
+      withRatio(named, { peer: 'same ops, no named() (off: ratio ~1)', status: 'timed', stats: bare }),
+      { peer: 'unet tiny forward: inside profile() / outside (on)', status: 'timed', stats: plain, ratio: profiled.median / plain.median },
+    ],
+  };
+}
+
 /** The rows, in order; `software` adapters get the base UNet at batch 2 (a GPU: 16). */
 export function networkRows(opts: NetworkOptions): { readonly id: string; readonly run: () => Promise<NetworkRow> }[] {
   const baseBatch = opts.software ? 2 : 16;
@@ -202,6 +248,7 @@ export function networkRows(opts: NetworkOptions): { readonly id: string; readon
     { id: 'face recognition', run: () => faceRow('recognition', 8, opts) },
     { id: 'face landmarks', run: () => faceRow('landmarks', 8, opts) },
     { id: 'lrpo step', run: () => lrpoStepBench(opts) },
+    { id: 'profiler overhead', run: () => profilerRow(opts) },
   ];
   return rows.filter((r) => !opts.filter || r.id.includes(opts.filter));
 }

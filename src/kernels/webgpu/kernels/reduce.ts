@@ -30,6 +30,8 @@ const CPU_ADAPTER_MIN_ROWS = 256;
 const TARGET_WORKGROUPS = 64;
 /** Outputs needed before a column-like reduction runs one thread per output. */
 const COLUMN_THREADS = 256;
+/** Most kept dims the first pass of a split reduction may index (see splitInnermost). */
+const MAX_SPLIT_RANK = 6;
 /** Smallest chunk of a row worth its own workgroup. */
 const MIN_CHUNK = 2048;
 
@@ -178,6 +180,33 @@ if (lid.x == 0u) { out[group] = partial[0]; }`;
   );
 }
 
+/**
+ * A long reduction over several (unmergeable) dims, e.g. a bias gradient summing [N, C, H, W]
+ * over N, H and W, as two passes: the innermost reduced dim first (its rows contiguous or evenly
+ * strided), then the rest over the small [nOut, outer] partials. Each element's index then needs
+ * no division by the reduced shape, which on lavapipe cost as much as the load itself.
+ */
+function splitInnermost(l: RowLayout): { first: RowLayout; second: RowLayout } | undefined {
+  const r = l.red.shape.length;
+  if (r < 2 || l.nRed < LONG_ROW || l.kept.shape.length + r - 1 > MAX_SPLIT_RANK) return undefined;
+  const inner = l.red.shape[r - 1];
+  const outer = l.nRed / inner;
+  return {
+    first: {
+      kept: { shape: [...l.kept.shape, ...l.red.shape.slice(0, -1)], strides: [[...l.kept.strides[0], ...l.red.strides[0].slice(0, -1)]] },
+      red: { shape: [inner], strides: [[l.red.strides[0][r - 1]]] },
+      nOut: l.nOut * outer,
+      nRed: inner,
+    },
+    second: {
+      kept: { shape: l.nOut > 1 ? [l.nOut] : [], strides: [l.nOut > 1 ? [outer] : []] },
+      red: { shape: [outer], strides: [[1]] },
+      nOut: l.nOut,
+      nRed: outer,
+    },
+  };
+}
+
 /** Reduces `x` over `axes` (sorted, unique); the output drops those axes. */
 export function reduce(ctx: GpuContext, op: ReduceOp, x: View, axes: readonly number[]): WebGpuStorage {
   const rows = splitAxes(x, axes);
@@ -190,6 +219,13 @@ function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtyp
   const t = wgslScalar(dtype);
   const kernelBase = `reduce:${op}:${dtype}`;
   if (l.nOut === 0) return ctx.alloc(dtype, 0);
+  const split = splitInnermost(l);
+  if (split) {
+    const partial = reduceRows(ctx, op, x, dtype, split.first, xOffset);
+    const out = reduceRows(ctx, op, partial, dtype, split.second, 0);
+    ctx.release(partial);
+    return out;
+  }
 
   // Column-like reductions (reduced elements strided, outputs adjacent in memory) read best with
   // one thread per output: neighbouring threads then read neighbouring addresses.
