@@ -9,11 +9,6 @@ import { installNavigatorGpu } from '../engines/tfjs.js';
 
 export type FaceNetName = 'recognition' | 'landmarks';
 
-interface Point {
-  readonly x: number;
-  readonly y: number;
-}
-
 const NETS: Record<FaceNetName, { readonly cls: string; readonly path: string; readonly manifest: () => string }> = {
   recognition: { cls: 'FaceRecognitionNet', path: 'faceRecognitionNet/FaceRecognitionNet.ts', manifest: faceRecognitionManifestPath },
   landmarks: { cls: 'FaceLandmark68Net', path: 'faceLandmarkNet/FaceLandmark68Net.ts', manifest: faceLandmarkManifestPath },
@@ -31,20 +26,22 @@ export async function loadFacePeer(net: FaceNetName, backend: FaceApiBackend): P
   const { tf, modules } = await loadFaceApiModules({ [spec.cls]: spec.path }, (m) => new Error(m), backend);
   const model = new modules[spec.cls]() as {
     loadFromWeightMap(map: unknown): void;
-    computeFaceDescriptor(input: unknown): Promise<Float32Array | Float32Array[]>;
-    detectLandmarks(input: unknown): Promise<{ positions: Point[] } | { positions: Point[] }[]>;
+    forward(input: unknown): Promise<{ data(): Promise<Float32Array>; dispose(): void }>;
   };
   model.loadFromWeightMap(decodeFaceApiWeights(tf, basename(spec.manifest())));
   return {
+    // forward() and an async read: face-api's computeFaceDescriptor/detectLandmarks read back
+    // synchronously, which tfjs-webgpu cannot do in Node (it needs an OffscreenCanvas).
     async run(images, h, w) {
       const inputs = toHwc255(tf, images, h, w);
       try {
-        if (net === 'recognition') {
-          const out = await model.computeFaceDescriptor(inputs);
-          return Array.isArray(out) ? out : [out];
-        }
-        const out = await model.detectLandmarks(inputs);
-        return (Array.isArray(out) ? out : [out]).map((l) => Float32Array.from(l.positions.flatMap((p) => [p.x, p.y])));
+        const out = await model.forward(inputs);
+        const flat = await out.data();
+        out.dispose();
+        const per = flat.length / images.length;
+        // Landmarks come relative to the (square) input: pixels are relative * side.
+        const scale = net === 'landmarks' ? Math.max(h, w) : 1;
+        return images.map((_, i) => Float32Array.from(flat.subarray(i * per, (i + 1) * per), (v) => v * scale));
       } finally {
         inputs.forEach((t) => t.dispose());
       }
