@@ -102,9 +102,9 @@ export class GpuContext {
     const epilogue = req.storage.length > 0 ? this.epilogues.get(req.storage[0].buffer) : undefined;
     let request = epilogue ? withEpilogue(req, epilogue, (v) => this.bind(v)) : req;
     const flops = this.pendingFlops;
-    if (flops && req.storage.length > 0 && req.storage[0].buffer === flops.out.buffer) {
+    if (flops && flops.flops > 0 && req.storage.length > 0 && req.storage[0].buffer === flops.out.buffer) {
       request = { ...request, flops: flops.flops };
-      this.pendingFlops = undefined;
+      this.pendingFlops = { out: flops.out, flops: 0 }; // counted once, on the op's first dispatch
     }
     this.dispatcher.dispatch(request);
   }
@@ -117,11 +117,13 @@ export class GpuContext {
    * (not a copy of a strided input or a pending input's fused kernel, which run first).
    */
   withFlops<T>(out: WebGpuStorage, flops: number, record: () => T): T {
+    // A pending input (another producer) may run inside `record`, with its own flops: restore ours after it.
+    const outer = this.pendingFlops;
     this.pendingFlops = { out, flops };
     try {
       return record();
     } finally {
-      this.pendingFlops = undefined;
+      this.pendingFlops = outer;
     }
   }
 
