@@ -89,8 +89,12 @@ describe('convolution variants', () => {
           fc.pre(convOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1]) > 0);
           const p = paramsOf(g);
           const shapes = { x: [g.n, g.cpg * g.groups, g.h, g.w], w: [g.opg * g.groups, g.cpg, g.kh, g.kw], xOrder: g.xOrder, wOrder: g.wOrder };
-          const supported = variant.supports({ transposed: false, o: g.opg * g.groups, opg: g.opg } as never, gpu.ctx.gpu);
-          fc.pre(supported);
+          const problem = {
+            transposed: false, n: g.n, c: g.cpg * g.groups, h: g.h, w: g.w, o: g.opg * g.groups, kh: g.kh, kw: g.kw, cpg: g.cpg, opg: g.opg,
+            oh: convOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0]), ow: convOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1]),
+            stride: g.stride, padding: g.padding, dilation: g.dilation,
+          };
+          fc.pre(variant.supports(problem, gpu.ctx.gpu));
           await compare(shapes, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), JSON.stringify(g));
         }),
         RUNS,

@@ -10,6 +10,7 @@ import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
+import { im2colVariant } from './conv-im2col.js';
 import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates } from '../tuning.js';
 import { viewExtent } from './matmul.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
@@ -163,6 +164,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // candidates, put tiled64x64k16p within 5-30% of the best on the bench's conv shapes: the tuner decides.
   convTiledVariant(4, 4, 16, true),
   convTiledVariant(8, 8, 8, true),
+  // Patches gathered once, then the tuned matmul (conv-im2col.ts).
+  im2colVariant,
 ];
 
 /** The variants, in order of preference; 'direct' supports everything. */
