@@ -122,7 +122,7 @@ function replay(trace: BatchTrace, env: Map<Tensor, Tensor>, size: number, keep:
  */
 export function vmap<Args extends unknown[], R>(f: (...args: Args) => R, options: VmapOptions = {}): (...args: Args) => R {
   return (...args: Args): R => {
-    const inAxes = options.inAxes ?? 0;
+    const inAxes = options.inAxes === undefined ? 0 : options.inAxes;
     if (Array.isArray(inAxes) && inAxes.length !== args.length) {
       throw new ShapeError(
         `vmap: inAxes has ${inAxes.length} entries but f got ${args.length} argument(s); give one per argument (null for shared ones), or one number for all.`,
@@ -163,7 +163,7 @@ export function vmap<Args extends unknown[], R>(f: (...args: Args) => R, options
         });
         const exampleOut = observePrimitives(trace.observe, () => f(...exampleArgs));
         const outLeaves = treeLeaves(exampleOut);
-        const outAxes = leafAxes(exampleOut, options.outAxes ?? 0, 'the output', true);
+        const outAxes = leafAxes(exampleOut, options.outAxes === undefined ? 0 : options.outAxes, 'the output', true);
         replay(trace, env, size, new Set(outLeaves));
         trace.release();
         return mapLeaves(exampleOut, (o, k) => {
