@@ -95,7 +95,7 @@ describe('jvp', () => {
     const x = f64([1, 2]);
     const v = f64([3, 4]);
     const c = f64([7, 7]);
-    const [o1, t1] = T.jvp(() => c, [x], [v]);
+    const [o1, t1] = T.jvp((_: Tensor) => c, [x], [v]);
     expect(await t1.array()).toEqual([0, 0]);
     const [o2, t2] = T.jvp((a: Tensor) => a, [x], [v]);
     expect(await t2.array()).toEqual([3, 4]);
@@ -129,7 +129,7 @@ describe('jvp', () => {
     const short = f64([1]);
     expect(() => T.jvp(T.exp, [x], [t32])).toThrow(/tangent for primal 0 is \[2\] float32 but the primal is \[2\] float64/);
     expect(() => T.jvp(T.exp, [x], [short])).toThrow(/must match/);
-    expect(() => T.jvp(T.exp, [x], [])).toThrow(/1 primals but 0 tangents/);
+    expect(() => T.jvp(T.exp, [x], [] as unknown as [Tensor])).toThrow(/1 primals but 0 tangents/);
     expect(() => T.jvp(T.exp as (x: Tensor) => Tensor, x as unknown as [Tensor], [x])).toThrow(/must be arrays/);
     [x, t32, short].forEach((a) => a.dispose());
   });

@@ -126,7 +126,7 @@ describe('vmap', () => {
   it('an output that does not depend on the batch is repeated along it', async () => {
     const x = f64([1, 2, 3]);
     const c = f64([5, 6]);
-    const out = T.vmap(() => T.mul(c, 2), { inAxes: 0 })(x);
+    const out = T.vmap((_: Tensor) => T.mul(c, 2), { inAxes: 0 })(x);
     expect(await out.array()).toEqual([[10, 12], [10, 12], [10, 12]]);
     [x, c, out].forEach((t) => t.dispose());
   });
