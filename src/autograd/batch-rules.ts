@@ -30,8 +30,11 @@ const lift = (x: Tensor, batched: boolean, size: number): Tensor => (batched ? x
 /** Every input with the batch at axis 0. */
 const liftAll = <P extends Primitive>({ inputs, batched, size }: BatchContext<P>): Tensor[] => inputs.map((x, i) => lift(x, batched[i], size));
 
-/** Elementwise primitives act on each element alike: run them on the batch as is. */
-const elementwise = <P extends Primitive>(prim: P): BatchRule<P> => (ctx) => bind(prim, liftAll(ctx), ctx.params);
+/**
+ * Primitives that treat a leading axis as one more batch of elements (elementwise ops, softmax
+ * over the last axis, matmul's batch dims) run on the batch as is.
+ */
+const asIs = <P extends Primitive>(prim: P): BatchRule<P> => (ctx) => bind(prim, liftAll(ctx), ctx.params);
 
 /** Axis parameters move past the batch axis. */
 const shift = (axes: readonly number[]): number[] => axes.map((a) => a + 1);
@@ -88,45 +91,45 @@ function takeBatchedIndices({ inputs: [x0, idx], batched, size, params: { axis }
 
 export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   // --- elementwise: unbatched operands broadcast along the batch ---------------------------------
-  neg: elementwise('neg'),
-  abs: elementwise('abs'),
-  sign: elementwise('sign'),
-  square: elementwise('square'),
-  relu: elementwise('relu'),
-  exp: elementwise('exp'),
-  log: elementwise('log'),
-  sqrt: elementwise('sqrt'),
-  rsqrt: elementwise('rsqrt'),
-  reciprocal: elementwise('reciprocal'),
-  sin: elementwise('sin'),
-  cos: elementwise('cos'),
-  tanh: elementwise('tanh'),
-  sigmoid: elementwise('sigmoid'),
-  silu: elementwise('silu'),
-  gelu: elementwise('gelu'),
-  erf: elementwise('erf'),
-  floor: elementwise('floor'),
-  ceil: elementwise('ceil'),
-  round: elementwise('round'),
-  logicalNot: elementwise('logicalNot'),
-  add: elementwise('add'),
-  sub: elementwise('sub'),
-  mul: elementwise('mul'),
-  div: elementwise('div'),
-  pow: elementwise('pow'),
-  maximum: elementwise('maximum'),
-  minimum: elementwise('minimum'),
-  equal: elementwise('equal'),
-  notEqual: elementwise('notEqual'),
-  less: elementwise('less'),
-  lessEqual: elementwise('lessEqual'),
-  greater: elementwise('greater'),
-  greaterEqual: elementwise('greaterEqual'),
-  logicalAnd: elementwise('logicalAnd'),
-  logicalOr: elementwise('logicalOr'),
-  where: elementwise('where'),
-  stopGradient: elementwise('stopGradient'),
-  cast: elementwise('cast'),
+  neg: asIs('neg'),
+  abs: asIs('abs'),
+  sign: asIs('sign'),
+  square: asIs('square'),
+  relu: asIs('relu'),
+  exp: asIs('exp'),
+  log: asIs('log'),
+  sqrt: asIs('sqrt'),
+  rsqrt: asIs('rsqrt'),
+  reciprocal: asIs('reciprocal'),
+  sin: asIs('sin'),
+  cos: asIs('cos'),
+  tanh: asIs('tanh'),
+  sigmoid: asIs('sigmoid'),
+  silu: asIs('silu'),
+  gelu: asIs('gelu'),
+  erf: asIs('erf'),
+  floor: asIs('floor'),
+  ceil: asIs('ceil'),
+  round: asIs('round'),
+  logicalNot: asIs('logicalNot'),
+  add: asIs('add'),
+  sub: asIs('sub'),
+  mul: asIs('mul'),
+  div: asIs('div'),
+  pow: asIs('pow'),
+  maximum: asIs('maximum'),
+  minimum: asIs('minimum'),
+  equal: asIs('equal'),
+  notEqual: asIs('notEqual'),
+  less: asIs('less'),
+  lessEqual: asIs('lessEqual'),
+  greater: asIs('greater'),
+  greaterEqual: asIs('greaterEqual'),
+  logicalAnd: asIs('logicalAnd'),
+  logicalOr: asIs('logicalOr'),
+  where: asIs('where'),
+  stopGradient: asIs('stopGradient'),
+  cast: asIs('cast'),
 
   // --- reductions and softmax: the axes move past the batch ---------------------------------------
   reduceSum: ({ inputs: [x], params: { axes } }) => bind('reduceSum', [x], { axes: shift(axes) }),
@@ -135,7 +138,7 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   reduceMin: ({ inputs: [x], params: { axes } }) => bind('reduceMin', [x], { axes: shift(axes) }),
   argmax: ({ inputs: [x], params: { axis } }) => bind('argmax', [x], { axis: axis + 1 }),
   argmin: ({ inputs: [x], params: { axis } }) => bind('argmin', [x], { axis: axis + 1 }),
-  softmax: elementwise('softmax'),
+  softmax: asIs('softmax'),
 
   // --- movement: the batch axis stays in front -----------------------------------------------------
   reshape: ({ inputs: [x], params: { shape }, size }) => bind('reshape', [x], { shape: [size, ...shape] }),
@@ -158,7 +161,7 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
 
   // --- matmul and convolutions ---------------------------------------------------------------------
   // The batch is one more batch dim of matmul (an unbatched operand is a stride-0 view).
-  matmul: elementwise('matmul'),
+  matmul: asIs('matmul'),
   conv2d: convolution('conv2d'),
   convTranspose2d: convolution('convTranspose2d'),
 };

@@ -94,7 +94,7 @@ function applyBatchRule<P extends Primitive>(entry: TraceEntry<P>, ctx: BatchCon
   return ctx.inputs.includes(y) ? alias(y) : y;
 }
 
-/** Replays the recorded ops on the batch; returns each dependent example tensor's batched value. */
+/** Replays the recorded ops on the batch, filling `env` (example tensor -> its batched value). */
 function replay(trace: BatchTrace, env: Map<Tensor, Tensor>, size: number, keep: ReadonlySet<Tensor>): void {
   const lastUse = new Map<Tensor, number>();
   trace.entries.forEach((e, i) => e.inputs.forEach((x) => trace.dependent.has(x) && lastUse.set(x, i)));
