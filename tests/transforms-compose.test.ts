@@ -105,6 +105,18 @@ describe('Jacobians and Hessians', () => {
     expect(await J.t[1].array()).toBe(0);
     [a, b, J.y[0], J.y[1], J.t[0], J.t[1]].forEach((t) => t.dispose());
   });
+  it('hessian with an argnums list gives the blocks [[H_aa, H_ab], [H_ba, H_bb]]', async () => {
+    const a = f64([1, -2]);
+    const b = f64([3, 0.5]);
+    // f = sum(a^2 b): H_aa = diag(2b), H_ab = H_ba = diag(2a), H_bb = 0.
+    const [[haa, hab], [hba, hbb]] = T.hessian((u: Tensor, w: Tensor) => T.sum(T.mul(T.square(u), w)), { argnums: [0, 1] })(a, b) as unknown as Tensor[][];
+    await expectAllClose(haa, [6, 0, 0, 1], 0, 'H_aa');
+    await expectAllClose(hab, [2, 0, 0, -4], 0, 'H_ab');
+    await expectAllClose(hba, [2, 0, 0, -4], 0, 'H_ba');
+    await expectAllClose(hbb, [0, 0, 0, 0], 0, 'H_bb');
+    expect(haa.shape).toEqual([2, 2]);
+    [a, b, haa, hab, hba, hbb].forEach((t) => t.dispose());
+  });
 });
 
 describe('composition', () => {

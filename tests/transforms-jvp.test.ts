@@ -61,7 +61,7 @@ describe('a JVP rule per primitive', () => {
           primitiveCases[prim].chain((c) => caseValues(c).map((values) => [c, values] as const)),
           ([c, values]) => expectJvpMatchesFiniteDifferences(c, values),
         ),
-        runs(8),
+        runs(12),
       );
       expect(T.memory().cpu.tensors).toBe(before);
     });
