@@ -155,8 +155,12 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   concat: (ctx) => bind('concat', liftAll(ctx), { axis: ctx.params.axis + 1 }),
   take: (ctx) => {
     const [x, idx] = ctx.inputs;
-    if (ctx.batched[1]) return takeBatchedIndices(ctx);
-    return bind('take', [x, idx], { axis: ctx.params.axis + 1 });
+    const { axis } = ctx.params;
+    if (!ctx.batched[1]) return bind('take', [x, idx], { axis: axis + 1 });
+    if (ctx.batched[0]) return takeBatchedIndices(ctx);
+    // Shared x, per-example indices: the batch is one more index dim ([pre.., B, I.., post..]), moved to the front.
+    const out = bind('take', [x, idx], { axis });
+    return axis === 0 ? out : transpose(out, [axis, ...range(0, axis), ...range(axis + 1, out.rank - axis - 1)]);
   },
 
   // --- matmul and convolutions ---------------------------------------------------------------------
