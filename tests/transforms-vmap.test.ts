@@ -15,10 +15,23 @@ beforeAll(async () => {
   await T.setBackend('cpu');
 });
 
-/** A case, a batch size, in-axes, an out-axis, and per-input values: B examples if batched, else one. */
-const batchProblem = (prim: Primitive) =>
+/**
+ * A case, a batch size, in-axes, an out-axis, and per-input values: B examples if batched, else
+ * one. With `pattern`, exactly the inputs it marks are batched.
+ */
+const batchProblem = (prim: Primitive, pattern?: readonly boolean[]) =>
   primitiveCases[prim].chain((c) =>
-    fc.tuple(fc.constant(c), arbitraryBatchSize(), arbitraryInAxes(c.inputs.map((i) => i.shape.length)), fc.constantFrom(0, -1)).chain(([c, size, inAxes, outAxis]) =>
+    fc
+      .tuple(
+        fc.constant(c),
+        arbitraryBatchSize(),
+        arbitraryInAxes(
+          c.inputs.map((i) => i.shape.length),
+          { batchedOnly: pattern ? pattern.flatMap((b, i) => (b ? [i] : [])) : [] },
+        ).map((axes) => (pattern ? axes.map((a, i) => (pattern[i] ? a : null)) : axes)),
+        fc.constantFrom(0, -1),
+      )
+      .chain(([c, size, inAxes, outAxis]) =>
       fc
         .tuple(...c.inputs.map((input, i) => fc.array(input.values(input.shape.reduce((a, b) => a * b, 1)), { minLength: inAxes[i] === null ? 1 : size, maxLength: inAxes[i] === null ? 1 : size })))
         .map((examples) => ({ c, size, inAxes, outAxis, examples })),
@@ -73,6 +86,22 @@ const f64 = (data: T.TensorData) => T.tensor(data, { dtype: 'float64', backend: 
 /** Row b of x along axis 0 (a fresh tensor). */
 const row = (x: Tensor, b: number): Tensor => T.scope(() => T.squeeze(T.slice(x, [b], [b + 1]), 0));
 
+/** Every way of batching some of n inputs (at least one). */
+const patterns = (n: number): boolean[][] =>
+  Array.from({ length: 2 ** n - 1 }, (_, m) => Array.from({ length: n }, (_, i) => (((m + 1) >> i) & 1) === 1));
+
+describe('every batching pattern of the primitives with several inputs', () => {
+  const multi = (Object.keys(primitiveCases) as Primitive[]).filter((p) => fc.sample(primitiveCases[p], 1)[0].inputs.length > 1);
+  for (const prim of multi) {
+    const arity = fc.sample(primitiveCases[prim], 1)[0].inputs.length;
+    it(`${prim}: each subset of batched inputs equals the loop`, async () => {
+      for (const pattern of patterns(arity)) {
+        await fc.assert(fc.asyncProperty(batchProblem(prim, pattern), expectVmapEqualsLoop), runs(6));
+      }
+    });
+  }
+});
+
 describe('vmap', () => {
   // A two-layer network on one example, its parameters a record.
   type Params = { w1: Tensor; b1: Tensor; w2: Tensor };
@@ -107,6 +136,23 @@ describe('vmap', () => {
     Object.values(per).forEach((t) => t.dispose());
     expect(T.memory().cpu.tensors).toBe(before);
     [xs, ys, ...Object.values(p)].forEach((t) => t.dispose());
+  });
+
+  it('take batches shared data with per-example indices, per-example data with shared indices, and both', async () => {
+    const x = f64([[1, 2, 3], [4, 5, 6]]);
+    const xs = f64([[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]);
+    const idx = T.tensor([[2, 0], [-1, 1]], { dtype: 'int32', backend: 'cpu' });
+    const along1 = (a: Tensor, i: Tensor) => T.take(a, i, { axis: 1 });
+    for (const [label, inAxes, want] of [
+      ['shared x', [null, 0], [[[3, 1], [6, 4]], [[3, 2], [6, 5]]]],
+      ['shared indices', [0, null], [[[[3, 1], [3, 2]], [[6, 4], [6, 5]]], [[[9, 7], [9, 8]], [[12, 10], [12, 11]]]]],
+      ['both', [0, 0], [[[3, 1], [6, 4]], [[9, 8], [12, 11]]]],
+    ] as const) {
+      const got = T.vmap(along1, { inAxes: [...inAxes] })(inAxes[0] === null ? x : xs, idx);
+      expect(await got.array(), label).toEqual(want);
+      got.dispose();
+    }
+    [x, xs, idx].forEach((t) => t.dispose());
   });
 
   it('takes pytrees with per-leaf in-axes and returns pytrees with per-leaf out-axes', async () => {
