@@ -40,6 +40,14 @@ async function expectJvpMatchesFiniteDifferences(c: PrimitiveCase, values: numbe
     } else {
       const report = await T.checkJvp(f, floats, c.jvp);
       expect(report.ok, `${c.label}: ${report.message}`).toBe(true);
+      // Each float input alone (the others constant): the rules' zero-tangent branches.
+      if (floats.length > 1) {
+        for (let i = 0; i < floats.length; i++) {
+          const alone = (x: Tensor) => f(...floats.map((y, j) => (j === i ? x : y)));
+          const single = await T.checkJvp(alone, [floats[i]], { ...c.jvp, seed: i + 1 });
+          expect(single.ok, `${c.label}, input ${i} alone: ${single.message}`).toBe(true);
+        }
+      }
     }
   } finally {
     [...floats, ...fixed].forEach((x) => x.dispose());
