@@ -131,6 +131,22 @@ describe('jvp', () => {
     x.dispose();
   });
 
+  it("checkJvp, and checkGrad's forward and both modes, pass smooth functions and flag a kink", async () => {
+    const x = f64([0.5, -1.5, 2]);
+    const smoothF = (t: Tensor) => T.mul(T.tanh(t), T.exp(t));
+    for (const mode of ['forward', 'both', 'reverse'] as const) {
+      const report = await T.checkGrad(smoothF, [x], { mode });
+      expect(report.ok, `${mode}: ${report.message}`).toBe(true);
+    }
+    expect((await T.checkGrad(smoothF, [x], { mode: 'both' })).message).toMatch(/^checkGrad passed.*checkJvp passed/);
+    // relu at 0: the JVP takes the derivative 0, central differences see the kink's average 1/2.
+    const zero = f64([0, 0]);
+    const kink = await T.checkJvp(T.relu, [zero]);
+    expect(kink.ok).toBe(false);
+    expect(kink.message).toMatch(/checkJvp FAILED: 2 output elements, worst at \[\d\]: jvp 0 vs finite difference/);
+    [x, zero].forEach((t) => t.dispose());
+  });
+
   it('refuses tangents that do not match the primals, saying how they differ', () => {
     const x = f64([1, 2]);
     const t32 = T.tensor([1, 2], { dtype: 'float32', backend: 'cpu' });

@@ -20,8 +20,13 @@ export interface CheckGradOptions {
   readonly atol?: number;
   /** Check at most this many elements per input, chosen evenly (default all). */
   readonly maxElementsPerInput?: number;
-  /** Seed of the random cotangent used to project non-scalar outputs to a scalar (default 0). */
+  /** Seed of the random cotangent (reverse) or tangents (forward) (default 0). */
   readonly seed?: number;
+  /**
+   * Which derivative checkGrad checks: 'reverse' (vjp, default), 'forward' (jvp, as checkJvp) or
+   * 'both' (the report of the worse one; ok only if both pass).
+   */
+  readonly mode?: 'reverse' | 'forward' | 'both';
 }
 
 export interface GradMismatch {
@@ -43,11 +48,6 @@ export interface CheckGradReport {
   readonly message: string;
 }
 
-/**
- * Checks vjp(f) against central finite differences at `inputs` (float tensors on any backend;
- * copied to the CPU as float64). f may return any float tensor: non-scalar outputs are projected
- * onto a fixed random direction. Avoid points where f is not differentiable (relu at 0, ...).
- */
 /** The inputs as float64 CPU tensors (new tensors; the caller disposes them). */
 const toCpu64 = (op: string, inputs: readonly Tensor[]): Promise<Tensor[]> =>
   Promise.all(
@@ -60,7 +60,24 @@ const toCpu64 = (op: string, inputs: readonly Tensor[]): Promise<Tensor[]> =>
     }),
   );
 
+/**
+ * Checks vjp(f) against central finite differences at `inputs` (float tensors on any backend;
+ * copied to the CPU as float64). f may return any float tensor: non-scalar outputs are projected
+ * onto a fixed random direction. Avoid points where f is not differentiable (relu at 0, ...).
+ * `mode: 'forward'` checks jvp(f) instead (see checkJvp), `'both'` checks both.
+ */
 export async function checkGrad(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions = {}): Promise<CheckGradReport> {
+  const mode = options.mode ?? 'reverse';
+  if (mode === 'forward') return checkJvp(f, inputs, options);
+  if (mode === 'both') {
+    const [reverse, forward] = [await checkReverse(f, inputs, options), await checkJvp(f, inputs, options)];
+    const worse = forward.worstRatio > reverse.worstRatio ? forward : reverse;
+    return { ...worse, ok: reverse.ok && forward.ok, checked: reverse.checked + forward.checked, message: `${reverse.message} ${forward.message}` };
+  }
+  return checkReverse(f, inputs, options);
+}
+
+async function checkReverse(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions): Promise<CheckGradReport> {
   const eps = options.eps ?? 1e-6;
   const rtol = options.rtol ?? 1e-5;
   const atol = options.atol ?? 1e-7;
