@@ -1,12 +1,14 @@
-// checkGrad: compares reverse-mode gradients with central finite differences in float64 on the
-// CPU backend, and reports the worst relative error — the tool for property-testing gradients.
+// checkGrad and checkJvp: compare reverse-mode gradients and forward-mode tangents with central
+// finite differences in float64 on the CPU backend, and report the worst relative error — the
+// tools for property-testing derivative rules.
 import { toBackend, tensor } from '../tensor/ops/creation.js';
-import { cast, mul } from '../tensor/ops/elementwise.js';
+import { add, cast, mul } from '../tensor/ops/elementwise.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { normal, key } from '../random/index.js';
 import { scope } from '../tensor/memory.js';
 import { Tensor } from '../tensor/tensor.js';
 import { DTypeError } from '../tensor/errors.js';
+import { jvp } from './jvp.js';
 import { vjp } from './vjp.js';
 
 export interface CheckGradOptions {
@@ -18,8 +20,13 @@ export interface CheckGradOptions {
   readonly atol?: number;
   /** Check at most this many elements per input, chosen evenly (default all). */
   readonly maxElementsPerInput?: number;
-  /** Seed of the random cotangent used to project non-scalar outputs to a scalar (default 0). */
+  /** Seed of the random cotangent (reverse) or tangents (forward) (default 0). */
   readonly seed?: number;
+  /**
+   * Which derivative checkGrad checks: 'reverse' (vjp, default), 'forward' (jvp, as checkJvp) or
+   * 'both' (the report of the worse one; ok only if both pass).
+   */
+  readonly mode?: 'reverse' | 'forward' | 'both';
 }
 
 export interface GradMismatch {
@@ -41,24 +48,40 @@ export interface CheckGradReport {
   readonly message: string;
 }
 
-/**
- * Checks vjp(f) against central finite differences at `inputs` (float tensors on any backend;
- * copied to the CPU as float64). f may return any float tensor: non-scalar outputs are projected
- * onto a fixed random direction. Avoid points where f is not differentiable (relu at 0, ...).
- */
-export async function checkGrad(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions = {}): Promise<CheckGradReport> {
-  const eps = options.eps ?? 1e-6;
-  const rtol = options.rtol ?? 1e-5;
-  const atol = options.atol ?? 1e-7;
-  const xs = await Promise.all(
+/** The inputs as float64 CPU tensors (new tensors; the caller disposes them). */
+const toCpu64 = (op: string, inputs: readonly Tensor[]): Promise<Tensor[]> =>
+  Promise.all(
     inputs.map(async (x, i) => {
-      if (!(x instanceof Tensor)) throw new DTypeError(`checkGrad: input ${i} is not a Tensor; pass the tensors f takes, in order.`);
+      if (!(x instanceof Tensor)) throw new DTypeError(`${op}: input ${i} is not a Tensor; pass the tensors f takes, in order.`);
       const onCpu = x.backend === 'cpu' ? x : await toBackend(x, 'cpu');
       const x64 = cast(onCpu, 'float64');
       if (onCpu !== x) onCpu.dispose();
       return x64;
     }),
   );
+
+/**
+ * Checks vjp(f) against central finite differences at `inputs` (float tensors on any backend;
+ * copied to the CPU as float64). f may return any float tensor: non-scalar outputs are projected
+ * onto a fixed random direction. Avoid points where f is not differentiable (relu at 0, ...).
+ * `mode: 'forward'` checks jvp(f) instead (see checkJvp), `'both'` checks both.
+ */
+export async function checkGrad(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions = {}): Promise<CheckGradReport> {
+  const mode = options.mode ?? 'reverse';
+  if (mode === 'forward') return checkJvp(f, inputs, options);
+  if (mode === 'both') {
+    const [reverse, forward] = [await checkReverse(f, inputs, options), await checkJvp(f, inputs, options)];
+    const worse = forward.worstRatio > reverse.worstRatio ? forward : reverse;
+    return { ...worse, ok: reverse.ok && forward.ok, checked: reverse.checked + forward.checked, message: `${reverse.message} ${forward.message}` };
+  }
+  return checkReverse(f, inputs, options);
+}
+
+async function checkReverse(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions): Promise<CheckGradReport> {
+  const eps = options.eps ?? 1e-6;
+  const rtol = options.rtol ?? 1e-5;
+  const atol = options.atol ?? 1e-7;
+  const xs = await toCpu64('checkGrad', inputs);
   let direction: Tensor | undefined;
   try {
     // A fixed random direction turns any output into the scalar <f(x), v>.
@@ -125,3 +148,55 @@ export async function checkGrad(f: (...xs: Tensor[]) => Tensor, inputs: readonly
   }
 }
 
+
+/**
+ * Checks jvp(f) against central finite differences at `inputs` (float tensors on any backend;
+ * copied to the CPU as float64): along random tangents v (one per input, from `seed`), every
+ * element of the output's tangent must match (f(x + eps v) - f(x - eps v)) / (2 eps). The
+ * report's `worst.index` is an output element (`worst.input` is 0). Options as checkGrad's
+ * (maxElementsPerInput does not apply: one direction checks every output element).
+ */
+export async function checkJvp(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions = {}): Promise<CheckGradReport> {
+  const eps = options.eps ?? 1e-6;
+  const rtol = options.rtol ?? 1e-5;
+  const atol = options.atol ?? 1e-7;
+  const xs = await toCpu64('checkJvp', inputs);
+  const vs = xs.map((x, i) => normal(key((options.seed ?? 0) * 1009 + i), x.shape, { backend: 'cpu', dtype: 'float64' }));
+  try {
+    const [out, tangent] = jvp(f, xs, vs);
+    const analytic = await tangent.data();
+    out.dispose();
+    tangent.dispose();
+    const along = async (sign: number): Promise<Float64Array> => {
+      const y = scope(() => f(...xs.map((x, i) => add(x, mul(vs[i], sign * eps)))));
+      const v = Float64Array.from(await y.data());
+      y.dispose();
+      return v;
+    };
+    const [plus, minus] = [await along(1), await along(-1)];
+    let worstRatio = 0;
+    let maxAbsError = 0;
+    let worst: GradMismatch | null = null;
+    for (let j = 0; j < analytic.length; j++) {
+      const numeric = (plus[j] - minus[j]) / (2 * eps);
+      const a = analytic[j];
+      const err = Math.abs(a - numeric);
+      const ratio = err / (atol + rtol * Math.max(Math.abs(a), Math.abs(numeric)));
+      maxAbsError = Math.max(maxAbsError, Number.isNaN(err) ? Infinity : err);
+      if (worst === null || !(ratio <= worstRatio)) {
+        worstRatio = Number.isNaN(ratio) ? Infinity : ratio;
+        worst = { input: 0, index: j, analytic: a, numeric };
+      }
+    }
+    const ok = worstRatio <= 1;
+    const message = worst
+      ? `checkJvp ${ok ? 'passed' : 'FAILED'}: ${analytic.length} output elements, worst at [${worst.index}]: ` +
+        `jvp ${worst.analytic} vs finite difference ${worst.numeric} (|error| ${Math.abs(worst.analytic - worst.numeric).toExponential(2)}, ` +
+        `${worstRatio.toFixed(3)}x the tolerance atol ${atol} + rtol ${rtol} * |t|).`
+      : 'checkJvp: no elements to check (the output is empty).';
+    return { ok, worstRatio, maxAbsError, checked: analytic.length, worst, message };
+  } finally {
+    xs.forEach((x) => x.dispose());
+    vs.forEach((v) => v.dispose());
+  }
+}

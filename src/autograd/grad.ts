@@ -25,7 +25,7 @@ export type GradsOf<Args extends readonly unknown[], A extends Argnums> = A exte
   ? { -readonly [K in keyof A]: Args[A[K] & number] }
   : Args[A & number];
 
-function normalizeArgnums(op: string, argnums: number | readonly number[], argCount: number): number[] {
+export function normalizeArgnums(op: string, argnums: number | readonly number[], argCount: number): number[] {
   const list = typeof argnums === 'number' ? [argnums] : [...argnums];
   for (const a of list) {
     if (!Number.isInteger(a) || a < 0 || a >= argCount) {

@@ -99,7 +99,7 @@ function convWeightGrad(x: Tensor, g: Tensor, kernel: readonly [number, number],
 }
 
 /** PyTorch-style index normalisation shared with the take kernels: wrap once, then clamp. */
-const normalizeIndices = (idx: Tensor, n: number): Tensor =>
+export const normalizeIndices = (idx: Tensor, n: number): Tensor =>
   clamp(where(less(idx, 0), add(idx, n), idx), { min: 0, max: Math.max(n - 1, 0) });
 
 /** max/min: the cotangent goes to the entries equal to the result, split evenly between ties. */

@@ -29,3 +29,36 @@ export function requireDifferentiable(op: string, tree: unknown, name: string): 
   };
   walk(tree, '');
 }
+
+/**
+ * Throws unless `tangent` has the structure of `primal` with a tensor of the same shape and dtype
+ * at every leaf (the tangents of jvp, linearize and checkJvp).
+ */
+export function requireTangentsLike(op: string, primal: unknown, tangent: unknown, name: string): void {
+  const walk = (p: unknown, t: unknown, path: string): void => {
+    if (p instanceof Tensor) {
+      if (!(t instanceof Tensor)) {
+        throw new DTypeError(`${op}: the tangent for ${name}${path} is ${t === null ? 'null' : typeof t}, not a tensor; pass a tensor shaped like the primal (zerosLike(x) for none).`);
+      }
+      t.storage(op);
+      if (t.dtype !== p.dtype || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+        throw new DTypeError(
+          `${op}: the tangent for ${name}${path} is ${fmtShape(t.shape)} ${t.dtype} but the primal is ${fmtShape(p.shape)} ${p.dtype}; ` +
+            `they must match (cast or reshape the tangent).`,
+        );
+      }
+    } else if (Array.isArray(p)) {
+      if (!Array.isArray(t) || t.length !== p.length) {
+        throw new DTypeError(`${op}: the tangent for ${name}${path} must be an array of ${p.length}, like the primal.`);
+      }
+      p.forEach((v, i) => walk(v, t[i], `${path}[${i}]`));
+    } else if (isPlainObject(p)) {
+      const keys = Object.keys(p);
+      if (!isPlainObject(t) || Object.keys(t).length !== keys.length || keys.some((k) => !(k in t))) {
+        throw new DTypeError(`${op}: the tangent for ${name}${path} must be a record with the primal's keys (${keys.join(', ')}).`);
+      }
+      keys.forEach((k) => walk(p[k], t[k], `${path}.${k}`));
+    }
+  };
+  walk(primal, tangent, '');
+}

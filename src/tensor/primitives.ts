@@ -41,13 +41,16 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
 
 export type Primitive = keyof PrimitiveParams;
 
-/** Sees every primitive after it ran (autodiff tapes, op counters, profilers). */
+/**
+ * Sees every primitive after it ran (autodiff tapes, op counters, profilers). Returning `true`
+ * hides the op from the observers outside this one (vmap's trace does so for per-example ops).
+ */
 export type PrimitiveObserver = <P extends Primitive>(
   prim: P,
   inputs: readonly Tensor[],
   params: PrimitiveParams[P],
   output: Tensor,
-) => void;
+) => boolean | void;
 
 export type PrimitiveImpl<P extends Primitive> = (inputs: readonly Tensor[], params: PrimitiveParams[P]) => Tensor;
 
@@ -62,7 +65,7 @@ export function installPrimitiveImpls(table: { [P in Primitive]: PrimitiveImpl<P
 /** Runs primitive `prim` on `inputs` and tells the observers. @internal for op authors. */
 export function bind<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: PrimitiveParams[P]): Tensor {
   const output = (impls![prim] as PrimitiveImpl<P>)(inputs, params);
-  for (let i = observers.length - 1; i >= 0; i--) observers[i](prim, inputs, params, output);
+  for (let i = observers.length - 1; i >= 0; i--) if (observers[i](prim, inputs, params, output) === true) break;
   return output;
 }
 
@@ -73,5 +76,41 @@ export function observePrimitives<T>(observer: PrimitiveObserver, fn: () => T): 
     return fn();
   } finally {
     observers.splice(observers.lastIndexOf(observer), 1);
+  }
+}
+
+/**
+ * Runs `fn` with only the observers outside `observer` active: a transform computing its rule for
+ * an op is seen by the transforms around it, never by itself or those nested inside it (JAX's
+ * levels). Costs nothing unless a transform calls it.
+ */
+export function observeOutside<T>(observer: PrimitiveObserver, fn: () => T): T {
+  const at = observers.lastIndexOf(observer);
+  return withObservers(at < 0 ? observers.slice() : observers.slice(0, at), fn);
+}
+
+/**
+ * Shows a primitive that ran to the observers outside `observer` now, as bind would after it
+ * returns: a transform that then runs rules on the op's output calls this first, so the
+ * transforms around it record the op before the rule ops that read its output (their tapes stay
+ * in dependency order), and returns true so bind does not show it to them twice.
+ */
+export function notifyOutside<P extends Primitive>(
+  observer: PrimitiveObserver,
+  prim: P,
+  inputs: readonly Tensor[],
+  params: PrimitiveParams[P],
+  output: Tensor,
+): void {
+  for (let i = observers.lastIndexOf(observer) - 1; i >= 0; i--) if (observers[i](prim, inputs, params, output) === true) break;
+}
+
+/** Runs `fn` with exactly `stack` as the observers (outermost first), then restores them. */
+export function withObservers<T>(stack: readonly PrimitiveObserver[], fn: () => T): T {
+  const saved = observers.splice(0, observers.length, ...stack);
+  try {
+    return fn();
+  } finally {
+    observers.splice(0, observers.length, ...saved);
   }
 }

@@ -70,3 +70,25 @@ export function arbitraryTensor(options: TensorArbitraryOptions = {}): fc.Arbitr
       .map((values) => tensor(Float64Array.from(values), { shape, dtype, backend: options.backend ?? 'cpu' })),
   );
 }
+
+/**
+ * vmap in-axes for arguments of the given (per-example) ranks: per argument null (shared by the
+ * batch) or where its batch axis sits, 0..rank, sometimes written negative; at least one argument
+ * is batched. `batchedOnly` lists the arguments that must be batched (indices).
+ */
+export function arbitraryInAxes(ranks: readonly number[], { batchedOnly = [] as readonly number[] } = {}): fc.Arbitrary<(number | null)[]> {
+  return fc
+    .tuple(
+      ...ranks.map((r, i) =>
+        fc.oneof(
+          fc.integer({ min: 0, max: r }),
+          fc.integer({ min: -(r + 1), max: -1 }),
+          ...(batchedOnly.includes(i) ? [] : [fc.constant(null)]),
+        ),
+      ),
+    )
+    .filter((axes) => axes.some((a) => a !== null));
+}
+
+/** Batch sizes for vmap properties: 1 (the edge) to 4. */
+export const arbitraryBatchSize = (): fc.Arbitrary<number> => fc.integer({ min: 1, max: 4 });

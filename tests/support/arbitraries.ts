@@ -138,3 +138,24 @@ const RUNS_SCALE = Math.max(1, Number(process.env.OPS_RUNS_SCALE ?? 1) || 1);
 
 /** fast-check parameters: a modest run count per property so each file stays fast. */
 export const runs = (numRuns = 25): { numRuns: number } => ({ numRuns: Math.round(numRuns * RUNS_SCALE) });
+
+// --- batches (vmap) -------------------------------------------------------------------------------
+
+/** `shape` with a batch of `size` inserted at `axis` (negative counts from the end of the result). */
+export const batchedShape = (shape: readonly number[], axis: number, size: number): Shape => {
+  const at = axis < 0 ? axis + shape.length + 1 : axis;
+  return [...shape.slice(0, at), size, ...shape.slice(at)];
+};
+
+/**
+ * Row-major values of a batch laid out with its batch axis at `axis`, from per-example values
+ * (each `example[b]` row-major in `shape`): the host data vmap's input and the loop's rows share.
+ */
+export function interleaveBatch(examples: readonly (readonly number[])[], shape: readonly number[], axis: number): number[] {
+  const at = axis < 0 ? axis + shape.length + 1 : axis;
+  const outer = sizeOf(shape.slice(0, at));
+  const inner = sizeOf(shape.slice(at));
+  const out: number[] = [];
+  for (let o = 0; o < outer; o++) for (const ex of examples) for (let i = 0; i < inner; i++) out.push(ex[o * inner + i]);
+  return out;
+}
