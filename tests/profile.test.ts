@@ -176,6 +176,9 @@ describe('profile and named: API', () => {
     const byScope = p.table({ by: 'scope' });
     expect(byScope).toMatch(/\| \* \| a\/b \|/);
     expect(p.table({ by: 'kernel', top: 1 })).toMatch(/\(1 more\)/);
+    expect(p.table({ by: 'scope', depth: 1 })).toMatch(/\| \* \| a \|/);
+    expect(p.table({ by: 'scope', depth: 1 })).not.toContain('a/b');
+    expect(() => p.table({ depth: 0 })).toThrow(/depth must be a positive integer/);
     const svg = T.profileSvg(p);
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('matmul');

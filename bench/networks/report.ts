@@ -46,7 +46,7 @@ export function writeNetworkResults(base: string, res: NetworkResults): void {
 export function renderProfiles(adapter: string, profiles: Readonly<Record<string, T.Profile<unknown>>>): string {
   const parts = [`# Step profiles: ${adapter}`, '', 'Each profiled after one warm-up step (compiles and tuning done). Device times from GPU timestamps, one pass per dispatch.', ''];
   for (const [name, p] of Object.entries(profiles)) {
-    parts.push(`## ${name}`, '', p.table({ by: 'kernel', top: 15 }), '### By scope', '', p.table({ by: 'scope', top: 20 }));
+    parts.push(`## ${name}`, '', p.table({ by: 'kernel', top: 15 }), '### By phase', '', p.table({ by: 'scope', depth: 1 }), '### By scope', '', p.table({ by: 'scope', top: 20 }));
   }
   return parts.join('\n');
 }

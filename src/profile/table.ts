@@ -7,18 +7,23 @@ export interface TableOptions {
   readonly top?: number;
   /** Group rows by kernel and scope (default), by kernel alone, or by scope alone. */
   readonly by?: 'kernel+scope' | 'kernel' | 'scope';
+  /** Cut scope paths to their first `depth` names ('update/unet/up2.res0' at depth 1: 'update'). */
+  readonly depth?: number;
 }
 
 type Grouped = Pick<ProfileRow, 'calls' | 'gpuMs' | 'hostMs' | 'compiles' | 'flops' | 'bytes'> & { readonly kernel: string; readonly scope: string };
 
-const keyOf = (r: ProfileRow, by: NonNullable<TableOptions['by']>): [string, string] =>
-  by === 'kernel' ? [r.kernel, '*'] : by === 'scope' ? ['*', r.scope] : [r.kernel, r.scope];
+const cut = (scope: string, depth: number | undefined): string => (depth === undefined ? scope : scope.split('/').slice(0, depth).join('/'));
+
+const keyOf = (r: ProfileRow, by: NonNullable<TableOptions['by']>, depth?: number): [string, string] =>
+  by === 'kernel' ? [r.kernel, '*'] : by === 'scope' ? ['*', cut(r.scope, depth)] : [r.kernel, cut(r.scope, depth)];
 
 /** The rows summed per group, largest time first (device time, or host time where nothing was device-timed). */
-export function groupRows(profile: Pick<Profile<unknown>, 'rows' | 'timing'>, by: NonNullable<TableOptions['by']> = 'kernel+scope'): Grouped[] {
+export function groupRows(profile: Pick<Profile<unknown>, 'rows' | 'timing'>, by: NonNullable<TableOptions['by']> = 'kernel+scope', depth?: number): Grouped[] {
+  if (depth !== undefined && !(Number.isInteger(depth) && depth >= 1)) throw new RangeError(`profile table: depth must be a positive integer, got ${depth}.`);
   const groups = new Map<string, { -readonly [K in keyof Grouped]: Grouped[K] }>();
   for (const r of profile.rows) {
-    const [kernel, scope] = keyOf(r, by);
+    const [kernel, scope] = keyOf(r, by, depth);
     const key = `${kernel}\u0000${scope}`;
     let g = groups.get(key);
     if (!g) {
@@ -54,7 +59,7 @@ const TIMING_NOTE: Record<Profile<unknown>['timing'], string> = {
 
 export function profileTable(profile: Profile<unknown>, options: TableOptions = {}): string {
   const top = options.top ?? 25;
-  const groups = groupRows(profile, options.by);
+  const groups = groupRows(profile, options.by, options.depth);
   const time = timeOf(profile);
   const total = groups.reduce((n, g) => n + time(g), 0);
   const lines = [
@@ -81,7 +86,7 @@ const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(
 
 /** A horizontal bar chart (SVG) of the `top` largest groups' time. */
 export function profileSvg(profile: Profile<unknown>, options: TableOptions & { readonly title?: string } = {}): string {
-  const groups = groupRows(profile, options.by ?? 'kernel').slice(0, options.top ?? 15);
+  const groups = groupRows(profile, options.by ?? 'kernel', options.depth).slice(0, options.top ?? 15);
   const time = timeOf(profile);
   const max = Math.max(1e-9, ...groups.map(time));
   const label = (g: Grouped): string => (g.kernel === '*' ? g.scope || '(top)' : g.scope === '*' ? g.kernel : `${g.kernel} @ ${g.scope || '(top)'}`);
