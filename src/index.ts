@@ -28,7 +28,7 @@ export {
   type TensorData,
 } from './tensor/ops/creation.js';
 // PRNG
-export { PRNGKey, key, split, foldIn, uniform, normal, randomBits } from './random/index.js';
+export { PRNGKey, key, split, foldIn, uniform, normal, randomBits, permutation, STREAMS } from './random/index.js';
 // elementwise
 export {
   cast,

@@ -11,7 +11,8 @@ import { initLrpoState, trainLrpo, type LrpoStepMetrics } from '../src/lrpo/trai
 import type { UNetConfig } from '../src/models/unet.js';
 import { syntheticPairs, type PairSet } from '../src/train/pairs.js';
 import { initPolicyParams, policyOf } from '../src/train/policy.js';
-import { disposeState } from '../src/train/sft.js';
+import { disposeState } from '../src/train/state.js';
+import { NonFiniteLossError } from '../src/train/step.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
@@ -84,6 +85,19 @@ describe('LRPO training fold', () => {
     expect(metrics).toHaveLength(2);
     expect(metrics.every((m) => Number.isFinite(m.rewardMean) && m.gradNorm > 0)).toBe(true);
     expect(params).not.toEqual(before);
+  });
+
+  it('stops reward backprop on a NaN (as SFT and LRPO do), freeing the state it consumed', async () => {
+    const config = small();
+    const before = T.memory().webgpu.tensors;
+    const params = initPolicyParams(policy, T.key(1));
+    const w = params.outConv.weight;
+    (params.outConv as { weight: T.Tensor }).weight = T.mul(w, NaN);
+    w.dispose();
+    const run = trainLrpo({ policy, config, reward, pairs: await pairs() }, 1, initLrpoState(config, params, 0), {}, rewardBackpropStep);
+    await expect(run).rejects.toThrow(NonFiniteLossError);
+    await expect(run).rejects.toThrow(/rewardBackpropStep: the loss became NaN at step 1/);
+    expect(T.memory().webgpu.tensors).toBe(before);
   });
 
   it('trains a random subset of steps per update when stepsPerUpdate is set (deterministic for the key)', async () => {

@@ -9,7 +9,8 @@ import { initLrpoState, trainLrpo, type LrpoStepMetrics } from '../src/lrpo/trai
 import type { UNetConfig } from '../src/models/unet.js';
 import { syntheticPairs } from '../src/train/pairs.js';
 import { initPolicyParams, policyOf } from '../src/train/policy.js';
-import { DEFAULT_SFT_CONFIG, disposeState, initTrainState, sftOptimizer, trainSft, type TrainState } from '../src/train/sft.js';
+import { DEFAULT_SFT_CONFIG, sftOptimizer, trainSft } from '../src/train/sft.js';
+import { disposeState, initTrainState, type TrainState } from '../src/train/state.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
