@@ -1,6 +1,4 @@
 // The package entry: every public name of the engine (DESIGN.md section 4).
-import './tensor/eager.js'; // installs the primitive implementations behind bind()
-
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export type { Shape } from './tensor/shape.js';

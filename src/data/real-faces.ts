@@ -14,6 +14,7 @@ import type { BackendName } from '../kernels/backend.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { bilinearWeights } from './resize.js';
+import { readEnv, type EnvVar } from '../env.js';
 
 /** Crop sides the set is made at. */
 export const REAL_FACE_SIZES = [64, 128] as const;
@@ -23,7 +24,7 @@ export type RealFaceSize = (typeof REAL_FACE_SIZES)[number];
 export const REAL_FACES_VERSION = 1;
 
 /** Environment variable that overrides the cache folder. */
-export const REAL_FACES_DIR_ENV = 'WEBGPU_LRPO_REAL_FACES_DIR';
+export const REAL_FACES_DIR_ENV = 'WEBGPU_LRPO_REAL_FACES_DIR' satisfies EnvVar;
 
 /** Detections below this SSD score are dropped. */
 const MIN_SCORE = 0.5;
@@ -39,7 +40,7 @@ export class RealFacesError extends Error {
 
 /** The default cache folder: $WEBGPU_LRPO_REAL_FACES_DIR, else <package>/node_modules/.cache/webgpu-lrpo/real-faces. */
 export function realFacesDir(): string {
-  return process.env[REAL_FACES_DIR_ENV] || join(packageRoot(), 'node_modules', '.cache', 'webgpu-lrpo', 'real-faces');
+  return readEnv(REAL_FACES_DIR_ENV) || join(packageRoot(), 'node_modules', '.cache', 'webgpu-lrpo', 'real-faces');
 }
 
 const faceApiFolder = (): string =>

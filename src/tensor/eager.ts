@@ -6,7 +6,7 @@ import { conv2dOutHW, convTranspose2dOutHW } from '../kernels/params.js';
 import { backendFor } from './backends.js';
 import type { DType } from './dtype.js';
 import { BackendError, fmtShape, ShapeError } from './errors.js';
-import { installPrimitiveImpls, type Primitive, type PrimitiveImpl, type PrimitiveParams } from './primitives.js';
+import type { Primitive, PrimitiveImpl, PrimitiveParams } from './primitives.js';
 import { contiguousStrides, reshapeStrides, sizeOf, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -134,7 +134,8 @@ function concatImpl(xs: readonly Tensor[], { axis }: PrimitiveParams['concat']):
   return compute('concat', xs, shape, xs[0].dtype, (b) => b.concat(xs.map((x) => x.view('concat')), axis));
 }
 
-const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
+/** The eager implementation of every primitive: what bind (primitives.ts) runs. */
+export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
   ...(Object.fromEntries(Object.keys(unaryOps).map((op) => [op, unaryImpl(op as UnaryOp)])) as {
     [P in UnaryOp]: PrimitiveImpl<P>;
   }),
@@ -198,5 +199,3 @@ const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
     );
   },
 };
-
-installPrimitiveImpls(impls);

@@ -11,6 +11,7 @@ import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { PendingStorage } from './fusion.js';
 import { isCpuAdapter } from './tuning.js';
 import { identityEpilogue, type Epilogue } from './epilogue.js';
+import { readEnv } from '../../env.js';
 
 /**
  * Pooled bytes kept for reuse before the largest free buffers are destroyed: 256 MiB on CPU
@@ -27,14 +28,14 @@ export class GpuContext {
   readonly pool: BufferPool;
   readonly dispatcher: Dispatcher;
   /** Fuse chains of elementwise ops into one kernel (fusion.ts); WEBGPU_LRPO_FUSION=0 turns it off. */
-  fusion = process.env.WEBGPU_LRPO_FUSION !== '0';
+  fusion = readEnv('WEBGPU_LRPO_FUSION') !== '0';
   /**
    * Run a fused elementwise consumer as the epilogue of the matmul/conv it alone uses (fusion.ts).
    * Off by default: the producer kernels store at up to 128 unrolled sites, each inlining the
    * epilogue, and lavapipe then compiles a conv + bias + SiLU kernel in ~20 s. WEBGPU_LRPO_EPILOGUE=1
    * turns it on (worth it on real GPUs once stores are looped).
    */
-  epilogueFusion = process.env.WEBGPU_LRPO_EPILOGUE === '1';
+  epilogueFusion = readEnv('WEBGPU_LRPO_EPILOGUE') === '1';
   /**
    * How row-wise kernels (long-row reductions, softmax) split work: 'auto' picks one thread per
    * row on CPU adapters, where barriers are costly, and a workgroup per row elsewhere.

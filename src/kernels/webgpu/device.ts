@@ -1,6 +1,7 @@
 // Acquiring a Dawn adapter and device with the adapter's real limits, and recording device errors.
 import { create } from 'webgpu';
 import { BackendError } from '../../tensor/errors.js';
+import { ensureRuntimeDir } from '../../env.js';
 
 /**
  * The object `create()` returns must stay referenced for as long as any adapter or device lives,
@@ -53,7 +54,7 @@ export const NO_ADAPTER_FIX =
 
 /** Acquires an adapter and a device with the adapter's limits and the optional features it offers. */
 export async function acquireDevice(powerPreference?: GPUPowerPreference): Promise<GpuDevice> {
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  ensureRuntimeDir();
   gpuInstance ??= create([]);
   let adapter: GPUAdapter | null;
   try {

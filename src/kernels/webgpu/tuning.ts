@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { GpuContext } from './context.js';
+import { readEnv } from '../../env.js';
 
 /** Timed runs per variant after one warm-up (which also compiles the pipeline). */
 const TIMED_RUNS = 3;
@@ -15,10 +16,10 @@ const GIVE_UP_FACTOR = 3;
 const CACHE_VERSION = 1;
 
 /** Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides, else on unless under vitest or CI. */
-export function tuningEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  const flag = env.WEBGPU_LRPO_TUNE;
-  if (flag !== undefined && flag !== '') return flag !== '0' && flag.toLowerCase() !== 'false';
-  return !env.VITEST && !env.CI;
+export function tuningEnabled(env?: NodeJS.ProcessEnv): boolean {
+  const flag = readEnv('WEBGPU_LRPO_TUNE', env);
+  if (flag !== undefined) return flag !== '0' && flag.toLowerCase() !== 'false';
+  return !readEnv('VITEST', env) && !readEnv('CI', env);
 }
 
 /** Whether the adapter is a CPU rasteriser (lavapipe / llvmpipe / SwiftShader), where barriers are costly. */
@@ -47,11 +48,12 @@ export const tuningCandidates = <V extends { readonly barriers?: boolean }>(adap
 export const sizeBucket = (x: number): number => (x <= 1 ? 0 : Math.round(Math.log2(x)));
 
 /** The tuning file for an adapter: $WEBGPU_LRPO_TUNING_DIR, else $XDG_CACHE_HOME/webgpu-lrpo, else ./node_modules/.cache/webgpu-lrpo. */
-export function tuningCachePath(adapterDescription: string, env: NodeJS.ProcessEnv = process.env): string {
+export function tuningCachePath(adapterDescription: string, env?: NodeJS.ProcessEnv): string {
   const slug = adapterDescription.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'adapter';
+  const xdgCache = readEnv('XDG_CACHE_HOME', env);
   const dir =
-    env.WEBGPU_LRPO_TUNING_DIR ||
-    (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, 'webgpu-lrpo') : undefined) ||
+    readEnv('WEBGPU_LRPO_TUNING_DIR', env) ||
+    (xdgCache ? join(xdgCache, 'webgpu-lrpo') : undefined) ||
     (process.cwd() ? join(process.cwd(), 'node_modules', '.cache', 'webgpu-lrpo') : join(homedir(), '.cache', 'webgpu-lrpo'));
   return join(dir, `tuning-${slug}.json`);
 }
