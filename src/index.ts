@@ -1,4 +1,4 @@
-// The package entry: every public name of the engine (DESIGN.md section 4).
+// The package entry: every public name of the engine (docs/architecture.md, "The public API").
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export type { Shape } from './tensor/shape.js';

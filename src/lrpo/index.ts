@@ -1,5 +1,6 @@
-// The LRPO package (DESIGN.md section 5): the composite reward, group and per-step advantages,
-// the per-step objective (PPO-clip, GT-guided likelihood, KL) and its configuration.
+// The LRPO package (docs/architecture.md, "The LRPO pipeline"): the composite reward, group and
+// per-step advantages, the per-step objective (PPO-clip, GT-guided likelihood, KL) and its
+// configuration.
 export { laplacianSharpness, type LaplacianSharpnessOptions } from './sharpness.js';
 export {
   compositeReward,

@@ -16,8 +16,7 @@ import { readEnv } from '../../env.js';
 /**
  * Pooled bytes kept for reuse before the largest free buffers are destroyed: 256 MiB on CPU
  * adapters (host memory), 2 GiB on GPUs, where a fresh buffer costs a create and Dawn's lazy
- * zero-fill (ten 64 MiB matmul outputs in flight churned a 256 MiB pool: 4096^3 ran 8.1 ms per
- * product back to back against 5.5 ms alone on an H100).
+ * zero-fill, and a pool smaller than the outputs in flight churns (docs/measurements.md).
  */
 const defaultPoolCapBytes = (adapterDescription: string): number => (isCpuAdapter(adapterDescription) ? 256 : 2048) * 1024 * 1024;
 
@@ -32,8 +31,9 @@ export class GpuContext {
   /**
    * Run a fused elementwise consumer as the epilogue of the matmul/conv it alone uses (fusion.ts).
    * Off by default: the producer kernels store at up to 128 unrolled sites, each inlining the
-   * epilogue, and lavapipe then compiles a conv + bias + SiLU kernel in ~20 s. WEBGPU_LRPO_EPILOGUE=1
-   * turns it on (worth it on real GPUs once stores are looped).
+   * epilogue, and lavapipe then compiles a conv + bias + SiLU kernel very slowly
+   * (docs/measurements.md). WEBGPU_LRPO_EPILOGUE=1 turns it on (worth it on real GPUs once stores
+   * are looped).
    */
   epilogueFusion = readEnv('WEBGPU_LRPO_EPILOGUE') === '1';
   /**

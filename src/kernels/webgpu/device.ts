@@ -5,7 +5,8 @@ import { ensureRuntimeDir } from '../../env.js';
 
 /**
  * The object `create()` returns must stay referenced for as long as any adapter or device lives,
- * or the process aborts at a random later point (DESIGN.md section 6). One per process.
+ * or the process aborts at a random later point (docs/architecture.md, "WebGPU: the device and its
+ * lifetime"). One per process.
  */
 let gpuInstance: GPU | undefined;
 

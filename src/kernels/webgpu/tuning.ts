@@ -27,8 +27,8 @@ export const isCpuAdapter = (adapterDescription: string): boolean => /llvmpipe|l
 
 /**
  * How many back-to-back runs one timing of a candidate records: enough work that the timing is
- * not the submit-and-wait round trip (0.3-0.5 ms on a GPU through Dawn, where a small conv takes
- * microseconds), at most a few on CPU adapters, where every run is slow.
+ * not the submit-and-wait round trip (on a GPU through Dawn, far longer than a small conv: see
+ * docs/measurements.md), at most a few on CPU adapters, where every run is slow.
  */
 export function tuningRepeats(adapterDescription: string, flops: number): number {
   const [target, most] = isCpuAdapter(adapterDescription) ? [2 ** 25, 8] : [2 ** 30, 64];
@@ -37,9 +37,9 @@ export function tuningRepeats(adapterDescription: string, flops: number): number
 
 /**
  * The variants worth measuring on this adapter: on CPU adapters not the shared-memory tiled ones,
- * whose barrier per K step is a sync of every thread there (on lavapipe they won 2 of 101 tuned
- * matmul shapes, both tiny and within noise, and their compiles and runs slowed a fresh
- * machine's first demo). Tests and benches can still force any supported variant by name.
+ * whose barrier per K step is a sync of every thread there (on lavapipe they almost never won, and
+ * their compiles slowed a fresh machine's first demo: docs/measurements.md). Tests and benches can
+ * still force any supported variant by name.
  */
 export const tuningCandidates = <V extends { readonly barriers?: boolean }>(adapterDescription: string, supported: readonly V[]): V[] =>
   isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.barriers) : [...supported];

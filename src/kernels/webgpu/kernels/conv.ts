@@ -157,8 +157,7 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convChannelLanesVariant(1, 4),
   convChannelLanesVariant(2, 8),
   convChannelLanesVariant(4, 8),
-  // Shared-memory tiles for GPUs (slow on lavapipe). One H200 run, before the tuner repeated
-  // candidates, put tiled64x64k16p within 5-30% of the best on the bench's conv shapes: the tuner decides.
+  // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
   convTiledVariant(4, 4, 16, true),
   convTiledVariant(8, 8, 8, true),
 ];
@@ -187,9 +186,9 @@ export function convTranspose2dProblem(x: View, w: View, p: ConvTranspose2dParam
 
 /**
  * The untuned choice. On CPU adapters: channels across lanes where the output has few pixels and
- * many channels (the deep layers of the face ResNet at small batches: 4x4 x 256 channels at batch
- * 1 ran 10x faster as lanes4x8 than as gemm16x8, whose 512 pixel columns were 97% idle), else the
- * widest register block (measured fastest on lavapipe). Elsewhere a narrower block.
+ * many channels (the deep layers of the face ResNet at small batches, where a pixel-wide block
+ * leaves most lanes idle), else the widest register block. Elsewhere a narrower block. The
+ * measurements behind both: docs/measurements.md.
  */
 function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const pixels = p.n * p.oh * p.ow;
@@ -212,7 +211,8 @@ function shapeClass(p: ConvGemmProblem): string {
 const tunedVariant = (ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): string =>
   pickVariant(ctx, x, w, p, {
     shapeClass: shapeClass(p),
-    // Not 'direct': wherever a GEMM variant applies it is several times slower (bench/results).
+    // Not 'direct': wherever a GEMM variant applies it is several times slower
+    // (docs/measurements.md).
     supported: gemmVariants.filter((v) => v.supports(p, ctx.gpu)),
     fallback: defaultVariant(ctx, p),
     outElements: p.n * p.o * p.oh * p.ow,

@@ -37,7 +37,10 @@ function dispatchThreadPerItem(
   });
 }
 
-/** Each thread computes a 4x4 output tile in registers; no shared memory (fastest on lavapipe, DESIGN.md section 6). */
+/**
+ * Each thread computes a 4x4 output tile in registers; no shared memory (for CPU adapters:
+ * docs/architecture.md, "WebGPU: the device and its lifetime").
+ */
 const tile4x4: MatmulVariant = {
   name: 'tile4x4',
   description: 'register-blocked 4x4 output tile per thread, no shared memory',
@@ -134,15 +137,15 @@ export const matmulVariants: readonly MatmulVariant[] = [
 const byName = (name: string): MatmulVariant => matmulVariants.find((v) => v.name === name) ?? matmulVariants[0];
 
 /**
- * The untuned choice: register blocking on CPU adapters (barriers are costly there, DESIGN.md §6;
- * rows8x8 measured 2x tile4x4 at 512..2048 on lavapipe), with A broadcast through subgroups when
- * the device has them (rows16x8sg: 1.5-2.5x rows8x8/rows8x16 from 256^3 to 2048^3 on lavapipe);
- * shared-memory tiles elsewhere.
+ * The untuned choice: register blocking on CPU adapters (barriers are costly there:
+ * docs/architecture.md, "WebGPU: the device and its lifetime"), with A broadcast through subgroups
+ * when the device has them; shared-memory tiles elsewhere. The measurements behind each choice:
+ * docs/measurements.md.
  */
 function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
   if (isCpuAdapter(ctx.gpu.adapterDescription)) {
     if (byName('rows16x8sg').supports(p, ctx.gpu)) return 'rows16x8sg';
-    // rows8x16 spans 1024 columns per workgroup: faster from N = 1024 (1024^3: 100 vs 135 ms).
+    // rows8x16 spans 1024 columns per workgroup: faster from N = 1024.
     return p.n >= 1024 ? 'rows8x16' : 'rows8x8';
   }
   return p.batch * p.m * p.n >= 1 << 18 ? 'tiled128x128k8' : 'tiled64x64k16';
