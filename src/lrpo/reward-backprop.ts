@@ -14,6 +14,7 @@ import { treeLeaves } from '../tensor/pytree.js';
 import { pairBatch } from '../train/pairs.js';
 import type { TrainState } from '../train/state.js';
 import { optimizerUpdate } from '../train/step.js';
+import { meanInterval } from '../train/stats.js';
 import { conditionOf, imageOf } from '../train/target-space.js';
 import { repeatEach } from './groups.js';
 import { stepInputs, type LrpoContext, type LrpoStepMetrics } from './train.js';
@@ -44,9 +45,7 @@ export async function rewardBackpropStep(ctx: LrpoContext, optimizer: Optimizer,
     batch.hq.dispose();
     batch.lq.dispose();
   }
-  const values = update.aux.rewards;
-  const rewardMean = values.reduce((a, b) => a + b, 0) / values.length;
-  const rewardStd = Math.sqrt(values.reduce((a, b) => a + (b - rewardMean) ** 2, 0) / Math.max(1, values.length - 1));
+  const { mean: rewardMean, sd: rewardStd } = meanInterval(update.aux.rewards);
   const mem = memory()[backend];
   const step = state.step + 1;
   return {

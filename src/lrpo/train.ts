@@ -10,6 +10,7 @@ import { memory } from '../tensor/memory.js';
 import { treeLeaves } from '../tensor/pytree.js';
 import { pairBatch, type PairSet } from '../train/pairs.js';
 import type { Policy } from '../train/policy.js';
+import { meanInterval } from '../train/stats.js';
 import { trainFold, type TrainHooks } from '../train/fold.js';
 import type { TrainState } from '../train/state.js';
 import type { LrpoConfig } from './config.js';
@@ -70,10 +71,9 @@ export async function lrpoStep(ctx: LrpoContext, optimizer: Optimizer, plan: Ddi
     const scored = ctx.config.shuffleRewards ? { ...r, rewards: Float64Array.from(permutation(foldIn(sampleKey, STREAMS.shuffledRewards), r.rewards.length), (i) => r.rewards[i]) } : r;
     const { state: next, metrics } = await lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, scored, noiseKey);
     const mem = memory()[backend];
-    const mean = r.rewards.reduce((a, b) => a + b, 0) / r.rewards.length;
-    const std = Math.sqrt(r.rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, r.rewards.length - 1));
-    const terms = Object.fromEntries(Object.entries(r.rewardTerms).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]));
-    return { state: next, metrics: { ...metrics, step: next.step, rewardMean: mean, rewardStd: std, rewardTerms: terms, liveTensors: mem.tensors, liveBytes: mem.bytes } };
+    const { mean, sd } = meanInterval(r.rewards);
+    const terms = Object.fromEntries(Object.entries(r.rewardTerms).map(([k, v]) => [k, meanInterval(v).mean]));
+    return { state: next, metrics: { ...metrics, step: next.step, rewardMean: mean, rewardStd: sd, rewardTerms: terms, liveTensors: mem.tensors, liveBytes: mem.bytes } };
   } finally {
     disposeRollout(r);
   }
