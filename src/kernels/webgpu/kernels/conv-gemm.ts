@@ -1,11 +1,11 @@
-// conv2d and convTranspose2d as implicit GEMMs with no im2col buffer: out[n, o, pixel] = sum over
-// (tap, input channel) of W[o, (c, tap)] * X_col[(c, tap), (n, pixel)], where the X_col column of a
-// lane is generated on the fly from x in the load. A workgroup owns TM output channels (uniform
-// across it: every lane needs the same weights, which the `sg` variants load once per subgroup, see
-// matmul-blocked.ts) and 64 lanes x TN output pixels; each lane keeps TM x TN accumulators. Taps
-// run outermost so the per-pixel address and padding test is computed once per tap, not per
-// channel. No shared memory or barriers (fast on lavapipe: docs/architecture.md, "Kernel variants
-// and tuning").
+// conv2d and convTranspose2d as implicit GEMMs with no im2col buffer: out[n, o, pixel] =
+// sum over (tap, input channel) of W[o, (c, tap)] * X_col[(c, tap), (n, pixel)], where the X_col
+// column of a lane is generated on the fly from x in the load. A workgroup owns TM output channels
+// (uniform across it: every lane needs the same weights, which the `sg` variants load once per
+// subgroup, see matmul-blocked.ts) and 64 lanes x TN output pixels; each lane keeps TM x TN
+// accumulators. Taps run outermost so the per-pixel address and padding test is computed
+// once per tap, not per channel. No shared memory or barriers (fast on lavapipe: see
+// docs/architecture.md, "Kernel variants and tuning").
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { type GpuDevice, subgroupsFit } from '../device.js';
