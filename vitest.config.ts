@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Forks pool: each test file gets its own process, so one Dawn device per file, acquired in
-// beforeAll and destroyed in afterAll (DESIGN.md section 6).
+// beforeAll and destroyed in afterAll (docs/architecture.md, "WebGPU: the device and its
+// lifetime").
 export default defineConfig({
   test: {
     pool: 'forks',

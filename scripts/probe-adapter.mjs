@@ -3,7 +3,8 @@
 import { create } from 'webgpu';
 
 process.env.XDG_RUNTIME_DIR ??= '/tmp';
-const gpu = create([]); // kept referenced until exit: see DESIGN.md section 6
+// Kept referenced until exit: see docs/architecture.md, "WebGPU: the device and its lifetime".
+const gpu = create([]);
 try {
   const adapter = await gpu.requestAdapter();
   if (!adapter) {

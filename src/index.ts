@@ -1,6 +1,4 @@
-// The package entry: every public name of the engine (DESIGN.md section 4).
-import './tensor/eager.js'; // installs the primitive implementations behind bind()
-
+// The package entry: every public name of the engine (docs/architecture.md, "The public API").
 export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export type { Shape } from './tensor/shape.js';
@@ -29,7 +27,7 @@ export {
   type TensorData,
 } from './tensor/ops/creation.js';
 // PRNG
-export { PRNGKey, key, split, foldIn, uniform, normal, randomBits } from './random/index.js';
+export { PRNGKey, key, split, foldIn, uniform, normal, randomBits, permutation, STREAMS } from './random/index.js';
 // elementwise
 export {
   cast,

@@ -1,4 +1,5 @@
-// The CodeFormer-style degradation (DESIGN.md section 5): pure per key, each step does its job.
+// The CodeFormer-style degradation (docs/architecture.md, "The LRPO pipeline"): pure per key, each
+// step does its job.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { full, key, memory, normal, setBackend, tensor, type Tensor } from '../src/index.js';
 import { blurImages, defaultDegradation, degrade, gaussianKernel, jpegRoundTrip, sampleDegradation, type DegradationConfig } from '../src/data/degrade.js';

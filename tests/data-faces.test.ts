@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { key, setBackend, split } from '../src/index.js';
-import { faceDataset, faceParams, generateFace, permutation, SPLIT_IDS, splitOfIdentity } from '../src/data/faces.js';
+import { faceDataset, faceParams, generateFace, SPLIT_IDS, splitOfIdentity } from '../src/data/faces.js';
+import { permutation } from '../src/random/permutation.js';
 import { renderFace } from '../src/data/face-render.js';
 
 beforeAll(async () => {

@@ -11,10 +11,11 @@ import { degrade } from '../src/data/degrade.js';
 import { buildRealFaces, loadRealFaces, readRealFacesIndex, realFacesDir, RealFacesError, REAL_FACE_SIZES } from '../src/data/real-faces.js';
 import { loadFaceRecognitionParams, type FaceRecognitionParams } from '../src/metrics/face-embedding/index.js';
 import { useBackends } from './support/backends.js';
+import { readEnv } from '../src/env.js';
 
 useBackends(); // metrics on WebGPU (the CPU reference backend takes minutes for the face ResNet on 22 x 5 images)
 
-const report = (...args: unknown[]) => process.env.REAL_FACES_REPORT && console.log(...args);
+const report = (...args: unknown[]) => readEnv('REAL_FACES_REPORT') && console.log(...args);
 
 let images: Tensor;
 let ids: string[];

@@ -18,6 +18,7 @@ import {
 } from '../src/metrics/face-embedding/index.js';
 import { useBackends } from './support/backends.js';
 import { crop, maxAbsDiff, toFaceApiInputs, toTensor, type HostImage } from './support/face-images.js';
+import { readEnv } from '../src/env.js';
 
 useBackends();
 
@@ -74,7 +75,7 @@ describe('faceEmbedding equals face-api', () => {
       expect(d.shape).toEqual([1, 128]);
       const got = await d.data();
       d.dispose();
-      if (process.env.FACE_EMBEDDING_REPORT) console.log(`image ${i}: max |ours - face-api| = ${maxAbsDiff(got, expected[i]).toExponential(2)}`);
+      if (readEnv('FACE_EMBEDDING_REPORT')) console.log(`image ${i}: max |ours - face-api| = ${maxAbsDiff(got, expected[i]).toExponential(2)}`);
       expect(maxAbsDiff(got, expected[i]), `image ${i} (${face.h}x${face.w})`).toBeLessThan(1e-4);
     }
   });
@@ -115,7 +116,7 @@ describe('identitySimilarity', () => {
       const sims = Array.from(await s.data());
       s.dispose();
       for (let i = 1; i < sims.length; i++) expect(sims[i], `sims ${sims.map((v) => v.toFixed(4))}`).toBeLessThan(sims[i - 1]);
-      if (process.env.FACE_EMBEDDING_REPORT) console.log(`blur sigmas ${sigmas}: similarity ${sims.map((v) => v.toFixed(4))}`);
+      if (readEnv('FACE_EMBEDDING_REPORT')) console.log(`blur sigmas ${sigmas}: similarity ${sims.map((v) => v.toFixed(4))}`);
       expect(sims[0]).toBeGreaterThan(0.9);
     }
   });

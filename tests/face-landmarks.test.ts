@@ -19,6 +19,7 @@ import {
 } from '../src/metrics/face-landmarks/index.js';
 import { useBackends } from './support/backends.js';
 import { crop, maxAbsDiff, toFaceApiInputs, toTensor, type HostImage } from './support/face-images.js';
+import { readEnv } from '../src/env.js';
 
 useBackends();
 
@@ -89,7 +90,7 @@ describe('faceLandmarks68 equals face-api', () => {
       l.dispose();
       // Coordinates are pixels of the input image; the net's output is relative to the padded square of side max(h, w).
       const relErr = maxAbsDiff(got, expected[i]) / Math.max(face.h, face.w);
-      if (process.env.FACE_LANDMARKS_REPORT) console.log(`image ${i} (${face.h}x${face.w}): max |ours - face-api| / side = ${relErr.toExponential(2)}`);
+      if (readEnv('FACE_LANDMARKS_REPORT')) console.log(`image ${i} (${face.h}x${face.w}): max |ours - face-api| / side = ${relErr.toExponential(2)}`);
       expect(relErr, `image ${i} (${face.h}x${face.w})`).toBeLessThan(1e-4);
       // The landmarks land inside the image (a sanity check that the crops hold faces).
       for (let k = 0; k < 136; k++) expect(got[k]).toBeGreaterThan(-0.1 * face.w);
@@ -144,7 +145,7 @@ describe('landmarkDistance', () => {
       });
       const lmd = Array.from(await d.data());
       d.dispose();
-      if (process.env.FACE_LANDMARKS_REPORT) console.log(`${face.h}x${face.w} blur sigmas ${sigmas}: LMD ${lmd.map((v) => v.toFixed(3))} px`);
+      if (readEnv('FACE_LANDMARKS_REPORT')) console.log(`${face.h}x${face.w} blur sigmas ${sigmas}: LMD ${lmd.map((v) => v.toFixed(3))} px`);
       for (let i = 1; i < lmd.length; i++) expect(lmd[i], `LMD ${lmd.map((v) => v.toFixed(3))}`).toBeGreaterThan(lmd[i - 1]);
       expect(lmd[0]).toBeLessThan(0.01 * face.w);
     }

@@ -1,6 +1,7 @@
-// Acceptance: every differentiable op of DESIGN.md section 4 has reverse-mode gradients that agree
-// with central finite differences (checkGrad, CPU float64) over generated shapes, parameters and
-// values, with inputs kept away from the points where an op has no derivative.
+// Acceptance: every differentiable op of the public API (docs/architecture.md, "The public API")
+// has reverse-mode gradients that agree with central finite differences (checkGrad, CPU float64)
+// over generated shapes, parameters and values, with inputs kept away from the points where an op
+// has no derivative.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';

@@ -15,7 +15,7 @@ import {
   LRPO_DEFAULTS,
   LrpoConfigError,
   lrpoConfig,
-  lrpoStepLoss,
+  lrpoLoss,
   noiseLevelWeights,
   ppoClipLoss,
   ppoDiagnostics,
@@ -272,7 +272,7 @@ describe('gaussianKl', () => {
   });
 });
 
-describe('lrpoStepLoss', () => {
+describe('lrpoLoss', () => {
   const config = lrpoConfig({ klWeight: 0.5 });
   const inputs = () => ({
     logProbNew: t64([0.3, -0.2, 0.1, 0]),
@@ -284,7 +284,7 @@ describe('lrpoStepLoss', () => {
 
   it('is policy + 0.001 L_GT + klWeight mean(KL) on a GT step, and reports each part', async () => {
     const x = inputs();
-    const { loss, terms } = lrpoStepLoss({ ...x, config, isGtStep: true });
+    const { loss, terms } = lrpoLoss({ ...x, config, gtSteps: 1 });
     const policy = -(1 - 1 + 0.5 - 0.5) / 4;
     const gt = 1 - (Math.exp(-4 / 40) + Math.exp(2 / 40)) / 2;
     const kl = 0.15;
@@ -297,11 +297,11 @@ describe('lrpoStepLoss', () => {
 
   it('leaves L_GT out off the GT steps and when gtRegularization is off (the grpo preset), and KL at weight 0', async () => {
     const x = inputs();
-    const off = lrpoStepLoss({ ...x, config: lrpoConfig(), isGtStep: false });
+    const off = lrpoLoss({ ...x, config: lrpoConfig(), gtSteps: 0 });
     expect((await read(off.terms.gt))[0]).toBe(0);
     expect((await read(off.terms.kl))[0]).toBe(0);
     expect((await read(off.loss))[0]).toBeCloseTo((await read(off.terms.policy))[0], 14);
-    const grpo = lrpoStepLoss({ logProbNew: x.logProbNew, logProbOld: x.logProbOld, advantages: x.advantages, config: lrpoConfig(ABLATIONS.grpo), isGtStep: true });
+    const grpo = lrpoLoss({ logProbNew: x.logProbNew, logProbOld: x.logProbOld, advantages: x.advantages, config: lrpoConfig(ABLATIONS.grpo), gtSteps: 1 });
     expect((await read(grpo.terms.gt))[0]).toBe(0);
     [grpo.loss, grpo.terms.policy, grpo.terms.kl].forEach((t) => t.dispose());
     Object.values(x).forEach((t) => t.dispose());
@@ -310,7 +310,7 @@ describe('lrpoStepLoss', () => {
   it('differentiates through every enabled term (valueAndGrad with aux)', async () => {
     const x = inputs();
     const f = (lpNew: Tensor, lpGt: Tensor) => {
-      const r = lrpoStepLoss({ ...x, logProbNew: lpNew, logProbGt: lpGt, config, isGtStep: true });
+      const r = lrpoLoss({ ...x, logProbNew: lpNew, logProbGt: lpGt, config, gtSteps: 1 });
       return [r.loss, r.terms] as const;
     };
     const [[value, terms], [gNew, gGt]] = valueAndGrad(f, { argnums: [0, 1], hasAux: true })(x.logProbNew, x.logProbGt);
@@ -320,12 +320,39 @@ describe('lrpoStepLoss', () => {
     Object.values(x).forEach((t) => t.dispose());
   });
 
+  it('over several trained steps is the mean of the per-step losses (GT weighted by gtSteps / steps)', async () => {
+    // Two trained steps of two samples: rows 0-1 are step 0, rows 2-3 step 1, the one GT step.
+    const made: Tensor[] = [];
+    const rows = (v: readonly number[], from: number, n: number) => {
+      const t = t64(v.slice(from, from + n));
+      made.push(t);
+      return t;
+    };
+    const columns = { logProbNew: [0.31, -0.2, 0.12, -0.01], logProbOld: [0.3, -0.2, 0.1, 0], advantages: [1, -1, 0.5, -0.5], klTerm: [0.1, 0.3, 0.2, 0] };
+    const inputsOf = (from: number, n: number) => ({
+      logProbNew: rows(columns.logProbNew, from, n),
+      logProbOld: rows(columns.logProbOld, from, n),
+      advantages: rows(columns.advantages, from, n),
+      klTerm: rows(columns.klTerm, from, n),
+    });
+    const logProbGt = rows([-4, 2], 0, 2);
+    const both = lrpoLoss({ ...inputsOf(0, 4), logProbGt, config, steps: 2, gtSteps: 1 });
+    const first = lrpoLoss({ ...inputsOf(0, 2), config, gtSteps: 0 });
+    const last = lrpoLoss({ ...inputsOf(2, 2), logProbGt, config, gtSteps: 1 });
+    const [l, a, b] = [await read(both.loss), await read(first.loss), await read(last.loss)];
+    expect(l[0]).toBeCloseTo((a[0] + b[0]) / 2, 14);
+    expect((await read(both.terms.gt))[0]).toBeCloseTo((await read(last.terms.gt))[0], 14);
+    [both.terms.policy, both.terms.kl, ...Object.values(first.terms), last.terms.policy, last.terms.kl, ...made].forEach((t) => t.dispose());
+  });
+
   it('says which input is missing for an enabled term', () => {
     const x = inputs();
     const base = { logProbNew: x.logProbNew, logProbOld: x.logProbOld, advantages: x.advantages };
-    expect(() => lrpoStepLoss({ ...base, klTerm: x.klTerm, config, isGtStep: true })).toThrow(/GT step .* logProbGt was not given/);
-    expect(() => lrpoStepLoss({ ...base, logProbGt: x.logProbGt, config, isGtStep: false })).toThrow(/klWeight is 0.5 but klTerm was not given/);
-    expect(() => lrpoStepLoss({ ...base, config: {} as never, isGtStep: false })).toThrow(/build one with lrpoConfig/);
+    expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, gtSteps: 1 })).toThrow(/GT step.* logProbGt was not given/);
+    expect(() => lrpoLoss({ ...base, logProbGt: x.logProbGt, config, gtSteps: 0 })).toThrow(/klWeight is 0.5 but klTerm was not given/);
+    expect(() => lrpoLoss({ ...base, config: {} as never, gtSteps: 0 })).toThrow(/build one with lrpoConfig/);
+    expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, steps: 2, gtSteps: 3 })).toThrow(/gtSteps is 3; expected how many of the 2 trained steps/);
+    expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, steps: 0, gtSteps: 0 })).toThrow(/steps is 0/);
     Object.values(x).forEach((t) => t.dispose());
   });
 });
@@ -350,11 +377,11 @@ describe('WebGPU agrees with the CPU (float32)', () => {
     expectClose(await runOnBoth([p, q, f32([0.7, 0.05])], (a, b, s) => gaussianKl(a, b, s)), { rtol: 1e-5, atol: 1e-6 });
   });
 
-  it('lrpoStepLoss with every term on', async () => {
+  it('lrpoLoss with every term on', async () => {
     const config = lrpoConfig({ klWeight: 0.1, gtRegularization: { weight: 0.5 } });
     const args = [f32(old.map((o, i) => o + logRho[i])), f32(old), f32(adv), f32([-4, 2, 0.5, -1]), f32([0.1, 0.2, 0, 0.4, 1, 0.3, 0.2, 0.1])];
     expectClose(
-      await runOnBoth(args, (n, o, a, g, k) => lrpoStepLoss({ logProbNew: n, logProbOld: o, advantages: a, logProbGt: g, klTerm: k, config, isGtStep: true }).loss),
+      await runOnBoth(args, (n, o, a, g, k) => lrpoLoss({ logProbNew: n, logProbOld: o, advantages: a, logProbGt: g, klTerm: k, config, gtSteps: 1 }).loss),
       { rtol: 1e-5, atol: 1e-6 },
     );
   });
@@ -375,8 +402,8 @@ describe('memory', () => {
         gtLikelihoodLoss(gt);
         gaussianKl(means, means, 0.5);
         const kl = gaussianKl(means, means, 0.5);
-        lrpoStepLoss({ logProbNew: lp, logProbOld: lp, advantages: adv, logProbGt: gt, klTerm: kl, config, isGtStep: true });
-        valueAndGrad((x: Tensor) => lrpoStepLoss({ logProbNew: x, logProbOld: lp, advantages: adv, logProbGt: gt, klTerm: kl, config, isGtStep: true }).loss)(lp);
+        lrpoLoss({ logProbNew: lp, logProbOld: lp, advantages: adv, logProbGt: gt, klTerm: kl, config, gtSteps: 1 });
+        valueAndGrad((x: Tensor) => lrpoLoss({ logProbNew: x, logProbOld: lp, advantages: adv, logProbGt: gt, klTerm: kl, config, gtSteps: 1 }).loss)(lp);
       });
       await ppoDiagnostics(lp, lp);
       expect(memory()[backend], backend).toEqual(before[backend]);

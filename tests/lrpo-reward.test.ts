@@ -11,10 +11,11 @@ import { faceEmbedding, identitySimilarity, loadFaceRecognitionParams, type Face
 import { perceptualSimilarity } from '../src/metrics/perceptual.js';
 import { slice } from '../src/tensor/ops/movement.js';
 import { useBackends } from './support/backends.js';
+import { readEnv } from '../src/env.js';
 
 useBackends();
 
-const report = (...args: unknown[]) => process.env.REWARD_REPORT && console.log(...args);
+const report = (...args: unknown[]) => readEnv('REWARD_REPORT') && console.log(...args);
 let params: { cpu: FaceRecognitionParams; webgpu: FaceRecognitionParams };
 let gtHost: Float32Array;
 const SIZE = 64;

@@ -8,21 +8,17 @@ import { ABLATIONS, lrpoConfig, trainedSteps } from '../src/lrpo/config.js';
 import { updateSteps } from '../src/lrpo/update.js';
 import { rewardBackpropStep } from '../src/lrpo/reward-backprop.js';
 import { initLrpoState, trainLrpo, type LrpoStepMetrics } from '../src/lrpo/train.js';
-import type { UNetConfig } from '../src/models/unet.js';
 import { syntheticPairs, type PairSet } from '../src/train/pairs.js';
-import { initPolicyParams, policyOf } from '../src/train/policy.js';
-import { disposeState } from '../src/train/sft.js';
+import { initPolicyParams } from '../src/train/policy.js';
+import { disposeState } from '../src/train/state.js';
+import { NonFiniteLossError } from '../src/train/step.js';
 import { useBackends } from './support/backends.js';
+import { cheapReward, microPolicy } from './support/micro-policy.js';
 
 useBackends();
 
-const MICRO: UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: false, heads: 1, groups: 2, timeEmbedDim: 8 };
-const policy = policyOf({ name: 'micro', unet: MICRO }, 8);
-// A cheap, differentiable two-term reward (the face ResNet is too slow for a unit test).
-const reward = T.compositeReward({
-  wavelet: { weight: 0.5, fn: (x, gt) => T.waveletFidelity(x, gt, { levels: 1 }) },
-  closeness: { weight: 0.5, fn: (x, gt) => T.neg(T.mean(T.abs(T.sub(x, gt)), { axis: [1, 2, 3] })) },
-});
+const policy = microPolicy;
+const reward = cheapReward;
 const small = (overrides = {}) => lrpoConfig({ groupSize: 3, inputsPerBatch: 2, sampling: { steps: 4, eta: 1 }, gtRegularization: { lastSteps: 1 }, optimizer: { lr: 1e-3 } }, overrides);
 
 let pairsCache: PairSet | undefined;
@@ -84,6 +80,19 @@ describe('LRPO training fold', () => {
     expect(metrics).toHaveLength(2);
     expect(metrics.every((m) => Number.isFinite(m.rewardMean) && m.gradNorm > 0)).toBe(true);
     expect(params).not.toEqual(before);
+  });
+
+  it('stops reward backprop on a NaN (as SFT and LRPO do), freeing the state it consumed', async () => {
+    const config = small();
+    const before = T.memory().webgpu.tensors;
+    const params = initPolicyParams(policy, T.key(1));
+    const w = params.outConv.weight;
+    (params.outConv as { weight: T.Tensor }).weight = T.mul(w, NaN);
+    w.dispose();
+    const run = trainLrpo({ policy, config, reward, pairs: await pairs() }, 1, initLrpoState(config, params, 0), {}, rewardBackpropStep);
+    await expect(run).rejects.toThrow(NonFiniteLossError);
+    await expect(run).rejects.toThrow(/rewardBackpropStep: the loss became NaN at step 1/);
+    expect(T.memory().webgpu.tensors).toBe(before);
   });
 
   it('trains a random subset of steps per update when stepsPerUpdate is set (deterministic for the key)', async () => {

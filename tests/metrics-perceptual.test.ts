@@ -15,10 +15,11 @@ import { faceFeatureMaps } from '../src/metrics/face-embedding/features.js';
 import { featureMapDistance } from '../src/metrics/perceptual.js';
 import { slice } from '../src/tensor/ops/movement.js';
 import { useBackends } from './support/backends.js';
+import { readEnv } from '../src/env.js';
 
 useBackends();
 
-const report = (...args: unknown[]) => process.env.PERCEPTUAL_REPORT && console.log(...args);
+const report = (...args: unknown[]) => readEnv('PERCEPTUAL_REPORT') && console.log(...args);
 const faceApiDir = dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json'));
 
 interface HostImage { readonly h: number; readonly w: number; readonly data: Float32Array }

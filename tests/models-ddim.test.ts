@@ -1,6 +1,7 @@
-// The DDIM sampler (issue 5, DESIGN.md section 5): the plan against hand formulas, the step mean,
-// eta = 0 determinism and the oracle's closed-form path, eta = 1 transition statistics, sampled
-// vs recomputed log-probs, gradients, WebGPU = CPU, errors and memory.
+// The DDIM sampler (issue 5, docs/architecture.md, "The LRPO pipeline"): the plan against hand
+// formulas, the step mean, eta = 0 determinism and the oracle's closed-form path, eta = 1
+// transition statistics, sampled vs recomputed log-probs, gradients, WebGPU = CPU, errors and
+// memory.
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
@@ -34,7 +35,7 @@ function expectStandardNormal(r: number[]): void {
 }
 
 describe('ddimPlan', () => {
-  it("uses diffusers' leading spacing with offset 1, alphasCumprod[0] after the last step, and the DESIGN sigma", () => {
+  it("uses diffusers' leading spacing with offset 1, alphasCumprod[0] after the last step, and the paper's sigma", () => {
     const plan = ddimPlan(schedule, { steps: 10, eta: 1 });
     expect(plan.timesteps).toEqual([901, 801, 701, 601, 501, 401, 301, 201, 101, 1]);
     expect(plan.prevTimesteps).toEqual([801, 701, 601, 501, 401, 301, 201, 101, 1, -1]);

@@ -13,7 +13,9 @@ import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/ch
 import { syntheticPairs } from '../src/train/pairs.js';
 import { initPolicyParams, policyOf, restore } from '../src/train/policy.js';
 import { openRun, RunDirError } from '../src/train/run-dir.js';
-import { disposeState, initTrainState, NonFiniteLossError, sftOptimizer, trainSft, DEFAULT_SFT_CONFIG } from '../src/train/sft.js';
+import { sftOptimizer, trainSft, DEFAULT_SFT_CONFIG } from '../src/train/sft.js';
+import { disposeState, initTrainState } from '../src/train/state.js';
+import { NonFiniteLossError } from '../src/train/step.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();

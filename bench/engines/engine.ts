@@ -13,7 +13,10 @@ export interface Engine {
   prepare(c: BenchCase, inputs: readonly HostTensor[]): Promise<PreparedCase>;
   /** Live tensors this engine holds: equal before and after a row, or the row leaked. */
   liveTensors(): number;
-  /** Frees everything and destroys the device (DESIGN.md section 6). */
+  /**
+   * Frees everything and destroys the device (docs/architecture.md, "WebGPU: the device and its
+   * lifetime").
+   */
   close(): Promise<void>;
 }
 

@@ -11,8 +11,9 @@ import type { Engine, EngineName, PreparedCase } from './engine.js';
 
 /**
  * tfjs's own Dawn instance. Kept referenced at module level for the process's life: if the object
- * `create()` returns is collected while a device lives, Dawn aborts (DESIGN.md section 6). Ours
- * keeps its own instance, so the two engines get separate devices on the same adapter.
+ * `create()` returns is collected while a device lives, Dawn aborts (docs/architecture.md, "WebGPU:
+ * the device and its lifetime"). Ours keeps its own instance, so the two engines get separate
+ * devices on the same adapter.
  */
 let tfjsGpu: GPU | undefined;
 let loaded: TF | undefined;

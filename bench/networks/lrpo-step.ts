@@ -11,7 +11,8 @@ import { policyOfCheckpoint } from '../../src/train/policy.js';
 import { initLrpoState, lrpoOptimizer, lrpoPlan, lrpoStep, type LrpoContext } from '../../src/lrpo/train.js';
 import { defaultReward } from '../../src/lrpo/reward.js';
 import { loadFaceRecognitionParams } from '../../src/metrics/face-embedding/face-recognition-net.js';
-import { disposeState, initTrainState, sftOptimizer, sftStep, DEFAULT_SFT_CONFIG, type TrainState } from '../../src/train/sft.js';
+import { sftOptimizer, sftStep, DEFAULT_SFT_CONFIG } from '../../src/train/sft.js';
+import { disposeState, initTrainState, type TrainState } from '../../src/train/state.js';
 import { pairBatch } from '../../src/train/pairs.js';
 import { summarize } from '../timing.js';
 import type { NetworkOptions, NetworkRow } from './suite.js';
@@ -76,7 +77,7 @@ export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>
   let sftState = initTrainState(optimizer, init.params, 0);
   const sftOnce = async () => {
     const batch = pairBatch(pairs, Array.from({ length: DEFAULT_SFT_CONFIG.batchSize }, (_, i) => i));
-    sftState = (await sftStep(policy, optimizer, DEFAULT_SFT_CONFIG.gradClip, sftState, batch)).state;
+    sftState = (await sftStep(policy, optimizer, DEFAULT_SFT_CONFIG, sftState, batch)).state;
     batch.hq.dispose();
     batch.lq.dispose();
   };

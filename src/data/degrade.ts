@@ -1,6 +1,7 @@
-// The CodeFormer-style degradation of DESIGN.md section 5, seeded and pure: Gaussian blur (iso /
-// anisotropic) -> bilinear downsampling -> Gaussian noise -> real JPEG -> bilinear resize back.
-// Blur, resizes and noise run on our engine; JPEG is encoded and decoded on the host (jpeg-js).
+// The CodeFormer-style degradation (docs/architecture.md, "The LRPO pipeline"), seeded and pure:
+// Gaussian blur (iso / anisotropic) -> bilinear downsampling -> Gaussian noise -> real JPEG ->
+// bilinear resize back. Blur, resizes and noise run on our engine; JPEG is encoded and decoded on
+// the host (jpeg-js).
 import { decodeJpeg, encodeJpeg } from '../io/codecs.js';
 import { chwToRgb, rgbToCHW } from '../io/image.js';
 import { foldIn, normal, split, type PRNGKey } from '../random/index.js';
@@ -40,7 +41,10 @@ export interface DegradationConfig {
   readonly jpegQuality: Range;
 }
 
-/** DESIGN.md section 5: sigma 0.1..12 and kernel 41 at 512 px, x1..x12, noise 0..15/255, JPEG 30..99. */
+/**
+ * CodeFormer's ranges (docs/architecture.md, "The LRPO pipeline"): sigma 0.1..12 and kernel 41 at
+ * 512 px, x1..x12, noise 0..15/255, JPEG 30..99.
+ */
 export const defaultDegradation: DegradationConfig = Object.freeze({
   referenceSize: 512,
   blurKernelSize: 41,

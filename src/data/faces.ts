@@ -3,7 +3,8 @@
 import type { KeyWords } from '../kernels/params.js';
 import type { BackendName } from '../kernels/backend.js';
 import { key, type PRNGKey } from '../random/index.js';
-import { foldInWords, randomStream } from '../random/threefry.js';
+import { permutation } from '../random/permutation.js';
+import { foldInWords } from '../random/threefry.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { neutralNuisance, sampleIdentity, sampleNuisance, type FaceParams } from './face-params.js';
@@ -107,17 +108,6 @@ export interface FaceDataset extends Iterable<FaceSample> {
 function checkCountArg(op: string, name: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${op}: ${name} must be an integer >= ${min}, got ${String(v)}.`);
   return v;
-}
-
-/** A Fisher-Yates permutation of 0..n-1 drawn on the host from `k`. */
-export function permutation(k: PRNGKey, n: number): number[] {
-  const u = randomStream('uniform', k.words, n);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.min(i, Math.floor(u[i] * (i + 1)));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
-  return order;
 }
 
 /**

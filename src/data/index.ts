@@ -5,7 +5,6 @@ export {
   faceParams,
   generateFace,
   splitOfIdentity,
-  permutation,
   SPLIT_IDS,
   FACE_SIZES,
   type FaceSplit,

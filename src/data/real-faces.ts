@@ -6,15 +6,15 @@
 // and 64 / 128 px crops written as PNGs plus index.json to a cache folder. No network; the same
 // bytes every run. For evaluation only: never train on it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeFaceApiWeights, loadFaceApiModules, type Tfjs } from '../io/face-api-reference.js';
 import { decodeImage, decodePng, encodePng, type RgbImage } from '../io/codecs.js';
+import { faceApiDir, packageRoot } from '../io/package-paths.js';
 import type { BackendName } from '../kernels/backend.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { bilinearWeights } from './resize.js';
+import { readEnv, type EnvVar } from '../env.js';
 
 /** Crop sides the set is made at. */
 export const REAL_FACE_SIZES = [64, 128] as const;
@@ -24,7 +24,7 @@ export type RealFaceSize = (typeof REAL_FACE_SIZES)[number];
 export const REAL_FACES_VERSION = 1;
 
 /** Environment variable that overrides the cache folder. */
-export const REAL_FACES_DIR_ENV = 'WEBGPU_LRPO_REAL_FACES_DIR';
+export const REAL_FACES_DIR_ENV = 'WEBGPU_LRPO_REAL_FACES_DIR' satisfies EnvVar;
 
 /** Detections below this SSD score are dropped. */
 const MIN_SCORE = 0.5;
@@ -38,25 +38,18 @@ export class RealFacesError extends Error {
   override name = 'RealFacesError';
 }
 
-const require = createRequire(import.meta.url);
-
-/** The package root (this file is src/data/real-faces.ts or dist/data/real-faces.js). */
-const packageRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
 /** The default cache folder: $WEBGPU_LRPO_REAL_FACES_DIR, else <package>/node_modules/.cache/webgpu-lrpo/real-faces. */
 export function realFacesDir(): string {
-  return process.env[REAL_FACES_DIR_ENV] || join(packageRoot(), 'node_modules', '.cache', 'webgpu-lrpo', 'real-faces');
+  return readEnv(REAL_FACES_DIR_ENV) || join(packageRoot(), 'node_modules', '.cache', 'webgpu-lrpo', 'real-faces');
 }
 
-function faceApiDir(): string {
-  try {
-    return dirname(require.resolve('@vladmandic/face-api/package.json'));
-  } catch {
-    throw new RealFacesError(
-      'real faces: the npm package @vladmandic/face-api is not installed, and its demo photos and model weights are the source of the set; run `npm ci` (it is a dependency).',
-    );
-  }
-}
+const faceApiFolder = (): string =>
+  faceApiDir(
+    () =>
+      new RealFacesError(
+        'real faces: the npm package @vladmandic/face-api is not installed, and its demo photos and model weights are the source of the set; run `npm ci` (it is a dependency).',
+      ),
+  );
 
 /** One face of the set, as recorded in index.json. */
 export interface RealFaceEntry {
@@ -103,7 +96,7 @@ interface FaceApiNets {
 }
 
 async function loadFaceApiNets(verbose: boolean): Promise<FaceApiNets> {
-  faceApiDir(); // a clear error when face-api itself is missing
+  faceApiFolder(); // a clear error when face-api itself is missing
   const { tf, modules } = await loadFaceApiModules(
     { SsdMobilenetv1: 'ssdMobilenetv1/SsdMobilenetv1.ts', FaceLandmark68Net: 'faceLandmarkNet/FaceLandmark68Net.ts' },
     (message) => new RealFacesError(`real faces: ${message} (or build the set there with \`node --import tsx scripts/make-real-faces.ts\`).`),
@@ -199,7 +192,7 @@ function reduceToRgb(planes: Float64Array, n: number, m: number): RgbImage {
 
 /** The demo photos the set is cut from, sorted by name. */
 export function realFaceSources(): string[] {
-  const demo = join(faceApiDir(), 'demo');
+  const demo = join(faceApiFolder(), 'demo');
   return readdirSync(demo)
     .filter((f) => /^sample\d+\.jpg$/.test(f))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
@@ -213,7 +206,7 @@ export function realFaceSources(): string[] {
 export async function buildRealFaces(options: BuildRealFacesOptions = {}): Promise<RealFacesIndex> {
   const dir = resolve(options.dir ?? realFacesDir());
   const verbose = options.verbose ?? false;
-  const demo = join(faceApiDir(), 'demo');
+  const demo = join(faceApiFolder(), 'demo');
   const all = realFaceSources();
   const sources = options.sources ? [...options.sources] : all;
   for (const s of sources) if (!all.includes(s)) throw new RealFacesError(`real faces: ${s} is not one of the demo photos (${all.join(', ')}).`);

@@ -5,15 +5,11 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { faceApiDir, packageRoot } from './package-paths.js';
 
 const require = createRequire(import.meta.url);
 
-/** The folder of the installed @vladmandic/face-api package (its src/, model/ and demo/). */
-export const faceApiDir = (): string => dirname(require.resolve('@vladmandic/face-api/package.json'));
-
-const packageRoot = (): string => resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** What face-api's `dist/tfjs.esm` import becomes: tfjs-core with the chained tensor methods (x.div, x.as3D) full tfjs installs. */
 const TFJS_CORE_ONLY = [

@@ -1,5 +1,6 @@
-// Group-relative advantages (DESIGN.md section 5): each candidate's reward against the mean of
-// its group, scaled by the spread of rewards. Host math in float64 on rewards already read back.
+// Group-relative advantages (docs/architecture.md, "The LRPO pipeline"): each candidate's reward
+// against the mean of its group, scaled by the spread of rewards. Host math in float64 on rewards
+// already read back.
 import { LrpoConfigError } from './config.js';
 
 export interface GroupAdvantageOptions {
@@ -28,13 +29,13 @@ function meanOf(values: ArrayLike<number>, from: number, to: number): number {
 }
 
 /**
- * A_i = (r_i - mean of r_i's group) / (std(r) + stdEps) (DESIGN.md section 5, LRPO's advantage).
- * `rewards` has length B * K, grouped as K consecutive candidates per LQ input. The std is the
- * UNBIASED one (divides by n - 1), as torch's `.std()` in the authors' code: over all B * K
- * rewards (useBatchStd, the default) or over each group's K (GRPO-style). Returns a new
- * Float64Array; all-equal rewards give all-zero advantages.
- * Throws RangeError for a length not divisible by K or a non-finite reward (naming its index),
- * LrpoConfigError for K < 2 or a bad stdEps.
+ * A_i = (r_i - mean of r_i's group) / (std(r) + stdEps) (docs/architecture.md, "The LRPO pipeline",
+ * LRPO's advantage). `rewards` has length B * K, grouped as K consecutive candidates per LQ input.
+ * The std is the UNBIASED one (divides by n - 1), as torch's `.std()` in the authors' code: over
+ * all B * K rewards (useBatchStd, the default) or over each group's K (GRPO-style). Returns a new
+ * Float64Array; all-equal rewards give all-zero advantages. Throws RangeError for a length not
+ * divisible by K or a non-finite reward (naming its index), LrpoConfigError for K < 2 or a bad
+ * stdEps.
  */
 export function groupAdvantages(rewards: Float64Array | Float32Array | readonly number[], options: GroupAdvantageOptions): Float64Array {
   const op = 'groupAdvantages';

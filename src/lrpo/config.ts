@@ -1,6 +1,6 @@
-// The LRPO configuration (DESIGN.md section 5): one frozen record of every hyper-parameter, with
-// the paper's defaults, a validating builder, switches for every component and the ablation
-// presets of the paper's component study.
+// The LRPO configuration (docs/architecture.md, "The LRPO pipeline"): one frozen record of every
+// hyper-parameter, with the paper's defaults, a validating builder, switches for every component
+// and the ablation presets of the paper's component study.
 import * as E from 'fp-ts/lib/Either.js';
 
 /** A configuration value out of range, of the wrong type, or a field that does not exist. */
@@ -8,7 +8,10 @@ export class LrpoConfigError extends RangeError {
   override name = 'LrpoConfigError';
 }
 
-/** GT-guided likelihood regularization (DESIGN.md section 5, gt-regularization.ts). */
+/**
+ * GT-guided likelihood regularization (docs/architecture.md, "The LRPO pipeline",
+ * gt-regularization.ts).
+ */
 export interface GtRegularizationConfig {
   /** Off: L_GT is neither computed nor added (ablations "grpo" and "noiseLevel"). */
   readonly enabled: boolean;
@@ -34,15 +37,15 @@ export interface SamplingConfig {
   readonly eta: number;
 }
 
-/** AdamW and clipping for the policy update (DESIGN.md section 5: AdamW, grad-norm clip 1.0). */
+/** AdamW and clipping for the policy update (the paper: AdamW, grad-norm clip 1.0). */
 export interface OptimizerConfig {
   /**
-   * Learning rate. Not given in DESIGN.md; 1e-5 is the usual full fine-tuning rate of
+   * Learning rate. Not given by the paper; 1e-5 is the usual full fine-tuning rate of
    * diffusion RL (DDPO / Flow-GRPO style). A small model trained from scratch wants a larger
    * rate (e.g. 1e-4..1e-3): choose it for the demo.
    */
   readonly lr: number;
-  /** AdamW decoupled weight decay (our default 1e-4; not in DESIGN.md). */
+  /** AdamW decoupled weight decay (our default 1e-4; not the paper's). */
   readonly weightDecay: number;
   /** Global gradient-norm clip (clipGradNorm). Paper 1.0; Infinity switches clipping off. */
   readonly gradClip: number;
@@ -52,7 +55,7 @@ export interface OptimizerConfig {
 export interface LrpoConfig {
   /** K, candidates sampled per LQ input (one group). Paper 9; a small-model demo may use 4-8. */
   readonly groupSize: number;
-  /** LQ inputs per rollout batch (B; B * K samples per batch). Ours, not from DESIGN.md: 2. */
+  /** LQ inputs per rollout batch (B; B * K samples per batch). Ours, not the paper's: 2. */
   readonly inputsPerBatch: number;
   /**
    * true (paper): A_i = (r_i - group mean) / (std of the whole batch + advantageStdEps).
@@ -100,7 +103,10 @@ export type LrpoConfigOverrides = {
   readonly [K in keyof LrpoConfig]?: LrpoConfig[K] extends object ? { readonly [F in keyof LrpoConfig[K]]?: LrpoConfig[K][F] } : LrpoConfig[K];
 };
 
-/** The defaults: DESIGN.md section 5 (the authors' code) where it gives a value, ours (marked) elsewhere. */
+/**
+ * The defaults: the paper's and its authors' code's where they give a value, ours (marked)
+ * elsewhere (docs/architecture.md, "The LRPO pipeline").
+ */
 export const LRPO_DEFAULTS: LrpoConfig = deepFreeze({
   groupSize: 9,
   inputsPerBatch: 2,

@@ -1,6 +1,6 @@
-// GT-guided likelihood regularization (DESIGN.md section 5): on the last trained steps, pull the
-// policy's step distribution towards the noised ground truth, through a bounded transform of its
-// log-likelihood.
+// GT-guided likelihood regularization (docs/architecture.md, "The LRPO pipeline"): on the last
+// trained steps, pull the policy's step distribution towards the noised ground truth, through a
+// bounded transform of its log-likelihood.
 import { scope } from '../tensor/memory.js';
 import { div, exp, sub } from '../tensor/ops/elementwise.js';
 import { mean } from '../tensor/ops/reduce.js';
@@ -14,15 +14,15 @@ export interface GtLikelihoodOptions {
 }
 
 /**
- * L_GT = mean_b [1 - exp(logProbGt_b / tau)] (LRPO's GT-guided likelihood term, DESIGN.md section
- * 5), a scalar tensor. logProbGt [B] is mean_d log N(x^gt_{t_{j+1}}; mu_theta(x_{t_j}, t_j, c),
- * s_{t_j}^2), averaged over the C*H*W dimensions, computed by the caller, where
- * x^gt_{t_{j+1}} = q_sample(gt, t_{j+1}) = sqrt(a_{t_{j+1}}) gt + sqrt(1 - a_{t_{j+1}}) noise is
- * the ground truth noised FROM x0 to the step's target level (not a further noising of an
- * already-noised latent: the authors' released code does that; we do not). Minimizing L_GT raises
- * the likelihood of the GT under the policy's step. Because the log-density of a narrow Gaussian
- * can be positive, L_GT can be negative; it is bounded above by 1. Gradients flow into
- * logProbGt (i.e. into mu_theta).
+ * L_GT = mean_b [1 - exp(logProbGt_b / tau)] (LRPO's GT-guided likelihood term,
+ * docs/architecture.md, "The LRPO pipeline"), a scalar tensor. logProbGt [B] is mean_d log
+ * N(x^gt_{t_{j+1}}; mu_theta(x_{t_j}, t_j, c), s_{t_j}^2), averaged over the C*H*W dimensions,
+ * computed by the caller, where x^gt_{t_{j+1}} = q_sample(gt, t_{j+1}) = sqrt(a_{t_{j+1}}) gt +
+ * sqrt(1 - a_{t_{j+1}}) noise is the ground truth noised FROM x0 to the step's target level (not a
+ * further noising of an already-noised latent: the authors' released code does that; we do not).
+ * Minimizing L_GT raises the likelihood of the GT under the policy's step. Because the log-density
+ * of a narrow Gaussian can be positive, L_GT can be negative; it is bounded above by 1. Gradients
+ * flow into logProbGt (i.e. into mu_theta).
  */
 export function gtLikelihoodLoss(logProbGt: Tensor, options: GtLikelihoodOptions = {}): Tensor {
   const op = 'gtLikelihoodLoss';

@@ -1,5 +1,6 @@
-// The LRPO package (DESIGN.md section 5): the composite reward, group and per-step advantages,
-// the per-step objective (PPO-clip, GT-guided likelihood, KL) and its configuration.
+// The LRPO package (docs/architecture.md, "The LRPO pipeline"): the composite reward, group and
+// per-step advantages, the per-step objective (PPO-clip, GT-guided likelihood, KL) and its
+// configuration.
 export { laplacianSharpness, type LaplacianSharpnessOptions } from './sharpness.js';
 export {
   compositeReward,
@@ -35,9 +36,9 @@ export { noiseLevelWeights, stepAdvantages, stepColumn, type StepAdvantageOption
 export { ppoClipLoss, ppoDiagnostics, type PpoClipOptions, type PpoDiagnostics } from './ppo-loss.js';
 export { gtLikelihoodLoss, type GtLikelihoodOptions } from './gt-regularization.js';
 export { gaussianKl } from './kl.js';
-export { lrpoStepLoss, type LrpoStepInputs, type LrpoStepLoss } from './objective.js';
+export { lrpoLoss, type LrpoLossInputs, type LrpoLoss } from './objective.js';
 export { rollout, disposeRollout, type Rollout } from './rollout.js';
 export { repeatEach } from './groups.js';
-export { lrpoLoss, lrpoUpdate, rolloutAdvantages, type UpdateContext, type UpdateMetrics } from './update.js';
-export { trainLrpo, lrpoStep, lrpoOptimizer, lrpoPlan, initLrpoState, stepInputs, type LrpoContext, type LrpoHooks, type LrpoStepMetrics, type PolicyStep } from './train.js';
+export { rolloutLoss, lrpoUpdate, rolloutAdvantages, type UpdateContext, type UpdateMetrics } from './update.js';
+export { trainLrpo, lrpoStep, lrpoOptimizer, lrpoPlan, initLrpoState, stepInputs, type LrpoContext, type LrpoStepMetrics, type PolicyStep } from './train.js';
 export { rewardBackpropStep } from './reward-backprop.js';

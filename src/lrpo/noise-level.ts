@@ -1,5 +1,6 @@
-// Noise-level advantage assignment (DESIGN.md section 5): a sample's advantage is spread over the
-// trained denoising steps in proportion to each step's sampling noise s_t, then clipped.
+// Noise-level advantage assignment (docs/architecture.md, "The LRPO pipeline"): a sample's
+// advantage is spread over the trained denoising steps in proportion to each step's sampling noise
+// s_t, then clipped.
 import { LrpoConfigError } from './config.js';
 
 type Numbers = Float64Array | Float32Array | readonly number[];
@@ -35,9 +36,10 @@ export interface StepAdvantageOptions {
 }
 
 /**
- * A_ij = clip(A_i * w_j, -clip, clip) (DESIGN.md section 5), or clip(A_i, -clip, clip) for every
- * step when `weights` is null (the "no noise-level" ablation; pass `steps`). Returns a row-major
- * Float64Array [samples][steps]: A_ij at i * steps + j. Use `stepColumn` for one step's [samples].
+ * A_ij = clip(A_i * w_j, -clip, clip) (docs/architecture.md, "The LRPO pipeline"), or clip(A_i,
+ * -clip, clip) for every step when `weights` is null (the "no noise-level" ablation; pass `steps`).
+ * Returns a row-major Float64Array [samples][steps]: A_ij at i * steps + j. Use `stepColumn` for
+ * one step's [samples].
  */
 export function stepAdvantages(advantages: Numbers, weights: Numbers | null, options: StepAdvantageOptions = {}): Float64Array {
   const op = 'stepAdvantages';

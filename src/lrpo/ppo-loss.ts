@@ -1,5 +1,5 @@
-// The PPO-clip policy loss of one denoising step (DESIGN.md section 5), and its diagnostics
-// (approximate KL, clip fraction) read back to host numbers.
+// The PPO-clip policy loss of one denoising step (docs/architecture.md, "The LRPO pipeline"), and
+// its diagnostics (approximate KL, clip fraction) read back to host numbers.
 import { stopGradient } from '../autograd/stop-gradient.js';
 import { isFloat } from '../tensor/dtype.js';
 import { DTypeError, fmtShape, ShapeError } from '../tensor/errors.js';
@@ -39,10 +39,10 @@ export function checkClipEps(op: string, clipEps: number): void {
 
 /**
  * L_policy = mean_i max(-A_i rho_i, -A_i clip(rho_i, 1 - eps, 1 + eps)), rho_i = exp(logProbNew_i -
- * logProbOld_i) (PPO-clip, Schulman et al. 2017, eq. 7, as a loss; DESIGN.md section 5). Inputs
- * are [N] (one trained step of N = B * K samples). logProbOld and advantages are treated as
- * constants (stopGradient). Returns a scalar tensor for valueAndGrad: where the clipped term
- * wins (rho > 1 + eps with A > 0, rho < 1 - eps with A < 0) the gradient is zero. At an exact
+ * logProbOld_i) (PPO-clip, Schulman et al. 2017, eq. 7, as a loss; docs/architecture.md, "The LRPO
+ * pipeline"). Inputs are [N] (one trained step of N = B * K samples). logProbOld and advantages are
+ * treated as constants (stopGradient). Returns a scalar tensor for valueAndGrad: where the clipped
+ * term wins (rho > 1 + eps with A > 0, rho < 1 - eps with A < 0) the gradient is zero. At an exact
  * tie (rho = 1 +- eps) our maximum/minimum split the gradient in half, as JAX does.
  */
 export function ppoClipLoss(logProbNew: Tensor, logProbOld: Tensor, advantages: Tensor, options: PpoClipOptions = {}): Tensor {

@@ -1,6 +1,6 @@
-// The LRPO composite reward (DESIGN.md section 5): a pure builder from named, weighted terms to
-// a batched reward (restored, gt, lq) -> { total, terms }, and the paper's four-part default
-// built from our offline stand-ins.
+// The LRPO composite reward (docs/architecture.md, "The LRPO pipeline"): a pure builder from named,
+// weighted terms to a batched reward (restored, gt, lq) -> { total, terms }, and the paper's
+// four-part default built from our offline stand-ins.
 import { identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
 import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures, type FaceFeatureSource } from '../metrics/face-embedding/features.js';
 import { featureMapDistance, similarityOfDistance, type PerceptualSimilarityOptions } from '../metrics/perceptual.js';
@@ -135,7 +135,10 @@ export function compositeReward(terms: RewardTerms): Reward {
 /** The default terms' names: the paper's four parts, by role. */
 export type DefaultRewardTermName = 'identity' | 'perceptual' | 'noReference' | 'wavelet';
 
-/** The paper's weights (DESIGN.md section 5): 0.3 face quality, 0.3 (1 - LPIPS), 0.1 no-reference IQA, 0.3 wavelet. */
+/**
+ * The paper's weights (docs/architecture.md, "The LRPO pipeline"): 0.3 face quality,
+ * 0.3 (1 - LPIPS), 0.1 no-reference IQA, 0.3 wavelet.
+ */
 export const DEFAULT_REWARD_WEIGHTS: Readonly<Record<DefaultRewardTermName, number>> = Object.freeze({ identity: 0.3, perceptual: 0.3, noReference: 0.1, wavelet: 0.3 });
 
 export interface DefaultRewardOptions {

@@ -1,6 +1,6 @@
-// Group rollout (DESIGN.md section 5): K candidates per LQ input sampled by stochastic DDIM under
-// the current params, with every state of the trajectory and each transition's log-prob kept,
-// then scored by the composite reward against the ground truth.
+// Group rollout (docs/architecture.md, "The LRPO pipeline"): K candidates per LQ input sampled by
+// stochastic DDIM under the current params, with every state of the trajectory and each
+// transition's log-prob kept, then scored by the composite reward against the ground truth.
 import { named } from '../profile/recorder.js';
 import { ddimSample, type DdimPlan } from '../models/diffusion/ddim.js';
 import type { UNetParams } from '../models/unet.js';

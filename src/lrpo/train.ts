@@ -6,13 +6,14 @@ import { named } from '../profile/recorder.js';
 import { ddimPlan, type DdimPlan } from '../models/diffusion/ddim-plan.js';
 import type { UNetParams } from '../models/unet.js';
 import { adamw, type Optimizer } from '../optim/adamw.js';
-import { foldIn, key as prngKey, split } from '../random/index.js';
+import { foldIn, key as prngKey, permutation, split, STREAMS } from '../random/index.js';
 import { memory } from '../tensor/memory.js';
 import { treeLeaves } from '../tensor/pytree.js';
 import { pairBatch, type PairSet } from '../train/pairs.js';
 import type { Policy } from '../train/policy.js';
-import type { TrainState } from '../train/sft.js';
-import { permutation } from '../data/faces.js';
+import { meanInterval } from '../train/stats.js';
+import { trainFold, type TrainHooks } from '../train/fold.js';
+import type { TrainState } from '../train/state.js';
 import type { LrpoConfig } from './config.js';
 import type { Reward } from './reward.js';
 import { disposeRollout, rollout } from './rollout.js';
@@ -49,7 +50,7 @@ export interface LrpoContext {
 export function stepInputs(ctx: LrpoContext, root: TrainState['key'], step: number): number[] {
   const b = ctx.config.inputsPerBatch;
   const perEpoch = Math.max(1, Math.floor(ctx.pairs.count / b));
-  const order = permutation(foldIn(foldIn(root, 1 << 21), Math.floor(step / perEpoch)), ctx.pairs.count);
+  const order = permutation(foldIn(foldIn(root, STREAMS.lrpoInputOrder), Math.floor(step / perEpoch)), ctx.pairs.count);
   const start = (step % perEpoch) * b;
   return order.slice(start, start + b);
 }
@@ -68,31 +69,24 @@ export async function lrpoStep(ctx: LrpoContext, optimizer: Optimizer, plan: Ddi
   }
   try {
     // The noise-floor control: the same rewards, dealt to the samples at random.
-    const scored = ctx.config.shuffleRewards ? { ...r, rewards: Float64Array.from(permutation(foldIn(sampleKey, 7), r.rewards.length), (i) => r.rewards[i]) } : r;
+    const scored = ctx.config.shuffleRewards ? { ...r, rewards: Float64Array.from(permutation(foldIn(sampleKey, STREAMS.shuffledRewards), r.rewards.length), (i) => r.rewards[i]) } : r;
     const { state: next, metrics } = await named('update', () =>
       lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, scored, noiseKey),
     );
     const mem = memory()[backend];
-    const mean = r.rewards.reduce((a, b) => a + b, 0) / r.rewards.length;
-    const std = Math.sqrt(r.rewards.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, r.rewards.length - 1));
-    const terms = Object.fromEntries(Object.entries(r.rewardTerms).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length]));
-    return { state: next, metrics: { ...metrics, step: next.step, rewardMean: mean, rewardStd: std, rewardTerms: terms, liveTensors: mem.tensors, liveBytes: mem.bytes } };
+    const { mean, sd } = meanInterval(r.rewards);
+    const terms = Object.fromEntries(Object.entries(r.rewardTerms).map(([k, v]) => [k, meanInterval(v).mean]));
+    return { state: next, metrics: { ...metrics, step: next.step, rewardMean: mean, rewardStd: sd, rewardTerms: terms, liveTensors: mem.tensors, liveBytes: mem.bytes } };
   } finally {
     disposeRollout(r);
   }
-}
-
-export interface LrpoHooks {
-  readonly onStep?: (metrics: LrpoStepMetrics) => void | Promise<void>;
-  /** Every `every` steps and after the last (evaluation, checkpoints); awaited. */
-  readonly periodic?: { readonly every: number; readonly run: (state: TrainState) => Promise<void> };
 }
 
 /** One training step of some method (lrpoStep, or rewardBackpropStep for the baseline). */
 export type PolicyStep = (ctx: LrpoContext, optimizer: Optimizer, plan: DdimPlan, state: TrainState) => Promise<{ state: TrainState; metrics: LrpoStepMetrics }>;
 
 /** Runs LRPO (or another `method` step) from state.step to `steps`: a fold. Consumes `state`, returns the final one. */
-export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainState, hooks: LrpoHooks = {}, method: PolicyStep = lrpoStep): Promise<TrainState> {
+export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainState, hooks: TrainHooks<LrpoStepMetrics> = {}, method: PolicyStep = lrpoStep): Promise<TrainState> {
   if (ctx.pairs.size !== ctx.policy.imageSize) {
     throw new RangeError(`trainLrpo: the pairs are ${ctx.pairs.size} px but the policy works at ${ctx.policy.imageSize} px; build pairs at ${ctx.policy.imageSize} px.`);
   }
@@ -101,14 +95,7 @@ export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainSta
   }
   const optimizer = lrpoOptimizer(ctx.config);
   const plan = lrpoPlan(ctx.policy, ctx.config);
-  let current = state;
-  while (current.step < steps) {
-    const { state: next, metrics } = await method(ctx, optimizer, plan, current);
-    current = next;
-    await hooks.onStep?.(metrics);
-    if (hooks.periodic && (current.step % hooks.periodic.every === 0 || current.step === steps)) await hooks.periodic.run(current);
-  }
-  return current;
+  return trainFold(state, steps, (current) => method(ctx, optimizer, plan, current), hooks);
 }
 
 /** A fresh LRPO state starting from (a copy-free handle of) SFT params; its optimizer moments start at zero. */

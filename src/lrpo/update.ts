@@ -1,32 +1,28 @@
-// The LRPO policy update for one rollout (DESIGN.md section 5): group-normalised advantages,
-// noise-level assignment, PPO-clip over the trained steps, GT-guided likelihood regularization on
-// the last trained steps, optional KL to a frozen reference, then AdamW with gradient clipping.
+// The LRPO policy update for one rollout (docs/architecture.md, "The LRPO pipeline"): group-normalised
+// advantages, noise-level assignment, then the objective (objective.ts) over the trained steps and
+// AdamW with gradient clipping (train/step.ts).
 // All trained steps go through the UNet together (ddimTransitions): one forward and one backward.
-import { valueAndGrad } from '../autograd/grad.js';
 import { stopGradient } from '../autograd/stop-gradient.js';
 import { ddimTransitions, rowLogProb } from '../models/diffusion/ddim-transitions.js';
 import type { DdimPlan } from '../models/diffusion/ddim-plan.js';
 import { qSample } from '../models/diffusion/q-sample.js';
 import type { UNetParams } from '../models/unet.js';
 import type { Optimizer } from '../optim/adamw.js';
-import { clipGradNorm } from '../optim/clip.js';
-import { disposeTree } from '../optim/tree-util.js';
-import { foldIn, normal, type PRNGKey } from '../random/index.js';
-import { permutation } from '../data/faces.js';
+import { foldIn, normal, permutation, STREAMS, type PRNGKey } from '../random/index.js';
 import { scope } from '../tensor/memory.js';
-import { tensor, zeros } from '../tensor/ops/creation.js';
-import { abs, add, exp, mul, sub } from '../tensor/ops/elementwise.js';
+import { tensor } from '../tensor/ops/creation.js';
+import { abs, exp, sub } from '../tensor/ops/elementwise.js';
 import { concat, slice } from '../tensor/ops/movement.js';
 import { mean } from '../tensor/ops/reduce.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Policy } from '../train/policy.js';
-import { NonFiniteLossError, type TrainState } from '../train/sft.js';
+import type { TrainState } from '../train/state.js';
+import { optimizerUpdate } from '../train/step.js';
 import { groupAdvantages } from './advantages.js';
 import { gtSteps, trainedSteps, type LrpoConfig } from './config.js';
-import { gtLikelihoodLoss } from './gt-regularization.js';
 import { gaussianKl } from './kl.js';
 import { noiseLevelWeights, stepAdvantages } from './noise-level.js';
-import { ppoClipLoss } from './ppo-loss.js';
+import { lrpoLoss, type LrpoLoss } from './objective.js';
 import type { Rollout } from './rollout.js';
 
 /** Host numbers describing one update (logged per step). */
@@ -40,7 +36,7 @@ export interface UpdateMetrics {
   readonly ratioDeviation: number;
 }
 
-/** Per-(sample, step) advantages of a rollout, row-major [N][trained steps] (DESIGN.md section 5). */
+/** Per-(sample, step) advantages of a rollout, row-major [N][trained steps]. */
 export function rolloutAdvantages(config: LrpoConfig, plan: DdimPlan, r: Rollout): Float64Array {
   const steps = trainedSteps(config);
   const advantages = groupAdvantages(r.rewards, { groupSize: r.groupSize, stdEps: config.advantageStdEps, useBatchStd: config.batchStd });
@@ -58,18 +54,19 @@ export interface UpdateContext {
 }
 
 /**
- * The scalar LRPO loss of a rollout under `params` and its parts: mean over trained steps and
- * samples of the PPO-clip term, plus weight * (GT steps / trained steps) * the mean GT term (so
- * the balance equals the paper's per-step sum of L_j), plus klWeight * mean KL.
+ * The LRPO objective (lrpoLoss) of a rollout under `params`, over the trained `steps` of one
+ * update: their rows go through the UNet together, GT rows are the last ones (GT steps are the
+ * last trained steps), and the KL term runs the reference on the same rows. Returns the loss, its
+ * parts, and the new and old log-probs (for the ratio diagnostics).
  */
-export function lrpoLoss(
+export function rolloutLoss(
   ctx: UpdateContext,
   params: UNetParams,
   r: Rollout,
   advantages: Float64Array,
   noiseKey: PRNGKey,
   steps: readonly number[] = trainedSteps(ctx.config),
-): { loss: Tensor; policy: Tensor; gt: Tensor; kl: Tensor; logProbNew: Tensor; logProbOld: Tensor } {
+): LrpoLoss & { logProbNew: Tensor; logProbOld: Tensor } {
   const { policy, config, plan } = ctx;
   const all = trainedSteps(config);
   const gt = gtSteps(config).filter((j) => steps.includes(j));
@@ -84,9 +81,7 @@ export function lrpoLoss(
     const column = steps.map((j) => all.indexOf(j));
     const advRows = tensor(Float32Array.from({ length: rows }, (_, row) => advantages[(row % n) * all.length + column[Math.floor(row / n)]]), { shape: [rows], dtype: 'float32', backend: xt.backend });
     const { mean: mu, logProb } = ddimTransitions(policy.model, params, plan, steps, xt, cond, { xPrev });
-    const policyLoss = ppoClipLoss(logProb!, logProbOld, advRows, { clipEps: config.clipEps });
-    const zero = () => zeros([], { backend: xt.backend });
-    let gtLoss = zero();
+    let logProbGt: Tensor | undefined;
     if (gt.length > 0 && config.gtRegularization.weight > 0) {
       // x^gt_{t_{j+1}} = q_sample(x0_gt, t_{j+1}): the GT noised from x0 (not from a noised latent).
       // GT steps are the last trained steps, so they are the last rows of the batch.
@@ -96,18 +91,17 @@ export function lrpoLoss(
       const target = concat(gt.map(() => r.target), { axis: 0 });
       const xGt = qSample(policy.schedule, target, prevT, normal(noiseKey, target.shape, { backend: target.backend }));
       const sigmas = Float64Array.from(prevT, (_, row) => plan.sigmas[gt[Math.floor(row / n)]]);
-      gtLoss = gtLikelihoodLoss(rowLogProb(xGt, muGt, sigmas), { temperature: config.gtRegularization.temperature });
+      logProbGt = rowLogProb(xGt, muGt, sigmas);
     }
-    let klLoss = zero();
+    let klTerm: Tensor | undefined;
     if (config.klWeight > 0) {
-      if (!ctx.reference) throw new Error(`lrpoLoss: klWeight is ${config.klWeight} but no reference params were given; pass the frozen SFT params or set klWeight 0.`);
+      if (!ctx.reference) throw new Error(`rolloutLoss: klWeight is ${config.klWeight} but no reference params were given; pass the frozen SFT params or set klWeight 0.`);
       const muRef = stopGradient(ddimTransitions(policy.model, ctx.reference, plan, steps, xt, cond).mean);
       const sigmaRows = tensor(Float32Array.from({ length: rows }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]), { shape: [rows, 1, 1, 1], backend: xt.backend });
-      klLoss = mean(gaussianKl(mu, muRef, sigmaRows));
+      klTerm = gaussianKl(mu, muRef, sigmaRows);
     }
-    const gtWeight = config.gtRegularization.weight * (gt.length / steps.length);
-    const loss = add(add(policyLoss, mul(gtLoss, gtWeight)), mul(klLoss, config.klWeight));
-    return { loss, policy: policyLoss, gt: gtLoss, kl: klLoss, logProbNew: stopGradient(logProb!), logProbOld };
+    const objective = lrpoLoss({ logProbNew: logProb!, logProbOld, advantages: advRows, logProbGt, klTerm, config, steps: steps.length, gtSteps: gt.length });
+    return { ...objective, logProbNew: stopGradient(logProb!), logProbOld };
   });
 }
 
@@ -115,31 +109,17 @@ export function lrpoLoss(
 export async function lrpoUpdate(ctx: UpdateContext, state: TrainState, r: Rollout, noiseKey: PRNGKey): Promise<{ state: TrainState; metrics: UpdateMetrics }> {
   const advantages = rolloutAdvantages(ctx.config, ctx.plan, r);
   const steps = updateSteps(ctx.config, noiseKey);
+  const spec = { op: 'lrpoUpdate', optimizer: ctx.optimizer, gradClip: ctx.config.optimizer.gradClip, lr: ctx.config.optimizer.lr };
+  const lossOf = (p: UNetParams) => {
+    const l = rolloutLoss(ctx, p, r, advantages, noiseKey, steps);
+    return [l.loss, { ...l.terms, ratioDeviation: mean(absRatioDeviation(l.logProbNew, l.logProbOld)) }] as const;
+  };
   let current = state;
   let metrics: UpdateMetrics | undefined;
   for (let u = 0; u < ctx.config.updatesPerBatch; u++) {
-    const out = scope(() => {
-      const [[, parts], grads] = valueAndGrad(
-        (p: UNetParams) => {
-          const l = lrpoLoss(ctx, p, r, advantages, noiseKey, steps);
-          return [l.loss, { loss: l.loss, policy: l.policy, gt: l.gt, kl: l.kl, ratioDeviation: mean(absRatioDeviation(l.logProbNew, l.logProbOld)) }] as const;
-        },
-        { hasAux: true },
-      )(current.params);
-      const clipped = clipGradNorm(grads, ctx.config.optimizer.gradClip);
-      const next = ctx.optimizer.update(clipped.grads, current.opt, current.params);
-      return { next, parts, norm: clipped.norm };
-    });
-    const numbers = await Promise.all([out.parts.loss, out.parts.policy, out.parts.gt, out.parts.kl, out.norm, out.parts.ratioDeviation].map(async (t) => (await t.data())[0]));
-    disposeTree([out.parts, out.norm]);
-    const [loss, policyLoss, gtLoss, klLoss, gradNorm, ratioDeviation] = numbers;
-    if (!numbers.every(Number.isFinite)) {
-      disposeTree([out.next.params, out.next.state.m, out.next.state.v]);
-      throw new NonFiniteLossError('lrpoUpdate', current.step + 1, Number.isFinite(loss) ? gradNorm : loss, ctx.config.optimizer.lr);
-    }
-    disposeTree([current.params, current.opt.m, current.opt.v]);
-    current = { params: out.next.params, opt: out.next.state, step: current.step, key: current.key };
-    if (u === 0) metrics = { loss, policyLoss, gtLoss, klLoss, gradNorm, ratioDeviation };
+    const { state: next, loss, gradNorm, aux } = await optimizerUpdate(spec, current, () => lossOf);
+    current = next;
+    if (u === 0) metrics = { loss, policyLoss: aux.policy[0], gtLoss: aux.gt[0], klLoss: aux.kl[0], gradNorm, ratioDeviation: aux.ratioDeviation[0] };
   }
   return { state: { ...current, step: current.step + 1 }, metrics: metrics! };
 }
@@ -148,7 +128,7 @@ export async function lrpoUpdate(ctx: UpdateContext, state: TrainState, r: Rollo
 export function updateSteps(config: LrpoConfig, k: PRNGKey): number[] {
   const all = trainedSteps(config);
   if (config.stepsPerUpdate === 0 || config.stepsPerUpdate >= all.length) return all;
-  return permutation(foldIn(k, 0x57e9), all.length)
+  return permutation(foldIn(k, STREAMS.updateStepSubset), all.length)
     .slice(0, config.stepsPerUpdate)
     .sort((a, b) => a - b)
     .map((i) => all[i]);

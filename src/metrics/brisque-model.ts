@@ -6,12 +6,13 @@
 // SVM::save): it is not a general YAML reader, and says which key it missed when a file differs.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readEnv, type EnvVar } from '../env.js';
 
 /** Number of BRISQUE features: 18 per scale (Mittal et al. 2012, Table 1) at 2 scales. */
 export const BRISQUE_FEATURE_COUNT = 36;
 
 /** Environment variable naming a folder that holds both BRISQUE model files. */
-export const BRISQUE_MODEL_DIR_ENV = 'WEBGPU_LRPO_BRISQUE_DIR';
+export const BRISQUE_MODEL_DIR_ENV = 'WEBGPU_LRPO_BRISQUE_DIR' satisfies EnvVar;
 
 /** Where Debian/Ubuntu (`opencv-data`) and a source install of OpenCV put the model files. */
 export const BRISQUE_MODEL_DIRS: readonly string[] = [
@@ -57,8 +58,8 @@ export interface BrisqueModelOptions {
 }
 
 /** Resolves the two file paths: explicit paths, then modelDir, then $WEBGPU_LRPO_BRISQUE_DIR, then BRISQUE_MODEL_DIRS. */
-export function brisqueModelPaths(options: BrisqueModelOptions = {}, env: NodeJS.ProcessEnv = process.env): { modelPath: string; rangePath: string } {
-  const explicitDir = options.modelDir ?? env[BRISQUE_MODEL_DIR_ENV];
+export function brisqueModelPaths(options: BrisqueModelOptions = {}, env?: NodeJS.ProcessEnv): { modelPath: string; rangePath: string } {
+  const explicitDir = options.modelDir ?? readEnv(BRISQUE_MODEL_DIR_ENV, env);
   const dirs = explicitDir !== undefined && explicitDir !== '' ? [explicitDir] : BRISQUE_MODEL_DIRS;
   const find = (file: string, given: string | undefined): string => {
     if (given !== undefined) {

@@ -1,5 +1,5 @@
-// The LRPO wavelet fidelity term (DESIGN.md section 5): exp(-15 * L1 of the 3-level wavelet
-// low-pass bands of x and gt), on a Haar low-pass pyramid built from engine ops.
+// The LRPO wavelet fidelity term (docs/architecture.md, "The LRPO pipeline"): exp(-15 * L1 of the
+// 3-level wavelet low-pass bands of x and gt), on a Haar low-pass pyramid built from engine ops.
 import { scope } from '../tensor/memory.js';
 import { avgPool2d } from '../tensor/ops/conv.js';
 import { abs, exp, mul, sub } from '../tensor/ops/elementwise.js';

@@ -89,3 +89,6 @@ export function normal(k: PRNGKey, shape: Shape, options: RandomOptions & { read
     return m === 0 && s === 1 ? z : add(mul(z, s), m);
   });
 }
+
+export { permutation } from './permutation.js';
+export { STREAMS, type StreamName } from './streams.js';

@@ -2,13 +2,13 @@
 // everything that computes. Inputs arrive validated by the public ops (src/tensor/ops).
 import type { Backend, Storage } from '../kernels/backend.js';
 import { binaryOps, unaryOps, type BinaryOp, type ReduceOp, type UnaryOp } from '../kernels/elementwise-ops.js';
-import { convOutSize, convTransposeOutSize } from '../kernels/params.js';
+import { conv2dOutHW, convTranspose2dOutHW } from '../kernels/params.js';
 import { activeProfile, currentScope } from '../profile/recorder.js';
 import { backendFor } from './backends.js';
 import type { DType } from './dtype.js';
 import { BackendError, fmtShape, ShapeError } from './errors.js';
-import { installPrimitiveImpls, type Primitive, type PrimitiveImpl, type PrimitiveParams } from './primitives.js';
-import { reshapeStrides, sizeOf, type Shape } from './shape.js';
+import type { Primitive, PrimitiveImpl, PrimitiveParams } from './primitives.js';
+import { contiguousStrides, reshapeStrides, sizeOf, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
 /** The one backend all inputs live on, or an error telling how to move them. */
@@ -88,23 +88,13 @@ const argImpl =
     compute(op, [x], x.shape.filter((_, i) => i !== axis), 'int32', (b) => b.argReduce(op, x.view(op), axis));
 
 function reshapeImpl([x]: readonly Tensor[], { shape }: PrimitiveParams['reshape']): Tensor {
-  if (x.isContiguous) return viewOf(x, 'reshape', shape, contiguousStridesOf(shape), x.offset);
+  if (x.isContiguous) return viewOf(x, 'reshape', shape, contiguousStrides(shape), x.offset);
   // Transposed, sliced and broadcast views often reshape in place too (merging or splitting dims
   // whose strides line up, or adding and dropping size-1 dims); only the rest is copied.
   const strides = reshapeStrides(x.shape, x.strides, shape);
   if (strides) return viewOf(x, 'reshape', shape, strides, x.offset);
   return compute('reshape', [x], shape, x.dtype, (b) => b.copy(x.view('reshape')));
 }
-
-const contiguousStridesOf = (shape: Shape): number[] => {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i];
-  }
-  return s;
-};
 
 function broadcastImpl([x]: readonly Tensor[], { shape }: PrimitiveParams['broadcastTo']): Tensor {
   const lead = shape.length - x.rank;
@@ -133,7 +123,7 @@ function sliceImpl([x]: readonly Tensor[], { starts, ends, steps }: PrimitivePar
 function concatenatedInPlace(xs: readonly Tensor[], axis: number, shape: Shape): boolean {
   if (sizeOf(shape) === 0) return false;
   const storage = xs[0].storage('concat');
-  const strides = contiguousStridesOf(shape);
+  const strides = contiguousStrides(shape);
   let at = 0;
   for (const x of xs) {
     const fits =
@@ -149,11 +139,12 @@ function concatenatedInPlace(xs: readonly Tensor[], axis: number, shape: Shape):
 
 function concatImpl(xs: readonly Tensor[], { axis }: PrimitiveParams['concat']): Tensor {
   const shape = xs[0].shape.map((d, i) => (i === axis ? xs.reduce((n, x) => n + x.shape[axis], 0) : d));
-  if (concatenatedInPlace(xs, axis, shape)) return viewOf(xs[0], 'concat', shape, contiguousStridesOf(shape), xs[0].offset);
+  if (concatenatedInPlace(xs, axis, shape)) return viewOf(xs[0], 'concat', shape, contiguousStrides(shape), xs[0].offset);
   return compute('concat', xs, shape, xs[0].dtype, (b) => b.concat(xs.map((x) => x.view('concat')), axis));
 }
 
-const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
+/** The eager implementation of every primitive: what bind (primitives.ts) runs. */
+export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
   ...(Object.fromEntries(Object.keys(unaryOps).map((op) => [op, unaryImpl(op as UnaryOp)])) as {
     [P in UnaryOp]: PrimitiveImpl<P>;
   }),
@@ -205,27 +196,15 @@ const impls: { [P in Primitive]: PrimitiveImpl<P> } = {
   conv2d: ([x, w], p) => {
     const [n, , h, wd] = x.shape;
     const [o, , kh, kw] = w.shape;
-    const shape = [
-      n,
-      o,
-      convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]),
-      convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]),
-    ];
+    const shape = [n, o, ...conv2dOutHW([h, wd], [kh, kw], p)];
     return compute('conv2d', [x, w], shape, x.dtype, (b) => b.conv2d(x.view('conv2d'), w.view('conv2d'), p));
   },
   convTranspose2d: ([x, w], p) => {
     const [n, , h, wd] = x.shape;
     const [, coutPerGroup, kh, kw] = w.shape;
-    const shape = [
-      n,
-      coutPerGroup * p.groups,
-      convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0]),
-      convTransposeOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1]),
-    ];
+    const shape = [n, coutPerGroup * p.groups, ...convTranspose2dOutHW([h, wd], [kh, kw], p)];
     return compute('convTranspose2d', [x, w], shape, x.dtype, (b) =>
       b.convTranspose2d(x.view('convTranspose2d'), w.view('convTranspose2d'), p),
     );
   },
 };
-
-installPrimitiveImpls(impls);

@@ -1,10 +1,11 @@
 // The primitive set and `bind`, the one door every differentiable op goes through. Public ops
 // (src/tensor/ops) validate and broadcast, then bind primitives; the autodiff transforms observe
-// `bind` to record what ran. Each primitive's eager implementation lives in eager.ts.
+// `bind` to record what ran. bind runs each primitive's eager implementation (eager.ts eagerImpls).
 import type { BinaryOp, UnaryOp } from '../kernels/elementwise-ops.js';
 import type { Conv2dParams, ConvTranspose2dParams } from '../kernels/params.js';
 import type { DType } from './dtype.js';
 import type { Shape } from './shape.js';
+import { eagerImpls } from './eager.js';
 import type { Tensor } from './tensor.js';
 
 type NoParams = Record<string, never>;
@@ -55,16 +56,10 @@ export type PrimitiveObserver = <P extends Primitive>(
 export type PrimitiveImpl<P extends Primitive> = (inputs: readonly Tensor[], params: PrimitiveParams[P]) => Tensor;
 
 const observers: PrimitiveObserver[] = [];
-let impls: { [P in Primitive]: PrimitiveImpl<P> } | null = null;
-
-/** Installs the eager implementations (done once by eager.ts; a seam for other interpreters). @internal */
-export function installPrimitiveImpls(table: { [P in Primitive]: PrimitiveImpl<P> }): void {
-  impls = table;
-}
 
 /** Runs primitive `prim` on `inputs` and tells the observers. @internal for op authors. */
 export function bind<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: PrimitiveParams[P]): Tensor {
-  const output = (impls![prim] as PrimitiveImpl<P>)(inputs, params);
+  const output = (eagerImpls[prim] as PrimitiveImpl<P>)(inputs, params);
   for (let i = observers.length - 1; i >= 0; i--) if (observers[i](prim, inputs, params, output) === true) break;
   return output;
 }

@@ -17,6 +17,21 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/**
+ * Whether `strides` walk `shape` row-major with no gaps, so the elements are one run of storage.
+ * Strides of size-1 dims never matter, and a shape with a 0 dim has no elements: it is contiguous
+ * whatever its strides (one rule for the tensor, the CPU kernels and the WebGPU kernels).
+ */
+export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
+  if (shape.includes(0)) return true;
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1 && strides[d] !== expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
 /** Checks that every dim is a non-negative integer; NaN, fractions and negatives are refused. */
 export function validateShape(op: string, shape: unknown): Shape {
   if (!Array.isArray(shape)) {

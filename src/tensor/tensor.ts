@@ -4,7 +4,7 @@ import type { AnyTypedArray, DType } from './dtype.js';
 import { DisposedTensorError, fmtShape } from './errors.js';
 import { backendFor } from './backends.js';
 import { countAcquire, countRelease, track } from './memory.js';
-import { contiguousStrides, sizeOf, type Shape } from './shape.js';
+import { contiguousStrides, isContiguous, sizeOf, type Shape } from './shape.js';
 
 let nextTensorId = 0;
 
@@ -58,8 +58,7 @@ export class Tensor {
   }
   /** True when the view's elements lie row-major and gap-free in storage. */
   get isContiguous(): boolean {
-    const want = contiguousStrides(this.shape);
-    return this.shape.every((d, i) => d <= 1 || this.strides[i] === want[i]);
+    return isContiguous(this.shape, this.strides);
   }
 
   /** The storage, or a DisposedTensorError naming the op that wanted it. @internal */

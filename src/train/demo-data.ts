@@ -1,7 +1,8 @@
-// The degradation the demo and the committed SFT checkpoint use. CodeFormer's ranges (DESIGN.md
-// section 5) are set for 512 px faces; at the demo's 32 px a x12 downsample leaves 3 pixels of
-// face, which no restorer can bring back, so the demo keeps CodeFormer's blur (scaled with the
-// image, as degrade() does), noise and JPEG ranges but caps the downsampling at x4.
+// The degradation the demo and the committed SFT checkpoint use. CodeFormer's ranges
+// (docs/architecture.md, "The LRPO pipeline") are set for 512 px faces; at the demo's 32 px a x12
+// downsample leaves 3 pixels of face, which no restorer can bring back, so the demo keeps
+// CodeFormer's blur (scaled with the image, as degrade() does), noise and JPEG ranges but caps the
+// downsampling at x4.
 import { defaultDegradation, type DegradationConfig } from '../data/degrade.js';
 
 export const DEMO_DEGRADATION: Partial<DegradationConfig> = Object.freeze({

@@ -3,7 +3,7 @@
 // user's folder of face images.
 import { readFaceFolder } from '../data/folder.js';
 import { loadRealFaces } from '../data/real-faces.js';
-import { foldIn, key } from '../random/index.js';
+import { foldIn, key, STREAMS } from '../random/index.js';
 import { slice } from '../tensor/ops/movement.js';
 import { tensor } from '../tensor/ops/creation.js';
 import type { FaceSplit } from '../data/faces.js';
@@ -25,7 +25,7 @@ export const evalSetLabel = (name: EvalSetName): string => (name === 'synthetic'
 
 /** Builds an evaluation set of pairs (deterministic for the seed). */
 export async function evalSet(name: EvalSetName, { size, count, seed = 0 }: EvalSetOptions): Promise<PairSet> {
-  const k = foldIn(key(seed), 0x5e7);
+  const k = foldIn(key(seed), STREAMS.evalSetChoice);
   if (name === 'synthetic') return syntheticPairs({ split: 'test', count, size, seed, degradation: degradationFor(size) });
   if (name === 'real') {
     const real = await loadRealFaces({ size: 64 });

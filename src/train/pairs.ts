@@ -1,9 +1,9 @@
 // Training and evaluation pairs (LQ, HQ) held on the host: degraded once, batched on demand, so a
 // training loop never waits on the host JPEG round trip of the degradation model.
 import { degrade, type DegradationConfig } from '../data/degrade.js';
-import { faceDataset, permutation, type FaceSplit } from '../data/faces.js';
+import { faceDataset, type FaceSplit } from '../data/faces.js';
 import { resizeBilinear } from '../data/resize.js';
-import { foldIn, key, type PRNGKey } from '../random/index.js';
+import { foldIn, key, permutation, type PRNGKey } from '../random/index.js';
 import type { BackendName } from '../kernels/backend.js';
 import { tensor } from '../tensor/ops/creation.js';
 import { slice } from '../tensor/ops/movement.js';

@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import type { DType } from '../../src/index.js';
 import type { HostTensor } from './backends.js';
+import { readEnv } from '../../src/env.js';
 
 export type Shape = number[];
 
@@ -134,7 +135,7 @@ export const axisSubsetArb = (rank: number, { minLength = 0 } = {}): fc.Arbitrar
 export const axisArb = (rank: number): fc.Arbitrary<number> => fc.integer({ min: -rank, max: rank - 1 });
 
 /** Multiplies every property's run count, for soak runs: `OPS_RUNS_SCALE=10 npx vitest run tests/ops-*`. */
-const RUNS_SCALE = Math.max(1, Number(process.env.OPS_RUNS_SCALE ?? 1) || 1);
+const RUNS_SCALE = Math.max(1, Number(readEnv('OPS_RUNS_SCALE') ?? 1) || 1);
 
 /** fast-check parameters: a modest run count per property so each file stays fast. */
 export const runs = (numRuns = 25): { numRuns: number } => ({ numRuns: Math.round(numRuns * RUNS_SCALE) });

@@ -2,13 +2,14 @@
 // resumable run folder (config.json, metrics.jsonl, checkpoints/step-N.safetensors).
 import { stepProfiler } from '../profile-steps.js';
 import { join } from 'node:path';
-import { foldIn, key } from '../../random/index.js';
+import { foldIn, key, STREAMS } from '../../random/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
 import { resumeOrStart } from './resume.js';
 import { evaluateRestorer } from '../../train/evaluate.js';
 import { initPolicyParams, policyOf, restore, type PresetName } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';
-import { disposeState, initTrainState, sftOptimizer, trainSft, type SftConfig } from '../../train/sft.js';
+import { sftOptimizer, trainSft, type SftConfig } from '../../train/sft.js';
+import { disposeState, initTrainState } from '../../train/state.js';
 import { meanInterval } from '../../train/stats.js';
 import { trainingPairs } from '../../train/eval-sets.js';
 import { alias } from '../../tensor/ops/movement.js';
@@ -46,7 +47,7 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
   const train = await trainingPairs(data, 'train', { count: options.trainCount, size: options.size, seed: options.seed });
   const valid = await trainingPairs(data, 'validation', { count: options.evalCount, size: options.size, seed: options.seed });
   const optimizer = sftOptimizer(config);
-  const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), 7)), options.seed), say);
+  const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), STREAMS.pretrainInit)), options.seed), say);
   if (!resumed) {
     // The bar to beat: the LQ input itself (degrade() resizes it back with bilinear interpolation).
     const { scores } = await evaluateRestorer(undefined, (lq) => alias(lq), valid, { metrics: ['psnr', 'ssim'] });

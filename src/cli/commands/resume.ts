@@ -3,7 +3,7 @@
 import { key } from '../../random/index.js';
 import { loadCheckpoint, type LoadCheckpointOptions } from '../../train/checkpoint.js';
 import type { RunDir } from '../../train/run-dir.js';
-import type { TrainState } from '../../train/sft.js';
+import type { TrainState } from '../../train/state.js';
 
 /** The run's latest state, or `fresh()`; `resumed` says which. */
 export async function resumeOrStart(op: string, run: RunDir, expect: LoadCheckpointOptions['expect'], seed: number, fresh: () => TrainState, say: (msg: string) => void): Promise<{ state: TrainState; resumed: boolean }> {

@@ -13,7 +13,7 @@ import { trainingPairs } from '../../train/eval-sets.js';
 import type { PairSet } from '../../train/pairs.js';
 import { policyOfCheckpoint } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';
-import type { TrainState } from '../../train/sft.js';
+import { disposeState, type TrainState } from '../../train/state.js';
 import { progressBar } from '../progress.js';
 
 export interface TrainOptions {
@@ -90,7 +90,7 @@ export async function train(options: TrainOptions): Promise<string> {
       },
       periodic: { every: options.checkpointEvery, run: save },
     }, options.ablation === 'rewardBackprop' ? rewardBackpropStep : lrpoStep);
-    disposeTree([final.params, final.opt.m, final.opt.v]);
+    disposeState(final);
     await profiler.finish();
     return run.checkpointPath(final.step);
   } finally {

@@ -3,7 +3,7 @@
 import { allocHost } from '../../tensor/dtype.js';
 import type { View } from '../backend.js';
 import type { Conv2dParams, ConvTranspose2dParams } from '../params.js';
-import { convOutSize, convTransposeOutSize } from '../params.js';
+import { conv2dOutHW, convTranspose2dOutHW } from '../params.js';
 import { CpuStorage } from './storage.js';
 import { storeRules } from './store-rules.js';
 import { readContiguous } from './strided.js';
@@ -20,8 +20,7 @@ export function conv2d(xView: View, wView: View, p: Conv2dParams): CpuStorage {
   const [ph, pw] = p.padding;
   const [dh, dw] = p.dilation;
   const outPerGroup = O / p.groups;
-  const Ho = Math.max(0, convOutSize(H, KH, sh, ph, dh));
-  const Wo = Math.max(0, convOutSize(W, KW, sw, pw, dw));
+  const [Ho, Wo] = conv2dOutHW([H, W], [KH, KW], p);
   const x = readContiguous('conv2d', xView);
   const w = readContiguous('conv2d', wView);
   const out = allocHost(xView.dtype, N * O * Ho * Wo);
@@ -70,8 +69,7 @@ export function convTranspose2d(xView: View, wView: View, p: ConvTranspose2dPara
   const [dh, dw] = p.dilation;
   const inPerGroup = Cin / p.groups;
   const Cout = outPerGroup * p.groups;
-  const Ho = Math.max(0, convTransposeOutSize(H, KH, sh, ph, dh, p.outputPadding[0]));
-  const Wo = Math.max(0, convTransposeOutSize(W, KW, sw, pw, dw, p.outputPadding[1]));
+  const [Ho, Wo] = convTranspose2dOutHW([H, W], [KH, KW], p);
   const x = readContiguous('convTranspose2d', xView);
   const w = readContiguous('convTranspose2d', wView);
   const acc = new Float64Array(N * Cout * Ho * Wo);

@@ -5,7 +5,8 @@ import { sizeOf } from '../../tensor/shape.js';
 import type { View } from '../backend.js';
 import { CpuStorage, dataOf } from './storage.js';
 import { storeRules } from './store-rules.js';
-import { copyStrided, forEachOffsetPair, isContiguous } from './strided.js';
+import { isContiguous } from '../../tensor/shape.js';
+import { copyStrided, forEachOffsetPair } from './strided.js';
 
 /** One batch's matrix as a contiguous row-major array: a subarray if already so, else a copy. */
 function matrixAt(src: AnyTypedArray, offset: number, rows: number, cols: number, strides: readonly number[], scratch: AnyTypedArray): AnyTypedArray {

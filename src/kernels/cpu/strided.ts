@@ -3,20 +3,10 @@
 import type { AnyTypedArray } from '../../tensor/dtype.js';
 import { allocHost } from '../../tensor/dtype.js';
 import type { Shape } from '../../tensor/shape.js';
-import { contiguousStrides, sizeOf } from '../../tensor/shape.js';
+import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
 import type { View } from '../backend.js';
 import { dataOf } from './storage.js';
 
-/** True when the view's elements are one row-major run (strides of size-1 dims do not matter). */
-export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    if (shape[d] === 0) return true;
-    if (shape[d] !== 1 && strides[d] !== expected) return false;
-    expected *= shape[d];
-  }
-  return true;
-}
 
 /**
  * Calls `visit(srcOffset, dstOffset)` for every element of `shape` in row-major order, tracking

@@ -11,12 +11,12 @@ import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { PendingStorage } from './fusion.js';
 import { isCpuAdapter } from './tuning.js';
 import { identityEpilogue, type Epilogue } from './epilogue.js';
+import { readEnv } from '../../env.js';
 
 /**
  * Pooled bytes kept for reuse before the largest free buffers are destroyed: 256 MiB on CPU
  * adapters (host memory), 2 GiB on GPUs, where a fresh buffer costs a create and Dawn's lazy
- * zero-fill (ten 64 MiB matmul outputs in flight churned a 256 MiB pool: 4096^3 ran 8.1 ms per
- * product back to back against 5.5 ms alone on an H100).
+ * zero-fill, and a pool smaller than the outputs in flight churns (docs/measurements.md).
  */
 const defaultPoolCapBytes = (adapterDescription: string): number => (isCpuAdapter(adapterDescription) ? 256 : 2048) * 1024 * 1024;
 
@@ -27,14 +27,15 @@ export class GpuContext {
   readonly pool: BufferPool;
   readonly dispatcher: Dispatcher;
   /** Fuse chains of elementwise ops into one kernel (fusion.ts); WEBGPU_LRPO_FUSION=0 turns it off. */
-  fusion = process.env.WEBGPU_LRPO_FUSION !== '0';
+  fusion = readEnv('WEBGPU_LRPO_FUSION') !== '0';
   /**
    * Run a fused elementwise consumer as the epilogue of the matmul/conv it alone uses (fusion.ts).
    * Off by default: the producer kernels store at up to 128 unrolled sites, each inlining the
-   * epilogue, and lavapipe then compiles a conv + bias + SiLU kernel in ~20 s. WEBGPU_LRPO_EPILOGUE=1
-   * turns it on (worth it on real GPUs once stores are looped).
+   * epilogue, and lavapipe then compiles a conv + bias + SiLU kernel very slowly
+   * (docs/measurements.md). WEBGPU_LRPO_EPILOGUE=1 turns it on (worth it on real GPUs once stores
+   * are looped).
    */
-  epilogueFusion = process.env.WEBGPU_LRPO_EPILOGUE === '1';
+  epilogueFusion = readEnv('WEBGPU_LRPO_EPILOGUE') === '1';
   /**
    * How row-wise kernels (long-row reductions, softmax) split work: 'auto' picks one thread per
    * row on CPU adapters, where barriers are costly, and a workgroup per row elsewhere.

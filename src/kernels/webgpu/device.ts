@@ -1,10 +1,12 @@
 // Acquiring a Dawn adapter and device with the adapter's real limits, and recording device errors.
 import { create } from 'webgpu';
 import { BackendError } from '../../tensor/errors.js';
+import { ensureRuntimeDir } from '../../env.js';
 
 /**
  * The object `create()` returns must stay referenced for as long as any adapter or device lives,
- * or the process aborts at a random later point (DESIGN.md section 6). One per process.
+ * or the process aborts at a random later point (docs/architecture.md, "WebGPU: the device and its
+ * lifetime"). One per process.
  */
 let gpuInstance: GPU | undefined;
 
@@ -53,7 +55,7 @@ export const NO_ADAPTER_FIX =
 
 /** Acquires an adapter and a device with the adapter's limits and the optional features it offers. */
 export async function acquireDevice(powerPreference?: GPUPowerPreference): Promise<GpuDevice> {
-  process.env.XDG_RUNTIME_DIR ??= '/tmp';
+  ensureRuntimeDir();
   // Unquantized timestamps: Dawn rounds them to 65.5 µs by default, longer than most of our kernels run (profile()).
   gpuInstance ??= create(['disable-dawn-features=timestamp_quantization']);
   let adapter: GPUAdapter | null;

@@ -1,7 +1,6 @@
 // Strided-view bookkeeping for kernels: merging dims that are contiguous in every operand, so most
 // views index with low rank (often directly), and the checks kernels specialise on.
 import type { Shape } from '../../tensor/shape.js';
-import { contiguousStrides } from '../../tensor/shape.js';
 import { BackendError } from '../../tensor/errors.js';
 import { MAX_RANK } from './wgsl.js';
 
@@ -35,11 +34,8 @@ export function coalesce(shape: Shape, operandStrides: readonly (readonly number
   return { shape: outShape, strides: outStrides };
 }
 
-/** Whether strides walk `shape` in row-major order with no gaps (size-1 dims ignored). */
-export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
-  const c = contiguousStrides(shape);
-  return shape.every((d, k) => d === 1 || strides[k] === c[k]);
-}
+/** The one contiguity rule (tensor/shape.ts), for the kernels that import their layout helpers from here. */
+export { isContiguous } from '../../tensor/shape.js';
 
 /** Throws a BackendError when a (coalesced) rank exceeds what kernels index. */
 export function checkRank(kernel: string, rank: number): void {

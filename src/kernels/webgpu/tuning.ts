@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { GpuContext } from './context.js';
+import { readEnv } from '../../env.js';
 
 /** Timed runs per variant after one warm-up (which also compiles the pipeline). */
 const TIMED_RUNS = 3;
@@ -16,10 +17,10 @@ const GIVE_UP_FACTOR = 3;
 const CACHE_VERSION = 1;
 
 /** Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides, else on unless under vitest or CI. */
-export function tuningEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  const flag = env.WEBGPU_LRPO_TUNE;
-  if (flag !== undefined && flag !== '') return flag !== '0' && flag.toLowerCase() !== 'false';
-  return !env.VITEST && !env.CI;
+export function tuningEnabled(env?: NodeJS.ProcessEnv): boolean {
+  const flag = readEnv('WEBGPU_LRPO_TUNE', env);
+  if (flag !== undefined) return flag !== '0' && flag.toLowerCase() !== 'false';
+  return !readEnv('VITEST', env) && !readEnv('CI', env);
 }
 
 /** Whether the adapter is a CPU rasteriser (lavapipe / llvmpipe / SwiftShader), where barriers are costly. */
@@ -27,8 +28,8 @@ export const isCpuAdapter = (adapterDescription: string): boolean => /llvmpipe|l
 
 /**
  * How many back-to-back runs one timing of a candidate records: enough work that the timing is
- * not the submit-and-wait round trip (0.3-0.5 ms on a GPU through Dawn, where a small conv takes
- * microseconds), at most a few on CPU adapters, where every run is slow.
+ * not the submit-and-wait round trip (on a GPU through Dawn, far longer than a small conv: see
+ * docs/measurements.md), at most a few on CPU adapters, where every run is slow.
  */
 export function tuningRepeats(adapterDescription: string, flops: number): number {
   const [target, most] = isCpuAdapter(adapterDescription) ? [2 ** 25, 8] : [2 ** 30, 64];
@@ -37,9 +38,9 @@ export function tuningRepeats(adapterDescription: string, flops: number): number
 
 /**
  * The variants worth measuring on this adapter: on CPU adapters not the shared-memory tiled ones,
- * whose barrier per K step is a sync of every thread there (on lavapipe they won 2 of 101 tuned
- * matmul shapes, both tiny and within noise, and their compiles and runs slowed a fresh
- * machine's first demo). Tests and benches can still force any supported variant by name.
+ * whose barrier per K step is a sync of every thread there (on lavapipe they almost never won, and
+ * their compiles slowed a fresh machine's first demo: docs/measurements.md). Tests and benches can
+ * still force any supported variant by name.
  */
 export const tuningCandidates = <V extends { readonly barriers?: boolean }>(adapterDescription: string, supported: readonly V[]): V[] =>
   isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.barriers) : [...supported];
@@ -48,11 +49,12 @@ export const tuningCandidates = <V extends { readonly barriers?: boolean }>(adap
 export const sizeBucket = (x: number): number => (x <= 1 ? 0 : Math.round(Math.log2(x)));
 
 /** The tuning file for an adapter: $WEBGPU_LRPO_TUNING_DIR, else $XDG_CACHE_HOME/webgpu-lrpo, else ./node_modules/.cache/webgpu-lrpo. */
-export function tuningCachePath(adapterDescription: string, env: NodeJS.ProcessEnv = process.env): string {
+export function tuningCachePath(adapterDescription: string, env?: NodeJS.ProcessEnv): string {
   const slug = adapterDescription.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'adapter';
+  const xdgCache = readEnv('XDG_CACHE_HOME', env);
   const dir =
-    env.WEBGPU_LRPO_TUNING_DIR ||
-    (env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, 'webgpu-lrpo') : undefined) ||
+    readEnv('WEBGPU_LRPO_TUNING_DIR', env) ||
+    (xdgCache ? join(xdgCache, 'webgpu-lrpo') : undefined) ||
     (process.cwd() ? join(process.cwd(), 'node_modules', '.cache', 'webgpu-lrpo') : join(homedir(), '.cache', 'webgpu-lrpo'));
   return join(dir, `tuning-${slug}.json`);
 }

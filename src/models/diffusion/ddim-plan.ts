@@ -24,7 +24,10 @@ export interface DdimPlan {
   readonly alphas: readonly number[];
   /** a_prev = abar at prevTimesteps[j], or alphasCumprod[0] after the last step. */
   readonly alphasPrev: readonly number[];
-  /** s_j = eta * sqrt((1 - a_prev)/(1 - a_t) * (1 - a_t/a_prev)) (DESIGN.md section 5). */
+  /**
+   * s_j = eta * sqrt((1 - a_prev)/(1 - a_t) * (1 - a_t/a_prev)) (docs/architecture.md, "The LRPO
+   * pipeline").
+   */
   readonly sigmas: readonly number[];
 }
 

@@ -1,5 +1,6 @@
-// One DDIM step of the policy (Song et al. 2021, eq. 12; DESIGN.md section 5): its mean
-// mu_theta(x_t, t), a sampled transition x_t -> x_{t-1}, and that transition's log-probability.
+// One DDIM step of the policy (Song et al. 2021, eq. 12; docs/architecture.md, "The LRPO
+// pipeline"): its mean mu_theta(x_t, t), a sampled transition x_t -> x_{t-1}, and that transition's
+// log-probability.
 import { DTypeError, ShapeError, fmtShape } from '../../tensor/errors.js';
 import { scope } from '../../tensor/memory.js';
 import { full } from '../../tensor/ops/creation.js';

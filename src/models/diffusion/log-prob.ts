@@ -1,5 +1,5 @@
 // The isotropic Gaussian log-density per sample, averaged over dimensions as LRPO's per-step
-// policy log-probability is (DESIGN.md section 5).
+// policy log-probability is (docs/architecture.md, "The LRPO pipeline").
 import { ShapeError, fmtShape } from '../../tensor/errors.js';
 import { scope } from '../../tensor/memory.js';
 import { add, mul, square, sub } from '../../tensor/ops/elementwise.js';

@@ -1,6 +1,6 @@
-// The noise schedule: Stable Diffusion's "scaled linear" betas and their cumulative alpha
-// products, as a host-side float64 table (DESIGN.md section 5), plus the timestep checks every
-// diffusion function shares.
+// The noise schedule: Stable Diffusion's "scaled linear" betas and their cumulative alpha products,
+// as a host-side float64 table (docs/architecture.md, "The LRPO pipeline"), plus the timestep
+// checks every diffusion function shares.
 import { ShapeError } from '../../tensor/errors.js';
 
 /**

@@ -1,6 +1,6 @@
 // Convolutions and their relatives on NCHW images: conv2d, convTranspose2d, avgPool2d,
 // maxPool2d (composed from strided views) and upsampleNearest2d (a broadcast view).
-import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../../kernels/params.js';
+import { conv2dOutHW, convTranspose2dOutHW, type Conv2dParams } from '../../kernels/params.js';
 import { promoteTypes, toFloat } from '../dtype.js';
 import { checkShape, fmtShape, ShapeError } from '../errors.js';
 import { scope } from '../memory.js';
@@ -84,8 +84,7 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   } else {
     padding = options.padding === 'valid' || options.padding === undefined ? [0, 0] : pairOf(op, 'padding', options.padding, 0);
   }
-  const ho = convOutSize(h + extra[0], kh, stride[0], padding[0], dilation[0]);
-  const wo = convOutSize(wd + extra[1], kw, stride[1], padding[1], dilation[1]);
+  const [ho, wo] = conv2dOutHW([h + extra[0], wd + extra[1]], [kh, kw], { stride, padding, dilation });
   checkShape(ho >= 1 && wo >= 1, op, () =>
     `the kernel ${kh}x${kw} (dilation ${dilation.join('x')}) does not fit the ${h}x${wd} input with padding ${padding.join('x')}; ` +
     `the output would be ${ho}x${wo}. Pad more or use a smaller kernel.`,
@@ -125,8 +124,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, options: ConvTranspose2dOp
     op,
     () => `outputPadding ${outputPadding.join('x')} must be smaller than stride or dilation (${stride.join('x')}, ${dilation.join('x')}).`,
   );
-  const ho = convTransposeOutSize(h, kh, stride[0], padding[0], dilation[0], outputPadding[0]);
-  const wo = convTransposeOutSize(wd, kw, stride[1], padding[1], dilation[1], outputPadding[1]);
+  const [ho, wo] = convTranspose2dOutHW([h, wd], [kh, kw], { stride, padding, dilation, outputPadding });
   checkShape(ho >= 1 && wo >= 1, op, () => `padding ${padding.join('x')} is too large: the output would be ${ho}x${wo}.`);
   const cout = coutPerGroup * groups;
   checkBias(op, options.bias, cout);
@@ -152,7 +150,7 @@ function poolGeometry(op: string, x: Tensor, options: Pool2dOptions) {
   const padding = pairOf(op, 'padding', options.padding ?? 0, 0);
   checkShape(padding[0] * 2 <= kernel[0] && padding[1] * 2 <= kernel[1], op, () => `padding ${padding.join('x')} must be at most half the kernel ${kernel.join('x')}.`);
   const [, , h, w] = x.shape;
-  const out: Pair = [convOutSize(h, kernel[0], stride[0], padding[0], 1), convOutSize(w, kernel[1], stride[1], padding[1], 1)];
+  const out: Pair = conv2dOutHW([h, w], kernel, { stride, padding, dilation: [1, 1] });
   checkShape(out[0] >= 1 && out[1] >= 1, op, () => `the ${kernel.join('x')} window does not fit the ${h}x${w} input (padding ${padding.join('x')}).`);
   return { kernel, stride, padding, out };
 }

@@ -4,7 +4,8 @@
 // (uniform across it: every lane needs the same weights, which the `sg` variants load once per
 // subgroup, see matmul-blocked.ts) and 64 lanes x TN output pixels; each lane keeps TM x TN
 // accumulators. Taps run outermost so the per-pixel address and padding test is computed
-// once per tap, not per channel. No shared memory or barriers (fast on lavapipe, DESIGN.md §6).
+// once per tap, not per channel. No shared memory or barriers (fast on lavapipe: see
+// docs/architecture.md, "Kernel variants and tuning").
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { type GpuDevice, subgroupsFit } from '../device.js';

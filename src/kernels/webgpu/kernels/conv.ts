@@ -4,15 +4,15 @@
 import { BackendError } from '../../../tensor/errors.js';
 import { sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
-import { type Conv2dParams, type ConvTranspose2dParams, convOutSize, convTransposeOutSize } from '../../params.js';
+import { type Conv2dParams, type ConvTranspose2dParams, conv2dOutHW, convTranspose2dOutHW } from '../../params.js';
 import type { GpuContext } from '../context.js';
 import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
 import { im2colVariant } from './conv-im2col.js';
-import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates } from '../tuning.js';
-import { viewExtent } from './matmul.js';
+import { isCpuAdapter, sizeBucket } from '../tuning.js';
+import { pickVariant } from './pick-variant.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 
@@ -59,8 +59,7 @@ function run(ctx: GpuContext, kernel: string, body: string, x: View, w: View, ou
 function directConv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams, target?: WebGpuStorage): WebGpuStorage {
   const [n, c, h, wd] = x.shape;
   const [o, cpg, kh, kw] = w.shape;
-  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
-  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const [oh, ow] = conv2dOutHW([h, wd], [kh, kw], p);
   const count = sizeOf([n, o, oh, ow]);
   const out = target ?? ctx.alloc(x.dtype, count);
   if (count === 0) return out;
@@ -99,8 +98,7 @@ function directConvTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspo
   const [n, cin, h, wd] = x.shape;
   const [, opg, kh, kw] = w.shape;
   const o = opg * p.groups;
-  const oh = convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0]);
-  const ow = convTransposeOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1]);
+  const [oh, ow] = convTranspose2dOutHW([h, wd], [kh, kw], p);
   const count = sizeOf([n, o, oh, ow]);
   const out = target ?? ctx.alloc(x.dtype, count);
   if (count === 0) return out;
@@ -160,8 +158,7 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convChannelLanesVariant(1, 4),
   convChannelLanesVariant(2, 8),
   convChannelLanesVariant(4, 8),
-  // Shared-memory tiles for GPUs (slow on lavapipe). One H200 run, before the tuner repeated
-  // candidates, put tiled64x64k16p within 5-30% of the best on the bench's conv shapes: the tuner decides.
+  // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
   convTiledVariant(4, 4, 16, true),
   convTiledVariant(8, 8, 8, true),
   // Patches gathered once, then the tuned matmul (conv-im2col.ts).
@@ -175,8 +172,7 @@ export const convVariants: readonly ConvVariant[] = [...gemmVariants, { name: 'd
 export function conv2dProblem(x: View, w: View, p: Conv2dParams): ConvGemmProblem {
   const [n, c, h, wd] = x.shape;
   const [o, cpg, kh, kw] = w.shape;
-  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
-  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const [oh, ow] = conv2dOutHW([h, wd], [kh, kw], p);
   return { transposed: false, n, c, h, w: wd, o, oh, ow, kh, kw, cpg, opg: o / p.groups, stride: p.stride, padding: p.padding, dilation: p.dilation };
 }
 
@@ -184,8 +180,7 @@ export function conv2dProblem(x: View, w: View, p: Conv2dParams): ConvGemmProble
 export function convTranspose2dProblem(x: View, w: View, p: ConvTranspose2dParams): ConvGemmProblem {
   const [n, c, h, wd] = x.shape;
   const [, opg, kh, kw] = w.shape;
-  const oh = convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0]);
-  const ow = convTransposeOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1]);
+  const [oh, ow] = convTranspose2dOutHW([h, wd], [kh, kw], p);
   return {
     transposed: true, n, c, h, w: wd, o: opg * p.groups, oh, ow, kh, kw, cpg: c / p.groups, opg,
     stride: p.stride, padding: p.padding, dilation: p.dilation,
@@ -194,9 +189,9 @@ export function convTranspose2dProblem(x: View, w: View, p: ConvTranspose2dParam
 
 /**
  * The untuned choice. On CPU adapters: channels across lanes where the output has few pixels and
- * many channels (the deep layers of the face ResNet at small batches: 4x4 x 256 channels at batch
- * 1 ran 10x faster as lanes4x8 than as gemm16x8, whose 512 pixel columns were 97% idle), else the
- * widest register block (measured fastest on lavapipe). Elsewhere a narrower block.
+ * many channels (the deep layers of the face ResNet at small batches, where a pixel-wide block
+ * leaves most lanes idle), else the widest register block. Elsewhere a narrower block. The
+ * measurements behind both: docs/measurements.md.
  */
 function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const pixels = p.n * p.oh * p.ow;
@@ -215,22 +210,17 @@ function shapeClass(p: ConvGemmProblem): string {
   return `${p.transposed ? 'convTranspose2d' : 'conv2d'}|${sizes}|s${p.stride[0] > 1 || p.stride[1] > 1 ? 2 : 1}|g${p.o === p.opg ? 1 : 'n'}`;
 }
 
-function pickVariant(ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): string {
-  const supported = tuningCandidates(ctx.gpu.adapterDescription, gemmVariants.filter((v) => v.supports(p, ctx.gpu)));
-  // 'direct' is measured only where no GEMM variant applies (it was 5-30x slower wherever one did).
-  return tunerFor(ctx).choose(shapeClass(p), supported.length > 0 ? supported.map((v) => v.name) : ['direct'], defaultVariant(ctx, p), () => {
-    const sx = ctx.alloc(x.dtype, viewExtent(x));
-    const sw = ctx.alloc(w.dtype, viewExtent(w));
-    const out = ctx.alloc(x.dtype, p.n * p.o * p.oh * p.ow);
-    const vx = { ...x, storage: sx };
-    const vw = { ...w, storage: sw };
-    return {
-      candidates: supported.map((v) => ({ name: v.name, record: () => v.run(ctx, vx, vw, out, p) })),
-      flops: 2 * p.n * p.o * p.oh * p.ow * p.cpg * p.kh * p.kw,
-      cleanup: () => [sx, sw, out].forEach((s) => ctx.release(s)),
-    };
+/** Picks the variant for a problem: tuned when measured, else the default ('direct' where no GEMM variant applies). */
+const tunedVariant = (ctx: GpuContext, x: View, w: View, p: ConvGemmProblem): string =>
+  pickVariant(ctx, x, w, p, {
+    shapeClass: shapeClass(p),
+    // Not 'direct': wherever a GEMM variant applies it is several times slower
+    // (docs/measurements.md).
+    supported: gemmVariants.filter((v) => v.supports(p, ctx.gpu)),
+    fallback: defaultVariant(ctx, p),
+    outElements: p.n * p.o * p.oh * p.ow,
+    flops: 2 * p.n * p.o * p.oh * p.ow * p.cpg * p.kh * p.kw,
   });
-}
 
 /** The GEMM variant called `name` if it supports `problem` (checked when the op is recorded, not when it runs). */
 export function checkConvVariant(gpu: GpuDevice, problem: ConvGemmProblem, name: string): ConvGemmVariant {
@@ -253,7 +243,7 @@ function runVariant(
   target?: WebGpuStorage,
 ): WebGpuStorage {
   const count = problem.n * problem.o * problem.oh * problem.ow;
-  const variant = name ?? (count > 0 ? pickVariant(ctx, x, w, problem) : 'direct');
+  const variant = name ?? (count > 0 ? tunedVariant(ctx, x, w, problem) : 'direct');
   if (variant === 'direct') return direct(x, w);
   const gemm = checkConvVariant(ctx.gpu, problem, variant);
   const out = target ?? ctx.alloc(x.dtype, count);

@@ -1,13 +1,14 @@
 // Register-blocked matmul without shared memory: a workgroup owns TM rows of the output (uniform
 // across it) and 64 lanes x TN columns; each lane keeps TM x TN accumulators in registers. No
-// barriers: the fast shape on lavapipe (DESIGN.md §6).
+// barriers: the fast shape on lavapipe (docs/architecture.md, "WebGPU: the device and its
+// lifetime").
 //
 // How A reaches the lanes matters most there. lavapipe runs 8 lanes as one AVX2 vector and loads a
 // storage element lane by lane (a bounds-checked scalar load each) unless the address is a
 // compile-time constant, so an A element that every lane needs costs 8 loads. The subgroup form
 // loads A cooperatively: lane s of each subgroup loads the element for k0 + s, and subgroupShuffle
 // hands it to the others (a register permute). The shuffle loop over s stays a loop: unrolled, the
-// kernel spilled and ran 2-3x slower on lavapipe. rows16x8sg measured ~1.4x rows8x16 at 1024^3.
+// kernel spills on lavapipe (docs/measurements.md).
 import { BackendError } from '../../../tensor/errors.js';
 import { subgroupsFit } from '../device.js';
 import { indent, kernelSource, subgroupShuffleLoop, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';

@@ -1,6 +1,6 @@
 // Shared-memory tiled matmul for real GPUs (the tiled GEMM of tiled-gemm.ts over a and b, read in
-// place through their strides). Slow on lavapipe, where every barrier is expensive (DESIGN.md §6);
-// measured per adapter by the tuner.
+// place through their strides). Slow on lavapipe, where every barrier is expensive
+// (docs/architecture.md, "Kernel variants and tuning"); measured per adapter by the tuner.
 import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, matrixStrides, type MatmulVariant, sharedUniforms } from './matmul-common.js';
 import { identityEpilogue } from '../epilogue.js';

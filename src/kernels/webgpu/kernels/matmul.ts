@@ -6,12 +6,13 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { checkRank, coalesce } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import { isCpuAdapter, sizeBucket, tunerFor, tuningCandidates } from '../tuning.js';
+import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from '../wgsl.js';
 import type { WgslScalar } from '../../elementwise-ops.js';
 import { blockedVariant } from './matmul-blocked.js';
 import { batchBases, bindings, type MatmulProblem, type MatmulVariant, matrixStrides, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
 import { tiledVariant } from './matmul-tiled.js';
+import { pickVariant } from './pick-variant.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 
 export type { MatmulProblem, MatmulVariant } from './matmul-common.js';
@@ -36,7 +37,10 @@ function dispatchThreadPerItem(
   });
 }
 
-/** Each thread computes a 4x4 output tile in registers; no shared memory (fastest on lavapipe, DESIGN.md section 6). */
+/**
+ * Each thread computes a 4x4 output tile in registers; no shared memory (for CPU adapters:
+ * docs/architecture.md, "WebGPU: the device and its lifetime").
+ */
 const tile4x4: MatmulVariant = {
   name: 'tile4x4',
   description: 'register-blocked 4x4 output tile per thread, no shared memory',
@@ -133,15 +137,15 @@ export const matmulVariants: readonly MatmulVariant[] = [
 const byName = (name: string): MatmulVariant => matmulVariants.find((v) => v.name === name) ?? matmulVariants[0];
 
 /**
- * The untuned choice: register blocking on CPU adapters (barriers are costly there, DESIGN.md §6;
- * rows8x8 measured 2x tile4x4 at 512..2048 on lavapipe), with A broadcast through subgroups when
- * the device has them (rows16x8sg: 1.5-2.5x rows8x8/rows8x16 from 256^3 to 2048^3 on lavapipe);
- * shared-memory tiles elsewhere.
+ * The untuned choice: register blocking on CPU adapters (barriers are costly there:
+ * docs/architecture.md, "WebGPU: the device and its lifetime"), with A broadcast through subgroups
+ * when the device has them; shared-memory tiles elsewhere. The measurements behind each choice:
+ * docs/measurements.md.
  */
 function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
   if (isCpuAdapter(ctx.gpu.adapterDescription)) {
     if (byName('rows16x8sg').supports(p, ctx.gpu)) return 'rows16x8sg';
-    // rows8x16 spans 1024 columns per workgroup: faster from N = 1024 (1024^3: 100 vs 135 ms).
+    // rows8x16 spans 1024 columns per workgroup: faster from N = 1024.
     return p.n >= 1024 ? 'rows8x16' : 'rows8x8';
   }
   return p.batch * p.m * p.n >= 1 << 18 ? 'tiled128x128k8' : 'tiled64x64k16';
@@ -155,27 +159,17 @@ function shapeClass(a: View, b: View, p: MatmulProblem): string {
   return `matmul|${p.dtype}|${sizes}|a${aSk === 1 ? 'k1' : 'm1'}|b${bSn === 1 ? 'n1' : 'k1'}|v${rowsVec4Aligned(b, p.n, p.batchDims.strides[1]) ? 1 : 0}`;
 }
 
-/** Elements a view can touch (offset + the farthest element + 1): the size of a scratch copy. */
-export const viewExtent = (v: View): number => v.offset + v.shape.reduce((acc, d, i) => acc + (d - 1) * Math.abs(v.strides[i]), 0) + 1;
-
 /** Picks the variant for a problem: tuned when measured, else the default (see tuning.ts). */
-function pickVariant(ctx: GpuContext, a: View, b: View, p: MatmulProblem): MatmulVariant {
-  const supported = tuningCandidates(ctx.gpu.adapterDescription, matmulVariants.filter((v) => v.name !== 'naive' && v.supports(p, ctx.gpu)));
-  const fallback = defaultVariant(ctx, p);
-  const name = tunerFor(ctx).choose(shapeClass(a, b, p), supported.map((v) => v.name), fallback, () => {
-    const sa = ctx.alloc(a.dtype, viewExtent(a));
-    const sb = ctx.alloc(b.dtype, viewExtent(b));
-    const out = ctx.alloc(a.dtype, p.batch * p.m * p.n);
-    const va = { ...a, storage: sa };
-    const vb = { ...b, storage: sb };
-    return {
-      candidates: supported.map((v) => ({ name: v.name, record: () => v.run(ctx, va, vb, out, p) })),
+const tunedVariant = (ctx: GpuContext, a: View, b: View, p: MatmulProblem): MatmulVariant =>
+  byName(
+    pickVariant(ctx, a, b, p, {
+      shapeClass: shapeClass(a, b, p),
+      supported: matmulVariants.filter((v) => v.name !== 'naive' && v.supports(p, ctx.gpu)),
+      fallback: defaultVariant(ctx, p),
+      outElements: p.batch * p.m * p.n,
       flops: 2 * p.batch * p.m * p.n * Math.max(p.k, 1),
-      cleanup: () => [sa, sb, out].forEach((s) => ctx.release(s)),
-    };
-  });
-  return byName(name);
-}
+    }),
+  );
 
 /** a [...B, M, K] @ b [...B, K, N] into fresh contiguous [...B, M, N]; K = 0 gives zeros. */
 /** a @ b into `target` (a fresh storage when omitted); `variantName` forces a variant (tests, benches). */
@@ -190,7 +184,7 @@ export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string, 
   const batchDims = coalesce(batchShape, [a.strides.slice(0, r - 2), b.strides.slice(0, r - 2)]);
   checkRank('matmul', batchDims.shape.length);
   const problem: MatmulProblem = { dtype: a.dtype, batch, m, n, k, batchDims };
-  const variant = variantName ? matmulVariants.find((v) => v.name === variantName) : pickVariant(ctx, a, b, problem);
+  const variant = variantName ? matmulVariants.find((v) => v.name === variantName) : tunedVariant(ctx, a, b, problem);
   if (!variant || !variant.supports(problem, ctx.gpu)) {
     throw new BackendError(
       `webgpu: matmul variant '${variantName}' is unknown or does not support this problem; known: ${matmulVariants.map((v) => v.name).join(', ')}.`,

@@ -233,8 +233,8 @@ function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtyp
   const innerKeptStride = l.kept.strides[0][l.kept.shape.length - 1] ?? 0;
   const columnLike = innerRedStride !== 1 && innerKeptStride === 1 && l.nOut >= COLUMN_THREADS;
   // On CPU adapters (lavapipe) workgroup barriers cost more than a long serial loop, so every
-  // reduction with enough outputs to fill the cores runs one thread per output (measured 3x
-  // faster for 4096 rows of 1024).
+  // reduction with enough outputs to fill the cores runs one thread per output
+  // (docs/measurements.md).
   const serialRowsWin = ctx.threadPerRow && l.nOut >= CPU_ADAPTER_MIN_ROWS;
   if (l.nRed < LONG_ROW || columnLike || serialRowsWin) {
     const kernel = `${kernelBase}:thread-per-row`;
