@@ -140,12 +140,12 @@ describe('measured choice', () => {
     expect(tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates: [], cleanup: () => undefined }))).toBe('compiles');
   });
 
-  it('leaves the barrier-per-step tiled variants out of the candidates on CPU adapters only', () => {
-    const variants = [{ name: 'rows8x8' }, { name: 'tiled64x64k16', barriers: true }];
+  it('leaves the GPU-only variants (barrier-per-step tiles, im2col) out of the candidates on CPU adapters only', () => {
+    const variants = [{ name: 'rows8x8' }, { name: 'tiled64x64k16', gpuOnly: true }];
     expect(tuningCandidates('llvmpipe (LLVM 15)', variants).map((v) => v.name)).toEqual(['rows8x8']);
     expect(tuningCandidates('nvidia NVIDIA: 580', variants).map((v) => v.name)).toEqual(['rows8x8', 'tiled64x64k16']);
     // Every tiled variant declares it.
-    for (const v of [...matmulVariants, ...convVariants]) if (v.name.startsWith('tiled')) expect((v as { barriers?: boolean }).barriers, v.name).toBe(true);
+    for (const v of [...matmulVariants, ...convVariants]) if (v.name.startsWith('tiled') || v.name === 'im2col') expect((v as { gpuOnly?: boolean }).gpuOnly, v.name).toBe(true);
   });
 
   it('repeats a candidate until the timing holds real work: more on GPUs, whose round trip dwarfs small kernels', () => {

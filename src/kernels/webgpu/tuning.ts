@@ -37,13 +37,14 @@ export function tuningRepeats(adapterDescription: string, flops: number): number
 }
 
 /**
- * The variants worth measuring on this adapter: on CPU adapters not the shared-memory tiled ones,
- * whose barrier per K step is a sync of every thread there (on lavapipe they almost never won, and
- * their compiles slowed a fresh machine's first demo: docs/measurements.md). Tests and benches can
- * still force any supported variant by name.
+ * The variants worth measuring on this adapter: on CPU adapters not the GPU-only ones: the
+ * shared-memory tiled variants, whose barrier per K step is a sync of every thread there (on
+ * lavapipe they almost never won, and their compiles slowed a fresh machine's first demo:
+ * docs/measurements.md), and conv's im2col (it lost all 136 conv keys of one lavapipe tuning run,
+ * 5-100x slower). Tests and benches can still force any supported variant by name.
  */
-export const tuningCandidates = <V extends { readonly barriers?: boolean }>(adapterDescription: string, supported: readonly V[]): V[] =>
-  isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.barriers) : [...supported];
+export const tuningCandidates = <V extends { readonly gpuOnly?: boolean }>(adapterDescription: string, supported: readonly V[]): V[] =>
+  isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.gpuOnly) : [...supported];
 
 /** log2 bucket of a size (0 for 0 and 1), so one tuning covers sizes within a factor of ~1.4 of each other. */
 export const sizeBucket = (x: number): number => (x <= 1 ? 0 : Math.round(Math.log2(x)));

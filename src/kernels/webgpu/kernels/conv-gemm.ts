@@ -41,8 +41,8 @@ export interface ConvGemmVariant {
   /** Whether the variant handles this problem on this device (the subgroup ones need a fixed subgroup size). */
   readonly supports: (p: ConvGemmProblem, gpu: GpuDevice) => boolean;
   readonly run: (ctx: GpuContext, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem) => void;
-  /** Stages shared-memory tiles with a workgroup barrier per K step: not a tuning candidate on CPU adapters (see tuningCandidates). */
-  readonly barriers?: boolean;
+  /** Not a tuning candidate on CPU adapters (barrier-per-step tiles, im2col: see tuningCandidates). */
+  readonly gpuOnly?: boolean;
 }
 
 /** The uniform fields both convolution kernel families share: kernel, group, stride/pad/dilation, operand layout. */

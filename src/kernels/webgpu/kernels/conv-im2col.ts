@@ -88,6 +88,7 @@ function weightRows(ctx: GpuContext, w: View, p: ConvGemmProblem): { readonly vi
 
 export const im2colVariant: ConvGemmVariant = {
   name: 'im2col',
+  gpuOnly: true, // lost every conv key on lavapipe (its gather and the strided-batch matmul are slow there)
   supports: (p: ConvGemmProblem, gpu: GpuDevice) =>
     !p.transposed && p.o === p.opg && colsElements(p) * DEVICE_BYTES_PER_ELEMENT <= Math.min(MAX_COLS_BYTES, gpu.limits.maxStorageBufferBindingSize),
   run(ctx, x, w, out, p) {

@@ -62,7 +62,7 @@ export function convTiledVariant(tm: number, tn: number, bk: number, pipelined: 
     name,
     // A tile's output channels must share one group (their input channels are the same).
     supports: (p: ConvGemmProblem) => p.o === p.opg || p.opg % bm === 0,
-    barriers: true,
+    gpuOnly: true,
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
       const npix = p.n * p.oh * p.ow;

@@ -28,7 +28,7 @@ export interface MatmulVariant {
   /** Writes a @ b into `out` (contiguous [...B, M, N]). */
   readonly run: (ctx: GpuContext, a: View, b: View, out: WebGpuStorage, p: MatmulProblem) => void;
   /** Stages shared-memory tiles with a workgroup barrier per K step: not a tuning candidate on CPU adapters (see tuningCandidates). */
-  readonly barriers?: boolean;
+  readonly gpuOnly?: boolean;
 }
 
 /** Strides of the matrix dims of a [..., rows, cols] view: [row stride, col stride]. */

@@ -19,7 +19,7 @@ export function tiledVariant(tm: number, tn: number, bk: number, pipelined = fal
     name,
     description: `shared-memory tiles ${bm}x${bn}, K step ${bk}, ${tm}x${tn} outputs per thread${pipelined ? ', register-prefetched and bank-conflict free' : ''}`,
     supports: () => true,
-    barriers: true,
+    gpuOnly: true,
     run(ctx, a, b, out, p) {
       const t = wgslScalar(p.dtype);
       const [, aSk] = matrixStrides(a);

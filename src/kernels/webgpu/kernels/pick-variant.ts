@@ -10,7 +10,7 @@ import { tunerFor, tuningCandidates } from '../tuning.js';
 export interface TunableVariant<P> {
   readonly name: string;
   readonly run: (ctx: GpuContext, a: View, b: View, out: WebGpuStorage, p: P) => void;
-  readonly barriers?: boolean;
+  readonly gpuOnly?: boolean;
 }
 
 /** What the choice needs besides the operands: the op's key, its usable variants, its default, its output and work. */
