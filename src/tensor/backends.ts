@@ -3,6 +3,7 @@ import type { Backend, BackendInfo, BackendName, Storage } from '../kernels/back
 import type { Tensor } from './tensor.js';
 import { createCpuBackend } from '../kernels/cpu/index.js';
 import { BackendError } from './errors.js';
+import { orphanBackend } from './memory.js';
 
 const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'cpu'];
 const instances = new Map<BackendName, Backend>();
@@ -80,14 +81,16 @@ export function backendFor(name: BackendName): Backend {
 export const isBackendStarted = (name: BackendName): boolean => instances.has(name);
 
 /**
- * Releases every backend (destroys the WebGPU device) so the process can exit. Tensors made
- * before are unusable afterwards; `ready()`/`setBackend()` start afresh.
+ * Shuts every backend down (destroys the WebGPU device) so the process can exit. Tensors made
+ * before read as disposed afterwards and no longer count in memory(); `ready()`/`setBackend()`
+ * start afresh with new devices. (To free tensors, use `dispose(x)`.)
  */
-export async function dispose(): Promise<void> {
-  const all = [...instances.values()];
+export async function shutdown(): Promise<void> {
+  const all = [...instances];
   instances.clear();
   current = null;
-  await Promise.all(all.map((b) => b.destroy()));
+  for (const [name] of all) orphanBackend(name);
+  await Promise.all(all.map(([, b]) => b.destroy()));
 }
 
 /**
