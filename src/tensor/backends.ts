@@ -29,9 +29,7 @@ async function instantiate(name: BackendName): Promise<Backend> {
  * BackendError that says how to fix it when WebGPU has no adapter.
  */
 export async function setBackend(name: BackendName): Promise<void> {
-  if (!BACKEND_NAMES.includes(name)) {
-    throw new BackendError(`setBackend: unknown backend ${JSON.stringify(name)}; use 'webgpu' or 'cpu'.`);
-  }
+  requireBackendName('setBackend', name);
   await instantiate(name);
   current = name;
 }
@@ -64,8 +62,16 @@ export function getBackend(): BackendName {
   return current;
 }
 
+/** Throws unless `name` is a backend this engine has (a typo would otherwise read as "not started"). */
+function requireBackendName(op: string, name: unknown): asserts name is BackendName {
+  if (!BACKEND_NAMES.includes(name as BackendName)) {
+    throw new BackendError(`${op}: unknown backend ${JSON.stringify(name)}; this engine has ${BACKEND_NAMES.map((n) => `'${n}'`).join(' and ')}.`);
+  }
+}
+
 /** The started backend instance by name. @internal */
-export function backendFor(name: BackendName): Backend {
+export function backendFor(name: BackendName, op = 'backendFor'): Backend {
+  requireBackendName(op, name);
   const b = instances.get(name);
   if (b) return b;
   if (name === 'cpu') {

@@ -3,6 +3,7 @@ import type { BackendName, Storage, View } from '../kernels/backend.js';
 import type { AnyTypedArray, DType } from './dtype.js';
 import { DisposedTensorError, fmtShape } from './errors.js';
 import { backendFor } from './backends.js';
+import { checkAlloc, HOST } from './alloc-limits.js';
 import { countAcquire, countRelease, isOrphaned, track } from './memory.js';
 import { contiguousStrides, sizeOf, type Shape } from './shape.js';
 
@@ -90,7 +91,12 @@ export class Tensor {
   /** Reads the elements back, row-major, as a new TypedArray (bool as 0/1 bytes). */
   async data(): Promise<AnyTypedArray> {
     const view = this.view('data');
-    return backendFor(view.storage.backend).read(view);
+    const backend = backendFor(view.storage.backend);
+    // A broadcast or strided view may be far larger than its storage: check the gathered copy and
+    // the returned array fit before either is made.
+    checkAlloc('data', backend, this.shape, this.dtype);
+    checkAlloc('data', HOST, this.shape, this.dtype);
+    return backend.read(view);
   }
 
   /** Reads the elements back as nested JS arrays (a number or boolean for a 0-d tensor). */
