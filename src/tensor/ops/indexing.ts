@@ -12,9 +12,11 @@ import { describe, requireTensor } from './operand.js';
 function indexTensor(op: string, x: Tensor, indices: Tensor | readonly number[]): Tensor {
   if (!(indices instanceof Tensor)) {
     if (!Array.isArray(indices)) throw new ArgumentError(`${op}: indices must be an int32 tensor or an array of integers, got ${describe(indices)}.`);
-    const bad = indices.findIndex((i) => typeof i !== 'number' || !Number.isInteger(i));
+    const bad = indices.findIndex((i) => typeof i !== 'number' || !Number.isInteger(i) || Math.abs(i) > 2 ** 31 - 1);
     if (bad >= 0) {
-      throw new ArgumentError(`${op}: indices[${bad}] is ${describe(indices[bad])}, not an integer; indices pick whole elements: round them (Math.round) or pass an int32 tensor.`);
+      throw new ArgumentError(
+        `${op}: indices[${bad}] is ${describe(indices[bad])}, not an int32 integer; indices pick whole elements: round them (Math.round), keep them within ±${2 ** 31 - 1}, or pass an int32 tensor.`,
+      );
     }
   }
   const idx = indices instanceof Tensor ? indices : tensor([...indices], { dtype: 'int32', backend: x.backend });
