@@ -18,6 +18,9 @@ const policy = () => join(dir, 'sft', 'policy.safetensors');
 /** Runs one CLI command line in this process (commander errors throw instead of exiting). */
 const cli = (...args: string[]) => buildProgram().exitOverride().parseAsync(['node', 'webgpu-lrpo', ...args]);
 
+/** A generous per-command limit: on a loaded 2-core CI machine the demo alone takes minutes. */
+const SLOW = 600_000;
+
 const LRPO_TINY = ['--group', '2', '--inputs', '1', '--sampling-steps', '2', '--gt-steps', '1'];
 
 beforeAll(() => {
@@ -35,13 +38,13 @@ describe('every CLI command runs end to end', () => {
     expect(Number(events[0].psnr)).toBeGreaterThan(5);
     await cli(...args, '--resume'); // already at its last step: resumes and only rewrites the policy
     expect(readRunLog(join(dir, 'sft')).filter((e) => e.event === 'step')).toHaveLength(2);
-  });
+  }, SLOW);
 
   it('train fine-tunes the policy with LRPO', async () => {
     await cli('train', '--run', join(dir, 'lrpo'), '--init', policy(), '--steps', '1', ...LRPO_TINY, '--train-count', '2', '--checkpoint-every', '1');
     expect(readdirSync(join(dir, 'lrpo', 'checkpoints'))).toEqual(['step-000001.safetensors']);
     expect(readRunLog(join(dir, 'lrpo')).filter((e) => e.event === 'step')).toHaveLength(1);
-  });
+  }, SLOW);
 
   it('eval scores the checkpoints with every metric and writes --out', async () => {
     const out = join(dir, 'eval', 'scores.json');
@@ -50,7 +53,7 @@ describe('every CLI command runs end to end', () => {
     expect(results.map((r) => r.method)).toHaveLength(3);
     expect(Object.keys(results[0].scores).sort()).toEqual(['brisque', 'identity', 'lmd', 'perceptual', 'psnr', 'reward', 'ssim']);
     expect(results.every((r) => Object.values(r.scores).every((s) => s.length === 2 && s.every(Number.isFinite)))).toBe(true);
-  });
+  }, SLOW);
 
   it('restore writes one PNG per input face', async () => {
     await T.setBackend('cpu');
@@ -64,17 +67,17 @@ describe('every CLI command runs end to end', () => {
     await T.shutdown();
     await cli('restore', '--checkpoint', policy(), '--input', join(dir, 'faces'), '--output', join(dir, 'restored'), '--sampling-steps', '2');
     expect(readdirSync(join(dir, 'restored')).sort()).toEqual(['face0.png', 'face1.png']);
-  });
+  }, SLOW);
 
   it('report builds a report from eval and train outputs', async () => {
     await cli('report', '--run', join(dir, 'report'), '--eval', join(dir, 'eval', 'scores.json'), '--train', join(dir, 'lrpo'));
     expect(readFileSync(join(dir, 'report', 'report.md'), 'utf8')).toMatch(/PSNR/);
-  });
+  }, SLOW);
 
   it('ablate trains and scores a two-row study', async () => {
     await cli('ablate', '--run', join(dir, 'ablate'), '--init', policy(), '--steps', '1', ...LRPO_TINY, '--seeds', '0', '--methods', 'sft', 'lrpo', '--count', '2', '--train-count', '2');
     expect(readdirSync(join(dir, 'ablate')).some((f) => f.endsWith('.md'))).toBe(true);
-  });
+  }, SLOW);
 
   it('demo runs LRPO, evaluates and writes report.md, which report re-renders', async () => {
     const run = join(dir, 'demo');
@@ -83,5 +86,5 @@ describe('every CLI command runs end to end', () => {
     expect(readFileSync(join(run, 'report.md'), 'utf8')).toMatch(/LRPO/);
     await cli('report', '--run', run);
     expect(existsSync(join(run, 'report-data.json'))).toBe(true);
-  });
+  }, SLOW);
 });
