@@ -3,7 +3,7 @@
 //   npx tsx scripts/make-face-folder.ts <dir> [count=200] [size=128] [seed=0]
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { dispose, setBackend, tensor, writeImage } from '../src/index.js';
+import { setBackend, shutdown, tensor, writeImage } from '../src/index.js';
 import { faceDataset } from '../src/data/faces.js';
 
 const [dir, countArg = '200', sizeArg = '128', seedArg = '0'] = process.argv.slice(2);
@@ -16,5 +16,5 @@ await setBackend('cpu');
 mkdirSync(dir, { recursive: true });
 const faces = faceDataset({ split: 'train', count, size, seed });
 for (let i = 0; i < count; i++) await writeImage(join(dir, `face-${String(i).padStart(5, '0')}.png`), tensor(faces.get(i).hq, { shape: [3, size, size] }));
-await dispose();
+await shutdown();
 process.stdout.write(`wrote ${count} faces of ${size}x${size} px into ${dir}\n`);

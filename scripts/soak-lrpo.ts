@@ -33,6 +33,6 @@ const final = await T.trainLrpo({ policy, config, reward, pairs }, steps, T.init
 });
 T.disposeState(final);
 const after = T.memory()[backend as T.BackendName];
-await T.dispose();
+await T.shutdown();
 console.log(`soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes`);
 if (drift > 0 || after.tensors !== 0) process.exit(1);

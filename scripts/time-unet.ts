@@ -55,4 +55,4 @@ for (const backend of backendsArg.split(',') as T.BackendName[]) {
   [xt, cond, t, ...T.treeLeaves(params)].forEach((x) => x.dispose());
 }
 if (T.isBackendStarted('webgpu')) console.log(`webgpu adapter: ${JSON.stringify(T.backendInfo('webgpu')).slice(0, 200)}`);
-await T.dispose();
+await T.shutdown();

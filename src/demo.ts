@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       `matmul ${maxAbsDiff(outs.webgpu[1], outs.cpu[1]).toExponential(2)}`);
   }
   console.log(`live memory after the tour: ${JSON.stringify(T.memory())}`);
-  await T.dispose();
+  await T.shutdown();
 }
 
 main().catch((e) => {

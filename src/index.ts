@@ -3,13 +3,13 @@ export { Tensor, type NestedArray } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export type { Shape } from './tensor/shape.js';
 export type { BackendName, BackendInfo } from './kernels/backend.js';
-export { ShapeError, DTypeError, DisposedTensorError, BackendError } from './tensor/errors.js';
+export { ShapeError, DTypeError, DisposedTensorError, BackendError, ArgumentError } from './tensor/errors.js';
 
 // device
-export { setBackend, getBackend, ready, dispose, isBackendStarted, sync, backendInfo } from './tensor/backends.js';
+export { setBackend, getBackend, ready, shutdown, isBackendStarted, sync, backendInfo } from './tensor/backends.js';
 export { profile, startProfile, named, profileSvg, type ProfileSession, type Profile, type ProfileOptions, type ProfileRow, type ProfileTiming, type TableOptions } from './profile/index.js';
 // memory
-export { scope, tidy, keep, memory, type MemoryInfo } from './tensor/memory.js';
+export { scope, tidy, keep, dispose, memory, type MemoryInfo } from './tensor/memory.js';
 export { treeLeaves, treeMap, type Tree } from './tensor/pytree.js';
 // creation
 export {

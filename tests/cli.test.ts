@@ -36,7 +36,7 @@ beforeAll(async () => {
   await T.writeImage(join(dir, 'in9', 'odd.png'), T.zeros([3, 9, 9]));
 });
 afterAll(async () => {
-  await T.dispose();
+  await T.shutdown();
 });
 
 describe('command line', () => {

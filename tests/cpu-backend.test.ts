@@ -135,10 +135,13 @@ describe('storage, read and copy', () => {
     expect(cpu.memory()).toEqual({ pooledBytes: 0 });
   });
 
-  it('advertises all four dtypes, the typed-array element limit, and destroys cleanly', async () => {
+  it('advertises all four dtypes, the host TypedArray limit per dtype, and destroys cleanly', async () => {
     const backend = createCpuBackend();
     expect([...backend.dtypes].sort()).toEqual(['bool', 'float32', 'float64', 'int32']);
-    expect(backend.maxElements('float32')).toEqual({ elements: 2 ** 31 - 1, limit: 'JS typed array length' });
+    // Node 20: one TypedArray holds at most buffer.constants.MAX_LENGTH bytes; never more than 2^31 - 1 elements.
+    const bytes = (await import('node:buffer')).constants.MAX_LENGTH;
+    expect(backend.maxElements('float32')).toEqual({ elements: Math.min(2 ** 31 - 1, bytes / 4), limit: `JS TypedArray size (${bytes} bytes)` });
+    expect(backend.maxElements('float64').elements).toBe(Math.min(2 ** 31 - 1, bytes / 8));
     await expect(backend.destroy()).resolves.toBeUndefined();
   });
 });

@@ -15,11 +15,11 @@ describe('the built package', () => {
     expect(existsSync(`${root}dist/index.js`)).toBe(true);
     expect(existsSync(`${root}dist/index.d.ts`)).toBe(true);
     const program = `
-      import { tensor, matmul, sum, setBackend, dispose } from '${pkg.name}';
+      import { tensor, matmul, sum, setBackend, shutdown } from '${pkg.name}';
       await setBackend('cpu');
       const y = sum(matmul(tensor([[1, 2], [3, 4]]), tensor([[1], [1]])));
       console.log(JSON.stringify(await y.array()));
-      await dispose();
+      await shutdown();
     `;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', program], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);

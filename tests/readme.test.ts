@@ -20,7 +20,7 @@ describe('README examples', () => {
       code
         .replaceAll("'webgpu-lrpo/testing'", `'${join(root, 'src/testing/index.ts')}'`)
         .replaceAll("'webgpu-lrpo'", `'${join(root, 'src/index.ts')}'`) +
-      `\nawait (await import('${join(root, 'src/index.ts')}')).dispose();\n`;
+      `\nawait (await import('${join(root, 'src/index.ts')}')).shutdown();\n`;
     writeFileSync(file, program);
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);

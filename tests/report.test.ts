@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dispose, setBackend } from '../src/index.js';
+import { setBackend, shutdown } from '../src/index.js';
 import { ablationDeltaTable, ablationTable, alignedColumnLabel, betterCorner, formatTick, lineChartSvg, metricsTable, niceTicks, scatterSvg, writeReport, type MethodEvaluation, type ReportData } from '../src/report/index.js';
 import { meanInterval } from '../src/train/stats.js';
 
@@ -13,7 +13,7 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 afterAll(async () => {
-  await dispose();
+  await shutdown();
 });
 
 /**

@@ -1,7 +1,7 @@
 // Acceptance (issue 5): the policy's training machinery on a micro UNet — checkpoints round-trip
 // with their optimizer state and refuse what does not fit, SFT drives the loss down, a NaN loss
 // stops training with earlier checkpoints intact, and the batched transitions equal ddimLogProb.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -130,7 +130,9 @@ describe('supervised training', () => {
 describe('run folders', () => {
   it('refuse to reuse a folder without --resume, and a resume with different options names them', () => {
     const dir = join(tmp(), 'run');
-    openRun(dir, 'pretrain', { steps: 10, lr: 1 });
+    const first = openRun(dir, 'pretrain', { steps: 10, lr: 1 });
+    writeFileSync(first.checkpointPath(5), ''); // a checkpoint makes the folder a run to resume
+    first.close();
     expect(() => openRun(dir, 'pretrain', { steps: 10, lr: 1 })).toThrow(RunDirError);
     expect(() => openRun(dir, 'pretrain', { steps: 10, lr: 1 })).toThrow(/already holds a 'pretrain' run; pass --resume/);
     expect(() => openRun(dir, 'pretrain', { steps: 20, lr: 1 }, { resume: true })).toThrow(/steps \(run: 10, now: 20\)/);
@@ -138,6 +140,7 @@ describe('run folders', () => {
     run.log({ event: 'step', step: 1 });
     expect(run.readLog()).toMatchObject([{ event: 'step', step: 1 }]);
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toEqual({ kind: 'pretrain', steps: 10, lr: 1 });
+    run.close();
   });
 });
 

@@ -81,8 +81,8 @@ export async function createOursEngine(backend: OursBackend): Promise<Engine> {
     },
     liveTensors,
     async close() {
-      // T.dispose() releases every backend, so only the WebGPU engine calls it.
-      if (backend === 'webgpu') await T.dispose();
+      // T.shutdown() releases every backend, so only the WebGPU engine calls it.
+      if (backend === 'webgpu') await T.shutdown();
     },
   };
 }

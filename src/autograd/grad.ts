@@ -1,5 +1,5 @@
 // grad and valueAndGrad: JAX-style transforms of scalar functions of tensors and pytrees.
-import { DTypeError, fmtShape } from '../tensor/errors.js';
+import { ArgumentError, DTypeError, fmtShape } from '../tensor/errors.js';
 import { isRetained, scope } from '../tensor/memory.js';
 import { onesLike } from '../tensor/ops/creation.js';
 import { alias } from '../tensor/ops/movement.js';
@@ -39,6 +39,22 @@ export function normalizeArgnums(op: string, argnums: number | readonly number[]
   return list;
 }
 
+/** Refuses an async f up front: its tensors would outlive the transform's scope and tape. */
+function requireSyncFunction(op: string, f: unknown): void {
+  if (typeof f !== 'function') throw new ArgumentError(`${op}: f must be a function of tensors, got ${f === null ? 'null' : typeof f}.`);
+  if (f.constructor?.name === 'AsyncFunction' || f.constructor?.name === 'AsyncGeneratorFunction') {
+    throw new ArgumentError(`${op}: f is an async function; gradients trace synchronous tensor code only. Make f synchronous and await readbacks (x.data()) outside it.`);
+  }
+}
+
+/** Refuses a Promise returned by f (a function that hides being async). */
+function refusePromise(op: string, value: unknown): void {
+  if (value instanceof Promise) {
+    value.catch(() => undefined); // the abandoned body's later failure belongs to this refusal
+    throw new ArgumentError(`${op}: f returned a Promise; gradients trace synchronous tensor code only. Make f synchronous and await readbacks (x.data()) outside it.`);
+  }
+}
+
 function scalarValue(op: string, value: unknown, hasAux: boolean): Tensor {
   if (!(value instanceof Tensor)) {
     throw new DTypeError(
@@ -65,6 +81,7 @@ export function valueAndGrad<Args extends unknown[], R, const A extends Argnums 
   options: GradOptions<A> = {},
 ): (...args: Args) => [R, GradsOf<Args, A>] {
   const op = 'valueAndGrad';
+  requireSyncFunction(op, f);
   return (...args: Args): [R, GradsOf<Args, A>] => {
     const argnums = normalizeArgnums(op, options.argnums ?? 0, args.length);
     argnums.forEach((i) => requireDifferentiable(op, args[i], `argument ${i}`));
@@ -75,6 +92,7 @@ export function valueAndGrad<Args extends unknown[], R, const A extends Argnums 
         const wrt = argnums.map((i) => treeLeaves(callArgs[i]));
         wrt.flat().forEach((x) => tape.watch(x));
         const result = observePrimitives(tape.record, () => f(...callArgs));
+        refusePromise(op, result);
         if (options.hasAux && !(Array.isArray(result) && result.length === 2)) {
           throw new DTypeError(`${op}: with hasAux, f must return [value, aux], got ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}.`);
         }

@@ -1,7 +1,7 @@
 // Argument checks shared by the transforms: differentiated arguments must be pytrees of live
 // float tensors, and the errors say what to do instead.
 import { isFloat } from '../tensor/dtype.js';
-import { DTypeError, fmtShape } from '../tensor/errors.js';
+import { ArgumentError, DTypeError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 const isPlainObject = (x: unknown): x is Record<string, unknown> =>
@@ -9,7 +9,21 @@ const isPlainObject = (x: unknown): x is Record<string, unknown> =>
 
 /** Throws unless every leaf of `tree` is a live float tensor, naming the leaf's path. */
 export function requireDifferentiable(op: string, tree: unknown, name: string): void {
+  const ancestors = new Set<unknown>(); // the records and arrays on the current path: a repeat is a cycle
   const walk = (x: unknown, path: string): void => {
+    if (ancestors.has(x)) {
+      throw new ArgumentError(`${op}: ${name}${path} refers back to an enclosing array or record (a cyclic tree); differentiated arguments must be finite trees of tensors.`);
+    }
+    if (Array.isArray(x) || isPlainObject(x)) {
+      ancestors.add(x);
+      try {
+        if (Array.isArray(x)) x.forEach((v, i) => walk(v, `${path}[${i}]`));
+        else Object.keys(x).forEach((k) => walk(x[k], `${path}.${k}`));
+      } finally {
+        ancestors.delete(x);
+      }
+      return;
+    }
     if (x instanceof Tensor) {
       x.storage(op);
       if (!isFloat(x.dtype)) {
@@ -18,9 +32,7 @@ export function requireDifferentiable(op: string, tree: unknown, name: string): 
             `Cast it with cast(x, 'float32'), or leave it out of argnums so it is not differentiated.`,
         );
       }
-    } else if (Array.isArray(x)) x.forEach((v, i) => walk(v, `${path}[${i}]`));
-    else if (isPlainObject(x)) Object.keys(x).forEach((k) => walk(x[k], `${path}.${k}`));
-    else {
+    } else {
       throw new DTypeError(
         `${op}: ${name}${path} is ${x === null ? 'null' : typeof x} (${String(x)}), not a tensor; every leaf of a differentiated ` +
           `argument must be a float tensor. Wrap numbers with tensor(x), or move the value to an argument outside argnums.`,

@@ -54,6 +54,11 @@ export function vjp<Primals extends readonly unknown[], Out>(
           `vjp pullback: cotangent ${i} has shape [${s.shape}] but output ${i} has shape [${outLeaves[i].shape}]; they must match.`,
         );
       }
+      if (s.dtype !== outLeaves[i].dtype) {
+        throw new DTypeError(
+          `vjp pullback: cotangent ${i} is ${s.dtype} but output ${i} is ${outLeaves[i].dtype}; pass a cotangent of the output's dtype (cast(ct, '${outLeaves[i].dtype}')).`,
+        );
+      }
     });
     const grads = scope(() => backward(tape, outLeaves, seeds, inputLeaves));
     let k = 0;

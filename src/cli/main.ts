@@ -1,7 +1,7 @@
 // The command line: `webgpu-lrpo <command> [options]` (run with `npm run cli -- <command>`).
 // Each command lives in commands/<name>.ts; this file only declares options and dispatches.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { dispose, setBackend } from '../tensor/backends.js';
+import { setBackend, shutdown } from '../tensor/backends.js';
 import type { BackendName } from '../kernels/backend.js';
 import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
@@ -70,7 +70,7 @@ async function withBackend(backend: string, run: () => Promise<unknown>): Promis
   try {
     await run();
   } finally {
-    await dispose();
+    await shutdown();
   }
 }
 

@@ -1,6 +1,7 @@
 // Safetensors checkpoints: param trees to and from the format of huggingface/safetensors
 // (8-byte little-endian header length, a JSON header, then the raw little-endian tensor bytes).
-import { readFile, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { BackendName } from '../kernels/backend.js';
 import { getBackend } from '../tensor/backends.js';
@@ -44,23 +45,83 @@ function flatten(tree: unknown, prefix: string, out: [string, Tensor][]): [strin
   return out;
 }
 
-/** Rebuilds a tree from dotted names; a node whose keys are exactly 0..n-1 becomes an array. */
-function unflatten(entries: [string, Tensor][]): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
+/**
+ * Name segments that would reach an object's prototype when used as keys (`__proto__.x` would add
+ * x to every object in the process) or name the built-ins' own machinery: refused in file names.
+ */
+const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Why a tensor name cannot become a path in a tree, or undefined when it can. */
+function nameProblem(name: string): string | undefined {
+  const parts = name.split('.');
+  if (parts.some((p) => p === '')) return 'has an empty segment (a leading, trailing or doubled dot)';
+  const bad = parts.find((p) => FORBIDDEN_SEGMENTS.has(p));
+  return bad === undefined ? undefined : `has the segment '${bad}', which could reach the prototype of every object in the process`;
+}
+
+/** The first pair of names where one is a group prefix of the other (`a` and `a.b`), if any. */
+function collidingNames(names: readonly string[]): [string, string] | undefined {
+  const all = new Set(names);
+  for (const name of names) {
+    for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+      if (all.has(name.slice(0, dot))) return [name.slice(0, dot), name];
+    }
+  }
+  return undefined;
+}
+
+/** A tree node while names are read: children by segment (a Map: no prototype to reach). */
+type Node = Map<string, Node | Tensor>;
+
+/**
+ * Rebuilds a tree from dotted names (checked: no forbidden segments, no collisions); a node whose
+ * keys are exactly 0..n-1 becomes an array. Records are built with Object.fromEntries (own data
+ * properties only, never a setter such as __proto__'s).
+ */
+function unflatten(entries: readonly [string, Tensor][]): Record<string, unknown> {
+  const root: Node = new Map();
   for (const [name, t] of entries) {
     const parts = name.split('.');
     let node = root;
-    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
-    node[parts[parts.length - 1]] = t;
+    for (const part of parts.slice(0, -1)) {
+      let child = node.get(part);
+      if (child === undefined) node.set(part, (child = new Map()));
+      node = child as Node;
+    }
+    node.set(parts[parts.length - 1], t);
   }
-  const toArrays = (x: unknown): unknown => {
-    if (x instanceof Tensor || !isPlainObject(x)) return x;
-    const keys = Object.keys(x);
-    const mapped = Object.fromEntries(keys.map((k) => [k, toArrays(x[k])]));
-    const isArray = keys.length > 0 && keys.every((k) => /^(0|[1-9]\d*)$/.test(k)) && keys.every((_, i) => i in mapped);
-    return isArray ? keys.map((_, i) => mapped[i]) : mapped;
+  const build = (x: Node | Tensor): unknown => {
+    if (x instanceof Tensor) return x;
+    const keys = [...x.keys()];
+    const isArray = keys.length > 0 && keys.every((k) => /^(0|[1-9]\d*)$/.test(k)) && keys.every((_, i) => x.has(String(i)));
+    return isArray ? keys.map((_, i) => build(x.get(String(i))!)) : Object.fromEntries(keys.map((k) => [k, build(x.get(k)!)]));
   };
-  return toArrays(root) as Record<string, unknown>;
+  return build(root) as Record<string, unknown>;
+}
+
+/** The whole of a regular file; anything else (a directory, a device such as /dev/zero, a FIFO) is refused without reading it. */
+async function readRegularFile(path: string, fail: (what: string, fix: string) => never): Promise<Buffer> {
+  let handle;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; the stat below refuses it.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT' ? 'the file does not exist' : `the file cannot be opened (${code ?? (e as Error).message})`, 'pass the path of a .safetensors file.');
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      const kind = stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO (named pipe)' : stat.isCharacterDevice() ? 'a character device' : stat.isBlockDevice() ? 'a block device' : stat.isSocket() ? 'a socket' : 'not a regular file';
+      fail(`it is ${kind}, not a regular file`, 'pass the path of a .safetensors file.');
+    }
+    const file = Buffer.alloc(stat.size);
+    const { bytesRead } = stat.size > 0 ? await handle.read(file, 0, stat.size, 0) : { bytesRead: 0 };
+    if (bytesRead !== stat.size) fail(`only ${bytesRead} of its ${stat.size} bytes could be read (it changed while being read)`, 'load it again once nothing writes it.');
+    return file;
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -102,10 +163,10 @@ export async function loadSafetensors(
   path: string,
   { backend }: { backend?: BackendName } = {},
 ): Promise<{ tree: Record<string, unknown>; metadata: Record<string, string> }> {
-  const file = await readFile(path);
   const fail = (what: string, fix: string): never => {
     throw new SafetensorsError(`loadSafetensors(${path}): ${what}; ${fix}`);
   };
+  const file = await readRegularFile(path, fail);
   if (file.byteLength < 8) fail(`the file has ${file.byteLength} bytes, fewer than the 8-byte header length`, 'the file is truncated or not safetensors; write it again.');
   const headerLength = file.readBigUInt64LE(0);
   if (headerLength > BigInt(Math.min(MAX_HEADER_BYTES, file.byteLength - 8))) {
@@ -123,6 +184,8 @@ export async function loadSafetensors(
   const specs: [string, { dtype: DType; bytes: number }, number[], number, number][] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') continue;
+    const problem = nameProblem(name);
+    if (problem !== undefined) fail(`tensor name ${JSON.stringify(name)} ${problem}`, 'the file is corrupt or hostile; do not load it (rename the tensor if you wrote it).');
     const spec = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const kind = FROM_FILE[String(spec?.dtype)];
     if (kind === undefined) {
@@ -144,6 +207,19 @@ export async function loadSafetensors(
     }
     specs.push([name, kind, shape as number[], begin, end]);
   }
+  const collision = collidingNames(specs.map(([name]) => name));
+  if (collision) fail(`tensor names '${collision[0]}' and '${collision[1]}' collide (one would be both a tensor and a group of tensors)`, 'rename one of them; no name may be a prefix of another at a dot.');
+  // The format: the tensors' byte ranges tile the data exactly, without overlaps or holes.
+  const byOffset = [...specs].sort((a, b) => a[3] - b[3] || a[4] - b[4]);
+  let covered = 0;
+  for (const [name, , , begin, end] of byOffset) {
+    if (begin !== covered) {
+      const what = begin < covered ? `overlaps the bytes before ${covered}` : `leaves the bytes [${covered}, ${begin}) unused`;
+      fail(`tensor '${name}' with data_offsets [${begin}, ${end}] ${what}`, 'the safetensors format requires the tensors to cover the data without overlaps or holes; write the file again.');
+    }
+    covered = end;
+  }
+  if (covered !== dataLength) fail(`the tensors cover ${covered} of the ${dataLength} data bytes`, 'the safetensors format allows no trailing bytes; the file is corrupt, write it again.');
   const meta = header.__metadata__ ?? {};
   if (!isPlainObject(meta) || !Object.values(meta).every((v) => typeof v === 'string')) {
     fail('__metadata__ is not a record of strings', 'the header is corrupt; write the file again.');

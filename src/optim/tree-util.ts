@@ -3,15 +3,14 @@
 import { concat, reshape, slice } from '../tensor/ops/movement.js';
 import { Tensor } from '../tensor/tensor.js';
 import { treeLeaves, treeMap } from '../tensor/pytree.js';
+import { dispose } from '../tensor/memory.js';
 
 /**
  * Disposes every tensor leaf of a tree once (shared leaves are freed once). Optimizers return new
  * tensors and never free their inputs, so the previous params and state are the caller's to free
  * with this (or by running the step inside `scope`).
  */
-export function disposeTree(tree: unknown): void {
-  for (const t of new Set(treeLeaves(tree))) if (!t.isDisposed) t.dispose();
-}
+export const disposeTree = (tree: unknown): void => dispose(tree);
 
 /** The leaves of `tree` and of each of `others`, checked to match it leaf for leaf in count and shape. */
 function matchingLeaves(op: string, tree: unknown, others: readonly unknown[]): Tensor[][] {

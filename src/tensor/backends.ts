@@ -3,6 +3,7 @@ import type { Backend, BackendInfo, BackendName, Storage } from '../kernels/back
 import type { Tensor } from './tensor.js';
 import { createCpuBackend } from '../kernels/cpu/index.js';
 import { BackendError } from './errors.js';
+import { orphanBackend } from './memory.js';
 
 const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'cpu'];
 const instances = new Map<BackendName, Backend>();
@@ -28,9 +29,7 @@ async function instantiate(name: BackendName): Promise<Backend> {
  * BackendError that says how to fix it when WebGPU has no adapter.
  */
 export async function setBackend(name: BackendName): Promise<void> {
-  if (!BACKEND_NAMES.includes(name)) {
-    throw new BackendError(`setBackend: unknown backend ${JSON.stringify(name)}; use 'webgpu' or 'cpu'.`);
-  }
+  requireBackendName('setBackend', name);
   await instantiate(name);
   current = name;
 }
@@ -63,8 +62,16 @@ export function getBackend(): BackendName {
   return current;
 }
 
+/** Throws unless `name` is a backend this engine has (a typo would otherwise read as "not started"). */
+function requireBackendName(op: string, name: unknown): asserts name is BackendName {
+  if (!BACKEND_NAMES.includes(name as BackendName)) {
+    throw new BackendError(`${op}: unknown backend ${JSON.stringify(name)}; this engine has ${BACKEND_NAMES.map((n) => `'${n}'`).join(' and ')}.`);
+  }
+}
+
 /** The started backend instance by name. @internal */
-export function backendFor(name: BackendName): Backend {
+export function backendFor(name: BackendName, op = 'backendFor'): Backend {
+  requireBackendName(op, name);
   const b = instances.get(name);
   if (b) return b;
   if (name === 'cpu') {
@@ -83,14 +90,16 @@ export const startedBackends = (): Backend[] => [...instances.values()];
 export const isBackendStarted = (name: BackendName): boolean => instances.has(name);
 
 /**
- * Releases every backend (destroys the WebGPU device) so the process can exit. Tensors made
- * before are unusable afterwards; `ready()`/`setBackend()` start afresh.
+ * Shuts every backend down (destroys the WebGPU device) so the process can exit. Tensors made
+ * before read as disposed afterwards and no longer count in memory(); `ready()`/`setBackend()`
+ * start afresh with new devices. (To free tensors, use `dispose(x)`.)
  */
-export async function dispose(): Promise<void> {
-  const all = [...instances.values()];
+export async function shutdown(): Promise<void> {
+  const all = [...instances];
   instances.clear();
   current = null;
-  await Promise.all(all.map((b) => b.destroy()));
+  for (const [name] of all) orphanBackend(name);
+  await Promise.all(all.map(([, b]) => b.destroy()));
 }
 
 /**

@@ -9,6 +9,7 @@ import type { DType } from './dtype.js';
 import { BackendError, fmtShape, ShapeError } from './errors.js';
 import type { Primitive, PrimitiveImpl, PrimitiveParams } from './primitives.js';
 import { contiguousStrides, reshapeStrides, sizeOf, type Shape } from './shape.js';
+import { checkAlloc } from './alloc-limits.js';
 import { Tensor } from './tensor.js';
 
 /** The one backend all inputs live on, or an error telling how to move them. */
@@ -26,23 +27,7 @@ export function backendOf(op: string, inputs: readonly Tensor[]): Backend {
   return backendFor(name);
 }
 
-/** Refuses outputs larger than the backend can hold, naming the device limit. */
-export function checkAlloc(op: string, backend: Backend, shape: Shape, dtype: DType): void {
-  if (!backend.dtypes.includes(dtype)) {
-    throw new BackendError(
-      `${op}: the ${backend.name} backend has no ${dtype} (it has ${backend.dtypes.join(', ')}); ` +
-        (dtype === 'float64' ? `float64 is CPU-only: cast to float32 or use setBackend('cpu').` : `cast to a supported dtype.`),
-    );
-  }
-  const { elements, limit } = backend.maxElements(dtype);
-  const size = sizeOf(shape);
-  if (size > elements) {
-    throw new BackendError(
-      `${op}: an output of shape ${fmtShape(shape)} (${size} ${dtype} elements) exceeds the ${backend.name} device limit ` +
-        `${limit} (${elements} elements). Split the work into smaller chunks (e.g. a smaller batch).`,
-    );
-  }
-}
+export { checkAlloc } from './alloc-limits.js';
 
 /** Runs a computing primitive: checks the output fits, calls the backend, wraps the storage. */
 function compute(op: string, inputs: readonly Tensor[], shape: Shape, dtype: DType, run: (b: Backend) => Storage): Tensor {

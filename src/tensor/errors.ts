@@ -18,6 +18,15 @@ export class DisposedTensorError extends Error {
   override name = 'DisposedTensorError';
 }
 
+/**
+ * An argument of the wrong kind or value that is not a shape or dtype problem: a non-integer
+ * index, an axis given as a string, an async function where a synchronous one is needed, a
+ * cyclic tree, a size past what the host can allocate.
+ */
+export class ArgumentError extends TypeError {
+  override name = 'ArgumentError';
+}
+
 /** Device acquisition, limits, shader compilation or validation problems on a backend. */
 export class BackendError extends Error {
   override name = 'BackendError';

@@ -4,6 +4,7 @@
 import type { BackendName, Storage } from '../kernels/backend.js';
 import type { Tensor } from './tensor.js';
 import { treeLeaves } from './pytree.js';
+import { ArgumentError } from './errors.js';
 
 interface Counters {
   tensors: number;
@@ -11,6 +12,13 @@ interface Counters {
 }
 const counted = new WeakSet<Storage>();
 const live: Record<BackendName, Counters> = { cpu: { tensors: 0, bytes: 0 }, webgpu: { tensors: 0, bytes: 0 } };
+/**
+ * Each backend name's instance generation: shutdown() starts a new one, and storages of an older
+ * generation belong to a destroyed device (their tensors count as disposed, and their buffers must
+ * never reach the new device's pool).
+ */
+const generation: Record<BackendName, number> = { cpu: 0, webgpu: 0 };
+const storageGeneration = new WeakMap<Storage, number>();
 
 /** Called by the Tensor constructor: one more handle, and the storage's bytes if it is new. */
 export function countAcquire(storage: Storage): void {
@@ -21,9 +29,22 @@ export function countAcquire(storage: Storage): void {
   } else {
     // First handle: whatever the backend initialised refs to, the front end owns the count now.
     counted.add(storage);
+    storageGeneration.set(storage, generation[storage.backend]);
     storage.refs = 1;
     c.bytes += storage.byteLength;
   }
+}
+
+/** Whether `storage` was made by a backend instance that has since been shut down. @internal */
+export const isOrphaned = (storage: Storage): boolean => storageGeneration.get(storage) !== generation[storage.backend];
+
+/**
+ * Called when the backend `name` is shut down: its live storages become orphans (their tensors read
+ * as disposed) and stop counting in memory(). @internal
+ */
+export function orphanBackend(name: BackendName): void {
+  generation[name]++;
+  live[name] = { tensors: 0, bytes: 0 };
 }
 
 /** Called by dispose(): one handle fewer; returns true when the storage has no handles left. */
@@ -81,8 +102,11 @@ export function scope<T>(fn: () => T): T {
   }
   scopeStack.pop();
   if (result instanceof Promise) {
+    // The async body runs on without its scope and fails on the tensors freed here; that failure
+    // is part of this refusal, not an unhandled rejection that would end the process.
+    result.catch(() => undefined);
     for (const t of mine) if (!kept.has(t)) t.dispose();
-    throw new TypeError(
+    throw new ArgumentError(
       'scope: the function returned a Promise; scopes track synchronous work only. Do the tensor math inside scope(() => ...) and await readbacks (x.data()) outside it.',
     );
   }
@@ -92,6 +116,21 @@ export function scope<T>(fn: () => T): T {
     else if (!kept.has(t)) t.dispose();
   }
   return result;
+}
+
+/**
+ * Frees every tensor in the given tensors or trees (arrays and plain records of tensors, as
+ * TensorFlow.js's `dispose`); each is freed once, already-disposed ones are skipped. To release the
+ * devices so the process can exit, call `shutdown()`.
+ */
+export function dispose(...trees: unknown[]): void {
+  if (trees.length === 0) {
+    throw new ArgumentError(
+      'dispose: no tensor or tree given. dispose(x) frees the tensors of x (a tensor, or an array or record of them); ' +
+        'to destroy the devices so the process can exit, call `await shutdown()`.',
+    );
+  }
+  for (const t of new Set(treeLeaves(trees))) if (!t.isDisposed) t.dispose();
 }
 
 /** `tidy` is TensorFlow.js's name for `scope`. */

@@ -1,5 +1,5 @@
 // Shapes, strides and axes: validation, broadcasting (NumPy rules) and axis normalisation.
-import { checkShape, fmtShape, ShapeError } from './errors.js';
+import { ArgumentError, checkShape, fmtShape, ShapeError } from './errors.js';
 
 export type Shape = readonly number[];
 
@@ -69,6 +69,12 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
 
 /** Turns a possibly negative axis into 0..rank-1, or throws naming the op, the axis and the shape. */
 export function normalizeAxis(op: string, axis: number, rank: number, shape?: Shape): number {
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) {
+    throw new ArgumentError(
+      `${op}: axis must be an integer number, got ${typeof axis === 'string' ? `the string ${JSON.stringify(axis)}` : `${String(axis)} (${typeof axis})`}; ` +
+        `pass an integer in [${-rank}, ${rank - 1}]${typeof axis === 'string' && Number.isInteger(Number(axis)) ? `, e.g. ${Number(axis)}` : ''}.`,
+    );
+  }
   checkShape(
     Number.isInteger(axis) && axis >= -rank && axis < rank,
     op,

@@ -3,7 +3,8 @@ import type { BackendName, Storage, View } from '../kernels/backend.js';
 import type { AnyTypedArray, DType } from './dtype.js';
 import { DisposedTensorError, fmtShape } from './errors.js';
 import { backendFor } from './backends.js';
-import { countAcquire, countRelease, track } from './memory.js';
+import { checkAlloc, HOST } from './alloc-limits.js';
+import { countAcquire, countRelease, isOrphaned, track } from './memory.js';
 import { contiguousStrides, isContiguous, sizeOf, type Shape } from './shape.js';
 
 let nextTensorId = 0;
@@ -29,6 +30,8 @@ export class Tensor {
   /** Creation order, unique per process: tensors made during a transform have ids past its start. @internal */
   readonly id: number;
   #storage: Storage | null;
+  /** Set once the backend that made the storage was shut down. */
+  #orphaned = false;
 
   /** @internal Use `tensor()`, `zeros()` ... to create tensors. */
   constructor(storage: Storage, shape: Shape, strides?: readonly number[], offset = 0) {
@@ -54,7 +57,7 @@ export class Tensor {
     return sizeOf(this.shape);
   }
   get isDisposed(): boolean {
-    return this.#storage === null;
+    return this.#liveStorage() === null;
   }
   /** True when the view's elements lie row-major and gap-free in storage. */
   get isContiguous(): boolean {
@@ -63,6 +66,12 @@ export class Tensor {
 
   /** The storage, or a DisposedTensorError naming the op that wanted it. @internal */
   storage(op: string): Storage {
+    if (this.#storage !== null && this.#liveStorage() === null) {
+      throw new DisposedTensorError(
+        `${op}: received a tensor (shape ${fmtShape(this.shape)}, ${this.dtype}) whose backend was shut down by shutdown(); ` +
+          `tensors do not survive a device restart: make it again after ready()/setBackend(), or read it back with data() before shutting down.`,
+      );
+    }
     if (this.#storage === null) {
       throw new DisposedTensorError(
         `${op}: received a disposed tensor (shape ${fmtShape(this.shape)}, ${this.dtype}). ` +
@@ -81,7 +90,12 @@ export class Tensor {
   /** Reads the elements back, row-major, as a new TypedArray (bool as 0/1 bytes). */
   async data(): Promise<AnyTypedArray> {
     const view = this.view('data');
-    return backendFor(view.storage.backend).read(view);
+    const backend = backendFor(view.storage.backend);
+    // A broadcast or strided view may be far larger than its storage: check the gathered copy and
+    // the returned array fit before either is made.
+    checkAlloc('data', backend, this.shape, this.dtype);
+    checkAlloc('data', HOST, this.shape, this.dtype);
+    return backend.read(view);
   }
 
   /** Reads the elements back as nested JS arrays (a number or boolean for a 0-d tensor). */
@@ -96,15 +110,27 @@ export class Tensor {
     return build(0, 0);
   }
 
+  /** The storage, or null once disposed or once its backend was shut down (then forgotten here). */
+  #liveStorage(): Storage | null {
+    if (this.#storage !== null && isOrphaned(this.#storage)) this.#orphaned = true;
+    return this.#orphaned ? null : this.#storage;
+  }
+
   /** Frees this handle; the storage is freed when no view of it remains. Idempotent. */
   dispose(): void {
     const s = this.#storage;
     if (s === null) return;
+    if (this.#liveStorage() === null) {
+      // Its device is gone: nothing to count or release (the buffer must not reach a new device's pool).
+      this.#storage = null;
+      return;
+    }
     this.#storage = null;
     if (countRelease(s)) backendFor(s.backend).release(s);
   }
 
   toString(): string {
-    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.#storage ? this.#storage.backend : 'disposed'})`;
+    const s = this.#liveStorage();
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${s ? s.backend : 'disposed'})`;
   }
 }

@@ -47,40 +47,57 @@ interface MetricSpec {
   readonly label: string;
   readonly higherIsBetter: boolean;
   /**
-   * Per-image scores [N] of restored vs gt (both [N, 3, H, W] in [0, 1]). 'engine' metrics run
-   * inside a scope; 'host' metrics read the images back themselves and manage their own memory.
+   * Per-image scores [N] of restored vs gt (both [N, 3, H, W] in [0, 1]). 'pixels' and 'networks'
+   * metrics run inside a scope ('networks' ones need the face networks of a MetricContext);
+   * 'host' metrics read the images back themselves and manage their own memory.
    */
-  readonly score: { readonly kind: 'engine'; readonly fn: ScoreFn } | { readonly kind: 'host'; readonly fn: (ctx: MetricContext, restored: Tensor) => Promise<Tensor> };
+  readonly score:
+    | { readonly kind: 'pixels'; readonly fn: (restored: Tensor, gt: Tensor) => Tensor }
+    | { readonly kind: 'networks'; readonly fn: ScoreFn }
+    | { readonly kind: 'host'; readonly fn: (restored: Tensor) => Promise<Tensor> };
 }
 
-const engine = (fn: ScoreFn) => ({ kind: 'engine', fn }) as const;
+const pixels = (fn: (restored: Tensor, gt: Tensor) => Tensor) => ({ kind: 'pixels', fn }) as const;
+const networks = (fn: ScoreFn) => ({ kind: 'networks', fn }) as const;
 
 /** Every metric, as data: how to compute it and which direction is better. */
 export const METRICS: Readonly<Record<MetricName, MetricSpec>> = Object.freeze({
-  psnr: { label: 'PSNR (dB)', higherIsBetter: true, score: engine((_c, x, gt) => psnr(x, gt)) },
-  ssim: { label: 'SSIM', higherIsBetter: true, score: engine((_c, x, gt) => ssim(x, gt)) },
+  psnr: { label: 'PSNR (dB)', higherIsBetter: true, score: pixels((x, gt) => psnr(x, gt)) },
+  ssim: { label: 'SSIM', higherIsBetter: true, score: pixels((x, gt) => ssim(x, gt)) },
   // perceptualDistance and identitySimilarity(faceEmbedding, faceEmbedding), on shared features.
-  perceptual: { label: 'Perceptual dist.', higherIsBetter: false, score: engine((c, x, gt) => featureMapDistance(c.features.of(x).maps, c.features.of(gt).maps)) },
-  identity: { label: 'Identity (cos)', higherIsBetter: true, score: engine((c, x, gt) => identitySimilarity(c.features.of(x).embedding, c.features.of(gt).embedding)) },
-  lmd: { label: 'LMD (px)', higherIsBetter: false, score: engine((c, x, gt) => landmarkDistance(x, gt, c.landmarks)) },
-  brisque: { label: 'BRISQUE', higherIsBetter: false, score: { kind: 'host', fn: (_c, x) => brisque(x) } },
+  perceptual: { label: 'Perceptual dist.', higherIsBetter: false, score: networks((c, x, gt) => featureMapDistance(c.features.of(x).maps, c.features.of(gt).maps)) },
+  identity: { label: 'Identity (cos)', higherIsBetter: true, score: networks((c, x, gt) => identitySimilarity(c.features.of(x).embedding, c.features.of(gt).embedding)) },
+  lmd: { label: 'LMD (px)', higherIsBetter: false, score: networks((c, x, gt) => landmarkDistance(x, gt, c.landmarks)) },
+  brisque: { label: 'BRISQUE', higherIsBetter: false, score: { kind: 'host', fn: (x) => brisque(x) } },
   // The reward's perceptual and identity terms reuse the features above (defaultReward checks they fit).
-  reward: { label: 'Reward', higherIsBetter: true, score: engine((c, x, gt, lq) => c.reward(x, gt, lq, { faceFeatures: c.features }).total) },
+  reward: { label: 'Reward', higherIsBetter: true, score: networks((c, x, gt, lq) => c.reward(x, gt, lq, { faceFeatures: c.features }).total) },
 });
+
+/** The asked metrics that need the face networks (a MetricContext). */
+const metricsNeedingNetworks = (metrics: readonly MetricName[]): MetricName[] => metrics.filter((m) => METRICS[m].score.kind === 'networks');
 
 export const ALL_METRICS = Object.keys(METRICS) as MetricName[];
 
-/** Per-image scores of every asked metric, as host arrays. Inputs are not disposed. */
-export async function scoreImages(ctx: MetricContext, restored: Tensor, gt: Tensor, lq: Tensor, metrics: readonly MetricName[] = ALL_METRICS): Promise<Record<MetricName, Float64Array>> {
+/**
+ * Per-image scores of every asked metric, as host arrays. Inputs are not disposed. `ctx` may be
+ * undefined when no asked metric needs the face networks (psnr, ssim, brisque).
+ */
+export async function scoreImages(ctx: MetricContext | undefined, restored: Tensor, gt: Tensor, lq: Tensor, metrics: readonly MetricName[] = ALL_METRICS): Promise<Record<MetricName, Float64Array>> {
+  const needing = metricsNeedingNetworks(metrics);
+  if (needing.length > 0 && !ctx) throw new Error(`scoreImages: metrics ${needing.join(', ')} need the face networks; pass metricContext().`);
   const out = {} as Record<MetricName, Float64Array>;
   // One face-ResNet pass per image tensor for perceptual, identity and the reward's face terms;
   // kept past the metric scopes and freed at the end.
-  const features = faceFeatureCache(ctx.recognition);
-  const batch: BatchContext = { ...ctx, features };
+  const features = ctx && needing.length > 0 ? faceFeatureCache(ctx.recognition) : undefined;
   try {
     for (const name of metrics) {
       const { score } = METRICS[name];
-      const scores = score.kind === 'host' ? await score.fn(batch, restored) : scope(() => score.fn(batch, restored, gt, lq));
+      const scores =
+        score.kind === 'host'
+          ? await score.fn(restored)
+          : score.kind === 'pixels'
+            ? scope(() => score.fn(restored, gt))
+            : scope(() => score.fn({ ...ctx!, features: features! }, restored, gt, lq));
       try {
         out[name] = Float64Array.from(await scores.data());
       } finally {
@@ -88,7 +105,7 @@ export async function scoreImages(ctx: MetricContext, restored: Tensor, gt: Tens
       }
     }
   } finally {
-    features.dispose();
+    features?.dispose();
   }
   return out;
 }
@@ -118,8 +135,8 @@ export interface Evaluation {
 /** Restores every pair of `pairs` with `restorer` and scores the results (metrics need ctx unless only psnr/ssim). */
 export async function evaluateRestorer(ctx: MetricContext | undefined, restorer: Restorer, pairs: PairSet, options: EvaluateOptions = {}): Promise<Evaluation> {
   const metrics = options.metrics ?? ALL_METRICS;
-  const needsCtx = metrics.some((m) => !['psnr', 'ssim', 'brisque'].includes(m));
-  if (needsCtx && !ctx) throw new Error(`evaluateRestorer: metrics ${metrics.join(', ')} need the face networks; pass metricContext().`);
+  const needing = metricsNeedingNetworks(metrics);
+  if (needing.length > 0 && !ctx) throw new Error(`evaluateRestorer: metrics ${needing.join(', ')} need the face networks; pass metricContext().`);
   const batchSize = options.batchSize ?? 16;
   const plane = 3 * pairs.size * pairs.size;
   const restoredHost = new Float32Array(pairs.count * plane);
@@ -130,7 +147,7 @@ export async function evaluateRestorer(ctx: MetricContext | undefined, restorer:
     let restored: Tensor | undefined;
     try {
       restored = restorer(lq, b);
-      const scores = await scoreImages(ctx as MetricContext, restored, hq, lq, metrics);
+      const scores = await scoreImages(ctx, restored, hq, lq, metrics);
       for (const m of metrics) (parts[m] ??= []).push(scores[m]);
       restoredHost.set((await restored.data()) as Float32Array, start * plane);
     } finally {

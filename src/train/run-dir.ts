@@ -1,7 +1,8 @@
 // A run folder: config.json (what was asked), metrics.jsonl (one JSON line per event), and
 // checkpoints/ (safetensors, written atomically). A run resumes from its newest checkpoint.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { lockRunDir } from './run-lock.js';
 
 export class RunDirError extends Error {
   constructor(message: string) {
@@ -22,45 +23,67 @@ export interface RunDir {
   readLog(): Record<string, unknown>[];
   /** The config the run was created with. */
   readonly config: Record<string, unknown>;
+  /**
+   * Drops the metrics.jsonl events of steps after `step` (those logged after the checkpoint a
+   * resume starts from, which the resumed run logs again).
+   */
+  trimLogAfter(step: number): void;
+  /** Releases the folder's lock (idempotent; also released when the process exits). */
+  close(): void;
 }
 
 const CHECKPOINT = /^step-(\d+)\.safetensors$/;
 
+const checkpointsIn = (dir: string): { path: string; step: number }[] =>
+  (existsSync(join(dir, 'checkpoints')) ? readdirSync(join(dir, 'checkpoints')) : [])
+    .map((f) => CHECKPOINT.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ path: join(dir, 'checkpoints', m[0]), step: Number(m[1]) }))
+    .sort((a, b) => b.step - a.step);
+
 /**
- * Opens (or creates) the run folder `path` for `kind` ('pretrain', 'train', ...). An existing
- * run must have been made by the same kind with the same config (its resumable identity), else
- * it is refused: pass a new folder, or --resume with the same options.
+ * Opens (or creates) the run folder `path` for `kind` ('pretrain', 'train', ...) and locks it for
+ * this process (a second process is refused until `close()` or exit). An existing run must have
+ * been made by the same kind with the same config (its resumable identity), else it is refused:
+ * pass a new folder, or --resume with the same options. A folder without a checkpoint holds
+ * nothing to resume (an attempt that failed at start, or was stopped before its first
+ * checkpoint): a new attempt replaces its config.json and metrics.jsonl.
  */
 export function openRun(path: string, kind: string, config: Record<string, unknown>, { resume = false }: { resume?: boolean } = {}): RunDir {
   const dir = resolve(path);
   const configPath = join(dir, 'config.json');
-  const wanted: Record<string, unknown> = { kind, ...config };
-  if (existsSync(configPath)) {
-    const existing = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-    if (!resume) throw new RunDirError(`${dir} already holds a '${String(existing.kind)}' run; pass --resume to continue it, or choose a new --run folder.`);
-    const diff = Object.keys({ ...existing, ...wanted }).filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k]));
-    if (diff.length > 0) {
-      throw new RunDirError(`${dir}: --resume needs the options it was started with; these differ: ${diff.map((k) => `${k} (run: ${JSON.stringify(existing[k])}, now: ${JSON.stringify(wanted[k])})`).join(', ')}.`);
-    }
-  } else {
-    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    writeFileSync(configPath, `${JSON.stringify(wanted, null, 2)}\n`);
-  }
   const metricsPath = join(dir, 'metrics.jsonl');
+  const wanted: Record<string, unknown> = { kind, ...config };
+  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+  const unlock = lockRunDir(dir, (message) => new RunDirError(message));
+  try {
+    if (existsSync(configPath) && checkpointsIn(dir).length > 0) {
+      const existing = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+      if (!resume) throw new RunDirError(`${dir} already holds a '${String(existing.kind)}' run; pass --resume to continue it, or choose a new --run folder.`);
+      const diff = Object.keys({ ...existing, ...wanted }).filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k]));
+      if (diff.length > 0) {
+        throw new RunDirError(`${dir}: --resume needs the options it was started with; these differ: ${diff.map((k) => `${k} (run: ${JSON.stringify(existing[k])}, now: ${JSON.stringify(wanted[k])})`).join(', ')}.`);
+      }
+    } else {
+      rmSync(metricsPath, { force: true });
+      writeFileSync(configPath, `${JSON.stringify(wanted, null, 2)}\n`);
+    }
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   return {
     path: dir,
     config: wanted,
     checkpointPath: (step) => join(dir, 'checkpoints', `step-${String(step).padStart(6, '0')}.safetensors`),
-    latestCheckpoint() {
-      const found = readdirSync(join(dir, 'checkpoints'))
-        .map((f) => CHECKPOINT.exec(f))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => ({ path: join(dir, 'checkpoints', m[0]), step: Number(m[1]) }))
-        .sort((a, b) => b.step - a.step);
-      return found[0];
-    },
+    latestCheckpoint: () => checkpointsIn(dir)[0],
     log: (event) => appendFileSync(metricsPath, `${JSON.stringify({ time: new Date().toISOString(), ...event })}\n`),
     readLog: () => readRunLog(dir),
+    trimLogAfter(step) {
+      const kept = readRunLog(dir).filter((e) => typeof e.step !== 'number' || e.step <= step);
+      writeFileSync(metricsPath, kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    },
+    close: unlock,
   };
 }
 

@@ -1,7 +1,7 @@
 // Test harness: start both backends once per test file, and run one computation on CPU and WebGPU
 // from the same host data to compare. The suite fails loudly when no WebGPU adapter exists.
 import { afterAll, beforeAll, expect } from 'vitest';
-import { dispose, memory, scope, setBackend, tensor, Tensor, type DType } from '../../src/index.js';
+import { shutdown, memory, scope, setBackend, tensor, Tensor, type DType } from '../../src/index.js';
 import type { AnyTypedArray } from '../../src/tensor/dtype.js';
 
 /** Starts the WebGPU and CPU backends in beforeAll (WebGPU default) and destroys them in afterAll. */
@@ -11,7 +11,7 @@ export function useBackends(): void {
     await setBackend('webgpu'); // throws with the fix if no adapter: a GPU-less CI must go red
   });
   afterAll(async () => {
-    await dispose();
+    await shutdown();
   });
 }
 

@@ -78,46 +78,50 @@ export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[
 export async function ablate(o: AblateOptions): Promise<string> {
   const { run: runPath, resume, quiet, ...recorded } = o;
   const run = openRun(runPath, 'ablate', recorded, { resume });
-  const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
-  const sft = await loadCheckpoint(o.init, { withOptimizer: false });
-  const policy = policyOfCheckpoint(sft.info);
-  disposeTree(sft.params);
-  const pairs = await evalSet(o.set, { size: policy.imageSize, count: o.count, seed: 0 });
-  // A user folder trains on its training part and is scored on its held-out part; 'real' (22
-  // faces, evaluation only) and 'synthetic' train on synthetic faces.
-  const trainData = o.set === 'synthetic' || o.set === 'real' ? 'synthetic' : o.set;
-  const ctx = metricContext();
-  const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
-  // Rewritten after every (method, seed): an interrupted study still leaves its tables so far.
-  const writeTables = (): string => {
-    const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
-    const seeds = [...new Set(rows.flatMap((r) => r.seeds))];
-    const markdown = ablationMarkdown({ init: o.init, steps: o.steps, seeds, faces: pairs.count, set: evalSetLabel(o.set) }, rows);
-    writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
-    writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
-    return markdown;
-  };
-  for (const seed of o.seeds) {
-    for (const row of ABLATION_ROWS.filter((r) => o.methods.includes(r.method))) {
-      const checkpoint =
-        row.method === 'sft'
-          ? o.init
-          : await train({ run: join(run.path, `${row.method}-seed${seed}`), init: o.init, steps: o.steps, ablation: row.method, overrides: o.overrides ?? {}, trainCount: o.trainCount, checkpointEvery: o.steps, seed, resume: true, quiet, data: trainData });
-      const { params } = await loadCheckpoint(checkpoint, { withOptimizer: false });
-      try {
-        const sampling = { steps: trainConfig('lrpo', o.overrides ?? {}).sampling.steps, eta: 1, seed: 1000 + seed };
-        const [result] = await evaluateMethods(ctx, [{ name: row.name, restorer: policyRestorer(policy, params, sampling) }], pairs, evalSetLabel(o.set), { metrics: TABLE_METRICS, quiet });
-        const means = Object.fromEntries(TABLE_METRICS.map((m) => [m, meanInterval(result.scores[m]!).mean])) as Partial<Record<MetricName, number>>;
-        const scored = perMethod.get(row.name) ?? { seeds: [], perSeed: [] };
-        perMethod.set(row.name, { seeds: [...scored.seeds, seed], perSeed: [...scored.perSeed, means] });
-        run.log({ event: 'result', method: row.method, seed, ...means });
-        say(`ablate: ${row.name}, seed ${seed}: reward ${means.reward?.toFixed(4)}, PSNR ${means.psnr?.toFixed(2)}`);
-        writeTables();
-      } finally {
-        disposeTree(params);
+  try {
+    const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
+    const sft = await loadCheckpoint(o.init, { withOptimizer: false });
+    const policy = policyOfCheckpoint(sft.info);
+    disposeTree(sft.params);
+    const pairs = await evalSet(o.set, { size: policy.imageSize, count: o.count, seed: 0 });
+    // A user folder trains on its training part and is scored on its held-out part; 'real' (22
+    // faces, evaluation only) and 'synthetic' train on synthetic faces.
+    const trainData = o.set === 'synthetic' || o.set === 'real' ? 'synthetic' : o.set;
+    const ctx = metricContext();
+    const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
+    // Rewritten after every (method, seed): an interrupted study still leaves its tables so far.
+    const writeTables = (): string => {
+      const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
+      const seeds = [...new Set(rows.flatMap((r) => r.seeds))];
+      const markdown = ablationMarkdown({ init: o.init, steps: o.steps, seeds, faces: pairs.count, set: evalSetLabel(o.set) }, rows);
+      writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
+      writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
+      return markdown;
+    };
+    for (const seed of o.seeds) {
+      for (const row of ABLATION_ROWS.filter((r) => o.methods.includes(r.method))) {
+        const checkpoint =
+          row.method === 'sft'
+            ? o.init
+            : await train({ run: join(run.path, `${row.method}-seed${seed}`), init: o.init, steps: o.steps, ablation: row.method, overrides: o.overrides ?? {}, trainCount: o.trainCount, checkpointEvery: o.steps, seed, resume: true, quiet, data: trainData });
+        const { params } = await loadCheckpoint(checkpoint, { withOptimizer: false });
+        try {
+          const sampling = { steps: trainConfig('lrpo', o.overrides ?? {}).sampling.steps, eta: 1, seed: 1000 + seed };
+          const [result] = await evaluateMethods(ctx, [{ name: row.name, restorer: policyRestorer(policy, params, sampling) }], pairs, evalSetLabel(o.set), { metrics: TABLE_METRICS, quiet });
+          const means = Object.fromEntries(TABLE_METRICS.map((m) => [m, meanInterval(result.scores[m]!).mean])) as Partial<Record<MetricName, number>>;
+          const scored = perMethod.get(row.name) ?? { seeds: [], perSeed: [] };
+          perMethod.set(row.name, { seeds: [...scored.seeds, seed], perSeed: [...scored.perSeed, means] });
+          run.log({ event: 'result', method: row.method, seed, ...means });
+          say(`ablate: ${row.name}, seed ${seed}: reward ${means.reward?.toFixed(4)}, PSNR ${means.psnr?.toFixed(2)}`);
+          writeTables();
+        } finally {
+          disposeTree(params);
+        }
       }
     }
+    disposeMetricContext(ctx);
+    return writeTables();
+  } finally {
+    run.close();
   }
-  disposeMetricContext(ctx);
-  return writeTables();
 }

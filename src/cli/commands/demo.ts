@@ -37,76 +37,80 @@ export async function demo(o: DemoOptions): Promise<string> {
   const say = (msg: string) => o.quiet || process.stderr.write(`${msg}\n`);
   const { run: runPath, quiet: _quiet, ...recorded } = o;
   const run = openRun(runPath, 'demo', recorded);
-  let sft = o.sft;
-  if (!existsSync(sft)) {
-    say(`demo: no SFT checkpoint at ${sft}; training a short one first (the committed one is better: git checkout it)`);
-    sft = await pretrain({ run: join(run.path, 'sft'), preset: 'tiny', size: 32, steps: 300, batchSize: 16, lr: 2e-3, warmupSteps: 50, weightDecay: 0, gradClip: 1, seed: o.seed, trainCount: 512, evalCount: 16, evalEvery: 300, evalSteps: 10, quiet: o.quiet });
-  }
-  const config = trainConfig('lrpo', {});
-  const sampling: SamplingOptions = { steps: config.sampling.steps, eta: config.sampling.eta, seed: o.seed + 1000 };
-  const lrpoRun = join(run.path, 'lrpo');
-  const lrpoPath = await train({ run: lrpoRun, init: sft, steps: o.lrpoSteps, ablation: 'lrpo', overrides: {}, trainCount: 256, checkpointEvery: o.lrpoSteps, seed: o.seed, quiet: o.quiet });
-  const trainedAt = Date.now();
-
-  const before = await loadCheckpoint(sft, { withOptimizer: false });
-  const after = await loadCheckpoint(lrpoPath, { withOptimizer: false });
-  const policy = policyOfCheckpoint(before.info);
-  const ctx = metricContext();
-  const results: MethodResult[] = [];
-  const grids: Float32Array[][] = [];
   try {
-    for (const [set, count] of [['synthetic', o.syntheticCount], ['real', o.realCount]] as const) {
-      const pairs = await evalSet(set, { size: policy.imageSize, count, seed: o.seed });
-      const setResults = await evaluateMethods(
-        ctx,
-        [
-          { name: 'LQ input', restorer: identityRestorer },
-          { name: 'SFT', restorer: policyRestorer(policy, before.params, sampling) },
-          { name: 'LRPO', restorer: policyRestorer(policy, after.params, sampling) },
-          // The posterior-mean estimate: the fidelity end of the perception/fidelity trade-off.
-          { name: 'SFT, mean of 8', restorer: policyRestorer(policy, before.params, { ...sampling, samples: 8 }) },
-        ],
-        pairs,
-        evalSetLabel(set),
-        { quiet: o.quiet },
-      );
-      say(`\n${evalSetLabel(set)} (${pairs.count} faces)\n${formatResults(setResults)}`);
-      results.push(...setResults);
-      const plane = 3 * pairs.size * pairs.size;
-      const image = (data: Float32Array, i: number) => data.slice(i * plane, (i + 1) * plane);
-      for (let i = 0; i < Math.min(4, pairs.count); i++) grids.push([image(pairs.lq, i), ...setResults.slice(1).map((r) => image(r.restored, i)), image(pairs.hq, i)]);
+    let sft = o.sft;
+    if (!existsSync(sft)) {
+      say(`demo: no SFT checkpoint at ${sft}; training a short one first (the committed one is better: git checkout it)`);
+      sft = await pretrain({ run: join(run.path, 'sft'), preset: 'tiny', size: 32, steps: 300, batchSize: 16, lr: 2e-3, warmupSteps: 50, weightDecay: 0, gradClip: 1, seed: o.seed, trainCount: 512, evalCount: 16, evalEvery: 300, evalSteps: 10, quiet: o.quiet });
     }
+    const config = trainConfig('lrpo', {});
+    const sampling: SamplingOptions = { steps: config.sampling.steps, eta: config.sampling.eta, seed: o.seed + 1000 };
+    const lrpoRun = join(run.path, 'lrpo');
+    const lrpoPath = await train({ run: lrpoRun, init: sft, steps: o.lrpoSteps, ablation: 'lrpo', overrides: {}, trainCount: 256, checkpointEvery: o.lrpoSteps, seed: o.seed, quiet: o.quiet });
+    const trainedAt = Date.now();
+
+    const before = await loadCheckpoint(sft, { withOptimizer: false });
+    const after = await loadCheckpoint(lrpoPath, { withOptimizer: false });
+    const policy = policyOfCheckpoint(before.info);
+    const ctx = metricContext();
+    const results: MethodResult[] = [];
+    const grids: Float32Array[][] = [];
+    try {
+      for (const [set, count] of [['synthetic', o.syntheticCount], ['real', o.realCount]] as const) {
+        const pairs = await evalSet(set, { size: policy.imageSize, count, seed: o.seed });
+        const setResults = await evaluateMethods(
+          ctx,
+          [
+            { name: 'LQ input', restorer: identityRestorer },
+            { name: 'SFT', restorer: policyRestorer(policy, before.params, sampling) },
+            { name: 'LRPO', restorer: policyRestorer(policy, after.params, sampling) },
+            // The posterior-mean estimate: the fidelity end of the perception/fidelity trade-off.
+            { name: 'SFT, mean of 8', restorer: policyRestorer(policy, before.params, { ...sampling, samples: 8 }) },
+          ],
+          pairs,
+          evalSetLabel(set),
+          { quiet: o.quiet },
+        );
+        say(`\n${evalSetLabel(set)} (${pairs.count} faces)\n${formatResults(setResults)}`);
+        results.push(...setResults);
+        const plane = 3 * pairs.size * pairs.size;
+        const image = (data: Float32Array, i: number) => data.slice(i * plane, (i + 1) * plane);
+        for (let i = 0; i < Math.min(4, pairs.count); i++) grids.push([image(pairs.lq, i), ...setResults.slice(1).map((r) => image(r.restored, i)), image(pairs.hq, i)]);
+      }
+    } finally {
+      disposeTree([before.params, after.params]);
+      disposeMetricContext(ctx);
+    }
+    const evaluations: MethodEvaluation[] = results.map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
+    const log = readRunLog(lrpoRun).filter((e) => e.event === 'step');
+    const info = backendInfo();
+    const stats = unetStats(policy.unet, { height: policy.imageSize, width: policy.imageSize });
+    const data: ReportData = {
+      title: 'LRPO fine-tuning of a tiny diffusion face-restoration policy',
+      summary: summarize(results),
+      setup: [
+        ['Backend', `${info.name} (${info.description ?? 'unknown adapter'})`],
+        ['Policy', `UNet '${policy.preset}' (${stats.params.toLocaleString('en')} params, ${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${policy.imageSize} px image), ${policy.space.kind} target x${policy.space.scale}`],
+        ['SFT checkpoint', `${relative(process.cwd(), sft) || sft} (step ${before.info.step})`], // relative: reports are read on other machines
+        ['LRPO', `${o.lrpoSteps} steps; ${config.inputsPerBatch} LQ inputs x ${config.groupSize} candidates per step; DDIM ${config.sampling.steps} steps, eta ${config.sampling.eta}; lr ${config.optimizer.lr}; clip eps ${config.clipEps}; GT regularization weight ${config.gtRegularization.weight} on the last ${config.gtRegularization.lastSteps} trained steps, temperature ${config.gtRegularization.temperature}`],
+        ['Evaluation sampling', `DDIM ${sampling.steps} steps, eta ${sampling.eta}, the same noise for every method (seed ${sampling.seed})`],
+        ['Intervals', '95% Student-t intervals of the mean over faces'],
+        ['Wall time', `LRPO ${((trainedAt - started) / 60000).toFixed(1)} min, evaluation ${((Date.now() - trainedAt) / 60000).toFixed(1)} min`],
+      ],
+      evaluations,
+      rewardCurves: [{ method: 'LRPO', points: log.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })) }],
+      tradeoff: { x: 'psnr', y: 'perceptual' },
+      grid: { columns: ['LQ', 'SFT', 'LRPO', 'SFT x8', 'GT'], rows: grids, size: policy.imageSize },
+    };
+    // The report's data beside it, so `report --run` re-renders it (e.g. after a style change).
+    writeFileSync(join(run.path, 'report-data.json'), JSON.stringify(reportDataToJson(data)));
+    await writeReport(run.path, data);
+    const report = join(run.path, 'report.md');
+    say(`\ndemo: wrote ${report} in ${((Date.now() - started) / 60000).toFixed(1)} min`);
+    return report;
   } finally {
-    disposeTree([before.params, after.params]);
-    disposeMetricContext(ctx);
+    run.close();
   }
-  const evaluations: MethodEvaluation[] = results.map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
-  const log = readRunLog(lrpoRun).filter((e) => e.event === 'step');
-  const info = backendInfo();
-  const stats = unetStats(policy.unet, { height: policy.imageSize, width: policy.imageSize });
-  const data: ReportData = {
-    title: 'LRPO fine-tuning of a tiny diffusion face-restoration policy',
-    summary: summarize(results),
-    setup: [
-      ['Backend', `${info.name} (${info.description ?? 'unknown adapter'})`],
-      ['Policy', `UNet '${policy.preset}' (${stats.params.toLocaleString('en')} params, ${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${policy.imageSize} px image), ${policy.space.kind} target x${policy.space.scale}`],
-      ['SFT checkpoint', `${relative(process.cwd(), sft) || sft} (step ${before.info.step})`], // relative: reports are read on other machines
-      ['LRPO', `${o.lrpoSteps} steps; ${config.inputsPerBatch} LQ inputs x ${config.groupSize} candidates per step; DDIM ${config.sampling.steps} steps, eta ${config.sampling.eta}; lr ${config.optimizer.lr}; clip eps ${config.clipEps}; GT regularization weight ${config.gtRegularization.weight} on the last ${config.gtRegularization.lastSteps} trained steps, temperature ${config.gtRegularization.temperature}`],
-      ['Evaluation sampling', `DDIM ${sampling.steps} steps, eta ${sampling.eta}, the same noise for every method (seed ${sampling.seed})`],
-      ['Intervals', '95% Student-t intervals of the mean over faces'],
-      ['Wall time', `LRPO ${((trainedAt - started) / 60000).toFixed(1)} min, evaluation ${((Date.now() - trainedAt) / 60000).toFixed(1)} min`],
-    ],
-    evaluations,
-    rewardCurves: [{ method: 'LRPO', points: log.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })) }],
-    tradeoff: { x: 'psnr', y: 'perceptual' },
-    grid: { columns: ['LQ', 'SFT', 'LRPO', 'SFT x8', 'GT'], rows: grids, size: policy.imageSize },
-  };
-  // The report's data beside it, so `report --run` re-renders it (e.g. after a style change).
-  writeFileSync(join(run.path, 'report-data.json'), JSON.stringify(reportDataToJson(data)));
-  await writeReport(run.path, data);
-  const report = join(run.path, 'report.md');
-  say(`\ndemo: wrote ${report} in ${((Date.now() - started) / 60000).toFixed(1)} min`);
-  return report;
 }
 
 /** Paired per-face difference LRPO - SFT of a metric on a set, with its 95% interval. */

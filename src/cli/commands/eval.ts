@@ -15,6 +15,7 @@ import { policyOfCheckpoint, restore, type Policy } from '../../train/policy.js'
 import { formatInterval, meanInterval } from '../../train/stats.js';
 import type { UNetParams } from '../../models/unet.js';
 import { progressBar } from '../progress.js';
+import { requireWritableFile } from '../../io/writable-file.js';
 
 /** Per-image scores and restorations of one method on one set. */
 export interface MethodResult {
@@ -79,6 +80,7 @@ export interface EvalOptions {
 /** Loads the checkpoints, builds the sets at their image size, evaluates everything, prints and saves. */
 export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
   if (options.checkpoints.length === 0) throw new Error('eval: give at least one --checkpoint.');
+  if (options.out) requireWritableFile(options.out, 'eval --out');
   const loaded = [];
   for (const path of options.checkpoints) loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });
   try {

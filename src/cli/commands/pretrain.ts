@@ -40,51 +40,55 @@ export interface PretrainOptions extends SftConfig {
 export async function pretrain(options: PretrainOptions): Promise<string> {
   const { run: runPath, resume, quiet, profile: profileSteps, ...config } = options;
   const run = openRun(runPath, 'pretrain', config, { resume });
-  const policy = policyOf(options.preset, options.size, options.space ?? DEFAULT_TARGET_SPACE);
-  const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
-  say(`pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`);
-  const data = options.data ?? 'synthetic';
-  const train = await trainingPairs(data, 'train', { count: options.trainCount, size: options.size, seed: options.seed });
-  const valid = await trainingPairs(data, 'validation', { count: options.evalCount, size: options.size, seed: options.seed });
-  const optimizer = sftOptimizer(config);
-  const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), STREAMS.pretrainInit)), options.seed), say);
-  if (!resumed) {
-    // The bar to beat: the LQ input itself (degrade() resizes it back with bilinear interpolation).
-    const { scores } = await evaluateRestorer(undefined, (lq) => alias(lq), valid, { metrics: ['psnr', 'ssim'] });
-    const baseline = { psnr: meanInterval(scores.psnr!).mean, ssim: meanInterval(scores.ssim!).mean };
-    run.log({ event: 'baseline', restorer: 'lq', ...baseline });
-    say(`pretrain: held-out LQ input scores PSNR ${baseline.psnr.toFixed(2)} dB, SSIM ${baseline.ssim.toFixed(3)}`);
-  }
-  const bar = progressBar('pretrain', options.steps, ['loss'], { quiet });
-  const profiler = stepProfiler(run.path, profileSteps, `pretrain ${options.preset} ${options.size} px, batch ${options.batchSize}`, say);
-  let smoothed: number | undefined;
-  const final = await trainSft(policy, config, train, state, {
-    onStep: async ({ step, loss, gradNorm, lr }) => {
-      smoothed = smoothed === undefined ? loss : 0.98 * smoothed + 0.02 * loss;
-      bar.update(step, { loss: smoothed.toFixed(4) });
-      run.log({ event: 'step', step, loss, gradNorm, lr });
-      await profiler.afterStep();
-    },
-    periodic: {
-      every: options.evalEvery,
-      run: async (s) => {
-        const { scores } = await evaluateRestorer(undefined, (lq, b) => restore(policy, s.params, lq, foldIn(key(options.seed + 1), b), { steps: options.evalSteps }), valid, { metrics: ['psnr', 'ssim'] });
-        const psnr = meanInterval(scores.psnr!).mean;
-        const ssim = meanInterval(scores.ssim!).mean;
-        run.log({ event: 'eval', step: s.step, psnr, ssim });
-        await saveCheckpoint(run.checkpointPath(s.step), {
-          info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: s.step, imageSize: policy.imageSize, extra: { psnr, ssim } },
-          params: s.params,
-          optimizer: s.opt,
-        });
+  try {
+    const policy = policyOf(options.preset, options.size, options.space ?? DEFAULT_TARGET_SPACE);
+    const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
+    say(`pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`);
+    const data = options.data ?? 'synthetic';
+    const train = await trainingPairs(data, 'train', { count: options.trainCount, size: options.size, seed: options.seed });
+    const valid = await trainingPairs(data, 'validation', { count: options.evalCount, size: options.size, seed: options.seed });
+    const optimizer = sftOptimizer(config);
+    const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), STREAMS.pretrainInit)), options.seed), say);
+    if (!resumed) {
+      // The bar to beat: the LQ input itself (degrade() resizes it back with bilinear interpolation).
+      const { scores } = await evaluateRestorer(undefined, (lq) => alias(lq), valid, { metrics: ['psnr', 'ssim'] });
+      const baseline = { psnr: meanInterval(scores.psnr!).mean, ssim: meanInterval(scores.ssim!).mean };
+      run.log({ event: 'baseline', restorer: 'lq', ...baseline });
+      say(`pretrain: held-out LQ input scores PSNR ${baseline.psnr.toFixed(2)} dB, SSIM ${baseline.ssim.toFixed(3)}`);
+    }
+    const bar = progressBar('pretrain', options.steps, ['loss'], { quiet });
+    const profiler = stepProfiler(run.path, profileSteps, `pretrain ${options.preset} ${options.size} px, batch ${options.batchSize}`, say);
+    let smoothed: number | undefined;
+    const final = await trainSft(policy, config, train, state, {
+      onStep: async ({ step, loss, gradNorm, lr }) => {
+        smoothed = smoothed === undefined ? loss : 0.98 * smoothed + 0.02 * loss;
+        bar.update(step, { loss: smoothed.toFixed(4) });
+        run.log({ event: 'step', step, loss, gradNorm, lr });
+        await profiler.afterStep();
       },
-    },
-  }).finally(() => bar.stop());
-  await profiler.finish();
-  // The shareable result: params only (no optimizer moments), a third of a resumable checkpoint.
-  const path = join(run.path, 'policy.safetensors');
-  await saveCheckpoint(path, { info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: final.step, imageSize: policy.imageSize }, params: final.params });
-  disposeState(final);
-  say(`pretrain: done; policy ${path} (resumable checkpoints in ${join(run.path, 'checkpoints')})`);
-  return path;
+      periodic: {
+        every: options.evalEvery,
+        run: async (s) => {
+          const { scores } = await evaluateRestorer(undefined, (lq, b) => restore(policy, s.params, lq, foldIn(key(options.seed + 1), b), { steps: options.evalSteps }), valid, { metrics: ['psnr', 'ssim'] });
+          const psnr = meanInterval(scores.psnr!).mean;
+          const ssim = meanInterval(scores.ssim!).mean;
+          run.log({ event: 'eval', step: s.step, psnr, ssim });
+          await saveCheckpoint(run.checkpointPath(s.step), {
+            info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: s.step, imageSize: policy.imageSize, extra: { psnr, ssim } },
+            params: s.params,
+            optimizer: s.opt,
+          });
+        },
+      },
+    }).finally(() => bar.stop());
+    await profiler.finish();
+    // The shareable result: params only (no optimizer moments), a third of a resumable checkpoint.
+    const path = join(run.path, 'policy.safetensors');
+    await saveCheckpoint(path, { info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: final.step, imageSize: policy.imageSize }, params: final.params });
+    disposeState(final);
+    say(`pretrain: done; policy ${path} (resumable checkpoints in ${join(run.path, 'checkpoints')})`);
+    return path;
+  } finally {
+    run.close();
+  }
 }

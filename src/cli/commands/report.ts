@@ -25,6 +25,32 @@ export interface ReportOptions {
   readonly title?: string;
 }
 
+interface EvalResult {
+  readonly method: string;
+  readonly set: string;
+  readonly scores: Record<string, number[]>;
+}
+
+/** The results of an `eval --out` file, or an error naming the file and what is wrong with it. */
+function evalResultsOf(file: string): EvalResult[] {
+  const fail = (why: string): never => {
+    throw new Error(`report: ${file} ${why}; pass a JSON file written by \`eval --out ${file}\`.`);
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return fail(`cannot be read as JSON (${(e as Error).message})`);
+  }
+  const results = (json as { results?: unknown } | null)?.results;
+  if (!Array.isArray(results)) return fail('has no "results" list');
+  results.forEach((r: Partial<EvalResult> | null, i) => {
+    const scoresOk = typeof r?.scores === 'object' && r.scores !== null && Object.values(r.scores).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'number'));
+    if (typeof r?.method !== 'string' || typeof r.set !== 'string' || !scoresOk) fail(`has a results[${i}] that is not { method, set, scores: { metric: number[] } }`);
+  });
+  return results as EvalResult[];
+}
+
 /** Writes the report into `run`; returns the written paths. */
 export async function report(o: ReportOptions): Promise<string[]> {
   const saved = join(o.run, 'report-data.json');
@@ -34,8 +60,7 @@ export async function report(o: ReportOptions): Promise<string[]> {
   }
   const evaluations: MethodEvaluation[] = o.evals.flatMap((file) => {
     if (!existsSync(file)) throw new Error(`report: ${file} does not exist; write it with \`eval --out ${file}\`.`);
-    const { results } = JSON.parse(readFileSync(file, 'utf8')) as { results: { method: string; set: string; scores: Record<string, number[]> }[] };
-    return results.map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
+    return evalResultsOf(file).map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
   });
   const rewardCurves = o.trains.map((dir) => {
     const steps = readRunLog(dir).filter((e) => e.event === 'step' && e.rewardMean !== undefined);

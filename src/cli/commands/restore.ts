@@ -1,7 +1,6 @@
 // `restore`: LQ face images in, restored images out (PNG, same names), with a checkpoint.
 import { mkdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import { readFaceFolder } from '../../data/folder.js';
+import { listImageFiles, readFaceFolder } from '../../data/folder.js';
 import { writeImage } from '../../io/image.js';
 import { disposeTree } from '../../optim/tree-util.js';
 import { foldIn, key } from '../../random/index.js';
@@ -9,6 +8,7 @@ import { slice } from '../../tensor/ops/movement.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { policyOfCheckpoint, restore } from '../../train/policy.js';
 import { progressBar } from '../progress.js';
+import { restoreOutputPaths } from './restore-outputs.js';
 
 export interface RestoreCommandOptions {
   readonly checkpoint: string;
@@ -27,12 +27,14 @@ export interface RestoreCommandOptions {
 
 /** Restores every image of `input` into `output`; returns the written paths. */
 export async function restoreFolder(o: RestoreCommandOptions): Promise<string[]> {
+  restoreOutputPaths(await listImageFiles(o.input), o.output); // refuse collisions before any work
   const { info, params } = await loadCheckpoint(o.checkpoint, { withOptimizer: false });
   try {
     const policy = policyOfCheckpoint(info);
     const folder = await readFaceFolder(o.input, { size: info.imageSize, resize: o.resize }).catch((e: Error) => {
       throw new Error(`${e.message}${o.resize ? '' : ` (this checkpoint restores ${info.imageSize} x ${info.imageSize} faces; add --resize to resize inputs)`}`);
     });
+    const outputs = restoreOutputPaths(folder.files, o.output);
     mkdirSync(o.output, { recursive: true });
     const written: string[] = [];
     const bar = progressBar('restore', folder.files.length, [], { quiet: o.quiet });
@@ -43,8 +45,7 @@ export async function restoreFolder(o: RestoreCommandOptions): Promise<string[]>
       lq.dispose();
       try {
         for (let i = 0; i < count; i++) {
-          const file = folder.files[start + i];
-          const path = join(o.output, `${basename(file, extname(file))}.png`);
+          const path = outputs[start + i];
           const one = slice(restored, [i], [i + 1]);
           await writeImage(path, one);
           one.dispose();

@@ -12,5 +12,6 @@ export async function resumeOrStart(op: string, run: RunDir, expect: LoadCheckpo
   const ckpt = await loadCheckpoint(latest.path, { expect });
   if (!ckpt.optimizer) throw new Error(`${op}: ${latest.path} has no optimizer state to resume from; start a new run folder.`);
   say(`${op}: resuming from ${latest.path} (step ${latest.step})`);
+  run.trimLogAfter(ckpt.info.step); // the steps after it run (and are logged) again
   return { state: { params: ckpt.params, opt: ckpt.optimizer, step: ckpt.info.step, key: key(seed) }, resumed: true };
 }

@@ -62,40 +62,44 @@ export async function train(options: TrainOptions): Promise<string> {
   const { run: runPath, resume, quiet, pairs: givenPairs, profile: profileSteps, ...recorded } = options;
   const config = trainConfig(options.ablation, options.overrides);
   const run = openRun(runPath, 'train', { ...recorded, lrpo: config }, { resume });
-  const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
-  const init = await loadCheckpoint(options.init, { withOptimizer: false });
-  const policy = policyOfCheckpoint(init.info);
-  const pairs = givenPairs ?? (await trainingPairs(options.data ?? 'synthetic', 'train', { count: options.trainCount, size: policy.imageSize, seed: options.seed }));
-  const { state, resumed } = await resumeOrStart('train', run, { unet: policy.unet, imageSize: policy.imageSize }, options.seed, () => initLrpoState(config, init.params, options.seed), say);
-  if (resumed) disposeTree(init.params); // the run's own checkpoint holds the params
-  // The frozen reference shares no tensors with the trained params (those are freed as they update).
-  const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
-  const faceNet = loadFaceRecognitionParams();
-  const reward = defaultReward(faceNet);
-  say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
-  const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
-  const profiler = stepProfiler(run.path, profileSteps, `train ${options.ablation}: B=${config.inputsPerBatch} x K=${config.groupSize}, ${config.sampling.steps} DDIM steps`, say);
-  const save = (s: TrainState) =>
-    saveCheckpoint(run.checkpointPath(s.step), {
-      info: { ...init.info, stage: `lrpo-${options.ablation}`, step: s.step },
-      params: s.params,
-      optimizer: s.opt,
-    });
   try {
-    const final = await trainLrpo({ policy, config, reward, pairs, reference }, options.steps, state, {
-      onStep: async (m) => {
-        bar.update(m.step, { reward: m.rewardMean.toFixed(4) });
-        run.log({ event: 'step', ...m });
-        await profiler.afterStep();
-      },
-      periodic: { every: options.checkpointEvery, run: save },
-    }, options.ablation === 'rewardBackprop' ? rewardBackpropStep : lrpoStep);
-    disposeState(final);
-    await profiler.finish();
-    return run.checkpointPath(final.step);
+    const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
+    const init = await loadCheckpoint(options.init, { withOptimizer: false });
+    const policy = policyOfCheckpoint(init.info);
+    const pairs = givenPairs ?? (await trainingPairs(options.data ?? 'synthetic', 'train', { count: options.trainCount, size: policy.imageSize, seed: options.seed }));
+    const { state, resumed } = await resumeOrStart('train', run, { unet: policy.unet, imageSize: policy.imageSize }, options.seed, () => initLrpoState(config, init.params, options.seed), say);
+    if (resumed) disposeTree(init.params); // the run's own checkpoint holds the params
+    // The frozen reference shares no tensors with the trained params (those are freed as they update).
+    const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
+    const faceNet = loadFaceRecognitionParams();
+    const reward = defaultReward(faceNet);
+    say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
+    const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
+    const profiler = stepProfiler(run.path, profileSteps, `train ${options.ablation}: B=${config.inputsPerBatch} x K=${config.groupSize}, ${config.sampling.steps} DDIM steps`, say);
+    const save = (s: TrainState) =>
+      saveCheckpoint(run.checkpointPath(s.step), {
+        info: { ...init.info, stage: `lrpo-${options.ablation}`, step: s.step },
+        params: s.params,
+        optimizer: s.opt,
+      });
+    try {
+      const final = await trainLrpo({ policy, config, reward, pairs, reference }, options.steps, state, {
+        onStep: async (m) => {
+          bar.update(m.step, { reward: m.rewardMean.toFixed(4) });
+          run.log({ event: 'step', ...m });
+          await profiler.afterStep();
+        },
+        periodic: { every: options.checkpointEvery, run: save },
+      }, options.ablation === 'rewardBackprop' ? rewardBackpropStep : lrpoStep);
+      disposeState(final);
+      await profiler.finish();
+      return run.checkpointPath(final.step);
+    } finally {
+      bar.stop();
+      disposeTree(faceNet);
+      if (reference) disposeTree(reference);
+    }
   } finally {
-    bar.stop();
-    disposeTree(faceNet);
-    if (reference) disposeTree(reference);
+    run.close();
   }
 }

@@ -16,11 +16,11 @@ import { gatherToContiguous } from './strided.js';
 import { take } from './take.js';
 import { softmax } from './softmax.js';
 
+import { HOST, maxHostElements } from '../../tensor/alloc-limits.js';
+
 export { CpuStorage } from './storage.js';
 
 const CPU_DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
-/** Largest element count we promise for one JS TypedArray, whatever the engine allows. */
-const MAX_ELEMENTS = 2 ** 31 - 1;
 
 /**
  * Copies host data into a new storage, so later writes to `data` cannot change a tensor. An array
@@ -46,12 +46,12 @@ function release(storage: Storage): void {
 export function createCpuBackend(): Backend {
   return {
     name: 'cpu',
-    info: () => ({ name: 'cpu', description: 'JavaScript (CPU reference)', features: ['float64'], limits: { maxElements: MAX_ELEMENTS }, tuning: false }),
+    info: () => ({ name: 'cpu', description: 'JavaScript (CPU reference)', features: ['float64'], limits: { maxElements: maxHostElements('float32') }, tuning: false }),
     sync: async () => undefined,
     profileTiming: 'host',
     collectTimings: async () => undefined,
     dtypes: CPU_DTYPES,
-    maxElements: () => ({ elements: MAX_ELEMENTS, limit: 'JS typed array length' }),
+    maxElements: HOST.maxElements, // CPU storages are host TypedArrays
     upload,
     read: async (view) => gatherToContiguous('read', view),
     release,

@@ -3,10 +3,11 @@ import type { BackendName } from '../../kernels/backend.js';
 import { backendFor, getBackend } from '../backends.js';
 import { assertDType, dtypeOfArray, type AnyTypedArray, type DType } from '../dtype.js';
 import { ShapeError, fmtShape } from '../errors.js';
-import { checkAlloc } from '../eager.js';
+import { checkAlloc, HOST } from '../alloc-limits.js';
+import { allocHost } from '../dtype.js';
 import { validateShape, type Shape } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
-import { fromHost } from './host.js';
+import { checkInt32, fromHost } from './host.js';
 import { describe, requireTensor } from './operand.js';
 
 /** Where and how a new tensor is made. */
@@ -105,9 +106,22 @@ export function arange(startOrStop: number, stop?: number, step = 1, options: Cr
     throw new ShapeError(`${op}: start ${start}, stop ${end} and step ${step} must be finite numbers with step != 0.`);
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const values = Array.from({ length: n }, (_, i) => start + i * step);
   const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
-  return fromHost(op, values, [n], dtype, options.backend ?? getBackend());
+  return fromHost(op, hostRange(op, n, dtype, options.backend ?? getBackend(), (i) => start + i * step), [n], dtype, options.backend ?? getBackend());
+}
+
+/**
+ * The n values valueAt(0..n-1) as a host array of `dtype` (bool as 0/1), after checking that n
+ * elements fit the target backend and the host: a size from the user never allocates first.
+ */
+function hostRange(op: string, n: number, dtype: DType, backend: BackendName, valueAt: (i: number) => number): ArrayLike<number> {
+  assertDType(op, dtype);
+  checkAlloc(op, backendFor(backend), [n], dtype);
+  checkAlloc(op, HOST, [n], dtype);
+  if (dtype === 'int32' && n > 0) [0, n - 1].forEach((i) => checkInt32(op, valueAt(i), `value ${i}`)); // monotone: the ends bound the rest
+  const out = allocHost(dtype === 'bool' ? 'float64' : dtype, n);
+  for (let i = 0; i < n; i++) out[i] = valueAt(i);
+  return out;
 }
 
 /** `num` evenly spaced values from `start` to `stop` inclusive. */
@@ -115,15 +129,16 @@ export function linspace(start: number, stop: number, num: number, options: Crea
   const op = 'linspace';
   if (!Number.isInteger(num) || num < 0) throw new ShapeError(`${op}: num must be a non-negative integer, got ${num}.`);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
-  const values = Array.from({ length: num }, (_, i) => (i === num - 1 && num > 1 ? stop : start + i * step));
-  return fromHost(op, values, [num], options.dtype ?? 'float32', options.backend ?? getBackend());
+  const dtype = options.dtype ?? 'float32';
+  const values = hostRange(op, num, dtype, options.backend ?? getBackend(), (i) => (i === num - 1 && num > 1 ? stop : start + i * step));
+  return fromHost(op, values, [num], dtype, options.backend ?? getBackend());
 }
 
 /** Copies a tensor to another backend (reads back through the host). */
 export async function toBackend(x: Tensor, backend: BackendName): Promise<Tensor> {
   requireTensor('toBackend', x);
+  const b = backendFor(backend, 'toBackend'); // an unknown or unstarted backend is refused before the readback
   const values = await x.data();
-  const b = backendFor(backend);
   checkAlloc('toBackend', b, x.shape, x.dtype);
   return new Tensor(b.upload(values, x.dtype), x.shape);
 }

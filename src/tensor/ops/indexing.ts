@@ -1,5 +1,5 @@
 // Indexing by integer tensors: take (NumPy) and gather (PyTorch), both on the `take` primitive.
-import { DTypeError, checkShape, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, checkShape, fmtShape } from '../errors.js';
 import { scope } from '../memory.js';
 import { bind } from '../primitives.js';
 import { normalizeAxis } from '../shape.js';
@@ -7,9 +7,18 @@ import { Tensor } from '../tensor.js';
 import { add, clamp, less, mul, where } from './elementwise.js';
 import { arange, tensor } from './creation.js';
 import { reshape } from './movement.js';
-import { requireTensor } from './operand.js';
+import { describe, requireTensor } from './operand.js';
 
 function indexTensor(op: string, x: Tensor, indices: Tensor | readonly number[]): Tensor {
+  if (!(indices instanceof Tensor)) {
+    if (!Array.isArray(indices)) throw new ArgumentError(`${op}: indices must be an int32 tensor or an array of integers, got ${describe(indices)}.`);
+    const bad = indices.findIndex((i) => typeof i !== 'number' || !Number.isInteger(i) || Math.abs(i) > 2 ** 31 - 1);
+    if (bad >= 0) {
+      throw new ArgumentError(
+        `${op}: indices[${bad}] is ${describe(indices[bad])}, not an int32 integer; indices pick whole elements: round them (Math.round), keep them within ±${2 ** 31 - 1}, or pass an int32 tensor.`,
+      );
+    }
+  }
   const idx = indices instanceof Tensor ? indices : tensor([...indices], { dtype: 'int32', backend: x.backend });
   requireTensor(op, idx, 'indices');
   if (idx.dtype !== 'int32') {

@@ -1,0 +1,115 @@
+// Issue 17: bad input that used to crash late, hang, or be silently accepted is refused early by a
+// named error class whose message names the op, the value and the fix (items 4, 8 and the
+// "unclear or silently accepted" list); the engine keeps computing afterwards.
+import { describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+import { useBackends } from './support/backends.js';
+
+useBackends();
+
+describe('sizes from the user are checked before anything is allocated', () => {
+  it('arange(2e9) on the CPU names the op and the host limit', () => {
+    expect(() => T.arange(2e9, undefined, 1, { backend: 'cpu' })).toThrow(T.BackendError);
+    expect(() => T.arange(2e9, undefined, 1, { backend: 'cpu' })).toThrow(/arange: an output of shape \[2000000000\] \(2000000000 int32 elements\) exceeds the cpu device limit JS TypedArray size/);
+  });
+  it('linspace(0, 1, 2e9) on WebGPU names the device limit', () => {
+    expect(() => T.linspace(0, 1, 2e9, { backend: 'webgpu' })).toThrow(/linspace: an output of shape \[2000000000\] .* exceeds the webgpu device limit/);
+  });
+  it('arange(1e10) is a size error, not "Invalid array length"', () => {
+    expect(() => T.arange(1e10, undefined, 1, { backend: 'cpu' })).toThrow(/arange: an output of shape \[10000000000\]/);
+  });
+  it('reading back broadcastTo(tensor(1), [2**31]) is refused before the copy', async () => {
+    for (const backend of ['cpu', 'webgpu'] as const) {
+      const one = T.tensor(1, { backend });
+      const wide = T.broadcastTo(one, [2 ** 31]);
+      await expect(wide.data()).rejects.toThrow(/data: an output of shape \[2147483648\] .* exceeds the/);
+      T.dispose([one, wide]);
+    }
+  });
+  it('zeros([2**31]) keeps its error (the same helper)', () => {
+    expect(() => T.zeros([2 ** 31], { backend: 'cpu' })).toThrow(/zeros|full/);
+  });
+});
+
+describe('values a dtype cannot hold are refused', () => {
+  it('tensor([3e9], {dtype: int32}) does not wrap', () => {
+    expect(() => T.tensor([3e9], { dtype: 'int32', backend: 'cpu' })).toThrow(T.DTypeError);
+    expect(() => T.tensor([1, 3e9], { dtype: 'int32', backend: 'cpu' })).toThrow(/tensor: element 1 is 3000000000, which int32 cannot hold .*use dtype 'float32'/);
+    expect(() => T.tensor([NaN], { dtype: 'int32', backend: 'cpu' })).toThrow(/element 0 is NaN/);
+    expect(() => T.arange(3e9, 3e9 + 2, 1, { backend: 'cpu' })).toThrow(/arange: value 0 is 3000000000/);
+  });
+  it('take(x, [1.5]) is refused instead of taking index 1', () => {
+    const x = T.tensor([10, 20, 30], { backend: 'cpu' });
+    expect(() => T.take(x, [1.5])).toThrow(T.ArgumentError);
+    expect(() => T.take(x, [0, 1.5])).toThrow(/take: indices\[1\] is number 1.5, not an int32 integer/);
+    x.dispose();
+  });
+});
+
+describe('arguments of the wrong kind are named', () => {
+  it("sum(x, {axis: '1'}) says the axis is a string", () => {
+    const x = T.ones([2, 3], { backend: 'cpu' });
+    expect(() => T.sum(x, { axis: '1' as unknown as number })).toThrow(T.ArgumentError);
+    expect(() => T.sum(x, { axis: '1' as unknown as number })).toThrow(/sum: axis must be an integer number, got the string "1".*e\.g\. 1/);
+    expect(() => T.sum(x, { axis: 1.5 })).toThrow(/axis must be an integer number, got 1.5/);
+    x.dispose();
+  });
+  it("toBackend(x, 'tpu') says the backend does not exist", async () => {
+    const x = T.ones([2], { backend: 'cpu' });
+    await expect(T.toBackend(x, 'tpu' as 'cpu')).rejects.toThrow(/toBackend: unknown backend "tpu"; this engine has 'webgpu' and 'cpu'/);
+    expect(() => T.ones([2], { backend: 'tpu' as 'cpu' })).toThrow(T.BackendError);
+    x.dispose();
+  });
+  it('a cyclic pytree in grad is named instead of overflowing the stack', () => {
+    const w = T.ones([2], { backend: 'cpu' });
+    const tree: Record<string, unknown> = { w };
+    tree.self = tree;
+    expect(() => T.grad((p: Record<string, unknown>) => T.sum(p.w as T.Tensor))(tree)).toThrow(T.ArgumentError);
+    expect(() => T.grad((p: Record<string, unknown>) => T.sum(p.w as T.Tensor))(tree)).toThrow(/grad|valueAndGrad: argument 0\.self refers back to an enclosing array or record/);
+    expect(() => T.treeLeaves(tree)).toThrow(/treeLeaves: the tree contains itself/);
+    const shared = { a: w, b: [w] }; // shared, not cyclic: fine
+    expect(T.treeLeaves({ x: shared, y: shared })).toHaveLength(4);
+    w.dispose();
+  });
+  it('an async function passed to grad is refused by name', async () => {
+    const x = T.ones([2], { backend: 'cpu' });
+    expect(() => T.grad(async (v: T.Tensor) => T.sum(v))).toThrow(/valueAndGrad: f is an async function/);
+    // One that hides its Promise is refused when it returns it.
+    const hidden = (v: T.Tensor) => Promise.resolve(T.sum(v)) as unknown as T.Tensor;
+    expect(() => T.grad(hidden)(x)).toThrow(/valueAndGrad: f returned a Promise/);
+    x.dispose();
+  });
+  it('a vjp pullback refuses int32 and bool cotangents', () => {
+    const before = T.memory().cpu;
+    const x = T.ones([3], { backend: 'cpu' });
+    const [y, pullback] = T.vjp((v: T.Tensor) => T.mul(v, 2), x);
+    const i = T.ones([3], { dtype: 'int32', backend: 'cpu' });
+    const b = T.ones([3], { dtype: 'bool', backend: 'cpu' });
+    expect(() => pullback(i)).toThrow(T.DTypeError);
+    expect(() => pullback(b)).toThrow(/vjp pullback: cotangent 0 is bool but output 0 is float32/);
+    pullback.dispose();
+    T.dispose([x, y, i, b]);
+    expect(T.memory().cpu).toEqual(before);
+  });
+});
+
+describe('scope(async) is refused without killing the process later', () => {
+  it('the abandoned async body fails quietly; no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      expect(() =>
+        T.scope(async () => {
+          const a = T.ones([2], { backend: 'cpu' });
+          await new Promise((r) => setTimeout(r, 5));
+          return T.add(a, 1); // a was freed by the refusing scope: DisposedTensorError
+        }),
+      ).toThrow(/scope: the function returned a Promise/);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});

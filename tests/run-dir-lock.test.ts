@@ -1,0 +1,114 @@
+// Issue 17 item 5: a run folder is locked by the process writing it (a second `train --resume`
+// while the first runs is refused), a dead process's lock is taken over, an attempt that failed at
+// start does not block the corrected retry, and a resume drops the metrics logged after the
+// checkpoint it starts from (they are logged again).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+import { buildProgram } from '../src/cli/main.js';
+import { resumeOrStart } from '../src/cli/commands/resume.js';
+import { openRun, RunDirError } from '../src/train/run-dir.js';
+import { LOCK_FILE } from '../src/train/run-lock.js';
+import { sftOptimizer, DEFAULT_SFT_CONFIG } from '../src/train/sft.js';
+import { initTrainState, disposeState } from '../src/train/state.js';
+import type { UNetConfig } from '../src/models/unet.js';
+
+const root = mkdtempSync(join(tmpdir(), 'run-lock-'));
+let n = 0;
+const fresh = () => join(root, `run${n++}`);
+const MICRO: UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: false, heads: 1, groups: 2, timeEmbedDim: 8 };
+
+/** Writes `<dir>/run.lock` as a process with `pid` would have. */
+function lockAs(dir: string, pid: number): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), since: new Date().toISOString() }));
+}
+
+beforeAll(async () => {
+  await T.setBackend('cpu');
+});
+afterAll(async () => {
+  await T.shutdown();
+});
+
+describe('run folder lock', () => {
+  it('a second open while the first holds it is refused, naming the holder; close releases it', () => {
+    const dir = fresh();
+    const first = openRun(dir, 'train', { steps: 2 });
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    expect(() => openRun(dir, 'train', { steps: 2 }, { resume: true })).toThrow(RunDirError);
+    expect(() => openRun(dir, 'train', { steps: 2 }, { resume: true })).toThrow(new RegExp(`is in use by process ${process.pid} .*wait for it to finish or stop it`));
+    first.close();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    openRun(dir, 'train', { steps: 2 }, { resume: true }).close();
+  });
+
+  it('`train --resume` through the CLI is refused while another process holds the folder', async () => {
+    const dir = fresh();
+    const holder = spawn('sleep', ['30']);
+    try {
+      lockAs(dir, holder.pid!);
+      const cli = buildProgram().exitOverride().parseAsync(['node', 'webgpu-lrpo', 'train', '--run', dir, '--init', join(root, 'none.safetensors'), '--resume', '--backend', 'cpu']);
+      await expect(cli).rejects.toThrow(new RegExp(`is in use by process ${holder.pid}`));
+      expect(existsSync(join(dir, 'config.json'))).toBe(false); // refused before anything was written
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it("a dead process's lock is taken over", () => {
+    const dir = fresh();
+    const gone = spawnSync('true');
+    lockAs(dir, gone.pid!);
+    const run = openRun(dir, 'pretrain', { steps: 1 });
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    run.close();
+  });
+
+  it('an attempt that failed at start leaves nothing that blocks the corrected retry', () => {
+    const dir = fresh();
+    const failed = openRun(dir, 'train', { init: 'typo.safetensors' });
+    failed.log({ event: 'started' });
+    failed.close(); // e.g. the --init checkpoint did not exist
+    const retry = openRun(dir, 'train', { init: 'sft.safetensors' }); // no --resume, other options
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).init).toBe('sft.safetensors');
+    expect(retry.readLog()).toEqual([]);
+    retry.close();
+  });
+
+  it('a folder with a checkpoint still needs --resume and the same options', () => {
+    const dir = fresh();
+    const run = openRun(dir, 'train', { steps: 2 });
+    writeFileSync(run.checkpointPath(1), '');
+    run.close();
+    expect(() => openRun(dir, 'train', { steps: 2 })).toThrow(/already holds a 'train' run; pass --resume/);
+    expect(() => openRun(dir, 'train', { steps: 3 }, { resume: true })).toThrow(/these differ: steps/);
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false); // a refusal releases the lock
+  });
+
+  it('resuming drops the metrics logged after the checkpoint it resumes from', async () => {
+    await T.setBackend('cpu'); // the CLI test above shut the backends down, as the CLI does
+    const dir = fresh();
+    const run = openRun(dir, 'pretrain', { steps: 5 });
+    run.log({ event: 'baseline', psnr: 20 });
+    for (let step = 1; step <= 5; step++) run.log({ event: 'step', step, loss: 1 / step });
+    run.log({ event: 'eval', step: 2, psnr: 21 });
+    const policy = T.policyOf({ name: 'micro', unet: MICRO }, 8);
+    const state = initTrainState(sftOptimizer(DEFAULT_SFT_CONFIG), T.initPolicyParams(policy, T.key(0)), 0);
+    await T.saveCheckpoint(run.checkpointPath(2), { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 2, imageSize: 8 }, params: state.params, optimizer: state.opt });
+    disposeState(state);
+    run.close(); // the process died after step 5, with its last checkpoint at step 2
+    const again = openRun(dir, 'pretrain', { steps: 5 }, { resume: true });
+    const { state: resumed, resumed: wasResumed } = await resumeOrStart('pretrain', again, undefined, 0, () => {
+      throw new Error('unreachable: there is a checkpoint');
+    }, () => undefined);
+    expect(wasResumed).toBe(true);
+    expect(resumed.step).toBe(2);
+    expect(again.readLog().map((e) => [e.event, e.step])).toEqual([['baseline', undefined], ['step', 1], ['step', 2], ['eval', 2]]);
+    disposeState(resumed);
+    again.close();
+  });
+});
