@@ -153,7 +153,7 @@ async function runSuite(): Promise<number> {
 
 /** The network rows (bench/networks): ours on WebGPU against PyTorch and face-api, written beside the kernel results. */
 async function runNetworks(): Promise<number> {
-  const { setBackend, dispose, backendInfo } = await import('../src/index.js');
+  const { setBackend, shutdown, backendInfo } = await import('../src/index.js');
   const { networkRows } = await import('./networks/suite.js');
   const { stepProfiles } = await import('./networks/lrpo-step.js');
   const { writeNetworkResults, renderProfiles } = await import('./networks/report.js');
@@ -182,7 +182,7 @@ async function runNetworks(): Promise<number> {
     console.log(`wrote ${base}.{json,md}${failed ? `; ${failed} peer check(s) FAILED` : ''}`);
     return failed === 0 ? 0 : 1;
   } finally {
-    await dispose();
+    await shutdown();
   }
 }
 
