@@ -30,8 +30,12 @@ beforeAll(() => {
 describe('every CLI command runs end to end', () => {
   it('pretrain trains, evaluates, checkpoints, and resumes', async () => {
     const args = ['pretrain', '--run', join(dir, 'sft'), '--size', '16', '--steps', '2', '--batch', '2', '--warmup', '1', '--train-count', '4', '--eval-count', '2', '--eval-every', '1', '--eval-steps', '2'];
-    await cli(...args);
+    await cli(...args, '--profile', '1'); // step 1 warms up, step 2 is profiled
     expect(existsSync(policy())).toBe(true);
+    const profileMd = readFileSync(join(dir, 'sft', 'profile.md'), 'utf8');
+    expect(profileMd).toContain('| kernel | scope | calls | ms | % | GFLOP/s | GB/s | compiles |');
+    expect(profileMd).toMatch(/\| \* \| unet \|/); // the by-phase table: the UNet's forward and backward under its scope
+    expect(readFileSync(join(dir, 'sft', 'profile.svg'), 'utf8')).toMatch(/^<svg/);
     expect(readdirSync(join(dir, 'sft', 'checkpoints')).sort()).toEqual(['step-000001.safetensors', 'step-000002.safetensors']);
     const events = readRunLog(join(dir, 'sft'));
     expect(events.map((e) => e.event)).toEqual(['baseline', 'step', 'eval', 'step', 'eval']);
@@ -48,7 +52,9 @@ describe('every CLI command runs end to end', () => {
 
   it('eval scores the checkpoints with every metric and writes --out', async () => {
     const out = join(dir, 'eval', 'scores.json');
-    await cli('eval', '--checkpoint', policy(), join(dir, 'lrpo', 'checkpoints', 'step-000001.safetensors'), '--data', 'synthetic', '--count', '2', '--sampling-steps', '2', '--out', out);
+    await cli('eval', '--checkpoint', policy(), join(dir, 'lrpo', 'checkpoints', 'step-000001.safetensors'), '--data', 'synthetic', '--count', '2', '--sampling-steps', '2', '--out', out, '--profile', join(dir, 'eval'));
+    expect(readFileSync(join(dir, 'eval', 'profile.md'), 'utf8')).toMatch(/\| \* \| synthetic \|/); // the set's scope, in the by-phase table
+    expect(existsSync(join(dir, 'eval', 'profile.svg'))).toBe(true);
     const { results } = JSON.parse(readFileSync(out, 'utf8')) as { results: { method: string; scores: Record<string, number[]> }[] };
     expect(results.map((r) => r.method)).toHaveLength(3);
     expect(Object.keys(results[0].scores).sort()).toEqual(['brisque', 'identity', 'lmd', 'perceptual', 'psnr', 'reward', 'ssim']);
