@@ -10,7 +10,7 @@ import type { WebGpuStorage } from '../storage.js';
 import { DEVICE_BYTES_PER_ELEMENT } from '../storage.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
 import * as elementwise from './elementwise.js';
-import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
+import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant } from './conv-gemm.js';
 import { matmul } from './matmul.js';
 
 /** Largest cols buffer the variant allocates (it is scratch, freed after the matmul). */
@@ -19,24 +19,7 @@ const WORKGROUP = 64;
 
 const colsElements = (p: ConvGemmProblem): number => p.n * p.cpg * p.kh * p.kw * p.oh * p.ow;
 
-const layout = new UniformLayout({
-  count: 'u32',
-  k: 'u32',
-  pix: 'u32',
-  kh: 'u32',
-  kw: 'u32',
-  ow: 'u32',
-  h: 'u32',
-  w: 'u32',
-  sh: 'u32',
-  sw: 'u32',
-  ph: 'u32',
-  pw: 'u32',
-  dh: 'u32',
-  dw: 'u32',
-  x_off: 'u32',
-  xst: 'vec4',
-});
+const layout = new UniformLayout({ count: 'u32', k: 'u32', pix: 'u32', ow: 'u32', h: 'u32', w: 'u32', ...CONV_GEOMETRY_UNIFORMS });
 
 /** cols[nb, kk, q] = x[nb, ci, oy * sh + ky * dh - ph, ox * sw + kx * dw - pw], 0 outside; kk = (ci * KH + ky) * KW + kx, q = oy * OW + ox. */
 function gatherCols(ctx: GpuContext, x: View, cols: WebGpuStorage, p: ConvGemmProblem): void {
@@ -68,9 +51,9 @@ cols[idx] = v;`;
       threadPerItemEntry(WORKGROUP, 'p.count', body),
     ),
     uniform: layout.pack({
-      count, k, pix, kh: p.kh, kw: p.kw, ow: p.ow, h: p.h, w: p.w,
+      count, k, pix, kh: p.kh, kw: p.kw, ow: p.ow, h: p.h, w: p.w, cpg: p.cpg, opg: p.opg,
       sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
-      x_off: x.offset, xst: x.strides,
+      x_off: x.offset, xst: x.strides, w_off: 0, wst: [0, 0, 0, 0],
     }),
     storage: [ctx.bind(cols), ctx.bind(x)],
     workgroups: Math.ceil(count / WORKGROUP),
