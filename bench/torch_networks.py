@@ -141,6 +141,10 @@ def main():
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        json.dump({"skipped": f"torch {torch.__version__} sees no CUDA device"}, sys.stdout)
+        sys.stdout.write("\n")
+        return
     if args.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False

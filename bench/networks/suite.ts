@@ -102,12 +102,17 @@ async function unetRow(name: 'tiny' | 'base', batch: number, size: number, backw
       await T.saveSafetensors(file, { params, inputs: { xt, t, cond, target }, outputs: { eps }, ...(grads ? { grads } : {}) });
       T.treeLeaves([eps, grads]).forEach((x) => x.dispose());
       const ourCount = T.treeLeaves(params).reduce((n, x) => n + x.size, 0);
-      const threads = [...new Set([1, availableParallelism()])];
-      for (const n of threads) {
-        const peer = `pytorch-cpu-${n}t`;
+      // CPU peers at 1 thread and all cores; on a GPU adapter also PyTorch CUDA fp32 (TF32 off).
+      const runs: { peer: string; threads: number; device: 'cpu' | 'cuda' }[] = [...new Set([1, availableParallelism()])].map((n) => ({ peer: `pytorch-cpu-${n}t`, threads: n, device: 'cpu' }));
+      if (!opts.software) runs.push({ peer: 'pytorch-cuda-fp32', threads: 1, device: 'cuda' });
+      for (const { peer, threads, device } of runs) {
         opts.log(`${id}: ${peer} ...`);
         try {
-          const r = runTorchUnet(torch.python, file, config, { threads: n, reps: opts.reps, backward, budgetS: opts.budgetS });
+          const r = runTorchUnet(torch.python, file, config, { threads, reps: opts.reps, backward, budgetS: opts.budgetS, device });
+          if ('skipped' in r) {
+            peers.push({ peer, status: 'skipped', reason: r.skipped });
+            continue;
+          }
           const problems = [
             r.params !== ourCount ? `param count ${r.params} != ours ${ourCount}` : '',
             !(r.maxRelErr <= FORWARD_TOL) ? `outputs differ: max rel err ${r.maxRelErr}` : '',

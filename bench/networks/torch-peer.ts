@@ -10,6 +10,11 @@ import type { UNetConfig } from '../../src/index.js';
 const SCRIPT = join(import.meta.dirname, '..', 'torch_networks.py');
 const PYTHONS = ['/usr/bin/python3', 'python3'];
 
+/** A run the peer declined (e.g. no CUDA device), with its reason. */
+export interface TorchSkipped {
+  readonly skipped: string;
+}
+
 export interface TorchRun {
   readonly params: number;
   readonly maxRelErr: number;
@@ -44,10 +49,15 @@ export async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T
 }
 
 /** Runs the PyTorch UNet on `file` (params, inputs, our outputs) and returns its check and timings. */
-export function runTorchUnet(python: string, file: string, config: UNetConfig, opts: { readonly threads: number; readonly reps: number; readonly backward: boolean; readonly budgetS: number }): TorchRun {
-  const args = [SCRIPT, file, '--config', JSON.stringify(config), '--threads', String(opts.threads), '--reps', String(opts.reps), '--budget-s', String(opts.budgetS)];
+export function runTorchUnet(
+  python: string,
+  file: string,
+  config: UNetConfig,
+  opts: { readonly threads: number; readonly reps: number; readonly backward: boolean; readonly budgetS: number; readonly device?: 'cpu' | 'cuda' },
+): TorchRun | TorchSkipped {
+  const args = [SCRIPT, file, '--config', JSON.stringify(config), '--threads', String(opts.threads), '--reps', String(opts.reps), '--budget-s', String(opts.budgetS), '--device', opts.device ?? 'cpu'];
   if (opts.backward) args.push('--backward');
   const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: String(opts.threads) } });
   if (r.status !== 0) throw new Error(`torch_networks.py failed (exit ${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRun;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRun | TorchSkipped;
 }
