@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { restoreFolder } from '../src/cli/commands/restore.js';
-import { restoreOutputPaths } from '../src/cli/commands/restore-outputs.js';
+import { restoreOutputPaths } from '../src/cli/restore-outputs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'restore-outputs-'));
 /** A folder with the given (not even decodable) image files: the check runs before decoding. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { buildProgram } from '../src/cli/main.js';
-import { resumeOrStart } from '../src/cli/commands/resume.js';
+import { resumeOrStart } from '../src/cli/resume.js';
 import { openRun, RunDirError } from '../src/train/run-dir.js';
 import { LOCK_FILE } from '../src/train/run-lock.js';
 import { sftOptimizer, DEFAULT_SFT_CONFIG } from '../src/train/sft.js';

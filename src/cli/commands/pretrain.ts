@@ -4,7 +4,7 @@ import { stepProfiler } from '../profile-steps.js';
 import { join } from 'node:path';
 import { foldIn, key, STREAMS } from '../../random/index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
-import { resumeOrStart } from './resume.js';
+import { resumeOrStart } from '../resume.js';
 import { evaluateRestorer } from '../../train/evaluate.js';
 import { initPolicyParams, policyOf, restore, type PresetName } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';

@@ -8,7 +8,7 @@ import { slice } from '../../tensor/ops/movement.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { policyOfCheckpoint, restore } from '../../train/policy.js';
 import { progressBar } from '../progress.js';
-import { restoreOutputPaths } from './restore-outputs.js';
+import { restoreOutputPaths } from '../restore-outputs.js';
 
 export interface RestoreCommandOptions {
   readonly checkpoint: string;

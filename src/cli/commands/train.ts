@@ -8,7 +8,7 @@ import { rewardBackpropStep } from '../../lrpo/reward-backprop.js';
 import { loadFaceRecognitionParams } from '../../metrics/face-embedding/face-recognition-net.js';
 import { disposeTree } from '../../optim/tree-util.js';
 import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
-import { resumeOrStart } from './resume.js';
+import { resumeOrStart } from '../resume.js';
 import { trainingPairs } from '../../train/eval-sets.js';
 import type { PairSet } from '../../train/pairs.js';
 import { policyOfCheckpoint } from '../../train/policy.js';

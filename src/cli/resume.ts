@@ -1,9 +1,9 @@
 // Resuming a run: the newest checkpoint of its folder (params, optimizer state, step), or a fresh
 // state when the folder has none. Shared by `pretrain` and `train`.
-import { key } from '../../random/index.js';
-import { loadCheckpoint, type LoadCheckpointOptions } from '../../train/checkpoint.js';
-import type { RunDir } from '../../train/run-dir.js';
-import type { TrainState } from '../../train/state.js';
+import { key } from '../random/index.js';
+import { loadCheckpoint, type LoadCheckpointOptions } from '../train/checkpoint.js';
+import type { RunDir } from '../train/run-dir.js';
+import type { TrainState } from '../train/state.js';
 
 /** The run's latest state, or `fresh()`; `resumed` says which. */
 export async function resumeOrStart(op: string, run: RunDir, expect: LoadCheckpointOptions['expect'], seed: number, fresh: () => TrainState, say: (msg: string) => void): Promise<{ state: TrainState; resumed: boolean }> {
