@@ -14,7 +14,7 @@ import { loadFaceRecognitionParams } from '../../src/metrics/face-embedding/face
 import { sftOptimizer, sftStep, DEFAULT_SFT_CONFIG } from '../../src/train/sft.js';
 import { disposeState, initTrainState, type TrainState } from '../../src/train/state.js';
 import { pairBatch } from '../../src/train/pairs.js';
-import { summarize } from '../timing.js';
+import { timeOurs } from './timing.js';
 import type { NetworkOptions, NetworkRow } from './suite.js';
 
 export const COMMITTED_SFT = join(import.meta.dirname, '..', '..', 'checkpoints', 'sft-tiny-32.safetensors');
@@ -48,22 +48,16 @@ export async function lrpoStepBench(opts: NetworkOptions): Promise<NetworkRow> {
   const setup = await lrpoSetup();
   const { config } = setup.ctx;
   opts.log(`lrpo step: ours ...`);
-  let state = await setup.run(setup.state); // warm-up: compiles, tuning
-  for (const b of (await import('../../src/tensor/backends.js')).startedBackends()) await b.settleTuning?.();
-  state = await setup.run(state);
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < opts.reps && (samples.length < 2 || performance.now() - start < opts.budgetS * 1000)) {
-    const t0 = performance.now();
+  let state = setup.state;
+  const stats = await timeOurs(async () => {
     state = await setup.run(state);
-    samples.push(performance.now() - t0);
-  }
+  }, opts); // every run, warm-ups included, is a real step of one run
   disposeState(state);
   setup.dispose();
   return {
     id: `lrpo step B${config.inputsPerBatch} K${config.groupSize} S${config.sampling.steps}`,
     work: `one LRPO step of the demo (tiny UNet at 32 px, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps): rollout, reward, update`,
-    ours: summarize(samples),
+    ours: stats,
     peers: [{ peer: 'none', status: 'skipped', reason: 'no other library implements LRPO; the row tracks our own speed' }],
   };
 }

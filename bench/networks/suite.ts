@@ -13,6 +13,7 @@ import { summarize, type Stats } from '../timing.js';
 import { loadFacePeer, type FaceNetName } from './face-peer.js';
 import { findTorch, runTorchUnet, withScratch } from './torch-peer.js';
 import { lrpoStepBench } from './lrpo-step.js';
+import { sampleRuns, timeOurs } from './timing.js';
 
 export interface PeerResult {
   readonly peer: string;
@@ -40,26 +41,6 @@ export interface NetworkOptions {
   readonly software: boolean;
   readonly filter?: string;
   readonly log: (line: string) => void;
-}
-
-/** Times `run` (which finishes its work before resolving) after one warm-up and tuning settle. */
-async function timeOurs(run: () => Promise<void>, opts: NetworkOptions): Promise<Stats> {
-  await run();
-  await settleTuning();
-  await run(); // compiles the variants the tuner chose
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < opts.reps && (samples.length < 2 || performance.now() - start < opts.budgetS * 1000)) {
-    const t0 = performance.now();
-    await run();
-    samples.push(performance.now() - t0);
-  }
-  return summarize(samples);
-}
-
-async function settleTuning(): Promise<void> {
-  const { startedBackends } = await import('../../src/tensor/backends.js');
-  for (const b of startedBackends()) await b.settleTuning?.();
 }
 
 const withRatio = (ours: Stats, p: PeerResult): PeerResult => (p.stats ? { ...p, ratio: ours.median / p.stats.median } : p);
@@ -178,15 +159,8 @@ async function faceRow(net: FaceNetName, batch: number, opts: NetworkOptions): P
         peers.push({ peer, status: 'failed', reason: `outputs differ: max rel err ${maxRelErr}`, maxRelErr });
         continue;
       }
-      const samples: number[] = [];
-      await p.run(images, size, size);
-      const start = performance.now();
-      while (samples.length < opts.reps && (samples.length < 2 || performance.now() - start < opts.budgetS * 1000)) {
-        const t0 = performance.now();
-        await p.run(images, size, size);
-        samples.push(performance.now() - t0);
-      }
-      peers.push(withRatio(ours, { peer, status: 'timed', stats: summarize(samples), maxRelErr }));
+      await p.run(images, size, size); // warm
+      peers.push(withRatio(ours, { peer, status: 'timed', stats: await sampleRuns(() => p.run(images, size, size), opts), maxRelErr }));
     } catch (e) {
       peers.push({ peer, status: 'skipped', reason: (e as Error).message.split('\n')[0] });
     }

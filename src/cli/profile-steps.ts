@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { profileSvg, startProfile, type Profile, type ProfileSession } from '../profile/index.js';
-import { startedBackends } from '../tensor/backends.js';
+import { settleTuning } from '../tensor/backends.js';
 
 /** Writes profile.md and profile.svg for `p` into `dir`; returns the markdown's path. */
 export function writeProfile(dir: string, p: Profile<unknown>, title: string): string {
@@ -54,7 +54,7 @@ export function stepProfiler(dir: string, steps: number | undefined, title: stri
       if (steps === undefined) return;
       seen++;
       if (seen === 1) {
-        for (const b of startedBackends()) await b.settleTuning?.(); // the profiled steps run the tuned variants
+        await settleTuning(); // the profiled steps run the tuned variants
         session = await startProfile();
       } else if (seen === steps + 1) await write();
     },

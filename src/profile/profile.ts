@@ -1,9 +1,10 @@
 // profile(fn): runs fn, waits for all the work it recorded, and says where the time went, per
 // kernel and per named scope (see recorder.ts for how kernels report and scopes are named).
-import { startedBackends, sync } from '../tensor/backends.js';
+import { settleTuning, startedBackends, sync } from '../tensor/backends.js';
 import { treeLeaves } from '../tensor/pytree.js';
 import { activeProfile, ProfileRecorder, setActiveProfile, type KernelRecord } from './recorder.js';
 import { profileTable, type TableOptions } from './table.js';
+import { addTotals } from './totals.js';
 
 /** One (kernel, scope) pair: every run of that kernel in that scope, summed. */
 export interface ProfileRow {
@@ -69,7 +70,7 @@ export async function profile<T>(fn: () => T | Promise<T>, options: ProfileOptio
   if (warmup > 0) {
     for (let i = 0; i < warmup; i++) await finishAndFree(await fn());
     // Variants the warm-up queued for measurement are chosen now; one more run compiles the choices.
-    for (const b of startedBackends()) await b.settleTuning?.();
+    await settleTuning();
     await finishAndFree(await fn());
   }
   const session = await startProfile();
@@ -157,12 +158,7 @@ function summarize(records: readonly KernelRecord[]): ProfileRow[] {
       row = { kernel: r.kernel, scope: r.scope, backend: r.backend, calls: 0, gpuMs: 0, hostMs: 0, compiles: 0 };
       rows.set(key, row);
     }
-    row.calls++;
-    row.gpuMs += r.deviceMs ?? 0;
-    row.hostMs += r.hostMs;
-    row.compiles += r.compiles;
-    if (r.flops !== undefined) row.flops = (row.flops ?? 0) + r.flops;
-    if (r.bytes !== undefined) row.bytes = (row.bytes ?? 0) + r.bytes;
+    addTotals(row, { calls: 1, gpuMs: r.deviceMs ?? 0, hostMs: r.hostMs, compiles: r.compiles, flops: r.flops, bytes: r.bytes });
   }
   return [...rows.values()].sort((a, b) => b.gpuMs - a.gpuMs || b.calls - a.calls);
 }

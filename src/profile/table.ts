@@ -1,6 +1,7 @@
 // profile()'s report: a markdown table of rows (kernel, scope, calls, time, share, throughput),
 // grouped as asked, and an SVG bar chart of the largest entries.
 import type { Profile, ProfileRow } from './profile.js';
+import { addTotals } from './totals.js';
 
 export interface TableOptions {
   /** Rows to show (default 25); the rest are summed into one line. */
@@ -30,12 +31,7 @@ export function groupRows(profile: Pick<Profile<unknown>, 'rows' | 'timing'>, by
       g = { kernel, scope, calls: 0, gpuMs: 0, hostMs: 0, compiles: 0 };
       groups.set(key, g);
     }
-    g.calls += r.calls;
-    g.gpuMs += r.gpuMs;
-    g.hostMs += r.hostMs;
-    g.compiles += r.compiles;
-    if (r.flops !== undefined) g.flops = (g.flops ?? 0) + r.flops;
-    if (r.bytes !== undefined) g.bytes = (g.bytes ?? 0) + r.bytes;
+    addTotals(g, r);
   }
   const time = timeOf(profile);
   return [...groups.values()].sort((a, b) => time(b) - time(a) || b.calls - a.calls);

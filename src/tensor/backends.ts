@@ -86,6 +86,11 @@ export function backendFor(name: BackendName, op = 'backendFor'): Backend {
 /** The started backend instances. @internal */
 export const startedBackends = (): Backend[] => [...instances.values()];
 
+/** Resolves when every started backend's background variant measurements have finished (WebGPU tuning). @internal */
+export async function settleTuning(): Promise<void> {
+  for (const b of instances.values()) await b.settleTuning?.();
+}
+
 /** Whether a backend has been started. */
 export const isBackendStarted = (name: BackendName): boolean => instances.has(name);
 
