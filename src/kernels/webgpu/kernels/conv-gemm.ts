@@ -12,6 +12,7 @@ import { type GpuDevice, subgroupsFit } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { indent, kernelSource, subgroupShuffleLoop, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
+import { splitCount, sumSplits } from './conv-split-k.js';
 
 const LANES = 64;
 
@@ -78,18 +79,36 @@ const layout = new UniformLayout({
   w: 'u32',
   o: 'u32',
   ow: 'u32',
+  // Split-K launches only: workgroups per split, kernel rows per split, output elements per split.
+  split_stride: 'u32',
+  ky_per: 'u32',
+  total: 'u32',
   ...CONV_GEOMETRY_UNIFORMS,
 });
 
 /** The uniform values of a launch: the problem's geometry and operand layout, plus the grid fields `grid` gives. */
-function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: { count: number; blocks_m: number; npix: number; phw?: number; ph_w?: number; per_phase?: number; phase_blocks?: number }) {
+function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: ConvGrid) {
   return {
-    phw: 0, ph_w: 0, per_phase: 0, phase_blocks: 0,
+    phw: 0, ph_w: 0, per_phase: 0, phase_blocks: 0, split_stride: 0, ky_per: 0, total: 0,
     ...grid,
     ohw: p.oh * p.ow, oh: p.oh, h: p.h, w: p.w, o: p.o, ow: p.ow, kh: p.kh, kw: p.kw, cpg: p.cpg, opg: p.opg,
     sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
     x_off: x.offset, w_off: w.offset, xst: x.strides, wst: w.strides,
   };
+}
+
+/** The grid fields of a launch (the rest of the uniforms come from the problem). */
+interface ConvGrid {
+  readonly count: number;
+  readonly blocks_m: number;
+  readonly npix: number;
+  readonly phw?: number;
+  readonly ph_w?: number;
+  readonly per_phase?: number;
+  readonly phase_blocks?: number;
+  readonly split_stride?: number;
+  readonly ky_per?: number;
+  readonly total?: number;
 }
 
 /** How a convolution GEMM kernel is launched: subgroup ops enabled, threads per workgroup, extra module-scope WGSL. */
@@ -101,7 +120,7 @@ export interface ConvLaunch {
 }
 
 /** Dispatches a convolution GEMM kernel whose `body` runs once per workgroup (grid.count of them) over out, x and wt. */
-export function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: Parameters<typeof gemmUniforms>[3], launch: ConvLaunch = {}): void {
+export function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: ConvGrid, launch: ConvLaunch = {}): void {
   const t = wgslScalar(x.dtype);
   ctx.dispatch({
     kernel,
@@ -152,13 +171,15 @@ function tapAddress(transposed: boolean, j: number): string {
  * `subgroupW`, the weights (the same for every lane) are loaded one subgroup's width of input
  * channels at a time, one per lane, and shuffled to the others, as matmul-blocked.ts does for A.
  */
-export function convGemmVariant(tm: number, tn: number, subgroupW = false): ConvGemmVariant {
+export function convGemmVariant(tm: number, tn: number, subgroupW = false, splitK = false): ConvGemmVariant {
   const cols = LANES * tn;
-  const name = `gemm${tm}x${tn}${subgroupW ? 'sg' : ''}`;
+  const name = `gemm${tm}x${tn}${subgroupW ? 'sg' : ''}${splitK ? 'k' : ''}`;
   return {
     name,
-    // A workgroup's channels must share one group (their x channels are the same).
-    supports: (p, gpu) => (p.o === p.opg || p.opg % tm === 0) && (!subgroupW || subgroupsFit(gpu, LANES)),
+    // A workgroup's channels must share one group (their x channels are the same). Split-K
+    // splits the kernel's rows, so it needs rows to split (conv2d only).
+    supports: (p, gpu) =>
+      (p.o === p.opg || p.opg % tm === 0) && (!subgroupW || subgroupsFit(gpu, LANES)) && (!splitK || (!p.transposed && p.kh >= 2)),
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
       // Callers check supports() first, so a subgroup variant has a fitting subgroup size here.
@@ -170,7 +191,11 @@ export function convGemmVariant(tm: number, tn: number, subgroupW = false): Conv
       const perPhase = p.n * phH * phW;
       const phaseBlocks = Math.ceil(perPhase / cols);
       const blocksN = p.transposed ? p.stride[0] * p.stride[1] * phaseBlocks : Math.ceil(npix / cols);
-      const count = blocksM * blocksN;
+      const blocks = blocksM * blocksN;
+      const total = p.n * p.o * p.oh * p.ow;
+      const splits = splitK ? splitCount(ctx, p, blocks, total) : 1;
+      const kyPer = Math.ceil(p.kh / splits);
+      const count = blocks * splits;
       // conv2d weights are [O, C/g, kh, kw]; convTranspose2d's are [C, O/g, kh, kw].
       const [rowStride, chanStride] = p.transposed ? ['p.wst[1]', 'p.wst[0]'] : ['p.wst[0]', 'p.wst[1]'];
       const rowBase = p.transposed
@@ -219,15 +244,24 @@ ${origin(j)}`)}`;
       // Whole subgroup widths of input channels take the cooperative loads, the rest per-lane ones.
       const weight = (i: number, c: string) => `wt[wr${i} + wk + (${c}) * ${chanStride}]`;
       const broadcastLoop = sg ? subgroupShuffleLoop({ sg, counter: 'ci', limit: 'p.cpg', count: tm, load: weight, step }) : '';
-      const body = `let mb = group % p.blocks_m;
-let nb = group / p.blocks_m;
+      // Split-K: workgroup `group` runs kernel rows [ky_lo, ky_hi) of split s and stores its partial
+      // sums in slice s of the scratch output; sumSplits adds the slices.
+      const splitHead = splitK ? `let s = group / p.split_stride;
+let gl = group % p.split_stride;
+let ky_lo = s * p.ky_per;
+let ky_hi = min(p.kh, ky_lo + p.ky_per);
+let mb = gl % p.blocks_m;
+let nb = gl / p.blocks_m;` : `let mb = group % p.blocks_m;
+let nb = group / p.blocks_m;`;
+      const store = (index: string, value: string) => (splitK ? `out[s * p.total + ${index}] = ${value};` : storeOut(index, value));
+      const body = `${splitHead}
 let o0 = mb * ${tm}u;
 let g = o0 / p.opg;
 let last_o = p.o - 1u;
 ${lines(tm, (i) => `let wr${i} = ${rowBase(i)};`)}
 ${p.transposed ? phaseColumns : plainColumns}
 ${lines(tm * tn, (x) => `var ${acc(Math.floor(x / tn), x % tn)} = ${t}(0);`)}
-for (var ky = 0u; ky < p.kh; ky++) {${skipTapY}
+for (var ky = ${splitK ? 'ky_lo' : '0u'}; ky < ${splitK ? 'ky_hi' : 'p.kh'}; ky++) {${skipTapY}
   for (var kx = 0u; kx < p.kw; kx++) {${skipTapX}
     ${range(tn).map((j) => tapAddress(p.transposed, j)).join('\n    ')}
     let wk = ky * p.wst[2] + kx * p.wst[3];
@@ -240,11 +274,20 @@ ${indent(step('ci', (i) => weight(i, 'ci')), '      ')}
 }
 ${lines(tn, (j) => `if (valid${j}) {
   let ob${j} = n${j} * p.o * p.ohw + pix${j};
-${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${storeOut(`ob${j} + (o0 + ${i}u) * p.ohw`, acc(i, j))} }`)}
+${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${store(`ob${j} + (o0 + ${i}u) * p.ohw`, acc(i, j))} }`)}
 }`)}`;
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}${sg ? `:sg${sg}` : ''}`;
-      const grid = { count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks };
-      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane`, kernel, body, x, w, out, p, grid, { subgroups: sg !== undefined });
+      const grid = {
+        count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks,
+        split_stride: blocks, ky_per: kyPer, total,
+      };
+      const comment = `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane${splitK ? `, kernel rows split ${splits} ways` : ''}`;
+      const partials = splitK ? ctx.alloc(x.dtype, splits * total) : out;
+      dispatchConvGemm(ctx, comment, kernel, body, x, w, partials, p, grid, { subgroups: sg !== undefined });
+      if (splitK) {
+        sumSplits(ctx, partials, out, splits, total);
+        ctx.release(partials);
+      }
     },
   };
 }

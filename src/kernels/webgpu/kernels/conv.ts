@@ -10,6 +10,7 @@ import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
 import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
+import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { pickVariant } from './pick-variant.js';
@@ -153,6 +154,15 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convGemmVariant(8, 8, true),
   convGemmVariant(16, 4, true),
   convGemmVariant(32, 4, true),
+  // Kernel rows split across workgroups, for few outputs over a long reduction (weight
+  // gradients run as convolutions: conv-split-k.ts). Narrow pixel blocks: there are few pixels.
+  convGemmVariant(8, 2, false, true),
+  convGemmVariant(16, 2, false, true),
+  convGemmVariant(8, 4, false, true),
+  convGemmVariant(16, 2, true, true),
+  // Lanes over the reduction, for stride-1 weight gradients (conv-weight-grad.ts).
+  convWeightGradVariant(2),
+  convWeightGradVariant(4),
   // Channels across lanes, for few output pixels: lanes1x4 keeps many workgroups (GPUs), the
   // wider blocks win on lavapipe (see defaultVariant).
   convChannelLanesVariant(1, 4),
@@ -200,7 +210,9 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // The subgroup form pays off once there is a whole subgroup width of input channels to broadcast
   // (the weight-gradient convolution's "channels" are the batch, often fewer).
   const broadcast = cpu && ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize ? ['gemm16x8sg'] : [];
-  const order = [...fewPixels, ...broadcast, ...(cpu ? ['gemm16x8', 'gemm8x8', 'gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'])];
+  // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe).
+  const weightGrad = ['wgrad4'];
+  const order = [...weightGrad, ...fewPixels, ...broadcast, ...(cpu ? ['gemm16x8', 'gemm8x8', 'gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'])];
   return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p, ctx.gpu)) ?? 'direct';
 }
 

@@ -1,0 +1,158 @@
+// The weight gradient of a stride-1 convolution, dW[o, c, ky, kx] = sum over (n, y, x) of
+// g[n, o, y, x] * x[n, c, y + ky - pad, x + kx - pad], as autodiff asks for it: a conv2d of
+// x^T [C, N, H, W] with g^T [O, N, Ho, Wo] as the filter (rules.ts, convWeightGrad), whose output
+// is only the few taps of the forward kernel. The implicit GEMMs put lanes on output pixels, and
+// here there are a few dozen: most lanes idle and one workgroup runs a 16k-long reduction. This
+// kernel puts lanes on the reduction instead: each lane takes 4 consecutive pixels of a row at a
+// time (vec4 loads, the cheap ones on lavapipe), reads the x rows it needs once (the vec4 before
+// and after give the taps one column left and right), and keeps TO x taps sums; the 64 lanes'
+// sums are added in workgroup memory at the end, and splits of the reduction across workgroups
+// (to fill a GPU) are added by conv-split-k.ts's second pass.
+import type { View } from '../../backend.js';
+import type { GpuContext } from '../context.js';
+import { identityEpilogue, storeOut } from '../epilogue.js';
+import type { WebGpuStorage } from '../storage.js';
+import { isCpuAdapter } from '../tuning.js';
+import { indent, kernelSource, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
+import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
+import { sumSplits } from './conv-split-k.js';
+import * as elementwise from './elementwise.js';
+
+const LANES = 64;
+/** Workgroups a launch aims for (splitting the reduction to get there): see conv-split-k.ts. */
+const TARGET_WORKGROUPS = { cpu: 16, gpu: 512 } as const;
+/** Fewest vec4 items (4 pixels each) per lane per split: below this, the final sums cost more than they save. */
+const MIN_ITEMS_PER_LANE = 4;
+
+const layout = new UniformLayout({
+  count: 'u32',
+  blocks_o: 'u32',
+  cn: 'u32',
+  o: 'u32',
+  kh: 'u32',
+  quads: 'u32',
+  h: 'u32',
+  items: 'u32',
+  per_split: 'u32',
+  total: 'u32',
+  x_off: 'u32',
+  w_off: 'u32',
+  xst: 'vec4',
+  wst: 'vec4',
+});
+
+const divisibleBy4 = (...xs: readonly number[]): boolean => xs.every((v) => v % 4 === 0);
+
+/**
+ * Whether `p` is a stride-1 weight-gradient convolution this kernel runs: the filter as wide as
+ * x's rows (same padding), rows a multiple of 4 wide, and output taps at most one column left or
+ * right of the pixel.
+ */
+const fits = (p: ConvGemmProblem): boolean =>
+  !p.transposed && p.o === p.opg && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1 &&
+  p.kw === p.w && p.w % 4 === 0 && p.oh * p.ow > 0 && p.padding[1] <= 1 && p.ow - 1 - p.padding[1] <= 1 && p.oh <= 3;
+
+/** The view itself when its rows are contiguous and 4-aligned (vec4 loads), else a contiguous copy to release. */
+function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly temp?: WebGpuStorage } {
+  if (v.strides[3] === 1 && divisibleBy4(v.offset, ...v.strides.slice(0, 3))) return { view: v };
+  const temp = elementwise.copy(ctx, v);
+  const [, d1, d2, d3] = v.shape;
+  return { view: { storage: temp, dtype: v.dtype, shape: v.shape, strides: [d1 * d2 * d3, d2 * d3, d3, 1], offset: 0 }, temp };
+}
+
+/** The variant with TO output channels per workgroup. */
+export function convWeightGradVariant(to: number): ConvGemmVariant {
+  const name = `wgrad${to}`;
+  return {
+    name,
+    // vec4<f32> loads: float32 only.
+    supports: (p) => fits(p),
+    run(ctx, xIn, wIn, out, p) {
+      const xr = rowAligned(ctx, xIn);
+      const wr = rowAligned(ctx, wIn);
+      const [x, w] = [xr.view, wr.view];
+      const quads = p.w / 4;
+      const items = p.cpg * p.kh * quads;
+      const blocksO = Math.ceil(p.o / to);
+      const blocks = blocksO * p.n;
+      const target = isCpuAdapter(ctx.gpu.adapterDescription) ? TARGET_WORKGROUPS.cpu : TARGET_WORKGROUPS.gpu;
+      const splits = Math.max(1, Math.min(Math.ceil(target / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))));
+      const perSplit = Math.ceil(items / splits);
+      const total = p.n * p.o * p.oh * p.ow;
+      const taps = p.oh * p.ow;
+      const acc = (i: number, ky: number, kx: number) => `a${i}_${ky}_${kx}`;
+      const each = (f: (i: number, ky: number, kx: number) => string) =>
+        Array.from({ length: to * taps }, (_, k) => f(Math.floor(k / taps), Math.floor((k % taps) / p.ow), k % p.ow)).join('\n');
+      // The x row at kernel row ky, as the vec4 of the lane's pixels shifted by `shift` columns (-1, 0, 1).
+      const shifted: Record<number, string> = { [-1]: 'vec4<f32>(pv.w, cv.xyz)', 0: 'cv', 1: 'vec4<f32>(cv.yzw, nv.x)' };
+      const rows = Array.from({ length: p.oh }, (_, ky) => `{
+  let iy = i32(y) + ${ky - p.padding[0]};
+  let ok = iy >= 0 && iy < i32(p.h);
+  let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
+  let cv = select(vec4<f32>(0.0), x[rb + q], ok);
+  let pv = select(vec4<f32>(0.0), x[rb + max(q, 1u) - 1u], ok && q > 0u);
+  let nv = select(vec4<f32>(0.0), x[rb + min(q + 1u, p.quads - 1u)], ok && q + 1u < p.quads);
+${Array.from({ length: p.ow }, (_, kx) => `  let s${kx} = ${shifted[kx - p.padding[1]]};\n${Array.from({ length: to }, (_, i) => `  ${acc(i, ky, kx)} += dot(g${i}, s${kx});`).join('\n')}`).join('\n')}
+}`);
+      const nacc = to * taps;
+      const body = `let s = group / p.blocks_o / p.cn;
+let rest = group % (p.blocks_o * p.cn);
+let c = rest / p.blocks_o;
+let o0 = (rest % p.blocks_o) * ${to}u;
+let lo = s * p.per_split;
+let hi = min(p.items, lo + p.per_split);
+${Array.from({ length: to }, (_, i) => `let wr${i} = p.w_off / 4u + min(o0 + ${i}u, p.o - 1u) * (p.wst[0] / 4u);`).join('\n')}
+${each((i, ky, kx) => `var ${acc(i, ky, kx)} = 0.0;`)}
+for (var it = lo + lid.x; it < hi; it += ${LANES}u) {
+  let q = it % p.quads;
+  let r = it / p.quads;
+  let y = r % p.kh;
+  let n = r / p.kh;
+  let xb = p.x_off / 4u + c * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);
+  let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;
+${Array.from({ length: to }, (_, i) => `  let g${i} = wt[wr${i} + wrow];`).join('\n')}
+${indent(rows.join('\n'))}
+}
+${each((i, ky, kx) => `red[${i * taps + ky * p.ow + kx}u * ${LANES}u + lid.x] = ${acc(i, ky, kx)};`)}
+workgroupBarrier();
+if (lid.x < ${nacc}u) {
+  var sum = 0.0;
+  for (var l = 0u; l < ${LANES}u; l++) { sum += red[lid.x * ${LANES}u + l]; }
+  let i = lid.x / ${taps}u;
+  let tap = lid.x % ${taps}u;
+  if (o0 + i < p.o) {
+    let idx = (c * p.o + o0 + i) * ${taps}u + tap;
+    ${splits > 1 ? 'out[s * p.total + idx] = sum;' : storeOut('idx', 'sum')}
+  }
+}`;
+      const kernel = `conv2d:${name}:${p.oh}x${p.ow}p${p.padding[0]}${p.padding[1]}:float32`;
+      const partials = splits > 1 ? ctx.alloc('float32', splits * total) : out;
+      ctx.dispatch({
+        kernel,
+        source: kernelSource(
+          `// ${kernel}: weight gradient, lanes over 4-pixel row pieces, ${to} output channels x ${taps} taps per lane`,
+          layout.declaration(),
+          [
+            '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
+            '@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;',
+            '@group(0) @binding(3) var<storage, read> wt: array<vec4<f32>>;',
+            `var<workgroup> red: array<f32, ${nacc * LANES}>;`,
+          ].join('\n'),
+          identityEpilogue('f32'),
+          workgroupPerItemEntry(LANES, 'p.count', body),
+        ),
+        uniform: layout.pack({
+          count: blocks * splits, blocks_o: blocksO, cn: p.n, o: p.o, kh: p.kh, quads, h: p.h, items, per_split: perSplit, total,
+          x_off: x.offset, w_off: w.offset, xst: x.strides, wst: w.strides,
+        }),
+        storage: [ctx.bind(partials), ctx.bind(x), ctx.bind(w)],
+        workgroups: blocks * splits,
+      });
+      if (splits > 1) {
+        sumSplits(ctx, partials, out, splits, total);
+        ctx.release(partials);
+      }
+      for (const temp of [xr.temp, wr.temp]) if (temp) ctx.release(temp);
+    },
+  };
+}
