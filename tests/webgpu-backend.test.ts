@@ -510,6 +510,12 @@ describe('matmul', () => {
     for (const variant of matmulVariants.filter((v) => v.supports({ dtype: 'float32', batch: 1, m: 130, n: 133, k: 37, batchDims: { shape: [], strides: [[], []] } }, gpu.ctx.gpu))) {
       expectClose(await onBoth([a, b], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))), {}, variant.name);
     }
+    // B contiguous with N % 4 == 0 (the vec4 reads), batched, over several tiles: 3 x [70, 37] @ [37, 72].
+    const a3 = contiguousHost([3, 70, 37], 'float32', 5);
+    const b3 = contiguousHost([3, 37, 72], 'float32', 6);
+    for (const variant of matmulVariants.filter((v) => v.supports({ dtype: 'float32', batch: 3, m: 70, n: 72, k: 37, batchDims: { shape: [3], strides: [[2590], [2664]] } }, gpu.ctx.gpu))) {
+      expectClose(await onBoth([a3, b3], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))), {}, `${variant.name} vec4 B`);
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from '../wgsl.js';
 import type { WgslScalar } from '../../elementwise-ops.js';
 import { blockedVariant } from './matmul-blocked.js';
+import { gridVariant } from './matmul-grid.js';
 import { batchBases, bindings, type MatmulProblem, type MatmulVariant, matrixStrides, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
 import { tiledVariant } from './matmul-tiled.js';
 import { pickVariant } from './pick-variant.js';
@@ -123,6 +124,9 @@ export const matmulVariants: readonly MatmulVariant[] = [
   blockedVariant(16, 16),
   blockedVariant(16, 8, true),
   blockedVariant(32, 4, true),
+  // 8 x 8 lanes for narrow outputs on 8-wide subgroups (matmul-grid.ts).
+  gridVariant(4, 4),
+  gridVariant(8, 4),
   tiledVariant(4, 4, 16),
   tiledVariant(8, 8, 8),
   // Half the barriers per k of tiled128x128k8; unmeasured on a GPU so far (the tuner decides).
@@ -144,6 +148,9 @@ const byName = (name: string): MatmulVariant => matmulVariants.find((v) => v.nam
  */
 function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
   if (isCpuAdapter(ctx.gpu.adapterDescription)) {
+    // Below 512 columns the 64-lane-wide row blocks compute mostly clamped copies: an 8 x 8 lane
+    // grid is 2-7x faster there (the UNet's attention and projections; scratch CPU-time A/B).
+    if (p.n < 512 && byName('grid8x4sg').supports(p, ctx.gpu)) return 'grid8x4sg';
     if (byName('rows16x8sg').supports(p, ctx.gpu)) return 'rows16x8sg';
     // rows8x16 spans 1024 columns per workgroup: faster from N = 1024.
     return p.n >= 1024 ? 'rows8x16' : 'rows8x8';
