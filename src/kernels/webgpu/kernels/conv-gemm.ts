@@ -176,6 +176,7 @@ export function convGemmVariant(tm: number, tn: number, subgroupW = false, split
   const name = `gemm${tm}x${tn}${subgroupW ? 'sg' : ''}${splitK ? 'k' : ''}`;
   return {
     name,
+    gpuOnly: splitK,
     // A workgroup's channels must share one group (their x channels are the same). Split-K
     // splits the kernel's rows, so it needs rows to split (conv2d only).
     supports: (p, gpu) =>
