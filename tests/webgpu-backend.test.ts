@@ -386,6 +386,12 @@ describe('reduce', () => {
       { shape: [4, 30, 50], axes: [0, 2], op: 'sum', dtype: 'int32' },
       { shape: [70, 3000], axes: [1], op: 'max', dtype: 'int32' },
       { shape: [1500, 300], axes: [0], op: 'sum', dtype: 'float32' }, // column-like: one thread per output
+      // Contiguous 4-aligned rows (vec4 chunks on CPU adapters): few rows cut into chunks, many rows
+      // whole, a bool 'any', and rows whose start is not 4-aligned (the scalar kernels).
+      { shape: [6, 2048], axes: [1], op: 'min', dtype: 'float32' },
+      { shape: [300, 64], axes: [1], op: 'sum', dtype: 'float32' },
+      { shape: [2, 1028], axes: [1], op: 'sum', dtype: 'bool' },
+      { shape: [3, 1024], axes: [1], op: 'max', dtype: 'float32', layout: [0, 1].map((order) => ({ broadcast: false, extra: 1, start: 1, order })) },
     ];
     for (const c of cases) {
       const h = c.layout ? hostView(c.shape, c.layout, c.dtype, 3) : contiguousHost(c.shape, c.dtype, 3);

@@ -34,6 +34,8 @@ const COLUMN_THREADS = 256;
 const MAX_SPLIT_RANK = 6;
 /** Smallest chunk of a row worth its own workgroup. */
 const MIN_CHUNK = 2048;
+/** Smallest chunk of a contiguous row worth its own thread (vec4 rows on CPU adapters). */
+const MIN_THREAD_CHUNK = 256;
 
 /**
  * The identity of `op` in scalar `t`, as a WGSL expression. WGSL has no infinity literal and
@@ -149,6 +151,76 @@ out[idx] = acc;`;
   );
 }
 
+/**
+ * One thread per chunk of a contiguous, 4-aligned row, read as vec4 into four accumulators (one
+ * per lane of the vec4, combined at the end). `parts` chunks of `chunk4` vec4s per row; output
+ * [nOut, parts].
+ */
+function vec4ChunkSource(kernel: string, op: ReduceOp, t: WgslScalar, l: RowLayout, layout: UniformLayout): string {
+  const body = `let row = idx / p.parts;
+let part = idx % p.parts;
+${rowBase('row', l.kept.shape.length)}
+let q0 = base / 4u + part * p.chunk4;
+let q1 = min(q0 + p.chunk4, base / 4u + p.n_red / 4u);
+var a0 = ${reduceIdentity(op, t)};
+var a1 = a0;
+var a2 = a0;
+var a3 = a0;
+for (var q = q0; q < q1; q++) {
+  let v = x[q];
+  a0 = combine(a0, v.x);
+  a1 = combine(a1, v.y);
+  a2 = combine(a2, v.z);
+  a3 = combine(a3, v.w);
+}
+out[idx] = combine(combine(a0, a1), combine(a2, a3));`;
+  return kernelSource(
+    `// ${kernel}: one thread per vec4 chunk of a contiguous row, kept rank ${l.kept.shape.length}`,
+    reducePrelude(op, t),
+    layout.declaration(),
+    `${storageBinding(1, 'out', t, 'read_write')}\n@group(0) @binding(2) var<storage, read> x: array<vec4<${t}>>;`,
+    threadPerItemEntry(REDUCE_WORKGROUP_SIZE, 'p.count', body),
+  );
+}
+
+/** Whether every row of `l` is contiguous and 4-aligned, so a thread can read it as vec4. */
+const vec4Rows = (l: RowLayout, xOffset: number): boolean =>
+  l.red.shape.length === 1 && l.red.strides[0][0] === 1 && l.nRed % 4 === 0 && l.nRed >= 16 && xOffset % 4 === 0 && l.kept.strides[0].every((s) => s % 4 === 0);
+
+/**
+ * Contiguous rows on CPU adapters: one thread per row chunk reading vec4 (a quarter of the
+ * bounds-checked loads of the scalar kernels, and no barriers), chunks cut so that about
+ * CPU_ADAPTER_MIN_ROWS threads run; a second pass combines the chunks of each row.
+ */
+function reduceVec4Rows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtype: DType, l: RowLayout, xOffset: number): WebGpuStorage {
+  const t = wgslScalar(dtype);
+  const wanted = l.nOut >= CPU_ADAPTER_MIN_ROWS ? 1 : Math.ceil(CPU_ADAPTER_MIN_ROWS / l.nOut);
+  const chunks = Math.max(1, Math.min(wanted, Math.floor(l.nRed / MIN_THREAD_CHUNK)));
+  const chunk4 = Math.ceil(l.nRed / 4 / chunks);
+  const parts = Math.ceil(l.nRed / 4 / chunk4);
+  const kernel = `reduce:${op}:${dtype}:vec4-chunks`;
+  const count = l.nOut * parts;
+  const partial = ctx.alloc(dtype, count);
+  const { layout, uniform } = rowUniforms(kernel, l, xOffset, { parts, chunk4, count });
+  ctx.dispatch({
+    kernel,
+    source: vec4ChunkSource(kernel, op, t, l, layout),
+    uniform,
+    storage: [ctx.bind(partial), ctx.bind(x)],
+    workgroups: Math.ceil(count / REDUCE_WORKGROUP_SIZE),
+  });
+  if (parts === 1) return partial;
+  const second: RowLayout = {
+    kept: { shape: l.nOut > 1 ? [l.nOut] : [], strides: [l.nOut > 1 ? [parts] : []] },
+    red: { shape: [parts], strides: [[1]] },
+    nOut: l.nOut,
+    nRed: parts,
+  };
+  const out = reduceRows(ctx, op, partial, dtype, second, 0);
+  ctx.release(partial);
+  return out;
+}
+
 function workgroupPerChunkSource(kernel: string, op: ReduceOp, t: WgslScalar, l: RowLayout, layout: UniformLayout): string {
   const wg = REDUCE_WORKGROUP_SIZE;
   const body = `let row = group / p.splits;
@@ -226,6 +298,8 @@ function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtyp
     ctx.release(partial);
     return out;
   }
+
+  if (ctx.threadPerRow && vec4Rows(l, xOffset)) return reduceVec4Rows(ctx, op, x, dtype, l, xOffset);
 
   // Column-like reductions (reduced elements strided, outputs adjacent in memory) read best with
   // one thread per output: neighbouring threads then read neighbouring addresses.
