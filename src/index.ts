@@ -165,9 +165,9 @@ export * from './lrpo/index.js';
 export { loadRealFaces, buildRealFaces, readRealFacesIndex, realFacesDir, realFaceSources, ffhqQuad, RealFacesError, REAL_FACE_SIZES, REAL_FACES_DIR_ENV, REAL_FACES_VERSION, type RealFaces, type RealFaceSize, type RealFaceEntry, type RealFacesIndex, type LoadRealFacesOptions, type BuildRealFacesOptions } from './data/real-faces.js';
 export { faceEmbeddingChecked, landmarkDistanceChecked } from './metrics/index.js';
 // optimizers (issue 5): AdamW, global-norm clipping and learning-rate schedules as pure functions over param trees
-export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, disposeTree, type AdamWOptions, type AdamWState, type Optimizer, type Schedule } from './optim/index.js';
+export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, disposeTree, saveAdamWState, loadAdamWState, type AdamWOptions, type AdamWState, type Optimizer, type Schedule } from './optim/index.js';
 // checkpoints (issue 5): param trees and optimizer state as safetensors files
-export { saveSafetensors, loadSafetensors, SafetensorsError } from './io/safetensors.js';
+export { saveSafetensors, loadSafetensors, SafetensorsError, type LoadSafetensorsOptions, type LoadedSafetensors, type TensorSpec, type LoadedTree } from './io/safetensors.js';
 // the diffusion policy (issue 5): layers, the conditional UNet, the noise schedule and DDIM with log-probs
 export * from './models/index.js';
 // training and evaluating the policy (issues 5, 7): pairs, SFT, checkpoints, run folders, metrics table
