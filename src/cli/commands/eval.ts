@@ -16,6 +16,7 @@ import { formatInterval, meanInterval } from '../../train/stats.js';
 import type { UNetParams } from '../../models/unet.js';
 import { progressBar } from '../progress.js';
 import { requireWritableFile } from '../../io/writable-file.js';
+import { requireBrisqueModel, requireRealFaces } from '../requirements.js';
 
 /** Per-image scores and restorations of one method on one set. */
 export interface MethodResult {
@@ -81,6 +82,8 @@ export interface EvalOptions {
 export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
   if (options.checkpoints.length === 0) throw new Error('eval: give at least one --checkpoint.');
   if (options.out) requireWritableFile(options.out, 'eval --out');
+  requireRealFaces('eval', options.sets, 'pass --data synthetic (or folders of face images)');
+  if ((options.metrics ?? ALL_METRICS).includes('brisque')) requireBrisqueModel('eval');
   const loaded = [];
   for (const path of options.checkpoints) loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });
   try {
