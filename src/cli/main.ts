@@ -1,8 +1,8 @@
 // The command line: `webgpu-lrpo <command> [options]` (run with `npm run cli -- <command>`).
 // Each command lives in commands/<name>.ts; this file only declares options and dispatches.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { setBackend, shutdown } from '../tensor/backends.js';
-import type { BackendName } from '../kernels/backend.js';
+import { setBackend, shutdown } from '../index.js';
+import type { BackendName } from '../index.js';
 import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
 import { UNET_PRESETS } from '../models/unet.js';

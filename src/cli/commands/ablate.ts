@@ -4,7 +4,7 @@
 // held-out faces; one table of per-seed means with 95% intervals over seeds.
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { disposeTree } from '../../optim/tree-util.js';
+import { disposeTree } from '../../index.js';
 import { ablationDeltaTable, ablationTable, type AblationRow } from '../../report/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';

@@ -3,8 +3,7 @@
 // report.md with tables, a reward curve, a perception/fidelity plot and an image grid.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { backendInfo } from '../../tensor/backends.js';
-import { disposeTree } from '../../optim/tree-util.js';
+import { backendInfo, disposeTree } from '../../index.js';
 import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
 import { reportDataToJson } from './report.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';

@@ -1,11 +1,9 @@
 // `eval`: scores checkpoints (and the LQ input as the baseline) on evaluation sets with every
 // metric, prints a table per set, and writes the per-image scores as JSON.
-import { named, startProfile } from '../../profile/index.js';
+import { named, startProfile, disposeTree, foldIn, key } from '../../index.js';
 import { writeProfile } from '../profile-steps.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { disposeTree } from '../../optim/tree-util.js';
-import { foldIn, key } from '../../random/index.js';
 import { alias } from '../../tensor/ops/movement.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
