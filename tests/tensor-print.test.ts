@@ -41,10 +41,11 @@ describe('toString on the CPU', () => {
     expect(T.tensor([1, 2, 3, 4, 5, 6, 7], { backend: 'cpu' }).toString({ threshold: 4, edgeItems: 2 })).toBe('Tensor([7], float32, cpu)\n[1, 2, ..., 6, 7]');
     x.dispose();
   });
-  it('a disposed tensor says so', () => {
+  it('a disposed tensor says so; print() refuses it by name', async () => {
     const x = T.zeros([2], { backend: 'cpu' });
     x.dispose();
     expect(x.toString()).toBe('Tensor([2], float32, disposed)');
+    await expect(x.print()).rejects.toThrow(/print: received a disposed tensor/);
   });
 });
 

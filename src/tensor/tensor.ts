@@ -152,7 +152,7 @@ export class Tensor {
 
   /** Reads the values back (on any backend) and prints them with console.log, as toString() formats them. */
   async print(options?: FormatOptions): Promise<void> {
-    const head = `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.backend})`;
+    const head = `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.storage('print').backend})`;
     console.log(`${head}\n${formatHostValues(this.shape, this.dtype, await this.data(), options)}`);
   }
 
