@@ -116,7 +116,7 @@ describe('installed in an empty project', () => {
     expect(readdirSync(join(project, 'restored')).sort()).toEqual(['f0.png', 'f1.png']);
   });
 
-  it('eval and demo on the real-face set fail before any work, naming the missing dev dependencies and the alternative', () => {
+  it('eval, demo and ablate on the real-face set fail before any work, naming the missing dev dependencies and the alternative', () => {
     const ev = inProject('npx', ['--no', '--', 'webgpu-lrpo', 'eval', '--checkpoint', `node_modules/${pkg.name}/checkpoints/sft-tiny-32.safetensors`, '--backend', 'cpu']);
     expect(ev.status).toBe(1);
     expect(ev.stderr).toMatch(/error: eval: the real-face set is not built .*building it needs esbuild, @tensorflow\/tfjs-core, @tensorflow\/tfjs-backend-cpu.*run from a git checkout after `npm ci`.*or pass --data synthetic/);
@@ -124,6 +124,18 @@ describe('installed in an empty project', () => {
     expect(demo.status).toBe(1);
     expect(demo.stderr).toMatch(/error: demo: the real-face set is not built .*or run the demo from a git checkout/);
     expect(existsSync(join(project, 'demo-run'))).toBe(false); // refused before the run folder was made
+    const ablate = inProject('npx', ['--no', '--', 'webgpu-lrpo', 'ablate', '--run', 'ablate-run', '--data', 'real', '--backend', 'cpu']);
+    expect(ablate.status).toBe(1);
+    expect(ablate.stderr).toMatch(/error: ablate: the real-face set is not built .*or pass --data synthetic/);
+  });
+
+  it("the CLI's default SFT checkpoint (demo --sft, ablate --init) is the one inside the installed package", () => {
+    const r = inProject(process.execPath, ['--input-type=module', '-e', `
+      const { COMMITTED_SFT } = await import('./node_modules/${pkg.name}/dist/cli/commands/demo.js');
+      const { existsSync } = await import('node:fs');
+      console.log(JSON.stringify({ path: COMMITTED_SFT, exists: existsSync(COMMITTED_SFT) }));`]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ path: join(installed, 'checkpoints', 'sft-tiny-32.safetensors'), exists: true });
   });
 });
 

@@ -14,7 +14,7 @@ export const REAL_FACES_BUILD_DEPENDENCIES = ['esbuild', '@tensorflow/tfjs-core'
 /** The lines `--help` shows about them. */
 export const REQUIREMENTS_HELP = `
 Needs beyond the installed package:
-  the 'real' evaluation set (eval --data real, the default; demo): built once, offline, into
+  the 'real' evaluation set (eval --data real, the default; demo; ablate --data real): built once, offline, into
     ${'$'}WEBGPU_LRPO_REAL_FACES_DIR or <package>/node_modules/.cache/webgpu-lrpo/real-faces, by face-api's
     networks on tfjs, which need the dev dependencies ${REAL_FACES_BUILD_DEPENDENCIES.join(', ')}
     (a git checkout after \`npm ci\`, or install them next to the package). Without them use eval --data synthetic.
