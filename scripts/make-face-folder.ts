@@ -3,7 +3,8 @@
 //   npx tsx scripts/make-face-folder.ts <dir> [count=200] [size=128] [seed=0]
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { setBackend, shutdown, tensor, writeImage } from '../src/index.js';
+import { setBackend, shutdown, tensor } from '../src/index.js';
+import { writeImage } from '../src/faces.js';
 import { faceDataset } from '../src/data/faces.js';
 
 const [dir, countArg = '200', sizeArg = '128', seedArg = '0'] = process.argv.slice(2);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import * as L from '../src/lrpo.js';
 import { ablate, type AblateOptions } from '../src/cli/commands/ablate.js';
 import type { UNetConfig } from '../src/models/unet.js';
 import { useBackends } from './support/backends.js';
@@ -17,10 +18,10 @@ let options: AblateOptions;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lrpo-ablate-'));
-  const policy = T.policyOf({ name: 'micro', unet: MICRO }, 16);
-  const params = T.initPolicyParams(policy, T.key(0));
+  const policy = L.policyOf({ name: 'micro', unet: MICRO }, 16);
+  const params = L.initPolicyParams(policy, T.key(0));
   const init = join(dir, 'micro.safetensors');
-  await T.saveCheckpoint(init, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 0, imageSize: 16 }, params });
+  await L.saveCheckpoint(init, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 0, imageSize: 16 }, params });
   T.disposeTree(params);
   options = {
     run: join(dir, 'study'),

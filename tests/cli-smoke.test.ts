@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import * as F from '../src/faces.js';
 import { buildProgram } from '../src/cli/main.js';
 import { readRunLog } from '../src/train/run-dir.js';
 
@@ -63,11 +64,11 @@ describe('every CLI command runs end to end', () => {
 
   it('restore writes one PNG per input face', async () => {
     await T.setBackend('cpu');
-    const faces = T.faceDataset({ split: 'test', count: 2, size: 16 });
+    const faces = F.faceDataset({ split: 'test', count: 2, size: 16 });
     mkdirSync(join(dir, 'faces'));
     for (let i = 0; i < 2; i++) {
       const img = T.tensor(faces.get(i).hq, { shape: [3, 16, 16] });
-      await T.writeImage(join(dir, 'faces', `face${i}.png`), img);
+      await F.writeImage(join(dir, 'faces', `face${i}.png`), img);
       img.dispose();
     }
     await T.shutdown();

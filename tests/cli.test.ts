@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import * as L from '../src/lrpo.js';
+import * as F from '../src/faces.js';
 import type { UNetConfig } from '../src/models/unet.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -23,17 +25,17 @@ function cli(...args: string[]): { status: number | null; stdout: string; stderr
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lrpo-cli-'));
   await T.setBackend('cpu');
-  const policy = T.policyOf({ name: 'micro', unet: MICRO }, 8);
-  const params = T.initPolicyParams(policy, T.key(0));
+  const policy = L.policyOf({ name: 'micro', unet: MICRO }, 8);
+  const params = L.initPolicyParams(policy, T.key(0));
   micro = join(dir, 'micro.safetensors');
-  await T.saveCheckpoint(micro, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 0, imageSize: 8 }, params });
+  await L.saveCheckpoint(micro, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 0, imageSize: 8 }, params });
   T.disposeTree(params);
   // A folder of 8x8 and 9x9 face images for restore.
-  const faces = T.faceDataset({ split: 'test', count: 2, size: 8 });
+  const faces = F.faceDataset({ split: 'test', count: 2, size: 8 });
   mkdirSync(join(dir, 'in8'));
   mkdirSync(join(dir, 'in9'));
-  for (let i = 0; i < 2; i++) await T.writeImage(join(dir, 'in8', `f${i}.png`), T.tensor(faces.get(i).hq, { shape: [3, 8, 8] }));
-  await T.writeImage(join(dir, 'in9', 'odd.png'), T.zeros([3, 9, 9]));
+  for (let i = 0; i < 2; i++) await F.writeImage(join(dir, 'in8', `f${i}.png`), T.tensor(faces.get(i).hq, { shape: [3, 8, 8] }));
+  await F.writeImage(join(dir, 'in9', 'odd.png'), T.zeros([3, 9, 9]));
 });
 afterAll(async () => {
   await T.shutdown();

@@ -2,9 +2,8 @@
 // outscores its degraded versions, each term stays in its documented range on both backends, and
 // bad configurations are rejected when the reward is built.
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  add, clamp, concat, compositeReward, defaultReward, DEFAULT_REWARD_WEIGHTS, key, laplacianSharpness, mean, mul, normal, RewardConfigError, scope, tensor, type Tensor,
-} from '../src/index.js';
+import { add, clamp, concat, key, mean, mul, normal, scope, tensor, type Tensor } from '../src/index.js';
+import { compositeReward, defaultReward, DEFAULT_REWARD_WEIGHTS, laplacianSharpness, RewardConfigError } from '../src/lrpo.js';
 import { faceDataset } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
 import { faceEmbedding, identitySimilarity, loadFaceRecognitionParams, type FaceRecognitionParams } from '../src/metrics/face-embedding/index.js';

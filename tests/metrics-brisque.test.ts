@@ -3,7 +3,8 @@
 // model files. Needs Debian's opencv-data: these tests fail (never skip) when it is missing.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { BrisqueModelError, brisque, brisqueFeatures, loadBrisqueModel, tensor, type Tensor } from '../src/index.js';
+import { tensor, type Tensor } from '../src/index.js';
+import { BrisqueModelError, brisque, brisqueFeatures, loadBrisqueModel } from '../src/faces.js';
 import { faceParams } from '../src/data/faces.js';
 import { renderFace } from '../src/data/face-render.js';
 import { jpegRoundTrip } from '../src/data/degrade.js';

@@ -4,9 +4,8 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  add, mul, cast, checkGrad, clamp, concat, key, normal, perceptualDistance, perceptualSimilarity, scope, tensor, treeMap, valueAndGrad, sum, type Tensor,
-} from '../src/index.js';
+import { add, mul, cast, checkGrad, clamp, concat, key, normal, scope, tensor, treeMap, valueAndGrad, sum, type Tensor } from '../src/index.js';
+import { perceptualDistance, perceptualSimilarity } from '../src/faces.js';
 import { readImageCHW } from '../src/io/image.js';
 import { generateFace } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';

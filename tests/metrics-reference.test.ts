@@ -2,7 +2,8 @@
 // (scripts/make-metric-fixtures.py), on the CPU in float64 and float32, and WebGPU agrees.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { grad, psnr, ssim, sum, tensor, waveletFidelity, type Tensor } from '../src/index.js';
+import { grad, sum, tensor, type Tensor } from '../src/index.js';
+import { psnr, ssim, waveletFidelity } from '../src/faces.js';
 import { expectClose, runOnBoth, useBackends } from './support/backends.js';
 
 interface FixtureCase {

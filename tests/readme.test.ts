@@ -1,4 +1,5 @@
-// The README's TypeScript examples run as written (imports pointed at the sources).
+// The README's examples (TypeScript, and the main one in plain JavaScript) run as written, imports
+// pointed at the sources (tests/package.test.ts runs the .mjs one against the installed package).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map((m) => m[1]);
 
 describe('README examples', () => {
   it('has examples to run', () => expect(blocks.length).toBeGreaterThanOrEqual(3));
@@ -19,6 +20,7 @@ describe('README examples', () => {
     const program =
       code
         .replaceAll("'webgpu-lrpo/testing'", `'${join(root, 'src/testing/index.ts')}'`)
+        .replace(/'webgpu-lrpo\/(nn|faces|lrpo|report)'/g, (_, entry: string) => `'${join(root, `src/${entry}.ts`)}'`)
         .replaceAll("'webgpu-lrpo'", `'${join(root, 'src/index.ts')}'`) +
       `\nawait (await import('${join(root, 'src/index.ts')}')).shutdown();\n`;
     writeFileSync(file, program);

@@ -8,6 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import * as L from '../src/lrpo.js';
 import { buildProgram } from '../src/cli/main.js';
 import { resumeOrStart } from '../src/cli/resume.js';
 import { openRun, RunDirError } from '../src/train/run-dir.js';
@@ -96,9 +97,9 @@ describe('run folder lock', () => {
     run.log({ event: 'baseline', psnr: 20 });
     for (let step = 1; step <= 5; step++) run.log({ event: 'step', step, loss: 1 / step });
     run.log({ event: 'eval', step: 2, psnr: 21 });
-    const policy = T.policyOf({ name: 'micro', unet: MICRO }, 8);
-    const state = initTrainState(sftOptimizer(DEFAULT_SFT_CONFIG), T.initPolicyParams(policy, T.key(0)), 0);
-    await T.saveCheckpoint(run.checkpointPath(2), { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 2, imageSize: 8 }, params: state.params, optimizer: state.opt });
+    const policy = L.policyOf({ name: 'micro', unet: MICRO }, 8);
+    const state = initTrainState(sftOptimizer(DEFAULT_SFT_CONFIG), L.initPolicyParams(policy, T.key(0)), 0);
+    await L.saveCheckpoint(run.checkpointPath(2), { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 2, imageSize: 8 }, params: state.params, optimizer: state.opt });
     disposeState(state);
     run.close(); // the process died after step 5, with its last checkpoint at step 2
     const again = openRun(dir, 'pretrain', { steps: 5 }, { resume: true });

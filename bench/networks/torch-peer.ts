@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { UNetConfig } from '../../src/index.js';
+import type { UNetConfig } from '../../src/nn.js';
 
 const SCRIPT = join(import.meta.dirname, '..', 'torch_networks.py');
 const PYTHONS = ['/usr/bin/python3', 'python3'];

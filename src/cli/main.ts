@@ -1,8 +1,8 @@
 // The command line: `webgpu-lrpo <command> [options]` (run with `npm run cli -- <command>`).
 // Each command lives in commands/<name>.ts; this file only declares options and dispatches.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { setBackend, shutdown } from '../tensor/backends.js';
-import type { BackendName } from '../kernels/backend.js';
+import { setBackend, shutdown } from '../index.js';
+import type { BackendName } from '../index.js';
 import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
 import { UNET_PRESETS } from '../models/unet.js';
@@ -14,6 +14,7 @@ import { report } from './commands/report.js';
 import { restoreFolder } from './commands/restore.js';
 import { train, SMALL_LRPO } from './commands/train.js';
 import type { LrpoConfigOverrides } from '../lrpo/config.js';
+import { REQUIREMENTS_HELP } from './requirements.js';
 
 /** Parses a positive integer option or explains the problem. */
 export const positiveInt = (name: string) => (v: string): number => {
@@ -77,7 +78,8 @@ async function withBackend(backend: string, run: () => Promise<unknown>): Promis
 export function buildProgram(): Command {
   const program = new Command('webgpu-lrpo')
     .description('LRPO fine-tuning of a diffusion face-restoration policy on WebGPU (Dawn) or the CPU.')
-    .showHelpAfterError('(add --help for the options)');
+    .showHelpAfterError('(add --help for the options)')
+    .addHelpText('after', REQUIREMENTS_HELP);
 
   program
     .command('pretrain')
@@ -151,6 +153,7 @@ export function buildProgram(): Command {
   program
     .command('eval')
     .description('score checkpoints and the LQ input on evaluation sets with every metric')
+    .addHelpText('after', REQUIREMENTS_HELP)
     .requiredOption('--checkpoint <path...>', 'one or more checkpoints')
     .option('--data <set...>', "'synthetic', 'real', or folders of face images", ['synthetic', 'real'])
     .option('--count <n>', 'faces per set (at most)', positiveInt('--count'), 32)
@@ -223,6 +226,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('what `npm start` runs: LRPO from the committed SFT checkpoint, evaluation, report.md')
+    .addHelpText('after', REQUIREMENTS_HELP)
     .option('--run <dir>', 'run folder', `runs/demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)
     .option('--sft <checkpoint>', 'SFT checkpoint to start from', COMMITTED_SFT)
     .option('--lrpo-steps <n>', 'LRPO steps', positiveInt('--lrpo-steps'), 40)
@@ -243,12 +247,15 @@ const positiveIntOrZero = (name: string) => (v: string): number => {
   return n;
 };
 
-// Run when executed directly (not when imported by tests).
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) {
-  buildProgram()
-    .parseAsync(process.argv)
+/** Parses `argv` and runs the command; an error is printed as one line and exits with status 1. */
+export async function runCli(argv: readonly string[]): Promise<void> {
+  await buildProgram()
+    .parseAsync([...argv])
     .catch((e: Error) => {
       console.error(`error: ${e.message}`);
       process.exit(1);
     });
 }
+
+// Run when executed directly (not when imported by tests); the installed command is bin.ts.
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) void runCli(process.argv);

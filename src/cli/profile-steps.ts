@@ -3,7 +3,8 @@
 // gets profile.md (the tables) and profile.svg (the top kernels). The run itself is unchanged.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { profileSvg, startProfile, type Profile, type ProfileSession } from '../profile/index.js';
+import { profileSvg, startProfile } from '../index.js';
+import type { Profile, ProfileSession } from '../index.js';
 import { settleTuning } from '../tensor/backends.js';
 
 /** Writes profile.md and profile.svg for `p` into `dir`; returns the markdown's path. */

@@ -1,6 +1,6 @@
 // Resuming a run: the newest checkpoint of its folder (params, optimizer state, step), or a fresh
 // state when the folder has none. Shared by `pretrain` and `train`.
-import { key } from '../random/index.js';
+import { key } from '../index.js';
 import { loadCheckpoint, type LoadCheckpointOptions } from '../train/checkpoint.js';
 import type { RunDir } from '../train/run-dir.js';
 import type { TrainState } from '../train/state.js';

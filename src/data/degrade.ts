@@ -4,15 +4,9 @@
 // the host (jpeg-js).
 import { decodeJpeg, encodeJpeg } from '../io/codecs.js';
 import { chwToRgb, rgbToCHW } from '../io/image.js';
-import { foldIn, normal, split, type PRNGKey } from '../random/index.js';
-import { fmtShape, ShapeError } from '../tensor/errors.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { conv2d } from '../tensor/ops/conv.js';
-import { add, clamp } from '../tensor/ops/elementwise.js';
-import { take } from '../tensor/ops/indexing.js';
-import { concat, reshape, slice } from '../tensor/ops/movement.js';
-import { scope } from '../tensor/memory.js';
-import { Tensor } from '../tensor/tensor.js';
+import { foldIn, normal, split, ShapeError, tensor, conv2d, add, clamp, take, concat, reshape, slice, scope, Tensor } from '../index.js';
+import type { PRNGKey } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 import { Draws } from './draws.js';
 import { resizeBilinear } from './resize.js';
 

@@ -1,7 +1,7 @@
 // Host-side random draws from a PRNG key: a fixed-length Threefry uniform stream consumed in
 // order, so a parameter's value depends only on the key and its position (bit-reproducible).
 import type { KeyWords } from '../kernels/params.js';
-import type { PRNGKey } from '../random/index.js';
+import type { PRNGKey } from '../index.js';
 import { randomStream } from '../random/threefry.js';
 
 /** Sequential uniform draws in [0, 1) from `randomStream('uniform', key, n)`. */

@@ -2,7 +2,7 @@
 // mouth, hair) and how this picture of it was taken (nuisance: pose, lighting, expression,
 // background), each drawn from a PRNG key.
 import type { KeyWords } from '../kernels/params.js';
-import type { PRNGKey } from '../random/index.js';
+import type { PRNGKey } from '../index.js';
 import { Draws } from './draws.js';
 
 export type Rgb = readonly [number, number, number];

@@ -1,12 +1,9 @@
 // The procedural face dataset: identities drawn from a seed, split into train / validation /
 // test by disjoint identity-id ranges, rendered on the host and batched into [N, 3, H, W] tensors.
 import type { KeyWords } from '../kernels/params.js';
-import type { BackendName } from '../kernels/backend.js';
-import { key, type PRNGKey } from '../random/index.js';
-import { permutation } from '../random/permutation.js';
+import { key, permutation, tensor } from '../index.js';
+import type { BackendName, PRNGKey, Tensor } from '../index.js';
 import { foldInWords } from '../random/threefry.js';
-import { tensor } from '../tensor/ops/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { neutralNuisance, sampleIdentity, sampleNuisance, type FaceParams } from './face-params.js';
 import { renderFace } from './face-render.js';
 

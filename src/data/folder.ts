@@ -2,11 +2,10 @@
 // [N, 3, size, size] batches, refusing unreadable or wrongly sized files by name.
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { BackendName } from '../kernels/backend.js';
+import { tensor } from '../index.js';
+import type { BackendName, Tensor } from '../index.js';
 import { ImageError } from '../io/codecs.js';
 import { readRgb, rgbToCHW } from '../io/image.js';
-import { tensor } from '../tensor/ops/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { resizeHostCHW } from './resize.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);

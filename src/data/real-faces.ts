@@ -10,9 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { decodeFaceApiWeights, loadFaceApiModules, type Tfjs } from '../io/face-api-reference.js';
 import { decodeImage, decodePng, encodePng, type RgbImage } from '../io/codecs.js';
 import { faceApiDir, packageRoot } from '../io/package-paths.js';
-import type { BackendName } from '../kernels/backend.js';
-import { tensor } from '../tensor/ops/creation.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { tensor } from '../index.js';
+import type { BackendName, Tensor } from '../index.js';
 import { bilinearWeights } from './resize.js';
 import { readEnv, type EnvVar } from '../env.js';
 

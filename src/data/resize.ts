@@ -1,11 +1,8 @@
 // Bilinear resizing as two small matrices (rows then columns), applied on our engine with
 // matmul (y = Wy x Wx^T) or on the host: one weight builder serves both.
-import { fmtShape, ShapeError } from '../tensor/errors.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { matmul } from '../tensor/ops/linalg.js';
-import { reshape, transpose } from '../tensor/ops/movement.js';
-import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { ShapeError, tensor, matmul, reshape, transpose, scope } from '../index.js';
+import type { Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 
 export interface ResizeOptions {
   /**

@@ -7,20 +7,16 @@ import type { BackendName } from '../kernels/backend.js';
 import { getBackend } from '../tensor/backends.js';
 import { tensor } from '../tensor/ops/creation.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { DType } from '../tensor/dtype.js';
+import { FROM_FILE, TO_FILE, type FileDType } from './safetensors-dtypes.js';
+import { expectedEntries, mismatch, type LoadedTree } from './safetensors-expect.js';
+
+export type { TensorSpec, LoadedTree } from './safetensors-expect.js';
 
 /** A malformed or unsupported safetensors file, or a tree that cannot be written as one. */
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
 
-const TO_FILE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
-const FROM_FILE: Record<string, { dtype: DType; bytes: number }> = {
-  F32: { dtype: 'float32', bytes: 4 },
-  F64: { dtype: 'float64', bytes: 8 },
-  I32: { dtype: 'int32', bytes: 4 },
-  BOOL: { dtype: 'bool', bytes: 1 },
-};
 /** Refuse headers larger than this (the reference implementation's limit is 100 MB). */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -155,14 +151,36 @@ export async function saveSafetensors(path: string, tree: unknown, { metadata }:
   await writeFile(path, Buffer.concat([prefix, headerBytes, ...chunks]));
 }
 
+export interface LoadSafetensorsOptions<E = undefined> {
+  /** Where the tensors are made (default: the current backend). */
+  readonly backend?: BackendName;
+  /**
+   * The tree the file must hold: tensors (e.g. a freshly initialised model's params) or
+   * `{ shape, dtype? }` records as leaves. Checked against the header before any tensor is made;
+   * a missing, extra or mis-shaped entry is an error naming each one. Types the result's tree.
+   */
+  readonly expect?: E;
+}
+
+/** A loaded file: the tree of tensors and the `__metadata__` strings (or {}). */
+export interface LoadedSafetensors<T> {
+  readonly tree: T;
+  readonly metadata: Record<string, string>;
+}
+
 /**
  * Reads a safetensors file into a tree (dotted names become nested records, numeric segments
- * arrays) on `backend` (default: the current one), with its `__metadata__` (or {}).
+ * arrays) on `backend` (default: the current one), with its `__metadata__` (or {}). F16 and BF16
+ * load as float32, I64 as int32 (a value outside int32 is an error). The file is untrusted input:
+ * its header is checked in full before anything is allocated. With `expect`, the tree is checked
+ * against it and typed by it: `loadSafetensors(path, { expect: params })` gives a tree of
+ * params' type.
  */
-export async function loadSafetensors(
-  path: string,
-  { backend }: { backend?: BackendName } = {},
-): Promise<{ tree: Record<string, unknown>; metadata: Record<string, string> }> {
+export async function loadSafetensors<E>(path: string, options: LoadSafetensorsOptions<E> & { readonly expect: E }): Promise<LoadedSafetensors<LoadedTree<E>>>;
+export async function loadSafetensors(path: string, options?: LoadSafetensorsOptions): Promise<LoadedSafetensors<Record<string, unknown>>>;
+export async function loadSafetensors(path: string, { backend, expect }: LoadSafetensorsOptions<unknown> = {}): Promise<LoadedSafetensors<unknown>> {
+  // The expectation is checked for its own sake first: a bad `expect` is the caller's bug, whatever the file.
+  const expected = expect === undefined ? undefined : expectedEntries(expect);
   const fail = (what: string, fix: string): never => {
     throw new SafetensorsError(`loadSafetensors(${path}): ${what}; ${fix}`);
   };
@@ -181,7 +199,7 @@ export async function loadSafetensors(
   }
   if (!isPlainObject(header)) return fail('the header is not a JSON object', 'the file is corrupt or not safetensors; write it again.');
   const dataLength = file.byteLength - dataStart;
-  const specs: [string, { dtype: DType; bytes: number }, number[], number, number][] = [];
+  const specs: [string, FileDType, number[], number, number][] = [];
   for (const [name, raw] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const problem = nameProblem(name);
@@ -189,7 +207,7 @@ export async function loadSafetensors(
     const spec = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const kind = FROM_FILE[String(spec?.dtype)];
     if (kind === undefined) {
-      fail(`tensor '${name}' has dtype ${JSON.stringify(spec?.dtype)}, which this engine cannot hold`, `supported are ${Object.keys(FROM_FILE).join(', ')}; convert it (e.g. F16/BF16 to F32) before loading.`);
+      fail(`tensor '${name}' has dtype ${JSON.stringify(spec?.dtype)}, which this engine cannot hold`, `supported are ${Object.keys(FROM_FILE).join(', ')} (F16/BF16 load as float32, I64 as int32); convert it to one of them before loading.`);
     }
     const shape = spec.shape;
     const offsets = spec.data_offsets;
@@ -224,14 +242,17 @@ export async function loadSafetensors(
   if (!isPlainObject(meta) || !Object.values(meta).every((v) => typeof v === 'string')) {
     fail('__metadata__ is not a record of strings', 'the header is corrupt; write the file again.');
   }
+  if (expected !== undefined) {
+    const problem = mismatch(expected, new Map(specs.map(([name, kind, shape]) => [name, { dtype: kind.dtype, shape }])));
+    if (problem !== undefined) fail(problem, 'load the file that matches this model (same config), or change `expect` to what the file holds.');
+  }
   if (endianness() !== 'LE') fail('this host is big-endian', 'load on a little-endian machine.');
   const target = backend ?? getBackend();
   const entries: [string, Tensor][] = [];
   try {
     for (const [name, kind, shape, begin, end] of specs) {
       const bytes = new Uint8Array(file.subarray(dataStart + begin, dataStart + end)); // a copy, aligned
-      const Host = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array }[kind.dtype];
-      const values = new Host(bytes.buffer, 0, bytes.byteLength / kind.bytes);
+      const values = kind.decode(bytes, (what) => fail(`tensor '${name}' [${shape}]: ${what}`, 'the engine cannot hold it exactly; store it as I32 (or F64) if it fits, else rescale it before loading.'));
       entries.push([name, tensor(values, { shape, dtype: kind.dtype, backend: target })]);
     }
   } catch (e) {

@@ -71,6 +71,12 @@ export interface Backend {
   upload(data: AnyTypedArray, dtype: DType): Storage;
   /** Contiguous host copy of the view's elements (bool as 0/1 bytes). */
   read(view: View): Promise<AnyTypedArray>;
+  /**
+   * The storage's own host array (no copy; index it with the view's strides and offset) when the
+   * elements live in host memory and are computed: what lets toString() show values synchronously.
+   * Absent where readback is asynchronous (WebGPU).
+   */
+  hostElements?(view: View): AnyTypedArray;
   release(storage: Storage): void;
   memory(): BackendMemory;
 

@@ -1,8 +1,7 @@
 // Groups of candidates: LRPO samples K candidates per LQ input and keeps each group's K rows
 // contiguous along the batch, so candidate i belongs to input floor(i / K).
-import { scope } from '../tensor/memory.js';
-import { broadcastTo, expandDims, reshape } from '../tensor/ops/movement.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { scope, broadcastTo, expandDims, reshape } from '../index.js';
+import type { Tensor } from '../index.js';
 
 /** Repeats each of the B images K times along the batch: [B, ...] -> [B*K, ...], groups contiguous. */
 export function repeatEach(x: Tensor, k: number): Tensor {

@@ -1,10 +1,8 @@
 // GT-guided likelihood regularization (docs/architecture.md, "The LRPO pipeline"): on the last
 // trained steps, pull the policy's step distribution towards the noised ground truth, through a
 // bounded transform of its log-likelihood.
-import { scope } from '../tensor/memory.js';
-import { div, exp, sub } from '../tensor/ops/elementwise.js';
-import { mean } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { scope, div, exp, sub, mean } from '../index.js';
+import type { Tensor } from '../index.js';
 import { LrpoConfigError } from './config.js';
 import { checkVectors } from './ppo-loss.js';
 

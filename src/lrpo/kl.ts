@@ -1,14 +1,10 @@
 // The KL divergence between two denoising-step Gaussians of equal variance, per sample: the
 // optional KL-to-reference penalty of the LRPO objective (paper weight beta = 0).
 import { isFloat } from '../tensor/dtype.js';
-import { DTypeError, fmtShape, ShapeError } from '../tensor/errors.js';
-import { scope } from '../tensor/memory.js';
-import { div, mul, square, sub } from '../tensor/ops/elementwise.js';
+import { DTypeError, ShapeError, scope, div, mul, square, sub, reshape, mean, Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 import { requireTensor } from '../tensor/ops/operand.js';
-import { reshape } from '../tensor/ops/movement.js';
-import { mean } from '../tensor/ops/reduce.js';
 import { shapesEqual } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
 
 /**
  * KL(N(meanP, s^2 I) || N(meanQ, s^2 I)) / D per sample = mean_d (meanP - meanQ)^2 / (2 s^2), shape

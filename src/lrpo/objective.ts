@@ -1,13 +1,10 @@
 // The LRPO objective (docs/architecture.md, "The LRPO pipeline"): the PPO-clip policy loss, plus
 // the GT-guided likelihood term on the last trained steps, plus the optional KL to a reference,
 // over the rows of one update. The update (update.ts) trains through this function.
-import { scope } from '../tensor/memory.js';
-import { zeros } from '../tensor/ops/creation.js';
-import { add, mul } from '../tensor/ops/elementwise.js';
+import { scope, zeros, add, mul, mean } from '../index.js';
+import type { Tensor } from '../index.js';
 import { requireTensor } from '../tensor/ops/operand.js';
 import { alias } from '../tensor/ops/movement.js';
-import { mean } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { LrpoConfigError, type LrpoConfig } from './config.js';
 import { gtLikelihoodLoss } from './gt-regularization.js';
 import { checkVectors, ppoClipLoss } from './ppo-loss.js';

@@ -1,13 +1,10 @@
 // The PPO-clip policy loss of one denoising step (docs/architecture.md, "The LRPO pipeline"), and
 // its diagnostics (approximate KL, clip fraction) read back to host numbers.
-import { stopGradient } from '../autograd/stop-gradient.js';
+import { stopGradient, DTypeError, ShapeError, scope, clamp, exp, maximum, mul, neg, sub, mean } from '../index.js';
+import type { Tensor } from '../index.js';
 import { isFloat } from '../tensor/dtype.js';
-import { DTypeError, fmtShape, ShapeError } from '../tensor/errors.js';
-import { scope } from '../tensor/memory.js';
-import { clamp, exp, maximum, mul, neg, sub } from '../tensor/ops/elementwise.js';
+import { fmtShape } from '../tensor/errors.js';
 import { requireTensor } from '../tensor/ops/operand.js';
-import { mean } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { LrpoConfigError } from './config.js';
 
 export interface PpoClipOptions {

@@ -6,10 +6,8 @@ import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures, type FaceFeatureS
 import { featureMapDistance, similarityOfDistance, type PerceptualSimilarityOptions } from '../metrics/perceptual.js';
 import { checkImages } from '../metrics/validate.js';
 import { waveletFidelity, type WaveletFidelityOptions } from '../metrics/wavelet.js';
-import { fmtShape, ShapeError } from '../tensor/errors.js';
-import { scope } from '../tensor/memory.js';
-import { add, mul } from '../tensor/ops/elementwise.js';
-import { Tensor } from '../tensor/tensor.js';
+import { ShapeError, scope, add, mul, Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 import { repeatEach } from './groups.js';
 import { laplacianSharpness } from './sharpness.js';
 

@@ -1,13 +1,10 @@
 // Group rollout (docs/architecture.md, "The LRPO pipeline"): K candidates per LQ input sampled by
 // stochastic DDIM under the current params, with every state of the trajectory and each
 // transition's log-prob kept, then scored by the composite reward against the ground truth.
-import { named } from '../profile/recorder.js';
+import { named, scope, treeLeaves } from '../index.js';
+import type { PRNGKey, Tensor } from '../index.js';
 import { ddimSample, type DdimPlan } from '../models/diffusion/ddim.js';
 import type { UNetParams } from '../models/unet.js';
-import type { PRNGKey } from '../random/index.js';
-import { scope } from '../tensor/memory.js';
-import { treeLeaves } from '../tensor/pytree.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { Policy } from '../train/policy.js';
 import { conditionOf, imageOf, targetOf } from '../train/target-space.js';
 import { repeatEach } from './groups.js';

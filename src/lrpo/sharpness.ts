@@ -1,12 +1,8 @@
 // A differentiable no-reference sharpness proxy: the variance of the Laplacian of the luma,
 // squashed to [0, 1). The default stand-in for the paper's no-reference IQA reward term
 // (CLIP-IQA in the paper; BRISQUE is our offline IQA, pluggable into defaultReward).
-import { scope } from '../tensor/memory.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { add, div } from '../tensor/ops/elementwise.js';
-import { conv2d } from '../tensor/ops/conv.js';
-import { variance } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { scope, tensor, add, div, conv2d, variance } from '../index.js';
+import type { Tensor } from '../index.js';
 import { MetricInputError, checkImages } from '../metrics/validate.js';
 
 export interface LaplacianSharpnessOptions {

@@ -2,13 +2,10 @@
 // each step samples a rollout batch of B LQ inputs x K candidates, scores it, and applies the
 // LRPO update (update.ts). Step s draws everything from foldIn(key, s), so a run resumed from a
 // checkpoint at step s repeats exactly what an uninterrupted run would have done.
-import { named } from '../profile/recorder.js';
+import { named, adamw, foldIn, key as prngKey, permutation, split, STREAMS, memory, treeLeaves } from '../index.js';
+import type { Optimizer } from '../index.js';
 import { ddimPlan, type DdimPlan } from '../models/diffusion/ddim-plan.js';
 import type { UNetParams } from '../models/unet.js';
-import { adamw, type Optimizer } from '../optim/adamw.js';
-import { foldIn, key as prngKey, permutation, split, STREAMS } from '../random/index.js';
-import { memory } from '../tensor/memory.js';
-import { treeLeaves } from '../tensor/pytree.js';
 import { pairBatch, type PairSet } from '../train/pairs.js';
 import type { Policy } from '../train/policy.js';
 import { meanInterval } from '../train/stats.js';

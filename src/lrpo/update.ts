@@ -2,19 +2,12 @@
 // advantages, noise-level assignment, then the objective (objective.ts) over the trained steps and
 // AdamW with gradient clipping (train/step.ts).
 // All trained steps go through the UNet together (ddimTransitions): one forward and one backward.
-import { stopGradient } from '../autograd/stop-gradient.js';
+import { stopGradient, foldIn, normal, permutation, STREAMS, scope, tensor, abs, exp, sub, concat, slice, mean } from '../index.js';
+import type { Optimizer, PRNGKey, Tensor } from '../index.js';
 import { ddimTransitions, rowLogProb } from '../models/diffusion/ddim-transitions.js';
 import type { DdimPlan } from '../models/diffusion/ddim-plan.js';
 import { qSample } from '../models/diffusion/q-sample.js';
 import type { UNetParams } from '../models/unet.js';
-import type { Optimizer } from '../optim/adamw.js';
-import { foldIn, normal, permutation, STREAMS, type PRNGKey } from '../random/index.js';
-import { scope } from '../tensor/memory.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { abs, exp, sub } from '../tensor/ops/elementwise.js';
-import { concat, slice } from '../tensor/ops/movement.js';
-import { mean } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
 import type { Policy } from '../train/policy.js';
 import type { TrainState } from '../train/state.js';
 import { optimizerUpdate } from '../train/step.js';

@@ -6,9 +6,9 @@
 // sums of the MSCN coefficients, which has no useful gradient, so the images are read back once
 // and all the rest (filtering included, in OpenCV's float32 order) runs on the host. Because it reads the data anyway it always checks
 // values (NaN, range) too: there is no separate brisqueChecked.
-import { tensor } from '../tensor/ops/creation.js';
-import { ShapeError, fmtShape } from '../tensor/errors.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { tensor, ShapeError } from '../index.js';
+import type { Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 import { brisqueFeaturesOfPlanes, grayPlanes } from './brisque-features.js';
 import { loadBrisqueModel, type BrisqueModelOptions } from './brisque-model.js';
 import { predictBrisqueScore, scaleBrisqueFeatures } from './brisque-svr.js';

@@ -1,12 +1,8 @@
 // The input path face-api's networks share, so our ports see the same pixels: zero-pad to a
 // square, tfjs's bilinear resize (no align corners, no half-pixel centres), mean-RGB shift.
-import { fmtShape, ShapeError } from '../tensor/errors.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { sub } from '../tensor/ops/elementwise.js';
-import { matmul } from '../tensor/ops/linalg.js';
-import { pad, transpose } from '../tensor/ops/movement.js';
-import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { ShapeError, tensor, sub, matmul, pad, transpose, scope } from '../index.js';
+import type { Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 
 /** face-api's mean RGB (0..255), subtracted from every input after scaling by 1/255. */
 export const FACE_MEAN_RGB = [122.782, 117.001, 104.298] as const;

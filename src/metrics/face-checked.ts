@@ -1,6 +1,6 @@
 // Checked forms of the face-network metrics: the synchronous, differentiable functions check
 // shapes only (values need a readback); these also refuse NaNs and values outside [0, 1].
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../index.js';
 import { faceEmbedding, type FaceRecognitionParams } from './face-embedding/index.js';
 import { landmarkDistance, type FaceLandmarkParams } from './face-landmarks/index.js';
 import { validateImages } from './validate.js';

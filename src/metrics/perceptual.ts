@@ -4,12 +4,9 @@
 // swap the network for face-api's FaceRecognitionNet and the learned weights for ones.
 import { FACE_FEATURE_LAYERS, faceFeatureMaps, type FaceFeatureLayer } from './face-embedding/features.js';
 import type { FaceRecognitionParams } from './face-embedding/face-recognition-net.js';
-import { fmtShape, ShapeError } from '../tensor/errors.js';
-import { scope } from '../tensor/memory.js';
-import { add, minimum, mul, rsqrt, square, sub } from '../tensor/ops/elementwise.js';
-import { concat, reshape, slice } from '../tensor/ops/movement.js';
-import { mean, sum } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { ShapeError, scope, add, minimum, mul, rsqrt, square, sub, concat, reshape, slice, mean, sum } from '../index.js';
+import type { Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 import { MetricInputError, checkImagePair } from './validate.js';
 
 export interface PerceptualDistanceOptions {

@@ -1,9 +1,7 @@
 // PSNR per image of an NCHW batch, as scikit-image's peak_signal_noise_ratio, built from engine ops
 // so `grad` works through it.
-import { scope } from '../tensor/memory.js';
-import { div, log, maximum, mul, square, sub } from '../tensor/ops/elementwise.js';
-import { mean } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { scope, div, log, maximum, mul, square, sub, mean } from '../index.js';
+import type { Tensor } from '../index.js';
 import { MetricInputError, checkImagePair, validateImages } from './validate.js';
 
 export interface PsnrOptions {

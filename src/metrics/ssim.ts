@@ -1,12 +1,7 @@
 // SSIM per image of an NCHW batch, equal to scikit-image's structural_similarity with Gaussian
 // weights (Wang et al. 2004), built from engine ops so `grad` works through it.
-import { scope } from '../tensor/memory.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { add, mul, div, square, sub } from '../tensor/ops/elementwise.js';
-import { conv2d } from '../tensor/ops/conv.js';
-import { concat, reshape, slice } from '../tensor/ops/movement.js';
-import { mean } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { scope, tensor, add, mul, div, square, sub, conv2d, concat, reshape, slice, mean } from '../index.js';
+import type { Tensor } from '../index.js';
 import { checkDataRange } from './psnr.js';
 import { checkImagePair, validateImages } from './validate.js';
 

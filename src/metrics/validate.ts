@@ -7,8 +7,8 @@
 // need the data; `validateImages` reads it back, and the `...Checked` wrappers in the metric
 // files run it before the metric. Use the checked forms at API boundaries (user images, eval
 // scripts) and the plain forms inside training loops and `grad`.
-import { DTypeError, ShapeError, fmtShape } from '../tensor/errors.js';
-import { Tensor } from '../tensor/tensor.js';
+import { DTypeError, ShapeError, Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 
 /** A metric input with bad values (NaN, infinite, or outside the data range). */
 export class MetricInputError extends RangeError {

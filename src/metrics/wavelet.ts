@@ -1,11 +1,7 @@
 // The LRPO wavelet fidelity term (docs/architecture.md, "The LRPO pipeline"): exp(-15 * L1 of the
 // 3-level wavelet low-pass bands of x and gt), on a Haar low-pass pyramid built from engine ops.
-import { scope } from '../tensor/memory.js';
-import { avgPool2d } from '../tensor/ops/conv.js';
-import { abs, exp, mul, sub } from '../tensor/ops/elementwise.js';
-import { concat, slice } from '../tensor/ops/movement.js';
-import { mean } from '../tensor/ops/reduce.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { scope, avgPool2d, abs, exp, mul, sub, concat, slice, mean } from '../index.js';
+import type { Tensor } from '../index.js';
 import { MetricInputError, checkImagePair, validateImages } from './validate.js';
 
 export interface WaveletFidelityOptions {

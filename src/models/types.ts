@@ -1,6 +1,6 @@
 // The contracts shared by the diffusion policy's pieces: the epsilon-predictor signature the
 // sampler and losses are written against, and the param-tree shape every layer uses.
-import type { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../index.js';
 
 /** A param tree: tensors nested in records and arrays (what `valueAndGrad` differentiates). */
 export type ParamTree = Tensor | readonly ParamTree[] | { readonly [name: string]: ParamTree };

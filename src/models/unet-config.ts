@@ -1,6 +1,6 @@
 // The conditional UNet's configuration: its fields, the two presets, validation, and the plan (every
 // block's channel counts, level by level) that the spec, the forward pass and the cost model share.
-import { ShapeError } from '../tensor/errors.js';
+import { ShapeError } from '../index.js';
 
 /** Architecture of the conditional epsilon-predictor UNet (DDPM/guided-diffusion layout). */
 export interface UNetConfig {

@@ -1,6 +1,6 @@
 // The UNet's size and cost from its config alone: parameter count (from the spec, so it equals the
 // leaves unetInit makes) and FLOPs per image of one forward pass.
-import { ShapeError } from '../tensor/errors.js';
+import { ShapeError } from '../index.js';
 import { specParamCount } from './layers/init.js';
 import { unetPlan, unetSizeMultiple, type UNetConfig } from './unet-config.js';
 import { unetSpec } from './unet.js';

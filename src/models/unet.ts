@@ -1,13 +1,9 @@
 // The conditional UNet epsilon-predictor for blind face restoration: eps_theta(x_t, t, c) with the LQ
 // image c concatenated to x_t on channels (as SR3 and DiffBIR's conditioning), DDPM's down/middle/up
 // layout with skip connections, and timestep injection in every residual block.
-import type { PRNGKey } from '../random/index.js';
-import { fmtShape, ShapeError } from '../tensor/errors.js';
-import { named } from '../profile/recorder.js';
-import { scope } from '../tensor/memory.js';
-import { silu } from '../tensor/ops/elementwise.js';
-import { concat } from '../tensor/ops/movement.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { ShapeError, named, scope, silu, concat } from '../index.js';
+import type { PRNGKey, Tensor } from '../index.js';
+import { fmtShape } from '../tensor/errors.js';
 import { attentionApply, attentionSpec, type AttentionParams } from './layers/attention.js';
 import { convApply, convSpec, type ConvParams } from './layers/conv.js';
 import { groupNormApply, groupNormSpec, type GroupNormParams } from './layers/group-norm.js';

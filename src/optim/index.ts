@@ -3,3 +3,4 @@ export { adamw, type AdamWOptions, type AdamWState, type Optimizer } from './ada
 export { clipGradNorm } from './clip.js';
 export { constantSchedule, linearWarmup, cosineDecay, type Schedule } from './schedules.js';
 export { disposeTree } from './tree-util.js';
+export { saveAdamWState, loadAdamWState, ADAMW_STATE_FORMAT } from './state-file.js';

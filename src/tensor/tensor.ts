@@ -6,6 +6,7 @@ import { backendFor } from './backends.js';
 import { checkAlloc, HOST } from './alloc-limits.js';
 import { countAcquire, countRelease, isOrphaned, track } from './memory.js';
 import { contiguousStrides, isContiguous, sizeOf, type Shape } from './shape.js';
+import { formatHostValues, formatValues, type FormatOptions } from './format.js';
 
 let nextTensorId = 0;
 
@@ -129,8 +130,34 @@ export class Tensor {
     if (countRelease(s)) backendFor(s.backend).release(s);
   }
 
-  toString(): string {
+  /**
+   * Shape, dtype, backend, and the values when they can be read synchronously: on the CPU backend
+   * (host memory) yes; on WebGPU readback is asynchronous, so only the header and a pointer to
+   * `await x.print()`. Beyond `threshold` elements (1000) each axis is summarised with '...'.
+   */
+  toString(options?: FormatOptions): string {
     const s = this.#liveStorage();
-    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${s ? s.backend : 'disposed'})`;
+    const head = `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${s ? s.backend : 'disposed'})`;
+    if (s === null) return head;
+    const host = backendFor(s.backend).hostElements?.(this.view('toString'));
+    if (host === undefined) return `${head} (values on the device: await x.print() or x.data() to see them)`;
+    const rowMajor = contiguousStrides(this.shape);
+    const at = (i: number): number => {
+      let index = this.offset;
+      for (let d = 0; d < rowMajor.length; d++) index += Math.floor(i / rowMajor[d]) % this.shape[d] * this.strides[d];
+      return host[index];
+    };
+    return `${head}\n${formatValues(this.shape, this.dtype, at, options)}`;
+  }
+
+  /** Reads the values back (on any backend) and prints them with console.log, as toString() formats them. */
+  async print(options?: FormatOptions): Promise<void> {
+    const head = `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.storage('print').backend})`;
+    console.log(`${head}\n${formatHostValues(this.shape, this.dtype, await this.data(), options)}`);
+  }
+
+  /** console.log(x) and util.inspect show toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 }

@@ -4,11 +4,9 @@
 // and our loader can refuse a checkpoint that does not fit.
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
-import type { BackendName } from '../kernels/backend.js';
+import { loadSafetensors, saveSafetensors, disposeTree } from '../index.js';
+import type { BackendName, AdamWState } from '../index.js';
 import { checkUnetParams, type UNetConfig, type UNetParams } from '../models/unet.js';
-import type { AdamWState } from '../optim/adamw.js';
-import { disposeTree } from '../optim/tree-util.js';
 import type { TargetSpace } from './target-space.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-lrpo/policy';

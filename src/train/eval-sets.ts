@@ -3,9 +3,7 @@
 // user's folder of face images.
 import { readFaceFolder } from '../data/folder.js';
 import { loadRealFaces } from '../data/real-faces.js';
-import { foldIn, key, STREAMS } from '../random/index.js';
-import { slice } from '../tensor/ops/movement.js';
-import { tensor } from '../tensor/ops/creation.js';
+import { foldIn, key, STREAMS, slice, tensor } from '../index.js';
 import type { FaceSplit } from '../data/faces.js';
 import { degradationFor } from './demo-data.js';
 import { pairsFromImages, syntheticPairs, type PairSet } from './pairs.js';

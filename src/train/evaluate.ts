@@ -10,11 +10,9 @@ import { featureMapDistance } from '../metrics/perceptual.js';
 import { psnr } from '../metrics/psnr.js';
 import { ssim } from '../metrics/ssim.js';
 import { defaultReward, type Reward } from '../lrpo/reward.js';
-import { scope } from '../tensor/memory.js';
-import { treeLeaves } from '../tensor/pytree.js';
-import { disposeTree } from '../optim/tree-util.js';
+import { scope, treeLeaves, disposeTree } from '../index.js';
+import type { Tensor } from '../index.js';
 import { pairBatch, type PairSet } from './pairs.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { meanInterval, type MeanInterval } from './stats.js';
 
 /** The face networks and reward the metrics need, loaded once. */

@@ -3,12 +3,8 @@
 import { degrade, type DegradationConfig } from '../data/degrade.js';
 import { faceDataset, type FaceSplit } from '../data/faces.js';
 import { resizeBilinear } from '../data/resize.js';
-import { foldIn, key, permutation, type PRNGKey } from '../random/index.js';
-import type { BackendName } from '../kernels/backend.js';
-import { tensor } from '../tensor/ops/creation.js';
-import { slice } from '../tensor/ops/movement.js';
-import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { foldIn, key, permutation, tensor, slice, scope } from '../index.js';
+import type { PRNGKey, BackendName, Tensor } from '../index.js';
 
 /** N pairs of [3, size, size] float32 images in [0, 1], stored back to back (NCHW). */
 export interface PairSet {

@@ -1,14 +1,11 @@
 // A restoration policy: the conditional UNet, its noise schedule and target space, and the one
 // thing users do with it: restore LQ images by DDIM sampling.
-import type { BackendName } from '../kernels/backend.js';
+import { foldIn, add, div, scope } from '../index.js';
+import type { BackendName, PRNGKey, Tensor } from '../index.js';
 import { ddimPlan, ddimSample } from '../models/diffusion/ddim.js';
 import { scaledLinearSchedule, type DiffusionSchedule } from '../models/diffusion/schedule.js';
 import { UNET_PRESETS, unetInit, unetModel, type UNetConfig, type UNetParams } from '../models/unet.js';
 import type { EpsModel } from '../models/types.js';
-import { foldIn, type PRNGKey } from '../random/index.js';
-import { add, div } from '../tensor/ops/elementwise.js';
-import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { conditionOf, DEFAULT_TARGET_SPACE, imageOf, type TargetSpace } from './target-space.js';
 
 export interface Policy {

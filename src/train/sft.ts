@@ -3,10 +3,8 @@
 // itself only sequences steps, evaluations and checkpoints; progress goes out through hooks.
 import { epsLoss } from '../models/diffusion/loss.js';
 import type { UNetParams } from '../models/unet.js';
-import { adamw, type Optimizer } from '../optim/adamw.js';
-import { cosineDecay, type Schedule } from '../optim/schedules.js';
-import { foldIn, STREAMS } from '../random/index.js';
-import { treeLeaves } from '../tensor/pytree.js';
+import { adamw, cosineDecay, foldIn, STREAMS, treeLeaves } from '../index.js';
+import type { Optimizer, Schedule } from '../index.js';
 import { trainFold, type TrainHooks } from './fold.js';
 import { epochBatches, pairBatch, type PairBatch, type PairSet } from './pairs.js';
 import type { Policy } from './policy.js';

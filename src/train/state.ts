@@ -1,11 +1,8 @@
 // The training state every method folds over: params, optimizer moments, the step count and the
 // run's root key. One value per step; its tensors are freed (disposeState) when the next exists.
 import type { UNetParams } from '../models/unet.js';
-import type { AdamWState, Optimizer } from '../optim/adamw.js';
-import { disposeTree } from '../optim/tree-util.js';
-import { key, type PRNGKey } from '../random/index.js';
-import { keep } from '../tensor/memory.js';
-import { treeLeaves } from '../tensor/pytree.js';
+import { disposeTree, key, keep, treeLeaves } from '../index.js';
+import type { AdamWState, Optimizer, PRNGKey } from '../index.js';
 
 /** Everything a training step reads and writes; a new value after every step. */
 export interface TrainState {

@@ -1,13 +1,9 @@
 // One optimizer update of a training state, the same for every method (SFT, LRPO, reward
 // backprop): value and gradient of the method's loss, global-norm clipping, the optimizer, ONE
 // readback of the numbers, and the hand-over of the state. The method supplies only its loss.
-import { valueAndGrad } from '../autograd/grad.js';
+import { valueAndGrad, clipGradNorm, disposeTree, scope } from '../index.js';
+import type { Optimizer, Tensor } from '../index.js';
 import type { UNetParams } from '../models/unet.js';
-import type { Optimizer } from '../optim/adamw.js';
-import { clipGradNorm } from '../optim/clip.js';
-import { disposeTree } from '../optim/tree-util.js';
-import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { disposeState, type TrainState } from './state.js';
 
 export interface UpdateSpec {

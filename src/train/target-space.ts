@@ -2,9 +2,8 @@
 // [0, 1]; the model sees [-1, 1]. With the 'residual' space the policy samples the scaled
 // difference HQ - LQ (SR3/ResShift-style residual diffusion): a small model then spends its
 // capacity on lost detail instead of re-drawing the whole face, and it learns faster (see DEFAULT_TARGET_SPACE). 'image' samples the HQ image itself.
-import { add, clamp, div, mul, sub } from '../tensor/ops/elementwise.js';
-import { scope } from '../tensor/memory.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { add, clamp, div, mul, sub, scope } from '../index.js';
+import type { Tensor } from '../index.js';
 
 export interface TargetSpace {
   readonly kind: 'residual' | 'image';

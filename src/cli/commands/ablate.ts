@@ -4,7 +4,7 @@
 // held-out faces; one table of per-seed means with 95% intervals over seeds.
 import { writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { disposeTree } from '../../optim/tree-util.js';
+import { disposeTree } from '../../index.js';
 import { ablationDeltaTable, ablationTable, type AblationRow } from '../../report/index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
@@ -13,6 +13,7 @@ import { policyOfCheckpoint } from '../../train/policy.js';
 import { openRun } from '../../train/run-dir.js';
 import { meanInterval } from '../../train/stats.js';
 import { evaluateMethods, policyRestorer } from './eval.js';
+import { requireRealFaces } from '../requirements.js';
 import { train, trainConfig, type TrainMethod } from './train.js';
 import type { LrpoConfigOverrides } from '../../lrpo/config.js';
 
@@ -77,6 +78,7 @@ export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[
 /** Runs every (method, seed), writes ablation.md and ablation.json into the run folder (after each one, so far); returns the markdown. */
 export async function ablate(o: AblateOptions): Promise<string> {
   const { run: runPath, resume, quiet, ...recorded } = o;
+  requireRealFaces('ablate', [o.set], 'pass --data synthetic (or a folder of face images)');
   const run = openRun(runPath, 'ablate', recorded, { resume });
   try {
     const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);

@@ -2,9 +2,8 @@
 // LRPO (and the LQ input) on held-out synthetic faces and on the real-face set, written up as
 // report.md with tables, a reward curve, a perception/fidelity plot and an image grid.
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import { backendInfo } from '../../tensor/backends.js';
-import { disposeTree } from '../../optim/tree-util.js';
+import { join, relative } from 'node:path';
+import { backendInfo, disposeTree } from '../../index.js';
 import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
 import { reportDataToJson } from './report.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
@@ -17,9 +16,11 @@ import { evaluateMethods, formatResults, identityRestorer, policyRestorer, type 
 import { pretrain } from './pretrain.js';
 import { train, trainConfig } from './train.js';
 import { unetStats } from '../../models/unet-stats.js';
+import { packageRoot } from '../../io/package-paths.js';
+import { requireBrisqueModel, requireRealFaces } from '../requirements.js';
 
-/** The SFT checkpoint committed with the repository (trained by `pretrain`, see README). */
-export const COMMITTED_SFT = resolve(import.meta.dirname, '../../../checkpoints/sft-tiny-32.safetensors');
+/** The SFT checkpoint committed with the repository (trained by `pretrain`, see README); shipped in the package's checkpoints/. */
+export const COMMITTED_SFT = join(packageRoot(), 'checkpoints', 'sft-tiny-32.safetensors');
 
 export interface DemoOptions {
   readonly run: string;
@@ -35,6 +36,8 @@ export interface DemoOptions {
 export async function demo(o: DemoOptions): Promise<string> {
   const started = Date.now();
   const say = (msg: string) => o.quiet || process.stderr.write(`${msg}\n`);
+  requireRealFaces('demo', ['real'], 'run the demo from a git checkout');
+  requireBrisqueModel('demo');
   const { run: runPath, quiet: _quiet, ...recorded } = o;
   const run = openRun(runPath, 'demo', recorded);
   try {

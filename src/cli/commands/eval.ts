@@ -1,11 +1,9 @@
 // `eval`: scores checkpoints (and the LQ input as the baseline) on evaluation sets with every
 // metric, prints a table per set, and writes the per-image scores as JSON.
-import { named, startProfile } from '../../profile/index.js';
+import { named, startProfile, disposeTree, foldIn, key } from '../../index.js';
 import { writeProfile } from '../profile-steps.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { disposeTree } from '../../optim/tree-util.js';
-import { foldIn, key } from '../../random/index.js';
 import { alias } from '../../tensor/ops/movement.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
@@ -16,6 +14,7 @@ import { formatInterval, meanInterval } from '../../train/stats.js';
 import type { UNetParams } from '../../models/unet.js';
 import { progressBar } from '../progress.js';
 import { requireWritableFile } from '../../io/writable-file.js';
+import { requireBrisqueModel, requireRealFaces } from '../requirements.js';
 
 /** Per-image scores and restorations of one method on one set. */
 export interface MethodResult {
@@ -81,6 +80,8 @@ export interface EvalOptions {
 export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
   if (options.checkpoints.length === 0) throw new Error('eval: give at least one --checkpoint.');
   if (options.out) requireWritableFile(options.out, 'eval --out');
+  requireRealFaces('eval', options.sets, 'pass --data synthetic (or folders of face images)');
+  if ((options.metrics ?? ALL_METRICS).includes('brisque')) requireBrisqueModel('eval');
   const loaded = [];
   for (const path of options.checkpoints) loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });
   try {

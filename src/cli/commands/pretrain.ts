@@ -2,7 +2,7 @@
 // resumable run folder (config.json, metrics.jsonl, checkpoints/step-N.safetensors).
 import { stepProfiler } from '../profile-steps.js';
 import { join } from 'node:path';
-import { foldIn, key, STREAMS } from '../../random/index.js';
+import { foldIn, key, STREAMS } from '../../index.js';
 import { saveCheckpoint } from '../../train/checkpoint.js';
 import { resumeOrStart } from '../resume.js';
 import { evaluateRestorer } from '../../train/evaluate.js';

@@ -2,9 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { listImageFiles, readFaceFolder } from '../../data/folder.js';
 import { writeImage } from '../../io/image.js';
-import { disposeTree } from '../../optim/tree-util.js';
-import { foldIn, key } from '../../random/index.js';
-import { slice } from '../../tensor/ops/movement.js';
+import { disposeTree, foldIn, key, slice } from '../../index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { policyOfCheckpoint, restore } from '../../train/policy.js';
 import { progressBar } from '../progress.js';

@@ -6,7 +6,7 @@ import { defaultReward } from '../../lrpo/reward.js';
 import { initLrpoState, lrpoStep, trainLrpo } from '../../lrpo/train.js';
 import { rewardBackpropStep } from '../../lrpo/reward-backprop.js';
 import { loadFaceRecognitionParams } from '../../metrics/face-embedding/face-recognition-net.js';
-import { disposeTree } from '../../optim/tree-util.js';
+import { disposeTree } from '../../index.js';
 import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
 import { resumeOrStart } from '../resume.js';
 import { trainingPairs } from '../../train/eval-sets.js';

@@ -10,7 +10,7 @@ import { matmul } from './matmul.js';
 import { concat, pad } from './pad-concat.js';
 import { random } from './random.js';
 import { argReduce, reduce } from './reduce.js';
-import { CpuStorage } from './storage.js';
+import { CpuStorage, dataOf } from './storage.js';
 import { storeRules } from './store-rules.js';
 import { gatherToContiguous } from './strided.js';
 import { take } from './take.js';
@@ -54,6 +54,7 @@ export function createCpuBackend(): Backend {
     maxElements: HOST.maxElements, // CPU storages are host TypedArrays
     upload,
     read: async (view) => gatherToContiguous('read', view),
+    hostElements: (view) => dataOf('toString', view),
     release,
     memory: () => ({ pooledBytes: 0 }),
     fill,

@@ -3,19 +3,11 @@
 // tfjs weights parser. Architecture and preprocessing follow @vladmandic/face-api 1.7.15
 // src/faceRecognitionNet/{FaceRecognitionNet,convLayer,residualLayer,scaleLayer}.ts and
 // src/dom/NetInput.ts (toBatchTensor) line by line; every step is one of our differentiable ops.
-import { named } from '../../profile/recorder.js';
+import { named, ShapeError, tensor, add, maximum, mul, relu, rsqrt, matmul, pad, reshape, avgPool2d, conv2d, maxPool2d, mean, sum, scope } from '../../index.js';
+import type { BackendName, Tensor } from '../../index.js';
 import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
-import type { BackendName } from '../../kernels/backend.js';
-import { fmtShape, ShapeError } from '../../tensor/errors.js';
-import { tensor } from '../../tensor/ops/creation.js';
-import { add, maximum, mul, relu, rsqrt } from '../../tensor/ops/elementwise.js';
-import { matmul } from '../../tensor/ops/linalg.js';
-import { pad, reshape } from '../../tensor/ops/movement.js';
-import { avgPool2d, conv2d, maxPool2d } from '../../tensor/ops/conv.js';
-import { mean, sum } from '../../tensor/ops/reduce.js';
-import { scope } from '../../tensor/memory.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { fmtShape } from '../../tensor/errors.js';
 import { checkFaceImages, faceApiPreprocess, FACE_MEAN_RGB, tfjsBilinearWeights } from '../face-api-input.js';
 
 export { FACE_MEAN_RGB, tfjsBilinearWeights };

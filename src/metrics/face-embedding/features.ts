@@ -1,10 +1,9 @@
 // Intermediate feature maps of face-api's FaceRecognitionNet: the same forward pass as
 // faceEmbedding (same preprocessing, layers and weights), stopped early and tapped after chosen
 // stages, for feature-space distances such as perceptualDistance.
-import { fmtShape, ShapeError } from '../../tensor/errors.js';
-import { maxPool2d } from '../../tensor/ops/conv.js';
-import { keep, scope } from '../../tensor/memory.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { ShapeError, maxPool2d, keep, scope } from '../../index.js';
+import type { Tensor } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 import {
   convLayer,
   descriptorHead,

@@ -5,19 +5,11 @@
 // src/faceFeatureExtractor/{FaceFeatureExtractor,denseBlock}.ts, src/common/depthwiseSeparableConv.ts,
 // src/faceProcessor/FaceProcessor.ts, src/faceLandmarkNet/FaceLandmark68NetBase.ts (postProcess)
 // and src/dom/NetInput.ts (toBatchTensor(112, centred)).
-import { named } from '../../profile/recorder.js';
+import { named, ShapeError, tensor, add, greater, mul, relu, sqrt, square, sub, where, matmul, pad, reshape, conv2d, mean, sum, scope } from '../../index.js';
+import type { BackendName, Tensor } from '../../index.js';
 import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
-import type { BackendName } from '../../kernels/backend.js';
-import { fmtShape, ShapeError } from '../../tensor/errors.js';
-import { tensor } from '../../tensor/ops/creation.js';
-import { add, greater, mul, relu, sqrt, square, sub, where } from '../../tensor/ops/elementwise.js';
-import { matmul } from '../../tensor/ops/linalg.js';
-import { pad, reshape } from '../../tensor/ops/movement.js';
-import { conv2d } from '../../tensor/ops/conv.js';
-import { mean, sum } from '../../tensor/ops/reduce.js';
-import { scope } from '../../tensor/memory.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { fmtShape } from '../../tensor/errors.js';
 import { checkFaceImages, faceApiPreprocess } from '../face-api-input.js';
 
 /** A plain convolution: filters [out, in, kh, kw] (from tfjs's HWIO) and a bias. */

@@ -1,6 +1,6 @@
 // The DDIM sampling plan (Song et al. 2021, "Denoising Diffusion Implicit Models", eq. 12 and 16):
 // which S of the T timesteps the sampler visits, and each step's alphas and noise scale sigma.
-import { ShapeError } from '../../tensor/errors.js';
+import { ShapeError } from '../../index.js';
 import { requireSchedule, type NoiseSchedule } from './schedule.js';
 
 /**

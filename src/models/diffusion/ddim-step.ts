@@ -1,12 +1,8 @@
 // One DDIM step of the policy (Song et al. 2021, eq. 12; docs/architecture.md, "The LRPO
 // pipeline"): its mean mu_theta(x_t, t), a sampled transition x_t -> x_{t-1}, and that transition's
 // log-probability.
-import { DTypeError, ShapeError, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { full } from '../../tensor/ops/creation.js';
-import { add, clamp, div, mul, sub } from '../../tensor/ops/elementwise.js';
-import { Tensor } from '../../tensor/tensor.js';
-import { PRNGKey, normal } from '../../random/index.js';
+import { DTypeError, ShapeError, scope, full, add, clamp, div, mul, sub, Tensor, PRNGKey, normal } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 import type { EpsModel } from '../types.js';
 import { checkStep, type DdimPlan } from './ddim-plan.js';
 import { gaussianLogProb } from './log-prob.js';

@@ -3,13 +3,9 @@
 // trained steps of a rollout then costs one forward and one backward instead of S - 1 of each
 // (dispatch-bound devices such as lavapipe run it several times faster). Row for row it computes
 // what ddimMean / ddimLogProb compute for one step.
-import { ShapeError, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { tensor } from '../../tensor/ops/creation.js';
-import { add, clamp, div, mul, square, sub } from '../../tensor/ops/elementwise.js';
-import { reshape } from '../../tensor/ops/movement.js';
-import { mean } from '../../tensor/ops/reduce.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { ShapeError, scope, tensor, add, clamp, div, mul, square, sub, reshape, mean } from '../../index.js';
+import type { Tensor } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 import type { EpsModel } from '../types.js';
 import { checkStep, type DdimPlan } from './ddim-plan.js';
 

@@ -2,12 +2,9 @@
 // trajectory and each transition's log-probability (what the PPO ratios of LRPO start from).
 // The plan and the single-step functions live beside it and are re-exported here, so one import
 // gives the whole sampler.
-import { ShapeError, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { treeMap } from '../../tensor/pytree.js';
-import type { Tensor } from '../../tensor/tensor.js';
-import { stopGradient } from '../../autograd/stop-gradient.js';
-import { PRNGKey, normal, split } from '../../random/index.js';
+import { ShapeError, scope, treeMap, stopGradient, PRNGKey, normal, split } from '../../index.js';
+import type { Tensor } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 import type { EpsModel } from '../types.js';
 import { checkStep, type DdimPlan } from './ddim-plan.js';
 import { checkStateAndCond, stepUnchecked } from './ddim-step.js';

@@ -1,11 +1,8 @@
 // The isotropic Gaussian log-density per sample, averaged over dimensions as LRPO's per-step
 // policy log-probability is (docs/architecture.md, "The LRPO pipeline").
-import { ShapeError, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { add, mul, square, sub } from '../../tensor/ops/elementwise.js';
-import { reshape } from '../../tensor/ops/movement.js';
-import { mean } from '../../tensor/ops/reduce.js';
-import type { Tensor } from '../../tensor/tensor.js';
+import { ShapeError, scope, add, mul, square, sub, reshape, mean } from '../../index.js';
+import type { Tensor } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 import { requireFloatBatch } from './q-sample.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);

@@ -1,12 +1,8 @@
 // The denoising objective of an epsilon-prediction policy (Ho et al. 2020, eq. 14, "L_simple"):
 // the mean squared error between the model's noise estimate and the noise that made x_t.
-import { ShapeError, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { tensor } from '../../tensor/ops/creation.js';
-import { square, sub } from '../../tensor/ops/elementwise.js';
-import { mean } from '../../tensor/ops/reduce.js';
-import type { Tensor } from '../../tensor/tensor.js';
-import { PRNGKey, normal, split } from '../../random/index.js';
+import { ShapeError, scope, tensor, square, sub, mean, PRNGKey, normal, split } from '../../index.js';
+import type { Tensor } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 import { randomStream } from '../../random/threefry.js';
 import type { EpsModel } from '../types.js';
 import { checkEps } from './ddim-step.js';

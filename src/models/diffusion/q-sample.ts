@@ -1,13 +1,8 @@
 // The forward (noising) process q(x_t | x_0) = N(sqrt(abar_t) x_0, (1 - abar_t) I) (Ho et al.
 // 2020, eq. 4), with per-sample timesteps whose coefficients broadcast over C, H, W.
 import { isFloat } from '../../tensor/dtype.js';
-import { DTypeError, ShapeError, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { tensor } from '../../tensor/ops/creation.js';
-import { add, cast, mul } from '../../tensor/ops/elementwise.js';
-import { take } from '../../tensor/ops/indexing.js';
-import { reshape } from '../../tensor/ops/movement.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { DTypeError, ShapeError, scope, tensor, add, cast, mul, take, reshape, Tensor } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 import { checkTimesteps, requireSchedule, type NoiseSchedule } from './schedule.js';
 
 /** Timesteps per sample: integers in 0..T-1 as a float32 or int32 tensor [B], or a host array. */

@@ -1,7 +1,7 @@
 // The noise schedule: Stable Diffusion's "scaled linear" betas and their cumulative alpha products,
 // as a host-side float64 table (docs/architecture.md, "The LRPO pipeline"), plus the timestep
 // checks every diffusion function shares.
-import { ShapeError } from '../../tensor/errors.js';
+import { ShapeError } from '../../index.js';
 
 /**
  * A discrete noise schedule with T steps: `betas[t]` and `alphasCumprod[t]` = prod_{s<=t}(1 - betas[s])

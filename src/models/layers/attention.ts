@@ -1,13 +1,8 @@
 // Spatial self-attention over an NCHW feature map (the DDPM/guided-diffusion AttentionBlock):
 // GN -> q, k, v by one linear over channels -> softmax(Q K^T / sqrt(d)) V per head -> proj -> + x.
-import type { PRNGKey } from '../../random/index.js';
+import { scope, add, mul, matmul, reshape, slice, squeeze, transpose, softmax } from '../../index.js';
+import type { PRNGKey, Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { add, mul } from '../../tensor/ops/elementwise.js';
-import { matmul } from '../../tensor/ops/linalg.js';
-import { reshape, slice, squeeze, transpose } from '../../tensor/ops/movement.js';
-import { softmax } from '../../tensor/ops/normalization.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { groupNormApply, groupNormSpec, type GroupNormParams } from './group-norm.js';
 import { initParams, type InitOptions, type SpecOf } from './init.js';
 import { linearApply, linearSpec, type LinearParams } from './linear.js';

@@ -1,8 +1,7 @@
 // A 2-D convolution layer (k x k, 'same'-style padding (k - 1) / 2) as a pure function over its params.
-import type { PRNGKey } from '../../random/index.js';
+import { conv2d } from '../../index.js';
+import type { PRNGKey, Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
-import { conv2d } from '../../tensor/ops/conv.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { initParams, kaimingUniform, zerosSpec, type InitOptions, type SpecOf } from './init.js';
 
 export interface ConvConfig {

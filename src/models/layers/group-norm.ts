@@ -1,8 +1,7 @@
 // Group normalisation with a learned per-channel affine (torch.nn.GroupNorm), over NCHW feature maps.
-import { key } from '../../random/index.js';
+import { key, groupNorm } from '../../index.js';
+import type { Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
-import { groupNorm } from '../../tensor/ops/normalization.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { initParams, onesSpec, zerosSpec, type InitOptions, type SpecOf } from './init.js';
 
 /** weight (scale) [C] starting at 1, bias (shift) [C] starting at 0. */

@@ -1,11 +1,9 @@
 // Parameter specs and init schemes: every layer describes its leaves as data (shape + scheme), and
 // one function materialises a spec into a param tree. The same spec checks a loaded tree's shapes
 // and counts parameters, so architecture, init and validation cannot drift apart.
-import type { BackendName } from '../../kernels/backend.js';
-import { split, uniform, type PRNGKey } from '../../random/index.js';
-import { fmtShape, ShapeError } from '../../tensor/errors.js';
-import { full } from '../../tensor/ops/creation.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { split, uniform, ShapeError, full, Tensor } from '../../index.js';
+import type { BackendName, PRNGKey } from '../../index.js';
+import { fmtShape } from '../../tensor/errors.js';
 
 /** How one leaf starts: U(-bound, bound), or every element equal to `value`. */
 export type InitScheme = { readonly kind: 'uniform'; readonly bound: number } | { readonly kind: 'constant'; readonly value: number };

@@ -1,11 +1,7 @@
 // A fully connected layer as a pure function over its params: y = x W^T + b (torch.nn.Linear's layout).
-import type { PRNGKey } from '../../random/index.js';
+import { scope, add, matmul, transpose } from '../../index.js';
+import type { PRNGKey, Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { add } from '../../tensor/ops/elementwise.js';
-import { matmul } from '../../tensor/ops/linalg.js';
-import { transpose } from '../../tensor/ops/movement.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { initParams, kaimingUniform, zerosSpec, type InitOptions, type SpecOf } from './init.js';
 
 export interface LinearConfig {

@@ -1,12 +1,9 @@
 // The DDPM residual block with timestep injection (Ho et al. 2020, appendix B; guided-diffusion's
 // ResBlock): GN -> SiLU -> conv3x3 -> + linear(SiLU(temb)) over H, W -> GN -> SiLU -> conv3x3,
 // added to the input (through a 1x1 conv when the channel count changes).
-import type { PRNGKey } from '../../random/index.js';
+import { scope, add, silu, reshape } from '../../index.js';
+import type { PRNGKey, Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { add, silu } from '../../tensor/ops/elementwise.js';
-import { reshape } from '../../tensor/ops/movement.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { convApply, convSpec, type ConvParams } from './conv.js';
 import { groupNormApply, groupNormSpec, type GroupNormParams } from './group-norm.js';
 import { initParams, type InitOptions, type SpecOf } from './init.js';

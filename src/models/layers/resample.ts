@@ -1,10 +1,8 @@
 // Resolution changes between UNet levels (DDPM): a stride-2 3x3 conv halves H and W; nearest-neighbour
 // x2 upsampling followed by a 3x3 conv doubles them. Both keep the channel count.
-import type { PRNGKey } from '../../random/index.js';
+import { scope, upsampleNearest2d } from '../../index.js';
+import type { PRNGKey, Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { upsampleNearest2d } from '../../tensor/ops/conv.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { convApply, convSpec, type ConvParams } from './conv.js';
 import { initParams, type InitOptions, type SpecOf } from './init.js';
 

@@ -1,12 +1,8 @@
 // Timestep conditioning: the sinusoidal embedding of t (Vaswani et al. 2017 section 3.5, as DDPM and
 // diffusers' get_timestep_embedding compute it) and the 2-layer MLP (linear, SiLU, linear) on top.
-import type { PRNGKey } from '../../random/index.js';
+import { scope, tensor, cast, cos, mul, silu, sin, concat, pad, reshape } from '../../index.js';
+import type { PRNGKey, Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
-import { scope } from '../../tensor/memory.js';
-import { tensor } from '../../tensor/ops/creation.js';
-import { cast, cos, mul, silu, sin } from '../../tensor/ops/elementwise.js';
-import { concat, pad, reshape } from '../../tensor/ops/movement.js';
-import type { Tensor } from '../../tensor/tensor.js';
 import { initParams, type InitOptions, type SpecOf } from './init.js';
 import { linearApply, linearSpec, type LinearParams } from './linear.js';
 
