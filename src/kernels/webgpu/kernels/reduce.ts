@@ -194,7 +194,8 @@ const vec4Rows = (l: RowLayout, xOffset: number): boolean =>
  */
 function reduceVec4Rows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtype: DType, l: RowLayout, xOffset: number): WebGpuStorage {
   const t = wgslScalar(dtype);
-  const wanted = l.nOut >= CPU_ADAPTER_MIN_ROWS ? 1 : Math.ceil(CPU_ADAPTER_MIN_ROWS / l.nOut);
+  // Rows shorter than LONG_ROW stay whole: a second dispatch costs more than it saves there.
+  const wanted = l.nOut >= CPU_ADAPTER_MIN_ROWS || l.nRed < LONG_ROW ? 1 : Math.ceil(CPU_ADAPTER_MIN_ROWS / l.nOut);
   const chunks = Math.max(1, Math.min(wanted, Math.floor(l.nRed / MIN_THREAD_CHUNK)));
   const chunk4 = Math.ceil(l.nRed / 4 / chunks);
   const parts = Math.ceil(l.nRed / 4 / chunk4);
