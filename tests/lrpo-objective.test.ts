@@ -480,6 +480,9 @@ describe('lrpoConfig', () => {
       ['clipEps', 2],
       ['sampling.eta', 0],
     ]);
+    // The checks between the step fields run whenever those fields are in range, whatever the others hold.
+    const steps = validateLrpoConfig({ clipEps: 2, sampling: { steps: 4 } });
+    expect(E.isLeft(steps) && steps.left.map((p) => p.field)).toEqual(['clipEps', 'gtRegularization.lastSteps']);
     // Shape problems of several overrides are collected too (the ranges are checked once the shape is right).
     const shape = validateLrpoConfig({ groupsize: 4 }, { sampling: { step: 4 } }, { optimizer: 3 });
     expect(E.isLeft(shape) && shape.left.map((p) => p.field)).toEqual(['groupsize', 'sampling.step', 'optimizer']);

@@ -240,18 +240,33 @@ function mergeInto(base: Record<string, unknown>, overrides: unknown, path: stri
   );
 }
 
-/** Every leaf field against its range (FIELDS), all reported together. */
+/** One leaf field against its range (FIELDS). */
+function checkField(merged: Record<string, unknown>, path: string): Validated<unknown> {
+  const spec = FIELDS[path];
+  const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], merged);
+  return spec.check(value) ? E.right(value) : problem(path, value, spec.allowed, `${path} is ${show(value)}; expected ${spec.allowed}.`);
+}
+
+/** The fields checkSteps reads. */
+const STEP_FIELDS = ['sampling.steps', 'trainLastStep', 'gtRegularization.enabled', 'gtRegularization.lastSteps'];
+
+/**
+ * Every leaf field against its range, and the checks between the step fields once those are in
+ * range (whatever the other fields hold), all reported together.
+ */
 const checkFields = (merged: Record<string, unknown>): Validated<LrpoConfig> =>
   pipe(
-    Object.entries(FIELDS),
-    traverseAll(([path, spec]) => {
-      const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], merged);
-      return spec.check(value) ? E.right(value) : problem(path, value, spec.allowed, `${path} is ${show(value)}; expected ${spec.allowed}.`);
-    }),
+    sequenceT(collecting)(
+      pipe(
+        Object.keys(FIELDS),
+        traverseAll((path) => checkField(merged, path)),
+      ),
+      STEP_FIELDS.every((path) => E.isRight(checkField(merged, path))) ? checkSteps(merged as unknown as LrpoConfig) : E.right(undefined),
+    ),
     E.map(() => merged as unknown as LrpoConfig),
   );
 
-/** The checks between fields, on a config whose fields are each in range. */
+/** The checks between the step fields, on a config whose step fields are each in range. */
 function checkSteps(config: LrpoConfig): Validated<LrpoConfig> {
   const trained = trainedSteps(config).length;
   const { steps } = config.sampling;
@@ -268,7 +283,7 @@ function checkSteps(config: LrpoConfig): Validated<LrpoConfig> {
     return problem(
       'gtRegularization.lastSteps',
       lastSteps,
-      `an integer in 1..${trained} (the trained steps)`,
+      `an integer in 1..${trained} (${trained} of the ${steps} sampling steps are trained)`,
       `gtRegularization.lastSteps is ${lastSteps} but only ${trained} step(s) are trained ` +
         `(sampling.steps ${steps}, trainLastStep ${config.trainLastStep}); expected an integer in 1..${trained}.`,
     );
@@ -308,7 +323,7 @@ export function lrpoConfig(...overrides: readonly (LrpoConfigOverrides | undefin
  * lrpoConfig without the throw: Right(the frozen config), or Left(every problem found). Problems
  * of the overrides' shape (unknown fields, non-records) and of the fields' ranges are collected,
  * not just the first; the checks between fields (enough sampling steps for the trained and GT
- * steps) run once every field is in range.
+ * steps) run once the fields they read are in range.
  */
 export function validateLrpoConfig(...overrides: readonly unknown[]): Validated<LrpoConfig> {
   const defaults = LRPO_DEFAULTS as unknown as Record<string, unknown>;
@@ -324,7 +339,6 @@ export function validateLrpoConfig(...overrides: readonly unknown[]): Validated<
   return pipe(
     merged,
     E.chain(checkFields),
-    E.chain(checkSteps),
     E.map((config) => deepFreeze(structuredClone(config))),
   );
 }
