@@ -174,3 +174,12 @@ export * from './models/index.js';
 export * from './train/index.js';
 // reports (issue 7): markdown tables with 95% intervals, SVG charts, report.md with its figures
 export * from './report/index.js';
+// Types the public functions take or return, for users who name them (and for the API reference, npm run docs).
+export type { AnyTypedArray } from './tensor/dtype.js';
+export type { TensorLike } from './tensor/ops/operand.js';
+export type { IntOrPair } from './tensor/ops/conv.js';
+export type { RandomOptions } from './random/index.js';
+export type { Argnums, GradsOf } from './autograd/grad.js';
+export type { ReadImageOptions, WriteImageOptions } from './io/image.js';
+export type { ResizeOptions } from './data/resize.js';
+export type { FaceBatchOptions } from './data/faces.js';

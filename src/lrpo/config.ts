@@ -325,7 +325,7 @@ export function lrpoConfig(...overrides: readonly (LrpoConfigOverrides | undefin
  * not just the first; the checks between fields (enough sampling steps for the trained and GT
  * steps) run once the fields they read are in range.
  */
-export function validateLrpoConfig(...overrides: readonly unknown[]): Validated<LrpoConfig> {
+export function validateLrpoConfig(...overrides: readonly unknown[]): E.Either<RNEA.ReadonlyNonEmptyArray<LrpoConfigProblem>, LrpoConfig> {
   const defaults = LRPO_DEFAULTS as unknown as Record<string, unknown>;
   // Each override merges into the ones before it; after a failed one, into the defaults (same
   // fields), so the later overrides are still checked.
