@@ -264,7 +264,8 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, async () => {
-        process.stdout.write(`${await ablate({ run: o.run, init: o.init, steps: o.steps, seeds: o.seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, overrides: lrpoOverridesOf(o), resume: !!o.resume })}\n`);
+        const table = await ablate({ run: o.run, init: o.init, steps: o.steps, seeds: o.seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, overrides: lrpoOverridesOf(o), resume: !!o.resume });
+        process.stdout.write(`${table}\n`);
       }),
     );
 

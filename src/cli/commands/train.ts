@@ -79,7 +79,7 @@ export async function train(options: TrainOptions): Promise<string> {
     const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
     const faceNet = loadFaceRecognitionParams();
     const reward = defaultReward(faceNet);
-    say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
+    say(`train: LRPO (${options.ablation}) from ${options.init}, ` + `${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ` + `${config.sampling.steps} DDIM steps; run folder ${run.path}`);
     const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
     const profiler = stepProfiler(run.path, profileSteps, `train ${options.ablation}: B=${config.inputsPerBatch} x K=${config.groupSize}, ${config.sampling.steps} DDIM steps`, say);
     const save = (s: TrainState) =>
