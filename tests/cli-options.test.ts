@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, USAGE_ERROR } from '../src/cli/main.js';
-import { checkedOption, checkOptions, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, refuse } from '../src/cli/options.js';
+import { checkedOption, checkOptions, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, refuse, setOptionValues } from '../src/cli/options.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -43,10 +43,14 @@ describe('checkOptions', () => {
     expect(E.isLeft(checked) && checked.left).toEqual([{ option: '--lr', value: 'abc', expected: 'a number >= 0' }]);
   });
 
-  it('on success, leaves the parsed values (and the defaults) for the action', () => {
+  it('on success, returns the parsed values and the defaults, which setOptionValues hands to the action', () => {
     const command = parsed('--run', 'r', '--lr', '0.5', '--seeds', '3', '4');
-    expect(E.isRight(checkOptions(command))).toBe(true);
-    expect(command.opts()).toEqual({ run: 'r', steps: 40, lr: 0.5, seeds: [3, 4], backend: 'webgpu' });
+    const checked = checkOptions(command);
+    const values = { run: 'r', steps: 40, lr: 0.5, seeds: [3, 4], backend: 'webgpu' };
+    expect(checked).toEqual(E.right(values));
+    setOptionValues(command, E.isRight(checked) ? checked.right : {});
+    expect(command.opts()).toEqual(values);
+    expect(command.getOptionValueSource('steps')).toBe('default');
   });
 
   it('describes one problem in one line and several as a list', () => {

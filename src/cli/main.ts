@@ -18,7 +18,7 @@ import { report } from './commands/report.js';
 import { restoreFolder } from './commands/restore.js';
 import { train, SMALL_LRPO, validateTrainConfig, type TrainMethod } from './commands/train.js';
 import type { LrpoConfigOverrides, LrpoConfigProblem } from '../lrpo/config.js';
-import { checkedOption, checkOptions, collecting, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, type CrossCheck, type OptionProblem, type Parse } from './options.js';
+import { checkedOption, checkOptions, collecting, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, setOptionValues, type CrossCheck, type OptionProblem, type Parse } from './options.js';
 
 /** An option whose value `parse` checks, with its default. */
 const valueOption = (flags: string, description: string, parse: Parse<unknown>, defaultValue?: unknown) => checkedOption(flags, description, parse, { default: defaultValue });
@@ -124,6 +124,7 @@ export function buildProgram(): Command {
   program.hook('preAction', (self, command) => {
     const checked = checkOptions(command);
     if (E.isLeft(checked)) self.error(`error: ${describeProblems(command.name(), checked.left)}`, { exitCode: USAGE_ERROR, code: 'webgpu-lrpo.invalidOptions' });
+    else setOptionValues(command, checked.right);
   });
 
   program

@@ -112,28 +112,28 @@ function valueOf(command: Command, option: Option): Checked<unknown> {
 
 /**
  * Every problem of a command's options at once: each option's own (bad values, missing required
- * options) and the command's cross-check on the values that did parse. On success the command's
- * option values are the parsed ones, so its action reads plain values.
+ * options) and the command's cross-check on the values that did parse. Right: the option values
+ * by attribute name (options not given and without a default are absent).
  */
-export function checkOptions(command: Command): Checked<void> {
+export function checkOptions(command: Command): Checked<Record<string, unknown>> {
   const keyed = command.options.map((option) => [option.attributeName(), valueOf(command, option)] as const);
-  const parsed = Object.fromEntries(keyed.flatMap(([key, v]) => (E.isRight(v) ? [[key, v.right]] : [])));
+  const parsed = Object.fromEntries(keyed.flatMap(([key, v]) => (E.isRight(v) && v.right !== undefined ? [[key, v.right]] : [])));
   const cross = crossChecks.get(command)?.(parsed) ?? E.right(undefined);
   return pipe(
     sequenceT(collecting)(
       pipe(
         keyed,
-        RA.traverse(collecting)(([key, v]) => pipe(v, E.map((value) => [key, value] as const))),
+        RA.traverse(collecting)(([, v]) => v),
       ),
       cross,
     ),
-    E.map(([values]) => {
-      for (const [key, value] of values) {
-        const source = command.getOptionValueSource(key);
-        if (value !== undefined) command.setOptionValueWithSource(key, value, source ?? 'cli');
-      }
-    }),
+    E.map(() => parsed),
   );
+}
+
+/** Replaces the command's option values by checked ones, so its action reads plain values. */
+export function setOptionValues(command: Command, values: Readonly<Record<string, unknown>>): void {
+  for (const [key, value] of Object.entries(values)) command.setOptionValueWithSource(key, value, command.getOptionValueSource(key) ?? 'cli');
 }
 
 /** The problems as one message: a line each, naming the option, its value and what it accepts. */
