@@ -37,7 +37,7 @@ export function renderSpeedupSvg(res: BenchResults): string {
     const x1 = x(ratio);
     parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escapeXml(label.length > 68 ? label.slice(0, 67) + '...' : label)}</text>`);
     parts.push(
-      `<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 8}" fill="${ratio >= 1 ? '#2e8b57' : '#c0392b'}"/>`,
+      `<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0))}" ` + `height="${rowH - 8}" fill="${ratio >= 1 ? '#2e8b57' : '#c0392b'}"/>`,
     );
     parts.push(`<text x="${ratio >= 1 ? x1 + 4 : x1 - 4}" y="${y + 15}" text-anchor="${ratio >= 1 ? 'start' : 'end'}">${fmtRatio(ratio)}</text>`);
   });

@@ -27,7 +27,7 @@ await writeImageGrid(path, [batch.hq, neutral.hq, strong.lq, mild.lq], {
 console.log(`wrote ${path}: ${count} faces at ${size}px, ${ms.toFixed(2)} ms per face; degrade ${degradeMs.toFixed(0)} ms per batch`);
 for (const p of strong.params) {
   console.log(
-    `  blur ${p.blur.kind} sigma ${p.blur.sigmaX.toFixed(2)}x${p.blur.sigmaY.toFixed(2)} k${p.blur.kernelSize}, down x${p.downscale.toFixed(1)} -> ${p.lowSize.join('x')}, ` +
+    `  blur ${p.blur.kind} sigma ${p.blur.sigmaX.toFixed(2)}x${p.blur.sigmaY.toFixed(2)} k${p.blur.kernelSize}, ` + `down x${p.downscale.toFixed(1)} -> ${p.lowSize.join('x')}, ` +
       `noise ${(p.noiseSigma * 255).toFixed(1)}/255, jpeg q${p.jpegQuality}`,
   );
 }

@@ -69,7 +69,7 @@ const withoutGtWeight = (o: Saved['options']['overrides']) => {
 };
 const identity = (s: Saved) => JSON.stringify([s.options.init, s.options.steps, s.options.set, s.options.count, s.options.trainCount, withoutGtWeight(s.options.overrides)]);
 const mismatch = studies.findIndex((s) => identity(s) !== identity(studies[0]));
-if (mismatch >= 0) throw new Error(`${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, trainCount, training options) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`);
+if (mismatch >= 0) throw new Error(`${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, ` + `trainCount, training options) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`);
 
 // method -> seed -> per-seed means; files written before rows carried seeds list them in options order.
 const merged = new Map<string, Map<number, Record<string, number>>>();
@@ -81,7 +81,7 @@ studies.forEach((study, f) => {
       if (seedsFlag && !seedsFlag.has(seed)) return;
       const earlier = bySeed.get(seed);
       if (earlier && JSON.stringify(earlier) !== JSON.stringify(means)) {
-        throw new Error(`${files[f]}: "${row.method}" seed ${seed} differs from an earlier file (${JSON.stringify(means)} vs ${JSON.stringify(earlier)}); the runs did not score the same faces with the same noise.`);
+        throw new Error(`${files[f]}: "${row.method}" seed ${seed} differs from an earlier file (${JSON.stringify(means)} vs ` + `${JSON.stringify(earlier)}); the runs did not score the same faces with the same noise.`);
       }
       bySeed.set(seed, means);
     });

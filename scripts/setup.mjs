@@ -80,7 +80,7 @@ if (missingData.length > 0) {
   if (!/^ID=debian/m.test(osRelease) || process.getuid?.() !== 0) {
     fail(
       `Missing ${missingData.map((d) => `${d.file} (package ${d.pkg}, for ${d.for})`).join(', ')}. ` +
-        `Install it as root on Debian: \`apt-get install -y ${pkgs.join(' ')}\`, or point WEBGPU_LRPO_BRISQUE_DIR at a folder holding the two brisque_*_live.yml files.`,
+        `Install it as root on Debian: \`apt-get install -y ${pkgs.join(' ')}\`, ` + `or point WEBGPU_LRPO_BRISQUE_DIR at a folder holding the two brisque_*_live.yml files.`,
     );
   }
   say(`installing ${pkgs.join(', ')} ...`);

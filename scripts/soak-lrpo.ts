@@ -31,11 +31,11 @@ const final = await L.trainLrpo({ policy, config, reward, pairs }, steps, L.init
     appendFileSync(logPath, `${JSON.stringify({ step: m.step, rewardMean: m.rewardMean, liveTensors: m.liveTensors, liveBytes: m.liveBytes })}\n`);
     first ??= { liveTensors: m.liveTensors, liveBytes: m.liveBytes };
     if (m.liveTensors !== first.liveTensors || m.liveBytes !== first.liveBytes) drift++;
-    if (m.step % 100 === 0) process.stderr.write(`soak: step ${m.step}/${steps}, live ${m.liveTensors} tensors / ${m.liveBytes} bytes, reward ${m.rewardMean.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+    if (m.step % 100 === 0) process.stderr.write(`soak: step ${m.step}/${steps}, live ${m.liveTensors} tensors / ${m.liveBytes} bytes, ` + `reward ${m.rewardMean.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   },
 });
 L.disposeState(final);
 const after = T.memory()[backend as T.BackendName];
 await T.shutdown();
-console.log(`soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes`);
+console.log(`soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; ` + `live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; ` + `after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes`);
 if (drift > 0 || after.tensors !== 0) process.exit(1);

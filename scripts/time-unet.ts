@@ -14,7 +14,7 @@ if (!config) throw new Error(`unknown preset ${presetArg}; presets: ${Object.key
 const [batch, size, repeats] = [Number(batchArg), Number(sizeArg), Number(repeatsArg)];
 const stats = unetStats(config, { height: size, width: size });
 console.log(
-  `UNet preset ${presetArg}: ${stats.params} params, ${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${size}x${size} image forward; batch ${batch}, ${repeats} warm repeats`,
+  `UNet preset ${presetArg}: ${stats.params} params, ${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP ` + `per ${size}x${size} image forward; batch ${batch}, ${repeats} warm repeats`,
 );
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -87,3 +87,9 @@ export {
 export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, disposeTree, saveAdamWState, loadAdamWState, ADAMW_STATE_FORMAT, type AdamWOptions, type AdamWState, type Optimizer, type Schedule } from './optim/index.js';
 // safetensors files: param trees and optimizer state (F16/BF16/I64 load as float32/int32)
 export { saveSafetensors, loadSafetensors, SafetensorsError, type LoadSafetensorsOptions, type LoadedSafetensors, type TensorSpec, type LoadedTree } from './io/safetensors.js';
+// Types the public functions take or return, for users who name them (and for the API reference, npm run docs).
+export type { AnyTypedArray } from './tensor/dtype.js';
+export type { TensorLike } from './tensor/ops/operand.js';
+export type { IntOrPair } from './tensor/ops/conv.js';
+export type { RandomOptions } from './random/index.js';
+export type { Argnums, GradsOf } from './autograd/grad.js';

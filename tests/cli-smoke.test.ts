@@ -1,8 +1,9 @@
 // Issue 17 item 1: every command of the CLI runs end to end, in process through the same
-// commander program `npm run cli` parses, on the default WebGPU backend (lavapipe in CI: the face networks of the metrics are several times faster there than on the CPU reference backend) with the smallest settings (one or
-// two steps, 16 px faces (SSIM's window needs 11), two images). Each command reads what the one before wrote: pretrain's
-// policy is train's, eval's, restore's, ablate's and demo's starting point; report reads eval and
-// train outputs and re-renders the demo.
+// commander program `npm run cli` parses, on the default WebGPU backend (lavapipe in CI: the face
+// networks of the metrics are several times faster there than on the CPU reference backend) with
+// the smallest settings (one or two steps, 16 px faces (SSIM's window needs 11), two images). Each
+// command reads what the one before wrote: pretrain's policy is train's, eval's, restore's,
+// ablate's and demo's starting point; report reads eval and train outputs and re-renders the demo.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

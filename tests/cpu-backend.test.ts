@@ -433,7 +433,7 @@ const convOut = (size: number, k: number, s: number, p: number, d: number): numb
 
 /** conv2d by its definition, with every index bound checked explicitly. */
 function naiveConv2d(x: number[], xs: number[], w: number[], ws: number[], p: Conv2dParams): { values: number[]; shape: number[] } {
-  const [N, C, H, W] = xs;
+  const [N, , H, W] = xs;
   const [O, Cg, KH, KW] = ws;
   const Ho = convOut(H, KH, p.stride[0], p.padding[0], p.dilation[0]);
   const Wo = convOut(W, KW, p.stride[1], p.padding[1], p.dilation[1]);

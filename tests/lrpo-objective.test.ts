@@ -8,6 +8,7 @@ import { checkGrad, grad, memory, scope, tensor, valueAndGrad, type DType, type 
 import {
   ABLATIONS,
   decodeLrpoConfig,
+  validateLrpoConfig,
   gaussianKl,
   groupAdvantages,
   gtLikelihoodLoss,
@@ -470,6 +471,33 @@ describe('lrpoConfig', () => {
     const bad = decodeLrpoConfig({ clipEps: -1 });
     expect(E.isLeft(bad) && bad.left).toBeInstanceOf(LrpoConfigError);
     expect(E.isLeft(decodeLrpoConfig('nope'))).toBe(true);
+  });
+
+  it('collects every problem of a config, not just the first', () => {
+    const ranges = validateLrpoConfig({ groupSize: 1, clipEps: 2, sampling: { eta: 0 } });
+    expect(E.isLeft(ranges) && ranges.left.map((p) => [p.field, p.value])).toEqual([
+      ['groupSize', 1],
+      ['clipEps', 2],
+      ['sampling.eta', 0],
+    ]);
+    // The checks between the step fields run whenever those fields are in range, whatever the others hold.
+    const steps = validateLrpoConfig({ clipEps: 2, sampling: { steps: 4 } });
+    expect(E.isLeft(steps) && steps.left.map((p) => p.field)).toEqual(['clipEps', 'gtRegularization.lastSteps']);
+    // Shape problems of several overrides are collected too (the ranges are checked once the shape is right).
+    const shape = validateLrpoConfig({ groupsize: 4 }, { sampling: { step: 4 } }, { optimizer: 3 });
+    expect(E.isLeft(shape) && shape.left.map((p) => p.field)).toEqual(['groupsize', 'sampling.step', 'optimizer']);
+    let thrown: unknown;
+    try {
+      lrpoConfig({ groupSize: 1, klWeight: -1 });
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(LrpoConfigError);
+    expect((thrown as LrpoConfigError).message).toMatch(/^lrpoConfig: 2 problems:\n {2}- groupSize is 1; expected an integer >= 2 .*\n {2}- klWeight is -1; expected a finite number >= 0\.$/);
+    expect((thrown as LrpoConfigError).problems.map((p) => p.expected)).toEqual(['an integer >= 2 (a group needs two candidates to compare)', 'a finite number >= 0']);
+    const decoded = decodeLrpoConfig({ groupSize: 1, klWeight: -1 });
+    expect(E.isLeft(decoded) && decoded.left.problems.length).toBe(2);
+    expect(E.isRight(validateLrpoConfig(ABLATIONS.grpo, { groupSize: 3 }))).toBe(true);
   });
 
   it('ABLATIONS switch exactly the noise-level and GT-regularization components', () => {

@@ -65,9 +65,17 @@ describe('defaultReward', () => {
       for (let i = 1; i < LEVELS.length; i++) expect(total[i], `${LEVELS[i]} vs gt`).toBeLessThan(total[0]);
       expect(total[2]).toBeLessThan(total[1]); // more blur, less reward
       expect(total[4]).toBeLessThan(total[3]); // more noise, less reward
-      for (const v of terms.identity) expect(v).toBeGreaterThanOrEqual(-1 - 1e-6), expect(v).toBeLessThanOrEqual(1 + 1e-6);
+      for (const v of terms.identity) {
+        expect(v).toBeGreaterThanOrEqual(-1 - 1e-6);
+        expect(v).toBeLessThanOrEqual(1 + 1e-6);
+      }
       expect(terms.identity[0]).toBeCloseTo(1, 5);
-      for (const k of ['perceptual', 'noReference', 'wavelet']) for (const v of terms[k]) expect(v, k).toBeGreaterThanOrEqual(0), expect(v, k).toBeLessThanOrEqual(1);
+      for (const k of ['perceptual', 'noReference', 'wavelet']) {
+        for (const v of terms[k]) {
+          expect(v, k).toBeGreaterThanOrEqual(0);
+          expect(v, k).toBeLessThanOrEqual(1);
+        }
+      }
       expect(terms.perceptual[0]).toBe(1);
       expect(terms.wavelet[0]).toBe(1);
     });
@@ -110,7 +118,10 @@ describe('laplacianSharpness', () => {
     report('sharpness', s.map((v) => v.toFixed(4)).join(' '));
     expect(s[1]).toBeLessThan(s[0]);
     expect(s[2]).toBeLessThan(s[1]);
-    for (const v of s) expect(v).toBeGreaterThanOrEqual(0), expect(v).toBeLessThan(1);
+    for (const v of s) {
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThan(1);
+    }
   });
 });
 

@@ -9,7 +9,6 @@ import {
   axisArb,
   broadcastableTo,
   dimArb,
-  hostArb,
   nonEmptyShapeArb,
   permutationArb,
   runs,

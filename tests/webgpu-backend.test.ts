@@ -721,7 +721,7 @@ describe('dispatch batching, pooling and errors', () => {
   });
 
   it('a kernel that fails to compile surfaces at the next readback as a BackendError naming it, with numbered source', async () => {
-    const source = 'struct Params { n: u32 }\n@group(0) @binding(0) var<uniform> p: Params;\n@compute @workgroup_size(1)\nfn main() { let x: u32 = p.n + undefined_thing; }\n';
+    const source = 'struct Params { n: u32 }\n@group(0) @binding(0) var<uniform> p: ' + 'Params;\n@compute @workgroup_size(1)\nfn main() { let x: u32 = p.n + undefined_thing; }\n';
     gpu.ctx.dispatch({ kernel: 'deliberately-broken', source, uniform: new ArrayBuffer(16), storage: [], workgroups: 1 });
     const s = gpu.fill([2], 5, 'float32');
     const error = await gpu.read(whole(s)).then(

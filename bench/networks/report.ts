@@ -30,7 +30,7 @@ export function renderNetworks(res: NetworkResults): string {
     for (const [i, p] of row.peers.entries()) {
       const check = p.maxRelErr === undefined ? '' : `out ${p.maxRelErr.toExponential(1)}${p.gradMaxRelErr === undefined ? '' : `, grad ${p.gradMaxRelErr.toExponential(1)}`}`;
       const peerMs = p.stats ? iqr(p.stats) : `${p.status}: ${p.reason ?? ''}`;
-      lines.push(`| ${i === 0 ? row.id : ''} | ${i === 0 ? iqr(row.ours) : ''} | ${p.peer} | ${peerMs} | ${p.ratio === undefined ? '' : `**${p.ratio.toFixed(2)}x**`} | ${check} |`);
+      lines.push(`| ${i === 0 ? row.id : ''} | ${i === 0 ? iqr(row.ours) : ''} | ${p.peer} | ` + `${peerMs} | ${p.ratio === undefined ? '' : `**${p.ratio.toFixed(2)}x**`} | ${check} |`);
     }
   }
   lines.push('', ...res.rows.map((r) => `- ${r.id}: ${r.work}.`));

@@ -108,7 +108,7 @@ async function unetRow(name: 'tiny' | 'base', batch: number, size: number, backw
     });
   }
   T.treeLeaves([params, xt, cond, target, t]).forEach((x) => x.dispose());
-  return { id, work: `${name} UNet (${T.treeLeaves(unetInit(T.key(0), config, { backend: 'cpu' })).reduce((n, x) => n + x.size, 0)} params), ${backward ? 'MSE loss, gradient of every param' : 'eps prediction'}`, ours, peers };
+  return { id, work: `${name} UNet (${T.treeLeaves(unetInit(T.key(0), config, { backend: 'cpu' })).reduce((n, x) => n + x.size, 0)} params), ` + `${backward ? 'MSE loss, gradient of every param' : 'eps prediction'}`, ours, peers };
 }
 
 /** Our face networks: input side, and the net on loaded params as [N, outputs]. */
@@ -167,7 +167,7 @@ async function faceRow(net: FaceNetName, batch: number, opts: NetworkOptions): P
   }
   input.dispose();
   T.treeLeaves(params).forEach((x) => x.dispose());
-  return { id, work: `face-api ${net === 'recognition' ? 'FaceRecognitionNet (ResNet-34-like), 128-d descriptors' : 'FaceLandmark68Net, 68 points'}, host images in, host values out`, ours, peers };
+  return { id, work: `face-api ${net === 'recognition' ? 'FaceRecognitionNet (ResNet-34-like), 128-d descriptors' : 'FaceLandmark68Net, 68 points'}, ` + `host images in, host values out`, ours, peers };
 }
 
 /**
@@ -207,7 +207,7 @@ async function profilerRow(opts: NetworkOptions): Promise<NetworkRow> {
   T.treeLeaves([params, xt, t, x]).forEach((v) => v.dispose());
   return {
     id: 'profiler overhead',
-    work: 'ours: 2,000 elementwise ops each inside named() with profiling off; peers: the same ops bare, and (profiling on) a tiny-UNet forward b16 inside profile() vs outside',
+    work: 'ours: 2,000 elementwise ops each inside named() with profiling off; ' + 'peers: the same ops bare, and (profiling on) a tiny-UNet forward b16 inside profile() vs outside',
     ours: named,
     peers: [
       withRatio(named, { peer: 'same ops, no named() (off: ratio ~1)', status: 'timed', stats: bare }),

@@ -120,6 +120,8 @@ export function grad<Args extends unknown[], R, const A extends Argnums = 0, con
   options: GradOptions<A, H> = {},
 ): (...args: Args) => H extends true ? [GradsOf<Args, A>, R extends readonly [unknown, infer Aux] ? Aux : never] : GradsOf<Args, A> {
   const vg = valueAndGrad(f, options);
+  // The conditional return type above is what callers see; inside, the two cases are one value.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return (...args: Args): any => {
     const [result, grads] = vg(...args);
     const value = options.hasAux ? (result as unknown[])[0] : result;

@@ -20,7 +20,7 @@ export function applyJvpRule<P extends Primitive>(
   const t = (jvpRules[prim] as JvpRule<P>)({ inputs, params, output }, tangents);
   if (t && (!shapesEqual(t.shape, output.shape) || t.dtype !== output.dtype)) {
     throw new Error(
-      `internal: the JVP rule of ${prim} made a tangent of shape ${fmtShape(t.shape)} ${t.dtype} for an output of shape ${fmtShape(output.shape)} ${output.dtype}.`,
+      `internal: the JVP rule of ${prim} made a tangent of shape ${fmtShape(t.shape)} ${t.dtype} for ` + `an output of shape ${fmtShape(output.shape)} ${output.dtype}.`,
     );
   }
   return t;

@@ -50,7 +50,7 @@ export function requireTangentsLike(op: string, primal: unknown, tangent: unknow
   const walk = (p: unknown, t: unknown, path: string): void => {
     if (p instanceof Tensor) {
       if (!(t instanceof Tensor)) {
-        throw new DTypeError(`${op}: the tangent for ${name}${path} is ${t === null ? 'null' : typeof t}, not a tensor; pass a tensor shaped like the primal (zerosLike(x) for none).`);
+        throw new DTypeError(`${op}: the tangent for ${name}${path} is ${t === null ? 'null' : typeof t}, not a tensor; ` + `pass a tensor shaped like the primal (zerosLike(x) for none).`);
       }
       t.storage(op);
       if (t.dtype !== p.dtype || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {

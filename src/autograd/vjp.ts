@@ -56,7 +56,7 @@ export function vjp<Primals extends readonly unknown[], Out>(
       }
       if (s.dtype !== outLeaves[i].dtype) {
         throw new DTypeError(
-          `vjp pullback: cotangent ${i} is ${s.dtype} but output ${i} is ${outLeaves[i].dtype}; pass a cotangent of the output's dtype (cast(ct, '${outLeaves[i].dtype}')).`,
+          `vjp pullback: cotangent ${i} is ${s.dtype} but output ${i} is ${outLeaves[i].dtype}; ` + `pass a cotangent of the output's dtype (cast(ct, '${outLeaves[i].dtype}')).`,
         );
       }
     });

@@ -56,7 +56,7 @@ function leafAxes(tree: unknown, spec: AxisSpec, name: string, batched = false):
       Object.keys(t).forEach((k) => walk(t[k], (s as Record<string, AxisSpec>)[k], `${path}.${k}`));
     } else {
       throw new ShapeError(
-        `vmap: the axis spec ${JSON.stringify(s)} does not fit ${name}${path} (${t instanceof Tensor ? `a tensor ${fmtShape(t.shape)}` : Array.isArray(t) ? `an array of ${t.length}` : typeof t}); ` +
+        `vmap: the axis spec ${JSON.stringify(s)} does not fit ` + `${name}${path} (${t instanceof Tensor ? `a tensor ${fmtShape(t.shape)}` : Array.isArray(t) ? `an array of ${t.length}` : typeof t}); ` +
           `give a number or null for the whole subtree, or a spec with its structure.`,
       );
     }
@@ -87,7 +87,7 @@ function applyBatchRule<P extends Primitive>(entry: TraceEntry<P>, ctx: BatchCon
   const want = [ctx.size, ...entry.output.shape];
   if (!shapesEqual(y.shape, want) || y.dtype !== entry.output.dtype) {
     throw new Error(
-      `internal: the batching rule of ${entry.prim} made ${fmtShape(y.shape)} ${y.dtype}; the batch of ${ctx.size} needs ${fmtShape(want)} ${entry.output.dtype}.`,
+      `internal: the batching rule of ${entry.prim} made ${fmtShape(y.shape)} ${y.dtype}; ` + `the batch of ${ctx.size} needs ${fmtShape(want)} ${entry.output.dtype}.`,
     );
   }
   // Rules may hand an input back; the replay frees values by handle, so each needs its own.

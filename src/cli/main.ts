@@ -1,6 +1,10 @@
 // The command line: `webgpu-lrpo <command> [options]` (run with `npm run cli -- <command>`).
 // Each command lives in commands/<name>.ts; this file only declares options and dispatches.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, type ErrorOptions } from 'commander';
+import * as E from 'fp-ts/lib/Either.js';
+import * as RA from 'fp-ts/lib/ReadonlyArray.js';
+import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import { setBackend, shutdown } from '../index.js';
 import type { BackendName } from '../index.js';
 import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
@@ -12,43 +16,41 @@ import { evaluate } from './commands/eval.js';
 import { pretrain } from './commands/pretrain.js';
 import { report } from './commands/report.js';
 import { restoreFolder } from './commands/restore.js';
-import { train, SMALL_LRPO } from './commands/train.js';
-import type { LrpoConfigOverrides } from '../lrpo/config.js';
+import { train, SMALL_LRPO, validateTrainConfig, type TrainMethod } from './commands/train.js';
+import type { LrpoConfigOverrides, LrpoConfigProblem } from '../lrpo/config.js';
+import { checkedOption, checkOptions, collecting, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, setOptionValues, type CrossCheck, type OptionProblem, type Parse } from './options.js';
 import { REQUIREMENTS_HELP } from './requirements.js';
 
-/** Parses a positive integer option or explains the problem. */
-export const positiveInt = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${v}'.`);
-  return n;
-};
+/** An option whose value `parse` checks, with its default. */
+const valueOption = (flags: string, description: string, parse: Parse<unknown>, defaultValue?: unknown) => checkedOption(flags, description, parse, { default: defaultValue });
+/** An option that must be given. */
+const requiredOption = (flags: string, description: string) => checkedOption(flags, description, null, { required: true });
+/** An option whose value is one of `choices`. */
+const choiceOption = (flags: string, description: string, choices: readonly string[], defaultValue?: unknown) =>
+  checkedOption(flags, description, null, { choices, default: defaultValue });
 
 /** `--profile [steps]` of the training commands (see profile-steps.ts). */
 const profileStepsOption = () =>
-  new Option('--profile [steps]', 'after a warm-up step, profile this many steps (default 2): profile.md and profile.svg in the run folder').argParser(positiveInt('--profile'));
+  checkedOption('--profile [steps]', 'after a warm-up step, profile this many steps (default 2): profile.md and profile.svg in the run folder', positiveInt);
 
 /** The steps `--profile [steps]` asks for: 2 when given without a number. */
 const profileSteps = (v: number | true | undefined): number | undefined => (v === true ? 2 : v);
 
-/** Parses a non-negative number option. */
-export const nonNegative = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got '${v}'.`);
-  return n;
-};
-
-/** The LRPO hyper-parameter options shared by `train` and `ablate` (defaults: SMALL_LRPO). */
-function withLrpoOptions(command: Command): Command {
-  return command
-    .option('--group <k>', 'candidates per LQ input (K)', positiveInt('--group'), SMALL_LRPO.groupSize)
-    .option('--inputs <b>', 'LQ inputs per step (B)', positiveInt('--inputs'), SMALL_LRPO.inputsPerBatch)
-    .option('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt('--sampling-steps'), SMALL_LRPO.sampling?.steps)
-    .option('--lr <rate>', 'AdamW learning rate', nonNegative('--lr'), SMALL_LRPO.optimizer?.lr)
-    .option('--clip-eps <eps>', 'PPO ratio clip', nonNegative('--clip-eps'))
-    .option('--gt-weight <w>', 'GT likelihood regularization weight', nonNegative('--gt-weight'))
-    .option('--gt-steps <n>', 'GT regularization on the last n trained steps', positiveInt('--gt-steps'), SMALL_LRPO.gtRegularization?.lastSteps)
-    .option('--gt-temperature <t>', 'GT regularization temperature', nonNegative('--gt-temperature'))
-    .option('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative('--kl'));
+/**
+ * The LRPO hyper-parameter options shared by `train` and `ablate` (defaults: SMALL_LRPO), checked
+ * with the config they make for every method `methodsOf` says the command will train.
+ */
+function withLrpoOptions(command: Command, methodsOf: (values: Readonly<Record<string, unknown>>) => readonly TrainMethod[]): Command {
+  return crossCheck(command, lrpoCheck(methodsOf))
+    .addOption(valueOption('--group <k>', 'candidates per LQ input (K)', positiveInt, SMALL_LRPO.groupSize))
+    .addOption(valueOption('--inputs <b>', 'LQ inputs per step (B)', positiveInt, SMALL_LRPO.inputsPerBatch))
+    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt, SMALL_LRPO.sampling?.steps))
+    .addOption(valueOption('--lr <rate>', 'AdamW learning rate', nonNegative, SMALL_LRPO.optimizer?.lr))
+    .addOption(valueOption('--clip-eps <eps>', 'PPO ratio clip', nonNegative))
+    .addOption(valueOption('--gt-weight <w>', 'GT likelihood regularization weight', nonNegative))
+    .addOption(valueOption('--gt-steps <n>', 'GT regularization on the last n trained steps', positiveInt, SMALL_LRPO.gtRegularization?.lastSteps))
+    .addOption(valueOption('--gt-temperature <t>', 'GT regularization temperature', nonNegative))
+    .addOption(valueOption('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative));
 }
 
 /** The LrpoConfigOverrides that withLrpoOptions' parsed options ask for. */
@@ -62,8 +64,35 @@ const lrpoOverridesOf = (o: Record<string, number | undefined>): LrpoConfigOverr
   gtRegularization: { lastSteps: o.gtSteps, ...(o.gtWeight !== undefined ? { weight: o.gtWeight } : {}), ...(o.gtTemperature !== undefined ? { temperature: o.gtTemperature } : {}) },
 });
 
-const backendOption = () => new Option('--backend <name>', 'compute backend').choices(['webgpu', 'cpu']).default('webgpu');
-const presetOption = () => new Option('--preset <name>', 'UNet preset').choices(Object.keys(UNET_PRESETS)).default('tiny');
+/** The option that sets each config field, to name a config problem by the option to change. */
+const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
+  groupSize: '--group',
+  inputsPerBatch: '--inputs',
+  'sampling.steps': '--sampling-steps',
+  'optimizer.lr': '--lr',
+  clipEps: '--clip-eps',
+  'gtRegularization.weight': '--gt-weight',
+  'gtRegularization.lastSteps': '--gt-steps',
+  'gtRegularization.temperature': '--gt-temperature',
+  klWeight: '--kl',
+};
+
+const asOptionProblem = (p: LrpoConfigProblem): OptionProblem => ({ option: OPTION_OF_FIELD[p.field] ?? p.field, value: String(p.value), expected: p.expected });
+
+/** The problems of the LRPO config the options make (e.g. --clip-eps 2, or --gt-steps past the trained steps), per method. */
+const lrpoCheck =
+  (methodsOf: (values: Readonly<Record<string, unknown>>) => readonly TrainMethod[]): CrossCheck =>
+  (values) =>
+    pipe(
+      methodsOf(values),
+      RA.traverse(collecting)((method) => pipe(validateTrainConfig(method, lrpoOverridesOf(values as Record<string, number | undefined>)), E.mapLeft(RNEA.map(asOptionProblem)))),
+    );
+
+/** When the method option itself is bad: check the options' ranges under grpo, whose switches add no check of their own. */
+const RANGES_ONLY: readonly TrainMethod[] = ['grpo'];
+
+const backendOption = () => choiceOption('--backend <name>', 'compute backend', ['webgpu', 'cpu'], 'webgpu');
+const presetOption = () => choiceOption('--preset <name>', 'UNet preset', Object.keys(UNET_PRESETS), 'tiny');
 
 /** Starts the backend, runs the command, always releases the device (so the process exits). */
 async function withBackend(backend: string, run: () => Promise<unknown>): Promise<void> {
@@ -75,30 +104,49 @@ async function withBackend(backend: string, run: () => Promise<unknown>): Promis
   }
 }
 
+/** Exit status of a usage error: bad option values, a missing or unknown option (a failed command exits with 1). */
+export const USAGE_ERROR = 2;
+
+/** The program and its commands: usage errors commander finds itself exit with USAGE_ERROR too. */
+class Cli extends Command {
+  override createCommand(name?: string): Command {
+    return new Cli(name);
+  }
+  override error(message: string, errorOptions?: ErrorOptions): never {
+    return super.error(message, { ...errorOptions, exitCode: errorOptions?.exitCode ?? USAGE_ERROR });
+  }
+}
+
 export function buildProgram(): Command {
-  const program = new Command('webgpu-lrpo')
+  const program = new Cli('webgpu-lrpo')
     .description('LRPO fine-tuning of a diffusion face-restoration policy on WebGPU (Dawn) or the CPU.')
     .showHelpAfterError('(add --help for the options)')
     .addHelpText('after', REQUIREMENTS_HELP);
+  // Before any command runs, all of its option problems are reported together (options.ts).
+  program.hook('preAction', (self, command) => {
+    const checked = checkOptions(command);
+    if (E.isLeft(checked)) self.error(`error: ${describeProblems(command.name(), checked.left)}`, { exitCode: USAGE_ERROR, code: 'webgpu-lrpo.invalidOptions' });
+    else setOptionValues(command, checked.right);
+  });
 
   program
     .command('pretrain')
     .description('supervised training (SFT) of the policy on synthetic (LQ, HQ) face pairs')
-    .requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)')
+    .addOption(requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)'))
     .addOption(presetOption())
-    .option('--size <px>', 'image side in pixels', positiveInt('--size'), 32)
-    .option('--steps <n>', 'training updates', positiveInt('--steps'), DEFAULT_SFT_CONFIG.steps)
-    .option('--batch <n>', 'pairs per update', positiveInt('--batch'), DEFAULT_SFT_CONFIG.batchSize)
-    .option('--lr <rate>', 'peak learning rate', nonNegative('--lr'), DEFAULT_SFT_CONFIG.lr)
-    .option('--warmup <n>', 'warm-up updates', nonNegative('--warmup'), DEFAULT_SFT_CONFIG.warmupSteps)
+    .addOption(valueOption('--size <px>', 'image side in pixels', positiveInt, 32))
+    .addOption(valueOption('--steps <n>', 'training updates', positiveInt, DEFAULT_SFT_CONFIG.steps))
+    .addOption(valueOption('--batch <n>', 'pairs per update', positiveInt, DEFAULT_SFT_CONFIG.batchSize))
+    .addOption(valueOption('--lr <rate>', 'peak learning rate', nonNegative, DEFAULT_SFT_CONFIG.lr))
+    .addOption(valueOption('--warmup <n>', 'warm-up updates', nonNegative, DEFAULT_SFT_CONFIG.warmupSteps))
     .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
-    .option('--train-count <n>', 'training pairs', positiveInt('--train-count'), 2048)
-    .option('--eval-count <n>', 'held-out validation pairs', positiveInt('--eval-count'), 32)
-    .option('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt('--eval-every'), 250)
-    .option('--eval-steps <n>', 'DDIM steps of the periodic evaluation', positiveInt('--eval-steps'), 20)
-    .option('--seed <n>', 'seed of data, init and noise', nonNegative('--seed'), 0)
-    .addOption(new Option('--target <space>', "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ").choices(['image', 'residual']).default(DEFAULT_TARGET_SPACE.kind))
-    .option('--residual-scale <s>', 'residual target scale', nonNegative('--residual-scale'), 4)
+    .addOption(valueOption('--train-count <n>', 'training pairs', positiveInt, 2048))
+    .addOption(valueOption('--eval-count <n>', 'held-out validation pairs', positiveInt, 32))
+    .addOption(valueOption('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt, 250))
+    .addOption(valueOption('--eval-steps <n>', 'DDIM steps of the periodic evaluation', positiveInt, 20))
+    .addOption(valueOption('--seed <n>', 'seed of data, init and noise', nonNegative, 0))
+    .addOption(choiceOption('--target <space>', "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ", ['image', 'residual'], DEFAULT_TARGET_SPACE.kind))
+    .addOption(valueOption('--residual-scale <s>', 'residual target scale', nonNegative, 4))
     .option('--resume', 'continue the run in --run from its newest checkpoint')
     .addOption(profileStepsOption())
     .addOption(backendOption())
@@ -131,15 +179,16 @@ export function buildProgram(): Command {
     program
       .command('train')
       .description('LRPO fine-tuning of an SFT checkpoint (or an ablation of it)')
-      .requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)')
-      .requiredOption('--init <checkpoint>', 'the SFT checkpoint to start from (e.g. checkpoints/sft-tiny-32.safetensors)')
-      .option('--steps <n>', 'LRPO steps (one rollout batch and update each)', positiveInt('--steps'), 40)
-      .addOption(new Option('--ablation <name>', 'which method: LRPO, one of its ablations, or direct reward backprop').choices(methods).default('lrpo')),
+      .addOption(requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)'))
+      .addOption(requiredOption('--init <checkpoint>', 'the SFT checkpoint to start from (e.g. checkpoints/sft-tiny-32.safetensors)'))
+      .addOption(valueOption('--steps <n>', 'LRPO steps (one rollout batch and update each)', positiveInt, 40))
+      .addOption(choiceOption('--ablation <name>', 'which method: LRPO, one of its ablations, or direct reward backprop', methods, 'lrpo')),
+    (o) => (typeof o.ablation === 'string' ? [o.ablation as TrainMethod] : RANGES_ONLY),
   )
     .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
-    .option('--train-count <n>', 'training pairs', positiveInt('--train-count'), 256)
-    .option('--checkpoint-every <n>', 'checkpoint every n steps', positiveInt('--checkpoint-every'), 20)
-    .option('--seed <n>', 'seed', nonNegative('--seed'), 0)
+    .addOption(valueOption('--train-count <n>', 'training pairs', positiveInt, 256))
+    .addOption(valueOption('--checkpoint-every <n>', 'checkpoint every n steps', positiveInt, 20))
+    .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))
     .option('--resume', 'continue the run in --run from its newest checkpoint')
     .addOption(profileStepsOption())
     .addOption(backendOption())
@@ -154,13 +203,13 @@ export function buildProgram(): Command {
     .command('eval')
     .description('score checkpoints and the LQ input on evaluation sets with every metric')
     .addHelpText('after', REQUIREMENTS_HELP)
-    .requiredOption('--checkpoint <path...>', 'one or more checkpoints')
+    .addOption(requiredOption('--checkpoint <path...>', 'one or more checkpoints'))
     .option('--data <set...>', "'synthetic', 'real', or folders of face images", ['synthetic', 'real'])
-    .option('--count <n>', 'faces per set (at most)', positiveInt('--count'), 32)
-    .option('--sampling-steps <s>', 'DDIM steps', positiveInt('--sampling-steps'), SMALL_LRPO.sampling?.steps)
-    .option('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative('--eta'), 1)
-    .option('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt('--samples'), 1)
-    .option('--seed <n>', 'sampling and degradation seed', nonNegative('--seed'), 0)
+    .addOption(valueOption('--count <n>', 'faces per set (at most)', positiveInt, 32))
+    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, SMALL_LRPO.sampling?.steps))
+    .addOption(valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, 1))
+    .addOption(valueOption('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt, 1))
+    .addOption(valueOption('--seed <n>', 'sampling and degradation seed', nonNegative, 0))
     .option('--out <file>', 'write per-image scores as JSON')
     .option('--profile <dir>', 'profile the evaluation: profile.md (time per kernel and scope) and profile.svg in <dir>')
     .addOption(backendOption())
@@ -169,15 +218,15 @@ export function buildProgram(): Command {
   program
     .command('restore')
     .description('restore a folder of LQ face images with a checkpoint (PNG out)')
-    .requiredOption('--checkpoint <path>', 'the policy checkpoint')
-    .requiredOption('--input <dir>', 'folder of .png/.jpg face images')
-    .requiredOption('--output <dir>', 'folder for the restored PNGs')
-    .option('--sampling-steps <s>', 'DDIM steps', positiveInt('--sampling-steps'), 20)
-    .option('--eta <eta>', 'DDIM eta', nonNegative('--eta'), 0)
+    .addOption(requiredOption('--checkpoint <path>', 'the policy checkpoint'))
+    .addOption(requiredOption('--input <dir>', 'folder of .png/.jpg face images'))
+    .addOption(requiredOption('--output <dir>', 'folder for the restored PNGs'))
+    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, 20))
+    .addOption(valueOption('--eta <eta>', 'DDIM eta', nonNegative, 0))
     .option('--resize', "resize inputs to the policy's image size instead of refusing them")
-    .option('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt('--samples'), 1)
-    .option('--batch <n>', 'images per batch', positiveInt('--batch'), 16)
-    .option('--seed <n>', 'sampling seed', nonNegative('--seed'), 0)
+    .addOption(valueOption('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt, 1))
+    .addOption(valueOption('--batch <n>', 'images per batch', positiveInt, 16))
+    .addOption(valueOption('--seed <n>', 'sampling seed', nonNegative, 0))
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, async () => {
@@ -189,7 +238,7 @@ export function buildProgram(): Command {
   program
     .command('report')
     .description('write report.md with tables and plots (re-render a demo run, or build from eval/train outputs)')
-    .requiredOption('--run <dir>', 'folder to write the report into')
+    .addOption(requiredOption('--run <dir>', 'folder to write the report into'))
     .option('--eval <file...>', '`eval --out` JSON files', [])
     .option('--train <dir...>', '`train` run folders (reward curves)', [])
     .option('--title <text>', 'report title')
@@ -205,21 +254,22 @@ export function buildProgram(): Command {
     program
       .command('ablate')
       .description("the paper's component study: SFT, GRPO, +noise-level, +GT reg., LRPO, reward backprop; several seeds")
-      .requiredOption('--run <dir>', 'run folder (one sub-run per method and seed)')
+      .addOption(requiredOption('--run <dir>', 'run folder (one sub-run per method and seed)'))
       .option('--init <checkpoint>', 'the SFT checkpoint', COMMITTED_SFT)
-      .option('--steps <n>', 'LRPO steps per run', positiveInt('--steps'), 40),
+      .addOption(valueOption('--steps <n>', 'LRPO steps per run', positiveInt, 40)),
+    (o) => (Array.isArray(o.methods) ? o.methods.filter((m): m is TrainMethod => m !== 'sft') : RANGES_ONLY),
   )
-    .option('--seeds <n...>', 'seeds', ['0', '1', '2'])
-    .addOption(new Option('--methods <name...>', 'rows to run').choices(ABLATION_ROWS.map((r) => r.method)).default(ABLATION_ROWS.map((r) => r.method)))
+    .addOption(valueOption('--seeds <n...>', 'seeds', nonNegativeInt, [0, 1, 2]))
+    .addOption(choiceOption('--methods <name...>', 'rows to run', ABLATION_ROWS.map((r) => r.method), ABLATION_ROWS.map((r) => r.method)))
     .option('--data <set>', "'synthetic' or 'real' (scored on; trained on synthetic faces), or a folder (trained on, and scored on its held-out tenth)", 'synthetic')
-    .option('--count <n>', 'evaluation faces', positiveInt('--count'), 32)
-    .option('--train-count <n>', 'synthetic training pairs', positiveInt('--train-count'), 256)
+    .addOption(valueOption('--count <n>', 'evaluation faces', positiveInt, 32))
+    .addOption(valueOption('--train-count <n>', 'synthetic training pairs', positiveInt, 256))
     .option('--resume', 'reuse finished sub-runs in --run')
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, async () => {
-        const seeds = (o.seeds as string[]).map((s) => positiveIntOrZero('--seeds')(s));
-        process.stdout.write(`${await ablate({ run: o.run, init: o.init, steps: o.steps, seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, overrides: lrpoOverridesOf(o), resume: !!o.resume })}\n`);
+        const table = await ablate({ run: o.run, init: o.init, steps: o.steps, seeds: o.seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, overrides: lrpoOverridesOf(o), resume: !!o.resume });
+        process.stdout.write(`${table}\n`);
       }),
     );
 
@@ -229,23 +279,16 @@ export function buildProgram(): Command {
     .addHelpText('after', REQUIREMENTS_HELP)
     .option('--run <dir>', 'run folder', `runs/demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)
     .option('--sft <checkpoint>', 'SFT checkpoint to start from', COMMITTED_SFT)
-    .option('--lrpo-steps <n>', 'LRPO steps', positiveInt('--lrpo-steps'), 40)
-    .option('--synthetic-count <n>', 'held-out synthetic faces', positiveInt('--synthetic-count'), 32)
-    .option('--real-count <n>', 'real faces (at most 22)', positiveInt('--real-count'), 22)
-    .option('--seed <n>', 'seed', nonNegative('--seed'), 0)
+    .addOption(valueOption('--lrpo-steps <n>', 'LRPO steps', positiveInt, 40))
+    .addOption(valueOption('--synthetic-count <n>', 'held-out synthetic faces', positiveInt, 32))
+    .addOption(valueOption('--real-count <n>', 'real faces (at most 22)', positiveInt, 22))
+    .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, () => demo({ run: o.run, sft: o.sft, lrpoSteps: o.lrpoSteps, syntheticCount: o.syntheticCount, realCount: o.realCount, seed: o.seed })),
     );
   return program;
 }
-
-/** Parses an integer >= 0. */
-const positiveIntOrZero = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be integers >= 0, got '${v}'.`);
-  return n;
-};
 
 /** Parses `argv` and runs the command; an error is printed as one line and exits with status 1. */
 export async function runCli(argv: readonly string[]): Promise<void> {

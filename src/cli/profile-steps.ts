@@ -48,7 +48,7 @@ export function stepProfiler(dir: string, steps: number | undefined, title: stri
     if (!session) return;
     const p = await session.stop();
     session = undefined;
-    say(`${title}: ${p.dispatches} kernel runs, ${p.gpuMs.toFixed(0)} ms device of ${p.wallMs.toFixed(0)} ms wall; wrote ${writeProfile(dir, p, `${title} (${seen - 1} steps)`)}`);
+    say(`${title}: ${p.dispatches} kernel runs, ${p.gpuMs.toFixed(0)} ms device of ${p.wallMs.toFixed(0)} ms wall; ` + `wrote ${writeProfile(dir, p, `${title} (${seen - 1} steps)`)}`);
   };
   return {
     afterStep: async () => {

@@ -20,7 +20,7 @@ export function restoreOutputPaths(inputs: readonly string[], outputDir: string)
     }
     const other = firstInputOf.get(out);
     if (other !== undefined) {
-      throw new Error(`restore: ${other} and ${inputs[i]} would both be written to ${out}, and one result would be lost; rename one of them (or restore them from separate folders).`);
+      throw new Error(`restore: ${other} and ${inputs[i]} would both be written to ${out}, and one result would be lost; ` + `rename one of them (or restore them from separate folders).`);
     }
     firstInputOf.set(out, inputs[i]);
   });

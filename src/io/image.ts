@@ -116,8 +116,8 @@ export interface ReadImageOptions {
 }
 
 /**
- * Reads a PNG or JPEG file (format from its signature) as a [1, 3, H, W] float32 tensor in
- * [0, 1]: grayscale becomes three equal channels, alpha is dropped.
+ * Reads a PNG or JPEG file (format from its signature) as a [1, 3, H, W] float32 tensor with
+ * values in [0, 1]: grayscale becomes three equal channels, alpha is dropped.
  */
 export async function readImage(path: string, options: ReadImageOptions = {}): Promise<Tensor> {
   return chwToTensor(rgbToCHW(await readRgb(path)), options.backend);

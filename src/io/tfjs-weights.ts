@@ -116,7 +116,10 @@ export function decodeTfjsWeights(
     const total = shards.reduce((a, s) => a + s.byteLength, 0);
     const data = new Uint8Array(total);
     let at = 0;
-    for (const s of shards) (data.set(s, at), (at += s.byteLength));
+    for (const s of shards) {
+      data.set(s, at);
+      at += s.byteLength;
+    }
     const expected = group.weights.reduce((a, w) => a + w.shape.reduce((p, d) => p * d, 1) * STORED_BYTES[(w.quantization?.dtype ?? w.dtype) as StoredDType], 0);
     if (expected !== total) {
       throw new WeightsError(

@@ -47,7 +47,7 @@ export function groupAdvantages(rewards: Float64Array | Float32Array | readonly 
     throw new LrpoConfigError(`${op}: stdEps is ${String(stdEps)}; expected a finite number > 0 (the paper uses 1e-4).`);
   }
   if (rewards === null || typeof rewards !== 'object' || typeof rewards.length !== 'number') {
-    throw new RangeError(`${op}: rewards must be an array or Float64Array of numbers, got ${rewards === null ? 'null' : typeof rewards}. Read the reward tensor back first: Array.from(await total.data()).`);
+    throw new RangeError(`${op}: rewards must be an array or Float64Array of numbers, got ${rewards === null ? 'null' : typeof rewards}. ` + `Read the reward tensor back first: Array.from(await total.data()).`);
   }
   const n = rewards.length;
   if (n === 0 || n % k !== 0) {
@@ -55,7 +55,7 @@ export function groupAdvantages(rewards: Float64Array | Float32Array | readonly 
   }
   for (let i = 0; i < n; i++) {
     if (typeof rewards[i] !== 'number' || !Number.isFinite(rewards[i])) {
-      throw new RangeError(`${op}: reward ${i} (group ${Math.floor(i / k)}, candidate ${i % k}) is ${String(rewards[i])}; every reward must be a finite number. Check the reward terms for NaN inputs.`);
+      throw new RangeError(`${op}: reward ${i} (group ${Math.floor(i / k)}, candidate ${i % k}) is ${String(rewards[i])}; ` + `every reward must be a finite number. Check the reward terms for NaN inputs.`);
     }
   }
   const out = new Float64Array(n);

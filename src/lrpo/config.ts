@@ -1,11 +1,33 @@
 // The LRPO configuration (docs/architecture.md, "The LRPO pipeline"): one frozen record of every
 // hyper-parameter, with the paper's defaults, a validating builder, switches for every component
 // and the ablation presets of the paper's component study.
+import { sequenceT } from 'fp-ts/lib/Apply.js';
 import * as E from 'fp-ts/lib/Either.js';
+import * as RA from 'fp-ts/lib/ReadonlyArray.js';
+import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
+import { flow, pipe } from 'fp-ts/lib/function.js';
+
+/** One thing wrong with a configuration: the field, its value, and what it should be. */
+export interface LrpoConfigProblem {
+  /** The field's dotted path ('sampling.steps'); for overrides that are not a record, their label. */
+  readonly field: string;
+  /** The value given. */
+  readonly value: unknown;
+  /** What the field accepts, e.g. 'an integer >= 2': the fix. */
+  readonly expected: string;
+  /** The whole sentence, as lrpoConfig's error says it. */
+  readonly message: string;
+}
 
 /** A configuration value out of range, of the wrong type, or a field that does not exist. */
 export class LrpoConfigError extends RangeError {
   override name = 'LrpoConfigError';
+  /** Every problem lrpoConfig found (empty for errors raised elsewhere, e.g. groupAdvantages). */
+  readonly problems: readonly LrpoConfigProblem[];
+  constructor(message: string, problems: readonly LrpoConfigProblem[] = []) {
+    super(message);
+    this.problems = problems;
+  }
 }
 
 /**
@@ -185,22 +207,88 @@ const FIELDS: Readonly<Record<string, FieldSpec>> = {
 
 const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
 
-function mergeInto(op: string, base: Record<string, unknown>, overrides: unknown, path: string, label: string): Record<string, unknown> {
-  if (overrides === undefined) return base;
-  if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
-    throw new LrpoConfigError(`${op}: ${path || label} must be a record of fields, got ${show(overrides)}.`);
+/** Every problem at once, or the value: the Left of a validation holds them all. */
+type Validated<A> = E.Either<RNEA.ReadonlyNonEmptyArray<LrpoConfigProblem>, A>;
+/** Either's applicative with problem lists concatenated: independent checks report together instead of the first winning. */
+const collecting = E.getApplicativeValidation(RNEA.getSemigroup<LrpoConfigProblem>());
+const traverseAll = RA.traverse(collecting);
+const problem = (field: string, value: unknown, expected: string, message: string): Validated<never> =>
+  E.left(RNEA.of({ field, value, expected, message }));
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/** `base` with `overrides` merged in field by field (nested records too); every unknown field and non-record is a problem. */
+function mergeInto(base: Record<string, unknown>, overrides: unknown, path: string, label: string): Validated<Record<string, unknown>> {
+  if (overrides === undefined) return E.right(base);
+  if (!isRecord(overrides)) {
+    return problem(path || label, overrides, 'a record of fields', `${path || label} must be a record of fields, got ${show(overrides)}.`);
   }
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(overrides)) {
+  const mergeField = ([k, v]: [string, unknown]): Validated<readonly [string, unknown]> => {
     const field = path ? `${path}.${k}` : k;
     if (!Object.hasOwn(base, k)) {
-      throw new LrpoConfigError(`${op}: unknown field "${field}"; the fields${path ? ` of ${path}` : ''} are ${Object.keys(base).join(', ')}.`);
+      const fields = Object.keys(base).join(', ');
+      return problem(field, v, `one of ${fields}`, `unknown field "${field}"; the fields${path ? ` of ${path}` : ''} are ${fields}.`);
     }
-    if (v === undefined) continue;
     const current = base[k];
-    out[k] = typeof current === 'object' && current !== null ? mergeInto(op, current as Record<string, unknown>, v, field, label) : v;
+    if (v === undefined) return E.right([k, current]);
+    return isRecord(current) ? pipe(mergeInto(current, v, field, label), E.map((merged) => [k, merged] as const)) : E.right([k, v]);
+  };
+  return pipe(
+    Object.entries(overrides),
+    traverseAll(mergeField),
+    E.map((entries) => ({ ...base, ...Object.fromEntries(entries) })),
+  );
+}
+
+/** One leaf field against its range (FIELDS). */
+function checkField(merged: Record<string, unknown>, path: string): Validated<unknown> {
+  const spec = FIELDS[path];
+  const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], merged);
+  return spec.check(value) ? E.right(value) : problem(path, value, spec.allowed, `${path} is ${show(value)}; expected ${spec.allowed}.`);
+}
+
+/** The fields checkSteps reads. */
+const STEP_FIELDS = ['sampling.steps', 'trainLastStep', 'gtRegularization.enabled', 'gtRegularization.lastSteps'];
+
+/**
+ * Every leaf field against its range, and the checks between the step fields once those are in
+ * range (whatever the other fields hold), all reported together.
+ */
+const checkFields = (merged: Record<string, unknown>): Validated<LrpoConfig> =>
+  pipe(
+    sequenceT(collecting)(
+      pipe(
+        Object.keys(FIELDS),
+        traverseAll((path) => checkField(merged, path)),
+      ),
+      STEP_FIELDS.every((path) => E.isRight(checkField(merged, path))) ? checkSteps(merged as unknown as LrpoConfig) : E.right(undefined),
+    ),
+    E.map(() => merged as unknown as LrpoConfig),
+  );
+
+/** The checks between the step fields, on a config whose step fields are each in range. */
+function checkSteps(config: LrpoConfig): Validated<LrpoConfig> {
+  const trained = trainedSteps(config).length;
+  const { steps } = config.sampling;
+  if (trained < 1) {
+    return problem(
+      'sampling.steps',
+      steps,
+      'an integer >= 2 (or trainLastStep: true)',
+      `sampling.steps is ${steps} with trainLastStep false, which leaves no step to train; use sampling.steps >= 2 or trainLastStep: true.`,
+    );
   }
-  return out;
+  const { enabled, lastSteps } = config.gtRegularization;
+  if (enabled && lastSteps > trained) {
+    return problem(
+      'gtRegularization.lastSteps',
+      lastSteps,
+      `an integer in 1..${trained} (${trained} of the ${steps} sampling steps are trained)`,
+      `gtRegularization.lastSteps is ${lastSteps} but only ${trained} step(s) are trained ` +
+        `(sampling.steps ${steps}, trainLastStep ${config.trainLastStep}); expected an integer in 1..${trained}.`,
+    );
+  }
+  return E.right(config);
 }
 
 /** The sampling-step indices (0 = the first, noisiest step of a rollout) whose log-prob is trained, in order. */
@@ -223,37 +311,53 @@ export function gtSteps(config: Pick<LrpoConfig, 'sampling' | 'trainLastStep' | 
  * `lrpoConfig(ABLATIONS.grpo, { groupSize: 4, sampling: { steps: 10 } })`.
  */
 export function lrpoConfig(...overrides: readonly (LrpoConfigOverrides | undefined)[]): LrpoConfig {
-  const op = 'lrpoConfig';
-  const merged = overrides.reduce<Record<string, unknown>>(
-    (acc, o, i) => mergeInto(op, acc, o, '', overrides.length > 1 ? `overrides[${i}]` : 'overrides'),
-    LRPO_DEFAULTS as unknown as Record<string, unknown>,
+  return pipe(
+    validateLrpoConfig(...overrides),
+    E.getOrElse((problems): LrpoConfig => {
+      throw configError(problems);
+    }),
   );
-  for (const [path, spec] of Object.entries(FIELDS)) {
-    const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], merged);
-    if (!spec.check(value)) throw new LrpoConfigError(`${op}: ${path} is ${show(value)}; expected ${spec.allowed}.`);
-  }
-  const config = merged as unknown as LrpoConfig;
-  const trained = trainedSteps(config).length;
-  if (trained < 1) {
-    throw new LrpoConfigError(
-      `${op}: sampling.steps is ${config.sampling.steps} with trainLastStep false, which leaves no step to train; use sampling.steps >= 2 or trainLastStep: true.`,
+}
+
+/**
+ * lrpoConfig without the throw: Right(the frozen config), or Left(every problem found). Problems
+ * of the overrides' shape (unknown fields, non-records) and of the fields' ranges are collected,
+ * not just the first; the checks between fields (enough sampling steps for the trained and GT
+ * steps) run once the fields they read are in range.
+ */
+export function validateLrpoConfig(...overrides: readonly unknown[]): E.Either<RNEA.ReadonlyNonEmptyArray<LrpoConfigProblem>, LrpoConfig> {
+  const defaults = LRPO_DEFAULTS as unknown as Record<string, unknown>;
+  // Each override merges into the ones before it; after a failed one, into the defaults (same
+  // fields), so the later overrides are still checked.
+  const merged = overrides.reduce<Validated<Record<string, unknown>>>((acc, o, i) => {
+    const next = mergeInto(E.isRight(acc) ? acc.right : defaults, o, '', overrides.length > 1 ? `overrides[${i}]` : 'overrides');
+    return pipe(
+      sequenceT(collecting)(acc, next),
+      E.map(([, latest]) => latest),
     );
-  }
-  if (config.gtRegularization.enabled && config.gtRegularization.lastSteps > trained) {
-    throw new LrpoConfigError(
-      `${op}: gtRegularization.lastSteps is ${config.gtRegularization.lastSteps} but only ${trained} step(s) are trained ` +
-        `(sampling.steps ${config.sampling.steps}, trainLastStep ${config.trainLastStep}); expected an integer in 1..${trained}.`,
-    );
-  }
-  return deepFreeze(structuredClone(merged)) as unknown as LrpoConfig;
+  }, E.right(defaults));
+  return pipe(
+    merged,
+    E.chain(checkFields),
+    E.map((config) => deepFreeze(structuredClone(config))),
+  );
+}
+
+/** The LrpoConfigError of a list of problems: one sentence each. */
+function configError(problems: RNEA.ReadonlyNonEmptyArray<LrpoConfigProblem>): LrpoConfigError {
+  const op = 'lrpoConfig';
+  const message =
+    problems.length === 1
+      ? `${op}: ${problems[0].message}`
+      : `${op}: ${problems.length} problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`;
+  return new LrpoConfigError(message, problems);
 }
 
 /** lrpoConfig as an fp-ts Either, for decoding configs read from files or the command line. */
-export const decodeLrpoConfig = (overrides: unknown): E.Either<LrpoConfigError, LrpoConfig> =>
-  E.tryCatch(
-    () => lrpoConfig(overrides as LrpoConfigOverrides),
-    (e) => (e instanceof LrpoConfigError ? e : new LrpoConfigError(String(e))),
-  );
+export const decodeLrpoConfig: (overrides: unknown) => E.Either<LrpoConfigError, LrpoConfig> = flow(
+  (overrides: unknown) => validateLrpoConfig(overrides),
+  E.mapLeft(configError),
+);
 
 function deepFreeze<T>(x: T): T {
   if (x !== null && typeof x === 'object') {

@@ -19,11 +19,13 @@ export {
 export {
   lrpoConfig,
   decodeLrpoConfig,
+  validateLrpoConfig,
   trainedSteps,
   gtSteps,
   LRPO_DEFAULTS,
   ABLATIONS,
   LrpoConfigError,
+  type LrpoConfigProblem,
   type LrpoConfig,
   type LrpoConfigOverrides,
   type GtRegularizationConfig,

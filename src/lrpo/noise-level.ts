@@ -20,7 +20,7 @@ export function noiseLevelWeights(sigmas: Numbers): Float64Array {
   for (let j = 0; j < sigmas.length; j++) {
     const s = sigmas[j];
     if (!(typeof s === 'number' && Number.isFinite(s) && s > 0)) {
-      throw new RangeError(`${op}: sigma ${j} is ${String(s)}; every trained step's s_t must be finite and > 0 (leave deterministic steps, such as the last DDIM step, out of training).`);
+      throw new RangeError(`${op}: sigma ${j} is ${String(s)}; every trained step's s_t must be finite and ` + `> 0 (leave deterministic steps, such as the last DDIM step, out of training).`);
     }
     total += s;
   }
@@ -46,7 +46,7 @@ export function stepAdvantages(advantages: Numbers, weights: Numbers | null, opt
   const clip = options.clip ?? 5;
   if (!(typeof clip === 'number' && clip > 0)) throw new LrpoConfigError(`${op}: clip is ${String(clip)}; expected a number > 0 (the paper uses 5; Infinity switches clipping off).`);
   if (advantages === null || typeof advantages !== 'object' || advantages.length === 0) {
-    throw new RangeError(`${op}: expected the per-sample advantages (groupAdvantages' result), got ${advantages === null || typeof advantages !== 'object' ? String(advantages) : 'an empty list'}.`);
+    throw new RangeError(`${op}: expected the per-sample advantages (groupAdvantages' result), ` + `got ${advantages === null || typeof advantages !== 'object' ? String(advantages) : 'an empty list'}.`);
   }
   const steps = weights === null ? options.steps : weights.length;
   if (weights === null && options.steps === undefined) {

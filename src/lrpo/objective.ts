@@ -62,7 +62,7 @@ export function lrpoLoss(inputs: LrpoLossInputs): LrpoLoss {
   const useGt = config.gtRegularization.enabled && gtSteps > 0 && config.gtRegularization.weight > 0;
   const useKl = config.klWeight > 0;
   if (useGt && logProbGt === undefined) {
-    throw new LrpoConfigError(`${op}: ${gtSteps} GT step(s) are among the rows and gtRegularization is enabled (weight ${config.gtRegularization.weight}), but logProbGt was not given; pass the GT log-probs or disable gtRegularization.`);
+    throw new LrpoConfigError(`${op}: ${gtSteps} GT step(s) are among the rows and gtRegularization ` + `is enabled (weight ${config.gtRegularization.weight}), but logProbGt was not given; ` + `pass the GT log-probs or disable gtRegularization.`);
   }
   if (useKl && klTerm === undefined) {
     throw new LrpoConfigError(`${op}: klWeight is ${config.klWeight} but klTerm was not given; pass gaussianKl(mu_theta, mu_ref, s_t) or set klWeight: 0.`);

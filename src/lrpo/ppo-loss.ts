@@ -22,8 +22,12 @@ export function checkVectors(op: string, named: Readonly<Record<string, unknown>
     if (t.rank !== 1 || t.size === 0) {
       throw new ShapeError(`${op}: ${name} has shape ${fmtShape(t.shape)}; expected a non-empty vector [N], one value per sample (average log-probs over pixels first).`);
     }
-    if (n === undefined) (n = t.shape[0]), (first = name);
-    else if (t.shape[0] !== n) throw new ShapeError(`${op}: ${name} has shape ${fmtShape(t.shape)} but ${first} has [${n}]; pass one value per sample for every input.`);
+    if (n === undefined) {
+      n = t.shape[0];
+      first = name;
+    } else if (t.shape[0] !== n) {
+      throw new ShapeError(`${op}: ${name} has shape ${fmtShape(t.shape)} but ${first} has [${n}]; pass one value per sample for every input.`);
+    }
   }
   return n!;
 }

@@ -87,7 +87,7 @@ export function unetSpec(config: UNetConfig): SpecOf<UNetParams> {
 export const unetInit = (k: PRNGKey, config: UNetConfig, options: InitOptions = {}): UNetParams => initParams<UNetParams>(k, unetSpec(config), options);
 
 const configSummary = (c: UNetConfig): string =>
-  `the UNet config { baseChannels ${c.baseChannels}, channelMults [${c.channelMults.join(', ')}], numResBlocks ${c.numResBlocks}, attentionAtLowest ${c.attentionAtLowest}, timeEmbedDim ${c.timeEmbedDim} }`;
+  `the UNet config { baseChannels ${c.baseChannels}, ` + `channelMults [${c.channelMults.join(', ')}], numResBlocks ${c.numResBlocks}, ` + `attentionAtLowest ${c.attentionAtLowest}, timeEmbedDim ${c.timeEmbedDim} }`;
 
 /**
  * Throws a ShapeError naming the first leaf of `params` that `config` does not expect (missing,
@@ -114,7 +114,7 @@ export function checkUnetInputs(config: UNetConfig, xt: Tensor, t: Tensor, cond:
   const [b, , h, w] = xt.shape;
   if (h % multiple !== 0 || w % multiple !== 0) {
     throw new ShapeError(
-      `${op}: image size ${h}x${w} (xt ${fmtShape(xt.shape)}) must be divisible by 2^(levels - 1) = ${multiple} for the ${config.channelMults.length} levels of channelMults [${config.channelMults.join(', ')}]; ` +
+      `${op}: image size ${h}x${w} (xt ${fmtShape(xt.shape)}) ` + `must be divisible by 2^(levels - 1) = ${multiple} for the ${config.channelMults.length} levels ` + `of channelMults [${config.channelMults.join(', ')}]; ` +
         `resize or pad to ${Math.ceil(h / multiple) * multiple}x${Math.ceil(w / multiple) * multiple}.`,
     );
   }

@@ -66,14 +66,14 @@ export function profileTable(profile: Profile<unknown>, options: TableOptions = 
   ];
   const row = (g: Grouped): string => {
     const ms = time(g);
-    return `| ${g.kernel} | ${g.scope === '' ? '(top)' : g.scope} | ${g.calls} | ${fmt(ms)} | ${total > 0 ? fmt((100 * ms) / total, 1) : ''} | ${rate(g.flops, ms, 1e9)} | ${rate(g.bytes, ms, 1e9)} | ${g.compiles || ''} |`;
+    return `| ${g.kernel} | ${g.scope === '' ? '(top)' : g.scope} | ${g.calls} | ` + `${fmt(ms)} | ${total > 0 ? fmt((100 * ms) / total, 1) : ''} | ` + `${rate(g.flops, ms, 1e9)} | ${rate(g.bytes, ms, 1e9)} | ${g.compiles || ''} |`;
   };
   lines.push(...groups.slice(0, top).map(row));
   const rest = groups.slice(top);
   if (rest.length > 0) {
     const sum = (f: (g: Grouped) => number): number => rest.reduce((n, g) => n + f(g), 0);
     const ms = sum(time);
-    lines.push(`| (${rest.length} more) | | ${sum((g) => g.calls)} | ${fmt(ms)} | ${total > 0 ? fmt((100 * ms) / total, 1) : ''} | | | ${sum((g) => g.compiles) || ''} |`);
+    lines.push(`| (${rest.length} more) | | ${sum((g) => g.calls)} | ${fmt(ms)} | ` + `${total > 0 ? fmt((100 * ms) / total, 1) : ''} | | | ${sum((g) => g.compiles) || ''} |`);
   }
   return lines.join('\n') + '\n';
 }

@@ -191,13 +191,13 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
         yLabel: axisLabel(y),
         points,
         arrows,
-        note: `Better toward the ${corner}. Bars: 95% intervals of the mean.${arrows.length ? ` Arrows: from ${from} to each method on the same dataset.` : ''}`,
+        note: `Better toward the ${corner}. Bars: 95% intervals of the ` + `mean.${arrows.length ? ` Arrows: from ${from} to each method on the same dataset.` : ''}`,
       });
       await writeFile(path, svg);
       written.push(path);
       md.push('## Perception–fidelity trade-off', '', `![tradeoff](${REPORT_FILES.tradeoff})`, '');
       md.push(
-        `*One point per method and dataset at its mean ${METRICS[x].label} (x) and ${METRICS[y].label} (y), bars the 95% intervals; the ${corner} is better${arrows.length ? `; arrows lead from ${escapeCell(from)} to the methods trained from it` : ''}.*`,
+        `*One point per method and dataset at its mean ${METRICS[x].label} (x) ` + `and ${METRICS[y].label} (y), bars the 95% intervals; the ${corner} is ` + `better${arrows.length ? `; arrows lead from ${escapeCell(from)} to the methods trained from it` : ''}.*`,
         '',
       );
     }

@@ -27,6 +27,7 @@ const legendMaxChars = (width: number): number => Math.max(8, Math.min(26, Math.
 /** Escapes text for XML content and attribute values, dropping characters XML 1.0 forbids. */
 export function escapeXml(text: string): string {
   return text
+    // eslint-disable-next-line no-control-regex -- removing control characters is the point
     .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
@@ -243,7 +244,7 @@ function legendSvg(f: Frame, entries: readonly LegendEntry[]): string[] {
     const y = f.top + 10 + i * rowH;
     if (e.swatch.kind === 'line') {
       if (e.swatch.band) out.push(`<rect x="${n2(x)}" y="${n2(y - 5)}" width="20" height="10" fill="${e.color}" fill-opacity="0.18"/>`);
-      out.push(`<line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(x + 20)}" y2="${n2(y)}" stroke="${e.color}" stroke-width="2.2"${e.swatch.dash ? ` stroke-dasharray="${e.swatch.dash}"` : ''}/>`);
+      out.push(`<line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(x + 20)}" y2="${n2(y)}" stroke="${e.color}" ` + `stroke-width="2.2"${e.swatch.dash ? ` stroke-dasharray="${e.swatch.dash}"` : ''}/>`);
     } else {
       out.push(markerSvg(e.swatch.shape, x + 10, y, 5, e.color));
     }
@@ -262,7 +263,7 @@ function documentSvg(f: Frame, spec: ChartSpec, body: readonly string[], defs = 
   const empty = spec.xRange === undefined || spec.yRange === undefined;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" ` + `font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
     `<title>${escapeXml(spec.title)}</title>`,
     defs,
     `<rect width="${f.width}" height="${f.height}" fill="#fff"/>`,
@@ -367,7 +368,7 @@ export function lineChartSvg(opts: LineChartOptions): string {
     }
     for (const line of s.lines) {
       const pts = line.map((p) => `${n2(f.sx(p.step))},${n2(f.sy(p.mean))}`).join(' ');
-      body.push(`<polyline class="line" points="${pts}" fill="none" stroke="${s.color}" stroke-width="2.2" stroke-linejoin="round"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      body.push(`<polyline class="line" points="${pts}" fill="none" stroke="${s.color}" stroke-width="2.2" ` + `stroke-linejoin="round"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
       // Isolated points would be invisible as a one-vertex polyline; short curves get markers.
       if (line.length === 1 || drawn.length <= 40) for (const p of line) body.push(`<circle cx="${n2(f.sx(p.step))}" cy="${n2(f.sy(p.mean))}" r="2.8" fill="${s.color}"/>`);
     }
@@ -540,6 +541,6 @@ export function scatterSvg(opts: ScatterOptions): string {
   }
   body.push(`</g>`);
 
-  const defs = `<defs><marker id="arrowhead" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 Z" fill="#444"/></marker></defs>`;
+  const defs = `<defs><marker id="arrowhead" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" ` + `orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 Z" fill="#444"/></marker></defs>`;
   return documentSvg(f, spec, body, defs);
 }

@@ -3,7 +3,7 @@ import type { Backend, BackendInfo, BackendName, Storage } from '../kernels/back
 import type { Tensor } from './tensor.js';
 import { createCpuBackend } from '../kernels/cpu/index.js';
 import { BackendError } from './errors.js';
-import { orphanBackend } from './memory.js';
+import { orphanBackend } from './live.js';
 
 const BACKEND_NAMES: readonly BackendName[] = ['webgpu', 'cpu'];
 const instances = new Map<BackendName, Backend>();

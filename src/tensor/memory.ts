@@ -1,66 +1,14 @@
-// Deterministic memory: scopes that dispose what they created, `keep`, and live-memory counters.
+// Deterministic memory: scopes that dispose what they created, `keep`, `dispose` of trees, and the
+// live-memory counters (kept in live.ts, which the Tensor class uses).
 // A FinalizationRegistry is deliberately not used: GPU bytes are freed when a scope ends or
 // `dispose()` is called, never at the garbage collector's whim.
-import type { BackendName, Storage } from '../kernels/backend.js';
 import type { Tensor } from './tensor.js';
 import { treeLeaves } from './pytree.js';
 import { ArgumentError } from './errors.js';
+import { popScope, pushScope, track } from './live.js';
 
-interface Counters {
-  tensors: number;
-  bytes: number;
-}
-const counted = new WeakSet<Storage>();
-const live: Record<BackendName, Counters> = { cpu: { tensors: 0, bytes: 0 }, webgpu: { tensors: 0, bytes: 0 } };
-/**
- * Each backend name's instance generation: shutdown() starts a new one, and storages of an older
- * generation belong to a destroyed device (their tensors count as disposed, and their buffers must
- * never reach the new device's pool).
- */
-const generation: Record<BackendName, number> = { cpu: 0, webgpu: 0 };
-const storageGeneration = new WeakMap<Storage, number>();
+export { memory, type MemoryInfo } from './live.js';
 
-/** Called by the Tensor constructor: one more handle, and the storage's bytes if it is new. */
-export function countAcquire(storage: Storage): void {
-  const c = live[storage.backend];
-  c.tensors++;
-  if (counted.has(storage)) {
-    storage.refs++;
-  } else {
-    // First handle: whatever the backend initialised refs to, the front end owns the count now.
-    counted.add(storage);
-    storageGeneration.set(storage, generation[storage.backend]);
-    storage.refs = 1;
-    c.bytes += storage.byteLength;
-  }
-}
-
-/** Whether `storage` was made by a backend instance that has since been shut down. @internal */
-export const isOrphaned = (storage: Storage): boolean => storageGeneration.get(storage) !== generation[storage.backend];
-
-/**
- * Called when the backend `name` is shut down: its live storages become orphans (their tensors read
- * as disposed) and stop counting in memory(). @internal
- */
-export function orphanBackend(name: BackendName): void {
-  generation[name]++;
-  live[name] = { tensors: 0, bytes: 0 };
-}
-
-/** Called by dispose(): one handle fewer; returns true when the storage has no handles left. */
-export function countRelease(storage: Storage): boolean {
-  const c = live[storage.backend];
-  c.tensors--;
-  storage.refs--;
-  if (storage.refs > 0) return false;
-  counted.delete(storage);
-  c.bytes -= storage.byteLength;
-  return true;
-}
-
-// --- scopes ------------------------------------------------------------------------------------
-
-const scopeStack: Set<Tensor>[] = [];
 const kept = new WeakSet<Tensor>();
 /** Tensors an autodiff tape still needs: they pass out of ending scopes instead of being freed. */
 const retained = new WeakMap<Tensor, number>();
@@ -79,35 +27,29 @@ export function unretain(t: Tensor): void {
 
 export const isRetained = (t: Tensor): boolean => retained.has(t);
 
-/** Registers a new tensor with the innermost scope (tensors made outside any scope are the caller's). */
-export function track(t: Tensor): void {
-  scopeStack[scopeStack.length - 1]?.add(t);
-}
-
 /**
  * Runs `fn` and disposes every tensor it created except those it returns (anywhere inside a
  * returned array or record) and those passed to `keep`. Returned tensors move to the enclosing
  * scope. `fn` must be synchronous: await readbacks outside the scope.
  */
 export function scope<T>(fn: () => T): T {
-  const mine = new Set<Tensor>();
-  scopeStack.push(mine);
+  const mine = pushScope();
   let result: T;
   try {
     result = fn();
   } catch (e) {
-    scopeStack.pop();
+    popScope();
     for (const t of mine) if (!kept.has(t)) t.dispose();
     throw e;
   }
-  scopeStack.pop();
+  popScope();
   if (result instanceof Promise) {
     // The async body runs on without its scope and fails on the tensors freed here; that failure
     // is part of this refusal, not an unhandled rejection that would end the process.
     result.catch(() => undefined);
     for (const t of mine) if (!kept.has(t)) t.dispose();
     throw new ArgumentError(
-      'scope: the function returned a Promise; scopes track synchronous work only. Do the tensor math inside scope(() => ...) and await readbacks (x.data()) outside it.',
+      'scope: the function returned a Promise; scopes track synchronous work only. ' + 'Do the tensor math inside scope(() => ...) and await readbacks (x.data()) outside it.',
     );
   }
   const escaping = new Set(treeLeaves(result));
@@ -140,16 +82,4 @@ export const tidy = scope;
 export function keep<T extends Tensor>(t: T): T {
   kept.add(t);
   return t;
-}
-
-export interface MemoryInfo {
-  /** Live tensor handles (views count as handles) on this backend. */
-  readonly tensors: number;
-  /** Bytes held by live storages (a storage shared by views counts once). */
-  readonly bytes: number;
-}
-
-/** Live tensors and bytes per backend, for checking that loops hold memory flat. */
-export function memory(): Record<BackendName, MemoryInfo> {
-  return { cpu: { ...live.cpu }, webgpu: { ...live.webgpu } };
 }

@@ -4,7 +4,7 @@ import type { AnyTypedArray, DType } from './dtype.js';
 import { DisposedTensorError, fmtShape } from './errors.js';
 import { backendFor } from './backends.js';
 import { checkAlloc, HOST } from './alloc-limits.js';
-import { countAcquire, countRelease, isOrphaned, track } from './memory.js';
+import { countAcquire, countRelease, isOrphaned, track } from './live.js';
 import { contiguousStrides, isContiguous, sizeOf, type Shape } from './shape.js';
 import { formatHostValues, formatValues, type FormatOptions } from './format.js';
 

@@ -76,7 +76,7 @@ export interface LoadCheckpointOptions {
 /** Reads a checkpoint written by saveCheckpoint and checks it against `expect` and its own config. */
 export async function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint> {
   if (!existsSync(path)) {
-    throw new CheckpointError(`loadCheckpoint: ${path} does not exist; pass a checkpoint written by pretrain or train (<run>/checkpoints/step-N.safetensors, or the committed checkpoints/sft-tiny-32.safetensors).`);
+    throw new CheckpointError(`loadCheckpoint: ${path} does not exist; pass a checkpoint written by pretrain or train ` + `(<run>/checkpoints/step-N.safetensors, or the committed checkpoints/sft-tiny-32.safetensors).`);
   }
   const { tree, metadata } = await loadSafetensors(path, options.backend ? { backend: options.backend } : {});
   const fail = (what: string, fix: string): never => {

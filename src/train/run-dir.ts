@@ -62,7 +62,7 @@ export function openRun(path: string, kind: string, config: Record<string, unkno
       if (!resume) throw new RunDirError(`${dir} already holds a '${String(existing.kind)}' run; pass --resume to continue it, or choose a new --run folder.`);
       const diff = Object.keys({ ...existing, ...wanted }).filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k]));
       if (diff.length > 0) {
-        throw new RunDirError(`${dir}: --resume needs the options it was started with; these differ: ${diff.map((k) => `${k} (run: ${JSON.stringify(existing[k])}, now: ${JSON.stringify(wanted[k])})`).join(', ')}.`);
+        throw new RunDirError(`${dir}: --resume needs the options it was started with; these differ: ` + `${diff.map((k) => `${k} (run: ${JSON.stringify(existing[k])}, now: ${JSON.stringify(wanted[k])})`).join(', ')}.`);
       }
     } else {
       rmSync(metricsPath, { force: true });

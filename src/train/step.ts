@@ -69,7 +69,7 @@ function nonFinite(named: readonly (readonly [string, ArrayLike<number>])[]): { 
 /** A NaN or infinite loss (or gradient norm): training stops before the bad update reaches a checkpoint. */
 export class NonFiniteLossError extends Error {
   constructor(op: string, step: number, value: number, lr: number, quantity = 'loss') {
-    super(`${op}: the ${quantity} became ${value} at step ${step}; the run stopped and earlier checkpoints are intact. Lower the learning rate (now ${lr}) or the gradient clip, or resume from the last checkpoint.`);
+    super(`${op}: the ${quantity} became ${value} at step ${step}; ` + `the run stopped and earlier checkpoints are intact. Lower the learning rate (now ${lr}) ` + `or the gradient clip, or resume from the last checkpoint.`);
     this.name = 'NonFiniteLossError';
   }
 }

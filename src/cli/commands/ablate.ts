@@ -61,13 +61,13 @@ export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[
   return [
     `# Ablation: LRPO components (${s.seeds.length} seed${s.seeds.length === 1 ? '' : 's'}, ${s.steps} steps each)`,
     '',
-    `Every method starts from ${relative(process.cwd(), s.init) || s.init} and is scored on ${s.faces} faces of the ${s.set} set with the same sampling noise; cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
+    `Every method starts from ${relative(process.cwd(), s.init) || s.init} and is scored ` + `on ${s.faces} faces of the ${s.set} set with the same sampling noise; ` + `cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
     '',
     ablationTable(rows, TABLE_METRICS),
     ...(hasBaseline
       ? [
           '',
-          `Paired differences from ${baseline}, seed by seed (same sampling noise, same faces), mean ± the 95% interval over seeds; bold where the interval excludes 0, i.e. beyond the seed-to-seed spread:`,
+          `Paired differences from ${baseline}, seed by seed (same sampling noise, same faces), mean ± the 95% interval over seeds; ` + `bold where the interval excludes 0, i.e. beyond the seed-to-seed spread:`,
           '',
           ablationDeltaTable(rows, baseline, TABLE_METRICS),
         ]

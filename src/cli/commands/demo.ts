@@ -93,9 +93,9 @@ export async function demo(o: DemoOptions): Promise<string> {
       summary: summarize(results),
       setup: [
         ['Backend', `${info.name} (${info.description ?? 'unknown adapter'})`],
-        ['Policy', `UNet '${policy.preset}' (${stats.params.toLocaleString('en')} params, ${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${policy.imageSize} px image), ${policy.space.kind} target x${policy.space.scale}`],
+        ['Policy', `UNet '${policy.preset}' (${stats.params.toLocaleString('en')} params, ` + `${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${policy.imageSize} px image), ` + `${policy.space.kind} target x${policy.space.scale}`],
         ['SFT checkpoint', `${relative(process.cwd(), sft) || sft} (step ${before.info.step})`], // relative: reports are read on other machines
-        ['LRPO', `${o.lrpoSteps} steps; ${config.inputsPerBatch} LQ inputs x ${config.groupSize} candidates per step; DDIM ${config.sampling.steps} steps, eta ${config.sampling.eta}; lr ${config.optimizer.lr}; clip eps ${config.clipEps}; GT regularization weight ${config.gtRegularization.weight} on the last ${config.gtRegularization.lastSteps} trained steps, temperature ${config.gtRegularization.temperature}`],
+        ['LRPO', `${o.lrpoSteps} steps; ${config.inputsPerBatch} LQ inputs x ${config.groupSize} candidates per step; ` + `DDIM ${config.sampling.steps} steps, eta ${config.sampling.eta}; lr ${config.optimizer.lr}; ` + `clip eps ${config.clipEps}; GT regularization weight ${config.gtRegularization.weight} on the last ` + `${config.gtRegularization.lastSteps} trained steps, temperature ${config.gtRegularization.temperature}`],
         ['Evaluation sampling', `DDIM ${sampling.steps} steps, eta ${sampling.eta}, the same noise for every method (seed ${sampling.seed})`],
         ['Intervals', '95% Student-t intervals of the mean over faces'],
         ['Wall time', `LRPO ${((trainedAt - started) / 60000).toFixed(1)} min, evaluation ${((Date.now() - trainedAt) / 60000).toFixed(1)} min`],
@@ -134,7 +134,7 @@ function summarize(results: readonly MethodResult[]): string {
       const better = METRICS[m].higherIsBetter ? d.mean > 0 : d.mean < 0;
       const clear = Math.abs(d.mean) > d.halfWidth;
       const verdict = !clear ? 'within noise' : better ? 'better' : 'worse';
-      return [`- ${set}, ${METRICS[m].label}: LRPO - SFT = ${d.mean.toFixed(m === 'psnr' ? 2 : 4)} ± ${d.halfWidth.toFixed(m === 'psnr' ? 2 : 4)} (paired, 95%): **${verdict}**`];
+      return [`- ${set}, ${METRICS[m].label}: LRPO - SFT = ${d.mean.toFixed(m === 'psnr' ? 2 : 4)} ± ` + `${d.halfWidth.toFixed(m === 'psnr' ? 2 : 4)} (paired, 95%): **${verdict}**`];
     }),
   );
   return [

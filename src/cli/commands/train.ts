@@ -1,7 +1,7 @@
 // `train`: LRPO fine-tuning of an SFT checkpoint in a resumable run folder (config.json,
 // metrics.jsonl with the reward and memory() per step, checkpoints/step-N.safetensors).
 import { stepProfiler } from '../profile-steps.js';
-import { ABLATIONS, lrpoConfig, type AblationName, type LrpoConfig, type LrpoConfigOverrides } from '../../lrpo/config.js';
+import { ABLATIONS, lrpoConfig, validateLrpoConfig, type AblationName, type LrpoConfig, type LrpoConfigOverrides } from '../../lrpo/config.js';
 import { defaultReward } from '../../lrpo/reward.js';
 import { initLrpoState, lrpoStep, trainLrpo } from '../../lrpo/train.js';
 import { rewardBackpropStep } from '../../lrpo/reward-backprop.js';
@@ -54,8 +54,14 @@ export const SMALL_LRPO: LrpoConfigOverrides = Object.freeze({
   optimizer: { lr: 3e-5 },
 });
 
-/** The effective config of a train run: defaults, the small-model scale, the user's overrides, then the ablation's switches. */
-export const trainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides): LrpoConfig => lrpoConfig(SMALL_LRPO, overrides, method === 'rewardBackprop' ? {} : ABLATIONS[method]);
+/** The layers of a train run's config: the small-model scale, the user's overrides, then the ablation's switches. */
+const trainLayers = (method: TrainMethod, overrides: LrpoConfigOverrides) => [SMALL_LRPO, overrides, method === 'rewardBackprop' ? {} : ABLATIONS[method]];
+
+/** The effective config of a train run: the defaults with trainLayers merged in. */
+export const trainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides): LrpoConfig => lrpoConfig(...trainLayers(method, overrides));
+
+/** trainConfig without the throw: Right(the config) or Left(every problem), for checking options before any work. */
+export const validateTrainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides) => validateLrpoConfig(...trainLayers(method, overrides));
 
 /** Runs (or resumes) LRPO; returns the final checkpoint's path. */
 export async function train(options: TrainOptions): Promise<string> {
@@ -73,7 +79,7 @@ export async function train(options: TrainOptions): Promise<string> {
     const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
     const faceNet = loadFaceRecognitionParams();
     const reward = defaultReward(faceNet);
-    say(`train: LRPO (${options.ablation}) from ${options.init}, ${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ${config.sampling.steps} DDIM steps; run folder ${run.path}`);
+    say(`train: LRPO (${options.ablation}) from ${options.init}, ` + `${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ` + `${config.sampling.steps} DDIM steps; run folder ${run.path}`);
     const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
     const profiler = stepProfiler(run.path, profileSteps, `train ${options.ablation}: B=${config.inputsPerBatch} x K=${config.groupSize}, ${config.sampling.steps} DDIM steps`, say);
     const save = (s: TrainState) =>

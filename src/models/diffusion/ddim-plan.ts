@@ -114,6 +114,6 @@ export function checkStep(op: string, plan: DdimPlan, j: number): void {
     throw new ShapeError(`${op}: expected a DdimPlan from ddimPlan(schedule, { steps, eta }), got ${String(plan)}.`);
   }
   if (!Number.isInteger(j) || j < 0 || j >= plan.steps) {
-    throw new ShapeError(`${op}: step index j = ${j} is out of range for a plan of ${plan.steps} steps; use 0..${plan.steps - 1} (0 is the noisiest step, t = ${plan.timesteps[0]}).`);
+    throw new ShapeError(`${op}: step index j = ${j} is out of range for a plan of ${plan.steps} steps; ` + `use 0..${plan.steps - 1} (0 is the noisiest step, t = ${plan.timesteps[0]}).`);
   }
 }

@@ -15,7 +15,7 @@ export interface AttentionConfig {
 
 export interface AttentionParams {
   readonly norm: GroupNormParams;
-  /** [3C, C]: rows 0..C-1 give q, C..2C-1 k, 2C..3C-1 v; within each, head h owns rows h d .. (h + 1) d - 1. */
+  /** Shape [3C, C]: rows 0..C-1 give q, C..2C-1 k, 2C..3C-1 v; within each, head h owns rows h d .. (h + 1) d - 1. */
   readonly qkv: LinearParams;
   /** [C, C] output projection. */
   readonly proj: LinearParams;

@@ -108,7 +108,7 @@ export function checkParamsAgainstSpec(op: string, params: unknown, spec: unknow
       return;
     }
     if (!isRecord(p)) {
-      throw new ShapeError(`${op}: ${name} should be a record with keys ${Object.keys(s as object).join(', ')} for ${what}, but it is ${p === undefined ? 'missing' : p instanceof Tensor ? `a tensor ${fmtShape(p.shape)}` : typeof p}. ${fix}`);
+      throw new ShapeError(`${op}: ${name} should be a record with keys ${Object.keys(s as object).join(', ')} for ` + `${what}, but it is ${p === undefined ? 'missing' : p instanceof Tensor ? `a tensor ${fmtShape(p.shape)}` : typeof p}. ${fix}`);
     }
     for (const [k, sub] of Object.entries(s as object)) walk(p[k], sub, join(k));
     const extra = Object.keys(p).find((k) => !(k in (s as object)));

@@ -38,6 +38,6 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Refuses a value an int32 tensor would silently wrap or zero (out of range, NaN, infinite). */
 export function checkInt32(op: string, value: number, where: string): void {
   if (!(value >= INT32_MIN && value <= INT32_MAX)) {
-    throw new DTypeError(`${op}: ${where} is ${value}, which int32 cannot hold (it holds integers in [${INT32_MIN}, ${INT32_MAX}]); use dtype 'float32' or 'float64', or bring the value into range.`);
+    throw new DTypeError(`${op}: ${where} is ${value}, which int32 cannot hold (it holds integers in [${INT32_MIN}, ${INT32_MAX}]); ` + `use dtype 'float32' or 'float64', or bring the value into range.`);
   }
 }

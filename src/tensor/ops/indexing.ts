@@ -15,7 +15,7 @@ function indexTensor(op: string, x: Tensor, indices: Tensor | readonly number[])
     const bad = indices.findIndex((i) => typeof i !== 'number' || !Number.isInteger(i) || Math.abs(i) > 2 ** 31 - 1);
     if (bad >= 0) {
       throw new ArgumentError(
-        `${op}: indices[${bad}] is ${describe(indices[bad])}, not an int32 integer; indices pick whole elements: round them (Math.round), keep them within ±${2 ** 31 - 1}, or pass an int32 tensor.`,
+        `${op}: indices[${bad}] is ${describe(indices[bad])}, not an int32 integer; ` + `indices pick whole elements: round them (Math.round), keep them within ±${2 ** 31 - 1}, or pass an int32 tensor.`,
       );
     }
   }

@@ -34,7 +34,7 @@ function reduceWith(op: ReduceOp, x: Tensor, options: ReduceOptions): Tensor {
     checkShape(
       axes.every((a) => x.shape[a] > 0),
       op,
-      () => `cannot take the ${op} over a size-0 axis of ${fmtShape(x.shape)} (axis ${JSON.stringify(options.axis)}): it has no identity. Check the shape or reduce other axes.`,
+      () => `cannot take the ${op} over a size-0 axis of ${fmtShape(x.shape)} (axis ${JSON.stringify(options.axis)}): ` + `it has no identity. Check the shape or reduce other axes.`,
     );
   }
   return scope(() => {

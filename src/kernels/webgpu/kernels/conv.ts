@@ -243,7 +243,7 @@ export function checkConvVariant(gpu: GpuDevice, problem: ConvGemmProblem, name:
   if (!gemm || !gemm.supports(problem, gpu)) {
     const op = problem.transposed ? 'convTranspose2d' : 'conv2d';
     const fits = convVariants.filter((v) => v.supports(problem, gpu)).map((v) => v.name);
-    throw new BackendError(`webgpu: ${op} variant '${name}' is unknown or does not support this problem; known: ${convVariants.map((v) => v.name).join(', ')} (this one fits: ${fits.join(', ')}).`);
+    throw new BackendError(`webgpu: ${op} variant '${name}' is unknown or does not support this problem; ` + `known: ${convVariants.map((v) => v.name).join(', ')} (this one fits: ${fits.join(', ')}).`);
   }
   return gemm;
 }

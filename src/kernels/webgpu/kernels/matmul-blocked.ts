@@ -34,7 +34,7 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
   const name = `rows${tm}x${tn}${subgroupA ? 'sg' : ''}`;
   return {
     name,
-    description: `register-blocked: ${tm} broadcast rows per workgroup x ${tn} columns per lane (vec4 B when aligned), no shared memory${subgroupA ? ', A loaded per subgroup and broadcast' : ''}`,
+    description: `register-blocked: ${tm} broadcast rows per workgroup x ${tn} columns per lane (vec4 B when aligned), ` + `no shared memory${subgroupA ? ', A loaded per subgroup and broadcast' : ''}`,
     supports: (_p, gpu) => !subgroupA || subgroupsFit(gpu, LANES),
     run(ctx, a, b, out, p) {
       const t = wgslScalar(p.dtype);

@@ -17,7 +17,7 @@ export function tiledVariant(tm: number, tn: number, bk: number, pipelined = fal
   const name = `tiled${bm}x${bn}k${bk}${pipelined ? 'p' : ''}`;
   return {
     name,
-    description: `shared-memory tiles ${bm}x${bn}, K step ${bk}, ${tm}x${tn} outputs per thread${pipelined ? ', register-prefetched and bank-conflict free' : ''}`,
+    description: `shared-memory tiles ${bm}x${bn}, K step ${bk}, ` + `${tm}x${tn} outputs per thread${pipelined ? ', register-prefetched and bank-conflict free' : ''}`,
     supports: () => true,
     gpuOnly: true,
     run(ctx, a, b, out, p) {

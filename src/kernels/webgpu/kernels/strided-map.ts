@@ -134,7 +134,7 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
   const binding = (j: number, name: string, access: 'read' | 'read_write'): string =>
     lanes?.[j] === 'vec' ? `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<vec4<${scalars[j]}>>;` : storageBinding(j + 1, name, scalars[j], access);
   const source = kernelSource(
-    `// ${spec.kernel}: strided map, rank ${rank}, contiguous operands [${contiguous.join(', ')}]${lanes ? `, ${LANES} elements per thread [${lanes.join(', ')}]` : ''}`,
+    `// ${spec.kernel}: strided map, rank ${rank}, contiguous operands ` + `[${contiguous.join(', ')}]${lanes ? `, ${LANES} elements per thread [${lanes.join(', ')}]` : ''}`,
     spec.prelude ?? '',
     layout.declaration(),
     [binding(0, 'out0', 'read_write'), ...spec.inputs.map((_, i) => binding(i + 1, `in${i + 1}`, 'read'))].join('\n'),

@@ -1,0 +1,101 @@
+// Issue 18 item 10: the command line checks every option before any work and reports every
+// problem in one message (src/cli/options.ts): bad values, missing required options, and the
+// problems of the LRPO config the options make, each naming the option, its value and the fix.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import * as E from 'fp-ts/lib/Either.js';
+import { describe, expect, it } from 'vitest';
+import { buildProgram, USAGE_ERROR } from '../src/cli/main.js';
+import { checkedOption, checkOptions, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, refuse, setOptionValues } from '../src/cli/options.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** A small command with one option of each kind, parsed (not run) from `args`. */
+function parsed(...args: string[]): Command {
+  const command = new Command('t')
+    .exitOverride()
+    .addOption(checkedOption('--run <dir>', 'run folder', null, { required: true }))
+    .addOption(checkedOption('--steps <n>', 'steps', positiveInt, { default: 40 }))
+    .addOption(checkedOption('--lr <rate>', 'rate', nonNegative))
+    .addOption(checkedOption('--seeds <n...>', 'seeds', nonNegativeInt, { default: [0, 1] }))
+    .addOption(checkedOption('--backend <name>', 'backend', null, { choices: ['webgpu', 'cpu'], default: 'webgpu' }));
+  crossCheck(command, (v) => (typeof v.lr === 'number' && v.lr > 1 ? refuse('--lr', String(v.lr), 'at most 1 with these steps') : E.right(undefined)));
+  return command.parse(args, { from: 'user' });
+}
+
+describe('checkOptions', () => {
+  it('collects every problem, in option order, then the cross-check on the values that parsed', () => {
+    const checked = checkOptions(parsed('--steps', '-1', '--lr', '2', '--seeds', '0', 'x', '-3', '--backend', 'gpu'));
+    expect(E.isLeft(checked) && checked.left).toEqual([
+      { option: '--run', value: undefined, expected: '--run <dir>' },
+      { option: '--steps', value: '-1', expected: 'a positive integer' },
+      { option: '--seeds', value: 'x', expected: 'an integer >= 0' },
+      { option: '--seeds', value: '-3', expected: 'an integer >= 0' },
+      { option: '--backend', value: 'gpu', expected: 'one of webgpu, cpu' },
+      { option: '--lr', value: '2', expected: 'at most 1 with these steps' },
+    ]);
+  });
+
+  it('a value that does not parse is not cross-checked as well', () => {
+    const checked = checkOptions(parsed('--run', 'r', '--lr', 'abc'));
+    expect(E.isLeft(checked) && checked.left).toEqual([{ option: '--lr', value: 'abc', expected: 'a number >= 0' }]);
+  });
+
+  it('on success, returns the parsed values and the defaults, which setOptionValues hands to the action', () => {
+    const command = parsed('--run', 'r', '--lr', '0.5', '--seeds', '3', '4');
+    const checked = checkOptions(command);
+    const values = { run: 'r', steps: 40, lr: 0.5, seeds: [3, 4], backend: 'webgpu' };
+    expect(checked).toEqual(E.right(values));
+    setOptionValues(command, E.isRight(checked) ? checked.right : {});
+    expect(command.opts()).toEqual(values);
+    expect(command.getOptionValueSource('steps')).toBe('default');
+  });
+
+  it('describes one problem in one line and several as a list', () => {
+    expect(describeProblems('t', [{ option: '--steps', value: '0', expected: 'a positive integer' }])).toBe("--steps must be a positive integer, got '0'");
+    expect(
+      describeProblems('train', [
+        { option: '--run', value: undefined, expected: '--run <dir>' },
+        { option: '--lr', value: 'abc', expected: 'a number >= 0' },
+        { option: '--lr', value: 'abc', expected: 'a number >= 0' },
+      ]),
+    ).toBe("2 problems with the options of 'train':\n  --run is required: pass --run <dir>\n  --lr must be a number >= 0, got 'abc'");
+  });
+});
+
+describe('the program', () => {
+  it('refuses the options of train together, with the LRPO config problems named by option, before any work', async () => {
+    let stderr = '';
+    const program = buildProgram()
+      .exitOverride()
+      .configureOutput({ writeErr: (s) => (stderr += s) });
+    const run = program.parseAsync(['node', 'webgpu-lrpo', 'train', '--run', 'r', '--init', 'missing.safetensors', '--steps', '0', '--clip-eps', '2', '--sampling-steps', '4', '--gt-steps', '5']);
+    const error = await run.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CommanderError);
+    expect((error as CommanderError).exitCode).toBe(USAGE_ERROR);
+    expect(stderr).toContain(
+      "error: 3 problems with the options of 'train':\n" +
+        "  --steps must be a positive integer, got '0'\n" +
+        "  --clip-eps must be a number in (0, 1), got '2'\n" +
+        "  --gt-steps must be an integer in 1..3 (3 of the 4 sampling steps are trained), got '5'\n",
+    );
+  });
+
+  it('`webgpu-lrpo train --steps -1 --lr abc` names every problem and exits with 2', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', '--steps', '-1', '--lr', 'abc'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toBe(
+      "error: 4 problems with the options of 'train':\n" +
+        '  --run is required: pass --run <dir>\n' +
+        '  --init is required: pass --init <checkpoint>\n' +
+        "  --steps must be a positive integer, got '-1'\n" +
+        "  --lr must be a number >= 0, got 'abc'\n" +
+        '(add --help for the options)\n',
+    );
+  });
+});
