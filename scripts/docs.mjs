@@ -14,7 +14,9 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const builtFile = (target) => (typeof target === 'string' ? target : (target.import ?? target.default));
 
 const exportsMap = typeof pkg.exports === 'string' ? { '.': pkg.exports } : pkg.exports;
-const entryPoints = Object.entries(exportsMap).map(([subpath, target]) => {
+// Entries that are not modules (./package.json) have nothing to document.
+const moduleExports = Object.entries(exportsMap).filter(([subpath]) => !subpath.endsWith('.json'));
+const entryPoints = moduleExports.map(([subpath, target]) => {
   const built = builtFile(target);
   const source = typeof built === 'string' ? built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts') : undefined;
   if (!source || !existsSync(join(root, source))) {

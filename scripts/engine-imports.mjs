@@ -3,7 +3,7 @@
 // symbol; names it does not export stay where they are. Mechanical and idempotent: run
 // `node scripts/engine-imports.mjs` after rebasing a branch that added deep imports.
 import ts from 'typescript';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { relative, dirname, resolve } from 'node:path';
 import { execSync } from 'node:child_process';
 const root = process.cwd();

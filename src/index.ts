@@ -89,6 +89,7 @@ export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, dispo
 export { saveSafetensors, loadSafetensors, SafetensorsError, type LoadSafetensorsOptions, type LoadedSafetensors, type TensorSpec, type LoadedTree } from './io/safetensors.js';
 // Types the public functions take or return, for users who name them (and for the API reference, npm run docs).
 export type { AnyTypedArray } from './tensor/dtype.js';
+export type { FormatOptions } from './tensor/format.js';
 export type { TensorLike } from './tensor/ops/operand.js';
 export type { IntOrPair } from './tensor/ops/conv.js';
 export type { RandomOptions } from './random/index.js';

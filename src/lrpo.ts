@@ -25,6 +25,8 @@ export {
   LRPO_DEFAULTS,
   ABLATIONS,
   LrpoConfigError,
+  validateLrpoConfig,
+  type LrpoConfigProblem,
   type LrpoConfig,
   type LrpoConfigOverrides,
   type GtRegularizationConfig,
