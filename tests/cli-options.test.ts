@@ -71,7 +71,7 @@ describe('the program', () => {
     const program = buildProgram()
       .exitOverride()
       .configureOutput({ writeErr: (s) => (stderr += s) });
-    const run = program.parseAsync(['node', 'webgpu-lrpo', 'train', '--run', 'r', '--init', 'missing.safetensors', '--steps', '0', '--clip-eps', '2', '--sampling-steps', '4', '--gt-steps', '5']);
+    const run = program.parseAsync(['node', 'webgpu-lrpo', 'train', '--run', 'r', '--init', 'missing.safetensors', '--steps', '0', '--clip-eps', '2', '--sampling-steps', '4', '--steps-per-update', '-2', '--gt-steps', '5']);
     const error = await run.then(
       () => undefined,
       (e: unknown) => e,
@@ -79,8 +79,9 @@ describe('the program', () => {
     expect(error).toBeInstanceOf(CommanderError);
     expect((error as CommanderError).exitCode).toBe(USAGE_ERROR);
     expect(stderr).toContain(
-      "error: 3 problems with the options of 'train':\n" +
+      "error: 4 problems with the options of 'train':\n" +
         "  --steps must be a positive integer, got '0'\n" +
+        "  --steps-per-update must be an integer >= 0, got '-2'\n" +
         "  --clip-eps must be a number in (0, 1), got '2'\n" +
         "  --gt-steps must be an integer in 1..3 (3 of the 4 sampling steps are trained), got '5'\n",
     );

@@ -23,7 +23,7 @@ const cli = (...args: string[]) => buildProgram().exitOverride().parseAsync(['no
 /** A generous per-command limit: on a loaded 2-core CI machine the demo alone takes minutes. */
 const SLOW = 600_000;
 
-const LRPO_TINY = ['--group', '2', '--inputs', '1', '--sampling-steps', '2', '--gt-steps', '1'];
+const LRPO_TINY = ['--group', '2', '--inputs', '1', '--sampling-steps', '3', '--steps-per-update', '1', '--gt-steps', '1'];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lrpo-cli-smoke-'));

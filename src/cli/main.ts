@@ -45,6 +45,9 @@ function withLrpoOptions(command: Command, methodsOf: (values: Readonly<Record<s
     .addOption(valueOption('--group <k>', 'candidates per LQ input (K)', positiveInt, SMALL_LRPO.groupSize))
     .addOption(valueOption('--inputs <b>', 'LQ inputs per step (B)', positiveInt, SMALL_LRPO.inputsPerBatch))
     .addOption(valueOption('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt, SMALL_LRPO.sampling?.steps))
+    .addOption(
+      valueOption('--steps-per-update <n>', 'trained DDIM steps per update, drawn at random (0: all)', nonNegativeInt, SMALL_LRPO.stepsPerUpdate ?? 0),
+    )
     .addOption(valueOption('--lr <rate>', 'AdamW learning rate', nonNegative, SMALL_LRPO.optimizer?.lr))
     .addOption(valueOption('--clip-eps <eps>', 'PPO ratio clip', nonNegative))
     .addOption(valueOption('--gt-weight <w>', 'GT likelihood regularization weight', nonNegative))
@@ -58,6 +61,7 @@ const lrpoOverridesOf = (o: Record<string, number | undefined>): LrpoConfigOverr
   groupSize: o.group,
   inputsPerBatch: o.inputs,
   sampling: { steps: o.samplingSteps },
+  stepsPerUpdate: o.stepsPerUpdate,
   optimizer: { lr: o.lr },
   ...(o.clipEps !== undefined ? { clipEps: o.clipEps } : {}),
   ...(o.kl !== undefined ? { klWeight: o.kl } : {}),
@@ -69,6 +73,7 @@ const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
   groupSize: '--group',
   inputsPerBatch: '--inputs',
   'sampling.steps': '--sampling-steps',
+  stepsPerUpdate: '--steps-per-update',
   'optimizer.lr': '--lr',
   clipEps: '--clip-eps',
   'gtRegularization.weight': '--gt-weight',
