@@ -210,11 +210,16 @@ function reduceVec4Rows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, 
     storage: [ctx.bind(partial), ctx.bind(x)],
     workgroups: Math.ceil(count / REDUCE_WORKGROUP_SIZE),
   });
+  return combineParts(ctx, op, partial, dtype, l.nOut, parts);
+}
+
+/** The second pass of a split reduction: `partial` is a contiguous [nOut, parts] array, reduced over its last axis (and released). */
+function combineParts(ctx: GpuContext, op: ReduceOp, partial: WebGpuStorage, dtype: DType, nOut: number, parts: number): WebGpuStorage {
   if (parts === 1) return partial;
   const second: RowLayout = {
-    kept: { shape: l.nOut > 1 ? [l.nOut] : [], strides: [l.nOut > 1 ? [parts] : []] },
+    kept: { shape: nOut > 1 ? [nOut] : [], strides: [nOut > 1 ? [parts] : []] },
     red: { shape: [parts], strides: [[1]] },
-    nOut: l.nOut,
+    nOut,
     nRed: parts,
   };
   const out = reduceRows(ctx, op, partial, dtype, second, 0);
@@ -342,17 +347,7 @@ function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtyp
     storage: [ctx.bind(partial), ctx.bind(x)],
     workgroups: nGroups,
   });
-  if (splits === 1) return partial;
-  // Second pass: partials are a contiguous [nOut, splits] array reduced over its last axis.
-  const second: RowLayout = {
-    kept: { shape: l.nOut > 1 ? [l.nOut] : [], strides: [l.nOut > 1 ? [splits] : []] },
-    red: { shape: [splits], strides: [[1]] },
-    nOut: l.nOut,
-    nRed: splits,
-  };
-  const out = reduceRows(ctx, op, partial, dtype, second, 0);
-  ctx.release(partial);
-  return out;
+  return combineParts(ctx, op, partial, dtype, l.nOut, splits);
 }
 
 /** Index (int32) of the first max/min along `axis`; NaN counts as the extreme, as in NumPy. */
