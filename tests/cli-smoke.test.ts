@@ -23,7 +23,8 @@ const cli = (...args: string[]) => buildProgram().exitOverride().parseAsync(['no
 /** A generous per-command limit: on a loaded 2-core CI machine the demo alone takes minutes. */
 const SLOW = 600_000;
 
-const LRPO_TINY = ['--group', '2', '--inputs', '1', '--sampling-steps', '3', '--steps-per-update', '1', '--gt-steps', '1'];
+// 4 sampling steps (a divisor of T = 1000): 3 trained, of which --steps-per-update draws 1.
+const LRPO_TINY = ['--group', '2', '--inputs', '1', '--sampling-steps', '4', '--steps-per-update', '1', '--gt-steps', '1'];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lrpo-cli-smoke-'));
