@@ -98,11 +98,13 @@ export function buildProgram(): Command {
     .addOption(new Option('--target <space>', "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ").choices(['image', 'residual']).default(DEFAULT_TARGET_SPACE.kind))
     .option('--residual-scale <s>', 'residual target scale', nonNegative('--residual-scale'), 4)
     .option('--resume', 'continue the run in --run from its newest checkpoint')
+    .option('--init <checkpoint>', 'fine-tune: start from this checkpoint\'s params (same preset, size and target) instead of a fresh init')
     .addOption(profileStepsOption())
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, () =>
         pretrain({
+          ...(o.init ? { init: o.init } : {}),
           data: o.data,
           space: { kind: o.target, scale: o.target === 'residual' ? o.residualScale : 1 },
           run: o.run,
