@@ -87,10 +87,9 @@ export interface FaceNuisance {
   /** Background clutter (blotches of colour) strength and its seed. */
   readonly clutter: number;
   readonly clutterSeed: number;
-  /** White-balance cast (multipliers per channel), lens blur (pixels at 64 px) and sensor noise s.d. */
+  /** White-balance cast (multipliers per channel) and lens blur (pixels at 64 px). */
   readonly cast: Rgb;
   readonly blur: number;
-  readonly noise: number;
 }
 
 export interface FaceParams {
@@ -197,7 +196,7 @@ export function sampleIdentity(k: PRNGKey | KeyWords): FaceIdentity {
     beard,
     glasses: glassesDraw < 0.1 ? 'clear' : glassesDraw < 0.14 ? 'dark' : 'none',
     glassesColor,
-    skinTexture: d.range(0.02, 0.08),
+    skinTexture: d.range(0.03, 0.1),
     textureSeed: Math.floor(d.u() * 2 ** 30),
   };
 }
@@ -236,7 +235,6 @@ export function sampleNuisance(k: PRNGKey | KeyWords): FaceNuisance {
     clutterSeed: Math.floor(d.u() * 2 ** 30),
     cast: [1 + warm + d.range(-0.03, 0.03), 1 + d.range(-0.03, 0.03), 1 - warm + d.range(-0.03, 0.03)],
     blur: d.range(0.3, 0.8),
-    noise: d.chance(0.5) ? d.range(0, 0.012) : 0,
   };
 }
 
@@ -264,5 +262,4 @@ export const neutralNuisance: FaceNuisance = Object.freeze({
   clutterSeed: 0,
   cast: [1, 1, 1] as Rgb,
   blur: 0.7,
-  noise: 0,
 });

@@ -3,7 +3,7 @@
 // (analytic coverage over one pixel), so edges are anti-aliased at any size with one sample.
 import type { FaceIdentity, FaceNuisance, FaceParams, Rgb } from './face-params.js';
 import { ffhqQuad } from './real-faces.js';
-import { fbm, hash2 } from './value-noise.js';
+import { fbm } from './value-noise.js';
 
 /** One shape of the stack: inside where `f < 0`; `f` need not be a distance (edges use its gradient). */
 interface Layer {
@@ -50,7 +50,7 @@ function almond(cu: number, cv: number, w: number, h: number) {
 }
 
 /** The shapes of one face, back to front, in face units (u right, v down, image = [-1, 1]^2). */
-function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
+function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
   const a = id.faceWidth;
   const b = id.faceHeight;
   const cy = -0.1; // face ellipse centre
@@ -64,9 +64,12 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
   const partU = id.hairPart * a * 0.5;
   const hairShade = (u: number, v: number): number => {
     const ang = Math.atan2(v - (hairTop - 0.1), u - partU);
-    // Strands: fine streaks along the direction from the parting, broken up by noise.
-    const streak = Math.sin(ang * 140 + 9 * fbm(u * 6, v * 6, id.textureSeed + 7, 2));
-    return (0.8 + 0.1 * streak + 0.25 * (fbm(u * 14, v * 14, id.textureSeed + 11, 2) - 0.5)) * Math.min(1.1, 0.6 + Math.hypot(u - partU, v - hairTop) * 4);
+    // Strands: fine streaks along the direction from the parting, broken up by noise; faded where
+    // they are finer than two pixels (they would alias into noise).
+    const r = Math.max(0.02, Math.hypot(u - partU, v - (hairTop - 0.1)));
+    const strandPixels = (2 * Math.PI * r) / 140 / px;
+    const streak = Math.min(1, Math.max(0, strandPixels - 1)) * Math.sin(ang * 140 + 9 * fbm(u * 6, v * 6, id.textureSeed + 7, 2, 1 / (6 * px)));
+    return (0.8 + 0.1 * streak + 0.25 * (fbm(u * 14, v * 14, id.textureSeed + 11, 2, 1 / (14 * px)) - 0.5)) * Math.min(1.1, 0.6 + Math.hypot(u - partU, v - hairTop) * 4);
   };
   const hairA = a + id.hairVolume;
   const hairB = b * 0.92 + id.hairVolume;
@@ -170,7 +173,7 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
   if (id.beard > 0) {
     const top = cy + id.noseY + id.noseWidth * 0.6;
     layers.push({ box: [-a - 0.02, top - 0.05, a + 0.02, cy + b + 0.05], f: (u, v) => Math.max(faceF(u, v) + 0.02, (top - v) * 3), color: scaleRgb(id.hairColor, 0.9), opacity: 0.85 * id.beard,
-      soft: a * 0.12, shade: (u, v) => 0.75 + 0.5 * fbm(u * 30, v * 30, id.textureSeed + 13, 2) });
+      soft: a * 0.12, shade: (u, v) => 0.75 + 0.5 * fbm(u * 30, v * 30, id.textureSeed + 13, 2, 1 / (30 * px)) });
   }
   // Mouth: lips around a centre line whose corners rise with the smile; dark opening when open.
   const mu = featureShift;
@@ -262,8 +265,6 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
     throw new RangeError(`renderFace: size must be an integer in [8, 1024], got ${size}.`);
   }
   const { identity: id, nuisance: nu } = params;
-  const layers = faceLayers(id, nu);
-  const n = layers.length;
   const plane = size * size;
   const out = new Float32Array(3 * plane);
   // The crop: FFHQ's square from the eyes and mouth (as the real-face set is cut), then the
@@ -274,6 +275,8 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
   const sinR = Math.sin(nu.rotation) / nu.scale;
   const px = ((2 / size) * Math.hypot(quad.x[0], quad.x[1])) / nu.scale; // one pixel in face units
   const eps = px * 0.25;
+  const layers = faceLayers(id, nu, px);
+  const n = layers.length;
   // Per layer, a bound on |grad f| from an 8x8 sample of its box (x3 for safety): pixels whose
   // |f| exceeds bound x edge width are fully in or out, so the two extra evaluations for the
   // gradient are skipped there (most pixels, now that the face fills the frame).
@@ -316,7 +319,7 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
       const t = Math.min(1, Math.max(0, 0.5 + 0.35 * (pxImg * bgU + py * bgV)));
       // Background: a gradient plus colour blotches (out-of-focus clutter).
       const cl = nu.clutter;
-      const blotch = cl * (fbm(u * 2.5, v * 2.5, nu.clutterSeed, 2) - 0.5);
+      const blotch = cl * (fbm(u * 2.5, v * 2.5, nu.clutterSeed, 2, 1 / (2.5 * px)) - 0.5);
       const tint = cl * (fbm(u * 1.5, v * 1.5, nu.clutterSeed + 1, 2) - 0.5);
       let r = nu.background0[0] + (nu.background1[0] - nu.background0[0]) * t + blotch + tint;
       let g = nu.background0[1] + (nu.background1[1] - nu.background0[1]) * t + blotch;
@@ -354,7 +357,7 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
         const nz = Math.sqrt(Math.max(0, 1 - Math.min(1, r2)));
         const lambert = Math.max(0, hu * lx + hv * ly + nz * lz);
         const inside = Math.min(1, Math.max(0, (1.6 - r2) / 0.6));
-        light *= 1 + inside * (0.75 * lambert - 0.4 + tex * 5 * (fbm(u * 20, v * 20, id.textureSeed, 2) - 0.5));
+        light *= 1 + inside * (0.9 * lambert - 0.5 + tex * 5 * (fbm(u * 20, v * 20, id.textureSeed, 2, 1 / (20 * px)) - 0.5));
       }
       const o = y * size + x;
       out[o] = r * light * nu.cast[0];
@@ -362,11 +365,9 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
       out[2 * plane + o] = bl * light * nu.cast[2];
     }
   }
-  // Optics, then sensor noise (hashed per pixel: deterministic), then the 8-bit range.
+  // Optics, then the [0, 1] range. No sensor noise: these are the clean targets (the degradation
+  // adds noise to the inputs), and noise in a target teaches a restorer to paint noise.
   const blurred = gaussianBlurPlanes(out, size, (nu.blur * size) / 64);
-  for (let i = 0; i < blurred.length; i++) {
-    const noise = nu.noise > 0 ? nu.noise * 1.7 * (hash2(i, id.textureSeed, nu.clutterSeed) + hash2(i, nu.clutterSeed, 7) - 1) * 1.73 : 0;
-    blurred[i] = Math.min(1, Math.max(0, blurred[i] + noise));
-  }
+  for (let i = 0; i < blurred.length; i++) blurred[i] = Math.min(1, Math.max(0, blurred[i]));
   return blurred;
 }

@@ -25,17 +25,25 @@ export function valueNoise(x: number, y: number, seed: number): number {
   return a + (b - a) * sx + (c - a + (a - b - c + d) * sx) * sy;
 }
 
-/** Fractal noise: `octaves` of value noise, each twice the frequency and half the amplitude; about [0, 1), mean 0.5. */
-export function fbm(x: number, y: number, seed: number, octaves = 3): number {
+/**
+ * Fractal noise: `octaves` of value noise, each twice the frequency and half the amplitude; about
+ * [0, 1), mean 0.5. `cellPixels` is how many pixels one lattice cell of the first octave spans:
+ * octaves whose cells shrink below 2 pixels fade out (below 1 pixel they would alias into
+ * pixel noise, which no restorer can predict).
+ */
+export function fbm(x: number, y: number, seed: number, octaves = 3, cellPixels = Infinity): number {
   let sum = 0;
   let amp = 0.5;
   let norm = 0;
-  for (let o = 0; o < octaves; o++) {
-    sum += amp * valueNoise(x, y, seed + o * 1013);
-    norm += amp;
+  let cell = cellPixels;
+  for (let o = 0; o < octaves; o++, cell /= 2) {
+    const fade = Math.min(1, Math.max(0, cell - 1));
+    if (fade === 0) break;
+    sum += amp * fade * valueNoise(x, y, seed + o * 1013);
+    norm += amp * fade;
     x *= 2;
     y *= 2;
     amp *= 0.5;
   }
-  return sum / norm;
+  return norm > 0 ? sum / norm : 0.5;
 }
