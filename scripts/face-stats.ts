@@ -1,7 +1,7 @@
 // Measures how far the procedural faces are from real ones (issue 16): per statistic, the mean
 // and s.d. over the real-face evaluation set and over procedural train faces, and their gap in
 // real s.d. units (largest first). Looking only: the evaluation set is never trained on.
-//   npx tsx scripts/face-stats.ts [count=64] [seed=0] [--md out.md]
+//   npx tsx scripts/face-stats.ts [count=64] [seed=0] [--style photo|cartoon] [--md out.md]
 import { writeFileSync } from 'node:fs';
 import { setBackend } from '../src/index.js';
 import { faceDataset } from '../src/data/faces.js';
@@ -13,6 +13,8 @@ import { tensor } from '../src/tensor/ops/creation.js';
 const args = process.argv.slice(2);
 const mdAt = args.indexOf('--md');
 const mdPath = mdAt >= 0 ? args.splice(mdAt, 2)[1] : undefined;
+const styleAt = args.indexOf('--style');
+const style = styleAt >= 0 && args.splice(styleAt, 2)[1] === 'cartoon' ? 'cartoon' : 'photo';
 const [countArg = '64', seedArg = '0'] = args;
 const SIZE = 64;
 await setBackend('cpu');
@@ -22,7 +24,7 @@ const realData = (await real.images.data()) as Float32Array;
 const plane = 3 * SIZE * SIZE;
 const realImages = Array.from({ length: real.images.shape[0] }, (_, i) => realData.slice(i * plane, (i + 1) * plane));
 real.images.dispose();
-const ds = faceDataset({ split: 'train', size: SIZE, count: Number(countArg), seed: Number(seedArg) });
+const ds = faceDataset({ split: 'train', size: SIZE, count: Number(countArg), seed: Number(seedArg), style });
 const procImages = Array.from({ length: ds.length }, (_, i) => ds.get(i).hq);
 
 const landmarkParams = loadFaceLandmarkParams();
@@ -81,7 +83,7 @@ const rows = Object.keys(r).map((k) => {
 });
 rows.sort((x, y) => Math.abs(y.gap) - Math.abs(x.gap));
 const lines = [
-  `| statistic (${SIZE} px) | real (${realImages.length}) mean ± sd | procedural (${procImages.length}) mean ± sd | gap (real sd) |`,
+  `| statistic (${SIZE} px) | real (${realImages.length}) mean ± sd | ${style} procedural (${procImages.length}) mean ± sd | gap (real sd) |`,
   '| :--- | ---: | ---: | ---: |',
   ...rows.map(({ k, a, b, gap }) => `| ${k} | ${a.m.toFixed(3)} ± ${a.sd.toFixed(3)} | ${b.m.toFixed(3)} ± ${b.sd.toFixed(3)} | ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} |`),
 ];

@@ -39,12 +39,14 @@ describe('generateFace', () => {
     expect(hq.every((v) => Number.isFinite(v) && v >= 0 && v <= 1)).toBe(true);
   });
 
-  it('renders a 64 px face in under 10 ms on average', () => {
+  it('renders a 64 px face in under 40 ms on average (about 10 on a quiet machine)', () => {
     generateFace(key(0), 64);
     const t0 = performance.now();
     for (let i = 1; i <= 10; i++) generateFace(key(i), 64);
-    // Generous bound for a loaded CI machine; a quiet one takes about 3-5 ms.
-    expect((performance.now() - t0) / 10).toBeLessThan(20);
+    // Generous bound for a loaded CI machine; a quiet one takes about 10 ms since the faces became
+    // photographic (issue 16: the face fills the FFHQ crop, so more shapes cover each pixel, plus
+    // shading and texture); the 32 px training faces take about 2.5 ms.
+    expect((performance.now() - t0) / 10).toBeLessThan(40);
   });
 
   it('anti-aliases: a face has intermediate values between flat regions (not just a few colours)', () => {

@@ -17,7 +17,7 @@ beforeAll(async () => {
   const real = (await loadRealFaces({ size: 64 })).images;
   sets['real 64 px'] = real;
   sets['real 32 px'] = resizeBilinear(real, [32, 32], { antialias: true });
-  for (const size of [32, 64]) sets[`procedural ${size} px`] = [...faceDataset({ split: 'test', size, count: 16 }).batches(16)][0].hq;
+  for (const size of [32, 64]) sets[`procedural ${size} px`] = [...faceDataset({ split: 'test', size, count: 16, style: 'photo' }).batches(16)][0].hq;
 });
 
 const read = async (t: Tensor): Promise<number[]> => Array.from((await t.data()) as Float32Array);
