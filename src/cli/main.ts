@@ -144,7 +144,7 @@ export function buildProgram(): Command {
     .addOption(valueOption('--batch <n>', 'pairs per update', positiveInt, DEFAULT_SFT_CONFIG.batchSize))
     .addOption(valueOption('--lr <rate>', 'peak learning rate', nonNegative, DEFAULT_SFT_CONFIG.lr))
     .addOption(valueOption('--warmup <n>', 'warm-up updates', nonNegative, DEFAULT_SFT_CONFIG.warmupSteps))
-    .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
+    .option('--data <source>', "'synthetic' (cartoon) or 'photo' (photographic) procedural faces, or a folder of face images (every tenth held out)", 'synthetic')
     .addOption(valueOption('--train-count <n>', 'training pairs', positiveInt, 2048))
     .addOption(valueOption('--eval-count <n>', 'held-out validation pairs', positiveInt, 32))
     .addOption(valueOption('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt, 250))
@@ -153,11 +153,13 @@ export function buildProgram(): Command {
     .addOption(choiceOption('--target <space>', "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ", ['image', 'residual'], DEFAULT_TARGET_SPACE.kind))
     .addOption(valueOption('--residual-scale <s>', 'residual target scale', nonNegative, 4))
     .option('--resume', 'continue the run in --run from its newest checkpoint')
+    .option('--init <checkpoint>', 'fine-tune: start from this checkpoint\'s params (same preset, size and target) instead of a fresh init')
     .addOption(profileStepsOption())
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, () =>
         pretrain({
+          ...(o.init ? { init: o.init } : {}),
           data: o.data,
           space: { kind: o.target, scale: o.target === 'residual' ? o.residualScale : 1 },
           run: o.run,
@@ -209,7 +211,7 @@ export function buildProgram(): Command {
     .description('score checkpoints and the LQ input on evaluation sets with every metric')
     .addHelpText('after', REQUIREMENTS_HELP)
     .addOption(requiredOption('--checkpoint <path...>', 'one or more checkpoints'))
-    .option('--data <set...>', "'synthetic', 'real', or folders of face images", ['synthetic', 'real'])
+    .option('--data <set...>', "'synthetic' (cartoon), 'photo' (photographic procedural), 'real', or folders of face images", ['synthetic', 'real'])
     .addOption(valueOption('--count <n>', 'faces per set (at most)', positiveInt, 32))
     .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, SMALL_LRPO.sampling?.steps))
     .addOption(valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, 1))

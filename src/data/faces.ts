@@ -6,6 +6,16 @@ import type { BackendName, PRNGKey, Tensor } from '../index.js';
 import { foldInWords } from '../random/threefry.js';
 import { neutralNuisance, sampleIdentity, sampleNuisance, type FaceParams } from './face-params.js';
 import { renderFace } from './face-render.js';
+import { neutralCartoonNuisance, sampleCartoonIdentity, sampleCartoonNuisance, type CartoonFaceParams } from './cartoon-face-params.js';
+import { renderCartoonFace } from './cartoon-face-render.js';
+
+/**
+ * Which generator: 'cartoon' (flat shapes, head and shoulders; what the committed SFT checkpoint,
+ * the demo's synthetic set and the pinned tests use) or 'photo' (issue 16: FFHQ-aligned, shaded,
+ * textured, with beards and glasses; docs/faces.md). Same identity ids and splits for both.
+ */
+export type FaceStyle = 'cartoon' | 'photo';
+export const FACE_STYLES: readonly FaceStyle[] = ['cartoon', 'photo'];
 
 export type FaceSplit = 'train' | 'validation' | 'test';
 
@@ -32,12 +42,21 @@ const TAG = { identity: 0x1d, nuisance: 0x2e } as const;
 
 const wordsOf = (k: PRNGKey | number): KeyWords => (typeof k === 'number' ? key(k).words : k.words);
 
-/** The parameters of one picture: identity from (seed, identity), nuisance from (seed, identity, sample). */
-export function faceParams(seed: PRNGKey | number, identity: number, sample = 0, options: { readonly nuisance?: boolean } = {}): FaceParams {
+const keysOf = (seed: PRNGKey | number, identity: number, sample: number) => {
   const root = wordsOf(seed);
-  const idKey = foldInWords(foldInWords(root, TAG.identity), identity);
-  const nuKey = foldInWords(foldInWords(foldInWords(root, TAG.nuisance), identity), sample);
+  return { idKey: foldInWords(foldInWords(root, TAG.identity), identity), nuKey: foldInWords(foldInWords(foldInWords(root, TAG.nuisance), identity), sample) };
+};
+
+/** The parameters of one photographic picture: identity from (seed, identity), nuisance from (seed, identity, sample). */
+export function faceParams(seed: PRNGKey | number, identity: number, sample = 0, options: { readonly nuisance?: boolean } = {}): FaceParams {
+  const { idKey, nuKey } = keysOf(seed, identity, sample);
   return { identity: sampleIdentity(idKey), nuisance: options.nuisance === false ? neutralNuisance : sampleNuisance(nuKey) };
+}
+
+/** The same for the cartoon generator (the same keys). */
+export function cartoonFaceParams(seed: PRNGKey | number, identity: number, sample = 0, options: { readonly nuisance?: boolean } = {}): CartoonFaceParams {
+  const { idKey, nuKey } = keysOf(seed, identity, sample);
+  return { identity: sampleCartoonIdentity(idKey), nuisance: options.nuisance === false ? neutralCartoonNuisance : sampleCartoonNuisance(nuKey) };
 }
 
 /** Sizes the generator is tuned for (others in [8, 1024] render too). */
@@ -47,9 +66,13 @@ export const FACE_SIZES = [32, 64, 128] as const;
  * One face picture as [3, size, size] float32 planes in [0, 1], a pure function of its key:
  * the key's words seed both identity and nuisance (use faceDataset for identity-aware sampling).
  */
-export function generateFace(k: PRNGKey, size = 64): { params: FaceParams; hq: Float32Array } {
-  const params = faceParams(k, 0, 0);
-  return { params, hq: renderFace(params, size) };
+export function generateFace(k: PRNGKey, size = 64, style: FaceStyle = 'cartoon'): { params: FaceParams | CartoonFaceParams; hq: Float32Array } {
+  if (style === 'photo') {
+    const params = faceParams(k, 0, 0);
+    return { params, hq: renderFace(params, size) };
+  }
+  const params = cartoonFaceParams(k, 0, 0);
+  return { params, hq: renderCartoonFace(params, size) };
 }
 
 export interface FaceDatasetOptions {
@@ -64,13 +87,15 @@ export interface FaceDatasetOptions {
   readonly samplesPerIdentity?: number;
   /** false renders every picture frontal, evenly lit and neutral (default true). */
   readonly nuisance?: boolean;
+  /** The generator (default 'cartoon'; see FaceStyle). */
+  readonly style?: FaceStyle;
 }
 
 /** One picture: its identity id, its index among that identity's pictures, parameters and pixels. */
 export interface FaceSample {
   readonly identity: number;
   readonly sample: number;
-  readonly params: FaceParams;
+  readonly params: FaceParams | CartoonFaceParams;
   /** [3, size, size] float32 in [0, 1], CHW. */
   readonly hq: Float32Array;
 }
@@ -119,6 +144,8 @@ export function faceDataset(options: FaceDatasetOptions): FaceDataset {
   const count = checkCountArg(op, 'count', options.count, 0);
   const per = checkCountArg(op, 'samplesPerIdentity', options.samplesPerIdentity ?? 1, 1);
   const seed = checkCountArg(op, 'seed', options.seed ?? 0, 0);
+  const style = options.style ?? 'cartoon';
+  if (!FACE_STYLES.includes(style)) throw new RangeError(`${op}: style must be 'cartoon' or 'photo', got ${JSON.stringify(style)}.`);
   const range = SPLIT_IDS[split];
   if (Math.ceil(count / per) > range.count) throw new RangeError(`${op}: the ${split} split has ${range.count} identities; asked for ${Math.ceil(count / per)}.`);
   const root = key(seed);
@@ -129,8 +156,12 @@ export function faceDataset(options: FaceDatasetOptions): FaceDataset {
   const get = (i: number): FaceSample => {
     const identity = identityOf(i);
     const sample = i % per;
-    const params = faceParams(root, identity, sample, { nuisance: options.nuisance });
-    return { identity, sample, params, hq: renderFace(params, size) };
+    if (style === 'photo') {
+      const params = faceParams(root, identity, sample, { nuisance: options.nuisance });
+      return { identity, sample, params, hq: renderFace(params, size) };
+    }
+    const params = cartoonFaceParams(root, identity, sample, { nuisance: options.nuisance });
+    return { identity, sample, params, hq: renderCartoonFace(params, size) };
   };
   return {
     split,

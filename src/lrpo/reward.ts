@@ -9,7 +9,7 @@ import { waveletFidelity, type WaveletFidelityOptions } from '../metrics/wavelet
 import { ShapeError, scope, add, mul, Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { repeatEach } from './groups.js';
-import { laplacianSharpness } from './sharpness.js';
+import { detailQuality } from '../metrics/detail-quality.js';
 
 /** One reward term: restored, ground-truth and low-quality NCHW batches to a score per image, [N]. */
 export type RewardTermFn = (restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
@@ -144,8 +144,8 @@ export interface DefaultRewardOptions {
   readonly weights?: Partial<Record<DefaultRewardTermName, number>>;
   /**
    * The no-reference IQA term: restored [N, 3, H, W] -> [N], higher is better, ideally in [0, 1].
-   * Default laplacianSharpness. To use BRISQUE (lower is better, about 0..100), map it, e.g.
-   * `(x) => sub(1, div(brisque(model, x), 100))`.
+   * Default detailQuality (differentiable: direct reward backprop can use it too). The old
+   * stand-in `laplacianSharpness` plugs in here; it rewards noise.
    */
   readonly noReference?: (restored: Tensor) => Tensor;
   /** Options of perceptualSimilarity (layers, scale). */
@@ -162,8 +162,9 @@ export interface DefaultRewardOptions {
  *   measures identity, not quality: a stand-in, and it needs gt.
  * - perceptual (0.3, for 1 - LPIPS): perceptualSimilarity = 1 - min(perceptualDistance / 5, 1),
  *   LPIPS-style on face-ResNet features with unit weights, in [0, 1].
- * - noReference (0.1, for CLIP-IQA): laplacianSharpness (in [0, 1), falls with blur but rises
- *   with noise) unless `noReference` plugs in a real IQA such as BRISQUE.
+ * - noReference (0.1, for CLIP-IQA): detailQuality (metrics/detail-quality.ts, in (0, 1)): rises
+ *   with detail, falls with blur, Gaussian noise and JPEG blocking at 32-64 px, differentiable
+ *   (tests/metrics-detail-quality.test.ts), unless `noReference` plugs in another term.
  * - wavelet (0.3): waveletFidelity, exp(-15 L1) of the level-3 Haar low-pass bands, in (0, 1].
  * lq is not used by these terms. Weights are configurable; `params` from loadFaceRecognitionParams.
  */
@@ -173,7 +174,7 @@ export function defaultReward(params: FaceRecognitionParams, options: DefaultRew
   if (unknown.length > 0) {
     throw new RewardConfigError(`defaultReward: unknown weight(s) ${unknown.join(', ')}; the terms are ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(', ')}. Use compositeReward for other terms.`);
   }
-  const noReference = options.noReference ?? ((x: Tensor) => laplacianSharpness(x));
+  const noReference = options.noReference ?? ((x: Tensor) => detailQuality(x));
   if (typeof noReference !== 'function') throw new RewardConfigError(`defaultReward: noReference must be a function restored => Tensor [N], got ${typeof noReference}.`);
   const layers = options.perceptual?.layers ?? FACE_FEATURE_LAYERS;
   const scale = options.perceptual?.scale ?? layers.length;

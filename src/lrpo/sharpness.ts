@@ -1,6 +1,6 @@
 // A differentiable no-reference sharpness proxy: the variance of the Laplacian of the luma,
-// squashed to [0, 1). The default stand-in for the paper's no-reference IQA reward term
-// (CLIP-IQA in the paper; BRISQUE is our offline IQA, pluggable into defaultReward).
+// squashed to [0, 1). It was the default no-reference reward term until detailQuality
+// (metrics/detail-quality.ts) replaced it, because it rewards noise; kept as a pluggable option.
 import { scope, tensor, add, div, conv2d, variance } from '../index.js';
 import type { Tensor } from '../index.js';
 import { MetricInputError, checkImages } from '../metrics/validate.js';
@@ -21,8 +21,8 @@ const LUMA = [0.299, 0.587, 0.114] as const;
  * the 4-neighbour Laplacian of the luma ('valid', no border), v, mapped to v / (v + halfPoint)
  * in [0, 1). Returns [N]; differentiable. The classic focus measure: it falls with blur, but it
  * also RISES with noise and JPEG ringing (it cannot tell detail from noise), and it depends on
- * resolution (a Laplacian in pixel units). A weak stand-in for a no-reference IQA: give it a
- * small weight, or plug a real IQA (brisque) into defaultReward.
+ * resolution (a Laplacian in pixel units). defaultReward uses detailQuality instead, which
+ * falls with noise and blocking.
  */
 export function laplacianSharpness(images: Tensor, options: LaplacianSharpnessOptions = {}): Tensor {
   const op = 'laplacianSharpness';

@@ -10,3 +10,5 @@ export { faceLandmarks68, landmarkDistance, loadFaceLandmarkParams, LANDMARK_INP
 export { perceptualDistance, perceptualSimilarity, PERCEPTUAL_LAYER_MAX, type PerceptualDistanceOptions, type PerceptualSimilarityOptions } from './perceptual.js';
 export { faceFeatureMaps, FACE_FEATURE_LAYERS, type FaceFeatureLayer, type FaceFeatureSource } from './face-embedding/features.js';
 export { faceEmbeddingChecked, landmarkDistanceChecked } from './face-checked.js';
+// detailQuality: the default no-reference reward term (detail minus noise and JPEG blocking), differentiable, for 32-64 px faces
+export { detailQuality, detailQualityParts, type DetailQualityOptions, type DetailQualityParts } from './detail-quality.js';

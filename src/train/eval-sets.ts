@@ -8,8 +8,8 @@ import type { FaceSplit } from '../data/faces.js';
 import { degradationFor } from './demo-data.js';
 import { pairsFromImages, syntheticPairs, type PairSet } from './pairs.js';
 
-/** 'synthetic' (held-out test identities), 'real' (face-api's aligned demo faces), or a folder path. */
-export type EvalSetName = 'synthetic' | 'real' | (string & {});
+/** 'synthetic' (held-out cartoon faces), 'photo' (held-out photographic procedural faces), 'real' (face-api's aligned demo faces), or a folder path. */
+export type EvalSetName = 'synthetic' | 'photo' | 'real' | (string & {});
 
 export interface EvalSetOptions {
   readonly size: number;
@@ -19,12 +19,13 @@ export interface EvalSetOptions {
 }
 
 /** The label reports use for a set. */
-export const evalSetLabel = (name: EvalSetName): string => (name === 'synthetic' ? 'synthetic (held-out)' : name === 'real' ? 'real faces' : `folder ${name}`);
+export const evalSetLabel = (name: EvalSetName): string =>
+  name === 'synthetic' ? 'synthetic (held-out)' : name === 'photo' ? 'photographic synthetic (held-out)' : name === 'real' ? 'real faces' : `folder ${name}`;
 
 /** Builds an evaluation set of pairs (deterministic for the seed). */
 export async function evalSet(name: EvalSetName, { size, count, seed = 0 }: EvalSetOptions): Promise<PairSet> {
   const k = foldIn(key(seed), STREAMS.evalSetChoice);
-  if (name === 'synthetic') return syntheticPairs({ split: 'test', count, size, seed, degradation: degradationFor(size) });
+  if (name === 'synthetic' || name === 'photo') return syntheticPairs({ split: 'test', count, size, seed, degradation: degradationFor(size), style: name === 'photo' ? 'photo' : 'cartoon' });
   if (name === 'real') {
     const real = await loadRealFaces({ size: 64 });
     try {
@@ -59,9 +60,11 @@ export async function folderPairs(dir: string, split: FaceSplit, { size, count, 
   }
 }
 
-/** Training or validation pairs from 'synthetic' faces or a folder (the real-face set is for evaluation only). */
+/** Training or validation pairs from 'synthetic' (cartoon) or 'photo' procedural faces, or a folder (the real-face set is for evaluation only). */
 export async function trainingPairs(source: EvalSetName, split: 'train' | 'validation', options: EvalSetOptions): Promise<PairSet> {
-  if (source === 'synthetic') return syntheticPairs({ split, count: options.count, size: options.size, seed: options.seed ?? 0, degradation: degradationFor(options.size) });
+  if (source === 'synthetic' || source === 'photo') {
+    return syntheticPairs({ split, count: options.count, size: options.size, seed: options.seed ?? 0, degradation: degradationFor(options.size), style: source === 'photo' ? 'photo' : 'cartoon' });
+  }
   if (source === 'real') throw new Error("the real-face set is for evaluation only (22 faces); train on 'synthetic' or a folder of face images.");
   return folderPairs(source, split, options);
 }

@@ -1,7 +1,7 @@
 // Training and evaluation pairs (LQ, HQ) held on the host: degraded once, batched on demand, so a
 // training loop never waits on the host JPEG round trip of the degradation model.
 import { degrade, type DegradationConfig } from '../data/degrade.js';
-import { faceDataset, type FaceSplit } from '../data/faces.js';
+import { faceDataset, type FaceSplit, type FaceStyle } from '../data/faces.js';
 import { resizeBilinear } from '../data/resize.js';
 import { foldIn, key, permutation, tensor, slice, scope } from '../index.js';
 import type { PRNGKey, BackendName, Tensor } from '../index.js';
@@ -56,11 +56,13 @@ export interface SyntheticPairsOptions {
   /** Seeds both the faces (which face each identity has) and the degradations. */
   readonly seed?: number;
   readonly degradation?: Partial<DegradationConfig>;
+  /** The face generator (default 'cartoon'). */
+  readonly style?: FaceStyle;
 }
 
 /** `count` procedural faces of a split, each degraded once (deterministic for the seed). */
-export async function syntheticPairs({ split, count, size, seed = 0, degradation = {} }: SyntheticPairsOptions): Promise<PairSet> {
-  const faces = faceDataset({ split, count, size, seed });
+export async function syntheticPairs({ split, count, size, seed = 0, degradation = {}, style }: SyntheticPairsOptions): Promise<PairSet> {
+  const faces = faceDataset({ split, count, size, seed, ...(style ? { style } : {}) });
   const plane = 3 * size * size;
   const data = new Float32Array(count * plane);
   for (let i = 0; i < count; i++) data.set(faces.get(i).hq, i * plane);

@@ -3,7 +3,7 @@
 import { stepProfiler } from '../profile-steps.js';
 import { join } from 'node:path';
 import { foldIn, key, STREAMS } from '../../index.js';
-import { saveCheckpoint } from '../../train/checkpoint.js';
+import { loadCheckpoint, saveCheckpoint } from '../../train/checkpoint.js';
 import { resumeOrStart } from '../resume.js';
 import { evaluateRestorer } from '../../train/evaluate.js';
 import { initPolicyParams, policyOf, restore, type PresetName } from '../../train/policy.js';
@@ -13,6 +13,7 @@ import { disposeState, initTrainState } from '../../train/state.js';
 import { meanInterval } from '../../train/stats.js';
 import { trainingPairs } from '../../train/eval-sets.js';
 import { alias } from '../../tensor/ops/movement.js';
+import { disposeTree } from '../../index.js';
 import { progressBar } from '../progress.js';
 import { DEFAULT_TARGET_SPACE, type TargetSpace } from '../../train/target-space.js';
 
@@ -34,6 +35,8 @@ export interface PretrainOptions extends SftConfig {
   readonly quiet?: boolean;
   /** Profile this many steps after the first (profile.md and profile.svg in the run folder). */
   readonly profile?: number;
+  /** Start from this checkpoint's params (fine-tuning) instead of a fresh init; its UNet, size and target space must match. */
+  readonly init?: string;
 }
 
 /** Runs (or resumes) SFT and returns the path of the final checkpoint. */
@@ -48,7 +51,14 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
     const train = await trainingPairs(data, 'train', { count: options.trainCount, size: options.size, seed: options.seed });
     const valid = await trainingPairs(data, 'validation', { count: options.evalCount, size: options.size, seed: options.seed });
     const optimizer = sftOptimizer(config);
-    const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initPolicyParams(policy, foldIn(key(options.seed), STREAMS.pretrainInit)), options.seed), say);
+    // Fine-tuning: the checkpoint must be this policy (same preset, size and target space).
+    const initParams = options.init ? await loadCheckpoint(options.init, { withOptimizer: false, expect: { preset: options.preset, unet: policy.unet, imageSize: options.size } }) : undefined;
+    if (initParams && JSON.stringify(initParams.info.space) !== JSON.stringify(policy.space)) {
+      throw new Error(`pretrain: --init ${options.init} samples in space ${JSON.stringify(initParams.info.space)}, but this run asks for ${JSON.stringify(policy.space)}; match --target and --residual-scale to the checkpoint.`);
+    }
+    const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initParams?.params ?? initPolicyParams(policy, foldIn(key(options.seed), STREAMS.pretrainInit)), options.seed), say);
+    if (resumed && initParams) disposeTree(initParams.params); // the run's own checkpoint holds the params
+    if (initParams && !resumed) say(`pretrain: fine-tuning from ${options.init} (${initParams.info.stage}, step ${initParams.info.step})`);
     if (!resumed) {
       // The bar to beat: the LQ input itself (degrade() resizes it back with bilinear interpolation).
       const { scores } = await evaluateRestorer(undefined, (lq) => alias(lq), valid, { metrics: ['psnr', 'ssim'] });
