@@ -19,7 +19,8 @@ export interface OutputSpec {
 }
 
 /** Floating-point operations (compute-bound rows) or bytes moved at minimum (memory-bound rows). */
-export type Work = { readonly kind: 'flops'; readonly amount: number } | { readonly kind: 'bytes'; readonly amount: number };
+export type Work =
+  { readonly kind: 'flops'; readonly amount: number } | { readonly kind: 'bytes'; readonly amount: number };
 
 /** What a PyTorch anchor can time for this row (bench/torch_anchor.py reads it from the JSON). */
 export type TorchSpec =

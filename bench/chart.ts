@@ -3,7 +3,8 @@
 import type { BenchResults } from './result.js';
 import { fmtRatio } from './report.js';
 
-const escapeXml = (s: string): string => s.replace(/[<>&"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[ch]!);
+const escapeXml = (s: string): string =>
+  s.replace(/[<>&"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[ch]!);
 
 export function renderSpeedupSvg(res: BenchResults): string {
   const rows = res.rows.filter((r) => r.speedup['tfjs-webgpu'] !== undefined);
@@ -26,8 +27,12 @@ export function renderSpeedupSvg(res: BenchResults): string {
   ];
   for (let e = -span; e <= span; e++) {
     const gx = x(2 ** e);
-    parts.push(`<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${top + rows.length * rowH}" stroke="${e === 0 ? '#000' : '#ddd'}"/>`);
-    parts.push(`<text x="${gx}" y="${top + rows.length * rowH + 16}" text-anchor="middle" fill="#555">${fmtRatio(2 ** e)}</text>`);
+    parts.push(
+      `<line x1="${gx}" y1="${top - 6}" x2="${gx}" y2="${top + rows.length * rowH}" stroke="${e === 0 ? '#000' : '#ddd'}"/>`,
+    );
+    parts.push(
+      `<text x="${gx}" y="${top + rows.length * rowH + 16}" text-anchor="middle" fill="#555">${fmtRatio(2 ** e)}</text>`,
+    );
   }
   rows.forEach((r, i) => {
     const ratio = ratios[i];
@@ -35,11 +40,16 @@ export function renderSpeedupSvg(res: BenchResults): string {
     const label = `${r.op} ${r.shape}`;
     const x0 = x(1);
     const x1 = x(ratio);
-    parts.push(`<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escapeXml(label.length > 68 ? label.slice(0, 67) + '...' : label)}</text>`);
     parts.push(
-      `<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0))}" ` + `height="${rowH - 8}" fill="${ratio >= 1 ? '#2e8b57' : '#c0392b'}"/>`,
+      `<text x="${labelW - 8}" y="${y + 15}" text-anchor="end">${escapeXml(label.length > 68 ? label.slice(0, 67) + '...' : label)}</text>`,
     );
-    parts.push(`<text x="${ratio >= 1 ? x1 + 4 : x1 - 4}" y="${y + 15}" text-anchor="${ratio >= 1 ? 'start' : 'end'}">${fmtRatio(ratio)}</text>`);
+    parts.push(
+      `<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0))}" ` +
+        `height="${rowH - 8}" fill="${ratio >= 1 ? '#2e8b57' : '#c0392b'}"/>`,
+    );
+    parts.push(
+      `<text x="${ratio >= 1 ? x1 + 4 : x1 - 4}" y="${y + 15}" text-anchor="${ratio >= 1 ? 'start' : 'end'}">${fmtRatio(ratio)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -90,7 +90,8 @@ export interface Comparison {
  * outputs of long sums. NaNs and shape mismatches fail outright.
  */
 export function compareOutputs(ref: readonly HostTensor[], got: readonly HostTensor[], tolerance: number): Comparison {
-  if (ref.length !== got.length) return { ok: false, relErr: Infinity, detail: `${got.length} outputs, expected ${ref.length}` };
+  if (ref.length !== got.length)
+    return { ok: false, relErr: Infinity, detail: `${got.length} outputs, expected ${ref.length}` };
   let worst = 0;
   for (let k = 0; k < ref.length; k++) {
     const r = ref[k];
@@ -103,12 +104,14 @@ export function compareOutputs(ref: readonly HostTensor[], got: readonly HostTen
     let maxDiff = 0;
     for (let i = 0; i < r.data.length; i++) {
       const d = Math.abs(g.data[i] - r.data[i]);
-      if (Number.isNaN(d)) return { ok: false, relErr: NaN, detail: `output ${k} element ${i}: got ${g.data[i]}, expected ${r.data[i]}` };
+      if (Number.isNaN(d))
+        return { ok: false, relErr: NaN, detail: `output ${k} element ${i}: got ${g.data[i]}, expected ${r.data[i]}` };
       maxDiff = Math.max(maxDiff, d);
     }
     // An all-zero reference would make any all-zero output "equal": no row here legitimately
     // computes zeros, so treat it as a sign that nothing was computed.
-    if (maxRef === 0 && r.data.length > 0) return { ok: false, relErr: NaN, detail: `output ${k}: the reference is all zeros` };
+    if (maxRef === 0 && r.data.length > 0)
+      return { ok: false, relErr: NaN, detail: `output ${k}: the reference is all zeros` };
     worst = Math.max(worst, maxDiff / maxRef);
   }
   return { ok: worst <= tolerance, relErr: worst };

@@ -10,11 +10,15 @@ const PEERS: readonly { readonly engine: EngineName; readonly header: string }[]
 ];
 
 /** Three significant digits, no exponent for the ranges a bench prints. */
-export const fmtMs = (ms: number): string => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3));
-export const fmtRatio = (r: number): string => `${r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
+export const fmtMs = (ms: number): string =>
+  ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+export const fmtRatio = (r: number): string =>
+  `${r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toPrecision(2)}x`;
 
 const fmtThroughput = (row: RowResult): string =>
-  row.throughput === undefined ? '-' : `${row.throughput.toFixed(row.throughput >= 100 ? 0 : 1)} ${row.work.kind === 'flops' ? 'GFLOP/s' : 'GB/s'}`;
+  row.throughput === undefined
+    ? '-'
+    : `${row.throughput.toFixed(row.throughput >= 100 ? 0 : 1)} ${row.work.kind === 'flops' ? 'GFLOP/s' : 'GB/s'}`;
 
 function peerCell(row: RowResult, engine: EngineName): string {
   const out: EngineOutcome | undefined = row.engines[engine];
@@ -35,7 +39,9 @@ function checkCell(row: RowResult): string {
   const failed = row.checks.filter((k) => !k.ok);
   const problems = [
     ...failed.map((k) => `FAIL ${k.engine} vs ${k.reference}: ${k.detail ?? `err ${k.relErr.toExponential(1)}`}`),
-    ...Object.entries(row.engines).flatMap(([name, out]) => (out.status === 'error' ? [`ERROR ${name}: ${out.error.split('\n')[0].slice(0, 120)}`] : [])),
+    ...Object.entries(row.engines).flatMap(([name, out]) =>
+      out.status === 'error' ? [`ERROR ${name}: ${out.error.split('\n')[0].slice(0, 120)}`] : [],
+    ),
     ...row.leaks.map((l) => `LEAK ${l}`),
   ];
   if (problems.length > 0) return problems.join('; ').replaceAll('|', '\\|');
@@ -65,7 +71,14 @@ const timedSpan = (burst: number): string =>
 
 export function renderMarkdown(res: BenchResults): string {
   const anchored = res.rows.some((r) => r.anchor);
-  const header = ['op', 'shape', 'ours WebGPU median ms', 'spread: min..max', 'ours throughput', ...PEERS.map((p) => p.header)];
+  const header = [
+    'op',
+    'shape',
+    'ours WebGPU median ms',
+    'spread: min..max',
+    'ours throughput',
+    ...PEERS.map((p) => p.header),
+  ];
   if (anchored) header.push('PyTorch CUDA ms', 'vs PyTorch');
   header.push('check');
   const lines = [
@@ -73,7 +86,9 @@ export function renderMarkdown(res: BenchResults): string {
     '',
     `${res.mode === 'quick' ? 'Quick (correctness only, small shapes)' : 'Full'} run of ${res.date}, Node ${res.node} on ${res.platform}. ` +
       `tfjs-webgpu reports adapter "${res.tfjsAdapter}".` +
-      (res.planned !== undefined && res.rows.length < res.planned ? ` **Stopped early: ${res.rows.length} of ${res.planned} rows.**` : ''),
+      (res.planned !== undefined && res.rows.length < res.planned
+        ? ` **Stopped early: ${res.rows.length} of ${res.planned} rows.**`
+        : ''),
     '',
     `Timing: ${res.gpuTiming.warmup} warm-up runs, then up to ${res.gpuTiming.reps} timed runs per GPU engine ` +
       `(fewer past ${res.gpuTiming.budgetMs / 1000} s, at least ${res.gpuTiming.minReps}); CPU engines up to ${res.cpuTiming.reps} runs, ` +
@@ -88,20 +103,36 @@ export function renderMarkdown(res: BenchResults): string {
     `|${header.map(() => '---').join('|')}|`,
   ];
   for (const row of res.rows) {
-    const cells = [row.op, row.shape, ...oursCells(row), fmtThroughput(row), ...PEERS.map((p) => peerCell(row, p.engine))];
+    const cells = [
+      row.op,
+      row.shape,
+      ...oursCells(row),
+      fmtThroughput(row),
+      ...PEERS.map((p) => peerCell(row, p.engine)),
+    ];
     if (anchored) {
       const oursOut = row.engines['ours-webgpu'];
       const oursMs = oursOut?.status === 'timed' ? oursOut.stats.median : undefined;
-      cells.push(row.anchor ? fmtMs(row.anchor.torchMs) : '-', row.anchor && oursMs ? fmtRatio(row.anchor.torchMs / oursMs) : '-');
+      cells.push(
+        row.anchor ? fmtMs(row.anchor.torchMs) : '-',
+        row.anchor && oursMs ? fmtRatio(row.anchor.torchMs / oursMs) : '-',
+      );
     }
     cells.push(checkCell(row));
     lines.push(`| ${cells.join(' | ')} |`);
   }
-  const means = PEERS.map((p) => [p.engine, geomeanSpeedup(res.rows, p.engine)] as const).filter(([, g]) => g !== undefined);
+  const means = PEERS.map((p) => [p.engine, geomeanSpeedup(res.rows, p.engine)] as const).filter(
+    ([, g]) => g !== undefined,
+  );
   if (means.length > 0) {
     lines.push('', `Geometric mean speedup: ${means.map(([e, g]) => `vs ${e} ${fmtRatio(g!)}`).join(', ')}.`);
   }
   const failed = res.rows.filter((r) => !r.ok);
-  lines.push('', failed.length === 0 ? `All ${res.rows.length} rows passed their checks.` : `**${failed.length} of ${res.rows.length} rows FAILED** (see the check column).`);
+  lines.push(
+    '',
+    failed.length === 0
+      ? `All ${res.rows.length} rows passed their checks.`
+      : `**${failed.length} of ${res.rows.length} rows FAILED** (see the check column).`,
+  );
   return lines.join('\n') + '\n';
 }

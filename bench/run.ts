@@ -50,13 +50,18 @@ const { values: args } = parseArgs({
 const positiveNumber = (name: string, v: string | undefined, fallback: number): number => {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got ${JSON.stringify(v)}.`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative number, got ${JSON.stringify(v)}.`);
   return n;
 };
 
 /** "mesa software llvmpipe (LLVM 19.1.7, 256 bits)" -> "mesa-software-llvmpipe-llvm-19-1-7-256-bits". */
 export const adapterSlug = (description: string): string =>
-  description.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'unknown-adapter';
+  description
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 80) || 'unknown-adapter';
 
 /** Software rasterisers, on which a 4096^3 matmul takes minutes per engine. */
 const isSoftwareAdapter = (description: string): boolean => /llvmpipe|lavapipe|swiftshader|software/i.test(description);
@@ -72,7 +77,9 @@ function progressLine(i: number, n: number, row: RowResult): string {
   const timing =
     ours?.status === 'timed'
       ? ` ours ${fmtMs(ours.stats.median)} ms` +
-        Object.entries(row.speedup).map(([e, r]) => `, ${e} ${fmtRatio(r)}`).join('')
+        Object.entries(row.speedup)
+          .map(([e, r]) => `, ${e} ${fmtRatio(r)}`)
+          .join('')
       : '';
   const err = Math.max(0, ...row.checks.map((k) => k.relErr));
   return `[${i + 1}/${n}] ${row.id}:${timing} | ${row.ok ? 'ok' : 'FAILED'} (max err ${err.toExponential(1)})`;
@@ -104,11 +111,18 @@ async function runSuite(): Promise<number> {
       budgetMs: positiveNumber('budget-s', args['budget-s'], 20) * 1000,
       burst: Math.max(1, Math.round(positiveNumber('burst', args.burst, 1))),
     },
-    cpuTiming: { warmup: 0, reps: Math.min(reps, 5), minReps: Math.min(2, reps), budgetMs: positiveNumber('cpu-budget-s', args['cpu-budget-s'], 8) * 1000 },
+    cpuTiming: {
+      warmup: 0,
+      reps: Math.min(reps, 5),
+      minReps: Math.min(2, reps),
+      budgetMs: positiveNumber('cpu-budget-s', args['cpu-budget-s'], 8) * 1000,
+    },
     cpuMaxFlops: positiveNumber('cpu-max-gflop', args['cpu-max-gflop'], 2.5) * 1e9,
   };
   const cases = buildSuite({ quick, largeMatmul }).filter((c) => !args.filter || c.id.includes(args.filter));
-  console.log(`bench: ${cases.length} rows on "${adapter}" (tfjs-webgpu: "${tfjsAdapter}")${quick ? ', quick: checks only' : ''}`);
+  console.log(
+    `bench: ${cases.length} rows on "${adapter}" (tfjs-webgpu: "${tfjsAdapter}")${quick ? ', quick: checks only' : ''}`,
+  );
 
   // Only a full, unfiltered run replaces the committed results.
   const outDir = args.out ?? (quick || args.filter ? 'bench/results/tmp' : 'bench/results');
@@ -147,7 +161,9 @@ async function runSuite(): Promise<number> {
   }
   save();
   const failed = rows.filter((r) => !r.ok);
-  console.log(`wrote ${jsonPath} (.md, .svg); ${failed.length === 0 ? 'all rows ok' : `${failed.length} row(s) FAILED: ${failed.map((r) => r.id).join('; ')}`}`);
+  console.log(
+    `wrote ${jsonPath} (.md, .svg); ${failed.length === 0 ? 'all rows ok' : `${failed.length} row(s) FAILED: ${failed.map((r) => r.id).join('; ')}`}`,
+  );
   return failed.length === 0 ? 0 : 1;
 }
 
@@ -162,7 +178,13 @@ async function runNetworks(): Promise<number> {
   try {
     const adapter = backendInfo('webgpu').description;
     const reps = positiveNumber('reps', args.reps, 7);
-    const rows = networkRows({ reps, budgetS: positiveNumber('budget-s', args['budget-s'], 20) * 3, software: isSoftwareAdapter(adapter), filter: args.filter, log: (l) => console.log(`  ${l}`) });
+    const rows = networkRows({
+      reps,
+      budgetS: positiveNumber('budget-s', args['budget-s'], 20) * 3,
+      software: isSoftwareAdapter(adapter),
+      filter: args.filter,
+      log: (l) => console.log(`  ${l}`),
+    });
     const outDir = args.out ?? (args.filter ? 'bench/results/tmp' : 'bench/results');
     mkdirSync(outDir, { recursive: true });
     const base = join(outDir, `${adapterSlug(adapter)}-networks`);
@@ -172,12 +194,23 @@ async function runNetworks(): Promise<number> {
       const r = await row.run();
       done.push(r);
       failed += r.peers.filter((p) => p.status === 'failed').length;
-      console.log(`[net ${i + 1}/${rows.length}] ${r.id}: ours ${fmtMs(r.ours.median)} ms` + r.peers.map((p) => `, ${p.peer} ${p.ratio !== undefined ? `ours/peer ${fmtRatio(p.ratio)}` : p.status}`).join(''));
+      console.log(
+        `[net ${i + 1}/${rows.length}] ${r.id}: ours ${fmtMs(r.ours.median)} ms` +
+          r.peers
+            .map((p) => `, ${p.peer} ${p.ratio !== undefined ? `ours/peer ${fmtRatio(p.ratio)}` : p.status}`)
+            .join(''),
+      );
       writeNetworkResults(base, { adapter, date: new Date().toISOString(), node: process.version, reps, rows: done });
     }
     if (!args.filter || 'profiles'.includes(args.filter)) {
       const { sft, lrpo } = await stepProfiles();
-      writeFileSync(join(outDir, `${adapterSlug(adapter)}-profiles.md`), renderProfiles(adapter, { 'tiny UNet SFT step (batch 16, 32 px)': sft, 'LRPO step (demo: B=2, K=4, 10 DDIM steps)': lrpo }));
+      writeFileSync(
+        join(outDir, `${adapterSlug(adapter)}-profiles.md`),
+        renderProfiles(adapter, {
+          'tiny UNet SFT step (batch 16, 32 px)': sft,
+          'LRPO step (demo: B=2, K=4, 10 DDIM steps)': lrpo,
+        }),
+      );
     }
     console.log(`wrote ${base}.{json,md}${failed ? `; ${failed} peer check(s) FAILED` : ''}`);
     return failed === 0 ? 0 : 1;

@@ -30,7 +30,12 @@ export const hostInputs = (c: BenchCase): HostTensor[] =>
   c.inputs.map((spec, i) => seededUniform(spec.shape, (hashString(c.id) + i) >>> 0, spec.scale ?? 1));
 
 /** Prepares the row on `e`, runs `body`, and disposes the inputs whatever happens. */
-async function withPrepared<R>(e: Engine, c: BenchCase, inputs: readonly HostTensor[], body: (p: PreparedCase) => Promise<R>): Promise<R> {
+async function withPrepared<R>(
+  e: Engine,
+  c: BenchCase,
+  inputs: readonly HostTensor[],
+  body: (p: PreparedCase) => Promise<R>,
+): Promise<R> {
   const p = await e.prepare(c, inputs);
   try {
     return await body(p);
@@ -60,7 +65,10 @@ export async function runCase(c: BenchCase, engines: readonly Engine[], o: RunOp
   const tooBigForCpu = c.work.kind === 'flops' && c.work.amount > o.cpuMaxFlops;
   const active = engines.filter((e) => {
     if (e.onCpu && tooBigForCpu && !o.quick) {
-      outcomes[e.name] = { status: 'skipped', reason: `${(c.work.amount / 1e9).toFixed(1)} GFLOP > CPU cap ${(o.cpuMaxFlops / 1e9).toFixed(1)}` };
+      outcomes[e.name] = {
+        status: 'skipped',
+        reason: `${(c.work.amount / 1e9).toFixed(1)} GFLOP > CPU cap ${(o.cpuMaxFlops / 1e9).toFixed(1)}`,
+      };
       return false;
     }
     return true;
@@ -86,7 +94,13 @@ export async function runCase(c: BenchCase, engines: readonly Engine[], o: RunOp
       if (!outputs.has(e.name)) continue;
       await phase(e, async () => {
         const timing = e.onCpu ? o.cpuTiming : o.gpuTiming;
-        const stats = await withPrepared(e, c, inputs, (p) => measure((runs) => p.timeOnce(runs), timing, () => p.settle()));
+        const stats = await withPrepared(e, c, inputs, (p) =>
+          measure(
+            (runs) => p.timeOnce(runs),
+            timing,
+            () => p.settle(),
+          ),
+        );
         outcomes[e.name] = { status: 'timed', stats };
       });
     }

@@ -37,14 +37,25 @@ function quantile(sorted: readonly number[], q: number): number {
 
 export function summarize(samplesMs: readonly number[]): Stats {
   const s = [...samplesMs].sort((a, b) => a - b);
-  return { median: quantile(s, 0.5), min: s[0], max: s[s.length - 1], q1: quantile(s, 0.25), q3: quantile(s, 0.75), reps: s.length };
+  return {
+    median: quantile(s, 0.5),
+    min: s[0],
+    max: s[s.length - 1],
+    q1: quantile(s, 0.25),
+    q3: quantile(s, 0.75),
+    reps: s.length,
+  };
 }
 
 /**
  * Times `once(runs)` (which runs the op `runs` times back to back, waits, and returns the elapsed
  * ms per run) after warm-up and `afterWarmup`.
  */
-export async function measure(once: (runs: number) => Promise<number>, options: TimingOptions, afterWarmup: () => Promise<void>): Promise<Stats> {
+export async function measure(
+  once: (runs: number) => Promise<number>,
+  options: TimingOptions,
+  afterWarmup: () => Promise<void>,
+): Promise<Stats> {
   const burst = options.burst ?? 1;
   for (let i = 0; i < options.warmup; i++) await once(1);
   await afterWarmup();

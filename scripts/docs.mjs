@@ -20,7 +20,9 @@ const entryPoints = moduleExports.map(([subpath, target]) => {
   const built = builtFile(target);
   const source = typeof built === 'string' ? built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts') : undefined;
   if (!source || !existsSync(join(root, source))) {
-    process.stderr.write(`docs: package.json exports "${subpath}" -> ${JSON.stringify(target)} has no source file under src/ (looked for ${source}).\n`);
+    process.stderr.write(
+      `docs: package.json exports "${subpath}" -> ${JSON.stringify(target)} has no source file under src/ (looked for ${source}).\n`,
+    );
     process.exit(1);
   }
   return source;

@@ -9,8 +9,17 @@ import { execSync } from 'node:child_process';
 const root = process.cwd();
 const APP = ['models', 'data', 'metrics', 'lrpo', 'train', 'report', 'cli'];
 const ENGINE = /^src\/(tensor|kernels|random|autograd|optim|profile)\/|^src\/io\/safetensors(-\w+)?\.ts$/;
-const files = execSync(`git ls-files ${APP.map((a) => `'src/${a}/*.ts'`).join(' ')}`).toString().trim().split('\n');
-const program = ts.createProgram([...files, 'src/index.ts'], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, types: ['node'], strict: true });
+const files = execSync(`git ls-files ${APP.map((a) => `'src/${a}/*.ts'`).join(' ')}`)
+  .toString()
+  .trim()
+  .split('\n');
+const program = ts.createProgram([...files, 'src/index.ts'], {
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  target: ts.ScriptTarget.ES2022,
+  types: ['node'],
+  strict: true,
+});
 const checker = program.getTypeChecker();
 const indexSf = program.getSourceFile(resolve(root, 'src/index.ts'));
 const indexSyms = new Map();
@@ -46,8 +55,10 @@ for (const f of files) {
     if (keep.length === clause.namedBindings.elements.length) continue;
     const start = st.getStart(sf);
     let end = st.getEnd();
-    if (keep.length === 0) { if (text[end] === '\n') end++; edits.push([start, end, '']); }
-    else edits.push([start, end, `import ${clause.isTypeOnly ? 'type ' : ''}{ ${keep.join(', ')} } from '${spec}';`]);
+    if (keep.length === 0) {
+      if (text[end] === '\n') end++;
+      edits.push([start, end, '']);
+    } else edits.push([start, end, `import ${clause.isTypeOnly ? 'type ' : ''}{ ${keep.join(', ')} } from '${spec}';`]);
   }
   if (!edits.length) continue;
   let rel = relative(dirname(f), 'src/index.js');

@@ -53,7 +53,10 @@ async function geometry(images: Float32Array[]): Promise<Record<string, number>[
       'eye height / side': (le[1] + re[1]) / 2,
       'mouth height / side': mouth[1],
       'jaw width / side': Math.hypot(p(16)[0] - p(0)[0], p(16)[1] - p(0)[1]),
-      'eye width / eye distance': (Math.hypot(p(39)[0] - p(36)[0], p(39)[1] - p(36)[1]) + Math.hypot(p(45)[0] - p(42)[0], p(45)[1] - p(42)[1])) / 2 / Math.hypot(re[0] - le[0], re[1] - le[1]),
+      'eye width / eye distance':
+        (Math.hypot(p(39)[0] - p(36)[0], p(39)[1] - p(36)[1]) + Math.hypot(p(45)[0] - p(42)[0], p(45)[1] - p(42)[1])) /
+        2 /
+        Math.hypot(re[0] - le[0], re[1] - le[1]),
     };
   });
 }
@@ -66,7 +69,12 @@ function stats(images: Float32Array[], geo: Record<string, number>[]): Record<st
     ['R', 'G', 'B'].forEach((c, j) => (push(`${c} mean`, mean[j]), push(`${c} std`, std[j])));
     push('R - B mean (warmth)', mean[0] - mean[2]);
     const hist = gradientHistogram(im, SIZE);
-    GRADIENT_BINS.forEach((e, j) => push(`|grad| ${j === 0 ? '< ' : `${GRADIENT_BINS[j - 1]}..`}${Number.isFinite(e) ? e : ''}${j === 0 || Number.isFinite(e) ? '' : '+'}`, hist[j]));
+    GRADIENT_BINS.forEach((e, j) =>
+      push(
+        `|grad| ${j === 0 ? '< ' : `${GRADIENT_BINS[j - 1]}..`}${Number.isFinite(e) ? e : ''}${j === 0 || Number.isFinite(e) ? '' : '+'}`,
+        hist[j],
+      ),
+    );
     push('spectrum slope', spectrumSlope(im, SIZE));
     for (const [k, v] of Object.entries(geo[i])) push(k, v);
   });
@@ -88,7 +96,10 @@ rows.sort((x, y) => Math.abs(y.gap) - Math.abs(x.gap));
 const lines = [
   `| statistic (${SIZE} px) | real (${realImages.length}) mean ± sd | ${style} procedural (${procImages.length}) mean ± sd | gap (real sd) |`,
   '| :--- | ---: | ---: | ---: |',
-  ...rows.map(({ k, a, b, gap }) => `| ${k} | ${a.m.toFixed(3)} ± ${a.sd.toFixed(3)} | ${b.m.toFixed(3)} ± ${b.sd.toFixed(3)} | ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} |`),
+  ...rows.map(
+    ({ k, a, b, gap }) =>
+      `| ${k} | ${a.m.toFixed(3)} ± ${a.sd.toFixed(3)} | ${b.m.toFixed(3)} ± ${b.sd.toFixed(3)} | ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} |`,
+  ),
 ];
 console.log(lines.join('\n'));
 if (mdPath) writeFileSync(mdPath, `${lines.join('\n')}\n`);

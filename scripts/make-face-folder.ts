@@ -16,6 +16,10 @@ const [count, size, seed] = [countArg, sizeArg, seedArg].map(Number);
 await setBackend('cpu');
 mkdirSync(dir, { recursive: true });
 const faces = faceDataset({ split: 'train', count, size, seed });
-for (let i = 0; i < count; i++) await writeImage(join(dir, `face-${String(i).padStart(5, '0')}.png`), tensor(faces.get(i).hq, { shape: [3, size, size] }));
+for (let i = 0; i < count; i++)
+  await writeImage(
+    join(dir, `face-${String(i).padStart(5, '0')}.png`),
+    tensor(faces.get(i).hq, { shape: [3, size, size] }),
+  );
 await shutdown();
 process.stdout.write(`wrote ${count} faces of ${size}x${size} px into ${dir}\n`);

@@ -12,5 +12,7 @@ if (existing) {
 } else {
   const t0 = performance.now();
   const index = await buildHumanFaces({ dir, verbose: true });
-  console.log(`human faces: wrote ${index.faces.length} crops (${index.excluded.length} look-alikes of evaluation faces left out) to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `human faces: wrote ${index.faces.length} crops (${index.excluded.length} look-alikes of evaluation faces left out) to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }

@@ -13,5 +13,7 @@ if (existing) {
 } else {
   const t0 = performance.now();
   const index = await buildRealFaces({ dir, verbose: true });
-  console.log(`real faces: wrote ${index.faces.length} faces at ${index.sizes.join(', ')} px to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `real faces: wrote ${index.faces.length} faces at ${index.sizes.join(', ')} px to ${dir} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 }

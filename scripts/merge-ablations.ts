@@ -31,7 +31,9 @@ const args = process.argv.slice(2);
 const seedsFlag = args[0] === '--seeds' ? new Set(args.splice(0, 2)[1].split(',').map(Number)) : undefined;
 const [out, ...files] = args;
 if (!out || files.length === 0) {
-  process.stderr.write('usage: npx tsx scripts/merge-ablations.ts [--seeds 0,1,2] <out.md> <ablation.json or run folder> [...]\n');
+  process.stderr.write(
+    'usage: npx tsx scripts/merge-ablations.ts [--seeds 0,1,2] <out.md> <ablation.json or run folder> [...]\n',
+  );
   process.exit(1);
 }
 /** An ablation.json, or a run folder (its ablation.json, else its config.json and metrics.jsonl results). */
@@ -58,7 +60,12 @@ const GT_REG_ROWS = new Set(['gtReg', 'lrpo'].map((m) => ABLATION_ROWS.find((r) 
 function labelGtWeight(study: Saved): Saved {
   const weight = study.options.overrides?.gtRegularization?.weight;
   if (weight === undefined) return study;
-  return { ...study, rows: study.rows.map((r) => (GT_REG_ROWS.has(r.method) ? { ...r, method: `${r.method} (GT weight ${weight})` } : r)) };
+  return {
+    ...study,
+    rows: study.rows.map((r) =>
+      GT_REG_ROWS.has(r.method) ? { ...r, method: `${r.method} (GT weight ${weight})` } : r,
+    ),
+  };
 }
 
 const studies = files.map(readStudy).map(labelGtWeight);
@@ -67,9 +74,21 @@ const withoutGtWeight = (o: Saved['options']['overrides']) => {
   const { weight: _w, ...gt } = o?.gtRegularization ?? {};
   return { ...o, gtRegularization: gt };
 };
-const identity = (s: Saved) => JSON.stringify([s.options.init, s.options.steps, s.options.set, s.options.count, s.options.trainCount, withoutGtWeight(s.options.overrides)]);
+const identity = (s: Saved) =>
+  JSON.stringify([
+    s.options.init,
+    s.options.steps,
+    s.options.set,
+    s.options.count,
+    s.options.trainCount,
+    withoutGtWeight(s.options.overrides),
+  ]);
 const mismatch = studies.findIndex((s) => identity(s) !== identity(studies[0]));
-if (mismatch >= 0) throw new Error(`${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, ` + `trainCount, training options) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`);
+if (mismatch >= 0)
+  throw new Error(
+    `${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, ` +
+      `trainCount, training options) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`,
+  );
 
 // method -> seed -> per-seed means; files written before rows carried seeds list them in options order.
 const merged = new Map<string, Map<number, Record<string, number>>>();
@@ -81,7 +100,10 @@ studies.forEach((study, f) => {
       if (seedsFlag && !seedsFlag.has(seed)) return;
       const earlier = bySeed.get(seed);
       if (earlier && JSON.stringify(earlier) !== JSON.stringify(means)) {
-        throw new Error(`${files[f]}: "${row.method}" seed ${seed} differs from an earlier file (${JSON.stringify(means)} vs ` + `${JSON.stringify(earlier)}); the runs did not score the same faces with the same noise.`);
+        throw new Error(
+          `${files[f]}: "${row.method}" seed ${seed} differs from an earlier file (${JSON.stringify(means)} vs ` +
+            `${JSON.stringify(earlier)}); the runs did not score the same faces with the same noise.`,
+        );
       }
       bySeed.set(seed, means);
     });
@@ -100,5 +122,8 @@ const rows: AblationRow[] = [...merged.entries()]
   });
 const seeds = [...new Set(rows.flatMap((r) => r.seeds ?? []))].sort((a, b) => a - b);
 const o = studies[0].options;
-writeFileSync(out, `${ablationMarkdown({ init: o.init, steps: o.steps, seeds, faces: o.count, set: evalSetLabel(o.set) }, rows)}\n`);
+writeFileSync(
+  out,
+  `${ablationMarkdown({ init: o.init, steps: o.steps, seeds, faces: o.count, set: evalSetLabel(o.set) }, rows)}\n`,
+);
 process.stdout.write(`wrote ${out}: ${rows.length} rows, seeds ${seeds.join(', ')}\n`);

@@ -11,7 +11,9 @@ try {
     console.log(JSON.stringify({ ok: false, reason: 'requestAdapter() returned null' }));
   } else {
     const info = adapter.info ?? {};
-    console.log(JSON.stringify({ ok: true, vendor: info.vendor, architecture: info.architecture, description: info.description }));
+    console.log(
+      JSON.stringify({ ok: true, vendor: info.vendor, architecture: info.architecture, description: info.description }),
+    );
   }
 } catch (e) {
   console.log(JSON.stringify({ ok: false, reason: String(e?.message ?? e) }));

@@ -52,7 +52,10 @@ function probeAdapter() {
   try {
     return JSON.parse(line);
   } catch {
-    return { ok: false, reason: `probe crashed (exit ${r.status}, signal ${r.signal}): ${(r.stderr ?? '').slice(-500)}` };
+    return {
+      ok: false,
+      reason: `probe crashed (exit ${r.status}, signal ${r.signal}): ${(r.stderr ?? '').slice(-500)}`,
+    };
   }
 }
 
@@ -72,7 +75,9 @@ if (!probe.ok && !SKIP) {
 
 // --- 3. data files from Debian packages ---------------------------------------------------------
 // BRISQUE's trained model ships in Debian's opencv-data (src/metrics/brisque-model.ts).
-const DEBIAN_DATA = [{ pkg: 'opencv-data', file: '/usr/share/opencv4/quality/brisque_model_live.yml', for: 'the BRISQUE metric' }];
+const DEBIAN_DATA = [
+  { pkg: 'opencv-data', file: '/usr/share/opencv4/quality/brisque_model_live.yml', for: 'the BRISQUE metric' },
+];
 const missingData = DEBIAN_DATA.filter((d) => !existsSync(d.file));
 if (missingData.length > 0) {
   const pkgs = missingData.map((d) => d.pkg);
@@ -80,12 +85,18 @@ if (missingData.length > 0) {
   if (!/^ID=debian/m.test(osRelease) || process.getuid?.() !== 0) {
     fail(
       `Missing ${missingData.map((d) => `${d.file} (package ${d.pkg}, for ${d.for})`).join(', ')}. ` +
-        `Install it as root on Debian: \`apt-get install -y ${pkgs.join(' ')}\`, ` + `or point WEBGPU_LRPO_BRISQUE_DIR at a folder holding the two brisque_*_live.yml files.`,
+        `Install it as root on Debian: \`apt-get install -y ${pkgs.join(' ')}\`, ` +
+        `or point WEBGPU_LRPO_BRISQUE_DIR at a folder holding the two brisque_*_live.yml files.`,
     );
   }
   say(`installing ${pkgs.join(', ')} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '-qq', '--reinstall', '--no-install-recommends', ...pkgs], { cwd: root, env, encoding: 'utf8' });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '-qq', '--reinstall', '--no-install-recommends', ...pkgs], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+    });
   if (install().status !== 0) {
     run('apt-get', ['update', '-qq'], { env });
     run('apt-get', ['install', '-y', '-qq', '--reinstall', '--no-install-recommends', ...pkgs], { env });
@@ -99,14 +110,14 @@ const realFacesIndex = join(
   'index.json',
 );
 if (!existsSync(realFacesIndex)) {
-  say('building the real-face evaluation set from face-api\'s demo photos (about a minute) ...');
+  say("building the real-face evaluation set from face-api's demo photos (about a minute) ...");
   run(process.execPath, ['--import', 'tsx', join(root, 'scripts', 'make-real-faces.ts')]);
 }
 
 function installLavapipe(reason) {
   const fix =
     'Install a Vulkan driver by hand: on Debian 12 add bookworm-backports to apt sources, then ' +
-    '`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1` (Mesa 25; bookworm\'s own Mesa 22 is rejected by Dawn). ' +
+    "`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1` (Mesa 25; bookworm's own Mesa 22 is rejected by Dawn). " +
     'Or set WEBGPU_LRPO_SKIP_VULKAN_SETUP=1 to skip this step (the GPU tests will then fail loudly).';
   const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
   if (!/VERSION_CODENAME=bookworm/.test(osRelease)) {
@@ -119,7 +130,20 @@ function installLavapipe(reason) {
   addBackportsSource();
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-qq'], { env });
-  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', '-t', 'bookworm-backports', 'mesa-vulkan-drivers', 'libvulkan1'], { env });
+  run(
+    'apt-get',
+    [
+      'install',
+      '-y',
+      '-qq',
+      '--no-install-recommends',
+      '-t',
+      'bookworm-backports',
+      'mesa-vulkan-drivers',
+      'libvulkan1',
+    ],
+    { env },
+  );
 }
 
 // Adds bookworm-backports with the same mirror the machine already uses for bookworm, so we
@@ -128,7 +152,8 @@ function addBackportsSource() {
   const target = '/etc/apt/sources.list.d/bookworm-backports.sources';
   if (existsSync(target)) return;
   const mirror = findBookwormMirror();
-  if (!mirror) fail('Could not find the bookworm mirror in /etc/apt/sources.list{,.d}; add bookworm-backports by hand.');
+  if (!mirror)
+    fail('Could not find the bookworm mirror in /etc/apt/sources.list{,.d}; add bookworm-backports by hand.');
   writeFileSync(
     target,
     `Types: deb\nURIs: ${mirror}\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`,

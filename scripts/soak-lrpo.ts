@@ -13,29 +13,60 @@ import * as F from '../src/faces.js';
 const [stepsArg = '1000', backend = 'webgpu', logPath = 'runs/soak-lrpo.jsonl'] = process.argv.slice(2);
 const steps = Number(stepsArg);
 await T.setBackend(backend as T.BackendName);
-const unet: NN.UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: true, heads: 1, groups: 2, timeEmbedDim: 8 };
+const unet: NN.UNetConfig = {
+  imageChannels: 3,
+  baseChannels: 4,
+  channelMults: [1, 2],
+  numResBlocks: 1,
+  attentionAtLowest: true,
+  heads: 1,
+  groups: 2,
+  timeEmbedDim: 8,
+};
 const policy = L.policyOf({ name: 'micro', unet }, 8);
 const reward = L.compositeReward({
   wavelet: { weight: 0.5, fn: (x, gt) => F.waveletFidelity(x, gt, { levels: 1 }) },
   closeness: { weight: 0.5, fn: (x, gt) => T.neg(T.mean(T.abs(T.sub(x, gt)), { axis: [1, 2, 3] })) },
 });
-const config = L.lrpoConfig({ groupSize: 3, inputsPerBatch: 2, sampling: { steps: 5, eta: 1 }, gtRegularization: { lastSteps: 1 }, optimizer: { lr: 1e-4 } });
+const config = L.lrpoConfig({
+  groupSize: 3,
+  inputsPerBatch: 2,
+  sampling: { steps: 5, eta: 1 },
+  gtRegularization: { lastSteps: 1 },
+  optimizer: { lr: 1e-4 },
+});
 const pairs = await L.syntheticPairs({ split: 'train', count: 16, size: 8 });
 mkdirSync(dirname(logPath), { recursive: true });
 writeFileSync(logPath, '');
 const started = Date.now();
 let first: { liveTensors: number; liveBytes: number } | undefined;
 let drift = 0;
-const final = await L.trainLrpo({ policy, config, reward, pairs }, steps, L.initLrpoState(config, L.initPolicyParams(policy, T.key(0)), 0), {
-  onStep: (m) => {
-    appendFileSync(logPath, `${JSON.stringify({ step: m.step, rewardMean: m.rewardMean, liveTensors: m.liveTensors, liveBytes: m.liveBytes })}\n`);
-    first ??= { liveTensors: m.liveTensors, liveBytes: m.liveBytes };
-    if (m.liveTensors !== first.liveTensors || m.liveBytes !== first.liveBytes) drift++;
-    if (m.step % 100 === 0) process.stderr.write(`soak: step ${m.step}/${steps}, live ${m.liveTensors} tensors / ${m.liveBytes} bytes, ` + `reward ${m.rewardMean.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+const final = await L.trainLrpo(
+  { policy, config, reward, pairs },
+  steps,
+  L.initLrpoState(config, L.initPolicyParams(policy, T.key(0)), 0),
+  {
+    onStep: (m) => {
+      appendFileSync(
+        logPath,
+        `${JSON.stringify({ step: m.step, rewardMean: m.rewardMean, liveTensors: m.liveTensors, liveBytes: m.liveBytes })}\n`,
+      );
+      first ??= { liveTensors: m.liveTensors, liveBytes: m.liveBytes };
+      if (m.liveTensors !== first.liveTensors || m.liveBytes !== first.liveBytes) drift++;
+      if (m.step % 100 === 0)
+        process.stderr.write(
+          `soak: step ${m.step}/${steps}, live ${m.liveTensors} tensors / ${m.liveBytes} bytes, ` +
+            `reward ${m.rewardMean.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+        );
+    },
   },
-});
+);
 L.disposeState(final);
 const after = T.memory()[backend as T.BackendName];
 await T.shutdown();
-console.log(`soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; ` + `live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; ` + `after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes`);
+console.log(
+  `soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; ` +
+    `live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; ` +
+    `after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes`,
+);
 if (drift > 0 || after.tensors !== 0) process.exit(1);

@@ -15,7 +15,8 @@ const timeIt = async (f: () => T.Tensor, reps = 3): Promise<{ ms: number; out: F
   return { ms: (performance.now() - t0) / reps, out: out as Float32Array };
 };
 
-const maxAbsDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+const maxAbsDiff = (a: Float32Array, b: Float32Array): number =>
+  a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
 async function main(): Promise<void> {
   const backend = await T.ready();
@@ -28,9 +29,14 @@ async function main(): Promise<void> {
     a: T.keep(T.normal(kx, [512, 512], { backend: b })),
     bm: T.keep(T.normal(kw, [512, 512], { backend: b })),
   });
-  const block = ({ x, w }: ReturnType<typeof make>) => () =>
-    T.silu(T.groupNorm(T.conv2d(x, w, { padding: 1 }), { groups: 8 }));
-  const mm = ({ a, bm }: ReturnType<typeof make>) => () => T.matmul(a, bm);
+  const block =
+    ({ x, w }: ReturnType<typeof make>) =>
+    () =>
+      T.silu(T.groupNorm(T.conv2d(x, w, { padding: 1 }), { groups: 8 }));
+  const mm =
+    ({ a, bm }: ReturnType<typeof make>) =>
+    () =>
+      T.matmul(a, bm);
 
   const backends: T.BackendName[] = backend === 'webgpu' ? ['cpu', 'webgpu'] : ['cpu'];
   const rows: string[][] = [];
@@ -47,8 +53,10 @@ async function main(): Promise<void> {
   console.log('|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   if (outs.webgpu) {
-    console.log(`\nWebGPU vs CPU max |diff|: block ${maxAbsDiff(outs.webgpu[0], outs.cpu[0]).toExponential(2)}, ` +
-      `matmul ${maxAbsDiff(outs.webgpu[1], outs.cpu[1]).toExponential(2)}`);
+    console.log(
+      `\nWebGPU vs CPU max |diff|: block ${maxAbsDiff(outs.webgpu[0], outs.cpu[0]).toExponential(2)}, ` +
+        `matmul ${maxAbsDiff(outs.webgpu[1], outs.cpu[1]).toExponential(2)}`,
+    );
   }
   console.log(`live memory after the tour: ${JSON.stringify(T.memory())}`);
   await T.shutdown();

@@ -2,21 +2,64 @@
 // one table (README's table says the same). src/ and tests/ read them only through readEnv, so
 // go-to-definition on a name lands here; scripts/setup.mjs and bench/ (plain scripts) read their own.
 export const ENV_VARS = Object.freeze({
-  WEBGPU_LRPO_TUNE: { readBy: 'engine', meaning: 'Variant choice by measurement (kernels/webgpu/tuning.ts): 1 on, 0 or false off. Unset: on, except under vitest or CI.' },
-  WEBGPU_LRPO_TUNING_DIR: { readBy: 'engine', meaning: 'Folder of the per-adapter tuning cache. Unset: $XDG_CACHE_HOME/webgpu-lrpo, else ./node_modules/.cache/webgpu-lrpo.' },
-  WEBGPU_LRPO_FUSION: { readBy: 'engine', meaning: 'Elementwise fusion on the WebGPU backend: 0 turns it off. Unset: on.' },
-  WEBGPU_LRPO_EPILOGUE: { readBy: 'engine', meaning: 'Fused elementwise consumers as the epilogue of their matmul/conv: 1 turns it on. Unset: off (lavapipe compiles such kernels slowly).' },
-  WEBGPU_LRPO_REAL_FACES_DIR: { readBy: 'engine, scripts/setup.mjs', meaning: 'Cache folder of the real-face evaluation set. Unset: <package>/node_modules/.cache/webgpu-lrpo/real-faces.' },
-  WEBGPU_LRPO_BRISQUE_DIR: { readBy: 'engine', meaning: "Folder holding OpenCV's BRISQUE model files. Unset: the system folders of Debian's opencv-data." },
-  WEBGPU_LRPO_SKIP_VULKAN_SETUP: { readBy: 'scripts/setup.mjs', meaning: '1 skips installing the lavapipe Vulkan driver in npm test / npm start / npm run setup.' },
-  XDG_CACHE_HOME: { readBy: 'engine', meaning: 'Base of the tuning cache folder when WEBGPU_LRPO_TUNING_DIR is unset.' },
-  XDG_RUNTIME_DIR: { readBy: 'engine, bench', meaning: 'Set to /tmp when unset, before Dawn starts (the Vulkan loader wants it).' },
-  VITEST: { readBy: 'engine', meaning: 'Set by vitest: tuning is off by default in tests (their timings are not a machine\'s).' },
+  WEBGPU_LRPO_TUNE: {
+    readBy: 'engine',
+    meaning:
+      'Variant choice by measurement (kernels/webgpu/tuning.ts): 1 on, 0 or false off. Unset: on, except under vitest or CI.',
+  },
+  WEBGPU_LRPO_TUNING_DIR: {
+    readBy: 'engine',
+    meaning:
+      'Folder of the per-adapter tuning cache. Unset: $XDG_CACHE_HOME/webgpu-lrpo, else ./node_modules/.cache/webgpu-lrpo.',
+  },
+  WEBGPU_LRPO_FUSION: {
+    readBy: 'engine',
+    meaning: 'Elementwise fusion on the WebGPU backend: 0 turns it off. Unset: on.',
+  },
+  WEBGPU_LRPO_EPILOGUE: {
+    readBy: 'engine',
+    meaning:
+      'Fused elementwise consumers as the epilogue of their matmul/conv: 1 turns it on. Unset: off (lavapipe compiles such kernels slowly).',
+  },
+  WEBGPU_LRPO_REAL_FACES_DIR: {
+    readBy: 'engine, scripts/setup.mjs',
+    meaning:
+      'Cache folder of the real-face evaluation set. Unset: <package>/node_modules/.cache/webgpu-lrpo/real-faces.',
+  },
+  WEBGPU_LRPO_BRISQUE_DIR: {
+    readBy: 'engine',
+    meaning: "Folder holding OpenCV's BRISQUE model files. Unset: the system folders of Debian's opencv-data.",
+  },
+  WEBGPU_LRPO_SKIP_VULKAN_SETUP: {
+    readBy: 'scripts/setup.mjs',
+    meaning: '1 skips installing the lavapipe Vulkan driver in npm test / npm start / npm run setup.',
+  },
+  XDG_CACHE_HOME: {
+    readBy: 'engine',
+    meaning: 'Base of the tuning cache folder when WEBGPU_LRPO_TUNING_DIR is unset.',
+  },
+  XDG_RUNTIME_DIR: {
+    readBy: 'engine, bench',
+    meaning: 'Set to /tmp when unset, before Dawn starts (the Vulkan loader wants it).',
+  },
+  VITEST: {
+    readBy: 'engine',
+    meaning: "Set by vitest: tuning is off by default in tests (their timings are not a machine's).",
+  },
   CI: { readBy: 'engine', meaning: 'Set by CI services: tuning is off by default there.' },
-  OPS_RUNS_SCALE: { readBy: 'tests', meaning: 'Multiplies the property tests\' run counts (e.g. 10 for a longer fuzz). Unset: 1.' },
+  OPS_RUNS_SCALE: {
+    readBy: 'tests',
+    meaning: "Multiplies the property tests' run counts (e.g. 10 for a longer fuzz). Unset: 1.",
+  },
   PERCEPTUAL_REPORT: { readBy: 'tests', meaning: 'Any value: tests/metrics-perceptual prints its measured distances.' },
-  FACE_LANDMARKS_REPORT: { readBy: 'tests', meaning: 'Any value: tests/face-landmarks prints its errors against face-api.' },
-  FACE_EMBEDDING_REPORT: { readBy: 'tests', meaning: 'Any value: tests/face-embedding prints its differences against face-api.' },
+  FACE_LANDMARKS_REPORT: {
+    readBy: 'tests',
+    meaning: 'Any value: tests/face-landmarks prints its errors against face-api.',
+  },
+  FACE_EMBEDDING_REPORT: {
+    readBy: 'tests',
+    meaning: 'Any value: tests/face-embedding prints its differences against face-api.',
+  },
   REAL_FACES_REPORT: { readBy: 'tests', meaning: 'Any value: tests/data-real-faces prints its metric values.' },
   REWARD_REPORT: { readBy: 'tests', meaning: 'Any value: tests/lrpo-reward prints its reward values.' },
 });

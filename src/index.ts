@@ -11,7 +11,18 @@ export { ShapeError, DTypeError, DisposedTensorError, BackendError, ArgumentErro
 
 // device
 export { setBackend, getBackend, ready, shutdown, isBackendStarted, sync, backendInfo } from './tensor/backends.js';
-export { profile, startProfile, named, profileSvg, type ProfileSession, type Profile, type ProfileOptions, type ProfileRow, type ProfileTiming, type TableOptions } from './profile/index.js';
+export {
+  profile,
+  startProfile,
+  named,
+  profileSvg,
+  type ProfileSession,
+  type Profile,
+  type ProfileOptions,
+  type ProfileRow,
+  type ProfileTiming,
+  type TableOptions,
+} from './profile/index.js';
 // memory
 export { scope, tidy, keep, dispose, memory, type MemoryInfo } from './tensor/memory.js';
 export { treeLeaves, treeMap, type Tree } from './tensor/pytree.js';
@@ -35,14 +46,71 @@ export { PRNGKey, key, split, foldIn, uniform, normal, randomBits, permutation, 
 // elementwise
 export {
   cast,
-  neg, abs, sign, square, relu, exp, log, sqrt, rsqrt, reciprocal, sin, cos, tanh, sigmoid, silu, gelu, erf, floor, ceil, round, logicalNot,
-  add, sub, mul, div, pow, maximum, minimum, equal, notEqual, less, lessEqual, greater, greaterEqual, logicalAnd, logicalOr,
-  where, clamp,
+  neg,
+  abs,
+  sign,
+  square,
+  relu,
+  exp,
+  log,
+  sqrt,
+  rsqrt,
+  reciprocal,
+  sin,
+  cos,
+  tanh,
+  sigmoid,
+  silu,
+  gelu,
+  erf,
+  floor,
+  ceil,
+  round,
+  logicalNot,
+  add,
+  sub,
+  mul,
+  div,
+  pow,
+  maximum,
+  minimum,
+  equal,
+  notEqual,
+  less,
+  lessEqual,
+  greater,
+  greaterEqual,
+  logicalAnd,
+  logicalOr,
+  where,
+  clamp,
 } from './tensor/ops/elementwise.js';
 // reductions
-export { sum, prod, max, min, mean, variance, logSumExp, argmax, argmin, type ReduceOptions } from './tensor/ops/reduce.js';
+export {
+  sum,
+  prod,
+  max,
+  min,
+  mean,
+  variance,
+  logSumExp,
+  argmax,
+  argmin,
+  type ReduceOptions,
+} from './tensor/ops/reduce.js';
 // movement
-export { reshape, transpose, broadcastTo, expandDims, squeeze, slice, concat, stack, pad, flatten } from './tensor/ops/movement.js';
+export {
+  reshape,
+  transpose,
+  broadcastTo,
+  expandDims,
+  squeeze,
+  slice,
+  concat,
+  stack,
+  pad,
+  flatten,
+} from './tensor/ops/movement.js';
 // linear algebra and nn
 export { matmul } from './tensor/ops/linalg.js';
 export {
@@ -55,10 +123,23 @@ export {
   type ConvTranspose2dOptions,
   type Pool2dOptions,
 } from './tensor/ops/conv.js';
-export { softmax, logSoftmax, layerNorm, groupNorm, type LayerNormOptions, type GroupNormOptions } from './tensor/ops/normalization.js';
+export {
+  softmax,
+  logSoftmax,
+  layerNorm,
+  groupNorm,
+  type LayerNormOptions,
+  type GroupNormOptions,
+} from './tensor/ops/normalization.js';
 export { take, gather } from './tensor/ops/indexing.js';
 // primitives (for transform and op authors)
-export { bind, observePrimitives, type Primitive, type PrimitiveParams, type PrimitiveObserver } from './tensor/primitives.js';
+export {
+  bind,
+  observePrimitives,
+  type Primitive,
+  type PrimitiveParams,
+  type PrimitiveObserver,
+} from './tensor/primitives.js';
 // autodiff
 export {
   grad,
@@ -84,9 +165,31 @@ export {
   type CheckGradReport,
 } from './autograd/index.js';
 // optimizers (issue 5): AdamW, global-norm clipping and learning-rate schedules as pure functions over param trees
-export { adamw, clipGradNorm, constantSchedule, linearWarmup, cosineDecay, disposeTree, saveAdamWState, loadAdamWState, ADAMW_STATE_FORMAT, type AdamWOptions, type AdamWState, type Optimizer, type Schedule } from './optim/index.js';
+export {
+  adamw,
+  clipGradNorm,
+  constantSchedule,
+  linearWarmup,
+  cosineDecay,
+  disposeTree,
+  saveAdamWState,
+  loadAdamWState,
+  ADAMW_STATE_FORMAT,
+  type AdamWOptions,
+  type AdamWState,
+  type Optimizer,
+  type Schedule,
+} from './optim/index.js';
 // safetensors files: param trees and optimizer state (F16/BF16/I64 load as float32/int32)
-export { saveSafetensors, loadSafetensors, SafetensorsError, type LoadSafetensorsOptions, type LoadedSafetensors, type TensorSpec, type LoadedTree } from './io/safetensors.js';
+export {
+  saveSafetensors,
+  loadSafetensors,
+  SafetensorsError,
+  type LoadSafetensorsOptions,
+  type LoadedSafetensors,
+  type TensorSpec,
+  type LoadedTree,
+} from './io/safetensors.js';
 // Types the public functions take or return, for users who name them (and for the API reference, npm run docs).
 export type { AnyTypedArray } from './tensor/dtype.js';
 export type { FormatOptions } from './tensor/format.js';

@@ -42,18 +42,69 @@ export { gaussianKl } from './lrpo/kl.js';
 export { lrpoLoss, type LrpoLossInputs, type LrpoLoss } from './lrpo/objective.js';
 export { rollout, disposeRollout, type Rollout } from './lrpo/rollout.js';
 export { rolloutLoss, lrpoUpdate, rolloutAdvantages, type UpdateContext, type UpdateMetrics } from './lrpo/update.js';
-export { trainLrpo, lrpoStep, lrpoOptimizer, initLrpoState, type LrpoContext, type LrpoStepMetrics, type PolicyStep } from './lrpo/train.js';
+export {
+  trainLrpo,
+  lrpoStep,
+  lrpoOptimizer,
+  initLrpoState,
+  type LrpoContext,
+  type LrpoStepMetrics,
+  type PolicyStep,
+} from './lrpo/train.js';
 export { rewardBackpropStep } from './lrpo/reward-backprop.js';
 // training and evaluating the policy
-export { syntheticPairs, pairsFromImages, pairBatch, type PairSet, type PairBatch, type SyntheticPairsOptions } from './train/pairs.js';
+export {
+  syntheticPairs,
+  pairsFromImages,
+  pairBatch,
+  type PairSet,
+  type PairBatch,
+  type SyntheticPairsOptions,
+} from './train/pairs.js';
 export { DEFAULT_TARGET_SPACE, type TargetSpace } from './train/target-space.js';
-export { policyOf, policyOfCheckpoint, initPolicyParams, restore, type Policy, type PresetName, type RestoreOptions } from './train/policy.js';
-export { trainSft, sftStep, sftOptimizer, sftSchedule, DEFAULT_SFT_CONFIG, type SftConfig, type SftStepMetrics } from './train/sft.js';
+export {
+  policyOf,
+  policyOfCheckpoint,
+  initPolicyParams,
+  restore,
+  type Policy,
+  type PresetName,
+  type RestoreOptions,
+} from './train/policy.js';
+export {
+  trainSft,
+  sftStep,
+  sftOptimizer,
+  sftSchedule,
+  DEFAULT_SFT_CONFIG,
+  type SftConfig,
+  type SftStepMetrics,
+} from './train/sft.js';
 export { disposeState, type TrainState } from './train/state.js';
 export { optimizerUpdate, NonFiniteLossError, type UpdateSpec, type LossOf, type UpdateResult } from './train/step.js';
 export { trainFold, type TrainHooks, type TrainStep } from './train/fold.js';
-export { saveCheckpoint, loadCheckpoint, CheckpointError, CHECKPOINT_FORMAT, type Checkpoint, type CheckpointInfo, type LoadCheckpointOptions } from './train/checkpoint.js';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  CheckpointError,
+  CHECKPOINT_FORMAT,
+  type Checkpoint,
+  type CheckpointInfo,
+  type LoadCheckpointOptions,
+} from './train/checkpoint.js';
 export { openRun, readRunLog, RunDirError, type RunDir } from './train/run-dir.js';
 export { evalSet, evalSetLabel, type EvalSetName, type EvalSetOptions } from './train/eval-sets.js';
-export { METRICS, ALL_METRICS, metricContext, scoreImages, evaluateRestorer, summarize, type MetricName, type MetricContext, type Restorer, type Evaluation, type EvaluateOptions } from './train/evaluate.js';
+export {
+  METRICS,
+  ALL_METRICS,
+  metricContext,
+  scoreImages,
+  evaluateRestorer,
+  summarize,
+  type MetricName,
+  type MetricContext,
+  type Restorer,
+  type Evaluation,
+  type EvaluateOptions,
+} from './train/evaluate.js';
 export { meanInterval, formatInterval, type MeanInterval } from './train/stats.js';

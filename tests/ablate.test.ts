@@ -13,7 +13,16 @@ import { useBackends } from './support/backends.js';
 
 useBackends();
 
-const MICRO: UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: false, heads: 1, groups: 2, timeEmbedDim: 8 };
+const MICRO: UNetConfig = {
+  imageChannels: 3,
+  baseChannels: 4,
+  channelMults: [1, 2],
+  numResBlocks: 1,
+  attentionAtLowest: false,
+  heads: 1,
+  groups: 2,
+  timeEmbedDim: 8,
+};
 let options: AblateOptions;
 
 beforeAll(async () => {
@@ -21,7 +30,10 @@ beforeAll(async () => {
   const policy = L.policyOf({ name: 'micro', unet: MICRO }, 16);
   const params = L.initPolicyParams(policy, T.key(0));
   const init = join(dir, 'micro.safetensors');
-  await L.saveCheckpoint(init, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 0, imageSize: 16 }, params });
+  await L.saveCheckpoint(init, {
+    info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 0, imageSize: 16 },
+    params,
+  });
   T.disposeTree(params);
   options = {
     run: join(dir, 'study'),

@@ -10,13 +10,19 @@ useBackends();
 describe('sizes from the user are checked before anything is allocated', () => {
   it('arange(2e9) on the CPU names the op and the host limit', () => {
     expect(() => T.arange(2e9, undefined, 1, { backend: 'cpu' })).toThrow(T.BackendError);
-    expect(() => T.arange(2e9, undefined, 1, { backend: 'cpu' })).toThrow(/arange: an output of shape \[2000000000\] \(2000000000 int32 elements\) exceeds the cpu device limit JS TypedArray size/);
+    expect(() => T.arange(2e9, undefined, 1, { backend: 'cpu' })).toThrow(
+      /arange: an output of shape \[2000000000\] \(2000000000 int32 elements\) exceeds the cpu device limit JS TypedArray size/,
+    );
   });
   it('linspace(0, 1, 2e9) on WebGPU names the device limit', () => {
-    expect(() => T.linspace(0, 1, 2e9, { backend: 'webgpu' })).toThrow(/linspace: an output of shape \[2000000000\] .* exceeds the webgpu device limit/);
+    expect(() => T.linspace(0, 1, 2e9, { backend: 'webgpu' })).toThrow(
+      /linspace: an output of shape \[2000000000\] .* exceeds the webgpu device limit/,
+    );
   });
   it('arange(1e10) is a size error, not "Invalid array length"', () => {
-    expect(() => T.arange(1e10, undefined, 1, { backend: 'cpu' })).toThrow(/arange: an output of shape \[10000000000\]/);
+    expect(() => T.arange(1e10, undefined, 1, { backend: 'cpu' })).toThrow(
+      /arange: an output of shape \[10000000000\]/,
+    );
   });
   it('reading back broadcastTo(tensor(1), [2**31]) is refused before the copy', async () => {
     for (const backend of ['cpu', 'webgpu'] as const) {
@@ -34,7 +40,9 @@ describe('sizes from the user are checked before anything is allocated', () => {
 describe('values a dtype cannot hold are refused', () => {
   it('tensor([3e9], {dtype: int32}) does not wrap', () => {
     expect(() => T.tensor([3e9], { dtype: 'int32', backend: 'cpu' })).toThrow(T.DTypeError);
-    expect(() => T.tensor([1, 3e9], { dtype: 'int32', backend: 'cpu' })).toThrow(/tensor: element 1 is 3000000000, which int32 cannot hold .*use dtype 'float32'/);
+    expect(() => T.tensor([1, 3e9], { dtype: 'int32', backend: 'cpu' })).toThrow(
+      /tensor: element 1 is 3000000000, which int32 cannot hold .*use dtype 'float32'/,
+    );
     expect(() => T.tensor([NaN], { dtype: 'int32', backend: 'cpu' })).toThrow(/element 0 is NaN/);
     expect(() => T.arange(3e9, 3e9 + 2, 1, { backend: 'cpu' })).toThrow(/arange: value 0 is 3000000000/);
   });
@@ -50,13 +58,17 @@ describe('arguments of the wrong kind are named', () => {
   it("sum(x, {axis: '1'}) says the axis is a string", () => {
     const x = T.ones([2, 3], { backend: 'cpu' });
     expect(() => T.sum(x, { axis: '1' as unknown as number })).toThrow(T.ArgumentError);
-    expect(() => T.sum(x, { axis: '1' as unknown as number })).toThrow(/sum: axis must be an integer number, got the string "1".*e\.g\. 1/);
+    expect(() => T.sum(x, { axis: '1' as unknown as number })).toThrow(
+      /sum: axis must be an integer number, got the string "1".*e\.g\. 1/,
+    );
     expect(() => T.sum(x, { axis: 1.5 })).toThrow(/axis must be an integer number, got 1.5/);
     x.dispose();
   });
   it("toBackend(x, 'tpu') says the backend does not exist", async () => {
     const x = T.ones([2], { backend: 'cpu' });
-    await expect(T.toBackend(x, 'tpu' as 'cpu')).rejects.toThrow(/toBackend: unknown backend "tpu"; this engine has 'webgpu' and 'cpu'/);
+    await expect(T.toBackend(x, 'tpu' as 'cpu')).rejects.toThrow(
+      /toBackend: unknown backend "tpu"; this engine has 'webgpu' and 'cpu'/,
+    );
     expect(() => T.ones([2], { backend: 'tpu' as 'cpu' })).toThrow(T.BackendError);
     x.dispose();
   });
@@ -65,7 +77,9 @@ describe('arguments of the wrong kind are named', () => {
     const tree: Record<string, unknown> = { w };
     tree.self = tree;
     expect(() => T.grad((p: Record<string, unknown>) => T.sum(p.w as T.Tensor))(tree)).toThrow(T.ArgumentError);
-    expect(() => T.grad((p: Record<string, unknown>) => T.sum(p.w as T.Tensor))(tree)).toThrow(/grad|valueAndGrad: argument 0\.self refers back to an enclosing array or record/);
+    expect(() => T.grad((p: Record<string, unknown>) => T.sum(p.w as T.Tensor))(tree)).toThrow(
+      /grad|valueAndGrad: argument 0\.self refers back to an enclosing array or record/,
+    );
     expect(() => T.treeLeaves(tree)).toThrow(/treeLeaves: the tree contains itself/);
     const shared = { a: w, b: [w] }; // shared, not cyclic: fine
     expect(T.treeLeaves({ x: shared, y: shared })).toHaveLength(4);

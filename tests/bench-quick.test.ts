@@ -28,11 +28,17 @@ describe('bench --quick', () => {
     expect(results.mode).toBe('quick');
     expect(results.rows.length).toBeGreaterThanOrEqual(10);
     for (const row of results.rows) {
-      expect(row.ok, `${row.id}: ${JSON.stringify({ checks: row.checks, engines: row.engines, leaks: row.leaks })}`).toBe(true);
+      expect(
+        row.ok,
+        `${row.id}: ${JSON.stringify({ checks: row.checks, engines: row.engines, leaks: row.leaks })}`,
+      ).toBe(true);
       // ours-webgpu against both references, and both CPU engines against tfjs-webgpu.
-      expect(row.checks.map((k) => `${k.engine} vs ${k.reference}`).sort()).toEqual(
-        ['ours-cpu vs tfjs-webgpu', 'ours-webgpu vs ours-cpu', 'ours-webgpu vs tfjs-webgpu', 'tfjs-cpu vs tfjs-webgpu'],
-      );
+      expect(row.checks.map((k) => `${k.engine} vs ${k.reference}`).sort()).toEqual([
+        'ours-cpu vs tfjs-webgpu',
+        'ours-webgpu vs ours-cpu',
+        'ours-webgpu vs tfjs-webgpu',
+        'tfjs-cpu vs tfjs-webgpu',
+      ]);
       expect(row.checks.every((k) => k.ok && k.relErr <= row.tolerance)).toBe(true);
     }
   });

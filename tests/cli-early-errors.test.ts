@@ -8,21 +8,43 @@ import { buildProgram } from '../src/cli/main.js';
 import { evaluate } from '../src/cli/commands/eval.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-early-'));
-const cli = (...args: string[]) => buildProgram().exitOverride().parseAsync(['node', 'webgpu-lrpo', ...args]);
+const cli = (...args: string[]) =>
+  buildProgram()
+    .exitOverride()
+    .parseAsync(['node', 'webgpu-lrpo', ...args]);
 
 describe('eval --out is checked before the evaluation starts', () => {
   it('an --out that is a folder is refused before the checkpoints are even read', async () => {
     const folder = join(dir, 'scores-folder');
     mkdirSync(folder);
     // The checkpoint does not exist either: the --out error must come first.
-    await expect(evaluate({ checkpoints: [join(dir, 'missing.safetensors')], sets: ['synthetic'], count: 2, sampling: { steps: 2, eta: 1, seed: 0 }, out: folder, quiet: true })).rejects.toThrow(
+    await expect(
+      evaluate({
+        checkpoints: [join(dir, 'missing.safetensors')],
+        sets: ['synthetic'],
+        count: 2,
+        sampling: { steps: 2, eta: 1, seed: 0 },
+        out: folder,
+        quiet: true,
+      }),
+    ).rejects.toThrow(
       /eval --out .*scores-folder: is an existing folder or special file, not a file; pass a writable file path \(checked before any work starts\)/,
     );
   });
   it('an --out below a file is refused through the CLI', async () => {
     const file = join(dir, 'plain-file');
     writeFileSync(file, 'x');
-    await expect(cli('eval', '--checkpoint', join(dir, 'missing.safetensors'), '--out', join(file, 'scores.json'), '--backend', 'cpu')).rejects.toThrow(/eval --out .*plain-file\/scores\.json: its folder cannot be created or written \(EEXIST\)/);
+    await expect(
+      cli(
+        'eval',
+        '--checkpoint',
+        join(dir, 'missing.safetensors'),
+        '--out',
+        join(file, 'scores.json'),
+        '--backend',
+        'cpu',
+      ),
+    ).rejects.toThrow(/eval --out .*plain-file\/scores\.json: its folder cannot be created or written \(EEXIST\)/);
   });
 });
 
@@ -30,13 +52,19 @@ describe('report --eval names a file it cannot use', () => {
   it('invalid JSON', async () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"results": [');
-    await expect(cli('report', '--run', join(dir, 'r1'), '--eval', bad)).rejects.toThrow(/report: .*bad\.json cannot be read as JSON .*pass a JSON file written by `eval --out/);
+    await expect(cli('report', '--run', join(dir, 'r1'), '--eval', bad)).rejects.toThrow(
+      /report: .*bad\.json cannot be read as JSON .*pass a JSON file written by `eval --out/,
+    );
   });
   it('JSON of another shape', async () => {
     const other = join(dir, 'other.json');
     writeFileSync(other, JSON.stringify({ results: [{ method: 'x', set: 'y', scores: { psnr: ['a'] } }] }));
-    await expect(cli('report', '--run', join(dir, 'r2'), '--eval', other)).rejects.toThrow(/other\.json has a results\[0\] that is not \{ method, set, scores/);
+    await expect(cli('report', '--run', join(dir, 'r2'), '--eval', other)).rejects.toThrow(
+      /other\.json has a results\[0\] that is not \{ method, set, scores/,
+    );
     writeFileSync(other, '[]');
-    await expect(cli('report', '--run', join(dir, 'r3'), '--eval', other)).rejects.toThrow(/other\.json has no "results" list/);
+    await expect(cli('report', '--run', join(dir, 'r3'), '--eval', other)).rejects.toThrow(
+      /other\.json has no "results" list/,
+    );
   });
 });

@@ -8,7 +8,17 @@ import { Command, CommanderError } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, USAGE_ERROR } from '../src/cli/main.js';
-import { checkedOption, checkOptions, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, refuse, setOptionValues } from '../src/cli/options.js';
+import {
+  checkedOption,
+  checkOptions,
+  crossCheck,
+  describeProblems,
+  nonNegative,
+  nonNegativeInt,
+  positiveInt,
+  refuse,
+  setOptionValues,
+} from '../src/cli/options.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -21,7 +31,11 @@ function parsed(...args: string[]): Command {
     .addOption(checkedOption('--lr <rate>', 'rate', nonNegative))
     .addOption(checkedOption('--seeds <n...>', 'seeds', nonNegativeInt, { default: [0, 1] }))
     .addOption(checkedOption('--backend <name>', 'backend', null, { choices: ['webgpu', 'cpu'], default: 'webgpu' }));
-  crossCheck(command, (v) => (typeof v.lr === 'number' && v.lr > 1 ? refuse('--lr', String(v.lr), 'at most 1 with these steps') : E.right(undefined)));
+  crossCheck(command, (v) =>
+    typeof v.lr === 'number' && v.lr > 1
+      ? refuse('--lr', String(v.lr), 'at most 1 with these steps')
+      : E.right(undefined),
+  );
   return command.parse(args, { from: 'user' });
 }
 
@@ -54,14 +68,18 @@ describe('checkOptions', () => {
   });
 
   it('describes one problem in one line and several as a list', () => {
-    expect(describeProblems('t', [{ option: '--steps', value: '0', expected: 'a positive integer' }])).toBe("--steps must be a positive integer, got '0'");
+    expect(describeProblems('t', [{ option: '--steps', value: '0', expected: 'a positive integer' }])).toBe(
+      "--steps must be a positive integer, got '0'",
+    );
     expect(
       describeProblems('train', [
         { option: '--run', value: undefined, expected: '--run <dir>' },
         { option: '--lr', value: 'abc', expected: 'a number >= 0' },
         { option: '--lr', value: 'abc', expected: 'a number >= 0' },
       ]),
-    ).toBe("2 problems with the options of 'train':\n  --run is required: pass --run <dir>\n  --lr must be a number >= 0, got 'abc'");
+    ).toBe(
+      "2 problems with the options of 'train':\n  --run is required: pass --run <dir>\n  --lr must be a number >= 0, got 'abc'",
+    );
   });
 });
 
@@ -71,7 +89,25 @@ describe('the program', () => {
     const program = buildProgram()
       .exitOverride()
       .configureOutput({ writeErr: (s) => (stderr += s) });
-    const run = program.parseAsync(['node', 'webgpu-lrpo', 'train', '--run', 'r', '--init', 'missing.safetensors', '--steps', '0', '--clip-eps', '2', '--sampling-steps', '4', '--steps-per-update', '-2', '--gt-steps', '5']);
+    const run = program.parseAsync([
+      'node',
+      'webgpu-lrpo',
+      'train',
+      '--run',
+      'r',
+      '--init',
+      'missing.safetensors',
+      '--steps',
+      '0',
+      '--clip-eps',
+      '2',
+      '--sampling-steps',
+      '4',
+      '--steps-per-update',
+      '-2',
+      '--gt-steps',
+      '5',
+    ]);
     const error = await run.then(
       () => undefined,
       (e: unknown) => e,
@@ -88,7 +124,11 @@ describe('the program', () => {
   });
 
   it('`webgpu-lrpo train --steps -1 --lr abc` names every problem and exits with 2', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', '--steps', '-1', '--lr', 'abc'], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'train', '--steps', '-1', '--lr', 'abc'],
+      { cwd: root, encoding: 'utf8', timeout: 120_000 },
+    );
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toBe(
       "error: 4 problems with the options of 'train':\n" +

@@ -13,10 +13,29 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 let dir: string;
 
 function cli(...args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, '--backend', 'cpu'], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args, '--backend', 'cpu'],
+    { cwd: root, encoding: 'utf8', timeout: 240_000 },
+  );
   return { status: r.status, stderr: r.stderr };
 }
-const small = ['--size', '16', '--batch', '2', '--warmup', '1', '--train-count', '4', '--eval-count', '2', '--eval-every', '1', '--eval-steps', '2'];
+const small = [
+  '--size',
+  '16',
+  '--batch',
+  '2',
+  '--warmup',
+  '1',
+  '--train-count',
+  '4',
+  '--eval-count',
+  '2',
+  '--eval-every',
+  '1',
+  '--eval-steps',
+  '2',
+];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lrpo-init-'));
@@ -44,7 +63,16 @@ describe('pretrain --init', () => {
   });
 
   it('refuses a checkpoint trained at another size', () => {
-    const r = cli('pretrain', '--run', join(dir, 'bad'), '--init', join(dir, 'base', 'policy.safetensors'), '--steps', '1', ...small.map((a) => (a === '16' ? '24' : a)));
+    const r = cli(
+      'pretrain',
+      '--run',
+      join(dir, 'bad'),
+      '--init',
+      join(dir, 'base', 'policy.safetensors'),
+      '--steps',
+      '1',
+      ...small.map((a) => (a === '16' ? '24' : a)),
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/loadCheckpoint\(.*policy\.safetensors\)/);
   });

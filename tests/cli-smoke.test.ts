@@ -18,82 +18,235 @@ let dir: string;
 const policy = () => join(dir, 'sft', 'policy.safetensors');
 
 /** Runs one CLI command line in this process (commander errors throw instead of exiting). */
-const cli = (...args: string[]) => buildProgram().exitOverride().parseAsync(['node', 'webgpu-lrpo', ...args]);
+const cli = (...args: string[]) =>
+  buildProgram()
+    .exitOverride()
+    .parseAsync(['node', 'webgpu-lrpo', ...args]);
 
 /** A generous per-command limit: on a loaded 2-core CI machine the demo alone takes minutes. */
 const SLOW = 600_000;
 
 // 4 sampling steps (a divisor of T = 1000): 3 trained, of which --steps-per-update draws 1.
-const LRPO_TINY = ['--group', '2', '--inputs', '1', '--sampling-steps', '4', '--steps-per-update', '1', '--gt-steps', '1'];
+const LRPO_TINY = [
+  '--group',
+  '2',
+  '--inputs',
+  '1',
+  '--sampling-steps',
+  '4',
+  '--steps-per-update',
+  '1',
+  '--gt-steps',
+  '1',
+];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lrpo-cli-smoke-'));
 });
 
 describe('every CLI command runs end to end', () => {
-  it('pretrain trains, evaluates, checkpoints, and resumes', async () => {
-    const args = ['pretrain', '--run', join(dir, 'sft'), '--size', '16', '--steps', '2', '--batch', '2', '--warmup', '1', '--train-count', '4', '--eval-count', '2', '--eval-every', '1', '--eval-steps', '2'];
-    await cli(...args, '--profile', '1'); // step 1 warms up, step 2 is profiled
-    expect(existsSync(policy())).toBe(true);
-    const profileMd = readFileSync(join(dir, 'sft', 'profile.md'), 'utf8');
-    expect(profileMd).toContain('| kernel | scope | calls | ms | % | GFLOP/s | GB/s | compiles |');
-    expect(profileMd).toMatch(/\| \* \| unet \|/); // the by-phase table: the UNet's forward and backward under its scope
-    expect(readFileSync(join(dir, 'sft', 'profile.svg'), 'utf8')).toMatch(/^<svg/);
-    expect(readdirSync(join(dir, 'sft', 'checkpoints')).sort()).toEqual(['step-000001.safetensors', 'step-000002.safetensors']);
-    const events = readRunLog(join(dir, 'sft'));
-    expect(events.map((e) => e.event)).toEqual(['baseline', 'step', 'eval', 'step', 'eval']);
-    expect(Number(events[0].psnr)).toBeGreaterThan(5);
-    await cli(...args, '--resume'); // already at its last step: resumes and only rewrites the policy
-    expect(readRunLog(join(dir, 'sft')).filter((e) => e.event === 'step')).toHaveLength(2);
-  }, SLOW);
+  it(
+    'pretrain trains, evaluates, checkpoints, and resumes',
+    async () => {
+      const args = [
+        'pretrain',
+        '--run',
+        join(dir, 'sft'),
+        '--size',
+        '16',
+        '--steps',
+        '2',
+        '--batch',
+        '2',
+        '--warmup',
+        '1',
+        '--train-count',
+        '4',
+        '--eval-count',
+        '2',
+        '--eval-every',
+        '1',
+        '--eval-steps',
+        '2',
+      ];
+      await cli(...args, '--profile', '1'); // step 1 warms up, step 2 is profiled
+      expect(existsSync(policy())).toBe(true);
+      const profileMd = readFileSync(join(dir, 'sft', 'profile.md'), 'utf8');
+      expect(profileMd).toContain('| kernel | scope | calls | ms | % | GFLOP/s | GB/s | compiles |');
+      expect(profileMd).toMatch(/\| \* \| unet \|/); // the by-phase table: the UNet's forward and backward under its scope
+      expect(readFileSync(join(dir, 'sft', 'profile.svg'), 'utf8')).toMatch(/^<svg/);
+      expect(readdirSync(join(dir, 'sft', 'checkpoints')).sort()).toEqual([
+        'step-000001.safetensors',
+        'step-000002.safetensors',
+      ]);
+      const events = readRunLog(join(dir, 'sft'));
+      expect(events.map((e) => e.event)).toEqual(['baseline', 'step', 'eval', 'step', 'eval']);
+      expect(Number(events[0].psnr)).toBeGreaterThan(5);
+      await cli(...args, '--resume'); // already at its last step: resumes and only rewrites the policy
+      expect(readRunLog(join(dir, 'sft')).filter((e) => e.event === 'step')).toHaveLength(2);
+    },
+    SLOW,
+  );
 
-  it('train fine-tunes the policy with LRPO', async () => {
-    await cli('train', '--run', join(dir, 'lrpo'), '--init', policy(), '--steps', '1', ...LRPO_TINY, '--train-count', '2', '--checkpoint-every', '1');
-    expect(readdirSync(join(dir, 'lrpo', 'checkpoints'))).toEqual(['step-000001.safetensors']);
-    expect(readRunLog(join(dir, 'lrpo')).filter((e) => e.event === 'step')).toHaveLength(1);
-  }, SLOW);
+  it(
+    'train fine-tunes the policy with LRPO',
+    async () => {
+      await cli(
+        'train',
+        '--run',
+        join(dir, 'lrpo'),
+        '--init',
+        policy(),
+        '--steps',
+        '1',
+        ...LRPO_TINY,
+        '--train-count',
+        '2',
+        '--checkpoint-every',
+        '1',
+      );
+      expect(readdirSync(join(dir, 'lrpo', 'checkpoints'))).toEqual(['step-000001.safetensors']);
+      expect(readRunLog(join(dir, 'lrpo')).filter((e) => e.event === 'step')).toHaveLength(1);
+    },
+    SLOW,
+  );
 
-  it('eval scores the checkpoints with every metric and writes --out', async () => {
-    const out = join(dir, 'eval', 'scores.json');
-    await cli('eval', '--checkpoint', policy(), join(dir, 'lrpo', 'checkpoints', 'step-000001.safetensors'), '--data', 'synthetic', '--count', '2', '--sampling-steps', '2', '--out', out, '--profile', join(dir, 'eval'));
-    expect(readFileSync(join(dir, 'eval', 'profile.md'), 'utf8')).toMatch(/\| \* \| synthetic \|/); // the set's scope, in the by-phase table
-    expect(existsSync(join(dir, 'eval', 'profile.svg'))).toBe(true);
-    const { results } = JSON.parse(readFileSync(out, 'utf8')) as { results: { method: string; scores: Record<string, number[]> }[] };
-    expect(results.map((r) => r.method)).toHaveLength(3);
-    expect(Object.keys(results[0].scores).sort()).toEqual(['brisque', 'identity', 'lmd', 'perceptual', 'psnr', 'reward', 'ssim']);
-    expect(results.every((r) => Object.values(r.scores).every((s) => s.length === 2 && s.every(Number.isFinite)))).toBe(true);
-  }, SLOW);
+  it(
+    'eval scores the checkpoints with every metric and writes --out',
+    async () => {
+      const out = join(dir, 'eval', 'scores.json');
+      await cli(
+        'eval',
+        '--checkpoint',
+        policy(),
+        join(dir, 'lrpo', 'checkpoints', 'step-000001.safetensors'),
+        '--data',
+        'synthetic',
+        '--count',
+        '2',
+        '--sampling-steps',
+        '2',
+        '--out',
+        out,
+        '--profile',
+        join(dir, 'eval'),
+      );
+      expect(readFileSync(join(dir, 'eval', 'profile.md'), 'utf8')).toMatch(/\| \* \| synthetic \|/); // the set's scope, in the by-phase table
+      expect(existsSync(join(dir, 'eval', 'profile.svg'))).toBe(true);
+      const { results } = JSON.parse(readFileSync(out, 'utf8')) as {
+        results: { method: string; scores: Record<string, number[]> }[];
+      };
+      expect(results.map((r) => r.method)).toHaveLength(3);
+      expect(Object.keys(results[0].scores).sort()).toEqual([
+        'brisque',
+        'identity',
+        'lmd',
+        'perceptual',
+        'psnr',
+        'reward',
+        'ssim',
+      ]);
+      expect(
+        results.every((r) => Object.values(r.scores).every((s) => s.length === 2 && s.every(Number.isFinite))),
+      ).toBe(true);
+    },
+    SLOW,
+  );
 
-  it('restore writes one PNG per input face', async () => {
-    await T.setBackend('cpu');
-    const faces = F.faceDataset({ split: 'test', count: 2, size: 16 });
-    mkdirSync(join(dir, 'faces'));
-    for (let i = 0; i < 2; i++) {
-      const img = T.tensor(faces.get(i).hq, { shape: [3, 16, 16] });
-      await F.writeImage(join(dir, 'faces', `face${i}.png`), img);
-      img.dispose();
-    }
-    await T.shutdown();
-    await cli('restore', '--checkpoint', policy(), '--input', join(dir, 'faces'), '--output', join(dir, 'restored'), '--sampling-steps', '2');
-    expect(readdirSync(join(dir, 'restored')).sort()).toEqual(['face0.png', 'face1.png']);
-  }, SLOW);
+  it(
+    'restore writes one PNG per input face',
+    async () => {
+      await T.setBackend('cpu');
+      const faces = F.faceDataset({ split: 'test', count: 2, size: 16 });
+      mkdirSync(join(dir, 'faces'));
+      for (let i = 0; i < 2; i++) {
+        const img = T.tensor(faces.get(i).hq, { shape: [3, 16, 16] });
+        await F.writeImage(join(dir, 'faces', `face${i}.png`), img);
+        img.dispose();
+      }
+      await T.shutdown();
+      await cli(
+        'restore',
+        '--checkpoint',
+        policy(),
+        '--input',
+        join(dir, 'faces'),
+        '--output',
+        join(dir, 'restored'),
+        '--sampling-steps',
+        '2',
+      );
+      expect(readdirSync(join(dir, 'restored')).sort()).toEqual(['face0.png', 'face1.png']);
+    },
+    SLOW,
+  );
 
-  it('report builds a report from eval and train outputs', async () => {
-    await cli('report', '--run', join(dir, 'report'), '--eval', join(dir, 'eval', 'scores.json'), '--train', join(dir, 'lrpo'));
-    expect(readFileSync(join(dir, 'report', 'report.md'), 'utf8')).toMatch(/PSNR/);
-  }, SLOW);
+  it(
+    'report builds a report from eval and train outputs',
+    async () => {
+      await cli(
+        'report',
+        '--run',
+        join(dir, 'report'),
+        '--eval',
+        join(dir, 'eval', 'scores.json'),
+        '--train',
+        join(dir, 'lrpo'),
+      );
+      expect(readFileSync(join(dir, 'report', 'report.md'), 'utf8')).toMatch(/PSNR/);
+    },
+    SLOW,
+  );
 
-  it('ablate trains and scores a two-row study', async () => {
-    await cli('ablate', '--run', join(dir, 'ablate'), '--init', policy(), '--steps', '1', ...LRPO_TINY, '--seeds', '0', '--methods', 'sft', 'lrpo', '--count', '2', '--train-count', '2');
-    expect(readdirSync(join(dir, 'ablate')).some((f) => f.endsWith('.md'))).toBe(true);
-  }, SLOW);
+  it(
+    'ablate trains and scores a two-row study',
+    async () => {
+      await cli(
+        'ablate',
+        '--run',
+        join(dir, 'ablate'),
+        '--init',
+        policy(),
+        '--steps',
+        '1',
+        ...LRPO_TINY,
+        '--seeds',
+        '0',
+        '--methods',
+        'sft',
+        'lrpo',
+        '--count',
+        '2',
+        '--train-count',
+        '2',
+      );
+      expect(readdirSync(join(dir, 'ablate')).some((f) => f.endsWith('.md'))).toBe(true);
+    },
+    SLOW,
+  );
 
-  it('demo runs LRPO, evaluates and writes report.md, which report re-renders', async () => {
-    const run = join(dir, 'demo');
-    expect(existsSync(policy())).toBe(true); // else demo would fall back to a full 300-step pretrain
-    await cli('demo', '--run', run, '--sft', policy(), '--lrpo-steps', '1', '--synthetic-count', '2', '--real-count', '2');
-    expect(readFileSync(join(run, 'report.md'), 'utf8')).toMatch(/LRPO/);
-    await cli('report', '--run', run);
-    expect(existsSync(join(run, 'report-data.json'))).toBe(true);
-  }, SLOW);
+  it(
+    'demo runs LRPO, evaluates and writes report.md, which report re-renders',
+    async () => {
+      const run = join(dir, 'demo');
+      expect(existsSync(policy())).toBe(true); // else demo would fall back to a full 300-step pretrain
+      await cli(
+        'demo',
+        '--run',
+        run,
+        '--sft',
+        policy(),
+        '--lrpo-steps',
+        '1',
+        '--synthetic-count',
+        '2',
+        '--real-count',
+        '2',
+      );
+      expect(readFileSync(join(run, 'report.md'), 'utf8')).toMatch(/LRPO/);
+      await cli('report', '--run', run);
+      expect(existsSync(join(run, 'report-data.json'))).toBe(true);
+    },
+    SLOW,
+  );
 });

@@ -24,7 +24,12 @@ const hostArray = (values: ArrayLike<number>, dtype: DType): AnyTypedArray => {
 };
 
 /** A view onto `storage` with explicit strides and offset. */
-const viewOf = (storage: Storage, shape: Shape, strides: readonly number[] = contiguousStrides(shape), offset = 0): View => ({
+const viewOf = (
+  storage: Storage,
+  shape: Shape,
+  strides: readonly number[] = contiguousStrides(shape),
+  offset = 0,
+): View => ({
   storage,
   dtype: storage.dtype,
   shape,
@@ -57,8 +62,10 @@ function* indicesOf(shape: Shape): Generator<number[]> {
 }
 
 /** The view's elements in row-major order, computed from the definition offset + sum(i * stride). */
-const naiveElements = (data: ArrayLike<number>, v: { shape: Shape; strides: readonly number[]; offset: number }): number[] =>
-  Array.from(indicesOf(v.shape), (idx) => data[idx.reduce((o, i, d) => o + i * v.strides[d], v.offset)]);
+const naiveElements = (
+  data: ArrayLike<number>,
+  v: { shape: Shape; strides: readonly number[]; offset: number },
+): number[] => Array.from(indicesOf(v.shape), (idx) => data[idx.reduce((o, i, d) => o + i * v.strides[d], v.offset)]);
 
 const flatIndex = (idx: readonly number[], shape: Shape): number => idx.reduce((o, i, d) => o * shape[d] + i, 0);
 
@@ -81,7 +88,13 @@ const stridedLayout = fc
 
 /** Storage of `size` distinct-ish values, as `dtype`. */
 const rampStorage = (size: number, dtype: DType = 'float64'): Storage =>
-  cpu.upload(hostArray(Array.from({ length: size }, (_, i) => (i * 7) % 13 - 6 + i / 16), dtype), dtype);
+  cpu.upload(
+    hostArray(
+      Array.from({ length: size }, (_, i) => ((i * 7) % 13) - 6 + i / 16),
+      dtype,
+    ),
+    dtype,
+  );
 
 // --- storage and views ------------------------------------------------------------------------
 
@@ -124,7 +137,7 @@ describe('storage, read and copy', () => {
   });
 
   it('a 0-d view reads its single element at the offset', async () => {
-    expect(await readAll(viewOf(rampStorage(5), [], [], 3))).toEqual([(3 * 7) % 13 - 6 + 3 / 16]);
+    expect(await readAll(viewOf(rampStorage(5), [], [], 3))).toEqual([((3 * 7) % 13) - 6 + 3 / 16]);
   });
 
   it('using a released storage throws a BackendError; memory pools nothing', async () => {
@@ -140,7 +153,10 @@ describe('storage, read and copy', () => {
     expect([...backend.dtypes].sort()).toEqual(['bool', 'float32', 'float64', 'int32']);
     // Node 20: one TypedArray holds at most buffer.constants.MAX_LENGTH bytes; never more than 2^31 - 1 elements.
     const bytes = (await import('node:buffer')).constants.MAX_LENGTH;
-    expect(backend.maxElements('float32')).toEqual({ elements: Math.min(2 ** 31 - 1, bytes / 4), limit: `JS TypedArray size (${bytes} bytes)` });
+    expect(backend.maxElements('float32')).toEqual({
+      elements: Math.min(2 ** 31 - 1, bytes / 4),
+      limit: `JS TypedArray size (${bytes} bytes)`,
+    });
     expect(backend.maxElements('float64').elements).toBe(Math.min(2 ** 31 - 1, bytes / 8));
     await expect(backend.destroy()).resolves.toBeUndefined();
   });
@@ -149,43 +165,56 @@ describe('storage, read and copy', () => {
 // --- elementwise ------------------------------------------------------------------------------
 
 /** Input dtypes each operand class can see after the front end prepared it. */
-const operandDTypes = { float: ['float32', 'float64'], numeric: ['int32', 'float32'], bool: ['bool'], any: ['int32', 'float32', 'bool'] } as const;
+const operandDTypes = {
+  float: ['float32', 'float64'],
+  numeric: ['int32', 'float32'],
+  bool: ['bool'],
+  any: ['int32', 'float32', 'bool'],
+} as const;
 
 const SAMPLE = [-3.5, -1, -0.25, 0, 0.5, 1, 2.75, 40];
 /** Stores a double the way a TypedArray of `dtype` would (bool: nonzero is 1). */
 const stored = (x: number, dtype: DType): number => hostArray([x], dtype)[0];
 
 describe('elementwise', () => {
-  it.each(Object.keys(unaryOps) as UnaryOp[])('unary %s applies the table cpu function to a strided view and stores in the table dtype', async (op) => {
-    const spec = unaryOps[op];
-    for (const dtype of operandDTypes[spec.operands]) {
-      const values = SAMPLE.map((v) => stored(v, dtype));
-      // A transposed [2, 4] view of a [4, 2] storage.
-      const storage = cpu.upload(hostArray(values, dtype), dtype);
-      const x = viewOf(storage, [2, 4], [1, 2]);
-      const inputs = naiveElements(values, x);
-      const result = cpu.unary(op, x);
-      const resultDType = spec.result === 'bool' ? 'bool' : dtype;
-      expect(result.dtype).toBe(resultDType);
-      const f = spec.cpu as (x: number) => number;
-      expect(await readAll(out(result, [2, 4]))).toEqual(inputs.map((v) => stored(f(v), resultDType)));
-    }
-  });
+  it.each(Object.keys(unaryOps) as UnaryOp[])(
+    'unary %s applies the table cpu function to a strided view and stores in the table dtype',
+    async (op) => {
+      const spec = unaryOps[op];
+      for (const dtype of operandDTypes[spec.operands]) {
+        const values = SAMPLE.map((v) => stored(v, dtype));
+        // A transposed [2, 4] view of a [4, 2] storage.
+        const storage = cpu.upload(hostArray(values, dtype), dtype);
+        const x = viewOf(storage, [2, 4], [1, 2]);
+        const inputs = naiveElements(values, x);
+        const result = cpu.unary(op, x);
+        const resultDType = spec.result === 'bool' ? 'bool' : dtype;
+        expect(result.dtype).toBe(resultDType);
+        const f = spec.cpu as (x: number) => number;
+        expect(await readAll(out(result, [2, 4]))).toEqual(inputs.map((v) => stored(f(v), resultDType)));
+      }
+    },
+  );
 
-  it.each(Object.keys(binaryOps) as BinaryOp[])('binary %s applies the table cpu function to broadcast views', async (op) => {
-    const spec = binaryOps[op];
-    for (const dtype of operandDTypes[spec.operands]) {
-      const aValues = SAMPLE.map((v) => stored(v, dtype));
-      const bValues = [2, -1, 0, 0.5].map((v) => stored(v, dtype));
-      const a = tensor(aValues, [2, 4], dtype);
-      const b = viewOf(cpu.upload(hostArray(bValues, dtype), dtype), [2, 4], [0, 1]); // row broadcast
-      const result = cpu.binary(op, a, b);
-      const resultDType = spec.result === 'bool' ? 'bool' : dtype;
-      expect(result.dtype).toBe(resultDType);
-      const f = spec.cpu as (a: number, b: number) => number;
-      expect(await readAll(out(result, [2, 4]))).toEqual(aValues.map((v, i) => stored(f(v, bValues[i % 4]), resultDType)));
-    }
-  });
+  it.each(Object.keys(binaryOps) as BinaryOp[])(
+    'binary %s applies the table cpu function to broadcast views',
+    async (op) => {
+      const spec = binaryOps[op];
+      for (const dtype of operandDTypes[spec.operands]) {
+        const aValues = SAMPLE.map((v) => stored(v, dtype));
+        const bValues = [2, -1, 0, 0.5].map((v) => stored(v, dtype));
+        const a = tensor(aValues, [2, 4], dtype);
+        const b = viewOf(cpu.upload(hostArray(bValues, dtype), dtype), [2, 4], [0, 1]); // row broadcast
+        const result = cpu.binary(op, a, b);
+        const resultDType = spec.result === 'bool' ? 'bool' : dtype;
+        expect(result.dtype).toBe(resultDType);
+        const f = spec.cpu as (a: number, b: number) => number;
+        expect(await readAll(out(result, [2, 4]))).toEqual(
+          aValues.map((v, i) => stored(f(v, bValues[i % 4]), resultDType)),
+        );
+      }
+    },
+  );
 
   it('int32 arithmetic wraps on store and float32 rounds on store', async () => {
     const big = tensor([2 ** 31 - 1], [1], 'int32');
@@ -213,7 +242,16 @@ describe('elementwise', () => {
 
   it('cast to int32 truncates toward zero, saturates at the int32 range like WGSL, and sends NaN to 0', async () => {
     const x = tensor([-2.7, 2.7, -0.5, NaN, Infinity, 2 ** 31, 2 ** 32 + 5, -Infinity], [8]);
-    expect(await readAll(out(cpu.cast(x, 'int32'), [8]))).toEqual([-2, 2, 0, 0, 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, -(2 ** 31)]);
+    expect(await readAll(out(cpu.cast(x, 'int32'), [8]))).toEqual([
+      -2,
+      2,
+      0,
+      0,
+      2 ** 31 - 1,
+      2 ** 31 - 1,
+      2 ** 31 - 1,
+      -(2 ** 31),
+    ]);
   });
 
   it('cast to bool is x != 0 (NaN is true, -0 is false)', async () => {
@@ -224,9 +262,15 @@ describe('elementwise', () => {
   });
 
   it('cast from int and bool to float is exact, and float64 to float32 rounds', async () => {
-    expect(await readAll(out(cpu.cast(tensor([-(2 ** 31), 7], [2], 'int32'), 'float64'), [2]))).toEqual([-(2 ** 31), 7]);
+    expect(await readAll(out(cpu.cast(tensor([-(2 ** 31), 7], [2], 'int32'), 'float64'), [2]))).toEqual([
+      -(2 ** 31),
+      7,
+    ]);
     expect(await readAll(out(cpu.cast(tensor([1, 0], [2], 'bool'), 'float32'), [2]))).toEqual([1, 0]);
-    expect(await readAll(out(cpu.cast(tensor([16777217, 0.1], [2], 'float64'), 'float32'), [2]))).toEqual([16777216, Math.fround(0.1)]);
+    expect(await readAll(out(cpu.cast(tensor([16777217, 0.1], [2], 'float64'), 'float32'), [2]))).toEqual([
+      16777216,
+      Math.fround(0.1),
+    ]);
   });
 
   it('cast reads strided views', async () => {
@@ -247,8 +291,18 @@ describe('elementwise', () => {
 // --- reductions -------------------------------------------------------------------------------
 
 /** Naive reduce: for each kept index, fold the reduced indices in row-major order. */
-function naiveReduce(data: number[], shape: Shape, axes: number[], op: ReduceOp): { shape: number[]; values: number[] } {
-  const step = { sum: (a: number, x: number) => a + x, prod: (a: number, x: number) => a * x, max: Math.max, min: Math.min }[op];
+function naiveReduce(
+  data: number[],
+  shape: Shape,
+  axes: number[],
+  op: ReduceOp,
+): { shape: number[]; values: number[] } {
+  const step = {
+    sum: (a: number, x: number) => a + x,
+    prod: (a: number, x: number) => a * x,
+    max: Math.max,
+    min: Math.min,
+  }[op];
   const start = { sum: 0, prod: 1, max: -Infinity, min: Infinity }[op];
   const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
   const outShape = kept.map((d) => shape[d]);
@@ -269,7 +323,10 @@ describe('reduce', () => {
     .chain((layout) =>
       fc.record({
         layout: fc.constant(layout),
-        axes: fc.subarray(layout.shape.map((_, d) => d), { minLength: 1 }),
+        axes: fc.subarray(
+          layout.shape.map((_, d) => d),
+          { minLength: 1 },
+        ),
         op: fc.constantFrom<ReduceOp>('sum', 'prod', 'max', 'min'),
       }),
     );
@@ -280,8 +337,17 @@ describe('reduce', () => {
         const storage = rampStorage(layout.storageSize);
         const view = viewOf(storage, layout.shape, layout.strides, layout.offset);
         const elements = await readAll(view);
-        const expected = naiveReduce(elements, layout.shape, [...axes].sort((a, b) => a - b), op);
-        const result = cpu.reduce(op, view, [...axes].sort((a, b) => a - b));
+        const expected = naiveReduce(
+          elements,
+          layout.shape,
+          [...axes].sort((a, b) => a - b),
+          op,
+        );
+        const result = cpu.reduce(
+          op,
+          view,
+          [...axes].sort((a, b) => a - b),
+        );
         expect(await readAll(out(result, expected.shape))).toEqual(expected.values);
       }),
       { numRuns: 200 },
@@ -429,10 +495,17 @@ describe('matmul', () => {
 
 // --- conv2d and convTranspose2d ---------------------------------------------------------------
 
-const convOut = (size: number, k: number, s: number, p: number, d: number): number => Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
+const convOut = (size: number, k: number, s: number, p: number, d: number): number =>
+  Math.floor((size + 2 * p - d * (k - 1) - 1) / s) + 1;
 
 /** conv2d by its definition, with every index bound checked explicitly. */
-function naiveConv2d(x: number[], xs: number[], w: number[], ws: number[], p: Conv2dParams): { values: number[]; shape: number[] } {
+function naiveConv2d(
+  x: number[],
+  xs: number[],
+  w: number[],
+  ws: number[],
+  p: Conv2dParams,
+): { values: number[]; shape: number[] } {
   const [N, , H, W] = xs;
   const [O, Cg, KH, KW] = ws;
   const Ho = convOut(H, KH, p.stride[0], p.padding[0], p.dilation[0]);
@@ -473,9 +546,14 @@ const convCase = fc
     dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
     seed: fc.nat(1000),
   })
-  .filter((c) => convOut(c.H, c.KH, c.stride[0], c.padding[0], c.dilation[0]) >= 1 && convOut(c.W, c.KW, c.stride[1], c.padding[1], c.dilation[1]) >= 1);
+  .filter(
+    (c) =>
+      convOut(c.H, c.KH, c.stride[0], c.padding[0], c.dilation[0]) >= 1 &&
+      convOut(c.W, c.KW, c.stride[1], c.padding[1], c.dilation[1]) >= 1,
+  );
 
-const pseudoRandom = (n: number, seed: number): number[] => Array.from({ length: n }, (_, i) => Math.sin(seed * 31.7 + i * 12.9898) * 2);
+const pseudoRandom = (n: number, seed: number): number[] =>
+  Array.from({ length: n }, (_, i) => Math.sin(seed * 31.7 + i * 12.9898) * 2);
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];
@@ -494,11 +572,16 @@ describe('conv2d', () => {
   it('zero padding 1 with a 3x3 ones kernel gives neighbourhood sums (hand-checked)', async () => {
     const x = tensor([1, 2, 3, 4], [1, 1, 2, 2]);
     const w = tensor(new Array(9).fill(1), [1, 1, 3, 3]);
-    expect(await readAll(out(cpu.conv2d(x, w, { ...noFrills, padding: [1, 1] }), [1, 1, 2, 2]))).toEqual([10, 10, 10, 10]);
+    expect(await readAll(out(cpu.conv2d(x, w, { ...noFrills, padding: [1, 1] }), [1, 1, 2, 2]))).toEqual([
+      10, 10, 10, 10,
+    ]);
   });
 
   it('stride 2 and dilation 2 pick the expected taps (hand-checked)', async () => {
-    const x = tensor(Array.from({ length: 25 }, (_, i) => i), [1, 1, 5, 5]);
+    const x = tensor(
+      Array.from({ length: 25 }, (_, i) => i),
+      [1, 1, 5, 5],
+    );
     // kernel [[1, 0], [0, 10]] dilated by 2 reads x[h][w] + 10 * x[h+2][w+2].
     const w = tensor([1, 0, 0, 10], [1, 1, 2, 2]);
     const r = cpu.conv2d(x, w, { stride: [2, 2], padding: [0, 0], dilation: [2, 2], groups: 1 });
@@ -573,7 +656,13 @@ describe('convTranspose2d', () => {
     );
   });
 
-  const plain: ConvTranspose2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, outputPadding: [0, 0] };
+  const plain: ConvTranspose2dParams = {
+    stride: [1, 1],
+    padding: [0, 0],
+    dilation: [1, 1],
+    groups: 1,
+    outputPadding: [0, 0],
+  };
 
   it('a single input pixel stamps a scaled copy of the kernel (hand-checked)', async () => {
     const r = cpu.convTranspose2d(tensor([2], [1, 1, 1, 1]), tensor([1, 2, 3, 4], [1, 1, 2, 2]), plain);
@@ -600,7 +689,9 @@ describe('convTranspose2d', () => {
     // Cin = 2, groups = 2, Cout/groups = 2: w is [2, 2, 1, 1]; channel 0 feeds outputs 0-1, channel 1 outputs 2-3.
     const x = tensor([3, 5], [1, 2, 1, 1]);
     const w = tensor([1, 2, 10, 20], [2, 2, 1, 1]);
-    expect(await readAll(out(cpu.convTranspose2d(x, w, { ...plain, groups: 2 }), [1, 4, 1, 1]))).toEqual([3, 6, 50, 100]);
+    expect(await readAll(out(cpu.convTranspose2d(x, w, { ...plain, groups: 2 }), [1, 4, 1, 1]))).toEqual([
+      3, 6, 50, 100,
+    ]);
   });
 });
 
@@ -613,7 +704,10 @@ describe('pad', () => {
         stridedLayout.chain((layout) =>
           fc.record({
             layout: fc.constant(layout),
-            widths: fc.array(fc.tuple(fc.nat(2), fc.nat(2)), { minLength: layout.shape.length, maxLength: layout.shape.length }),
+            widths: fc.array(fc.tuple(fc.nat(2), fc.nat(2)), {
+              minLength: layout.shape.length,
+              maxLength: layout.shape.length,
+            }),
           }),
         ),
         async ({ layout, widths }) => {
@@ -663,12 +757,28 @@ describe('concat', () => {
           const expected = Array.from(indicesOf(outShape), (idx) => {
             let at = idx[axis];
             for (const part of parts) {
-              if (at < part.partShape[axis]) return part.values[flatIndex(idx.map((i, d) => (d === axis ? at : i)), part.partShape)];
+              if (at < part.partShape[axis])
+                return part.values[
+                  flatIndex(
+                    idx.map((i, d) => (d === axis ? at : i)),
+                    part.partShape,
+                  )
+                ];
               at -= part.partShape[axis];
             }
             throw new Error('unreachable');
           });
-          expect(await readAll(out(cpu.concat(parts.map((p) => p.view), axis), outShape))).toEqual(expected);
+          expect(
+            await readAll(
+              out(
+                cpu.concat(
+                  parts.map((p) => p.view),
+                  axis,
+                ),
+                outShape,
+              ),
+            ),
+          ).toEqual(expected);
         },
       ),
       { numRuns: 150 },
@@ -678,12 +788,17 @@ describe('concat', () => {
 
 describe('take', () => {
   it('picks along a middle axis with an index tensor of any shape', async () => {
-    const x = tensor(Array.from({ length: 24 }, (_, i) => i), [2, 3, 4], 'int32');
+    const x = tensor(
+      Array.from({ length: 24 }, (_, i) => i),
+      [2, 3, 4],
+      'int32',
+    );
     const idx = tensor([2, 0, 1, 1], [2, 2], 'int32');
     const r = cpu.take(x, idx, 1);
     expect(r.dtype).toBe('int32');
     const expected = [];
-    for (let a = 0; a < 2; a++) for (const j of [2, 0, 1, 1]) for (let c = 0; c < 4; c++) expected.push(a * 12 + j * 4 + c);
+    for (let a = 0; a < 2; a++)
+      for (const j of [2, 0, 1, 1]) for (let c = 0; c < 4; c++) expected.push(a * 12 + j * 4 + c);
     expect(await readAll(out(r, [2, 2, 2, 4]))).toEqual(expected);
   });
 
@@ -698,7 +813,14 @@ describe('take', () => {
     const xT = viewOf(s, [3, 2], [1, 3]); // transpose of [2, 3]
     const elements = await readAll(xT);
     const idx = viewOf(cpu.upload(new Int32Array([1]), 'int32'), [2], [0]); // broadcast [1, 1]
-    expect(await readAll(out(cpu.take(xT, idx, 1), [3, 2]))).toEqual([elements[1], elements[1], elements[3], elements[3], elements[5], elements[5]]);
+    expect(await readAll(out(cpu.take(xT, idx, 1), [3, 2]))).toEqual([
+      elements[1],
+      elements[1],
+      elements[3],
+      elements[3],
+      elements[5],
+      elements[5],
+    ]);
     const scalarIdx = tensor([2], [], 'int32');
     expect(await readAll(out(cpu.take(xT, scalarIdx, 0), [2]))).toEqual([elements[4], elements[5]]);
   });

@@ -2,7 +2,15 @@
 // step does its job.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { full, key, memory, normal, setBackend, tensor, type Tensor } from '../src/index.js';
-import { blurImages, defaultDegradation, degrade, gaussianKernel, jpegRoundTrip, sampleDegradation, type DegradationConfig } from '../src/data/degrade.js';
+import {
+  blurImages,
+  defaultDegradation,
+  degrade,
+  gaussianKernel,
+  jpegRoundTrip,
+  sampleDegradation,
+  type DegradationConfig,
+} from '../src/data/degrade.js';
 import { faceDataset } from '../src/data/faces.js';
 import { bilinearWeights, resizeBilinear } from '../src/data/resize.js';
 
@@ -10,7 +18,8 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-const faces = (count: number, size = 32): Tensor => [...faceDataset({ split: 'train', size, count, seed: 1 }).batches(count)][0].hq;
+const faces = (count: number, size = 32): Tensor =>
+  [...faceDataset({ split: 'train', size, count, seed: 1 }).batches(count)][0].hq;
 
 /** Mean squared Laplacian over channel 0 of image 0: high-frequency energy. */
 async function laplacianEnergy(x: Tensor): Promise<number> {
@@ -34,7 +43,12 @@ const meanAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 
 /** Fixes every range at one value (a single-step degradation). */
 const only = (over: Partial<DegradationConfig>): Partial<DegradationConfig> => ({
-  blurSigma: [0.001, 0.001], anisotropicProbability: 0, downscale: [1, 1], noiseSigma: [0, 0], jpegQuality: [100, 100], ...over,
+  blurSigma: [0.001, 0.001],
+  anisotropicProbability: 0,
+  downscale: [1, 1],
+  noiseSigma: [0, 0],
+  jpegQuality: [100, 100],
+  ...over,
 });
 
 describe('degrade', () => {
@@ -75,7 +89,13 @@ describe('degrade', () => {
   });
 
   it('follows a custom config (narrow ranges, all anisotropic)', () => {
-    const cfg = { ...defaultDegradation, blurSigma: [2, 3] as const, anisotropicProbability: 1, downscale: [4, 4] as const, jpegQuality: [50, 50] as const };
+    const cfg = {
+      ...defaultDegradation,
+      blurSigma: [2, 3] as const,
+      anisotropicProbability: 1,
+      downscale: [4, 4] as const,
+      jpegQuality: [50, 50] as const,
+    };
     for (let i = 0; i < 20; i++) {
       const p = sampleDegradation(key(i), cfg, 512, 512);
       expect(p.blur.kind).toBe('anisotropic');
@@ -88,7 +108,9 @@ describe('degrade', () => {
 
   it('refuses a bad range and a non-image batch', async () => {
     const hq = faces(1);
-    await expect(degrade(key(0), hq, { jpegQuality: [30, 120] })).rejects.toThrow(/config\.jpegQuality must be a range \[min, max\] with 1 <= min <= max <= 100/);
+    await expect(degrade(key(0), hq, { jpegQuality: [30, 120] })).rejects.toThrow(
+      /config\.jpegQuality must be a range \[min, max\] with 1 <= min <= max <= 100/,
+    );
     const gray = full([1, 1, 8, 8], 0.5);
     await expect(degrade(key(0), gray)).rejects.toThrow(/must be a \[N, 3, H, W\] tensor.*got \[1, 1, 8, 8\]/);
     hq.dispose();

@@ -13,14 +13,19 @@ import { randomStream } from '../src/random/threefry.js';
 describe('value noise', () => {
   it('is a pure function in [0, 1) that varies smoothly', () => {
     fc.assert(
-      fc.property(fc.double({ min: -100, max: 100, noNaN: true }), fc.double({ min: -100, max: 100, noNaN: true }), fc.integer({ min: 0, max: 2 ** 30 }), (x, y, seed) => {
-        const v = valueNoise(x, y, seed);
-        expect(v).toBe(valueNoise(x, y, seed));
-        expect(v).toBeGreaterThanOrEqual(0);
-        expect(v).toBeLessThan(1);
-        expect(Math.abs(valueNoise(x + 1e-4, y, seed) - v)).toBeLessThan(1e-2);
-        expect(hash2(Math.floor(x), Math.floor(y), seed)).toBe(hash2(Math.floor(x), Math.floor(y), seed));
-      }),
+      fc.property(
+        fc.double({ min: -100, max: 100, noNaN: true }),
+        fc.double({ min: -100, max: 100, noNaN: true }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        (x, y, seed) => {
+          const v = valueNoise(x, y, seed);
+          expect(v).toBe(valueNoise(x, y, seed));
+          expect(v).toBeGreaterThanOrEqual(0);
+          expect(v).toBeLessThan(1);
+          expect(Math.abs(valueNoise(x + 1e-4, y, seed) - v)).toBeLessThan(1e-2);
+          expect(hash2(Math.floor(x), Math.floor(y), seed)).toBe(hash2(Math.floor(x), Math.floor(y), seed));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -51,7 +56,10 @@ describe('image statistics', () => {
   it('spectrumSlope: about 0 for white noise, steep for a smooth ramp-and-blob image', () => {
     expect(Math.abs(spectrumSlope(white, size))).toBeLessThan(0.5);
     const smooth = new Float32Array(3 * size * size);
-    for (let c = 0; c < 3; c++) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) smooth[c * size * size + y * size + x] = 0.5 + 0.4 * Math.exp(-((x - 16) ** 2 + (y - 14) ** 2) / 60);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++)
+          smooth[c * size * size + y * size + x] = 0.5 + 0.4 * Math.exp(-((x - 16) ** 2 + (y - 14) ** 2) / 60);
     expect(spectrumSlope(smooth, size)).toBeLessThan(-3);
   });
 });

@@ -48,7 +48,8 @@ describe('generateFace', () => {
 
 describe('faceDataset', () => {
   it('keeps train, validation and test identities disjoint', () => {
-    const ids = (s: 'train' | 'validation' | 'test') => new Set(Array.from({ length: 50 }, (_, i) => faceDataset({ split: s, count: 50 }).identityOf(i)));
+    const ids = (s: 'train' | 'validation' | 'test') =>
+      new Set(Array.from({ length: 50 }, (_, i) => faceDataset({ split: s, count: 50 }).identityOf(i)));
     const [tr, va, te] = [ids('train'), ids('validation'), ids('test')];
     for (const id of va) expect(tr.has(id) || te.has(id)).toBe(false);
     for (const id of te) expect(tr.has(id)).toBe(false);
@@ -74,7 +75,11 @@ describe('faceDataset', () => {
   it('batches into [N, 3, H, W] tensors equal to the rendered pictures', async () => {
     const ds = faceDataset({ split: 'validation', size: 32, count: 5, seed: 3 });
     const batches = [...ds.batches(2)];
-    expect(batches.map((b) => b.hq.shape)).toEqual([[2, 3, 32, 32], [2, 3, 32, 32], [1, 3, 32, 32]]);
+    expect(batches.map((b) => b.hq.shape)).toEqual([
+      [2, 3, 32, 32],
+      [2, 3, 32, 32],
+      [1, 3, 32, 32],
+    ]);
     const second = await batches[1].hq.data();
     expect(Array.from(second.subarray(3 * 32 * 32))).toEqual(Array.from(ds.get(3).hq));
     batches.forEach((b) => b.hq.dispose());

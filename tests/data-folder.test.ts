@@ -42,8 +42,13 @@ describe('readFaceFolder', () => {
   it('refuses a wrongly sized file, naming it and the fix', async () => {
     const sub = await mkdtemp(join(dir, 'mixed-'));
     await writeFile(join(sub, 'ok.png'), png(0));
-    await writeFile(join(sub, 'wide.png'), encodePng({ width: 40, height: 32, data: new Uint8Array(40 * 32 * 3).fill(128) }));
-    await expect(readFaceFolder(sub, { size: 32 })).rejects.toThrow(/wide\.png is 40 x 32 but 32 x 32 was asked for\. Pass \{ resize: true \}/);
+    await writeFile(
+      join(sub, 'wide.png'),
+      encodePng({ width: 40, height: 32, data: new Uint8Array(40 * 32 * 3).fill(128) }),
+    );
+    await expect(readFaceFolder(sub, { size: 32 })).rejects.toThrow(
+      /wide\.png is 40 x 32 but 32 x 32 was asked for\. Pass \{ resize: true \}/,
+    );
     const resized = await readFaceFolder(sub, { size: 16, resize: true });
     const x = resized.batch(0, 2);
     expect(x.shape).toEqual([2, 3, 16, 16]);
@@ -54,7 +59,9 @@ describe('readFaceFolder', () => {
   it('names an unreadable file', async () => {
     const sub = await mkdtemp(join(dir, 'bad-'));
     await writeFile(join(sub, 'broken.jpg'), new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
-    await expect(readFaceFolder(sub, { size: 32 })).rejects.toThrow(/readFaceFolder: decodeJpeg: cannot decode .*broken\.jpg/);
+    await expect(readFaceFolder(sub, { size: 32 })).rejects.toThrow(
+      /readFaceFolder: decodeJpeg: cannot decode .*broken\.jpg/,
+    );
   });
 
   it('refuses a missing or image-less folder', async () => {

@@ -2,13 +2,20 @@
 // than the same-person threshold share a cluster (transitively), a cluster never straddles the
 // train/validation split, and the reflect-padded alignment keeps the pixels inside the cell.
 import { describe, expect, it } from 'vitest';
-import { descriptorDistance, identityClusters, SAME_IDENTITY_DISTANCE, splitOfCluster, warpReflectPadded } from '../src/data/human-faces.js';
+import {
+  descriptorDistance,
+  identityClusters,
+  SAME_IDENTITY_DISTANCE,
+  splitOfCluster,
+  warpReflectPadded,
+} from '../src/data/human-faces.js';
 
 describe('identityClusters', () => {
   it('joins chains of look-alikes and labels each cluster by its smallest index', () => {
     // 0-1 and 1-2 are look-alikes (0-2 are not), 3 stands alone, 4-5 look alike.
     const pairs = new Set(['0-1', '1-2', '4-5']);
-    const d = (i: number, j: number) => (pairs.has(`${Math.min(i, j)}-${Math.max(i, j)}`) ? SAME_IDENTITY_DISTANCE - 0.1 : SAME_IDENTITY_DISTANCE + 0.1);
+    const d = (i: number, j: number) =>
+      pairs.has(`${Math.min(i, j)}-${Math.max(i, j)}`) ? SAME_IDENTITY_DISTANCE - 0.1 : SAME_IDENTITY_DISTANCE + 0.1;
     expect(identityClusters(d, 6)).toEqual([0, 0, 0, 3, 4, 4]);
   });
 

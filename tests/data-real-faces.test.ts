@@ -9,7 +9,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { key, mean, scope, type Tensor } from '../src/index.js';
 import { perceptualDistance, psnr, ssim, faceEmbedding } from '../src/faces.js';
 import { degrade } from '../src/data/degrade.js';
-import { buildRealFaces, loadRealFaces, readRealFacesIndex, realFacesDir, RealFacesError, REAL_FACE_SIZES } from '../src/data/real-faces.js';
+import {
+  buildRealFaces,
+  loadRealFaces,
+  readRealFacesIndex,
+  realFacesDir,
+  RealFacesError,
+  REAL_FACE_SIZES,
+} from '../src/data/real-faces.js';
 import { loadFaceRecognitionParams, type FaceRecognitionParams } from '../src/metrics/face-embedding/index.js';
 import { useBackends } from './support/backends.js';
 import { readEnv } from '../src/env.js';
@@ -27,7 +34,6 @@ beforeAll(async () => {
   ({ images, ids } = await loadRealFaces({ size: 64, backend: 'webgpu' }));
   params = loadFaceRecognitionParams({ backend: 'webgpu' });
 }, 180_000);
-
 
 const hostMean = async (t: Tensor): Promise<number> => {
   const m = scope(() => mean(t));
@@ -74,7 +80,9 @@ describe('real faces: the set', () => {
         expect(c).toBeDefined();
         expect(f).toEqual(c);
         for (const s of REAL_FACE_SIZES) {
-          expect(readFileSync(join(dir, String(s), f.file)).equals(readFileSync(join(realFacesDir(), String(s), c.file)))).toBe(true);
+          expect(
+            readFileSync(join(dir, String(s), f.file)).equals(readFileSync(join(realFacesDir(), String(s), c.file))),
+          ).toBe(true);
         }
       }
     } finally {
@@ -135,7 +143,12 @@ describe('real faces: metrics order degradations', () => {
       rows.push({ psnr: await hostMean(p), ssim: await hostMean(s), perceptual: await hostMean(d) });
       [lq, p, s, d].forEach((t) => t.dispose());
     }
-    report('real faces: level, mean PSNR, SSIM, perceptualDistance\n' + rows.map((r, i) => `  ${i + 1}  ${r.psnr.toFixed(2)}  ${r.ssim.toFixed(4)}  ${r.perceptual.toFixed(4)}`).join('\n'));
+    report(
+      'real faces: level, mean PSNR, SSIM, perceptualDistance\n' +
+        rows
+          .map((r, i) => `  ${i + 1}  ${r.psnr.toFixed(2)}  ${r.ssim.toFixed(4)}  ${r.perceptual.toFixed(4)}`)
+          .join('\n'),
+    );
     for (let i = 1; i < rows.length; i++) {
       expect(rows[i].psnr).toBeLessThan(rows[i - 1].psnr);
       expect(rows[i].ssim).toBeLessThan(rows[i - 1].ssim);

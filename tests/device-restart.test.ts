@@ -31,28 +31,31 @@ describe('dispose(x) and shutdown()', () => {
     x.dispose();
   });
 
-  it.each(['cpu', 'webgpu'] as const)('after a %s restart old tensors read as disposed and no longer count', async (backend) => {
-    await T.setBackend(backend);
-    const old = T.arange(0, 1000, 1, { dtype: 'float32' });
-    const view = T.reshape(old, [10, 100]);
-    expect(T.memory()[backend].tensors).toBeGreaterThanOrEqual(2);
-    await T.shutdown();
-    await T.setBackend(backend);
-    expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
-    expect(old.isDisposed).toBe(true);
-    expect(String(view)).toMatch(/disposed/);
-    expect(() => T.add(old, 1)).toThrow(T.DisposedTensorError);
-    expect(() => T.add(view, 1)).toThrow(/shut down by shutdown\(\).*make it again/);
-    // Disposing them now neither touches the new counts nor hands their buffers to the new device.
-    old.dispose();
-    view.dispose();
-    expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
-    const fresh = T.arange(0, 1000, 1, { dtype: 'float32' }); // the size class the old buffer had
-    const doubled = T.mul(fresh, 2);
-    const values = await doubled.data();
-    expect(values[999]).toBe(1998);
-    expect(values[1]).toBe(2);
-    T.dispose([fresh, doubled]);
-    expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
-  });
+  it.each(['cpu', 'webgpu'] as const)(
+    'after a %s restart old tensors read as disposed and no longer count',
+    async (backend) => {
+      await T.setBackend(backend);
+      const old = T.arange(0, 1000, 1, { dtype: 'float32' });
+      const view = T.reshape(old, [10, 100]);
+      expect(T.memory()[backend].tensors).toBeGreaterThanOrEqual(2);
+      await T.shutdown();
+      await T.setBackend(backend);
+      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
+      expect(old.isDisposed).toBe(true);
+      expect(String(view)).toMatch(/disposed/);
+      expect(() => T.add(old, 1)).toThrow(T.DisposedTensorError);
+      expect(() => T.add(view, 1)).toThrow(/shut down by shutdown\(\).*make it again/);
+      // Disposing them now neither touches the new counts nor hands their buffers to the new device.
+      old.dispose();
+      view.dispose();
+      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
+      const fresh = T.arange(0, 1000, 1, { dtype: 'float32' }); // the size class the old buffer had
+      const doubled = T.mul(fresh, 2);
+      const values = await doubled.data();
+      expect(values[999]).toBe(1998);
+      expect(values[1]).toBe(2);
+      T.dispose([fresh, doubled]);
+      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
+    },
+  );
 });

@@ -38,7 +38,10 @@ describe('package entries', () => {
   });
 
   it('every package.json export points at a built entry whose source exists', () => {
-    const exportsField = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).exports as Record<string, { types: string; import: string } | string>;
+    const exportsField = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).exports as Record<
+      string,
+      { types: string; import: string } | string
+    >;
     const subpaths = Object.keys(exportsField).filter((k) => k !== './package.json');
     expect(subpaths).toEqual(['.', './nn', './faces', './lrpo', './report', './testing']);
     for (const k of subpaths) {
@@ -57,6 +60,15 @@ describe('package entries', () => {
     expect(typeof report.writeReport).toBe('function');
     expect('unetInit' in engine || 'psnr' in engine || 'trainLrpo' in engine || 'writeReport' in engine).toBe(false);
     const all = { ...engine, ...nn, ...faces, ...lrpo, ...report };
-    for (const internal of ['takePairs', 'keepState', 'studentT975', 'unetPlan', 'rowLogProb', 'repeatEach', 'escapeXml']) expect(internal in all, internal).toBe(false);
+    for (const internal of [
+      'takePairs',
+      'keepState',
+      'studentT975',
+      'unetPlan',
+      'rowLogProb',
+      'repeatEach',
+      'escapeXml',
+    ])
+      expect(internal in all, internal).toBe(false);
   });
 });

@@ -20,20 +20,44 @@ function expectError(f: () => unknown, ...patterns: RegExp[]): string {
 }
 
 describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
-  const t = (data: T.TensorData, options: T.CreateOptions & { shape?: number[] } = {}) => T.tensor(data, { backend, ...options });
+  const t = (data: T.TensorData, options: T.CreateOptions & { shape?: number[] } = {}) =>
+    T.tensor(data, { backend, ...options });
 
   it('mismatched shapes name the op, both shapes and the fix', () => {
     T.scope(() => {
-      expectError(() => T.add(t([1, 2, 3]), t([1, 2])), /^add:/, /\[3\]/, /\[2\]/, /broadcast/, /reshape or expandDims/);
-      expectError(() => T.matmul(T.zeros([2, 3], { backend }), T.zeros([4, 5], { backend })), /^matmul:/, /\[2, 3\]/, /\[4, 5\]/, /transpose/);
+      expectError(
+        () => T.add(t([1, 2, 3]), t([1, 2])),
+        /^add:/,
+        /\[3\]/,
+        /\[2\]/,
+        /broadcast/,
+        /reshape or expandDims/,
+      );
+      expectError(
+        () => T.matmul(T.zeros([2, 3], { backend }), T.zeros([4, 5], { backend })),
+        /^matmul:/,
+        /\[2, 3\]/,
+        /\[4, 5\]/,
+        /transpose/,
+      );
       expectError(
         () => T.conv2d(T.zeros([1, 3, 8, 8], { backend }), T.zeros([4, 2, 3, 3], { backend })),
         /^conv2d:/,
         /3 channels/,
         /\[out, in \/ groups, kh, kw\]/,
       );
-      expectError(() => T.reshape(T.zeros([2, 3], { backend }), [4, 2]), /^reshape:/, /\[2, 3\]/, /\[4, 2\]/, /element counts must match/);
-      expectError(() => T.concat([T.zeros([2, 3], { backend }), T.zeros([2, 4], { backend })]), /^concat:/, /\[2, 3\], \[2, 4\]/);
+      expectError(
+        () => T.reshape(T.zeros([2, 3], { backend }), [4, 2]),
+        /^reshape:/,
+        /\[2, 3\]/,
+        /\[4, 2\]/,
+        /element counts must match/,
+      );
+      expectError(
+        () => T.concat([T.zeros([2, 3], { backend }), T.zeros([2, 4], { backend })]),
+        /^concat:/,
+        /\[2, 3\], \[2, 4\]/,
+      );
     });
   });
 
@@ -67,7 +91,10 @@ describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
   });
 
   it('use after dispose names the op, the shape and the fix', async () => {
-    const x = t([[1, 2], [3, 4]]);
+    const x = t([
+      [1, 2],
+      [3, 4],
+    ]);
     x.dispose();
     expectError(() => T.exp(x), /^exp:/, /disposed tensor/, /\[2, 2\]/, /keep\(x\)/);
     expectError(() => T.add(1, x), /^add:/, /disposed/);
@@ -95,12 +122,21 @@ describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
 
 describe('backend boundaries', () => {
   it('float64 on WebGPU is refused with the way out', () => {
-    expectError(() => T.zeros([2], { dtype: 'float64', backend: 'webgpu' }), /float64 is CPU-only/, /cast to float32|setBackend\('cpu'\)/);
+    expectError(
+      () => T.zeros([2], { dtype: 'float64', backend: 'webgpu' }),
+      /float64 is CPU-only/,
+      /cast to float32|setBackend\('cpu'\)/,
+    );
   });
 
   it('mixing backends in one op says how to move a tensor', () => {
     T.scope(() => {
-      expectError(() => T.add(T.ones([2], { backend: 'cpu' }), T.ones([2], { backend: 'webgpu' })), /^add:/, /different backends/, /toBackend/);
+      expectError(
+        () => T.add(T.ones([2], { backend: 'cpu' }), T.ones([2], { backend: 'webgpu' })),
+        /^add:/,
+        /different backends/,
+        /toBackend/,
+      );
     });
   });
 

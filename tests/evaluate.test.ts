@@ -10,7 +10,14 @@ import { landmarkDistance } from '../src/metrics/face-landmarks/face-landmark-ne
 import { perceptualDistance } from '../src/metrics/perceptual.js';
 import { psnr } from '../src/metrics/psnr.js';
 import { ssim } from '../src/metrics/ssim.js';
-import { disposeMetricContext, evaluateRestorer, metricContext, type MetricContext, type MetricName, scoreImages } from '../src/train/evaluate.js';
+import {
+  disposeMetricContext,
+  evaluateRestorer,
+  metricContext,
+  type MetricContext,
+  type MetricName,
+  scoreImages,
+} from '../src/train/evaluate.js';
 import type { PairSet } from '../src/train/pairs.js';
 import { useBackends } from './support/backends.js';
 
@@ -52,7 +59,9 @@ describe('scoreImages', () => {
       psnr: await host(() => psnr(restored, gt)),
       ssim: await host(() => ssim(restored, gt)),
       perceptual: await host(() => perceptualDistance(ctx.recognition, restored, gt)),
-      identity: await host(() => identitySimilarity(faceEmbedding(ctx.recognition, restored), faceEmbedding(ctx.recognition, gt))),
+      identity: await host(() =>
+        identitySimilarity(faceEmbedding(ctx.recognition, restored), faceEmbedding(ctx.recognition, gt)),
+      ),
       lmd: await host(() => landmarkDistance(restored, gt, ctx.landmarks)),
       reward: await host(() => ctx.reward(restored, gt, gt).total),
     };
@@ -73,13 +82,27 @@ describe('scoreImages', () => {
     const of = (x: Tensor): FaceFeatures => (lookups++, cache.of(x));
     try {
       const plain = await host(() => ctx.reward(restored, gt, gt).total);
-      const reused = await host(() => ctx.reward(restored, gt, gt, { faceFeatures: { params: ctx.recognition, layers: FACE_FEATURE_LAYERS, of } }).total);
+      const reused = await host(
+        () =>
+          ctx.reward(restored, gt, gt, { faceFeatures: { params: ctx.recognition, layers: FACE_FEATURE_LAYERS, of } })
+            .total,
+      );
       expect(cache.passes).toBe(2); // restored and gt, each computed once for both face terms
       reused.forEach((v, i) => expect(v).toBeCloseTo(plain[i], 6));
       // Another network's features, or other taps, are not taken.
       lookups = 0;
-      await host(() => ctx.reward(restored, gt, gt, { faceFeatures: { params: { ...ctx.recognition }, layers: FACE_FEATURE_LAYERS, of } }).total);
-      await host(() => ctx.reward(restored, gt, gt, { faceFeatures: { params: ctx.recognition, layers: FACE_FEATURE_LAYERS.slice(1), of } }).total);
+      await host(
+        () =>
+          ctx.reward(restored, gt, gt, {
+            faceFeatures: { params: { ...ctx.recognition }, layers: FACE_FEATURE_LAYERS, of },
+          }).total,
+      );
+      await host(
+        () =>
+          ctx.reward(restored, gt, gt, {
+            faceFeatures: { params: ctx.recognition, layers: FACE_FEATURE_LAYERS.slice(1), of },
+          }).total,
+      );
       expect(lookups).toBe(0);
     } finally {
       cache.dispose();
@@ -104,7 +127,10 @@ describe('evaluateRestorer', () => {
     const set = pairs();
     const batches: number[] = [];
     const before = memory().webgpu.tensors;
-    const result = await evaluateRestorer(ctx, (lq, b) => (batches.push(b), scope(() => mul(lq, 1 / 0.9))), set, { batchSize: 2, metrics: ['psnr', 'identity'] });
+    const result = await evaluateRestorer(ctx, (lq, b) => (batches.push(b), scope(() => mul(lq, 1 / 0.9))), set, {
+      batchSize: 2,
+      metrics: ['psnr', 'identity'],
+    });
     expect(memory().webgpu.tensors).toBe(before);
     expect(batches).toEqual([0, 1, 2]);
     expect(result.scores.psnr!.length).toBe(5);
@@ -114,6 +140,8 @@ describe('evaluateRestorer', () => {
   });
 
   it('refuses face metrics without the face networks, naming them and the fix', async () => {
-    await expect(evaluateRestorer(undefined, (lq) => lq, pairs(), { metrics: ['psnr', 'identity'] })).rejects.toThrow(/need the face networks; pass metricContext/);
+    await expect(evaluateRestorer(undefined, (lq) => lq, pairs(), { metrics: ['psnr', 'identity'] })).rejects.toThrow(
+      /need the face networks; pass metricContext/,
+    );
   });
 });

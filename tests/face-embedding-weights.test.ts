@@ -83,7 +83,10 @@ describe('readTfjsWeights', () => {
     const { readFileSync } = await import('node:fs');
     const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
     const bin = readFileSync(join(modelDir, manifest[0].paths[0]));
-    const theirs = tf.io.decodeWeights(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), manifest[0].weights);
+    const theirs = tf.io.decodeWeights(
+      bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+      manifest[0].weights,
+    );
     expect(ours.size).toBe(Object.keys(theirs).length);
     for (const [name, w] of ours) {
       expect(w.shape).toEqual(theirs[name].shape);

@@ -3,7 +3,20 @@
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { broadcastTo, cast, checkGrad, key, memory, scope, tensor, treeLeaves, treeMap, uniform, valueAndGrad, type Tensor } from '../src/index.js';
+import {
+  broadcastTo,
+  cast,
+  checkGrad,
+  key,
+  memory,
+  scope,
+  tensor,
+  treeLeaves,
+  treeMap,
+  uniform,
+  valueAndGrad,
+  type Tensor,
+} from '../src/index.js';
 import { readImageCHW } from '../src/io/image.js';
 import { decodeFaceApiWeights, loadFaceApiModules } from '../src/io/face-api-reference.js';
 import { generateFace } from '../src/data/faces.js';
@@ -24,8 +37,6 @@ useBackends();
 
 const require = createRequire(import.meta.url);
 const faceApiDir = dirname(require.resolve('@vladmandic/face-api/package.json'));
-
-
 
 /** face-api's FaceRecognitionNet from its own TypeScript sources, on tfjs-core + the CPU backend. */
 interface Reference {
@@ -49,7 +60,6 @@ async function referenceDescriptors(ref: Reference, images: readonly HostImage[]
   return Array.isArray(out) ? out : [out];
 }
 
-
 let ref: Reference;
 let cpuParams: FaceRecognitionParams;
 /** A procedural face (128 px, resized to 150 by both nets), a square photo crop at 150 px and a non-square crop (zero-padded to square by both). */
@@ -62,7 +72,13 @@ beforeAll(async () => {
   const photo = await readImageCHW(join(faceApiDir, 'demo', 'sample1.jpg'));
   const photoImage: HostImage = { h: photo.height, w: photo.width, data: photo.data };
   const side = 150;
-  const square = crop(photoImage, Math.floor((photo.height - side) / 2), Math.floor((photo.width - side) / 2), side, side);
+  const square = crop(
+    photoImage,
+    Math.floor((photo.height - side) / 2),
+    Math.floor((photo.width - side) / 2),
+    side,
+    side,
+  );
   const tall = crop(photoImage, Math.floor(photo.height / 4), Math.floor(photo.width / 3), 190, 130);
   faces = [procedural, square, tall];
 });
@@ -75,7 +91,8 @@ describe('faceEmbedding equals face-api', () => {
       expect(d.shape).toEqual([1, 128]);
       const got = await d.data();
       d.dispose();
-      if (readEnv('FACE_EMBEDDING_REPORT')) console.log(`image ${i}: max |ours - face-api| = ${maxAbsDiff(got, expected[i]).toExponential(2)}`);
+      if (readEnv('FACE_EMBEDDING_REPORT'))
+        console.log(`image ${i}: max |ours - face-api| = ${maxAbsDiff(got, expected[i]).toExponential(2)}`);
       expect(maxAbsDiff(got, expected[i]), `image ${i} (${face.h}x${face.w})`).toBeLessThan(1e-4);
     }
   });
@@ -108,15 +125,24 @@ describe('identitySimilarity', () => {
     const size = 25;
     for (const face of faces.slice(0, 2)) {
       const s = scope(() => {
-        const x = tensor(new Float32Array(sigmas.flatMap(() => [...face.data])), { shape: [sigmas.length, 3, face.h, face.w], backend: 'cpu' });
-        const blurred = blurImages(x, sigmas.map((sg) => gaussianKernel(size, sg, sg)), size);
+        const x = tensor(new Float32Array(sigmas.flatMap(() => [...face.data])), {
+          shape: [sigmas.length, 3, face.h, face.w],
+          backend: 'cpu',
+        });
+        const blurred = blurImages(
+          x,
+          sigmas.map((sg) => gaussianKernel(size, sg, sg)),
+          size,
+        );
         const clean = broadcastTo(faceEmbedding(cpuParams, toTensor(face, 'cpu')), [sigmas.length, 128]);
         return identitySimilarity(faceEmbedding(cpuParams, blurred), clean);
       });
       const sims = Array.from(await s.data());
       s.dispose();
-      for (let i = 1; i < sims.length; i++) expect(sims[i], `sims ${sims.map((v) => v.toFixed(4))}`).toBeLessThan(sims[i - 1]);
-      if (readEnv('FACE_EMBEDDING_REPORT')) console.log(`blur sigmas ${sigmas}: similarity ${sims.map((v) => v.toFixed(4))}`);
+      for (let i = 1; i < sims.length; i++)
+        expect(sims[i], `sims ${sims.map((v) => v.toFixed(4))}`).toBeLessThan(sims[i - 1]);
+      if (readEnv('FACE_EMBEDDING_REPORT'))
+        console.log(`blur sigmas ${sigmas}: similarity ${sims.map((v) => v.toFixed(4))}`);
       expect(sims[0]).toBeGreaterThan(0.9);
     }
   });
@@ -139,11 +165,15 @@ describe('identitySimilarity', () => {
     const params64 = treeMap(cpuParams, (t) => cast(t, 'float64'));
     const gt = uniform(key(1), [1, 3, 12, 12], { dtype: 'float64', backend: 'cpu' });
     const x = uniform(key(2), [1, 3, 12, 12], { dtype: 'float64', backend: 'cpu' });
-    const report = await checkGrad((a: Tensor) => identitySimilarity(faceEmbedding(params64, a), faceEmbedding(params64, gt)), [x], {
-      maxElementsPerInput: 3,
-      rtol: 1e-4,
-      atol: 1e-6,
-    });
+    const report = await checkGrad(
+      (a: Tensor) => identitySimilarity(faceEmbedding(params64, a), faceEmbedding(params64, gt)),
+      [x],
+      {
+        maxElementsPerInput: 3,
+        rtol: 1e-4,
+        atol: 1e-6,
+      },
+    );
     expect(report.ok, report.message).toBe(true);
     [gt, x, ...treeLeaves(params64)].forEach((t) => t.dispose());
   });
@@ -151,9 +181,13 @@ describe('identitySimilarity', () => {
   it('rejects descriptors of different shapes and images that are not NCHW RGB', () => {
     const a = tensor(new Float32Array(256), { shape: [2, 128], backend: 'cpu' });
     const b = tensor(new Float32Array(128), { shape: [1, 128], backend: 'cpu' });
-    expect(() => identitySimilarity(a, b)).toThrow(/identitySimilarity: expected two descriptor batches of one shape \[N, D\], got \[2, 128\] and \[1, 128\]/);
+    expect(() => identitySimilarity(a, b)).toThrow(
+      /identitySimilarity: expected two descriptor batches of one shape \[N, D\], got \[2, 128\] and \[1, 128\]/,
+    );
     const gray = tensor(new Float32Array(150 * 150), { shape: [1, 1, 150, 150], backend: 'cpu' });
-    expect(() => faceEmbedding(cpuParams, gray)).toThrow(/faceEmbedding: images must be a non-empty RGB batch \[N, 3, H, W\].*got \[1, 1, 150, 150\]/);
+    expect(() => faceEmbedding(cpuParams, gray)).toThrow(
+      /faceEmbedding: images must be a non-empty RGB batch \[N, 3, H, W\].*got \[1, 1, 150, 150\]/,
+    );
     const empty = tensor(new Float32Array(0), { shape: [0, 3, 150, 150], backend: 'cpu' });
     expect(() => faceEmbedding(cpuParams, empty)).toThrow(/non-empty/);
     [a, b, gray, empty].forEach((t) => t.dispose());
@@ -164,7 +198,9 @@ describe('loadFaceRecognitionParams', () => {
   it('names a manifest that is not the face-recognition model', () => {
     const other = join(faceApiDir, 'model', 'face_landmark_68_tiny_model-weights_manifest.json');
     expect(() => loadFaceRecognitionParams({ backend: 'cpu', manifestPath: other })).toThrow(WeightsError);
-    expect(() => loadFaceRecognitionParams({ backend: 'cpu', manifestPath: other })).toThrow(/has no rank-4 weight "conv32_down\/conv\/filters".*not face-api's face_recognition_model/);
+    expect(() => loadFaceRecognitionParams({ backend: 'cpu', manifestPath: other })).toThrow(
+      /has no rank-4 weight "conv32_down\/conv\/filters".*not face-api's face_recognition_model/,
+    );
   });
 });
 

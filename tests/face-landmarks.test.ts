@@ -26,8 +26,6 @@ useBackends();
 const require = createRequire(import.meta.url);
 const faceApiDir = dirname(require.resolve('@vladmandic/face-api/package.json'));
 
-
-
 interface Point {
   readonly x: number;
   readonly y: number;
@@ -55,8 +53,11 @@ async function referenceLandmarks(ref: Reference, images: readonly HostImage[]):
   return (Array.isArray(out) ? out : [out]).map((l) => Float32Array.from(l.positions.flatMap((p) => [p.x, p.y])));
 }
 
-
-const landmarksOf = async (params: FaceLandmarkParams, img: HostImage, backend: 'cpu' | 'webgpu'): Promise<Float32Array> => {
+const landmarksOf = async (
+  params: FaceLandmarkParams,
+  img: HostImage,
+  backend: 'cpu' | 'webgpu',
+): Promise<Float32Array> => {
   const l = scope(() => faceLandmarks68(params, toTensor(img, backend)));
   const v = (await l.data()) as Float32Array;
   l.dispose();
@@ -90,7 +91,8 @@ describe('faceLandmarks68 equals face-api', () => {
       l.dispose();
       // Coordinates are pixels of the input image; the net's output is relative to the padded square of side max(h, w).
       const relErr = maxAbsDiff(got, expected[i]) / Math.max(face.h, face.w);
-      if (readEnv('FACE_LANDMARKS_REPORT')) console.log(`image ${i} (${face.h}x${face.w}): max |ours - face-api| / side = ${relErr.toExponential(2)}`);
+      if (readEnv('FACE_LANDMARKS_REPORT'))
+        console.log(`image ${i} (${face.h}x${face.w}): max |ours - face-api| / side = ${relErr.toExponential(2)}`);
       expect(relErr, `image ${i} (${face.h}x${face.w})`).toBeLessThan(1e-4);
       // The landmarks land inside the image (a sanity check that the crops hold faces).
       for (let k = 0; k < 136; k++) expect(got[k]).toBeGreaterThan(-0.1 * face.w);
@@ -123,7 +125,10 @@ describe('landmarkDistance', () => {
     const face = faces[1];
     const blurred = blurImages(toTensor(face, 'cpu'), [gaussianKernel(9, 2, 2)], 9);
     const blurredHost: HostImage = { h: face.h, w: face.w, data: (await blurred.data()) as Float32Array };
-    const [la, lb] = await Promise.all([landmarksOf(cpuParams, face, 'cpu'), landmarksOf(cpuParams, blurredHost, 'cpu')]);
+    const [la, lb] = await Promise.all([
+      landmarksOf(cpuParams, face, 'cpu'),
+      landmarksOf(cpuParams, blurredHost, 'cpu'),
+    ]);
     let expected = 0;
     for (let k = 0; k < 68; k++) expected += Math.hypot(la[2 * k] - lb[2 * k], la[2 * k + 1] - lb[2 * k + 1]) / 68;
     const d = scope(() => landmarkDistance(blurred, toTensor(face, 'cpu'), cpuParams));
@@ -139,14 +144,24 @@ describe('landmarkDistance', () => {
     for (const face of faces.slice(0, 2)) {
       const sigmas = sigmasPer128.map((s) => (s * face.w) / 128);
       const d = scope(() => {
-        const batch = (img: HostImage) => tensor(new Float32Array(sigmas.flatMap(() => [...img.data])), { shape: [sigmas.length, 3, img.h, img.w], backend: 'cpu' });
-        const blurred = blurImages(batch(face), sigmas.map((s) => gaussianKernel(size, s, s)), size);
+        const batch = (img: HostImage) =>
+          tensor(new Float32Array(sigmas.flatMap(() => [...img.data])), {
+            shape: [sigmas.length, 3, img.h, img.w],
+            backend: 'cpu',
+          });
+        const blurred = blurImages(
+          batch(face),
+          sigmas.map((s) => gaussianKernel(size, s, s)),
+          size,
+        );
         return landmarkDistance(blurred, batch(face), cpuParams);
       });
       const lmd = Array.from(await d.data());
       d.dispose();
-      if (readEnv('FACE_LANDMARKS_REPORT')) console.log(`${face.h}x${face.w} blur sigmas ${sigmas}: LMD ${lmd.map((v) => v.toFixed(3))} px`);
-      for (let i = 1; i < lmd.length; i++) expect(lmd[i], `LMD ${lmd.map((v) => v.toFixed(3))}`).toBeGreaterThan(lmd[i - 1]);
+      if (readEnv('FACE_LANDMARKS_REPORT'))
+        console.log(`${face.h}x${face.w} blur sigmas ${sigmas}: LMD ${lmd.map((v) => v.toFixed(3))} px`);
+      for (let i = 1; i < lmd.length; i++)
+        expect(lmd[i], `LMD ${lmd.map((v) => v.toFixed(3))}`).toBeGreaterThan(lmd[i - 1]);
       expect(lmd[0]).toBeLessThan(0.01 * face.w);
     }
   });
@@ -170,14 +185,18 @@ describe('landmarkDistance', () => {
 
   it('rejects images that are not NCHW RGB, empty batches and mismatched pairs', () => {
     const gray = tensor(new Float32Array(112 * 112), { shape: [1, 1, 112, 112], backend: 'cpu' });
-    expect(() => faceLandmarks68(cpuParams, gray)).toThrow(/faceLandmarks68: images must be a non-empty RGB batch \[N, 3, H, W\].*got \[1, 1, 112, 112\]/);
+    expect(() => faceLandmarks68(cpuParams, gray)).toThrow(
+      /faceLandmarks68: images must be a non-empty RGB batch \[N, 3, H, W\].*got \[1, 1, 112, 112\]/,
+    );
     const empty = tensor(new Float32Array(0), { shape: [0, 3, 112, 112], backend: 'cpu' });
     expect(() => faceLandmarks68(cpuParams, empty)).toThrow(/non-empty/);
     const bytes = tensor(new Int32Array(3 * 112 * 112), { shape: [1, 3, 112, 112], backend: 'cpu' });
     expect(() => faceLandmarks68(cpuParams, bytes)).toThrow(/float32 in \[0, 1\], got dtype int32/);
     const a = tensor(new Float32Array(3 * 112 * 112), { shape: [1, 3, 112, 112], backend: 'cpu' });
     const b = tensor(new Float32Array(3 * 112 * 96), { shape: [1, 3, 112, 96], backend: 'cpu' });
-    expect(() => landmarkDistance(a, b, cpuParams)).toThrow(/landmarkDistance: restored and ground-truth batches must have one shape \[N, 3, H, W\], got \[1, 3, 112, 112\] and \[1, 3, 112, 96\]/);
+    expect(() => landmarkDistance(a, b, cpuParams)).toThrow(
+      /landmarkDistance: restored and ground-truth batches must have one shape \[N, 3, H, W\], got \[1, 3, 112, 112\] and \[1, 3, 112, 96\]/,
+    );
     expect(() => landmarkDistance(gray, gray, cpuParams)).toThrow(/landmarkDistance: images must be/);
     [gray, empty, bytes, a, b].forEach((t) => t.dispose());
   });
@@ -187,7 +206,9 @@ describe('loadFaceLandmarkParams', () => {
   it('names a manifest that is not the 68-point landmark model', () => {
     const tiny = join(faceApiDir, 'model', 'face_landmark_68_tiny_model-weights_manifest.json');
     expect(() => loadFaceLandmarkParams({ backend: 'cpu', manifestPath: tiny })).toThrow(WeightsError);
-    expect(() => loadFaceLandmarkParams({ backend: 'cpu', manifestPath: tiny })).toThrow(/has no weight "dense0\/conv3\/depthwise_filter".*not face-api's face_landmark_68_model/);
+    expect(() => loadFaceLandmarkParams({ backend: 'cpu', manifestPath: tiny })).toThrow(
+      /has no weight "dense0\/conv3\/depthwise_filter".*not face-api's face_landmark_68_model/,
+    );
   });
 });
 

@@ -31,11 +31,12 @@ const chain = (x: T.Tensor, a: T.Tensor, b: T.Tensor) => T.sub(T.mul(T.silu(T.ad
 
 describe('elementwise fusion', () => {
   it('a chain of six elementwise ops runs as one kernel and matches the unfused kernels and the CPU', async () => {
-    const make = (backend: T.BackendName) => [
-      T.keep(T.uniform(T.key(1), [257, 33], { backend, min: -3, max: 3 })),
-      T.keep(T.uniform(T.key(2), [257, 33], { backend })),
-      T.keep(T.uniform(T.key(3), [33], { backend })),
-    ] as const;
+    const make = (backend: T.BackendName) =>
+      [
+        T.keep(T.uniform(T.key(1), [257, 33], { backend, min: -3, max: 3 })),
+        T.keep(T.uniform(T.key(2), [257, 33], { backend })),
+        T.keep(T.uniform(T.key(3), [33], { backend })),
+      ] as const;
     const [x, a, b] = make('webgpu');
     await Promise.all([x, a, b].map((t) => t.data())); // materialise the (themselves fused) inputs
     const fused = await countDispatches(() => chain(x, a, b));
@@ -48,7 +49,9 @@ describe('elementwise fusion', () => {
     const [xc, ac, bc] = make('cpu');
     const cpu = (await T.scope(() => chain(xc, ac, bc)).data()) as Float32Array;
     for (let i = 0; i < cpu.length; i++) {
-      expect(Math.abs(fused.values[i] - unfused.values[i])).toBeLessThanOrEqual(1e-6 * (1 + Math.abs(unfused.values[i])));
+      expect(Math.abs(fused.values[i] - unfused.values[i])).toBeLessThanOrEqual(
+        1e-6 * (1 + Math.abs(unfused.values[i])),
+      );
       expect(Math.abs(fused.values[i] - cpu[i])).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(cpu[i])));
     }
     [x, a, b, xc, ac, bc].forEach((t) => t.dispose());
@@ -68,9 +71,15 @@ describe('elementwise fusion', () => {
   it('expressions read through broadcasts of any shape (inserted 1s, leading dims) match the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
-          fc.tuple(fc.constant(shape), fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }), fc.integer({ min: 0, max: 2 })),
-        ),
+        fc
+          .array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 4 })
+          .chain((shape) =>
+            fc.tuple(
+              fc.constant(shape),
+              fc.array(fc.boolean(), { minLength: shape.length, maxLength: shape.length }),
+              fc.integer({ min: 0, max: 2 }),
+            ),
+          ),
         async ([shape, keep, lead]) => {
           const small = shape.map((d, i) => (keep[i] ? d : 1));
           const out = [...Array.from({ length: lead }, () => 2), ...shape];

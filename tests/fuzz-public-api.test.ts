@@ -16,7 +16,14 @@ import { useBackends } from './support/backends.js';
 useBackends();
 
 /** The error classes a caller can catch by name; anything else (TypeError, RangeError, a crash) fails the case. */
-const NAMED_ERRORS = [T.ShapeError, T.DTypeError, T.DisposedTensorError, T.BackendError, T.ArgumentError, T.SafetensorsError] as const;
+const NAMED_ERRORS = [
+  T.ShapeError,
+  T.DTypeError,
+  T.DisposedTensorError,
+  T.BackendError,
+  T.ArgumentError,
+  T.SafetensorsError,
+] as const;
 
 /** What the fuzzing saw, for the README's figures (printed at the end). */
 const tally = { cases: 0, results: 0, errors: new Map<string, number>() };
@@ -28,10 +35,16 @@ afterAll(() => {
 /** Asserts `e` is a named engine error whose message starts with an op name and names `op`'s argument problem. */
 function expectNamedError(e: unknown, op: string): void {
   const named = NAMED_ERRORS.find((C) => e instanceof C);
-  expect(named, `${op}: threw ${String(e)} (${(e as Error)?.constructor?.name}), not a named engine error`).toBeDefined();
+  expect(
+    named,
+    `${op}: threw ${String(e)} (${(e as Error)?.constructor?.name}), not a named engine error`,
+  ).toBeDefined();
   const message = (e as Error).message;
   expect(message, `${op}: the message does not start with the op`).toMatch(/^[\w.]+( pullback)?(\([^)]*\))?:/);
-  expect(message.includes(op) || message.includes('disposed') || message.includes('backend'), `${op}: '${message}' does not name the op`).toBe(true);
+  expect(
+    message.includes(op) || message.includes('disposed') || message.includes('backend'),
+    `${op}: '${message}' does not name the op`,
+  ).toBe(true);
   tally.errors.set(named!.name, (tally.errors.get(named!.name) ?? 0) + 1);
 }
 
@@ -60,17 +73,40 @@ interface Operand {
 }
 const operandArb = (shape?: fc.Arbitrary<number[]>): fc.Arbitrary<Operand> =>
   fc
-    .record({ shape: shape ?? shapeArb({ maxRank: 4 }), dtype: dtypeArb, backend: fc.constantFrom<Backend>('cpu', 'webgpu'), seed: fc.array(valueArb, { minLength: 1, maxLength: 4 }) })
-    .map(({ shape, dtype, backend, seed }) => ({ shape, dtype, backend, values: Array.from({ length: sizeOf(shape) }, (_, i) => seed[i % seed.length]) }));
+    .record({
+      shape: shape ?? shapeArb({ maxRank: 4 }),
+      dtype: dtypeArb,
+      backend: fc.constantFrom<Backend>('cpu', 'webgpu'),
+      seed: fc.array(valueArb, { minLength: 1, maxLength: 4 }),
+    })
+    .map(({ shape, dtype, backend, seed }) => ({
+      shape,
+      dtype,
+      backend,
+      values: Array.from({ length: sizeOf(shape) }, (_, i) => seed[i % seed.length]),
+    }));
 
 /** Values as the dtype stores them (what a correct result is computed from). */
 const stored = (o: Operand): number[] =>
-  o.values.map((v) => (o.dtype === 'bool' ? (v ? 1 : 0) : o.dtype === 'int32' ? (Number.isFinite(v) ? Math.trunc(v) | 0 : 0) : o.dtype === 'float32' ? Math.fround(v) : v));
+  o.values.map((v) =>
+    o.dtype === 'bool'
+      ? v
+        ? 1
+        : 0
+      : o.dtype === 'int32'
+        ? Number.isFinite(v)
+          ? Math.trunc(v) | 0
+          : 0
+        : o.dtype === 'float32'
+          ? Math.fround(v)
+          : v,
+  );
 
 const expectedReduceShape = (shape: readonly number[], axis: Axis): number[] | undefined => {
   if (axis === undefined) return [];
   const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : undefined;
-  if (list === undefined || !list.every((a) => Number.isInteger(a) && a >= -shape.length && a < shape.length)) return undefined;
+  if (list === undefined || !list.every((a) => Number.isInteger(a) && a >= -shape.length && a < shape.length))
+    return undefined;
   const axes = list.map((a) => (a < 0 ? a + shape.length : a));
   return new Set(axes).size === axes.length ? shape.filter((_, i) => !axes.includes(i)) : undefined;
 };
@@ -96,12 +132,29 @@ const OPS: Record<string, OpRule> = {
   less: { arity: 2, run: ([a, b]) => T.less(a, b), shape: ([a, b]) => broadcastShapes(a, b) },
   maximum: { arity: 2, run: ([a, b]) => T.maximum(a, b), shape: ([a, b]) => broadcastShapes(a, b) },
   matmul: { arity: 2, run: ([a, b]) => T.matmul(a, b) },
-  sum: { arity: 1, run: ([x], axis) => T.sum(x, { axis: axis as number }), shape: ([s], axis) => expectedReduceShape(s, axis), reference: ([v], [s]) => (s.length >= 0 ? [v.reduce((a, b) => a + b, 0)] : []) },
-  max: { arity: 1, run: ([x], axis) => T.max(x, { axis: axis as number }), shape: ([s], axis) => expectedReduceShape(s, axis) },
-  mean: { arity: 1, run: ([x], axis) => T.mean(x, { axis: axis as number }), shape: ([s], axis) => expectedReduceShape(s, axis) },
+  sum: {
+    arity: 1,
+    run: ([x], axis) => T.sum(x, { axis: axis as number }),
+    shape: ([s], axis) => expectedReduceShape(s, axis),
+    reference: ([v], [s]) => (s.length >= 0 ? [v.reduce((a, b) => a + b, 0)] : []),
+  },
+  max: {
+    arity: 1,
+    run: ([x], axis) => T.max(x, { axis: axis as number }),
+    shape: ([s], axis) => expectedReduceShape(s, axis),
+  },
+  mean: {
+    arity: 1,
+    run: ([x], axis) => T.mean(x, { axis: axis as number }),
+    shape: ([s], axis) => expectedReduceShape(s, axis),
+  },
   argmax: { arity: 1, run: ([x], axis) => T.argmax(x, { axis: axis as number }) },
   softmax: { arity: 1, run: ([x], axis) => T.softmax(x, { axis: axis as number }), shape: ([s]) => s },
-  reshape: { arity: 1, run: ([x], _a, target) => T.reshape(x, target), shape: ([s], _a, target) => (sizeOf(s) === sizeOf(target) ? target : undefined) },
+  reshape: {
+    arity: 1,
+    run: ([x], _a, target) => T.reshape(x, target),
+    shape: ([s], _a, target) => (sizeOf(s) === sizeOf(target) ? target : undefined),
+  },
   broadcastTo: { arity: 1, run: ([x], _a, target) => T.broadcastTo(x, target), shape: (_s, _a, target) => target },
   transpose: { arity: 1, run: ([x], axis) => T.transpose(x, Array.isArray(axis) ? axis : undefined) },
   expandDims: { arity: 1, run: ([x], axis) => T.expandDims(x, axis as number) },
@@ -118,12 +171,15 @@ const caseArb = fc.record({
   b: operandArb(),
   sameShape: fc.boolean(),
   axis: axisArb,
-  target: fc.oneof(shapeArb({ maxRank: 4 }), fc.constantFrom([-1], [2 ** 31], [1.5], [2 ** 20, 2 ** 20])).map((t) => [...t]),
+  target: fc
+    .oneof(shapeArb({ maxRank: 4 }), fc.constantFrom([-1], [2 ** 31], [1.5], [2 ** 20, 2 ** 20]))
+    .map((t) => [...t]),
   disposeFirst: fc.integer({ min: 0, max: 6 }).map((n) => n === 0),
   mixedBackends: fc.boolean(),
 });
 
-const make = (o: Operand, backend: Backend): T.Tensor => T.tensor(Float64Array.from(o.values), { shape: o.shape, dtype: o.dtype, backend });
+const make = (o: Operand, backend: Backend): T.Tensor =>
+  T.tensor(Float64Array.from(o.values), { shape: o.shape, dtype: o.dtype, backend });
 
 describe('random calls of the public API', () => {
   it('end in a named error or a correct result, and leave memory unchanged', async () => {
@@ -150,7 +206,11 @@ describe('random calls of the public API', () => {
           if (out !== undefined) {
             tally.results++;
             expect(c.disposeFirst, `${c.op} accepted a disposed tensor`).toBe(false);
-            const want = rule.shape?.(operands.map((o) => o.shape), c.axis, c.target);
+            const want = rule.shape?.(
+              operands.map((o) => o.shape),
+              c.axis,
+              c.target,
+            );
             if (want !== undefined) expect(out.shape, `${c.op} shape`).toEqual(want);
             // A view (broadcastTo) may be far larger than its storage: its readback is refused by size.
             const data = await out.data().catch((e: unknown) => {
@@ -160,7 +220,10 @@ describe('random calls of the public API', () => {
             if (data !== undefined) expect(data.length).toBe(out.size);
             const exact = operands.every((o) => o.dtype === 'float64');
             if (data !== undefined && rule.reference && exact && (c.op !== 'sum' || c.axis === undefined)) {
-              const ref = rule.reference(operands.map(stored), operands.map((o) => o.shape));
+              const ref = rule.reference(
+                operands.map(stored),
+                operands.map((o) => o.shape),
+              );
               expect(Array.from(data), `${c.op} values`).toEqual(ref);
             }
           }
@@ -183,31 +246,39 @@ describe('random calls of the public API', () => {
 
 describe('creation with sizes from the user', () => {
   it('huge or invalid sizes are refused before allocating; small ones are made', async () => {
-    const sizeArb = fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constantFrom(2e9, 1e10, 2 ** 31, 2 ** 53, -1, 1.5, Number.NaN, Infinity));
+    const sizeArb = fc.oneof(
+      fc.integer({ min: 0, max: 64 }),
+      fc.constantFrom(2e9, 1e10, 2 ** 31, 2 ** 53, -1, 1.5, Number.NaN, Infinity),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('zeros', 'arange', 'linspace', 'full'), sizeArb, fc.constantFrom<Backend>('cpu', 'webgpu'), async (op, n, backend) => {
-        tally.cases++;
-        const before = T.memory();
-        const make: Record<string, () => T.Tensor> = {
-          zeros: () => T.zeros([n], { backend }),
-          arange: () => T.arange(n, undefined, 1, { backend }),
-          linspace: () => T.linspace(0, 1, n, { backend }),
-          full: () => T.full([n, 2], 7, { backend }),
-        };
-        let out: T.Tensor | undefined;
-        try {
-          out = make[op]();
-        } catch (e) {
-          expectNamedError(e, op === 'zeros' ? 'full' : op);
-        }
-        if (out) {
-          tally.results++;
-          expect(n).toBeLessThanOrEqual(64);
-          expect((await out.data()).length).toBe(out.size);
-          out.dispose();
-        }
-        expect(T.memory()).toEqual(before);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('zeros', 'arange', 'linspace', 'full'),
+        sizeArb,
+        fc.constantFrom<Backend>('cpu', 'webgpu'),
+        async (op, n, backend) => {
+          tally.cases++;
+          const before = T.memory();
+          const make: Record<string, () => T.Tensor> = {
+            zeros: () => T.zeros([n], { backend }),
+            arange: () => T.arange(n, undefined, 1, { backend }),
+            linspace: () => T.linspace(0, 1, n, { backend }),
+            full: () => T.full([n, 2], 7, { backend }),
+          };
+          let out: T.Tensor | undefined;
+          try {
+            out = make[op]();
+          } catch (e) {
+            expectNamedError(e, op === 'zeros' ? 'full' : op);
+          }
+          if (out) {
+            tally.results++;
+            expect(n).toBeLessThanOrEqual(64);
+            expect((await out.data()).length).toBe(out.size);
+            out.dispose();
+          }
+          expect(T.memory()).toEqual(before);
+        },
+      ),
       { numRuns: 120, seed: 17 },
     );
   });
@@ -220,14 +291,35 @@ let fileCount = 0;
 const DTYPE_BYTES: Record<string, number> = { F32: 4, I32: 4, BOOL: 1, F64: 8, F16: 2, X: 1 };
 const nameArb = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('w', 'a', 'a.b', 'a.0', 'a.1', 'blocks.0.conv.weight', 'x.y.z') },
-  { weight: 2, arbitrary: fc.constantFrom('__proto__.polluted', 'constructor.prototype.polluted', 'prototype', 'a..b', '.a', 'a.', '', 'toString', 'hasOwnProperty.x') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '__proto__.polluted',
+      'constructor.prototype.polluted',
+      'prototype',
+      'a..b',
+      '.a',
+      'a.',
+      '',
+      'toString',
+      'hasOwnProperty.x',
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
 );
-const entryArb = fc.record({ name: nameArb, dtype: fc.constantFrom('F32', 'I32', 'BOOL', 'F64', 'F16', 'X'), shape: fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom(-1, 1.5)), { maxLength: 3 }) });
+const entryArb = fc.record({
+  name: nameArb,
+  dtype: fc.constantFrom('F32', 'I32', 'BOOL', 'F64', 'F16', 'X'),
+  shape: fc.array(fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom(-1, 1.5)), { maxLength: 3 }),
+});
 /** How the byte ranges are laid out: tiled as the format requires, or broken one of several ways. */
 const layoutArb = fc.constantFrom('tiled', 'tiled', 'tiled', 'overlap', 'gap', 'reversed', 'past-end', 'trailing');
 
-function hostileFile(entries: { name: string; dtype: string; shape: number[] }[], layout: string, corrupt: string): string {
+function hostileFile(
+  entries: { name: string; dtype: string; shape: number[] }[],
+  layout: string,
+  corrupt: string,
+): string {
   const header: Record<string, unknown> = {};
   let offset = 0;
   entries.forEach((e, i) => {
@@ -255,28 +347,33 @@ function hostileFile(entries: { name: string; dtype: string; shape: number[] }[]
 describe('hostile safetensors files', () => {
   it('load to the tree they describe or are refused with a SafetensorsError naming the file; nothing is polluted', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(entryArb, { minLength: 0, maxLength: 4 }), layoutArb, fc.constantFrom('none', 'none', 'length', 'truncate', 'not-json'), async (entries, layout, corrupt) => {
-        tally.cases++;
-        const before = T.memory();
-        const path = hostileFile(entries, layout, corrupt);
-        let loaded: Awaited<ReturnType<typeof T.loadSafetensors>> | undefined;
-        try {
-          loaded = await T.loadSafetensors(path, { backend: 'cpu' });
-        } catch (e) {
-          expect(e, String(e)).toBeInstanceOf(T.SafetensorsError);
-          expect((e as Error).message).toContain(`loadSafetensors(${path})`);
-          tally.errors.set('SafetensorsError', (tally.errors.get('SafetensorsError') ?? 0) + 1);
-        }
-        if (loaded) {
-          tally.results++;
-          const unique = new Set(entries.map((e) => e.name));
-          expect(T.treeLeaves(loaded.tree)).toHaveLength(unique.size);
-          T.dispose(loaded.tree);
-        }
-        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-        expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'x')).toBe(false);
-        expect(T.memory()).toEqual(before);
-      }),
+      fc.asyncProperty(
+        fc.array(entryArb, { minLength: 0, maxLength: 4 }),
+        layoutArb,
+        fc.constantFrom('none', 'none', 'length', 'truncate', 'not-json'),
+        async (entries, layout, corrupt) => {
+          tally.cases++;
+          const before = T.memory();
+          const path = hostileFile(entries, layout, corrupt);
+          let loaded: Awaited<ReturnType<typeof T.loadSafetensors>> | undefined;
+          try {
+            loaded = await T.loadSafetensors(path, { backend: 'cpu' });
+          } catch (e) {
+            expect(e, String(e)).toBeInstanceOf(T.SafetensorsError);
+            expect((e as Error).message).toContain(`loadSafetensors(${path})`);
+            tally.errors.set('SafetensorsError', (tally.errors.get('SafetensorsError') ?? 0) + 1);
+          }
+          if (loaded) {
+            tally.results++;
+            const unique = new Set(entries.map((e) => e.name));
+            expect(T.treeLeaves(loaded.tree)).toHaveLength(unique.size);
+            T.dispose(loaded.tree);
+          }
+          expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+          expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'x')).toBe(false);
+          expect(T.memory()).toEqual(before);
+        },
+      ),
       { numRuns: 300, seed: 17 },
     );
   });

@@ -8,7 +8,9 @@ describe('autodiff errors', () => {
   it('grad of a non-scalar output says to reduce it or use vjp', () => {
     const x = T.tensor([1, 2, 3], cpu);
     expect(() => T.grad((x: T.Tensor) => T.exp(x))(x)).toThrow(/grad|valueAndGrad/);
-    expect(() => T.grad((x: T.Tensor) => T.exp(x))(x)).toThrow(/scalar float tensor, got shape \[3\].*sum or mean.*vjp/);
+    expect(() => T.grad((x: T.Tensor) => T.exp(x))(x)).toThrow(
+      /scalar float tensor, got shape \[3\].*sum or mean.*vjp/,
+    );
   });
 
   it('a non-tensor leaf in a differentiated argument names its path and the fix', () => {
@@ -20,7 +22,9 @@ describe('autodiff errors', () => {
 
   it('an integer input says to cast it or leave it out of argnums', () => {
     const idx = T.tensor([1, 2], { dtype: 'int32', ...cpu });
-    expect(() => T.grad((i: T.Tensor) => T.sum(T.cast(i, 'float32')))(idx)).toThrow(/argument 0 is int32.*cast\(x, 'float32'\).*argnums/);
+    expect(() => T.grad((i: T.Tensor) => T.sum(T.cast(i, 'float32')))(idx)).toThrow(
+      /argument 0 is int32.*cast\(x, 'float32'\).*argnums/,
+    );
   });
 
   it('argnums out of range names the valid range', () => {
@@ -33,13 +37,17 @@ describe('autodiff errors', () => {
 
   it('hasAux without a [value, aux] pair says what to return', () => {
     const x = T.tensor([1], cpu);
-    expect(() => T.valueAndGrad((a: T.Tensor) => T.sum(a), { hasAux: true })(x)).toThrow(/hasAux, f must return \[value, aux\]/);
+    expect(() => T.valueAndGrad((a: T.Tensor) => T.sum(a), { hasAux: true })(x)).toThrow(
+      /hasAux, f must return \[value, aux\]/,
+    );
   });
 
   it('a pullback given a cotangent of the wrong shape says both shapes', () => {
     const x = T.tensor([1, 2], cpu);
     const [, pullback] = T.vjp((a: T.Tensor) => T.exp(a), x);
-    expect(() => pullback(T.tensor([1, 2, 3], cpu))).toThrow(/cotangent 0 has shape \[3\] but output 0 has shape \[2\]/);
+    expect(() => pullback(T.tensor([1, 2, 3], cpu))).toThrow(
+      /cotangent 0 has shape \[3\] but output 0 has shape \[2\]/,
+    );
     pullback.dispose();
   });
 

@@ -9,7 +9,15 @@ import type { Tensor } from '../src/index.js';
 import { unaryOps, type BinaryOp, type UnaryOp } from '../src/kernels/elementwise-ops.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../src/testing/index.js';
 import { expectClose, useBackends } from './support/backends.js';
-import { axisArb, axisSubsetArb, floatArb, floatAwayFromZeroArb, permutationArb, runs, sizeOf } from './support/arbitraries.js';
+import {
+  axisArb,
+  axisSubsetArb,
+  floatArb,
+  floatAwayFromZeroArb,
+  permutationArb,
+  runs,
+  sizeOf,
+} from './support/arbitraries.js';
 
 useBackends();
 
@@ -35,11 +43,19 @@ interface GpuGradProblem {
 const FLOAT32_TOL = { rtol: 1e-4, atol: 1e-4 };
 
 /** A fixed, uneven cotangent for an output of `n` elements, exact in float32. */
-const directionValues = (n: number): number[] => Array.from({ length: n }, (_, i) => Math.fround(Math.sin(1.7 * i + 0.3)));
+const directionValues = (n: number): number[] =>
+  Array.from({ length: n }, (_, i) => Math.fround(Math.sin(1.7 * i + 0.3)));
 
 /** value and gradients of sum(f(xs) * direction) on one backend, read back; everything freed. */
-async function valueAndGradsOn(backend: Backend, p: GpuGradProblem, direction: readonly number[], outShape: readonly number[]): Promise<Float32Array[]> {
-  const xs = p.inputs.map((h) => T.tensor(Float64Array.from(h.values), { shape: [...h.shape], dtype: 'float32', backend }));
+async function valueAndGradsOn(
+  backend: Backend,
+  p: GpuGradProblem,
+  direction: readonly number[],
+  outShape: readonly number[],
+): Promise<Float32Array[]> {
+  const xs = p.inputs.map((h) =>
+    T.tensor(Float64Array.from(h.values), { shape: [...h.shape], dtype: 'float32', backend }),
+  );
   const dir = T.tensor(Float64Array.from(direction), { shape: [...outShape], dtype: 'float32', backend });
   const loss = (...args: Tensor[]) => T.sum(T.mul(p.f(...args), dir));
   const [value, grads] = T.valueAndGrad(loss, { argnums: xs.map((_, i) => i) })(...xs);
@@ -58,7 +74,13 @@ async function valueAndGradsOn(backend: Backend, p: GpuGradProblem, direction: r
 
 /** Asserts WebGPU's value and gradients match the CPU's and that no tensor outlives the check. */
 async function expectGpuGradientsMatchCpu(p: GpuGradProblem): Promise<void> {
-  const probe = T.scope(() => p.f(...p.inputs.map((h) => T.tensor(Float64Array.from(h.values), { shape: [...h.shape], dtype: 'float32', backend: 'cpu' }))));
+  const probe = T.scope(() =>
+    p.f(
+      ...p.inputs.map((h) =>
+        T.tensor(Float64Array.from(h.values), { shape: [...h.shape], dtype: 'float32', backend: 'cpu' }),
+      ),
+    ),
+  );
   const outShape = probe.shape;
   probe.dispose();
   const direction = directionValues(sizeOf(outShape));
@@ -72,15 +94,20 @@ async function expectGpuGradientsMatchCpu(p: GpuGradProblem): Promise<void> {
   cpu.forEach((c, i) => {
     const what = i === 0 ? 'value' : `gradient of input ${i - 1}`;
     try {
-      expectClose({ cpu: c, gpu: gpu[i], shape: i === 0 ? [] : p.inputs[i - 1].shape, dtype: 'float32' }, p.tol ?? FLOAT32_TOL);
+      expectClose(
+        { cpu: c, gpu: gpu[i], shape: i === 0 ? [] : p.inputs[i - 1].shape, dtype: 'float32' },
+        p.tol ?? FLOAT32_TOL,
+      );
     } catch (e) {
       throw new Error(`${p.label}, ${what}: ${(e as Error).message}`);
     }
   });
 }
 
-const gpuGradProperty = (problems: fc.Arbitrary<GpuGradProblem>, numRuns = 20) => () =>
-  fc.assert(fc.asyncProperty(problems, expectGpuGradientsMatchCpu), runs(numRuns));
+const gpuGradProperty =
+  (problems: fc.Arbitrary<GpuGradProblem>, numRuns = 20) =>
+  () =>
+    fc.assert(fc.asyncProperty(problems, expectGpuGradientsMatchCpu), runs(numRuns));
 
 // --- values --------------------------------------------------------------------------------------
 
@@ -88,10 +115,14 @@ type Values = fc.Arbitrary<number>;
 
 /** Pairwise-distinct float32 values (k + 1/2) / 256 in (-2, 2): no ties, none within 1/512 of 0. */
 const distinctValues = (n: number): fc.Arbitrary<number[]> =>
-  fc.uniqueArray(fc.integer({ min: -512, max: 511 }), { minLength: n, maxLength: n }).map((ks) => ks.map((k) => (k + 0.5) / 256));
+  fc
+    .uniqueArray(fc.integer({ min: -512, max: 511 }), { minLength: n, maxLength: n })
+    .map((ks) => ks.map((k) => (k + 0.5) / 256));
 
 const hostOf = (shape: readonly number[], values: Values = floatArb(-2, 2)): fc.Arbitrary<Host32> =>
-  fc.array(values, { minLength: sizeOf(shape), maxLength: sizeOf(shape) }).map((v) => ({ values: v, shape: [...shape] }));
+  fc
+    .array(values, { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
+    .map((v) => ({ values: v, shape: [...shape] }));
 
 const distinctHosts = (shapes: readonly (readonly number[])[]): fc.Arbitrary<Host32[]> =>
   distinctValues(shapes.reduce((n, s) => n + sizeOf(s), 0)).map((all) => {
@@ -133,7 +164,11 @@ const unaryDomains: Record<DifferentiableUnary, Values | 'distinct'> = {
 describe('unary elementwise gradients on WebGPU', () => {
   it('the domain table covers every unary op but the piecewise-constant and bool ones', () => {
     const nonDifferentiable = ['sign', 'floor', 'ceil', 'round', 'logicalNot'];
-    expect(Object.keys(unaryDomains).sort()).toEqual(Object.keys(unaryOps).filter((op) => !nonDifferentiable.includes(op)).sort());
+    expect(Object.keys(unaryDomains).sort()).toEqual(
+      Object.keys(unaryOps)
+        .filter((op) => !nonDifferentiable.includes(op))
+        .sort(),
+    );
   });
 
   for (const [op, domain] of Object.entries(unaryDomains) as [DifferentiableUnary, Values | 'distinct'][]) {
@@ -157,7 +192,10 @@ describe('unary elementwise gradients on WebGPU', () => {
 
 type DifferentiableBinary = Extract<BinaryOp, 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'>;
 
-const binaryOperands: Record<DifferentiableBinary, (a: readonly number[], b: readonly number[]) => fc.Arbitrary<Host32[]>> = {
+const binaryOperands: Record<
+  DifferentiableBinary,
+  (a: readonly number[], b: readonly number[]) => fc.Arbitrary<Host32[]>
+> = {
   add: (a, b) => fc.tuple(hostOf(a), hostOf(b)),
   sub: (a, b) => fc.tuple(hostOf(a), hostOf(b)),
   mul: (a, b) => fc.tuple(hostOf(a), hostOf(b)),
@@ -175,7 +213,11 @@ describe('binary, where and clamp gradients on WebGPU (broadcast dims summed bac
       `the gradient of ${op} on broadcast shapes on WebGPU matches the CPU`,
       gpuGradProperty(
         broadcast(2).chain(([, a, b]) =>
-          operands(a, b).map((inputs): GpuGradProblem => ({ label: op, inputs, f: (T as unknown as Record<string, (a: Tensor, b: Tensor) => Tensor>)[op] })),
+          operands(a, b).map((inputs): GpuGradProblem => ({
+            label: op,
+            inputs,
+            f: (T as unknown as Record<string, (a: Tensor, b: Tensor) => Tensor>)[op],
+          })),
         ),
         20,
       ),
@@ -186,11 +228,13 @@ describe('binary, where and clamp gradients on WebGPU (broadcast dims summed bac
     'the gradient of where(cond, a, b) on broadcast shapes on WebGPU matches the CPU',
     gpuGradProperty(
       broadcast(3).chain(([, sc, sa, sb]) =>
-        fc.tuple(fc.array(fc.boolean(), { minLength: sizeOf(sc), maxLength: sizeOf(sc) }), hostOf(sa), hostOf(sb)).map(([cond, a, b]): GpuGradProblem => ({
-          label: `where(cond [${sc}])`,
-          inputs: [a, b],
-          f: (x, y) => T.where(T.tensor(cond, { shape: sc, dtype: 'bool', backend: x.backend }), x, y),
-        })),
+        fc
+          .tuple(fc.array(fc.boolean(), { minLength: sizeOf(sc), maxLength: sizeOf(sc) }), hostOf(sa), hostOf(sb))
+          .map(([cond, a, b]): GpuGradProblem => ({
+            label: `where(cond [${sc}])`,
+            inputs: [a, b],
+            f: (x, y) => T.where(T.tensor(cond, { shape: sc, dtype: 'bool', backend: x.backend }), x, y),
+          })),
       ),
     ),
   );
@@ -199,7 +243,11 @@ describe('binary, where and clamp gradients on WebGPU (broadcast dims summed bac
     'the gradient of clamp with broadcast tensor bounds on WebGPU matches the CPU',
     gpuGradProperty(
       broadcast(3).chain(([, sx, slo, shi]) =>
-        distinctHosts([sx, slo, shi]).map((inputs): GpuGradProblem => ({ label: 'clamp', inputs, f: (x, lo, hi) => T.clamp(x, { min: lo, max: hi }) })),
+        distinctHosts([sx, slo, shi]).map((inputs): GpuGradProblem => ({
+          label: 'clamp',
+          inputs,
+          f: (x, lo, hi) => T.clamp(x, { min: lo, max: hi }),
+        })),
       ),
     ),
   );
@@ -207,7 +255,13 @@ describe('binary, where and clamp gradients on WebGPU (broadcast dims summed bac
 
 // --- reductions ----------------------------------------------------------------------------------
 
-const reductions: Record<string, { readonly fn: (x: Tensor, o: T.ReduceOptions) => Tensor; readonly hosts: (s: readonly number[]) => fc.Arbitrary<Host32> }> = {
+const reductions: Record<
+  string,
+  {
+    readonly fn: (x: Tensor, o: T.ReduceOptions) => Tensor;
+    readonly hosts: (s: readonly number[]) => fc.Arbitrary<Host32>;
+  }
+> = {
   sum: { fn: T.sum, hosts: (s) => hostOf(s) },
   prod: { fn: T.prod, hosts: (s) => hostOf(s, floatAwayFromZeroArb(0.5, 1.5)) },
   mean: { fn: T.mean, hosts: (s) => hostOf(s) },
@@ -224,7 +278,11 @@ describe('reduction gradients on WebGPU', () => {
       gpuGradProperty(
         shape()
           .chain((s) => fc.tuple(hosts(s), fc.option(axisSubsetArb(s.length), { nil: undefined }), fc.boolean()))
-          .map(([x, axis, keepdims]): GpuGradProblem => ({ label: `${name}(x, {axis: ${JSON.stringify(axis)}, keepdims: ${keepdims}})`, inputs: [x], f: (t) => fn(t, { axis, keepdims }) })),
+          .map(([x, axis, keepdims]): GpuGradProblem => ({
+            label: `${name}(x, {axis: ${JSON.stringify(axis)}, keepdims: ${keepdims}})`,
+            inputs: [x],
+            f: (t) => fn(t, { axis, keepdims }),
+          })),
         20,
       ),
     );
@@ -239,15 +297,33 @@ describe('movement gradients on WebGPU', () => {
     gpuGradProperty(
       shape(2, 3).chain((s) =>
         fc
-          .tuple(hostOf(s), hostOf(s), permutationArb(s.length), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 }))
+          .tuple(
+            hostOf(s),
+            hostOf(s),
+            permutationArb(s.length),
+            fc.integer({ min: 1, max: 3 }),
+            fc.integer({ min: 0, max: 2 }),
+          )
           .map(([a, b, perm, step, width]): GpuGradProblem => ({
             label: `perm [${perm}], step ${step}, pad ${width}`,
             inputs: [a, b],
             f: (x, y) => {
               // The same strided view of both (from index -2 on axis 0, every step-th entry on all).
-              const view = (t: Tensor) => T.slice(T.transpose(t, perm), [-2], undefined, perm.map(() => step));
-              const joined = T.concat([T.pad(view(x), [[width, 1]], { value: 0.5 }), T.pad(T.square(view(y)), [[1, width]])], { axis: -1 });
-              return T.mul(T.broadcastTo(T.expandDims(joined, 0), [2, ...joined.shape]), T.squeeze(T.expandDims(joined, -1), -1));
+              const view = (t: Tensor) =>
+                T.slice(
+                  T.transpose(t, perm),
+                  [-2],
+                  undefined,
+                  perm.map(() => step),
+                );
+              const joined = T.concat(
+                [T.pad(view(x), [[width, 1]], { value: 0.5 }), T.pad(T.square(view(y)), [[1, width]])],
+                { axis: -1 },
+              );
+              return T.mul(
+                T.broadcastTo(T.expandDims(joined, 0), [2, ...joined.shape]),
+                T.squeeze(T.expandDims(joined, -1), -1),
+              );
             },
           })),
       ),
@@ -258,11 +334,28 @@ describe('movement gradients on WebGPU', () => {
     'the gradient of reshape, stack and flatten on WebGPU matches the CPU',
     gpuGradProperty(
       shape(1, 3).chain((s) =>
-        fc.tuple(hostOf(s), hostOf(s), permutationArb(s.length), axisArb(s.length + 1)).map(([a, b, perm, axis]): GpuGradProblem => ({
-          label: `stack axis ${axis}, reshape to [${perm.map((i) => s[i])}]`,
-          inputs: [a, b],
-          f: (x, y) => T.flatten(T.stack([T.reshape(x, perm.map((i) => s[i])), T.reshape(T.square(y), perm.map((i) => s[i]))], { axis })),
-        })),
+        fc
+          .tuple(hostOf(s), hostOf(s), permutationArb(s.length), axisArb(s.length + 1))
+          .map(([a, b, perm, axis]): GpuGradProblem => ({
+            label: `stack axis ${axis}, reshape to [${perm.map((i) => s[i])}]`,
+            inputs: [a, b],
+            f: (x, y) =>
+              T.flatten(
+                T.stack(
+                  [
+                    T.reshape(
+                      x,
+                      perm.map((i) => s[i]),
+                    ),
+                    T.reshape(
+                      T.square(y),
+                      perm.map((i) => s[i]),
+                    ),
+                  ],
+                  { axis },
+                ),
+              ),
+          })),
       ),
     ),
   );
@@ -287,7 +380,11 @@ describe('matmul, convolution and pooling gradients on WebGPU', () => {
         .chain(({ m, k, n, batchA, batchB, aVector, bVector }) =>
           fc.tuple(hostOf(aVector ? [k] : [...batchA, m, k]), hostOf(bVector ? [k] : [...batchB, k, n])),
         )
-        .map((inputs): GpuGradProblem => ({ label: `matmul([${inputs[0].shape}], [${inputs[1].shape}])`, inputs, f: T.matmul })),
+        .map((inputs): GpuGradProblem => ({
+          label: `matmul([${inputs[0].shape}], [${inputs[1].shape}])`,
+          inputs,
+          f: T.matmul,
+        })),
       25,
     ),
   );
@@ -311,10 +408,21 @@ describe('matmul, convolution and pooling gradients on WebGPU', () => {
           const c = g.groups * g.cPerGroup;
           const o = g.groups * g.oPerGroup;
           const [h, w] = [0, 1].map((i) => g.dilation[i] * (g.k[i] - 1) + 1 + g.extra[i]);
-          return fc.tuple(hostOf([g.n, c, h, w]), hostOf([o, g.cPerGroup, ...g.k]), hostOf([o])).map((inputs): GpuGradProblem => {
-            const options = { stride: g.padding === 'same' ? 1 : g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups };
-            return { label: `conv2d ${JSON.stringify(options)}`, inputs, f: (x, wt, b) => T.conv2d(x, wt, { ...options, bias: b }) };
-          });
+          return fc
+            .tuple(hostOf([g.n, c, h, w]), hostOf([o, g.cPerGroup, ...g.k]), hostOf([o]))
+            .map((inputs): GpuGradProblem => {
+              const options = {
+                stride: g.padding === 'same' ? 1 : g.stride,
+                padding: g.padding,
+                dilation: g.dilation,
+                groups: g.groups,
+              };
+              return {
+                label: `conv2d ${JSON.stringify(options)}`,
+                inputs,
+                f: (x, wt, b) => T.conv2d(x, wt, { ...options, bias: b }),
+              };
+            });
         }),
       20,
     ),
@@ -336,14 +444,27 @@ describe('matmul, convolution and pooling gradients on WebGPU', () => {
           size: fc.tuple(fc.integer({ min: 2, max: 4 }), fc.integer({ min: 2, max: 4 })),
         })
         .map((g) => ({ ...g, outputPadding: [0, 1].map((i) => g.outputPadding[i] % g.stride[i]) as [number, number] }))
-        .filter((g) => [0, 1].every((i) => (g.size[i] - 1) * g.stride[i] - 2 * g.padding[i] + g.k[i] + g.outputPadding[i] >= 1))
+        .filter((g) =>
+          [0, 1].every((i) => (g.size[i] - 1) * g.stride[i] - 2 * g.padding[i] + g.k[i] + g.outputPadding[i] >= 1),
+        )
         .chain((g) => {
           const c = g.groups * g.cPerGroup;
           const o = g.groups * g.oPerGroup;
-          return fc.tuple(hostOf([g.n, c, ...g.size]), hostOf([c, g.oPerGroup, ...g.k]), hostOf([o])).map((inputs): GpuGradProblem => {
-            const options = { stride: g.stride, padding: g.padding, outputPadding: g.outputPadding, groups: g.groups };
-            return { label: `convTranspose2d ${JSON.stringify(options)}`, inputs, f: (x, wt, b) => T.convTranspose2d(x, wt, { ...options, bias: b }) };
-          });
+          return fc
+            .tuple(hostOf([g.n, c, ...g.size]), hostOf([c, g.oPerGroup, ...g.k]), hostOf([o]))
+            .map((inputs): GpuGradProblem => {
+              const options = {
+                stride: g.stride,
+                padding: g.padding,
+                outputPadding: g.outputPadding,
+                groups: g.groups,
+              };
+              return {
+                label: `convTranspose2d ${JSON.stringify(options)}`,
+                inputs,
+                f: (x, wt, b) => T.convTranspose2d(x, wt, { ...options, bias: b }),
+              };
+            });
         }),
       20,
     ),
@@ -380,8 +501,21 @@ describe('matmul, convolution and pooling gradients on WebGPU', () => {
     'the gradient of upsampleNearest2d on WebGPU matches the CPU',
     gpuGradProperty(
       fc
-        .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }))
-        .chain(([n, c, h, w, sh, sw]) => hostOf([n, c, h, w]).map((x): GpuGradProblem => ({ label: `upsample [${sh}, ${sw}]`, inputs: [x], f: (t) => T.upsampleNearest2d(t, { scale: [sh, sw] }) }))),
+        .tuple(
+          fc.integer({ min: 1, max: 2 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 3 }),
+        )
+        .chain(([n, c, h, w, sh, sw]) =>
+          hostOf([n, c, h, w]).map((x): GpuGradProblem => ({
+            label: `upsample [${sh}, ${sw}]`,
+            inputs: [x],
+            f: (t) => T.upsampleNearest2d(t, { scale: [sh, sw] }),
+          })),
+        ),
       15,
     ),
   );
@@ -395,7 +529,11 @@ describe('softmax and normalisation gradients on WebGPU', () => {
       `the gradient of ${op} along a random axis on WebGPU matches the CPU`,
       gpuGradProperty(
         shape(1, 3).chain((s) =>
-          fc.tuple(hostOf(s, floatArb(-4, 4)), axisArb(s.length)).map(([x, axis]): GpuGradProblem => ({ label: `${op} axis ${axis}`, inputs: [x], f: (t) => T[op](t, { axis }) })),
+          fc.tuple(hostOf(s, floatArb(-4, 4)), axisArb(s.length)).map(([x, axis]): GpuGradProblem => ({
+            label: `${op} axis ${axis}`,
+            inputs: [x],
+            f: (t) => T[op](t, { axis }),
+          })),
         ),
       ),
     );
@@ -420,13 +558,20 @@ describe('softmax and normalisation gradients on WebGPU', () => {
     'the gradient of groupNorm with weight and bias on WebGPU matches the CPU',
     gpuGradProperty(
       fc
-        .record({ n: fc.integer({ min: 1, max: 2 }), groups: fc.integer({ min: 1, max: 3 }), perGroup: fc.integer({ min: 1, max: 3 }), spatial: fc.array(fc.integer({ min: 2, max: 4 }), { minLength: 1, maxLength: 2 }) })
+        .record({
+          n: fc.integer({ min: 1, max: 2 }),
+          groups: fc.integer({ min: 1, max: 3 }),
+          perGroup: fc.integer({ min: 1, max: 3 }),
+          spatial: fc.array(fc.integer({ min: 2, max: 4 }), { minLength: 1, maxLength: 2 }),
+        })
         .chain(({ n, groups, perGroup, spatial }) =>
-          fc.tuple(hostOf([n, groups * perGroup, ...spatial]), hostOf([groups * perGroup]), hostOf([groups * perGroup])).map((inputs): GpuGradProblem => ({
-            label: `groupNorm groups ${groups}`,
-            inputs,
-            f: (x, w, b) => T.groupNorm(x, { groups, weight: w, bias: b }),
-          })),
+          fc
+            .tuple(hostOf([n, groups * perGroup, ...spatial]), hostOf([groups * perGroup]), hostOf([groups * perGroup]))
+            .map((inputs): GpuGradProblem => ({
+              label: `groupNorm groups ${groups}`,
+              inputs,
+              f: (x, w, b) => T.groupNorm(x, { groups, weight: w, bias: b }),
+            })),
         ),
     ),
   );
@@ -441,11 +586,13 @@ describe('take and gather gradients on WebGPU', () => {
       shape(1, 3).chain((s) =>
         fc.tuple(hostOf(s), axisArb(s.length), shape(1, 2)).chain(([x, axis, idxShape]) => {
           const n = s[axis < 0 ? axis + s.length : axis];
-          return fc.array(fc.integer({ min: -n, max: n - 1 }), { minLength: sizeOf(idxShape), maxLength: sizeOf(idxShape) }).map((idx): GpuGradProblem => ({
-            label: `take axis ${axis}, indices ${JSON.stringify(idx)}`,
-            inputs: [x],
-            f: (t) => T.take(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: t.backend }), { axis }),
-          }));
+          return fc
+            .array(fc.integer({ min: -n, max: n - 1 }), { minLength: sizeOf(idxShape), maxLength: sizeOf(idxShape) })
+            .map((idx): GpuGradProblem => ({
+              label: `take axis ${axis}, indices ${JSON.stringify(idx)}`,
+              inputs: [x],
+              f: (t) => T.take(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: t.backend }), { axis }),
+            }));
         }),
       ),
     ),
@@ -458,11 +605,16 @@ describe('take and gather gradients on WebGPU', () => {
         fc.tuple(hostOf(s), axisArb(s.length), fc.integer({ min: 1, max: 5 })).chain(([x, axis, along]) => {
           const a = axis < 0 ? axis + s.length : axis;
           const idxShape = s.map((d, i) => (i === a ? along : d));
-          return fc.array(fc.integer({ min: -s[a], max: s[a] - 1 }), { minLength: sizeOf(idxShape), maxLength: sizeOf(idxShape) }).map((idx): GpuGradProblem => ({
-            label: `gather axis ${axis}`,
-            inputs: [x],
-            f: (t) => T.gather(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: t.backend }), { axis }),
-          }));
+          return fc
+            .array(fc.integer({ min: -s[a], max: s[a] - 1 }), {
+              minLength: sizeOf(idxShape),
+              maxLength: sizeOf(idxShape),
+            })
+            .map((idx): GpuGradProblem => ({
+              label: `gather axis ${axis}`,
+              inputs: [x],
+              f: (t) => T.gather(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: t.backend }), { axis }),
+            }));
         }),
       ),
     ),

@@ -7,7 +7,8 @@ import { useBackends } from './support/backends.js';
 useBackends();
 
 describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
-  const mlpLoss = (p: { w: T.Tensor; b: T.Tensor }, x: T.Tensor) => T.mean(T.square(T.silu(T.add(T.matmul(x, p.w), p.b))));
+  const mlpLoss = (p: { w: T.Tensor; b: T.Tensor }, x: T.Tensor) =>
+    T.mean(T.square(T.silu(T.add(T.matmul(x, p.w), p.b))));
 
   it('1,000 valueAndGrad calls inside a scope leave memory() where it started', async () => {
     const [k1, k2] = T.split(T.key(3));

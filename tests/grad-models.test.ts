@@ -14,10 +14,15 @@ useBackends();
 type Backend = 'cpu' | 'webgpu';
 
 /** A tensor from host values (float64 on the CPU unless told otherwise). */
-const host = (values: readonly number[], shape: readonly number[], dtype: DType = 'float64', backend: Backend = 'cpu'): Tensor =>
-  T.tensor(Float64Array.from(values), { shape: [...shape], dtype, backend });
+const host = (
+  values: readonly number[],
+  shape: readonly number[],
+  dtype: DType = 'float64',
+  backend: Backend = 'cpu',
+): Tensor => T.tensor(Float64Array.from(values), { shape: [...shape], dtype, backend });
 
-const valuesArb = (n: number, min = -1, max = 1) => fc.array(fc.double({ min, max, noNaN: true }), { minLength: n, maxLength: n });
+const valuesArb = (n: number, min = -1, max = 1) =>
+  fc.array(fc.double({ min, max, noNaN: true }), { minLength: n, maxLength: n });
 
 /** float32-exact values, so the CPU and WebGPU runs start from identical inputs. */
 const values32Arb = (n: number, min = -1, max = 1) => valuesArb(n, min, max).map((v) => v.map(Math.fround));
@@ -26,7 +31,11 @@ const values32Arb = (n: number, min = -1, max = 1) => valuesArb(n, min, max).map
  * Central finite differences of the scalar loss(leaves) w.r.t. every element of every leaf, in
  * float64 on the CPU: independent of vjp and of checkGrad.
  */
-async function finiteDifferenceGrads(loss: (leaves: Tensor[]) => Tensor, leaves: readonly Tensor[], eps = 1e-6): Promise<Float64Array[]> {
+async function finiteDifferenceGrads(
+  loss: (leaves: Tensor[]) => Tensor,
+  leaves: readonly Tensor[],
+  eps = 1e-6,
+): Promise<Float64Array[]> {
   const bases = await Promise.all(leaves.map(async (l) => Float64Array.from(await l.data())));
   const evaluate = async (i: number, data: Float64Array): Promise<number> => {
     const bumped = host(Array.from(data), leaves[i].shape);
@@ -51,12 +60,19 @@ async function finiteDifferenceGrads(loss: (leaves: Tensor[]) => Tensor, leaves:
   );
 }
 
-const expectCloseArrays = (actual: ArrayLike<number>, want: ArrayLike<number>, { rtol = 1e-6, atol = 1e-8 } = {}, what = ''): void => {
+const expectCloseArrays = (
+  actual: ArrayLike<number>,
+  want: ArrayLike<number>,
+  { rtol = 1e-6, atol = 1e-8 } = {},
+  what = '',
+): void => {
   expect(actual.length, what).toBe(want.length);
   for (let i = 0; i < want.length; i++) {
     const err = Math.abs(actual[i] - want[i]);
     if (!(err <= atol + rtol * Math.abs(want[i]))) {
-      throw new Error(`${what} element ${i}: got ${actual[i]}, want ${want[i]} (|error| ${err.toExponential(2)} > atol ${atol} + rtol ${rtol} * |want|)`);
+      throw new Error(
+        `${what} element ${i}: got ${actual[i]}, want ${want[i]} (|error| ${err.toExponential(2)} > atol ${atol} + rtol ${rtol} * |want|)`,
+      );
     }
   }
 };
@@ -95,7 +111,17 @@ const mlpSizes = fc.record({
   outputs: fc.integer({ min: 1, max: 2 }),
 });
 
-const mlpShapes = ({ batch, inputs, hidden, outputs }: { batch: number; inputs: number; hidden: number; outputs: number }) => ({
+const mlpShapes = ({
+  batch,
+  inputs,
+  hidden,
+  outputs,
+}: {
+  batch: number;
+  inputs: number;
+  hidden: number;
+  outputs: number;
+}) => ({
   w1: [inputs, hidden],
   b1: [hidden],
   w2: [hidden, outputs],
@@ -107,17 +133,20 @@ const mlpShapes = ({ batch, inputs, hidden, outputs }: { batch: number; inputs: 
 /** Sizes, then values for every parameter and the data. */
 const mlpProblem = mlpSizes.chain((sizes) => {
   const shapes = mlpShapes(sizes);
-  return fc.record(Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, valuesArb(sizeOf(s)).map((v) => ({ values: v, shape: s }))])) as Record<
-    keyof typeof shapes,
-    fc.Arbitrary<{ values: number[]; shape: number[] }>
-  >);
+  return fc.record(
+    Object.fromEntries(
+      Object.entries(shapes).map(([k, s]) => [k, valuesArb(sizeOf(s)).map((v) => ({ values: v, shape: s }))]),
+    ) as Record<keyof typeof shapes, fc.Arbitrary<{ values: number[]; shape: number[] }>>,
+  );
 });
 
 describe('a 2-layer MLP', () => {
   it('grad of the MLP loss is a tree with the params keys and shapes, equal to finite differences', async () => {
     await fc.assert(
       fc.asyncProperty(mlpProblem, async (problem) => {
-        const params = Object.fromEntries(MLP_KEYS.map((k) => [k, host(problem[k].values, problem[k].shape)])) as unknown as MlpParams;
+        const params = Object.fromEntries(
+          MLP_KEYS.map((k) => [k, host(problem[k].values, problem[k].shape)]),
+        ) as unknown as MlpParams;
         const x = host(problem.x.values, problem.x.shape);
         const y = host(problem.y.values, problem.y.shape);
         const grads = T.grad(mlpLoss)(params, x, y);
@@ -128,7 +157,8 @@ describe('a 2-layer MLP', () => {
         }
         const leaves = MLP_KEYS.map((k) => params[k]);
         const numeric = await finiteDifferenceGrads(([w1, b1, w2, b2]) => mlpLoss({ w1, b1, w2, b2 }, x, y), leaves);
-        for (const [i, k] of MLP_KEYS.entries()) expectCloseArrays(await grads[k].data(), numeric[i], { rtol: 1e-6, atol: 1e-8 }, `d loss / d ${k}`);
+        for (const [i, k] of MLP_KEYS.entries())
+          expectCloseArrays(await grads[k].data(), numeric[i], { rtol: 1e-6, atol: 1e-8 }, `d loss / d ${k}`);
         [...leaves, ...MLP_KEYS.map((k) => grads[k]), x, y].forEach((t) => t.dispose());
       }),
       runs(25),
@@ -162,7 +192,10 @@ const BLOCK_KEYS = ['w', 'b', 'gamma', 'beta'] as const;
 
 /** x + silu(groupNorm(conv2d(x, w, same padding, bias b), gamma, beta)): a diffusion-UNet res block. */
 const block = (x: Tensor, p: BlockParams, groups: number): Tensor =>
-  T.add(x, T.silu(T.groupNorm(T.conv2d(x, p.w, { padding: 'same', bias: p.b }), { groups, weight: p.gamma, bias: p.beta })));
+  T.add(
+    x,
+    T.silu(T.groupNorm(T.conv2d(x, p.w, { padding: 'same', bias: p.b }), { groups, weight: p.gamma, bias: p.beta })),
+  );
 
 interface BlockProblem {
   readonly groups: number;
@@ -193,51 +226,68 @@ const blockProblem = (values: (n: number) => fc.Arbitrary<number[]>): fc.Arbitra
       });
     });
 
-const blockLoss = (x: Tensor, p: BlockParams, direction: Tensor, groups: number): Tensor => T.sum(T.mul(block(x, p, groups), direction));
+const blockLoss = (x: Tensor, p: BlockParams, direction: Tensor, groups: number): Tensor =>
+  T.sum(T.mul(block(x, p, groups), direction));
 
 describe('a conv2d + groupNorm + silu residual block', () => {
   it('the gradient w.r.t. input and weights equals finite differences (CPU float64)', async () => {
     await fc.assert(
-      fc.asyncProperty(blockProblem((n) => valuesArb(n)), async ({ groups, x, params, direction }) => {
-        const tx = host(x.values, x.shape);
-        const tp = Object.fromEntries(BLOCK_KEYS.map((k) => [k, host(params[k].values, params[k].shape)])) as unknown as BlockParams;
-        const td = host(direction.values, direction.shape);
-        const [gx, gp] = T.grad(blockLoss, { argnums: [0, 1] })(tx, tp, td, groups);
-        const numeric = await finiteDifferenceGrads(([xx, w, b, gamma, beta]) => blockLoss(xx, { w, b, gamma, beta }, td, groups), [tx, ...BLOCK_KEYS.map((k) => tp[k])]);
-        expectCloseArrays(await gx.data(), numeric[0], { rtol: 1e-5, atol: 1e-7 }, 'd loss / d x');
-        for (const [i, k] of BLOCK_KEYS.entries()) {
-          expect(gp[k].shape).toEqual(tp[k].shape);
-          expectCloseArrays(await gp[k].data(), numeric[i + 1], { rtol: 1e-5, atol: 1e-7 }, `d loss / d ${k}`);
-        }
-        [tx, td, gx, ...BLOCK_KEYS.flatMap((k) => [tp[k], gp[k]])].forEach((t) => t.dispose());
-      }),
+      fc.asyncProperty(
+        blockProblem((n) => valuesArb(n)),
+        async ({ groups, x, params, direction }) => {
+          const tx = host(x.values, x.shape);
+          const tp = Object.fromEntries(
+            BLOCK_KEYS.map((k) => [k, host(params[k].values, params[k].shape)]),
+          ) as unknown as BlockParams;
+          const td = host(direction.values, direction.shape);
+          const [gx, gp] = T.grad(blockLoss, { argnums: [0, 1] })(tx, tp, td, groups);
+          const numeric = await finiteDifferenceGrads(
+            ([xx, w, b, gamma, beta]) => blockLoss(xx, { w, b, gamma, beta }, td, groups),
+            [tx, ...BLOCK_KEYS.map((k) => tp[k])],
+          );
+          expectCloseArrays(await gx.data(), numeric[0], { rtol: 1e-5, atol: 1e-7 }, 'd loss / d x');
+          for (const [i, k] of BLOCK_KEYS.entries()) {
+            expect(gp[k].shape).toEqual(tp[k].shape);
+            expectCloseArrays(await gp[k].data(), numeric[i + 1], { rtol: 1e-5, atol: 1e-7 }, `d loss / d ${k}`);
+          }
+          [tx, td, gx, ...BLOCK_KEYS.flatMap((k) => [tp[k], gp[k]])].forEach((t) => t.dispose());
+        },
+      ),
       runs(15),
     );
   });
 
   it('the gradients on WebGPU float32 match the CPU float32 ones and free every intermediate', async () => {
     await fc.assert(
-      fc.asyncProperty(blockProblem((n) => values32Arb(n)), async ({ groups, x, params, direction }) => {
-        const results: Record<Backend, Float32Array[]> = { cpu: [], webgpu: [] };
-        await expectNoLeaks(async () => {
-          for (const backend of ['cpu', 'webgpu'] as const) {
-            const tx = host(x.values, x.shape, 'float32', backend);
-            const tp = Object.fromEntries(BLOCK_KEYS.map((k) => [k, host(params[k].values, params[k].shape, 'float32', backend)])) as unknown as BlockParams;
-            const td = host(direction.values, direction.shape, 'float32', backend);
-            const [value, [gx, gp]] = T.valueAndGrad(blockLoss, { argnums: [0, 1] })(tx, tp, td, groups);
-            const outs = [value, gx, ...BLOCK_KEYS.map((k) => gp[k])];
-            outs.forEach((t) => expect(t.backend).toBe(backend));
-            results[backend] = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
-            [tx, td, ...outs, ...BLOCK_KEYS.map((k) => tp[k])].forEach((t) => t.dispose());
-          }
-        });
-        // Each gradient entry sums at most C*k*k*N*H*W (< 300) float32 products of O(1) terms
-        // through a groupNorm (1/sigma up to ~10 for these inputs), so 1e-4 relative plus 1e-4
-        // absolute leaves a wide margin over float32 accumulation error.
-        ['value', 'x', ...BLOCK_KEYS].forEach((name, i) =>
-          expectClose({ cpu: results.cpu[i], gpu: results.webgpu[i], shape: [results.cpu[i].length], dtype: 'float32' }, { rtol: 1e-4, atol: 1e-4 }),
-        );
-      }),
+      fc.asyncProperty(
+        blockProblem((n) => values32Arb(n)),
+        async ({ groups, x, params, direction }) => {
+          const results: Record<Backend, Float32Array[]> = { cpu: [], webgpu: [] };
+          await expectNoLeaks(async () => {
+            for (const backend of ['cpu', 'webgpu'] as const) {
+              const tx = host(x.values, x.shape, 'float32', backend);
+              const tp = Object.fromEntries(
+                BLOCK_KEYS.map((k) => [k, host(params[k].values, params[k].shape, 'float32', backend)]),
+              ) as unknown as BlockParams;
+              const td = host(direction.values, direction.shape, 'float32', backend);
+              const [value, [gx, gp]] = T.valueAndGrad(blockLoss, { argnums: [0, 1] })(tx, tp, td, groups);
+              const outs = [value, gx, ...BLOCK_KEYS.map((k) => gp[k])];
+              outs.forEach((t) => expect(t.backend).toBe(backend));
+              results[backend] = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+              [tx, td, ...outs, ...BLOCK_KEYS.map((k) => tp[k])].forEach((t) => t.dispose());
+            }
+          });
+          // Each gradient entry sums at most C*k*k*N*H*W (< 300) float32 products of O(1) terms
+          // through a groupNorm (1/sigma up to ~10 for these inputs), so 1e-4 relative plus 1e-4
+          // absolute leaves a wide margin over float32 accumulation error.
+          ['value', 'x', ...BLOCK_KEYS].forEach((name, i) =>
+            expectClose(
+              { cpu: results.cpu[i], gpu: results.webgpu[i], shape: [results.cpu[i].length], dtype: 'float32' },
+              { rtol: 1e-4, atol: 1e-4 },
+            ),
+          );
+        },
+      ),
       runs(15),
     );
   });
@@ -246,10 +296,10 @@ describe('a conv2d + groupNorm + silu residual block', () => {
 // --- (c) grad of grad ----------------------------------------------------------------------------
 
 /** Elementwise second derivative of sum(f(x)): grad of sum(grad(sum f)(x)), for separable f. */
-const secondDerivative = (f: (x: Tensor) => Tensor) => T.grad((x: Tensor) => T.sum(T.grad((t: Tensor) => T.sum(f(t)))(x)));
+const secondDerivative = (f: (x: Tensor) => Tensor) =>
+  T.grad((x: Tensor) => T.sum(T.grad((t: Tensor) => T.sum(f(t)))(x)));
 
-const pointsArb = (min: number, max: number) =>
-  fc.integer({ min: 1, max: 12 }).chain((n) => valuesArb(n, min, max));
+const pointsArb = (min: number, max: number) => fc.integer({ min: 1, max: 12 }).chain((n) => valuesArb(n, min, max));
 
 describe('grad of grad', () => {
   it('the second derivative of sum(tanh(x) * x) is 2 sech^2(x) - 2 x tanh(x) sech^2(x), to 1e-10', async () => {
@@ -273,7 +323,12 @@ describe('grad of grad', () => {
       fc.asyncProperty(pointsArb(-3, 3), async (xs) => {
         const x = host(xs, [xs.length]);
         const g2 = secondDerivative((t) => T.mul(T.exp(t), T.sin(t)))(x);
-        expectCloseArrays(await g2.data(), xs.map((v) => 2 * Math.exp(v) * Math.cos(v)), { rtol: 1e-10, atol: 1e-10 }, "(sum exp(x) sin(x))''");
+        expectCloseArrays(
+          await g2.data(),
+          xs.map((v) => 2 * Math.exp(v) * Math.cos(v)),
+          { rtol: 1e-10, atol: 1e-10 },
+          "(sum exp(x) sin(x))''",
+        );
         [x, g2].forEach((t) => t.dispose());
       }),
       runs(20),
@@ -283,13 +338,17 @@ describe('grad of grad', () => {
   it('the Hessian-vector product of the quadratic form x^T A x is (A + A^T) v', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.integer({ min: 1, max: 5 }).chain((n) => fc.tuple(fc.constant(n), valuesArb(n * n, -2, 2), valuesArb(n, -2, 2), valuesArb(n, -2, 2))),
+        fc
+          .integer({ min: 1, max: 5 })
+          .chain((n) => fc.tuple(fc.constant(n), valuesArb(n * n, -2, 2), valuesArb(n, -2, 2), valuesArb(n, -2, 2))),
         async ([n, av, xv, vv]) => {
           const [a, x, v] = [host(av, [n, n]), host(xv, [n]), host(vv, [n])];
           const quadratic = (t: Tensor) => T.sum(T.mul(t, T.matmul(a, t)));
           // Hv = grad_x <grad f(x), v>.
           const hv = T.grad((t: Tensor) => T.sum(T.mul(T.grad(quadratic)(t), v)))(x);
-          const want = Array.from({ length: n }, (_, i) => vv.reduce((s, vj, j) => s + (av[i * n + j] + av[j * n + i]) * vj, 0));
+          const want = Array.from({ length: n }, (_, i) =>
+            vv.reduce((s, vj, j) => s + (av[i * n + j] + av[j * n + i]) * vj, 0),
+          );
           expectCloseArrays(await hv.data(), want, { rtol: 1e-12, atol: 1e-12 }, 'H v');
           [a, x, v, hv].forEach((t) => t.dispose());
         },
@@ -312,7 +371,12 @@ describe('grad of grad', () => {
           xs.reduce((s, v) => s + Math.cos(v) * v + Math.sin(v), 0),
           10,
         );
-        expectCloseArrays(await g2.data(), xs.map((v) => 2 * Math.cos(v) - v * Math.sin(v)), { rtol: 1e-10, atol: 1e-10 }, "(x sin x)''");
+        expectCloseArrays(
+          await g2.data(),
+          xs.map((v) => 2 * Math.cos(v) - v * Math.sin(v)),
+          { rtol: 1e-10, atol: 1e-10 },
+          "(x sin x)''",
+        );
         [x, value, g2].forEach((t) => t.dispose());
       }),
       runs(15),
@@ -323,17 +387,44 @@ describe('grad of grad', () => {
   // every family: checkGrad compares d/dx <grad f(x), v> (a Hessian-vector product) with finite
   // differences of grad f.
   const secondOrderCases: Record<string, { readonly f: (x: Tensor) => Tensor; readonly positive?: boolean }> = {
-    'unary (tanh, sigmoid, silu, gelu, sin, exp)': { f: (x) => T.add(T.mul(T.tanh(x), T.sigmoid(x)), T.mul(T.silu(x), T.add(T.gelu(x), T.sin(T.exp(x))))) },
-    'log, sqrt, rsqrt, reciprocal, pow': { f: (x) => T.add(T.mul(T.log(x), T.sqrt(x)), T.add(T.rsqrt(T.add(x, 1)), T.pow(x, T.reciprocal(T.add(x, 1))))), positive: true },
-    'abs, maximum, clamp, where (away from kinks)': { f: (x) => T.where(T.greater(x, 0), T.square(T.clamp(x, { min: -1, max: 1 })), T.mul(T.abs(x), T.maximum(x, T.exp(x)))) },
-    'prod, max, variance, logSumExp': { f: (x) => T.add(T.mul(T.prod(x, { axis: 1 }), T.max(x, { axis: 1 })), T.mul(T.variance(x, { axis: 1 }), T.logSumExp(x, { axis: 1 }))) },
-    'softmax, logSoftmax, layerNorm': { f: (x) => T.mul(T.softmax(x, { axis: 0 }), T.add(T.logSoftmax(x), T.layerNorm(x))) },
-    'matmul, transpose, slice, take': { f: (x) => T.square(T.matmul(T.take(x, [0, -1, 1, 1], { axis: 1 }), T.transpose(T.slice(x, [0, -4], undefined, [1, 1])))) },
+    'unary (tanh, sigmoid, silu, gelu, sin, exp)': {
+      f: (x) => T.add(T.mul(T.tanh(x), T.sigmoid(x)), T.mul(T.silu(x), T.add(T.gelu(x), T.sin(T.exp(x))))),
+    },
+    'log, sqrt, rsqrt, reciprocal, pow': {
+      f: (x) => T.add(T.mul(T.log(x), T.sqrt(x)), T.add(T.rsqrt(T.add(x, 1)), T.pow(x, T.reciprocal(T.add(x, 1))))),
+      positive: true,
+    },
+    'abs, maximum, clamp, where (away from kinks)': {
+      f: (x) =>
+        T.where(T.greater(x, 0), T.square(T.clamp(x, { min: -1, max: 1 })), T.mul(T.abs(x), T.maximum(x, T.exp(x)))),
+    },
+    'prod, max, variance, logSumExp': {
+      f: (x) =>
+        T.add(
+          T.mul(T.prod(x, { axis: 1 }), T.max(x, { axis: 1 })),
+          T.mul(T.variance(x, { axis: 1 }), T.logSumExp(x, { axis: 1 })),
+        ),
+    },
+    'softmax, logSoftmax, layerNorm': {
+      f: (x) => T.mul(T.softmax(x, { axis: 0 }), T.add(T.logSoftmax(x), T.layerNorm(x))),
+    },
+    'matmul, transpose, slice, take': {
+      f: (x) =>
+        T.square(T.matmul(T.take(x, [0, -1, 1, 1], { axis: 1 }), T.transpose(T.slice(x, [0, -4], undefined, [1, 1])))),
+    },
     'conv2d, convTranspose2d, maxPool2d': {
       f: (x) => {
         const img = T.reshape(x, [1, 1, 2, 4]);
         const k = T.reshape(T.slice(x, [0, 0], [1, 2]), [1, 1, 1, 2]);
-        return T.add(T.sum(T.square(T.conv2d(img, k, { padding: 1 }))), T.sum(T.mul(T.convTranspose2d(img, k, { stride: 2, outputPadding: 1 }), T.maxPool2d(T.exp(T.convTranspose2d(img, k, { stride: 2, outputPadding: 1 })), { kernel: 1 }))));
+        return T.add(
+          T.sum(T.square(T.conv2d(img, k, { padding: 1 }))),
+          T.sum(
+            T.mul(
+              T.convTranspose2d(img, k, { stride: 2, outputPadding: 1 }),
+              T.maxPool2d(T.exp(T.convTranspose2d(img, k, { stride: 2, outputPadding: 1 })), { kernel: 1 }),
+            ),
+          ),
+        );
       },
     },
   };
@@ -372,7 +463,9 @@ describe('stopGradient', () => {
   it('the gradient of sum(x * stopGradient(x)) is x, not 2x', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 }).chain((shape) => fc.tuple(fc.constant(shape), valuesArb(sizeOf(shape), -3, 3))),
+        fc
+          .array(fc.integer({ min: 1, max: 3 }), { maxLength: 3 })
+          .chain((shape) => fc.tuple(fc.constant(shape), valuesArb(sizeOf(shape), -3, 3))),
         async ([shape, xs]) => {
           const x = host(xs, shape);
           const g = T.grad((t: Tensor) => T.sum(T.mul(t, T.stopGradient(t))))(x);
@@ -387,7 +480,9 @@ describe('stopGradient', () => {
 
   it('a value that only reaches the loss through stopGradient gets a zero gradient', async () => {
     const x = host([1, -2, 3], [3]);
-    const [gx, gy] = T.grad((a: Tensor, b: Tensor) => T.sum(T.add(T.exp(T.stopGradient(a)), T.mul(b, 2))), { argnums: [0, 1] })(x, x);
+    const [gx, gy] = T.grad((a: Tensor, b: Tensor) => T.sum(T.add(T.exp(T.stopGradient(a)), T.mul(b, 2))), {
+      argnums: [0, 1],
+    })(x, x);
     expect(Array.from(await gx.data())).toEqual([0, 0, 0]);
     expect(Array.from(await gy.data())).toEqual([2, 2, 2]);
     [x, gx, gy].forEach((t) => t.dispose());
@@ -419,7 +514,9 @@ describe('hasAux and argnums', () => {
 
   it('valueAndGrad with hasAux returns [[value, aux], grads]', async () => {
     const x = host([0.5, -1], [2]);
-    const [[value, aux], g] = T.valueAndGrad((t: Tensor) => [T.sum(T.exp(t)), 'aux string'] as const, { hasAux: true })(x);
+    const [[value, aux], g] = T.valueAndGrad((t: Tensor) => [T.sum(T.exp(t)), 'aux string'] as const, { hasAux: true })(
+      x,
+    );
     expect((await value.data())[0]).toBeCloseTo(Math.exp(0.5) + Math.exp(-1), 12);
     expect(aux).toBe('aux string');
     expectCloseArrays(await g.data(), [Math.exp(0.5), Math.exp(-1)], { rtol: 1e-15, atol: 0 }, 'd sum(exp) / dx');

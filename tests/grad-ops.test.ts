@@ -30,22 +30,28 @@ interface GradProblem {
   readonly options?: CheckGradOptions;
 }
 
-const upload = (h: Host64): Tensor => T.tensor(Float64Array.from(h.values), { shape: [...h.shape], dtype: 'float64', backend: 'cpu' });
+const upload = (h: Host64): Tensor =>
+  T.tensor(Float64Array.from(h.values), { shape: [...h.shape], dtype: 'float64', backend: 'cpu' });
 
 /** Runs checkGrad on the problem and asserts it passed, with checkGrad's report as the message. */
 async function expectGradientsMatchFiniteDifferences(p: GradProblem): Promise<void> {
   const xs = p.inputs.map(upload);
   try {
     const report = await T.checkGrad(p.f, xs, p.options);
-    expect(report.ok, `${p.label} (input shapes ${p.inputs.map((h) => `[${h.shape}]`).join(', ')}): ${report.message}`).toBe(true);
+    expect(
+      report.ok,
+      `${p.label} (input shapes ${p.inputs.map((h) => `[${h.shape}]`).join(', ')}): ${report.message}`,
+    ).toBe(true);
   } finally {
     xs.forEach((x) => x.dispose());
   }
 }
 
 /** A property: every problem the arbitrary generates passes checkGrad. */
-const gradProperty = (problems: fc.Arbitrary<GradProblem>, numRuns = 40) => () =>
-  fc.assert(fc.asyncProperty(problems, expectGradientsMatchFiniteDifferences), runs(numRuns));
+const gradProperty =
+  (problems: fc.Arbitrary<GradProblem>, numRuns = 40) =>
+  () =>
+    fc.assert(fc.asyncProperty(problems, expectGradientsMatchFiniteDifferences), runs(numRuns));
 
 // --- values: smooth, away from zero, or distinct (no near-ties) ----------------------------------
 
@@ -62,7 +68,9 @@ const awayFromZero =
   (minAbs: number, maxAbs: number, { positive = false } = {}): Values =>
   (n) =>
     fc.array(
-      fc.tuple(fc.double({ min: minAbs, max: maxAbs, noNaN: true }), fc.boolean()).map(([v, negative]) => (negative && !positive ? -v : v)),
+      fc
+        .tuple(fc.double({ min: minAbs, max: maxAbs, noNaN: true }), fc.boolean())
+        .map(([v, negative]) => (negative && !positive ? -v : v)),
       { minLength: n, maxLength: n },
     );
 
@@ -72,7 +80,9 @@ const awayFromZero =
  * finite-difference step (1e-6).
  */
 const distinct: Values = (n) =>
-  fc.uniqueArray(fc.integer({ min: -800, max: 799 }), { minLength: n, maxLength: n }).map((ks) => ks.map((k) => (k + 0.5) / 400));
+  fc
+    .uniqueArray(fc.integer({ min: -800, max: 799 }), { minLength: n, maxLength: n })
+    .map((ks) => ks.map((k) => (k + 0.5) / 400));
 
 const smooth = uniformIn(-2, 2);
 
@@ -139,10 +149,15 @@ async function expectZeroGradient(op: string, hosts: readonly Host64[]): Promise
   const fn = publicFn<(...xs: Tensor[]) => Tensor>(op);
   const xs = hosts.map(upload);
   try {
-    const grads = T.grad((...args: Tensor[]) => T.sum(T.cast(fn(...args), 'float64')), { argnums: xs.map((_, i) => i) })(...xs) as Tensor[];
+    const grads = T.grad((...args: Tensor[]) => T.sum(T.cast(fn(...args), 'float64')), {
+      argnums: xs.map((_, i) => i),
+    })(...xs) as Tensor[];
     for (const [i, g] of grads.entries()) {
       expect(g.shape).toEqual(hosts[i].shape);
-      expect(Array.from(await g.data()).every((v) => v === 0), `${op}: gradient of operand ${i} is not zero`).toBe(true);
+      expect(
+        Array.from(await g.data()).every((v) => v === 0),
+        `${op}: gradient of operand ${i} is not zero`,
+      ).toBe(true);
       g.dispose();
     }
   } finally {
@@ -160,7 +175,10 @@ describe('unary elementwise ops', () => {
     if (c === 'zero-gradient') {
       it(`${op} passes a zero gradient back`, async () => {
         await fc.assert(
-          fc.asyncProperty(smallShape().chain((s) => hostOf(s, uniformIn(-3, 3))), (x) => expectZeroGradient(op, [x])),
+          fc.asyncProperty(
+            smallShape().chain((s) => hostOf(s, uniformIn(-3, 3))),
+            (x) => expectZeroGradient(op, [x]),
+          ),
           runs(5),
         );
       });
@@ -168,7 +186,12 @@ describe('unary elementwise ops', () => {
     }
     it(`the gradient of ${op} matches finite differences`, async () => {
       const f = publicFn<(x: Tensor) => Tensor>(op);
-      await gradProperty(smallShape().chain((s) => hostOf(s, c.values).map((x): GradProblem => ({ label: op, inputs: [x], f, options: c.options }))), 30)();
+      await gradProperty(
+        smallShape().chain((s) =>
+          hostOf(s, c.values).map((x): GradProblem => ({ label: op, inputs: [x], f, options: c.options })),
+        ),
+        30,
+      )();
     });
   }
 });
@@ -268,7 +291,11 @@ describe('binary elementwise ops', () => {
   it('a JS number operand is a constant: the gradient of x * 3 - 2 / x is 3 + 2 / x^2', async () => {
     await gradProperty(
       smallShape().chain((s) =>
-        hostOf(s, awayFromZero(0.3, 2)).map((x): GradProblem => ({ label: 'x * 3 - 2 / x', inputs: [x], f: (t) => T.sub(T.mul(t, 3), T.div(2, t)) })),
+        hostOf(s, awayFromZero(0.3, 2)).map((x): GradProblem => ({
+          label: 'x * 3 - 2 / x',
+          inputs: [x],
+          f: (t) => T.sub(T.mul(t, 3), T.div(2, t)),
+        })),
       ),
     )();
   });
@@ -280,11 +307,13 @@ describe('where, clamp and cast', () => {
   it('the gradient of where(cond, a, b) on broadcast shapes matches finite differences in a and b', async () => {
     await gradProperty(
       arbitraryBroadcastShapes(3, { maxRank: 3, minDim: 1, maxDim: 3 }).chain(([, sc, sa, sb]) =>
-        fc.tuple(fc.array(fc.boolean(), { minLength: sizeOf(sc), maxLength: sizeOf(sc) }), hostOf(sa), hostOf(sb)).map(([cond, a, b]): GradProblem => ({
-          label: `where(cond [${sc}] = ${JSON.stringify(cond)})`,
-          inputs: [a, b],
-          f: (x, y) => T.where(T.tensor(cond, { shape: sc, dtype: 'bool', backend: 'cpu' }), x, y),
-        })),
+        fc
+          .tuple(fc.array(fc.boolean(), { minLength: sizeOf(sc), maxLength: sizeOf(sc) }), hostOf(sa), hostOf(sb))
+          .map(([cond, a, b]): GradProblem => ({
+            label: `where(cond [${sc}] = ${JSON.stringify(cond)})`,
+            inputs: [a, b],
+            f: (x, y) => T.where(T.tensor(cond, { shape: sc, dtype: 'bool', backend: 'cpu' }), x, y),
+          })),
       ),
       25,
     )();
@@ -292,9 +321,15 @@ describe('where, clamp and cast', () => {
 
   it('the gradient of clamp with number bounds matches finite differences', async () => {
     await gradProperty(
-      fc.tuple(smallShape(), fc.constantFrom(-1.0001, -0.5001, 0.0001), fc.constantFrom(0.2501, 1.0001)).chain(([s, lo, hi]) =>
-        hostOf(s, distinct).map((x): GradProblem => ({ label: `clamp(x, {min: ${lo}, max: ${hi}})`, inputs: [x], f: (t) => T.clamp(t, { min: lo, max: hi }) })),
-      ),
+      fc
+        .tuple(smallShape(), fc.constantFrom(-1.0001, -0.5001, 0.0001), fc.constantFrom(0.2501, 1.0001))
+        .chain(([s, lo, hi]) =>
+          hostOf(s, distinct).map((x): GradProblem => ({
+            label: `clamp(x, {min: ${lo}, max: ${hi}})`,
+            inputs: [x],
+            f: (t) => T.clamp(t, { min: lo, max: hi }),
+          })),
+        ),
       20,
     )();
   });
@@ -302,7 +337,11 @@ describe('where, clamp and cast', () => {
   it('the gradient of clamp with broadcast tensor bounds matches finite differences in x, min and max', async () => {
     await gradProperty(
       arbitraryBroadcastShapes(3, { maxRank: 3, minDim: 1, maxDim: 3 }).chain(([, sx, slo, shi]) =>
-        distinctHosts([sx, slo, shi]).map((inputs): GradProblem => ({ label: 'clamp(x, {min, max})', inputs, f: (x, lo, hi) => T.clamp(x, { min: lo, max: hi }) })),
+        distinctHosts([sx, slo, shi]).map((inputs): GradProblem => ({
+          label: 'clamp(x, {min, max})',
+          inputs,
+          f: (x, lo, hi) => T.clamp(x, { min: lo, max: hi }),
+        })),
       ),
       20,
     )();
@@ -310,22 +349,25 @@ describe('where, clamp and cast', () => {
 
   it('cast float64 -> float32 -> float64 passes the cotangent through, in each input dtype', async () => {
     await fc.assert(
-      fc.asyncProperty(smallShape().chain((s) => fc.tuple(hostOf(s), hostOf(s))), async ([x, w]) => {
-        // f(x) = sum(cast(x, other) * w): the gradient is w, cast back to x's dtype.
-        for (const [from, to] of [
-          ['float64', 'float32'],
-          ['float32', 'float64'],
-        ] as const) {
-          const tx = T.tensor(Float64Array.from(x.values), { shape: [...x.shape], dtype: from, backend: 'cpu' });
-          const tw = T.tensor(Float64Array.from(w.values), { shape: [...w.shape], dtype: to, backend: 'cpu' });
-          const g = T.grad((t: Tensor) => T.sum(T.mul(T.cast(t, to), tw)))(tx) as Tensor;
-          expect(g.dtype).toBe(from);
-          expect(g.shape).toEqual(x.shape);
-          const want = Float32Array.from(w.values);
-          Array.from(await g.data()).forEach((v, i) => expect(v).toBe(want[i]));
-          [tx, tw, g].forEach((t) => t.dispose());
-        }
-      }),
+      fc.asyncProperty(
+        smallShape().chain((s) => fc.tuple(hostOf(s), hostOf(s))),
+        async ([x, w]) => {
+          // f(x) = sum(cast(x, other) * w): the gradient is w, cast back to x's dtype.
+          for (const [from, to] of [
+            ['float64', 'float32'],
+            ['float32', 'float64'],
+          ] as const) {
+            const tx = T.tensor(Float64Array.from(x.values), { shape: [...x.shape], dtype: from, backend: 'cpu' });
+            const tw = T.tensor(Float64Array.from(w.values), { shape: [...w.shape], dtype: to, backend: 'cpu' });
+            const g = T.grad((t: Tensor) => T.sum(T.mul(T.cast(t, to), tw)))(tx) as Tensor;
+            expect(g.dtype).toBe(from);
+            expect(g.shape).toEqual(x.shape);
+            const want = Float32Array.from(w.values);
+            Array.from(await g.data()).forEach((v, i) => expect(v).toBe(want[i]));
+            [tx, tw, g].forEach((t) => t.dispose());
+          }
+        },
+      ),
       runs(10),
     );
   });
@@ -398,12 +440,14 @@ describe('reductions', () => {
       smallShape(1)
         .filter((shape) => shape.some((d) => d >= 2))
         .chain((shape) =>
-        fc.tuple(hostOf(shape), fc.constantFrom(...shape.flatMap((d, i) => (d >= 2 ? [i, i - shape.length] : [])))).map(([x, axis]): GradProblem => ({
-          label: `variance(x, {axis: ${axis}, ddof: 1})`,
-          inputs: [x],
-          f: (t) => T.variance(t, { axis, ddof: 1 }),
-        })),
-      ),
+          fc
+            .tuple(hostOf(shape), fc.constantFrom(...shape.flatMap((d, i) => (d >= 2 ? [i, i - shape.length] : []))))
+            .map(([x, axis]): GradProblem => ({
+              label: `variance(x, {axis: ${axis}, ddof: 1})`,
+              inputs: [x],
+              f: (t) => T.variance(t, { axis, ddof: 1 }),
+            })),
+        ),
       10,
     )();
   });
@@ -413,15 +457,25 @@ describe('reductions', () => {
 
 /** A slice spec for one axis of size d: start and end anywhere (negative, past the end), step 1..3. */
 const sliceAxis = (d: number) =>
-  fc.tuple(fc.integer({ min: -d - 1, max: d }), fc.option(fc.integer({ min: -d - 1, max: d + 1 }), { nil: undefined }), fc.integer({ min: 1, max: 3 }));
+  fc.tuple(
+    fc.integer({ min: -d - 1, max: d }),
+    fc.option(fc.integer({ min: -d - 1, max: d + 1 }), { nil: undefined }),
+    fc.integer({ min: 1, max: 3 }),
+  );
 
 const movementCases: Record<string, fc.Arbitrary<GradProblem>> = {
   reshape: smallShape().chain((shape) =>
-    fc.tuple(hostOf(shape), permutationArb(shape.length), fc.option(fc.nat(Math.max(shape.length - 1, 0)), { nil: undefined })).map(([x, perm, inferred]) => {
-      // Same dims in another order (same size), one of them possibly given as -1.
-      const target = perm.map((i, k) => (k === inferred ? -1 : shape[i]));
-      return { label: `reshape(x, [${target}])`, inputs: [x], f: (t: Tensor) => T.reshape(t, target) };
-    }),
+    fc
+      .tuple(
+        hostOf(shape),
+        permutationArb(shape.length),
+        fc.option(fc.nat(Math.max(shape.length - 1, 0)), { nil: undefined }),
+      )
+      .map(([x, perm, inferred]) => {
+        // Same dims in another order (same size), one of them possibly given as -1.
+        const target = perm.map((i, k) => (k === inferred ? -1 : shape[i]));
+        return { label: `reshape(x, [${target}])`, inputs: [x], f: (t: Tensor) => T.reshape(t, target) };
+      }),
   ),
   transpose: smallShape().chain((shape) =>
     fc.tuple(hostOf(shape), fc.option(permutationArb(shape.length), { nil: undefined })).map(([x, perm]) => ({
@@ -465,25 +519,32 @@ const movementCases: Record<string, fc.Arbitrary<GradProblem>> = {
       .tuple(axisArb(shape.length), fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }))
       .chain(([axis, sizes]) => {
         const a = axis < 0 ? axis + shape.length : axis;
-        return fc
-          .tuple(...sizes.map((n) => hostOf(shape.map((d, i) => (i === a ? n : d)))))
-          .map((inputs) => ({ label: `concat(xs, {axis: ${axis}})`, inputs, f: (...ts: Tensor[]) => T.concat(ts, { axis }) }));
+        return fc.tuple(...sizes.map((n) => hostOf(shape.map((d, i) => (i === a ? n : d))))).map((inputs) => ({
+          label: `concat(xs, {axis: ${axis}})`,
+          inputs,
+          f: (...ts: Tensor[]) => T.concat(ts, { axis }),
+        }));
       }),
   ),
   stack: smallShape(0, 2).chain((shape) =>
     fc
       .tuple(fc.integer({ min: -shape.length - 1, max: shape.length }), fc.integer({ min: 1, max: 3 }))
       .chain(([axis, count]) =>
-        fc
-          .array(hostOf(shape), { minLength: count, maxLength: count })
-          .map((inputs) => ({ label: `stack(xs, {axis: ${axis}})`, inputs, f: (...ts: Tensor[]) => T.stack(ts, { axis }) })),
+        fc.array(hostOf(shape), { minLength: count, maxLength: count }).map((inputs) => ({
+          label: `stack(xs, {axis: ${axis}})`,
+          inputs,
+          f: (...ts: Tensor[]) => T.stack(ts, { axis }),
+        })),
       ),
   ),
   pad: smallShape(1, 3).chain((shape) =>
     fc
       .tuple(
         hostOf(shape),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), { minLength: 0, maxLength: shape.length }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), {
+          minLength: 0,
+          maxLength: shape.length,
+        }),
         fc.double({ min: -2, max: 2, noNaN: true }),
       )
       .map(([x, widths, value]) => ({
@@ -492,7 +553,9 @@ const movementCases: Record<string, fc.Arbitrary<GradProblem>> = {
         f: (t: Tensor) => T.pad(t, widths, { value }),
       })),
   ),
-  flatten: smallShape().chain((shape) => hostOf(shape).map((x) => ({ label: 'flatten(x)', inputs: [x], f: (t: Tensor) => T.flatten(t) }))),
+  flatten: smallShape().chain((shape) =>
+    hostOf(shape).map((x) => ({ label: 'flatten(x)', inputs: [x], f: (t: Tensor) => T.flatten(t) })),
+  ),
   'slice of a transposed view': smallShape(2, 3).chain((shape) =>
     fc.tuple(hostOf(shape), permutationArb(shape.length)).map(([x, perm]) => ({
       label: `square(slice(transpose(x, [${perm}]), [-2, 0], undefined, [1, 2]))`,
@@ -533,7 +596,9 @@ describe('matmul', () => {
     'the gradient of matmul (batched, broadcast batch, 1-D operands) matches finite differences',
     gradProperty(
       matmulShapes.chain(([sa, sb]) =>
-        fc.tuple(hostOf(sa), hostOf(sb)).map((inputs): GradProblem => ({ label: `matmul([${sa}], [${sb}])`, inputs, f: T.matmul })),
+        fc
+          .tuple(hostOf(sa), hostOf(sb))
+          .map((inputs): GradProblem => ({ label: `matmul([${sa}], [${sb}])`, inputs, f: T.matmul })),
       ),
       30,
     ),
@@ -544,7 +609,10 @@ describe('matmul', () => {
 
 /** Spatial size along one axis such that a (dilated) kernel fits with `pad` padding, plus 0..2. */
 const fittingSize = (k: number, dilation: number, pad: number) =>
-  fc.integer({ min: Math.max(1, dilation * (k - 1) + 1 - 2 * pad), max: Math.max(1, dilation * (k - 1) + 1 - 2 * pad) + 2 });
+  fc.integer({
+    min: Math.max(1, dilation * (k - 1) + 1 - 2 * pad),
+    max: Math.max(1, dilation * (k - 1) + 1 - 2 * pad) + 2,
+  });
 
 const CONV_CHECK: CheckGradOptions = { maxElementsPerInput: 24 };
 
@@ -557,7 +625,10 @@ const conv2dProblems = fc
     kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
     stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
     dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-    padding: fc.oneof(fc.constant<'same'>('same'), fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }))),
+    padding: fc.oneof(
+      fc.constant<'same'>('same'),
+      fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+    ),
     bias: fc.boolean(),
   })
   .chain((g) => {
@@ -588,39 +659,51 @@ const conv2dProblems = fc
  */
 const convTranspose2dProblems = (wide: boolean) =>
   fc
-  .record({
-    n: fc.integer({ min: 1, max: 2 }),
-    groups: fc.integer({ min: 1, max: 2 }),
-    cPerGroup: fc.integer({ min: 1, max: 2 }),
-    oPerGroup: fc.integer({ min: 1, max: 2 }),
-    kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
-    stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
-    dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-    padding: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
-    outputPadding: fc.tuple(fc.nat(2), fc.nat(2)),
-    size: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
-    bias: fc.boolean(),
-  })
-  .filter((g) =>
-    [0, 1].every((i) => {
-      const out = (g.size[i] - 1) * g.stride[i] - 2 * g.padding[i] + g.dilation[i] * (g.kernel[i] - 1) + g.outputPadding[i] + 1;
-      return g.outputPadding[i] < Math.max(g.stride[i], g.dilation[i]) && out >= 1;
-    }) && [0, 1].some((i) => g.outputPadding[i] >= g.stride[i]) === wide,
-  )
-  .chain((g) => {
-    const c = g.groups * g.cPerGroup;
-    const o = g.groups * g.oPerGroup;
-    const shapes = [[g.n, c, ...g.size], [c, g.oPerGroup, ...g.kernel], ...(g.bias ? [[o]] : [])];
-    return fc.tuple(...shapes.map((s) => hostOf(s))).map((inputs): GradProblem => {
-      const options = { stride: g.stride, padding: g.padding, dilation: g.dilation, outputPadding: g.outputPadding, groups: g.groups };
-      return {
-        label: `convTranspose2d(x, w, ${JSON.stringify({ ...options, bias: g.bias })})`,
-        inputs,
-        f: (x, w, b) => T.convTranspose2d(x, w, { ...options, bias: b }),
-        options: CONV_CHECK,
-      };
+    .record({
+      n: fc.integer({ min: 1, max: 2 }),
+      groups: fc.integer({ min: 1, max: 2 }),
+      cPerGroup: fc.integer({ min: 1, max: 2 }),
+      oPerGroup: fc.integer({ min: 1, max: 2 }),
+      kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+      padding: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
+      outputPadding: fc.tuple(fc.nat(2), fc.nat(2)),
+      size: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      bias: fc.boolean(),
+    })
+    .filter(
+      (g) =>
+        [0, 1].every((i) => {
+          const out =
+            (g.size[i] - 1) * g.stride[i] -
+            2 * g.padding[i] +
+            g.dilation[i] * (g.kernel[i] - 1) +
+            g.outputPadding[i] +
+            1;
+          return g.outputPadding[i] < Math.max(g.stride[i], g.dilation[i]) && out >= 1;
+        }) && [0, 1].some((i) => g.outputPadding[i] >= g.stride[i]) === wide,
+    )
+    .chain((g) => {
+      const c = g.groups * g.cPerGroup;
+      const o = g.groups * g.oPerGroup;
+      const shapes = [[g.n, c, ...g.size], [c, g.oPerGroup, ...g.kernel], ...(g.bias ? [[o]] : [])];
+      return fc.tuple(...shapes.map((s) => hostOf(s))).map((inputs): GradProblem => {
+        const options = {
+          stride: g.stride,
+          padding: g.padding,
+          dilation: g.dilation,
+          outputPadding: g.outputPadding,
+          groups: g.groups,
+        };
+        return {
+          label: `convTranspose2d(x, w, ${JSON.stringify({ ...options, bias: g.bias })})`,
+          inputs,
+          f: (x, w, b) => T.convTranspose2d(x, w, { ...options, bias: b }),
+          options: CONV_CHECK,
+        };
+      });
     });
-  });
 
 /** Pool geometry: kernel 1..3, stride 1..3, padding at most half the kernel, an image it fits. */
 const poolProblems = (pool: 'avgPool2d' | 'maxPool2d', values: Values) =>
@@ -634,12 +717,19 @@ const poolProblems = (pool: 'avgPool2d' | 'maxPool2d', values: Values) =>
     })
     .chain((g) => {
       const padding = [0, 1].map((i) => (g.padFlags[i] ? Math.floor(g.kernel[i] / 2) : 0)) as [number, number];
-      return fc.tuple(fittingSize(g.kernel[0], 1, padding[0]), fittingSize(g.kernel[1], 1, padding[1])).chain(([h, w]) =>
-        hostOf([g.n, g.c, h + 1, w + 1], values).map((x): GradProblem => {
-          const options = { kernel: g.kernel, stride: g.stride, padding };
-          return { label: `${pool}(x, ${JSON.stringify(options)})`, inputs: [x], f: (t) => T[pool](t, options), options: CONV_CHECK };
-        }),
-      );
+      return fc
+        .tuple(fittingSize(g.kernel[0], 1, padding[0]), fittingSize(g.kernel[1], 1, padding[1]))
+        .chain(([h, w]) =>
+          hostOf([g.n, g.c, h + 1, w + 1], values).map((x): GradProblem => {
+            const options = { kernel: g.kernel, stride: g.stride, padding };
+            return {
+              label: `${pool}(x, ${JSON.stringify(options)})`,
+              inputs: [x],
+              f: (t) => T[pool](t, options),
+              options: CONV_CHECK,
+            };
+          }),
+        );
     });
 
 const convCases: Record<string, fc.Arbitrary<GradProblem>> = {
@@ -652,9 +742,19 @@ const convCases: Record<string, fc.Arbitrary<GradProblem>> = {
   // Distinct values: no two entries of a window tie, so the max has a derivative.
   maxPool2d: poolProblems('maxPool2d', distinct),
   upsampleNearest2d: fc
-    .tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })))
+    .tuple(
+      fc.integer({ min: 1, max: 2 }),
+      fc.integer({ min: 1, max: 2 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    )
     .chain(([n, c, h, w, scale]) =>
-      hostOf([n, c, h, w]).map((x): GradProblem => ({ label: `upsampleNearest2d(x, {scale: [${scale}]})`, inputs: [x], f: (t) => T.upsampleNearest2d(t, { scale }) })),
+      hostOf([n, c, h, w]).map((x): GradProblem => ({
+        label: `upsampleNearest2d(x, {scale: [${scale}]})`,
+        inputs: [x],
+        f: (t) => T.upsampleNearest2d(t, { scale }),
+      })),
     ),
 };
 
@@ -682,13 +782,20 @@ const normCases: Record<string, fc.Arbitrary<GradProblem>> = {
     })),
   ),
   'layerNorm (weight, bias, 1 or 2 normalised dims)': smallShape(1, 3)
-    .chain((shape) => fc.tuple(fc.constant(shape), fc.integer({ min: 1, max: shape.length }), fc.boolean(), fc.boolean()))
+    .chain((shape) =>
+      fc.tuple(fc.constant(shape), fc.integer({ min: 1, max: shape.length }), fc.boolean(), fc.boolean()),
+    )
     .chain(([shape, k, withWeight, withBias]) => {
       const tail = shape.slice(shape.length - k);
       return fc.tuple(hostOf(shape), hostOf(tail), hostOf(tail)).map(([x, w, b]): GradProblem => ({
         label: `layerNorm(x, {normalizedDims: ${k}, weight: ${withWeight}, bias: ${withBias}})`,
         inputs: [x, ...(withWeight ? [w] : []), ...(withBias ? [b] : [])],
-        f: (t, ...rest) => T.layerNorm(t, { normalizedDims: k, weight: withWeight ? rest[0] : undefined, bias: withBias ? rest[withWeight ? 1 : 0] : undefined }),
+        f: (t, ...rest) =>
+          T.layerNorm(t, {
+            normalizedDims: k,
+            weight: withWeight ? rest[0] : undefined,
+            bias: withBias ? rest[withWeight ? 1 : 0] : undefined,
+          }),
       }));
     }),
   'groupNorm (weight, bias, 0 to 2 spatial dims)': fc
@@ -720,34 +827,48 @@ describe('softmax and normalisation', () => {
 const indexCases: Record<string, fc.Arbitrary<GradProblem>> = {
   // Repeated indices must accumulate; negative ones wrap; out-of-range ones clamp like the forward.
   take: smallShape(1, 3).chain((shape) =>
-    fc.tuple(hostOf(shape), fc.option(axisArb(shape.length), { nil: undefined }), smallShape(0, 2)).chain(([x, axis, idxShape]) => {
-      const n = axis === undefined ? sizeOf(shape) : shape[axis < 0 ? axis + shape.length : axis];
-      return fc.array(fc.integer({ min: -n - 1, max: n }), { minLength: sizeOf(idxShape), maxLength: sizeOf(idxShape) }).map((idx): GradProblem => ({
-        label: `take(x, ${JSON.stringify(idx)} as [${idxShape}], {axis: ${axis}})`,
-        inputs: [x],
-        f: (t) => T.take(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: 'cpu' }), { axis }),
-      }));
-    }),
+    fc
+      .tuple(hostOf(shape), fc.option(axisArb(shape.length), { nil: undefined }), smallShape(0, 2))
+      .chain(([x, axis, idxShape]) => {
+        const n = axis === undefined ? sizeOf(shape) : shape[axis < 0 ? axis + shape.length : axis];
+        return fc
+          .array(fc.integer({ min: -n - 1, max: n }), { minLength: sizeOf(idxShape), maxLength: sizeOf(idxShape) })
+          .map((idx): GradProblem => ({
+            label: `take(x, ${JSON.stringify(idx)} as [${idxShape}], {axis: ${axis}})`,
+            inputs: [x],
+            f: (t) => T.take(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: 'cpu' }), { axis }),
+          }));
+      }),
   ),
   gather: smallShape(1, 3).chain((shape) =>
     fc
-      .tuple(hostOf(shape), axisArb(shape.length), fc.integer({ min: 1, max: 4 }), fc.array(fc.nat(2), { minLength: shape.length, maxLength: shape.length }))
+      .tuple(
+        hostOf(shape),
+        axisArb(shape.length),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.nat(2), { minLength: shape.length, maxLength: shape.length }),
+      )
       .chain(([x, axis, along, shrink]) => {
         const a = axis < 0 ? axis + shape.length : axis;
         const idxShape = shape.map((d, i) => (i === a ? along : Math.max(1, d - shrink[i])));
         const n = shape[a];
-        return fc.array(fc.integer({ min: -n, max: n - 1 }), { minLength: sizeOf(idxShape), maxLength: sizeOf(idxShape) }).map((idx): GradProblem => ({
-          label: `gather(x, ${JSON.stringify(idx)} as [${idxShape}], {axis: ${axis}})`,
-          inputs: [x],
-          f: (t) => T.gather(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: 'cpu' }), { axis }),
-        }));
+        return fc
+          .array(fc.integer({ min: -n, max: n - 1 }), { minLength: sizeOf(idxShape), maxLength: sizeOf(idxShape) })
+          .map((idx): GradProblem => ({
+            label: `gather(x, ${JSON.stringify(idx)} as [${idxShape}], {axis: ${axis}})`,
+            inputs: [x],
+            f: (t) => T.gather(t, T.tensor(idx, { shape: idxShape, dtype: 'int32', backend: 'cpu' }), { axis }),
+          }));
       }),
   ),
 };
 
 describe('take and gather', () => {
   for (const [name, problems] of Object.entries(indexCases)) {
-    it(`the gradient of ${name} (repeated, negative and clamped indices) matches finite differences`, gradProperty(problems, 40));
+    it(
+      `the gradient of ${name} (repeated, negative and clamped indices) matches finite differences`,
+      gradProperty(problems, 40),
+    );
   }
 });
 
@@ -796,13 +917,17 @@ describe('coverage', () => {
       ...Object.keys(normCases),
       ...Object.keys(indexCases),
     ]);
-    for (const [prim, name] of Object.entries(primitiveCoverage)) expect(cases.has(name), `${prim} -> ${name}`).toBe(true);
+    for (const [prim, name] of Object.entries(primitiveCoverage))
+      expect(cases.has(name), `${prim} -> ${name}`).toBe(true);
   });
 
   for (const op of ['argmax', 'argmin'] as const) {
     it(`${op} (an int32 result) passes a zero gradient back`, async () => {
       await fc.assert(
-        fc.asyncProperty(smallShape(1).chain((s) => hostOf(s, distinct)), (x) => expectZeroGradient(op, [x])),
+        fc.asyncProperty(
+          smallShape(1).chain((s) => hostOf(s, distinct)),
+          (x) => expectZeroGradient(op, [x]),
+        ),
         runs(5),
       );
     });

@@ -6,7 +6,15 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PNG } from 'pngjs';
 import { setBackend, tensor, uniform, key, type Tensor } from '../src/index.js';
-import { decodeImage, decodeJpeg, decodePng, encodeJpeg, encodePng, ImageError, type RgbImage } from '../src/io/codecs.js';
+import {
+  decodeImage,
+  decodeJpeg,
+  decodePng,
+  encodeJpeg,
+  encodePng,
+  ImageError,
+  type RgbImage,
+} from '../src/io/codecs.js';
 import { readImage, writeImage } from '../src/io/image.js';
 import { writeImageGrid } from '../src/io/grid.js';
 
@@ -50,13 +58,18 @@ const quantised = (k: number, shape: number[]): Tensor => {
 describe('codecs', () => {
   it('PNG encode/decode returns the exact bytes for any small RGB image', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (w, h, seed) => {
-        const data = Uint8Array.from({ length: w * h * 3 }, (_, i) => (seed * 31 + i * 97) % 256);
-        const back = decodePng(encodePng({ width: w, height: h, data }));
-        expect(back.width).toBe(w);
-        expect(back.height).toBe(h);
-        expect(Array.from(back.data)).toEqual(Array.from(data));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (w, h, seed) => {
+          const data = Uint8Array.from({ length: w * h * 3 }, (_, i) => (seed * 31 + i * 97) % 256);
+          const back = decodePng(encodePng({ width: w, height: h, data }));
+          expect(back.width).toBe(w);
+          expect(back.height).toBe(h);
+          expect(Array.from(back.data)).toEqual(Array.from(data));
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -78,7 +91,9 @@ describe('codecs', () => {
   it('decodes grayscale and RGBA PNGs to RGB (gray replicated, alpha dropped)', () => {
     const gray = new PNG({ width: 2, height: 1, colorType: 0, inputColorType: 0, inputHasAlpha: false });
     gray.data = Buffer.from([10, 200]);
-    const g = decodePng(new Uint8Array(PNG.sync.write(gray, { colorType: 0, inputColorType: 0, inputHasAlpha: false })));
+    const g = decodePng(
+      new Uint8Array(PNG.sync.write(gray, { colorType: 0, inputColorType: 0, inputHasAlpha: false })),
+    );
     expect(Array.from(g.data)).toEqual([10, 10, 10, 200, 200, 200]);
     const rgba = new PNG({ width: 1, height: 1 });
     rgba.data = Buffer.from([1, 2, 3, 0]);
@@ -87,13 +102,17 @@ describe('codecs', () => {
   });
 
   it('refuses bytes that are neither PNG nor JPEG, saying what they start with', () => {
-    expect(() => decodeImage(new TextEncoder().encode('hello, not an image'), 'x.bin')).toThrow(/neither PNG nor JPEG.*68 65 6c 6c.*Convert it/);
+    expect(() => decodeImage(new TextEncoder().encode('hello, not an image'), 'x.bin')).toThrow(
+      /neither PNG nor JPEG.*68 65 6c 6c.*Convert it/,
+    );
     expect(() => decodeImage(new Uint8Array(0), 'empty.png')).toThrow(/empty file/);
   });
 
   it('refuses a truncated PNG with the fix', () => {
     const bytes = encodePng(testPicture(8, 8));
-    expect(() => decodePng(bytes.subarray(0, 30), 'cut.png')).toThrow(/decodePng: cannot decode cut.png.*truncated or not a PNG/);
+    expect(() => decodePng(bytes.subarray(0, 30), 'cut.png')).toThrow(
+      /decodePng: cannot decode cut.png.*truncated or not a PNG/,
+    );
   });
 });
 
@@ -124,19 +143,26 @@ describe('readImage / writeImage', () => {
   });
 
   it('names the path and the fix for a missing file', async () => {
-    await expect(readImage(join(dir, 'nope.png'))).rejects.toThrow(/readImage: cannot read .*nope\.png: no such file\. Check the path/);
+    await expect(readImage(join(dir, 'nope.png'))).rejects.toThrow(
+      /readImage: cannot read .*nope\.png: no such file\. Check the path/,
+    );
   });
 
   it('names the path for garbage bytes', async () => {
     const path = join(dir, 'garbage.png');
-    await writeFile(path, Uint8Array.from({ length: 64 }, (_, i) => (i * 53) % 256));
+    await writeFile(
+      path,
+      Uint8Array.from({ length: 64 }, (_, i) => (i * 53) % 256),
+    );
     await expect(readImage(path)).rejects.toThrow(ImageError);
     await expect(readImage(path)).rejects.toThrow(/garbage\.png is neither PNG nor JPEG/);
   });
 
   it('refuses values outside [0, 1], naming the first one and the fix', async () => {
     const x = tensor([0.5, 1.7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], { shape: [1, 3, 2, 2] });
-    await expect(writeImage(join(dir, 'bad.png'), x)).rejects.toThrow(/found 1\.7.* at channel 0, row 0, column 1.*Clamp first/);
+    await expect(writeImage(join(dir, 'bad.png'), x)).rejects.toThrow(
+      /found 1\.7.* at channel 0, row 0, column 1.*Clamp first/,
+    );
     const nan = tensor([NaN, 0, 0], { shape: [3, 1, 1] });
     await expect(writeImage(join(dir, 'nan.png'), nan)).rejects.toThrow(/found NaN/);
     x.dispose();
@@ -145,10 +171,14 @@ describe('readImage / writeImage', () => {
 
   it('refuses a wrong channel count or a batch, and an unknown extension', async () => {
     const four = uniform(key(0), [1, 4, 2, 2]);
-    await expect(writeImage(join(dir, 'a.png'), four)).rejects.toThrow(/must be one RGB image of shape \[3, H, W\] or \[1, 3, H, W\], got \[1, 4, 2, 2\]/);
+    await expect(writeImage(join(dir, 'a.png'), four)).rejects.toThrow(
+      /must be one RGB image of shape \[3, H, W\] or \[1, 3, H, W\], got \[1, 4, 2, 2\]/,
+    );
     const batch = uniform(key(0), [2, 3, 2, 2]);
     await expect(writeImage(join(dir, 'b.png'), batch)).rejects.toThrow(/writeImageGrid/);
-    await expect(writeImage(join(dir, 'c.bmp'), uniform(key(1), [3, 2, 2]))).rejects.toThrow(/extension "\.bmp"; use \.png/);
+    await expect(writeImage(join(dir, 'c.bmp'), uniform(key(1), [3, 2, 2]))).rejects.toThrow(
+      /extension "\.bmp"; use \.png/,
+    );
     four.dispose();
     batch.dispose();
   });
@@ -172,7 +202,9 @@ describe('writeImageGrid', () => {
     // The missing third image of row 1 is background.
     expect(at(1, height - 4, width - 4)).toBe(1);
     // The label is drawn in black ink above row 0.
-    expect(Array.from({ length: 5 * 11 }, (_, i) => at(0, 2 + Math.floor(i / 11), 2 + (i % 11))).some((v) => v === 0)).toBe(true);
+    expect(
+      Array.from({ length: 5 * 11 }, (_, i) => at(0, 2 + Math.floor(i / 11), 2 + (i % 11))).some((v) => v === 0),
+    ).toBe(true);
     for (const t of [a, b, grid]) t.dispose();
   });
 
@@ -180,7 +212,9 @@ describe('writeImageGrid', () => {
     const a = uniform(key(0), [1, 3, 4, 4]);
     const b = uniform(key(1), [1, 3, 5, 5]);
     await expect(writeImageGrid(join(dir, 'g.png'), [a, b])).rejects.toThrow(/rows\[1\] is \[1, 3, 5, 5\]/);
-    await expect(writeImageGrid(join(dir, 'g.png'), [a], { labels: ['x', 'y'] })).rejects.toThrow(/2 labels for 1 rows/);
+    await expect(writeImageGrid(join(dir, 'g.png'), [a], { labels: ['x', 'y'] })).rejects.toThrow(
+      /2 labels for 1 rows/,
+    );
     a.dispose();
     b.dispose();
   });

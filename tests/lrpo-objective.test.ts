@@ -29,8 +29,12 @@ import { expectClose, runOnBoth, useBackends } from './support/backends.js';
 useBackends();
 
 /** A float64 CPU tensor (float32 or WebGPU when told). */
-const t64 = (values: readonly number[], shape: readonly number[] = [values.length], dtype: DType = 'float64', backend: 'cpu' | 'webgpu' = 'cpu'): Tensor =>
-  tensor(Float64Array.from(values), { shape: [...shape], dtype, backend });
+const t64 = (
+  values: readonly number[],
+  shape: readonly number[] = [values.length],
+  dtype: DType = 'float64',
+  backend: 'cpu' | 'webgpu' = 'cpu',
+): Tensor => tensor(Float64Array.from(values), { shape: [...shape], dtype, backend });
 const read = async (x: Tensor): Promise<number[]> => {
   const v = Array.from(await x.data());
   x.dispose();
@@ -49,17 +53,23 @@ describe('groupAdvantages', () => {
     const std = Math.sqrt(34 / 5); // torch's .std(): n - 1
     const a = groupAdvantages(rewards, { groupSize: 3 });
     expect(a).toBeInstanceOf(Float64Array);
-    expectAll(a, [-1, 0, 1, -2, 0, 2].map((d) => d / (std + 1e-4)));
+    expectAll(
+      a,
+      [-1, 0, 1, -2, 0, 2].map((d) => d / (std + 1e-4)),
+    );
     expect(a[2]).not.toBeCloseTo(1 / (Math.sqrt(34 / 6) + 1e-4), 6); // not the population std
   });
 
-  it('uses each group\'s own unbiased std with useBatchStd: false (GRPO-style)', () => {
+  it("uses each group's own unbiased std with useBatchStd: false (GRPO-style)", () => {
     const a = groupAdvantages(Float64Array.from(rewards), { groupSize: 3, useBatchStd: false });
     expectAll(a, [-1 / 1.0001, 0, 1 / 1.0001, -2 / 2.0001, 0, 2 / 2.0001]);
   });
 
   it('takes stdEps, and all-equal rewards give zero advantages', () => {
-    expectAll(groupAdvantages(rewards, { groupSize: 3, stdEps: 1 }), [-1, 0, 1, -2, 0, 2].map((d) => d / (Math.sqrt(6.8) + 1)));
+    expectAll(
+      groupAdvantages(rewards, { groupSize: 3, stdEps: 1 }),
+      [-1, 0, 1, -2, 0, 2].map((d) => d / (Math.sqrt(6.8) + 1)),
+    );
     expectAll(groupAdvantages([0.5, 0.5, 0.5, 0.5], { groupSize: 2 }), [0, 0, 0, 0]);
   });
 
@@ -155,7 +165,9 @@ describe('ppoClipLoss', () => {
     const old = t64(cases.map(() => -0.25));
     const adv = t64(cases.map((c) => c.a));
     const lpNew = t64(cases.map((c) => -0.25 + c.logRho));
-    const [gNew, gOld, gAdv] = grad((n: Tensor, o: Tensor, a: Tensor) => ppoClipLoss(n, o, a, { clipEps: eps }), { argnums: [0, 1, 2] })(lpNew, old, adv);
+    const [gNew, gOld, gAdv] = grad((n: Tensor, o: Tensor, a: Tensor) => ppoClipLoss(n, o, a, { clipEps: eps }), {
+      argnums: [0, 1, 2],
+    })(lpNew, old, adv);
     const g = await read(gNew);
     cases.forEach((c, i) => {
       if (c.zero) expect(Math.abs(g[i]), c.name).toBe(0);
@@ -208,7 +220,10 @@ describe('gtLikelihoodLoss', () => {
   it('is mean_b[1 - exp(logProbGt_b / 40)] (hand values)', async () => {
     const loss = gtLikelihoodLoss(t64([0, 40, -40]));
     expect((await read(loss))[0]).toBeCloseTo((0 + (1 - Math.E) + (1 - 1 / Math.E)) / 3, 12);
-    expect((await read(gtLikelihoodLoss(t64([2, -2]), { temperature: 2 })))[0]).toBeCloseTo(1 - (Math.E + 1 / Math.E) / 2, 12);
+    expect((await read(gtLikelihoodLoss(t64([2, -2]), { temperature: 2 })))[0]).toBeCloseTo(
+      1 - (Math.E + 1 / Math.E) / 2,
+      12,
+    );
   });
 
   it('falls as the GT likelihood rises, with gradient -exp(l / tau) / (tau B)', async () => {
@@ -302,7 +317,13 @@ describe('lrpoLoss', () => {
     expect((await read(off.terms.gt))[0]).toBe(0);
     expect((await read(off.terms.kl))[0]).toBe(0);
     expect((await read(off.loss))[0]).toBeCloseTo((await read(off.terms.policy))[0], 14);
-    const grpo = lrpoLoss({ logProbNew: x.logProbNew, logProbOld: x.logProbOld, advantages: x.advantages, config: lrpoConfig(ABLATIONS.grpo), gtSteps: 1 });
+    const grpo = lrpoLoss({
+      logProbNew: x.logProbNew,
+      logProbOld: x.logProbOld,
+      advantages: x.advantages,
+      config: lrpoConfig(ABLATIONS.grpo),
+      gtSteps: 1,
+    });
     expect((await read(grpo.terms.gt))[0]).toBe(0);
     [grpo.loss, grpo.terms.policy, grpo.terms.kl].forEach((t) => t.dispose());
     Object.values(x).forEach((t) => t.dispose());
@@ -329,7 +350,12 @@ describe('lrpoLoss', () => {
       made.push(t);
       return t;
     };
-    const columns = { logProbNew: [0.31, -0.2, 0.12, -0.01], logProbOld: [0.3, -0.2, 0.1, 0], advantages: [1, -1, 0.5, -0.5], klTerm: [0.1, 0.3, 0.2, 0] };
+    const columns = {
+      logProbNew: [0.31, -0.2, 0.12, -0.01],
+      logProbOld: [0.3, -0.2, 0.1, 0],
+      advantages: [1, -1, 0.5, -0.5],
+      klTerm: [0.1, 0.3, 0.2, 0],
+    };
     const inputsOf = (from: number, n: number) => ({
       logProbNew: rows(columns.logProbNew, from, n),
       logProbOld: rows(columns.logProbOld, from, n),
@@ -343,16 +369,29 @@ describe('lrpoLoss', () => {
     const [l, a, b] = [await read(both.loss), await read(first.loss), await read(last.loss)];
     expect(l[0]).toBeCloseTo((a[0] + b[0]) / 2, 14);
     expect((await read(both.terms.gt))[0]).toBeCloseTo((await read(last.terms.gt))[0], 14);
-    [both.terms.policy, both.terms.kl, ...Object.values(first.terms), last.terms.policy, last.terms.kl, ...made].forEach((t) => t.dispose());
+    [
+      both.terms.policy,
+      both.terms.kl,
+      ...Object.values(first.terms),
+      last.terms.policy,
+      last.terms.kl,
+      ...made,
+    ].forEach((t) => t.dispose());
   });
 
   it('says which input is missing for an enabled term', () => {
     const x = inputs();
     const base = { logProbNew: x.logProbNew, logProbOld: x.logProbOld, advantages: x.advantages };
-    expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, gtSteps: 1 })).toThrow(/GT step.* logProbGt was not given/);
-    expect(() => lrpoLoss({ ...base, logProbGt: x.logProbGt, config, gtSteps: 0 })).toThrow(/klWeight is 0.5 but klTerm was not given/);
+    expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, gtSteps: 1 })).toThrow(
+      /GT step.* logProbGt was not given/,
+    );
+    expect(() => lrpoLoss({ ...base, logProbGt: x.logProbGt, config, gtSteps: 0 })).toThrow(
+      /klWeight is 0.5 but klTerm was not given/,
+    );
     expect(() => lrpoLoss({ ...base, config: {} as never, gtSteps: 0 })).toThrow(/build one with lrpoConfig/);
-    expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, steps: 2, gtSteps: 3 })).toThrow(/gtSteps is 3; expected how many of the 2 trained steps/);
+    expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, steps: 2, gtSteps: 3 })).toThrow(
+      /gtSteps is 3; expected how many of the 2 trained steps/,
+    );
     expect(() => lrpoLoss({ ...base, klTerm: x.klTerm, config, steps: 0, gtSteps: 0 })).toThrow(/steps is 0/);
     Object.values(x).forEach((t) => t.dispose());
   });
@@ -368,21 +407,37 @@ describe('WebGPU agrees with the CPU (float32)', () => {
   it('ppoClipLoss, and its gradient', async () => {
     const args = [f32(old.map((o, i) => o + logRho[i])), f32(old), f32(adv)];
     expectClose(await runOnBoth(args, (n, o, a) => ppoClipLoss(n, o, a)), { rtol: 1e-5, atol: 1e-6 });
-    expectClose(await runOnBoth(args, (n, o, a) => grad((x: Tensor) => ppoClipLoss(x, o, a))(n)), { rtol: 1e-5, atol: 1e-6 });
+    expectClose(await runOnBoth(args, (n, o, a) => grad((x: Tensor) => ppoClipLoss(x, o, a))(n)), {
+      rtol: 1e-5,
+      atol: 1e-6,
+    });
   });
 
   it('gtLikelihoodLoss and gaussianKl', async () => {
     expectClose(await runOnBoth([f32([-3, 1.5, 0.2, -20])], (l) => gtLikelihoodLoss(l)), { rtol: 1e-5, atol: 1e-6 });
     const p = f32([0.3, -1, 2, 0.5, 0.1, 0.2, 0.9, -0.4], [2, 1, 2, 2]);
     const q = f32([0, -0.5, 1, 1, 0.4, -0.2, 0.8, 0], [2, 1, 2, 2]);
-    expectClose(await runOnBoth([p, q, f32([0.7, 0.05])], (a, b, s) => gaussianKl(a, b, s)), { rtol: 1e-5, atol: 1e-6 });
+    expectClose(await runOnBoth([p, q, f32([0.7, 0.05])], (a, b, s) => gaussianKl(a, b, s)), {
+      rtol: 1e-5,
+      atol: 1e-6,
+    });
   });
 
   it('lrpoLoss with every term on', async () => {
     const config = lrpoConfig({ klWeight: 0.1, gtRegularization: { weight: 0.5 } });
-    const args = [f32(old.map((o, i) => o + logRho[i])), f32(old), f32(adv), f32([-4, 2, 0.5, -1]), f32([0.1, 0.2, 0, 0.4, 1, 0.3, 0.2, 0.1])];
+    const args = [
+      f32(old.map((o, i) => o + logRho[i])),
+      f32(old),
+      f32(adv),
+      f32([-4, 2, 0.5, -1]),
+      f32([0.1, 0.2, 0, 0.4, 1, 0.3, 0.2, 0.1]),
+    ];
     expectClose(
-      await runOnBoth(args, (n, o, a, g, k) => lrpoLoss({ logProbNew: n, logProbOld: o, advantages: a, logProbGt: g, klTerm: k, config, gtSteps: 1 }).loss),
+      await runOnBoth(
+        args,
+        (n, o, a, g, k) =>
+          lrpoLoss({ logProbNew: n, logProbOld: o, advantages: a, logProbGt: g, klTerm: k, config, gtSteps: 1 }).loss,
+      ),
       { rtol: 1e-5, atol: 1e-6 },
     );
   });
@@ -404,7 +459,11 @@ describe('memory', () => {
         gaussianKl(means, means, 0.5);
         const kl = gaussianKl(means, means, 0.5);
         lrpoLoss({ logProbNew: lp, logProbOld: lp, advantages: adv, logProbGt: gt, klTerm: kl, config, gtSteps: 1 });
-        valueAndGrad((x: Tensor) => lrpoLoss({ logProbNew: x, logProbOld: lp, advantages: adv, logProbGt: gt, klTerm: kl, config, gtSteps: 1 }).loss)(lp);
+        valueAndGrad(
+          (x: Tensor) =>
+            lrpoLoss({ logProbNew: x, logProbOld: lp, advantages: adv, logProbGt: gt, klTerm: kl, config, gtSteps: 1 })
+              .loss,
+        )(lp);
       });
       await ppoDiagnostics(lp, lp);
       expect(memory()[backend], backend).toEqual(before[backend]);
@@ -454,14 +513,22 @@ describe('lrpoConfig', () => {
     expect(err({ advantageClip: 0 })).toThrow(/advantageClip is 0; expected a number > 0 \(Infinity switches it off\)/);
     expect(err({ klWeight: -0.1 })).toThrow(/klWeight is -0.1; expected a finite number >= 0/);
     expect(err({ noiseLevelWeighting: 'yes' })).toThrow(/noiseLevelWeighting is "yes"; expected true or false/);
-    expect(err({ gtRegularization: { temperature: 0 } })).toThrow(/gtRegularization.temperature is 0; expected a finite number > 0/);
+    expect(err({ gtRegularization: { temperature: 0 } })).toThrow(
+      /gtRegularization.temperature is 0; expected a finite number > 0/,
+    );
     expect(err({ sampling: { eta: 0 } })).toThrow(/sampling.eta is 0; expected a number in \(0, 1\]/);
     expect(err({ optimizer: { lr: NaN } })).toThrow(/optimizer.lr is NaN/);
     expect(err({ sampling: 5 })).toThrow(/sampling must be a record of fields, got 5/);
     expect(err({ groupsize: 4 })).toThrow(/unknown field "groupsize"; the fields are groupSize/);
-    expect(err({ sampling: { step: 4 } })).toThrow(/unknown field "sampling.step"; the fields of sampling are steps, eta/);
-    expect(err({ sampling: { steps: 1 } })).toThrow(/sampling.steps is 1 with trainLastStep false, which leaves no step to train/);
-    expect(err({ sampling: { steps: 4 } })).toThrow(/gtRegularization.lastSteps is 5 but only 3 step\(s\) are trained .* expected an integer in 1..3/);
+    expect(err({ sampling: { step: 4 } })).toThrow(
+      /unknown field "sampling.step"; the fields of sampling are steps, eta/,
+    );
+    expect(err({ sampling: { steps: 1 } })).toThrow(
+      /sampling.steps is 1 with trainLastStep false, which leaves no step to train/,
+    );
+    expect(err({ sampling: { steps: 4 } })).toThrow(
+      /gtRegularization.lastSteps is 5 but only 3 step\(s\) are trained .* expected an integer in 1..3/,
+    );
     expect(() => lrpoConfig({ sampling: { steps: 4 }, gtRegularization: { enabled: false } })).not.toThrow();
   });
 
@@ -493,8 +560,13 @@ describe('lrpoConfig', () => {
       thrown = e;
     }
     expect(thrown).toBeInstanceOf(LrpoConfigError);
-    expect((thrown as LrpoConfigError).message).toMatch(/^lrpoConfig: 2 problems:\n {2}- groupSize is 1; expected an integer >= 2 .*\n {2}- klWeight is -1; expected a finite number >= 0\.$/);
-    expect((thrown as LrpoConfigError).problems.map((p) => p.expected)).toEqual(['an integer >= 2 (a group needs two candidates to compare)', 'a finite number >= 0']);
+    expect((thrown as LrpoConfigError).message).toMatch(
+      /^lrpoConfig: 2 problems:\n {2}- groupSize is 1; expected an integer >= 2 .*\n {2}- klWeight is -1; expected a finite number >= 0\.$/,
+    );
+    expect((thrown as LrpoConfigError).problems.map((p) => p.expected)).toEqual([
+      'an integer >= 2 (a group needs two candidates to compare)',
+      'a finite number >= 0',
+    ]);
     const decoded = decodeLrpoConfig({ groupSize: 1, klWeight: -1 });
     expect(E.isLeft(decoded) && decoded.left.problems.length).toBe(2);
     expect(E.isRight(validateLrpoConfig(ABLATIONS.grpo, { groupSize: 3 }))).toBe(true);
@@ -502,7 +574,10 @@ describe('lrpoConfig', () => {
 
   it('ABLATIONS switch exactly the noise-level and GT-regularization components', () => {
     const pick = (name: keyof typeof ABLATIONS) => {
-      const c = lrpoConfig({ noiseLevelWeighting: false, gtRegularization: { enabled: false, weight: 0.01 } }, ABLATIONS[name]);
+      const c = lrpoConfig(
+        { noiseLevelWeighting: false, gtRegularization: { enabled: false, weight: 0.01 } },
+        ABLATIONS[name],
+      );
       return { noise: c.noiseLevelWeighting, gt: c.gtRegularization.enabled, weight: c.gtRegularization.weight };
     };
     expect(pick('grpo')).toEqual({ noise: false, gt: false, weight: 0.01 });
@@ -523,7 +598,9 @@ describe('lrpoConfig', () => {
     const c = lrpoConfig({ sampling: { steps: 8 }, gtRegularization: { lastSteps: 3 } });
     expect(trainedSteps(c)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(gtSteps(c)).toEqual([4, 5, 6]);
-    expect(trainedSteps(lrpoConfig({ sampling: { steps: 3 }, trainLastStep: true, gtRegularization: { lastSteps: 1 } }))).toEqual([0, 1, 2]);
+    expect(
+      trainedSteps(lrpoConfig({ sampling: { steps: 3 }, trainLastStep: true, gtRegularization: { lastSteps: 1 } })),
+    ).toEqual([0, 1, 2]);
     expect(gtSteps(lrpoConfig(ABLATIONS.grpo))).toEqual([]);
     expect(trainedSteps(lrpoConfig())).toHaveLength(49);
     expect(gtSteps(lrpoConfig())).toEqual([44, 45, 46, 47, 48]);

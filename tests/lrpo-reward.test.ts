@@ -3,10 +3,21 @@
 // bad configurations are rejected when the reward is built.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { add, clamp, concat, key, mean, mul, normal, scope, tensor, type Tensor } from '../src/index.js';
-import { compositeReward, defaultReward, DEFAULT_REWARD_WEIGHTS, laplacianSharpness, RewardConfigError } from '../src/lrpo.js';
+import {
+  compositeReward,
+  defaultReward,
+  DEFAULT_REWARD_WEIGHTS,
+  laplacianSharpness,
+  RewardConfigError,
+} from '../src/lrpo.js';
 import { faceDataset } from '../src/data/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
-import { faceEmbedding, identitySimilarity, loadFaceRecognitionParams, type FaceRecognitionParams } from '../src/metrics/face-embedding/index.js';
+import {
+  faceEmbedding,
+  identitySimilarity,
+  loadFaceRecognitionParams,
+  type FaceRecognitionParams,
+} from '../src/metrics/face-embedding/index.js';
 import { perceptualSimilarity } from '../src/metrics/perceptual.js';
 import { slice } from '../src/tensor/ops/movement.js';
 import { useBackends } from './support/backends.js';
@@ -20,7 +31,10 @@ let gtHost: Float32Array;
 const SIZE = 64;
 
 beforeAll(async () => {
-  params = { cpu: loadFaceRecognitionParams({ backend: 'cpu' }), webgpu: loadFaceRecognitionParams({ backend: 'webgpu' }) };
+  params = {
+    cpu: loadFaceRecognitionParams({ backend: 'cpu' }),
+    webgpu: loadFaceRecognitionParams({ backend: 'webgpu' }),
+  };
   const batch = [...faceDataset({ split: 'test', size: SIZE, count: 1, seed: 3 }).batches(1)][0].hq;
   gtHost = Float32Array.from(await batch.data());
   batch.dispose();
@@ -33,15 +47,27 @@ function candidates(backend: 'cpu' | 'webgpu'): { restored: Tensor; gt: Tensor; 
   return scope(() => {
     const one = tensor(gtHost, { shape: [1, 3, SIZE, SIZE], backend });
     const gt = concat(Array.from({ length: 5 }, () => one));
-    const noisy = (sigma: number, seed: number) => clamp(add(one, normal(key(seed), one.shape, { std: sigma, backend })), { min: 0, max: 1 });
+    const noisy = (sigma: number, seed: number) =>
+      clamp(add(one, normal(key(seed), one.shape, { std: sigma, backend })), { min: 0, max: 1 });
     const blurred = (sigma: number) => blurImages(one, [gaussianKernel(13, sigma, sigma)], 13);
     const restored = concat([one, blurred(1), blurred(3), noisy(0.05, 1), noisy(0.15, 2)]);
-    return { restored, gt, lq: blurImages(gt, Array.from({ length: 5 }, () => gaussianKernel(13, 4, 4)), 13) };
+    return {
+      restored,
+      gt,
+      lq: blurImages(
+        gt,
+        Array.from({ length: 5 }, () => gaussianKernel(13, 4, 4)),
+        13,
+      ),
+    };
   });
 }
 
 const read = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
-async function readResult(r: { total: Tensor; terms: Readonly<Record<string, Tensor>> }): Promise<{ total: number[]; terms: Record<string, number[]> }> {
+async function readResult(r: {
+  total: Tensor;
+  terms: Readonly<Record<string, Tensor>>;
+}): Promise<{ total: number[]; terms: Record<string, number[]> }> {
   const terms: Record<string, number[]> = {};
   for (const [k, v] of Object.entries(r.terms)) terms[k] = await read(v);
   const total = await read(r.total);
@@ -56,7 +82,14 @@ describe('defaultReward', () => {
       const { restored, gt, lq } = candidates(backend);
       const { total, terms } = await readResult(reward(restored, gt, lq));
       [restored, gt, lq].forEach((t) => t.dispose());
-      report(backend, 'total', total.map((v) => v.toFixed(4)).join(' '), Object.entries(terms).map(([k, v]) => `\n  ${k}: ${v.map((x) => x.toFixed(4)).join(' ')}`).join(''));
+      report(
+        backend,
+        'total',
+        total.map((v) => v.toFixed(4)).join(' '),
+        Object.entries(terms)
+          .map(([k, v]) => `\n  ${k}: ${v.map((x) => x.toFixed(4)).join(' ')}`)
+          .join(''),
+      );
       expect(Object.keys(terms)).toEqual(['identity', 'perceptual', 'noReference', 'wavelet']);
       total.forEach((t, i) => {
         const expected = Object.entries(DEFAULT_REWARD_WEIGHTS).reduce((acc, [k, w]) => acc + w * terms[k][i], 0);
@@ -82,13 +115,18 @@ describe('defaultReward', () => {
   }
 
   it('takes other weights and a plugged-in no-reference term', async () => {
-    const reward = defaultReward(params.webgpu, { weights: { identity: 0, noReference: 1 }, noReference: (x) => mean(x, { axis: [1, 2, 3] }) });
+    const reward = defaultReward(params.webgpu, {
+      weights: { identity: 0, noReference: 1 },
+      noReference: (x) => mean(x, { axis: [1, 2, 3] }),
+    });
     const { restored, gt, lq } = candidates('webgpu');
     const { total, terms } = await readResult(reward(restored, gt, lq));
     const brightness = await read(mean(restored, { axis: [1, 2, 3] }));
     [restored, gt, lq].forEach((t) => t.dispose());
     terms.noReference.forEach((v, i) => expect(v).toBeCloseTo(brightness[i], 5));
-    total.forEach((t, i) => expect(t).toBeCloseTo(0.3 * terms.perceptual[i] + terms.noReference[i] + 0.3 * terms.wavelet[i], 5));
+    total.forEach((t, i) =>
+      expect(t).toBeCloseTo(0.3 * terms.perceptual[i] + terms.noReference[i] + 0.3 * terms.wavelet[i], 5),
+    );
   });
 
   it('scores a group against one reference as against that reference repeated, and its terms equal the standalone metrics', async () => {
@@ -97,16 +135,21 @@ describe('defaultReward', () => {
     const one = scope(() => [slice(gt, [0], [1]), slice(lq, [0], [1])] as const);
     const grouped = await readResult(reward(restored, one[0], one[1]));
     const repeated = await readResult(reward(restored, gt, lq));
-    const identity = await read(identitySimilarity(faceEmbedding(params.webgpu, restored), faceEmbedding(params.webgpu, gt)));
+    const identity = await read(
+      identitySimilarity(faceEmbedding(params.webgpu, restored), faceEmbedding(params.webgpu, gt)),
+    );
     const perceptual = await read(perceptualSimilarity(params.webgpu, restored, gt));
     [restored, gt, lq, ...one].forEach((t) => t.dispose());
-    for (const k of Object.keys(repeated.terms)) grouped.terms[k].forEach((v, i) => expect(v, k).toBeCloseTo(repeated.terms[k][i], 5));
+    for (const k of Object.keys(repeated.terms))
+      grouped.terms[k].forEach((v, i) => expect(v, k).toBeCloseTo(repeated.terms[k][i], 5));
     identity.forEach((v, i) => expect(grouped.terms.identity[i]).toBeCloseTo(v, 5));
     perceptual.forEach((v, i) => expect(grouped.terms.perceptual[i]).toBeCloseTo(v, 5));
   });
 
   it('rejects unknown weight names', () => {
-    expect(() => defaultReward(params.cpu, { weights: { clip: 1 } as never })).toThrow(/defaultReward: unknown weight\(s\) clip/);
+    expect(() => defaultReward(params.cpu, { weights: { clip: 1 } as never })).toThrow(
+      /defaultReward: unknown weight\(s\) clip/,
+    );
   });
 });
 
@@ -153,21 +196,32 @@ describe('compositeReward', () => {
     const fn = constant(1);
     expect(() => compositeReward({})).toThrow(RewardConfigError);
     expect(() => compositeReward({})).toThrow(/no terms/);
-    expect(() => compositeReward({ a: { weight: NaN, fn } })).toThrow(/term "a" has weight NaN; weights must be finite/);
+    expect(() => compositeReward({ a: { weight: NaN, fn } })).toThrow(
+      /term "a" has weight NaN; weights must be finite/,
+    );
     expect(() => compositeReward({ a: { weight: Infinity, fn } })).toThrow(/weights must be finite/);
     expect(() => compositeReward({ a: { weight: '1' as never, fn } })).toThrow(/weights must be finite/);
     expect(() => compositeReward({ a: { weight: 1, fn: 3 as never } })).toThrow(/term "a" has no fn/);
     expect(() => compositeReward({ '': { weight: 1, fn } })).toThrow(/names must be non-empty/);
-    expect(() => compositeReward([{ name: 'a', weight: 1, fn }, { name: 'a', weight: 2, fn }])).toThrow(/two terms are named "a"; names must be unique/);
+    expect(() =>
+      compositeReward([
+        { name: 'a', weight: 1, fn },
+        { name: 'a', weight: 2, fn },
+      ]),
+    ).toThrow(/two terms are named "a"; names must be unique/);
   });
 
   it('rejects a term that does not return one score per image, and mismatched batches', () => {
     const r = x();
     const wrong = compositeReward({ flat: { weight: 1, fn: (a) => mean(a) } });
-    expect(() => wrong(r, r, r)).toThrow(/term "flat" returned shape \[\]; a term must return one score per image, shape \[2\]/);
+    expect(() => wrong(r, r, r)).toThrow(
+      /term "flat" returned shape \[\]; a term must return one score per image, shape \[2\]/,
+    );
     const ok = compositeReward({ a: { weight: 1, fn: constant(1) } });
     const lq1 = tensor(new Float32Array(3 * 4 * 4), { shape: [1, 3, 4, 4], backend: 'cpu' });
-    expect(() => ok(r, r, lq1)).toThrow(/lq \[1, 3, 4, 4\] has 1 images but gt \[2, 3, 4, 4\] has 2; pass one LQ input per ground truth/);
+    expect(() => ok(r, r, lq1)).toThrow(
+      /lq \[1, 3, 4, 4\] has 1 images but gt \[2, 3, 4, 4\] has 2; pass one LQ input per ground truth/,
+    );
     const other = tensor(new Float32Array(2 * 3 * 4 * 2), { shape: [2, 3, 4, 2], backend: 'cpu' });
     expect(() => ok(r, other, r)).toThrow(/restored \[2, 3, 4, 4\] and gt \[2, 3, 4, 2\] do not fit/);
     const three = tensor(new Float32Array(3 * 3 * 4 * 4), { shape: [3, 3, 4, 4], backend: 'cpu' });
@@ -177,8 +231,14 @@ describe('compositeReward', () => {
 
   it('gives grouped terms one reference per group and the other terms one per candidate', async () => {
     const seen: Record<string, number[]> = {};
-    const spy = (name: string) => (r: Tensor, gt: Tensor, lq: Tensor) => ((seen[name] = [gt.shape[0], lq.shape[0]]), mean(r, { axis: [1, 2, 3] }));
-    const reward = compositeReward({ plain: { weight: 1, fn: spy('plain') }, grouped: { weight: 1, grouped: true, fn: spy('grouped') } });
+    const spy = (name: string) => (r: Tensor, gt: Tensor, lq: Tensor) => (
+      (seen[name] = [gt.shape[0], lq.shape[0]]),
+      mean(r, { axis: [1, 2, 3] })
+    );
+    const reward = compositeReward({
+      plain: { weight: 1, fn: spy('plain') },
+      grouped: { weight: 1, grouped: true, fn: spy('grouped') },
+    });
     const candidates4 = tensor(new Float32Array(4 * 3 * 4 * 4).fill(0.5), { shape: [4, 3, 4, 4], backend: 'cpu' });
     const refs = x();
     const { total } = await readResult(reward(candidates4, refs, refs));

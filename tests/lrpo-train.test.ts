@@ -19,15 +19,35 @@ useBackends();
 
 const policy = microPolicy;
 const reward = cheapReward;
-const small = (overrides = {}) => lrpoConfig({ groupSize: 3, inputsPerBatch: 2, sampling: { steps: 4, eta: 1 }, gtRegularization: { lastSteps: 1 }, optimizer: { lr: 1e-3 } }, overrides);
+const small = (overrides = {}) =>
+  lrpoConfig(
+    {
+      groupSize: 3,
+      inputsPerBatch: 2,
+      sampling: { steps: 4, eta: 1 },
+      gtRegularization: { lastSteps: 1 },
+      optimizer: { lr: 1e-3 },
+    },
+    overrides,
+  );
 
 let pairsCache: PairSet | undefined;
 const pairs = async () => (pairsCache ??= await syntheticPairs({ split: 'train', count: 8, size: 8 }));
 
-async function runSteps(steps: number, config = small(), method?: Parameters<typeof trainLrpo>[4]): Promise<{ metrics: LrpoStepMetrics[]; params: Float32Array[] }> {
+async function runSteps(
+  steps: number,
+  config = small(),
+  method?: Parameters<typeof trainLrpo>[4],
+): Promise<{ metrics: LrpoStepMetrics[]; params: Float32Array[] }> {
   const metrics: LrpoStepMetrics[] = [];
   const state = initLrpoState(config, initPolicyParams(policy, T.key(1)), 42);
-  const final = await trainLrpo({ policy, config, reward, pairs: await pairs() }, steps, state, { onStep: (m) => void metrics.push(m) }, method);
+  const final = await trainLrpo(
+    { policy, config, reward, pairs: await pairs() },
+    steps,
+    state,
+    { onStep: (m) => void metrics.push(m) },
+    method,
+  );
   const params = await Promise.all(T.treeLeaves(final.params).map(async (t) => Float32Array.from(await t.data())));
   disposeState(final);
   return { metrics, params };
@@ -37,7 +57,9 @@ describe('LRPO training fold', () => {
   it('gives bit-identical metrics and params for the same seed', async () => {
     const a = await runSteps(2);
     const b = await runSteps(2);
-    expect(b.metrics.map(({ liveTensors, liveBytes, ...m }) => m)).toEqual(a.metrics.map(({ liveTensors, liveBytes, ...m }) => m));
+    expect(b.metrics.map(({ liveTensors, liveBytes, ...m }) => m)).toEqual(
+      a.metrics.map(({ liveTensors, liveBytes, ...m }) => m),
+    );
     expect(b.params).toEqual(a.params);
   });
 
@@ -75,7 +97,13 @@ describe('LRPO training fold', () => {
   });
 
   it('reward backprop runs the same fold and changes the params', async () => {
-    const before = await Promise.all(T.treeLeaves(initPolicyParams(policy, T.key(1))).map(async (t) => { const d = Float32Array.from(await t.data()); t.dispose(); return d; }));
+    const before = await Promise.all(
+      T.treeLeaves(initPolicyParams(policy, T.key(1))).map(async (t) => {
+        const d = Float32Array.from(await t.data());
+        t.dispose();
+        return d;
+      }),
+    );
     const { metrics, params } = await runSteps(2, small(), rewardBackpropStep);
     expect(metrics).toHaveLength(2);
     expect(metrics.every((m) => Number.isFinite(m.rewardMean) && m.gradNorm > 0)).toBe(true);
@@ -89,7 +117,13 @@ describe('LRPO training fold', () => {
     const w = params.outConv.weight;
     (params.outConv as { weight: T.Tensor }).weight = T.mul(w, NaN);
     w.dispose();
-    const run = trainLrpo({ policy, config, reward, pairs: await pairs() }, 1, initLrpoState(config, params, 0), {}, rewardBackpropStep);
+    const run = trainLrpo(
+      { policy, config, reward, pairs: await pairs() },
+      1,
+      initLrpoState(config, params, 0),
+      {},
+      rewardBackpropStep,
+    );
     await expect(run).rejects.toThrow(NonFiniteLossError);
     await expect(run).rejects.toThrow(/rewardBackpropStep: the loss became NaN at step 1/);
     expect(T.memory().webgpu.tensors).toBe(before);
@@ -111,7 +145,9 @@ describe('LRPO training fold', () => {
     const config = small();
     const state = initLrpoState(config, initPolicyParams(policy, T.key(1)), 0);
     const wrong = await syntheticPairs({ split: 'train', count: 4, size: 16 });
-    await expect(trainLrpo({ policy, config, reward, pairs: wrong }, 1, state)).rejects.toThrow(/pairs are 16 px but the policy works at 8 px/);
+    await expect(trainLrpo({ policy, config, reward, pairs: wrong }, 1, state)).rejects.toThrow(
+      /pairs are 16 px but the policy works at 8 px/,
+    );
     disposeState(state);
   });
 });

@@ -11,11 +11,26 @@ const dir = mkdtempSync(join(tmpdir(), 'merge-ablations-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const scores = (reward: number) => ({ reward, psnr: 20 + reward, ssim: 0.5, perceptual: 1, identity: 0.9, lmd: 3 });
-function study(name: string, rows: Record<string, number[]>, overrides: Record<string, unknown> = { optimizer: { lr: 3e-5 } }): string {
+function study(
+  name: string,
+  rows: Record<string, number[]>,
+  overrides: Record<string, unknown> = { optimizer: { lr: 3e-5 } },
+): string {
   const run = join(dir, name);
   mkdirSync(run, { recursive: true });
-  const options = { init: 'sft.safetensors', steps: 40, seeds: [0, 1], set: 'synthetic', count: 32, trainCount: 256, overrides };
-  const saved = { options, rows: Object.entries(rows).map(([method, rewards]) => ({ method, seeds: [0, 1], perSeed: rewards.map(scores) })) };
+  const options = {
+    init: 'sft.safetensors',
+    steps: 40,
+    seeds: [0, 1],
+    set: 'synthetic',
+    count: 32,
+    trainCount: 256,
+    overrides,
+  };
+  const saved = {
+    options,
+    rows: Object.entries(rows).map(([method, rewards]) => ({ method, seeds: [0, 1], perSeed: rewards.map(scores) })),
+  };
   writeFileSync(join(run, 'ablation.json'), JSON.stringify(saved));
   return run;
 }
@@ -29,10 +44,23 @@ const merge = (...files: string[]): string => {
 describe('merge-ablations', () => {
   it('joins rows of one study and names the GT-regularized rows of each weight', () => {
     const base = study('base', { 'SFT (start)': [0.5, 0.6], 'GRPO (no noise-level, no GT reg.)': [0.51, 0.61] });
-    const w1 = study('w1', { 'SFT (start)': [0.5, 0.6], '+ GT regularization': [0.52, 0.62] }, { optimizer: { lr: 3e-5 }, gtRegularization: { weight: 0.1 } });
-    const w2 = study('w2', { '+ GT regularization': [0.53, 0.63] }, { optimizer: { lr: 3e-5 }, gtRegularization: { weight: 1 } });
+    const w1 = study(
+      'w1',
+      { 'SFT (start)': [0.5, 0.6], '+ GT regularization': [0.52, 0.62] },
+      { optimizer: { lr: 3e-5 }, gtRegularization: { weight: 0.1 } },
+    );
+    const w2 = study(
+      'w2',
+      { '+ GT regularization': [0.53, 0.63] },
+      { optimizer: { lr: 3e-5 }, gtRegularization: { weight: 1 } },
+    );
     const md = merge(base, w1, w2);
-    const order = ['| SFT (start) |', '| GRPO (no noise-level, no GT reg.) |', '| + GT regularization (GT weight 0.1) |', '| + GT regularization (GT weight 1) |'].map((r) => md.indexOf(r));
+    const order = [
+      '| SFT (start) |',
+      '| GRPO (no noise-level, no GT reg.) |',
+      '| + GT regularization (GT weight 0.1) |',
+      '| + GT regularization (GT weight 1) |',
+    ].map((r) => md.indexOf(r));
     order.forEach((i) => expect(i).toBeGreaterThan(0));
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     // The paired table: GT weight 1 minus SFT is +0.030 in reward for both seeds.

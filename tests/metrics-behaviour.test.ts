@@ -1,7 +1,19 @@
 // PSNR, SSIM and the wavelet term behave as metrics: 1 (or the PSNR cap) on identical images,
 // falling as noise or blur grows on procedural faces, with gradients that match finite differences.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, checkGrad, clamp, grad, key, memory, normal, setBackend, sum, uniform, type Tensor } from '../src/index.js';
+import {
+  add,
+  checkGrad,
+  clamp,
+  grad,
+  key,
+  memory,
+  normal,
+  setBackend,
+  sum,
+  uniform,
+  type Tensor,
+} from '../src/index.js';
 import { PSNR_MAX_DB, psnr, ssim, waveletFidelity } from '../src/faces.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
 import { faceDataset } from '../src/data/faces.js';
@@ -10,9 +22,16 @@ beforeAll(async () => {
   await setBackend('cpu');
 });
 
-const faces = (count: number, size = 32): Tensor => [...faceDataset({ split: 'test', size, count, seed: 3 }).batches(count)][0].hq;
-const noisy = (x: Tensor, sigma: number, seed: number): Tensor => clamp(add(x, normal(key(seed), x.shape, { std: sigma })), { min: 0, max: 1 });
-const blurred = (x: Tensor, sigma: number): Tensor => blurImages(x, Array.from({ length: x.shape[0] }, () => gaussianKernel(9, sigma, sigma)), 9);
+const faces = (count: number, size = 32): Tensor =>
+  [...faceDataset({ split: 'test', size, count, seed: 3 }).batches(count)][0].hq;
+const noisy = (x: Tensor, sigma: number, seed: number): Tensor =>
+  clamp(add(x, normal(key(seed), x.shape, { std: sigma })), { min: 0, max: 1 });
+const blurred = (x: Tensor, sigma: number): Tensor =>
+  blurImages(
+    x,
+    Array.from({ length: x.shape[0] }, () => gaussianKernel(9, sigma, sigma)),
+    9,
+  );
 const values = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
 
 /** Each image's values strictly decrease along the levels. */
@@ -49,13 +68,15 @@ describe('ordering on procedural faces', () => {
   it('psnr, ssim and waveletFidelity fall as Gaussian noise grows', async () => {
     const x = faces(3);
     const degraded = levels.map((s, i) => noisy(x, s, 10 + i));
-    for (const f of [psnr, ssim, waveletFidelity]) expectDecreasing(await Promise.all(degraded.map((d) => values(f(x, d)))));
+    for (const f of [psnr, ssim, waveletFidelity])
+      expectDecreasing(await Promise.all(degraded.map((d) => values(f(x, d)))));
   });
 
   it('psnr, ssim and waveletFidelity fall as blur grows', async () => {
     const x = faces(3, 64);
     const degraded = [0.6, 1, 1.6, 2.4, 3.5].map((s) => blurred(x, s));
-    for (const f of [psnr, ssim, waveletFidelity]) expectDecreasing(await Promise.all(degraded.map((d) => values(f(x, d)))));
+    for (const f of [psnr, ssim, waveletFidelity])
+      expectDecreasing(await Promise.all(degraded.map((d) => values(f(x, d)))));
   });
 
   it('holds memory flat: a metric call leaves no tensors behind', async () => {

@@ -19,13 +19,17 @@ interface FixtureCase {
   readonly score: number;
   readonly features: number[];
 }
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/metrics/brisque.json', import.meta.url), 'utf8')) as { cases: FixtureCase[] };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/metrics/brisque.json', import.meta.url), 'utf8')) as {
+  cases: FixtureCase[];
+};
 
 /** A fixture image as a [1, 3, H, W] tensor in [0, 1]. */
 function image(c: FixtureCase, backend: 'cpu' | 'webgpu'): Tensor {
   const bytes = Buffer.from(c.rgbHWC, 'base64');
   const hwc =
-    c.dtype === 'uint8' ? Float32Array.from(bytes, (v) => v / 255) : new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    c.dtype === 'uint8'
+      ? Float32Array.from(bytes, (v) => v / 255)
+      : new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const { height: h, width: w } = c;
   const chw = new Float32Array(3 * h * w);
   for (let p = 0; p < h * w; p++) for (let k = 0; k < 3; k++) chw[k * h * w + p] = hwc[p * 3 + k];
@@ -42,7 +46,7 @@ const score = async (x: Tensor, eightBit = true): Promise<number> => {
 useBackends();
 
 describe('brisque', () => {
-  it('finds OpenCV\'s model in opencv-data (install it with apt-get install -y opencv-data)', () => {
+  it("finds OpenCV's model in opencv-data (install it with apt-get install -y opencv-data)", () => {
     const model = loadBrisqueModel();
     expect(model.svCount).toBe(774);
     expect(model.featureMin.length).toBe(36);
@@ -64,7 +68,7 @@ describe('brisque', () => {
     });
   }
 
-  it('gives OpenCV\'s 36 float32 features bit for bit on every fixture image', async () => {
+  it("gives OpenCV's 36 float32 features bit for bit on every fixture image", async () => {
     for (const c of fixture.cases) {
       const x = image(c, 'cpu');
       const [f] = await brisqueFeatures(x, { eightBit: c.dtype === 'uint8' });
@@ -75,7 +79,10 @@ describe('brisque', () => {
 
   it('scores a batch as each image alone', async () => {
     const [a, b] = fixture.cases.slice(0, 2).map((c) => image(c, 'webgpu'));
-    const both = tensor(new Float32Array([...(await a.data()), ...(await b.data())]), { shape: [2, 3, 64, 64], backend: 'webgpu' });
+    const both = tensor(new Float32Array([...(await a.data()), ...(await b.data())]), {
+      shape: [2, 3, 64, 64],
+      backend: 'webgpu',
+    });
     const s = await brisque(both);
     expect(s.shape).toEqual([2]);
     const got = await s.data();
@@ -94,7 +101,8 @@ describe('brisque', () => {
       const face = renderFace(faceParams(0, identity), size).map(
         (v) => v + 0.02 * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()),
       );
-      const at = (q: number) => tensor(jpegRoundTrip(face, size, size, q), { shape: [1, 3, size, size], backend: 'webgpu' });
+      const at = (q: number) =>
+        tensor(jpegRoundTrip(face, size, size, q), { shape: [1, 3, size, size], backend: 'webgpu' });
       const [q90, q30] = [at(90), at(30)];
       const [s90, s30] = [await score(q90), await score(q30)];
       q90.dispose();
@@ -103,11 +111,14 @@ describe('brisque', () => {
     }
   });
 
-  it('rises with JPEG artefacts on the fixtures, as OpenCV\'s scores do (q90 < q50 < q20)', async () => {
+  it("rises with JPEG artefacts on the fixtures, as OpenCV's scores do (q90 < q50 < q20)", async () => {
     for (const stem of ['scene1-64x64', 'scene2-80x96']) {
       const s: number[] = [];
       for (const q of [90, 50, 20]) {
-        const x = image(fixture.cases.find((c) => c.name === `${stem}-jpeg${q}`)!, 'cpu');
+        const x = image(
+          fixture.cases.find((c) => c.name === `${stem}-jpeg${q}`)!,
+          'cpu',
+        );
         s.push(await score(x));
         x.dispose();
       }
@@ -119,12 +130,15 @@ describe('brisque', () => {
   it('names opencv-data and the override when the model files are missing', async () => {
     const x = image(fixture.cases[0], 'cpu');
     await expect(brisque(x, { modelDir: '/nonexistent/brisque' })).rejects.toThrow(BrisqueModelError);
-    await expect(brisque(x, { modelDir: '/nonexistent/brisque' })).rejects.toThrow(/apt-get install -y opencv-data.*WEBGPU_LRPO_BRISQUE_DIR/s);
+    await expect(brisque(x, { modelDir: '/nonexistent/brisque' })).rejects.toThrow(
+      /apt-get install -y opencv-data.*WEBGPU_LRPO_BRISQUE_DIR/s,
+    );
     x.dispose();
   });
 
   it('rejects images out of range, with NaN, too small, with 2 channels or an empty batch', async () => {
-    const bad = (shape: number[], fill: number) => tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill), { shape, backend: 'cpu' });
+    const bad = (shape: number[], fill: number) =>
+      tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(fill), { shape, backend: 'cpu' });
     await expect(brisque(bad([1, 3, 32, 32], 2))).rejects.toThrow(/outside \[0, 1\]/);
     await expect(brisque(bad([1, 3, 32, 32], NaN))).rejects.toThrow(/NaN/);
     await expect(brisque(bad([1, 3, 8, 8], 0.5))).rejects.toThrow(/at least 16x16/);

@@ -17,20 +17,29 @@ beforeAll(async () => {
   const real = (await loadRealFaces({ size: 64 })).images;
   sets['real 64 px'] = real;
   sets['real 32 px'] = resizeBilinear(real, [32, 32], { antialias: true });
-  for (const size of [32, 64]) sets[`procedural ${size} px`] = [...faceDataset({ split: 'test', size, count: 16, style: 'photo' }).batches(16)][0].hq;
+  for (const size of [32, 64])
+    sets[`procedural ${size} px`] = [
+      ...faceDataset({ split: 'test', size, count: 16, style: 'photo' }).batches(16),
+    ][0].hq;
 });
 
 const read = async (t: Tensor): Promise<number[]> => Array.from((await t.data()) as Float32Array);
-const noisy = (x: Tensor, sigma: number, seed: number) => clamp(add(x, normal(key(seed), x.shape, { std: sigma })), { min: 0, max: 1 });
+const noisy = (x: Tensor, sigma: number, seed: number) =>
+  clamp(add(x, normal(key(seed), x.shape, { std: sigma })), { min: 0, max: 1 });
 const blurred = (x: Tensor, sigma: number) => {
   const k = 2 * Math.ceil(2.5 * sigma) + 1;
-  return blurImages(x, Array.from({ length: x.shape[0] }, () => gaussianKernel(k, sigma, sigma)), k);
+  return blurImages(
+    x,
+    Array.from({ length: x.shape[0] }, () => gaussianKernel(k, sigma, sigma)),
+    k,
+  );
 };
 async function jpegged(x: Tensor, quality: number): Promise<Tensor> {
   const [n, c, h, w] = x.shape;
   const data = (await x.data()) as Float32Array;
   const out = new Float32Array(data.length);
-  for (let i = 0; i < n; i++) out.set(jpegRoundTrip(data.subarray(i * c * h * w, (i + 1) * c * h * w), h, w, quality), i * c * h * w);
+  for (let i = 0; i < n; i++)
+    out.set(jpegRoundTrip(data.subarray(i * c * h * w, (i + 1) * c * h * w), h, w, quality), i * c * h * w);
   return tensor(out, { shape: x.shape });
 }
 
@@ -43,15 +52,21 @@ describe('detailQuality', () => {
     it(`${name}: every face scores lower with Gaussian noise (sigma 5/255 and 10/255) added`, async () => {
       const x = sets[name];
       const clean = await read(detailQuality(x));
-      for (const [sigma, seed] of [[5 / 255, 5], [10 / 255, 10]] as const) {
-        expect(notLower(clean, await read(detailQuality(noisy(x, sigma, seed)))), `sigma ${sigma * 255}/255`).toEqual([]);
+      for (const [sigma, seed] of [
+        [5 / 255, 5],
+        [10 / 255, 10],
+      ] as const) {
+        expect(notLower(clean, await read(detailQuality(noisy(x, sigma, seed)))), `sigma ${sigma * 255}/255`).toEqual(
+          [],
+        );
       }
     });
 
     it(`${name}: every face scores higher than its blurred self (Gaussian sigma 1 and 2 px)`, async () => {
       const x = sets[name];
       const sharp = await read(detailQuality(x));
-      for (const sigma of [1, 2]) expect(notLower(sharp, await read(detailQuality(blurred(x, sigma)))), `blur ${sigma}`).toEqual([]);
+      for (const sigma of [1, 2])
+        expect(notLower(sharp, await read(detailQuality(blurred(x, sigma)))), `blur ${sigma}`).toEqual([]);
     });
   }
 
@@ -98,7 +113,9 @@ describe('detailQuality', () => {
 
   it('rejects images smaller than 8 px and other channel counts', () => {
     expect(() => detailQuality(tensor(new Float32Array(3 * 4 * 4), { shape: [1, 3, 4, 4] }))).toThrow(/at least 8x8/);
-    expect(() => detailQuality(tensor(new Float32Array(2 * 16 * 16), { shape: [1, 2, 16, 16] }))).toThrow(/1 or 3 channels/);
+    expect(() => detailQuality(tensor(new Float32Array(2 * 16 * 16), { shape: [1, 2, 16, 16] }))).toThrow(
+      /1 or 3 channels/,
+    );
   });
 });
 

@@ -2,7 +2,16 @@
 // dtypes synchronously in every metric, NaNs and out-of-range values in validateImages / ...Checked.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DTypeError, ShapeError, full, setBackend, tensor, zeros, type Tensor } from '../src/index.js';
-import { MetricInputError, psnr, psnrChecked, ssim, ssimChecked, validateImages, waveletFidelity, waveletFidelityChecked } from '../src/faces.js';
+import {
+  MetricInputError,
+  psnr,
+  psnrChecked,
+  ssim,
+  ssimChecked,
+  validateImages,
+  waveletFidelity,
+  waveletFidelityChecked,
+} from '../src/faces.js';
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -19,7 +28,9 @@ describe('shape and dtype errors (synchronous, in every metric)', () => {
   for (const [name, f] of metrics) {
     it(`${name} rejects a shape mismatch, naming both shapes`, () => {
       expect(() => f(img([2, 3, 16, 16]), img([2, 3, 16, 17]))).toThrow(ShapeError);
-      expect(() => f(img([2, 3, 16, 16]), img([2, 3, 16, 17]))).toThrow(new RegExp(`^${name}: x \\[2, 3, 16, 16\\] and y \\[2, 3, 16, 17\\] differ`));
+      expect(() => f(img([2, 3, 16, 16]), img([2, 3, 16, 17]))).toThrow(
+        new RegExp(`^${name}: x \\[2, 3, 16, 16\\] and y \\[2, 3, 16, 17\\] differ`),
+      );
     });
 
     it(`${name} rejects a CHW image and suggests expandDims`, () => {
@@ -42,7 +53,9 @@ describe('shape and dtype errors (synchronous, in every metric)', () => {
   }
 
   it('ssim rejects images smaller than its 11x11 window', () => {
-    expect(() => ssim(img([1, 3, 10, 16]), img([1, 3, 10, 16]))).toThrow(/ssim: x \[1, 3, 10, 16\] is 10x16 pixels; it needs at least 11x11/);
+    expect(() => ssim(img([1, 3, 10, 16]), img([1, 3, 10, 16]))).toThrow(
+      /ssim: x \[1, 3, 10, 16\] is 10x16 pixels; it needs at least 11x11/,
+    );
   });
 
   it('psnr rejects a non-positive dataRange', () => {
@@ -52,24 +65,35 @@ describe('shape and dtype errors (synchronous, in every metric)', () => {
 
 describe('value errors (validateImages and the ...Checked forms)', () => {
   it('validateImages accepts images in [0, 1] up to a small tolerance', async () => {
-    await expect(validateImages('ssim', [tensor([0, 1, 1.0005, -0.0005], { shape: [1, 1, 2, 2] })])).resolves.toBeUndefined();
+    await expect(
+      validateImages('ssim', [tensor([0, 1, 1.0005, -0.0005], { shape: [1, 1, 2, 2] })]),
+    ).resolves.toBeUndefined();
   });
 
   it('rejects NaNs, naming the metric, the count and the first position', async () => {
     const x = tensor([0.1, NaN, 0.2, NaN], { shape: [1, 1, 2, 2] });
-    await expect(validateImages('ssim', [x, x])).rejects.toThrow(/^ssim: x \[1, 1, 2, 2\] holds 2 NaN value\(s\), the first at flat index 1 \(n=0, c=0, h=0, w=1\)/);
+    await expect(validateImages('ssim', [x, x])).rejects.toThrow(
+      /^ssim: x \[1, 1, 2, 2\] holds 2 NaN value\(s\), the first at flat index 1 \(n=0, c=0, h=0, w=1\)/,
+    );
   });
 
   it('rejects 8-bit values, naming the range found and the fix', async () => {
     const x = img([1, 3, 16, 16]);
-    const y = tensor(Array.from({ length: 768 }, (_, i) => i % 256), { shape: [1, 3, 16, 16] });
+    const y = tensor(
+      Array.from({ length: 768 }, (_, i) => i % 256),
+      { shape: [1, 3, 16, 16] },
+    );
     await expect(psnrChecked(x, y)).rejects.toThrow(MetricInputError);
-    await expect(psnrChecked(x, y)).rejects.toThrow(/^psnr: y has values in \[0, 255\], outside \[0, 1\].*divide 8-bit values by 255/);
+    await expect(psnrChecked(x, y)).rejects.toThrow(
+      /^psnr: y has values in \[0, 255\], outside \[0, 1\].*divide 8-bit values by 255/,
+    );
   });
 
   it('rejects [-1, 1] model outputs and suggests (x + 1) / 2', async () => {
     const x = img([1, 3, 16, 16], -0.5);
-    await expect(ssimChecked(x, img([1, 3, 16, 16]))).rejects.toThrow(/^ssim: x has values in \[-0.5, -0.5\].*\(x \+ 1\) \/ 2/);
+    await expect(ssimChecked(x, img([1, 3, 16, 16]))).rejects.toThrow(
+      /^ssim: x has values in \[-0.5, -0.5\].*\(x \+ 1\) \/ 2/,
+    );
     await expect(waveletFidelityChecked(x, img([1, 3, 16, 16]))).rejects.toThrow(/^waveletFidelity: x has values/);
   });
 

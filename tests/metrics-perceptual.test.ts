@@ -4,7 +4,22 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, mul, cast, checkGrad, clamp, concat, key, normal, scope, tensor, treeMap, valueAndGrad, sum, type Tensor } from '../src/index.js';
+import {
+  add,
+  mul,
+  cast,
+  checkGrad,
+  clamp,
+  concat,
+  key,
+  normal,
+  scope,
+  tensor,
+  treeMap,
+  valueAndGrad,
+  sum,
+  type Tensor,
+} from '../src/index.js';
 import { perceptualDistance, perceptualSimilarity } from '../src/faces.js';
 import { readImageCHW } from '../src/io/image.js';
 import { generateFace } from '../src/data/faces.js';
@@ -21,7 +36,11 @@ useBackends();
 const report = (...args: unknown[]) => readEnv('PERCEPTUAL_REPORT') && console.log(...args);
 const faceApiDir = dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json'));
 
-interface HostImage { readonly h: number; readonly w: number; readonly data: Float32Array }
+interface HostImage {
+  readonly h: number;
+  readonly w: number;
+  readonly data: Float32Array;
+}
 let cpuParams: FaceRecognitionParams;
 let gpuParams: FaceRecognitionParams;
 let procedural: HostImage;
@@ -39,12 +58,16 @@ beforeAll(async () => {
   const data = new Float32Array(3 * side * side);
   for (let c = 0; c < 3; c++)
     for (let y = 0; y < side; y++)
-      for (let x = 0; x < side; x++) data[(c * side + y) * side + x] = img.data[(c * img.height + top + y) * img.width + left + x];
+      for (let x = 0; x < side; x++)
+        data[(c * side + y) * side + x] = img.data[(c * img.height + top + y) * img.width + left + x];
   photo = { h: side, w: side, data };
 });
 
 const batchOf = (img: HostImage, n: number, backend: 'cpu' | 'webgpu' = 'webgpu'): Tensor =>
-  tensor(new Float32Array(Array.from({ length: n }, () => [...img.data]).flat()), { shape: [n, 3, img.h, img.w], backend });
+  tensor(new Float32Array(Array.from({ length: n }, () => [...img.data]).flat()), {
+    shape: [n, 3, img.h, img.w],
+    backend,
+  });
 const paramsOn = (t: Tensor) => (t.backend === 'cpu' ? cpuParams : gpuParams);
 const values = async (t: Tensor): Promise<number[]> => {
   const v = Array.from(await t.data());
@@ -57,19 +80,23 @@ const expectIncreasing = (v: number[], what: string) => {
 
 describe('perceptualDistance', () => {
   it('is 0 for an image and itself', async () => {
-    const d = await values(scope(() => {
-      const x = batchOf(photo, 2, 'cpu');
-      return perceptualDistance(cpuParams, x, x);
-    }));
+    const d = await values(
+      scope(() => {
+        const x = batchOf(photo, 2, 'cpu');
+        return perceptualDistance(cpuParams, x, x);
+      }),
+    );
     expect(d).toEqual([0, 0]);
   });
 
   it('is symmetric', async () => {
-    const [ab, ba] = await Promise.all(scope(() => {
-      const a = batchOf(photo, 1);
-      const b = clamp(add(a, normal(key(2), a.shape, { std: 0.05 })), { min: 0, max: 1 });
-      return [perceptualDistance(gpuParams, a, b), perceptualDistance(gpuParams, b, a)];
-    }).map(values));
+    const [ab, ba] = await Promise.all(
+      scope(() => {
+        const a = batchOf(photo, 1);
+        const b = clamp(add(a, normal(key(2), a.shape, { std: 0.05 })), { min: 0, max: 1 });
+        return [perceptualDistance(gpuParams, a, b), perceptualDistance(gpuParams, b, a)];
+      }).map(values),
+    );
     expect(ab[0]).toBeGreaterThan(0);
     expect(Math.abs(ab[0] - ba[0])).toBeLessThan(1e-6 + 1e-5 * ab[0]);
   });
@@ -78,11 +105,13 @@ describe('perceptualDistance', () => {
     it(`grows with five Gaussian noise levels on a ${which}`, async () => {
       const img = which === 'photo crop' ? photo : procedural;
       const sigmas = [0.01, 0.03, 0.06, 0.1, 0.2];
-      const d = await values(scope(() => {
-        const x = batchOf(img, sigmas.length);
-        const noise = mul(normal(key(3), x.shape), tensor(sigmas, { shape: [sigmas.length, 1, 1, 1] }));
-        return perceptualDistance(gpuParams, clamp(add(x, noise), { min: 0, max: 1 }), x);
-      }));
+      const d = await values(
+        scope(() => {
+          const x = batchOf(img, sigmas.length);
+          const noise = mul(normal(key(3), x.shape), tensor(sigmas, { shape: [sigmas.length, 1, 1, 1] }));
+          return perceptualDistance(gpuParams, clamp(add(x, noise), { min: 0, max: 1 }), x);
+        }),
+      );
       report(`${which} noise ${sigmas}: ${d.map((v) => v.toFixed(4))}`);
       expectIncreasing(d, 'noise');
     });
@@ -90,23 +119,37 @@ describe('perceptualDistance', () => {
     it(`grows with five Gaussian blur levels on a ${which}`, async () => {
       const img = which === 'photo crop' ? photo : procedural;
       const sigmas = [0.5, 1, 2, 3, 5];
-      const d = await values(scope(() => {
-        const x = batchOf(img, sigmas.length);
-        return perceptualDistance(gpuParams, blurImages(x, sigmas.map((s) => gaussianKernel(21, s, s)), 21), x);
-      }));
+      const d = await values(
+        scope(() => {
+          const x = batchOf(img, sigmas.length);
+          return perceptualDistance(
+            gpuParams,
+            blurImages(
+              x,
+              sigmas.map((s) => gaussianKernel(21, s, s)),
+              21,
+            ),
+            x,
+          );
+        }),
+      );
       report(`${which} blur ${sigmas}: ${d.map((v) => v.toFixed(4))}`);
       expectIncreasing(d, 'blur');
     });
   }
 
   it('agrees on WebGPU and the CPU within 1e-4', async () => {
-    const [cpu, gpu] = await Promise.all((['cpu', 'webgpu'] as const).map((backend) =>
-      values(scope(() => {
-        const x = concat([batchOf(photo, 1, backend), batchOf(photo, 1, backend)]);
-        const y = blurImages(x, [gaussianKernel(9, 1, 1), gaussianKernel(9, 2.5, 1)], 9);
-        return perceptualDistance(paramsOn(x), x, y);
-      })),
-    ));
+    const [cpu, gpu] = await Promise.all(
+      (['cpu', 'webgpu'] as const).map((backend) =>
+        values(
+          scope(() => {
+            const x = concat([batchOf(photo, 1, backend), batchOf(photo, 1, backend)]);
+            const y = blurImages(x, [gaussianKernel(9, 1, 1), gaussianKernel(9, 2.5, 1)], 9);
+            return perceptualDistance(paramsOn(x), x, y);
+          }),
+        ),
+      ),
+    );
     report(`cpu ${cpu} webgpu ${gpu}`);
     for (let i = 0; i < cpu.length; i++) expect(Math.abs(cpu[i] - gpu[i]), `image ${i}`).toBeLessThan(1e-4);
   });
@@ -126,19 +169,40 @@ describe('perceptualDistance', () => {
 
   it('passes checkGrad on a tiny input (float64 CPU, the first two feature taps)', async () => {
     const params64 = treeMap(cpuParams, (t) => cast(t, 'float64'));
-    const x = tensor(Float64Array.from({ length: 3 * 8 * 8 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.7)), { shape: [1, 3, 8, 8], dtype: 'float64', backend: 'cpu' });
-    const y = tensor(Float64Array.from({ length: 3 * 8 * 8 }, (_, i) => 0.5 + 0.4 * Math.cos(i * 0.3)), { shape: [1, 3, 8, 8], dtype: 'float64', backend: 'cpu' });
+    const x = tensor(
+      Float64Array.from({ length: 3 * 8 * 8 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.7)),
+      { shape: [1, 3, 8, 8], dtype: 'float64', backend: 'cpu' },
+    );
+    const y = tensor(
+      Float64Array.from({ length: 3 * 8 * 8 }, (_, i) => 0.5 + 0.4 * Math.cos(i * 0.3)),
+      { shape: [1, 3, 8, 8], dtype: 'float64', backend: 'cpu' },
+    );
     const layers = ['conv32_down', 'conv32_3'] as const;
-    const r = await checkGrad((a, b) => perceptualDistance(params64, a, b, { layers }), [x, y], { maxElementsPerInput: 4, eps: 1e-5, rtol: 1e-4, atol: 1e-8 });
+    const r = await checkGrad((a, b) => perceptualDistance(params64, a, b, { layers }), [x, y], {
+      maxElementsPerInput: 4,
+      eps: 1e-5,
+      rtol: 1e-4,
+      atol: 1e-8,
+    });
     report(r.message);
     expect(r.ok, r.message).toBe(true);
   });
 
   it('passes checkGrad through all five feature taps (float64 CPU, a few sampled pixels)', async () => {
     const params64 = treeMap(cpuParams, (t) => cast(t, 'float64'));
-    const x = tensor(Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.7)), { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' });
-    const y = tensor(Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.cos(i * 0.3)), { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' });
-    const r = await checkGrad((a: Tensor) => perceptualDistance(params64, a, y), [x], { maxElementsPerInput: 3, rtol: 1e-4, atol: 1e-6 });
+    const x = tensor(
+      Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.7)),
+      { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' },
+    );
+    const y = tensor(
+      Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.cos(i * 0.3)),
+      { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' },
+    );
+    const r = await checkGrad((a: Tensor) => perceptualDistance(params64, a, y), [x], {
+      maxElementsPerInput: 3,
+      rtol: 1e-4,
+      atol: 1e-6,
+    });
     report(r.message);
     expect(r.ok, r.message).toBe(true);
   });
@@ -147,8 +211,12 @@ describe('perceptualDistance', () => {
     const a = tensor(new Float32Array(3 * 16 * 16), { shape: [1, 3, 16, 16], backend: 'cpu' });
     const b = tensor(new Float32Array(3 * 16 * 8), { shape: [1, 3, 16, 8], backend: 'cpu' });
     const gray = tensor(new Float32Array(16 * 16), { shape: [1, 1, 16, 16], backend: 'cpu' });
-    expect(() => perceptualDistance(cpuParams, a, b)).toThrow(/perceptualDistance: x \[1, 3, 16, 16\] and y \[1, 3, 16, 8\] differ/);
-    expect(() => perceptualDistance(cpuParams, gray, gray)).toThrow(/perceptualDistance: images must be RGB.*got 1 channels/);
+    expect(() => perceptualDistance(cpuParams, a, b)).toThrow(
+      /perceptualDistance: x \[1, 3, 16, 16\] and y \[1, 3, 16, 8\] differ/,
+    );
+    expect(() => perceptualDistance(cpuParams, gray, gray)).toThrow(
+      /perceptualDistance: images must be RGB.*got 1 channels/,
+    );
     expect(() => faceFeatureMaps(cpuParams, a, [])).toThrow(/layers is empty/);
     expect(() => faceFeatureMaps(cpuParams, a, ['conv99' as never])).toThrow(/unknown layer "conv99"/);
     [a, b, gray].forEach((t) => t.dispose());
@@ -156,15 +224,22 @@ describe('perceptualDistance', () => {
 });
 
 describe('featureMapDistance', () => {
-  it('compares each group of K rows with its group\'s one reference as if the reference were repeated', async () => {
+  it("compares each group of K rows with its group's one reference as if the reference were repeated", async () => {
     const x = [normal(key(31), [6, 4, 3, 3]), normal(key(32), [6, 2, 5, 5])];
     const y = [normal(key(33), [2, 4, 3, 3]), normal(key(34), [2, 2, 5, 5])];
-    const repeated = y.map((m) => concat([0, 0, 0, 1, 1, 1].map((g) => slice(m, [g], [g + 1])), { axis: 0 }));
+    const repeated = y.map((m) =>
+      concat(
+        [0, 0, 0, 1, 1, 1].map((g) => slice(m, [g], [g + 1])),
+        { axis: 0 },
+      ),
+    );
     const grouped = await values(featureMapDistance(x, y));
     const plain = await values(featureMapDistance(x, repeated));
     expect(grouped.length).toBe(6);
     grouped.forEach((v, i) => expect(v).toBeCloseTo(plain[i], 5));
-    expect(() => featureMapDistance(x, [normal(key(35), [4, 4, 3, 3]), y[1]])).toThrow(/featureMapDistance: .*may have G rows for the first's G \* K/);
+    expect(() => featureMapDistance(x, [normal(key(35), [4, 4, 3, 3]), y[1]])).toThrow(
+      /featureMapDistance: .*may have G rows for the first's G \* K/,
+    );
     expect(() => featureMapDistance(x, [y[0]])).toThrow(/equal-length lists/);
     [...x, ...y, ...repeated].forEach((t) => t.dispose());
   });
@@ -172,11 +247,13 @@ describe('featureMapDistance', () => {
 
 describe('perceptualSimilarity', () => {
   it('is 1 - min(distance / layers, 1), in [0, 1]', async () => {
-    const [d, s] = await Promise.all(scope(() => {
-      const x = batchOf(photo, 1);
-      const y = clamp(add(x, normal(key(5), x.shape, { std: 0.1 })), { min: 0, max: 1 });
-      return [perceptualDistance(gpuParams, x, y), perceptualSimilarity(gpuParams, x, y)];
-    }).map(values));
+    const [d, s] = await Promise.all(
+      scope(() => {
+        const x = batchOf(photo, 1);
+        const y = clamp(add(x, normal(key(5), x.shape, { std: 0.1 })), { min: 0, max: 1 });
+        return [perceptualDistance(gpuParams, x, y), perceptualSimilarity(gpuParams, x, y)];
+      }).map(values),
+    );
     expect(s[0]).toBeCloseTo(1 - Math.min(d[0] / 5, 1), 5);
     expect(s[0]).toBeGreaterThan(0);
     expect(s[0]).toBeLessThan(1);

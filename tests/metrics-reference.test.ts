@@ -15,7 +15,9 @@ interface FixtureCase {
   readonly waveletFidelity: number[];
 }
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/metrics/ssim.json', import.meta.url), 'utf8')) as { cases: FixtureCase[] };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/metrics/ssim.json', import.meta.url), 'utf8')) as {
+  cases: FixtureCase[];
+};
 const decode = (b64: string): Float32Array => {
   const bytes = Buffer.from(b64, 'base64');
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -56,7 +58,13 @@ describe('metrics against scikit-image fixtures', () => {
 
     it(`${name} on WebGPU agrees with the CPU`, async () => {
       for (const c of cases) {
-        const r = await runOnBoth([{ values: c.xs, shape: c.shape }, { values: c.ys, shape: c.shape }], f);
+        const r = await runOnBoth(
+          [
+            { values: c.xs, shape: c.shape },
+            { values: c.ys, shape: c.shape },
+          ],
+          f,
+        );
         expectClose(r, { rtol: 1e-5, atol: 1e-5 });
         Array.from(r.gpu).forEach((v, i) => expect(Math.abs(v - c[name][i])).toBeLessThan(tol));
       }
@@ -66,7 +74,13 @@ describe('metrics against scikit-image fixtures', () => {
   it('gradients of the metrics agree on WebGPU and the CPU', async () => {
     const c = cases[1];
     for (const [, f] of metrics) {
-      const r = await runOnBoth([{ values: c.xs, shape: c.shape }, { values: c.ys, shape: c.shape }], (x, y) => grad((a: Tensor) => sum(f(a, y)))(x));
+      const r = await runOnBoth(
+        [
+          { values: c.xs, shape: c.shape },
+          { values: c.ys, shape: c.shape },
+        ],
+        (x, y) => grad((a: Tensor) => sum(f(a, y)))(x),
+      );
       const scale = Math.max(...Array.from(r.cpu, Math.abs));
       expectClose(r, { rtol: 1e-3, atol: 1e-4 * scale });
     }

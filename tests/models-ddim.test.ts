@@ -65,40 +65,54 @@ describe('ddimPlan', () => {
   });
 
   it('rejects steps that do not divide T or exceed it, eta < 0 or too large, and an offset past T/S - 1', () => {
-    expect(() => ddimPlan(schedule, { steps: 7, eta: 1 })).toThrow(/ddimPlan: steps must be a positive integer that divides T = 1000 .*got 7\. Pick a divisor of 1000, e\.g\. 10, 20, 25, 50, 100/);
+    expect(() => ddimPlan(schedule, { steps: 7, eta: 1 })).toThrow(
+      /ddimPlan: steps must be a positive integer that divides T = 1000 .*got 7\. Pick a divisor of 1000, e\.g\. 10, 20, 25, 50, 100/,
+    );
     expect(() => ddimPlan(schedule, { steps: 2000, eta: 1 })).toThrow(T.ShapeError);
     expect(() => ddimPlan(schedule, { steps: 0, eta: 1 })).toThrow(T.ShapeError);
     expect(() => ddimPlan(schedule, { steps: 10, eta: -0.1 })).toThrow(/eta must be a finite number >= 0, got -0.1/);
     expect(() => ddimPlan(schedule, { steps: 10, eta: 2 })).toThrow(/eta 2 is too large.*Use eta <= 1/);
-    expect(() => ddimPlan(schedule, { steps: 10, eta: 1, stepsOffset: 100 })).toThrow(/stepsOffset must be an integer in 0\.\.99 .*got 100/);
-    expect(() => ddimPlan(schedule, { steps: 1000, eta: 0, stepsOffset: 1 })).toThrow(/With steps = T pass stepsOffset: 0/);
+    expect(() => ddimPlan(schedule, { steps: 10, eta: 1, stepsOffset: 100 })).toThrow(
+      /stepsOffset must be an integer in 0\.\.99 .*got 100/,
+    );
+    expect(() => ddimPlan(schedule, { steps: 1000, eta: 0, stepsOffset: 1 })).toThrow(
+      /With steps = T pass stepsOffset: 0/,
+    );
   });
 });
 
 describe('gaussianLogProb', () => {
-  it.each(['cpu', 'webgpu'] as const)('equals the float64 host formula averaged over dims, per sample, on %s', async (backend) => {
-    const x = [0.1, -0.5, 2, 0.3, 1, 1, -1, 0];
-    const m = [0, 0.5, 1.5, 0.2, -1, 1, 0, 0.4];
-    const sigma = 0.37;
-    const [xt, mt] = [x, m].map((v) => T.tensor(v, { shape: [2, 2, 2], backend }));
-    const lp = gaussianLogProb(xt, mt, sigma);
-    expect(lp.shape).toEqual([2]);
-    const got = await host(lp);
-    for (let b = 0; b < 2; b++) {
-      let acc = 0;
-      for (let d = 0; d < 4; d++) acc += -((x[4 * b + d] - m[4 * b + d]) ** 2) / (2 * sigma ** 2) - Math.log(sigma) - HALF_LOG_2PI;
-      expect(got[b]).toBeCloseTo(acc / 4, 5);
-    }
-    disposeAll(lp, xt, mt);
-  });
+  it.each(['cpu', 'webgpu'] as const)(
+    'equals the float64 host formula averaged over dims, per sample, on %s',
+    async (backend) => {
+      const x = [0.1, -0.5, 2, 0.3, 1, 1, -1, 0];
+      const m = [0, 0.5, 1.5, 0.2, -1, 1, 0, 0.4];
+      const sigma = 0.37;
+      const [xt, mt] = [x, m].map((v) => T.tensor(v, { shape: [2, 2, 2], backend }));
+      const lp = gaussianLogProb(xt, mt, sigma);
+      expect(lp.shape).toEqual([2]);
+      const got = await host(lp);
+      for (let b = 0; b < 2; b++) {
+        let acc = 0;
+        for (let d = 0; d < 4; d++)
+          acc += -((x[4 * b + d] - m[4 * b + d]) ** 2) / (2 * sigma ** 2) - Math.log(sigma) - HALF_LOG_2PI;
+        expect(got[b]).toBeCloseTo(acc / 4, 5);
+      }
+      disposeAll(lp, xt, mt);
+    },
+  );
 
   it('refuses sigma <= 0 (eta = 0 has no density) and mismatched shapes', () => {
     T.scope(() => {
       const x = T.zeros([2, 3], { backend: 'cpu' });
-      expect(() => gaussianLogProb(x, x, 0)).toThrow(/gaussianLogProb: sigma must be a finite number > 0, got 0.*no density/);
+      expect(() => gaussianLogProb(x, x, 0)).toThrow(
+        /gaussianLogProb: sigma must be a finite number > 0, got 0.*no density/,
+      );
       expect(() => gaussianLogProb(x, x, -1)).toThrow(T.ShapeError);
       expect(() => gaussianLogProb(x, x, Number.NaN)).toThrow(T.ShapeError);
-      expect(() => gaussianLogProb(x, T.zeros([2, 4], { backend: 'cpu' }), 1)).toThrow(/x \[2, 3\] and mean \[2, 4\] must have the same shape/);
+      expect(() => gaussianLogProb(x, T.zeros([2, 4], { backend: 'cpu' }), 1)).toThrow(
+        /x \[2, 3\] and mean \[2, 4\] must have the same shape/,
+      );
     });
   });
 });
@@ -170,7 +184,9 @@ describe.each(['cpu', 'webgpu'] as const)('DDIM on %s', (backend) => {
     for (const j of [0, Math.floor(steps / 2), steps - 1]) {
       const ap = plan.alphasPrev[j];
       const got = await host(r.xs[j + 1]);
-      got.forEach((v, i) => expect(Math.abs(v - (Math.sqrt(ap) * x0Values[i] + Math.sqrt(1 - ap) * eps0[i]))).toBeLessThan(tol));
+      got.forEach((v, i) =>
+        expect(Math.abs(v - (Math.sqrt(ap) * x0Values[i] + Math.sqrt(1 - ap) * eps0[i]))).toBeLessThan(tol),
+      );
     }
     // The last step's x0Hat is x0 itself, and the sample is x0 up to the t = 0 noise level.
     const last = ddimMean(model, {}, plan, steps - 1, r.xs[steps - 1], cond);
@@ -279,7 +295,9 @@ describe.each(['cpu', 'webgpu'] as const)('DDIM on %s', (backend) => {
     const plan = ddimPlan(schedule, { steps: 5, eta: 1 });
     const params = toyParams(backend);
     const cond = makeCond();
-    const [value, grads] = T.valueAndGrad((p: ToyParams) => T.sum(ddimSample(toyModel, p, cond, T.key(17), { plan }).x0))(params);
+    const [value, grads] = T.valueAndGrad((p: ToyParams) =>
+      T.sum(ddimSample(toyModel, p, cond, T.key(17), { plan }).x0),
+    )(params);
     for (const g of T.treeLeaves(grads)) expect((await host(g)).every((v) => v === 0)).toBe(true);
     disposeAll(value, grads, params, cond);
   });
@@ -299,7 +317,9 @@ describe('DDIM across backends', () => {
     const gpu = run('webgpu');
     for (let j = 0; j <= plan.steps; j++) {
       const [c, g] = await Promise.all([host(cpu.xs[j]), host(gpu.xs[j])]);
-      c.forEach((v, i) => expect(Math.abs(g[i] - v), `state ${j} element ${i}`).toBeLessThan(1e-4 + 1e-4 * Math.abs(v)));
+      c.forEach((v, i) =>
+        expect(Math.abs(g[i] - v), `state ${j} element ${i}`).toBeLessThan(1e-4 + 1e-4 * Math.abs(v)),
+      );
     }
     for (let j = 0; j < plan.steps; j++) {
       const [c, g] = await Promise.all([host(cpu.logProbs[j]), host(gpu.logProbs[j])]);
@@ -319,7 +339,8 @@ describe('ddimLogProb gradients', () => {
     const cond = T.uniform(T.key(42), [2, 2, 3, 3], { ...opts, min: -1, max: 1 });
     for (const clipX0 of [true, false]) {
       for (const j of [0, 8]) {
-        const f = (wx: Tensor, wc: Tensor, wt: Tensor, b: Tensor) => ddimLogProb(toyModel, { wx, wc, wt, b }, plan, j, xt, xPrev, cond, { clipX0 });
+        const f = (wx: Tensor, wc: Tensor, wt: Tensor, b: Tensor) =>
+          ddimLogProb(toyModel, { wx, wc, wt, b }, plan, j, xt, xPrev, cond, { clipX0 });
         const report = await T.checkGrad(f, [p.wx, p.wc, p.wt, p.b]);
         expect(report.ok, `step ${j}, clipX0 ${clipX0}: ${report.message}`).toBe(true);
       }
@@ -336,7 +357,9 @@ describe('DDIM errors', () => {
     T.scope(() => {
       const params = toyParams('cpu');
       const x = T.zeros([2, 2, 4, 4], { backend: 'cpu' });
-      expect(() => ddimMean(toyModel, params, plan, 10, x, x)).toThrow(/ddimMean: step index j = 10 is out of range for a plan of 10 steps; use 0\.\.9/);
+      expect(() => ddimMean(toyModel, params, plan, 10, x, x)).toThrow(
+        /ddimMean: step index j = 10 is out of range for a plan of 10 steps; use 0\.\.9/,
+      );
       expect(() => ddimMean(toyModel, params, plan, -1, x, x)).toThrow(T.ShapeError);
       expect(() => ddimLogProb(toyModel, params, plan, 1.5, x, x, x)).toThrow(/j = 1.5/);
       expect(() => ddimMean(toyModel, params, plan, 0, x, T.zeros([3, 2, 4, 4], { backend: 'cpu' }))).toThrow(
@@ -345,17 +368,29 @@ describe('DDIM errors', () => {
       expect(() => ddimLogProb(toyModel, params, plan, 0, x, T.zeros([2, 2, 4, 5], { backend: 'cpu' }), x)).toThrow(
         /ddimLogProb: xPrev \[2, 2, 4, 5\] must have the shape of xt \[2, 2, 4, 4\]/,
       );
-      expect(() => ddimMean(toyModel, params, plan, 0, T.zeros([2, 2], { dtype: 'int32', backend: 'cpu' }), x)).toThrow(T.DTypeError);
+      expect(() => ddimMean(toyModel, params, plan, 0, T.zeros([2, 2], { dtype: 'int32', backend: 'cpu' }), x)).toThrow(
+        T.DTypeError,
+      );
       const eta0 = ddimPlan(schedule, { steps: 10, eta: 0 });
-      expect(() => ddimLogProb(toyModel, params, eta0, 3, x, x, x)).toThrow(/ddimLogProb: step 3 .* has sigma 0 .*no log-prob\. Sample with eta > 0/);
+      expect(() => ddimLogProb(toyModel, params, eta0, 3, x, x, x)).toThrow(
+        /ddimLogProb: step 3 .* has sigma 0 .*no log-prob\. Sample with eta > 0/,
+      );
       const offset0 = ddimPlan(schedule, { steps: 10, eta: 1, stepsOffset: 0 });
-      expect(() => ddimSample(toyModel, params, x, T.key(0), { plan: offset0 })).toThrow(/ddimSample: log-probs need every step's sigma > 0, but step 9 .*logProbs: false/);
+      expect(() => ddimSample(toyModel, params, x, T.key(0), { plan: offset0 })).toThrow(
+        /ddimSample: log-probs need every step's sigma > 0, but step 9 .*logProbs: false/,
+      );
       const r = ddimSample(toyModel, params, x, T.key(0), { plan: offset0, logProbs: false });
       expect(r.logProbs).toEqual([]);
       const badModel = (_p: unknown, xt: Tensor) => T.sum(xt, { axis: 1 });
-      expect(() => ddimMean(badModel, {}, plan, 0, x, x)).toThrow(/ddimMean: the eps model returned \[2, 4, 4\] for x_t \[2, 2, 4, 4\]/);
-      expect(() => ddimSample(toyModel, params, x, T.key(0), { plan, xT: T.zeros([3, 2, 4, 4], { backend: 'cpu' }) })).toThrow(/ddimSample: cond .* and xT .* same batch size/);
-      expect(() => ddimSample(toyModel, params, x, 5 as unknown as T.PRNGKey, { plan })).toThrow(/ddimSample: expected a PRNGKey/);
+      expect(() => ddimMean(badModel, {}, plan, 0, x, x)).toThrow(
+        /ddimMean: the eps model returned \[2, 4, 4\] for x_t \[2, 2, 4, 4\]/,
+      );
+      expect(() =>
+        ddimSample(toyModel, params, x, T.key(0), { plan, xT: T.zeros([3, 2, 4, 4], { backend: 'cpu' }) }),
+      ).toThrow(/ddimSample: cond .* and xT .* same batch size/);
+      expect(() => ddimSample(toyModel, params, x, 5 as unknown as T.PRNGKey, { plan })).toThrow(
+        /ddimSample: expected a PRNGKey/,
+      );
       expect(() => ddimSample(toyModel, params, x, T.key(0), {} as { plan: DdimPlan })).toThrow(/expected a DdimPlan/);
     });
     expect(T.memory().cpu.tensors).toBe(before);

@@ -32,7 +32,8 @@ describe('scaledLinearSchedule', () => {
     expect(s.betas[0]).toBeCloseTo(0.00085, 15);
     expect(s.betas[999]).toBeCloseTo(0.012, 15);
     expect(s.alphasCumprod[0]).toBeCloseTo(1 - 0.00085, 15);
-    for (const t of [1, 10, 250, 500, 998, 999]) expect(Math.abs(s.alphasCumprod[t] - hand[t]) / hand[t]).toBeLessThan(1e-12);
+    for (const t of [1, 10, 250, 500, 998, 999])
+      expect(Math.abs(s.alphasCumprod[t] - hand[t]) / hand[t]).toBeLessThan(1e-12);
     // The well-known final value of Stable Diffusion's schedule, ~0.0047.
     expect(s.alphasCumprod[999]).toBeGreaterThan(0.0046);
     expect(s.alphasCumprod[999]).toBeLessThan(0.0048);
@@ -48,7 +49,9 @@ describe('scaledLinearSchedule', () => {
   });
 
   it('rejects non-integer steps and betas outside (0, 1), naming the function', () => {
-    expect(() => scaledLinearSchedule({ steps: 0 })).toThrow(/scaledLinearSchedule: steps must be a positive integer, got 0/);
+    expect(() => scaledLinearSchedule({ steps: 0 })).toThrow(
+      /scaledLinearSchedule: steps must be a positive integer, got 0/,
+    );
     expect(() => scaledLinearSchedule({ steps: 2.5 })).toThrow(T.ShapeError);
     expect(() => scaledLinearSchedule({ betaEnd: 1.5 })).toThrow(/betaEnd 1.5 must lie in \(0, 1\)/);
   });
@@ -82,7 +85,9 @@ describe.each(['cpu', 'webgpu'] as const)('qSample on %s', (backend) => {
   it('is differentiable in x0 and noise, with per-sample coefficients as gradients', async () => {
     const x0 = T.tensor(x0Values, { shape: [2, 1, 2, 2], backend });
     const noise = T.tensor(noiseValues, { shape: [2, 1, 2, 2], backend });
-    const [value, [gx, gn]] = T.valueAndGrad((a: Tensor, b: Tensor) => T.sum(qSample(schedule, a, [3, 700], b)), { argnums: [0, 1] })(x0, noise);
+    const [value, [gx, gn]] = T.valueAndGrad((a: Tensor, b: Tensor) => T.sum(qSample(schedule, a, [3, 700], b)), {
+      argnums: [0, 1],
+    })(x0, noise);
     const a = [3, 700].map((t) => schedule.alphasCumprod[t]);
     (await host(gx)).forEach((g, i) => expect(g).toBeCloseTo(Math.sqrt(a[Math.floor(i / 4)]), 6));
     (await host(gn)).forEach((g, i) => expect(g).toBeCloseTo(Math.sqrt(1 - a[Math.floor(i / 4)]), 6));
@@ -93,14 +98,22 @@ describe.each(['cpu', 'webgpu'] as const)('qSample on %s', (backend) => {
     const before = T.memory();
     T.scope(() => {
       const x0 = T.zeros([2, 1, 2, 2], { backend });
-      expect(() => qSample(schedule, x0, [0, 1000], x0)).toThrow(/qSample: timestep t\[1\] = 1000 is not an integer in 0\.\.999/);
+      expect(() => qSample(schedule, x0, [0, 1000], x0)).toThrow(
+        /qSample: timestep t\[1\] = 1000 is not an integer in 0\.\.999/,
+      );
       expect(() => qSample(schedule, x0, [-1, 0], x0)).toThrow(T.ShapeError);
       expect(() => qSample(schedule, x0, [0.5, 0], x0)).toThrow(/t\[0\] = 0.5/);
       expect(() => qSample(schedule, x0, [0], x0)).toThrow(/got 1 timesteps for a batch of 2/);
       expect(() => qSample(schedule, x0, T.tensor([true, false], { backend }), x0)).toThrow(T.DTypeError);
-      expect(() => qSample(schedule, x0, T.tensor([1, 2, 3], { dtype: 'int32', backend }), x0)).toThrow(/must have shape \[2\]/);
-      expect(() => qSample(schedule, x0, [0, 1], T.zeros([2, 1, 2, 3], { backend }))).toThrow(/noise \[2, 1, 2, 3\] must have the shape of x0 \[2, 1, 2, 2\]/);
-      expect(() => qSample(schedule, T.zeros([2, 2], { dtype: 'int32', backend }), [0, 1], x0)).toThrow(/x0 must be float32 or float64, got int32/);
+      expect(() => qSample(schedule, x0, T.tensor([1, 2, 3], { dtype: 'int32', backend }), x0)).toThrow(
+        /must have shape \[2\]/,
+      );
+      expect(() => qSample(schedule, x0, [0, 1], T.zeros([2, 1, 2, 3], { backend }))).toThrow(
+        /noise \[2, 1, 2, 3\] must have the shape of x0 \[2, 1, 2, 2\]/,
+      );
+      expect(() => qSample(schedule, T.zeros([2, 2], { dtype: 'int32', backend }), [0, 1], x0)).toThrow(
+        /x0 must be float32 or float64, got int32/,
+      );
     });
     expect(T.memory()[backend].tensors).toBe(before[backend].tensors);
   });
@@ -149,7 +162,9 @@ describe.each(['cpu', 'webgpu'] as const)('epsLoss on %s', (backend) => {
     const params = toyParams(backend);
     const x0 = T.uniform(T.key(1), [2, 2, 4, 4], { min: -1, max: 1, backend });
     const before = T.memory()[backend].tensors;
-    const [loss, grads] = T.valueAndGrad((p: typeof params) => epsLoss(toyModel, p, { x0, cond: x0, key: T.key(5), schedule }))(params);
+    const [loss, grads] = T.valueAndGrad((p: typeof params) =>
+      epsLoss(toyModel, p, { x0, cond: x0, key: T.key(5), schedule }),
+    )(params);
     for (const name of ['wx', 'wc', 'wt', 'b'] as const) {
       expect(grads[name].shape).toEqual(params[name].shape);
       expect((await host(grads[name])).every(Number.isFinite)).toBe(true);
@@ -179,10 +194,12 @@ describe('epsLoss gradients', () => {
     T.scope(() => {
       const p = toyParams('cpu');
       const x0 = T.zeros([2, 2, 3, 3], { backend: 'cpu' });
-      expect(() => epsLoss(toyModel, p, { x0, cond: T.zeros([3, 2, 3, 3], { backend: 'cpu' }), key: T.key(0), schedule })).toThrow(
-        /epsLoss: cond \[3, 2, 3, 3\] and x0 \[2, 2, 3, 3\] must have the same batch size/,
+      expect(() =>
+        epsLoss(toyModel, p, { x0, cond: T.zeros([3, 2, 3, 3], { backend: 'cpu' }), key: T.key(0), schedule }),
+      ).toThrow(/epsLoss: cond \[3, 2, 3, 3\] and x0 \[2, 2, 3, 3\] must have the same batch size/);
+      expect(() => epsLoss(toyModel, p, { x0, cond: x0, key: 3 as unknown as T.PRNGKey, schedule })).toThrow(
+        /epsLoss: expected a PRNGKey/,
       );
-      expect(() => epsLoss(toyModel, p, { x0, cond: x0, key: 3 as unknown as T.PRNGKey, schedule })).toThrow(/epsLoss: expected a PRNGKey/);
     });
   });
 });

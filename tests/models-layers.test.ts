@@ -33,15 +33,18 @@ useBackends();
 
 const cpu64 = { backend: 'cpu', dtype: 'float64' } as const;
 /** A float64 CPU tensor from host values. */
-const host = (values: readonly number[], shape: readonly number[]): Tensor => T.tensor(Float64Array.from(values), { shape: [...shape], ...cpu64 });
+const host = (values: readonly number[], shape: readonly number[]): Tensor =>
+  T.tensor(Float64Array.from(values), { shape: [...shape], ...cpu64 });
 /** Deterministic float64 CPU values in [-1, 1). */
-const rand = (seed: number, shape: readonly number[]): Tensor => T.uniform(T.key(seed), [...shape], { ...cpu64, min: -1, max: 1 });
+const rand = (seed: number, shape: readonly number[]): Tensor =>
+  T.uniform(T.key(seed), [...shape], { ...cpu64, min: -1, max: 1 });
 const values = async (t: Tensor): Promise<number[]> => Array.from(await t.data());
 
 const expectAllClose = (got: readonly number[], want: readonly number[], tol: number, what: string): void => {
   expect(got.length, what).toBe(want.length);
   got.forEach((g, i) => {
-    if (!(Math.abs(g - want[i]) <= tol * (1 + Math.abs(want[i])))) throw new Error(`${what}[${i}]: got ${g}, want ${want[i]} (tol ${tol})`);
+    if (!(Math.abs(g - want[i]) <= tol * (1 + Math.abs(want[i]))))
+      throw new Error(`${what}[${i}]: got ${g}, want ${want[i]} (tol ${tol})`);
   });
 };
 
@@ -58,7 +61,12 @@ describe('init schemes', () => {
   it('linear and conv weights and biases are U(-1/sqrt(fan_in), 1/sqrt(fan_in)) like torch, spread over the range', async () => {
     const lin = linearInit(T.key(1), { inFeatures: 50, outFeatures: 40 }, { backend: 'cpu' });
     const conv = convInit(T.key(2), { inChannels: 6, outChannels: 20, kernel: 3 }, { backend: 'cpu' });
-    for (const [name, t, fanIn] of [['linear.weight', lin.weight, 50], ['linear.bias', lin.bias, 50], ['conv.weight', conv.weight, 54], ['conv.bias', conv.bias, 54]] as const) {
+    for (const [name, t, fanIn] of [
+      ['linear.weight', lin.weight, 50],
+      ['linear.bias', lin.bias, 50],
+      ['conv.weight', conv.weight, 54],
+      ['conv.bias', conv.bias, 54],
+    ] as const) {
       const v = await values(t);
       const bound = 1 / Math.sqrt(fanIn);
       expect(t.dtype).toBe('float32');
@@ -72,8 +80,16 @@ describe('init schemes', () => {
   });
 
   it('zeroInit gives all-zero leaves and leaves every other leaf of the tree unchanged', async () => {
-    const on = resBlockInit(T.key(3), { inChannels: 4, outChannels: 4, timeEmbedDim: 8, zeroInit: true }, { backend: 'cpu' });
-    const off = resBlockInit(T.key(3), { inChannels: 4, outChannels: 4, timeEmbedDim: 8, zeroInit: false }, { backend: 'cpu' });
+    const on = resBlockInit(
+      T.key(3),
+      { inChannels: 4, outChannels: 4, timeEmbedDim: 8, zeroInit: true },
+      { backend: 'cpu' },
+    );
+    const off = resBlockInit(
+      T.key(3),
+      { inChannels: 4, outChannels: 4, timeEmbedDim: 8, zeroInit: false },
+      { backend: 'cpu' },
+    );
     expect((await values(on.conv2.weight)).every((x) => x === 0)).toBe(true);
     expect((await values(on.conv2.bias)).every((x) => x === 0)).toBe(true);
     expect((await values(off.conv2.weight)).some((x) => x !== 0)).toBe(true);
@@ -86,7 +102,9 @@ describe('init schemes', () => {
     const gn = groupNormInit({ channels: 6 }, { backend: 'cpu' });
     expect(await values(gn.weight)).toEqual([1, 1, 1, 1, 1, 1]);
     expect(await values(gn.bias)).toEqual([0, 0, 0, 0, 0, 0]);
-    expect([defaultGroups(64), defaultGroups(48), defaultGroups(16), defaultGroups(7), defaultGroups(96, 8)]).toEqual([32, 24, 16, 7, 8]);
+    expect([defaultGroups(64), defaultGroups(48), defaultGroups(16), defaultGroups(7), defaultGroups(96, 8)]).toEqual([
+      32, 24, 16, 7, 8,
+    ]);
     T.disposeTree(gn);
   });
 
@@ -99,15 +117,36 @@ describe('init schemes', () => {
   });
 
   it('specParamCount counts the spec leaves, and checkParamsAgainstSpec names the first mismatching path', () => {
-    const spec = { layers: [linearSpec({ inFeatures: 3, outFeatures: 2 }), linearSpec({ inFeatures: 2, outFeatures: 5 })] };
+    const spec = {
+      layers: [linearSpec({ inFeatures: 3, outFeatures: 2 }), linearSpec({ inFeatures: 2, outFeatures: 5 })],
+    };
     expect(specParamCount(spec)).toBe(3 * 2 + 2 + 2 * 5 + 5);
-    const good = { layers: [linearInit(T.key(0), { inFeatures: 3, outFeatures: 2 }, { backend: 'cpu' }), linearInit(T.key(1), { inFeatures: 2, outFeatures: 5 }, { backend: 'cpu' })] };
+    const good = {
+      layers: [
+        linearInit(T.key(0), { inFeatures: 3, outFeatures: 2 }, { backend: 'cpu' }),
+        linearInit(T.key(1), { inFeatures: 2, outFeatures: 5 }, { backend: 'cpu' }),
+      ],
+    };
     expect(() => checkParamsAgainstSpec('op', good, spec, 'the spec', 'Fix it.')).not.toThrow();
     const wrong = { layers: [good.layers[0], { weight: good.layers[0].weight, bias: good.layers[1].bias }] };
-    expect(() => checkParamsAgainstSpec('op', wrong, spec, 'the spec', 'Fix it.')).toThrow(/op: params\.layers\.1\.weight has shape \[2, 3\] but the spec expects \[5, 2\]\. Fix it\./);
-    expect(() => checkParamsAgainstSpec('op', { layers: [good.layers[0]] }, spec, 'the spec', '')).toThrow(/params\.layers should be an array of 2 entries .* an array of 1/);
-    expect(() => checkParamsAgainstSpec('op', { layers: [good.layers[0], { weight: good.layers[1].weight }] }, spec, 'the spec', '')).toThrow(/params\.layers\.1\.bias should be a tensor of shape \[5\] .* missing/);
-    expect(() => checkParamsAgainstSpec('op', { ...good, extra: good.layers[0].bias }, spec, 'the spec', '')).toThrow(/params\.extra is not part of the spec/);
+    expect(() => checkParamsAgainstSpec('op', wrong, spec, 'the spec', 'Fix it.')).toThrow(
+      /op: params\.layers\.1\.weight has shape \[2, 3\] but the spec expects \[5, 2\]\. Fix it\./,
+    );
+    expect(() => checkParamsAgainstSpec('op', { layers: [good.layers[0]] }, spec, 'the spec', '')).toThrow(
+      /params\.layers should be an array of 2 entries .* an array of 1/,
+    );
+    expect(() =>
+      checkParamsAgainstSpec(
+        'op',
+        { layers: [good.layers[0], { weight: good.layers[1].weight }] },
+        spec,
+        'the spec',
+        '',
+      ),
+    ).toThrow(/params\.layers\.1\.bias should be a tensor of shape \[5\] .* missing/);
+    expect(() => checkParamsAgainstSpec('op', { ...good, extra: good.layers[0].bias }, spec, 'the spec', '')).toThrow(
+      /params\.extra is not part of the spec/,
+    );
     T.disposeTree(good);
   });
 });
@@ -120,7 +159,9 @@ describe('linear, conv, groupNorm', () => {
     expect(y.shape).toEqual([2, 2, 2]);
     // rows: (1,1,1) -> (6.25, -2.5); (2,0,-4) -> (-9.75, -6); (0,0,0) -> (0.25, -2); (1,-1,2) -> (5.25, -2)
     expectAllClose(await values(y), [6.25, -2.5, -9.75, -6, 0.25, -2, 5.25, -2], 1e-12, 'linear');
-    expect(() => linearApply(p, host([1, 2], [1, 2]))).toThrow(/linear: x \[1, 2\] must end in 3 features to match weight \[2, 3\]/);
+    expect(() => linearApply(p, host([1, 2], [1, 2]))).toThrow(
+      /linear: x \[1, 2\] must end in 3 features to match weight \[2, 3\]/,
+    );
     T.disposeTree([p, x, y]);
   });
 
@@ -133,14 +174,21 @@ describe('linear, conv, groupNorm', () => {
     const y = convApply(identity, x);
     expect(y.shape).toEqual([2, 2, 5, 4]);
     const xs = await values(x);
-    expectAllClose(await values(y), xs.map((v, i) => v + (Math.floor(i / 20) % 2 === 0 ? 0.5 : -1)), 1e-12, 'identity conv');
+    expectAllClose(
+      await values(y),
+      xs.map((v, i) => v + (Math.floor(i / 20) % 2 === 0 ? 0.5 : -1)),
+      1e-12,
+      'identity conv',
+    );
     const mix = { weight: host([1, 2, -1, 0.5, 3, 0], [3, 2, 1, 1]), bias: host([0, 0, 1], [3]) };
     const z = convApply(mix, x);
     expect(z.shape).toEqual([2, 3, 5, 4]);
     const zs = await values(z);
     // out channel 2, sample 1, pixel 7: 3 x[1,0,7] + 0 x[1,1,7] + 1
     expect(zs[1 * 60 + 2 * 20 + 7]).toBeCloseTo(3 * xs[1 * 40 + 7] + 1, 12);
-    expect(() => convApply(mix, rand(1, [1, 3, 4, 4]))).toThrow(/conv: x \[1, 3, 4, 4\] must be \[N, 2, H, W\] to match weight \[3, 2, 1, 1\]/);
+    expect(() => convApply(mix, rand(1, [1, 3, 4, 4]))).toThrow(
+      /conv: x \[1, 3, 4, 4\] must be \[N, 2, H, W\] to match weight \[3, 2, 1, 1\]/,
+    );
     T.disposeTree([x, identity, y, mix, z]);
   });
 
@@ -156,7 +204,9 @@ describe('linear, conv, groupNorm', () => {
       expect(m).toBeCloseTo(0, 10);
       expect(v).toBeCloseTo(1, 3); // eps 1e-5 in the denominator
     }
-    expect(() => groupNormApply(p, x, { groups: 3 })).toThrow(/groups = 3 must divide the 4 channels; use defaultGroups\(4\) = 4/);
+    expect(() => groupNormApply(p, x, { groups: 3 })).toThrow(
+      /groups = 3 must divide the 4 channels; use defaultGroups\(4\) = 4/,
+    );
     T.disposeTree([x, p, y]);
   });
 });
@@ -186,7 +236,9 @@ describe('timestep embedding', () => {
       expectAllClose(await values(e), reference(ts, dim, ref), 1e-12, `embedding dim ${dim}`);
       e.dispose();
     }
-    expect(() => sinusoidalEmbedding(host([1, 2], [2, 1]), 8)).toThrow(/sinusoidalEmbedding: t must be 1-D \[B\].*got \[2, 1\]/);
+    expect(() => sinusoidalEmbedding(host([1, 2], [2, 1]), 8)).toThrow(
+      /sinusoidalEmbedding: t must be 1-D \[B\].*got \[2, 1\]/,
+    );
     expect(() => sinusoidalEmbedding(t, 2)).toThrow(/dim = 2 is too small/);
     t.dispose();
   });
@@ -200,7 +252,10 @@ describe('timestep embedding', () => {
       return e;
     });
     expect(g.backend).toBe('webgpu');
-    expectClose({ cpu: await c.data(), gpu: await g.data(), shape: c.shape, dtype: 'float32' }, { rtol: 0, atol: 2e-5 });
+    expectClose(
+      { cpu: await c.data(), gpu: await g.data(), shape: c.shape, dtype: 'float32' },
+      { rtol: 0, atol: 2e-5 },
+    );
     T.disposeTree([c, g]);
   });
 
@@ -225,7 +280,9 @@ describe('residual block', () => {
     const temb = rand(13, [2, 6]);
     expect(resBlockApply(same, x, temb, { groups: 2 }).shape).toEqual([2, 4, 4, 4]);
     expect(resBlockApply(grow, x, temb, { groups: 2 }).shape).toEqual([2, 8, 4, 4]);
-    expect(() => resBlockApply(same, x, rand(0, [2, 5]), { groups: 2 })).toThrow(/resBlock: temb \[2, 5\] must be \[B, 6\] with B = 2/);
+    expect(() => resBlockApply(same, x, rand(0, [2, 5]), { groups: 2 })).toThrow(
+      /resBlock: temb \[2, 5\] must be \[B, 6\] with B = 2/,
+    );
     T.disposeTree([same, grow, x, temb]);
   });
 
@@ -234,7 +291,11 @@ describe('residual block', () => {
     const temb = rand(15, [1, 6]);
     const same = resBlockInit(T.key(7), { inChannels: 4, outChannels: 4, timeEmbedDim: 6 }, cpu64);
     const grow = resBlockInit(T.key(8), { inChannels: 4, outChannels: 8, timeEmbedDim: 6 }, cpu64);
-    const [a, b, skip] = [resBlockApply(same, x, temb, { groups: 2 }), resBlockApply(grow, x, temb, { groups: 4 }), convApply(grow.skip!, x)];
+    const [a, b, skip] = [
+      resBlockApply(same, x, temb, { groups: 2 }),
+      resBlockApply(grow, x, temb, { groups: 4 }),
+      convApply(grow.skip!, x),
+    ];
     expectAllClose(await values(a), await values(x), 1e-12, 'identity block');
     expectAllClose(await values(b), await values(skip), 1e-12, 'skip block');
     T.disposeTree([x, temb, same, grow, a, b, skip]);
@@ -246,8 +307,10 @@ describe('residual block', () => {
     const temb = rand(17, [2, 3]);
     const y = resBlockApply(p, x, temb, { groups: 2 });
     const want = T.scope(() => {
-      const gn = (t: Tensor, n: { weight: Tensor; bias: Tensor }) => T.groupNorm(t, { groups: 2, weight: n.weight, bias: n.bias });
-      const conv = (t: Tensor, c: { weight: Tensor; bias: Tensor }, padding: number) => T.conv2d(t, c.weight, { padding, bias: c.bias });
+      const gn = (t: Tensor, n: { weight: Tensor; bias: Tensor }) =>
+        T.groupNorm(t, { groups: 2, weight: n.weight, bias: n.bias });
+      const conv = (t: Tensor, c: { weight: Tensor; bias: Tensor }, padding: number) =>
+        T.conv2d(t, c.weight, { padding, bias: c.bias });
       const shift = T.add(T.matmul(T.silu(temb), T.transpose(p.time.weight)), p.time.bias); // [2, 4]
       const h = T.add(conv(T.silu(gn(x, p.norm1)), p.conv1, 1), T.reshape(shift, [2, 4, 1, 1]));
       return T.add(conv(x, p.skip!, 0), conv(T.silu(gn(h, p.norm2)), p.conv2, 1));
@@ -262,7 +325,19 @@ describe('residual block', () => {
     const temb = rand(20, [2, 3]);
     const report = await T.checkGrad(
       (xi, ti, c1, tw, c2, sk, n2) =>
-        resBlockApply({ ...p, conv1: { ...p.conv1, weight: c1 }, time: { ...p.time, weight: tw }, conv2: { ...p.conv2, weight: c2 }, skip: { ...p.skip!, weight: sk }, norm2: { ...p.norm2, weight: n2 } }, xi, ti, { groups: 2 }),
+        resBlockApply(
+          {
+            ...p,
+            conv1: { ...p.conv1, weight: c1 },
+            time: { ...p.time, weight: tw },
+            conv2: { ...p.conv2, weight: c2 },
+            skip: { ...p.skip!, weight: sk },
+            norm2: { ...p.norm2, weight: n2 },
+          },
+          xi,
+          ti,
+          { groups: 2 },
+        ),
       [x, temb, p.conv1.weight, p.time.weight, p.conv2.weight, p.skip!.weight, p.norm2.weight],
       { maxElementsPerInput: 12 },
     );
@@ -273,7 +348,13 @@ describe('residual block', () => {
 
 describe('attention', () => {
   /** The attention block on host arrays: GN (eps 1e-5), qkv, per-head softmax(q k^T / sqrt(d)) v, proj, residual. */
-  const hostAttention = (x: number[], [b, c, h, w]: number[], p: Record<string, number[]>, groups: number, heads: number): number[] => {
+  const hostAttention = (
+    x: number[],
+    [b, c, h, w]: number[],
+    p: Record<string, number[]>,
+    groups: number,
+    heads: number,
+  ): number[] => {
     const n = h * w;
     const d = c / heads;
     const out = [...x];
@@ -287,10 +368,13 @@ describe('attention', () => {
         const m = vals.reduce((a, v) => a + v, 0) / vals.length;
         const v = vals.reduce((a, u) => a + (u - m) ** 2, 0) / vals.length;
         for (let ci = g * per; ci < (g + 1) * per; ci++)
-          for (let pi = 0; pi < n; pi++) normed[pi][ci] = ((at(bi, ci, pi) - m) / Math.sqrt(v + 1e-5)) * p.normW[ci] + p.normB[ci];
+          for (let pi = 0; pi < n; pi++)
+            normed[pi][ci] = ((at(bi, ci, pi) - m) / Math.sqrt(v + 1e-5)) * p.normW[ci] + p.normB[ci];
       }
       const lin = (rows: number[][], wt: number[], bias: number[], outF: number) =>
-        rows.map((r) => Array.from({ length: outF }, (_, o) => bias[o] + r.reduce((a, v, i) => a + v * wt[o * r.length + i], 0)));
+        rows.map((r) =>
+          Array.from({ length: outF }, (_, o) => bias[o] + r.reduce((a, v, i) => a + v * wt[o * r.length + i], 0)),
+        );
       const qkv = lin(normed, p.qkvW, p.qkvB, 3 * c);
       const attended: number[][] = Array.from({ length: n }, () => new Array(c).fill(0));
       for (let hd = 0; hd < heads; hd++) {
@@ -303,7 +387,8 @@ describe('attention', () => {
           const mx = Math.max(...scores);
           const e = scores.map((s) => Math.exp(s - mx));
           const z = e.reduce((a, v) => a + v, 0);
-          for (let k = 0; k < d; k++) attended[i][hd * d + k] = e.reduce((a, ej, j) => a + (ej / z) * qkv[j][2 * c + hd * d + k], 0);
+          for (let k = 0; k < d; k++)
+            attended[i][hd * d + k] = e.reduce((a, ej, j) => a + (ej / z) * qkv[j][2 * c + hd * d + k], 0);
         }
       }
       const proj = lin(attended, p.projW, p.projB, c);
@@ -315,7 +400,10 @@ describe('attention', () => {
   const randomAttention = (seed: number, c: number, dtype: 'float32' | 'float64' = 'float64'): AttentionParams => {
     const base = attentionInit(T.key(seed), { channels: c, zeroInit: false }, { backend: 'cpu', dtype });
     // Non-trivial norm affine too.
-    const norm = { weight: T.uniform(T.key(seed + 100), [c], { backend: 'cpu', dtype, min: 0.5, max: 1.5 }), bias: T.uniform(T.key(seed + 101), [c], { backend: 'cpu', dtype, min: -0.5, max: 0.5 }) };
+    const norm = {
+      weight: T.uniform(T.key(seed + 100), [c], { backend: 'cpu', dtype, min: 0.5, max: 1.5 }),
+      bias: T.uniform(T.key(seed + 101), [c], { backend: 'cpu', dtype, min: -0.5, max: 0.5 }),
+    };
     base.norm.weight.dispose();
     base.norm.bias.dispose();
     return { ...base, norm };
@@ -329,11 +417,19 @@ describe('attention', () => {
       const y = attentionApply(p, x, { groups: 2, heads });
       expect(y.shape).toEqual(shape);
       const hp = {
-        normW: await values(p.norm.weight), normB: await values(p.norm.bias),
-        qkvW: await values(p.qkv.weight), qkvB: await values(p.qkv.bias),
-        projW: await values(p.proj.weight), projB: await values(p.proj.bias),
+        normW: await values(p.norm.weight),
+        normB: await values(p.norm.bias),
+        qkvW: await values(p.qkv.weight),
+        qkvB: await values(p.qkv.bias),
+        projW: await values(p.proj.weight),
+        projB: await values(p.proj.bias),
       };
-      expectAllClose(await values(y), hostAttention(await values(x), shape, hp, 2, heads), 1e-10, `attention (${heads} heads)`);
+      expectAllClose(
+        await values(y),
+        hostAttention(await values(x), shape, hp, 2, heads),
+        1e-10,
+        `attention (${heads} heads)`,
+      );
       T.disposeTree([p, x, y]);
     });
   }
@@ -343,7 +439,9 @@ describe('attention', () => {
     const x = rand(22, [1, 4, 2, 2]);
     const y = attentionApply(p, x, { groups: 2, heads: 2 });
     expectAllClose(await values(y), await values(x), 0, 'zero-init attention');
-    expect(() => attentionApply(p, x, { groups: 2, heads: 3 })).toThrow(/attention: heads = 3 must divide the 4 channels/);
+    expect(() => attentionApply(p, x, { groups: 2, heads: 3 })).toThrow(
+      /attention: heads = 3 must divide the 4 channels/,
+    );
     T.disposeTree([p, x, y]);
   });
 
@@ -351,7 +449,12 @@ describe('attention', () => {
     const p = randomAttention(41, 4);
     const x = rand(23, [1, 4, 2, 2]);
     const report = await T.checkGrad(
-      (xi, qw, pw, nw) => attentionApply({ ...p, qkv: { ...p.qkv, weight: qw }, proj: { ...p.proj, weight: pw }, norm: { ...p.norm, weight: nw } }, xi, { groups: 2, heads: 2 }),
+      (xi, qw, pw, nw) =>
+        attentionApply(
+          { ...p, qkv: { ...p.qkv, weight: qw }, proj: { ...p.proj, weight: pw }, norm: { ...p.norm, weight: nw } },
+          xi,
+          { groups: 2, heads: 2 },
+        ),
       [x, p.qkv.weight, p.proj.weight, p.norm.weight],
       { maxElementsPerInput: 16 },
     );
@@ -368,9 +471,15 @@ describe('attention', () => {
     const pg = T.treeMap(p32, () => onGpu[i++]);
     const xg = await T.toBackend(x32, 'webgpu');
     await expectNoLeaks(async () => {
-      const [c, g] = [attentionApply(p32, x32, { groups: 4, heads: 2 }), attentionApply(pg, xg, { groups: 4, heads: 2 })];
+      const [c, g] = [
+        attentionApply(p32, x32, { groups: 4, heads: 2 }),
+        attentionApply(pg, xg, { groups: 4, heads: 2 }),
+      ];
       expect(g.backend).toBe('webgpu');
-      expectClose({ cpu: await c.data(), gpu: await g.data(), shape: c.shape, dtype: 'float32' }, { rtol: 1e-4, atol: 1e-5 });
+      expectClose(
+        { cpu: await c.data(), gpu: await g.data(), shape: c.shape, dtype: 'float32' },
+        { rtol: 1e-4, atol: 1e-5 },
+      );
       T.disposeTree([c, g]);
     });
     T.disposeTree([p32, pg, x32, xg]);
@@ -383,7 +492,9 @@ describe('resampling', () => {
     const x = rand(25, [2, 3, 8, 6]);
     const y = downsampleApply(p, x);
     expect(y.shape).toEqual([2, 3, 4, 3]);
-    expect(() => downsampleApply(p, rand(0, [1, 3, 5, 6]))).toThrow(/downsample: x \[1, 3, 5, 6\] must be \[B, C, H, W\] with even H and W/);
+    expect(() => downsampleApply(p, rand(0, [1, 3, 5, 6]))).toThrow(
+      /downsample: x \[1, 3, 5, 6\] must be \[B, C, H, W\] with even H and W/,
+    );
     T.disposeTree([p, x, y]);
   });
 
@@ -395,7 +506,9 @@ describe('resampling', () => {
     const x = host([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]);
     const y = upsampleApply(p, x);
     expect(y.shape).toEqual([1, 2, 4, 4]);
-    expect(await values(y)).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4, 5, 5, 6, 6, 5, 5, 6, 6, 7, 7, 8, 8, 7, 7, 8, 8]);
+    expect(await values(y)).toEqual([
+      1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4, 5, 5, 6, 6, 5, 5, 6, 6, 7, 7, 8, 8, 7, 7, 8, 8,
+    ]);
     T.disposeTree([p, x, y]);
   });
 });

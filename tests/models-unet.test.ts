@@ -37,7 +37,10 @@ const MICRO: UNetConfig = {
 const inputs = (b: number, size: number, backend: Backend, dtype: 'float32' | 'float64' = 'float32', channels = 3) => ({
   xt: T.normal(T.key(100), [b, channels, size, size], { backend, dtype }),
   cond: T.uniform(T.key(101), [b, channels, size, size], { backend, dtype, min: -1, max: 1 }),
-  t: T.tensor(Array.from({ length: b }, (_, i) => [999, 0, 431, 77][i % 4]), { backend, dtype }),
+  t: T.tensor(
+    Array.from({ length: b }, (_, i) => [999, 0, 431, 77][i % 4]),
+    { backend, dtype },
+  ),
 });
 
 /** Copies every leaf of a tree to another backend, keeping the structure. */
@@ -48,7 +51,8 @@ async function treeToBackend<P>(tree: P, backend: Backend): Promise<P> {
 }
 
 /** Returns the tree leaf at a dotted path ('down.0.res.0.conv1.weight'). */
-const leafAt = (tree: unknown, path: string): Tensor => path.split('.').reduce((node: any, k) => node[k], tree) as Tensor;
+const leafAt = (tree: unknown, path: string): Tensor =>
+  path.split('.').reduce((node: any, k) => node[k], tree) as Tensor;
 
 /** A copy of `tree` with the leaves at `paths` replaced (structure shared otherwise). */
 function withLeaves<P>(tree: P, paths: readonly string[], leaves: readonly Tensor[]): P {
@@ -83,7 +87,11 @@ describe('the UNet forward pass', () => {
     const onCpu = unetInit(T.key(1), config, { backend: 'cpu' });
     const onGpu = await treeToBackend(onCpu, 'webgpu');
     const a = inputs(2, 16, 'cpu');
-    const b = { xt: await T.toBackend(a.xt, 'webgpu'), cond: await T.toBackend(a.cond, 'webgpu'), t: await T.toBackend(a.t, 'webgpu') };
+    const b = {
+      xt: await T.toBackend(a.xt, 'webgpu'),
+      cond: await T.toBackend(a.cond, 'webgpu'),
+      t: await T.toBackend(a.t, 'webgpu'),
+    };
     const [c, g] = [unetApply(onCpu, config, a.xt, a.t, a.cond), unetApply(onGpu, config, b.xt, b.t, b.cond)];
     expect(g.backend).toBe('webgpu');
     const [cv, gv] = [await c.data(), await g.data()];
@@ -114,7 +122,11 @@ describe('the UNet forward pass', () => {
     const { xt, cond, t } = inputs(1, 8, 'cpu');
     const base = Array.from(await unetApply(params, MICRO, xt, t, cond).data());
     const t2 = T.tensor([500], { backend: 'cpu' });
-    const variants = [unetApply(params, MICRO, cond, t, cond), unetApply(params, MICRO, xt, t, xt), unetApply(params, MICRO, xt, t2, cond)];
+    const variants = [
+      unetApply(params, MICRO, cond, t, cond),
+      unetApply(params, MICRO, xt, t, xt),
+      unetApply(params, MICRO, xt, t2, cond),
+    ];
     for (const v of variants) expect(Array.from(await v.data())).not.toEqual(base);
     T.disposeTree([params, xt, cond, t, t2, variants]);
   });
@@ -185,7 +197,10 @@ describe('size and cost', () => {
   });
 
   it('flopsPerImage equals 2 x the multiply-adds of every conv2d and matmul the forward pass runs', () => {
-    for (const [config, size] of [[MICRO, 8], [UNET_PRESETS.tiny, 32]] as const) {
+    for (const [config, size] of [
+      [MICRO, 8],
+      [UNET_PRESETS.tiny, 32],
+    ] as const) {
       const params = unetInit(T.key(8), config, { backend: 'cpu' });
       const { xt, cond, t } = inputs(1, size, 'cpu');
       let flops = 0;
@@ -221,13 +236,24 @@ describe('errors', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(T.ShapeError);
-    for (const p of parts) expect((err as Error).message).toMatch(p instanceof RegExp ? p : new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+    for (const p of parts)
+      expect((err as Error).message).toMatch(
+        p instanceof RegExp ? p : new RegExp(p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      );
   };
 
   it('refuses images whose size is not divisible by 2^(levels - 1), saying what size would fit', () => {
     const params = unetInit(T.key(9), UNET_PRESETS.tiny, { backend: 'cpu' });
     const { xt, cond, t } = inputs(1, 30, 'cpu');
-    expectShapeError(() => unetApply(params, UNET_PRESETS.tiny, xt, t, cond), 'unetApply', '30x30', '[1, 3, 30, 30]', '2^(levels - 1) = 4', 'channelMults [1, 2, 4]', '32x32');
+    expectShapeError(
+      () => unetApply(params, UNET_PRESETS.tiny, xt, t, cond),
+      'unetApply',
+      '30x30',
+      '[1, 3, 30, 30]',
+      '2^(levels - 1) = 4',
+      'channelMults [1, 2, 4]',
+      '32x32',
+    );
     T.disposeTree([params, xt, cond, t]);
   });
 
@@ -237,9 +263,18 @@ describe('errors', () => {
     const gray = inputs(2, 8, 'cpu', 'float32', 1);
     const small = inputs(2, 4, 'cpu');
     const apply = (xt: Tensor, t: Tensor, cond: Tensor) => () => unetApply(params, MICRO, xt, t, cond);
-    expectShapeError(apply(gray.xt, good.t, good.cond), 'unetApply', 'xt [2, 1, 8, 8]', '[B, 3, H, W]', 'imageChannels = 3');
+    expectShapeError(
+      apply(gray.xt, good.t, good.cond),
+      'unetApply',
+      'xt [2, 1, 8, 8]',
+      '[B, 3, H, W]',
+      'imageChannels = 3',
+    );
     expectShapeError(apply(good.xt, good.t, gray.cond), 'cond [2, 1, 8, 8]', '[B, 3, H, W]');
-    expectShapeError(apply(good.xt, good.t, small.cond), 'xt [2, 3, 8, 8] and cond [2, 3, 4, 4] must have the same shape');
+    expectShapeError(
+      apply(good.xt, good.t, small.cond),
+      'xt [2, 3, 8, 8] and cond [2, 3, 4, 4] must have the same shape',
+    );
     const t1 = T.tensor([5], { backend: 'cpu' });
     const t2d = T.tensor([[5], [6]], { backend: 'cpu' });
     expectShapeError(apply(good.xt, t1, good.cond), 't [1] must be [2]', 'xt [2, 3, 8, 8]');
@@ -258,15 +293,25 @@ describe('errors', () => {
       'Load a checkpoint saved with this config',
     );
     // Same widths, one level fewer: the tree's structure differs.
-    expectShapeError(() => checkUnetParams(micro, { ...MICRO, channelMults: [1] }), 'params.down should be an array of 1 entries', 'an array of 2');
+    expectShapeError(
+      () => checkUnetParams(micro, { ...MICRO, channelMults: [1] }),
+      'params.down should be an array of 1 entries',
+      'an array of 2',
+    );
     // Attention switched off: the params have a block the config does not.
-    expectShapeError(() => checkUnetParams(micro, { ...MICRO, attentionAtLowest: false }), 'params.down.1.attn is not part of the UNet config');
+    expectShapeError(
+      () => checkUnetParams(micro, { ...MICRO, attentionAtLowest: false }),
+      'params.down.1.attn is not part of the UNet config',
+    );
     T.disposeTree([micro, xt, cond, t]);
   });
 
   it('refuses configs whose groups or heads do not divide the channels', () => {
     expectShapeError(() => unetSpec({ ...MICRO, groups: 3 }), 'unetConfig', 'groups 3 does not divide the 4 channels');
-    expectShapeError(() => unetSpec({ ...MICRO, heads: 3 }), 'heads 3 does not divide the 8 channels of the lowest level');
+    expectShapeError(
+      () => unetSpec({ ...MICRO, heads: 3 }),
+      'heads 3 does not divide the 8 channels of the lowest level',
+    );
     expectShapeError(() => unetSpec({ ...MICRO, channelMults: [] }), 'channelMults must be a non-empty list');
   });
 });

@@ -120,7 +120,9 @@ describe('unary elementwise ops', () => {
         fc.asyncProperty(
           fc
             .tuple(fc.constantFrom<DType>('int32', 'bool'), shapeArb({ maxRank: 3 }))
-            .chain(([dtype, shape]) => hostArb(shape, dtype === 'bool' ? (positive ? fc.constant(1) : boolArb) : ints, dtype)),
+            .chain(([dtype, shape]) =>
+              hostArb(shape, dtype === 'bool' ? (positive ? fc.constant(1) : boolArb) : ints, dtype),
+            ),
           async (host) => {
             const r = await runOnBoth([host], f);
             expect(r.dtype).toBe(expectedUnaryDType(op, host.dtype!));
@@ -233,7 +235,13 @@ describe('binary elementwise ops', () => {
           fc.tuple(dtypes, dtypes, broadcastPairArb({ maxRank: 3 })).chain(([da, db, [, sa, sb]]) => {
             // Keep div's divisor and pow's base away from 0 (and pow's base positive) for every dtype.
             const left =
-              op === 'pow' ? (da === 'bool' ? fc.constant(1) : da === 'int32' ? intArb(1, 4) : floatArb(0.25, 3)) : valuesFor(da);
+              op === 'pow'
+                ? da === 'bool'
+                  ? fc.constant(1)
+                  : da === 'int32'
+                    ? intArb(1, 4)
+                    : floatArb(0.25, 3)
+                : valuesFor(da);
             const right =
               op === 'div'
                 ? db === 'bool'
@@ -284,7 +292,7 @@ describe('binary elementwise ops', () => {
     expect(Array.from(r.cpu)).toEqual([1, 1, -8, NaN, 9, 0.5]);
   });
 
-  it('int32 add and sub wrap around like two\'s complement (as WGSL i32)', async () => {
+  it("int32 add and sub wrap around like two's complement (as WGSL i32)", async () => {
     const a = { values: [2147483647, -2147483648, 123456789, 65537, -99999], shape: [5], dtype: 'int32' as const };
     const b = { values: [1, 1, 2147483647, 65537, 77777], shape: [5], dtype: 'int32' as const };
     const added = await runOnBoth([a, b], T.add as Binary);
@@ -298,7 +306,11 @@ describe('binary elementwise ops', () => {
   it('int32 mul and square wrap to the exact 32-bit product (Math.imul) on both backends', async () => {
     // A double product such as 123456789 * 987654321 exceeds 2^53 and loses its low bits before
     // ToInt32 wraps it; WGSL i32 multiplication keeps them. Math.imul is the exact wrapped product.
-    const a = { values: [2147483647, -2147483648, 123456789, 65537, -99999, 46341], shape: [6], dtype: 'int32' as const };
+    const a = {
+      values: [2147483647, -2147483648, 123456789, 65537, -99999, 46341],
+      shape: [6],
+      dtype: 'int32' as const,
+    };
     const b = { values: [2, -1, 987654321, 65537, 77777, 46341], shape: [6], dtype: 'int32' as const };
     const product = await runOnBoth([a, b], T.mul as Binary);
     const want = a.values.map((x, i) => Math.imul(x, b.values[i]));
@@ -326,14 +338,44 @@ describe('JS scalar operands', () => {
   const cases: readonly { name: string; dtype: DType; f: (x: Tensor) => Tensor; want: DType; tol: Tolerance }[] = [
     { name: 'add(x, 2) on float32', dtype: 'float32', f: (x) => T.add(x, 2), want: 'float32', tol: 'exact' },
     { name: 'sub(3, x) on int32', dtype: 'int32', f: (x) => T.sub(3, x), want: 'int32', tol: 'exact' },
-    { name: 'mul(x, 0.5) on int32 gives float32', dtype: 'int32', f: (x) => T.mul(x, 0.5), want: 'float32', tol: 'exact' },
+    {
+      name: 'mul(x, 0.5) on int32 gives float32',
+      dtype: 'int32',
+      f: (x) => T.mul(x, 0.5),
+      want: 'float32',
+      tol: 'exact',
+    },
     { name: 'add(x, 3) on bool gives int32', dtype: 'bool', f: (x) => T.add(x, 3), want: 'int32', tol: 'exact' },
-    { name: 'greater(x, 0) on float32 gives bool', dtype: 'float32', f: (x) => T.greater(x, 0), want: 'bool', tol: 'exact' },
+    {
+      name: 'greater(x, 0) on float32 gives bool',
+      dtype: 'float32',
+      f: (x) => T.greater(x, 0),
+      want: 'bool',
+      tol: 'exact',
+    },
     { name: 'equal(x, 1) on int32 gives bool', dtype: 'int32', f: (x) => T.equal(x, 1), want: 'bool', tol: 'exact' },
     { name: 'logicalOr(x, false) on bool', dtype: 'bool', f: (x) => T.logicalOr(x, false), want: 'bool', tol: 'exact' },
-    { name: 'div(1, x) on float32', dtype: 'float32', f: (x) => T.div(1, T.add(T.abs(x), 1)), want: 'float32', tol: TRANSCENDENTAL },
-    { name: 'pow(x, 2) on float32', dtype: 'float32', f: (x) => T.pow(x, 2), want: 'float32', tol: { rtol: 2e-5, atol: 1e-6 } },
-    { name: 'maximum(x, 1.5) on int32 gives float32', dtype: 'int32', f: (x) => T.maximum(x, 1.5), want: 'float32', tol: 'exact' },
+    {
+      name: 'div(1, x) on float32',
+      dtype: 'float32',
+      f: (x) => T.div(1, T.add(T.abs(x), 1)),
+      want: 'float32',
+      tol: TRANSCENDENTAL,
+    },
+    {
+      name: 'pow(x, 2) on float32',
+      dtype: 'float32',
+      f: (x) => T.pow(x, 2),
+      want: 'float32',
+      tol: { rtol: 2e-5, atol: 1e-6 },
+    },
+    {
+      name: 'maximum(x, 1.5) on int32 gives float32',
+      dtype: 'int32',
+      f: (x) => T.maximum(x, 1.5),
+      want: 'float32',
+      tol: 'exact',
+    },
   ];
   for (const c of cases) {
     it(`${c.name} matches the CPU with the scalar taking the tensor's dtype`, async () => {
@@ -362,7 +404,9 @@ describe('where, clamp and cast', () => {
       fc.asyncProperty(
         fc
           .tuple(broadcastTripleArb(), dtypes, dtypes)
-          .chain(([[, sc, sa, sb], da, db]) => fc.tuple(hostArb(sc, boolArb, 'bool'), hostArb(sa, valuesFor(da), da), hostArb(sb, valuesFor(db), db))),
+          .chain(([[, sc, sa, sb], da, db]) =>
+            fc.tuple(hostArb(sc, boolArb, 'bool'), hostArb(sa, valuesFor(da), da), hostArb(sb, valuesFor(db), db)),
+          ),
         async ([c, a, b]) => {
           const r = await runOnBoth([c, a, b], (cond, x, y) => T.where(cond, x, y));
           expect(r.shape).toEqual(broadcastShapes(c.shape, a.shape, b.shape));
@@ -391,7 +435,12 @@ describe('where, clamp and cast', () => {
     await fc.assert(
       fc.asyncProperty(
         broadcastTripleArb({ maxRank: 3 }).chain(([out, , sLo, sHi]) =>
-          fc.tuple(hostArb(out, floatArb(-4, 4)), hostArb(sLo, floatArb(-3, -1)), hostArb(sHi, floatArb(1, 3)), fc.constantFrom('tensors', 'scalars', 'min only', 'max only')),
+          fc.tuple(
+            hostArb(out, floatArb(-4, 4)),
+            hostArb(sLo, floatArb(-3, -1)),
+            hostArb(sHi, floatArb(1, 3)),
+            fc.constantFrom('tensors', 'scalars', 'min only', 'max only'),
+          ),
         ),
         async ([x, lo, hi, mode]) => {
           const r = await runOnBoth([x, lo, hi], (t, l, h) =>

@@ -28,7 +28,11 @@ function patterned(n: number): Float32Array {
  * Runs `f` on the same host data on both backends and reads both results back, disposing every
  * tensor and checking no handle leaks.
  */
-async function onBoth(data: Float32Array, shape: number[], f: (x: Tensor) => Tensor): Promise<{ cpu: AnyTypedArray; gpu: AnyTypedArray }> {
+async function onBoth(
+  data: Float32Array,
+  shape: number[],
+  f: (x: Tensor) => Tensor,
+): Promise<{ cpu: AnyTypedArray; gpu: AnyTypedArray }> {
   const before = T.memory();
   const out: AnyTypedArray[] = [];
   for (const backend of ['cpu', 'webgpu'] as const) {
@@ -70,7 +74,9 @@ function expectSameAt(r: { cpu: AnyTypedArray; gpu: AnyTypedArray }, indices?: n
 
 describe('past 65,535 workgroups in one dimension', () => {
   it(`an elementwise op on ${PAST_WORKGROUP_LIMIT} elements matches the CPU exactly at every element`, async () => {
-    const r = await onBoth(patterned(PAST_WORKGROUP_LIMIT), [PAST_WORKGROUP_LIMIT], (x) => T.sub(T.mul(x, 3), T.abs(x)));
+    const r = await onBoth(patterned(PAST_WORKGROUP_LIMIT), [PAST_WORKGROUP_LIMIT], (x) =>
+      T.sub(T.mul(x, 3), T.abs(x)),
+    );
     expect(r.gpu.length).toBe(PAST_WORKGROUP_LIMIT);
     expectSameAt(r);
     // Anchor: element i is 3v - |v| for v = ((i % 1013) - 506) / 4.
@@ -82,7 +88,9 @@ describe('past 65,535 workgroups in one dimension', () => {
   it('a broadcast binary op whose output passes the workgroup limit matches the CPU exactly', async () => {
     const rows = 257;
     const cols = 65_281; // rows * cols = 16,777,217 > 65,535 * 256
-    const r = await onBoth(patterned(cols), [1, cols], (x) => T.add(T.broadcastTo(x, [rows, cols]), T.reshape(T.arange(rows, undefined, 1, { backend: x.backend }), [rows, 1])));
+    const r = await onBoth(patterned(cols), [1, cols], (x) =>
+      T.add(T.broadcastTo(x, [rows, cols]), T.reshape(T.arange(rows, undefined, 1, { backend: x.backend }), [rows, 1])),
+    );
     expect(r.gpu.length).toBe(rows * cols);
     expectSameAt(r);
   });
@@ -163,7 +171,7 @@ describe('the 128 MiB storage binding limit', () => {
     const y = T.scope(() => T.sub(T.mul(T.tensor(patterned(PAST_128_MIB), { backend: 'cpu' }), 2), 1));
     try {
       const values = await y.data();
-      for (const i of sampleIndices(PAST_128_MIB, 997)) expect(values[i]).toBe(2 * ((((i % 1013) - 506) / 4)) - 1);
+      for (const i of sampleIndices(PAST_128_MIB, 997)) expect(values[i]).toBe(2 * (((i % 1013) - 506) / 4) - 1);
     } finally {
       y.dispose();
     }

@@ -22,7 +22,9 @@ useBackends();
 /** Distinct, exactly representable values 0.5 * i - n / 4 (so any misplaced element shows). */
 const distinct = (shape: readonly number[], dtype: DType = 'float32'): HostTensor & { values: number[] } => {
   const n = sizeOf(shape);
-  const values = Array.from({ length: n }, (_, i) => (dtype === 'float32' ? 0.5 * i - n / 4 : dtype === 'int32' ? i - (n >> 1) : i % 3 === 0 ? 1 : 0));
+  const values = Array.from({ length: n }, (_, i) =>
+    dtype === 'float32' ? 0.5 * i - n / 4 : dtype === 'int32' ? i - (n >> 1) : i % 3 === 0 ? 1 : 0,
+  );
   return { values, shape: [...shape], dtype };
 };
 
@@ -79,7 +81,9 @@ describe('views: reshape, transpose, broadcastTo, expandDims, squeeze, slice', (
   it('reshape to any shape with the same size (one dim possibly -1) matches the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(
-        distinctArb(shapeArb()).chain((x) => fc.tuple(fc.constant(x), reshapeTargetArb([...x.shape]).chain(withInferredDim))),
+        distinctArb(shapeArb()).chain((x) =>
+          fc.tuple(fc.constant(x), reshapeTargetArb([...x.shape]).chain(withInferredDim)),
+        ),
         async ([x, target]) => {
           const r = await runOnBoth([x], (t) => T.reshape(t, target));
           expect(sizeOf(r.shape)).toBe(sizeOf(x.shape));
@@ -111,7 +115,9 @@ describe('views: reshape, transpose, broadcastTo, expandDims, squeeze, slice', (
   });
 
   it('reshape of a transposed matrix gives the transposed order (hand case)', async () => {
-    const r = await runOnBoth([{ values: [1, 2, 3, 4, 5, 6], shape: [2, 3] }], (t) => T.reshape(T.transpose(t), [2, 3]));
+    const r = await runOnBoth([{ values: [1, 2, 3, 4, 5, 6], shape: [2, 3] }], (t) =>
+      T.reshape(T.transpose(t), [2, 3]),
+    );
     expect(Array.from(r.gpu)).toEqual([1, 4, 2, 5, 3, 6]);
     expectEqual(r);
   });
@@ -120,13 +126,22 @@ describe('views: reshape, transpose, broadcastTo, expandDims, squeeze, slice', (
     await fc.assert(
       fc.asyncProperty(
         shapeArb({ minRank: 1, maxRank: 3 }).chain((s) =>
-          fc.tuple(fc.constant(distinct(s)), permutationArb(s.length), fc.integer({ min: 1, max: 2 }), fc.nat(s.length), fc.constantFrom(1, 2, 3)),
+          fc.tuple(
+            fc.constant(distinct(s)),
+            permutationArb(s.length),
+            fc.integer({ min: 1, max: 2 }),
+            fc.nat(s.length),
+            fc.constantFrom(1, 2, 3),
+          ),
         ),
         async ([x, perm, step, at, copies]) => {
           const viewOf = (t: T.Tensor): T.Tensor => {
             const moved = T.slice(T.transpose(t, perm), [0], [undefined], [step]);
             const widened = T.expandDims(moved, at);
-            return T.broadcastTo(widened, widened.shape.map((d, i) => (i === at ? copies : d)));
+            return T.broadcastTo(
+              widened,
+              widened.shape.map((d, i) => (i === at ? copies : d)),
+            );
           };
           const viewShape = (() => {
             const moved = perm.map((p) => x.shape[p]);
@@ -160,7 +175,9 @@ describe('views: reshape, transpose, broadcastTo, expandDims, squeeze, slice', (
       T.reshape(T.broadcastTo(T.reshape(x, [2, 1, 12]), [2, 6, 12]), [2, 2, 3, 12]),
     ];
     expect(T.memory().webgpu.bytes).toBe(bytes);
-    expect(Array.from(await views[1].data())).toEqual([0, 12, 1, 13, 2, 14, 3, 15, 4, 16, 5, 17, 6, 18, 7, 19, 8, 20, 9, 21, 10, 22, 11, 23]);
+    expect(Array.from(await views[1].data())).toEqual([
+      0, 12, 1, 13, 2, 14, 3, 15, 4, 16, 5, 17, 6, 18, 7, 19, 8, 20, 9, 21, 10, 22, 11, 23,
+    ]);
     // Merging a transposed pair cannot be a view: it copies, in the transposed order.
     const copy = T.reshape(T.transpose(x, [0, 2, 1]), [2, 12]);
     expect(T.memory().webgpu.bytes).toBeGreaterThan(bytes);
@@ -207,7 +224,9 @@ describe('views: reshape, transpose, broadcastTo, expandDims, squeeze, slice', (
   it('expandDims at any axis and squeeze (all or listed size-1 axes) match the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(
-        distinctArb(shapeArb({ maxRank: 3 })).chain((x) => fc.tuple(fc.constant(x), axisArb(x.shape.length + 1), fc.boolean())),
+        distinctArb(shapeArb({ maxRank: 3 })).chain((x) =>
+          fc.tuple(fc.constant(x), axisArb(x.shape.length + 1), fc.boolean()),
+        ),
         async ([x, axis, squeezeAll]) => {
           const e = await runOnBoth([x], (t) => T.expandDims(t, axis));
           const a = axis < 0 ? axis + x.shape.length + 1 : axis;
@@ -271,7 +290,10 @@ describe('copies: concat, stack, pad', () => {
         async ([base, axis, parts]) => {
           const a = axis < 0 ? axis + base.length : axis;
           const inputs = parts.map(([d, dtype], k) => {
-            const h = distinct(base.map((b, i) => (i === a ? d : b)), dtype);
+            const h = distinct(
+              base.map((b, i) => (i === a ? d : b)),
+              dtype,
+            );
             return { ...h, values: h.values.map((v) => (dtype === 'float32' ? v + 100 * k : v)) };
           });
           const r = await runOnBoth(inputs, (...ts) => T.concat(ts, { axis }));
@@ -288,7 +310,9 @@ describe('copies: concat, stack, pad', () => {
   it('stack of equal shapes along any new axis matches the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(
-        shapeArb({ maxRank: 3 }).chain((s) => fc.tuple(fc.constant(s), axisArb(s.length + 1), fc.integer({ min: 1, max: 3 }))),
+        shapeArb({ maxRank: 3 }).chain((s) =>
+          fc.tuple(fc.constant(s), axisArb(s.length + 1), fc.integer({ min: 1, max: 3 })),
+        ),
         async ([shape, axis, count]) => {
           const inputs = Array.from({ length: count }, (_, k) => {
             const h = distinct(shape);
@@ -328,14 +352,25 @@ describe('copies: concat, stack, pad', () => {
     await fc.assert(
       fc.asyncProperty(
         distinctArb(shapeArb({ minRank: 1 })).chain((x) =>
-          fc.tuple(fc.constant(x), axisArb(x.shape.length), fc.array(fc.nat(7), { minLength: 1, maxLength: 3 }), fc.boolean()),
+          fc.tuple(
+            fc.constant(x),
+            axisArb(x.shape.length),
+            fc.array(fc.nat(7), { minLength: 1, maxLength: 3 }),
+            fc.boolean(),
+          ),
         ),
         async ([x, signedAxis, cuts, reversed]) => {
           const axis = (signedAxis + x.shape.length) % x.shape.length;
           const d = x.shape[axis];
           const bounds = [0, ...cuts.map((c) => Math.min(c, d)).sort((a, b) => a - b), d];
           const piecesOf = (t: T.Tensor) =>
-            bounds.slice(1).map((end, i) => T.slice(t, x.shape.map((_, k) => (k === axis ? bounds[i] : 0)), x.shape.map((n, k) => (k === axis ? end : n))));
+            bounds.slice(1).map((end, i) =>
+              T.slice(
+                t,
+                x.shape.map((_, k) => (k === axis ? bounds[i] : 0)),
+                x.shape.map((n, k) => (k === axis ? end : n)),
+              ),
+            );
           const r = await runOnBoth([x], (t) => {
             const pieces = piecesOf(t);
             return T.concat(reversed ? pieces.reverse() : pieces, { axis });
@@ -358,27 +393,42 @@ describe('copies: concat, stack, pad', () => {
 
   it('1-D concat of contiguous, strided, pending (fused or matmul) and empty inputs matches the CPU', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom('plain', 'offset', 'strided', 'fused', 'matmul', 'empty'), fc.integer({ min: 1, max: 9 })), { minLength: 1, maxLength: 8 }), async (parts) => {
-        const inputs = parts.map(([, n], i) => distinct([n + 2, 3]).values.map((v) => v + i));
-        const r = await runOnBoth(
-          inputs.map((values, i) => ({ values, shape: [parts[i][1] + 2, 3] })),
-          (...ts) =>
-            T.concat(
-              ts.map((t, i) => {
-                const n = parts[i][1];
-                switch (parts[i][0]) {
-                  case 'plain': return T.reshape(t, [-1]);
-                  case 'offset': return T.reshape(T.slice(t, [1], [n + 1]), [-1]);
-                  case 'strided': return T.reshape(T.transpose(t), [-1]);
-                  case 'fused': return T.reshape(T.add(T.mul(t, 2), 1), [-1]);
-                  case 'matmul': return T.reshape(T.matmul(t, T.ones([3, 2], { backend: t.backend })), [-1]);
-                  default: return T.reshape(T.slice(t, [0], [0]), [-1]);
-                }
-              }),
-            ),
-        );
-        expectEqual(r);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('plain', 'offset', 'strided', 'fused', 'matmul', 'empty'),
+            fc.integer({ min: 1, max: 9 }),
+          ),
+          { minLength: 1, maxLength: 8 },
+        ),
+        async (parts) => {
+          const inputs = parts.map(([, n], i) => distinct([n + 2, 3]).values.map((v) => v + i));
+          const r = await runOnBoth(
+            inputs.map((values, i) => ({ values, shape: [parts[i][1] + 2, 3] })),
+            (...ts) =>
+              T.concat(
+                ts.map((t, i) => {
+                  const n = parts[i][1];
+                  switch (parts[i][0]) {
+                    case 'plain':
+                      return T.reshape(t, [-1]);
+                    case 'offset':
+                      return T.reshape(T.slice(t, [1], [n + 1]), [-1]);
+                    case 'strided':
+                      return T.reshape(T.transpose(t), [-1]);
+                    case 'fused':
+                      return T.reshape(T.add(T.mul(t, 2), 1), [-1]);
+                    case 'matmul':
+                      return T.reshape(T.matmul(t, T.ones([3, 2], { backend: t.backend })), [-1]);
+                    default:
+                      return T.reshape(T.slice(t, [0], [0]), [-1]);
+                  }
+                }),
+              ),
+          );
+          expectEqual(r);
+        },
+      ),
       runs(25),
     );
   });
@@ -392,7 +442,16 @@ describe('copies: concat, stack, pad', () => {
     const s = await runOnBoth([a, a], (x, y) => T.stack([x, T.neg(y)], { axis: 1 }));
     expect(s.shape).toEqual([2, 2, 2]);
     expect(Array.from(s.gpu)).toEqual([1, 2, -1, -2, 3, 4, -3, -4]);
-    const p = await runOnBoth([b], (x) => T.pad(x, [[1, 0], [0, 2]], { value: 9 }));
+    const p = await runOnBoth([b], (x) =>
+      T.pad(
+        x,
+        [
+          [1, 0],
+          [0, 2],
+        ],
+        { value: 9 },
+      ),
+    );
     expect(p.shape).toEqual([3, 3]);
     expect(Array.from(p.gpu)).toEqual([9, 9, 9, 5, 9, 9, 6, 9, 9]);
     expectEqual(p);
@@ -421,12 +480,16 @@ describe('composed views read in place by other ops', () => {
   it('a binary op between a broadcast view and a transposed view matches the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(
-        shapeArb({ minRank: 1 }).chain((out) => fc.tuple(fc.constant(out), broadcastableTo(out), permutationArb(out.length))),
+        shapeArb({ minRank: 1 }).chain((out) =>
+          fc.tuple(fc.constant(out), broadcastableTo(out), permutationArb(out.length)),
+        ),
         async ([out, from, perm]) => {
           // b is stored in permuted order and transposed back, so both operands are strided.
           const inverse = perm.map((_, i) => perm.indexOf(i));
           const b = distinct(perm.map((p) => out[p]));
-          const r = await runOnBoth([distinct(from), b], (x, y) => T.sub(T.broadcastTo(x, out), T.transpose(y, inverse)));
+          const r = await runOnBoth([distinct(from), b], (x, y) =>
+            T.sub(T.broadcastTo(x, out), T.transpose(y, inverse)),
+          );
           expect(r.shape).toEqual(out);
           expectEqual(r);
         },
@@ -451,10 +514,16 @@ describe('composed views read in place by other ops', () => {
 
   it('upsampled (broadcast-reshaped) and flattened views read the right elements', async () => {
     await fc.assert(
-      fc.asyncProperty(distinctArb(nonEmptyShapeArb({ minRank: 4, maxRank: 4 })), fc.integer({ min: 1, max: 3 }), async (x, scale) => {
-        const r = await runOnBoth([x], (t) => T.flatten(T.neg(T.upsampleNearest2d(T.transpose(t, [0, 1, 3, 2]), { scale }))));
-        expectEqual(r);
-      }),
+      fc.asyncProperty(
+        distinctArb(nonEmptyShapeArb({ minRank: 4, maxRank: 4 })),
+        fc.integer({ min: 1, max: 3 }),
+        async (x, scale) => {
+          const r = await runOnBoth([x], (t) =>
+            T.flatten(T.neg(T.upsampleNearest2d(T.transpose(t, [0, 1, 3, 2]), { scale }))),
+          );
+          expectEqual(r);
+        },
+      ),
       runs(15),
     );
   });

@@ -5,7 +5,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { expectClose, expectEqual, runOnBoth, useBackends, type HostTensor } from './support/backends.js';
-import { axisArb, floatArb, hostArb, intArb, nonEmptyShapeArb, runs, shapeArb, sizeOf, valuesArb } from './support/arbitraries.js';
+import {
+  axisArb,
+  floatArb,
+  hostArb,
+  intArb,
+  nonEmptyShapeArb,
+  runs,
+  shapeArb,
+  sizeOf,
+  valuesArb,
+} from './support/arbitraries.js';
 
 useBackends();
 
@@ -15,7 +25,8 @@ useBackends();
  */
 const grid = fc.integer({ min: -16, max: 16 }).map((i) => i / 8);
 
-const host = (shape: readonly number[], values: fc.Arbitrary<number> = grid): fc.Arbitrary<HostTensor> => hostArb(shape, values);
+const host = (shape: readonly number[], values: fc.Arbitrary<number> = grid): fc.Arbitrary<HostTensor> =>
+  hostArb(shape, values);
 
 const expectCloseToList = (actual: ArrayLike<number>, want: readonly number[], digits = 5): void => {
   expect(actual.length).toBe(want.length);
@@ -45,7 +56,9 @@ describe('matmul', () => {
   it('matmul of arbitrary float32 values matches the CPU within f32 accumulation error', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.tuple(matDim, matDim, matDim).chain(([m, k, n]) => fc.tuple(host([m, k], floatArb(-1, 1)), host([k, n], floatArb(-1, 1)))),
+        fc
+          .tuple(matDim, matDim, matDim)
+          .chain(([m, k, n]) => fc.tuple(host([m, k], floatArb(-1, 1)), host([k, n], floatArb(-1, 1)))),
         async ([a, b]) => {
           const r = await runOnBoth([a, b], T.matmul);
           // K <= 70 products of |x| <= 1: error well under 70 * eps.
@@ -104,9 +117,11 @@ describe('matmul', () => {
   it('matmul reads transposed operands in place and matches the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.tuple(matDim, matDim, matDim, fc.boolean(), fc.boolean()).chain(([m, k, n, ta, tb]) =>
-          fc.tuple(host(ta ? [k, m] : [m, k]), host(tb ? [n, k] : [k, n]), fc.constant(ta), fc.constant(tb)),
-        ),
+        fc
+          .tuple(matDim, matDim, matDim, fc.boolean(), fc.boolean())
+          .chain(([m, k, n, ta, tb]) =>
+            fc.tuple(host(ta ? [k, m] : [m, k]), host(tb ? [n, k] : [k, n]), fc.constant(ta), fc.constant(tb)),
+          ),
         async ([a, b, ta, tb]) => {
           const r = await runOnBoth([a, b], (x, y) => T.matmul(ta ? T.transpose(x) : x, tb ? T.transpose(y) : y));
           expectEqual(r);
@@ -175,14 +190,24 @@ const convCaseArb: fc.Arbitrary<ConvCase> = fc
     kw: fc.integer({ min: 1, max: 3 }),
     stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
     dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-    padding: fc.oneof(fc.constant('same' as const), fc.constant('valid' as const), fc.integer({ min: 0, max: 2 }), fc.tuple(fc.nat(2), fc.nat(2))),
+    padding: fc.oneof(
+      fc.constant('same' as const),
+      fc.constant('valid' as const),
+      fc.integer({ min: 0, max: 2 }),
+      fc.tuple(fc.nat(2), fc.nat(2)),
+    ),
     extraH: fc.nat(5),
     extraW: fc.nat(5),
     withBias: fc.boolean(),
   })
   .chain((g) => {
     const stride = g.padding === 'same' ? ([1, 1] as const) : g.stride;
-    const pad = g.padding === 'same' || g.padding === 'valid' ? [0, 0] : typeof g.padding === 'number' ? [g.padding, g.padding] : g.padding;
+    const pad =
+      g.padding === 'same' || g.padding === 'valid'
+        ? [0, 0]
+        : typeof g.padding === 'number'
+          ? [g.padding, g.padding]
+          : g.padding;
     // Smallest input the dilated kernel fits in (output >= 1).
     const h = Math.max(1, g.dilation[0] * (g.kh - 1) + 1 - 2 * pad[0]) + g.extraH;
     const w = Math.max(1, g.dilation[1] * (g.kw - 1) + 1 - 2 * pad[1]) + g.extraW;
@@ -192,7 +217,12 @@ const convCaseArb: fc.Arbitrary<ConvCase> = fc
       x: host([g.n, cin, h, w]),
       w: host([cout, g.cinPerGroup, g.kh, g.kw]),
       bias: g.withBias ? host([cout]) : fc.constant(undefined),
-      options: fc.constant({ stride: [stride[0], stride[1]] as [number, number], dilation: g.dilation, padding: g.padding, groups: g.groups }),
+      options: fc.constant({
+        stride: [stride[0], stride[1]] as [number, number],
+        dilation: g.dilation,
+        padding: g.padding,
+        groups: g.groups,
+      }),
     });
   });
 
@@ -218,7 +248,8 @@ const convTransposeCaseArb: fc.Arbitrary<ConvTCase> = fc
     outputPadding: fc.tuple(fc.nat(1), fc.nat(1)),
   })
   .chain((g) => {
-    const outSize = (i: number, k: number, s: number, p: number, d: number, op: number) => (i - 1) * s - 2 * p + d * (k - 1) + op + 1;
+    const outSize = (i: number, k: number, s: number, p: number, d: number, op: number) =>
+      (i - 1) * s - 2 * p + d * (k - 1) + op + 1;
     // outputPadding must be below max(stride, dilation); padding must leave an output >= 1.
     const op = g.outputPadding.map((o, i) => (o < Math.max(g.stride[i], g.dilation[i]) ? o : 0)) as [number, number];
     const padding = [0, 1].map((i) => {
@@ -269,7 +300,9 @@ describe('conv2d and convTranspose2d', () => {
     expect(Array.from(grouped.gpu)).toEqual([12, 16, 24, 28, -10, -12, -16, -18]);
     expectEqual(grouped);
     // Dilation 2 with a 2x2 kernel on 3x3 reads the four corners.
-    const dilated = await runOnBoth([x, { values: [1, 1, 1, 1], shape: [1, 1, 2, 2] }], (a, b) => T.conv2d(a, b, { dilation: 2 }));
+    const dilated = await runOnBoth([x, { values: [1, 1, 1, 1], shape: [1, 1, 2, 2] }], (a, b) =>
+      T.conv2d(a, b, { dilation: 2 }),
+    );
     expect(Array.from(dilated.gpu)).toEqual([20]);
   });
 
@@ -304,7 +337,9 @@ describe('conv2d and convTranspose2d', () => {
     expect(s2.shape).toEqual([1, 1, 5, 5]);
     expect(Array.from(s2.gpu)).toEqual([1, 1, 2, 2, 0, 1, 1, 2, 2, 0, 3, 3, 4, 4, 0, 3, 3, 4, 4, 0, 0, 0, 0, 0, 0]);
     expectEqual(s2);
-    const bias = await runOnBoth([x, w, { values: [0.5], shape: [1] }], (a, b, c) => T.convTranspose2d(a, b, { padding: 1, bias: c }));
+    const bias = await runOnBoth([x, w, { values: [0.5], shape: [1] }], (a, b, c) =>
+      T.convTranspose2d(a, b, { padding: 1, bias: c }),
+    );
     expect(Array.from(bias.gpu)).toEqual([10.5]);
   });
 });
@@ -323,7 +358,10 @@ const poolCaseArb = fc
   })
   .chain((g) => {
     // Padding may be at most half the kernel.
-    const padding = [Math.min(g.padding[0], g.kernel[0] >> 1), Math.min(g.padding[1], g.kernel[1] >> 1)] as [number, number];
+    const padding = [Math.min(g.padding[0], g.kernel[0] >> 1), Math.min(g.padding[1], g.kernel[1] >> 1)] as [
+      number,
+      number,
+    ];
     const h = Math.max(1, g.kernel[0] - 2 * padding[0]) + g.extraH;
     const w = Math.max(1, g.kernel[1] - 2 * padding[1]) + g.extraW;
     return fc.record({
@@ -375,7 +413,13 @@ describe('pooling and upsampling', () => {
     await fc.assert(
       fc.asyncProperty(
         nonEmptyShapeArb({ minRank: 4, maxRank: 4 }).chain((s) =>
-          fc.tuple(host(s), fc.oneof(fc.integer({ min: 1, max: 3 }), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })))),
+          fc.tuple(
+            host(s),
+            fc.oneof(
+              fc.integer({ min: 1, max: 3 }),
+              fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+            ),
+          ),
         ),
         async ([x, scale]) => {
           const r = await runOnBoth([x], (t) => T.upsampleNearest2d(t, { scale }));
@@ -386,7 +430,9 @@ describe('pooling and upsampling', () => {
       ),
       runs(20),
     );
-    const hand = await runOnBoth([{ values: [1, 2, 3, 4], shape: [1, 1, 2, 2] }], (t) => T.upsampleNearest2d(t, { scale: 2 }));
+    const hand = await runOnBoth([{ values: [1, 2, 3, 4], shape: [1, 1, 2, 2] }], (t) =>
+      T.upsampleNearest2d(t, { scale: 2 }),
+    );
     expect(Array.from(hand.gpu)).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
   });
 });
@@ -398,7 +444,9 @@ describe('softmax and normalisation', () => {
     it(`${op} along a random axis matches the CPU`, async () => {
       await fc.assert(
         fc.asyncProperty(
-          nonEmptyShapeArb({ minRank: 1 }).chain((s) => fc.tuple(host(s, floatArb(-30, 30)), fc.option(axisArb(s.length), { nil: undefined }))),
+          nonEmptyShapeArb({ minRank: 1 }).chain((s) =>
+            fc.tuple(host(s, floatArb(-30, 30)), fc.option(axisArb(s.length), { nil: undefined })),
+          ),
           async ([x, axis]) => {
             const r = await runOnBoth([x], (t) => T[op](t, { axis }));
             expectClose(r, { rtol: 1e-5, atol: 1e-6 });
@@ -533,10 +581,16 @@ describe('take and gather', () => {
     await fc.assert(
       fc.asyncProperty(
         nonEmptyShapeArb({ minRank: 1, maxRank: 3 })
-          .chain((s) => fc.tuple(fc.constant(s), fc.option(axisArb(s.length), { nil: undefined }), shapeArb({ maxRank: 2 })))
+          .chain((s) =>
+            fc.tuple(fc.constant(s), fc.option(axisArb(s.length), { nil: undefined }), shapeArb({ maxRank: 2 })),
+          )
           .chain(([s, axis, idxShape]) => {
             const n = axis === undefined ? sizeOf(s) : s[axis < 0 ? axis + s.length : axis];
-            return fc.tuple(host(s, floatArb(-4, 4)), hostArb(idxShape, intArb(-n - 3, n + 3), 'int32'), fc.constant(axis));
+            return fc.tuple(
+              host(s, floatArb(-4, 4)),
+              hostArb(idxShape, intArb(-n - 3, n + 3), 'int32'),
+              fc.constant(axis),
+            );
           }),
         async ([x, idx, axis]) => {
           const r = await runOnBoth([x, idx], (t, i) => T.take(t, i, { axis }));
@@ -565,7 +619,11 @@ describe('take and gather', () => {
           .chain(([s, axis, dims, alongAxis]) => {
             const a = axis < 0 ? axis + s.length : axis;
             const idxShape = dims.map((d, i) => (i === a ? alongAxis : d));
-            return fc.tuple(host(s, floatArb(-4, 4)), hostArb(idxShape, intArb(-s[a] - 2, s[a] + 2), 'int32'), fc.constant(axis));
+            return fc.tuple(
+              host(s, floatArb(-4, 4)),
+              hostArb(idxShape, intArb(-s[a] - 2, s[a] + 2), 'int32'),
+              fc.constant(axis),
+            );
           }),
         async ([x, idx, axis]) => {
           const r = await runOnBoth([x, idx], (t, i) => T.gather(t, i, { axis }));
@@ -584,10 +642,14 @@ describe('take and gather', () => {
     expect(Array.from(r.gpu)).toEqual([30, 30, 10, 10, 20]);
     expectEqual(r);
     const m = { values: [1, 2, 3, 4, 5, 6], shape: [2, 3] };
-    const rows = await runOnBoth([m, { values: [1, -2], shape: [2], dtype: 'int32' }], (t, i) => T.take(t, i, { axis: 0 }));
+    const rows = await runOnBoth([m, { values: [1, -2], shape: [2], dtype: 'int32' }], (t, i) =>
+      T.take(t, i, { axis: 0 }),
+    );
     expect(Array.from(rows.gpu)).toEqual([4, 5, 6, 1, 2, 3]);
     // torch.gather(m, 1, [[2, 0], [-1, 7]]) with wrap/clamp: [[3, 1], [6, 6]].
-    const g = await runOnBoth([m, { values: [2, 0, -1, 7], shape: [2, 2], dtype: 'int32' }], (t, i) => T.gather(t, i, { axis: 1 }));
+    const g = await runOnBoth([m, { values: [2, 0, -1, 7], shape: [2, 2], dtype: 'int32' }], (t, i) =>
+      T.gather(t, i, { axis: 1 }),
+    );
     expect(Array.from(g.gpu)).toEqual([3, 1, 6, 6]);
     expectEqual(g);
   });
@@ -595,13 +657,20 @@ describe('take and gather', () => {
   it('take of int32 and bool tensors keeps their dtype and matches the CPU', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('int32' as const, 'bool' as const).chain((dtype) =>
-          nonEmptyShapeArb({ minRank: 1, maxRank: 2 }).chain((s) =>
-            fc.tuple(hostArb(s, dtype === 'bool' ? fc.constantFrom(0, 1) : intArb(-1000, 1000), dtype), valuesArb(intArb(-5, 5), 4)),
+        fc
+          .constantFrom('int32' as const, 'bool' as const)
+          .chain((dtype) =>
+            nonEmptyShapeArb({ minRank: 1, maxRank: 2 }).chain((s) =>
+              fc.tuple(
+                hostArb(s, dtype === 'bool' ? fc.constantFrom(0, 1) : intArb(-1000, 1000), dtype),
+                valuesArb(intArb(-5, 5), 4),
+              ),
+            ),
           ),
-        ),
         async ([x, indices]) => {
-          const r = await runOnBoth([x, { values: indices, shape: [2, 2], dtype: 'int32' }], (t, i) => T.take(t, i, { axis: -1 }));
+          const r = await runOnBoth([x, { values: indices, shape: [2, 2], dtype: 'int32' }], (t, i) =>
+            T.take(t, i, { axis: -1 }),
+          );
           expect(r.dtype).toBe(x.dtype);
           expectEqual(r);
         },

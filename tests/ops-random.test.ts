@@ -13,12 +13,16 @@ useBackends();
 /** A one-element placeholder input: runOnBoth calls `f` once per backend with it, so `f` learns the backend. */
 const ON_EACH_BACKEND = [{ values: [0], shape: [1] }];
 
-const sampleOnBoth = (f: (backend: 'cpu' | 'webgpu') => Tensor): Promise<Compared> => runOnBoth(ON_EACH_BACKEND, (t) => f(t.backend));
+const sampleOnBoth = (f: (backend: 'cpu' | 'webgpu') => Tensor): Promise<Compared> =>
+  runOnBoth(ON_EACH_BACKEND, (t) => f(t.backend));
 
 const seedArb = fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
 
 /** Sizes that end mid-block (odd), on block boundaries, and past a workgroup. */
-const sizeArb = fc.oneof(fc.constantFrom(0, 1, 2, 3, 63, 64, 65, 255, 257, 1023, 4097), fc.integer({ min: 1, max: 5000 }));
+const sizeArb = fc.oneof(
+  fc.constantFrom(0, 1, 2, 3, 63, 64, 65, 255, 257, 1023, 4097),
+  fc.integer({ min: 1, max: 5000 }),
+);
 
 describe('randomBits', () => {
   it('the first block under key(0) is the Random123 known answer on both backends', async () => {
@@ -56,12 +60,17 @@ describe('randomBits', () => {
 
   it('a shorter stream is a prefix of a longer one on WebGPU', async () => {
     await fc.assert(
-      fc.asyncProperty(seedArb, fc.integer({ min: 0, max: 300 }), fc.integer({ min: 1, max: 300 }), async (seed, n, extra) => {
-        const k = T.key(seed);
-        const short = await sampleOnBoth((backend) => T.randomBits(k, [n], { backend }));
-        const long = await sampleOnBoth((backend) => T.randomBits(k, [n + extra], { backend }));
-        expect(Array.from(long.gpu.subarray(0, n))).toEqual(Array.from(short.gpu));
-      }),
+      fc.asyncProperty(
+        seedArb,
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 1, max: 300 }),
+        async (seed, n, extra) => {
+          const k = T.key(seed);
+          const short = await sampleOnBoth((backend) => T.randomBits(k, [n], { backend }));
+          const long = await sampleOnBoth((backend) => T.randomBits(k, [n + extra], { backend }));
+          expect(Array.from(long.gpu.subarray(0, n))).toEqual(Array.from(short.gpu));
+        },
+      ),
       runs(15),
     );
   });

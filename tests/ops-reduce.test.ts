@@ -47,7 +47,8 @@ const reductionCase = (shape: fc.Arbitrary<Shape>, values: fc.Arbitrary<number>)
     }),
   );
 
-const axesOf = (axis: number | number[] | undefined): number[] | undefined => (typeof axis === 'number' ? [axis] : axis);
+const axesOf = (axis: number | number[] | undefined): number[] | undefined =>
+  typeof axis === 'number' ? [axis] : axis;
 
 describe('sum, prod, max, min, mean, variance and logSumExp', () => {
   it('sum of grid values over random axis subsets is exact on WebGPU', async () => {
@@ -120,7 +121,10 @@ describe('sum, prod, max, min, mean, variance and logSumExp', () => {
       const f = T[op] as Reduce;
       await fc.assert(
         fc.asyncProperty(
-          reductionCase(nonEmptyShapeArb(), intArb(-2147483648, 2147483647)).map((c) => ({ ...c, x: { ...c.x, dtype: 'int32' as const } })),
+          reductionCase(nonEmptyShapeArb(), intArb(-2147483648, 2147483647)).map((c) => ({
+            ...c,
+            x: { ...c.x, dtype: 'int32' as const },
+          })),
           async ({ x, axis, keepdims }) => {
             const r = await runOnBoth([x], (t) => f(t, { axis, keepdims }));
             expect(r.dtype).toBe('int32');
@@ -145,24 +149,34 @@ describe('sum, prod, max, min, mean, variance and logSumExp', () => {
 
   it('mean matches the CPU over random axis subsets, including int32 inputs', async () => {
     await fc.assert(
-      fc.asyncProperty(reductionCase(nonEmptyShapeArb(), floatArb(-4, 4)), fc.boolean(), async ({ x, axis, keepdims }, asInt) => {
-        const input: HostTensor = asInt ? { ...x, values: Array.from(x.values, (v) => Math.round(v)), dtype: 'int32' } : x;
-        const r = await runOnBoth([input], (t) => T.mean(t, { axis, keepdims }));
-        expect(r.dtype).toBe('float32');
-        expectClose(r, { rtol: 1e-5, atol: 1e-5 });
-      }),
+      fc.asyncProperty(
+        reductionCase(nonEmptyShapeArb(), floatArb(-4, 4)),
+        fc.boolean(),
+        async ({ x, axis, keepdims }, asInt) => {
+          const input: HostTensor = asInt
+            ? { ...x, values: Array.from(x.values, (v) => Math.round(v)), dtype: 'int32' }
+            : x;
+          const r = await runOnBoth([input], (t) => T.mean(t, { axis, keepdims }));
+          expect(r.dtype).toBe('float32');
+          expectClose(r, { rtol: 1e-5, atol: 1e-5 });
+        },
+      ),
       runs(30),
     );
   });
 
   it('variance (population and ddof 1) matches the CPU over random axis subsets', async () => {
     await fc.assert(
-      fc.asyncProperty(reductionCase(nonEmptyShapeArb(), floatArb(-4, 4)), fc.constantFrom(0, 1), async ({ x, axis, keepdims }, ddof) => {
-        const r = await runOnBoth([x], (t) => T.variance(t, { axis, keepdims, ddof }));
-        // Two passes (mean, then squared deviations), each with f32 accumulation; ddof 1 over a
-        // single element divides by 0 and gives NaN on both.
-        expectClose(r, { rtol: 1e-4, atol: 1e-5 });
-      }),
+      fc.asyncProperty(
+        reductionCase(nonEmptyShapeArb(), floatArb(-4, 4)),
+        fc.constantFrom(0, 1),
+        async ({ x, axis, keepdims }, ddof) => {
+          const r = await runOnBoth([x], (t) => T.variance(t, { axis, keepdims, ddof }));
+          // Two passes (mean, then squared deviations), each with f32 accumulation; ddof 1 over a
+          // single element divides by 0 and gives NaN on both.
+          expectClose(r, { rtol: 1e-4, atol: 1e-5 });
+        },
+      ),
       runs(30),
     );
   });
@@ -287,7 +301,9 @@ describe('argmax and argmin', () => {
         async ({ shape, values, axis, keepdims, op }) => {
           const r = await runOnBoth([{ values, shape }], (t) => T[op](t, { axis, keepdims }));
           expect(r.dtype).toBe('int32');
-          expect(r.shape).toEqual(axis === undefined ? (keepdims ? shape.map(() => 1) : []) : reducedShape(shape, [axis], keepdims));
+          expect(r.shape).toEqual(
+            axis === undefined ? (keepdims ? shape.map(() => 1) : []) : reducedShape(shape, [axis], keepdims),
+          );
           expectEqual(r);
         },
       ),
@@ -313,7 +329,11 @@ describe('argmax and argmin', () => {
     await fc.assert(
       fc.asyncProperty(
         nonEmptyShapeArb({ minRank: 1, maxRank: 3 }).chain((s) =>
-          fc.record({ x: hostArb(s, intArb(0, 2), 'int32'), axis: axisArb(s.length), op: fc.constantFrom('argmax' as const, 'argmin' as const) }),
+          fc.record({
+            x: hostArb(s, intArb(0, 2), 'int32'),
+            axis: axisArb(s.length),
+            op: fc.constantFrom('argmax' as const, 'argmin' as const),
+          }),
         ),
         async ({ x, axis, op }) => {
           const r = await runOnBoth([x], (t) => T[op](t, { axis }));
@@ -327,10 +347,21 @@ describe('argmax and argmin', () => {
 
 describe('long rows', () => {
   it('long reductions over several unmergeable dims (two passes on WebGPU) match the CPU, transposed inputs too', async () => {
-    const axesSets = [[0, 2, 3], [0, 2], [0, 3], [1, 3], [0, 1, 3]];
+    const axesSets = [
+      [0, 2, 3],
+      [0, 2],
+      [0, 3],
+      [1, 3],
+      [0, 1, 3],
+    ];
     await fc.assert(
       fc.asyncProperty(
-        fc.tuple(fc.integer({ min: 2, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 8, max: 40 }), fc.integer({ min: 4, max: 33 })),
+        fc.tuple(
+          fc.integer({ min: 2, max: 9 }),
+          fc.integer({ min: 1, max: 5 }),
+          fc.integer({ min: 8, max: 40 }),
+          fc.integer({ min: 4, max: 33 }),
+        ),
         fc.constantFrom(...axesSets),
         fc.constantFrom('sum', 'max', 'min'),
         fc.boolean(),

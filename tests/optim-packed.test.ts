@@ -19,13 +19,15 @@ const EPS = 1e-8;
 function referenceStep(p: number[], g: number[], m: number[], v: number[], t: number, lr: number, wd: number) {
   const m1 = m.map((mi, i) => BETA1 * mi + (1 - BETA1) * g[i]);
   const v1 = v.map((vi, i) => BETA2 * vi + (1 - BETA2) * g[i] * g[i]);
-  const p1 = p.map((pi, i) => pi - lr * (m1[i] / (1 - BETA1 ** t) / (Math.sqrt(v1[i] / (1 - BETA2 ** t)) + EPS) + wd * pi));
+  const p1 = p.map(
+    (pi, i) => pi - lr * (m1[i] / (1 - BETA1 ** t) / (Math.sqrt(v1[i] / (1 - BETA2 ** t)) + EPS) + wd * pi),
+  );
   return { p: p1, m: m1, v: v1 };
 }
 
 /** Deterministic values in [-2, 2) for leaf `leaf` at step `step`. */
 const valuesFor = (n: number, leaf: number, step: number): number[] =>
-  Array.from({ length: n }, (_, i) => (((i * 7919 + leaf * 104729 + step * 1299709) % 4001) / 1000.25) - 2);
+  Array.from({ length: n }, (_, i) => ((i * 7919 + leaf * 104729 + step * 1299709) % 4001) / 1000.25 - 2);
 
 describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
   it('adamw over a tree of leaves of any shape (0-d, empty, odd) equals the float64 reference leaf by leaf', async () => {
@@ -34,7 +36,11 @@ describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
         const lr = 0.03;
         const wd = 0.05;
         const opt = T.adamw({ lr, weightDecay: wd });
-        let host = shapes.map((s, i) => ({ p: valuesFor(sizeOf(s), i, 0), m: new Array<number>(sizeOf(s)).fill(0), v: new Array<number>(sizeOf(s)).fill(0) }));
+        let host = shapes.map((s, i) => ({
+          p: valuesFor(sizeOf(s), i, 0),
+          m: new Array<number>(sizeOf(s)).fill(0),
+          v: new Array<number>(sizeOf(s)).fill(0),
+        }));
         let params = { leaves: shapes.map((s, i) => T.tensor(host[i].p, { shape: s, backend })) };
         let state = opt.init(params);
         for (let step = 1; step <= 3; step++) {
@@ -63,26 +69,35 @@ describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
 
   it('clipGradNorm over many leaves equals the per-leaf formula and keeps every shape', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(shapeArb({ maxRank: 3 }), { minLength: 1, maxLength: 6 }), fc.constantFrom(0.5, 3, 100), async (shapes, maxNorm) => {
-        const host = shapes.map((s, i) => valuesFor(sizeOf(s), i, 1));
-        const grads = shapes.map((s, i) => T.tensor(host[i], { shape: s, backend }));
-        const norm = Math.sqrt(host.flat().reduce((a, x) => a + x * x, 0));
-        const scale = Math.min(1, maxNorm / (norm + 1e-6));
-        const clipped = T.clipGradNorm(grads, maxNorm);
-        expect((await clipped.norm.data())[0]).toBeCloseTo(norm, 3);
-        for (const [i, g] of clipped.grads.entries()) {
-          expect(g.shape).toEqual(shapes[i]);
-          Array.from(await g.data()).forEach((x, k) => expect(x).toBeCloseTo(host[i][k] * scale, 5));
-        }
-        T.disposeTree([grads, clipped]);
-      }),
+      fc.asyncProperty(
+        fc.array(shapeArb({ maxRank: 3 }), { minLength: 1, maxLength: 6 }),
+        fc.constantFrom(0.5, 3, 100),
+        async (shapes, maxNorm) => {
+          const host = shapes.map((s, i) => valuesFor(sizeOf(s), i, 1));
+          const grads = shapes.map((s, i) => T.tensor(host[i], { shape: s, backend }));
+          const norm = Math.sqrt(host.flat().reduce((a, x) => a + x * x, 0));
+          const scale = Math.min(1, maxNorm / (norm + 1e-6));
+          const clipped = T.clipGradNorm(grads, maxNorm);
+          expect((await clipped.norm.data())[0]).toBeCloseTo(norm, 3);
+          for (const [i, g] of clipped.grads.entries()) {
+            expect(g.shape).toEqual(shapes[i]);
+            Array.from(await g.data()).forEach((x, k) => expect(x).toBeCloseTo(host[i][k] * scale, 5));
+          }
+          T.disposeTree([grads, clipped]);
+        },
+      ),
       runs(10),
     );
   });
 
   it('unpacked leaves pack again as a view of the same storage (no new bytes)', async () => {
     const flat = T.arange(30, undefined, 1, { dtype: 'float32', backend });
-    const like = [T.zeros([2, 3], { backend }), T.zeros([], { backend }), T.zeros([0, 4], { backend }), T.zeros([23], { backend })];
+    const like = [
+      T.zeros([2, 3], { backend }),
+      T.zeros([], { backend }),
+      T.zeros([0, 4], { backend }),
+      T.zeros([23], { backend }),
+    ];
     const views = unpackLeaves(flat, like);
     expect(views.map((v) => v.shape)).toEqual([[2, 3], [], [0, 4], [23]]);
     const bytes = T.memory()[backend].bytes;
@@ -96,8 +111,16 @@ describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
   it('adamw on a tree mixing float32 and float64 leaves updates each in its own dtype', async () => {
     if (backend === 'webgpu') return; // float64 is CPU-only
     const opt = T.adamw({ lr: 0.1, weightDecay: 0 });
-    const params = { a: T.tensor([1, 2], { dtype: 'float64', backend }), b: T.tensor([3], { dtype: 'float32', backend }), c: T.tensor([4], { dtype: 'float64', backend }) };
-    const grads = { a: T.tensor([1, -1], { dtype: 'float64', backend }), b: T.tensor([1], { dtype: 'float32', backend }), c: T.tensor([-1], { dtype: 'float64', backend }) };
+    const params = {
+      a: T.tensor([1, 2], { dtype: 'float64', backend }),
+      b: T.tensor([3], { dtype: 'float32', backend }),
+      c: T.tensor([4], { dtype: 'float64', backend }),
+    };
+    const grads = {
+      a: T.tensor([1, -1], { dtype: 'float64', backend }),
+      b: T.tensor([1], { dtype: 'float32', backend }),
+      c: T.tensor([-1], { dtype: 'float64', backend }),
+    };
     const state = opt.init(params);
     const next = opt.update(grads, state, params);
     expect([next.params.a.dtype, next.params.b.dtype, next.params.c.dtype]).toEqual(['float64', 'float32', 'float64']);
@@ -120,7 +143,16 @@ describe('dispatches on webgpu', () => {
     for (let step = 0; step < 2; step++) {
       const grads = params.map((p, i) => T.transpose(T.mul(T.ones(p.shape), i + step)));
       const before = gpu.ctx.dispatcher.dispatchCount;
-      const next = T.scope(() => opt.update(T.clipGradNorm(grads.map((g) => T.transpose(g)), 1).grads, state, params));
+      const next = T.scope(() =>
+        opt.update(
+          T.clipGradNorm(
+            grads.map((g) => T.transpose(g)),
+            1,
+          ).grads,
+          state,
+          params,
+        ),
+      );
       await next.params[0].data();
       await next.state.v[0].data();
       counted = gpu.ctx.dispatcher.dispatchCount - before;

@@ -11,13 +11,21 @@ beforeAll(() => T.setBackend('cpu'));
 afterAll(() => T.shutdown());
 
 type Params = { w: T.Tensor; b: T.Tensor };
-const x = () => T.tensor([[1, 2, 3], [-1, 0.5, 2]]);
+const x = () =>
+  T.tensor([
+    [1, 2, 3],
+    [-1, 0.5, 2],
+  ]);
 const y = () => T.tensor([[0.5], [0]]);
 const loss = (p: Params, xs: T.Tensor, ys: T.Tensor) => T.mean(T.square(T.sub(T.add(T.matmul(xs, p.w), p.b), ys)));
 // A schedule, so a lost step would change the learning rate as well as the bias correction.
 const opt = T.adamw({ lr: T.linearWarmup({ peak: 0.1, warmupSteps: 3 }), weightDecay: 0.01 });
 
-function steps(params: Params, state: T.AdamWState<Params>, n: number): { params: Params; state: T.AdamWState<Params> } {
+function steps(
+  params: Params,
+  state: T.AdamWState<Params>,
+  n: number,
+): { params: Params; state: T.AdamWState<Params> } {
   for (let i = 0; i < n; i++) {
     const next = T.scope(() => {
       const g = T.grad(loss)(params, x(), y());
@@ -58,10 +66,14 @@ describe('saveAdamWState / loadAdamWState', () => {
     const path = join(dir, 'small.safetensors');
     await T.saveAdamWState(path, opt.init(p));
     const wider = { w: T.zeros([4, 1]), b: T.zeros([1]) };
-    await expect(T.loadAdamWState(path, wider)).rejects.toThrow(/'m\.w' is \[3, 1\], expected \[4, 1\].*'v\.w' is \[3, 1\], expected \[4, 1\]/);
+    await expect(T.loadAdamWState(path, wider)).rejects.toThrow(
+      /'m\.w' is \[3, 1\], expected \[4, 1\].*'v\.w' is \[3, 1\], expected \[4, 1\]/,
+    );
     const plain = join(dir, 'plain.safetensors');
     await T.saveSafetensors(plain, { m: p, v: p });
-    await expect(T.loadAdamWState(plain, p)).rejects.toThrow(/loadAdamWState\(.*plain\.safetensors\): its metadata format is undefined, not 'webgpu-lrpo\/adamw-state'; pass a file written by saveAdamWState/);
+    await expect(T.loadAdamWState(plain, p)).rejects.toThrow(
+      /loadAdamWState\(.*plain\.safetensors\): its metadata format is undefined, not 'webgpu-lrpo\/adamw-state'; pass a file written by saveAdamWState/,
+    );
     T.dispose([p, wider]);
   });
 });

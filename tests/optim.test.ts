@@ -7,7 +7,9 @@ useBackends();
 
 /** Plain-JS float64 AdamW (torch.optim.AdamW's update written out). */
 function referenceAdamW(
-  p: number[], grads: number[][], { lr, beta1, beta2, eps, wd }: { lr: (s: number) => number; beta1: number; beta2: number; eps: number; wd: number },
+  p: number[],
+  grads: number[][],
+  { lr, beta1, beta2, eps, wd }: { lr: (s: number) => number; beta1: number; beta2: number; eps: number; wd: number },
 ): number[] {
   let m = p.map(() => 0);
   let v = p.map(() => 0);
@@ -16,7 +18,7 @@ function referenceAdamW(
     const t = s + 1;
     m = m.map((mi, i) => beta1 * mi + (1 - beta1) * g[i]);
     v = v.map((vi, i) => beta2 * vi + (1 - beta2) * g[i] * g[i]);
-    p = p.map((pi, i) => pi - lr(s) * ((m[i] / (1 - beta1 ** t)) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + eps) + wd * pi));
+    p = p.map((pi, i) => pi - lr(s) * (m[i] / (1 - beta1 ** t) / (Math.sqrt(v[i] / (1 - beta2 ** t)) + eps) + wd * pi));
   }
   return p;
 }
@@ -40,7 +42,14 @@ describe('schedules', () => {
 describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
   it('adamw with weight decay and a schedule equals a float64 reference for 6 steps', async () => {
     const p0 = [0.5, -1.5, 2, 0.01];
-    const grads = [[0.1, -0.2, 0.3, 0], [1, 2, -3, 0.5], [-0.5, 0.5, 0.1, 2], [0.3, 0.3, 0.3, -1], [2, -1, 0, 0.2], [0.01, 0.02, -0.5, 1]];
+    const grads = [
+      [0.1, -0.2, 0.3, 0],
+      [1, 2, -3, 0.5],
+      [-0.5, 0.5, 0.1, 2],
+      [0.3, 0.3, 0.3, -1],
+      [2, -1, 0, 0.2],
+      [0.01, 0.02, -0.5, 1],
+    ];
     const lr = T.cosineDecay({ peak: 0.05, warmupSteps: 2, totalSteps: 6, final: 0.01 });
     const opt = T.adamw({ lr, weightDecay: 0.1 });
     let params = { layer: [{ w: T.tensor(p0, { backend }) }] };

@@ -3,14 +3,28 @@
 // the runtime dependencies linked from this checkout (offline: no registry), and there the
 // README's .mjs example, the subpath entries and the `webgpu-lrpo` command run as a user runs them.
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string; dependencies: Record<string, string>; peerDependencies: Record<string, string>; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  name: string;
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  bin: Record<string, string>;
+};
 const work = mkdtempSync(join(tmpdir(), 'webgpu-lrpo-package-'));
 const project = join(work, 'project');
 const installed = join(project, 'node_modules', pkg.name);
@@ -22,7 +36,8 @@ const run = (cmd: string, args: string[], options: SpawnSyncOptions = {}) => {
   return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
 };
 /** Runs in the empty project, with the real-face cache variable cleared (its default is inside the package). */
-const inProject = (cmd: string, args: string[]) => run(cmd, args, { cwd: project, env: { ...process.env, WEBGPU_LRPO_REAL_FACES_DIR: '' } });
+const inProject = (cmd: string, args: string[]) =>
+  run(cmd, args, { cwd: project, env: { ...process.env, WEBGPU_LRPO_REAL_FACES_DIR: '' } });
 
 /** The README's main example: its first ```js block, runnable as plain .mjs. */
 const readmeMjs = (): string => {
@@ -50,12 +65,26 @@ beforeAll(() => {
     chmodSync(join(installed, target), 0o755);
     symlinkSync(join('..', pkg.name, target), join(project, 'node_modules', '.bin', name));
   }
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'empty-project', private: true, type: 'module' }));
+  writeFileSync(
+    join(project, 'package.json'),
+    JSON.stringify({ name: 'empty-project', private: true, type: 'module' }),
+  );
 }, 180_000);
 
 describe('the packed tarball', () => {
   it('holds the built entries, the bin and the committed checkpoint, not the sources', () => {
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/nn.js', 'dist/faces.js', 'dist/lrpo.js', 'dist/report.js', 'dist/testing/index.js', 'dist/cli/bin.js', 'checkpoints/sft-tiny-32.safetensors', 'README.md']) {
+    for (const file of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/nn.js',
+      'dist/faces.js',
+      'dist/lrpo.js',
+      'dist/report.js',
+      'dist/testing/index.js',
+      'dist/cli/bin.js',
+      'checkpoints/sft-tiny-32.safetensors',
+      'README.md',
+    ]) {
       expect(listing, file).toContain(`package/${file}`);
     }
     expect(listing.some((f) => f.startsWith('package/src/') || f.startsWith('package/tests/'))).toBe(false);
@@ -87,8 +116,16 @@ describe('installed in an empty project', () => {
     writeFileSync(join(project, 'entries.mjs'), program);
     const r = inProject(process.execPath, ['entries.mjs']);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ presets: ['tiny', 'base'], psnr: 100, ci: 2, table: 'function', arb: 'function', sum: 3 });
-    for (const entry of ['index', 'nn', 'faces', 'lrpo', 'report']) expect(existsSync(join(installed, 'dist', `${entry}.d.ts`)), entry).toBe(true);
+    expect(JSON.parse(r.stdout)).toEqual({
+      presets: ['tiny', 'base'],
+      psnr: 100,
+      ci: 2,
+      table: 'function',
+      arb: 'function',
+      sum: 3,
+    });
+    for (const entry of ['index', 'nn', 'faces', 'lrpo', 'report'])
+      expect(existsSync(join(installed, 'dist', `${entry}.d.ts`)), entry).toBe(true);
   });
 
   it('`webgpu-lrpo --help` runs through the bin and says what needs more than the package', () => {
@@ -96,11 +133,15 @@ describe('installed in an empty project', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Usage: webgpu-lrpo \[options\] \[command\]/);
     expect(r.stdout).toMatch(/restore \[options\]/);
-    expect(r.stdout).toMatch(/Needs beyond the installed package:[\s\S]*esbuild, @tensorflow\/tfjs-core[\s\S]*opencv-data/);
+    expect(r.stdout).toMatch(
+      /Needs beyond the installed package:[\s\S]*esbuild, @tensorflow\/tfjs-core[\s\S]*opencv-data/,
+    );
   });
 
   it('restore works with the packaged checkpoint', () => {
-    const r1 = inProject(process.execPath, ['-e', `
+    const r1 = inProject(process.execPath, [
+      '-e',
+      `
       import('webgpu-lrpo').then(async ({ setBackend, shutdown, tensor }) => {
         const { faceDataset, writeImage } = await import('webgpu-lrpo/faces');
         await setBackend('cpu');
@@ -108,34 +149,79 @@ describe('installed in an empty project', () => {
         (await import('node:fs')).mkdirSync('faces');
         for (let i = 0; i < 2; i++) await writeImage('faces/f' + i + '.png', tensor(faces.get(i).hq, { shape: [3, 32, 32] }));
         await shutdown();
-      });`]);
+      });`,
+    ]);
     expect(r1.status, r1.stderr).toBe(0);
-    const r = inProject('npx', ['--no', '--', 'webgpu-lrpo', 'restore', '--checkpoint', `node_modules/${pkg.name}/checkpoints/sft-tiny-32.safetensors`, '--input', 'faces', '--output', 'restored', '--sampling-steps', '2', '--backend', 'cpu']);
+    const r = inProject('npx', [
+      '--no',
+      '--',
+      'webgpu-lrpo',
+      'restore',
+      '--checkpoint',
+      `node_modules/${pkg.name}/checkpoints/sft-tiny-32.safetensors`,
+      '--input',
+      'faces',
+      '--output',
+      'restored',
+      '--sampling-steps',
+      '2',
+      '--backend',
+      'cpu',
+    ]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('restored 2 images into restored');
     expect(readdirSync(join(project, 'restored')).sort()).toEqual(['f0.png', 'f1.png']);
   });
 
   it('eval, demo and ablate on the real-face set fail before any work, naming the missing dev dependencies and the alternative', () => {
-    const ev = inProject('npx', ['--no', '--', 'webgpu-lrpo', 'eval', '--checkpoint', `node_modules/${pkg.name}/checkpoints/sft-tiny-32.safetensors`, '--backend', 'cpu']);
+    const ev = inProject('npx', [
+      '--no',
+      '--',
+      'webgpu-lrpo',
+      'eval',
+      '--checkpoint',
+      `node_modules/${pkg.name}/checkpoints/sft-tiny-32.safetensors`,
+      '--backend',
+      'cpu',
+    ]);
     expect(ev.status).toBe(1);
-    expect(ev.stderr).toMatch(/error: eval: the real-face set is not built .*building it needs esbuild, @tensorflow\/tfjs-core, @tensorflow\/tfjs-backend-cpu.*run from a git checkout after `npm ci`.*or pass --data synthetic/);
+    expect(ev.stderr).toMatch(
+      /error: eval: the real-face set is not built .*building it needs esbuild, @tensorflow\/tfjs-core, @tensorflow\/tfjs-backend-cpu.*run from a git checkout after `npm ci`.*or pass --data synthetic/,
+    );
     const demo = inProject('npx', ['--no', '--', 'webgpu-lrpo', 'demo', '--run', 'demo-run', '--backend', 'cpu']);
     expect(demo.status).toBe(1);
     expect(demo.stderr).toMatch(/error: demo: the real-face set is not built .*or run the demo from a git checkout/);
     expect(existsSync(join(project, 'demo-run'))).toBe(false); // refused before the run folder was made
-    const ablate = inProject('npx', ['--no', '--', 'webgpu-lrpo', 'ablate', '--run', 'ablate-run', '--data', 'real', '--backend', 'cpu']);
+    const ablate = inProject('npx', [
+      '--no',
+      '--',
+      'webgpu-lrpo',
+      'ablate',
+      '--run',
+      'ablate-run',
+      '--data',
+      'real',
+      '--backend',
+      'cpu',
+    ]);
     expect(ablate.status).toBe(1);
     expect(ablate.stderr).toMatch(/error: ablate: the real-face set is not built .*or pass --data synthetic/);
   });
 
   it("the CLI's default SFT checkpoint (demo --sft, ablate --init) is the one inside the installed package", () => {
-    const r = inProject(process.execPath, ['--input-type=module', '-e', `
+    const r = inProject(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `
       const { COMMITTED_SFT } = await import('./node_modules/${pkg.name}/dist/cli/commands/demo.js');
       const { existsSync } = await import('node:fs');
-      console.log(JSON.stringify({ path: COMMITTED_SFT, exists: existsSync(COMMITTED_SFT) }));`]);
+      console.log(JSON.stringify({ path: COMMITTED_SFT, exists: existsSync(COMMITTED_SFT) }));`,
+    ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ path: join(installed, 'checkpoints', 'sft-tiny-32.safetensors'), exists: true });
+    expect(JSON.parse(r.stdout)).toEqual({
+      path: join(installed, 'checkpoints', 'sft-tiny-32.safetensors'),
+      exists: true,
+    });
   });
 });
 

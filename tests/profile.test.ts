@@ -51,33 +51,36 @@ describe('profile on WebGPU', () => {
   it.each([
     ['fused', true],
     ['unfused', false],
-  ])('a %s chain: every dispatched kernel is listed with its calls, rows add up, GPU time within wall time', async (_, fusion) => {
-    expect(gpu.profileTiming).toBe('timestamp-query'); // lavapipe has timestamp-query
-    gpu.ctx.fusion = fusion;
-    const x = T.keep(T.uniform(T.key(1), [64, 64], { backend: 'webgpu' }));
-    const a = T.keep(T.uniform(T.key(2), [64, 64], { backend: 'webgpu' }));
-    await T.sync(x, a);
-    let p!: T.Profile<T.Tensor>;
-    const dispatched = await dispatchedDuring(async () => {
-      p = await T.profile(() => T.named('chain', () => chain(x, a)));
-    });
-    expect(p.timing).toBe('timestamp-query');
-    expect(callsByKernel(p.rows)).toEqual(dispatched);
-    expect(p.rows.every((r) => r.scope === 'chain' && r.backend === 'webgpu')).toBe(true);
-    if (fusion) expect(p.rows.some((r) => r.kernel.startsWith('fused:'))).toBe(true);
-    else expect(p.rows.some((r) => r.kernel.startsWith('fused:'))).toBe(false);
-    const mm = p.rows.find((r) => r.kernel.startsWith('matmul'))!;
-    expect(mm.flops).toBe(2 * 64 * 64 * 64);
-    expect(mm.bytes).toBeGreaterThanOrEqual(3 * 64 * 64 * 4);
-    expectConsistent(p);
-    const plain = T.scope(() => chain(x, a));
-    expect((await p.value.data())[0]).toBeCloseTo((await plain.data())[0], 4);
-    plain.dispose();
-    p.value.dispose();
-    x.dispose();
-    a.dispose();
-    gpu.ctx.fusion = true;
-  });
+  ])(
+    'a %s chain: every dispatched kernel is listed with its calls, rows add up, GPU time within wall time',
+    async (_, fusion) => {
+      expect(gpu.profileTiming).toBe('timestamp-query'); // lavapipe has timestamp-query
+      gpu.ctx.fusion = fusion;
+      const x = T.keep(T.uniform(T.key(1), [64, 64], { backend: 'webgpu' }));
+      const a = T.keep(T.uniform(T.key(2), [64, 64], { backend: 'webgpu' }));
+      await T.sync(x, a);
+      let p!: T.Profile<T.Tensor>;
+      const dispatched = await dispatchedDuring(async () => {
+        p = await T.profile(() => T.named('chain', () => chain(x, a)));
+      });
+      expect(p.timing).toBe('timestamp-query');
+      expect(callsByKernel(p.rows)).toEqual(dispatched);
+      expect(p.rows.every((r) => r.scope === 'chain' && r.backend === 'webgpu')).toBe(true);
+      if (fusion) expect(p.rows.some((r) => r.kernel.startsWith('fused:'))).toBe(true);
+      else expect(p.rows.some((r) => r.kernel.startsWith('fused:'))).toBe(false);
+      const mm = p.rows.find((r) => r.kernel.startsWith('matmul'))!;
+      expect(mm.flops).toBe(2 * 64 * 64 * 64);
+      expect(mm.bytes).toBeGreaterThanOrEqual(3 * 64 * 64 * 4);
+      expectConsistent(p);
+      const plain = T.scope(() => chain(x, a));
+      expect((await p.value.data())[0]).toBeCloseTo((await plain.data())[0], 4);
+      plain.dispose();
+      p.value.dispose();
+      x.dispose();
+      a.dispose();
+      gpu.ctx.fusion = true;
+    },
+  );
 
   it('a tiny-UNet forward lists every kernel that ran, under the UNet block that ran it', async () => {
     const config = UNET_PRESETS.tiny;
@@ -92,7 +95,8 @@ describe('profile on WebGPU', () => {
     });
     expect(callsByKernel(p.rows)).toEqual(dispatched);
     const scopes = new Set(p.rows.map((r) => r.scope));
-    for (const s of ['unet/time', 'unet/inConv', 'unet/down0.res0', 'unet/mid.attn', 'unet/up0.res0', 'unet/out']) expect(scopes).toContain(s);
+    for (const s of ['unet/time', 'unet/inConv', 'unet/down0.res0', 'unet/mid.attn', 'unet/up0.res0', 'unet/out'])
+      expect(scopes).toContain(s);
     expect([...scopes].every((s) => s.startsWith('unet'))).toBe(true);
     expect(p.rows.some((r) => r.kernel.startsWith('conv2d') && r.flops! > 0)).toBe(true);
     expectConsistent(p);
@@ -121,7 +125,9 @@ describe('profile on the CPU backend', () => {
     const x = T.keep(T.uniform(T.key(1), [48, 48], { backend: 'cpu' }));
     const p = await T.profile(() => T.named('chain', () => chain(x, x)));
     expect(p.timing).toBe('host');
-    expect(new Set(p.rows.map((r) => r.kernel))).toEqual(new Set(['matmul', 'add', 'silu', 'mul', 'tanh', 'sub', 'reduceSum']));
+    expect(new Set(p.rows.map((r) => r.kernel))).toEqual(
+      new Set(['matmul', 'add', 'silu', 'mul', 'tanh', 'sub', 'reduceSum']),
+    );
     expect(p.rows.every((r) => r.backend === 'cpu' && r.scope === 'chain' && r.calls === 1)).toBe(true);
     expectConsistent(p);
     p.value.dispose();
@@ -166,7 +172,13 @@ describe('profile and named: API', () => {
   });
 
   it('a throwing fn leaves profiling off', async () => {
-    await expect(T.profile(() => T.named('boom', () => { throw new Error('boom'); }))).rejects.toThrow('boom');
+    await expect(
+      T.profile(() =>
+        T.named('boom', () => {
+          throw new Error('boom');
+        }),
+      ),
+    ).rejects.toThrow('boom');
     expect(activeProfile()).toBeUndefined();
   });
 

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map((m) => m[1]);
+const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```(?:ts|js)\n([\s\S]*?)```/g)].map(
+  (m) => m[1],
+);
 
 describe('README examples', () => {
   it('has examples to run', () => expect(blocks.length).toBeGreaterThanOrEqual(3));

@@ -6,7 +6,20 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBackend, shutdown } from '../src/index.js';
-import { ablationDeltaTable, ablationTable, alignedColumnLabel, betterCorner, formatTick, lineChartSvg, metricsTable, niceTicks, scatterSvg, writeReport, type MethodEvaluation, type ReportData } from '../src/report/index.js';
+import {
+  ablationDeltaTable,
+  ablationTable,
+  alignedColumnLabel,
+  betterCorner,
+  formatTick,
+  lineChartSvg,
+  metricsTable,
+  niceTicks,
+  scatterSvg,
+  writeReport,
+  type MethodEvaluation,
+  type ReportData,
+} from '../src/report/index.js';
 import { meanInterval } from '../src/train/stats.js';
 
 beforeAll(async () => {
@@ -28,7 +41,7 @@ function checkXml(xml: string): string {
   const stack: string[] = [];
   let root = '';
   let rootClosed = false;
-  for (let i = 0; i < body.length; ) {
+  for (let i = 0; i < body.length;) {
     if (body[i] === '<') {
       token.lastIndex = i;
       const m = token.exec(body);
@@ -84,7 +97,12 @@ const cells = (table: string) =>
   table
     .split('\n')
     .filter((l) => l.startsWith('|'))
-    .map((l) => l.slice(1, -1).split(' | ').map((c) => c.trim()));
+    .map((l) =>
+      l
+        .slice(1, -1)
+        .split(' | ')
+        .map((c) => c.trim()),
+    );
 
 describe('metricsTable', () => {
   it('has one row per method of the dataset and the present metrics in METRICS order, headed with the better direction', () => {
@@ -116,7 +134,11 @@ describe('metricsTable', () => {
       { method: 'B', dataset: 'd', scores: { psnr: [24.999] } },
       { method: 'C', dataset: 'd', scores: { psnr: [20] } },
     ];
-    expect(cells(metricsTable(tie, 'd')).slice(2).map((r) => r[1])).toEqual(['**25.00**', '**25.00**', '20.00']);
+    expect(
+      cells(metricsTable(tie, 'd'))
+        .slice(2)
+        .map((r) => r[1]),
+    ).toEqual(['**25.00**', '**25.00**', '20.00']);
   });
 
   it('honours explicit metrics and digits, and marks missing scores with a dash', () => {
@@ -146,7 +168,14 @@ describe('ablationTable', () => {
   it('gives mean ± 95% half-width over the per-seed means, with the seed count, best in bold', () => {
     const table = ablationTable(
       [
-        { method: 'LRPO', perSeed: [{ psnr: 25, lmd: 2 }, { psnr: 26, lmd: 3 }, { psnr: 27, lmd: 4 }] },
+        {
+          method: 'LRPO',
+          perSeed: [
+            { psnr: 25, lmd: 2 },
+            { psnr: 26, lmd: 3 },
+            { psnr: 27, lmd: 4 },
+          ],
+        },
         { method: 'no KL', perSeed: [{ psnr: 24, lmd: 1 }, { psnr: 24.5 }] },
       ],
       ['psnr', 'lmd'],
@@ -162,10 +191,26 @@ describe('ablationTable', () => {
 });
 
 describe('ablationDeltaTable', () => {
-  const sft = { method: 'SFT', seeds: [0, 1, 2], perSeed: [{ psnr: 22, reward: 0.5 }, { psnr: 23, reward: 0.6 }, { psnr: 24, reward: 0.7 }] };
+  const sft = {
+    method: 'SFT',
+    seeds: [0, 1, 2],
+    perSeed: [
+      { psnr: 22, reward: 0.5 },
+      { psnr: 23, reward: 0.6 },
+      { psnr: 24, reward: 0.7 },
+    ],
+  };
   it('pairs each method with the baseline by seed and bolds differences beyond the interval', () => {
     // LRPO: reward +0.1 on every seed (no spread: bold), PSNR -1, 0, +1 around 0 (not bold).
-    const lrpo = { method: 'LRPO', seeds: [2, 0, 1], perSeed: [{ psnr: 25, reward: 0.8 }, { psnr: 21, reward: 0.6 }, { psnr: 23, reward: 0.7 }] };
+    const lrpo = {
+      method: 'LRPO',
+      seeds: [2, 0, 1],
+      perSeed: [
+        { psnr: 25, reward: 0.8 },
+        { psnr: 21, reward: 0.6 },
+        { psnr: 23, reward: 0.7 },
+      ],
+    };
     const rows = cells(ablationDeltaTable([sft, lrpo], 'SFT', ['reward', 'psnr']));
     expect(rows[0]).toEqual(['Method − SFT', 'Seeds', 'Reward ↑', 'PSNR (dB) ↑']);
     expect(rows.length).toBe(3); // header, alignment, one method: the baseline has no row of its own
@@ -173,7 +218,11 @@ describe('ablationDeltaTable', () => {
     expect(rows[2]).toEqual(['LRPO', '3', '**+0.100 ± 0.000**', `0.00 ± ${p.halfWidth.toFixed(2)}`]);
   });
   it('does not sign or bold a consistent difference that rounds to 0', () => {
-    const tiny = { method: 'tiny', seeds: [0, 1, 2], perSeed: [{ reward: 0.5 - 1e-6 }, { reward: 0.6 - 1e-6 }, { reward: 0.7 - 1e-6 }] };
+    const tiny = {
+      method: 'tiny',
+      seeds: [0, 1, 2],
+      perSeed: [{ reward: 0.5 - 1e-6 }, { reward: 0.6 - 1e-6 }, { reward: 0.7 - 1e-6 }],
+    };
     expect(cells(ablationDeltaTable([sft, tiny], 'SFT', ['reward']))[2]).toEqual(['tiny', '3', '0.000 ± 0.000']);
   });
   it('leaves out seeds the baseline lacks, and names the rows when the baseline is missing', () => {
@@ -186,17 +235,21 @@ describe('ablationDeltaTable', () => {
 describe('niceTicks', () => {
   it('covers the data range with 1, 2 or 5 times a power of ten as the step', () => {
     fc.assert(
-      fc.property(fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.double({ min: 0, max: 1e5, noNaN: true }), (a, span) => {
-        const t = niceTicks(a, a + span);
-        expect(t.lo).toBeLessThanOrEqual(a);
-        expect(t.hi).toBeGreaterThanOrEqual(a + span);
-        expect(t.values.length).toBeGreaterThanOrEqual(2);
-        expect(t.values.length).toBeLessThanOrEqual(12);
-        const mantissa = t.step / 10 ** Math.floor(Math.log10(t.step));
-        expect([1, 2, 5, 10].some((m) => Math.abs(mantissa - m) < 1e-9)).toBe(true);
-        const labels = t.values.map((v) => formatTick(v, t.step));
-        expect(new Set(labels).size).toBe(labels.length);
-      }),
+      fc.property(
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        fc.double({ min: 0, max: 1e5, noNaN: true }),
+        (a, span) => {
+          const t = niceTicks(a, a + span);
+          expect(t.lo).toBeLessThanOrEqual(a);
+          expect(t.hi).toBeGreaterThanOrEqual(a + span);
+          expect(t.values.length).toBeGreaterThanOrEqual(2);
+          expect(t.values.length).toBeLessThanOrEqual(12);
+          const mantissa = t.step / 10 ** Math.floor(Math.log10(t.step));
+          expect([1, 2, 5, 10].some((m) => Math.abs(mantissa - m) < 1e-9)).toBe(true);
+          const labels = t.values.map((v) => formatTick(v, t.step));
+          expect(new Set(labels).size).toBe(labels.length);
+        },
+      ),
     );
   });
 
@@ -217,8 +270,18 @@ describe('niceTicks', () => {
 
 describe('lineChartSvg', () => {
   const series = [
-    { name: 'LRPO <ours> & co', points: Array.from({ length: 20 }, (_, i) => ({ step: i * 5, mean: 0.3 + i * 0.01, std: 0.05 })) },
-    { name: 'GRPO', points: [{ step: 0, mean: 0.2 }, { step: 50, mean: NaN }, { step: 100, mean: 0.9 }] },
+    {
+      name: 'LRPO <ours> & co',
+      points: Array.from({ length: 20 }, (_, i) => ({ step: i * 5, mean: 0.3 + i * 0.01, std: 0.05 })),
+    },
+    {
+      name: 'GRPO',
+      points: [
+        { step: 0, mean: 0.2 },
+        { step: 50, mean: NaN },
+        { step: 100, mean: 0.9 },
+      ],
+    },
   ];
   const svg = lineChartSvg({ title: 'Reward', xLabel: 'step', yLabel: 'reward', series });
 
@@ -248,7 +311,15 @@ describe('lineChartSvg', () => {
   });
 
   it('draws empty and all-NaN series without crashing, noting them', () => {
-    const empty = lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', points: [] }, { name: 'b', points: [{ step: 1, mean: NaN }] }] });
+    const empty = lineChartSvg({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        { name: 'a', points: [] },
+        { name: 'b', points: [{ step: 1, mean: NaN }] },
+      ],
+    });
     checkXml(empty);
     expect(empty).toContain('no data to plot');
     expect(empty).toContain('&quot;a&quot;: no points.');
@@ -257,7 +328,20 @@ describe('lineChartSvg', () => {
   });
 
   it('pads a flat curve so it sits inside the axes', () => {
-    const flat = lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', series: [{ name: 'a', points: [{ step: 3, mean: 1 }, { step: 3, mean: 1 }] }] });
+    const flat = lineChartSvg({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [
+        {
+          name: 'a',
+          points: [
+            { step: 3, mean: 1 },
+            { step: 3, mean: 1 },
+          ],
+        },
+      ],
+    });
     checkXml(flat);
     const ys = tickValues(flat, 'y');
     expect(Math.min(...ys)).toBeLessThan(1);
@@ -275,7 +359,18 @@ describe('scatterSvg', () => {
     { label: 'LRPO', group: 'real', x: 22.5, y: 38 },
     { label: 'broken', group: 'real', x: NaN, y: 1 },
   ];
-  const svg = scatterSvg({ title: 'BRISQUE vs PSNR', xLabel: 'PSNR', yLabel: 'BRISQUE', points, arrows: [{ from: 'SFT', to: 'LRPO' }, { from: 'SFT', to: 'GRPO' }, { from: 'SFT', to: 'ghost' }], note: 'lower-right is better' });
+  const svg = scatterSvg({
+    title: 'BRISQUE vs PSNR',
+    xLabel: 'PSNR',
+    yLabel: 'BRISQUE',
+    points,
+    arrows: [
+      { from: 'SFT', to: 'LRPO' },
+      { from: 'SFT', to: 'GRPO' },
+      { from: 'SFT', to: 'ghost' },
+    ],
+    note: 'lower-right is better',
+  });
 
   it('is well-formed with one marker and label per finite point and one legend entry per group', () => {
     checkXml(svg);
@@ -305,7 +400,15 @@ describe('scatterSvg', () => {
   });
 
   it('handles all points at one spot and an empty plot', () => {
-    const same = scatterSvg({ title: 't', xLabel: 'x', yLabel: 'y', points: [{ label: 'a', group: 'g', x: 2, y: 2 }, { label: 'b', group: 'g', x: 2, y: 2 }] });
+    const same = scatterSvg({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      points: [
+        { label: 'a', group: 'g', x: 2, y: 2 },
+        { label: 'b', group: 'g', x: 2, y: 2 },
+      ],
+    });
     checkXml(same);
     expect(same).not.toContain('NaN');
     const none = scatterSvg({ title: 't', xLabel: 'x', yLabel: 'y', points: [] });
@@ -320,11 +423,29 @@ describe('writeReport', () => {
   const data: ReportData = {
     title: 'LRPO run',
     summary: 'LRPO lowers LMD.',
-    setup: [['Backend', 'cpu'], ['Steps', '10']],
+    setup: [
+      ['Backend', 'cpu'],
+      ['Steps', '10'],
+    ],
     evaluations: evals,
-    rewardCurves: [{ method: 'LRPO', points: [{ step: 0, mean: 0.1, std: 0.01 }, { step: 1, mean: 0.2, std: 0.02 }] }],
+    rewardCurves: [
+      {
+        method: 'LRPO',
+        points: [
+          { step: 0, mean: 0.1, std: 0.01 },
+          { step: 1, mean: 0.2, std: 0.02 },
+        ],
+      },
+    ],
     tradeoff: { x: 'psnr', y: 'lmd' },
-    grid: { columns: ['LQ', 'SFT', 'LRPO', 'GT'], size, rows: [[image(0), image(0.3), image(0.6), image(1)], [image(1), image(0.6), image(0.3), image(0)]] },
+    grid: {
+      columns: ['LQ', 'SFT', 'LRPO', 'GT'],
+      size,
+      rows: [
+        [image(0), image(0.3), image(0.6), image(1)],
+        [image(1), image(0.6), image(0.3), image(0)],
+      ],
+    },
     sections: [{ heading: 'Ablation', body: '| a | b |\n| - | - |\n| 1 | 2 |' }],
   };
 
@@ -332,10 +453,26 @@ describe('writeReport', () => {
     const dir = mkdtempSync(join(tmpdir(), 'report-test-'));
     try {
       const paths = await writeReport(join(dir, 'run'), data);
-      expect(paths.map((p) => p.slice(dir.length + 5))).toEqual(['report.md', 'reward.svg', 'tradeoff.svg', 'grid.png']);
+      expect(paths.map((p) => p.slice(dir.length + 5))).toEqual([
+        'report.md',
+        'reward.svg',
+        'tradeoff.svg',
+        'grid.png',
+      ]);
       paths.forEach((p) => expect(existsSync(p)).toBe(true));
       const md = readFileSync(paths[0], 'utf8');
-      const order = ['# LRPO run', 'LRPO lowers LMD.', '## Setup', '| Backend | cpu |', '### synthetic', '### real', '![reward](reward.svg)', '![tradeoff](tradeoff.svg)', '![grid](grid.png)', '## Ablation'];
+      const order = [
+        '# LRPO run',
+        'LRPO lowers LMD.',
+        '## Setup',
+        '| Backend | cpu |',
+        '### synthetic',
+        '### real',
+        '![reward](reward.svg)',
+        '![tradeoff](tradeoff.svg)',
+        '![grid](grid.png)',
+        '## Ablation',
+      ];
       const at = order.map((s) => md.indexOf(s));
       expect(at.every((i) => i >= 0)).toBe(true);
       expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -354,7 +491,12 @@ describe('writeReport', () => {
   it('writes only report.md when there are no curves, trade-off or grid', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'report-test-'));
     try {
-      const paths = await writeReport(dir, { title: 'T', setup: [], evaluations: evals, rewardCurves: [{ method: 'x', points: [{ step: 0, mean: NaN }] }] });
+      const paths = await writeReport(dir, {
+        title: 'T',
+        setup: [],
+        evaluations: evals,
+        rewardCurves: [{ method: 'x', points: [{ step: 0, mean: NaN }] }],
+      });
       expect(paths).toEqual([join(dir, 'report.md')]);
       expect(readFileSync(paths[0], 'utf8')).not.toContain('![');
     } finally {

@@ -16,12 +16,24 @@ function folder(name: string, files: readonly string[]): string {
   for (const f of files) writeFileSync(join(path, f), `original ${f}`);
   return path;
 }
-const options = (input: string, output: string) => ({ checkpoint: join(dir, 'never-read.safetensors'), input, output, steps: 2, eta: 0, seed: 0, resize: false, batch: 4, quiet: true });
+const options = (input: string, output: string) => ({
+  checkpoint: join(dir, 'never-read.safetensors'),
+  input,
+  output,
+  steps: 2,
+  eta: 0,
+  seed: 0,
+  resize: false,
+  batch: 4,
+  quiet: true,
+});
 
 describe('restore refuses outputs that would destroy inputs or other outputs', () => {
   it('--output equal to --input', async () => {
     const input = folder('same', ['face.png', 'other.png']);
-    await expect(restoreFolder(options(input, input))).rejects.toThrow(/writing .*same\/face\.png would overwrite the input .*same\/face\.png; choose an --output folder other than the --input folder/);
+    await expect(restoreFolder(options(input, input))).rejects.toThrow(
+      /writing .*same\/face\.png would overwrite the input .*same\/face\.png; choose an --output folder other than the --input folder/,
+    );
     expect(readFileSync(join(input, 'face.png'), 'utf8')).toBe('original face.png');
   });
 
@@ -34,13 +46,18 @@ describe('restore refuses outputs that would destroy inputs or other outputs', (
 
   it('--output equal to --input is allowed when no result has an input name (jpg in, png out)', () => {
     const input = folder('jpgs', ['a.jpg', 'b.jpeg']);
-    expect(restoreOutputPaths([join(input, 'a.jpg'), join(input, 'b.jpeg')], input)).toEqual([join(input, 'a.png'), join(input, 'b.png')]);
+    expect(restoreOutputPaths([join(input, 'a.jpg'), join(input, 'b.jpeg')], input)).toEqual([
+      join(input, 'a.png'),
+      join(input, 'b.png'),
+    ]);
   });
 
   it('two inputs with one output name', async () => {
     const input = folder('twins', ['face.jpg', 'face.png']);
     const output = join(dir, 'twins-out');
-    await expect(restoreFolder(options(input, output))).rejects.toThrow(/twins\/face\.jpg and .*twins\/face\.png would both be written to .*twins-out\/face\.png/);
+    await expect(restoreFolder(options(input, output))).rejects.toThrow(
+      /twins\/face\.jpg and .*twins\/face\.png would both be written to .*twins-out\/face\.png/,
+    );
     expect(existsSync(output)).toBe(false);
   });
 });

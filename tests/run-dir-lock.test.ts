@@ -20,7 +20,16 @@ import type { UNetConfig } from '../src/models/unet.js';
 const root = mkdtempSync(join(tmpdir(), 'run-lock-'));
 let n = 0;
 const fresh = () => join(root, `run${n++}`);
-const MICRO: UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: false, heads: 1, groups: 2, timeEmbedDim: 8 };
+const MICRO: UNetConfig = {
+  imageChannels: 3,
+  baseChannels: 4,
+  channelMults: [1, 2],
+  numResBlocks: 1,
+  attentionAtLowest: false,
+  heads: 1,
+  groups: 2,
+  timeEmbedDim: 8,
+};
 
 /** Writes `<dir>/run.lock` as a process with `pid` would have. */
 function lockAs(dir: string, pid: number): void {
@@ -41,7 +50,9 @@ describe('run folder lock', () => {
     const first = openRun(dir, 'train', { steps: 2 });
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
     expect(() => openRun(dir, 'train', { steps: 2 }, { resume: true })).toThrow(RunDirError);
-    expect(() => openRun(dir, 'train', { steps: 2 }, { resume: true })).toThrow(new RegExp(`is in use by process ${process.pid} .*wait for it to finish or stop it`));
+    expect(() => openRun(dir, 'train', { steps: 2 }, { resume: true })).toThrow(
+      new RegExp(`is in use by process ${process.pid} .*wait for it to finish or stop it`),
+    );
     first.close();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     openRun(dir, 'train', { steps: 2 }, { resume: true }).close();
@@ -52,7 +63,20 @@ describe('run folder lock', () => {
     const holder = spawn('sleep', ['30']);
     try {
       lockAs(dir, holder.pid!);
-      const cli = buildProgram().exitOverride().parseAsync(['node', 'webgpu-lrpo', 'train', '--run', dir, '--init', join(root, 'none.safetensors'), '--resume', '--backend', 'cpu']);
+      const cli = buildProgram()
+        .exitOverride()
+        .parseAsync([
+          'node',
+          'webgpu-lrpo',
+          'train',
+          '--run',
+          dir,
+          '--init',
+          join(root, 'none.safetensors'),
+          '--resume',
+          '--backend',
+          'cpu',
+        ]);
       await expect(cli).rejects.toThrow(new RegExp(`is in use by process ${holder.pid}`));
       expect(existsSync(join(dir, 'config.json'))).toBe(false); // refused before anything was written
     } finally {
@@ -99,16 +123,32 @@ describe('run folder lock', () => {
     run.log({ event: 'eval', step: 2, psnr: 21 });
     const policy = L.policyOf({ name: 'micro', unet: MICRO }, 8);
     const state = initTrainState(sftOptimizer(DEFAULT_SFT_CONFIG), L.initPolicyParams(policy, T.key(0)), 0);
-    await L.saveCheckpoint(run.checkpointPath(2), { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 2, imageSize: 8 }, params: state.params, optimizer: state.opt });
+    await L.saveCheckpoint(run.checkpointPath(2), {
+      info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 2, imageSize: 8 },
+      params: state.params,
+      optimizer: state.opt,
+    });
     disposeState(state);
     run.close(); // the process died after step 5, with its last checkpoint at step 2
     const again = openRun(dir, 'pretrain', { steps: 5 }, { resume: true });
-    const { state: resumed, resumed: wasResumed } = await resumeOrStart('pretrain', again, undefined, 0, () => {
-      throw new Error('unreachable: there is a checkpoint');
-    }, () => undefined);
+    const { state: resumed, resumed: wasResumed } = await resumeOrStart(
+      'pretrain',
+      again,
+      undefined,
+      0,
+      () => {
+        throw new Error('unreachable: there is a checkpoint');
+      },
+      () => undefined,
+    );
     expect(wasResumed).toBe(true);
     expect(resumed.step).toBe(2);
-    expect(again.readLog().map((e) => [e.event, e.step])).toEqual([['baseline', undefined], ['step', 1], ['step', 2], ['eval', 2]]);
+    expect(again.readLog().map((e) => [e.event, e.step])).toEqual([
+      ['baseline', undefined],
+      ['step', 1],
+      ['step', 2],
+      ['eval', 2],
+    ]);
     disposeState(resumed);
     again.close();
   });

@@ -41,8 +41,17 @@ describe('F16', () => {
   it('loads as float32 with the exact value of every half', async () => {
     // [bits, value]: one, sign, smallest and largest denormal, smallest normal, largest finite, 1/3 rounded, specials.
     const cases: [number, number][] = [
-      [0x3c00, 1], [0xc000, -2], [0x0001, 2 ** -24], [0x03ff, 1023 * 2 ** -24], [0x0400, 2 ** -14],
-      [0x7bff, 65504], [0x3555, 0.333251953125], [0x7c00, Infinity], [0xfc00, -Infinity], [0x0000, 0], [0x8000, -0],
+      [0x3c00, 1],
+      [0xc000, -2],
+      [0x0001, 2 ** -24],
+      [0x03ff, 1023 * 2 ** -24],
+      [0x0400, 2 ** -14],
+      [0x7bff, 65504],
+      [0x3555, 0.333251953125],
+      [0x7c00, Infinity],
+      [0xfc00, -Infinity],
+      [0x0000, 0],
+      [0x8000, -0],
     ];
     const w = await loadW(oneTensor('f16.safetensors', 'F16', [cases.length], u16s(cases.map(([b]) => b))));
     expect(w.dtype).toBe('float32');
@@ -60,8 +69,15 @@ describe('F16', () => {
 describe('BF16', () => {
   it('loads as float32 with the exact value of every bfloat16', async () => {
     const cases: [number, number][] = [
-      [0x3f80, 1], [0xc040, -3], [0x0001, 2 ** -133], [0x0080, 2 ** -126], [0x7f7f, 3.3895313892515355e38],
-      [0x3eab, 0.333984375], [0x7f80, Infinity], [0xff80, -Infinity], [0x8000, -0],
+      [0x3f80, 1],
+      [0xc040, -3],
+      [0x0001, 2 ** -133],
+      [0x0080, 2 ** -126],
+      [0x7f7f, 3.3895313892515355e38],
+      [0x3eab, 0.333984375],
+      [0x7f80, Infinity],
+      [0xff80, -Infinity],
+      [0x8000, -0],
     ];
     const w = await loadW(oneTensor('bf16.safetensors', 'BF16', [cases.length], u16s(cases.map(([b]) => b))));
     expect(w.dtype).toBe('float32');
@@ -86,9 +102,13 @@ describe('I64', () => {
   it('a value beyond int32 is an error naming the tensor, the element and the value; nothing leaks', async () => {
     const before = T.memory();
     const big = oneTensor('i64-big.safetensors', 'I64', [3], i64s([1n, 2n, 2n ** 31n]));
-    await expect(T.loadSafetensors(big, { backend: 'cpu' })).rejects.toThrow(/i64-big\.safetensors.*tensor 'w' \[3\]: element 2 is 2147483648, outside int32 \[-2147483648, 2147483647\].*store it as I32/);
+    await expect(T.loadSafetensors(big, { backend: 'cpu' })).rejects.toThrow(
+      /i64-big\.safetensors.*tensor 'w' \[3\]: element 2 is 2147483648, outside int32 \[-2147483648, 2147483647\].*store it as I32/,
+    );
     const small = oneTensor('i64-small.safetensors', 'I64', [1], i64s([-(2n ** 40n)]));
-    await expect(T.loadSafetensors(small, { backend: 'cpu' })).rejects.toThrow(/element 0 is -1099511627776, outside int32/);
+    await expect(T.loadSafetensors(small, { backend: 'cpu' })).rejects.toThrow(
+      /element 0 is -1099511627776, outside int32/,
+    );
     expect(T.memory()).toEqual(before);
   });
   it('a byte count that does not match 8 bytes per element is refused as before', async () => {

@@ -20,7 +20,8 @@ function rawFile(name: string, headerJson: string, data: Uint8Array): string {
   writeFileSync(path, Buffer.concat([len, Buffer.from(json), data]));
   return path;
 }
-const f32 = (offsets: [number, number], shape = [(offsets[1] - offsets[0]) / 4]) => JSON.stringify({ dtype: 'F32', shape, data_offsets: offsets });
+const f32 = (offsets: [number, number], shape = [(offsets[1] - offsets[0]) / 4]) =>
+  JSON.stringify({ dtype: 'F32', shape, data_offsets: offsets });
 
 beforeAll(async () => {
   await T.setBackend('cpu');
@@ -46,7 +47,9 @@ describe('names that would reach a prototype are refused, and nothing is pollute
     } else {
       const load = T.loadSafetensors(path);
       await expect(load).rejects.toThrow(T.SafetensorsError);
-      await expect(T.loadSafetensors(path)).rejects.toThrow(new RegExp(`proto-${segment}\\.safetensors.*segment '${segment}'.*do not load it`));
+      await expect(T.loadSafetensors(path)).rejects.toThrow(
+        new RegExp(`proto-${segment}\\.safetensors.*segment '${segment}'.*do not load it`),
+      );
     }
     expect(memory()).toEqual(before);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -54,7 +57,11 @@ describe('names that would reach a prototype are refused, and nothing is pollute
   });
 
   it('a policy checkpoint with a __proto__ tensor is refused by loadCheckpoint too', async () => {
-    const path = rawFile('ckpt-proto.safetensors', `{"__metadata__": {"format": "webgpu-lrpo/policy"}, "params.__proto__.x": ${f32([0, 4])}}`, Buffer.alloc(4));
+    const path = rawFile(
+      'ckpt-proto.safetensors',
+      `{"__metadata__": {"format": "webgpu-lrpo/policy"}, "params.__proto__.x": ${f32([0, 4])}}`,
+      Buffer.alloc(4),
+    );
     await expect(L.loadCheckpoint(path)).rejects.toThrow(/ckpt-proto\.safetensors.*'__proto__'/);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
@@ -73,7 +80,9 @@ describe('the header must describe the data exactly', () => {
   });
   it('overlapping data_offsets are refused', async () => {
     const path = rawFile('overlap.safetensors', `{"a": ${f32([0, 8])}, "b": ${f32([4, 12])}}`, Buffer.alloc(12));
-    await expect(T.loadSafetensors(path)).rejects.toThrow(/overlap\.safetensors.*'b' with data_offsets \[4, 12\] overlaps/);
+    await expect(T.loadSafetensors(path)).rejects.toThrow(
+      /overlap\.safetensors.*'b' with data_offsets \[4, 12\] overlaps/,
+    );
   });
   it('holes between tensors and trailing bytes are refused', async () => {
     const hole = rawFile('hole.safetensors', `{"a": ${f32([0, 4])}, "b": ${f32([8, 12])}}`, Buffer.alloc(12));
@@ -82,7 +91,11 @@ describe('the header must describe the data exactly', () => {
     await expect(T.loadSafetensors(tail)).rejects.toThrow(/tail\.safetensors.*cover 4 of the 8 data bytes/);
   });
   it('begin after end is refused', async () => {
-    const path = rawFile('reversed.safetensors', `{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}`, Buffer.alloc(4));
+    const path = rawFile(
+      'reversed.safetensors',
+      `{"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}`,
+      Buffer.alloc(4),
+    );
     await expect(T.loadSafetensors(path)).rejects.toThrow(/reversed\.safetensors.*\[4, 0\]/);
   });
   it('header order does not matter when the offsets tile the data', async () => {
@@ -101,18 +114,26 @@ describe('only regular files are read', () => {
   it('a directory is refused, naming it', async () => {
     const sub = join(dir, 'a-folder.safetensors');
     mkdirSync(sub);
-    await expect(T.loadSafetensors(sub)).rejects.toThrow(/a-folder\.safetensors\): it is a directory, not a regular file/);
+    await expect(T.loadSafetensors(sub)).rejects.toThrow(
+      /a-folder\.safetensors\): it is a directory, not a regular file/,
+    );
   });
   it('/dev/zero is refused before reading', async () => {
-    await expect(T.loadSafetensors('/dev/zero')).rejects.toThrow(/\/dev\/zero\): it is a character device, not a regular file/);
+    await expect(T.loadSafetensors('/dev/zero')).rejects.toThrow(
+      /\/dev\/zero\): it is a character device, not a regular file/,
+    );
   });
   it('a FIFO without a writer is refused without blocking', async () => {
     const fifo = join(dir, 'pipe.safetensors');
     execFileSync('mkfifo', [fifo]);
-    await expect(T.loadSafetensors(fifo)).rejects.toThrow(/pipe\.safetensors\): it is a FIFO \(named pipe\), not a regular file/);
+    await expect(T.loadSafetensors(fifo)).rejects.toThrow(
+      /pipe\.safetensors\): it is a FIFO \(named pipe\), not a regular file/,
+    );
   });
   it('a missing file is named', async () => {
-    await expect(T.loadSafetensors(join(dir, 'nope.safetensors'))).rejects.toThrow(/nope\.safetensors\): the file does not exist/);
+    await expect(T.loadSafetensors(join(dir, 'nope.safetensors'))).rejects.toThrow(
+      /nope\.safetensors\): the file does not exist/,
+    );
   });
   it('loadCheckpoint of a directory names it', async () => {
     await expect(L.loadCheckpoint(dir)).rejects.toThrow(/safetensors-hostile-\w+\): it is a directory/);

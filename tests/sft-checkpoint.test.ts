@@ -14,7 +14,10 @@ describe('the committed SFT checkpoint', () => {
     const { info, params } = await L.loadCheckpoint(COMMITTED_SFT, { expect: { preset: 'tiny', imageSize: 32 } });
     const policy = L.policyOfCheckpoint(info);
     const pairs = await L.evalSet('synthetic', { size: 32, count: 32 });
-    const { hq, lq } = L.pairBatch(pairs, Array.from({ length: 32 }, (_, i) => i));
+    const { hq, lq } = L.pairBatch(
+      pairs,
+      Array.from({ length: 32 }, (_, i) => i),
+    );
     // LRPO's rollout sampler (DDIM, 10 steps, eta 1): one sample, and the mean of 8 samples.
     const single = L.restore(policy, params, lq, T.key(1000), { steps: 10, eta: 1 });
     const averaged = L.restore(policy, params, lq, T.key(1000), { steps: 10, eta: 1, samples: 8 });

@@ -56,7 +56,11 @@ describe('conv output sizes', () => {
   });
 
   it('convTranspose2dOutHW inverts the conv size (with outputPadding for the lost remainder)', () => {
-    const p = { stride: [2, 2] as [number, number], padding: [1, 1] as [number, number], dilation: [1, 1] as [number, number] };
+    const p = {
+      stride: [2, 2] as [number, number],
+      padding: [1, 1] as [number, number],
+      dilation: [1, 1] as [number, number],
+    };
     expect(convTranspose2dOutHW([16, 9], [3, 3], { ...p, outputPadding: [1, 0] })).toEqual([32, 17]);
     expect(conv2dOutHW([32, 17], [3, 3], p)).toEqual([16, 9]);
     expect(convTranspose2dOutHW([1, 1], [1, 1], { ...p, outputPadding: [0, 0] })).toEqual([0, 0]);

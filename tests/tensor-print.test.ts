@@ -10,17 +10,31 @@ useBackends();
 
 describe('toString on the CPU', () => {
   it('shows shape, dtype, backend and the values, one width per tensor', () => {
-    const x = T.tensor([[1, -2.5, 3], [4, 5, 0.125]], { backend: 'cpu' });
+    const x = T.tensor(
+      [
+        [1, -2.5, 3],
+        [4, 5, 0.125],
+      ],
+      { backend: 'cpu' },
+    );
     expect(x.toString()).toBe('Tensor([2, 3], float32, cpu)\n[[    1,  -2.5,     3],\n [    4,     5, 0.125]]');
     expect(inspect(x)).toBe(x.toString()); // console.log(x) prints the same
     x.dispose();
   });
   it('follows views (a transpose reads through its strides) and prints 0-d, int, bool and special floats', () => {
-    const x = T.tensor([[1, 2], [3, 4]], { dtype: 'int32', backend: 'cpu' });
+    const x = T.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'int32', backend: 'cpu' },
+    );
     const t = T.transpose(x);
     expect(t.toString()).toBe('Tensor([2, 2], int32, cpu)\n[[1, 3],\n [2, 4]]');
     const specials = T.tensor([NaN, -Infinity, -0, 1e-7, 2e9], { backend: 'cpu' });
-    expect(specials.toString()).toBe('Tensor([5], float32, cpu)\n[      NaN, -Infinity,        -0,  1.000e-7,  2.000e+9]');
+    expect(specials.toString()).toBe(
+      'Tensor([5], float32, cpu)\n[      NaN, -Infinity,        -0,  1.000e-7,  2.000e+9]',
+    );
     expect(T.tensor(2.5, { backend: 'cpu' }).toString()).toBe('Tensor([], float32, cpu)\n2.5');
     expect(T.tensor([true, false], { backend: 'cpu' }).toString()).toBe('Tensor([2], bool, cpu)\n[ true, false]');
     T.dispose([x, t, specials]);
@@ -38,7 +52,9 @@ describe('toString on the CPU', () => {
       ' [1900, 1901, 1902, ..., 1947, 1948, 1949],',
       ' [1950, 1951, 1952, ..., 1997, 1998, 1999]]',
     ]);
-    expect(T.tensor([1, 2, 3, 4, 5, 6, 7], { backend: 'cpu' }).toString({ threshold: 4, edgeItems: 2 })).toBe('Tensor([7], float32, cpu)\n[1, 2, ..., 6, 7]');
+    expect(T.tensor([1, 2, 3, 4, 5, 6, 7], { backend: 'cpu' }).toString({ threshold: 4, edgeItems: 2 })).toBe(
+      'Tensor([7], float32, cpu)\n[1, 2, ..., 6, 7]',
+    );
     x.dispose();
   });
   it('a disposed tensor says so; print() refuses it by name', async () => {
@@ -51,8 +67,16 @@ describe('toString on the CPU', () => {
 
 describe('on WebGPU', () => {
   it('toString shows the header and how to see the values; print() reads them back', async () => {
-    const x = T.tensor([[1, 2], [3, 4]], { backend: 'webgpu' });
-    expect(x.toString()).toBe('Tensor([2, 2], float32, webgpu) (values on the device: await x.print() or x.data() to see them)');
+    const x = T.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { backend: 'webgpu' },
+    );
+    expect(x.toString()).toBe(
+      'Tensor([2, 2], float32, webgpu) (values on the device: await x.print() or x.data() to see them)',
+    );
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
       const y = T.mul(x, 2);

@@ -10,9 +10,21 @@ const keyArb = fc.tuple(word, word);
 describe('threefry2x32', () => {
   // Random123 kat_vectors, threefry2x32_20 lines: counter, key, expected output.
   const KAT: [[number, number], [number, number], [number, number]][] = [
-    [[0x00000000, 0x00000000], [0x00000000, 0x00000000], [0x6b200159, 0x99ba4efe]],
-    [[0xffffffff, 0xffffffff], [0xffffffff, 0xffffffff], [0x1cb996fc, 0xbb002be7]],
-    [[0x243f6a88, 0x85a308d3], [0x13198a2e, 0x03707344], [0xc4923a9c, 0x483df7a0]],
+    [
+      [0x00000000, 0x00000000],
+      [0x00000000, 0x00000000],
+      [0x6b200159, 0x99ba4efe],
+    ],
+    [
+      [0xffffffff, 0xffffffff],
+      [0xffffffff, 0xffffffff],
+      [0x1cb996fc, 0xbb002be7],
+    ],
+    [
+      [0x243f6a88, 0x85a308d3],
+      [0x13198a2e, 0x03707344],
+      [0xc4923a9c, 0x483df7a0],
+    ],
   ];
   it.each(KAT)('matches the Random123 known answer for counter %j', (counter, key, expected) => {
     expect(hex(threefry2x32(key, counter))).toEqual(hex(expected));
@@ -66,10 +78,18 @@ describe('randomStream', () => {
 
   it('a shorter stream is a prefix of a longer one, for every kind', () => {
     fc.assert(
-      fc.property(keyArb, fc.constantFrom('bits', 'uniform', 'normal') as fc.Arbitrary<'bits' | 'uniform' | 'normal'>, fc.nat(20), fc.nat(20), (k, kind, a, b) => {
-        const [short, long] = [Math.min(a, b), Math.max(a, b)];
-        expect(Array.from(randomStream(kind, k, short))).toEqual(Array.from(randomStream(kind, k, long).subarray(0, short)));
-      }),
+      fc.property(
+        keyArb,
+        fc.constantFrom('bits', 'uniform', 'normal') as fc.Arbitrary<'bits' | 'uniform' | 'normal'>,
+        fc.nat(20),
+        fc.nat(20),
+        (k, kind, a, b) => {
+          const [short, long] = [Math.min(a, b), Math.max(a, b)];
+          expect(Array.from(randomStream(kind, k, short))).toEqual(
+            Array.from(randomStream(kind, k, long).subarray(0, short)),
+          );
+        },
+      ),
       { numRuns: 50 },
     );
   });

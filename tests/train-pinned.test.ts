@@ -29,12 +29,27 @@ async function paramSum(state: TrainState): Promise<number> {
 const lrpoNumbers = ({ liveTensors, liveBytes, ...m }: LrpoStepMetrics) => m;
 
 async function lrpoRun(overrides: object, method?: Parameters<typeof trainLrpo>[4]) {
-  const config = lrpoConfig({ groupSize: 3, inputsPerBatch: 2, sampling: { steps: 4, eta: 1 }, gtRegularization: { lastSteps: 2 }, optimizer: { lr: 1e-3 } }, overrides);
+  const config = lrpoConfig(
+    {
+      groupSize: 3,
+      inputsPerBatch: 2,
+      sampling: { steps: 4, eta: 1 },
+      gtRegularization: { lastSteps: 2 },
+      optimizer: { lr: 1e-3 },
+    },
+    overrides,
+  );
   const pairs = await syntheticPairs({ split: 'train', count: 8, size: 8 });
   const reference = config.klWeight > 0 ? initPolicyParams(policy, T.key(9), 'cpu') : undefined;
   const metrics: LrpoStepMetrics[] = [];
   const state = initLrpoState(config, initPolicyParams(policy, T.key(1), 'cpu'), 42);
-  const final = await trainLrpo({ policy, config, reward, pairs, reference }, 2, state, { onStep: (m) => void metrics.push(m) }, method);
+  const final = await trainLrpo(
+    { policy, config, reward, pairs, reference },
+    2,
+    state,
+    { onStep: (m) => void metrics.push(m) },
+    method,
+  );
   const sum = await paramSum(final);
   disposeState(final);
   if (reference) T.disposeTree(reference);

@@ -20,7 +20,16 @@ import { useBackends } from './support/backends.js';
 
 useBackends();
 
-const MICRO: UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: true, heads: 1, groups: 2, timeEmbedDim: 8 };
+const MICRO: UNetConfig = {
+  imageChannels: 3,
+  baseChannels: 4,
+  channelMults: [1, 2],
+  numResBlocks: 1,
+  attentionAtLowest: true,
+  heads: 1,
+  groups: 2,
+  timeEmbedDim: 8,
+};
 const micro = () => policyOf({ name: 'micro', unet: MICRO }, 8);
 const tmp = () => mkdtempSync(join(tmpdir(), 'lrpo-train-'));
 
@@ -30,9 +39,20 @@ describe('checkpoints', () => {
     const config = { ...DEFAULT_SFT_CONFIG, steps: 2, batchSize: 2 };
     const state = initTrainState(sftOptimizer(config), initPolicyParams(policy, T.key(1)), 0);
     const path = join(tmp(), 'a.safetensors');
-    await saveCheckpoint(path, { info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: 7, imageSize: 8 }, params: state.params, optimizer: { ...state.opt, step: 7 } });
+    await saveCheckpoint(path, {
+      info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: 7, imageSize: 8 },
+      params: state.params,
+      optimizer: { ...state.opt, step: 7 },
+    });
     const back = await loadCheckpoint(path);
-    expect(back.info).toMatchObject({ preset: 'micro', unet: MICRO, stage: 'sft', step: 7, imageSize: 8, space: policy.space });
+    expect(back.info).toMatchObject({
+      preset: 'micro',
+      unet: MICRO,
+      stage: 'sft',
+      step: 7,
+      imageSize: 8,
+      space: policy.space,
+    });
     expect(back.optimizer?.step).toBe(7);
     const a = T.treeLeaves(state.params);
     const b = T.treeLeaves(back.params);
@@ -46,10 +66,19 @@ describe('checkpoints', () => {
     const policy = micro();
     const params = initPolicyParams(policy, T.key(2));
     const path = join(tmp(), 'b.safetensors');
-    await saveCheckpoint(path, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 1, imageSize: 8 }, params });
-    await expect(loadCheckpoint(path, { expect: { preset: 'tiny' } })).rejects.toThrow(/holds a 'micro' policy but a 'tiny' one was asked for.*--preset micro/);
-    await expect(loadCheckpoint(path, { expect: { imageSize: 32 } })).rejects.toThrow(/trained at 8x8 px but 32 px images were given/);
-    await expect(loadCheckpoint(path, { expect: { unet: { ...MICRO, baseChannels: 8 } } })).rejects.toThrow(CheckpointError);
+    await saveCheckpoint(path, {
+      info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: 1, imageSize: 8 },
+      params,
+    });
+    await expect(loadCheckpoint(path, { expect: { preset: 'tiny' } })).rejects.toThrow(
+      /holds a 'micro' policy but a 'tiny' one was asked for.*--preset micro/,
+    );
+    await expect(loadCheckpoint(path, { expect: { imageSize: 32 } })).rejects.toThrow(
+      /trained at 8x8 px but 32 px images were given/,
+    );
+    await expect(loadCheckpoint(path, { expect: { unet: { ...MICRO, baseChannels: 8 } } })).rejects.toThrow(
+      CheckpointError,
+    );
     T.disposeTree(params);
   });
 
@@ -61,7 +90,17 @@ describe('checkpoints', () => {
     const policy = micro();
     const params = initPolicyParams(policy, T.key(3));
     const lying = join(dir, 'lying.safetensors');
-    await saveCheckpoint(lying, { info: { preset: 'micro', unet: { ...MICRO, baseChannels: 8, groups: 2 }, space: policy.space, stage: 'sft', step: 1, imageSize: 8 }, params });
+    await saveCheckpoint(lying, {
+      info: {
+        preset: 'micro',
+        unet: { ...MICRO, baseChannels: 8, groups: 2 },
+        space: policy.space,
+        stage: 'sft',
+        step: 1,
+        imageSize: 8,
+      },
+      params,
+    });
     await expect(loadCheckpoint(lying)).rejects.toThrow(/do not fit its own UNet config/);
     T.disposeTree(params);
   });
@@ -101,7 +140,10 @@ describe('supervised training', () => {
         every: 2,
         run: async (s) => {
           if (s.step !== 2) return;
-          await saveCheckpoint(saved, { info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: s.step, imageSize: 8 }, params: s.params });
+          await saveCheckpoint(saved, {
+            info: { preset: 'micro', unet: MICRO, space: policy.space, stage: 'sft', step: s.step, imageSize: 8 },
+            params: s.params,
+          });
           const w = s.params.outConv.weight;
           const poisoned = T.mul(w, NaN);
           (s.params.outConv as { weight: T.Tensor }).weight = poisoned;
@@ -110,9 +152,12 @@ describe('supervised training', () => {
       },
     });
     await expect(run).rejects.toThrow(NonFiniteLossError);
-    await expect(run).rejects.toThrow(/loss became NaN at step 3.*earlier checkpoints are intact.*Lower the learning rate/);
+    await expect(run).rejects.toThrow(
+      /loss became NaN at step 3.*earlier checkpoints are intact.*Lower the learning rate/,
+    );
     const back = await loadCheckpoint(saved);
-    for (const leaf of T.treeLeaves(back.params)) expect(Array.from(await leaf.data()).every(Number.isFinite)).toBe(true);
+    for (const leaf of T.treeLeaves(back.params))
+      expect(Array.from(await leaf.data()).every(Number.isFinite)).toBe(true);
     T.disposeTree(back.params);
   });
 
@@ -120,9 +165,13 @@ describe('supervised training', () => {
     const policy = micro();
     const pairs = await syntheticPairs({ split: 'train', count: 4, size: 16 });
     const state = initTrainState(sftOptimizer(DEFAULT_SFT_CONFIG), initPolicyParams(policy, T.key(6)), 0);
-    await expect(trainSft(policy, DEFAULT_SFT_CONFIG, pairs, state)).rejects.toThrow(/pairs are 16 px but the policy works at 8 px/);
+    await expect(trainSft(policy, DEFAULT_SFT_CONFIG, pairs, state)).rejects.toThrow(
+      /pairs are 16 px but the policy works at 8 px/,
+    );
     const small = await syntheticPairs({ split: 'train', count: 4, size: 8 });
-    await expect(trainSft(policy, { ...DEFAULT_SFT_CONFIG, batchSize: 8 }, small, state)).rejects.toThrow(/4 pairs are fewer than one batch of 8/);
+    await expect(trainSft(policy, { ...DEFAULT_SFT_CONFIG, batchSize: 8 }, small, state)).rejects.toThrow(
+      /4 pairs are fewer than one batch of 8/,
+    );
     disposeState(state);
   });
 });
@@ -134,8 +183,12 @@ describe('run folders', () => {
     writeFileSync(first.checkpointPath(5), ''); // a checkpoint makes the folder a run to resume
     first.close();
     expect(() => openRun(dir, 'pretrain', { steps: 10, lr: 1 })).toThrow(RunDirError);
-    expect(() => openRun(dir, 'pretrain', { steps: 10, lr: 1 })).toThrow(/already holds a 'pretrain' run; pass --resume/);
-    expect(() => openRun(dir, 'pretrain', { steps: 20, lr: 1 }, { resume: true })).toThrow(/steps \(run: 10, now: 20\)/);
+    expect(() => openRun(dir, 'pretrain', { steps: 10, lr: 1 })).toThrow(
+      /already holds a 'pretrain' run; pass --resume/,
+    );
+    expect(() => openRun(dir, 'pretrain', { steps: 20, lr: 1 }, { resume: true })).toThrow(
+      /steps \(run: 10, now: 20\)/,
+    );
     const run = openRun(dir, 'pretrain', { steps: 10, lr: 1 }, { resume: true });
     run.log({ event: 'step', step: 1 });
     expect(run.readLog()).toMatchObject([{ event: 'step', step: 1 }]);
@@ -154,12 +207,35 @@ describe('batched DDIM transitions', () => {
       const cond = T.uniform(T.key(8), [2, 3, 8, 8], { min: -1, max: 1 });
       const { xs } = ddimSample(policy.model, params, cond, T.key(9), { plan });
       const steps = [0, 2, 3];
-      const batched = T.scope(() =>
-        ddimTransitions(policy.model, params, plan, steps, T.concat(steps.map((j) => xs[j]), { axis: 0 }), T.concat(steps.map(() => cond), { axis: 0 }), {
-          xPrev: T.concat(steps.map((j) => xs[j + 1]), { axis: 0 }),
-        }).logProb!,
+      const batched = T.scope(
+        () =>
+          ddimTransitions(
+            policy.model,
+            params,
+            plan,
+            steps,
+            T.concat(
+              steps.map((j) => xs[j]),
+              { axis: 0 },
+            ),
+            T.concat(
+              steps.map(() => cond),
+              { axis: 0 },
+            ),
+            {
+              xPrev: T.concat(
+                steps.map((j) => xs[j + 1]),
+                { axis: 0 },
+              ),
+            },
+          ).logProb!,
       );
-      const single = T.scope(() => T.concat(steps.map((j) => ddimLogProb(policy.model, params, plan, j, xs[j], xs[j + 1], cond)), { axis: 0 }));
+      const single = T.scope(() =>
+        T.concat(
+          steps.map((j) => ddimLogProb(policy.model, params, plan, j, xs[j], xs[j + 1], cond)),
+          { axis: 0 },
+        ),
+      );
       const [a, b] = [await batched.data(), await single.data()];
       for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(b[i])));
       T.disposeTree([params, xs, batched, single, cond]);

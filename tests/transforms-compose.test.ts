@@ -11,7 +11,8 @@ beforeAll(async () => {
   await T.setBackend('cpu');
 });
 
-const f64 = (data: T.TensorData, shape?: number[]) => T.tensor(data, { dtype: 'float64', backend: 'cpu', ...(shape ? { shape } : {}) });
+const f64 = (data: T.TensorData, shape?: number[]) =>
+  T.tensor(data, { dtype: 'float64', backend: 'cpu', ...(shape ? { shape } : {}) });
 const values = (n: number) => fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: n, maxLength: n });
 
 async function expectAllClose(got: Tensor, want: Tensor | readonly number[], tol = 1e-10, label = ''): Promise<void> {
@@ -19,7 +20,9 @@ async function expectAllClose(got: Tensor, want: Tensor | readonly number[], tol
   const w = want instanceof T.Tensor ? Array.from(await want.data()) : [...want];
   if (want instanceof T.Tensor) expect(got.shape, label).toEqual(want.shape);
   expect(g.length, label).toBe(w.length);
-  g.forEach((v, i) => expect(Math.abs(v - w[i]) <= tol * (1 + Math.abs(w[i])), `${label} element ${i}: ${v} vs ${w[i]}`).toBe(true));
+  g.forEach((v, i) =>
+    expect(Math.abs(v - w[i]) <= tol * (1 + Math.abs(w[i])), `${label} element ${i}: ${v} vs ${w[i]}`).toBe(true),
+  );
 }
 
 /** A smooth scalar function of a vector: sum(sin(x) * x^2) + (sum x)^2 / 3. */
@@ -27,7 +30,9 @@ const smoothScalar = (x: Tensor): Tensor => T.add(T.sum(T.mul(T.sin(x), T.square
 
 /** Its Hessian in closed form: diag(2 sin x + 4 x cos x - x^2 sin x) + 2/3. */
 const smoothScalarHessian = (x: readonly number[]): number[] =>
-  x.flatMap((xi, i) => x.map((_, j) => (i === j ? 2 * Math.sin(xi) + 4 * xi * Math.cos(xi) - xi * xi * Math.sin(xi) : 0) + 2 / 3));
+  x.flatMap((xi, i) =>
+    x.map((_, j) => (i === j ? 2 * Math.sin(xi) + 4 * xi * Math.cos(xi) - xi * xi * Math.sin(xi) : 0) + 2 / 3),
+  );
 
 describe('Jacobians and Hessians', () => {
   it('the hessian of x^T A x is A + A^T, for generated A and x', async () => {
@@ -55,7 +60,11 @@ describe('Jacobians and Hessians', () => {
     await fc.assert(
       fc.asyncProperty(
         arbitraryShape({ minRank: 1, maxRank: 2, minDim: 1, maxDim: 3 }).chain((inShape) =>
-          fc.integer({ min: 1, max: 3 }).chain((m) => fc.tuple(fc.constant(inShape), fc.constant(m), values(m * sizeOf(inShape)), values(sizeOf(inShape)))),
+          fc
+            .integer({ min: 1, max: 3 })
+            .chain((m) =>
+              fc.tuple(fc.constant(inShape), fc.constant(m), values(m * sizeOf(inShape)), values(sizeOf(inShape))),
+            ),
         ),
         async ([inShape, m, w, x]) => {
           const n = sizeOf(inShape);
@@ -95,11 +104,17 @@ describe('Jacobians and Hessians', () => {
   it('Jacobians of pytrees: one block per (output leaf, argument leaf), with argnums', async () => {
     const a = f64([1, 2]);
     const b = f64(3);
-    const J = T.jacrev((u: Tensor, s: Tensor) => ({ y: T.mul(u, s), t: T.sum(u) }), { argnums: [0, 1] })(a, b) as unknown as {
+    const J = T.jacrev((u: Tensor, s: Tensor) => ({ y: T.mul(u, s), t: T.sum(u) }), { argnums: [0, 1] })(
+      a,
+      b,
+    ) as unknown as {
       y: [Tensor, Tensor];
       t: [Tensor, Tensor];
     };
-    expect(await J.y[0].array()).toEqual([[3, 0], [0, 3]]);
+    expect(await J.y[0].array()).toEqual([
+      [3, 0],
+      [0, 3],
+    ]);
     expect(await J.y[1].array()).toEqual([1, 2]);
     expect(await J.t[0].array()).toEqual([1, 1]);
     expect(await J.t[1].array()).toBe(0);
@@ -109,7 +124,9 @@ describe('Jacobians and Hessians', () => {
     const a = f64([1, -2]);
     const b = f64([3, 0.5]);
     // f = sum(a^2 b): H_aa = diag(2b), H_ab = H_ba = diag(2a), H_bb = 0.
-    const [[haa, hab], [hba, hbb]] = T.hessian((u: Tensor, w: Tensor) => T.sum(T.mul(T.square(u), w)), { argnums: [0, 1] })(a, b) as unknown as Tensor[][];
+    const [[haa, hab], [hba, hbb]] = T.hessian((u: Tensor, w: Tensor) => T.sum(T.mul(T.square(u), w)), {
+      argnums: [0, 1],
+    })(a, b) as unknown as Tensor[][];
     await expectAllClose(haa, [6, 0, 0, 1], 0, 'H_aa');
     await expectAllClose(hab, [2, 0, 0, -4], 0, 'H_ab');
     await expectAllClose(hba, [2, 0, 0, -4], 0, 'H_ba');
@@ -145,14 +162,22 @@ describe('composition', () => {
     const v = f64(vv);
     // d/dt d/ds grad f(x + t v + s v) = the third derivative contracted twice with v.
     const viaJvp = T.scope(() => T.jvp((u: Tensor) => T.jvp(T.grad(smoothScalar), [u], [v])[1], [x], [v])[1]);
-    const viaGrad = T.grad((u: Tensor) => T.sum(T.mul(T.grad((w: Tensor) => T.sum(T.mul(T.grad(smoothScalar)(w), v)))(u), v)))(x);
+    const viaGrad = T.grad((u: Tensor) =>
+      T.sum(T.mul(T.grad((w: Tensor) => T.sum(T.mul(T.grad(smoothScalar)(w), v)))(u), v)),
+    )(x);
     await expectAllClose(viaJvp, viaGrad, 1e-10, 'third derivative');
     [x, v, viaJvp, viaGrad].forEach((t) => t.dispose());
   });
 
   it('vmap of jvp and of grad equal loops; jvp and grad of vmap equal the unbatched transforms', async () => {
-    const X = f64([[0.3, -1.2, 2], [1, 0.5, -0.25]]);
-    const V = f64([[1, 0.5, -2], [0, 1, 0]]);
+    const X = f64([
+      [0.3, -1.2, 2],
+      [1, 0.5, -0.25],
+    ]);
+    const V = f64([
+      [1, 0.5, -2],
+      [0, 1, 0],
+    ]);
     const before = T.memory().cpu.tensors;
     const perRowJvp = T.vmap((x: Tensor, v: Tensor) => T.jvp(smoothScalar, [x], [v])[1])(X, V);
     const perRowGrad = T.vmap(T.grad(smoothScalar))(X);

@@ -15,7 +15,10 @@ beforeAll(async () => {
 });
 
 /** The case's function of its float inputs only (the others, indices and conditions, held fixed). */
-function overFloats(c: PrimitiveCase, values: readonly number[][]): { f: (...xs: Tensor[]) => Tensor; floats: Tensor[]; fixed: Tensor[] } {
+function overFloats(
+  c: PrimitiveCase,
+  values: readonly number[][],
+): { f: (...xs: Tensor[]) => Tensor; floats: Tensor[]; fixed: Tensor[] } {
   const all = c.inputs.map((input, i) => uploadInput(input, values[i], 'cpu'));
   const isFloat = c.inputs.map((i) => i.dtype === 'float64');
   const floats = all.filter((_, i) => isFloat[i]);
@@ -35,7 +38,10 @@ async function expectJvpMatchesFiniteDifferences(c: PrimitiveCase, values: numbe
       const tangents = floats.map((x) => T.onesLike(x));
       const [out, t] = T.jvp(f, floats, tangents);
       expect(t.shape).toEqual(out.shape);
-      expect(Array.from(await t.data()).every((v) => v === 0), `${c.label}: the tangent is not zero`).toBe(true);
+      expect(
+        Array.from(await t.data()).every((v) => v === 0),
+        `${c.label}: the tangent is not zero`,
+      ).toBe(true);
       [out, t, ...tangents].forEach((x) => x.dispose());
     } else {
       const report = await T.checkJvp(f, floats, c.jvp);
@@ -80,10 +86,19 @@ const f64 = (data: T.TensorData) => T.tensor(data, { dtype: 'float64', backend: 
 
 describe('jvp', () => {
   it('takes and returns pytrees: the tangent of a record output is a record of tangents', async () => {
-    const w = f64([[1, 2], [3, 4]]);
+    const w = f64([
+      [1, 2],
+      [3, 4],
+    ]);
     const x = f64([1, -1]);
     const params = { w, b: f64([0.5, 0.5]) };
-    const dParams = { w: f64([[1, 0], [0, 0]]), b: f64([0, 1]) };
+    const dParams = {
+      w: f64([
+        [1, 0],
+        [0, 0],
+      ]),
+      b: f64([0, 1]),
+    };
     const [out, t] = T.jvp(
       (p: typeof params, v: Tensor) => {
         const y = T.add(T.matmul(p.w, v), p.b);
@@ -117,7 +132,10 @@ describe('jvp', () => {
     const f = (a: Tensor) => T.mul(T.sin(a), T.exp(T.sum(a)));
     const before = T.memory().cpu.tensors;
     const [out, fJvp] = T.linearize(f, x);
-    for (const dir of [[1, 0, 0], [0.5, -2, 1]]) {
+    for (const dir of [
+      [1, 0, 0],
+      [0.5, -2, 1],
+    ]) {
       const v = f64(dir);
       const lin = fJvp(v);
       const [o, t] = T.jvp(f, [x], [v]);
@@ -151,7 +169,9 @@ describe('jvp', () => {
     const x = f64([1, 2]);
     const t32 = T.tensor([1, 2], { dtype: 'float32', backend: 'cpu' });
     const short = f64([1]);
-    expect(() => T.jvp(T.exp, [x], [t32])).toThrow(/tangent for primal 0 is \[2\] float32 but the primal is \[2\] float64/);
+    expect(() => T.jvp(T.exp, [x], [t32])).toThrow(
+      /tangent for primal 0 is \[2\] float32 but the primal is \[2\] float64/,
+    );
     expect(() => T.jvp(T.exp, [x], [short])).toThrow(/must match/);
     expect(() => T.jvp(T.exp, [x], [] as unknown as [Tensor])).toThrow(/1 primals but 0 tangents/);
     expect(() => T.jvp(T.exp as (x: Tensor) => Tensor, x as unknown as [Tensor], [x])).toThrow(/must be arrays/);

@@ -32,10 +32,17 @@ const batchProblem = (prim: Primitive, pattern?: readonly boolean[]) =>
         fc.constantFrom(0, -1),
       )
       .chain(([c, size, inAxes, outAxis]) =>
-      fc
-        .tuple(...c.inputs.map((input, i) => fc.array(input.values(input.shape.reduce((a, b) => a * b, 1)), { minLength: inAxes[i] === null ? 1 : size, maxLength: inAxes[i] === null ? 1 : size })))
-        .map((examples) => ({ c, size, inAxes, outAxis, examples })),
-    ),
+        fc
+          .tuple(
+            ...c.inputs.map((input, i) =>
+              fc.array(input.values(input.shape.reduce((a, b) => a * b, 1)), {
+                minLength: inAxes[i] === null ? 1 : size,
+                maxLength: inAxes[i] === null ? 1 : size,
+              }),
+            ),
+          )
+          .map((examples) => ({ c, size, inAxes, outAxis, examples })),
+      ),
   );
 
 /** Asserts equal shapes and values (floats to 1e-9 relative: batched kernels may sum in another order). */
@@ -45,25 +52,47 @@ async function expectSameTensor(got: Tensor, want: Tensor, label: string): Promi
   const [g, w] = [await got.data(), await want.data()];
   for (let i = 0; i < w.length; i++) {
     if (Number.isNaN(w[i]) && Number.isNaN(g[i])) continue;
-    expect(Math.abs(g[i] - w[i]) <= 1e-9 * (1 + Math.abs(w[i])), `${label}: element ${i} is ${g[i]}, the loop gives ${w[i]}`).toBe(true);
+    expect(
+      Math.abs(g[i] - w[i]) <= 1e-9 * (1 + Math.abs(w[i])),
+      `${label}: element ${i} is ${g[i]}, the loop gives ${w[i]}`,
+    ).toBe(true);
   }
 }
 
-async function expectVmapEqualsLoop(p: { c: PrimitiveCase; size: number; inAxes: (number | null)[]; outAxis: number; examples: number[][][] }): Promise<void> {
+async function expectVmapEqualsLoop(p: {
+  c: PrimitiveCase;
+  size: number;
+  inAxes: (number | null)[];
+  outAxis: number;
+  examples: number[][][];
+}): Promise<void> {
   const { c, size, inAxes, outAxis, examples } = p;
   const label = `${c.label}, batch ${size}, inAxes ${JSON.stringify(inAxes)}, outAxes ${outAxis}`;
   const batched = c.inputs.map((input, i) => {
     const axis = inAxes[i];
     if (axis === null) return uploadInput(input, examples[i][0], 'cpu');
-    return uploadInput({ ...input, shape: batchedShape(input.shape, axis, size) }, interleaveBatch(examples[i], input.shape, axis), 'cpu');
+    return uploadInput(
+      { ...input, shape: batchedShape(input.shape, axis, size) },
+      interleaveBatch(examples[i], input.shape, axis),
+      'cpu',
+    );
   });
-  const rows = Array.from({ length: size }, (_, b) => c.inputs.map((input, i) => (inAxes[i] === null ? batched[i] : uploadInput(input, examples[i][b], 'cpu'))));
+  const rows = Array.from({ length: size }, (_, b) =>
+    c.inputs.map((input, i) => (inAxes[i] === null ? batched[i] : uploadInput(input, examples[i][b], 'cpu'))),
+  );
   const got = T.vmap(c.f, { inAxes, outAxes: outAxis })(...batched);
-  const want = T.scope(() => T.stack(rows.map((xs) => c.f(...xs)), { axis: outAxis }));
+  const want = T.scope(() =>
+    T.stack(
+      rows.map((xs) => c.f(...xs)),
+      { axis: outAxis },
+    ),
+  );
   try {
     await expectSameTensor(got, want, label);
   } finally {
-    [got, want, ...batched, ...rows.flatMap((xs, b) => xs.filter((x, i) => inAxes[i] !== null || b < 0))].forEach((x) => x.dispose());
+    [got, want, ...batched, ...rows.flatMap((xs, b) => xs.filter((x, i) => inAxes[i] !== null || b < 0))].forEach((x) =>
+      x.dispose(),
+    );
   }
 }
 
@@ -91,7 +120,9 @@ const patterns = (n: number): boolean[][] =>
   Array.from({ length: 2 ** n - 1 }, (_, m) => Array.from({ length: n }, (_, i) => (((m + 1) >> i) & 1) === 1));
 
 describe('every batching pattern of the primitives with several inputs', () => {
-  const multi = (Object.keys(primitiveCases) as Primitive[]).filter((p) => fc.sample(primitiveCases[p], 1)[0].inputs.length > 1);
+  const multi = (Object.keys(primitiveCases) as Primitive[]).filter(
+    (p) => fc.sample(primitiveCases[p], 1)[0].inputs.length > 1,
+  );
   for (const prim of multi) {
     const arity = fc.sample(primitiveCases[prim], 1)[0].inputs.length;
     it(`${prim}: each subset of batched inputs equals the loop`, async () => {
@@ -110,14 +141,22 @@ describe('vmap', () => {
     return T.mean(T.square(T.sub(T.matmul(h, p.w2), y)));
   };
   const params = (): Params => ({
-    w1: f64([[0.3, -0.2, 0.5], [0.1, 0.4, -0.6]]),
+    w1: f64([
+      [0.3, -0.2, 0.5],
+      [0.1, 0.4, -0.6],
+    ]),
     b1: f64([0.05, -0.1, 0.2]),
     w2: f64([[0.7], [-0.3], [0.2]]),
   });
 
   it('per-sample gradients: vmap(grad(loss), { inAxes: [null, 0, 0] }) equals a loop of grad', async () => {
     const p = params();
-    const xs = f64([[1, 2], [-0.5, 0.3], [0.2, -1.1], [2, 0]]);
+    const xs = f64([
+      [1, 2],
+      [-0.5, 0.3],
+      [0.2, -1.1],
+      [2, 0],
+    ]);
     const ys = f64([[0.5], [-1], [0.25], [0]]);
     const before = T.memory().cpu.tensors;
     const per = T.vmap(T.grad(loss), { inAxes: [null, 0, 0] })(p, xs, ys);
@@ -139,14 +178,83 @@ describe('vmap', () => {
   });
 
   it('take batches shared data with per-example indices, per-example data with shared indices, and both', async () => {
-    const x = f64([[1, 2, 3], [4, 5, 6]]);
-    const xs = f64([[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]);
-    const idx = T.tensor([[2, 0], [-1, 1]], { dtype: 'int32', backend: 'cpu' });
+    const x = f64([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const xs = f64([
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [
+        [7, 8, 9],
+        [10, 11, 12],
+      ],
+    ]);
+    const idx = T.tensor(
+      [
+        [2, 0],
+        [-1, 1],
+      ],
+      { dtype: 'int32', backend: 'cpu' },
+    );
     const along1 = (a: Tensor, i: Tensor) => T.take(a, i, { axis: 1 });
     for (const [label, inAxes, want] of [
-      ['shared x', [null, 0], [[[3, 1], [6, 4]], [[3, 2], [6, 5]]]],
-      ['shared indices', [0, null], [[[[3, 1], [3, 2]], [[6, 4], [6, 5]]], [[[9, 7], [9, 8]], [[12, 10], [12, 11]]]]],
-      ['both', [0, 0], [[[3, 1], [6, 4]], [[9, 8], [12, 11]]]],
+      [
+        'shared x',
+        [null, 0],
+        [
+          [
+            [3, 1],
+            [6, 4],
+          ],
+          [
+            [3, 2],
+            [6, 5],
+          ],
+        ],
+      ],
+      [
+        'shared indices',
+        [0, null],
+        [
+          [
+            [
+              [3, 1],
+              [3, 2],
+            ],
+            [
+              [6, 4],
+              [6, 5],
+            ],
+          ],
+          [
+            [
+              [9, 7],
+              [9, 8],
+            ],
+            [
+              [12, 10],
+              [12, 11],
+            ],
+          ],
+        ],
+      ],
+      [
+        'both',
+        [0, 0],
+        [
+          [
+            [3, 1],
+            [6, 4],
+          ],
+          [
+            [9, 8],
+            [12, 11],
+          ],
+        ],
+      ],
     ] as const) {
       const got = T.vmap(along1, { inAxes: [...inAxes] })(inAxes[0] === null ? x : xs, idx);
       expect(await got.array(), label).toEqual(want);
@@ -156,13 +264,19 @@ describe('vmap', () => {
   });
 
   it('takes pytrees with per-leaf in-axes and returns pytrees with per-leaf out-axes', async () => {
-    const a = f64([[1, 2, 3], [4, 5, 6]]); // batch along axis 1 (3 examples of [2])
+    const a = f64([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]); // batch along axis 1 (3 examples of [2])
     const b = f64([10, 20, 30]);
     const s = f64(2);
-    const out = T.vmap((t: { a: Tensor; b: Tensor }, scale: Tensor) => ({ sum: T.mul(T.add(T.sum(t.a), t.b), scale), same: scale }), {
-      inAxes: [{ a: 1, b: 0 }, null],
-      outAxes: { sum: 0, same: null },
-    })({ a, b }, s);
+    const out = T.vmap(
+      (t: { a: Tensor; b: Tensor }, scale: Tensor) => ({ sum: T.mul(T.add(T.sum(t.a), t.b), scale), same: scale }),
+      {
+        inAxes: [{ a: 1, b: 0 }, null],
+        outAxes: { sum: 0, same: null },
+      },
+    )({ a, b }, s);
     expect(await out.sum.array()).toEqual([30, 54, 78]);
     expect(await out.same.array()).toBe(2);
     out.sum.dispose();
@@ -173,7 +287,11 @@ describe('vmap', () => {
     const x = f64([1, 2, 3]);
     const c = f64([5, 6]);
     const out = T.vmap((_: Tensor) => T.mul(c, 2), { inAxes: 0 })(x);
-    expect(await out.array()).toEqual([[10, 12], [10, 12], [10, 12]]);
+    expect(await out.array()).toEqual([
+      [10, 12],
+      [10, 12],
+      [10, 12],
+    ]);
     [x, c, out].forEach((t) => t.dispose());
   });
 
@@ -188,7 +306,10 @@ describe('vmap', () => {
   });
 
   it('gives clear errors for bad axes and batch sizes', () => {
-    const x = f64([[1, 2], [3, 4]]);
+    const x = f64([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = f64([1, 2, 3]);
     expect(() => T.vmap(T.add)(x, y)).toThrow(/disagree on the batch size: \[2, 2\] along axis 0, \[3\] along axis 0/);
     expect(() => T.vmap(T.exp, { inAxes: null })(x)).toThrow(/no argument is batched/);
@@ -200,7 +321,11 @@ describe('vmap', () => {
   });
 
   it('frees everything it made inside a scope and out of one', () => {
-    const x = f64([[1, 2], [3, 4], [5, 6]]);
+    const x = f64([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const before = T.memory().cpu.tensors;
     const f = T.vmap((r: Tensor) => T.softmax(T.mul(r, T.sum(r))));
     T.scope(() => {

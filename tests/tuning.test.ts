@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { View } from '../src/kernels/backend.js';
 import { convVariants, createWebGpuBackend, matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { matmul } from '../src/kernels/webgpu/kernels/matmul.js';
-import { Tuner, tuningCachePath, tuningCandidates, tuningEnabled, tuningRepeats } from '../src/kernels/webgpu/tuning.js';
+import {
+  Tuner,
+  tuningCachePath,
+  tuningCandidates,
+  tuningEnabled,
+  tuningRepeats,
+} from '../src/kernels/webgpu/tuning.js';
 
 let gpu: WebGpuBackend;
 let dir: string;
@@ -38,7 +44,9 @@ describe('tuning switches', () => {
   });
 
   it('keeps one file per adapter under the chosen directory', () => {
-    expect(tuningCachePath('Mesa llvmpipe (LLVM 15)', { WEBGPU_LRPO_TUNING_DIR: '/x' })).toBe('/x/tuning-mesa-llvmpipe-llvm-15.json');
+    expect(tuningCachePath('Mesa llvmpipe (LLVM 15)', { WEBGPU_LRPO_TUNING_DIR: '/x' })).toBe(
+      '/x/tuning-mesa-llvmpipe-llvm-15.json',
+    );
     expect(tuningCachePath('A', { XDG_CACHE_HOME: '/c' })).toBe('/c/webgpu-lrpo/tuning-a.json');
   });
 
@@ -62,7 +70,13 @@ describe('measured choice', () => {
     const prepare = () => {
       prepared++;
       const size = 128 * 128;
-      const view = (): View => ({ storage: ctx.alloc('float32', size), dtype: 'float32', shape: [128, 128], strides: [128, 1], offset: 0 });
+      const view = (): View => ({
+        storage: ctx.alloc('float32', size),
+        dtype: 'float32',
+        shape: [128, 128],
+        strides: [128, 1],
+        offset: 0,
+      });
       const a = view();
       const b = view();
       const out = ctx.alloc('float32', size);
@@ -112,7 +126,11 @@ describe('measured choice', () => {
     await next.settle();
     const choice = next.choose(key, ['slow', 'fast', 'newer'], 'slow', second.prepare);
     expect(['fast', 'newer']).toContain(choice);
-    expect(Object.keys(JSON.parse(readFileSync(next.path, 'utf8')).choices[key].ms).sort()).toEqual(['fast', 'newer', 'slow']);
+    expect(Object.keys(JSON.parse(readFileSync(next.path, 'utf8')).choices[key].ms).sort()).toEqual([
+      'fast',
+      'newer',
+      'slow',
+    ]);
     // A choice that no longer supports the problem is not used: the fallback runs.
     expect(next.choose(key, ['slow'], 'slow', second.prepare)).toBe('slow');
   });
@@ -120,7 +138,13 @@ describe('measured choice', () => {
   it('times a candidate again when its first run was slow (a pipeline compile), instead of writing it off', async () => {
     const ctx = gpu.ctx;
     const size = 128 * 128;
-    const view = (): View => ({ storage: ctx.alloc('float32', size), dtype: 'float32', shape: [128, 128], strides: [128, 1], offset: 0 });
+    const view = (): View => ({
+      storage: ctx.alloc('float32', size),
+      dtype: 'float32',
+      shape: [128, 128],
+      strides: [128, 1],
+      offset: 0,
+    });
     const [a, b] = [view(), view()];
     const out = ctx.alloc('float32', size);
     const runs = (n: number) => {
@@ -134,10 +158,18 @@ describe('measured choice', () => {
       { name: 'compiles', record: () => runs(calls++ === 0 ? 1500 : 1) },
     ];
     const tuner = new Tuner(ctx, true);
-    tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates, cleanup: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)) }));
+    tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({
+      candidates,
+      cleanup: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)),
+    }));
     await tuner.settle();
     expect(calls).toBeGreaterThan(2); // timed after its slow first run
-    expect(tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates: [], cleanup: () => undefined }))).toBe('compiles');
+    expect(
+      tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({
+        candidates: [],
+        cleanup: () => undefined,
+      })),
+    ).toBe('compiles');
   });
 
   it('leaves the GPU-only variants (barrier-per-step tiles, im2col) out of the candidates on CPU adapters only', () => {
@@ -145,7 +177,9 @@ describe('measured choice', () => {
     expect(tuningCandidates('llvmpipe (LLVM 15)', variants).map((v) => v.name)).toEqual(['rows8x8']);
     expect(tuningCandidates('nvidia NVIDIA: 580', variants).map((v) => v.name)).toEqual(['rows8x8', 'tiled64x64k16']);
     // Every tiled variant declares it.
-    for (const v of [...matmulVariants, ...convVariants]) if (v.name.startsWith('tiled') || v.name === 'im2col') expect((v as { gpuOnly?: boolean }).gpuOnly, v.name).toBe(true);
+    for (const v of [...matmulVariants, ...convVariants])
+      if (v.name.startsWith('tiled') || v.name === 'im2col')
+        expect((v as { gpuOnly?: boolean }).gpuOnly, v.name).toBe(true);
   });
 
   it('repeats a candidate until the timing holds real work: more on GPUs, whose round trip dwarfs small kernels', () => {
@@ -164,7 +198,8 @@ describe('measured choice', () => {
       return { ...job, cleanup: () => (cleaned++, job.cleanup()) };
     };
     const tuner = new Tuner(gpu.ctx, true);
-    for (const key of ['test|abandon-1', 'test|abandon-2', 'test|abandon-3']) tuner.choose(key, ['slow', 'fast'], 'slow', prepare);
+    for (const key of ['test|abandon-1', 'test|abandon-2', 'test|abandon-3'])
+      tuner.choose(key, ['slow', 'fast'], 'slow', prepare);
     expect(w.prepared()).toBe(3);
     await tuner.abandon();
     expect(cleaned).toBe(3); // every job's scratch buffers went back

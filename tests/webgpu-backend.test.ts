@@ -56,10 +56,15 @@ const dimLayoutArb: fc.Arbitrary<DimLayout> = fc.record({
   start: fc.integer({ min: 0, max: 2 }),
   order: fc.integer({ min: 0, max: 3 }),
 });
-const layoutArb = (rank: number): fc.Arbitrary<DimLayout[]> => fc.array(dimLayoutArb, { minLength: rank, maxLength: rank });
+const layoutArb = (rank: number): fc.Arbitrary<DimLayout[]> =>
+  fc.array(dimLayoutArb, { minLength: rank, maxLength: rank });
 
 const dimArb = (max: number): fc.Arbitrary<number> =>
-  fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 7, arbitrary: fc.integer({ min: 2, max }) });
+  fc.oneof(
+    { weight: 1, arbitrary: fc.constant(0) },
+    { weight: 2, arbitrary: fc.constant(1) },
+    { weight: 7, arbitrary: fc.integer({ min: 2, max }) },
+  );
 const shapeArb = (minRank: number, maxRank: number, maxDim = 5): fc.Arbitrary<number[]> =>
   fc.array(dimArb(maxDim), { minLength: minRank, maxLength: maxRank });
 
@@ -93,7 +98,13 @@ function values(kind: ValueKind, n: number, seed: number): number[] {
 const defaultKind = (dtype: DType): ValueKind => (dtype === 'bool' ? 'bool' : dtype === 'int32' ? 'int' : 'grid');
 
 /** Lays out a view of `shape` per `layout`, filling its storage with values of `kind`. */
-function hostView(shape: readonly number[], layout: readonly DimLayout[], dtype: DType, seed: number, kind = defaultKind(dtype)): HostView {
+function hostView(
+  shape: readonly number[],
+  layout: readonly DimLayout[],
+  dtype: DType,
+  seed: number,
+  kind = defaultKind(dtype),
+): HostView {
   const rank = shape.length;
   const storageDim = shape.map((d, k) => (layout[k].broadcast ? 1 : d + layout[k].extra));
   const order = shape.map((_, k) => k).sort((a, b) => layout[a].order - layout[b].order || a - b);
@@ -104,7 +115,10 @@ function hostView(shape: readonly number[], layout: readonly DimLayout[], dtype:
     stride *= storageDim[order[i]];
   }
   const strides = shape.map((_, k) => (layout[k].broadcast ? 0 : storageStride[k]));
-  const offset = shape.reduce((acc, _, k) => acc + (layout[k].broadcast ? 0 : Math.min(layout[k].start, layout[k].extra) * storageStride[k]), 0);
+  const offset = shape.reduce(
+    (acc, _, k) => acc + (layout[k].broadcast ? 0 : Math.min(layout[k].start, layout[k].extra) * storageStride[k]),
+    0,
+  );
   return { dtype, data: values(kind, sizeOf(storageDim), seed), shape: [...shape], strides, offset };
 }
 
@@ -117,7 +131,13 @@ const contiguousHost = (shape: readonly number[], dtype: DType, seed: number, ki
 });
 
 const hostArray = (dtype: DType, data: readonly number[]): AnyTypedArray =>
-  dtype === 'float32' ? Float32Array.from(data) : dtype === 'int32' ? Int32Array.from(data) : dtype === 'bool' ? Uint8Array.from(data) : Float64Array.from(data);
+  dtype === 'float32'
+    ? Float32Array.from(data)
+    : dtype === 'int32'
+      ? Int32Array.from(data)
+      : dtype === 'bool'
+        ? Uint8Array.from(data)
+        : Float64Array.from(data);
 
 function toView(b: Backend, h: HostView): View {
   const storage = b.upload(hostArray(h.dtype, h.data), h.dtype);
@@ -159,7 +179,9 @@ function expectClose(r: Both, tol: { rtol?: number; atol?: number } = {}, contex
     const c = r.cpu[i];
     if (g === c || (Number.isNaN(g) && Number.isNaN(c))) continue;
     if (Math.abs(g - c) <= atol + rtol * Math.abs(c)) continue;
-    expect.fail(`${context}: element ${i} of ${r.cpu.length} differs: webgpu ${g}, cpu ${c} (rtol ${rtol}, atol ${atol})`);
+    expect.fail(
+      `${context}: element ${i} of ${r.cpu.length} differs: webgpu ${g}, cpu ${c} (rtol ${rtol}, atol ${atol})`,
+    );
   }
 }
 
@@ -203,7 +225,9 @@ describe('storage and readback', () => {
   it('refuses float64 with a message naming the fix, and holds float32, int32 and bool', () => {
     expect(gpu.dtypes).toEqual(['float32', 'int32', 'bool']);
     expect(() => gpu.upload(new Float64Array(3), 'float64')).toThrow(BackendError);
-    expect(() => gpu.upload(new Float64Array(3), 'float64')).toThrow(/float64 is CPU-only.*cast to float32.*cpu backend/);
+    expect(() => gpu.upload(new Float64Array(3), 'float64')).toThrow(
+      /float64 is CPU-only.*cast to float32.*cpu backend/,
+    );
   });
 
   it('maxElements names the binding-size limit it comes from', () => {
@@ -232,13 +256,21 @@ describe('storage and readback', () => {
 // --- elementwise ------------------------------------------------------------------------------
 
 const dtypesFor = (c: OperandClass): DType[] =>
-  c === 'float' ? ['float32'] : c === 'numeric' ? ['float32', 'int32'] : c === 'bool' ? ['bool'] : ['float32', 'int32', 'bool'];
+  c === 'float'
+    ? ['float32']
+    : c === 'numeric'
+      ? ['float32', 'int32']
+      : c === 'bool'
+        ? ['bool']
+        : ['float32', 'int32', 'bool'];
 /** log/sqrt/rsqrt/reciprocal take positive inputs (WGSL leaves negative domains indeterminate). */
 const POSITIVE_DOMAIN = new Set<string>(['log', 'sqrt', 'rsqrt', 'reciprocal']);
 const TRANSCENDENTAL = { rtol: 2e-5, atol: 2e-6 };
 
 const opAndDtype = <Op extends string>(table: Record<Op, { operands: OperandClass }>): fc.Arbitrary<[Op, DType]> =>
-  fc.constantFrom(...(Object.keys(table) as Op[])).chain((op) => fc.tuple(fc.constant(op), fc.constantFrom(...dtypesFor(table[op].operands))));
+  fc
+    .constantFrom(...(Object.keys(table) as Op[]))
+    .chain((op) => fc.tuple(fc.constant(op), fc.constantFrom(...dtypesFor(table[op].operands))));
 
 describe('elementwise', () => {
   it('every unary op in the table matches the CPU on strided views', async () => {
@@ -286,11 +318,17 @@ describe('elementwise', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom<DType>('float32', 'int32', 'bool'),
-        shapeArb(0, 4).chain((shape) => fc.tuple(fc.constant(shape), layoutArb(shape.length), layoutArb(shape.length), layoutArb(shape.length))),
+        shapeArb(0, 4).chain((shape) =>
+          fc.tuple(fc.constant(shape), layoutArb(shape.length), layoutArb(shape.length), layoutArb(shape.length)),
+        ),
         fc.nat(),
         async (dtype, [shape, lc, la, lb], seed) => {
           const r = await onBoth(
-            [hostView(shape, lc, 'bool', seed), hostView(shape, la, dtype, seed + 1), hostView(shape, lb, dtype, seed + 2)],
+            [
+              hostView(shape, lc, 'bool', seed),
+              hostView(shape, la, dtype, seed + 1),
+              hostView(shape, lb, dtype, seed + 2),
+            ],
             (b, [c, x, y]) => b.where(c, x, y),
           );
           expectClose(r);
@@ -304,9 +342,17 @@ describe('elementwise', () => {
     const special = [NaN, Infinity, -Infinity, 1e10, -1e10, 2.7, -2.7, -0, 0, 0.5, 2147483520];
     for (const from of ['float32', 'int32', 'bool'] as const) {
       for (const to of ['float32', 'int32', 'bool'] as const) {
-        const h = from === 'float32' ? { ...contiguousHost([special.length], from, 0), data: special } : contiguousHost([3, 7], from, 5);
+        const h =
+          from === 'float32'
+            ? { ...contiguousHost([special.length], from, 0), data: special }
+            : contiguousHost([3, 7], from, 5);
         expectClose(await onBoth([h], (b, [x]) => b.cast(x, to)), {}, `cast ${from} -> ${to}`);
-        const t = hostView([4, 3], [1, 0].map((order) => ({ broadcast: false, extra: 1, start: 1, order })), from, 9);
+        const t = hostView(
+          [4, 3],
+          [1, 0].map((order) => ({ broadcast: false, extra: 1, start: 1, order })),
+          from,
+          9,
+        );
         expectClose(await onBoth([t], (b, [x]) => b.cast(x, to)), {}, `strided cast ${from} -> ${to}`);
       }
     }
@@ -316,7 +362,11 @@ describe('elementwise', () => {
     for (const dtype of ['float32', 'int32', 'bool'] as const) {
       for (const value of [0, 1, -2.5, 3.7, NaN, Infinity, -0]) {
         for (const shape of [[], [0], [3, 5]]) {
-          expectClose(await onBoth([], (b) => b.fill(shape, value, dtype)), {}, `fill ${dtype} ${value} ${JSON.stringify(shape)}`);
+          expectClose(
+            await onBoth([], (b) => b.fill(shape, value, dtype)),
+            {},
+            `fill ${dtype} ${value} ${JSON.stringify(shape)}`,
+          );
         }
       }
     }
@@ -354,7 +404,12 @@ describe('elementwise', () => {
 // --- reductions -------------------------------------------------------------------------------
 
 const axesArb = (rank: number): fc.Arbitrary<number[]> =>
-  fc.subarray(Array.from({ length: rank }, (_, k) => k), { minLength: 1 }).map((a) => [...a].sort((x, y) => x - y));
+  fc
+    .subarray(
+      Array.from({ length: rank }, (_, k) => k),
+      { minLength: 1 },
+    )
+    .map((a) => [...a].sort((x, y) => x - y));
 
 describe('reduce', () => {
   it('sum, prod, max and min over any axes of any strided view match the CPU', async () => {
@@ -362,7 +417,9 @@ describe('reduce', () => {
       fc.asyncProperty(
         fc.constantFrom('sum', 'prod', 'max', 'min' as const),
         fc.constantFrom<DType>('float32', 'int32', 'bool'),
-        shapeArb(1, 4, 6).chain((shape) => fc.tuple(fc.constant(shape), layoutArb(shape.length), axesArb(shape.length))),
+        shapeArb(1, 4, 6).chain((shape) =>
+          fc.tuple(fc.constant(shape), layoutArb(shape.length), axesArb(shape.length)),
+        ),
         fc.nat(),
         async (op, dtype, [shape, layout, axes], seed) => {
           // max/min of nothing is refused by the front end (the CPU stores -Infinity as int32 0).
@@ -378,11 +435,23 @@ describe('reduce', () => {
   });
 
   it('long rows (workgroup tree, and split rows with a second pass) match the CPU', async () => {
-    const cases: { shape: number[]; layout?: DimLayout[]; axes: number[]; op: 'sum' | 'max' | 'min' | 'prod'; dtype: DType }[] = [
+    const cases: {
+      shape: number[];
+      layout?: DimLayout[];
+      axes: number[];
+      op: 'sum' | 'max' | 'min' | 'prod';
+      dtype: DType;
+    }[] = [
       { shape: [3, 5000], axes: [1], op: 'sum', dtype: 'float32' },
       { shape: [200_000], axes: [0], op: 'sum', dtype: 'float32' },
       { shape: [300, 700], axes: [0, 1], op: 'max', dtype: 'float32' },
-      { shape: [2000, 3], axes: [0], op: 'min', dtype: 'int32', layout: [1, 0].map((order) => ({ broadcast: false, extra: 1, start: 1, order })) },
+      {
+        shape: [2000, 3],
+        axes: [0],
+        op: 'min',
+        dtype: 'int32',
+        layout: [1, 0].map((order) => ({ broadcast: false, extra: 1, start: 1, order })),
+      },
       { shape: [4, 30, 50], axes: [0, 2], op: 'sum', dtype: 'int32' },
       { shape: [70, 3000], axes: [1], op: 'max', dtype: 'int32' },
       { shape: [1500, 300], axes: [0], op: 'sum', dtype: 'float32' }, // column-like: one thread per output
@@ -391,7 +460,13 @@ describe('reduce', () => {
       { shape: [6, 2048], axes: [1], op: 'min', dtype: 'float32' },
       { shape: [300, 64], axes: [1], op: 'sum', dtype: 'float32' },
       { shape: [2, 1028], axes: [1], op: 'sum', dtype: 'bool' },
-      { shape: [3, 1024], axes: [1], op: 'max', dtype: 'float32', layout: [0, 1].map((order) => ({ broadcast: false, extra: 1, start: 1, order })) },
+      {
+        shape: [3, 1024],
+        axes: [1],
+        op: 'max',
+        dtype: 'float32',
+        layout: [0, 1].map((order) => ({ broadcast: false, extra: 1, start: 1, order })),
+      },
     ];
     for (const c of cases) {
       const h = c.layout ? hostView(c.shape, c.layout, c.dtype, 3) : contiguousHost(c.shape, c.dtype, 3);
@@ -477,12 +552,19 @@ describe('matmul', () => {
   for (const variant of matmulVariants) {
     it(`variant '${variant.name}' matches the CPU for batched, transposed, sliced and batch-broadcast operands`, async () => {
       await fc.assert(
-        fc.asyncProperty(problemArb, fc.constantFrom<DType>('float32', 'int32'), fc.nat(), async ([p, la, lb], dtype, seed) => {
-          const a = hostView([...p.batch, p.m, p.k], la, dtype, seed);
-          const b = hostView([...p.batch, p.k, p.n], lb, dtype, seed + 1);
-          const r = await onBoth([a, b], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y)));
-          expectClose(r, {}, `${variant.name} ${JSON.stringify(p)}`);
-        }),
+        fc.asyncProperty(
+          problemArb,
+          fc.constantFrom<DType>('float32', 'int32'),
+          fc.nat(),
+          async ([p, la, lb], dtype, seed) => {
+            const a = hostView([...p.batch, p.m, p.k], la, dtype, seed);
+            const b = hostView([...p.batch, p.k, p.n], lb, dtype, seed + 1);
+            const r = await onBoth([a, b], (be, [x, y]) =>
+              be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y),
+            );
+            expectClose(r, {}, `${variant.name} ${JSON.stringify(p)}`);
+          },
+        ),
         RUNS,
       );
     });
@@ -497,14 +579,22 @@ describe('matmul', () => {
   });
 
   it('K = 0 gives zeros', async () => {
-    const r = await onBoth([contiguousHost([2, 3, 0], 'float32', 1), contiguousHost([2, 0, 4], 'float32', 2)], (b, [x, y]) => b.matmul(x, y));
+    const r = await onBoth(
+      [contiguousHost([2, 3, 0], 'float32', 1), contiguousHost([2, 0, 4], 'float32', 2)],
+      (b, [x, y]) => b.matmul(x, y),
+    );
     expect(Array.from(r.gpu)).toEqual(new Array(24).fill(0));
     expectClose(r);
   });
 
   it('a larger product with ragged tile edges matches the CPU', async () => {
     const a = contiguousHost([67, 129], 'float32', 1);
-    const b = hostView([129, 70], [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })), 'float32', 2);
+    const b = hostView(
+      [129, 70],
+      [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })),
+      'float32',
+      2,
+    );
     expectClose(await onBoth([a, b], (be, [x, y]) => be.matmul(x, y)));
   });
 
@@ -512,15 +602,38 @@ describe('matmul', () => {
   // variant (130 > 128 rows and 133 columns, K = 37 in steps of 8 and 16, B read transposed).
   it('every variant matches the CPU on a product spanning several tiles with ragged edges', async () => {
     const a = contiguousHost([130, 37], 'float32', 3);
-    const b = hostView([37, 133], [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })), 'float32', 4);
-    for (const variant of matmulVariants.filter((v) => v.supports({ dtype: 'float32', batch: 1, m: 130, n: 133, k: 37, batchDims: { shape: [], strides: [[], []] } }, gpu.ctx.gpu))) {
-      expectClose(await onBoth([a, b], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))), {}, variant.name);
+    const b = hostView(
+      [37, 133],
+      [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })),
+      'float32',
+      4,
+    );
+    for (const variant of matmulVariants.filter((v) =>
+      v.supports(
+        { dtype: 'float32', batch: 1, m: 130, n: 133, k: 37, batchDims: { shape: [], strides: [[], []] } },
+        gpu.ctx.gpu,
+      ),
+    )) {
+      expectClose(
+        await onBoth([a, b], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))),
+        {},
+        variant.name,
+      );
     }
     // B contiguous with N % 4 == 0 (the vec4 reads), batched, over several tiles: 3 x [70, 37] @ [37, 72].
     const a3 = contiguousHost([3, 70, 37], 'float32', 5);
     const b3 = contiguousHost([3, 37, 72], 'float32', 6);
-    for (const variant of matmulVariants.filter((v) => v.supports({ dtype: 'float32', batch: 3, m: 70, n: 72, k: 37, batchDims: { shape: [3], strides: [[2590], [2664]] } }, gpu.ctx.gpu))) {
-      expectClose(await onBoth([a3, b3], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))), {}, `${variant.name} vec4 B`);
+    for (const variant of matmulVariants.filter((v) =>
+      v.supports(
+        { dtype: 'float32', batch: 3, m: 70, n: 72, k: 37, batchDims: { shape: [3], strides: [[2590], [2664]] } },
+        gpu.ctx.gpu,
+      ),
+    )) {
+      expectClose(
+        await onBoth([a3, b3], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))),
+        {},
+        `${variant.name} vec4 B`,
+      );
     }
   });
 });
@@ -562,7 +675,10 @@ describe('convolutions', () => {
   it('convTranspose2d matches the CPU for strides, padding, dilation, output padding and groups', async () => {
     await fc.assert(
       fc.asyncProperty(convArb, fc.nat(), async ([p, lx, lw], seed) => {
-        const outputPadding = [0, 1].map((i) => p.outputPadding[i] % Math.max(p.stride[i], p.dilation[i])) as [number, number];
+        const outputPadding = [0, 1].map((i) => p.outputPadding[i] % Math.max(p.stride[i], p.dilation[i])) as [
+          number,
+          number,
+        ];
         fc.pre(convTransposeOutSize(p.h, p.kh, p.stride[0], p.padding[0], p.dilation[0], outputPadding[0]) > 0);
         fc.pre(convTransposeOutSize(p.w, p.kw, p.stride[1], p.padding[1], p.dilation[1], outputPadding[1]) > 0);
         const x = hostView([p.n, p.cpg * p.groups, p.h, p.w], lx, 'float32', seed);
@@ -612,7 +728,14 @@ describe('pad, concat and take', () => {
         fc.constantFrom<DType>('float32', 'int32', 'bool'),
         fc.nat(),
         async ([shape, axis, parts], dtype, seed) => {
-          const hs = parts.map(([len, layout], i) => hostView(shape.map((d, k) => (k === axis ? len : d)), layout, dtype, seed + i));
+          const hs = parts.map(([len, layout], i) =>
+            hostView(
+              shape.map((d, k) => (k === axis ? len : d)),
+              layout,
+              dtype,
+              seed + i,
+            ),
+          );
           expectClose(await onBoth(hs, (b, xs) => b.concat(xs, axis)));
         },
       ),
@@ -626,9 +749,17 @@ describe('pad, concat and take', () => {
         shapeArb(1, 3)
           .filter((s) => s.every((d) => d > 0))
           .chain((shape) =>
-            fc.tuple(fc.constant(shape), layoutArb(shape.length), fc.nat(shape.length - 1), shapeArb(0, 2)).chain(([s, l, axis, ishape]) =>
-              fc.tuple(fc.constant(s), fc.constant(l), fc.constant(axis), fc.constant(ishape), layoutArb(ishape.length)),
-            ),
+            fc
+              .tuple(fc.constant(shape), layoutArb(shape.length), fc.nat(shape.length - 1), shapeArb(0, 2))
+              .chain(([s, l, axis, ishape]) =>
+                fc.tuple(
+                  fc.constant(s),
+                  fc.constant(l),
+                  fc.constant(axis),
+                  fc.constant(ishape),
+                  layoutArb(ishape.length),
+                ),
+              ),
           ),
         fc.constantFrom<DType>('float32', 'int32', 'bool'),
         fc.nat(),
@@ -656,7 +787,11 @@ describe('random', () => {
         fc.oneof(fc.constant<number[]>([]), shapeArb(1, 3, 9), fc.constant([4097])),
         async (kind, key, shape) => {
           const r = await onBoth([], (b) => b.random(kind, key, shape));
-          expectClose(r, kind === 'normal' ? { rtol: 1e-5, atol: 2e-5 } : {}, `${kind} ${JSON.stringify(key)} ${JSON.stringify(shape)}`);
+          expectClose(
+            r,
+            kind === 'normal' ? { rtol: 1e-5, atol: 2e-5 } : {},
+            `${kind} ${JSON.stringify(key)} ${JSON.stringify(shape)}`,
+          );
           if (kind !== 'normal') expect(Array.from(r.gpu)).toEqual(Array.from(randomStream(kind, key, sizeOf(shape))));
         },
       ),
@@ -669,7 +804,10 @@ describe('random', () => {
 
 describe('dispatch batching, pooling and errors', () => {
   it('a buffer released while queued work still reads it is not overwritten by a later upload', async () => {
-    const x = gpu.upload(Float32Array.from({ length: 64 }, (_, i) => i), 'float32');
+    const x = gpu.upload(
+      Float32Array.from({ length: 64 }, (_, i) => i),
+      'float32',
+    );
     const y = gpu.unary('neg', whole(x)); // recorded, not yet submitted
     gpu.release(x);
     const z = gpu.upload(new Float32Array(64).fill(1000), 'float32'); // same size class as x
@@ -721,8 +859,16 @@ describe('dispatch batching, pooling and errors', () => {
   });
 
   it('a kernel that fails to compile surfaces at the next readback as a BackendError naming it, with numbered source', async () => {
-    const source = 'struct Params { n: u32 }\n@group(0) @binding(0) var<uniform> p: ' + 'Params;\n@compute @workgroup_size(1)\nfn main() { let x: u32 = p.n + undefined_thing; }\n';
-    gpu.ctx.dispatch({ kernel: 'deliberately-broken', source, uniform: new ArrayBuffer(16), storage: [], workgroups: 1 });
+    const source =
+      'struct Params { n: u32 }\n@group(0) @binding(0) var<uniform> p: ' +
+      'Params;\n@compute @workgroup_size(1)\nfn main() { let x: u32 = p.n + undefined_thing; }\n';
+    gpu.ctx.dispatch({
+      kernel: 'deliberately-broken',
+      source,
+      uniform: new ArrayBuffer(16),
+      storage: [],
+      workgroups: 1,
+    });
     const s = gpu.fill([2], 5, 'float32');
     const error = await gpu.read(whole(s)).then(
       () => undefined,

@@ -24,7 +24,8 @@ afterAll(async () => {
 const RUNS = { numRuns: 25 };
 
 /** A view with only a shape, to ask a variant whether it supports a problem. */
-const fakeView = (shape: number[]): View => ({ shape, strides: [0, 0, 0, 0], offset: 0, dtype: 'float32' }) as unknown as View;
+const fakeView = (shape: number[]): View =>
+  ({ shape, strides: [0, 0, 0, 0], offset: 0, dtype: 'float32' }) as unknown as View;
 
 /** Multiples of 1/4 in [-2, 2]: every product and sum here is exact in float32, so results compare exactly. */
 function gridValues(n: number, seed: number): Float32Array {
@@ -41,7 +42,13 @@ function view(b: Backend, shape: readonly number[], order: readonly number[], se
   const size = shape.reduce((x, y) => x * y, 1);
   const storageStrides = storageShape.map((_, i) => storageShape.slice(i + 1).reduce((x, y) => x * y, 1));
   const strides = shape.map((_, k) => storageStrides[order.indexOf(k)]);
-  return { storage: b.upload(gridValues(size, seed), 'float32'), dtype: 'float32', shape: [...shape], strides, offset: 0 };
+  return {
+    storage: b.upload(gridValues(size, seed), 'float32'),
+    dtype: 'float32',
+    shape: [...shape],
+    strides,
+    offset: 0,
+  };
 }
 
 async function compare(
@@ -54,7 +61,9 @@ async function compare(
     const x = view(b, shapes.x, shapes.xOrder ?? [0, 1, 2, 3], 1);
     const w = view(b, shapes.w, shapes.wOrder ?? [0, 1, 2, 3], 2);
     const out = run(b, x, w);
-    results.push((await b.read({ storage: out, dtype: 'float32', shape: [out.size], strides: [1], offset: 0 })) as Float32Array);
+    results.push(
+      (await b.read({ storage: out, dtype: 'float32', shape: [out.size], strides: [1], offset: 0 })) as Float32Array,
+    );
     for (const s of [x.storage, w.storage, out]) b.release(s);
   }
   expect(Array.from(results[0]), label).toEqual(Array.from(results[1]));
@@ -102,7 +111,12 @@ const weightGradGeometry = fc
     dilation: [1, 1] as [number, number],
   }));
 
-const paramsOf = (g: { stride: [number, number]; padding: [number, number]; dilation: [number, number]; groups: number }): Conv2dParams => ({
+const paramsOf = (g: {
+  stride: [number, number];
+  padding: [number, number];
+  dilation: [number, number];
+  groups: number;
+}): Conv2dParams => ({
   stride: g.stride,
   padding: g.padding,
   dilation: g.dilation,
@@ -117,14 +131,35 @@ describe('convolution variants', () => {
           fc.pre(convOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0]) > 0);
           fc.pre(convOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1]) > 0);
           const p = paramsOf(g);
-          const shapes = { x: [g.n, g.cpg * g.groups, g.h, g.w], w: [g.opg * g.groups, g.cpg, g.kh, g.kw], xOrder: g.xOrder, wOrder: g.wOrder };
+          const shapes = {
+            x: [g.n, g.cpg * g.groups, g.h, g.w],
+            w: [g.opg * g.groups, g.cpg, g.kh, g.kw],
+            xOrder: g.xOrder,
+            wOrder: g.wOrder,
+          };
           const problem = {
-            transposed: false, n: g.n, c: g.cpg * g.groups, h: g.h, w: g.w, o: g.opg * g.groups, kh: g.kh, kw: g.kw, cpg: g.cpg, opg: g.opg,
-            oh: convOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0]), ow: convOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1]),
-            stride: g.stride, padding: g.padding, dilation: g.dilation,
+            transposed: false,
+            n: g.n,
+            c: g.cpg * g.groups,
+            h: g.h,
+            w: g.w,
+            o: g.opg * g.groups,
+            kh: g.kh,
+            kw: g.kw,
+            cpg: g.cpg,
+            opg: g.opg,
+            oh: convOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0]),
+            ow: convOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1]),
+            stride: g.stride,
+            padding: g.padding,
+            dilation: g.dilation,
           };
           fc.pre(variant.supports(problem, gpu.ctx.gpu));
-          await compare(shapes, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), JSON.stringify(g));
+          await compare(
+            shapes,
+            (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)),
+            JSON.stringify(g),
+          );
         }),
         RUNS,
       );
@@ -135,13 +170,24 @@ describe('convolution variants', () => {
     it(`convTranspose2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
       await fc.assert(
         fc.asyncProperty(geometry, async (g) => {
-          const outputPadding = [0, 1].map((i) => (g.h + g.w) % Math.max(g.stride[i], g.dilation[i])) as [number, number];
+          const outputPadding = [0, 1].map((i) => (g.h + g.w) % Math.max(g.stride[i], g.dilation[i])) as [
+            number,
+            number,
+          ];
           fc.pre(convTransposeOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0], outputPadding[0]) > 0);
           fc.pre(convTransposeOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1], outputPadding[1]) > 0);
           const p = { ...paramsOf(g), outputPadding };
-          const supported = variant.supports({ transposed: true, o: g.opg * g.groups, opg: g.opg } as never, gpu.ctx.gpu);
+          const supported = variant.supports(
+            { transposed: true, o: g.opg * g.groups, opg: g.opg } as never,
+            gpu.ctx.gpu,
+          );
           fc.pre(supported);
-          const shapes = { x: [g.n, g.cpg * g.groups, g.h, g.w], w: [g.cpg * g.groups, g.opg, g.kh, g.kw], xOrder: g.xOrder, wOrder: g.wOrder };
+          const shapes = {
+            x: [g.n, g.cpg * g.groups, g.h, g.w],
+            w: [g.cpg * g.groups, g.opg, g.kh, g.kw],
+            xOrder: g.xOrder,
+            wOrder: g.wOrder,
+          };
           await compare(
             shapes,
             (b, x, w) => (b === gpu ? gpu.convTranspose2d(x, w, p, variant.name) : b.convTranspose2d(x, w, p)),
@@ -157,8 +203,12 @@ describe('convolution variants', () => {
     const sg = convVariants.filter((v) => v.name.includes('sg'));
     expect(sg.length).toBeGreaterThan(0);
     for (const v of sg) {
-      expect(v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: undefined })).toBe(false);
-      expect(v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: 48 })).toBe(false); // does not divide 64 lanes
+      expect(
+        v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: undefined }),
+      ).toBe(false);
+      expect(v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: 48 })).toBe(
+        false,
+      ); // does not divide 64 lanes
     }
   });
 
@@ -166,14 +216,20 @@ describe('convolution variants', () => {
     const x = view(gpu, [1, 2, 4, 4], [0, 1, 2, 3], 1);
     const w = view(gpu, [2, 3, 3, 3], [0, 1, 2, 3], 2);
     const p = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1, outputPadding: [0, 0] } as const;
-    expect(() => gpu.convTranspose2d(x, w, p as never, 'lanes1x4')).toThrow(/convTranspose2d variant 'lanes1x4' is unknown or does not support this problem; known: .*gemm8x4.*this one fits: gemm8x4/);
+    expect(() => gpu.convTranspose2d(x, w, p as never, 'lanes1x4')).toThrow(
+      /convTranspose2d variant 'lanes1x4' is unknown or does not support this problem; known: .*gemm8x4.*this one fits: gemm8x4/,
+    );
     [x.storage, w.storage].forEach((s) => gpu.release(s));
   });
 
   it('every variant computes the weight-gradient convolution (kernel the size of the image, dilation = stride)', async () => {
     // As autodiff's convWeightGrad runs it: x^T [C, N, H, W] with g^T [O, N, Ho, Wo] as the filter.
     // [2, 4, 32]: a long reduction over few outputs, which the wgrad variants split across workgroups.
-    for (const [c, n, hw, s] of [[8, 2, 12, 1], [6, 3, 11, 2], [2, 4, 32, 1]]) {
+    for (const [c, n, hw, s] of [
+      [8, 2, 12, 1],
+      [6, 3, 11, 2],
+      [2, 4, 32, 1],
+    ]) {
       const ho = Math.floor((hw + 2 - 3) / s) + 1;
       const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [s, s], groups: 1 };
       const problem = conv2dProblem(fakeView([c, n, hw, hw]), fakeView([c + 1, n, ho, ho]), p);
@@ -191,9 +247,17 @@ describe('convolution variants', () => {
     for (const s of [1, 2]) {
       const p: Conv2dParams = { stride: [s, s], padding: [1, 1], dilation: [1, 1], groups: 1 };
       for (const variant of convVariants.filter((v) => !v.name.startsWith('wgrad'))) {
-        await compare({ x: [2, 20, 17, 13], w: [36, 20, 3, 3] }, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), `${variant.name} s=${s}`);
+        await compare(
+          { x: [2, 20, 17, 13], w: [36, 20, 3, 3] },
+          (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)),
+          `${variant.name} s=${s}`,
+        );
         // Many channels, few pixels (the channel-lane variants' case): 300 channels span several lane blocks, ragged.
-        await compare({ x: [1, 8, 5, 5], w: [300, 8, 3, 3] }, (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)), `${variant.name} s=${s} o=300`);
+        await compare(
+          { x: [1, 8, 5, 5], w: [300, 8, 3, 3] },
+          (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)),
+          `${variant.name} s=${s} o=300`,
+        );
       }
     }
   });

@@ -18,19 +18,29 @@ beforeAll(() => {
 });
 
 /** A shape whose last dim is a multiple of 4 (4..16) after 0..3 leading dims of 1..5. */
-const x4Shape = fc.tuple(fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 }), fc.integer({ min: 1, max: 4 })).map(([lead, q]) => [...lead, 4 * q]);
+const x4Shape = fc
+  .tuple(fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 }), fc.integer({ min: 1, max: 4 }))
+  .map(([lead, q]) => [...lead, 4 * q]);
 
 /** How an operand of shape `shape` is presented: as is, broadcast from a reduced shape, sliced (misaligned), or transposed. */
 type Presentation = 'plain' | 'broadcastInner' | 'broadcastOuter' | 'sliced' | 'transposed';
 const presentation = fc.constantFrom<Presentation>('plain', 'broadcastInner', 'broadcastOuter', 'sliced', 'transposed');
 
 /** Host values of `size`, exactly representable, seeded. */
-const values = (size: number, seed: number): Float32Array => Float32Array.from({ length: size }, (_, i) => (((i * 7 + seed * 13) % 23) - 11) / 8);
+const values = (size: number, seed: number): Float32Array =>
+  Float32Array.from({ length: size }, (_, i) => (((i * 7 + seed * 13) % 23) - 11) / 8);
 
 /** The operand on `backend`: a view of `shape` built as `how` asks (the same on both backends). */
 function operand(shape: number[], how: Presentation, seed: number, backend: T.BackendName): T.Tensor {
   const r = shape.length;
-  const make = (s: number[]) => T.tensor(values(s.reduce((a, b) => a * b, 1), seed), { shape: s, backend });
+  const make = (s: number[]) =>
+    T.tensor(
+      values(
+        s.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+      { shape: s, backend },
+    );
   switch (how) {
     case 'plain':
       return make(shape);
@@ -39,13 +49,21 @@ function operand(shape: number[], how: Presentation, seed: number, backend: T.Ba
     case 'broadcastOuter':
       return r > 1 ? T.broadcastTo(make([1, ...shape.slice(1)]), shape) : make(shape);
     case 'sliced': // offset 1: unit inner stride, misaligned, so gathered
-      return T.slice(make([...shape.slice(0, -1), shape[r - 1] + 1]), [...shape.map(() => 0).slice(0, -1), 1], [...shape.slice(0, -1), shape[r - 1] + 1]);
+      return T.slice(
+        make([...shape.slice(0, -1), shape[r - 1] + 1]),
+        [...shape.map(() => 0).slice(0, -1), 1],
+        [...shape.slice(0, -1), shape[r - 1] + 1],
+      );
     case 'transposed': // inner stride != 1
       return r > 1 ? T.transpose(make([...shape].reverse()), [...Array(r).keys()].reverse()) : make(shape);
   }
 }
 
-async function both(shape: number[], hows: readonly Presentation[], f: (...xs: T.Tensor[]) => T.Tensor): Promise<[Float32Array, Float32Array]> {
+async function both(
+  shape: number[],
+  hows: readonly Presentation[],
+  f: (...xs: T.Tensor[]) => T.Tensor,
+): Promise<[Float32Array, Float32Array]> {
   const run = async (backend: T.BackendName) => {
     const y = T.scope(() => f(...hows.map((h, i) => operand(shape, h, i + 1, backend))));
     const v = (await y.data()) as Float32Array;
@@ -55,7 +73,8 @@ async function both(shape: number[], hows: readonly Presentation[], f: (...xs: T
   return [await run('cpu'), await run('webgpu')];
 }
 
-const x4Dispatches = (): number => [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.endsWith(':x4')).reduce((n, [, c]) => n + c, 0);
+const x4Dispatches = (): number =>
+  [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.endsWith(':x4')).reduce((n, [, c]) => n + c, 0);
 
 describe('4-wide strided map', () => {
   it('a fused 3-input chain equals the CPU for every operand presentation', async () => {
@@ -74,7 +93,9 @@ describe('4-wide strided map', () => {
     try {
       await fc.assert(
         fc.asyncProperty(x4Shape, presentation, presentation, async (shape, ha, hb) => {
-          const [cpu, webgpu] = await both(shape, [ha, hb], (a, b) => T.cast(T.greater(T.add(a, b), T.mul(a, b)), 'float32'));
+          const [cpu, webgpu] = await both(shape, [ha, hb], (a, b) =>
+            T.cast(T.greater(T.add(a, b), T.mul(a, b)), 'float32'),
+          );
           expect(Array.from(webgpu)).toEqual(Array.from(cpu));
         }),
         runs(30),

@@ -22,17 +22,22 @@ export type ConvPass = 'forward' | 'inputGrad' | 'weightGrad';
 
 const outSize = (size: number, s: ConvShape): number => Math.floor((size + 2 * s.padding - s.kernel) / s.stride) + 1;
 
-export const describeConv = (s: ConvShape): string =>
-  `N${s.n} C${s.c}->${s.o} ${s.h}x${s.w} k${s.kernel} s${s.stride}`;
+export const describeConv = (s: ConvShape): string => `N${s.n} C${s.c}->${s.o} ${s.h}x${s.w} k${s.kernel} s${s.stride}`;
 
-const forwardFlops = (s: ConvShape): number => 2 * s.n * s.o * outSize(s.h, s) * outSize(s.w, s) * s.c * s.kernel * s.kernel;
+const forwardFlops = (s: ConvShape): number =>
+  2 * s.n * s.o * outSize(s.h, s) * outSize(s.w, s) * s.c * s.kernel * s.kernel;
 
 const asT4 = (t: tfc.Tensor): tfc.Tensor4D => t as tfc.Tensor4D;
 
 /** The forward conv in each engine (tfjs: NHWC; a number pad is symmetric, like ours). */
-const oursConv = (s: ConvShape) => (x: T.Tensor, w: T.Tensor): T.Tensor => T.conv2d(x, w, { stride: s.stride, padding: s.padding });
-const tfjsConv = (tf: TF, s: ConvShape) => (x: tfc.Tensor, w: tfc.Tensor): tfc.Tensor =>
-  tf.conv2d(asT4(x), asT4(w), s.stride, s.padding);
+const oursConv =
+  (s: ConvShape) =>
+  (x: T.Tensor, w: T.Tensor): T.Tensor =>
+    T.conv2d(x, w, { stride: s.stride, padding: s.padding });
+const tfjsConv =
+  (tf: TF, s: ConvShape) =>
+  (x: tfc.Tensor, w: tfc.Tensor): tfc.Tensor =>
+    tf.conv2d(asT4(x), asT4(w), s.stride, s.padding);
 
 const PASS_LABEL: Record<ConvPass, string> = {
   forward: 'conv2d forward',
@@ -43,7 +48,11 @@ const PASS_LABEL: Record<ConvPass, string> = {
 export function convCase(s: ConvShape, pass: ConvPass): BenchCase {
   const x: InputSpec = { shape: [s.n, s.c, s.h, s.w], tfjsPerm: NCHW_TO_NHWC };
   // 1/sqrt(fan-in) keeps outputs O(1), so the scaled tolerance means the same for every shape.
-  const w: InputSpec = { shape: [s.o, s.c, s.kernel, s.kernel], scale: 1 / Math.sqrt(s.c * s.kernel * s.kernel), tfjsPerm: OIHW_TO_HWIO };
+  const w: InputSpec = {
+    shape: [s.o, s.c, s.kernel, s.kernel],
+    scale: 1 / Math.sqrt(s.c * s.kernel * s.kernel),
+    tfjsPerm: OIHW_TO_HWIO,
+  };
   const dy: InputSpec = { shape: [s.n, s.o, outSize(s.h, s), outSize(s.w, s)], tfjsPerm: NCHW_TO_NHWC };
   const op = PASS_LABEL[pass];
   const shape = describeConv(s);
@@ -88,4 +97,5 @@ export function convCase(s: ConvShape, pass: ConvPass): BenchCase {
 }
 
 /** Forward, input grad and weight grad rows for one shape. */
-export const convRows = (s: ConvShape): BenchCase[] => (['forward', 'inputGrad', 'weightGrad'] as const).map((p) => convCase(s, p));
+export const convRows = (s: ConvShape): BenchCase[] =>
+  (['forward', 'inputGrad', 'weightGrad'] as const).map((p) => convCase(s, p));

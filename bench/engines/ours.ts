@@ -54,7 +54,9 @@ function prepared(backend: OursBackend, c: BenchCase, inputs: readonly HostTenso
     async outputs() {
       const outs = run();
       try {
-        return await Promise.all(outs.map(async (o) => ({ shape: [...o.shape], data: (await o.data()) as Float32Array })));
+        return await Promise.all(
+          outs.map(async (o) => ({ shape: [...o.shape], data: (await o.data()) as Float32Array })),
+        );
       } finally {
         outs.forEach((o) => o.dispose());
         // The first run queued variant measurements; finish them now, before the other engines

@@ -94,7 +94,8 @@ function prepared(tf: TF, backend: TfjsBackend, c: BenchCase, inputs: readonly H
 }
 
 export async function createTfjsEngine(tf: TF, backend: TfjsBackend): Promise<Engine> {
-  if (!(await tf.setBackend(backend))) throw new Error(`tfjs: backend '${backend}' failed to start (see the warning above).`);
+  if (!(await tf.setBackend(backend)))
+    throw new Error(`tfjs: backend '${backend}' failed to start (see the warning above).`);
   await tf.ready();
   const name: EngineName = backend === 'webgpu' ? 'tfjs-webgpu' : 'tfjs-cpu';
   return {

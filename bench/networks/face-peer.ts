@@ -2,7 +2,12 @@
 // the same Dawn adapter as ours): the peers of the face-network rows, built from face-api's
 // TypeScript sources and weights (src/io/face-api-reference.ts), fed face-api's input convention.
 import { basename } from 'node:path';
-import { decodeFaceApiWeights, loadFaceApiModules, type FaceApiBackend, type Tfjs } from '../../src/io/face-api-reference.js';
+import {
+  decodeFaceApiWeights,
+  loadFaceApiModules,
+  type FaceApiBackend,
+  type Tfjs,
+} from '../../src/io/face-api-reference.js';
 import { faceLandmarkManifestPath } from '../../src/metrics/face-landmarks/face-landmark-net.js';
 import { faceRecognitionManifestPath } from '../../src/metrics/face-embedding/face-recognition-net.js';
 import { installNavigatorGpu } from '../engines/tfjs.js';
@@ -10,8 +15,16 @@ import { installNavigatorGpu } from '../engines/tfjs.js';
 export type FaceNetName = 'recognition' | 'landmarks';
 
 const NETS: Record<FaceNetName, { readonly cls: string; readonly path: string; readonly manifest: () => string }> = {
-  recognition: { cls: 'FaceRecognitionNet', path: 'faceRecognitionNet/FaceRecognitionNet.ts', manifest: faceRecognitionManifestPath },
-  landmarks: { cls: 'FaceLandmark68Net', path: 'faceLandmarkNet/FaceLandmark68Net.ts', manifest: faceLandmarkManifestPath },
+  recognition: {
+    cls: 'FaceRecognitionNet',
+    path: 'faceRecognitionNet/FaceRecognitionNet.ts',
+    manifest: faceRecognitionManifestPath,
+  },
+  landmarks: {
+    cls: 'FaceLandmark68Net',
+    path: 'faceLandmarkNet/FaceLandmark68Net.ts',
+    manifest: faceLandmarkManifestPath,
+  },
 };
 
 export interface FacePeer {

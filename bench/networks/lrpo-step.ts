@@ -58,7 +58,9 @@ export async function lrpoStepBench(opts: NetworkOptions): Promise<NetworkRow> {
     id: `lrpo step B${config.inputsPerBatch} K${config.groupSize} S${config.sampling.steps}`,
     work: `one LRPO step of the demo (tiny UNet at 32 px, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps): rollout, reward, update`,
     ours: stats,
-    peers: [{ peer: 'none', status: 'skipped', reason: 'no other library implements LRPO; the row tracks our own speed' }],
+    peers: [
+      { peer: 'none', status: 'skipped', reason: 'no other library implements LRPO; the row tracks our own speed' },
+    ],
   };
 }
 
@@ -70,7 +72,10 @@ export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>
   const optimizer = sftOptimizer(DEFAULT_SFT_CONFIG);
   let sftState = initTrainState(optimizer, init.params, 0);
   const sftOnce = async () => {
-    const batch = pairBatch(pairs, Array.from({ length: DEFAULT_SFT_CONFIG.batchSize }, (_, i) => i));
+    const batch = pairBatch(
+      pairs,
+      Array.from({ length: DEFAULT_SFT_CONFIG.batchSize }, (_, i) => i),
+    );
     sftState = (await sftStep(policy, optimizer, DEFAULT_SFT_CONFIG, sftState, batch)).state;
     batch.hq.dispose();
     batch.lq.dispose();

@@ -28,9 +28,15 @@ export function renderNetworks(res: NetworkResults): string {
   ];
   for (const row of res.rows) {
     for (const [i, p] of row.peers.entries()) {
-      const check = p.maxRelErr === undefined ? '' : `out ${p.maxRelErr.toExponential(1)}${p.gradMaxRelErr === undefined ? '' : `, grad ${p.gradMaxRelErr.toExponential(1)}`}`;
+      const check =
+        p.maxRelErr === undefined
+          ? ''
+          : `out ${p.maxRelErr.toExponential(1)}${p.gradMaxRelErr === undefined ? '' : `, grad ${p.gradMaxRelErr.toExponential(1)}`}`;
       const peerMs = p.stats ? iqr(p.stats) : `${p.status}: ${p.reason ?? ''}`;
-      lines.push(`| ${i === 0 ? row.id : ''} | ${i === 0 ? iqr(row.ours) : ''} | ${p.peer} | ` + `${peerMs} | ${p.ratio === undefined ? '' : `**${p.ratio.toFixed(2)}x**`} | ${check} |`);
+      lines.push(
+        `| ${i === 0 ? row.id : ''} | ${i === 0 ? iqr(row.ours) : ''} | ${p.peer} | ` +
+          `${peerMs} | ${p.ratio === undefined ? '' : `**${p.ratio.toFixed(2)}x**`} | ${check} |`,
+      );
     }
   }
   lines.push('', ...res.rows.map((r) => `- ${r.id}: ${r.work}.`));
@@ -44,9 +50,24 @@ export function writeNetworkResults(base: string, res: NetworkResults): void {
 
 /** The committed step profiles: the tables, under a heading each, with the reading written by hand below them. */
 export function renderProfiles(adapter: string, profiles: Readonly<Record<string, T.Profile<unknown>>>): string {
-  const parts = [`# Step profiles: ${adapter}`, '', 'Each profiled after one warm-up step (compiles and tuning done). Device times from GPU timestamps, one pass per dispatch.', ''];
+  const parts = [
+    `# Step profiles: ${adapter}`,
+    '',
+    'Each profiled after one warm-up step (compiles and tuning done). Device times from GPU timestamps, one pass per dispatch.',
+    '',
+  ];
   for (const [name, p] of Object.entries(profiles)) {
-    parts.push(`## ${name}`, '', p.table({ by: 'kernel', top: 15 }), '### By phase', '', p.table({ by: 'scope', depth: 1 }), '### By scope', '', p.table({ by: 'scope', top: 20 }));
+    parts.push(
+      `## ${name}`,
+      '',
+      p.table({ by: 'kernel', top: 15 }),
+      '### By phase',
+      '',
+      p.table({ by: 'scope', depth: 1 }),
+      '### By scope',
+      '',
+      p.table({ by: 'scope', top: 20 }),
+    );
   }
   return parts.join('\n');
 }

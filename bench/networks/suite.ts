@@ -43,20 +43,30 @@ export interface NetworkOptions {
   readonly log: (line: string) => void;
 }
 
-const withRatio = (ours: Stats, p: PeerResult): PeerResult => (p.stats ? { ...p, ratio: ours.median / p.stats.median } : p);
+const withRatio = (ours: Stats, p: PeerResult): PeerResult =>
+  p.stats ? { ...p, ratio: ours.median / p.stats.median } : p;
 
 /** Tolerances of the equality checks (f32 on both sides, different summation orders). */
 const FORWARD_TOL = 2e-3;
 const GRAD_TOL = 2e-2;
 
-async function unetRow(name: 'tiny' | 'base', batch: number, size: number, backward: boolean, opts: NetworkOptions): Promise<NetworkRow> {
+async function unetRow(
+  name: 'tiny' | 'base',
+  batch: number,
+  size: number,
+  backward: boolean,
+  opts: NetworkOptions,
+): Promise<NetworkRow> {
   // Non-zero init everywhere, so eps and every gradient are non-trivial to compare.
   const config: UNetConfig = { ...UNET_PRESETS[name], zeroInit: false };
   const params = unetInit(T.key(11), config, { backend: 'webgpu' });
   const xt = T.normal(T.key(12), [batch, 3, size, size], { backend: 'webgpu' });
   const cond = T.normal(T.key(13), [batch, 3, size, size], { backend: 'webgpu' });
   const target = T.normal(T.key(14), [batch, 3, size, size], { backend: 'webgpu' });
-  const t = T.tensor(Array.from({ length: batch }, (_, i) => Math.round(((i + 0.5) * 1000) / batch)), { backend: 'webgpu' });
+  const t = T.tensor(
+    Array.from({ length: batch }, (_, i) => Math.round(((i + 0.5) * 1000) / batch)),
+    { backend: 'webgpu' },
+  );
   const loss = (p: typeof params) => T.mean(T.square(T.sub(unetApply(p, config, xt, t, cond), target)));
   const forward = async () => {
     const eps = unetApply(params, config, xt, t, cond);
@@ -80,16 +90,29 @@ async function unetRow(name: 'tiny' | 'base', batch: number, size: number, backw
       const file = join(dir, 'unet.safetensors');
       const eps = unetApply(params, config, xt, t, cond);
       const grads = backward ? T.grad(loss)(params) : undefined;
-      await T.saveSafetensors(file, { params, inputs: { xt, t, cond, target }, outputs: { eps }, ...(grads ? { grads } : {}) });
+      await T.saveSafetensors(file, {
+        params,
+        inputs: { xt, t, cond, target },
+        outputs: { eps },
+        ...(grads ? { grads } : {}),
+      });
       T.treeLeaves([eps, grads]).forEach((x) => x.dispose());
       const ourCount = T.treeLeaves(params).reduce((n, x) => n + x.size, 0);
       // CPU peers at 1 thread and all cores; on a GPU adapter also PyTorch CUDA fp32 (TF32 off).
-      const runs: { peer: string; threads: number; device: 'cpu' | 'cuda' }[] = [...new Set([1, availableParallelism()])].map((n) => ({ peer: `pytorch-cpu-${n}t`, threads: n, device: 'cpu' }));
+      const runs: { peer: string; threads: number; device: 'cpu' | 'cuda' }[] = [
+        ...new Set([1, availableParallelism()]),
+      ].map((n) => ({ peer: `pytorch-cpu-${n}t`, threads: n, device: 'cpu' }));
       if (!opts.software) runs.push({ peer: 'pytorch-cuda-fp32', threads: 1, device: 'cuda' });
       for (const { peer, threads, device } of runs) {
         opts.log(`${id}: ${peer} ...`);
         try {
-          const r = runTorchUnet(torch.python, file, config, { threads, reps: opts.reps, backward, budgetS: opts.budgetS, device });
+          const r = runTorchUnet(torch.python, file, config, {
+            threads,
+            reps: opts.reps,
+            backward,
+            budgetS: opts.budgetS,
+            device,
+          });
           if ('skipped' in r) {
             peers.push({ peer, status: 'skipped', reason: r.skipped });
             continue;
@@ -97,10 +120,16 @@ async function unetRow(name: 'tiny' | 'base', batch: number, size: number, backw
           const problems = [
             r.params !== ourCount ? `param count ${r.params} != ours ${ourCount}` : '',
             !(r.maxRelErr <= FORWARD_TOL) ? `outputs differ: max rel err ${r.maxRelErr}` : '',
-            backward && !((r.gradMaxRelErr ?? Infinity) <= GRAD_TOL) ? `gradients differ: max rel err ${r.gradMaxRelErr}` : '',
+            backward && !((r.gradMaxRelErr ?? Infinity) <= GRAD_TOL)
+              ? `gradients differ: max rel err ${r.gradMaxRelErr}`
+              : '',
           ].filter(Boolean);
           const base = { peer, maxRelErr: r.maxRelErr, gradMaxRelErr: r.gradMaxRelErr };
-          peers.push(problems.length > 0 ? { ...base, status: 'failed', reason: problems.join('; ') } : withRatio(ours, { ...base, status: 'timed', stats: summarize(r.ms) }));
+          peers.push(
+            problems.length > 0
+              ? { ...base, status: 'failed', reason: problems.join('; ') }
+              : withRatio(ours, { ...base, status: 'timed', stats: summarize(r.ms) }),
+          );
         } catch (e) {
           peers.push({ peer, status: 'failed', reason: (e as Error).message });
         }
@@ -108,11 +137,24 @@ async function unetRow(name: 'tiny' | 'base', batch: number, size: number, backw
     });
   }
   T.treeLeaves([params, xt, cond, target, t]).forEach((x) => x.dispose());
-  return { id, work: `${name} UNet (${T.treeLeaves(unetInit(T.key(0), config, { backend: 'cpu' })).reduce((n, x) => n + x.size, 0)} params), ` + `${backward ? 'MSE loss, gradient of every param' : 'eps prediction'}`, ours, peers };
+  return {
+    id,
+    work:
+      `${name} UNet (${T.treeLeaves(unetInit(T.key(0), config, { backend: 'cpu' })).reduce((n, x) => n + x.size, 0)} params), ` +
+      `${backward ? 'MSE loss, gradient of every param' : 'eps prediction'}`,
+    ours,
+    peers,
+  };
 }
 
 /** Our face networks: input side, and the net on loaded params as [N, outputs]. */
-const FACE_NETS: Record<FaceNetName, { readonly size: number; readonly load: () => { readonly params: object; readonly apply: (images: T.Tensor) => T.Tensor } }> = {
+const FACE_NETS: Record<
+  FaceNetName,
+  {
+    readonly size: number;
+    readonly load: () => { readonly params: object; readonly apply: (images: T.Tensor) => T.Tensor };
+  }
+> = {
   recognition: {
     size: 150,
     load: () => {
@@ -133,7 +175,10 @@ async function faceRow(net: FaceNetName, batch: number, opts: NetworkOptions): P
   const size = FACE_NETS[net].size;
   const images = Array.from({ length: batch }, (_, i) => generateFace(T.key(100 + i), size).hq);
   const { params, apply: run } = FACE_NETS[net].load();
-  const input = T.tensor(Float32Array.from(images.flatMap((im) => [...im])), { shape: [batch, 3, size, size], backend: 'webgpu' });
+  const input = T.tensor(Float32Array.from(images.flatMap((im) => [...im])), {
+    shape: [batch, 3, size, size],
+    backend: 'webgpu',
+  });
   // Host images in, host values out, as a user of either library sees them.
   const oursOnce = async (): Promise<Float32Array> => {
     const out = run(input);
@@ -160,14 +205,28 @@ async function faceRow(net: FaceNetName, batch: number, opts: NetworkOptions): P
         continue;
       }
       await p.run(images, size, size); // warm
-      peers.push(withRatio(ours, { peer, status: 'timed', stats: await sampleRuns(() => p.run(images, size, size), opts), maxRelErr }));
+      peers.push(
+        withRatio(ours, {
+          peer,
+          status: 'timed',
+          stats: await sampleRuns(() => p.run(images, size, size), opts),
+          maxRelErr,
+        }),
+      );
     } catch (e) {
       peers.push({ peer, status: 'skipped', reason: (e as Error).message.split('\n')[0] });
     }
   }
   input.dispose();
   T.treeLeaves(params).forEach((x) => x.dispose());
-  return { id, work: `face-api ${net === 'recognition' ? 'FaceRecognitionNet (ResNet-34-like), 128-d descriptors' : 'FaceLandmark68Net, 68 points'}, ` + `host images in, host values out`, ours, peers };
+  return {
+    id,
+    work:
+      `face-api ${net === 'recognition' ? 'FaceRecognitionNet (ResNet-34-like), 128-d descriptors' : 'FaceLandmark68Net, 68 points'}, ` +
+      `host images in, host values out`,
+    ours,
+    peers,
+  };
 }
 
 /**
@@ -196,7 +255,10 @@ async function profilerRow(opts: NetworkOptions): Promise<NetworkRow> {
   const config: UNetConfig = { ...UNET_PRESETS.tiny, zeroInit: false };
   const params = unetInit(T.key(21), config, { backend: 'webgpu' });
   const xt = T.normal(T.key(22), [16, 3, 32, 32], { backend: 'webgpu' });
-  const t = T.tensor(Array.from({ length: 16 }, (_, i) => i * 60), { backend: 'webgpu' });
+  const t = T.tensor(
+    Array.from({ length: 16 }, (_, i) => i * 60),
+    { backend: 'webgpu' },
+  );
   const forward = async () => {
     const eps = unetApply(params, config, xt, t, xt);
     await T.sync(eps);
@@ -207,11 +269,18 @@ async function profilerRow(opts: NetworkOptions): Promise<NetworkRow> {
   T.treeLeaves([params, xt, t, x]).forEach((v) => v.dispose());
   return {
     id: 'profiler overhead',
-    work: 'ours: 2,000 elementwise ops each inside named() with profiling off; ' + 'peers: the same ops bare, and (profiling on) a tiny-UNet forward b16 inside profile() vs outside',
+    work:
+      'ours: 2,000 elementwise ops each inside named() with profiling off; ' +
+      'peers: the same ops bare, and (profiling on) a tiny-UNet forward b16 inside profile() vs outside',
     ours: named,
     peers: [
       withRatio(named, { peer: 'same ops, no named() (off: ratio ~1)', status: 'timed', stats: bare }),
-      { peer: 'unet tiny forward: inside profile() / outside (on)', status: 'timed', stats: plain, ratio: profiled.median / plain.median },
+      {
+        peer: 'unet tiny forward: inside profile() / outside (on)',
+        status: 'timed',
+        stats: plain,
+        ratio: profiled.median / plain.median,
+      },
     ],
   };
 }

@@ -27,15 +27,21 @@ export interface TorchRun {
 
 /** A python3 that imports torch, or why there is none (after trying to install python3-torch once). */
 export function findTorch(): { python: string } | { missing: string } {
-  const probe = (): string | undefined => PYTHONS.find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  const probe = (): string | undefined =>
+    PYTHONS.find((py) => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
   let python = probe();
   if (!python && process.env.BENCH_NO_INSTALL !== '1' && process.getuid?.() === 0) {
     process.stderr.write('[bench] installing the PyTorch peer (Debian python3-torch) ...\n');
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore' });
-    const r = spawnSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', 'python3-torch'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (r.status === 0) python = probe();
   }
-  return python ? { python } : { missing: 'no python3 with torch (install Debian python3-torch; the bench installs it when run as root)' };
+  return python
+    ? { python }
+    : { missing: 'no python3 with torch (install Debian python3-torch; the bench installs it when run as root)' };
 }
 
 /** A scratch folder for the exchange file, removed after `fn`. */
@@ -53,11 +59,35 @@ export function runTorchUnet(
   python: string,
   file: string,
   config: UNetConfig,
-  opts: { readonly threads: number; readonly reps: number; readonly backward: boolean; readonly budgetS: number; readonly device?: 'cpu' | 'cuda' },
+  opts: {
+    readonly threads: number;
+    readonly reps: number;
+    readonly backward: boolean;
+    readonly budgetS: number;
+    readonly device?: 'cpu' | 'cuda';
+  },
 ): TorchRun | TorchSkipped {
-  const args = [SCRIPT, file, '--config', JSON.stringify(config), '--threads', String(opts.threads), '--reps', String(opts.reps), '--budget-s', String(opts.budgetS), '--device', opts.device ?? 'cpu'];
+  const args = [
+    SCRIPT,
+    file,
+    '--config',
+    JSON.stringify(config),
+    '--threads',
+    String(opts.threads),
+    '--reps',
+    String(opts.reps),
+    '--budget-s',
+    String(opts.budgetS),
+    '--device',
+    opts.device ?? 'cpu',
+  ];
   if (opts.backward) args.push('--backward');
-  const r = spawnSync(python, args, { encoding: 'utf8', maxBuffer: 1 << 24, env: { ...process.env, OMP_NUM_THREADS: String(opts.threads) } });
-  if (r.status !== 0) throw new Error(`torch_networks.py failed (exit ${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
+  const r = spawnSync(python, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    env: { ...process.env, OMP_NUM_THREADS: String(opts.threads) },
+  });
+  if (r.status !== 0)
+    throw new Error(`torch_networks.py failed (exit ${r.status}): ${(r.stderr || r.stdout).slice(-2000)}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRun | TorchSkipped;
 }

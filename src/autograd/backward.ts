@@ -12,7 +12,12 @@ import { vjpRules, type VjpRule } from './rules.js';
 import type { Tape, TapeEntry } from './tape.js';
 
 /** Cotangents of `wrt` given cotangents of `outputs` (zeros where no path connects them). */
-export function backward(tape: Tape, outputs: readonly Tensor[], seeds: readonly Tensor[], wrt: readonly Tensor[]): Tensor[] {
+export function backward(
+  tape: Tape,
+  outputs: readonly Tensor[],
+  seeds: readonly Tensor[],
+  wrt: readonly Tensor[],
+): Tensor[] {
   const cotangent = new Map<Tensor, Tensor>();
   // How many map entries share each cotangent tensor (rules such as add pass g to both inputs).
   const uses = new Map<Tensor, number>();
@@ -32,7 +37,11 @@ export function backward(tape: Tape, outputs: readonly Tensor[], seeds: readonly
     const entry = tape.entries[i];
     const g = cotangent.get(entry.output);
     if (!g) continue;
-    const grads = applyRule(entry, g, entry.inputs.map((x) => tape.tracked.has(x)));
+    const grads = applyRule(
+      entry,
+      g,
+      entry.inputs.map((x) => tape.tracked.has(x)),
+    );
     entry.inputs.forEach((x, j) => {
       const gx = grads[j];
       if (gx && tape.tracked.has(x)) accumulate(x, gx);
@@ -47,9 +56,14 @@ export function backward(tape: Tape, outputs: readonly Tensor[], seeds: readonly
   return wrt.map((x) => cotangent.get(x) ?? zerosLike(x));
 }
 
-function applyRule<P extends Primitive>(entry: TapeEntry<P>, g: Tensor, needs: readonly boolean[]): readonly (Tensor | null)[] {
+function applyRule<P extends Primitive>(
+  entry: TapeEntry<P>,
+  g: Tensor,
+  needs: readonly boolean[],
+): readonly (Tensor | null)[] {
   const rule = vjpRules[entry.prim] as VjpRule<P>;
-  const run = (): readonly (Tensor | null)[] => rule({ inputs: entry.inputs, params: entry.params, output: entry.output, needs }, g);
+  const run = (): readonly (Tensor | null)[] =>
+    rule({ inputs: entry.inputs, params: entry.params, output: entry.output, needs }, g);
   // In a profile, a rule's kernels show up under its forward op's scope, as '<scope>/backward'.
   const grads = activeProfile() ? inScopePath(entry.scope ? `${entry.scope}/backward` : 'backward', run) : run();
   grads.forEach((gx, j) => {

@@ -28,13 +28,17 @@ export type BatchRule<P extends Primitive> = (ctx: BatchContext<P>) => Tensor;
 const lift = (x: Tensor, batched: boolean, size: number): Tensor => (batched ? x : broadcastTo(x, [size, ...x.shape]));
 
 /** Every input with the batch at axis 0. */
-const liftAll = <P extends Primitive>({ inputs, batched, size }: BatchContext<P>): Tensor[] => inputs.map((x, i) => lift(x, batched[i], size));
+const liftAll = <P extends Primitive>({ inputs, batched, size }: BatchContext<P>): Tensor[] =>
+  inputs.map((x, i) => lift(x, batched[i], size));
 
 /**
  * Primitives that treat a leading axis as one more batch of elements (elementwise ops, softmax
  * over the last axis, matmul's batch dims) run on the batch as is.
  */
-const asIs = <P extends Primitive>(prim: P): BatchRule<P> => (ctx) => bind(prim, liftAll(ctx), ctx.params);
+const asIs =
+  <P extends Primitive>(prim: P): BatchRule<P> =>
+  (ctx) =>
+    bind(prim, liftAll(ctx), ctx.params);
 
 /** Axis parameters move past the batch axis. */
 const shift = (axes: readonly number[]): number[] => axes.map((a) => a + 1);
@@ -83,7 +87,10 @@ function takeBatchedIndices({ inputs: [x0, idx], batched, size, params: { axis }
     ...x.shape.slice(1, axis + 1),
     ...x.shape.slice(axis + 2),
   ]);
-  const offsets = reshape(mul(arange(size, undefined, 1, { dtype: 'int32', backend: x.backend }), n), [size, ...idx.shape.slice(1).map(() => 1)]);
+  const offsets = reshape(mul(arange(size, undefined, 1, { dtype: 'int32', backend: x.backend }), n), [
+    size,
+    ...idx.shape.slice(1).map(() => 1),
+  ]);
   const out = bind('take', [rows, add(normalizeIndices(idx, n), offsets)], { axis: 0 });
   const ri = idx.rank - 1;
   return transpose(out, [0, ...range(1 + ri, pre), ...range(1, ri), ...range(1 + ri + pre, post)]);
@@ -146,7 +153,8 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   // New leading dims go after the batch axis: [B, ...x] -> [B, 1.., ...x] -> [B, ...shape].
   broadcastTo: ({ inputs: [x], params: { shape }, size }) => {
     const ones = shape.length - (x.rank - 1);
-    const padded = ones === 0 ? x : bind('reshape', [x], { shape: [size, ...new Array<number>(ones).fill(1), ...x.shape.slice(1)] });
+    const padded =
+      ones === 0 ? x : bind('reshape', [x], { shape: [size, ...new Array<number>(ones).fill(1), ...x.shape.slice(1)] });
     return bind('broadcastTo', [padded], { shape: [size, ...shape] });
   },
   slice: ({ inputs: [x], params: { starts, ends, steps }, size }) =>

@@ -52,7 +52,8 @@ export interface CheckGradReport {
 const toCpu64 = (op: string, inputs: readonly Tensor[]): Promise<Tensor[]> =>
   Promise.all(
     inputs.map(async (x, i) => {
-      if (!(x instanceof Tensor)) throw new DTypeError(`${op}: input ${i} is not a Tensor; pass the tensors f takes, in order.`);
+      if (!(x instanceof Tensor))
+        throw new DTypeError(`${op}: input ${i} is not a Tensor; pass the tensors f takes, in order.`);
       const onCpu = x.backend === 'cpu' ? x : await toBackend(x, 'cpu');
       const x64 = cast(onCpu, 'float64');
       if (onCpu !== x) onCpu.dispose();
@@ -66,18 +67,31 @@ const toCpu64 = (op: string, inputs: readonly Tensor[]): Promise<Tensor[]> =>
  * onto a fixed random direction. Avoid points where f is not differentiable (relu at 0, ...).
  * `mode: 'forward'` checks jvp(f) instead (see checkJvp), `'both'` checks both.
  */
-export async function checkGrad(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions = {}): Promise<CheckGradReport> {
+export async function checkGrad(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: readonly Tensor[],
+  options: CheckGradOptions = {},
+): Promise<CheckGradReport> {
   const mode = options.mode ?? 'reverse';
   if (mode === 'forward') return checkJvp(f, inputs, options);
   if (mode === 'both') {
     const [reverse, forward] = [await checkReverse(f, inputs, options), await checkJvp(f, inputs, options)];
     const worse = forward.worstRatio > reverse.worstRatio ? forward : reverse;
-    return { ...worse, ok: reverse.ok && forward.ok, checked: reverse.checked + forward.checked, message: `${reverse.message} ${forward.message}` };
+    return {
+      ...worse,
+      ok: reverse.ok && forward.ok,
+      checked: reverse.checked + forward.checked,
+      message: `${reverse.message} ${forward.message}`,
+    };
   }
   return checkReverse(f, inputs, options);
 }
 
-async function checkReverse(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions): Promise<CheckGradReport> {
+async function checkReverse(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: readonly Tensor[],
+  options: CheckGradOptions,
+): Promise<CheckGradReport> {
   const eps = options.eps ?? 1e-6;
   const rtol = options.rtol ?? 1e-5;
   const atol = options.atol ?? 1e-7;
@@ -148,7 +162,6 @@ async function checkReverse(f: (...xs: Tensor[]) => Tensor, inputs: readonly Ten
   }
 }
 
-
 /**
  * Checks jvp(f) against central finite differences at `inputs` (float tensors on any backend;
  * copied to the CPU as float64): along random tangents v (one per input, from `seed`), every
@@ -156,12 +169,18 @@ async function checkReverse(f: (...xs: Tensor[]) => Tensor, inputs: readonly Ten
  * report's `worst.index` is an output element (`worst.input` is 0). Options as checkGrad's
  * (maxElementsPerInput does not apply: one direction checks every output element).
  */
-export async function checkJvp(f: (...xs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: CheckGradOptions = {}): Promise<CheckGradReport> {
+export async function checkJvp(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: readonly Tensor[],
+  options: CheckGradOptions = {},
+): Promise<CheckGradReport> {
   const eps = options.eps ?? 1e-6;
   const rtol = options.rtol ?? 1e-5;
   const atol = options.atol ?? 1e-7;
   const xs = await toCpu64('checkJvp', inputs);
-  const vs = xs.map((x, i) => normal(key((options.seed ?? 0) * 1009 + i), x.shape, { backend: 'cpu', dtype: 'float64' }));
+  const vs = xs.map((x, i) =>
+    normal(key((options.seed ?? 0) * 1009 + i), x.shape, { backend: 'cpu', dtype: 'float64' }),
+  );
   try {
     const [out, tangent] = jvp(f, xs, vs);
     const analytic = await tangent.data();

@@ -35,15 +35,19 @@ export function normalizeArgnums(op: string, argnums: number | readonly number[]
       );
     }
   }
-  if (new Set(list).size !== list.length) throw new DTypeError(`${op}: argnums ${JSON.stringify(argnums)} repeats an index.`);
+  if (new Set(list).size !== list.length)
+    throw new DTypeError(`${op}: argnums ${JSON.stringify(argnums)} repeats an index.`);
   return list;
 }
 
 /** Refuses an async f up front: its tensors would outlive the transform's scope and tape. */
 function requireSyncFunction(op: string, f: unknown): void {
-  if (typeof f !== 'function') throw new ArgumentError(`${op}: f must be a function of tensors, got ${f === null ? 'null' : typeof f}.`);
+  if (typeof f !== 'function')
+    throw new ArgumentError(`${op}: f must be a function of tensors, got ${f === null ? 'null' : typeof f}.`);
   if (f.constructor?.name === 'AsyncFunction' || f.constructor?.name === 'AsyncGeneratorFunction') {
-    throw new ArgumentError(`${op}: f is an async function; gradients trace synchronous tensor code only. Make f synchronous and await readbacks (x.data()) outside it.`);
+    throw new ArgumentError(
+      `${op}: f is an async function; gradients trace synchronous tensor code only. Make f synchronous and await readbacks (x.data()) outside it.`,
+    );
   }
 }
 
@@ -51,7 +55,9 @@ function requireSyncFunction(op: string, f: unknown): void {
 function refusePromise(op: string, value: unknown): void {
   if (value instanceof Promise) {
     value.catch(() => undefined); // the abandoned body's later failure belongs to this refusal
-    throw new ArgumentError(`${op}: f returned a Promise; gradients trace synchronous tensor code only. Make f synchronous and await readbacks (x.data()) outside it.`);
+    throw new ArgumentError(
+      `${op}: f returned a Promise; gradients trace synchronous tensor code only. Make f synchronous and await readbacks (x.data()) outside it.`,
+    );
   }
 }
 
@@ -94,7 +100,9 @@ export function valueAndGrad<Args extends unknown[], R, const A extends Argnums 
         const result = observePrimitives(tape.record, () => f(...callArgs));
         refusePromise(op, result);
         if (options.hasAux && !(Array.isArray(result) && result.length === 2)) {
-          throw new DTypeError(`${op}: with hasAux, f must return [value, aux], got ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}.`);
+          throw new DTypeError(
+            `${op}: with hasAux, f must return [value, aux], got ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}.`,
+          );
         }
         const value = scalarValue(op, options.hasAux ? (result as unknown[])[0] : result, !!options.hasAux);
         const grads = backward(tape, [value], [onesLike(value)], wrt.flat());
@@ -118,7 +126,9 @@ export function valueAndGrad<Args extends unknown[], R, const A extends Argnums 
 export function grad<Args extends unknown[], R, const A extends Argnums = 0, const H extends boolean = false>(
   f: (...args: Args) => R,
   options: GradOptions<A, H> = {},
-): (...args: Args) => H extends true ? [GradsOf<Args, A>, R extends readonly [unknown, infer Aux] ? Aux : never] : GradsOf<Args, A> {
+): (
+  ...args: Args
+) => H extends true ? [GradsOf<Args, A>, R extends readonly [unknown, infer Aux] ? Aux : never] : GradsOf<Args, A> {
   const vg = valueAndGrad(f, options);
   // The conditional return type above is what callers see; inside, the two cases are one value.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -130,4 +140,3 @@ export function grad<Args extends unknown[], R, const A extends Argnums = 0, con
     return options.hasAux ? [grads, (result as unknown[])[1]] : grads;
   };
 }
-

@@ -21,7 +21,9 @@ export interface JacobianOptions<A extends Argnums = Argnums> {
  * The Jacobian's type: for a tensor output, shaped like the differentiated argument(s) (each leaf
  * [...out.shape, ...leaf.shape]); for a pytree output, that tree with each leaf replaced so.
  */
-export type JacobianOf<Args extends readonly unknown[], R, A extends Argnums> = R extends Tensor ? GradsOf<Args, A> : Tree<Tensor>;
+export type JacobianOf<Args extends readonly unknown[], R, A extends Argnums> = R extends Tensor
+  ? GradsOf<Args, A>
+  : Tree<Tensor>;
 
 const sizeOfShape = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
@@ -52,7 +54,8 @@ function jacobian<Args extends unknown[], R, const A extends Argnums>(
     const argnums = normalizeArgnums(op, options.argnums ?? 0, args.length);
     argnums.forEach((i) => requireDifferentiable(op, args[i], `argument ${i}`));
     const diffArgs = argnums.map((i) => args[i]);
-    const g = (...ds: unknown[]): R => f(...(args.map((a, i) => (argnums.includes(i) ? ds[argnums.indexOf(i)] : a)) as Args));
+    const g = (...ds: unknown[]): R =>
+      f(...(args.map((a, i) => (argnums.includes(i) ? ds[argnums.indexOf(i)] : a)) as Args));
     const inLeaves = treeLeaves(diffArgs);
     return scope(() => {
       // blocks[i][j]: d out_i / d in_j, shaped [...out_i.shape, ...in_j.shape].

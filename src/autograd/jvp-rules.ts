@@ -61,9 +61,21 @@ const linear =
     t && bind(prim, [t], params);
 
 /** max/min over axes: the mean of the tangents at the entries equal to the result (ties split). */
-function extremumJvp<P extends 'reduceMax' | 'reduceMin'>({ inputs: [x], params: { axes }, output }: JvpContext<P>, [t]: readonly (Tensor | null)[]): Tensor | null {
+function extremumJvp<P extends 'reduceMax' | 'reduceMin'>(
+  { inputs: [x], params: { axes }, output }: JvpContext<P>,
+  [t]: readonly (Tensor | null)[],
+): Tensor | null {
   if (!t) return null;
-  const hit = cast(equal(x, reshape(output, x.shape.map((d, i) => (axes.includes(i) ? 1 : d)))), x.dtype);
+  const hit = cast(
+    equal(
+      x,
+      reshape(
+        output,
+        x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+      ),
+    ),
+    x.dtype,
+  );
   return div(bind('reduceSum', [mul(t, hit)], { axes }), bind('reduceSum', [hit], { axes }));
 }
 
@@ -99,7 +111,9 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
     return mul(s, add(1, mul(x, sub(1, s))));
   }),
   // d/dx x*Phi(x) = Phi(x) + x*phi(x), with the same erf as the forward pass.
-  gelu: chain((x) => add(mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), SQRT_2_OVER_PI / 2)))),
+  gelu: chain((x) =>
+    add(mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), SQRT_2_OVER_PI / 2))),
+  ),
   erf: chain((x) => mul(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))),
   floor: zero,
   ceil: zero,
@@ -133,7 +147,8 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   logicalOr: zero,
 
   // --- selection and casts ---------------------------------------------------------------------
-  where: ({ inputs: [c], output }, [, ta, tb]) => (ta || tb ? where(c, ta ?? zerosLike(output), tb ?? zerosLike(output)) : null),
+  where: ({ inputs: [c], output }, [, ta, tb]) =>
+    ta || tb ? where(c, ta ?? zerosLike(output), tb ?? zerosLike(output)) : null,
   stopGradient: zero,
   cast: linear('cast'),
 
@@ -155,12 +170,20 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   slice: linear('slice'),
   // The padding is a constant: its tangent is zero whatever value it pads with.
   pad: ({ params }, [t]) => t && bind('pad', [t], { widths: params.widths, value: 0 }),
-  concat: ({ inputs, params }, ts) => (ts.some((t) => t) ? bind('concat', ts.map((t, i) => t ?? zerosLike(inputs[i])), params) : null),
+  concat: ({ inputs, params }, ts) =>
+    ts.some((t) => t)
+      ? bind(
+          'concat',
+          ts.map((t, i) => t ?? zerosLike(inputs[i])),
+          params,
+        )
+      : null,
   take: ({ inputs: [, idx], params }, [t]) => t && bind('take', [t, idx], params),
 
   // --- bilinear: d(a . b) = da . b + a . db ------------------------------------------------------
   matmul: ({ inputs: [a, b] }, [ta, tb]) => sumOf(ta && bind('matmul', [ta, b], {}), tb && bind('matmul', [a, tb], {})),
-  conv2d: ({ inputs: [x, w], params }, [tx, tw]) => sumOf(tx && bind('conv2d', [tx, w], params), tw && bind('conv2d', [x, tw], params)),
+  conv2d: ({ inputs: [x, w], params }, [tx, tw]) =>
+    sumOf(tx && bind('conv2d', [tx, w], params), tw && bind('conv2d', [x, tw], params)),
   convTranspose2d: ({ inputs: [x, w], params }, [tx, tw]) =>
     sumOf(tx && bind('convTranspose2d', [tx, w], params), tw && bind('convTranspose2d', [x, tw], params)),
 };

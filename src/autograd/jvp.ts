@@ -13,10 +13,14 @@ import { requireDifferentiable, requireTangentsLike } from './validate.js';
 
 function checkPrimalsAndTangents(op: string, primals: readonly unknown[], tangents: readonly unknown[]): void {
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
-    throw new DTypeError(`${op}: primals and tangents must be arrays with one entry per argument of f, e.g. jvp(f, [x], [v]).`);
+    throw new DTypeError(
+      `${op}: primals and tangents must be arrays with one entry per argument of f, e.g. jvp(f, [x], [v]).`,
+    );
   }
   if (tangents.length !== primals.length) {
-    throw new DTypeError(`${op}: got ${primals.length} primals but ${tangents.length} tangents; pass one tangent per primal, same structure.`);
+    throw new DTypeError(
+      `${op}: got ${primals.length} primals but ${tangents.length} tangents; pass one tangent per primal, same structure.`,
+    );
   }
   primals.forEach((p, i) => requireDifferentiable(op, p, `primal ${i}`));
   primals.forEach((p, i) => requireTangentsLike(op, p, tangents[i], `primal ${i}`));

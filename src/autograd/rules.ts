@@ -53,7 +53,13 @@ function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 /** g broadcast back over the reduced axes of x (the output of a reduction without keepdims). */
 function expandReduced(g: Tensor, x: Tensor, axes: readonly number[]): Tensor {
-  return broadcastTo(reshape(g, x.shape.map((d, i) => (axes.includes(i) ? 1 : d))), x.shape);
+  return broadcastTo(
+    reshape(
+      g,
+      x.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+    ),
+    x.shape,
+  );
 }
 
 /** Inverse of the cotangent-to-slice map: zeros except g's entries at the sliced positions. */
@@ -70,11 +76,19 @@ function unslice(g: Tensor, x: Tensor, { starts, steps }: PrimitiveParams['slice
         [0, step - 1],
       ]);
       out = reshape(spread, [...shape.slice(0, axis), n * step, ...shape.slice(axis + 1)]);
-      out = slice(out, out.shape.map(() => 0), out.shape.map((d, i) => (i === axis ? (n - 1) * step + 1 : d)));
+      out = slice(
+        out,
+        out.shape.map(() => 0),
+        out.shape.map((d, i) => (i === axis ? (n - 1) * step + 1 : d)),
+      );
     }
     const before = starts[axis];
     const after = x.shape[axis] - before - out.shape[axis];
-    if (before || after) out = pad(out, out.shape.map((_, i) => (i === axis ? [before, after] : [0, 0]) as [number, number]));
+    if (before || after)
+      out = pad(
+        out,
+        out.shape.map((_, i) => (i === axis ? [before, after] : [0, 0]) as [number, number]),
+      );
   }
   return out;
 }
@@ -103,7 +117,10 @@ export const normalizeIndices = (idx: Tensor, n: number): Tensor =>
   clamp(where(less(idx, 0), add(idx, n), idx), { min: 0, max: Math.max(n - 1, 0) });
 
 /** max/min: the cotangent goes to the entries equal to the result, split evenly between ties. */
-function extremumRule<P extends 'reduceMax' | 'reduceMin'>({ inputs: [x], params: { axes }, output }: RuleContext<P>, g: Tensor): [Tensor] {
+function extremumRule<P extends 'reduceMax' | 'reduceMin'>(
+  { inputs: [x], params: { axes }, output }: RuleContext<P>,
+  g: Tensor,
+): [Tensor] {
   const hit = cast(equal(x, expandReduced(output, x, axes)), x.dtype);
   const count = sum(hit, { axis: [...axes], keepdims: true });
   return [mul(div(hit, count), expandReduced(g, x, axes))];
@@ -228,7 +245,10 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
     const after = x.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
     const m = idx.size;
     const flatIdx = reshape(normalizeIndices(idx, n), [m, 1]);
-    const oneHot = cast(equal(flatIdx, reshape(arange(n, undefined, 1, { dtype: 'int32', backend: x.backend }), [1, n])), g.dtype);
+    const oneHot = cast(
+      equal(flatIdx, reshape(arange(n, undefined, 1, { dtype: 'int32', backend: x.backend }), [1, n])),
+      g.dtype,
+    );
     const g3 = reshape(g, [before, m, after]);
     const gx = bind('matmul', [broadcastTo(reshape(transpose(oneHot), [1, n, m]), [before, n, m]), g3], {});
     return [reshape(gx, x.shape), null];
@@ -236,15 +256,24 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
 
   // --- linear algebra and convolution ---------------------------------------------------------
   matmul: ({ inputs: [a, b], needs }, g) => {
-    const swapLast = (t: Tensor) => transpose(t, [...t.shape.keys()].map((i) => (i === t.rank - 2 ? t.rank - 1 : i === t.rank - 1 ? t.rank - 2 : i)));
-    return [needs[0] ? bind('matmul', [g, swapLast(b)], {}) : null, needs[1] ? bind('matmul', [swapLast(a), g], {}) : null];
+    const swapLast = (t: Tensor) =>
+      transpose(
+        t,
+        [...t.shape.keys()].map((i) => (i === t.rank - 2 ? t.rank - 1 : i === t.rank - 1 ? t.rank - 2 : i)),
+      );
+    return [
+      needs[0] ? bind('matmul', [g, swapLast(b)], {}) : null,
+      needs[1] ? bind('matmul', [swapLast(a), g], {}) : null,
+    ];
   },
   conv2d: ({ inputs: [x, w], params: p, needs }, g) => {
     const [, , kh, kw] = w.shape;
     // The input gradient is the transposed convolution; outputPadding restores rows that the
     // forward stride skipped at the bottom/right edge.
     const outputPadding = [0, 1].map(
-      (i) => x.shape[2 + i] - convTransposeOutSize(g.shape[2 + i], w.shape[2 + i], p.stride[i], p.padding[i], p.dilation[i], 0),
+      (i) =>
+        x.shape[2 + i] -
+        convTransposeOutSize(g.shape[2 + i], w.shape[2 + i], p.stride[i], p.padding[i], p.dilation[i], 0),
     ) as [number, number];
     const gx = needs[0] ? bind('convTranspose2d', [g, w], { ...p, outputPadding }) : null;
     return [gx, needs[1] ? convWeightGrad(x, g, [kh, kw], p) : null];

@@ -4,7 +4,13 @@
 import { fmtShape } from '../tensor/errors.js';
 import { isFloat } from '../tensor/dtype.js';
 import { retain, unretain } from '../tensor/memory.js';
-import { notifyOutside, observeOutside, type Primitive, type PrimitiveObserver, type PrimitiveParams } from '../tensor/primitives.js';
+import {
+  notifyOutside,
+  observeOutside,
+  type Primitive,
+  type PrimitiveObserver,
+  type PrimitiveParams,
+} from '../tensor/primitives.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { jvpRules, type JvpRule } from './jvp-rules.js';
@@ -20,7 +26,8 @@ export function applyJvpRule<P extends Primitive>(
   const t = (jvpRules[prim] as JvpRule<P>)({ inputs, params, output }, tangents);
   if (t && (!shapesEqual(t.shape, output.shape) || t.dtype !== output.dtype)) {
     throw new Error(
-      `internal: the JVP rule of ${prim} made a tangent of shape ${fmtShape(t.shape)} ${t.dtype} for ` + `an output of shape ${fmtShape(output.shape)} ${output.dtype}.`,
+      `internal: the JVP rule of ${prim} made a tangent of shape ${fmtShape(t.shape)} ${t.dtype} for ` +
+        `an output of shape ${fmtShape(output.shape)} ${output.dtype}.`,
     );
   }
   return t;
@@ -55,7 +62,15 @@ export class Tangents {
     for (const x of inputs) if (this.map.has(x)) perturbed = true;
     if (!perturbed) return;
     notifyOutside(this.observe, prim, inputs, params, output);
-    const t = observeOutside(this.observe, () => applyJvpRule(prim, inputs, params, output, inputs.map((x) => this.get(x))));
+    const t = observeOutside(this.observe, () =>
+      applyJvpRule(
+        prim,
+        inputs,
+        params,
+        output,
+        inputs.map((x) => this.get(x)),
+      ),
+    );
     if (t) this.set(output, t);
     return true;
   };

@@ -12,7 +12,9 @@ export function requireDifferentiable(op: string, tree: unknown, name: string): 
   const ancestors = new Set<unknown>(); // the records and arrays on the current path: a repeat is a cycle
   const walk = (x: unknown, path: string): void => {
     if (ancestors.has(x)) {
-      throw new ArgumentError(`${op}: ${name}${path} refers back to an enclosing array or record (a cyclic tree); differentiated arguments must be finite trees of tensors.`);
+      throw new ArgumentError(
+        `${op}: ${name}${path} refers back to an enclosing array or record (a cyclic tree); differentiated arguments must be finite trees of tensors.`,
+      );
     }
     if (Array.isArray(x) || isPlainObject(x)) {
       ancestors.add(x);
@@ -50,7 +52,10 @@ export function requireTangentsLike(op: string, primal: unknown, tangent: unknow
   const walk = (p: unknown, t: unknown, path: string): void => {
     if (p instanceof Tensor) {
       if (!(t instanceof Tensor)) {
-        throw new DTypeError(`${op}: the tangent for ${name}${path} is ${t === null ? 'null' : typeof t}, not a tensor; ` + `pass a tensor shaped like the primal (zerosLike(x) for none).`);
+        throw new DTypeError(
+          `${op}: the tangent for ${name}${path} is ${t === null ? 'null' : typeof t}, not a tensor; ` +
+            `pass a tensor shaped like the primal (zerosLike(x) for none).`,
+        );
       }
       t.storage(op);
       if (t.dtype !== p.dtype || t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
@@ -67,7 +72,9 @@ export function requireTangentsLike(op: string, primal: unknown, tangent: unknow
     } else if (isPlainObject(p)) {
       const keys = Object.keys(p);
       if (!isPlainObject(t) || Object.keys(t).length !== keys.length || keys.some((k) => !(k in t))) {
-        throw new DTypeError(`${op}: the tangent for ${name}${path} must be a record with the primal's keys (${keys.join(', ')}).`);
+        throw new DTypeError(
+          `${op}: the tangent for ${name}${path} must be a record with the primal's keys (${keys.join(', ')}).`,
+        );
       }
       keys.forEach((k) => walk(p[k], t[k], `${path}.${k}`));
     }

@@ -46,7 +46,9 @@ export function vjp<Primals extends readonly unknown[], Out>(
   const pullback = ((cotangent: Out) => {
     const seeds = treeLeaves(cotangent);
     if (seeds.length !== outLeaves.length) {
-      throw new DTypeError(`vjp pullback: got ${seeds.length} cotangent tensors for ${outLeaves.length} outputs; pass one per output, same structure.`);
+      throw new DTypeError(
+        `vjp pullback: got ${seeds.length} cotangent tensors for ${outLeaves.length} outputs; pass one per output, same structure.`,
+      );
     }
     seeds.forEach((s, i) => {
       if (!(s instanceof Tensor) || !shapesEqual(s.shape, outLeaves[i].shape)) {
@@ -56,13 +58,16 @@ export function vjp<Primals extends readonly unknown[], Out>(
       }
       if (s.dtype !== outLeaves[i].dtype) {
         throw new DTypeError(
-          `vjp pullback: cotangent ${i} is ${s.dtype} but output ${i} is ${outLeaves[i].dtype}; ` + `pass a cotangent of the output's dtype (cast(ct, '${outLeaves[i].dtype}')).`,
+          `vjp pullback: cotangent ${i} is ${s.dtype} but output ${i} is ${outLeaves[i].dtype}; ` +
+            `pass a cotangent of the output's dtype (cast(ct, '${outLeaves[i].dtype}')).`,
         );
       }
     });
     const grads = scope(() => backward(tape, outLeaves, seeds, inputLeaves));
     let k = 0;
-    return primals.map((p) => treeMap(p, () => grads[k++])) as unknown as { -readonly [I in keyof Primals]: Primals[I] };
+    return primals.map((p) => treeMap(p, () => grads[k++])) as unknown as {
+      -readonly [I in keyof Primals]: Primals[I];
+    };
   }) as Pullback<Primals, Out>;
   pullback.dispose = () => {
     // Only what this call made: closed-over tensors and the outputs stay the caller's.

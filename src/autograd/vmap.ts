@@ -56,7 +56,8 @@ function leafAxes(tree: unknown, spec: AxisSpec, name: string, batched = false):
       Object.keys(t).forEach((k) => walk(t[k], (s as Record<string, AxisSpec>)[k], `${path}.${k}`));
     } else {
       throw new ShapeError(
-        `vmap: the axis spec ${JSON.stringify(s)} does not fit ` + `${name}${path} (${t instanceof Tensor ? `a tensor ${fmtShape(t.shape)}` : Array.isArray(t) ? `an array of ${t.length}` : typeof t}); ` +
+        `vmap: the axis spec ${JSON.stringify(s)} does not fit ` +
+          `${name}${path} (${t instanceof Tensor ? `a tensor ${fmtShape(t.shape)}` : Array.isArray(t) ? `an array of ${t.length}` : typeof t}); ` +
           `give a number or null for the whole subtree, or a spec with its structure.`,
       );
     }
@@ -87,7 +88,8 @@ function applyBatchRule<P extends Primitive>(entry: TraceEntry<P>, ctx: BatchCon
   const want = [ctx.size, ...entry.output.shape];
   if (!shapesEqual(y.shape, want) || y.dtype !== entry.output.dtype) {
     throw new Error(
-      `internal: the batching rule of ${entry.prim} made ${fmtShape(y.shape)} ${y.dtype}; ` + `the batch of ${ctx.size} needs ${fmtShape(want)} ${entry.output.dtype}.`,
+      `internal: the batching rule of ${entry.prim} made ${fmtShape(y.shape)} ${y.dtype}; ` +
+        `the batch of ${ctx.size} needs ${fmtShape(want)} ${entry.output.dtype}.`,
     );
   }
   // Rules may hand an input back; the replay frees values by handle, so each needs its own.
@@ -120,7 +122,10 @@ function replay(trace: BatchTrace, env: Map<Tensor, Tensor>, size: number, keep:
  * example's work more than the batch), then every recorded op runs once on the whole batch
  * through its batching rule. Per-sample gradients: vmap(grad(loss), { inAxes: [null, 0] }).
  */
-export function vmap<Args extends unknown[], R>(f: (...args: Args) => R, options: VmapOptions = {}): (...args: Args) => R {
+export function vmap<Args extends unknown[], R>(
+  f: (...args: Args) => R,
+  options: VmapOptions = {},
+): (...args: Args) => R {
   return (...args: Args): R => {
     const inAxes = options.inAxes === undefined ? 0 : options.inAxes;
     if (Array.isArray(inAxes) && inAxes.length !== args.length) {
@@ -128,19 +133,30 @@ export function vmap<Args extends unknown[], R>(f: (...args: Args) => R, options
         `vmap: inAxes has ${inAxes.length} entries but f got ${args.length} argument(s); give one per argument (null for shared ones), or one number for all.`,
       );
     }
-    const axes = args.flatMap((a, i) => leafAxes(a, Array.isArray(inAxes) ? (inAxes as AxisSpec[])[i] : inAxes, `argument ${i}`));
+    const axes = args.flatMap((a, i) =>
+      leafAxes(a, Array.isArray(inAxes) ? (inAxes as AxisSpec[])[i] : inAxes, `argument ${i}`),
+    );
     const leaves = treeLeaves(args);
     leaves.forEach((x) => x.storage('vmap'));
     const sizes = new Set(leaves.flatMap((x, k) => (axes[k] === null ? [] : [x.shape[axes[k]!]])));
     if (sizes.size === 0) {
-      throw new ShapeError('vmap: no argument is batched (inAxes are all null); give the batch axis of at least one argument.');
+      throw new ShapeError(
+        'vmap: no argument is batched (inAxes are all null); give the batch axis of at least one argument.',
+      );
     }
     if (sizes.size > 1) {
-      const described = leaves.flatMap((x, k) => (axes[k] === null ? [] : [`${fmtShape(x.shape)} along axis ${axes[k]}`]));
-      throw new ShapeError(`vmap: the batched arguments disagree on the batch size: ${described.join(', ')}. They must all have the same size along their batch axis.`);
+      const described = leaves.flatMap((x, k) =>
+        axes[k] === null ? [] : [`${fmtShape(x.shape)} along axis ${axes[k]}`],
+      );
+      throw new ShapeError(
+        `vmap: the batched arguments disagree on the batch size: ${described.join(', ')}. They must all have the same size along their batch axis.`,
+      );
     }
     const [size] = sizes;
-    if (size === 0) throw new ShapeError('vmap: the batch is empty (size 0 along the batch axis); vmap runs f on one example to learn its ops, so it needs at least one.');
+    if (size === 0)
+      throw new ShapeError(
+        'vmap: the batch is empty (size 0 along the batch axis); vmap runs f on one example to learn its ops, so it needs at least one.',
+      );
 
     const trace = new BatchTrace();
     try {

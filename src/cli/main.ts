@@ -18,20 +18,39 @@ import { report } from './commands/report.js';
 import { restoreFolder } from './commands/restore.js';
 import { train, SMALL_LRPO, validateTrainConfig, type TrainMethod } from './commands/train.js';
 import type { LrpoConfigOverrides, LrpoConfigProblem } from '../lrpo/config.js';
-import { checkedOption, checkOptions, collecting, crossCheck, describeProblems, nonNegative, nonNegativeInt, positiveInt, setOptionValues, type CrossCheck, type OptionProblem, type Parse } from './options.js';
+import {
+  checkedOption,
+  checkOptions,
+  collecting,
+  crossCheck,
+  describeProblems,
+  nonNegative,
+  nonNegativeInt,
+  positiveInt,
+  setOptionValues,
+  type CrossCheck,
+  type OptionProblem,
+  type Parse,
+} from './options.js';
 import { REQUIREMENTS_HELP } from './requirements.js';
 
 /** An option whose value `parse` checks, with its default. */
-const valueOption = (flags: string, description: string, parse: Parse<unknown>, defaultValue?: unknown) => checkedOption(flags, description, parse, { default: defaultValue });
+const valueOption = (flags: string, description: string, parse: Parse<unknown>, defaultValue?: unknown) =>
+  checkedOption(flags, description, parse, { default: defaultValue });
 /** An option that must be given. */
-const requiredOption = (flags: string, description: string) => checkedOption(flags, description, null, { required: true });
+const requiredOption = (flags: string, description: string) =>
+  checkedOption(flags, description, null, { required: true });
 /** An option whose value is one of `choices`. */
 const choiceOption = (flags: string, description: string, choices: readonly string[], defaultValue?: unknown) =>
   checkedOption(flags, description, null, { choices, default: defaultValue });
 
 /** `--profile [steps]` of the training commands (see profile-steps.ts). */
 const profileStepsOption = () =>
-  checkedOption('--profile [steps]', 'after a warm-up step, profile this many steps (default 2): profile.md and profile.svg in the run folder', positiveInt);
+  checkedOption(
+    '--profile [steps]',
+    'after a warm-up step, profile this many steps (default 2): profile.md and profile.svg in the run folder',
+    positiveInt,
+  );
 
 /** The steps `--profile [steps]` asks for: 2 when given without a number. */
 const profileSteps = (v: number | true | undefined): number | undefined => (v === true ? 2 : v);
@@ -40,18 +59,35 @@ const profileSteps = (v: number | true | undefined): number | undefined => (v ==
  * The LRPO hyper-parameter options shared by `train` and `ablate` (defaults: SMALL_LRPO), checked
  * with the config they make for every method `methodsOf` says the command will train.
  */
-function withLrpoOptions(command: Command, methodsOf: (values: Readonly<Record<string, unknown>>) => readonly TrainMethod[]): Command {
+function withLrpoOptions(
+  command: Command,
+  methodsOf: (values: Readonly<Record<string, unknown>>) => readonly TrainMethod[],
+): Command {
   return crossCheck(command, lrpoCheck(methodsOf))
     .addOption(valueOption('--group <k>', 'candidates per LQ input (K)', positiveInt, SMALL_LRPO.groupSize))
     .addOption(valueOption('--inputs <b>', 'LQ inputs per step (B)', positiveInt, SMALL_LRPO.inputsPerBatch))
-    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt, SMALL_LRPO.sampling?.steps))
     .addOption(
-      valueOption('--steps-per-update <n>', 'trained DDIM steps per update, drawn at random (0: all)', nonNegativeInt, SMALL_LRPO.stepsPerUpdate ?? 0),
+      valueOption('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt, SMALL_LRPO.sampling?.steps),
+    )
+    .addOption(
+      valueOption(
+        '--steps-per-update <n>',
+        'trained DDIM steps per update, drawn at random (0: all)',
+        nonNegativeInt,
+        SMALL_LRPO.stepsPerUpdate ?? 0,
+      ),
     )
     .addOption(valueOption('--lr <rate>', 'AdamW learning rate', nonNegative, SMALL_LRPO.optimizer?.lr))
     .addOption(valueOption('--clip-eps <eps>', 'PPO ratio clip', nonNegative))
     .addOption(valueOption('--gt-weight <w>', 'GT likelihood regularization weight', nonNegative))
-    .addOption(valueOption('--gt-steps <n>', 'GT regularization on the last n trained steps', positiveInt, SMALL_LRPO.gtRegularization?.lastSteps))
+    .addOption(
+      valueOption(
+        '--gt-steps <n>',
+        'GT regularization on the last n trained steps',
+        positiveInt,
+        SMALL_LRPO.gtRegularization?.lastSteps,
+      ),
+    )
     .addOption(valueOption('--gt-temperature <t>', 'GT regularization temperature', nonNegative))
     .addOption(valueOption('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative));
 }
@@ -65,7 +101,11 @@ const lrpoOverridesOf = (o: Record<string, number | undefined>): LrpoConfigOverr
   optimizer: { lr: o.lr },
   ...(o.clipEps !== undefined ? { clipEps: o.clipEps } : {}),
   ...(o.kl !== undefined ? { klWeight: o.kl } : {}),
-  gtRegularization: { lastSteps: o.gtSteps, ...(o.gtWeight !== undefined ? { weight: o.gtWeight } : {}), ...(o.gtTemperature !== undefined ? { temperature: o.gtTemperature } : {}) },
+  gtRegularization: {
+    lastSteps: o.gtSteps,
+    ...(o.gtWeight !== undefined ? { weight: o.gtWeight } : {}),
+    ...(o.gtTemperature !== undefined ? { temperature: o.gtTemperature } : {}),
+  },
 });
 
 /** The option that sets each config field, to name a config problem by the option to change. */
@@ -82,7 +122,11 @@ const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
   klWeight: '--kl',
 };
 
-const asOptionProblem = (p: LrpoConfigProblem): OptionProblem => ({ option: OPTION_OF_FIELD[p.field] ?? p.field, value: String(p.value), expected: p.expected });
+const asOptionProblem = (p: LrpoConfigProblem): OptionProblem => ({
+  option: OPTION_OF_FIELD[p.field] ?? p.field,
+  value: String(p.value),
+  expected: p.expected,
+});
 
 /** The problems of the LRPO config the options make (e.g. --clip-eps 2, or --gt-steps past the trained steps), per method. */
 const lrpoCheck =
@@ -90,7 +134,12 @@ const lrpoCheck =
   (values) =>
     pipe(
       methodsOf(values),
-      RA.traverse(collecting)((method) => pipe(validateTrainConfig(method, lrpoOverridesOf(values as Record<string, number | undefined>)), E.mapLeft(RNEA.map(asOptionProblem)))),
+      RA.traverse(collecting)((method) =>
+        pipe(
+          validateTrainConfig(method, lrpoOverridesOf(values as Record<string, number | undefined>)),
+          E.mapLeft(RNEA.map(asOptionProblem)),
+        ),
+      ),
     );
 
 /** When the method option itself is bad: check the options' ranges under grpo, whose switches add no check of their own. */
@@ -130,7 +179,11 @@ export function buildProgram(): Command {
   // Before any command runs, all of its option problems are reported together (options.ts).
   program.hook('preAction', (self, command) => {
     const checked = checkOptions(command);
-    if (E.isLeft(checked)) self.error(`error: ${describeProblems(command.name(), checked.left)}`, { exitCode: USAGE_ERROR, code: 'webgpu-lrpo.invalidOptions' });
+    if (E.isLeft(checked))
+      self.error(`error: ${describeProblems(command.name(), checked.left)}`, {
+        exitCode: USAGE_ERROR,
+        code: 'webgpu-lrpo.invalidOptions',
+      });
     else setOptionValues(command, checked.right);
   });
 
@@ -144,16 +197,30 @@ export function buildProgram(): Command {
     .addOption(valueOption('--batch <n>', 'pairs per update', positiveInt, DEFAULT_SFT_CONFIG.batchSize))
     .addOption(valueOption('--lr <rate>', 'peak learning rate', nonNegative, DEFAULT_SFT_CONFIG.lr))
     .addOption(valueOption('--warmup <n>', 'warm-up updates', nonNegative, DEFAULT_SFT_CONFIG.warmupSteps))
-    .option('--data <source>', "'synthetic' (cartoon) or 'photo' (photographic) procedural faces, or a folder of face images (every tenth held out)", 'synthetic')
+    .option(
+      '--data <source>',
+      "'synthetic' (cartoon) or 'photo' (photographic) procedural faces, or a folder of face images (every tenth held out)",
+      'synthetic',
+    )
     .addOption(valueOption('--train-count <n>', 'training pairs', positiveInt, 2048))
     .addOption(valueOption('--eval-count <n>', 'held-out validation pairs', positiveInt, 32))
     .addOption(valueOption('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt, 250))
     .addOption(valueOption('--eval-steps <n>', 'DDIM steps of the periodic evaluation', positiveInt, 20))
     .addOption(valueOption('--seed <n>', 'seed of data, init and noise', nonNegative, 0))
-    .addOption(choiceOption('--target <space>', "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ", ['image', 'residual'], DEFAULT_TARGET_SPACE.kind))
+    .addOption(
+      choiceOption(
+        '--target <space>',
+        "what the policy samples: the HQ 'image' or the scaled 'residual' HQ - LQ",
+        ['image', 'residual'],
+        DEFAULT_TARGET_SPACE.kind,
+      ),
+    )
     .addOption(valueOption('--residual-scale <s>', 'residual target scale', nonNegative, 4))
     .option('--resume', 'continue the run in --run from its newest checkpoint')
-    .option('--init <checkpoint>', 'fine-tune: start from this checkpoint\'s params (same preset, size and target) instead of a fresh init')
+    .option(
+      '--init <checkpoint>',
+      "fine-tune: start from this checkpoint's params (same preset, size and target) instead of a fresh init",
+    )
     .addOption(profileStepsOption())
     .addOption(backendOption())
     .action((o) =>
@@ -187,9 +254,21 @@ export function buildProgram(): Command {
       .command('train')
       .description('LRPO fine-tuning of an SFT checkpoint (or an ablation of it)')
       .addOption(requiredOption('--run <dir>', 'run folder (config.json, metrics.jsonl, checkpoints/)'))
-      .addOption(requiredOption('--init <checkpoint>', 'the SFT checkpoint to start from (e.g. checkpoints/sft-tiny-32.safetensors)'))
+      .addOption(
+        requiredOption(
+          '--init <checkpoint>',
+          'the SFT checkpoint to start from (e.g. checkpoints/sft-tiny-32.safetensors)',
+        ),
+      )
       .addOption(valueOption('--steps <n>', 'LRPO steps (one rollout batch and update each)', positiveInt, 40))
-      .addOption(choiceOption('--ablation <name>', 'which method: LRPO, one of its ablations, or direct reward backprop', methods, 'lrpo')),
+      .addOption(
+        choiceOption(
+          '--ablation <name>',
+          'which method: LRPO, one of its ablations, or direct reward backprop',
+          methods,
+          'lrpo',
+        ),
+      ),
     (o) => (typeof o.ablation === 'string' ? [o.ablation as TrainMethod] : RANGES_ONLY),
   )
     .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
@@ -202,7 +281,19 @@ export function buildProgram(): Command {
     .action((o) => {
       const overrides = lrpoOverridesOf(o);
       return withBackend(o.backend, () =>
-        train({ run: o.run, init: o.init, data: o.data, steps: o.steps, ablation: o.ablation, overrides, trainCount: o.trainCount, checkpointEvery: o.checkpointEvery, seed: o.seed, resume: !!o.resume, profile: profileSteps(o.profile) }),
+        train({
+          run: o.run,
+          init: o.init,
+          data: o.data,
+          steps: o.steps,
+          ablation: o.ablation,
+          overrides,
+          trainCount: o.trainCount,
+          checkpointEvery: o.checkpointEvery,
+          seed: o.seed,
+          resume: !!o.resume,
+          profile: profileSteps(o.profile),
+        }),
       );
     });
 
@@ -211,16 +302,41 @@ export function buildProgram(): Command {
     .description('score checkpoints and the LQ input on evaluation sets with every metric')
     .addHelpText('after', REQUIREMENTS_HELP)
     .addOption(requiredOption('--checkpoint <path...>', 'one or more checkpoints'))
-    .option('--data <set...>', "'synthetic' (cartoon), 'photo' (photographic procedural), 'real', or folders of face images", ['synthetic', 'real'])
+    .option(
+      '--data <set...>',
+      "'synthetic' (cartoon), 'photo' (photographic procedural), 'real', or folders of face images",
+      ['synthetic', 'real'],
+    )
     .addOption(valueOption('--count <n>', 'faces per set (at most)', positiveInt, 32))
     .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, SMALL_LRPO.sampling?.steps))
     .addOption(valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, 1))
-    .addOption(valueOption('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt, 1))
+    .addOption(
+      valueOption(
+        '--samples <n>',
+        'average n samples per face (the posterior mean: higher PSNR, less detail)',
+        positiveInt,
+        1,
+      ),
+    )
     .addOption(valueOption('--seed <n>', 'sampling and degradation seed', nonNegative, 0))
     .option('--out <file>', 'write per-image scores as JSON')
-    .option('--profile <dir>', 'profile the evaluation: profile.md (time per kernel and scope) and profile.svg in <dir>')
+    .option(
+      '--profile <dir>',
+      'profile the evaluation: profile.md (time per kernel and scope) and profile.svg in <dir>',
+    )
     .addOption(backendOption())
-    .action((o) => withBackend(o.backend, () => evaluate({ checkpoints: o.checkpoint, sets: o.data, count: o.count, sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed, samples: o.samples }, out: o.out, profile: o.profile })));
+    .action((o) =>
+      withBackend(o.backend, () =>
+        evaluate({
+          checkpoints: o.checkpoint,
+          sets: o.data,
+          count: o.count,
+          sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed, samples: o.samples },
+          out: o.out,
+          profile: o.profile,
+        }),
+      ),
+    );
 
   program
     .command('restore')
@@ -231,13 +347,30 @@ export function buildProgram(): Command {
     .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, 20))
     .addOption(valueOption('--eta <eta>', 'DDIM eta', nonNegative, 0))
     .option('--resize', "resize inputs to the policy's image size instead of refusing them")
-    .addOption(valueOption('--samples <n>', 'average n samples per face (the posterior mean: higher PSNR, less detail)', positiveInt, 1))
+    .addOption(
+      valueOption(
+        '--samples <n>',
+        'average n samples per face (the posterior mean: higher PSNR, less detail)',
+        positiveInt,
+        1,
+      ),
+    )
     .addOption(valueOption('--batch <n>', 'images per batch', positiveInt, 16))
     .addOption(valueOption('--seed <n>', 'sampling seed', nonNegative, 0))
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, async () => {
-        const written = await restoreFolder({ checkpoint: o.checkpoint, input: o.input, output: o.output, steps: o.samplingSteps, eta: o.eta, samples: o.samples, seed: o.seed, resize: !!o.resize, batch: o.batch });
+        const written = await restoreFolder({
+          checkpoint: o.checkpoint,
+          input: o.input,
+          output: o.output,
+          steps: o.samplingSteps,
+          eta: o.eta,
+          samples: o.samples,
+          seed: o.seed,
+          resize: !!o.resize,
+          batch: o.batch,
+        });
         process.stdout.write(`restored ${written.length} images into ${o.output}\n`);
       }),
     );
@@ -260,22 +393,46 @@ export function buildProgram(): Command {
   withLrpoOptions(
     program
       .command('ablate')
-      .description("the paper's component study: SFT, GRPO, +noise-level, +GT reg., LRPO, reward backprop; several seeds")
+      .description(
+        "the paper's component study: SFT, GRPO, +noise-level, +GT reg., LRPO, reward backprop; several seeds",
+      )
       .addOption(requiredOption('--run <dir>', 'run folder (one sub-run per method and seed)'))
       .option('--init <checkpoint>', 'the SFT checkpoint', COMMITTED_SFT)
       .addOption(valueOption('--steps <n>', 'LRPO steps per run', positiveInt, 40)),
     (o) => (Array.isArray(o.methods) ? o.methods.filter((m): m is TrainMethod => m !== 'sft') : RANGES_ONLY),
   )
     .addOption(valueOption('--seeds <n...>', 'seeds', nonNegativeInt, [0, 1, 2]))
-    .addOption(choiceOption('--methods <name...>', 'rows to run', ABLATION_ROWS.map((r) => r.method), ABLATION_ROWS.map((r) => r.method)))
-    .option('--data <set>', "'synthetic' or 'real' (scored on; trained on synthetic faces), or a folder (trained on, and scored on its held-out tenth)", 'synthetic')
+    .addOption(
+      choiceOption(
+        '--methods <name...>',
+        'rows to run',
+        ABLATION_ROWS.map((r) => r.method),
+        ABLATION_ROWS.map((r) => r.method),
+      ),
+    )
+    .option(
+      '--data <set>',
+      "'synthetic' or 'real' (scored on; trained on synthetic faces), or a folder (trained on, and scored on its held-out tenth)",
+      'synthetic',
+    )
     .addOption(valueOption('--count <n>', 'evaluation faces', positiveInt, 32))
     .addOption(valueOption('--train-count <n>', 'synthetic training pairs', positiveInt, 256))
     .option('--resume', 'reuse finished sub-runs in --run')
     .addOption(backendOption())
     .action((o) =>
       withBackend(o.backend, async () => {
-        const table = await ablate({ run: o.run, init: o.init, steps: o.steps, seeds: o.seeds, methods: o.methods, set: o.data, count: o.count, trainCount: o.trainCount, overrides: lrpoOverridesOf(o), resume: !!o.resume });
+        const table = await ablate({
+          run: o.run,
+          init: o.init,
+          steps: o.steps,
+          seeds: o.seeds,
+          methods: o.methods,
+          set: o.data,
+          count: o.count,
+          trainCount: o.trainCount,
+          overrides: lrpoOverridesOf(o),
+          resume: !!o.resume,
+        });
         process.stdout.write(`${table}\n`);
       }),
     );
@@ -292,7 +449,16 @@ export function buildProgram(): Command {
     .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))
     .addOption(backendOption())
     .action((o) =>
-      withBackend(o.backend, () => demo({ run: o.run, sft: o.sft, lrpoSteps: o.lrpoSteps, syntheticCount: o.syntheticCount, realCount: o.realCount, seed: o.seed })),
+      withBackend(o.backend, () =>
+        demo({
+          run: o.run,
+          sft: o.sft,
+          lrpoSteps: o.lrpoSteps,
+          syntheticCount: o.syntheticCount,
+          realCount: o.realCount,
+          seed: o.seed,
+        }),
+      ),
     );
   return program;
 }
@@ -308,4 +474,5 @@ export async function runCli(argv: readonly string[]): Promise<void> {
 }
 
 // Run when executed directly (not when imported by tests); the installed command is bin.ts.
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts')) void runCli(process.argv);
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('cli/main.ts'))
+  void runCli(process.argv);

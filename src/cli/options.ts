@@ -76,7 +76,13 @@ export function checkedOption<A>(
         ? (raw: string, previous: unknown): Parsed<readonly unknown[]> => {
             const one = parseOne(flag, raw);
             // The first value replaces the default; later ones are appended, problems and all.
-            if (!(previous instanceof Parsed)) return new Parsed(pipe(one, E.map((v) => [v])));
+            if (!(previous instanceof Parsed))
+              return new Parsed(
+                pipe(
+                  one,
+                  E.map((v) => [v]),
+                ),
+              );
             return new Parsed(
               pipe(
                 sequenceT(collecting)(previous.checked as Checked<readonly unknown[]>, one),
@@ -106,7 +112,8 @@ export function crossCheck(command: Command, check: CrossCheck): Command {
 function valueOf(command: Command, option: Option): Checked<unknown> {
   const value: unknown = command.getOptionValue(option.attributeName());
   if (value instanceof Parsed) return value.checked;
-  if (value === undefined && requiredOptions.has(option)) return refuse(option.long ?? option.flags, undefined, option.flags);
+  if (value === undefined && requiredOptions.has(option))
+    return refuse(option.long ?? option.flags, undefined, option.flags);
   return E.right(value);
 }
 
@@ -117,7 +124,9 @@ function valueOf(command: Command, option: Option): Checked<unknown> {
  */
 export function checkOptions(command: Command): Checked<Record<string, unknown>> {
   const keyed = command.options.map((option) => [option.attributeName(), valueOf(command, option)] as const);
-  const parsed = Object.fromEntries(keyed.flatMap(([key, v]) => (E.isRight(v) && v.right !== undefined ? [[key, v.right]] : [])));
+  const parsed = Object.fromEntries(
+    keyed.flatMap(([key, v]) => (E.isRight(v) && v.right !== undefined ? [[key, v.right]] : [])),
+  );
   const cross = crossChecks.get(command)?.(parsed) ?? E.right(undefined);
   return pipe(
     sequenceT(collecting)(
@@ -133,14 +142,19 @@ export function checkOptions(command: Command): Checked<Record<string, unknown>>
 
 /** Replaces the command's option values by checked ones, so its action reads plain values. */
 export function setOptionValues(command: Command, values: Readonly<Record<string, unknown>>): void {
-  for (const [key, value] of Object.entries(values)) command.setOptionValueWithSource(key, value, command.getOptionValueSource(key) ?? 'cli');
+  for (const [key, value] of Object.entries(values))
+    command.setOptionValueWithSource(key, value, command.getOptionValueSource(key) ?? 'cli');
 }
 
 /** The problems as one message: a line each, naming the option, its value and what it accepts. */
 export function describeProblems(commandName: string, problems: RNEA.ReadonlyNonEmptyArray<OptionProblem>): string {
   const line = (p: OptionProblem) =>
-    p.value === undefined ? `${p.option} is required: pass ${p.expected}` : `${p.option} must be ${p.expected}, got '${p.value}'`;
+    p.value === undefined
+      ? `${p.option} is required: pass ${p.expected}`
+      : `${p.option} must be ${p.expected}, got '${p.value}'`;
   // One option can fail several ways (e.g. the configs of several ablation rows): say each once.
   const lines = [...new Set(problems.map(line))];
-  return lines.length === 1 ? lines[0] : `${lines.length} problems with the options of '${commandName}':\n${lines.map((l) => `  ${l}`).join('\n')}`;
+  return lines.length === 1
+    ? lines[0]
+    : `${lines.length} problems with the options of '${commandName}':\n${lines.map((l) => `  ${l}`).join('\n')}`;
 }

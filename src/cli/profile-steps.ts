@@ -41,14 +41,22 @@ export interface StepProfiler {
 }
 
 /** Profiles steps 2..steps+1 of a loop (nothing when `steps` is undefined). */
-export function stepProfiler(dir: string, steps: number | undefined, title: string, say: (msg: string) => void): StepProfiler {
+export function stepProfiler(
+  dir: string,
+  steps: number | undefined,
+  title: string,
+  say: (msg: string) => void,
+): StepProfiler {
   let seen = 0;
   let session: ProfileSession | undefined;
   const write = async (): Promise<void> => {
     if (!session) return;
     const p = await session.stop();
     session = undefined;
-    say(`${title}: ${p.dispatches} kernel runs, ${p.gpuMs.toFixed(0)} ms device of ${p.wallMs.toFixed(0)} ms wall; ` + `wrote ${writeProfile(dir, p, `${title} (${seen - 1} steps)`)}`);
+    say(
+      `${title}: ${p.dispatches} kernel runs, ${p.gpuMs.toFixed(0)} ms device of ${p.wallMs.toFixed(0)} ms wall; ` +
+        `wrote ${writeProfile(dir, p, `${title} (${seen - 1} steps)`)}`,
+    );
   };
   return {
     afterStep: async () => {

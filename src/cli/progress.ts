@@ -11,12 +11,21 @@ export interface Progress {
 const PLAIN_EVERY_MS = 10_000;
 
 /** A progress bar of `total` units labelled `label`; `fields` names the extra columns. */
-export function progressBar(label: string, total: number, fields: readonly string[] = [], { quiet = false }: { quiet?: boolean } = {}): Progress {
+export function progressBar(
+  label: string,
+  total: number,
+  fields: readonly string[] = [],
+  { quiet = false }: { quiet?: boolean } = {},
+): Progress {
   if (quiet) return { update: () => {}, stop: () => {} };
   const extra = fields.map((f) => `${f} {${f}}`).join(' | ');
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${label.padEnd(14)} [{bar}] {value}/{total} | {duration_formatted} < {eta_formatted}${extra ? ` | ${extra}` : ''}`, barsize: 28, hideCursor: true },
+      {
+        format: `${label.padEnd(14)} [{bar}] {value}/{total} | {duration_formatted} < {eta_formatted}${extra ? ` | ${extra}` : ''}`,
+        barsize: 28,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, 0, Object.fromEntries(fields.map((f) => [f, '-'])));
@@ -26,7 +35,9 @@ export function progressBar(label: string, total: number, fields: readonly strin
   let last = 0;
   let lastLine = '';
   const line = (done: number, values: Record<string, string> = {}) =>
-    `${label}: ${done}/${total} (${((Date.now() - start) / 1000).toFixed(0)} s)${Object.entries(values).map(([k, v]) => ` ${k} ${v}`).join('')}`;
+    `${label}: ${done}/${total} (${((Date.now() - start) / 1000).toFixed(0)} s)${Object.entries(values)
+      .map(([k, v]) => ` ${k} ${v}`)
+      .join('')}`;
   return {
     update(done, values) {
       lastLine = line(done, values);
@@ -36,7 +47,8 @@ export function progressBar(label: string, total: number, fields: readonly strin
       }
     },
     stop() {
-      if (lastLine && Date.now() - last > 0 && !lastLine.includes(`${total}/${total}`)) process.stderr.write(`${lastLine}\n`);
+      if (lastLine && Date.now() - last > 0 && !lastLine.includes(`${total}/${total}`))
+        process.stderr.write(`${lastLine}\n`);
     },
   };
 }

@@ -9,7 +9,11 @@ import { brisqueModelPaths } from '../metrics/brisque-model.js';
 const require = createRequire(import.meta.url);
 
 /** The packages building the real-face set needs (src/io/face-api-reference.ts, tfjs's CPU backend). */
-export const REAL_FACES_BUILD_DEPENDENCIES = ['esbuild', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu'] as const;
+export const REAL_FACES_BUILD_DEPENDENCIES = [
+  'esbuild',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs-backend-cpu',
+] as const;
 
 /** The lines `--help` shows about them. */
 export const REQUIREMENTS_HELP = `

@@ -16,11 +16,16 @@ export function restoreOutputPaths(inputs: readonly string[], outputDir: string)
   outputs.forEach((out, i) => {
     const overwritten = inputByPath.get(canonicalOutput(i));
     if (overwritten !== undefined) {
-      throw new Error(`restore: writing ${out} would overwrite the input ${overwritten}; choose an --output folder other than the --input folder.`);
+      throw new Error(
+        `restore: writing ${out} would overwrite the input ${overwritten}; choose an --output folder other than the --input folder.`,
+      );
     }
     const other = firstInputOf.get(out);
     if (other !== undefined) {
-      throw new Error(`restore: ${other} and ${inputs[i]} would both be written to ${out}, and one result would be lost; ` + `rename one of them (or restore them from separate folders).`);
+      throw new Error(
+        `restore: ${other} and ${inputs[i]} would both be written to ${out}, and one result would be lost; ` +
+          `rename one of them (or restore them from separate folders).`,
+      );
     }
     firstInputOf.set(out, inputs[i]);
   });

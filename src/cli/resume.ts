@@ -6,11 +6,19 @@ import type { RunDir } from '../train/run-dir.js';
 import type { TrainState } from '../train/state.js';
 
 /** The run's latest state, or `fresh()`; `resumed` says which. */
-export async function resumeOrStart(op: string, run: RunDir, expect: LoadCheckpointOptions['expect'], seed: number, fresh: () => TrainState, say: (msg: string) => void): Promise<{ state: TrainState; resumed: boolean }> {
+export async function resumeOrStart(
+  op: string,
+  run: RunDir,
+  expect: LoadCheckpointOptions['expect'],
+  seed: number,
+  fresh: () => TrainState,
+  say: (msg: string) => void,
+): Promise<{ state: TrainState; resumed: boolean }> {
   const latest = run.latestCheckpoint();
   if (!latest) return { state: fresh(), resumed: false };
   const ckpt = await loadCheckpoint(latest.path, { expect });
-  if (!ckpt.optimizer) throw new Error(`${op}: ${latest.path} has no optimizer state to resume from; start a new run folder.`);
+  if (!ckpt.optimizer)
+    throw new Error(`${op}: ${latest.path} has no optimizer state to resume from; start a new run folder.`);
   say(`${op}: resuming from ${latest.path} (step ${latest.step})`);
   run.trimLogAfter(ckpt.info.step); // the steps after it run (and are logged) again
   return { state: { params: ckpt.params, opt: ckpt.optimizer, step: ckpt.info.step, key: key(seed) }, resumed: true };

@@ -4,7 +4,22 @@
 // the host (jpeg-js).
 import { decodeJpeg, encodeJpeg } from '../io/codecs.js';
 import { chwToRgb, rgbToCHW } from '../io/image.js';
-import { foldIn, normal, split, ShapeError, tensor, conv2d, add, clamp, take, concat, reshape, slice, scope, Tensor } from '../index.js';
+import {
+  foldIn,
+  normal,
+  split,
+  ShapeError,
+  tensor,
+  conv2d,
+  add,
+  clamp,
+  take,
+  concat,
+  reshape,
+  slice,
+  scope,
+  Tensor,
+} from '../index.js';
 import type { PRNGKey } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { Draws } from './draws.js';
@@ -67,8 +82,17 @@ export interface DegradationParams {
 }
 
 function checkRange(name: string, r: unknown, lo: number, hi: number): Range {
-  if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number' && Number.isFinite(x)) || r[0] > r[1] || r[0] < lo || r[1] > hi) {
-    throw new ShapeError(`degrade: config.${name} must be a range [min, max] with ${lo} <= min <= max <= ${hi}, got ${JSON.stringify(r)}.`);
+  if (
+    !Array.isArray(r) ||
+    r.length !== 2 ||
+    !r.every((x) => typeof x === 'number' && Number.isFinite(x)) ||
+    r[0] > r[1] ||
+    r[0] < lo ||
+    r[1] > hi
+  ) {
+    throw new ShapeError(
+      `degrade: config.${name} must be a range [min, max] with ${lo} <= min <= max <= ${hi}, got ${JSON.stringify(r)}.`,
+    );
   }
   return r as unknown as Range;
 }
@@ -76,8 +100,10 @@ function checkRange(name: string, r: unknown, lo: number, hi: number): Range {
 /** Validates a (partial) config merged over the defaults. */
 export function degradationConfig(config: Partial<DegradationConfig> = {}): DegradationConfig {
   const c = { ...defaultDegradation, ...config };
-  if (!(c.referenceSize > 0)) throw new ShapeError(`degrade: config.referenceSize must be positive, got ${c.referenceSize}.`);
-  if (!(c.blurKernelSize >= 1)) throw new ShapeError(`degrade: config.blurKernelSize must be >= 1, got ${c.blurKernelSize}.`);
+  if (!(c.referenceSize > 0))
+    throw new ShapeError(`degrade: config.referenceSize must be positive, got ${c.referenceSize}.`);
+  if (!(c.blurKernelSize >= 1))
+    throw new ShapeError(`degrade: config.blurKernelSize must be >= 1, got ${c.blurKernelSize}.`);
   if (!(c.anisotropicProbability >= 0 && c.anisotropicProbability <= 1)) {
     throw new ShapeError(`degrade: config.anisotropicProbability must be in [0, 1], got ${c.anisotropicProbability}.`);
   }
@@ -94,7 +120,12 @@ export const blurKernelSize = (config: DegradationConfig, size: number): number 
   Math.max(3, 2 * Math.round(((config.blurKernelSize * size) / config.referenceSize - 1) / 2) + 1);
 
 /** Draws one image's parameters from its key (host-side Threefry draws). */
-export function sampleDegradation(k: PRNGKey, config: DegradationConfig, height: number, width: number): DegradationParams {
+export function sampleDegradation(
+  k: PRNGKey,
+  config: DegradationConfig,
+  height: number,
+  width: number,
+): DegradationParams {
   const d = new Draws(k, 16, 'sampleDegradation');
   const s = Math.min(height, width) / config.referenceSize;
   const anisotropic = d.chance(config.anisotropicProbability);
@@ -193,10 +224,16 @@ export interface DegradeResult {
  * foldIn(k, i), so results are the same for the same key whatever the backend or batch split.
  * Returns `lq` (the caller's to dispose) and the parameters drawn for each image.
  */
-export async function degrade(k: PRNGKey, hqNCHW: Tensor, config: Partial<DegradationConfig> = {}): Promise<DegradeResult> {
+export async function degrade(
+  k: PRNGKey,
+  hqNCHW: Tensor,
+  config: Partial<DegradationConfig> = {},
+): Promise<DegradeResult> {
   const op = 'degrade';
   if (!(hqNCHW instanceof Tensor) || hqNCHW.rank !== 4 || hqNCHW.shape[1] !== 3 || hqNCHW.shape[0] < 1) {
-    throw new ShapeError(`${op}: hqNCHW must be a [N, 3, H, W] tensor with N >= 1, got ${hqNCHW instanceof Tensor ? fmtShape(hqNCHW.shape) : String(hqNCHW)}.`);
+    throw new ShapeError(
+      `${op}: hqNCHW must be a [N, 3, H, W] tensor with N >= 1, got ${hqNCHW instanceof Tensor ? fmtShape(hqNCHW.shape) : String(hqNCHW)}.`,
+    );
   }
   const cfg = degradationConfig(config);
   const [n, , h, w] = hqNCHW.shape;
@@ -210,7 +247,8 @@ export async function degrade(k: PRNGKey, hqNCHW: Tensor, config: Partial<Degrad
     return params.map((p, i) => {
       const img = slice(blurred, [i], [i + 1]);
       const low = resizeBilinear(img, p.lowSize);
-      const noisy = p.noiseSigma > 0 ? add(low, normal(keys[i][1], low.shape, { std: p.noiseSigma, backend: low.backend })) : low;
+      const noisy =
+        p.noiseSigma > 0 ? add(low, normal(keys[i][1], low.shape, { std: p.noiseSigma, backend: low.backend })) : low;
       return clamp(noisy, { min: 0, max: 1 });
     });
   });
@@ -220,12 +258,17 @@ export async function degrade(k: PRNGKey, hqNCHW: Tensor, config: Partial<Degrad
   } finally {
     small.forEach((t) => t.dispose());
   }
-  const jpegged = host.map((data, i) => jpegRoundTrip(data, params[i].lowSize[0], params[i].lowSize[1], params[i].jpegQuality));
+  const jpegged = host.map((data, i) =>
+    jpegRoundTrip(data, params[i].lowSize[0], params[i].lowSize[1], params[i].jpegQuality),
+  );
   const lq = scope(() =>
     concat(
       jpegged.map((data, i) => {
         const [lh, lw] = params[i].lowSize;
-        return clamp(resizeBilinear(tensor(data, { shape: [1, 3, lh, lw], backend: hqNCHW.backend }), [h, w]), { min: 0, max: 1 });
+        return clamp(resizeBilinear(tensor(data, { shape: [1, 3, lh, lw], backend: hqNCHW.backend }), [h, w]), {
+          min: 0,
+          max: 1,
+        });
       }),
       { axis: 0 },
     ),

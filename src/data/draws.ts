@@ -9,7 +9,11 @@ export class Draws {
   private readonly values: Float32Array;
   private next = 0;
 
-  constructor(k: PRNGKey | KeyWords, count: number, private readonly what = 'Draws') {
+  constructor(
+    k: PRNGKey | KeyWords,
+    count: number,
+    private readonly what = 'Draws',
+  ) {
     const words = 'words' in k ? k.words : k;
     this.values = randomStream('uniform', words, count) as Float32Array;
   }
@@ -17,7 +21,9 @@ export class Draws {
   /** The next uniform in [0, 1). */
   u(): number {
     if (this.next >= this.values.length) {
-      throw new Error(`${this.what}: drew more than the ${this.values.length} numbers reserved; raise the count (this is a bug in the caller).`);
+      throw new Error(
+        `${this.what}: drew more than the ${this.values.length} numbers reserved; raise the count (this is a bug in the caller).`,
+      );
     }
     return this.values[this.next++];
   }

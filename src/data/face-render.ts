@@ -19,21 +19,35 @@ interface Layer {
 }
 
 const sq = (x: number): number => x * x;
-const ellipse = (cu: number, cv: number, a: number, b: number) => (u: number, v: number): number =>
-  Math.sqrt(sq((u - cu) / a) + sq((v - cv) / b)) - 1;
-const circle = (cu: number, cv: number, r: number) => (u: number, v: number): number => Math.hypot(u - cu, v - cv) - r;
-const intersect = (...fs: ((u: number, v: number) => number)[]) => (u: number, v: number): number => {
-  let m = -Infinity;
-  for (const f of fs) m = Math.max(m, f(u, v));
-  return m;
-};
-const union = (...fs: ((u: number, v: number) => number)[]) => (u: number, v: number): number => {
-  let m = Infinity;
-  for (const f of fs) m = Math.min(m, f(u, v));
-  return m;
-};
+const ellipse =
+  (cu: number, cv: number, a: number, b: number) =>
+  (u: number, v: number): number =>
+    Math.sqrt(sq((u - cu) / a) + sq((v - cv) / b)) - 1;
+const circle =
+  (cu: number, cv: number, r: number) =>
+  (u: number, v: number): number =>
+    Math.hypot(u - cu, v - cv) - r;
+const intersect =
+  (...fs: ((u: number, v: number) => number)[]) =>
+  (u: number, v: number): number => {
+    let m = -Infinity;
+    for (const f of fs) m = Math.max(m, f(u, v));
+    return m;
+  };
+const union =
+  (...fs: ((u: number, v: number) => number)[]) =>
+  (u: number, v: number): number => {
+    let m = Infinity;
+    for (const f of fs) m = Math.min(m, f(u, v));
+    return m;
+  };
 const scaleRgb = (c: Rgb, s: number): Rgb => [c[0] * s, c[1] * s, c[2] * s];
-const box = (cu: number, cv: number, hw: number, hh: number): [number, number, number, number] => [cu - hw, cv - hh, cu + hw, cv + hh];
+const box = (cu: number, cv: number, hw: number, hh: number): [number, number, number, number] => [
+  cu - hw,
+  cv - hh,
+  cu + hw,
+  cv + hh,
+];
 
 /**
  * An almond eye: the intersection of two circular arcs through the corners (+-w, 0), the upper
@@ -68,33 +82,66 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
     // they are finer than two pixels (they would alias into noise).
     const r = Math.max(0.02, Math.hypot(u - partU, v - (hairTop - 0.1)));
     const strandPixels = (2 * Math.PI * r) / 140 / px;
-    const streak = Math.min(1, Math.max(0, strandPixels - 1)) * Math.sin(ang * 140 + 9 * fbm(u * 6, v * 6, id.textureSeed + 7, 2, 1 / (6 * px)));
-    return (0.8 + 0.1 * streak + 0.25 * (fbm(u * 14, v * 14, id.textureSeed + 11, 2, 1 / (14 * px)) - 0.5)) * Math.min(1.1, 0.6 + Math.hypot(u - partU, v - hairTop) * 4);
+    const streak =
+      Math.min(1, Math.max(0, strandPixels - 1)) *
+      Math.sin(ang * 140 + 9 * fbm(u * 6, v * 6, id.textureSeed + 7, 2, 1 / (6 * px)));
+    return (
+      (0.8 + 0.1 * streak + 0.25 * (fbm(u * 14, v * 14, id.textureSeed + 11, 2, 1 / (14 * px)) - 0.5)) *
+      Math.min(1.1, 0.6 + Math.hypot(u - partU, v - hairTop) * 4)
+    );
   };
   const hairA = a + id.hairVolume;
   const hairB = b * 0.92 + id.hairVolume;
   const hairCv = cy - b * 0.08;
 
   // Shoulders and neck.
-  layers.push({ box: [-1.2, 0.5, 1.2, 1.6], f: ellipse(0, chin + 0.62, a * 2.3, 0.48), color: nu.clothing, opacity: 1,
-    shade: (u) => 0.85 + 0.15 * Math.cos(u * 1.3) });
+  layers.push({
+    box: [-1.2, 0.5, 1.2, 1.6],
+    f: ellipse(0, chin + 0.62, a * 2.3, 0.48),
+    color: nu.clothing,
+    opacity: 1,
+    shade: (u) => 0.85 + 0.15 * Math.cos(u * 1.3),
+  });
   // Long and medium hair fall behind the face.
   if (id.hairStyle === 'long' || id.hairStyle === 'medium') {
     const bottom = id.hairStyle === 'long' ? chin + 0.35 : cy + b * 0.55;
     const back = union(ellipse(0, hairCv, hairA, hairB), (u: number, v: number) =>
-      Math.max(Math.abs(u) - hairA * (1 - 0.12 * Math.max(0, v - cy) / (bottom - cy)), v - bottom, cy - v));
-    layers.push({ box: [-hairA - 0.05, hairTop - 0.05, hairA + 0.05, bottom + 0.05], f: back, color: scaleRgb(id.hairColor, 0.8), opacity: 1, shade: hairShade });
+      Math.max(Math.abs(u) - hairA * (1 - (0.12 * Math.max(0, v - cy)) / (bottom - cy)), v - bottom, cy - v),
+    );
+    layers.push({
+      box: [-hairA - 0.05, hairTop - 0.05, hairA + 0.05, bottom + 0.05],
+      f: back,
+      color: scaleRgb(id.hairColor, 0.8),
+      opacity: 1,
+      shade: hairShade,
+    });
   }
   const neckW = a * 0.5;
-  layers.push({ box: [-neckW - 0.05, cy, neckW + 0.05, 1.4], f: (u, v) => Math.max(Math.abs(u) - neckW, cy + b * 0.3 - v), color: scaleRgb(skin, 0.86), opacity: 1,
-    shade: (u, v) => (v < chin + 0.12 ? 0.75 + 0.25 * Math.min(1, (v - chin + 0.02) / 0.14) : 1) });
+  layers.push({
+    box: [-neckW - 0.05, cy, neckW + 0.05, 1.4],
+    f: (u, v) => Math.max(Math.abs(u) - neckW, cy + b * 0.3 - v),
+    color: scaleRgb(skin, 0.86),
+    opacity: 1,
+    shade: (u, v) => (v < chin + 0.12 ? 0.75 + 0.25 * Math.min(1, (v - chin + 0.02) / 0.14) : 1),
+  });
   // Ears, half hidden behind the face; the one on the side we turn away from shows more.
   for (const side of [-1, 1]) {
     const earU = side * (a * 0.97) + featureShift * 0.5;
     const earV = cy + id.eyeY + id.earSize * 0.45;
     const size = id.earSize * (1 - 0.3 * side * nu.yaw);
-    layers.push({ box: box(earU, earV, size, size * 1.2), f: ellipse(earU, earV, size * 0.45, size * 0.75), color: scaleRgb(skin, 0.93), opacity: 1 });
-    layers.push({ box: box(earU, earV, size, size * 1.2), f: ellipse(earU + side * size * 0.08, earV, size * 0.2, size * 0.45), color: scaleRgb(skin, 0.75), opacity: 0.6, soft: size * 0.1 });
+    layers.push({
+      box: box(earU, earV, size, size * 1.2),
+      f: ellipse(earU, earV, size * 0.45, size * 0.75),
+      color: scaleRgb(skin, 0.93),
+      opacity: 1,
+    });
+    layers.push({
+      box: box(earU, earV, size, size * 1.2),
+      f: ellipse(earU + side * size * 0.08, earV, size * 0.2, size * 0.45),
+      color: scaleRgb(skin, 0.75),
+      opacity: 0.6,
+      soft: size * 0.1,
+    });
   }
   // The face: an ellipse narrowing towards the chin, shaded as a rounded surface.
   const faceF = (u: number, v: number): number => {
@@ -102,23 +149,45 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
     const w = a * (1 - id.jawTaper * 0.5 * t * t);
     return Math.sqrt(sq(u / w) + sq((v - cy) / b)) - 1;
   };
-  layers.push({ box: box(0, cy, a + 0.02, b + 0.02), f: faceF, color: skin, opacity: 1,
+  layers.push({
+    box: box(0, cy, a + 0.02, b + 0.02),
+    f: faceF,
+    color: skin,
+    opacity: 1,
     shade: (u, v) => {
       const r2 = sq((u - featureShift * 0.6) / a) + sq((v - cy) / b);
       return 0.8 + 0.2 * Math.sqrt(Math.max(0, 1 - r2 * 0.85));
-    } });
+    },
+  });
   // Cheeks: a faint warm blush.
   for (const side of [-1, 1]) {
     const cu = side * id.eyeSpacing * 1.05 + featureShift;
     const cv = cy + (id.eyeY + id.noseY) * 0.5 + b * 0.12;
-    layers.push({ box: box(cu, cv, a * 0.35, a * 0.35), f: circle(cu, cv, a * 0.12), color: id.lipColor, opacity: 0.18, soft: a * 0.15 });
+    layers.push({
+      box: box(cu, cv, a * 0.35, a * 0.35),
+      f: circle(cu, cv, a * 0.12),
+      color: id.lipColor,
+      opacity: 0.18,
+      soft: a * 0.15,
+    });
   }
   // Hair on top: the hair ellipse above a hairline that dips at the temples and at the parting.
   if (id.hairStyle !== 'bald') {
     const line0 = cy - b * (0.45 + 0.25 * id.hairline);
-    const hairline = (u: number): number => line0 + b * 0.35 * sq(sq(u / a)) + b * 0.08 * Math.exp(-sq((u - partU) / (a * 0.25)));
-    const cap = intersect(ellipse(0, hairCv, hairA, hairB), (u: number, v: number) => (v - hairline(u)) * 0.5, (u: number, v: number) => v - (cy + id.eyeY));
-    layers.push({ box: [-hairA - 0.05, hairTop - 0.05, hairA + 0.05, cy + id.eyeY + 0.02], f: cap, color: id.hairColor, opacity: 1, shade: hairShade });
+    const hairline = (u: number): number =>
+      line0 + b * 0.35 * sq(sq(u / a)) + b * 0.08 * Math.exp(-sq((u - partU) / (a * 0.25)));
+    const cap = intersect(
+      ellipse(0, hairCv, hairA, hairB),
+      (u: number, v: number) => (v - hairline(u)) * 0.5,
+      (u: number, v: number) => v - (cy + id.eyeY),
+    );
+    layers.push({
+      box: [-hairA - 0.05, hairTop - 0.05, hairA + 0.05, cy + id.eyeY + 0.02],
+      f: cap,
+      color: id.hairColor,
+      opacity: 1,
+      shade: hairShade,
+    });
   }
   // Brows: tapered arcs above the eyes.
   const eyeV = cy + id.eyeY;
@@ -131,9 +200,14 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
       const x = (u - eu) / w; // -1 .. 1 across the brow, +1 at the outer end when side = 1
       return bv - arch * (1 - x * x) - id.browTilt * w * 0.3 * x * side;
     };
-    const thick = (u: number): number => id.browThickness * (0.55 + 0.45 * (1 - Math.abs((u - eu) / w - side * -0.4) / 1.4));
-    layers.push({ box: box(eu, bv - arch, w + 0.04, id.browThickness + w * 0.3 + 0.04),
-      f: (u, v) => Math.max(Math.abs(v - centre(u)) - thick(u), Math.abs(u - eu) - w), color: id.browColor, opacity: 0.95 });
+    const thick = (u: number): number =>
+      id.browThickness * (0.55 + 0.45 * (1 - Math.abs((u - eu) / w - side * -0.4) / 1.4));
+    layers.push({
+      box: box(eu, bv - arch, w + 0.04, id.browThickness + w * 0.3 + 0.04),
+      f: (u, v) => Math.max(Math.abs(v - centre(u)) - thick(u), Math.abs(u - eu) - w),
+      color: id.browColor,
+      opacity: 0.95,
+    });
   }
   // Eyes: white, iris, pupil, highlight, upper lid.
   for (const side of [-1, 1]) {
@@ -142,38 +216,94 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
     const h = id.eyeSize * id.eyeOpen;
     const eye = almond(eu, eyeV, w, h);
     const bb = box(eu, eyeV, w + 0.03, h * 2 + 0.03);
-    layers.push({ box: box(eu, eyeV, w * 1.5, h * 2.5), f: ellipse(eu, eyeV - h * 0.3, w * 1.25, h * 1.6), color: scaleRgb(id.skin, 0.82), opacity: 0.45, soft: h * 0.5 });
+    layers.push({
+      box: box(eu, eyeV, w * 1.5, h * 2.5),
+      f: ellipse(eu, eyeV - h * 0.3, w * 1.25, h * 1.6),
+      color: scaleRgb(id.skin, 0.82),
+      opacity: 0.45,
+      soft: h * 0.5,
+    });
     layers.push({ box: bb, f: eye.f, color: scaleRgb([0.85, 0.8, 0.76], 0.85), opacity: 1 });
     const ir = Math.min(h * 0.95, w * 0.45);
     const iu = eu + nu.gazeU * w * 0.5 + nu.yaw * w * 0.2;
     const iv = eyeV + nu.gazeV * h * 0.4;
-    layers.push({ box: bb, f: intersect(circle(iu, iv, ir), eye.f), color: id.irisColor, opacity: 1,
-      shade: (u, v) => 0.75 + 0.4 * Math.min(1, Math.hypot(u - iu, v - iv) / ir) });
+    layers.push({
+      box: bb,
+      f: intersect(circle(iu, iv, ir), eye.f),
+      color: id.irisColor,
+      opacity: 1,
+      shade: (u, v) => 0.75 + 0.4 * Math.min(1, Math.hypot(u - iu, v - iv) / ir),
+    });
     layers.push({ box: bb, f: intersect(circle(iu, iv, ir * 0.45), eye.f), color: [0.03, 0.03, 0.03], opacity: 1 });
-    layers.push({ box: bb, f: intersect(circle(iu - ir * 0.3, iv - ir * 0.3, ir * 0.2), eye.f), color: [1, 1, 1], opacity: 0.5 });
+    layers.push({
+      box: bb,
+      f: intersect(circle(iu - ir * 0.3, iv - ir * 0.3, ir * 0.2), eye.f),
+      color: [1, 1, 1],
+      opacity: 0.5,
+    });
     const lidT = Math.max(0.008, h * 0.14);
-    layers.push({ box: bb, f: (u, v) => Math.max(Math.abs(Math.hypot(u - eu, v - eye.upperCentreV) - eye.rUp) - lidT, Math.abs(u - eu) - w * 1.06, v - eyeV),
-      color: [0.08, 0.05, 0.04], opacity: 0.9 });
+    layers.push({
+      box: bb,
+      f: (u, v) =>
+        Math.max(
+          Math.abs(Math.hypot(u - eu, v - eye.upperCentreV) - eye.rUp) - lidT,
+          Math.abs(u - eu) - w * 1.06,
+          v - eyeV,
+        ),
+      color: [0.08, 0.05, 0.04],
+      opacity: 0.9,
+    });
   }
   // Nose: a soft shadow along one side of the bridge, the tip, and the nostrils.
   const nu0 = noseShift;
   const noseV = cy + id.noseY;
   const nw = id.noseWidth;
   const shadowSide = Math.cos(nu.lightAngle) > 0 ? -1 : 1;
-  layers.push({ box: [nu0 - nw * 1.2, eyeV, nu0 + nw * 1.2, noseV + nw],
-    f: (u, v) => Math.max(Math.abs(u - (nu0 + shadowSide * nw * (0.35 + 0.3 * (v - eyeV) / (noseV - eyeV)))) - nw * 0.12, eyeV + 0.03 - v, v - noseV),
-    color: scaleRgb(skin, 0.72), opacity: 0.35, soft: nw * 0.2 });
-  layers.push({ box: box(nu0, noseV, nw * 1.2, nw), f: ellipse(nu0, noseV - nw * 0.05, nw * 0.75, nw * 0.5), color: scaleRgb(skin, 0.8), opacity: 0.45, soft: nw * 0.3 });
-  layers.push({ box: box(nu0, noseV, nw * 1.2, nw), f: ellipse(nu0 + nw * 0.1, noseV - nw * 0.2, nw * 0.3, nw * 0.2), color: [1, 1, 1], opacity: 0.18, soft: nw * 0.2 });
+  layers.push({
+    box: [nu0 - nw * 1.2, eyeV, nu0 + nw * 1.2, noseV + nw],
+    f: (u, v) =>
+      Math.max(
+        Math.abs(u - (nu0 + shadowSide * nw * (0.35 + (0.3 * (v - eyeV)) / (noseV - eyeV)))) - nw * 0.12,
+        eyeV + 0.03 - v,
+        v - noseV,
+      ),
+    color: scaleRgb(skin, 0.72),
+    opacity: 0.35,
+    soft: nw * 0.2,
+  });
+  layers.push({
+    box: box(nu0, noseV, nw * 1.2, nw),
+    f: ellipse(nu0, noseV - nw * 0.05, nw * 0.75, nw * 0.5),
+    color: scaleRgb(skin, 0.8),
+    opacity: 0.45,
+    soft: nw * 0.3,
+  });
+  layers.push({
+    box: box(nu0, noseV, nw * 1.2, nw),
+    f: ellipse(nu0 + nw * 0.1, noseV - nw * 0.2, nw * 0.3, nw * 0.2),
+    color: [1, 1, 1],
+    opacity: 0.18,
+    soft: nw * 0.2,
+  });
   for (const side of [-1, 1]) {
-    layers.push({ box: box(nu0 + side * nw * 0.45, noseV + nw * 0.25, nw * 0.5, nw * 0.4),
-      f: ellipse(nu0 + side * nw * 0.42, noseV + nw * 0.22, nw * 0.22, nw * 0.13), color: scaleRgb(skin, 0.35), opacity: 0.85 });
+    layers.push({
+      box: box(nu0 + side * nw * 0.45, noseV + nw * 0.25, nw * 0.5, nw * 0.4),
+      f: ellipse(nu0 + side * nw * 0.42, noseV + nw * 0.22, nw * 0.22, nw * 0.13),
+      color: scaleRgb(skin, 0.35),
+      opacity: 0.85,
+    });
   }
   // Beard and moustache: hair-coloured, strand-textured, over the face below the nose.
   if (id.beard > 0) {
     const top = cy + id.noseY + id.noseWidth * 0.6;
-    layers.push({ box: [-a - 0.02, top - 0.05, a + 0.02, cy + b + 0.05], f: (u, v) => Math.max(faceF(u, v) + 0.02, (top - v) * 3), color: scaleRgb(id.hairColor, 0.9), opacity: 0.85 * id.beard,
-      soft: a * 0.12, shade: (u, v) => 0.75 + 0.5 * fbm(u * 30, v * 30, id.textureSeed + 13, 2, 1 / (30 * px)) });
+    layers.push({
+      box: [-a - 0.02, top - 0.05, a + 0.02, cy + b + 0.05],
+      f: (u, v) => Math.max(faceF(u, v) + 0.02, (top - v) * 3),
+      color: scaleRgb(id.hairColor, 0.9),
+      opacity: 0.85 * id.beard,
+      soft: a * 0.12,
+      shade: (u, v) => 0.75 + 0.5 * fbm(u * 30, v * 30, id.textureSeed + 13, 2, 1 / (30 * px)),
+    });
   }
   // Mouth: lips around a centre line whose corners rise with the smile; dark opening when open.
   const mu = featureShift;
@@ -185,17 +315,52 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
   const line = (u: number): number => mv - curve * sq((u - mu) / mw) + curve * 0.3;
   const cupid = (u: number): number => id.upperLip * 0.35 * Math.exp(-sq((u - mu) / (mw * 0.18)));
   const mbox = box(mu, mv, mw + 0.03, id.upperLip + id.lowerLip + open + Math.abs(curve) + 0.03);
-  layers.push({ box: mbox, f: (u, v) => Math.max(line(u) - open * 0.5 * env(u) - (id.upperLip * env(u) - cupid(u)) - v, v - (line(u) + open * 0.5 * env(u) + id.lowerLip * env(u)), Math.abs(u - mu) - mw),
-    color: id.lipColor, opacity: 1, shade: (u, v) => (v > line(u) ? 1.08 : 0.9) });
+  layers.push({
+    box: mbox,
+    f: (u, v) =>
+      Math.max(
+        line(u) - open * 0.5 * env(u) - (id.upperLip * env(u) - cupid(u)) - v,
+        v - (line(u) + open * 0.5 * env(u) + id.lowerLip * env(u)),
+        Math.abs(u - mu) - mw,
+      ),
+    color: id.lipColor,
+    opacity: 1,
+    shade: (u, v) => (v > line(u) ? 1.08 : 0.9),
+  });
   if (open > 0) {
-    layers.push({ box: mbox, f: (u, v) => Math.max(Math.abs(v - line(u)) - open * 0.5 * env(u), Math.abs(u - mu) - mw * 0.9), color: [0.18, 0.05, 0.06], opacity: 1 });
-    layers.push({ box: mbox, f: (u, v) => Math.max(Math.abs(v - line(u)) - open * 0.5 * env(u), Math.abs(u - mu) - mw * 0.6, v - (line(u) - open * 0.5 * env(u) + open * 0.35)),
-      color: [0.92, 0.9, 0.85], opacity: 1 });
+    layers.push({
+      box: mbox,
+      f: (u, v) => Math.max(Math.abs(v - line(u)) - open * 0.5 * env(u), Math.abs(u - mu) - mw * 0.9),
+      color: [0.18, 0.05, 0.06],
+      opacity: 1,
+    });
+    layers.push({
+      box: mbox,
+      f: (u, v) =>
+        Math.max(
+          Math.abs(v - line(u)) - open * 0.5 * env(u),
+          Math.abs(u - mu) - mw * 0.6,
+          v - (line(u) - open * 0.5 * env(u) + open * 0.35),
+        ),
+      color: [0.92, 0.9, 0.85],
+      opacity: 1,
+    });
   } else {
-    layers.push({ box: mbox, f: (u, v) => Math.max(Math.abs(v - line(u)) - Math.max(0.004, id.upperLip * 0.12), Math.abs(u - mu) - mw * 1.02), color: scaleRgb(id.lipColor, 0.4), opacity: 0.85 });
+    layers.push({
+      box: mbox,
+      f: (u, v) => Math.max(Math.abs(v - line(u)) - Math.max(0.004, id.upperLip * 0.12), Math.abs(u - mu) - mw * 1.02),
+      color: scaleRgb(id.lipColor, 0.4),
+      opacity: 0.85,
+    });
   }
   // A soft shadow under the lower lip.
-  layers.push({ box: box(mu, mv + id.lowerLip * 2, mw, id.lowerLip * 2), f: ellipse(mu, mv + id.lowerLip + open * 0.5 + id.lowerLip * 0.9, mw * 0.45, id.lowerLip * 0.4), color: scaleRgb(skin, 0.75), opacity: 0.3, soft: id.lowerLip * 0.5 });
+  layers.push({
+    box: box(mu, mv + id.lowerLip * 2, mw, id.lowerLip * 2),
+    f: ellipse(mu, mv + id.lowerLip + open * 0.5 + id.lowerLip * 0.9, mw * 0.45, id.lowerLip * 0.4),
+    color: scaleRgb(skin, 0.75),
+    opacity: 0.3,
+    soft: id.lowerLip * 0.5,
+  });
   // Glasses: a rounded frame around each eye and a bridge; dark lenses fill the frame.
   if (id.glasses !== 'none') {
     const rw = id.eyeSize * 1.55;
@@ -204,17 +369,36 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
     for (const side of [-1, 1]) {
       const eu = side * id.eyeSpacing + featureShift;
       const lens = ellipse(eu, eyeV + rh * 0.1, rw, rh);
-      if (id.glasses === 'dark') layers.push({ box: box(eu, eyeV, rw + 0.03, rh + 0.03), f: lens, color: [0.06, 0.05, 0.05], opacity: 0.9 });
-      layers.push({ box: box(eu, eyeV, rw + t + 0.03, rh + t + 0.03), f: (u, v) => Math.abs(lens(u, v)) * Math.min(rw, rh) - t * 0.5, color: id.glassesColor, opacity: 0.95 });
+      if (id.glasses === 'dark')
+        layers.push({ box: box(eu, eyeV, rw + 0.03, rh + 0.03), f: lens, color: [0.06, 0.05, 0.05], opacity: 0.9 });
+      layers.push({
+        box: box(eu, eyeV, rw + t + 0.03, rh + t + 0.03),
+        f: (u, v) => Math.abs(lens(u, v)) * Math.min(rw, rh) - t * 0.5,
+        color: id.glassesColor,
+        opacity: 0.95,
+      });
     }
-    layers.push({ box: box(featureShift, eyeV, id.eyeSpacing, t * 2), f: (u, v) => Math.max(Math.abs(v - (eyeV - rh * 0.3)) - t * 0.4, Math.abs(u - featureShift) - (id.eyeSpacing - rw)),
-      color: id.glassesColor, opacity: 0.95 });
+    layers.push({
+      box: box(featureShift, eyeV, id.eyeSpacing, t * 2),
+      f: (u, v) =>
+        Math.max(Math.abs(v - (eyeV - rh * 0.3)) - t * 0.4, Math.abs(u - featureShift) - (id.eyeSpacing - rw)),
+      color: id.glassesColor,
+      opacity: 0.95,
+    });
   }
   return layers;
 }
 
 /** Where the face's eyes and mouth corners are (face units), for the FFHQ-style crop. */
-function anchors(id: FaceIdentity, nu: FaceNuisance): { leftEye: [number, number]; rightEye: [number, number]; mouthLeft: [number, number]; mouthRight: [number, number] } {
+function anchors(
+  id: FaceIdentity,
+  nu: FaceNuisance,
+): {
+  leftEye: [number, number];
+  rightEye: [number, number];
+  mouthLeft: [number, number];
+  mouthRight: [number, number];
+} {
   const cy = -0.1;
   const featureShift = nu.yaw * id.faceWidth * 0.22;
   const eyeV = cy + id.eyeY;
@@ -357,7 +541,8 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
         const nz = Math.sqrt(Math.max(0, 1 - Math.min(1, r2)));
         const lambert = Math.max(0, hu * lx + hv * ly + nz * lz);
         const inside = Math.min(1, Math.max(0, (1.6 - r2) / 0.6));
-        light *= 1 + inside * (0.9 * lambert - 0.5 + tex * 5 * (fbm(u * 20, v * 20, id.textureSeed, 2, 1 / (20 * px)) - 0.5));
+        light *=
+          1 + inside * (0.9 * lambert - 0.5 + tex * 5 * (fbm(u * 20, v * 20, id.textureSeed, 2, 1 / (20 * px)) - 0.5));
       }
       const o = y * size + x;
       out[o] = r * light * nu.cast[0];

@@ -6,7 +6,12 @@ import type { BackendName, PRNGKey, Tensor } from '../index.js';
 import { foldInWords } from '../random/threefry.js';
 import { neutralNuisance, sampleIdentity, sampleNuisance, type FaceParams } from './face-params.js';
 import { renderFace } from './face-render.js';
-import { neutralCartoonNuisance, sampleCartoonIdentity, sampleCartoonNuisance, type CartoonFaceParams } from './cartoon-face-params.js';
+import {
+  neutralCartoonNuisance,
+  sampleCartoonIdentity,
+  sampleCartoonNuisance,
+  type CartoonFaceParams,
+} from './cartoon-face-params.js';
 import { renderCartoonFace } from './cartoon-face-render.js';
 
 /**
@@ -23,11 +28,13 @@ export type FaceSplit = 'train' | 'validation' | 'test';
  * Identity ids of each split: disjoint ranges of 32-bit integers, so no identity (and no face
  * drawn from it) is ever shared between splits, whatever the dataset sizes.
  */
-export const SPLIT_IDS: Readonly<Record<FaceSplit, { readonly first: number; readonly count: number }>> = Object.freeze({
-  train: { first: 0, count: 2 ** 30 },
-  validation: { first: 2 ** 30, count: 2 ** 29 },
-  test: { first: 2 ** 30 + 2 ** 29, count: 2 ** 29 },
-});
+export const SPLIT_IDS: Readonly<Record<FaceSplit, { readonly first: number; readonly count: number }>> = Object.freeze(
+  {
+    train: { first: 0, count: 2 ** 30 },
+    validation: { first: 2 ** 30, count: 2 ** 29 },
+    test: { first: 2 ** 30 + 2 ** 29, count: 2 ** 29 },
+  },
+);
 
 /** The split an identity id belongs to. */
 export function splitOfIdentity(identity: number): FaceSplit {
@@ -44,19 +51,38 @@ const wordsOf = (k: PRNGKey | number): KeyWords => (typeof k === 'number' ? key(
 
 const keysOf = (seed: PRNGKey | number, identity: number, sample: number) => {
   const root = wordsOf(seed);
-  return { idKey: foldInWords(foldInWords(root, TAG.identity), identity), nuKey: foldInWords(foldInWords(foldInWords(root, TAG.nuisance), identity), sample) };
+  return {
+    idKey: foldInWords(foldInWords(root, TAG.identity), identity),
+    nuKey: foldInWords(foldInWords(foldInWords(root, TAG.nuisance), identity), sample),
+  };
 };
 
 /** The parameters of one photographic picture: identity from (seed, identity), nuisance from (seed, identity, sample). */
-export function faceParams(seed: PRNGKey | number, identity: number, sample = 0, options: { readonly nuisance?: boolean } = {}): FaceParams {
+export function faceParams(
+  seed: PRNGKey | number,
+  identity: number,
+  sample = 0,
+  options: { readonly nuisance?: boolean } = {},
+): FaceParams {
   const { idKey, nuKey } = keysOf(seed, identity, sample);
-  return { identity: sampleIdentity(idKey), nuisance: options.nuisance === false ? neutralNuisance : sampleNuisance(nuKey) };
+  return {
+    identity: sampleIdentity(idKey),
+    nuisance: options.nuisance === false ? neutralNuisance : sampleNuisance(nuKey),
+  };
 }
 
 /** The same for the cartoon generator (the same keys). */
-export function cartoonFaceParams(seed: PRNGKey | number, identity: number, sample = 0, options: { readonly nuisance?: boolean } = {}): CartoonFaceParams {
+export function cartoonFaceParams(
+  seed: PRNGKey | number,
+  identity: number,
+  sample = 0,
+  options: { readonly nuisance?: boolean } = {},
+): CartoonFaceParams {
   const { idKey, nuKey } = keysOf(seed, identity, sample);
-  return { identity: sampleCartoonIdentity(idKey), nuisance: options.nuisance === false ? neutralCartoonNuisance : sampleCartoonNuisance(nuKey) };
+  return {
+    identity: sampleCartoonIdentity(idKey),
+    nuisance: options.nuisance === false ? neutralCartoonNuisance : sampleCartoonNuisance(nuKey),
+  };
 }
 
 /** Sizes the generator is tuned for (others in [8, 1024] render too). */
@@ -66,7 +92,11 @@ export const FACE_SIZES = [32, 64, 128] as const;
  * One face picture as [3, size, size] float32 planes in [0, 1], a pure function of its key:
  * the key's words seed both identity and nuisance (use faceDataset for identity-aware sampling).
  */
-export function generateFace(k: PRNGKey, size = 64, style: FaceStyle = 'cartoon'): { params: FaceParams | CartoonFaceParams; hq: Float32Array } {
+export function generateFace(
+  k: PRNGKey,
+  size = 64,
+  style: FaceStyle = 'cartoon',
+): { params: FaceParams | CartoonFaceParams; hq: Float32Array } {
   if (style === 'photo') {
     const params = faceParams(k, 0, 0);
     return { params, hq: renderFace(params, size) };
@@ -128,7 +158,8 @@ export interface FaceDataset extends Iterable<FaceSample> {
 }
 
 function checkCountArg(op: string, name: string, v: unknown, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new RangeError(`${op}: ${name} must be an integer >= ${min}, got ${String(v)}.`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+    throw new RangeError(`${op}: ${name} must be an integer >= ${min}, got ${String(v)}.`);
   return v;
 }
 
@@ -139,18 +170,24 @@ function checkCountArg(op: string, name: string, v: unknown, min: number): numbe
 export function faceDataset(options: FaceDatasetOptions): FaceDataset {
   const op = 'faceDataset';
   const { split } = options;
-  if (!(split in SPLIT_IDS)) throw new RangeError(`${op}: split must be 'train', 'validation' or 'test', got ${JSON.stringify(split)}.`);
+  if (!(split in SPLIT_IDS))
+    throw new RangeError(`${op}: split must be 'train', 'validation' or 'test', got ${JSON.stringify(split)}.`);
   const size = checkCountArg(op, 'size', options.size ?? 64, 8);
   const count = checkCountArg(op, 'count', options.count, 0);
   const per = checkCountArg(op, 'samplesPerIdentity', options.samplesPerIdentity ?? 1, 1);
   const seed = checkCountArg(op, 'seed', options.seed ?? 0, 0);
   const style = options.style ?? 'cartoon';
-  if (!FACE_STYLES.includes(style)) throw new RangeError(`${op}: style must be 'cartoon' or 'photo', got ${JSON.stringify(style)}.`);
+  if (!FACE_STYLES.includes(style))
+    throw new RangeError(`${op}: style must be 'cartoon' or 'photo', got ${JSON.stringify(style)}.`);
   const range = SPLIT_IDS[split];
-  if (Math.ceil(count / per) > range.count) throw new RangeError(`${op}: the ${split} split has ${range.count} identities; asked for ${Math.ceil(count / per)}.`);
+  if (Math.ceil(count / per) > range.count)
+    throw new RangeError(
+      `${op}: the ${split} split has ${range.count} identities; asked for ${Math.ceil(count / per)}.`,
+    );
   const root = key(seed);
   const identityOf = (i: number): number => {
-    if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`${op}: picture index ${i} is outside [0, ${count}).`);
+    if (!Number.isInteger(i) || i < 0 || i >= count)
+      throw new RangeError(`${op}: picture index ${i} is outside [0, ${count}).`);
     return range.first + Math.floor(i / per);
   };
   const get = (i: number): FaceSample => {
@@ -174,7 +211,9 @@ export function faceDataset(options: FaceDatasetOptions): FaceDataset {
     },
     *batches(batchSize: number, batchOptions: FaceBatchOptions = {}) {
       checkCountArg('batches', 'batchSize', batchSize, 1);
-      const order = batchOptions.shuffle ? permutation(batchOptions.shuffle, count) : Array.from({ length: count }, (_, i) => i);
+      const order = batchOptions.shuffle
+        ? permutation(batchOptions.shuffle, count)
+        : Array.from({ length: count }, (_, i) => i);
       for (let start = 0; start < count; start += batchSize) {
         const idx = order.slice(start, start + batchSize);
         if (batchOptions.dropLast && idx.length < batchSize) return;
@@ -183,7 +222,11 @@ export function faceDataset(options: FaceDatasetOptions): FaceDataset {
         idx.forEach((i, n) => data.set(get(i).hq, n * plane));
         yield {
           identities: idx.map(identityOf),
-          hq: tensor(data, { shape: [idx.length, 3, size, size], dtype: 'float32', ...(batchOptions.backend ? { backend: batchOptions.backend } : {}) }),
+          hq: tensor(data, {
+            shape: [idx.length, 3, size, size],
+            dtype: 'float32',
+            ...(batchOptions.backend ? { backend: batchOptions.backend } : {}),
+          }),
         };
       }
     },

@@ -35,9 +35,14 @@ export async function listImageFiles(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (e) {
-    throw new ImageError(`readFaceFolder: cannot list ${dir}: ${(e as Error).message}. Pass an existing folder of PNG/JPEG images.`);
+    throw new ImageError(
+      `readFaceFolder: cannot list ${dir}: ${(e as Error).message}. Pass an existing folder of PNG/JPEG images.`,
+    );
   }
-  return names.filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase())).sort().map((n) => join(dir, n));
+  return names
+    .filter((n) => IMAGE_EXTENSIONS.has(extname(n).toLowerCase()))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /**
@@ -49,7 +54,8 @@ export async function readFaceFolder(dir: string, options: FaceFolderOptions): P
   const { size } = options;
   if (!Number.isInteger(size) || size < 1) throw new ImageError(`${op}: size must be a positive integer, got ${size}.`);
   let files = await listImageFiles(dir);
-  if (files.length === 0) throw new ImageError(`${op}: ${dir} holds no .png, .jpg or .jpeg files. Point it at a folder of face images.`);
+  if (files.length === 0)
+    throw new ImageError(`${op}: ${dir} holds no .png, .jpg or .jpeg files. Point it at a folder of face images.`);
   if (options.limit !== undefined) files = files.slice(0, options.limit);
   const images: Float32Array[] = [];
   for (const file of files) {
@@ -71,12 +77,22 @@ export async function readFaceFolder(dir: string, options: FaceFolderOptions): P
     size,
     images,
     batch(start, count, batchOptions = {}) {
-      if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || start + count > images.length) {
+      if (
+        !Number.isInteger(start) ||
+        !Number.isInteger(count) ||
+        start < 0 ||
+        count < 1 ||
+        start + count > images.length
+      ) {
         throw new RangeError(`FaceFolder.batch: [${start}, ${start + count}) is outside the ${images.length} images.`);
       }
       const data = new Float32Array(count * plane);
       for (let i = 0; i < count; i++) data.set(images[start + i], i * plane);
-      return tensor(data, { shape: [count, 3, size, size], dtype: 'float32', ...(batchOptions.backend ? { backend: batchOptions.backend } : {}) });
+      return tensor(data, {
+        shape: [count, 3, size, size],
+        dtype: 'float32',
+        ...(batchOptions.backend ? { backend: batchOptions.backend } : {}),
+      });
     },
   };
 }

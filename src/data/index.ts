@@ -14,7 +14,16 @@ export {
   type FaceBatch,
   type FaceBatchOptions,
 } from './faces.js';
-export { sampleIdentity, sampleNuisance, neutralNuisance, type FaceIdentity, type FaceNuisance, type FaceParams, type HairStyle, type Rgb } from './face-params.js';
+export {
+  sampleIdentity,
+  sampleNuisance,
+  neutralNuisance,
+  type FaceIdentity,
+  type FaceNuisance,
+  type FaceParams,
+  type HairStyle,
+  type Rgb,
+} from './face-params.js';
 export { renderFace } from './face-render.js';
 export {
   degrade,

@@ -90,7 +90,12 @@ interface Point {
 type Tf = Tfjs;
 interface FaceApiNets {
   readonly tf: Tf;
-  readonly ssd: { locateFaces(input: unknown, options: { minConfidence?: number; maxResults?: number }): Promise<{ score: number; box: { x: number; y: number; width: number; height: number } }[]> };
+  readonly ssd: {
+    locateFaces(
+      input: unknown,
+      options: { minConfidence?: number; maxResults?: number },
+    ): Promise<{ score: number; box: { x: number; y: number; width: number; height: number } }[]>;
+  };
   readonly landmarks: { detectLandmarks(input: unknown): Promise<{ positions: Point[] }> };
 }
 
@@ -98,14 +103,20 @@ async function loadFaceApiNets(verbose: boolean): Promise<FaceApiNets> {
   faceApiFolder(); // a clear error when face-api itself is missing
   const { tf, modules } = await loadFaceApiModules(
     { SsdMobilenetv1: 'ssdMobilenetv1/SsdMobilenetv1.ts', FaceLandmark68Net: 'faceLandmarkNet/FaceLandmark68Net.ts' },
-    (message) => new RealFacesError(`real faces: ${message} (or build the set there with \`node --import tsx scripts/make-real-faces.ts\`).`),
+    (message) =>
+      new RealFacesError(
+        `real faces: ${message} (or build the set there with \`node --import tsx scripts/make-real-faces.ts\`).`,
+      ),
   );
   type Loadable = { loadFromWeightMap(map: unknown): void };
   const ssd = new modules.SsdMobilenetv1() as FaceApiNets['ssd'] & Loadable;
   ssd.loadFromWeightMap(decodeFaceApiWeights(tf, 'ssd_mobilenetv1_model-weights_manifest.json'));
   const landmarks = new modules.FaceLandmark68Net() as FaceApiNets['landmarks'] & Loadable;
   landmarks.loadFromWeightMap(decodeFaceApiWeights(tf, 'face_landmark_68_model-weights_manifest.json'));
-  if (verbose) process.stderr.write(`real faces: face-api SSD MobileNet v1 + FaceLandmark68Net on tfjs ${tf.version_core} (${tf.getBackend()})\n`);
+  if (verbose)
+    process.stderr.write(
+      `real faces: face-api SSD MobileNet v1 + FaceLandmark68Net on tfjs ${tf.version_core} (${tf.getBackend()})\n`,
+    );
   return { tf, ssd, landmarks };
 }
 
@@ -113,7 +124,10 @@ async function loadFaceApiNets(verbose: boolean): Promise<FaceApiNets> {
 // Alignment and resampling on the host (float64, deterministic).
 
 type Vec = readonly [number, number];
-const meanOf = (pts: readonly Point[]): Vec => [pts.reduce((s, p) => s + p.x, 0) / pts.length, pts.reduce((s, p) => s + p.y, 0) / pts.length];
+const meanOf = (pts: readonly Point[]): Vec => [
+  pts.reduce((s, p) => s + p.x, 0) / pts.length,
+  pts.reduce((s, p) => s + p.y, 0) / pts.length,
+];
 
 /**
  * The FFHQ crop square from eyes and mouth (Karras et al.'s recipe): centre c, half-axes x
@@ -156,7 +170,8 @@ function warpQuad(img: RgbImage, quad: { c: Vec; x: Vec; y: Vec }, side: number)
         const p01 = data[(y0 * w + x1) * 3 + ch];
         const p10 = data[(y1 * w + x0) * 3 + ch];
         const p11 = data[(y1 * w + x1) * 3 + ch];
-        out[ch * plane + v * side + u] = ((1 - ty) * ((1 - tx) * p00 + tx * p01) + ty * ((1 - tx) * p10 + tx * p11)) / 255;
+        out[ch * plane + v * side + u] =
+          ((1 - ty) * ((1 - tx) * p00 + tx * p01) + ty * ((1 - tx) * p10 + tx * p11)) / 255;
       }
     }
   }
@@ -208,8 +223,13 @@ export async function buildRealFaces(options: BuildRealFacesOptions = {}): Promi
   const demo = join(faceApiFolder(), 'demo');
   const all = realFaceSources();
   const sources = options.sources ? [...options.sources] : all;
-  for (const s of sources) if (!all.includes(s)) throw new RealFacesError(`real faces: ${s} is not one of the demo photos (${all.join(', ')}).`);
-  if (sources.length === 0) throw new RealFacesError(`real faces: no demo/sample*.jpg photos in ${demo}; reinstall @vladmandic/face-api with \`npm ci\`.`);
+  for (const s of sources)
+    if (!all.includes(s))
+      throw new RealFacesError(`real faces: ${s} is not one of the demo photos (${all.join(', ')}).`);
+  if (sources.length === 0)
+    throw new RealFacesError(
+      `real faces: no demo/sample*.jpg photos in ${demo}; reinstall @vladmandic/face-api with \`npm ci\`.`,
+    );
   const nets = await loadFaceApiNets(verbose);
   const { tf } = nets;
   const faces: RealFaceEntry[] = [];
@@ -229,7 +249,10 @@ export async function buildRealFaces(options: BuildRealFacesOptions = {}): Promi
         const boxTensor = tf.slice(input, [y0, x0, 0], [y1 - y0, x1 - x0, 3]);
         let positions: Point[];
         try {
-          positions = (await nets.landmarks.detectLandmarks(boxTensor)).positions.map((p) => ({ x: p.x + x0, y: p.y + y0 }));
+          positions = (await nets.landmarks.detectLandmarks(boxTensor)).positions.map((p) => ({
+            x: p.x + x0,
+            y: p.y + y0,
+          }));
         } finally {
           boxTensor.dispose();
         }
@@ -252,13 +275,17 @@ export async function buildRealFaces(options: BuildRealFacesOptions = {}): Promi
           anchors: [leftEye, rightEye, mouthLeft, mouthRight].map(([a, b]) => [r(a), r(b)] as const),
           file,
         });
-        if (verbose) process.stderr.write(`real faces: ${id} score ${det.score.toFixed(3)} box ${Math.round(det.box.width)}x${Math.round(det.box.height)}\n`);
+        if (verbose)
+          process.stderr.write(
+            `real faces: ${id} score ${det.score.toFixed(3)} box ${Math.round(det.box.width)}x${Math.round(det.box.height)}\n`,
+          );
       }
     } finally {
       input.dispose();
     }
   }
-  if (faces.length === 0) throw new RealFacesError(`real faces: face-api's detector found no faces in ${demo}/sample*.jpg.`);
+  if (faces.length === 0)
+    throw new RealFacesError(`real faces: face-api's detector found no faces in ${demo}/sample*.jpg.`);
   const index: RealFacesIndex = { version: REAL_FACES_VERSION, sizes: [...REAL_FACE_SIZES], faces };
   const staging = `${dir}.tmp-${process.pid}-${Date.now()}`;
   rmSync(staging, { recursive: true, force: true });
@@ -281,8 +308,10 @@ export async function buildRealFaces(options: BuildRealFacesOptions = {}): Promi
 export function readRealFacesIndex(dir = realFacesDir()): RealFacesIndex | undefined {
   try {
     const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as RealFacesIndex;
-    if (index.version !== REAL_FACES_VERSION || !Array.isArray(index.faces) || index.faces.length === 0) return undefined;
-    for (const s of REAL_FACE_SIZES) for (const f of index.faces) if (!existsSync(join(dir, String(s), f.file))) return undefined;
+    if (index.version !== REAL_FACES_VERSION || !Array.isArray(index.faces) || index.faces.length === 0)
+      return undefined;
+    for (const s of REAL_FACE_SIZES)
+      for (const f of index.faces) if (!existsSync(join(dir, String(s), f.file))) return undefined;
     return index;
   } catch {
     return undefined;
@@ -333,10 +362,17 @@ export async function loadRealFaces(options: LoadRealFacesOptions = {}): Promise
     const path = join(dir, String(size), f.file);
     const img = decodePng(readFileSync(path), path);
     if (img.width !== size || img.height !== size) {
-      throw new RealFacesError(`loadRealFaces: ${path} is ${img.width}x${img.height}, expected ${size}x${size}; delete ${dir} to rebuild the set.`);
+      throw new RealFacesError(
+        `loadRealFaces: ${path} is ${img.width}x${img.height}, expected ${size}x${size}; delete ${dir} to rebuild the set.`,
+      );
     }
-    for (let c = 0; c < 3; c++) for (let i = 0; i < plane; i++) data[(n * 3 + c) * plane + i] = img.data[i * 3 + c] / 255;
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < plane; i++) data[(n * 3 + c) * plane + i] = img.data[i * 3 + c] / 255;
   });
-  const images = tensor(data, { shape: [index.faces.length, 3, size, size], dtype: 'float32', ...(options.backend ? { backend: options.backend } : {}) });
+  const images = tensor(data, {
+    shape: [index.faces.length, 3, size, size],
+    dtype: 'float32',
+    ...(options.backend ? { backend: options.backend } : {}),
+  });
   return { images, ids: index.faces.map((f) => f.id) };
 }

@@ -64,7 +64,15 @@ export function resizeBilinear(x: Tensor, size: readonly [number, number], optio
 }
 
 /** Resizes host CHW planes (any channel count) with bilinear weights. */
-export function resizeHostCHW(data: Float32Array, channels: number, h: number, w: number, oh: number, ow: number, options: ResizeOptions = {}): Float32Array {
+export function resizeHostCHW(
+  data: Float32Array,
+  channels: number,
+  h: number,
+  w: number,
+  oh: number,
+  ow: number,
+  options: ResizeOptions = {},
+): Float32Array {
   const wy = bilinearWeights(h, oh, options);
   const wx = bilinearWeights(w, ow, options);
   const tmp = new Float32Array(h * ow);

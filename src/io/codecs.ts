@@ -104,14 +104,22 @@ export function encodeJpeg(img: RgbImage, quality: number): Uint8Array {
   if (!Number.isFinite(quality) || quality < 1 || quality > 100) {
     throw new ImageError(`encodeJpeg: quality must be in [1, 100], got ${quality}.`);
   }
-  const out = jpeg.encode({ width: img.width, height: img.height, data: rgbToRgba(img.data, img.width * img.height) }, Math.round(quality));
+  const out = jpeg.encode(
+    { width: img.width, height: img.height, data: rgbToRgba(img.data, img.width * img.height) },
+    Math.round(quality),
+  );
   return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.length);
 }
 
 /** Decodes JPEG bytes (baseline or progressive, gray or colour) to RGB. */
 export function decodeJpeg(bytes: Uint8Array, source = 'JPEG bytes'): RgbImage {
   try {
-    const out = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: 200, maxMemoryUsageInMB: 2048 });
+    const out = jpeg.decode(bytes, {
+      useTArray: true,
+      formatAsRGBA: false,
+      maxResolutionInMP: 200,
+      maxMemoryUsageInMB: 2048,
+    });
     return { width: out.width, height: out.height, data: out.data };
   } catch (e) {
     throw new ImageError(

@@ -10,7 +10,6 @@ import { faceApiDir, packageRoot } from './package-paths.js';
 
 const require = createRequire(import.meta.url);
 
-
 /** What face-api's `dist/tfjs.esm` import becomes: tfjs-core with the chained tensor methods (x.div, x.as3D) full tfjs installs. */
 const TFJS_CORE_ONLY = [
   "export * from '@tensorflow/tfjs-core';",
@@ -29,7 +28,8 @@ const TFJS_BACKENDS = {
   wasm: {
     pkg: '@tensorflow/tfjs-backend-wasm',
     // The .wasm binaries stay in the package: the bundle lives in a temp folder.
-    start: async (backend: { setWasmPaths(prefix: string): void }) => backend.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`),
+    start: async (backend: { setWasmPaths(prefix: string): void }) =>
+      backend.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`),
   },
   webgpu: { pkg: '@tensorflow/tfjs-backend-webgpu', start: async () => undefined },
 } as const;
@@ -53,14 +53,18 @@ export async function loadFaceApiModules(
     require.resolve('@tensorflow/tfjs-core');
     require.resolve(pkg);
   } catch {
-    throw missing(`face-api's own networks need the dev dependencies esbuild, @tensorflow/tfjs-core and ${pkg}; run \`npm ci\` in the package checkout.`);
+    throw missing(
+      `face-api's own networks need the dev dependencies esbuild, @tensorflow/tfjs-core and ${pkg}; run \`npm ci\` in the package checkout.`,
+    );
   }
   const outfile = join(tmpdir(), `webgpu-lrpo-face-api-${process.pid}-${Date.now()}.cjs`);
   try {
     await esbuild.build({
       stdin: {
         contents: [
-          ...Object.entries(classes).map(([name, path]) => `export { ${name} } from ${JSON.stringify(join(faceApiDir(), 'src', path))};`),
+          ...Object.entries(classes).map(
+            ([name, path]) => `export { ${name} } from ${JSON.stringify(join(faceApiDir(), 'src', path))};`,
+          ),
           "export * as tf from '@tensorflow/tfjs-core';",
           `export * as backend from '${pkg}';`, // an export, so the registration is not tree-shaken
         ].join('\n'),
@@ -77,7 +81,11 @@ export async function loadFaceApiModules(
           name: 'tfjs-core-only',
           setup(b) {
             b.onResolve({ filter: /dist\/tfjs\.esm(\.js)?$/ }, () => ({ path: 'tfjs', namespace: 'tfjs-core-only' }));
-            b.onLoad({ filter: /.*/, namespace: 'tfjs-core-only' }, () => ({ contents: TFJS_CORE_ONLY, resolveDir: packageRoot(), loader: 'js' }));
+            b.onLoad({ filter: /.*/, namespace: 'tfjs-core-only' }, () => ({
+              contents: TFJS_CORE_ONLY,
+              resolveDir: packageRoot(),
+              loader: 'js',
+            }));
           },
         },
       ],
@@ -85,7 +93,8 @@ export async function loadFaceApiModules(
     const mod = require(outfile);
     const tf = mod.tf as Tfjs;
     await start(mod.backend);
-    if (!(await tf.setBackend(backend))) throw missing(`tfjs could not start its ${backend} backend for face-api's networks.`);
+    if (!(await tf.setBackend(backend)))
+      throw missing(`tfjs could not start its ${backend} backend for face-api's networks.`);
     return { tf, modules: mod };
   } finally {
     rmSync(outfile, { force: true });

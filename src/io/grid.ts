@@ -22,27 +22,39 @@ export interface ImageGridOptions {
  * different N) into one image, row r holding rows[r]'s images left to right, and writes it as
  * PNG (or JPEG by extension). Returns the grid's size.
  */
-export async function writeImageGrid(path: string, rows: readonly Tensor[], options: ImageGridOptions = {}): Promise<{ width: number; height: number }> {
+export async function writeImageGrid(
+  path: string,
+  rows: readonly Tensor[],
+  options: ImageGridOptions = {},
+): Promise<{ width: number; height: number }> {
   const op = 'writeImageGrid';
   const format = formatOfPath(op, path);
-  if (!Array.isArray(rows) || rows.length === 0) throw new ImageError(`${op}: rows must be a non-empty array of [N, 3, H, W] tensors.`);
+  if (!Array.isArray(rows) || rows.length === 0)
+    throw new ImageError(`${op}: rows must be a non-empty array of [N, 3, H, W] tensors.`);
   rows.forEach((r, i) => {
     if (!(r instanceof Tensor) || r.rank !== 4 || r.shape[1] !== 3 || r.shape[0] < 1) {
-      throw new ImageError(`${op}: rows[${i}] must be a [N, 3, H, W] tensor with N >= 1, got ${r instanceof Tensor ? fmtShape(r.shape) : String(r)}.`);
+      throw new ImageError(
+        `${op}: rows[${i}] must be a [N, 3, H, W] tensor with N >= 1, got ${r instanceof Tensor ? fmtShape(r.shape) : String(r)}.`,
+      );
     }
   });
   const [, , h, w] = rows[0].shape;
   rows.forEach((r, i) => {
     if (r.shape[2] !== h || r.shape[3] !== w) {
-      throw new ImageError(`${op}: every row must hold ${h} x ${w} images like rows[0], but rows[${i}] is ${fmtShape(r.shape)}. Resize them to one size first.`);
+      throw new ImageError(
+        `${op}: every row must hold ${h} x ${w} images like rows[0], but rows[${i}] is ${fmtShape(r.shape)}. Resize them to one size first.`,
+      );
     }
   });
   const labels = options.labels;
   if (labels !== undefined && labels.length !== rows.length) {
-    throw new ImageError(`${op}: got ${labels.length} labels for ${rows.length} rows; pass one label per row (or none).`);
+    throw new ImageError(
+      `${op}: got ${labels.length} labels for ${rows.length} rows; pass one label per row (or none).`,
+    );
   }
   const pad = options.padding ?? 2;
-  if (!Number.isInteger(pad) || pad < 0) throw new ImageError(`${op}: padding must be a non-negative integer, got ${pad}.`);
+  if (!Number.isInteger(pad) || pad < 0)
+    throw new ImageError(`${op}: padding must be a non-negative integer, got ${pad}.`);
   const bg = options.background ?? 1;
   const scale = options.labelScale ?? (w < 96 ? 1 : 2);
   const band = labels ? FONT_HEIGHT * scale + pad : 0;
@@ -70,7 +82,16 @@ export async function writeImageGrid(path: string, rows: readonly Tensor[], opti
       const ink: [number, number, number] = bg > 0.5 ? [0, 0, 0] : [1, 1, 1];
       const text = labels[ri];
       const fits = Math.floor((width - pad) / (4 * scale));
-      drawText(grid, width, height, textWidth(text, scale) > width - pad ? text.slice(0, fits) : text, pad, pad + ri * rowHeight, scale, ink);
+      drawText(
+        grid,
+        width,
+        height,
+        textWidth(text, scale) > width - pad ? text.slice(0, fits) : text,
+        pad,
+        pad + ri * rowHeight,
+        scale,
+        ink,
+      );
     }
   });
   await writeBytes(op, path, encodeImage(op, { width, height, data: grid }, format));

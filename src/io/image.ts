@@ -63,7 +63,9 @@ export function imageDims(op: string, x: Tensor, what = 'image'): { height: numb
   if (!ok) {
     throw new ImageError(
       `${op}: ${what} must be one RGB image of shape [3, H, W] or [1, 3, H, W], got ${fmtShape(s)}. ` +
-        (s.length === 4 && s[1] === 3 ? `Write a batch with writeImageGrid, or slice one image out first.` : `Images are NCHW with 3 channels.`),
+        (s.length === 4 && s[1] === 3
+          ? `Write a batch with writeImageGrid, or slice one image out first.`
+          : `Images are NCHW with 3 channels.`),
     );
   }
   return { height: s[s.length - 2], width: s[s.length - 1] };
@@ -73,7 +75,11 @@ export function imageDims(op: string, x: Tensor, what = 'image'): { height: numb
 export async function tensorToCHW(op: string, x: Tensor, what = 'image'): Promise<ImageCHW> {
   const { height, width } = imageDims(op, x, what);
   const values = await x.data();
-  return { width, height, data: values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>) };
+  return {
+    width,
+    height,
+    data: values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>),
+  };
 }
 
 /** Host CHW planes -> a [1, 3, H, W] float32 tensor. */
@@ -85,7 +91,9 @@ export function formatOfPath(op: string, path: string): ImageFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.png') return 'png';
   if (ext === '.jpg' || ext === '.jpeg') return 'jpeg';
-  throw new ImageError(`${op}: cannot tell the format of ${path} from its extension "${ext}"; use .png, .jpg or .jpeg.`);
+  throw new ImageError(
+    `${op}: cannot tell the format of ${path} from its extension "${ext}"; use .png, .jpg or .jpeg.`,
+  );
 }
 
 /** Reads a PNG or JPEG file's bytes and decodes them to 8-bit RGB (gray replicated, alpha dropped). */
@@ -95,8 +103,17 @@ export async function readRgb(path: string, op = 'readImage'): Promise<RgbImage>
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new ImageError(`${op}: cannot read ${path}: ${why}. Check the path (relative paths resolve from ${process.cwd()}).`);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
+    throw new ImageError(
+      `${op}: cannot read ${path}: ${why}. Check the path (relative paths resolve from ${process.cwd()}).`,
+    );
   }
   try {
     return decodeImage(bytes, path);
@@ -149,6 +166,8 @@ export async function writeBytes(op: string, path: string, bytes: Uint8Array): P
   try {
     await writeFile(path, bytes);
   } catch (e) {
-    throw new ImageError(`${op}: cannot write ${path}: ${(e as Error).message}. Check that the folder exists and is writable.`);
+    throw new ImageError(
+      `${op}: cannot write ${path}: ${(e as Error).message}. Check that the folder exists and is writable.`,
+    );
   }
 }

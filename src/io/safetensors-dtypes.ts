@@ -60,7 +60,9 @@ const i64: FileDType = {
     for (let i = 0; i < wide.length; i++) {
       const v = wide[i];
       if (v < INT32_MIN || v > INT32_MAX) {
-        refuse(`element ${i} is ${v}, outside int32 [${INT32_MIN}, ${INT32_MAX}] (I64 loads as int32, the engine's only integer dtype)`);
+        refuse(
+          `element ${i} is ${v}, outside int32 [${INT32_MIN}, ${INT32_MAX}] (I64 loads as int32, the engine's only integer dtype)`,
+        );
       }
       out[i] = Number(v);
     }
@@ -69,7 +71,11 @@ const i64: FileDType = {
 };
 
 /** Reads the bytes as the host array of `dtype` directly (the file's layout is ours). */
-const asIs = (dtype: DType, bytes: number, Host: new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray): FileDType => ({
+const asIs = (
+  dtype: DType,
+  bytes: number,
+  Host: new (b: ArrayBuffer, o: number, n: number) => AnyTypedArray,
+): FileDType => ({
   dtype,
   bytes,
   decode: (b) => new Host(b.buffer as ArrayBuffer, b.byteOffset, b.byteLength / bytes),

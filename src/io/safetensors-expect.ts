@@ -39,23 +39,32 @@ export function expectedEntries(expect: unknown): Map<string, TensorSpec> {
     } else if (Array.isArray(x) || isPlainObject(x)) {
       for (const [k, v] of Object.entries(x)) walk(v, prefix === '' ? k : `${prefix}.${k}`);
     } else {
-      throw new ArgumentError(`loadSafetensors: expect${prefix ? `.${prefix}` : ''} is ${typeof x}; expected leaves are tensors or { shape, dtype? } records.`);
+      throw new ArgumentError(
+        `loadSafetensors: expect${prefix ? `.${prefix}` : ''} is ${typeof x}; expected leaves are tensors or { shape, dtype? } records.`,
+      );
     }
   };
   walk(expect, '');
-  if (out.has('')) throw new ArgumentError('loadSafetensors: expect is a single tensor; wrap it in a record, e.g. { weight: spec }.');
+  if (out.has(''))
+    throw new ArgumentError('loadSafetensors: expect is a single tensor; wrap it in a record, e.g. { weight: spec }.');
   return out;
 }
 
 /** At most `n` items, then how many more there were. */
-const listed = (items: readonly string[], n = 8): string => (items.length <= n ? items.join(', ') : `${items.slice(0, n).join(', ')} and ${items.length - n} more`);
+const listed = (items: readonly string[], n = 8): string =>
+  items.length <= n ? items.join(', ') : `${items.slice(0, n).join(', ')} and ${items.length - n} more`;
 
 /**
  * Every way the file's tensors (`found`: name -> loaded dtype and shape) differ from `expected`,
  * as one sentence, or undefined when they match.
  */
-export function mismatch(expected: ReadonlyMap<string, TensorSpec>, found: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>): string | undefined {
-  const missing = [...expected.keys()].filter((k) => !found.has(k)).map((k) => `'${k}' ${fmtShape(expected.get(k)!.shape)}`);
+export function mismatch(
+  expected: ReadonlyMap<string, TensorSpec>,
+  found: ReadonlyMap<string, { dtype: DType; shape: readonly number[] }>,
+): string | undefined {
+  const missing = [...expected.keys()]
+    .filter((k) => !found.has(k))
+    .map((k) => `'${k}' ${fmtShape(expected.get(k)!.shape)}`);
   const extra = [...found.keys()].filter((k) => !expected.has(k)).map((k) => `'${k}' ${fmtShape(found.get(k)!.shape)}`);
   const wrong: string[] = [];
   for (const [name, want] of expected) {
@@ -63,7 +72,8 @@ export function mismatch(expected: ReadonlyMap<string, TensorSpec>, found: Reado
     if (got === undefined) continue;
     const shapeOk = got.shape.length === want.shape.length && got.shape.every((d, i) => d === want.shape[i]);
     if (!shapeOk) wrong.push(`'${name}' is ${fmtShape(got.shape)}, expected ${fmtShape(want.shape)}`);
-    else if (want.dtype !== undefined && got.dtype !== want.dtype) wrong.push(`'${name}' loads as ${got.dtype}, expected ${want.dtype}`);
+    else if (want.dtype !== undefined && got.dtype !== want.dtype)
+      wrong.push(`'${name}' loads as ${got.dtype}, expected ${want.dtype}`);
   }
   const parts = [
     missing.length ? `missing ${missing.length} (${listed(missing)})` : '',

@@ -14,7 +14,12 @@ export class WeightsError extends Error {
 
 /** Quantization of one weight: `value = q * scale + min` for uint8/uint16, IEEE half for float16. */
 export type TfjsQuantization =
-  | { readonly dtype: 'uint8' | 'uint16'; readonly scale: number; readonly min: number; readonly original_dtype?: string }
+  | {
+      readonly dtype: 'uint8' | 'uint16';
+      readonly scale: number;
+      readonly min: number;
+      readonly original_dtype?: string;
+    }
   | { readonly dtype: 'uint8' | 'uint16'; readonly min: number; readonly max: number; readonly original_dtype?: string }
   | { readonly dtype: 'float16'; readonly original_dtype?: string };
 
@@ -51,18 +56,29 @@ export function parseTfjsManifest(json: unknown, file: string): TfjsWeightGroup[
   }
   groups.forEach((g, gi) => {
     const where = `${file}: group ${gi}`;
-    if (!Array.isArray(g?.paths) || !g.paths.every((p: unknown) => typeof p === 'string')) throw new WeightsError(`${where} has no "paths" list of shard file names.`);
+    if (!Array.isArray(g?.paths) || !g.paths.every((p: unknown) => typeof p === 'string'))
+      throw new WeightsError(`${where} has no "paths" list of shard file names.`);
     if (!Array.isArray(g?.weights)) throw new WeightsError(`${where} has no "weights" list.`);
     for (const w of g.weights as TfjsWeightSpec[]) {
-      if (typeof w?.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-        throw new WeightsError(`${where}: entry ${JSON.stringify(w)} needs a string "name" and a "shape" of non-negative integers.`);
+      if (
+        typeof w?.name !== 'string' ||
+        !Array.isArray(w.shape) ||
+        !w.shape.every((d) => Number.isInteger(d) && d >= 0)
+      ) {
+        throw new WeightsError(
+          `${where}: entry ${JSON.stringify(w)} needs a string "name" and a "shape" of non-negative integers.`,
+        );
       }
       if (w.dtype !== 'float32' && w.dtype !== 'int32') {
-        throw new WeightsError(`${where}: weight "${w.name}" has dtype "${String(w.dtype)}"; only float32 and int32 weights are supported.`);
+        throw new WeightsError(
+          `${where}: weight "${w.name}" has dtype "${String(w.dtype)}"; only float32 and int32 weights are supported.`,
+        );
       }
       const q = w.quantization as { dtype?: unknown } | undefined;
       if (q !== undefined && !(q.dtype === 'uint8' || q.dtype === 'uint16' || q.dtype === 'float16')) {
-        throw new WeightsError(`${where}: weight "${w.name}" has quantization dtype "${String(q.dtype)}"; supported are uint8, uint16 and float16.`);
+        throw new WeightsError(
+          `${where}: weight "${w.name}" has quantization dtype "${String(q.dtype)}"; supported are uint8, uint16 and float16.`,
+        );
       }
     }
   });
@@ -86,7 +102,8 @@ function decodeOne(spec: TfjsWeightSpec, bytes: Uint8Array): Float32Array | Int3
   const size = spec.shape.reduce((a, b) => a * b, 1);
   const out = spec.dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
   if (q === undefined) {
-    for (let i = 0; i < size; i++) out[i] = spec.dtype === 'int32' ? view.getInt32(4 * i, true) : view.getFloat32(4 * i, true);
+    for (let i = 0; i < size; i++)
+      out[i] = spec.dtype === 'int32' ? view.getInt32(4 * i, true) : view.getFloat32(4 * i, true);
   } else if (q.dtype === 'float16') {
     for (let i = 0; i < size; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
   } else {
@@ -120,7 +137,11 @@ export function decodeTfjsWeights(
       data.set(s, at);
       at += s.byteLength;
     }
-    const expected = group.weights.reduce((a, w) => a + w.shape.reduce((p, d) => p * d, 1) * STORED_BYTES[(w.quantization?.dtype ?? w.dtype) as StoredDType], 0);
+    const expected = group.weights.reduce(
+      (a, w) =>
+        a + w.shape.reduce((p, d) => p * d, 1) * STORED_BYTES[(w.quantization?.dtype ?? w.dtype) as StoredDType],
+      0,
+    );
     if (expected !== total) {
       throw new WeightsError(
         `${manifestFile}: the shards ${group.paths.join(', ')} hold ${total} bytes but the manifest's weights need ${expected}. ` +
@@ -129,7 +150,8 @@ export function decodeTfjsWeights(
     }
     let offset = 0;
     for (const spec of group.weights) {
-      const n = spec.shape.reduce((p, d) => p * d, 1) * STORED_BYTES[(spec.quantization?.dtype ?? spec.dtype) as StoredDType];
+      const n =
+        spec.shape.reduce((p, d) => p * d, 1) * STORED_BYTES[(spec.quantization?.dtype ?? spec.dtype) as StoredDType];
       result.set(spec.name, { values: decodeOne(spec, data.subarray(offset, offset + n)), shape: [...spec.shape] });
       offset += n;
     }
@@ -140,13 +162,17 @@ export function decodeTfjsWeights(
 /** Reads a manifest file and its shards (resolved beside it) into host weights. */
 export function readTfjsWeightsHost(manifestPath: string): Map<string, HostWeight> {
   if (!existsSync(manifestPath)) {
-    throw new WeightsError(`readTfjsWeights: manifest ${manifestPath} does not exist. Check the path, or install the package that ships it (npm install).`);
+    throw new WeightsError(
+      `readTfjsWeights: manifest ${manifestPath} does not exist. Check the path, or install the package that ships it (npm install).`,
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (e) {
-    throw new WeightsError(`readTfjsWeights: ${manifestPath} is not valid JSON (${(e as Error).message}); reinstall the package that ships it.`);
+    throw new WeightsError(
+      `readTfjsWeights: ${manifestPath} is not valid JSON (${(e as Error).message}); reinstall the package that ships it.`,
+    );
   }
   const groups = parseTfjsManifest(json, manifestPath);
   const dir = dirname(manifestPath);
@@ -155,7 +181,9 @@ export function readTfjsWeightsHost(manifestPath: string): Map<string, HostWeigh
     (path) => {
       const file = join(dir, path);
       if (!existsSync(file) || !statSync(file).isFile()) {
-        throw new WeightsError(`readTfjsWeights: shard ${file}, listed in ${manifestPath}, is missing; shards must sit beside their manifest (reinstall the package).`);
+        throw new WeightsError(
+          `readTfjsWeights: shard ${file}, listed in ${manifestPath}, is missing; shards must sit beside their manifest (reinstall the package).`,
+        );
       }
       return new Uint8Array(readFileSync(file));
     },
@@ -167,7 +195,10 @@ export function readTfjsWeightsHost(manifestPath: string): Map<string, HostWeigh
  * Reads a tfjs weights manifest and its shards into named tensors (float32, or int32 for int32
  * weights) on `backend` (default: the current one), dequantizing uint8/uint16/float16 weights.
  */
-export function readTfjsWeights(manifestPath: string, options: { readonly backend?: BackendName } = {}): Record<string, Tensor> {
+export function readTfjsWeights(
+  manifestPath: string,
+  options: { readonly backend?: BackendName } = {},
+): Record<string, Tensor> {
   const host = readTfjsWeightsHost(manifestPath);
   const out: Record<string, Tensor> = {};
   for (const [name, w] of host) out[name] = tensor(w.values, { shape: [...w.shape], backend: options.backend });

@@ -64,7 +64,8 @@ const wgslNan = `
 fn is_nan_f32(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn max_nan(a: f32, b: f32) -> f32 { if (is_nan_f32(a)) { return a; } if (is_nan_f32(b)) { return b; } return max(a, b); }
 fn min_nan(a: f32, b: f32) -> f32 { if (is_nan_f32(a)) { return a; } if (is_nan_f32(b)) { return b; } return min(a, b); }`;
-const eitherNan = (a: string, b: string, t: WgslScalar): string => (t === 'f32' ? `(is_nan_f32(${a}) || is_nan_f32(${b}))` : 'false');
+const eitherNan = (a: string, b: string, t: WgslScalar): string =>
+  t === 'f32' ? `(is_nan_f32(${a}) || is_nan_f32(${b}))` : 'false';
 
 // Round half to even, as WGSL round() does.
 export function roundHalfEven(x: number): number {
@@ -141,7 +142,13 @@ export const binaryOps = {
     cpuInt32: Math.imul,
   },
   div: { operands: 'float', result: 'same', wgsl: ([a, b]) => `(${a}) / (${b})`, cpu: (a, b) => a / b },
-  pow: { operands: 'float', result: 'same', wgsl: ([a, b]) => `pow_real(${a}, ${b})`, wgslPrelude: wgslPow, cpu: Math.pow },
+  pow: {
+    operands: 'float',
+    result: 'same',
+    wgsl: ([a, b]) => `pow_real(${a}, ${b})`,
+    wgslPrelude: wgslPow,
+    cpu: Math.pow,
+  },
   maximum: {
     operands: 'numeric',
     result: 'same',
@@ -171,7 +178,12 @@ export const binaryOps = {
     cpu: (a, b) => b2n(a !== b),
   },
   less: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) < (${b})`), cpu: (a, b) => b2n(a < b) },
-  lessEqual: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) <= (${b})`), cpu: (a, b) => b2n(a <= b) },
+  lessEqual: {
+    operands: 'any',
+    result: 'bool',
+    wgsl: ([a, b]) => asBool(`(${a}) <= (${b})`),
+    cpu: (a, b) => b2n(a <= b),
+  },
   greater: { operands: 'any', result: 'bool', wgsl: ([a, b]) => asBool(`(${a}) > (${b})`), cpu: (a, b) => b2n(a > b) },
   greaterEqual: {
     operands: 'any',
@@ -189,7 +201,10 @@ export type BinaryOp = keyof typeof binaryOps;
 /** Reductions over a set of axes. */
 export type ReduceOp = 'sum' | 'prod' | 'max' | 'min';
 
-export const reduceOps: Record<ReduceOp, { readonly identity: number; readonly cpu: (acc: number, x: number) => number }> = {
+export const reduceOps: Record<
+  ReduceOp,
+  { readonly identity: number; readonly cpu: (acc: number, x: number) => number }
+> = {
   sum: { identity: 0, cpu: (a, x) => a + x },
   prod: { identity: 1, cpu: (a, x) => a * x },
   max: { identity: -Infinity, cpu: (a, x) => (x > a || Number.isNaN(x) ? x : a) },

@@ -33,13 +33,21 @@ type ConvGeometry = Pick<Conv2dParams, 'stride' | 'padding' | 'dilation'>;
  * [OH, OW] of a conv2d (or a pooling window, dilation 1) over an [H, W] input with a [KH, KW]
  * kernel; 0 where the kernel does not fit (the ops refuse that, naming the sizes, before a backend sees it).
  */
-export const conv2dOutHW = ([h, w]: readonly number[], [kh, kw]: readonly number[], p: ConvGeometry): [number, number] => [
+export const conv2dOutHW = (
+  [h, w]: readonly number[],
+  [kh, kw]: readonly number[],
+  p: ConvGeometry,
+): [number, number] => [
   Math.max(0, convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0])),
   Math.max(0, convOutSize(w, kw, p.stride[1], p.padding[1], p.dilation[1])),
 ];
 
 /** [OH, OW] of a convTranspose2d over an [H, W] input with a [KH, KW] kernel (0 where the padding leaves nothing). */
-export const convTranspose2dOutHW = ([h, w]: readonly number[], [kh, kw]: readonly number[], p: ConvGeometry & Pick<ConvTranspose2dParams, 'outputPadding'>): [number, number] => [
+export const convTranspose2dOutHW = (
+  [h, w]: readonly number[],
+  [kh, kw]: readonly number[],
+  p: ConvGeometry & Pick<ConvTranspose2dParams, 'outputPadding'>,
+): [number, number] => [
   Math.max(0, convTransposeOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0], p.outputPadding[0])),
   Math.max(0, convTransposeOutSize(w, kw, p.stride[1], p.padding[1], p.dilation[1], p.outputPadding[1])),
 ];

@@ -37,25 +37,40 @@ function meanOf(values: ArrayLike<number>, from: number, to: number): number {
  * divisible by K or a non-finite reward (naming its index), LrpoConfigError for K < 2 or a bad
  * stdEps.
  */
-export function groupAdvantages(rewards: Float64Array | Float32Array | readonly number[], options: GroupAdvantageOptions): Float64Array {
+export function groupAdvantages(
+  rewards: Float64Array | Float32Array | readonly number[],
+  options: GroupAdvantageOptions,
+): Float64Array {
   const op = 'groupAdvantages';
   const { groupSize: k, stdEps = 1e-4, useBatchStd = true } = options ?? ({} as GroupAdvantageOptions);
   if (!(typeof k === 'number' && Number.isInteger(k) && k >= 2)) {
-    throw new LrpoConfigError(`${op}: groupSize is ${String(k)}; expected an integer >= 2 (a group needs two candidates to compare).`);
+    throw new LrpoConfigError(
+      `${op}: groupSize is ${String(k)}; expected an integer >= 2 (a group needs two candidates to compare).`,
+    );
   }
   if (!(typeof stdEps === 'number' && stdEps > 0 && Number.isFinite(stdEps))) {
-    throw new LrpoConfigError(`${op}: stdEps is ${String(stdEps)}; expected a finite number > 0 (the paper uses 1e-4).`);
+    throw new LrpoConfigError(
+      `${op}: stdEps is ${String(stdEps)}; expected a finite number > 0 (the paper uses 1e-4).`,
+    );
   }
   if (rewards === null || typeof rewards !== 'object' || typeof rewards.length !== 'number') {
-    throw new RangeError(`${op}: rewards must be an array or Float64Array of numbers, got ${rewards === null ? 'null' : typeof rewards}. ` + `Read the reward tensor back first: Array.from(await total.data()).`);
+    throw new RangeError(
+      `${op}: rewards must be an array or Float64Array of numbers, got ${rewards === null ? 'null' : typeof rewards}. ` +
+        `Read the reward tensor back first: Array.from(await total.data()).`,
+    );
   }
   const n = rewards.length;
   if (n === 0 || n % k !== 0) {
-    throw new RangeError(`${op}: ${n} rewards do not split into groups of ${k}; pass B * ${k} rewards, K consecutive candidates per LQ input.`);
+    throw new RangeError(
+      `${op}: ${n} rewards do not split into groups of ${k}; pass B * ${k} rewards, K consecutive candidates per LQ input.`,
+    );
   }
   for (let i = 0; i < n; i++) {
     if (typeof rewards[i] !== 'number' || !Number.isFinite(rewards[i])) {
-      throw new RangeError(`${op}: reward ${i} (group ${Math.floor(i / k)}, candidate ${i % k}) is ${String(rewards[i])}; ` + `every reward must be a finite number. Check the reward terms for NaN inputs.`);
+      throw new RangeError(
+        `${op}: reward ${i} (group ${Math.floor(i / k)}, candidate ${i % k}) is ${String(rewards[i])}; ` +
+          `every reward must be a finite number. Check the reward terms for NaN inputs.`,
+      );
     }
   }
   const out = new Float64Array(n);

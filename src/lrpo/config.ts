@@ -122,7 +122,9 @@ export interface LrpoConfig {
 
 /** Overrides of any subset of fields, nested records included (merged field by field). */
 export type LrpoConfigOverrides = {
-  readonly [K in keyof LrpoConfig]?: LrpoConfig[K] extends object ? { readonly [F in keyof LrpoConfig[K]]?: LrpoConfig[K][F] } : LrpoConfig[K];
+  readonly [K in keyof LrpoConfig]?: LrpoConfig[K] extends object
+    ? { readonly [F in keyof LrpoConfig[K]]?: LrpoConfig[K][F] }
+    : LrpoConfig[K];
 };
 
 /**
@@ -174,10 +176,22 @@ interface FieldSpec {
   readonly allowed: string;
 }
 const isNum = (v: unknown): v is number => typeof v === 'number' && !Number.isNaN(v);
-const integerAtLeast = (lo: number): FieldSpec => ({ check: (v) => isNum(v) && Number.isInteger(v) && v >= lo, allowed: `an integer >= ${lo}` });
-const positiveFinite: FieldSpec = { check: (v) => isNum(v) && v > 0 && Number.isFinite(v), allowed: 'a finite number > 0' };
-const nonNegativeFinite: FieldSpec = { check: (v) => isNum(v) && v >= 0 && Number.isFinite(v), allowed: 'a finite number >= 0' };
-const positiveOrInfinity: FieldSpec = { check: (v) => isNum(v) && v > 0, allowed: 'a number > 0 (Infinity switches it off)' };
+const integerAtLeast = (lo: number): FieldSpec => ({
+  check: (v) => isNum(v) && Number.isInteger(v) && v >= lo,
+  allowed: `an integer >= ${lo}`,
+});
+const positiveFinite: FieldSpec = {
+  check: (v) => isNum(v) && v > 0 && Number.isFinite(v),
+  allowed: 'a finite number > 0',
+};
+const nonNegativeFinite: FieldSpec = {
+  check: (v) => isNum(v) && v >= 0 && Number.isFinite(v),
+  allowed: 'a finite number >= 0',
+};
+const positiveOrInfinity: FieldSpec = {
+  check: (v) => isNum(v) && v > 0,
+  allowed: 'a number > 0 (Infinity switches it off)',
+};
 const boolean: FieldSpec = { check: (v) => typeof v === 'boolean', allowed: 'true or false' };
 
 /** The range of every leaf field, by path. */
@@ -199,13 +213,17 @@ const FIELDS: Readonly<Record<string, FieldSpec>> = {
   'gtRegularization.temperature': positiveFinite,
   'gtRegularization.lastSteps': integerAtLeast(1),
   'sampling.steps': integerAtLeast(1),
-  'sampling.eta': { check: (v) => isNum(v) && v > 0 && v <= 1, allowed: 'a number in (0, 1] (eta = 0 is deterministic DDIM: no log-prob to optimize)' },
+  'sampling.eta': {
+    check: (v) => isNum(v) && v > 0 && v <= 1,
+    allowed: 'a number in (0, 1] (eta = 0 is deterministic DDIM: no log-prob to optimize)',
+  },
   'optimizer.lr': positiveFinite,
   'optimizer.weightDecay': nonNegativeFinite,
   'optimizer.gradClip': positiveOrInfinity,
 };
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v));
+const show = (v: unknown): string =>
+  typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
 
 /** Every problem at once, or the value: the Left of a validation holds them all. */
 type Validated<A> = E.Either<RNEA.ReadonlyNonEmptyArray<LrpoConfigProblem>, A>;
@@ -218,20 +236,40 @@ const problem = (field: string, value: unknown, expected: string, message: strin
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 /** `base` with `overrides` merged in field by field (nested records too); every unknown field and non-record is a problem. */
-function mergeInto(base: Record<string, unknown>, overrides: unknown, path: string, label: string): Validated<Record<string, unknown>> {
+function mergeInto(
+  base: Record<string, unknown>,
+  overrides: unknown,
+  path: string,
+  label: string,
+): Validated<Record<string, unknown>> {
   if (overrides === undefined) return E.right(base);
   if (!isRecord(overrides)) {
-    return problem(path || label, overrides, 'a record of fields', `${path || label} must be a record of fields, got ${show(overrides)}.`);
+    return problem(
+      path || label,
+      overrides,
+      'a record of fields',
+      `${path || label} must be a record of fields, got ${show(overrides)}.`,
+    );
   }
   const mergeField = ([k, v]: [string, unknown]): Validated<readonly [string, unknown]> => {
     const field = path ? `${path}.${k}` : k;
     if (!Object.hasOwn(base, k)) {
       const fields = Object.keys(base).join(', ');
-      return problem(field, v, `one of ${fields}`, `unknown field "${field}"; the fields${path ? ` of ${path}` : ''} are ${fields}.`);
+      return problem(
+        field,
+        v,
+        `one of ${fields}`,
+        `unknown field "${field}"; the fields${path ? ` of ${path}` : ''} are ${fields}.`,
+      );
     }
     const current = base[k];
     if (v === undefined) return E.right([k, current]);
-    return isRecord(current) ? pipe(mergeInto(current, v, field, label), E.map((merged) => [k, merged] as const)) : E.right([k, v]);
+    return isRecord(current)
+      ? pipe(
+          mergeInto(current, v, field, label),
+          E.map((merged) => [k, merged] as const),
+        )
+      : E.right([k, v]);
   };
   return pipe(
     Object.entries(overrides),
@@ -244,7 +282,9 @@ function mergeInto(base: Record<string, unknown>, overrides: unknown, path: stri
 function checkField(merged: Record<string, unknown>, path: string): Validated<unknown> {
   const spec = FIELDS[path];
   const value = path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], merged);
-  return spec.check(value) ? E.right(value) : problem(path, value, spec.allowed, `${path} is ${show(value)}; expected ${spec.allowed}.`);
+  return spec.check(value)
+    ? E.right(value)
+    : problem(path, value, spec.allowed, `${path} is ${show(value)}; expected ${spec.allowed}.`);
 }
 
 /** The fields checkSteps reads. */
@@ -261,7 +301,9 @@ const checkFields = (merged: Record<string, unknown>): Validated<LrpoConfig> =>
         Object.keys(FIELDS),
         traverseAll((path) => checkField(merged, path)),
       ),
-      STEP_FIELDS.every((path) => E.isRight(checkField(merged, path))) ? checkSteps(merged as unknown as LrpoConfig) : E.right(undefined),
+      STEP_FIELDS.every((path) => E.isRight(checkField(merged, path)))
+        ? checkSteps(merged as unknown as LrpoConfig)
+        : E.right(undefined),
     ),
     E.map(() => merged as unknown as LrpoConfig),
   );
@@ -325,12 +367,19 @@ export function lrpoConfig(...overrides: readonly (LrpoConfigOverrides | undefin
  * not just the first; the checks between fields (enough sampling steps for the trained and GT
  * steps) run once the fields they read are in range.
  */
-export function validateLrpoConfig(...overrides: readonly unknown[]): E.Either<RNEA.ReadonlyNonEmptyArray<LrpoConfigProblem>, LrpoConfig> {
+export function validateLrpoConfig(
+  ...overrides: readonly unknown[]
+): E.Either<RNEA.ReadonlyNonEmptyArray<LrpoConfigProblem>, LrpoConfig> {
   const defaults = LRPO_DEFAULTS as unknown as Record<string, unknown>;
   // Each override merges into the ones before it; after a failed one, into the defaults (same
   // fields), so the later overrides are still checked.
   const merged = overrides.reduce<Validated<Record<string, unknown>>>((acc, o, i) => {
-    const next = mergeInto(E.isRight(acc) ? acc.right : defaults, o, '', overrides.length > 1 ? `overrides[${i}]` : 'overrides');
+    const next = mergeInto(
+      E.isRight(acc) ? acc.right : defaults,
+      o,
+      '',
+      overrides.length > 1 ? `overrides[${i}]` : 'overrides',
+    );
     return pipe(
       sequenceT(collecting)(acc, next),
       E.map(([, latest]) => latest),

@@ -5,5 +5,7 @@ import type { Tensor } from '../index.js';
 
 /** Repeats each of the B images K times along the batch: [B, ...] -> [B*K, ...], groups contiguous. */
 export function repeatEach(x: Tensor, k: number): Tensor {
-  return scope(() => reshape(broadcastTo(expandDims(x, 1), [x.shape[0], k, ...x.shape.slice(1)]), [x.shape[0] * k, ...x.shape.slice(1)]));
+  return scope(() =>
+    reshape(broadcastTo(expandDims(x, 1), [x.shape[0], k, ...x.shape.slice(1)]), [x.shape[0] * k, ...x.shape.slice(1)]),
+  );
 }

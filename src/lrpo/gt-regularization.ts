@@ -26,7 +26,9 @@ export function gtLikelihoodLoss(logProbGt: Tensor, options: GtLikelihoodOptions
   const op = 'gtLikelihoodLoss';
   const temperature = options.temperature ?? 40;
   if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) {
-    throw new LrpoConfigError(`${op}: temperature is ${String(temperature)}; expected a finite number > 0 (the paper uses 40).`);
+    throw new LrpoConfigError(
+      `${op}: temperature is ${String(temperature)}; expected a finite number > 0 (the paper uses 40).`,
+    );
   }
   checkVectors(op, { logProbGt });
   return scope(() => mean(sub(1, exp(div(logProbGt, temperature)))));

@@ -42,5 +42,15 @@ export { lrpoLoss, type LrpoLossInputs, type LrpoLoss } from './objective.js';
 export { rollout, disposeRollout, type Rollout } from './rollout.js';
 export { repeatEach } from './groups.js';
 export { rolloutLoss, lrpoUpdate, rolloutAdvantages, type UpdateContext, type UpdateMetrics } from './update.js';
-export { trainLrpo, lrpoStep, lrpoOptimizer, lrpoPlan, initLrpoState, stepInputs, type LrpoContext, type LrpoStepMetrics, type PolicyStep } from './train.js';
+export {
+  trainLrpo,
+  lrpoStep,
+  lrpoOptimizer,
+  lrpoPlan,
+  initLrpoState,
+  stepInputs,
+  type LrpoContext,
+  type LrpoStepMetrics,
+  type PolicyStep,
+} from './train.js';
 export { rewardBackpropStep } from './reward-backprop.js';

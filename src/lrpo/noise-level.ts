@@ -14,13 +14,18 @@ type Numbers = Float64Array | Float32Array | readonly number[];
 export function noiseLevelWeights(sigmas: Numbers): Float64Array {
   const op = 'noiseLevelWeights';
   if (sigmas === null || typeof sigmas !== 'object' || sigmas.length === 0) {
-    throw new RangeError(`${op}: expected the s_t of at least one trained step, got ${sigmas === null || typeof sigmas !== 'object' ? String(sigmas) : 'an empty list'}.`);
+    throw new RangeError(
+      `${op}: expected the s_t of at least one trained step, got ${sigmas === null || typeof sigmas !== 'object' ? String(sigmas) : 'an empty list'}.`,
+    );
   }
   let total = 0;
   for (let j = 0; j < sigmas.length; j++) {
     const s = sigmas[j];
     if (!(typeof s === 'number' && Number.isFinite(s) && s > 0)) {
-      throw new RangeError(`${op}: sigma ${j} is ${String(s)}; every trained step's s_t must be finite and ` + `> 0 (leave deterministic steps, such as the last DDIM step, out of training).`);
+      throw new RangeError(
+        `${op}: sigma ${j} is ${String(s)}; every trained step's s_t must be finite and ` +
+          `> 0 (leave deterministic steps, such as the last DDIM step, out of training).`,
+      );
     }
     total += s;
   }
@@ -41,29 +46,49 @@ export interface StepAdvantageOptions {
  * Returns a row-major Float64Array [samples][steps]: A_ij at i * steps + j. Use `stepColumn` for
  * one step's [samples].
  */
-export function stepAdvantages(advantages: Numbers, weights: Numbers | null, options: StepAdvantageOptions = {}): Float64Array {
+export function stepAdvantages(
+  advantages: Numbers,
+  weights: Numbers | null,
+  options: StepAdvantageOptions = {},
+): Float64Array {
   const op = 'stepAdvantages';
   const clip = options.clip ?? 5;
-  if (!(typeof clip === 'number' && clip > 0)) throw new LrpoConfigError(`${op}: clip is ${String(clip)}; expected a number > 0 (the paper uses 5; Infinity switches clipping off).`);
+  if (!(typeof clip === 'number' && clip > 0))
+    throw new LrpoConfigError(
+      `${op}: clip is ${String(clip)}; expected a number > 0 (the paper uses 5; Infinity switches clipping off).`,
+    );
   if (advantages === null || typeof advantages !== 'object' || advantages.length === 0) {
-    throw new RangeError(`${op}: expected the per-sample advantages (groupAdvantages' result), ` + `got ${advantages === null || typeof advantages !== 'object' ? String(advantages) : 'an empty list'}.`);
+    throw new RangeError(
+      `${op}: expected the per-sample advantages (groupAdvantages' result), ` +
+        `got ${advantages === null || typeof advantages !== 'object' ? String(advantages) : 'an empty list'}.`,
+    );
   }
   const steps = weights === null ? options.steps : weights.length;
   if (weights === null && options.steps === undefined) {
-    throw new RangeError(`${op}: weights is null (no noise-level weighting), so pass { steps } to say how many trained steps to fill.`);
+    throw new RangeError(
+      `${op}: weights is null (no noise-level weighting), so pass { steps } to say how many trained steps to fill.`,
+    );
   }
   if (!(typeof steps === 'number' && Number.isInteger(steps) && steps >= 1)) {
-    throw new RangeError(`${op}: ${weights === null ? `steps is ${String(options.steps)}` : 'weights is empty'}; expected at least one trained step.`);
+    throw new RangeError(
+      `${op}: ${weights === null ? `steps is ${String(options.steps)}` : 'weights is empty'}; expected at least one trained step.`,
+    );
   }
   if (weights !== null && options.steps !== undefined && options.steps !== weights.length) {
-    throw new RangeError(`${op}: steps is ${options.steps} but there are ${weights.length} weights; give one weight per trained step (or leave steps out).`);
+    throw new RangeError(
+      `${op}: steps is ${options.steps} but there are ${weights.length} weights; give one weight per trained step (or leave steps out).`,
+    );
   }
   for (let i = 0; i < advantages.length; i++) {
-    if (!Number.isFinite(advantages[i])) throw new RangeError(`${op}: advantage ${i} is ${String(advantages[i])}; advantages must be finite.`);
+    if (!Number.isFinite(advantages[i]))
+      throw new RangeError(`${op}: advantage ${i} is ${String(advantages[i])}; advantages must be finite.`);
   }
   if (weights !== null) {
     for (let j = 0; j < weights.length; j++) {
-      if (!(Number.isFinite(weights[j]) && weights[j] >= 0)) throw new RangeError(`${op}: weight ${j} is ${String(weights[j])}; weights must be finite and >= 0 (from noiseLevelWeights).`);
+      if (!(Number.isFinite(weights[j]) && weights[j] >= 0))
+        throw new RangeError(
+          `${op}: weight ${j} is ${String(weights[j])}; weights must be finite and >= 0 (from noiseLevelWeights).`,
+        );
     }
   }
   const out = new Float64Array(advantages.length * steps);
@@ -80,9 +105,12 @@ export function stepAdvantages(advantages: Numbers, weights: Numbers | null, opt
 export function stepColumn(values: Float64Array, steps: number, j: number): Float64Array {
   const op = 'stepColumn';
   if (!(Number.isInteger(steps) && steps >= 1 && values.length % steps === 0)) {
-    throw new RangeError(`${op}: ${values.length} values do not split into rows of ${steps} steps; pass the steps stepAdvantages was built with.`);
+    throw new RangeError(
+      `${op}: ${values.length} values do not split into rows of ${steps} steps; pass the steps stepAdvantages was built with.`,
+    );
   }
-  if (!(Number.isInteger(j) && j >= 0 && j < steps)) throw new RangeError(`${op}: step ${j} is out of range; expected an integer in 0..${steps - 1}.`);
+  if (!(Number.isInteger(j) && j >= 0 && j < steps))
+    throw new RangeError(`${op}: step ${j} is out of range; expected an integer in 0..${steps - 1}.`);
   const samples = values.length / steps;
   return Float64Array.from({ length: samples }, (_, i) => values[i * steps + j]);
 }

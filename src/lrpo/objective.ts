@@ -55,17 +55,28 @@ export function lrpoLoss(inputs: LrpoLossInputs): LrpoLoss {
   if (config === null || typeof config !== 'object' || config.gtRegularization === undefined) {
     throw new LrpoConfigError(`${op}: config is missing or not an LrpoConfig; build one with lrpoConfig(overrides).`);
   }
-  if (!Number.isInteger(steps) || steps < 1) throw new LrpoConfigError(`${op}: steps is ${String(steps)}; expected the number of trained steps the rows hold (an integer >= 1).`);
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new LrpoConfigError(
+      `${op}: steps is ${String(steps)}; expected the number of trained steps the rows hold (an integer >= 1).`,
+    );
   if (!Number.isInteger(gtSteps) || gtSteps < 0 || gtSteps > steps) {
-    throw new LrpoConfigError(`${op}: gtSteps is ${String(gtSteps)}; expected how many of the ${steps} trained steps are GT steps (gtSteps(config) among them).`);
+    throw new LrpoConfigError(
+      `${op}: gtSteps is ${String(gtSteps)}; expected how many of the ${steps} trained steps are GT steps (gtSteps(config) among them).`,
+    );
   }
   const useGt = config.gtRegularization.enabled && gtSteps > 0 && config.gtRegularization.weight > 0;
   const useKl = config.klWeight > 0;
   if (useGt && logProbGt === undefined) {
-    throw new LrpoConfigError(`${op}: ${gtSteps} GT step(s) are among the rows and gtRegularization ` + `is enabled (weight ${config.gtRegularization.weight}), but logProbGt was not given; ` + `pass the GT log-probs or disable gtRegularization.`);
+    throw new LrpoConfigError(
+      `${op}: ${gtSteps} GT step(s) are among the rows and gtRegularization ` +
+        `is enabled (weight ${config.gtRegularization.weight}), but logProbGt was not given; ` +
+        `pass the GT log-probs or disable gtRegularization.`,
+    );
   }
   if (useKl && klTerm === undefined) {
-    throw new LrpoConfigError(`${op}: klWeight is ${config.klWeight} but klTerm was not given; pass gaussianKl(mu_theta, mu_ref, s_t) or set klWeight: 0.`);
+    throw new LrpoConfigError(
+      `${op}: klWeight is ${config.klWeight} but klTerm was not given; pass gaussianKl(mu_theta, mu_ref, s_t) or set klWeight: 0.`,
+    );
   }
   if (useKl) requireTensor(op, klTerm, 'klTerm');
   checkVectors(op, { logProbNew, logProbOld, advantages });

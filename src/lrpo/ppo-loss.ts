@@ -20,13 +20,17 @@ export function checkVectors(op: string, named: Readonly<Record<string, unknown>
     const t = requireTensor(op, x, name);
     if (!isFloat(t.dtype)) throw new DTypeError(`${op}: ${name} has dtype ${t.dtype}; expected float32 or float64.`);
     if (t.rank !== 1 || t.size === 0) {
-      throw new ShapeError(`${op}: ${name} has shape ${fmtShape(t.shape)}; expected a non-empty vector [N], one value per sample (average log-probs over pixels first).`);
+      throw new ShapeError(
+        `${op}: ${name} has shape ${fmtShape(t.shape)}; expected a non-empty vector [N], one value per sample (average log-probs over pixels first).`,
+      );
     }
     if (n === undefined) {
       n = t.shape[0];
       first = name;
     } else if (t.shape[0] !== n) {
-      throw new ShapeError(`${op}: ${name} has shape ${fmtShape(t.shape)} but ${first} has [${n}]; pass one value per sample for every input.`);
+      throw new ShapeError(
+        `${op}: ${name} has shape ${fmtShape(t.shape)} but ${first} has [${n}]; pass one value per sample for every input.`,
+      );
     }
   }
   return n!;
@@ -34,7 +38,9 @@ export function checkVectors(op: string, named: Readonly<Record<string, unknown>
 
 export function checkClipEps(op: string, clipEps: number): void {
   if (!(typeof clipEps === 'number' && clipEps > 0 && clipEps < 1)) {
-    throw new LrpoConfigError(`${op}: clipEps is ${String(clipEps)}; expected a number in (0, 1) (the paper uses 1e-4).`);
+    throw new LrpoConfigError(
+      `${op}: clipEps is ${String(clipEps)}; expected a number in (0, 1) (the paper uses 1e-4).`,
+    );
   }
 }
 
@@ -46,7 +52,12 @@ export function checkClipEps(op: string, clipEps: number): void {
  * term wins (rho > 1 + eps with A > 0, rho < 1 - eps with A < 0) the gradient is zero. At an exact
  * tie (rho = 1 +- eps) our maximum/minimum split the gradient in half, as JAX does.
  */
-export function ppoClipLoss(logProbNew: Tensor, logProbOld: Tensor, advantages: Tensor, options: PpoClipOptions = {}): Tensor {
+export function ppoClipLoss(
+  logProbNew: Tensor,
+  logProbOld: Tensor,
+  advantages: Tensor,
+  options: PpoClipOptions = {},
+): Tensor {
   const op = 'ppoClipLoss';
   const clipEps = options.clipEps ?? 1e-4;
   checkClipEps(op, clipEps);
@@ -76,7 +87,11 @@ export interface PpoDiagnostics {
  * Cheap (two vectors of N numbers); await it outside any scope. Near |rho - 1| = clipEps the
  * clip fraction may differ from the device's float32 ratio by one sample.
  */
-export async function ppoDiagnostics(logProbNew: Tensor, logProbOld: Tensor, options: PpoClipOptions = {}): Promise<PpoDiagnostics> {
+export async function ppoDiagnostics(
+  logProbNew: Tensor,
+  logProbOld: Tensor,
+  options: PpoClipOptions = {},
+): Promise<PpoDiagnostics> {
   const op = 'ppoDiagnostics';
   const clipEps = options.clipEps ?? 1e-4;
   checkClipEps(op, clipEps);

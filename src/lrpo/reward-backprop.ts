@@ -19,7 +19,12 @@ import { stepInputs, type LrpoContext, type LrpoStepMetrics } from './train.js';
  * One reward-backprop update on B inputs x K samples: loss = -mean reward of the images whose last
  * DDIM step (its mean: the final sigma is tiny) is taken under grad. Consumes `state`.
  */
-export async function rewardBackpropStep(ctx: LrpoContext, optimizer: Optimizer, plan: DdimPlan, state: TrainState): Promise<{ state: TrainState; metrics: LrpoStepMetrics }> {
+export async function rewardBackpropStep(
+  ctx: LrpoContext,
+  optimizer: Optimizer,
+  plan: DdimPlan,
+  state: TrainState,
+): Promise<{ state: TrainState; metrics: LrpoStepMetrics }> {
   const { policy, config, reward } = ctx;
   const backend = treeLeaves(state.params)[0].backend;
   const batch = pairBatch(ctx.pairs, stepInputs(ctx, state.key, state.step), backend);
@@ -30,7 +35,11 @@ export async function rewardBackpropStep(ctx: LrpoContext, optimizer: Optimizer,
     update = await optimizerUpdate(spec, state, () => {
       const lq = repeatEach(batch.lq, config.groupSize);
       const cond = conditionOf(lq);
-      const { xs } = ddimSample(policy.model, state.params, cond, foldIn(state.key, state.step), { plan, keepTrajectory: true, logProbs: false });
+      const { xs } = ddimSample(policy.model, state.params, cond, foldIn(state.key, state.step), {
+        plan,
+        keepTrajectory: true,
+        logProbs: false,
+      });
       return (p: UNetParams) => {
         const x0 = ddimTransitions(policy.model, p, plan, [last], xs[last], cond).mean;
         const rewards = reward(imageOf(policy.space, x0, lq), batch.hq, batch.lq).total; // one reference per group
@@ -47,6 +56,19 @@ export async function rewardBackpropStep(ctx: LrpoContext, optimizer: Optimizer,
   return {
     state: { ...update.state, step },
     // The loss is the host mean of the read-back rewards (float64), as the reward curve shows it.
-    metrics: { step, loss: -rewardMean, policyLoss: -rewardMean, gtLoss: 0, klLoss: 0, gradNorm: update.gradNorm, ratioDeviation: 0, rewardMean, rewardStd, rewardTerms: {}, liveTensors: mem.tensors, liveBytes: mem.bytes },
+    metrics: {
+      step,
+      loss: -rewardMean,
+      policyLoss: -rewardMean,
+      gtLoss: 0,
+      klLoss: 0,
+      gradNorm: update.gradNorm,
+      ratioDeviation: 0,
+      rewardMean,
+      rewardStd,
+      rewardTerms: {},
+      liveTensors: mem.tensors,
+      liveBytes: mem.bytes,
+    },
   };
 }

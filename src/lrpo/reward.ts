@@ -2,7 +2,12 @@
 // weighted terms to a batched reward (restored, gt, lq) -> { total, terms }, and the paper's
 // four-part default built from our offline stand-ins.
 import { identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
-import { FACE_FEATURE_LAYERS, faceFeatures, type FaceFeatures, type FaceFeatureSource } from '../metrics/face-embedding/features.js';
+import {
+  FACE_FEATURE_LAYERS,
+  faceFeatures,
+  type FaceFeatures,
+  type FaceFeatureSource,
+} from '../metrics/face-embedding/features.js';
 import { featureMapDistance, similarityOfDistance, type PerceptualSimilarityOptions } from '../metrics/perceptual.js';
 import { checkImages } from '../metrics/validate.js';
 import { waveletFidelity, type WaveletFidelityOptions } from '../metrics/wavelet.js';
@@ -59,27 +64,47 @@ export type RewardTerms = Readonly<Record<string, RewardTerm>> | readonly (Rewar
 
 function normalizeTerms(terms: RewardTerms): readonly (readonly [string, RewardTerm])[] {
   const op = 'compositeReward';
-  if (terms === null || typeof terms !== 'object') throw new RewardConfigError(`${op}: expected a record { name: { weight, fn } } of terms, got ${terms === null ? 'null' : typeof terms}.`);
+  if (terms === null || typeof terms !== 'object')
+    throw new RewardConfigError(
+      `${op}: expected a record { name: { weight, fn } } of terms, got ${terms === null ? 'null' : typeof terms}.`,
+    );
   const entries: (readonly [string, RewardTerm])[] = Array.isArray(terms)
     ? terms.map((t: RewardTerm & { name: string }, i) => {
-        if (t === null || typeof t !== 'object') throw new RewardConfigError(`${op}: terms[${i}] is ${t === null ? 'null' : typeof t}; expected { name, weight, fn }.`);
+        if (t === null || typeof t !== 'object')
+          throw new RewardConfigError(
+            `${op}: terms[${i}] is ${t === null ? 'null' : typeof t}; expected { name, weight, fn }.`,
+          );
         return [t.name, t] as const;
       })
     : Object.entries(terms as Record<string, RewardTerm>);
   if (entries.length === 0) throw new RewardConfigError(`${op}: no terms; give at least one { name: { weight, fn } }.`);
   const seen = new Set<string>();
   for (const [name, term] of entries) {
-    if (typeof name !== 'string' || name.trim() === '') throw new RewardConfigError(`${op}: a term has name ${JSON.stringify(name)}; names must be non-empty strings.`);
-    if (seen.has(name)) throw new RewardConfigError(`${op}: two terms are named ${JSON.stringify(name)}; names must be unique (they key the result's terms).`);
+    if (typeof name !== 'string' || name.trim() === '')
+      throw new RewardConfigError(`${op}: a term has name ${JSON.stringify(name)}; names must be non-empty strings.`);
+    if (seen.has(name))
+      throw new RewardConfigError(
+        `${op}: two terms are named ${JSON.stringify(name)}; names must be unique (they key the result's terms).`,
+      );
     seen.add(name);
-    if (term === null || typeof term !== 'object') throw new RewardConfigError(`${op}: term "${name}" is ${term === null ? 'null' : typeof term}; expected { weight, fn }.`);
+    if (term === null || typeof term !== 'object')
+      throw new RewardConfigError(
+        `${op}: term "${name}" is ${term === null ? 'null' : typeof term}; expected { weight, fn }.`,
+      );
     if (typeof term.weight !== 'number' || !Number.isFinite(term.weight)) {
-      throw new RewardConfigError(`${op}: term "${name}" has weight ${String(term.weight)}; weights must be finite numbers.`);
+      throw new RewardConfigError(
+        `${op}: term "${name}" has weight ${String(term.weight)}; weights must be finite numbers.`,
+      );
     }
-    if (typeof term.fn !== 'function') throw new RewardConfigError(`${op}: term "${name}" has no fn; expected fn: (restored, gt, lq) => Tensor [N].`);
+    if (typeof term.fn !== 'function')
+      throw new RewardConfigError(`${op}: term "${name}" has no fn; expected fn: (restored, gt, lq) => Tensor [N].`);
   }
   // A frozen copy: later edits to the caller's object do not change the reward.
-  return Object.freeze(entries.map(([name, t]) => Object.freeze([name, Object.freeze({ weight: t.weight, fn: t.fn, grouped: t.grouped === true })] as const)));
+  return Object.freeze(
+    entries.map(([name, t]) =>
+      Object.freeze([name, Object.freeze({ weight: t.weight, fn: t.fn, grouped: t.grouped === true })] as const),
+    ),
+  );
 }
 
 /** Checks a reward call's batches: restored [N, C, H, W]; gt and lq G rows of restored's image shape (lq: any size), G dividing N. Returns K = N / G. */
@@ -90,10 +115,18 @@ function checkRewardInputs(op: string, restored: Tensor, gt: Tensor, lq: Tensor)
   const n = restored.shape[0];
   const g = gt.shape[0];
   if (gt.shape.slice(1).some((d, i) => d !== restored.shape[i + 1]) || n % g !== 0) {
-    throw new ShapeError(`${op}: restored ${fmtShape(restored.shape)} and gt ${fmtShape(gt.shape)} do not fit; gt must have restored's image shape and N rows, or G rows with N = G * K (each group's K candidates contiguous). Resize or repeat the ground truth.`);
+    throw new ShapeError(
+      `${op}: restored ${fmtShape(restored.shape)} and gt ${fmtShape(gt.shape)} do not fit; gt must have restored's image shape and N rows, or G rows with N = G * K (each group's K candidates contiguous). Resize or repeat the ground truth.`,
+    );
   }
-  if (lq.shape[0] !== g) throw new ShapeError(`${op}: lq ${fmtShape(lq.shape)} has ${lq.shape[0]} images but gt ${fmtShape(gt.shape)} has ${g}; pass one LQ input per ground truth.`);
-  if (restored.backend !== gt.backend || gt.backend !== lq.backend) throw new ShapeError(`${op}: restored, gt and lq are on ${restored.backend}, ${gt.backend} and ${lq.backend}; move them to one backend with toBackend.`);
+  if (lq.shape[0] !== g)
+    throw new ShapeError(
+      `${op}: lq ${fmtShape(lq.shape)} has ${lq.shape[0]} images but gt ${fmtShape(gt.shape)} has ${g}; pass one LQ input per ground truth.`,
+    );
+  if (restored.backend !== gt.backend || gt.backend !== lq.backend)
+    throw new ShapeError(
+      `${op}: restored, gt and lq are on ${restored.backend}, ${gt.backend} and ${lq.backend}; move them to one backend with toBackend.`,
+    );
   return n / g;
 }
 
@@ -113,14 +146,22 @@ export function compositeReward(terms: RewardTerms): Reward {
     return scope(() => {
       // Per-image references for the terms that are not group-aware, made once.
       let perImage: readonly [Tensor, Tensor] | undefined;
-      const references = (grouped: boolean) => (grouped || k === 1 ? ([gt, lq] as const) : (perImage ??= [repeatEach(gt, k), repeatEach(lq, k)]));
+      const references = (grouped: boolean) =>
+        grouped || k === 1 ? ([gt, lq] as const) : (perImage ??= [repeatEach(gt, k), repeatEach(lq, k)]);
       const scores: Record<string, Tensor> = {};
       let total: Tensor | undefined;
       for (const [name, { weight, fn, grouped }] of entries) {
         const s = fn(restored, ...references(grouped === true));
-        if (!(s instanceof Tensor)) throw new ShapeError(`${op}: term "${name}" returned ${s === null ? 'null' : typeof s}; a term must return a Tensor of shape [${n}].`);
-        if (s.rank !== 1 || s.shape[0] !== n) throw new ShapeError(`${op}: term "${name}" returned shape ${fmtShape(s.shape)}; a term must return one score per image, shape [${n}].`);
-        if (s.dtype !== 'float32' && s.dtype !== 'float64') throw new ShapeError(`${op}: term "${name}" returned dtype ${s.dtype}; scores must be float32 or float64.`);
+        if (!(s instanceof Tensor))
+          throw new ShapeError(
+            `${op}: term "${name}" returned ${s === null ? 'null' : typeof s}; a term must return a Tensor of shape [${n}].`,
+          );
+        if (s.rank !== 1 || s.shape[0] !== n)
+          throw new ShapeError(
+            `${op}: term "${name}" returned shape ${fmtShape(s.shape)}; a term must return one score per image, shape [${n}].`,
+          );
+        if (s.dtype !== 'float32' && s.dtype !== 'float64')
+          throw new ShapeError(`${op}: term "${name}" returned dtype ${s.dtype}; scores must be float32 or float64.`);
         scores[name] = s;
         const weighted = mul(s, weight);
         total = total ? add(total, weighted) : weighted;
@@ -137,7 +178,12 @@ export type DefaultRewardTermName = 'identity' | 'perceptual' | 'noReference' | 
  * The paper's weights (docs/architecture.md, "The LRPO pipeline"): 0.3 face quality,
  * 0.3 (1 - LPIPS), 0.1 no-reference IQA, 0.3 wavelet.
  */
-export const DEFAULT_REWARD_WEIGHTS: Readonly<Record<DefaultRewardTermName, number>> = Object.freeze({ identity: 0.3, perceptual: 0.3, noReference: 0.1, wavelet: 0.3 });
+export const DEFAULT_REWARD_WEIGHTS: Readonly<Record<DefaultRewardTermName, number>> = Object.freeze({
+  identity: 0.3,
+  perceptual: 0.3,
+  noReference: 0.1,
+  wavelet: 0.3,
+});
 
 export interface DefaultRewardOptions {
   /** Overrides of DEFAULT_REWARD_WEIGHTS; a weight of 0 keeps the term in `terms` but out of the total. */
@@ -172,20 +218,27 @@ export function defaultReward(params: FaceRecognitionParams, options: DefaultRew
   const weights = { ...DEFAULT_REWARD_WEIGHTS, ...options.weights };
   const unknown = Object.keys(weights).filter((k) => !(k in DEFAULT_REWARD_WEIGHTS));
   if (unknown.length > 0) {
-    throw new RewardConfigError(`defaultReward: unknown weight(s) ${unknown.join(', ')}; the terms are ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(', ')}. Use compositeReward for other terms.`);
+    throw new RewardConfigError(
+      `defaultReward: unknown weight(s) ${unknown.join(', ')}; the terms are ${Object.keys(DEFAULT_REWARD_WEIGHTS).join(', ')}. Use compositeReward for other terms.`,
+    );
   }
   const noReference = options.noReference ?? ((x: Tensor) => detailQuality(x));
-  if (typeof noReference !== 'function') throw new RewardConfigError(`defaultReward: noReference must be a function restored => Tensor [N], got ${typeof noReference}.`);
+  if (typeof noReference !== 'function')
+    throw new RewardConfigError(
+      `defaultReward: noReference must be a function restored => Tensor [N], got ${typeof noReference}.`,
+    );
   const layers = options.perceptual?.layers ?? FACE_FEATURE_LAYERS;
   const scale = options.perceptual?.scale ?? layers.length;
-  if (!(Number.isFinite(scale) && scale > 0)) throw new RewardConfigError(`defaultReward: perceptual.scale must be a positive finite number, got ${scale}.`);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new RewardConfigError(`defaultReward: perceptual.scale must be a positive finite number, got ${scale}.`);
   // identity and perceptual share one face-ResNet pass per image (faceFeatures), and a group's
   // reference is embedded once: N + G passes per call instead of 4N. The memo lives for one call.
   const termsWith = (features: (x: Tensor) => FaceFeatures): RewardTerms => ({
     identity: {
       weight: weights.identity,
       grouped: true,
-      fn: (x, gt) => identitySimilarity(features(x).embedding, repeatEach(features(gt).embedding, x.shape[0] / gt.shape[0])),
+      fn: (x, gt) =>
+        identitySimilarity(features(x).embedding, repeatEach(features(gt).embedding, x.shape[0] / gt.shape[0])),
     },
     perceptual: {
       weight: weights.perceptual,
@@ -196,11 +249,20 @@ export function defaultReward(params: FaceRecognitionParams, options: DefaultRew
     noReference: { weight: weights.noReference, fn: (x) => noReference(x) },
     wavelet: { weight: weights.wavelet, fn: (x, gt) => waveletFidelity(x, gt, options.wavelet) },
   });
-  compositeReward(termsWith(() => { throw new Error('unreachable'); })); // validates the weights now
+  compositeReward(
+    termsWith(() => {
+      throw new Error('unreachable');
+    }),
+  ); // validates the weights now
   return (restored, gt, lq, shared) => {
     // The caller's features, when they come from this network and these taps (kept by the caller).
     const source = shared?.faceFeatures;
-    if (source && source.params === params && source.layers.length === layers.length && source.layers.every((l, i) => l === layers[i])) {
+    if (
+      source &&
+      source.params === params &&
+      source.layers.length === layers.length &&
+      source.layers.every((l, i) => l === layers[i])
+    ) {
       return compositeReward(termsWith(source.of))(restored, gt, lq);
     }
     const memo = new Map<Tensor, FaceFeatures>();

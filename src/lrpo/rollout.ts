@@ -35,19 +35,31 @@ export interface Rollout {
  * plan's stochastic DDIM and scores them. No gradients flow; every tensor in the result is the
  * caller's (free them with disposeRollout).
  */
-export async function rollout(policy: Policy, params: UNetParams, reward: Reward, batch: { readonly hq: Tensor; readonly lq: Tensor }, groupSize: number, plan: DdimPlan, k: PRNGKey): Promise<Rollout> {
+export async function rollout(
+  policy: Policy,
+  params: UNetParams,
+  reward: Reward,
+  batch: { readonly hq: Tensor; readonly lq: Tensor },
+  groupSize: number,
+  plan: DdimPlan,
+  k: PRNGKey,
+): Promise<Rollout> {
   const sampled = scope(() => {
     const lq = repeatEach(batch.lq, groupSize);
     const hq = repeatEach(batch.hq, groupSize);
     const cond = conditionOf(lq);
-    const { xs, logProbs, x0 } = named('sample', () => ddimSample(policy.model, params, cond, k, { plan, keepTrajectory: true, logProbs: true }));
+    const { xs, logProbs, x0 } = named('sample', () =>
+      ddimSample(policy.model, params, cond, k, { plan, keepTrajectory: true, logProbs: true }),
+    );
     const restored = imageOf(policy.space, x0, lq);
     const scores = named('reward', () => reward(restored, batch.hq, batch.lq)); // one reference per group: embedded once
     return { lq, hq, cond, xs, logProbs, restored, target: targetOf(policy.space, hq, lq), scores };
   });
   const names = Object.keys(sampled.scores.terms);
   try {
-    const [total, ...terms] = await Promise.all([sampled.scores.total, ...names.map((n) => sampled.scores.terms[n])].map((t) => t.data()));
+    const [total, ...terms] = await Promise.all(
+      [sampled.scores.total, ...names.map((n) => sampled.scores.terms[n])].map((t) => t.data()),
+    );
     return {
       inputs: batch.lq.shape[0],
       groupSize,

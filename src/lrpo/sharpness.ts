@@ -27,10 +27,12 @@ const LUMA = [0.299, 0.587, 0.114] as const;
 export function laplacianSharpness(images: Tensor, options: LaplacianSharpnessOptions = {}): Tensor {
   const op = 'laplacianSharpness';
   const halfPoint = options.halfPoint ?? 0.01;
-  if (!(Number.isFinite(halfPoint) && halfPoint > 0)) throw new MetricInputError(`${op}: halfPoint must be a positive finite number, got ${halfPoint}.`);
+  if (!(Number.isFinite(halfPoint) && halfPoint > 0))
+    throw new MetricInputError(`${op}: halfPoint must be a positive finite number, got ${halfPoint}.`);
   checkImages(op, images, 'images', { minSize: 3, minSizeReason: 'the 3x3 Laplacian' });
   const c = images.shape[1];
-  if (c !== 1 && c !== 3) throw new MetricInputError(`${op}: images must have 1 or 3 channels (gray or RGB), got ${c}.`);
+  if (c !== 1 && c !== 3)
+    throw new MetricInputError(`${op}: images must have 1 or 3 channels (gray or RGB), got ${c}.`);
   return scope(() => {
     const lap = [0, 1, 0, 1, -4, 1, 0, 1, 0];
     // Luma and Laplacian in one 3x3 convolution: out = sum_c luma_c * (lap * x_c).

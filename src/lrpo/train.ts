@@ -29,10 +29,12 @@ export interface LrpoStepMetrics extends UpdateMetrics {
 }
 
 /** The AdamW of the config (constant learning rate, as the paper's fine-tuning). */
-export const lrpoOptimizer = (config: LrpoConfig): Optimizer => adamw({ lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
+export const lrpoOptimizer = (config: LrpoConfig): Optimizer =>
+  adamw({ lr: config.optimizer.lr, weightDecay: config.optimizer.weightDecay });
 
 /** The rollout sampler of the config: S uniform DDIM steps with its eta (offset 1, every step has a log-prob). */
-export const lrpoPlan = (policy: Policy, config: LrpoConfig): DdimPlan => ddimPlan(policy.schedule, { steps: config.sampling.steps, eta: config.sampling.eta });
+export const lrpoPlan = (policy: Policy, config: LrpoConfig): DdimPlan =>
+  ddimPlan(policy.schedule, { steps: config.sampling.steps, eta: config.sampling.eta });
 
 export interface LrpoContext {
   readonly policy: Policy;
@@ -53,42 +55,88 @@ export function stepInputs(ctx: LrpoContext, root: TrainState['key'], step: numb
 }
 
 /** One LRPO step: rollout on fresh inputs, then the update. Consumes `state`. */
-export async function lrpoStep(ctx: LrpoContext, optimizer: Optimizer, plan: DdimPlan, state: TrainState): Promise<{ state: TrainState; metrics: LrpoStepMetrics }> {
+export async function lrpoStep(
+  ctx: LrpoContext,
+  optimizer: Optimizer,
+  plan: DdimPlan,
+  state: TrainState,
+): Promise<{ state: TrainState; metrics: LrpoStepMetrics }> {
   const [sampleKey, noiseKey] = split(foldIn(state.key, state.step), 2);
   const backend = treeLeaves(state.params)[0].backend;
   const batch = pairBatch(ctx.pairs, stepInputs(ctx, state.key, state.step), backend);
   let r;
   try {
-    r = await named('rollout', () => rollout(ctx.policy, state.params, ctx.reward, batch, ctx.config.groupSize, plan, sampleKey));
+    r = await named('rollout', () =>
+      rollout(ctx.policy, state.params, ctx.reward, batch, ctx.config.groupSize, plan, sampleKey),
+    );
   } finally {
     batch.hq.dispose();
     batch.lq.dispose();
   }
   try {
     // The noise-floor control: the same rewards, dealt to the samples at random.
-    const scored = ctx.config.shuffleRewards ? { ...r, rewards: Float64Array.from(permutation(foldIn(sampleKey, STREAMS.shuffledRewards), r.rewards.length), (i) => r.rewards[i]) } : r;
+    const scored = ctx.config.shuffleRewards
+      ? {
+          ...r,
+          rewards: Float64Array.from(
+            permutation(foldIn(sampleKey, STREAMS.shuffledRewards), r.rewards.length),
+            (i) => r.rewards[i],
+          ),
+        }
+      : r;
     const { state: next, metrics } = await named('update', () =>
-      lrpoUpdate({ policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference }, state, scored, noiseKey),
+      lrpoUpdate(
+        { policy: ctx.policy, config: ctx.config, plan, optimizer, reference: ctx.reference },
+        state,
+        scored,
+        noiseKey,
+      ),
     );
     const mem = memory()[backend];
     const { mean, sd } = meanInterval(r.rewards);
     const terms = Object.fromEntries(Object.entries(r.rewardTerms).map(([k, v]) => [k, meanInterval(v).mean]));
-    return { state: next, metrics: { ...metrics, step: next.step, rewardMean: mean, rewardStd: sd, rewardTerms: terms, liveTensors: mem.tensors, liveBytes: mem.bytes } };
+    return {
+      state: next,
+      metrics: {
+        ...metrics,
+        step: next.step,
+        rewardMean: mean,
+        rewardStd: sd,
+        rewardTerms: terms,
+        liveTensors: mem.tensors,
+        liveBytes: mem.bytes,
+      },
+    };
   } finally {
     disposeRollout(r);
   }
 }
 
 /** One training step of some method (lrpoStep, or rewardBackpropStep for the baseline). */
-export type PolicyStep = (ctx: LrpoContext, optimizer: Optimizer, plan: DdimPlan, state: TrainState) => Promise<{ state: TrainState; metrics: LrpoStepMetrics }>;
+export type PolicyStep = (
+  ctx: LrpoContext,
+  optimizer: Optimizer,
+  plan: DdimPlan,
+  state: TrainState,
+) => Promise<{ state: TrainState; metrics: LrpoStepMetrics }>;
 
 /** Runs LRPO (or another `method` step) from state.step to `steps`: a fold. Consumes `state`, returns the final one. */
-export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainState, hooks: TrainHooks<LrpoStepMetrics> = {}, method: PolicyStep = lrpoStep): Promise<TrainState> {
+export async function trainLrpo(
+  ctx: LrpoContext,
+  steps: number,
+  state: TrainState,
+  hooks: TrainHooks<LrpoStepMetrics> = {},
+  method: PolicyStep = lrpoStep,
+): Promise<TrainState> {
   if (ctx.pairs.size !== ctx.policy.imageSize) {
-    throw new RangeError(`trainLrpo: the pairs are ${ctx.pairs.size} px but the policy works at ${ctx.policy.imageSize} px; build pairs at ${ctx.policy.imageSize} px.`);
+    throw new RangeError(
+      `trainLrpo: the pairs are ${ctx.pairs.size} px but the policy works at ${ctx.policy.imageSize} px; build pairs at ${ctx.policy.imageSize} px.`,
+    );
   }
   if (ctx.pairs.count < ctx.config.inputsPerBatch) {
-    throw new RangeError(`trainLrpo: ${ctx.pairs.count} pairs are fewer than inputsPerBatch ${ctx.config.inputsPerBatch}; add pairs or lower it.`);
+    throw new RangeError(
+      `trainLrpo: ${ctx.pairs.count} pairs are fewer than inputsPerBatch ${ctx.config.inputsPerBatch}; add pairs or lower it.`,
+    );
   }
   const optimizer = lrpoOptimizer(ctx.config);
   const plan = lrpoPlan(ctx.policy, ctx.config);
@@ -96,4 +144,9 @@ export async function trainLrpo(ctx: LrpoContext, steps: number, state: TrainSta
 }
 
 /** A fresh LRPO state starting from (a copy-free handle of) SFT params; its optimizer moments start at zero. */
-export const initLrpoState = (config: LrpoConfig, params: UNetParams, seed: number): TrainState => ({ params, opt: lrpoOptimizer(config).init(params), step: 0, key: prngKey(seed) });
+export const initLrpoState = (config: LrpoConfig, params: UNetParams, seed: number): TrainState => ({
+  params,
+  opt: lrpoOptimizer(config).init(params),
+  step: 0,
+  key: prngKey(seed),
+});

@@ -2,7 +2,21 @@
 // advantages, noise-level assignment, then the objective (objective.ts) over the trained steps and
 // AdamW with gradient clipping (train/step.ts).
 // All trained steps go through the UNet together (ddimTransitions): one forward and one backward.
-import { stopGradient, foldIn, normal, permutation, STREAMS, scope, tensor, abs, exp, sub, concat, slice, mean } from '../index.js';
+import {
+  stopGradient,
+  foldIn,
+  normal,
+  permutation,
+  STREAMS,
+  scope,
+  tensor,
+  abs,
+  exp,
+  sub,
+  concat,
+  slice,
+  mean,
+} from '../index.js';
 import type { Optimizer, PRNGKey, Tensor } from '../index.js';
 import { ddimTransitions, rowLogProb } from '../models/diffusion/ddim-transitions.js';
 import type { DdimPlan } from '../models/diffusion/ddim-plan.js';
@@ -32,7 +46,11 @@ export interface UpdateMetrics {
 /** Per-(sample, step) advantages of a rollout, row-major [N][trained steps]. */
 export function rolloutAdvantages(config: LrpoConfig, plan: DdimPlan, r: Rollout): Float64Array {
   const steps = trainedSteps(config);
-  const advantages = groupAdvantages(r.rewards, { groupSize: r.groupSize, stdEps: config.advantageStdEps, useBatchStd: config.batchStd });
+  const advantages = groupAdvantages(r.rewards, {
+    groupSize: r.groupSize,
+    stdEps: config.advantageStdEps,
+    useBatchStd: config.batchStd,
+  });
   const weights = config.noiseLevelWeighting ? noiseLevelWeights(steps.map((j) => plan.sigmas[j])) : null;
   return stepAdvantages(advantages, weights, { clip: config.advantageClip, steps: steps.length });
 }
@@ -66,13 +84,28 @@ export function rolloutLoss(
   const n = r.rewards.length;
   const rows = steps.length * n;
   return scope(() => {
-    const xt = concat(steps.map((j) => r.xs[j]), { axis: 0 });
-    const xPrev = concat(steps.map((j) => r.xs[j + 1]), { axis: 0 });
-    const cond = concat(steps.map(() => r.cond), { axis: 0 });
-    const logProbOld = concat(steps.map((j) => r.logProbs[j]), { axis: 0 });
+    const xt = concat(
+      steps.map((j) => r.xs[j]),
+      { axis: 0 },
+    );
+    const xPrev = concat(
+      steps.map((j) => r.xs[j + 1]),
+      { axis: 0 },
+    );
+    const cond = concat(
+      steps.map(() => r.cond),
+      { axis: 0 },
+    );
+    const logProbOld = concat(
+      steps.map((j) => r.logProbs[j]),
+      { axis: 0 },
+    );
     // Row g*n + i is sample i at step steps[g]; advantages are [sample][trained step].
     const column = steps.map((j) => all.indexOf(j));
-    const advRows = tensor(Float32Array.from({ length: rows }, (_, row) => advantages[(row % n) * all.length + column[Math.floor(row / n)]]), { shape: [rows], dtype: 'float32', backend: xt.backend });
+    const advRows = tensor(
+      Float32Array.from({ length: rows }, (_, row) => advantages[(row % n) * all.length + column[Math.floor(row / n)]]),
+      { shape: [rows], dtype: 'float32', backend: xt.backend },
+    );
     const { mean: mu, logProb } = ddimTransitions(policy.model, params, plan, steps, xt, cond, { xPrev });
     let logProbGt: Tensor | undefined;
     if (gt.length > 0 && config.gtRegularization.weight > 0) {
@@ -81,28 +114,56 @@ export function rolloutLoss(
       const first = steps.indexOf(gt[0]);
       const muGt = slice(mu, [first * n], [(first + gt.length) * n]);
       const prevT = gt.flatMap((j) => Array.from({ length: n }, () => plan.prevTimesteps[j]));
-      const target = concat(gt.map(() => r.target), { axis: 0 });
+      const target = concat(
+        gt.map(() => r.target),
+        { axis: 0 },
+      );
       const xGt = qSample(policy.schedule, target, prevT, normal(noiseKey, target.shape, { backend: target.backend }));
       const sigmas = Float64Array.from(prevT, (_, row) => plan.sigmas[gt[Math.floor(row / n)]]);
       logProbGt = rowLogProb(xGt, muGt, sigmas);
     }
     let klTerm: Tensor | undefined;
     if (config.klWeight > 0) {
-      if (!ctx.reference) throw new Error(`rolloutLoss: klWeight is ${config.klWeight} but no reference params were given; pass the frozen SFT params or set klWeight 0.`);
+      if (!ctx.reference)
+        throw new Error(
+          `rolloutLoss: klWeight is ${config.klWeight} but no reference params were given; pass the frozen SFT params or set klWeight 0.`,
+        );
       const muRef = stopGradient(ddimTransitions(policy.model, ctx.reference, plan, steps, xt, cond).mean);
-      const sigmaRows = tensor(Float32Array.from({ length: rows }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]), { shape: [rows, 1, 1, 1], backend: xt.backend });
+      const sigmaRows = tensor(
+        Float32Array.from({ length: rows }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]),
+        { shape: [rows, 1, 1, 1], backend: xt.backend },
+      );
       klTerm = gaussianKl(mu, muRef, sigmaRows);
     }
-    const objective = lrpoLoss({ logProbNew: logProb!, logProbOld, advantages: advRows, logProbGt, klTerm, config, steps: steps.length, gtSteps: gt.length });
+    const objective = lrpoLoss({
+      logProbNew: logProb!,
+      logProbOld,
+      advantages: advRows,
+      logProbGt,
+      klTerm,
+      config,
+      steps: steps.length,
+      gtSteps: gt.length,
+    });
     return { ...objective, logProbNew: stopGradient(logProb!), logProbOld };
   });
 }
 
 /** config.updatesPerBatch AdamW updates on one rollout. The state is consumed (as a fold's accumulator). */
-export async function lrpoUpdate(ctx: UpdateContext, state: TrainState, r: Rollout, noiseKey: PRNGKey): Promise<{ state: TrainState; metrics: UpdateMetrics }> {
+export async function lrpoUpdate(
+  ctx: UpdateContext,
+  state: TrainState,
+  r: Rollout,
+  noiseKey: PRNGKey,
+): Promise<{ state: TrainState; metrics: UpdateMetrics }> {
   const advantages = rolloutAdvantages(ctx.config, ctx.plan, r);
   const steps = updateSteps(ctx.config, noiseKey);
-  const spec = { op: 'lrpoUpdate', optimizer: ctx.optimizer, gradClip: ctx.config.optimizer.gradClip, lr: ctx.config.optimizer.lr };
+  const spec = {
+    op: 'lrpoUpdate',
+    optimizer: ctx.optimizer,
+    gradClip: ctx.config.optimizer.gradClip,
+    lr: ctx.config.optimizer.lr,
+  };
   const lossOf = (p: UNetParams) => {
     const l = rolloutLoss(ctx, p, r, advantages, noiseKey, steps);
     return [l.loss, { ...l.terms, ratioDeviation: mean(absRatioDeviation(l.logProbNew, l.logProbOld)) }] as const;
@@ -112,7 +173,15 @@ export async function lrpoUpdate(ctx: UpdateContext, state: TrainState, r: Rollo
   for (let u = 0; u < ctx.config.updatesPerBatch; u++) {
     const { state: next, loss, gradNorm, aux } = await optimizerUpdate(spec, current, () => lossOf);
     current = next;
-    if (u === 0) metrics = { loss, policyLoss: aux.policy[0], gtLoss: aux.gt[0], klLoss: aux.kl[0], gradNorm, ratioDeviation: aux.ratioDeviation[0] };
+    if (u === 0)
+      metrics = {
+        loss,
+        policyLoss: aux.policy[0],
+        gtLoss: aux.gt[0],
+        klLoss: aux.kl[0],
+        gradNorm,
+        ratioDeviation: aux.ratioDeviation[0],
+      };
   }
   return { state: { ...current, step: current.step + 1 }, metrics: metrics! };
 }
@@ -127,4 +196,5 @@ export function updateSteps(config: LrpoConfig, k: PRNGKey): number[] {
     .map((i) => all[i]);
 }
 
-const absRatioDeviation = (logProbNew: Tensor, logProbOld: Tensor): Tensor => scope(() => abs(sub(exp(sub(logProbNew, logProbOld)), 1)));
+const absRatioDeviation = (logProbNew: Tensor, logProbOld: Tensor): Tensor =>
+  scope(() => abs(sub(exp(sub(logProbNew, logProbOld)), 1)));

@@ -123,7 +123,8 @@ export function resizeCubicHalf(src: GrayPlane): GrayPlane {
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       let s = 0;
-      if (x < simdWidth) for (let k = 3; k >= 0; k--) s = f32(f32(rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k]) + s);
+      if (x < simdWidth)
+        for (let k = 3; k >= 0; k--) s = f32(f32(rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k]) + s);
       else for (let k = 0; k < 4; k++) s = f32(s + f32(rows[ys.index[y * 4 + k] * width + x] * ys.weight[y * 4 + k]));
       data[y * width + x] = s;
     }
@@ -282,7 +283,12 @@ export function aggdFit(values: Float32Array): AggdFit {
 }
 
 /** Neighbour offsets [dy, dx] of the four paired products (H, V, D1, D2; section III.B). */
-const SHIFTS: readonly (readonly [number, number])[] = [[0, 1], [1, 0], [1, 1], [-1, 1]];
+const SHIFTS: readonly (readonly [number, number])[] = [
+  [0, 1],
+  [1, 0],
+  [1, 1],
+  [-1, 1],
+];
 
 /** The 18 features of one scale from its MSCN plane (OpenCV's order: GGD 2, then 4 per orientation). */
 export function scaleFeatures(mscn: GrayPlane): number[] {

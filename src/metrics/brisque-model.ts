@@ -58,7 +58,10 @@ export interface BrisqueModelOptions {
 }
 
 /** Resolves the two file paths: explicit paths, then modelDir, then $WEBGPU_LRPO_BRISQUE_DIR, then BRISQUE_MODEL_DIRS. */
-export function brisqueModelPaths(options: BrisqueModelOptions = {}, env?: NodeJS.ProcessEnv): { modelPath: string; rangePath: string } {
+export function brisqueModelPaths(
+  options: BrisqueModelOptions = {},
+  env?: NodeJS.ProcessEnv,
+): { modelPath: string; rangePath: string } {
   const explicitDir = options.modelDir ?? readEnv(BRISQUE_MODEL_DIR_ENV, env);
   const dirs = explicitDir !== undefined && explicitDir !== '' ? [explicitDir] : BRISQUE_MODEL_DIRS;
   const find = (file: string, given: string | undefined): string => {
@@ -67,10 +70,17 @@ export function brisqueModelPaths(options: BrisqueModelOptions = {}, env?: NodeJ
       return given;
     }
     const hit = dirs.map((d) => join(d, file)).find((p) => existsSync(p));
-    if (hit === undefined) throw missing(file, dirs.map((d) => join(d, file)));
+    if (hit === undefined)
+      throw missing(
+        file,
+        dirs.map((d) => join(d, file)),
+      );
     return hit;
   };
-  return { modelPath: find(BRISQUE_MODEL_FILE, options.modelPath), rangePath: find(BRISQUE_RANGE_FILE, options.rangePath) };
+  return {
+    modelPath: find(BRISQUE_MODEL_FILE, options.modelPath),
+    rangePath: find(BRISQUE_RANGE_FILE, options.rangePath),
+  };
 }
 
 function missing(file: string, tried: readonly string[]): BrisqueModelError {
@@ -100,14 +110,23 @@ function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new BrisqueModelError(`brisque: cannot read ${path}: ${(e as Error).message}. Reinstall opencv-data (apt-get install --reinstall opencv-data).`);
+    throw new BrisqueModelError(
+      `brisque: cannot read ${path}: ${(e as Error).message}. Reinstall opencv-data (apt-get install --reinstall opencv-data).`,
+    );
   }
 }
 
 /** Parses the texts of brisque_model_live.yml and brisque_range_live.yml (paths only name them in errors). */
-export function parseBrisqueModel(modelText: string, rangeText: string, modelPath = BRISQUE_MODEL_FILE, rangePath = BRISQUE_RANGE_FILE): BrisqueModel {
+export function parseBrisqueModel(
+  modelText: string,
+  rangeText: string,
+  modelPath = BRISQUE_MODEL_FILE,
+  rangePath = BRISQUE_RANGE_FILE,
+): BrisqueModel {
   const bad = (path: string, what: string) =>
-    new BrisqueModelError(`brisque: ${path} is not an OpenCV BRISQUE file: ${what}. Expected the files of Debian's opencv-data (/usr/share/opencv4/quality).`);
+    new BrisqueModelError(
+      `brisque: ${path} is not an OpenCV BRISQUE file: ${what}. Expected the files of Debian's opencv-data (/usr/share/opencv4/quality).`,
+    );
   const scalar = (text: string, path: string, key: string): string => {
     const m = new RegExp(`^\\s*${key}:\\s*(\\S+)\\s*$`, 'm').exec(text);
     if (m === null) throw bad(path, `no "${key}:" entry`);
@@ -123,7 +142,10 @@ export function parseBrisqueModel(modelText: string, rangeText: string, modelPat
     const open = text.indexOf('[', from);
     const close = open < 0 ? -1 : text.indexOf(']', open);
     if (open < 0 || close < 0) throw bad(path, `no [ ... ] list for ${what}`);
-    const values = text.slice(open + 1, close).split(',').map((s) => Number(s.trim()));
+    const values = text
+      .slice(open + 1, close)
+      .split(',')
+      .map((s) => Number(s.trim()));
     if (values.some((v) => !Number.isFinite(v))) throw bad(path, `a non-number in ${what}`);
     return { values, end: close + 1 };
   };
@@ -135,7 +157,8 @@ export function parseBrisqueModel(modelText: string, rangeText: string, modelPat
   if (kernelType !== 'RBF') throw bad(modelPath, `kernel type is ${kernelType}, BRISQUE's model is RBF`);
   const gamma = number(modelText, modelPath, 'gamma');
   const varCount = number(modelText, modelPath, 'var_count');
-  if (varCount !== BRISQUE_FEATURE_COUNT) throw bad(modelPath, `var_count is ${varCount}, expected ${BRISQUE_FEATURE_COUNT}`);
+  if (varCount !== BRISQUE_FEATURE_COUNT)
+    throw bad(modelPath, `var_count is ${varCount}, expected ${BRISQUE_FEATURE_COUNT}`);
   const svCount = number(modelText, modelPath, 'sv_total');
 
   const svStart = modelText.indexOf('support_vectors:');
@@ -145,12 +168,17 @@ export function parseBrisqueModel(modelText: string, rangeText: string, modelPat
   let at = svStart;
   for (let i = 0; i < svCount; i++) {
     const { values, end } = numbersIn(modelText, at, modelPath, `support vector ${i}`);
-    if (values.length !== varCount || end > dfStart) throw bad(modelPath, `support vector ${i} has ${values.length} values, expected ${varCount}`);
+    if (values.length !== varCount || end > dfStart)
+      throw bad(modelPath, `support vector ${i} has ${values.length} values, expected ${varCount}`);
     supportVectors.set(values, i * varCount);
     at = end;
   }
   const df = modelText.slice(dfStart);
-  if (/^\s*index:/m.test(df)) throw bad(modelPath, 'the decision function has an index list (a compressed multi-class model), which BRISQUE never has');
+  if (/^\s*index:/m.test(df))
+    throw bad(
+      modelPath,
+      'the decision function has an index list (a compressed multi-class model), which BRISQUE never has',
+    );
   const dfSvCount = number(df, modelPath, 'sv_count');
   if (dfSvCount !== svCount) throw bad(modelPath, `sv_count ${dfSvCount} differs from sv_total ${svCount}`);
   const rho = number(df, modelPath, 'rho');
@@ -162,7 +190,8 @@ export function parseBrisqueModel(modelText: string, rangeText: string, modelPat
   if (!/^\s*range:\s*!!opencv-matrix/m.test(rangeText)) throw bad(rangePath, 'no range: !!opencv-matrix');
   const rows = number(rangeText, rangePath, 'rows');
   const cols = number(rangeText, rangePath, 'cols');
-  if (rows !== 2 || cols !== BRISQUE_FEATURE_COUNT) throw bad(rangePath, `range is ${rows}x${cols}, expected 2x${BRISQUE_FEATURE_COUNT}`);
+  if (rows !== 2 || cols !== BRISQUE_FEATURE_COUNT)
+    throw bad(rangePath, `range is ${rows}x${cols}, expected 2x${BRISQUE_FEATURE_COUNT}`);
   const data = numbersIn(rangeText, rangeText.search(/^\s*data:/m), rangePath, 'range data').values;
   if (data.length !== 2 * cols) throw bad(rangePath, `range data has ${data.length} values, expected ${2 * cols}`);
 

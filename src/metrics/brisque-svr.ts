@@ -11,7 +11,9 @@ const f32 = Math.fround;
  */
 export function scaleBrisqueFeatures(features: Float32Array, model: BrisqueModel): Float32Array {
   if (features.length !== BRISQUE_FEATURE_COUNT) {
-    throw new RangeError(`brisque: got ${features.length} features, expected ${BRISQUE_FEATURE_COUNT} (18 per scale at 2 scales).`);
+    throw new RangeError(
+      `brisque: got ${features.length} features, expected ${BRISQUE_FEATURE_COUNT} (18 per scale at 2 scales).`,
+    );
   }
   return features.map((v, i) => {
     const lo = model.featureMin[i];

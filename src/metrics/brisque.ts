@@ -49,12 +49,20 @@ export async function brisque(imagesNCHW: Tensor, options: BrisqueOptions = {}):
  * per scale, MSCN GGD shape and variance, then shape, mean, left and right variance of the
  * H, V, D1 and D2 paired products). Checks shapes and values like brisque.
  */
-export async function brisqueFeatures(imagesNCHW: Tensor, options: Pick<BrisqueOptions, 'eightBit'> & BrisqueModelOptions = {}): Promise<Float32Array[]> {
+export async function brisqueFeatures(
+  imagesNCHW: Tensor,
+  options: Pick<BrisqueOptions, 'eightBit'> & BrisqueModelOptions = {},
+): Promise<Float32Array[]> {
   const op = 'brisque';
-  checkImages(op, imagesNCHW, 'images', { minSize: BRISQUE_MIN_SIZE, minSizeReason: 'the 7x7 window of BRISQUE must fit at half size' });
+  checkImages(op, imagesNCHW, 'images', {
+    minSize: BRISQUE_MIN_SIZE,
+    minSizeReason: 'the 7x7 window of BRISQUE must fit at half size',
+  });
   const [, c] = imagesNCHW.shape;
   if (c !== 1 && c !== 3 && c !== 4) {
-    throw new ShapeError(`${op}: images ${fmtShape(imagesNCHW.shape)} have ${c} channels; BRISQUE takes RGB (3), RGBA (4) or gray (1) NCHW images.`);
+    throw new ShapeError(
+      `${op}: images ${fmtShape(imagesNCHW.shape)} have ${c} channels; BRISQUE takes RGB (3), RGBA (4) or gray (1) NCHW images.`,
+    );
   }
   loadBrisqueModel(options); // fail on a missing model before any work
   await validateImages(op, [imagesNCHW]);
@@ -63,4 +71,10 @@ export async function brisqueFeatures(imagesNCHW: Tensor, options: Pick<BrisqueO
   return brisqueFeaturesOfPlanes(planes);
 }
 
-export { loadBrisqueModel, BrisqueModelError, BRISQUE_MODEL_DIR_ENV, type BrisqueModel, type BrisqueModelOptions } from './brisque-model.js';
+export {
+  loadBrisqueModel,
+  BrisqueModelError,
+  BRISQUE_MODEL_DIR_ENV,
+  type BrisqueModel,
+  type BrisqueModelOptions,
+} from './brisque-model.js';

@@ -2,7 +2,28 @@
 // noise's share removed (detail, which blur lowers), minus a noise estimate from the quietest
 // blocks' finest wavelet band, minus the excess of 8x8 block-boundary steps (JPEG blocking). Made of engine ops, so it is
 // differentiable and can serve direct reward backprop as well as LRPO's rollouts.
-import { scope, tensor, avgPool2d, conv2d, abs, add, div, exp, log, mul, sigmoid, sqrt, square, sub, matmul, reshape, slice, mean, min, sum } from '../index.js';
+import {
+  scope,
+  tensor,
+  avgPool2d,
+  conv2d,
+  abs,
+  add,
+  div,
+  exp,
+  log,
+  mul,
+  sigmoid,
+  sqrt,
+  square,
+  sub,
+  matmul,
+  reshape,
+  slice,
+  mean,
+  min,
+  sum,
+} from '../index.js';
 import type { Tensor } from '../index.js';
 import { MetricInputError, checkImages } from './validate.js';
 
@@ -44,14 +65,23 @@ function lumaOf(x: Tensor): Tensor {
  */
 function stepEnergies(y: Tensor): { inside: Tensor } {
   const [n, , h, w] = y.shape;
-  const dx = sub(slice(y, [0, 0, 0, 1], [undefined, undefined, h - 1, w]), slice(y, [0, 0, 0, 0], [undefined, undefined, h - 1, w - 1]));
-  const dy = sub(slice(y, [0, 0, 1, 0], [undefined, undefined, h, w - 1]), slice(y, [0, 0, 0, 0], [undefined, undefined, h - 1, w - 1]));
+  const dx = sub(
+    slice(y, [0, 0, 0, 1], [undefined, undefined, h - 1, w]),
+    slice(y, [0, 0, 0, 0], [undefined, undefined, h - 1, w - 1]),
+  );
+  const dy = sub(
+    slice(y, [0, 0, 1, 0], [undefined, undefined, h, w - 1]),
+    slice(y, [0, 0, 0, 0], [undefined, undefined, h - 1, w - 1]),
+  );
   const energy = (keep: (i: number) => boolean) => {
     const mx = Array.from({ length: w - 1 }, (_, i) => (keep(i) ? 1 : 0));
     const my = Array.from({ length: h - 1 }, (_, i) => (keep(i) ? 1 : 0));
     const count = mx.reduce((a: number, b) => a + b, 0) * (h - 1) + my.reduce((a: number, b) => a + b, 0) * (w - 1);
     if (count === 0) return mul(sum(dx, { axis: [1, 2, 3] }), 0);
-    const e = add(mul(square(dx), tensor(mx, { shape: [1, 1, 1, w - 1], dtype: y.dtype, backend: y.backend })), mul(square(dy), tensor(my, { shape: [1, 1, h - 1, 1], dtype: y.dtype, backend: y.backend })));
+    const e = add(
+      mul(square(dx), tensor(mx, { shape: [1, 1, 1, w - 1], dtype: y.dtype, backend: y.backend })),
+      mul(square(dy), tensor(my, { shape: [1, 1, h - 1, 1], dtype: y.dtype, backend: y.backend })),
+    );
     return reshape(div(sum(e, { axis: [1, 2, 3] }), count / 2), [n]);
   };
   return { inside: energy((i) => i % 8 !== 7) };
@@ -66,7 +96,10 @@ function stepEnergies(y: Tensor): { inside: Tensor } {
 function boundaryExcess(y: Tensor, axis: 2 | 3): Tensor {
   const [n, , h, w] = y.shape;
   const len = axis === 3 ? w : h;
-  const steps = axis === 3 ? abs(sub(slice(y, [0, 0, 0, 1]), slice(y, [0, 0, 0, 0], [undefined, undefined, h, w - 1]))) : abs(sub(slice(y, [0, 0, 1, 0]), slice(y, [0, 0, 0, 0], [undefined, undefined, h - 1])));
+  const steps =
+    axis === 3
+      ? abs(sub(slice(y, [0, 0, 0, 1]), slice(y, [0, 0, 0, 0], [undefined, undefined, h, w - 1])))
+      : abs(sub(slice(y, [0, 0, 1, 0]), slice(y, [0, 0, 0, 0], [undefined, undefined, h - 1])));
   const profile = reshape(mean(steps, { axis: axis === 3 ? 2 : 3 }), [n, len - 1]);
   // Boundary steps i = 7, 15, ... with a neighbour on each side.
   const boundaries = Array.from({ length: len - 1 }, (_, i) => i).filter((i) => i % 8 === 7 && i + 1 < len - 1);
@@ -77,16 +110,23 @@ function boundaryExcess(y: Tensor, axis: 2 | 3): Tensor {
     weights[(b - 1) * boundaries.length + j] = -0.75;
     weights[(b + 1) * boundaries.length + j] = -0.75;
   });
-  const excess = matmul(profile, tensor(weights, { shape: [len - 1, boundaries.length], dtype: y.dtype, backend: y.backend }));
+  const excess = matmul(
+    profile,
+    tensor(weights, { shape: [len - 1, boundaries.length], dtype: y.dtype, backend: y.backend }),
+  );
   return relu0(min(excess, { axis: 1 }));
 }
 
 /** The three parts of detailQuality per image (see DetailQualityParts). */
-export function detailQualityParts(images: Tensor, options: Pick<DetailQualityOptions, 'softness'> = {}): DetailQualityParts {
+export function detailQualityParts(
+  images: Tensor,
+  options: Pick<DetailQualityOptions, 'softness'> = {},
+): DetailQualityParts {
   const op = 'detailQuality';
   checkImages(op, images, 'images', { minSize: 8, minSizeReason: 'the half-resolution gradients and 8-pixel blocks' });
   const c = images.shape[1];
-  if (c !== 1 && c !== 3) throw new MetricInputError(`${op}: images must have 1 or 3 channels (gray or RGB), got ${c}.`);
+  if (c !== 1 && c !== 3)
+    throw new MetricInputError(`${op}: images must have 1 or 3 channels (gray or RGB), got ${c}.`);
   const softness = options.softness ?? 0.3;
   const [n, , h, w] = images.shape;
   const h2 = h - (h % 2);
@@ -96,7 +136,9 @@ export function detailQualityParts(images: Tensor, options: Pick<DetailQualityOp
   // Diagonal Haar detail of each 2x2 block: (a - b - c + d) / 2, s.d. sigma for white noise of s.d.
   // sigma. Its r.m.s. over 8x8-pixel blocks, then a soft minimum over the blocks: noise is in every
   // block, detail only in some, so the quietest blocks say how noisy the image is.
-  const hh = conv2d(even, tensor([0.5, -0.5, -0.5, 0.5], { shape: [1, 1, 2, 2], dtype: y.dtype, backend: y.backend }), { stride: 2 });
+  const hh = conv2d(even, tensor([0.5, -0.5, -0.5, 0.5], { shape: [1, 1, 2, 2], dtype: y.dtype, backend: y.backend }), {
+    stride: 2,
+  });
   const side = [Math.floor(hh.shape[2] / 4) * 4, Math.floor(hh.shape[3] / 4) * 4];
   const blockRms = sqrt(add(avgPool2d(square(slice(hh, [0, 0, 0, 0], [n, 1, side[0], side[1]])), { kernel: 4 }), 1e-8));
   // Weighted toward the quietest blocks by their ratio to the quietest, (min / rms)^(1 / softness):
@@ -130,7 +172,8 @@ export function detailQuality(images: Tensor, options: DetailQualityOptions = {}
   const gain = options.gain ?? 20;
   const centre = options.centre ?? 0.04;
   for (const [name, v] of Object.entries({ noiseWeight, blockWeight, gain })) {
-    if (!(Number.isFinite(v) && v >= 0)) throw new MetricInputError(`detailQuality: ${name} must be a finite number >= 0, got ${v}.`);
+    if (!(Number.isFinite(v) && v >= 0))
+      throw new MetricInputError(`detailQuality: ${name} must be a finite number >= 0, got ${v}.`);
   }
   if (!Number.isFinite(centre)) throw new MetricInputError(`detailQuality: centre must be finite, got ${centre}.`);
   return scope(() => {

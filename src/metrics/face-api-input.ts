@@ -38,14 +38,30 @@ export function faceApiPreprocess(imagesNCHW: Tensor, inputSize: number): Tensor
       const diff = Math.abs(h - w);
       const after = Math.round(diff / 2);
       const before = diff - after;
-      x = h > w ? pad(x, [[0, 0], [0, 0], [0, 0], [before, after]]) : pad(x, [[0, 0], [0, 0], [before, after], [0, 0]]);
+      x =
+        h > w
+          ? pad(x, [
+              [0, 0],
+              [0, 0],
+              [0, 0],
+              [before, after],
+            ])
+          : pad(x, [
+              [0, 0],
+              [0, 0],
+              [before, after],
+              [0, 0],
+            ]);
     }
     const side = Math.max(h, w);
     if (side !== inputSize) {
       const wy = tensor(tfjsBilinearWeights(side, inputSize), { shape: [inputSize, side], backend: x.backend });
       x = matmul(matmul(wy, x), transpose(wy));
     }
-    const meanRgb = tensor(FACE_MEAN_RGB.map((m) => m / 255), { shape: [1, 3, 1, 1], backend: x.backend });
+    const meanRgb = tensor(
+      FACE_MEAN_RGB.map((m) => m / 255),
+      { shape: [1, 3, 1, 1], backend: x.backend },
+    );
     return sub(x, meanRgb);
   });
 }
@@ -58,6 +74,8 @@ export function checkFaceImages(op: string, x: Tensor): void {
     );
   }
   if (x.dtype !== 'float32' && x.dtype !== 'float64') {
-    throw new ShapeError(`${op}: images must be float32 in [0, 1], got dtype ${x.dtype}; divide 8-bit pixels by 255 first.`);
+    throw new ShapeError(
+      `${op}: images must be float32 in [0, 1], got dtype ${x.dtype}; divide 8-bit pixels by 255 first.`,
+    );
   }
 }

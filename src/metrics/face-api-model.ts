@@ -5,6 +5,11 @@ import { WeightsError } from '../io/tfjs-weights.js';
 
 /** The path of `manifest` in @vladmandic/face-api's model folder; `op` names the caller in the error. */
 export function faceApiManifestPath(op: string, manifest: string): string {
-  const dir = faceApiDir(() => new WeightsError(`${op}: the package @vladmandic/face-api is not installed; run \`npm install\` (it ships the weights).`));
+  const dir = faceApiDir(
+    () =>
+      new WeightsError(
+        `${op}: the package @vladmandic/face-api is not installed; run \`npm install\` (it ships the weights).`,
+      ),
+  );
   return join(dir, 'model', manifest);
 }

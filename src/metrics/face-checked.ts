@@ -12,7 +12,11 @@ export async function faceEmbeddingChecked(params: FaceRecognitionParams, images
 }
 
 /** landmarkDistance after checking both batches are finite and in [0, 1]. */
-export async function landmarkDistanceChecked(restoredNCHW: Tensor, gtNCHW: Tensor, params: FaceLandmarkParams): Promise<Tensor> {
+export async function landmarkDistanceChecked(
+  restoredNCHW: Tensor,
+  gtNCHW: Tensor,
+  params: FaceLandmarkParams,
+): Promise<Tensor> {
   await validateImages('landmarkDistance', [restoredNCHW, gtNCHW]);
   return landmarkDistance(restoredNCHW, gtNCHW, params);
 }

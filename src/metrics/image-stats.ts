@@ -76,8 +76,16 @@ export function spectrumSlope(planes: Float32Array, size: number): number {
       set(f, a, b);
     }
   };
-  for (let r = 0; r < size; r++) dft((k) => [re[r * size + k], im[r * size + k]], (f, a, b) => ((re[r * size + f] = a), (im[r * size + f] = b)));
-  for (let c = 0; c < size; c++) dft((k) => [re[k * size + c], im[k * size + c]], (f, a, b) => ((re[f * size + c] = a), (im[f * size + c] = b)));
+  for (let r = 0; r < size; r++)
+    dft(
+      (k) => [re[r * size + k], im[r * size + k]],
+      (f, a, b) => ((re[r * size + f] = a), (im[r * size + f] = b)),
+    );
+  for (let c = 0; c < size; c++)
+    dft(
+      (k) => [re[k * size + c], im[k * size + c]],
+      (f, a, b) => ((re[f * size + c] = a), (im[f * size + c] = b)),
+    );
   const half = size / 2;
   const power = new Float64Array(half + 1);
   const count = new Float64Array(half + 1);

@@ -4,7 +4,21 @@
 // swap the network for face-api's FaceRecognitionNet and the learned weights for ones.
 import { FACE_FEATURE_LAYERS, faceFeatureMaps, type FaceFeatureLayer } from './face-embedding/features.js';
 import type { FaceRecognitionParams } from './face-embedding/face-recognition-net.js';
-import { ShapeError, scope, add, minimum, mul, rsqrt, square, sub, concat, reshape, slice, mean, sum } from '../index.js';
+import {
+  ShapeError,
+  scope,
+  add,
+  minimum,
+  mul,
+  rsqrt,
+  square,
+  sub,
+  concat,
+  reshape,
+  slice,
+  mean,
+  sum,
+} from '../index.js';
 import type { Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { MetricInputError, checkImagePair } from './validate.js';
@@ -44,11 +58,18 @@ function unitNormalizeChannels(features: Tensor): Tensor {
  * layer's pixels; then SUM over layers. Returns [N]: 0 for identical images, at most
  * 2 x layers.length (PERCEPTUAL_LAYER_MAX per layer). Symmetric and differentiable.
  */
-export function perceptualDistance(params: FaceRecognitionParams, x: Tensor, y: Tensor, options: PerceptualDistanceOptions = {}): Tensor {
+export function perceptualDistance(
+  params: FaceRecognitionParams,
+  x: Tensor,
+  y: Tensor,
+  options: PerceptualDistanceOptions = {},
+): Tensor {
   const op = 'perceptualDistance';
   checkImagePair(op, x, y);
   if (x.shape[1] !== 3) {
-    throw new ShapeError(`${op}: images must be RGB [N, 3, H, W] (the face ResNet takes three channels), got ${x.shape[1]} channels; repeat a gray channel with concat([g, g, g], { axis: 1 }).`);
+    throw new ShapeError(
+      `${op}: images must be RGB [N, 3, H, W] (the face ResNet takes three channels), got ${x.shape[1]} channels; repeat a gray channel with concat([g, g, g], { axis: 1 }).`,
+    );
   }
   const layers = options.layers ?? FACE_FEATURE_LAYERS;
   const n = x.shape[0];
@@ -73,9 +94,19 @@ export function perceptualDistance(params: FaceRecognitionParams, x: Tensor, y: 
  */
 export function featureMapDistance(mapsX: readonly Tensor[], mapsY: readonly Tensor[]): Tensor {
   const fits = (mx: Tensor, my: Tensor | undefined) =>
-    my !== undefined && mx.rank === 4 && my.rank === 4 && (my.shape[0] === mx.shape[0] || (my.shape[0] > 0 && mx.shape[0] % my.shape[0] === 0)) && mx.shape.slice(1).join() === my.shape.slice(1).join();
-  if (mapsX.length === 0 || mapsX.length !== mapsY.length || mapsX.some((m, i) => !fits(m, mapsY[i]) || mapsY[i].shape[0] !== mapsY[0].shape[0])) {
-    throw new ShapeError(`featureMapDistance: expected two equal-length lists of NCHW maps of matching shapes (the second may have G rows for the first's G * K), got [${mapsX.map((m) => fmtShape(m.shape)).join(', ')}] and [${mapsY.map((m) => fmtShape(m.shape)).join(', ')}].`);
+    my !== undefined &&
+    mx.rank === 4 &&
+    my.rank === 4 &&
+    (my.shape[0] === mx.shape[0] || (my.shape[0] > 0 && mx.shape[0] % my.shape[0] === 0)) &&
+    mx.shape.slice(1).join() === my.shape.slice(1).join();
+  if (
+    mapsX.length === 0 ||
+    mapsX.length !== mapsY.length ||
+    mapsX.some((m, i) => !fits(m, mapsY[i]) || mapsY[i].shape[0] !== mapsY[0].shape[0])
+  ) {
+    throw new ShapeError(
+      `featureMapDistance: expected two equal-length lists of NCHW maps of matching shapes (the second may have G rows for the first's G * K), got [${mapsX.map((m) => fmtShape(m.shape)).join(', ')}] and [${mapsY.map((m) => fmtShape(m.shape)).join(', ')}].`,
+    );
   }
   return scope(() => {
     let total: Tensor | undefined;
@@ -105,12 +136,19 @@ export interface PerceptualSimilarityOptions extends PerceptualDistanceOptions {
  * gradient is zero only past `scale`. The stand-in for the paper's 1 - LPIPS reward term; see
  * perceptualDistance for what it is not.
  */
-export function perceptualSimilarity(params: FaceRecognitionParams, x: Tensor, y: Tensor, options: PerceptualSimilarityOptions = {}): Tensor {
+export function perceptualSimilarity(
+  params: FaceRecognitionParams,
+  x: Tensor,
+  y: Tensor,
+  options: PerceptualSimilarityOptions = {},
+): Tensor {
   const layers = options.layers ?? FACE_FEATURE_LAYERS;
   const scale = options.scale ?? layers.length;
-  if (!(Number.isFinite(scale) && scale > 0)) throw new MetricInputError(`perceptualSimilarity: scale must be a positive finite number, got ${scale}.`);
+  if (!(Number.isFinite(scale) && scale > 0))
+    throw new MetricInputError(`perceptualSimilarity: scale must be a positive finite number, got ${scale}.`);
   return scope(() => similarityOfDistance(perceptualDistance(params, x, y, options), scale));
 }
 
 /** perceptualSimilarity's mapping of a distance onto [0, 1]: 1 - min(distance / scale, 1). */
-export const similarityOfDistance = (distance: Tensor, scale: number): Tensor => scope(() => sub(1, minimum(mul(distance, 1 / scale), 1)));
+export const similarityOfDistance = (distance: Tensor, scale: number): Tensor =>
+  scope(() => sub(1, minimum(mul(distance, 1 / scale), 1)));

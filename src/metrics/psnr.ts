@@ -49,7 +49,9 @@ export async function psnrChecked(x: Tensor, y: Tensor, options: PsnrOptions = {
 export function checkDataRange(op: string, dataRange: number | undefined): number {
   const r = dataRange ?? 1;
   if (!(typeof r === 'number' && Number.isFinite(r) && r > 0)) {
-    throw new MetricInputError(`${op}: dataRange must be a positive finite number (1 for images in [0, 1], 255 for 8-bit values), got ${r}.`);
+    throw new MetricInputError(
+      `${op}: dataRange must be a positive finite number (1 for images in [0, 1], 255 for 8-bit values), got ${r}.`,
+    );
   }
   return r;
 }

@@ -40,7 +40,10 @@ export function ssimWindow1d(sigma = SSIM_SIGMA, radius = SSIM_RADIUS): Float64A
 export function ssim(x: Tensor, y: Tensor, options: SsimOptions = {}): Tensor {
   const op = 'ssim';
   const dataRange = checkDataRange(op, options.dataRange);
-  checkImagePair(op, x, y, { minSize: 2 * SSIM_RADIUS + 1, minSizeReason: 'the 11-tap Gaussian window of SSIM must fit, as in scikit-image' });
+  checkImagePair(op, x, y, {
+    minSize: 2 * SSIM_RADIUS + 1,
+    minSizeReason: 'the 11-tap Gaussian window of SSIM must fit, as in scikit-image',
+  });
   const [n, c, h, w] = x.shape;
   const c1 = (SSIM_K1 * dataRange) ** 2;
   const c2 = (SSIM_K2 * dataRange) ** 2;

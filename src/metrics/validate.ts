@@ -39,27 +39,38 @@ export function checkImagePair(op: string, x: Tensor, y: Tensor, req: ImageRequi
     );
   }
   if (x.backend !== y.backend) {
-    throw new ShapeError(`${op}: x is on ${x.backend} and y on ${y.backend}; move one with toBackend(t, '${x.backend}').`);
+    throw new ShapeError(
+      `${op}: x is on ${x.backend} and y on ${y.backend}; move one with toBackend(t, '${x.backend}').`,
+    );
   }
 }
 
 /** Synchronous checks for one NCHW image batch (see checkImagePair). */
 export function checkImages(op: string, x: Tensor, name = 'x', req: ImageRequirements = {}): void {
   if (!(x instanceof Tensor)) {
-    throw new DTypeError(`${op}: ${name} must be a Tensor of NCHW images in [0, 1], got ${x === null ? 'null' : typeof x}.`);
+    throw new DTypeError(
+      `${op}: ${name} must be a Tensor of NCHW images in [0, 1], got ${x === null ? 'null' : typeof x}.`,
+    );
   }
   if (x.dtype !== 'float32' && x.dtype !== 'float64') {
-    throw new DTypeError(`${op}: ${name} has dtype ${x.dtype}; images must be float32 or float64 in [0, 1]. Use cast(${name}, 'float32') and divide 8-bit values by 255.`);
+    throw new DTypeError(
+      `${op}: ${name} has dtype ${x.dtype}; images must be float32 or float64 in [0, 1]. Use cast(${name}, 'float32') and divide 8-bit values by 255.`,
+    );
   }
   if (x.rank !== 4) {
     const hint = x.rank === 3 ? ` A single CHW image? Add the batch axis with expandDims(${name}, 0).` : '';
-    throw new ShapeError(`${op}: ${name} has shape ${fmtShape(x.shape)} (rank ${x.rank}); expected NCHW images, rank 4.${hint}`);
+    throw new ShapeError(
+      `${op}: ${name} has shape ${fmtShape(x.shape)} (rank ${x.rank}); expected NCHW images, rank 4.${hint}`,
+    );
   }
   const [n, c, h, w] = x.shape;
   if (n === 0) throw new ShapeError(`${op}: ${name} ${fmtShape(x.shape)} is an empty batch; pass at least one image.`);
-  if (c === 0) throw new ShapeError(`${op}: ${name} ${fmtShape(x.shape)} has no channels; expected NCHW with C >= 1 (3 for RGB).`);
+  if (c === 0)
+    throw new ShapeError(`${op}: ${name} ${fmtShape(x.shape)} has no channels; expected NCHW with C >= 1 (3 for RGB).`);
   if (c > 4 && (w === 1 || w === 3 || w === 4)) {
-    throw new ShapeError(`${op}: ${name} ${fmtShape(x.shape)} has ${c} channels; is it NHWC? Images are NCHW: transpose(${name}, [0, 3, 1, 2]).`);
+    throw new ShapeError(
+      `${op}: ${name} ${fmtShape(x.shape)} has ${c} channels; is it NHWC? Images are NCHW: transpose(${name}, [0, 3, 1, 2]).`,
+    );
   }
   const minSize = req.minSize ?? 1;
   if (h < minSize || w < minSize) {
@@ -75,7 +86,11 @@ export function checkImages(op: string, x: Tensor, name = 'x', req: ImageRequire
  * outside [0, dataRange] by more than RANGE_TOLERANCE * dataRange. Shapes and dtypes are checked
  * first (synchronously). Costs one readback per tensor: use at boundaries, not in a training step.
  */
-export async function validateImages(op: string, images: readonly Tensor[], options: { readonly dataRange?: number } = {}): Promise<void> {
+export async function validateImages(
+  op: string,
+  images: readonly Tensor[],
+  options: { readonly dataRange?: number } = {},
+): Promise<void> {
   const dataRange = options.dataRange ?? 1;
   if (!(Number.isFinite(dataRange) && dataRange > 0)) {
     throw new MetricInputError(`${op}: dataRange must be a positive finite number, got ${dataRange}.`);
@@ -103,7 +118,9 @@ export async function validateImages(op: string, images: readonly Tensor[], opti
     if (firstBad < 0) continue;
     const position = `flat index ${firstBad} (${coords(x.shape, firstBad)})`;
     if (nan > 0) {
-      throw new MetricInputError(`${op}: ${names[i]} ${fmtShape(x.shape)} holds ${nan} NaN value(s), the first at ${position}; fix the model output or mask those images out.`);
+      throw new MetricInputError(
+        `${op}: ${names[i]} ${fmtShape(x.shape)} holds ${nan} NaN value(s), the first at ${position}; fix the model output or mask those images out.`,
+      );
     }
     throw new MetricInputError(
       `${op}: ${names[i]} has values in [${lo}, ${hi}], outside [0, ${dataRange}] (first at ${position} of ${fmtShape(x.shape)}); ` +

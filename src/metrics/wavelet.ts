@@ -53,21 +53,31 @@ export function waveletFidelity(x: Tensor, y: Tensor, options: WaveletFidelityOp
   const op = 'waveletFidelity';
   const levels = options.levels ?? 3;
   const scale = options.scale ?? 15;
-  if (!(Number.isInteger(levels) && levels >= 1)) throw new MetricInputError(`${op}: levels must be a positive integer, got ${levels}.`);
-  if (!(Number.isFinite(scale) && scale >= 0)) throw new MetricInputError(`${op}: scale must be a non-negative finite number, got ${scale}.`);
+  if (!(Number.isInteger(levels) && levels >= 1))
+    throw new MetricInputError(`${op}: levels must be a positive integer, got ${levels}.`);
+  if (!(Number.isFinite(scale) && scale >= 0))
+    throw new MetricInputError(`${op}: scale must be a non-negative finite number, got ${scale}.`);
   const normalization = options.normalization ?? 'orthonormal';
   if (normalization !== 'orthonormal' && normalization !== 'average') {
-    throw new MetricInputError(`${op}: normalization must be 'orthonormal' or 'average', got ${JSON.stringify(normalization)}.`);
+    throw new MetricInputError(
+      `${op}: normalization must be 'orthonormal' or 'average', got ${JSON.stringify(normalization)}.`,
+    );
   }
   checkImagePair(op, x, y);
   return scope(() => {
-    const l1 = mean(abs(sub(haarLowpass(x, { levels, normalization }), haarLowpass(y, { levels, normalization }))), { axis: [1, 2, 3] });
+    const l1 = mean(abs(sub(haarLowpass(x, { levels, normalization }), haarLowpass(y, { levels, normalization }))), {
+      axis: [1, 2, 3],
+    });
     return exp(mul(l1, -scale));
   });
 }
 
 /** waveletFidelity after validateImages: rejects NaNs and values outside [0, 1] (reads the images back). */
-export async function waveletFidelityChecked(x: Tensor, y: Tensor, options: WaveletFidelityOptions = {}): Promise<Tensor> {
+export async function waveletFidelityChecked(
+  x: Tensor,
+  y: Tensor,
+  options: WaveletFidelityOptions = {},
+): Promise<Tensor> {
   checkImagePair('waveletFidelity', x, y);
   await validateImages('waveletFidelity', [x, y]);
   return waveletFidelity(x, y, options);

@@ -95,10 +95,14 @@ export function validateUnetConfig(c: UNetConfig): void {
   }
   for (const m of c.channelMults) {
     const ch = c.baseChannels * m;
-    if (ch % c.groups !== 0) fail(`groups ${c.groups} does not divide the ${ch} channels of a level (baseChannels x ${m}); pick groups dividing every level's channels`);
+    if (ch % c.groups !== 0)
+      fail(
+        `groups ${c.groups} does not divide the ${ch} channels of a level (baseChannels x ${m}); pick groups dividing every level's channels`,
+      );
   }
   const lowest = c.baseChannels * c.channelMults[c.channelMults.length - 1];
-  if (c.attentionAtLowest && lowest % c.heads !== 0) fail(`heads ${c.heads} does not divide the ${lowest} channels of the lowest level`);
+  if (c.attentionAtLowest && lowest % c.heads !== 0)
+    fail(`heads ${c.heads} does not divide the ${lowest} channels of the lowest level`);
 }
 
 /** The block-by-block channel plan of a config (validated first). */
@@ -128,7 +132,13 @@ export function unetPlan(c: UNetConfig): UNetPlan {
       res.push({ inChannels: ch + skips.pop()!, outChannels: widths[i] });
       ch = widths[i];
     }
-    up.push({ channels: widths[i], factor: 2 ** i, res, attention: c.attentionAtLowest && i === levels - 1, resample: i > 0 });
+    up.push({
+      channels: widths[i],
+      factor: 2 ** i,
+      res,
+      attention: c.attentionAtLowest && i === levels - 1,
+      resample: i > 0,
+    });
   }
   return { inChannels: 2 * c.imageChannels, down, midChannels, up };
 }

@@ -54,7 +54,8 @@ export function unetSpec(config: UNetConfig): SpecOf<UNetParams> {
   const zeroInit = config.zeroInit ?? true;
   const { timeEmbedDim } = config;
   const res = (level: LevelPlan) => level.res.map((r) => resBlockSpec({ ...r, timeEmbedDim, zeroInit }));
-  const attn = (level: LevelPlan) => (level.attention ? { attn: level.res.map(() => attentionSpec({ channels: level.channels, zeroInit })) } : {});
+  const attn = (level: LevelPlan) =>
+    level.attention ? { attn: level.res.map(() => attentionSpec({ channels: level.channels, zeroInit })) } : {};
   const mid = plan.midChannels;
   return {
     time: timeMlpSpec({ inDim: config.baseChannels, embedDim: timeEmbedDim }),
@@ -84,17 +85,26 @@ export function unetSpec(config: UNetConfig): SpecOf<UNetParams> {
  * shift 0, and (unless config.zeroInit is false) zeros in every residual block's last conv, every
  * attention projection and the output conv, so the untrained model predicts eps = 0.
  */
-export const unetInit = (k: PRNGKey, config: UNetConfig, options: InitOptions = {}): UNetParams => initParams<UNetParams>(k, unetSpec(config), options);
+export const unetInit = (k: PRNGKey, config: UNetConfig, options: InitOptions = {}): UNetParams =>
+  initParams<UNetParams>(k, unetSpec(config), options);
 
 const configSummary = (c: UNetConfig): string =>
-  `the UNet config { baseChannels ${c.baseChannels}, ` + `channelMults [${c.channelMults.join(', ')}], numResBlocks ${c.numResBlocks}, ` + `attentionAtLowest ${c.attentionAtLowest}, timeEmbedDim ${c.timeEmbedDim} }`;
+  `the UNet config { baseChannels ${c.baseChannels}, ` +
+  `channelMults [${c.channelMults.join(', ')}], numResBlocks ${c.numResBlocks}, ` +
+  `attentionAtLowest ${c.attentionAtLowest}, timeEmbedDim ${c.timeEmbedDim} }`;
 
 /**
  * Throws a ShapeError naming the first leaf of `params` that `config` does not expect (missing,
  * another shape, or extra), e.g. when a checkpoint of another preset is loaded.
  */
 export function checkUnetParams(params: unknown, config: UNetConfig): void {
-  checkParamsAgainstSpec('unetApply', params, unetSpec(config), configSummary(config), 'Load a checkpoint saved with this config, or pass the config the params were made with.');
+  checkParamsAgainstSpec(
+    'unetApply',
+    params,
+    unetSpec(config),
+    configSummary(config),
+    'Load a checkpoint saved with this config, or pass the config the params were made with.',
+  );
 }
 
 /** Throws a ShapeError naming the received shapes and the fix when x_t, t or cond do not fit `config`. */
@@ -103,23 +113,33 @@ export function checkUnetInputs(config: UNetConfig, xt: Tensor, t: Tensor, cond:
   const c = config.imageChannels;
   const multiple = unetSizeMultiple(config);
   if (xt.rank !== 4 || xt.shape[1] !== c) {
-    throw new ShapeError(`${op}: xt ${fmtShape(xt.shape)} must be [B, ${c}, H, W] (config.imageChannels = ${c}); pass noisy images in NCHW with ${c} channels.`);
+    throw new ShapeError(
+      `${op}: xt ${fmtShape(xt.shape)} must be [B, ${c}, H, W] (config.imageChannels = ${c}); pass noisy images in NCHW with ${c} channels.`,
+    );
   }
   if (cond.rank !== 4 || cond.shape[1] !== c) {
-    throw new ShapeError(`${op}: cond ${fmtShape(cond.shape)} must be [B, ${c}, H, W] (config.imageChannels = ${c}); pass the LQ images in NCHW with ${c} channels.`);
+    throw new ShapeError(
+      `${op}: cond ${fmtShape(cond.shape)} must be [B, ${c}, H, W] (config.imageChannels = ${c}); pass the LQ images in NCHW with ${c} channels.`,
+    );
   }
   if (cond.shape.some((d, i) => d !== xt.shape[i])) {
-    throw new ShapeError(`${op}: xt ${fmtShape(xt.shape)} and cond ${fmtShape(cond.shape)} must have the same shape; resize the LQ image to the size of x_t.`);
+    throw new ShapeError(
+      `${op}: xt ${fmtShape(xt.shape)} and cond ${fmtShape(cond.shape)} must have the same shape; resize the LQ image to the size of x_t.`,
+    );
   }
   const [b, , h, w] = xt.shape;
   if (h % multiple !== 0 || w % multiple !== 0) {
     throw new ShapeError(
-      `${op}: image size ${h}x${w} (xt ${fmtShape(xt.shape)}) ` + `must be divisible by 2^(levels - 1) = ${multiple} for the ${config.channelMults.length} levels ` + `of channelMults [${config.channelMults.join(', ')}]; ` +
+      `${op}: image size ${h}x${w} (xt ${fmtShape(xt.shape)}) ` +
+        `must be divisible by 2^(levels - 1) = ${multiple} for the ${config.channelMults.length} levels ` +
+        `of channelMults [${config.channelMults.join(', ')}]; ` +
         `resize or pad to ${Math.ceil(h / multiple) * multiple}x${Math.ceil(w / multiple) * multiple}.`,
     );
   }
   if (t.rank !== 1 || t.shape[0] !== b) {
-    throw new ShapeError(`${op}: t ${fmtShape(t.shape)} must be [${b}], one timestep per image of xt ${fmtShape(xt.shape)}; pass a 1-D float tensor of length ${b}.`);
+    throw new ShapeError(
+      `${op}: t ${fmtShape(t.shape)} must be [${b}], one timestep per image of xt ${fmtShape(xt.shape)}; pass a 1-D float tensor of length ${b}.`,
+    );
   }
 }
 
@@ -162,7 +182,9 @@ export function unetApply(params: UNetParams, config: UNetConfig, xt: Tensor, t:
       h = named('mid.res2', () => resBlockApply(params.mid.res2, h, temb, { groups }));
       params.up.forEach((level, i) => {
         level.res.forEach((block, j) => {
-          h = named(`up${i}.res${j}`, () => resBlockApply(block, concat([h, skips.pop()!], { axis: 1 }), temb, { groups }));
+          h = named(`up${i}.res${j}`, () =>
+            resBlockApply(block, concat([h, skips.pop()!], { axis: 1 }), temb, { groups }),
+          );
           if (level.attn) h = named(`up${i}.attn${j}`, () => attentionApply(level.attn![j], h, { groups, heads }));
         });
         if (level.upsample) h = named(`up${i}.upsample`, () => upsampleApply(level.upsample!, h));

@@ -13,7 +13,8 @@ import type { Tensor } from '../tensor/tensor.js';
  */
 export function clipGradNorm<G>(grads: G, maxNorm: number): { grads: G; norm: Tensor } {
   const leaves = treeLeaves(grads);
-  if (leaves.length === 0) throw new Error('clipGradNorm: the gradient tree has no tensor leaves; pass the tree valueAndGrad returned.');
+  if (leaves.length === 0)
+    throw new Error('clipGradNorm: the gradient tree has no tensor leaves; pass the tree valueAndGrad returned.');
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be positive, got ${maxNorm}.`);
   return scope(() => {
     // All leaves packed into one flat tensor per backend and dtype: a few kernels for the tree.

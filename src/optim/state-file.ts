@@ -10,20 +10,38 @@ import { disposeTree } from './tree-util.js';
 export const ADAMW_STATE_FORMAT = 'webgpu-lrpo/adamw-state';
 
 /** Writes `state` (moments and step) to `path`; `metadata` strings are stored alongside. */
-export async function saveAdamWState<P>(path: string, state: AdamWState<P>, { metadata = {} }: { metadata?: Record<string, string> } = {}): Promise<void> {
-  await saveSafetensors(path, { m: state.m, v: state.v }, { metadata: { ...metadata, format: ADAMW_STATE_FORMAT, step: String(state.step) } });
+export async function saveAdamWState<P>(
+  path: string,
+  state: AdamWState<P>,
+  { metadata = {} }: { metadata?: Record<string, string> } = {},
+): Promise<void> {
+  await saveSafetensors(
+    path,
+    { m: state.m, v: state.v },
+    { metadata: { ...metadata, format: ADAMW_STATE_FORMAT, step: String(state.step) } },
+  );
 }
 
 /**
  * Reads the state saveAdamWState wrote for params shaped like `params` (used only as the
  * expected shapes: a missing, extra or mis-shaped moment is an error naming it).
  */
-export async function loadAdamWState<P>(path: string, params: P, { backend }: { backend?: BackendName } = {}): Promise<AdamWState<P>> {
-  const { tree, metadata } = await loadSafetensors(path, { expect: { m: params, v: params }, ...(backend ? { backend } : {}) });
+export async function loadAdamWState<P>(
+  path: string,
+  params: P,
+  { backend }: { backend?: BackendName } = {},
+): Promise<AdamWState<P>> {
+  const { tree, metadata } = await loadSafetensors(path, {
+    expect: { m: params, v: params },
+    ...(backend ? { backend } : {}),
+  });
   const step = Number(metadata.step);
   if (metadata.format !== ADAMW_STATE_FORMAT || !Number.isSafeInteger(step) || step < 0) {
     disposeTree(tree);
-    const what = metadata.format !== ADAMW_STATE_FORMAT ? `its metadata format is ${JSON.stringify(metadata.format)}, not '${ADAMW_STATE_FORMAT}'` : `its metadata step is ${JSON.stringify(metadata.step)}, not an integer >= 0`;
+    const what =
+      metadata.format !== ADAMW_STATE_FORMAT
+        ? `its metadata format is ${JSON.stringify(metadata.format)}, not '${ADAMW_STATE_FORMAT}'`
+        : `its metadata step is ${JSON.stringify(metadata.step)}, not an integer >= 0`;
     throw new SafetensorsError(`loadAdamWState(${path}): ${what}; pass a file written by saveAdamWState.`);
   }
   // LoadedTree<P> is P with Tensor leaves: the same type for any tree of tensors.

@@ -18,14 +18,18 @@ function matchingLeaves(op: string, tree: unknown, others: readonly unknown[]): 
   const leaves = others.map((o) => treeLeaves(o));
   for (const [i, ls] of leaves.entries()) {
     if (ls.length !== xs.length) {
-      throw new Error(`${op}: tree ${i + 1} has ${ls.length} tensor leaves but the params have ${xs.length}; pass grads and state with the params' structure.`);
+      throw new Error(
+        `${op}: tree ${i + 1} has ${ls.length} tensor leaves but the params have ${xs.length}; pass grads and state with the params' structure.`,
+      );
     }
   }
   xs.forEach((x, i) => {
     for (const ls of leaves) {
       const y = ls[i];
       if (y.shape.length !== x.shape.length || y.shape.some((d, k) => d !== x.shape[k])) {
-        throw new Error(`${op}: leaf ${i} has shape [${y.shape}] but the param has shape [${x.shape}]; pass grads and state with the params' shapes.`);
+        throw new Error(
+          `${op}: leaf ${i} has shape [${y.shape}] but the param has shape [${x.shape}]; pass grads and state with the params' shapes.`,
+        );
       }
     }
   });
@@ -39,7 +43,12 @@ const withLeaves = <T>(tree: T, leaves: readonly Tensor[]): T => {
 };
 
 /** Maps `f` over the leaves of `tree` together with the matching leaves of `others` (same structure). */
-export function treeZipMap<T>(op: string, tree: T, others: readonly unknown[], f: (x: Tensor, ...ys: Tensor[]) => Tensor): T {
+export function treeZipMap<T>(
+  op: string,
+  tree: T,
+  others: readonly unknown[],
+  f: (x: Tensor, ...ys: Tensor[]) => Tensor,
+): T {
   const [xs, ...leaves] = matchingLeaves(op, tree, others);
   return withLeaves(
     tree,
@@ -81,12 +90,20 @@ function groupByKind(leaves: readonly Tensor[]): number[][] {
  * costs a few kernels for the whole tree instead of a few per leaf. Trees returned by an earlier
  * call pack without a copy. Their leaves share storage: it is freed when the last is disposed.
  */
-export function packedZipMap<T>(op: string, trees: readonly [T, ...unknown[]], results: number, f: (flats: Tensor[]) => readonly Tensor[]): T[] {
+export function packedZipMap<T>(
+  op: string,
+  trees: readonly [T, ...unknown[]],
+  results: number,
+  f: (flats: Tensor[]) => readonly Tensor[],
+): T[] {
   const leaves = matchingLeaves(op, trees[0], trees.slice(1));
   const outs = Array.from({ length: results }, () => new Array<Tensor>(leaves[0].length));
   for (const group of groupByKind(leaves[0])) {
     f(leaves.map((ls) => packLeaves(group.map((i) => ls[i])))).forEach((flat, r) => {
-      unpackLeaves(flat, group.map((i) => leaves[0][i])).forEach((view, k) => (outs[r][group[k]] = view));
+      unpackLeaves(
+        flat,
+        group.map((i) => leaves[0][i]),
+      ).forEach((view, k) => (outs[r][group[k]] = view));
     });
   }
   return outs.map((ls) => withLeaves(trees[0], ls));

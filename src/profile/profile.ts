@@ -65,7 +65,8 @@ export interface ProfileOptions {
 export async function profile<T>(fn: () => T | Promise<T>, options: ProfileOptions = {}): Promise<Profile<T>> {
   if (typeof fn !== 'function') throw new TypeError(`profile: fn must be a function, got ${typeof fn}.`);
   const warmup = options.warmup ?? 0;
-  if (!Number.isInteger(warmup) || warmup < 0) throw new RangeError(`profile: options.warmup must be a non-negative integer, got ${warmup}.`);
+  if (!Number.isInteger(warmup) || warmup < 0)
+    throw new RangeError(`profile: options.warmup must be a non-negative integer, got ${warmup}.`);
   refuseNesting();
   if (warmup > 0) {
     for (let i = 0; i < warmup; i++) await finishAndFree(await fn());
@@ -124,7 +125,8 @@ export async function startProfile(): Promise<ProfileSession> {
 }
 
 function refuseNesting(): void {
-  if (activeProfile()) throw new Error('profile: another profile() is running; profiles do not nest (profile the outer call only).');
+  if (activeProfile())
+    throw new Error('profile: another profile() is running; profiles do not nest (profile the outer call only).');
 }
 
 function summarizeProfile<T>(recorder: ProfileRecorder, value: T, wallMs: number): Profile<T> {
@@ -158,7 +160,14 @@ function summarize(records: readonly KernelRecord[]): ProfileRow[] {
       row = { kernel: r.kernel, scope: r.scope, backend: r.backend, calls: 0, gpuMs: 0, hostMs: 0, compiles: 0 };
       rows.set(key, row);
     }
-    addTotals(row, { calls: 1, gpuMs: r.deviceMs ?? 0, hostMs: r.hostMs, compiles: r.compiles, flops: r.flops, bytes: r.bytes });
+    addTotals(row, {
+      calls: 1,
+      gpuMs: r.deviceMs ?? 0,
+      hostMs: r.hostMs,
+      compiles: r.compiles,
+      flops: r.flops,
+      bytes: r.bytes,
+    });
   }
   return [...rows.values()].sort((a, b) => b.gpuMs - a.gpuMs || b.calls - a.calls);
 }

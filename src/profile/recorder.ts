@@ -70,7 +70,9 @@ export const currentScope = (): string => scopes.getStore() ?? '';
  */
 export function named<T>(name: string, fn: () => T): T {
   if (typeof name !== 'string' || name === '') {
-    throw new TypeError(`named: the scope name must be a non-empty string, got ${JSON.stringify(name)}; e.g. named('resBlock', () => ...).`);
+    throw new TypeError(
+      `named: the scope name must be a non-empty string, got ${JSON.stringify(name)}; e.g. named('resBlock', () => ...).`,
+    );
   }
   if (typeof fn !== 'function') throw new TypeError(`named('${name}', fn): fn must be a function, got ${typeof fn}.`);
   if (active === undefined) return fn();

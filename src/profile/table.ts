@@ -12,16 +12,25 @@ export interface TableOptions {
   readonly depth?: number;
 }
 
-type Grouped = Pick<ProfileRow, 'calls' | 'gpuMs' | 'hostMs' | 'compiles' | 'flops' | 'bytes'> & { readonly kernel: string; readonly scope: string };
+type Grouped = Pick<ProfileRow, 'calls' | 'gpuMs' | 'hostMs' | 'compiles' | 'flops' | 'bytes'> & {
+  readonly kernel: string;
+  readonly scope: string;
+};
 
-const cut = (scope: string, depth: number | undefined): string => (depth === undefined ? scope : scope.split('/').slice(0, depth).join('/'));
+const cut = (scope: string, depth: number | undefined): string =>
+  depth === undefined ? scope : scope.split('/').slice(0, depth).join('/');
 
 const keyOf = (r: ProfileRow, by: NonNullable<TableOptions['by']>, depth?: number): [string, string] =>
   by === 'kernel' ? [r.kernel, '*'] : by === 'scope' ? ['*', cut(r.scope, depth)] : [r.kernel, cut(r.scope, depth)];
 
 /** The rows summed per group, largest time first (device time, or host time where nothing was device-timed). */
-export function groupRows(profile: Pick<Profile<unknown>, 'rows' | 'timing'>, by: NonNullable<TableOptions['by']> = 'kernel+scope', depth?: number): Grouped[] {
-  if (depth !== undefined && !(Number.isInteger(depth) && depth >= 1)) throw new RangeError(`profile table: depth must be a positive integer, got ${depth}.`);
+export function groupRows(
+  profile: Pick<Profile<unknown>, 'rows' | 'timing'>,
+  by: NonNullable<TableOptions['by']> = 'kernel+scope',
+  depth?: number,
+): Grouped[] {
+  if (depth !== undefined && !(Number.isInteger(depth) && depth >= 1))
+    throw new RangeError(`profile table: depth must be a positive integer, got ${depth}.`);
   const groups = new Map<string, { -readonly [K in keyof Grouped]: Grouped[K] }>();
   for (const r of profile.rows) {
     const [kernel, scope] = keyOf(r, by, depth);
@@ -44,10 +53,12 @@ export const timeOf =
     profile.timing === 'none' ? r.hostMs : r.gpuMs;
 
 const fmt = (x: number, digits = 2): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(digits));
-const rate = (amount: number | undefined, ms: number, unit: number): string => (amount === undefined || ms <= 0 ? '' : fmt(amount / unit / (ms / 1e3)));
+const rate = (amount: number | undefined, ms: number, unit: number): string =>
+  amount === undefined || ms <= 0 ? '' : fmt(amount / unit / (ms / 1e3));
 
 const TIMING_NOTE: Record<Profile<unknown>['timing'], string> = {
-  'timestamp-query': 'device times from GPU timestamps around each dispatch (each in its own compute pass while profiling)',
+  'timestamp-query':
+    'device times from GPU timestamps around each dispatch (each in its own compute pass while profiling)',
   host: 'CPU backend: each op ran synchronously and was timed on the host',
   mixed: 'WebGPU rows from GPU timestamps, CPU rows timed on the host',
   none: 'this WebGPU adapter has no timestamp-query: no kernel was timed; rows are ranked by host recording time, and only the wall time is a real total',
@@ -66,26 +77,38 @@ export function profileTable(profile: Profile<unknown>, options: TableOptions = 
   ];
   const row = (g: Grouped): string => {
     const ms = time(g);
-    return `| ${g.kernel} | ${g.scope === '' ? '(top)' : g.scope} | ${g.calls} | ` + `${fmt(ms)} | ${total > 0 ? fmt((100 * ms) / total, 1) : ''} | ` + `${rate(g.flops, ms, 1e9)} | ${rate(g.bytes, ms, 1e9)} | ${g.compiles || ''} |`;
+    return (
+      `| ${g.kernel} | ${g.scope === '' ? '(top)' : g.scope} | ${g.calls} | ` +
+      `${fmt(ms)} | ${total > 0 ? fmt((100 * ms) / total, 1) : ''} | ` +
+      `${rate(g.flops, ms, 1e9)} | ${rate(g.bytes, ms, 1e9)} | ${g.compiles || ''} |`
+    );
   };
   lines.push(...groups.slice(0, top).map(row));
   const rest = groups.slice(top);
   if (rest.length > 0) {
     const sum = (f: (g: Grouped) => number): number => rest.reduce((n, g) => n + f(g), 0);
     const ms = sum(time);
-    lines.push(`| (${rest.length} more) | | ${sum((g) => g.calls)} | ${fmt(ms)} | ` + `${total > 0 ? fmt((100 * ms) / total, 1) : ''} | | | ${sum((g) => g.compiles) || ''} |`);
+    lines.push(
+      `| (${rest.length} more) | | ${sum((g) => g.calls)} | ${fmt(ms)} | ` +
+        `${total > 0 ? fmt((100 * ms) / total, 1) : ''} | | | ${sum((g) => g.compiles) || ''} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }
 
-const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escapeXml = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A horizontal bar chart (SVG) of the `top` largest groups' time. */
-export function profileSvg(profile: Profile<unknown>, options: TableOptions & { readonly title?: string } = {}): string {
+export function profileSvg(
+  profile: Profile<unknown>,
+  options: TableOptions & { readonly title?: string } = {},
+): string {
   const groups = groupRows(profile, options.by ?? 'kernel', options.depth).slice(0, options.top ?? 15);
   const time = timeOf(profile);
   const max = Math.max(1e-9, ...groups.map(time));
-  const label = (g: Grouped): string => (g.kernel === '*' ? g.scope || '(top)' : g.scope === '*' ? g.kernel : `${g.kernel} @ ${g.scope || '(top)'}`);
+  const label = (g: Grouped): string =>
+    g.kernel === '*' ? g.scope || '(top)' : g.scope === '*' ? g.kernel : `${g.kernel} @ ${g.scope || '(top)'}`;
   const labelWidth = Math.min(460, 12 + 6.6 * Math.max(10, ...groups.map((g) => label(g).length)));
   const barWidth = 420;
   const rowH = 20;
@@ -102,7 +125,9 @@ export function profileSvg(profile: Profile<unknown>, options: TableOptions & { 
       `<text x="${(labelWidth + w + 5).toFixed(1)}" y="${y + 14}">${fmt(time(g))} ${unit} (${g.calls})</text>`,
     ].join('');
   });
-  const title = options.title ?? `Top kernels: ${fmt(profile.gpuMs)} ms device, ${fmt(profile.wallMs)} ms wall, ${profile.dispatches} runs`;
+  const title =
+    options.title ??
+    `Top kernels: ${fmt(profile.gpuMs)} ms device, ${fmt(profile.wallMs)} ms wall, ${profile.dispatches} runs`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,

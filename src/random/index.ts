@@ -69,7 +69,11 @@ export const randomBits = (k: PRNGKey, shape: Shape, options: { readonly backend
   sample('randomBits', 'bits', k, shape, options.backend);
 
 /** Uniform samples in [min, max) (default [0, 1)). */
-export function uniform(k: PRNGKey, shape: Shape, options: RandomOptions & { readonly min?: number; readonly max?: number } = {}): Tensor {
+export function uniform(
+  k: PRNGKey,
+  shape: Shape,
+  options: RandomOptions & { readonly min?: number; readonly max?: number } = {},
+): Tensor {
   const lo = options.min ?? 0;
   const hi = options.max ?? 1;
   if (!(hi > lo)) throw new ShapeError(`uniform: max ${hi} must be greater than min ${lo}.`);
@@ -80,7 +84,11 @@ export function uniform(k: PRNGKey, shape: Shape, options: RandomOptions & { rea
 }
 
 /** Gaussian samples with the given mean and standard deviation (default 0 and 1). */
-export function normal(k: PRNGKey, shape: Shape, options: RandomOptions & { readonly mean?: number; readonly std?: number } = {}): Tensor {
+export function normal(
+  k: PRNGKey,
+  shape: Shape,
+  options: RandomOptions & { readonly mean?: number; readonly std?: number } = {},
+): Tensor {
   const m = options.mean ?? 0;
   const s = options.std ?? 1;
   if (!(s >= 0)) throw new ShapeError(`normal: std must be >= 0, got ${s}.`);

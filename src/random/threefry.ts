@@ -88,7 +88,9 @@ function toWordPair(fn: string, what: string, pair: unknown): [number, number] {
 
 function checkCount(fn: string, what: string, n: unknown, max: number): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) {
-    throw new RangeError(`${fn}: ${what} must be an integer in [0, ${max}], got ${String(n)}; pass a whole, non-negative count.`);
+    throw new RangeError(
+      `${fn}: ${what} must be an integer in [0, ${max}], got ${String(n)}; pass a whole, non-negative count.`,
+    );
   }
   return n;
 }

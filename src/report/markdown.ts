@@ -14,13 +14,22 @@ export interface MethodEvaluation {
 }
 
 /** Decimals per metric in tables: PSNR in dB to 2, everything else to 3. */
-export const DEFAULT_DIGITS: Readonly<Record<MetricName, number>> = Object.freeze({ psnr: 2, ssim: 3, perceptual: 3, identity: 3, lmd: 3, brisque: 3, reward: 3 });
+export const DEFAULT_DIGITS: Readonly<Record<MetricName, number>> = Object.freeze({
+  psnr: 2,
+  ssim: 3,
+  perceptual: 3,
+  identity: 3,
+  lmd: 3,
+  brisque: 3,
+  reward: 3,
+});
 
 /** "PSNR (dB) ↑" / "LMD (px) ↓": the metric's label with the direction that is better. */
 export const metricHeading = (m: MetricName): string => `${METRICS[m].label} ${METRICS[m].higherIsBetter ? '↑' : '↓'}`;
 
 /** Escapes text for a markdown table cell (pipes, line breaks). */
-export const escapeCell = (text: string): string => text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+export const escapeCell = (text: string): string =>
+  text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
 /** The finite values of `values` (a NaN score means the metric failed on that image). */
 function finiteValues(values: ArrayLike<number>): number[] {
@@ -53,10 +62,19 @@ function formatCell(stats: CellStats | undefined, digits: number): string {
  * Renders a table of rows x metrics where each cell is `stats[row][metric]`, the best mean per
  * column in bold (compared at the printed precision, so printed ties are all bold).
  */
-function renderTable(firstHeading: string, rowNames: readonly string[], metrics: readonly MetricName[], stats: readonly (readonly (CellStats | undefined)[])[], digitsOf: (m: MetricName) => number, extra?: { heading: string; cells: readonly string[] }): string {
+function renderTable(
+  firstHeading: string,
+  rowNames: readonly string[],
+  metrics: readonly MetricName[],
+  stats: readonly (readonly (CellStats | undefined)[])[],
+  digitsOf: (m: MetricName) => number,
+  extra?: { heading: string; cells: readonly string[] },
+): string {
   const bold = metrics.map((m, j) => {
     const d = digitsOf(m);
-    const rounded = stats.map((row) => (row[j] && row[j]!.interval.n > 0 ? Number(row[j]!.interval.mean.toFixed(d)) : NaN));
+    const rounded = stats.map((row) =>
+      row[j] && row[j]!.interval.n > 0 ? Number(row[j]!.interval.mean.toFixed(d)) : NaN,
+    );
     const finite = rounded.filter(Number.isFinite);
     if (finite.length < 2) return rounded.map(() => false); // nothing to compare against
     const best = METRICS[m].higherIsBetter ? Math.max(...finite) : Math.min(...finite);
@@ -74,7 +92,10 @@ function renderTable(firstHeading: string, rowNames: readonly string[], metrics:
   });
   if (stats.some((row) => row.some((c) => c && c.dropped > 0))) {
     const dropped = stats.flatMap((row) => row.map((c) => c?.dropped ?? 0)).reduce((a, b) => a + b, 0);
-    lines.push('', `† ${dropped} non-finite score${dropped === 1 ? '' : 's'} left out of the marked cells' statistics.`);
+    lines.push(
+      '',
+      `† ${dropped} non-finite score${dropped === 1 ? '' : 's'} left out of the marked cells' statistics.`,
+    );
   }
   return lines.join('\n');
 }
@@ -85,7 +106,9 @@ export function presentMetrics(evaluations: readonly MethodEvaluation[]): Metric
 }
 
 /** The datasets of `evaluations`, in order of first appearance. */
-export const datasetsOf = (evaluations: readonly MethodEvaluation[]): string[] => [...new Set(evaluations.map((e) => e.dataset))];
+export const datasetsOf = (evaluations: readonly MethodEvaluation[]): string[] => [
+  ...new Set(evaluations.map((e) => e.dataset)),
+];
 
 /**
  * One markdown table for `dataset`: rows = methods (in the given order), columns = metrics
@@ -93,15 +116,30 @@ export const datasetsOf = (evaluations: readonly MethodEvaluation[]): string[] =
  * cells "mean ± 95% half-width" over images (Student t, see meanInterval), best mean per column
  * in bold. Non-finite per-image scores are left out and the cell marked †.
  */
-export function metricsTable(evaluations: readonly MethodEvaluation[], dataset: string, metrics?: readonly MetricName[], digits: Partial<Record<MetricName, number>> = {}): string {
+export function metricsTable(
+  evaluations: readonly MethodEvaluation[],
+  dataset: string,
+  metrics?: readonly MetricName[],
+  digits: Partial<Record<MetricName, number>> = {},
+): string {
   const rows = evaluations.filter((e) => e.dataset === dataset);
   if (rows.length === 0) {
-    throw new RangeError(`metricsTable: no evaluations for dataset "${dataset}"; the datasets present are ${JSON.stringify(datasetsOf(evaluations))}.`);
+    throw new RangeError(
+      `metricsTable: no evaluations for dataset "${dataset}"; the datasets present are ${JSON.stringify(datasetsOf(evaluations))}.`,
+    );
   }
   const cols = metrics ?? presentMetrics(rows);
-  for (const m of cols) if (!(m in METRICS)) throw new RangeError(`metricsTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
+  for (const m of cols)
+    if (!(m in METRICS))
+      throw new RangeError(`metricsTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
   const stats = rows.map((e) => cols.map((m) => cellStats(e.scores[m])));
-  return renderTable('Method', rows.map((e) => e.method), cols, stats, (m) => digits[m] ?? DEFAULT_DIGITS[m]);
+  return renderTable(
+    'Method',
+    rows.map((e) => e.method),
+    cols,
+    stats,
+    (m) => digits[m] ?? DEFAULT_DIGITS[m],
+  );
 }
 
 /** One row of an ablation: a method and its per-seed mean scores. */
@@ -117,11 +155,26 @@ export interface AblationRow {
  * are mean ± 95% half-width over the per-seed means (so the interval is seed-to-seed variation),
  * best mean per column in bold.
  */
-export function ablationTable(rows: readonly AblationRow[], metrics: readonly MetricName[], digits: Partial<Record<MetricName, number>> = {}): string {
-  for (const m of metrics) if (!(m in METRICS)) throw new RangeError(`ablationTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
-  const stats = rows.map((r) => metrics.map((m) => cellStats(r.perSeed.flatMap((s) => (s[m] === undefined ? [] : [s[m] as number])))));
+export function ablationTable(
+  rows: readonly AblationRow[],
+  metrics: readonly MetricName[],
+  digits: Partial<Record<MetricName, number>> = {},
+): string {
+  for (const m of metrics)
+    if (!(m in METRICS))
+      throw new RangeError(`ablationTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
+  const stats = rows.map((r) =>
+    metrics.map((m) => cellStats(r.perSeed.flatMap((s) => (s[m] === undefined ? [] : [s[m] as number])))),
+  );
   const seeds = rows.map((r) => String(r.perSeed.length));
-  return renderTable('Method', rows.map((r) => r.method), metrics, stats, (m) => digits[m] ?? DEFAULT_DIGITS[m], { heading: 'Seeds', cells: seeds });
+  return renderTable(
+    'Method',
+    rows.map((r) => r.method),
+    metrics,
+    stats,
+    (m) => digits[m] ?? DEFAULT_DIGITS[m],
+    { heading: 'Seeds', cells: seeds },
+  );
 }
 
 /** "+0.012" / "-0.340" / "0.000": a signed number at `digits` decimals (no sign where it rounds to 0). */
@@ -138,20 +191,37 @@ function signed(v: number, digits: number): string {
  * i.e. the method moved the metric beyond the seed-to-seed spread (the header's arrow says which sign is better). Seeds missing from either
  * row are left out of that cell.
  */
-export function ablationDeltaTable(rows: readonly AblationRow[], baseline: string, metrics: readonly MetricName[], digits: Partial<Record<MetricName, number>> = {}): string {
-  for (const m of metrics) if (!(m in METRICS)) throw new RangeError(`ablationDeltaTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
+export function ablationDeltaTable(
+  rows: readonly AblationRow[],
+  baseline: string,
+  metrics: readonly MetricName[],
+  digits: Partial<Record<MetricName, number>> = {},
+): string {
+  for (const m of metrics)
+    if (!(m in METRICS))
+      throw new RangeError(`ablationDeltaTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
   const base = rows.find((r) => r.method === baseline);
-  if (!base) throw new RangeError(`ablationDeltaTable: no row "${baseline}" to compare with; the rows are ${JSON.stringify(rows.map((r) => r.method))}.`);
+  if (!base)
+    throw new RangeError(
+      `ablationDeltaTable: no row "${baseline}" to compare with; the rows are ${JSON.stringify(rows.map((r) => r.method))}.`,
+    );
   const bySeed = (r: AblationRow) => new Map(r.perSeed.map((s, i) => [r.seeds?.[i] ?? i, s] as const));
   const baseBySeed = bySeed(base);
   const others = rows.filter((r) => r !== base);
   const header = [`Method − ${baseline}`, 'Seeds', ...metrics.map(metricHeading)];
-  const lines = [`| ${header.map(escapeCell).join(' | ')} |`, `| ${[':---', ...header.slice(1).map(() => '---:')].join(' | ')} |`];
+  const lines = [
+    `| ${header.map(escapeCell).join(' | ')} |`,
+    `| ${[':---', ...header.slice(1).map(() => '---:')].join(' | ')} |`,
+  ];
   for (const row of others) {
-    const pairs = [...bySeed(row)].flatMap(([seed, s]) => (baseBySeed.has(seed) ? [[s, baseBySeed.get(seed)!] as const] : []));
+    const pairs = [...bySeed(row)].flatMap(([seed, s]) =>
+      baseBySeed.has(seed) ? [[s, baseBySeed.get(seed)!] as const] : [],
+    );
     const cells = metrics.map((m) => {
       const d = digits[m] ?? DEFAULT_DIGITS[m];
-      const diffs = pairs.flatMap(([s, b]) => (Number.isFinite(s[m]) && Number.isFinite(b[m]) ? [(s[m] as number) - (b[m] as number)] : []));
+      const diffs = pairs.flatMap(([s, b]) =>
+        Number.isFinite(s[m]) && Number.isFinite(b[m]) ? [(s[m] as number) - (b[m] as number)] : [],
+      );
       if (diffs.length === 0) return '—';
       const { mean, halfWidth, n } = meanInterval(diffs);
       if (n < 2) return signed(mean, d);
@@ -165,6 +235,13 @@ export function ablationDeltaTable(rows: readonly AblationRow[], baseline: strin
 }
 
 /** A two-column markdown table of facts (e.g. the run's setup). */
-export function factsTable(rows: readonly (readonly [string, string])[], headings: readonly [string, string] = ['Setting', 'Value']): string {
-  return [`| ${headings.map(escapeCell).join(' | ')} |`, '| :--- | :--- |', ...rows.map(([k, v]) => `| ${escapeCell(k)} | ${escapeCell(v)} |`)].join('\n');
+export function factsTable(
+  rows: readonly (readonly [string, string])[],
+  headings: readonly [string, string] = ['Setting', 'Value'],
+): string {
+  return [
+    `| ${headings.map(escapeCell).join(' | ')} |`,
+    '| :--- | :--- |',
+    ...rows.map(([k, v]) => `| ${escapeCell(k)} | ${escapeCell(v)} |`),
+  ].join('\n');
 }

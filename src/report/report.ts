@@ -29,7 +29,11 @@ export interface ReportData {
     readonly arrowsTo?: readonly string[];
   };
   /** Image grid: each row one image, columns labelled (e.g. LQ | SFT | LRPO | GT), images [3, S, S] float32 in [0,1] CHW. */
-  readonly grid?: { readonly columns: readonly string[]; readonly rows: readonly (readonly Float32Array[])[]; readonly size: number };
+  readonly grid?: {
+    readonly columns: readonly string[];
+    readonly rows: readonly (readonly Float32Array[])[];
+    readonly size: number;
+  };
   /** Extra markdown sections appended verbatim (e.g. an ablation table). */
   readonly sections?: readonly { readonly heading: string; readonly body: string }[];
   /** Decimals per metric in the tables (default: PSNR 2, others 3). */
@@ -37,13 +41,21 @@ export interface ReportData {
 }
 
 /** File names inside the report folder; report.md links them relatively. */
-export const REPORT_FILES = { markdown: 'report.md', reward: 'reward.svg', tradeoff: 'tradeoff.svg', grid: 'grid.png' } as const;
+export const REPORT_FILES = {
+  markdown: 'report.md',
+  reward: 'reward.svg',
+  tradeoff: 'tradeoff.svg',
+  grid: 'grid.png',
+} as const;
 
-const hasFinitePoint = (curves: ReportData['rewardCurves']) => curves.some((c) => c.points.some((p) => Number.isFinite(p.step) && Number.isFinite(p.mean)));
+const hasFinitePoint = (curves: ReportData['rewardCurves']) =>
+  curves.some((c) => c.points.some((p) => Number.isFinite(p.step) && Number.isFinite(p.mean)));
 
 /** "N images" or "N–M images" over every (method, metric) cell of a dataset. */
 function imageCountPhrase(rows: readonly MethodEvaluation[]): string {
-  const counts = rows.flatMap((e) => Object.values(e.scores).map((v) => (v as ArrayLike<number>).length)).filter((n) => n > 0);
+  const counts = rows
+    .flatMap((e) => Object.values(e.scores).map((v) => (v as ArrayLike<number>).length))
+    .filter((n) => n > 0);
   if (counts.length === 0) return 'no images';
   const [lo, hi] = [Math.min(...counts), Math.max(...counts)];
   return lo === hi ? `${lo} image${lo === 1 ? '' : 's'}` : `${lo}–${hi} images`;
@@ -57,7 +69,10 @@ export function betterCorner(x: MetricName, y: MetricName): string {
 const axisLabel = (m: MetricName) => `${METRICS[m].label}, ${METRICS[m].higherIsBetter ? 'higher' : 'lower'} is better`;
 
 /** The scatter points (mean ± 95% half-width per axis) and SFT arrows of the trade-off plot. */
-export function tradeoffPoints(evaluations: readonly MethodEvaluation[], tradeoff: NonNullable<ReportData['tradeoff']>): { points: ScatterPoint[]; arrows: { from: string; to: string }[] } {
+export function tradeoffPoints(
+  evaluations: readonly MethodEvaluation[],
+  tradeoff: NonNullable<ReportData['tradeoff']>,
+): { points: ScatterPoint[]; arrows: { from: string; to: string }[] } {
   const summary = (v: ArrayLike<number> | undefined) => meanInterval(v ? Array.from(v).filter(Number.isFinite) : []);
   const points = evaluations.map((e) => {
     const [x, y] = [summary(e.scores[tradeoff.x]), summary(e.scores[tradeoff.y])];
@@ -67,7 +82,13 @@ export function tradeoffPoints(evaluations: readonly MethodEvaluation[], tradeof
   const isTarget = (m: string) => (tradeoff.arrowsTo ? tradeoff.arrowsTo.includes(m) : !/^(LQ|GT)\b/i.test(m));
   // Only methods that share a dataset with the source, so no arrow ever joins two datasets.
   const sourceDatasets = new Set(evaluations.filter((e) => e.method === from).map((e) => e.dataset));
-  const targets = [...new Set(evaluations.filter((e) => e.method !== from && sourceDatasets.has(e.dataset) && isTarget(e.method)).map((e) => e.method))];
+  const targets = [
+    ...new Set(
+      evaluations
+        .filter((e) => e.method !== from && sourceDatasets.has(e.dataset) && isTarget(e.method))
+        .map((e) => e.method),
+    ),
+  ];
   return { points, arrows: targets.map((to) => ({ from, to })) };
 }
 
@@ -75,12 +96,19 @@ export function tradeoffPoints(evaluations: readonly MethodEvaluation[], tradeof
 function gridRowTensors(grid: NonNullable<ReportData['grid']>): Tensor[] {
   const op = 'writeReport';
   const { columns, rows, size } = grid;
-  if (!Number.isInteger(size) || size < 1) throw new RangeError(`${op}: grid.size must be a positive integer (pixels per side), got ${size}.`);
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`${op}: grid.size must be a positive integer (pixels per side), got ${size}.`);
   const plane = 3 * size * size;
   rows.forEach((row, r) => {
-    if (row.length !== columns.length) throw new RangeError(`${op}: grid.rows[${r}] has ${row.length} images but there are ${columns.length} columns (${columns.join(' | ')}); give one image per column.`);
+    if (row.length !== columns.length)
+      throw new RangeError(
+        `${op}: grid.rows[${r}] has ${row.length} images but there are ${columns.length} columns (${columns.join(' | ')}); give one image per column.`,
+      );
     row.forEach((img, c) => {
-      if (img.length !== plane) throw new RangeError(`${op}: grid.rows[${r}][${c}] ("${columns[c]}") has ${img.length} values; a [3, ${size}, ${size}] image has ${plane}.`);
+      if (img.length !== plane)
+        throw new RangeError(
+          `${op}: grid.rows[${r}][${c}] ("${columns[c]}") has ${img.length} values; a [3, ${size}, ${size}] image has ${plane}.`,
+        );
     });
   });
   const out: Tensor[] = [];
@@ -157,7 +185,10 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
         md.push('No scores.', '');
         continue;
       }
-      md.push(`Mean ± 95% confidence half-width (Student t) over ${imageCountPhrase(rows)}; ↑ higher is better, ↓ lower is better; best mean per column in bold.`, '');
+      md.push(
+        `Mean ± 95% confidence half-width (Student t) over ${imageCountPhrase(rows)}; ↑ higher is better, ↓ lower is better; best mean per column in bold.`,
+        '',
+      );
       md.push(metricsTable(data.evaluations, dataset, undefined, data.digits), '');
     }
   }
@@ -175,7 +206,10 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
     await writeFile(path, svg);
     written.push(path);
     md.push('## Reward during training', '', `![reward](${REPORT_FILES.reward})`, '');
-    md.push(`*Mean reward per training step, one line per method${banded ? ', shaded band ± 1 s.d.' : ''}; a line that rises is learning (higher is better).*`, '');
+    md.push(
+      `*Mean reward per training step, one line per method${banded ? ', shaded band ± 1 s.d.' : ''}; a line that rises is learning (higher is better).*`,
+      '',
+    );
   }
 
   if (data.tradeoff) {
@@ -191,13 +225,17 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
         yLabel: axisLabel(y),
         points,
         arrows,
-        note: `Better toward the ${corner}. Bars: 95% intervals of the ` + `mean.${arrows.length ? ` Arrows: from ${from} to each method on the same dataset.` : ''}`,
+        note:
+          `Better toward the ${corner}. Bars: 95% intervals of the ` +
+          `mean.${arrows.length ? ` Arrows: from ${from} to each method on the same dataset.` : ''}`,
       });
       await writeFile(path, svg);
       written.push(path);
       md.push('## Perception–fidelity trade-off', '', `![tradeoff](${REPORT_FILES.tradeoff})`, '');
       md.push(
-        `*One point per method and dataset at its mean ${METRICS[x].label} (x) ` + `and ${METRICS[y].label} (y), bars the 95% intervals; the ${corner} is ` + `better${arrows.length ? `; arrows lead from ${escapeCell(from)} to the methods trained from it` : ''}.*`,
+        `*One point per method and dataset at its mean ${METRICS[x].label} (x) ` +
+          `and ${METRICS[y].label} (y), bars the 95% intervals; the ${corner} is ` +
+          `better${arrows.length ? `; arrows lead from ${escapeCell(from)} to the methods trained from it` : ''}.*`,
         '',
       );
     }
@@ -209,7 +247,10 @@ export async function writeReport(dir: string, data: ReportData): Promise<string
     written.push(path);
     const n = data.grid.rows.length;
     md.push('## Samples', '', `![grid](${REPORT_FILES.grid})`, '');
-    md.push(`*Columns, left to right: ${data.grid.columns.map(escapeCell).join(' | ')}; one image per row (${n} row${n === 1 ? '' : 's'}).*`, '');
+    md.push(
+      `*Columns, left to right: ${data.grid.columns.map(escapeCell).join(' | ')}; one image per row (${n} row${n === 1 ? '' : 's'}).*`,
+      '',
+    );
   }
 
   for (const s of data.sections ?? []) md.push(`## ${s.heading}`, '', s.body.trim(), '');

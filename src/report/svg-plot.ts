@@ -13,7 +13,16 @@ export interface CurvePoint {
  * The Okabe & Ito (2008) colour-blind-safe palette, yellow last (weak on white). Series also
  * differ by dash pattern and groups by marker shape, so charts survive greyscale printing.
  */
-export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'] as const;
+export const PALETTE = [
+  '#0072B2',
+  '#D55E00',
+  '#009E73',
+  '#CC79A7',
+  '#E69F00',
+  '#56B4E9',
+  '#000000',
+  '#F0E442',
+] as const;
 const DASHES = ['', '7 4', '2 3', '9 3 2 3'] as const;
 type MarkerShape = 'circle' | 'square' | 'triangle' | 'diamond' | 'triangle-down';
 const SHAPES: readonly MarkerShape[] = ['circle', 'square', 'triangle', 'diamond', 'triangle-down'];
@@ -26,14 +35,16 @@ const legendMaxChars = (width: number): number => Math.max(8, Math.min(26, Math.
 
 /** Escapes text for XML content and attribute values, dropping characters XML 1.0 forbids. */
 export function escapeXml(text: string): string {
-  return text
-    // eslint-disable-next-line no-control-regex -- removing control characters is the point
-    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- removing control characters is the point
+      .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      .replace(/'/g, '&apos;')
+  );
 }
 
 /** Axis ticks: round values from `lo` to `hi` (inclusive) every `step`. */
@@ -57,7 +68,8 @@ function niceNumber(x: number, round: boolean): number {
  * (min == max) is padded by 10% of |min| (or 1 around zero) so a lone value sits mid-axis.
  */
 export function niceTicks(min: number, max: number, target = 5): Ticks {
-  if (!Number.isFinite(min) || !Number.isFinite(max)) throw new RangeError(`niceTicks: min and max must be finite, got ${min} and ${max}.`);
+  if (!Number.isFinite(min) || !Number.isFinite(max))
+    throw new RangeError(`niceTicks: min and max must be finite, got ${min} and ${max}.`);
   if (min > max) [min, max] = [max, min];
   // Degenerate: equal, or equal up to rounding (relative to the values, or subnormally close to 0).
   if (max - min <= Math.max(Math.abs(min), Math.abs(max), 1e-300) * 1e-9) {
@@ -66,7 +78,10 @@ export function niceTicks(min: number, max: number, target = 5): Ticks {
     max += pad;
   }
   const step = niceNumber((max - min) / Math.max(1, target - 1), true);
-  if (!(step > 0 && Number.isFinite(step))) throw new RangeError(`niceTicks: cannot place ticks on [${min}, ${max}]; the span must be a finite positive number.`);
+  if (!(step > 0 && Number.isFinite(step)))
+    throw new RangeError(
+      `niceTicks: cannot place ticks on [${min}, ${max}]; the span must be a finite positive number.`,
+    );
   let first = Math.floor(min / step);
   let last = Math.ceil(max / step);
   if (first * step > min) first--; // floating-point slack: the ticks must cover the data
@@ -84,7 +99,8 @@ function mantissaDecimals(step: number): number {
 }
 
 /** The fewest decimals that print `step` exactly (0.25 -> 2, 200 -> 0, 1e-12 -> 12; at most 20). */
-const decimalsOf = (step: number): number => Math.min(20, Math.max(0, mantissaDecimals(step) - Math.floor(Math.log10(step))));
+const decimalsOf = (step: number): number =>
+  Math.min(20, Math.max(0, mantissaDecimals(step) - Math.floor(Math.log10(step))));
 
 /** A tick value printed with as many digits as its step needs ("0.25", "1500", "2.5e+9", never "-0"). */
 export function formatTick(value: number, step: number): string {
@@ -100,7 +116,8 @@ export function formatTick(value: number, step: number): string {
 
 /** Coordinates are written to 2 decimals: plenty for a 640 px chart, and files stay small. */
 const n2 = (v: number): string => String(Math.round(v * 100) / 100);
-const clip = (text: string, maxChars: number): string => (text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text);
+const clip = (text: string, maxChars: number): string =>
+  text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
 
 /** Notes word-wrapped to the chart's width (11 px text, about 6 px per glyph), at most 6 lines. */
 function wrapNotes(notes: readonly string[], width: number): string[] {
@@ -138,7 +155,9 @@ interface LegendEntry {
   readonly name: string;
   readonly color: string;
   /** A line swatch (with dash) for series, a marker for scatter groups. */
-  readonly swatch: { readonly kind: 'line'; readonly dash: string; readonly band: boolean } | { readonly kind: 'marker'; readonly shape: MarkerShape };
+  readonly swatch:
+    | { readonly kind: 'line'; readonly dash: string; readonly band: boolean }
+    | { readonly kind: 'marker'; readonly shape: MarkerShape };
 }
 
 /** The caller's title, axis labels and size, as a ChartSpec starts. */
@@ -164,7 +183,8 @@ interface ChartSpec {
 
 function checkSize(op: string, name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isFinite(v) || v < 200 || v > 10_000) throw new RangeError(`${op}: ${name} must be a number of pixels in [200, 10000], got ${value}.`);
+  if (!Number.isFinite(v) || v < 200 || v > 10_000)
+    throw new RangeError(`${op}: ${name} must be a number of pixels in [200, 10000], got ${value}.`);
   return v;
 }
 
@@ -177,7 +197,8 @@ function padRange([lo, hi]: readonly [number, number], frac: number): [number, n
 function frame(spec: ChartSpec): Frame {
   const width = checkSize(spec.op, 'width', spec.width, 640);
   const height = checkSize(spec.op, 'height', spec.height, 400);
-  const axis = (range: readonly [number, number] | undefined, pad: number) => (range ? niceTicks(...padRange(range, pad)) : niceTicks(0, 1));
+  const axis = (range: readonly [number, number] | undefined, pad: number) =>
+    range ? niceTicks(...padRange(range, pad)) : niceTicks(0, 1);
   const x = axis(spec.xRange, spec.xPad);
   const y = axis(spec.yRange, spec.yPad);
   const yTickChars = Math.max(...y.values.map((v) => formatTick(v, y.step).length));
@@ -194,13 +215,19 @@ function frame(spec: ChartSpec): Frame {
 function axesSvg(f: Frame, spec: ChartSpec): string[] {
   const out: string[] = [];
   out.push(`<g class="grid" stroke="#e4e4e4" stroke-width="1">`);
-  for (const v of f.y.values) out.push(`<line x1="${n2(f.left)}" y1="${n2(f.sy(v))}" x2="${n2(f.right)}" y2="${n2(f.sy(v))}"/>`);
-  for (const v of f.x.values) out.push(`<line x1="${n2(f.sx(v))}" y1="${n2(f.top)}" x2="${n2(f.sx(v))}" y2="${n2(f.bottom)}"/>`);
+  for (const v of f.y.values)
+    out.push(`<line x1="${n2(f.left)}" y1="${n2(f.sy(v))}" x2="${n2(f.right)}" y2="${n2(f.sy(v))}"/>`);
+  for (const v of f.x.values)
+    out.push(`<line x1="${n2(f.sx(v))}" y1="${n2(f.top)}" x2="${n2(f.sx(v))}" y2="${n2(f.bottom)}"/>`);
   out.push(`</g>`);
-  out.push(`<rect x="${n2(f.left)}" y="${n2(f.top)}" width="${n2(f.right - f.left)}" height="${n2(f.bottom - f.top)}" fill="none" stroke="#333" stroke-width="1"/>`);
+  out.push(
+    `<rect x="${n2(f.left)}" y="${n2(f.top)}" width="${n2(f.right - f.left)}" height="${n2(f.bottom - f.top)}" fill="none" stroke="#333" stroke-width="1"/>`,
+  );
   out.push(`<g class="x-ticks" fill="#333" text-anchor="middle">`);
   for (const v of f.x.values) {
-    out.push(`<line x1="${n2(f.sx(v))}" y1="${n2(f.bottom)}" x2="${n2(f.sx(v))}" y2="${n2(f.bottom + 4)}" stroke="#333"/>`);
+    out.push(
+      `<line x1="${n2(f.sx(v))}" y1="${n2(f.bottom)}" x2="${n2(f.sx(v))}" y2="${n2(f.bottom + 4)}" stroke="#333"/>`,
+    );
     out.push(`<text x="${n2(f.sx(v))}" y="${n2(f.bottom + 17)}">${escapeXml(formatTick(v, f.x.step))}</text>`);
   }
   out.push(`</g>`);
@@ -212,8 +239,12 @@ function axesSvg(f: Frame, spec: ChartSpec): string[] {
   out.push(`</g>`);
   const midX = (f.left + f.right) / 2;
   const midY = (f.top + f.bottom) / 2;
-  out.push(`<text class="x-label" x="${n2(midX)}" y="${n2(f.bottom + 36)}" text-anchor="middle" fill="#111">${escapeXml(spec.xLabel)}</text>`);
-  out.push(`<text class="y-label" x="14" y="${n2(midY)}" text-anchor="middle" fill="#111" transform="rotate(-90 14 ${n2(midY)})">${escapeXml(spec.yLabel)}</text>`);
+  out.push(
+    `<text class="x-label" x="${n2(midX)}" y="${n2(f.bottom + 36)}" text-anchor="middle" fill="#111">${escapeXml(spec.xLabel)}</text>`,
+  );
+  out.push(
+    `<text class="y-label" x="14" y="${n2(midY)}" text-anchor="middle" fill="#111" transform="rotate(-90 14 ${n2(midY)})">${escapeXml(spec.yLabel)}</text>`,
+  );
   return out;
 }
 
@@ -243,14 +274,21 @@ function legendSvg(f: Frame, entries: readonly LegendEntry[]): string[] {
   shown.forEach((e, i) => {
     const y = f.top + 10 + i * rowH;
     if (e.swatch.kind === 'line') {
-      if (e.swatch.band) out.push(`<rect x="${n2(x)}" y="${n2(y - 5)}" width="20" height="10" fill="${e.color}" fill-opacity="0.18"/>`);
-      out.push(`<line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(x + 20)}" y2="${n2(y)}" stroke="${e.color}" ` + `stroke-width="2.2"${e.swatch.dash ? ` stroke-dasharray="${e.swatch.dash}"` : ''}/>`);
+      if (e.swatch.band)
+        out.push(`<rect x="${n2(x)}" y="${n2(y - 5)}" width="20" height="10" fill="${e.color}" fill-opacity="0.18"/>`);
+      out.push(
+        `<line x1="${n2(x)}" y1="${n2(y)}" x2="${n2(x + 20)}" y2="${n2(y)}" stroke="${e.color}" ` +
+          `stroke-width="2.2"${e.swatch.dash ? ` stroke-dasharray="${e.swatch.dash}"` : ''}/>`,
+      );
     } else {
       out.push(markerSvg(e.swatch.shape, x + 10, y, 5, e.color));
     }
     out.push(`<text x="${n2(x + 26)}" y="${n2(y + 4)}">${escapeXml(clip(e.name, legendMaxChars(f.width)))}</text>`);
   });
-  if (shown.length < entries.length) out.push(`<text x="${n2(x)}" y="${n2(f.top + 14 + shown.length * rowH)}" fill="#555">+${entries.length - shown.length} more</text>`);
+  if (shown.length < entries.length)
+    out.push(
+      `<text x="${n2(x)}" y="${n2(f.top + 14 + shown.length * rowH)}" fill="#555">+${entries.length - shown.length} more</text>`,
+    );
   out.push(`</g>`);
   return out;
 }
@@ -258,19 +296,25 @@ function legendSvg(f: Frame, entries: readonly LegendEntry[]): string[] {
 /** Wraps chart body in a standalone SVG document with title, axes, legend and notes. */
 function documentSvg(f: Frame, spec: ChartSpec, body: readonly string[], defs = ''): string {
   const notes = wrapNotes(spec.notes, f.width).map(
-    (line, i) => `<text class="note" x="14" y="${n2(f.bottom + 54 + i * 14)}" font-size="11" fill="#555">${escapeXml(line)}</text>`,
+    (line, i) =>
+      `<text class="note" x="14" y="${n2(f.bottom + 54 + i * 14)}" font-size="11" fill="#555">${escapeXml(line)}</text>`,
   );
   const empty = spec.xRange === undefined || spec.yRange === undefined;
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" ` + `font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" ` +
+      `font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
     `<title>${escapeXml(spec.title)}</title>`,
     defs,
     `<rect width="${f.width}" height="${f.height}" fill="#fff"/>`,
-    spec.title ? `<text class="title" x="${n2(f.width / 2)}" y="24" text-anchor="middle" font-size="15" font-weight="bold" fill="#111">${escapeXml(spec.title)}</text>` : '',
+    spec.title
+      ? `<text class="title" x="${n2(f.width / 2)}" y="24" text-anchor="middle" font-size="15" font-weight="bold" fill="#111">${escapeXml(spec.title)}</text>`
+      : '',
     ...axesSvg(f, spec),
     ...body,
-    empty ? `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" font-size="14" fill="#777">no data to plot</text>` : '',
+    empty
+      ? `<text x="${n2((f.left + f.right) / 2)}" y="${n2((f.top + f.bottom) / 2)}" text-anchor="middle" font-size="14" fill="#777">no data to plot</text>`
+      : '',
     ...legendSvg(f, spec.legend),
     ...notes,
     `</svg>`,
@@ -341,16 +385,27 @@ export function lineChartSvg(opts: LineChartOptions): string {
   const drawn = series.flatMap((s) => s.lines.flat());
   const banded = series.flatMap((s) => s.bands.flat());
   const xRange = extent(drawn.map((p) => p.step));
-  const yRange = extent([...drawn.map((p) => p.mean), ...banded.flatMap((p) => [p.mean - (p.std ?? 0), p.mean + (p.std ?? 0)])]);
+  const yRange = extent([
+    ...drawn.map((p) => p.mean),
+    ...banded.flatMap((p) => [p.mean - (p.std ?? 0), p.mean + (p.std ?? 0)]),
+  ]);
   const notes = [
     ...series.filter((s) => s.total === 0).map((s) => `"${s.name}": no points.`),
-    ...series.filter((s) => s.total > 0 && s.skipped === s.total).map((s) => `"${s.name}": all ${s.total} points non-finite, not drawn.`),
-    ...series.filter((s) => s.skipped > 0 && s.skipped < s.total).map((s) => `"${s.name}": ${s.skipped} of ${s.total} points non-finite, skipped (gaps in the line).`),
+    ...series
+      .filter((s) => s.total > 0 && s.skipped === s.total)
+      .map((s) => `"${s.name}": all ${s.total} points non-finite, not drawn.`),
+    ...series
+      .filter((s) => s.skipped > 0 && s.skipped < s.total)
+      .map((s) => `"${s.name}": ${s.skipped} of ${s.total} points non-finite, skipped (gaps in the line).`),
     ...(opts.note ? [opts.note] : []),
   ];
   const spec: ChartSpec = {
     ...chartText(op, opts),
-    legend: series.map((s) => ({ name: s.name, color: s.color, swatch: { kind: 'line', dash: s.dash, band: s.bands.length > 0 } })),
+    legend: series.map((s) => ({
+      name: s.name,
+      color: s.color,
+      swatch: { kind: 'line', dash: s.dash, band: s.bands.length > 0 },
+    })),
     notes,
     xRange,
     yRange,
@@ -364,13 +419,20 @@ export function lineChartSvg(opts: LineChartOptions): string {
     for (const band of s.bands) {
       const upper = band.map((p) => `${n2(f.sx(p.step))},${n2(f.sy(p.mean + (p.std as number)))}`);
       const lower = band.map((p) => `${n2(f.sx(p.step))},${n2(f.sy(p.mean - (p.std as number)))}`).reverse();
-      body.push(`<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${s.color}" fill-opacity="0.18" stroke="none"/>`);
+      body.push(
+        `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${s.color}" fill-opacity="0.18" stroke="none"/>`,
+      );
     }
     for (const line of s.lines) {
       const pts = line.map((p) => `${n2(f.sx(p.step))},${n2(f.sy(p.mean))}`).join(' ');
-      body.push(`<polyline class="line" points="${pts}" fill="none" stroke="${s.color}" stroke-width="2.2" ` + `stroke-linejoin="round"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`);
+      body.push(
+        `<polyline class="line" points="${pts}" fill="none" stroke="${s.color}" stroke-width="2.2" ` +
+          `stroke-linejoin="round"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}/>`,
+      );
       // Isolated points would be invisible as a one-vertex polyline; short curves get markers.
-      if (line.length === 1 || drawn.length <= 40) for (const p of line) body.push(`<circle cx="${n2(f.sx(p.step))}" cy="${n2(f.sy(p.mean))}" r="2.8" fill="${s.color}"/>`);
+      if (line.length === 1 || drawn.length <= 40)
+        for (const p of line)
+          body.push(`<circle cx="${n2(f.sx(p.step))}" cy="${n2(f.sy(p.mean))}" r="2.8" fill="${s.color}"/>`);
     }
     body.push(`</g>`);
   }
@@ -412,7 +474,8 @@ interface Box {
   readonly x1: number;
   readonly y1: number;
 }
-const overlap = (a: Box, b: Box): number => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+const overlap = (a: Box, b: Box): number =>
+  Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
 
 /** Candidate label positions around a point: right-above first, then the other corners, then above/below. */
 const LABEL_SPOTS = [
@@ -432,7 +495,9 @@ const LABEL_SPOTS = [
 export function scatterSvg(opts: ScatterOptions): string {
   const op = 'scatterSvg';
   const groups = [...new Set(opts.points.map((p) => p.group))];
-  const style = new Map(groups.map((g, i) => [g, { color: PALETTE[i % PALETTE.length], shape: SHAPES[i % SHAPES.length] }]));
+  const style = new Map(
+    groups.map((g, i) => [g, { color: PALETTE[i % PALETTE.length], shape: SHAPES[i % SHAPES.length] }]),
+  );
   const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? Math.abs(v) : 0);
   const points = opts.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   const skipped = opts.points.filter((p) => !points.includes(p));
@@ -444,14 +509,18 @@ export function scatterSvg(opts: ScatterOptions): string {
   for (const a of opts.arrows ?? []) {
     const froms = points.filter((p) => p.label === a.from);
     const tos = points.filter((p) => p.label === a.to);
-    const same = froms.flatMap((p) => tos.filter((q) => q.group === p.group && q !== p).map((q) => [p, q] as [ScatterPoint, ScatterPoint]));
+    const same = froms.flatMap((p) =>
+      tos.filter((q) => q.group === p.group && q !== p).map((q) => [p, q] as [ScatterPoint, ScatterPoint]),
+    );
     if (same.length) arrowPairs.push(...same);
     else if (froms.length === 1 && tos.length === 1 && froms[0] !== tos[0]) arrowPairs.push([froms[0], tos[0]]);
     else missingArrows.push(`${a.from} → ${a.to}`);
   }
 
   const notes = [
-    ...(skipped.length ? [`Skipped (non-finite x or y): ${skipped.map((p) => `${p.label} (${p.group})`).join(', ')}.`] : []),
+    ...(skipped.length
+      ? [`Skipped (non-finite x or y): ${skipped.map((p) => `${p.label} (${p.group})`).join(', ')}.`]
+      : []),
     ...(missingArrows.length ? [`Arrows not drawn (points missing): ${missingArrows.join(', ')}.`] : []),
     ...(opts.note ? [opts.note] : []),
   ];
@@ -479,11 +548,15 @@ export function scatterSvg(opts: ScatterOptions): string {
     const ye = finite(p.yErr);
     if (xe > 0) {
       const [a, b] = [f.sx(p.x - xe), f.sx(p.x + xe)];
-      body.push(`<path d="M${n2(a)},${n2(cy)} H${n2(b)} M${n2(a)},${n2(cy - 4)} V${n2(cy + 4)} M${n2(b)},${n2(cy - 4)} V${n2(cy + 4)}" stroke="${color}" fill="none"/>`);
+      body.push(
+        `<path d="M${n2(a)},${n2(cy)} H${n2(b)} M${n2(a)},${n2(cy - 4)} V${n2(cy + 4)} M${n2(b)},${n2(cy - 4)} V${n2(cy + 4)}" stroke="${color}" fill="none"/>`,
+      );
     }
     if (ye > 0) {
       const [a, b] = [f.sy(p.y - ye), f.sy(p.y + ye)];
-      body.push(`<path d="M${n2(cx)},${n2(a)} V${n2(b)} M${n2(cx - 4)},${n2(a)} H${n2(cx + 4)} M${n2(cx - 4)},${n2(b)} H${n2(cx + 4)}" stroke="${color}" fill="none"/>`);
+      body.push(
+        `<path d="M${n2(cx)},${n2(a)} V${n2(b)} M${n2(cx - 4)},${n2(a)} H${n2(cx + 4)} M${n2(cx - 4)},${n2(b)} H${n2(cx + 4)}" stroke="${color}" fill="none"/>`,
+      );
     }
   }
   body.push(`</g>`);
@@ -495,7 +568,9 @@ export function scatterSvg(opts: ScatterOptions): string {
     const len = Math.hypot(x1 - x0, y1 - y0);
     if (len < 16) continue; // too short to read as an arrow; the points sit on top of each other
     const [ux, uy] = [(x1 - x0) / len, (y1 - y0) / len];
-    body.push(`<line x1="${n2(x0 + ux * 8)}" y1="${n2(y0 + uy * 8)}" x2="${n2(x1 - ux * 9)}" y2="${n2(y1 - uy * 9)}" marker-end="url(#arrowhead)"/>`);
+    body.push(
+      `<line x1="${n2(x0 + ux * 8)}" y1="${n2(y0 + uy * 8)}" x2="${n2(x1 - ux * 9)}" y2="${n2(y1 - uy * 9)}" marker-end="url(#arrowhead)"/>`,
+    );
   }
   body.push(`</g>`);
 
@@ -537,10 +612,14 @@ export function scatterSvg(opts: ScatterOptions): string {
     };
     const best = LABEL_SPOTS.reduce((a, b) => (cost(b) < cost(a) ? b : a));
     obstacles.push(boxOf(best));
-    body.push(`<text x="${n2(cx + best.dx)}" y="${n2(cy + best.dy)}" text-anchor="${best.anchor}">${escapeXml(text)}</text>`);
+    body.push(
+      `<text x="${n2(cx + best.dx)}" y="${n2(cy + best.dy)}" text-anchor="${best.anchor}">${escapeXml(text)}</text>`,
+    );
   }
   body.push(`</g>`);
 
-  const defs = `<defs><marker id="arrowhead" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" ` + `orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 Z" fill="#444"/></marker></defs>`;
+  const defs =
+    `<defs><marker id="arrowhead" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="7" markerHeight="7" ` +
+    `orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 Z" fill="#444"/></marker></defs>`;
   return documentSvg(f, spec, body, defs);
 }

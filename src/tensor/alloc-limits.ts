@@ -13,7 +13,8 @@ const HOST_BYTES: Readonly<Record<DType, number>> = { float32: 4, float64: 8, in
 const MAX_TYPED_ARRAY_ELEMENTS = 2 ** 31 - 1;
 
 /** Elements of `dtype` one host TypedArray can hold: the engine's byte limit, capped at 2^31 - 1. */
-export const maxHostElements = (dtype: DType): number => Math.min(MAX_TYPED_ARRAY_ELEMENTS, Math.floor(bufferConstants.MAX_LENGTH / HOST_BYTES[dtype]));
+export const maxHostElements = (dtype: DType): number =>
+  Math.min(MAX_TYPED_ARRAY_ELEMENTS, Math.floor(bufferConstants.MAX_LENGTH / HOST_BYTES[dtype]));
 
 /** What an allocation is checked against: a backend, or the host. */
 export type AllocTarget = Pick<Backend, 'name' | 'dtypes' | 'maxElements'> | typeof HOST;
@@ -22,7 +23,10 @@ export type AllocTarget = Pick<Backend, 'name' | 'dtypes' | 'maxElements'> | typ
 export const HOST = {
   name: 'host',
   dtypes: DTYPES,
-  maxElements: (dtype: DType) => ({ elements: maxHostElements(dtype), limit: `JS TypedArray size (${bufferConstants.MAX_LENGTH} bytes)` }),
+  maxElements: (dtype: DType) => ({
+    elements: maxHostElements(dtype),
+    limit: `JS TypedArray size (${bufferConstants.MAX_LENGTH} bytes)`,
+  }),
 } as const;
 
 /** Refuses outputs larger than the target can hold, naming the op, the size and the limit, before allocating. */
@@ -30,7 +34,9 @@ export function checkAlloc(op: string, target: AllocTarget, shape: Shape, dtype:
   if (!target.dtypes.includes(dtype)) {
     throw new BackendError(
       `${op}: the ${target.name} backend has no ${dtype} (it has ${target.dtypes.join(', ')}); ` +
-        (dtype === 'float64' ? `float64 is CPU-only: cast to float32 or use setBackend('cpu').` : `cast to a supported dtype.`),
+        (dtype === 'float64'
+          ? `float64 is CPU-only: cast to float32 or use setBackend('cpu').`
+          : `cast to a supported dtype.`),
     );
   }
   const { elements, limit } = target.maxElements(dtype);

@@ -65,7 +65,9 @@ export function getBackend(): BackendName {
 /** Throws unless `name` is a backend this engine has (a typo would otherwise read as "not started"). */
 function requireBackendName(op: string, name: unknown): asserts name is BackendName {
   if (!BACKEND_NAMES.includes(name as BackendName)) {
-    throw new BackendError(`${op}: unknown backend ${JSON.stringify(name)}; this engine has ${BACKEND_NAMES.map((n) => `'${n}'`).join(' and ')}.`);
+    throw new BackendError(
+      `${op}: unknown backend ${JSON.stringify(name)}; this engine has ${BACKEND_NAMES.map((n) => `'${n}'`).join(' and ')}.`,
+    );
   }
 }
 

@@ -30,10 +30,19 @@ export function backendOf(op: string, inputs: readonly Tensor[]): Backend {
 export { checkAlloc } from './alloc-limits.js';
 
 /** Runs a computing primitive: checks the output fits, calls the backend, wraps the storage. */
-function compute(op: string, inputs: readonly Tensor[], shape: Shape, dtype: DType, run: (b: Backend) => Storage): Tensor {
+function compute(
+  op: string,
+  inputs: readonly Tensor[],
+  shape: Shape,
+  dtype: DType,
+  run: (b: Backend) => Storage,
+): Tensor {
   const backend = backendOf(op, inputs);
   checkAlloc(op, backend, shape, dtype);
-  return new Tensor(activeProfile() && backend.profileTiming === 'host' ? timedOnHost(op, backend, run) : run(backend), shape);
+  return new Tensor(
+    activeProfile() && backend.profileTiming === 'host' ? timedOnHost(op, backend, run) : run(backend),
+    shape,
+  );
 }
 
 /** A synchronous backend's op, timed for a running profile() (the WebGPU kernels report themselves). */
@@ -65,12 +74,24 @@ type ReducePrimitive = 'reduceSum' | 'reduceProd' | 'reduceMax' | 'reduceMin';
 const reduceImpl =
   <P extends ReducePrimitive>(op: ReduceOp, name: P): PrimitiveImpl<P> =>
   ([x], { axes }) =>
-    compute(name, [x], x.shape.filter((_, i) => !axes.includes(i)), x.dtype, (b) => b.reduce(op, x.view(name), axes));
+    compute(
+      name,
+      [x],
+      x.shape.filter((_, i) => !axes.includes(i)),
+      x.dtype,
+      (b) => b.reduce(op, x.view(name), axes),
+    );
 
 const argImpl =
   <P extends 'argmax' | 'argmin'>(op: P): PrimitiveImpl<P> =>
   ([x], { axis }) =>
-    compute(op, [x], x.shape.filter((_, i) => i !== axis), 'int32', (b) => b.argReduce(op, x.view(op), axis));
+    compute(
+      op,
+      [x],
+      x.shape.filter((_, i) => i !== axis),
+      'int32',
+      (b) => b.argReduce(op, x.view(op), axis),
+    );
 
 function reshapeImpl([x]: readonly Tensor[], { shape }: PrimitiveParams['reshape']): Tensor {
   if (x.isContiguous) return viewOf(x, 'reshape', shape, contiguousStrides(shape), x.offset);
@@ -124,8 +145,14 @@ function concatenatedInPlace(xs: readonly Tensor[], axis: number, shape: Shape):
 
 function concatImpl(xs: readonly Tensor[], { axis }: PrimitiveParams['concat']): Tensor {
   const shape = xs[0].shape.map((d, i) => (i === axis ? xs.reduce((n, x) => n + x.shape[axis], 0) : d));
-  if (concatenatedInPlace(xs, axis, shape)) return viewOf(xs[0], 'concat', shape, contiguousStrides(shape), xs[0].offset);
-  return compute('concat', xs, shape, xs[0].dtype, (b) => b.concat(xs.map((x) => x.view('concat')), axis));
+  if (concatenatedInPlace(xs, axis, shape))
+    return viewOf(xs[0], 'concat', shape, contiguousStrides(shape), xs[0].offset);
+  return compute('concat', xs, shape, xs[0].dtype, (b) =>
+    b.concat(
+      xs.map((x) => x.view('concat')),
+      axis,
+    ),
+  );
 }
 
 /** The eager implementation of every primitive: what bind (primitives.ts) runs. */
@@ -136,7 +163,8 @@ export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
   ...(Object.fromEntries(Object.keys(binaryOps).map((op) => [op, binaryImpl(op as BinaryOp)])) as {
     [P in BinaryOp]: PrimitiveImpl<P>;
   }),
-  where: ([c, a, b]) => compute('where', [c, a, b], a.shape, a.dtype, (be) => be.where(c.view('where'), a.view('where'), b.view('where'))),
+  where: ([c, a, b]) =>
+    compute('where', [c, a, b], a.shape, a.dtype, (be) => be.where(c.view('where'), a.view('where'), b.view('where'))),
   stopGradient: ([x]) => viewOf(x, 'stopGradient', x.shape, x.strides, x.offset),
   cast: ([x], { dtype }) => compute('cast', [x], x.shape, dtype, (b) => b.cast(x.view('cast'), dtype)),
   reduceSum: reduceImpl('sum', 'reduceSum'),
@@ -167,12 +195,8 @@ export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
     ),
   concat: concatImpl,
   take: ([x, idx], { axis }) =>
-    compute(
-      'take',
-      [x, idx],
-      [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)],
-      x.dtype,
-      (b) => b.take(x.view('take'), idx.view('take'), axis),
+    compute('take', [x, idx], [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], x.dtype, (b) =>
+      b.take(x.view('take'), idx.view('take'), axis),
     ),
   matmul: ([a, b]) =>
     compute('matmul', [a, b], [...a.shape.slice(0, -1), b.shape[b.rank - 1]], a.dtype, (be) =>

@@ -24,13 +24,24 @@ function formatValue(v: number, dtype: DType): string {
  * The values of a tensor of `shape` as nested brackets; `at(i)` gives element i in row-major
  * order (only the printed ones are asked for).
  */
-export function formatValues(shape: readonly number[], dtype: DType, at: (i: number) => number, { threshold = 1000, edgeItems = 3 }: FormatOptions = {}): string {
+export function formatValues(
+  shape: readonly number[],
+  dtype: DType,
+  at: (i: number) => number,
+  { threshold = 1000, edgeItems = 3 }: FormatOptions = {},
+): string {
   const size = shape.reduce((a, b) => a * b, 1);
   const summarise = size > threshold;
   const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
   // The indices printed along an axis of length n, with -1 where '...' goes.
   const shown = (n: number): number[] =>
-    summarise && n > 2 * edgeItems ? [...Array.from({ length: edgeItems }, (_, i) => i), -1, ...Array.from({ length: edgeItems }, (_, i) => n - edgeItems + i)] : Array.from({ length: n }, (_, i) => i);
+    summarise && n > 2 * edgeItems
+      ? [
+          ...Array.from({ length: edgeItems }, (_, i) => i),
+          -1,
+          ...Array.from({ length: edgeItems }, (_, i) => n - edgeItems + i),
+        ]
+      : Array.from({ length: n }, (_, i) => i);
   // First pass: the text of every printed element, for one common width.
   const texts = new Map<number, string>();
   const collect = (d: number, start: number): void => {
@@ -50,5 +61,9 @@ export function formatValues(shape: readonly number[], dtype: DType, at: (i: num
 }
 
 /** The values of a row-major host array (what `data()` returns) as formatValues prints them. */
-export const formatHostValues = (shape: readonly number[], dtype: DType, values: ArrayLike<number>, options?: FormatOptions): string =>
-  formatValues(shape, dtype, (i) => values[i], options);
+export const formatHostValues = (
+  shape: readonly number[],
+  dtype: DType,
+  values: ArrayLike<number>,
+  options?: FormatOptions,
+): string => formatValues(shape, dtype, (i) => values[i], options);

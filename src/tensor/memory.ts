@@ -49,7 +49,8 @@ export function scope<T>(fn: () => T): T {
     result.catch(() => undefined);
     for (const t of mine) if (!kept.has(t)) t.dispose();
     throw new ArgumentError(
-      'scope: the function returned a Promise; scopes track synchronous work only. ' + 'Do the tensor math inside scope(() => ...) and await readbacks (x.data()) outside it.',
+      'scope: the function returned a Promise; scopes track synchronous work only. ' +
+        'Do the tensor math inside scope(() => ...) and await readbacks (x.data()) outside it.',
     );
   }
   const escaping = new Set(treeLeaves(result));

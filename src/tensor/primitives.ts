@@ -97,7 +97,8 @@ export function notifyOutside<P extends Primitive>(
   params: PrimitiveParams[P],
   output: Tensor,
 ): void {
-  for (let i = observers.lastIndexOf(observer) - 1; i >= 0; i--) if (observers[i](prim, inputs, params, output) === true) break;
+  for (let i = observers.lastIndexOf(observer) - 1; i >= 0; i--)
+    if (observers[i](prim, inputs, params, output) === true) break;
 }
 
 /** Runs `fn` with exactly `stack` as the observers (outermost first), then restores them. */

@@ -85,7 +85,13 @@ export class Tensor {
 
   /** The strided view the backends compute on. @internal */
   view(op: string): View {
-    return { storage: this.storage(op), dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
+    return {
+      storage: this.storage(op),
+      dtype: this.dtype,
+      shape: this.shape,
+      strides: this.strides,
+      offset: this.offset,
+    };
   }
 
   /** Reads the elements back, row-major, as a new TypedArray (bool as 0/1 bytes). */
@@ -144,7 +150,8 @@ export class Tensor {
     const rowMajor = contiguousStrides(this.shape);
     const at = (i: number): number => {
       let index = this.offset;
-      for (let d = 0; d < rowMajor.length; d++) index += Math.floor(i / rowMajor[d]) % this.shape[d] * this.strides[d];
+      for (let d = 0; d < rowMajor.length; d++)
+        index += (Math.floor(i / rowMajor[d]) % this.shape[d]) * this.strides[d];
       return host[index];
     };
     return `${head}\n${formatValues(this.shape, this.dtype, at, options)}`;

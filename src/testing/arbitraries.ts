@@ -15,7 +15,9 @@ export interface ShapeOptions {
 }
 
 /** Shapes of rank minRank..maxRank (default 0..4) with dims minDim..maxDim (default 1..5). */
-export function arbitraryShape({ minRank = 0, maxRank = 4, minDim = 1, maxDim = 5 }: ShapeOptions = {}): fc.Arbitrary<number[]> {
+export function arbitraryShape({ minRank = 0, maxRank = 4, minDim = 1, maxDim = 5 }: ShapeOptions = {}): fc.Arbitrary<
+  number[]
+> {
   return fc.array(fc.integer({ min: minDim, max: maxDim }), { minLength: minRank, maxLength: maxRank });
 }
 
@@ -28,7 +30,10 @@ export function arbitraryBroadcastShapes(count = 2, options: ShapeOptions = {}):
     fc
       .tuple(
         ...Array.from({ length: count }, () =>
-          fc.tuple(fc.integer({ min: 0, max: out.length }), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length })),
+          fc.tuple(
+            fc.integer({ min: 0, max: out.length }),
+            fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }),
+          ),
         ),
       )
       .map((specs) => [out, ...specs.map(([drop, ones]) => out.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d)))]),
@@ -54,7 +59,12 @@ export function arbitraryTensor(options: TensorArbitraryOptions = {}): fc.Arbitr
   const min = options.min ?? -2;
   const max = options.max ?? 2;
   const away = options.awayFromZero ?? 0;
-  const shapes = options.shape === undefined ? arbitraryShape() : Array.isArray(options.shape) ? fc.constant([...options.shape]) : (options.shape as fc.Arbitrary<number[]>);
+  const shapes =
+    options.shape === undefined
+      ? arbitraryShape()
+      : Array.isArray(options.shape)
+        ? fc.constant([...options.shape])
+        : (options.shape as fc.Arbitrary<number[]>);
   const element: fc.Arbitrary<number> =
     dtype === 'bool'
       ? fc.integer({ min: 0, max: 1 })
@@ -76,7 +86,10 @@ export function arbitraryTensor(options: TensorArbitraryOptions = {}): fc.Arbitr
  * batch) or where its batch axis sits, 0..rank, sometimes written negative; at least one argument
  * is batched. `batchedOnly` lists the arguments that must be batched (indices).
  */
-export function arbitraryInAxes(ranks: readonly number[], { batchedOnly = [] as readonly number[] } = {}): fc.Arbitrary<(number | null)[]> {
+export function arbitraryInAxes(
+  ranks: readonly number[],
+  { batchedOnly = [] as readonly number[] } = {},
+): fc.Arbitrary<(number | null)[]> {
   return fc
     .tuple(
       ...ranks.map((r, i) =>

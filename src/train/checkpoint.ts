@@ -76,7 +76,10 @@ export interface LoadCheckpointOptions {
 /** Reads a checkpoint written by saveCheckpoint and checks it against `expect` and its own config. */
 export async function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint> {
   if (!existsSync(path)) {
-    throw new CheckpointError(`loadCheckpoint: ${path} does not exist; pass a checkpoint written by pretrain or train ` + `(<run>/checkpoints/step-N.safetensors, or the committed checkpoints/sft-tiny-32.safetensors).`);
+    throw new CheckpointError(
+      `loadCheckpoint: ${path} does not exist; pass a checkpoint written by pretrain or train ` +
+        `(<run>/checkpoints/step-N.safetensors, or the committed checkpoints/sft-tiny-32.safetensors).`,
+    );
   }
   const { tree, metadata } = await loadSafetensors(path, options.backend ? { backend: options.backend } : {});
   const fail = (what: string, fix: string): never => {
@@ -84,7 +87,10 @@ export async function loadCheckpoint(path: string, options: LoadCheckpointOption
     throw new CheckpointError(`loadCheckpoint(${path}): ${what}; ${fix}`);
   };
   if (metadata.format !== CHECKPOINT_FORMAT) {
-    fail(`its metadata format is ${JSON.stringify(metadata.format)}, not '${CHECKPOINT_FORMAT}'`, 'pass a checkpoint written by this toolkit (pretrain/train write them under <run>/checkpoints).');
+    fail(
+      `its metadata format is ${JSON.stringify(metadata.format)}, not '${CHECKPOINT_FORMAT}'`,
+      'pass a checkpoint written by this toolkit (pretrain/train write them under <run>/checkpoints).',
+    );
   }
   const parse = <T>(field: string): T => {
     try {
@@ -104,26 +110,41 @@ export async function loadCheckpoint(path: string, options: LoadCheckpointOption
   };
   const want = options.expect;
   if (want?.preset !== undefined && want.preset !== info.preset) {
-    fail(`it holds a '${info.preset}' policy but a '${want.preset}' one was asked for`, `use --preset ${info.preset}, or a checkpoint trained with preset '${want.preset}'.`);
+    fail(
+      `it holds a '${info.preset}' policy but a '${want.preset}' one was asked for`,
+      `use --preset ${info.preset}, or a checkpoint trained with preset '${want.preset}'.`,
+    );
   }
   if (want?.unet !== undefined && JSON.stringify(want.unet) !== JSON.stringify(info.unet)) {
-    fail(`its UNet config ${JSON.stringify(info.unet)} differs from the expected ${JSON.stringify(want.unet)}`, 'load it with its own config (omit the preset), or train a new checkpoint for this config.');
+    fail(
+      `its UNet config ${JSON.stringify(info.unet)} differs from the expected ${JSON.stringify(want.unet)}`,
+      'load it with its own config (omit the preset), or train a new checkpoint for this config.',
+    );
   }
   if (want?.imageSize !== undefined && want.imageSize !== info.imageSize) {
-    fail(`it was trained at ${info.imageSize}x${info.imageSize} px but ${want.imageSize} px images were given`, `resize the images to ${info.imageSize} px (or pass --size ${info.imageSize}).`);
+    fail(
+      `it was trained at ${info.imageSize}x${info.imageSize} px but ${want.imageSize} px images were given`,
+      `resize the images to ${info.imageSize} px (or pass --size ${info.imageSize}).`,
+    );
   }
   const params = tree.params as UNetParams | undefined;
   if (params === undefined) return fail('it holds no "params" tensors', 'the file is not a policy checkpoint.');
   try {
     checkUnetParams(params, info.unet);
   } catch (e) {
-    fail(`its tensors do not fit its own UNet config (${(e as Error).message})`, 'the file is corrupt; use an earlier checkpoint.');
+    fail(
+      `its tensors do not fit its own UNet config (${(e as Error).message})`,
+      'the file is corrupt; use an earlier checkpoint.',
+    );
   }
   const moments = tree.optimizer as { m: UNetParams; v: UNetParams } | undefined;
   if (moments && options.withOptimizer !== false) {
-    return { info, params, optimizer: { step: Number(metadata.optimizerStep ?? info.step), m: moments.m, v: moments.v } };
+    return {
+      info,
+      params,
+      optimizer: { step: Number(metadata.optimizerStep ?? info.step), m: moments.m, v: moments.v },
+    };
   }
   if (moments) disposeTree(moments);
   return { info, params };
 }
-

@@ -12,4 +12,5 @@ export const DEMO_DEGRADATION: Partial<DegradationConfig> = Object.freeze({
 });
 
 /** The degradation for a training/evaluation size: the demo's up to 64 px, CodeFormer's full ranges above. */
-export const degradationFor = (size: number): Partial<DegradationConfig> => (size <= 64 ? DEMO_DEGRADATION : defaultDegradation);
+export const degradationFor = (size: number): Partial<DegradationConfig> =>
+  size <= 64 ? DEMO_DEGRADATION : defaultDegradation;

@@ -20,12 +20,26 @@ export interface EvalSetOptions {
 
 /** The label reports use for a set. */
 export const evalSetLabel = (name: EvalSetName): string =>
-  name === 'synthetic' ? 'synthetic (held-out)' : name === 'photo' ? 'photographic synthetic (held-out)' : name === 'real' ? 'real faces' : `folder ${name}`;
+  name === 'synthetic'
+    ? 'synthetic (held-out)'
+    : name === 'photo'
+      ? 'photographic synthetic (held-out)'
+      : name === 'real'
+        ? 'real faces'
+        : `folder ${name}`;
 
 /** Builds an evaluation set of pairs (deterministic for the seed). */
 export async function evalSet(name: EvalSetName, { size, count, seed = 0 }: EvalSetOptions): Promise<PairSet> {
   const k = foldIn(key(seed), STREAMS.evalSetChoice);
-  if (name === 'synthetic' || name === 'photo') return syntheticPairs({ split: 'test', count, size, seed, degradation: degradationFor(size), style: name === 'photo' ? 'photo' : 'cartoon' });
+  if (name === 'synthetic' || name === 'photo')
+    return syntheticPairs({
+      split: 'test',
+      count,
+      size,
+      seed,
+      degradation: degradationFor(size),
+      style: name === 'photo' ? 'photo' : 'cartoon',
+    });
   if (name === 'real') {
     const real = await loadRealFaces({ size: 64 });
     try {
@@ -47,25 +61,58 @@ export async function evalSet(name: EvalSetName, { size, count, seed = 0 }: Eval
  * Pairs from a folder of face images (an FFHQ-style set), resized to `size` and degraded. Every
  * tenth file (index 9, 19, ...) is held out: 'validation' and 'test' read those, 'train' the rest.
  */
-export async function folderPairs(dir: string, split: FaceSplit, { size, count, seed = 0 }: EvalSetOptions): Promise<PairSet> {
+export async function folderPairs(
+  dir: string,
+  split: FaceSplit,
+  { size, count, seed = 0 }: EvalSetOptions,
+): Promise<PairSet> {
   const folder = await readFaceFolder(dir, { size, resize: true });
   const held = (i: number) => i % 10 === 9;
-  const chosen = folder.files.map((_, i) => i).filter((i) => (split === 'train' ? !held(i) : held(i))).slice(0, count);
-  if (chosen.length === 0) throw new Error(`folderPairs: ${dir} has ${folder.files.length} images, none in the ${split} split (every tenth file is held out); add images.`);
-  const images = tensor(concatHost(chosen.map((i) => folder.images[i])), { shape: [chosen.length, 3, size, size], dtype: 'float32' });
+  const chosen = folder.files
+    .map((_, i) => i)
+    .filter((i) => (split === 'train' ? !held(i) : held(i)))
+    .slice(0, count);
+  if (chosen.length === 0)
+    throw new Error(
+      `folderPairs: ${dir} has ${folder.files.length} images, none in the ${split} split (every tenth file is held out); add images.`,
+    );
+  const images = tensor(concatHost(chosen.map((i) => folder.images[i])), {
+    shape: [chosen.length, 3, size, size],
+    dtype: 'float32',
+  });
   try {
-    return await pairsFromImages(foldIn(key(seed), split === 'train' ? 1 : 3), images, chosen.map((i) => folder.files[i]), size, degradationFor(size));
+    return await pairsFromImages(
+      foldIn(key(seed), split === 'train' ? 1 : 3),
+      images,
+      chosen.map((i) => folder.files[i]),
+      size,
+      degradationFor(size),
+    );
   } finally {
     images.dispose();
   }
 }
 
 /** Training or validation pairs from 'synthetic' (cartoon) or 'photo' procedural faces, or a folder (the real-face set is for evaluation only). */
-export async function trainingPairs(source: EvalSetName, split: 'train' | 'validation', options: EvalSetOptions): Promise<PairSet> {
+export async function trainingPairs(
+  source: EvalSetName,
+  split: 'train' | 'validation',
+  options: EvalSetOptions,
+): Promise<PairSet> {
   if (source === 'synthetic' || source === 'photo') {
-    return syntheticPairs({ split, count: options.count, size: options.size, seed: options.seed ?? 0, degradation: degradationFor(options.size), style: source === 'photo' ? 'photo' : 'cartoon' });
+    return syntheticPairs({
+      split,
+      count: options.count,
+      size: options.size,
+      seed: options.seed ?? 0,
+      degradation: degradationFor(options.size),
+      style: source === 'photo' ? 'photo' : 'cartoon',
+    });
   }
-  if (source === 'real') throw new Error("the real-face set is for evaluation only (22 faces); train on 'synthetic' or a folder of face images.");
+  if (source === 'real')
+    throw new Error(
+      "the real-face set is for evaluation only (22 faces); train on 'synthetic' or a folder of face images.",
+    );
   return folderPairs(source, split, options);
 }
 

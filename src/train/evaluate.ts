@@ -2,9 +2,17 @@
 // perceptual distance, identity, LMD, a no-reference IQA, and our composite reward), each
 // scoring a batch of restored images against their ground truth, summarised as mean and 95%
 // interval over images.
-import { loadFaceRecognitionParams, identitySimilarity, type FaceRecognitionParams } from '../metrics/face-embedding/face-recognition-net.js';
+import {
+  loadFaceRecognitionParams,
+  identitySimilarity,
+  type FaceRecognitionParams,
+} from '../metrics/face-embedding/face-recognition-net.js';
 import { faceFeatureCache, type FaceFeatureSource } from '../metrics/face-embedding/features.js';
-import { landmarkDistance, loadFaceLandmarkParams, type FaceLandmarkParams } from '../metrics/face-landmarks/face-landmark-net.js';
+import {
+  landmarkDistance,
+  loadFaceLandmarkParams,
+  type FaceLandmarkParams,
+} from '../metrics/face-landmarks/face-landmark-net.js';
 import { brisque } from '../metrics/brisque.js';
 import { featureMapDistance } from '../metrics/perceptual.js';
 import { psnr } from '../metrics/psnr.js';
@@ -63,16 +71,33 @@ export const METRICS: Readonly<Record<MetricName, MetricSpec>> = Object.freeze({
   psnr: { label: 'PSNR (dB)', higherIsBetter: true, score: pixels((x, gt) => psnr(x, gt)) },
   ssim: { label: 'SSIM', higherIsBetter: true, score: pixels((x, gt) => ssim(x, gt)) },
   // perceptualDistance and identitySimilarity(faceEmbedding, faceEmbedding), on shared features.
-  perceptual: { label: 'Perceptual dist.', higherIsBetter: false, score: networks((c, x, gt) => featureMapDistance(c.features.of(x).maps, c.features.of(gt).maps)) },
-  identity: { label: 'Identity (cos)', higherIsBetter: true, score: networks((c, x, gt) => identitySimilarity(c.features.of(x).embedding, c.features.of(gt).embedding)) },
-  lmd: { label: 'LMD (px)', higherIsBetter: false, score: networks((c, x, gt) => landmarkDistance(x, gt, c.landmarks)) },
+  perceptual: {
+    label: 'Perceptual dist.',
+    higherIsBetter: false,
+    score: networks((c, x, gt) => featureMapDistance(c.features.of(x).maps, c.features.of(gt).maps)),
+  },
+  identity: {
+    label: 'Identity (cos)',
+    higherIsBetter: true,
+    score: networks((c, x, gt) => identitySimilarity(c.features.of(x).embedding, c.features.of(gt).embedding)),
+  },
+  lmd: {
+    label: 'LMD (px)',
+    higherIsBetter: false,
+    score: networks((c, x, gt) => landmarkDistance(x, gt, c.landmarks)),
+  },
   brisque: { label: 'BRISQUE', higherIsBetter: false, score: { kind: 'host', fn: (x) => brisque(x) } },
   // The reward's perceptual and identity terms reuse the features above (defaultReward checks they fit).
-  reward: { label: 'Reward', higherIsBetter: true, score: networks((c, x, gt, lq) => c.reward(x, gt, lq, { faceFeatures: c.features }).total) },
+  reward: {
+    label: 'Reward',
+    higherIsBetter: true,
+    score: networks((c, x, gt, lq) => c.reward(x, gt, lq, { faceFeatures: c.features }).total),
+  },
 });
 
 /** The asked metrics that need the face networks (a MetricContext). */
-const metricsNeedingNetworks = (metrics: readonly MetricName[]): MetricName[] => metrics.filter((m) => METRICS[m].score.kind === 'networks');
+const metricsNeedingNetworks = (metrics: readonly MetricName[]): MetricName[] =>
+  metrics.filter((m) => METRICS[m].score.kind === 'networks');
 
 export const ALL_METRICS = Object.keys(METRICS) as MetricName[];
 
@@ -80,9 +105,16 @@ export const ALL_METRICS = Object.keys(METRICS) as MetricName[];
  * Per-image scores of every asked metric, as host arrays. Inputs are not disposed. `ctx` may be
  * undefined when no asked metric needs the face networks (psnr, ssim, brisque).
  */
-export async function scoreImages(ctx: MetricContext | undefined, restored: Tensor, gt: Tensor, lq: Tensor, metrics: readonly MetricName[] = ALL_METRICS): Promise<Record<MetricName, Float64Array>> {
+export async function scoreImages(
+  ctx: MetricContext | undefined,
+  restored: Tensor,
+  gt: Tensor,
+  lq: Tensor,
+  metrics: readonly MetricName[] = ALL_METRICS,
+): Promise<Record<MetricName, Float64Array>> {
   const needing = metricsNeedingNetworks(metrics);
-  if (needing.length > 0 && !ctx) throw new Error(`scoreImages: metrics ${needing.join(', ')} need the face networks; pass metricContext().`);
+  if (needing.length > 0 && !ctx)
+    throw new Error(`scoreImages: metrics ${needing.join(', ')} need the face networks; pass metricContext().`);
   const out = {} as Record<MetricName, Float64Array>;
   // One face-ResNet pass per image tensor for perceptual, identity and the reward's face terms;
   // kept past the metric scopes and freed at the end.
@@ -109,8 +141,12 @@ export async function scoreImages(ctx: MetricContext | undefined, restored: Tens
 }
 
 /** Means and 95% intervals of per-image scores. */
-export const summarize = (scores: Partial<Record<MetricName, ArrayLike<number>>>): Partial<Record<MetricName, MeanInterval>> =>
-  Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, meanInterval(v as ArrayLike<number>)])) as Partial<Record<MetricName, MeanInterval>>;
+export const summarize = (
+  scores: Partial<Record<MetricName, ArrayLike<number>>>,
+): Partial<Record<MetricName, MeanInterval>> =>
+  Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, meanInterval(v as ArrayLike<number>)])) as Partial<
+    Record<MetricName, MeanInterval>
+  >;
 
 /** Anything that maps a batch of LQ images [N, 3, H, W] to restorations (the policy, the identity, bicubic...). */
 export type Restorer = (lq: Tensor, batchIndex: number) => Tensor;
@@ -131,10 +167,16 @@ export interface Evaluation {
 }
 
 /** Restores every pair of `pairs` with `restorer` and scores the results (metrics need ctx unless only psnr/ssim). */
-export async function evaluateRestorer(ctx: MetricContext | undefined, restorer: Restorer, pairs: PairSet, options: EvaluateOptions = {}): Promise<Evaluation> {
+export async function evaluateRestorer(
+  ctx: MetricContext | undefined,
+  restorer: Restorer,
+  pairs: PairSet,
+  options: EvaluateOptions = {},
+): Promise<Evaluation> {
   const metrics = options.metrics ?? ALL_METRICS;
   const needing = metricsNeedingNetworks(metrics);
-  if (needing.length > 0 && !ctx) throw new Error(`evaluateRestorer: metrics ${needing.join(', ')} need the face networks; pass metricContext().`);
+  if (needing.length > 0 && !ctx)
+    throw new Error(`evaluateRestorer: metrics ${needing.join(', ')} need the face networks; pass metricContext().`);
   const batchSize = options.batchSize ?? 16;
   const plane = 3 * pairs.size * pairs.size;
   const restoredHost = new Float32Array(pairs.count * plane);
@@ -153,11 +195,14 @@ export async function evaluateRestorer(ctx: MetricContext | undefined, restorer:
     }
     options.onProgress?.(start + indices.length, pairs.count);
   }
-  const scores = Object.fromEntries(metrics.map((m) => [m, concatFloat64(parts[m] ?? [])])) as Partial<Record<MetricName, Float64Array>>;
+  const scores = Object.fromEntries(metrics.map((m) => [m, concatFloat64(parts[m] ?? [])])) as Partial<
+    Record<MetricName, Float64Array>
+  >;
   return { scores, restored: restoredHost };
 }
 
-const backendOfContext = (ctx: MetricContext | undefined) => (ctx ? treeLeaves(ctx.recognition)[0]?.backend : undefined);
+const backendOfContext = (ctx: MetricContext | undefined) =>
+  ctx ? treeLeaves(ctx.recognition)[0]?.backend : undefined;
 
 function concatFloat64(parts: readonly Float64Array[]): Float64Array {
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));

@@ -16,13 +16,19 @@ export type TrainStep<M> = (state: TrainState) => Promise<{ readonly state: Trai
  * Runs `step` from state.step until `steps` (a resumed state finishes the same run). Consumes
  * `state` and returns the final one.
  */
-export async function trainFold<M>(state: TrainState, steps: number, step: TrainStep<M>, hooks: TrainHooks<M> = {}): Promise<TrainState> {
+export async function trainFold<M>(
+  state: TrainState,
+  steps: number,
+  step: TrainStep<M>,
+  hooks: TrainHooks<M> = {},
+): Promise<TrainState> {
   let current = state;
   while (current.step < steps) {
     const { state: next, metrics } = await step(current);
     current = next;
     await hooks.onStep?.(metrics);
-    if (hooks.periodic && (current.step % hooks.periodic.every === 0 || current.step === steps)) await hooks.periodic.run(current);
+    if (hooks.periodic && (current.step % hooks.periodic.every === 0 || current.step === steps))
+      await hooks.periodic.run(current);
   }
   return current;
 }

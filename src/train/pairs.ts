@@ -29,7 +29,12 @@ const CHUNK = 32; // images degraded per engine call: bounds memory, keeps the J
  * Degrades `hq` ([N, 3, H, W] in [0, 1], any backend) with image i keyed by foldIn(k, i), so the
  * same key gives the same pairs whatever the chunking. The input is not disposed.
  */
-export async function degradePairs(k: PRNGKey, hq: Tensor, ids: readonly string[], degradation: Partial<DegradationConfig> = {}): Promise<PairSet> {
+export async function degradePairs(
+  k: PRNGKey,
+  hq: Tensor,
+  ids: readonly string[],
+  degradation: Partial<DegradationConfig> = {},
+): Promise<PairSet> {
   const [n, , size] = hq.shape;
   const plane = 3 * size * size;
   const hqHost = new Float32Array(n * plane);
@@ -61,7 +66,14 @@ export interface SyntheticPairsOptions {
 }
 
 /** `count` procedural faces of a split, each degraded once (deterministic for the seed). */
-export async function syntheticPairs({ split, count, size, seed = 0, degradation = {}, style }: SyntheticPairsOptions): Promise<PairSet> {
+export async function syntheticPairs({
+  split,
+  count,
+  size,
+  seed = 0,
+  degradation = {},
+  style,
+}: SyntheticPairsOptions): Promise<PairSet> {
   const faces = faceDataset({ split, count, size, seed, ...(style ? { style } : {}) });
   const plane = 3 * size * size;
   const data = new Float32Array(count * plane);
@@ -69,7 +81,12 @@ export async function syntheticPairs({ split, count, size, seed = 0, degradation
   const hq = tensor(data, { shape: [count, 3, size, size], dtype: 'float32' });
   try {
     // A split-specific key: the train and test splits never share a degradation draw.
-    return await degradePairs(foldIn(key(seed), splitCode(split)), hq, Array.from({ length: count }, (_, i) => `${split}-${faces.identityOf(i)}-${i}`), degradation);
+    return await degradePairs(
+      foldIn(key(seed), splitCode(split)),
+      hq,
+      Array.from({ length: count }, (_, i) => `${split}-${faces.identityOf(i)}-${i}`),
+      degradation,
+    );
   } finally {
     hq.dispose();
   }
@@ -81,8 +98,17 @@ const splitCode = (split: FaceSplit): number => ({ train: 1, validation: 2, test
  * Pairs from images already in memory ([N, 3, S, S] in [0, 1]), resized to `size` first when they
  * are larger (the real-face set is 64/128 px; a 32 px model evaluates on 32 px crops of it).
  */
-export async function pairsFromImages(k: PRNGKey, images: Tensor, ids: readonly string[], size: number, degradation: Partial<DegradationConfig> = {}): Promise<PairSet> {
-  const resized = images.shape[2] === size && images.shape[3] === size ? images : scope(() => resizeBilinear(images, [size, size], { antialias: true }));
+export async function pairsFromImages(
+  k: PRNGKey,
+  images: Tensor,
+  ids: readonly string[],
+  size: number,
+  degradation: Partial<DegradationConfig> = {},
+): Promise<PairSet> {
+  const resized =
+    images.shape[2] === size && images.shape[3] === size
+      ? images
+      : scope(() => resizeBilinear(images, [size, size], { antialias: true }));
   try {
     return await degradePairs(k, resized, ids, degradation);
   } finally {
@@ -96,13 +122,18 @@ export function pairBatch(set: PairSet, indices: readonly number[], backend?: Ba
   const hq = new Float32Array(indices.length * plane);
   const lq = new Float32Array(indices.length * plane);
   indices.forEach((i, n) => {
-    if (!Number.isInteger(i) || i < 0 || i >= set.count) throw new RangeError(`pairBatch: index ${i} is outside the set's [0, ${set.count}).`);
+    if (!Number.isInteger(i) || i < 0 || i >= set.count)
+      throw new RangeError(`pairBatch: index ${i} is outside the set's [0, ${set.count}).`);
     hq.set(set.hq.subarray(i * plane, (i + 1) * plane), n * plane);
     lq.set(set.lq.subarray(i * plane, (i + 1) * plane), n * plane);
   });
   const shape = [indices.length, 3, set.size, set.size];
   const where = backend ? { backend } : {};
-  return { hq: tensor(hq, { shape, dtype: 'float32', ...where }), lq: tensor(lq, { shape, dtype: 'float32', ...where }), ids: indices.map((i) => set.ids[i]) };
+  return {
+    hq: tensor(hq, { shape, dtype: 'float32', ...where }),
+    lq: tensor(lq, { shape, dtype: 'float32', ...where }),
+    ids: indices.map((i) => set.ids[i]),
+  };
 }
 
 /** The indices of epoch `epoch`'s shuffled order, cut into batches of `batchSize` (last partial batch dropped). */
@@ -117,5 +148,11 @@ export function epochBatches(k: PRNGKey, epoch: number, count: number, batchSize
 export const takePairs = (set: PairSet, count: number): PairSet => {
   const n = Math.min(count, set.count);
   const plane = 3 * set.size * set.size;
-  return { count: n, size: set.size, hq: set.hq.slice(0, n * plane), lq: set.lq.slice(0, n * plane), ids: set.ids.slice(0, n) };
+  return {
+    count: n,
+    size: set.size,
+    hq: set.hq.slice(0, n * plane),
+    lq: set.lq.slice(0, n * plane),
+    ids: set.ids.slice(0, n),
+  };
 };

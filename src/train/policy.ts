@@ -22,19 +22,34 @@ export interface Policy {
 export type PresetName = keyof typeof UNET_PRESETS;
 
 /** The policy of a named preset (or an explicit UNet config) at `imageSize` px. */
-export function policyOf(preset: PresetName | { readonly name: string; readonly unet: UNetConfig }, imageSize: number, space: TargetSpace = DEFAULT_TARGET_SPACE): Policy {
+export function policyOf(
+  preset: PresetName | { readonly name: string; readonly unet: UNetConfig },
+  imageSize: number,
+  space: TargetSpace = DEFAULT_TARGET_SPACE,
+): Policy {
   const [name, unet] = typeof preset === 'string' ? [preset, policyPreset(preset)] : [preset.name, preset.unet];
-  return Object.freeze({ preset: name, unet, space, imageSize, schedule: scaledLinearSchedule(), model: unetModel(unet) });
+  return Object.freeze({
+    preset: name,
+    unet,
+    space,
+    imageSize,
+    schedule: scaledLinearSchedule(),
+    model: unetModel(unet),
+  });
 }
 
 function policyPreset(name: string): UNetConfig {
   const config = (UNET_PRESETS as Record<string, UNetConfig>)[name];
-  if (!config) throw new RangeError(`policyOf: unknown preset ${JSON.stringify(name)}; the presets are ${Object.keys(UNET_PRESETS).join(', ')}.`);
+  if (!config)
+    throw new RangeError(
+      `policyOf: unknown preset ${JSON.stringify(name)}; the presets are ${Object.keys(UNET_PRESETS).join(', ')}.`,
+    );
   return config;
 }
 
 /** Fresh params for a policy (deterministic for the key). */
-export const initPolicyParams = (policy: Policy, k: PRNGKey, backend?: BackendName): UNetParams => unetInit(k, policy.unet, backend ? { backend } : {});
+export const initPolicyParams = (policy: Policy, k: PRNGKey, backend?: BackendName): UNetParams =>
+  unetInit(k, policy.unet, backend ? { backend } : {});
 
 export interface RestoreOptions {
   /** DDIM steps (default 20). */
@@ -50,8 +65,15 @@ export interface RestoreOptions {
 }
 
 /** Restores LQ images [N, 3, H, W] in [0, 1]: returns images in [0, 1] (the caller's to dispose). */
-export function restore(policy: Policy, params: UNetParams, lq: Tensor, k: PRNGKey, { steps = 20, eta = 0, samples = 1 }: RestoreOptions = {}): Tensor {
-  if (!Number.isInteger(samples) || samples < 1) throw new RangeError(`restore: samples must be a positive integer, got ${samples}.`);
+export function restore(
+  policy: Policy,
+  params: UNetParams,
+  lq: Tensor,
+  k: PRNGKey,
+  { steps = 20, eta = 0, samples = 1 }: RestoreOptions = {},
+): Tensor {
+  if (!Number.isInteger(samples) || samples < 1)
+    throw new RangeError(`restore: samples must be a positive integer, got ${samples}.`);
   const plan = ddimPlan(policy.schedule, { steps, eta });
   const one = (sampleKey: PRNGKey): Tensor =>
     scope(() => {
@@ -73,5 +95,9 @@ export function restore(policy: Policy, params: UNetParams, lq: Tensor, k: PRNGK
 }
 
 /** The policy a checkpoint was trained as (its own UNet config, target space and image size). */
-export const policyOfCheckpoint = (info: { readonly preset: string; readonly unet: UNetConfig; readonly space: TargetSpace; readonly imageSize: number }): Policy =>
-  policyOf({ name: info.preset, unet: info.unet }, info.imageSize, info.space);
+export const policyOfCheckpoint = (info: {
+  readonly preset: string;
+  readonly unet: UNetConfig;
+  readonly space: TargetSpace;
+  readonly imageSize: number;
+}): Policy => policyOf({ name: info.preset, unet: info.unet }, info.imageSize, info.space);

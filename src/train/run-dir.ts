@@ -49,7 +49,12 @@ const checkpointsIn = (dir: string): { path: string; step: number }[] =>
  * nothing to resume (an attempt that failed at start, or was stopped before its first
  * checkpoint): a new attempt replaces its config.json and metrics.jsonl.
  */
-export function openRun(path: string, kind: string, config: Record<string, unknown>, { resume = false }: { resume?: boolean } = {}): RunDir {
+export function openRun(
+  path: string,
+  kind: string,
+  config: Record<string, unknown>,
+  { resume = false }: { resume?: boolean } = {},
+): RunDir {
   const dir = resolve(path);
   const configPath = join(dir, 'config.json');
   const metricsPath = join(dir, 'metrics.jsonl');
@@ -59,10 +64,18 @@ export function openRun(path: string, kind: string, config: Record<string, unkno
   try {
     if (existsSync(configPath) && checkpointsIn(dir).length > 0) {
       const existing = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-      if (!resume) throw new RunDirError(`${dir} already holds a '${String(existing.kind)}' run; pass --resume to continue it, or choose a new --run folder.`);
-      const diff = Object.keys({ ...existing, ...wanted }).filter((k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k]));
+      if (!resume)
+        throw new RunDirError(
+          `${dir} already holds a '${String(existing.kind)}' run; pass --resume to continue it, or choose a new --run folder.`,
+        );
+      const diff = Object.keys({ ...existing, ...wanted }).filter(
+        (k) => JSON.stringify(existing[k]) !== JSON.stringify(wanted[k]),
+      );
       if (diff.length > 0) {
-        throw new RunDirError(`${dir}: --resume needs the options it was started with; these differ: ` + `${diff.map((k) => `${k} (run: ${JSON.stringify(existing[k])}, now: ${JSON.stringify(wanted[k])})`).join(', ')}.`);
+        throw new RunDirError(
+          `${dir}: --resume needs the options it was started with; these differ: ` +
+            `${diff.map((k) => `${k} (run: ${JSON.stringify(existing[k])}, now: ${JSON.stringify(wanted[k])})`).join(', ')}.`,
+        );
       }
     } else {
       rmSync(metricsPath, { force: true });

@@ -22,14 +22,28 @@ export interface SftConfig {
   readonly seed: number;
 }
 
-export const DEFAULT_SFT_CONFIG: SftConfig = Object.freeze({ steps: 2000, batchSize: 16, lr: 2e-3, warmupSteps: 100, weightDecay: 0, gradClip: 1, seed: 0 });
+export const DEFAULT_SFT_CONFIG: SftConfig = Object.freeze({
+  steps: 2000,
+  batchSize: 16,
+  lr: 2e-3,
+  warmupSteps: 100,
+  weightDecay: 0,
+  gradClip: 1,
+  seed: 0,
+});
 
 /** Linear warm-up, then a cosine decay to 10% of the peak at the last step (a common diffusion recipe). */
 export const sftSchedule = (config: SftConfig): Schedule =>
-  cosineDecay({ peak: config.lr, warmupSteps: Math.min(config.warmupSteps, config.steps - 1), totalSteps: Math.max(config.steps, 1), final: config.lr * 0.1 });
+  cosineDecay({
+    peak: config.lr,
+    warmupSteps: Math.min(config.warmupSteps, config.steps - 1),
+    totalSteps: Math.max(config.steps, 1),
+    final: config.lr * 0.1,
+  });
 
 /** AdamW on sftSchedule. */
-export const sftOptimizer = (config: SftConfig): Optimizer => adamw({ lr: sftSchedule(config), weightDecay: config.weightDecay });
+export const sftOptimizer = (config: SftConfig): Optimizer =>
+  adamw({ lr: sftSchedule(config), weightDecay: config.weightDecay });
 
 /** One SFT step's numbers. */
 export interface SftStepMetrics {
@@ -45,12 +59,26 @@ export interface SftStepMetrics {
  * One SFT update: eps-MSE of a fresh (t, noise) draw on `batch`, clipped gradients, AdamW. The old
  * state's tensors are freed (the state is consumed, as a fold's accumulator).
  */
-export async function sftStep(policy: Policy, optimizer: Optimizer, config: SftConfig, state: TrainState, batch: PairBatch): Promise<{ state: TrainState; metrics: SftStepMetrics }> {
+export async function sftStep(
+  policy: Policy,
+  optimizer: Optimizer,
+  config: SftConfig,
+  state: TrainState,
+  batch: PairBatch,
+): Promise<{ state: TrainState; metrics: SftStepMetrics }> {
   const spec = { op: 'trainSft', optimizer, gradClip: config.gradClip, lr: config.lr };
-  const { state: next, loss, gradNorm } = await optimizerUpdate(spec, state, () => {
+  const {
+    state: next,
+    loss,
+    gradNorm,
+  } = await optimizerUpdate(spec, state, () => {
     const x0 = targetOf(policy.space, batch.hq, batch.lq);
     const cond = conditionOf(batch.lq);
-    return (p: UNetParams) => [epsLoss(policy.model, p, { x0, cond, key: foldIn(state.key, state.step), schedule: policy.schedule }), {}] as const;
+    return (p: UNetParams) =>
+      [
+        epsLoss(policy.model, p, { x0, cond, key: foldIn(state.key, state.step), schedule: policy.schedule }),
+        {},
+      ] as const;
   });
   const step = state.step + 1;
   return { state: { ...next, step }, metrics: { step, loss, gradNorm, lr: sftSchedule(config)(step - 1) } };
@@ -60,23 +88,41 @@ export async function sftStep(policy: Policy, optimizer: Optimizer, config: SftC
  * Trains for config.steps updates (continuing from state.step, so a resumed state finishes the
  * same schedule) on shuffled batches of `pairs`. Returns the final state; `state` is consumed.
  */
-export async function trainSft(policy: Policy, config: SftConfig, pairs: PairSet, state: TrainState, hooks: TrainHooks<SftStepMetrics> = {}): Promise<TrainState> {
+export async function trainSft(
+  policy: Policy,
+  config: SftConfig,
+  pairs: PairSet,
+  state: TrainState,
+  hooks: TrainHooks<SftStepMetrics> = {},
+): Promise<TrainState> {
   if (pairs.size !== policy.imageSize) {
-    throw new RangeError(`trainSft: the pairs are ${pairs.size} px but the policy works at ${policy.imageSize} px; build pairs at ${policy.imageSize} px.`);
+    throw new RangeError(
+      `trainSft: the pairs are ${pairs.size} px but the policy works at ${policy.imageSize} px; build pairs at ${policy.imageSize} px.`,
+    );
   }
-  if (pairs.count < config.batchSize) throw new RangeError(`trainSft: ${pairs.count} pairs are fewer than one batch of ${config.batchSize}; lower --batch or add pairs.`);
+  if (pairs.count < config.batchSize)
+    throw new RangeError(
+      `trainSft: ${pairs.count} pairs are fewer than one batch of ${config.batchSize}; lower --batch or add pairs.`,
+    );
   const optimizer = sftOptimizer(config);
   const perEpoch = Math.floor(pairs.count / config.batchSize);
   const backend = treeLeaves(state.params)[0]?.backend;
-  return trainFold(state, config.steps, async (current) => {
-    const epoch = Math.floor(current.step / perEpoch);
-    const indices = epochBatches(foldIn(current.key, STREAMS.sftBatchOrder), epoch, pairs.count, config.batchSize)[current.step % perEpoch];
-    const batch = pairBatch(pairs, indices, backend);
-    try {
-      return await sftStep(policy, optimizer, config, current, batch);
-    } finally {
-      batch.hq.dispose();
-      batch.lq.dispose();
-    }
-  }, hooks);
+  return trainFold(
+    state,
+    config.steps,
+    async (current) => {
+      const epoch = Math.floor(current.step / perEpoch);
+      const indices = epochBatches(foldIn(current.key, STREAMS.sftBatchOrder), epoch, pairs.count, config.batchSize)[
+        current.step % perEpoch
+      ];
+      const batch = pairBatch(pairs, indices, backend);
+      try {
+        return await sftStep(policy, optimizer, config, current, batch);
+      } finally {
+        batch.hq.dispose();
+        batch.lq.dispose();
+      }
+    },
+    hooks,
+  );
 }

@@ -15,7 +15,12 @@ export interface TrainState {
 }
 
 /** A fresh state around `params` (they become the state's; dispose them with the state). */
-export const initTrainState = (optimizer: Optimizer, params: UNetParams, seed: number): TrainState => ({ params, opt: optimizer.init(params), step: 0, key: key(seed) });
+export const initTrainState = (optimizer: Optimizer, params: UNetParams, seed: number): TrainState => ({
+  params,
+  opt: optimizer.init(params),
+  step: 0,
+  key: key(seed),
+});
 
 /** Frees a state's tensors (params and optimizer moments). */
 export const disposeState = (state: TrainState): void => disposeTree([state.params, state.opt.m, state.opt.v]);

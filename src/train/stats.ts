@@ -1,7 +1,10 @@
 // Summary statistics for evaluation tables: the mean with a 95% confidence interval (Student t).
 
 /** Two-sided 97.5% quantiles of Student's t for 1..30 degrees of freedom (then the normal 1.96 limit). */
-const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11,
+  2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 /** The 97.5% quantile of Student's t with `df` degrees of freedom (table to 30, then 1.96 + 2.4/df). */
 export const studentT975 = (df: number): number => (df <= 30 ? T975[Math.max(1, Math.floor(df)) - 1] : 1.96 + 2.4 / df);
@@ -30,4 +33,5 @@ export function meanInterval(values: ArrayLike<number>): MeanInterval {
 }
 
 /** "12.34 ± 0.56" with `digits` decimals. */
-export const formatInterval = ({ mean, halfWidth }: MeanInterval, digits = 3): string => `${mean.toFixed(digits)} ± ${halfWidth.toFixed(digits)}`;
+export const formatInterval = ({ mean, halfWidth }: MeanInterval, digits = 3): string =>
+  `${mean.toFixed(digits)} ± ${halfWidth.toFixed(digits)}`;

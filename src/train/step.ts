@@ -36,7 +36,11 @@ export interface UpdateResult<A extends string> {
  * loss, the gradient norm or any read-back number is NaN or infinite (NonFiniteLossError), so no
  * bad update reaches a hook or a checkpoint.
  */
-export async function optimizerUpdate<A extends string>(spec: UpdateSpec, state: TrainState, lossIn: () => LossOf<A>): Promise<UpdateResult<A>> {
+export async function optimizerUpdate<A extends string>(
+  spec: UpdateSpec,
+  state: TrainState,
+  lossIn: () => LossOf<A>,
+): Promise<UpdateResult<A>> {
   const out = scope(() => {
     const [[loss, aux], grads] = valueAndGrad(lossIn(), { hasAux: true })(state.params);
     const clipped = clipGradNorm(grads, spec.gradClip);
@@ -48,17 +52,28 @@ export async function optimizerUpdate<A extends string>(spec: UpdateSpec, state:
   const values = await Promise.all(read.map(async (t) => Float64Array.from(await t.data())));
   disposeTree(read);
   const [[loss], [gradNorm], ...auxValues] = values;
-  const bad = nonFinite([['loss', [loss]], ['gradient norm', [gradNorm]], ...names.map((n, i) => [n, auxValues[i]] as const)]);
+  const bad = nonFinite([
+    ['loss', [loss]],
+    ['gradient norm', [gradNorm]],
+    ...names.map((n, i) => [n, auxValues[i]] as const),
+  ]);
   disposeState(state);
   if (bad) {
     disposeState(out.next);
     throw new NonFiniteLossError(spec.op, state.step + 1, bad.value, spec.lr, bad.name);
   }
-  return { state: out.next, loss, gradNorm, aux: Object.fromEntries(names.map((n, i) => [n, auxValues[i]])) as Record<A, Float64Array> };
+  return {
+    state: out.next,
+    loss,
+    gradNorm,
+    aux: Object.fromEntries(names.map((n, i) => [n, auxValues[i]])) as Record<A, Float64Array>,
+  };
 }
 
 /** The first NaN or infinite number, with the name of what holds it. */
-function nonFinite(named: readonly (readonly [string, ArrayLike<number>])[]): { name: string; value: number } | undefined {
+function nonFinite(
+  named: readonly (readonly [string, ArrayLike<number>])[],
+): { name: string; value: number } | undefined {
   for (const [name, values] of named) {
     const value = Array.from(values).find((v) => !Number.isFinite(v));
     if (value !== undefined) return { name, value };
@@ -69,7 +84,11 @@ function nonFinite(named: readonly (readonly [string, ArrayLike<number>])[]): { 
 /** A NaN or infinite loss (or gradient norm): training stops before the bad update reaches a checkpoint. */
 export class NonFiniteLossError extends Error {
   constructor(op: string, step: number, value: number, lr: number, quantity = 'loss') {
-    super(`${op}: the ${quantity} became ${value} at step ${step}; ` + `the run stopped and earlier checkpoints are intact. Lower the learning rate (now ${lr}) ` + `or the gradient clip, or resume from the last checkpoint.`);
+    super(
+      `${op}: the ${quantity} became ${value} at step ${step}; ` +
+        `the run stopped and earlier checkpoints are intact. Lower the learning rate (now ${lr}) ` +
+        `or the gradient clip, or resume from the last checkpoint.`,
+    );
     this.name = 'NonFiniteLossError';
   }
 }

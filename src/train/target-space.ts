@@ -27,5 +27,7 @@ export function targetOf(space: TargetSpace, hq: Tensor, lq: Tensor): Tensor {
 
 /** The restored image in [0, 1] from a generated x0 (clamped: samples may overshoot). */
 export function imageOf(space: TargetSpace, x0: Tensor, lq: Tensor): Tensor {
-  return scope(() => clamp(space.kind === 'residual' ? add(lq, div(x0, space.scale)) : div(add(x0, 1), 2), { min: 0, max: 1 }));
+  return scope(() =>
+    clamp(space.kind === 'residual' ? add(lq, div(x0, space.scale)) : div(add(x0, 1), 2), { min: 0, max: 1 }),
+  );
 }

@@ -55,7 +55,9 @@ export const broadcastPairArb = (options: ShapeOptions = {}): fc.Arbitrary<[Shap
 
 /** Broadcast-compatible shapes derived from one output shape: [out, a, b, c]. */
 export const broadcastTripleArb = (options: ShapeOptions = {}): fc.Arbitrary<[Shape, Shape, Shape, Shape]> =>
-  shapeArb(options).chain((out) => fc.tuple(fc.constant(out), broadcastableTo(out), broadcastableTo(out), broadcastableTo(out)));
+  shapeArb(options).chain((out) =>
+    fc.tuple(fc.constant(out), broadcastableTo(out), broadcastableTo(out), broadcastableTo(out)),
+  );
 
 /** NumPy broadcast of shapes (for expected result shapes). */
 export function broadcastShapes(...shapes: (readonly number[])[]): Shape {
@@ -97,8 +99,11 @@ export const valuesArb = (values: fc.Arbitrary<number>, n: number): fc.Arbitrary
   fc.array(values, { minLength: n, maxLength: n });
 
 /** Host data of `shape` with elements from `values`. */
-export const hostArb = (shape: readonly number[], values: fc.Arbitrary<number>, dtype: DType = 'float32'): fc.Arbitrary<HostTensor> =>
-  valuesArb(values, sizeOf(shape)).map((v) => ({ values: v, shape: [...shape], dtype }));
+export const hostArb = (
+  shape: readonly number[],
+  values: fc.Arbitrary<number>,
+  dtype: DType = 'float32',
+): fc.Arbitrary<HostTensor> => valuesArb(values, sizeOf(shape)).map((v) => ({ values: v, shape: [...shape], dtype }));
 
 /** Values by dtype for mixed-dtype tests: small ints, bools, or floats in [-4, 4]. */
 export const valuesFor = (dtype: DType): fc.Arbitrary<number> =>
@@ -128,7 +133,9 @@ export const axisSubsetArb = (rank: number, { minLength = 0 } = {}): fc.Arbitrar
       { minLength: Math.min(minLength, rank), maxLength: rank },
     )
     .chain((axes) =>
-      fc.array(fc.boolean(), { minLength: axes.length, maxLength: axes.length }).map((neg) => axes.map((a, i) => (neg[i] ? a - rank : a))),
+      fc
+        .array(fc.boolean(), { minLength: axes.length, maxLength: axes.length })
+        .map((neg) => axes.map((a, i) => (neg[i] ? a - rank : a))),
     );
 
 /** One axis of a rank-`rank` tensor (rank >= 1), possibly negative. */
@@ -152,11 +159,16 @@ export const batchedShape = (shape: readonly number[], axis: number, size: numbe
  * Row-major values of a batch laid out with its batch axis at `axis`, from per-example values
  * (each `example[b]` row-major in `shape`): the host data vmap's input and the loop's rows share.
  */
-export function interleaveBatch(examples: readonly (readonly number[])[], shape: readonly number[], axis: number): number[] {
+export function interleaveBatch(
+  examples: readonly (readonly number[])[],
+  shape: readonly number[],
+  axis: number,
+): number[] {
   const at = axis < 0 ? axis + shape.length + 1 : axis;
   const outer = sizeOf(shape.slice(0, at));
   const inner = sizeOf(shape.slice(at));
   const out: number[] = [];
-  for (let o = 0; o < outer; o++) for (const ex of examples) for (let i = 0; i < inner; i++) out.push(ex[o * inner + i]);
+  for (let o = 0; o < outer; o++)
+    for (const ex of examples) for (let i = 0; i < inner; i++) out.push(ex[o * inner + i]);
   return out;
 }

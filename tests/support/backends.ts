@@ -23,7 +23,11 @@ export interface HostTensor {
 }
 
 const upload = (h: HostTensor, backend: 'cpu' | 'webgpu'): Tensor =>
-  tensor(Float64Array.from(h.values as ArrayLike<number>), { shape: [...h.shape], dtype: h.dtype ?? 'float32', backend });
+  tensor(Float64Array.from(h.values as ArrayLike<number>), {
+    shape: [...h.shape],
+    dtype: h.dtype ?? 'float32',
+    backend,
+  });
 
 export interface Compared {
   readonly cpu: AnyTypedArray;
@@ -65,12 +69,15 @@ export function expectClose(r: Compared, { rtol = 1e-5, atol = 1e-5 } = {}): voi
     const a = r.cpu[i];
     const b = r.gpu[i];
     if (Number.isNaN(a) || Number.isNaN(b)) {
-      if (Number.isNaN(a) !== Number.isNaN(b)) throw new Error(`element ${i}: cpu ${a} vs gpu ${b} (shape [${r.shape}])`);
+      if (Number.isNaN(a) !== Number.isNaN(b))
+        throw new Error(`element ${i}: cpu ${a} vs gpu ${b} (shape [${r.shape}])`);
       continue;
     }
     if (a === b) continue;
     if (!(Math.abs(a - b) <= atol + rtol * Math.abs(a))) {
-      throw new Error(`element ${i} of shape [${r.shape}] differs: cpu ${a} vs gpu ${b} (|diff| ${Math.abs(a - b)}, rtol ${rtol}, atol ${atol})`);
+      throw new Error(
+        `element ${i} of shape [${r.shape}] differs: cpu ${a} vs gpu ${b} (|diff| ${Math.abs(a - b)}, rtol ${rtol}, atol ${atol})`,
+      );
     }
   }
 }

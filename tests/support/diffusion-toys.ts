@@ -17,7 +17,11 @@ export interface ToyParams {
 
 /** Fixed toy params for 2 channels, optionally scaled (to perturb them). */
 export function toyParams(backend: T.BackendName, dtype: T.DType = 'float32', scale = 1): ToyParams {
-  const make = (v: number[]) => T.tensor(v.map((x) => x * scale), { shape: [1, 2, 1, 1], dtype, backend });
+  const make = (v: number[]) =>
+    T.tensor(
+      v.map((x) => x * scale),
+      { shape: [1, 2, 1, 1], dtype, backend },
+    );
   return { wx: make([0.8, -0.6]), wc: make([0.3, 0.5]), wt: make([0.7, -0.4]), b: make([0.05, -0.1]) };
 }
 

@@ -19,7 +19,8 @@ export const crop = (img: HostImage, top: number, left: number, h: number, w: nu
 };
 
 /** One image as a [1, 3, h, w] tensor. */
-export const toTensor = (img: HostImage, backend: 'cpu' | 'webgpu'): Tensor => tensor(img.data, { shape: [1, 3, img.h, img.w], backend });
+export const toTensor = (img: HostImage, backend: 'cpu' | 'webgpu'): Tensor =>
+  tensor(img.data, { shape: [1, 3, img.h, img.w], backend });
 
 /** face-api's input convention: HWC tfjs tensors scaled to 0..255 (the caller disposes them). */
 export const toFaceApiInputs = (tf: Tfjs, images: readonly HostImage[]) =>

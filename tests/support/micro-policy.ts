@@ -6,7 +6,16 @@ import * as L from '../../src/lrpo.js';
 import type { UNetConfig } from '../../src/models/unet.js';
 import { policyOf } from '../../src/train/policy.js';
 
-export const MICRO_UNET: UNetConfig = { imageChannels: 3, baseChannels: 4, channelMults: [1, 2], numResBlocks: 1, attentionAtLowest: false, heads: 1, groups: 2, timeEmbedDim: 8 };
+export const MICRO_UNET: UNetConfig = {
+  imageChannels: 3,
+  baseChannels: 4,
+  channelMults: [1, 2],
+  numResBlocks: 1,
+  attentionAtLowest: false,
+  heads: 1,
+  groups: 2,
+  timeEmbedDim: 8,
+};
 
 export const microPolicy = policyOf({ name: 'micro', unet: MICRO_UNET }, 8);
 

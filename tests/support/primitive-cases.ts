@@ -54,11 +54,16 @@ export const awayFromZero =
 
 /** Pairwise-distinct values (k + 1/2) / 400 in (-2, 2): no ties, kinks or integers within a finite-difference step. */
 export const distinct: Values = (n) =>
-  fc.uniqueArray(fc.integer({ min: -800, max: 799 }), { minLength: n, maxLength: n }).map((ks) => ks.map((k) => (k + 0.5) / 400));
+  fc
+    .uniqueArray(fc.integer({ min: -800, max: 799 }), { minLength: n, maxLength: n })
+    .map((ks) => ks.map((k) => (k + 0.5) / 400));
 
 const smooth = uniformIn(-2, 2);
 const bools: Values = (n) => fc.array(fc.constantFrom(0, 1), { minLength: n, maxLength: n });
-const ints = (min: number, max: number): Values => (n) => fc.array(fc.integer({ min, max }), { minLength: n, maxLength: n });
+const ints =
+  (min: number, max: number): Values =>
+  (n) =>
+    fc.array(fc.integer({ min, max }), { minLength: n, maxLength: n });
 
 const float = (shape: readonly number[], values: Values = smooth): CaseInput => ({ shape, dtype: 'float64', values });
 const smallShape = (minRank = 0, maxRank = 3) => arbitraryShape({ minRank, maxRank, minDim: 1, maxDim: 3 });
@@ -115,7 +120,12 @@ const publicFn = <F>(name: string): F => (T as unknown as Record<string, F>)[nam
 const unaryCase = (op: UnaryOp): fc.Arbitrary<PrimitiveCase> => {
   const { values, jvp } = unaryValues[op];
   const fn = publicFn<(x: Tensor) => Tensor>(op);
-  return smallShape().map((s) => ({ label: op, inputs: [{ shape: s, dtype: op === 'logicalNot' ? 'bool' : 'float64', values }], f: fn, jvp }));
+  return smallShape().map((s) => ({
+    label: op,
+    inputs: [{ shape: s, dtype: op === 'logicalNot' ? 'bool' : 'float64', values }],
+    f: fn,
+    jvp,
+  }));
 };
 
 const binaryCase = (op: BinaryOp): fc.Arbitrary<PrimitiveCase> => {
@@ -145,7 +155,12 @@ const reduceCase = (name: string, fn: Reducer, values: Values): fc.Arbitrary<Pri
 
 const argCase = (name: 'argmax' | 'argmin'): fc.Arbitrary<PrimitiveCase> =>
   smallShape(1).chain((s) =>
-    axisArb(s.length).map((axis) => ({ label: `${name}(axis ${axis}) of [${s}]`, inputs: [float(s, distinct)], f: (x: Tensor) => T[name](x, { axis }), jvp: 'zero' as const })),
+    axisArb(s.length).map((axis) => ({
+      label: `${name}(axis ${axis}) of [${s}]`,
+      inputs: [float(s, distinct)],
+      f: (x: Tensor) => T[name](x, { axis }),
+      jvp: 'zero' as const,
+    })),
   );
 
 /** Conv geometry: batch, groups, channels per group, spatial size, kernel, stride, padding. */
@@ -162,15 +177,24 @@ const convGeometry = fc.record({
 });
 
 export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } = {
-  ...(Object.fromEntries(Object.keys(unaryOps).map((op) => [op, unaryCase(op as UnaryOp)])) as { [P in UnaryOp]: fc.Arbitrary<PrimitiveCase> }),
-  ...(Object.fromEntries(Object.keys(binaryOps).map((op) => [op, binaryCase(op as BinaryOp)])) as { [P in BinaryOp]: fc.Arbitrary<PrimitiveCase> }),
+  ...(Object.fromEntries(Object.keys(unaryOps).map((op) => [op, unaryCase(op as UnaryOp)])) as {
+    [P in UnaryOp]: fc.Arbitrary<PrimitiveCase>;
+  }),
+  ...(Object.fromEntries(Object.keys(binaryOps).map((op) => [op, binaryCase(op as BinaryOp)])) as {
+    [P in BinaryOp]: fc.Arbitrary<PrimitiveCase>;
+  }),
   where: arbitraryBroadcastShapes(3, { maxRank: 3, minDim: 1, maxDim: 3 }).map(([, sc, sa, sb]) => ({
     label: `where [${sc}] [${sa}] [${sb}]`,
     inputs: [{ shape: sc, dtype: 'bool', values: bools }, float(sa), float(sb)],
     f: (c: Tensor, a: Tensor, b: Tensor) => T.where(c, a, b),
     jvp: {},
   })),
-  stopGradient: smallShape().map((s) => ({ label: 'stopGradient', inputs: [float(s)], f: (x: Tensor) => T.stopGradient(x), jvp: 'zero' })),
+  stopGradient: smallShape().map((s) => ({
+    label: 'stopGradient',
+    inputs: [float(s)],
+    f: (x: Tensor) => T.stopGradient(x),
+    jvp: 'zero',
+  })),
   // Through float32 and back (finite differences need a step float32 can see); where float32 is
   // the input's dtype (WebGPU has no float64), through int32 and back: a zero tangent.
   cast: smallShape().map((s) => ({
@@ -185,38 +209,77 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
   reduceMin: reduceCase('min', T.min, distinct),
   argmax: argCase('argmax'),
   argmin: argCase('argmin'),
-  softmax: smallShape(1).map((s) => ({ label: `softmax of [${s}]`, inputs: [float(s)], f: (x: Tensor) => T.softmax(x), jvp: {} })),
-  reshape: smallShape().map((s) => ({ label: `reshape [${s}] to its reverse`, inputs: [float(s)], f: (x: Tensor) => T.reshape(x, [...s].reverse()), jvp: {} })),
+  softmax: smallShape(1).map((s) => ({
+    label: `softmax of [${s}]`,
+    inputs: [float(s)],
+    f: (x: Tensor) => T.softmax(x),
+    jvp: {},
+  })),
+  reshape: smallShape().map((s) => ({
+    label: `reshape [${s}] to its reverse`,
+    inputs: [float(s)],
+    f: (x: Tensor) => T.reshape(x, [...s].reverse()),
+    jvp: {},
+  })),
   permute: smallShape().chain((s) =>
-    permutationArb(s.length).map((perm) => ({ label: `transpose [${s}] by ${perm}`, inputs: [float(s)], f: (x: Tensor) => T.transpose(x, perm), jvp: {} })),
+    permutationArb(s.length).map((perm) => ({
+      label: `transpose [${s}] by ${perm}`,
+      inputs: [float(s)],
+      f: (x: Tensor) => T.transpose(x, perm),
+      jvp: {},
+    })),
   ),
   broadcastTo: smallShape().map((s) => {
     const target = [2, ...s.map((d) => (d === 1 ? 2 : d))];
-    return { label: `broadcastTo [${s}] -> [${target}]`, inputs: [float(s)], f: (x: Tensor) => T.broadcastTo(x, target), jvp: {} };
+    return {
+      label: `broadcastTo [${s}] -> [${target}]`,
+      inputs: [float(s)],
+      f: (x: Tensor) => T.broadcastTo(x, target),
+      jvp: {},
+    };
   }),
   slice: smallShape(1).chain((s) =>
     fc
-      .tuple(...s.map((d) => fc.tuple(fc.integer({ min: 0, max: d - 1 }), fc.integer({ min: 1, max: d }), fc.integer({ min: 1, max: 2 }))))
+      .tuple(
+        ...s.map((d) =>
+          fc.tuple(fc.integer({ min: 0, max: d - 1 }), fc.integer({ min: 1, max: d }), fc.integer({ min: 1, max: 2 })),
+        ),
+      )
       .map((dims) => {
         const starts = dims.map(([a]) => a);
         const ends = dims.map(([a, len], i) => Math.min(s[i], a + len));
         const steps = dims.map(([, , st]) => st);
-        return { label: `slice [${s}] ${starts}:${ends}:${steps}`, inputs: [float(s)], f: (x: Tensor) => T.slice(x, starts, ends, steps), jvp: {} };
+        return {
+          label: `slice [${s}] ${starts}:${ends}:${steps}`,
+          inputs: [float(s)],
+          f: (x: Tensor) => T.slice(x, starts, ends, steps),
+          jvp: {},
+        };
       }),
   ),
   pad: smallShape(1).chain((s) =>
-    fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), { minLength: s.length, maxLength: s.length }).map((widths) => ({
-      label: `pad [${s}] by ${JSON.stringify(widths)} with 1.5`,
-      inputs: [float(s)],
-      f: (x: Tensor) => T.pad(x, widths, { value: 1.5 }),
-      jvp: {},
-    })),
+    fc
+      .array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })), {
+        minLength: s.length,
+        maxLength: s.length,
+      })
+      .map((widths) => ({
+        label: `pad [${s}] by ${JSON.stringify(widths)} with 1.5`,
+        inputs: [float(s)],
+        f: (x: Tensor) => T.pad(x, widths, { value: 1.5 }),
+        jvp: {},
+      })),
   ),
   concat: smallShape(1).chain((s) =>
     fc.tuple(axisArb(s.length), fc.integer({ min: 1, max: 3 })).map(([axis, other]) => {
       const a = axis < 0 ? axis + s.length : axis;
       const s2 = s.map((d, i) => (i === a ? other : d));
-      return { label: `concat [${s}] [${s2}] on ${axis}`, inputs: [float(s), float(s2)], f: (x: Tensor, y: Tensor) => T.concat([x, y], { axis }), jvp: {} };
+      return {
+        label: `concat [${s}] [${s2}] on ${axis}`,
+        inputs: [float(s), float(s2)],
+        f: (x: Tensor, y: Tensor) => T.concat([x, y], { axis }),
+        jvp: {},
+      };
     }),
   ),
   take: smallShape(1).chain((s) =>
@@ -231,10 +294,21 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
     }),
   ),
   matmul: fc
-    .tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 2 }))
+    .tuple(
+      fc.integer({ min: 0, max: 1 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 1, max: 2 }),
+    )
     .map(([batched, m, k, n, b]) => {
       const lead = batched ? [b] : [];
-      return { label: `matmul [${[...lead, m, k]}] [${[...lead, k, n]}]`, inputs: [float([...lead, m, k]), float([...lead, k, n])], f: T.matmul, jvp: {} };
+      return {
+        label: `matmul [${[...lead, m, k]}] [${[...lead, k, n]}]`,
+        inputs: [float([...lead, m, k]), float([...lead, k, n])],
+        f: T.matmul,
+        jvp: {},
+      };
     }),
   conv2d: convGeometry.map(({ n, groups, cg, og, h, w, k, stride, padding }) => ({
     label: `conv2d x [${n}, ${groups * cg}, ${h}, ${w}] w [${groups * og}, ${cg}, ${k}, ${k}] stride ${stride} padding ${padding} groups ${groups}`,
@@ -254,8 +328,18 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
 };
 
 /** Host values for each input of a case. */
-export const caseValues = (c: PrimitiveCase): fc.Arbitrary<number[][]> => fc.tuple(...c.inputs.map((i) => i.values(sizeOf(i.shape))));
+export const caseValues = (c: PrimitiveCase): fc.Arbitrary<number[][]> =>
+  fc.tuple(...c.inputs.map((i) => i.values(sizeOf(i.shape))));
 
 /** Uploads one input's values. */
-export const uploadInput = (input: CaseInput, values: readonly number[], backend: 'cpu' | 'webgpu', float: 'float64' | 'float32' = 'float64'): Tensor =>
-  T.tensor(Float64Array.from(values), { shape: [...input.shape], dtype: input.dtype === 'float64' ? float : input.dtype, backend });
+export const uploadInput = (
+  input: CaseInput,
+  values: readonly number[],
+  backend: 'cpu' | 'webgpu',
+  float: 'float64' | 'float32' = 'float64',
+): Tensor =>
+  T.tensor(Float64Array.from(values), {
+    shape: [...input.shape],
+    dtype: input.dtype === 'float64' ? float : input.dtype,
+    backend,
+  });

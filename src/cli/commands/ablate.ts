@@ -61,13 +61,16 @@ export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[
   return [
     `# Ablation: LRPO components (${s.seeds.length} seed${s.seeds.length === 1 ? '' : 's'}, ${s.steps} steps each)`,
     '',
-    `Every method starts from ${relative(process.cwd(), s.init) || s.init} and is scored ` + `on ${s.faces} faces of the ${s.set} set with the same sampling noise; ` + `cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
+    `Every method starts from ${relative(process.cwd(), s.init) || s.init} and is scored ` +
+      `on ${s.faces} faces of the ${s.set} set with the same sampling noise; ` +
+      `cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
     '',
     ablationTable(rows, TABLE_METRICS),
     ...(hasBaseline
       ? [
           '',
-          `Paired differences from ${baseline}, seed by seed (same sampling noise, same faces), mean ± the 95% interval over seeds; ` + `bold where the interval excludes 0, i.e. beyond the seed-to-seed spread:`,
+          `Paired differences from ${baseline}, seed by seed (same sampling noise, same faces), mean ± the 95% interval over seeds; ` +
+            `bold where the interval excludes 0, i.e. beyond the seed-to-seed spread:`,
           '',
           ablationDeltaTable(rows, baseline, TABLE_METRICS),
         ]
@@ -95,7 +98,10 @@ export async function ablate(o: AblateOptions): Promise<string> {
     const writeTables = (): string => {
       const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
       const seeds = [...new Set(rows.flatMap((r) => r.seeds))];
-      const markdown = ablationMarkdown({ init: o.init, steps: o.steps, seeds, faces: pairs.count, set: evalSetLabel(o.set) }, rows);
+      const markdown = ablationMarkdown(
+        { init: o.init, steps: o.steps, seeds, faces: pairs.count, set: evalSetLabel(o.set) },
+        rows,
+      );
       writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
       writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
       return markdown;
@@ -105,12 +111,32 @@ export async function ablate(o: AblateOptions): Promise<string> {
         const checkpoint =
           row.method === 'sft'
             ? o.init
-            : await train({ run: join(run.path, `${row.method}-seed${seed}`), init: o.init, steps: o.steps, ablation: row.method, overrides: o.overrides ?? {}, trainCount: o.trainCount, checkpointEvery: o.steps, seed, resume: true, quiet, data: trainData });
+            : await train({
+                run: join(run.path, `${row.method}-seed${seed}`),
+                init: o.init,
+                steps: o.steps,
+                ablation: row.method,
+                overrides: o.overrides ?? {},
+                trainCount: o.trainCount,
+                checkpointEvery: o.steps,
+                seed,
+                resume: true,
+                quiet,
+                data: trainData,
+              });
         const { params } = await loadCheckpoint(checkpoint, { withOptimizer: false });
         try {
           const sampling = { steps: trainConfig('lrpo', o.overrides ?? {}).sampling.steps, eta: 1, seed: 1000 + seed };
-          const [result] = await evaluateMethods(ctx, [{ name: row.name, restorer: policyRestorer(policy, params, sampling) }], pairs, evalSetLabel(o.set), { metrics: TABLE_METRICS, quiet });
-          const means = Object.fromEntries(TABLE_METRICS.map((m) => [m, meanInterval(result.scores[m]!).mean])) as Partial<Record<MetricName, number>>;
+          const [result] = await evaluateMethods(
+            ctx,
+            [{ name: row.name, restorer: policyRestorer(policy, params, sampling) }],
+            pairs,
+            evalSetLabel(o.set),
+            { metrics: TABLE_METRICS, quiet },
+          );
+          const means = Object.fromEntries(
+            TABLE_METRICS.map((m) => [m, meanInterval(result.scores[m]!).mean]),
+          ) as Partial<Record<MetricName, number>>;
           const scored = perMethod.get(row.name) ?? { seeds: [], perSeed: [] };
           perMethod.set(row.name, { seeds: [...scored.seeds, seed], perSeed: [...scored.perSeed, means] });
           run.log({ event: 'result', method: row.method, seed, ...means });

@@ -12,7 +12,14 @@ import { disposeMetricContext, metricContext, METRICS, type MetricName } from '.
 import { policyOfCheckpoint } from '../../train/policy.js';
 import { openRun, readRunLog } from '../../train/run-dir.js';
 import { meanInterval } from '../../train/stats.js';
-import { evaluateMethods, formatResults, identityRestorer, policyRestorer, type MethodResult, type SamplingOptions } from './eval.js';
+import {
+  evaluateMethods,
+  formatResults,
+  identityRestorer,
+  policyRestorer,
+  type MethodResult,
+  type SamplingOptions,
+} from './eval.js';
 import { pretrain } from './pretrain.js';
 import { train, trainConfig } from './train.js';
 import { unetStats } from '../../models/unet-stats.js';
@@ -43,13 +50,41 @@ export async function demo(o: DemoOptions): Promise<string> {
   try {
     let sft = o.sft;
     if (!existsSync(sft)) {
-      say(`demo: no SFT checkpoint at ${sft}; training a short one first (the committed one is better: git checkout it)`);
-      sft = await pretrain({ run: join(run.path, 'sft'), preset: 'tiny', size: 32, steps: 300, batchSize: 16, lr: 2e-3, warmupSteps: 50, weightDecay: 0, gradClip: 1, seed: o.seed, trainCount: 512, evalCount: 16, evalEvery: 300, evalSteps: 10, quiet: o.quiet });
+      say(
+        `demo: no SFT checkpoint at ${sft}; training a short one first (the committed one is better: git checkout it)`,
+      );
+      sft = await pretrain({
+        run: join(run.path, 'sft'),
+        preset: 'tiny',
+        size: 32,
+        steps: 300,
+        batchSize: 16,
+        lr: 2e-3,
+        warmupSteps: 50,
+        weightDecay: 0,
+        gradClip: 1,
+        seed: o.seed,
+        trainCount: 512,
+        evalCount: 16,
+        evalEvery: 300,
+        evalSteps: 10,
+        quiet: o.quiet,
+      });
     }
     const config = trainConfig('lrpo', {});
     const sampling: SamplingOptions = { steps: config.sampling.steps, eta: config.sampling.eta, seed: o.seed + 1000 };
     const lrpoRun = join(run.path, 'lrpo');
-    const lrpoPath = await train({ run: lrpoRun, init: sft, steps: o.lrpoSteps, ablation: 'lrpo', overrides: {}, trainCount: 256, checkpointEvery: o.lrpoSteps, seed: o.seed, quiet: o.quiet });
+    const lrpoPath = await train({
+      run: lrpoRun,
+      init: sft,
+      steps: o.lrpoSteps,
+      ablation: 'lrpo',
+      overrides: {},
+      trainCount: 256,
+      checkpointEvery: o.lrpoSteps,
+      seed: o.seed,
+      quiet: o.quiet,
+    });
     const trainedAt = Date.now();
 
     const before = await loadCheckpoint(sft, { withOptimizer: false });
@@ -59,7 +94,10 @@ export async function demo(o: DemoOptions): Promise<string> {
     const results: MethodResult[] = [];
     const grids: Float32Array[][] = [];
     try {
-      for (const [set, count] of [['synthetic', o.syntheticCount], ['real', o.realCount]] as const) {
+      for (const [set, count] of [
+        ['synthetic', o.syntheticCount],
+        ['real', o.realCount],
+      ] as const) {
         const pairs = await evalSet(set, { size: policy.imageSize, count, seed: o.seed });
         const setResults = await evaluateMethods(
           ctx,
@@ -78,13 +116,18 @@ export async function demo(o: DemoOptions): Promise<string> {
         results.push(...setResults);
         const plane = 3 * pairs.size * pairs.size;
         const image = (data: Float32Array, i: number) => data.slice(i * plane, (i + 1) * plane);
-        for (let i = 0; i < Math.min(4, pairs.count); i++) grids.push([image(pairs.lq, i), ...setResults.slice(1).map((r) => image(r.restored, i)), image(pairs.hq, i)]);
+        for (let i = 0; i < Math.min(4, pairs.count); i++)
+          grids.push([image(pairs.lq, i), ...setResults.slice(1).map((r) => image(r.restored, i)), image(pairs.hq, i)]);
       }
     } finally {
       disposeTree([before.params, after.params]);
       disposeMetricContext(ctx);
     }
-    const evaluations: MethodEvaluation[] = results.map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
+    const evaluations: MethodEvaluation[] = results.map((r) => ({
+      method: r.method,
+      dataset: r.set,
+      scores: r.scores,
+    }));
     const log = readRunLog(lrpoRun).filter((e) => e.event === 'step');
     const info = backendInfo();
     const stats = unetStats(policy.unet, { height: policy.imageSize, width: policy.imageSize });
@@ -93,15 +136,37 @@ export async function demo(o: DemoOptions): Promise<string> {
       summary: summarize(results),
       setup: [
         ['Backend', `${info.name} (${info.description ?? 'unknown adapter'})`],
-        ['Policy', `UNet '${policy.preset}' (${stats.params.toLocaleString('en')} params, ` + `${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${policy.imageSize} px image), ` + `${policy.space.kind} target x${policy.space.scale}`],
+        [
+          'Policy',
+          `UNet '${policy.preset}' (${stats.params.toLocaleString('en')} params, ` +
+            `${(stats.flopsPerImage / 1e6).toFixed(1)} MFLOP per ${policy.imageSize} px image), ` +
+            `${policy.space.kind} target x${policy.space.scale}`,
+        ],
         ['SFT checkpoint', `${relative(process.cwd(), sft) || sft} (step ${before.info.step})`], // relative: reports are read on other machines
-        ['LRPO', `${o.lrpoSteps} steps; ${config.inputsPerBatch} LQ inputs x ${config.groupSize} candidates per step; ` + `DDIM ${config.sampling.steps} steps, eta ${config.sampling.eta}; lr ${config.optimizer.lr}; ` + `clip eps ${config.clipEps}; GT regularization weight ${config.gtRegularization.weight} on the last ` + `${config.gtRegularization.lastSteps} trained steps, temperature ${config.gtRegularization.temperature}`],
-        ['Evaluation sampling', `DDIM ${sampling.steps} steps, eta ${sampling.eta}, the same noise for every method (seed ${sampling.seed})`],
+        [
+          'LRPO',
+          `${o.lrpoSteps} steps; ${config.inputsPerBatch} LQ inputs x ${config.groupSize} candidates per step; ` +
+            `DDIM ${config.sampling.steps} steps, eta ${config.sampling.eta}; lr ${config.optimizer.lr}; ` +
+            `clip eps ${config.clipEps}; GT regularization weight ${config.gtRegularization.weight} on the last ` +
+            `${config.gtRegularization.lastSteps} trained steps, temperature ${config.gtRegularization.temperature}`,
+        ],
+        [
+          'Evaluation sampling',
+          `DDIM ${sampling.steps} steps, eta ${sampling.eta}, the same noise for every method (seed ${sampling.seed})`,
+        ],
         ['Intervals', '95% Student-t intervals of the mean over faces'],
-        ['Wall time', `LRPO ${((trainedAt - started) / 60000).toFixed(1)} min, evaluation ${((Date.now() - trainedAt) / 60000).toFixed(1)} min`],
+        [
+          'Wall time',
+          `LRPO ${((trainedAt - started) / 60000).toFixed(1)} min, evaluation ${((Date.now() - trainedAt) / 60000).toFixed(1)} min`,
+        ],
       ],
       evaluations,
-      rewardCurves: [{ method: 'LRPO', points: log.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })) }],
+      rewardCurves: [
+        {
+          method: 'LRPO',
+          points: log.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })),
+        },
+      ],
       tradeoff: { x: 'psnr', y: 'perceptual' },
       grid: { columns: ['LQ', 'SFT', 'LRPO', 'SFT x8', 'GT'], rows: grids, size: policy.imageSize },
     };
@@ -117,7 +182,11 @@ export async function demo(o: DemoOptions): Promise<string> {
 }
 
 /** Paired per-face difference LRPO - SFT of a metric on a set, with its 95% interval. */
-function pairedDelta(results: readonly MethodResult[], set: string, metric: MetricName): { mean: number; halfWidth: number } | undefined {
+function pairedDelta(
+  results: readonly MethodResult[],
+  set: string,
+  metric: MetricName,
+): { mean: number; halfWidth: number } | undefined {
   const sft = results.find((r) => r.set === set && r.method === 'SFT')?.scores[metric];
   const lrpo = results.find((r) => r.set === set && r.method === 'LRPO')?.scores[metric];
   if (!sft || !lrpo) return undefined;
@@ -134,7 +203,10 @@ function summarize(results: readonly MethodResult[]): string {
       const better = METRICS[m].higherIsBetter ? d.mean > 0 : d.mean < 0;
       const clear = Math.abs(d.mean) > d.halfWidth;
       const verdict = !clear ? 'within noise' : better ? 'better' : 'worse';
-      return [`- ${set}, ${METRICS[m].label}: LRPO - SFT = ${d.mean.toFixed(m === 'psnr' ? 2 : 4)} ± ` + `${d.halfWidth.toFixed(m === 'psnr' ? 2 : 4)} (paired, 95%): **${verdict}**`];
+      return [
+        `- ${set}, ${METRICS[m].label}: LRPO - SFT = ${d.mean.toFixed(m === 'psnr' ? 2 : 4)} ± ` +
+          `${d.halfWidth.toFixed(m === 'psnr' ? 2 : 4)} (paired, 95%): **${verdict}**`,
+      ];
     }),
   );
   return [

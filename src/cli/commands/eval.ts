@@ -7,7 +7,16 @@ import { dirname } from 'node:path';
 import { alias } from '../../tensor/ops/movement.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel, type EvalSetName } from '../../train/eval-sets.js';
-import { ALL_METRICS, disposeMetricContext, evaluateRestorer, metricContext, METRICS, type MetricContext, type MetricName, type Restorer } from '../../train/evaluate.js';
+import {
+  ALL_METRICS,
+  disposeMetricContext,
+  evaluateRestorer,
+  metricContext,
+  METRICS,
+  type MetricContext,
+  type MetricName,
+  type Restorer,
+} from '../../train/evaluate.js';
 import type { PairSet } from '../../train/pairs.js';
 import { policyOfCheckpoint, restore, type Policy } from '../../train/policy.js';
 import { formatInterval, meanInterval } from '../../train/stats.js';
@@ -34,18 +43,31 @@ export interface SamplingOptions {
 }
 
 /** The restorer of a loaded policy: DDIM with the given steps/eta, noise keyed per batch by the seed. */
-export const policyRestorer = (policy: Policy, params: UNetParams, s: SamplingOptions): Restorer => (lq, b) => restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta, samples: s.samples ?? 1 });
+export const policyRestorer =
+  (policy: Policy, params: UNetParams, s: SamplingOptions): Restorer =>
+  (lq, b) =>
+    restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta, samples: s.samples ?? 1 });
 
 /** The baseline: the LQ input itself (bilinearly resized back to full size by the degradation). */
 export const identityRestorer: Restorer = (lq) => alias(lq);
 
 /** Evaluates each (name, restorer) on `pairs` with a progress bar. */
-export async function evaluateMethods(ctx: MetricContext, methods: readonly { readonly name: string; readonly restorer: Restorer }[], pairs: PairSet, setLabel: string, { metrics = ALL_METRICS, quiet = false }: { metrics?: readonly MetricName[]; quiet?: boolean } = {}): Promise<MethodResult[]> {
+export async function evaluateMethods(
+  ctx: MetricContext,
+  methods: readonly { readonly name: string; readonly restorer: Restorer }[],
+  pairs: PairSet,
+  setLabel: string,
+  { metrics = ALL_METRICS, quiet = false }: { metrics?: readonly MetricName[]; quiet?: boolean } = {},
+): Promise<MethodResult[]> {
   const out: MethodResult[] = [];
   for (const { name, restorer } of methods) {
     const bar = progressBar(`eval ${name}`.slice(0, 14), pairs.count, [], { quiet });
     try {
-      const { scores, restored } = await evaluateRestorer(ctx, restorer, pairs, { metrics, batchSize: 8, onProgress: (done) => bar.update(done) });
+      const { scores, restored } = await evaluateRestorer(ctx, restorer, pairs, {
+        metrics,
+        batchSize: 8,
+        onProgress: (done) => bar.update(done),
+      });
       out.push({ method: name, set: setLabel, scores, restored });
     } finally {
       bar.stop();
@@ -58,7 +80,10 @@ export async function evaluateMethods(ctx: MetricContext, methods: readonly { re
 export function formatResults(results: readonly MethodResult[]): string {
   const metrics = ALL_METRICS.filter((m) => results.some((r) => r.scores[m]));
   const header = ['method', ...metrics.map((m) => `${METRICS[m].label} ${METRICS[m].higherIsBetter ? '↑' : '↓'}`)];
-  const rows = results.map((r) => [r.method, ...metrics.map((m) => (r.scores[m] ? formatInterval(meanInterval(r.scores[m]!), m === 'psnr' ? 2 : 3) : '-'))]);
+  const rows = results.map((r) => [
+    r.method,
+    ...metrics.map((m) => (r.scores[m] ? formatInterval(meanInterval(r.scores[m]!), m === 'psnr' ? 2 : 3) : '-')),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   return [line(header), ...rows.map(line)].join('\n');
@@ -83,10 +108,14 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
   requireRealFaces('eval', options.sets, 'pass --data synthetic (or folders of face images)');
   if ((options.metrics ?? ALL_METRICS).includes('brisque')) requireBrisqueModel('eval');
   const loaded = [];
-  for (const path of options.checkpoints) loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });
+  for (const path of options.checkpoints)
+    loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });
   try {
     const sizes = new Set(loaded.map((l) => l.ckpt.info.imageSize));
-    if (sizes.size > 1) throw new Error(`eval: the checkpoints work at different image sizes (${[...sizes].join(', ')} px); evaluate them separately.`);
+    if (sizes.size > 1)
+      throw new Error(
+        `eval: the checkpoints work at different image sizes (${[...sizes].join(', ')} px); evaluate them separately.`,
+      );
     const size = [...sizes][0];
     const ctx = metricContext();
     const results: MethodResult[] = [];
@@ -96,17 +125,32 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
         const pairs = await evalSet(set, { size, count: options.count, seed: options.sampling.seed });
         const methods = [
           { name: 'LQ input', restorer: identityRestorer },
-          ...loaded.map(({ path, ckpt }) => ({ name: `${ckpt.info.stage}@${ckpt.info.step} (${path.split('/').slice(-3).join('/')})`, restorer: policyRestorer(policyOfCheckpoint(ckpt.info), ckpt.params, options.sampling) })),
+          ...loaded.map(({ path, ckpt }) => ({
+            name: `${ckpt.info.stage}@${ckpt.info.step} (${path.split('/').slice(-3).join('/')})`,
+            restorer: policyRestorer(policyOfCheckpoint(ckpt.info), ckpt.params, options.sampling),
+          })),
         ];
-        const setResults = await named(set, () => evaluateMethods(ctx, methods, pairs, evalSetLabel(set), { metrics: options.metrics, quiet: options.quiet }));
-        if (!options.quiet) process.stdout.write(`\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px)\n${formatResults(setResults)}\n`);
+        const setResults = await named(set, () =>
+          evaluateMethods(ctx, methods, pairs, evalSetLabel(set), { metrics: options.metrics, quiet: options.quiet }),
+        );
+        if (!options.quiet)
+          process.stdout.write(
+            `\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px)\n${formatResults(setResults)}\n`,
+          );
         results.push(...setResults);
       }
       if (session) {
         const p = await session.stop();
         mkdirSync(options.profile!, { recursive: true });
-        const path = writeProfile(options.profile!, p, `eval: ${options.sets.join(', ')}, ${options.count} faces, ${loaded.length} checkpoint(s)`);
-        if (!options.quiet) process.stderr.write(`eval: ${p.dispatches} kernel runs, ${p.gpuMs.toFixed(0)} ms device of ${p.wallMs.toFixed(0)} ms wall; wrote ${path}\n`);
+        const path = writeProfile(
+          options.profile!,
+          p,
+          `eval: ${options.sets.join(', ')}, ${options.count} faces, ${loaded.length} checkpoint(s)`,
+        );
+        if (!options.quiet)
+          process.stderr.write(
+            `eval: ${p.dispatches} kernel runs, ${p.gpuMs.toFixed(0)} ms device of ${p.wallMs.toFixed(0)} ms wall; wrote ${path}\n`,
+          );
       }
     } finally {
       await session?.stop();
@@ -114,7 +158,21 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
     }
     if (options.out) {
       mkdirSync(dirname(options.out), { recursive: true });
-      writeFileSync(options.out, JSON.stringify({ sampling: options.sampling, results: results.map((r) => ({ method: r.method, set: r.set, scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, Array.from(v)])) })) }, null, 1));
+      writeFileSync(
+        options.out,
+        JSON.stringify(
+          {
+            sampling: options.sampling,
+            results: results.map((r) => ({
+              method: r.method,
+              set: r.set,
+              scores: Object.fromEntries(Object.entries(r.scores).map(([k, v]) => [k, Array.from(v)])),
+            })),
+          },
+          null,
+          1,
+        ),
+      );
     }
     return results;
   } finally {

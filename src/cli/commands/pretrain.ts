@@ -46,19 +46,49 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
   try {
     const policy = policyOf(options.preset, options.size, options.space ?? DEFAULT_TARGET_SPACE);
     const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
-    say(`pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`);
+    say(
+      `pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`,
+    );
     const data = options.data ?? 'synthetic';
-    const train = await trainingPairs(data, 'train', { count: options.trainCount, size: options.size, seed: options.seed });
-    const valid = await trainingPairs(data, 'validation', { count: options.evalCount, size: options.size, seed: options.seed });
+    const train = await trainingPairs(data, 'train', {
+      count: options.trainCount,
+      size: options.size,
+      seed: options.seed,
+    });
+    const valid = await trainingPairs(data, 'validation', {
+      count: options.evalCount,
+      size: options.size,
+      seed: options.seed,
+    });
     const optimizer = sftOptimizer(config);
     // Fine-tuning: the checkpoint must be this policy (same preset, size and target space).
-    const initParams = options.init ? await loadCheckpoint(options.init, { withOptimizer: false, expect: { preset: options.preset, unet: policy.unet, imageSize: options.size } }) : undefined;
+    const initParams = options.init
+      ? await loadCheckpoint(options.init, {
+          withOptimizer: false,
+          expect: { preset: options.preset, unet: policy.unet, imageSize: options.size },
+        })
+      : undefined;
     if (initParams && JSON.stringify(initParams.info.space) !== JSON.stringify(policy.space)) {
-      throw new Error(`pretrain: --init ${options.init} samples in space ${JSON.stringify(initParams.info.space)}, but this run asks for ${JSON.stringify(policy.space)}; match --target and --residual-scale to the checkpoint.`);
+      throw new Error(
+        `pretrain: --init ${options.init} samples in space ${JSON.stringify(initParams.info.space)}, but this run asks for ${JSON.stringify(policy.space)}; match --target and --residual-scale to the checkpoint.`,
+      );
     }
-    const { state, resumed } = await resumeOrStart('pretrain', run, { preset: options.preset, imageSize: options.size }, options.seed, () => initTrainState(optimizer, initParams?.params ?? initPolicyParams(policy, foldIn(key(options.seed), STREAMS.pretrainInit)), options.seed), say);
+    const { state, resumed } = await resumeOrStart(
+      'pretrain',
+      run,
+      { preset: options.preset, imageSize: options.size },
+      options.seed,
+      () =>
+        initTrainState(
+          optimizer,
+          initParams?.params ?? initPolicyParams(policy, foldIn(key(options.seed), STREAMS.pretrainInit)),
+          options.seed,
+        ),
+      say,
+    );
     if (resumed && initParams) disposeTree(initParams.params); // the run's own checkpoint holds the params
-    if (initParams && !resumed) say(`pretrain: fine-tuning from ${options.init} (${initParams.info.stage}, step ${initParams.info.step})`);
+    if (initParams && !resumed)
+      say(`pretrain: fine-tuning from ${options.init} (${initParams.info.stage}, step ${initParams.info.step})`);
     if (!resumed) {
       // The bar to beat: the LQ input itself (degrade() resizes it back with bilinear interpolation).
       const { scores } = await evaluateRestorer(undefined, (lq) => alias(lq), valid, { metrics: ['psnr', 'ssim'] });
@@ -67,7 +97,12 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
       say(`pretrain: held-out LQ input scores PSNR ${baseline.psnr.toFixed(2)} dB, SSIM ${baseline.ssim.toFixed(3)}`);
     }
     const bar = progressBar('pretrain', options.steps, ['loss'], { quiet });
-    const profiler = stepProfiler(run.path, profileSteps, `pretrain ${options.preset} ${options.size} px, batch ${options.batchSize}`, say);
+    const profiler = stepProfiler(
+      run.path,
+      profileSteps,
+      `pretrain ${options.preset} ${options.size} px, batch ${options.batchSize}`,
+      say,
+    );
     let smoothed: number | undefined;
     const final = await trainSft(policy, config, train, state, {
       onStep: async ({ step, loss, gradNorm, lr }) => {
@@ -79,12 +114,25 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
       periodic: {
         every: options.evalEvery,
         run: async (s) => {
-          const { scores } = await evaluateRestorer(undefined, (lq, b) => restore(policy, s.params, lq, foldIn(key(options.seed + 1), b), { steps: options.evalSteps }), valid, { metrics: ['psnr', 'ssim'] });
+          const { scores } = await evaluateRestorer(
+            undefined,
+            (lq, b) => restore(policy, s.params, lq, foldIn(key(options.seed + 1), b), { steps: options.evalSteps }),
+            valid,
+            { metrics: ['psnr', 'ssim'] },
+          );
           const psnr = meanInterval(scores.psnr!).mean;
           const ssim = meanInterval(scores.ssim!).mean;
           run.log({ event: 'eval', step: s.step, psnr, ssim });
           await saveCheckpoint(run.checkpointPath(s.step), {
-            info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: s.step, imageSize: policy.imageSize, extra: { psnr, ssim } },
+            info: {
+              preset: policy.preset,
+              unet: policy.unet,
+              space: policy.space,
+              stage: 'sft',
+              step: s.step,
+              imageSize: policy.imageSize,
+              extra: { psnr, ssim },
+            },
             params: s.params,
             optimizer: s.opt,
           });
@@ -94,7 +142,17 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
     await profiler.finish();
     // The shareable result: params only (no optimizer moments), a third of a resumable checkpoint.
     const path = join(run.path, 'policy.safetensors');
-    await saveCheckpoint(path, { info: { preset: policy.preset, unet: policy.unet, space: policy.space, stage: 'sft', step: final.step, imageSize: policy.imageSize }, params: final.params });
+    await saveCheckpoint(path, {
+      info: {
+        preset: policy.preset,
+        unet: policy.unet,
+        space: policy.space,
+        stage: 'sft',
+        step: final.step,
+        imageSize: policy.imageSize,
+      },
+      params: final.params,
+    });
     disposeState(final);
     say(`pretrain: done; policy ${path} (resumable checkpoints in ${join(run.path, 'checkpoints')})`);
     return path;

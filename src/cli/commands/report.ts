@@ -7,13 +7,17 @@ import { readRunLog } from '../../train/run-dir.js';
 
 /** ReportData as JSON (typed arrays become plain arrays). */
 export function reportDataToJson(data: ReportData): unknown {
-  return JSON.parse(JSON.stringify(data, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v)));
+  return JSON.parse(
+    JSON.stringify(data, (_k, v) => (ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v)),
+  );
 }
 
 /** ReportData from its JSON form (image rows back to Float32Array). */
 export function reportDataFromJson(json: unknown): ReportData {
   const data = json as ReportData & { grid?: { rows: number[][][] } };
-  return data.grid ? { ...data, grid: { ...data.grid, rows: data.grid.rows.map((row) => row.map((img) => Float32Array.from(img))) } } : data;
+  return data.grid
+    ? { ...data, grid: { ...data.grid, rows: data.grid.rows.map((row) => row.map((img) => Float32Array.from(img))) } }
+    : data;
 }
 
 export interface ReportOptions {
@@ -45,8 +49,12 @@ function evalResultsOf(file: string): EvalResult[] {
   const results = (json as { results?: unknown } | null)?.results;
   if (!Array.isArray(results)) return fail('has no "results" list');
   results.forEach((r: Partial<EvalResult> | null, i) => {
-    const scoresOk = typeof r?.scores === 'object' && r.scores !== null && Object.values(r.scores).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'number'));
-    if (typeof r?.method !== 'string' || typeof r.set !== 'string' || !scoresOk) fail(`has a results[${i}] that is not { method, set, scores: { metric: number[] } }`);
+    const scoresOk =
+      typeof r?.scores === 'object' &&
+      r.scores !== null &&
+      Object.values(r.scores).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'number'));
+    if (typeof r?.method !== 'string' || typeof r.set !== 'string' || !scoresOk)
+      fail(`has a results[${i}] that is not { method, set, scores: { metric: number[] } }`);
   });
   return results as EvalResult[];
 }
@@ -55,7 +63,10 @@ function evalResultsOf(file: string): EvalResult[] {
 export async function report(o: ReportOptions): Promise<string[]> {
   const saved = join(o.run, 'report-data.json');
   if (o.evals.length === 0 && o.trains.length === 0) {
-    if (!existsSync(saved)) throw new Error(`report: ${o.run} has no report-data.json (only demo runs save one); pass --eval <eval.json> and/or --train <run folder> to build a report.`);
+    if (!existsSync(saved))
+      throw new Error(
+        `report: ${o.run} has no report-data.json (only demo runs save one); pass --eval <eval.json> and/or --train <run folder> to build a report.`,
+      );
     return writeReport(o.run, reportDataFromJson(JSON.parse(readFileSync(saved, 'utf8'))));
   }
   const evaluations: MethodEvaluation[] = o.evals.flatMap((file) => {
@@ -64,8 +75,12 @@ export async function report(o: ReportOptions): Promise<string[]> {
   });
   const rewardCurves = o.trains.map((dir) => {
     const steps = readRunLog(dir).filter((e) => e.event === 'step' && e.rewardMean !== undefined);
-    if (steps.length === 0) throw new Error(`report: ${dir} has no LRPO steps in metrics.jsonl; pass a folder written by \`train\`.`);
-    return { method: dir.split('/').filter(Boolean).pop() ?? dir, points: steps.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })) };
+    if (steps.length === 0)
+      throw new Error(`report: ${dir} has no LRPO steps in metrics.jsonl; pass a folder written by \`train\`.`);
+    return {
+      method: dir.split('/').filter(Boolean).pop() ?? dir,
+      points: steps.map((e) => ({ step: Number(e.step), mean: Number(e.rewardMean), std: Number(e.rewardStd) })),
+    };
   });
   const data: ReportData = {
     title: o.title ?? 'Face restoration report',

@@ -30,7 +30,9 @@ export async function restoreFolder(o: RestoreCommandOptions): Promise<string[]>
   try {
     const policy = policyOfCheckpoint(info);
     const folder = await readFaceFolder(o.input, { size: info.imageSize, resize: o.resize }).catch((e: Error) => {
-      throw new Error(`${e.message}${o.resize ? '' : ` (this checkpoint restores ${info.imageSize} x ${info.imageSize} faces; add --resize to resize inputs)`}`);
+      throw new Error(
+        `${e.message}${o.resize ? '' : ` (this checkpoint restores ${info.imageSize} x ${info.imageSize} faces; add --resize to resize inputs)`}`,
+      );
     });
     const outputs = restoreOutputPaths(folder.files, o.output);
     mkdirSync(o.output, { recursive: true });
@@ -39,7 +41,11 @@ export async function restoreFolder(o: RestoreCommandOptions): Promise<string[]>
     for (let start = 0, b = 0; start < folder.files.length; start += o.batch, b++) {
       const count = Math.min(o.batch, folder.files.length - start);
       const lq = folder.batch(start, count);
-      const restored = restore(policy, params, lq, foldIn(key(o.seed), b), { steps: o.steps, eta: o.eta, samples: o.samples ?? 1 });
+      const restored = restore(policy, params, lq, foldIn(key(o.seed), b), {
+        steps: o.steps,
+        eta: o.eta,
+        samples: o.samples ?? 1,
+      });
       lq.dispose();
       try {
         for (let i = 0; i < count; i++) {

@@ -1,7 +1,14 @@
 // `train`: LRPO fine-tuning of an SFT checkpoint in a resumable run folder (config.json,
 // metrics.jsonl with the reward and memory() per step, checkpoints/step-N.safetensors).
 import { stepProfiler } from '../profile-steps.js';
-import { ABLATIONS, lrpoConfig, validateLrpoConfig, type AblationName, type LrpoConfig, type LrpoConfigOverrides } from '../../lrpo/config.js';
+import {
+  ABLATIONS,
+  lrpoConfig,
+  validateLrpoConfig,
+  type AblationName,
+  type LrpoConfig,
+  type LrpoConfigOverrides,
+} from '../../lrpo/config.js';
 import { defaultReward } from '../../lrpo/reward.js';
 import { initLrpoState, lrpoStep, trainLrpo } from '../../lrpo/train.js';
 import { rewardBackpropStep } from '../../lrpo/reward-backprop.js';
@@ -60,13 +67,19 @@ export const SMALL_LRPO: LrpoConfigOverrides = Object.freeze({
 });
 
 /** The layers of a train run's config: the small-model scale, the user's overrides, then the ablation's switches. */
-const trainLayers = (method: TrainMethod, overrides: LrpoConfigOverrides) => [SMALL_LRPO, overrides, method === 'rewardBackprop' ? {} : ABLATIONS[method]];
+const trainLayers = (method: TrainMethod, overrides: LrpoConfigOverrides) => [
+  SMALL_LRPO,
+  overrides,
+  method === 'rewardBackprop' ? {} : ABLATIONS[method],
+];
 
 /** The effective config of a train run: the defaults with trainLayers merged in. */
-export const trainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides): LrpoConfig => lrpoConfig(...trainLayers(method, overrides));
+export const trainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides): LrpoConfig =>
+  lrpoConfig(...trainLayers(method, overrides));
 
 /** trainConfig without the throw: Right(the config) or Left(every problem), for checking options before any work. */
-export const validateTrainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides) => validateLrpoConfig(...trainLayers(method, overrides));
+export const validateTrainConfig = (method: TrainMethod, overrides: LrpoConfigOverrides) =>
+  validateLrpoConfig(...trainLayers(method, overrides));
 
 /** Runs (or resumes) LRPO; returns the final checkpoint's path. */
 export async function train(options: TrainOptions): Promise<string> {
@@ -77,16 +90,39 @@ export async function train(options: TrainOptions): Promise<string> {
     const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
     const init = await loadCheckpoint(options.init, { withOptimizer: false });
     const policy = policyOfCheckpoint(init.info);
-    const pairs = givenPairs ?? (await trainingPairs(options.data ?? 'synthetic', 'train', { count: options.trainCount, size: policy.imageSize, seed: options.seed }));
-    const { state, resumed } = await resumeOrStart('train', run, { unet: policy.unet, imageSize: policy.imageSize }, options.seed, () => initLrpoState(config, init.params, options.seed), say);
+    const pairs =
+      givenPairs ??
+      (await trainingPairs(options.data ?? 'synthetic', 'train', {
+        count: options.trainCount,
+        size: policy.imageSize,
+        seed: options.seed,
+      }));
+    const { state, resumed } = await resumeOrStart(
+      'train',
+      run,
+      { unet: policy.unet, imageSize: policy.imageSize },
+      options.seed,
+      () => initLrpoState(config, init.params, options.seed),
+      say,
+    );
     if (resumed) disposeTree(init.params); // the run's own checkpoint holds the params
     // The frozen reference shares no tensors with the trained params (those are freed as they update).
-    const reference = config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
+    const reference =
+      config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
     const faceNet = loadFaceRecognitionParams();
     const reward = defaultReward(faceNet);
-    say(`train: LRPO (${options.ablation}) from ${options.init}, ` + `${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ` + `${config.sampling.steps} DDIM steps; run folder ${run.path}`);
+    say(
+      `train: LRPO (${options.ablation}) from ${options.init}, ` +
+        `${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ` +
+        `${config.sampling.steps} DDIM steps; run folder ${run.path}`,
+    );
     const bar = progressBar(`train ${options.ablation}`, options.steps, ['reward'], { quiet });
-    const profiler = stepProfiler(run.path, profileSteps, `train ${options.ablation}: B=${config.inputsPerBatch} x K=${config.groupSize}, ${config.sampling.steps} DDIM steps`, say);
+    const profiler = stepProfiler(
+      run.path,
+      profileSteps,
+      `train ${options.ablation}: B=${config.inputsPerBatch} x K=${config.groupSize}, ${config.sampling.steps} DDIM steps`,
+      say,
+    );
     const save = (s: TrainState) =>
       saveCheckpoint(run.checkpointPath(s.step), {
         info: { ...init.info, stage: `lrpo-${options.ablation}`, step: s.step },
@@ -94,14 +130,20 @@ export async function train(options: TrainOptions): Promise<string> {
         optimizer: s.opt,
       });
     try {
-      const final = await trainLrpo({ policy, config, reward, pairs, reference }, options.steps, state, {
-        onStep: async (m) => {
-          bar.update(m.step, { reward: m.rewardMean.toFixed(4) });
-          run.log({ event: 'step', ...m });
-          await profiler.afterStep();
+      const final = await trainLrpo(
+        { policy, config, reward, pairs, reference },
+        options.steps,
+        state,
+        {
+          onStep: async (m) => {
+            bar.update(m.step, { reward: m.rewardMean.toFixed(4) });
+            run.log({ event: 'step', ...m });
+            await profiler.afterStep();
+          },
+          periodic: { every: options.checkpointEvery, run: save },
         },
-        periodic: { every: options.checkpointEvery, run: save },
-      }, options.ablation === 'rewardBackprop' ? rewardBackpropStep : lrpoStep);
+        options.ablation === 'rewardBackprop' ? rewardBackpropStep : lrpoStep,
+      );
       disposeState(final);
       await profiler.finish();
       return run.checkpointPath(final.step);

@@ -38,7 +38,9 @@ export function unary(op: UnaryOp, x: View): CpuStorage {
   const dtype = resultDType(spec.result, x.dtype);
   const src = readContiguous(op, x);
   const out = allocHost(dtype, src.length);
-  const f = ((dtype === 'int32' && 'cpuInt32' in spec ? spec.cpuInt32 : undefined) ?? spec.cpu) as (x: number) => number;
+  const f = ((dtype === 'int32' && 'cpuInt32' in spec ? spec.cpuInt32 : undefined) ?? spec.cpu) as (
+    x: number,
+  ) => number;
   const store = explicitStoreRule(dtype);
   if (store === undefined) for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
   else for (let i = 0; i < src.length; i++) out[i] = store(f(src[i]));
@@ -51,7 +53,10 @@ export function binary(op: BinaryOp, a: View, b: View): CpuStorage {
   const lhs = readContiguous(op, a);
   const rhs = readContiguous(op, b);
   const out = allocHost(dtype, lhs.length);
-  const f = ((dtype === 'int32' && 'cpuInt32' in spec ? spec.cpuInt32 : undefined) ?? spec.cpu) as (a: number, b: number) => number;
+  const f = ((dtype === 'int32' && 'cpuInt32' in spec ? spec.cpuInt32 : undefined) ?? spec.cpu) as (
+    a: number,
+    b: number,
+  ) => number;
   const store = explicitStoreRule(dtype);
   if (store === undefined) for (let i = 0; i < lhs.length; i++) out[i] = f(lhs[i], rhs[i]);
   else for (let i = 0; i < lhs.length; i++) out[i] = store(f(lhs[i], rhs[i]));

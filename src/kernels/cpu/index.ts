@@ -37,7 +37,9 @@ function upload(data: AnyTypedArray, dtype: DType): CpuStorage {
 
 function release(storage: Storage): void {
   if (!(storage instanceof CpuStorage)) {
-    throw new BackendError(`cpu.release: got a storage from the '${storage.backend}' backend; release it on its own backend.`);
+    throw new BackendError(
+      `cpu.release: got a storage from the '${storage.backend}' backend; release it on its own backend.`,
+    );
   }
   storage.release();
 }
@@ -46,7 +48,13 @@ function release(storage: Storage): void {
 export function createCpuBackend(): Backend {
   return {
     name: 'cpu',
-    info: () => ({ name: 'cpu', description: 'JavaScript (CPU reference)', features: ['float64'], limits: { maxElements: maxHostElements('float32') }, tuning: false }),
+    info: () => ({
+      name: 'cpu',
+      description: 'JavaScript (CPU reference)',
+      features: ['float64'],
+      limits: { maxElements: maxHostElements('float32') },
+      tuning: false,
+    }),
     sync: async () => undefined,
     profileTiming: 'host',
     collectTimings: async () => undefined,

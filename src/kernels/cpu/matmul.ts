@@ -9,7 +9,14 @@ import { isContiguous } from '../../tensor/shape.js';
 import { copyStrided, forEachOffsetPair } from './strided.js';
 
 /** One batch's matrix as a contiguous row-major array: a subarray if already so, else a copy. */
-function matrixAt(src: AnyTypedArray, offset: number, rows: number, cols: number, strides: readonly number[], scratch: AnyTypedArray): AnyTypedArray {
+function matrixAt(
+  src: AnyTypedArray,
+  offset: number,
+  rows: number,
+  cols: number,
+  strides: readonly number[],
+  scratch: AnyTypedArray,
+): AnyTypedArray {
   if (isContiguous([rows, cols], strides)) return src.subarray(offset, offset + rows * cols);
   copyStrided(src, offset, strides, [rows, cols], scratch, 0, [cols, 1]);
   return scratch;

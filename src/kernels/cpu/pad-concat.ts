@@ -18,7 +18,10 @@ export function pad(x: View, widths: readonly (readonly [number, number])[], val
   const out = allocHost(x.dtype, sizeOf(outShape));
   out.fill(storeRules[x.dtype](value));
   if (sizeOf(x.shape) > 0) {
-    const interior = offsetOf(widths.map(([before]) => before), outStrides);
+    const interior = offsetOf(
+      widths.map(([before]) => before),
+      outStrides,
+    );
     copyStrided(dataOf('pad', x), x.offset, x.strides, x.shape, out, interior, outStrides);
   }
   return new CpuStorage(x.dtype, out);

@@ -23,7 +23,8 @@ export const storeRules: Record<DType, StoreRule> = {
  * The rule a kernel must apply before storing into `dtype`, or undefined where the TypedArray
  * store alone is already correct (every dtype but bool).
  */
-export const explicitStoreRule = (dtype: DType): StoreRule | undefined => (dtype === 'bool' ? storeRules.bool : undefined);
+export const explicitStoreRule = (dtype: DType): StoreRule | undefined =>
+  dtype === 'bool' ? storeRules.bool : undefined;
 
 /**
  * The rules of `cast`: as storeRules, except float -> int32 truncates toward zero and saturates

@@ -7,7 +7,6 @@ import { contiguousStrides, isContiguous, sizeOf } from '../../tensor/shape.js';
 import type { View } from '../backend.js';
 import { dataOf } from './storage.js';
 
-
 /**
  * Calls `visit(srcOffset, dstOffset)` for every element of `shape` in row-major order, tracking
  * two strided layouts at once. The odometer advances per element by adding strides, so no

@@ -43,7 +43,10 @@ export class BufferPool {
 
   /** A buffer of at least `bytes` bytes, reused from the pool when one of its size class is free. */
   acquire(bytes: number): GPUBuffer {
-    const size = Math.min(sizeClass(bytes), Math.max(this.options.maxBufferSize - (this.options.maxBufferSize % 4), bytes));
+    const size = Math.min(
+      sizeClass(bytes),
+      Math.max(this.options.maxBufferSize - (this.options.maxBufferSize % 4), bytes),
+    );
     const list = this.free.get(size);
     const reused = list?.pop();
     if (reused) {

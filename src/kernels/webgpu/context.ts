@@ -18,7 +18,8 @@ import { readEnv } from '../../env.js';
  * adapters (host memory), 2 GiB on GPUs, where a fresh buffer costs a create and Dawn's lazy
  * zero-fill, and a pool smaller than the outputs in flight churns (docs/measurements.md).
  */
-const defaultPoolCapBytes = (adapterDescription: string): number => (isCpuAdapter(adapterDescription) ? 256 : 2048) * 1024 * 1024;
+const defaultPoolCapBytes = (adapterDescription: string): number =>
+  (isCpuAdapter(adapterDescription) ? 256 : 2048) * 1024 * 1024;
 
 export class GpuContext {
   readonly device: GPUDevice;
@@ -44,7 +45,9 @@ export class GpuContext {
 
   /** Whether row-wise kernels should use one thread per row (see rowKernels). */
   get threadPerRow(): boolean {
-    return this.rowKernels === 'auto' ? isCpuAdapter(this.gpu.adapterDescription) : this.rowKernels === 'thread-per-row';
+    return this.rowKernels === 'auto'
+      ? isCpuAdapter(this.gpu.adapterDescription)
+      : this.rowKernels === 'thread-per-row';
   }
 
   constructor(
@@ -58,7 +61,14 @@ export class GpuContext {
       capBytes: poolCapBytes,
       maxBufferSize: gpu.limits.maxBufferSize,
     });
-    this.dispatcher = new Dispatcher(this.device, gpu.limits, this.pipelines, this.errors, [this.pool], gpu.features.has('timestamp-query'));
+    this.dispatcher = new Dispatcher(
+      this.device,
+      gpu.limits,
+      this.pipelines,
+      this.errors,
+      [this.pool],
+      gpu.features.has('timestamp-query'),
+    );
   }
 
   get limits(): GpuDevice['limits'] {
@@ -144,7 +154,8 @@ export class GpuContext {
   /** The binding of a view's storage (the whole storage; kernels add the view's offset). */
   bind(view: View | WebGpuStorage): StorageBinding {
     const s = (view instanceof WebGpuStorage ? view : view.storage) as WebGpuStorage;
-    if (s.released) throw new BackendError('webgpu: a kernel was given storage that was already released (a disposed tensor).');
+    if (s.released)
+      throw new BackendError('webgpu: a kernel was given storage that was already released (a disposed tensor).');
     return { buffer: s.buffer, size: s.bindSize };
   }
 }
@@ -152,7 +163,10 @@ export class GpuContext {
 /** The request with the identity epilogue swapped for `epilogue` and its inputs bound after the rest. */
 function withEpilogue(req: DispatchRequest, epilogue: Epilogue, bind: (v: View) => StorageBinding): DispatchRequest {
   const t = (['f32', 'i32', 'u32'] as const).find((s) => req.source.includes(identityEpilogue(s)));
-  if (!t) throw new BackendError(`webgpu internal: kernel '${req.kernel}' writes an epilogue's output but has no epilogue slot.`);
+  if (!t)
+    throw new BackendError(
+      `webgpu internal: kernel '${req.kernel}' writes an epilogue's output but has no epilogue slot.`,
+    );
   return {
     ...req,
     kernel: `${req.kernel}+${epilogue.name}`,

@@ -75,7 +75,10 @@ export async function acquireDevice(powerPreference?: GPUPowerPreference): Promi
   let lost: BackendError | undefined;
   let destroyed = false;
   void device.lost.then((info) => {
-    if (!destroyed) lost = new BackendError(`webgpu: device lost (${info.reason}): ${info.message}. Create a new backend to continue.`);
+    if (!destroyed)
+      lost = new BackendError(
+        `webgpu: device lost (${info.reason}): ${info.message}. Create a new backend to continue.`,
+      );
   });
   device.addEventListener('uncapturederror', (event) => {
     const error = (event as GPUUncapturedErrorEvent).error;
@@ -104,11 +107,15 @@ export async function acquireDevice(powerPreference?: GPUPowerPreference): Promi
 }
 
 /** Whether kernels of `lanes` invocations can use subgroup operations: a fixed subgroup size that divides them. */
-export const subgroupsFit = (gpu: Pick<GpuDevice, 'subgroupSize'>, lanes: number): boolean => gpu.subgroupSize !== undefined && lanes % gpu.subgroupSize === 0;
+export const subgroupsFit = (gpu: Pick<GpuDevice, 'subgroupSize'>, lanes: number): boolean =>
+  gpu.subgroupSize !== undefined && lanes % gpu.subgroupSize === 0;
 
 /** The adapter's subgroup size when subgroups are enabled and the size cannot vary between dispatches. */
 function fixedSubgroupSize(features: readonly string[], info: GPUAdapterInfo): number | undefined {
-  const { subgroupMinSize: min, subgroupMaxSize: max } = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const { subgroupMinSize: min, subgroupMaxSize: max } = info as GPUAdapterInfo & {
+    subgroupMinSize?: number;
+    subgroupMaxSize?: number;
+  };
   return features.includes('subgroups') && min !== undefined && min === max && min >= 4 ? min : undefined;
 }
 

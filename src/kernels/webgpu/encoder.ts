@@ -176,17 +176,27 @@ export class Dispatcher {
     const dispatches = this.dispatches;
     this.encoder = undefined;
     this.dispatches = 0;
-    this.errors.popScope(this.device, (e) => new BackendError(`webgpu: recording ${dispatches} dispatches failed validation: ${e.message}`));
+    this.errors.popScope(
+      this.device,
+      (e) => new BackendError(`webgpu: recording ${dispatches} dispatches failed validation: ${e.message}`),
+    );
     this.device.pushErrorScope('out-of-memory');
     this.device.pushErrorScope('validation');
-    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.arena, 0, Math.ceil(this.arenaUsed / 4) * 4);
+    if (this.arenaUsed > 0)
+      this.device.queue.writeBuffer(this.uniformBuffer, 0, this.arena, 0, Math.ceil(this.arenaUsed / 4) * 4);
     this.arenaUsed = 0;
     this.device.queue.submit([encoder.finish()]);
     this.submits++;
-    this.errors.popScope(this.device, (e) => new BackendError(`webgpu: submit of ${dispatches} dispatches failed validation: ${e.message}`));
     this.errors.popScope(
       this.device,
-      (e) => new BackendError(`webgpu: out of GPU memory (${e.message}); dispose tensors you no longer need or use smaller batches.`),
+      (e) => new BackendError(`webgpu: submit of ${dispatches} dispatches failed validation: ${e.message}`),
+    );
+    this.errors.popScope(
+      this.device,
+      (e) =>
+        new BackendError(
+          `webgpu: out of GPU memory (${e.message}); dispose tensors you no longer need or use smaller batches.`,
+        ),
     );
     for (const pool of this.pools) pool.afterSubmit();
   }

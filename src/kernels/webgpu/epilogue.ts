@@ -15,7 +15,8 @@ fn epi4(v: vec4<${t}>, i: u32) -> vec4<${t}> { return v; }`;
 export const storeOut = (index: string, value: string): string => `out[${index}] = epi(${value}, ${index});`;
 
 /** `out[index4] = value4` for an out array of vec4 (elements 4*index4 .. 4*index4+3). */
-export const storeOut4 = (index4: string, value: string): string => `out[${index4}] = epi4(${value}, (${index4}) * 4u);`;
+export const storeOut4 = (index4: string, value: string): string =>
+  `out[${index4}] = epi4(${value}, (${index4}) * 4u);`;
 
 /** An expression applied to each output value before it is stored. */
 export interface Epilogue {

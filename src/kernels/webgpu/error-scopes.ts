@@ -14,7 +14,9 @@ export class PendingErrors {
   /** Records a promise that may resolve to an error. */
   track(p: Promise<BackendError | undefined>): void {
     this.pending.push(
-      p.catch((e: unknown) => (e instanceof BackendError ? e : new BackendError(`webgpu: ${String((e as Error)?.message ?? e)}`))),
+      p.catch((e: unknown) =>
+        e instanceof BackendError ? e : new BackendError(`webgpu: ${String((e as Error)?.message ?? e)}`),
+      ),
     );
   }
 

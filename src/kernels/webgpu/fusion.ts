@@ -208,7 +208,9 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number): Epilogue {
   // pipeline's layout: bind `em` only when there is something to read.
   const metaStorage = others.length > 0 ? ctx.alloc('int32', meta.length) : null;
   if (metaStorage) ctx.device.queue.writeBuffer(metaStorage.buffer, 0, Uint32Array.from(meta));
-  const metaView: View[] = metaStorage ? [{ storage: metaStorage, dtype: 'int32', shape: [meta.length], strides: [1], offset: 0 }] : [];
+  const metaView: View[] = metaStorage
+    ? [{ storage: metaStorage, dtype: 'int32', shape: [meta.length], strides: [1], offset: 0 }]
+    : [];
   return {
     inputs: [...metaView, ...others.map(({ v }) => v)],
     name: `epi:${expr.ops.join('+')}`,
@@ -216,7 +218,10 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number): Epilogue {
       [
         ...expr.preludes,
         ...(metaStorage ? [`@group(0) @binding(${first}) var<storage, read> em: array<u32>;`, leafOffsetFn] : []),
-        ...others.map(({ v, j }, n) => `@group(0) @binding(${first + 1 + n}) var<storage, read> e${j}: array<${wgslScalar(v.dtype)}>;`),
+        ...others.map(
+          ({ v, j }, n) =>
+            `@group(0) @binding(${first + 1 + n}) var<storage, read> e${j}: array<${wgslScalar(v.dtype)}>;`,
+        ),
         `fn epi(v: ${t}, i: u32) -> ${t} {`,
         ...others.map(({ v, j }, n) => `  let l${j} = e${j}[leaf_offset(${bases[n]}u, ${v.shape.length}u, i)];`),
         `  return ${expr.render(expr.inputs.map((_, j) => (j === k ? 'v' : `l${j}`)))};`,
@@ -230,9 +235,13 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number): Epilogue {
 }
 
 const sameView = (a: View, b: View): boolean =>
-  a.storage === b.storage && a.offset === b.offset && shapesEqual(a.shape, b.shape) && a.strides.every((s, i) => s === b.strides[i]);
+  a.storage === b.storage &&
+  a.offset === b.offset &&
+  shapesEqual(a.shape, b.shape) &&
+  a.strides.every((s, i) => s === b.strides[i]);
 
-const distinctViews = (views: readonly View[]): number => views.filter((v, i) => views.findIndex((u) => sameView(u, v)) === i).length;
+const distinctViews = (views: readonly View[]): number =>
+  views.filter((v, i) => views.findIndex((u) => sameView(u, v)) === i).length;
 
 /** Most ops of an expression inlined through a broadcast (it is recomputed for every copy of an element). */
 const MAX_BROADCAST_INLINE_OPS = 3;

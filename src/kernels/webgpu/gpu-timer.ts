@@ -26,9 +26,19 @@ export class GpuTimer {
 
   /** The pass descriptor that times the next dispatch, whose record is `index` in `recorder`. */
   timedPass(recorder: ProfileRecorder, index: number): GPUComputePassDescriptor {
-    this.querySet ??= this.device.createQuerySet({ label: 'profile timestamps', type: 'timestamp', count: 2 * this.capacity });
+    this.querySet ??= this.device.createQuerySet({
+      label: 'profile timestamps',
+      type: 'timestamp',
+      count: 2 * this.capacity,
+    });
     const slot = this.batch.push({ recorder, index }) - 1;
-    return { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * slot, endOfPassWriteIndex: 2 * slot + 1 } };
+    return {
+      timestampWrites: {
+        querySet: this.querySet,
+        beginningOfPassWriteIndex: 2 * slot,
+        endOfPassWriteIndex: 2 * slot + 1,
+      },
+    };
   }
 
   /** Whether the open batch is full (the dispatcher then submits before the next timed dispatch). */
@@ -45,7 +55,11 @@ export class GpuTimer {
       size: 2 * this.capacity * BYTES_PER_QUERY,
       usage: QUERY_RESOLVE | BufferUsage.COPY_SRC,
     });
-    const readback = this.device.createBuffer({ label: 'profile timestamps readback', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const readback = this.device.createBuffer({
+      label: 'profile timestamps readback',
+      size: bytes,
+      usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+    });
     encoder.resolveQuerySet(this.querySet, 0, 2 * this.batch.length, this.resolveBuffer, 0);
     encoder.copyBufferToBuffer(this.resolveBuffer, 0, readback, 0, bytes);
     this.resolved.push({ readback, targets: this.batch });

@@ -21,7 +21,13 @@ import { argReduce, reduce } from './kernels/reduce.js';
 import { take } from './kernels/take.js';
 import { softmax } from './kernels/softmax.js';
 import { activeProfile } from '../../profile/recorder.js';
-import { assertGpuDType, DEVICE_BYTES_PER_ELEMENT, fromDeviceBytes, toDeviceElements, WebGpuStorage } from './storage.js';
+import {
+  assertGpuDType,
+  DEVICE_BYTES_PER_ELEMENT,
+  fromDeviceBytes,
+  toDeviceElements,
+  WebGpuStorage,
+} from './storage.js';
 
 export { WebGpuStorage } from './storage.js';
 export { matmulVariants } from './kernels/matmul.js';
@@ -92,7 +98,11 @@ export class WebGpuBackend implements Backend {
     const bytes = size * DEVICE_BYTES_PER_ELEMENT;
     let staging: GPUBuffer | undefined;
     if (size > 0) {
-      staging = ctx.device.createBuffer({ label: 'readback', size: bytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+      staging = ctx.device.createBuffer({
+        label: 'readback',
+        size: bytes,
+        usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+      });
       ctx.dispatcher.copy(src.buffer, srcOffset * DEVICE_BYTES_PER_ELEMENT, staging, 0, bytes);
     }
     if (temp) ctx.release(temp);
@@ -154,7 +164,9 @@ export class WebGpuBackend implements Backend {
   matmul(a: View, b: View, variant?: string): Storage {
     const r = a.shape.length;
     const shape = [...a.shape.slice(0, r - 1), b.shape[r - 1]];
-    return this.producer(shape, a.dtype, [a, b], 2 * sizeOf(shape) * a.shape[r - 1], (out) => matmul(this.ctx, a, b, variant, out));
+    return this.producer(shape, a.dtype, [a, b], 2 * sizeOf(shape) * a.shape[r - 1], (out) =>
+      matmul(this.ctx, a, b, variant, out),
+    );
   }
   /** `variant` names an entry of `convVariants` (for tests and benches); default: the tuned or preferred one. */
   conv2d(x: View, w: View, p: Conv2dParams, variant?: string): Storage {
@@ -162,7 +174,9 @@ export class WebGpuBackend implements Backend {
     const { n, o, oh, ow } = problem;
     if (variant !== undefined && variant !== 'direct') checkConvVariant(this.ctx.gpu, problem, variant);
     const [, cpg, kh, kw] = w.shape;
-    return this.producer([n, o, oh, ow], x.dtype, [x, w], 2 * n * o * oh * ow * cpg * kh * kw, (out) => conv2d(this.ctx, x, w, p, variant, out));
+    return this.producer([n, o, oh, ow], x.dtype, [x, w], 2 * n * o * oh * ow * cpg * kh * kw, (out) =>
+      conv2d(this.ctx, x, w, p, variant, out),
+    );
   }
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams, variant?: string): Storage {
     const problem = convTranspose2dProblem(x, w, p);
@@ -170,17 +184,26 @@ export class WebGpuBackend implements Backend {
     if (variant !== undefined && variant !== 'direct') checkConvVariant(this.ctx.gpu, problem, variant);
     const [cin, opg, kh, kw] = w.shape;
     const flops = 2 * x.shape[0] * cin * x.shape[2] * x.shape[3] * opg * kh * kw;
-    return this.producer([n, o, oh, ow], x.dtype, [x, w], flops, (out) => convTranspose2d(this.ctx, x, w, p, variant, out));
+    return this.producer([n, o, oh, ow], x.dtype, [x, w], flops, (out) =>
+      convTranspose2d(this.ctx, x, w, p, variant, out),
+    );
   }
 
   /**
    * matmul and convolutions are recorded lazily (fusion.ts): they run when their result is first
    * used, with a fused elementwise consumer as their epilogue when it is their only user.
    */
-  private producer(shape: Shape, dtype: DType, inputs: readonly View[], flops: number, recordOp: (out: WebGpuStorage) => void): Storage {
+  private producer(
+    shape: Shape,
+    dtype: DType,
+    inputs: readonly View[],
+    flops: number,
+    recordOp: (out: WebGpuStorage) => void,
+  ): Storage {
     this.checkAlive();
     // Checked when the kernel records, which a fused producer does later, maybe after profile() began or ended.
-    const record = (out: WebGpuStorage): void => (activeProfile() ? this.ctx.withFlops(out, flops, () => recordOp(out)) : recordOp(out));
+    const record = (out: WebGpuStorage): void =>
+      activeProfile() ? this.ctx.withFlops(out, flops, () => recordOp(out)) : recordOp(out);
     if (!this.ctx.fusion) {
       const out = this.ctx.alloc(dtype, sizeOf(shape));
       record(out);

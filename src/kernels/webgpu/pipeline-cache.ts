@@ -9,13 +9,16 @@ export function numberedSource(source: string): string {
   return lines.map((line, i) => `${String(i + 1).padStart(width)} | ${line}`).join('\n');
 }
 
-async function describeCompileError(kernel: string, source: string, module: GPUShaderModule, error: GPUError): Promise<BackendError> {
+async function describeCompileError(
+  kernel: string,
+  source: string,
+  module: GPUShaderModule,
+  error: GPUError,
+): Promise<BackendError> {
   let messages = '';
   try {
     const info = await module.getCompilationInfo();
-    messages = info.messages
-      .map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`)
-      .join('\n');
+    messages = info.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
   } catch {
     // getCompilationInfo is best effort; the scope's message is enough on its own.
   }
@@ -48,7 +51,11 @@ export class PipelineCache {
     if (cached) return cached;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: source, label: kernel });
-    const pipeline = this.device.createComputePipeline({ label: kernel, layout: 'auto', compute: { module, entryPoint } });
+    const pipeline = this.device.createComputePipeline({
+      label: kernel,
+      layout: 'auto',
+      compute: { module, entryPoint },
+    });
     this.errors.popScope(this.device, (error) => describeCompileError(kernel, source, module, error));
     this.pipelines.set(key, pipeline);
     return pipeline;

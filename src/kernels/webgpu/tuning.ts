@@ -24,7 +24,8 @@ export function tuningEnabled(env?: NodeJS.ProcessEnv): boolean {
 }
 
 /** Whether the adapter is a CPU rasteriser (lavapipe / llvmpipe / SwiftShader), where barriers are costly. */
-export const isCpuAdapter = (adapterDescription: string): boolean => /llvmpipe|lavapipe|swiftshader|software/i.test(adapterDescription);
+export const isCpuAdapter = (adapterDescription: string): boolean =>
+  /llvmpipe|lavapipe|swiftshader|software/i.test(adapterDescription);
 
 /**
  * How many back-to-back runs one timing of a candidate records: enough work that the timing is
@@ -43,20 +44,29 @@ export function tuningRepeats(adapterDescription: string, flops: number): number
  * docs/measurements.md), and conv's im2col (it lost all 136 conv keys of one lavapipe tuning run,
  * 5-100x slower). Tests and benches can still force any supported variant by name.
  */
-export const tuningCandidates = <V extends { readonly gpuOnly?: boolean }>(adapterDescription: string, supported: readonly V[]): V[] =>
-  isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.gpuOnly) : [...supported];
+export const tuningCandidates = <V extends { readonly gpuOnly?: boolean }>(
+  adapterDescription: string,
+  supported: readonly V[],
+): V[] => (isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.gpuOnly) : [...supported]);
 
 /** log2 bucket of a size (0 for 0 and 1), so one tuning covers sizes within a factor of ~1.4 of each other. */
 export const sizeBucket = (x: number): number => (x <= 1 ? 0 : Math.round(Math.log2(x)));
 
 /** The tuning file for an adapter: $WEBGPU_LRPO_TUNING_DIR, else $XDG_CACHE_HOME/webgpu-lrpo, else ./node_modules/.cache/webgpu-lrpo. */
 export function tuningCachePath(adapterDescription: string, env?: NodeJS.ProcessEnv): string {
-  const slug = adapterDescription.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'adapter';
+  const slug =
+    adapterDescription
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 80) || 'adapter';
   const xdgCache = readEnv('XDG_CACHE_HOME', env);
   const dir =
     readEnv('WEBGPU_LRPO_TUNING_DIR', env) ||
     (xdgCache ? join(xdgCache, 'webgpu-lrpo') : undefined) ||
-    (process.cwd() ? join(process.cwd(), 'node_modules', '.cache', 'webgpu-lrpo') : join(homedir(), '.cache', 'webgpu-lrpo'));
+    (process.cwd()
+      ? join(process.cwd(), 'node_modules', '.cache', 'webgpu-lrpo')
+      : join(homedir(), '.cache', 'webgpu-lrpo'));
   return join(dir, `tuning-${slug}.json`);
 }
 
@@ -190,7 +200,11 @@ export class Tuner {
   }
 
   private save(): void {
-    const file: CacheFile = { version: CACHE_VERSION, adapter: this.ctx.gpu.adapterDescription, choices: Object.fromEntries(this.choices) };
+    const file: CacheFile = {
+      version: CACHE_VERSION,
+      adapter: this.ctx.gpu.adapterDescription,
+      choices: Object.fromEntries(this.choices),
+    };
     try {
       mkdirSync(join(this.path, '..'), { recursive: true });
       const tmp = `${this.path}.${process.pid}.tmp`;

@@ -81,7 +81,12 @@ export class UniformLayout {
 
 // --- bindings ---------------------------------------------------------------------------------
 
-export function storageBinding(binding: number, name: string, scalar: WgslScalar, access: 'read' | 'read_write'): string {
+export function storageBinding(
+  binding: number,
+  name: string,
+  scalar: WgslScalar,
+  access: 'read' | 'read_write',
+): string {
   return `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${scalar}>;`;
 }
 
@@ -134,7 +139,12 @@ ${indent(body)}
  * A one-workgroup-per-item entry point: `group` is the folded workgroup index, uniform across the
  * workgroup. `withSubgroupId` adds `sid`, the invocation's index in its subgroup (needs `enable subgroups;`).
  */
-export function workgroupPerItemEntry(workgroupSize: number, countExpr: string, body: string, withSubgroupId = false): string {
+export function workgroupPerItemEntry(
+  workgroupSize: number,
+  countExpr: string,
+  body: string,
+  withSubgroupId = false,
+): string {
   const params = withSubgroupId ? `${builtins}, @builtin(subgroup_invocation_id) sid: u32` : builtins;
   return `@compute @workgroup_size(${workgroupSize})
 fn main(${params}) {
@@ -165,7 +175,10 @@ export function subgroupShuffleLoop(o: {
 for (; ${counter} < ${counter}_whole; ${counter} += ${sg}u) {
 ${indent(loads)}
   for (var s = 0u; s < ${sg}u; s++) {
-${indent(o.step(`(${counter} + s)`, (i) => `subgroupShuffle(own${i}, s)`), '    ')}
+${indent(
+  o.step(`(${counter} + s)`, (i) => `subgroupShuffle(own${i}, s)`),
+  '    ',
+)}
   }
 }`;
 }
@@ -177,4 +190,5 @@ export const indent = (code: string, by = '  '): string =>
     .join('\n');
 
 /** Joins kernel parts with blank lines, skipping empty ones. */
-export const kernelSource = (...parts: string[]): string => parts.filter((s) => s.trim().length > 0).join('\n\n') + '\n';
+export const kernelSource = (...parts: string[]): string =>
+  parts.filter((s) => s.trim().length > 0).join('\n\n') + '\n';

@@ -3,7 +3,25 @@
 // tfjs weights parser. Architecture and preprocessing follow @vladmandic/face-api 1.7.15
 // src/faceRecognitionNet/{FaceRecognitionNet,convLayer,residualLayer,scaleLayer}.ts and
 // src/dom/NetInput.ts (toBatchTensor) line by line; every step is one of our differentiable ops.
-import { named, ShapeError, tensor, add, maximum, mul, relu, rsqrt, matmul, pad, reshape, avgPool2d, conv2d, maxPool2d, mean, sum, scope } from '../../index.js';
+import {
+  named,
+  ShapeError,
+  tensor,
+  add,
+  maximum,
+  mul,
+  relu,
+  rsqrt,
+  matmul,
+  pad,
+  reshape,
+  avgPool2d,
+  conv2d,
+  maxPool2d,
+  mean,
+  sum,
+  scope,
+} from '../../index.js';
 import type { BackendName, Tensor } from '../../index.js';
 import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
@@ -29,35 +47,52 @@ export interface FaceResidualParams {
 
 /** The residual blocks in network order, each 'same' (identity shortcut) or 'down' (stride 2). */
 export const RESIDUAL_BLOCKS = [
-  ['conv32_1', 'same'], ['conv32_2', 'same'], ['conv32_3', 'same'],
-  ['conv64_down', 'down'], ['conv64_1', 'same'], ['conv64_2', 'same'], ['conv64_3', 'same'],
-  ['conv128_down', 'down'], ['conv128_1', 'same'], ['conv128_2', 'same'],
-  ['conv256_down', 'down'], ['conv256_1', 'same'], ['conv256_2', 'same'], ['conv256_down_out', 'down'],
+  ['conv32_1', 'same'],
+  ['conv32_2', 'same'],
+  ['conv32_3', 'same'],
+  ['conv64_down', 'down'],
+  ['conv64_1', 'same'],
+  ['conv64_2', 'same'],
+  ['conv64_3', 'same'],
+  ['conv128_down', 'down'],
+  ['conv128_1', 'same'],
+  ['conv128_2', 'same'],
+  ['conv256_down', 'down'],
+  ['conv256_1', 'same'],
+  ['conv256_2', 'same'],
+  ['conv256_down_out', 'down'],
 ] as const;
 
 /** The name of one residual block (a key of FaceRecognitionParams). */
 export type ResidualName = (typeof RESIDUAL_BLOCKS)[number][0];
 
 /** The whole network's weights: a plain record of tensors (a pytree, so `grad` can take it). */
-export type FaceRecognitionParams = { readonly conv32_down: FaceConvParams; readonly fc: Tensor } & { readonly [K in ResidualName]: FaceResidualParams };
+export type FaceRecognitionParams = { readonly conv32_down: FaceConvParams; readonly fc: Tensor } & {
+  readonly [K in ResidualName]: FaceResidualParams;
+};
 
 /** The side length face-api resizes every face to. */
 export const FACE_INPUT_SIZE = 150;
 
 /** The face-api manifest of the recognition model inside node_modules (no network). */
-export const faceRecognitionManifestPath = (): string => faceApiManifestPath('loadFaceRecognitionParams', 'face_recognition_model-weights_manifest.json');
+export const faceRecognitionManifestPath = (): string =>
+  faceApiManifestPath('loadFaceRecognitionParams', 'face_recognition_model-weights_manifest.json');
 
 /**
  * Reads face-api's recognition weights (uint8-quantized, dequantized by our parser) into tensors
  * on `backend` (default: the current one). `manifestPath` overrides the node_modules copy.
  */
-export function loadFaceRecognitionParams(options: { readonly backend?: BackendName; readonly manifestPath?: string } = {}): FaceRecognitionParams {
+export function loadFaceRecognitionParams(
+  options: { readonly backend?: BackendName; readonly manifestPath?: string } = {},
+): FaceRecognitionParams {
   const path = options.manifestPath ?? faceRecognitionManifestPath();
   const host = readTfjsWeightsHost(path);
   const take = (name: string, rank: number): HostWeight => {
     const w = host.get(name);
     if (!w || w.shape.length !== rank) {
-      throw new WeightsError(`loadFaceRecognitionParams: ${path} has no rank-${rank} weight "${name}"${w ? ` (found shape ${fmtShape(w.shape)})` : ''}; it is not face-api's face_recognition_model.`);
+      throw new WeightsError(
+        `loadFaceRecognitionParams: ${path} has no rank-${rank} weight "${name}"${w ? ` (found shape ${fmtShape(w.shape)})` : ''}; it is not face-api's face_recognition_model.`,
+      );
     }
     return w;
   };
@@ -70,7 +105,8 @@ export function loadFaceRecognitionParams(options: { readonly backend?: BackendN
     for (let y = 0; y < kh; y++)
       for (let x = 0; x < kw; x++)
         for (let i = 0; i < cin; i++)
-          for (let o = 0; o < cout; o++) oihw[((o * cin + i) * kh + y) * kw + x] = f.values[((y * kw + x) * cin + i) * cout + o];
+          for (let o = 0; o < cout; o++)
+            oihw[((o * cin + i) * kh + y) * kw + x] = f.values[((y * kw + x) * cin + i) * cout + o];
     return {
       filters: tensor(oihw, { shape: [cout, cin, kh, kw], backend: options.backend }),
       bias: up(take(`${prefix}/conv/bias`, 1)),
@@ -103,8 +139,20 @@ export function residualBlock(x: Tensor, p: FaceResidualParams, down: boolean): 
   // zero row and column to the conv branch; extra channels of the conv branch get a zero shortcut.
   const [, cOut, hOut, wOut] = out.shape;
   const [, cIn, hIn, wIn] = pooled.shape;
-  if (hOut !== hIn || wOut !== wIn) out = pad(out, [[0, 0], [0, 0], [0, hIn - hOut], [0, wIn - wOut]]);
-  const shortcut = cOut > cIn ? pad(pooled, [[0, 0], [0, cOut - cIn]]) : pooled;
+  if (hOut !== hIn || wOut !== wIn)
+    out = pad(out, [
+      [0, 0],
+      [0, 0],
+      [0, hIn - hOut],
+      [0, wIn - wOut],
+    ]);
+  const shortcut =
+    cOut > cIn
+      ? pad(pooled, [
+          [0, 0],
+          [0, cOut - cIn],
+        ])
+      : pooled;
   return relu(add(shortcut, out));
 }
 
@@ -121,15 +169,19 @@ export function faceEmbedding(params: FaceRecognitionParams, imagesNCHW: Tensor)
   return named('faceEmbedding', () =>
     scope(() => {
       const input = named('preprocess', () => facePreprocess(imagesNCHW));
-      let out = named('conv32_down', () => maxPool2d(convLayer(input, params.conv32_down, true, true), { kernel: 3, stride: 2 }));
-      for (const [name, kind] of RESIDUAL_BLOCKS) out = named(name, () => residualBlock(out, params[name], kind === 'down'));
+      let out = named('conv32_down', () =>
+        maxPool2d(convLayer(input, params.conv32_down, true, true), { kernel: 3, stride: 2 }),
+      );
+      for (const [name, kind] of RESIDUAL_BLOCKS)
+        out = named(name, () => residualBlock(out, params[name], kind === 'down'));
       return named('head', () => descriptorHead(params, out));
     }),
   );
 }
 
 /** The descriptor from the last residual block's output [N, 256, h, w]: global average pool, then fc -> [N, 128]. */
-export const descriptorHead = (params: FaceRecognitionParams, lastBlock: Tensor): Tensor => matmul(mean(lastBlock, { axis: [2, 3] }), params.fc);
+export const descriptorHead = (params: FaceRecognitionParams, lastBlock: Tensor): Tensor =>
+  matmul(mean(lastBlock, { axis: [2, 3] }), params.fc);
 
 /**
  * Cosine similarity of two batches of descriptors [N, D] (e.g. from faceEmbedding of restored
@@ -137,7 +189,9 @@ export const descriptorHead = (params: FaceRecognitionParams, lastBlock: Tensor)
  */
 export function identitySimilarity(a: Tensor, b: Tensor): Tensor {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0] || a.shape[1] !== b.shape[1]) {
-    throw new ShapeError(`identitySimilarity: expected two descriptor batches of one shape [N, D], got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}. Compute them with faceEmbedding(params, images).`);
+    throw new ShapeError(
+      `identitySimilarity: expected two descriptor batches of one shape [N, D], got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}. Compute them with faceEmbedding(params, images).`,
+    );
   }
   return scope(() => {
     const dot = sum(mul(a, b), { axis: 1 });

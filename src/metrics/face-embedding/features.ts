@@ -24,7 +24,13 @@ export type FaceFeatureLayer = 'conv32_down' | ResidualName;
  * The default taps, one at the end of each resolution stage, LPIPS-style: on a 150x150 input
  * they are 32x72x72, 32x35x35, 64x17x17, 128x8x8 and 256x4x4 (channels x height x width).
  */
-export const FACE_FEATURE_LAYERS: readonly FaceFeatureLayer[] = Object.freeze(['conv32_down', 'conv32_3', 'conv64_3', 'conv128_2', 'conv256_2']);
+export const FACE_FEATURE_LAYERS: readonly FaceFeatureLayer[] = Object.freeze([
+  'conv32_down',
+  'conv32_3',
+  'conv64_3',
+  'conv128_2',
+  'conv256_2',
+]);
 
 /**
  * Face-ResNet features a caller has already computed and keeps alive (the evaluation's per-batch
@@ -48,13 +54,23 @@ export interface FaceFeatures {
 }
 
 function checkedDepths(op: string, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[]): number[] {
-  if (imagesNCHW.rank !== 4 || imagesNCHW.shape[1] !== 3 || imagesNCHW.shape[0] < 1 || imagesNCHW.shape[2] < 1 || imagesNCHW.shape[3] < 1) {
-    throw new ShapeError(`${op}: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(imagesNCHW.shape)}.`);
+  if (
+    imagesNCHW.rank !== 4 ||
+    imagesNCHW.shape[1] !== 3 ||
+    imagesNCHW.shape[0] < 1 ||
+    imagesNCHW.shape[2] < 1 ||
+    imagesNCHW.shape[3] < 1
+  ) {
+    throw new ShapeError(
+      `${op}: images must be a non-empty RGB batch [N, 3, H, W] in [0, 1], got ${fmtShape(imagesNCHW.shape)}.`,
+    );
   }
-  if (layers.length === 0) throw new ShapeError(`${op}: layers is empty; name at least one of ${LAYER_ORDER.join(', ')}.`);
+  if (layers.length === 0)
+    throw new ShapeError(`${op}: layers is empty; name at least one of ${LAYER_ORDER.join(', ')}.`);
   return layers.map((layer) => {
     const d = LAYER_ORDER.indexOf(layer);
-    if (d < 0) throw new ShapeError(`${op}: unknown layer ${JSON.stringify(layer)}; expected one of ${LAYER_ORDER.join(', ')}.`);
+    if (d < 0)
+      throw new ShapeError(`${op}: unknown layer ${JSON.stringify(layer)}; expected one of ${LAYER_ORDER.join(', ')}.`);
     return d;
   });
 }
@@ -79,7 +95,11 @@ function forwardTaps(params: FaceRecognitionParams, imagesNCHW: Tensor, depth: n
  * faceEmbedding). Returns one NCHW tensor per layer, in the order asked; the pass stops after
  * the deepest one. Differentiable in the images and the params.
  */
-export function faceFeatureMaps(params: FaceRecognitionParams, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS): Tensor[] {
+export function faceFeatureMaps(
+  params: FaceRecognitionParams,
+  imagesNCHW: Tensor,
+  layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS,
+): Tensor[] {
   const depth = checkedDepths('faceFeatureMaps', imagesNCHW, layers);
   return scope(() => {
     const taps = forwardTaps(params, imagesNCHW, Math.max(...depth));
@@ -92,7 +112,11 @@ export function faceFeatureMaps(params: FaceRecognitionParams, imagesNCHW: Tenso
  * faceFeatureMaps) and the descriptor (as faceEmbedding): what a reward that scores identity
  * and perceptual distance needs, for the price of one forward instead of two.
  */
-export function faceFeatures(params: FaceRecognitionParams, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS): FaceFeatures {
+export function faceFeatures(
+  params: FaceRecognitionParams,
+  imagesNCHW: Tensor,
+  layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS,
+): FaceFeatures {
   checkedDepths('faceFeatures', imagesNCHW, layers);
   return scope(() => {
     const taps = forwardTaps(params, imagesNCHW, RESIDUAL_BLOCKS.length);
@@ -108,7 +132,10 @@ export interface FaceFeatureCache extends FaceFeatureSource {
   dispose(): void;
 }
 
-export function faceFeatureCache(params: FaceRecognitionParams, layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS): FaceFeatureCache {
+export function faceFeatureCache(
+  params: FaceRecognitionParams,
+  layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS,
+): FaceFeatureCache {
   const memo = new Map<Tensor, FaceFeatures>();
   const leaves = (f: FaceFeatures): Tensor[] => [...f.maps, f.embedding];
   return {

@@ -5,7 +5,26 @@
 // src/faceFeatureExtractor/{FaceFeatureExtractor,denseBlock}.ts, src/common/depthwiseSeparableConv.ts,
 // src/faceProcessor/FaceProcessor.ts, src/faceLandmarkNet/FaceLandmark68NetBase.ts (postProcess)
 // and src/dom/NetInput.ts (toBatchTensor(112, centred)).
-import { named, ShapeError, tensor, add, greater, mul, relu, sqrt, square, sub, where, matmul, pad, reshape, conv2d, mean, sum, scope } from '../../index.js';
+import {
+  named,
+  ShapeError,
+  tensor,
+  add,
+  greater,
+  mul,
+  relu,
+  sqrt,
+  square,
+  sub,
+  where,
+  matmul,
+  pad,
+  reshape,
+  conv2d,
+  mean,
+  sum,
+  scope,
+} from '../../index.js';
 import type { BackendName, Tensor } from '../../index.js';
 import { faceApiManifestPath } from '../face-api-model.js';
 import { readTfjsWeightsHost, WeightsError, type HostWeight } from '../../io/tfjs-weights.js';
@@ -50,7 +69,8 @@ export const LANDMARK_COUNT = 68;
 const DENSE_BLOCKS = ['dense0', 'dense1', 'dense2', 'dense3'] as const;
 
 /** The face-api manifest of the 68-point landmark model inside node_modules (no network). */
-export const faceLandmarkManifestPath = (): string => faceApiManifestPath('loadFaceLandmarkParams', 'face_landmark_68_model-weights_manifest.json');
+export const faceLandmarkManifestPath = (): string =>
+  faceApiManifestPath('loadFaceLandmarkParams', 'face_landmark_68_model-weights_manifest.json');
 
 /** HWIO [kh, kw, in, out] -> OIHW [out, in, kh, kw] on the host. */
 function hwioToOihw(w: HostWeight): { values: Float32Array; shape: number[] } {
@@ -59,7 +79,8 @@ function hwioToOihw(w: HostWeight): { values: Float32Array; shape: number[] } {
   for (let y = 0; y < kh; y++)
     for (let x = 0; x < kw; x++)
       for (let i = 0; i < cin; i++)
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = w.values[((y * kw + x) * cin + i) * cout + o];
+        for (let o = 0; o < cout; o++)
+          out[((o * cin + i) * kh + y) * kw + x] = w.values[((y * kw + x) * cin + i) * cout + o];
   return { values: out, shape: [cout, cin, kh, kw] };
 }
 
@@ -67,7 +88,9 @@ function hwioToOihw(w: HostWeight): { values: Float32Array; shape: number[] } {
  * Reads face-api's 68-point landmark weights (uint8-quantized, dequantized by our parser) into
  * tensors on `backend` (default: the current one). `manifestPath` overrides the node_modules copy.
  */
-export function loadFaceLandmarkParams(options: { readonly backend?: BackendName; readonly manifestPath?: string } = {}): FaceLandmarkParams {
+export function loadFaceLandmarkParams(
+  options: { readonly backend?: BackendName; readonly manifestPath?: string } = {},
+): FaceLandmarkParams {
   const path = options.manifestPath ?? faceLandmarkManifestPath();
   const host = readTfjsWeightsHost(path);
   const take = (name: string, shape: readonly (number | null)[]): HostWeight => {
@@ -75,11 +98,14 @@ export function loadFaceLandmarkParams(options: { readonly backend?: BackendName
     const fits = w && w.shape.length === shape.length && shape.every((d, i) => d === null || d === w.shape[i]);
     if (!w || !fits) {
       const want = `[${shape.map((d) => d ?? '?').join(', ')}]`;
-      throw new WeightsError(`loadFaceLandmarkParams: ${path} has no weight "${name}" of shape ${want}${w ? ` (found ${fmtShape(w.shape)})` : ''}; it is not face-api's face_landmark_68_model (the tiny model is not supported).`);
+      throw new WeightsError(
+        `loadFaceLandmarkParams: ${path} has no weight "${name}" of shape ${want}${w ? ` (found ${fmtShape(w.shape)})` : ''}; it is not face-api's face_landmark_68_model (the tiny model is not supported).`,
+      );
     }
     return w;
   };
-  const up = (values: Float32Array | Int32Array, shape: readonly number[]) => tensor(values, { shape: [...shape], backend: options.backend });
+  const up = (values: Float32Array | Int32Array, shape: readonly number[]) =>
+    tensor(values, { shape: [...shape], backend: options.backend });
   const conv = (prefix: string): LandmarkConvParams => {
     const f = hwioToOihw(take(`${prefix}/filters`, [3, 3, 3, null]));
     return { filters: up(f.values, f.shape), bias: up(take(`${prefix}/bias`, [f.shape[0]]).values, [f.shape[0]]) };
@@ -89,7 +115,11 @@ export function loadFaceLandmarkParams(options: { readonly backend?: BackendName
     const d = take(`${prefix}/depthwise_filter`, [3, 3, null, 1]);
     const dw = hwioToOihw({ ...d, shape: [d.shape[0], d.shape[1], 1, d.shape[2]] });
     const p = hwioToOihw(take(`${prefix}/pointwise_filter`, [1, 1, d.shape[2], null]));
-    return { depthwise: up(dw.values, dw.shape), pointwise: up(p.values, p.shape), bias: up(take(`${prefix}/bias`, [p.shape[0]]).values, [p.shape[0]]) };
+    return {
+      depthwise: up(dw.values, dw.shape),
+      pointwise: up(p.values, p.shape),
+      bias: up(take(`${prefix}/bias`, [p.shape[0]]).values, [p.shape[0]]),
+    };
   };
   const block = (name: string, first: boolean): LandmarkDenseBlockParams => ({
     conv0: first ? conv(`${name}/conv0`) : separable(`${name}/conv0`),
@@ -97,9 +127,18 @@ export function loadFaceLandmarkParams(options: { readonly backend?: BackendName
     conv2: separable(`${name}/conv2`),
     conv3: separable(`${name}/conv3`),
   });
-  const dense = Object.fromEntries(DENSE_BLOCKS.map((name, i) => [name, block(name, i === 0)])) as Pick<FaceLandmarkParams, (typeof DENSE_BLOCKS)[number]>;
+  const dense = Object.fromEntries(DENSE_BLOCKS.map((name, i) => [name, block(name, i === 0)])) as Pick<
+    FaceLandmarkParams,
+    (typeof DENSE_BLOCKS)[number]
+  >;
   const fcW = take('fc/weights', [null, LANDMARK_COUNT * 2]);
-  return { ...dense, fc: { weights: up(fcW.values, fcW.shape), bias: up(take('fc/bias', [LANDMARK_COUNT * 2]).values, [LANDMARK_COUNT * 2]) } };
+  return {
+    ...dense,
+    fc: {
+      weights: up(fcW.values, fcW.shape),
+      bias: up(take('fc/bias', [LANDMARK_COUNT * 2]).values, [LANDMARK_COUNT * 2]),
+    },
+  };
 }
 
 /**
@@ -111,10 +150,16 @@ function tfSamePad(x: Tensor, k: number, stride: number): Tensor {
   const total = (n: number) => Math.max((Math.ceil(n / stride) - 1) * stride + k - n, 0);
   const [th, tw] = [total(h), total(w)];
   if (th === 0 && tw === 0) return x;
-  return pad(x, [[0, 0], [0, 0], [Math.floor(th / 2), th - Math.floor(th / 2)], [Math.floor(tw / 2), tw - Math.floor(tw / 2)]]);
+  return pad(x, [
+    [0, 0],
+    [0, 0],
+    [Math.floor(th / 2), th - Math.floor(th / 2)],
+    [Math.floor(tw / 2), tw - Math.floor(tw / 2)],
+  ]);
 }
 
-const isSeparable = (p: LandmarkConvParams | LandmarkSeparableConvParams): p is LandmarkSeparableConvParams => 'depthwise' in p;
+const isSeparable = (p: LandmarkConvParams | LandmarkSeparableConvParams): p is LandmarkSeparableConvParams =>
+  'depthwise' in p;
 
 /** tfjs conv2d(x, filters, stride, 'same') + bias, or separableConv2d(x, depthwise, pointwise, stride, 'same') + bias. */
 function convSame(x: Tensor, p: LandmarkConvParams | LandmarkSeparableConvParams, stride: number): Tensor {
@@ -144,17 +189,22 @@ export const landmarkPreprocess = (imagesNCHW: Tensor): Tensor => faceApiPreproc
 export function faceLandmarks68(params: FaceLandmarkParams, imagesNCHW: Tensor): Tensor {
   checkFaceImages('faceLandmarks68', imagesNCHW);
   const [n, , h, w] = imagesNCHW.shape;
-  return named('faceLandmarks68', () => scope(() => {
-    let out = named('preprocess', () => landmarkPreprocess(imagesNCHW));
-    for (const name of DENSE_BLOCKS) out = named(name, () => denseBlock4(out, params[name]));
-    // avgPool 7x7 stride 2 'valid' on the 7x7 map of a 112 input: the spatial mean.
-    const relative = add(matmul(mean(out, { axis: [2, 3] }), params.fc.weights), params.fc.bias);
-    // postProcess: the outputs are relative to the padded square; undo the centring padding
-    // (face-api subtracts |w - h| / 2, not the rounded pixel count) and scale to pixels.
-    const side = Math.max(h, w);
-    const offset = tensor([w < h ? (h - w) / 2 : 0, h < w ? (w - h) / 2 : 0], { shape: [1, 1, 2], backend: imagesNCHW.backend });
-    return sub(mul(reshape(relative, [n, LANDMARK_COUNT, 2]), side), offset);
-  }));
+  return named('faceLandmarks68', () =>
+    scope(() => {
+      let out = named('preprocess', () => landmarkPreprocess(imagesNCHW));
+      for (const name of DENSE_BLOCKS) out = named(name, () => denseBlock4(out, params[name]));
+      // avgPool 7x7 stride 2 'valid' on the 7x7 map of a 112 input: the spatial mean.
+      const relative = add(matmul(mean(out, { axis: [2, 3] }), params.fc.weights), params.fc.bias);
+      // postProcess: the outputs are relative to the padded square; undo the centring padding
+      // (face-api subtracts |w - h| / 2, not the rounded pixel count) and scale to pixels.
+      const side = Math.max(h, w);
+      const offset = tensor([w < h ? (h - w) / 2 : 0, h < w ? (w - h) / 2 : 0], {
+        shape: [1, 1, 2],
+        backend: imagesNCHW.backend,
+      });
+      return sub(mul(reshape(relative, [n, LANDMARK_COUNT, 2]), side), offset);
+    }),
+  );
 }
 
 /**
@@ -169,7 +219,9 @@ export function landmarkDistance(restoredNCHW: Tensor, gtNCHW: Tensor, params: F
   checkFaceImages('landmarkDistance', gtNCHW);
   const [a, b] = [restoredNCHW.shape, gtNCHW.shape];
   if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-    throw new ShapeError(`landmarkDistance: restored and ground-truth batches must have one shape [N, 3, H, W], got ${fmtShape(a)} and ${fmtShape(b)}. Resize one to the other's size first.`);
+    throw new ShapeError(
+      `landmarkDistance: restored and ground-truth batches must have one shape [N, 3, H, W], got ${fmtShape(a)} and ${fmtShape(b)}. Resize one to the other's size first.`,
+    );
   }
   return scope(() => {
     const d2 = sum(square(sub(faceLandmarks68(params, restoredNCHW), faceLandmarks68(params, gtNCHW))), { axis: 2 });

@@ -65,7 +65,9 @@ export function ddimPlan(schedule: NoiseSchedule, options: DdimPlanOptions): Ddi
     );
   }
   if (typeof eta !== 'number' || !Number.isFinite(eta) || eta < 0) {
-    throw new ShapeError(`${op}: eta must be a finite number >= 0, got ${String(eta)}. Use 0 for deterministic DDIM, 1 for LRPO's stochastic sampler.`);
+    throw new ShapeError(
+      `${op}: eta must be a finite number >= 0, got ${String(eta)}. Use 0 for deterministic DDIM, 1 for LRPO's stochastic sampler.`,
+    );
   }
   const stepRatio = T / S;
   const stepsOffset = options.stepsOffset ?? (stepRatio > 1 ? 1 : 0);
@@ -114,6 +116,9 @@ export function checkStep(op: string, plan: DdimPlan, j: number): void {
     throw new ShapeError(`${op}: expected a DdimPlan from ddimPlan(schedule, { steps, eta }), got ${String(plan)}.`);
   }
   if (!Number.isInteger(j) || j < 0 || j >= plan.steps) {
-    throw new ShapeError(`${op}: step index j = ${j} is out of range for a plan of ${plan.steps} steps; ` + `use 0..${plan.steps - 1} (0 is the noisiest step, t = ${plan.timesteps[0]}).`);
+    throw new ShapeError(
+      `${op}: step index j = ${j} is out of range for a plan of ${plan.steps} steps; ` +
+        `use 0..${plan.steps - 1} (0 is the noisiest step, t = ${plan.timesteps[0]}).`,
+    );
   }
 }

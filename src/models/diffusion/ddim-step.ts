@@ -1,7 +1,20 @@
 // One DDIM step of the policy (Song et al. 2021, eq. 12; docs/architecture.md, "The LRPO
 // pipeline"): its mean mu_theta(x_t, t), a sampled transition x_t -> x_{t-1}, and that transition's
 // log-probability.
-import { DTypeError, ShapeError, scope, full, add, clamp, div, mul, sub, Tensor, PRNGKey, normal } from '../../index.js';
+import {
+  DTypeError,
+  ShapeError,
+  scope,
+  full,
+  add,
+  clamp,
+  div,
+  mul,
+  sub,
+  Tensor,
+  PRNGKey,
+  normal,
+} from '../../index.js';
 import { fmtShape } from '../../tensor/errors.js';
 import type { EpsModel } from '../types.js';
 import { checkStep, type DdimPlan } from './ddim-plan.js';
@@ -11,10 +24,14 @@ import { requireFloatBatch } from './q-sample.js';
 /** Throws unless the model returned a tensor shaped like x_t. @internal */
 export function checkEps(op: string, eps: unknown, xt: Tensor): Tensor {
   if (!(eps instanceof Tensor)) {
-    throw new DTypeError(`${op}: the eps model must return a Tensor shaped like x_t ${fmtShape(xt.shape)}, got ${eps === null ? 'null' : typeof eps}.`);
+    throw new DTypeError(
+      `${op}: the eps model must return a Tensor shaped like x_t ${fmtShape(xt.shape)}, got ${eps === null ? 'null' : typeof eps}.`,
+    );
   }
   if (eps.shape.length !== xt.shape.length || eps.shape.some((d, i) => d !== xt.shape[i])) {
-    throw new ShapeError(`${op}: the eps model returned ${fmtShape(eps.shape)} for x_t ${fmtShape(xt.shape)}; an epsilon-predictor must return x_t's shape.`);
+    throw new ShapeError(
+      `${op}: the eps model returned ${fmtShape(eps.shape)} for x_t ${fmtShape(xt.shape)}; an epsilon-predictor must return x_t's shape.`,
+    );
   }
   return eps;
 }
@@ -24,10 +41,14 @@ export function checkStateAndCond(op: string, xt: Tensor, cond: Tensor, xtName =
   requireFloatBatch(op, xt, xtName);
   requireFloatBatch(op, cond, 'cond');
   if (cond.shape[0] !== xt.shape[0]) {
-    throw new ShapeError(`${op}: cond ${fmtShape(cond.shape)} and ${xtName} ${fmtShape(xt.shape)} must have the same batch size (one condition per sample).`);
+    throw new ShapeError(
+      `${op}: cond ${fmtShape(cond.shape)} and ${xtName} ${fmtShape(xt.shape)} must have the same batch size (one condition per sample).`,
+    );
   }
   if (cond.backend !== xt.backend) {
-    throw new ShapeError(`${op}: cond is on ${cond.backend} but ${xtName} is on ${xt.backend}; move one with toBackend.`);
+    throw new ShapeError(
+      `${op}: cond is on ${cond.backend} but ${xtName} is on ${xt.backend}; move one with toBackend.`,
+    );
   }
 }
 
@@ -53,14 +74,31 @@ export interface DdimMean {
  * The mean of DDIM step j from x_t (t = plan.timesteps[j]) under `params`:
  * { mean, x0Hat, eps } (see DdimMean). Differentiable w.r.t. params (and x_t, cond).
  */
-export function ddimMean<P>(model: EpsModel<P>, params: P, plan: DdimPlan, j: number, xt: Tensor, cond: Tensor, options: DdimMeanOptions = {}): DdimMean {
+export function ddimMean<P>(
+  model: EpsModel<P>,
+  params: P,
+  plan: DdimPlan,
+  j: number,
+  xt: Tensor,
+  cond: Tensor,
+  options: DdimMeanOptions = {},
+): DdimMean {
   const op = 'ddimMean';
   checkStep(op, plan, j);
   checkStateAndCond(op, xt, cond);
   return meanUnchecked(op, model, params, plan, j, xt, cond, options.clipX0 ?? true);
 }
 
-function meanUnchecked<P>(op: string, model: EpsModel<P>, params: P, plan: DdimPlan, j: number, xt: Tensor, cond: Tensor, clipX0: boolean): DdimMean {
+function meanUnchecked<P>(
+  op: string,
+  model: EpsModel<P>,
+  params: P,
+  plan: DdimPlan,
+  j: number,
+  xt: Tensor,
+  cond: Tensor,
+  clipX0: boolean,
+): DdimMean {
   const a = plan.alphas[j];
   const aPrev = plan.alphasPrev[j];
   const s = plan.sigmas[j];
@@ -92,16 +130,36 @@ export interface DdimStepResult {
  * `key`, and its log-prob under the same params. Differentiable like ddimMean (the noise is a
  * constant); ddimSample wraps it without gradients.
  */
-export function ddimStep<P>(model: EpsModel<P>, params: P, plan: DdimPlan, j: number, xt: Tensor, cond: Tensor, key: PRNGKey, options: DdimMeanOptions = {}): DdimStepResult {
+export function ddimStep<P>(
+  model: EpsModel<P>,
+  params: P,
+  plan: DdimPlan,
+  j: number,
+  xt: Tensor,
+  cond: Tensor,
+  key: PRNGKey,
+  options: DdimMeanOptions = {},
+): DdimStepResult {
   const op = 'ddimStep';
   checkStep(op, plan, j);
   checkStateAndCond(op, xt, cond);
-  if (!(key instanceof PRNGKey)) throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k), got ${String(key)}.`);
+  if (!(key instanceof PRNGKey))
+    throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k), got ${String(key)}.`);
   return stepUnchecked(op, model, params, plan, j, xt, cond, key, options.clipX0 ?? true);
 }
 
 /** ddimStep without argument checks, for the sampler's inner loop. @internal */
-export function stepUnchecked<P>(op: string, model: EpsModel<P>, params: P, plan: DdimPlan, j: number, xt: Tensor, cond: Tensor, key: PRNGKey, clipX0: boolean): DdimStepResult {
+export function stepUnchecked<P>(
+  op: string,
+  model: EpsModel<P>,
+  params: P,
+  plan: DdimPlan,
+  j: number,
+  xt: Tensor,
+  cond: Tensor,
+  key: PRNGKey,
+  clipX0: boolean,
+): DdimStepResult {
   const s = plan.sigmas[j];
   return scope(() => {
     const { mean } = meanUnchecked(op, model, params, plan, j, xt, cond, clipX0);
@@ -133,7 +191,9 @@ export function ddimLogProb<P>(
   checkStateAndCond(op, xt, cond);
   requireFloatBatch(op, xPrev, 'xPrev');
   if (xPrev.shape.length !== xt.shape.length || xPrev.shape.some((d, i) => d !== xt.shape[i])) {
-    throw new ShapeError(`${op}: xPrev ${fmtShape(xPrev.shape)} must have the shape of xt ${fmtShape(xt.shape)} (one transition per sample).`);
+    throw new ShapeError(
+      `${op}: xPrev ${fmtShape(xPrev.shape)} must have the shape of xt ${fmtShape(xt.shape)} (one transition per sample).`,
+    );
   }
   const s = plan.sigmas[j];
   if (!(s > 0)) {
@@ -142,5 +202,7 @@ export function ddimLogProb<P>(
         `a deterministic step has no log-prob. Sample with eta > 0 (LRPO uses 1)${plan.eta > 0 ? ' and stepsOffset >= 1' : ''}.`,
     );
   }
-  return scope(() => gaussianLogProb(xPrev, meanUnchecked(op, model, params, plan, j, xt, cond, options.clipX0 ?? true).mean, s));
+  return scope(() =>
+    gaussianLogProb(xPrev, meanUnchecked(op, model, params, plan, j, xt, cond, options.clipX0 ?? true).mean, s),
+  );
 }

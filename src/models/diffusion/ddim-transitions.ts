@@ -36,22 +36,37 @@ export function ddimTransitions<P>(
   steps.forEach((j) => checkStep(op, plan, j));
   const rows = xt.shape[0];
   if (steps.length === 0 || rows % steps.length !== 0) {
-    throw new ShapeError(`${op}: xt ${fmtShape(xt.shape)} has ${rows} rows, which is not ${steps.length} steps times a batch; stack one batch per step.`);
+    throw new ShapeError(
+      `${op}: xt ${fmtShape(xt.shape)} has ${rows} rows, which is not ${steps.length} steps times a batch; stack one batch per step.`,
+    );
   }
-  for (const [name, other] of [['cond', cond], ['xPrev', xPrev]] as const) {
+  for (const [name, other] of [
+    ['cond', cond],
+    ['xPrev', xPrev],
+  ] as const) {
     if (other && (other.shape.length !== xt.shape.length || other.shape.some((d, i) => d !== xt.shape[i]))) {
-      throw new ShapeError(`${op}: ${name} ${fmtShape(other.shape)} must have the shape of xt ${fmtShape(xt.shape)} (one row per transition).`);
+      throw new ShapeError(
+        `${op}: ${name} ${fmtShape(other.shape)} must have the shape of xt ${fmtShape(xt.shape)} (one row per transition).`,
+      );
     }
   }
   const n = rows / steps.length;
-  const perRow = (f: (j: number) => number): Float32Array => Float32Array.from({ length: rows }, (_, r) => f(steps[Math.floor(r / n)]));
+  const perRow = (f: (j: number) => number): Float32Array =>
+    Float32Array.from({ length: rows }, (_, r) => f(steps[Math.floor(r / n)]));
   if (xPrev) {
     const bad = steps.find((j) => !(plan.sigmas[j] > 0));
-    if (bad !== undefined) throw new ShapeError(`${op}: step ${bad} has sigma ${plan.sigmas[bad]}: a deterministic step has no log-prob; sample with eta > 0 and stepsOffset >= 1.`);
+    if (bad !== undefined)
+      throw new ShapeError(
+        `${op}: step ${bad} has sigma ${plan.sigmas[bad]}: a deterministic step has no log-prob; sample with eta > 0 and stepsOffset >= 1.`,
+      );
   }
-  const column = (values: Float32Array): Tensor => tensor(values, { shape: [rows, 1, 1, 1], dtype: 'float32', backend: xt.backend });
+  const column = (values: Float32Array): Tensor =>
+    tensor(values, { shape: [rows, 1, 1, 1], dtype: 'float32', backend: xt.backend });
   return scope(() => {
-    const t = tensor(perRow((j) => plan.timesteps[j]), { shape: [rows], dtype: 'float32', backend: xt.backend });
+    const t = tensor(
+      perRow((j) => plan.timesteps[j]),
+      { shape: [rows], dtype: 'float32', backend: xt.backend },
+    );
     const sqrtA = column(perRow((j) => Math.sqrt(plan.alphas[j])));
     const sqrtOneMinusA = column(perRow((j) => Math.sqrt(1 - plan.alphas[j])));
     const sqrtAPrev = column(perRow((j) => Math.sqrt(plan.alphasPrev[j])));
@@ -62,7 +77,14 @@ export function ddimTransitions<P>(
     const eps = clipX0 ? div(sub(xt, mul(x0Hat, sqrtA)), sqrtOneMinusA) : epsModel;
     const mu = add(mul(x0Hat, sqrtAPrev), mul(eps, direction));
     if (!xPrev) return { mean: mu };
-    return { mean: mu, logProb: rowLogProb(xPrev, mu, perRow((j) => plan.sigmas[j])) };
+    return {
+      mean: mu,
+      logProb: rowLogProb(
+        xPrev,
+        mu,
+        perRow((j) => plan.sigmas[j]),
+      ),
+    };
   });
 }
 
@@ -74,8 +96,14 @@ export function rowLogProb(x: Tensor, mu: Tensor, sigmas: Float32Array | Float64
   const rows = x.shape[0];
   return scope(() => {
     const meanSq = mean(reshape(square(sub(x, mu)), [rows, -1]), { axis: 1 });
-    const scale = tensor(Float32Array.from(sigmas, (s) => -0.5 / (s * s)), { shape: [rows], dtype: 'float32', backend: x.backend });
-    const offset = tensor(Float32Array.from(sigmas, (s) => -Math.log(s) - HALF_LOG_2PI), { shape: [rows], dtype: 'float32', backend: x.backend });
+    const scale = tensor(
+      Float32Array.from(sigmas, (s) => -0.5 / (s * s)),
+      { shape: [rows], dtype: 'float32', backend: x.backend },
+    );
+    const offset = tensor(
+      Float32Array.from(sigmas, (s) => -Math.log(s) - HALF_LOG_2PI),
+      { shape: [rows], dtype: 'float32', backend: x.backend },
+    );
     return add(mul(meanSq, scale), offset);
   });
 }

@@ -11,7 +11,14 @@ import { checkStateAndCond, stepUnchecked } from './ddim-step.js';
 import { requireFloatBatch } from './q-sample.js';
 
 export { ddimPlan, type DdimPlan, type DdimPlanOptions } from './ddim-plan.js';
-export { ddimMean, ddimStep, ddimLogProb, type DdimMean, type DdimMeanOptions, type DdimStepResult } from './ddim-step.js';
+export {
+  ddimMean,
+  ddimStep,
+  ddimLogProb,
+  type DdimMean,
+  type DdimMeanOptions,
+  type DdimStepResult,
+} from './ddim-step.js';
 
 export interface DdimSampleOptions {
   readonly plan: DdimPlan;
@@ -48,12 +55,19 @@ export interface DdimSampleResult {
  * freed; the returned tensors belong to the caller's scope (the returned xs[0] is a new handle
  * even when xT is given, so disposing results never frees the caller's xT).
  */
-export function ddimSample<P>(model: EpsModel<P>, params: P, cond: Tensor, key: PRNGKey, options: DdimSampleOptions): DdimSampleResult {
+export function ddimSample<P>(
+  model: EpsModel<P>,
+  params: P,
+  cond: Tensor,
+  key: PRNGKey,
+  options: DdimSampleOptions,
+): DdimSampleResult {
   const op = 'ddimSample';
   const plan = options?.plan;
   checkStep(op, plan, 0);
   requireFloatBatch(op, cond, 'cond');
-  if (!(key instanceof PRNGKey)) throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k), got ${String(key)}.`);
+  if (!(key instanceof PRNGKey))
+    throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k), got ${String(key)}.`);
   const keepTrajectory = options.keepTrajectory ?? true;
   const clipX0 = options.clipX0 ?? true;
   const withLogProbs = options.logProbs ?? plan.eta > 0;
@@ -69,7 +83,9 @@ export function ddimSample<P>(model: EpsModel<P>, params: P, cond: Tensor, key: 
   const shape = options.xT?.shape ?? options.shape ?? cond.shape;
   if (options.xT !== undefined) checkStateAndCond(op, options.xT, cond, 'xT');
   else if (shape[0] !== cond.shape[0]) {
-    throw new ShapeError(`${op}: shape ${fmtShape(shape)} and cond ${fmtShape(cond.shape)} must have the same batch size.`);
+    throw new ShapeError(
+      `${op}: shape ${fmtShape(shape)} and cond ${fmtShape(cond.shape)} must have the same batch size.`,
+    );
   }
   const [startKey, noiseKey] = split(key, 2);
   const stepKeys = split(noiseKey, plan.steps);
@@ -77,7 +93,10 @@ export function ddimSample<P>(model: EpsModel<P>, params: P, cond: Tensor, key: 
   return scope(() => {
     const constParams = treeMap(params, stopGradient);
     const constCond = stopGradient(cond);
-    let x = options.xT !== undefined ? stopGradient(options.xT) : normal(startKey, shape, { dtype: cond.dtype, backend: cond.backend });
+    let x =
+      options.xT !== undefined
+        ? stopGradient(options.xT)
+        : normal(startKey, shape, { dtype: cond.dtype, backend: cond.backend });
     const xs: Tensor[] = keepTrajectory ? [x] : [];
     const logProbs: Tensor[] = [];
     for (let j = 0; j < plan.steps; j++) {

@@ -1,6 +1,11 @@
 // The diffusion process of an epsilon-prediction policy, generic over any EpsModel: the noise
 // schedule, forward noising, the denoising loss, and the DDIM sampler with per-step log-probs.
-export { scaledLinearSchedule, type NoiseSchedule, type DiffusionSchedule, type ScaledLinearScheduleOptions } from './schedule.js';
+export {
+  scaledLinearSchedule,
+  type NoiseSchedule,
+  type DiffusionSchedule,
+  type ScaledLinearScheduleOptions,
+} from './schedule.js';
 export { qSample, type Timesteps } from './q-sample.js';
 export { epsLoss, sampleTimesteps, type EpsLossInputs } from './loss.js';
 export { gaussianLogProb } from './log-prob.js';

@@ -15,9 +15,12 @@ import { requireSchedule, type NoiseSchedule } from './schedule.js';
  * the host so no readback is needed.
  */
 export function sampleTimesteps(k: PRNGKey, batch: number, T: number): number[] {
-  if (!(k instanceof PRNGKey)) throw new ShapeError(`sampleTimesteps: expected a PRNGKey from key(seed) or split(k), got ${String(k)}.`);
+  if (!(k instanceof PRNGKey))
+    throw new ShapeError(`sampleTimesteps: expected a PRNGKey from key(seed) or split(k), got ${String(k)}.`);
   if (!Number.isInteger(batch) || batch < 0 || !Number.isInteger(T) || T < 1) {
-    throw new ShapeError(`sampleTimesteps: batch ${batch} must be a non-negative integer and T ${T} a positive integer.`);
+    throw new ShapeError(
+      `sampleTimesteps: batch ${batch} must be a non-negative integer and T ${T} a positive integer.`,
+    );
   }
   return Array.from(randomStream('uniform', k.words, batch), (u) => Math.min(T - 1, Math.floor(u * T)));
 }
@@ -44,9 +47,12 @@ export function epsLoss<P>(model: EpsModel<P>, params: P, inputs: EpsLossInputs)
   requireFloatBatch(op, x0, 'x0');
   requireFloatBatch(op, cond, 'cond');
   if (cond.shape[0] !== x0.shape[0]) {
-    throw new ShapeError(`${op}: cond ${fmtShape(cond.shape)} and x0 ${fmtShape(x0.shape)} must have the same batch size.`);
+    throw new ShapeError(
+      `${op}: cond ${fmtShape(cond.shape)} and x0 ${fmtShape(x0.shape)} must have the same batch size.`,
+    );
   }
-  if (!(key instanceof PRNGKey)) throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k) as inputs.key, got ${String(key)}.`);
+  if (!(key instanceof PRNGKey))
+    throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k) as inputs.key, got ${String(key)}.`);
   const [timeKey, noiseKey] = split(key, 2);
   const t = sampleTimesteps(timeKey, x0.shape[0], schedule.T);
   return scope(() => {

@@ -10,10 +10,15 @@ export type Timesteps = Tensor | readonly number[];
 
 /** Throws unless `x` is a float tensor with a batch dim, naming the op and argument. @internal */
 export function requireFloatBatch(op: string, x: unknown, name: string): Tensor {
-  if (!(x instanceof Tensor)) throw new DTypeError(`${op}: ${name} must be a Tensor, got ${x === null ? 'null' : typeof x}.`);
+  if (!(x instanceof Tensor))
+    throw new DTypeError(`${op}: ${name} must be a Tensor, got ${x === null ? 'null' : typeof x}.`);
   x.storage(op); // a disposed tensor throws here, naming the op
-  if (!isFloat(x.dtype)) throw new DTypeError(`${op}: ${name} must be float32 or float64, got ${x.dtype}. Convert with cast(${name}, 'float32').`);
-  if (x.rank < 1) throw new ShapeError(`${op}: ${name} must have a batch dim first ([B, C, H, W]), got shape ${fmtShape(x.shape)}.`);
+  if (!isFloat(x.dtype))
+    throw new DTypeError(
+      `${op}: ${name} must be float32 or float64, got ${x.dtype}. Convert with cast(${name}, 'float32').`,
+    );
+  if (x.rank < 1)
+    throw new ShapeError(`${op}: ${name} must have a batch dim first ([B, C, H, W]), got shape ${fmtShape(x.shape)}.`);
   return x;
 }
 
@@ -23,31 +28,49 @@ export function requireFloatBatch(op: string, x: unknown, name: string): Tensor 
  * gathered on the device (float values truncate to integers; out-of-range values cannot be
  * checked without a readback and are clamped into 0..T-1, as `take` clamps). @internal
  */
-export function perSample(op: string, schedule: NoiseSchedule, table: Float64Array, t: Timesteps, like: Tensor): Tensor {
+export function perSample(
+  op: string,
+  schedule: NoiseSchedule,
+  table: Float64Array,
+  t: Timesteps,
+  like: Tensor,
+): Tensor {
   const batch = like.shape[0];
   const shape = [batch, ...like.shape.slice(1).map(() => 1)];
   if (t instanceof Tensor) {
     t.storage(op);
     if (t.dtype !== 'float32' && t.dtype !== 'int32') {
-      throw new DTypeError(`${op}: timesteps t must be float32 or int32, got ${t.dtype}. Build them with tensor(ts, { dtype: 'int32' }).`);
+      throw new DTypeError(
+        `${op}: timesteps t must be float32 or int32, got ${t.dtype}. Build them with tensor(ts, { dtype: 'int32' }).`,
+      );
     }
     if (t.rank !== 1 || t.shape[0] !== batch) {
-      throw new ShapeError(`${op}: timesteps t must have shape [${batch}] (one per sample of ${fmtShape(like.shape)}), got ${fmtShape(t.shape)}.`);
+      throw new ShapeError(
+        `${op}: timesteps t must have shape [${batch}] (one per sample of ${fmtShape(like.shape)}), got ${fmtShape(t.shape)}.`,
+      );
     }
     if (t.backend !== like.backend) {
-      throw new ShapeError(`${op}: timesteps t are on ${t.backend} but the images are on ${like.backend}; move them with toBackend(t, '${like.backend}').`);
+      throw new ShapeError(
+        `${op}: timesteps t are on ${t.backend} but the images are on ${like.backend}; move them with toBackend(t, '${like.backend}').`,
+      );
     }
     return scope(() => {
       const values = tensor(table, { dtype: like.dtype, backend: like.backend });
       return reshape(take(values, cast(t, 'int32')), shape);
     });
   }
-  if (!Array.isArray(t)) throw new DTypeError(`${op}: timesteps t must be a Tensor [B] or a number[], got ${typeof t}.`);
+  if (!Array.isArray(t))
+    throw new DTypeError(`${op}: timesteps t must be a Tensor [B] or a number[], got ${typeof t}.`);
   if (t.length !== batch) {
-    throw new ShapeError(`${op}: got ${t.length} timesteps for a batch of ${batch} (images ${fmtShape(like.shape)}); pass one timestep per sample.`);
+    throw new ShapeError(
+      `${op}: got ${t.length} timesteps for a batch of ${batch} (images ${fmtShape(like.shape)}); pass one timestep per sample.`,
+    );
   }
   checkTimesteps(op, schedule, t);
-  return tensor(Float64Array.from(t, (ti) => table[ti]), { shape, dtype: like.dtype, backend: like.backend });
+  return tensor(
+    Float64Array.from(t, (ti) => table[ti]),
+    { shape, dtype: like.dtype, backend: like.backend },
+  );
 }
 
 const tables = new WeakMap<NoiseSchedule, { sqrtAbar: Float64Array; sqrtOneMinusAbar: Float64Array }>();
@@ -56,7 +79,10 @@ const tables = new WeakMap<NoiseSchedule, { sqrtAbar: Float64Array; sqrtOneMinus
 export function qCoefficients(schedule: NoiseSchedule): { sqrtAbar: Float64Array; sqrtOneMinusAbar: Float64Array } {
   let c = tables.get(schedule);
   if (c === undefined) {
-    c = { sqrtAbar: schedule.alphasCumprod.map(Math.sqrt), sqrtOneMinusAbar: schedule.alphasCumprod.map((a) => Math.sqrt(1 - a)) };
+    c = {
+      sqrtAbar: schedule.alphasCumprod.map(Math.sqrt),
+      sqrtOneMinusAbar: schedule.alphasCumprod.map((a) => Math.sqrt(1 - a)),
+    };
     tables.set(schedule, c);
   }
   return c;
@@ -75,5 +101,10 @@ export function qSample(schedule: NoiseSchedule, x0: Tensor, t: Timesteps, noise
     throw new ShapeError(`${op}: noise ${fmtShape(noise.shape)} must have the shape of x0 ${fmtShape(x0.shape)}.`);
   }
   const { sqrtAbar, sqrtOneMinusAbar } = qCoefficients(schedule);
-  return scope(() => add(mul(x0, perSample(op, schedule, sqrtAbar, t, x0)), mul(noise, perSample(op, schedule, sqrtOneMinusAbar, t, x0))));
+  return scope(() =>
+    add(
+      mul(x0, perSample(op, schedule, sqrtAbar, t, x0)),
+      mul(noise, perSample(op, schedule, sqrtOneMinusAbar, t, x0)),
+    ),
+  );
 }

@@ -43,7 +43,9 @@ export function scaledLinearSchedule(options: ScaledLinearScheduleOptions = {}):
     throw new ShapeError(`${op}: steps must be a positive integer, got ${T}. The paper's policy uses steps: 1000.`);
   }
   if (!(betaStart > 0 && betaEnd > 0 && betaStart < 1 && betaEnd < 1)) {
-    throw new ShapeError(`${op}: betaStart ${betaStart} and betaEnd ${betaEnd} must lie in (0, 1); the defaults are 0.00085 and 0.012.`);
+    throw new ShapeError(
+      `${op}: betaStart ${betaStart} and betaEnd ${betaEnd} must lie in (0, 1); the defaults are 0.00085 and 0.012.`,
+    );
   }
   const lo = Math.sqrt(betaStart);
   const hi = Math.sqrt(betaEnd);
@@ -62,7 +64,13 @@ export function scaledLinearSchedule(options: ScaledLinearScheduleOptions = {}):
 /** Throws unless `schedule` looks like a NoiseSchedule (a clear message for a wrong argument). @internal */
 export function requireSchedule(op: string, schedule: unknown): NoiseSchedule {
   const s = schedule as Partial<NoiseSchedule> | undefined;
-  if (s === undefined || s === null || !Number.isInteger(s.T) || !(s.alphasCumprod instanceof Float64Array) || s.alphasCumprod.length !== s.T) {
+  if (
+    s === undefined ||
+    s === null ||
+    !Number.isInteger(s.T) ||
+    !(s.alphasCumprod instanceof Float64Array) ||
+    s.alphasCumprod.length !== s.T
+  ) {
     throw new ShapeError(`${op}: expected a NoiseSchedule from scaledLinearSchedule(), got ${String(schedule)}.`);
   }
   return s as NoiseSchedule;

@@ -37,11 +37,23 @@ export const attentionInit = (k: PRNGKey, config: AttentionConfig, options: Init
  * x + proj(attention(GN(x))) over the H W positions: x [B, C, H, W] -> [B, C, H, W], with `heads`
  * heads of width d = C / heads and scores scaled by 1 / sqrt(d).
  */
-export function attentionApply(p: AttentionParams, x: Tensor, { groups, heads = 1 }: { readonly groups: number; readonly heads?: number }): Tensor {
+export function attentionApply(
+  p: AttentionParams,
+  x: Tensor,
+  { groups, heads = 1 }: { readonly groups: number; readonly heads?: number },
+): Tensor {
   const op = 'attention';
   const c = p.proj.weight.shape[0];
-  checkShape(x.rank === 4 && x.shape[1] === c, op, () => `x ${fmtShape(x.shape)} must be [B, ${c}, H, W] to match the block's ${c} channels.`);
-  checkShape(Number.isInteger(heads) && heads >= 1 && c % heads === 0, op, () => `heads = ${heads} must divide the ${c} channels.`);
+  checkShape(
+    x.rank === 4 && x.shape[1] === c,
+    op,
+    () => `x ${fmtShape(x.shape)} must be [B, ${c}, H, W] to match the block's ${c} channels.`,
+  );
+  checkShape(
+    Number.isInteger(heads) && heads >= 1 && c % heads === 0,
+    op,
+    () => `heads = ${heads} must divide the ${c} channels.`,
+  );
   const [b, , h, w] = x.shape;
   const n = h * w;
   const d = c / heads;

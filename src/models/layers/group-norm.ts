@@ -26,11 +26,22 @@ export function defaultGroups(channels: number, maxGroups = 32): number {
 }
 
 /** groupNorm(x) * weight + bias with `groups` groups (must divide C) and eps 1e-5 (torch's default). */
-export function groupNormApply(p: GroupNormParams, x: Tensor, { groups, eps = 1e-5 }: { readonly groups: number; readonly eps?: number }): Tensor {
+export function groupNormApply(
+  p: GroupNormParams,
+  x: Tensor,
+  { groups, eps = 1e-5 }: { readonly groups: number; readonly eps?: number },
+): Tensor {
   const c = p.weight.shape[0];
-  checkShape(x.rank >= 2 && x.shape[1] === c, 'groupNormLayer', () => `x ${fmtShape(x.shape)} must have ${c} channels (axis 1) to match weight ${fmtShape(p.weight.shape)}.`);
-  checkShape(Number.isInteger(groups) && groups >= 1 && c % groups === 0, 'groupNormLayer', () =>
-    `groups = ${groups} must divide the ${c} channels; use defaultGroups(${c}) = ${defaultGroups(c)} or another divisor.`,
+  checkShape(
+    x.rank >= 2 && x.shape[1] === c,
+    'groupNormLayer',
+    () => `x ${fmtShape(x.shape)} must have ${c} channels (axis 1) to match weight ${fmtShape(p.weight.shape)}.`,
+  );
+  checkShape(
+    Number.isInteger(groups) && groups >= 1 && c % groups === 0,
+    'groupNormLayer',
+    () =>
+      `groups = ${groups} must divide the ${c} channels; use defaultGroups(${c}) = ${defaultGroups(c)} or another divisor.`,
   );
   return groupNorm(x, { groups, weight: p.weight, bias: p.bias, eps });
 }

@@ -6,7 +6,8 @@ import type { BackendName, PRNGKey } from '../../index.js';
 import { fmtShape } from '../../tensor/errors.js';
 
 /** How one leaf starts: U(-bound, bound), or every element equal to `value`. */
-export type InitScheme = { readonly kind: 'uniform'; readonly bound: number } | { readonly kind: 'constant'; readonly value: number };
+export type InitScheme =
+  { readonly kind: 'uniform'; readonly bound: number } | { readonly kind: 'constant'; readonly value: number };
 
 /** One parameter leaf: its shape and how to initialise it. */
 export interface ParamSpec {
@@ -29,14 +30,20 @@ export interface InitOptions {
 }
 
 export const isParamSpec = (x: unknown): x is ParamSpec =>
-  typeof x === 'object' && x !== null && Array.isArray((x as ParamSpec).shape) && typeof (x as ParamSpec).init === 'object';
+  typeof x === 'object' &&
+  x !== null &&
+  Array.isArray((x as ParamSpec).shape) &&
+  typeof (x as ParamSpec).init === 'object';
 
 /**
  * PyTorch's default for nn.Linear and nn.Conv2d (kaiming_uniform_ with a = sqrt(5), which reduces
  * to U(-1/sqrt(fan_in), 1/sqrt(fan_in))); the same bound is torch's default for their biases.
  * fan_in = in_features, or in_channels * kh * kw for a convolution.
  */
-export const kaimingUniform = (shape: readonly number[], fanIn: number): ParamSpec => ({ shape, init: { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) } });
+export const kaimingUniform = (shape: readonly number[], fanIn: number): ParamSpec => ({
+  shape,
+  init: { kind: 'uniform', bound: 1 / Math.sqrt(fanIn) },
+});
 
 /** A leaf that starts at zero (guided-diffusion's zero_module, and normalisation biases). */
 export const zerosSpec = (shape: readonly number[]): ParamSpec => ({ shape, init: { kind: 'constant', value: 0 } });
@@ -49,7 +56,8 @@ export function specLeaves(spec: unknown, prefix = ''): [string, ParamSpec][] {
   if (isParamSpec(spec)) return [[prefix, spec]];
   const join = (k: string | number) => (prefix === '' ? String(k) : `${prefix}.${k}`);
   if (Array.isArray(spec)) return spec.flatMap((s, i) => specLeaves(s, join(i)));
-  if (typeof spec === 'object' && spec !== null) return Object.entries(spec).flatMap(([k, s]) => specLeaves(s, join(k)));
+  if (typeof spec === 'object' && spec !== null)
+    return Object.entries(spec).flatMap(([k, s]) => specLeaves(s, join(k)));
   return [];
 }
 
@@ -79,7 +87,8 @@ export function initParams<P>(k: PRNGKey, spec: SpecOf<P>, options: InitOptions 
   return build(spec) as P;
 }
 
-const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !(x instanceof Tensor) && !Array.isArray(x);
+const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !(x instanceof Tensor) && !Array.isArray(x);
 
 /**
  * Throws a ShapeError naming the first leaf of `params` that does not match `spec`: a missing leaf,
@@ -92,23 +101,38 @@ export function checkParamsAgainstSpec(op: string, params: unknown, spec: unknow
     const join = (k: string | number) => (path === '' ? String(k) : `${path}.${k}`);
     if (isParamSpec(s)) {
       if (!(p instanceof Tensor)) {
-        throw new ShapeError(`${op}: ${name} should be a tensor of shape ${fmtShape(s.shape)} for ${what}, but it is ${p === undefined ? 'missing' : typeof p}. ${fix}`);
+        throw new ShapeError(
+          `${op}: ${name} should be a tensor of shape ${fmtShape(s.shape)} for ${what}, but it is ${p === undefined ? 'missing' : typeof p}. ${fix}`,
+        );
       }
       if (p.shape.length !== s.shape.length || p.shape.some((d, i) => d !== s.shape[i])) {
-        throw new ShapeError(`${op}: ${name} has shape ${fmtShape(p.shape)} but ${what} expects ${fmtShape(s.shape)}. ${fix}`);
+        throw new ShapeError(
+          `${op}: ${name} has shape ${fmtShape(p.shape)} but ${what} expects ${fmtShape(s.shape)}. ${fix}`,
+        );
       }
       return;
     }
     if (Array.isArray(s)) {
       if (!Array.isArray(p) || p.length !== s.length) {
-        const got = Array.isArray(p) ? `an array of ${p.length}` : p === undefined ? 'missing' : p instanceof Tensor ? `a tensor ${fmtShape(p.shape)}` : typeof p;
-        throw new ShapeError(`${op}: ${name} should be an array of ${s.length} entries for ${what}, but it is ${got}. ${fix}`);
+        const got = Array.isArray(p)
+          ? `an array of ${p.length}`
+          : p === undefined
+            ? 'missing'
+            : p instanceof Tensor
+              ? `a tensor ${fmtShape(p.shape)}`
+              : typeof p;
+        throw new ShapeError(
+          `${op}: ${name} should be an array of ${s.length} entries for ${what}, but it is ${got}. ${fix}`,
+        );
       }
       s.forEach((sub, i) => walk(p[i], sub, join(i)));
       return;
     }
     if (!isRecord(p)) {
-      throw new ShapeError(`${op}: ${name} should be a record with keys ${Object.keys(s as object).join(', ')} for ` + `${what}, but it is ${p === undefined ? 'missing' : p instanceof Tensor ? `a tensor ${fmtShape(p.shape)}` : typeof p}. ${fix}`);
+      throw new ShapeError(
+        `${op}: ${name} should be a record with keys ${Object.keys(s as object).join(', ')} for ` +
+          `${what}, but it is ${p === undefined ? 'missing' : p instanceof Tensor ? `a tensor ${fmtShape(p.shape)}` : typeof p}. ${fix}`,
+      );
     }
     for (const [k, sub] of Object.entries(s as object)) walk(p[k], sub, join(k));
     const extra = Object.keys(p).find((k) => !(k in (s as object)));

@@ -30,9 +30,12 @@ export const linearInit = (k: PRNGKey, config: LinearConfig, options: InitOption
 /** y = x W^T + b over the last axis: x [..., in] -> [..., out]. */
 export function linearApply(p: LinearParams, x: Tensor): Tensor {
   const inFeatures = p.weight.shape[1];
-  checkShape(x.rank >= 1 && x.shape[x.rank - 1] === inFeatures, 'linear', () =>
-    `x ${fmtShape(x.shape)} must end in ${inFeatures} features to match weight ${fmtShape(p.weight.shape)} ([out, in]); ` +
-    `reshape x or build the layer with inFeatures ${x.shape[x.rank - 1]}.`,
+  checkShape(
+    x.rank >= 1 && x.shape[x.rank - 1] === inFeatures,
+    'linear',
+    () =>
+      `x ${fmtShape(x.shape)} must end in ${inFeatures} features to match weight ${fmtShape(p.weight.shape)} ([out, in]); ` +
+      `reshape x or build the layer with inFeatures ${x.shape[x.rank - 1]}.`,
   );
   return scope(() => add(matmul(x, transpose(p.weight)), p.bias));
 }

@@ -29,7 +29,12 @@ export interface ResBlockParams {
   readonly skip?: ConvParams;
 }
 
-export function resBlockSpec({ inChannels, outChannels, timeEmbedDim, zeroInit = true }: ResBlockConfig): SpecOf<ResBlockParams> {
+export function resBlockSpec({
+  inChannels,
+  outChannels,
+  timeEmbedDim,
+  zeroInit = true,
+}: ResBlockConfig): SpecOf<ResBlockParams> {
   return {
     norm1: groupNormSpec({ channels: inChannels }),
     conv1: convSpec({ inChannels, outChannels }),
@@ -45,10 +50,18 @@ export const resBlockInit = (k: PRNGKey, config: ResBlockConfig, options: InitOp
   initParams<ResBlockParams>(k, resBlockSpec(config), options);
 
 /** x [B, in, H, W], temb [B, timeEmbedDim] -> [B, out, H, W]; `groups` divides both channel counts. */
-export function resBlockApply(p: ResBlockParams, x: Tensor, temb: Tensor, { groups }: { readonly groups: number }): Tensor {
+export function resBlockApply(
+  p: ResBlockParams,
+  x: Tensor,
+  temb: Tensor,
+  { groups }: { readonly groups: number },
+): Tensor {
   const [outChannels, timeEmbedDim] = p.time.weight.shape;
-  checkShape(temb.rank === 2 && temb.shape[0] === x.shape[0] && temb.shape[1] === timeEmbedDim, 'resBlock', () =>
-    `temb ${fmtShape(temb.shape)} must be [B, ${timeEmbedDim}] with B = ${x.shape[0]}, the batch of x ${fmtShape(x.shape)}.`,
+  checkShape(
+    temb.rank === 2 && temb.shape[0] === x.shape[0] && temb.shape[1] === timeEmbedDim,
+    'resBlock',
+    () =>
+      `temb ${fmtShape(temb.shape)} must be [B, ${timeEmbedDim}] with B = ${x.shape[0]}, the batch of x ${fmtShape(x.shape)}.`,
   );
   return scope(() => {
     let h = convApply(p.conv1, silu(groupNormApply(p.norm1, x, { groups })));

@@ -25,17 +25,33 @@ export function sinusoidalEmbedding(t: Tensor, dim: number, options: SinusoidalO
   const op = 'sinusoidalEmbedding';
   const { maxPeriod = 10000, flipSinToCos = false, downscaleFreqShift = 1 } = options;
   const half = Math.floor(dim / 2);
-  checkShape(t.rank === 1, op, () => `t must be 1-D [B] (one timestep per sample), got ${fmtShape(t.shape)}; reshape it to [${t.size}].`);
-  checkShape(Number.isInteger(dim) && half >= 1 && half - downscaleFreqShift > 0, op, () =>
-    `dim = ${dim} is too small: need floor(dim / 2) - downscaleFreqShift (${downscaleFreqShift}) > 0.`,
+  checkShape(
+    t.rank === 1,
+    op,
+    () => `t must be 1-D [B] (one timestep per sample), got ${fmtShape(t.shape)}; reshape it to [${t.size}].`,
+  );
+  checkShape(
+    Number.isInteger(dim) && half >= 1 && half - downscaleFreqShift > 0,
+    op,
+    () => `dim = ${dim} is too small: need floor(dim / 2) - downscaleFreqShift (${downscaleFreqShift}) > 0.`,
   );
   const dtype = t.dtype === 'float64' ? 'float64' : 'float32';
-  const freqs = Array.from({ length: half }, (_, i) => Math.exp((-Math.log(maxPeriod) * i) / (half - downscaleFreqShift)));
+  const freqs = Array.from({ length: half }, (_, i) =>
+    Math.exp((-Math.log(maxPeriod) * i) / (half - downscaleFreqShift)),
+  );
   return scope(() => {
-    const angles = mul(reshape(cast(t, dtype), [t.shape[0], 1]), tensor(freqs, { shape: [1, half], dtype, backend: t.backend }));
+    const angles = mul(
+      reshape(cast(t, dtype), [t.shape[0], 1]),
+      tensor(freqs, { shape: [1, half], dtype, backend: t.backend }),
+    );
     const parts = flipSinToCos ? [cos(angles), sin(angles)] : [sin(angles), cos(angles)];
     const emb = concat(parts, { axis: 1 });
-    return dim % 2 === 1 ? pad(emb, [[0, 0], [0, 1]]) : emb;
+    return dim % 2 === 1
+      ? pad(emb, [
+          [0, 0],
+          [0, 1],
+        ])
+      : emb;
   });
 }
 
@@ -62,7 +78,8 @@ export const timeMlpInit = (k: PRNGKey, config: TimeMlpConfig, options: InitOpti
   initParams<TimeMlpParams>(k, timeMlpSpec(config), options);
 
 /** linear2(SiLU(linear1(emb))): [B, inDim] -> [B, embedDim]. */
-export const timeMlpApply = (p: TimeMlpParams, emb: Tensor): Tensor => scope(() => linearApply(p.linear2, silu(linearApply(p.linear1, emb))));
+export const timeMlpApply = (p: TimeMlpParams, emb: Tensor): Tensor =>
+  scope(() => linearApply(p.linear2, silu(linearApply(p.linear1, emb))));
 
 /** The whole time conditioning: timeMlpApply(p, sinusoidalEmbedding(t, inDim)), t [B] -> [B, embedDim]. */
 export const timeEmbeddingApply = (p: TimeMlpParams, t: Tensor, options: SinusoidalOptions = {}): Tensor =>

@@ -18,17 +18,28 @@ export type IntOrPair = number | Pair;
 function pairOf(op: string, name: string, v: IntOrPair, min: number): Pair {
   const p: Pair = typeof v === 'number' ? [v, v] : v;
   if (!Array.isArray(p) || p.length !== 2 || !p.every((x) => Number.isInteger(x) && x >= min)) {
-    throw new ShapeError(`${op}: ${name} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(v)}.`);
+    throw new ShapeError(
+      `${op}: ${name} must be an integer >= ${min} or a pair [h, w] of them, got ${JSON.stringify(v)}.`,
+    );
   }
   return p;
 }
 
 function require4d(op: string, x: Tensor, what: string): void {
-  checkShape(x.rank === 4, op, () => `${what} must be 4-D (${what === 'x' ? 'N, C, H, W' : 'weights'}), got shape ${fmtShape(x.shape)}.`);
+  checkShape(
+    x.rank === 4,
+    op,
+    () => `${what} must be 4-D (${what === 'x' ? 'N, C, H, W' : 'weights'}), got shape ${fmtShape(x.shape)}.`,
+  );
 }
 
 /** Checks both operands are live 4-D tensors and reads the options both convolutions share. */
-function convOperands(op: string, x: Tensor, w: Tensor, options: { stride?: IntOrPair; dilation?: IntOrPair; groups?: number }) {
+function convOperands(
+  op: string,
+  x: Tensor,
+  w: Tensor,
+  options: { stride?: IntOrPair; dilation?: IntOrPair; groups?: number },
+) {
   requireTensor(op, x);
   requireTensor(op, w, 'w');
   require4d(op, x, 'x');
@@ -44,11 +55,16 @@ function convOperands(op: string, x: Tensor, w: Tensor, options: { stride?: IntO
 function checkBias(op: string, bias: Tensor | undefined, channels: number): void {
   if (!bias) return;
   requireTensor(op, bias, 'bias');
-  checkShape(bias.rank === 1 && bias.shape[0] === channels, op, () => `bias must have shape [${channels}], got ${fmtShape(bias.shape)}.`);
+  checkShape(
+    bias.rank === 1 && bias.shape[0] === channels,
+    op,
+    () => `bias must have shape [${channels}], got ${fmtShape(bias.shape)}.`,
+  );
 }
 
 /** y + bias broadcast over N, H, W. */
-const addChannelBias = (y: Tensor, bias: Tensor | undefined): Tensor => (bias ? add(y, reshape(bias, [1, bias.shape[0], 1, 1])) : y);
+const addChannelBias = (y: Tensor, bias: Tensor | undefined): Tensor =>
+  bias ? add(y, reshape(bias, [1, bias.shape[0], 1, 1])) : y;
 
 export interface Conv2dOptions {
   readonly stride?: IntOrPair;
@@ -66,34 +82,56 @@ export function conv2d(x: Tensor, w: Tensor, options: Conv2dOptions = {}): Tenso
   const { stride, dilation, groups } = convOperands(op, x, w, options);
   const [, c, h, wd] = x.shape;
   const [o, cPerGroup, kh, kw] = w.shape;
-  checkShape(Number.isInteger(groups) && groups >= 1 && c % groups === 0 && o % groups === 0, op, () =>
-    `groups = ${groups} must be a positive integer dividing both the input channels ${c} and the output channels ${o}.`,
+  checkShape(
+    Number.isInteger(groups) && groups >= 1 && c % groups === 0 && o % groups === 0,
+    op,
+    () =>
+      `groups = ${groups} must be a positive integer dividing both the input channels ${c} and the output channels ${o}.`,
   );
-  checkShape(cPerGroup * groups === c, op, () =>
-    `x ${fmtShape(x.shape)} has ${c} channels but w ${fmtShape(w.shape)} expects ${cPerGroup} per group x ${groups} groups = ${cPerGroup * groups}. ` +
-    `Weights are [out, in / groups, kh, kw].`,
+  checkShape(
+    cPerGroup * groups === c,
+    op,
+    () =>
+      `x ${fmtShape(x.shape)} has ${c} channels but w ${fmtShape(w.shape)} expects ${cPerGroup} per group x ${groups} groups = ${cPerGroup * groups}. ` +
+      `Weights are [out, in / groups, kh, kw].`,
   );
   // 'same' may need asymmetric padding (extra row/column at the end, as PyTorch does).
   let padding: Pair;
   let extra: Pair = [0, 0];
   if (options.padding === 'same') {
-    checkShape(stride[0] === 1 && stride[1] === 1, op, () => `padding 'same' needs stride 1, got stride ${JSON.stringify(options.stride)}.`);
+    checkShape(
+      stride[0] === 1 && stride[1] === 1,
+      op,
+      () => `padding 'same' needs stride 1, got stride ${JSON.stringify(options.stride)}.`,
+    );
     const total: Pair = [dilation[0] * (kh - 1), dilation[1] * (kw - 1)];
     padding = [Math.floor(total[0] / 2), Math.floor(total[1] / 2)];
     extra = [total[0] % 2, total[1] % 2];
   } else {
-    padding = options.padding === 'valid' || options.padding === undefined ? [0, 0] : pairOf(op, 'padding', options.padding, 0);
+    padding =
+      options.padding === 'valid' || options.padding === undefined ? [0, 0] : pairOf(op, 'padding', options.padding, 0);
   }
   const [ho, wo] = conv2dOutHW([h + extra[0], wd + extra[1]], [kh, kw], { stride, padding, dilation });
-  checkShape(ho >= 1 && wo >= 1, op, () =>
-    `the kernel ${kh}x${kw} (dilation ${dilation.join('x')}) does not fit the ${h}x${wd} input with padding ${padding.join('x')}; ` +
-    `the output would be ${ho}x${wo}. Pad more or use a smaller kernel.`,
+  checkShape(
+    ho >= 1 && wo >= 1,
+    op,
+    () =>
+      `the kernel ${kh}x${kw} (dilation ${dilation.join('x')}) does not fit the ${h}x${wd} input with padding ${padding.join('x')}; ` +
+      `the output would be ${ho}x${wo}. Pad more or use a smaller kernel.`,
   );
   checkBias(op, options.bias, o);
   const params: Conv2dParams = { stride, padding, dilation, groups };
   return scope(() => {
     const dtype = toFloat(promoteTypes(x.dtype, w.dtype));
-    const xin = extra[0] || extra[1] ? pad(cast(x, dtype), [[0, 0], [0, 0], [0, extra[0]], [0, extra[1]]]) : cast(x, dtype);
+    const xin =
+      extra[0] || extra[1]
+        ? pad(cast(x, dtype), [
+            [0, 0],
+            [0, 0],
+            [0, extra[0]],
+            [0, extra[1]],
+          ])
+        : cast(x, dtype);
     const y = bind(op, [xin, cast(w, dtype)], params);
     return addChannelBias(y, options.bias);
   });
@@ -117,15 +155,29 @@ export function convTranspose2d(x: Tensor, w: Tensor, options: ConvTranspose2dOp
   const outputPadding = pairOf(op, 'outputPadding', options.outputPadding ?? 0, 0);
   const [, cin, h, wd] = x.shape;
   const [wcin, coutPerGroup, kh, kw] = w.shape;
-  checkShape(Number.isInteger(groups) && groups >= 1 && cin % groups === 0, op, () => `groups = ${groups} must be a positive integer dividing the input channels ${cin}.`);
-  checkShape(wcin === cin, op, () => `x ${fmtShape(x.shape)} has ${cin} channels but w ${fmtShape(w.shape)} has ${wcin}; weights are [in, out / groups, kh, kw].`);
+  checkShape(
+    Number.isInteger(groups) && groups >= 1 && cin % groups === 0,
+    op,
+    () => `groups = ${groups} must be a positive integer dividing the input channels ${cin}.`,
+  );
+  checkShape(
+    wcin === cin,
+    op,
+    () =>
+      `x ${fmtShape(x.shape)} has ${cin} channels but w ${fmtShape(w.shape)} has ${wcin}; weights are [in, out / groups, kh, kw].`,
+  );
   checkShape(
     outputPadding.every((p, i) => p < Math.max(stride[i], dilation[i])),
     op,
-    () => `outputPadding ${outputPadding.join('x')} must be smaller than stride or dilation (${stride.join('x')}, ${dilation.join('x')}).`,
+    () =>
+      `outputPadding ${outputPadding.join('x')} must be smaller than stride or dilation (${stride.join('x')}, ${dilation.join('x')}).`,
   );
   const [ho, wo] = convTranspose2dOutHW([h, wd], [kh, kw], { stride, padding, dilation, outputPadding });
-  checkShape(ho >= 1 && wo >= 1, op, () => `padding ${padding.join('x')} is too large: the output would be ${ho}x${wo}.`);
+  checkShape(
+    ho >= 1 && wo >= 1,
+    op,
+    () => `padding ${padding.join('x')} is too large: the output would be ${ho}x${wo}.`,
+  );
   const cout = coutPerGroup * groups;
   checkBias(op, options.bias, cout);
   return scope(() => {
@@ -148,10 +200,18 @@ function poolGeometry(op: string, x: Tensor, options: Pool2dOptions) {
   const kernel = pairOf(op, 'kernel', options.kernel, 1);
   const stride = pairOf(op, 'stride', options.stride ?? kernel, 1);
   const padding = pairOf(op, 'padding', options.padding ?? 0, 0);
-  checkShape(padding[0] * 2 <= kernel[0] && padding[1] * 2 <= kernel[1], op, () => `padding ${padding.join('x')} must be at most half the kernel ${kernel.join('x')}.`);
+  checkShape(
+    padding[0] * 2 <= kernel[0] && padding[1] * 2 <= kernel[1],
+    op,
+    () => `padding ${padding.join('x')} must be at most half the kernel ${kernel.join('x')}.`,
+  );
   const [, , h, w] = x.shape;
   const out: Pair = conv2dOutHW([h, w], kernel, { stride, padding, dilation: [1, 1] });
-  checkShape(out[0] >= 1 && out[1] >= 1, op, () => `the ${kernel.join('x')} window does not fit the ${h}x${w} input (padding ${padding.join('x')}).`);
+  checkShape(
+    out[0] >= 1 && out[1] >= 1,
+    op,
+    () => `the ${kernel.join('x')} window does not fit the ${h}x${w} input (padding ${padding.join('x')}).`,
+  );
   return { kernel, stride, padding, out };
 }
 
@@ -174,13 +234,30 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
   const { kernel, stride, padding, out } = poolGeometry(op, x, options);
   const [n, c] = x.shape;
   return scope(() => {
-    const xp = padding[0] || padding[1] ? pad(x, [[0, 0], [0, 0], [padding[0], padding[0]], [padding[1], padding[1]]], { value: -Infinity }) : x;
+    const xp =
+      padding[0] || padding[1]
+        ? pad(
+            x,
+            [
+              [0, 0],
+              [0, 0],
+              [padding[0], padding[0]],
+              [padding[1], padding[1]],
+            ],
+            { value: -Infinity },
+          )
+        : x;
     // The max of kh*kw strided views, one per window offset: no im2col, and gradients flow
     // through maximum and slice.
     let result: Tensor | null = null;
     for (let i = 0; i < kernel[0]; i++) {
       for (let j = 0; j < kernel[1]; j++) {
-        const window = slice(xp, [0, 0, i, j], [n, c, i + (out[0] - 1) * stride[0] + 1, j + (out[1] - 1) * stride[1] + 1], [1, 1, stride[0], stride[1]]);
+        const window = slice(
+          xp,
+          [0, 0, i, j],
+          [n, c, i + (out[0] - 1) * stride[0] + 1, j + (out[1] - 1) * stride[1] + 1],
+          [1, 1, stride[0], stride[1]],
+        );
         result = result === null ? window : maximum(result, window);
       }
     }

@@ -63,7 +63,9 @@ export function tensor(data: TensorData, options: CreateOptions & { readonly sha
   if (ArrayBuffer.isView(data)) {
     const kind = dtypeOfArray(data);
     if (kind === undefined) {
-      throw new ShapeError(`${op}: unsupported TypedArray ${data.constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array.`);
+      throw new ShapeError(
+        `${op}: unsupported TypedArray ${data.constructor.name}; use Float32Array, Float64Array, Int32Array or Uint8Array.`,
+      );
     }
     const shape = validateShape(op, options.shape ?? [data.length]);
     return fromHost(op, data, shape, options.dtype ?? kind, backend);
@@ -107,14 +109,26 @@ export function arange(startOrStop: number, stop?: number, step = 1, options: Cr
   }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
-  return fromHost(op, hostRange(op, n, dtype, options.backend ?? getBackend(), (i) => start + i * step), [n], dtype, options.backend ?? getBackend());
+  return fromHost(
+    op,
+    hostRange(op, n, dtype, options.backend ?? getBackend(), (i) => start + i * step),
+    [n],
+    dtype,
+    options.backend ?? getBackend(),
+  );
 }
 
 /**
  * The n values valueAt(0..n-1) as a host array of `dtype` (bool as 0/1), after checking that n
  * elements fit the target backend and the host: a size from the user never allocates first.
  */
-function hostRange(op: string, n: number, dtype: DType, backend: BackendName, valueAt: (i: number) => number): ArrayLike<number> {
+function hostRange(
+  op: string,
+  n: number,
+  dtype: DType,
+  backend: BackendName,
+  valueAt: (i: number) => number,
+): ArrayLike<number> {
   assertDType(op, dtype);
   checkAlloc(op, backendFor(backend), [n], dtype);
   checkAlloc(op, HOST, [n], dtype);
@@ -130,7 +144,9 @@ export function linspace(start: number, stop: number, num: number, options: Crea
   if (!Number.isInteger(num) || num < 0) throw new ShapeError(`${op}: num must be a non-negative integer, got ${num}.`);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   const dtype = options.dtype ?? 'float32';
-  const values = hostRange(op, num, dtype, options.backend ?? getBackend(), (i) => (i === num - 1 && num > 1 ? stop : start + i * step));
+  const values = hostRange(op, num, dtype, options.backend ?? getBackend(), (i) =>
+    i === num - 1 && num > 1 ? stop : start + i * step,
+  );
   return fromHost(op, values, [num], dtype, options.backend ?? getBackend());
 }
 

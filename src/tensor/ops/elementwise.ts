@@ -48,8 +48,14 @@ function binaryUnscoped(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   return bind(op, [broadcastView(cast(ta, dtype), shape), broadcastView(cast(tb, dtype), shape)], {});
 }
 
-const unaryFn = (op: UnaryOp) => (x: Tensor): Tensor => unary(op, x);
-const binaryFn = (op: BinaryOp) => (a: TensorLike, b: TensorLike): Tensor => binary(op, a, b);
+const unaryFn =
+  (op: UnaryOp) =>
+  (x: Tensor): Tensor =>
+    unary(op, x);
+const binaryFn =
+  (op: BinaryOp) =>
+  (a: TensorLike, b: TensorLike): Tensor =>
+    binary(op, a, b);
 
 /** -x */
 export const neg = unaryFn('neg');
@@ -118,11 +124,17 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 function whereUnscoped(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const [tc, ta, tb] = asTensors('where', [cond, a, b]);
   if (tc.dtype !== 'bool') {
-    throw new DTypeError(`where: cond must be bool, got ${tc.dtype}. Build it with a comparison (e.g. greater(x, 0)) or cast(cond, 'bool').`);
+    throw new DTypeError(
+      `where: cond must be bool, got ${tc.dtype}. Build it with a comparison (e.g. greater(x, 0)) or cast(cond, 'bool').`,
+    );
   }
   const shape = broadcastShapes('where', tc.shape, ta.shape, tb.shape);
   const dtype = promoteTypes(ta.dtype, tb.dtype);
-  return bind('where', [broadcastView(tc, shape), broadcastView(cast(ta, dtype), shape), broadcastView(cast(tb, dtype), shape)], {});
+  return bind(
+    'where',
+    [broadcastView(tc, shape), broadcastView(cast(ta, dtype), shape), broadcastView(cast(tb, dtype), shape)],
+    {},
+  );
 }
 
 /** Limits x to [min, max] (either bound may be omitted). */

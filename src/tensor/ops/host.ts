@@ -25,7 +25,8 @@ export function fromHost(
   const backend = backendFor(backendName);
   checkAlloc(op, backend, shape, dtype);
   checkAlloc(op, HOST, shape, dtype);
-  if (dtype === 'int32' && !(values instanceof Int32Array)) for (let i = 0; i < size; i++) checkInt32(op, values[i], `element ${i}`);
+  if (dtype === 'int32' && !(values instanceof Int32Array))
+    for (let i = 0; i < size; i++) checkInt32(op, values[i], `element ${i}`);
   const host: AnyTypedArray = allocHost(dtype, size);
   if (dtype === 'bool') for (let i = 0; i < size; i++) host[i] = values[i] ? 1 : 0;
   else host.set(values as ArrayLike<number>);
@@ -38,6 +39,9 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Refuses a value an int32 tensor would silently wrap or zero (out of range, NaN, infinite). */
 export function checkInt32(op: string, value: number, where: string): void {
   if (!(value >= INT32_MIN && value <= INT32_MAX)) {
-    throw new DTypeError(`${op}: ${where} is ${value}, which int32 cannot hold (it holds integers in [${INT32_MIN}, ${INT32_MAX}]); ` + `use dtype 'float32' or 'float64', or bring the value into range.`);
+    throw new DTypeError(
+      `${op}: ${where} is ${value}, which int32 cannot hold (it holds integers in [${INT32_MIN}, ${INT32_MAX}]); ` +
+        `use dtype 'float32' or 'float64', or bring the value into range.`,
+    );
   }
 }

@@ -11,11 +11,15 @@ import { describe, requireTensor } from './operand.js';
 
 function indexTensor(op: string, x: Tensor, indices: Tensor | readonly number[]): Tensor {
   if (!(indices instanceof Tensor)) {
-    if (!Array.isArray(indices)) throw new ArgumentError(`${op}: indices must be an int32 tensor or an array of integers, got ${describe(indices)}.`);
+    if (!Array.isArray(indices))
+      throw new ArgumentError(
+        `${op}: indices must be an int32 tensor or an array of integers, got ${describe(indices)}.`,
+      );
     const bad = indices.findIndex((i) => typeof i !== 'number' || !Number.isInteger(i) || Math.abs(i) > 2 ** 31 - 1);
     if (bad >= 0) {
       throw new ArgumentError(
-        `${op}: indices[${bad}] is ${describe(indices[bad])}, not an int32 integer; ` + `indices pick whole elements: round them (Math.round), keep them within ±${2 ** 31 - 1}, or pass an int32 tensor.`,
+        `${op}: indices[${bad}] is ${describe(indices[bad])}, not an int32 integer; ` +
+          `indices pick whole elements: round them (Math.round), keep them within ±${2 ** 31 - 1}, or pass an int32 tensor.`,
       );
     }
   }
@@ -39,7 +43,11 @@ export function take(x: Tensor, indices: Tensor | readonly number[], options: { 
     const idx = indexTensor(op, x, indices);
     const src = options.axis === undefined ? reshape(x, [x.size]) : x;
     const axis = normalizeAxis(op, options.axis ?? 0, src.rank, x.shape);
-    checkShape(src.shape[axis] > 0 || idx.size === 0, op, () => `cannot take from the size-0 axis ${axis} of ${fmtShape(x.shape)}.`);
+    checkShape(
+      src.shape[axis] > 0 || idx.size === 0,
+      op,
+      () => `cannot take from the size-0 axis ${axis} of ${fmtShape(x.shape)}.`,
+    );
     return bind(op, [src, idx], { axis });
   });
 }
@@ -56,7 +64,8 @@ export function gather(x: Tensor, indices: Tensor, options: { readonly axis: num
   checkShape(
     idx.rank === x.rank && idx.shape.every((d, i) => i === axis || d <= x.shape[i]),
     op,
-    () => `indices ${fmtShape(idx.shape)} must have the rank of x ${fmtShape(x.shape)} and no dim larger than x's outside axis ${axis}.`,
+    () =>
+      `indices ${fmtShape(idx.shape)} must have the rank of x ${fmtShape(x.shape)} and no dim larger than x's outside axis ${axis}.`,
   );
   const n = x.shape[axis];
   checkShape(n > 0 || idx.size === 0, op, () => `cannot gather from the size-0 axis ${axis} of ${fmtShape(x.shape)}.`);
@@ -68,7 +77,10 @@ export function gather(x: Tensor, indices: Tensor, options: { readonly axis: num
     let flat = mul(wrapped, strides[axis]);
     idx.shape.forEach((d, dim) => {
       if (dim === axis) return;
-      const coord = reshape(mul(arange(d, undefined, 1, { dtype: 'int32', backend: x.backend }), strides[dim]), idx.shape.map((s, i) => (i === dim ? s : 1)));
+      const coord = reshape(
+        mul(arange(d, undefined, 1, { dtype: 'int32', backend: x.backend }), strides[dim]),
+        idx.shape.map((s, i) => (i === dim ? s : 1)),
+      );
       flat = add(flat, coord);
     });
     return bind('take', [reshape(x, [x.size]), flat], { axis: 0 });

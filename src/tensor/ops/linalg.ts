@@ -18,7 +18,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const op = 'matmul';
   requireTensor(op, a, 'a');
   requireTensor(op, b, 'b');
-  checkShape(a.rank >= 1 && b.rank >= 1, op, () => `operands must be at least 1-D, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; use mul for scalars.`);
+  checkShape(
+    a.rank >= 1 && b.rank >= 1,
+    op,
+    () => `operands must be at least 1-D, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}; use mul for scalars.`,
+  );
   return scope(() => {
     const a2 = a.rank === 1 ? expandDims(a, 0) : a;
     const b2 = b.rank === 1 ? expandDims(b, 1) : b;

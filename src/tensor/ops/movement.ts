@@ -19,7 +19,11 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const inferAt = shape.indexOf(-1);
   let target = [...shape];
   if (inferAt >= 0) {
-    checkShape(shape.lastIndexOf(-1) === inferAt, op, () => `shape ${fmtShape(shape)} has more than one -1; only one dim can be inferred.`);
+    checkShape(
+      shape.lastIndexOf(-1) === inferAt,
+      op,
+      () => `shape ${fmtShape(shape)} has more than one -1; only one dim can be inferred.`,
+    );
     const known = sizeOf(shape.filter((_, i) => i !== inferAt));
     checkShape(
       known > 0 && x.size % known === 0,
@@ -32,7 +36,8 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkShape(
     sizeOf(target) === x.size,
     op,
-    () => `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements); the element counts must match.`,
+    () =>
+      `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements); the element counts must match.`,
   );
   return bind(op, [x], { shape: target });
 }
@@ -46,7 +51,8 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   checkShape(
     normalized.length === x.rank && new Set(normalized).size === x.rank,
     op,
-    () => `perm ${JSON.stringify(p)} is not a permutation of the ${x.rank} axes of ${fmtShape(x.shape)}; list each axis once.`,
+    () =>
+      `perm ${JSON.stringify(p)} is not a permutation of the ${x.rank} axes of ${fmtShape(x.shape)}; list each axis once.`,
   );
   return bind('permute', [x], { perm: normalized });
 }
@@ -74,7 +80,11 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
   requireTensor(op, x);
   const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes(op, axis, x.shape);
   for (const a of axes) {
-    checkShape(x.shape[a] === 1, op, () => `axis ${a} of ${fmtShape(x.shape)} has size ${x.shape[a]}, not 1; only size-1 axes can be squeezed.`);
+    checkShape(
+      x.shape[a] === 1,
+      op,
+      () => `axis ${a} of ${fmtShape(x.shape)} has size ${x.shape[a]}, not 1; only size-1 axes can be squeezed.`,
+    );
   }
   return bind('reshape', [x], { shape: x.shape.filter((_, i) => !axes.includes(i)) });
 }
@@ -94,7 +104,8 @@ export function slice(
   checkShape(
     starts.length <= x.rank && (ends?.length ?? 0) <= x.rank && (steps?.length ?? 0) <= x.rank,
     op,
-    () => `got ${starts.length} starts / ${ends?.length ?? 0} ends for a tensor of rank ${x.rank} (shape ${fmtShape(x.shape)}); give at most one per axis.`,
+    () =>
+      `got ${starts.length} starts / ${ends?.length ?? 0} ends for a tensor of rank ${x.rank} (shape ${fmtShape(x.shape)}); give at most one per axis.`,
   );
   const clampIndex = (i: number, d: number): number => Math.min(d, Math.max(0, i < 0 ? i + d : i));
   const st: number[] = [];
@@ -117,7 +128,8 @@ export function slice(
 /** Joins tensors along an existing axis; all other dims must match. */
 export function concat(xs: readonly Tensor[], options: { readonly axis?: number } = {}): Tensor {
   const op = 'concat';
-  if (!Array.isArray(xs as unknown) || xs.length === 0) throw new ShapeError(`${op}: expected a non-empty array of tensors.`);
+  if (!Array.isArray(xs as unknown) || xs.length === 0)
+    throw new ShapeError(`${op}: expected a non-empty array of tensors.`);
   xs.forEach((x, i) => requireTensor(op, x, `xs[${i}]`));
   const rank = xs[0].rank;
   checkShape(rank > 0, op, () => `cannot concatenate 0-d tensors; use stack instead.`);
@@ -126,30 +138,55 @@ export function concat(xs: readonly Tensor[], options: { readonly axis?: number 
     checkShape(
       x.rank === rank && x.shape.every((d, i) => i === axis || d === xs[0].shape[i]),
       op,
-      () => `shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} differ outside axis ${axis}; every dim but the concat axis must match.`,
+      () =>
+        `shapes ${xs.map((t) => fmtShape(t.shape)).join(', ')} differ outside axis ${axis}; every dim but the concat axis must match.`,
     );
   }
   const dtype = xs.map((x) => x.dtype).reduce(promoteTypes);
-  return scope(() => bind(op, xs.map((x) => cast(x, dtype)), { axis }));
+  return scope(() =>
+    bind(
+      op,
+      xs.map((x) => cast(x, dtype)),
+      { axis },
+    ),
+  );
 }
 
 /** Stacks equal-shaped tensors along a new axis. */
 export function stack(xs: readonly Tensor[], options: { readonly axis?: number } = {}): Tensor {
   const op = 'stack';
-  if (!Array.isArray(xs as unknown) || xs.length === 0) throw new ShapeError(`${op}: expected a non-empty array of tensors.`);
+  if (!Array.isArray(xs as unknown) || xs.length === 0)
+    throw new ShapeError(`${op}: expected a non-empty array of tensors.`);
   xs.forEach((x, i) => requireTensor(op, x, `xs[${i}]`));
   for (const x of xs) {
-    checkShape(shapesEqual(x.shape, xs[0].shape), op, () => `all shapes must be equal, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}.`);
+    checkShape(
+      shapesEqual(x.shape, xs[0].shape),
+      op,
+      () => `all shapes must be equal, got ${xs.map((t) => fmtShape(t.shape)).join(', ')}.`,
+    );
   }
   const axis = normalizeAxis(op, options.axis ?? 0, xs[0].rank + 1, xs[0].shape);
-  return scope(() => concat(xs.map((x) => expandDims(x, axis)), { axis }));
+  return scope(() =>
+    concat(
+      xs.map((x) => expandDims(x, axis)),
+      { axis },
+    ),
+  );
 }
 
 /** Pads with a constant: widths[d] = [before, after] for each axis (fewer entries pad leading axes). */
-export function pad(x: Tensor, widths: readonly (readonly [number, number])[], options: { readonly value?: number } = {}): Tensor {
+export function pad(
+  x: Tensor,
+  widths: readonly (readonly [number, number])[],
+  options: { readonly value?: number } = {},
+): Tensor {
   const op = 'pad';
   requireTensor(op, x);
-  checkShape(widths.length <= x.rank, op, () => `got ${widths.length} [before, after] pairs for a tensor of rank ${x.rank}; give at most one per axis.`);
+  checkShape(
+    widths.length <= x.rank,
+    op,
+    () => `got ${widths.length} [before, after] pairs for a tensor of rank ${x.rank}; give at most one per axis.`,
+  );
   const full = x.shape.map((_, i) => widths[i] ?? [0, 0]);
   for (const [i, [b, a]] of full.entries()) {
     checkShape(

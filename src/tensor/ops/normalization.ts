@@ -58,13 +58,23 @@ export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
   const op = 'layerNorm';
   requireTensor(op, x);
   const k = options.normalizedDims ?? 1;
-  checkShape(Number.isInteger(k) && k >= 1 && k <= x.rank, op, () => `normalizedDims ${k} must be in [1, ${x.rank}] for shape ${fmtShape(x.shape)}.`);
+  checkShape(
+    Number.isInteger(k) && k >= 1 && k <= x.rank,
+    op,
+    () => `normalizedDims ${k} must be in [1, ${x.rank}] for shape ${fmtShape(x.shape)}.`,
+  );
   const tail = x.shape.slice(x.rank - k);
-  for (const [name, p] of [['weight', options.weight], ['bias', options.bias]] as const) {
+  for (const [name, p] of [
+    ['weight', options.weight],
+    ['bias', options.bias],
+  ] as const) {
     if (p === undefined) continue;
     requireTensor(op, p, name);
-    checkShape(p.shape.length === k && p.shape.every((d, i) => d === tail[i]), op, () =>
-      `${name} has shape ${fmtShape(p.shape)}, expected ${fmtShape(tail)} (the normalised trailing dims of ${fmtShape(x.shape)}).`,
+    checkShape(
+      p.shape.length === k && p.shape.every((d, i) => d === tail[i]),
+      op,
+      () =>
+        `${name} has shape ${fmtShape(p.shape)}, expected ${fmtShape(tail)} (the normalised trailing dims of ${fmtShape(x.shape)}).`,
     );
   }
   return scope(() => {
@@ -92,8 +102,15 @@ export function groupNorm(x: Tensor, options: GroupNormOptions): Tensor {
   checkShape(x.rank >= 2, op, () => `x must be at least 2-D (N, C, ...), got ${fmtShape(x.shape)}.`);
   const [n, c, ...spatial] = x.shape;
   const g = options.groups;
-  checkShape(Number.isInteger(g) && g >= 1 && c % g === 0, op, () => `groups = ${g} must be a positive integer dividing the ${c} channels of ${fmtShape(x.shape)}.`);
-  for (const [name, p] of [['weight', options.weight], ['bias', options.bias]] as const) {
+  checkShape(
+    Number.isInteger(g) && g >= 1 && c % g === 0,
+    op,
+    () => `groups = ${g} must be a positive integer dividing the ${c} channels of ${fmtShape(x.shape)}.`,
+  );
+  for (const [name, p] of [
+    ['weight', options.weight],
+    ['bias', options.bias],
+  ] as const) {
     if (p === undefined) continue;
     requireTensor(op, p, name);
     checkShape(p.rank === 1 && p.shape[0] === c, op, () => `${name} must have shape [${c}], got ${fmtShape(p.shape)}.`);

@@ -28,7 +28,9 @@ export function asTensors(op: string, args: readonly TensorLike[]): Tensor[] {
       const dtype = weakDType(a, firstTensor?.dtype);
       return fromHost(op, [typeof a === 'boolean' ? Number(a) : a], [], dtype, backend);
     }
-    throw new DTypeError(`${op}: expected a Tensor or a number, got ${describe(a)}. Wrap data with tensor(data) first.`);
+    throw new DTypeError(
+      `${op}: expected a Tensor or a number, got ${describe(a)}. Wrap data with tensor(data) first.`,
+    );
   });
 }
 

@@ -25,7 +25,8 @@ const reducePrimitive: Record<ReduceOp, Primitive & `reduce${string}`> = {
   min: 'reduceMin',
 };
 
-const keptShape = (shape: readonly number[], axes: readonly number[]): number[] => shape.map((d, i) => (axes.includes(i) ? 1 : d));
+const keptShape = (shape: readonly number[], axes: readonly number[]): number[] =>
+  shape.map((d, i) => (axes.includes(i) ? 1 : d));
 
 function reduceWith(op: ReduceOp, x: Tensor, options: ReduceOptions): Tensor {
   requireTensor(op, x);
@@ -34,7 +35,9 @@ function reduceWith(op: ReduceOp, x: Tensor, options: ReduceOptions): Tensor {
     checkShape(
       axes.every((a) => x.shape[a] > 0),
       op,
-      () => `cannot take the ${op} over a size-0 axis of ${fmtShape(x.shape)} (axis ${JSON.stringify(options.axis)}): ` + `it has no identity. Check the shape or reduce other axes.`,
+      () =>
+        `cannot take the ${op} over a size-0 axis of ${fmtShape(x.shape)} (axis ${JSON.stringify(options.axis)}): ` +
+        `it has no identity. Check the shape or reduce other axes.`,
     );
   }
   return scope(() => {
@@ -84,11 +87,20 @@ export function logSumExp(x: Tensor, options: ReduceOptions = {}): Tensor {
     const shift = max(x, { axis: options.axis, keepdims: true });
     const s = log(sum(exp(sub(x, shift)), { axis: options.axis, keepdims: true }));
     const out = add(s, shift);
-    return options.keepdims ? out : reshape(out, x.shape.filter((_, i) => !normalizeAxes('logSumExp', options.axis, x.shape).includes(i)));
+    return options.keepdims
+      ? out
+      : reshape(
+          out,
+          x.shape.filter((_, i) => !normalizeAxes('logSumExp', options.axis, x.shape).includes(i)),
+        );
   });
 }
 
-function argReduce(op: 'argmax' | 'argmin', x: Tensor, options: { readonly axis?: number; readonly keepdims?: boolean }): Tensor {
+function argReduce(
+  op: 'argmax' | 'argmin',
+  x: Tensor,
+  options: { readonly axis?: number; readonly keepdims?: boolean },
+): Tensor {
   requireTensor(op, x);
   return scope(() => {
     // Without an axis, NumPy's convention: the index into the flattened tensor.
@@ -107,4 +119,3 @@ export const argmax = (x: Tensor, options: { readonly axis?: number; readonly ke
 /** Index (int32) of the first minimum along `axis` (flattened when no axis is given). */
 export const argmin = (x: Tensor, options: { readonly axis?: number; readonly keepdims?: boolean } = {}): Tensor =>
   argReduce('argmin', x, options);
-

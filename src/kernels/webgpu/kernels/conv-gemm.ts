@@ -10,7 +10,14 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { type GpuDevice, subgroupsFit } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
-import { indent, kernelSource, subgroupShuffleLoop, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
+import {
+  indent,
+  kernelSource,
+  subgroupShuffleLoop,
+  UniformLayout,
+  workgroupPerItemEntry,
+  wgslScalar,
+} from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import { splitCount, sumSplits } from './conv-split-k.js';
 
@@ -64,7 +71,6 @@ export const CONV_GEOMETRY_UNIFORMS = {
   wst: 'vec4',
 } as const;
 
-
 const layout = new UniformLayout({
   count: 'u32',
   blocks_m: 'u32',
@@ -89,11 +95,34 @@ const layout = new UniformLayout({
 /** The uniform values of a launch: the problem's geometry and operand layout, plus the grid fields `grid` gives. */
 function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: ConvGrid) {
   return {
-    phw: 0, ph_w: 0, per_phase: 0, phase_blocks: 0, split_stride: 0, ky_per: 0, total: 0,
+    phw: 0,
+    ph_w: 0,
+    per_phase: 0,
+    phase_blocks: 0,
+    split_stride: 0,
+    ky_per: 0,
+    total: 0,
     ...grid,
-    ohw: p.oh * p.ow, oh: p.oh, h: p.h, w: p.w, o: p.o, ow: p.ow, kh: p.kh, kw: p.kw, cpg: p.cpg, opg: p.opg,
-    sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
-    x_off: x.offset, w_off: w.offset, xst: x.strides, wst: w.strides,
+    ohw: p.oh * p.ow,
+    oh: p.oh,
+    h: p.h,
+    w: p.w,
+    o: p.o,
+    ow: p.ow,
+    kh: p.kh,
+    kw: p.kw,
+    cpg: p.cpg,
+    opg: p.opg,
+    sh: p.stride[0],
+    sw: p.stride[1],
+    ph: p.padding[0],
+    pw: p.padding[1],
+    dh: p.dilation[0],
+    dw: p.dilation[1],
+    x_off: x.offset,
+    w_off: w.offset,
+    xst: x.strides,
+    wst: w.strides,
   };
 }
 
@@ -120,7 +149,18 @@ export interface ConvLaunch {
 }
 
 /** Dispatches a convolution GEMM kernel whose `body` runs once per workgroup (grid.count of them) over out, x and wt. */
-export function dispatchConvGemm(ctx: GpuContext, comment: string, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, p: ConvGemmProblem, grid: ConvGrid, launch: ConvLaunch = {}): void {
+export function dispatchConvGemm(
+  ctx: GpuContext,
+  comment: string,
+  kernel: string,
+  body: string,
+  x: View,
+  w: View,
+  out: WebGpuStorage,
+  p: ConvGemmProblem,
+  grid: ConvGrid,
+  launch: ConvLaunch = {},
+): void {
   const t = wgslScalar(x.dtype);
   ctx.dispatch({
     kernel,
@@ -180,7 +220,9 @@ export function convGemmVariant(tm: number, tn: number, subgroupW = false, split
     // A workgroup's channels must share one group (their x channels are the same). Split-K
     // splits the kernel's rows, so it needs rows to split (conv2d only).
     supports: (p, gpu) =>
-      (p.o === p.opg || p.opg % tm === 0) && (!subgroupW || subgroupsFit(gpu, LANES)) && (!splitK || (!p.transposed && p.kh >= 2)),
+      (p.o === p.opg || p.opg % tm === 0) &&
+      (!subgroupW || subgroupsFit(gpu, LANES)) &&
+      (!splitK || (!p.transposed && p.kh >= 2)),
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
       // Callers check supports() first, so a subgroup variant has a fitting subgroup size here.
@@ -204,9 +246,12 @@ export function convGemmVariant(tm: number, tn: number, subgroupW = false, split
         : (i: number) => `p.w_off + min(o0 + ${i}u, last_o) * ${rowStride}`;
       const origin = p.transposed
         ? (j: number) => `let iy0_${j} = i32(oy${j} + p.ph);\nlet ix0_${j} = i32(ox${j} + p.pw);`
-        : (j: number) => `let iy0_${j} = i32(oy${j} * p.sh) - i32(p.ph);\nlet ix0_${j} = i32(ox${j} * p.sw) - i32(p.pw);`;
+        : (j: number) =>
+            `let iy0_${j} = i32(oy${j} * p.sh) - i32(p.ph);\nlet ix0_${j} = i32(ox${j} * p.sw) - i32(p.pw);`;
       const acc = (i: number, j: number) => `c${i}_${j}`;
-      const plainColumns = lines(tn, (j) => `let col${j} = nb * ${cols}u + lid.x + ${j * LANES}u;
+      const plainColumns = lines(
+        tn,
+        (j) => `let col${j} = nb * ${cols}u + lid.x + ${j * LANES}u;
 let valid${j} = col${j} < p.npix;
 let cc${j} = min(col${j}, p.npix - 1u);
 let n${j} = cc${j} / p.ohw;
@@ -214,13 +259,16 @@ let pix${j} = cc${j} % p.ohw;
 let oy${j} = pix${j} / p.ow;
 let ox${j} = pix${j} % p.ow;
 let xb${j} = p.x_off + n${j} * p.xst[0] + g * p.cpg * p.xst[1];
-${origin(j)}`);
+${origin(j)}`,
+      );
       // convTranspose2d: a workgroup's pixels share one stride phase (oy % sh, ox % sw), so which
       // taps can land on an input pixel is uniform and the others are skipped, not masked.
       const phaseColumns = `let phase = nb / p.phase_blocks;
 let py = phase / p.sw;
 let px = phase % p.sw;
-${lines(tn, (j) => `let col${j} = (nb % p.phase_blocks) * ${cols}u + lid.x + ${j * LANES}u;
+${lines(
+  tn,
+  (j) => `let col${j} = (nb % p.phase_blocks) * ${cols}u + lid.x + ${j * LANES}u;
 let cc${j} = min(col${j}, p.per_phase - 1u);
 let n${j} = cc${j} / p.phw;
 let r${j} = cc${j} % p.phw;
@@ -229,11 +277,16 @@ let ox${j} = px + p.sw * (r${j} % p.ph_w);
 let valid${j} = col${j} < p.per_phase && oy${j} < p.oh && ox${j} < p.ow;
 let pix${j} = oy${j} * p.ow + ox${j};
 let xb${j} = p.x_off + n${j} * p.xst[0] + g * p.cpg * p.xst[1];
-${origin(j)}`)}`;
-      const skipTapY = p.transposed ? `
-  if ((i32(py + p.ph) - i32(ky * p.dh)) % i32(p.sh) != 0) { continue; }` : '';
-      const skipTapX = p.transposed ? `
-    if ((i32(px + p.pw) - i32(kx * p.dw)) % i32(p.sw) != 0) { continue; }` : '';
+${origin(j)}`,
+)}`;
+      const skipTapY = p.transposed
+        ? `
+  if ((i32(py + p.ph) - i32(ky * p.dh)) % i32(p.sh) != 0) { continue; }`
+        : '';
+      const skipTapX = p.transposed
+        ? `
+    if ((i32(px + p.pw) - i32(kx * p.dw)) % i32(p.sw) != 0) { continue; }`
+        : '';
       /** One input channel `c`: each lane's x values (0 off the image) times each row's weight `wOf(i)`. */
       const step = (c: string, wOf: (i: number) => string) =>
         [
@@ -244,17 +297,22 @@ ${origin(j)}`)}`;
         ].join('\n');
       // Whole subgroup widths of input channels take the cooperative loads, the rest per-lane ones.
       const weight = (i: number, c: string) => `wt[wr${i} + wk + (${c}) * ${chanStride}]`;
-      const broadcastLoop = sg ? subgroupShuffleLoop({ sg, counter: 'ci', limit: 'p.cpg', count: tm, load: weight, step }) : '';
+      const broadcastLoop = sg
+        ? subgroupShuffleLoop({ sg, counter: 'ci', limit: 'p.cpg', count: tm, load: weight, step })
+        : '';
       // Split-K: workgroup `group` runs kernel rows [ky_lo, ky_hi) of split s and stores its partial
       // sums in slice s of the scratch output; sumSplits adds the slices.
-      const splitHead = splitK ? `let s = group / p.split_stride;
+      const splitHead = splitK
+        ? `let s = group / p.split_stride;
 let gl = group % p.split_stride;
 let ky_lo = s * p.ky_per;
 let ky_hi = min(p.kh, ky_lo + p.ky_per);
 let mb = gl % p.blocks_m;
-let nb = gl / p.blocks_m;` : `let mb = group % p.blocks_m;
+let nb = gl / p.blocks_m;`
+        : `let mb = group % p.blocks_m;
 let nb = group / p.blocks_m;`;
-      const store = (index: string, value: string) => (splitK ? `out[s * p.total + ${index}] = ${value};` : storeOut(index, value));
+      const store = (index: string, value: string) =>
+        splitK ? `out[s * p.total + ${index}] = ${value};` : storeOut(index, value);
       const body = `${splitHead}
 let o0 = mb * ${tm}u;
 let g = o0 / p.opg;
@@ -264,23 +322,39 @@ ${p.transposed ? phaseColumns : plainColumns}
 ${lines(tm * tn, (x) => `var ${acc(Math.floor(x / tn), x % tn)} = ${t}(0);`)}
 for (var ky = ${splitK ? 'ky_lo' : '0u'}; ky < ${splitK ? 'ky_hi' : 'p.kh'}; ky++) {${skipTapY}
   for (var kx = 0u; kx < p.kw; kx++) {${skipTapX}
-    ${range(tn).map((j) => tapAddress(p.transposed, j)).join('\n    ')}
+    ${range(tn)
+      .map((j) => tapAddress(p.transposed, j))
+      .join('\n    ')}
     let wk = ky * p.wst[2] + kx * p.wst[3];
     var ci = 0u;
 ${indent(broadcastLoop, '    ')}
     for (; ci < p.cpg; ci++) {
-${indent(step('ci', (i) => weight(i, 'ci')), '      ')}
+${indent(
+  step('ci', (i) => weight(i, 'ci')),
+  '      ',
+)}
     }
   }
 }
-${lines(tn, (j) => `if (valid${j}) {
+${lines(
+  tn,
+  (j) => `if (valid${j}) {
   let ob${j} = n${j} * p.o * p.ohw + pix${j};
 ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${store(`ob${j} + (o0 + ${i}u) * p.ohw`, acc(i, j))} }`)}
-}`)}`;
+}`,
+)}`;
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}${sg ? `:sg${sg}` : ''}`;
       const grid = {
-        count, blocks_m: blocksM, npix, phw: phH * phW, ph_w: phW, per_phase: perPhase, phase_blocks: phaseBlocks,
-        split_stride: blocks, ky_per: kyPer, total,
+        count,
+        blocks_m: blocksM,
+        npix,
+        phw: phH * phW,
+        ph_w: phW,
+        per_phase: perPhase,
+        phase_blocks: phaseBlocks,
+        split_stride: blocks,
+        ky_per: kyPer,
+        total,
       };
       const comment = `${kernel}: implicit GEMM, ${tm} output channels per workgroup x ${tn} pixels per lane${splitK ? `, kernel rows split ${splits} ways` : ''}`;
       const partials = splitK ? ctx.alloc(x.dtype, splits * total) : out;
@@ -315,20 +389,28 @@ export function convChannelLanesVariant(to: number, tp: number): ConvGemmVariant
       const body = `let mb = group % p.blocks_m;
 let pb = group / p.blocks_m;
 let last_o = p.o - 1u;
-${lines(to, (i) => `let o${i} = mb * ${rows}u + lid.x + ${i * LANES}u;
-let wr${i} = p.w_off + min(o${i}, last_o) * p.wst[0];`)}
-${lines(tp, (j) => `let col${j} = pb * ${tp}u + ${j}u;
+${lines(
+  to,
+  (i) => `let o${i} = mb * ${rows}u + lid.x + ${i * LANES}u;
+let wr${i} = p.w_off + min(o${i}, last_o) * p.wst[0];`,
+)}
+${lines(
+  tp,
+  (j) => `let col${j} = pb * ${tp}u + ${j}u;
 let valid${j} = col${j} < p.npix;
 let cc${j} = min(col${j}, p.npix - 1u);
 let n${j} = cc${j} / p.ohw;
 let pix${j} = cc${j} % p.ohw;
 let xb${j} = p.x_off + n${j} * p.xst[0];
 let iy0_${j} = i32((pix${j} / p.ow) * p.sh) - i32(p.ph);
-let ix0_${j} = i32((pix${j} % p.ow) * p.sw) - i32(p.pw);`)}
+let ix0_${j} = i32((pix${j} % p.ow) * p.sw) - i32(p.pw);`,
+)}
 ${lines(to * tp, (k) => `var ${acc(Math.floor(k / tp), k % tp)} = ${t}(0);`)}
 for (var ky = 0u; ky < p.kh; ky++) {
   for (var kx = 0u; kx < p.kw; kx++) {
-    ${range(tp).map((j) => tapAddress(false, j)).join('\n    ')}
+    ${range(tp)
+      .map((j) => tapAddress(false, j))
+      .join('\n    ')}
     let wk = ky * p.wst[2] + kx * p.wst[3];
     for (var ci = 0u; ci < p.cpg; ci++) {
       let xc = ci * p.xst[1];
@@ -339,11 +421,24 @@ ${lines(to * tp, (k) => `      ${acc(Math.floor(k / tp), k % tp)} += w${Math.flo
     }
   }
 }
-${lines(to, (i) => `if (o${i} < p.o) {
+${lines(
+  to,
+  (i) => `if (o${i} < p.o) {
 ${lines(tp, (j) => `  if (valid${j}) { ${storeOut(`n${j} * p.o * p.ohw + o${i} * p.ohw + pix${j}`, acc(i, j))} }`)}
-}`)}`;
+}`,
+)}`;
       const kernel = `conv2d:lanes${to}x${tp}:${x.dtype}`;
-      dispatchConvGemm(ctx, `${kernel}: implicit GEMM, ${tp} output pixels per workgroup x ${to} channels per lane`, kernel, body, x, w, out, p, { count, blocks_m: blocksM, npix });
+      dispatchConvGemm(
+        ctx,
+        `${kernel}: implicit GEMM, ${tp} output pixels per workgroup x ${to} channels per lane`,
+        kernel,
+        body,
+        x,
+        w,
+        out,
+        p,
+        { count, blocks_m: blocksM, npix },
+      );
     },
   };
 }

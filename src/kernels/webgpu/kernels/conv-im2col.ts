@@ -19,7 +19,15 @@ const WORKGROUP = 64;
 
 const colsElements = (p: ConvGemmProblem): number => p.n * p.cpg * p.kh * p.kw * p.oh * p.ow;
 
-const layout = new UniformLayout({ count: 'u32', k: 'u32', pix: 'u32', ow: 'u32', h: 'u32', w: 'u32', ...CONV_GEOMETRY_UNIFORMS });
+const layout = new UniformLayout({
+  count: 'u32',
+  k: 'u32',
+  pix: 'u32',
+  ow: 'u32',
+  h: 'u32',
+  w: 'u32',
+  ...CONV_GEOMETRY_UNIFORMS,
+});
 
 /** cols[nb, kk, q] = x[nb, ci, oy * sh + ky * dh - ph, ox * sw + kx * dw - pw], 0 outside; kk = (ci * KH + ky) * KW + kx, q = oy * OW + ox. */
 function gatherCols(ctx: GpuContext, x: View, cols: WebGpuStorage, p: ConvGemmProblem): void {
@@ -51,9 +59,26 @@ cols[idx] = v;`;
       threadPerItemEntry(WORKGROUP, 'p.count', body),
     ),
     uniform: layout.pack({
-      count, k, pix, kh: p.kh, kw: p.kw, ow: p.ow, h: p.h, w: p.w, cpg: p.cpg, opg: p.opg,
-      sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
-      x_off: x.offset, xst: x.strides, w_off: 0, wst: [0, 0, 0, 0],
+      count,
+      k,
+      pix,
+      kh: p.kh,
+      kw: p.kw,
+      ow: p.ow,
+      h: p.h,
+      w: p.w,
+      cpg: p.cpg,
+      opg: p.opg,
+      sh: p.stride[0],
+      sw: p.stride[1],
+      ph: p.padding[0],
+      pw: p.padding[1],
+      dh: p.dilation[0],
+      dw: p.dilation[1],
+      x_off: x.offset,
+      xst: x.strides,
+      w_off: 0,
+      wst: [0, 0, 0, 0],
     }),
     storage: [ctx.bind(cols), ctx.bind(x)],
     workgroups: Math.ceil(count / WORKGROUP),
@@ -61,9 +86,16 @@ cols[idx] = v;`;
 }
 
 /** The weights as a [N, O, C*KH*KW] view (batch broadcast); a copy when w's taps are not contiguous. */
-function weightRows(ctx: GpuContext, w: View, p: ConvGemmProblem): { readonly view: View; readonly temp?: WebGpuStorage } {
+function weightRows(
+  ctx: GpuContext,
+  w: View,
+  p: ConvGemmProblem,
+): { readonly view: View; readonly temp?: WebGpuStorage } {
   const k = p.cpg * p.kh * p.kw;
-  const contiguousTaps = (p.kw === 1 || w.strides[3] === 1) && (p.kh === 1 || w.strides[2] === p.kw) && (p.cpg === 1 || w.strides[1] === p.kh * p.kw);
+  const contiguousTaps =
+    (p.kw === 1 || w.strides[3] === 1) &&
+    (p.kh === 1 || w.strides[2] === p.kw) &&
+    (p.cpg === 1 || w.strides[1] === p.kh * p.kw);
   const temp = contiguousTaps ? undefined : elementwise.copy(ctx, w);
   const [storage, offset, rowStride] = temp ? [temp, 0, k] : [w.storage, w.offset, w.strides[0]];
   return { view: { storage, dtype: w.dtype, shape: [p.n, p.o, k], strides: [0, rowStride, 1], offset }, temp };
@@ -73,14 +105,22 @@ export const im2colVariant: ConvGemmVariant = {
   name: 'im2col',
   gpuOnly: true, // lost every conv key on lavapipe (its gather and the strided-batch matmul are slow there)
   supports: (p: ConvGemmProblem, gpu: GpuDevice) =>
-    !p.transposed && p.o === p.opg && colsElements(p) * DEVICE_BYTES_PER_ELEMENT <= Math.min(MAX_COLS_BYTES, gpu.limits.maxStorageBufferBindingSize),
+    !p.transposed &&
+    p.o === p.opg &&
+    colsElements(p) * DEVICE_BYTES_PER_ELEMENT <= Math.min(MAX_COLS_BYTES, gpu.limits.maxStorageBufferBindingSize),
   run(ctx, x, w, out, p) {
     const k = p.cpg * p.kh * p.kw;
     const pix = p.oh * p.ow;
     const cols = ctx.alloc(x.dtype, colsElements(p));
     gatherCols(ctx, x, cols, p);
     const weights = weightRows(ctx, w, p);
-    matmul(ctx, weights.view, { storage: cols, dtype: x.dtype, shape: [p.n, k, pix], strides: [k * pix, pix, 1], offset: 0 }, undefined, out);
+    matmul(
+      ctx,
+      weights.view,
+      { storage: cols, dtype: x.dtype, shape: [p.n, k, pix], strides: [k * pix, pix, 1], offset: 0 },
+      undefined,
+      out,
+    );
     ctx.release(cols);
     if (weights.temp) ctx.release(weights.temp);
   },

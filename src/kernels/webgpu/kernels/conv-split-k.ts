@@ -31,7 +31,13 @@ export function splitCount(ctx: GpuContext, p: ConvGemmProblem, blocks: number, 
 const layout = new UniformLayout({ count: 'u32', splits: 'u32' });
 
 /** out[i] = sum over s of partials[s * total + i], through out's epilogue. */
-export function sumSplits(ctx: GpuContext, partials: WebGpuStorage, out: WebGpuStorage, splits: number, total: number): void {
+export function sumSplits(
+  ctx: GpuContext,
+  partials: WebGpuStorage,
+  out: WebGpuStorage,
+  splits: number,
+  total: number,
+): void {
   const t = wgslScalar(partials.dtype);
   const body = `var acc = part[idx];
 for (var s = 1u; s < p.splits; s++) { acc += part[s * p.count + idx]; }

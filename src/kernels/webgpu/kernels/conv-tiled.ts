@@ -91,10 +91,21 @@ ${gemm.store({
 })}`;
       const op = p.transposed ? 'convTranspose2d' : 'conv2d';
       const kernel = `${op}:${name}:${x.dtype}`;
-      dispatchConvGemm(ctx, `${kernel}: shared-memory tiled implicit GEMM, ${bm} channels x ${bn} pixels per workgroup`, kernel, body, x, w, out, p, { count, blocks_m: blocksM, npix }, {
-        threads: TILE_THREADS,
-        moduleScope: `${gemm.workgroupMemory}\n\n${operandReaders(t, p.transposed)}`,
-      });
+      dispatchConvGemm(
+        ctx,
+        `${kernel}: shared-memory tiled implicit GEMM, ${bm} channels x ${bn} pixels per workgroup`,
+        kernel,
+        body,
+        x,
+        w,
+        out,
+        p,
+        { count, blocks_m: blocksM, npix },
+        {
+          threads: TILE_THREADS,
+          moduleScope: `${gemm.workgroupMemory}\n\n${operandReaders(t, p.transposed)}`,
+        },
+      );
     },
   };
 }

@@ -49,15 +49,28 @@ const divisibleBy4 = (...xs: readonly number[]): boolean => xs.every((v) => v % 
  * right of the pixel.
  */
 const fits = (p: ConvGemmProblem): boolean =>
-  !p.transposed && p.o === p.opg && p.stride[0] === 1 && p.stride[1] === 1 && p.dilation[0] === 1 && p.dilation[1] === 1 &&
-  p.kw === p.w && p.w % 4 === 0 && p.oh * p.ow > 0 && p.padding[1] <= 1 && p.ow - 1 - p.padding[1] <= 1 && p.oh <= 3;
+  !p.transposed &&
+  p.o === p.opg &&
+  p.stride[0] === 1 &&
+  p.stride[1] === 1 &&
+  p.dilation[0] === 1 &&
+  p.dilation[1] === 1 &&
+  p.kw === p.w &&
+  p.w % 4 === 0 &&
+  p.oh * p.ow > 0 &&
+  p.padding[1] <= 1 &&
+  p.ow - 1 - p.padding[1] <= 1 &&
+  p.oh <= 3;
 
 /** The view itself when its rows are contiguous and 4-aligned (vec4 loads), else a contiguous copy to release. */
 function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly temp?: WebGpuStorage } {
   if (v.strides[3] === 1 && divisibleBy4(v.offset, ...v.strides.slice(0, 3))) return { view: v };
   const temp = elementwise.copy(ctx, v);
   const [, d1, d2, d3] = v.shape;
-  return { view: { storage: temp, dtype: v.dtype, shape: v.shape, strides: [d1 * d2 * d3, d2 * d3, d3, 1], offset: 0 }, temp };
+  return {
+    view: { storage: temp, dtype: v.dtype, shape: v.shape, strides: [d1 * d2 * d3, d2 * d3, d3, 1], offset: 0 },
+    temp,
+  };
 }
 
 /** The variant with TO output channels per workgroup. */
@@ -76,16 +89,27 @@ export function convWeightGradVariant(to: number): ConvGemmVariant {
       const blocksO = Math.ceil(p.o / to);
       const blocks = blocksO * p.n;
       const target = isCpuAdapter(ctx.gpu.adapterDescription) ? TARGET_WORKGROUPS.cpu : TARGET_WORKGROUPS.gpu;
-      const splits = Math.max(1, Math.min(Math.ceil(target / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))));
+      const splits = Math.max(
+        1,
+        Math.min(Math.ceil(target / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))),
+      );
       const perSplit = Math.ceil(items / splits);
       const total = p.n * p.o * p.oh * p.ow;
       const taps = p.oh * p.ow;
       const acc = (i: number, ky: number, kx: number) => `a${i}_${ky}_${kx}`;
       const each = (f: (i: number, ky: number, kx: number) => string) =>
-        Array.from({ length: to * taps }, (_, k) => f(Math.floor(k / taps), Math.floor((k % taps) / p.ow), k % p.ow)).join('\n');
+        Array.from({ length: to * taps }, (_, k) =>
+          f(Math.floor(k / taps), Math.floor((k % taps) / p.ow), k % p.ow),
+        ).join('\n');
       // The x row at kernel row ky, as the vec4 of the lane's pixels shifted by `shift` columns (-1, 0, 1).
-      const shifted: Record<number, string> = { [-1]: 'vec4<f32>(pv.w, cv.xyz)', 0: 'cv', 1: 'vec4<f32>(cv.yzw, nv.x)' };
-      const rows = Array.from({ length: p.oh }, (_, ky) => `{
+      const shifted: Record<number, string> = {
+        [-1]: 'vec4<f32>(pv.w, cv.xyz)',
+        0: 'cv',
+        1: 'vec4<f32>(cv.yzw, nv.x)',
+      };
+      const rows = Array.from(
+        { length: p.oh },
+        (_, ky) => `{
   let iy = i32(y) + ${ky - p.padding[0]};
   let ok = iy >= 0 && iy < i32(p.h);
   let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
@@ -93,7 +117,8 @@ export function convWeightGradVariant(to: number): ConvGemmVariant {
   let pv = select(vec4<f32>(0.0), x[rb + max(q, 1u) - 1u], ok && q > 0u);
   let nv = select(vec4<f32>(0.0), x[rb + min(q + 1u, p.quads - 1u)], ok && q + 1u < p.quads);
 ${Array.from({ length: p.ow }, (_, kx) => `  let s${kx} = ${shifted[kx - p.padding[1]]};\n${Array.from({ length: to }, (_, i) => `  ${acc(i, ky, kx)} += dot(g${i}, s${kx});`).join('\n')}`).join('\n')}
-}`);
+}`,
+      );
       const nacc = to * taps;
       const body = `let s = group / p.blocks_o / p.cn;
 let rest = group % (p.blocks_o * p.cn);
@@ -142,8 +167,20 @@ if (lid.x < ${nacc}u) {
           workgroupPerItemEntry(LANES, 'p.count', body),
         ),
         uniform: layout.pack({
-          count: blocks * splits, blocks_o: blocksO, cn: p.n, o: p.o, kh: p.kh, quads, h: p.h, items, per_split: perSplit, total,
-          x_off: x.offset, w_off: w.offset, xst: x.strides, wst: w.strides,
+          count: blocks * splits,
+          blocks_o: blocksO,
+          cn: p.n,
+          o: p.o,
+          kh: p.kh,
+          quads,
+          h: p.h,
+          items,
+          per_split: perSplit,
+          total,
+          x_off: x.offset,
+          w_off: w.offset,
+          xst: x.strides,
+          wst: w.strides,
         }),
         storage: [ctx.bind(partials), ctx.bind(x), ctx.bind(w)],
         workgroups: blocks * splits,

@@ -8,7 +8,13 @@ import { type Conv2dParams, type ConvTranspose2dParams, conv2dOutHW, convTranspo
 import type { GpuContext } from '../context.js';
 import type { GpuDevice } from '../device.js';
 import type { WebGpuStorage } from '../storage.js';
-import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant, convChannelLanesVariant, convGemmVariant } from './conv-gemm.js';
+import {
+  CONV_GEOMETRY_UNIFORMS,
+  type ConvGemmProblem,
+  type ConvGemmVariant,
+  convChannelLanesVariant,
+  convGemmVariant,
+} from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
 import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
@@ -38,12 +44,24 @@ rest = rest / p.oh;
 let co = rest % p.o;
 let nb = rest / p.o;`;
 
-function run(ctx: GpuContext, kernel: string, body: string, x: View, w: View, out: WebGpuStorage, sizes: Record<string, number>): void {
+function run(
+  ctx: GpuContext,
+  kernel: string,
+  body: string,
+  x: View,
+  w: View,
+  out: WebGpuStorage,
+  sizes: Record<string, number>,
+): void {
   const t = wgslScalar(x.dtype);
   const source = kernelSource(
     `// ${kernel}: one thread per output element`,
     convLayout.declaration(),
-    [storageBinding(1, 'out', t, 'read_write'), storageBinding(2, 'x', t, 'read'), storageBinding(3, 'wt', t, 'read')].join('\n'),
+    [
+      storageBinding(1, 'out', t, 'read_write'),
+      storageBinding(2, 'x', t, 'read'),
+      storageBinding(3, 'wt', t, 'read'),
+    ].join('\n'),
     identityEpilogue(t),
     threadPerItemEntry(WORKGROUP_SIZE, 'p.count', `${outputCoords}\n${body}`),
   );
@@ -84,8 +102,23 @@ for (var ci = 0u; ci < p.cpg; ci++) {
 }
 ${storeOut('idx', 'acc')}`;
   run(ctx, `conv2d:${x.dtype}`, body, x, w, out, {
-    count, c, h, w: wd, o, oh, ow, kh, kw, cpg, opg: o / p.groups,
-    sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
+    count,
+    c,
+    h,
+    w: wd,
+    o,
+    oh,
+    ow,
+    kh,
+    kw,
+    cpg,
+    opg: o / p.groups,
+    sh: p.stride[0],
+    sw: p.stride[1],
+    ph: p.padding[0],
+    pw: p.padding[1],
+    dh: p.dilation[0],
+    dw: p.dilation[1],
   });
   return out;
 }
@@ -95,7 +128,13 @@ ${storeOut('idx', 'acc')}`;
  * Output pixel oy takes kernel tap ky from input row (oy + pad - ky * dilation) / stride when that
  * is a non-negative multiple of the stride inside the input.
  */
-function directConvTranspose2d(ctx: GpuContext, x: View, w: View, p: ConvTranspose2dParams, target?: WebGpuStorage): WebGpuStorage {
+function directConvTranspose2d(
+  ctx: GpuContext,
+  x: View,
+  w: View,
+  p: ConvTranspose2dParams,
+  target?: WebGpuStorage,
+): WebGpuStorage {
   const [n, cin, h, wd] = x.shape;
   const [, opg, kh, kw] = w.shape;
   const o = opg * p.groups;
@@ -128,8 +167,23 @@ for (var ci = 0u; ci < p.cpg; ci++) {
 }
 ${storeOut('idx', 'acc')}`;
   run(ctx, `convTranspose2d:${x.dtype}`, body, x, w, out, {
-    count, c: cin, h, w: wd, o, oh, ow, kh, kw, cpg: cin / p.groups, opg,
-    sh: p.stride[0], sw: p.stride[1], ph: p.padding[0], pw: p.padding[1], dh: p.dilation[0], dw: p.dilation[1],
+    count,
+    c: cin,
+    h,
+    w: wd,
+    o,
+    oh,
+    ow,
+    kh,
+    kw,
+    cpg: cin / p.groups,
+    opg,
+    sh: p.stride[0],
+    sw: p.stride[1],
+    ph: p.padding[0],
+    pw: p.padding[1],
+    dh: p.dilation[0],
+    dw: p.dilation[1],
   });
   return out;
 }
@@ -182,7 +236,23 @@ export function conv2dProblem(x: View, w: View, p: Conv2dParams): ConvGemmProble
   const [n, c, h, wd] = x.shape;
   const [o, cpg, kh, kw] = w.shape;
   const [oh, ow] = conv2dOutHW([h, wd], [kh, kw], p);
-  return { transposed: false, n, c, h, w: wd, o, oh, ow, kh, kw, cpg, opg: o / p.groups, stride: p.stride, padding: p.padding, dilation: p.dilation };
+  return {
+    transposed: false,
+    n,
+    c,
+    h,
+    w: wd,
+    o,
+    oh,
+    ow,
+    kh,
+    kw,
+    cpg,
+    opg: o / p.groups,
+    stride: p.stride,
+    padding: p.padding,
+    dilation: p.dilation,
+  };
 }
 
 /** convTranspose2d's geometry as a gather-form problem. */
@@ -191,8 +261,21 @@ export function convTranspose2dProblem(x: View, w: View, p: ConvTranspose2dParam
   const [, opg, kh, kw] = w.shape;
   const [oh, ow] = convTranspose2dOutHW([h, wd], [kh, kw], p);
   return {
-    transposed: true, n, c, h, w: wd, o: opg * p.groups, oh, ow, kh, kw, cpg: c / p.groups, opg,
-    stride: p.stride, padding: p.padding, dilation: p.dilation,
+    transposed: true,
+    n,
+    c,
+    h,
+    w: wd,
+    o: opg * p.groups,
+    oh,
+    ow,
+    kh,
+    kw,
+    cpg: c / p.groups,
+    opg,
+    stride: p.stride,
+    padding: p.padding,
+    dilation: p.dilation,
   };
 }
 
@@ -205,17 +288,33 @@ export function convTranspose2dProblem(x: View, w: View, p: ConvTranspose2dParam
 function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const pixels = p.n * p.oh * p.ow;
   const cpu = isCpuAdapter(ctx.gpu.adapterDescription);
-  const fewPixels = cpu && !p.transposed && p.o === p.opg ? (p.o >= 256 && pixels <= 192 ? ['lanes4x8'] : p.o >= 128 && pixels <= 128 ? ['lanes2x8'] : []) : [];
+  const fewPixels =
+    cpu && !p.transposed && p.o === p.opg
+      ? p.o >= 256 && pixels <= 192
+        ? ['lanes4x8']
+        : p.o >= 128 && pixels <= 128
+          ? ['lanes2x8']
+          : []
+      : [];
   // The subgroup form pays off once there is a whole subgroup width of input channels to broadcast
   // (the weight-gradient convolution's "channels" are the batch, often fewer).
   // At most 8 output channels (the tiny UNet's 32-px level): 16-row blocks would compute 8 clamped
   // copies, and 8-row blocks ran 1.3-3x faster in a lavapipe A/B.
   const narrow = p.opg <= 8;
-  const broadcast = cpu && ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize ? [narrow ? 'gemm8x8sg' : 'gemm16x8sg'] : [];
+  const broadcast =
+    cpu && ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize
+      ? [narrow ? 'gemm8x8sg' : 'gemm16x8sg']
+      : [];
   // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe).
   const weightGrad = ['wgrad4'];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
-  const order = [...weightGrad, ...fewPixels, ...broadcast, ...blocks, ...(cpu ? ['gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4'])];
+  const order = [
+    ...weightGrad,
+    ...fewPixels,
+    ...broadcast,
+    ...blocks,
+    ...(cpu ? ['gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4']),
+  ];
   return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p, ctx.gpu)) ?? 'direct';
 }
 
@@ -243,7 +342,10 @@ export function checkConvVariant(gpu: GpuDevice, problem: ConvGemmProblem, name:
   if (!gemm || !gemm.supports(problem, gpu)) {
     const op = problem.transposed ? 'convTranspose2d' : 'conv2d';
     const fits = convVariants.filter((v) => v.supports(problem, gpu)).map((v) => v.name);
-    throw new BackendError(`webgpu: ${op} variant '${name}' is unknown or does not support this problem; ` + `known: ${convVariants.map((v) => v.name).join(', ')} (this one fits: ${fits.join(', ')}).`);
+    throw new BackendError(
+      `webgpu: ${op} variant '${name}' is unknown or does not support this problem; ` +
+        `known: ${convVariants.map((v) => v.name).join(', ')} (this one fits: ${fits.join(', ')}).`,
+    );
   }
   return gemm;
 }
@@ -267,8 +369,23 @@ function runVariant(
 }
 
 /** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]; `variant` names an entry of convVariants. */
-export function conv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams, variant?: string, target?: WebGpuStorage): WebGpuStorage {
-  return runVariant(ctx, x, w, conv2dProblem(x, w, p), variant, (xv, wv) => directConv2d(ctx, xv, wv, p, target), target);
+export function conv2d(
+  ctx: GpuContext,
+  x: View,
+  w: View,
+  p: Conv2dParams,
+  variant?: string,
+  target?: WebGpuStorage,
+): WebGpuStorage {
+  return runVariant(
+    ctx,
+    x,
+    w,
+    conv2dProblem(x, w, p),
+    variant,
+    (xv, wv) => directConv2d(ctx, xv, wv, p, target),
+    target,
+  );
 }
 
 /** convTranspose2d: x [N, Cin, H, W], w [Cin, Cout/groups, KH, KW] -> [N, Cout, OH, OW]. */
@@ -280,5 +397,13 @@ export function convTranspose2d(
   variant?: string,
   target?: WebGpuStorage,
 ): WebGpuStorage {
-  return runVariant(ctx, x, w, convTranspose2dProblem(x, w, p), variant, (xv, wv) => directConvTranspose2d(ctx, xv, wv, p, target), target);
+  return runVariant(
+    ctx,
+    x,
+    w,
+    convTranspose2dProblem(x, w, p),
+    variant,
+    (xv, wv) => directConvTranspose2d(ctx, xv, wv, p, target),
+    target,
+  );
 }

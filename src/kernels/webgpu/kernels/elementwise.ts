@@ -3,7 +3,14 @@
 import type { DType } from '../../../tensor/dtype.js';
 import type { Shape } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
-import { type BinaryOp, binaryOps, type ElementwiseSpec, type UnaryOp, unaryOps, type WgslScalar } from '../../elementwise-ops.js';
+import {
+  type BinaryOp,
+  binaryOps,
+  type ElementwiseSpec,
+  type UnaryOp,
+  unaryOps,
+  type WgslScalar,
+} from '../../elementwise-ops.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
 import { wgslScalar } from '../wgsl.js';
@@ -96,7 +103,13 @@ export function scalarUniform(value: number, dtype: DType): { type: 'f32' | 'i32
 export function fill(ctx: GpuContext, shape: Shape, value: number, dtype: DType): WebGpuStorage {
   return stridedMap(
     ctx,
-    { kernel: `fill:${dtype}`, shape, inputs: [], expr: () => 'p.value', uniforms: { value: scalarUniform(value, dtype) } },
+    {
+      kernel: `fill:${dtype}`,
+      shape,
+      inputs: [],
+      expr: () => 'p.value',
+      uniforms: { value: scalarUniform(value, dtype) },
+    },
     dtype,
   );
 }

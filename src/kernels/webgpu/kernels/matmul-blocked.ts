@@ -34,7 +34,9 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
   const name = `rows${tm}x${tn}${subgroupA ? 'sg' : ''}`;
   return {
     name,
-    description: `register-blocked: ${tm} broadcast rows per workgroup x ${tn} columns per lane (vec4 B when aligned), ` + `no shared memory${subgroupA ? ', A loaded per subgroup and broadcast' : ''}`,
+    description:
+      `register-blocked: ${tm} broadcast rows per workgroup x ${tn} columns per lane (vec4 B when aligned), ` +
+      `no shared memory${subgroupA ? ', A loaded per subgroup and broadcast' : ''}`,
     supports: (_p, gpu) => !subgroupA || subgroupsFit(gpu, LANES),
     run(ctx, a, b, out, p) {
       const t = wgslScalar(p.dtype);
@@ -49,13 +51,17 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
       const acc = (i: number, j: number) => `c${i}_${j}`;
       // Per lane: `loads` B values per k (vec4 quads or scalars), column j of B block at `bAt(j)`.
       const loads = vecB ? tn / 4 : tn;
-      const bAt = vecB ? (j: number, k: string) => `b[bq${j} + ${k} * b_sk4]` : (j: number, k: string) => `b[bc${j} + ${k} * p.b_sk]`;
+      const bAt = vecB
+        ? (j: number, k: string) => `b[bq${j} + ${k} * b_sk4]`
+        : (j: number, k: string) => `b[bc${j} + ${k} * p.b_sk]`;
       /** One k step: load the lane's B values, multiply by each row's A value `aOf(i)`. */
       const step = (k: string, aOf: (i: number) => string) =>
         [
           ...range(loads).map((j) => `let bv${j} = ${bAt(j, k)};`),
           ...range(tm).map((i) => `let a${i} = ${aOf(i)};`),
-          ...range(tm * loads).map((x) => `${acc(Math.floor(x / loads), x % loads)} += a${Math.floor(x / loads)} * bv${x % loads};`),
+          ...range(tm * loads).map(
+            (x) => `${acc(Math.floor(x / loads), x % loads)} += a${Math.floor(x / loads)} * bv${x % loads};`,
+          ),
         ].join('\n');
       const setup = vecB
         ? `let nq = p.n / 4u;
@@ -69,17 +75,30 @@ ${lines(loads, (j) => `let bc${j} = b_base + min(n0 + ${j * LANES}u, last_n) * p
 ${lines(tm * loads, (x) => `var ${acc(Math.floor(x / loads), x % loads)} = ${t}(0);`)}`;
       // Whole subgroup-widths of k take the broadcast path; the rest (and every k without it) the per-lane one.
       const broadcastLoop = sg
-        ? subgroupShuffleLoop({ sg, counter: 'kk', limit: 'p.k', count: tm, load: (i, k) => `a[ar${i} + (${k}) * p.a_sk]`, step })
+        ? subgroupShuffleLoop({
+            sg,
+            counter: 'kk',
+            limit: 'p.k',
+            count: tm,
+            load: (i, k) => `a[ar${i} + (${k}) * p.a_sk]`,
+            step,
+          })
         : '';
       const stores = vecB
-        ? lines(tm, (i) => `if (m0 + ${i}u < p.m) {
+        ? lines(
+            tm,
+            (i) => `if (m0 + ${i}u < p.m) {
   let row = (out_base + (m0 + ${i}u) * p.n) / 4u;
 ${lines(loads, (q) => `  if (q0 + ${q * LANES}u < nq) { ${storeOut4(`row + q0 + ${q * LANES}u`, acc(i, q))} }`)}
-}`)
-        : lines(tm, (i) => `if (m0 + ${i}u < p.m) {
+}`,
+          )
+        : lines(
+            tm,
+            (i) => `if (m0 + ${i}u < p.m) {
   let row = out_base + (m0 + ${i}u) * p.n;
 ${lines(loads, (j) => `  if (n0 + ${j * LANES}u < p.n) { ${storeOut(`row + n0 + ${j * LANES}u`, acc(i, j))} }`)}
-}`);
+}`,
+          );
       const body = `let mb = group % p.blocks_m;
 let rest = group / p.blocks_m;
 let nb = rest % p.blocks_n;

@@ -105,7 +105,7 @@ export function rowsVec4Aligned(v: View, cols: number, batchStrides: readonly nu
   return (
     colStride === 1 &&
     cols % 4 === 0 &&
-    (rowStride % 4 === 0) &&
+    rowStride % 4 === 0 &&
     v.offset % 4 === 0 &&
     batchStrides.every((s) => s % 4 === 0)
   );

@@ -41,7 +41,10 @@ export function gridVariant(tm: number, tn: number): MatmulVariant {
       // Column quad q of the lane: 4 columns from n0 + 4 q, as one vec4 load or 4 clamped scalar loads.
       const bLoad = vecB
         ? (q: number, k: string) => `b[bq${q} + (${k}) * b_sk4]`
-        : (q: number, k: string) => `vec4<${t}>(${range(4).map((e) => `b[b_base + (${k}) * p.b_sk + bc${q}_${e}]`).join(', ')})`;
+        : (q: number, k: string) =>
+            `vec4<${t}>(${range(4)
+              .map((e) => `b[b_base + (${k}) * p.b_sk + bc${q}_${e}]`)
+              .join(', ')})`;
       const bSetup = vecB
         ? `let b_sk4 = p.b_sk / 4u;
 let nq = p.n / 4u;
@@ -52,7 +55,9 @@ ${lines(quads, (q) => `let bq${q} = b_base / 4u + min(n0 / 4u + ${q}u, nq - 1u);
         [
           ...range(quads).map((q) => `let bv${q} = ${bLoad(q, k)};`),
           ...range(tm).map((i) => `let a${i} = ${aOf(i)};`),
-          ...range(tm * quads).map((x) => `${acc(Math.floor(x / quads), x % quads)} += a${Math.floor(x / quads)} * bv${x % quads};`),
+          ...range(tm * quads).map(
+            (x) => `${acc(Math.floor(x / quads), x % quads)} += a${Math.floor(x / quads)} * bv${x % quads};`,
+          ),
         ].join('\n');
       // Quads are all-in or all-out when vec4 (N % 4 == 0); scalar stores check each column.
       const store = (i: number, q: number) => {
@@ -78,17 +83,23 @@ let k_whole = p.k - p.k % ${WIDTH}u;
 for (; kk < k_whole; kk += ${WIDTH}u) {
 ${lines(tm, (i) => `  let own${i} = a[ar${i} + (kk + lane) * p.a_sk];`)}
   for (var s = 0u; s < ${WIDTH}u; s++) {
-${indent(step('kk + s', (i) => `subgroupShuffle(own${i}, s)`), '    ')}
+${indent(
+  step('kk + s', (i) => `subgroupShuffle(own${i}, s)`),
+  '    ',
+)}
   }
 }
 for (; kk < p.k; kk++) {
 ${indent(step('kk', (i) => `a[ar${i} + kk * p.a_sk]`))}
 }
 let out_base = bi * p.m * p.n;
-${lines(tm, (i) => `if (m0 + ${i}u < p.m) {
+${lines(
+  tm,
+  (i) => `if (m0 + ${i}u < p.m) {
   let row = out_base + (m0 + ${i}u) * p.n;
 ${indent(lines(quads, (q) => store(i, q)))}
-}`)}`;
+}`,
+)}`;
       const kernel = `matmul:${name}:${p.dtype}${vecB ? ':vec4' : ''}`;
       ctx.dispatch({
         kernel,

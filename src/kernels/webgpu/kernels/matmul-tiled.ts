@@ -17,7 +17,9 @@ export function tiledVariant(tm: number, tn: number, bk: number, pipelined = fal
   const name = `tiled${bm}x${bn}k${bk}${pipelined ? 'p' : ''}`;
   return {
     name,
-    description: `shared-memory tiles ${bm}x${bn}, K step ${bk}, ` + `${tm}x${tn} outputs per thread${pipelined ? ', register-prefetched and bank-conflict free' : ''}`,
+    description:
+      `shared-memory tiles ${bm}x${bn}, K step ${bk}, ` +
+      `${tm}x${tn} outputs per thread${pipelined ? ', register-prefetched and bank-conflict free' : ''}`,
     supports: () => true,
     gpuOnly: true,
     run(ctx, a, b, out, p) {
@@ -36,8 +38,16 @@ export function tiledVariant(tm: number, tn: number, bk: number, pipelined = fal
         pipelined,
         t,
         k: 'p.k',
-        a: { kFastest: aSk === 1, inBounds: 'm0 + c < p.m && k0 + kk < p.k', value: 'a[a_base + (m0 + c) * p.a_sm + (k0 + kk) * p.a_sk]' },
-        b: { kFastest: bSn !== 1, inBounds: 'n0 + c < p.n && k0 + kk < p.k', value: 'b[b_base + (k0 + kk) * p.b_sk + (n0 + c) * p.b_sn]' },
+        a: {
+          kFastest: aSk === 1,
+          inBounds: 'm0 + c < p.m && k0 + kk < p.k',
+          value: 'a[a_base + (m0 + c) * p.a_sm + (k0 + kk) * p.a_sk]',
+        },
+        b: {
+          kFastest: bSn !== 1,
+          inBounds: 'n0 + c < p.n && k0 + kk < p.k',
+          value: 'b[b_base + (k0 + kk) * p.b_sk + (n0 + c) * p.b_sn]',
+        },
       });
       const body = `let tn_ = group % p.tiles_n;
 let rest = group / p.tiles_n;

@@ -11,7 +11,15 @@ import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from
 import type { WgslScalar } from '../../elementwise-ops.js';
 import { blockedVariant } from './matmul-blocked.js';
 import { gridVariant } from './matmul-grid.js';
-import { batchBases, bindings, type MatmulProblem, type MatmulVariant, matrixStrides, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
+import {
+  batchBases,
+  bindings,
+  type MatmulProblem,
+  type MatmulVariant,
+  matrixStrides,
+  rowsVec4Aligned,
+  sharedUniforms,
+} from './matmul-common.js';
 import { tiledVariant } from './matmul-tiled.js';
 import { pickVariant } from './pick-variant.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
@@ -31,7 +39,13 @@ function dispatchThreadPerItem(
 ): void {
   ctx.dispatch({
     kernel,
-    source: kernelSource(`// ${kernel}: batch rank ${k.rank}`, k.layout.declaration(), bindings(k.t), identityEpilogue(k.t), threadPerItemEntry(WORKGROUP_SIZE, 'p.count', k.body)),
+    source: kernelSource(
+      `// ${kernel}: batch rank ${k.rank}`,
+      k.layout.declaration(),
+      bindings(k.t),
+      identityEpilogue(k.t),
+      threadPerItemEntry(WORKGROUP_SIZE, 'p.count', k.body),
+    ),
     uniform: k.uniform,
     storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
     workgroups: Math.ceil(k.count / WORKGROUP_SIZE),

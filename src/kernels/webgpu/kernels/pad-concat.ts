@@ -8,7 +8,14 @@ import { fill } from './elementwise.js';
 import { stridedMapInto } from './strided-map.js';
 
 /** Copies `src` into the window of `dst` (contiguous of `dstShape`) starting at `start`. */
-function copyInto(ctx: GpuContext, kernel: string, src: View, dst: WebGpuStorage, dstShape: readonly number[], start: readonly number[]): void {
+function copyInto(
+  ctx: GpuContext,
+  kernel: string,
+  src: View,
+  dst: WebGpuStorage,
+  dstShape: readonly number[],
+  start: readonly number[],
+): void {
   const strides = contiguousStrides(dstShape);
   const offset = start.reduce((acc, s, k) => acc + s * strides[k], 0);
   stridedMapInto(ctx, { kernel, shape: src.shape, inputs: [src], expr: ([v]) => v }, { storage: dst, strides, offset });
@@ -18,7 +25,12 @@ function copyInto(ctx: GpuContext, kernel: string, src: View, dst: WebGpuStorage
  * Pads each dim by [before, after] elements of `value`. Negative widths crop, as in PyTorch's
  * F.pad: the input view is narrowed before the copy.
  */
-export function pad(ctx: GpuContext, x: View, widths: readonly (readonly [number, number])[], value: number): WebGpuStorage {
+export function pad(
+  ctx: GpuContext,
+  x: View,
+  widths: readonly (readonly [number, number])[],
+  value: number,
+): WebGpuStorage {
   const outShape = x.shape.map((d, k) => d + widths[k][0] + widths[k][1]);
   const out = fill(ctx, outShape, value, x.dtype);
   if (sizeOf(outShape) === 0) return out;
@@ -30,7 +42,14 @@ export function pad(ctx: GpuContext, x: View, widths: readonly (readonly [number
     return Math.max(0, d - cropBefore - cropAfter);
   });
   const inner: View = { storage: x.storage, dtype: x.dtype, shape, strides: x.strides, offset };
-  copyInto(ctx, `pad:${x.dtype}`, inner, out, outShape, widths.map(([before]) => Math.max(0, before)));
+  copyInto(
+    ctx,
+    `pad:${x.dtype}`,
+    inner,
+    out,
+    outShape,
+    widths.map(([before]) => Math.max(0, before)),
+  );
   return out;
 }
 
@@ -55,9 +74,22 @@ export function concat(ctx: GpuContext, xs: readonly View[], axis: number): WebG
     if (byRange[i]) {
       const bytes = sizeOf(x.shape) * DEVICE_BYTES_PER_ELEMENT;
       const src = (x.storage as WebGpuStorage).buffer;
-      ctx.dispatcher.copy(src, x.offset * DEVICE_BYTES_PER_ELEMENT, out.buffer, at * inner * DEVICE_BYTES_PER_ELEMENT, bytes);
+      ctx.dispatcher.copy(
+        src,
+        x.offset * DEVICE_BYTES_PER_ELEMENT,
+        out.buffer,
+        at * inner * DEVICE_BYTES_PER_ELEMENT,
+        bytes,
+      );
     } else {
-      copyInto(ctx, `concat:${x.dtype}`, x, out, outShape, outShape.map((_, k) => (k === axis ? at : 0)));
+      copyInto(
+        ctx,
+        `concat:${x.dtype}`,
+        x,
+        out,
+        outShape,
+        outShape.map((_, k) => (k === axis ? at : 0)),
+      );
     }
     at += x.shape[axis];
   });

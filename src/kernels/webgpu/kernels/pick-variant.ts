@@ -27,21 +27,33 @@ export interface VariantQuestion<P, V extends TunableVariant<P>> {
 }
 
 /** Elements a view can touch (offset + the farthest element + 1): the size of a scratch copy. */
-export const viewExtent = (v: View): number => v.offset + v.shape.reduce((acc, d, i) => acc + (d - 1) * Math.abs(v.strides[i]), 0) + 1;
+export const viewExtent = (v: View): number =>
+  v.offset + v.shape.reduce((acc, d, i) => acc + (d - 1) * Math.abs(v.strides[i]), 0) + 1;
 
 /** The name of the variant to run for `p` (see Tuner.choose). */
-export function pickVariant<P, V extends TunableVariant<P>>(ctx: GpuContext, a: View, b: View, p: P, q: VariantQuestion<P, V>): string {
+export function pickVariant<P, V extends TunableVariant<P>>(
+  ctx: GpuContext,
+  a: View,
+  b: View,
+  p: P,
+  q: VariantQuestion<P, V>,
+): string {
   const candidates = tuningCandidates(ctx.gpu.adapterDescription, q.supported);
-  return tunerFor(ctx).choose(q.shapeClass, candidates.map((v) => v.name), q.fallback, () => {
-    const sa = ctx.alloc(a.dtype, viewExtent(a));
-    const sb = ctx.alloc(b.dtype, viewExtent(b));
-    const out = ctx.alloc(a.dtype, q.outElements);
-    const va = { ...a, storage: sa };
-    const vb = { ...b, storage: sb };
-    return {
-      candidates: candidates.map((v) => ({ name: v.name, record: () => v.run(ctx, va, vb, out, p) })),
-      flops: q.flops,
-      cleanup: () => [sa, sb, out].forEach((s) => ctx.release(s)),
-    };
-  });
+  return tunerFor(ctx).choose(
+    q.shapeClass,
+    candidates.map((v) => v.name),
+    q.fallback,
+    () => {
+      const sa = ctx.alloc(a.dtype, viewExtent(a));
+      const sb = ctx.alloc(b.dtype, viewExtent(b));
+      const out = ctx.alloc(a.dtype, q.outElements);
+      const va = { ...a, storage: sa };
+      const vb = { ...b, storage: sb };
+      return {
+        candidates: candidates.map((v) => ({ name: v.name, record: () => v.run(ctx, va, vb, out, p) })),
+        flops: q.flops,
+        cleanup: () => [sa, sb, out].forEach((s) => ctx.release(s)),
+      };
+    },
+  );
 }

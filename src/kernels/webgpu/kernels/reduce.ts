@@ -185,14 +185,26 @@ out[idx] = combine(combine(a0, a1), combine(a2, a3));`;
 
 /** Whether every row of `l` is contiguous and 4-aligned, so a thread can read it as vec4. */
 const vec4Rows = (l: RowLayout, xOffset: number): boolean =>
-  l.red.shape.length === 1 && l.red.strides[0][0] === 1 && l.nRed % 4 === 0 && l.nRed >= 16 && xOffset % 4 === 0 && l.kept.strides[0].every((s) => s % 4 === 0);
+  l.red.shape.length === 1 &&
+  l.red.strides[0][0] === 1 &&
+  l.nRed % 4 === 0 &&
+  l.nRed >= 16 &&
+  xOffset % 4 === 0 &&
+  l.kept.strides[0].every((s) => s % 4 === 0);
 
 /**
  * Contiguous rows on CPU adapters: one thread per row chunk reading vec4 (a quarter of the
  * bounds-checked loads of the scalar kernels, and no barriers), chunks cut so that about
  * CPU_ADAPTER_MIN_ROWS threads run; a second pass combines the chunks of each row.
  */
-function reduceVec4Rows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtype: DType, l: RowLayout, xOffset: number): WebGpuStorage {
+function reduceVec4Rows(
+  ctx: GpuContext,
+  op: ReduceOp,
+  x: View | WebGpuStorage,
+  dtype: DType,
+  l: RowLayout,
+  xOffset: number,
+): WebGpuStorage {
   const t = wgslScalar(dtype);
   // Rows shorter than LONG_ROW stay whole: a second dispatch costs more than it saves there.
   const wanted = l.nOut >= CPU_ADAPTER_MIN_ROWS || l.nRed < LONG_ROW ? 1 : Math.ceil(CPU_ADAPTER_MIN_ROWS / l.nOut);
@@ -214,7 +226,14 @@ function reduceVec4Rows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, 
 }
 
 /** The second pass of a split reduction: `partial` is a contiguous [nOut, parts] array, reduced over its last axis (and released). */
-function combineParts(ctx: GpuContext, op: ReduceOp, partial: WebGpuStorage, dtype: DType, nOut: number, parts: number): WebGpuStorage {
+function combineParts(
+  ctx: GpuContext,
+  op: ReduceOp,
+  partial: WebGpuStorage,
+  dtype: DType,
+  nOut: number,
+  parts: number,
+): WebGpuStorage {
   if (parts === 1) return partial;
   const second: RowLayout = {
     kept: { shape: nOut > 1 ? [nOut] : [], strides: [nOut > 1 ? [parts] : []] },
@@ -227,7 +246,13 @@ function combineParts(ctx: GpuContext, op: ReduceOp, partial: WebGpuStorage, dty
   return out;
 }
 
-function workgroupPerChunkSource(kernel: string, op: ReduceOp, t: WgslScalar, l: RowLayout, layout: UniformLayout): string {
+function workgroupPerChunkSource(
+  kernel: string,
+  op: ReduceOp,
+  t: WgslScalar,
+  l: RowLayout,
+  layout: UniformLayout,
+): string {
   const wg = REDUCE_WORKGROUP_SIZE;
   const body = `let row = group / p.splits;
 let part = group % p.splits;
@@ -271,7 +296,10 @@ function splitInnermost(l: RowLayout): { first: RowLayout; second: RowLayout } |
   const outer = l.nRed / inner;
   return {
     first: {
-      kept: { shape: [...l.kept.shape, ...l.red.shape.slice(0, -1)], strides: [[...l.kept.strides[0], ...l.red.strides[0].slice(0, -1)]] },
+      kept: {
+        shape: [...l.kept.shape, ...l.red.shape.slice(0, -1)],
+        strides: [[...l.kept.strides[0], ...l.red.strides[0].slice(0, -1)]],
+      },
       red: { shape: [inner], strides: [[l.red.strides[0][r - 1]]] },
       nOut: l.nOut * outer,
       nRed: inner,
@@ -293,7 +321,14 @@ export function reduce(ctx: GpuContext, op: ReduceOp, x: View, axes: readonly nu
   return reduceRows(ctx, effective, x, x.dtype, rows, x.offset);
 }
 
-function reduceRows(ctx: GpuContext, op: ReduceOp, x: View | WebGpuStorage, dtype: DType, l: RowLayout, xOffset: number): WebGpuStorage {
+function reduceRows(
+  ctx: GpuContext,
+  op: ReduceOp,
+  x: View | WebGpuStorage,
+  dtype: DType,
+  l: RowLayout,
+  xOffset: number,
+): WebGpuStorage {
   const t = wgslScalar(dtype);
   const kernelBase = `reduce:${op}:${dtype}`;
   if (l.nOut === 0) return ctx.alloc(dtype, 0);
@@ -382,6 +417,12 @@ out[idx] = i32(best_i);`;
     `${storageBinding(1, 'out', 'i32', 'read_write')}\n${storageBinding(2, 'x', t, 'read')}`,
     threadPerItemEntry(REDUCE_WORKGROUP_SIZE, 'p.n_out', body),
   );
-  ctx.dispatch({ kernel, source, uniform, storage: [ctx.bind(out), ctx.bind(x)], workgroups: Math.ceil(l.nOut / REDUCE_WORKGROUP_SIZE) });
+  ctx.dispatch({
+    kernel,
+    source,
+    uniform,
+    storage: [ctx.bind(out), ctx.bind(x)],
+    workgroups: Math.ceil(l.nOut / REDUCE_WORKGROUP_SIZE),
+  });
   return out;
 }

@@ -76,7 +76,9 @@ export function softmax(ctx: GpuContext, x: View): WebGpuStorage {
   if (size === 0) return out;
   // The kernels index rows densely: copy strided views (transposes, broadcasts) first.
   const dense = isContiguous(x.shape, x.strides) ? null : copy(ctx, x);
-  const src: View = dense ? { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 } : x;
+  const src: View = dense
+    ? { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }
+    : x;
   const rows = size / n;
   const cpuAdapter = ctx.threadPerRow;
   ctx.dispatch({

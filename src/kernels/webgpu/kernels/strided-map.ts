@@ -69,7 +69,12 @@ const LANES = 4;
  * must not index inputs itself. lavapipe scalarizes every storage load with a bounds check, so a
  * vec4 load is ~4x cheaper per element, and the index arithmetic runs once per 4 elements.
  */
-function laneReads(shape: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[], usesOffsets: boolean): LaneRead[] | undefined {
+function laneReads(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+  offsets: readonly number[],
+  usesOffsets: boolean,
+): LaneRead[] | undefined {
   const rank = shape.length;
   if (usesOffsets || rank === 0 || shape[rank - 1] % LANES !== 0) return undefined;
   const read = (st: readonly number[], off: number): LaneRead => {
@@ -87,14 +92,27 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
   const n = sizeOf(spec.shape);
   if (n === 0) return;
   const operands = [target, ...spec.inputs];
-  const merged = coalesce(spec.shape, operands.map((o) => o.strides));
+  const merged = coalesce(
+    spec.shape,
+    operands.map((o) => o.strides),
+  );
   const rank = merged.shape.length;
   checkRank(spec.kernel, rank);
   const contiguous = merged.strides.map((s) => isContiguous(merged.shape, s));
   const scalars: WgslScalar[] = [wgslScalar(target.storage.dtype), ...spec.inputs.map((v) => wgslScalar(v.dtype))];
   const marker = '@offset@';
-  const usesOffsets = spec.expr(spec.inputs.map(() => 'x'), spec.inputs.map(() => marker)).includes(marker);
-  const lanes = laneReads(merged.shape, merged.strides, operands.map((o) => o.offset), usesOffsets);
+  const usesOffsets = spec
+    .expr(
+      spec.inputs.map(() => 'x'),
+      spec.inputs.map(() => marker),
+    )
+    .includes(marker);
+  const lanes = laneReads(
+    merged.shape,
+    merged.strides,
+    operands.map((o) => o.offset),
+    usesOffsets,
+  );
 
   const fields: Record<string, UniformType> = { n: 'u32' };
   const values: UniformValues = { n: lanes ? n / LANES : n };
@@ -122,19 +140,31 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
 
   // The element this thread maps first: idx itself, or 4 * idx in the vectorized map.
   const first = lanes ? 'e' : 'idx';
-  const offsets = operands.map((_, j) => (contiguous[j] ? `p.off${j} + ${first}` : stridedOffset(rank, `st${j}`, `p.off${j}`)));
+  const offsets = operands.map((_, j) =>
+    contiguous[j] ? `p.off${j} + ${first}` : stridedOffset(rank, `st${j}`, `p.off${j}`),
+  );
   const body = [
     lanes ? `let e = idx * ${LANES}u;` : '',
     contiguous.some((c) => !c) ? coordsFromIndex(first, rank, 'shape') : '',
     ...offsets.map((expr, j) => `let o${j} = ${expr};`),
-    ...(lanes ? vectorBody(spec, scalars, lanes) : [`out0[o0] = ${spec.expr(spec.inputs.map((_, i) => `in${i + 1}[o${i + 1}]`), spec.inputs.map((_, i) => `o${i + 1}`))};`]),
+    ...(lanes
+      ? vectorBody(spec, scalars, lanes)
+      : [
+          `out0[o0] = ${spec.expr(
+            spec.inputs.map((_, i) => `in${i + 1}[o${i + 1}]`),
+            spec.inputs.map((_, i) => `o${i + 1}`),
+          )};`,
+        ]),
   ]
     .filter((l) => l.length > 0)
     .join('\n');
   const binding = (j: number, name: string, access: 'read' | 'read_write'): string =>
-    lanes?.[j] === 'vec' ? `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<vec4<${scalars[j]}>>;` : storageBinding(j + 1, name, scalars[j], access);
+    lanes?.[j] === 'vec'
+      ? `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<vec4<${scalars[j]}>>;`
+      : storageBinding(j + 1, name, scalars[j], access);
   const source = kernelSource(
-    `// ${spec.kernel}: strided map, rank ${rank}, contiguous operands ` + `[${contiguous.join(', ')}]${lanes ? `, ${LANES} elements per thread [${lanes.join(', ')}]` : ''}`,
+    `// ${spec.kernel}: strided map, rank ${rank}, contiguous operands ` +
+      `[${contiguous.join(', ')}]${lanes ? `, ${LANES} elements per thread [${lanes.join(', ')}]` : ''}`,
     spec.prelude ?? '',
     layout.declaration(),
     [binding(0, 'out0', 'read_write'), ...spec.inputs.map((_, i) => binding(i + 1, `in${i + 1}`, 'read'))].join('\n'),
@@ -158,6 +188,10 @@ function vectorBody(spec: StridedMapSpec, scalars: readonly WgslScalar[], lanes:
     const at = (k: number) => `in${j}[o${j} + ${k}u * p.inner${j}]`;
     return `let v${j} = vec4<${scalars[j]}>(${[0, 1, 2, 3].map(at).join(', ')});`;
   });
-  const lane = (k: number): string => spec.expr(spec.inputs.map((_, i) => (lanes[i + 1] === 'splat' ? `v${i + 1}` : `v${i + 1}[${k}]`)), []);
+  const lane = (k: number): string =>
+    spec.expr(
+      spec.inputs.map((_, i) => (lanes[i + 1] === 'splat' ? `v${i + 1}` : `v${i + 1}[${k}]`)),
+      [],
+    );
   return [...loads, `out0[o0 / ${LANES}u] = vec4<${scalars[0]}>(${[0, 1, 2, 3].map(lane).join(', ')});`];
 }

@@ -24,7 +24,13 @@ export function take(ctx: GpuContext, x: View, indices: View, axis: number): Web
   const xStrides = [...x.strides.slice(0, axis), ...zeros(ir), ...x.strides.slice(axis + 1)];
   const idxStrides = [...zeros(axis), ...indices.strides, ...zeros(x.shape.length - axis - 1)];
   const xOverOut: View = { storage: x.storage, dtype: x.dtype, shape: outShape, strides: xStrides, offset: x.offset };
-  const idxOverOut: View = { storage: indices.storage, dtype: indices.dtype, shape: outShape, strides: idxStrides, offset: indices.offset };
+  const idxOverOut: View = {
+    storage: indices.storage,
+    dtype: indices.dtype,
+    shape: outShape,
+    strides: idxStrides,
+    offset: indices.offset,
+  };
   if (sizeOf(outShape) === 0) return ctx.alloc(x.dtype, 0);
   return stridedMap(
     ctx,

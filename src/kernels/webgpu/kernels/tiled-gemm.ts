@@ -73,7 +73,9 @@ const tileCoords = (tile: Tile, l: string): string => {
 const tileSlot = (tile: Tile): string => `${tile.name}[kk * ${tile.cols / 4}u + c / 4u][c % 4u]`;
 const loadsPerThread = (tile: Tile): number => (tile.cols * tile.bk) / TILE_THREADS;
 const guarded = (tile: Tile, target: string): string =>
-  tile.op.inBounds === 'true' ? `${target} = ${tile.op.value};` : `${target} = ${tile.t}(0);\n    if (${tile.op.inBounds}) { ${target} = ${tile.op.value}; }`;
+  tile.op.inBounds === 'true'
+    ? `${target} = ${tile.op.value};`
+    : `${target} = ${tile.t}(0);\n    if (${tile.op.inBounds}) { ${target} = ${tile.op.value}; }`;
 
 /** Statements loading one tile from global memory straight into workgroup memory. */
 const tileLoad = (tile: Tile): string => `for (var l = 0u; l < ${loadsPerThread(tile)}u; l++) {
@@ -103,16 +105,22 @@ function tileFetch(tile: Tile, reg: string): { declare: string; fetch: string; s
  * `lid` in scope) and `store` (writes the accumulators). Pipelined, each thread owns vec4 groups
  * 64 apart rather than adjacent ones, so the 16 threads of a row read consecutive vec4s of a tile.
  */
-export function tiledGemm(s: TiledGemmSpec): { workgroupMemory: string; product: string; store: (o: TiledStore) => string } {
+export function tiledGemm(s: TiledGemmSpec): {
+  workgroupMemory: string;
+  product: string;
+  store: (o: TiledStore) => string;
+} {
   const bm = TILE_SIDE * s.tm;
   const bn = TILE_SIDE * s.tn;
   const aq = s.tm / 4;
   const bq = s.tn / 4;
   const acc = (i: number, q: number) => `c${i}_${q}`;
   // Which vec4 of a tile row thread (tx or ty) reads as its q-th: adjacent, or TILE_SIDE apart.
-  const slot = (thread: string, q: number, per: number) => (s.pipelined ? `${q * TILE_SIDE}u + ${thread}` : `${thread} * ${per}u + ${q}u`);
+  const slot = (thread: string, q: number, per: number) =>
+    s.pipelined ? `${q * TILE_SIDE}u + ${thread}` : `${thread} * ${per}u + ${q}u`;
   // The first tile row/column of this thread's q-th vec4 group, relative to m0 / n0.
-  const offset = (thread: string, q: number, per: number) => (s.pipelined ? `${q * TILE_SIDE * 4}u + ${thread} * 4u` : `${thread} * ${per * 4}u + ${q * 4}u`);
+  const offset = (thread: string, q: number, per: number) =>
+    s.pipelined ? `${q * TILE_SIDE * 4}u + ${thread} * 4u` : `${thread} * ${per * 4}u + ${q * 4}u`;
   const aTile: Tile = { name: 'As', cols: bm, bk: s.bk, op: s.a, t: s.t };
   const bTile: Tile = { name: 'Bs', cols: bn, bk: s.bk, op: s.b, t: s.t };
   const multiply = `for (var kk = 0u; kk < ${s.bk}u; kk++) {
@@ -160,9 +168,11 @@ ${kLoop}`;
   const store = (o: TiledStore): string => {
     const col = (q: number, j: number) => `col${q}_${j}`;
     const columns = range(bq).flatMap((q) =>
-      range(4).map((j) => `let ${col(q, j)} = n0 + ${offset('tx', q, bq)} + ${j}u;
+      range(4).map(
+        (j) => `let ${col(q, j)} = n0 + ${offset('tx', q, bq)} + ${j}u;
 let ok${q}_${j} = ${o.colValid(col(q, j))};
-let cb${q}_${j} = ${o.colBase(col(q, j))};`),
+let cb${q}_${j} = ${o.colBase(col(q, j))};`,
+      ),
     );
     const rows = lines(s.tm, (i) => {
       const row = `m0 + ${offset('ty', Math.floor(i / 4), aq)} + ${i % 4}u`;
