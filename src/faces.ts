@@ -14,7 +14,14 @@ export {
   type FaceSample,
   type FaceBatch,
   type FaceBatchOptions,
+  type FaceStyle,
 } from './data/faces.js';
+export {
+  type CartoonFaceParams,
+  type CartoonIdentity,
+  type CartoonNuisance,
+  type HairStyle as CartoonHairStyle,
+} from './data/cartoon-face-params.js';
 export {
   sampleIdentity,
   sampleNuisance,
