@@ -8,7 +8,7 @@ import { Draws } from './draws.js';
 import type { Rgb } from './face-params.js';
 
 /** Hair styles, from none to shoulder length. */
-type HairStyle = 'bald' | 'short' | 'medium' | 'long';
+export type HairStyle = 'bald' | 'short' | 'medium' | 'long';
 
 /**
  * Identity parameters, in face coordinates: the image spans [-1, 1] in u (right) and v (down)
