@@ -204,12 +204,13 @@ async function runNetworks(): Promise<number> {
     }
     if (!args.filter || 'profiles'.includes(args.filter)) {
       const { sft, lrpo } = await stepProfiles();
+      // The demo's LRPO scale, named from its config so the heading follows it.
+      const { trainConfig } = await import('../src/cli/commands/train.js');
+      const c = trainConfig('lrpo', {});
+      const lrpoTitle = `LRPO step (demo: B=${c.inputsPerBatch}, K=${c.groupSize}, ${c.sampling.steps} DDIM steps, ${c.stepsPerUpdate || 'all'} trained per update)`;
       writeFileSync(
         join(outDir, `${adapterSlug(adapter)}-profiles.md`),
-        renderProfiles(adapter, {
-          'tiny UNet SFT step (batch 16, 32 px)': sft,
-          'LRPO step (demo: B=2, K=4, 10 DDIM steps)': lrpo,
-        }),
+        renderProfiles(adapter, { 'tiny UNet SFT step (batch 16, 32 px)': sft, [lrpoTitle]: lrpo }),
       );
     }
     console.log(`wrote ${base}.{json,md}${failed ? `; ${failed} peer check(s) FAILED` : ''}`);
