@@ -3,7 +3,7 @@
 //   npx tsx scripts/time-unet.ts [preset=tiny] [batch=8] [size=32] [repeats=3] [backends=webgpu,cpu]
 // Prints the cold first call (includes WGSL pipeline compilation) and the median of the warm repeats.
 import * as T from '../src/index.js';
-import { UNET_PRESETS, unetApply, unetInit, unetStats, type UNetConfig, type UNetParams } from '../src/models/index.js';
+import { UNET_PRESETS, unetApply, unetInit, unetStats, type UNetConfig, type UNetParams } from '../src/nn.js';
 
 const [presetArg = 'tiny', batchArg = '8', sizeArg = '32', repeatsArg = '3', backendsArg = 'webgpu,cpu'] =
   process.argv.slice(2);

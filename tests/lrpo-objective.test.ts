@@ -23,7 +23,7 @@ import {
   stepAdvantages,
   stepColumn,
   trainedSteps,
-} from '../src/lrpo/index.js';
+} from '../src/lrpo.js';
 import { expectClose, runOnBoth, useBackends } from './support/backends.js';
 
 useBackends();

@@ -14,7 +14,7 @@ import {
   gaussianLogProb,
   scaledLinearSchedule,
   type DdimPlan,
-} from '../src/models/diffusion/index.js';
+} from '../src/nn.js';
 import { useBackends } from './support/backends.js';
 import { oracleModel, toyModel, toyParams, TOY_T, type ToyParams } from './support/diffusion-toys.js';
 

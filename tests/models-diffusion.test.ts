@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { epsLoss, qSample, sampleTimesteps, scaledLinearSchedule } from '../src/models/diffusion/index.js';
+import { epsLoss, qSample, sampleTimesteps, scaledLinearSchedule } from '../src/nn.js';
 import { useBackends } from './support/backends.js';
 import { toyModel, toyParams, TOY_T } from './support/diffusion-toys.js';
 

@@ -26,7 +26,7 @@ import {
   timeMlpInit,
   upsampleApply,
   type AttentionParams,
-} from '../src/models/index.js';
+} from '../src/nn.js';
 import { expectClose, useBackends } from './support/backends.js';
 
 useBackends();

@@ -9,12 +9,12 @@ import {
   unetApply,
   unetInit,
   unetModel,
-  unetPlan,
   unetSpec,
   unetStats,
   type UNetConfig,
   type UNetParams,
-} from '../src/models/index.js';
+} from '../src/nn.js';
+import { unetPlan } from '../src/models/unet-config.js';
 import { expectClose, useBackends } from './support/backends.js';
 
 useBackends();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { backendFor } from '../src/tensor/backends.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
-import { UNET_PRESETS, unetApply, unetInit } from '../src/models/index.js';
+import { UNET_PRESETS, unetApply, unetInit } from '../src/nn.js';
 import { activeProfile } from '../src/profile/recorder.js';
 import { useBackends } from './support/backends.js';
 

@@ -8,7 +8,7 @@ import * as T from '../../src/index.js';
 import { generateFace } from '../../src/data/faces.js';
 import { faceEmbedding, loadFaceRecognitionParams } from '../../src/metrics/face-embedding/face-recognition-net.js';
 import { faceLandmarks68, loadFaceLandmarkParams } from '../../src/metrics/face-landmarks/face-landmark-net.js';
-import { UNET_PRESETS, unetApply, unetInit, type UNetConfig } from '../../src/models/index.js';
+import { UNET_PRESETS, unetApply, unetInit, type UNetConfig } from '../../src/nn.js';
 import { summarize, type Stats } from '../timing.js';
 import { loadFacePeer, type FaceNetName } from './face-peer.js';
 import { findTorch, runTorchUnet, withScratch } from './torch-peer.js';

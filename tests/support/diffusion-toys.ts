@@ -2,7 +2,7 @@
 // (for gradients and backend comparisons) and an oracle that knows x0 (for closed-form paths).
 import * as T from '../../src/index.js';
 import type { Tensor } from '../../src/index.js';
-import type { NoiseSchedule } from '../../src/models/diffusion/index.js';
+import type { NoiseSchedule } from '../../src/nn.js';
 
 /** The T of the schedules the toy model is used with (it scales t by 1/T). */
 export const TOY_T = 1000;
