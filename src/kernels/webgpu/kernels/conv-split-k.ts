@@ -14,14 +14,17 @@ import type { ConvGemmProblem } from './conv-gemm.js';
 
 /** Workgroups a split launch aims for: a few per lavapipe thread; enough to fill a GPU's cores. */
 const TARGET_WORKGROUPS = { cpu: 16, gpu: 512 } as const;
+
+/** The workgroup count a split launch on this adapter aims for (split-K here, the wgrad kernels' splits). */
+export const targetWorkgroups = (ctx: GpuContext): number =>
+  isCpuAdapter(ctx.gpu.adapterDescription) ? TARGET_WORKGROUPS.cpu : TARGET_WORKGROUPS.gpu;
 /** Largest scratch buffer of partial sums, in elements (64 MiB of float32). */
 const MAX_PARTIAL_ELEMENTS = 16 * 1024 * 1024;
 const WORKGROUP = 64;
 
 /** How many ways to split the kernel rows of `p`, given `blocks` workgroups per split and `total` outputs. */
 export function splitCount(ctx: GpuContext, p: ConvGemmProblem, blocks: number, total: number): number {
-  const target = isCpuAdapter(ctx.gpu.adapterDescription) ? TARGET_WORKGROUPS.cpu : TARGET_WORKGROUPS.gpu;
-  const wanted = Math.ceil(target / Math.max(blocks, 1));
+  const wanted = Math.ceil(targetWorkgroups(ctx) / Math.max(blocks, 1));
   const fits = Math.floor(MAX_PARTIAL_ELEMENTS / Math.max(total, 1));
   const splits = Math.max(1, Math.min(wanted, p.kh, fits));
   // Equal row counts per split, so no split is empty: kh = 32 split 12 ways is 11 splits of 3.

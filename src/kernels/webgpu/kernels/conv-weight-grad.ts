@@ -12,15 +12,12 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import type { WebGpuStorage } from '../storage.js';
-import { isCpuAdapter } from '../tuning.js';
 import { indent, kernelSource, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
 import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
-import { sumSplits } from './conv-split-k.js';
+import { sumSplits, targetWorkgroups } from './conv-split-k.js';
 import * as elementwise from './elementwise.js';
 
 const LANES = 64;
-/** Workgroups a launch aims for (splitting the reduction to get there): see conv-split-k.ts. */
-const TARGET_WORKGROUPS = { cpu: 16, gpu: 512 } as const;
 /** Fewest vec4 items (4 pixels each) per lane per split: below this, the final sums cost more than they save. */
 const MIN_ITEMS_PER_LANE = 4;
 
@@ -88,10 +85,9 @@ export function convWeightGradVariant(to: number): ConvGemmVariant {
       const items = p.cpg * p.kh * quads;
       const blocksO = Math.ceil(p.o / to);
       const blocks = blocksO * p.n;
-      const target = isCpuAdapter(ctx.gpu.adapterDescription) ? TARGET_WORKGROUPS.cpu : TARGET_WORKGROUPS.gpu;
       const splits = Math.max(
         1,
-        Math.min(Math.ceil(target / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))),
+        Math.min(Math.ceil(targetWorkgroups(ctx) / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))),
       );
       const perSplit = Math.ceil(items / splits);
       const total = p.n * p.o * p.oh * p.ow;

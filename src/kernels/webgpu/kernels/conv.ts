@@ -296,11 +296,11 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
           ? ['lanes2x8']
           : []
       : [];
-  // The subgroup form pays off once there is a whole subgroup width of input channels to broadcast
-  // (the weight-gradient convolution's "channels" are the batch, often fewer).
   // At most 8 output channels (the tiny UNet's 32-px level): 16-row blocks would compute 8 clamped
   // copies, and 8-row blocks ran 1.3-3x faster in a lavapipe A/B.
   const narrow = p.opg <= 8;
+  // The subgroup form pays off once there is a whole subgroup width of input channels to broadcast
+  // (the weight-gradient convolution's "channels" are the batch, often fewer).
   const broadcast =
     cpu && ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize
       ? [narrow ? 'gemm8x8sg' : 'gemm16x8sg']
