@@ -8,21 +8,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import { ablate, type AblateOptions } from '../src/cli/commands/ablate.js';
-import type { UNetConfig } from '../src/models/unet.js';
+import { MICRO_UNET as MICRO } from './support/micro-policy.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
 
-const MICRO: UNetConfig = {
-  imageChannels: 3,
-  baseChannels: 4,
-  channelMults: [1, 2],
-  numResBlocks: 1,
-  attentionAtLowest: false,
-  heads: 1,
-  groups: 2,
-  timeEmbedDim: 8,
-};
 let options: AblateOptions;
 
 beforeAll(async () => {

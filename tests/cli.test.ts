@@ -9,19 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import * as F from '../src/faces.js';
-import type { UNetConfig } from '../src/models/unet.js';
+import { MICRO_UNET as MICRO } from './support/micro-policy.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const MICRO: UNetConfig = {
-  imageChannels: 3,
-  baseChannels: 4,
-  channelMults: [1, 2],
-  numResBlocks: 1,
-  attentionAtLowest: false,
-  heads: 1,
-  groups: 2,
-  timeEmbedDim: 8,
-};
 let dir: string;
 let micro: string;
 

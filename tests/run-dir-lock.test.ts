@@ -15,21 +15,11 @@ import { openRun, RunDirError } from '../src/train/run-dir.js';
 import { LOCK_FILE } from '../src/train/run-lock.js';
 import { sftOptimizer, DEFAULT_SFT_CONFIG } from '../src/train/sft.js';
 import { initTrainState, disposeState } from '../src/train/state.js';
-import type { UNetConfig } from '../src/models/unet.js';
+import { MICRO_UNET as MICRO } from './support/micro-policy.js';
 
 const root = mkdtempSync(join(tmpdir(), 'run-lock-'));
 let n = 0;
 const fresh = () => join(root, `run${n++}`);
-const MICRO: UNetConfig = {
-  imageChannels: 3,
-  baseChannels: 4,
-  channelMults: [1, 2],
-  numResBlocks: 1,
-  attentionAtLowest: false,
-  heads: 1,
-  groups: 2,
-  timeEmbedDim: 8,
-};
 
 /** Writes `<dir>/run.lock` as a process with `pid` would have. */
 function lockAs(dir: string, pid: number): void {
