@@ -8,7 +8,7 @@
 // workgroup (lane c of subgroup r is invocation 8 r + c), which is what lavapipe does on AVX2.
 import { BackendError } from '../../../tensor/errors.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
-import { indent, kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
+import { indent, kernelSource, subgroupShuffleLoop, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, type MatmulVariant, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
 
 const LANES = 64;
@@ -79,16 +79,7 @@ ${lines(tm, (i) => `let ar${i} = a_base + min(m0 + ${i}u, last_m) * p.a_sm;`)}
 ${bSetup}
 ${lines(tm * quads, (x) => `var ${acc(Math.floor(x / quads), x % quads)} = vec4<${t}>(0);`)}
 var kk = 0u;
-let k_whole = p.k - p.k % ${WIDTH}u;
-for (; kk < k_whole; kk += ${WIDTH}u) {
-${lines(tm, (i) => `  let own${i} = a[ar${i} + (kk + lane) * p.a_sk];`)}
-  for (var s = 0u; s < ${WIDTH}u; s++) {
-${indent(
-  step('kk + s', (i) => `subgroupShuffle(own${i}, s)`),
-  '    ',
-)}
-  }
-}
+${subgroupShuffleLoop({ sg: WIDTH, counter: 'kk', limit: 'p.k', count: tm, load: (i, k) => `a[ar${i} + (${k}) * p.a_sk]`, step })}
 for (; kk < p.k; kk++) {
 ${indent(step('kk', (i) => `a[ar${i} + kk * p.a_sk]`))}
 }
@@ -109,7 +100,7 @@ ${indent(lines(quads, (q) => store(i, q)))}
           layout.declaration(),
           bindings(t, { out: vecB, b: vecB }),
           identityEpilogue(t),
-          workgroupPerItemEntry(LANES, 'p.count', body),
+          workgroupPerItemEntry(LANES, 'p.count', body, true),
         ),
         uniform,
         storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
