@@ -171,7 +171,7 @@ async function runSuite(): Promise<number> {
 async function runNetworks(): Promise<number> {
   const { setBackend, shutdown, backendInfo } = await import('../src/index.js');
   const { networkRows } = await import('./networks/suite.js');
-  const { stepProfiles } = await import('./networks/lrpo-step.js');
+  const { stepProfiles, lrpoStepTitle } = await import('./networks/lrpo-step.js');
   const { writeNetworkResults, renderProfiles } = await import('./networks/report.js');
   await setBackend('cpu');
   await setBackend('webgpu');
@@ -204,13 +204,9 @@ async function runNetworks(): Promise<number> {
     }
     if (!args.filter || 'profiles'.includes(args.filter)) {
       const { sft, lrpo } = await stepProfiles();
-      // The demo's LRPO scale, named from its config so the heading follows it.
-      const { trainConfig } = await import('../src/cli/commands/train.js');
-      const c = trainConfig('lrpo', {});
-      const lrpoTitle = `LRPO step (demo: B=${c.inputsPerBatch}, K=${c.groupSize}, ${c.sampling.steps} DDIM steps, ${c.stepsPerUpdate || 'all'} trained per update)`;
       writeFileSync(
         join(outDir, `${adapterSlug(adapter)}-profiles.md`),
-        renderProfiles(adapter, { 'tiny UNet SFT step (batch 16, 32 px)': sft, [lrpoTitle]: lrpo }),
+        renderProfiles(adapter, { 'tiny UNet SFT step (batch 16, 32 px)': sft, [lrpoStepTitle()]: lrpo }),
       );
     }
     console.log(`wrote ${base}.{json,md}${failed ? `; ${failed} peer check(s) FAILED` : ''}`);

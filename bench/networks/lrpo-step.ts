@@ -65,6 +65,12 @@ export async function lrpoStepBench(opts: NetworkOptions): Promise<NetworkRow> {
 }
 
 /** Profiles of one tiny-UNet SFT step (batch 16, 32 px) and one LRPO step, each after a warm-up. */
+/** The heading of the LRPO step profile: the demo's scale, named from its config. */
+export function lrpoStepTitle(): string {
+  const c = trainConfig('lrpo', {});
+  return `LRPO step (demo: B=${c.inputsPerBatch}, K=${c.groupSize}, ${c.sampling.steps} DDIM steps, ${c.stepsPerUpdate || 'all'} trained per update)`;
+}
+
 export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>; readonly lrpo: T.Profile<unknown> }> {
   const init = await loadCheckpoint(COMMITTED_SFT, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
