@@ -1,10 +1,12 @@
-// The `lrpo step` row and the committed profiles: one LRPO step at the demo's settings (the
-// committed tiny SFT checkpoint, B = 2 LQ inputs x K = 4 candidates, 10 DDIM steps, the default
-// reward), and one SFT training step of the tiny UNet at the demo's batch (16 at 32 px). Ours
-// alone: no other library runs this method.
+// The `lrpo step` rows and the committed profiles: one LRPO step at the demo's settings (the
+// committed tiny SFT checkpoint, SMALL_LRPO's inputs x candidates, 10 DDIM steps, the default
+// reward) and at the speed issue's reference scale (B = 2 x K = 4, every DDIM step trained: the
+// demo's settings when the target was set), and one SFT training step of the tiny UNet at the
+// demo's batch (16 at 32 px). Ours alone: no other library runs this method.
 import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { trainConfig } from '../../src/cli/commands/train.js';
+import type { LrpoConfigOverrides } from '../../src/lrpo/config.js';
 import { trainingPairs } from '../../src/train/eval-sets.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { policyOfCheckpoint } from '../../src/train/policy.js';
@@ -26,10 +28,17 @@ interface LrpoSetup {
   readonly dispose: () => void;
 }
 
-async function lrpoSetup(): Promise<LrpoSetup> {
+/** The speed issue's reference LRPO step: 2 inputs x 4 candidates, all 10 DDIM steps trained. */
+export const REFERENCE_LRPO_SCALE: LrpoConfigOverrides = Object.freeze({
+  inputsPerBatch: 2,
+  groupSize: 4,
+  stepsPerUpdate: 0,
+});
+
+async function lrpoSetup(overrides: LrpoConfigOverrides): Promise<LrpoSetup> {
   const init = await loadCheckpoint(COMMITTED_SFT, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
-  const config = trainConfig('lrpo', {});
+  const config = trainConfig('lrpo', overrides);
   const pairs = await trainingPairs('synthetic', 'train', { count: 64, size: policy.imageSize, seed: 0 });
   const faceNet = loadFaceRecognitionParams();
   const ctx: LrpoContext = { policy, config, reward: defaultReward(faceNet), pairs };
@@ -43,11 +52,12 @@ async function lrpoSetup(): Promise<LrpoSetup> {
   };
 }
 
-/** ms per LRPO step of the demo's settings (each sample a real step of one run). */
-export async function lrpoStepBench(opts: NetworkOptions): Promise<NetworkRow> {
-  const setup = await lrpoSetup();
+/** ms per LRPO step of the demo's settings with `overrides` (each sample a real step of one run). */
+export async function lrpoStepBench(opts: NetworkOptions, overrides: LrpoConfigOverrides = {}): Promise<NetworkRow> {
+  const setup = await lrpoSetup(overrides);
   const { config } = setup.ctx;
-  opts.log(`lrpo step: ours ...`);
+  const trained = config.stepsPerUpdate || config.sampling.steps;
+  opts.log(`lrpo step B${config.inputsPerBatch} K${config.groupSize}: ours ...`);
   let state = setup.state;
   const stats = await timeOurs(async () => {
     state = await setup.run(state);
@@ -55,8 +65,8 @@ export async function lrpoStepBench(opts: NetworkOptions): Promise<NetworkRow> {
   disposeState(state);
   setup.dispose();
   return {
-    id: `lrpo step B${config.inputsPerBatch} K${config.groupSize} S${config.sampling.steps}`,
-    work: `one LRPO step of the demo (tiny UNet at 32 px, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps): rollout, reward, update`,
+    id: `lrpo step B${config.inputsPerBatch} K${config.groupSize} S${config.sampling.steps} T${trained}`,
+    work: `one LRPO step (tiny UNet at 32 px, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps, ${trained} trained): rollout, reward, update`,
     ours: stats,
     peers: [
       { peer: 'none', status: 'skipped', reason: 'no other library implements LRPO; the row tracks our own speed' },
@@ -89,7 +99,7 @@ export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>
   const sft = await T.profile(() => T.named('sft step', sftOnce), { warmup: 1 });
   disposeState(sftState);
 
-  const setup = await lrpoSetup();
+  const setup = await lrpoSetup({});
   let state = setup.state;
   const lrpo = await T.profile(
     async () => {

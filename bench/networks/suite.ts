@@ -12,7 +12,7 @@ import { UNET_PRESETS, unetApply, unetInit, type UNetConfig } from '../../src/nn
 import { summarize, type Stats } from '../timing.js';
 import { loadFacePeer, type FaceNetName } from './face-peer.js';
 import { findTorch, runTorchUnet, withScratch } from './torch-peer.js';
-import { lrpoStepBench } from './lrpo-step.js';
+import { lrpoStepBench, REFERENCE_LRPO_SCALE } from './lrpo-step.js';
 import { sampleRuns, timeOurs } from './timing.js';
 
 export interface PeerResult {
@@ -295,7 +295,8 @@ export function networkRows(opts: NetworkOptions): { readonly id: string; readon
     { id: 'unet base forward+backward', run: () => unetRow('base', baseBatch, 128, true, opts) },
     { id: 'face recognition', run: () => faceRow('recognition', 8, opts) },
     { id: 'face landmarks', run: () => faceRow('landmarks', 8, opts) },
-    { id: 'lrpo step', run: () => lrpoStepBench(opts) },
+    { id: 'lrpo step demo', run: () => lrpoStepBench(opts) },
+    { id: 'lrpo step reference', run: () => lrpoStepBench(opts, REFERENCE_LRPO_SCALE) },
     { id: 'profiler overhead', run: () => profilerRow(opts) },
   ];
   return rows.filter((r) => !opts.filter || r.id.includes(opts.filter));
