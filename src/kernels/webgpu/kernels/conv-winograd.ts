@@ -173,7 +173,13 @@ function transformWeights(ctx: GpuContext, w: View, u: WebGpuStorage, p: ConvGem
   const tap = (ky: number, kx: number) => (p.transposed ? [2 - ky, 2 - kx] : [ky, kx]);
   const body = `${l.u.o === 1 ? splitIndex('o', 'p.o', 'c') : splitIndex('c', 'p.c', 'o')}
 let base = p.w_off + o * p.o_stride + c * p.c_stride;
-${lines(3, (r) => `let g${r} = vec3<f32>(${range(3).map((s) => `wt[base + ${tap(r, s)[0]}u * p.ky_stride + ${tap(r, s)[1]}u * p.kx_stride]`).join(', ')});`)}
+${lines(
+  3,
+  (r) =>
+    `let g${r} = vec3<f32>(${range(3)
+      .map((s) => `wt[base + ${tap(r, s)[0]}u * p.ky_stride + ${tap(r, s)[1]}u * p.kx_stride]`)
+      .join(', ')});`,
+)}
 let h0 = g0;
 let h1 = 0.5 * (g0 + g1 + g2);
 let h2 = 0.5 * (g0 - g1 + g2);
@@ -227,7 +233,13 @@ let rest = tile / p.tw;
 let ty = rest % p.th;
 let nb = rest / p.th;
 let at = tile * p.m_tile + o * p.m_o;
-${lines(4, (i) => `let m${i} = vec4<f32>(${range(4).map((j) => `mt[${4 * i + j}u * p.count + at]`).join(', ')});`)}
+${lines(
+  4,
+  (i) =>
+    `let m${i} = vec4<f32>(${range(4)
+      .map((j) => `mt[${4 * i + j}u * p.count + at]`)
+      .join(', ')});`,
+)}
 let r0 = m0 + m1 + m2;
 let r1 = m1 - m2 - m3;
 let oy = ty * 2u;

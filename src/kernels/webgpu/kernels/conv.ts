@@ -310,9 +310,10 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
       : [];
   // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe).
   const weightGrad = ['wgrad4'];
-  // 3x3 stride 1 with 128+ channels in and out (the face ResNet's 128- and 256-channel layers):
-  // Winograd's GEMMs are long enough in C and O to beat the direct blocks 1.3-2.8x on lavapipe;
-  // with 32-64 channels its transforms and short GEMMs lose, and a 1x1 image only uses the centre tap.
+  // 3x3 stride 1 with 128+ channels in and out (the face ResNet's 128- and 256-channel layers, both
+  // directions): Winograd's GEMMs are long enough in C and O to beat the direct blocks on lavapipe;
+  // with 32-64 channels its transforms and short GEMMs cost as much as they save, and a 1x1 image
+  // only uses the centre tap (docs/measurements.md).
   const winograd = cpu && p.cpg >= 128 && p.o >= 128 && p.oh >= 2 && p.ow >= 2 ? ['winograd2x3'] : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   const order = [
