@@ -5,7 +5,7 @@
 //   2. weight transform: U[e, c, o] = (G g G^T)[e] for each 3x3 filter g (every call: weights change);
 //   3. 16 batched GEMMs M[e] = V[e] @ U[e] ([tiles, C] @ [C, O]) by the project's tuned matmul;
 //   4. output transform: y = A^T m A per tile, the valid pixels written to the NCHW output.
-// With more tiles than output channels the GEMMs run transposed, M^T = U^T @ V^T ([O, C] @
+// With at least as many tiles as output channels the GEMMs run transposed, M^T = U^T @ V^T ([O, C] @
 // [C, tiles]): the matmul kernels spread columns across lanes, and a few dozen output channels
 // there leave most lanes computing clamped copies (see `Layout`).
 // The transposed convolution of stride 1 is the same convolution with the filter flipped and its
@@ -30,11 +30,8 @@ const lines = (n: number, f: (i: number) => string): string => range(n).map(f).j
 const gatherPadding = (p: ConvGemmProblem): readonly [number, number] =>
   p.transposed ? [2 - p.padding[0], 2 - p.padding[1]] : [p.padding[0], p.padding[1]];
 
-const tilesOf = (p: ConvGemmProblem): { readonly th: number; readonly tw: number; readonly count: number } => {
-  const th = Math.ceil(p.oh / 2);
-  const tw = Math.ceil(p.ow / 2);
-  return { th, tw, count: p.n * th * tw };
-};
+/** 2x2 output tiles over the batch (edge tiles may hang past the output). */
+const tileCount = (p: ConvGemmProblem): number => p.n * Math.ceil(p.oh / 2) * Math.ceil(p.ow / 2);
 
 /**
  * Where the passes put tiles, channels and output channels in V [16, tiles, C], U [16, C, O] and
@@ -51,7 +48,7 @@ interface Layout {
 }
 
 function layoutOf(p: ConvGemmProblem): Layout {
-  const tiles = tilesOf(p).count;
+  const tiles = tileCount(p);
   const tilesAlongRows = tiles < p.o;
   return tilesAlongRows
     ? { tilesAlongRows, tiles, v: { tile: p.c, c: 1 }, u: { c: p.o, o: 1 }, m: { tile: p.o, o: 1 } }
@@ -64,7 +61,7 @@ const splitIndex = (fast: string, fastCount: string, slow: string): string =>
 
 /** Whether the variant runs `p`: a 3x3 stride-1 undilated ungrouped convolution whose temporaries fit a binding. */
 function fits(p: ConvGemmProblem, gpu: GpuDevice): boolean {
-  const largest = TILE_ELEMENTS * Math.max(tilesOf(p).count * Math.max(p.c, p.o), p.c * p.o) * 4;
+  const largest = TILE_ELEMENTS * Math.max(tileCount(p) * Math.max(p.c, p.o), p.c * p.o) * 4;
   return (
     p.kh === 3 &&
     p.kw === 3 &&
