@@ -7,7 +7,7 @@ import type { Backend, View } from '../src/kernels/backend.js';
 import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/kernels/params.js';
 import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
-import { conv2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
+import { conv2dProblem, convTranspose2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
 
 let gpu: WebGpuBackend;
 let cpu: Backend;
@@ -27,23 +27,29 @@ const RUNS = { numRuns: 25 };
 const fakeView = (shape: number[]): View =>
   ({ shape, strides: [0, 0, 0, 0], offset: 0, dtype: 'float32' }) as unknown as View;
 
-/** Multiples of 1/4 in [-2, 2]: every product and sum here is exact in float32, so results compare exactly. */
-function gridValues(n: number, seed: number): Float32Array {
+/** Pseudo-random values in [-2, 2] from `seed`. */
+function randomValues(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;
   return Float32Array.from({ length: n }, () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return Math.round((s / 2 ** 32) * 16 - 8) / 4;
+    return (s / 2 ** 32) * 4 - 2;
   });
 }
 
+/**
+ * Multiples of 1/4 in [-2, 2]: every product and sum here is exact in float32 (Winograd's halves
+ * and sums of a few hundred terms too), so results compare exactly.
+ */
+const gridValues = (n: number, seed: number): Float32Array => randomValues(n, seed).map((v) => Math.round(v * 4) / 4);
+
 /** A [d0, d1, d2, d3] view whose storage holds the dims in `order` (a permutation), so it is strided when order is not 0123. */
-function view(b: Backend, shape: readonly number[], order: readonly number[], seed: number): View {
+function view(b: Backend, shape: readonly number[], order: readonly number[], seed: number, values = gridValues): View {
   const storageShape = order.map((k) => shape[k]);
   const size = shape.reduce((x, y) => x * y, 1);
   const storageStrides = storageShape.map((_, i) => storageShape.slice(i + 1).reduce((x, y) => x * y, 1));
   const strides = shape.map((_, k) => storageStrides[order.indexOf(k)]);
   return {
-    storage: b.upload(gridValues(size, seed), 'float32'),
+    storage: b.upload(values(size, seed), 'float32'),
     dtype: 'float32',
     shape: [...shape],
     strides,
@@ -51,22 +57,32 @@ function view(b: Backend, shape: readonly number[], order: readonly number[], se
   };
 }
 
+/** The GPU's and the CPU's results of `run` on the same operands (grid values unless `values` says otherwise). */
+async function results(
+  shapes: { x: number[]; w: number[]; xOrder?: readonly number[]; wOrder?: readonly number[] },
+  run: (b: Backend, x: View, w: View) => ReturnType<Backend['conv2d']>,
+  values = gridValues,
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const b of [gpu, cpu] as Backend[]) {
+    const x = view(b, shapes.x, shapes.xOrder ?? [0, 1, 2, 3], 1, values);
+    const w = view(b, shapes.w, shapes.wOrder ?? [0, 1, 2, 3], 2, values);
+    const y = run(b, x, w);
+    out.push(
+      (await b.read({ storage: y, dtype: 'float32', shape: [y.size], strides: [1], offset: 0 })) as Float32Array,
+    );
+    for (const s of [x.storage, w.storage, y]) b.release(s);
+  }
+  return out;
+}
+
 async function compare(
   shapes: { x: number[]; w: number[]; xOrder?: readonly number[]; wOrder?: readonly number[] },
   run: (b: Backend, x: View, w: View) => ReturnType<Backend['conv2d']>,
   label: string,
 ): Promise<void> {
-  const results: Float32Array[] = [];
-  for (const b of [gpu, cpu] as Backend[]) {
-    const x = view(b, shapes.x, shapes.xOrder ?? [0, 1, 2, 3], 1);
-    const w = view(b, shapes.w, shapes.wOrder ?? [0, 1, 2, 3], 2);
-    const out = run(b, x, w);
-    results.push(
-      (await b.read({ storage: out, dtype: 'float32', shape: [out.size], strides: [1], offset: 0 })) as Float32Array,
-    );
-    for (const s of [x.storage, w.storage, out]) b.release(s);
-  }
-  expect(Array.from(results[0]), label).toEqual(Array.from(results[1]));
+  const [onGpu, onCpu] = await results(shapes, run);
+  expect(Array.from(onGpu), label).toEqual(Array.from(onCpu));
 }
 
 const geometry = fc.record({
@@ -111,6 +127,31 @@ const weightGradGeometry = fc
     dilation: [1, 1] as [number, number],
   }));
 
+/** The 3x3 stride-1 convolutions the Winograd variant takes (ungrouped, undilated), in the same record shape as `geometry`. */
+const winogradGeometry = fc
+  .record({
+    n: fc.integer({ min: 1, max: 3 }),
+    groups: fc.constant(1),
+    cpg: fc.integer({ min: 1, max: 40 }),
+    opg: fc.integer({ min: 1, max: 40 }),
+    h: fc.integer({ min: 1, max: 13 }),
+    w: fc.integer({ min: 1, max: 13 }),
+    padding: fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 })),
+    xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1]),
+    wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
+  })
+  .map((g) => ({
+    ...g,
+    kh: 3,
+    kw: 3,
+    stride: [1, 1] as [number, number],
+    dilation: [1, 1] as [number, number],
+  }));
+
+/** The generated geometries a variant is tested on: the special-purpose variants get the problems they take. */
+const geometryFor = (name: string) =>
+  name.startsWith('wgrad') ? weightGradGeometry : name.startsWith('winograd') ? winogradGeometry : geometry;
+
 const paramsOf = (g: {
   stride: [number, number];
   padding: [number, number];
@@ -127,7 +168,7 @@ describe('convolution variants', () => {
   for (const variant of convVariants) {
     it(`conv2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
       await fc.assert(
-        fc.asyncProperty(variant.name.startsWith('wgrad') ? weightGradGeometry : geometry, async (g) => {
+        fc.asyncProperty(geometryFor(variant.name), async (g) => {
           fc.pre(convOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0]) > 0);
           fc.pre(convOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1]) > 0);
           const p = paramsOf(g);
@@ -166,10 +207,13 @@ describe('convolution variants', () => {
     });
 
     // The channel-lane variants are conv2d only; asking them for a transposed convolution is an error (tested below).
-    if (!variant.supports({ transposed: true, o: 4, opg: 4 } as never, { subgroupSize: 8 } as never)) continue;
+    const transposable =
+      variant.name.startsWith('winograd') ||
+      variant.supports({ transposed: true, o: 4, opg: 4 } as never, { subgroupSize: 8 } as never);
+    if (!transposable) continue;
     it(`convTranspose2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
       await fc.assert(
-        fc.asyncProperty(geometry, async (g) => {
+        fc.asyncProperty(geometryFor(variant.name), async (g) => {
           const outputPadding = [0, 1].map((i) => (g.h + g.w) % Math.max(g.stride[i], g.dilation[i])) as [
             number,
             number,
@@ -177,17 +221,14 @@ describe('convolution variants', () => {
           fc.pre(convTransposeOutSize(g.h, g.kh, g.stride[0], g.padding[0], g.dilation[0], outputPadding[0]) > 0);
           fc.pre(convTransposeOutSize(g.w, g.kw, g.stride[1], g.padding[1], g.dilation[1], outputPadding[1]) > 0);
           const p = { ...paramsOf(g), outputPadding };
-          const supported = variant.supports(
-            { transposed: true, o: g.opg * g.groups, opg: g.opg } as never,
-            gpu.ctx.gpu,
-          );
-          fc.pre(supported);
           const shapes = {
             x: [g.n, g.cpg * g.groups, g.h, g.w],
             w: [g.cpg * g.groups, g.opg, g.kh, g.kw],
             xOrder: g.xOrder,
             wOrder: g.wOrder,
           };
+          const problem = convTranspose2dProblem(fakeView(shapes.x), fakeView(shapes.w), p);
+          fc.pre(variant.supports(problem, gpu.ctx.gpu));
           await compare(
             shapes,
             (b, x, w) => (b === gpu ? gpu.convTranspose2d(x, w, p, variant.name) : b.convTranspose2d(x, w, p)),
@@ -246,7 +287,10 @@ describe('convolution variants', () => {
   it('every variant matches the CPU on a UNet-sized 3x3 layer with ragged channel and pixel blocks', async () => {
     for (const s of [1, 2]) {
       const p: Conv2dParams = { stride: [s, s], padding: [1, 1], dilation: [1, 1], groups: 1 };
-      for (const variant of convVariants.filter((v) => !v.name.startsWith('wgrad'))) {
+      const problem = conv2dProblem(fakeView([2, 20, 17, 13]), fakeView([36, 20, 3, 3]), p);
+      for (const variant of convVariants.filter(
+        (v) => !v.name.startsWith('wgrad') && v.supports(problem, gpu.ctx.gpu),
+      )) {
         await compare(
           { x: [2, 20, 17, 13], w: [36, 20, 3, 3] },
           (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, variant.name) : b.conv2d(x, w, p)),
@@ -260,5 +304,55 @@ describe('convolution variants', () => {
         );
       }
     }
+  });
+
+  it('winograd2x3 matches the CPU within float32 rounding on real values, both directions', async () => {
+    // Its transforms round where the direct sum does not; the error grows with the reduction (9 C terms).
+    await fc.assert(
+      fc.asyncProperty(winogradGeometry, fc.boolean(), async (g, transposed) => {
+        const p = { ...paramsOf(g), outputPadding: [0, 0] as [number, number] };
+        const shapes = {
+          x: [g.n, g.cpg, g.h, g.w],
+          w: transposed ? [g.cpg, g.opg, 3, 3] : [g.opg, g.cpg, 3, 3],
+          xOrder: g.xOrder,
+          wOrder: g.wOrder,
+        };
+        const problem = (transposed ? convTranspose2dProblem : conv2dProblem)(
+          fakeView(shapes.x),
+          fakeView(shapes.w),
+          p,
+        );
+        fc.pre(problem.oh > 0 && problem.ow > 0);
+        const [onGpu, onCpu] = await results(
+          shapes,
+          (b, x, w) => {
+            if (b === gpu)
+              return transposed ? gpu.convTranspose2d(x, w, p, 'winograd2x3') : gpu.conv2d(x, w, p, 'winograd2x3');
+            return transposed ? b.convTranspose2d(x, w, p) : b.conv2d(x, w, p);
+          },
+          randomValues,
+        );
+        const tolerance = 1e-6 * 9 * g.cpg;
+        const worst = onGpu.reduce((m, v, i) => Math.max(m, Math.abs(v - onCpu[i])), 0);
+        expect(onGpu.length).toBe(onCpu.length);
+        expect(worst, JSON.stringify({ ...g, transposed })).toBeLessThanOrEqual(tolerance);
+      }),
+      RUNS,
+    );
+  });
+
+  it('winograd2x3 supports only 3x3, stride-1, undilated, ungrouped convolutions', () => {
+    const winograd = convVariants.find((v) => v.name === 'winograd2x3')!;
+    const base: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+    const supports = (x: number[], w: number[], p: Partial<Conv2dParams>) =>
+      winograd.supports(conv2dProblem(fakeView(x), fakeView(w), { ...base, ...p }), gpu.ctx.gpu);
+    expect(supports([2, 8, 9, 9], [16, 8, 3, 3], {})).toBe(true);
+    expect(supports([2, 8, 9, 9], [16, 8, 3, 3], { padding: [0, 2] })).toBe(true);
+    expect(supports([2, 8, 9, 9], [16, 8, 3, 3], { stride: [2, 2] })).toBe(false);
+    expect(supports([2, 8, 9, 9], [16, 8, 3, 3], { stride: [1, 2] })).toBe(false);
+    expect(supports([2, 8, 9, 9], [16, 8, 3, 3], { dilation: [2, 2] })).toBe(false);
+    expect(supports([2, 8, 9, 9], [16, 4, 3, 3], { groups: 2 })).toBe(false);
+    expect(supports([2, 8, 9, 9], [16, 8, 5, 5], { padding: [2, 2] })).toBe(false);
+    expect(supports([2, 8, 9, 9], [16, 8, 1, 3], { padding: [0, 1] })).toBe(false);
   });
 });

@@ -18,6 +18,7 @@ import {
 import { convTiledVariant } from './conv-tiled.js';
 import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
+import { winogradVariant } from './conv-winograd.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { pickVariant } from './pick-variant.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
@@ -221,6 +222,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convChannelLanesVariant(1, 4),
   convChannelLanesVariant(2, 8),
   convChannelLanesVariant(4, 8),
+  // Winograd F(2x2, 3x3) through the tuned batched matmul, for 3x3 stride-1 layers (conv-winograd.ts).
+  winogradVariant,
   // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
   convTiledVariant(4, 4, 16, true),
   convTiledVariant(8, 8, 8, true),
@@ -307,9 +310,15 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
       : [];
   // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe).
   const weightGrad = ['wgrad4'];
+  // 3x3 stride 1 with 128+ channels in and out (the face ResNet's 128- and 256-channel layers, both
+  // directions): Winograd's GEMMs are long enough in C and O to beat the direct blocks on lavapipe;
+  // with 32-64 channels its transforms and short GEMMs cost as much as they save, and a 1x1 image
+  // only uses the centre tap (docs/measurements.md).
+  const winograd = cpu && p.cpg >= 128 && p.o >= 128 && p.oh >= 2 && p.ow >= 2 ? ['winograd2x3'] : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   const order = [
     ...weightGrad,
+    ...winograd,
     ...fewPixels,
     ...broadcast,
     ...blocks,

@@ -164,6 +164,9 @@ function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
   if (isCpuAdapter(ctx.gpu.adapterDescription)) {
     // Below 512 columns the 64-lane-wide row blocks compute mostly clamped copies: an 8 x 8 lane
     // grid is 2-7x faster there (the UNet's attention and projections; scratch CPU-time A/B).
+    // Exactly 256 columns fill rows32x4sg's 64 lanes x 4 with no clamped copies, and it beat the grid
+    // at every row count and reduction measured (the Winograd convolutions' GEMMs; scratch CPU-time A/B).
+    if (p.n === 256 && byName('rows32x4sg').supports(p, ctx.gpu)) return 'rows32x4sg';
     if (p.n < 512 && byName('grid8x4sg').supports(p, ctx.gpu)) return 'grid8x4sg';
     if (byName('rows16x8sg').supports(p, ctx.gpu)) return 'rows16x8sg';
     // rows8x16 spans 1024 columns per workgroup: faster from N = 1024.
