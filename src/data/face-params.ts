@@ -170,8 +170,7 @@ function skinTone(t: number): Rgb {
 }
 
 /** Numbers reserved per identity / nuisance draw (more than used, so fields can be added). */
-const IDENTITY_DRAWS = 64;
-const NUISANCE_DRAWS = 48;
+const RESERVED: { readonly [P in keyof FaceParams]: number } = { identity: 64, nuisance: 48 };
 
 /**
  * A table of draws: each field's rule, listed in the order the style draws them. The order is
@@ -447,10 +446,9 @@ function drawStyle<S extends FaceStyle, P extends keyof FaceParams>(
   part: P,
   k: PRNGKey | KeyWords,
 ): FaceParamsOf[S][P] {
-  const count = part === 'identity' ? IDENTITY_DRAWS : NUISANCE_DRAWS;
   const tables: StyleDraws<S> = STYLE_DRAWS[style];
   const rules: DrawRules<FaceParamsOf[S][P]> = tables[part];
-  return drawAll(rules, new Draws(k, count, `sample ${style} ${part}`));
+  return drawAll(rules, new Draws(k, RESERVED[part], `sample ${style} ${part}`));
 }
 
 /**

@@ -112,7 +112,8 @@ interface RenderStyle<P extends CartoonFaceParams> {
   readonly onTop?: (id: P['identity'], frame: FaceFrame) => Layer[];
   /**
    * Skips the edge gradient where a pixel is far inside or outside a shape, by a bound on the
-   * gradient sampled over each shape's box (a speed-up that moves no pixel of this style's faces).
+   * gradient sampled over each shape's box: faster, but a bound from samples could move an edge
+   * pixel, so the cartoon style (whose pixels predate it) renders without it.
    */
   readonly edgeBand: boolean;
   /** Out-of-focus blotches of colour added to the background gradient (all channels, and red minus blue). */
