@@ -7,27 +7,14 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
-import * as NN from '../src/nn.js';
-import * as F from '../src/faces.js';
+import { cheapReward, MICRO_UNET_ATTENTION } from '../tests/support/micro-policy.js';
 
 const [stepsArg = '1000', backend = 'webgpu', logPath = 'runs/soak-lrpo.jsonl'] = process.argv.slice(2);
 const steps = Number(stepsArg);
 await T.setBackend(backend as T.BackendName);
-const unet: NN.UNetConfig = {
-  imageChannels: 3,
-  baseChannels: 4,
-  channelMults: [1, 2],
-  numResBlocks: 1,
-  attentionAtLowest: true,
-  heads: 1,
-  groups: 2,
-  timeEmbedDim: 8,
-};
-const policy = L.policyOf({ name: 'micro', unet }, 8);
-const reward = L.compositeReward({
-  wavelet: { weight: 0.5, fn: (x, gt) => F.waveletFidelity(x, gt, { levels: 1 }) },
-  closeness: { weight: 0.5, fn: (x, gt) => T.neg(T.mean(T.abs(T.sub(x, gt)), { axis: [1, 2, 3] })) },
-});
+// The tests' micro policy (with attention, like the presets) and cheap reward.
+const policy = L.policyOf({ name: 'micro', unet: MICRO_UNET_ATTENTION }, 8);
+const reward = cheapReward;
 const config = L.lrpoConfig({
   groupSize: 3,
   inputsPerBatch: 2,

@@ -17,19 +17,19 @@ export {
   type FaceStyle,
 } from './data/faces.js';
 export {
-  type CartoonFaceParams,
-  type CartoonIdentity,
-  type CartoonNuisance,
-  type HairStyle as CartoonHairStyle,
-} from './data/cartoon-face-params.js';
-export {
   sampleIdentity,
   sampleNuisance,
   neutralNuisance,
   type FaceIdentity,
   type FaceNuisance,
   type FaceParams,
+  type FaceParamsOf,
+  type CartoonFaceParams,
+  type CartoonIdentity,
+  type CartoonNuisance,
   type HairStyle,
+  // both styles share the hair styles; the old name stays
+  type HairStyle as CartoonHairStyle,
   type Rgb,
 } from './data/face-params.js';
 export { renderFace } from './data/face-render.js';

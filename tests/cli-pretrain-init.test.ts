@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { loadCheckpoint } from '../src/lrpo.js';
+import { TINY_PRETRAIN } from './support/cli-args.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let dir: string;
@@ -20,27 +21,11 @@ function cli(...args: string[]): { status: number | null; stderr: string } {
   );
   return { status: r.status, stderr: r.stderr };
 }
-const small = [
-  '--size',
-  '16',
-  '--batch',
-  '2',
-  '--warmup',
-  '1',
-  '--train-count',
-  '4',
-  '--eval-count',
-  '2',
-  '--eval-every',
-  '1',
-  '--eval-steps',
-  '2',
-];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'lrpo-init-'));
   await T.setBackend('cpu');
-  const r = cli('pretrain', '--run', join(dir, 'base'), '--steps', '2', ...small);
+  const r = cli('pretrain', '--run', join(dir, 'base'), '--steps', '2', ...TINY_PRETRAIN);
   expect(r.status, r.stderr).toBe(0);
 });
 afterAll(async () => {
@@ -50,7 +35,7 @@ afterAll(async () => {
 describe('pretrain --init', () => {
   it('starts from the checkpoint: with lr 0 the params come out equal, and config.json names the init', async () => {
     const init = join(dir, 'base', 'policy.safetensors');
-    const r = cli('pretrain', '--run', join(dir, 'ft'), '--init', init, '--steps', '1', '--lr', '0', ...small);
+    const r = cli('pretrain', '--run', join(dir, 'ft'), '--init', init, '--steps', '1', '--lr', '0', ...TINY_PRETRAIN);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/fine-tuning from .*base\/policy\.safetensors/);
     expect(JSON.parse(readFileSync(join(dir, 'ft', 'config.json'), 'utf8')).init).toBe(init);
@@ -71,7 +56,7 @@ describe('pretrain --init', () => {
       join(dir, 'base', 'policy.safetensors'),
       '--steps',
       '1',
-      ...small.map((a) => (a === '16' ? '24' : a)),
+      ...TINY_PRETRAIN.map((a) => (a === '16' ? '24' : a)),
     );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/loadCheckpoint\(.*policy\.safetensors\)/);

@@ -12,6 +12,7 @@ import * as T from '../src/index.js';
 import * as F from '../src/faces.js';
 import { buildProgram } from '../src/cli/main.js';
 import { readRunLog } from '../src/train/run-dir.js';
+import { TINY_GROUP, TINY_PRETRAIN } from './support/cli-args.js';
 
 let dir: string;
 /** pretrain's output policy, the start of every later command. */
@@ -26,19 +27,8 @@ const cli = (...args: string[]) =>
 /** A generous per-command limit: on a loaded 2-core CI machine the demo alone takes minutes. */
 const SLOW = 600_000;
 
-// 4 sampling steps (a divisor of T = 1000): 3 trained, of which --steps-per-update draws 1.
-const LRPO_TINY = [
-  '--group',
-  '2',
-  '--inputs',
-  '1',
-  '--sampling-steps',
-  '4',
-  '--steps-per-update',
-  '1',
-  '--gt-steps',
-  '1',
-];
+// 4 sampling steps: 3 trained, of which --steps-per-update draws 1.
+const LRPO_TINY = [...TINY_GROUP, '--steps-per-update', '1', '--gt-steps', '1'];
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'lrpo-cli-smoke-'));
@@ -48,27 +38,7 @@ describe('every CLI command runs end to end', () => {
   it(
     'pretrain trains, evaluates, checkpoints, and resumes',
     async () => {
-      const args = [
-        'pretrain',
-        '--run',
-        join(dir, 'sft'),
-        '--size',
-        '16',
-        '--steps',
-        '2',
-        '--batch',
-        '2',
-        '--warmup',
-        '1',
-        '--train-count',
-        '4',
-        '--eval-count',
-        '2',
-        '--eval-every',
-        '1',
-        '--eval-steps',
-        '2',
-      ];
+      const args = ['pretrain', '--run', join(dir, 'sft'), '--steps', '2', ...TINY_PRETRAIN];
       await cli(...args, '--profile', '1'); // step 1 warms up, step 2 is profiled
       expect(existsSync(policy())).toBe(true);
       const profileMd = readFileSync(join(dir, 'sft', 'profile.md'), 'utf8');

@@ -10,6 +10,7 @@ import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import * as F from '../src/faces.js';
 import { MICRO_UNET as MICRO } from './support/micro-policy.js';
+import { TINY_GROUP } from './support/cli-args.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 let dir: string;
@@ -110,12 +111,7 @@ describe('command line', () => {
       micro,
       '--steps',
       '2',
-      '--group',
-      '2',
-      '--inputs',
-      '1',
-      '--sampling-steps',
-      '4',
+      ...TINY_GROUP,
       '--gt-steps',
       '1',
       '--train-count',

@@ -616,13 +616,18 @@ const fittingSize = (k: number, dilation: number, pad: number) =>
 
 const CONV_CHECK: CheckGradOptions = { maxElementsPerInput: 24 };
 
+/** Batch, groups, channels per group and kernel size: the first fields of both convolutions' problems. */
+const CONV_SIZES = {
+  n: fc.integer({ min: 1, max: 2 }),
+  groups: fc.integer({ min: 1, max: 2 }),
+  cPerGroup: fc.integer({ min: 1, max: 2 }),
+  oPerGroup: fc.integer({ min: 1, max: 2 }),
+  kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+};
+
 const conv2dProblems = fc
   .record({
-    n: fc.integer({ min: 1, max: 2 }),
-    groups: fc.integer({ min: 1, max: 2 }),
-    cPerGroup: fc.integer({ min: 1, max: 2 }),
-    oPerGroup: fc.integer({ min: 1, max: 2 }),
-    kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+    ...CONV_SIZES,
     stride: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
     dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
     padding: fc.oneof(
@@ -660,11 +665,7 @@ const conv2dProblems = fc
 const convTranspose2dProblems = (wide: boolean) =>
   fc
     .record({
-      n: fc.integer({ min: 1, max: 2 }),
-      groups: fc.integer({ min: 1, max: 2 }),
-      cPerGroup: fc.integer({ min: 1, max: 2 }),
-      oPerGroup: fc.integer({ min: 1, max: 2 }),
-      kernel: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+      ...CONV_SIZES,
       stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
       dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
       padding: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),

@@ -13,23 +13,13 @@ import { initPolicyParams } from '../src/train/policy.js';
 import { disposeState } from '../src/train/state.js';
 import { NonFiniteLossError } from '../src/train/step.js';
 import { useBackends } from './support/backends.js';
-import { cheapReward, microPolicy } from './support/micro-policy.js';
+import { cheapReward, microPolicy, TINY_LRPO } from './support/micro-policy.js';
 
 useBackends();
 
 const policy = microPolicy;
 const reward = cheapReward;
-const small = (overrides = {}) =>
-  lrpoConfig(
-    {
-      groupSize: 3,
-      inputsPerBatch: 2,
-      sampling: { steps: 4, eta: 1 },
-      gtRegularization: { lastSteps: 1 },
-      optimizer: { lr: 1e-3 },
-    },
-    overrides,
-  );
+const small = (overrides = {}) => lrpoConfig(TINY_LRPO, overrides);
 
 let pairsCache: PairSet | undefined;
 const pairs = async () => (pairsCache ??= await syntheticPairs({ split: 'train', count: 8, size: 8 }));

@@ -167,16 +167,18 @@ describe('perceptualDistance', () => {
     expect((await values(value))[0]).toBeGreaterThan(0);
   });
 
+  /** Two different smooth [1, 3, size, size] float64 images on the CPU, for checkGrad. */
+  const smoothPair = (size: number): [Tensor, Tensor] =>
+    [(i: number) => Math.sin(i * 0.7), (i: number) => Math.cos(i * 0.3)].map((wave) =>
+      tensor(
+        Float64Array.from({ length: 3 * size * size }, (_, i) => 0.5 + 0.4 * wave(i)),
+        { shape: [1, 3, size, size], dtype: 'float64', backend: 'cpu' },
+      ),
+    ) as [Tensor, Tensor];
+
   it('passes checkGrad on a tiny input (float64 CPU, the first two feature taps)', async () => {
     const params64 = treeMap(cpuParams, (t) => cast(t, 'float64'));
-    const x = tensor(
-      Float64Array.from({ length: 3 * 8 * 8 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.7)),
-      { shape: [1, 3, 8, 8], dtype: 'float64', backend: 'cpu' },
-    );
-    const y = tensor(
-      Float64Array.from({ length: 3 * 8 * 8 }, (_, i) => 0.5 + 0.4 * Math.cos(i * 0.3)),
-      { shape: [1, 3, 8, 8], dtype: 'float64', backend: 'cpu' },
-    );
+    const [x, y] = smoothPair(8);
     const layers = ['conv32_down', 'conv32_3'] as const;
     const r = await checkGrad((a, b) => perceptualDistance(params64, a, b, { layers }), [x, y], {
       maxElementsPerInput: 4,
@@ -190,14 +192,7 @@ describe('perceptualDistance', () => {
 
   it('passes checkGrad through all five feature taps (float64 CPU, a few sampled pixels)', async () => {
     const params64 = treeMap(cpuParams, (t) => cast(t, 'float64'));
-    const x = tensor(
-      Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.sin(i * 0.7)),
-      { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' },
-    );
-    const y = tensor(
-      Float64Array.from({ length: 3 * 12 * 12 }, (_, i) => 0.5 + 0.4 * Math.cos(i * 0.3)),
-      { shape: [1, 3, 12, 12], dtype: 'float64', backend: 'cpu' },
-    );
+    const [x, y] = smoothPair(12);
     const r = await checkGrad((a: Tensor) => perceptualDistance(params64, a, y), [x], {
       maxElementsPerInput: 3,
       rtol: 1e-4,

@@ -16,23 +16,14 @@ import {
 } from '../src/nn.js';
 import { unetPlan } from '../src/models/unet-config.js';
 import { expectClose, useBackends } from './support/backends.js';
+import { MICRO_UNET_ATTENTION } from './support/micro-policy.js';
 
 useBackends();
 
 type Backend = 'cpu' | 'webgpu';
 
 /** The smallest UNet with every kind of block: 2 levels (8x8, 4x4), attention at 4x4, a channel change. */
-const MICRO: UNetConfig = {
-  imageChannels: 3,
-  baseChannels: 4,
-  channelMults: [1, 2],
-  numResBlocks: 1,
-  attentionAtLowest: true,
-  heads: 2,
-  groups: 2,
-  timeEmbedDim: 8,
-  zeroInit: false,
-};
+const MICRO: UNetConfig = { ...MICRO_UNET_ATTENTION, heads: 2, zeroInit: false };
 
 const inputs = (b: number, size: number, backend: Backend, dtype: 'float32' | 'float64' = 'float32', channels = 3) => ({
   xt: T.normal(T.key(100), [b, channels, size, size], { backend, dtype }),

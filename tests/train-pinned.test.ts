@@ -13,7 +13,7 @@ import { initPolicyParams } from '../src/train/policy.js';
 import { DEFAULT_SFT_CONFIG, sftOptimizer, trainSft } from '../src/train/sft.js';
 import { disposeState, initTrainState, type TrainState } from '../src/train/state.js';
 import { useBackends } from './support/backends.js';
-import { cheapReward, microPolicy } from './support/micro-policy.js';
+import { cheapReward, microPolicy, TINY_LRPO } from './support/micro-policy.js';
 
 useBackends();
 
@@ -29,16 +29,7 @@ async function paramSum(state: TrainState): Promise<number> {
 const lrpoNumbers = ({ liveTensors, liveBytes, ...m }: LrpoStepMetrics) => m;
 
 async function lrpoRun(overrides: object, method?: Parameters<typeof trainLrpo>[4]) {
-  const config = lrpoConfig(
-    {
-      groupSize: 3,
-      inputsPerBatch: 2,
-      sampling: { steps: 4, eta: 1 },
-      gtRegularization: { lastSteps: 2 },
-      optimizer: { lr: 1e-3 },
-    },
-    overrides,
-  );
+  const config = lrpoConfig(TINY_LRPO, { gtRegularization: { lastSteps: 2 } }, overrides);
   const pairs = await syntheticPairs({ split: 'train', count: 8, size: 8 });
   const reference = config.klWeight > 0 ? initPolicyParams(policy, T.key(9), 'cpu') : undefined;
   const metrics: LrpoStepMetrics[] = [];

@@ -8,7 +8,6 @@ import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { ddimLogProb, ddimPlan, ddimSample } from '../src/models/diffusion/ddim.js';
 import { ddimTransitions } from '../src/models/diffusion/ddim-transitions.js';
-import type { UNetConfig } from '../src/models/unet.js';
 import { CheckpointError, loadCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { syntheticPairs } from '../src/train/pairs.js';
 import { initPolicyParams, policyOf, restore } from '../src/train/policy.js';
@@ -17,19 +16,10 @@ import { sftOptimizer, trainSft, DEFAULT_SFT_CONFIG } from '../src/train/sft.js'
 import { disposeState, initTrainState } from '../src/train/state.js';
 import { NonFiniteLossError } from '../src/train/step.js';
 import { useBackends } from './support/backends.js';
+import { MICRO_UNET_ATTENTION as MICRO } from './support/micro-policy.js';
 
 useBackends();
 
-const MICRO: UNetConfig = {
-  imageChannels: 3,
-  baseChannels: 4,
-  channelMults: [1, 2],
-  numResBlocks: 1,
-  attentionAtLowest: true,
-  heads: 1,
-  groups: 2,
-  timeEmbedDim: 8,
-};
 const micro = () => policyOf({ name: 'micro', unet: MICRO }, 8);
 const tmp = () => mkdtempSync(join(tmpdir(), 'lrpo-train-'));
 

@@ -63,29 +63,36 @@ describe('tuning switches', () => {
 });
 
 describe('measured choice', () => {
+  /** Scratch buffers for 128^3 matmuls: `runs(n)` records n of them, `release` frees the buffers. */
+  function matmulScratch() {
+    const ctx = gpu.ctx;
+    const size = 128 * 128;
+    const view = (): View => ({
+      storage: ctx.alloc('float32', size),
+      dtype: 'float32',
+      shape: [128, 128],
+      strides: [128, 1],
+      offset: 0,
+    });
+    const [a, b] = [view(), view()];
+    const out = ctx.alloc('float32', size);
+    return {
+      runs: (n: number) => {
+        for (let i = 0; i < n; i++) matmul(ctx, a, b, 'rows8x8', out);
+      },
+      release: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)),
+    };
+  }
+
   /** Candidates doing 1 or `slowRuns` 128^3 matmuls into scratch buffers, and a counter of preparations. */
   function workload(slowRuns: number, names: readonly string[]) {
-    const ctx = gpu.ctx;
     let prepared = 0;
     const prepare = () => {
       prepared++;
-      const size = 128 * 128;
-      const view = (): View => ({
-        storage: ctx.alloc('float32', size),
-        dtype: 'float32',
-        shape: [128, 128],
-        strides: [128, 1],
-        offset: 0,
-      });
-      const a = view();
-      const b = view();
-      const out = ctx.alloc('float32', size);
-      const runs = (n: number) => () => {
-        for (let i = 0; i < n; i++) matmul(ctx, a, b, 'rows8x8', out);
-      };
+      const scratch = matmulScratch();
       return {
-        candidates: names.map((name) => ({ name, record: runs(name === 'slow' ? slowRuns : 1) })),
-        cleanup: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)),
+        candidates: names.map((name) => ({ name, record: () => scratch.runs(name === 'slow' ? slowRuns : 1) })),
+        cleanup: scratch.release,
       };
     };
     return { prepare, prepared: () => prepared };
@@ -136,20 +143,7 @@ describe('measured choice', () => {
   });
 
   it('times a candidate again when its first run was slow (a pipeline compile), instead of writing it off', async () => {
-    const ctx = gpu.ctx;
-    const size = 128 * 128;
-    const view = (): View => ({
-      storage: ctx.alloc('float32', size),
-      dtype: 'float32',
-      shape: [128, 128],
-      strides: [128, 1],
-      offset: 0,
-    });
-    const [a, b] = [view(), view()];
-    const out = ctx.alloc('float32', size);
-    const runs = (n: number) => {
-      for (let i = 0; i < n; i++) matmul(ctx, a, b, 'rows8x8', out);
-    };
+    const { runs, release } = matmulScratch();
     // 'steady' always does 24 products; 'compiles' does 1500 the first time (its "compile", over
     // 30x steady's) and 1 after: ratios wide enough to hold on a loaded machine.
     let calls = 0;
@@ -157,11 +151,8 @@ describe('measured choice', () => {
       { name: 'steady', record: () => runs(24) },
       { name: 'compiles', record: () => runs(calls++ === 0 ? 1500 : 1) },
     ];
-    const tuner = new Tuner(ctx, true);
-    tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({
-      candidates,
-      cleanup: () => [a.storage, b.storage, out].forEach((s) => ctx.release(s as never)),
-    }));
+    const tuner = new Tuner(gpu.ctx, true);
+    tuner.choose('test|first-run-slow', ['steady', 'compiles'], 'steady', () => ({ candidates, cleanup: release }));
     await tuner.settle();
     expect(calls).toBeGreaterThan(2); // timed after its slow first run
     expect(

@@ -1,9 +1,19 @@
-// The parameters of a procedural face: who it is (identity: shape, skin, eyes, brows, nose,
-// mouth, hair) and how this picture of it was taken (nuisance: pose, lighting, expression,
-// background), each drawn from a PRNG key.
+// The parameters of a procedural face in either style (FaceStyle): who it is (identity: shape,
+// skin, eyes, brows, nose, mouth, hair; the photographic style adds beard, glasses and skin
+// texture) and how this picture of it was taken (nuisance: pose, lighting, expression,
+// background; the photographic style adds shading, clutter, colour cast and lens blur), each
+// drawn from a PRNG key by its style's table of draws.
 import type { KeyWords } from '../kernels/params.js';
 import type { PRNGKey } from '../index.js';
 import { Draws } from './draws.js';
+
+/**
+ * Which generator: 'cartoon' (flat shapes, head and shoulders; what the committed SFT checkpoint,
+ * the demo's synthetic set and the pinned tests use) or 'photo' (issue 16: FFHQ-aligned, shaded,
+ * textured, with beards and glasses; docs/faces.md). Same identity ids and splits for both.
+ */
+export type FaceStyle = 'cartoon' | 'photo';
+export const FACE_STYLES: readonly FaceStyle[] = ['cartoon', 'photo'];
 
 export type Rgb = readonly [number, number, number];
 
@@ -11,10 +21,10 @@ export type Rgb = readonly [number, number, number];
 export type HairStyle = 'bald' | 'short' | 'medium' | 'long';
 
 /**
- * Identity parameters, in face coordinates: the image spans [-1, 1] in u (right) and v (down)
- * before the pose transform; lengths are in those units.
+ * Identity parameters every style draws (all the cartoon style has), in face coordinates: the
+ * image spans [-1, 1] in u (right) and v (down) before the pose transform; lengths are in those units.
  */
-export interface FaceIdentity {
+export interface CartoonIdentity {
   /** Face ellipse half-width and half-height, and how much it narrows towards the chin (0..1). */
   readonly faceWidth: number;
   readonly faceHeight: number;
@@ -50,6 +60,10 @@ export interface FaceIdentity {
   readonly hairline: number;
   readonly hairPart: number;
   readonly earSize: number;
+}
+
+/** The photographic style's identity: the cartoon's, plus beard, glasses and skin texture. */
+export interface FaceIdentity extends CartoonIdentity {
   /** Beard density (0 none .. 1 full), glasses (none, clear or dark lenses) and their frame colour. */
   readonly beard: number;
   readonly glasses: 'none' | 'clear' | 'dark';
@@ -59,8 +73,8 @@ export interface FaceIdentity {
   readonly textureSeed: number;
 }
 
-/** Nuisance parameters: what changes between pictures of one identity. */
-export interface FaceNuisance {
+/** Nuisance parameters every style draws: what changes between pictures of one identity. */
+export interface CartoonNuisance {
   /** Translation (face units), in-plane rotation (radians), scale, and yaw (-1..1, shifts features sideways). */
   readonly shiftU: number;
   readonly shiftV: number;
@@ -82,6 +96,10 @@ export interface FaceNuisance {
   readonly background1: Rgb;
   readonly backgroundAngle: number;
   readonly clothing: Rgb;
+}
+
+/** The photographic style's nuisance: the cartoon's, plus head shading, clutter, colour cast and blur. */
+export interface FaceNuisance extends CartoonNuisance {
   /** Light elevation towards the camera (0 side-on .. 1 frontal) shading the head as a rounded surface. */
   readonly lightFrontal: number;
   /** Background clutter (blotches of colour) strength and its seed. */
@@ -92,9 +110,20 @@ export interface FaceNuisance {
   readonly blur: number;
 }
 
+export interface CartoonFaceParams {
+  readonly identity: CartoonIdentity;
+  readonly nuisance: CartoonNuisance;
+}
+
 export interface FaceParams {
   readonly identity: FaceIdentity;
   readonly nuisance: FaceNuisance;
+}
+
+/** Each style's parameters. */
+export interface FaceParamsOf {
+  readonly cartoon: CartoonFaceParams;
+  readonly photo: FaceParams;
 }
 
 const lerp = (a: number, b: number, t: number): number => a + (b - a) * t;
@@ -141,105 +170,223 @@ function skinTone(t: number): Rgb {
 }
 
 /** Numbers reserved per identity / nuisance draw (more than used, so fields can be added). */
-const IDENTITY_DRAWS = 64;
-const NUISANCE_DRAWS = 48;
+const RESERVED: { readonly [P in keyof FaceParams]: number } = { identity: 64, nuisance: 48 };
 
-/** Draws an identity from its key (the same key always gives the same face). */
-export function sampleIdentity(k: PRNGKey | KeyWords): FaceIdentity {
-  const d = new Draws(k, IDENTITY_DRAWS, 'sampleIdentity');
-  const faceWidth = d.range(0.4, 0.5);
-  const faceHeight = faceWidth * d.range(1.18, 1.42);
-  const skin = jitter(d, skinTone(d.u()), 0.025);
-  const hairIndex = d.weighted(HAIR_WEIGHTS);
-  const hairColor = jitter(d, HAIR[hairIndex], 0.04);
-  const eyeSpacing = faceWidth * d.range(0.38, 0.46);
+/**
+ * A table of draws: each field's rule, listed in the order the style draws them. The order is
+ * part of the data (a value depends on its position in the key's stream), so reordering rules,
+ * or adding one before others, changes every face drawn after it. A rule reads the fields drawn
+ * before it from `s`, and the scratch draws its table makes.
+ */
+type Rule<T, V> = (d: Draws, s: T & Scratch) => V;
+type DrawRules<T> = { readonly [K in keyof T]: Rule<T, T[K]> } & {
+  readonly [K in keyof Scratch]?: Rule<T, Scratch[K]>;
+};
+
+/** Draws that later rules read but the parameters do not keep. */
+interface Scratch {
+  /** The hair palette entry (grey hair gets dark brows). */
+  readonly hairIndex: number;
+  /** The photo nuisance's warm/cool shift of the background and the colour cast. */
+  readonly warm: number;
+}
+const SCRATCH = new Set<string>(['hairIndex', 'warm']);
+
+function drawAll<T>(rules: DrawRules<T>, d: Draws): T {
+  const s: Record<string, unknown> = {};
+  for (const [field, rule] of Object.entries<Rule<T, unknown>>(rules)) s[field] = rule(d, s as T & Scratch);
+  return Object.fromEntries(Object.entries(s).filter(([field]) => !SCRATCH.has(field))) as T;
+}
+
+const uniform =
+  (lo: number, hi: number) =>
+  (d: Draws): number =>
+    d.range(lo, hi);
+/** A length: another field times a uniform draw. */
+const times =
+  <K extends string>(field: K, lo: number, hi: number) =>
+  (d: Draws, s: { readonly [F in K]: number }): number =>
+    s[field] * d.range(lo, hi);
+
+/** Head size, skin and hair colour: the first draws of every style. */
+const HEAD = {
+  faceWidth: uniform(0.4, 0.5),
+  faceHeight: times('faceWidth', 1.18, 1.42),
+  skin: (d: Draws): Rgb => jitter(d, skinTone(d.u()), 0.025),
+  hairIndex: (d: Draws): number => d.weighted(HAIR_WEIGHTS),
+  hairColor: (d: Draws, s: Pick<Scratch, 'hairIndex'>): Rgb => jitter(d, HAIR[s.hairIndex], 0.04),
+};
+const jawTaper = uniform(0.05, 0.45);
+const irisColor = (d: Draws): Rgb => jitter(d, d.pick(IRIS), 0.04);
+/** Brow shape and colour, after the brow's thickness and gap. */
+const BROW = {
+  browArch: uniform(0, 1),
+  browTilt: uniform(-0.25, 0.35),
+  browColor: (_: Draws, s: Pick<Scratch, 'hairIndex'> & { readonly hairColor: Rgb }): Rgb =>
+    mixRgb(s.hairIndex === 5 ? HAIR[1] : s.hairColor, [0.05, 0.04, 0.04], 0.35),
+};
+const mouthCurve = uniform(-0.15, 0.35);
+/** Hair style and shape, and the ears: the last draws every style shares. */
+const HAIR_AND_EARS = {
+  hairStyle: (d: Draws): HairStyle => STYLES[d.weighted(STYLE_WEIGHTS)],
+  hairVolume: uniform(0.04, 0.13),
+  hairline: uniform(0, 1),
+  hairPart: uniform(-1, 1),
+  earSize: times('faceHeight', 0.16, 0.22),
+};
+
+/** The cartoon identity (the generator before issue 16, kept so its faces keep their bytes). */
+const CARTOON_IDENTITY: DrawRules<CartoonIdentity> = {
+  ...HEAD,
+  eyeSize: times('faceWidth', 0.19, 0.26),
+  jawTaper,
+  eyeSpacing: times('faceWidth', 0.36, 0.48),
+  eyeY: times('faceHeight', -0.12, 0.02),
+  eyeOpen: uniform(0.42, 0.62),
+  irisColor,
+  browThickness: times('eyeSize', 0.16, 0.34),
+  browGap: times('eyeSize', 0.55, 0.95),
+  ...BROW,
+  noseY: times('faceHeight', 0.2, 0.34),
+  noseWidth: times('faceWidth', 0.13, 0.2),
+  mouthY: times('faceHeight', 0.48, 0.6),
+  mouthWidth: times('faceWidth', 0.3, 0.45),
+  upperLip: times('faceHeight', 0.025, 0.05),
+  lowerLip: times('faceHeight', 0.035, 0.07),
+  mouthCurve,
+  lipColor: (d, s) => mixRgb(s.skin, [0.72, 0.25, 0.28], d.range(0.3, 0.55)),
+  ...HAIR_AND_EARS,
+};
+
+/** The photographic identity: real proportions first, then the cartoon's features, beard, glasses, texture. */
+const PHOTO_IDENTITY: DrawRules<FaceIdentity> = {
+  ...HEAD,
   // Real proportions (face-stats.ts on the evaluation faces): eye width ~0.4 of the eye distance,
   // eyes to mouth ~1.0 eye distance, nose tip ~0.6 of the way down.
-  const eyeSize = 2 * eyeSpacing * d.range(0.18, 0.22);
-  const eyeY = faceHeight * d.range(-0.14, -0.02);
-  const mouthY = eyeY + 2 * eyeSpacing * d.range(0.9, 1.12);
-  const ident = {
-    faceWidth,
-    faceHeight,
-    jawTaper: d.range(0.05, 0.45),
-    skin,
-    eyeSpacing,
-    eyeY,
-    eyeSize,
-    eyeOpen: d.range(0.3, 0.46),
-    irisColor: jitter(d, d.pick(IRIS), 0.04),
-    browThickness: eyeSize * d.range(0.22, 0.4),
-    browGap: eyeSize * d.range(0.45, 0.8),
-    browArch: d.range(0, 1),
-    browTilt: d.range(-0.25, 0.35),
-    browColor: mixRgb(hairIndex === 5 ? HAIR[1] : hairColor, [0.05, 0.04, 0.04], 0.35),
-    noseY: eyeY + (mouthY - eyeY) * d.range(0.55, 0.68),
-    noseWidth: faceWidth * d.range(0.15, 0.22),
-    mouthY,
-    mouthWidth: faceWidth * d.range(0.3, 0.42),
-    upperLip: faceHeight * d.range(0.02, 0.04),
-    lowerLip: faceHeight * d.range(0.03, 0.055),
-    mouthCurve: d.range(-0.15, 0.35),
-    lipColor: mixRgb(skin, [0.62, 0.28, 0.28], d.range(0.2, 0.45)),
-    hairStyle: STYLES[d.weighted(STYLE_WEIGHTS)],
-    hairColor,
-    hairVolume: d.range(0.04, 0.13),
-    hairline: d.range(0, 1),
-    hairPart: d.range(-1, 1),
-    earSize: faceHeight * d.range(0.16, 0.22),
-  };
-  const beard = d.chance(0.2) ? d.range(0.3, 1) : 0;
-  const glassesDraw = d.u();
-  const glassesColor: Rgb = d.chance(0.5) ? [0.05, 0.04, 0.04] : jitter(d, [0.55, 0.5, 0.45], 0.15);
-  return {
-    ...ident,
-    beard,
-    glasses: glassesDraw < 0.1 ? 'clear' : glassesDraw < 0.14 ? 'dark' : 'none',
-    glassesColor,
-    skinTexture: d.range(0.03, 0.1),
-    textureSeed: Math.floor(d.u() * 2 ** 30),
-  };
+  eyeSpacing: times('faceWidth', 0.38, 0.46),
+  eyeSize: (d, s) => 2 * s.eyeSpacing * d.range(0.18, 0.22),
+  eyeY: times('faceHeight', -0.14, -0.02),
+  mouthY: (d, s) => s.eyeY + 2 * s.eyeSpacing * d.range(0.9, 1.12),
+  jawTaper,
+  eyeOpen: uniform(0.3, 0.46),
+  irisColor,
+  browThickness: times('eyeSize', 0.22, 0.4),
+  browGap: times('eyeSize', 0.45, 0.8),
+  ...BROW,
+  noseY: (d, s) => s.eyeY + (s.mouthY - s.eyeY) * d.range(0.55, 0.68),
+  noseWidth: times('faceWidth', 0.15, 0.22),
+  mouthWidth: times('faceWidth', 0.3, 0.42),
+  upperLip: times('faceHeight', 0.02, 0.04),
+  lowerLip: times('faceHeight', 0.03, 0.055),
+  mouthCurve,
+  lipColor: (d, s) => mixRgb(s.skin, [0.62, 0.28, 0.28], d.range(0.2, 0.45)),
+  ...HAIR_AND_EARS,
+  beard: (d) => (d.chance(0.2) ? d.range(0.3, 1) : 0),
+  glasses: (d) => {
+    const g = d.u();
+    return g < 0.1 ? 'clear' : g < 0.14 ? 'dark' : 'none';
+  },
+  glassesColor: (d) => (d.chance(0.5) ? [0.05, 0.04, 0.04] : jitter(d, [0.55, 0.5, 0.45], 0.15)),
+  skinTexture: uniform(0.03, 0.1),
+  textureSeed: (d) => Math.floor(d.u() * 2 ** 30),
+};
+
+/** The nuisance ranges that differ between the styles (the photo crops are aligned like the evaluation set). */
+interface NuisanceRanges {
+  readonly shiftU: readonly [number, number];
+  readonly shiftV: readonly [number, number];
+  readonly rotation: readonly [number, number];
+  readonly scale: readonly [number, number];
+  readonly yaw: readonly [number, number];
+  readonly lightStrength: readonly [number, number];
+  readonly smile: readonly [number, number];
+  /** The second background colour: a random colour times this tint, mixed in by a draw from this range. */
+  readonly backgroundTint: Rgb;
+  readonly backgroundMix: readonly [number, number];
 }
 
-/** Draws the nuisance of one picture from its key. */
-export function sampleNuisance(k: PRNGKey | KeyWords): FaceNuisance {
-  const d = new Draws(k, NUISANCE_DRAWS, 'sampleNuisance');
-  // Real backgrounds are mostly darker and warmer than a random colour (face-stats.ts: B mean).
-  const bgLevel = d.range(0.1, 0.85);
-  const bgBase: Rgb = [bgLevel * d.range(0.85, 1.2), bgLevel * d.range(0.8, 1.1), bgLevel * d.range(0.6, 1.05)];
-  const grey = (bgBase[0] + bgBase[1] + bgBase[2]) / 3;
-  const background0 = mixRgb(bgBase, [grey, grey, grey], d.range(0.1, 0.6));
-  const warm = d.range(-0.03, 0.1);
-  return {
-    // Small: the crops are aligned on eyes and mouth like the evaluation set, so only the
-    // landmark detector's error remains.
-    shiftU: d.range(-0.03, 0.03),
-    shiftV: d.range(-0.03, 0.03),
-    rotation: d.range(-0.05, 0.05),
-    scale: d.range(0.95, 1.05),
-    yaw: d.range(-0.5, 0.5),
-    ambient: d.range(0.85, 1.05),
-    lightStrength: d.range(0, 0.2),
-    lightAngle: d.range(-Math.PI, Math.PI),
-    smile: d.range(-0.1, 0.6),
-    mouthOpen: d.chance(0.3) ? d.range(0.2, 1) : 0,
-    browRaise: d.range(-0.3, 0.5),
-    gazeU: d.range(-0.25, 0.25),
-    gazeV: d.range(-0.15, 0.15),
-    background0,
-    background1: mixRgb(background0, [d.u(), d.u() * 0.9, d.u() * 0.8], d.range(0.1, 0.5)),
-    backgroundAngle: d.range(-Math.PI, Math.PI),
-    clothing: [d.range(0.05, 0.85), d.range(0.05, 0.85), d.range(0.05, 0.85)],
-    lightFrontal: d.range(0.35, 0.95),
-    clutter: d.range(0, 0.3),
-    clutterSeed: Math.floor(d.u() * 2 ** 30),
-    cast: [1 + warm + d.range(-0.03, 0.03), 1 + d.range(-0.03, 0.03), 1 - warm + d.range(-0.03, 0.03)],
-    blur: d.range(0.3, 0.8),
-  };
+/** A background colour: a base colour moved towards its grey by a draw from `mix`. */
+function towardsGrey(d: Draws, base: Rgb, mix: readonly [number, number]): Rgb {
+  const grey = (base[0] + base[1] + base[2]) / 3;
+  return mixRgb(base, [grey, grey, grey], d.range(...mix));
 }
+
+/**
+ * Pose, light, expression, the second background colour and clothing: the same draws in the same
+ * order for every style, within the style's ranges (after the style's first background colour).
+ */
+const poseLightBackground = (r: NuisanceRanges): Omit<DrawRules<CartoonNuisance>, 'background0'> => ({
+  shiftU: uniform(...r.shiftU),
+  shiftV: uniform(...r.shiftV),
+  rotation: uniform(...r.rotation),
+  scale: uniform(...r.scale),
+  yaw: uniform(...r.yaw),
+  ambient: uniform(0.85, 1.05),
+  lightStrength: uniform(...r.lightStrength),
+  lightAngle: uniform(-Math.PI, Math.PI),
+  smile: uniform(...r.smile),
+  mouthOpen: (d) => (d.chance(0.3) ? d.range(0.2, 1) : 0),
+  browRaise: uniform(-0.3, 0.5),
+  gazeU: uniform(-0.25, 0.25),
+  gazeV: uniform(-0.15, 0.15),
+  background1: (d, s) =>
+    mixRgb(
+      s.background0,
+      [d.u() * r.backgroundTint[0], d.u() * r.backgroundTint[1], d.u() * r.backgroundTint[2]],
+      d.range(...r.backgroundMix),
+    ),
+  backgroundAngle: uniform(-Math.PI, Math.PI),
+  clothing: (d) => [d.range(0.05, 0.85), d.range(0.05, 0.85), d.range(0.05, 0.85)],
+});
+
+const CARTOON_NUISANCE: DrawRules<CartoonNuisance> = {
+  background0: (d) => towardsGrey(d, [d.range(0.15, 0.9), d.range(0.15, 0.9), d.range(0.15, 0.9)], [0.2, 0.7]),
+  ...poseLightBackground({
+    shiftU: [-0.06, 0.06],
+    shiftV: [-0.05, 0.05],
+    rotation: [-0.14, 0.14],
+    scale: [0.94, 1.06],
+    yaw: [-0.35, 0.35],
+    lightStrength: [0, 0.25],
+    smile: [-0.1, 0.5],
+    backgroundTint: [1, 1, 1],
+    backgroundMix: [0.1, 0.4],
+  }),
+};
+
+const PHOTO_NUISANCE: DrawRules<FaceNuisance> = {
+  // Real backgrounds are mostly darker and warmer than a random colour (face-stats.ts: B mean).
+  background0: (d) => {
+    const level = d.range(0.1, 0.85);
+    return towardsGrey(
+      d,
+      [level * d.range(0.85, 1.2), level * d.range(0.8, 1.1), level * d.range(0.6, 1.05)],
+      [0.1, 0.6],
+    );
+  },
+  warm: uniform(-0.03, 0.1),
+  // Small pose ranges: the crops are aligned on eyes and mouth like the evaluation set, so only
+  // the landmark detector's error remains.
+  ...poseLightBackground({
+    shiftU: [-0.03, 0.03],
+    shiftV: [-0.03, 0.03],
+    rotation: [-0.05, 0.05],
+    scale: [0.95, 1.05],
+    yaw: [-0.5, 0.5],
+    lightStrength: [0, 0.2],
+    smile: [-0.1, 0.6],
+    backgroundTint: [1, 0.9, 0.8],
+    backgroundMix: [0.1, 0.5],
+  }),
+  lightFrontal: uniform(0.35, 0.95),
+  clutter: uniform(0, 0.3),
+  clutterSeed: (d) => Math.floor(d.u() * 2 ** 30),
+  cast: (d, s) => [1 + s.warm + d.range(-0.03, 0.03), 1 + d.range(-0.03, 0.03), 1 - s.warm + d.range(-0.03, 0.03)],
+  blur: uniform(0.3, 0.8),
+};
 
 /** The nuisance of a frontal, evenly lit, neutral picture on a grey background. */
-export const neutralNuisance: FaceNuisance = Object.freeze({
+const neutralCartoonNuisance: CartoonNuisance = Object.freeze({
   shiftU: 0,
   shiftV: 0,
   rotation: 0,
@@ -257,9 +404,59 @@ export const neutralNuisance: FaceNuisance = Object.freeze({
   background1: [0.5, 0.5, 0.5] as Rgb,
   backgroundAngle: Math.PI / 2,
   clothing: [0.3, 0.35, 0.45] as Rgb,
+});
+
+/** The photographic style's neutral nuisance: the cartoon's, lit from the front, without clutter or cast. */
+export const neutralNuisance: FaceNuisance = Object.freeze({
+  ...neutralCartoonNuisance,
   lightFrontal: 1,
   clutter: 0,
   clutterSeed: 0,
   cast: [1, 1, 1] as Rgb,
   blur: 0.7,
 });
+
+/** Each style's tables of draws. */
+type StyleDraws<S extends FaceStyle> = { readonly [P in keyof FaceParams]: DrawRules<FaceParamsOf[S][P]> };
+const STYLE_DRAWS: { readonly [S in FaceStyle]: StyleDraws<S> } = {
+  cartoon: { identity: CARTOON_IDENTITY, nuisance: CARTOON_NUISANCE },
+  photo: { identity: PHOTO_IDENTITY, nuisance: PHOTO_NUISANCE },
+};
+const NEUTRAL_NUISANCE: { readonly [S in FaceStyle]: FaceParamsOf[S]['nuisance'] } = {
+  cartoon: neutralCartoonNuisance,
+  photo: neutralNuisance,
+};
+
+/** Draws an identity from its key (the same key always gives the same face); 'photo' by default. */
+export function sampleIdentity(k: PRNGKey | KeyWords): FaceIdentity;
+export function sampleIdentity<S extends FaceStyle>(k: PRNGKey | KeyWords, style: S): FaceParamsOf[S]['identity'];
+export function sampleIdentity(k: PRNGKey | KeyWords, style: FaceStyle = 'photo'): CartoonIdentity {
+  return drawStyle(style, 'identity', k);
+}
+
+/** Draws the nuisance of one picture from its key; 'photo' by default. */
+export function sampleNuisance(k: PRNGKey | KeyWords): FaceNuisance;
+export function sampleNuisance<S extends FaceStyle>(k: PRNGKey | KeyWords, style: S): FaceParamsOf[S]['nuisance'];
+export function sampleNuisance(k: PRNGKey | KeyWords, style: FaceStyle = 'photo'): CartoonNuisance {
+  return drawStyle(style, 'nuisance', k);
+}
+
+function drawStyle<S extends FaceStyle, P extends keyof FaceParams>(
+  style: S,
+  part: P,
+  k: PRNGKey | KeyWords,
+): FaceParamsOf[S][P] {
+  const tables: StyleDraws<S> = STYLE_DRAWS[style];
+  const rules: DrawRules<FaceParamsOf[S][P]> = tables[part];
+  return drawAll(rules, new Draws(k, RESERVED[part], `sample ${style} ${part}`));
+}
+
+/**
+ * A picture's parameters in a style: the identity from `idKey`, the nuisance from `nuKey`, or the
+ * style's neutral nuisance (frontal, evenly lit, grey background) when `nuKey` is null.
+ */
+export function styleParams<S extends FaceStyle>(style: S, idKey: KeyWords, nuKey: KeyWords | null): FaceParamsOf[S] {
+  const identity: FaceParamsOf[S]['identity'] = drawStyle(style, 'identity', idKey);
+  const nuisance: FaceParamsOf[S]['nuisance'] = nuKey ? drawStyle(style, 'nuisance', nuKey) : NEUTRAL_NUISANCE[style];
+  return { identity, nuisance } as FaceParamsOf[S];
+}

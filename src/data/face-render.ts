@@ -1,7 +1,18 @@
-// Rasterises a procedural face (face-params.ts) on the host: a back-to-front stack of implicit
-// shapes, each pixel covered by a shape in proportion to its signed distance to the edge
-// (analytic coverage over one pixel), so edges are anti-aliased at any size with one sample.
-import type { FaceIdentity, FaceNuisance, FaceParams, Rgb } from './face-params.js';
+// Rasterises a procedural face (face-params.ts) on the host, in either style: a back-to-front
+// stack of implicit shapes, each pixel covered by a shape in proportion to its signed distance to
+// the edge (analytic coverage over one pixel), so edges are anti-aliased at any size with one
+// sample. The steps are written once; what a style does differently (camera, hair, eyes, extra
+// layers, background, shading, optics) is its entry in RENDER_STYLES.
+import type {
+  CartoonFaceParams,
+  CartoonIdentity,
+  CartoonNuisance,
+  FaceIdentity,
+  FaceParams,
+  FaceParamsOf,
+  FaceStyle,
+  Rgb,
+} from './face-params.js';
 import { ffhqQuad } from './real-faces.js';
 import { fbm } from './value-noise.js';
 
@@ -63,8 +74,63 @@ function almond(cu: number, cv: number, w: number, h: number) {
   return { f: intersect(upper, lower), upperCentreV: cv - h + rUp, rUp };
 }
 
+type Implicit = (u: number, v: number) => number;
+
+/** Where a style's extra layers attach: the face's outline and its feature positions (face units). */
+interface FaceFrame {
+  readonly a: number;
+  readonly b: number;
+  /** The face ellipse's centre height, and the eyes' height. */
+  readonly cy: number;
+  readonly eyeV: number;
+  /** The sideways shift of eyes and mouth with yaw. */
+  readonly featureShift: number;
+  /** One pixel in face units. */
+  readonly px: number;
+  /** The face outline (the ellipse narrowing towards the chin). */
+  readonly faceF: Implicit;
+}
+
+/** Image -> face coordinates. */
+interface Camera {
+  /** One pixel in face units. */
+  readonly px: number;
+  /** Writes the face coordinates (u, v) of the image point (du, dv) (from the image centre, after the shift) to `uv`. */
+  readonly toFace: (du: number, dv: number, uv: Float64Array) => void;
+}
+
+/** What one style renders differently; the shared steps are faceLayers and render. */
+interface RenderStyle<P extends CartoonFaceParams> {
+  readonly camera: (params: P, size: number) => Camera;
+  /** The hair's shading at (u, v), given the parting's u and the top of the hair. */
+  readonly hairShade: (id: P['identity'], px: number, partU: number, hairTop: number) => Implicit;
+  readonly eyeWhite: Rgb;
+  readonly irisRadius: (w: number, h: number) => number;
+  readonly highlightOpacity: number;
+  /** Layers over the nose and under the mouth (a beard), and over everything (glasses). */
+  readonly underMouth?: (id: P['identity'], frame: FaceFrame) => Layer[];
+  readonly onTop?: (id: P['identity'], frame: FaceFrame) => Layer[];
+  /**
+   * Skips the edge gradient where a pixel is far inside or outside a shape, by a bound on the
+   * gradient sampled over each shape's box: faster, but a bound from samples could move an edge
+   * pixel, so the cartoon style (whose pixels predate it) renders without it.
+   */
+  readonly edgeBand: boolean;
+  /** Out-of-focus blotches of colour added to the background gradient (all channels, and red minus blue). */
+  readonly clutter?: (nu: P['nuisance'], px: number) => { readonly blotch: Implicit; readonly tint: Implicit };
+  /** The head shaded as a lit rounded surface with skin texture: a factor on the light at (u, v). */
+  readonly headLight?: (params: P, px: number) => Implicit;
+  /** The colour cast (multipliers per channel) and the lens blur (Gaussian sigma in pixels). */
+  readonly optics: (nu: P['nuisance'], size: number) => { readonly cast: Rgb; readonly blur: number };
+}
+
 /** The shapes of one face, back to front, in face units (u right, v down, image = [-1, 1]^2). */
-function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
+function faceLayers<P extends CartoonFaceParams>(
+  id: P['identity'],
+  nu: P['nuisance'],
+  px: number,
+  style: RenderStyle<P>,
+): Layer[] {
   const a = id.faceWidth;
   const b = id.faceHeight;
   const cy = -0.1; // face ellipse centre
@@ -76,20 +142,7 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
   const skin = id.skin;
   const hairTop = cy - b - id.hairVolume;
   const partU = id.hairPart * a * 0.5;
-  const hairShade = (u: number, v: number): number => {
-    const ang = Math.atan2(v - (hairTop - 0.1), u - partU);
-    // Strands: fine streaks along the direction from the parting, broken up by noise; faded where
-    // they are finer than two pixels (they would alias into noise).
-    const r = Math.max(0.02, Math.hypot(u - partU, v - (hairTop - 0.1)));
-    const strandPixels = (2 * Math.PI * r) / 140 / px;
-    const streak =
-      Math.min(1, Math.max(0, strandPixels - 1)) *
-      Math.sin(ang * 140 + 9 * fbm(u * 6, v * 6, id.textureSeed + 7, 2, 1 / (6 * px)));
-    return (
-      (0.8 + 0.1 * streak + 0.25 * (fbm(u * 14, v * 14, id.textureSeed + 11, 2, 1 / (14 * px)) - 0.5)) *
-      Math.min(1.1, 0.6 + Math.hypot(u - partU, v - hairTop) * 4)
-    );
-  };
+  const hairShade = style.hairShade(id, px, partU, hairTop);
   const hairA = a + id.hairVolume;
   const hairB = b * 0.92 + id.hairVolume;
   const hairCv = cy - b * 0.08;
@@ -223,8 +276,8 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
       opacity: 0.45,
       soft: h * 0.5,
     });
-    layers.push({ box: bb, f: eye.f, color: scaleRgb([0.85, 0.8, 0.76], 0.85), opacity: 1 });
-    const ir = Math.min(h * 0.95, w * 0.45);
+    layers.push({ box: bb, f: eye.f, color: style.eyeWhite, opacity: 1 });
+    const ir = style.irisRadius(w, h);
     const iu = eu + nu.gazeU * w * 0.5 + nu.yaw * w * 0.2;
     const iv = eyeV + nu.gazeV * h * 0.4;
     layers.push({
@@ -239,7 +292,7 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
       box: bb,
       f: intersect(circle(iu - ir * 0.3, iv - ir * 0.3, ir * 0.2), eye.f),
       color: [1, 1, 1],
-      opacity: 0.5,
+      opacity: style.highlightOpacity,
     });
     const lidT = Math.max(0.008, h * 0.14);
     layers.push({
@@ -293,18 +346,8 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
       opacity: 0.85,
     });
   }
-  // Beard and moustache: hair-coloured, strand-textured, over the face below the nose.
-  if (id.beard > 0) {
-    const top = cy + id.noseY + id.noseWidth * 0.6;
-    layers.push({
-      box: [-a - 0.02, top - 0.05, a + 0.02, cy + b + 0.05],
-      f: (u, v) => Math.max(faceF(u, v) + 0.02, (top - v) * 3),
-      color: scaleRgb(id.hairColor, 0.9),
-      opacity: 0.85 * id.beard,
-      soft: a * 0.12,
-      shade: (u, v) => 0.75 + 0.5 * fbm(u * 30, v * 30, id.textureSeed + 13, 2, 1 / (30 * px)),
-    });
-  }
+  const frame: FaceFrame = { a, b, cy, eyeV, featureShift, px, faceF };
+  if (style.underMouth) layers.push(...style.underMouth(id, frame));
   // Mouth: lips around a centre line whose corners rise with the smile; dark opening when open.
   const mu = featureShift;
   const mv = cy + id.mouthY;
@@ -361,38 +404,46 @@ function faceLayers(id: FaceIdentity, nu: FaceNuisance, px: number): Layer[] {
     opacity: 0.3,
     soft: id.lowerLip * 0.5,
   });
-  // Glasses: a rounded frame around each eye and a bridge; dark lenses fill the frame.
-  if (id.glasses !== 'none') {
-    const rw = id.eyeSize * 1.55;
-    const rh = id.eyeSize * 1.05;
-    const t = Math.max(0.008, id.eyeSize * 0.12);
-    for (const side of [-1, 1]) {
-      const eu = side * id.eyeSpacing + featureShift;
-      const lens = ellipse(eu, eyeV + rh * 0.1, rw, rh);
-      if (id.glasses === 'dark')
-        layers.push({ box: box(eu, eyeV, rw + 0.03, rh + 0.03), f: lens, color: [0.06, 0.05, 0.05], opacity: 0.9 });
-      layers.push({
-        box: box(eu, eyeV, rw + t + 0.03, rh + t + 0.03),
-        f: (u, v) => Math.abs(lens(u, v)) * Math.min(rw, rh) - t * 0.5,
-        color: id.glassesColor,
-        opacity: 0.95,
-      });
-    }
-    layers.push({
-      box: box(featureShift, eyeV, id.eyeSpacing, t * 2),
-      f: (u, v) =>
-        Math.max(Math.abs(v - (eyeV - rh * 0.3)) - t * 0.4, Math.abs(u - featureShift) - (id.eyeSpacing - rw)),
-      color: id.glassesColor,
-      opacity: 0.95,
-    });
-  }
+  if (style.onTop) layers.push(...style.onTop(id, frame));
   return layers;
 }
 
+// ---- The cartoon style: framed head and shoulders, flat fills, glossy hair.
+
+/** Fraction of the image the unit face square fills: the head and shoulders fit with margin. */
+const FRAME = 1.02;
+
+/** The cartoon camera: the face square fills FRAME of the image, then shift, rotation and scale. */
+function frameCamera({ nuisance: nu }: CartoonFaceParams, size: number): Camera {
+  const cosR = Math.cos(nu.rotation);
+  const sinR = Math.sin(nu.rotation);
+  const toFace = 1 / (FRAME * nu.scale);
+  return {
+    px: (2 / size) * toFace,
+    toFace: (du, dv, uv) => {
+      uv[0] = (cosR * du + sinR * dv) * toFace;
+      uv[1] = (-sinR * du + cosR * dv) * toFace;
+    },
+  };
+}
+
+/** Glossy cartoon hair: a sheen of waves around the parting. */
+const sheenHair =
+  (_id: CartoonIdentity, _px: number, partU: number, hairTop: number): Implicit =>
+  (u, v) => {
+    const ang = Math.atan2(v - (hairTop - 0.1), u - partU);
+    return (
+      0.86 + 0.14 * Math.sin(ang * 55 + 2.5 * Math.sin(ang * 9)) * Math.min(1, Math.hypot(u - partU, v - hairTop) * 6)
+    );
+  };
+
+// ---- The photographic style: FFHQ-aligned crop, textured hair and skin, beard, glasses, lit
+// head, background clutter, colour cast and lens blur.
+
 /** Where the face's eyes and mouth corners are (face units), for the FFHQ-style crop. */
 function anchors(
-  id: FaceIdentity,
-  nu: FaceNuisance,
+  id: CartoonIdentity,
+  nu: CartoonNuisance,
 ): {
   leftEye: [number, number];
   rightEye: [number, number];
@@ -410,6 +461,114 @@ function anchors(
     rightEye: [id.eyeSpacing + featureShift, eyeV],
     mouthLeft: [featureShift - mw, cornerV],
     mouthRight: [featureShift + mw, cornerV],
+  };
+}
+
+/** The photo camera: FFHQ's crop from the eyes and mouth, then the nuisance's shift, roll and scale. */
+function ffhqCamera({ identity: id, nuisance: nu }: FaceParams, size: number): Camera {
+  // The crop: FFHQ's square from the eyes and mouth (as the real-face set is cut), then the
+  // nuisance's small shift, roll and scale (a landmark detector's error).
+  const a = anchors(id, nu);
+  const quad = ffhqQuad(a.leftEye, a.rightEye, a.mouthLeft, a.mouthRight);
+  const cosR = Math.cos(nu.rotation) / nu.scale;
+  const sinR = Math.sin(nu.rotation) / nu.scale;
+  return {
+    px: ((2 / size) * Math.hypot(quad.x[0], quad.x[1])) / nu.scale,
+    toFace: (du, dv, uv) => {
+      const fu = cosR * du + sinR * dv;
+      const fv = -sinR * du + cosR * dv;
+      uv[0] = quad.c[0] + fu * quad.x[0] + fv * quad.y[0];
+      uv[1] = quad.c[1] + fu * quad.x[1] + fv * quad.y[1];
+    },
+  };
+}
+
+/** Hair strands from the parting, with noise. */
+const strandHair =
+  (id: FaceIdentity, px: number, partU: number, hairTop: number): Implicit =>
+  (u, v) => {
+    const ang = Math.atan2(v - (hairTop - 0.1), u - partU);
+    // Strands: fine streaks along the direction from the parting, broken up by noise; faded where
+    // they are finer than two pixels (they would alias into noise).
+    const r = Math.max(0.02, Math.hypot(u - partU, v - (hairTop - 0.1)));
+    const strandPixels = (2 * Math.PI * r) / 140 / px;
+    const streak =
+      Math.min(1, Math.max(0, strandPixels - 1)) *
+      Math.sin(ang * 140 + 9 * fbm(u * 6, v * 6, id.textureSeed + 7, 2, 1 / (6 * px)));
+    return (
+      (0.8 + 0.1 * streak + 0.25 * (fbm(u * 14, v * 14, id.textureSeed + 11, 2, 1 / (14 * px)) - 0.5)) *
+      Math.min(1.1, 0.6 + Math.hypot(u - partU, v - hairTop) * 4)
+    );
+  };
+
+/** Beard and moustache: hair-coloured, strand-textured, over the face below the nose. */
+function beard(id: FaceIdentity, { a, b, cy, px, faceF }: FaceFrame): Layer[] {
+  if (!(id.beard > 0)) return [];
+  const top = cy + id.noseY + id.noseWidth * 0.6;
+  return [
+    {
+      box: [-a - 0.02, top - 0.05, a + 0.02, cy + b + 0.05],
+      f: (u, v) => Math.max(faceF(u, v) + 0.02, (top - v) * 3),
+      color: scaleRgb(id.hairColor, 0.9),
+      opacity: 0.85 * id.beard,
+      soft: a * 0.12,
+      shade: (u, v) => 0.75 + 0.5 * fbm(u * 30, v * 30, id.textureSeed + 13, 2, 1 / (30 * px)),
+    },
+  ];
+}
+
+/** Glasses: a rounded frame around each eye and a bridge; dark lenses fill the frame. */
+function glasses(id: FaceIdentity, { eyeV, featureShift }: FaceFrame): Layer[] {
+  if (id.glasses === 'none') return [];
+  const layers: Layer[] = [];
+  const rw = id.eyeSize * 1.55;
+  const rh = id.eyeSize * 1.05;
+  const t = Math.max(0.008, id.eyeSize * 0.12);
+  for (const side of [-1, 1]) {
+    const eu = side * id.eyeSpacing + featureShift;
+    const lens = ellipse(eu, eyeV + rh * 0.1, rw, rh);
+    if (id.glasses === 'dark')
+      layers.push({ box: box(eu, eyeV, rw + 0.03, rh + 0.03), f: lens, color: [0.06, 0.05, 0.05], opacity: 0.9 });
+    layers.push({
+      box: box(eu, eyeV, rw + t + 0.03, rh + t + 0.03),
+      f: (u, v) => Math.abs(lens(u, v)) * Math.min(rw, rh) - t * 0.5,
+      color: id.glassesColor,
+      opacity: 0.95,
+    });
+  }
+  layers.push({
+    box: box(featureShift, eyeV, id.eyeSpacing, t * 2),
+    f: (u, v) => Math.max(Math.abs(v - (eyeV - rh * 0.3)) - t * 0.4, Math.abs(u - featureShift) - (id.eyeSpacing - rw)),
+    color: id.glassesColor,
+    opacity: 0.95,
+  });
+  return layers;
+}
+
+/**
+ * The head as an ellipsoid lit from (lightAngle, lightFrontal): Lambertian shading, which photos
+ * have everywhere and flat cartoon fills lack (face-stats.ts: gradient histogram), with skin and
+ * hair texture.
+ */
+function headLight({ identity: id, nuisance: nu }: FaceParams, px: number): Implicit {
+  const sinE = Math.sqrt(1 - nu.lightFrontal * nu.lightFrontal);
+  const lx = Math.cos(nu.lightAngle) * sinE;
+  const ly = Math.sin(nu.lightAngle) * sinE;
+  const lz = nu.lightFrontal;
+  const headA = id.faceWidth + id.hairVolume;
+  const headB = id.faceHeight + id.hairVolume;
+  const headU = nu.yaw * id.faceWidth * 0.1;
+  const tex = id.skinTexture;
+  return (u, v) => {
+    const hu = (u - headU) / headA;
+    const hv = (v + 0.1) / headB;
+    const r2 = hu * hu + hv * hv;
+    if (!(r2 < 1.6)) return 1;
+    // Inside (and a little around) the head: ellipsoid normal, Lambert, and skin/hair texture.
+    const nz = Math.sqrt(Math.max(0, 1 - Math.min(1, r2)));
+    const lambert = Math.max(0, hu * lx + hv * ly + nz * lz);
+    const inside = Math.min(1, Math.max(0, (1.6 - r2) / 0.6));
+    return 1 + inside * (0.9 * lambert - 0.5 + tex * 5 * (fbm(u * 20, v * 20, id.textureSeed, 2, 1 / (20 * px)) - 0.5));
   };
 }
 
@@ -440,31 +599,63 @@ function gaussianBlurPlanes(planes: Float32Array, size: number, sigma: number): 
   return out;
 }
 
+/** Each style's rules; everything else is shared. */
+const RENDER_STYLES: { readonly [S in FaceStyle]: RenderStyle<FaceParamsOf[S]> } = {
+  cartoon: {
+    camera: frameCamera,
+    hairShade: sheenHair,
+    eyeWhite: [0.93, 0.91, 0.88],
+    irisRadius: (_w, h) => h * 0.95,
+    highlightOpacity: 0.85,
+    edgeBand: false,
+    optics: () => ({ cast: [1, 1, 1], blur: 0 }),
+  },
+  photo: {
+    camera: ffhqCamera,
+    hairShade: strandHair,
+    eyeWhite: scaleRgb([0.85, 0.8, 0.76], 0.85),
+    irisRadius: (w, h) => Math.min(h * 0.95, w * 0.45),
+    highlightOpacity: 0.5,
+    underMouth: beard,
+    onTop: glasses,
+    edgeBand: true,
+    clutter: (nu, px) => ({
+      blotch: (u, v) => nu.clutter * (fbm(u * 2.5, v * 2.5, nu.clutterSeed, 2, 1 / (2.5 * px)) - 0.5),
+      tint: (u, v) => nu.clutter * (fbm(u * 1.5, v * 1.5, nu.clutterSeed + 1, 2) - 0.5),
+    }),
+    headLight,
+    // Lens blur scales with the picture: sigma is given at 64 px.
+    optics: (nu, size) => ({ cast: nu.cast, blur: (nu.blur * size) / 64 }),
+  },
+};
+
 /**
- * Renders a face as float32 CHW planes [3, size, size] in [0, 1] (sRGB). Deterministic: the
- * same parameters give the same bytes.
+ * Renders a face as float32 CHW planes [3, size, size] in [0, 1] (sRGB), in its style ('photo'
+ * when none is given). Deterministic: the same parameters give the same bytes.
  */
-export function renderFace(params: FaceParams, size: number): Float32Array {
+export function renderFace(params: FaceParams, size: number): Float32Array;
+export function renderFace<S extends FaceStyle>(params: FaceParamsOf[S], size: number, style: S): Float32Array;
+export function renderFace<S extends FaceStyle>(params: FaceParamsOf[S], size: number, style?: S): Float32Array {
   if (!Number.isInteger(size) || size < 8 || size > 1024) {
     throw new RangeError(`renderFace: size must be an integer in [8, 1024], got ${size}.`);
   }
+  // Without a style the parameters are a photo's (the first overload).
+  return render(params, size, RENDER_STYLES[(style ?? 'photo') as S]);
+}
+
+function render<P extends CartoonFaceParams>(params: P, size: number, style: RenderStyle<P>): Float32Array {
   const { identity: id, nuisance: nu } = params;
   const plane = size * size;
   const out = new Float32Array(3 * plane);
-  // The crop: FFHQ's square from the eyes and mouth (as the real-face set is cut), then the
-  // nuisance's small shift, roll and scale (a landmark detector's error).
-  const a = anchors(id, nu);
-  const quad = ffhqQuad(a.leftEye, a.rightEye, a.mouthLeft, a.mouthRight);
-  const cosR = Math.cos(nu.rotation) / nu.scale;
-  const sinR = Math.sin(nu.rotation) / nu.scale;
-  const px = ((2 / size) * Math.hypot(quad.x[0], quad.x[1])) / nu.scale; // one pixel in face units
+  const { px, toFace } = style.camera(params, size); // px: one pixel in face units
   const eps = px * 0.25;
-  const layers = faceLayers(id, nu, px);
+  const layers = faceLayers(id, nu, px, style);
   const n = layers.length;
   // Per layer, a bound on |grad f| from an 8x8 sample of its box (x3 for safety): pixels whose
   // |f| exceeds bound x edge width are fully in or out, so the two extra evaluations for the
   // gradient are skipped there (most pixels, now that the face fills the frame).
   const band = layers.map((L) => {
+    if (!style.edgeBand) return Infinity;
     let g = 0;
     for (let i = 0; i < 8; i++) {
       for (let j = 0; j < 8; j++) {
@@ -480,34 +671,31 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
   const lightV = Math.sin(nu.lightAngle) * nu.lightStrength;
   const bgU = Math.cos(nu.backgroundAngle);
   const bgV = Math.sin(nu.backgroundAngle);
-  // The head as an ellipsoid lit from (lightAngle, lightFrontal): Lambertian shading, which
-  // photos have everywhere and flat cartoon fills lack (face-stats.ts: gradient histogram).
-  const sinE = Math.sqrt(1 - nu.lightFrontal * nu.lightFrontal);
-  const lx = Math.cos(nu.lightAngle) * sinE;
-  const ly = Math.sin(nu.lightAngle) * sinE;
-  const lz = nu.lightFrontal;
-  const headA = id.faceWidth + id.hairVolume;
-  const headB = id.faceHeight + id.hairVolume;
-  const headU = nu.yaw * id.faceWidth * 0.1;
-  const tex = id.skinTexture;
+  const clutter = style.clutter?.(nu, px);
+  const head = style.headLight?.(params, px);
+  const { cast, blur } = style.optics(nu, size);
+  const uv = new Float64Array(2);
   for (let y = 0; y < size; y++) {
     const py = ((y + 0.5) / size) * 2 - 1;
     for (let x = 0; x < size; x++) {
       const pxImg = ((x + 0.5) / size) * 2 - 1;
-      const du = pxImg - nu.shiftU;
-      const dv = py - nu.shiftV;
-      const fu = cosR * du + sinR * dv;
-      const fv = -sinR * du + cosR * dv;
-      const u = quad.c[0] + fu * quad.x[0] + fv * quad.y[0];
-      const v = quad.c[1] + fu * quad.x[1] + fv * quad.y[1];
+      toFace(pxImg - nu.shiftU, py - nu.shiftV, uv);
+      const u = uv[0];
+      const v = uv[1];
       const t = Math.min(1, Math.max(0, 0.5 + 0.35 * (pxImg * bgU + py * bgV)));
-      // Background: a gradient plus colour blotches (out-of-focus clutter).
-      const cl = nu.clutter;
-      const blotch = cl * (fbm(u * 2.5, v * 2.5, nu.clutterSeed, 2, 1 / (2.5 * px)) - 0.5);
-      const tint = cl * (fbm(u * 1.5, v * 1.5, nu.clutterSeed + 1, 2) - 0.5);
-      let r = nu.background0[0] + (nu.background1[0] - nu.background0[0]) * t + blotch + tint;
-      let g = nu.background0[1] + (nu.background1[1] - nu.background0[1]) * t + blotch;
-      let bl = nu.background0[2] + (nu.background1[2] - nu.background0[2]) * t + blotch - tint;
+      let r = nu.background0[0] + (nu.background1[0] - nu.background0[0]) * t;
+      let g = nu.background0[1] + (nu.background1[1] - nu.background0[1]) * t;
+      let bl = nu.background0[2] + (nu.background1[2] - nu.background0[2]) * t;
+      if (clutter) {
+        const blotch = clutter.blotch(u, v);
+        const tint = clutter.tint(u, v);
+        // One addition at a time, in this order: the pixels are pinned to the bit.
+        r += blotch;
+        r += tint;
+        g += blotch;
+        bl += blotch;
+        bl -= tint;
+      }
       for (let i = 0; i < n; i++) {
         const L = layers[i];
         const bx = L.box;
@@ -533,26 +721,16 @@ export function renderFace(params: FaceParams, size: number): Float32Array {
         bl += (L.color[2] * s - bl) * alpha;
       }
       let light = nu.ambient + lightU * pxImg + lightV * py;
-      const hu = (u - headU) / headA;
-      const hv = (v + 0.1) / headB;
-      const r2 = hu * hu + hv * hv;
-      if (r2 < 1.6) {
-        // Inside (and a little around) the head: ellipsoid normal, Lambert, and skin/hair texture.
-        const nz = Math.sqrt(Math.max(0, 1 - Math.min(1, r2)));
-        const lambert = Math.max(0, hu * lx + hv * ly + nz * lz);
-        const inside = Math.min(1, Math.max(0, (1.6 - r2) / 0.6));
-        light *=
-          1 + inside * (0.9 * lambert - 0.5 + tex * 5 * (fbm(u * 20, v * 20, id.textureSeed, 2, 1 / (20 * px)) - 0.5));
-      }
+      if (head) light *= head(u, v);
       const o = y * size + x;
-      out[o] = r * light * nu.cast[0];
-      out[plane + o] = g * light * nu.cast[1];
-      out[2 * plane + o] = bl * light * nu.cast[2];
+      out[o] = r * light * cast[0];
+      out[plane + o] = g * light * cast[1];
+      out[2 * plane + o] = bl * light * cast[2];
     }
   }
   // Optics, then the [0, 1] range. No sensor noise: these are the clean targets (the degradation
   // adds noise to the inputs), and noise in a target teaches a restorer to paint noise.
-  const blurred = gaussianBlurPlanes(out, size, (nu.blur * size) / 64);
+  const blurred = gaussianBlurPlanes(out, size, blur);
   for (let i = 0; i < blurred.length; i++) blurred[i] = Math.min(1, Math.max(0, blurred[i]));
   return blurred;
 }

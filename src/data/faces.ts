@@ -4,23 +4,17 @@ import type { KeyWords } from '../kernels/params.js';
 import { key, permutation, tensor } from '../index.js';
 import type { BackendName, PRNGKey, Tensor } from '../index.js';
 import { foldInWords } from '../random/threefry.js';
-import { neutralNuisance, sampleIdentity, sampleNuisance, type FaceParams } from './face-params.js';
-import { renderFace } from './face-render.js';
 import {
-  neutralCartoonNuisance,
-  sampleCartoonIdentity,
-  sampleCartoonNuisance,
+  FACE_STYLES,
+  styleParams,
   type CartoonFaceParams,
-} from './cartoon-face-params.js';
-import { renderCartoonFace } from './cartoon-face-render.js';
+  type FaceParams,
+  type FaceParamsOf,
+  type FaceStyle,
+} from './face-params.js';
+import { renderFace } from './face-render.js';
 
-/**
- * Which generator: 'cartoon' (flat shapes, head and shoulders; what the committed SFT checkpoint,
- * the demo's synthetic set and the pinned tests use) or 'photo' (issue 16: FFHQ-aligned, shaded,
- * textured, with beards and glasses; docs/faces.md). Same identity ids and splits for both.
- */
-export type FaceStyle = 'cartoon' | 'photo';
-export const FACE_STYLES: readonly FaceStyle[] = ['cartoon', 'photo'];
+export { FACE_STYLES, type FaceStyle };
 
 export type FaceSplit = 'train' | 'validation' | 'test';
 
@@ -57,32 +51,30 @@ const keysOf = (seed: PRNGKey | number, identity: number, sample: number) => {
   };
 };
 
-/** The parameters of one photographic picture: identity from (seed, identity), nuisance from (seed, identity, sample). */
+/**
+ * The parameters of one picture: identity from (seed, identity), nuisance from (seed, identity,
+ * sample); photographic unless `options.style` says otherwise.
+ */
+export function faceParams(
+  seed: PRNGKey | number,
+  identity: number,
+  sample?: number,
+  options?: { readonly nuisance?: boolean },
+): FaceParams;
+export function faceParams<S extends FaceStyle>(
+  seed: PRNGKey | number,
+  identity: number,
+  sample: number,
+  options: { readonly nuisance?: boolean; readonly style: S },
+): FaceParamsOf[S];
 export function faceParams(
   seed: PRNGKey | number,
   identity: number,
   sample = 0,
-  options: { readonly nuisance?: boolean } = {},
-): FaceParams {
+  options: { readonly nuisance?: boolean; readonly style?: FaceStyle } = {},
+): FaceParams | CartoonFaceParams {
   const { idKey, nuKey } = keysOf(seed, identity, sample);
-  return {
-    identity: sampleIdentity(idKey),
-    nuisance: options.nuisance === false ? neutralNuisance : sampleNuisance(nuKey),
-  };
-}
-
-/** The same for the cartoon generator (the same keys). */
-export function cartoonFaceParams(
-  seed: PRNGKey | number,
-  identity: number,
-  sample = 0,
-  options: { readonly nuisance?: boolean } = {},
-): CartoonFaceParams {
-  const { idKey, nuKey } = keysOf(seed, identity, sample);
-  return {
-    identity: sampleCartoonIdentity(idKey),
-    nuisance: options.nuisance === false ? neutralCartoonNuisance : sampleCartoonNuisance(nuKey),
-  };
+  return styleParams(options.style ?? 'photo', idKey, options.nuisance === false ? null : nuKey);
 }
 
 /** Sizes the generator is tuned for (others in [8, 1024] render too). */
@@ -97,12 +89,8 @@ export function generateFace(
   size = 64,
   style: FaceStyle = 'cartoon',
 ): { params: FaceParams | CartoonFaceParams; hq: Float32Array } {
-  if (style === 'photo') {
-    const params = faceParams(k, 0, 0);
-    return { params, hq: renderFace(params, size) };
-  }
-  const params = cartoonFaceParams(k, 0, 0);
-  return { params, hq: renderCartoonFace(params, size) };
+  const params = faceParams(k, 0, 0, { style });
+  return { params, hq: renderFace(params, size, style) };
 }
 
 export interface FaceDatasetOptions {
@@ -193,12 +181,8 @@ export function faceDataset(options: FaceDatasetOptions): FaceDataset {
   const get = (i: number): FaceSample => {
     const identity = identityOf(i);
     const sample = i % per;
-    if (style === 'photo') {
-      const params = faceParams(root, identity, sample, { nuisance: options.nuisance });
-      return { identity, sample, params, hq: renderFace(params, size) };
-    }
-    const params = cartoonFaceParams(root, identity, sample, { nuisance: options.nuisance });
-    return { identity, sample, params, hq: renderCartoonFace(params, size) };
+    const params = faceParams(root, identity, sample, { nuisance: options.nuisance, style });
+    return { identity, sample, params, hq: renderFace(params, size, style) };
   };
   return {
     split,

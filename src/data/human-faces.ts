@@ -11,8 +11,15 @@ import { dirname, join, resolve } from 'node:path';
 import { decodeFaceApiWeights, loadFaceApiModules, type Tfjs } from '../io/face-api-reference.js';
 import { decodeImage, decodePng, encodePng, type RgbImage } from '../io/codecs.js';
 import { packageRoot } from '../io/package-paths.js';
-import { bilinearWeights } from './resize.js';
-import { ffhqQuad, readRealFacesIndex, realFacesDir } from './real-faces.js';
+import {
+  bilinearAt,
+  ffhqQuad,
+  readCompleteIndex,
+  readRealFacesIndex,
+  realFacesDir,
+  reduceToRgb,
+  sampleQuad,
+} from './real-faces.js';
 
 /** Where the set comes from, as recorded in its index. */
 export const HUMAN_FACES_SOURCE = Object.freeze({
@@ -160,17 +167,8 @@ const reflect = (t: number, n: number): number => {
 };
 
 function bilinear(planes: Float64Array, w: number, h: number, c: number, sx: number, sy: number): number {
-  const x0 = Math.floor(sx);
-  const y0 = Math.floor(sy);
-  const x1 = Math.min(w - 1, x0 + 1);
-  const y1 = Math.min(h - 1, y0 + 1);
-  const tx = sx - x0;
-  const ty = sy - y0;
   const b = c * w * h;
-  return (
-    (1 - ty) * ((1 - tx) * planes[b + y0 * w + x0] + tx * planes[b + y0 * w + x1]) +
-    ty * ((1 - tx) * planes[b + y1 * w + x0] + tx * planes[b + y1 * w + x1])
-  );
+  return bilinearAt((x, y) => planes[b + y * w + x], w, h, sx, sy);
 }
 
 /**
@@ -188,47 +186,16 @@ export function warpReflectPadded(
   const quadSide = 2 * Math.hypot(quad.x[0], quad.x[1]);
   const blurred = boxBlur(planes, w, h, Math.max(1, Math.round(quadSide * 0.02)));
   const fade = Math.max(1, quadSide * 0.08);
-  const out = new Float64Array(3 * side * side);
-  const plane = side * side;
-  for (let v = 0; v < side; v++) {
-    const fv = (2 * (v + 0.5)) / side - 1;
-    for (let u = 0; u < side; u++) {
-      const fu = (2 * (u + 0.5)) / side - 1;
-      const px = quad.c[0] + fu * quad.x[0] + fv * quad.y[0] - 0.5;
-      const py = quad.c[1] + fu * quad.x[1] + fv * quad.y[1] - 0.5;
-      const outside = Math.max(0, -px, px - (w - 1), -py, py - (h - 1));
-      const t = Math.min(1, outside / fade);
-      const sx = reflect(px, w);
-      const sy = reflect(py, h);
-      for (let c = 0; c < 3; c++) {
-        const sharp = bilinear(planes, w, h, c, sx, sy);
-        out[c * plane + v * side + u] = t === 0 ? sharp : sharp + (bilinear(blurred, w, h, c, sx, sy) - sharp) * t;
-      }
-    }
-  }
-  return out;
-}
-
-/** Antialiased bilinear reduction of [3, n, n] planes to an 8-bit RGB image of side m. */
-function reduceToRgb(planes: Float64Array, n: number, m: number): RgbImage {
-  const wts = bilinearWeights(n, m, { antialias: true });
-  const data = new Uint8Array(m * m * 3);
-  for (let ch = 0; ch < 3; ch++) {
-    const base = ch * n * n;
-    const rows = new Float64Array(m * n);
-    for (let i = 0; i < m; i++)
-      for (let k = 0; k < n; k++) {
-        const a = wts[i * n + k];
-        if (a !== 0) for (let j = 0; j < n; j++) rows[i * n + j] += a * planes[base + k * n + j];
-      }
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j < m; j++) {
-        let s = 0;
-        for (let k = 0; k < n; k++) s += wts[j * n + k] * rows[i * n + k];
-        data[(i * m + j) * 3 + ch] = Math.round(Math.min(1, Math.max(0, s)) * 255);
-      }
-  }
-  return { width: m, height: m, data };
+  return sampleQuad(quad, side, (px, py) => {
+    const outside = Math.max(0, -px, px - (w - 1), -py, py - (h - 1));
+    const t = Math.min(1, outside / fade);
+    const sx = reflect(px, w);
+    const sy = reflect(py, h);
+    return (c) => {
+      const sharp = bilinear(planes, w, h, c, sx, sy);
+      return t === 0 ? sharp : sharp + (bilinear(blurred, w, h, c, sx, sy) - sharp) * t;
+    };
+  });
 }
 
 const toTensor3d = (tf: Tfjs, img: RgbImage) => tf.tensor3d(Float32Array.from(img.data), [img.height, img.width, 3]);
@@ -416,15 +383,7 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
 
 /** The index in `dir`, or undefined when it is missing, stale or incomplete. */
 export function readHumanFacesIndex(dir = humanFacesDir()): HumanFacesIndex | undefined {
-  try {
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as HumanFacesIndex;
-    if (index.version !== HUMAN_FACES_VERSION || !Array.isArray(index.faces) || index.faces.length === 0)
-      return undefined;
-    for (const f of index.faces) if (!existsSync(join(dir, String(index.size), f.file))) return undefined;
-    return index;
-  } catch {
-    return undefined;
-  }
+  return readCompleteIndex<HumanFacesIndex>(dir, HUMAN_FACES_VERSION, (index) => [index.size]);
 }
 
 /** The crops of one split as [3, 64, 64] float planes in [0, 1], in index order, with their ids. */

@@ -148,38 +148,58 @@ export function ffhqQuad(leftEye: Vec, rightEye: Vec, mouthLeft: Vec, mouthRight
   return { c, x, y };
 }
 
-/** Samples the quad from an 8-bit RGB image into [3, side, side] float planes (bilinear, edges clamped, half-pixel centres). */
-function warpQuad(img: RgbImage, quad: { c: Vec; x: Vec; y: Vec }, side: number): Float64Array {
-  const { width: w, height: h, data } = img;
+/**
+ * Bilinear interpolation at (sx, sy), inside a w x h grid whose values are `at(x, y)` (the far
+ * neighbours clamped to the last row and column). @internal
+ */
+export function bilinearAt(at: (x: number, y: number) => number, w: number, h: number, sx: number, sy: number): number {
+  const x0 = Math.floor(sx);
+  const y0 = Math.floor(sy);
+  const x1 = Math.min(w - 1, x0 + 1);
+  const y1 = Math.min(h - 1, y0 + 1);
+  const tx = sx - x0;
+  const ty = sy - y0;
+  return (1 - ty) * ((1 - tx) * at(x0, y0) + tx * at(x1, y0)) + ty * ((1 - tx) * at(x0, y1) + tx * at(x1, y1));
+}
+
+/**
+ * Samples a quad (centre c, half-axes x and y, in source pixels) into [3, side, side] planes at
+ * half-pixel centres: `at(px, py)` gives the channels' values at a source point (pixel centres
+ * at integers). @internal
+ */
+export function sampleQuad(
+  quad: { c: Vec; x: Vec; y: Vec },
+  side: number,
+  at: (px: number, py: number) => (channel: number) => number,
+): Float64Array {
   const out = new Float64Array(3 * side * side);
   const plane = side * side;
   for (let v = 0; v < side; v++) {
     const fv = (2 * (v + 0.5)) / side - 1;
     for (let u = 0; u < side; u++) {
       const fu = (2 * (u + 0.5)) / side - 1;
-      const sx = Math.min(w - 1, Math.max(0, quad.c[0] + fu * quad.x[0] + fv * quad.y[0] - 0.5));
-      const sy = Math.min(h - 1, Math.max(0, quad.c[1] + fu * quad.x[1] + fv * quad.y[1] - 0.5));
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const x1 = Math.min(w - 1, x0 + 1);
-      const y1 = Math.min(h - 1, y0 + 1);
-      const tx = sx - x0;
-      const ty = sy - y0;
-      for (let ch = 0; ch < 3; ch++) {
-        const p00 = data[(y0 * w + x0) * 3 + ch];
-        const p01 = data[(y0 * w + x1) * 3 + ch];
-        const p10 = data[(y1 * w + x0) * 3 + ch];
-        const p11 = data[(y1 * w + x1) * 3 + ch];
-        out[ch * plane + v * side + u] =
-          ((1 - ty) * ((1 - tx) * p00 + tx * p01) + ty * ((1 - tx) * p10 + tx * p11)) / 255;
-      }
+      const value = at(
+        quad.c[0] + fu * quad.x[0] + fv * quad.y[0] - 0.5,
+        quad.c[1] + fu * quad.x[1] + fv * quad.y[1] - 0.5,
+      );
+      for (let c = 0; c < 3; c++) out[c * plane + v * side + u] = value(c);
     }
   }
   return out;
 }
 
-/** Antialiased bilinear reduction of [3, n, n] planes to an 8-bit RGB image of side m (resize.ts's weights, on the host). */
-function reduceToRgb(planes: Float64Array, n: number, m: number): RgbImage {
+/** Samples the quad from an 8-bit RGB image into [3, side, side] float planes (bilinear, edges clamped, half-pixel centres). */
+function warpQuad(img: RgbImage, quad: { c: Vec; x: Vec; y: Vec }, side: number): Float64Array {
+  const { width: w, height: h, data } = img;
+  return sampleQuad(quad, side, (px, py) => {
+    const sx = Math.min(w - 1, Math.max(0, px));
+    const sy = Math.min(h - 1, Math.max(0, py));
+    return (ch) => bilinearAt((x, y) => data[(y * w + x) * 3 + ch], w, h, sx, sy) / 255;
+  });
+}
+
+/** Antialiased bilinear reduction of [3, n, n] planes to an 8-bit RGB image of side m (resize.ts's weights, on the host). @internal */
+export function reduceToRgb(planes: Float64Array, n: number, m: number): RgbImage {
   const wts = bilinearWeights(n, m, { antialias: true });
   const data = new Uint8Array(m * m * 3);
   const rows = new Float64Array(m * n);
@@ -306,11 +326,22 @@ export async function buildRealFaces(options: BuildRealFacesOptions = {}): Promi
 
 /** The index in `dir`, or undefined when it is missing, unreadable, stale or incomplete. */
 export function readRealFacesIndex(dir = realFacesDir()): RealFacesIndex | undefined {
+  return readCompleteIndex<RealFacesIndex>(dir, REAL_FACES_VERSION, () => REAL_FACE_SIZES);
+}
+
+/**
+ * A built face set's index.json in `dir`, or undefined unless it parses, has this version and some
+ * faces, and every face's file is in the folder of each of its sizes. @internal
+ */
+export function readCompleteIndex<I extends { readonly version: number; readonly faces: readonly { file: string }[] }>(
+  dir: string,
+  version: number,
+  sizesOf: (index: I) => readonly number[],
+): I | undefined {
   try {
-    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as RealFacesIndex;
-    if (index.version !== REAL_FACES_VERSION || !Array.isArray(index.faces) || index.faces.length === 0)
-      return undefined;
-    for (const s of REAL_FACE_SIZES)
+    const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as I;
+    if (index.version !== version || !Array.isArray(index.faces) || index.faces.length === 0) return undefined;
+    for (const s of sizesOf(index))
       for (const f of index.faces) if (!existsSync(join(dir, String(s), f.file))) return undefined;
     return index;
   } catch {

@@ -83,22 +83,30 @@ export function ddimMean<P>(
   cond: Tensor,
   options: DdimMeanOptions = {},
 ): DdimMean {
-  const op = 'ddimMean';
-  checkStep(op, plan, j);
-  checkStateAndCond(op, xt, cond);
-  return meanUnchecked(op, model, params, plan, j, xt, cond, options.clipX0 ?? true);
+  return meanUnchecked(checkedStep({ op: 'ddimMean', model, params, plan, j, xt, cond }, options));
 }
 
-function meanUnchecked<P>(
-  op: string,
-  model: EpsModel<P>,
-  params: P,
-  plan: DdimPlan,
-  j: number,
-  xt: Tensor,
-  cond: Tensor,
-  clipX0: boolean,
-): DdimMean {
+/** One step's inputs, as the public functions take them (op names the caller in errors). @internal */
+export interface StepInputs<P> {
+  readonly op: string;
+  readonly model: EpsModel<P>;
+  readonly params: P;
+  readonly plan: DdimPlan;
+  readonly j: number;
+  readonly xt: Tensor;
+  readonly cond: Tensor;
+  /** See DdimMeanOptions.clipX0. */
+  readonly clipX0: boolean;
+}
+
+/** Checks the step index, x_t and cond, and settles the options. */
+function checkedStep<P>(inputs: Omit<StepInputs<P>, 'clipX0'>, options: DdimMeanOptions): StepInputs<P> {
+  checkStep(inputs.op, inputs.plan, inputs.j);
+  checkStateAndCond(inputs.op, inputs.xt, inputs.cond);
+  return { ...inputs, clipX0: options.clipX0 ?? true };
+}
+
+function meanUnchecked<P>({ op, model, params, plan, j, xt, cond, clipX0 }: StepInputs<P>): DdimMean {
   const a = plan.alphas[j];
   const aPrev = plan.alphasPrev[j];
   const s = plan.sigmas[j];
@@ -140,31 +148,19 @@ export function ddimStep<P>(
   key: PRNGKey,
   options: DdimMeanOptions = {},
 ): DdimStepResult {
-  const op = 'ddimStep';
-  checkStep(op, plan, j);
-  checkStateAndCond(op, xt, cond);
+  const inputs = checkedStep({ op: 'ddimStep', model, params, plan, j, xt, cond }, options);
   if (!(key instanceof PRNGKey))
-    throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k), got ${String(key)}.`);
-  return stepUnchecked(op, model, params, plan, j, xt, cond, key, options.clipX0 ?? true);
+    throw new ShapeError(`${inputs.op}: expected a PRNGKey from key(seed) or split(k), got ${String(key)}.`);
+  return stepUnchecked(inputs, key);
 }
 
 /** ddimStep without argument checks, for the sampler's inner loop. @internal */
-export function stepUnchecked<P>(
-  op: string,
-  model: EpsModel<P>,
-  params: P,
-  plan: DdimPlan,
-  j: number,
-  xt: Tensor,
-  cond: Tensor,
-  key: PRNGKey,
-  clipX0: boolean,
-): DdimStepResult {
-  const s = plan.sigmas[j];
+export function stepUnchecked<P>(inputs: StepInputs<P>, key: PRNGKey): DdimStepResult {
+  const s = inputs.plan.sigmas[inputs.j];
   return scope(() => {
-    const { mean } = meanUnchecked(op, model, params, plan, j, xt, cond, clipX0);
+    const { mean } = meanUnchecked(inputs);
     if (s === 0) return { xPrev: mean, mean };
-    const z = normal(key, xt.shape, { dtype: xt.dtype, backend: xt.backend });
+    const z = normal(key, inputs.xt.shape, { dtype: inputs.xt.dtype, backend: inputs.xt.backend });
     const xPrev = add(mean, mul(z, s));
     return { xPrev, mean, logProb: gaussianLogProb(xPrev, mean, s) };
   });
@@ -186,9 +182,8 @@ export function ddimLogProb<P>(
   cond: Tensor,
   options: DdimMeanOptions = {},
 ): Tensor {
-  const op = 'ddimLogProb';
-  checkStep(op, plan, j);
-  checkStateAndCond(op, xt, cond);
+  const inputs = checkedStep({ op: 'ddimLogProb', model, params, plan, j, xt, cond }, options);
+  const { op } = inputs;
   requireFloatBatch(op, xPrev, 'xPrev');
   if (xPrev.shape.length !== xt.shape.length || xPrev.shape.some((d, i) => d !== xt.shape[i])) {
     throw new ShapeError(
@@ -202,7 +197,5 @@ export function ddimLogProb<P>(
         `a deterministic step has no log-prob. Sample with eta > 0 (LRPO uses 1)${plan.eta > 0 ? ' and stepsOffset >= 1' : ''}.`,
     );
   }
-  return scope(() =>
-    gaussianLogProb(xPrev, meanUnchecked(op, model, params, plan, j, xt, cond, options.clipX0 ?? true).mean, s),
-  );
+  return scope(() => gaussianLogProb(xPrev, meanUnchecked(inputs).mean, s));
 }

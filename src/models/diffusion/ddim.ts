@@ -101,7 +101,10 @@ export function ddimSample<P>(
     const logProbs: Tensor[] = [];
     for (let j = 0; j < plan.steps; j++) {
       const next = scope(() => {
-        const r = stepUnchecked(op, model, constParams, plan, j, x, constCond, stepKeys[j], clipX0);
+        const r = stepUnchecked(
+          { op, model, params: constParams, plan, j, xt: x, cond: constCond, clipX0 },
+          stepKeys[j],
+        );
         return { xPrev: r.xPrev, logProb: withLogProbs ? r.logProb : undefined };
       });
       if (!keepTrajectory) x.dispose();

@@ -71,6 +71,16 @@ export const CONV_GEOMETRY_UNIFORMS = {
   wst: 'vec4',
 } as const;
 
+/** The stride, padding and dilation fields of CONV_GEOMETRY_UNIFORMS, from a convolution's parameters. */
+export const convWindowUniforms = (p: Pick<ConvGemmProblem, 'stride' | 'padding' | 'dilation'>) => ({
+  sh: p.stride[0],
+  sw: p.stride[1],
+  ph: p.padding[0],
+  pw: p.padding[1],
+  dh: p.dilation[0],
+  dw: p.dilation[1],
+});
+
 const layout = new UniformLayout({
   count: 'u32',
   blocks_m: 'u32',
@@ -113,12 +123,7 @@ function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: ConvGrid) {
     kw: p.kw,
     cpg: p.cpg,
     opg: p.opg,
-    sh: p.stride[0],
-    sw: p.stride[1],
-    ph: p.padding[0],
-    pw: p.padding[1],
-    dh: p.dilation[0],
-    dw: p.dilation[1],
+    ...convWindowUniforms(p),
     x_off: x.offset,
     w_off: w.offset,
     xst: x.strides,

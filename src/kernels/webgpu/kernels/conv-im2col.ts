@@ -10,7 +10,7 @@ import type { WebGpuStorage } from '../storage.js';
 import { DEVICE_BYTES_PER_ELEMENT } from '../storage.js';
 import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
 import * as elementwise from './elementwise.js';
-import { CONV_GEOMETRY_UNIFORMS, type ConvGemmProblem, type ConvGemmVariant } from './conv-gemm.js';
+import { CONV_GEOMETRY_UNIFORMS, convWindowUniforms, type ConvGemmProblem, type ConvGemmVariant } from './conv-gemm.js';
 import { matmul } from './matmul.js';
 
 /** Largest cols buffer the variant allocates (it is scratch, freed after the matmul). */
@@ -69,12 +69,7 @@ cols[idx] = v;`;
       w: p.w,
       cpg: p.cpg,
       opg: p.opg,
-      sh: p.stride[0],
-      sw: p.stride[1],
-      ph: p.padding[0],
-      pw: p.padding[1],
-      dh: p.dilation[0],
-      dw: p.dilation[1],
+      ...convWindowUniforms(p),
       x_off: x.offset,
       xst: x.strides,
       w_off: 0,

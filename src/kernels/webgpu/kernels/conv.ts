@@ -2,7 +2,6 @@
 // kw) weights read in place, zero padding: a registry of variants, the implicit GEMMs of
 // conv-gemm.ts and the direct one-thread-per-output kernels kept as the fallback for any geometry.
 import { BackendError } from '../../../tensor/errors.js';
-import { sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
 import { type Conv2dParams, type ConvTranspose2dParams, conv2dOutHW, convTranspose2dOutHW } from '../../params.js';
 import type { GpuContext } from '../context.js';
@@ -14,6 +13,7 @@ import {
   type ConvGemmVariant,
   convChannelLanesVariant,
   convGemmVariant,
+  convWindowUniforms,
 } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
 import { convWeightGradVariant } from './conv-weight-grad.js';
@@ -52,8 +52,11 @@ function run(
   x: View,
   w: View,
   out: WebGpuStorage,
-  sizes: Record<string, number>,
+  problem: ConvGemmProblem,
 ): void {
+  // The sizes by name (the layout reads the fields it declares); the window as sh, sw, ph, ...
+  const { transposed, stride, padding, dilation, ...sizes } = problem;
+  const count = sizes.n * sizes.o * sizes.oh * sizes.ow;
   const t = wgslScalar(x.dtype);
   const source = kernelSource(
     `// ${kernel}: one thread per output element`,
@@ -69,20 +72,22 @@ function run(
   ctx.dispatch({
     kernel,
     source,
-    uniform: convLayout.pack({ ...sizes, x_off: x.offset, w_off: w.offset, xst: x.strides, wst: w.strides }),
+    uniform: convLayout.pack({
+      ...sizes,
+      count,
+      ...convWindowUniforms(problem),
+      x_off: x.offset,
+      w_off: w.offset,
+      xst: x.strides,
+      wst: w.strides,
+    }),
     storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
-    workgroups: Math.ceil(sizes.count / WORKGROUP_SIZE),
+    workgroups: Math.ceil(count / WORKGROUP_SIZE),
   });
 }
 
 /** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]. */
-function directConv2d(ctx: GpuContext, x: View, w: View, p: Conv2dParams, target?: WebGpuStorage): WebGpuStorage {
-  const [n, c, h, wd] = x.shape;
-  const [o, cpg, kh, kw] = w.shape;
-  const [oh, ow] = conv2dOutHW([h, wd], [kh, kw], p);
-  const count = sizeOf([n, o, oh, ow]);
-  const out = target ?? ctx.alloc(x.dtype, count);
-  if (count === 0) return out;
+function directConv2d(ctx: GpuContext, x: View, w: View, out: WebGpuStorage, problem: ConvGemmProblem): void {
   const t = wgslScalar(x.dtype);
   const body = `let g = co / p.opg;
 let x_n = p.x_off + nb * p.xst[0];
@@ -102,26 +107,7 @@ for (var ci = 0u; ci < p.cpg; ci++) {
   }
 }
 ${storeOut('idx', 'acc')}`;
-  run(ctx, `conv2d:${x.dtype}`, body, x, w, out, {
-    count,
-    c,
-    h,
-    w: wd,
-    o,
-    oh,
-    ow,
-    kh,
-    kw,
-    cpg,
-    opg: o / p.groups,
-    sh: p.stride[0],
-    sw: p.stride[1],
-    ph: p.padding[0],
-    pw: p.padding[1],
-    dh: p.dilation[0],
-    dw: p.dilation[1],
-  });
-  return out;
+  run(ctx, `conv2d:${x.dtype}`, body, x, w, out, problem);
 }
 
 /**
@@ -129,20 +115,7 @@ ${storeOut('idx', 'acc')}`;
  * Output pixel oy takes kernel tap ky from input row (oy + pad - ky * dilation) / stride when that
  * is a non-negative multiple of the stride inside the input.
  */
-function directConvTranspose2d(
-  ctx: GpuContext,
-  x: View,
-  w: View,
-  p: ConvTranspose2dParams,
-  target?: WebGpuStorage,
-): WebGpuStorage {
-  const [n, cin, h, wd] = x.shape;
-  const [, opg, kh, kw] = w.shape;
-  const o = opg * p.groups;
-  const [oh, ow] = convTranspose2dOutHW([h, wd], [kh, kw], p);
-  const count = sizeOf([n, o, oh, ow]);
-  const out = target ?? ctx.alloc(x.dtype, count);
-  if (count === 0) return out;
+function directConvTranspose2d(ctx: GpuContext, x: View, w: View, out: WebGpuStorage, problem: ConvGemmProblem): void {
   const t = wgslScalar(x.dtype);
   const body = `let g = co / p.opg;
 let col = co % p.opg;
@@ -167,26 +140,7 @@ for (var ci = 0u; ci < p.cpg; ci++) {
   }
 }
 ${storeOut('idx', 'acc')}`;
-  run(ctx, `convTranspose2d:${x.dtype}`, body, x, w, out, {
-    count,
-    c: cin,
-    h,
-    w: wd,
-    o,
-    oh,
-    ow,
-    kh,
-    kw,
-    cpg: cin / p.groups,
-    opg,
-    sh: p.stride[0],
-    sw: p.stride[1],
-    ph: p.padding[0],
-    pw: p.padding[1],
-    dh: p.dilation[0],
-    dw: p.dilation[1],
-  });
-  return out;
+  run(ctx, `convTranspose2d:${x.dtype}`, body, x, w, out, problem);
 }
 
 // --- variants ---------------------------------------------------------------------------------
@@ -359,60 +313,24 @@ export function checkConvVariant(gpu: GpuDevice, problem: ConvGemmProblem, name:
   return gemm;
 }
 
-function runVariant(
-  ctx: GpuContext,
-  x: View,
-  w: View,
-  problem: ConvGemmProblem,
-  name: string | undefined,
-  direct: (x: View, w: View) => WebGpuStorage,
-  target?: WebGpuStorage,
-): WebGpuStorage {
-  const count = problem.n * problem.o * problem.oh * problem.ow;
-  const variant = name ?? (count > 0 ? tunedVariant(ctx, x, w, problem) : 'direct');
-  if (variant === 'direct') return direct(x, w);
-  const gemm = checkConvVariant(ctx.gpu, problem, variant);
-  const out = target ?? ctx.alloc(x.dtype, count);
-  if (count > 0) gemm.run(ctx, x, w, out, problem);
-  return out;
-}
+/**
+ * A convolution's entry point: runs the variant named (an entry of convVariants), or the tuned one,
+ * on the problem of (x, w, p); 'direct' runs the direct kernel.
+ */
+const convEntry =
+  <P>(problemOf: (x: View, w: View, p: P) => ConvGemmProblem, direct: ConvGemmVariant['run']) =>
+  (ctx: GpuContext, x: View, w: View, p: P, name?: string, target?: WebGpuStorage): WebGpuStorage => {
+    const problem = problemOf(x, w, p);
+    const count = problem.n * problem.o * problem.oh * problem.ow;
+    const variant = name ?? (count > 0 ? tunedVariant(ctx, x, w, problem) : 'direct');
+    const run = variant === 'direct' ? direct : checkConvVariant(ctx.gpu, problem, variant).run;
+    const out = target ?? ctx.alloc(x.dtype, count);
+    if (count > 0) run(ctx, x, w, out, problem);
+    return out;
+  };
 
-/** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]; `variant` names an entry of convVariants. */
-export function conv2d(
-  ctx: GpuContext,
-  x: View,
-  w: View,
-  p: Conv2dParams,
-  variant?: string,
-  target?: WebGpuStorage,
-): WebGpuStorage {
-  return runVariant(
-    ctx,
-    x,
-    w,
-    conv2dProblem(x, w, p),
-    variant,
-    (xv, wv) => directConv2d(ctx, xv, wv, p, target),
-    target,
-  );
-}
+/** conv2d: x [N, C, H, W], w [O, C/groups, KH, KW] -> [N, O, OH, OW]. */
+export const conv2d = convEntry(conv2dProblem, directConv2d);
 
 /** convTranspose2d: x [N, Cin, H, W], w [Cin, Cout/groups, KH, KW] -> [N, Cout, OH, OW]. */
-export function convTranspose2d(
-  ctx: GpuContext,
-  x: View,
-  w: View,
-  p: ConvTranspose2dParams,
-  variant?: string,
-  target?: WebGpuStorage,
-): WebGpuStorage {
-  return runVariant(
-    ctx,
-    x,
-    w,
-    convTranspose2dProblem(x, w, p),
-    variant,
-    (xv, wv) => directConvTranspose2d(ctx, xv, wv, p, target),
-    target,
-  );
-}
+export const convTranspose2d = convEntry(convTranspose2dProblem, directConvTranspose2d);

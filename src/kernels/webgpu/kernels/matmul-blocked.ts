@@ -12,14 +12,11 @@
 import { BackendError } from '../../../tensor/errors.js';
 import { subgroupsFit } from '../device.js';
 import { indent, kernelSource, subgroupShuffleLoop, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
-import { batchBases, bindings, type MatmulVariant, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
+import { batchBases, bindings, blockGrid, kStep, lines, type MatmulVariant, rowsVec4Aligned } from './matmul-common.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
 
 /** Lanes per workgroup; lavapipe runs them as 8 AVX2 lanes at a time. */
 const LANES = 64;
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const lines = (n: number, f: (i: number) => string): string => range(n).map(f).join('\n');
 
 /**
  * The variant with TM rows per workgroup and TN columns per lane. B is read as vec4 (4 adjacent
@@ -43,10 +40,7 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
       const vecB = p.k > 0 && rowsVec4Aligned(b, p.n, p.batchDims.strides[1]);
       // Callers check supports() first, so a subgroup variant has a fitting subgroup size here.
       const sg = subgroupA ? ctx.gpu.subgroupSize : undefined;
-      const blocksM = Math.ceil(p.m / tm);
-      const blocksN = Math.ceil(p.n / cols);
-      const count = p.batch * blocksM * blocksN;
-      const { layout, uniform } = sharedUniforms(a, b, p, { blocks_m: blocksM, blocks_n: blocksN, count });
+      const { count, layout, uniform } = blockGrid(a, b, p, tm, cols);
       const rank = p.batchDims.shape.length;
       const acc = (i: number, j: number) => `c${i}_${j}`;
       // Per lane: `loads` B values per k (vec4 quads or scalars), column j of B block at `bAt(j)`.
@@ -54,15 +48,8 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
       const bAt = vecB
         ? (j: number, k: string) => `b[bq${j} + ${k} * b_sk4]`
         : (j: number, k: string) => `b[bc${j} + ${k} * p.b_sk]`;
-      /** One k step: load the lane's B values, multiply by each row's A value `aOf(i)`. */
-      const step = (k: string, aOf: (i: number) => string) =>
-        [
-          ...range(loads).map((j) => `let bv${j} = ${bAt(j, k)};`),
-          ...range(tm).map((i) => `let a${i} = ${aOf(i)};`),
-          ...range(tm * loads).map(
-            (x) => `${acc(Math.floor(x / loads), x % loads)} += a${Math.floor(x / loads)} * bv${x % loads};`,
-          ),
-        ].join('\n');
+      /** One k step: load the lane's B values, multiply by each row's A value. */
+      const step = kStep(loads, tm, bAt, acc);
       const setup = vecB
         ? `let nq = p.n / 4u;
 let q0 = nb * ${cols / 4}u + lid.x;

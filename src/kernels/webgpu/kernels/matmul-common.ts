@@ -76,6 +76,36 @@ export function sharedUniforms(a: View, b: View, p: MatmulProblem, extra: Record
   return { layout, uniform };
 }
 
+export const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+/** `f(0)` .. `f(n - 1)`, one a line. */
+export const lines = (n: number, f: (i: number) => string): string => range(n).map(f).join('\n');
+
+/**
+ * One k step of a register-tiled product, as WGSL: the lane's `loads` B values (`bLoad(j, k)`),
+ * each of its `tm` rows' A value (`aOf(i)`), and a_i * b_j added into `acc(i, j)`.
+ */
+export const kStep =
+  (loads: number, tm: number, bLoad: (j: number, k: string) => string, acc: (i: number, j: number) => string) =>
+  (k: string, aOf: (i: number) => string): string =>
+    [
+      ...range(loads).map((j) => `let bv${j} = ${bLoad(j, k)};`),
+      ...range(tm).map((i) => `let a${i} = ${aOf(i)};`),
+      ...range(tm * loads).map(
+        (x) => `${acc(Math.floor(x / loads), x % loads)} += a${Math.floor(x / loads)} * bv${x % loads};`,
+      ),
+    ].join('\n');
+
+/**
+ * The output cut into blocks of `rows` x `cols` per batch item, one workgroup a block: the
+ * workgroup count, and the uniforms with blocks_m, blocks_n and count.
+ */
+export function blockGrid(a: View, b: View, p: MatmulProblem, rows: number, cols: number) {
+  const blocksM = Math.ceil(p.m / rows);
+  const blocksN = Math.ceil(p.n / cols);
+  const count = p.batch * blocksM * blocksN;
+  return { count, ...sharedUniforms(a, b, p, { blocks_m: blocksM, blocks_n: blocksN, count }) };
+}
+
 /** Statements giving `a_base` and `b_base` for batch index `bi`. */
 export const batchBases = (batchRank: number): string =>
   [

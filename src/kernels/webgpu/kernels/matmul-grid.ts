@@ -9,14 +9,20 @@
 import { BackendError } from '../../../tensor/errors.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
 import { indent, kernelSource, subgroupShuffleLoop, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
-import { batchBases, bindings, type MatmulVariant, rowsVec4Aligned, sharedUniforms } from './matmul-common.js';
+import {
+  batchBases,
+  bindings,
+  blockGrid,
+  kStep,
+  lines,
+  type MatmulVariant,
+  range,
+  rowsVec4Aligned,
+} from './matmul-common.js';
 
 const LANES = 64;
 /** Lanes per grid row: one subgroup. */
 const WIDTH = 8;
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const lines = (n: number, f: (i: number) => string): string => range(n).map(f).join('\n');
 
 /** The variant with TM rows and TN columns (a multiple of 4) per lane. */
 export function gridVariant(tm: number, tn: number): MatmulVariant {
@@ -32,10 +38,7 @@ export function gridVariant(tm: number, tn: number): MatmulVariant {
     run(ctx, a, b, out, p) {
       const t = wgslScalar(p.dtype);
       const vecB = p.k > 0 && rowsVec4Aligned(b, p.n, p.batchDims.strides[1]);
-      const blocksM = Math.ceil(p.m / rowsPer);
-      const blocksN = Math.ceil(p.n / colsPer);
-      const count = p.batch * blocksM * blocksN;
-      const { layout, uniform } = sharedUniforms(a, b, p, { blocks_m: blocksM, blocks_n: blocksN, count });
+      const { count, layout, uniform } = blockGrid(a, b, p, rowsPer, colsPer);
       const rank = p.batchDims.shape.length;
       const acc = (i: number, q: number) => `c${i}_${q}`;
       // Column quad q of the lane: 4 columns from n0 + 4 q, as one vec4 load or 4 clamped scalar loads.
@@ -50,15 +53,8 @@ export function gridVariant(tm: number, tn: number): MatmulVariant {
 let nq = p.n / 4u;
 ${lines(quads, (q) => `let bq${q} = b_base / 4u + min(n0 / 4u + ${q}u, nq - 1u);`)}`
         : lines(quads, (q) => lines(4, (e) => `let bc${q}_${e} = min(n0 + ${4 * q + e}u, p.n - 1u) * p.b_sn;`));
-      /** One k step: the lane's B quads, times each of its rows' A value `aOf(i)`. */
-      const step = (k: string, aOf: (i: number) => string) =>
-        [
-          ...range(quads).map((q) => `let bv${q} = ${bLoad(q, k)};`),
-          ...range(tm).map((i) => `let a${i} = ${aOf(i)};`),
-          ...range(tm * quads).map(
-            (x) => `${acc(Math.floor(x / quads), x % quads)} += a${Math.floor(x / quads)} * bv${x % quads};`,
-          ),
-        ].join('\n');
+      /** One k step: the lane's B quads, times each of its rows' A value. */
+      const step = kStep(quads, tm, bLoad, acc);
       // Quads are all-in or all-out when vec4 (N % 4 == 0); scalar stores check each column.
       const store = (i: number, q: number) => {
         const col = `n0 + ${4 * q}u`;

@@ -192,39 +192,6 @@ const vec4Rows = (l: RowLayout, xOffset: number): boolean =>
   xOffset % 4 === 0 &&
   l.kept.strides[0].every((s) => s % 4 === 0);
 
-/**
- * Contiguous rows on CPU adapters: one thread per row chunk reading vec4 (a quarter of the
- * bounds-checked loads of the scalar kernels, and no barriers), chunks cut so that about
- * CPU_ADAPTER_MIN_ROWS threads run; a second pass combines the chunks of each row.
- */
-function reduceVec4Rows(
-  ctx: GpuContext,
-  op: ReduceOp,
-  x: View | WebGpuStorage,
-  dtype: DType,
-  l: RowLayout,
-  xOffset: number,
-): WebGpuStorage {
-  const t = wgslScalar(dtype);
-  // Rows shorter than LONG_ROW stay whole: a second dispatch costs more than it saves there.
-  const wanted = l.nOut >= CPU_ADAPTER_MIN_ROWS || l.nRed < LONG_ROW ? 1 : Math.ceil(CPU_ADAPTER_MIN_ROWS / l.nOut);
-  const chunks = Math.max(1, Math.min(wanted, Math.floor(l.nRed / MIN_THREAD_CHUNK)));
-  const chunk4 = Math.ceil(l.nRed / 4 / chunks);
-  const parts = Math.ceil(l.nRed / 4 / chunk4);
-  const kernel = `reduce:${op}:${dtype}:vec4-chunks`;
-  const count = l.nOut * parts;
-  const partial = ctx.alloc(dtype, count);
-  const { layout, uniform } = rowUniforms(kernel, l, xOffset, { parts, chunk4, count });
-  ctx.dispatch({
-    kernel,
-    source: vec4ChunkSource(kernel, op, t, l, layout),
-    uniform,
-    storage: [ctx.bind(partial), ctx.bind(x)],
-    workgroups: Math.ceil(count / REDUCE_WORKGROUP_SIZE),
-  });
-  return combineParts(ctx, op, partial, dtype, l.nOut, parts);
-}
-
 /** The second pass of a split reduction: `partial` is a contiguous [nOut, parts] array, reduced over its last axis (and released). */
 function combineParts(
   ctx: GpuContext,
@@ -340,7 +307,28 @@ function reduceRows(
     return out;
   }
 
-  if (ctx.threadPerRow && vec4Rows(l, xOffset)) return reduceVec4Rows(ctx, op, x, dtype, l, xOffset);
+  if (ctx.threadPerRow && vec4Rows(l, xOffset)) {
+    // Contiguous rows on CPU adapters: one thread per row chunk reading vec4 (a quarter of the
+    // bounds-checked loads of the scalar kernels, and no barriers), chunks cut so that about
+    // CPU_ADAPTER_MIN_ROWS threads run; a second pass combines the chunks of each row.
+    // Rows shorter than LONG_ROW stay whole: a second dispatch costs more than it saves there.
+    const wanted = l.nOut >= CPU_ADAPTER_MIN_ROWS || l.nRed < LONG_ROW ? 1 : Math.ceil(CPU_ADAPTER_MIN_ROWS / l.nOut);
+    const chunks = Math.max(1, Math.min(wanted, Math.floor(l.nRed / MIN_THREAD_CHUNK)));
+    const chunk4 = Math.ceil(l.nRed / 4 / chunks);
+    const parts = Math.ceil(l.nRed / 4 / chunk4);
+    const kernel = `${kernelBase}:vec4-chunks`;
+    const count = l.nOut * parts;
+    const partial = ctx.alloc(dtype, count);
+    const { layout, uniform } = rowUniforms(kernel, l, xOffset, { parts, chunk4, count });
+    ctx.dispatch({
+      kernel,
+      source: vec4ChunkSource(kernel, op, t, l, layout),
+      uniform,
+      storage: [ctx.bind(partial), ctx.bind(x)],
+      workgroups: Math.ceil(count / REDUCE_WORKGROUP_SIZE),
+    });
+    return combineParts(ctx, op, partial, dtype, l.nOut, parts);
+  }
 
   // Column-like reductions (reduced elements strided, outputs adjacent in memory) read best with
   // one thread per output: neighbouring threads then read neighbouring addresses.
