@@ -15,16 +15,21 @@ import type { GpuContext } from '../context.js';
 import type { GpuDevice } from '../device.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import type { WebGpuStorage } from '../storage.js';
-import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout } from '../wgsl.js';
+import {
+  kernelSource,
+  storageBinding,
+  threadPerItemEntry,
+  type UniformType,
+  UniformLayout,
+  type UniformValues,
+} from '../wgsl.js';
 import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
 import { matmul } from './matmul.js';
+import { lines, range } from './matmul-common.js';
 
 const WORKGROUP_SIZE = 64;
 /** Elements of the 4x4 transformed tile: the GEMM batch. */
 const TILE_ELEMENTS = 16;
-
-const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-const lines = (n: number, f: (i: number) => string): string => range(n).map(f).join('\n');
 
 /** The input rows and columns of output (0, 0)'s patch start this far before the input's first: the gather-form padding. */
 const gatherPadding = (p: ConvGemmProblem): readonly [number, number] =>
@@ -59,6 +64,58 @@ function layoutOf(p: ConvGemmProblem): Layout {
 const splitIndex = (fast: string, fastCount: string, slow: string): string =>
   `let ${fast} = idx % ${fastCount};\nlet ${slow} = idx / ${fastCount};`;
 
+/** One transform pass: a thread per item, writing temporary `out` (binding 1) from `input` (binding 2). */
+interface TransformPass {
+  readonly kernel: string;
+  /** What each thread computes, for the source's header comment. */
+  readonly what: string;
+  readonly out: WebGpuStorage;
+  readonly input: { readonly name: string; readonly data: View | WebGpuStorage };
+  readonly body: string;
+  /** WGSL the body needs beyond the bindings (the output pass's epilogue). */
+  readonly prelude?: string;
+  /** Threads: the entry point's `p.count`. */
+  readonly count: number;
+  /** A layout from transformUniforms, and the values of its fields but `count`. */
+  readonly uniforms: UniformLayout;
+  readonly values: UniformValues;
+}
+
+/** A transform pass's uniform layout: its own fields after the thread count the entry point reads. */
+const transformUniforms = (fields: Record<string, UniformType>): UniformLayout =>
+  new UniformLayout({ count: 'u32', ...fields });
+
+function dispatchTransform(ctx: GpuContext, t: TransformPass): void {
+  ctx.dispatch({
+    kernel: t.kernel,
+    source: kernelSource(
+      `// ${t.kernel}: ${t.what}`,
+      t.uniforms.declaration(),
+      [storageBinding(1, 'out', 'f32', 'read_write'), storageBinding(2, t.input.name, 'f32', 'read')].join('\n'),
+      t.prelude ?? '',
+      threadPerItemEntry(WORKGROUP_SIZE, 'p.count', t.body),
+    ),
+    uniform: t.uniforms.pack({ count: t.count, ...t.values }),
+    storage: [ctx.bind(t.out), ctx.bind(t.input.data)],
+    workgroups: Math.ceil(t.count / WORKGROUP_SIZE),
+  });
+}
+
+/** The uniform fields of the 2x2 tile grid: tiles in all, and across / down one image. */
+const TILE_GRID_UNIFORMS = { tiles: 'u32', tw: 'u32', th: 'u32' } as const;
+
+const tileGrid = (p: ConvGemmProblem, l: Layout) => ({
+  tiles: l.tiles,
+  tw: Math.ceil(p.ow / 2),
+  th: Math.ceil(p.oh / 2),
+});
+
+/** Statements splitting `tile` into its column `tx`, row `ty` and image `nb` (TILE_GRID_UNIFORMS). */
+const TILE_COORDS = `let tx = tile % p.tw;
+let rest = tile / p.tw;
+let ty = rest % p.th;
+let nb = rest / p.th;`;
+
 /** Whether the variant runs `p`: a 3x3 stride-1 undilated ungrouped convolution whose temporaries fit a binding. */
 function fits(p: ConvGemmProblem, gpu: GpuDevice): boolean {
   const largest = TILE_ELEMENTS * Math.max(tileCount(p) * Math.max(p.c, p.o), p.c * p.o) * 4;
@@ -75,12 +132,9 @@ function fits(p: ConvGemmProblem, gpu: GpuDevice): boolean {
   );
 }
 
-const inputUniforms = new UniformLayout({
-  count: 'u32',
+const inputUniforms = transformUniforms({
   c: 'u32',
-  tiles: 'u32',
-  tw: 'u32',
-  th: 'u32',
+  ...TILE_GRID_UNIFORMS,
   h: 'u32',
   w: 'u32',
   pad_h: 'i32',
@@ -97,10 +151,7 @@ function transformInput(ctx: GpuContext, x: View, v: WebGpuStorage, p: ConvGemmP
   const count = l.tiles * p.c;
   // d{r} is row r of the 4x4 patch as a vec4 (zero outside x); B^T d B on rows, then on columns.
   const body = `${l.tilesAlongRows ? splitIndex('c', 'p.c', 'tile') : splitIndex('tile', 'p.tiles', 'c')}
-let tx = tile % p.tw;
-let rest = tile / p.tw;
-let ty = rest % p.th;
-let nb = rest / p.th;
+${TILE_COORDS}
 let base = p.x_off + nb * p.xst[0] + c * p.xst[1];
 let y0 = i32(ty * 2u) - p.pad_h;
 let x0 = i32(tx * 2u) - p.pad_w;
@@ -120,21 +171,17 @@ let u2 = d2 - d1;
 let u3 = d1 - d3;
 let at = tile * p.v_tile + c * p.v_c;
 ${lines(4, (i) => `let v${i} = vec4<f32>(u${i}.x - u${i}.z, u${i}.y + u${i}.z, u${i}.z - u${i}.y, u${i}.y - u${i}.w);\n${lines(4, (j) => `out[${4 * i + j}u * p.count + at] = v${i}[${j}];`)}`)}`;
-  const kernel = `conv2d:winograd2x3:input${l.tilesAlongRows ? ':rows' : ':cols'}:float32`;
-  ctx.dispatch({
-    kernel,
-    source: kernelSource(
-      `// ${kernel}: B^T d B of each 4x4 input patch, one thread per (tile, channel)`,
-      inputUniforms.declaration(),
-      [storageBinding(1, 'out', 'f32', 'read_write'), storageBinding(2, 'x', 'f32', 'read')].join('\n'),
-      threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body),
-    ),
-    uniform: inputUniforms.pack({
-      count,
+  dispatchTransform(ctx, {
+    kernel: `conv2d:winograd2x3:input${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
+    what: 'B^T d B of each 4x4 input patch, one thread per (tile, channel)',
+    out: v,
+    input: { name: 'x', data: x },
+    body,
+    count,
+    uniforms: inputUniforms,
+    values: {
       c: p.c,
-      tiles: l.tiles,
-      tw: Math.ceil(p.ow / 2),
-      th: Math.ceil(p.oh / 2),
+      ...tileGrid(p, l),
       h: p.h,
       w: p.w,
       pad_h: padH,
@@ -143,14 +190,11 @@ ${lines(4, (i) => `let v${i} = vec4<f32>(u${i}.x - u${i}.z, u${i}.y + u${i}.z, u
       v_c: l.v.c,
       x_off: x.offset,
       xst: x.strides,
-    }),
-    storage: [ctx.bind(v), ctx.bind(x)],
-    workgroups: Math.ceil(count / WORKGROUP_SIZE),
+    },
   });
 }
 
-const weightUniforms = new UniformLayout({
-  count: 'u32',
+const weightUniforms = transformUniforms({
   c: 'u32',
   o: 'u32',
   u_c: 'u32',
@@ -183,17 +227,15 @@ let h2 = 0.5 * (g0 - g1 + g2);
 let h3 = g2;
 let at = c * p.u_c + o * p.u_o;
 ${lines(4, (i) => `let k${i} = vec4<f32>(h${i}.x, 0.5 * (h${i}.x + h${i}.y + h${i}.z), 0.5 * (h${i}.x - h${i}.y + h${i}.z), h${i}.z);\n${lines(4, (j) => `out[${4 * i + j}u * p.count + at] = k${i}[${j}];`)}`)}`;
-  const kernel = `conv2d:winograd2x3:weights${p.transposed ? ':flipped' : ''}${l.tilesAlongRows ? ':rows' : ':cols'}:float32`;
-  ctx.dispatch({
-    kernel,
-    source: kernelSource(
-      `// ${kernel}: G g G^T of each 3x3 filter, one thread per (channel, output channel)`,
-      weightUniforms.declaration(),
-      [storageBinding(1, 'out', 'f32', 'read_write'), storageBinding(2, 'wt', 'f32', 'read')].join('\n'),
-      threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body),
-    ),
-    uniform: weightUniforms.pack({
-      count,
+  dispatchTransform(ctx, {
+    kernel: `conv2d:winograd2x3:weights${p.transposed ? ':flipped' : ''}${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
+    what: 'G g G^T of each 3x3 filter, one thread per (channel, output channel)',
+    out: u,
+    input: { name: 'wt', data: w },
+    body,
+    count,
+    uniforms: weightUniforms,
+    values: {
       c: p.c,
       o: p.o,
       u_c: l.u.c,
@@ -203,18 +245,13 @@ ${lines(4, (i) => `let k${i} = vec4<f32>(h${i}.x, 0.5 * (h${i}.x + h${i}.y + h${
       c_stride: cStride,
       ky_stride: w.strides[2],
       kx_stride: w.strides[3],
-    }),
-    storage: [ctx.bind(u), ctx.bind(w)],
-    workgroups: Math.ceil(count / WORKGROUP_SIZE),
+    },
   });
 }
 
-const outputUniforms = new UniformLayout({
-  count: 'u32',
+const outputUniforms = transformUniforms({
   o: 'u32',
-  tiles: 'u32',
-  tw: 'u32',
-  th: 'u32',
+  ...TILE_GRID_UNIFORMS,
   oh: 'u32',
   ow: 'u32',
   m_tile: 'u32',
@@ -225,10 +262,7 @@ const outputUniforms = new UniformLayout({
 function transformOutput(ctx: GpuContext, m: WebGpuStorage, out: WebGpuStorage, p: ConvGemmProblem, l: Layout) {
   const count = l.tiles * p.o;
   const body = `${l.tilesAlongRows ? splitIndex('o', 'p.o', 'tile') : splitIndex('tile', 'p.tiles', 'o')}
-let tx = tile % p.tw;
-let rest = tile / p.tw;
-let ty = rest % p.th;
-let nb = rest / p.th;
+${TILE_COORDS}
 let at = tile * p.m_tile + o * p.m_o;
 ${lines(
   4,
@@ -250,29 +284,23 @@ ${lines(
   if (ox + 1u < p.ow) { ${storeOut('y + 1u', `r${a}.y - r${a}.z - r${a}.w`)} }
 }`,
 )}`;
-  const kernel = `conv2d:winograd2x3:output${l.tilesAlongRows ? ':rows' : ':cols'}:float32`;
-  ctx.dispatch({
-    kernel,
-    source: kernelSource(
-      `// ${kernel}: A^T m A of each tile into the NCHW output, one thread per (tile, output channel)`,
-      outputUniforms.declaration(),
-      [storageBinding(1, 'out', 'f32', 'read_write'), storageBinding(2, 'mt', 'f32', 'read')].join('\n'),
-      identityEpilogue('f32'),
-      threadPerItemEntry(WORKGROUP_SIZE, 'p.count', body),
-    ),
-    uniform: outputUniforms.pack({
-      count,
+  dispatchTransform(ctx, {
+    kernel: `conv2d:winograd2x3:output${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
+    what: 'A^T m A of each tile into the NCHW output, one thread per (tile, output channel)',
+    out,
+    input: { name: 'mt', data: m },
+    body,
+    prelude: identityEpilogue('f32'),
+    count,
+    uniforms: outputUniforms,
+    values: {
       o: p.o,
-      tiles: l.tiles,
-      tw: Math.ceil(p.ow / 2),
-      th: Math.ceil(p.oh / 2),
+      ...tileGrid(p, l),
       oh: p.oh,
       ow: p.ow,
       m_tile: l.m.tile,
       m_o: l.m.o,
-    }),
-    storage: [ctx.bind(out), ctx.bind(m)],
-    workgroups: Math.ceil(count / WORKGROUP_SIZE),
+    },
   });
 }
 
