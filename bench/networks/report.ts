@@ -1,5 +1,6 @@
 // Writes the network rows and the step profiles as JSON and markdown beside the kernel results.
 import { writeFileSync } from 'node:fs';
+import { profileTables } from '../../src/cli/profile-steps.js';
 import type * as T from '../../src/index.js';
 import { fmtMs } from '../report.js';
 import type { Stats } from '../timing.js';
@@ -58,15 +59,11 @@ export function renderProfiles(adapter: string, profiles: Readonly<Record<string
   ];
   for (const [name, p] of Object.entries(profiles)) {
     parts.push(
-      `## ${name}`,
-      '',
-      p.table({ by: 'kernel', top: 15 }),
-      '### By phase',
-      '',
-      p.table({ by: 'scope', depth: 1 }),
-      '### By scope',
-      '',
-      p.table({ by: 'scope', top: 20 }),
+      ...profileTables(p, [
+        [`## ${name}`, { by: 'kernel', top: 15 }],
+        ['### By phase', { by: 'scope', depth: 1 }],
+        ['### By scope', { by: 'scope', top: 20 }],
+      ]),
     );
   }
   return parts.join('\n');

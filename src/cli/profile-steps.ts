@@ -4,8 +4,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { profileSvg, startProfile } from '../index.js';
-import type { Profile, ProfileSession } from '../index.js';
+import type { Profile, ProfileSession, TableOptions } from '../index.js';
 import { settleTuning } from '../tensor/backends.js';
+
+/** Markdown lines: each of `p`'s tables under its heading line (`#`s included), a blank line between. */
+export const profileTables = (p: Profile<unknown>, tables: readonly (readonly [string, TableOptions])[]): string[] =>
+  tables.flatMap(([heading, options]) => [heading, '', p.table(options)]);
 
 /** Writes profile.md and profile.svg for `p` into `dir`; returns the markdown's path. */
 export function writeProfile(dir: string, p: Profile<unknown>, title: string): string {
@@ -14,18 +18,12 @@ export function writeProfile(dir: string, p: Profile<unknown>, title: string): s
     '',
     `Device time per kernel and scope (\`named\` blocks; backward rules under \`<scope>/backward\`).`,
     '',
-    '## By kernel and scope',
-    '',
-    p.table({ top: 40 }),
-    '## By kernel',
-    '',
-    p.table({ by: 'kernel', top: 25 }),
-    '## By phase (top-level scope)',
-    '',
-    p.table({ by: 'scope', depth: 1 }),
-    '## By scope',
-    '',
-    p.table({ by: 'scope', top: 40 }),
+    ...profileTables(p, [
+      ['## By kernel and scope', { top: 40 }],
+      ['## By kernel', { by: 'kernel', top: 25 }],
+      ['## By phase (top-level scope)', { by: 'scope', depth: 1 }],
+      ['## By scope', { by: 'scope', top: 40 }],
+    ]),
   ].join('\n');
   const path = join(dir, 'profile.md');
   writeFileSync(path, md);
