@@ -146,6 +146,14 @@ const lrpoCheck =
 const RANGES_ONLY: readonly TrainMethod[] = ['grpo'];
 
 const backendOption = () => choiceOption('--backend <name>', 'compute backend', ['webgpu', 'cpu'], 'webgpu');
+/** `--samples <n>` of eval and restore: both average n restorations of each face. */
+const samplesOption = () =>
+  valueOption(
+    '--samples <n>',
+    'average n samples per face (the posterior mean: higher PSNR, less detail)',
+    positiveInt,
+    1,
+  );
 const presetOption = () => choiceOption('--preset <name>', 'UNet preset', Object.keys(UNET_PRESETS), 'tiny');
 
 /** Starts the backend, runs the command, always releases the device (so the process exits). */
@@ -310,14 +318,7 @@ export function buildProgram(): Command {
     .addOption(valueOption('--count <n>', 'faces per set (at most)', positiveInt, 32))
     .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, SMALL_LRPO.sampling?.steps))
     .addOption(valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, 1))
-    .addOption(
-      valueOption(
-        '--samples <n>',
-        'average n samples per face (the posterior mean: higher PSNR, less detail)',
-        positiveInt,
-        1,
-      ),
-    )
+    .addOption(samplesOption())
     .addOption(valueOption('--seed <n>', 'sampling and degradation seed', nonNegative, 0))
     .option('--out <file>', 'write per-image scores as JSON')
     .option(
@@ -347,14 +348,7 @@ export function buildProgram(): Command {
     .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, 20))
     .addOption(valueOption('--eta <eta>', 'DDIM eta', nonNegative, 0))
     .option('--resize', "resize inputs to the policy's image size instead of refusing them")
-    .addOption(
-      valueOption(
-        '--samples <n>',
-        'average n samples per face (the posterior mean: higher PSNR, less detail)',
-        positiveInt,
-        1,
-      ),
-    )
+    .addOption(samplesOption())
     .addOption(valueOption('--batch <n>', 'images per batch', positiveInt, 16))
     .addOption(valueOption('--seed <n>', 'sampling seed', nonNegative, 0))
     .addOption(backendOption())
