@@ -124,6 +124,16 @@ const hostOf = (shape: readonly number[], values: Values = floatArb(-2, 2)): fc.
     .array(values, { minLength: sizeOf(shape), maxLength: sizeOf(shape) })
     .map((v) => ({ values: v, shape: [...shape] }));
 
+/** A conv-family problem over (x, weight, bias): `op` with `options` plus the bias, labelled by the options. */
+function convGradProblem<O extends object>(
+  name: string,
+  op: (x: Tensor, w: Tensor, options: O & { bias: Tensor }) => Tensor,
+  options: O,
+  inputs: readonly Host32[],
+): GpuGradProblem {
+  return { label: `${name} ${JSON.stringify(options)}`, inputs, f: (x, wt, b) => op(x, wt, { ...options, bias: b }) };
+}
+
 const distinctHosts = (shapes: readonly (readonly number[])[]): fc.Arbitrary<Host32[]> =>
   distinctValues(shapes.reduce((n, s) => n + sizeOf(s), 0)).map((all) => {
     let at = 0;
@@ -408,21 +418,19 @@ describe('matmul, convolution and pooling gradients on WebGPU', () => {
           const c = g.groups * g.cPerGroup;
           const o = g.groups * g.oPerGroup;
           const [h, w] = [0, 1].map((i) => g.dilation[i] * (g.k[i] - 1) + 1 + g.extra[i]);
-          return fc
-            .tuple(hostOf([g.n, c, h, w]), hostOf([o, g.cPerGroup, ...g.k]), hostOf([o]))
-            .map((inputs): GpuGradProblem => {
-              const options = {
+          return fc.tuple(hostOf([g.n, c, h, w]), hostOf([o, g.cPerGroup, ...g.k]), hostOf([o])).map((inputs) =>
+            convGradProblem(
+              'conv2d',
+              T.conv2d,
+              {
                 stride: g.padding === 'same' ? 1 : g.stride,
                 padding: g.padding,
                 dilation: g.dilation,
                 groups: g.groups,
-              };
-              return {
-                label: `conv2d ${JSON.stringify(options)}`,
-                inputs,
-                f: (x, wt, b) => T.conv2d(x, wt, { ...options, bias: b }),
-              };
-            });
+              },
+              inputs,
+            ),
+          );
         }),
       20,
     ),
@@ -452,19 +460,14 @@ describe('matmul, convolution and pooling gradients on WebGPU', () => {
           const o = g.groups * g.oPerGroup;
           return fc
             .tuple(hostOf([g.n, c, ...g.size]), hostOf([c, g.oPerGroup, ...g.k]), hostOf([o]))
-            .map((inputs): GpuGradProblem => {
-              const options = {
-                stride: g.stride,
-                padding: g.padding,
-                outputPadding: g.outputPadding,
-                groups: g.groups,
-              };
-              return {
-                label: `convTranspose2d ${JSON.stringify(options)}`,
+            .map((inputs) =>
+              convGradProblem(
+                'convTranspose2d',
+                T.convTranspose2d,
+                { stride: g.stride, padding: g.padding, outputPadding: g.outputPadding, groups: g.groups },
                 inputs,
-                f: (x, wt, b) => T.convTranspose2d(x, wt, { ...options, bias: b }),
-              };
-            });
+              ),
+            );
         }),
       20,
     ),

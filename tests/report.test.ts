@@ -191,26 +191,16 @@ describe('ablationTable', () => {
 });
 
 describe('ablationDeltaTable', () => {
-  const sft = {
-    method: 'SFT',
-    seeds: [0, 1, 2],
-    perSeed: [
-      { psnr: 22, reward: 0.5 },
-      { psnr: 23, reward: 0.6 },
-      { psnr: 24, reward: 0.7 },
-    ],
-  };
+  /** A row of `method` whose seeds scored these PSNRs and rewards, seed by seed. */
+  const scoredRow = (method: string, seeds: number[], scores: { psnr: number[]; reward: number[] }) => ({
+    method,
+    seeds,
+    perSeed: seeds.map((_, i) => ({ psnr: scores.psnr[i], reward: scores.reward[i] })),
+  });
+  const sft = scoredRow('SFT', [0, 1, 2], { psnr: [22, 23, 24], reward: [0.5, 0.6, 0.7] });
   it('pairs each method with the baseline by seed and bolds differences beyond the interval', () => {
     // LRPO: reward +0.1 on every seed (no spread: bold), PSNR -1, 0, +1 around 0 (not bold).
-    const lrpo = {
-      method: 'LRPO',
-      seeds: [2, 0, 1],
-      perSeed: [
-        { psnr: 25, reward: 0.8 },
-        { psnr: 21, reward: 0.6 },
-        { psnr: 23, reward: 0.7 },
-      ],
-    };
+    const lrpo = scoredRow('LRPO', [2, 0, 1], { psnr: [25, 21, 23], reward: [0.8, 0.6, 0.7] });
     const rows = cells(ablationDeltaTable([sft, lrpo], 'SFT', ['reward', 'psnr']));
     expect(rows[0]).toEqual(['Method − SFT', 'Seeds', 'Reward ↑', 'PSNR (dB) ↑']);
     expect(rows.length).toBe(3); // header, alignment, one method: the baseline has no row of its own
