@@ -1,6 +1,6 @@
 // The command line: `webgpu-lrpo <command> [options]` (run with `npm run cli -- <command>`).
 // Each command lives in commands/<name>.ts; this file only declares options and dispatches.
-import { Command, type ErrorOptions } from 'commander';
+import { Command, Option, type ErrorOptions } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import * as RA from 'fp-ts/lib/ReadonlyArray.js';
 import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
@@ -155,6 +155,12 @@ const samplesOption = () =>
     1,
   );
 const presetOption = () => choiceOption('--preset <name>', 'UNet preset', Object.keys(UNET_PRESETS), 'tiny');
+/** What pretrain and train learn from (trainingPairs reads every source named here). */
+const trainingDataOption = () =>
+  new Option(
+    '--data <source>',
+    "'synthetic' (cartoon) or 'photo' (photographic) procedural faces, or a folder of face images (every tenth held out)",
+  ).default('synthetic');
 
 /** Starts the backend, runs the command, always releases the device (so the process exits). */
 async function withBackend(backend: string, run: () => Promise<unknown>): Promise<void> {
@@ -205,11 +211,7 @@ export function buildProgram(): Command {
     .addOption(valueOption('--batch <n>', 'pairs per update', positiveInt, DEFAULT_SFT_CONFIG.batchSize))
     .addOption(valueOption('--lr <rate>', 'peak learning rate', nonNegative, DEFAULT_SFT_CONFIG.lr))
     .addOption(valueOption('--warmup <n>', 'warm-up updates', nonNegative, DEFAULT_SFT_CONFIG.warmupSteps))
-    .option(
-      '--data <source>',
-      "'synthetic' (cartoon) or 'photo' (photographic) procedural faces, or a folder of face images (every tenth held out)",
-      'synthetic',
-    )
+    .addOption(trainingDataOption())
     .addOption(valueOption('--train-count <n>', 'training pairs', positiveInt, 2048))
     .addOption(valueOption('--eval-count <n>', 'held-out validation pairs', positiveInt, 32))
     .addOption(valueOption('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt, 250))
@@ -279,7 +281,7 @@ export function buildProgram(): Command {
       ),
     (o) => (typeof o.ablation === 'string' ? [o.ablation as TrainMethod] : RANGES_ONLY),
   )
-    .option('--data <source>', "'synthetic' faces or a folder of face images (every tenth held out)", 'synthetic')
+    .addOption(trainingDataOption())
     .addOption(valueOption('--train-count <n>', 'training pairs', positiveInt, 256))
     .addOption(valueOption('--checkpoint-every <n>', 'checkpoint every n steps', positiveInt, 20))
     .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))
