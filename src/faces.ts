@@ -54,7 +54,6 @@ export {
   readRealFacesIndex,
   realFacesDir,
   realFaceSources,
-  ffhqQuad,
   RealFacesError,
   REAL_FACE_SIZES,
   REAL_FACES_DIR_ENV,
@@ -66,6 +65,7 @@ export {
   type LoadRealFacesOptions,
   type BuildRealFacesOptions,
 } from './data/real-faces.js';
+export { ffhqQuad } from './data/ffhq-align.js';
 // image files
 export {
   ImageError,

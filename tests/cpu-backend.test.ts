@@ -172,6 +172,14 @@ const operandDTypes = {
   any: ['int32', 'float32', 'bool'],
 } as const;
 
+/** Runs `body` for every input dtype an op's operand class accepts, with the dtype the op stores. */
+async function forEachOperandDType(
+  spec: { readonly operands: keyof typeof operandDTypes; readonly result: string },
+  body: (dtype: DType, resultDType: DType) => Promise<void>,
+): Promise<void> {
+  for (const dtype of operandDTypes[spec.operands]) await body(dtype, spec.result === 'bool' ? 'bool' : dtype);
+}
+
 const SAMPLE = [-3.5, -1, -0.25, 0, 0.5, 1, 2.75, 40];
 /** Stores a double the way a TypedArray of `dtype` would (bool: nonzero is 1). */
 const stored = (x: number, dtype: DType): number => hostArray([x], dtype)[0];
@@ -179,41 +187,33 @@ const stored = (x: number, dtype: DType): number => hostArray([x], dtype)[0];
 describe('elementwise', () => {
   it.each(Object.keys(unaryOps) as UnaryOp[])(
     'unary %s applies the table cpu function to a strided view and stores in the table dtype',
-    async (op) => {
-      const spec = unaryOps[op];
-      for (const dtype of operandDTypes[spec.operands]) {
+    (op) =>
+      forEachOperandDType(unaryOps[op], async (dtype, resultDType) => {
         const values = SAMPLE.map((v) => stored(v, dtype));
         // A transposed [2, 4] view of a [4, 2] storage.
         const storage = cpu.upload(hostArray(values, dtype), dtype);
         const x = viewOf(storage, [2, 4], [1, 2]);
         const inputs = naiveElements(values, x);
         const result = cpu.unary(op, x);
-        const resultDType = spec.result === 'bool' ? 'bool' : dtype;
         expect(result.dtype).toBe(resultDType);
-        const f = spec.cpu as (x: number) => number;
+        const f = unaryOps[op].cpu as (x: number) => number;
         expect(await readAll(out(result, [2, 4]))).toEqual(inputs.map((v) => stored(f(v), resultDType)));
-      }
-    },
+      }),
   );
 
-  it.each(Object.keys(binaryOps) as BinaryOp[])(
-    'binary %s applies the table cpu function to broadcast views',
-    async (op) => {
-      const spec = binaryOps[op];
-      for (const dtype of operandDTypes[spec.operands]) {
-        const aValues = SAMPLE.map((v) => stored(v, dtype));
-        const bValues = [2, -1, 0, 0.5].map((v) => stored(v, dtype));
-        const a = tensor(aValues, [2, 4], dtype);
-        const b = viewOf(cpu.upload(hostArray(bValues, dtype), dtype), [2, 4], [0, 1]); // row broadcast
-        const result = cpu.binary(op, a, b);
-        const resultDType = spec.result === 'bool' ? 'bool' : dtype;
-        expect(result.dtype).toBe(resultDType);
-        const f = spec.cpu as (a: number, b: number) => number;
-        expect(await readAll(out(result, [2, 4]))).toEqual(
-          aValues.map((v, i) => stored(f(v, bValues[i % 4]), resultDType)),
-        );
-      }
-    },
+  it.each(Object.keys(binaryOps) as BinaryOp[])('binary %s applies the table cpu function to broadcast views', (op) =>
+    forEachOperandDType(binaryOps[op], async (dtype, resultDType) => {
+      const aValues = SAMPLE.map((v) => stored(v, dtype));
+      const bValues = [2, -1, 0, 0.5].map((v) => stored(v, dtype));
+      const a = tensor(aValues, [2, 4], dtype);
+      const b = viewOf(cpu.upload(hostArray(bValues, dtype), dtype), [2, 4], [0, 1]); // row broadcast
+      const result = cpu.binary(op, a, b);
+      expect(result.dtype).toBe(resultDType);
+      const f = binaryOps[op].cpu as (a: number, b: number) => number;
+      expect(await readAll(out(result, [2, 4]))).toEqual(
+        aValues.map((v, i) => stored(f(v, bValues[i % 4]), resultDType)),
+      );
+    }),
   );
 
   it('int32 arithmetic wraps on store and float32 rounds on store', async () => {

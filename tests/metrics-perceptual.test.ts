@@ -74,6 +74,8 @@ const values = async (t: Tensor): Promise<number[]> => {
   t.dispose();
   return v;
 };
+/** Runs `f` in a scope and reads (then frees) every tensor it returns. */
+const scopedValues = (f: () => Tensor[]): Promise<number[][]> => Promise.all(scope(f).map(values));
 const expectIncreasing = (v: number[], what: string) => {
   for (let i = 1; i < v.length; i++) expect(v[i], `${what}: ${v.map((x) => x.toFixed(4))}`).toBeGreaterThan(v[i - 1]);
 };
@@ -90,13 +92,11 @@ describe('perceptualDistance', () => {
   });
 
   it('is symmetric', async () => {
-    const [ab, ba] = await Promise.all(
-      scope(() => {
-        const a = batchOf(photo, 1);
-        const b = clamp(add(a, normal(key(2), a.shape, { std: 0.05 })), { min: 0, max: 1 });
-        return [perceptualDistance(gpuParams, a, b), perceptualDistance(gpuParams, b, a)];
-      }).map(values),
-    );
+    const [ab, ba] = await scopedValues(() => {
+      const a = batchOf(photo, 1);
+      const b = clamp(add(a, normal(key(2), a.shape, { std: 0.05 })), { min: 0, max: 1 });
+      return [perceptualDistance(gpuParams, a, b), perceptualDistance(gpuParams, b, a)];
+    });
     expect(ab[0]).toBeGreaterThan(0);
     expect(Math.abs(ab[0] - ba[0])).toBeLessThan(1e-6 + 1e-5 * ab[0]);
   });
@@ -242,13 +242,11 @@ describe('featureMapDistance', () => {
 
 describe('perceptualSimilarity', () => {
   it('is 1 - min(distance / layers, 1), in [0, 1]', async () => {
-    const [d, s] = await Promise.all(
-      scope(() => {
-        const x = batchOf(photo, 1);
-        const y = clamp(add(x, normal(key(5), x.shape, { std: 0.1 })), { min: 0, max: 1 });
-        return [perceptualDistance(gpuParams, x, y), perceptualSimilarity(gpuParams, x, y)];
-      }).map(values),
-    );
+    const [d, s] = await scopedValues(() => {
+      const x = batchOf(photo, 1);
+      const y = clamp(add(x, normal(key(5), x.shape, { std: 0.1 })), { min: 0, max: 1 });
+      return [perceptualDistance(gpuParams, x, y), perceptualSimilarity(gpuParams, x, y)];
+    });
     expect(s[0]).toBeCloseTo(1 - Math.min(d[0] / 5, 1), 5);
     expect(s[0]).toBeGreaterThan(0);
     expect(s[0]).toBeLessThan(1);

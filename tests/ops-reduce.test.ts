@@ -5,20 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { expectClose, expectEqual, runOnBoth, useBackends, type HostTensor } from './support/backends.js';
-import {
-  axisArb,
-  axisSubsetArb,
-  distinctValuesArb,
-  floatArb,
-  hostArb,
-  intArb,
-  nonEmptyShapeArb,
-  runs,
-  shapeArb,
-  sizeOf,
-  valuesArb,
-  type Shape,
-} from './support/arbitraries.js';
+import { axisArb, axisSubsetArb, nonEmptyShapeArb, shapeArb, sizeOf, type Shape } from './support/arbitraries.js';
+import { distinctValuesArb, floatArb, hostArb, intArb, runs, valuesArb } from './support/arbitraries.js';
 
 useBackends();
 

@@ -37,10 +37,14 @@ async function loadW(path: string): Promise<T.Tensor> {
   return tree.w as T.Tensor;
 }
 
-describe('F16', () => {
-  it('loads as float32 with the exact value of every half', async () => {
-    // [bits, value]: one, sign, smallest and largest denormal, smallest normal, largest finite, 1/3 rounded, specials.
-    const cases: [number, number][] = [
+/**
+ * Each 2-byte float format: [bits, exact value] for one, a sign, the smallest (and for F16 the
+ * largest) denormal, the smallest normal, the largest finite, 1/3 rounded, the infinities and -0;
+ * and NaN encodings (quiet and signalling, either sign).
+ */
+const HALF_FORMATS = {
+  F16: {
+    values: [
       [0x3c00, 1],
       [0xc000, -2],
       [0x0001, 2 ** -24],
@@ -52,23 +56,11 @@ describe('F16', () => {
       [0xfc00, -Infinity],
       [0x0000, 0],
       [0x8000, -0],
-    ];
-    const w = await loadW(oneTensor('f16.safetensors', 'F16', [cases.length], u16s(cases.map(([b]) => b))));
-    expect(w.dtype).toBe('float32');
-    expect(Array.from(await w.data())).toEqual(cases.map(([, v]) => v)); // toEqual tells -0 from 0
-    w.dispose();
-  });
-  it('NaNs (quiet and signalling, either sign) load as NaN', async () => {
-    const w = await loadW(oneTensor('f16-nan.safetensors', 'F16', [2, 2], u16s([0x7e00, 0xfe00, 0x7c01, 0x7fff])));
-    expect(w.shape).toEqual([2, 2]);
-    expect(Array.from(await w.data()).every(Number.isNaN)).toBe(true);
-    w.dispose();
-  });
-});
-
-describe('BF16', () => {
-  it('loads as float32 with the exact value of every bfloat16', async () => {
-    const cases: [number, number][] = [
+    ],
+    nans: [0x7e00, 0xfe00, 0x7c01, 0x7fff],
+  },
+  BF16: {
+    values: [
       [0x3f80, 1],
       [0xc040, -3],
       [0x0001, 2 ** -133],
@@ -78,14 +70,22 @@ describe('BF16', () => {
       [0x7f80, Infinity],
       [0xff80, -Infinity],
       [0x8000, -0],
-    ];
-    const w = await loadW(oneTensor('bf16.safetensors', 'BF16', [cases.length], u16s(cases.map(([b]) => b))));
+    ],
+    nans: [0x7fc0, 0xffc1],
+  },
+} satisfies Record<string, { values: [number, number][]; nans: number[] }>;
+
+describe.each(Object.keys(HALF_FORMATS) as (keyof typeof HALF_FORMATS)[])('%s', (format) => {
+  const { values, nans } = HALF_FORMATS[format];
+  it('loads as float32 with the exact value of every word', async () => {
+    const w = await loadW(oneTensor(`${format}.safetensors`, format, [values.length], u16s(values.map(([b]) => b))));
     expect(w.dtype).toBe('float32');
-    expect(Array.from(await w.data())).toEqual(cases.map(([, v]) => v));
+    expect(Array.from(await w.data())).toEqual(values.map(([, v]) => v)); // toEqual tells -0 from 0
     w.dispose();
   });
-  it('NaN loads as NaN', async () => {
-    const w = await loadW(oneTensor('bf16-nan.safetensors', 'BF16', [2], u16s([0x7fc0, 0xffc1])));
+  it('NaNs load as NaN', async () => {
+    const w = await loadW(oneTensor(`${format}-nan.safetensors`, format, [2, nans.length / 2], u16s(nans)));
+    expect(w.shape).toEqual([2, nans.length / 2]);
     expect(Array.from(await w.data()).every(Number.isNaN)).toBe(true);
     w.dispose();
   });

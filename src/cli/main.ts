@@ -11,7 +11,7 @@ import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
 import { UNET_PRESETS } from '../models/unet.js';
 import { ablate, ABLATION_ROWS } from './commands/ablate.js';
-import { COMMITTED_SFT, demo } from './commands/demo.js';
+import { COMMITTED_SFT, demo, type DemoOptions } from './commands/demo.js';
 import { evaluate } from './commands/eval.js';
 import { pretrain } from './commands/pretrain.js';
 import { report } from './commands/report.js';
@@ -444,18 +444,8 @@ export function buildProgram(): Command {
     .addOption(valueOption('--real-count <n>', 'real faces (at most 22)', positiveInt, 22))
     .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))
     .addOption(backendOption())
-    .action((o) =>
-      withBackend(o.backend, () =>
-        demo({
-          run: o.run,
-          sft: o.sft,
-          lrpoSteps: o.lrpoSteps,
-          syntheticCount: o.syntheticCount,
-          realCount: o.realCount,
-          seed: o.seed,
-        }),
-      ),
-    );
+    // The options are demo()'s, by name.
+    .action(({ backend, ...o }) => withBackend(backend, () => demo(o as DemoOptions)));
   return program;
 }
 

@@ -305,6 +305,27 @@ interface NuisanceRanges {
   readonly backgroundMix: readonly [number, number];
 }
 
+/**
+ * Each style's ranges. The photo style's pose ranges are small: its crops are aligned on eyes and
+ * mouth like the evaluation set, so only the landmark detector's error remains.
+ */
+const NUISANCE_RANGES: { readonly [K in keyof NuisanceRanges]: Readonly<Record<FaceStyle, NuisanceRanges[K]>> } = {
+  shiftU: { cartoon: [-0.06, 0.06], photo: [-0.03, 0.03] },
+  shiftV: { cartoon: [-0.05, 0.05], photo: [-0.03, 0.03] },
+  rotation: { cartoon: [-0.14, 0.14], photo: [-0.05, 0.05] },
+  scale: { cartoon: [0.94, 1.06], photo: [0.95, 1.05] },
+  yaw: { cartoon: [-0.35, 0.35], photo: [-0.5, 0.5] },
+  lightStrength: { cartoon: [0, 0.25], photo: [0, 0.2] },
+  smile: { cartoon: [-0.1, 0.5], photo: [-0.1, 0.6] },
+  backgroundTint: { cartoon: [1, 1, 1], photo: [1, 0.9, 0.8] },
+  backgroundMix: { cartoon: [0.1, 0.4], photo: [0.1, 0.5] },
+};
+
+const styleRanges = (style: FaceStyle): NuisanceRanges =>
+  Object.fromEntries(
+    Object.entries(NUISANCE_RANGES).map(([k, byStyle]) => [k, byStyle[style]]),
+  ) as unknown as NuisanceRanges;
+
 /** A background colour: a base colour moved towards its grey by a draw from `mix`. */
 function towardsGrey(d: Draws, base: Rgb, mix: readonly [number, number]): Rgb {
   const grey = (base[0] + base[1] + base[2]) / 3;
@@ -341,17 +362,7 @@ const poseLightBackground = (r: NuisanceRanges): Omit<DrawRules<CartoonNuisance>
 
 const CARTOON_NUISANCE: DrawRules<CartoonNuisance> = {
   background0: (d) => towardsGrey(d, [d.range(0.15, 0.9), d.range(0.15, 0.9), d.range(0.15, 0.9)], [0.2, 0.7]),
-  ...poseLightBackground({
-    shiftU: [-0.06, 0.06],
-    shiftV: [-0.05, 0.05],
-    rotation: [-0.14, 0.14],
-    scale: [0.94, 1.06],
-    yaw: [-0.35, 0.35],
-    lightStrength: [0, 0.25],
-    smile: [-0.1, 0.5],
-    backgroundTint: [1, 1, 1],
-    backgroundMix: [0.1, 0.4],
-  }),
+  ...poseLightBackground(styleRanges('cartoon')),
 };
 
 const PHOTO_NUISANCE: DrawRules<FaceNuisance> = {
@@ -365,19 +376,7 @@ const PHOTO_NUISANCE: DrawRules<FaceNuisance> = {
     );
   },
   warm: uniform(-0.03, 0.1),
-  // Small pose ranges: the crops are aligned on eyes and mouth like the evaluation set, so only
-  // the landmark detector's error remains.
-  ...poseLightBackground({
-    shiftU: [-0.03, 0.03],
-    shiftV: [-0.03, 0.03],
-    rotation: [-0.05, 0.05],
-    scale: [0.95, 1.05],
-    yaw: [-0.5, 0.5],
-    lightStrength: [0, 0.2],
-    smile: [-0.1, 0.6],
-    backgroundTint: [1, 0.9, 0.8],
-    backgroundMix: [0.1, 0.5],
-  }),
+  ...poseLightBackground(styleRanges('photo')),
   lightFrontal: uniform(0.35, 0.95),
   clutter: uniform(0, 0.3),
   clutterSeed: (d) => Math.floor(d.u() * 2 ** 30),

@@ -13,7 +13,7 @@ import type {
   FaceStyle,
   Rgb,
 } from './face-params.js';
-import { ffhqQuad } from './real-faces.js';
+import { ffhqQuad } from './ffhq-align.js';
 import { fbm } from './value-noise.js';
 
 /** One shape of the stack: inside where `f < 0`; `f` need not be a distance (edges use its gradient). */

@@ -1,6 +1,6 @@
 // A small real-photo TRAINING set (issue 16): the grid of ~108 face crops in the screenshot
-// `assets/screenshot-facematch.jpg` of the npm package @vladmandic/human 3.3.6 (fetched at set-up
-// by `npm pack`, scripts/setup.mjs). Each cell's clean centre (the similarity and age labels cut
+// `assets/screenshot-facematch.jpg` of the npm package @vladmandic/human 3.3.6 (copied into the
+// cache by hand: set-up does not fetch it, docs/faces.md says why). Each cell's clean centre (the similarity and age labels cut
 // away) gets face-api's 68 landmarks, the same FFHQ alignment as the evaluation set
 // (real-faces.ts), reflected and blurred where the alignment square leaves the cell (FFHQ's own
 // padding recipe), and a face-api descriptor. Crops whose descriptor is near any evaluation face
@@ -11,15 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { decodeFaceApiWeights, loadFaceApiModules, type Tfjs } from '../io/face-api-reference.js';
 import { decodeImage, decodePng, encodePng, type RgbImage } from '../io/codecs.js';
 import { packageRoot } from '../io/package-paths.js';
-import {
-  bilinearAt,
-  ffhqQuad,
-  readCompleteIndex,
-  readRealFacesIndex,
-  realFacesDir,
-  reduceToRgb,
-  sampleQuad,
-} from './real-faces.js';
+import { bilinearAt, ffhqQuad, reduceToRgb, sampleQuad } from './ffhq-align.js';
+import { readCompleteIndex, readRealFacesIndex, realFacesDir } from './real-faces.js';
 
 /** Where the set comes from, as recorded in its index. */
 export const HUMAN_FACES_SOURCE = Object.freeze({
@@ -235,13 +228,13 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
   const shot = humanScreenshotPath(dir);
   if (!existsSync(shot))
     throw new HumanFacesError(
-      `human faces: ${shot} is missing; \`npm run setup\` fetches it (npm pack ${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}).`,
+      `human faces: ${shot} is missing; set-up does not fetch it (docs/faces.md says why): \`npm pack ${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}\` and copy its assets/screenshot-facematch.jpg there.`,
     );
   const bytes = readFileSync(shot);
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== HUMAN_FACES_SOURCE.sha256)
     throw new HumanFacesError(
-      `human faces: ${shot} has sha256 ${sha}, expected ${HUMAN_FACES_SOURCE.sha256}; delete it and run \`npm run setup\`.`,
+      `human faces: ${shot} has sha256 ${sha}, expected ${HUMAN_FACES_SOURCE.sha256}; replace it with assets/screenshot-facematch.jpg of ${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}.`,
     );
   const evalDir = resolve(options.evalDir ?? realFacesDir());
   const evalIndex = readRealFacesIndex(evalDir);
@@ -394,7 +387,7 @@ export function loadHumanFaces(
   const index = readHumanFacesIndex(dir);
   if (!index)
     throw new HumanFacesError(
-      `human faces: no complete set in ${dir}; run \`npm run setup\` (or \`npx tsx scripts/make-human-faces.ts\`).`,
+      `human faces: no complete set in ${dir}; build it with \`npx tsx scripts/make-human-faces.ts\`.`,
     );
   const chosen = index.faces.filter((f) => f.split === split);
   const plane = index.size * index.size;

@@ -25,27 +25,21 @@ export function halfToNumber(h: number): number {
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
 }
 
+/** A file's 2-byte words (the caller has checked the byte length is even). */
+const halvesOf = (bytes: Uint8Array): Uint16Array =>
+  new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+
 const f16: FileDType = {
   dtype: 'float32',
   bytes: 2,
-  decode: (bytes) => {
-    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-    const out = new Float32Array(halves.length);
-    for (let i = 0; i < halves.length; i++) out[i] = halfToNumber(halves[i]);
-    return out;
-  },
+  decode: (bytes) => Float32Array.from(halvesOf(bytes), halfToNumber),
 };
 
 // bfloat16 is the top half of a float32: shifting the bits up is the exact conversion (NaN payloads kept).
 const bf16: FileDType = {
   dtype: 'float32',
   bytes: 2,
-  decode: (bytes) => {
-    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
-    const bits = new Uint32Array(halves.length);
-    for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16;
-    return new Float32Array(bits.buffer);
-  },
+  decode: (bytes) => new Float32Array(Uint32Array.from(halvesOf(bytes), (h) => h << 16).buffer),
 };
 
 const INT32_MIN = -(2n ** 31n);

@@ -63,13 +63,13 @@ function formatCell(stats: CellStats | undefined, digits: number): string {
  * column in bold (compared at the printed precision, so printed ties are all bold).
  */
 function renderTable(
-  firstHeading: string,
   rowNames: readonly string[],
   metrics: readonly MetricName[],
   stats: readonly (readonly (CellStats | undefined)[])[],
-  digitsOf: (m: MetricName) => number,
+  digits: Partial<Record<MetricName, number>>,
   extra?: { heading: string; cells: readonly string[] },
 ): string {
+  const digitsOf = (m: MetricName) => digits[m] ?? DEFAULT_DIGITS[m];
   const bold = metrics.map((m, j) => {
     const d = digitsOf(m);
     const rounded = stats.map((row) =>
@@ -80,7 +80,7 @@ function renderTable(
     const best = METRICS[m].higherIsBetter ? Math.max(...finite) : Math.min(...finite);
     return rounded.map((v) => v === best);
   });
-  const header = [firstHeading, ...(extra ? [extra.heading] : []), ...metrics.map(metricHeading)];
+  const header = ['Method', ...(extra ? [extra.heading] : []), ...metrics.map(metricHeading)];
   const align = [':---', ...(extra ? ['---:'] : []), ...metrics.map(() => '---:')];
   const lines = [`| ${header.map(escapeCell).join(' | ')} |`, `| ${align.join(' | ')} |`];
   rowNames.forEach((name, i) => {
@@ -98,6 +98,15 @@ function renderTable(
     );
   }
   return lines.join('\n');
+}
+
+const methodOf = (row: { readonly method: string }): string => row.method;
+
+/** Throws unless every name in `metrics` is a known metric (op names the caller). */
+function checkMetrics(op: string, metrics: readonly string[]): void {
+  for (const m of metrics)
+    if (!(m in METRICS))
+      throw new RangeError(`${op}: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
 }
 
 /** The metrics that have at least one score in `evaluations`, in the order of METRICS. */
@@ -129,17 +138,9 @@ export function metricsTable(
     );
   }
   const cols = metrics ?? presentMetrics(rows);
-  for (const m of cols)
-    if (!(m in METRICS))
-      throw new RangeError(`metricsTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
+  checkMetrics('metricsTable', cols);
   const stats = rows.map((e) => cols.map((m) => cellStats(e.scores[m])));
-  return renderTable(
-    'Method',
-    rows.map((e) => e.method),
-    cols,
-    stats,
-    (m) => digits[m] ?? DEFAULT_DIGITS[m],
-  );
+  return renderTable(rows.map(methodOf), cols, stats, digits);
 }
 
 /** One row of an ablation: a method and its per-seed mean scores. */
@@ -160,21 +161,12 @@ export function ablationTable(
   metrics: readonly MetricName[],
   digits: Partial<Record<MetricName, number>> = {},
 ): string {
-  for (const m of metrics)
-    if (!(m in METRICS))
-      throw new RangeError(`ablationTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
+  checkMetrics('ablationTable', metrics);
   const stats = rows.map((r) =>
     metrics.map((m) => cellStats(r.perSeed.flatMap((s) => (s[m] === undefined ? [] : [s[m] as number])))),
   );
   const seeds = rows.map((r) => String(r.perSeed.length));
-  return renderTable(
-    'Method',
-    rows.map((r) => r.method),
-    metrics,
-    stats,
-    (m) => digits[m] ?? DEFAULT_DIGITS[m],
-    { heading: 'Seeds', cells: seeds },
-  );
+  return renderTable(rows.map(methodOf), metrics, stats, digits, { heading: 'Seeds', cells: seeds });
 }
 
 /** "+0.012" / "-0.340" / "0.000": a signed number at `digits` decimals (no sign where it rounds to 0). */
@@ -197,9 +189,7 @@ export function ablationDeltaTable(
   metrics: readonly MetricName[],
   digits: Partial<Record<MetricName, number>> = {},
 ): string {
-  for (const m of metrics)
-    if (!(m in METRICS))
-      throw new RangeError(`ablationDeltaTable: unknown metric "${m}"; expected one of ${ALL_METRICS.join(', ')}.`);
+  checkMetrics('ablationDeltaTable', metrics);
   const base = rows.find((r) => r.method === baseline);
   if (!base)
     throw new RangeError(

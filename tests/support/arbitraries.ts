@@ -8,6 +8,10 @@ import { readEnv } from '../../src/env.js';
 
 export type Shape = number[];
 
+/** Integers, one drawn from each inclusive [min, max] range (sizes, strides, flags of a generated problem). */
+export const intsArb = (...ranges: readonly (readonly [number, number])[]): fc.Arbitrary<number[]> =>
+  fc.tuple(...ranges.map(([min, max]) => fc.integer({ min, max })));
+
 /** Number of elements of a shape (1 for 0-d). */
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
 

@@ -7,7 +7,7 @@ import * as T from '../../src/index.js';
 import type { CheckGradOptions, Primitive, Tensor } from '../../src/index.js';
 import { binaryOps, unaryOps, type BinaryOp, type UnaryOp } from '../../src/kernels/elementwise-ops.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../../src/testing/index.js';
-import { axisArb, axisSubsetArb, permutationArb, sizeOf } from './arbitraries.js';
+import { axisArb, axisSubsetArb, intsArb, permutationArb, sizeOf } from './arbitraries.js';
 
 /** Makes `n` element values. */
 export type Values = (n: number) => fc.Arbitrary<number[]>;
@@ -293,23 +293,15 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
       };
     }),
   ),
-  matmul: fc
-    .tuple(
-      fc.integer({ min: 0, max: 1 }),
-      fc.integer({ min: 1, max: 3 }),
-      fc.integer({ min: 1, max: 3 }),
-      fc.integer({ min: 1, max: 3 }),
-      fc.integer({ min: 1, max: 2 }),
-    )
-    .map(([batched, m, k, n, b]) => {
-      const lead = batched ? [b] : [];
-      return {
-        label: `matmul [${[...lead, m, k]}] [${[...lead, k, n]}]`,
-        inputs: [float([...lead, m, k]), float([...lead, k, n])],
-        f: T.matmul,
-        jvp: {},
-      };
-    }),
+  matmul: intsArb([0, 1], [1, 3], [1, 3], [1, 3], [1, 2]).map(([batched, m, k, n, b]) => {
+    const lead = batched ? [b] : [];
+    return {
+      label: `matmul [${[...lead, m, k]}] [${[...lead, k, n]}]`,
+      inputs: [float([...lead, m, k]), float([...lead, k, n])],
+      f: T.matmul,
+      jvp: {},
+    };
+  }),
   conv2d: convGeometry.map(({ n, groups, cg, og, h, w, k, stride, padding }) => ({
     label: `conv2d x [${n}, ${groups * cg}, ${h}, ${w}] w [${groups * og}, ${cg}, ${k}, ${k}] stride ${stride} padding ${padding} groups ${groups}`,
     inputs: [float([n, groups * cg, h, w]), float([groups * og, cg, k, k])],

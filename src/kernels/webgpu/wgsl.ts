@@ -37,6 +37,10 @@ const fieldWgsl: Record<UniformType, string> = {
 };
 
 /** One kernel's uniform struct: its WGSL declaration and how to pack values into bytes. */
+/** Uniform fields that are all u32 (counts, sizes, offsets: most of a kernel's parameters). */
+export const u32Fields = <K extends string>(...names: K[]): Record<K, 'u32'> =>
+  Object.fromEntries(names.map((n) => [n, 'u32'])) as Record<K, 'u32'>;
+
 export class UniformLayout {
   private readonly fields: readonly { name: string; type: UniformType; offset: number }[];
   readonly byteSize: number;

@@ -75,16 +75,13 @@ export interface DdimMean {
  * { mean, x0Hat, eps } (see DdimMean). Differentiable w.r.t. params (and x_t, cond).
  */
 export function ddimMean<P>(
-  model: EpsModel<P>,
-  params: P,
-  plan: DdimPlan,
-  j: number,
-  xt: Tensor,
-  cond: Tensor,
-  options: DdimMeanOptions = {},
+  ...[model, params, plan, j, xt, cond, options]: [...StepArgs<P>, options?: DdimMeanOptions]
 ): DdimMean {
   return meanUnchecked(checkedStep({ op: 'ddimMean', model, params, plan, j, xt, cond }, options));
 }
+
+/** The arguments every step function starts with: the eps model and its params, the plan, step j, x_t and the condition. */
+export type StepArgs<P> = [model: EpsModel<P>, params: P, plan: DdimPlan, j: number, xt: Tensor, cond: Tensor];
 
 /** One step's inputs, as the public functions take them (op names the caller in errors). @internal */
 export interface StepInputs<P> {
@@ -100,7 +97,7 @@ export interface StepInputs<P> {
 }
 
 /** Checks the step index, x_t and cond, and settles the options. */
-function checkedStep<P>(inputs: Omit<StepInputs<P>, 'clipX0'>, options: DdimMeanOptions): StepInputs<P> {
+function checkedStep<P>(inputs: Omit<StepInputs<P>, 'clipX0'>, options: DdimMeanOptions = {}): StepInputs<P> {
   checkStep(inputs.op, inputs.plan, inputs.j);
   checkStateAndCond(inputs.op, inputs.xt, inputs.cond);
   return { ...inputs, clipX0: options.clipX0 ?? true };
@@ -139,14 +136,7 @@ export interface DdimStepResult {
  * constant); ddimSample wraps it without gradients.
  */
 export function ddimStep<P>(
-  model: EpsModel<P>,
-  params: P,
-  plan: DdimPlan,
-  j: number,
-  xt: Tensor,
-  cond: Tensor,
-  key: PRNGKey,
-  options: DdimMeanOptions = {},
+  ...[model, params, plan, j, xt, cond, key, options]: [...StepArgs<P>, key: PRNGKey, options?: DdimMeanOptions]
 ): DdimStepResult {
   const inputs = checkedStep({ op: 'ddimStep', model, params, plan, j, xt, cond }, options);
   if (!(key instanceof PRNGKey))

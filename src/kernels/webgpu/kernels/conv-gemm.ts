@@ -14,6 +14,7 @@ import {
   indent,
   kernelSource,
   subgroupShuffleLoop,
+  u32Fields,
   UniformLayout,
   workgroupPerItemEntry,
   wgslScalar,
@@ -55,18 +56,7 @@ export interface ConvGemmVariant {
 
 /** The uniform fields both convolution kernel families share: kernel, group, stride/pad/dilation, operand layout. */
 export const CONV_GEOMETRY_UNIFORMS = {
-  kh: 'u32',
-  kw: 'u32',
-  cpg: 'u32',
-  opg: 'u32',
-  sh: 'u32',
-  sw: 'u32',
-  ph: 'u32',
-  pw: 'u32',
-  dh: 'u32',
-  dw: 'u32',
-  x_off: 'u32',
-  w_off: 'u32',
+  ...u32Fields('kh', 'kw', 'cpg', 'opg', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw', 'x_off', 'w_off'),
   xst: 'vec4',
   wst: 'vec4',
 } as const;

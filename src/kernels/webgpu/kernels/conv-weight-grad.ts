@@ -12,7 +12,7 @@ import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import type { WebGpuStorage } from '../storage.js';
-import { indent, kernelSource, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
+import { indent, kernelSource, u32Fields, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
 import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
 import { sumSplits, targetWorkgroups } from './conv-split-k.js';
 import * as elementwise from './elementwise.js';
@@ -22,18 +22,7 @@ const LANES = 64;
 const MIN_ITEMS_PER_LANE = 4;
 
 const layout = new UniformLayout({
-  count: 'u32',
-  blocks_o: 'u32',
-  cn: 'u32',
-  o: 'u32',
-  kh: 'u32',
-  quads: 'u32',
-  h: 'u32',
-  items: 'u32',
-  per_split: 'u32',
-  total: 'u32',
-  x_off: 'u32',
-  w_off: 'u32',
+  ...u32Fields('count', 'blocks_o', 'cn', 'o', 'kh', 'quads', 'h', 'items', 'per_split', 'total', 'x_off', 'w_off'),
   xst: 'vec4',
   wst: 'vec4',
 });

@@ -21,19 +21,13 @@ import { im2colVariant } from './conv-im2col.js';
 import { winogradVariant } from './conv-winograd.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { pickVariant } from './pick-variant.js';
-import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, wgslScalar } from '../wgsl.js';
+import { kernelSource, storageBinding, threadPerItemEntry, u32Fields, UniformLayout, wgslScalar } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 
 const WORKGROUP_SIZE = 64;
 
 const convLayout = new UniformLayout({
-  count: 'u32',
-  c: 'u32',
-  h: 'u32',
-  w: 'u32',
-  o: 'u32',
-  oh: 'u32',
-  ow: 'u32',
+  ...u32Fields('count', 'c', 'h', 'w', 'o', 'oh', 'ow'),
   ...CONV_GEOMETRY_UNIFORMS,
 });
 
