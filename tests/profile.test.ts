@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { backendFor } from '../src/tensor/backends.js';
+import type { View } from '../src/kernels/backend.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { UNET_PRESETS, unetApply, unetInit } from '../src/nn.js';
 import { activeProfile } from '../src/profile/recorder.js';
@@ -102,6 +103,24 @@ describe('profile on WebGPU', () => {
     expectConsistent(p);
     p.value.dispose();
     T.treeLeaves([params, xt, cond, t]).forEach((x) => x.dispose());
+  });
+
+  it('a Winograd convolution credits its FLOPs to its GEMMs, not to the transform that writes the output', async () => {
+    const x = T.keep(T.uniform(T.key(7), [1, 128, 8, 8], { backend: 'webgpu' }));
+    const w = T.keep(T.uniform(T.key(8), [128, 128, 3, 3], { backend: 'webgpu' }));
+    await T.sync(x, w);
+    const params = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
+    const view = (t: T.Tensor): View => ({ ...t, storage: t.storage('test') });
+    gpu.ctx.fusion = false; // record now, inside profile() (a fused producer records when first used)
+    const p = await T.profile(() => gpu.conv2d(view(x), view(w), params, 'winograd2x3'));
+    gpu.ctx.fusion = true;
+    const credited = p.rows.filter((r) => (r.flops ?? 0) > 0);
+    expect(credited.map((r) => r.kernel)).toEqual([expect.stringMatching(/^matmul:/)]);
+    expect(credited[0].flops).toBe(2 * 128 * 8 * 8 * 128 * 9); // the direct convolution's count
+    expect(p.rows.map((r) => r.kernel)).toContainEqual(expect.stringMatching(/^conv2d:winograd2x3:output/));
+    gpu.release(p.value);
+    x.dispose();
+    w.dispose();
   });
 
   it('backward kernels run under "<forward scope>/backward"; warm-up runs are not counted and are freed', async () => {

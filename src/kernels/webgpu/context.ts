@@ -138,6 +138,16 @@ export class GpuContext {
     }
   }
 
+  /**
+   * Hands the FLOPs pending for `out` to the first dispatch that writes `to` instead: for a variant
+   * whose arithmetic runs into a temporary (Winograd's batched GEMMs), not in the pass that writes
+   * the output. The FLOPs stay the op's (the direct convolution's count, i.e. effective FLOP/s).
+   */
+  creditFlopsTo(out: WebGpuStorage, to: WebGpuStorage): void {
+    const pending = this.pendingFlops;
+    if (pending && pending.out === out && pending.flops > 0) this.pendingFlops = { out: to, flops: pending.flops };
+  }
+
   /** Epilogues registered for output buffers while a producer kernel records (see epilogue.ts). */
   private readonly epilogues = new Map<GPUBuffer, Epilogue>();
 

@@ -326,6 +326,7 @@ export const winogradVariant: ConvGemmVariant = {
       transformInput(ctx, x, v, p, l);
       transformWeights(ctx, w, u, p, l);
     }
+    ctx.creditFlopsTo(out, m); // the GEMMs do the arithmetic; the transforms only move data
     if (l.tilesAlongRows) matmul(ctx, matrices(v, l.tiles, p.c), matrices(u, p.c, p.o), undefined, m);
     else matmul(ctx, matrices(u, p.o, p.c), matrices(v, p.c, l.tiles), undefined, m);
     transformOutput(ctx, m, out, p, l);
