@@ -82,7 +82,10 @@ async function compare(
   label: string,
 ): Promise<void> {
   const [onGpu, onCpu] = await results(shapes, run);
-  expect(Array.from(onGpu), label).toEqual(Array.from(onCpu));
+  // Equal values, zeros of either sign: a fully unrolled sum may start from its first product
+  // (the shader compiler folds 0 + x to x), so an all-zero sum can end as -0.
+  const unsignedZero = (v: number) => v + 0;
+  expect(Array.from(onGpu, unsignedZero), label).toEqual(Array.from(onCpu, unsignedZero));
 }
 
 const geometry = fc.record({
@@ -148,9 +151,35 @@ const winogradGeometry = fc
     dilation: [1, 1] as [number, number],
   }));
 
+/**
+ * Depthwise convolutions (one channel per group): planes from one pixel to past four workgroup
+ * widths (1, 2 and 4 pixels per lane), kernels up to 5x5, strides, padding and dilation.
+ */
+const depthwiseGeometry = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  groups: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(16, 33)),
+  cpg: fc.constant(1),
+  opg: fc.constant(1),
+  h: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 40 })),
+  w: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 40 })),
+  kh: fc.integer({ min: 1, max: 5 }),
+  kw: fc.integer({ min: 1, max: 5 }),
+  stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
+  padding: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1]),
+  wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
+});
+
 /** The generated geometries a variant is tested on: the special-purpose variants get the problems they take. */
 const geometryFor = (name: string) =>
-  name.startsWith('wgrad') ? weightGradGeometry : name.startsWith('winograd') ? winogradGeometry : geometry;
+  name.startsWith('wgrad')
+    ? weightGradGeometry
+    : name.startsWith('winograd')
+      ? winogradGeometry
+      : name === 'depthwise'
+        ? depthwiseGeometry
+        : geometry;
 
 const paramsOf = (g: {
   stride: [number, number];
@@ -303,6 +332,29 @@ describe('convolution variants', () => {
           `${variant.name} s=${s} o=300`,
         );
       }
+    }
+  });
+
+  it('depthwise covers ragged runs, planes of several workgroups and the landmark net layers', async () => {
+    const cases = [
+      { x: [1, 70, 7, 7], k: 3, stride: 2, padding: 1 }, // 4 x 4 outputs: one run a row, many channels
+      { x: [2, 5, 12, 12], k: 3, stride: 1, padding: 1 }, // 36 runs: a part-filled workgroup
+      { x: [1, 3, 37, 41], k: 3, stride: 1, padding: 1 }, // 37 x 11 runs, the last 1 pixel wide: 7 workgroups
+      { x: [2, 4, 57, 57], k: 3, stride: 2, padding: 0 }, // the landmark net's stride-2 layers
+      { x: [1, 2, 56, 56], k: 3, stride: 1, padding: 1 }, // and its stride-1 layers
+    ];
+    for (const c of cases) {
+      const p = {
+        stride: [c.stride, c.stride],
+        padding: [c.padding, c.padding],
+        dilation: [1, 1],
+        groups: c.x[1],
+      } as const;
+      await compare(
+        { x: c.x, w: [c.x[1], 1, c.k, c.k] },
+        (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, 'depthwise') : b.conv2d(x, w, p)),
+        JSON.stringify(c),
+      );
     }
   });
 

@@ -143,19 +143,24 @@ export function loadFaceLandmarkParams(
 
 /**
  * TensorFlow's 'same' padding for a stride-s conv: total = max((ceil(n / s) - 1) * s + k - n, 0),
- * the smaller half before (so 112 -> 56 with a 3x3 stride-2 kernel pads 0 before, 1 after).
+ * the smaller half before (so 112 -> 56 with a 3x3 stride-2 kernel pads 0 before, 1 after). The
+ * symmetric part is the conv's own padding (no padded copy); only an odd total's extra row and
+ * column after are padded explicitly.
  */
-function tfSamePad(x: Tensor, k: number, stride: number): Tensor {
+function tfSame(x: Tensor, k: number, stride: number): { x: Tensor; padding: [number, number] } {
   const [, , h, w] = x.shape;
   const total = (n: number) => Math.max((Math.ceil(n / stride) - 1) * stride + k - n, 0);
   const [th, tw] = [total(h), total(w)];
-  if (th === 0 && tw === 0) return x;
-  return pad(x, [
+  const padding: [number, number] = [Math.floor(th / 2), Math.floor(tw / 2)];
+  const [extraH, extraW] = [th % 2, tw % 2];
+  if (extraH === 0 && extraW === 0) return { x, padding };
+  const padded = pad(x, [
     [0, 0],
     [0, 0],
-    [Math.floor(th / 2), th - Math.floor(th / 2)],
-    [Math.floor(tw / 2), tw - Math.floor(tw / 2)],
+    [0, extraH],
+    [0, extraW],
   ]);
+  return { x: padded, padding };
 }
 
 const isSeparable = (p: LandmarkConvParams | LandmarkSeparableConvParams): p is LandmarkSeparableConvParams =>
@@ -163,8 +168,9 @@ const isSeparable = (p: LandmarkConvParams | LandmarkSeparableConvParams): p is 
 
 /** tfjs conv2d(x, filters, stride, 'same') + bias, or separableConv2d(x, depthwise, pointwise, stride, 'same') + bias. */
 function convSame(x: Tensor, p: LandmarkConvParams | LandmarkSeparableConvParams, stride: number): Tensor {
-  if (!isSeparable(p)) return conv2d(tfSamePad(x, 3, stride), p.filters, { stride, bias: p.bias });
-  const depthwise = conv2d(tfSamePad(x, 3, stride), p.depthwise, { stride, groups: x.shape[1] });
+  const same = tfSame(x, 3, stride);
+  if (!isSeparable(p)) return conv2d(same.x, p.filters, { stride, padding: same.padding, bias: p.bias });
+  const depthwise = conv2d(same.x, p.depthwise, { stride, padding: same.padding, groups: x.shape[1] });
   return conv2d(depthwise, p.pointwise, { bias: p.bias });
 }
 

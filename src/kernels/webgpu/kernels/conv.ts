@@ -19,6 +19,7 @@ import { convTiledVariant } from './conv-tiled.js';
 import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { winogradVariant } from './conv-winograd.js';
+import { depthwiseVariant } from './conv-depthwise.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { pickVariant } from './pick-variant.js';
 import { kernelSource, storageBinding, threadPerItemEntry, u32Fields, UniformLayout, wgslScalar } from '../wgsl.js';
@@ -172,6 +173,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convChannelLanesVariant(4, 8),
   // Winograd F(2x2, 3x3) through the tuned batched matmul, for 3x3 stride-1 layers (conv-winograd.ts).
   winogradVariant,
+  // One channel per group (depthwise layers): lanes along the pixels (conv-depthwise.ts).
+  depthwiseVariant,
   // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
   convTiledVariant(4, 4, 16, true),
   convTiledVariant(8, 8, 8, true),
@@ -264,7 +267,10 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // only uses the centre tap (docs/measurements.md).
   const winograd = cpu && p.cpg >= 128 && p.o >= 128 && p.oh >= 2 && p.ow >= 2 ? ['winograd2x3'] : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
+  // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
+  const depthwise = cpu ? ['depthwise'] : [];
   const order = [
+    ...depthwise,
     ...weightGrad,
     ...winograd,
     ...fewPixels,

@@ -1,0 +1,78 @@
+// conv2d for depthwise layers: one input and one output channel per group (the face landmark net's
+// separable convolutions, MobileNet-style blocks). The implicit GEMMs have nothing to block there
+// (a reduction of kh * kw taps, one output channel per group), and the direct kernel splits every
+// output index with divisions by uniforms, which lavapipe cannot vectorise, and loads every tap
+// on its own. Here each lane computes a run of RUN neighbouring pixels of one output row, loading
+// each input of the runs' overlapping windows once (stride 1, 3x3: 6 loads a row for 4 pixels,
+// not 12); a workgroup covers consecutive runs of one channel. The taps, stride, dilation and
+// output width are compile-time constants: the loops unroll, and the only division is by a constant.
+import { storeOut } from '../epilogue.js';
+import { wgslScalar } from '../wgsl.js';
+import { type ConvGemmVariant, dispatchConvGemm } from './conv-gemm.js';
+import { lines, range } from './matmul-common.js';
+
+/** Lanes per workgroup (dispatchConvGemm's default). */
+const LANES = 64;
+
+/** Consecutive output pixels of one row per lane: their input windows overlap, so each input is loaded once. */
+const RUN = 4;
+
+export const depthwiseVariant: ConvGemmVariant = {
+  name: 'depthwise',
+  supports: (p) => !p.transposed && p.cpg === 1 && p.opg === 1,
+  run(ctx, x, w, out, p) {
+    const t = wgslScalar(x.dtype);
+    const runsPerRow = Math.ceil(p.ow / RUN);
+    const lanesPerPlane = p.oh * runsPerRow;
+    const blocks = Math.ceil(lanesPerPlane / LANES);
+    const [sh, sw] = p.stride;
+    const [dh, dw] = p.dilation;
+    // Input columns one row of a run reads: ix0 + i for i in [0, span).
+    const span = (RUN - 1) * sw + (p.kw - 1) * dw + 1;
+    const taps = range(p.kh).flatMap((ky) => range(p.kw).map((kx) => [ky, kx] as const));
+    const rows = range(p.kh).map(
+      (ky) => `{
+  let iy = iy0 + ${ky * dh};
+  let row_ok = iy >= 0 && iy < i32(p.h);
+  let rb = xb + u32(select(0, iy, row_ok)) * p.xst[2];
+${lines(
+  span,
+  (i) => `  let c${i} = ix0 + ${i};
+  let ok${i} = row_ok && c${i} >= 0 && c${i} < i32(p.w);
+  let v${i} = select(${t}(0), x[rb + u32(select(0, c${i}, ok${i})) * p.xst[3]], ok${i});`,
+)}
+${range(RUN)
+  .flatMap((j) => range(p.kw).map((kx) => `  acc${j} += v${j * sw + kx * dw} * w${ky}_${kx};`))
+  .join('\n')}
+}`,
+    );
+    const body = `let nc = group / p.blocks_m;
+let c = nc % p.o;
+let xb = p.x_off + (nc / p.o) * p.xst[0] + c * p.xst[1];
+let wb = p.w_off + c * p.wst[0];
+${taps.map(([ky, kx]) => `let w${ky}_${kx} = wt[wb + ${ky}u * p.wst[2] + ${kx}u * p.wst[3]];`).join('\n')}
+let lane = (group % p.blocks_m) * ${LANES}u + lid.x;
+let oy = lane / ${runsPerRow}u;
+let ox0 = (lane - oy * ${runsPerRow}u) * ${RUN}u;
+let iy0 = i32(oy * ${sh}u) - i32(p.ph);
+let ix0 = i32(ox0 * ${sw}u) - i32(p.pw);
+${lines(RUN, (j) => `var acc${j} = ${t}(0);`)}
+${rows.join('\n')}
+if (oy < p.oh) {
+  let ob = nc * p.npix + oy * ${p.ow}u + ox0;
+${lines(RUN, (j) => `  if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob + ${j}u`, `acc${j}`)} }`)}
+}`;
+    const kernel = `conv2d:depthwise:${x.dtype}`;
+    dispatchConvGemm(
+      ctx,
+      `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row per lane`,
+      kernel,
+      body,
+      x,
+      w,
+      out,
+      p,
+      { count: p.n * p.o * blocks, blocks_m: blocks, npix: p.oh * p.ow },
+    );
+  },
+};
