@@ -171,6 +171,23 @@ const depthwiseGeometry = fc.record({
   wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
 });
 
+/** 1x1 stride-1 unpadded ungrouped convolutions (the pointwise variant's problems), in the same record shape as `geometry`. */
+const pointwiseGeometry = fc.record({
+  n: fc.integer({ min: 1, max: 3 }),
+  groups: fc.constant(1),
+  cpg: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 70 })),
+  opg: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 70 })),
+  h: fc.integer({ min: 1, max: 13 }),
+  w: fc.integer({ min: 1, max: 13 }),
+  kh: fc.constant(1),
+  kw: fc.constant(1),
+  stride: fc.constant([1, 1] as [number, number]),
+  padding: fc.constant([0, 0] as [number, number]),
+  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1], [0, 1, 3, 2]),
+  wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
+});
+
 /** The generated geometries a variant is tested on: the special-purpose variants get the problems they take. */
 const geometryFor = (name: string) =>
   name.startsWith('wgrad')
@@ -179,7 +196,9 @@ const geometryFor = (name: string) =>
       ? winogradGeometry
       : name === 'depthwise'
         ? depthwiseGeometry
-        : geometry;
+        : name === 'pointwise'
+          ? pointwiseGeometry
+          : geometry;
 
 const paramsOf = (g: {
   stride: [number, number];
@@ -356,6 +375,20 @@ describe('convolution variants', () => {
         JSON.stringify(c),
       );
     }
+  });
+
+  it('pointwise runs merged pixels as a matmul, and W-major views through its fallback', async () => {
+    const p = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 } as const;
+    for (const xOrder of [
+      [0, 1, 2, 3],
+      [0, 2, 3, 1],
+      [0, 1, 3, 2], // H and W swapped in storage: the pixels do not merge into one stride
+    ])
+      await compare(
+        { x: [2, 40, 9, 11], w: [24, 40, 1, 1], xOrder },
+        (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, 'pointwise') : b.conv2d(x, w, p)),
+        `x order ${xOrder}`,
+      );
   });
 
   it('winograd2x3 matches the CPU within float32 rounding on real values, both directions', async () => {

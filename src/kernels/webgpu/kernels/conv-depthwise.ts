@@ -4,8 +4,9 @@
 // output index with divisions by uniforms, which lavapipe cannot vectorise, and loads every tap
 // on its own. Here each lane computes a run of RUN neighbouring pixels of one output row, loading
 // each input of the runs' overlapping windows once (stride 1, 3x3: 6 loads a row for 4 pixels,
-// not 12); a workgroup covers consecutive runs of one channel. The taps, stride, dilation and
-// output width are compile-time constants: the loops unroll, and the only division is by a constant.
+// not 12); lanes run over (image, channel, run), so small planes still fill the workgroups. The
+// taps, stride, dilation and plane size are compile-time constants: the loops unroll, and the
+// divisions are by constants but one (the channel of a plane).
 import { storeOut } from '../epilogue.js';
 import { wgslScalar } from '../wgsl.js';
 import { type ConvGemmVariant, dispatchConvGemm } from './conv-gemm.js';
@@ -24,7 +25,9 @@ export const depthwiseVariant: ConvGemmVariant = {
     const t = wgslScalar(x.dtype);
     const runsPerRow = Math.ceil(p.ow / RUN);
     const lanesPerPlane = p.oh * runsPerRow;
-    const blocks = Math.ceil(lanesPerPlane / LANES);
+    // Lanes run over (image, channel, run) with no workgroup boundary at a plane's end, so a 7x7
+    // plane's 14 runs do not leave most of a workgroup idle.
+    const lanes = p.n * p.o * lanesPerPlane;
     const [sh, sw] = p.stride;
     const [dh, dw] = p.dilation;
     // Input columns one row of a run reads: ix0 + i for i in [0, span).
@@ -46,33 +49,33 @@ ${range(RUN)
   .join('\n')}
 }`,
     );
-    const body = `let nc = group / p.blocks_m;
+    const body = `let lane = group * ${LANES}u + lid.x;
+if (lane >= p.total) { return; }
+let nc = lane / ${lanesPerPlane}u;
+let run = lane - nc * ${lanesPerPlane}u;
 let c = nc % p.o;
 let xb = p.x_off + (nc / p.o) * p.xst[0] + c * p.xst[1];
 let wb = p.w_off + c * p.wst[0];
 ${taps.map(([ky, kx]) => `let w${ky}_${kx} = wt[wb + ${ky}u * p.wst[2] + ${kx}u * p.wst[3]];`).join('\n')}
-let lane = (group % p.blocks_m) * ${LANES}u + lid.x;
-let oy = lane / ${runsPerRow}u;
-let ox0 = (lane - oy * ${runsPerRow}u) * ${RUN}u;
+let oy = run / ${runsPerRow}u;
+let ox0 = (run - oy * ${runsPerRow}u) * ${RUN}u;
 let iy0 = i32(oy * ${sh}u) - i32(p.ph);
 let ix0 = i32(ox0 * ${sw}u) - i32(p.pw);
 ${lines(RUN, (j) => `var acc${j} = ${t}(0);`)}
 ${rows.join('\n')}
-if (oy < p.oh) {
-  let ob = nc * p.npix + oy * ${p.ow}u + ox0;
-${lines(RUN, (j) => `  if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob + ${j}u`, `acc${j}`)} }`)}
-}`;
+let ob = nc * p.npix + oy * ${p.ow}u + ox0;
+${lines(RUN, (j) => `if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob + ${j}u`, `acc${j}`)} }`)}`;
     const kernel = `conv2d:depthwise:${x.dtype}`;
     dispatchConvGemm(
       ctx,
-      `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row per lane`,
+      `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row per lane, lanes over (image, channel, run)`,
       kernel,
       body,
       x,
       w,
       out,
       p,
-      { count: p.n * p.o * blocks, blocks_m: blocks, npix: p.oh * p.ow },
+      { count: Math.ceil(lanes / LANES), blocks_m: 0, npix: p.oh * p.ow, total: lanes },
     );
   },
 };

@@ -20,6 +20,7 @@ import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { winogradVariant } from './conv-winograd.js';
 import { depthwiseVariant } from './conv-depthwise.js';
+import { pointwiseVariant } from './conv-pointwise.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { pickVariant } from './pick-variant.js';
 import { kernelSource, storageBinding, threadPerItemEntry, u32Fields, UniformLayout, wgslScalar } from '../wgsl.js';
@@ -175,6 +176,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   winogradVariant,
   // One channel per group (depthwise layers): lanes along the pixels (conv-depthwise.ts).
   depthwiseVariant,
+  // 1x1 stride-1 layers as the tuned batched matmul (conv-pointwise.ts).
+  pointwiseVariant(directConv2d),
   // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
   convTiledVariant(4, 4, 16, true),
   convTiledVariant(8, 8, 8, true),
@@ -269,8 +272,11 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
   const depthwise = cpu ? ['depthwise'] : [];
+  // 1x1 layers with more than 64 pixels an image: the matmul's blocks (docs/measurements.md).
+  const pointwise = cpu && p.oh * p.ow > 64 ? ['pointwise'] : [];
   const order = [
     ...depthwise,
+    ...pointwise,
     ...weightGrad,
     ...winograd,
     ...fewPixels,
