@@ -89,6 +89,8 @@ const layout = new UniformLayout({
   split_stride: 'u32',
   ky_per: 'u32',
   total: 'u32',
+  // Always 0: a zero a kernel's compiler cannot fold away (conv-depthwise.ts).
+  zero: 'u32',
   ...CONV_GEOMETRY_UNIFORMS,
 });
 
@@ -102,6 +104,7 @@ function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: ConvGrid) {
     split_stride: 0,
     ky_per: 0,
     total: 0,
+    zero: 0,
     ...grid,
     ohw: p.oh * p.ow,
     oh: p.oh,

@@ -272,8 +272,8 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
   const depthwise = cpu ? ['depthwise'] : [];
-  // 1x1 layers with more than 64 pixels an image: the matmul's blocks (docs/measurements.md).
-  const pointwise = cpu && p.oh * p.ow > 64 ? ['pointwise'] : [];
+  // 1x1 layers of at least 512 pixels an image: the matmul's blocks (docs/measurements.md).
+  const pointwise = cpu && p.oh * p.ow >= 512 ? ['pointwise'] : [];
   const order = [
     ...depthwise,
     ...pointwise,

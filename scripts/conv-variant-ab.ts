@@ -1,0 +1,51 @@
+// A/B of convolution variants on one shape, interleaved (the numbers behind conv.ts's defaults in
+// docs/measurements.md): wall and process CPU time per call, medians over rounds of 10 calls.
+//   npx tsx scripts/conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants a,b,...> [groups] [stride] [padding] [rounds]
+//   npx tsx scripts/conv-variant-ab.ts 8,32,56,56 32,1,3,3 direct,depthwise 32 1 1
+// CPU time counts lavapipe's worker threads too, so it is the steadier number on a shared machine.
+import * as T from '../src/index.js';
+import type { View } from '../src/kernels/backend.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { backendFor } from '../src/tensor/backends.js';
+
+const [xArg, wArg, variantsArg, groups = '1', stride = '1', padding = '0', roundsArg = '9'] = process.argv.slice(2);
+if (!xArg || !wArg || !variantsArg) {
+  console.error('usage: conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants> [groups] [stride] [padding] [rounds]');
+  process.exit(2);
+}
+const dims = (s: string) => s.split(',').map(Number);
+await T.setBackend('webgpu');
+const gpu = backendFor('webgpu') as WebGpuBackend;
+const x = T.keep(T.uniform(T.key(1), dims(xArg)));
+const w = T.keep(T.uniform(T.key(2), dims(wArg)));
+await T.sync(x, w);
+const view = (t: T.Tensor): View => ({ ...t, storage: t.storage('conv-variant-ab') });
+const s = Number(stride);
+const pd = Number(padding);
+const p = { stride: [s, s], padding: [pd, pd], dilation: [1, 1], groups: Number(groups) } as const;
+gpu.ctx.fusion = false; // record each conv now
+const variants = variantsArg.split(',');
+const CALLS = 10;
+const wall = new Map<string, number[]>(variants.map((v) => [v, []]));
+const cpu = new Map<string, number[]>(variants.map((v) => [v, []]));
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+for (let round = 0; round <= Number(roundsArg); round++) {
+  for (const variant of variants) {
+    const t0 = performance.now();
+    const c0 = process.cpuUsage();
+    const outs = Array.from({ length: CALLS }, () => gpu.conv2d(view(x), view(w), p, variant));
+    await gpu.read({ storage: outs[CALLS - 1], dtype: 'float32', shape: [1], strides: [1], offset: 0 });
+    const used = process.cpuUsage(c0);
+    outs.forEach((o) => gpu.release(o));
+    if (round === 0) continue; // compiles and warm-up
+    wall.get(variant)!.push((performance.now() - t0) / CALLS);
+    cpu.get(variant)!.push((used.user + used.system) / 1000 / CALLS);
+  }
+}
+for (const v of variants)
+  console.log(
+    `${v.padEnd(12)} wall ${median(wall.get(v)!).toFixed(2)} ms/call, CPU ${median(cpu.get(v)!).toFixed(2)} ms/call`,
+  );
+x.dispose();
+w.dispose();
+await T.shutdown();
