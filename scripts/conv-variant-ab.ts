@@ -10,7 +10,9 @@ import { backendFor } from '../src/tensor/backends.js';
 
 const [xArg, wArg, variantsArg, groups = '1', stride = '1', padding = '0', roundsArg = '9'] = process.argv.slice(2);
 if (!xArg || !wArg || !variantsArg) {
-  console.error('usage: conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants> [groups] [stride] [padding] [rounds]');
+  console.error(
+    'usage: conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants> [groups] [stride] [padding] [rounds]',
+  );
   process.exit(2);
 }
 const dims = (s: string) => s.split(',').map(Number);
