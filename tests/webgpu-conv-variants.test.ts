@@ -85,7 +85,8 @@ async function compare(
   expect(Array.from(onGpu), label).toEqual(Array.from(onCpu));
 }
 
-const geometry = fc.record({
+/** The general geometry's fields; the special-purpose variants' geometries replace some of them. */
+const GEOMETRY_FIELDS = {
   n: fc.integer({ min: 1, max: 3 }),
   groups: fc.integer({ min: 1, max: 2 }),
   // Some past one and two subgroup widths (8 on lavapipe): the sg variants' broadcast loop and its tail.
@@ -100,7 +101,9 @@ const geometry = fc.record({
   dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
   xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1]),
   wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
-});
+};
+
+const geometry = fc.record(GEOMETRY_FIELDS);
 
 /**
  * The weight-gradient convolutions the `wgrad` variants take (stride 1, the filter as wide as the
@@ -149,11 +152,11 @@ const winogradGeometry = fc
   }));
 
 /**
- * Depthwise convolutions (one channel per group): planes from one pixel to past four workgroup
- * widths (1, 2 and 4 pixels per lane), kernels up to 5x5, strides, padding and dilation.
+ * Depthwise convolutions (one channel per group): planes from one pixel to several workgroups of
+ * runs, kernels up to 5x5, strides up to 3 both ways, padding up to 3.
  */
 const depthwiseGeometry = fc.record({
-  n: fc.integer({ min: 1, max: 3 }),
+  ...GEOMETRY_FIELDS,
   groups: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(16, 33)),
   cpg: fc.constant(1),
   opg: fc.constant(1),
@@ -163,14 +166,11 @@ const depthwiseGeometry = fc.record({
   kw: fc.integer({ min: 1, max: 5 }),
   stride: fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 })),
   padding: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
-  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
-  xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1]),
-  wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
 });
 
 /** 1x1 stride-1 unpadded ungrouped convolutions (the pointwise variant's problems), in the same record shape as `geometry`. */
 const pointwiseGeometry = fc.record({
-  n: fc.integer({ min: 1, max: 3 }),
+  ...GEOMETRY_FIELDS,
   groups: fc.constant(1),
   cpg: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 70 })),
   opg: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 70 })),
@@ -180,9 +180,8 @@ const pointwiseGeometry = fc.record({
   kw: fc.constant(1),
   stride: fc.constant([1, 1] as [number, number]),
   padding: fc.constant([0, 0] as [number, number]),
-  dilation: fc.tuple(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 2 })),
+  // H and W swapped in storage too: pixels that do not merge into one stride (the fallback).
   xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1], [0, 1, 3, 2]),
-  wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
 });
 
 /** The generated geometries a variant is tested on: the special-purpose variants get the problems they take. */
