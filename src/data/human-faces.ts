@@ -1,8 +1,8 @@
 // A small real-photo TRAINING set (issue 16): the grid of ~108 face crops in the screenshot
 // `assets/screenshot-facematch.jpg` of the npm package @vladmandic/human 3.3.6 (copied into the
-// cache by hand: set-up does not fetch it, docs/faces.md says why). Each cell's clean centre (the similarity and age labels cut
-// away) gets face-api's 68 landmarks, the same FFHQ alignment as the evaluation set
-// (real-faces.ts), reflected and blurred where the alignment square leaves the cell (FFHQ's own
+// cache by hand: set-up does not fetch it, docs/faces.md says why). Each cell's clean centre (the
+// similarity and age labels cut away) gets face-api's 68 landmarks, the same FFHQ alignment as the
+// evaluation set (ffhq-align.ts), reflected and blurred where the alignment square leaves the cell (FFHQ's own
 // padding recipe), and a face-api descriptor. Crops whose descriptor is near any evaluation face
 // are dropped (same author: people may repeat), and the rest are split by identity cluster.
 import { createHash } from 'node:crypto';
