@@ -350,6 +350,17 @@ describe('convolution variants', () => {
     }
   });
 
+  it('depthwise declines kernel rows past 32 taps (each row is unrolled); the default then still matches the CPU', async () => {
+    const p = { stride: [1, 1], padding: [0, 16], dilation: [1, 1], groups: 2 } as const;
+    const problem = conv2dProblem(fakeView([1, 2, 3, 40]), fakeView([2, 1, 1, 33]), p);
+    expect(convVariants.find((v) => v.name === 'depthwise')!.supports(problem, gpu.ctx.gpu)).toBe(false);
+    await compare(
+      { x: [1, 2, 3, 40], w: [2, 1, 1, 33] },
+      (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p) : b.conv2d(x, w, p)),
+      'a 1x33 depthwise kernel',
+    );
+  });
+
   it('depthwise covers ragged runs, planes of several workgroups and the landmark net layers', async () => {
     const cases = [
       { x: [1, 70, 7, 7], k: 3, stride: 2, padding: 1 }, // 4 x 4 outputs: one run a row, many channels
