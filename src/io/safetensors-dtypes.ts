@@ -29,17 +29,28 @@ export function halfToNumber(h: number): number {
 const halvesOf = (bytes: Uint8Array): Uint16Array =>
   new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
 
+// Plain loops: TypedArray.from with a map function ran 3x (F16) and 20x (BF16) slower on 10M elements.
 const f16: FileDType = {
   dtype: 'float32',
   bytes: 2,
-  decode: (bytes) => Float32Array.from(halvesOf(bytes), halfToNumber),
+  decode: (bytes) => {
+    const halves = halvesOf(bytes);
+    const out = new Float32Array(halves.length);
+    for (let i = 0; i < halves.length; i++) out[i] = halfToNumber(halves[i]);
+    return out;
+  },
 };
 
 // bfloat16 is the top half of a float32: shifting the bits up is the exact conversion (NaN payloads kept).
 const bf16: FileDType = {
   dtype: 'float32',
   bytes: 2,
-  decode: (bytes) => new Float32Array(Uint32Array.from(halvesOf(bytes), (h) => h << 16).buffer),
+  decode: (bytes) => {
+    const halves = halvesOf(bytes);
+    const bits = new Uint32Array(halves.length);
+    for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16;
+    return new Float32Array(bits.buffer);
+  },
 };
 
 const INT32_MIN = -(2n ** 31n);
