@@ -321,11 +321,6 @@ const NUISANCE_RANGES: { readonly [K in keyof NuisanceRanges]: Readonly<Record<F
   backgroundMix: { cartoon: [0.1, 0.4], photo: [0.1, 0.5] },
 };
 
-const styleRanges = (style: FaceStyle): NuisanceRanges =>
-  Object.fromEntries(
-    Object.entries(NUISANCE_RANGES).map(([k, byStyle]) => [k, byStyle[style]]),
-  ) as unknown as NuisanceRanges;
-
 /** A background colour: a base colour moved towards its grey by a draw from `mix`. */
 function towardsGrey(d: Draws, base: Rgb, mix: readonly [number, number]): Rgb {
   const grey = (base[0] + base[1] + base[2]) / 3;
@@ -336,33 +331,35 @@ function towardsGrey(d: Draws, base: Rgb, mix: readonly [number, number]): Rgb {
  * Pose, light, expression, the second background colour and clothing: the same draws in the same
  * order for every style, within the style's ranges (after the style's first background colour).
  */
-const poseLightBackground = (r: NuisanceRanges): Omit<DrawRules<CartoonNuisance>, 'background0'> => ({
-  shiftU: uniform(...r.shiftU),
-  shiftV: uniform(...r.shiftV),
-  rotation: uniform(...r.rotation),
-  scale: uniform(...r.scale),
-  yaw: uniform(...r.yaw),
+const poseLightBackground = (style: FaceStyle): Omit<DrawRules<CartoonNuisance>, 'background0'> => ({
+  shiftU: uniform(...NUISANCE_RANGES.shiftU[style]),
+  shiftV: uniform(...NUISANCE_RANGES.shiftV[style]),
+  rotation: uniform(...NUISANCE_RANGES.rotation[style]),
+  scale: uniform(...NUISANCE_RANGES.scale[style]),
+  yaw: uniform(...NUISANCE_RANGES.yaw[style]),
   ambient: uniform(0.85, 1.05),
-  lightStrength: uniform(...r.lightStrength),
+  lightStrength: uniform(...NUISANCE_RANGES.lightStrength[style]),
   lightAngle: uniform(-Math.PI, Math.PI),
-  smile: uniform(...r.smile),
+  smile: uniform(...NUISANCE_RANGES.smile[style]),
   mouthOpen: (d) => (d.chance(0.3) ? d.range(0.2, 1) : 0),
   browRaise: uniform(-0.3, 0.5),
   gazeU: uniform(-0.25, 0.25),
   gazeV: uniform(-0.15, 0.15),
-  background1: (d, s) =>
-    mixRgb(
+  background1: (d, s) => {
+    const tint = NUISANCE_RANGES.backgroundTint[style];
+    return mixRgb(
       s.background0,
-      [d.u() * r.backgroundTint[0], d.u() * r.backgroundTint[1], d.u() * r.backgroundTint[2]],
-      d.range(...r.backgroundMix),
-    ),
+      [d.u() * tint[0], d.u() * tint[1], d.u() * tint[2]],
+      d.range(...NUISANCE_RANGES.backgroundMix[style]),
+    );
+  },
   backgroundAngle: uniform(-Math.PI, Math.PI),
   clothing: (d) => [d.range(0.05, 0.85), d.range(0.05, 0.85), d.range(0.05, 0.85)],
 });
 
 const CARTOON_NUISANCE: DrawRules<CartoonNuisance> = {
   background0: (d) => towardsGrey(d, [d.range(0.15, 0.9), d.range(0.15, 0.9), d.range(0.15, 0.9)], [0.2, 0.7]),
-  ...poseLightBackground(styleRanges('cartoon')),
+  ...poseLightBackground('cartoon'),
 };
 
 const PHOTO_NUISANCE: DrawRules<FaceNuisance> = {
@@ -376,7 +373,7 @@ const PHOTO_NUISANCE: DrawRules<FaceNuisance> = {
     );
   },
   warm: uniform(-0.03, 0.1),
-  ...poseLightBackground(styleRanges('photo')),
+  ...poseLightBackground('photo'),
   lightFrontal: uniform(0.35, 0.95),
   clutter: uniform(0, 0.3),
   clutterSeed: (d) => Math.floor(d.u() * 2 ** 30),
