@@ -184,17 +184,14 @@ const pointwiseGeometry = fc.record({
   xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1], [0, 1, 3, 2]),
 });
 
-/** The generated geometries a variant is tested on: the special-purpose variants get the problems they take. */
-const geometryFor = (name: string) =>
-  name.startsWith('wgrad')
-    ? weightGradGeometry
-    : name.startsWith('winograd')
-      ? winogradGeometry
-      : name === 'depthwise'
-        ? depthwiseGeometry
-        : name === 'pointwise'
-          ? pointwiseGeometry
-          : geometry;
+/** The generated geometries a variant is tested on, by name prefix: the special-purpose variants get the problems they take. */
+const GEOMETRY_BY_PREFIX = [
+  ['wgrad', weightGradGeometry],
+  ['winograd', winogradGeometry],
+  ['depthwise', depthwiseGeometry],
+  ['pointwise', pointwiseGeometry],
+] as const;
+const geometryFor = (name: string) => GEOMETRY_BY_PREFIX.find(([prefix]) => name.startsWith(prefix))?.[1] ?? geometry;
 
 const paramsOf = (g: {
   stride: [number, number];
