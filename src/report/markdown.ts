@@ -69,7 +69,7 @@ function renderTable(
   digits: Partial<Record<MetricName, number>>,
   extra?: { heading: string; cells: readonly string[] },
 ): string {
-  const digitsOf = (m: MetricName) => digits[m] ?? DEFAULT_DIGITS[m];
+  const digitsOf = (m: MetricName) => printedDigits(digits, m);
   const bold = metrics.map((m, j) => {
     const d = digitsOf(m);
     const rounded = stats.map((row) =>
@@ -101,6 +101,10 @@ function renderTable(
 }
 
 const methodOf = (row: { readonly method: string }): string => row.method;
+
+/** Decimals a metric is printed with: the caller's override, else the metric's default. */
+const printedDigits = (digits: Partial<Record<MetricName, number>>, m: MetricName): number =>
+  digits[m] ?? DEFAULT_DIGITS[m];
 
 /** Throws unless every name in `metrics` is a known metric (op names the caller). */
 function checkMetrics(op: string, metrics: readonly string[]): void {
@@ -208,7 +212,7 @@ export function ablationDeltaTable(
       baseBySeed.has(seed) ? [[s, baseBySeed.get(seed)!] as const] : [],
     );
     const cells = metrics.map((m) => {
-      const d = digits[m] ?? DEFAULT_DIGITS[m];
+      const d = printedDigits(digits, m);
       const diffs = pairs.flatMap(([s, b]) =>
         Number.isFinite(s[m]) && Number.isFinite(b[m]) ? [(s[m] as number) - (b[m] as number)] : [],
       );
