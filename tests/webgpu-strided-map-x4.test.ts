@@ -1,7 +1,8 @@
 // The 4-elements-per-thread strided map (strided-map.ts): when the innermost dimension is a
-// multiple of 4 each thread reads vec4s, broadcast scalars or 4 gathers per operand. It must give
-// exactly what the CPU gives for every mix of contiguous, misaligned, broadcast, transposed and
-// sliced operands, and be the path taken where it applies.
+// multiple of 4 each thread reads vec4s, broadcast scalars or 4 gathers per operand; when only the
+// element count is ('flat'), a thread's 4 elements may cross a row end and are then loaded one by
+// one. It must give exactly what the CPU gives for every mix of contiguous, misaligned, broadcast,
+// transposed and sliced operands, and be the path taken where it applies.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
@@ -21,6 +22,18 @@ beforeAll(() => {
 const x4Shape = fc
   .tuple(fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 }), fc.integer({ min: 1, max: 4 }))
   .map(([lead, q]) => [...lead, 4 * q]);
+
+/**
+ * A shape with a multiple of 4 elements whose last dim is not one (1..11): in the flat plan a
+ * thread's 4 elements cross row ends (every thread's, when the last dim is 1 or 2).
+ */
+const flatShape = fc
+  .tuple(
+    fc.array(fc.integer({ min: 1, max: 3 }), { maxLength: 2 }),
+    fc.integer({ min: 1, max: 3 }),
+    fc.integer({ min: 1, max: 11 }).filter((k) => k % 4 !== 0),
+  )
+  .map(([lead, q, last]) => [...lead, 4 * q, last]);
 
 /** How an operand of shape `shape` is presented: as is, broadcast from a reduced shape, sliced (misaligned), or transposed. */
 type Presentation = 'plain' | 'broadcastInner' | 'broadcastOuter' | 'sliced' | 'transposed';
@@ -73,8 +86,9 @@ async function both(
   return [await run('cpu'), await run('webgpu')];
 }
 
-const x4Dispatches = (): number =>
-  [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.endsWith(':x4')).reduce((n, [, c]) => n + c, 0);
+const dispatchesEndingWith = (suffix: string): number =>
+  [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.endsWith(suffix)).reduce((n, [, c]) => n + c, 0);
+const x4Dispatches = (): number => dispatchesEndingWith(':x4');
 
 describe('4-wide strided map', () => {
   it('a fused 3-input chain equals the CPU for every operand presentation', async () => {
@@ -88,11 +102,22 @@ describe('4-wide strided map', () => {
     );
   });
 
+  it('flat plan: a fused 3-input chain equals the CPU where rows end inside a thread', async () => {
+    await fc.assert(
+      fc.asyncProperty(flatShape, fc.array(presentation, { minLength: 3, maxLength: 3 }), async (shape, hows) => {
+        const [cpu, webgpu] = await both(shape, hows, (a, b, c) => T.sub(T.mul(T.silu(T.add(a, b)), c), T.tanh(a)));
+        expect(webgpu.length).toBe(cpu.length);
+        for (let i = 0; i < cpu.length; i++) expect(webgpu[i]).toBeCloseTo(cpu[i], 5);
+      }),
+      runs(40),
+    );
+  });
+
   it('unfused binary ops and casts equal the CPU exactly', async () => {
     gpu.ctx.fusion = false;
     try {
       await fc.assert(
-        fc.asyncProperty(x4Shape, presentation, presentation, async (shape, ha, hb) => {
+        fc.asyncProperty(fc.oneof(x4Shape, flatShape), presentation, presentation, async (shape, ha, hb) => {
           const [cpu, webgpu] = await both(shape, [ha, hb], (a, b) =>
             T.cast(T.greater(T.add(a, b), T.mul(a, b)), 'float32'),
           );
@@ -109,7 +134,16 @@ describe('4-wide strided map', () => {
     const before = x4Dispatches();
     await both([3, 8], ['plain', 'broadcastInner'], (a, b) => T.add(a, b));
     expect(x4Dispatches()).toBe(before + 1);
-    await both([3, 7], ['plain', 'plain'], (a, b) => T.add(a, b)); // 7 is not a multiple of 4
+    await both([3, 7], ['plain', 'plain'], (a, b) => T.add(a, b)); // 21 elements: not a multiple of 4
     expect(x4Dispatches()).toBe(before + 1);
+  });
+
+  it('takes the flat plan when the element count is a multiple of 4 but the row length is not', async () => {
+    const before = dispatchesEndingWith(':x4flat');
+    // A per-row broadcast over rows of 7 (a per-channel scale over 35x35 pixels, in small).
+    await both([4, 7], ['plain', 'broadcastInner'], (a, b) => T.add(a, b));
+    expect(dispatchesEndingWith(':x4flat')).toBe(before + 1);
+    await both([3, 7], ['plain', 'broadcastInner'], (a, b) => T.add(a, b)); // 21 elements
+    expect(dispatchesEndingWith(':x4flat')).toBe(before + 1);
   });
 });

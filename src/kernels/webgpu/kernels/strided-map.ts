@@ -10,6 +10,8 @@ import { checkRank, coalesce, isContiguous } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
 import {
   coordsFromIndex,
+  dim,
+  indent,
   kernelSource,
   storageBinding,
   stridedOffset,
@@ -64,27 +66,49 @@ type LaneRead = 'vec' | 'splat' | 'gather';
 const LANES = 4;
 
 /**
- * The per-operand reads of the 4-wide map, or undefined when it does not apply: the innermost
- * (coalesced) dimension must be a multiple of 4, the target writable as vec4, and the expression
- * must not index inputs itself. lavapipe scalarizes every storage load with a bounds check, so a
- * vec4 load is ~4x cheaper per element, and the index arithmetic runs once per 4 elements.
+ * The 4-wide map's plan: 'rows' when the innermost (coalesced) dimension is a multiple of 4, so a
+ * thread's 4 elements share every coordinate but the last; 'flat' when only the element count is,
+ * so a thread's 4 consecutive elements may run past the end of a row (the face ResNet's 35x35
+ * maps: a per-channel scale broadcast over 1225 pixels). Flat needs a contiguous, aligned target;
+ * its broadcast and strided operands take the 'rows' reads when a thread's elements lie in one row,
+ * and 4 separately indexed loads when they do not.
  */
-function laneReads(
+interface LanePlan {
+  readonly mode: 'rows' | 'flat';
+  readonly reads: readonly LaneRead[];
+}
+
+/**
+ * The plan of the 4-wide map, or undefined when it does not apply (the expression indexes inputs
+ * itself, or neither plan fits). lavapipe scalarizes every storage load with a bounds check unless
+ * it can see the address is the invocation's own, so a vec4 load is ~4x cheaper per element, a
+ * splat 4x cheaper than 4 loads, and the index arithmetic runs once per 4 elements.
+ */
+function lanePlan(
   shape: readonly number[],
   strides: readonly (readonly number[])[],
   offsets: readonly number[],
   usesOffsets: boolean,
-): LaneRead[] | undefined {
+): LanePlan | undefined {
   const rank = shape.length;
-  if (usesOffsets || rank === 0 || shape[rank - 1] % LANES !== 0) return undefined;
+  if (usesOffsets || rank === 0) return undefined;
+  const inner = (st: readonly number[]) => st[rank - 1];
+  if (shape[rank - 1] % LANES === 0) {
+    const read = (st: readonly number[], off: number): LaneRead => {
+      if (inner(st) === 0) return 'splat';
+      const aligned = inner(st) === 1 && off % LANES === 0 && st.every((x, k) => k === rank - 1 || x % LANES === 0);
+      return aligned ? 'vec' : 'gather';
+    };
+    const reads = strides.map((st, j) => read(st, offsets[j]));
+    return reads[0] === 'vec' ? { mode: 'rows', reads } : undefined;
+  }
+  if (sizeOf(shape) % LANES !== 0) return undefined;
   const read = (st: readonly number[], off: number): LaneRead => {
-    const inner = st[rank - 1];
-    if (inner === 0) return 'splat';
-    const aligned = inner === 1 && off % LANES === 0 && st.every((x, k) => k === rank - 1 || x % LANES === 0);
-    return aligned ? 'vec' : 'gather';
+    if (isContiguous(shape, st) && off % LANES === 0) return 'vec';
+    return inner(st) === 0 ? 'splat' : 'gather';
   };
   const reads = strides.map((st, j) => read(st, offsets[j]));
-  return reads[0] === 'vec' ? reads : undefined;
+  return reads[0] === 'vec' ? { mode: 'flat', reads } : undefined;
 }
 
 /** Runs the map writing element (i0, i1, ...) to target.offset + sum(i_k * target.strides[k]). */
@@ -107,12 +131,13 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
       spec.inputs.map(() => marker),
     )
     .includes(marker);
-  const lanes = laneReads(
+  const plan = lanePlan(
     merged.shape,
     merged.strides,
     operands.map((o) => o.offset),
     usesOffsets,
   );
+  const lanes = plan?.reads;
 
   const fields: Record<string, UniformType> = { n: 'u32' };
   const values: UniformValues = { n: lanes ? n / LANES : n };
@@ -147,8 +172,8 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
     lanes ? `let e = idx * ${LANES}u;` : '',
     contiguous.some((c) => !c) ? coordsFromIndex(first, rank, 'shape') : '',
     ...offsets.map((expr, j) => `let o${j} = ${expr};`),
-    ...(lanes
-      ? vectorBody(spec, scalars, lanes)
+    ...(plan
+      ? vectorBody(spec, scalars, plan, rank, contiguous)
       : [
           `out0[o0] = ${spec.expr(
             spec.inputs.map((_, i) => `in${i + 1}[o${i + 1}]`),
@@ -171,7 +196,7 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
     threadPerItemEntry(MAP_WORKGROUP_SIZE, 'p.n', body),
   );
   ctx.dispatch({
-    kernel: lanes ? `${spec.kernel}:x4` : spec.kernel,
+    kernel: plan ? `${spec.kernel}:${plan.mode === 'rows' ? 'x4' : 'x4flat'}` : spec.kernel,
     source,
     uniform: layout.pack(values),
     storage: [ctx.bind(target.storage), ...spec.inputs.map((v) => ctx.bind(v))],
@@ -179,19 +204,72 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
   });
 }
 
-/** Loads of each input once (vec4, splat or 4 gathers), then the scalar expression per lane, stored as one vec4. */
-function vectorBody(spec: StridedMapSpec, scalars: readonly WgslScalar[], lanes: readonly LaneRead[]): string[] {
-  const loads = spec.inputs.map((_, i) => {
-    const j = i + 1;
-    if (lanes[j] === 'vec') return `let v${j} = in${j}[o${j} / ${LANES}u];`;
-    if (lanes[j] === 'splat') return `let v${j} = in${j}[o${j}];`;
+/**
+ * Loads of each input once (vec4, splat or 4 gathers), then the scalar expression per lane, stored
+ * as one vec4. In the flat plan a thread whose 4 elements cross a row end loads each of them at
+ * its own coordinates instead (rare: once per row per thread that straddles it).
+ */
+function vectorBody(
+  spec: StridedMapSpec,
+  scalars: readonly WgslScalar[],
+  plan: LanePlan,
+  rank: number,
+  contiguous: readonly boolean[],
+): string[] {
+  const lanes = plan.reads;
+  const inputs = spec.inputs.map((_, i) => i + 1);
+  const rowReads = (j: number): string => {
+    if (lanes[j] === 'splat') return `in${j}[o${j}]`;
     const at = (k: number) => `in${j}[o${j} + ${k}u * p.inner${j}]`;
-    return `let v${j} = vec4<${scalars[j]}>(${[0, 1, 2, 3].map(at).join(', ')});`;
-  });
+    return `vec4<${scalars[j]}>(${[0, 1, 2, 3].map(at).join(', ')})`;
+  };
+  const vecLoads = inputs.filter((j) => lanes[j] === 'vec').map((j) => `let v${j} = in${j}[o${j} / ${LANES}u];`);
+  const indexed = inputs.filter((j) => lanes[j] !== 'vec');
+  const flat = plan.mode === 'flat';
+  // A contiguous operand's 4 elements are adjacent even across a row end.
+  const strided = flat ? indexed.filter((j) => !contiguous[j]) : [];
+  const otherLoads = [
+    ...indexed
+      .filter((j) => !strided.includes(j))
+      .map((j) => `let v${j} = ${flat ? `vec4<${scalars[j]}>(${rowReads(j)})` : rowReads(j)};`),
+    ...flatLoads(strided, scalars, rank, rowReads),
+  ];
+  // A splat stays a scalar in the rows plan; the flat plan widens every operand to a vec4.
   const lane = (k: number): string =>
     spec.expr(
-      spec.inputs.map((_, i) => (lanes[i + 1] === 'splat' ? `v${i + 1}` : `v${i + 1}[${k}]`)),
+      spec.inputs.map((_, i) => (lanes[i + 1] === 'splat' && !flat ? `v${i + 1}` : `v${i + 1}[${k}]`)),
       [],
     );
-  return [...loads, `out0[o0 / ${LANES}u] = vec4<${scalars[0]}>(${[0, 1, 2, 3].map(lane).join(', ')});`];
+  return [
+    ...vecLoads,
+    ...otherLoads,
+    `out0[o0 / ${LANES}u] = vec4<${scalars[0]}>(${[0, 1, 2, 3].map(lane).join(', ')});`,
+  ];
+}
+
+/** The flat plan's loads of the operands `indexed` whose elements are not adjacent (see vectorBody). */
+function flatLoads(
+  indexed: readonly number[],
+  scalars: readonly WgslScalar[],
+  rank: number,
+  rowReads: (j: number) => string,
+): string[] {
+  if (indexed.length === 0) return [];
+  const last = rank - 1;
+  const widened = (j: number) => `vec4<${scalars[j]}>(${rowReads(j)})`;
+  const straddling = [1, 2, 3].flatMap((k) => [
+    coordsFromIndex(`e + ${k}u`, rank, 'shape', `w${k}_`),
+    ...indexed.map((j) => `let o${j}_${k} = ${stridedOffset(rank, `st${j}`, `p.off${j}`, `w${k}_`)};`),
+  ]);
+  return [
+    ...indexed.map((j) => `var v${j}: vec4<${scalars[j]}>;`),
+    `if (c${last} + ${LANES - 1}u < ${dim('shape', last)}) {`,
+    ...indexed.map((j) => `  v${j} = ${widened(j)};`),
+    '} else {',
+    ...straddling.map((l) => indent(l)),
+    ...indexed.map(
+      (j) => `  v${j} = vec4<${scalars[j]}>(in${j}[o${j}], ${[1, 2, 3].map((k) => `in${j}[o${j}_${k}]`).join(', ')});`,
+    ),
+    '}',
+  ];
 }
