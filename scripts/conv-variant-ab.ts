@@ -1,17 +1,22 @@
 // A/B of convolution variants on one shape, interleaved (the numbers behind conv.ts's defaults in
 // docs/measurements.md): wall and process CPU time per call, medians over rounds of 10 calls.
-//   npx tsx scripts/conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants a,b,...> [groups] [stride] [padding] [rounds]
+//   npx tsx scripts/conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants a,b,...> [groups] [stride] [padding] [rounds] [--transposed]
 //   npx tsx scripts/conv-variant-ab.ts 8,32,56,56 32,1,3,3 direct,depthwise 32 1 1
+// --transposed times convTranspose2d instead (w is then [C, O/g, KH, KW]; autodiff's input gradient).
 // CPU time counts lavapipe's worker threads too, so it is the steadier number on a shared machine.
 import * as T from '../src/index.js';
 import type { View } from '../src/kernels/backend.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { backendFor } from '../src/tensor/backends.js';
 
-const [xArg, wArg, variantsArg, groups = '1', stride = '1', padding = '0', roundsArg = '9'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const transposed = args.includes('--transposed');
+const [xArg, wArg, variantsArg, groups = '1', stride = '1', padding = '0', roundsArg = '9'] = args.filter(
+  (a) => a !== '--transposed',
+);
 if (!xArg || !wArg || !variantsArg) {
   console.error(
-    'usage: conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants> [groups] [stride] [padding] [rounds]',
+    'usage: conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants> [groups] [stride] [padding] [rounds] [--transposed]',
   );
   process.exit(2);
 }
@@ -35,7 +40,11 @@ for (let round = 0; round <= Number(roundsArg); round++) {
   for (const variant of variants) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
-    const outs = Array.from({ length: CALLS }, () => gpu.conv2d(view(x), view(w), p, variant));
+    const outs = Array.from({ length: CALLS }, () =>
+      transposed
+        ? gpu.convTranspose2d(view(x), view(w), { ...p, outputPadding: [0, 0] }, variant)
+        : gpu.conv2d(view(x), view(w), p, variant),
+    );
     await gpu.read({ storage: outs[CALLS - 1], dtype: 'float32', shape: [1], strides: [1], offset: 0 });
     const used = process.cpuUsage(c0);
     outs.forEach((o) => gpu.release(o));

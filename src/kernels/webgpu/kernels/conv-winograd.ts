@@ -1,10 +1,14 @@
-// Winograd F(2x2, 3x3) for 3x3, stride-1, undilated, ungrouped convolutions: each 2x2 block of
-// output pixels ("tile") comes from a 4x4 input patch with 16 multiplies per (channel, output
-// channel) instead of 36. Four passes:
-//   1. input transform: V[e, tile, c] = (B^T d B)[e] for each tile's 4x4 patch d (zeros outside x);
+// Winograd F(m x m, 3x3) for 3x3, stride-1, undilated, ungrouped convolutions: each m x m block of
+// output pixels ("tile") comes from an a x a input patch (a = m + 2) with a^2 multiplies per
+// (channel, output channel) instead of 9 m^2: F(2x2) 16 for 36 (2.25x fewer), F(4x4) 36 for 144
+// (4x fewer, and per output pixel less transform traffic: 36/16 values against 16/4). Four passes:
+//   1. input transform: V[e, tile, c] = (B^T d B)[e] for each tile's a x a patch d (zeros outside x);
 //   2. weight transform: U[e, c, o] = (G g G^T)[e] for each 3x3 filter g (every call: weights change);
-//   3. 16 batched GEMMs M[e] = V[e] @ U[e] ([tiles, C] @ [C, O]) by the project's tuned matmul;
+//   3. a^2 batched GEMMs M[e] = V[e] @ U[e] ([tiles, C] @ [C, O]) by the project's tuned matmul;
 //   4. output transform: y = A^T m A per tile, the valid pixels written to the NCHW output.
+// The transforms are generated from the matrices in WINOGRAD_TILES. F(4x4)'s G has thirds, so it
+// rounds where F(2x2) (halves only) is exact on short binary fractions; its error is a few times
+// F(2x2)'s (tests/webgpu-conv-variants.test.ts bounds both).
 // With at least as many tiles as output channels the GEMMs run transposed, M^T = U^T @ V^T ([O, C] @
 // [C, tiles]): the matmul kernels spread columns across lanes, and a few dozen output channels
 // there leave most lanes computing clamped copies (see `Layout`).
@@ -25,18 +29,109 @@ import {
 } from '../wgsl.js';
 import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
 import { matmul } from './matmul.js';
-import { lines, range } from './matmul-common.js';
+import { lines } from './matmul-common.js';
 
 const WORKGROUP_SIZE = 64;
-/** Elements of the 4x4 transformed tile: the GEMM batch. */
-const TILE_ELEMENTS = 16;
+
+/** One row of G: `scale` times integer coefficients of the filter's 3 taps (kept apart so F(2x2)'s halves round as before). */
+interface ScaledRow {
+  readonly scale: number;
+  readonly coeffs: readonly number[];
+}
+
+/** A Winograd F(m x m, 3x3) algorithm: its output tile side and its three transform matrices. */
+export interface WinogradTile {
+  readonly name: string;
+  /** Output pixels per tile side; the input patch side is m + 2. */
+  readonly m: number;
+  /** B^T, (m + 2) x (m + 2). */
+  readonly bt: readonly (readonly number[])[];
+  /** G, (m + 2) rows over 3 taps. */
+  readonly g: readonly ScaledRow[];
+  /** A^T, m x (m + 2). */
+  readonly at: readonly (readonly number[])[];
+}
+
+const row = (scale: number, ...coeffs: number[]): ScaledRow => ({ scale, coeffs });
+
+/** The algorithms (Lavin and Gray 2016; F(4x4) with interpolation points 0, +-1, +-2). */
+export const WINOGRAD_TILES = {
+  f2: {
+    name: 'winograd2x3',
+    m: 2,
+    bt: [
+      [1, 0, -1, 0],
+      [0, 1, 1, 0],
+      [0, -1, 1, 0],
+      [0, 1, 0, -1],
+    ],
+    g: [row(1, 1, 0, 0), row(0.5, 1, 1, 1), row(0.5, 1, -1, 1), row(1, 0, 0, 1)],
+    at: [
+      [1, 1, 1, 0],
+      [0, 1, -1, -1],
+    ],
+  },
+  f4: {
+    name: 'winograd4x3',
+    m: 4,
+    bt: [
+      [4, 0, -5, 0, 1, 0],
+      [0, -4, -4, 1, 1, 0],
+      [0, 4, -4, -1, 1, 0],
+      [0, -2, -1, 2, 1, 0],
+      [0, 2, -1, -2, 1, 0],
+      [0, 4, 0, -5, 0, 1],
+    ],
+    g: [
+      row(1 / 4, 1, 0, 0),
+      row(-1 / 6, 1, 1, 1),
+      row(-1 / 6, 1, -1, 1),
+      row(1 / 24, 1, 2, 4),
+      row(1 / 24, 1, -2, 4),
+      row(1, 0, 0, 1),
+    ],
+    at: [
+      [1, 1, 1, 1, 1, 0],
+      [0, 1, -1, 2, -2, 0],
+      [0, 1, 1, 4, 4, 0],
+      [0, 1, -1, 8, -8, 1],
+    ],
+  },
+} as const satisfies Record<string, WinogradTile>;
+
+/** Patch side a = m + 2, and a^2, the elements of a transformed tile: the GEMM batch. */
+const side = (t: WinogradTile): number => t.m + 2;
+const tileElements = (t: WinogradTile): number => side(t) ** 2;
+
+/** A WGSL float literal. */
+const literal = (v: number): string => (Number.isInteger(v) ? `${v}.0` : `${v}`);
+
+/**
+ * sum_j coeffs[j] * term(j), left to right, zero coefficients skipped, +-1 as a plain add or
+ * subtract (so F(2x2)'s transforms are the same additions they always were).
+ */
+function combine(coeffs: readonly number[], term: (j: number) => string): string {
+  const parts = coeffs.flatMap((c, j) => (c === 0 ? [] : [{ c, t: term(j) }]));
+  if (parts.length === 0) return '0.0';
+  return parts
+    .map(({ c, t }, i) => {
+      const magnitude = Math.abs(c) === 1 ? t : `${literal(Math.abs(c))} * ${t}`;
+      if (i === 0) return c < 0 ? `-${magnitude}` : magnitude;
+      return `${c < 0 ? ' - ' : ' + '}${magnitude}`;
+    })
+    .join('');
+}
+
+/** A G row applied to taps `term(0..2)`: the integer combination, times the scale unless it is 1. */
+const scaled = (r: ScaledRow, term: (j: number) => string): string =>
+  r.scale === 1 ? combine(r.coeffs, term) : `${literal(r.scale)} * (${combine(r.coeffs, term)})`;
 
 /** The input rows and columns of output (0, 0)'s patch start this far before the input's first: the gather-form padding. */
 const gatherPadding = (p: ConvGemmProblem): readonly [number, number] =>
   p.transposed ? [2 - p.padding[0], 2 - p.padding[1]] : [p.padding[0], p.padding[1]];
 
-/** 2x2 output tiles over the batch (edge tiles may hang past the output). */
-const tileCount = (p: ConvGemmProblem): number => p.n * Math.ceil(p.oh / 2) * Math.ceil(p.ow / 2);
+/** m x m output tiles over the batch (edge tiles may hang past the output). */
+const tileCount = (p: ConvGemmProblem, t: WinogradTile): number => p.n * Math.ceil(p.oh / t.m) * Math.ceil(p.ow / t.m);
 
 /**
  * Where the passes put tiles, channels and output channels in V [16, tiles, C], U [16, C, O] and
@@ -52,8 +147,8 @@ interface Layout {
   readonly m: { readonly tile: number; readonly o: number };
 }
 
-function layoutOf(p: ConvGemmProblem): Layout {
-  const tiles = tileCount(p);
+function layoutOf(p: ConvGemmProblem, t: WinogradTile): Layout {
+  const tiles = tileCount(p, t);
   const tilesAlongRows = tiles < p.o;
   return tilesAlongRows
     ? { tilesAlongRows, tiles, v: { tile: p.c, c: 1 }, u: { c: p.o, o: 1 }, m: { tile: p.o, o: 1 } }
@@ -101,13 +196,13 @@ function dispatchTransform(ctx: GpuContext, t: TransformPass): void {
   });
 }
 
-/** The uniform fields of the 2x2 tile grid: tiles in all, and across / down one image. */
+/** The uniform fields of the tile grid: tiles in all, and across / down one image. */
 const TILE_GRID_UNIFORMS = { tiles: 'u32', tw: 'u32', th: 'u32' } as const;
 
-const tileGrid = (p: ConvGemmProblem, l: Layout) => ({
+const tileGrid = (p: ConvGemmProblem, l: Layout, t: WinogradTile) => ({
   tiles: l.tiles,
-  tw: Math.ceil(p.ow / 2),
-  th: Math.ceil(p.oh / 2),
+  tw: Math.ceil(p.ow / t.m),
+  th: Math.ceil(p.oh / t.m),
 });
 
 /** Statements splitting `tile` into its column `tx`, row `ty` and image `nb` (TILE_GRID_UNIFORMS). */
@@ -117,8 +212,8 @@ let ty = rest % p.th;
 let nb = rest / p.th;`;
 
 /** Whether the variant runs `p`: a 3x3 stride-1 undilated ungrouped convolution whose temporaries fit a binding. */
-function fits(p: ConvGemmProblem, gpu: GpuDevice): boolean {
-  const largest = TILE_ELEMENTS * Math.max(tileCount(p) * Math.max(p.c, p.o), p.c * p.o) * 4;
+function fits(p: ConvGemmProblem, gpu: GpuDevice, t: WinogradTile): boolean {
+  const largest = tileElements(t) * Math.max(tileCount(p, t) * Math.max(p.c, p.o), p.c * p.o) * 4;
   return (
     p.kh === 3 &&
     p.kw === 3 &&
@@ -146,34 +241,37 @@ const inputUniforms = transformUniforms({
 });
 
 /** Pass 1: one thread per (tile, channel), V's contiguous index fastest. */
-function transformInput(ctx: GpuContext, x: View, v: WebGpuStorage, p: ConvGemmProblem, l: Layout): void {
+function transformInput(
+  ctx: GpuContext,
+  x: View,
+  v: WebGpuStorage,
+  p: ConvGemmProblem,
+  l: Layout,
+  t: WinogradTile,
+): void {
   const [padH, padW] = gatherPadding(p);
   const count = l.tiles * p.c;
-  // d{r} is row r of the 4x4 patch as a vec4 (zero outside x); B^T d B on rows, then on columns.
+  const a = side(t);
+  // d{r}_{s}: the a x a patch (zero outside x); u = B^T d on rows, then v = u B on columns.
   const body = `${l.tilesAlongRows ? splitIndex('c', 'p.c', 'tile') : splitIndex('tile', 'p.tiles', 'c')}
 ${TILE_COORDS}
 let base = p.x_off + nb * p.xst[0] + c * p.xst[1];
-let y0 = i32(ty * 2u) - p.pad_h;
-let x0 = i32(tx * 2u) - p.pad_w;
-${lines(4, (s) => `let cx${s} = x0 + ${s};\nlet cok${s} = cx${s} >= 0 && cx${s} < i32(p.w);\nlet ca${s} = u32(max(cx${s}, 0)) * p.xst[3];`)}
+let y0 = i32(ty * ${t.m}u) - p.pad_h;
+let x0 = i32(tx * ${t.m}u) - p.pad_w;
+${lines(a, (s) => `let cx${s} = x0 + ${s};\nlet cok${s} = cx${s} >= 0 && cx${s} < i32(p.w);\nlet ca${s} = u32(max(cx${s}, 0)) * p.xst[3];`)}
 ${lines(
-  4,
+  a,
   (r) => `let ry${r} = y0 + ${r};
 let rok${r} = ry${r} >= 0 && ry${r} < i32(p.h);
 let rb${r} = base + u32(max(ry${r}, 0)) * p.xst[2];
-let d${r} = vec4<f32>(${range(4)
-    .map((s) => `select(0.0, x[rb${r} + ca${s}], rok${r} && cok${s})`)
-    .join(', ')});`,
+${lines(a, (s) => `let d${r}_${s} = select(0.0, x[rb${r} + ca${s}], rok${r} && cok${s});`)}`,
 )}
-let u0 = d0 - d2;
-let u1 = d1 + d2;
-let u2 = d2 - d1;
-let u3 = d1 - d3;
+${lines(a, (i) => lines(a, (s) => `let u${i}_${s} = ${combine(t.bt[i], (j) => `d${j}_${s}`)};`))}
 let at = tile * p.v_tile + c * p.v_c;
-${lines(4, (i) => `let v${i} = vec4<f32>(u${i}.x - u${i}.z, u${i}.y + u${i}.z, u${i}.z - u${i}.y, u${i}.y - u${i}.w);\n${lines(4, (j) => `out[${4 * i + j}u * p.count + at] = v${i}[${j}];`)}`)}`;
+${lines(a, (i) => lines(a, (k) => `out[${a * i + k}u * p.count + at] = ${combine(t.bt[k], (s) => `u${i}_${s}`)};`))}`;
   dispatchTransform(ctx, {
-    kernel: `conv2d:winograd2x3:input${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
-    what: 'B^T d B of each 4x4 input patch, one thread per (tile, channel)',
+    kernel: `conv2d:${t.name}:input${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
+    what: `B^T d B of each ${a}x${a} input patch, one thread per (tile, channel)`,
     out: v,
     input: { name: 'x', data: x },
     body,
@@ -181,7 +279,7 @@ ${lines(4, (i) => `let v${i} = vec4<f32>(u${i}.x - u${i}.z, u${i}.y + u${i}.z, u
     uniforms: inputUniforms,
     values: {
       c: p.c,
-      ...tileGrid(p, l),
+      ...tileGrid(p, l, t),
       h: p.h,
       w: p.w,
       pad_h: padH,
@@ -207,28 +305,28 @@ const weightUniforms = transformUniforms({
 });
 
 /** Pass 2: one thread per (channel, output channel), U's contiguous index fastest. */
-function transformWeights(ctx: GpuContext, w: View, u: WebGpuStorage, p: ConvGemmProblem, l: Layout): void {
+function transformWeights(
+  ctx: GpuContext,
+  w: View,
+  u: WebGpuStorage,
+  p: ConvGemmProblem,
+  l: Layout,
+  t: WinogradTile,
+): void {
   const count = p.c * p.o;
+  const a = side(t);
   // conv2d filters are [O, C, 3, 3]; a transposed convolution's [C, O, 3, 3] taps are read flipped.
   const [oStride, cStride] = p.transposed ? [w.strides[1], w.strides[0]] : [w.strides[0], w.strides[1]];
   const tap = (ky: number, kx: number) => (p.transposed ? [2 - ky, 2 - kx] : [ky, kx]);
+  // h = G g on the filter's rows, then k = h G^T on its columns.
   const body = `${l.u.o === 1 ? splitIndex('o', 'p.o', 'c') : splitIndex('c', 'p.c', 'o')}
 let base = p.w_off + o * p.o_stride + c * p.c_stride;
-${lines(
-  3,
-  (r) =>
-    `let g${r} = vec3<f32>(${range(3)
-      .map((s) => `wt[base + ${tap(r, s)[0]}u * p.ky_stride + ${tap(r, s)[1]}u * p.kx_stride]`)
-      .join(', ')});`,
-)}
-let h0 = g0;
-let h1 = 0.5 * (g0 + g1 + g2);
-let h2 = 0.5 * (g0 - g1 + g2);
-let h3 = g2;
+${lines(3, (r) => lines(3, (s) => `let g${r}_${s} = wt[base + ${tap(r, s)[0]}u * p.ky_stride + ${tap(r, s)[1]}u * p.kx_stride];`))}
+${lines(a, (i) => lines(3, (s) => `let h${i}_${s} = ${scaled(t.g[i], (r) => `g${r}_${s}`)};`))}
 let at = c * p.u_c + o * p.u_o;
-${lines(4, (i) => `let k${i} = vec4<f32>(h${i}.x, 0.5 * (h${i}.x + h${i}.y + h${i}.z), 0.5 * (h${i}.x - h${i}.y + h${i}.z), h${i}.z);\n${lines(4, (j) => `out[${4 * i + j}u * p.count + at] = k${i}[${j}];`)}`)}`;
+${lines(a, (i) => lines(a, (k) => `out[${a * i + k}u * p.count + at] = ${scaled(t.g[k], (s) => `h${i}_${s}`)};`))}`;
   dispatchTransform(ctx, {
-    kernel: `conv2d:winograd2x3:weights${p.transposed ? ':flipped' : ''}${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
+    kernel: `conv2d:${t.name}:weights${p.transposed ? ':flipped' : ''}${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
     what: 'G g G^T of each 3x3 filter, one thread per (channel, output channel)',
     out: u,
     input: { name: 'wt', data: w },
@@ -259,33 +357,41 @@ const outputUniforms = transformUniforms({
 });
 
 /** Pass 4: one thread per (tile, output channel), M's contiguous index fastest. */
-function transformOutput(ctx: GpuContext, m: WebGpuStorage, out: WebGpuStorage, p: ConvGemmProblem, l: Layout) {
+function transformOutput(
+  ctx: GpuContext,
+  m: WebGpuStorage,
+  out: WebGpuStorage,
+  p: ConvGemmProblem,
+  l: Layout,
+  t: WinogradTile,
+) {
   const count = l.tiles * p.o;
+  const a = side(t);
+  // r = A^T m on rows, then y = r A on columns; only the pixels inside the output are stored.
   const body = `${l.tilesAlongRows ? splitIndex('o', 'p.o', 'tile') : splitIndex('tile', 'p.tiles', 'o')}
 ${TILE_COORDS}
 let at = tile * p.m_tile + o * p.m_o;
-${lines(
-  4,
-  (i) =>
-    `let m${i} = vec4<f32>(${range(4)
-      .map((j) => `mt[${4 * i + j}u * p.count + at]`)
-      .join(', ')});`,
-)}
-let r0 = m0 + m1 + m2;
-let r1 = m1 - m2 - m3;
-let oy = ty * 2u;
-let ox = tx * 2u;
+${lines(a, (i) => lines(a, (j) => `let m${i}_${j} = mt[${a * i + j}u * p.count + at];`))}
+${lines(t.m, (r) => lines(a, (j) => `let r${r}_${j} = ${combine(t.at[r], (i) => `m${i}_${j}`)};`))}
+let oy = ty * ${t.m}u;
+let ox = tx * ${t.m}u;
 let row = (nb * p.o + o) * p.oh + oy;
 ${lines(
-  2,
-  (a) => `if (oy + ${a}u < p.oh) {
-  let y = (row + ${a}u) * p.ow + ox;
-  ${storeOut('y', `r${a}.x + r${a}.y + r${a}.z`)}
-  if (ox + 1u < p.ow) { ${storeOut('y + 1u', `r${a}.y - r${a}.z - r${a}.w`)} }
+  t.m,
+  (r) => `if (oy + ${r}u < p.oh) {
+  let y = (row + ${r}u) * p.ow + ox;
+${lines(
+  t.m,
+  (k) =>
+    `  if (ox + ${k}u < p.ow) { ${storeOut(
+      `y + ${k}u`,
+      combine(t.at[k], (j) => `r${r}_${j}`),
+    )} }`,
+)}
 }`,
 )}`;
   dispatchTransform(ctx, {
-    kernel: `conv2d:winograd2x3:output${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
+    kernel: `conv2d:${t.name}:output${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
     what: 'A^T m A of each tile into the NCHW output, one thread per (tile, output channel)',
     out,
     input: { name: 'mt', data: m },
@@ -295,7 +401,7 @@ ${lines(
     uniforms: outputUniforms,
     values: {
       o: p.o,
-      ...tileGrid(p, l),
+      ...tileGrid(p, l, t),
       oh: p.oh,
       ow: p.ow,
       m_tile: l.m.tile,
@@ -304,32 +410,36 @@ ${lines(
   });
 }
 
-/** A contiguous [16, rows, cols] view of a temporary. */
-const matrices = (storage: WebGpuStorage, rows: number, cols: number): View => ({
+/** A contiguous [batch, rows, cols] view of a temporary. */
+const matrices = (storage: WebGpuStorage, batch: number, rows: number, cols: number): View => ({
   storage,
   dtype: 'float32',
-  shape: [TILE_ELEMENTS, rows, cols],
+  shape: [batch, rows, cols],
   strides: [rows * cols, cols, 1],
   offset: 0,
 });
 
-export const winogradVariant: ConvGemmVariant = {
-  name: 'winograd2x3',
-  // float32 only (the transforms' arithmetic is f32).
-  supports: (p, gpu) => fits(p, gpu),
+/** The variant of one algorithm: float32 only (the transforms' arithmetic is f32). */
+const winogradVariantOf = (t: WinogradTile): ConvGemmVariant => ({
+  name: t.name,
+  supports: (p, gpu) => fits(p, gpu, t),
   run(ctx, x, w, out, p) {
-    const l = layoutOf(p);
-    const v = ctx.alloc('float32', TILE_ELEMENTS * l.tiles * p.c);
-    const u = ctx.alloc('float32', TILE_ELEMENTS * p.c * p.o);
-    const m = ctx.alloc('float32', TILE_ELEMENTS * l.tiles * p.o);
+    const l = layoutOf(p, t);
+    const e = tileElements(t);
+    const v = ctx.alloc('float32', e * l.tiles * p.c);
+    const u = ctx.alloc('float32', e * p.c * p.o);
+    const m = ctx.alloc('float32', e * l.tiles * p.o);
     if (p.c > 0) {
-      transformInput(ctx, x, v, p, l);
-      transformWeights(ctx, w, u, p, l);
+      transformInput(ctx, x, v, p, l, t);
+      transformWeights(ctx, w, u, p, l, t);
     }
     ctx.creditFlopsTo(out, m); // the GEMMs do the arithmetic; the transforms only move data
-    if (l.tilesAlongRows) matmul(ctx, matrices(v, l.tiles, p.c), matrices(u, p.c, p.o), undefined, m);
-    else matmul(ctx, matrices(u, p.o, p.c), matrices(v, p.c, l.tiles), undefined, m);
-    transformOutput(ctx, m, out, p, l);
+    if (l.tilesAlongRows) matmul(ctx, matrices(v, e, l.tiles, p.c), matrices(u, e, p.c, p.o), undefined, m);
+    else matmul(ctx, matrices(u, e, p.o, p.c), matrices(v, e, p.c, l.tiles), undefined, m);
+    transformOutput(ctx, m, out, p, l, t);
     for (const temp of [v, u, m]) ctx.release(temp);
   },
-};
+});
+
+export const winogradVariant = winogradVariantOf(WINOGRAD_TILES.f2);
+export const winograd4Variant = winogradVariantOf(WINOGRAD_TILES.f4);

@@ -18,7 +18,7 @@ import {
 import { convTiledVariant } from './conv-tiled.js';
 import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
-import { winogradVariant } from './conv-winograd.js';
+import { winograd4Variant, winogradVariant } from './conv-winograd.js';
 import { depthwiseVariant } from './conv-depthwise.js';
 import { pointwiseVariant } from './conv-pointwise.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
@@ -172,8 +172,9 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convChannelLanesVariant(1, 4),
   convChannelLanesVariant(2, 8),
   convChannelLanesVariant(4, 8),
-  // Winograd F(2x2, 3x3) through the tuned batched matmul, for 3x3 stride-1 layers (conv-winograd.ts).
+  // Winograd F(2x2, 3x3) and F(4x4, 3x3) through the tuned batched matmul, for 3x3 stride-1 layers (conv-winograd.ts).
   winogradVariant,
+  winograd4Variant,
   // One channel per group (depthwise layers): lanes along the pixels (conv-depthwise.ts).
   depthwiseVariant,
   // 1x1 stride-1 layers as the tuned batched matmul (conv-pointwise.ts).
@@ -269,6 +270,10 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // with 32-64 channels its transforms and short GEMMs cost as much as they save, and a 1x1 image
   // only uses the centre tap (docs/measurements.md).
   const winograd = cpu && p.cpg >= 128 && p.o >= 128 && p.oh >= 2 && p.ow >= 2 ? ['winograd2x3'] : [];
+  // F(4x4, 3x3) from 32 channels in and out, once there are 32 of its 4x4 tiles: 1.2-1.6x over the
+  // direct blocks and F(2x2) there; with fewer tiles its GEMMs are too narrow (docs/measurements.md).
+  const tiles4 = p.n * Math.ceil(p.oh / 4) * Math.ceil(p.ow / 4);
+  const winograd4 = cpu && p.cpg >= 32 && p.o >= 32 && tiles4 >= 32 ? ['winograd4x3'] : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
   const depthwise = cpu ? ['depthwise'] : [];
@@ -278,6 +283,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
     ...depthwise,
     ...pointwise,
     ...weightGrad,
+    ...winograd4,
     ...winograd,
     ...fewPixels,
     ...broadcast,
