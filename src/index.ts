@@ -126,6 +126,7 @@ export {
 export {
   softmax,
   logSoftmax,
+  standardize,
   layerNorm,
   groupNorm,
   type LayerNormOptions,

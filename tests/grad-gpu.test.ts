@@ -535,6 +535,21 @@ describe('softmax and normalisation gradients on WebGPU', () => {
   }
 
   it(
+    'the gradient of standardize on WebGPU matches the CPU',
+    gpuGradProperty(
+      shape(1, 3)
+        .map((s) => s.map((d, i) => (i === s.length - 1 ? Math.max(d, 2) : d)))
+        .chain((s) =>
+          hostOf(s, floatArb(-4, 4)).map((x): GpuGradProblem => ({
+            label: `standardize [${s}]`,
+            inputs: [x],
+            f: (t) => T.standardize(t),
+          })),
+        ),
+    ),
+  );
+
+  it(
     'the gradient of layerNorm with weight and bias on WebGPU matches the CPU',
     gpuGradProperty(
       shape(1, 3)

@@ -775,6 +775,15 @@ const normCases: Record<string, fc.Arbitrary<GradProblem>> = {
       f: (t) => T.softmax(t, { axis }),
     })),
   ),
+  'standardize (eps 1e-5 or 0.1)': smallShape(1, 3)
+    .map((s) => s.map((d, i) => (i === s.length - 1 ? Math.max(d, 2) : d)))
+    .chain((shape) =>
+      fc.tuple(hostOf(shape, uniformIn(-4, 4)), fc.constantFrom(1e-5, 0.1)).map(([x, eps]): GradProblem => ({
+        label: `standardize(x [${shape}], {eps: ${eps}})`,
+        inputs: [x],
+        f: (t) => T.standardize(t, { eps }),
+      })),
+    ),
   logSoftmax: smallShape(1, 3).chain((shape) =>
     fc.tuple(hostOf(shape, uniformIn(-4, 4)), axisArb(shape.length)).map(([x, axis]): GradProblem => ({
       label: `logSoftmax(x, {axis: ${axis}})`,
@@ -901,6 +910,7 @@ const primitiveCoverage: Record<Exclude<Primitive, UnaryOp | BinaryOp>, string> 
   conv2d: 'conv2d (stride, padding incl. same, dilation, groups, bias)',
   convTranspose2d: 'convTranspose2d (stride, padding, outputPadding < stride, dilation, groups, bias)',
   softmax: 'softmax',
+  standardize: 'standardize (eps 1e-5 or 0.1)',
 };
 
 describe('coverage', () => {

@@ -23,6 +23,37 @@ const hostValues = (rows: number, n: number, seed: number) => ({
   shape: [rows, n],
 });
 
+describe('row standardisation', () => {
+  it('standardize over rows of any length (1 to 1500, 1 to 300 rows) matches the CPU', async () => {
+    await fc.assert(
+      fc.asyncProperty(rowsAndLength, fc.integer({ min: 0, max: 100 }), async ([rows, n], seed) => {
+        expectClose(await runOnBoth([hostValues(rows, n, seed)], (x) => T.standardize(x)), {
+          rtol: 1e-4,
+          atol: 1e-5,
+        });
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('standardize handles constant rows (0 out), a row offset into storage, strided views and empty tensors', async () => {
+    expectClose(await runOnBoth([{ values: [3, 3, 3, 3, 1, 2, 3, 4], shape: [2, 4] }], (x) => T.standardize(x)), {
+      rtol: 1e-6,
+      atol: 1e-6,
+    });
+    const x = { values: Array.from({ length: 24 }, (_, i) => Math.cos(i * 1.7) * 3), shape: [4, 6] };
+    expectClose(await runOnBoth([x], (t) => T.standardize(T.slice(t, [1, 0], [4, 6]))), { rtol: 1e-5, atol: 1e-6 });
+    expectClose(await runOnBoth([x], (t) => T.standardize(T.transpose(t, [1, 0]))), { rtol: 1e-5, atol: 1e-6 });
+    expectClose(await runOnBoth([{ values: [], shape: [0, 5] }], (t) => T.standardize(t)), { rtol: 0, atol: 0 });
+  });
+
+  it('rows past the 65,535-workgroup dimension limit still standardise (the grid folds)', async () => {
+    const rows = 70_000;
+    const x = { values: Array.from({ length: rows * 2 }, (_, i) => (i % 7) - (i % 3)), shape: [rows, 2] };
+    expectClose(await runOnBoth([x], (t) => T.standardize(t)), { rtol: 1e-5, atol: 1e-5 });
+  });
+});
+
 describe.each(['thread-per-row', 'workgroup-per-row'] as const)('row kernels: %s', (strategy) => {
   it('softmax over rows of any length matches the CPU', async () => {
     gpu.ctx.rowKernels = strategy;

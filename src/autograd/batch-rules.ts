@@ -146,6 +146,7 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   argmax: ({ inputs: [x], params: { axis } }) => bind('argmax', [x], { axis: axis + 1 }),
   argmin: ({ inputs: [x], params: { axis } }) => bind('argmin', [x], { axis: axis + 1 }),
   softmax: asIs('softmax'),
+  standardize: asIs('standardize'),
 
   // --- movement: the batch axis stays in front -----------------------------------------------------
   reshape: ({ inputs: [x], params: { shape }, size }) => bind('reshape', [x], { shape: [size, ...shape] }),

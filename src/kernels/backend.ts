@@ -102,6 +102,8 @@ export interface Backend {
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage;
   /** softmax along the last axis of a float view (one kernel: max, sum of exponentials, divide). */
   softmax(x: View): Storage;
+  /** (x - mean) / sqrt(var + eps) along the last axis of a float view, var the population variance (one kernel). */
+  standardize(x: View, eps: number): Storage;
   /** Inputs share dtype and every dim but `axis`. */
   concat(xs: readonly View[], axis: number): Storage;
   /**

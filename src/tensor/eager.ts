@@ -185,6 +185,8 @@ export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
   broadcastTo: broadcastImpl,
   slice: sliceImpl,
   softmax: ([x]) => compute('softmax', [x], x.shape, x.dtype, (b) => b.softmax(x.view('softmax'))),
+  standardize: ([x], { eps }) =>
+    compute('standardize', [x], x.shape, x.dtype, (b) => b.standardize(x.view('standardize'), eps)),
   pad: ([x], { widths, value }) =>
     compute(
       'pad',

@@ -32,6 +32,11 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
   slice: { readonly starts: readonly number[]; readonly ends: readonly number[]; readonly steps: readonly number[] };
   /** softmax along the last axis (a primitive so it runs as one kernel). */
   softmax: NoParams;
+  /**
+   * (x - mean) / sqrt(var + eps) along the last axis, the population variance (a primitive so
+   * group and layer normalisation run as one kernel, not two reductions and two elementwise passes).
+   */
+  standardize: { readonly eps: number };
   pad: { readonly widths: readonly (readonly [number, number])[]; readonly value: number };
   concat: { readonly axis: number };
   take: { readonly axis: number };

@@ -215,6 +215,15 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
     f: (x: Tensor) => T.softmax(x),
     jvp: {},
   })),
+  // Rows of one element standardise to 0 whatever x is: at least 2 per row.
+  standardize: smallShape(1)
+    .map((s) => s.map((d, i) => (i === s.length - 1 ? Math.max(d, 2) : d)))
+    .map((s) => ({
+      label: `standardize of [${s}]`,
+      inputs: [float(s)],
+      f: (x: Tensor) => T.standardize(x),
+      jvp: {},
+    })),
   reshape: smallShape().map((s) => ({
     label: `reshape [${s}] to its reverse`,
     inputs: [float(s)],

@@ -15,6 +15,7 @@ import { storeRules } from './store-rules.js';
 import { gatherToContiguous } from './strided.js';
 import { take } from './take.js';
 import { softmax } from './softmax.js';
+import { standardize } from './standardize.js';
 
 import { HOST, maxHostElements } from '../../tensor/alloc-limits.js';
 
@@ -72,6 +73,7 @@ export function createCpuBackend(): Backend {
     binary,
     where,
     softmax,
+    standardize,
     reduce,
     argReduce,
     matmul,

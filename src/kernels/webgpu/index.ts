@@ -20,6 +20,7 @@ import { random } from './kernels/random.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { take } from './kernels/take.js';
 import { softmax } from './kernels/softmax.js';
+import { standardize } from './kernels/standardize.js';
 import { activeProfile } from '../../profile/recorder.js';
 import {
   assertGpuDType,
@@ -213,6 +214,9 @@ export class WebGpuBackend implements Backend {
   }
   softmax(x: View): Storage {
     return softmax(this.ctx, x);
+  }
+  standardize(x: View, eps: number): Storage {
+    return standardize(this.ctx, x, eps);
   }
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage {
     return pad(this.ctx, x, widths, value);

@@ -4,11 +4,11 @@ import { checkShape, fmtShape } from '../errors.js';
 import { scope } from '../memory.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { add, cast, exp, log, mul, rsqrt, sub } from './elementwise.js';
+import { add, cast, exp, log, mul, sub } from './elementwise.js';
 import { reshape, transpose } from './movement.js';
 import { bind } from '../primitives.js';
 import { requireTensor } from './operand.js';
-import { max, mean, sum, variance } from './reduce.js';
+import { max, sum } from './reduce.js';
 
 /** exp(x) / sum(exp(x)) along `axis` (default -1), shifted by the max for stability. */
 export function softmax(x: Tensor, options: { readonly axis?: number } = {}): Tensor {
@@ -37,11 +37,27 @@ export function logSoftmax(x: Tensor, options: { readonly axis?: number } = {}):
   });
 }
 
-/** (x - mean) / sqrt(var + eps) over the last `axes`, then * weight + bias (both optional). */
-function normalizeLastAxes(x: Tensor, axes: number[], eps: number): Tensor {
-  const mu = mean(x, { axis: axes, keepdims: true });
-  const v = variance(x, { axis: axes, keepdims: true });
-  return mul(sub(x, mu), rsqrt(add(v, eps)));
+/**
+ * (x - mean) / sqrt(var + eps) along the last axis, var the population variance (as group and layer
+ * normalisation use it): one kernel per call on WebGPU.
+ */
+export function standardize(x: Tensor, options: { readonly eps?: number } = {}): Tensor {
+  const op = 'standardize';
+  requireTensor(op, x);
+  const eps = options.eps ?? 1e-5;
+  checkShape(
+    Number.isFinite(eps) && eps >= 0,
+    op,
+    () => `eps = ${eps} must be a finite number >= 0 (a small positive one keeps constant rows finite).`,
+  );
+  return scope(() => bind(op, [cast(x, toFloat(x.dtype))], { eps }));
+}
+
+/** (x - mean) / sqrt(var + eps) jointly over the last `k` axes of a float tensor. */
+function standardizeLastAxes(x: Tensor, k: number, eps: number): Tensor {
+  const rows = x.shape.slice(0, x.rank - k);
+  const flat = reshape(x, [...rows, x.shape.slice(x.rank - k).reduce((a, d) => a * d, 1)]);
+  return reshape(bind('standardize', [flat], { eps }), x.shape);
 }
 
 export interface LayerNormOptions {
@@ -78,8 +94,7 @@ export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
     );
   }
   return scope(() => {
-    const axes = Array.from({ length: k }, (_, i) => x.rank - k + i);
-    let y = normalizeLastAxes(cast(x, toFloat(x.dtype)), axes, options.eps ?? 1e-5);
+    let y = standardizeLastAxes(cast(x, toFloat(x.dtype)), k, options.eps ?? 1e-5);
     if (options.weight) y = mul(y, options.weight);
     if (options.bias) y = add(y, options.bias);
     return y;
@@ -118,7 +133,7 @@ export function groupNorm(x: Tensor, options: GroupNormOptions): Tensor {
   const perChannel = [1, c, ...spatial.map(() => 1)];
   return scope(() => {
     const grouped = reshape(cast(x, toFloat(x.dtype)), [n, g, (c / g) * spatial.reduce((a, d) => a * d, 1)]);
-    let y = reshape(normalizeLastAxes(grouped, [2], options.eps ?? 1e-5), x.shape);
+    let y = reshape(standardizeLastAxes(grouped, 1, options.eps ?? 1e-5), x.shape);
     if (options.weight) y = mul(y, reshape(options.weight, perChannel));
     if (options.bias) y = add(y, reshape(options.bias, perChannel));
     return y;

@@ -1,0 +1,22 @@
+// Row standardisation over the last axis, the CPU reference: per row, the mean and the population
+// variance in float64 (two passes), then (x - mean) / sqrt(var + eps), rounded on store.
+import { allocHost } from '../../tensor/dtype.js';
+import type { View } from '../backend.js';
+import { CpuStorage } from './storage.js';
+import { gatherToContiguous } from './strided.js';
+
+export function standardize(x: View, eps: number): CpuStorage {
+  const src = gatherToContiguous('standardize', x);
+  const out = allocHost(x.dtype, src.length);
+  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1];
+  for (let base = 0; base < src.length; base += n) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += src[base + j];
+    const mean = s / n;
+    let q = 0;
+    for (let j = 0; j < n; j++) q += (src[base + j] - mean) ** 2;
+    const rstd = 1 / Math.sqrt(q / n + eps);
+    for (let j = 0; j < n; j++) out[base + j] = (src[base + j] - mean) * rstd;
+  }
+  return new CpuStorage(x.dtype, out);
+}
