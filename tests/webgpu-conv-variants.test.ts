@@ -8,6 +8,7 @@ import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/kernels/params.js';
 import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { conv2dProblem, convTranspose2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
+import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
 
 let gpu: WebGpuBackend;
 let cpu: Backend;
@@ -309,6 +310,28 @@ describe('convolution variants', () => {
       expect(v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: 48 })).toBe(
         false,
       ); // does not divide 64 lanes
+    }
+  });
+
+  it("the untuned default takes Winograd F(4x4) for the face ResNet's 32-channel layers on CPU adapters, F(2x2) where its tiles are few", async () => {
+    // What faceEmbedding runs (no variant named; tuning is off under vitest): the kernel counts say
+    // which variant ran, and its result still matches the CPU within F(4x4)'s rounding.
+    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
+    const ran = (prefix: string) =>
+      [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.startsWith(prefix)).reduce((n, [, c]) => n + c, 0);
+    const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+    for (const [x, w, expected] of [
+      [[8, 32, 35, 35], [32, 32, 3, 3], 'winograd4x3'], // 8 x 9 x 9 = 648 tiles of 4x4
+      [[8, 256, 4, 4], [256, 256, 3, 3], 'winograd2x3'], // 8 tiles of 4x4: too few
+    ] as const) {
+      const before = ran(`conv2d:${expected}:output`);
+      await compare(
+        { x: [...x], w: [...w] },
+        (b, xv, wv) => b.conv2d(xv, wv, p),
+        `default for ${x} * ${w}`,
+        ROUNDING_PER_TERM.winograd4x3,
+      );
+      expect(ran(`conv2d:${expected}:output`) - before, `${x} * ${w}`).toBe(cpuAdapter ? 1 : 0);
     }
   });
 
