@@ -549,6 +549,29 @@ describe('softmax and normalisation gradients on WebGPU', () => {
     ),
   );
 
+  it('the gradient of layerNorm matches the CPU on rows of two nearby values (a found counterexample)', async () => {
+    // The row (-1.6799, -1.6917) with eps 1e-5: its input gradient is a difference of nearly equal
+    // terms, so a forward that lost digits to the mean's rounding missed the tolerance by 2.2x.
+    await expectGpuGradientsMatchCpu({
+      label: 'layerNorm, a nearby pair',
+      inputs: [
+        {
+          values: [
+            -1.43290376663208, 0.8036688566207886, -0.18316558003425598, 1.249414324760437, -1.6799066066741943,
+            -1.6916648149490356, -1.4814379215240479, -1.414389729499817, 1.9076800346374512, 1.9686652421951294,
+            1.4875409603118896, -1.9837210178375244, -0.32324957847595215, -0.04018806666135788, -1.0973875522613525,
+            -0.15951788425445557, -0.5713180303573608, -0.17385512590408325, -1.2653744220733643, 1.5518158674240112,
+            1.1734853982925415, 0.6602057814598083, 1.9478529691696167, -1.168181300163269,
+          ],
+          shape: [4, 3, 2],
+        },
+        { values: [1.9191113710403442, 1.738694667816162], shape: [2] },
+        { values: [1.642812728881836, -0.21833880245685577], shape: [2] },
+      ],
+      f: (x, w, b) => T.layerNorm(x, { weight: w, bias: b }),
+    });
+  });
+
   it(
     'the gradient of layerNorm with weight and bias on WebGPU matches the CPU',
     gpuGradProperty(

@@ -47,6 +47,19 @@ describe('row standardisation', () => {
     expectClose(await runOnBoth([{ values: [], shape: [0, 5] }], (t) => T.standardize(t)), { rtol: 0, atol: 0 });
   });
 
+  it('standardize keeps the digits of rows of nearby values (statistics of x - x[0])', async () => {
+    // In float32, x - mean(x) loses the digits the mean rounds away: the pair 0.012 apart at 1.68
+    // (a failing gradient case) came out 1e-5 off that way.
+    const rows = [
+      [1000.001, 1000.002, 1000.004, 1000.0035],
+      [-1.6799066066741943, -1.6916648149490356, -1.6799066066741943, -1.6916648149490356],
+    ];
+    expectClose(await runOnBoth([{ values: rows.flat(), shape: [2, 4] }], (x) => T.standardize(x)), {
+      rtol: 1e-6,
+      atol: 1e-6,
+    });
+  });
+
   it('rows past the 65,535-workgroup dimension limit still standardise (the grid folds)', async () => {
     const rows = 70_000;
     const x = { values: Array.from({ length: rows * 2 }, (_, i) => (i % 7) - (i % 3)), shape: [rows, 2] };

@@ -1,5 +1,5 @@
 // Row standardisation over the last axis, the CPU reference: per row, the mean and the population
-// variance in float64 (two passes), then (x - mean) / sqrt(var + eps), rounded on store.
+// variance in float64 (two passes, of x - x[0]), then (x - mean) / sqrt(var + eps), rounded on store.
 import { allocHost } from '../../tensor/dtype.js';
 import type { View } from '../backend.js';
 import { CpuStorage } from './storage.js';
@@ -10,13 +10,15 @@ export function standardize(x: View, eps: number): CpuStorage {
   const out = allocHost(x.dtype, src.length);
   const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1];
   for (let base = 0; base < src.length; base += n) {
+    // Statistics of x - x[0], as the WebGPU kernel takes them (exact differences for nearby values).
+    const shift = src[base];
     let s = 0;
-    for (let j = 0; j < n; j++) s += src[base + j];
+    for (let j = 0; j < n; j++) s += src[base + j] - shift;
     const mean = s / n;
     let q = 0;
-    for (let j = 0; j < n; j++) q += (src[base + j] - mean) ** 2;
+    for (let j = 0; j < n; j++) q += (src[base + j] - shift - mean) ** 2;
     const rstd = 1 / Math.sqrt(q / n + eps);
-    for (let j = 0; j < n; j++) out[base + j] = (src[base + j] - mean) * rstd;
+    for (let j = 0; j < n; j++) out[base + j] = (src[base + j] - shift - mean) * rstd;
   }
   return new CpuStorage(x.dtype, out);
 }

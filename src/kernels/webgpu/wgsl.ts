@@ -193,6 +193,19 @@ export const indent = (code: string, by = '  '): string =>
     .map((l) => (l.length > 0 ? by + l : l))
     .join('\n');
 
+/**
+ * Statements folding `value` from every lane of a workgroup of `lanes` (a power of 2) into
+ * partial[0] with `combine`, through a shared-memory tree (barriers included). The module declares
+ * `var<workgroup> partial: array<T, lanes>`.
+ */
+export const workgroupTree = (lanes: number, value: string, combine: (a: string, b: string) => string): string =>
+  `partial[lid.x] = ${value};
+workgroupBarrier();
+for (var w = ${lanes / 2}u; w > 0u; w = w / 2u) {
+  if (lid.x < w) { partial[lid.x] = ${combine('partial[lid.x]', 'partial[lid.x + w]')}; }
+  workgroupBarrier();
+}`;
+
 /** Joins kernel parts with blank lines, skipping empty ones. */
 export const kernelSource = (...parts: string[]): string =>
   parts.filter((s) => s.trim().length > 0).join('\n\n') + '\n';

@@ -1,12 +1,17 @@
 // softmax over the last axis as one kernel: per row, the max, the sum of exponentials and the
 // normalised output, instead of four passes of reductions and elementwise kernels.
-import { contiguousStrides, sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
-import { isContiguous } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import { kernelSource, storageBinding, threadPerItemEntry, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
-import { copy } from './elementwise.js';
+import {
+  kernelSource,
+  storageBinding,
+  threadPerItemEntry,
+  UniformLayout,
+  workgroupPerItemEntry,
+  workgroupTree,
+} from '../wgsl.js';
+import { mapDenseRows } from './dense-rows.js';
 
 const THREAD_PER_ROW_WG = 64;
 const WORKGROUP_PER_ROW_WG = 128;
@@ -47,22 +52,12 @@ const workgroupPerRow = kernelSource(
     `let base = group * p.n;
 var m = x[p.x_off + base]; // every thread starts from the row's first element (rows are non-empty)
 for (var j = lid.x; j < p.n; j += ${WORKGROUP_PER_ROW_WG}u) { m = max(m, x[p.x_off + base + j]); }
-partial[lid.x] = m;
-workgroupBarrier();
-for (var w = ${WORKGROUP_PER_ROW_WG / 2}u; w > 0u; w = w / 2u) {
-  if (lid.x < w) { partial[lid.x] = max(partial[lid.x], partial[lid.x + w]); }
-  workgroupBarrier();
-}
+${workgroupTree(WORKGROUP_PER_ROW_WG, 'm', (a, b) => `max(${a}, ${b})`)}
 let row_max = partial[0];
 workgroupBarrier();
 var s = 0.0;
 for (var j = lid.x; j < p.n; j += ${WORKGROUP_PER_ROW_WG}u) { s += exp(x[p.x_off + base + j] - row_max); }
-partial[lid.x] = s;
-workgroupBarrier();
-for (var w = ${WORKGROUP_PER_ROW_WG / 2}u; w > 0u; w = w / 2u) {
-  if (lid.x < w) { partial[lid.x] = partial[lid.x] + partial[lid.x + w]; }
-  workgroupBarrier();
-}
+${workgroupTree(WORKGROUP_PER_ROW_WG, 's', (a, b) => `${a} + ${b}`)}
 let inv = 1.0 / partial[0];
 for (var j = lid.x; j < p.n; j += ${WORKGROUP_PER_ROW_WG}u) { out[base + j] = exp(x[p.x_off + base + j] - row_max) * inv; }`,
   ),
@@ -70,24 +65,14 @@ for (var j = lid.x; j < p.n; j += ${WORKGROUP_PER_ROW_WG}u) { out[base + j] = ex
 
 /** softmax along the last axis of a float32 view; the output is contiguous. */
 export function softmax(ctx: GpuContext, x: View): WebGpuStorage {
-  const size = sizeOf(x.shape);
-  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1];
-  const out = ctx.alloc('float32', size);
-  if (size === 0) return out;
-  // The kernels index rows densely: copy strided views (transposes, broadcasts) first.
-  const dense = isContiguous(x.shape, x.strides) ? null : copy(ctx, x);
-  const src: View = dense
-    ? { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }
-    : x;
-  const rows = size / n;
   const cpuAdapter = ctx.threadPerRow;
-  ctx.dispatch({
-    kernel: cpuAdapter ? 'softmax:thread-per-row' : 'softmax:workgroup-per-row',
-    source: cpuAdapter ? threadPerRow : workgroupPerRow,
-    uniform: layout.pack({ rows, n, x_off: src.offset }),
-    storage: [ctx.bind(out), ctx.bind(src)],
-    workgroups: cpuAdapter ? Math.ceil(rows / THREAD_PER_ROW_WG) : rows,
-  });
-  if (dense) ctx.release(dense);
-  return out;
+  return mapDenseRows(ctx, x, ({ src, rows, n, out }) =>
+    ctx.dispatch({
+      kernel: cpuAdapter ? 'softmax:thread-per-row' : 'softmax:workgroup-per-row',
+      source: cpuAdapter ? threadPerRow : workgroupPerRow,
+      uniform: layout.pack({ rows, n, x_off: src.offset }),
+      storage: [ctx.bind(out), ctx.bind(src)],
+      workgroups: cpuAdapter ? Math.ceil(rows / THREAD_PER_ROW_WG) : rows,
+    }),
+  );
 }

@@ -4,14 +4,12 @@
 // workgroup per row: on GPUs a wide one; on CPU adapters (lavapipe) one subgroup's worth of lanes
 // (8, one AVX2 vector), so its barriers are cheap and rows spread over the threads, which a thread
 // per row did not do for the UNet's 64 rows (one workgroup: one thread busy).
-import { contiguousStrides, sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { isCpuAdapter } from '../tuning.js';
-import { isContiguous } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import { kernelSource, storageBinding, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
-import { copy } from './elementwise.js';
+import { kernelSource, storageBinding, UniformLayout, workgroupPerItemEntry, workgroupTree } from '../wgsl.js';
+import { mapDenseRows } from './dense-rows.js';
 
 /** Lanes per row: a GPU workgroup, or one AVX2 vector on CPU adapters. */
 const GPU_LANES = 128;
@@ -19,13 +17,8 @@ const CPU_LANES = 8;
 
 const layout = new UniformLayout({ rows: 'u32', n: 'u32', x_off: 'u32', eps: 'f32' });
 
-/** A tree sum of `partial` over `lanes` lanes into partial[0] (barriers included). */
-const treeSum = (lanes: number): string => `partial[lid.x] = acc;
-workgroupBarrier();
-for (var w = ${lanes / 2}u; w > 0u; w = w / 2u) {
-  if (lid.x < w) { partial[lid.x] = partial[lid.x] + partial[lid.x + w]; }
-  workgroupBarrier();
-}`;
+/** The sum of every lane's `acc` into partial[0]. */
+const treeSum = (lanes: number): string => workgroupTree(lanes, 'acc', (a, b) => `${a} + ${b}`);
 
 const source = (lanes: number): string =>
   kernelSource(
@@ -37,19 +30,22 @@ const source = (lanes: number): string =>
       lanes,
       'p.rows',
       `let base = p.x_off + group * p.n;
+// Statistics of x - x[0]: for a row of nearby values that difference is exact, so the centred
+// values keep their digits (x - mean(x) would lose them to the mean's rounding).
+let shift = x[base];
 var acc = 0.0;
-for (var j = lid.x; j < p.n; j += ${lanes}u) { acc += x[base + j]; }
+for (var j = lid.x; j < p.n; j += ${lanes}u) { acc += x[base + j] - shift; }
 ${treeSum(lanes)}
 let mean = partial[0] / f32(p.n);
 workgroupBarrier();
 acc = 0.0;
 for (var j = lid.x; j < p.n; j += ${lanes}u) {
-  let d = x[base + j] - mean;
+  let d = (x[base + j] - shift) - mean;
   acc += d * d;
 }
 ${treeSum(lanes)}
 let rstd = inverseSqrt(partial[0] / f32(p.n) + p.eps);
-for (var j = lid.x; j < p.n; j += ${lanes}u) { out[group * p.n + j] = (x[base + j] - mean) * rstd; }`,
+for (var j = lid.x; j < p.n; j += ${lanes}u) { out[group * p.n + j] = ((x[base + j] - shift) - mean) * rstd; }`,
     ),
   );
 
@@ -57,24 +53,14 @@ const SOURCES = new Map([GPU_LANES, CPU_LANES].map((lanes) => [lanes, source(lan
 
 /** Standardises the last axis of a float32 view; the output is contiguous. */
 export function standardize(ctx: GpuContext, x: View, eps: number): WebGpuStorage {
-  const size = sizeOf(x.shape);
-  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1];
-  const out = ctx.alloc('float32', size);
-  if (size === 0) return out;
-  // The kernel indexes rows densely: copy strided views (transposes, broadcasts) first.
-  const dense = isContiguous(x.shape, x.strides) ? null : copy(ctx, x);
-  const src: View = dense
-    ? { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }
-    : x;
   const lanes = isCpuAdapter(ctx.gpu.adapterDescription) ? CPU_LANES : GPU_LANES;
-  const rows = size / n;
-  ctx.dispatch({
-    kernel: `standardize:${lanes}`,
-    source: SOURCES.get(lanes)!,
-    uniform: layout.pack({ rows, n, x_off: src.offset, eps }),
-    storage: [ctx.bind(out), ctx.bind(src)],
-    workgroups: rows,
-  });
-  if (dense) ctx.release(dense);
-  return out;
+  return mapDenseRows(ctx, x, ({ src, rows, n, out }) =>
+    ctx.dispatch({
+      kernel: `standardize:${lanes}`,
+      source: SOURCES.get(lanes)!,
+      uniform: layout.pack({ rows, n, x_off: src.offset, eps }),
+      storage: [ctx.bind(out), ctx.bind(src)],
+      workgroups: rows,
+    }),
+  );
 }
