@@ -134,8 +134,8 @@ const gatherPadding = (p: ConvGemmProblem): readonly [number, number] =>
 const tileCount = (p: ConvGemmProblem, t: WinogradTile): number => p.n * Math.ceil(p.oh / t.m) * Math.ceil(p.ow / t.m);
 
 /**
- * Where the passes put tiles, channels and output channels in V [16, tiles, C], U [16, C, O] and
- * M [16, tiles, O] (or their transposes): element strides within one of the 16 planes, and which
+ * Where the passes put tiles, channels and output channels in V [a^2, tiles, C], U [a^2, C, O] and
+ * M [a^2, tiles, O] (or their transposes): element strides within one of the a^2 planes, and which
  * index varies fastest across a transform's threads (the contiguous one, so neighbours share lines).
  */
 interface Layout {
