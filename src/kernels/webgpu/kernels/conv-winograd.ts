@@ -131,7 +131,8 @@ const gatherPadding = (p: ConvGemmProblem): readonly [number, number] =>
   p.transposed ? [2 - p.padding[0], 2 - p.padding[1]] : [p.padding[0], p.padding[1]];
 
 /** m x m output tiles over the batch (edge tiles may hang past the output). */
-const tileCount = (p: ConvGemmProblem, t: WinogradTile): number => p.n * Math.ceil(p.oh / t.m) * Math.ceil(p.ow / t.m);
+export const tileCount = (p: ConvGemmProblem, t: WinogradTile): number =>
+  p.n * Math.ceil(p.oh / t.m) * Math.ceil(p.ow / t.m);
 
 /**
  * Where the passes put tiles, channels and output channels in V [a^2, tiles, C], U [a^2, C, O] and

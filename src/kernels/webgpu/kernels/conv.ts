@@ -18,7 +18,7 @@ import {
 import { convTiledVariant } from './conv-tiled.js';
 import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
-import { winograd4Variant, winogradVariant } from './conv-winograd.js';
+import { tileCount, WINOGRAD_TILES, winograd4Variant, winogradVariant } from './conv-winograd.js';
 import { depthwiseVariant } from './conv-depthwise.js';
 import { pointwiseVariant } from './conv-pointwise.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
@@ -272,8 +272,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const winograd = cpu && p.cpg >= 128 && p.o >= 128 && p.oh >= 2 && p.ow >= 2 ? ['winograd2x3'] : [];
   // F(4x4, 3x3) from 32 channels in and out, once there are 32 of its 4x4 tiles: 1.2-1.6x over the
   // direct blocks and F(2x2) there; with fewer tiles its GEMMs are too narrow (docs/measurements.md).
-  const tiles4 = p.n * Math.ceil(p.oh / 4) * Math.ceil(p.ow / 4);
-  const winograd4 = cpu && p.cpg >= 32 && p.o >= 32 && tiles4 >= 32 ? ['winograd4x3'] : [];
+  const winograd4 = cpu && p.cpg >= 32 && p.o >= 32 && tileCount(p, WINOGRAD_TILES.f4) >= 32 ? ['winograd4x3'] : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
   const depthwise = cpu ? ['depthwise'] : [];

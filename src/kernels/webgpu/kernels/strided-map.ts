@@ -226,13 +226,14 @@ function vectorBody(
   const vecLoads = inputs.filter((j) => lanes[j] === 'vec').map((j) => `let v${j} = in${j}[o${j} / ${LANES}u];`);
   const indexed = inputs.filter((j) => lanes[j] !== 'vec');
   const flat = plan.mode === 'flat';
+  // The flat plan widens a splat to a vec4 (its lanes index every operand); the rows plan keeps it scalar.
+  const loaded = (j: number): string =>
+    flat && lanes[j] === 'splat' ? `vec4<${scalars[j]}>(${rowReads(j)})` : rowReads(j);
   // A contiguous operand's 4 elements are adjacent even across a row end.
   const strided = flat ? indexed.filter((j) => !contiguous[j]) : [];
   const otherLoads = [
-    ...indexed
-      .filter((j) => !strided.includes(j))
-      .map((j) => `let v${j} = ${flat ? `vec4<${scalars[j]}>(${rowReads(j)})` : rowReads(j)};`),
-    ...flatLoads(strided, scalars, rank, rowReads),
+    ...indexed.filter((j) => !strided.includes(j)).map((j) => `let v${j} = ${loaded(j)};`),
+    ...flatLoads(strided, scalars, rank, loaded),
   ];
   // A splat stays a scalar in the rows plan; the flat plan widens every operand to a vec4.
   const lane = (k: number): string =>
@@ -252,11 +253,10 @@ function flatLoads(
   indexed: readonly number[],
   scalars: readonly WgslScalar[],
   rank: number,
-  rowReads: (j: number) => string,
+  loaded: (j: number) => string,
 ): string[] {
   if (indexed.length === 0) return [];
   const last = rank - 1;
-  const widened = (j: number) => `vec4<${scalars[j]}>(${rowReads(j)})`;
   const straddling = [1, 2, 3].flatMap((k) => [
     coordsFromIndex(`e + ${k}u`, rank, 'shape', `w${k}_`),
     ...indexed.map((j) => `let o${j}_${k} = ${stridedOffset(rank, `st${j}`, `p.off${j}`, `w${k}_`)};`),
@@ -264,7 +264,7 @@ function flatLoads(
   return [
     ...indexed.map((j) => `var v${j}: vec4<${scalars[j]}>;`),
     `if (c${last} + ${LANES - 1}u < ${dim('shape', last)}) {`,
-    ...indexed.map((j) => `  v${j} = ${widened(j)};`),
+    ...indexed.map((j) => `  v${j} = ${loaded(j)};`),
     '} else {',
     ...straddling.map((l) => indent(l)),
     ...indexed.map(
