@@ -44,12 +44,12 @@ const GOLDEN: Record<FaceStyle, Record<string, string>> = {
     pairs: 'af5f4354a42058b7',
   },
   photo: {
-    'dataset-32': 'e4e84d8b7221232a',
-    'dataset-64': '4a76c0ac4f4b22ab',
-    'neutral-32': '3fef2a5a9be7b5c1',
-    'neutral-64': 'f9bc790ec5f365da',
-    generate: '3301bf878ea790f6',
-    pairs: '93d8f2a29dd1ca3a',
+    'dataset-32': '811487a672e126bd',
+    'dataset-64': 'c1806567ef94db96',
+    'neutral-32': 'c4eb42588960dc49',
+    'neutral-64': 'c7b56e9886391ea4',
+    generate: '5a21078a2309eb5d',
+    pairs: 'f93c6e07e300360c',
   },
 };
 

@@ -30,10 +30,23 @@ describe('value noise', () => {
     );
   });
 
-  it('fbm drops octaves finer than a pixel: at under one pixel per cell it is flat (0.5)', () => {
+  it('fbm fades octaves finer than two pixels toward the mean: flat (0.5) under one pixel per cell', () => {
+    const v = (o: number) => valueNoise(3.3 * 2 ** o, 7.1 * 2 ** o, 5 + o * 1013);
     expect(fbm(3.3, 7.1, 5, 3, 0.9)).toBe(0.5);
-    expect(fbm(3.3, 7.1, 5, 3, 1.5)).toBe(valueNoise(3.3, 7.1, 5)); // only the first octave survives
-    expect(fbm(3.3, 7.1, 5, 3)).not.toBe(valueNoise(3.3, 7.1, 5));
+    // Unfaded: the plain weighted sum, to the bit.
+    expect(fbm(3.3, 7.1, 5, 3)).toBe((0.5 * v(0) + 0.25 * v(1) + 0.125 * v(2)) / 0.875);
+    // 1.5 pixels per cell: the first octave at half its contrast, the finer two gone; not renormalised.
+    expect(fbm(3.3, 7.1, 5, 3, 1.5)).toBeCloseTo(0.5 + (0.25 * (v(0) - 0.5)) / 0.875, 12);
+  });
+
+  it("fbm's contrast falls as its cells shrink toward a pixel", () => {
+    const spread = (cellPixels: number) => {
+      const xs = Array.from({ length: 400 }, (_, i) => fbm(i * 0.37, i * 0.61, 9, 2, cellPixels));
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+      return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / xs.length);
+    };
+    expect(spread(1.2)).toBeLessThan(0.5 * spread(1.8));
+    expect(spread(1.8)).toBeLessThan(spread(8));
   });
 });
 

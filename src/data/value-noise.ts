@@ -28,22 +28,28 @@ export function valueNoise(x: number, y: number, seed: number): number {
 /**
  * Fractal noise: `octaves` of value noise, each twice the frequency and half the amplitude; about
  * [0, 1), mean 0.5. `cellPixels` is how many pixels one lattice cell of the first octave spans:
- * octaves whose cells shrink below 2 pixels fade out (below 1 pixel they would alias into
- * pixel noise, which no restorer can predict).
+ * octaves whose cells shrink below 2 pixels fade toward the mean, and are flat below 1 pixel, as
+ * a texture finer than the pixels averages out in a photo (point-sampled, it would alias into
+ * pixel noise, which no restorer can predict and which a restorer trained on it learns to paint).
  */
 export function fbm(x: number, y: number, seed: number, octaves = 3, cellPixels = Infinity): number {
   let sum = 0;
   let amp = 0.5;
-  let norm = 0;
+  let kept = 0;
+  let total = 0;
   let cell = cellPixels;
   for (let o = 0; o < octaves; o++, cell /= 2) {
+    total += amp;
     const fade = Math.min(1, Math.max(0, cell - 1));
-    if (fade === 0) break;
-    sum += amp * fade * valueNoise(x, y, seed + o * 1013);
-    norm += amp * fade;
+    if (fade > 0) {
+      sum += amp * fade * valueNoise(x, y, seed + o * 1013);
+      kept += amp * fade;
+    }
     x *= 2;
     y *= 2;
     amp *= 0.5;
   }
-  return norm > 0 ? sum / norm : 0.5;
+  // A faded octave's lost share sits at the mean: its contrast fades, it is not renormalised back.
+  // With nothing faded, total - kept is exactly 0 and this is sum / total (the same bytes as before).
+  return total > 0 ? (sum + 0.5 * (total - kept)) / total : 0.5;
 }
