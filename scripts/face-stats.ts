@@ -1,12 +1,20 @@
 // Measures how far the procedural faces are from real ones (issue 16): per statistic, the mean
 // and s.d. over the real-face evaluation set and over procedural train faces, and their gap in
 // real s.d. units (largest first). Looking only: the evaluation set is never trained on.
-//   npx tsx scripts/face-stats.ts [count=64] [seed=0] [--style photo|cartoon] [--md out.md]
+//   npx tsx scripts/face-stats.ts [count=64] [seed=0] [--style photo|cartoon] [--size 64|32] [--md out.md]
+// --size 32 renders the procedural faces at 32 px and resizes the real ones as the evaluation does.
 import { writeFileSync } from 'node:fs';
 import { setBackend } from '../src/index.js';
 import { faceDataset } from '../src/data/faces.js';
 import { loadRealFaces } from '../src/data/real-faces.js';
-import { channelStats, GRADIENT_BINS, gradientHistogram, spectrumSlope } from '../src/metrics/image-stats.js';
+import {
+  channelStats,
+  finestDiagonal,
+  GRADIENT_BINS,
+  gradientHistogram,
+  spectrumSlope,
+} from '../src/metrics/image-stats.js';
+import { resizeBilinear } from '../src/data/resize.js';
 import { faceLandmarks68, loadFaceLandmarkParams } from '../src/metrics/face-landmarks/index.js';
 import { tensor } from '../src/tensor/ops/creation.js';
 
@@ -15,15 +23,18 @@ const mdAt = args.indexOf('--md');
 const mdPath = mdAt >= 0 ? args.splice(mdAt, 2)[1] : undefined;
 const styleAt = args.indexOf('--style');
 const style = styleAt >= 0 && args.splice(styleAt, 2)[1] === 'cartoon' ? 'cartoon' : 'photo';
+const sizeAt = args.indexOf('--size');
+const SIZE = sizeAt >= 0 ? Number(args.splice(sizeAt, 2)[1]) : 64;
 const [countArg = '64', seedArg = '0'] = args;
-const SIZE = 64;
 await setBackend('cpu');
 
-const real = await loadRealFaces({ size: SIZE });
-const realData = (await real.images.data()) as Float32Array;
+const real = await loadRealFaces({ size: 64 });
+// Other sizes: the evaluation set's own resize (pairsFromImages).
+const realAtSize = SIZE === 64 ? real.images : resizeBilinear(real.images, [SIZE, SIZE], { antialias: true });
+const realData = (await realAtSize.data()) as Float32Array;
 const plane = 3 * SIZE * SIZE;
 const realImages = Array.from({ length: real.images.shape[0] }, (_, i) => realData.slice(i * plane, (i + 1) * plane));
-real.images.dispose();
+[real.images, realAtSize].forEach((t) => t.isDisposed || t.dispose());
 const ds = faceDataset({ split: 'train', size: SIZE, count: Number(countArg), seed: Number(seedArg), style });
 const procImages = Array.from({ length: ds.length }, (_, i) => ds.get(i).hq);
 
@@ -76,6 +87,7 @@ function stats(images: Float32Array[], geo: Record<string, number>[]): Record<st
       ),
     );
     push('spectrum slope', spectrumSlope(im, SIZE));
+    push('finest diagonal band r.m.s.', finestDiagonal(im, SIZE));
     for (const [k, v] of Object.entries(geo[i])) push(k, v);
   });
   return out;

@@ -44,12 +44,12 @@ const GOLDEN: Record<FaceStyle, Record<string, string>> = {
     pairs: 'af5f4354a42058b7',
   },
   photo: {
-    'dataset-32': '811487a672e126bd',
+    'dataset-32': '422fb2967dc74f08',
     'dataset-64': 'c1806567ef94db96',
-    'neutral-32': 'c4eb42588960dc49',
+    'neutral-32': '9bd567219e13a94c',
     'neutral-64': 'c7b56e9886391ea4',
-    generate: '5a21078a2309eb5d',
-    pairs: 'f93c6e07e300360c',
+    generate: '1798660b17d05d2b',
+    pairs: '6badd346eb81a63f',
   },
 };
 

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { faceParams } from '../src/data/faces.js';
 import { renderFace } from '../src/data/face-render.js';
 import { fbm, hash2, valueNoise } from '../src/data/value-noise.js';
-import { channelStats, gradientHistogram, spectrumSlope } from '../src/metrics/image-stats.js';
+import { channelStats, finestDiagonal, gradientHistogram, spectrumSlope } from '../src/metrics/image-stats.js';
 import { key } from '../src/index.js';
 import { randomStream } from '../src/random/threefry.js';
 
@@ -64,6 +64,15 @@ describe('image statistics', () => {
     const flat = gradientHistogram(new Float32Array(3 * size * size).fill(0.5), size);
     expect(flat[0]).toBe(1);
     expect(gradientHistogram(white, size).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+  });
+
+  it('finestDiagonal: 0 for flat images and ramps, the amplitude of a checkerboard, high for noise', () => {
+    const image = (f: (y: number, x: number) => number) =>
+      Float32Array.from({ length: 3 * size * size }, (_, i) => f(Math.floor((i % (size * size)) / size), i % size));
+    expect(finestDiagonal(image(() => 0.3), size)).toBe(0);
+    expect(finestDiagonal(image((y, x) => 0.01 * x + 0.02 * y), size)).toBeCloseTo(0, 6); // float32 pixels
+    expect(finestDiagonal(image((y, x) => 0.5 + ((x + y) % 2 ? -0.1 : 0.1)), size)).toBeCloseTo(0.2, 6);
+    expect(finestDiagonal(white, size)).toBeGreaterThan(0.1);
   });
 
   it('spectrumSlope: about 0 for white noise, steep for a smooth ramp-and-blob image', () => {

@@ -11,7 +11,7 @@ import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
 import { UNET_PRESETS } from '../models/unet.js';
 import { ablate, ABLATION_ROWS } from './commands/ablate.js';
-import { COMMITTED_SFT, demo, type DemoOptions } from './commands/demo.js';
+import { COMMITTED_SFT, DEMO_FACES, DEMO_LRPO_STEPS, demo, type DemoOptions } from './commands/demo.js';
 import { evaluate } from './commands/eval.js';
 import { pretrain } from './commands/pretrain.js';
 import { report } from './commands/report.js';
@@ -159,7 +159,7 @@ const presetOption = () => choiceOption('--preset <name>', 'UNet preset', Object
 const trainingDataOption = () =>
   new Option(
     '--data <source>',
-    "'synthetic' (cartoon) or 'photo' (photographic) procedural faces, or a folder of face images (every tenth held out)",
+    "'synthetic' (cartoon) or 'photo' (photographic) procedural faces, 'photo+leaves' (every second picture a dead-leaves picture), or a folder of face images (every tenth held out)",
   ).default('synthetic');
 
 /** Starts the backend, runs the command, always releases the device (so the process exits). */
@@ -439,7 +439,15 @@ export function buildProgram(): Command {
     .addHelpText('after', REQUIREMENTS_HELP)
     .option('--run <dir>', 'run folder', `runs/demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)
     .option('--sft <checkpoint>', 'SFT checkpoint to start from', COMMITTED_SFT)
-    .addOption(valueOption('--lrpo-steps <n>', 'LRPO steps', positiveInt, 40))
+    .addOption(
+      choiceOption(
+        '--data <style>',
+        "procedural faces to train LRPO on and score: 'photo' or 'synthetic' (cartoon); the SFT checkpoint's own",
+        ['photo', 'synthetic'],
+        DEMO_FACES,
+      ),
+    )
+    .addOption(valueOption('--lrpo-steps <n>', 'LRPO steps', positiveInt, DEMO_LRPO_STEPS))
     .addOption(valueOption('--synthetic-count <n>', 'held-out synthetic faces', positiveInt, 32))
     .addOption(valueOption('--real-count <n>', 'real faces (at most 22)', positiveInt, 22))
     .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))

@@ -115,3 +115,22 @@ export function spectrumSlope(planes: Float32Array, size: number): number {
   xs.forEach((x, i) => ((num += (x - mx) * (ys[i] - my)), (den += (x - mx) ** 2)));
   return num / den;
 }
+
+/**
+ * The r.m.s. of the luma's finest diagonal Haar band, (a - b - c + d) / 2 over 2x2 blocks (an
+ * orthonormal Haar step): pixel-scale texture and noise, which straight edges and shading barely
+ * excite. At 32 px the real faces sit near 0.01; point-sampled sub-pixel texture raises it.
+ */
+export function finestDiagonal(planes: Float32Array, size: number): number {
+  const y = luma(planes, size);
+  let sum = 0;
+  let n = 0;
+  for (let r = 0; r + 1 < size; r += 2) {
+    for (let c = 0; c + 1 < size; c += 2) {
+      const d = (y[r * size + c] - y[r * size + c + 1] - y[(r + 1) * size + c] + y[(r + 1) * size + c + 1]) / 2;
+      sum += d * d;
+      n++;
+    }
+  }
+  return n > 0 ? Math.sqrt(sum / n) : 0;
+}

@@ -93,20 +93,27 @@ export async function folderPairs(
   }
 }
 
-/** Training or validation pairs from 'synthetic' (cartoon) or 'photo' procedural faces, or a folder (the real-face set is for evaluation only). */
+/** The training source of photographic faces with every second picture a dead-leaves picture (src/data/dead-leaves.ts). */
+export const PHOTO_AND_LEAVES = 'photo+leaves';
+
+/**
+ * Training or validation pairs from 'synthetic' (cartoon) or 'photo' procedural faces, 'photo+leaves'
+ * (half dead-leaves pictures), or a folder (the real-face set is for evaluation only).
+ */
 export async function trainingPairs(
   source: EvalSetName,
   split: 'train' | 'validation',
   options: EvalSetOptions,
 ): Promise<PairSet> {
-  if (source === 'synthetic' || source === 'photo') {
+  if (source === 'synthetic' || source === 'photo' || source === PHOTO_AND_LEAVES) {
     return syntheticPairs({
       split,
       count: options.count,
       size: options.size,
       seed: options.seed ?? 0,
       degradation: degradationFor(options.size),
-      style: source === 'photo' ? 'photo' : 'cartoon',
+      style: source === 'synthetic' ? 'cartoon' : 'photo',
+      deadLeaves: source === PHOTO_AND_LEAVES,
     });
   }
   if (source === 'real')

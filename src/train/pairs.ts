@@ -2,6 +2,7 @@
 // training loop never waits on the host JPEG round trip of the degradation model.
 import { degrade, type DegradationConfig } from '../data/degrade.js';
 import { faceDataset, type FaceSplit, type FaceStyle } from '../data/faces.js';
+import { deadLeaves } from '../data/dead-leaves.js';
 import { resizeBilinear } from '../data/resize.js';
 import { foldIn, key, permutation, tensor, slice, scope } from '../index.js';
 import type { PRNGKey, BackendName, Tensor } from '../index.js';
@@ -63,6 +64,8 @@ export interface SyntheticPairsOptions {
   readonly degradation?: Partial<DegradationConfig>;
   /** The face generator (default 'cartoon'). */
   readonly style?: FaceStyle;
+  /** Every second picture (odd indices) a dead-leaves picture instead of a face (default false). */
+  readonly deadLeaves?: boolean;
 }
 
 /** `count` procedural faces of a split, each degraded once (deterministic for the seed). */
@@ -73,18 +76,21 @@ export async function syntheticPairs({
   seed = 0,
   degradation = {},
   style,
+  deadLeaves: withLeaves = false,
 }: SyntheticPairsOptions): Promise<PairSet> {
   const faces = faceDataset({ split, count, size, seed, ...(style ? { style } : {}) });
+  const leafKey = foldIn(foldIn(key(seed), splitCode(split)), DEAD_LEAVES_STREAM);
+  const isLeaves = (i: number) => withLeaves && i % 2 === 1;
   const plane = 3 * size * size;
   const data = new Float32Array(count * plane);
-  for (let i = 0; i < count; i++) data.set(faces.get(i).hq, i * plane);
+  for (let i = 0; i < count; i++) data.set(isLeaves(i) ? deadLeaves(foldIn(leafKey, i), size) : faces.get(i).hq, i * plane);
   const hq = tensor(data, { shape: [count, 3, size, size], dtype: 'float32' });
   try {
     // A split-specific key: the train and test splits never share a degradation draw.
     return await degradePairs(
       foldIn(key(seed), splitCode(split)),
       hq,
-      Array.from({ length: count }, (_, i) => `${split}-${faces.identityOf(i)}-${i}`),
+      Array.from({ length: count }, (_, i) => (isLeaves(i) ? `${split}-leaves-${i}` : `${split}-${faces.identityOf(i)}-${i}`)),
       degradation,
     );
   } finally {
@@ -93,6 +99,8 @@ export async function syntheticPairs({
 }
 
 const splitCode = (split: FaceSplit): number => ({ train: 1, validation: 2, test: 3 })[split];
+/** Folded into a split's key for its dead-leaves pictures (apart from the degradation draws). */
+const DEAD_LEAVES_STREAM = 0x1eaf;
 
 /**
  * Pairs from images already in memory ([N, 3, S, S] in [0, 1]), resized to `size` first when they
