@@ -200,12 +200,15 @@ describe('every CLI command runs end to end', () => {
     async () => {
       const run = join(dir, 'demo');
       expect(existsSync(policy())).toBe(true); // else demo would fall back to a full 300-step pretrain
+      // --data photo: the non-default faces run end to end here (pretrain above trains on the default ones).
       await cli(
         'demo',
         '--run',
         run,
         '--sft',
         policy(),
+        '--data',
+        'photo',
         '--lrpo-steps',
         '1',
         '--synthetic-count',
@@ -213,7 +216,11 @@ describe('every CLI command runs end to end', () => {
         '--real-count',
         '2',
       );
-      expect(readFileSync(join(run, 'report.md'), 'utf8')).toMatch(/LRPO/);
+      const report = readFileSync(join(run, 'report.md'), 'utf8');
+      expect(report).toMatch(/LRPO - SFT/);
+      expect(report).toMatch(/photographic synthetic \(held-out\), Identity \(cos\): LRPO - LQ input = /);
+      expect(report).toMatch(/real faces, Perceptual dist\.: SFT - LQ input = /);
+      expect(report).toMatch(/\| Training faces \| photographic procedural faces/);
       await cli('report', '--run', run);
       expect(existsSync(join(run, 'report-data.json'))).toBe(true);
     },
