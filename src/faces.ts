@@ -1,6 +1,6 @@
-// The `webgpu-lrpo/faces` entry: procedural faces, degradations, a folder loader, the real-face
-// evaluation set, PNG/JPEG files, and the restoration metrics (PSNR, SSIM, wavelet fidelity,
-// BRISQUE, face identity, landmarks, perceptual distance) on the engine.
+// The `webgpu-lrpo/faces` entry: procedural faces, dead-leaves pictures, degradations, a folder
+// loader, the real-face evaluation set, PNG/JPEG files, and the restoration metrics (PSNR, SSIM,
+// wavelet fidelity, BRISQUE, face identity, landmarks, perceptual distance) on the engine.
 export {
   faceDataset,
   faceParams,
@@ -33,6 +33,7 @@ export {
   type Rgb,
 } from './data/face-params.js';
 export { renderFace } from './data/face-render.js';
+export { deadLeaves, powerLawRadius } from './data/dead-leaves.js';
 export {
   degrade,
   defaultDegradation,

@@ -200,7 +200,7 @@ describe('every CLI command runs end to end', () => {
     async () => {
       const run = join(dir, 'demo');
       expect(existsSync(policy())).toBe(true); // else demo would fall back to a full 300-step pretrain
-      // --data photo: the non-default faces run end to end here (pretrain above trains on the default ones).
+      // --data photo (the demo's default, named so the assertions below stay true if it moves).
       await cli(
         'demo',
         '--run',

@@ -50,7 +50,14 @@ describe('deadLeaves', () => {
 
 describe("the 'photo+leaves' training source", () => {
   it('puts dead leaves at odd indices and leaves the faces at even ones as they were', async () => {
-    const options = { split: 'train', count: 4, size: 16, seed: 2, style: 'photo', degradation: degradationFor(16) } as const;
+    const options = {
+      split: 'train',
+      count: 4,
+      size: 16,
+      seed: 2,
+      style: 'photo',
+      degradation: degradationFor(16),
+    } as const;
     const mixed = await trainingPairs('photo+leaves', 'train', { count: 4, size: 16, seed: 2 });
     const faces = await syntheticPairs(options);
     expect(mixed.ids.map((id) => id.includes('leaves'))).toEqual([false, true, false, true]);

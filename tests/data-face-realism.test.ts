@@ -69,9 +69,24 @@ describe('image statistics', () => {
   it('finestDiagonal: 0 for flat images and ramps, the amplitude of a checkerboard, high for noise', () => {
     const image = (f: (y: number, x: number) => number) =>
       Float32Array.from({ length: 3 * size * size }, (_, i) => f(Math.floor((i % (size * size)) / size), i % size));
-    expect(finestDiagonal(image(() => 0.3), size)).toBe(0);
-    expect(finestDiagonal(image((y, x) => 0.01 * x + 0.02 * y), size)).toBeCloseTo(0, 6); // float32 pixels
-    expect(finestDiagonal(image((y, x) => 0.5 + ((x + y) % 2 ? -0.1 : 0.1)), size)).toBeCloseTo(0.2, 6);
+    expect(
+      finestDiagonal(
+        image(() => 0.3),
+        size,
+      ),
+    ).toBe(0);
+    expect(
+      finestDiagonal(
+        image((y, x) => 0.01 * x + 0.02 * y),
+        size,
+      ),
+    ).toBeCloseTo(0, 6); // float32 pixels
+    expect(
+      finestDiagonal(
+        image((y, x) => 0.5 + ((x + y) % 2 ? -0.1 : 0.1)),
+        size,
+      ),
+    ).toBeCloseTo(0.2, 6);
     expect(finestDiagonal(white, size)).toBeGreaterThan(0.1);
   });
 

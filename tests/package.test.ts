@@ -83,6 +83,7 @@ describe('the packed tarball', () => {
       'dist/testing/index.js',
       'dist/cli/bin.js',
       'checkpoints/sft-tiny-32.safetensors',
+      'checkpoints/sft-tiny-32-photo.safetensors',
       'README.md',
     ]) {
       expect(listing, file).toContain(`package/${file}`);
@@ -208,20 +209,22 @@ describe('installed in an empty project', () => {
     expect(ablate.stderr).toMatch(/error: ablate: the real-face set is not built .*or pass --data synthetic/);
   });
 
-  it("the CLI's default SFT checkpoint (demo --sft, ablate --init) is the one inside the installed package", () => {
+  it("the CLI's default SFT checkpoints (ablate/train --init, demo --sft) are the ones inside the installed package", () => {
     const r = inProject(process.execPath, [
       '--input-type=module',
       '-e',
       `
-      const { COMMITTED_SFT } = await import('./node_modules/${pkg.name}/dist/cli/commands/demo.js');
+      const { COMMITTED_SFT, DEMO_SFT } = await import('./node_modules/${pkg.name}/dist/cli/commands/demo.js');
       const { existsSync } = await import('node:fs');
-      console.log(JSON.stringify({ path: COMMITTED_SFT, exists: existsSync(COMMITTED_SFT) }));`,
+      console.log(JSON.stringify([COMMITTED_SFT, DEMO_SFT].map((path) => ({ path, exists: existsSync(path) }))));`,
     ]);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({
-      path: join(installed, 'checkpoints', 'sft-tiny-32.safetensors'),
-      exists: true,
-    });
+    expect(JSON.parse(r.stdout)).toEqual(
+      ['sft-tiny-32.safetensors', 'sft-tiny-32-photo.safetensors'].map((file) => ({
+        path: join(installed, 'checkpoints', file),
+        exists: true,
+      })),
+    );
   });
 });
 

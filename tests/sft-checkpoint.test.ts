@@ -1,19 +1,23 @@
-// Acceptance (issue 5): the committed SFT policy (trained by `pretrain`, see README) restores
-// held-out synthetic faces better than their LQ input on PSNR, with LRPO's rollout sampler.
+// Acceptance (issues 5 and 16): each committed SFT policy (trained by `pretrain`, see README)
+// restores held-out faces of the kind it was trained on better than their LQ input on PSNR, with
+// LRPO's rollout sampler: the cartoon one (train/ablate default) and the photographic one (demo).
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import * as F from '../src/faces.js';
-import { COMMITTED_SFT } from '../src/cli/commands/demo.js';
+import { COMMITTED_SFT, DEMO_SFT } from '../src/cli/commands/demo.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
 
-describe('the committed SFT checkpoint', () => {
-  it('loads as the tiny preset at 32 px; its posterior-mean restoration beats the LQ input on PSNR over 32 held-out faces', async () => {
-    const { info, params } = await L.loadCheckpoint(COMMITTED_SFT, { expect: { preset: 'tiny', imageSize: 32 } });
+describe.each([
+  { name: 'sft-tiny-32', path: COMMITTED_SFT, faces: 'synthetic' },
+  { name: 'sft-tiny-32-photo (the demo)', path: DEMO_SFT, faces: 'photo' },
+])('the committed SFT checkpoint $name', ({ name, path, faces }) => {
+  it(`loads as the tiny preset at 32 px; its posterior-mean restoration beats the LQ input on PSNR over 32 held-out ${faces} faces`, async () => {
+    const { info, params } = await L.loadCheckpoint(path, { expect: { preset: 'tiny', imageSize: 32 } });
     const policy = L.policyOfCheckpoint(info);
-    const pairs = await L.evalSet('synthetic', { size: 32, count: 32 });
+    const pairs = await L.evalSet(faces, { size: 32, count: 32 });
     const { hq, lq } = L.pairBatch(
       pairs,
       Array.from({ length: 32 }, (_, i) => i),
@@ -25,7 +29,7 @@ describe('the committed SFT checkpoint', () => {
     const [one, mean8, input] = await Promise.all(scores.map((s) => s.data()));
     const gain = L.meanInterval(Float64Array.from(mean8, (v, i) => v - input[i]));
     console.log(
-      `committed SFT: PSNR one sample ${L.meanInterval(one).mean.toFixed(2)} dB, mean of 8 samples ${L.meanInterval(mean8).mean.toFixed(2)} dB, ` +
+      `${name}: PSNR one sample ${L.meanInterval(one).mean.toFixed(2)} dB, mean of 8 samples ${L.meanInterval(mean8).mean.toFixed(2)} dB, ` +
         `LQ input ${L.meanInterval(input).mean.toFixed(2)} dB (paired gain of the mean ${gain.mean.toFixed(2)} ± ${gain.halfWidth.toFixed(2)})`,
     );
     expect(gain.mean - gain.halfWidth).toBeGreaterThan(0);

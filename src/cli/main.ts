@@ -11,7 +11,7 @@ import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
 import { UNET_PRESETS } from '../models/unet.js';
 import { ablate, ABLATION_ROWS } from './commands/ablate.js';
-import { COMMITTED_SFT, DEMO_FACES, DEMO_LRPO_STEPS, demo, type DemoOptions } from './commands/demo.js';
+import { COMMITTED_SFT, DEMO_FACES, DEMO_LRPO_STEPS, DEMO_SFT, demo, type DemoOptions } from './commands/demo.js';
 import { evaluate } from './commands/eval.js';
 import { pretrain } from './commands/pretrain.js';
 import { report } from './commands/report.js';
@@ -408,7 +408,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--data <set>',
-      "'synthetic' or 'real' (scored on; trained on synthetic faces), or a folder (trained on, and scored on its held-out tenth)",
+      "'synthetic' or 'photo' (trained on, and scored on held-out ones), 'real' (scored on; trained on cartoon faces), or a folder (trained on, and scored on its held-out tenth)",
       'synthetic',
     )
     .addOption(valueOption('--count <n>', 'evaluation faces', positiveInt, 32))
@@ -435,10 +435,10 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('what `npm start` runs: LRPO from the committed SFT checkpoint, evaluation, report.md')
+    .description('what `npm start` runs: LRPO from the committed photographic SFT checkpoint, evaluation, report.md')
     .addHelpText('after', REQUIREMENTS_HELP)
     .option('--run <dir>', 'run folder', `runs/demo-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}`)
-    .option('--sft <checkpoint>', 'SFT checkpoint to start from', COMMITTED_SFT)
+    .option('--sft <checkpoint>', 'SFT checkpoint to start from', DEMO_SFT)
     .addOption(
       choiceOption(
         '--data <style>',

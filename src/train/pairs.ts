@@ -83,14 +83,17 @@ export async function syntheticPairs({
   const isLeaves = (i: number) => withLeaves && i % 2 === 1;
   const plane = 3 * size * size;
   const data = new Float32Array(count * plane);
-  for (let i = 0; i < count; i++) data.set(isLeaves(i) ? deadLeaves(foldIn(leafKey, i), size) : faces.get(i).hq, i * plane);
+  for (let i = 0; i < count; i++)
+    data.set(isLeaves(i) ? deadLeaves(foldIn(leafKey, i), size) : faces.get(i).hq, i * plane);
   const hq = tensor(data, { shape: [count, 3, size, size], dtype: 'float32' });
   try {
     // A split-specific key: the train and test splits never share a degradation draw.
     return await degradePairs(
       foldIn(key(seed), splitCode(split)),
       hq,
-      Array.from({ length: count }, (_, i) => (isLeaves(i) ? `${split}-leaves-${i}` : `${split}-${faces.identityOf(i)}-${i}`)),
+      Array.from({ length: count }, (_, i) =>
+        isLeaves(i) ? `${split}-leaves-${i}` : `${split}-${faces.identityOf(i)}-${i}`,
+      ),
       degradation,
     );
   } finally {

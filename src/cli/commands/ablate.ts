@@ -89,8 +89,8 @@ export async function ablate(o: AblateOptions): Promise<string> {
     const policy = policyOfCheckpoint(sft.info);
     disposeTree(sft.params);
     const pairs = await evalSet(o.set, { size: policy.imageSize, count: o.count, seed: 0 });
-    // A user folder trains on its training part and is scored on its held-out part; 'real' (22
-    // faces, evaluation only) and 'synthetic' train on synthetic faces.
+    // A user folder trains on its training part and is scored on its held-out part, 'photo' on
+    // photographic faces; 'real' (22 faces, evaluation only) and 'synthetic' train on cartoon faces.
     const trainData = o.set === 'synthetic' || o.set === 'real' ? 'synthetic' : o.set;
     const ctx = metricContext();
     const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
