@@ -105,7 +105,7 @@ export interface FaceNuisance extends CartoonNuisance {
   /** Background clutter (blotches of colour) strength and its seed. */
   readonly clutter: number;
   readonly clutterSeed: number;
-  /** White-balance cast (multipliers per channel) and lens blur (pixels at 64 px). */
+  /** White-balance cast (multipliers per channel) and lens blur (pixels at 64 px and below; scaled up with larger sizes). */
   readonly cast: Rgb;
   readonly blur: number;
 }

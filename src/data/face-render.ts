@@ -624,7 +624,6 @@ const RENDER_STYLES: { readonly [S in FaceStyle]: RenderStyle<FaceParamsOf[S]> }
       tint: (u, v) => nu.clutter * (fbm(u * 1.5, v * 1.5, nu.clutterSeed + 1, 2) - 0.5),
     }),
     headLight,
-    // Lens blur scales with the picture: sigma is given at 64 px.
     // The lens blur is nu.blur pixels at 64 px and scales up with the size, but not down: a photo
     // reduced below 64 px (as the 32 px evaluation faces are) keeps its resampling's softness; at
     // 32 px, nu.blur / 2 left the faces' finest-scale energy 1.4x the real faces' (0.028 vs 0.020,

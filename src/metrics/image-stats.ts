@@ -119,7 +119,7 @@ export function spectrumSlope(planes: Float32Array, size: number): number {
 /**
  * The r.m.s. of the luma's finest diagonal Haar band, (a - b - c + d) / 2 over 2x2 blocks (an
  * orthonormal Haar step): pixel-scale texture and noise, which straight edges and shading barely
- * excite. At 32 px the real faces sit near 0.01; point-sampled sub-pixel texture raises it.
+ * excite. At 32 px the real faces sit near 0.02; point-sampled sub-pixel texture raises it.
  */
 export function finestDiagonal(planes: Float32Array, size: number): number {
   const y = luma(planes, size);
