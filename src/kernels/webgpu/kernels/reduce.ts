@@ -18,6 +18,7 @@ import {
   threadPerItemEntry,
   UniformLayout,
   workgroupPerItemEntry,
+  workgroupTree,
   wgslScalar,
 } from '../wgsl.js';
 
@@ -234,12 +235,7 @@ ${rowElement('i', l.red.shape.length)
   .join('\n')}
   acc = combine(acc, x[off]);
 }
-partial[lid.x] = acc;
-workgroupBarrier();
-for (var s = ${wg / 2}u; s > 0u; s = s >> 1u) {
-  if (lid.x < s) { partial[lid.x] = combine(partial[lid.x], partial[lid.x + s]); }
-  workgroupBarrier();
-}
+${workgroupTree(wg, 'acc', (a, b) => `combine(${a}, ${b})`)}
 if (lid.x == 0u) { out[group] = partial[0]; }`;
   return kernelSource(
     `// ${kernel}: one workgroup per row chunk + shared-memory tree, kept rank ${l.kept.shape.length}, reduced rank ${l.red.shape.length}`,
