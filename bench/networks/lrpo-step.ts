@@ -3,9 +3,9 @@
 // reward) and at the speed issue's reference scale (B = 2 x K = 4, every DDIM step trained: the
 // demo's settings when the target was set), and one SFT training step of the tiny UNet at the
 // demo's batch (16 at 32 px). Ours alone: no other library runs this method.
-import { join } from 'node:path';
 import * as T from '../../src/index.js';
 import { trainConfig } from '../../src/cli/commands/train.js';
+import { COMMITTED_SFT } from '../../src/cli/commands/demo.js';
 import type { LrpoConfigOverrides } from '../../src/lrpo/config.js';
 import { trainingPairs } from '../../src/train/eval-sets.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
@@ -18,8 +18,6 @@ import { disposeState, initTrainState, type TrainState } from '../../src/train/s
 import { pairBatch } from '../../src/train/pairs.js';
 import { timeOurs } from './timing.js';
 import type { NetworkOptions, NetworkRow } from './suite.js';
-
-export const COMMITTED_SFT = join(import.meta.dirname, '..', '..', 'checkpoints', 'sft-tiny-32.safetensors');
 
 interface LrpoSetup {
   readonly ctx: LrpoContext;
