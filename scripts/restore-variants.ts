@@ -7,6 +7,7 @@ import { add, clamp, foldIn, key, ready, scope, sub, disposeTree } from '../src/
 import type { Tensor } from '../src/index.js';
 import { blurImages, gaussianKernel } from '../src/data/degrade.js';
 import { evaluateMethods, formatResults, identityRestorer } from '../src/cli/commands/eval.js';
+import { alias } from '../src/tensor/ops/movement.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { evalSet } from '../src/train/eval-sets.js';
 import { disposeMetricContext, metricContext, type Restorer } from '../src/train/evaluate.js';
@@ -33,23 +34,29 @@ const sampled =
   (eta: number, samples = 1): Restorer =>
   (lq, b) =>
     restore(policy, ckpt.params, lq, foldIn(key(1000), b), { steps: 10, eta, samples });
+/** One sample per batch, drawn once and shared by the rows derived from it (freed at the end). */
+const oneSamples = new Map<number, Tensor>();
+const oneSample: Restorer = (lq, b) => {
+  if (!oneSamples.has(b)) oneSamples.set(b, sampled(1)(lq, b));
+  return alias(oneSamples.get(b)!);
+};
 /** The restoration with its low frequencies (a sigma px blur) replaced by the input's. */
 const inputLowPass =
   (sigma: number): Restorer =>
   (lq, b) =>
     scope(() => {
-      const x = sampled(1)(lq, b);
+      const x = oneSample(lq, b);
       return clamp(add(sub(x, blur(x, sigma)), blur(lq, sigma)), { min: 0, max: 1 });
     });
 /** The input plus the restored residual blurred by sigma px: the residual's coarse part only. */
 const smoothResidual =
   (sigma: number): Restorer =>
   (lq, b) =>
-    scope(() => clamp(add(lq, blur(sub(sampled(1)(lq, b), lq), sigma)), { min: 0, max: 1 }));
+    scope(() => clamp(add(lq, blur(sub(oneSample(lq, b), lq), sigma)), { min: 0, max: 1 }));
 
 const methods = [
   { name: 'LQ input', restorer: identityRestorer },
-  { name: 'one sample', restorer: sampled(1) },
+  { name: 'one sample', restorer: oneSample },
   { name: 'eta 0', restorer: sampled(0) },
   { name: 'input low-pass 1px', restorer: inputLowPass(1) },
   { name: 'residual blur 1.2px', restorer: smoothResidual(1.2) },
@@ -64,6 +71,8 @@ try {
       quiet: true,
     });
     console.log(`\n${set} (${pairs.count} faces), ${checkpoint}\n${formatResults(results)}`);
+    disposeTree([...oneSamples.values()]);
+    oneSamples.clear(); // the next set's batches are other faces
   }
 } finally {
   disposeMetricContext(ctx);
