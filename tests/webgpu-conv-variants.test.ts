@@ -482,6 +482,51 @@ describe('convolution variants', () => {
   }
 
   it.each(['winograd2x3', 'winograd4x3'])(
+    '%s keeps the transformed weights of a weight used again, bit for bit, and frees them with it',
+    async (name) => {
+      const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+      const read = async (b: Backend, y: ReturnType<Backend['conv2d']>) =>
+        (await b.read({ storage: y, dtype: 'float32', shape: [y.size], strides: [1], offset: 0 })) as Float32Array;
+      const run = (b: Backend, x: View, w: View, transposed: boolean) =>
+        b === gpu
+          ? transposed
+            ? gpu.convTranspose2d(x, w, { ...p, outputPadding: [0, 0] }, name)
+            : gpu.conv2d(x, w, p, name)
+          : transposed
+            ? b.convTranspose2d(x, w, { ...p, outputPadding: [0, 0] })
+            : b.conv2d(x, w, p);
+      const before = gpu.ctx.derivedCount;
+      // Two weights in a row, the second likely in the first's pooled buffer: nothing stale may survive.
+      for (const seed of [2, 3]) {
+        const wGpu = view(gpu, [6, 6, 3, 3], [1, 0, 2, 3], seed);
+        const wCpu = view(cpu, [6, 6, 3, 3], [1, 0, 2, 3], seed);
+        for (const transposed of [false, true]) {
+          const outs: Float32Array[] = [];
+          for (const xSeed of [5, 6, 5]) {
+            const [xGpu, xCpu] = [
+              view(gpu, [2, 6, 9, 7], [0, 1, 2, 3], xSeed),
+              view(cpu, [2, 6, 9, 7], [0, 1, 2, 3], xSeed),
+            ];
+            const [yGpu, yCpu] = [run(gpu, xGpu, wGpu, transposed), run(cpu, xCpu, wCpu, transposed)];
+            const [g, c] = [await read(gpu, yGpu), await read(cpu, yCpu)];
+            const worst = g.reduce((m, v, i) => Math.max(m, Math.abs(v - c[i])), 0);
+            expect(worst).toBeLessThanOrEqual((ROUNDING_PER_TERM[name] ?? 0) * 9 * 6); // F(2x2): exact
+            outs.push(g);
+            for (const s of [xGpu.storage, yGpu]) gpu.release(s);
+            for (const s of [xCpu.storage, yCpu]) cpu.release(s);
+          }
+          expect(outs[2]).toEqual(outs[0]); // a kept transform computes what a fresh one did
+        }
+        // One kept transform per direction (the second and third call of each reuse it).
+        expect(gpu.ctx.derivedCount).toBe(before + 2);
+        gpu.release(wGpu.storage);
+        cpu.release(wCpu.storage);
+        expect(gpu.ctx.derivedCount).toBe(before);
+      }
+    },
+  );
+
+  it.each(['winograd2x3', 'winograd4x3'])(
     '%s supports only 3x3, stride-1, undilated, ungrouped convolutions',
     (name) => {
       const winograd = convVariants.find((v) => v.name === name)!;

@@ -93,6 +93,52 @@ export class GpuContext {
     storage.released = true;
     if (storage instanceof PendingStorage && !storage.isMaterialized) storage.drop(this);
     else this.pool.release(storage.buffer, this.dispatcher.hasPendingWork);
+    const derived = this.derived.get(storage);
+    if (derived) {
+      this.derived.delete(storage);
+      for (const d of derived.values()) if (d) this.release(d);
+    }
+  }
+
+  /**
+   * Buffers computed from one storage's elements alone (a convolution's transformed weights), by
+   * key. Storage is immutable once written, so such a buffer stays right while its source lives;
+   * it is released with the source. null marks a key asked for once and not kept.
+   */
+  private readonly derived = new Map<WebGpuStorage, Map<string, WebGpuStorage | null>>();
+
+  /**
+   * `size` elements computed from `source` by `build` (which must read nothing that can change):
+   * the first request for (source, key) builds a temporary the caller releases (`kept` false),
+   * so a weight used once per step (training) holds no extra memory; a repeat request builds it
+   * once more and keeps it with the source (inference loops), later ones reuse it.
+   */
+  derivedFrom(
+    source: WebGpuStorage,
+    key: string,
+    dtype: DType,
+    size: number,
+    build: (out: WebGpuStorage) => void,
+  ): { readonly storage: WebGpuStorage; readonly kept: boolean } {
+    let byKey = this.derived.get(source);
+    const cached = byKey?.get(key);
+    if (cached) return { storage: cached, kept: true };
+    const storage = this.alloc(dtype, size);
+    build(storage);
+    if (byKey?.has(key)) {
+      byKey.set(key, storage);
+      return { storage, kept: true };
+    }
+    if (!byKey) this.derived.set(source, (byKey = new Map()));
+    byKey.set(key, null);
+    return { storage, kept: false };
+  }
+
+  /** Buffers kept by derivedFrom (tests: they must go when their sources go). */
+  get derivedCount(): number {
+    let n = 0;
+    for (const byKey of this.derived.values()) for (const d of byKey.values()) if (d) n++;
+    return n;
   }
 
   /** Pins `storage` for a pending fused kernel (see fusion.ts). */

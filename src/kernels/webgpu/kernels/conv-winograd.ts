@@ -3,7 +3,8 @@
 // (channel, output channel) instead of 9 m^2: F(2x2) 16 for 36 (2.25x fewer), F(4x4) 36 for 144
 // (4x fewer, and per output pixel less transform traffic: 36/16 values against 16/4). Four passes:
 //   1. input transform: V[e, tile, c] = (B^T d B)[e] for each tile's a x a patch d (zeros outside x);
-//   2. weight transform: U[e, c, o] = (G g G^T)[e] for each 3x3 filter g (every call: weights change);
+//   2. weight transform: U[e, c, o] = (G g G^T)[e] for each 3x3 filter g (kept with the weights from
+//      their second use on: GpuContext.derivedFrom);
 //   3. a^2 batched GEMMs M[e] = V[e] @ U[e] ([tiles, C] @ [C, O]) by the project's tuned matmul;
 //   4. output transform: y = A^T m A per tile, the valid pixels written to the NCHW output.
 // The transforms are generated from the matrices in WINOGRAD_TILES. F(4x4)'s G has thirds, so it
@@ -428,17 +429,18 @@ const winogradVariantOf = (t: WinogradTile): ConvGemmVariant => ({
     const l = layoutOf(p, t);
     const e = tileElements(t);
     const v = ctx.alloc('float32', e * l.tiles * p.c);
-    const u = ctx.alloc('float32', e * p.c * p.o);
+    // U depends on the weights alone: kept with them when they come back (inference loops).
+    const weightsKey = `${t.name}:${p.transposed}:${l.u.c}:${l.u.o}:${w.offset}:${w.strides.join(',')}`;
+    const u = ctx.derivedFrom(w.storage as WebGpuStorage, weightsKey, 'float32', e * p.c * p.o, (u) => {
+      if (p.c > 0) transformWeights(ctx, w, u, p, l, t);
+    });
     const m = ctx.alloc('float32', e * l.tiles * p.o);
-    if (p.c > 0) {
-      transformInput(ctx, x, v, p, l, t);
-      transformWeights(ctx, w, u, p, l, t);
-    }
+    if (p.c > 0) transformInput(ctx, x, v, p, l, t);
     ctx.creditFlopsTo(out, m); // the GEMMs do the arithmetic; the transforms only move data
-    if (l.tilesAlongRows) matmul(ctx, matrices(v, e, l.tiles, p.c), matrices(u, e, p.c, p.o), undefined, m);
-    else matmul(ctx, matrices(u, e, p.o, p.c), matrices(v, e, p.c, l.tiles), undefined, m);
+    if (l.tilesAlongRows) matmul(ctx, matrices(v, e, l.tiles, p.c), matrices(u.storage, e, p.c, p.o), undefined, m);
+    else matmul(ctx, matrices(u.storage, e, p.o, p.c), matrices(v, e, p.c, l.tiles), undefined, m);
     transformOutput(ctx, m, out, p, l, t);
-    for (const temp of [v, u, m]) ctx.release(temp);
+    for (const temp of u.kept ? [v, m] : [v, u.storage, m]) ctx.release(temp);
   },
 });
 
