@@ -14,7 +14,6 @@ import {
   rsqrt,
   matmul,
   pad,
-  reshape,
   avgPool2d,
   conv2d,
   maxPool2d,
@@ -30,13 +29,16 @@ import { checkFaceImages, faceApiPreprocess, FACE_MEAN_RGB, tfjsBilinearWeights 
 
 export { FACE_MEAN_RGB, tfjsBilinearWeights };
 
-/** A convolution followed by face-api's per-channel "scale" layer: (conv(x, w) + bias) * scale + shift. */
+/**
+ * A convolution with face-api's per-channel "scale" layer folded in: face-api computes
+ * (conv(x, w) + b) * scale + shift; that is conv(x, w * scale) + (b * scale + shift), one
+ * convolution with a bias and no extra pass over the feature map (folded on load, in float64).
+ */
 export interface FaceConvParams {
-  /** [out, in, kh, kw] (transposed from tfjs's HWIO). */
+  /** [out, in, kh, kw] (transposed from tfjs's HWIO), each output channel's filter times its scale. */
   readonly filters: Tensor;
+  /** bias * scale + shift, [out]. */
   readonly bias: Tensor;
-  readonly scale: Tensor;
-  readonly shift: Tensor;
 }
 
 /** Two convolutions of a residual block. */
@@ -100,18 +102,23 @@ export function loadFaceRecognitionParams(
   const convParams = (prefix: string): FaceConvParams => {
     const f = take(`${prefix}/conv/filters`, 4);
     const [kh, kw, cin, cout] = f.shape;
-    // HWIO -> OIHW on the host: out[o, i, y, x] = in[y, x, i, o].
+    const [bias, scale, shift] = [`conv/bias`, `scale/weights`, `scale/biases`].map((n) => take(`${prefix}/${n}`, 1));
+    for (const v of [bias, scale, shift])
+      if (v.shape[0] !== cout)
+        throw new WeightsError(
+          `loadFaceRecognitionParams: ${path}: "${prefix}" has ${cout} filters but ${v.shape[0]} bias/scale values; it is not face-api's face_recognition_model.`,
+        );
+    // HWIO -> OIHW on the host, times the output channel's scale: out[o, i, y, x] = in[y, x, i, o] * scale[o].
     const oihw = new Float32Array(f.values.length);
     for (let y = 0; y < kh; y++)
       for (let x = 0; x < kw; x++)
         for (let i = 0; i < cin; i++)
           for (let o = 0; o < cout; o++)
-            oihw[((o * cin + i) * kh + y) * kw + x] = f.values[((y * kw + x) * cin + i) * cout + o];
+            oihw[((o * cin + i) * kh + y) * kw + x] = f.values[((y * kw + x) * cin + i) * cout + o] * scale.values[o];
+    const folded = bias.values.map((b, o) => b * scale.values[o] + shift.values[o]);
     return {
       filters: tensor(oihw, { shape: [cout, cin, kh, kw], backend: options.backend }),
-      bias: up(take(`${prefix}/conv/bias`, 1)),
-      scale: up(take(`${prefix}/scale/weights`, 1)),
-      shift: up(take(`${prefix}/scale/biases`, 1)),
+      bias: tensor(folded, { shape: [cout], backend: options.backend }),
     };
   };
   const conv32_down = convParams('conv32_down');
@@ -121,13 +128,10 @@ export function loadFaceRecognitionParams(
   return { conv32_down, ...blocks, fc: up(take('fc', 2)) };
 }
 
-const perChannel = (v: Tensor): Tensor => reshape(v, [1, v.shape[0], 1, 1]);
-
-/** face-api's convLayer: conv (stride 1 'same' or stride 2 'valid'), + bias, scale layer, optional relu. */
+/** face-api's convLayer: conv (stride 1 'same' or stride 2 'valid') + bias with its scale layer folded in, optional relu. */
 export function convLayer(x: Tensor, p: FaceConvParams, down: boolean, withRelu: boolean): Tensor {
   const y = conv2d(x, p.filters, { stride: down ? 2 : 1, padding: down ? 'valid' : 'same', bias: p.bias });
-  const scaled = add(mul(y, perChannel(p.scale)), perChannel(p.shift));
-  return withRelu ? relu(scaled) : scaled;
+  return withRelu ? relu(y) : y;
 }
 
 /** face-api's residual (identity shortcut) and residualDown (2x2 average-pooled, zero-padded shortcut). */
