@@ -247,21 +247,23 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
             { value: -Infinity },
           )
         : x;
-    // The max of kh*kw strided views, one per window offset: no im2col, and gradients flow
-    // through maximum and slice.
-    let result: Tensor | null = null;
-    for (let i = 0; i < kernel[0]; i++) {
-      for (let j = 0; j < kernel[1]; j++) {
-        const window = slice(
-          xp,
-          [0, 0, i, j],
-          [n, c, i + (out[0] - 1) * stride[0] + 1, j + (out[1] - 1) * stride[1] + 1],
-          [1, 1, stride[0], stride[1]],
-        );
-        result = result === null ? window : maximum(result, window);
-      }
-    }
-    return result!;
+    // Separable: the max over the window's columns (kw strided views along W), then over its rows
+    // (kh views of that along H): kh + kw views read instead of kh * kw, no im2col, and gradients
+    // flow through maximum and slice.
+    const hp = xp.shape[2];
+    const maxOf = (views: (k: number) => Tensor, count: number): Tensor => {
+      let result = views(0);
+      for (let k = 1; k < count; k++) result = maximum(result, views(k));
+      return result;
+    };
+    const columns = maxOf(
+      (j) => slice(xp, [0, 0, 0, j], [n, c, hp, j + (out[1] - 1) * stride[1] + 1], [1, 1, 1, stride[1]]),
+      kernel[1],
+    );
+    return maxOf(
+      (i) => slice(columns, [0, 0, i, 0], [n, c, i + (out[0] - 1) * stride[0] + 1, out[1]], [1, 1, stride[0], 1]),
+      kernel[0],
+    );
   });
 }
 
