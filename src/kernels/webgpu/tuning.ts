@@ -14,7 +14,11 @@ import { readEnv } from '../../env.js';
 const TIMED_RUNS = 3;
 /** A variant whose first timed run is this many times slower than the best so far is not run again. */
 const GIVE_UP_FACTOR = 3;
-const CACHE_VERSION = 1;
+/**
+ * Bumped when measured choices go stale as a whole: 2 since Winograd keeps a reused weight's
+ * transform (the 64-channel face ResNet layers were measured with it re-done every call).
+ */
+const CACHE_VERSION = 2;
 
 /** Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides, else on unless under vitest or CI. */
 export function tuningEnabled(env?: NodeJS.ProcessEnv): boolean {
