@@ -203,12 +203,33 @@ const pointwiseGeometry = fc.record({
   xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1], [0, 1, 3, 2]),
 });
 
+/**
+ * Dense convolutions the `runs` variants take (ungrouped, at least 8 output channels): rows from
+ * one run to several (widths not a multiple of 4), kernels up to 7 wide, strides and dilations
+ * (stride 1 undilated often: the transposed direction takes only those), up to 3 blocks of 8
+ * output channels with a ragged last one.
+ */
+const runsGeometry = fc.record({
+  ...GEOMETRY_FIELDS,
+  groups: fc.constant(1),
+  cpg: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 13)),
+  opg: fc.constantFrom(8, 9, 16, 21),
+  h: fc.integer({ min: 1, max: 12 }),
+  w: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 23 })),
+  kh: fc.integer({ min: 1, max: 4 }),
+  kw: fc.constantFrom(1, 2, 3, 7),
+  stride: fc.constantFrom<[number, number]>([1, 1], [1, 1], [2, 2], [3, 1], [1, 2]),
+  padding: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  dilation: fc.constantFrom<[number, number]>([1, 1], [1, 1], [2, 1], [1, 2]),
+});
+
 /** The generated geometries a variant is tested on, by name prefix: the special-purpose variants get the problems they take. */
 const GEOMETRY_BY_PREFIX = [
   ['wgrad', weightGradGeometry],
   ['winograd', winogradGeometry],
   ['depthwise', depthwiseGeometry],
   ['pointwise', pointwiseGeometry],
+  ['runs', runsGeometry],
 ] as const;
 const geometryFor = (name: string) => GEOMETRY_BY_PREFIX.find(([prefix]) => name.startsWith(prefix))?.[1] ?? geometry;
 
@@ -270,6 +291,7 @@ describe('convolution variants', () => {
     // The channel-lane variants are conv2d only; asking them for a transposed convolution is an error (tested below).
     const transposable =
       variant.name.startsWith('winograd') ||
+      variant.name.startsWith('runs') ||
       variant.supports({ transposed: true, o: 4, opg: 4 } as never, { subgroupSize: 8 } as never);
     if (!transposable) continue;
     it(`convTranspose2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
@@ -312,6 +334,33 @@ describe('convolution variants', () => {
       expect(v.supports({ transposed: false, o: 16, opg: 16 } as never, { ...gpu.ctx.gpu, subgroupSize: 48 })).toBe(
         false,
       ); // does not divide 64 lanes
+    }
+  });
+
+  it("the untuned default takes the runs for the tiny UNet's layers and the face ResNet's stem on CPU adapters, not from 32 channels", async () => {
+    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
+    const ran = () =>
+      [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.includes(':runs4x8sg:')).reduce((n, [, c]) => n + c, 0);
+    const conv = (stride: number, padding: number): Conv2dParams => ({
+      stride: [stride, stride],
+      padding: [padding, padding],
+      dilation: [1, 1],
+      groups: 1,
+    });
+    for (const [x, w, p, transposed, expected] of [
+      [[2, 3, 30, 30], [32, 3, 7, 7], conv(2, 0), false, true], // the stem's shape, smaller
+      [[2, 16, 12, 12], [8, 16, 3, 3], conv(1, 1), false, true], // a tiny-UNet layer
+      [[2, 8, 12, 12], [8, 16, 3, 3], conv(1, 1), true, true], // its input gradient
+      [[2, 32, 12, 12], [16, 32, 3, 3], conv(1, 1), false, false], // 32 channels: the GEMM blocks
+      [[2, 16, 12, 12], [16, 16, 1, 1], conv(1, 0), false, false], // 1x1: no window to share
+    ] as const) {
+      const before = ran();
+      await compare(
+        { x: [...x], w: [...w] },
+        (b, xv, wv) => (transposed ? b.convTranspose2d(xv, wv, { ...p, outputPadding: [0, 0] }) : b.conv2d(xv, wv, p)),
+        `default for ${x} * ${w}${transposed ? ' transposed' : ''}`,
+      );
+      expect(ran() - before, `${x} * ${w}`).toBe(cpuAdapter && expected ? 1 : 0);
     }
   });
 

@@ -20,6 +20,7 @@ import { convWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { tileCount, WINOGRAD_TILES, winograd4Variant, winogradVariant } from './conv-winograd.js';
 import { depthwiseVariant } from './conv-depthwise.js';
+import { convRunsVariant } from './conv-runs.js';
 import { pointwiseVariant } from './conv-pointwise.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { pickVariant } from './pick-variant.js';
@@ -177,6 +178,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   winograd4Variant,
   // One channel per group (depthwise layers): lanes along the pixels (conv-depthwise.ts).
   depthwiseVariant,
+  // Dense layers with few input channels, weights broadcast per subgroup (conv-runs.ts).
+  convRunsVariant(8),
   // 1x1 stride-1 layers as the tuned batched matmul (conv-pointwise.ts).
   pointwiseVariant(directConv2d),
   // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
@@ -273,6 +276,14 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // F(4x4, 3x3) from 32 channels in and out, once there are 32 of its 4x4 tiles: 1.2-1.6x over the
   // direct blocks and F(2x2) there; with fewer tiles its GEMMs are too narrow (docs/measurements.md).
   const winograd4 = cpu && p.cpg >= 32 && p.o >= 32 && tileCount(p, WINOGRAD_TILES.f4) >= 32 ? ['winograd4x3'] : [];
+  // Dense layers with at most 16 input channels under a real, undilated window of at most 7x7 (the
+  // tiny UNet's 3x3 layers in both directions, the face ResNet's 7x7/2 stem): runs of 4 pixels with
+  // subgroup-broadcast weights ran 1.1-2x the GEMM blocks on lavapipe; from 32 channels, or with
+  // few pixels a row, the blocks were ahead (docs/measurements.md).
+  const runs =
+    cpu && p.cpg <= 16 && p.kh * p.kw > 1 && p.kh <= 7 && p.kw <= 7 && p.dilation.every((d) => d === 1)
+      ? ['runs4x8sg']
+      : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
   const depthwise = cpu ? ['depthwise'] : [];
@@ -282,6 +293,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
     ...depthwise,
     ...pointwise,
     ...weightGrad,
+    ...runs,
     ...winograd4,
     ...winograd,
     ...fewPixels,

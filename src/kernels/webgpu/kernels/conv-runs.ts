@@ -1,0 +1,127 @@
+// Dense convolutions as runs of output pixels: each lane computes RUN neighbouring pixels of one
+// output row for `to` output channels. Per (input channel, kernel row) it loads the runs'
+// overlapping input span once (a 3x3 row at stride 1: 6 loads for 4 pixels, not 12; the face
+// ResNet's 7x7 stride-2 stem: 13, not 28) and takes each tap's `to` weights, so RUN x `to`
+// multiply-adds share every load. The implicit GEMMs instead load each (channel, tap) of each
+// pixel on its own, with its padding test. Lanes run over (image, row, run) and a workgroup owns
+// one block of `to` output channels, `to` the subgroup size: lane s loads output channel s's taps
+// and subgroupBroadcast hands them to the others. lavapipe loads storage lane by lane unless the
+// address is a compile-time constant, so a weight every lane reads would cost 8 loads (the
+// variant loading them so ran the stem 1.6x slower than the implicit GEMM; broadcast, 2x faster).
+// Kernel size, stride, dilation, padding and the output width are compile-time constants (a
+// kernel row's taps unroll); channels and kernel rows are loops. A stride-1 transposed
+// convolution (autodiff's input gradient) is the same sum with the filter flipped and its channel
+// roles swapped, padded by k - 1 - padding.
+import { storeOut } from '../epilogue.js';
+import { subgroupsFit } from '../device.js';
+import { wgslScalar } from '../wgsl.js';
+import { type ConvGemmProblem, type ConvGemmVariant, dispatchConvGemm } from './conv-gemm.js';
+import { lines, range } from './matmul-common.js';
+
+/** Lanes per workgroup (dispatchConvGemm's default). */
+const LANES = 64;
+
+/** Consecutive output pixels of one row per lane (2 and 8 measured slower on the face ResNet stem). */
+const RUN = 4;
+
+/** Widest input span a lane loads per kernel row (each load is unrolled). */
+const MAX_SPAN = 32;
+
+const spanOf = (p: ConvGemmProblem): number => (RUN - 1) * p.stride[1] + (p.kw - 1) * p.dilation[1] + 1;
+
+/** Whether the problem is a plain dense convolution the runs take: ungrouped, and transposed only at stride 1 undilated. */
+const runsFit = (p: ConvGemmProblem, to: number): boolean =>
+  p.cpg === p.c &&
+  p.opg === p.o &&
+  p.o >= to &&
+  spanOf(p) <= MAX_SPAN &&
+  (!p.transposed || (p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1)));
+
+/** The variant for devices whose subgroups are `to` lanes wide (lavapipe: 8): `to` output channels per workgroup. */
+export function convRunsVariant(to: number): ConvGemmVariant {
+  const name = `runs${RUN}x${to}sg`;
+  return {
+    name,
+    supports: (p, gpu) => subgroupsFit(gpu, LANES) && gpu.subgroupSize === to && runsFit(p, to),
+    run(ctx, x, w, out, p) {
+      const t = wgslScalar(x.dtype);
+      const runsPerRow = Math.ceil(p.ow / RUN);
+      const lanes = p.n * p.oh * runsPerRow;
+      const groupsPerBlock = Math.ceil(lanes / LANES);
+      const [sh, sw] = p.stride;
+      const [dh, dw] = p.dilation;
+      const span = spanOf(p);
+      // Gather form: conv2d weights are [O, C, kh, kw]; a transposed conv's [C, O, kh, kw] are read flipped.
+      const [padH, padW] = p.transposed ? [p.kh - 1 - p.padding[0], p.kw - 1 - p.padding[1]] : p.padding;
+      const [oStride, cStride] = p.transposed ? ['p.wst[1]', 'p.wst[0]'] : ['p.wst[0]', 'p.wst[1]'];
+      const tapRow = p.transposed ? `(${p.kh - 1}u - ky)` : 'ky';
+      const tapCol = (kx: number) => (p.transposed ? p.kw - 1 - kx : kx);
+      const acc = (j: number, o: number) => `acc${j}_${o}`;
+      // Per (channel, kernel row): the span's inputs once, then each tap's `to` weights.
+      const loop = `for (var ci = 0u; ci < p.cpg; ci++) {
+  let xc = xb + ci * p.xst[1];
+  let wc = wb + ci * ${cStride};
+  for (var ky = 0u; ky < ${p.kh}u; ky++) {
+    let iy = iy0 + i32(ky * ${dh}u);
+    let row_ok = iy >= 0 && iy < i32(p.h);
+    let rb = xc + u32(select(0, iy, row_ok)) * p.xst[2];
+    let wr = wc + ${tapRow} * p.wst[2];
+${lines(span, (i) => `    let v${i} = select(${t}(0), x[rb + ca${i}], row_ok && cok${i});`)}
+${lines(p.kw, (kx) => `    let own${kx} = wt[wr + sid * ${oStride} + ${tapCol(kx)}u * p.wst[3]];`)}
+${range(p.kw)
+  .map(
+    (kx) => `${lines(to, (o) => `    let w${kx}_${o} = subgroupBroadcast(own${kx}, ${o}u);`)}
+${range(RUN)
+  .flatMap((j) => range(to).map((o) => `    ${acc(j, o)} += v${j * sw + kx * dw} * w${kx}_${o};`))
+  .join('\n')}`,
+  )
+  .join('\n')}
+  }
+}`;
+      const body = `let ob = group / ${groupsPerBlock}u;
+// Lanes past the end compute a clamped copy and store nothing: subgroup operations need them all.
+let lane_id = (group - ob * ${groupsPerBlock}u) * ${LANES}u + lid.x;
+let lane = min(lane_id, p.total - 1u);
+// The last block overlaps the one before when to does not divide O (same values stored twice).
+let o0 = min(ob * ${to}u, p.o - ${to}u);
+let run = lane % ${runsPerRow}u;
+let rest = lane / ${runsPerRow}u;
+let oy = rest % ${p.oh}u;
+let nb = rest / ${p.oh}u;
+let ox0 = run * ${RUN}u;
+let xb = p.x_off + nb * p.xst[0];
+let wb = p.w_off + o0 * ${oStride};
+let iy0 = i32(oy * ${sh}u) - ${padH};
+let ix0 = i32(ox0 * ${sw}u) - ${padW};
+${lines(
+  span,
+  (i) => `let cx${i} = ix0 + ${i};
+let cok${i} = cx${i} >= 0 && cx${i} < i32(p.w);
+let ca${i} = u32(select(0, cx${i}, cok${i})) * p.xst[3];`,
+)}
+// From a zero the compiler cannot see: it folds a literal 0 + x to x, and an all-zero sum would end as -0.
+${lines(RUN * to, (i) => `var ${acc(Math.floor(i / to), i % to)} = ${t}(p.zero);`)}
+${loop}
+if (lane_id >= p.total) { return; }
+let pix = oy * ${p.ow}u + ox0;
+${lines(
+  to,
+  (o) => `let ob${o} = (nb * p.o + o0 + ${o}u) * p.npix + pix;
+${lines(RUN, (j) => `if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob${o} + ${j}u`, acc(j, o))} }`)}`,
+)}`;
+      const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}`;
+      dispatchConvGemm(
+        ctx,
+        `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row x ${to} output channels per lane`,
+        kernel,
+        body,
+        x,
+        w,
+        out,
+        p,
+        { count: Math.ceil(p.o / to) * groupsPerBlock, blocks_m: 0, npix: p.oh * p.ow, total: lanes },
+        { subgroups: true },
+      );
+    },
+  };
+}
