@@ -8,6 +8,8 @@ import { dirname } from 'node:path';
 import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import { cheapReward, MICRO_UNET_ATTENTION } from '../tests/support/micro-policy.js';
+import { backendFor } from '../src/tensor/backends.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 
 const [stepsArg = '1000', backend = 'webgpu', logPath = 'runs/soak-lrpo.jsonl'] = process.argv.slice(2);
 const steps = Number(stepsArg);
@@ -50,10 +52,12 @@ const final = await L.trainLrpo(
 );
 L.disposeState(final);
 const after = T.memory()[backend as T.BackendName];
+// Buffers the backend keeps with live tensors (Winograd's transformed filters) must go with them.
+const kept = backend === 'webgpu' ? (backendFor('webgpu') as WebGpuBackend).ctx.derivedCount : 0;
 await T.shutdown();
 console.log(
   `soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; ` +
     `live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; ` +
-    `after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes`,
+    `after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes, ${kept} kept filter transforms`,
 );
-if (drift > 0 || after.tensors !== 0) process.exit(1);
+if (drift > 0 || after.tensors !== 0 || kept !== 0) process.exit(1);
