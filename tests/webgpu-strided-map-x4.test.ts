@@ -1,5 +1,6 @@
 // The 4-elements-per-thread strided map (strided-map.ts): when the innermost dimension is a
-// multiple of 4 each thread reads vec4s, broadcast scalars or 4 gathers per operand; when only the
+// multiple of 4 each thread reads vec4s, broadcast scalars or 4 gathers per operand (16 elements,
+// 4 vec4s of one row, when an operand is broadcast along rows of a multiple of 16); when only the
 // element count is ('flat'), a thread's 4 elements may cross a row end and are then loaded one by
 // one. It must give exactly what the CPU gives for every mix of contiguous, misaligned, broadcast,
 // transposed and sliced operands, and be the path taken where it applies.
@@ -22,6 +23,11 @@ beforeAll(() => {
 const x4Shape = fc
   .tuple(fc.array(fc.integer({ min: 1, max: 5 }), { maxLength: 3 }), fc.integer({ min: 1, max: 4 }))
   .map(([lead, q]) => [...lead, 4 * q]);
+
+/** A shape whose last dim is a multiple of 16 (16..64): with a broadcast operand, 16 elements per thread. */
+const x16Shape = fc
+  .tuple(fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 3 }), fc.integer({ min: 1, max: 4 }))
+  .map(([lead, q]) => [...lead, 16 * q]);
 
 /**
  * A shape with a multiple of 4 elements whose last dim is not one (1..11): in the flat plan a
@@ -93,6 +99,7 @@ const x4Dispatches = (): number => dispatchesEndingWith(':x4');
 describe('4-wide strided map', () => {
   for (const [plan, shapes] of [
     ['rows plan (last dim a multiple of 4)', x4Shape],
+    ['rows plan, 16 elements a thread with a broadcast operand (last dim a multiple of 16)', x16Shape],
     ['flat plan (rows end inside a thread)', flatShape],
   ] as const) {
     it(`${plan}: a fused 3-input chain equals the CPU for every operand presentation`, async () => {
@@ -111,7 +118,7 @@ describe('4-wide strided map', () => {
     gpu.ctx.fusion = false;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.oneof(x4Shape, flatShape), presentation, presentation, async (shape, ha, hb) => {
+        fc.asyncProperty(fc.oneof(x4Shape, x16Shape, flatShape), presentation, presentation, async (shape, ha, hb) => {
           const [cpu, webgpu] = await both(shape, [ha, hb], (a, b) =>
             T.cast(T.greater(T.add(a, b), T.mul(a, b)), 'float32'),
           );
@@ -130,6 +137,18 @@ describe('4-wide strided map', () => {
     expect(x4Dispatches()).toBe(before + 1);
     await both([3, 7], ['plain', 'plain'], (a, b) => T.add(a, b)); // 21 elements: not a multiple of 4
     expect(x4Dispatches()).toBe(before + 1);
+  });
+
+  it('runs 16 elements per thread along rows of a multiple of 16 when an operand is broadcast along them', async () => {
+    const x16 = () => dispatchesEndingWith(':x16');
+    const [before, before4] = [x16(), x4Dispatches()];
+    // A per-channel value over 32-pixel rows (a group norm's affine, in small).
+    await both([3, 32], ['plain', 'broadcastInner', 'plain'], (a, b, c) => T.add(T.mul(a, b), c));
+    expect(x16()).toBe(before + 1);
+    await both([3, 32], ['plain', 'plain'], (a, b) => T.add(a, b)); // nothing broadcast: 4 a thread
+    await both([3, 24], ['plain', 'broadcastInner'], (a, b) => T.add(a, b)); // rows of 24: 4 a thread
+    expect(x16()).toBe(before + 1);
+    expect(x4Dispatches()).toBe(before4 + 2);
   });
 
   it('takes the flat plan when the element count is a multiple of 4 but the row length is not', async () => {

@@ -76,7 +76,16 @@ const LANES = 4;
 interface LanePlan {
   readonly mode: 'rows' | 'flat';
   readonly reads: readonly LaneRead[];
+  /** Elements per thread: 4, or 16 (4 vec4s of one row) in the rows plan when some operand is a broadcast. */
+  readonly elements: number;
 }
+
+/**
+ * Elements per thread in the rows plan when an operand is broadcast along the row and rows are a
+ * multiple of it: the broadcast loads and the index arithmetic then serve 16 elements, not 4 (the
+ * UNet's group-norm affine and time-embedding adds, per-channel values over 32x32 maps).
+ */
+const BROADCAST_ROW_ELEMENTS = 16;
 
 /**
  * The plan of the 4-wide map, or undefined when it does not apply (the expression indexes inputs
@@ -100,7 +109,9 @@ function lanePlan(
       return aligned ? 'vec' : 'gather';
     };
     const reads = strides.map((st, j) => read(st, offsets[j]));
-    return reads[0] === 'vec' ? { mode: 'rows', reads } : undefined;
+    const elements =
+      reads.includes('splat') && shape[rank - 1] % BROADCAST_ROW_ELEMENTS === 0 ? BROADCAST_ROW_ELEMENTS : LANES;
+    return reads[0] === 'vec' ? { mode: 'rows', reads, elements } : undefined;
   }
   if (sizeOf(shape) % LANES !== 0) return undefined;
   const read = (st: readonly number[], off: number): LaneRead => {
@@ -108,7 +119,7 @@ function lanePlan(
     return inner(st) === 0 ? 'splat' : 'gather';
   };
   const reads = strides.map((st, j) => read(st, offsets[j]));
-  return reads[0] === 'vec' ? { mode: 'flat', reads } : undefined;
+  return reads[0] === 'vec' ? { mode: 'flat', reads, elements: LANES } : undefined;
 }
 
 /** Runs the map writing element (i0, i1, ...) to target.offset + sum(i_k * target.strides[k]). */
@@ -139,8 +150,9 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
   );
   const lanes = plan?.reads;
 
+  const perThread = plan?.elements ?? 1;
   const fields: Record<string, UniformType> = { n: 'u32' };
-  const values: UniformValues = { n: lanes ? n / LANES : n };
+  const values: UniformValues = { n: n / perThread };
   if (contiguous.some((c) => !c)) {
     fields.shape = 'dims';
     values.shape = merged.shape;
@@ -163,13 +175,13 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
   }
   const layout = new UniformLayout(fields);
 
-  // The element this thread maps first: idx itself, or 4 * idx in the vectorized map.
+  // The element this thread maps first: idx itself, or 4 (16) * idx in the vectorized map.
   const first = lanes ? 'e' : 'idx';
   const offsets = operands.map((_, j) =>
     contiguous[j] ? `p.off${j} + ${first}` : stridedOffset(rank, `st${j}`, `p.off${j}`),
   );
   const body = [
-    lanes ? `let e = idx * ${LANES}u;` : '',
+    lanes ? `let e = idx * ${perThread}u;` : '',
     contiguous.some((c) => !c) ? coordsFromIndex(first, rank, 'shape') : '',
     ...offsets.map((expr, j) => `let o${j} = ${expr};`),
     ...(plan
@@ -189,18 +201,18 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
       : storageBinding(j + 1, name, scalars[j], access);
   const source = kernelSource(
     `// ${spec.kernel}: strided map, rank ${rank}, contiguous operands ` +
-      `[${contiguous.join(', ')}]${lanes ? `, ${LANES} elements per thread [${lanes.join(', ')}]` : ''}`,
+      `[${contiguous.join(', ')}]${lanes ? `, ${perThread} elements per thread [${lanes.join(', ')}]` : ''}`,
     spec.prelude ?? '',
     layout.declaration(),
     [binding(0, 'out0', 'read_write'), ...spec.inputs.map((_, i) => binding(i + 1, `in${i + 1}`, 'read'))].join('\n'),
     threadPerItemEntry(MAP_WORKGROUP_SIZE, 'p.n', body),
   );
   ctx.dispatch({
-    kernel: plan ? `${spec.kernel}:${plan.mode === 'rows' ? 'x4' : 'x4flat'}` : spec.kernel,
+    kernel: plan ? `${spec.kernel}:${plan.mode === 'rows' ? `x${perThread}` : 'x4flat'}` : spec.kernel,
     source,
     uniform: layout.pack(values),
     storage: [ctx.bind(target.storage), ...spec.inputs.map((v) => ctx.bind(v))],
-    workgroups: Math.ceil((lanes ? n / LANES : n) / MAP_WORKGROUP_SIZE),
+    workgroups: Math.ceil(n / perThread / MAP_WORKGROUP_SIZE),
   });
 }
 
@@ -218,6 +230,9 @@ function vectorBody(
 ): string[] {
   const lanes = plan.reads;
   const inputs = spec.inputs.map((_, i) => i + 1);
+  // The rows plan's 16-element threads take 4 vec4 chunks of one row; v{j}_{q} is operand j's chunk q.
+  const chunks = plan.elements / LANES;
+  if (chunks > 1) return chunkedRowsBody(spec, scalars, lanes, chunks);
   const rowReads = (j: number): string => {
     if (lanes[j] === 'splat') return `in${j}[o${j}]`;
     const at = (k: number) => `in${j}[o${j} + ${k}u * p.inner${j}]`;
@@ -245,6 +260,39 @@ function vectorBody(
     ...vecLoads,
     ...otherLoads,
     `out0[o0 / ${LANES}u] = vec4<${scalars[0]}>(${[0, 1, 2, 3].map(lane).join(', ')});`,
+  ];
+}
+
+/**
+ * The rows plan with `chunks` vec4s of one row per thread: each broadcast operand loaded once for
+ * all of them, the others chunk by chunk (vec4 loads, or 4 gathers at the operand's inner stride).
+ */
+function chunkedRowsBody(
+  spec: StridedMapSpec,
+  scalars: readonly WgslScalar[],
+  lanes: readonly LaneRead[],
+  chunks: number,
+): string[] {
+  const inputs = spec.inputs.map((_, i) => i + 1);
+  const qs = Array.from({ length: chunks }, (_, q) => q);
+  const load = (j: number, q: number): string => {
+    if (lanes[j] === 'vec') return `in${j}[o${j} / ${LANES}u + ${q}u]`;
+    const at = (k: number) => `in${j}[o${j} + ${q * LANES + k}u * p.inner${j}]`;
+    return `vec4<${scalars[j]}>(${[0, 1, 2, 3].map(at).join(', ')})`;
+  };
+  const loads = inputs.flatMap((j) =>
+    lanes[j] === 'splat' ? [`let v${j} = in${j}[o${j}];`] : qs.map((q) => `let v${j}_${q} = ${load(j, q)};`),
+  );
+  const lane = (q: number, k: number): string =>
+    spec.expr(
+      spec.inputs.map((_, i) => (lanes[i + 1] === 'splat' ? `v${i + 1}` : `v${i + 1}_${q}[${k}]`)),
+      [],
+    );
+  return [
+    ...loads,
+    ...qs.map(
+      (q) => `out0[o0 / ${LANES}u + ${q}u] = vec4<${scalars[0]}>(${[0, 1, 2, 3].map((k) => lane(q, k)).join(', ')});`,
+    ),
   ];
 }
 
