@@ -220,6 +220,9 @@ describe('every CLI command runs end to end', () => {
       expect(report).toMatch(/LRPO - SFT/);
       expect(report).toMatch(/photographic synthetic \(held-out\), Identity \(cos\): LRPO - LQ input = /);
       expect(report).toMatch(/real faces, Perceptual dist\.: SFT - LQ input = /);
+      // Each policy's posterior-mean estimate, against the input and against the other's.
+      expect(report).toMatch(/real faces, Identity \(cos\): LRPO, mean of 8 - LQ input = /);
+      expect(report).toMatch(/real faces, Perceptual dist\.: LRPO, mean of 8 - SFT, mean of 8 = /);
       expect(report).toMatch(/\| Training faces \| photographic procedural faces/);
       await cli('report', '--run', run);
       expect(existsSync(join(run, 'report-data.json'))).toBe(true);

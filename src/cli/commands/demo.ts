@@ -56,8 +56,17 @@ export interface DemoOptions {
   readonly quiet?: boolean;
 }
 
-/** The posterior-mean row's name: the mean of 8 SFT samples. */
+/** The posterior-mean rows' names: the mean of 8 samples of each policy. */
 const SFT_MEAN_OF_8 = 'SFT, mean of 8';
+const LRPO_MEAN_OF_8 = 'LRPO, mean of 8';
+
+/** The sample grid's column heading of each restored method (the grid's columns follow the methods). */
+const GRID_LABELS: Readonly<Record<string, string>> = {
+  SFT: 'SFT',
+  LRPO: 'LRPO',
+  [SFT_MEAN_OF_8]: 'SFT x8',
+  [LRPO_MEAN_OF_8]: 'LRPO x8',
+};
 
 /** Runs the demo and returns the path of report.md. */
 export async function demo(o: DemoOptions): Promise<string> {
@@ -127,8 +136,9 @@ export async function demo(o: DemoOptions): Promise<string> {
             { name: 'LQ input', restorer: identityRestorer },
             { name: 'SFT', restorer: policyRestorer(policy, before.params, sampling) },
             { name: 'LRPO', restorer: policyRestorer(policy, after.params, sampling) },
-            // The posterior-mean estimate: the fidelity end of the perception/fidelity trade-off.
+            // The posterior-mean estimates: the fidelity end of the perception/fidelity trade-off.
             { name: SFT_MEAN_OF_8, restorer: policyRestorer(policy, before.params, { ...sampling, samples: 8 }) },
+            { name: LRPO_MEAN_OF_8, restorer: policyRestorer(policy, after.params, { ...sampling, samples: 8 }) },
           ],
           pairs,
           evalSetLabel(set),
@@ -194,7 +204,7 @@ export async function demo(o: DemoOptions): Promise<string> {
         },
       ],
       tradeoff: { x: 'psnr', y: 'perceptual' },
-      grid: { columns: ['LQ', 'SFT', 'LRPO', 'SFT x8', 'GT'], rows: grids, size: policy.imageSize },
+      grid: { columns: gridColumns(results), rows: grids, size: policy.imageSize },
     };
     // The report's data beside it, so `report --run` re-renders it (e.g. after a style change).
     writeFileSync(join(run.path, 'report-data.json'), JSON.stringify(reportDataToJson(data)));
@@ -235,17 +245,26 @@ function finding(results: readonly MethodResult[], set: string, m: MetricName, m
   ];
 }
 
+/** LQ, each restored method of the first set (the grid's rows hold them in this order), GT. */
+function gridColumns(results: readonly MethodResult[]): string[] {
+  const restored = results.filter((r) => r.set === results[0].set).slice(1);
+  return ['LQ', ...restored.map((r) => GRID_LABELS[r.method] ?? r.method), 'GT'];
+}
+
 /** The findings paragraphs: LRPO against SFT, then both against the LQ input they restore. */
 function summarize(results: readonly MethodResult[]): string {
   const sets = [...new Set(results.map((r) => r.set))];
-  const versusSft = sets.flatMap((set) =>
-    (['reward', 'perceptual', 'identity', 'psnr', 'ssim'] as MetricName[]).flatMap((m) =>
+  const versusSft = sets.flatMap((set) => [
+    ...(['reward', 'perceptual', 'identity', 'psnr', 'ssim'] as MetricName[]).flatMap((m) =>
       finding(results, set, m, 'LRPO', 'SFT'),
     ),
-  );
+    ...(['perceptual', 'identity'] as MetricName[]).flatMap((m) =>
+      finding(results, set, m, LRPO_MEAN_OF_8, SFT_MEAN_OF_8),
+    ),
+  ]);
   const versusInput = sets.flatMap((set) =>
     (['identity', 'perceptual'] as MetricName[]).flatMap((m) =>
-      ['SFT', 'LRPO', SFT_MEAN_OF_8].flatMap((method) => finding(results, set, m, method, 'LQ input')),
+      ['SFT', 'LRPO', SFT_MEAN_OF_8, LRPO_MEAN_OF_8].flatMap((method) => finding(results, set, m, method, 'LQ input')),
     ),
   );
   return [
@@ -253,7 +272,7 @@ function summarize(results: readonly MethodResult[]): string {
     '',
     ...versusSft,
     '',
-    'Does restoring help at all? The restored faces (one sample; and the mean of 8 SFT samples) against the degraded input they were given:',
+    'Does restoring help at all? The restored faces (one sample; and the mean of 8 samples of each policy) against the degraded input they were given:',
     '',
     ...versusInput,
     '',
