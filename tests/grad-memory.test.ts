@@ -1,10 +1,49 @@
 // Transforms free every intermediate they make: 1,000 valueAndGrad calls hold memory flat, and
-// vjp's recorded intermediates belong to the caller's scope.
+// vjp's recorded intermediates belong to the caller's scope. What the WebGPU backend keeps with
+// a live weight (Winograd's filter transforms) goes with the weight.
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import { useBackends } from './support/backends.js';
+import { backendFor } from '../src/tensor/backends.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
 
 useBackends();
+
+describe('on webgpu, the filter transforms Winograd keeps with a weight', () => {
+  it('stay one per weight and direction over rollout-then-update loops, and go with the weights', async () => {
+    const gpu = backendFor('webgpu') as WebGpuBackend;
+    const before = gpu.ctx.derivedCount;
+    // A 32-channel 3x3 layer at batch 8 on 8x8 maps: 32 tiles of 4x4, so F(4x4) by default on CPU adapters.
+    const [k1, k2] = T.split(T.key(5));
+    const x = T.keep(T.normal(k1, [8, 32, 8, 8], { backend: 'webgpu' }));
+    let w = T.keep(T.mul(T.normal(k2, [32, 32, 3, 3], { backend: 'webgpu' }), 0.05));
+    const conv = (wt: T.Tensor, xt: T.Tensor) => T.conv2d(xt, wt, { padding: 1 });
+    const loss = (wt: T.Tensor) => T.mean(T.square(conv(wt, x)));
+    const counts: number[] = [];
+    for (let step = 0; step < 4; step++) {
+      // The rollout: the same weight three times (its transform is kept from the second use on).
+      for (let i = 0; i < 3; i++) {
+        const y = conv(w, x);
+        await T.sync(y);
+        y.dispose();
+      }
+      counts.push(gpu.ctx.derivedCount - before);
+      // The update: a gradient step makes a new weight; the old one goes, and its transform with it.
+      const next = T.keep(T.scope(() => T.sub(w, T.mul(T.grad(loss)(w), 0.1))));
+      await T.sync(next);
+      w.dispose();
+      w = next;
+      counts.push(gpu.ctx.derivedCount - before);
+    }
+    // One kept transform while a rollout's weight lives (Winograd is the default on CPU adapters;
+    // elsewhere nothing is kept), none once the update has replaced it.
+    const kept = isCpuAdapter(gpu.ctx.gpu.adapterDescription) ? 1 : 0;
+    expect(counts).toEqual([kept, 0, kept, 0, kept, 0, kept, 0]);
+    [w, x].forEach((t) => t.dispose());
+    expect(gpu.ctx.derivedCount).toBe(before);
+  });
+});
 
 describe.each(['cpu', 'webgpu'] as const)('on %s', (backend) => {
   const mlpLoss = (p: { w: T.Tensor; b: T.Tensor }, x: T.Tensor) =>
