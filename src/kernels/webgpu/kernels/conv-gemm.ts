@@ -61,6 +61,23 @@ export const CONV_GEOMETRY_UNIFORMS = {
   wst: 'vec4',
 } as const;
 
+/**
+ * A problem as a plain (gather-form) convolution, for the kernels that take only those (Winograd,
+ * runs): a stride-1 undilated transposed convolution is the convolution with the filter flipped
+ * (`flipped`) and its channel roles swapped ([C, O, kh, kw] read along `oAxis` / `cAxis`), padded
+ * by k - 1 - padding.
+ */
+export function gatherForm(p: ConvGemmProblem): {
+  readonly flipped: boolean;
+  readonly padding: readonly [number, number];
+  readonly oAxis: number;
+  readonly cAxis: number;
+} {
+  return p.transposed
+    ? { flipped: true, padding: [p.kh - 1 - p.padding[0], p.kw - 1 - p.padding[1]], oAxis: 1, cAxis: 0 }
+    : { flipped: false, padding: [p.padding[0], p.padding[1]], oAxis: 0, cAxis: 1 };
+}
+
 /** The stride, padding and dilation fields of CONV_GEOMETRY_UNIFORMS, from a convolution's parameters. */
 export const convWindowUniforms = (p: Pick<ConvGemmProblem, 'stride' | 'padding' | 'dilation'>) => ({
   sh: p.stride[0],

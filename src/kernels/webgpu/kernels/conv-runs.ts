@@ -15,7 +15,7 @@
 import { storeOut } from '../epilogue.js';
 import { subgroupsFit } from '../device.js';
 import { wgslScalar } from '../wgsl.js';
-import { type ConvGemmProblem, type ConvGemmVariant, dispatchConvGemm } from './conv-gemm.js';
+import { type ConvGemmProblem, type ConvGemmVariant, dispatchConvGemm, gatherForm } from './conv-gemm.js';
 import { lines, range } from './matmul-common.js';
 
 /** Lanes per workgroup (dispatchConvGemm's default). */
@@ -52,10 +52,11 @@ export function convRunsVariant(to: number): ConvGemmVariant {
       const [dh, dw] = p.dilation;
       const span = spanOf(p);
       // Gather form: conv2d weights are [O, C, kh, kw]; a transposed conv's [C, O, kh, kw] are read flipped.
-      const [padH, padW] = p.transposed ? [p.kh - 1 - p.padding[0], p.kw - 1 - p.padding[1]] : p.padding;
-      const [oStride, cStride] = p.transposed ? ['p.wst[1]', 'p.wst[0]'] : ['p.wst[0]', 'p.wst[1]'];
-      const tapRow = p.transposed ? `(${p.kh - 1}u - ky)` : 'ky';
-      const tapCol = (kx: number) => (p.transposed ? p.kw - 1 - kx : kx);
+      const g = gatherForm(p);
+      const [padH, padW] = g.padding;
+      const [oStride, cStride] = [`p.wst[${g.oAxis}]`, `p.wst[${g.cAxis}]`];
+      const tapRow = g.flipped ? `(${p.kh - 1}u - ky)` : 'ky';
+      const tapCol = (kx: number) => (g.flipped ? p.kw - 1 - kx : kx);
       const acc = (j: number, o: number) => `acc${j}_${o}`;
       // Per (channel, kernel row): the span's inputs once, then each tap's `to` weights.
       const loop = `for (var ci = 0u; ci < p.cpg; ci++) {

@@ -28,7 +28,7 @@ import {
   UniformLayout,
   type UniformValues,
 } from '../wgsl.js';
-import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
+import { gatherForm, type ConvGemmProblem, type ConvGemmVariant } from './conv-gemm.js';
 import { matmul } from './matmul.js';
 import { lines } from './matmul-common.js';
 
@@ -126,10 +126,6 @@ function combine(coeffs: readonly number[], term: (j: number) => string): string
 /** A G row applied to taps `term(0..2)`: the integer combination, times the scale unless it is 1. */
 const scaled = (r: ScaledRow, term: (j: number) => string): string =>
   r.scale === 1 ? combine(r.coeffs, term) : `${literal(r.scale)} * (${combine(r.coeffs, term)})`;
-
-/** The input rows and columns of output (0, 0)'s patch start this far before the input's first: the gather-form padding. */
-const gatherPadding = (p: ConvGemmProblem): readonly [number, number] =>
-  p.transposed ? [2 - p.padding[0], 2 - p.padding[1]] : [p.padding[0], p.padding[1]];
 
 /** m x m output tiles over the batch (edge tiles may hang past the output). */
 export const tileCount = (p: ConvGemmProblem, t: WinogradTile): number =>
@@ -251,7 +247,8 @@ function transformInput(
   l: Layout,
   t: WinogradTile,
 ): void {
-  const [padH, padW] = gatherPadding(p);
+  // The input rows and columns of output (0, 0)'s patch start this far before the input's first.
+  const [padH, padW] = gatherForm(p).padding;
   const count = l.tiles * p.c;
   const a = side(t);
   // d{r}_{s}: the a x a patch (zero outside x); u = B^T d on rows, then v = u B on columns.
@@ -318,8 +315,9 @@ function transformWeights(
   const count = p.c * p.o;
   const a = side(t);
   // conv2d filters are [O, C, 3, 3]; a transposed convolution's [C, O, 3, 3] taps are read flipped.
-  const [oStride, cStride] = p.transposed ? [w.strides[1], w.strides[0]] : [w.strides[0], w.strides[1]];
-  const tap = (ky: number, kx: number) => (p.transposed ? [2 - ky, 2 - kx] : [ky, kx]);
+  const g = gatherForm(p);
+  const [oStride, cStride] = [w.strides[g.oAxis], w.strides[g.cAxis]];
+  const tap = (ky: number, kx: number) => (g.flipped ? [2 - ky, 2 - kx] : [ky, kx]);
   // h = G g on the filter's rows, then k = h G^T on its columns.
   const body = `${l.u.o === 1 ? splitIndex('o', 'p.o', 'c') : splitIndex('c', 'p.c', 'o')}
 let base = p.w_off + o * p.o_stride + c * p.c_stride;
