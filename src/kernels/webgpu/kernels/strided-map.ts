@@ -216,11 +216,7 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
   });
 }
 
-/**
- * Loads of each input once (vec4, splat or 4 gathers), then the scalar expression per lane, stored
- * as one vec4. In the flat plan a thread whose 4 elements cross a row end loads each of them at
- * its own coordinates instead (rare: once per row per thread that straddles it).
- */
+/** The vectorized map's body: the rows plan's or the flat plan's. */
 function vectorBody(
   spec: StridedMapSpec,
   scalars: readonly WgslScalar[],
@@ -228,46 +224,17 @@ function vectorBody(
   rank: number,
   contiguous: readonly boolean[],
 ): string[] {
-  const lanes = plan.reads;
-  const inputs = spec.inputs.map((_, i) => i + 1);
-  // The rows plan's 16-element threads take 4 vec4 chunks of one row; v{j}_{q} is operand j's chunk q.
-  const chunks = plan.elements / LANES;
-  if (chunks > 1) return chunkedRowsBody(spec, scalars, lanes, chunks);
-  const rowReads = (j: number): string => {
-    if (lanes[j] === 'splat') return `in${j}[o${j}]`;
-    const at = (k: number) => `in${j}[o${j} + ${k}u * p.inner${j}]`;
-    return `vec4<${scalars[j]}>(${[0, 1, 2, 3].map(at).join(', ')})`;
-  };
-  const vecLoads = inputs.filter((j) => lanes[j] === 'vec').map((j) => `let v${j} = in${j}[o${j} / ${LANES}u];`);
-  const indexed = inputs.filter((j) => lanes[j] !== 'vec');
-  const flat = plan.mode === 'flat';
-  // The flat plan widens a splat to a vec4 (its lanes index every operand); the rows plan keeps it scalar.
-  const loaded = (j: number): string =>
-    flat && lanes[j] === 'splat' ? `vec4<${scalars[j]}>(${rowReads(j)})` : rowReads(j);
-  // A contiguous operand's 4 elements are adjacent even across a row end.
-  const strided = flat ? indexed.filter((j) => !contiguous[j]) : [];
-  const otherLoads = [
-    ...indexed.filter((j) => !strided.includes(j)).map((j) => `let v${j} = ${loaded(j)};`),
-    ...flatLoads(strided, scalars, rank, loaded),
-  ];
-  // A splat stays a scalar in the rows plan; the flat plan widens every operand to a vec4.
-  const lane = (k: number): string =>
-    spec.expr(
-      spec.inputs.map((_, i) => (lanes[i + 1] === 'splat' && !flat ? `v${i + 1}` : `v${i + 1}[${k}]`)),
-      [],
-    );
-  return [
-    ...vecLoads,
-    ...otherLoads,
-    `out0[o0 / ${LANES}u] = vec4<${scalars[0]}>(${[0, 1, 2, 3].map(lane).join(', ')});`,
-  ];
+  return plan.mode === 'rows'
+    ? rowsBody(spec, scalars, plan.reads, plan.elements / LANES)
+    : flatBody(spec, scalars, plan.reads, rank, contiguous);
 }
 
 /**
- * The rows plan with `chunks` vec4s of one row per thread: each broadcast operand loaded once for
- * all of them, the others chunk by chunk (vec4 loads, or 4 gathers at the operand's inner stride).
+ * The rows plan, `chunks` vec4s of one row per thread (1, or 4 with a broadcast operand): each
+ * broadcast operand loaded once as a scalar for all of them, the others chunk by chunk (vec4
+ * loads, or 4 gathers at the operand's inner stride); v{j}_{q} is operand j's chunk q.
  */
-function chunkedRowsBody(
+function rowsBody(
   spec: StridedMapSpec,
   scalars: readonly WgslScalar[],
   lanes: readonly LaneRead[],
@@ -296,7 +263,46 @@ function chunkedRowsBody(
   ];
 }
 
-/** The flat plan's loads of the operands `indexed` whose elements are not adjacent (see vectorBody). */
+/**
+ * The flat plan: loads of each input once (vec4, or a splat or 4 gathers widened to a vec4, since
+ * its lanes index every operand), then the scalar expression per lane, stored as one vec4. A thread
+ * whose 4 elements cross a row end loads each strided operand's at its own coordinates instead
+ * (rare: once per row per thread that straddles it).
+ */
+function flatBody(
+  spec: StridedMapSpec,
+  scalars: readonly WgslScalar[],
+  lanes: readonly LaneRead[],
+  rank: number,
+  contiguous: readonly boolean[],
+): string[] {
+  const inputs = spec.inputs.map((_, i) => i + 1);
+  const rowReads = (j: number): string => {
+    if (lanes[j] === 'splat') return `vec4<${scalars[j]}>(in${j}[o${j}])`;
+    const at = (k: number) => `in${j}[o${j} + ${k}u * p.inner${j}]`;
+    return `vec4<${scalars[j]}>(${[0, 1, 2, 3].map(at).join(', ')})`;
+  };
+  const vecLoads = inputs.filter((j) => lanes[j] === 'vec').map((j) => `let v${j} = in${j}[o${j} / ${LANES}u];`);
+  const indexed = inputs.filter((j) => lanes[j] !== 'vec');
+  // A contiguous operand's 4 elements are adjacent even across a row end.
+  const strided = indexed.filter((j) => !contiguous[j]);
+  const otherLoads = [
+    ...indexed.filter((j) => !strided.includes(j)).map((j) => `let v${j} = ${rowReads(j)};`),
+    ...flatLoads(strided, scalars, rank, rowReads),
+  ];
+  const lane = (k: number): string =>
+    spec.expr(
+      spec.inputs.map((_, i) => `v${i + 1}[${k}]`),
+      [],
+    );
+  return [
+    ...vecLoads,
+    ...otherLoads,
+    `out0[o0 / ${LANES}u] = vec4<${scalars[0]}>(${[0, 1, 2, 3].map(lane).join(', ')});`,
+  ];
+}
+
+/** The flat plan's loads of the operands `indexed` whose elements are not adjacent (see flatBody). */
 function flatLoads(
   indexed: readonly number[],
   scalars: readonly WgslScalar[],
