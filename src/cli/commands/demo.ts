@@ -56,17 +56,18 @@ export interface DemoOptions {
   readonly quiet?: boolean;
 }
 
-/** The posterior-mean rows' names: the mean of 8 samples of each policy. */
-const SFT_MEAN_OF_8 = 'SFT, mean of 8';
-const LRPO_MEAN_OF_8 = 'LRPO, mean of 8';
-
-/** The sample grid's column heading of each restored method (the grid's columns follow the methods). */
-const GRID_LABELS: Readonly<Record<string, string>> = {
-  SFT: 'SFT',
-  LRPO: 'LRPO',
-  [SFT_MEAN_OF_8]: 'SFT x8',
-  [LRPO_MEAN_OF_8]: 'LRPO x8',
-};
+/**
+ * The restorations the demo scores, in table, grid and findings order: one sample of each policy,
+ * then each policy's posterior-mean estimate (the mean of 8 samples: the fidelity end of the
+ * perception/fidelity trade-off). `column` heads the sample grid's column.
+ */
+const RESTORED = [
+  { name: 'SFT', column: 'SFT', policy: 'sft', samples: 1 },
+  { name: 'LRPO', column: 'LRPO', policy: 'lrpo', samples: 1 },
+  { name: 'SFT, mean of 8', column: 'SFT x8', policy: 'sft', samples: 8 },
+  { name: 'LRPO, mean of 8', column: 'LRPO x8', policy: 'lrpo', samples: 8 },
+] as const;
+const [, , SFT_MEAN_OF_8, LRPO_MEAN_OF_8] = RESTORED.map((r) => r.name);
 
 /** Runs the demo and returns the path of report.md. */
 export async function demo(o: DemoOptions): Promise<string> {
@@ -134,11 +135,13 @@ export async function demo(o: DemoOptions): Promise<string> {
           ctx,
           [
             { name: 'LQ input', restorer: identityRestorer },
-            { name: 'SFT', restorer: policyRestorer(policy, before.params, sampling) },
-            { name: 'LRPO', restorer: policyRestorer(policy, after.params, sampling) },
-            // The posterior-mean estimates: the fidelity end of the perception/fidelity trade-off.
-            { name: SFT_MEAN_OF_8, restorer: policyRestorer(policy, before.params, { ...sampling, samples: 8 }) },
-            { name: LRPO_MEAN_OF_8, restorer: policyRestorer(policy, after.params, { ...sampling, samples: 8 }) },
+            ...RESTORED.map((r) => ({
+              name: r.name,
+              restorer: policyRestorer(policy, (r.policy === 'sft' ? before : after).params, {
+                ...sampling,
+                samples: r.samples,
+              }),
+            })),
           ],
           pairs,
           evalSetLabel(set),
@@ -204,7 +207,7 @@ export async function demo(o: DemoOptions): Promise<string> {
         },
       ],
       tradeoff: { x: 'psnr', y: 'perceptual' },
-      grid: { columns: gridColumns(results), rows: grids, size: policy.imageSize },
+      grid: { columns: ['LQ', ...RESTORED.map((r) => r.column), 'GT'], rows: grids, size: policy.imageSize },
     };
     // The report's data beside it, so `report --run` re-renders it (e.g. after a style change).
     writeFileSync(join(run.path, 'report-data.json'), JSON.stringify(reportDataToJson(data)));
@@ -245,12 +248,6 @@ function finding(results: readonly MethodResult[], set: string, m: MetricName, m
   ];
 }
 
-/** LQ, each restored method of the first set (the grid's rows hold them in this order), GT. */
-function gridColumns(results: readonly MethodResult[]): string[] {
-  const restored = results.filter((r) => r.set === results[0].set).slice(1);
-  return ['LQ', ...restored.map((r) => GRID_LABELS[r.method] ?? r.method), 'GT'];
-}
-
 /** The findings paragraphs: LRPO against SFT, then both against the LQ input they restore. */
 function summarize(results: readonly MethodResult[]): string {
   const sets = [...new Set(results.map((r) => r.set))];
@@ -264,7 +261,7 @@ function summarize(results: readonly MethodResult[]): string {
   ]);
   const versusInput = sets.flatMap((set) =>
     (['identity', 'perceptual'] as MetricName[]).flatMap((m) =>
-      ['SFT', 'LRPO', SFT_MEAN_OF_8, LRPO_MEAN_OF_8].flatMap((method) => finding(results, set, m, method, 'LQ input')),
+      RESTORED.flatMap((r) => finding(results, set, m, r.name, 'LQ input')),
     ),
   );
   return [
