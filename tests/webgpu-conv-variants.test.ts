@@ -9,6 +9,7 @@ import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/ker
 import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { conv2dProblem, convTranspose2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
 import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
+import { dispatchCount } from './support/backends.js';
 
 let gpu: WebGpuBackend;
 let cpu: Backend;
@@ -339,8 +340,7 @@ describe('convolution variants', () => {
 
   it("the untuned default takes the runs for the tiny UNet's layers and the face ResNet's stem on CPU adapters, not from 32 channels", async () => {
     const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = () =>
-      [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.includes(':runs4x8sg:')).reduce((n, [, c]) => n + c, 0);
+    const ran = () => dispatchCount(gpu, (k) => k.includes(':runs4x8sg:'));
     const conv = (stride: number, padding: number): Conv2dParams => ({
       stride: [stride, stride],
       padding: [padding, padding],
@@ -368,8 +368,7 @@ describe('convolution variants', () => {
     // What faceEmbedding runs (no variant named; tuning is off under vitest): the kernel counts say
     // which variant ran, and its result still matches the CPU within F(4x4)'s rounding.
     const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = (prefix: string) =>
-      [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.startsWith(prefix)).reduce((n, [, c]) => n + c, 0);
+    const ran = (prefix: string) => dispatchCount(gpu, (k) => k.startsWith(prefix));
     const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
     for (const [x, w, expected] of [
       [[8, 32, 35, 35], [32, 32, 3, 3], 'winograd4x3'], // 8 x 9 x 9 = 648 tiles of 4x4

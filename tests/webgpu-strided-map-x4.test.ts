@@ -10,7 +10,7 @@ import * as T from '../src/index.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { backendFor } from '../src/tensor/backends.js';
 import { runs } from './support/arbitraries.js';
-import { useBackends } from './support/backends.js';
+import { dispatchCount, useBackends } from './support/backends.js';
 
 useBackends();
 
@@ -92,8 +92,7 @@ async function both(
   return [await run('cpu'), await run('webgpu')];
 }
 
-const dispatchesEndingWith = (suffix: string): number =>
-  [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.endsWith(suffix)).reduce((n, [, c]) => n + c, 0);
+const dispatchesEndingWith = (suffix: string): number => dispatchCount(gpu, (k) => k.endsWith(suffix));
 const x4Dispatches = (): number => dispatchesEndingWith(':x4');
 
 describe('4-wide strided map', () => {

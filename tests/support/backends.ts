@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { shutdown, memory, scope, setBackend, tensor, Tensor, type DType } from '../../src/index.js';
 import type { AnyTypedArray } from '../../src/tensor/dtype.js';
+import type { WebGpuBackend } from '../../src/kernels/webgpu/index.js';
 
 /** Starts the WebGPU and CPU backends in beforeAll (WebGPU default) and destroys them in afterAll. */
 export function useBackends(): void {
@@ -86,3 +87,7 @@ export function expectClose(r: Compared, { rtol = 1e-5, atol = 1e-5 } = {}): voi
 export function expectEqual(r: Compared): void {
   expect(Array.from(r.gpu)).toEqual(Array.from(r.cpu));
 }
+
+/** Dispatches the WebGPU backend has recorded so far of the kernels whose names `match` (which variant ran). */
+export const dispatchCount = (gpu: WebGpuBackend, match: (kernel: string) => boolean): number =>
+  [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => match(k)).reduce((n, [, c]) => n + c, 0);
