@@ -138,9 +138,14 @@ export const matmulVariants: readonly MatmulVariant[] = [
   blockedVariant(16, 16),
   blockedVariant(16, 8, true),
   blockedVariant(32, 4, true),
-  // 8 x 8 lanes for narrow outputs on 8-wide subgroups (matmul-grid.ts).
+  // 8 x 8 lanes for narrow outputs on 8-wide subgroups (matmul-grid.ts). The taller tiles reuse
+  // each B load for more rows: 1.4-1.7x faster than 8x4 on the face ResNet's 128- and 256-channel
+  // Winograd GEMMs (docs/measurements.md).
   gridVariant(4, 4),
   gridVariant(8, 4),
+  gridVariant(8, 8),
+  gridVariant(16, 4),
+  gridVariant(16, 8),
   tiledVariant(4, 4, 16),
   tiledVariant(8, 8, 8),
   // Half the barriers per k of tiled128x128k8; unmeasured on a GPU so far (the tuner decides).
