@@ -21,6 +21,11 @@ export const ENV_VARS = Object.freeze({
     meaning:
       'Fused elementwise consumers as the epilogue of their matmul/conv: 1 turns it on. Unset: off (lavapipe compiles such kernels slowly).',
   },
+  WEBGPU_LRPO_SPIN_WAIT: {
+    readBy: 'engine',
+    meaning:
+      "1 leaves Dawn's busy wait for the GPU as it is (kernels/webgpu/wait-pacing.ts). Unset: a wait spins for 1 ms, then polls every 1 ms.",
+  },
   WEBGPU_LRPO_REAL_FACES_DIR: {
     readBy: 'engine, scripts/setup.mjs',
     meaning:

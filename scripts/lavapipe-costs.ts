@@ -1,0 +1,116 @@
+// What a WGSL operation costs on this adapter, measured with raw WebGPU (no engine code in the
+// timed path): the fixed cost of a dispatch, and the cost per 8-lane operation of a storage load
+// (uniform address, per-lane address, vec4), a subgroup shuffle and a fused multiply-add, each in
+// an unrolled loop. On lavapipe these numbers decide kernel design (docs/measurements.md, "What
+// operations cost on lavapipe"): a storage load costs 10-30x an FMA there.
+//   npx tsx scripts/lavapipe-costs.ts [GHz]   (the clock used to turn ns into cycles; default 3)
+import { availableParallelism } from 'node:os';
+import { acquireDevice } from '../src/kernels/webgpu/device.js';
+
+const ghz = Number(process.argv[2] ?? 3);
+const gpu = await acquireDevice();
+const device = gpu.device;
+const STORAGE = 0x80;
+const N = 1 << 20;
+const source = device.createBuffer({ size: N * 16, usage: STORAGE });
+const sink = device.createBuffer({ size: 1 << 20, usage: STORAGE });
+const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+
+/** Median ms of `runs` submissions of `record`, after one warm-up (compiles). */
+async function timeSubmits(record: (pass: GPUComputePassEncoder) => void, runs = 7): Promise<number> {
+  const once = async () => {
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    record(pass);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+  await once();
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await once();
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+}
+
+function pipeline(code: string): { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup } {
+  const p = device.createComputePipeline({
+    layout: 'auto',
+    compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
+  });
+  const entries = code.includes('binding(1)')
+    ? [0, 1, 2].map((b) => ({ binding: b, resource: { buffer: b === 2 ? sink : source } }))
+    : [{ binding: 0, resource: { buffer: sink } }];
+  return { pipeline: p, bindGroup: device.createBindGroup({ layout: p.getBindGroupLayout(0), entries }) };
+}
+
+// 1. A dispatch's fixed cost: 400 one-workgroup dispatches of a one-line kernel in one pass.
+{
+  const { pipeline: p, bindGroup } = pipeline(`@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { a[g.x] = a[g.x] + 1.0; }`);
+  const DISPATCHES = 400;
+  const ms = await timeSubmits((pass) => {
+    pass.setPipeline(p);
+    pass.setBindGroup(0, bindGroup);
+    for (let i = 0; i < DISPATCHES; i++) pass.dispatchWorkgroups(1);
+  });
+  console.log(`dispatch (1 workgroup of 64): ${((ms / DISPATCHES) * 1000).toFixed(1)} us each`);
+}
+
+// 2. Per-operation costs: 64 workgroups x 64 lanes, a loop of ITERS x UNROLL operations each.
+const ITERS = 512;
+const UNROLL = 8;
+const unrolled = (op: (u: number) => string) => Array.from({ length: UNROLL }, (_, u) => op(u)).join('\n    ');
+const at = (u: number) => `i * ${UNROLL}u + ${u}u`;
+const OPS: Record<string, string> = {
+  'loop iteration alone': '',
+  'storage load, uniform address': unrolled((u) => `acc${u} += x[(${at(u)}) & ${N - 1}u];`),
+  'storage load, per-lane address': unrolled((u) => `acc${u} += x[((${at(u)}) * 8u + lane) & ${N - 1}u];`),
+  'storage load, vec4 per lane': unrolled(
+    (u) => `{ let v = xv[((${at(u)}) * 8u + lane) & ${N / 4 - 1}u]; acc${u} += v.x + v.y + v.z + v.w; }`,
+  ),
+  subgroupShuffle: unrolled((u) => `acc${u} += subgroupShuffle(own, ${u}u);`),
+  // Four dependent FMAs a slot, eight independent chains: throughput, not latency.
+  'fma (per FMA)': unrolled((u) =>
+    [1.0001, 0.9999, 1.0002, 0.9998].map((c) => `acc${u} = fma(acc${u}, ${c}, own);`).join(' '),
+  ),
+};
+const GROUPS = 64;
+const loopOnly = { perOp: 0 };
+for (const [name, body] of Object.entries(OPS)) {
+  const { pipeline: p, bindGroup } = pipeline(`enable subgroups;
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> xv: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> o: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3u) {
+  let lane = li % 8u;
+  let own = x[li];
+  ${Array.from({ length: UNROLL }, (_, u) => `var acc${u} = 0.0;`).join(' ')}
+  for (var i = 0u; i < ${ITERS}u; i++) {
+    ${body}
+    acc0 += f32(i);
+  }
+  if (li == 9999u) { acc0 += xv[0].x; }
+  o[wg.x * 64u + li] = ${Array.from({ length: UNROLL }, (_, u) => `acc${u}`).join(' + ')};
+}`);
+  const ms = await timeSubmits((pass) => {
+    pass.setPipeline(p);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(GROUPS);
+  });
+  // Cycles per 8-lane operation on one core: the dispatch's time x cores (lavapipe runs a thread
+  // per core) x clock / 8-lane operations.
+  const vectorIterations = ((GROUPS * 64) / 8) * ITERS;
+  const cyclesPerIteration = (ms * 1e6 * ghz * availableParallelism()) / vectorIterations;
+  if (body === '') {
+    loopOnly.perOp = cyclesPerIteration;
+    console.log(`${name}: ${cyclesPerIteration.toFixed(1)} cycles`);
+  } else {
+    const ops = body.match(/fma\(/g)?.length ?? UNROLL; // operations per loop iteration
+    console.log(`${name}: ${((cyclesPerIteration - loopOnly.perOp) / ops).toFixed(1)} cycles per 8-lane op`);
+  }
+}
+gpu.destroy();
