@@ -8,7 +8,7 @@ import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { type BinaryOp, binaryOps, type OperandClass, type UnaryOp, unaryOps } from '../src/kernels/elementwise-ops.js';
 import { convOutSize, convTransposeOutSize } from '../src/kernels/params.js';
 import { BufferPool, sizeClass } from '../src/kernels/webgpu/buffer-pool.js';
-import { foldGrid, MAX_DISPATCHES_PER_SUBMIT } from '../src/kernels/webgpu/encoder.js';
+import { FIRST_SUBMIT_DISPATCHES, foldGrid, MAX_DISPATCHES_PER_SUBMIT } from '../src/kernels/webgpu/encoder.js';
 import { createWebGpuBackend, matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { randomStream } from '../src/random/threefry.js';
 import type { AnyTypedArray, DType } from '../src/tensor/dtype.js';
@@ -830,6 +830,29 @@ describe('dispatch batching, pooling and errors', () => {
     }
     expect(Array.from(await gpu.read(whole(acc)))).toEqual(new Array(100).fill(300));
     expect(gpu.ctx.dispatcher.submits - submitsBefore).toBeGreaterThanOrEqual(3);
+    gpu.release(acc);
+    gpu.release(one);
+    gpu.ctx.fusion = true;
+  });
+
+  it('after the host waited for the device, the first automatic submit comes early and each later one waits twice as long', async () => {
+    gpu.ctx.fusion = false; // one dispatch per op
+    let acc = gpu.fill([100], 0, 'float32');
+    const one = gpu.fill([100], 1, 'float32');
+    await gpu.read(whole(one)); // the host waited: the ramp starts over
+    const dispatcher = gpu.ctx.dispatcher;
+    const submitsAt: number[] = [];
+    for (let i = 1; i <= 300; i++) {
+      const before = dispatcher.submits;
+      const next = gpu.binary('add', whole(acc), whole(one));
+      if (dispatcher.submits > before) submitsAt.push(i);
+      gpu.release(acc);
+      acc = next;
+    }
+    // Batches of 8, 16, 32, 64, 128 (FIRST_SUBMIT_DISPATCHES doubling up to MAX_DISPATCHES_PER_SUBMIT).
+    expect(submitsAt).toEqual([9, 25, 57, 121, 249]);
+    expect([FIRST_SUBMIT_DISPATCHES, MAX_DISPATCHES_PER_SUBMIT]).toEqual([8, 128]);
+    expect(Array.from(await gpu.read(whole(acc)))).toEqual(new Array(100).fill(300));
     gpu.release(acc);
     gpu.release(one);
     gpu.ctx.fusion = true;

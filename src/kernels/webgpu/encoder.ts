@@ -10,6 +10,12 @@ import { GpuTimer } from './gpu-timer.js';
 
 /** Dispatches recorded before an automatic submit: enough to amortise submit cost, few enough to start the GPU early. */
 export const MAX_DISPATCHES_PER_SUBMIT = 128;
+/**
+ * The first automatic submit after a flush (the host waits for the device only after one) comes
+ * after this many dispatches, and each later one after twice as many as the last, up to
+ * MAX_DISPATCHES_PER_SUBMIT: the device starts while the host still records the rest.
+ */
+export const FIRST_SUBMIT_DISPATCHES = 8;
 /** CPU-side uniform arena; one GPU uniform buffer of this size is rewritten before each submit. */
 const ARENA_BYTES = 64 * 1024;
 
@@ -55,6 +61,8 @@ export class Dispatcher {
   private readonly alignment: number;
   /** Submits so far; tests and benches read it. */
   submits = 0;
+  /** Dispatches the current batch takes before an automatic submit (see FIRST_SUBMIT_DISPATCHES). */
+  private submitAfter = FIRST_SUBMIT_DISPATCHES;
   /** Dispatches recorded so far (fusion tests count kernels with it). */
   dispatchCount = 0;
   /** Dispatches so far by kernel name (profiling scripts read it). */
@@ -128,7 +136,11 @@ export class Dispatcher {
   /** Submits first when this dispatch would overflow the batch or the uniform arena. */
   private prepare(req: DispatchRequest): void {
     const slot = Math.ceil(this.arenaUsed / this.alignment) * this.alignment;
-    if (this.dispatches >= MAX_DISPATCHES_PER_SUBMIT || slot + req.uniform.byteLength > ARENA_BYTES) this.flush();
+    if (this.dispatches >= this.submitAfter || slot + req.uniform.byteLength > ARENA_BYTES) {
+      const next = Math.min(2 * this.submitAfter, MAX_DISPATCHES_PER_SUBMIT);
+      this.flush();
+      this.submitAfter = next;
+    }
   }
 
   /** Writes the uniforms, binds and dispatches into `pass` (after prepare()). */
@@ -169,6 +181,7 @@ export class Dispatcher {
 
   /** Submits everything recorded (uniform arena first), inside validation and out-of-memory scopes. */
   flush(): void {
+    this.submitAfter = FIRST_SUBMIT_DISPATCHES;
     if (!this.encoder) return;
     this.endPass();
     const encoder = this.encoder;
