@@ -1,13 +1,14 @@
 // A/B of convolution variants on one shape, interleaved (the numbers behind conv.ts's defaults in
-// docs/measurements.md): wall and process CPU time per call, medians over rounds of 10 calls.
+// docs/measurements.md): wall and process CPU time per call, medians over rounds of 10 calls
+// (variant-ab-timing.ts).
 //   npx tsx scripts/conv-variant-ab.ts <x N,C,H,W> <w O,C/g,KH,KW> <variants a,b,...> [groups] [stride] [padding] [rounds] [--transposed]
 //   npx tsx scripts/conv-variant-ab.ts 8,32,56,56 32,1,3,3 direct,depthwise 32 1 1
 // --transposed times convTranspose2d instead (w is then [C, O/g, KH, KW]; autodiff's input gradient).
-// CPU time counts lavapipe's worker threads too, so it is the steadier number on a shared machine.
 import * as T from '../src/index.js';
 import type { View } from '../src/kernels/backend.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { backendFor } from '../src/tensor/backends.js';
+import { timeVariants } from './variant-ab-timing.js';
 
 const args = process.argv.slice(2);
 const transposed = args.includes('--transposed');
@@ -32,31 +33,13 @@ const pd = Number(padding);
 const p = { stride: [s, s], padding: [pd, pd], dilation: [1, 1], groups: Number(groups) } as const;
 gpu.ctx.fusion = false; // record each conv now
 const variants = variantsArg.split(',');
-const CALLS = 10;
-const wall = new Map<string, number[]>(variants.map((v) => [v, []]));
-const cpu = new Map<string, number[]>(variants.map((v) => [v, []]));
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
-for (let round = 0; round <= Number(roundsArg); round++) {
-  for (const variant of variants) {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    const outs = Array.from({ length: CALLS }, () =>
-      transposed
-        ? gpu.convTranspose2d(view(x), view(w), { ...p, outputPadding: [0, 0] }, variant)
-        : gpu.conv2d(view(x), view(w), p, variant),
-    );
-    await gpu.read({ storage: outs[CALLS - 1], dtype: 'float32', shape: [1], strides: [1], offset: 0 });
-    const used = process.cpuUsage(c0);
-    outs.forEach((o) => gpu.release(o));
-    if (round === 0) continue; // compiles and warm-up
-    wall.get(variant)!.push((performance.now() - t0) / CALLS);
-    cpu.get(variant)!.push((used.user + used.system) / 1000 / CALLS);
-  }
-}
-for (const v of variants)
-  console.log(
-    `${v.padEnd(12)} wall ${median(wall.get(v)!).toFixed(2)} ms/call, CPU ${median(cpu.get(v)!).toFixed(2)} ms/call`,
-  );
+const times = await timeVariants(gpu, variants, Number(roundsArg), (variant) =>
+  transposed
+    ? gpu.convTranspose2d(view(x), view(w), { ...p, outputPadding: [0, 0] }, variant)
+    : gpu.conv2d(view(x), view(w), p, variant),
+);
+for (const [v, { wallMs, cpuMs }] of times)
+  console.log(`${v.padEnd(12)} wall ${wallMs.toFixed(2)} ms/call, CPU ${cpuMs.toFixed(2)} ms/call`);
 x.dispose();
 w.dispose();
 await T.shutdown();

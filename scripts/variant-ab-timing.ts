@@ -1,0 +1,41 @@
+// The timing loop of the variant A/B scripts (conv-variant-ab.ts, matmul-variant-ab.ts): every
+// variant runs CALLS calls a round, the variants interleaved round by round so a slow spell of a
+// shared machine falls on all of them; round 0 (compiles, warm-up) is not counted. Wall and process
+// CPU time per call, medians over the rounds; CPU time counts lavapipe's worker threads too, so it
+// is the steadier number on a shared machine.
+import type { Storage } from '../src/kernels/backend.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
+
+const CALLS = 10;
+
+export interface VariantTimes {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+const median = (v: readonly number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
+
+/** Median wall and CPU ms per call of `call(variant)` for each variant, over `rounds` interleaved rounds. */
+export async function timeVariants(
+  gpu: WebGpuBackend,
+  variants: readonly string[],
+  rounds: number,
+  call: (variant: string) => Storage,
+): Promise<Map<string, VariantTimes>> {
+  const wall = new Map<string, number[]>(variants.map((v) => [v, []]));
+  const cpu = new Map<string, number[]>(variants.map((v) => [v, []]));
+  for (let round = 0; round <= rounds; round++) {
+    for (const variant of variants) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      const outs = Array.from({ length: CALLS }, () => call(variant));
+      await gpu.read({ storage: outs[CALLS - 1], dtype: 'float32', shape: [1], strides: [1], offset: 0 });
+      const used = process.cpuUsage(c0);
+      outs.forEach((o) => gpu.release(o));
+      if (round === 0) continue;
+      wall.get(variant)!.push((performance.now() - t0) / CALLS);
+      cpu.get(variant)!.push((used.user + used.system) / 1000 / CALLS);
+    }
+  }
+  return new Map(variants.map((v) => [v, { wallMs: median(wall.get(v)!), cpuMs: median(cpu.get(v)!) }]));
+}
