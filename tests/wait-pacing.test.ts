@@ -1,11 +1,13 @@
 // The paced GPU wait (src/kernels/webgpu/wait-pacing.ts): Dawn's self-re-queuing native tick spins
 // for SPIN_MS and then runs from timers; every other setImmediate callback is untouched.
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { SPIN_MS, tickPacer } from '../src/kernels/webgpu/wait-pacing.js';
 
 let gpu: WebGpuBackend;
+/** Node's setTimeout, kept before any test fakes it. */
+const realSetTimeout = globalThis.setTimeout;
 
 beforeAll(async () => {
   gpu = await createWebGpuBackend(); // acquiring a device installs the pacing
@@ -93,6 +95,28 @@ describe('paced GPU waits, installed', () => {
     const handle = setImmediate(() => expect.fail('a cleared immediate ran'));
     clearImmediate(handle);
     await expect(promisify(setImmediate)('value')).resolves.toBe('value');
+  });
+
+  it('a long GPU wait still resolves while a test fakes setTimeout', async () => {
+    const side = 384;
+    const x = gpu.upload(new Float32Array(side * side).fill(1), 'float32');
+    const square = { storage: x, dtype: 'float32' as const, shape: [side, side], strides: [side, 1], offset: 0 };
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const product = gpu.matmul(square, square); // several milliseconds on lavapipe: past the spin
+      // A stalled wait would also stall vitest's own timeout (fake timers): fail from a real timer instead.
+      const stalled = new Promise<never>((_, reject) =>
+        realSetTimeout(() => reject(new Error('the GPU wait stalled under a faked setTimeout')), 20_000),
+      );
+      const read = gpu.read({ storage: product, dtype: 'float32', shape: [side * side], strides: [1], offset: 0 });
+      const values = await Promise.race([read, stalled]);
+      expect(values[side * side - 1]).toBe(side);
+      gpu.release(product);
+    } finally {
+      vi.runOnlyPendingTimers(); // had a tick gone to the fake timers, this hands it on
+      vi.useRealTimers();
+      gpu.release(x);
+    }
   });
 
   it('GPU reads resolve, after a short wait and after a long one', async () => {

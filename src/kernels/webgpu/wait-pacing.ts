@@ -61,11 +61,13 @@ let installed = false;
 export function paceGpuWaits(): void {
   if (installed || readEnv('WEBGPU_LRPO_SPIN_WAIT') === '1') return;
   installed = true;
+  // Node's own timers, taken now: a test that fakes setTimeout later must not stall the device's waits.
   const realSetImmediate = globalThis.setImmediate;
+  const realSetTimeout = globalThis.setTimeout;
   const pace = tickPacer({
     now: () => performance.now(),
     immediate: (run) => realSetImmediate(run),
-    timer: (run, ms) => setTimeout(run, ms), // a timer handle where an immediate was asked for: Dawn ignores it
+    timer: (run, ms) => realSetTimeout(run, ms), // a timer handle where an immediate was asked for: Dawn ignores it
   });
   const routed = (callback: (...args: unknown[]) => void, ...args: unknown[]) =>
     isDawnTick(callback) ? pace(() => callback(...args)) : realSetImmediate(callback, ...args);
