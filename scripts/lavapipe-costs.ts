@@ -6,6 +6,7 @@
 //   npx tsx scripts/lavapipe-costs.ts [GHz]   (the clock used to turn ns into cycles; default 3)
 import { availableParallelism } from 'node:os';
 import { acquireDevice } from '../src/kernels/webgpu/device.js';
+import { summarize } from '../bench/timing.js';
 
 const ghz = Number(process.argv[2] ?? 3);
 const gpu = await acquireDevice();
@@ -14,7 +15,6 @@ const STORAGE = 0x80;
 const N = 1 << 20;
 const source = device.createBuffer({ size: N * 16, usage: STORAGE });
 const sink = device.createBuffer({ size: 1 << 20, usage: STORAGE });
-const median = (v: number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 
 /** Median ms of `runs` submissions of `record`, after one warm-up (compiles). */
 async function timeSubmits(record: (pass: GPUComputePassEncoder) => void, runs = 7): Promise<number> {
@@ -33,24 +33,29 @@ async function timeSubmits(record: (pass: GPUComputePassEncoder) => void, runs =
     await once();
     ms.push(performance.now() - t0);
   }
-  return median(ms);
+  return summarize(ms).median;
 }
 
-function pipeline(code: string): { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup } {
+/** A pipeline for `code` and a bind group of `buffers` at bindings 0, 1, ... */
+function pipeline(
+  code: string,
+  buffers: readonly GPUBuffer[],
+): { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup } {
   const p = device.createComputePipeline({
     layout: 'auto',
     compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
   });
-  const entries = code.includes('binding(1)')
-    ? [0, 1, 2].map((b) => ({ binding: b, resource: { buffer: b === 2 ? sink : source } }))
-    : [{ binding: 0, resource: { buffer: sink } }];
+  const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
   return { pipeline: p, bindGroup: device.createBindGroup({ layout: p.getBindGroupLayout(0), entries }) };
 }
 
 // 1. A dispatch's fixed cost: 400 one-workgroup dispatches of a one-line kernel in one pass.
 {
-  const { pipeline: p, bindGroup } = pipeline(`@group(0) @binding(0) var<storage, read_write> a: array<f32>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { a[g.x] = a[g.x] + 1.0; }`);
+  const { pipeline: p, bindGroup } = pipeline(
+    `@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) { a[g.x] = a[g.x] + 1.0; }`,
+    [sink],
+  );
   const DISPATCHES = 400;
   const ms = await timeSubmits((pass) => {
     pass.setPipeline(p);
@@ -65,23 +70,33 @@ const ITERS = 512;
 const UNROLL = 8;
 const unrolled = (op: (u: number) => string) => Array.from({ length: UNROLL }, (_, u) => op(u)).join('\n    ');
 const at = (u: number) => `i * ${UNROLL}u + ${u}u`;
-const OPS: Record<string, string> = {
-  'loop iteration alone': '',
-  'storage load, uniform address': unrolled((u) => `acc${u} += x[(${at(u)}) & ${N - 1}u];`),
-  'storage load, per-lane address': unrolled((u) => `acc${u} += x[((${at(u)}) * 8u + lane) & ${N - 1}u];`),
-  'storage load, vec4 per lane': unrolled(
-    (u) => `{ let v = xv[((${at(u)}) * 8u + lane) & ${N / 4 - 1}u]; acc${u} += v.x + v.y + v.z + v.w; }`,
-  ),
-  subgroupShuffle: unrolled((u) => `acc${u} += subgroupShuffle(own, ${u}u);`),
+/** Each operation's loop body and how many of it one iteration does. */
+const OPS: Record<string, { readonly body: string; readonly ops: number }> = {
+  'loop iteration alone': { body: '', ops: 1 },
+  'storage load, uniform address': { body: unrolled((u) => `acc${u} += x[(${at(u)}) & ${N - 1}u];`), ops: UNROLL },
+  'storage load, per-lane address': {
+    body: unrolled((u) => `acc${u} += x[((${at(u)}) * 8u + lane) & ${N - 1}u];`),
+    ops: UNROLL,
+  },
+  'storage load, vec4 per lane': {
+    body: unrolled(
+      (u) => `{ let v = xv[((${at(u)}) * 8u + lane) & ${N / 4 - 1}u]; acc${u} += v.x + v.y + v.z + v.w; }`,
+    ),
+    ops: UNROLL,
+  },
+  subgroupShuffle: { body: unrolled((u) => `acc${u} += subgroupShuffle(own, ${u}u);`), ops: UNROLL },
   // Four dependent FMAs a slot, eight independent chains: throughput, not latency.
-  'fma (per FMA)': unrolled((u) =>
-    [1.0001, 0.9999, 1.0002, 0.9998].map((c) => `acc${u} = fma(acc${u}, ${c}, own);`).join(' '),
-  ),
+  'fma (per FMA)': {
+    body: unrolled((u) => [1.0001, 0.9999, 1.0002, 0.9998].map((c) => `acc${u} = fma(acc${u}, ${c}, own);`).join(' ')),
+    ops: 4 * UNROLL,
+  },
 };
 const GROUPS = 64;
-const loopOnly = { perOp: 0 };
-for (const [name, body] of Object.entries(OPS)) {
-  const { pipeline: p, bindGroup } = pipeline(`enable subgroups;
+/** Cycles of an iteration of the empty loop (measured first), taken off every other row. */
+let loopCycles = 0;
+for (const [name, { body, ops }] of Object.entries(OPS)) {
+  const { pipeline: p, bindGroup } = pipeline(
+    `enable subgroups;
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> xv: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> o: array<f32>;
@@ -95,7 +110,9 @@ for (const [name, body] of Object.entries(OPS)) {
   }
   if (li == 9999u) { acc0 += xv[0].x; }
   o[wg.x * 64u + li] = ${Array.from({ length: UNROLL }, (_, u) => `acc${u}`).join(' + ')};
-}`);
+}`,
+    [source, source, sink],
+  );
   const ms = await timeSubmits((pass) => {
     pass.setPipeline(p);
     pass.setBindGroup(0, bindGroup);
@@ -106,11 +123,8 @@ for (const [name, body] of Object.entries(OPS)) {
   const vectorIterations = ((GROUPS * 64) / 8) * ITERS;
   const cyclesPerIteration = (ms * 1e6 * ghz * availableParallelism()) / vectorIterations;
   if (body === '') {
-    loopOnly.perOp = cyclesPerIteration;
+    loopCycles = cyclesPerIteration;
     console.log(`${name}: ${cyclesPerIteration.toFixed(1)} cycles`);
-  } else {
-    const ops = body.match(/fma\(/g)?.length ?? UNROLL; // operations per loop iteration
-    console.log(`${name}: ${((cyclesPerIteration - loopOnly.perOp) / ops).toFixed(1)} cycles per 8-lane op`);
-  }
+  } else console.log(`${name}: ${((cyclesPerIteration - loopCycles) / ops).toFixed(1)} cycles per 8-lane op`);
 }
 gpu.destroy();

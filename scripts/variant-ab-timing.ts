@@ -5,6 +5,7 @@
 // is the steadier number on a shared machine.
 import type { Storage } from '../src/kernels/backend.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { summarize } from '../bench/timing.js';
 
 const CALLS = 10;
 
@@ -12,8 +13,6 @@ export interface VariantTimes {
   readonly wallMs: number;
   readonly cpuMs: number;
 }
-
-const median = (v: readonly number[]) => [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 
 /** Median wall and CPU ms per call of `call(variant)` for each variant, over `rounds` interleaved rounds. */
 export async function timeVariants(
@@ -37,5 +36,7 @@ export async function timeVariants(
       cpu.get(variant)!.push((used.user + used.system) / 1000 / CALLS);
     }
   }
-  return new Map(variants.map((v) => [v, { wallMs: median(wall.get(v)!), cpuMs: median(cpu.get(v)!) }]));
+  return new Map(
+    variants.map((v) => [v, { wallMs: summarize(wall.get(v)!).median, cpuMs: summarize(cpu.get(v)!).median }]),
+  );
 }
