@@ -26,6 +26,11 @@ export const ENV_VARS = Object.freeze({
     meaning:
       "1 leaves Dawn's busy wait for the GPU as it is (kernels/webgpu/wait-pacing.ts). Unset: a wait spins for 1 ms, then polls every 1 ms.",
   },
+  WEBGPU_LRPO_CHECK_SOURCES: {
+    readBy: 'engine',
+    meaning:
+      'Rebuild every cached kernel source and compare (kernels/webgpu/source-cache.ts): 1 on, 0 off. Unset: on under vitest, else off.',
+  },
   WEBGPU_LRPO_REAL_FACES_DIR: {
     readBy: 'engine, scripts/setup.mjs',
     meaning:

@@ -340,7 +340,7 @@ describe('convolution variants', () => {
 
   it("the untuned default takes the runs for the tiny UNet's layers and the face ResNet's stem on CPU adapters, not from 32 channels", async () => {
     const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = () => dispatchCount(gpu, (k) => k.includes(':runs4x8sg:'));
+    const ran = () => dispatchCount(gpu, (k) => /:runs[48]x8sg:/.test(k));
     const conv = (stride: number, padding: number): Conv2dParams => ({
       stride: [stride, stride],
       padding: [padding, padding],
@@ -574,27 +574,34 @@ describe('convolution variants', () => {
     },
   );
 
-  it('runs4x8sg takes dense convolutions of at least 8 output channels whose row span fits, transposed only at stride 1', () => {
-    const runs = convVariants.find((v) => v.name === 'runs4x8sg')!;
-    const base: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
-    const conv = (x: number[], w: number[], p: Partial<Conv2dParams>) =>
-      runs.supports(conv2dProblem(fakeView(x), fakeView(w), { ...base, ...p }), gpu.ctx.gpu);
-    const transposed = (x: number[], w: number[], p: Partial<Conv2dParams>) =>
-      runs.supports(
-        convTranspose2dProblem(fakeView(x), fakeView(w), { ...base, outputPadding: [0, 0], ...p }),
-        gpu.ctx.gpu,
-      );
-    const sg8 = gpu.ctx.gpu.subgroupSize === 8;
-    expect(conv([2, 3, 40, 40], [8, 3, 7, 7], { stride: [2, 2] })).toBe(sg8);
-    expect(conv([2, 3, 40, 40], [8, 3, 1, 29], {})).toBe(sg8); // a span of 3 + 29 = 32 inputs
-    expect(conv([2, 3, 40, 40], [8, 3, 1, 30], {})).toBe(false); // 33: past the unrolled span
-    expect(conv([2, 3, 40, 40], [8, 3, 1, 15], { dilation: [1, 2] })).toBe(sg8); // 3 + 28 + 1
-    expect(conv([2, 3, 40, 40], [7, 3, 3, 3], {})).toBe(false); // fewer output channels than a block
-    expect(conv([2, 4, 40, 40], [8, 2, 3, 3], { groups: 2 })).toBe(false);
-    expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { padding: [1, 1] })).toBe(sg8);
-    expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { stride: [2, 2] })).toBe(false);
-    expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { dilation: [2, 2] })).toBe(false);
-  });
+  it.each([
+    ['runs4x8sg', 4],
+    ['runs8x8sg', 8],
+  ])(
+    '%s takes dense convolutions of at least 8 output channels whose row span fits, transposed only at stride 1',
+    (name, run) => {
+      const runs = convVariants.find((v) => v.name === name)!;
+      const base: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+      const conv = (x: number[], w: number[], p: Partial<Conv2dParams>) =>
+        runs.supports(conv2dProblem(fakeView(x), fakeView(w), { ...base, ...p }), gpu.ctx.gpu);
+      const transposed = (x: number[], w: number[], p: Partial<Conv2dParams>) =>
+        runs.supports(
+          convTranspose2dProblem(fakeView(x), fakeView(w), { ...base, outputPadding: [0, 0], ...p }),
+          gpu.ctx.gpu,
+        );
+      const sg8 = gpu.ctx.gpu.subgroupSize === 8;
+      expect(conv([2, 3, 40, 40], [8, 3, 7, 7], { stride: [2, 2] })).toBe(sg8);
+      // A lane's span of run - 1 + kw inputs: 32 fits, 33 is past the unrolled span.
+      expect(conv([2, 3, 40, 40], [8, 3, 1, 33 - run], {})).toBe(sg8);
+      expect(conv([2, 3, 40, 40], [8, 3, 1, 34 - run], {})).toBe(false);
+      expect(conv([2, 3, 40, 40], [8, 3, 1, (32 - run) / 2 + 1], { dilation: [1, 2] })).toBe(sg8); // run + 2 (kw - 1)
+      expect(conv([2, 3, 40, 40], [7, 3, 3, 3], {})).toBe(false); // fewer output channels than a block
+      expect(conv([2, 4, 40, 40], [8, 2, 3, 3], { groups: 2 })).toBe(false);
+      expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { padding: [1, 1] })).toBe(sg8);
+      expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { stride: [2, 2] })).toBe(false);
+      expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { dilation: [2, 2] })).toBe(false);
+    },
+  );
 
   it.each(['winograd2x3', 'winograd4x3'])(
     '%s supports only 3x3, stride-1, undilated, ungrouped convolutions',

@@ -30,15 +30,18 @@ async function describeCompileError(
 }
 
 export class PipelineCache {
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** By entry point, then source (no key string joins the two: a source is kilobytes). */
+  private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
+  private compiled = 0;
 
   constructor(
     private readonly device: GPUDevice,
     private readonly errors: PendingErrors,
   ) {}
 
+  /** Pipelines compiled so far. */
   get size(): number {
-    return this.pipelines.size;
+    return this.compiled;
   }
 
   /**
@@ -46,8 +49,8 @@ export class PipelineCache {
    * it is recorded and thrown by the next flush or readback, naming `kernel` and showing the source.
    */
   get(kernel: string, source: string, entryPoint = 'main'): GPUComputePipeline {
-    const key = `${entryPoint}\n${source}`;
-    const cached = this.pipelines.get(key);
+    let bySource = this.pipelines.get(entryPoint);
+    const cached = bySource?.get(source);
     if (cached) return cached;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: source, label: kernel });
@@ -57,7 +60,9 @@ export class PipelineCache {
       compute: { module, entryPoint },
     });
     this.errors.popScope(this.device, (error) => describeCompileError(kernel, source, module, error));
-    this.pipelines.set(key, pipeline);
+    if (!bySource) this.pipelines.set(entryPoint, (bySource = new Map()));
+    bySource.set(source, pipeline);
+    this.compiled++;
     return pipeline;
   }
 }

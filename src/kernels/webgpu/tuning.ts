@@ -16,9 +16,10 @@ const TIMED_RUNS = 3;
 const GIVE_UP_FACTOR = 3;
 /**
  * Bumped when measured choices go stale as a whole: 2 since Winograd keeps a reused weight's
- * transform (the 64-channel face ResNet layers were measured with it re-done every call).
+ * transform (the 64-channel face ResNet layers were measured with it re-done every call); 3 since
+ * the runs of 8 pixels (runs8x8sg), which no earlier choice was measured against.
  */
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 
 /** Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides, else on unless under vitest or CI. */
 export function tuningEnabled(env?: NodeJS.ProcessEnv): boolean {

@@ -57,10 +57,12 @@ export class UniformLayout {
     this.byteSize = Math.max(16, Math.ceil(offset / 16) * 16);
   }
 
+  private declared: string | undefined;
+
   /** `struct Params { ... }` and its binding at @binding(0) as `p`. */
   declaration(): string {
-    const members = this.fields.map((f) => `  ${f.name}: ${fieldWgsl[f.type]},`).join('\n');
-    return `struct Params {\n${members}\n}\n@group(0) @binding(0) var<uniform> p: Params;`;
+    const members = () => this.fields.map((f) => `  ${f.name}: ${fieldWgsl[f.type]},`).join('\n');
+    return (this.declared ??= `struct Params {\n${members()}\n}\n@group(0) @binding(0) var<uniform> p: Params;`);
   }
 
   pack(values: UniformValues): ArrayBuffer {
@@ -187,11 +189,8 @@ ${indent(
 }`;
 }
 
-export const indent = (code: string, by = '  '): string =>
-  code
-    .split('\n')
-    .map((l) => (l.length > 0 ? by + l : l))
-    .join('\n');
+/** `code` with `by` before every non-empty line. */
+export const indent = (code: string, by = '  '): string => code.replace(/^(?=.)/gm, by);
 
 /**
  * Statements folding `value` from every lane of a workgroup of `lanes` (a power of 2) into
@@ -209,3 +208,14 @@ for (var w = ${lanes / 2}u; w > 0u; w = w / 2u) {
 /** Joins kernel parts with blank lines, skipping empty ones. */
 export const kernelSource = (...parts: string[]): string =>
   parts.filter((s) => s.trim().length > 0).join('\n\n') + '\n';
+
+const layoutsByFields = new Map<string, UniformLayout>();
+
+/** The UniformLayout of `fields`, made once per field list (kernels that build theirs per call). */
+export function uniformLayoutOf(fields: Record<string, UniformType>): UniformLayout {
+  let key = '';
+  for (const name in fields) key += `${name}:${fields[name]},`;
+  let layout = layoutsByFields.get(key);
+  if (!layout) layoutsByFields.set(key, (layout = new UniformLayout(fields)));
+  return layout;
+}

@@ -33,8 +33,9 @@ export const depthwiseVariant: ConvGemmVariant = {
     const [dh, dw] = p.dilation;
     // Input columns one row of a run reads: ix0 + i for i in [0, span).
     const span = (RUN - 1) * sw + (p.kw - 1) * dw + 1;
-    // One kernel row per loop iteration (a 31x31 blur would unroll to thousands of statements), its taps unrolled.
-    const row = `for (var ky = 0u; ky < ${p.kh}u; ky++) {
+    const body = () => {
+      // One kernel row per loop iteration (a 31x31 blur would unroll to thousands of statements), its taps unrolled.
+      const row = `for (var ky = 0u; ky < ${p.kh}u; ky++) {
   let iy = iy0 + i32(ky * ${dh}u);
   let row_ok = iy >= 0 && iy < i32(p.h);
   let rb = xb + u32(select(0, iy, row_ok)) * p.xst[2];
@@ -49,7 +50,7 @@ ${range(RUN)
   .flatMap((j) => range(p.kw).map((kx) => `  acc${j} += v${j * sw + kx * dw} * w${kx};`))
   .join('\n')}
 }`;
-    const body = `let lane = group * ${LANES}u + lid.x;
+      return `let lane = group * ${LANES}u + lid.x;
 if (lane >= p.total) { return; }
 let nc = lane / ${lanesPerPlane}u;
 let run = lane - nc * ${lanesPerPlane}u;
@@ -65,6 +66,7 @@ ${lines(RUN, (j) => `var acc${j} = ${t}(p.zero);`)}
 ${row}
 let ob = nc * p.npix + oy * ${p.ow}u + ox0;
 ${lines(RUN, (j) => `if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob + ${j}u`, `acc${j}`)} }`)}`;
+    };
     const kernel = `conv2d:depthwise:${x.dtype}`;
     dispatchConvGemm(
       ctx,

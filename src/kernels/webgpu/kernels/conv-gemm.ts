@@ -21,6 +21,7 @@ import {
 } from '../wgsl.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import { splitCount, sumSplits } from './conv-split-k.js';
+import { cachedSource } from '../source-cache.js';
 
 const LANES = 64;
 
@@ -168,7 +169,7 @@ export function dispatchConvGemm(
   ctx: GpuContext,
   comment: string,
   kernel: string,
-  body: string,
+  body: () => string,
   x: View,
   w: View,
   out: WebGpuStorage,
@@ -177,20 +178,25 @@ export function dispatchConvGemm(
   launch: ConvLaunch = {},
 ): void {
   const t = wgslScalar(x.dtype);
+  // Every kernel of this family is a function of its problem's geometry, dtype and launch, plus
+  // the device's subgroup size and split count, which `comment` and `kernel` name where they apply.
+  const key = JSON.stringify([kernel, comment, p, launch, ctx.gpu.subgroupSize ?? 0]);
   ctx.dispatch({
     kernel,
-    source: kernelSource(
-      launch.subgroups ? 'enable subgroups;' : '',
-      `// ${comment}`,
-      layout.declaration(),
-      [
-        `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
-        `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
-        `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
-      ].join('\n'),
-      identityEpilogue(t),
-      launch.moduleScope ?? '',
-      workgroupPerItemEntry(launch.threads ?? LANES, 'p.count', body, launch.subgroups ?? false),
+    source: cachedSource(key, () =>
+      kernelSource(
+        launch.subgroups ? 'enable subgroups;' : '',
+        `// ${comment}`,
+        layout.declaration(),
+        [
+          `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
+          `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
+          `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
+        ].join('\n'),
+        identityEpilogue(t),
+        launch.moduleScope ?? '',
+        workgroupPerItemEntry(launch.threads ?? LANES, 'p.count', body(), launch.subgroups ?? false),
+      ),
     ),
     uniform: layout.pack(gemmUniforms(x, w, p, grid)),
     storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
@@ -259,14 +265,15 @@ export function convGemmVariant(tm: number, tn: number, subgroupW = false, split
       const rowBase = p.transposed
         ? (i: number) => `p.w_off + g * p.cpg * p.wst[0] + (min(o0 + ${i}u, last_o) % p.opg) * ${rowStride}`
         : (i: number) => `p.w_off + min(o0 + ${i}u, last_o) * ${rowStride}`;
-      const origin = p.transposed
-        ? (j: number) => `let iy0_${j} = i32(oy${j} + p.ph);\nlet ix0_${j} = i32(ox${j} + p.pw);`
-        : (j: number) =>
-            `let iy0_${j} = i32(oy${j} * p.sh) - i32(p.ph);\nlet ix0_${j} = i32(ox${j} * p.sw) - i32(p.pw);`;
-      const acc = (i: number, j: number) => `c${i}_${j}`;
-      const plainColumns = lines(
-        tn,
-        (j) => `let col${j} = nb * ${cols}u + lid.x + ${j * LANES}u;
+      const body = () => {
+        const origin = p.transposed
+          ? (j: number) => `let iy0_${j} = i32(oy${j} + p.ph);\nlet ix0_${j} = i32(ox${j} + p.pw);`
+          : (j: number) =>
+              `let iy0_${j} = i32(oy${j} * p.sh) - i32(p.ph);\nlet ix0_${j} = i32(ox${j} * p.sw) - i32(p.pw);`;
+        const acc = (i: number, j: number) => `c${i}_${j}`;
+        const plainColumns = lines(
+          tn,
+          (j) => `let col${j} = nb * ${cols}u + lid.x + ${j * LANES}u;
 let valid${j} = col${j} < p.npix;
 let cc${j} = min(col${j}, p.npix - 1u);
 let n${j} = cc${j} / p.ohw;
@@ -275,10 +282,10 @@ let oy${j} = pix${j} / p.ow;
 let ox${j} = pix${j} % p.ow;
 let xb${j} = p.x_off + n${j} * p.xst[0] + g * p.cpg * p.xst[1];
 ${origin(j)}`,
-      );
-      // convTranspose2d: a workgroup's pixels share one stride phase (oy % sh, ox % sw), so which
-      // taps can land on an input pixel is uniform and the others are skipped, not masked.
-      const phaseColumns = `let phase = nb / p.phase_blocks;
+        );
+        // convTranspose2d: a workgroup's pixels share one stride phase (oy % sh, ox % sw), so which
+        // taps can land on an input pixel is uniform and the others are skipped, not masked.
+        const phaseColumns = `let phase = nb / p.phase_blocks;
 let py = phase / p.sw;
 let px = phase % p.sw;
 ${lines(
@@ -294,41 +301,41 @@ let pix${j} = oy${j} * p.ow + ox${j};
 let xb${j} = p.x_off + n${j} * p.xst[0] + g * p.cpg * p.xst[1];
 ${origin(j)}`,
 )}`;
-      const skipTapY = p.transposed
-        ? `
+        const skipTapY = p.transposed
+          ? `
   if ((i32(py + p.ph) - i32(ky * p.dh)) % i32(p.sh) != 0) { continue; }`
-        : '';
-      const skipTapX = p.transposed
-        ? `
+          : '';
+        const skipTapX = p.transposed
+          ? `
     if ((i32(px + p.pw) - i32(kx * p.dw)) % i32(p.sw) != 0) { continue; }`
-        : '';
-      /** One input channel `c`: each lane's x values (0 off the image) times each row's weight `wOf(i)`. */
-      const step = (c: string, wOf: (i: number) => string) =>
-        [
-          `let xc = ${c} * p.xst[1];`,
-          ...range(tn).map((j) => `let xv${j} = select(${t}(0), x[xo${j} + xc], ok${j});`),
-          ...range(tm).map((i) => `let w${i} = ${wOf(i)};`),
-          ...range(tm * tn).map((k) => `${acc(Math.floor(k / tn), k % tn)} += w${Math.floor(k / tn)} * xv${k % tn};`),
-        ].join('\n');
-      // Whole subgroup widths of input channels take the cooperative loads, the rest per-lane ones.
-      const weight = (i: number, c: string) => `wt[wr${i} + wk + (${c}) * ${chanStride}]`;
-      const broadcastLoop = sg
-        ? subgroupShuffleLoop({ sg, counter: 'ci', limit: 'p.cpg', count: tm, load: weight, step })
-        : '';
-      // Split-K: workgroup `group` runs kernel rows [ky_lo, ky_hi) of split s and stores its partial
-      // sums in slice s of the scratch output; sumSplits adds the slices.
-      const splitHead = splitK
-        ? `let s = group / p.split_stride;
+          : '';
+        /** One input channel `c`: each lane's x values (0 off the image) times each row's weight `wOf(i)`. */
+        const step = (c: string, wOf: (i: number) => string) =>
+          [
+            `let xc = ${c} * p.xst[1];`,
+            ...range(tn).map((j) => `let xv${j} = select(${t}(0), x[xo${j} + xc], ok${j});`),
+            ...range(tm).map((i) => `let w${i} = ${wOf(i)};`),
+            ...range(tm * tn).map((k) => `${acc(Math.floor(k / tn), k % tn)} += w${Math.floor(k / tn)} * xv${k % tn};`),
+          ].join('\n');
+        // Whole subgroup widths of input channels take the cooperative loads, the rest per-lane ones.
+        const weight = (i: number, c: string) => `wt[wr${i} + wk + (${c}) * ${chanStride}]`;
+        const broadcastLoop = sg
+          ? subgroupShuffleLoop({ sg, counter: 'ci', limit: 'p.cpg', count: tm, load: weight, step })
+          : '';
+        // Split-K: workgroup `group` runs kernel rows [ky_lo, ky_hi) of split s and stores its partial
+        // sums in slice s of the scratch output; sumSplits adds the slices.
+        const splitHead = splitK
+          ? `let s = group / p.split_stride;
 let gl = group % p.split_stride;
 let ky_lo = s * p.ky_per;
 let ky_hi = min(p.kh, ky_lo + p.ky_per);
 let mb = gl % p.blocks_m;
 let nb = gl / p.blocks_m;`
-        : `let mb = group % p.blocks_m;
+          : `let mb = group % p.blocks_m;
 let nb = group / p.blocks_m;`;
-      const store = (index: string, value: string) =>
-        splitK ? `out[s * p.total + ${index}] = ${value};` : storeOut(index, value);
-      const body = `${splitHead}
+        const store = (index: string, value: string) =>
+          splitK ? `out[s * p.total + ${index}] = ${value};` : storeOut(index, value);
+        return `${splitHead}
 let o0 = mb * ${tm}u;
 let g = o0 / p.opg;
 let last_o = p.o - 1u;
@@ -358,6 +365,7 @@ ${lines(
 ${lines(tm, (i) => `  if (o0 + ${i}u < p.o) { ${store(`ob${j} + (o0 + ${i}u) * p.ohw`, acc(i, j))} }`)}
 }`,
 )}`;
+      };
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}${sg ? `:sg${sg}` : ''}`;
       const grid = {
         count,
@@ -401,7 +409,7 @@ export function convChannelLanesVariant(to: number, tp: number): ConvGemmVariant
       const blocksM = Math.ceil(p.o / rows);
       const count = blocksM * Math.ceil(npix / tp);
       const acc = (i: number, j: number) => `c${i}_${j}`;
-      const body = `let mb = group % p.blocks_m;
+      const body = () => `let mb = group % p.blocks_m;
 let pb = group / p.blocks_m;
 let last_o = p.o - 1u;
 ${lines(

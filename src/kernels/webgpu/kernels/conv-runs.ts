@@ -1,7 +1,7 @@
-// Dense convolutions as runs of output pixels: each lane computes RUN neighbouring pixels of one
-// output row for `to` output channels. Per (input channel, kernel row) it loads the runs'
+// Dense convolutions as runs of output pixels: each lane computes `run` (4 or 8) neighbouring
+// pixels of one output row for `to` output channels. Per (input channel, kernel row) it loads the runs'
 // overlapping input span once (a 3x3 row at stride 1: 6 loads for 4 pixels, not 12; the face
-// ResNet's 7x7 stride-2 stem: 13, not 28) and takes each tap's `to` weights, so RUN x `to`
+// ResNet's 7x7 stride-2 stem: 13, not 28) and takes each tap's `to` weights, so run x `to`
 // multiply-adds share every load. The implicit GEMMs instead load each (channel, tap) of each
 // pixel on its own, with its padding test. Lanes run over (image, row, run) and a workgroup owns
 // one block of `to` output channels, `to` the subgroup size: lane s loads output channel s's taps
@@ -21,28 +21,31 @@ import { lines, range } from './matmul-common.js';
 /** Lanes per workgroup (dispatchConvGemm's default). */
 const LANES = 64;
 
-/** Consecutive output pixels of one row per lane (2 and 8 measured slower on the face ResNet stem). */
-const RUN = 4;
-
 /** Widest input span a lane loads per kernel row (each load is unrolled). */
 const MAX_SPAN = 32;
 
-const spanOf = (p: ConvGemmProblem): number => (RUN - 1) * p.stride[1] + (p.kw - 1) * p.dilation[1] + 1;
+const spanOf = (p: ConvGemmProblem, run: number): number => (run - 1) * p.stride[1] + (p.kw - 1) * p.dilation[1] + 1;
 
 /** Whether the problem is a plain dense convolution the runs take: ungrouped, and transposed only at stride 1 undilated. */
-const runsFit = (p: ConvGemmProblem, to: number): boolean =>
+const runsFit = (p: ConvGemmProblem, to: number, run: number): boolean =>
   p.cpg === p.c &&
   p.opg === p.o &&
   p.o >= to &&
-  spanOf(p) <= MAX_SPAN &&
+  spanOf(p, run) <= MAX_SPAN &&
   (!p.transposed || (p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1)));
 
-/** The variant for devices whose subgroups are `to` lanes wide (lavapipe: 8): `to` output channels per workgroup. */
-export function convRunsVariant(to: number): ConvGemmVariant {
+/**
+ * The variant for devices whose subgroups are `to` lanes wide (lavapipe: 8): `to` output channels
+ * per workgroup, runs of `runLength` pixels a lane. 8 ran the tiny UNet's 3x3 layers (8-64
+ * channels, both directions) 1.2-1.45x faster than 4 on lavapipe and the face ResNet's stem even
+ * (docs/measurements.md); 4 wastes fewer lanes on rows narrower than 8. 16 was no faster than 8.
+ */
+export function convRunsVariant(to: number, runLength: number): ConvGemmVariant {
+  const RUN = runLength;
   const name = `runs${RUN}x${to}sg`;
   return {
     name,
-    supports: (p, gpu) => subgroupsFit(gpu, LANES) && gpu.subgroupSize === to && runsFit(p, to),
+    supports: (p, gpu) => subgroupsFit(gpu, LANES) && gpu.subgroupSize === to && runsFit(p, to, RUN),
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
       const runsPerRow = Math.ceil(p.ow / RUN);
@@ -50,16 +53,17 @@ export function convRunsVariant(to: number): ConvGemmVariant {
       const groupsPerBlock = Math.ceil(lanes / LANES);
       const [sh, sw] = p.stride;
       const [dh, dw] = p.dilation;
-      const span = spanOf(p);
+      const span = spanOf(p, RUN);
       // Gather form: conv2d weights are [O, C, kh, kw]; a transposed conv's [C, O, kh, kw] are read flipped.
       const g = gatherForm(p);
       const [padH, padW] = g.padding;
       const [oStride, cStride] = [`p.wst[${g.oAxis}]`, `p.wst[${g.cAxis}]`];
       const tapRow = g.flipped ? `(${p.kh - 1}u - ky)` : 'ky';
       const tapCol = (kx: number) => (g.flipped ? p.kw - 1 - kx : kx);
-      const acc = (j: number, o: number) => `acc${j}_${o}`;
-      // Per (channel, kernel row): the span's inputs once, then each tap's `to` weights.
-      const loop = `for (var ci = 0u; ci < p.cpg; ci++) {
+      const body = () => {
+        const acc = (j: number, o: number) => `acc${j}_${o}`;
+        // Per (channel, kernel row): the span's inputs once, then each tap's `to` weights.
+        const loop = `for (var ci = 0u; ci < p.cpg; ci++) {
   let xc = xb + ci * p.xst[1];
   let wc = wb + ci * ${cStride};
   for (var ky = 0u; ky < ${p.kh}u; ky++) {
@@ -79,7 +83,7 @@ ${range(RUN)
   .join('\n')}
   }
 }`;
-      const body = `let ob = group / ${groupsPerBlock}u;
+        return `let ob = group / ${groupsPerBlock}u;
 // Lanes past the end compute a clamped copy and store nothing: subgroup operations need them all.
 let lane_id = (group - ob * ${groupsPerBlock}u) * ${LANES}u + lid.x;
 let lane = min(lane_id, p.total - 1u);
@@ -110,6 +114,7 @@ ${lines(
   (o) => `let ob${o} = (nb * p.o + o0 + ${o}u) * p.npix + pix;
 ${lines(RUN, (j) => `if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob${o} + ${j}u`, acc(j, o))} }`)}`,
 )}`;
+      };
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}`;
       dispatchConvGemm(
         ctx,

@@ -79,7 +79,7 @@ export function convTiledVariant(tm: number, tn: number, bk: number, pipelined: 
         a: { kFastest: true, inBounds: 'true', value: 'w_at(m0 + c, k0 + kk, g)' },
         b: { kFastest: false, inBounds: 'true', value: 'x_at(k0 + kk, n0 + c, g)' },
       });
-      const body = `let m0 = (group % p.blocks_m) * ${bm}u;
+      const body = () => `let m0 = (group % p.blocks_m) * ${bm}u;
 let n0 = (group / p.blocks_m) * ${bn}u;
 let g = m0 / p.opg;
 ${gemm.product}

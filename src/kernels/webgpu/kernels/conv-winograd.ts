@@ -17,6 +17,7 @@
 // channel roles swapped, padded by 2 - padding: that is autodiff's input gradient of a 3x3 conv.
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
+import { cachedSource } from '../source-cache.js';
 import type { GpuDevice } from '../device.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import type { WebGpuStorage } from '../storage.js';
@@ -164,7 +165,8 @@ interface TransformPass {
   readonly what: string;
   readonly out: WebGpuStorage;
   readonly input: { readonly name: string; readonly data: View | WebGpuStorage };
-  readonly body: string;
+  /** The threads' WGSL, built only when the source is not cached yet (its kernel name and `what` determine it). */
+  readonly body: () => string;
   /** WGSL the body needs beyond the bindings (the output pass's epilogue). */
   readonly prelude?: string;
   /** Threads: the entry point's `p.count`. */
@@ -181,12 +183,14 @@ const transformUniforms = (fields: Record<string, UniformType>): UniformLayout =
 function dispatchTransform(ctx: GpuContext, t: TransformPass): void {
   ctx.dispatch({
     kernel: t.kernel,
-    source: kernelSource(
-      `// ${t.kernel}: ${t.what}`,
-      t.uniforms.declaration(),
-      [storageBinding(1, 'out', 'f32', 'read_write'), storageBinding(2, t.input.name, 'f32', 'read')].join('\n'),
-      t.prelude ?? '',
-      threadPerItemEntry(WORKGROUP_SIZE, 'p.count', t.body),
+    source: cachedSource(JSON.stringify([t.kernel, t.what, t.input.name, t.prelude ?? '']), () =>
+      kernelSource(
+        `// ${t.kernel}: ${t.what}`,
+        t.uniforms.declaration(),
+        [storageBinding(1, 'out', 'f32', 'read_write'), storageBinding(2, t.input.name, 'f32', 'read')].join('\n'),
+        t.prelude ?? '',
+        threadPerItemEntry(WORKGROUP_SIZE, 'p.count', t.body()),
+      ),
     ),
     uniform: t.uniforms.pack({ count: t.count, ...t.values }),
     storage: [ctx.bind(t.out), ctx.bind(t.input.data)],
@@ -252,7 +256,7 @@ function transformInput(
   const count = l.tiles * p.c;
   const a = side(t);
   // d{r}_{s}: the a x a patch (zero outside x); u = B^T d on rows, then v = u B on columns.
-  const body = `${l.tilesAlongRows ? splitIndex('c', 'p.c', 'tile') : splitIndex('tile', 'p.tiles', 'c')}
+  const body = () => `${l.tilesAlongRows ? splitIndex('c', 'p.c', 'tile') : splitIndex('tile', 'p.tiles', 'c')}
 ${TILE_COORDS}
 let base = p.x_off + nb * p.xst[0] + c * p.xst[1];
 let y0 = i32(ty * ${t.m}u) - p.pad_h;
@@ -319,7 +323,7 @@ function transformWeights(
   const [oStride, cStride] = [w.strides[g.oAxis], w.strides[g.cAxis]];
   const tap = (ky: number, kx: number) => (g.flipped ? [2 - ky, 2 - kx] : [ky, kx]);
   // h = G g on the filter's rows, then k = h G^T on its columns.
-  const body = `${l.u.o === 1 ? splitIndex('o', 'p.o', 'c') : splitIndex('c', 'p.c', 'o')}
+  const body = () => `${l.u.o === 1 ? splitIndex('o', 'p.o', 'c') : splitIndex('c', 'p.c', 'o')}
 let base = p.w_off + o * p.o_stride + c * p.c_stride;
 ${lines(3, (r) => lines(3, (s) => `let g${r}_${s} = wt[base + ${tap(r, s)[0]}u * p.ky_stride + ${tap(r, s)[1]}u * p.kx_stride];`))}
 ${lines(a, (i) => lines(3, (s) => `let h${i}_${s} = ${scaled(t.g[i], (r) => `g${r}_${s}`)};`))}
@@ -327,7 +331,7 @@ let at = c * p.u_c + o * p.u_o;
 ${lines(a, (i) => lines(a, (k) => `out[${a * i + k}u * p.count + at] = ${scaled(t.g[k], (s) => `h${i}_${s}`)};`))}`;
   dispatchTransform(ctx, {
     kernel: `conv2d:${t.name}:weights${p.transposed ? ':flipped' : ''}${l.tilesAlongRows ? ':rows' : ':cols'}:float32`,
-    what: 'G g G^T of each 3x3 filter, one thread per (channel, output channel)',
+    what: `G g G^T of each 3x3 filter, one thread per (channel, output channel), ${l.u.o === 1 ? 'output channels' : 'channels'} fastest`,
     out: u,
     input: { name: 'wt', data: w },
     body,
@@ -368,7 +372,7 @@ function transformOutput(
   const count = l.tiles * p.o;
   const a = side(t);
   // r = A^T m on rows, then y = r A on columns; only the pixels inside the output are stored.
-  const body = `${l.tilesAlongRows ? splitIndex('o', 'p.o', 'tile') : splitIndex('tile', 'p.tiles', 'o')}
+  const body = () => `${l.tilesAlongRows ? splitIndex('o', 'p.o', 'tile') : splitIndex('tile', 'p.tiles', 'o')}
 ${TILE_COORDS}
 let at = tile * p.m_tile + o * p.m_o;
 ${lines(a, (i) => lines(a, (j) => `let m${i}_${j} = mt[${a * i + j}u * p.count + at];`))}

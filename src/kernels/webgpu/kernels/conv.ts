@@ -179,7 +179,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // One channel per group (depthwise layers): lanes along the pixels (conv-depthwise.ts).
   depthwiseVariant,
   // Dense layers with few input channels, weights broadcast per subgroup (conv-runs.ts).
-  convRunsVariant(8),
+  convRunsVariant(8, 4),
+  convRunsVariant(8, 8),
   // 1x1 stride-1 layers as the tuned batched matmul (conv-pointwise.ts).
   pointwiseVariant(directConv2d),
   // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
@@ -277,12 +278,12 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // direct blocks and F(2x2) there; with fewer tiles its GEMMs are too narrow (docs/measurements.md).
   const winograd4 = cpu && p.cpg >= 32 && p.o >= 32 && tileCount(p, WINOGRAD_TILES.f4) >= 32 ? ['winograd4x3'] : [];
   // Dense layers with at most 16 input channels under a real, undilated window of at most 7x7 (the
-  // tiny UNet's 3x3 layers in both directions, the face ResNet's 7x7/2 stem): runs of 4 pixels with
-  // subgroup-broadcast weights ran 1.1-2x the GEMM blocks on lavapipe; from 32 channels, or with
-  // few pixels a row, the blocks were ahead (docs/measurements.md).
+  // tiny UNet's 3x3 layers in both directions, the face ResNet's 7x7/2 stem): runs of pixels with
+  // subgroup-broadcast weights ran 1.1-2x the GEMM blocks on lavapipe, runs of 8 1.2-1.45x those of
+  // 4 where rows are 8 wide or more (docs/measurements.md). From 32 channels the tuner decides.
   const runs =
     cpu && p.cpg <= 16 && p.kh * p.kw > 1 && p.kh <= 7 && p.kw <= 7 && p.dilation.every((d) => d === 1)
-      ? ['runs4x8sg']
+      ? [p.ow >= 8 ? 'runs8x8sg' : 'runs4x8sg']
       : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).

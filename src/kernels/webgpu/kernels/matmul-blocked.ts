@@ -13,6 +13,7 @@ import { BackendError } from '../../../tensor/errors.js';
 import { subgroupsFit } from '../device.js';
 import { indent, kernelSource, subgroupShuffleLoop, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, blockGrid, kStep, lines, type MatmulVariant, rowsVec4Aligned } from './matmul-common.js';
+import { cachedSource } from '../source-cache.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
 
 /** Lanes per workgroup; lavapipe runs them as 8 AVX2 lanes at a time. */
@@ -42,51 +43,53 @@ export function blockedVariant(tm: number, tn: number, subgroupA = false): Matmu
       const sg = subgroupA ? ctx.gpu.subgroupSize : undefined;
       const { count, layout, uniform } = blockGrid(a, b, p, tm, cols);
       const rank = p.batchDims.shape.length;
-      const acc = (i: number, j: number) => `c${i}_${j}`;
-      // Per lane: `loads` B values per k (vec4 quads or scalars), column j of B block at `bAt(j)`.
-      const loads = vecB ? tn / 4 : tn;
-      const bAt = vecB
-        ? (j: number, k: string) => `b[bq${j} + ${k} * b_sk4]`
-        : (j: number, k: string) => `b[bc${j} + ${k} * p.b_sk]`;
-      /** One k step: load the lane's B values, multiply by each row's A value. */
-      const step = kStep(loads, tm, bAt, acc);
-      const setup = vecB
-        ? `let nq = p.n / 4u;
+      const kernel = `matmul:${name}:${p.dtype}${vecB ? ':vec4' : ''}${sg ? `:sg${sg}` : ''}`;
+      const source = cachedSource(JSON.stringify([kernel, rank]), () => {
+        const acc = (i: number, j: number) => `c${i}_${j}`;
+        // Per lane: `loads` B values per k (vec4 quads or scalars), column j of B block at `bAt(j)`.
+        const loads = vecB ? tn / 4 : tn;
+        const bAt = vecB
+          ? (j: number, k: string) => `b[bq${j} + ${k} * b_sk4]`
+          : (j: number, k: string) => `b[bc${j} + ${k} * p.b_sk]`;
+        /** One k step: load the lane's B values, multiply by each row's A value. */
+        const step = kStep(loads, tm, bAt, acc);
+        const setup = vecB
+          ? `let nq = p.n / 4u;
 let q0 = nb * ${cols / 4}u + lid.x;
 let b_sk4 = p.b_sk / 4u;
 ${lines(loads, (q) => `let bq${q} = b_base / 4u + min(q0 + ${q * LANES}u, nq - 1u);`)}
 ${lines(tm * loads, (x) => `var ${acc(Math.floor(x / loads), x % loads)} = vec4<${t}>(0);`)}`
-        : `let n0 = nb * ${cols}u + lid.x;
+          : `let n0 = nb * ${cols}u + lid.x;
 let last_n = p.n - 1u;
 ${lines(loads, (j) => `let bc${j} = b_base + min(n0 + ${j * LANES}u, last_n) * p.b_sn;`)}
 ${lines(tm * loads, (x) => `var ${acc(Math.floor(x / loads), x % loads)} = ${t}(0);`)}`;
-      // Whole subgroup-widths of k take the broadcast path; the rest (and every k without it) the per-lane one.
-      const broadcastLoop = sg
-        ? subgroupShuffleLoop({
-            sg,
-            counter: 'kk',
-            limit: 'p.k',
-            count: tm,
-            load: (i, k) => `a[ar${i} + (${k}) * p.a_sk]`,
-            step,
-          })
-        : '';
-      const stores = vecB
-        ? lines(
-            tm,
-            (i) => `if (m0 + ${i}u < p.m) {
+        // Whole subgroup-widths of k take the broadcast path; the rest (and every k without it) the per-lane one.
+        const broadcastLoop = sg
+          ? subgroupShuffleLoop({
+              sg,
+              counter: 'kk',
+              limit: 'p.k',
+              count: tm,
+              load: (i, k) => `a[ar${i} + (${k}) * p.a_sk]`,
+              step,
+            })
+          : '';
+        const stores = vecB
+          ? lines(
+              tm,
+              (i) => `if (m0 + ${i}u < p.m) {
   let row = (out_base + (m0 + ${i}u) * p.n) / 4u;
 ${lines(loads, (q) => `  if (q0 + ${q * LANES}u < nq) { ${storeOut4(`row + q0 + ${q * LANES}u`, acc(i, q))} }`)}
 }`,
-          )
-        : lines(
-            tm,
-            (i) => `if (m0 + ${i}u < p.m) {
+            )
+          : lines(
+              tm,
+              (i) => `if (m0 + ${i}u < p.m) {
   let row = out_base + (m0 + ${i}u) * p.n;
 ${lines(loads, (j) => `  if (n0 + ${j * LANES}u < p.n) { ${storeOut(`row + n0 + ${j * LANES}u`, acc(i, j))} }`)}
 }`,
-          );
-      const body = `let mb = group % p.blocks_m;
+            );
+        const body = `let mb = group % p.blocks_m;
 let rest = group / p.blocks_m;
 let nb = rest % p.blocks_n;
 let bi = rest / p.blocks_n;
@@ -102,17 +105,18 @@ for (; kk < p.k; kk++) {
 ${indent(step('kk', (i) => `a[ar${i} + kk * p.a_sk]`))}
 }
 ${stores}`;
-      const kernel = `matmul:${name}:${p.dtype}${vecB ? ':vec4' : ''}${sg ? `:sg${sg}` : ''}`;
-      ctx.dispatch({
-        kernel,
-        source: kernelSource(
+        return kernelSource(
           sg ? 'enable subgroups;' : '',
           `// ${kernel}: batch rank ${rank}`,
           layout.declaration(),
           bindings(t, { out: vecB, b: vecB }),
           identityEpilogue(t),
           workgroupPerItemEntry(LANES, 'p.count', body, sg !== undefined),
-        ),
+        );
+      });
+      ctx.dispatch({
+        kernel,
+        source,
         uniform,
         storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
         workgroups: count,

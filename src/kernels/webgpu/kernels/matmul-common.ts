@@ -7,7 +7,7 @@ import type { GpuContext } from '../context.js';
 import type { GpuDevice } from '../device.js';
 import type { Coalesced } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
-import { coordsFromIndex, stridedOffset, UniformLayout } from '../wgsl.js';
+import { coordsFromIndex, stridedOffset, uniformLayoutOf } from '../wgsl.js';
 
 /** One matmul call, after batch dims were merged where contiguous. */
 export interface MatmulProblem {
@@ -41,7 +41,7 @@ export const matrixStrides = (v: View): [number, number] => {
 export function sharedUniforms(a: View, b: View, p: MatmulProblem, extra: Record<string, number>) {
   const [aSm, aSk] = matrixStrides(a);
   const [bSk, bSn] = matrixStrides(b);
-  const layout = new UniformLayout({
+  const layout = uniformLayoutOf({
     m: 'u32',
     n: 'u32',
     k: 'u32',

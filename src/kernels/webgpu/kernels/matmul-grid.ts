@@ -7,6 +7,7 @@
 // as vec4 where B's rows allow it. Needs subgroups of exactly 8 lanes, laid out along the
 // workgroup (lane c of subgroup r is invocation 8 r + c), which is what lavapipe does on AVX2.
 import { BackendError } from '../../../tensor/errors.js';
+import { cachedSource } from '../source-cache.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
 import { indent, kernelSource, subgroupShuffleLoop, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import {
@@ -40,29 +41,34 @@ export function gridVariant(tm: number, tn: number): MatmulVariant {
       const vecB = p.k > 0 && rowsVec4Aligned(b, p.n, p.batchDims.strides[1]);
       const { count, layout, uniform } = blockGrid(a, b, p, rowsPer, colsPer);
       const rank = p.batchDims.shape.length;
-      const acc = (i: number, q: number) => `c${i}_${q}`;
-      // Column quad q of the lane: 4 columns from n0 + 4 q, as one vec4 load or 4 clamped scalar loads.
-      const bLoad = vecB
-        ? (q: number, k: string) => `b[bq${q} + (${k}) * b_sk4]`
-        : (q: number, k: string) =>
-            `vec4<${t}>(${range(4)
-              .map((e) => `b[b_base + (${k}) * p.b_sk + bc${q}_${e}]`)
-              .join(', ')})`;
-      const bSetup = vecB
-        ? `let b_sk4 = p.b_sk / 4u;
+      const kernel = `matmul:${name}:${p.dtype}${vecB ? ':vec4' : ''}`;
+      const source = cachedSource(JSON.stringify([kernel, rank]), () => {
+        const acc = (i: number, q: number) => `c${i}_${q}`;
+        // Column quad q of the lane: 4 columns from n0 + 4 q, as one vec4 load or 4 clamped scalar loads.
+        const bLoad = vecB
+          ? (q: number, k: string) => `b[bq${q} + (${k}) * b_sk4]`
+          : (q: number, k: string) =>
+              `vec4<${t}>(${range(4)
+                .map((e) => `b[b_base + (${k}) * p.b_sk + bc${q}_${e}]`)
+                .join(', ')})`;
+        const bSetup = vecB
+          ? `let b_sk4 = p.b_sk / 4u;
 let nq = p.n / 4u;
 ${lines(quads, (q) => `let bq${q} = b_base / 4u + min(n0 / 4u + ${q}u, nq - 1u);`)}`
-        : lines(quads, (q) => lines(4, (e) => `let bc${q}_${e} = min(n0 + ${4 * q + e}u, p.n - 1u) * p.b_sn;`));
-      /** One k step: the lane's B quads, times each of its rows' A value. */
-      const step = kStep(quads, tm, bLoad, acc);
-      // Quads are all-in or all-out when vec4 (N % 4 == 0); scalar stores check each column.
-      const store = (i: number, q: number) => {
-        const col = `n0 + ${4 * q}u`;
-        return vecB
-          ? `if (${col} < p.n) { ${storeOut4(`(row + ${col}) / 4u`, acc(i, q))} }`
-          : lines(4, (e) => `if (${col} + ${e}u < p.n) { ${storeOut(`row + ${col} + ${e}u`, `${acc(i, q)}[${e}]`)} }`);
-      };
-      const body = `let mb = group % p.blocks_m;
+          : lines(quads, (q) => lines(4, (e) => `let bc${q}_${e} = min(n0 + ${4 * q + e}u, p.n - 1u) * p.b_sn;`));
+        /** One k step: the lane's B quads, times each of its rows' A value. */
+        const step = kStep(quads, tm, bLoad, acc);
+        // Quads are all-in or all-out when vec4 (N % 4 == 0); scalar stores check each column.
+        const store = (i: number, q: number) => {
+          const col = `n0 + ${4 * q}u`;
+          return vecB
+            ? `if (${col} < p.n) { ${storeOut4(`(row + ${col}) / 4u`, acc(i, q))} }`
+            : lines(
+                4,
+                (e) => `if (${col} + ${e}u < p.n) { ${storeOut(`row + ${col} + ${e}u`, `${acc(i, q)}[${e}]`)} }`,
+              );
+        };
+        const body = `let mb = group % p.blocks_m;
 let rest = group / p.blocks_m;
 let nb = rest % p.blocks_n;
 let bi = rest / p.blocks_n;
@@ -87,17 +93,18 @@ ${lines(
 ${indent(lines(quads, (q) => store(i, q)))}
 }`,
 )}`;
-      const kernel = `matmul:${name}:${p.dtype}${vecB ? ':vec4' : ''}`;
-      ctx.dispatch({
-        kernel,
-        source: kernelSource(
+        return kernelSource(
           'enable subgroups;',
           `// ${kernel}: batch rank ${rank}`,
           layout.declaration(),
           bindings(t, { out: vecB, b: vecB }),
           identityEpilogue(t),
           workgroupPerItemEntry(LANES, 'p.count', body, true),
-        ),
+        );
+      });
+      ctx.dispatch({
+        kernel,
+        source,
         uniform,
         storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
         workgroups: count,

@@ -3,6 +3,7 @@
 // (docs/architecture.md, "Kernel variants and tuning"); measured per adapter by the tuner.
 import { kernelSource, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
 import { batchBases, bindings, matrixStrides, type MatmulVariant, sharedUniforms } from './matmul-common.js';
+import { cachedSource } from '../source-cache.js';
 import { identityEpilogue } from '../epilogue.js';
 import { TILE_SIDE, TILE_THREADS, tiledGemm } from './tiled-gemm.js';
 
@@ -31,25 +32,27 @@ export function tiledVariant(tm: number, tn: number, bk: number, pipelined = fal
       const count = p.batch * tilesM * tilesN;
       const { layout, uniform } = sharedUniforms(a, b, p, { tiles_m: tilesM, tiles_n: tilesN, count });
       const rank = p.batchDims.shape.length;
-      const gemm = tiledGemm({
-        tm,
-        tn,
-        bk,
-        pipelined,
-        t,
-        k: 'p.k',
-        a: {
-          kFastest: aSk === 1,
-          inBounds: 'm0 + c < p.m && k0 + kk < p.k',
-          value: 'a[a_base + (m0 + c) * p.a_sm + (k0 + kk) * p.a_sk]',
-        },
-        b: {
-          kFastest: bSn !== 1,
-          inBounds: 'n0 + c < p.n && k0 + kk < p.k',
-          value: 'b[b_base + (k0 + kk) * p.b_sk + (n0 + c) * p.b_sn]',
-        },
-      });
-      const body = `let tn_ = group % p.tiles_n;
+      const kernel = `matmul:${name}:${p.dtype}:${aSk === 1 ? 'a_k1' : 'a_m1'}:${bSn === 1 ? 'b_n1' : 'b_k1'}`;
+      const source = cachedSource(JSON.stringify([kernel, rank]), () => {
+        const gemm = tiledGemm({
+          tm,
+          tn,
+          bk,
+          pipelined,
+          t,
+          k: 'p.k',
+          a: {
+            kFastest: aSk === 1,
+            inBounds: 'm0 + c < p.m && k0 + kk < p.k',
+            value: 'a[a_base + (m0 + c) * p.a_sm + (k0 + kk) * p.a_sk]',
+          },
+          b: {
+            kFastest: bSn !== 1,
+            inBounds: 'n0 + c < p.n && k0 + kk < p.k',
+            value: 'b[b_base + (k0 + kk) * p.b_sk + (n0 + c) * p.b_sn]',
+          },
+        });
+        const body = `let tn_ = group % p.tiles_n;
 let rest = group / p.tiles_n;
 let tm_ = rest % p.tiles_m;
 let bi = rest / p.tiles_m;
@@ -59,17 +62,18 @@ ${batchBases(rank)}
 ${gemm.product}
 let out_base = bi * p.m * p.n;
 ${gemm.store({ rowValid: (row) => `${row} < p.m`, colValid: (col) => `${col} < p.n`, colBase: (col) => col, index: (row, col) => `out_base + ${row} * p.n + ${col}` })}`;
-      const kernel = `matmul:${name}:${p.dtype}:${aSk === 1 ? 'a_k1' : 'a_m1'}:${bSn === 1 ? 'b_n1' : 'b_k1'}`;
-      ctx.dispatch({
-        kernel,
-        source: kernelSource(
+        return kernelSource(
           `// ${kernel}: batch rank ${rank}`,
           layout.declaration(),
           bindings(t),
           identityEpilogue(t),
           gemm.workgroupMemory,
           workgroupPerItemEntry(TILE_THREADS, 'p.count', body),
-        ),
+        );
+      });
+      ctx.dispatch({
+        kernel,
+        source,
         uniform,
         storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
         workgroups: count,

@@ -23,6 +23,7 @@ import {
 import { tiledVariant } from './matmul-tiled.js';
 import { pickVariant } from './pick-variant.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
+import { cachedSource } from '../source-cache.js';
 
 export type { MatmulProblem, MatmulVariant } from './matmul-common.js';
 
@@ -32,19 +33,22 @@ const WORKGROUP_SIZE = 64;
 function dispatchThreadPerItem(
   ctx: GpuContext,
   kernel: string,
-  k: { t: WgslScalar; rank: number; layout: UniformLayout; uniform: ArrayBuffer; body: string; count: number },
+  k: { t: WgslScalar; rank: number; layout: UniformLayout; uniform: ArrayBuffer; body: () => string; count: number },
   out: WebGpuStorage,
   a: View,
   b: View,
 ): void {
   ctx.dispatch({
     kernel,
-    source: kernelSource(
-      `// ${kernel}: batch rank ${k.rank}`,
-      k.layout.declaration(),
-      bindings(k.t),
-      identityEpilogue(k.t),
-      threadPerItemEntry(WORKGROUP_SIZE, 'p.count', k.body),
+    // The kernel name (variant and dtype) and the batch rank determine the body.
+    source: cachedSource(JSON.stringify([kernel, k.rank]), () =>
+      kernelSource(
+        `// ${kernel}: batch rank ${k.rank}`,
+        k.layout.declaration(),
+        bindings(k.t),
+        identityEpilogue(k.t),
+        threadPerItemEntry(WORKGROUP_SIZE, 'p.count', k.body()),
+      ),
     ),
     uniform: k.uniform,
     storage: [ctx.bind(out), ctx.bind(a), ctx.bind(b)],
@@ -67,7 +71,7 @@ const tile4x4: MatmulVariant = {
     const count = p.batch * tilesM * tilesN;
     const { layout, uniform } = sharedUniforms(a, b, p, { tiles_m: tilesM, tiles_n: tilesN, count });
     const rank = p.batchDims.shape.length;
-    const body = `let per_batch = p.tiles_m * p.tiles_n;
+    const body = () => `let per_batch = p.tiles_m * p.tiles_n;
 let bi = idx / per_batch;
 let tile = idx % per_batch;
 let m0 = (tile / p.tiles_n) * 4u;
@@ -114,7 +118,7 @@ const naive: MatmulVariant = {
     const count = p.batch * p.m * p.n;
     const { layout, uniform } = sharedUniforms(a, b, p, { count });
     const rank = p.batchDims.shape.length;
-    const body = `let bi = idx / (p.m * p.n);
+    const body = () => `let bi = idx / (p.m * p.n);
 let mn = idx % (p.m * p.n);
 let row = mn / p.n;
 let col = mn % p.n;

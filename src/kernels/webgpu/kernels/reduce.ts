@@ -10,13 +10,15 @@ import type { ReduceOp, WgslScalar } from '../../elementwise-ops.js';
 import type { GpuContext } from '../context.js';
 import { checkRank, coalesce, type Coalesced } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
+import { cachedSource } from '../source-cache.js';
 import {
   coordsFromIndex,
   kernelSource,
   storageBinding,
   stridedOffset,
   threadPerItemEntry,
-  UniformLayout,
+  type UniformLayout,
+  uniformLayoutOf,
   workgroupPerItemEntry,
   workgroupTree,
   wgslScalar,
@@ -97,7 +99,7 @@ interface RowLayout {
 const rowUniforms = (kernel: string, l: RowLayout, xOffset: number, extra: Record<string, number> = {}) => {
   checkRank(kernel, l.kept.shape.length);
   checkRank(kernel, l.red.shape.length);
-  const layout = new UniformLayout({
+  const layout = uniformLayoutOf({
     n_out: 'u32',
     n_red: 'u32',
     x_off: 'u32',
@@ -119,6 +121,9 @@ const rowUniforms = (kernel: string, l: RowLayout, xOffset: number, extra: Recor
   });
   return { layout, uniform };
 };
+
+/** A row kernel's source key: its name (op, dtype, plan) and ranks determine its source. */
+const rowsKey = (kernel: string, l: RowLayout): string => `${kernel}|${l.kept.shape.length}|${l.red.shape.length}`;
 
 /** Statements giving `base`, the offset of the first element of output row `rowExpr`. */
 const rowBase = (rowExpr: string, keptRank: number): string =>
@@ -318,7 +323,7 @@ function reduceRows(
     const { layout, uniform } = rowUniforms(kernel, l, xOffset, { parts, chunk4, count });
     ctx.dispatch({
       kernel,
-      source: vec4ChunkSource(kernel, op, t, l, layout),
+      source: cachedSource(rowsKey(kernel, l), () => vec4ChunkSource(kernel, op, t, l, layout)),
       uniform,
       storage: [ctx.bind(partial), ctx.bind(x)],
       workgroups: Math.ceil(count / REDUCE_WORKGROUP_SIZE),
@@ -341,7 +346,7 @@ function reduceRows(
     const { layout, uniform } = rowUniforms(kernel, l, xOffset);
     ctx.dispatch({
       kernel,
-      source: threadPerRowSource(kernel, op, t, l, layout),
+      source: cachedSource(rowsKey(kernel, l), () => threadPerRowSource(kernel, op, t, l, layout)),
       uniform,
       storage: [ctx.bind(out), ctx.bind(x)],
       workgroups: Math.ceil(l.nOut / REDUCE_WORKGROUP_SIZE),
@@ -361,7 +366,7 @@ function reduceRows(
   const { layout, uniform } = rowUniforms(kernel, l, xOffset, { splits, chunk, n_groups: nGroups });
   ctx.dispatch({
     kernel,
-    source: workgroupPerChunkSource(kernel, op, t, l, layout),
+    source: cachedSource(rowsKey(kernel, l), () => workgroupPerChunkSource(kernel, op, t, l, layout)),
     uniform,
     storage: [ctx.bind(partial), ctx.bind(x)],
     workgroups: nGroups,

@@ -8,6 +8,7 @@ import type { WgslScalar } from '../../elementwise-ops.js';
 import type { GpuContext } from '../context.js';
 import { checkRank, coalesce, isContiguous } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
+import { cachedSource } from '../source-cache.js';
 import {
   coordsFromIndex,
   dim,
@@ -16,7 +17,8 @@ import {
   storageBinding,
   stridedOffset,
   threadPerItemEntry,
-  UniformLayout,
+  type UniformLayout,
+  uniformLayoutOf,
   type UniformType,
   type UniformValues,
   wgslScalar,
@@ -135,13 +137,14 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
   checkRank(spec.kernel, rank);
   const contiguous = merged.strides.map((s) => isContiguous(merged.shape, s));
   const scalars: WgslScalar[] = [wgslScalar(target.storage.dtype), ...spec.inputs.map((v) => wgslScalar(v.dtype))];
-  const marker = '@offset@';
-  const usesOffsets = spec
-    .expr(
-      spec.inputs.map(() => 'x'),
-      spec.inputs.map(() => marker),
-    )
-    .includes(marker);
+  // The expression over placeholder loads and offsets: whether it indexes inputs itself, and (as
+  // generators are templates) what it contributes to the source key.
+  const offsetMark = '\u0002';
+  const exprShape = spec.expr(
+    spec.inputs.map((_, i) => `\u0001${i}\u0001`),
+    spec.inputs.map((_, i) => `${offsetMark}${i}${offsetMark}`),
+  );
+  const usesOffsets = exprShape.includes(offsetMark);
   const plan = lanePlan(
     merged.shape,
     merged.strides,
@@ -173,8 +176,40 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
     fields[name] = u.type;
     values[name] = u.value;
   }
-  const layout = new UniformLayout(fields);
+  const layout = uniformLayoutOf(fields);
 
+  const key = JSON.stringify([
+    spec.kernel,
+    exprShape,
+    spec.prelude ?? '',
+    rank,
+    contiguous,
+    plan ?? null,
+    scalars,
+    layout.declaration(),
+  ]);
+  const source = cachedSource(key, () => mapSource(spec, layout, plan, rank, contiguous, scalars));
+  ctx.dispatch({
+    kernel: plan ? `${spec.kernel}:${plan.mode === 'rows' ? `x${perThread}` : 'x4flat'}` : spec.kernel,
+    source,
+    uniform: layout.pack(values),
+    storage: [ctx.bind(target.storage), ...spec.inputs.map((v) => ctx.bind(v))],
+    workgroups: Math.ceil(n / perThread / MAP_WORKGROUP_SIZE),
+  });
+}
+
+/** The map's WGSL: everything it reads is in stridedMapInto's source key. */
+function mapSource(
+  spec: StridedMapSpec,
+  layout: UniformLayout,
+  plan: LanePlan | undefined,
+  rank: number,
+  contiguous: readonly boolean[],
+  scalars: readonly WgslScalar[],
+): string {
+  const lanes = plan?.reads;
+  const perThread = plan?.elements ?? 1;
+  const operands = [0, ...spec.inputs.map((_, i) => i + 1)];
   // The element this thread maps first: idx itself, or 4 (16) * idx in the vectorized map.
   const first = lanes ? 'e' : 'idx';
   const offsets = operands.map((_, j) =>
@@ -199,7 +234,7 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
     lanes?.[j] === 'vec'
       ? `@group(0) @binding(${j + 1}) var<storage, ${access}> ${name}: array<vec4<${scalars[j]}>>;`
       : storageBinding(j + 1, name, scalars[j], access);
-  const source = kernelSource(
+  return kernelSource(
     `// ${spec.kernel}: strided map, rank ${rank}, contiguous operands ` +
       `[${contiguous.join(', ')}]${lanes ? `, ${perThread} elements per thread [${lanes.join(', ')}]` : ''}`,
     spec.prelude ?? '',
@@ -207,13 +242,6 @@ export function stridedMapInto(ctx: GpuContext, spec: StridedMapSpec, target: Ma
     [binding(0, 'out0', 'read_write'), ...spec.inputs.map((_, i) => binding(i + 1, `in${i + 1}`, 'read'))].join('\n'),
     threadPerItemEntry(MAP_WORKGROUP_SIZE, 'p.n', body),
   );
-  ctx.dispatch({
-    kernel: plan ? `${spec.kernel}:${plan.mode === 'rows' ? `x${perThread}` : 'x4flat'}` : spec.kernel,
-    source,
-    uniform: layout.pack(values),
-    storage: [ctx.bind(target.storage), ...spec.inputs.map((v) => ctx.bind(v))],
-    workgroups: Math.ceil(n / perThread / MAP_WORKGROUP_SIZE),
-  });
 }
 
 /** The vectorized map's body: the rows plan's or the flat plan's. */
