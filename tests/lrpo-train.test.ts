@@ -4,6 +4,7 @@
 // baseline moves the params along the reward.
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import * as L from '../src/lrpo.js';
 import { ABLATIONS, lrpoConfig, trainedSteps } from '../src/lrpo/config.js';
 import { updateSteps } from '../src/lrpo/update.js';
 import { rewardBackpropStep } from '../src/lrpo/reward-backprop.js';
@@ -20,6 +21,9 @@ useBackends();
 const policy = microPolicy;
 const reward = cheapReward;
 const small = (overrides = {}) => lrpoConfig(TINY_LRPO, overrides);
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Updates of the learning test (see 'raises a reward the policy can raise'). */
+const BRIGHTER_STEPS = 20;
 
 let pairsCache: PairSet | undefined;
 const pairs = async () => (pairsCache ??= await syntheticPairs({ split: 'train', count: 8, size: 8 }));
@@ -73,6 +77,33 @@ describe('LRPO training fold', () => {
     // Same rollout (same seed and params), different objective: the updates differ.
     expect(full.metrics[0].rewardMean).toBe(grpo.metrics[0].rewardMean);
     expect(full.params).not.toEqual(grpo.params);
+  });
+
+  it('raises a reward the policy can raise, where the shuffled-rewards control does not: the gain comes from the rewards', async () => {
+    // How much brighter a restored face is than its input: one direction in the params (the
+    // output's bias) a policy gradient should find within a few updates.
+    const brighter = L.compositeReward({
+      brighter: {
+        weight: 1,
+        fn: (x, _gt, lq) => T.sub(T.mean(x, { axis: [1, 2, 3] }), T.mean(lq, { axis: [1, 2, 3] })),
+      },
+    });
+    const rewards = async (shuffleRewards: boolean): Promise<number[]> => {
+      const config = small({ shuffleRewards, optimizer: { lr: 1e-2 } });
+      const seen: number[] = [];
+      const state = initLrpoState(config, initPolicyParams(policy, T.key(1)), 42);
+      const final = await trainLrpo({ policy, config, reward: brighter, pairs: await pairs() }, BRIGHTER_STEPS, state, {
+        onStep: (m) => void seen.push(m.rewardMean),
+      });
+      disposeState(final);
+      return seen;
+    };
+    const rise = (r: readonly number[]) => mean(r.slice(-4)) - mean(r.slice(0, 4));
+    const learned = await rewards(false);
+    const control = await rewards(true);
+    // Measured: +0.14 over 20 updates, rising at nearly every one; the control drifted -0.04.
+    expect(rise(learned)).toBeGreaterThan(0.1);
+    expect(rise(learned)).toBeGreaterThan(2 * Math.abs(rise(control)));
   });
 
   it('the shuffled-rewards control deals the same rollout rewards to other samples', async () => {
