@@ -14,12 +14,13 @@ import { identityEpilogue, type Epilogue } from './epilogue.js';
 import { readEnv } from '../../env.js';
 
 /**
- * Pooled bytes kept for reuse before the largest free buffers are destroyed: 256 MiB on CPU
- * adapters (host memory), 2 GiB on GPUs, where a fresh buffer costs a create and Dawn's lazy
- * zero-fill, and a pool smaller than the outputs in flight churns (docs/measurements.md).
+ * Pooled bytes kept for reuse before the largest free buffers are destroyed: 1 GiB on CPU
+ * adapters (host memory), 2 GiB on GPUs. A fresh buffer costs a create and Dawn's lazy zero-fill,
+ * and a pool smaller than a step's working set churns: at 256 MiB an LRPO step of the tiny UNet
+ * made ~600 buffers a step (docs/measurements.md).
  */
 const defaultPoolCapBytes = (adapterDescription: string): number =>
-  (isCpuAdapter(adapterDescription) ? 256 : 2048) * 1024 * 1024;
+  (isCpuAdapter(adapterDescription) ? 1024 : 2048) * 1024 * 1024;
 
 export class GpuContext {
   readonly device: GPUDevice;

@@ -36,7 +36,7 @@ export { convVariants } from './kernels/conv.js';
 
 export interface WebGpuBackendOptions {
   readonly powerPreference?: GPUPowerPreference;
-  /** Bytes of released buffers kept for reuse (default 256 MiB). */
+  /** Bytes of released buffers kept for reuse (default 1 GiB on CPU adapters, 2 GiB on GPUs). */
   readonly poolCapBytes?: number;
 }
 
