@@ -44,6 +44,14 @@ describe('row standardisation', () => {
     const x = { values: Array.from({ length: 24 }, (_, i) => Math.cos(i * 1.7) * 3), shape: [4, 6] };
     expectClose(await runOnBoth([x], (t) => T.standardize(T.slice(t, [1, 0], [4, 6]))), { rtol: 1e-5, atol: 1e-6 });
     expectClose(await runOnBoth([x], (t) => T.standardize(T.transpose(t, [1, 0]))), { rtol: 1e-5, atol: 1e-6 });
+    // Rows of a multiple of 4 take the vec4 kernel when they start 4-aligned, the scalar one when not.
+    const flat = { values: Array.from({ length: 40 }, (_, i) => Math.sin(i * 2.3) * 2), shape: [40] };
+    for (const start of [8, 2]) {
+      expectClose(await runOnBoth([flat], (t) => T.standardize(T.reshape(T.slice(t, [start], [start + 32]), [4, 8]))), {
+        rtol: 1e-5,
+        atol: 1e-6,
+      });
+    }
     expectClose(await runOnBoth([{ values: [], shape: [0, 5] }], (t) => T.standardize(t)), { rtol: 0, atol: 0 });
   });
 
