@@ -164,7 +164,10 @@ export interface ConvLaunch {
   readonly moduleScope?: string;
 }
 
-/** Dispatches a convolution GEMM kernel whose `body` runs once per workgroup (grid.count of them) over out, x and wt. */
+/**
+ * Dispatches a convolution GEMM kernel whose body runs once per workgroup (grid.count of them) over
+ * out, x and wt; `body` builds that WGSL, and is called only when the source is not cached yet.
+ */
 export function dispatchConvGemm(
   ctx: GpuContext,
   comment: string,
