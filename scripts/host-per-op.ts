@@ -4,6 +4,7 @@
 // relative number between two revisions (interleave them), not as the host's own cost.
 //   npx tsx scripts/host-per-op.ts [ops per burst=400] [bursts=5]
 import * as T from '../src/index.js';
+import { summarize } from '../bench/timing.js';
 
 const [perBurst, bursts] = [Number(process.argv[2] ?? 400), Number(process.argv[3] ?? 5)];
 await T.setBackend('webgpu');
@@ -39,9 +40,8 @@ for (const [name, op] of Object.entries(ops)) {
   await burst(op); // compiles, tuning
   const times: number[] = [];
   for (let r = 0; r < bursts; r++) times.push(await burst(op));
-  times.sort((p, q) => p - q);
   console.log(
-    `${name}: ${(times[Math.floor(bursts / 2)] * 1000).toFixed(0)} us of host time per op (median of ${bursts} bursts of ${perBurst})`,
+    `${name}: ${(summarize(times).median * 1000).toFixed(0)} us of host time per op (median of ${bursts} bursts of ${perBurst})`,
   );
 }
 await T.shutdown();

@@ -160,8 +160,11 @@ interface ConvGrid {
 export interface ConvLaunch {
   readonly subgroups?: boolean;
   readonly threads?: number;
-  /** Workgroup memory and helper functions (conv-tiled.ts). */
-  readonly moduleScope?: string;
+  /**
+   * Workgroup memory and helper functions (conv-tiled.ts), built like the body only when the
+   * source is not cached: the kernel name must determine it.
+   */
+  readonly moduleScope?: () => string;
 }
 
 /**
@@ -182,7 +185,8 @@ export function dispatchConvGemm(
 ): void {
   const t = wgslScalar(x.dtype);
   // Every kernel of this family is a function of its problem's geometry, dtype and launch, plus
-  // the device's subgroup size and split count, which `comment` and `kernel` name where they apply.
+  // the device's subgroup size and split count, which `comment` and `kernel` name where they apply
+  // (the key's JSON leaves out the lazy moduleScope: the kernel name determines it).
   const key = JSON.stringify([kernel, comment, p, launch, ctx.gpu.subgroupSize ?? 0]);
   ctx.dispatch({
     kernel,
@@ -197,7 +201,7 @@ export function dispatchConvGemm(
           `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
         ].join('\n'),
         identityEpilogue(t),
-        launch.moduleScope ?? '',
+        launch.moduleScope?.() ?? '',
         workgroupPerItemEntry(launch.threads ?? LANES, 'p.count', body(), launch.subgroups ?? false),
       ),
     ),

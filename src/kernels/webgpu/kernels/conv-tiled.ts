@@ -68,22 +68,25 @@ export function convTiledVariant(tm: number, tn: number, bk: number, pipelined: 
       const npix = p.n * p.oh * p.ow;
       const blocksM = Math.ceil(p.o / bm);
       const count = blocksM * Math.ceil(npix / bn);
-      const gemm = tiledGemm({
-        tm,
-        tn,
-        bk,
-        pipelined,
-        t,
-        k: 'p.cpg * p.kh * p.kw',
-        // Weights run along k in memory (taps innermost); im2col columns along the output pixels.
-        a: { kFastest: true, inBounds: 'true', value: 'w_at(m0 + c, k0 + kk, g)' },
-        b: { kFastest: false, inBounds: 'true', value: 'x_at(k0 + kk, n0 + c, g)' },
-      });
+      // The tile's WGSL, built once on a source-cache miss and shared by the body and module scope.
+      let built: ReturnType<typeof tiledGemm> | undefined;
+      const gemm = () =>
+        (built ??= tiledGemm({
+          tm,
+          tn,
+          bk,
+          pipelined,
+          t,
+          k: 'p.cpg * p.kh * p.kw',
+          // Weights run along k in memory (taps innermost); im2col columns along the output pixels.
+          a: { kFastest: true, inBounds: 'true', value: 'w_at(m0 + c, k0 + kk, g)' },
+          b: { kFastest: false, inBounds: 'true', value: 'x_at(k0 + kk, n0 + c, g)' },
+        }));
       const body = () => `let m0 = (group % p.blocks_m) * ${bm}u;
 let n0 = (group / p.blocks_m) * ${bn}u;
 let g = m0 / p.opg;
-${gemm.product}
-${gemm.store({
+${gemm().product}
+${gemm().store({
   rowValid: (row) => `${row} < p.o`,
   colValid: (col) => `${col} < p.npix`,
   colBase: (col) => `(${col} / p.ohw) * p.o * p.ohw + ${col} % p.ohw`,
@@ -103,7 +106,7 @@ ${gemm.store({
         { count, blocks_m: blocksM, npix },
         {
           threads: TILE_THREADS,
-          moduleScope: `${gemm.workgroupMemory}\n\n${operandReaders(t, p.transposed)}`,
+          moduleScope: () => `${gemm().workgroupMemory}\n\n${operandReaders(t, p.transposed)}`,
         },
       );
     },

@@ -70,10 +70,10 @@ const SOURCES = new Map(
 export function standardize(ctx: GpuContext, x: View, eps: number): WebGpuStorage {
   const lanes = isCpuAdapter(ctx.gpu.adapterDescription) ? CPU_LANES : GPU_LANES;
   return mapDenseRows(ctx, x, ({ src, rows, n, out }) => {
-    const kernel = `standardize:${lanes}${n % 4 === 0 && src.offset % 4 === 0 ? ':vec4' : ''}`;
+    const variant = `${lanes}${n % 4 === 0 && src.offset % 4 === 0 ? ':vec4' : ''}`;
     ctx.dispatch({
-      kernel,
-      source: SOURCES.get(kernel.slice('standardize:'.length))!,
+      kernel: `standardize:${variant}`,
+      source: SOURCES.get(variant)!,
       uniform: layout.pack({ rows, n, x_off: src.offset, eps }),
       storage: [ctx.bind(out), ctx.bind(src)],
       workgroups: rows,
