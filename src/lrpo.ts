@@ -32,6 +32,7 @@ export {
   type GtRegularizationConfig,
   type SamplingConfig,
   type OptimizerConfig,
+  type RewardWeights,
   type AblationName,
 } from './lrpo/config.js';
 export { groupAdvantages, type GroupAdvantageOptions } from './lrpo/advantages.js';

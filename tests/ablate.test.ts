@@ -60,4 +60,25 @@ describe('ablate', () => {
     const again = await ablate({ ...options, resume: true });
     expect(again).toBe(markdown);
   });
+
+  it("scores every row with the study's reward and names non-default weights in the caption", async () => {
+    const sftOnly = { ...options, methods: ['sft'] as const, seeds: [0] };
+    const plain = await ablate({ ...sftOnly, run: `${options.run}-plain` });
+    const weights = { identity: 0, perceptual: 0, noReference: 0, wavelet: 1 };
+    const waveletOnly = await ablate({
+      ...sftOnly,
+      run: `${options.run}-wavelet`,
+      overrides: { ...options.overrides, rewardWeights: weights },
+    });
+    expect(plain).not.toMatch(/The reward \(trained on and scored\)/);
+    expect(waveletOnly).toContain(
+      'The reward (trained on and scored) weighs its terms identity 0, perceptual 0, noReference 0, wavelet 1 (the default: identity 0.3, perceptual 0.3, noReference 0.1, wavelet 0.3).',
+    );
+    const row = (run: string) => JSON.parse(readFileSync(join(run, 'ablation.json'), 'utf8')).rows[0].perSeed[0];
+    const [a, b] = [row(`${options.run}-plain`), row(`${options.run}-wavelet`)];
+    // Same restorations (same checkpoint and noise), another reward.
+    expect(b.psnr).toBe(a.psnr);
+    expect(b.perceptual).toBe(a.perceptual);
+    expect(b.reward).not.toBeCloseTo(a.reward, 4);
+  });
 });

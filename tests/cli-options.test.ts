@@ -13,6 +13,7 @@ import {
   checkOptions,
   crossCheck,
   describeProblems,
+  namedWeights,
   nonNegative,
   nonNegativeInt,
   positiveInt,
@@ -83,6 +84,32 @@ describe('checkOptions', () => {
   });
 });
 
+describe('namedWeights', () => {
+  const parse = namedWeights(['identity', 'wavelet']);
+  it('reads name=weight pairs, any subset, spaces around the names allowed', () => {
+    expect(parse('--w', 'identity=0.5')).toEqual(E.right({ identity: 0.5 }));
+    expect(parse('--w', 'identity=0, wavelet=1e-1')).toEqual(E.right({ identity: 0, wavelet: 0.1 }));
+  });
+  it('refuses unknown names, repeats, negative, non-finite or missing weights, naming the accepted form', () => {
+    for (const raw of [
+      'lpips=1',
+      'identity=1,identity=2',
+      'identity=-1',
+      'identity=Infinity',
+      'identity=',
+      'identity',
+      '',
+    ])
+      expect(parse('--w', raw)).toEqual(
+        refuse(
+          '--w',
+          raw,
+          'name=weight pairs separated by commas, names from identity, wavelet, weights >= 0 (e.g. identity=0.5)',
+        ),
+      );
+  });
+});
+
 describe('the program', () => {
   it('refuses the options of train together, with the LRPO config problems named by option, before any work', async () => {
     let stderr = '';
@@ -120,6 +147,22 @@ describe('the program', () => {
         "  --steps-per-update must be an integer >= 0, got '-2'\n" +
         "  --clip-eps must be a number in (0, 1), got '2'\n" +
         "  --gt-steps must be an integer in 1..3 (3 of the 4 sampling steps are trained), got '5'\n",
+    );
+  });
+
+  it('refuses --reward-weights that are all 0 as a config problem named by the option', async () => {
+    let stderr = '';
+    const program = buildProgram()
+      .exitOverride()
+      .configureOutput({ writeErr: (s) => (stderr += s) });
+    const args = ['--run', 'r', '--reward-weights', 'identity=0,perceptual=0,noReference=0,wavelet=0'];
+    const error = await program.parseAsync(['node', 'webgpu-lrpo', 'ablate', ...args]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as CommanderError).exitCode).toBe(USAGE_ERROR);
+    expect(stderr).toContain(
+      "--reward-weights must be at least one weight > 0, got 'identity=0,perceptual=0,noReference=0,wavelet=0'",
     );
   });
 

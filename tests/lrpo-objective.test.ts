@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { checkGrad, grad, memory, scope, tensor, valueAndGrad, type DType, type Tensor } from '../src/index.js';
 import {
   ABLATIONS,
+  DEFAULT_REWARD_WEIGHTS,
   decodeLrpoConfig,
   validateLrpoConfig,
   gaussianKl,
@@ -530,6 +531,26 @@ describe('lrpoConfig', () => {
       /gtRegularization.lastSteps is 5 but only 3 step\(s\) are trained .* expected an integer in 1..3/,
     );
     expect(() => lrpoConfig({ sampling: { steps: 4 }, gtRegularization: { enabled: false } })).not.toThrow();
+    expect(err({ rewardWeights: { wavelet: -1 } })).toThrow(
+      /rewardWeights.wavelet is -1; expected a finite number >= 0/,
+    );
+    expect(err({ rewardWeights: { lpips: 1 } })).toThrow(
+      /unknown field "rewardWeights.lpips"; the fields of rewardWeights are identity, perceptual, noReference, wavelet/,
+    );
+    expect(err({ rewardWeights: { identity: 0, perceptual: 0, noReference: 0, wavelet: 0 } })).toThrow(
+      /rewardWeights are all 0 .*give at least one term a weight > 0/,
+    );
+  });
+
+  it("carries the reward's term weights: the paper's by default, any subset overridden", () => {
+    expect(lrpoConfig().rewardWeights).toEqual({ identity: 0.3, perceptual: 0.3, noReference: 0.1, wavelet: 0.3 });
+    expect(DEFAULT_REWARD_WEIGHTS).toEqual(lrpoConfig().rewardWeights);
+    expect(lrpoConfig({ rewardWeights: { noReference: 0 } }).rewardWeights).toEqual({
+      identity: 0.3,
+      perceptual: 0.3,
+      noReference: 0,
+      wavelet: 0.3,
+    });
   });
 
   it('decodeLrpoConfig returns Right for a good config and Left with the error for a bad one', () => {

@@ -17,13 +17,14 @@ import { pretrain } from './commands/pretrain.js';
 import { report } from './commands/report.js';
 import { restoreFolder } from './commands/restore.js';
 import { train, SMALL_LRPO, validateTrainConfig, type TrainMethod } from './commands/train.js';
-import type { LrpoConfigOverrides, LrpoConfigProblem } from '../lrpo/config.js';
+import { LRPO_DEFAULTS, type LrpoConfigOverrides, type LrpoConfigProblem, type RewardWeights } from '../lrpo/config.js';
 import {
   checkedOption,
   checkOptions,
   collecting,
   crossCheck,
   describeProblems,
+  namedWeights,
   nonNegative,
   nonNegativeInt,
   positiveInt,
@@ -89,11 +90,24 @@ function withLrpoOptions(
       ),
     )
     .addOption(valueOption('--gt-temperature <t>', 'GT regularization temperature', nonNegative))
-    .addOption(valueOption('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative));
+    .addOption(valueOption('--kl <beta>', 'KL-to-reference weight (paper 0)', nonNegative))
+    .addOption(
+      valueOption(
+        '--reward-weights <list>',
+        `the reward's term weights, name=weight by commas (default ${REWARD_WEIGHTS_DEFAULT}; 0 leaves a term out)`,
+        namedWeights(Object.keys(LRPO_DEFAULTS.rewardWeights)),
+      ),
+    );
 }
+
+/** The reward's default weights as `--reward-weights` takes them. */
+const REWARD_WEIGHTS_DEFAULT = Object.entries(LRPO_DEFAULTS.rewardWeights)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(',');
 
 /** The LrpoConfigOverrides that withLrpoOptions' parsed options ask for. */
 const lrpoOverridesOf = (o: Record<string, number | undefined>): LrpoConfigOverrides => ({
+  ...(o.rewardWeights !== undefined ? { rewardWeights: o.rewardWeights as unknown as Partial<RewardWeights> } : {}),
   groupSize: o.group,
   inputsPerBatch: o.inputs,
   sampling: { steps: o.samplingSteps },
@@ -120,11 +134,21 @@ const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
   'gtRegularization.lastSteps': '--gt-steps',
   'gtRegularization.temperature': '--gt-temperature',
   klWeight: '--kl',
+  rewardWeights: '--reward-weights',
+  ...Object.fromEntries(
+    Object.keys(LRPO_DEFAULTS.rewardWeights).map((k) => [`rewardWeights.${k}`, '--reward-weights']),
+  ),
 };
 
 const asOptionProblem = (p: LrpoConfigProblem): OptionProblem => ({
   option: OPTION_OF_FIELD[p.field] ?? p.field,
-  value: String(p.value),
+  // A record (the reward weights) as the option spells it: name=value pairs.
+  value:
+    typeof p.value === 'object' && p.value !== null
+      ? Object.entries(p.value)
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .join(',')
+      : String(p.value),
   expected: p.expected,
 });
 

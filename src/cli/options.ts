@@ -43,6 +43,28 @@ const numberWhere =
 export const positiveInt = numberWhere('a positive integer', (n) => Number.isInteger(n) && n >= 1);
 export const nonNegativeInt = numberWhere('an integer >= 0', (n) => Number.isInteger(n) && n >= 0);
 export const nonNegative = numberWhere('a number >= 0', (n) => Number.isFinite(n) && n >= 0);
+/**
+ * `name=weight,...` (e.g. `identity=0.3,wavelet=0`): weights by name, each a number >= 0 and a
+ * name from `names`; names left out keep their defaults.
+ */
+export const namedWeights =
+  (names: readonly string[]): Parse<Readonly<Record<string, number>>> =>
+  (option, raw) => {
+    const expected = `name=weight pairs separated by commas, names from ${names.join(', ')}, weights >= 0 (e.g. ${names[0]}=0.5)`;
+    const pairs = raw.split(',').map((part) => part.split('='));
+    const ok = pairs.every(
+      (kv) =>
+        kv.length === 2 &&
+        names.includes(kv[0].trim()) &&
+        kv[1].trim() !== '' &&
+        Number.isFinite(Number(kv[1])) &&
+        Number(kv[1]) >= 0,
+    );
+    const keys = pairs.map((kv) => kv[0].trim());
+    return ok && new Set(keys).size === keys.length
+      ? E.right(Object.fromEntries(pairs.map(([k, v]) => [k.trim(), Number(v)])))
+      : refuse(option, raw, expected);
+  };
 const oneOf =
   (choices: readonly string[]): Parse<string> =>
   (option, raw) =>

@@ -73,6 +73,18 @@ export interface OptimizerConfig {
   readonly gradClip: number;
 }
 
+/**
+ * The weights of the composite reward's four terms (reward.ts, defaultReward): face identity,
+ * perceptual similarity, the no-reference quality term and wavelet fidelity. The paper's: 0.3,
+ * 0.3, 0.1, 0.3. A weight of 0 leaves the term out of the total (it is still reported).
+ */
+export interface RewardWeights {
+  readonly identity: number;
+  readonly perceptual: number;
+  readonly noReference: number;
+  readonly wavelet: number;
+}
+
 /** Every LRPO hyper-parameter. Build one with `lrpoConfig`: it validates and freezes. */
 export interface LrpoConfig {
   /** K, candidates sampled per LQ input (one group). Paper 9; a small-model demo may use 4-8. */
@@ -118,6 +130,8 @@ export interface LrpoConfig {
   readonly gtRegularization: GtRegularizationConfig;
   readonly sampling: SamplingConfig;
   readonly optimizer: OptimizerConfig;
+  /** What the rollouts are scored by: the default reward's term weights. Paper 0.3 / 0.3 / 0.1 / 0.3. */
+  readonly rewardWeights: RewardWeights;
 }
 
 /** Overrides of any subset of fields, nested records included (merged field by field). */
@@ -147,6 +161,7 @@ export const LRPO_DEFAULTS: LrpoConfig = deepFreeze({
   gtRegularization: { enabled: true, weight: 0.001, temperature: 40, lastSteps: 5 },
   sampling: { steps: 50, eta: 1 },
   optimizer: { lr: 1e-5, weightDecay: 1e-4, gradClip: 1 },
+  rewardWeights: { identity: 0.3, perceptual: 0.3, noReference: 0.1, wavelet: 0.3 },
 });
 
 /** The names of the paper's component study (its ablation table). */
@@ -220,6 +235,10 @@ const FIELDS: Readonly<Record<string, FieldSpec>> = {
   'optimizer.lr': positiveFinite,
   'optimizer.weightDecay': nonNegativeFinite,
   'optimizer.gradClip': positiveOrInfinity,
+  'rewardWeights.identity': nonNegativeFinite,
+  'rewardWeights.perceptual': nonNegativeFinite,
+  'rewardWeights.noReference': nonNegativeFinite,
+  'rewardWeights.wavelet': nonNegativeFinite,
 };
 
 const show = (v: unknown): string =>
@@ -304,9 +323,24 @@ const checkFields = (merged: Record<string, unknown>): Validated<LrpoConfig> =>
       STEP_FIELDS.every((path) => E.isRight(checkField(merged, path)))
         ? checkSteps(merged as unknown as LrpoConfig)
         : E.right(undefined),
+      checkRewardWeights(merged),
     ),
     E.map(() => merged as unknown as LrpoConfig),
   );
+
+/** A reward of all-zero weights scores every sample 0: nothing to learn from. */
+function checkRewardWeights(merged: Record<string, unknown>): Validated<unknown> {
+  const weights = merged.rewardWeights as Record<string, unknown>;
+  const values = Object.values(weights);
+  return values.every(isNum) && values.every((w) => w <= 0)
+    ? problem(
+        'rewardWeights',
+        weights,
+        'at least one weight > 0',
+        `rewardWeights are all 0 (${show(weights)}); every sample would score 0, so give at least one term a weight > 0.`,
+      )
+    : E.right(weights);
+}
 
 /** The checks between the step fields, on a config whose step fields are each in range. */
 function checkSteps(config: LrpoConfig): Validated<LrpoConfig> {

@@ -15,6 +15,7 @@ import { ShapeError, scope, add, mul, Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { repeatEach } from './groups.js';
 import { detailQuality } from '../metrics/detail-quality.js';
+import { LRPO_DEFAULTS } from './config.js';
 
 /** One reward term: restored, ground-truth and low-quality NCHW batches to a score per image, [N]. */
 export type RewardTermFn = (restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
@@ -178,12 +179,7 @@ export type DefaultRewardTermName = 'identity' | 'perceptual' | 'noReference' | 
  * The paper's weights (docs/architecture.md, "The LRPO pipeline"): 0.3 face quality,
  * 0.3 (1 - LPIPS), 0.1 no-reference IQA, 0.3 wavelet.
  */
-export const DEFAULT_REWARD_WEIGHTS: Readonly<Record<DefaultRewardTermName, number>> = Object.freeze({
-  identity: 0.3,
-  perceptual: 0.3,
-  noReference: 0.1,
-  wavelet: 0.3,
-});
+export const DEFAULT_REWARD_WEIGHTS: Readonly<Record<DefaultRewardTermName, number>> = LRPO_DEFAULTS.rewardWeights;
 
 export interface DefaultRewardOptions {
   /** Overrides of DEFAULT_REWARD_WEIGHTS; a weight of 0 keeps the term in `terms` but out of the total. */

@@ -15,7 +15,8 @@ import { meanInterval } from '../../train/stats.js';
 import { evaluateMethods, policyRestorer } from './eval.js';
 import { requireRealFaces } from '../requirements.js';
 import { train, trainConfig, type TrainMethod } from './train.js';
-import type { LrpoConfigOverrides } from '../../lrpo/config.js';
+import type { LrpoConfigOverrides, RewardWeights } from '../../lrpo/config.js';
+import { DEFAULT_REWARD_WEIGHTS, defaultReward } from '../../lrpo/reward.js';
 
 /** The study's rows, in the paper's order, with their report names. */
 export const ABLATION_ROWS: readonly { readonly method: TrainMethod | 'sft'; readonly name: string }[] = [
@@ -52,7 +53,20 @@ export interface AblationSetting {
   readonly seeds: readonly number[];
   readonly faces: number;
   readonly set: string;
+  /** The reward the rows were trained and scored with; named in the caption where it is not the default. */
+  readonly rewardWeights?: RewardWeights;
 }
+
+/** The caption's sentence on the reward, where its weights are not the default ones. */
+const rewardCaption = (weights: RewardWeights | undefined): string =>
+  weights === undefined ||
+  Object.entries(weights).every(([k, w]) => w === DEFAULT_REWARD_WEIGHTS[k as keyof RewardWeights])
+    ? ''
+    : ` The reward (trained on and scored) weighs its terms ${Object.entries(weights)
+        .map(([k, w]) => `${k} ${w}`)
+        .join(', ')} (the default: ${Object.entries(DEFAULT_REWARD_WEIGHTS)
+        .map(([k, w]) => `${k} ${w}`)
+        .join(', ')}).`;
 
 /** The study as markdown: the per-seed table, then the paired differences from SFT (when it is a row). */
 export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[]): string {
@@ -63,7 +77,8 @@ export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[
     '',
     `Every method starts from ${relative(process.cwd(), s.init) || s.init} and is scored ` +
       `on ${s.faces} faces of the ${s.set} set with the same sampling noise; ` +
-      `cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.`,
+      `cells are the mean over seeds of each seed's mean over faces, ± the 95% interval over seeds.` +
+      rewardCaption(s.rewardWeights),
     '',
     ablationTable(rows, TABLE_METRICS),
     ...(hasBaseline
@@ -92,14 +107,16 @@ export async function ablate(o: AblateOptions): Promise<string> {
     // A user folder trains on its training part and is scored on its held-out part, 'photo' on
     // photographic faces; 'real' (22 faces, evaluation only) and 'synthetic' train on cartoon faces.
     const trainData = o.set === 'synthetic' || o.set === 'real' ? 'synthetic' : o.set;
-    const ctx = metricContext();
+    // Every row is scored with the reward the trained rows optimise (the study's --reward-weights).
+    const { rewardWeights } = trainConfig('lrpo', o.overrides ?? {});
+    const ctx = metricContext((recognition) => defaultReward(recognition, { weights: rewardWeights }));
     const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
     // Rewritten after every (method, seed): an interrupted study still leaves its tables so far.
     const writeTables = (): string => {
       const rows = [...perMethod.entries()].map(([method, scored]) => ({ method, ...scored }));
       const seeds = [...new Set(rows.flatMap((r) => r.seeds))];
       const markdown = ablationMarkdown(
-        { init: o.init, steps: o.steps, seeds, faces: pairs.count, set: evalSetLabel(o.set) },
+        { init: o.init, steps: o.steps, seeds, faces: pairs.count, set: evalSetLabel(o.set), rewardWeights },
         rows,
       );
       writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);

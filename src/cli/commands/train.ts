@@ -111,7 +111,7 @@ export async function train(options: TrainOptions): Promise<string> {
     const reference =
       config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
     const faceNet = loadFaceRecognitionParams();
-    const reward = defaultReward(faceNet);
+    const reward = defaultReward(faceNet, { weights: config.rewardWeights });
     say(
       `train: LRPO (${options.ablation}) from ${options.init}, ` +
         `${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ` +
