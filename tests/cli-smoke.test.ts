@@ -223,6 +223,10 @@ describe('every CLI command runs end to end', () => {
       // Each policy's posterior-mean estimate, against the input and against the other's.
       expect(report).toMatch(/real faces, Identity \(cos\): LRPO, mean of 8 - LQ input = /);
       expect(report).toMatch(/real faces, Perceptual dist\.: LRPO, mean of 8 - SFT, mean of 8 = /);
+      // Each policy's expected score (8 samples scored one by one), against the other's and the input.
+      expect(report).toMatch(/real faces, Reward: LRPO, 8 samples scored - SFT, 8 samples scored = /);
+      expect(report).toMatch(/real faces, Perceptual dist\.: LRPO, 8 samples scored - LQ input = /);
+      expect(report).toMatch(/\| LRPO, 8 samples scored \| [\d.]+ ± [\d.]+ \|/);
       expect(report).toMatch(/\| Training faces \| photographic procedural faces/);
       await cli('report', '--run', run);
       expect(existsSync(join(run, 'report-data.json'))).toBe(true);

@@ -19,6 +19,7 @@ import {
   scoreImages,
 } from '../src/train/evaluate.js';
 import type { PairSet } from '../src/train/pairs.js';
+import { evaluateMethods } from '../src/cli/commands/eval.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
@@ -142,6 +143,38 @@ describe('evaluateRestorer', () => {
   it('refuses face metrics without the face networks, naming them and the fix', async () => {
     await expect(evaluateRestorer(undefined, (lq) => lq, pairs(), { metrics: ['psnr', 'identity'] })).rejects.toThrow(
       /need the face networks; pass metricContext/,
+    );
+  });
+
+  it('evaluateMethods averages the scores of several restorers per face, on the metrics the method asks for', async () => {
+    const set = pairs();
+    const scale = (f: number) => (lq: Tensor) => scope(() => clamp(mul(lq, f), { min: 0, max: 1 }));
+    const [a, b] = [scale(1), scale(1 / 0.9)];
+    const before = memory().webgpu.tensors;
+    const [single, averaged] = await evaluateMethods(
+      ctx,
+      [
+        { name: 'a', restorer: a },
+        { name: 'a and b', restorers: [a, b], metrics: ['psnr', 'ssim'] },
+      ],
+      set,
+      'set',
+      { metrics: ['psnr', 'ssim', 'identity'], quiet: true },
+    );
+    const [bAlone] = await evaluateMethods(ctx, [{ name: 'b', restorer: b }], set, 'set', {
+      metrics: ['psnr', 'ssim'],
+      quiet: true,
+    });
+    expect(memory().webgpu.tensors).toBe(before);
+    expect(Object.keys(single.scores)).toEqual(['psnr', 'ssim', 'identity']);
+    expect(Object.keys(averaged.scores)).toEqual(['psnr', 'ssim']);
+    for (const m of ['psnr', 'ssim'] as const)
+      averaged.scores[m]!.forEach((v, i) =>
+        expect(v).toBeCloseTo((single.scores[m]![i] + bAlone.scores[m]![i]) / 2, 6),
+      );
+    expect(averaged.restored).toEqual(single.restored); // the first restorer's images
+    await expect(evaluateMethods(ctx, [{ name: 'none', restorers: [] }], set, 'set')).rejects.toThrow(
+      /method "none" has no restorers/,
     );
   });
 });

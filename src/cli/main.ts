@@ -250,6 +250,14 @@ export function buildProgram(): Command {
       ),
     )
     .addOption(valueOption('--residual-scale <s>', 'residual target scale', nonNegative, 4))
+    .addOption(
+      valueOption(
+        '--input-lowpass <sigma>',
+        "residual target: keep the input's content below a Gaussian of sigma px, drop the generated residual's (0: off)",
+        nonNegative,
+        0,
+      ),
+    )
     .option('--resume', 'continue the run in --run from its newest checkpoint')
     .option(
       '--init <checkpoint>',
@@ -262,7 +270,11 @@ export function buildProgram(): Command {
         pretrain({
           ...(o.init ? { init: o.init } : {}),
           data: o.data,
-          space: { kind: o.target, scale: o.target === 'residual' ? o.residualScale : 1 },
+          space: {
+            kind: o.target,
+            scale: o.target === 'residual' ? o.residualScale : 1,
+            ...(o.target === 'residual' && o.inputLowpass > 0 ? { inputLowpass: o.inputLowpass } : {}),
+          },
           run: o.run,
           preset: o.preset,
           size: o.size,

@@ -198,7 +198,7 @@ export function blurImages(x: Tensor, kernels: readonly Float32Array[], kernelSi
     kernels.forEach((k, i) => {
       for (let ch = 0; ch < c; ch++) weights.set(k, (i * c + ch) * kernelSize * kernelSize);
     });
-    const wT = tensor(weights, { shape: [n * c, 1, kernelSize, kernelSize], backend: x.backend });
+    const wT = tensor(weights, { shape: [n * c, 1, kernelSize, kernelSize], backend: x.backend, dtype: x.dtype });
     const padded = take(take(x, reflectIndices(h, pad), { axis: 2 }), reflectIndices(w, pad), { axis: 3 });
     const y = conv2d(reshape(padded, [1, n * c, h + 2 * pad, w + 2 * pad]), wT, { groups: n * c });
     return reshape(y, [n, c, h, w]);

@@ -7,7 +7,7 @@ import { rename } from 'node:fs/promises';
 import { loadSafetensors, saveSafetensors, disposeTree } from '../index.js';
 import type { BackendName, AdamWState } from '../index.js';
 import { checkUnetParams, type UNetConfig, type UNetParams } from '../models/unet.js';
-import type { TargetSpace } from './target-space.js';
+import { targetSpaceProblem, type TargetSpace } from './target-space.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-lrpo/policy';
 export const CHECKPOINT_VERSION = '1';
@@ -108,6 +108,9 @@ export async function loadCheckpoint(path: string, options: LoadCheckpointOption
     imageSize: Number(metadata.imageSize ?? 0),
     ...(metadata.extra ? { extra: parse<Record<string, unknown>>('extra') } : {}),
   };
+  const spaceProblem = targetSpaceProblem(info.space);
+  if (spaceProblem !== undefined)
+    fail(spaceProblem, 'the file is corrupt or not a policy checkpoint; use an earlier checkpoint.');
   const want = options.expect;
   if (want?.preset !== undefined && want.preset !== info.preset) {
     fail(

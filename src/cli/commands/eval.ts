@@ -12,6 +12,7 @@ import {
   disposeMetricContext,
   evaluateRestorer,
   metricContext,
+  type Evaluation,
   METRICS,
   type MetricContext,
   type MetricName,
@@ -48,32 +49,74 @@ export const policyRestorer =
   (lq, b) =>
     restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta, samples: s.samples ?? 1 });
 
+/**
+ * Sample `i` of the `samples: n` restorer's n samples, alone (restore draws sample i from
+ * foldIn(batch key, i)): scoring every one of them and averaging the scores per face estimates
+ * the policy's expected score, with the sampling noise of one draw averaged out.
+ */
+export const policySampleRestorer =
+  (policy: Policy, params: UNetParams, s: SamplingOptions, i: number): Restorer =>
+  (lq, b) =>
+    restore(policy, params, lq, foldIn(foldIn(key(s.seed), b), i), { steps: s.steps, eta: s.eta, samples: 1 });
+
 /** The baseline: the LQ input itself (bilinearly resized back to full size by the degradation). */
 export const identityRestorer: Restorer = (lq) => alias(lq);
 
-/** Evaluates each (name, restorer) on `pairs` with a progress bar. */
+/**
+ * A method to evaluate: one restorer, or several whose scores are averaged per face (e.g. the
+ * samples of a policy, policySampleRestorer; `restored` is then the first one's), on `metrics`
+ * (default: evaluateMethods' metrics).
+ */
+export type EvalMethod = { readonly name: string; readonly metrics?: readonly MetricName[] } & (
+  { readonly restorer: Restorer } | { readonly restorers: readonly Restorer[] }
+);
+
+/** Evaluates each method on `pairs` with a progress bar. */
 export async function evaluateMethods(
   ctx: MetricContext,
-  methods: readonly { readonly name: string; readonly restorer: Restorer }[],
+  methods: readonly EvalMethod[],
   pairs: PairSet,
   setLabel: string,
   { metrics = ALL_METRICS, quiet = false }: { metrics?: readonly MetricName[]; quiet?: boolean } = {},
 ): Promise<MethodResult[]> {
   const out: MethodResult[] = [];
-  for (const { name, restorer } of methods) {
-    const bar = progressBar(`eval ${name}`.slice(0, 14), pairs.count, [], { quiet });
+  for (const method of methods) {
+    const restorers = 'restorers' in method ? method.restorers : [method.restorer];
+    if (restorers.length === 0) throw new RangeError(`evaluateMethods: method "${method.name}" has no restorers.`);
+    const asked = method.metrics ?? metrics;
+    const bar = progressBar(`eval ${method.name}`.slice(0, 14), pairs.count * restorers.length, [], { quiet });
     try {
-      const { scores, restored } = await evaluateRestorer(ctx, restorer, pairs, {
-        metrics,
-        batchSize: 8,
-        onProgress: (done) => bar.update(done),
-      });
-      out.push({ method: name, set: setLabel, scores, restored });
+      const runs: Evaluation[] = [];
+      for (const restorer of restorers) {
+        const done = runs.length * pairs.count;
+        runs.push(
+          await evaluateRestorer(ctx, restorer, pairs, {
+            metrics: asked,
+            batchSize: 8,
+            onProgress: (n) => bar.update(done + n),
+          }),
+        );
+      }
+      out.push({ method: method.name, set: setLabel, scores: averageScores(runs, asked), restored: runs[0].restored });
     } finally {
       bar.stop();
     }
   }
   return out;
+}
+
+/** Per-image scores averaged over several evaluations of the same pairs. */
+function averageScores(
+  runs: readonly Evaluation[],
+  metrics: readonly MetricName[],
+): Partial<Record<MetricName, Float64Array>> {
+  return Object.fromEntries(
+    metrics.map((m) => {
+      const sum = Float64Array.from(runs[0].scores[m]!);
+      for (const run of runs.slice(1)) run.scores[m]!.forEach((v, i) => (sum[i] += v));
+      return [m, sum.map((v) => v / runs.length)];
+    }),
+  );
 }
 
 /** A plain-text table of means ± 95% intervals (the report writes the markdown version). */

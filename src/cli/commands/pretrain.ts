@@ -68,7 +68,9 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
           expect: { preset: options.preset, unet: policy.unet, imageSize: options.size },
         })
       : undefined;
-    if (initParams && JSON.stringify(initParams.info.space) !== JSON.stringify(policy.space)) {
+    // The input low-pass only maps samples to images (training targets do not use it), so it may change.
+    const sampled = (s: TargetSpace) => JSON.stringify({ kind: s.kind, scale: s.scale });
+    if (initParams && sampled(initParams.info.space) !== sampled(policy.space)) {
       throw new Error(
         `pretrain: --init ${options.init} samples in space ${JSON.stringify(initParams.info.space)}, but this run asks for ${JSON.stringify(policy.space)}; match --target and --residual-scale to the checkpoint.`,
       );
