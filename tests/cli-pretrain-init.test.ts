@@ -47,6 +47,19 @@ describe('pretrain --init', () => {
     T.disposeTree([a.params, b.params]);
   });
 
+  it('--input-lowpass writes the space into the checkpoint, and may differ from the init (targets do not use it)', async () => {
+    const init = join(dir, 'base', 'policy.safetensors');
+    const args = ['--init', init, '--steps', '1', '--lr', '0', '--input-lowpass', '1.5', ...TINY_PRETRAIN];
+    const r = cli('pretrain', '--run', join(dir, 'lowpass'), ...args);
+    expect(r.status, r.stderr).toBe(0);
+    const c = await loadCheckpoint(join(dir, 'lowpass', 'policy.safetensors'), { backend: 'cpu' });
+    expect(c.info.space).toEqual({ kind: 'residual', scale: 4, inputLowpass: 1.5 });
+    T.disposeTree(c.params);
+    const scale = cli('pretrain', '--run', join(dir, 'scale'), ...args, '--residual-scale', '2');
+    expect(scale.status).toBe(1);
+    expect(scale.stderr).toMatch(/samples in space .* match --target and --residual-scale to the checkpoint/);
+  });
+
   it('refuses a checkpoint trained at another size', () => {
     const r = cli(
       'pretrain',
