@@ -59,6 +59,9 @@ const methods = [
   { name: 'one sample', restorer: oneSample },
   { name: 'eta 0', restorer: sampled(0) },
   { name: 'input low-pass 1px', restorer: inputLowPass(1) },
+  { name: 'input low-pass 2px', restorer: inputLowPass(2) },
+  { name: 'input low-pass 3px', restorer: inputLowPass(3) },
+  { name: 'input low-pass 5px', restorer: inputLowPass(5) },
   { name: 'residual blur 1.2px', restorer: smoothResidual(1.2) },
   { name: 'mean of 8', restorer: sampled(1, 8) },
 ];
