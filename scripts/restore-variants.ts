@@ -5,7 +5,7 @@
 //   npx tsx scripts/restore-variants.ts <checkpoint> [sets=real,photo] [count=32]
 import { add, clamp, foldIn, key, ready, scope, sub, disposeTree } from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { blurImages, gaussianKernel } from '../src/data/degrade.js';
+import { gaussianBlur } from '../src/data/degrade.js';
 import { evaluateMethods, formatResults, identityRestorer } from '../src/cli/commands/eval.js';
 import { alias } from '../src/tensor/ops/movement.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
@@ -20,16 +20,7 @@ await ready();
 const ckpt = await loadCheckpoint(checkpoint, { withOptimizer: false });
 const policy = policyOfCheckpoint(ckpt.info);
 
-/** A Gaussian blur of sigma px on every image of a batch (reflected borders). */
-const blur = (x: Tensor, sigma: number): Tensor => {
-  const size = 2 * Math.ceil(3 * sigma) + 1;
-  const g = gaussianKernel(size, sigma, sigma);
-  return blurImages(
-    x,
-    Array.from({ length: x.shape[0] }, () => g),
-    size,
-  );
-};
+const blur = gaussianBlur;
 const sampled =
   (eta: number, samples = 1): Restorer =>
   (lq, b) =>

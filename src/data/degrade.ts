@@ -205,6 +205,17 @@ export function blurImages(x: Tensor, kernels: readonly Float32Array[], kernelSi
   });
 }
 
+/** Every image of [N, C, H, W] blurred by an isotropic Gaussian of sigma px (kernel out to 3 sigma, reflected borders). */
+export function gaussianBlur(x: Tensor, sigma: number): Tensor {
+  const size = 2 * Math.ceil(3 * sigma) + 1;
+  const kernel = gaussianKernel(size, sigma, sigma);
+  return blurImages(
+    x,
+    Array.from({ length: x.shape[0] }, () => kernel),
+    size,
+  );
+}
+
 /** One real JPEG round trip of host CHW planes at `quality` (values clamped to [0, 1], 8-bit). */
 export function jpegRoundTrip(data: Float32Array, height: number, width: number, quality: number): Float32Array {
   const clamped = Float32Array.from(data, (v) => Math.min(1, Math.max(0, v)));

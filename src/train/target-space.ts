@@ -4,7 +4,7 @@
 // capacity on lost detail instead of re-drawing the whole face, and it learns faster (see DEFAULT_TARGET_SPACE). 'image' samples the HQ image itself.
 import { add, clamp, div, mul, sub, scope } from '../index.js';
 import type { Tensor } from '../index.js';
-import { blurImages, gaussianKernel } from '../data/degrade.js';
+import { gaussianBlur } from '../data/degrade.js';
 
 export interface TargetSpace {
   readonly kind: 'residual' | 'image';
@@ -33,17 +33,6 @@ export function targetSpaceProblem(space: unknown): string | undefined {
   return undefined;
 }
 
-/** x's content below a Gaussian of sigma px, per image and channel (reflected borders). */
-function gaussianLowpass(x: Tensor, sigma: number): Tensor {
-  const size = 2 * Math.ceil(3 * sigma) + 1;
-  const kernel = gaussianKernel(size, sigma, sigma);
-  return blurImages(
-    x,
-    Array.from({ length: x.shape[0] }, () => kernel),
-    size,
-  );
-}
-
 /**
  * Residual x4: on the tiny preset, residual SFT learns where image-space SFT still gives noise
  * (docs/measurements.md).
@@ -64,7 +53,7 @@ export function imageOf(space: TargetSpace, x0: Tensor, lq: Tensor): Tensor {
     if (space.kind === 'image') return clamp(div(add(x0, 1), 2), { min: 0, max: 1 });
     const residual = div(x0, space.scale);
     const sigma = space.inputLowpass ?? 0;
-    const kept = sigma > 0 ? sub(residual, gaussianLowpass(residual, sigma)) : residual;
+    const kept = sigma > 0 ? sub(residual, gaussianBlur(residual, sigma)) : residual;
     return clamp(add(lq, kept), { min: 0, max: 1 });
   });
 }
