@@ -14,8 +14,12 @@ import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 const [stepsArg = '1000', backend = 'webgpu', logPath = 'runs/soak-lrpo.jsonl'] = process.argv.slice(2);
 const steps = Number(stepsArg);
 await T.setBackend(backend as T.BackendName);
-// The tests' micro policy (with attention, like the presets) and cheap reward.
-const policy = L.policyOf({ name: 'micro', unet: MICRO_UNET_ATTENTION }, 8);
+// The tests' micro policy (with attention, like the presets) and cheap reward; its restorations keep
+// the input's low-pass as the demo's policy does (the blur runs in every rollout).
+const policy = L.policyOf({ name: 'micro', unet: MICRO_UNET_ATTENTION }, 8, {
+  ...L.DEFAULT_TARGET_SPACE,
+  inputLowpass: 1,
+});
 const reward = cheapReward;
 const config = L.lrpoConfig({
   groupSize: 3,
