@@ -106,8 +106,11 @@ const REWARD_WEIGHTS_DEFAULT = Object.entries(LRPO_DEFAULTS.rewardWeights)
   .join(',');
 
 /** The LrpoConfigOverrides that withLrpoOptions' parsed options ask for. */
-const lrpoOverridesOf = (o: Record<string, number | undefined>): LrpoConfigOverrides => ({
-  ...(o.rewardWeights !== undefined ? { rewardWeights: o.rewardWeights as unknown as Partial<RewardWeights> } : {}),
+/** The parsed values of withLrpoOptions' options: numbers, and the reward weights by name. */
+type LrpoOptionValues = Record<string, number | undefined> & { readonly rewardWeights?: Partial<RewardWeights> };
+
+const lrpoOverridesOf = (o: LrpoOptionValues): LrpoConfigOverrides => ({
+  ...(o.rewardWeights !== undefined ? { rewardWeights: o.rewardWeights } : {}),
   groupSize: o.group,
   inputsPerBatch: o.inputs,
   sampling: { steps: o.samplingSteps },
@@ -160,7 +163,7 @@ const lrpoCheck =
       methodsOf(values),
       RA.traverse(collecting)((method) =>
         pipe(
-          validateTrainConfig(method, lrpoOverridesOf(values as Record<string, number | undefined>)),
+          validateTrainConfig(method, lrpoOverridesOf(values as LrpoOptionValues)),
           E.mapLeft(RNEA.map(asOptionProblem)),
         ),
       ),

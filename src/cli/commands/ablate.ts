@@ -57,16 +57,16 @@ export interface AblationSetting {
   readonly rewardWeights?: RewardWeights;
 }
 
+const listWeights = (weights: RewardWeights): string =>
+  Object.entries(weights)
+    .map(([k, w]) => `${k} ${w}`)
+    .join(', ');
+
 /** The caption's sentence on the reward, where its weights are not the default ones. */
 const rewardCaption = (weights: RewardWeights | undefined): string =>
-  weights === undefined ||
-  Object.entries(weights).every(([k, w]) => w === DEFAULT_REWARD_WEIGHTS[k as keyof RewardWeights])
+  weights === undefined || listWeights(weights) === listWeights(DEFAULT_REWARD_WEIGHTS)
     ? ''
-    : ` The reward (trained on and scored) weighs its terms ${Object.entries(weights)
-        .map(([k, w]) => `${k} ${w}`)
-        .join(', ')} (the default: ${Object.entries(DEFAULT_REWARD_WEIGHTS)
-        .map(([k, w]) => `${k} ${w}`)
-        .join(', ')}).`;
+    : ` The reward (trained on and scored) weighs its terms ${listWeights(weights)} (the default: ${listWeights(DEFAULT_REWARD_WEIGHTS)}).`;
 
 /** The study as markdown: the per-seed table, then the paired differences from SFT (when it is a row). */
 export function ablationMarkdown(s: AblationSetting, rows: readonly AblationRow[]): string {
