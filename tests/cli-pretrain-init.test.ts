@@ -1,7 +1,7 @@
 // `pretrain --init <checkpoint>` fine-tunes: the run starts from the checkpoint's params (with lr 0
 // they come out unchanged), records the init in config.json, and refuses a checkpoint of another size.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +58,12 @@ describe('pretrain --init', () => {
     const scale = cli('pretrain', '--run', join(dir, 'scale'), ...args, '--residual-scale', '2');
     expect(scale.status).toBe(1);
     expect(scale.stderr).toMatch(/samples in space .* match --target and --residual-scale to the checkpoint/);
+    const wide = cli('pretrain', '--run', join(dir, 'wide'), ...args.map((a) => (a === '1.5' ? '100' : a)));
+    expect(wide.status).toBe(1);
+    expect(wide.stderr).toMatch(
+      /inputLowpass 100 is not a number of pixels in \[0, 64\]; check --target, --residual-scale and --input-lowpass/,
+    );
+    expect(existsSync(join(dir, 'wide'))).toBe(false);
   });
 
   it('refuses a checkpoint trained at another size', () => {

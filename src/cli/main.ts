@@ -105,10 +105,10 @@ const REWARD_WEIGHTS_DEFAULT = Object.entries(LRPO_DEFAULTS.rewardWeights)
   .map(([k, v]) => `${k}=${v}`)
   .join(',');
 
-/** The LrpoConfigOverrides that withLrpoOptions' parsed options ask for. */
 /** The parsed values of withLrpoOptions' options: numbers, and the reward weights by name. */
 type LrpoOptionValues = Record<string, number | undefined> & { readonly rewardWeights?: Partial<RewardWeights> };
 
+/** The LrpoConfigOverrides that withLrpoOptions' parsed options ask for. */
 const lrpoOverridesOf = (o: LrpoOptionValues): LrpoConfigOverrides => ({
   ...(o.rewardWeights !== undefined ? { rewardWeights: o.rewardWeights } : {}),
   groupSize: o.group,

@@ -15,7 +15,7 @@ import { trainingPairs } from '../../train/eval-sets.js';
 import { alias } from '../../tensor/ops/movement.js';
 import { disposeTree } from '../../index.js';
 import { progressBar } from '../progress.js';
-import { DEFAULT_TARGET_SPACE, type TargetSpace } from '../../train/target-space.js';
+import { DEFAULT_TARGET_SPACE, targetSpaceProblem, type TargetSpace } from '../../train/target-space.js';
 
 export interface PretrainOptions extends SftConfig {
   readonly run: string;
@@ -42,9 +42,14 @@ export interface PretrainOptions extends SftConfig {
 /** Runs (or resumes) SFT and returns the path of the final checkpoint. */
 export async function pretrain(options: PretrainOptions): Promise<string> {
   const { run: runPath, resume, quiet, profile: profileSteps, ...config } = options;
+  const space = options.space ?? DEFAULT_TARGET_SPACE;
+  const spaceProblem = targetSpaceProblem(space);
+  if (spaceProblem !== undefined)
+    // before the run folder is made
+    throw new RangeError(`pretrain: ${spaceProblem}; check --target, --residual-scale and --input-lowpass.`);
   const run = openRun(runPath, 'pretrain', config, { resume });
   try {
-    const policy = policyOf(options.preset, options.size, options.space ?? DEFAULT_TARGET_SPACE);
+    const policy = policyOf(options.preset, options.size, space);
     const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
     say(
       `pretrain: ${options.preset} policy at ${options.size} px, ${options.steps} steps of batch ${options.batchSize}; run folder ${run.path}`,
