@@ -20,7 +20,6 @@ await ready();
 const ckpt = await loadCheckpoint(checkpoint, { withOptimizer: false });
 const policy = policyOfCheckpoint(ckpt.info);
 
-const blur = gaussianBlur;
 const sampled =
   (eta: number, samples = 1): Restorer =>
   (lq, b) =>
@@ -37,13 +36,13 @@ const inputLowPass =
   (lq, b) =>
     scope(() => {
       const x = oneSample(lq, b);
-      return clamp(add(sub(x, blur(x, sigma)), blur(lq, sigma)), { min: 0, max: 1 });
+      return clamp(add(sub(x, gaussianBlur(x, sigma)), gaussianBlur(lq, sigma)), { min: 0, max: 1 });
     });
 /** The input plus the restored residual blurred by sigma px: the residual's coarse part only. */
 const smoothResidual =
   (sigma: number): Restorer =>
   (lq, b) =>
-    scope(() => clamp(add(lq, blur(sub(oneSample(lq, b), lq), sigma)), { min: 0, max: 1 }));
+    scope(() => clamp(add(lq, gaussianBlur(sub(oneSample(lq, b), lq), sigma)), { min: 0, max: 1 }));
 
 const methods = [
   { name: 'LQ input', restorer: identityRestorer },

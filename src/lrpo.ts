@@ -6,6 +6,7 @@ export { laplacianSharpness, type LaplacianSharpnessOptions } from './lrpo/sharp
 export {
   compositeReward,
   defaultReward,
+  lrpoReward,
   DEFAULT_REWARD_WEIGHTS,
   RewardConfigError,
   type Reward,

@@ -100,10 +100,14 @@ function withLrpoOptions(
     );
 }
 
+/** A record as `--reward-weights` spells it: name=value pairs separated by commas. */
+const nameValuePairs = (record: object): string =>
+  Object.entries(record)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(',');
+
 /** The reward's default weights as `--reward-weights` takes them. */
-const REWARD_WEIGHTS_DEFAULT = Object.entries(LRPO_DEFAULTS.rewardWeights)
-  .map(([k, v]) => `${k}=${v}`)
-  .join(',');
+const REWARD_WEIGHTS_DEFAULT = nameValuePairs(LRPO_DEFAULTS.rewardWeights);
 
 /** The parsed values of withLrpoOptions' options: numbers, and the reward weights by name. */
 type LrpoOptionValues = Record<string, number | undefined> & { readonly rewardWeights?: Partial<RewardWeights> };
@@ -146,12 +150,7 @@ const OPTION_OF_FIELD: Readonly<Record<string, string>> = {
 const asOptionProblem = (p: LrpoConfigProblem): OptionProblem => ({
   option: OPTION_OF_FIELD[p.field] ?? p.field,
   // A record (the reward weights) as the option spells it: name=value pairs.
-  value:
-    typeof p.value === 'object' && p.value !== null
-      ? Object.entries(p.value)
-          .map(([k, v]) => `${k}=${String(v)}`)
-          .join(',')
-      : String(p.value),
+  value: typeof p.value === 'object' && p.value !== null ? nameValuePairs(p.value) : String(p.value),
   expected: p.expected,
 });
 

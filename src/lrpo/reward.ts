@@ -15,7 +15,7 @@ import { ShapeError, scope, add, mul, Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { repeatEach } from './groups.js';
 import { detailQuality } from '../metrics/detail-quality.js';
-import { LRPO_DEFAULTS } from './config.js';
+import { LRPO_DEFAULTS, type LrpoConfig, type RewardWeights } from './config.js';
 
 /** One reward term: restored, ground-truth and low-quality NCHW batches to a score per image, [N]. */
 export type RewardTermFn = (restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
@@ -172,8 +172,8 @@ export function compositeReward(terms: RewardTerms): Reward {
   };
 }
 
-/** The default terms' names: the paper's four parts, by role. */
-export type DefaultRewardTermName = 'identity' | 'perceptual' | 'noReference' | 'wavelet';
+/** The default terms' names: the paper's four parts, by role (the fields of LrpoConfig.rewardWeights). */
+export type DefaultRewardTermName = keyof RewardWeights;
 
 /**
  * The paper's weights (docs/architecture.md, "The LRPO pipeline"): 0.3 face quality,
@@ -266,3 +266,7 @@ export function defaultReward(params: FaceRecognitionParams, options: DefaultRew
     return compositeReward(termsWith(features))(restored, gt, lq);
   };
 }
+
+/** The reward an LRPO config trains with: defaultReward on `recognition` with the config's term weights. */
+export const lrpoReward = (recognition: FaceRecognitionParams, config: Pick<LrpoConfig, 'rewardWeights'>): Reward =>
+  defaultReward(recognition, { weights: config.rewardWeights });

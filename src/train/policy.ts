@@ -64,6 +64,9 @@ export interface RestoreOptions {
   readonly samples?: number;
 }
 
+/** The key of sample i of a `samples: n` restoration with key k (evaluations score the samples one by one with it). */
+export const sampleKey = (k: PRNGKey, i: number): PRNGKey => foldIn(k, i);
+
 /** Restores LQ images [N, 3, H, W] in [0, 1]: returns images in [0, 1] (the caller's to dispose). */
 export function restore(
   policy: Policy,
@@ -82,9 +85,9 @@ export function restore(
     });
   if (samples === 1) return one(k);
   // Sample by sample, so memory stays that of one restoration.
-  let total = one(foldIn(k, 0));
+  let total = one(sampleKey(k, 0));
   for (let i = 1; i < samples; i++) {
-    const next = one(foldIn(k, i));
+    const next = one(sampleKey(k, i));
     const sum = add(total, next);
     [total, next].forEach((t) => t.dispose());
     total = sum;

@@ -16,7 +16,7 @@ import { evaluateMethods, policyRestorer } from './eval.js';
 import { requireRealFaces } from '../requirements.js';
 import { train, trainConfig, type TrainMethod } from './train.js';
 import type { LrpoConfigOverrides, RewardWeights } from '../../lrpo/config.js';
-import { DEFAULT_REWARD_WEIGHTS, defaultReward } from '../../lrpo/reward.js';
+import { DEFAULT_REWARD_WEIGHTS, lrpoReward } from '../../lrpo/reward.js';
 
 /** The study's rows, in the paper's order, with their report names. */
 export const ABLATION_ROWS: readonly { readonly method: TrainMethod | 'sft'; readonly name: string }[] = [
@@ -108,8 +108,9 @@ export async function ablate(o: AblateOptions): Promise<string> {
     // photographic faces; 'real' (22 faces, evaluation only) and 'synthetic' train on cartoon faces.
     const trainData = o.set === 'synthetic' || o.set === 'real' ? 'synthetic' : o.set;
     // Every row is scored with the reward the trained rows optimise (the study's --reward-weights).
-    const { rewardWeights } = trainConfig('lrpo', o.overrides ?? {});
-    const ctx = metricContext((recognition) => defaultReward(recognition, { weights: rewardWeights }));
+    const trained = trainConfig('lrpo', o.overrides ?? {});
+    const { rewardWeights } = trained;
+    const ctx = metricContext((recognition) => lrpoReward(recognition, trained));
     const perMethod = new Map<string, { seeds: number[]; perSeed: Partial<Record<MetricName, number>>[] }>();
     // Rewritten after every (method, seed): an interrupted study still leaves its tables so far.
     const writeTables = (): string => {

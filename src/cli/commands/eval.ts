@@ -19,7 +19,7 @@ import {
   type Restorer,
 } from '../../train/evaluate.js';
 import type { PairSet } from '../../train/pairs.js';
-import { policyOfCheckpoint, restore, type Policy } from '../../train/policy.js';
+import { policyOfCheckpoint, restore, sampleKey, type Policy } from '../../train/policy.js';
 import { formatInterval, meanInterval } from '../../train/stats.js';
 import type { UNetParams } from '../../models/unet.js';
 import { progressBar } from '../progress.js';
@@ -50,14 +50,14 @@ export const policyRestorer =
     restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta, samples: s.samples ?? 1 });
 
 /**
- * Sample `i` of the `samples: n` restorer's n samples, alone (restore draws sample i from
- * foldIn(batch key, i)): scoring every one of them and averaging the scores per face estimates
- * the policy's expected score, with the sampling noise of one draw averaged out.
+ * Sample `i` of the `samples: n` restorer's n samples, alone (the same key, sampleKey): scoring
+ * every one of them and averaging the scores per face estimates the policy's expected score, with
+ * the sampling noise of one draw averaged out.
  */
 export const policySampleRestorer =
   (policy: Policy, params: UNetParams, s: SamplingOptions, i: number): Restorer =>
   (lq, b) =>
-    restore(policy, params, lq, foldIn(foldIn(key(s.seed), b), i), { steps: s.steps, eta: s.eta, samples: 1 });
+    restore(policy, params, lq, sampleKey(foldIn(key(s.seed), b), i), { steps: s.steps, eta: s.eta, samples: 1 });
 
 /** The baseline: the LQ input itself (bilinearly resized back to full size by the degradation). */
 export const identityRestorer: Restorer = (lq) => alias(lq);

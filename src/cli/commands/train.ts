@@ -9,7 +9,7 @@ import {
   type LrpoConfig,
   type LrpoConfigOverrides,
 } from '../../lrpo/config.js';
-import { defaultReward } from '../../lrpo/reward.js';
+import { lrpoReward } from '../../lrpo/reward.js';
 import { initLrpoState, lrpoStep, trainLrpo } from '../../lrpo/train.js';
 import { rewardBackpropStep } from '../../lrpo/reward-backprop.js';
 import { loadFaceRecognitionParams } from '../../metrics/face-embedding/face-recognition-net.js';
@@ -111,7 +111,7 @@ export async function train(options: TrainOptions): Promise<string> {
     const reference =
       config.klWeight > 0 ? (await loadCheckpoint(options.init, { withOptimizer: false })).params : undefined;
     const faceNet = loadFaceRecognitionParams();
-    const reward = defaultReward(faceNet, { weights: config.rewardWeights });
+    const reward = lrpoReward(faceNet, config);
     say(
       `train: LRPO (${options.ablation}) from ${options.init}, ` +
         `${options.steps} steps of ${config.inputsPerBatch} inputs x ${config.groupSize} candidates, ` +
