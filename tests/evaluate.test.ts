@@ -2,7 +2,19 @@
 // metrics now share one face-ResNet pass per image tensor), leaves no tensors behind, and
 // evaluateRestorer scores every pair in batches and refuses face metrics without the networks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { add, clamp, key, memory, mul, normal, scope, tensor, type Tensor } from '../src/index.js';
+import {
+  add,
+  clamp,
+  disposeTree,
+  key,
+  memory,
+  mul,
+  normal,
+  scope,
+  setBackend,
+  tensor,
+  type Tensor,
+} from '../src/index.js';
 import { FACE_FEATURE_LAYERS, faceFeatureCache, type FaceFeatures } from '../src/metrics/face-embedding/features.js';
 import { generateFace } from '../src/data/faces.js';
 import { faceEmbedding, identitySimilarity } from '../src/metrics/face-embedding/face-recognition-net.js';
@@ -19,7 +31,9 @@ import {
   scoreImages,
 } from '../src/train/evaluate.js';
 import type { PairSet } from '../src/train/pairs.js';
-import { evaluateMethods } from '../src/cli/commands/eval.js';
+import { evaluateMethods, policyRestorer, policySampleRestorer } from '../src/cli/commands/eval.js';
+import { initPolicyParams, policyOf } from '../src/train/policy.js';
+import { MICRO_UNET } from './support/micro-policy.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
@@ -177,4 +191,43 @@ describe('evaluateRestorer', () => {
       /method "none" has no restorers/,
     );
   });
+
+  it.each(['webgpu', 'cpu'] as const)(
+    'a meanOf method gives the bytes and scores of restore with samples: n, from the scored samples (%s)',
+    async (backend) => {
+      // 11 faces: two batches of EVAL_BATCH, the second short.
+      const size = 16;
+      const faces = Array.from({ length: 11 }, (_, i) => generateFace(key(20 + i), size).hq);
+      const hq = Float32Array.from(faces.flatMap((f) => [...f]));
+      const set: PairSet = { count: 11, size, hq, lq: hq.map((v) => v * 0.8), ids: faces.map((_, i) => `f${i}`) };
+      const policy = policyOf({ name: 'micro', unet: MICRO_UNET }, size);
+      const before = memory()[backend].tensors;
+      const params = initPolicyParams(policy, key(3), backend);
+      const sampling = { steps: 4, eta: 1, seed: 7 };
+      try {
+        await setBackend(backend);
+        const [mean, samples, meanOfSamples] = await evaluateMethods(
+          backend === 'webgpu' ? ctx : undefined,
+          [
+            { name: 'restore, samples 3', restorer: policyRestorer(policy, params, { ...sampling, samples: 3 }) },
+            { name: 'samples', restorers: [0, 1, 2].map((i) => policySampleRestorer(policy, params, sampling, i)) },
+            { name: 'mean of the samples', meanOf: 'samples' },
+          ],
+          set,
+          'set',
+          { metrics: ['psnr', 'ssim'], quiet: true },
+        );
+        expect(meanOfSamples.restored).toEqual(mean.restored);
+        expect(meanOfSamples.scores).toEqual(mean.scores);
+        expect(samples.restored).not.toEqual(mean.restored);
+        await expect(
+          evaluateMethods(undefined, [{ name: 'm', meanOf: 'later' }], set, 'set', { metrics: ['psnr'], quiet: true }),
+        ).rejects.toThrow(/method "m" averages "later", which is not an earlier method of this call; list it first/);
+      } finally {
+        await setBackend('webgpu');
+        disposeTree(params);
+      }
+      expect(memory()[backend].tensors).toBe(before);
+    },
+  );
 });

@@ -63,28 +63,32 @@ export interface DemoOptions {
 }
 
 /**
- * The restorations the demo scores, in table, grid and findings order: one sample of each policy,
- * then each policy's posterior-mean estimate (the mean of 8 samples: the fidelity end of the
- * perception/fidelity trade-off). `column` heads the sample grid's column.
- */
-const RESTORED = [
-  { name: 'SFT', column: 'SFT', policy: 'sft', samples: 1 },
-  { name: 'LRPO', column: 'LRPO', policy: 'lrpo', samples: 1 },
-  { name: 'SFT, mean of 8', column: 'SFT x8', policy: 'sft', samples: 8 },
-  { name: 'LRPO, mean of 8', column: 'LRPO x8', policy: 'lrpo', samples: 8 },
-] as const;
-const [, , SFT_MEAN_OF_8, LRPO_MEAN_OF_8] = RESTORED.map((r) => r.name);
-
-/**
- * Each policy's expected score per face: the 8 samples the mean of 8 averages, each scored on its
- * own and the scores averaged. The same expectation as one sample's score with an eighth of its
- * sampling variance, so a paired LRPO - SFT difference is not lost in the noise of one draw.
+ * Each policy's expected score per face: 8 samples, each scored on its own and the scores averaged.
+ * The same expectation as one sample's score with an eighth of its sampling variance, so a paired
+ * LRPO - SFT difference is not lost in the noise of one draw.
  */
 const SCORED = [
   { name: 'SFT, 8 samples scored', policy: 'sft', samples: 8 },
   { name: 'LRPO, 8 samples scored', policy: 'lrpo', samples: 8 },
 ] as const;
 const [SFT_SCORED, LRPO_SCORED] = SCORED.map((r) => r.name);
+
+/**
+ * The restorations the demo scores, in table, grid and findings order: one sample of each policy,
+ * then each policy's posterior-mean estimate (the mean image of the 8 scored samples: the fidelity
+ * end of the perception/fidelity trade-off, the image `restore --samples 8` gives). `column` heads
+ * the sample grid's column.
+ */
+const RESTORED = [
+  { name: 'SFT', column: 'SFT', policy: 'sft' },
+  { name: 'LRPO', column: 'LRPO', policy: 'lrpo' },
+  { name: 'SFT, mean of 8', column: 'SFT x8', meanOf: SFT_SCORED },
+  { name: 'LRPO, mean of 8', column: 'LRPO x8', meanOf: LRPO_SCORED },
+] as const;
+const [, , SFT_MEAN_OF_8, LRPO_MEAN_OF_8] = RESTORED.map((r) => r.name);
+/** The rows of a set's results, in order. */
+const ROWS: readonly string[] = ['LQ input', ...RESTORED.map((r) => r.name), ...SCORED.map((r) => r.name)];
+
 /** What the scored samples are scored on (LMD and BRISQUE, slower, stay with the single-sample rows). */
 const SCORED_METRICS: readonly MetricName[] = ['psnr', 'ssim', 'perceptual', 'identity', 'reward'];
 
@@ -150,29 +154,30 @@ export async function demo(o: DemoOptions): Promise<string> {
         ['real', o.realCount],
       ] as const) {
         const pairs = await evalSet(set, { size: policy.imageSize, count, seed: o.seed });
-        const setResults = await evaluateMethods(
-          ctx,
-          [
-            { name: 'LQ input', restorer: identityRestorer },
-            ...RESTORED.map((r) => ({
-              name: r.name,
-              restorer: policyRestorer(policy, (r.policy === 'sft' ? before : after).params, {
-                ...sampling,
-                samples: r.samples,
-              }),
-            })),
-            ...SCORED.map((r) => ({
-              name: r.name,
-              metrics: SCORED_METRICS,
-              restorers: Array.from({ length: r.samples }, (_, i) =>
-                policySampleRestorer(policy, (r.policy === 'sft' ? before : after).params, sampling, i),
+        const paramsOf = (p: 'sft' | 'lrpo') => (p === 'sft' ? before : after).params;
+        // The scored samples before the means that average them; the rows then in ROWS order.
+        const setResults = (
+          await evaluateMethods(
+            ctx,
+            [
+              { name: 'LQ input', restorer: identityRestorer },
+              ...RESTORED.flatMap((r) =>
+                'policy' in r ? [{ name: r.name, restorer: policyRestorer(policy, paramsOf(r.policy), sampling) }] : [],
               ),
-            })),
-          ],
-          pairs,
-          evalSetLabel(set),
-          { quiet: o.quiet },
-        );
+              ...SCORED.map((r) => ({
+                name: r.name,
+                metrics: SCORED_METRICS,
+                restorers: Array.from({ length: r.samples }, (_, i) =>
+                  policySampleRestorer(policy, paramsOf(r.policy), sampling, i),
+                ),
+              })),
+              ...RESTORED.flatMap((r) => ('meanOf' in r ? [{ name: r.name, meanOf: r.meanOf }] : [])),
+            ],
+            pairs,
+            evalSetLabel(set),
+            { quiet: o.quiet },
+          )
+        ).sort((a, b) => ROWS.indexOf(a.method) - ROWS.indexOf(b.method));
         say(`\n${evalSetLabel(set)} (${pairs.count} faces)\n${formatResults(setResults)}`);
         results.push(...setResults);
         const plane = 3 * pairs.size * pairs.size;

@@ -1,6 +1,6 @@
 // `eval`: scores checkpoints (and the LQ input as the baseline) on evaluation sets with every
 // metric, prints a table per set, and writes the per-image scores as JSON.
-import { named, startProfile, disposeTree, foldIn, key } from '../../index.js';
+import { named, startProfile, disposeTree, foldIn, key, tensor } from '../../index.js';
 import { writeProfile } from '../profile-steps.js';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -64,25 +64,30 @@ export const identityRestorer: Restorer = (lq) => alias(lq);
 
 /**
  * A method to evaluate: one restorer, or several whose scores are averaged per face (e.g. the
- * samples of a policy, policySampleRestorer; `restored` is then the first one's), on `metrics`
- * (default: evaluateMethods' metrics).
+ * samples of a policy, policySampleRestorer; `restored` is then the first one's), or the per-pixel
+ * mean of an earlier method's restorations (`meanOf` names it: its n samples averaged as restore's
+ * `samples: n` averages the same samples, so no sample is drawn twice), on `metrics` (default:
+ * evaluateMethods' metrics).
  */
 export type EvalMethod = { readonly name: string; readonly metrics?: readonly MetricName[] } & (
-  { readonly restorer: Restorer } | { readonly restorers: readonly Restorer[] }
+  { readonly restorer: Restorer } | { readonly restorers: readonly Restorer[] } | { readonly meanOf: string }
 );
+
+/** Images per batch of every evaluateMethods restorer (a `meanOf` method serves its images in the same batches). */
+const EVAL_BATCH = 8;
 
 /** Evaluates each method on `pairs` with a progress bar. */
 export async function evaluateMethods(
-  ctx: MetricContext,
+  ctx: MetricContext | undefined,
   methods: readonly EvalMethod[],
   pairs: PairSet,
   setLabel: string,
   { metrics = ALL_METRICS, quiet = false }: { metrics?: readonly MetricName[]; quiet?: boolean } = {},
 ): Promise<MethodResult[]> {
   const out: MethodResult[] = [];
+  const restorations = new Map<string, readonly Float32Array[]>();
   for (const method of methods) {
-    const restorers = 'restorers' in method ? method.restorers : [method.restorer];
-    if (restorers.length === 0) throw new RangeError(`evaluateMethods: method "${method.name}" has no restorers.`);
+    const restorers = 'meanOf' in method ? [meanRestorer(method, restorations, pairs)] : restorersOf(method);
     const asked = method.metrics ?? metrics;
     const bar = progressBar(`eval ${method.name}`.slice(0, 14), pairs.count * restorers.length, [], { quiet });
     try {
@@ -92,17 +97,62 @@ export async function evaluateMethods(
         runs.push(
           await evaluateRestorer(ctx, restorer, pairs, {
             metrics: asked,
-            batchSize: 8,
+            batchSize: EVAL_BATCH,
             onProgress: (n) => bar.update(done + n),
           }),
         );
       }
+      restorations.set(
+        method.name,
+        runs.map((r) => r.restored),
+      );
       out.push({ method: method.name, set: setLabel, scores: averageScores(runs, asked), restored: runs[0].restored });
     } finally {
       bar.stop();
     }
   }
   return out;
+}
+
+function restorersOf(
+  method: EvalMethod & ({ restorer: Restorer } | { restorers: readonly Restorer[] }),
+): readonly Restorer[] {
+  const restorers = 'restorers' in method ? method.restorers : [method.restorer];
+  if (restorers.length === 0) throw new RangeError(`evaluateMethods: method "${method.name}" has no restorers.`);
+  return restorers;
+}
+
+/** A restorer serving the per-pixel mean of an earlier method's restorations, batch by batch. */
+function meanRestorer(
+  method: EvalMethod & { meanOf: string },
+  restorations: ReadonlyMap<string, readonly Float32Array[]>,
+  pairs: PairSet,
+): Restorer {
+  const images = restorations.get(method.meanOf);
+  if (!images)
+    throw new RangeError(
+      `evaluateMethods: method "${method.name}" averages "${method.meanOf}", which is not an earlier method of this call; list it first.`,
+    );
+  const mean = meanImages(images);
+  const plane = 3 * pairs.size * pairs.size;
+  return (lq, b) =>
+    tensor(mean.subarray(b * EVAL_BATCH * plane, b * EVAL_BATCH * plane + lq.size), {
+      shape: lq.shape,
+      backend: lq.backend,
+      dtype: lq.dtype,
+    });
+}
+
+/**
+ * The per-pixel float32 mean of equally sized images: summed in order, then divided, each step
+ * rounded to float32 as restore's `samples: n` rounds it on the device, so the same samples give
+ * the same bytes (tests/evaluate.test.ts).
+ */
+export function meanImages(images: readonly Float32Array[]): Float32Array {
+  const total = Float32Array.from(images[0]);
+  for (const image of images.slice(1)) for (let i = 0; i < total.length; i++) total[i] += image[i];
+  for (let i = 0; i < total.length; i++) total[i] /= images.length;
+  return total;
 }
 
 /** Per-image scores averaged over several evaluations of the same pairs. */
