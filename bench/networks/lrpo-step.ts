@@ -1,11 +1,12 @@
 // The `lrpo step` rows and the committed profiles: one LRPO step at the demo's settings (the
-// committed tiny SFT checkpoint, SMALL_LRPO's inputs x candidates, 10 DDIM steps, the default
-// reward) and at the speed issue's reference scale (B = 2 x K = 4, every DDIM step trained: the
-// demo's settings when the target was set), and one SFT training step of the tiny UNet at the
-// demo's batch (16 at 32 px). Ours alone: no other library runs this method.
+// demo's checkpoint with its input low-pass, on its photographic faces, SMALL_LRPO's inputs x
+// candidates, 10 DDIM steps, the default reward) and at the speed issue's reference scale (B = 2 x
+// K = 4, every DDIM step trained: the demo's settings when the target was set), and one SFT
+// training step of the tiny UNet at the demo's batch (16 at 32 px). Ours alone: no other library
+// runs this method.
 import * as T from '../../src/index.js';
 import { trainConfig } from '../../src/cli/commands/train.js';
-import { COMMITTED_SFT } from '../../src/cli/commands/demo.js';
+import { DEMO_FACES, DEMO_SFT } from '../../src/cli/commands/demo.js';
 import type { LrpoConfigOverrides } from '../../src/lrpo/config.js';
 import { trainingPairs } from '../../src/train/eval-sets.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
@@ -34,10 +35,10 @@ export const REFERENCE_LRPO_SCALE: LrpoConfigOverrides = Object.freeze({
 });
 
 async function lrpoSetup(overrides: LrpoConfigOverrides): Promise<LrpoSetup> {
-  const init = await loadCheckpoint(COMMITTED_SFT, { withOptimizer: false });
+  const init = await loadCheckpoint(DEMO_SFT, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
   const config = trainConfig('lrpo', overrides);
-  const pairs = await trainingPairs('synthetic', 'train', { count: 64, size: policy.imageSize, seed: 0 });
+  const pairs = await trainingPairs(DEMO_FACES, 'train', { count: 64, size: policy.imageSize, seed: 0 });
   const faceNet = loadFaceRecognitionParams();
   const ctx: LrpoContext = { policy, config, reward: defaultReward(faceNet), pairs };
   const optimizer = lrpoOptimizer(config);
@@ -64,7 +65,7 @@ export async function lrpoStepBench(opts: NetworkOptions, overrides: LrpoConfigO
   setup.dispose();
   return {
     id: `lrpo step B${config.inputsPerBatch} K${config.groupSize} S${config.sampling.steps} T${trained}`,
-    work: `one LRPO step (tiny UNet at 32 px, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps, ${trained} trained): rollout, reward, update`,
+    work: `one LRPO step (the demo's tiny UNet at 32 px with its input low-pass, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps, ${trained} trained): rollout, reward, update`,
     ours: stats,
     peers: [
       { peer: 'none', status: 'skipped', reason: 'no other library implements LRPO; the row tracks our own speed' },
@@ -80,9 +81,9 @@ export function lrpoStepTitle(): string {
 }
 
 export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>; readonly lrpo: T.Profile<unknown> }> {
-  const init = await loadCheckpoint(COMMITTED_SFT, { withOptimizer: false });
+  const init = await loadCheckpoint(DEMO_SFT, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
-  const pairs = await trainingPairs('synthetic', 'train', { count: 64, size: policy.imageSize, seed: 0 });
+  const pairs = await trainingPairs(DEMO_FACES, 'train', { count: 64, size: policy.imageSize, seed: 0 });
   const optimizer = sftOptimizer(DEFAULT_SFT_CONFIG);
   let sftState = initTrainState(optimizer, init.params, 0);
   const sftOnce = async () => {
