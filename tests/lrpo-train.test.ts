@@ -131,6 +131,28 @@ describe('LRPO training fold', () => {
     expect(params).not.toEqual(before);
   });
 
+  it("reward backprop raises a reward the policy can raise (its gradient is the reward's)", async () => {
+    const brighter = L.compositeReward({
+      brighter: {
+        weight: 1,
+        fn: (x, _gt, lq) => T.sub(T.mean(x, { axis: [1, 2, 3] }), T.mean(lq, { axis: [1, 2, 3] })),
+      },
+    });
+    const config = small({ optimizer: { lr: 1e-2 } });
+    const seen: number[] = [];
+    const state = initLrpoState(config, initPolicyParams(policy, T.key(1)), 42);
+    const final = await trainLrpo(
+      { policy, config, reward: brighter, pairs: await pairs() },
+      BRIGHTER_STEPS,
+      state,
+      { onStep: (m) => void seen.push(m.rewardMean) },
+      rewardBackpropStep,
+    );
+    disposeState(final);
+    console.log(`reward backprop, brighter: ${seen.map((r) => r.toFixed(3)).join(' ')}`);
+    expect(meanInterval(seen.slice(-4)).mean - meanInterval(seen.slice(0, 4)).mean).toBeGreaterThan(0.1);
+  });
+
   it('stops reward backprop on a NaN (as SFT and LRPO do), freeing the state it consumed', async () => {
     const config = small();
     const before = T.memory().webgpu.tensors;
