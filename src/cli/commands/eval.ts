@@ -148,7 +148,7 @@ function meanRestorer(
  * rounded to float32 as restore's `samples: n` rounds it on the device, so the same samples give
  * the same bytes (tests/evaluate.test.ts).
  */
-export function meanImages(images: readonly Float32Array[]): Float32Array {
+function meanImages(images: readonly Float32Array[]): Float32Array {
   const total = Float32Array.from(images[0]);
   for (const image of images.slice(1)) for (let i = 0; i < total.length; i++) total[i] += image[i];
   for (let i = 0; i < total.length; i++) total[i] /= images.length;
