@@ -10,9 +10,11 @@ import { DEMO_FACES, DEMO_SFT } from '../../src/cli/commands/demo.js';
 import type { LrpoConfigOverrides } from '../../src/lrpo/config.js';
 import { trainingPairs } from '../../src/train/eval-sets.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
-import { policyOfCheckpoint } from '../../src/train/policy.js';
+import { policyOfCheckpoint, type Policy } from '../../src/train/policy.js';
+import type { PairSet } from '../../src/train/pairs.js';
+import type { UNetParams } from '../../src/models/unet.js';
 import { initLrpoState, lrpoOptimizer, lrpoPlan, lrpoStep, type LrpoContext } from '../../src/lrpo/train.js';
-import { defaultReward } from '../../src/lrpo/reward.js';
+import { lrpoReward } from '../../src/lrpo/reward.js';
 import { loadFaceRecognitionParams } from '../../src/metrics/face-embedding/face-recognition-net.js';
 import { sftOptimizer, sftStep, DEFAULT_SFT_CONFIG } from '../../src/train/sft.js';
 import { disposeState, initTrainState, type TrainState } from '../../src/train/state.js';
@@ -34,18 +36,24 @@ export const REFERENCE_LRPO_SCALE: LrpoConfigOverrides = Object.freeze({
   stepsPerUpdate: 0,
 });
 
-async function lrpoSetup(overrides: LrpoConfigOverrides): Promise<LrpoSetup> {
+/** What the demo starts from: its SFT checkpoint's params and policy, and 64 of its training faces. */
+async function demoStart(): Promise<{ readonly params: UNetParams; readonly policy: Policy; readonly pairs: PairSet }> {
   const init = await loadCheckpoint(DEMO_SFT, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
-  const config = trainConfig('lrpo', overrides);
   const pairs = await trainingPairs(DEMO_FACES, 'train', { count: 64, size: policy.imageSize, seed: 0 });
+  return { params: init.params, policy, pairs };
+}
+
+async function lrpoSetup(overrides: LrpoConfigOverrides): Promise<LrpoSetup> {
+  const { params, policy, pairs } = await demoStart();
+  const config = trainConfig('lrpo', overrides);
   const faceNet = loadFaceRecognitionParams();
-  const ctx: LrpoContext = { policy, config, reward: defaultReward(faceNet), pairs };
+  const ctx: LrpoContext = { policy, config, reward: lrpoReward(faceNet, config), pairs };
   const optimizer = lrpoOptimizer(config);
   const plan = lrpoPlan(policy, config);
   return {
     ctx,
-    state: initLrpoState(config, init.params, 0),
+    state: initLrpoState(config, params, 0),
     run: async (s) => (await lrpoStep(ctx, optimizer, plan, s)).state,
     dispose: () => T.treeLeaves(faceNet).forEach((x) => x.dispose()),
   };
@@ -81,11 +89,9 @@ export function lrpoStepTitle(): string {
 }
 
 export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>; readonly lrpo: T.Profile<unknown> }> {
-  const init = await loadCheckpoint(DEMO_SFT, { withOptimizer: false });
-  const policy = policyOfCheckpoint(init.info);
-  const pairs = await trainingPairs(DEMO_FACES, 'train', { count: 64, size: policy.imageSize, seed: 0 });
+  const { params, policy, pairs } = await demoStart();
   const optimizer = sftOptimizer(DEFAULT_SFT_CONFIG);
-  let sftState = initTrainState(optimizer, init.params, 0);
+  let sftState = initTrainState(optimizer, params, 0);
   const sftOnce = async () => {
     const batch = pairBatch(
       pairs,
