@@ -22,6 +22,16 @@ useBackends();
 const policy = microPolicy;
 const reward = cheapReward;
 const small = (overrides = {}) => lrpoConfig(TINY_LRPO, overrides);
+/**
+ * How much brighter a restored face is than its input: one direction in the params (the output's
+ * bias) that a policy gradient, or reward backprop, should find within a few updates.
+ */
+const brighter = L.compositeReward({
+  brighter: {
+    weight: 1,
+    fn: (x, _gt, lq) => T.sub(T.mean(x, { axis: [1, 2, 3] }), T.mean(lq, { axis: [1, 2, 3] })),
+  },
+});
 /** Updates of the learning test (see 'raises a reward the policy can raise'). */
 const BRIGHTER_STEPS = 20;
 
@@ -80,14 +90,6 @@ describe('LRPO training fold', () => {
   });
 
   it('raises a reward the policy can raise, where the shuffled-rewards control does not: the gain comes from the rewards', async () => {
-    // How much brighter a restored face is than its input: one direction in the params (the
-    // output's bias) a policy gradient should find within a few updates.
-    const brighter = L.compositeReward({
-      brighter: {
-        weight: 1,
-        fn: (x, _gt, lq) => T.sub(T.mean(x, { axis: [1, 2, 3] }), T.mean(lq, { axis: [1, 2, 3] })),
-      },
-    });
     const rewards = async (shuffleRewards: boolean): Promise<number[]> => {
       const config = small({ shuffleRewards, optimizer: { lr: 1e-2 } });
       const seen: number[] = [];
@@ -132,12 +134,6 @@ describe('LRPO training fold', () => {
   });
 
   it("reward backprop raises a reward the policy can raise (its gradient is the reward's)", async () => {
-    const brighter = L.compositeReward({
-      brighter: {
-        weight: 1,
-        fn: (x, _gt, lq) => T.sub(T.mean(x, { axis: [1, 2, 3] }), T.mean(lq, { axis: [1, 2, 3] })),
-      },
-    });
     const config = small({ optimizer: { lr: 1e-2 } });
     const seen: number[] = [];
     const state = initLrpoState(config, initPolicyParams(policy, T.key(1)), 42);
