@@ -84,6 +84,19 @@ const OPS: Record<string, { readonly body: string; readonly ops: number }> = {
     ),
     ops: UNROLL,
   },
+  // Index arithmetic: a shape held in a uniform divides by a value the compiler cannot see.
+  'u32 divide, run-time divisor': {
+    body: unrolled((u) => `acc${u} += f32(((${at(u)}) * 8u + lane) / dv);`),
+    ops: UNROLL,
+  },
+  'u32 divide, constant divisor': {
+    body: unrolled((u) => `acc${u} += f32(((${at(u)}) * 8u + lane) / 7u);`),
+    ops: UNROLL,
+  },
+  "u32 to f32 alone (the divides' add)": {
+    body: unrolled((u) => `acc${u} += f32(((${at(u)}) * 8u + lane));`),
+    ops: UNROLL,
+  },
   subgroupShuffle: { body: unrolled((u) => `acc${u} += subgroupShuffle(own, ${u}u);`), ops: UNROLL },
   // Four dependent FMAs a slot, eight independent chains: throughput, not latency.
   'fma (per FMA)': {
@@ -103,6 +116,7 @@ for (const [name, { body, ops }] of Object.entries(OPS)) {
 @compute @workgroup_size(64) fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wg: vec3u) {
   let lane = li % 8u;
   let own = x[li];
+  let dv = u32(x[li & 0u]) + 7u; // 7 at run time (the buffer is zeros), unknown to the compiler
   ${Array.from({ length: UNROLL }, (_, u) => `var acc${u} = 0.0;`).join(' ')}
   for (var i = 0u; i < ${ITERS}u; i++) {
     ${body}

@@ -136,7 +136,9 @@ const weightGradGeometry = fc
     cpg: fc.integer({ min: 1, max: 9 }),
     opg: fc.constantFrom(1, 3, 4, 5, 9),
     h: fc.integer({ min: 1, max: 9 }),
-    w: fc.constantFrom(4, 8, 12),
+    // Rows of 1-16 vec4 pieces: within one 8-lane subgroup, across two, and not dividing it (the
+    // shuffled variants' neighbour lanes and their loads at subgroup edges).
+    w: fc.constantFrom(4, 8, 12, 20, 32, 64),
     padding: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 })),
     outRows: fc.integer({ min: 1, max: 3 }),
     xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1]),
@@ -383,6 +385,22 @@ describe('convolution variants', () => {
       );
       expect(ran(`conv2d:${expected}:output`) - before, `${x} * ${w}`).toBe(cpuAdapter ? 1 : 0);
     }
+  });
+
+  it('the untuned default takes the shuffled 8-channel weight-gradient kernel on CPU adapters with subgroups', async () => {
+    // What autodiff's convWeightGrad asks for on a tiny-UNet layer: x^T [C, N, H, W] with g^T [O, N, H, W]
+    // as the filter, padding 1; the rows are 16 pixels (4 pieces: two rows per 8-lane subgroup).
+    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
+    const ran = (name: string) => dispatchCount(gpu, (k) => k.startsWith(`conv2d:${name}:`));
+    const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+    const expected = cpuAdapter && gpu.ctx.gpu.subgroupSize === 8 ? 'wgrad8sg' : 'wgrad4';
+    const before = ran(expected);
+    await compare(
+      { x: [16, 6, 16, 16], w: [9, 6, 16, 16], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
+      (b, xv, wv) => b.conv2d(xv, wv, p),
+      'default weight gradient',
+    );
+    expect(ran(expected) - before).toBe(1);
   });
 
   it('refuses a variant that does not support the problem, naming the known ones', () => {

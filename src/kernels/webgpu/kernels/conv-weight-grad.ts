@@ -8,21 +8,30 @@
 // and after give the taps one column left and right), and keeps TO x taps sums; the 64 lanes'
 // sums are added in workgroup memory at the end, and splits of the reduction across workgroups
 // (to fill a GPU) are added by conv-split-k.ts's second pass.
+// The subgroup form (`wgrad8sg`) loads only the centre vec4 of each x row: a lane's neighbours in
+// its subgroup hold the pieces one to the left and right (consecutive items), so the shifted
+// columns come by subgroupShuffle, and only a lane whose neighbour holds another row's piece (the
+// subgroup's edge lanes, on rows wider than a subgroup) loads them. On lavapipe a vec4 load costs
+// 50-80 cycles and a shuffle a few (docs/measurements.md): per item and 8 output channels that is
+// 8 + 3 loads instead of 8 + 9.
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import type { WebGpuStorage } from '../storage.js';
+import { subgroupsFit } from '../device.js';
 import { indent, kernelSource, u32Fields, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
 import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
 import { sumSplits, targetWorkgroups } from './conv-split-k.js';
 import * as elementwise from './elementwise.js';
 
 const LANES = 64;
+/** Most accumulators summed across the lanes in one round (workgroup memory: ROUND x LANES floats, 9 KiB). */
+const ROUND = 36;
 /** Fewest vec4 items (4 pixels each) per lane per split: below this, the final sums cost more than they save. */
 const MIN_ITEMS_PER_LANE = 4;
 
 const layout = new UniformLayout({
-  ...u32Fields('count', 'blocks_o', 'cn', 'o', 'kh', 'quads', 'h', 'items', 'per_split', 'total', 'x_off', 'w_off'),
+  ...u32Fields('count', 'blocks_o', 'cn', 'o', 'h', 'items', 'per_split', 'total', 'x_off', 'w_off'),
   xst: 'vec4',
   wst: 'vec4',
 });
@@ -59,13 +68,16 @@ function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly t
   };
 }
 
-/** The variant with TO output channels per workgroup. */
-export function convWeightGradVariant(to: number): ConvGemmVariant {
-  const name = `wgrad${to}`;
+/**
+ * The variant with TO output channels per workgroup; `shuffled`: the shifted x columns handed
+ * between neighbouring lanes by subgroupShuffle (needs a fixed subgroup size).
+ */
+export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVariant {
+  const name = `wgrad${to}${shuffled ? 'sg' : ''}`;
   return {
     name,
     // vec4<f32> loads: float32 only.
-    supports: (p) => fits(p),
+    supports: (p, gpu) => (!shuffled || subgroupsFit(gpu, LANES)) && fits(p),
     run(ctx, xIn, wIn, out, p) {
       const xr = rowAligned(ctx, xIn);
       const wr = rowAligned(ctx, wIn);
@@ -81,6 +93,7 @@ export function convWeightGradVariant(to: number): ConvGemmVariant {
       const perSplit = Math.ceil(items / splits);
       const total = p.n * p.o * p.oh * p.ow;
       const taps = p.oh * p.ow;
+      const sg = shuffled ? ctx.gpu.subgroupSize! : 0;
       const acc = (i: number, ky: number, kx: number) => `a${i}_${ky}_${kx}`;
       const each = (f: (i: number, ky: number, kx: number) => string) =>
         Array.from({ length: to * taps }, (_, k) =>
@@ -92,6 +105,19 @@ export function convWeightGradVariant(to: number): ConvGemmVariant {
         0: 'cv',
         1: 'vec4<f32>(cv.yzw, nv.x)',
       };
+      const prevLoad = 'select(vec4<f32>(0.0), x[rb + max(q, 1u) - 1u], ok && q > 0u)';
+      const nextLoad = 'select(vec4<f32>(0.0), x[rb + min(q + 1u, QUADS - 1u)], ok && q + 1u < QUADS)';
+      // The pieces left and right of the lane's: loaded, or from the neighbouring lanes (whose
+      // items are it - 1 and it + 1 where prevShared / nextShared), loaded where they are not.
+      const neighbours = shuffled
+        ? `let cvPrev = subgroupShuffle(cv, prevLane);
+  let cvNext = subgroupShuffle(cv, nextLane);
+  var pv = select(vec4<f32>(0.0), cvPrev, q > 0u);
+  if (!prevShared) { pv = ${prevLoad}; }
+  var nv = select(vec4<f32>(0.0), cvNext, q + 1u < QUADS);
+  if (!nextShared) { nv = ${nextLoad}; }`
+        : `let pv = ${prevLoad};
+  let nv = ${nextLoad};`;
       const rows = Array.from(
         { length: p.oh },
         (_, ky) => `{
@@ -99,12 +125,62 @@ export function convWeightGradVariant(to: number): ConvGemmVariant {
   let ok = iy >= 0 && iy < i32(p.h);
   let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
   let cv = select(vec4<f32>(0.0), x[rb + q], ok);
-  let pv = select(vec4<f32>(0.0), x[rb + max(q, 1u) - 1u], ok && q > 0u);
-  let nv = select(vec4<f32>(0.0), x[rb + min(q + 1u, p.quads - 1u)], ok && q + 1u < p.quads);
+  ${neighbours}
 ${Array.from({ length: p.ow }, (_, kx) => `  let s${kx} = ${shifted[kx - p.padding[1]]};\n${Array.from({ length: to }, (_, i) => `  ${acc(i, ky, kx)} += dot(g${i}, s${kx});`).join('\n')}`).join('\n')}
 }`,
       );
+      const item = `let q = it % QUADS;
+let r = it / QUADS;
+let y = r % KH;
+let n = r / KH;
+let xb = p.x_off / 4u + c * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);
+let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;`;
+      const gLoads = (guard?: string) =>
+        Array.from({ length: to }, (_, i) =>
+          guard ? `let g${i} = select(vec4<f32>(0.0), wt[wr${i} + wrow], ${guard});` : `let g${i} = wt[wr${i} + wrow];`,
+        ).join('\n');
+      // The shuffled loop keeps every lane in it to the end (subgroup operations want uniform
+      // control flow): lanes past the split's end repeat its last item with zero gradients.
+      const loop = shuffled
+        ? `let prevLane = max(sid, 1u) - 1u;
+let nextLane = min(sid + 1u, ${sg - 1}u);
+for (var base = lo; base < hi; base += ${LANES}u) {
+  let live = base + lid.x < hi;
+  let it = min(base + lid.x, hi - 1u);
+  let itPrev = subgroupShuffle(it, prevLane);
+  let itNext = subgroupShuffle(it, nextLane);
+  let prevShared = sid > 0u && itPrev + 1u == it;
+  let nextShared = sid + 1u < ${sg}u && itNext == it + 1u;
+${indent(item)}
+${indent(gLoads('live'))}
+${indent(rows.join('\n'))}
+}`
+        : `for (var it = lo + lid.x; it < hi; it += ${LANES}u) {
+${indent(item)}
+${indent(gLoads())}
+${indent(rows.join('\n'))}
+}`;
       const nacc = to * taps;
+      // The lanes' sums, added in rounds of at most ROUND accumulators (workgroup memory stays small).
+      const round = Math.min(nacc, ROUND);
+      const accAt = (k: number) => acc(Math.floor(k / taps), Math.floor((k % taps) / p.ow), k % p.ow);
+      const rounds = Array.from({ length: Math.ceil(nacc / round) }, (_, r) => {
+        const first = r * round;
+        const count = Math.min(round, nacc - first);
+        return `${r > 0 ? 'workgroupBarrier();\n' : ''}${Array.from({ length: count }, (_, k) => `red[${k}u * ${LANES}u + lid.x] = ${accAt(first + k)};`).join('\n')}
+workgroupBarrier();
+if (lid.x < ${count}u) {
+  var sum = 0.0;
+  for (var l = 0u; l < ${LANES}u; l++) { sum += red[lid.x * ${LANES}u + l]; }
+  let k = lid.x + ${first}u;
+  let i = k / ${taps}u;
+  let tap = k % ${taps}u;
+  if (o0 + i < p.o) {
+    let idx = (c * p.o + o0 + i) * ${taps}u + tap;
+    ${splits > 1 ? 'out[s * p.total + idx] = sum;' : storeOut('idx', 'sum')}
+  }
+}`;
+      });
       const body = `let s = group / p.blocks_o / p.cn;
 let rest = group % (p.blocks_o * p.cn);
 let c = rest / p.blocks_o;
@@ -113,51 +189,34 @@ let lo = s * p.per_split;
 let hi = min(p.items, lo + p.per_split);
 ${Array.from({ length: to }, (_, i) => `let wr${i} = p.w_off / 4u + min(o0 + ${i}u, p.o - 1u) * (p.wst[0] / 4u);`).join('\n')}
 ${each((i, ky, kx) => `var ${acc(i, ky, kx)} = 0.0;`)}
-for (var it = lo + lid.x; it < hi; it += ${LANES}u) {
-  let q = it % p.quads;
-  let r = it / p.quads;
-  let y = r % p.kh;
-  let n = r / p.kh;
-  let xb = p.x_off / 4u + c * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);
-  let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;
-${Array.from({ length: to }, (_, i) => `  let g${i} = wt[wr${i} + wrow];`).join('\n')}
-${indent(rows.join('\n'))}
-}
-${each((i, ky, kx) => `red[${i * taps + ky * p.ow + kx}u * ${LANES}u + lid.x] = ${acc(i, ky, kx)};`)}
-workgroupBarrier();
-if (lid.x < ${nacc}u) {
-  var sum = 0.0;
-  for (var l = 0u; l < ${LANES}u; l++) { sum += red[lid.x * ${LANES}u + l]; }
-  let i = lid.x / ${taps}u;
-  let tap = lid.x % ${taps}u;
-  if (o0 + i < p.o) {
-    let idx = (c * p.o + o0 + i) * ${taps}u + tap;
-    ${splits > 1 ? 'out[s * p.total + idx] = sum;' : storeOut('idx', 'sum')}
-  }
-}`;
+${loop}
+${rounds.join('\n')}`;
       const kernel = `conv2d:${name}:${p.oh}x${p.ow}p${p.padding[0]}${p.padding[1]}:float32`;
       const partials = splits > 1 ? ctx.alloc('float32', splits * total) : out;
       ctx.dispatch({
         kernel,
         source: kernelSource(
+          shuffled ? 'enable subgroups;' : '',
           `// ${kernel}: weight gradient, lanes over 4-pixel row pieces, ${to} output channels x ${taps} taps per lane`,
           layout.declaration(),
           [
             '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
             '@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;',
             '@group(0) @binding(3) var<storage, read> wt: array<vec4<f32>>;',
-            `var<workgroup> red: array<f32, ${nacc * LANES}>;`,
+            `var<workgroup> red: array<f32, ${round * LANES}>;`,
+            // Constants, not uniforms: lavapipe divides by a constant with a multiply and a shift,
+            // by a uniform lane by lane, and every item divides by both.
+            `const QUADS = ${quads}u;`,
+            `const KH = ${p.kh}u;`,
           ].join('\n'),
           identityEpilogue('f32'),
-          workgroupPerItemEntry(LANES, 'p.count', body),
+          workgroupPerItemEntry(LANES, 'p.count', body, shuffled),
         ),
         uniform: layout.pack({
           count: blocks * splits,
           blocks_o: blocksO,
           cn: p.n,
           o: p.o,
-          kh: p.kh,
-          quads,
           h: p.h,
           items,
           per_split: perSplit,

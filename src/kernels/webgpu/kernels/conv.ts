@@ -168,6 +168,9 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // Lanes over the reduction, for stride-1 weight gradients (conv-weight-grad.ts).
   convWeightGradVariant(2),
   convWeightGradVariant(4),
+  // The same with the shifted columns handed between lanes (subgroups; lavapipe: see defaultVariant).
+  convWeightGradVariant(4, true),
+  convWeightGradVariant(8, true),
   // Channels across lanes, for few output pixels: lanes1x4 keeps many workgroups (GPUs), the
   // wider blocks win on lavapipe (see defaultVariant).
   convChannelLanesVariant(1, 4),
@@ -267,8 +270,10 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
     cpu && ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize
       ? [narrow ? 'gemm8x8sg' : 'gemm16x8sg']
       : [];
-  // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe).
-  const weightGrad = ['wgrad4'];
+  // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe);
+  // on CPU adapters 8 output channels a lane with the shifted columns shuffled, 1.1-1.3x over 4
+  // loading them (docs/measurements.md).
+  const weightGrad = cpu ? ['wgrad8sg', 'wgrad4'] : ['wgrad4'];
   // 3x3 stride 1 with 128+ channels in and out (the face ResNet's 128- and 256-channel layers, both
   // directions): Winograd's GEMMs are long enough in C and O to beat the direct blocks on lavapipe;
   // with 32-64 channels its transforms and short GEMMs cost as much as they save, and a 1x1 image
