@@ -290,6 +290,10 @@ export function networkRows(opts: NetworkOptions): { readonly id: string; readon
   const baseBatch = opts.software ? 2 : 16;
   const rows = [
     { id: 'unet tiny forward', run: () => unetRow('tiny', 16, 32, false, opts) },
+    // Small batches, where per-op host cost weighs most: one image (restore one face), and 8 (the
+    // reference LRPO step's rollout: 2 inputs x 4 candidates per DDIM step).
+    { id: 'unet tiny forward b1', run: () => unetRow('tiny', 1, 32, false, opts) },
+    { id: 'unet tiny forward b8', run: () => unetRow('tiny', 8, 32, false, opts) },
     { id: 'unet tiny forward+backward', run: () => unetRow('tiny', 16, 32, true, opts) },
     { id: 'unet base forward', run: () => unetRow('base', baseBatch, 128, false, opts) },
     { id: 'unet base forward+backward', run: () => unetRow('base', baseBatch, 128, true, opts) },
