@@ -40,7 +40,8 @@ const divisibleBy4 = (...xs: readonly number[]): boolean => xs.every((v) => v % 
 
 /**
  * Whether `p` is a stride-1 weight-gradient convolution this kernel runs: the filter as wide as
- * x's rows (same padding), rows a multiple of 4 wide, and output taps at most one column left or
+ * x's rows (same padding), rows a non-zero multiple of 4 wide and a non-empty filter (the kernel
+ * divides item indices by both as WGSL constants), and output taps at most one column left or
  * right of the pixel.
  */
 const fits = (p: ConvGemmProblem): boolean =>
@@ -52,6 +53,8 @@ const fits = (p: ConvGemmProblem): boolean =>
   p.dilation[1] === 1 &&
   p.kw === p.w &&
   p.w % 4 === 0 &&
+  p.w > 0 &&
+  p.kh > 0 &&
   p.oh * p.ow > 0 &&
   p.padding[1] <= 1 &&
   p.ow - 1 - p.padding[1] <= 1 &&
