@@ -22,6 +22,7 @@ import { renderSpeedupSvg } from './chart.js';
 import type { Engine } from './engines/engine.js';
 import { createOursEngine, oursAdapterDescription } from './engines/ours.js';
 import { createTfjsEngine, loadTfjs, tfjsAdapterInfo } from './engines/tfjs.js';
+import { readCpuTimes, stealShare } from './host-steal.js';
 import { fmtMs, fmtRatio, renderMarkdown } from './report.js';
 import type { BenchResults, RowResult } from './result.js';
 import { runCase, type RunOptions } from './runner.js';
@@ -191,14 +192,16 @@ async function runNetworks(): Promise<number> {
     const done = [];
     let failed = 0;
     for (const [i, row] of rows.entries()) {
-      const r = await row.run();
+      const before = readCpuTimes();
+      const r = { ...(await row.run()), hostSteal: stealShare(before, readCpuTimes()) };
       done.push(r);
       failed += r.peers.filter((p) => p.status === 'failed').length;
       console.log(
         `[net ${i + 1}/${rows.length}] ${r.id}: ours ${fmtMs(r.ours.median)} ms` +
           r.peers
             .map((p) => `, ${p.peer} ${p.ratio !== undefined ? `ours/peer ${fmtRatio(p.ratio)}` : p.status}`)
-            .join(''),
+            .join('') +
+          (r.hostSteal !== undefined ? `; host steal ${(100 * r.hostSteal).toFixed(1)}%` : ''),
       );
       writeNetworkResults(base, { adapter, date: new Date().toISOString(), node: process.version, reps, rows: done });
     }

@@ -22,7 +22,7 @@ export function renderNetworks(res: NetworkResults): string {
     '',
     `${res.date}, Node ${res.node}; up to ${res.reps} timed runs per side after a warm-up (median, interquartile range, ms).`,
     'Ours runs on WebGPU; every peer is checked equal to ours (max |ours - peer| / max |peer|) before it is timed.',
-    'ours / peer: below 1 we are faster.',
+    "ours / peer: below 1 we are faster. Host steal: the share of CPU time the machine's host gave other tenants while a row ran (/proc/stat); rows with much of it ran slow on both sides, unevenly.",
     '',
     '| work | ours ms | peer | peer ms | ours / peer | check (rel. err) |',
     '| :-- | --: | :-- | --: | --: | :-- |',
@@ -40,7 +40,14 @@ export function renderNetworks(res: NetworkResults): string {
       );
     }
   }
-  lines.push('', ...res.rows.map((r) => `- ${r.id}: ${r.work}.`));
+  lines.push(
+    '',
+    ...res.rows.map(
+      (r) =>
+        `- ${r.id}: ${r.work}.` +
+        (r.hostSteal === undefined ? '' : ` Host steal while the row ran: ${(100 * r.hostSteal).toFixed(1)}%.`),
+    ),
+  );
   return lines.join('\n') + '\n';
 }
 

@@ -32,6 +32,8 @@ export interface NetworkRow {
   readonly work: string;
   readonly ours: Stats;
   readonly peers: readonly PeerResult[];
+  /** Share of CPU time the host stole while the row ran, both sides (bench/host-steal.ts); absent off Linux. */
+  readonly hostSteal?: number;
 }
 
 export interface NetworkOptions {
