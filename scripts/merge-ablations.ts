@@ -23,6 +23,8 @@ interface Saved {
     readonly trainCount: number;
     readonly overrides?: { readonly gtRegularization?: { readonly weight?: number } } & Record<string, unknown>;
   };
+  /** sha256 of the start checkpoint's file (ablation.json since 2026-12-06; absent in older files and interrupted runs). */
+  readonly initSha256?: string;
   readonly rows: { readonly method: string; readonly perSeed: Record<string, number>[]; readonly seeds?: number[] }[];
 }
 
@@ -74,9 +76,11 @@ const withoutGtWeight = (o: Saved['options']['overrides']) => {
   const { weight: _w, ...gt } = o?.gtRegularization ?? {};
   return { ...o, gtRegularization: gt };
 };
+// The start by its contents where every file records them, else by its path (older files).
+const byContents = studies.every((s) => s.initSha256 !== undefined);
 const identity = (s: Saved) =>
   JSON.stringify([
-    s.options.init,
+    byContents ? s.initSha256 : s.options.init,
     s.options.steps,
     s.options.set,
     s.options.count,
@@ -86,7 +90,7 @@ const identity = (s: Saved) =>
 const mismatch = studies.findIndex((s) => identity(s) !== identity(studies[0]));
 if (mismatch >= 0)
   throw new Error(
-    `${files[mismatch]} is another study than ${files[0]}: (init, steps, set, count, ` +
+    `${files[mismatch]} is another study than ${files[0]}: (${byContents ? 'init sha256' : 'init'}, steps, set, count, ` +
       `trainCount, training options) ${identity(studies[mismatch])} vs ${identity(studies[0])}.`,
   );
 

@@ -1,6 +1,7 @@
 // Acceptance (issue 7): the ablation command trains every (method, seed) from one SFT checkpoint,
 // scores them on the same faces, and writes the per-seed table and the paired-difference table;
 // a resumed study reuses finished sub-runs and reproduces the same numbers.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,8 @@ describe('ablate', () => {
       ['SFT (start)', [0, 1]],
       ['GRPO (no noise-level, no GT reg.)', [0, 1]],
     ]);
+    // The start by its contents (merge-ablations compares it).
+    expect(saved.initSha256).toBe(createHash('sha256').update(readFileSync(options.init)).digest('hex'));
     // The delta cell is the mean of the per-seed differences.
     const [sft, grpo] = saved.rows;
     const mean = (grpo.perSeed[0].lmd - sft.perSeed[0].lmd + grpo.perSeed[1].lmd - sft.perSeed[1].lmd) / 2;

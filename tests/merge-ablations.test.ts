@@ -15,11 +15,12 @@ function study(
   name: string,
   rows: Record<string, number[]>,
   overrides: Record<string, unknown> = { optimizer: { lr: 3e-5 } },
+  start: { readonly init?: string; readonly initSha256?: string } = {},
 ): string {
   const run = join(dir, name);
   mkdirSync(run, { recursive: true });
   const options = {
-    init: 'sft.safetensors',
+    init: start.init ?? 'sft.safetensors',
     steps: 40,
     seeds: [0, 1],
     set: 'synthetic',
@@ -29,6 +30,7 @@ function study(
   };
   const saved = {
     options,
+    ...(start.initSha256 ? { initSha256: start.initSha256 } : {}),
     rows: Object.entries(rows).map(([method, rewards]) => ({ method, seeds: [0, 1], perSeed: rewards.map(scores) })),
   };
   writeFileSync(join(run, 'ablation.json'), JSON.stringify(saved));
@@ -73,5 +75,21 @@ describe('merge-ablations', () => {
     expect(() => merge(a, b)).toThrow(/"SFT \(start\)" seed 1 differs from an earlier file/);
     const c = study('c', { 'SFT (start)': [0.5, 0.6] }, { optimizer: { lr: 1e-4 } });
     expect(() => merge(a, c)).toThrow(/is another study than/);
+  });
+
+  it('compares the starts by contents where the files record them, else by path', () => {
+    const sft = { 'SFT (start)': [0.5, 0.6] };
+    const lr = { optimizer: { lr: 3e-5 } };
+    const a = study('sha-a', sft, lr, { init: 'checkpoints/x.safetensors', initSha256: 'aa' });
+    // The same file under another path (a copy in a worktree): one study.
+    const moved = study('sha-moved', sft, lr, { init: '/elsewhere/x.safetensors', initSha256: 'aa' });
+    expect(merge(a, moved)).toContain('| SFT (start) |');
+    // The same path, retrained in between: another study.
+    const retrained = study('sha-b', sft, lr, { init: 'checkpoints/x.safetensors', initSha256: 'bb' });
+    expect(() => merge(a, retrained)).toThrow(/is another study than .*\(init sha256,/);
+    // An older file without the hash: paths decide, as before.
+    const old = study('sha-old', sft, lr, { init: 'checkpoints/x.safetensors' });
+    expect(merge(a, old)).toContain('| SFT (start) |');
+    expect(() => merge(moved, old)).toThrow(/is another study than .*\(init,/);
   });
 });

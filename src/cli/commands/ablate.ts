@@ -2,7 +2,8 @@
 // no GT regularization), + noise-level, + GT regularization, full LRPO, and direct reward
 // backprop — each trained from the same SFT checkpoint for several seeds and scored on the same
 // held-out faces; one table of per-seed means with 95% intervals over seeds.
-import { writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { disposeTree } from '../../index.js';
 import { ablationDeltaTable, ablationTable, type AblationRow } from '../../report/index.js';
@@ -101,6 +102,9 @@ export async function ablate(o: AblateOptions): Promise<string> {
   try {
     const say = (msg: string) => quiet || process.stderr.write(`${msg}\n`);
     const sft = await loadCheckpoint(o.init, { withOptimizer: false });
+    // The start's contents, not only its path: merge-ablations refuses to join studies whose
+    // starts differ (a committed checkpoint keeps its name when it is retrained).
+    const initSha256 = createHash('sha256').update(readFileSync(o.init)).digest('hex');
     const policy = policyOfCheckpoint(sft.info);
     disposeTree(sft.params);
     const pairs = await evalSet(o.set, { size: policy.imageSize, count: o.count, seed: 0 });
@@ -121,7 +125,7 @@ export async function ablate(o: AblateOptions): Promise<string> {
         rows,
       );
       writeFileSync(join(run.path, 'ablation.md'), `${markdown}\n`);
-      writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, rows }, null, 1));
+      writeFileSync(join(run.path, 'ablation.json'), JSON.stringify({ options: recorded, initSha256, rows }, null, 1));
       return markdown;
     };
     for (const seed of o.seeds) {
