@@ -19,6 +19,7 @@ import type { GpuContext } from '../context.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import type { WebGpuStorage } from '../storage.js';
 import { subgroupsFit } from '../device.js';
+import { cachedSource } from '../source-cache.js';
 import { indent, kernelSource, u32Fields, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
 import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
 import { sumSplits, targetWorkgroups } from './conv-split-k.js';
@@ -71,6 +72,139 @@ function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly t
   };
 }
 
+/** Everything a weight-gradient kernel's source depends on (its cache key is this, as JSON). */
+interface WeightGradSource {
+  readonly kernel: string;
+  readonly to: number;
+  readonly shuffled: boolean;
+  /** The subgroup size (shuffled only). */
+  readonly sg: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly padding: readonly [number, number];
+  /** vec4 pieces per x row, and x rows per image (the item index is divided by both). */
+  readonly quads: number;
+  readonly kh: number;
+  /** Whether the sums go to a split's slice of partials (conv-split-k.ts adds them). */
+  readonly split: boolean;
+}
+
+/** The WGSL of one weight-gradient kernel. */
+function weightGradSource({ kernel, to, shuffled, sg, oh, ow, padding, quads, kh, split }: WeightGradSource): string {
+  const taps = oh * ow;
+  const nacc = to * taps;
+  const acc = (i: number, ky: number, kx: number) => `a${i}_${ky}_${kx}`;
+  /** Accumulator k of the nacc, output channel by output channel, then tap by tap. */
+  const accAt = (k: number) => acc(Math.floor(k / taps), Math.floor((k % taps) / ow), k % ow);
+  // The x row at kernel row ky, as the vec4 of the lane's pixels shifted by `shift` columns (-1, 0, 1).
+  const shifted: Record<number, string> = {
+    [-1]: 'vec4<f32>(pv.w, cv.xyz)',
+    0: 'cv',
+    1: 'vec4<f32>(cv.yzw, nv.x)',
+  };
+  const prevLoad = 'select(vec4<f32>(0.0), x[rb + max(q, 1u) - 1u], ok && q > 0u)';
+  const nextLoad = 'select(vec4<f32>(0.0), x[rb + min(q + 1u, QUADS - 1u)], ok && q + 1u < QUADS)';
+  // The pieces left and right of the lane's: loaded, or from the neighbouring lanes (whose
+  // items are it - 1 and it + 1 where prevShared / nextShared), loaded where they are not.
+  const neighbours = shuffled
+    ? `let cvPrev = subgroupShuffle(cv, prevLane);
+let cvNext = subgroupShuffle(cv, nextLane);
+var pv = select(vec4<f32>(0.0), cvPrev, q > 0u);
+if (!prevShared) { pv = ${prevLoad}; }
+var nv = select(vec4<f32>(0.0), cvNext, q + 1u < QUADS);
+if (!nextShared) { nv = ${nextLoad}; }`
+    : `let pv = ${prevLoad};
+let nv = ${nextLoad};`;
+  const rows = Array.from(
+    { length: oh },
+    (_, ky) => `{
+let iy = i32(y) + ${ky - padding[0]};
+let ok = iy >= 0 && iy < i32(p.h);
+let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
+let cv = select(vec4<f32>(0.0), x[rb + q], ok);
+${neighbours}
+${Array.from({ length: ow }, (_, kx) => `  let s${kx} = ${shifted[kx - padding[1]]};\n${Array.from({ length: to }, (_, i) => `  ${acc(i, ky, kx)} += dot(g${i}, s${kx});`).join('\n')}`).join('\n')}
+}`,
+  );
+  const item = `let q = it % QUADS;
+let r = it / QUADS;
+let y = r % KH;
+let n = r / KH;
+let xb = p.x_off / 4u + c * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);
+let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;`;
+  const gLoads = (guard?: string) =>
+    Array.from({ length: to }, (_, i) =>
+      guard ? `let g${i} = select(vec4<f32>(0.0), wt[wr${i} + wrow], ${guard});` : `let g${i} = wt[wr${i} + wrow];`,
+    ).join('\n');
+  // The shuffled loop keeps every lane in it to the end (subgroup operations want uniform
+  // control flow): lanes past the split's end repeat its last item with zero gradients.
+  const loop = shuffled
+    ? `let prevLane = max(sid, 1u) - 1u;
+let nextLane = min(sid + 1u, ${sg - 1}u);
+for (var base = lo; base < hi; base += ${LANES}u) {
+let live = base + lid.x < hi;
+let it = min(base + lid.x, hi - 1u);
+let itPrev = subgroupShuffle(it, prevLane);
+let itNext = subgroupShuffle(it, nextLane);
+let prevShared = sid > 0u && itPrev + 1u == it;
+let nextShared = sid + 1u < ${sg}u && itNext == it + 1u;
+${indent(item)}
+${indent(gLoads('live'))}
+${indent(rows.join('\n'))}
+}`
+    : `for (var it = lo + lid.x; it < hi; it += ${LANES}u) {
+${indent(item)}
+${indent(gLoads())}
+${indent(rows.join('\n'))}
+}`;
+  // The lanes' sums, added in rounds of at most ROUND accumulators (workgroup memory stays small).
+  const round = Math.min(nacc, ROUND);
+  const rounds = Array.from({ length: Math.ceil(nacc / round) }, (_, r) => {
+    const first = r * round;
+    const count = Math.min(round, nacc - first);
+    return `${r > 0 ? 'workgroupBarrier();\n' : ''}${Array.from({ length: count }, (_, k) => `red[${k}u * ${LANES}u + lid.x] = ${accAt(first + k)};`).join('\n')}
+workgroupBarrier();
+if (lid.x < ${count}u) {
+var sum = 0.0;
+for (var l = 0u; l < ${LANES}u; l++) { sum += red[lid.x * ${LANES}u + l]; }
+let k = lid.x + ${first}u;
+let i = k / ${taps}u;
+let tap = k % ${taps}u;
+if (o0 + i < p.o) {
+  let idx = (c * p.o + o0 + i) * ${taps}u + tap;
+  ${split ? 'out[s * p.total + idx] = sum;' : storeOut('idx', 'sum')}
+}
+}`;
+  });
+  const body = `let s = group / p.blocks_o / p.cn;
+let rest = group % (p.blocks_o * p.cn);
+let c = rest / p.blocks_o;
+let o0 = (rest % p.blocks_o) * ${to}u;
+let lo = s * p.per_split;
+let hi = min(p.items, lo + p.per_split);
+${Array.from({ length: to }, (_, i) => `let wr${i} = p.w_off / 4u + min(o0 + ${i}u, p.o - 1u) * (p.wst[0] / 4u);`).join('\n')}
+${Array.from({ length: nacc }, (_, k) => `var ${accAt(k)} = 0.0;`).join('\n')}
+${loop}
+${rounds.join('\n')}`;
+  return kernelSource(
+    shuffled ? 'enable subgroups;' : '',
+    `// ${kernel}: weight gradient, lanes over 4-pixel row pieces, ${to} output channels x ${taps} taps per lane`,
+    layout.declaration(),
+    [
+      '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
+      '@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;',
+      '@group(0) @binding(3) var<storage, read> wt: array<vec4<f32>>;',
+      `var<workgroup> red: array<f32, ${round * LANES}>;`,
+      // Constants, not uniforms: lavapipe divides by a constant with a multiply and a shift,
+      // by a uniform lane by lane, and every item divides by both.
+      `const QUADS = ${quads}u;`,
+      `const KH = ${kh}u;`,
+    ].join('\n'),
+    identityEpilogue('f32'),
+    workgroupPerItemEntry(LANES, 'p.count', body, shuffled),
+  );
+}
+
 /**
  * The variant with TO output channels per workgroup; `shuffled`: the shifted x columns handed
  * between neighbouring lanes by subgroupShuffle (needs a fixed subgroup size).
@@ -95,126 +229,24 @@ export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVar
       );
       const perSplit = Math.ceil(items / splits);
       const total = p.n * p.o * p.oh * p.ow;
-      const taps = p.oh * p.ow;
-      const sg = shuffled ? ctx.gpu.subgroupSize! : 0;
-      const acc = (i: number, ky: number, kx: number) => `a${i}_${ky}_${kx}`;
-      const each = (f: (i: number, ky: number, kx: number) => string) =>
-        Array.from({ length: to * taps }, (_, k) =>
-          f(Math.floor(k / taps), Math.floor((k % taps) / p.ow), k % p.ow),
-        ).join('\n');
-      // The x row at kernel row ky, as the vec4 of the lane's pixels shifted by `shift` columns (-1, 0, 1).
-      const shifted: Record<number, string> = {
-        [-1]: 'vec4<f32>(pv.w, cv.xyz)',
-        0: 'cv',
-        1: 'vec4<f32>(cv.yzw, nv.x)',
-      };
-      const prevLoad = 'select(vec4<f32>(0.0), x[rb + max(q, 1u) - 1u], ok && q > 0u)';
-      const nextLoad = 'select(vec4<f32>(0.0), x[rb + min(q + 1u, QUADS - 1u)], ok && q + 1u < QUADS)';
-      // The pieces left and right of the lane's: loaded, or from the neighbouring lanes (whose
-      // items are it - 1 and it + 1 where prevShared / nextShared), loaded where they are not.
-      const neighbours = shuffled
-        ? `let cvPrev = subgroupShuffle(cv, prevLane);
-  let cvNext = subgroupShuffle(cv, nextLane);
-  var pv = select(vec4<f32>(0.0), cvPrev, q > 0u);
-  if (!prevShared) { pv = ${prevLoad}; }
-  var nv = select(vec4<f32>(0.0), cvNext, q + 1u < QUADS);
-  if (!nextShared) { nv = ${nextLoad}; }`
-        : `let pv = ${prevLoad};
-  let nv = ${nextLoad};`;
-      const rows = Array.from(
-        { length: p.oh },
-        (_, ky) => `{
-  let iy = i32(y) + ${ky - p.padding[0]};
-  let ok = iy >= 0 && iy < i32(p.h);
-  let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
-  let cv = select(vec4<f32>(0.0), x[rb + q], ok);
-  ${neighbours}
-${Array.from({ length: p.ow }, (_, kx) => `  let s${kx} = ${shifted[kx - p.padding[1]]};\n${Array.from({ length: to }, (_, i) => `  ${acc(i, ky, kx)} += dot(g${i}, s${kx});`).join('\n')}`).join('\n')}
-}`,
-      );
-      const item = `let q = it % QUADS;
-let r = it / QUADS;
-let y = r % KH;
-let n = r / KH;
-let xb = p.x_off / 4u + c * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);
-let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;`;
-      const gLoads = (guard?: string) =>
-        Array.from({ length: to }, (_, i) =>
-          guard ? `let g${i} = select(vec4<f32>(0.0), wt[wr${i} + wrow], ${guard});` : `let g${i} = wt[wr${i} + wrow];`,
-        ).join('\n');
-      // The shuffled loop keeps every lane in it to the end (subgroup operations want uniform
-      // control flow): lanes past the split's end repeat its last item with zero gradients.
-      const loop = shuffled
-        ? `let prevLane = max(sid, 1u) - 1u;
-let nextLane = min(sid + 1u, ${sg - 1}u);
-for (var base = lo; base < hi; base += ${LANES}u) {
-  let live = base + lid.x < hi;
-  let it = min(base + lid.x, hi - 1u);
-  let itPrev = subgroupShuffle(it, prevLane);
-  let itNext = subgroupShuffle(it, nextLane);
-  let prevShared = sid > 0u && itPrev + 1u == it;
-  let nextShared = sid + 1u < ${sg}u && itNext == it + 1u;
-${indent(item)}
-${indent(gLoads('live'))}
-${indent(rows.join('\n'))}
-}`
-        : `for (var it = lo + lid.x; it < hi; it += ${LANES}u) {
-${indent(item)}
-${indent(gLoads())}
-${indent(rows.join('\n'))}
-}`;
-      const nacc = to * taps;
-      // The lanes' sums, added in rounds of at most ROUND accumulators (workgroup memory stays small).
-      const round = Math.min(nacc, ROUND);
-      const accAt = (k: number) => acc(Math.floor(k / taps), Math.floor((k % taps) / p.ow), k % p.ow);
-      const rounds = Array.from({ length: Math.ceil(nacc / round) }, (_, r) => {
-        const first = r * round;
-        const count = Math.min(round, nacc - first);
-        return `${r > 0 ? 'workgroupBarrier();\n' : ''}${Array.from({ length: count }, (_, k) => `red[${k}u * ${LANES}u + lid.x] = ${accAt(first + k)};`).join('\n')}
-workgroupBarrier();
-if (lid.x < ${count}u) {
-  var sum = 0.0;
-  for (var l = 0u; l < ${LANES}u; l++) { sum += red[lid.x * ${LANES}u + l]; }
-  let k = lid.x + ${first}u;
-  let i = k / ${taps}u;
-  let tap = k % ${taps}u;
-  if (o0 + i < p.o) {
-    let idx = (c * p.o + o0 + i) * ${taps}u + tap;
-    ${splits > 1 ? 'out[s * p.total + idx] = sum;' : storeOut('idx', 'sum')}
-  }
-}`;
-      });
-      const body = `let s = group / p.blocks_o / p.cn;
-let rest = group % (p.blocks_o * p.cn);
-let c = rest / p.blocks_o;
-let o0 = (rest % p.blocks_o) * ${to}u;
-let lo = s * p.per_split;
-let hi = min(p.items, lo + p.per_split);
-${Array.from({ length: to }, (_, i) => `let wr${i} = p.w_off / 4u + min(o0 + ${i}u, p.o - 1u) * (p.wst[0] / 4u);`).join('\n')}
-${each((i, ky, kx) => `var ${acc(i, ky, kx)} = 0.0;`)}
-${loop}
-${rounds.join('\n')}`;
       const kernel = `conv2d:${name}:${p.oh}x${p.ow}p${p.padding[0]}${p.padding[1]}:float32`;
+      const spec: WeightGradSource = {
+        kernel,
+        to,
+        shuffled,
+        sg: shuffled ? ctx.gpu.subgroupSize! : 0,
+        oh: p.oh,
+        ow: p.ow,
+        padding: p.padding,
+        quads,
+        kh: p.kh,
+        split: splits > 1,
+      };
       const partials = splits > 1 ? ctx.alloc('float32', splits * total) : out;
       ctx.dispatch({
         kernel,
-        source: kernelSource(
-          shuffled ? 'enable subgroups;' : '',
-          `// ${kernel}: weight gradient, lanes over 4-pixel row pieces, ${to} output channels x ${taps} taps per lane`,
-          layout.declaration(),
-          [
-            '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
-            '@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;',
-            '@group(0) @binding(3) var<storage, read> wt: array<vec4<f32>>;',
-            `var<workgroup> red: array<f32, ${round * LANES}>;`,
-            // Constants, not uniforms: lavapipe divides by a constant with a multiply and a shift,
-            // by a uniform lane by lane, and every item divides by both.
-            `const QUADS = ${quads}u;`,
-            `const KH = ${p.kh}u;`,
-          ].join('\n'),
-          identityEpilogue('f32'),
-          workgroupPerItemEntry(LANES, 'p.count', body, shuffled),
-        ),
+        // Built once per key, and the key is everything the source reads.
+        source: cachedSource(JSON.stringify(spec), () => weightGradSource(spec)),
         uniform: layout.pack({
           count: blocks * splits,
           blocks_o: blocksO,
