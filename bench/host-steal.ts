@@ -37,3 +37,6 @@ export function stealShare(before: CpuTimes | undefined, after: CpuTimes | undef
   const total = after.total - before.total;
   return total > 0 ? Math.max(0, after.steal - before.steal) / total : undefined;
 }
+
+/** A steal share as the bench prints it ("12.3%"). */
+export const fmtSteal = (share: number): string => `${(100 * share).toFixed(1)}%`;

@@ -22,7 +22,7 @@ import { renderSpeedupSvg } from './chart.js';
 import type { Engine } from './engines/engine.js';
 import { createOursEngine, oursAdapterDescription } from './engines/ours.js';
 import { createTfjsEngine, loadTfjs, tfjsAdapterInfo } from './engines/tfjs.js';
-import { readCpuTimes, stealShare } from './host-steal.js';
+import { fmtSteal, readCpuTimes, stealShare } from './host-steal.js';
 import { fmtMs, fmtRatio, renderMarkdown } from './report.js';
 import type { BenchResults, RowResult } from './result.js';
 import { runCase, type RunOptions } from './runner.js';
@@ -201,7 +201,7 @@ async function runNetworks(): Promise<number> {
           r.peers
             .map((p) => `, ${p.peer} ${p.ratio !== undefined ? `ours/peer ${fmtRatio(p.ratio)}` : p.status}`)
             .join('') +
-          (r.hostSteal !== undefined ? `; host steal ${(100 * r.hostSteal).toFixed(1)}%` : ''),
+          (r.hostSteal !== undefined ? `; host steal ${fmtSteal(r.hostSteal)}` : ''),
       );
       writeNetworkResults(base, { adapter, date: new Date().toISOString(), node: process.version, reps, rows: done });
     }

@@ -2,6 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { profileTables } from '../../src/cli/profile-steps.js';
 import type * as T from '../../src/index.js';
+import { fmtSteal } from '../host-steal.js';
 import { fmtMs } from '../report.js';
 import type { Stats } from '../timing.js';
 import type { NetworkRow } from './suite.js';
@@ -45,7 +46,7 @@ export function renderNetworks(res: NetworkResults): string {
     ...res.rows.map(
       (r) =>
         `- ${r.id}: ${r.work}.` +
-        (r.hostSteal === undefined ? '' : ` Host steal while the row ran: ${(100 * r.hostSteal).toFixed(1)}%.`),
+        (r.hostSteal === undefined ? '' : ` Host steal while the row ran: ${fmtSteal(r.hostSteal)}.`),
     ),
   );
   return lines.join('\n') + '\n';
