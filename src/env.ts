@@ -16,6 +16,11 @@ export const ENV_VARS = Object.freeze({
     readBy: 'engine',
     meaning: 'Elementwise fusion on the WebGPU backend: 0 turns it off. Unset: on.',
   },
+  WEBGPU_LRPO_JIT: {
+    readBy: 'engine',
+    meaning:
+      'Recorded calls (tensor/jit.ts): 0 makes every jitted function run as plain ops, e.g. to compare. Unset: on.',
+  },
   WEBGPU_LRPO_EPILOGUE: {
     readBy: 'engine',
     meaning:

@@ -165,6 +165,8 @@ export {
   type CheckGradOptions,
   type CheckGradReport,
 } from './autograd/index.js';
+// recorded calls: a fixed-shape call's kernels recorded once and replayed
+export { jit, type Jitted, type JitOptions } from './tensor/jit.js';
 // optimizers (issue 5): AdamW, global-norm clipping and learning-rate schedules as pure functions over param trees
 export {
   adamw,

@@ -114,6 +114,42 @@ export interface Backend {
   /** Counter-based random values: see src/random/threefry.ts for the exact stream. */
   random(kind: RandomKind, key: KeyWords, shape: Shape): Storage;
 
+  /** Records a call's kernels once and replays them (jit, src/tensor/jit.ts); absent where calls run as they come. */
+  readonly calls?: CallRecorder;
+
   /** Releases the device; the backend cannot be used afterwards. */
   destroy(): Promise<void>;
+}
+
+/**
+ * Recording one call's kernels for replay. Between begin and end the backend records kernels
+ * instead of running them, on input storages it owns; outputs are copied out of its own buffers.
+ */
+export interface CallRecorder {
+  /** Whether a capture is open (a jit inside another runs as plain ops in the outer one's). */
+  readonly capturing: boolean;
+  /** Opens a capture; returns contiguous input storages of these dtypes and sizes for the call to run on. */
+  begin(inputs: readonly { readonly dtype: DType; readonly size: number }[]): Storage[];
+  /** Closes it with the call's outputs; throws (and drops the capture) when the call did what a replay cannot repeat. */
+  end(outputs: readonly View[]): RecordedCall;
+  /** Drops an open capture (the call threw). */
+  abort(): void;
+  /**
+   * Computes storages that are still pending (fused expressions) now, each by its own kernel: a
+   * call run as plain ops then sees and leaves its tensors as a replay does, so both give the same bits.
+   */
+  materialize(storages: readonly Storage[]): void;
+}
+
+/** A recorded call. */
+export interface RecordedCall {
+  /** Replays it on inputs of the recorded shapes; returns fresh contiguous output storages the caller owns. */
+  run(inputs: readonly View[]): Storage[];
+  /** Whether it should be recorded again (kernel choices it made before tuning had measured them now are). */
+  readonly stale: boolean;
+  /** Kernel dispatches one replay records. */
+  readonly dispatches: number;
+  /** Device bytes it holds. */
+  readonly bytes: number;
+  dispose(): void;
 }

@@ -1,7 +1,7 @@
 // The conditional UNet epsilon-predictor for blind face restoration: eps_theta(x_t, t, c) with the LQ
 // image c concatenated to x_t on channels (as SR3 and DiffBIR's conditioning), DDPM's down/middle/up
 // layout with skip connections, and timestep injection in every residual block.
-import { ShapeError, named, scope, silu, concat } from '../index.js';
+import { ShapeError, named, scope, silu, concat, jit } from '../index.js';
 import type { PRNGKey, Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { attentionApply, attentionSpec, type AttentionParams } from './layers/attention.js';
@@ -194,8 +194,16 @@ export function unetApply(params: UNetParams, config: UNetConfig, xt: Tensor, t:
   );
 }
 
+/**
+ * unetApply recorded per shape (jit): the sampler calls it S times per batch with the same shapes,
+ * and at the tiny preset's sizes the engine's host work per op is most of a forward. One cache for
+ * the process, so policies made and dropped hold no recordings of their own. Under a transform
+ * (the training losses' grad) it runs as plain ops.
+ */
+const recordedUnetApply = jit(unetApply, { maxRecordings: 4 });
+
 /** The UNet as the EpsModel the sampler and the losses take: (params, xt, t, cond) => eps. */
 export const unetModel =
   (config: UNetConfig): EpsModel<UNetParams> =>
   (params, xt, t, cond) =>
-    unetApply(params, config, xt, t, cond);
+    recordedUnetApply(params, config, xt, t, cond);

@@ -75,9 +75,24 @@ export function named<T>(name: string, fn: () => T): T {
     );
   }
   if (typeof fn !== 'function') throw new TypeError(`named('${name}', fn): fn must be a function, got ${typeof fn}.`);
-  if (active === undefined) return fn();
+  if (active === undefined && scopeTrackers === 0) return fn();
   const parent = scopes.getStore();
   return scopes.run(parent ? `${parent}/${name}` : name, fn);
+}
+
+let scopeTrackers = 0;
+
+/**
+ * Keeps named() scopes outside profile() too, until the returned stop is called: a jit capture
+ * records each kernel's scope so a profiled replay can show it. @internal
+ */
+export function trackingScopes(): () => void {
+  scopeTrackers++;
+  let stopped = false;
+  return () => {
+    if (!stopped) scopeTrackers--;
+    stopped = true;
+  };
 }
 
 /** Runs `fn` in the scope path `path` (recorded earlier with currentScope()), e.g. a backward rule in its forward op's scope. */

@@ -62,6 +62,9 @@ export type PrimitiveImpl<P extends Primitive> = (inputs: readonly Tensor[], par
 
 const observers: PrimitiveObserver[] = [];
 
+/** Whether any transform (a tape, vmap's trace, jvp) is watching the ops now. @internal */
+export const hasObservers = (): boolean => observers.length > 0;
+
 /** Runs primitive `prim` on `inputs` and tells the observers. @internal for op authors. */
 export function bind<P extends Primitive>(prim: P, inputs: readonly Tensor[], params: PrimitiveParams[P]): Tensor {
   const output = (eagerImpls[prim] as PrimitiveImpl<P>)(inputs, params);

@@ -12,6 +12,8 @@ import { PendingStorage } from './fusion.js';
 import { isCpuAdapter } from './tuning.js';
 import { identityEpilogue, type Epilogue } from './epilogue.js';
 import { readEnv } from '../../env.js';
+import { currentScope } from '../../profile/recorder.js';
+import type { Capture } from './capture.js';
 
 /**
  * Pooled bytes kept for reuse before the largest free buffers are destroyed: 1 GiB on CPU
@@ -76,9 +78,43 @@ export class GpuContext {
     return this.gpu.limits;
   }
 
+  /**
+   * The call being recorded for jit (capture.ts), if any: while it is open, kernels and copies are
+   * recorded instead of run, and buffers come from the recording.
+   */
+  capture: Capture | undefined;
+
+  /** A buffer of at least `bytes` bytes: pooled, or the open capture's. */
+  acquireBuffer(bytes: number): GPUBuffer {
+    return this.capture ? this.capture.acquire(bytes) : this.pool.acquire(bytes);
+  }
+
   /** Fresh (pooled) storage for `size` elements; its contents are undefined until a kernel writes it. */
   alloc(dtype: DType, size: number): WebGpuStorage {
-    return new WebGpuStorage(this.pool.acquire(Math.max(1, size) * DEVICE_BYTES_PER_ELEMENT), dtype, size);
+    const storage = new WebGpuStorage(this.acquireBuffer(Math.max(1, size) * DEVICE_BYTES_PER_ELEMENT), dtype, size);
+    this.capture?.track(storage);
+    return storage;
+  }
+
+  /**
+   * Storage for `size` elements that the host writes now (queue.writeBuffer): in a capture, a
+   * buffer no later kernel of the call reuses, since a replay does not write it again.
+   */
+  allocConstant(dtype: DType, size: number): WebGpuStorage {
+    if (!this.capture) return this.alloc(dtype, size);
+    const storage = new WebGpuStorage(
+      this.capture.acquirePinned(Math.max(1, size) * DEVICE_BYTES_PER_ELEMENT),
+      dtype,
+      size,
+    );
+    this.capture.track(storage);
+    return storage;
+  }
+
+  /** Records a buffer-to-buffer copy after the kernels recorded so far (into the capture while one is open). */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (this.capture) this.capture.recordCopy(src, srcOffset, dst, dstOffset, bytes);
+    else this.dispatcher.copy(src, srcOffset, dst, dstOffset, bytes);
   }
 
   /**
@@ -93,7 +129,8 @@ export class GpuContext {
     }
     storage.released = true;
     if (storage instanceof PendingStorage && !storage.isMaterialized) storage.drop(this);
-    else this.pool.release(storage.buffer, this.dispatcher.hasPendingWork);
+    else if (this.capture?.owns(storage.buffer)) this.capture.release(storage.buffer);
+    else if (!this.recorded.has(storage.buffer)) this.pool.release(storage.buffer, this.dispatcher.hasPendingWork);
     const derived = this.derived.get(storage);
     if (derived) {
       this.derived.delete(storage);
@@ -108,6 +145,9 @@ export class GpuContext {
    */
   private readonly derived = new Map<WebGpuStorage, Map<string, WebGpuStorage | null>>();
 
+  /** Buffers owned by live recordings (capture.ts): releasing a storage on one leaves it to its recording. */
+  readonly recorded = new Set<GPUBuffer>();
+
   /**
    * `size` elements computed from `source` by `build` (which must read nothing that can change):
    * the first request for (source, key) builds a temporary the caller releases (`kept` false),
@@ -121,6 +161,7 @@ export class GpuContext {
     size: number,
     build: (out: WebGpuStorage) => void,
   ): { readonly storage: WebGpuStorage; readonly kept: boolean } {
+    if (this.capture) return this.derivedInCapture(this.capture, source, dtype, size, build);
     let byKey = this.derived.get(source);
     const cached = byKey?.get(key);
     if (cached) return { storage: cached, kept: true };
@@ -133,6 +174,28 @@ export class GpuContext {
     if (!byKey) this.derived.set(source, (byKey = new Map()));
     byKey.set(key, null);
     return { storage, kept: false };
+  }
+
+  /**
+   * derivedFrom in a capture: from an input of the call, a buffer of its own whose build a replay
+   * skips while that input is unchanged; from anything else, a temporary the call rebuilds each time.
+   */
+  private derivedInCapture(
+    capture: Capture,
+    source: WebGpuStorage,
+    dtype: DType,
+    size: number,
+    build: (out: WebGpuStorage) => void,
+  ): { readonly storage: WebGpuStorage; readonly kept: boolean } {
+    const input = capture.inputIndex(source.buffer);
+    if (input === undefined) {
+      const storage = this.alloc(dtype, size);
+      build(storage);
+      return { storage, kept: false };
+    }
+    const storage = new WebGpuStorage(capture.acquirePinned(Math.max(1, size) * DEVICE_BYTES_PER_ELEMENT), dtype, size);
+    capture.derivedOf(input, () => build(storage));
+    return { storage, kept: true };
   }
 
   /** Buffers kept by derivedFrom (tests: they must go when their sources go). */
@@ -164,7 +227,8 @@ export class GpuContext {
       request = { ...request, flops: flops.flops };
       this.pendingFlops = { out: flops.out, flops: 0 }; // counted once, on the op's first dispatch
     }
-    this.dispatcher.dispatch(request);
+    if (this.capture) this.capture.recordDispatch(request, currentScope());
+    else this.dispatcher.dispatch(request);
   }
 
   /** FLOPs of the op being recorded, given to its first dispatch that writes `out` (profile() only; see withFlops). */

@@ -7,6 +7,7 @@ import type { PendingErrors } from './error-scopes.js';
 import type { PipelineCache } from './pipeline-cache.js';
 import { activeProfile, currentScope, type ProfileRecorder } from '../../profile/recorder.js';
 import { GpuTimer } from './gpu-timer.js';
+import type { ReplayDispatch } from './capture.js';
 
 /** Dispatches recorded before an automatic submit: enough to amortise submit cost, few enough to start the GPU early. */
 export const MAX_DISPATCHES_PER_SUBMIT = 128;
@@ -38,6 +39,8 @@ export interface DispatchRequest {
   /** Floating-point operations it performs, where known (matmul, convolutions); profile() reports GFLOP/s from it. */
   readonly flops?: number;
 }
+
+const storageBytes = (storage: readonly StorageBinding[]): number => storage.reduce((n, s) => n + s.size, 0);
 
 /** Splits a 1-D workgroup count into an (x, y) grid with x, y <= maxPerDim. Kernels index `wid.x + wid.y * nwg.x`. */
 export function foldGrid(workgroups: number, maxPerDim: number): [number, number] {
@@ -102,41 +105,82 @@ export class Dispatcher {
     if (req.workgroups === 0) return;
     const recorder = activeProfile();
     if (recorder !== undefined) return this.dispatchProfiled(req, recorder);
-    this.prepare(req);
+    this.prepare(req.uniform.byteLength);
     this.record(req, this.computePass());
   }
 
   /** The same as dispatch, reported to `recorder`: encode time, compiles, and a pass of its own with timestamps. */
   private dispatchProfiled(req: DispatchRequest, recorder: ProfileRecorder): void {
+    this.profiled(
+      recorder,
+      req.kernel,
+      currentScope(),
+      req.flops,
+      storageBytes(req.storage),
+      () => this.prepare(req.uniform.byteLength),
+      (pass) => this.record(req, pass),
+    );
+  }
+
+  /**
+   * Records `encode` in a compute pass of its own between GPU timestamps (where the device has
+   * them) and reports it to `recorder` with its host time and the pipelines it compiled.
+   */
+  private profiled(
+    recorder: ProfileRecorder,
+    kernel: string,
+    scope: string,
+    flops: number | undefined,
+    bytes: number,
+    prepare: () => void,
+    encode: (pass: GPUComputePassEncoder) => void,
+  ): void {
     const start = performance.now();
     const compiled = this.pipelines.size;
-    const index = recorder.add({
-      kernel: req.kernel,
-      scope: currentScope(),
-      backend: 'webgpu',
-      flops: req.flops,
-      bytes: req.storage.reduce((n, s) => n + s.size, 0),
-      hostMs: 0,
-      compiles: 0,
-    });
-    this.prepare(req); // may submit, so the (timed) pass opens in the batch it belongs to
+    const index = recorder.add({ kernel, scope, backend: 'webgpu', flops, bytes, hostMs: 0, compiles: 0 });
+    prepare(); // may submit, so the (timed) pass opens in the batch it belongs to
     if (this.timer) {
       this.endPass();
       const pass = this.commandEncoder().beginComputePass(this.timer.timedPass(recorder, index));
-      this.record(req, pass);
+      encode(pass);
       pass.end();
     } else {
-      this.record(req, this.computePass());
+      encode(this.computePass());
     }
     const record = recorder.records[index];
     record.hostMs = performance.now() - start;
     record.compiles = this.pipelines.size - compiled;
   }
 
+  /**
+   * Records one dispatch of a replayed recording (capture.ts): its pipeline and bind group exist
+   * already, its uniforms live in the recording's own buffer. Under profile() it is reported in
+   * the caller's scope joined with the one it was recorded in.
+   */
+  dispatchPrepared(d: ReplayDispatch): void {
+    if (d.workgroups === 0) return;
+    const recorder = activeProfile();
+    if (recorder === undefined) {
+      this.prepare(0);
+      return this.encode(d.kernel, d.pipeline, d.bindGroup, d.workgroups, this.computePass());
+    }
+    const outer = currentScope();
+    const scope = outer === '' ? d.scope : d.scope === '' ? outer : `${outer}/${d.scope}`;
+    this.profiled(
+      recorder,
+      d.kernel,
+      scope,
+      d.flops,
+      d.bytes,
+      () => this.prepare(0),
+      (pass) => this.encode(d.kernel, d.pipeline, d.bindGroup, d.workgroups, pass),
+    );
+  }
+
   /** Submits first when this dispatch would overflow the batch or the uniform arena. */
-  private prepare(req: DispatchRequest): void {
+  private prepare(uniformBytes: number): void {
     const slot = Math.ceil(this.arenaUsed / this.alignment) * this.alignment;
-    if (this.dispatches >= this.submitAfter || slot + req.uniform.byteLength > ARENA_BYTES) {
+    if (this.dispatches >= this.submitAfter || slot + uniformBytes > ARENA_BYTES) {
       const next = Math.min(2 * this.submitAfter, MAX_DISPATCHES_PER_SUBMIT);
       this.flush();
       this.submitAfter = next;
@@ -158,13 +202,23 @@ export class Dispatcher {
         ...req.storage.map((s, i) => ({ binding: i + 1, resource: { buffer: s.buffer, offset: 0, size: s.size } })),
       ],
     });
+    this.encode(req.kernel, pipeline, bindGroup, req.workgroups, pass);
+  }
+
+  private encode(
+    kernel: string,
+    pipeline: GPUComputePipeline,
+    bindGroup: GPUBindGroup,
+    workgroups: number,
+    pass: GPUComputePassEncoder,
+  ): void {
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
-    const [x, y] = foldGrid(req.workgroups, this.limits.maxComputeWorkgroupsPerDimension);
+    const [x, y] = foldGrid(workgroups, this.limits.maxComputeWorkgroupsPerDimension);
     pass.dispatchWorkgroups(x, y);
     this.dispatches++;
     this.dispatchCount++;
-    this.kernelCounts.set(req.kernel, (this.kernelCounts.get(req.kernel) ?? 0) + 1);
+    this.kernelCounts.set(kernel, (this.kernelCounts.get(kernel) ?? 0) + 1);
   }
 
   /** Hands profile() the GPU times of everything submitted so far (after the device finished it). */

@@ -6,9 +6,11 @@
 // user of one runs as that kernel's epilogue (bias + SiLU on a conv: one kernel).
 import { activeProfile, currentScope, inScopePath } from '../../profile/recorder.js';
 import type { DType } from '../../tensor/dtype.js';
+import { BackendError } from '../../tensor/errors.js';
 import { contiguousStrides, reshapeStrides, shapesEqual, sizeOf, type Shape } from '../../tensor/shape.js';
 import type { View } from '../backend.js';
 import type { GpuContext } from './context.js';
+import type { Capture } from './capture.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { stridedMapInto } from './kernels/strided-map.js';
 import type { Epilogue } from './epilogue.js';
@@ -45,6 +47,8 @@ export abstract class PendingStorage extends WebGpuStorage {
   private pinned: readonly View[] | null;
   /** The profile scope it was created in, so its kernel is attributed there when it runs later (profile() only). */
   private readonly scope = activeProfile() ? currentScope() : undefined;
+  /** The jit capture open when it was made (capture.ts), if any. */
+  private readonly capture: Capture | undefined;
 
   constructor(
     protected readonly ctx: GpuContext,
@@ -53,6 +57,8 @@ export abstract class PendingStorage extends WebGpuStorage {
     inputs: readonly View[],
   ) {
     super(null, dtype, sizeOf(shape));
+    this.capture = ctx.capture;
+    this.capture?.track(this);
     this.pinned = inputs;
     for (const v of inputs) ctx.pin(v.storage as WebGpuStorage);
   }
@@ -64,7 +70,12 @@ export abstract class PendingStorage extends WebGpuStorage {
 
   override get buffer(): GPUBuffer {
     if (this.buffer_ === null) {
-      this.buffer_ = this.ctx.pool.acquire(Math.max(1, this.size) * DEVICE_BYTES_PER_ELEMENT);
+      if (this.ctx.capture !== this.capture)
+        throw new BackendError(
+          'jit: the function uses a tensor whose value is not computed yet and that it was not given ' +
+            '(a closure or a global): pass it in the arguments, or sync it before the call.',
+        );
+      this.buffer_ = this.ctx.acquireBuffer(Math.max(1, this.size) * DEVICE_BYTES_PER_ELEMENT);
       if (this.scope !== undefined && activeProfile()) inScopePath(this.scope, () => this.compute());
       else this.compute();
       this.drop(this.ctx);
@@ -206,7 +217,7 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number): Epilogue {
   }
   // With no other inputs the kernel reads no metadata, and an unused binding would not be in the
   // pipeline's layout: bind `em` only when there is something to read.
-  const metaStorage = others.length > 0 ? ctx.alloc('int32', meta.length) : null;
+  const metaStorage = others.length > 0 ? ctx.allocConstant('int32', meta.length) : null;
   if (metaStorage) ctx.device.queue.writeBuffer(metaStorage.buffer, 0, Uint32Array.from(meta));
   const metaView: View[] = metaStorage
     ? [{ storage: metaStorage, dtype: 'int32', shape: [meta.length], strides: [1], offset: 0 }]

@@ -3,7 +3,8 @@ import type { AnyTypedArray, DType } from '../../tensor/dtype.js';
 import { BackendError } from '../../tensor/errors.js';
 import type { Shape } from '../../tensor/shape.js';
 import { sizeOf } from '../../tensor/shape.js';
-import type { Backend, BackendInfo, BackendMemory, Storage, View } from '../backend.js';
+import type { Backend, BackendInfo, BackendMemory, CallRecorder, Storage, View } from '../backend.js';
+import { WebGpuCallRecorder } from './call-recorder.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../elementwise-ops.js';
 import type { Conv2dParams, ConvTranspose2dParams, KeyWords, RandomKind } from '../params.js';
 import { GpuContext } from './context.js';
@@ -54,8 +55,12 @@ export class WebGpuBackend implements Backend {
   readonly dtypes: readonly DType[] = ['float32', 'int32', 'bool'];
   private destroyed = false;
 
+  readonly calls: CallRecorder;
+
   /** The device, allocator, pipeline cache and dispatcher; for tests, benches and tuning. */
-  constructor(readonly ctx: GpuContext) {}
+  constructor(readonly ctx: GpuContext) {
+    this.calls = new WebGpuCallRecorder(ctx);
+  }
 
   /** Adapter features enabled on the device (shader-f16, subgroups, timestamp-query when offered). */
   get features(): ReadonlySet<string> {
@@ -75,7 +80,7 @@ export class WebGpuBackend implements Backend {
   upload(data: AnyTypedArray, dtype: DType): Storage {
     assertGpuDType('upload', dtype);
     const elements = toDeviceElements(data, dtype);
-    const storage = this.ctx.alloc(dtype, elements.length);
+    const storage = this.ctx.allocConstant(dtype, elements.length);
     // Safe: pooled buffers never have unsubmitted commands pending on them (see buffer-pool.ts).
     if (elements.length > 0) this.ctx.device.queue.writeBuffer(storage.buffer, 0, elements);
     return storage;
@@ -83,6 +88,7 @@ export class WebGpuBackend implements Backend {
 
   async read(view: View): Promise<AnyTypedArray> {
     this.checkAlive();
+    this.refuseInCapture('read a tensor back (data(), array(), item())');
     const { ctx } = this;
     const size = sizeOf(view.shape);
     let src = view.storage as WebGpuStorage;
@@ -247,6 +253,7 @@ export class WebGpuBackend implements Backend {
    */
   async sync(storages: readonly Storage[] = []): Promise<void> {
     this.checkAlive();
+    this.refuseInCapture('wait for the device (sync)');
     for (const s of storages) void (s as WebGpuStorage).buffer; // a pending expression runs on first access
     this.ctx.dispatcher.flush();
     await this.ctx.device.queue.onSubmittedWorkDone();
@@ -282,6 +289,14 @@ export class WebGpuBackend implements Backend {
     this.ctx.pool.destroyAll();
     this.ctx.dispatcher.destroy();
     this.ctx.gpu.destroy();
+  }
+
+  /** A capture records kernels without running them: nothing it makes has a value to wait for yet. */
+  private refuseInCapture(what: string): void {
+    if (!this.ctx.capture) return;
+    const message = `jit: the function tried to ${what} while its kernels were being recorded; a jitted function must be synchronous tensor math. Read values after the call returns.`;
+    this.ctx.capture.refusal ??= message; // the call fails too, not only the promise nobody awaits
+    throw new BackendError(message);
   }
 
   private checkAlive(): void {

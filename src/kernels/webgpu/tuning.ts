@@ -106,6 +106,8 @@ export class Tuner {
   private readonly queued = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private loaded = false;
+  /** Choices measured by this process so far: a jit recording made with an unmeasured key is redone when it grows. */
+  generation = 0;
   /** Set by abandon(): queued measurements are dropped, the one in flight stops at its next candidate. */
   private abandoned = false;
   readonly path: string;
@@ -130,6 +132,12 @@ export class Tuner {
     const usable = known && supported.includes(known.variant) ? known.variant : undefined;
     // A choice made before a variant existed is re-measured (and used until the new result lands).
     if (usable && supported.every((name) => name in known!.ms)) return usable;
+    if (this.ctx.capture) {
+      // A jit capture records kernels without running them: no measurement now (its scratch
+      // buffers would be the recording's); the recording is made again once this key is measured.
+      this.ctx.capture.untuned = true;
+      return usable ?? fallback;
+    }
     if (!this.queued.has(key)) {
       this.queued.add(key);
       // Scratch inputs are allocated now (sizes known), measured later, off the caller's path.
@@ -200,6 +208,7 @@ export class Tuner {
     for (const c of timed) ms[c.name] = Math.round(ms[c.name] * 1000) / 1000;
     const variant = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
     this.choices.set(key, { variant, ms });
+    this.generation++;
     this.save();
   }
 

@@ -74,13 +74,7 @@ export function concat(ctx: GpuContext, xs: readonly View[], axis: number): WebG
     if (byRange[i]) {
       const bytes = sizeOf(x.shape) * DEVICE_BYTES_PER_ELEMENT;
       const src = (x.storage as WebGpuStorage).buffer;
-      ctx.dispatcher.copy(
-        src,
-        x.offset * DEVICE_BYTES_PER_ELEMENT,
-        out.buffer,
-        at * inner * DEVICE_BYTES_PER_ELEMENT,
-        bytes,
-      );
+      ctx.copy(src, x.offset * DEVICE_BYTES_PER_ELEMENT, out.buffer, at * inner * DEVICE_BYTES_PER_ELEMENT, bytes);
     } else {
       copyInto(
         ctx,
