@@ -4,6 +4,7 @@
 // src/faceRecognitionNet/{FaceRecognitionNet,convLayer,residualLayer,scaleLayer}.ts and
 // src/dom/NetInput.ts (toBatchTensor) line by line; every step is one of our differentiable ops.
 import {
+  jit,
   named,
   ShapeError,
   tensor,
@@ -170,7 +171,15 @@ export const facePreprocess = (imagesNCHW: Tensor): Tensor => faceApiPreprocess(
  */
 export function faceEmbedding(params: FaceRecognitionParams, imagesNCHW: Tensor): Tensor {
   checkFaceImages('faceEmbedding', imagesNCHW);
-  return named('faceEmbedding', () =>
+  return named('faceEmbedding', () => recordedEmbedding(params, imagesNCHW));
+}
+
+/**
+ * The network recorded per image shape (jit): the reward and the evaluation run it on batches of
+ * one shape again and again, and its ~130 kernels' host work is a tenth of a call on lavapipe.
+ */
+const recordedEmbedding = jit(
+  (params: FaceRecognitionParams, imagesNCHW: Tensor): Tensor =>
     scope(() => {
       const input = named('preprocess', () => facePreprocess(imagesNCHW));
       let out = named('conv32_down', () =>
@@ -180,8 +189,8 @@ export function faceEmbedding(params: FaceRecognitionParams, imagesNCHW: Tensor)
         out = named(name, () => residualBlock(out, params[name], kind === 'down'));
       return named('head', () => descriptorHead(params, out));
     }),
-  );
-}
+  { maxRecordings: 2 },
+);
 
 /** The descriptor from the last residual block's output [N, 256, h, w]: global average pool, then fc -> [N, 128]. */
 export const descriptorHead = (params: FaceRecognitionParams, lastBlock: Tensor): Tensor =>

@@ -1,7 +1,7 @@
 // Intermediate feature maps of face-api's FaceRecognitionNet: the same forward pass as
 // faceEmbedding (same preprocessing, layers and weights), stopped early and tapped after chosen
 // stages, for feature-space distances such as perceptualDistance.
-import { ShapeError, maxPool2d, keep, scope } from '../../index.js';
+import { ShapeError, maxPool2d, keep, scope, jit } from '../../index.js';
 import type { Tensor } from '../../index.js';
 import { fmtShape } from '../../tensor/errors.js';
 import {
@@ -100,12 +100,28 @@ export function faceFeatureMaps(
   imagesNCHW: Tensor,
   layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS,
 ): Tensor[] {
-  const depth = checkedDepths('faceFeatureMaps', imagesNCHW, layers);
-  return scope(() => {
-    const taps = forwardTaps(params, imagesNCHW, Math.max(...depth));
-    return layers.map((layer) => taps.get(layer)!);
-  });
+  checkedDepths('faceFeatureMaps', imagesNCHW, layers);
+  return recordedMaps(params, imagesNCHW, layers);
 }
+
+/** faceFeatureMaps and faceFeatures recorded per image shape and layers (jit), as faceEmbedding. */
+const recordedMaps = jit(
+  (params: FaceRecognitionParams, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[]): Tensor[] =>
+    scope(() => {
+      const taps = forwardTaps(params, imagesNCHW, Math.max(...layers.map((l) => LAYER_ORDER.indexOf(l))));
+      return layers.map((layer) => taps.get(layer)!);
+    }),
+  { maxRecordings: 2 },
+);
+const recordedFeatures = jit(
+  (params: FaceRecognitionParams, imagesNCHW: Tensor, layers: readonly FaceFeatureLayer[]): FaceFeatures =>
+    scope(() => {
+      const taps = forwardTaps(params, imagesNCHW, RESIDUAL_BLOCKS.length);
+      const last = RESIDUAL_BLOCKS[RESIDUAL_BLOCKS.length - 1][0];
+      return { maps: layers.map((layer) => taps.get(layer)!), embedding: descriptorHead(params, taps.get(last)!) };
+    }),
+  { maxRecordings: 2 },
+);
 
 /**
  * One whole pass of the face ResNet giving both the feature maps at `layers` (as
@@ -118,11 +134,7 @@ export function faceFeatures(
   layers: readonly FaceFeatureLayer[] = FACE_FEATURE_LAYERS,
 ): FaceFeatures {
   checkedDepths('faceFeatures', imagesNCHW, layers);
-  return scope(() => {
-    const taps = forwardTaps(params, imagesNCHW, RESIDUAL_BLOCKS.length);
-    const last = RESIDUAL_BLOCKS[RESIDUAL_BLOCKS.length - 1][0];
-    return { maps: layers.map((layer) => taps.get(layer)!), embedding: descriptorHead(params, taps.get(last)!) };
-  });
+  return recordedFeatures(params, imagesNCHW, layers);
 }
 
 /** A FaceFeatureSource that runs the network once per image tensor and keeps the features (past any scope) until dispose(). */

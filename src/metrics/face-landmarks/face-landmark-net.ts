@@ -6,6 +6,7 @@
 // src/faceProcessor/FaceProcessor.ts, src/faceLandmarkNet/FaceLandmark68NetBase.ts (postProcess)
 // and src/dom/NetInput.ts (toBatchTensor(112, centred)).
 import {
+  jit,
   named,
   ShapeError,
   tensor,
@@ -194,9 +195,14 @@ export const landmarkPreprocess = (imagesNCHW: Tensor): Tensor => faceApiPreproc
  */
 export function faceLandmarks68(params: FaceLandmarkParams, imagesNCHW: Tensor): Tensor {
   checkFaceImages('faceLandmarks68', imagesNCHW);
-  const [n, , h, w] = imagesNCHW.shape;
-  return named('faceLandmarks68', () =>
-    scope(() => {
+  return named('faceLandmarks68', () => recordedLandmarks(params, imagesNCHW));
+}
+
+/** The network recorded per image shape (jit), as faceEmbedding. */
+const recordedLandmarks = jit(
+  (params: FaceLandmarkParams, imagesNCHW: Tensor): Tensor => {
+    const [n, , h, w] = imagesNCHW.shape;
+    return scope(() => {
       let out = named('preprocess', () => landmarkPreprocess(imagesNCHW));
       for (const name of DENSE_BLOCKS) out = named(name, () => denseBlock4(out, params[name]));
       // avgPool 7x7 stride 2 'valid' on the 7x7 map of a 112 input: the spatial mean.
@@ -209,9 +215,10 @@ export function faceLandmarks68(params: FaceLandmarkParams, imagesNCHW: Tensor):
         backend: imagesNCHW.backend,
       });
       return sub(mul(reshape(relative, [n, LANDMARK_COUNT, 2]), side), offset);
-    }),
-  );
-}
+    });
+  },
+  { maxRecordings: 2 },
+);
 
 /**
  * Landmark distance (LMD, as in face-restoration papers such as PSFR-GAN and GPEN): the mean over
