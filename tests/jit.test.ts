@@ -293,6 +293,23 @@ describe('jit memory', () => {
     expect(gpu.ctx.recorded.size).toBe(0);
   });
 
+  it('a recording past maxBytes is freed and its calls run as plain ops', async () => {
+    const f = (x: T.Tensor) => T.exp(T.neg(x));
+    const jitted = T.jit(f, { maxBytes: 4096 });
+    const before = T.memory().webgpu;
+    for (const n of [4, 4, 4, 4, 100_000, 100_000, 100_000, 4]) {
+      const x = T.normal(T.key(n), [n]);
+      const y = jitted(x);
+      const want = T.scope(() => f(x));
+      expect(await read(y)).toEqual(await read(want));
+      T.dispose(x, y, want);
+    }
+    expect(jitted.recordings.map((r) => r.replays)).toEqual([4]); // the small one, replayed; the large one plain
+    expect(T.memory().webgpu).toEqual(before);
+    jitted.dispose();
+    expect(() => T.jit(f, { maxBytes: 0 })).toThrow(/maxBytes/);
+  });
+
   it('on the CPU backend it is the function itself', async () => {
     const jitted = T.jit((x: T.Tensor) => T.neg(x));
     const x = T.keep(T.tensor([1, 2], { backend: 'cpu' }));

@@ -58,6 +58,7 @@ async function unetRow(
   size: number,
   backward: boolean,
   opts: NetworkOptions,
+  recorded = false,
 ): Promise<NetworkRow> {
   // Non-zero init everywhere, so eps and every gradient are non-trivial to compare.
   const config: UNetConfig = { ...UNET_PRESETS[name], zeroInit: false };
@@ -70,17 +71,26 @@ async function unetRow(
     { backend: 'webgpu' },
   );
   const loss = (p: typeof params) => T.mean(T.square(T.sub(unetApply(p, config, xt, t, cond), target)));
+  // Recorded (jit): the forward, or the whole loss-and-gradient call, replayed (the inputs are its arguments).
+  const recordedApply = recorded ? T.jit(unetApply) : undefined;
+  const apply = recordedApply ?? unetApply;
+  const valueAndGrad = (p: typeof params, ...inputs: T.Tensor[]) =>
+    T.valueAndGrad((q: typeof params) =>
+      T.mean(T.square(T.sub(unetApply(q, config, inputs[0], inputs[1], inputs[2]), inputs[3]))),
+    )(p);
+  const recordedStep = recorded ? T.jit(valueAndGrad) : undefined;
+  const step = recordedStep ?? valueAndGrad;
   const forward = async () => {
-    const eps = unetApply(params, config, xt, t, cond);
+    const eps = apply(params, config, xt, t, cond);
     await T.sync(eps);
     eps.dispose();
   };
   const forwardBackward = async () => {
-    const [l, g] = T.valueAndGrad(loss)(params);
+    const [l, g] = step(params, xt, t, cond, target);
     await T.sync(l, ...T.treeLeaves(g));
     T.treeLeaves([l, g]).forEach((x) => x.dispose());
   };
-  const id = `unet ${name} ${backward ? 'forward+backward' : 'forward'} b${batch} ${size}px`;
+  const id = `unet ${name} ${backward ? 'forward+backward' : 'forward'} b${batch} ${size}px${recorded ? ' jit' : ''}`;
   opts.log(`${id}: ours ...`);
   const ours = await timeOurs(backward ? forwardBackward : forward, opts);
   const peers: PeerResult[] = [];
@@ -139,11 +149,14 @@ async function unetRow(
     });
   }
   T.treeLeaves([params, xt, cond, target, t]).forEach((x) => x.dispose());
+  recordedApply?.dispose();
+  recordedStep?.dispose();
   return {
     id,
     work:
       `${name} UNet (${T.treeLeaves(unetInit(T.key(0), config, { backend: 'cpu' })).reduce((n, x) => n + x.size, 0)} params), ` +
-      `${backward ? 'MSE loss, gradient of every param' : 'eps prediction'}`,
+      `${backward ? 'MSE loss, gradient of every param' : 'eps prediction'}` +
+      (recorded ? `, recorded once and replayed (jit${backward ? ' of the whole loss-and-gradient call' : ''})` : ''),
     ours,
     peers,
   };
@@ -296,7 +309,11 @@ export function networkRows(opts: NetworkOptions): { readonly id: string; readon
     // reference LRPO step's rollout: 2 inputs x 4 candidates per DDIM step).
     { id: 'unet tiny forward b1', run: () => unetRow('tiny', 1, 32, false, opts) },
     { id: 'unet tiny forward b8', run: () => unetRow('tiny', 8, 32, false, opts) },
+    // The same recorded once and replayed (jit), as the sampler runs its UNet.
+    { id: 'unet tiny forward b1 jit', run: () => unetRow('tiny', 1, 32, false, opts, true) },
+    { id: 'unet tiny forward b8 jit', run: () => unetRow('tiny', 8, 32, false, opts, true) },
     { id: 'unet tiny forward+backward', run: () => unetRow('tiny', 16, 32, true, opts) },
+    { id: 'unet tiny forward+backward jit', run: () => unetRow('tiny', 16, 32, true, opts, true) },
     { id: 'unet base forward', run: () => unetRow('base', baseBatch, 128, false, opts) },
     { id: 'unet base forward+backward', run: () => unetRow('base', baseBatch, 128, true, opts) },
     { id: 'face recognition', run: () => faceRow('recognition', 8, opts) },

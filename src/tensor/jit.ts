@@ -16,6 +16,11 @@ import { Tensor } from './tensor.js';
 export interface JitOptions {
   /** Input signatures kept recorded at once; the least recently used goes first (default 4). */
   readonly maxRecordings?: number;
+  /**
+   * Device bytes the recordings may hold together (default 1 GiB): older ones are freed past it,
+   * and a call whose recording alone is larger runs as plain ops from then on.
+   */
+  readonly maxBytes?: number;
 }
 
 /** A jitted function: fn's signature, plus the handle on its recordings. */
@@ -30,6 +35,8 @@ export interface Jitted<A extends unknown[], R> {
 interface Entry {
   calls: number;
   replays: number;
+  /** Its recording alone held more than maxBytes: it runs as plain ops. */
+  tooLarge?: boolean;
   recorded?: {
     readonly backend: Backend;
     readonly call: RecordedCall;
@@ -58,6 +65,9 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, options: JitO
   const maxRecordings = options.maxRecordings ?? 4;
   if (!Number.isInteger(maxRecordings) || maxRecordings < 1)
     throw new ArgumentError(`jit: options.maxRecordings must be a positive integer, got ${maxRecordings}.`);
+  const maxBytes = options.maxBytes ?? 2 ** 30;
+  if (!(maxBytes > 0))
+    throw new ArgumentError(`jit: options.maxBytes must be a positive number of bytes, got ${maxBytes}.`);
   const entries = new Map<string, Entry>();
   const off = readEnv('WEBGPU_LRPO_JIT') === '0';
 
@@ -85,8 +95,19 @@ export function jit<A extends unknown[], R>(fn: (...args: A) => R, options: JitO
     }
     e.calls++;
     if (e.recorded) return replay(e, leaves);
-    if (e.calls === 1) return plainCall(calls, fn, args, leaves);
-    e.recorded = record(backend, fn, args, leaves);
+    if (e.calls === 1 || e.tooLarge) return plainCall(calls, fn, args, leaves);
+    const recorded = record(backend, fn, args, leaves);
+    if (recorded.call.bytes > maxBytes) {
+      recorded.call.dispose();
+      e.tooLarge = true;
+      return plainCall(calls, fn, args, leaves);
+    }
+    e.recorded = recorded;
+    let held = 0;
+    for (const [k, old] of [...entries].reverse()) {
+      held += old.recorded?.call.bytes ?? 0;
+      if (held > maxBytes && old !== e) forget(k, old); // the least recently used go first
+    }
     return replay(e, leaves);
   };
 
