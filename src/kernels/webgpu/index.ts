@@ -208,9 +208,10 @@ export class WebGpuBackend implements Backend {
     recordOp: (out: WebGpuStorage) => void,
   ): Storage {
     this.checkAlive();
-    // Checked when the kernel records, which a fused producer does later, maybe after profile() began or ended.
+    // Checked when the kernel records, which a fused producer does later, maybe after profile() began
+    // or ended; a jit capture keeps the count too, for a profiled replay.
     const record = (out: WebGpuStorage): void =>
-      activeProfile() ? this.ctx.withFlops(out, flops, () => recordOp(out)) : recordOp(out);
+      activeProfile() || this.ctx.capture ? this.ctx.withFlops(out, flops, () => recordOp(out)) : recordOp(out);
     if (!this.ctx.fusion) {
       const out = this.ctx.alloc(dtype, sizeOf(shape));
       record(out);
