@@ -1,7 +1,7 @@
 // Supervised fine-tuning (SFT) of the restoration policy on (LQ, HQ) pairs: the epsilon-MSE loss
 // of DDPM, AdamW with gradient clipping, as a fold over an immutable training state. The loop
 // itself only sequences steps, evaluations and checkpoints; progress goes out through hooks.
-import { epsLoss } from '../models/diffusion/loss.js';
+import { epsLossDraws, epsLossOf, type EpsLossOfInputs } from '../models/diffusion/loss.js';
 import type { UNetParams } from '../models/unet.js';
 import { adamw, cosineDecay, foldIn, STREAMS, treeLeaves } from '../index.js';
 import type { Optimizer, Schedule } from '../index.js';
@@ -9,7 +9,7 @@ import { trainFold, type TrainHooks } from './fold.js';
 import { epochBatches, pairBatch, type PairBatch, type PairSet } from './pairs.js';
 import type { Policy } from './policy.js';
 import type { TrainState } from './state.js';
-import { optimizerUpdate } from './step.js';
+import { optimizerUpdate, type RecordableLoss } from './step.js';
 import { conditionOf, targetOf } from './target-space.js';
 
 export interface SftConfig {
@@ -55,6 +55,17 @@ export interface SftStepMetrics {
   readonly lr: number;
 }
 
+/** The eps-MSE of a policy on given draws, one function per policy (its recording is keyed on it). */
+const sftLosses = new WeakMap<Policy, RecordableLoss<never, EpsLossOfInputs>['fn']>();
+const sftLossOf = (policy: Policy): RecordableLoss<never, EpsLossOfInputs>['fn'] => {
+  let fn = sftLosses.get(policy);
+  if (!fn) {
+    fn = (p, inputs) => [epsLossOf(policy.model, p, inputs, policy.schedule), {}] as const;
+    sftLosses.set(policy, fn);
+  }
+  return fn;
+};
+
 /**
  * One SFT update: eps-MSE of a fresh (t, noise) draw on `batch`, clipped gradients, AdamW. The old
  * state's tensors are freed (the state is consumed, as a fold's accumulator).
@@ -73,12 +84,10 @@ export async function sftStep(
     gradNorm,
   } = await optimizerUpdate(spec, state, () => {
     const x0 = targetOf(policy.space, batch.hq, batch.lq);
-    const cond = conditionOf(batch.lq);
-    return (p: UNetParams) =>
-      [
-        epsLoss(policy.model, p, { x0, cond, key: foldIn(state.key, state.step), schedule: policy.schedule }),
-        {},
-      ] as const;
+    return {
+      fn: sftLossOf(policy),
+      inputs: { x0, cond: conditionOf(batch.lq), ...epsLossDraws(foldIn(state.key, state.step), x0, policy.schedule) },
+    };
   });
   const step = state.step + 1;
   return { state: { ...next, step }, metrics: { step, loss, gradNorm, lr: sftSchedule(config)(step - 1) } };

@@ -1,7 +1,7 @@
 // One optimizer update of a training state, the same for every method (SFT, LRPO, reward
 // backprop): value and gradient of the method's loss, global-norm clipping, the optimizer, ONE
 // readback of the numbers, and the hand-over of the state. The method supplies only its loss.
-import { valueAndGrad, clipGradNorm, disposeTree, scope } from '../index.js';
+import { valueAndGrad, clipGradNorm, disposeTree, scope, jit } from '../index.js';
 import type { Optimizer, Tensor } from '../index.js';
 import type { UNetParams } from '../models/unet.js';
 import { disposeState, type TrainState } from './state.js';
@@ -19,6 +19,23 @@ export interface UpdateSpec {
 /** A method's loss of the params: the scalar to minimise, and named tensors to read back with it. */
 export type LossOf<A extends string> = (params: UNetParams) => readonly [Tensor, Readonly<Record<A, Tensor>>];
 
+/**
+ * A loss whose tensors all come in as `inputs` (no closure over tensors or random keys), so its
+ * loss-and-gradient call is recorded once per shape and replayed (jit). `fn` must be one function
+ * for the whole run (a recording is keyed on it).
+ */
+export interface RecordableLoss<A extends string, I> {
+  readonly fn: (params: UNetParams, inputs: I) => readonly [Tensor, Readonly<Record<A, Tensor>>];
+  readonly inputs: I;
+}
+
+/** valueAndGrad (with aux) of a RecordableLoss, recorded per shape: one training step's forward and backward. */
+const recordedValueAndGrad = jit(
+  <A extends string, I>(fn: RecordableLoss<A, I>['fn'], params: UNetParams, inputs: I) =>
+    valueAndGrad((p: UNetParams) => fn(p, inputs), { hasAux: true })(params),
+  { maxRecordings: 4 },
+);
+
 export interface UpdateResult<A extends string> {
   /** The updated state. Its step is the input's: the caller counts steps (LRPO updates several times per step). */
   readonly state: TrainState;
@@ -30,19 +47,27 @@ export interface UpdateResult<A extends string> {
 }
 
 /**
- * Updates `state` once on the loss `lossIn()` builds. `lossIn` runs inside the update's scope, so
+ * Updates `state` once on the loss `lossIn()` builds (a RecordableLoss runs as a replayed
+ * recording from its third step on). `lossIn` runs inside the update's scope, so
  * tensors it makes for the loss (targets, a trajectory sampled without gradients) are freed with
  * it. `state` is consumed: freed when the update succeeds, and freed with the new state when the
  * loss, the gradient norm or any read-back number is NaN or infinite (NonFiniteLossError), so no
  * bad update reaches a hook or a checkpoint.
  */
-export async function optimizerUpdate<A extends string>(
+export async function optimizerUpdate<A extends string, I = unknown>(
   spec: UpdateSpec,
   state: TrainState,
-  lossIn: () => LossOf<A>,
+  lossIn: () => LossOf<A> | RecordableLoss<A, I>,
 ): Promise<UpdateResult<A>> {
   const out = scope(() => {
-    const [[loss, aux], grads] = valueAndGrad(lossIn(), { hasAux: true })(state.params);
+    const lossOf = lossIn();
+    const [[loss, aux], grads] =
+      typeof lossOf === 'function'
+        ? valueAndGrad(lossOf, { hasAux: true })(state.params)
+        : (recordedValueAndGrad(lossOf.fn as RecordableLoss<string, unknown>['fn'], state.params, lossOf.inputs) as [
+            readonly [Tensor, Readonly<Record<A, Tensor>>],
+            UNetParams,
+          ]);
     const clipped = clipGradNorm(grads, spec.gradClip);
     const next = spec.optimizer.update(clipped.grads, state.opt, state.params);
     return { next: { ...state, params: next.params, opt: next.state }, loss, norm: clipped.norm, aux };

@@ -41,8 +41,40 @@ export interface EpsLossInputs {
  * x_t = qSample(x0, t, noise). Differentiable w.r.t. params: use it inside valueAndGrad.
  */
 export function epsLoss<P>(model: EpsModel<P>, params: P, inputs: EpsLossInputs): Tensor {
-  const op = 'epsLoss';
   const { x0, cond, key, schedule } = inputs;
+  return scope(() => epsLossOf(model, params, { x0, cond, ...epsLossDraws(key, x0, schedule) }, schedule));
+}
+
+/** The random part of epsLoss: its timesteps [B] (float32, drawn on the host) and its noise, from `key`. */
+export function epsLossDraws(key: PRNGKey, x0: Tensor, schedule: NoiseSchedule): { t: Tensor; noise: Tensor } {
+  const op = 'epsLoss';
+  requireSchedule(op, schedule);
+  requireFloatBatch(op, x0, 'x0');
+  if (!(key instanceof PRNGKey))
+    throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k) as inputs.key, got ${String(key)}.`);
+  const [timeKey, noiseKey] = split(key, 2);
+  const t = sampleTimesteps(timeKey, x0.shape[0], schedule.T);
+  return {
+    t: tensor(t, { dtype: 'float32', backend: x0.backend }),
+    noise: normal(noiseKey, x0.shape, { dtype: x0.dtype, backend: x0.backend }),
+  };
+}
+
+/** The tensors epsLossOf reads: clean images, conditioning, timesteps [B] and noise. */
+export interface EpsLossOfInputs {
+  readonly x0: Tensor;
+  readonly cond: Tensor;
+  readonly t: Tensor;
+  readonly noise: Tensor;
+}
+
+/**
+ * epsLoss on given draws (epsLossDraws): every tensor it reads is an argument, so a training step
+ * can record its loss-and-gradient call once and replay it (jit).
+ */
+export function epsLossOf<P>(model: EpsModel<P>, params: P, inputs: EpsLossOfInputs, schedule: NoiseSchedule): Tensor {
+  const op = 'epsLoss';
+  const { x0, cond, t, noise } = inputs;
   requireSchedule(op, schedule);
   requireFloatBatch(op, x0, 'x0');
   requireFloatBatch(op, cond, 'cond');
@@ -51,14 +83,9 @@ export function epsLoss<P>(model: EpsModel<P>, params: P, inputs: EpsLossInputs)
       `${op}: cond ${fmtShape(cond.shape)} and x0 ${fmtShape(x0.shape)} must have the same batch size.`,
     );
   }
-  if (!(key instanceof PRNGKey))
-    throw new ShapeError(`${op}: expected a PRNGKey from key(seed) or split(k) as inputs.key, got ${String(key)}.`);
-  const [timeKey, noiseKey] = split(key, 2);
-  const t = sampleTimesteps(timeKey, x0.shape[0], schedule.T);
   return scope(() => {
-    const noise = normal(noiseKey, x0.shape, { dtype: x0.dtype, backend: x0.backend });
     const xt = qSample(schedule, x0, t, noise);
-    const eps = checkEps(op, model(params, xt, tensor(t, { dtype: 'float32', backend: x0.backend }), cond), xt);
+    const eps = checkEps(op, model(params, xt, t, cond), xt);
     return mean(square(sub(eps, noise)));
   });
 }
