@@ -65,80 +65,131 @@ export interface UpdateContext {
 }
 
 /**
- * The LRPO objective (lrpoLoss) of a rollout under `params`, over the trained `steps` of one
- * update: their rows go through the UNet together, GT rows are the last ones (GT steps are the
- * last trained steps), and the KL term runs the reference on the same rows. Returns the loss, its
- * parts, and the new and old log-probs (for the ratio diagnostics).
+ * The tensors one update's objective reads, made from a rollout outside the objective (so its
+ * loss-and-gradient call can be recorded and replayed: rolloutLossOf reads nothing else), and the
+ * settings that shape it. Rows: row g*n + i is sample i at step steps[g].
  */
-export function rolloutLoss(
+export interface RolloutLossInputs {
+  readonly setup: {
+    readonly policy: Policy;
+    readonly config: LrpoConfig;
+    readonly plan: DdimPlan;
+    readonly steps: readonly number[];
+    /** The GT-regularized steps among `steps` (the last ones). */
+    readonly gt: readonly number[];
+  };
+  readonly xt: Tensor;
+  readonly xPrev: Tensor;
+  readonly cond: Tensor;
+  readonly logProbOld: Tensor;
+  /** [rows] the per-(sample, step) advantages. */
+  readonly advantages: Tensor;
+  /** GT regularization: the targets, their timesteps t_{j+1} [gt rows] and the noise that takes them there. */
+  readonly gtTarget?: Tensor;
+  readonly gtT?: Tensor;
+  readonly gtNoise?: Tensor;
+  /** Frozen reference params for the KL term. */
+  readonly reference?: UNetParams;
+}
+
+/** rolloutLossOf's inputs for the trained `steps` of one update (made in the caller's scope). */
+export function rolloutLossInputs(
   ctx: UpdateContext,
-  params: UNetParams,
   r: Rollout,
   advantages: Float64Array,
   noiseKey: PRNGKey,
   steps: readonly number[] = trainedSteps(ctx.config),
-): LrpoLoss & { logProbNew: Tensor; logProbOld: Tensor } {
+): RolloutLossInputs {
   const { policy, config, plan } = ctx;
   const all = trainedSteps(config);
   const gt = gtSteps(config).filter((j) => steps.includes(j));
   const n = r.rewards.length;
   const rows = steps.length * n;
-  return scope(() => {
-    const xt = concat(
-      steps.map((j) => r.xs[j]),
+  if (config.klWeight > 0 && !ctx.reference)
+    throw new Error(
+      `rolloutLoss: klWeight is ${config.klWeight} but no reference params were given; pass the frozen SFT params or set klWeight 0.`,
+    );
+  const xt = concat(
+    steps.map((j) => r.xs[j]),
+    { axis: 0 },
+  );
+  // Row g*n + i is sample i at step steps[g]; advantages are [sample][trained step].
+  const column = steps.map((j) => all.indexOf(j));
+  const gtInputs = () => {
+    // x^gt_{t_{j+1}} = q_sample(x0_gt, t_{j+1}): the GT noised from x0 (not from a noised latent).
+    const gtTarget = concat(
+      gt.map(() => r.target),
       { axis: 0 },
     );
-    const xPrev = concat(
+    const prevT = gt.flatMap((j) => Array.from({ length: n }, () => plan.prevTimesteps[j]));
+    return {
+      gtTarget,
+      gtT: tensor(prevT, { dtype: 'float32', backend: xt.backend }),
+      gtNoise: normal(noiseKey, gtTarget.shape, { backend: gtTarget.backend }),
+    };
+  };
+  return {
+    setup: { policy, config, plan, steps, gt },
+    xt,
+    xPrev: concat(
       steps.map((j) => r.xs[j + 1]),
       { axis: 0 },
-    );
-    const cond = concat(
+    ),
+    cond: concat(
       steps.map(() => r.cond),
       { axis: 0 },
-    );
-    const logProbOld = concat(
+    ),
+    logProbOld: concat(
       steps.map((j) => r.logProbs[j]),
       { axis: 0 },
-    );
-    // Row g*n + i is sample i at step steps[g]; advantages are [sample][trained step].
-    const column = steps.map((j) => all.indexOf(j));
-    const advRows = tensor(
+    ),
+    advantages: tensor(
       Float32Array.from({ length: rows }, (_, row) => advantages[(row % n) * all.length + column[Math.floor(row / n)]]),
       { shape: [rows], dtype: 'float32', backend: xt.backend },
-    );
-    const { mean: mu, logProb } = ddimTransitions(policy.model, params, plan, steps, xt, cond, { xPrev });
+    ),
+    ...(gt.length > 0 && config.gtRegularization.weight > 0 ? gtInputs() : {}),
+    ...(config.klWeight > 0 ? { reference: ctx.reference } : {}),
+  };
+}
+
+/**
+ * The LRPO objective (lrpoLoss) under `params` of one update's rows: they go through the UNet
+ * together, GT rows are the last ones (GT steps are the last trained steps), and the KL term runs
+ * the reference on the same rows. Returns the loss, its parts, and the new and old log-probs (for
+ * the ratio diagnostics).
+ */
+export function rolloutLossOf(
+  params: UNetParams,
+  inputs: RolloutLossInputs,
+): LrpoLoss & { logProbNew: Tensor; logProbOld: Tensor } {
+  const { policy, config, plan, steps, gt } = inputs.setup;
+  const { xt, cond, logProbOld } = inputs;
+  const n = xt.shape[0] / steps.length;
+  return scope(() => {
+    const { mean: mu, logProb } = ddimTransitions(policy.model, params, plan, steps, xt, cond, {
+      xPrev: inputs.xPrev,
+    });
     let logProbGt: Tensor | undefined;
     if (gt.length > 0 && config.gtRegularization.weight > 0) {
-      // x^gt_{t_{j+1}} = q_sample(x0_gt, t_{j+1}): the GT noised from x0 (not from a noised latent).
-      // GT steps are the last trained steps, so they are the last rows of the batch.
       const first = steps.indexOf(gt[0]);
       const muGt = slice(mu, [first * n], [(first + gt.length) * n]);
-      const prevT = gt.flatMap((j) => Array.from({ length: n }, () => plan.prevTimesteps[j]));
-      const target = concat(
-        gt.map(() => r.target),
-        { axis: 0 },
-      );
-      const xGt = qSample(policy.schedule, target, prevT, normal(noiseKey, target.shape, { backend: target.backend }));
-      const sigmas = Float64Array.from(prevT, (_, row) => plan.sigmas[gt[Math.floor(row / n)]]);
+      const xGt = qSample(policy.schedule, inputs.gtTarget!, inputs.gtT!, inputs.gtNoise!);
+      const sigmas = Float64Array.from({ length: gt.length * n }, (_, row) => plan.sigmas[gt[Math.floor(row / n)]]);
       logProbGt = rowLogProb(xGt, muGt, sigmas);
     }
     let klTerm: Tensor | undefined;
     if (config.klWeight > 0) {
-      if (!ctx.reference)
-        throw new Error(
-          `rolloutLoss: klWeight is ${config.klWeight} but no reference params were given; pass the frozen SFT params or set klWeight 0.`,
-        );
-      const muRef = stopGradient(ddimTransitions(policy.model, ctx.reference, plan, steps, xt, cond).mean);
+      const muRef = stopGradient(ddimTransitions(policy.model, inputs.reference!, plan, steps, xt, cond).mean);
       const sigmaRows = tensor(
-        Float32Array.from({ length: rows }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]),
-        { shape: [rows, 1, 1, 1], backend: xt.backend },
+        Float32Array.from({ length: xt.shape[0] }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]),
+        { shape: [xt.shape[0], 1, 1, 1], backend: xt.backend },
       );
       klTerm = gaussianKl(mu, muRef, sigmaRows);
     }
     const objective = lrpoLoss({
       logProbNew: logProb!,
       logProbOld,
-      advantages: advRows,
+      advantages: inputs.advantages,
       logProbGt,
       klTerm,
       config,
@@ -148,6 +199,27 @@ export function rolloutLoss(
     return { ...objective, logProbNew: stopGradient(logProb!), logProbOld };
   });
 }
+
+/**
+ * The LRPO objective (lrpoLoss) of a rollout under `params`, over the trained `steps` of one
+ * update: rolloutLossOf on rolloutLossInputs.
+ */
+export function rolloutLoss(
+  ctx: UpdateContext,
+  params: UNetParams,
+  r: Rollout,
+  advantages: Float64Array,
+  noiseKey: PRNGKey,
+  steps: readonly number[] = trainedSteps(ctx.config),
+): LrpoLoss & { logProbNew: Tensor; logProbOld: Tensor } {
+  return scope(() => rolloutLossOf(params, rolloutLossInputs(ctx, r, advantages, noiseKey, steps)));
+}
+
+/** One update's loss and the numbers read back with it: one function for every run (its recording is keyed on it). */
+const updateLoss = (p: UNetParams, inputs: RolloutLossInputs) => {
+  const l = rolloutLossOf(p, inputs);
+  return [l.loss, { ...l.terms, ratioDeviation: mean(absRatioDeviation(l.logProbNew, l.logProbOld)) }] as const;
+};
 
 /** config.updatesPerBatch AdamW updates on one rollout. The state is consumed (as a fold's accumulator). */
 export async function lrpoUpdate(
@@ -164,14 +236,18 @@ export async function lrpoUpdate(
     gradClip: ctx.config.optimizer.gradClip,
     lr: ctx.config.optimizer.lr,
   };
-  const lossOf = (p: UNetParams) => {
-    const l = rolloutLoss(ctx, p, r, advantages, noiseKey, steps);
-    return [l.loss, { ...l.terms, ratioDeviation: mean(absRatioDeviation(l.logProbNew, l.logProbOld)) }] as const;
-  };
   let current = state;
   let metrics: UpdateMetrics | undefined;
   for (let u = 0; u < ctx.config.updatesPerBatch; u++) {
-    const { state: next, loss, gradNorm, aux } = await optimizerUpdate(spec, current, () => lossOf);
+    const {
+      state: next,
+      loss,
+      gradNorm,
+      aux,
+    } = await optimizerUpdate(spec, current, () => ({
+      fn: updateLoss,
+      inputs: rolloutLossInputs(ctx, r, advantages, noiseKey, steps),
+    }));
     current = next;
     if (u === 0)
       metrics = {

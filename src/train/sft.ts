@@ -2,7 +2,6 @@
 // of DDPM, AdamW with gradient clipping, as a fold over an immutable training state. The loop
 // itself only sequences steps, evaluations and checkpoints; progress goes out through hooks.
 import { epsLossDraws, epsLossOf, type EpsLossOfInputs } from '../models/diffusion/loss.js';
-import type { UNetParams } from '../models/unet.js';
 import { adamw, cosineDecay, foldIn, STREAMS, treeLeaves } from '../index.js';
 import type { Optimizer, Schedule } from '../index.js';
 import { trainFold, type TrainHooks } from './fold.js';
