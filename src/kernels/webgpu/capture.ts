@@ -7,7 +7,7 @@
 import { BackendError } from '../../tensor/errors.js';
 import { sizeClass, type BufferPool } from './buffer-pool.js';
 import { BufferUsage } from './device.js';
-import type { Dispatcher, StorageBinding } from './encoder.js';
+import { storageBytes, type DispatchRequest, type Dispatcher, type StorageBinding } from './encoder.js';
 import type { PipelineCache } from './pipeline-cache.js';
 import type { WebGpuStorage } from './storage.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -146,17 +146,7 @@ export class Capture {
     }
   }
 
-  recordDispatch(
-    req: {
-      readonly kernel: string;
-      readonly source: string;
-      readonly uniform: ArrayBuffer;
-      readonly storage: readonly StorageBinding[];
-      readonly workgroups: number;
-      readonly flops?: number;
-    },
-    scope: string,
-  ): void {
+  recordDispatch(req: DispatchRequest, scope: string): void {
     for (const s of req.storage) this.checkOwned(req.kernel, s.buffer);
     this.ops.push({
       kind: 'dispatch',
@@ -220,7 +210,7 @@ export class Capture {
           bindGroup,
           workgroups: op.workgroups,
           flops: op.flops,
-          bytes: op.storage.reduce((n, s) => n + s.size, 0),
+          bytes: storageBytes(op.storage),
           scope: op.scope,
         },
       };

@@ -40,7 +40,8 @@ export interface DispatchRequest {
   readonly flops?: number;
 }
 
-const storageBytes = (storage: readonly StorageBinding[]): number => storage.reduce((n, s) => n + s.size, 0);
+/** Bytes of the buffers a dispatch binds (profile()'s traffic estimate). */
+export const storageBytes = (storage: readonly StorageBinding[]): number => storage.reduce((n, s) => n + s.size, 0);
 
 /** Splits a 1-D workgroup count into an (x, y) grid with x, y <= maxPerDim. Kernels index `wid.x + wid.y * nwg.x`. */
 export function foldGrid(workgroups: number, maxPerDim: number): [number, number] {
