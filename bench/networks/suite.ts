@@ -70,14 +70,14 @@ async function unetRow(
     Array.from({ length: batch }, (_, i) => Math.round(((i + 0.5) * 1000) / batch)),
     { backend: 'webgpu' },
   );
-  const loss = (p: typeof params) => T.mean(T.square(T.sub(unetApply(p, config, xt, t, cond), target)));
+  const mse = (p: typeof params, x: T.Tensor, tt: T.Tensor, c: T.Tensor, y: T.Tensor) =>
+    T.mean(T.square(T.sub(unetApply(p, config, x, tt, c), y)));
+  const loss = (p: typeof params) => mse(p, xt, t, cond, target);
   // Recorded (jit): the forward, or the whole loss-and-gradient call, replayed (the inputs are its arguments).
   const recordedApply = recorded ? T.jit(unetApply) : undefined;
   const apply = recordedApply ?? unetApply;
-  const valueAndGrad = (p: typeof params, ...inputs: T.Tensor[]) =>
-    T.valueAndGrad((q: typeof params) =>
-      T.mean(T.square(T.sub(unetApply(q, config, inputs[0], inputs[1], inputs[2]), inputs[3]))),
-    )(p);
+  const valueAndGrad = (p: typeof params, x: T.Tensor, tt: T.Tensor, c: T.Tensor, y: T.Tensor) =>
+    T.valueAndGrad((q: typeof params) => mse(q, x, tt, c, y))(p);
   const recordedStep = recorded ? T.jit(valueAndGrad) : undefined;
   const step = recordedStep ?? valueAndGrad;
   const forward = async () => {

@@ -2,13 +2,14 @@
 // of DDPM, AdamW with gradient clipping, as a fold over an immutable training state. The loop
 // itself only sequences steps, evaluations and checkpoints; progress goes out through hooks.
 import { epsLossDraws, epsLossOf, type EpsLossOfInputs } from '../models/diffusion/loss.js';
+import type { UNetParams } from '../models/unet.js';
 import { adamw, cosineDecay, foldIn, STREAMS, treeLeaves } from '../index.js';
 import type { Optimizer, Schedule } from '../index.js';
 import { trainFold, type TrainHooks } from './fold.js';
 import { epochBatches, pairBatch, type PairBatch, type PairSet } from './pairs.js';
 import type { Policy } from './policy.js';
 import type { TrainState } from './state.js';
-import { optimizerUpdate, type RecordableLoss } from './step.js';
+import { optimizerUpdate } from './step.js';
 import { conditionOf, targetOf } from './target-space.js';
 
 export interface SftConfig {
@@ -54,16 +55,9 @@ export interface SftStepMetrics {
   readonly lr: number;
 }
 
-/** The eps-MSE of a policy on given draws, one function per policy (its recording is keyed on it). */
-const sftLosses = new WeakMap<Policy, RecordableLoss<never, EpsLossOfInputs>['fn']>();
-const sftLossOf = (policy: Policy): RecordableLoss<never, EpsLossOfInputs>['fn'] => {
-  let fn = sftLosses.get(policy);
-  if (!fn) {
-    fn = (p, inputs) => [epsLossOf(policy.model, p, inputs, policy.schedule), {}] as const;
-    sftLosses.set(policy, fn);
-  }
-  return fn;
-};
+/** The eps-MSE of the policy on given draws: one function for every run (a recording is keyed on it). */
+const sftLoss = (p: UNetParams, { policy, draws }: { readonly policy: Policy; readonly draws: EpsLossOfInputs }) =>
+  [epsLossOf(policy.model, p, draws, policy.schedule), {}] as const;
 
 /**
  * One SFT update: eps-MSE of a fresh (t, noise) draw on `batch`, clipped gradients, AdamW. The old
@@ -83,10 +77,12 @@ export async function sftStep(
     gradNorm,
   } = await optimizerUpdate(spec, state, () => {
     const x0 = targetOf(policy.space, batch.hq, batch.lq);
-    return {
-      fn: sftLossOf(policy),
-      inputs: { x0, cond: conditionOf(batch.lq), ...epsLossDraws(foldIn(state.key, state.step), x0, policy.schedule) },
+    const draws = {
+      x0,
+      cond: conditionOf(batch.lq),
+      ...epsLossDraws(foldIn(state.key, state.step), x0, policy.schedule),
     };
+    return { fn: sftLoss, inputs: { policy, draws } };
   });
   const step = state.step + 1;
   return { state: { ...next, step }, metrics: { step, loss, gradNorm, lr: sftSchedule(config)(step - 1) } };

@@ -286,8 +286,8 @@ export class Recording {
 
   /**
    * Copies each input in (those whose `identity` or offset differs from the last replay's), replays the
-   * ops, skipping derived-buffer builds whose input did not change, and copies each output into
-   * the buffer `outputFor(i)` gives.
+   * ops, skipping derived-buffer builds whose input did not change, and copies output i into
+   * `outputs[i]`.
    */
   replay(
     dispatcher: Dispatcher,
