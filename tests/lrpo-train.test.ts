@@ -13,7 +13,7 @@ import { syntheticPairs, type PairSet } from '../src/train/pairs.js';
 import { meanInterval } from '../src/train/stats.js';
 import { initPolicyParams } from '../src/train/policy.js';
 import { disposeState } from '../src/train/state.js';
-import { NonFiniteLossError } from '../src/train/step.js';
+import { NonFiniteLossError, trainingStepRecordings } from '../src/train/step.js';
 import { useBackends } from './support/backends.js';
 import { cheapReward, microPolicy, TINY_LRPO } from './support/micro-policy.js';
 
@@ -75,6 +75,22 @@ describe('LRPO training fold', () => {
       expect(m.ratioDeviation).toBeLessThan(1e-4);
       expect(Number.isFinite(m.loss)).toBe(true);
       expect(m.gradNorm).toBeGreaterThan(0);
+    }
+  });
+
+  it('replays one recorded update for every draw of trained steps, and stays on-policy in every replay', async () => {
+    // 2 of the 3 trained steps drawn per update: three different draws, one signature (which steps
+    // were drawn reaches the recorded objective as tensors). A replay with another draw's
+    // timesteps or coefficients would move its log-probs off the rollout's (rho != 1).
+    const steps = 8;
+    const config = small({ ...ABLATIONS.grpo, stepsPerUpdate: 2 });
+    const draws = new Set(Array.from({ length: steps }, (_, i) => updateSteps(config, T.foldIn(T.key(42), i)).join()));
+    const { metrics } = await runSteps(steps, config);
+    expect(draws.size).toBeGreaterThan(1);
+    for (const m of metrics) expect(m.ratioDeviation).toBeLessThan(1e-4);
+    if (T.getBackend() === 'webgpu') {
+      // The first call runs plain; the second is recorded and run as the recording's first replay.
+      expect(trainingStepRecordings().map((r) => r.replays)).toContain(steps - 1);
     }
   });
 

@@ -18,7 +18,14 @@ import {
   mean,
 } from '../index.js';
 import type { Optimizer, PRNGKey, Tensor } from '../index.js';
-import { ddimTransitions, rowLogProb } from '../models/diffusion/ddim-transitions.js';
+import {
+  ddimTransitionsOf,
+  logProbRows,
+  rowLogProbOf,
+  transitionRows,
+  type LogProbRows,
+  type TransitionRows,
+} from '../models/diffusion/ddim-transitions.js';
 import type { DdimPlan } from '../models/diffusion/ddim-plan.js';
 import { qSample } from '../models/diffusion/q-sample.js';
 import type { UNetParams } from '../models/unet.js';
@@ -67,29 +74,37 @@ export interface UpdateContext {
 /**
  * The tensors one update's objective reads, made from a rollout outside the objective (so its
  * loss-and-gradient call can be recorded and replayed: rolloutLossOf reads nothing else), and the
- * settings that shape it. Rows: row g*n + i is sample i at step steps[g].
+ * settings that shape it. Rows: row g*n + i is sample i at step steps[g]. Which steps were drawn
+ * reaches the objective only through tensors (timesteps, coefficients, sigmas), so one recording
+ * replays for every draw of as many steps (and as many GT steps among them).
  */
 export interface RolloutLossInputs {
   readonly setup: {
     readonly policy: Policy;
     readonly config: LrpoConfig;
-    readonly plan: DdimPlan;
-    readonly steps: readonly number[];
-    /** The GT-regularized steps among `steps` (the last ones). */
-    readonly gt: readonly number[];
+    /** How many steps this update trains, and how many of them (the last ones) are GT-regularized. */
+    readonly steps: number;
+    readonly gt: number;
   };
+  /** The trained rows' timesteps, DDIM coefficients and log-prob terms. */
+  readonly rows: TransitionRows;
   readonly xt: Tensor;
   readonly xPrev: Tensor;
   readonly cond: Tensor;
   readonly logProbOld: Tensor;
   /** [rows] the per-(sample, step) advantages. */
   readonly advantages: Tensor;
-  /** GT regularization: the targets, their timesteps t_{j+1} [gt rows] and the noise that takes them there. */
+  /**
+   * GT regularization: the targets, their timesteps t_{j+1} [gt rows], the noise that takes them
+   * there, and the log-prob terms of the GT rows' sigmas.
+   */
   readonly gtTarget?: Tensor;
   readonly gtT?: Tensor;
   readonly gtNoise?: Tensor;
-  /** Frozen reference params for the KL term. */
+  readonly gtLogProb?: LogProbRows;
+  /** The KL term: frozen reference params and each row's sigma [rows, 1, 1, 1]. */
   readonly reference?: UNetParams;
+  readonly klSigma?: Tensor;
 }
 
 /** rolloutLossOf's inputs for the trained `steps` of one update (made in the caller's scope). */
@@ -122,14 +137,24 @@ export function rolloutLossInputs(
       { axis: 0 },
     );
     const prevT = gt.flatMap((j) => Array.from({ length: n }, () => plan.prevTimesteps[j]));
+    const sigmas = Float64Array.from({ length: gt.length * n }, (_, row) => plan.sigmas[gt[Math.floor(row / n)]]);
     return {
       gtTarget,
       gtT: tensor(prevT, { dtype: 'float32', backend: xt.backend }),
       gtNoise: normal(noiseKey, gtTarget.shape, { backend: gtTarget.backend }),
+      gtLogProb: logProbRows(sigmas, xt.backend),
     };
   };
+  const klInputs = () => ({
+    reference: ctx.reference,
+    klSigma: tensor(
+      Float32Array.from({ length: rows }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]),
+      { shape: [rows, 1, 1, 1], backend: xt.backend },
+    ),
+  });
   return {
-    setup: { policy, config, plan, steps, gt },
+    setup: { policy, config, steps: steps.length, gt: gt.length },
+    rows: transitionRows(plan, steps, rows, xt.backend, { withLogProb: true }),
     xt,
     xPrev: concat(
       steps.map((j) => r.xs[j + 1]),
@@ -148,7 +173,7 @@ export function rolloutLossInputs(
       { shape: [rows], dtype: 'float32', backend: xt.backend },
     ),
     ...(gt.length > 0 && config.gtRegularization.weight > 0 ? gtInputs() : {}),
-    ...(config.klWeight > 0 ? { reference: ctx.reference } : {}),
+    ...(config.klWeight > 0 ? klInputs() : {}),
   };
 }
 
@@ -162,29 +187,24 @@ export function rolloutLossOf(
   params: UNetParams,
   inputs: RolloutLossInputs,
 ): LrpoLoss & { logProbNew: Tensor; logProbOld: Tensor } {
-  const { policy, config, plan, steps, gt } = inputs.setup;
+  const { policy, config, steps, gt } = inputs.setup;
   const { xt, cond, logProbOld } = inputs;
-  const n = xt.shape[0] / steps.length;
+  const n = xt.shape[0] / steps;
   return scope(() => {
-    const { mean: mu, logProb } = ddimTransitions(policy.model, params, plan, steps, xt, cond, {
+    const { mean: mu, logProb } = ddimTransitionsOf(policy.model, params, inputs.rows, xt, cond, {
       xPrev: inputs.xPrev,
     });
     let logProbGt: Tensor | undefined;
-    if (gt.length > 0 && config.gtRegularization.weight > 0) {
-      const first = steps.indexOf(gt[0]);
-      const muGt = slice(mu, [first * n], [(first + gt.length) * n]);
+    if (gt > 0 && config.gtRegularization.weight > 0) {
+      // The GT steps are the last trained steps, so their rows are the last ones.
+      const muGt = slice(mu, [(steps - gt) * n], [steps * n]);
       const xGt = qSample(policy.schedule, inputs.gtTarget!, inputs.gtT!, inputs.gtNoise!);
-      const sigmas = Float64Array.from({ length: gt.length * n }, (_, row) => plan.sigmas[gt[Math.floor(row / n)]]);
-      logProbGt = rowLogProb(xGt, muGt, sigmas);
+      logProbGt = rowLogProbOf(xGt, muGt, inputs.gtLogProb!);
     }
     let klTerm: Tensor | undefined;
     if (config.klWeight > 0) {
-      const muRef = stopGradient(ddimTransitions(policy.model, inputs.reference!, plan, steps, xt, cond).mean);
-      const sigmaRows = tensor(
-        Float32Array.from({ length: xt.shape[0] }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]),
-        { shape: [xt.shape[0], 1, 1, 1], backend: xt.backend },
-      );
-      klTerm = gaussianKl(mu, muRef, sigmaRows);
+      const muRef = stopGradient(ddimTransitionsOf(policy.model, inputs.reference!, inputs.rows, xt, cond).mean);
+      klTerm = gaussianKl(mu, muRef, inputs.klSigma!);
     }
     const objective = lrpoLoss({
       logProbNew: logProb!,
@@ -193,8 +213,8 @@ export function rolloutLossOf(
       logProbGt,
       klTerm,
       config,
-      steps: steps.length,
-      gtSteps: gt.length,
+      steps,
+      gtSteps: gt,
     });
     return { ...objective, logProbNew: stopGradient(logProb!), logProbOld };
   });

@@ -2,7 +2,7 @@
 // backprop): value and gradient of the method's loss, global-norm clipping, the optimizer, ONE
 // readback of the numbers, and the hand-over of the state. The method supplies only its loss.
 import { valueAndGrad, clipGradNorm, disposeTree, scope, jit } from '../index.js';
-import type { Optimizer, Tensor } from '../index.js';
+import type { Jitted, Optimizer, Tensor } from '../index.js';
 import type { UNetParams } from '../models/unet.js';
 import { disposeState, type TrainState } from './state.js';
 
@@ -35,6 +35,9 @@ const recordedValueAndGrad = jit(
     valueAndGrad((p: UNetParams) => fn(p, inputs), { hasAux: true })(params),
   { maxRecordings: 4 },
 );
+
+/** The training steps' recordings (jit): how many calls each replayed, for tests and diagnostics. */
+export const trainingStepRecordings = (): Jitted<unknown[], unknown>['recordings'] => recordedValueAndGrad.recordings;
 
 export interface UpdateResult<A extends string> {
   /** The updated state. Its step is the input's: the caller counts steps (LRPO updates several times per step). */
