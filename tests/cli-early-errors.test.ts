@@ -48,6 +48,20 @@ describe('eval --out is checked before the evaluation starts', () => {
   });
 });
 
+describe('eval checks its sampling plan before any work', () => {
+  it('a step count that does not divide the schedule is refused before the checkpoints are read', async () => {
+    await expect(
+      evaluate({
+        checkpoints: [join(dir, 'missing.safetensors')],
+        sets: ['synthetic'],
+        count: 2,
+        sampling: { steps: 3, eta: 1, seed: 0 },
+        quiet: true,
+      }),
+    ).rejects.toThrow(/ddimPlan: steps must be a positive integer that divides T = 1000/);
+  });
+});
+
 describe('report --eval names a file it cannot use', () => {
   it('invalid JSON', async () => {
     const bad = join(dir, 'bad.json');

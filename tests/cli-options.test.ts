@@ -166,6 +166,29 @@ describe('the program', () => {
     );
   });
 
+  it('refuses a DDIM step count the schedule cannot space evenly, in every command, before any work', async () => {
+    const expected =
+      "must be a divisor of 1000 (DDIM steps are spaced evenly over the 1000-step schedule), e.g. 5, 10, 20, 25, 50, got '3'";
+    for (const [command, flag] of [
+      ['train', '--sampling-steps'],
+      ['ablate', '--sampling-steps'],
+      ['eval', '--sampling-steps'],
+      ['restore', '--sampling-steps'],
+      ['pretrain', '--eval-steps'],
+    ]) {
+      let stderr = '';
+      const program = buildProgram()
+        .exitOverride()
+        .configureOutput({ writeErr: (s) => (stderr += s) });
+      const error = await program.parseAsync(['node', 'webgpu-lrpo', command, flag, '3']).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as CommanderError).exitCode, command).toBe(USAGE_ERROR);
+      expect(stderr, command).toContain(`${flag} ${expected}`);
+    }
+  });
+
   it('`webgpu-lrpo train --steps -1 --lr abc` names every problem and exits with 2', () => {
     const r = spawnSync(
       process.execPath,

@@ -23,6 +23,7 @@ import {
   checkOptions,
   collecting,
   crossCheck,
+  ddimSteps,
   describeProblems,
   namedWeights,
   nonNegative,
@@ -34,6 +35,10 @@ import {
   type Parse,
 } from './options.js';
 import { REQUIREMENTS_HELP } from './requirements.js';
+import { POLICY_SCHEDULE } from '../train/policy.js';
+
+/** DDIM step counts the policies' schedule can space evenly (checked before any work starts). */
+const sampleSteps = ddimSteps(POLICY_SCHEDULE.T);
 
 /** An option whose value `parse` checks, with its default. */
 const valueOption = (flags: string, description: string, parse: Parse<unknown>, defaultValue?: unknown) =>
@@ -68,7 +73,7 @@ function withLrpoOptions(
     .addOption(valueOption('--group <k>', 'candidates per LQ input (K)', positiveInt, SMALL_LRPO.groupSize))
     .addOption(valueOption('--inputs <b>', 'LQ inputs per step (B)', positiveInt, SMALL_LRPO.inputsPerBatch))
     .addOption(
-      valueOption('--sampling-steps <s>', 'DDIM steps per rollout (S)', positiveInt, SMALL_LRPO.sampling?.steps),
+      valueOption('--sampling-steps <s>', 'DDIM steps per rollout (S)', sampleSteps, SMALL_LRPO.sampling?.steps),
     )
     .addOption(
       valueOption(
@@ -241,7 +246,7 @@ export function buildProgram(): Command {
     .addOption(valueOption('--train-count <n>', 'training pairs', positiveInt, 2048))
     .addOption(valueOption('--eval-count <n>', 'held-out validation pairs', positiveInt, 32))
     .addOption(valueOption('--eval-every <n>', 'evaluate and checkpoint every n updates', positiveInt, 250))
-    .addOption(valueOption('--eval-steps <n>', 'DDIM steps of the periodic evaluation', positiveInt, 20))
+    .addOption(valueOption('--eval-steps <n>', 'DDIM steps of the periodic evaluation', sampleSteps, 20))
     .addOption(valueOption('--seed <n>', 'seed of data, init and noise', nonNegative, 0))
     .addOption(
       choiceOption(
@@ -356,7 +361,7 @@ export function buildProgram(): Command {
       ['synthetic', 'real'],
     )
     .addOption(valueOption('--count <n>', 'faces per set (at most)', positiveInt, 32))
-    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, SMALL_LRPO.sampling?.steps))
+    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', sampleSteps, SMALL_LRPO.sampling?.steps))
     .addOption(valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, 1))
     .addOption(samplesOption())
     .addOption(valueOption('--seed <n>', 'sampling and degradation seed', nonNegative, 0))
@@ -385,7 +390,7 @@ export function buildProgram(): Command {
     .addOption(requiredOption('--checkpoint <path>', 'the policy checkpoint'))
     .addOption(requiredOption('--input <dir>', 'folder of .png/.jpg face images'))
     .addOption(requiredOption('--output <dir>', 'folder for the restored PNGs'))
-    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', positiveInt, 20))
+    .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', sampleSteps, 20))
     .addOption(valueOption('--eta <eta>', 'DDIM eta', nonNegative, 0))
     .option('--resize', "resize inputs to the policy's image size instead of refusing them")
     .addOption(samplesOption())

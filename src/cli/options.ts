@@ -41,6 +41,12 @@ const numberWhere =
   };
 
 export const positiveInt = numberWhere('a positive integer', (n) => Number.isInteger(n) && n >= 1);
+/** A DDIM step count: the plan spaces its steps uniformly, so it must divide the schedule's T. */
+export const ddimSteps = (T: number): Parse<number> =>
+  numberWhere(
+    `a divisor of ${T} (DDIM steps are spaced evenly over the ${T}-step schedule), e.g. ${[5, 10, 20, 25, 50].filter((d) => T % d === 0).join(', ')}`,
+    (n) => Number.isInteger(n) && n >= 1 && n <= T && T % n === 0,
+  );
 export const nonNegativeInt = numberWhere('an integer >= 0', (n) => Number.isInteger(n) && n >= 0);
 export const nonNegative = numberWhere('a number >= 0', (n) => Number.isFinite(n) && n >= 0);
 /**

@@ -21,6 +21,9 @@ export interface Policy {
 
 export type PresetName = keyof typeof UNET_PRESETS;
 
+/** Every policy's noise schedule (scaledLinearSchedule's defaults: T = 1000 steps). */
+export const POLICY_SCHEDULE = scaledLinearSchedule();
+
 /** The policy of a named preset (or an explicit UNet config) at `imageSize` px. */
 export function policyOf(
   preset: PresetName | { readonly name: string; readonly unet: UNetConfig },
@@ -33,7 +36,7 @@ export function policyOf(
     unet,
     space,
     imageSize,
-    schedule: scaledLinearSchedule(),
+    schedule: POLICY_SCHEDULE,
     model: unetModel(unet),
   });
 }

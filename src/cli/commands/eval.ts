@@ -19,7 +19,8 @@ import {
   type Restorer,
 } from '../../train/evaluate.js';
 import type { PairSet } from '../../train/pairs.js';
-import { policyOfCheckpoint, restore, sampleKey, type Policy } from '../../train/policy.js';
+import { POLICY_SCHEDULE, policyOfCheckpoint, restore, sampleKey, type Policy } from '../../train/policy.js';
+import { ddimPlan } from '../../models/diffusion/ddim-plan.js';
 import { formatInterval, meanInterval } from '../../train/stats.js';
 import type { UNetParams } from '../../models/unet.js';
 import { progressBar } from '../progress.js';
@@ -200,6 +201,8 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
   if (options.out) requireWritableFile(options.out, 'eval --out');
   requireRealFaces('eval', options.sets, 'pass --data synthetic (or folders of face images)');
   if ((options.metrics ?? ALL_METRICS).includes('brisque')) requireBrisqueModel('eval');
+  // The sampling plan of every policy: a bad step count or eta fails here, not after the LQ scores.
+  ddimPlan(POLICY_SCHEDULE, { steps: options.sampling.steps, eta: options.sampling.eta });
   const loaded = [];
   for (const path of options.checkpoints)
     loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });
