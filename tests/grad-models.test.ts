@@ -28,8 +28,11 @@ const valuesArb = (n: number, min = -1, max = 1) =>
 const values32Arb = (n: number, min = -1, max = 1) => valuesArb(n, min, max).map((v) => v.map(Math.fround));
 
 /**
- * Central finite differences of the scalar loss(leaves) w.r.t. every element of every leaf, in
- * float64 on the CPU: independent of vjp and of checkGrad.
+ * Finite differences of the scalar loss(leaves) w.r.t. every element of every leaf, in float64 on
+ * the CPU: independent of vjp and of checkGrad. Central differences at steps h and h/2, combined
+ * by Richardson extrapolation ((4 D(h/2) - D(h)) / 3), whose error falls as h^4 instead of h^2:
+ * near a group of zero variance the standardisation curves so sharply that a plain central
+ * difference at h = 1e-6 missed a correct gradient by 1e-7.
  */
 async function finiteDifferenceGrads(
   loss: (leaves: Tensor[]) => Tensor,
@@ -45,15 +48,18 @@ async function finiteDifferenceGrads(
     bumped.dispose();
     return v;
   };
+  const central = async (i: number, base: Float64Array, j: number, h: number): Promise<number> => {
+    const plus = Float64Array.from(base);
+    const minus = Float64Array.from(base);
+    plus[j] += h;
+    minus[j] -= h;
+    return ((await evaluate(i, plus)) - (await evaluate(i, minus))) / (2 * h);
+  };
   return Promise.all(
     bases.map(async (base, i) => {
       const out = new Float64Array(base.length);
       for (let j = 0; j < base.length; j++) {
-        const plus = Float64Array.from(base);
-        const minus = Float64Array.from(base);
-        plus[j] += eps;
-        minus[j] -= eps;
-        out[j] = ((await evaluate(i, plus)) - (await evaluate(i, minus))) / (2 * eps);
+        out[j] = (4 * (await central(i, base, j, eps / 2)) - (await central(i, base, j, eps))) / 3;
       }
       return out;
     }),
