@@ -165,6 +165,25 @@ describe('jvp', () => {
     [x, zero].forEach((t) => t.dispose());
   });
 
+  it('richardson: a steep but correct derivative that plain central differences miss passes, in every mode', async () => {
+    // exp(1e4 x) at 0: central differences at 1e-6 read 1e4 (1 + 1.7e-5), about 1.7x the tolerance
+    // rtol 1e-5; extrapolated from 1e-6 and 5e-7 their error is ~1e-12 of the derivative.
+    const x = f64([0]);
+    const steep = (t: Tensor) => T.exp(T.mul(t, 1e4));
+    for (const mode of ['reverse', 'forward'] as const) {
+      const plain = await T.checkGrad(steep, [x], { mode });
+      expect(plain.ok, plain.message).toBe(false);
+      expect(plain.worstRatio).toBeGreaterThan(1.5);
+      const sharp = await T.checkGrad(steep, [x], { mode, richardson: true });
+      expect(sharp.ok, sharp.message).toBe(true);
+      expect(sharp.worstRatio).toBeLessThan(0.01);
+    }
+    expect((await T.checkJvp(steep, [x], { richardson: true })).ok).toBe(true);
+    // It does not hide a wrong derivative: a kink still fails.
+    expect((await T.checkJvp(T.relu, [f64([0])], { richardson: true })).ok).toBe(false);
+    x.dispose();
+  });
+
   it('refuses tangents that do not match the primals, saying how they differ', () => {
     const x = f64([1, 2]);
     const t32 = T.tensor([1, 2], { dtype: 'float32', backend: 'cpu' });

@@ -14,6 +14,13 @@ import { vjp } from './vjp.js';
 export interface CheckGradOptions {
   /** Finite-difference step (default 1e-6; central differences have O(eps^2) error). */
   readonly eps?: number;
+  /**
+   * Combine central differences at eps and eps / 2 by Richardson extrapolation,
+   * (4 D(eps / 2) - D(eps)) / 3, whose error falls as eps^4: twice the evaluations, for functions
+   * that curve steeply where they are checked (a normalisation of nearly constant values, exp of a
+   * large multiple), where a plain central difference misses a correct derivative. Default false.
+   */
+  readonly richardson?: boolean;
   /** Relative tolerance (default 1e-5). */
   readonly rtol?: number;
   /** Absolute tolerance (default 1e-7). */
@@ -46,6 +53,21 @@ export interface CheckGradReport {
   readonly worst: GradMismatch | null;
   /** A one-paragraph summary, for assertion messages. */
   readonly message: string;
+}
+
+/** Richardson's combination of central differences at h / 2 and h: error O(h^4). */
+const extrapolate = (fine: Float64Array, coarse: Float64Array): Float64Array =>
+  fine.map((d, j) => (4 * d - coarse[j]) / 3);
+
+/** The central difference of `at` (f at x + delta) with step eps, extrapolated when asked. */
+async function centralDifference(
+  at: (delta: number) => Promise<number>,
+  eps: number,
+  richardson = false,
+): Promise<number> {
+  const central = async (h: number) => ((await at(h)) - (await at(-h))) / (2 * h);
+  const coarse = await central(eps);
+  return richardson ? extrapolate(Float64Array.of(await central(eps / 2)), Float64Array.of(coarse))[0] : coarse;
 }
 
 /** The inputs as float64 CPU tensors (new tensors; the caller disposes them). */
@@ -136,7 +158,7 @@ async function checkReverse(
           xj.dispose();
           return v;
         };
-        const numeric = ((await bumped(eps)) - (await bumped(-eps))) / (2 * eps);
+        const numeric = await centralDifference(bumped, eps, options.richardson);
         const a = analytic[i][j];
         const err = Math.abs(a - numeric);
         const ratio = err / (atol + rtol * Math.max(Math.abs(a), Math.abs(numeric)));
@@ -186,18 +208,23 @@ export async function checkJvp(
     const analytic = await tangent.data();
     out.dispose();
     tangent.dispose();
-    const along = async (sign: number): Promise<Float64Array> => {
-      const y = scope(() => f(...xs.map((x, i) => add(x, mul(vs[i], sign * eps)))));
+    const along = async (delta: number): Promise<Float64Array> => {
+      const y = scope(() => f(...xs.map((x, i) => add(x, mul(vs[i], delta)))));
       const v = Float64Array.from(await y.data());
       y.dispose();
       return v;
     };
-    const [plus, minus] = [await along(1), await along(-1)];
+    const differences = async (h: number): Promise<Float64Array> => {
+      const [plus, minus] = [await along(h), await along(-h)];
+      return plus.map((p, j) => (p - minus[j]) / (2 * h));
+    };
+    const coarse = await differences(eps);
+    const numerics = options.richardson ? extrapolate(await differences(eps / 2), coarse) : coarse;
     let worstRatio = 0;
     let maxAbsError = 0;
     let worst: GradMismatch | null = null;
     for (let j = 0; j < analytic.length; j++) {
-      const numeric = (plus[j] - minus[j]) / (2 * eps);
+      const numeric = numerics[j];
       const a = analytic[j];
       const err = Math.abs(a - numeric);
       const ratio = err / (atol + rtol * Math.max(Math.abs(a), Math.abs(numeric)));
