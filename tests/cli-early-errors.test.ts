@@ -8,6 +8,17 @@ import { buildProgram } from '../src/cli/main.js';
 import { evaluate } from '../src/cli/commands/eval.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-early-'));
+/** eval of a checkpoint that does not exist: whatever it refuses, it refuses before reading it. */
+const evaluateMissing = (sampling: { steps: number; eta: number; seed: number }, out?: string) =>
+  evaluate({
+    checkpoints: [join(dir, 'missing.safetensors')],
+    sets: ['synthetic'],
+    count: 2,
+    sampling,
+    out,
+    quiet: true,
+  });
+
 const cli = (...args: string[]) =>
   buildProgram()
     .exitOverride()
@@ -18,16 +29,7 @@ describe('eval --out is checked before the evaluation starts', () => {
     const folder = join(dir, 'scores-folder');
     mkdirSync(folder);
     // The checkpoint does not exist either: the --out error must come first.
-    await expect(
-      evaluate({
-        checkpoints: [join(dir, 'missing.safetensors')],
-        sets: ['synthetic'],
-        count: 2,
-        sampling: { steps: 2, eta: 1, seed: 0 },
-        out: folder,
-        quiet: true,
-      }),
-    ).rejects.toThrow(
+    await expect(evaluateMissing({ steps: 2, eta: 1, seed: 0 }, folder)).rejects.toThrow(
       /eval --out .*scores-folder: is an existing folder or special file, not a file; pass a writable file path \(checked before any work starts\)/,
     );
   });
@@ -50,15 +52,9 @@ describe('eval --out is checked before the evaluation starts', () => {
 
 describe('eval checks its sampling plan before any work', () => {
   it('a step count that does not divide the schedule is refused before the checkpoints are read', async () => {
-    await expect(
-      evaluate({
-        checkpoints: [join(dir, 'missing.safetensors')],
-        sets: ['synthetic'],
-        count: 2,
-        sampling: { steps: 3, eta: 1, seed: 0 },
-        quiet: true,
-      }),
-    ).rejects.toThrow(/ddimPlan: steps must be a positive integer that divides T = 1000/);
+    await expect(evaluateMissing({ steps: 3, eta: 1, seed: 0 })).rejects.toThrow(
+      /ddimPlan: steps must be a positive integer that divides T = 1000/,
+    );
   });
 });
 

@@ -22,6 +22,7 @@ import {
   ddimTransitionsOf,
   logProbRows,
   rowLogProbOf,
+  stepRows,
   transitionRows,
   type LogProbRows,
   type TransitionRows,
@@ -136,20 +137,24 @@ export function rolloutLossInputs(
       gt.map(() => r.target),
       { axis: 0 },
     );
-    const prevT = gt.flatMap((j) => Array.from({ length: n }, () => plan.prevTimesteps[j]));
-    const sigmas = Float64Array.from({ length: gt.length * n }, (_, row) => plan.sigmas[gt[Math.floor(row / n)]]);
     return {
       gtTarget,
-      gtT: tensor(prevT, { dtype: 'float32', backend: xt.backend }),
+      gtT: tensor(
+        stepRows(gt, n, (j) => plan.prevTimesteps[j]),
+        { dtype: 'float32', backend: xt.backend },
+      ),
       gtNoise: normal(noiseKey, gtTarget.shape, { backend: gtTarget.backend }),
-      gtLogProb: logProbRows(sigmas, xt.backend),
+      gtLogProb: logProbRows(
+        stepRows(gt, n, (j) => plan.sigmas[j]),
+        xt.backend,
+      ),
     };
   };
   const klInputs = () => ({
     reference: ctx.reference,
     klSigma: tensor(
-      Float32Array.from({ length: rows }, (_, row) => plan.sigmas[steps[Math.floor(row / n)]]),
-      { shape: [rows, 1, 1, 1], backend: xt.backend },
+      stepRows(steps, n, (j) => plan.sigmas[j]),
+      { shape: [rows, 1, 1, 1], dtype: 'float32', backend: xt.backend },
     ),
   });
   return {

@@ -56,6 +56,10 @@ export function logProbRows(sigmas: Float32Array | Float64Array, backend: Tensor
   };
 }
 
+/** One value per row for rows stacked a batch of `n` per step: rows g * n .. (g + 1) n - 1 get f(steps[g]). */
+export const stepRows = (steps: readonly number[], n: number, f: (j: number) => number): Float64Array =>
+  Float64Array.from({ length: steps.length * n }, (_, r) => f(steps[Math.floor(r / n)]));
+
 /**
  * The TransitionRows of `rows` rows where rows g * n .. (g + 1) n - 1 take DDIM step `steps[g]`
  * of the plan (n = rows / steps.length). `withLogProb` checks every step has sigma > 0.
@@ -80,8 +84,7 @@ export function transitionRows(
       );
   }
   const n = rows / steps.length;
-  const perRow = (f: (j: number) => number): Float32Array =>
-    Float32Array.from({ length: rows }, (_, r) => f(steps[Math.floor(r / n)]));
+  const perRow = (f: (j: number) => number): Float32Array => Float32Array.from(stepRows(steps, n, f));
   const column = (values: Float32Array): Tensor =>
     tensor(values, { shape: [rows, 1, 1, 1], dtype: 'float32', backend });
   return {
