@@ -127,6 +127,7 @@ export {
   softmax,
   logSoftmax,
   standardize,
+  standardizeBackward,
   layerNorm,
   groupNorm,
   type LayerNormOptions,

@@ -784,6 +784,29 @@ const normCases: Record<string, fc.Arbitrary<GradProblem>> = {
         f: (t) => T.standardize(t, { eps }),
       })),
     ),
+  // x, y and v independent: the primitive's own rules (grad of grad) treat them so.
+  'standardizeBackward (x, y, v; eps 1e-5 or 0.1)': smallShape(1, 3)
+    .map((s) => s.map((d, i) => (i === s.length - 1 ? Math.max(d, 2) : d)))
+    .chain((shape) =>
+      fc
+        .tuple(hostOf(shape, uniformIn(-4, 4)), hostOf(shape), hostOf(shape), fc.constantFrom(1e-5, 0.1))
+        .map(([x, y, v, eps]): GradProblem => ({
+          label: `standardizeBackward(x, y, v [${shape}], {eps: ${eps}})`,
+          inputs: [x, y, v],
+          f: (tx, ty, tv) => T.standardizeBackward(tx, ty, tv, { eps }),
+        })),
+    ),
+  // The gradient of a function of standardize's gradient: y = standardize(x) reaches the backward
+  // through x twice (as x and through y), which the independent case above does not cover.
+  'standardize, grad of grad': smallShape(1, 3)
+    .map((s) => s.map((d, i) => (i === s.length - 1 ? Math.max(d, 2) : d)))
+    .chain((shape) =>
+      fc.tuple(hostOf(shape, uniformIn(-4, 4)), hostOf(shape), hostOf(shape)).map(([x, w, u]): GradProblem => ({
+        label: `x -> sum(grad(sum(standardize(x) * w))(x) * u), x [${shape}]`,
+        inputs: [x, w, u],
+        f: (tx, tw, tu) => T.sum(T.mul(T.grad((z: T.Tensor) => T.sum(T.mul(T.standardize(z), tw)))(tx), tu)),
+      })),
+    ),
   logSoftmax: smallShape(1, 3).chain((shape) =>
     fc.tuple(hostOf(shape, uniformIn(-4, 4)), axisArb(shape.length)).map(([x, axis]): GradProblem => ({
       label: `logSoftmax(x, {axis: ${axis}})`,
@@ -911,6 +934,7 @@ const primitiveCoverage: Record<Exclude<Primitive, UnaryOp | BinaryOp>, string> 
   convTranspose2d: 'convTranspose2d (stride, padding, outputPadding < stride, dilation, groups, bias)',
   softmax: 'softmax',
   standardize: 'standardize (eps 1e-5 or 0.1)',
+  standardizeBackward: 'standardizeBackward (x, y, v; eps 1e-5 or 0.1)',
 };
 
 describe('coverage', () => {

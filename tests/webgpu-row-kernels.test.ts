@@ -1,7 +1,7 @@
 // Both strategies of the row-wise kernels (one thread per row, for CPU adapters; one workgroup per
 // row, for real GPUs) match the CPU on every adapter, whichever 'auto' picks here.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { backendFor } from '../src/tensor/backends.js';
@@ -75,7 +75,121 @@ describe('row standardisation', () => {
   });
 });
 
+/** y = standardize(x) and a cotangent v for x's rows, then standardize's backward (y from x on each backend). */
+const backwardOf = (eps?: number) => (x: T.Tensor, v: T.Tensor) =>
+  T.standardizeBackward(x, T.standardize(x, { eps }), v, { eps });
+
+describe('standardize backward', () => {
+  it('handles constant rows, rows of one, a row offset into storage, strided views, broadcast cotangents and empty tensors', async () => {
+    const tol = { rtol: 1e-5, atol: 1e-5 };
+    // A constant row: y = 0 and r = 1 / sqrt(eps), so v's centred values scaled by r.
+    expectClose(
+      await runOnBoth(
+        [
+          { values: [3, 3, 3, 3, 1, 2, 3, 4], shape: [2, 4] },
+          { values: [0.5, -1, 2, 0.25, 1, 1, -1, 3], shape: [2, 4] },
+        ],
+        backwardOf(0.1),
+      ),
+      tol,
+    );
+    expectClose(
+      await runOnBoth(
+        [
+          { values: [2, -1, 5], shape: [3, 1] },
+          { values: [1, 2, 3], shape: [3, 1] },
+        ],
+        backwardOf(),
+      ),
+      tol,
+    );
+    const x = { values: Array.from({ length: 24 }, (_, i) => Math.cos(i * 1.7) * 3), shape: [4, 6] };
+    const v = { values: Array.from({ length: 24 }, (_, i) => Math.sin(i * 0.9) * 2), shape: [4, 6] };
+    expectClose(
+      await runOnBoth([x, v], (a, b) => backwardOf()(T.slice(a, [1, 0], [4, 6]), T.slice(b, [0, 0], [3, 6]))),
+      tol,
+    );
+    expectClose(await runOnBoth([x, v], (a, b) => backwardOf()(T.transpose(a, [1, 0]), T.transpose(b, [1, 0]))), tol);
+    // A cotangent broadcast along the rows (a stride-0 view: copied dense first).
+    expectClose(
+      await runOnBoth([x, { values: [1, -2, 0.5, 3, -1, 2], shape: [6] }], (a, b) =>
+        backwardOf()(a, T.broadcastTo(b, [4, 6])),
+      ),
+      tol,
+    );
+    // Rows of a multiple of 4 take the vec4 kernel when all three start 4-aligned, the scalar one when one does not.
+    const flat = { values: Array.from({ length: 40 }, (_, i) => Math.sin(i * 2.3) * 2), shape: [40] };
+    for (const [sx, sv] of [
+      [8, 4],
+      [8, 2],
+      [2, 8],
+    ]) {
+      expectClose(
+        await runOnBoth([flat, flat], (a, b) =>
+          backwardOf()(T.reshape(T.slice(a, [sx], [sx + 32]), [4, 8]), T.reshape(T.slice(b, [sv], [sv + 32]), [4, 8])),
+        ),
+        tol,
+      );
+    }
+    expectClose(
+      await runOnBoth(
+        [
+          { values: [], shape: [0, 5] },
+          { values: [], shape: [0, 5] },
+        ],
+        backwardOf(),
+      ),
+      {
+        rtol: 0,
+        atol: 0,
+      },
+    );
+  });
+
+  it('keeps the digits of rows of nearby values, as the forward does', async () => {
+    const rows = [
+      [1000.001, 1000.002, 1000.004, 1000.0035],
+      [-1.6799066066741943, -1.6916648149490356, -1.6799066066741943, -1.6916648149490356],
+    ];
+    const v = { values: [0.3, -0.2, 0.9, -1, 1, 2, -0.5, 0.25], shape: [2, 4] };
+    // r is ~700 and ~170 here: compare relative to the output's scale.
+    expectClose(await runOnBoth([{ values: rows.flat(), shape: [2, 4] }, v], backwardOf()), { rtol: 1e-4, atol: 1e-2 });
+  });
+
+  it('rows past the 65,535-workgroup dimension limit (the grid folds)', async () => {
+    const rows = 70_000;
+    const x = { values: Array.from({ length: rows * 2 }, (_, i) => (i % 7) - (i % 3)), shape: [rows, 2] };
+    const v = { values: Array.from({ length: rows * 2 }, (_, i) => (i % 5) - 2), shape: [rows, 2] };
+    expectClose(await runOnBoth([x, v], backwardOf()), { rtol: 1e-4, atol: 1e-4 });
+  });
+
+  it('refuses inputs of different shapes, naming them', async () => {
+    const x = T.zeros([2, 3]);
+    try {
+      expect(() => T.standardizeBackward(x, x, T.zeros([3]))).toThrow(
+        /x \[2, ?3\], y \[2, ?3\] and v \[3\] must have one shape/,
+      );
+      expect(() => T.standardizeBackward(x, x, x, { eps: -1 })).toThrow(/eps = -1/);
+    } finally {
+      x.dispose();
+    }
+  });
+});
+
 describe.each(['thread-per-row', 'workgroup-per-row'] as const)('row kernels: %s', (strategy) => {
+  it('standardize and its backward over rows of any length match the CPU', async () => {
+    gpu.ctx.rowKernels = strategy;
+    await fc.assert(
+      fc.asyncProperty(rowsAndLength, fc.integer({ min: 0, max: 100 }), async ([rows, n], seed) => {
+        const x = hostValues(rows, n, seed);
+        const v = hostValues(rows, n, seed + 0.5);
+        expectClose(await runOnBoth([x], (t) => T.standardize(t)), { rtol: 1e-4, atol: 1e-5 });
+        expectClose(await runOnBoth([x, v], backwardOf()), { rtol: 1e-4, atol: 1e-4 });
+      }),
+      { numRuns: 10 },
+    );
+  });
+
   it('softmax over rows of any length matches the CPU', async () => {
     gpu.ctx.rowKernels = strategy;
     await fc.assert(

@@ -147,6 +147,7 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   argmin: ({ inputs: [x], params: { axis } }) => bind('argmin', [x], { axis: axis + 1 }),
   softmax: asIs('softmax'),
   standardize: asIs('standardize'),
+  standardizeBackward: asIs('standardizeBackward'),
 
   // --- movement: the batch axis stays in front -----------------------------------------------------
   reshape: ({ inputs: [x], params: { shape }, size }) => bind('reshape', [x], { shape: [size, ...shape] }),

@@ -28,7 +28,7 @@ import {
 } from '../tensor/ops/elementwise.js';
 import { reshape } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
-import { standardizeLinearMap } from './standardize-rule.js';
+import { standardizeBackwardJvp, standardizeLinearMap } from './standardize-rule.js';
 
 export interface JvpContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -164,6 +164,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   // y = softmax(x): dy = y * (dx - sum(dx * y)) along the last axis.
   softmax: ({ output }, [t]) => t && mul(output, sub(t, sum(mul(t, output), { axis: -1, keepdims: true }))),
   standardize: ({ inputs: [x], params: { eps }, output }, [t]) => t && standardizeLinearMap(x, output, eps, t),
+  standardizeBackward: ({ inputs, params: { eps }, output }, ts) => standardizeBackwardJvp(inputs, eps, output, ts),
 
   // --- movement: linear, so the tangent moves as the primal does ---------------------------------
   reshape: linear('reshape'),

@@ -28,7 +28,7 @@ import {
 } from '../tensor/ops/elementwise.js';
 import { broadcastTo, pad, reshape, slice, transpose } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
-import { standardizeLinearMap } from './standardize-rule.js';
+import { standardizeBackwardVjp, standardizeLinearMap } from './standardize-rule.js';
 
 export interface RuleContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -212,6 +212,8 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   // y = softmax(x) along the last axis: dx = y * (g - sum(g * y)), the sum over that axis.
   softmax: ({ output }, g) => [mul(output, sub(g, sum(mul(g, output), { axis: -1, keepdims: true })))],
   standardize: ({ inputs: [x], params: { eps }, output }, g) => [standardizeLinearMap(x, output, eps, g)],
+  standardizeBackward: ({ inputs, params: { eps }, output, needs }, g) =>
+    standardizeBackwardVjp(inputs, eps, output, g, needs),
 
   // --- movement ----------------------------------------------------------------------------
   reshape: ({ inputs: [x] }, g) => [reshape(g, x.shape)],

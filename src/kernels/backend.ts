@@ -104,6 +104,11 @@ export interface Backend {
   softmax(x: View): Storage;
   /** (x - mean) / sqrt(var + eps) along the last axis of a float view, var the population variance (one kernel). */
   standardize(x: View, eps: number): Storage;
+  /**
+   * standardize's derivative applied to v (x, its output y and v of one shape): along the last axis
+   * r (v - mean(v) - y mean(v y)), r = 1 / sqrt(var(x) + eps) (one kernel).
+   */
+  standardizeBackward(x: View, y: View, v: View, eps: number): Storage;
   /** Inputs share dtype and every dim but `axis`. */
   concat(xs: readonly View[], axis: number): Storage;
   /**

@@ -187,6 +187,15 @@ export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
   softmax: ([x]) => compute('softmax', [x], x.shape, x.dtype, (b) => b.softmax(x.view('softmax'))),
   standardize: ([x], { eps }) =>
     compute('standardize', [x], x.shape, x.dtype, (b) => b.standardize(x.view('standardize'), eps)),
+  standardizeBackward: ([x, y, v], { eps }) =>
+    compute('standardizeBackward', [x, y, v], x.shape, x.dtype, (b) =>
+      b.standardizeBackward(
+        x.view('standardizeBackward'),
+        y.view('standardizeBackward'),
+        v.view('standardizeBackward'),
+        eps,
+      ),
+    ),
   pad: ([x], { widths, value }) =>
     compute(
       'pad',

@@ -37,6 +37,12 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
    * group and layer normalisation run as one kernel, not two reductions and two elementwise passes).
    */
   standardize: { readonly eps: number };
+  /**
+   * standardize's derivative applied to a vector: inputs x, y = standardize(x) and v, output
+   * r (v - mean(v) - y mean(v y)) along the last axis, r = 1 / sqrt(var(x) + eps). It is
+   * standardize's VJP and JVP (the map is symmetric), one kernel where the composition ran nine.
+   */
+  standardizeBackward: { readonly eps: number };
   pad: { readonly widths: readonly (readonly [number, number])[]; readonly value: number };
   concat: { readonly axis: number };
   take: { readonly axis: number };

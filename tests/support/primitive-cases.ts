@@ -224,6 +224,14 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
       f: (x: Tensor) => T.standardize(x),
       jvp: {},
     })),
+  standardizeBackward: smallShape(1)
+    .map((s) => s.map((d, i) => (i === s.length - 1 ? Math.max(d, 2) : d)))
+    .map((s) => ({
+      label: `standardizeBackward of [${s}] x 3`,
+      inputs: [float(s), float(s), float(s)],
+      f: (x: Tensor, y: Tensor, v: Tensor) => T.standardizeBackward(x, y, v),
+      jvp: {},
+    })),
   reshape: smallShape().map((s) => ({
     label: `reshape [${s}] to its reverse`,
     inputs: [float(s)],

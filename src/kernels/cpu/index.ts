@@ -15,7 +15,7 @@ import { storeRules } from './store-rules.js';
 import { gatherToContiguous } from './strided.js';
 import { take } from './take.js';
 import { softmax } from './softmax.js';
-import { standardize } from './standardize.js';
+import { standardize, standardizeBackward } from './standardize.js';
 
 import { HOST, maxHostElements } from '../../tensor/alloc-limits.js';
 
@@ -74,6 +74,7 @@ export function createCpuBackend(): Backend {
     where,
     softmax,
     standardize,
+    standardizeBackward,
     reduce,
     argReduce,
     matmul,

@@ -21,7 +21,7 @@ import { random } from './kernels/random.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { take } from './kernels/take.js';
 import { softmax } from './kernels/softmax.js';
-import { standardize } from './kernels/standardize.js';
+import { standardize, standardizeBackward } from './kernels/standardize.js';
 import { activeProfile } from '../../profile/recorder.js';
 import {
   assertGpuDType,
@@ -224,6 +224,9 @@ export class WebGpuBackend implements Backend {
   }
   standardize(x: View, eps: number): Storage {
     return standardize(this.ctx, x, eps);
+  }
+  standardizeBackward(x: View, y: View, v: View, eps: number): Storage {
+    return standardizeBackward(this.ctx, x, y, v, eps);
   }
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage {
     return pad(this.ctx, x, widths, value);

@@ -53,6 +53,33 @@ export function standardize(x: Tensor, options: { readonly eps?: number } = {}):
   return scope(() => bind(op, [cast(x, toFloat(x.dtype))], { eps }));
 }
 
+/**
+ * standardize's derivative applied to v, along the last axis: r (v - mean(v) - y mean(v y)) with
+ * r = 1 / sqrt(var(x) + eps), for x, y = standardize(x, { eps }) and v of x's shape. It is both the
+ * VJP (v a cotangent of y) and the JVP (v a tangent of x) of standardize, as one kernel; autodiff
+ * uses it, and custom normalisation layers can too.
+ */
+export function standardizeBackward(x: Tensor, y: Tensor, v: Tensor, options: { readonly eps?: number } = {}): Tensor {
+  const op = 'standardizeBackward';
+  for (const t of [x, y, v]) requireTensor(op, t);
+  const eps = options.eps ?? 1e-5;
+  checkShape(
+    Number.isFinite(eps) && eps >= 0,
+    op,
+    () => `eps = ${eps} must be a finite number >= 0, the one standardize was given.`,
+  );
+  checkShape(
+    [y, v].every((t) => t.shape.length === x.shape.length && t.shape.every((d, i) => d === x.shape[i])),
+    op,
+    () =>
+      `x ${fmtShape(x.shape)}, y ${fmtShape(y.shape)} and v ${fmtShape(v.shape)} must have one shape (y = standardize(x), v a cotangent or tangent of it); broadcast them first.`,
+  );
+  return scope(() => {
+    const dtype = toFloat(x.dtype);
+    return bind(op, [cast(x, dtype), cast(y, dtype), cast(v, dtype)], { eps });
+  });
+}
+
 /** (x - mean) / sqrt(var + eps) jointly over the last `k` axes of a float tensor. */
 function standardizeLastAxes(x: Tensor, k: number, eps: number): Tensor {
   const rows = x.shape.slice(0, x.rank - k);

@@ -1,6 +1,6 @@
-// The shared front of the row kernels (softmax, standardize): they index the rows of the last
-// axis densely, so a strided view (a transpose, a broadcast) is copied first and the copy released
-// once the kernel is recorded.
+// The shared front of the row kernels (softmax, standardize and its backward): they index the rows
+// of the last axis densely, so a strided view (a transpose, a broadcast) is copied first and the
+// copy released once the kernel is recorded.
 import { contiguousStrides, sizeOf } from '../../../tensor/shape.js';
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
@@ -16,17 +16,40 @@ export interface DenseRows {
   readonly out: WebGpuStorage;
 }
 
-/** Runs `dispatch` over the rows of x's last axis (skipped when x is empty); returns its output. */
-export function mapDenseRows(ctx: GpuContext, x: View, dispatch: (rows: DenseRows) => void): WebGpuStorage {
-  const size = sizeOf(x.shape);
-  const n = x.shape.length === 0 ? 1 : x.shape[x.shape.length - 1];
+/** Several inputs of one shape, each dense [rows, n], and the output. */
+export interface DenseRowsOf {
+  readonly srcs: readonly View[];
+  readonly rows: number;
+  readonly n: number;
+  readonly out: WebGpuStorage;
+}
+
+/**
+ * Runs `dispatch` over the rows of the last axis of `xs` (views of one shape; skipped when empty)
+ * with every input made dense; returns the output.
+ */
+export function mapDenseRowsOf(
+  ctx: GpuContext,
+  xs: readonly View[],
+  dispatch: (rows: DenseRowsOf) => void,
+): WebGpuStorage {
+  const shape = xs[0].shape;
+  const size = sizeOf(shape);
+  const n = shape.length === 0 ? 1 : shape[shape.length - 1];
   const out = ctx.alloc('float32', size);
   if (size === 0) return out;
-  const dense = isContiguous(x.shape, x.strides) ? null : copy(ctx, x);
-  const src: View = dense
-    ? { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 }
-    : x;
-  dispatch({ src, rows: size / n, n, out });
-  if (dense) ctx.release(dense);
+  const copies: WebGpuStorage[] = [];
+  const srcs = xs.map((x): View => {
+    if (isContiguous(x.shape, x.strides)) return x;
+    const dense = copy(ctx, x);
+    copies.push(dense);
+    return { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
+  });
+  dispatch({ srcs, rows: size / n, n, out });
+  for (const c of copies) ctx.release(c);
   return out;
 }
+
+/** Runs `dispatch` over the rows of x's last axis (skipped when x is empty); returns its output. */
+export const mapDenseRows = (ctx: GpuContext, x: View, dispatch: (rows: DenseRows) => void): WebGpuStorage =>
+  mapDenseRowsOf(ctx, [x], ({ srcs: [src], rows, n, out }) => dispatch({ src, rows, n, out }));

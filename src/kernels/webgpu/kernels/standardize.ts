@@ -6,14 +6,16 @@
 // per row did not do for the UNet's 64 rows (one workgroup: one thread busy).
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
-import { isCpuAdapter } from '../tuning.js';
 import type { WebGpuStorage } from '../storage.js';
 import { kernelSource, UniformLayout, workgroupPerItemEntry, workgroupTree } from '../wgsl.js';
-import { mapDenseRows } from './dense-rows.js';
+import { mapDenseRows, mapDenseRowsOf } from './dense-rows.js';
 
 /** Lanes per row: a GPU workgroup, or one AVX2 vector on CPU adapters. */
 const GPU_LANES = 128;
 const CPU_LANES = 8;
+
+/** 8 lanes a row where row kernels run a thread per row (CPU adapters, by default), else 128. */
+const lanesOf = (ctx: GpuContext): number => (ctx.threadPerRow ? CPU_LANES : GPU_LANES);
 
 const layout = new UniformLayout({ rows: 'u32', n: 'u32', x_off: 'u32', eps: 'f32' });
 
@@ -68,7 +70,7 @@ const SOURCES = new Map(
 
 /** Standardises the last axis of a float32 view; the output is contiguous. */
 export function standardize(ctx: GpuContext, x: View, eps: number): WebGpuStorage {
-  const lanes = isCpuAdapter(ctx.gpu.adapterDescription) ? CPU_LANES : GPU_LANES;
+  const lanes = lanesOf(ctx);
   return mapDenseRows(ctx, x, ({ src, rows, n, out }) => {
     const variant = `${lanes}${n % 4 === 0 && src.offset % 4 === 0 ? ':vec4' : ''}`;
     ctx.dispatch({
@@ -76,6 +78,90 @@ export function standardize(ctx: GpuContext, x: View, eps: number): WebGpuStorag
       source: SOURCES.get(variant)!,
       uniform: layout.pack({ rows, n, x_off: src.offset, eps }),
       storage: [ctx.bind(out), ctx.bind(src)],
+      workgroups: rows,
+    });
+  });
+}
+
+const backwardLayout = new UniformLayout({
+  rows: 'u32',
+  n: 'u32',
+  x_off: 'u32',
+  y_off: 'u32',
+  v_off: 'u32',
+  eps: 'f32',
+});
+
+/**
+ * The backward kernel: per row, r (v - mean(v) - y mean(v y)) with r = 1 / sqrt(var(x) + eps)
+ * recomputed from x as the forward takes it. One pass for x's mean, one for its variance and the
+ * two means of v (three sums in one tree), one for the output: the composed form ran five
+ * reductions and four elementwise passes.
+ */
+const backwardSource = (lanes: number, vec4: boolean): string => {
+  const [t, n] = vec4 ? ['vec4<f32>', 'p.n / 4u'] : ['f32', 'p.n'];
+  const row = (off: string) => (vec4 ? `${off} / 4u + group * (p.n / 4u)` : `${off} + group * p.n`);
+  const total = (v: string) => (vec4 ? `dot(${v}, vec4<f32>(1.0))` : v);
+  return kernelSource(
+    `// standardizeBackward:${lanes}${vec4 ? ':vec4' : ''}: a workgroup of ${lanes} lanes takes one row of the contiguous [rows, n] inputs`,
+    backwardLayout.declaration(),
+    [
+      `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
+      `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
+      `@group(0) @binding(3) var<storage, read> y: array<${t}>;`,
+      `@group(0) @binding(4) var<storage, read> v: array<${t}>;`,
+    ].join('\n'),
+    `var<workgroup> partial: array<vec3<f32>, ${lanes}>;`,
+    workgroupPerItemEntry(
+      lanes,
+      'p.rows',
+      `let xb = ${row('p.x_off')};
+let yb = ${row('p.y_off')};
+let vb = ${row('p.v_off')};
+let at = group * ${n};
+// The forward's statistics of x - x[0] (standardize above), so r is the one the forward used.
+let shift = ${t}(${vec4 ? 'x[xb].x' : 'x[xb]'});
+var acc = vec3<f32>(0.0);
+for (var j = lid.x; j < ${n}; j += ${lanes}u) { acc.x += ${total('x[xb + j] - shift')}; }
+${treeSum(lanes)}
+let mean = partial[0].x / f32(p.n);
+workgroupBarrier();
+acc = vec3<f32>(0.0);
+for (var j = lid.x; j < ${n}; j += ${lanes}u) {
+  let d = (x[xb + j] - shift) - mean;
+  let vj = v[vb + j];
+  acc += vec3<f32>(${total('d * d')}, ${total('vj')}, ${total('vj * y[yb + j]')});
+}
+${treeSum(lanes)}
+let sums = partial[0] / f32(p.n);
+let rstd = inverseSqrt(sums.x + p.eps);
+for (var j = lid.x; j < ${n}; j += ${lanes}u) {
+  out[at + j] = rstd * ((v[vb + j] - sums.y) - y[yb + j] * sums.z);
+}`,
+    ),
+  );
+};
+
+const BACKWARD_SOURCES = new Map(
+  [GPU_LANES, CPU_LANES].flatMap((lanes) =>
+    [false, true].map((vec4) => [`${lanes}${vec4 ? ':vec4' : ''}`, backwardSource(lanes, vec4)]),
+  ),
+);
+
+/**
+ * The VJP (and JVP) of standardize for x, its output y and a cotangent v of x's shape, along the
+ * last axis: r (v - mean(v) - y mean(v y)), r = 1 / sqrt(var(x) + eps). The output is contiguous.
+ */
+export function standardizeBackward(ctx: GpuContext, x: View, y: View, v: View, eps: number): WebGpuStorage {
+  const lanes = lanesOf(ctx);
+  return mapDenseRowsOf(ctx, [x, y, v], ({ srcs: [xs, ys, vs], rows, n, out }) => {
+    const aligned = n % 4 === 0 && [xs, ys, vs].every((s) => s.offset % 4 === 0);
+    const variant = `${lanes}${aligned ? ':vec4' : ''}`;
+    ctx.dispatch({
+      kernel: `standardizeBackward:${variant}`,
+      source: BACKWARD_SOURCES.get(variant)!,
+      uniform: backwardLayout.pack({ rows, n, x_off: xs.offset, y_off: ys.offset, v_off: vs.offset, eps }),
+      storage: [ctx.bind(out), ctx.bind(xs), ctx.bind(ys), ctx.bind(vs)],
       workgroups: rows,
     });
   });
