@@ -34,6 +34,10 @@ writeFileSync(logPath, '');
 const started = Date.now();
 let first: { liveTensors: number; liveBytes: number } | undefined;
 let drift = 0;
+// jit recordings appear when a signature is first repeated (a step's second call, a GT-step count
+// drawn again) and are bounded per jitted function: after the warm-up they must stop growing.
+const WARM_STEPS = 100;
+let recorded = { first: -1, max: 0, grewAfterWarmUp: 0 };
 const final = await L.trainLrpo(
   { policy, config, reward, pairs },
   steps,
@@ -42,13 +46,20 @@ const final = await L.trainLrpo(
     onStep: (m) => {
       appendFileSync(
         logPath,
-        `${JSON.stringify({ step: m.step, rewardMean: m.rewardMean, liveTensors: m.liveTensors, liveBytes: m.liveBytes })}\n`,
+        `${JSON.stringify({ step: m.step, rewardMean: m.rewardMean, liveTensors: m.liveTensors, liveBytes: m.liveBytes, recordedBytes: m.recordedBytes })}\n`,
       );
+      if (m.recordedBytes > recorded.max && recorded.first >= 0 && m.step > WARM_STEPS) recorded.grewAfterWarmUp++;
+      recorded = {
+        ...recorded,
+        first: recorded.first < 0 ? m.recordedBytes : recorded.first,
+        max: Math.max(recorded.max, m.recordedBytes),
+      };
       first ??= { liveTensors: m.liveTensors, liveBytes: m.liveBytes };
       if (m.liveTensors !== first.liveTensors || m.liveBytes !== first.liveBytes) drift++;
       if (m.step % 100 === 0)
         process.stderr.write(
           `soak: step ${m.step}/${steps}, live ${m.liveTensors} tensors / ${m.liveBytes} bytes, ` +
+            `${m.recordedBytes} bytes recorded (jit), ` +
             `reward ${m.rewardMean.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
         );
     },
@@ -62,6 +73,7 @@ await T.shutdown();
 console.log(
   `soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; ` +
     `live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; ` +
+    `jit recordings ${recorded.first} bytes at step 1, at most ${recorded.max}, grew after step ${WARM_STEPS}: ${recorded.grewAfterWarmUp}x; ` +
     `after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes, ${kept} kept filter transforms`,
 );
-if (drift > 0 || after.tensors !== 0 || kept !== 0) process.exit(1);
+if (drift > 0 || recorded.grewAfterWarmUp > 0 || after.tensors !== 0 || kept !== 0) process.exit(1);

@@ -145,7 +145,7 @@ describe('storage, read and copy', () => {
     cpu.release(x.storage);
     await expect(cpu.read(x)).rejects.toBeInstanceOf(BackendError);
     expect(() => cpu.unary('neg', x)).toThrow(/released/);
-    expect(cpu.memory()).toEqual({ pooledBytes: 0 });
+    expect(cpu.memory()).toEqual({ pooledBytes: 0, recordedBytes: 0 });
   });
 
   it('advertises all four dtypes, the host TypedArray limit per dtype, and destroys cleanly', async () => {

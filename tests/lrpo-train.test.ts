@@ -61,8 +61,8 @@ describe('LRPO training fold', () => {
   it('gives bit-identical metrics and params for the same seed', async () => {
     const a = await runSteps(2);
     const b = await runSteps(2);
-    expect(b.metrics.map(({ liveTensors, liveBytes, ...m }) => m)).toEqual(
-      a.metrics.map(({ liveTensors, liveBytes, ...m }) => m),
+    expect(b.metrics.map(({ liveTensors, liveBytes, recordedBytes, ...m }) => m)).toEqual(
+      a.metrics.map(({ liveTensors, liveBytes, recordedBytes, ...m }) => m),
     );
     expect(b.params).toEqual(a.params);
   });
@@ -71,6 +71,7 @@ describe('LRPO training fold', () => {
     const { metrics } = await runSteps(5);
     expect(new Set(metrics.slice(1).map((m) => m.liveTensors)).size).toBe(1);
     expect(new Set(metrics.slice(1).map((m) => m.liveBytes)).size).toBe(1);
+    expect(new Set(metrics.slice(1).map((m) => m.recordedBytes)).size).toBe(1);
     for (const m of metrics) {
       expect(m.ratioDeviation).toBeLessThan(1e-4);
       expect(Number.isFinite(m.loss)).toBe(true);

@@ -32,7 +32,7 @@ async function paramSum(state: TrainState): Promise<number> {
   return leaves.reduce((s, d) => s + Array.from(d).reduce((a, b) => a + b, 0), 0);
 }
 
-const lrpoNumbers = ({ liveTensors, liveBytes, ...m }: LrpoStepMetrics) => m;
+const lrpoNumbers = ({ liveTensors, liveBytes, recordedBytes, ...m }: LrpoStepMetrics) => m;
 
 async function lrpoRun(overrides: object, method?: Parameters<typeof trainLrpo>[4]) {
   const config = lrpoConfig(TINY_LRPO, { gtRegularization: { lastSteps: 2 } }, overrides);

@@ -33,6 +33,8 @@ export interface View {
 export interface BackendMemory {
   /** Bytes kept in the allocator's pool for reuse (not held by any tensor). */
   readonly pooledBytes: number;
+  /** Device bytes held by recorded calls (jit): their buffers and uniforms, until disposed. */
+  readonly recordedBytes: number;
 }
 
 /** What a backend runs on, for reports and benches. */

@@ -69,6 +69,7 @@ export async function rewardBackpropStep(
       rewardTerms: {},
       liveTensors: mem.tensors,
       liveBytes: mem.bytes,
+      recordedBytes: mem.recordedBytes,
     },
   };
 }

@@ -26,6 +26,8 @@ export interface LrpoStepMetrics extends UpdateMetrics {
   /** Live tensors and bytes on the policy's backend after the step. */
   readonly liveTensors: number;
   readonly liveBytes: number;
+  /** Device bytes held by jit recordings after the step (bounded per jitted function; flat in a steady loop). */
+  readonly recordedBytes: number;
 }
 
 /** The AdamW of the config (constant learning rate, as the paper's fine-tuning). */
@@ -105,6 +107,7 @@ export async function lrpoStep(
         rewardTerms: terms,
         liveTensors: mem.tensors,
         liveBytes: mem.bytes,
+        recordedBytes: mem.recordedBytes,
       },
     };
   } finally {

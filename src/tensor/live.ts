@@ -78,14 +78,7 @@ export function popScope(): void {
   scopeStack.pop();
 }
 
-export interface MemoryInfo {
-  /** Live tensor handles (views count as handles) on this backend. */
-  readonly tensors: number;
-  /** Bytes held by live storages (a storage shared by views counts once). */
-  readonly bytes: number;
-}
-
-/** Live tensors and bytes per backend, for checking that loops hold memory flat. */
-export function memory(): Record<BackendName, MemoryInfo> {
+/** Live tensors and the bytes of their storages per backend (memory() adds the recordings'). @internal */
+export function liveCounts(): Record<BackendName, { readonly tensors: number; readonly bytes: number }> {
   return { cpu: { ...live.cpu }, webgpu: { ...live.webgpu } };
 }

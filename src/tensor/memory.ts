@@ -5,9 +5,32 @@
 import type { Tensor } from './tensor.js';
 import { treeLeaves } from './pytree.js';
 import { ArgumentError } from './errors.js';
-import { popScope, pushScope, track } from './live.js';
+import { liveCounts, popScope, pushScope, track } from './live.js';
+import { backendFor, isBackendStarted } from './backends.js';
+import type { BackendName } from '../kernels/backend.js';
 
-export { memory, type MemoryInfo } from './live.js';
+export interface MemoryInfo {
+  /** Live tensor handles (views count as handles) on this backend. */
+  readonly tensors: number;
+  /** Bytes held by live storages (a storage shared by views counts once). */
+  readonly bytes: number;
+  /**
+   * Device bytes held by jit's recordings (their own buffers and uniforms) on this backend, beside
+   * the tensors: freed by the jitted function's dispose() or when it drops old signatures.
+   */
+  readonly recordedBytes: number;
+}
+
+/** Live tensors and bytes per backend, and what jit recordings hold, for checking that loops hold memory flat. */
+export function memory(): Record<BackendName, MemoryInfo> {
+  const counts = liveCounts();
+  const recorded = (name: BackendName): number =>
+    isBackendStarted(name) ? backendFor(name).memory().recordedBytes : 0;
+  return {
+    cpu: { ...counts.cpu, recordedBytes: recorded('cpu') },
+    webgpu: { ...counts.webgpu, recordedBytes: recorded('webgpu') },
+  };
+}
 
 const kept = new WeakSet<Tensor>();
 /** Tensors an autodiff tape still needs: they pass out of ending scopes instead of being freed. */

@@ -65,7 +65,7 @@ export function createCpuBackend(): Backend {
     read: async (view) => gatherToContiguous('read', view),
     hostElements: (view) => dataOf('toString', view),
     release,
-    memory: () => ({ pooledBytes: 0 }),
+    memory: () => ({ pooledBytes: 0, recordedBytes: 0 }),
     fill,
     copy,
     cast,

@@ -64,6 +64,7 @@ export class WebGpuCallRecorder implements CallRecorder {
       );
       this.close();
       recording.buffers.forEach((b) => ctx.recorded.add(b));
+      ctx.recordedBytes += recording.bytes;
       // The copies made for outputs above: their buffers are the recording's now.
       for (const v of views) if (!outputs.includes(v)) ctx.release(v.storage as WebGpuStorage);
       return new WebGpuRecordedCall(ctx, recording);
@@ -151,6 +152,7 @@ class WebGpuRecordedCall implements RecordedCall {
     if (this.disposed) return;
     this.disposed = true;
     for (const b of this.recording.buffers) this.ctx.recorded.delete(b);
+    this.ctx.recordedBytes -= this.recording.bytes;
     this.recording.dispose(this.ctx.pool, this.ctx.dispatcher);
   }
 }

@@ -147,6 +147,8 @@ export class GpuContext {
 
   /** Buffers owned by live recordings (capture.ts): releasing a storage on one leaves it to its recording. */
   readonly recorded = new Set<GPUBuffer>();
+  /** Device bytes the live recordings hold (memory()'s recordedBytes). */
+  recordedBytes = 0;
 
   /**
    * `size` elements computed from `source` by `build` (which must read nothing that can change):

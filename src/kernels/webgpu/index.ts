@@ -138,7 +138,7 @@ export class WebGpuBackend implements Backend {
   }
 
   memory(): BackendMemory {
-    return { pooledBytes: this.ctx.pool.pooledBytes };
+    return { pooledBytes: this.ctx.pool.pooledBytes, recordedBytes: this.ctx.recordedBytes };
   }
 
   fill(shape: Shape, value: number, dtype: DType): Storage {
