@@ -119,6 +119,32 @@ describe('measured choice', () => {
     expect(w.prepared()).toBe(1);
   });
 
+  it('a jit capture notes the keys it could not tune; its recording is redone once all are measured, not before', async () => {
+    const tuner = new Tuner(gpu.ctx, true);
+    const [k1, k2] = ['test|capture-1', 'test|capture-2'];
+    const w = workload(4, ['slow', 'fast']);
+    gpu.calls.begin([]);
+    let seen: ReadonlyMap<string, unknown>;
+    try {
+      // Inside a capture: the fallback, nothing measured or queued, each key noted once.
+      for (const key of [k1, k2, k1]) expect(tuner.choose(key, ['slow', 'fast'], 'slow', w.prepare)).toBe('slow');
+      seen = new Map(gpu.ctx.capture!.untuned);
+    } finally {
+      gpu.calls.abort();
+    }
+    expect([...seen.keys()]).toEqual([k1, k2]);
+    expect(w.prepared()).toBe(0);
+    expect(tuner.measuredSince(seen)).toBe(false);
+    // One key measured (by a plain call): the recording would still wait for the other.
+    tuner.choose(k1, ['slow', 'fast'], 'slow', w.prepare);
+    await tuner.settle();
+    expect(tuner.measuredSince(seen)).toBe(false);
+    tuner.choose(k2, ['slow', 'fast'], 'slow', w.prepare);
+    await tuner.settle();
+    expect(tuner.measuredSince(seen)).toBe(true);
+    expect(tuner.measuredSince(new Map())).toBe(true);
+  });
+
   it('measures again when a variant appeared since the choice was made, using the old choice meanwhile', async () => {
     const key = 'test|stale';
     const first = workload(24, ['slow', 'fast']);

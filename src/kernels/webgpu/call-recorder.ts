@@ -56,12 +56,7 @@ export class WebGpuCallRecorder implements CallRecorder {
       }));
       capture.checkNothingEscaped(new Set([...outputs, ...views].map((v) => v.storage as WebGpuStorage)));
       if (capture.refusal) throw new BackendError(capture.refusal);
-      const recording = capture.finish(
-        ctx.device,
-        Math.max(16, ctx.limits.minUniformBufferOffsetAlignment),
-        slots,
-        tunerFor(ctx).generation,
-      );
+      const recording = capture.finish(ctx.device, Math.max(16, ctx.limits.minUniformBufferOffsetAlignment), slots);
       this.close();
       recording.buffers.forEach((b) => ctx.recorded.add(b));
       ctx.recordedBytes += recording.bytes;
@@ -107,7 +102,8 @@ class WebGpuRecordedCall implements RecordedCall {
   ) {}
 
   get stale(): boolean {
-    return this.recording.untuned && tunerFor(this.ctx).generation !== this.recording.tuning;
+    const { untuned } = this.recording;
+    return untuned.size > 0 && tunerFor(this.ctx).measuredSince(untuned);
   }
 
   get dispatches(): number {

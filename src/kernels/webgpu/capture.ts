@@ -65,8 +65,11 @@ export class Capture {
   private readonly inputStorages: WebGpuStorage[] = [];
   /** Why the call cannot be replayed, when it did something a recording cannot repeat (a readback). */
   refusal: string | undefined;
-  /** Set when a kernel choice fell back to its default because tuning had not measured it yet. */
-  untuned = false;
+  /**
+   * The tuning keys whose choice fell back because tuning had not measured them yet, each with the
+   * tuner's choice record then (undefined: none): the recording is made again once all are measured.
+   */
+  readonly untuned = new Map<string, unknown>();
   /** The input a derived buffer is being built from (see derivedOf), while its build records. */
   private building: number | undefined;
 
@@ -171,7 +174,7 @@ export class Capture {
    * Closes the capture: the uniforms go into one buffer, each dispatch gets its bind group, and
    * the outputs (buffers the ops wrote, by the caller's order) are noted for copying out.
    */
-  finish(device: GPUDevice, alignment: number, outputs: readonly OutputSlot[], tuning: number): Recording {
+  finish(device: GPUDevice, alignment: number, outputs: readonly OutputSlot[]): Recording {
     for (const o of outputs) this.checkOwned('jit output', o.buffer);
     const dispatches = this.ops.filter((op): op is RecordedDispatch => op.kind === 'dispatch');
     const offsets: number[] = [];
@@ -215,7 +218,7 @@ export class Capture {
         },
       };
     });
-    return new Recording(steps, [...this.owned], this.inputs, outputs, uniforms, this.untuned, tuning);
+    return new Recording(steps, [...this.owned], this.inputs, outputs, uniforms, this.untuned);
   }
 
   /**
@@ -267,10 +270,8 @@ export class Recording {
     private readonly inputs: readonly GPUBuffer[],
     readonly outputs: readonly OutputSlot[],
     private readonly uniforms: GPUBuffer,
-    /** Some kernel choice was made before tuning measured it: record again once it has. */
-    readonly untuned: boolean,
-    /** The tuner's generation when it was made. */
-    readonly tuning: number,
+    /** The kernel choices made before tuning measured them (see Capture.untuned): record again once it has. */
+    readonly untuned: ReadonlyMap<string, unknown>,
   ) {
     this.lastInputs = inputs.map(() => undefined);
   }

@@ -106,8 +106,6 @@ export class Tuner {
   private readonly queued = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private loaded = false;
-  /** Choices measured by this process so far: a jit recording made with an unmeasured key is redone when it grows. */
-  generation = 0;
   /** Set by abandon(): queued measurements are dropped, the one in flight stops at its next candidate. */
   private abandoned = false;
   readonly path: string;
@@ -134,8 +132,8 @@ export class Tuner {
     if (usable && supported.every((name) => name in known!.ms)) return usable;
     if (this.ctx.capture) {
       // A jit capture records kernels without running them: no measurement now (its scratch
-      // buffers would be the recording's); the recording is made again once this key is measured.
-      this.ctx.capture.untuned = true;
+      // buffers would be the recording's); the recording is made again once its keys are measured.
+      if (!this.ctx.capture.untuned.has(key)) this.ctx.capture.untuned.set(key, known);
       return usable ?? fallback;
     }
     if (!this.queued.has(key)) {
@@ -208,8 +206,17 @@ export class Tuner {
     for (const c of timed) ms[c.name] = Math.round(ms[c.name] * 1000) / 1000;
     const variant = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
     this.choices.set(key, { variant, ms });
-    this.generation++;
     this.save();
+  }
+
+  /**
+   * Whether every key in `seen` (a key and the choice record it had then, as a jit capture notes
+   * them) has been measured since: a recording is made again once, when all its choices are known,
+   * not each time some unrelated key lands (on a cold cache that redid every recording per key).
+   */
+  measuredSince(seen: ReadonlyMap<string, unknown>): boolean {
+    for (const [key, then] of seen) if (this.choices.get(key) === then) return false;
+    return true;
   }
 
   private load(): void {
