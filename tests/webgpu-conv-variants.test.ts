@@ -210,13 +210,13 @@ const pointwiseGeometry = fc.record({
  * Dense convolutions the `runs` variants take (ungrouped, at least 8 output channels): rows from
  * one run to several (widths not a multiple of 4), kernels up to 7 wide, strides and dilations
  * (stride 1 undilated often: the transposed direction takes only those), up to 3 blocks of 8
- * output channels with a ragged last one.
+ * output channels with a ragged last one, and 33 (three blocks of 16, the last ragged).
  */
 const runsGeometry = fc.record({
   ...GEOMETRY_FIELDS,
   groups: fc.constant(1),
   cpg: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 13)),
-  opg: fc.constantFrom(8, 9, 16, 21),
+  opg: fc.constantFrom(8, 9, 16, 21, 33),
   h: fc.integer({ min: 1, max: 12 }),
   w: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 23 })),
   kh: fc.integer({ min: 1, max: 4 }),
@@ -340,9 +340,9 @@ describe('convolution variants', () => {
     }
   });
 
-  it("the untuned default takes the runs for the tiny UNet's layers and the face ResNet's stem on CPU adapters, not from 32 channels", async () => {
+  it("the untuned default takes the runs for the tiny UNet's layers and the face ResNet's stem on CPU adapters, 16 output channels a lane where there are 16", async () => {
     const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = () => dispatchCount(gpu, (k) => /:runs[48]x8sg:/.test(k));
+    const ran = () => dispatchCount(gpu, (k) => /:runs\d+x\d+sg\d*:/.test(k));
     const conv = (stride: number, padding: number): Conv2dParams => ({
       stride: [stride, stride],
       padding: [padding, padding],
@@ -353,7 +353,8 @@ describe('convolution variants', () => {
       [[2, 3, 30, 30], [32, 3, 7, 7], conv(2, 0), false, true], // the stem's shape, smaller
       [[2, 16, 12, 12], [8, 16, 3, 3], conv(1, 1), false, true], // a tiny-UNet layer
       [[2, 8, 12, 12], [8, 16, 3, 3], conv(1, 1), true, true], // its input gradient
-      [[2, 32, 12, 12], [16, 32, 3, 3], conv(1, 1), false, false], // 32 channels: the GEMM blocks
+      [[2, 32, 12, 12], [16, 32, 3, 3], conv(1, 1), false, true], // 32 channels in (a skip concat), 16 out
+      [[2, 32, 12, 12], [32, 32, 3, 3], conv(1, 1), false, false], // 32 in and out: Winograd F(4x4) or the GEMM blocks
       [[2, 16, 12, 12], [16, 16, 1, 1], conv(1, 0), false, false], // 1x1: no window to share
     ] as const) {
       const before = ran();
@@ -364,6 +365,19 @@ describe('convolution variants', () => {
       );
       expect(ran() - before, `${x} * ${w}`).toBe(cpuAdapter && expected ? 1 : 0);
     }
+    // 16 output channels under a 3x3 window: 16 a lane (on 8-lane subgroups), in both directions.
+    const wide = () => dispatchCount(gpu, (k) => k.includes(':runs8x16sg8:'));
+    const before = wide();
+    for (const transposed of [false, true])
+      await compare(
+        { x: [2, 16, 12, 12], w: [16, 16, 3, 3] },
+        (b, xv, wv) =>
+          transposed
+            ? b.convTranspose2d(xv, wv, { ...conv(1, 1), outputPadding: [0, 0] })
+            : b.conv2d(xv, wv, conv(1, 1)),
+        `default for 16 channels${transposed ? ' transposed' : ''}`,
+      );
+    expect(wide() - before).toBe(cpuAdapter && gpu.ctx.gpu.subgroupSize === 8 ? 2 : 0);
   });
 
   it("the untuned default takes Winograd F(4x4) for the face ResNet's 32-channel layers on CPU adapters, F(2x2) where its tiles are few", async () => {

@@ -35,17 +35,22 @@ const runsFit = (p: ConvGemmProblem, to: number, run: number): boolean =>
   (!p.transposed || (p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1)));
 
 /**
- * The variant for devices whose subgroups are `to` lanes wide (lavapipe: 8): `to` output channels
- * per workgroup, runs of `runLength` pixels a lane. 8 ran the tiny UNet's 3x3 layers (8-64
- * channels, both directions) 1.2-1.45x faster than 4 on lavapipe and the face ResNet's stem even
- * (docs/measurements.md); 4 wastes fewer lanes on rows narrower than 8. 16 was no faster than 8.
+ * The variant for devices whose subgroups are `subgroup` lanes wide (lavapipe: 8): `to` output channels
+ * per workgroup (a multiple of the subgroup: lane s loads the taps of channels s, s + subgroup, ...),
+ * runs of `runLength` pixels a lane. Runs of 8 ran the tiny UNet's 3x3 layers (8-64 channels, both
+ * directions) 1.2-1.45x faster than 4 on lavapipe and the face ResNet's stem even
+ * (docs/measurements.md); 4 wastes fewer lanes on rows narrower than 8; 16 was no faster than 8.
+ * 16 channels a lane on 8-lane subgroups shares each input load over twice the multiply-adds.
  */
-export function convRunsVariant(to: number, runLength: number): ConvGemmVariant {
+export function convRunsVariant(to: number, runLength: number, subgroup = to): ConvGemmVariant {
   const RUN = runLength;
-  const name = `runs${RUN}x${to}sg`;
+  const blocks = to / subgroup;
+  if (!Number.isInteger(blocks))
+    throw new Error(`convRunsVariant: ${to} channels is not a multiple of the ${subgroup}-lane subgroup.`);
+  const name = subgroup === to ? `runs${RUN}x${to}sg` : `runs${RUN}x${to}sg${subgroup}`;
   return {
     name,
-    supports: (p, gpu) => subgroupsFit(gpu, LANES) && gpu.subgroupSize === to && runsFit(p, to, RUN),
+    supports: (p, gpu) => subgroupsFit(gpu, LANES) && gpu.subgroupSize === subgroup && runsFit(p, to, RUN),
     run(ctx, x, w, out, p) {
       const t = wgslScalar(x.dtype);
       const runsPerRow = Math.ceil(p.ow / RUN);
@@ -72,10 +77,19 @@ export function convRunsVariant(to: number, runLength: number): ConvGemmVariant 
     let rb = xc + u32(select(0, iy, row_ok)) * p.xst[2];
     let wr = wc + ${tapRow} * p.wst[2];
 ${lines(span, (i) => `    let v${i} = select(${t}(0), x[rb + ca${i}], row_ok && cok${i});`)}
-${lines(p.kw, (kx) => `    let own${kx} = wt[wr + sid * ${oStride} + ${tapCol(kx)}u * p.wst[3]];`)}
+${range(blocks)
+  .map((b) =>
+    lines(
+      p.kw,
+      (kx) => `    let own${kx}_${b} = wt[wr + (sid + ${b * subgroup}u) * ${oStride} + ${tapCol(kx)}u * p.wst[3]];`,
+    ),
+  )
+  .join('\n')}
 ${range(p.kw)
   .map(
-    (kx) => `${lines(to, (o) => `    let w${kx}_${o} = subgroupBroadcast(own${kx}, ${o}u);`)}
+    (
+      kx,
+    ) => `${lines(to, (o) => `    let w${kx}_${o} = subgroupBroadcast(own${kx}_${Math.floor(o / subgroup)}, ${o % subgroup}u);`)}
 ${range(RUN)
   .flatMap((j) => range(to).map((o) => `    ${acc(j, o)} += v${j * sw + kx * dw} * w${kx}_${o};`))
   .join('\n')}`,

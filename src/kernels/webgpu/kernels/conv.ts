@@ -184,6 +184,9 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // Dense layers with few input channels, weights broadcast per subgroup (conv-runs.ts).
   convRunsVariant(8, 4),
   convRunsVariant(8, 8),
+  // 16 output channels a lane on 8-lane subgroups (two broadcast rounds): each input load feeds
+  // twice the multiply-adds; 32 and 64 spilled their accumulators and ran slower (docs/measurements.md).
+  convRunsVariant(16, 8, 8),
   // 1x1 stride-1 layers as the tuned batched matmul (conv-pointwise.ts).
   pointwiseVariant(directConv2d),
   // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
@@ -282,13 +285,17 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // F(4x4, 3x3) from 32 channels in and out, once there are 32 of its 4x4 tiles: 1.2-1.6x over the
   // direct blocks and F(2x2) there; with fewer tiles its GEMMs are too narrow (docs/measurements.md).
   const winograd4 = cpu && p.cpg >= 32 && p.o >= 32 && tileCount(p, WINOGRAD_TILES.f4) >= 32 ? ['winograd4x3'] : [];
-  // Dense layers with at most 16 input channels under a real, undilated window of at most 7x7 (the
-  // tiny UNet's 3x3 layers in both directions, the face ResNet's 7x7/2 stem): runs of pixels with
-  // subgroup-broadcast weights ran 1.1-2x the GEMM blocks on lavapipe, runs of 8 1.2-1.45x those of
-  // 4 where rows are 8 wide or more (docs/measurements.md). From 32 channels the tuner decides.
+  // Dense layers under a real, undilated window of at most 7x7 with at most 16 input channels or
+  // fewer than 32 output channels (the tiny UNet's 3x3 layers in both directions, its 32-to-16
+  // layers after a skip concat, the face ResNet's 7x7/2 stem): runs of pixels with
+  // subgroup-broadcast weights ran 1.1-2.3x the GEMM blocks on lavapipe, runs of 8 1.2-1.45x those
+  // of 4 where rows are 8 wide or more, and 16 output channels a lane 1.2-1.3x 8 under a 3x3
+  // window (not the stem's 7x7: 0.7x). From 32 channels in and out Winograd F(4x4) or the tuner
+  // decides (docs/measurements.md).
+  const window = p.kh * p.kw > 1 && p.kh <= 7 && p.kw <= 7 && p.dilation.every((d) => d === 1);
   const runs =
-    cpu && p.cpg <= 16 && p.kh * p.kw > 1 && p.kh <= 7 && p.kw <= 7 && p.dilation.every((d) => d === 1)
-      ? [p.ow >= 8 ? 'runs8x8sg' : 'runs4x8sg']
+    cpu && window && (p.cpg <= 16 || p.o < 32)
+      ? [...(p.kw <= 3 && p.ow >= 8 ? ['runs8x16sg8'] : []), p.ow >= 8 ? 'runs8x8sg' : 'runs4x8sg']
       : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
