@@ -40,7 +40,7 @@ describe('dispose(x) and shutdown()', () => {
       expect(T.memory()[backend].tensors).toBeGreaterThanOrEqual(2);
       await T.shutdown();
       await T.setBackend(backend);
-      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
+      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0, recordedBytes: 0 });
       expect(old.isDisposed).toBe(true);
       expect(String(view)).toMatch(/disposed/);
       expect(() => T.add(old, 1)).toThrow(T.DisposedTensorError);
@@ -48,14 +48,14 @@ describe('dispose(x) and shutdown()', () => {
       // Disposing them now neither touches the new counts nor hands their buffers to the new device.
       old.dispose();
       view.dispose();
-      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
+      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0, recordedBytes: 0 });
       const fresh = T.arange(0, 1000, 1, { dtype: 'float32' }); // the size class the old buffer had
       const doubled = T.mul(fresh, 2);
       const values = await doubled.data();
       expect(values[999]).toBe(1998);
       expect(values[1]).toBe(2);
       T.dispose([fresh, doubled]);
-      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0 });
+      expect(T.memory()[backend]).toEqual({ tensors: 0, bytes: 0, recordedBytes: 0 });
     },
   );
 });
