@@ -39,8 +39,8 @@ const runsFit = (p: ConvGemmProblem, to: number, run: number): boolean =>
  * per workgroup (a multiple of the subgroup: lane s loads the taps of channels s, s + subgroup, ...),
  * runs of `runLength` pixels a lane. Runs of 8 ran the tiny UNet's 3x3 layers (8-64 channels, both
  * directions) 1.2-1.45x faster than 4 on lavapipe and the face ResNet's stem even
- * (docs/measurements.md); 4 wastes fewer lanes on rows narrower than 8; 16 was no faster than 8.
- * 16 channels a lane on 8-lane subgroups shares each input load over twice the multiply-adds.
+ * (docs/measurements.md); 4 wastes fewer lanes on rows narrower than 8; runs of 16 were no faster
+ * than 8. 16 channels a lane on 8-lane subgroups shares each input load over twice the multiply-adds.
  */
 export function convRunsVariant(to: number, runLength: number, subgroup = to): ConvGemmVariant {
   const RUN = runLength;
