@@ -67,6 +67,12 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
       const tapCol = (kx: number) => (g.flipped ? p.kw - 1 - kx : kx);
       const body = () => {
         const acc = (j: number, o: number) => `acc${j}_${o}`;
+        // Lane s loads tap kx of channels s, s + subgroup, ... (one `own` per block); channel o's
+        // weight comes from lane o % subgroup's load of block o / subgroup.
+        const load = (kx: number, b: number) =>
+          `    let own${kx}_${b} = wt[wr + (sid + ${b * subgroup}u) * ${oStride} + ${tapCol(kx)}u * p.wst[3]];`;
+        const broadcast = (kx: number, o: number) =>
+          `    let w${kx}_${o} = subgroupBroadcast(own${kx}_${Math.floor(o / subgroup)}, ${o % subgroup}u);`;
         // Per (channel, kernel row): the span's inputs once, then each tap's `to` weights.
         const loop = `for (var ci = 0u; ci < p.cpg; ci++) {
   let xc = xb + ci * p.xst[1];
@@ -78,18 +84,11 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
     let wr = wc + ${tapRow} * p.wst[2];
 ${lines(span, (i) => `    let v${i} = select(${t}(0), x[rb + ca${i}], row_ok && cok${i});`)}
 ${range(blocks)
-  .map((b) =>
-    lines(
-      p.kw,
-      (kx) => `    let own${kx}_${b} = wt[wr + (sid + ${b * subgroup}u) * ${oStride} + ${tapCol(kx)}u * p.wst[3]];`,
-    ),
-  )
+  .map((b) => lines(p.kw, (kx) => load(kx, b)))
   .join('\n')}
 ${range(p.kw)
   .map(
-    (
-      kx,
-    ) => `${lines(to, (o) => `    let w${kx}_${o} = subgroupBroadcast(own${kx}_${Math.floor(o / subgroup)}, ${o % subgroup}u);`)}
+    (kx) => `${lines(to, (o) => broadcast(kx, o))}
 ${range(RUN)
   .flatMap((j) => range(to).map((o) => `    ${acc(j, o)} += v${j * sw + kx * dw} * w${kx}_${o};`))
   .join('\n')}`,
