@@ -3,6 +3,7 @@
 // the tuned matmul kernels, writing NCHW directly. Worth it where the implicit-GEMM variants
 // starve: many channels over few pixels (the face ResNet's 256-channel 5x5 layers) and few input
 // channels under a wide kernel (its 7x7 stem on 3 channels). A tuning candidate: the tuner decides.
+import { cachedSource } from '../source-cache.js';
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import type { GpuDevice } from '../device.js';
@@ -52,11 +53,14 @@ if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
 cols[idx] = v;`;
   ctx.dispatch({
     kernel: `im2col:${x.dtype}`,
-    source: kernelSource(
-      '// im2col: one thread per element of cols [N, C*KH*KW, OH*OW]',
-      layout.declaration(),
-      [storageBinding(1, 'cols', t, 'read_write'), storageBinding(2, 'x', t, 'read')].join('\n'),
-      threadPerItemEntry(WORKGROUP, 'p.count', body),
+    // The dtype determines the source (every size is a uniform).
+    source: cachedSource(`im2col:${x.dtype}`, () =>
+      kernelSource(
+        '// im2col: one thread per element of cols [N, C*KH*KW, OH*OW]',
+        layout.declaration(),
+        [storageBinding(1, 'cols', t, 'read_write'), storageBinding(2, 'x', t, 'read')].join('\n'),
+        threadPerItemEntry(WORKGROUP, 'p.count', body),
+      ),
     ),
     uniform: layout.pack({
       count,

@@ -5,6 +5,7 @@
 // workgroups, each writing its partial sums to a slice of a scratch buffer, and adding the slices
 // in a second pass keeps every core busy. The split count depends only on the shape and the
 // adapter kind, so results are the same run to run.
+import { cachedSource } from '../source-cache.js';
 import type { GpuContext } from '../context.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
 import type { WebGpuStorage } from '../storage.js';
@@ -47,12 +48,15 @@ for (var s = 1u; s < p.splits; s++) { acc += part[s * p.count + idx]; }
 ${storeOut('idx', 'acc')}`;
   ctx.dispatch({
     kernel: `conv2d:sum-splits:${partials.dtype}`,
-    source: kernelSource(
-      '// conv2d split-K: adds the partial sums of the splits',
-      layout.declaration(),
-      [storageBinding(1, 'out', t, 'read_write'), storageBinding(2, 'part', t, 'read')].join('\n'),
-      identityEpilogue(t),
-      threadPerItemEntry(WORKGROUP, 'p.count', body),
+    // The dtype determines the source.
+    source: cachedSource(`conv2d:sum-splits:${partials.dtype}`, () =>
+      kernelSource(
+        '// conv2d split-K: adds the partial sums of the splits',
+        layout.declaration(),
+        [storageBinding(1, 'out', t, 'read_write'), storageBinding(2, 'part', t, 'read')].join('\n'),
+        identityEpilogue(t),
+        threadPerItemEntry(WORKGROUP, 'p.count', body),
+      ),
     ),
     uniform: layout.pack({ count: total, splits }),
     storage: [ctx.bind(out), ctx.bind(partials)],

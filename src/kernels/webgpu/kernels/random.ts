@@ -1,6 +1,7 @@
 // Counter-based random values: Threefry-2x32-20 (Random123's threefry2x32_20) in WGSL u32
 // arithmetic, producing the same stream as the CPU (src/random/threefry.ts), bit for bit for
 // 'bits' and 'uniform'. Element i uses block j = i / 2 (counter (j, 0)) and word i & 1.
+import { cachedSource } from '../source-cache.js';
 import type { Shape } from '../../../tensor/shape.js';
 import { sizeOf } from '../../../tensor/shape.js';
 import type { KeyWords, RandomKind } from '../../params.js';
@@ -64,12 +65,15 @@ export function random(ctx: GpuContext, kind: RandomKind, key: KeyWords, shape: 
   const body = `let words = threefry2x32(p.k0, p.k1, idx / 2u, 0u);\n${f.body}`;
   ctx.dispatch({
     kernel,
-    source: kernelSource(
-      `// ${kernel}: Threefry-2x32-20, one thread per element`,
-      threefryWgsl(),
-      layout.declaration(),
-      storageBinding(1, 'out', f.scalar, 'read_write'),
-      threadPerItemEntry(WORKGROUP_SIZE, 'p.n', body),
+    // The kind determines the source (its finishing body and output type).
+    source: cachedSource(kernel, () =>
+      kernelSource(
+        `// ${kernel}: Threefry-2x32-20, one thread per element`,
+        threefryWgsl(),
+        layout.declaration(),
+        storageBinding(1, 'out', f.scalar, 'read_write'),
+        threadPerItemEntry(WORKGROUP_SIZE, 'p.n', body),
+      ),
     ),
     uniform: layout.pack({ n, k0: key[0], k1: key[1] }),
     storage: [ctx.bind(out)],
