@@ -172,13 +172,9 @@ export function ddimTransitionsOf<P>(
 }
 
 /**
- * log N(x_r; mean_r, s_r^2 I) averaged over the non-batch dims, [M], with one sigma per row:
- * gaussianLogProb with a per-row sigma (the caller checks sigma > 0).
+ * log N(x_r; mean_r, s_r^2 I) averaged over the non-batch dims, [M], with one sigma per row given
+ * as its terms (logProbRows): gaussianLogProb with a per-row sigma.
  */
-export const rowLogProb = (x: Tensor, mu: Tensor, sigmas: Float32Array | Float64Array): Tensor =>
-  scope(() => rowLogProbOf(x, mu, logProbRows(sigmas, x.backend)));
-
-/** rowLogProb with the per-row terms given as tensors (logProbRows). */
 export function rowLogProbOf(x: Tensor, mu: Tensor, { scale, offset }: LogProbRows): Tensor {
   const rows = x.shape[0];
   return scope(() => add(mul(mean(reshape(square(sub(x, mu)), [rows, -1]), { axis: 1 }), scale), offset));

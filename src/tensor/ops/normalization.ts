@@ -2,7 +2,7 @@
 import { toFloat } from '../dtype.js';
 import { checkShape, fmtShape } from '../errors.js';
 import { scope } from '../memory.js';
-import { normalizeAxis } from '../shape.js';
+import { normalizeAxis, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, cast, exp, log, mul, sub } from './elementwise.js';
 import { reshape, transpose } from './movement.js';
@@ -44,13 +44,19 @@ export function logSoftmax(x: Tensor, options: { readonly axis?: number } = {}):
 export function standardize(x: Tensor, options: { readonly eps?: number } = {}): Tensor {
   const op = 'standardize';
   requireTensor(op, x);
+  const eps = epsOf(op, options);
+  return scope(() => bind(op, [cast(x, toFloat(x.dtype))], { eps }));
+}
+
+/** The eps of standardize and its backward (default 1e-5), checked. */
+function epsOf(op: string, options: { readonly eps?: number }): number {
   const eps = options.eps ?? 1e-5;
   checkShape(
     Number.isFinite(eps) && eps >= 0,
     op,
     () => `eps = ${eps} must be a finite number >= 0 (a small positive one keeps constant rows finite).`,
   );
-  return scope(() => bind(op, [cast(x, toFloat(x.dtype))], { eps }));
+  return eps;
 }
 
 /**
@@ -62,14 +68,9 @@ export function standardize(x: Tensor, options: { readonly eps?: number } = {}):
 export function standardizeBackward(x: Tensor, y: Tensor, v: Tensor, options: { readonly eps?: number } = {}): Tensor {
   const op = 'standardizeBackward';
   for (const t of [x, y, v]) requireTensor(op, t);
-  const eps = options.eps ?? 1e-5;
+  const eps = epsOf(op, options);
   checkShape(
-    Number.isFinite(eps) && eps >= 0,
-    op,
-    () => `eps = ${eps} must be a finite number >= 0, the one standardize was given.`,
-  );
-  checkShape(
-    [y, v].every((t) => t.shape.length === x.shape.length && t.shape.every((d, i) => d === x.shape[i])),
+    [y, v].every((t) => shapesEqual(t.shape, x.shape)),
     op,
     () =>
       `x ${fmtShape(x.shape)}, y ${fmtShape(y.shape)} and v ${fmtShape(v.shape)} must have one shape (y = standardize(x), v a cotangent or tangent of it); broadcast them first.`,
