@@ -304,6 +304,22 @@ describe('errors', () => {
       'heads 3 does not divide the 8 channels of the lowest level',
     );
     expectShapeError(() => unetSpec({ ...MICRO, channelMults: [] }), 'channelMults must be a non-empty list');
+    // A missing list is named, not a TypeError from inside the message.
+    expectShapeError(
+      () => unetSpec({ ...MICRO, channelMults: undefined as unknown as number[] }),
+      'channelMults must be a non-empty list',
+    );
+  });
+
+  it('names the argument order when the params tree is passed where the config goes', () => {
+    const micro = unetInit(T.key(13), MICRO, { backend: 'cpu' });
+    const { xt, cond, t } = inputs(1, 8, 'cpu');
+    expectShapeError(
+      () => unetApply(MICRO as never, micro as never, xt, t, cond),
+      'expected a UNet config',
+      'unetApply takes (params, config, xt, t, cond)',
+    );
+    T.disposeTree([micro, xt, cond, t]);
   });
 });
 

@@ -79,10 +79,15 @@ export interface UNetPlan {
 }
 
 const describeConfig = (c: UNetConfig): string =>
-  `{ baseChannels ${c.baseChannels}, channelMults [${c.channelMults.join(', ')}], numResBlocks ${c.numResBlocks}, groups ${c.groups}, heads ${c.heads} }`;
+  `{ baseChannels ${c.baseChannels}, channelMults ${JSON.stringify(c.channelMults)}, numResBlocks ${c.numResBlocks}, groups ${c.groups}, heads ${c.heads} }`;
 
 /** Throws a ShapeError naming the field and the fix when the config cannot build a UNet. */
 export function validateUnetConfig(c: UNetConfig): void {
+  // Not a config at all (the params tree passed in its place, say): say so before reading fields.
+  if (typeof c !== 'object' || c === null || !('channelMults' in c))
+    throw new ShapeError(
+      `unetConfig: expected a UNet config (fields baseChannels, channelMults, ...; e.g. UNET_PRESETS.tiny), got ${c === null ? 'null' : typeof c === 'object' ? `an object with keys ${Object.keys(c).slice(0, 6).join(', ')}` : typeof c}. unetApply takes (params, config, xt, t, cond).`,
+    );
   const fail = (msg: string): never => {
     throw new ShapeError(`unetConfig: ${msg} (config ${describeConfig(c)}).`);
   };
