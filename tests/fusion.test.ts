@@ -5,7 +5,7 @@ import * as T from '../src/index.js';
 import { backendFor } from '../src/tensor/backends.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import fc from 'fast-check';
-import { expectEqual, runOnBoth, useBackends } from './support/backends.js';
+import { dispatchCount, expectClose, expectEqual, runOnBoth, useBackends } from './support/backends.js';
 import { runs } from './support/arbitraries.js';
 
 useBackends();
@@ -172,5 +172,87 @@ describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
     } finally {
       gpu.ctx.epilogueFusion = false;
     }
+  });
+
+  // The epilogue reads its other inputs at offsets computed from the view's offset, shape and
+  // strides as WGSL constants: a per-channel bias, a residual read whole, read transposed, or read
+  // from a slice (an offset), on convolution variants and matmuls of generated sizes.
+  const viewKinds = ['whole', 'transposed', 'slice'] as const;
+  const residualOf = (kind: (typeof viewKinds)[number], r: T.Tensor): T.Tensor =>
+    kind === 'whole'
+      ? r
+      : kind === 'transposed'
+        ? T.transpose(r, [0, 1, 3, 2])
+        : T.slice(r, [0, 0, 1, 0], [r.shape[0], r.shape[1], r.shape[2], r.shape[3]]);
+  it('conv2d + bias + a residual view + relu as one epilogue matches the CPU over generated shapes and views', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          n: fc.integer({ min: 1, max: 3 }),
+          c: fc.integer({ min: 1, max: 9 }),
+          // Up to 8 output channels: kernels storing at 128 unrolled sites take 4-11 s each to
+          // compile with an epilogue on lavapipe (why epilogues are opt-in there).
+          o: fc.constantFrom(1, 3, 8),
+          h: fc.integer({ min: 1, max: 11 }),
+          w: fc.integer({ min: 1, max: 11 }),
+          k: fc.constantFrom(1, 3),
+          view: fc.constantFrom(...viewKinds),
+          seed: fc.integer({ min: 0, max: 1000 }),
+        }),
+        async ({ n, c, o, h, w, k, view, seed }) => {
+          const pad = (k - 1) / 2;
+          // The residual's stored shape: transposed views swap H and W, slices have a row more.
+          const stored = view === 'transposed' ? [n, o, w, h] : view === 'slice' ? [n, o, h + 1, w] : [n, o, h, w];
+          const host = (shape: number[], salt: number) => ({
+            shape,
+            values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed + salt + i * 0.7)),
+          });
+          const inputs = [host([n, c, h, w], 1), host([o, c, k, k], 2), host([o], 3), host(stored, 4)];
+          const f = (x: T.Tensor, wt: T.Tensor, b: T.Tensor, r: T.Tensor) =>
+            T.relu(T.add(T.conv2d(x, wt, { padding: pad, bias: b }), residualOf(view, r)));
+          gpu.ctx.epilogueFusion = true;
+          try {
+            const absorbed = dispatchCount(gpu, (kernel) => kernel.includes('+epi:'));
+            expectClose(await runOnBoth(inputs, f), { rtol: 1e-4, atol: 1e-4 });
+            expect(dispatchCount(gpu, (kernel) => kernel.includes('+epi:'))).toBeGreaterThan(absorbed);
+          } finally {
+            gpu.ctx.epilogueFusion = false;
+          }
+        },
+      ),
+      runs(3),
+    );
+  });
+
+  it('matmul + a transposed or sliced addend as one epilogue matches the CPU over generated sizes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          m: fc.integer({ min: 1, max: 40 }),
+          k: fc.integer({ min: 1, max: 24 }),
+          n: fc.integer({ min: 1, max: 40 }),
+          transposed: fc.boolean(),
+          seed: fc.integer({ min: 0, max: 1000 }),
+        }),
+        async ({ m, k, n, transposed, seed }) => {
+          const host = (shape: number[], salt: number) => ({
+            shape,
+            values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(seed + salt + i * 0.3)),
+          });
+          const inputs = [host([m, k], 1), host([k, n], 2), host(transposed ? [n, m] : [m + 2, n], 3)];
+          const f = (a: T.Tensor, b: T.Tensor, r: T.Tensor) =>
+            T.mul(T.add(T.matmul(a, b), transposed ? T.transpose(r) : T.slice(r, [2, 0], [m + 2, n])), 0.5);
+          gpu.ctx.epilogueFusion = true;
+          try {
+            const absorbed = dispatchCount(gpu, (kernel) => kernel.includes('+epi:'));
+            expectClose(await runOnBoth(inputs, f), { rtol: 1e-4, atol: 1e-4 });
+            expect(dispatchCount(gpu, (kernel) => kernel.includes('+epi:'))).toBeGreaterThan(absorbed);
+          } finally {
+            gpu.ctx.epilogueFusion = false;
+          }
+        },
+      ),
+      runs(8),
+    );
   });
 });

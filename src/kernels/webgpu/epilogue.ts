@@ -26,6 +26,6 @@ export interface Epilogue {
   readonly declarations: (t: WgslScalar, firstBinding: number) => string;
   /** Short description for kernel names. */
   readonly name: string;
-  /** Frees what the epilogue allocated (its metadata), once its kernel is recorded. */
+  /** Frees what the epilogue allocated (its offsets), once its kernel is recorded. */
   readonly release: () => void;
 }
