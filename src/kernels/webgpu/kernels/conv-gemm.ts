@@ -107,6 +107,9 @@ const layout = new UniformLayout({
   split_stride: 'u32',
   ky_per: 'u32',
   total: 'u32',
+  // Runs launches only (conv-runs.ts): runs per output row, workgroups per block of output channels.
+  row_runs: 'u32',
+  lane_groups: 'u32',
   // Always 0: a zero a kernel's compiler cannot fold away (conv-depthwise.ts).
   zero: 'u32',
   ...CONV_GEOMETRY_UNIFORMS,
@@ -122,6 +125,8 @@ function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: ConvGrid) {
     split_stride: 0,
     ky_per: 0,
     total: 0,
+    row_runs: 0,
+    lane_groups: 0,
     zero: 0,
     ...grid,
     ohw: p.oh * p.ow,
@@ -154,6 +159,8 @@ interface ConvGrid {
   readonly split_stride?: number;
   readonly ky_per?: number;
   readonly total?: number;
+  readonly row_runs?: number;
+  readonly lane_groups?: number;
 }
 
 /** How a convolution GEMM kernel is launched: subgroup ops enabled, threads per workgroup, extra module-scope WGSL. */

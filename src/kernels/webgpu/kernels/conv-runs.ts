@@ -8,10 +8,10 @@
 // and subgroupBroadcast hands them to the others. lavapipe loads storage lane by lane unless the
 // address is a compile-time constant, so a weight every lane reads would cost 8 loads (the
 // variant loading them so ran the stem 1.6x slower than the implicit GEMM; broadcast, 2x faster).
-// Kernel size, stride, dilation, padding and the output width are compile-time constants (a
-// kernel row's taps unroll); channels and kernel rows are loops. A stride-1 transposed
-// convolution (autodiff's input gradient) is the same sum with the filter flipped and its channel
-// roles swapped, padded by k - 1 - padding.
+// Kernel size, stride, dilation and padding are compile-time constants (a kernel row's taps
+// unroll); channels and kernel rows are loops; the batch and output size are uniforms. A
+// stride-1 transposed convolution (autodiff's input gradient) is the same sum with the filter
+// flipped and its channel roles swapped, padded by k - 1 - padding.
 import { storeOut } from '../epilogue.js';
 import { subgroupsFit } from '../device.js';
 import { wgslScalar } from '../wgsl.js';
@@ -59,6 +59,8 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
       const [sh, sw] = p.stride;
       const [dh, dw] = p.dilation;
       const span = spanOf(p, RUN);
+      // Rows that runs tile exactly store every pixel of a run unchecked (one source for all such sizes).
+      const aligned = p.ow % RUN === 0;
       // Gather form: conv2d weights are [O, C, kh, kw]; a transposed conv's [C, O, kh, kw] are read flipped.
       const g = gatherForm(p);
       const [padH, padW] = g.padding;
@@ -96,16 +98,18 @@ ${range(RUN)
   .join('\n')}
   }
 }`;
-        return `let ob = group / ${groupsPerBlock}u;
+        // The batch and the output's height and width are uniforms, not constants: they enter only
+        // this per-lane index split, and one compiled kernel then serves every resolution and batch.
+        return `let ob = group / p.lane_groups;
 // Lanes past the end compute a clamped copy and store nothing: subgroup operations need them all.
-let lane_id = (group - ob * ${groupsPerBlock}u) * ${LANES}u + lid.x;
+let lane_id = (group - ob * p.lane_groups) * ${LANES}u + lid.x;
 let lane = min(lane_id, p.total - 1u);
 // The last block overlaps the one before when to does not divide O (same values stored twice).
 let o0 = min(ob * ${to}u, p.o - ${to}u);
-let run = lane % ${runsPerRow}u;
-let rest = lane / ${runsPerRow}u;
-let oy = rest % ${p.oh}u;
-let nb = rest / ${p.oh}u;
+let run = lane % p.row_runs;
+let rest = lane / p.row_runs;
+let oy = rest % p.oh;
+let nb = rest / p.oh;
 let ox0 = run * ${RUN}u;
 let xb = p.x_off + nb * p.xst[0];
 let wb = p.w_off + o0 * ${oStride};
@@ -121,11 +125,11 @@ let ca${i} = u32(select(0, cx${i}, cok${i})) * p.xst[3];`,
 ${lines(RUN * to, (i) => `var ${acc(Math.floor(i / to), i % to)} = ${t}(p.zero);`)}
 ${loop}
 if (lane_id >= p.total) { return; }
-let pix = oy * ${p.ow}u + ox0;
+let pix = oy * p.ow + ox0;
 ${lines(
   to,
   (o) => `let ob${o} = (nb * p.o + o0 + ${o}u) * p.npix + pix;
-${lines(RUN, (j) => `if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob${o} + ${j}u`, acc(j, o))} }`)}`,
+${lines(RUN, (j) => (aligned ? storeOut(`ob${o} + ${j}u`, acc(j, o)) : `if (ox0 + ${j}u < p.ow) { ${storeOut(`ob${o} + ${j}u`, acc(j, o))} }`))}`,
 )}`;
       };
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}`;
@@ -138,7 +142,14 @@ ${lines(RUN, (j) => `if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob${o} + ${j}u`, 
         w,
         out,
         p,
-        { count: Math.ceil(p.o / to) * groupsPerBlock, blocks_m: 0, npix: p.oh * p.ow, total: lanes },
+        {
+          count: Math.ceil(p.o / to) * groupsPerBlock,
+          blocks_m: 0,
+          npix: p.oh * p.ow,
+          total: lanes,
+          row_runs: runsPerRow,
+          lane_groups: groupsPerBlock,
+        },
         { subgroups: true },
       );
     },
