@@ -184,6 +184,25 @@ describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
       : kind === 'transposed'
         ? T.transpose(r, [0, 1, 3, 2])
         : T.slice(r, [0, 0, 1, 0], [r.shape[0], r.shape[1], r.shape[2], r.shape[3]]);
+  /** Generated-looking host data of `shape`: a smooth function of the seed, the salt and the index. */
+  const hostOf = (shape: number[], seed: number, salt: number) => ({
+    shape,
+    values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed + salt + i * 0.7)),
+  });
+  /** f with epilogues on matches the CPU, and some kernel ran with an epilogue. */
+  const expectEpilogueMatchesCpu = async (
+    inputs: ReturnType<typeof hostOf>[],
+    f: (...xs: T.Tensor[]) => T.Tensor,
+  ): Promise<void> => {
+    gpu.ctx.epilogueFusion = true;
+    try {
+      const absorbed = dispatchCount(gpu, (kernel) => kernel.includes('+epi:'));
+      expectClose(await runOnBoth(inputs, f), { rtol: 1e-4, atol: 1e-4 });
+      expect(dispatchCount(gpu, (kernel) => kernel.includes('+epi:'))).toBeGreaterThan(absorbed);
+    } finally {
+      gpu.ctx.epilogueFusion = false;
+    }
+  };
   it('conv2d + bias + a residual view + relu as one epilogue matches the CPU over generated shapes and views', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -203,21 +222,10 @@ describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
           const pad = (k - 1) / 2;
           // The residual's stored shape: transposed views swap H and W, slices have a row more.
           const stored = view === 'transposed' ? [n, o, w, h] : view === 'slice' ? [n, o, h + 1, w] : [n, o, h, w];
-          const host = (shape: number[], salt: number) => ({
-            shape,
-            values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(seed + salt + i * 0.7)),
-          });
-          const inputs = [host([n, c, h, w], 1), host([o, c, k, k], 2), host([o], 3), host(stored, 4)];
-          const f = (x: T.Tensor, wt: T.Tensor, b: T.Tensor, r: T.Tensor) =>
-            T.relu(T.add(T.conv2d(x, wt, { padding: pad, bias: b }), residualOf(view, r)));
-          gpu.ctx.epilogueFusion = true;
-          try {
-            const absorbed = dispatchCount(gpu, (kernel) => kernel.includes('+epi:'));
-            expectClose(await runOnBoth(inputs, f), { rtol: 1e-4, atol: 1e-4 });
-            expect(dispatchCount(gpu, (kernel) => kernel.includes('+epi:'))).toBeGreaterThan(absorbed);
-          } finally {
-            gpu.ctx.epilogueFusion = false;
-          }
+          await expectEpilogueMatchesCpu(
+            [[n, c, h, w], [o, c, k, k], [o], stored].map((shape, salt) => hostOf(shape, seed, salt)),
+            (x, wt, b, r) => T.relu(T.add(T.conv2d(x, wt, { padding: pad, bias: b }), residualOf(view, r))),
+          );
         },
       ),
       runs(3),
@@ -235,21 +243,11 @@ describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
           seed: fc.integer({ min: 0, max: 1000 }),
         }),
         async ({ m, k, n, transposed, seed }) => {
-          const host = (shape: number[], salt: number) => ({
-            shape,
-            values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.cos(seed + salt + i * 0.3)),
-          });
-          const inputs = [host([m, k], 1), host([k, n], 2), host(transposed ? [n, m] : [m + 2, n], 3)];
-          const f = (a: T.Tensor, b: T.Tensor, r: T.Tensor) =>
-            T.mul(T.add(T.matmul(a, b), transposed ? T.transpose(r) : T.slice(r, [2, 0], [m + 2, n])), 0.5);
-          gpu.ctx.epilogueFusion = true;
-          try {
-            const absorbed = dispatchCount(gpu, (kernel) => kernel.includes('+epi:'));
-            expectClose(await runOnBoth(inputs, f), { rtol: 1e-4, atol: 1e-4 });
-            expect(dispatchCount(gpu, (kernel) => kernel.includes('+epi:'))).toBeGreaterThan(absorbed);
-          } finally {
-            gpu.ctx.epilogueFusion = false;
-          }
+          await expectEpilogueMatchesCpu(
+            [[m, k], [k, n], transposed ? [n, m] : [m + 2, n]].map((shape, salt) => hostOf(shape, seed, salt)),
+            (a, b, r) =>
+              T.mul(T.add(T.matmul(a, b), transposed ? T.transpose(r) : T.slice(r, [2, 0], [m + 2, n])), 0.5),
+          );
         },
       ),
       runs(8),
