@@ -37,11 +37,14 @@ let first: { liveTensors: number; liveBytes: number } | undefined;
 let drift = 0;
 // jit recordings appear when a signature is first repeated (a step's second call, a GT-step count
 // drawn again), and one made before tuning measured its kernels is made again once it has, with
-// other kernels (a few hundred bytes more or less: that, logged recording by recording, was the drift
-// of a cold tuning cache). A leak would keep whole recordings (each 0.3-5 MB here): after step 2 the
-// recorded bytes must stay within 1% of step 2's.
-const RECORDED_TOLERANCE = 0.01;
-const recorded = { atStep2: 0, min: Infinity, max: 0, outside: 0 };
+// other kernels and so other buffers (a few hundred bytes on a cold tuning cache; 88 KB, 1.6%, in a
+// run whose tuner landed the update's keys at step 58). A leak would keep whole recordings (each
+// 0.3-5 MB here, 5% of the total or more) or grow at many steps: after step 2 the recorded bytes
+// may change at no more than MAX_RERECORDS steps, each time by less than RECORDED_TOLERANCE of
+// step 2's.
+const RECORDED_TOLERANCE = 0.03;
+const MAX_RERECORDS = 4;
+const recorded = { atStep2: 0, last: 0, min: Infinity, max: 0, changes: 0, outside: 0 };
 const final = await L.trainLrpo(
   { policy, config, reward, pairs },
   steps,
@@ -52,11 +55,15 @@ const final = await L.trainLrpo(
         logPath,
         `${JSON.stringify({ step: m.step, rewardMean: m.rewardMean, liveTensors: m.liveTensors, liveBytes: m.liveBytes, recordedBytes: m.recordedBytes })}\n`,
       );
-      if (m.step === 2) recorded.atStep2 = m.recordedBytes;
+      if (m.step === 2) recorded.atStep2 = recorded.last = m.recordedBytes;
+      if (m.step > 2 && m.recordedBytes !== recorded.last) {
+        recorded.changes++;
+        if (Math.abs(m.recordedBytes - recorded.last) > RECORDED_TOLERANCE * recorded.atStep2) recorded.outside++;
+        recorded.last = m.recordedBytes;
+      }
       if (m.step >= 2) {
         recorded.min = Math.min(recorded.min, m.recordedBytes);
         recorded.max = Math.max(recorded.max, m.recordedBytes);
-        if (Math.abs(m.recordedBytes - recorded.atStep2) > RECORDED_TOLERANCE * recorded.atStep2) recorded.outside++;
       }
       first ??= { liveTensors: m.liveTensors, liveBytes: m.liveBytes };
       if (m.liveTensors !== first.liveTensors || m.liveBytes !== first.liveBytes) drift++;
@@ -77,7 +84,8 @@ await T.shutdown();
 console.log(
   `soak: ${steps} LRPO steps on ${backend} in ${((Date.now() - started) / 60000).toFixed(1)} min; ` +
     `live memory per step ${first?.liveTensors} tensors / ${first?.liveBytes} bytes, steps that differed: ${drift}; ` +
-    `jit recordings ${recorded.atStep2} bytes at step 2, ${recorded.min}-${recorded.max} after, steps beyond 1% of it: ${recorded.outside}; ` +
+    `jit recordings ${recorded.atStep2} bytes at step 2, ${recorded.min}-${recorded.max} after, changed at ${recorded.changes} steps (at most ${MAX_RERECORDS}), ${recorded.outside} of them by more than ${RECORDED_TOLERANCE * 100}%; ` +
     `after disposing the state: ${after.tensors} tensors / ${after.bytes} bytes, ${kept} kept filter transforms`,
 );
-if (drift > 0 || recorded.outside > 0 || after.tensors !== 0 || kept !== 0) process.exit(1);
+if (drift > 0 || recorded.changes > MAX_RERECORDS || recorded.outside > 0 || after.tensors !== 0 || kept !== 0)
+  process.exit(1);
