@@ -24,7 +24,7 @@ export const ENV_VARS = Object.freeze({
   WEBGPU_LRPO_EPILOGUE: {
     readBy: 'engine',
     meaning:
-      'Fused elementwise consumers as the epilogue of their matmul/conv: 1 turns it on. Unset: off (lavapipe compiles such kernels slowly).',
+      'Fused elementwise consumers as the epilogue of their matmul/conv: 1 turns it on. Unset: off (lavapipe compiles such kernels slowly; row standardisation takes its epilogue either way).',
   },
   WEBGPU_LRPO_SPIN_WAIT: {
     readBy: 'engine',

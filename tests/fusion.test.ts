@@ -253,4 +253,47 @@ describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
       runs(8),
     );
   });
+
+  // Row standardisation stores at one site, so it takes an epilogue even where epilogues are
+  // opt-in: group normalisation's affine + SiLU runs inside it when nothing else keeps its result.
+  it('groupNorm + SiLU runs as one standardize kernel with an epilogue and matches the CPU over generated shapes', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          n: fc.integer({ min: 1, max: 2 }),
+          groups: fc.integer({ min: 1, max: 3 }),
+          perGroup: fc.integer({ min: 1, max: 3 }),
+          h: fc.integer({ min: 1, max: 6 }),
+          w: fc.integer({ min: 1, max: 9 }),
+          seed: fc.integer({ min: 0, max: 1000 }),
+        }),
+        async ({ n, groups, perGroup, h, w, seed }) => {
+          const c = groups * perGroup;
+          const f = (x: T.Tensor, weight: T.Tensor, bias: T.Tensor) => T.silu(T.groupNorm(x, { groups, weight, bias }));
+          const inputs = [[n, c, h, w], [c], [c]].map((shape, salt) => hostOf(shape, seed, salt));
+          const fused = dispatchCount(gpu, (kernel) => kernel.startsWith('standardize') && kernel.includes('+epi:'));
+          const maps = dispatchCount(gpu, (kernel) => kernel.startsWith('fused:'));
+          expectClose(await runOnBoth(inputs, f), { rtol: 1e-4, atol: 1e-4 });
+          expect(dispatchCount(gpu, (kernel) => kernel.startsWith('standardize') && kernel.includes('+epi:'))).toBe(
+            fused + 1,
+          );
+          expect(dispatchCount(gpu, (kernel) => kernel.startsWith('fused:'))).toBe(maps);
+        },
+      ),
+      runs(12),
+    );
+  });
+
+  it('a standardized result that is kept (as a gradient needs it) is computed once, unfused, and its consumer after it', async () => {
+    const x = T.keep(T.uniform(T.key(21), [2, 4, 3, 8], { min: -2, max: 2 }));
+    const before = dispatchCount(gpu, (kernel) => kernel.includes('+epi:'));
+    const y = T.groupNorm(x, { groups: 2 });
+    const z = T.silu(y);
+    const [yv, zv] = await Promise.all([y.data(), z.data()]);
+    expect(dispatchCount(gpu, (kernel) => kernel.includes('+epi:'))).toBe(before);
+    for (let i = 0; i < yv.length; i++) expect(zv[i]).toBeCloseTo(yv[i] / (1 + Math.exp(-yv[i])), 5);
+    const g = await T.grad((t: T.Tensor) => T.sum(T.silu(T.groupNorm(t, { groups: 2 }))))(x).data();
+    expect(Array.from(g).every(Number.isFinite)).toBe(true);
+    [x, y, z].forEach((t) => t.dispose());
+  });
 });

@@ -94,7 +94,7 @@ export abstract class PendingStorage extends WebGpuStorage {
   }
 }
 
-/** A matmul or convolution recorded lazily, so a fused consumer can run as its epilogue. */
+/** A matmul, convolution or row standardisation recorded lazily, so a fused consumer can run as its epilogue. */
 export class ProducerStorage extends PendingStorage {
   constructor(
     ctx: GpuContext,
@@ -102,6 +102,12 @@ export class ProducerStorage extends PendingStorage {
     shape: Shape,
     inputs: readonly View[],
     private readonly record: (target: WebGpuStorage) => void,
+    /**
+     * Its kernel stores at one or two sites, so an epilogue adds little to its compile: it takes
+     * one even where epilogues are opt-in (GpuContext.epilogueFusion, for the matmuls and
+     * convolutions that store at up to 128 unrolled sites).
+     */
+    readonly fewStoreSites = false,
   ) {
     super(ctx, dtype, shape, inputs);
   }
@@ -162,17 +168,19 @@ export class LazyStorage extends PendingStorage {
    */
   private canAbsorb(v: View): boolean {
     const s = v.storage;
+    // Read whole and in order, possibly through a reshape (group normalisation's [N, G, L] rows
+    // read as [N, C, H, W]): the producer's element i is the expression's element i.
     return (
       this.ctx.fusion &&
-      this.ctx.epilogueFusion &&
       s instanceof ProducerStorage &&
+      (this.ctx.epilogueFusion || s.fewStoreSites) &&
       s.pending &&
       s.releaseWhenUnpinned &&
       s.pins === 1 &&
       s.dtype === 'float32' &&
       this.dtype === 'float32' &&
       isWholeView(v, this.shape) &&
-      shapesEqual(s.shape, this.shape)
+      s.size === sizeOf(this.shape)
     );
   }
 }
@@ -192,7 +200,8 @@ function isWholeView(v: View, shape: Shape): boolean {
  * division by an unseen value (~40 cycles an 8-lane op on lavapipe) per dimension at every site,
  * and a 4x longer compile (the reference LRPO step with epilogues on: first step 118 -> 30 s).
  */
-function viewIndexOf(v: View, shape: Shape, i: string): string {
+function viewIndexOf(v: View, shape: Shape, index: string): string {
+  const i = /^\w+$/.test(index) ? index : `(${index})`;
   const terms: string[] = [];
   let inner = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
@@ -218,13 +227,18 @@ const MAX_EPILOGUE_INPUTS = 2;
  */
 function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number, shape: Shape): Epilogue {
   const others = expr.inputs.map((v, j) => ({ v, j })).filter(({ j }) => j !== k);
-  // With no other inputs the kernel reads no offsets, and an unused binding would not be in the
-  // pipeline's layout: bind `em` only when there is something to read.
-  const offsets = others.length > 0 ? ctx.allocConstant('int32', others.length) : null;
+  // Views that all start at 0 (the usual case) read no offsets, and an unused binding would not be
+  // in the pipeline's layout: bind `em` only when there is something to read.
+  const offsets = others.some(({ v }) => v.offset > 0) ? ctx.allocConstant('int32', others.length) : null;
   if (offsets) ctx.device.queue.writeBuffer(offsets.buffer, 0, Uint32Array.from(others.map(({ v }) => v.offset)));
   const offsetView: View[] = offsets
     ? [{ storage: offsets, dtype: 'int32', shape: [others.length], strides: [1], offset: 0 }]
     : [];
+  /** WGSL of input j's value at output element i (its offset is em[its place among the others]). */
+  const load = (j: number, i: string): string =>
+    `e${j}[${offsets ? `em[${others.findIndex((o) => o.j === j)}u] + ` : ''}${viewIndexOf(expr.inputs[j], shape, i)}]`;
+  const last = shape.length - 1;
+  const splat = (v: View): boolean => last >= 0 && shape[last] % 4 === 0 && v.strides[last] === 0;
   return {
     inputs: [...offsetView, ...others.map(({ v }) => v)],
     name: `epi:${expr.ops.join('+')}`,
@@ -234,14 +248,25 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number, shape: Shape): 
         ...(offsets ? [`@group(0) @binding(${first}) var<storage, read> em: array<u32>;`] : []),
         ...others.map(
           ({ v, j }, n) =>
-            `@group(0) @binding(${first + 1 + n}) var<storage, read> e${j}: array<${wgslScalar(v.dtype)}>;`,
+            `@group(0) @binding(${first + offsetView.length + n}) var<storage, read> e${j}: array<${wgslScalar(v.dtype)}>;`,
         ),
-        `fn epi(v: ${t}, i: u32) -> ${t} {`,
-        ...others.map(({ v, j }, n) => `  let l${j} = e${j}[em[${n}u] + ${viewIndexOf(v, shape, 'i')}];`),
+        // The expression with the other inputs' values as arguments, then the two ways to load them.
+        `fn epi_of(v: ${t}${others.map(({ v, j }) => `, l${j}: ${wgslScalar(v.dtype)}`).join('')}) -> ${t} {`,
         `  return ${expr.render(expr.inputs.map((_, j) => (j === k ? 'v' : `l${j}`)))};`,
         `}`,
+        `fn epi(v: ${t}, i: u32) -> ${t} {`,
+        `  return epi_of(v${others.map(({ j }) => `, ${load(j, 'i')}`).join('')});`,
+        `}`,
+        // Elements i .. i + 3 (i a multiple of 4) share an input broadcast along the last axis when
+        // that axis is a multiple of 4 long: it is loaded once for the four (a per-channel scale).
         `fn epi4(v: vec4<${t}>, i: u32) -> vec4<${t}> {`,
-        `  return vec4<${t}>(epi(v.x, i), epi(v.y, i + 1u), epi(v.z, i + 2u), epi(v.w, i + 3u));`,
+        ...others.filter(({ v }) => splat(v)).map(({ j }) => `  let s${j} = ${load(j, 'i')};`),
+        `  return vec4<${t}>(${['x', 'y', 'z', 'w']
+          .map(
+            (c, q) =>
+              `epi_of(v.${c}${others.map(({ v, j }) => `, ${splat(v) ? `s${j}` : load(j, q === 0 ? 'i' : `i + ${q}u`)}`).join('')})`,
+          )
+          .join(', ')});`,
         `}`,
       ].join('\n'),
     release: () => offsets && ctx.release(offsets),

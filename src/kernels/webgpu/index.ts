@@ -204,26 +204,33 @@ export class WebGpuBackend implements Backend {
     shape: Shape,
     dtype: DType,
     inputs: readonly View[],
-    flops: number,
+    flops: number | undefined,
     recordOp: (out: WebGpuStorage) => void,
+    { fewStoreSites = false } = {},
   ): Storage {
     this.checkAlive();
     // Checked when the kernel records, which a fused producer does later, maybe after profile() began
     // or ended; a jit capture keeps the count too, for a profiled replay.
     const record = (out: WebGpuStorage): void =>
-      activeProfile() || this.ctx.capture ? this.ctx.withFlops(out, flops, () => recordOp(out)) : recordOp(out);
+      flops !== undefined && (activeProfile() || this.ctx.capture)
+        ? this.ctx.withFlops(out, flops, () => recordOp(out))
+        : recordOp(out);
     if (!this.ctx.fusion) {
       const out = this.ctx.alloc(dtype, sizeOf(shape));
       record(out);
       return out;
     }
-    return new ProducerStorage(this.ctx, dtype, shape, inputs, record);
+    return new ProducerStorage(this.ctx, dtype, shape, inputs, record, fewStoreSites);
   }
   softmax(x: View): Storage {
     return softmax(this.ctx, x);
   }
   standardize(x: View, eps: number): Storage {
-    return standardize(this.ctx, x, eps);
+    // Recorded lazily, so group normalisation's affine + SiLU (its only user in a forward without
+    // gradients) runs as its epilogue: one pass over the activations instead of two.
+    return this.producer(x.shape, 'float32', [x], undefined, (out) => void standardize(this.ctx, x, eps, out), {
+      fewStoreSites: true,
+    });
   }
   standardizeBackward(x: View, y: View, v: View, eps: number): Storage {
     return standardizeBackward(this.ctx, x, y, v, eps);

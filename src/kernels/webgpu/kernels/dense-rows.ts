@@ -26,17 +26,19 @@ export interface DenseRowsOf {
 
 /**
  * Runs `dispatch` over the rows of the last axis of `xs` (views of one shape; skipped when empty)
- * with every input made dense; returns the output.
+ * with every input made dense; returns the output (`into` when given: a lazily recorded kernel's
+ * target).
  */
 export function mapDenseRowsOf(
   ctx: GpuContext,
   xs: readonly View[],
   dispatch: (rows: DenseRowsOf) => void,
+  into?: WebGpuStorage,
 ): WebGpuStorage {
   const shape = xs[0].shape;
   const size = sizeOf(shape);
   const n = shape.length === 0 ? 1 : shape[shape.length - 1];
-  const out = ctx.alloc('float32', size);
+  const out = into ?? ctx.alloc('float32', size);
   if (size === 0) return out;
   const copies: WebGpuStorage[] = [];
   const srcs = xs.map((x): View => {
@@ -51,5 +53,9 @@ export function mapDenseRowsOf(
 }
 
 /** Runs `dispatch` over the rows of x's last axis (skipped when x is empty); returns its output. */
-export const mapDenseRows = (ctx: GpuContext, x: View, dispatch: (rows: DenseRows) => void): WebGpuStorage =>
-  mapDenseRowsOf(ctx, [x], ({ srcs: [src], rows, n, out }) => dispatch({ src, rows, n, out }));
+export const mapDenseRows = (
+  ctx: GpuContext,
+  x: View,
+  dispatch: (rows: DenseRows) => void,
+  into?: WebGpuStorage,
+): WebGpuStorage => mapDenseRowsOf(ctx, [x], ({ srcs: [src], rows, n, out }) => dispatch({ src, rows, n, out }), into);

@@ -7,6 +7,7 @@
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
+import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
 import { kernelSource, UniformLayout, workgroupPerItemEntry, workgroupTree } from '../wgsl.js';
 import { mapDenseRows, mapDenseRowsOf } from './dense-rows.js';
 
@@ -37,6 +38,8 @@ const source = (lanes: number, vec4: boolean): string => {
     `// standardize:${lanes}${vec4 ? ':vec4' : ''}: a workgroup of ${lanes} lanes standardises one row of the contiguous [rows, n] input`,
     layout.declaration(),
     `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;\n@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
+    // Its one store site goes through an epilogue: group normalisation's affine + SiLU runs in it.
+    identityEpilogue('f32'),
     `var<workgroup> partial: array<f32, ${lanes}>;`,
     workgroupPerItemEntry(
       lanes,
@@ -57,7 +60,7 @@ for (var j = lid.x; j < ${n}; j += ${lanes}u) {
 }
 ${treeSum(lanes)}
 let rstd = inverseSqrt(partial[0] / f32(p.n) + p.eps);
-for (var j = lid.x; j < ${n}; j += ${lanes}u) { out[${at} + j] = ((x[base + j] - shift) - mean) * rstd; }`,
+for (var j = lid.x; j < ${n}; j += ${lanes}u) { ${(vec4 ? storeOut4 : storeOut)(`${at} + j`, '((x[base + j] - shift) - mean) * rstd')} }`,
     ),
   );
 };
@@ -68,19 +71,24 @@ const SOURCES = new Map(
   ),
 );
 
-/** Standardises the last axis of a float32 view; the output is contiguous. */
-export function standardize(ctx: GpuContext, x: View, eps: number): WebGpuStorage {
+/** Standardises the last axis of a float32 view; the output is contiguous (`into` when given). */
+export function standardize(ctx: GpuContext, x: View, eps: number, into?: WebGpuStorage): WebGpuStorage {
   const lanes = lanesOf(ctx);
-  return mapDenseRows(ctx, x, ({ src, rows, n, out }) => {
-    const variant = `${lanes}${n % 4 === 0 && src.offset % 4 === 0 ? ':vec4' : ''}`;
-    ctx.dispatch({
-      kernel: `standardize:${variant}`,
-      source: SOURCES.get(variant)!,
-      uniform: layout.pack({ rows, n, x_off: src.offset, eps }),
-      storage: [ctx.bind(out), ctx.bind(src)],
-      workgroups: rows,
-    });
-  });
+  return mapDenseRows(
+    ctx,
+    x,
+    ({ src, rows, n, out }) => {
+      const variant = `${lanes}${n % 4 === 0 && src.offset % 4 === 0 ? ':vec4' : ''}`;
+      ctx.dispatch({
+        kernel: `standardize:${variant}`,
+        source: SOURCES.get(variant)!,
+        uniform: layout.pack({ rows, n, x_off: src.offset, eps }),
+        storage: [ctx.bind(out), ctx.bind(src)],
+        workgroups: rows,
+      });
+    },
+    into,
+  );
 }
 
 const backwardLayout = new UniformLayout({
