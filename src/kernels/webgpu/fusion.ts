@@ -14,7 +14,7 @@ import type { Capture } from './capture.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { stridedMapInto } from './kernels/strided-map.js';
 import type { Epilogue } from './epilogue.js';
-import { wgslScalar } from './wgsl.js';
+import { constantStridedIndex, wgslScalar } from './wgsl.js';
 
 /** Most ops inlined into one kernel: bounds the expression text and register pressure. */
 const MAX_FUSED_OPS = 24;
@@ -192,30 +192,6 @@ function isWholeView(v: View, shape: Shape): boolean {
   return v.shape.every((d, i) => d <= 1 || v.strides[i] === want[i]);
 }
 
-/**
- * WGSL of the element offset, in view `v`, of output element `i` (a u32 expression) of an output of
- * `shape`, past the view's own offset: straight-line index math with the view's shape and strides
- * as constants. Producer kernels store through the epilogue at up to 128 unrolled sites; divisions
- * by constants compile to a multiply and a shift, where a loop over shapes held in a buffer cost a
- * division by an unseen value (~40 cycles an 8-lane op on lavapipe) per dimension at every site,
- * and a 4x longer compile (the reference LRPO step with epilogues on: first step 118 -> 30 s).
- */
-function viewIndexOf(v: View, shape: Shape, index: string): string {
-  const i = /^\w+$/.test(index) ? index : `(${index})`;
-  const terms: string[] = [];
-  let inner = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const dim = shape[d];
-    if (dim > 1 && v.strides[d] !== 0) {
-      const q = inner === 1 ? i : `(${i} / ${inner}u)`;
-      const coord = d === 0 ? q : `(${q} % ${dim}u)`;
-      terms.push(v.strides[d] === 1 ? coord : `${coord} * ${v.strides[d]}u`);
-    }
-    inner *= dim;
-  }
-  return terms.length > 0 ? terms.join(' + ') : '0u';
-}
-
 /** Most ops and extra inputs an absorbed epilogue may have (bias + activation; compile time). */
 const MAX_EPILOGUE_OPS = 4;
 const MAX_EPILOGUE_INPUTS = 2;
@@ -234,9 +210,12 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number, shape: Shape): 
   const offsetView: View[] = offsets
     ? [{ storage: offsets, dtype: 'int32', shape: [others.length], strides: [1], offset: 0 }]
     : [];
-  /** WGSL of input j's value at output element i (its offset is em[its place among the others]). */
-  const load = (j: number, i: string): string =>
-    `e${j}[${offsets ? `em[${others.findIndex((o) => o.j === j)}u] + ` : ''}${viewIndexOf(expr.inputs[j], shape, i)}]`;
+  // Input j's value at output element i: straight-line index math on constant shapes and strides
+  // (producers store through the epilogue at up to 128 unrolled sites), plus its offset em[n].
+  const load = (j: number, i: string): string => {
+    const n = others.findIndex((o) => o.j === j);
+    return `e${j}[${offsets ? `em[${n}u] + ` : ''}${constantStridedIndex(i, shape, others[n].v.strides)}]`;
+  };
   const last = shape.length - 1;
   const splat = (v: View): boolean => last >= 0 && shape[last] % 4 === 0 && v.strides[last] === 0;
   return {
