@@ -48,6 +48,11 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
+// Timed runs measure settled, tuned variants, as the committed rows always have: tuning is the
+// library's default on GPUs, opt-in on CPU adapters (where the settled choices ran whole LRPO
+// steps no faster than the defaults). WEBGPU_LRPO_TUNE=0 times the fixed defaults instead.
+if (!args.quick && process.env.WEBGPU_LRPO_TUNE === undefined) process.env.WEBGPU_LRPO_TUNE = '1';
+
 const positiveNumber = (name: string, v: string | undefined, fallback: number): number => {
   if (v === undefined) return fallback;
   const n = Number(v);

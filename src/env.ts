@@ -5,7 +5,7 @@ export const ENV_VARS = Object.freeze({
   WEBGPU_LRPO_TUNE: {
     readBy: 'engine',
     meaning:
-      'Variant choice by measurement (kernels/webgpu/tuning.ts): 1 on, 0 or false off. Unset: on, except under vitest or CI.',
+      'Variant choice by measurement (kernels/webgpu/tuning.ts): 1 on, 0 or false off. Unset: on, except under vitest or CI and on CPU adapters (lavapipe), whose fixed defaults were measured there.',
   },
   WEBGPU_LRPO_TUNING_DIR: {
     readBy: 'engine',

@@ -34,13 +34,17 @@ afterAll(async () => {
 });
 
 describe('tuning switches', () => {
-  it('is on by default, off under vitest or CI, and WEBGPU_LRPO_TUNE decides when set', () => {
-    expect(tuningEnabled({})).toBe(true);
-    expect(tuningEnabled({ VITEST: 'true' })).toBe(false);
-    expect(tuningEnabled({ CI: '1' })).toBe(false);
-    expect(tuningEnabled({ CI: '1', WEBGPU_LRPO_TUNE: '1' })).toBe(true);
-    expect(tuningEnabled({ WEBGPU_LRPO_TUNE: '0' })).toBe(false);
-    expect(tuningEnabled({ WEBGPU_LRPO_TUNE: 'false' })).toBe(false);
+  it('is on by default on GPUs, off under vitest, CI or on CPU adapters, and WEBGPU_LRPO_TUNE decides when set', () => {
+    const gpu = 'NVIDIA H100 80GB HBM3';
+    const lavapipe = 'mesa software llvmpipe: Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6) 0.0.1';
+    expect(tuningEnabled({}, gpu)).toBe(true);
+    expect(tuningEnabled({}, lavapipe)).toBe(false);
+    expect(tuningEnabled({ WEBGPU_LRPO_TUNE: '1' }, lavapipe)).toBe(true);
+    expect(tuningEnabled({ VITEST: 'true' }, gpu)).toBe(false);
+    expect(tuningEnabled({ CI: '1' }, gpu)).toBe(false);
+    expect(tuningEnabled({ CI: '1', WEBGPU_LRPO_TUNE: '1' }, gpu)).toBe(true);
+    expect(tuningEnabled({ WEBGPU_LRPO_TUNE: '0' }, gpu)).toBe(false);
+    expect(tuningEnabled({ WEBGPU_LRPO_TUNE: 'false' }, gpu)).toBe(false);
   });
 
   it('keeps one file per adapter under the chosen directory', () => {

@@ -2,7 +2,8 @@
 // default variant and queues a short background timing of every supporting variant on scratch
 // buffers of the same shapes; later uses run the fastest. Choices persist in a JSON file per
 // adapter, so the next process starts tuned. Off (defaults only) under vitest, CI, or
-// WEBGPU_LRPO_TUNE=0, so tests stay deterministic.
+// WEBGPU_LRPO_TUNE=0, so tests stay deterministic, and by default on CPU adapters, whose defaults
+// are measured there (see tuningEnabled).
 import { unprofiled } from '../../profile/recorder.js';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -21,11 +22,17 @@ const GIVE_UP_FACTOR = 3;
  */
 const CACHE_VERSION = 3;
 
-/** Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides, else on unless under vitest or CI. */
-export function tuningEnabled(env?: NodeJS.ProcessEnv): boolean {
+/**
+ * Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides; unset, it is on
+ * except under vitest or CI and on CPU adapters. The defaults (each op's defaultVariant) were
+ * measured on lavapipe, and there a settled tuning cache ran whole LRPO steps no faster than them,
+ * while an empty one (a fresh machine: every candidate compiled by LLVM and timed on the two cores
+ * the work itself needs) made the first `npm start` 13.1 min instead of 8.3 (docs/measurements.md).
+ */
+export function tuningEnabled(env?: NodeJS.ProcessEnv, adapterDescription = ''): boolean {
   const flag = readEnv('WEBGPU_LRPO_TUNE', env);
   if (flag !== undefined) return flag !== '0' && flag.toLowerCase() !== 'false';
-  return !readEnv('VITEST', env) && !readEnv('CI', env);
+  return !readEnv('VITEST', env) && !readEnv('CI', env) && !isCpuAdapter(adapterDescription);
 }
 
 /** Whether the adapter is a CPU rasteriser (lavapipe / llvmpipe / SwiftShader), where barriers are costly. */
@@ -112,7 +119,7 @@ export class Tuner {
 
   constructor(
     private readonly ctx: GpuContext,
-    readonly enabled = tuningEnabled(),
+    readonly enabled = tuningEnabled(undefined, ctx.gpu.adapterDescription),
   ) {
     this.path = tuningCachePath(ctx.gpu.adapterDescription);
   }
