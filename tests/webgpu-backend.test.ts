@@ -578,6 +578,25 @@ describe('matmul', () => {
     for (const v of sg) expect(v.supports(p, noSubgroups)).toBe(false);
   });
 
+  it('one compiled kernel per variant serves unbatched, batched and twice-batched products', async () => {
+    // lavapipe compiles a register-blocked matmul in seconds; a source per batch rank tripled that.
+    const plain = (rank: number) =>
+      Array.from({ length: rank }, (_, order) => ({ broadcast: false, extra: 0, start: 0, order }));
+    // b broadcast along the first of two batch dims: the batch dims do not merge (rank 2 after coalescing).
+    const broadcastFirst = plain(4).map((d, i) => ({ ...d, broadcast: i === 0 }));
+    const problems: [HostView, HostView][] = [
+      [contiguousHost([5, 7], 'float32', 3), contiguousHost([7, 3], 'float32', 4)],
+      [contiguousHost([4, 5, 7], 'float32', 3), contiguousHost([4, 7, 3], 'float32', 4)],
+      [contiguousHost([2, 3, 5, 7], 'float32', 3), hostView([2, 3, 7, 3], broadcastFirst, 'float32', 4)],
+    ];
+    const run = (x: HostView, y: HostView) =>
+      onBoth([x, y], (be, [a, b]) => (be === gpu ? gpu.matmul(a, b, 'grid8x4sg') : be.matmul(a, b)));
+    await run(...problems[0]);
+    const before = gpu.ctx.pipelines.size;
+    for (const [x, y] of problems) expectClose(await run(x, y), {}, JSON.stringify([x.shape, y.shape]));
+    expect(gpu.ctx.pipelines.size).toBe(before);
+  });
+
   it('K = 0 gives zeros', async () => {
     const r = await onBoth(
       [contiguousHost([2, 3, 0], 'float32', 1), contiguousHost([2, 0, 4], 'float32', 2)],

@@ -4,7 +4,7 @@ import { sizeOf } from '../../../tensor/shape.js';
 import { BackendError } from '../../../tensor/errors.js';
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
-import { checkRank, coalesce } from '../layout.js';
+import { checkRank, coalesce, type Coalesced } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
 import { kernelSource, threadPerItemEntry, type UniformLayout, wgslScalar } from '../wgsl.js';
@@ -204,6 +204,20 @@ const tunedVariant = (ctx: GpuContext, a: View, b: View, p: MatmulProblem): Matm
     }),
   );
 
+/**
+ * The batch dims padded with leading size-1 dims to at least two. Each variant's source depends
+ * on the batch rank, so one compiled kernel now serves unbatched, batched and twice-batched
+ * products alike: lavapipe compiles a register-blocked matmul in 1-5 s on first use, and the
+ * per-lane batch index (two divisions) is nothing next to its K loop.
+ */
+const atLeastTwoBatchDims = ({ shape, strides }: Coalesced): Coalesced => {
+  const pad = Math.max(0, 2 - shape.length);
+  return {
+    shape: [...Array<number>(pad).fill(1), ...shape],
+    strides: strides.map((s) => [...Array<number>(pad).fill(0), ...s]),
+  };
+};
+
 /** a [...B, M, K] @ b [...B, K, N] into fresh contiguous [...B, M, N]; K = 0 gives zeros. */
 /** a @ b into `target` (a fresh storage when omitted); `variantName` forces a variant (tests, benches). */
 export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string, target?: WebGpuStorage): WebGpuStorage {
@@ -214,7 +228,7 @@ export function matmul(ctx: GpuContext, a: View, b: View, variantName?: string, 
   const batch = sizeOf(batchShape);
   const out = target ?? ctx.alloc(a.dtype, batch * m * n);
   if (batch * m * n === 0) return out;
-  const batchDims = coalesce(batchShape, [a.strides.slice(0, r - 2), b.strides.slice(0, r - 2)]);
+  const batchDims = atLeastTwoBatchDims(coalesce(batchShape, [a.strides.slice(0, r - 2), b.strides.slice(0, r - 2)]));
   checkRank('matmul', batchDims.shape.length);
   const problem: MatmulProblem = { dtype: a.dtype, batch, m, n, k, batchDims };
   const variant = variantName ? matmulVariants.find((v) => v.name === variantName) : tunedVariant(ctx, a, b, problem);
