@@ -417,6 +417,28 @@ describe('convolution variants', () => {
     expect(ran(expected) - before).toBe(1);
   });
 
+  it('one compiled runs kernel serves every padding, row stride and row dilation of a window, matching the CPU', async () => {
+    // lavapipe compiles a runs kernel in about a second; these are uniforms, the kernel height and
+    // the column geometry constants.
+    const geometries: Conv2dParams[] = [
+      { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
+      { stride: [2, 1], padding: [0, 1], dilation: [1, 1], groups: 1 },
+      { stride: [3, 1], padding: [2, 1], dilation: [2, 1], groups: 1 },
+    ];
+    const pixels = (p: Conv2dParams) => convOutSize(13, 3, p.stride[1], p.padding[1], p.dilation[1]);
+    expect(new Set(geometries.map(pixels)).size).toBe(1); // the same output width: only the rows differ
+    const run = (p: Conv2dParams) =>
+      compare(
+        { x: [2, 4, 11, 13], w: [8, 4, 3, 3] },
+        (b, x, w) => (b === gpu ? gpu.conv2d(x, w, p, 'runs8x8sg') : b.conv2d(x, w, p)),
+        JSON.stringify(p),
+      );
+    await run(geometries[0]);
+    const before = gpu.ctx.pipelines.size;
+    for (const p of geometries) await run(p);
+    expect(gpu.ctx.pipelines.size).toBe(before);
+  });
+
   it('refuses a variant that does not support the problem, naming the known ones', () => {
     const x = view(gpu, [1, 2, 4, 4], [0, 1, 2, 3], 1);
     const w = view(gpu, [2, 3, 3, 3], [0, 1, 2, 3], 2);
