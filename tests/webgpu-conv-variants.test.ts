@@ -418,8 +418,8 @@ describe('convolution variants', () => {
   });
 
   it('one compiled runs kernel serves every padding, row stride and row dilation of a window, matching the CPU', async () => {
-    // lavapipe compiles a runs kernel in about a second; these are uniforms, the kernel height and
-    // the column geometry constants.
+    // lavapipe compiles a runs kernel in about a second; these are uniforms (the kernel height,
+    // width, column stride and column dilation are constants).
     const geometries: Conv2dParams[] = [
       { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 },
       { stride: [2, 1], padding: [0, 1], dilation: [1, 1], groups: 1 },

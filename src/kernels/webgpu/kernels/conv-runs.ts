@@ -67,8 +67,9 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
       const tapRow = g.flipped ? `(${p.kh - 1}u - ky)` : 'ky';
       // Padding, the row stride and the row dilation are uniforms (one compiled kernel for all of
       // them: lavapipe compiles a runs kernel in ~1 s); the kernel height stays a constant (as a
-      // uniform loop bound the 8 -> 8 channel layer at 32 px ran 15-30% slower), and so does the
-      // column geometry, which picks registers. The gather form's padding is k - 1 - padding.
+      // uniform loop bound the 8 -> 8 channel layer at 32 px ran 15-30% slower), and so do the
+      // kernel width, column stride and column dilation, which pick registers. The gather form's
+      // padding is k - 1 - padding.
       const [padH, padW] = g.flipped
         ? ['(i32(p.kh) - 1 - i32(p.ph))', '(i32(p.kw) - 1 - i32(p.pw))']
         : ['i32(p.ph)', 'i32(p.pw)'];
