@@ -107,9 +107,12 @@ const layout = new UniformLayout({
   split_stride: 'u32',
   ky_per: 'u32',
   total: 'u32',
-  // Runs launches only (conv-runs.ts): runs per output row, workgroups per block of output channels.
+  // Runs launches only (conv-runs.ts): runs per output row, workgroups per block of output channels,
+  // and the gather form's padding (gatherForm: k - 1 - padding when transposed, so it may be < 0).
   row_runs: 'u32',
   lane_groups: 'u32',
+  gather_ph: 'i32',
+  gather_pw: 'i32',
   // Always 0: a zero a kernel's compiler cannot fold away (conv-depthwise.ts).
   zero: 'u32',
   ...CONV_GEOMETRY_UNIFORMS,
@@ -127,6 +130,8 @@ function gemmUniforms(x: View, w: View, p: ConvGemmProblem, grid: ConvGrid) {
     total: 0,
     row_runs: 0,
     lane_groups: 0,
+    gather_ph: 0,
+    gather_pw: 0,
     zero: 0,
     ...grid,
     ohw: p.oh * p.ow,
@@ -161,6 +166,8 @@ interface ConvGrid {
   readonly total?: number;
   readonly row_runs?: number;
   readonly lane_groups?: number;
+  readonly gather_ph?: number;
+  readonly gather_pw?: number;
 }
 
 /** How a convolution GEMM kernel is launched: subgroup ops enabled, threads per workgroup, extra module-scope WGSL. */

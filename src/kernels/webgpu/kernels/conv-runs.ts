@@ -65,14 +65,11 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
       const g = gatherForm(p);
       const [oStride, cStride] = [`p.wst[${g.oAxis}]`, `p.wst[${g.cAxis}]`];
       const tapRow = g.flipped ? `(${p.kh - 1}u - ky)` : 'ky';
-      // Padding, the row stride and the row dilation are uniforms (one compiled kernel for all of
-      // them: lavapipe compiles a runs kernel in ~1 s); the kernel height stays a constant (as a
-      // uniform loop bound the 8 -> 8 channel layer at 32 px ran 15-30% slower), and so do the
-      // kernel width, column stride and column dilation, which pick registers. The gather form's
-      // padding is k - 1 - padding.
-      const [padH, padW] = g.flipped
-        ? ['(i32(p.kh) - 1 - i32(p.ph))', '(i32(p.kw) - 1 - i32(p.pw))']
-        : ['i32(p.ph)', 'i32(p.pw)'];
+      // The gather form's padding, the row stride and the row dilation are uniforms (one compiled
+      // kernel for all of them: lavapipe compiles a runs kernel in ~1 s); the kernel height stays a
+      // constant (as a uniform loop bound the 8 -> 8 channel layer at 32 px ran 15-30% slower), and
+      // so do the kernel width, column stride and column dilation, which pick registers.
+      const [padH, padW] = g.padding;
       const tapCol = (kx: number) => (g.flipped ? p.kw - 1 - kx : kx);
       const body = () => {
         const acc = (j: number, o: number) => `acc${j}_${o}`;
@@ -121,8 +118,8 @@ let nb = rest / p.oh;
 let ox0 = run * ${RUN}u;
 let xb = p.x_off + nb * p.xst[0];
 let wb = p.w_off + o0 * ${oStride};
-let iy0 = i32(oy * p.sh) - ${padH};
-let ix0 = i32(ox0 * ${sw}u) - ${padW};
+let iy0 = i32(oy * p.sh) - p.gather_ph;
+let ix0 = i32(ox0 * ${sw}u) - p.gather_pw;
 ${lines(
   span,
   (i) => `let cx${i} = ix0 + ${i};
@@ -157,6 +154,8 @@ ${lines(RUN, (j) => (aligned ? storeOut(`ob${o} + ${j}u`, acc(j, o)) : `if (ox0 
           total: lanes,
           row_runs: runsPerRow,
           lane_groups: groupsPerBlock,
+          gather_ph: padH,
+          gather_pw: padW,
         },
         { subgroups: true },
       );
