@@ -212,10 +212,8 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number, shape: Shape): 
     : [];
   // Input j's value at output element i: straight-line index math on constant shapes and strides
   // (producers store through the epilogue at up to 128 unrolled sites), plus its offset em[n].
-  const load = (j: number, i: string): string => {
-    const n = others.findIndex((o) => o.j === j);
-    return `e${j}[${offsets ? `em[${n}u] + ` : ''}${constantStridedIndex(i, shape, others[n].v.strides)}]`;
-  };
+  const load = (n: number, i: string): string =>
+    `e${others[n].j}[${offsets ? `em[${n}u] + ` : ''}${constantStridedIndex(i, shape, others[n].v.strides)}]`;
   const last = shape.length - 1;
   const splat = (v: View): boolean => last >= 0 && shape[last] % 4 === 0 && v.strides[last] === 0;
   return {
@@ -234,16 +232,16 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number, shape: Shape): 
         `  return ${expr.render(expr.inputs.map((_, j) => (j === k ? 'v' : `l${j}`)))};`,
         `}`,
         `fn epi(v: ${t}, i: u32) -> ${t} {`,
-        `  return epi_of(v${others.map(({ j }) => `, ${load(j, 'i')}`).join('')});`,
+        `  return epi_of(v${others.map((_, n) => `, ${load(n, 'i')}`).join('')});`,
         `}`,
         // Elements i .. i + 3 (i a multiple of 4) share an input broadcast along the last axis when
         // that axis is a multiple of 4 long: it is loaded once for the four (a per-channel scale).
         `fn epi4(v: vec4<${t}>, i: u32) -> vec4<${t}> {`,
-        ...others.filter(({ v }) => splat(v)).map(({ j }) => `  let s${j} = ${load(j, 'i')};`),
+        ...others.flatMap(({ v, j }, n) => (splat(v) ? [`  let s${j} = ${load(n, 'i')};`] : [])),
         `  return vec4<${t}>(${['x', 'y', 'z', 'w']
           .map(
             (c, q) =>
-              `epi_of(v.${c}${others.map(({ v, j }) => `, ${splat(v) ? `s${j}` : load(j, q === 0 ? 'i' : `i + ${q}u`)}`).join('')})`,
+              `epi_of(v.${c}${others.map(({ v, j }, n) => `, ${splat(v) ? `s${j}` : load(n, q === 0 ? 'i' : `i + ${q}u`)}`).join('')})`,
           )
           .join(', ')});`,
         `}`,
