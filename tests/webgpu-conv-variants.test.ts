@@ -152,6 +152,31 @@ const weightGradGeometry = fc
     dilation: [1, 1] as [number, number],
   }));
 
+/**
+ * The weight gradients of 1x1 layers (the filter the whole image, one output tap), which the
+ * `wgrad1x1` variants take: input channels (the batch here) and output channels from one to past
+ * two blocks of 8, ragged.
+ */
+const pointwiseWeightGradGeometry = fc
+  .record({
+    n: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.constantFrom(8, 9, 17)),
+    groups: fc.constant(1),
+    cpg: fc.integer({ min: 1, max: 5 }),
+    opg: fc.constantFrom(1, 3, 8, 9, 17),
+    h: fc.integer({ min: 1, max: 7 }),
+    w: fc.constantFrom(4, 8, 12, 20),
+    xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [0, 2, 3, 1]),
+    wOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3], [2, 3, 1, 0]),
+  })
+  .map((g) => ({
+    ...g,
+    kh: g.h,
+    kw: g.w,
+    padding: [0, 0] as [number, number],
+    stride: [1, 1] as [number, number],
+    dilation: [1, 1] as [number, number],
+  }));
+
 /** The 3x3 stride-1 convolutions the Winograd variant takes (ungrouped, undilated), in the same record shape as `geometry`. */
 const winogradGeometry = fc
   .record({
@@ -228,6 +253,7 @@ const runsGeometry = fc.record({
 
 /** The generated geometries a variant is tested on, by name prefix: the special-purpose variants get the problems they take. */
 const GEOMETRY_BY_PREFIX = [
+  ['wgrad1x1', pointwiseWeightGradGeometry],
   ['wgrad', weightGradGeometry],
   ['winograd', winogradGeometry],
   ['depthwise', depthwiseGeometry],
@@ -413,6 +439,22 @@ describe('convolution variants', () => {
       { x: [16, 6, 16, 16], w: [9, 6, 16, 16], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
       (b, xv, wv) => b.conv2d(xv, wv, p),
       'default weight gradient',
+    );
+    expect(ran(expected) - before).toBe(1);
+  });
+
+  it("the untuned default takes the 8 x 8-channel kernel for a 1x1 layer's weight gradient on CPU adapters", async () => {
+    // A tiny-UNet skip convolution's weight gradient: x^T [C, N, H, W] with g^T [O, N, H, W] as the
+    // filter, unpadded (one tap); 20 input and 9 output channels leave both blocks ragged.
+    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
+    const ran = (name: string) => dispatchCount(gpu, (k) => k.startsWith(`conv2d:${name}:`));
+    const p: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+    const expected = cpuAdapter ? 'wgrad1x1o8c8' : 'wgrad4';
+    const before = ran(expected);
+    await compare(
+      { x: [20, 6, 8, 16], w: [9, 6, 8, 16], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
+      (b, xv, wv) => b.conv2d(xv, wv, p),
+      'default 1x1 weight gradient',
     );
     expect(ran(expected) - before).toBe(1);
   });

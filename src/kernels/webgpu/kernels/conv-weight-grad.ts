@@ -14,6 +14,8 @@
 // subgroup's edge lanes, on rows wider than a subgroup) loads them. On lavapipe a vec4 load costs
 // 50-80 cycles and a shuffle a few (docs/measurements.md): per item and 8 output channels that is
 // 8 + 3 loads instead of 8 + 9.
+// A workgroup may also take TC input channels (`wgrad1x1o8c8`, for 1x1 layers: one tap, so 8 x 8
+// sums fit where a 3x3 layer's 8 x 9 do): the TO pieces of g a lane loads then serve TC pieces of x.
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
@@ -32,7 +34,7 @@ const ROUND = 36;
 const MIN_ITEMS_PER_LANE = 4;
 
 const layout = new UniformLayout({
-  ...u32Fields('count', 'blocks_o', 'cn', 'o', 'h', 'items', 'per_split', 'total', 'x_off', 'w_off'),
+  ...u32Fields('count', 'blocks_o', 'blocks_c', 'cn', 'o', 'h', 'items', 'per_split', 'total', 'x_off', 'w_off'),
   xst: 'vec4',
   wst: 'vec4',
 });
@@ -76,6 +78,8 @@ function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly t
 interface WeightGradSource {
   readonly kernel: string;
   readonly to: number;
+  /** Input channels per workgroup: each lane keeps to x tc x taps sums. */
+  readonly tc: number;
   readonly shuffled: boolean;
   /** The subgroup size (shuffled only). */
   readonly sg: number;
@@ -90,47 +94,71 @@ interface WeightGradSource {
 }
 
 /** The WGSL of one weight-gradient kernel. */
-function weightGradSource({ kernel, to, shuffled, sg, oh, ow, padding, quads, kh, split }: WeightGradSource): string {
+function weightGradSource({
+  kernel,
+  to,
+  tc,
+  shuffled,
+  sg,
+  oh,
+  ow,
+  padding,
+  quads,
+  kh,
+  split,
+}: WeightGradSource): string {
   const taps = oh * ow;
-  const nacc = to * taps;
-  const acc = (i: number, ky: number, kx: number) => `a${i}_${ky}_${kx}`;
-  /** Accumulator k of the nacc, output channel by output channel, then tap by tap. */
-  const accAt = (k: number) => acc(Math.floor(k / taps), Math.floor((k % taps) / ow), k % ow);
+  const nacc = to * tc * taps;
+  /** The suffix of input channel c0 + j's values. */
+  const cj = (j: number) => `_c${j}`;
+  const acc = (i: number, j: number, ky: number, kx: number) => `a${i}${cj(j)}_${ky}_${kx}`;
+  /** Accumulator k of the nacc: output channel by output channel, then input channel, then tap. */
+  const accAt = (k: number) =>
+    acc(Math.floor(k / (tc * taps)), Math.floor(k / taps) % tc, Math.floor((k % taps) / ow), k % ow);
   // The x row at kernel row ky, as the vec4 of the lane's pixels shifted by `shift` columns (-1, 0, 1).
-  const shifted: Record<number, string> = {
-    [-1]: 'vec4<f32>(pv.w, cv.xyz)',
-    0: 'cv',
-    1: 'vec4<f32>(cv.yzw, nv.x)',
-  };
-  const prevLoad = 'select(vec4<f32>(0.0), x[rb + max(q, 1u) - 1u], ok && q > 0u)';
-  const nextLoad = 'select(vec4<f32>(0.0), x[rb + min(q + 1u, QUADS - 1u)], ok && q + 1u < QUADS)';
+  const shifted = (j: number): Record<number, string> => ({
+    [-1]: `vec4<f32>(pv${cj(j)}.w, cv${cj(j)}.xyz)`,
+    0: `cv${cj(j)}`,
+    1: `vec4<f32>(cv${cj(j)}.yzw, nv${cj(j)}.x)`,
+  });
+  const prevLoad = (j: number) => `select(vec4<f32>(0.0), x[rb${cj(j)} + max(q, 1u) - 1u], ok && q > 0u)`;
+  const nextLoad = (j: number) =>
+    `select(vec4<f32>(0.0), x[rb${cj(j)} + min(q + 1u, QUADS - 1u)], ok && q + 1u < QUADS)`;
   // The pieces left and right of the lane's: loaded, or from the neighbouring lanes (whose
   // items are it - 1 and it + 1 where prevShared / nextShared), loaded where they are not.
-  const neighbours = shuffled
-    ? `let cvPrev = subgroupShuffle(cv, prevLane);
-let cvNext = subgroupShuffle(cv, nextLane);
-var pv = select(vec4<f32>(0.0), cvPrev, q > 0u);
-if (!prevShared) { pv = ${prevLoad}; }
-var nv = select(vec4<f32>(0.0), cvNext, q + 1u < QUADS);
-if (!nextShared) { nv = ${nextLoad}; }`
-    : `let pv = ${prevLoad};
-let nv = ${nextLoad};`;
+  // A 1-column filter (ow 1, unpadded) reads only the lane's own piece.
+  const neighbours = (j: number) =>
+    ow === 1 && padding[1] === 0
+      ? ''
+      : shuffled
+        ? `let cvPrev${cj(j)} = subgroupShuffle(cv${cj(j)}, prevLane);
+let cvNext${cj(j)} = subgroupShuffle(cv${cj(j)}, nextLane);
+var pv${cj(j)} = select(vec4<f32>(0.0), cvPrev${cj(j)}, q > 0u);
+if (!prevShared) { pv${cj(j)} = ${prevLoad(j)}; }
+var nv${cj(j)} = select(vec4<f32>(0.0), cvNext${cj(j)}, q + 1u < QUADS);
+if (!nextShared) { nv${cj(j)} = ${nextLoad(j)}; }`
+        : `let pv${cj(j)} = ${prevLoad(j)};
+let nv${cj(j)} = ${nextLoad(j)};`;
+  const channelRow = (j: number, ky: number) => `let rb${cj(j)} = xb${cj(j)} + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
+let cv${cj(j)} = select(vec4<f32>(0.0), x[rb${cj(j)} + q], ok);
+${neighbours(j)}
+${Array.from({ length: ow }, (_, kx) => `  let s${cj(j)}${kx} = ${shifted(j)[kx - padding[1]]};\n${Array.from({ length: to }, (_, i) => `  ${acc(i, j, ky, kx)} += dot(g${i}, s${cj(j)}${kx});`).join('\n')}`).join('\n')}`;
   const rows = Array.from(
     { length: oh },
     (_, ky) => `{
 let iy = i32(y) + ${ky - padding[0]};
 let ok = iy >= 0 && iy < i32(p.h);
-let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
-let cv = select(vec4<f32>(0.0), x[rb + q], ok);
-${neighbours}
-${Array.from({ length: ow }, (_, kx) => `  let s${kx} = ${shifted[kx - padding[1]]};\n${Array.from({ length: to }, (_, i) => `  ${acc(i, ky, kx)} += dot(g${i}, s${kx});`).join('\n')}`).join('\n')}
+${Array.from({ length: tc }, (_, j) => channelRow(j, ky)).join('\n')}
 }`,
   );
+  // A ragged last block reads the last channel again and stores nothing for it.
+  const xBase = (j: number) =>
+    `let xb${cj(j)} = p.x_off / 4u + min(c0 + ${j}u, p.cn - 1u) * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);`;
   const item = `let q = it % QUADS;
 let r = it / QUADS;
 let y = r % KH;
 let n = r / KH;
-let xb = p.x_off / 4u + c * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);
+${Array.from({ length: tc }, (_, j) => xBase(j)).join('\n')}
 let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;`;
   const gLoads = (guard?: string) =>
     Array.from({ length: to }, (_, i) =>
@@ -168,17 +196,18 @@ if (lid.x < ${count}u) {
 var sum = 0.0;
 for (var l = 0u; l < ${LANES}u; l++) { sum += red[lid.x * ${LANES}u + l]; }
 let k = lid.x + ${first}u;
-let i = k / ${taps}u;
+let i = k / ${tc * taps}u;
+let c = c0 + (k / ${taps}u) % ${tc}u;
 let tap = k % ${taps}u;
-if (o0 + i < p.o) {
+if (o0 + i < p.o && c < p.cn) {
   let idx = (c * p.o + o0 + i) * ${taps}u + tap;
   ${split ? 'out[s * p.total + idx] = sum;' : storeOut('idx', 'sum')}
 }
 }`;
   });
-  const body = `let s = group / p.blocks_o / p.cn;
-let rest = group % (p.blocks_o * p.cn);
-let c = rest / p.blocks_o;
+  const body = `let s = group / p.blocks_o / p.blocks_c;
+let rest = group % (p.blocks_o * p.blocks_c);
+let c0 = (rest / p.blocks_o) * ${tc}u;
 let o0 = (rest % p.blocks_o) * ${to}u;
 let lo = s * p.per_split;
 let hi = min(p.items, lo + p.per_split);
@@ -188,7 +217,7 @@ ${loop}
 ${rounds.join('\n')}`;
   return kernelSource(
     shuffled ? 'enable subgroups;' : '',
-    `// ${kernel}: weight gradient, lanes over 4-pixel row pieces, ${to} output channels x ${taps} taps per lane`,
+    `// ${kernel}: weight gradient, lanes over 4-pixel row pieces, ${to} output x ${tc} input channels x ${taps} taps per lane`,
     layout.declaration(),
     [
       '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
@@ -210,11 +239,36 @@ ${rounds.join('\n')}`;
  * between neighbouring lanes by subgroupShuffle (needs a fixed subgroup size).
  */
 export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVariant {
-  const name = `wgrad${to}${shuffled ? 'sg' : ''}`;
+  return weightGradVariant(`wgrad${to}${shuffled ? 'sg' : ''}`, to, 1, shuffled, fits);
+}
+
+/**
+ * A 1x1 layer's weight gradient (dW[o, c] = sum of g[n, o, y, x] x[n, c, y, x]: one tap, no
+ * shifted columns) with TO output and TC input channels a workgroup. With one input channel a lane
+ * loads TO pieces of g and one of x for TO dot products; with TC it loads TO + TC pieces for TO x TC
+ * (8 x 8: 16 loads for 64, against 9 for 8), and loads are what lavapipe's time goes to.
+ */
+export function pointwiseWeightGradVariant(to: number, tc: number): ConvGemmVariant {
+  return weightGradVariant(
+    `wgrad1x1o${to}c${tc}`,
+    to,
+    tc,
+    false,
+    (p) => fits(p) && p.oh === 1 && p.ow === 1 && p.padding.every((v) => v === 0),
+  );
+}
+
+function weightGradVariant(
+  name: string,
+  to: number,
+  tc: number,
+  shuffled: boolean,
+  takes: (p: ConvGemmProblem) => boolean,
+): ConvGemmVariant {
   return {
     name,
     // vec4<f32> loads: float32 only.
-    supports: (p, gpu) => (!shuffled || subgroupsFit(gpu, LANES)) && fits(p),
+    supports: (p, gpu) => (!shuffled || subgroupsFit(gpu, LANES)) && takes(p),
     run(ctx, xIn, wIn, out, p) {
       const xr = rowAligned(ctx, xIn);
       const wr = rowAligned(ctx, wIn);
@@ -222,7 +276,8 @@ export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVar
       const quads = p.w / 4;
       const items = p.cpg * p.kh * quads;
       const blocksO = Math.ceil(p.o / to);
-      const blocks = blocksO * p.n;
+      const blocksC = Math.ceil(p.n / tc);
+      const blocks = blocksO * blocksC;
       const splits = Math.max(
         1,
         Math.min(Math.ceil(targetWorkgroups(ctx) / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))),
@@ -233,6 +288,7 @@ export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVar
       const spec: WeightGradSource = {
         kernel,
         to,
+        tc,
         shuffled,
         sg: shuffled ? ctx.gpu.subgroupSize! : 0,
         oh: p.oh,
@@ -250,6 +306,7 @@ export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVar
         uniform: layout.pack({
           count: blocks * splits,
           blocks_o: blocksO,
+          blocks_c: blocksC,
           cn: p.n,
           o: p.o,
           h: p.h,

@@ -16,7 +16,7 @@ import {
   convWindowUniforms,
 } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
-import { convWeightGradVariant } from './conv-weight-grad.js';
+import { convWeightGradVariant, pointwiseWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { tileCount, WINOGRAD_TILES, winograd4Variant, winogradVariant } from './conv-winograd.js';
 import { depthwiseVariant } from './conv-depthwise.js';
@@ -171,6 +171,9 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // The same with the shifted columns handed between lanes (subgroups; lavapipe: see defaultVariant).
   convWeightGradVariant(4, true),
   convWeightGradVariant(8, true),
+  // 1x1 layers' weight gradients with 8 input channels a workgroup too (conv-weight-grad.ts; 8 x 4
+  // and 4 x 8 ran 1.2-1.4x slower, 8 x 16 and 16 x 8 spilled: docs/measurements.md).
+  pointwiseWeightGradVariant(8, 8),
   // Channels across lanes, for few output pixels: lanes1x4 keeps many workgroups (GPUs), the
   // wider blocks win on lavapipe (see defaultVariant).
   convChannelLanesVariant(1, 4),
@@ -275,8 +278,9 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
       : [];
   // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe);
   // on CPU adapters 8 output channels a lane with the shifted columns shuffled, 1.1-1.3x over 4
-  // loading them (docs/measurements.md).
-  const weightGrad = cpu ? ['wgrad8sg', 'wgrad4'] : ['wgrad4'];
+  // loading them, and a 1x1 layer's with 8 input channels a lane too, 1.6-3x over one
+  // (docs/measurements.md).
+  const weightGrad = cpu ? ['wgrad1x1o8c8', 'wgrad8sg', 'wgrad4'] : ['wgrad4'];
   // 3x3 stride 1 with 128+ channels in and out (the face ResNet's 128- and 256-channel layers, both
   // directions): Winograd's GEMMs are long enough in C and O to beat the direct blocks on lavapipe;
   // with 32-64 channels its transforms and short GEMMs cost as much as they save, and a 1x1 image
