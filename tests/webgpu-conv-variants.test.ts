@@ -457,6 +457,16 @@ describe('convolution variants', () => {
       'default 1x1 weight gradient',
     );
     expect(ran(expected) - before).toBe(1);
+    // Long reductions over few blocks: split across workgroups (2 and 16 ways), the splits added after.
+    for (const [c, n, h, w] of [
+      [8, 8, 16, 16],
+      [3, 40, 16, 32],
+    ])
+      await compare(
+        { x: [c, n, h, w], w: [8, n, h, w], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
+        (b, xv, wv) => (b === gpu ? gpu.conv2d(xv, wv, p, 'wgrad1x1o8c8') : b.conv2d(xv, wv, p)),
+        `wgrad1x1o8c8 split c=${c} n=${n} ${h}x${w}`,
+      );
   });
 
   it('one compiled runs kernel serves every padding, row stride and row dilation of a window, matching the CPU', async () => {
