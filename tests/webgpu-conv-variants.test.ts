@@ -427,36 +427,33 @@ describe('convolution variants', () => {
     }
   });
 
-  it('the untuned default takes the shuffled 8-channel weight-gradient kernel on CPU adapters with subgroups', async () => {
-    // What autodiff's convWeightGrad asks for on a tiny-UNet layer: x^T [C, N, H, W] with g^T [O, N, H, W]
-    // as the filter, padding 1; the rows are 16 pixels (4 pieces: two rows per 8-lane subgroup).
-    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = (name: string) => dispatchCount(gpu, (k) => k.startsWith(`conv2d:${name}:`));
-    const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
-    const expected = cpuAdapter && gpu.ctx.gpu.subgroupSize === 8 ? 'wgrad8sg' : 'wgrad4';
-    const before = ran(expected);
+  /**
+   * A weight-gradient convolution as autodiff's convWeightGrad asks for it (x^T [C, N, H, W] with
+   * g^T [O, N, Ho, Wo] as the filter) with no variant named: it matches the CPU and ran `expected` once.
+   */
+  async function expectDefaultWeightGrad(expected: string, padding: number, x: number[], w: number[]) {
+    const ran = () => dispatchCount(gpu, (k) => k.startsWith(`conv2d:${expected}:`));
+    const p: Conv2dParams = { stride: [1, 1], padding: [padding, padding], dilation: [1, 1], groups: 1 };
+    const before = ran();
     await compare(
-      { x: [16, 6, 16, 16], w: [9, 6, 16, 16], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
+      { x, w, xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
       (b, xv, wv) => b.conv2d(xv, wv, p),
-      'default weight gradient',
+      `default weight gradient ${x} * ${w}`,
     );
-    expect(ran(expected) - before).toBe(1);
+    expect(ran() - before).toBe(1);
+  }
+
+  it('the untuned default takes the shuffled 8-channel weight-gradient kernel on CPU adapters with subgroups', async () => {
+    // A tiny-UNet 3x3 layer's, padding 1; the rows are 16 pixels (4 pieces: two rows per 8-lane subgroup).
+    const shuffled = isCpuAdapter(gpu.ctx.gpu.adapterDescription) && gpu.ctx.gpu.subgroupSize === 8;
+    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [9, 6, 16, 16]);
   });
 
   it("the untuned default takes the 8 x 8-channel kernel for a 1x1 layer's weight gradient on CPU adapters", async () => {
-    // A tiny-UNet skip convolution's weight gradient: x^T [C, N, H, W] with g^T [O, N, H, W] as the
-    // filter, unpadded (one tap); 20 input and 9 output channels leave both blocks ragged.
+    // A tiny-UNet skip convolution's, unpadded (one tap); 20 input and 9 output channels leave both blocks ragged.
     const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = (name: string) => dispatchCount(gpu, (k) => k.startsWith(`conv2d:${name}:`));
+    await expectDefaultWeightGrad(cpuAdapter ? 'wgrad1x1o8c8' : 'wgrad4', 0, [20, 6, 8, 16], [9, 6, 8, 16]);
     const p: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
-    const expected = cpuAdapter ? 'wgrad1x1o8c8' : 'wgrad4';
-    const before = ran(expected);
-    await compare(
-      { x: [20, 6, 8, 16], w: [9, 6, 8, 16], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
-      (b, xv, wv) => b.conv2d(xv, wv, p),
-      'default 1x1 weight gradient',
-    );
-    expect(ran(expected) - before).toBe(1);
     // Long reductions over few blocks: split across workgroups (2 and 16 ways), the splits added after.
     for (const [c, n, h, w] of [
       [8, 8, 16, 16],
