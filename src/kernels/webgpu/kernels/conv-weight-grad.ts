@@ -151,14 +151,11 @@ let ok = iy >= 0 && iy < i32(p.h);
 ${Array.from({ length: tc }, (_, j) => channelRow(j, ky)).join('\n')}
 }`,
   );
-  // A ragged last block reads the last channel again and stores nothing for it.
-  const xBase = (j: number) =>
-    `let xb${cj(j)} = p.x_off / 4u + min(c0 + ${j}u, p.cn - 1u) * (p.xst[0] / 4u) + n * (p.xst[1] / 4u);`;
   const item = `let q = it % QUADS;
 let r = it / QUADS;
 let y = r % KH;
 let n = r / KH;
-${Array.from({ length: tc }, (_, j) => xBase(j)).join('\n')}
+${Array.from({ length: tc }, (_, j) => `let xb${cj(j)} = xc${cj(j)} + n * (p.xst[1] / 4u);`).join('\n')}
 let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;`;
   const gLoads = (guard?: string) =>
     Array.from({ length: to }, (_, i) =>
@@ -212,6 +209,9 @@ let o0 = (rest % p.blocks_o) * ${to}u;
 let lo = s * p.per_split;
 let hi = min(p.items, lo + p.per_split);
 ${Array.from({ length: to }, (_, i) => `let wr${i} = p.w_off / 4u + min(o0 + ${i}u, p.o - 1u) * (p.wst[0] / 4u);`).join('\n')}
+// Each input channel's base, as each output channel's above; a ragged last block reads the last
+// channel again and stores nothing for it.
+${Array.from({ length: tc }, (_, j) => `let xc${cj(j)} = p.x_off / 4u + min(c0 + ${j}u, p.cn - 1u) * (p.xst[0] / 4u);`).join('\n')}
 ${Array.from({ length: nacc }, (_, k) => `var ${accAt(k)} = 0.0;`).join('\n')}
 ${loop}
 ${rounds.join('\n')}`;
