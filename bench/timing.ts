@@ -28,7 +28,7 @@ export interface Stats {
 }
 
 /** The q-quantile (0..1) of sorted values, interpolating linearly. */
-function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: readonly number[], q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);

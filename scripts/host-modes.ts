@@ -9,6 +9,8 @@ import * as T from '../src/index.js';
 import type { View } from '../src/kernels/backend.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { backendFor } from '../src/tensor/backends.js';
+import { quantile, summarize } from '../bench/timing.js';
+import { timedCall } from './variant-ab-timing.js';
 
 const samples = Number(process.argv[2] ?? 200);
 const CALLS = 5;
@@ -23,29 +25,25 @@ const params = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } 
 
 const series: { wall: number; cpu: number }[] = [];
 for (let i = 0; i < samples + 3; i++) {
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  for (let j = 0; j < CALLS; j++) gpu.release(gpu.conv2d(view(x), view(w), params));
-  await T.sync(x);
-  const c = process.cpuUsage(c0);
-  if (i >= 3) series.push({ wall: (performance.now() - t0) / CALLS, cpu: (c.user + c.system) / 1000 / CALLS });
+  const { wallMs, cpuMs } = await timedCall(async () => {
+    for (let j = 0; j < CALLS; j++) gpu.release(gpu.conv2d(view(x), view(w), params));
+    await T.sync(x);
+  });
+  if (i >= 3) series.push({ wall: wallMs / CALLS, cpu: cpuMs / CALLS });
 }
 T.dispose([x, w]);
 
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const quantile = (xs: number[], q: number) => sorted(xs)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
-const fast = quantile(
-  series.map((s) => s.wall),
-  0.1,
-);
+const fast = quantile(sorted(series.map((s) => s.wall)), 0.1);
 // A sample is slow past 1.4x the fastest tenth's level; runs of slow samples are its stretches.
 const slow = series.map((s) => s.wall > 1.4 * fast);
-const stretches = slow.reduce<number[]>(
-  (runs, s, i) => (s && !slow[i - 1] ? [...runs, 1] : s ? [...runs.slice(0, -1), runs[runs.length - 1] + 1] : runs),
-  [],
-);
+const stretches: number[] = [];
+slow.forEach((s, i) => {
+  if (s && slow[i - 1]) stretches[stretches.length - 1]++;
+  else if (s) stretches.push(1);
+});
 const of = (pick: boolean, key: 'wall' | 'cpu') => series.filter((_, i) => slow[i] === pick).map((s) => s[key]);
-const med = (xs: number[]) => (xs.length ? quantile(xs, 0.5).toFixed(2) : '-');
+const med = (xs: number[]) => (xs.length ? summarize(xs).median.toFixed(2) : '-');
 console.log(
   `${samples} samples of ${CALLS} calls: ${((100 * of(true, 'wall').length) / samples).toFixed(0)}% slow ` +
     `(> 1.4x the fastest tenth's ${fast.toFixed(2)} ms/call), in ${stretches.length} stretches of ` +

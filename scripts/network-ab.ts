@@ -17,6 +17,8 @@ import { faceLandmarks68, loadFaceLandmarkParams } from '../src/metrics/face-lan
 import { unetApply, type UNetParams } from '../src/nn.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { policyOfCheckpoint } from '../src/train/policy.js';
+import { summarize } from '../bench/timing.js';
+import { timedCall } from './variant-ab-timing.js';
 
 const [flag, work = 'fb', batchArg = '16', pairsArg = '30'] = process.argv.slice(2);
 const WORKS = ['fwd', 'fb', 'face', 'landmarks'];
@@ -78,20 +80,17 @@ const flags = globalThis as Record<string, unknown>;
 const sides = { on: { wall: [] as number[], cpu: [] as number[] }, off: { wall: [] as number[], cpu: [] as number[] } };
 async function timed(on: boolean, record: boolean): Promise<void> {
   flags[flag] = on;
-  const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  await call();
-  const c = process.cpuUsage(c0);
+  const { wallMs, cpuMs } = await timedCall(call);
   if (!record) return;
   const side = on ? sides.on : sides.off;
-  side.wall.push(performance.now() - t0);
-  side.cpu.push((c.user + c.system) / 1000);
+  side.wall.push(wallMs);
+  side.cpu.push(cpuMs);
 }
 // Warm both sides (each compiles its kernels), then pairs in alternating order (off-on, on-off).
 for (let i = 0; i < 3; i++) for (const on of [false, true]) await timed(on, false);
 for (let i = 0; i < pairs; i++) for (const on of i % 2 ? [true, false] : [false, true]) await timed(on, true);
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const median = (xs: readonly number[]) => summarize(xs).median;
 const paired = (on: readonly number[], off: readonly number[]) => median(on.map((v, i) => v / off[i]));
 console.log(
   `${work} batch ${batch}, ${pairs} pairs, flag ${flag}: wall off ${median(sides.off.wall).toFixed(1)} ms, ` +

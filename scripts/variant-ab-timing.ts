@@ -14,6 +14,15 @@ export interface VariantTimes {
   readonly cpuMs: number;
 }
 
+/** Wall and process CPU ms of one awaited `run` (CPU time includes lavapipe's worker threads). */
+export async function timedCall(run: () => Promise<unknown>): Promise<VariantTimes> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  await run();
+  const used = process.cpuUsage(c0);
+  return { wallMs: performance.now() - t0, cpuMs: (used.user + used.system) / 1000 };
+}
+
 /** Median wall and CPU ms per call of `call(variant)` for each variant, over `rounds` interleaved rounds. */
 export async function timeVariants(
   gpu: WebGpuBackend,
@@ -25,15 +34,15 @@ export async function timeVariants(
   const cpu = new Map<string, number[]>(variants.map((v) => [v, []]));
   for (let round = 0; round <= rounds; round++) {
     for (const variant of variants) {
-      const t0 = performance.now();
-      const c0 = process.cpuUsage();
-      const outs = Array.from({ length: CALLS }, () => call(variant));
-      await gpu.read({ storage: outs[CALLS - 1], dtype: 'float32', shape: [1], strides: [1], offset: 0 });
-      const used = process.cpuUsage(c0);
+      let outs: Storage[] = [];
+      const { wallMs, cpuMs } = await timedCall(async () => {
+        outs = Array.from({ length: CALLS }, () => call(variant));
+        await gpu.read({ storage: outs[CALLS - 1], dtype: 'float32', shape: [1], strides: [1], offset: 0 });
+      });
       outs.forEach((o) => gpu.release(o));
       if (round === 0) continue;
-      wall.get(variant)!.push((performance.now() - t0) / CALLS);
-      cpu.get(variant)!.push((used.user + used.system) / 1000 / CALLS);
+      wall.get(variant)!.push(wallMs / CALLS);
+      cpu.get(variant)!.push(cpuMs / CALLS);
     }
   }
   return new Map(
