@@ -126,11 +126,13 @@ function weightGradSource({
     `select(vec4<f32>(0.0), x[rb${cj(j)} + min(q + 1u, QUADS - 1u)], ok && q + 1u < QUADS)`;
   // The pieces left and right of the lane's: loaded, or from the neighbouring lanes (whose
   // items are it - 1 and it + 1 where prevShared / nextShared), loaded where they are not.
-  // A 1-column filter (ow 1, unpadded) reads only the lane's own piece.
+  // A 1-column filter (ow 1, unpadded) reads only the lane's own piece: no neighbours to share.
+  const sideColumns = ow > 1 || padding[1] !== 0;
+  const shares = shuffled && sideColumns;
   const neighbours = (j: number) =>
-    ow === 1 && padding[1] === 0
+    !sideColumns
       ? ''
-      : shuffled
+      : shares
         ? `let cvPrev${cj(j)} = subgroupShuffle(cv${cj(j)}, prevLane);
 let cvNext${cj(j)} = subgroupShuffle(cv${cj(j)}, nextLane);
 var pv${cj(j)} = select(vec4<f32>(0.0), cvPrev${cj(j)}, q > 0u);
@@ -161,9 +163,9 @@ let wrow = n * (p.wst[1] / 4u) + y * (p.wst[2] / 4u) + q;`;
     Array.from({ length: to }, (_, i) =>
       guard ? `let g${i} = select(vec4<f32>(0.0), wt[wr${i} + wrow], ${guard});` : `let g${i} = wt[wr${i} + wrow];`,
     ).join('\n');
-  // The shuffled loop keeps every lane in it to the end (subgroup operations want uniform
+  // The sharing loop keeps every lane in it to the end (subgroup operations want uniform
   // control flow): lanes past the split's end repeat its last item with zero gradients.
-  const loop = shuffled
+  const loop = shares
     ? `let prevLane = max(sid, 1u) - 1u;
 let nextLane = min(sid + 1u, ${sg - 1}u);
 for (var base = lo; base < hi; base += ${LANES}u) {
