@@ -337,6 +337,31 @@ describe('jit under profile()', () => {
     T.dispose(p.value, x);
     jitted.dispose();
   });
+
+  // Work that runs late (a fused expression computed when a later kernel reads it, a backward rule)
+  // belongs to the scope it was made in, in a replay as in the plain call.
+  it('puts deferred kernels and backward rules in the scopes a plain call shows', async () => {
+    const loss = (w: T.Tensor, x: T.Tensor) => {
+      const h = T.named('first', () => T.exp(T.mul(x, w)));
+      return T.named('second', () => T.sum(T.softmax(T.matmul(h, h))));
+    };
+    const f = (w: T.Tensor, x: T.Tensor) => T.valueAndGrad(loss)(w, x);
+    const w = T.keep(T.normal(T.key(2), [8, 8]));
+    const x = T.keep(T.normal(T.key(3), [8, 8]));
+    const rows = async (g: typeof f) => {
+      const p = await T.profile(() => g(w, x));
+      T.dispose(p.value);
+      return p.rows.map((r) => `${r.scope} ${r.kernel}`).sort();
+    };
+    const jitted = T.jit(f);
+    T.dispose(jitted(w, x), jitted(w, x));
+    const plain = await rows(f);
+    expect(plain.some((r) => r.startsWith('first ') && r.includes('exp'))).toBe(true);
+    expect(plain.some((r) => r.startsWith('second/backward '))).toBe(true);
+    expect(await rows(jitted)).toEqual(plain);
+    T.dispose(w, x);
+    jitted.dispose();
+  });
 });
 
 describe('the sampler through the recorded UNet', () => {

@@ -7,7 +7,7 @@ import { zerosLike } from '../tensor/ops/creation.js';
 import type { Primitive } from '../tensor/primitives.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { activeProfile, inScopePath } from '../profile/recorder.js';
+import { inScopePath, scopesTracked } from '../profile/recorder.js';
 import { vjpRules, type VjpRule } from './rules.js';
 import type { Tape, TapeEntry } from './tape.js';
 
@@ -64,8 +64,9 @@ function applyRule<P extends Primitive>(
   const rule = vjpRules[entry.prim] as VjpRule<P>;
   const run = (): readonly (Tensor | null)[] =>
     rule({ inputs: entry.inputs, params: entry.params, output: entry.output, needs }, g);
-  // In a profile, a rule's kernels show up under its forward op's scope, as '<scope>/backward'.
-  const grads = activeProfile() ? inScopePath(entry.scope ? `${entry.scope}/backward` : 'backward', run) : run();
+  // In a profile (and a jit capture, for its replays'), a rule's kernels show up under its forward
+  // op's scope, as '<scope>/backward'.
+  const grads = scopesTracked() ? inScopePath(entry.scope ? `${entry.scope}/backward` : 'backward', run) : run();
   grads.forEach((gx, j) => {
     const x = entry.inputs[j];
     if (gx && !shapesEqual(gx.shape, x.shape)) {

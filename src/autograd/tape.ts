@@ -1,7 +1,7 @@
 // The tape of one transform call: which tensors depend on the differentiated inputs, and the
 // primitives that produced them, recorded by observing bind(). It keeps what the backward pass
 // needs alive across the op-internal scopes that would otherwise free it.
-import { activeProfile, currentScope } from '../profile/recorder.js';
+import { currentScope, scopesTracked } from '../profile/recorder.js';
 import { isFloat } from '../tensor/dtype.js';
 import { retain, unretain } from '../tensor/memory.js';
 import type { Primitive, PrimitiveObserver, PrimitiveParams } from '../tensor/primitives.js';
@@ -33,7 +33,7 @@ export class Tape {
   readonly record: PrimitiveObserver = (prim, inputs, params, output) => {
     if (this.closed || prim === 'stopGradient' || !isFloat(output.dtype)) return;
     if (!inputs.some((t) => this.tracked.has(t))) return;
-    const scope = activeProfile() ? currentScope() : undefined;
+    const scope = scopesTracked() ? currentScope() : undefined;
     this.entries.push({ prim, inputs, params, output, scope } as TapeEntry);
     this.tracked.add(output);
     for (const t of inputs) this.hold(t);

@@ -95,6 +95,12 @@ export function trackingScopes(): () => void {
   };
 }
 
+/**
+ * Whether scopes are kept now (a running profile() or a jit capture): work that runs later than it
+ * is made (a fused expression, a backward rule) notes its scope only then. @internal
+ */
+export const scopesTracked = (): boolean => active !== undefined || scopeTrackers > 0;
+
 /** Runs `fn` in the scope path `path` (recorded earlier with currentScope()), e.g. a backward rule in its forward op's scope. */
 export function inScopePath<T>(path: string, fn: () => T): T {
   return scopes.run(path, fn);

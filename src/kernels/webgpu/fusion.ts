@@ -4,7 +4,7 @@
 // readback, or an expression too big to grow), and never runs if it is released unused. matmul
 // and convolutions are recorded lazily too (ProducerStorage), so an expression that is the only
 // user of one runs as that kernel's epilogue (bias + SiLU on a conv: one kernel).
-import { activeProfile, currentScope, inScopePath } from '../../profile/recorder.js';
+import { currentScope, inScopePath, scopesTracked } from '../../profile/recorder.js';
 import type { DType } from '../../tensor/dtype.js';
 import { BackendError } from '../../tensor/errors.js';
 import { contiguousStrides, reshapeStrides, shapesEqual, sizeOf, type Shape } from '../../tensor/shape.js';
@@ -45,8 +45,8 @@ export interface ElementwiseOp {
  */
 export abstract class PendingStorage extends WebGpuStorage {
   private pinned: readonly View[] | null;
-  /** The profile scope it was created in, so its kernel is attributed there when it runs later (profile() only). */
-  private readonly scope = activeProfile() ? currentScope() : undefined;
+  /** The scope it was made in, so its kernel is attributed there when it runs later (profile() or a jit capture). */
+  private readonly scope = scopesTracked() ? currentScope() : undefined;
   /** The jit capture open when it was made (capture.ts), if any. */
   private readonly capture: Capture | undefined;
 
@@ -76,7 +76,7 @@ export abstract class PendingStorage extends WebGpuStorage {
             '(a closure or a global): pass it in the arguments, or sync it before the call.',
         );
       this.buffer_ = this.ctx.acquireBuffer(Math.max(1, this.size) * DEVICE_BYTES_PER_ELEMENT);
-      if (this.scope !== undefined && activeProfile()) inScopePath(this.scope, () => this.compute());
+      if (this.scope !== undefined && scopesTracked()) inScopePath(this.scope, () => this.compute());
       else this.compute();
       this.drop(this.ctx);
     }
