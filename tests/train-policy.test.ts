@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as T from '../src/index.js';
 import { ddimLogProb, ddimPlan, ddimSample } from '../src/models/diffusion/ddim.js';
 import { ddimTransitions } from '../src/models/diffusion/ddim-transitions.js';
@@ -15,6 +15,7 @@ import { openRun, RunDirError } from '../src/train/run-dir.js';
 import { sftOptimizer, trainSft, DEFAULT_SFT_CONFIG } from '../src/train/sft.js';
 import { disposeState, initTrainState } from '../src/train/state.js';
 import { NonFiniteLossError } from '../src/train/step.js';
+import { backendFor } from '../src/tensor/backends.js';
 import { useBackends } from './support/backends.js';
 import { MICRO_UNET_ATTENTION as MICRO } from './support/micro-policy.js';
 
@@ -93,6 +94,28 @@ describe('checkpoints', () => {
     });
     await expect(loadCheckpoint(lying)).rejects.toThrow(/do not fit its own UNet config/);
     T.disposeTree(params);
+  });
+});
+
+describe('training pools', () => {
+  // `pretrain --train-count 32768` at 32 px is 403 MB of pixels, past one device buffer: the pool
+  // lives on the host and goes to the device a degradation chunk (32 images) at a time. (The limit
+  // here leaves room for a chunk's padded intermediates.)
+  it('may hold more images than one device buffer, with the same pairs as a smaller pool', async () => {
+    const options = { split: 'train', count: 200, size: 8, seed: 3 } as const;
+    const plain = await syntheticPairs(options);
+    const webgpu = backendFor('webgpu');
+    const limit = vi
+      .spyOn(webgpu, 'maxElements')
+      .mockImplementation(() => ({ elements: 199 * 3 * 8 * 8, limit: 'a test limit of 199 images' }));
+    try {
+      expect(() => T.zeros([200, 3, 8, 8])).toThrow(/exceeds the webgpu device limit/); // the limit bites
+      const limited = await syntheticPairs(options);
+      expect(limited.hq).toEqual(plain.hq);
+      expect(limited.lq).toEqual(plain.lq);
+    } finally {
+      limit.mockRestore();
+    }
   });
 });
 

@@ -4,8 +4,8 @@ import { degrade, type DegradationConfig } from '../data/degrade.js';
 import { faceDataset, type FaceSplit, type FaceStyle } from '../data/faces.js';
 import { deadLeaves } from '../data/dead-leaves.js';
 import { resizeBilinear } from '../data/resize.js';
-import { foldIn, key, permutation, tensor, slice, scope } from '../index.js';
-import type { PRNGKey, BackendName, Tensor } from '../index.js';
+import { foldIn, key, permutation, tensor, slice, scope, Tensor } from '../index.js';
+import type { PRNGKey, BackendName } from '../index.js';
 
 /** N pairs of [3, size, size] float32 images in [0, 1], stored back to back (NCHW). */
 export interface PairSet {
@@ -26,23 +26,39 @@ export interface PairBatch {
 
 const CHUNK = 32; // images degraded per engine call: bounds memory, keeps the JPEG loop streaming
 
+/** N images [3, size, size] in [0, 1] held on the host, back to back (NCHW). */
+export interface HostImages {
+  readonly count: number;
+  readonly size: number;
+  readonly data: Float32Array;
+}
+
 /**
- * Degrades `hq` ([N, 3, H, W] in [0, 1], any backend) with image i keyed by foldIn(k, i), so the
- * same key gives the same pairs whatever the chunking. The input is not disposed.
+ * Degrades `hq` ([N, 3, H, W] in [0, 1]: a tensor on any backend, which is not disposed, or host
+ * images, which go to the device a chunk at a time, so a pool may be larger than one device
+ * buffer) with image i keyed by foldIn(k, i), so the same key gives the same pairs whatever the
+ * chunking.
  */
 export async function degradePairs(
   k: PRNGKey,
-  hq: Tensor,
+  hq: Tensor | HostImages,
   ids: readonly string[],
   degradation: Partial<DegradationConfig> = {},
 ): Promise<PairSet> {
-  const [n, , size] = hq.shape;
+  const [n, size] = hq instanceof Tensor ? [hq.shape[0], hq.shape[2]] : [hq.count, hq.size];
   const plane = 3 * size * size;
+  const chunk = (start: number, count: number): Tensor =>
+    hq instanceof Tensor
+      ? slice(hq, [start], [start + count])
+      : tensor(hq.data.subarray(start * plane, (start + count) * plane), {
+          shape: [count, 3, size, size],
+          dtype: 'float32',
+        });
   const hqHost = new Float32Array(n * plane);
   const lqHost = new Float32Array(n * plane);
   for (let start = 0; start < n; start += CHUNK) {
     const count = Math.min(CHUNK, n - start);
-    const part = slice(hq, [start], [start + count]);
+    const part = chunk(start, count);
     try {
       const { lq } = await degrade(foldIn(k, start / CHUNK), part, degradation);
       hqHost.set((await part.data()) as Float32Array, start * plane);
@@ -85,20 +101,15 @@ export async function syntheticPairs({
   const data = new Float32Array(count * plane);
   for (let i = 0; i < count; i++)
     data.set(isLeaves(i) ? deadLeaves(foldIn(leafKey, i), size) : faces.get(i).hq, i * plane);
-  const hq = tensor(data, { shape: [count, 3, size, size], dtype: 'float32' });
-  try {
-    // A split-specific key: the train and test splits never share a degradation draw.
-    return await degradePairs(
-      foldIn(key(seed), splitCode(split)),
-      hq,
-      Array.from({ length: count }, (_, i) =>
-        isLeaves(i) ? `${split}-leaves-${i}` : `${split}-${faces.identityOf(i)}-${i}`,
-      ),
-      degradation,
-    );
-  } finally {
-    hq.dispose();
-  }
+  // A split-specific key: the train and test splits never share a degradation draw.
+  return await degradePairs(
+    foldIn(key(seed), splitCode(split)),
+    { count, size, data },
+    Array.from({ length: count }, (_, i) =>
+      isLeaves(i) ? `${split}-leaves-${i}` : `${split}-${faces.identityOf(i)}-${i}`,
+    ),
+    degradation,
+  );
 }
 
 const splitCode = (split: FaceSplit): number => ({ train: 1, validation: 2, test: 3 })[split];
