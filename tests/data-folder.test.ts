@@ -3,11 +3,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setBackend } from '../src/index.js';
+import { foldIn, key, setBackend, tensor } from '../src/index.js';
 import { readFaceFolder } from '../src/data/folder.js';
 import { faceDataset } from '../src/data/faces.js';
 import { chwToRgb } from '../src/io/image.js';
 import { encodeJpeg, encodePng } from '../src/io/codecs.js';
+import { folderPairs } from '../src/train/eval-sets.js';
+import { degradationFor } from '../src/train/demo-data.js';
+import { pairsFromImages } from '../src/train/pairs.js';
 
 let dir: string;
 const ds = faceDataset({ split: 'test', size: 32, count: 3 });
@@ -68,5 +71,28 @@ describe('readFaceFolder', () => {
     await expect(readFaceFolder(join(dir, 'missing'), { size: 32 })).rejects.toThrow(/cannot list .*missing/);
     const empty = await mkdtemp(join(dir, 'empty-'));
     await expect(readFaceFolder(empty, { size: 32 })).rejects.toThrow(/holds no \.png, \.jpg or \.jpeg files/);
+  });
+});
+
+describe('folderPairs', () => {
+  it('holds every tenth image out and degrades the rest as a tensor of them would be', async () => {
+    const sub = await mkdtemp(join(dir, 'twelve-'));
+    const faces = faceDataset({ split: 'train', size: 32, count: 12 });
+    for (let i = 0; i < 12; i++)
+      await writeFile(
+        join(sub, `f${String(i).padStart(2, '0')}.png`),
+        encodePng(chwToRgb('test', { width: 32, height: 32, data: faces.get(i).hq })),
+      );
+    const train = await folderPairs(sub, 'train', { size: 32, count: 20 });
+    const test = await folderPairs(sub, 'test', { size: 32, count: 20 });
+    expect(train.ids.map((f) => f.slice(sub.length + 1))).toEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 11].map((i) => `f${String(i).padStart(2, '0')}.png`),
+    );
+    expect(test.ids.map((f) => f.slice(sub.length + 1))).toEqual(['f09.png']);
+    // The pairs as the loader made them before it kept the images on the host: one tensor of all.
+    const images = tensor(Float32Array.from(train.hq), { shape: [11, 3, 32, 32], dtype: 'float32' });
+    const want = await pairsFromImages(foldIn(key(0), 1), images, train.ids, 32, degradationFor(32));
+    images.dispose();
+    expect(train.lq).toEqual(want.lq);
   });
 });

@@ -3,10 +3,10 @@
 // user's folder of face images.
 import { readFaceFolder } from '../data/folder.js';
 import { loadRealFaces } from '../data/real-faces.js';
-import { foldIn, key, STREAMS, slice, tensor } from '../index.js';
+import { foldIn, key, STREAMS, slice } from '../index.js';
 import type { FaceSplit } from '../data/faces.js';
 import { degradationFor } from './demo-data.js';
-import { pairsFromImages, syntheticPairs, type PairSet } from './pairs.js';
+import { degradePairs, pairsFromImages, syntheticPairs, type PairSet } from './pairs.js';
 
 /** 'synthetic' (held-out cartoon faces), 'photo' (held-out photographic procedural faces), 'real' (face-api's aligned demo faces), or a folder path. */
 export type EvalSetName = 'synthetic' | 'photo' | 'real' | (string & {});
@@ -76,21 +76,13 @@ export async function folderPairs(
     throw new Error(
       `folderPairs: ${dir} has ${folder.files.length} images, none in the ${split} split (every tenth file is held out); add images.`,
     );
-  const images = tensor(concatHost(chosen.map((i) => folder.images[i])), {
-    shape: [chosen.length, 3, size, size],
-    dtype: 'float32',
-  });
-  try {
-    return await pairsFromImages(
-      foldIn(key(seed), split === 'train' ? 1 : 3),
-      images,
-      chosen.map((i) => folder.files[i]),
-      size,
-      degradationFor(size),
-    );
-  } finally {
-    images.dispose();
-  }
+  // Already at `size`; on the host, so the set may be larger than one device buffer.
+  return await degradePairs(
+    foldIn(key(seed), split === 'train' ? 1 : 3),
+    { count: chosen.length, size, data: concatHost(chosen.map((i) => folder.images[i])) },
+    chosen.map((i) => folder.files[i]),
+    degradationFor(size),
+  );
 }
 
 /** The training source of photographic faces with every second picture a dead-leaves picture (src/data/dead-leaves.ts). */
