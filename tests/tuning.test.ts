@@ -1,7 +1,7 @@
 // Specification of per-adapter variant tuning: the first use measures every candidate in the
 // background and keeps the fastest, the choice survives in a JSON file per adapter, a stale file
 // (one measured before a variant existed) is measured again, and the switches that turn it off.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +9,9 @@ import type { View } from '../src/kernels/backend.js';
 import { convVariants, createWebGpuBackend, matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { matmul } from '../src/kernels/webgpu/kernels/matmul.js';
 import {
+  measuredChoice,
   Tuner,
+  TUNING_MARGIN,
   tuningCachePath,
   tuningCandidates,
   tuningEnabled,
@@ -170,6 +172,32 @@ describe('measured choice', () => {
     ]);
     // A choice that no longer supports the problem is not used: the fallback runs.
     expect(next.choose(key, ['slow'], 'slow', second.prepare)).toBe('slow');
+  });
+
+  it('keeps the default unless a candidate saves more than the margin of its time (closer is noise)', () => {
+    const near = 1 - TUNING_MARGIN;
+    expect(measuredChoice({ default: 10, other: 10 * near + 0.01 }, 'default')).toBe('default');
+    expect(measuredChoice({ default: 10, other: 10 * near - 0.01 }, 'default')).toBe('other');
+    expect(measuredChoice({ default: 10, other: 9.99, third: 5 }, 'default')).toBe('third');
+    // A default that was not timed (written off, or not a candidate) does not compete.
+    expect(measuredChoice({ other: 9.99, third: 9.98 }, 'default')).toBe('third');
+  });
+
+  it('applies the margin to choices read from a file too (one written before the rule)', async () => {
+    const key = 'test|from-file';
+    const w = workload(24, ['slow', 'fast']);
+    const first = new Tuner(gpu.ctx, true);
+    first.choose(key, ['slow', 'fast'], 'slow', w.prepare);
+    await first.settle();
+    const file = JSON.parse(readFileSync(first.path, 'utf8'));
+    const rewrite = (ms: Record<string, number>) => {
+      file.choices[key] = { variant: 'fast', ms };
+      writeFileSync(first.path, JSON.stringify(file));
+      return new Tuner(gpu.ctx, true).choose(key, ['slow', 'fast'], 'slow', w.prepare);
+    };
+    expect(rewrite({ slow: 10, fast: 9.5 })).toBe('slow'); // within the margin: the default
+    expect(rewrite({ slow: 10, fast: 8 })).toBe('fast');
+    expect(w.prepared()).toBe(1); // neither was measured again
   });
 
   it('times a candidate again when its first run was slow (a pipeline compile), instead of writing it off', async () => {

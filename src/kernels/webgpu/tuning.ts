@@ -16,6 +16,21 @@ const TIMED_RUNS = 3;
 /** A variant whose first timed run is this many times slower than the best so far is not run again. */
 const GIVE_UP_FACTOR = 3;
 /**
+ * The share of the default's time a candidate must save to replace it. The defaults were chosen by
+ * measurement; a few percent is inside what one timing moves on a shared machine (this one's cores
+ * switch between two speeds: docs/measurements.md), so a closer win is noise and keeps the default.
+ */
+export const TUNING_MARGIN = 0.1;
+
+/**
+ * The variant a measurement settles on: the fastest, unless the default (`fallback`, when timed)
+ * is within TUNING_MARGIN of it.
+ */
+export function measuredChoice(ms: Readonly<Record<string, number>>, fallback: string): string {
+  const [fastest, best] = Object.entries(ms).sort((x, y) => x[1] - y[1])[0];
+  return fallback in ms && best > ms[fallback] * (1 - TUNING_MARGIN) ? fallback : fastest;
+}
+/**
  * Bumped when measured choices go stale as a whole: 2 since Winograd keeps a reused weight's
  * transform (the 64-channel face ResNet layers were measured with it re-done every call); 3 since
  * the runs of 8 pixels (runs8x8sg), which no earlier choice was measured against.
@@ -111,6 +126,7 @@ export interface TuneJob {
 export class Tuner {
   private readonly choices = new Map<string, Choice>();
   private readonly queued = new Set<string>();
+  private readonly settledBy = new WeakMap<Choice, Map<string, string | undefined>>();
   private chain: Promise<void> = Promise.resolve();
   private loaded = false;
   /** Set by abandon(): queued measurements are dropped, the one in flight stops at its next candidate. */
@@ -134,7 +150,7 @@ export class Tuner {
     if (!this.enabled || supported.length < 2) return fallback;
     this.load();
     const known = this.choices.get(key);
-    const usable = known && supported.includes(known.variant) ? known.variant : undefined;
+    const usable = known && this.settled(known, supported, fallback);
     // A choice made before a variant existed is re-measured (and used until the new result lands).
     if (usable && supported.every((name) => name in known!.ms)) return usable;
     if (this.ctx.capture) {
@@ -148,11 +164,27 @@ export class Tuner {
       // Scratch inputs are allocated now (sizes known), measured later, off the caller's path.
       const job = prepare();
       this.chain = this.chain
-        .then(() => (this.abandoned ? undefined : this.measure(key, job)))
+        .then(() => (this.abandoned ? undefined : this.measure(key, job, fallback)))
         .finally(job.cleanup)
         .catch(() => undefined);
     }
     return usable ?? fallback;
+  }
+
+  /**
+   * The choice a record settles on for these variants and this default, decided from its times
+   * (so a file written before the margin rule, or for another default, still keeps a default that
+   * was within the margin) and remembered per record: choose() runs at every dispatch.
+   */
+  private settled(known: Choice, supported: readonly string[], fallback: string): string | undefined {
+    const memo = this.settledBy.get(known) ?? new Map<string, string | undefined>();
+    this.settledBy.set(known, memo);
+    const memoKey = `${fallback}|${supported.join(',')}`;
+    if (!memo.has(memoKey)) {
+      const timed = Object.entries(known.ms).filter(([name]) => supported.includes(name));
+      memo.set(memoKey, timed.length > 0 ? measuredChoice(Object.fromEntries(timed), fallback) : undefined);
+    }
+    return memo.get(memoKey);
   }
 
   /** Resolves when every queued measurement has finished (benches await it after a warm-up). */
@@ -170,7 +202,7 @@ export class Tuner {
     return this.chain;
   }
 
-  private async measure(key: string, job: TuneJob): Promise<void> {
+  private async measure(key: string, job: TuneJob, fallback: string): Promise<void> {
     const { dispatcher, device } = this.ctx;
     const repeats = job.flops === undefined ? 1 : tuningRepeats(this.ctx.gpu.adapterDescription, job.flops);
     const timeRuns = async (c: TuneCandidate): Promise<number> => {
@@ -211,7 +243,8 @@ export class Tuner {
         ms[c.name] = Math.min(ms[c.name], await timeRuns(c));
       }
     for (const c of timed) ms[c.name] = Math.round(ms[c.name] * 1000) / 1000;
-    const variant = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
+    // Among the timed ones (the first candidate always is); a written-off default competes no more.
+    const variant = measuredChoice(Object.fromEntries(timed.map((c) => [c.name, ms[c.name]])), fallback);
     this.choices.set(key, { variant, ms });
     this.save();
   }
