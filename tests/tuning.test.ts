@@ -104,6 +104,15 @@ describe('measured choice', () => {
     return { prepare, prepared: () => prepared };
   }
 
+  /** A tuner that has measured `key` once with the default 'slow' (24 products against 1). */
+  async function measuredOnce(key: string) {
+    const w = workload(24, ['slow', 'fast']);
+    const tuner = new Tuner(gpu.ctx, true);
+    tuner.choose(key, ['slow', 'fast'], 'slow', w.prepare);
+    await tuner.settle();
+    return { w, tuner };
+  }
+
   it('runs the fallback first, then the fastest candidate, and persists it for the next process', async () => {
     const key = 'test|measured';
     const w = workload(24, ['slow', 'fast']);
@@ -153,11 +162,7 @@ describe('measured choice', () => {
 
   it('measures again when a variant appeared since the choice was made, using the old choice meanwhile', async () => {
     const key = 'test|stale';
-    const first = workload(24, ['slow', 'fast']);
-    const tuner = new Tuner(gpu.ctx, true);
-    tuner.choose(key, ['slow', 'fast'], 'slow', first.prepare);
-    await tuner.settle();
-
+    await measuredOnce(key);
     const second = workload(24, ['slow', 'fast', 'newer']);
     const next = new Tuner(gpu.ctx, true);
     expect(next.choose(key, ['slow', 'fast', 'newer'], 'slow', second.prepare)).toBe('fast');
@@ -185,10 +190,7 @@ describe('measured choice', () => {
 
   it('applies the margin to choices read from a file too (one written before the rule)', async () => {
     const key = 'test|from-file';
-    const w = workload(24, ['slow', 'fast']);
-    const first = new Tuner(gpu.ctx, true);
-    first.choose(key, ['slow', 'fast'], 'slow', w.prepare);
-    await first.settle();
+    const { w, tuner: first } = await measuredOnce(key);
     const file = JSON.parse(readFileSync(first.path, 'utf8'));
     const rewrite = (ms: Record<string, number>) => {
       file.choices[key] = { variant: 'fast', ms };
