@@ -47,21 +47,19 @@ export async function degradePairs(
 ): Promise<PairSet> {
   const [n, size] = hq instanceof Tensor ? [hq.shape[0], hq.shape[2]] : [hq.count, hq.size];
   const plane = 3 * size * size;
-  const chunk = (start: number, count: number): Tensor =>
-    hq instanceof Tensor
-      ? slice(hq, [start], [start + count])
-      : tensor(hq.data.subarray(start * plane, (start + count) * plane), {
-          shape: [count, 3, size, size],
-          dtype: 'float32',
-        });
   const hqHost = new Float32Array(n * plane);
   const lqHost = new Float32Array(n * plane);
   for (let start = 0; start < n; start += CHUNK) {
     const count = Math.min(CHUNK, n - start);
-    const part = chunk(start, count);
+    const host = hq instanceof Tensor ? undefined : hq.data.subarray(start * plane, (start + count) * plane);
+    const part =
+      hq instanceof Tensor
+        ? slice(hq, [start], [start + count])
+        : tensor(host!, { shape: [count, 3, size, size], dtype: 'float32' });
     try {
       const { lq } = await degrade(foldIn(k, start / CHUNK), part, degradation);
-      hqHost.set((await part.data()) as Float32Array, start * plane);
+      // Host images are copied as they are (a float32 round trip through the device is exact).
+      hqHost.set(host ?? ((await part.data()) as Float32Array), start * plane);
       lqHost.set((await lq.data()) as Float32Array, start * plane);
       lq.dispose();
     } finally {

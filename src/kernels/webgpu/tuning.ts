@@ -30,6 +30,7 @@ export function measuredChoice(ms: Readonly<Record<string, number>>, fallback: s
   const [fastest, best] = Object.entries(ms).sort((x, y) => x[1] - y[1])[0];
   return fallback in ms && best > ms[fallback] * (1 - TUNING_MARGIN) ? fallback : fastest;
 }
+
 /**
  * Bumped when measured choices go stale as a whole: 2 since Winograd keeps a reused weight's
  * transform (the 64-channel face ResNet layers were measured with it re-done every call); 3 since
@@ -177,8 +178,8 @@ export class Tuner {
    * was within the margin) and remembered per record: choose() runs at every dispatch.
    */
   private settled(known: Choice, supported: readonly string[], fallback: string): string | undefined {
-    const memo = this.settledBy.get(known) ?? new Map<string, string | undefined>();
-    this.settledBy.set(known, memo);
+    let memo = this.settledBy.get(known);
+    if (!memo) this.settledBy.set(known, (memo = new Map()));
     const memoKey = `${fallback}|${supported.join(',')}`;
     if (!memo.has(memoKey)) {
       const timed = Object.entries(known.ms).filter(([name]) => supported.includes(name));
