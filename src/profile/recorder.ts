@@ -75,7 +75,7 @@ export function named<T>(name: string, fn: () => T): T {
     );
   }
   if (typeof fn !== 'function') throw new TypeError(`named('${name}', fn): fn must be a function, got ${typeof fn}.`);
-  if (active === undefined && scopeTrackers === 0) return fn();
+  if (!scopesTracked()) return fn();
   const parent = scopes.getStore();
   return scopes.run(parent ? `${parent}/${name}` : name, fn);
 }

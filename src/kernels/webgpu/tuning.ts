@@ -127,7 +127,7 @@ export interface TuneJob {
 export class Tuner {
   private readonly choices = new Map<string, Choice>();
   private readonly queued = new Set<string>();
-  private readonly settledBy = new WeakMap<Choice, Map<string, string | undefined>>();
+  private readonly settledBy = new WeakMap<Choice, Map<string, string>>();
   private chain: Promise<void> = Promise.resolve();
   private loaded = false;
   /** Set by abandon(): queued measurements are dropped, the one in flight stops at its next candidate. */
@@ -173,19 +173,17 @@ export class Tuner {
   }
 
   /**
-   * The choice a record settles on for these variants and this default, decided from its times
-   * (so a file written before the margin rule, or for another default, still keeps a default that
-   * was within the margin) and remembered per record: choose() runs at every dispatch.
+   * The variant a record settles on with this default, decided from its times (so a file written
+   * before the margin rule still keeps a default that was within the margin), or undefined where
+   * that variant does not support the problem. Remembered per record and default: choose() runs at
+   * every dispatch.
    */
   private settled(known: Choice, supported: readonly string[], fallback: string): string | undefined {
     let memo = this.settledBy.get(known);
     if (!memo) this.settledBy.set(known, (memo = new Map()));
-    const memoKey = `${fallback}|${supported.join(',')}`;
-    if (!memo.has(memoKey)) {
-      const timed = Object.entries(known.ms).filter(([name]) => supported.includes(name));
-      memo.set(memoKey, timed.length > 0 ? measuredChoice(Object.fromEntries(timed), fallback) : undefined);
-    }
-    return memo.get(memoKey);
+    let variant = memo.get(fallback);
+    if (variant === undefined) memo.set(fallback, (variant = measuredChoice(known.ms, fallback)));
+    return supported.includes(variant) ? variant : undefined;
   }
 
   /** Resolves when every queued measurement has finished (benches await it after a warm-up). */
@@ -244,8 +242,8 @@ export class Tuner {
         ms[c.name] = Math.min(ms[c.name], await timeRuns(c));
       }
     for (const c of timed) ms[c.name] = Math.round(ms[c.name] * 1000) / 1000;
-    // Among the timed ones (the first candidate always is); a written-off default competes no more.
-    const variant = measuredChoice(Object.fromEntries(timed.map((c) => [c.name, ms[c.name]])), fallback);
+    // A written-off candidate's time is its hopeless first run, far outside the margin.
+    const variant = measuredChoice(ms, fallback);
     this.choices.set(key, { variant, ms });
     this.save();
   }
