@@ -348,6 +348,32 @@ describe('copies: concat, stack, pad', () => {
     );
   });
 
+  it('pad of a strided view (permuted or stepped), rank 1-5, any dtype, matches the CPU', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        distinctArb(shapeArb({ minRank: 1, maxRank: 5 })).chain((x) =>
+          fc.tuple(
+            fc.constant(x),
+            permutationArb(x.shape.length),
+            fc.boolean(),
+            fc.array(fc.tuple(fc.nat(3), fc.nat(3)), { minLength: 0, maxLength: x.shape.length }),
+            fc.constantFrom(0, 1, -2.5),
+          ),
+        ),
+        async ([x, perm, stepped, widths, value]) => {
+          const view = (t: T.Tensor) => {
+            const p = T.transpose(t, perm);
+            // Every second entry of the first axis: a view with a stride of 2 there.
+            return stepped && p.shape[0] > 1 ? T.slice(p, [0], [p.shape[0]], [2]) : p;
+          };
+          const r = await runOnBoth([x], (t) => T.pad(view(t), widths, { value }));
+          expectEqual(r);
+        },
+      ),
+      runs(40),
+    );
+  });
+
   it('concat of the pieces of a tensor split along any axis, in order, is a view of it; out of order it copies', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -215,6 +215,26 @@ const depthwiseGeometry = fc.record({
   padding: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
 });
 
+/**
+ * The problems the shuffled depthwise variant takes: 3 columns wide, one column of padding, unit
+ * column stride and dilation, rows a multiple of 4 (one vec4 piece to several subgroups' worth);
+ * anything down the rows (kernel height 1-5, row stride, dilation and padding); planes whose piece
+ * count is and is not a multiple of the subgroup (padding lanes), one to several workgroups.
+ */
+const depthwiseShuffledGeometry = fc.record({
+  ...GEOMETRY_FIELDS,
+  groups: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(16, 33)),
+  cpg: fc.constant(1),
+  opg: fc.constant(1),
+  h: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 40 })),
+  w: fc.integer({ min: 1, max: 14 }).map((q) => 4 * q),
+  kh: fc.integer({ min: 1, max: 5 }),
+  kw: fc.constant(3),
+  stride: fc.integer({ min: 1, max: 3 }).map((s): [number, number] => [s, 1]),
+  padding: fc.integer({ min: 0, max: 3 }).map((p): [number, number] => [p, 1]),
+  dilation: fc.integer({ min: 1, max: 2 }).map((d): [number, number] => [d, 1]),
+});
+
 /** 1x1 stride-1 unpadded ungrouped convolutions (the pointwise variant's problems), in the same record shape as `geometry`. */
 const pointwiseGeometry = fc.record({
   ...GEOMETRY_FIELDS,
@@ -256,6 +276,7 @@ const GEOMETRY_BY_PREFIX = [
   ['wgrad1x1', pointwiseWeightGradGeometry],
   ['wgrad', weightGradGeometry],
   ['winograd', winogradGeometry],
+  ['depthwise4sg', depthwiseShuffledGeometry],
   ['depthwise', depthwiseGeometry],
   ['pointwise', pointwiseGeometry],
   ['runs', runsGeometry],

@@ -7,9 +7,12 @@
 // not 12); lanes run over (image, channel, run), so small planes still fill the workgroups. The
 // kernel's size, stride, dilation and the plane's size are compile-time constants: a kernel row's
 // taps unroll, and the divisions are by constants but one (the channel of a plane).
-import { storeOut } from '../epilogue.js';
-import { wgslScalar } from '../wgsl.js';
-import { type ConvGemmVariant, dispatchConvGemm } from './conv-gemm.js';
+import { subgroupsFit } from '../device.js';
+import { identityEpilogue, storeOut } from '../epilogue.js';
+import { cachedSource } from '../source-cache.js';
+import { kernelSource, u32Fields, UniformLayout, workgroupPerItemEntry, wgslScalar } from '../wgsl.js';
+import { type ConvGemmProblem, type ConvGemmVariant, dispatchConvGemm } from './conv-gemm.js';
+import { rowAligned } from './conv-weight-grad.js';
 import { lines, range } from './matmul-common.js';
 
 /** Lanes per workgroup (dispatchConvGemm's default). */
@@ -79,5 +82,162 @@ ${lines(RUN, (j) => `if (ox0 + ${j}u < ${p.ow}u) { ${storeOut(`ob + ${j}u`, `acc
       p,
       { count: Math.ceil(lanes / LANES), blocks_m: 0, npix: p.oh * p.ow, total: lanes },
     );
+  },
+};
+
+/** The subgroup size the shuffled variant is written for (lavapipe's at 256-bit vectors). */
+const SG = 8;
+
+/**
+ * Whether `p` is a layer the shuffled variant runs: depthwise, 3 columns wide with one column of
+ * padding each side and unit column stride and dilation (so output rows are input rows: 4 pixels a
+ * lane are one aligned vec4 of the input row and one value either side), rows a non-zero multiple
+ * of 4, and at most 2 * SG taps (each lane loads two of the channel's taps, shared by broadcast).
+ */
+const shuffledFits = (p: ConvGemmProblem): boolean =>
+  !p.transposed &&
+  p.cpg === 1 &&
+  p.opg === 1 &&
+  p.kw === 3 &&
+  p.padding[1] === 1 &&
+  p.stride[1] === 1 &&
+  p.dilation[1] === 1 &&
+  p.w % 4 === 0 &&
+  p.w > 0 &&
+  p.ow === p.w &&
+  p.oh > 0 &&
+  p.kh * p.kw <= 2 * SG;
+
+const shuffledLayout = new UniformLayout({
+  ...u32Fields('count', 'total', 'o', 'h', 'ph', 'x_off', 'w_off', 'zero'),
+  xst: 'vec4',
+  wst: 'vec4',
+});
+
+/** Everything the shuffled kernel's source depends on (its cache key is this, as JSON). */
+interface ShuffledSource {
+  readonly kh: number;
+  readonly oh: number;
+  readonly ow: number;
+  readonly sh: number;
+  readonly dh: number;
+}
+
+/**
+ * The WGSL of the shuffled depthwise kernel. Lanes run over (image, channel, 4-pixel piece of an
+ * output row), each plane's lanes padded to a multiple of the subgroup so that a subgroup never
+ * spans two channels: its lanes then load the channel's taps once between them (two loads a lane)
+ * and share them by broadcast, where every lane loaded all 9 before. Each kernel row is one vec4
+ * load a lane; the value left and right of a lane's 4 comes from its neighbours in the subgroup
+ * (the previous and next pieces of the row) by shuffle, and is loaded only at a subgroup's edge.
+ */
+function shuffledSource({ kh, oh, ow, sh, dh }: ShuffledSource): string {
+  const quads = ow / 4;
+  const pieces = oh * quads;
+  const perPlane = Math.ceil(pieces / SG) * SG;
+  const taps = kh * 3;
+  const tapOffset = (t: string) => `(${t} / 3u) * p.wst[2] + (${t} % 3u) * p.wst[3]`;
+  const tap = (ky: number, kx: number) => {
+    const t = ky * 3 + kx;
+    return `subgroupShuffle(${t < SG ? 'wa' : 'wb'}, ${t % SG}u)`;
+  };
+  const row = (ky: number) => `{
+  let iy = i32(oy * ${sh}u + ${ky * dh}u) - i32(p.ph);
+  let ok = iy >= 0 && iy < i32(p.h);
+  let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
+  let cv = select(vec4<f32>(0.0), x[rb + q], ok);
+  let pv = subgroupShuffle(cv, prevLane);
+  let nv = subgroupShuffle(cv, nextLane);
+  var left = select(0.0, pv.w, prevShared);
+  if (!prevShared && q > 0u && ok) { left = x[rb + q - 1u].w; }
+  var right = select(0.0, nv.x, nextShared);
+  if (!nextShared && q + 1u < ${quads}u && ok) { right = x[rb + q + 1u].x; }
+  let w0 = ${tap(ky, 0)};
+  let w1 = ${tap(ky, 1)};
+  let w2 = ${tap(ky, 2)};
+  acc0 += left * w0 + cv.x * w1 + cv.y * w2;
+  acc1 += cv.x * w0 + cv.y * w1 + cv.z * w2;
+  acc2 += cv.y * w0 + cv.z * w1 + cv.w * w2;
+  acc3 += cv.z * w0 + cv.w * w1 + right * w2;
+}`;
+  const body = `let lane = group * ${LANES}u + lid.x;
+// Lanes past the end, and a plane's padding lanes, repeat a real piece (the subgroup operations
+// want every lane) and store nothing.
+let last = p.total - 1u;
+let l = min(lane, last);
+let nc = l / ${perPlane}u;
+let piece = min(l - nc * ${perPlane}u, ${pieces - 1}u);
+let live = lane <= last && l - nc * ${perPlane}u < ${pieces}u;
+let c = nc % p.o;
+let xb = p.x_off / 4u + (nc / p.o) * (p.xst[0] / 4u) + c * (p.xst[1] / 4u);
+let oy = piece / ${quads}u;
+let q = piece - oy * ${quads}u;
+// The channel's taps: lane s holds taps s and s + ${SG}.
+let wbase = p.w_off + c * p.wst[0];
+let ta = min(sid, ${taps - 1}u);
+let tb = min(sid + ${SG}u, ${taps - 1}u);
+let wa = wt[wbase + ${tapOffset('ta')}];
+let wb = wt[wbase + ${tapOffset('tb')}];
+let prevLane = max(sid, 1u) - 1u;
+let nextLane = min(sid + 1u, ${SG - 1}u);
+let piecePrev = subgroupShuffle(piece, prevLane);
+let pieceNext = subgroupShuffle(piece, nextLane);
+let prevShared = sid > 0u && q > 0u && piecePrev + 1u == piece;
+let nextShared = sid + 1u < ${SG}u && q + 1u < ${quads}u && pieceNext == piece + 1u;
+// From a zero the compiler cannot see (see the plain variant).
+var acc0 = f32(p.zero);
+var acc1 = f32(p.zero);
+var acc2 = f32(p.zero);
+var acc3 = f32(p.zero);
+${range(kh).map(row).join('\n')}
+if (live) {
+  let ob = nc * ${oh * ow}u + oy * ${ow}u + q * 4u;
+${lines(4, (j) => `  ${storeOut(`ob + ${j}u`, `acc${j}`)}`)}
+}`;
+  return kernelSource(
+    'enable subgroups;',
+    `// conv2d:depthwise4sg: 3-wide depthwise rows, 4 pixels a lane from one vec4 load, neighbours and taps by shuffle`,
+    shuffledLayout.declaration(),
+    [
+      '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
+      '@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;',
+      '@group(0) @binding(3) var<storage, read> wt: array<f32>;',
+    ].join('\n'),
+    identityEpilogue('f32'),
+    workgroupPerItemEntry(LANES, 'p.count', body, true),
+  );
+}
+
+/** The shuffled depthwise variant (float32, 8-lane subgroups): see shuffledSource. */
+export const depthwiseShuffledVariant: ConvGemmVariant = {
+  name: 'depthwise4sg',
+  supports: (p, gpu) => gpu.subgroupSize === SG && subgroupsFit(gpu, LANES) && shuffledFits(p),
+  run(ctx, xIn, w, out, p) {
+    const xr = rowAligned(ctx, xIn);
+    const x = xr.view;
+    const spec: ShuffledSource = { kh: p.kh, oh: p.oh, ow: p.ow, sh: p.stride[0], dh: p.dilation[0] };
+    const perPlane = Math.ceil((p.oh * p.ow) / 4 / SG) * SG;
+    const total = p.n * p.o * perPlane;
+    const count = Math.ceil(total / LANES);
+    const kernel = 'conv2d:depthwise4sg:float32';
+    ctx.dispatch({
+      kernel,
+      source: cachedSource(`${kernel}${JSON.stringify(spec)}`, () => shuffledSource(spec)),
+      uniform: shuffledLayout.pack({
+        count,
+        total,
+        o: p.o,
+        h: p.h,
+        ph: p.padding[0],
+        x_off: x.offset,
+        w_off: w.offset,
+        xst: x.strides,
+        wst: w.strides,
+        zero: 0,
+      }),
+      storage: [ctx.bind(out), ctx.bind(x), ctx.bind(w)],
+      workgroups: count,
+    });
+    if (xr.temp) ctx.release(xr.temp);
   },
 };

@@ -64,7 +64,7 @@ const fits = (p: ConvGemmProblem): boolean =>
   p.oh <= 3;
 
 /** The view itself when its rows are contiguous and 4-aligned (vec4 loads), else a contiguous copy to release. */
-function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly temp?: WebGpuStorage } {
+export function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly temp?: WebGpuStorage } {
   if (v.strides[3] === 1 && divisibleBy4(v.offset, ...v.strides.slice(0, 3))) return { view: v };
   const temp = elementwise.copy(ctx, v);
   const [, d1, d2, d3] = v.shape;

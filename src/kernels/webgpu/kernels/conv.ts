@@ -19,7 +19,7 @@ import { convTiledVariant } from './conv-tiled.js';
 import { convWeightGradVariant, pointwiseWeightGradVariant } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { tileCount, WINOGRAD_TILES, winograd4Variant, winogradVariant } from './conv-winograd.js';
-import { depthwiseVariant } from './conv-depthwise.js';
+import { depthwiseShuffledVariant, depthwiseVariant } from './conv-depthwise.js';
 import { convRunsVariant } from './conv-runs.js';
 import { pointwiseVariant } from './conv-pointwise.js';
 import { isCpuAdapter, sizeBucket } from '../tuning.js';
@@ -182,8 +182,10 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // Winograd F(2x2, 3x3) and F(4x4, 3x3) through the tuned batched matmul, for 3x3 stride-1 layers (conv-winograd.ts).
   winogradVariant,
   winograd4Variant,
-  // One channel per group (depthwise layers): lanes along the pixels (conv-depthwise.ts).
+  // One channel per group (depthwise layers): lanes along the pixels (conv-depthwise.ts); 3-wide
+  // rows from vec4 loads with the neighbours and taps shared by shuffle (subgroups).
   depthwiseVariant,
+  depthwiseShuffledVariant,
   // Dense layers with few input channels, weights broadcast per subgroup (conv-runs.ts).
   convRunsVariant(8, 4),
   convRunsVariant(8, 8),
@@ -303,7 +305,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
       : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
-  const depthwise = cpu ? ['depthwise'] : [];
+  const depthwise = cpu ? ['depthwise4sg', 'depthwise'] : [];
   // 1x1 layers of at least 512 pixels an image: the matmul's blocks (docs/measurements.md).
   const pointwise = cpu && p.oh * p.ow >= 512 ? ['pointwise'] : [];
   const order = [
