@@ -223,10 +223,15 @@ describe('measured choice', () => {
     ).toBe('compiles');
   });
 
-  it('leaves the GPU-only variants (barrier-per-step tiles, im2col) out of the candidates on CPU adapters only', () => {
+  it('leaves the GPU-only variants (barrier-per-step tiles, im2col) out of the candidates on CPU adapters only, unless one is the default', () => {
     const variants = [{ name: 'rows8x8' }, { name: 'tiled64x64k16', gpuOnly: true }];
     expect(tuningCandidates('llvmpipe (LLVM 15)', variants).map((v) => v.name)).toEqual(['rows8x8']);
     expect(tuningCandidates('nvidia NVIDIA: 580', variants).map((v) => v.name)).toEqual(['rows8x8', 'tiled64x64k16']);
+    // The op's default stays a candidate, GPU-only or not: the measurement must beat it.
+    expect(tuningCandidates('llvmpipe (LLVM 15)', variants, 'tiled64x64k16').map((v) => v.name)).toEqual([
+      'rows8x8',
+      'tiled64x64k16',
+    ]);
     // Every tiled variant declares it.
     for (const v of [...matmulVariants, ...convVariants])
       if (v.name.startsWith('tiled') || v.name === 'im2col')

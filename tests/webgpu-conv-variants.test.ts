@@ -261,7 +261,7 @@ const runsGeometry = fc.record({
   ...GEOMETRY_FIELDS,
   groups: fc.constant(1),
   cpg: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(8, 13)),
-  opg: fc.constantFrom(8, 9, 16, 21, 33),
+  opg: fc.constantFrom(1, 3, 8, 9, 16, 21, 33),
   h: fc.integer({ min: 1, max: 12 }),
   w: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 23 })),
   kh: fc.integer({ min: 1, max: 4 }),
@@ -342,6 +342,7 @@ describe('convolution variants', () => {
     const transposable =
       variant.name.startsWith('winograd') ||
       variant.name.startsWith('runs') ||
+      variant.name === 'pointwise' ||
       variant.supports({ transposed: true, o: 4, opg: 4 } as never, { subgroupSize: 8 } as never);
     if (!transposable) continue;
     it(`convTranspose2d variant '${variant.name}' matches the CPU on generated geometries and strided views`, async () => {
@@ -387,6 +388,22 @@ describe('convolution variants', () => {
     }
   });
 
+  it("the untuned default splits the reduction of few outputs over a long one (a strided layer's weight gradient) on CPU adapters", async () => {
+    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
+    const split = () => dispatchCount(gpu, (k) => /:gemm\d+x2(sg)?k:/.test(k));
+    // The weight gradient of a stride-2 3x3 layer, as autodiff runs it: x^T [C, N, H, W] with the
+    // cotangent [O, N, H / 2, W / 2] as a filter dilated by the stride; 144 outputs over 4,096 terms.
+    const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [2, 2], groups: 1 };
+    for (const [x, w, expected] of [
+      [[4, 64, 16, 16], [4, 64, 8, 8], true],
+      [[4, 16, 16, 16], [4, 16, 8, 8], false], // 1,024 terms: the plain blocks
+    ] as const) {
+      const before = split();
+      await compare({ x: [...x], w: [...w] }, (b, xv, wv) => b.conv2d(xv, wv, p), `default for ${x} * ${w}`);
+      expect(split() - before, `${x} * ${w}`).toBe(cpuAdapter && expected ? 1 : 0);
+    }
+  });
+
   it("the untuned default takes the runs for the tiny UNet's layers and the face ResNet's stem on CPU adapters, 16 output channels a lane where there are 16", async () => {
     const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
     const ran = () => dispatchCount(gpu, (k) => /:runs\d+x\d+sg\d*:/.test(k));
@@ -403,6 +420,7 @@ describe('convolution variants', () => {
       [[2, 32, 12, 12], [16, 32, 3, 3], conv(1, 1), false, true], // 32 channels in (a skip concat), 16 out
       [[2, 32, 12, 12], [32, 32, 3, 3], conv(1, 1), false, false], // 32 in and out: Winograd F(4x4) or the GEMM blocks
       [[2, 16, 12, 12], [16, 16, 1, 1], conv(1, 0), false, false], // 1x1: no window to share
+      [[2, 8, 12, 12], [3, 8, 3, 3], conv(1, 1), false, true], // the UNet's RGB output: fewer channels than a block
     ] as const) {
       const before = ran();
       await compare(
@@ -702,7 +720,7 @@ describe('convolution variants', () => {
     ['runs4x8sg', 4],
     ['runs8x8sg', 8],
   ])(
-    '%s takes dense convolutions of at least 8 output channels whose row span fits, transposed only at stride 1',
+    '%s takes dense convolutions whose row span fits (fewer output channels than a block too), transposed only at stride 1',
     (name, run) => {
       const runs = convVariants.find((v) => v.name === name)!;
       const base: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
@@ -719,7 +737,7 @@ describe('convolution variants', () => {
       expect(conv([2, 3, 40, 40], [8, 3, 1, 33 - run], {})).toBe(sg8);
       expect(conv([2, 3, 40, 40], [8, 3, 1, 34 - run], {})).toBe(false);
       expect(conv([2, 3, 40, 40], [8, 3, 1, (32 - run) / 2 + 1], { dilation: [1, 2] })).toBe(sg8); // run + 2 (kw - 1)
-      expect(conv([2, 3, 40, 40], [7, 3, 3, 3], {})).toBe(false); // fewer output channels than a block
+      expect(conv([2, 3, 40, 40], [3, 3, 3, 3], {})).toBe(sg8); // fewer output channels than a block (the UNet's RGB output)
       expect(conv([2, 4, 40, 40], [8, 2, 3, 3], { groups: 2 })).toBe(false);
       expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { padding: [1, 1] })).toBe(sg8);
       expect(transposed([2, 8, 9, 9], [8, 8, 3, 3], { stride: [2, 2] })).toBe(false);

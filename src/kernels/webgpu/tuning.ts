@@ -70,12 +70,16 @@ export function tuningRepeats(adapterDescription: string, flops: number): number
  * shared-memory tiled variants, whose barrier per K step is a sync of every thread there (on
  * lavapipe they almost never won, and their compiles slowed a fresh machine's first demo:
  * docs/measurements.md), and conv's im2col (it lost all 136 conv keys of one lavapipe tuning run,
- * 5-100x slower). Tests and benches can still force any supported variant by name.
+ * 5-100x slower). Tests and benches can still force any supported variant by name. The op's
+ * default (`fallback`) is always measured, GPU-only or not (a rule may pick such a variant on a CPU
+ * adapter, split-K for a strided weight gradient): a candidate must beat it, not replace it unmeasured.
  */
-export const tuningCandidates = <V extends { readonly gpuOnly?: boolean }>(
+export const tuningCandidates = <V extends { readonly name: string; readonly gpuOnly?: boolean }>(
   adapterDescription: string,
   supported: readonly V[],
-): V[] => (isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.gpuOnly) : [...supported]);
+  fallback?: string,
+): V[] =>
+  isCpuAdapter(adapterDescription) ? supported.filter((v) => !v.gpuOnly || v.name === fallback) : [...supported];
 
 /** log2 bucket of a size (0 for 0 and 1), so one tuning covers sizes within a factor of ~1.4 of each other. */
 export const sizeBucket = (x: number): number => (x <= 1 ? 0 : Math.round(Math.log2(x)));

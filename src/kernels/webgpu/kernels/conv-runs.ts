@@ -30,7 +30,6 @@ const spanOf = (p: ConvGemmProblem, run: number): number => (run - 1) * p.stride
 const runsFit = (p: ConvGemmProblem, to: number, run: number): boolean =>
   p.cpg === p.c &&
   p.opg === p.o &&
-  p.o >= to &&
   spanOf(p, run) <= MAX_SPAN &&
   (!p.transposed || (p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1)));
 
@@ -75,8 +74,7 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
         const acc = (j: number, o: number) => `acc${j}_${o}`;
         // Lane s loads tap kx of channels s, s + subgroup, ... (one `own` per block); channel o's
         // weight comes from lane o % subgroup's load of block o / subgroup.
-        const load = (kx: number, b: number) =>
-          `    let own${kx}_${b} = wt[wr + (sid + ${b * subgroup}u) * ${oStride} + ${tapCol(kx)}u * p.wst[3]];`;
+        const load = (kx: number, b: number) => `    let own${kx}_${b} = wt[wr + wo${b} + ${tapCol(kx)}u * p.wst[3]];`;
         const broadcast = (kx: number, o: number) =>
           `    let w${kx}_${o} = subgroupBroadcast(own${kx}_${Math.floor(o / subgroup)}, ${o % subgroup}u);`;
         // Per (channel, kernel row): the span's inputs once, then each tap's `to` weights.
@@ -109,8 +107,10 @@ ${range(RUN)
 // Lanes past the end compute a clamped copy and store nothing: subgroup operations need them all.
 let lane_id = (group - ob * p.lane_groups) * ${LANES}u + lid.x;
 let lane = min(lane_id, p.total - 1u);
-// The last block overlaps the one before when to does not divide O (same values stored twice).
-let o0 = min(ob * ${to}u, p.o - ${to}u);
+// The last block overlaps the one before when to does not divide O (same values stored twice);
+// with fewer than ${to} channels the lanes past the last load its taps again and store nothing.
+let o0 = min(ob * ${to}u, max(p.o, ${to}u) - ${to}u);
+${lines(blocks, (b) => `let wo${b} = min(sid + ${b * subgroup}u, p.o - 1u - o0) * ${oStride};`)}
 let run = lane % p.row_runs;
 let rest = lane / p.row_runs;
 let oy = rest % p.oh;
@@ -132,7 +132,7 @@ ${loop}
 if (lane_id >= p.total) { return; }
 let pix = oy * p.ow + ox0;
 ${lines(
-  to,
+  Math.min(to, p.o),
   (o) => `let ob${o} = (nb * p.o + o0 + ${o}u) * p.npix + pix;
 ${lines(RUN, (j) => (aligned ? storeOut(`ob${o} + ${j}u`, acc(j, o)) : `if (ox0 + ${j}u < p.ow) { ${storeOut(`ob${o} + ${j}u`, acc(j, o))} }`))}`,
 )}`;

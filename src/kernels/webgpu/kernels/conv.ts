@@ -162,7 +162,8 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   convGemmVariant(32, 4, true),
   // Kernel rows split across workgroups, for few outputs over a long reduction (weight
   // gradients run as convolutions: conv-split-k.ts). Narrow pixel blocks: there are few pixels.
-  // No faster than the plain blocks on lavapipe (2 threads are filled either way): GPU-only.
+  // Out of the tuning on CPU adapters (where the plain blocks fill both threads, no faster); the
+  // default takes them there when the plain blocks make one or two workgroups (defaultVariant).
   convGemmVariant(8, 2, false, true),
   convGemmVariant(16, 2, true, true),
   // Lanes over the reduction, for stride-1 weight gradients (conv-weight-grad.ts).
@@ -193,7 +194,7 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // twice the multiply-adds; 32 and 64 spilled their accumulators and ran slower (docs/measurements.md).
   convRunsVariant(16, 8, 8),
   // 1x1 stride-1 layers as the tuned batched matmul (conv-pointwise.ts).
-  pointwiseVariant(directConv2d),
+  pointwiseVariant({ conv: directConv2d, transposed: directConvTranspose2d }),
   // Shared-memory tiles for GPUs (slow on lavapipe); the tuner decides (docs/measurements.md).
   convTiledVariant(4, 4, 16, true),
   convTiledVariant(8, 8, 8, true),
@@ -278,6 +279,14 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
     cpu && ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize
       ? [narrow ? 'gemm8x8sg' : 'gemm16x8sg']
       : [];
+  // Few outputs over a long reduction (a strided layer's weight gradient, run as a convolution of the
+  // batch: the tiny UNet's downsamples have 576 and 2,304 outputs over 5,120-20,480 terms): the
+  // pixel blocks make one or two workgroups, one lavapipe thread; splitting the kernel rows fills
+  // both, 2.1-2.9x (docs/measurements.md). Stride-1 weight gradients take the wgrad kernels first.
+  const splitK =
+    cpu && !p.transposed && p.n * p.o * p.oh * p.ow <= 4096 && p.cpg * p.kh * p.kw >= 4096
+      ? [ctx.gpu.subgroupSize !== undefined && p.cpg >= ctx.gpu.subgroupSize ? 'gemm16x2sgk' : 'gemm8x2k']
+      : [];
   // A stride-1 weight gradient: lanes over the reduction beat every pixel-lane GEMM (2-4x on lavapipe);
   // on CPU adapters 8 output channels a lane with the shifted columns shuffled, 1.1-1.3x over 4
   // loading them, and a 1x1 layer's with 8 input channels a lane too, 1.6-3x over one
@@ -296,12 +305,13 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // layers after a skip concat, the face ResNet's 7x7/2 stem): runs of pixels with
   // subgroup-broadcast weights ran 1.1-2.3x the GEMM blocks on lavapipe, runs of 8 1.2-1.45x those
   // of 4 where rows are 8 wide or more, and 16 output channels a lane 1.2-1.3x 8 under a 3x3
-  // window (not the stem's 7x7: 0.7x). From 32 channels in and out Winograd F(4x4) or the tuner
-  // decides (docs/measurements.md).
+  // window (not the stem's 7x7: 0.7x), where there are 16 (the UNet's 3-channel output layer: 8 a
+  // lane 1.9x 16 and 1.9x the GEMM block at batch 80). From 32 channels in and out Winograd F(4x4)
+  // or the tuner decides (docs/measurements.md).
   const window = p.kh * p.kw > 1 && p.kh <= 7 && p.kw <= 7 && p.dilation.every((d) => d === 1);
   const runs =
     cpu && window && (p.cpg <= 16 || p.o < 32)
-      ? [...(p.kw <= 3 && p.ow >= 8 ? ['runs8x16sg8'] : []), p.ow >= 8 ? 'runs8x8sg' : 'runs4x8sg']
+      ? [...(p.kw <= 3 && p.ow >= 8 && p.o >= 16 ? ['runs8x16sg8'] : []), p.ow >= 8 ? 'runs8x8sg' : 'runs4x8sg']
       : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
   // Depthwise layers: nothing for a GEMM block to share (docs/measurements.md).
@@ -312,6 +322,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
     ...depthwise,
     ...pointwise,
     ...weightGrad,
+    ...splitK,
     ...runs,
     ...winograd4,
     ...winograd,

@@ -38,7 +38,7 @@ export function pickVariant<P, V extends TunableVariant<P>>(
   p: P,
   q: VariantQuestion<P, V>,
 ): string {
-  const candidates = tuningCandidates(ctx.gpu.adapterDescription, q.supported);
+  const candidates = tuningCandidates(ctx.gpu.adapterDescription, q.supported, q.fallback);
   return tunerFor(ctx).choose(
     q.shapeClass,
     candidates.map((v) => v.name),
