@@ -217,7 +217,7 @@ const depthwiseGeometry = fc.record({
 
 /**
  * The problems the shuffled depthwise variant takes: 3 columns wide, one column of padding, unit
- * column stride and dilation, rows a multiple of 4 (one vec4 piece to several subgroups' worth);
+ * column stride and dilation, rows of any width (one piece of 4 to several subgroups' worth);
  * anything down the rows (kernel height 1-5, row stride, dilation and padding); planes whose piece
  * count is and is not a multiple of the subgroup (padding lanes), one to several workgroups.
  */
@@ -227,7 +227,11 @@ const depthwiseShuffledGeometry = fc.record({
   cpg: fc.constant(1),
   opg: fc.constant(1),
   h: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 40 })),
-  w: fc.integer({ min: 1, max: 14 }).map((q) => 4 * q),
+  // Rows a multiple of 4 (one vec4 load a lane) or not (4 loads, a short last piece).
+  w: fc.oneof(
+    fc.integer({ min: 1, max: 14 }).map((q) => 4 * q),
+    fc.integer({ min: 1, max: 40 }),
+  ),
   kh: fc.integer({ min: 1, max: 5 }),
   kw: fc.constant(3),
   stride: fc.integer({ min: 1, max: 3 }).map((s): [number, number] => [s, 1]),

@@ -91,8 +91,8 @@ const SG = 8;
 /**
  * Whether `p` is a layer the shuffled variant runs: depthwise, 3 columns wide with one column of
  * padding each side and unit column stride and dilation (so output rows are input rows: 4 pixels a
- * lane are one aligned vec4 of the input row and one value either side), rows a non-zero multiple
- * of 4, and at most 2 * SG taps (each lane loads two of the channel's taps, shared by broadcast).
+ * lane are 4 inputs of the row and one value either side), and at most 2 * SG taps (each lane
+ * loads two of the channel's taps, shared by broadcast).
  */
 const shuffledFits = (p: ConvGemmProblem): boolean =>
   !p.transposed &&
@@ -102,7 +102,6 @@ const shuffledFits = (p: ConvGemmProblem): boolean =>
   p.padding[1] === 1 &&
   p.stride[1] === 1 &&
   p.dilation[1] === 1 &&
-  p.w % 4 === 0 &&
   p.w > 0 &&
   p.ow === p.w &&
   p.oh > 0 &&
@@ -116,6 +115,8 @@ const shuffledLayout = new UniformLayout({
 
 /** Everything the shuffled kernel's source depends on (its cache key is this, as JSON). */
 interface ShuffledSource {
+  /** Rows a multiple of 4: a lane's 4 inputs are one vec4 load (of a row-aligned view), else 4 loads. */
+  readonly vec: boolean;
   readonly kh: number;
   readonly oh: number;
   readonly ow: number;
@@ -128,11 +129,12 @@ interface ShuffledSource {
  * output row), each plane's lanes padded to a multiple of the subgroup so that a subgroup never
  * spans two channels: its lanes then load the channel's taps once between them (two loads a lane)
  * and share them by broadcast, where every lane loaded all 9 before. Each kernel row is one vec4
- * load a lane; the value left and right of a lane's 4 comes from its neighbours in the subgroup
- * (the previous and next pieces of the row) by shuffle, and is loaded only at a subgroup's edge.
+ * load a lane (4 loads where rows are not a multiple of 4: the 14- and 7-pixel layers); the value
+ * left and right of a lane's 4 comes from its neighbours in the subgroup (the previous and next
+ * pieces of the row) by shuffle, and is loaded only at a subgroup's edge.
  */
-function shuffledSource({ kh, oh, ow, sh, dh }: ShuffledSource): string {
-  const quads = ow / 4;
+function shuffledSource({ vec, kh, oh, ow, sh, dh }: ShuffledSource): string {
+  const quads = Math.ceil(ow / 4);
   const pieces = oh * quads;
   const perPlane = Math.ceil(pieces / SG) * SG;
   const taps = kh * 3;
@@ -141,17 +143,23 @@ function shuffledSource({ kh, oh, ow, sh, dh }: ShuffledSource): string {
     const t = ky * 3 + kx;
     return `subgroupShuffle(${t < SG ? 'wa' : 'wb'}, ${t % SG}u)`;
   };
+  // The lane's 4 inputs of the row (zeros outside it).
+  const vecRow = `  let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
+  let cv = select(vec4<f32>(0.0), x[rb + q], ok);`;
+  const scalarRow = `  let rb = xb + u32(select(0, iy, ok)) * p.xst[2];
+  let cv = vec4<f32>(${range(4)
+    .map((j) => `select(0.0, x[rb + min(q * 4u + ${j}u, ${ow - 1}u) * p.xst[3]], ok && q * 4u + ${j}u < ${ow}u)`)
+    .join(', ')});`;
   const row = (ky: number) => `{
   let iy = i32(oy * ${sh}u + ${ky * dh}u) - i32(p.ph);
   let ok = iy >= 0 && iy < i32(p.h);
-  let rb = xb + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
-  let cv = select(vec4<f32>(0.0), x[rb + q], ok);
+${vec ? vecRow : scalarRow}
   let pv = subgroupShuffle(cv, prevLane);
   let nv = subgroupShuffle(cv, nextLane);
   var left = select(0.0, pv.w, prevShared);
-  if (!prevShared && q > 0u && ok) { left = x[rb + q - 1u].w; }
+  if (!prevShared && q > 0u && ok) { left = ${vec ? 'x[rb + q - 1u].w' : 'x[rb + (q * 4u - 1u) * p.xst[3]]'}; }
   var right = select(0.0, nv.x, nextShared);
-  if (!nextShared && q + 1u < ${quads}u && ok) { right = x[rb + q + 1u].x; }
+  if (!nextShared && q + 1u < ${quads}u && ok) { right = ${vec ? 'x[rb + q + 1u].x' : 'x[rb + (q * 4u + 4u) * p.xst[3]]'}; }
   let w0 = ${tap(ky, 0)};
   let w1 = ${tap(ky, 1)};
   let w2 = ${tap(ky, 2)};
@@ -169,7 +177,7 @@ let nc = l / ${perPlane}u;
 let piece = min(l - nc * ${perPlane}u, ${pieces - 1}u);
 let live = lane <= last && l - nc * ${perPlane}u < ${pieces}u;
 let c = nc % p.o;
-let xb = p.x_off / 4u + (nc / p.o) * (p.xst[0] / 4u) + c * (p.xst[1] / 4u);
+let xb = ${vec ? 'p.x_off / 4u + (nc / p.o) * (p.xst[0] / 4u) + c * (p.xst[1] / 4u)' : 'p.x_off + (nc / p.o) * p.xst[0] + c * p.xst[1]'};
 let oy = piece / ${quads}u;
 let q = piece - oy * ${quads}u;
 // The channel's taps: lane s holds taps s and s + ${SG}.
@@ -192,15 +200,15 @@ var acc3 = f32(p.zero);
 ${range(kh).map(row).join('\n')}
 if (live) {
   let ob = nc * ${oh * ow}u + oy * ${ow}u + q * 4u;
-${lines(4, (j) => `  ${storeOut(`ob + ${j}u`, `acc${j}`)}`)}
+${lines(4, (j) => (ow % 4 === 0 ? `  ${storeOut(`ob + ${j}u`, `acc${j}`)}` : `  if (q * 4u + ${j}u < ${ow}u) { ${storeOut(`ob + ${j}u`, `acc${j}`)} }`))}
 }`;
   return kernelSource(
     'enable subgroups;',
-    `// conv2d:depthwise4sg: 3-wide depthwise rows, 4 pixels a lane from one vec4 load, neighbours and taps by shuffle`,
+    `// conv2d:depthwise4sg: 3-wide depthwise rows, 4 pixels a lane from ${vec ? 'one vec4 load' : '4 loads'}, neighbours and taps by shuffle`,
     shuffledLayout.declaration(),
     [
       '@group(0) @binding(1) var<storage, read_write> out: array<f32>;',
-      '@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;',
+      `@group(0) @binding(2) var<storage, read> x: array<${vec ? 'vec4<f32>' : 'f32'}>;`,
       '@group(0) @binding(3) var<storage, read> wt: array<f32>;',
     ].join('\n'),
     identityEpilogue('f32'),
@@ -213,10 +221,11 @@ export const depthwiseShuffledVariant: ConvGemmVariant = {
   name: 'depthwise4sg',
   supports: (p, gpu) => gpu.subgroupSize === SG && subgroupsFit(gpu, LANES) && shuffledFits(p),
   run(ctx, xIn, w, out, p) {
-    const xr = rowAligned(ctx, xIn);
+    const vec = p.w % 4 === 0;
+    const xr = vec ? rowAligned(ctx, xIn) : { view: xIn };
     const x = xr.view;
-    const spec: ShuffledSource = { kh: p.kh, oh: p.oh, ow: p.ow, sh: p.stride[0], dh: p.dilation[0] };
-    const perPlane = Math.ceil((p.oh * p.ow) / 4 / SG) * SG;
+    const spec: ShuffledSource = { vec, kh: p.kh, oh: p.oh, ow: p.ow, sh: p.stride[0], dh: p.dilation[0] };
+    const perPlane = Math.ceil((p.oh * Math.ceil(p.ow / 4)) / SG) * SG;
     const total = p.n * p.o * perPlane;
     const count = Math.ceil(total / LANES);
     const kernel = 'conv2d:depthwise4sg:float32';
