@@ -202,12 +202,15 @@ const winogradGeometry = fc
  * Depthwise convolutions (one channel per group): planes from one pixel to several workgroups of
  * runs, kernels up to 5x5, strides up to 3 both ways, padding up to 3.
  */
-const depthwiseGeometry = fc.record({
+const DEPTHWISE_FIELDS = {
   ...GEOMETRY_FIELDS,
   groups: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(16, 33)),
   cpg: fc.constant(1),
   opg: fc.constant(1),
   h: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 40 })),
+};
+const depthwiseGeometry = fc.record({
+  ...DEPTHWISE_FIELDS,
   w: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 40 })),
   kh: fc.integer({ min: 1, max: 5 }),
   kw: fc.integer({ min: 1, max: 5 }),
@@ -222,11 +225,7 @@ const depthwiseGeometry = fc.record({
  * count is and is not a multiple of the subgroup (padding lanes), one to several workgroups.
  */
 const depthwiseShuffledGeometry = fc.record({
-  ...GEOMETRY_FIELDS,
-  groups: fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constantFrom(16, 33)),
-  cpg: fc.constant(1),
-  opg: fc.constant(1),
-  h: fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 10, max: 40 })),
+  ...DEPTHWISE_FIELDS,
   // Rows a multiple of 4 (one vec4 load a lane) or not (4 loads, a short last piece).
   w: fc.oneof(
     fc.integer({ min: 1, max: 14 }).map((q) => 4 * q),
