@@ -297,20 +297,24 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // with 32-64 channels its transforms and short GEMMs cost as much as they save, and a 1x1 image
   // only uses the centre tap (docs/measurements.md).
   const winograd = cpu && p.cpg >= 128 && p.o >= 128 && p.oh >= 2 && p.ow >= 2 ? ['winograd2x3'] : [];
-  // F(4x4, 3x3) from 32 channels in and out, once there are 32 of its 4x4 tiles: 1.2-1.6x over the
-  // direct blocks and F(2x2) there; with fewer tiles its GEMMs are too narrow (docs/measurements.md).
-  const winograd4 = cpu && p.cpg >= 32 && p.o >= 32 && tileCount(p, WINOGRAD_TILES.f4) >= 32 ? ['winograd4x3'] : [];
+  // F(4x4, 3x3) from 32 channels in and out once its GEMMs are long enough: 1.2-1.6x over the
+  // direct blocks and F(2x2) there. With 64 channels from 128 of its 4x4 tiles; with 32-63 (GEMMs of
+  // 32 terms) from 1,024, below which the runs of pixels won (the tiny UNet's 8-px level 1.3-1.6x,
+  // the face ResNet's 75-px layer at batch 8 lost 1.1x): docs/measurements.md.
+  const wide = p.cpg >= 64 && p.o >= 64;
+  const winograd4 =
+    cpu && p.cpg >= 32 && p.o >= 32 && tileCount(p, WINOGRAD_TILES.f4) >= (wide ? 128 : 1024) ? ['winograd4x3'] : [];
   // Dense layers under a real, undilated window of at most 7x7 with at most 16 input channels or
   // fewer than 32 output channels (the tiny UNet's 3x3 layers in both directions, its 32-to-16
   // layers after a skip concat, the face ResNet's 7x7/2 stem): runs of pixels with
   // subgroup-broadcast weights ran 1.1-2.3x the GEMM blocks on lavapipe, runs of 8 1.2-1.45x those
   // of 4 where rows are 8 wide or more, and 16 output channels a lane 1.2-1.3x 8 under a 3x3
   // window (not the stem's 7x7: 0.7x), where there are 16 (the UNet's 3-channel output layer: 8 a
-  // lane 1.9x 16 and 1.9x the GEMM block at batch 80). From 32 channels in and out Winograd F(4x4)
-  // or the tuner decides (docs/measurements.md).
+  // lane 1.9x 16 and 1.9x the GEMM block at batch 80). Up to 127 channels where F(4x4) has too few
+  // tiles (above); from 128 Winograd F(2x2) or the tuner decides (docs/measurements.md).
   const window = p.kh * p.kw > 1 && p.kh <= 7 && p.kw <= 7 && p.dilation.every((d) => d === 1);
   const runs =
-    cpu && window && (p.cpg <= 16 || p.o < 32)
+    cpu && window && (p.cpg <= 16 || p.o < 32 || (p.cpg < 128 && p.o < 128 && winograd4.length === 0))
       ? [...(p.kw <= 3 && p.ow >= 8 && p.o >= 16 ? ['runs8x16sg8'] : []), p.ow >= 8 ? 'runs8x8sg' : 'runs4x8sg']
       : [];
   const blocks = cpu ? (narrow ? ['gemm8x16', 'gemm8x8'] : ['gemm16x8', 'gemm8x8']) : [];
