@@ -491,10 +491,15 @@ describe('convolution variants', () => {
     expect(ran() - before).toBe(1);
   }
 
-  it('the untuned default takes the shuffled 8-channel weight-gradient kernel on CPU adapters with subgroups', async () => {
-    // A tiny-UNet 3x3 layer's, padding 1; the rows are 16 pixels (4 pieces: two rows per 8-lane subgroup).
+  it('the untuned default takes the shuffled weight-gradient kernels on CPU adapters with subgroups, the runs of 4 on small maps and batches', async () => {
+    // Tiny-UNet 3x3 layers', padding 1; rows of 16 pixels are 4 pieces: two rows per 8-lane subgroup.
     const shuffled = isCpuAdapter(gpu.ctx.gpu.adapterDescription) && gpu.ctx.gpu.subgroupSize === 8;
-    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [9, 6, 16, 16]);
+    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [24, 6, 16, 16]);
+    // At most 16 output channels: 4 a lane.
+    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [16, 6, 16, 16], [9, 6, 16, 16]);
+    // An 8x8 map (2 pieces a row), and a batch of 3: the runs of 4 pixels.
+    await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 6, 8, 8], [24, 6, 8, 8]);
+    await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 3, 16, 16], [24, 3, 16, 16]);
   });
 
   it("the untuned default takes the 8 x 8-channel kernel for a 1x1 layer's weight gradient on CPU adapters", async () => {

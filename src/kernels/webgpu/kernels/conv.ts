@@ -205,6 +205,9 @@ const gemmVariants: readonly ConvGemmVariant[] = [
 /** The variants, in order of preference; 'direct' supports everything. */
 export const convVariants: readonly ConvVariant[] = [...gemmVariants, { name: 'direct', supports: () => true }];
 
+/** A GEMM-family variant by name (the defaults' names all exist). */
+const byName = (name: string): ConvGemmVariant => gemmVariants.find((v) => v.name === name)!;
+
 /** conv2d's geometry as a gather-form problem. */
 export function conv2dProblem(x: View, w: View, p: Conv2dParams): ConvGemmProblem {
   const [n, c, h, wd] = x.shape;
@@ -291,7 +294,15 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // on CPU adapters 8 output channels a lane with the shifted columns shuffled, 1.1-1.3x over 4
   // loading them, and a 1x1 layer's with 8 input channels a lane too, 1.6-3x over one
   // (docs/measurements.md).
-  const weightGrad = cpu ? ['wgrad1x1o8c8', 'wgrad8sg', 'wgrad4'] : ['wgrad4'];
+  // On small maps (an 8x8 cotangent: 2 vec4 pieces a row) or a batch of at most 4 (few pieces
+  // in all), a 3x3 layer's weight gradient ran 1.2-11x faster as the runs of 4 pixels, and with at
+  // most 16 output channels 4 a lane 1.1-1.3x faster than 8 (lavapipe's tuning cache, where the
+  // tuner had picked them: docs/measurements.md).
+  const weightGradShaped = cpu && p.oh > 1 && byName('wgrad4').supports(p, ctx.gpu);
+  const smallWeightGrad = weightGradShaped && (p.kh * p.kw <= 64 || p.cpg <= 4) ? ['runs4x8sg'] : [];
+  const weightGrad = cpu
+    ? ['wgrad1x1o8c8', ...(weightGradShaped && p.o <= 16 ? ['wgrad4sg'] : []), 'wgrad8sg', 'wgrad4']
+    : ['wgrad4'];
   // 3x3 stride 1 with 128+ channels in and out (the face ResNet's 128- and 256-channel layers, both
   // directions): Winograd's GEMMs are long enough in C and O to beat the direct blocks on lavapipe;
   // with 32-64 channels its transforms and short GEMMs cost as much as they save, and a 1x1 image
@@ -325,6 +336,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const order = [
     ...depthwise,
     ...pointwise,
+    ...smallWeightGrad,
     ...weightGrad,
     ...splitK,
     ...runs,
@@ -335,7 +347,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
     ...blocks,
     ...(cpu ? ['gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4']),
   ];
-  return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p, ctx.gpu)) ?? 'direct';
+  return order.find((name) => byName(name).supports(p, ctx.gpu)) ?? 'direct';
 }
 
 /** The tuning key: direction, log2 buckets of pixels, channels, reduction length and taps, and whether strided. */
