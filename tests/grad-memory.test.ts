@@ -14,10 +14,10 @@ describe('on webgpu, the filter transforms Winograd keeps with a weight', () => 
   it('stay one per weight and direction over rollout-then-update loops, and go with the weights', async () => {
     const gpu = backendFor('webgpu') as WebGpuBackend;
     const before = gpu.ctx.derivedCount;
-    // A 32-channel 3x3 layer at batch 8 on 8x8 maps: 32 tiles of 4x4, so F(4x4) by default on CPU adapters.
+    // A 64-channel 3x3 layer at batch 8 on 16x16 maps: 128 tiles of 4x4, so F(4x4) by default on CPU adapters.
     const [k1, k2] = T.split(T.key(5));
-    const x = T.keep(T.normal(k1, [8, 32, 8, 8], { backend: 'webgpu' }));
-    let w = T.keep(T.mul(T.normal(k2, [32, 32, 3, 3], { backend: 'webgpu' }), 0.05));
+    const x = T.keep(T.normal(k1, [8, 64, 16, 16], { backend: 'webgpu' }));
+    let w = T.keep(T.mul(T.normal(k2, [64, 64, 3, 3], { backend: 'webgpu' }), 0.05));
     const conv = (wt: T.Tensor, xt: T.Tensor) => T.conv2d(xt, wt, { padding: 1 });
     const loss = (wt: T.Tensor) => T.mean(T.square(conv(wt, x)));
     const counts: number[] = [];

@@ -169,12 +169,13 @@ describe('jit replays', () => {
   });
 
   it('rebuild a conv weight transform only when the weight changes (Winograd)', async () => {
-    const x = T.keep(T.normal(T.key(1), [4, 32, 16, 16]));
+    // 64 channels and 2 x 8 x 8 = 128 tiles of 4x4: F(4x4) by default on CPU adapters.
+    const x = T.keep(T.normal(T.key(1), [2, 64, 32, 32]));
     const winograd = () =>
       [...gpu.ctx.dispatcher.kernelCounts].filter(([k]) => k.includes('winograd')).reduce((n, [, c]) => n + c, 0);
     const f = (w: T.Tensor, xx: T.Tensor) => T.conv2d(xx, w, { padding: 1 });
     const jitted = T.jit(f);
-    const weights = [0, 1].map((s) => T.keep(T.normal(T.key(20 + s), [32, 32, 3, 3])));
+    const weights = [0, 1].map((s) => T.keep(T.normal(T.key(20 + s), [64, 64, 3, 3])));
     const before = winograd();
     const plain = f(weights[0], x);
     await T.sync(plain);
