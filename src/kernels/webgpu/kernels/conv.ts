@@ -311,7 +311,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // F(4x4, 3x3) from 32 channels in and out once its GEMMs are long enough: 1.2-1.6x over the
   // direct blocks and F(2x2) there. With 64 channels from 128 of its 4x4 tiles; with 32-63 (GEMMs of
   // 32 terms) from 1,024, below which the runs of pixels won (the tiny UNet's 8-px level 1.3-1.6x,
-  // the face ResNet's 75-px layer at batch 8 lost 1.1x): docs/measurements.md.
+  // the face ResNet's 32-channel layer at batch 8, 648 tiles, 1.05x): docs/measurements.md.
   const wide = p.cpg >= 64 && p.o >= 64;
   const winograd4 =
     cpu && p.cpg >= 32 && p.o >= 32 && tileCount(p, WINOGRAD_TILES.f4) >= (wide ? 128 : 1024) ? ['winograd4x3'] : [];

@@ -26,8 +26,8 @@ function copyInto(
 
 /**
  * Pads each dim by [before, after] elements of `value`. Negative widths crop, as in PyTorch's
- * F.pad: the input view is narrowed first. One pass: each thread writes one output element, the
- * input's or the value, with the shapes, widths and strides as WGSL constants (a 4-D pad divides
+ * F.pad: the input view is narrowed first. One pass: each thread writes a run of 4 elements of an
+ * output row, the input's or the value, with the shapes, widths and strides as WGSL constants (a 4-D pad divides
  * every index three times; by a uniform that is ~40 cycles an 8-lane op on lavapipe, by a constant
  * a multiply and a shift). The fill-then-copy it replaces took two passes and the uniform divisions:
  * face-api's landmark net spent 12% of its time padding one row and column.
@@ -56,7 +56,7 @@ export function pad(
   const spec: PadSource = { dtype: x.dtype, outShape, inner, start, strides: x.strides };
   ctx.dispatch({
     kernel: `pad:${x.dtype}`,
-    source: cachedSource(JSON.stringify(spec), () => padSource(spec)),
+    source: cachedSource(`pad${JSON.stringify(spec)}`, () => padSource(spec)),
     uniform: padLayoutOf(x.dtype).pack({
       n: padThreads(outShape),
       x_off: offset,
