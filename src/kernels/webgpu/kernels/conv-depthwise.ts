@@ -113,6 +113,9 @@ const shuffledLayout = new UniformLayout({
   wst: 'vec4',
 });
 
+/** Lanes of one plane: one per 4-pixel piece of an output row, padded to a multiple of the subgroup. */
+const lanesPerPlane = (oh: number, ow: number): number => Math.ceil((oh * Math.ceil(ow / 4)) / SG) * SG;
+
 /** Everything the shuffled kernel's source depends on (its cache key is this, as JSON). */
 interface ShuffledSource {
   /** Rows a multiple of 4: a lane's 4 inputs are one vec4 load (of a row-aligned view), else 4 loads. */
@@ -136,7 +139,7 @@ interface ShuffledSource {
 function shuffledSource({ vec, kh, oh, ow, sh, dh }: ShuffledSource): string {
   const quads = Math.ceil(ow / 4);
   const pieces = oh * quads;
-  const perPlane = Math.ceil(pieces / SG) * SG;
+  const perPlane = lanesPerPlane(oh, ow);
   const taps = kh * 3;
   const tapOffset = (t: string) => `(${t} / 3u) * p.wst[2] + (${t} % 3u) * p.wst[3]`;
   const tap = (ky: number, kx: number) => {
@@ -225,8 +228,7 @@ export const depthwiseShuffledVariant: ConvGemmVariant = {
     const xr = vec ? rowAligned(ctx, xIn) : { view: xIn };
     const x = xr.view;
     const spec: ShuffledSource = { vec, kh: p.kh, oh: p.oh, ow: p.ow, sh: p.stride[0], dh: p.dilation[0] };
-    const perPlane = Math.ceil((p.oh * Math.ceil(p.ow / 4)) / SG) * SG;
-    const total = p.n * p.o * perPlane;
+    const total = p.n * p.o * lanesPerPlane(p.oh, p.ow);
     const count = Math.ceil(total / LANES);
     const kernel = 'conv2d:depthwise4sg:float32';
     ctx.dispatch({

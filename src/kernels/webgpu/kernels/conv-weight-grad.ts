@@ -47,7 +47,7 @@ const divisibleBy4 = (...xs: readonly number[]): boolean => xs.every((v) => v % 
  * divides item indices by both as WGSL constants), and output taps at most one column left or
  * right of the pixel.
  */
-const fits = (p: ConvGemmProblem): boolean =>
+export const weightGradFits = (p: ConvGemmProblem): boolean =>
   !p.transposed &&
   p.o === p.opg &&
   p.stride[0] === 1 &&
@@ -241,7 +241,7 @@ ${rounds.join('\n')}`;
  * between neighbouring lanes by subgroupShuffle (needs a fixed subgroup size).
  */
 export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVariant {
-  return weightGradVariant(`wgrad${to}${shuffled ? 'sg' : ''}`, to, 1, shuffled, fits);
+  return weightGradVariant(`wgrad${to}${shuffled ? 'sg' : ''}`, to, 1, shuffled, weightGradFits);
 }
 
 /**
@@ -256,7 +256,7 @@ export function pointwiseWeightGradVariant(to: number, tc: number): ConvGemmVari
     to,
     tc,
     false,
-    (p) => fits(p) && p.oh === 1 && p.ow === 1 && p.padding.every((v) => v === 0),
+    (p) => weightGradFits(p) && p.oh === 1 && p.ow === 1 && p.padding.every((v) => v === 0),
   );
 }
 

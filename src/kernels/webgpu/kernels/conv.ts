@@ -16,7 +16,7 @@ import {
   convWindowUniforms,
 } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
-import { convWeightGradVariant, pointwiseWeightGradVariant } from './conv-weight-grad.js';
+import { convWeightGradVariant, pointwiseWeightGradVariant, weightGradFits } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { tileCount, WINOGRAD_TILES, winograd4Variant, winogradVariant } from './conv-winograd.js';
 import { depthwiseShuffledVariant, depthwiseVariant } from './conv-depthwise.js';
@@ -205,9 +205,6 @@ const gemmVariants: readonly ConvGemmVariant[] = [
 /** The variants, in order of preference; 'direct' supports everything. */
 export const convVariants: readonly ConvVariant[] = [...gemmVariants, { name: 'direct', supports: () => true }];
 
-/** A GEMM-family variant by name (the defaults' names all exist). */
-const byName = (name: string): ConvGemmVariant => gemmVariants.find((v) => v.name === name)!;
-
 /** conv2d's geometry as a gather-form problem. */
 export function conv2dProblem(x: View, w: View, p: Conv2dParams): ConvGemmProblem {
   const [n, c, h, wd] = x.shape;
@@ -298,7 +295,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // in all), a 3x3 layer's weight gradient ran 1.2-11x faster as the runs of 4 pixels, and with at
   // most 16 output channels 4 a lane 1.1-1.3x faster than 8 (lavapipe's tuning cache, where the
   // tuner had picked them: docs/measurements.md).
-  const weightGradShaped = cpu && p.oh > 1 && byName('wgrad4').supports(p, ctx.gpu);
+  const weightGradShaped = cpu && p.oh > 1 && weightGradFits(p);
   const smallWeightGrad = weightGradShaped && (p.kh * p.kw <= 64 || p.cpg <= 4) ? ['runs4x8sg'] : [];
   const weightGrad = cpu
     ? ['wgrad1x1o8c8', ...(weightGradShaped && p.o <= 16 ? ['wgrad4sg'] : []), 'wgrad8sg', 'wgrad4']
@@ -347,7 +344,7 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
     ...blocks,
     ...(cpu ? ['gemm16x4', 'gemm8x4', 'gemm4x4'] : ['gemm8x4', 'gemm4x4']),
   ];
-  return order.find((name) => byName(name).supports(p, ctx.gpu)) ?? 'direct';
+  return order.find((name) => gemmVariants.find((v) => v.name === name)!.supports(p, ctx.gpu)) ?? 'direct';
 }
 
 /** The tuning key: direction, log2 buckets of pixels, channels, reduction length and taps, and whether strided. */

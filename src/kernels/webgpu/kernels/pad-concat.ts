@@ -54,16 +54,17 @@ export function pad(
   if (n === 0 || sizeOf(inner) === 0) return fill(ctx, outShape, value, x.dtype);
   const out = ctx.alloc(x.dtype, n);
   const spec: PadSource = { dtype: x.dtype, outShape, inner, start, strides: x.strides };
+  const threads = padThreads(outShape);
   ctx.dispatch({
     kernel: `pad:${x.dtype}`,
     source: cachedSource(`pad${JSON.stringify(spec)}`, () => padSource(spec)),
     uniform: padLayoutOf(x.dtype).pack({
-      n: padThreads(outShape),
+      n: threads,
       x_off: offset,
       value: scalarUniform(value, x.dtype).value,
     }),
     storage: [ctx.bind(out), ctx.bind({ ...x, offset })],
-    workgroups: Math.ceil(padThreads(outShape) / MAP_WORKGROUP_SIZE),
+    workgroups: Math.ceil(threads / MAP_WORKGROUP_SIZE),
   });
   return out;
 }
