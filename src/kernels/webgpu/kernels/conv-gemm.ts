@@ -455,6 +455,11 @@ for (var ky = 0u; ky < p.kh; ky++) {
     ${range(tp)
       .map((j) => tapAddress(false, j))
       .join('\n    ')}
+    // A tap in the padding for all the workgroup's pixels adds nothing: skip its channel loop
+    // (the same for every lane). A 3x3 'same' layer on a 1x1 map keeps 1 of its 9 taps.
+    if (!(${range(tp)
+      .map((j) => `ok${j}`)
+      .join(' || ')})) { continue; }
     let wk = ky * p.wst[2] + kx * p.wst[3];
     for (var ci = 0u; ci < p.cpg; ci++) {
       let xc = ci * p.xst[1];
