@@ -37,6 +37,7 @@ export {
   resBlockSpec,
   resBlockInit,
   resBlockApply,
+  resBlockTimeShifts,
   type ResBlockConfig,
   type ResBlockParams,
 } from './models/layers/res-block.js';

@@ -19,6 +19,7 @@ import {
   resampleInit,
   resBlockApply,
   resBlockInit,
+  resBlockTimeShifts,
   sinusoidalEmbedding,
   specParamCount,
   timeEmbeddingApply,
@@ -284,6 +285,32 @@ describe('residual block', () => {
       /resBlock: temb \[2, 5\] must be \[B, 6\] with B = 2/,
     );
     T.disposeTree([same, grow, x, temb]);
+  });
+
+  it("resBlockTimeShifts gives every block's linear(SiLU(temb)) from one product, and a block given its shift computes the same", async () => {
+    await expectNoLeaks(async () => {
+      const widths = [4, 8, 3];
+      const blocks = widths.map((outChannels, i) =>
+        resBlockInit(T.key(40 + i), { inChannels: 4, outChannels, timeEmbedDim: 6, zeroInit: false }, cpu64),
+      );
+      const temb = rand(41, [2, 6]);
+      const shifts = resBlockTimeShifts(blocks, temb);
+      expect(shifts.map((s) => s.shape)).toEqual(widths.map((w) => [2, w]));
+      for (const [i, block] of blocks.entries()) {
+        const own = T.scope(() => linearApply(block.time, T.silu(temb)));
+        expectAllClose(await values(shifts[i]), await values(own), 0, `block ${i}'s shift`);
+        own.dispose();
+      }
+      const x = rand(42, [2, 4, 4, 4]);
+      const given = resBlockApply(blocks[1], x, temb, { groups: 2, shift: shifts[1] });
+      const own = resBlockApply(blocks[1], x, temb, { groups: 2 });
+      expectAllClose(await values(given), await values(own), 0, 'block with its shift');
+      expect(() => resBlockApply(blocks[1], x, temb, { groups: 2, shift: shifts[0] })).toThrow(
+        /resBlock: shift \[2, 4\] must be \[2, 8\], the block's linear\(SiLU\(temb\)\)/,
+      );
+      expect(resBlockTimeShifts([], temb)).toEqual([]);
+      T.disposeTree([blocks, temb, shifts, x, given, own]);
+    });
   });
 
   it('zero-initialised, the block is its skip path: x itself, or the 1x1 conv of x', async () => {

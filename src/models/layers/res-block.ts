@@ -1,7 +1,7 @@
 // The DDPM residual block with timestep injection (Ho et al. 2020, appendix B; guided-diffusion's
 // ResBlock): GN -> SiLU -> conv3x3 -> + linear(SiLU(temb)) over H, W -> GN -> SiLU -> conv3x3,
 // added to the input (through a 1x1 conv when the channel count changes).
-import { scope, add, silu, reshape } from '../../index.js';
+import { scope, add, concat, matmul, silu, reshape, slice, transpose } from '../../index.js';
 import type { PRNGKey, Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
 import { convApply, convSpec, type ConvParams } from './conv.js';
@@ -49,12 +49,16 @@ export function resBlockSpec({
 export const resBlockInit = (k: PRNGKey, config: ResBlockConfig, options: InitOptions = {}): ResBlockParams =>
   initParams<ResBlockParams>(k, resBlockSpec(config), options);
 
-/** x [B, in, H, W], temb [B, timeEmbedDim] -> [B, out, H, W]; `groups` divides both channel counts. */
+/**
+ * x [B, in, H, W], temb [B, timeEmbedDim] -> [B, out, H, W]; `groups` divides both channel counts.
+ * `shift`, when given, is this block's linear(SiLU(temb)) [B, out] already computed (the UNet
+ * computes every block's at once with resBlockTimeShifts).
+ */
 export function resBlockApply(
   p: ResBlockParams,
   x: Tensor,
   temb: Tensor,
-  { groups }: { readonly groups: number },
+  { groups, shift }: { readonly groups: number; readonly shift?: Tensor },
 ): Tensor {
   const [outChannels, timeEmbedDim] = p.time.weight.shape;
   checkShape(
@@ -63,10 +67,39 @@ export function resBlockApply(
     () =>
       `temb ${fmtShape(temb.shape)} must be [B, ${timeEmbedDim}] with B = ${x.shape[0]}, the batch of x ${fmtShape(x.shape)}.`,
   );
+  checkShape(
+    shift === undefined || (shift.rank === 2 && shift.shape[0] === x.shape[0] && shift.shape[1] === outChannels),
+    'resBlock',
+    () => `shift ${fmtShape(shift!.shape)} must be [${x.shape[0]}, ${outChannels}], the block's linear(SiLU(temb)).`,
+  );
   return scope(() => {
     let h = convApply(p.conv1, silu(groupNormApply(p.norm1, x, { groups })));
-    h = add(h, reshape(linearApply(p.time, silu(temb)), [x.shape[0], outChannels, 1, 1]));
+    h = add(h, reshape(shift ?? linearApply(p.time, silu(temb)), [x.shape[0], outChannels, 1, 1]));
     h = convApply(p.conv2, silu(groupNormApply(p.norm2, h, { groups })));
     return add(p.skip ? convApply(p.skip, x) : x, h);
+  });
+}
+
+/**
+ * Every block's time shift linear(SiLU(temb)) [B, out], in block order, from one product of SiLU(temb)
+ * with the blocks' time weights side by side: one matmul where each block ran its own (two
+ * dispatches a block, each mostly the dispatch's fixed cost at the tiny UNet's sizes). The biases
+ * are added per block, as linearApply adds them, so the sums fuse downstream as before.
+ */
+export function resBlockTimeShifts(blocks: readonly ResBlockParams[], temb: Tensor): Tensor[] {
+  if (blocks.length === 0) return [];
+  const b = temb.shape[0];
+  return scope(() => {
+    const weights = concat(
+      blocks.map((block) => block.time.weight),
+      { axis: 0 },
+    );
+    const all = matmul(silu(temb), transpose(weights));
+    let start = 0;
+    return blocks.map((block) => {
+      const width = block.time.weight.shape[0];
+      start += width;
+      return add(slice(all, [0, start - width], [b, start]), block.time.bias);
+    });
   });
 }
