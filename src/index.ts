@@ -133,6 +133,7 @@ export {
   type LayerNormOptions,
   type GroupNormOptions,
 } from './tensor/ops/normalization.js';
+export { attention } from './tensor/ops/attention.js';
 export { take, gather } from './tensor/ops/indexing.js';
 // primitives (for transform and op authors)
 export {

@@ -823,6 +823,41 @@ const normCases: Record<string, fc.Arbitrary<GradProblem>> = {
         f: (tx, tw, tu) => T.sum(T.mul(T.grad((z: T.Tensor) => T.sum(T.mul(T.standardize(z), tw)))(tx), tu)),
       })),
     ),
+  // q, k and v of generated widths (the scale its default or given), with 0-2 leading dims; a
+  // second-order case checks the rules' own composition (grad of grad).
+  'attention (q, k, v; 0-2 leading dims, default or given scale)': fc
+    .record({
+      lead: fc.array(fc.integer({ min: 1, max: 2 }), { maxLength: 2 }),
+      n: fc.integer({ min: 1, max: 3 }),
+      m: fc.integer({ min: 1, max: 3 }),
+      d: fc.integer({ min: 1, max: 3 }),
+      e: fc.integer({ min: 1, max: 3 }),
+      scale: fc.constantFrom(undefined, 0.7),
+    })
+    .chain(({ lead, n, m, d, e, scale }) =>
+      fc
+        .tuple(
+          hostOf([...lead, n, d], uniformIn(-2, 2)),
+          hostOf([...lead, m, d], uniformIn(-2, 2)),
+          hostOf([...lead, m, e]),
+        )
+        .map((inputs): GradProblem => ({
+          label: `attention(q [${[...lead, n, d]}], k [${[...lead, m, d]}], v [${[...lead, m, e]}], {scale: ${scale}})`,
+          inputs,
+          f: (q, k, v) => T.attention(q, k, v, { scale }),
+        })),
+    ),
+  'attention, grad of grad': fc
+    .record({ n: fc.integer({ min: 1, max: 3 }), m: fc.integer({ min: 1, max: 3 }), d: fc.integer({ min: 1, max: 2 }) })
+    .chain(({ n, m, d }) =>
+      fc
+        .tuple(hostOf([n, d], uniformIn(-2, 2)), hostOf([m, d], uniformIn(-2, 2)), hostOf([m, 2]), hostOf([n, d]))
+        .map((inputs): GradProblem => ({
+          label: `q -> sum(grad(sum(attention(q, k, v)^2))(q) * u), q [${n}, ${d}], k [${m}, ${d}]`,
+          inputs,
+          f: (q, k, v, u) => T.sum(T.mul(T.grad((z: T.Tensor) => T.sum(T.square(T.attention(z, k, v))))(q), u)),
+        })),
+    ),
   logSoftmax: smallShape(1, 3).chain((shape) =>
     fc.tuple(hostOf(shape, uniformIn(-4, 4)), axisArb(shape.length)).map(([x, axis]): GradProblem => ({
       label: `logSoftmax(x, {axis: ${axis}})`,
@@ -951,6 +986,7 @@ const primitiveCoverage: Record<Exclude<Primitive, UnaryOp | BinaryOp>, string> 
   softmax: 'softmax',
   standardize: 'standardize (eps 1e-5 or 0.1)',
   standardizeBackward: 'standardizeBackward (x, y, v; eps 1e-5 or 0.1)',
+  attention: 'attention (q, k, v; 0-2 leading dims, default or given scale)',
 };
 
 describe('coverage', () => {

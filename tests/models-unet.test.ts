@@ -187,7 +187,7 @@ describe('size and cost', () => {
     expect(base.flopsPerImage).toBeGreaterThan(tiny.flopsPerImage);
   });
 
-  it('flopsPerImage equals 2 x the multiply-adds of every conv2d and matmul the forward pass runs', () => {
+  it('flopsPerImage equals 2 x the multiply-adds of every conv2d, matmul and attention product the forward pass runs', () => {
     for (const [config, size] of [
       [MICRO, 8],
       [UNET_PRESETS.tiny, 32],
@@ -199,6 +199,13 @@ describe('size and cost', () => {
         (prim, ins, _params, out) => {
           if (prim === 'conv2d') flops += 2 * out.size * ins[1].shape[1] * ins[1].shape[2] * ins[1].shape[3];
           if (prim === 'matmul') flops += 2 * out.size * ins[0].shape[ins[0].rank - 1];
+          // attention's two products: Q K^T (N x M x d) and the weights times V (N x M x e).
+          if (prim === 'attention')
+            flops +=
+              2 *
+              (out.size / ins[2].shape[ins[2].rank - 1]) *
+              ins[1].shape[ins[1].rank - 2] *
+              (ins[0].shape[ins[0].rank - 1] + ins[2].shape[ins[2].rank - 1]);
         },
         () => unetApply(params, config, xt, t, cond),
       );

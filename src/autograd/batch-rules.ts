@@ -148,6 +148,8 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   softmax: asIs('softmax'),
   standardize: asIs('standardize'),
   standardizeBackward: asIs('standardizeBackward'),
+  // Leading dims are batch dims of attention: the vmapped axis is one more.
+  attention: asIs('attention'),
 
   // --- movement: the batch axis stays in front -----------------------------------------------------
   reshape: ({ inputs: [x], params: { shape }, size }) => bind('reshape', [x], { shape: [size, ...shape] }),

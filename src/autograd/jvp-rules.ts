@@ -29,6 +29,7 @@ import {
 import { reshape } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { standardizeBackwardJvp, standardizeLinearMap } from './standardize-rule.js';
+import { attentionJvp } from './attention-rule.js';
 
 export interface JvpContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -165,6 +166,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   softmax: ({ output }, [t]) => t && mul(output, sub(t, sum(mul(t, output), { axis: -1, keepdims: true }))),
   standardize: ({ inputs: [x], params: { eps }, output }, [t]) => t && standardizeLinearMap(x, output, eps, t),
   standardizeBackward: ({ inputs, params: { eps }, output }, ts) => standardizeBackwardJvp(inputs, eps, output, ts),
+  attention: ({ inputs, params: { scale } }, ts) => attentionJvp(inputs, scale, ts),
 
   // --- movement: linear, so the tangent moves as the primal does ---------------------------------
   reshape: linear('reshape'),

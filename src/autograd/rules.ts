@@ -29,6 +29,7 @@ import {
 import { broadcastTo, pad, reshape, slice, transpose } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { standardizeBackwardVjp, standardizeLinearMap } from './standardize-rule.js';
+import { attentionVjp } from './attention-rule.js';
 
 export interface RuleContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -214,6 +215,7 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   standardize: ({ inputs: [x], params: { eps }, output }, g) => [standardizeLinearMap(x, output, eps, g)],
   standardizeBackward: ({ inputs, params: { eps }, output, needs }, g) =>
     standardizeBackwardVjp(inputs, eps, output, g, needs),
+  attention: ({ inputs, params: { scale }, needs }, g) => attentionVjp(inputs, scale, g, needs),
 
   // --- movement ----------------------------------------------------------------------------
   reshape: ({ inputs: [x] }, g) => [reshape(g, x.shape)],

@@ -111,6 +111,11 @@ export interface Backend {
    * r (v - mean(v) - y mean(v y)), r = 1 / sqrt(var(x) + eps) (one kernel).
    */
   standardizeBackward(x: View, y: View, v: View, eps: number): Storage;
+  /**
+   * softmax(q k^T * scale) v over the last two axes of float views q [..., N, d], k [..., M, d] and
+   * v [..., M, e] with equal leading dims and M >= 1 (one kernel; the scores are not stored).
+   */
+  attention(q: View, k: View, v: View, scale: number): Storage;
   /** Inputs share dtype and every dim but `axis`. */
   concat(xs: readonly View[], axis: number): Storage;
   /**

@@ -196,6 +196,10 @@ export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
         eps,
       ),
     ),
+  attention: ([q, k, v], { scale }) =>
+    compute('attention', [q, k, v], [...q.shape.slice(0, -1), v.shape[v.rank - 1]], q.dtype, (b) =>
+      b.attention(q.view('attention'), k.view('attention'), v.view('attention'), scale),
+    ),
   pad: ([x], { widths, value }) =>
     compute(
       'pad',

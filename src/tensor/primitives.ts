@@ -43,6 +43,12 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
    * standardize's VJP and JVP (the map is symmetric), one kernel where the composition ran nine.
    */
   standardizeBackward: { readonly eps: number };
+  /**
+   * Scaled dot-product attention over the last two axes: q [..., N, d], k [..., M, d], v [..., M, e]
+   * -> softmax(q k^T * scale) v [..., N, e], leading dims equal (a primitive so the GPU runs it as one
+   * kernel, the [N, M] scores never in memory; its derivatives are the composition's).
+   */
+  attention: { readonly scale: number };
   pad: { readonly widths: readonly (readonly [number, number])[]; readonly value: number };
   concat: { readonly axis: number };
   take: { readonly axis: number };

@@ -215,6 +215,15 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
     f: (x: Tensor) => T.softmax(x),
     jvp: {},
   })),
+  attention: intsArb([0, 2], [1, 3], [1, 3], [1, 3], [1, 3]).map(([leading, n, m, d, e]) => {
+    const lead = Array<number>(leading).fill(2);
+    return {
+      label: `attention q [${[...lead, n, d]}] k [${[...lead, m, d]}] v [${[...lead, m, e]}]`,
+      inputs: [float([...lead, n, d]), float([...lead, m, d]), float([...lead, m, e])],
+      f: (q: Tensor, k: Tensor, v: Tensor) => T.attention(q, k, v),
+      jvp: {},
+    };
+  }),
   // Rows of one element standardise to 0 whatever x is: at least 2 per row.
   standardize: smallShape(1)
     .map((s) => s.map((d, i) => (i === s.length - 1 ? Math.max(d, 2) : d)))

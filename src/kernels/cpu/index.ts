@@ -15,6 +15,7 @@ import { storeRules } from './store-rules.js';
 import { gatherToContiguous } from './strided.js';
 import { take } from './take.js';
 import { softmax } from './softmax.js';
+import { attention } from './attention.js';
 import { standardize, standardizeBackward } from './standardize.js';
 
 import { HOST, maxHostElements } from '../../tensor/alloc-limits.js';
@@ -73,6 +74,7 @@ export function createCpuBackend(): Backend {
     binary,
     where,
     softmax,
+    attention,
     standardize,
     standardizeBackward,
     reduce,

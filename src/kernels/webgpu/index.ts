@@ -21,6 +21,7 @@ import { random } from './kernels/random.js';
 import { argReduce, reduce } from './kernels/reduce.js';
 import { take } from './kernels/take.js';
 import { softmax } from './kernels/softmax.js';
+import { attention } from './kernels/attention.js';
 import { standardize, standardizeBackward } from './kernels/standardize.js';
 import { activeProfile } from '../../profile/recorder.js';
 import {
@@ -224,6 +225,9 @@ export class WebGpuBackend implements Backend {
   }
   softmax(x: View): Storage {
     return softmax(this.ctx, x);
+  }
+  attention(q: View, k: View, v: View, scale: number): Storage {
+    return attention(this.ctx, q, k, v, scale);
   }
   standardize(x: View, eps: number): Storage {
     // Recorded lazily, so group normalisation's affine + SiLU (its only user in a forward without
