@@ -5,6 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { backendFor } from '../src/tensor/backends.js';
 import { expectClose, runOnBoth, useBackends } from './support/backends.js';
 
 useBackends();
@@ -84,6 +86,26 @@ describe('attention on WebGPU', () => {
         T.attention(q, k, v),
       );
       expect(r.shape).toEqual([2, n, e]);
+    }
+  });
+
+  it('matches the CPU on a device without a fixed subgroup size (each lane loads the key and value rows)', async () => {
+    const ctx = (backendFor('webgpu') as WebGpuBackend).ctx as unknown as { gpu: { subgroupSize?: number } };
+    const device = ctx.gpu;
+    ctx.gpu = { ...device, subgroupSize: undefined };
+    try {
+      for (const [n, m, d, e] of [
+        [9, 13, 32, 8],
+        [5, 6, 4, 68],
+      ])
+        expectClose(
+          await runOnBoth([values([2, n, d], 1), values([2, m, d], 2), values([2, m, e], 3)], (q, k, v) =>
+            T.attention(q, k, v),
+          ),
+          TOL,
+        );
+    } finally {
+      ctx.gpu = device;
     }
   });
 

@@ -3,7 +3,8 @@
 // whenever the max rises), so the [N, M] scores never reach memory and the four kernels of the
 // composition (product, scale, softmax, product) are one dispatch. The row's query and its output
 // columns stay in registers (unrolled, compile-time widths); where rows are 4-aligned every load is
-// a vec4 (lavapipe issues one load per lane and element otherwise).
+// a vec4 (lavapipe issues one load per lane and element otherwise), and on devices with a fixed
+// subgroup size the lanes of a subgroup share each key and value row (AttentionSource.sg).
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
@@ -114,7 +115,7 @@ ${range(ew)
 }`,
     (sg > 0 ? workgroupPerItemEntry : threadPerItemEntry)(
       WORKGROUP,
-      sg > 0 ? 'p.count' : 'p.count',
+      'p.count',
       `${
         sg > 0
           ? // Each plane's lanes padded to whole subgroups (p.lanes), so a subgroup never spans two
