@@ -227,7 +227,16 @@ export class WebGpuBackend implements Backend {
     return softmax(this.ctx, x);
   }
   attention(q: View, k: View, v: View, scale: number): Storage {
-    return attention(this.ctx, q, k, v, scale);
+    this.checkAlive();
+    const r = q.shape.length;
+    const [m, d, e] = [k.shape[r - 2], q.shape[r - 1], v.shape[r - 1]];
+    const rows = sizeOf(q.shape.slice(0, -1));
+    const out = this.ctx.alloc('float32', rows * e);
+    const record = () => attention(this.ctx, q, k, v, scale, out);
+    // Its two products' FLOPs, for profile()'s throughput column (as matmul's).
+    if (activeProfile() || this.ctx.capture) this.ctx.withFlops(out, 2 * rows * m * (d + e), record);
+    else record();
+    return out;
   }
   standardize(x: View, eps: number): Storage {
     // Recorded lazily, so group normalisation's affine + SiLU (its only user in a forward without

@@ -205,14 +205,16 @@ function asRank4(ctx: GpuContext, x: View): { readonly view: View; readonly temp
   return { view, temp };
 }
 
-/** softmax(q k^T * scale) v of float32 views (leading dims equal, at least one key); the output is contiguous. */
-export function attention(ctx: GpuContext, qIn: View, kIn: View, vIn: View, scale: number): WebGpuStorage {
+/**
+ * softmax(q k^T * scale) v of float32 views (leading dims equal, at least one key) into `out`
+ * (contiguous [..., N, e]).
+ */
+export function attention(ctx: GpuContext, qIn: View, kIn: View, vIn: View, scale: number, out: WebGpuStorage): void {
   const parts = [qIn, kIn, vIn].map((x) => asRank4(ctx, x));
   const [q, k, v] = parts.map((x) => x.view);
   const [b, heads, n, d] = q.shape;
   const [m, e] = [k.shape[2], v.shape[3]];
   const rows = b * heads * n;
-  const out = ctx.alloc('float32', rows * e);
   const aligned = (x: View, width: number) =>
     width % 4 === 0 && x.strides[3] === 1 && x.offset % 4 === 0 && x.strides.slice(0, 3).every((s) => s % 4 === 0);
   for (let c0 = 0; rows > 0 && c0 < e; c0 += CHUNK_E) {
@@ -251,5 +253,4 @@ export function attention(ctx: GpuContext, qIn: View, kIn: View, vIn: View, scal
     });
   }
   for (const part of parts) if (part.temp) ctx.release(part.temp);
-  return out;
 }
