@@ -109,6 +109,14 @@ describe('attention on WebGPU', () => {
     }
   });
 
+  it('runs past the 65,535-workgroup dimension limit (the grid folds)', async () => {
+    // 530,000 planes of one query: padded to a subgroup of lanes each on subgroup devices, 66,250
+    // workgroups of 64. Two keys, so the softmax weighs them.
+    const planes = 530_000;
+    const x = (seed: number, rows: number) => values([planes, rows, 4], seed);
+    expectClose(await runOnBoth([x(1, 1), x(2, 2), x(3, 2)], (q, k, v) => T.attention(q, k, v)), TOL);
+  });
+
   it('equals the composition softmax(q k^T * scale) v it replaces, on the GPU', async () => {
     const q = T.tensor(values([2, 16, 32], 1).values, { shape: [2, 16, 32] });
     const k = T.tensor(values([2, 20, 32], 2).values, { shape: [2, 20, 32] });
