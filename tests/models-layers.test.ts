@@ -309,7 +309,11 @@ describe('residual block', () => {
         /resBlock: shift \[2, 4\] must be \[2, 8\], the block's linear\(SiLU\(temb\)\)/,
       );
       expect(resBlockTimeShifts([], temb)).toEqual([]);
-      T.disposeTree([blocks, temb, shifts, x, given, own]);
+      const narrow = rand(43, [2, 5]);
+      expect(() => resBlockTimeShifts(blocks, narrow)).toThrow(
+        /resBlockTimeShifts: temb \[2, 5\] must be \[B, E\] with E every block's time embedding width \(the blocks take 6\)/,
+      );
+      T.disposeTree([blocks, temb, shifts, x, given, own, narrow]);
     });
   });
 

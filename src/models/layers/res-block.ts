@@ -88,6 +88,13 @@ export function resBlockApply(
  */
 export function resBlockTimeShifts(blocks: readonly ResBlockParams[], temb: Tensor): Tensor[] {
   if (blocks.length === 0) return [];
+  const widths = blocks.map((block) => block.time.weight.shape[1]);
+  checkShape(
+    temb.rank === 2 && widths.every((w) => w === temb.shape[1]),
+    'resBlockTimeShifts',
+    () =>
+      `temb ${fmtShape(temb.shape)} must be [B, E] with E every block's time embedding width (the blocks take ${[...new Set(widths)].join(', ')}).`,
+  );
   const b = temb.shape[0];
   return scope(() => {
     const weights = concat(
