@@ -987,6 +987,7 @@ const primitiveCoverage: Record<Exclude<Primitive, UnaryOp | BinaryOp>, string> 
   standardize: 'standardize (eps 1e-5 or 0.1)',
   standardizeBackward: 'standardizeBackward (x, y, v; eps 1e-5 or 0.1)',
   attention: 'attention (q, k, v; 0-2 leading dims, default or given scale)',
+  upsampleNearest2d: 'upsampleNearest2d',
 };
 
 describe('coverage', () => {

@@ -161,6 +161,12 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
       ones === 0 ? x : bind('reshape', [x], { shape: [size, ...new Array<number>(ones).fill(1), ...x.shape.slice(1)] });
     return bind('broadcastTo', [padded], { shape: [size, ...shape] });
   },
+  // The vmapped axis folds into the images: [B, N, ...] -> [B * N, ...] and back.
+  upsampleNearest2d: (ctx) => {
+    const [x] = liftAll(ctx);
+    const y = bind('upsampleNearest2d', [foldBatch(x)], ctx.params);
+    return reshape(y, [ctx.size, x.shape[1], ...y.shape.slice(1)]);
+  },
   slice: ({ inputs: [x], params: { starts, ends, steps }, size }) =>
     bind('slice', [x], { starts: [0, ...starts], ends: [size, ...ends], steps: [1, ...steps] }),
   pad: ({ inputs: [x], params: { widths, value } }) => bind('pad', [x], { widths: [[0, 0], ...widths], value }),

@@ -173,6 +173,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   permute: linear('permute'),
   broadcastTo: linear('broadcastTo'),
   slice: linear('slice'),
+  upsampleNearest2d: linear('upsampleNearest2d'),
   // The padding is a constant: its tangent is zero whatever value it pads with.
   pad: ({ params }, [t]) => t && bind('pad', [t], { widths: params.widths, value: 0 }),
   concat: ({ inputs, params }, ts) =>

@@ -225,6 +225,11 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   },
   broadcastTo: ({ inputs: [x] }, g) => [sumToShape(g, x.shape)],
   slice: ({ inputs: [x], params }, g) => [unslice(g, x, params)],
+  // Each input pixel feeds a scale[0] x scale[1] block: its cotangent is the block's sum.
+  upsampleNearest2d: ({ inputs: [x], params: { scale } }, g) => {
+    const [n, c, h, w] = x.shape;
+    return [sum(reshape(g, [n, c, h, scale[0], w, scale[1]]), { axis: [3, 5] })];
+  },
   pad: ({ inputs: [x], params: { widths } }, g) => [
     slice(
       g,

@@ -102,6 +102,8 @@ export interface Backend {
   convTranspose2d(x: View, w: View, p: ConvTranspose2dParams): Storage;
   /** Constant padding; widths are non-negative (the front end crops with slice). */
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage;
+  /** Each pixel of an NCHW view repeated scale[0] x scale[1] times (nearest-neighbour upsampling). */
+  upsampleNearest2d(x: View, scale: readonly [number, number]): Storage;
   /** softmax along the last axis of a float view (one kernel: max, sum of exponentials, divide). */
   softmax(x: View): Storage;
   /** (x - mean) / sqrt(var + eps) along the last axis of a float view, var the population variance (one kernel). */

@@ -184,6 +184,12 @@ export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
     ),
   broadcastTo: broadcastImpl,
   slice: sliceImpl,
+  upsampleNearest2d: ([x], { scale }) => {
+    const [n, c, h, w] = x.shape;
+    return compute('upsampleNearest2d', [x], [n, c, h * scale[0], w * scale[1]], x.dtype, (b) =>
+      b.upsampleNearest2d(x.view('upsampleNearest2d'), scale),
+    );
+  },
   softmax: ([x]) => compute('softmax', [x], x.shape, x.dtype, (b) => b.softmax(x.view('softmax'))),
   standardize: ([x], { eps }) =>
     compute('standardize', [x], x.shape, x.dtype, (b) => b.standardize(x.view('standardize'), eps)),

@@ -30,6 +30,11 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
   broadcastTo: { readonly shape: Shape };
   /** View of [starts, ends) with positive steps, one entry per axis. */
   slice: { readonly starts: readonly number[]; readonly ends: readonly number[]; readonly steps: readonly number[] };
+  /**
+   * Nearest-neighbour upsampling of NCHW by integer factors [sh, sw] (a primitive so it runs as one
+   * kernel: as a broadcast view copied through a reshape it was a six-dimensional gather).
+   */
+  upsampleNearest2d: { readonly scale: readonly [number, number] };
   /** softmax along the last axis (a primitive so it runs as one kernel). */
   softmax: NoParams;
   /**

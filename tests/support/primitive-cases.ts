@@ -328,6 +328,12 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
       jvp: {},
     };
   }),
+  upsampleNearest2d: intsArb([1, 2], [1, 2], [1, 3], [1, 3], [1, 3], [1, 3]).map(([n, c, h, w, sh, sw]) => ({
+    label: `upsampleNearest2d x [${[n, c, h, w]}] scale [${[sh, sw]}]`,
+    inputs: [float([n, c, h, w])],
+    f: (x: Tensor) => T.upsampleNearest2d(x, { scale: [sh, sw] }),
+    jvp: {},
+  })),
   conv2d: convGeometry.map(({ n, groups, cg, og, h, w, k, stride, padding }) => ({
     label: `conv2d x [${n}, ${groups * cg}, ${h}, ${w}] w [${groups * og}, ${cg}, ${k}, ${k}] stride ${stride} padding ${padding} groups ${groups}`,
     inputs: [float([n, groups * cg, h, w]), float([groups * og, cg, k, k])],

@@ -16,6 +16,7 @@ import { gatherToContiguous } from './strided.js';
 import { take } from './take.js';
 import { softmax } from './softmax.js';
 import { attention } from './attention.js';
+import { upsampleNearest2d } from './upsample.js';
 import { standardize, standardizeBackward } from './standardize.js';
 
 import { HOST, maxHostElements } from '../../tensor/alloc-limits.js';
@@ -75,6 +76,7 @@ export function createCpuBackend(): Backend {
     where,
     softmax,
     attention,
+    upsampleNearest2d,
     standardize,
     standardizeBackward,
     reduce,

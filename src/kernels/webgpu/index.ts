@@ -22,6 +22,7 @@ import { argReduce, reduce } from './kernels/reduce.js';
 import { take } from './kernels/take.js';
 import { softmax } from './kernels/softmax.js';
 import { attention } from './kernels/attention.js';
+import { upsampleNearest2d } from './kernels/upsample.js';
 import { standardize, standardizeBackward } from './kernels/standardize.js';
 import { activeProfile } from '../../profile/recorder.js';
 import {
@@ -225,6 +226,10 @@ export class WebGpuBackend implements Backend {
   }
   softmax(x: View): Storage {
     return softmax(this.ctx, x);
+  }
+  upsampleNearest2d(x: View, scale: readonly [number, number]): Storage {
+    this.checkAlive();
+    return upsampleNearest2d(this.ctx, x, scale);
   }
   attention(q: View, k: View, v: View, scale: number): Storage {
     this.checkAlive();

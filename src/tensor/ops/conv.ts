@@ -8,7 +8,7 @@ import { bind } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 import { add, cast, maximum } from './elementwise.js';
 import { full } from './creation.js';
-import { broadcastTo, pad, reshape, slice } from './movement.js';
+import { pad, reshape, slice } from './movement.js';
 import { requireTensor } from './operand.js';
 
 type Pair = readonly [number, number];
@@ -272,10 +272,5 @@ export function upsampleNearest2d(x: Tensor, options: { readonly scale: IntOrPai
   const op = 'upsampleNearest2d';
   requireTensor(op, x);
   require4d(op, x, 'x');
-  const [sh, sw] = pairOf(op, 'scale', options.scale, 1);
-  const [n, c, h, w] = x.shape;
-  return scope(() => {
-    const spread = broadcastTo(reshape(x, [n, c, h, 1, w, 1]), [n, c, h, sh, w, sw]);
-    return reshape(spread, [n, c, h * sh, w * sw]);
-  });
+  return bind(op, [x], { scale: pairOf(op, 'scale', options.scale, 1) });
 }
