@@ -43,6 +43,28 @@ describe('upsampleNearest2d on WebGPU', () => {
     );
   });
 
+  it('doubles 4-aligned rows (the UNet case) for any row factor, and from an offset view', async () => {
+    for (const [shape, scale] of [
+      [[2, 3, 4, 8], 2],
+      [
+        [1, 2, 3, 4],
+        [3, 2],
+      ],
+      [
+        [2, 1, 2, 16],
+        [1, 2],
+      ],
+    ] as const)
+      expectClose(await runOnBoth([values(shape, 2)], (t) => T.upsampleNearest2d(t, { scale })), EXACT);
+    // Rows 1..2 of each plane: an offset view whose strides stay 4-aligned.
+    expectClose(
+      await runOnBoth([values([2, 2, 4, 8], 3)], (t) =>
+        T.upsampleNearest2d(T.slice(t, [0, 0, 1, 0], [2, 2, 3, 8]), { scale: 2 }),
+      ),
+      EXACT,
+    );
+  });
+
   it('keeps int32 and bool values, and gives empty outputs for empty inputs', async () => {
     const x = values([2, 3, 4, 5], 1);
     expectClose(await runOnBoth([x], (t) => T.upsampleNearest2d(T.cast(t, 'int32'), { scale: 2 })), EXACT);

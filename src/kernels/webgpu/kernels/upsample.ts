@@ -1,9 +1,11 @@
-// Nearest-neighbour upsampling of NCHW by integer factors in one pass: a thread writes 4
-// neighbouring output pixels of a row (one vec4 store where rows are a multiple of 4), reading the
-// input through its strides. The factors are WGSL constants (the divisions by them are shifts or
-// multiplies); as a broadcast view copied through a reshape, every element divided its index by
-// six uniform dims (docs/measurements.md).
+// Nearest-neighbour upsampling of NCHW by integer factors in one pass. Doubling along W from
+// 4-aligned rows (the UNet's): a thread widens one vec4 of input into two vec4s of each of its output
+// rows. Otherwise a thread writes 4 neighbouring output pixels of a row (one vec4 store where rows
+// are a multiple of 4), reading the input through its strides. The factors are WGSL constants (the
+// divisions by them are shifts or multiplies); as a broadcast view copied through a reshape, every
+// element divided its index by six uniform dims (docs/measurements.md).
 import type { View } from '../../backend.js';
+import type { WgslScalar } from '../../elementwise-ops.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
 import { cachedSource } from '../source-cache.js';
@@ -18,15 +20,15 @@ const layout = new UniformLayout({
   xst: 'vec4',
 });
 
-function upsampleSource(t: string, sh: number, sw: number, vec4: boolean): string {
+function upsampleSource(t: WgslScalar, sh: number, sw: number, vec4: boolean): string {
   const lanes = Array.from({ length: RUN }, (_, j) => j);
   const value = (j: number) => `x[base + min((ox0 + ${j}u) / ${sw}u, last) * p.xst[3]]`;
   return kernelSource(
     `// upsampleNearest2d:${sh}x${sw}${vec4 ? ':vec4' : ''}: a thread writes ${RUN} output pixels of a row`,
     layout.declaration(),
     vec4
-      ? `@group(0) @binding(1) var<storage, read_write> out: array<vec4<${t}>>;\n${storageBinding(2, 'x', t as never, 'read')}`
-      : `${storageBinding(1, 'out', t as never, 'read_write')}\n${storageBinding(2, 'x', t as never, 'read')}`,
+      ? `@group(0) @binding(1) var<storage, read_write> out: array<vec4<${t}>>;\n${storageBinding(2, 'x', t, 'read')}`
+      : `${storageBinding(1, 'out', t, 'read_write')}\n${storageBinding(2, 'x', t, 'read')}`,
     threadPerItemEntry(
       WORKGROUP,
       'p.count',
@@ -53,7 +55,7 @@ ${
  * pixels as one vec4 and stores the 8 output pixels they make in each of their `sh` output rows,
  * two vec4 stores a row, so the index arithmetic and the load serve 8 sh outputs.
  */
-function doublingSource(t: string, sh: number): string {
+function doublingSource(t: WgslScalar, sh: number): string {
   return kernelSource(
     `// upsampleNearest2d:${sh}x2:rows: a thread widens 4 input pixels of a row into 8 x ${sh} outputs`,
     layout.declaration(),
