@@ -20,6 +20,16 @@ const layout = new UniformLayout({
   xst: 'vec4',
 });
 
+/**
+ * The thread's run q of row r (rows of `rows` per plane, `y` the row within its plane) and the
+ * input row's start, `base`, for input row `inRow` of the plane.
+ */
+const runOfRow = (rows: string, y: string, inRow: string): string => `let q = idx % p.quads;
+let r = idx / p.quads;
+let ${y} = r % ${rows};
+let plane = r / ${rows};
+let base = p.x_off + (plane / p.c) * p.xst[0] + (plane % p.c) * p.xst[1] + (${inRow}) * p.xst[2];`;
+
 function upsampleSource(t: WgslScalar, sh: number, sw: number, vec4: boolean): string {
   const lanes = Array.from({ length: RUN }, (_, j) => j);
   const value = (j: number) => `x[base + min((ox0 + ${j}u) / ${sw}u, last) * p.xst[3]]`;
@@ -32,11 +42,7 @@ function upsampleSource(t: WgslScalar, sh: number, sw: number, vec4: boolean): s
     threadPerItemEntry(
       WORKGROUP,
       'p.count',
-      `let q = idx % p.quads;
-let r = idx / p.quads;
-let oy = r % p.oh;
-let plane = r / p.oh;
-let base = p.x_off + (plane / p.c) * p.xst[0] + (plane % p.c) * p.xst[1] + (oy / ${sh}u) * p.xst[2];
+      `${runOfRow('p.oh', 'oy', `oy / ${sh}u`)}
 let ox0 = q * ${RUN}u;
 // The last input column: a ragged run's lanes past the row read it and store nothing.
 let last = p.ow / ${sw}u - 1u;
@@ -63,11 +69,8 @@ function doublingSource(t: WgslScalar, sh: number): string {
     threadPerItemEntry(
       WORKGROUP,
       'p.count',
-      `let q = idx % p.quads;
-let r = idx / p.quads;
-let iy = r % p.h;
-let plane = r / p.h;
-let v = x[(p.x_off + (plane / p.c) * p.xst[0] + (plane % p.c) * p.xst[1] + iy * p.xst[2]) / 4u + q];
+      `${runOfRow('p.h', 'iy', 'iy')}
+let v = x[base / 4u + q];
 let lo = vec4<${t}>(v.x, v.x, v.y, v.y);
 let hi = vec4<${t}>(v.z, v.z, v.w, v.w);
 ${Array.from(
