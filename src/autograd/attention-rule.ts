@@ -4,25 +4,15 @@
 // rules chained by hand, so grad of grad and jvp of grad go through ordinary primitives.
 import { bind } from '../tensor/primitives.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { add, mul, sub } from '../tensor/ops/elementwise.js';
-import { sum } from '../tensor/ops/reduce.js';
+import { add, mul } from '../tensor/ops/elementwise.js';
+import { swapLastAxes } from '../tensor/ops/movement.js';
+import { softmaxLinearMap } from './softmax-rule.js';
 
-const LAST = { axis: -1, keepdims: true } as const;
-
-/** x with its last two axes swapped (a view). */
-const swapLast = (x: Tensor): Tensor => {
-  const perm = x.shape.map((_, i) => i);
-  [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
-  return bind('permute', [x], { perm });
-};
 const matmul = (a: Tensor, b: Tensor): Tensor => bind('matmul', [a, b], {});
 
 /** P = softmax(q k^T * scale), the attention weights. */
 const weightsOf = (q: Tensor, k: Tensor, scale: number): Tensor =>
-  bind('softmax', [mul(matmul(q, swapLast(k)), scale)], {});
-
-/** softmax's derivative at P applied to dP (either direction): P (dP - sum(dP P)) along the last axis. */
-const throughSoftmax = (p: Tensor, dp: Tensor): Tensor => mul(p, sub(dp, sum(mul(dp, p), LAST)));
+  bind('softmax', [mul(matmul(q, swapLastAxes(k)), scale)], {});
 
 /**
  * Cotangents of (q, k, v) for the cotangent g of o: dv = P^T g; dS = softmax'(dP) with dP = g v^T;
@@ -35,11 +25,11 @@ export function attentionVjp(
   needs: readonly boolean[],
 ): (Tensor | null)[] {
   const p = weightsOf(q, k, scale);
-  const ds = needs[0] || needs[1] ? mul(throughSoftmax(p, matmul(g, swapLast(v))), scale) : null;
+  const ds = needs[0] || needs[1] ? mul(softmaxLinearMap(p, matmul(g, swapLastAxes(v))), scale) : null;
   return [
     needs[0] ? matmul(ds!, k) : null,
-    needs[1] ? matmul(swapLast(ds!), q) : null,
-    needs[2] ? matmul(swapLast(p), g) : null,
+    needs[1] ? matmul(swapLastAxes(ds!), q) : null,
+    needs[2] ? matmul(swapLastAxes(p), g) : null,
   ];
 }
 
@@ -54,12 +44,14 @@ export function attentionJvp(
   const parts: Tensor[] = [];
   if (tv) parts.push(matmul(p, tv));
   if (tq || tk) {
-    const scores = [tq && matmul(tq, swapLast(k)), tk && matmul(q, swapLast(tk))].filter((t): t is Tensor => !!t);
+    const scores = [tq && matmul(tq, swapLastAxes(k)), tk && matmul(q, swapLastAxes(tk))].filter(
+      (t): t is Tensor => !!t,
+    );
     const ds = mul(
       scores.reduce((a, b) => add(a, b)),
       scale,
     );
-    parts.push(matmul(throughSoftmax(p, ds), v));
+    parts.push(matmul(softmaxLinearMap(p, ds), v));
   }
   return parts.reduce((a, b) => add(a, b));
 }

@@ -27,9 +27,9 @@ import {
   where,
 } from '../tensor/ops/elementwise.js';
 import { reshape } from '../tensor/ops/movement.js';
-import { sum } from '../tensor/ops/reduce.js';
 import { standardizeBackwardJvp, standardizeLinearMap } from './standardize-rule.js';
 import { attentionJvp } from './attention-rule.js';
+import { softmaxLinearMap } from './softmax-rule.js';
 
 export interface JvpContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -163,7 +163,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   argmax: zero,
   argmin: zero,
   // y = softmax(x): dy = y * (dx - sum(dx * y)) along the last axis.
-  softmax: ({ output }, [t]) => t && mul(output, sub(t, sum(mul(t, output), { axis: -1, keepdims: true }))),
+  softmax: ({ output }, [t]) => t && softmaxLinearMap(output, t),
   standardize: ({ inputs: [x], params: { eps }, output }, [t]) => t && standardizeLinearMap(x, output, eps, t),
   standardizeBackward: ({ inputs, params: { eps }, output }, ts) => standardizeBackwardJvp(inputs, eps, output, ts),
   attention: ({ inputs, params: { scale } }, ts) => attentionJvp(inputs, scale, ts),

@@ -26,10 +26,11 @@ import {
   where,
   clamp,
 } from '../tensor/ops/elementwise.js';
-import { broadcastTo, pad, reshape, slice, transpose } from '../tensor/ops/movement.js';
+import { broadcastTo, pad, reshape, slice, swapLastAxes, transpose } from '../tensor/ops/movement.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { standardizeBackwardVjp, standardizeLinearMap } from './standardize-rule.js';
 import { attentionVjp } from './attention-rule.js';
+import { softmaxLinearMap } from './softmax-rule.js';
 
 export interface RuleContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -211,7 +212,7 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   argmin: none,
 
   // y = softmax(x) along the last axis: dx = y * (g - sum(g * y)), the sum over that axis.
-  softmax: ({ output }, g) => [mul(output, sub(g, sum(mul(g, output), { axis: -1, keepdims: true })))],
+  softmax: ({ output }, g) => [softmaxLinearMap(output, g)],
   standardize: ({ inputs: [x], params: { eps }, output }, g) => [standardizeLinearMap(x, output, eps, g)],
   standardizeBackward: ({ inputs, params: { eps }, output, needs }, g) =>
     standardizeBackwardVjp(inputs, eps, output, g, needs),
@@ -267,14 +268,9 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
 
   // --- linear algebra and convolution ---------------------------------------------------------
   matmul: ({ inputs: [a, b], needs }, g) => {
-    const swapLast = (t: Tensor) =>
-      transpose(
-        t,
-        [...t.shape.keys()].map((i) => (i === t.rank - 2 ? t.rank - 1 : i === t.rank - 1 ? t.rank - 2 : i)),
-      );
     return [
-      needs[0] ? bind('matmul', [g, swapLast(b)], {}) : null,
-      needs[1] ? bind('matmul', [swapLast(a), g], {}) : null,
+      needs[0] ? bind('matmul', [g, swapLastAxes(b)], {}) : null,
+      needs[1] ? bind('matmul', [swapLastAxes(a), g], {}) : null,
     ];
   },
   conv2d: ({ inputs: [x, w], params: p, needs }, g) => {

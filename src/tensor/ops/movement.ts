@@ -57,6 +57,13 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
   return bind('permute', [x], { perm: normalized });
 }
 
+/** x with its last two axes swapped (a view): the transposed matrices of a batch. */
+export const swapLastAxes = (x: Tensor): Tensor =>
+  transpose(
+    x,
+    x.shape.map((_, i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i)),
+  );
+
 /** Broadcasts x to `shape` under NumPy rules. A view (stride 0 along broadcast dims). */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const op = 'broadcastTo';
