@@ -62,12 +62,13 @@ export function faceApiPreprocess(imagesNCHW: Tensor, inputSize: number): Tensor
     }
     const side = Math.max(h, w);
     if (side !== inputSize) {
-      const wy = tensor(tfjsBilinearWeights(side, inputSize), { shape: [inputSize, side], backend: x.backend });
+      const weights = tfjsBilinearWeights(side, inputSize);
+      const wy = tensor(weights, { shape: [inputSize, side], backend: x.backend });
       // The column pass's matrix padded with zero columns to a multiple of 4 and the padding sliced
       // off: its product then takes matmul's vec4 form, 4-6x the scalar one at 150 columns on
       // lavapipe (the face ResNet at batch 8: 0.956x the time, same values; docs/measurements.md).
       const wide = Math.ceil(inputSize / 4) * 4;
-      const wx = tensor(transposedPadded(tfjsBilinearWeights(side, inputSize), inputSize, side, wide), {
+      const wx = tensor(transposedPadded(weights, inputSize, side, wide), {
         shape: [side, wide],
         backend: x.backend,
       });
