@@ -9,6 +9,7 @@ import type { Tensor } from '../src/index.js';
 import { unaryOps, type BinaryOp, type UnaryOp } from '../src/kernels/elementwise-ops.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../src/testing/index.js';
 import { expectClose, useBackends } from './support/backends.js';
+import { hostsOf } from './support/grad-problems.js';
 import {
   axisArb,
   axisSubsetArb,
@@ -135,15 +136,9 @@ function convGradProblem<O extends object>(
   return { label: `${name} ${JSON.stringify(options)}`, inputs, f: (x, wt, b) => op(x, wt, { ...options, bias: b }) };
 }
 
+/** Several inputs whose values are distinct across all of them. */
 const distinctHosts = (shapes: readonly (readonly number[])[]): fc.Arbitrary<Host32[]> =>
-  distinctValues(shapes.reduce((n, s) => n + sizeOf(s), 0)).map((all) => {
-    let at = 0;
-    return shapes.map((s) => {
-      const values = all.slice(at, at + sizeOf(s));
-      at += sizeOf(s);
-      return { values, shape: [...s] };
-    });
-  });
+  hostsOf(shapes, distinctValues);
 
 /** Shapes of rank 0..3 with dims 1..5 (at most 125 elements). */
 const shape = (minRank = 0, maxRank = 3) => arbitraryShape({ minRank, maxRank, minDim: 1, maxDim: 5 });

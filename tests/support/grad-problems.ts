@@ -95,16 +95,20 @@ export const spreadOut: Values = (n) =>
     )
     .map(([ks, jitter]) => ks.map((k, i) => k / 5 + (jitter[i] ?? 0)));
 
-/** Several inputs whose values are distinct across all of them (for maximum, clamp, where ties matter). */
-export const distinctHosts = (shapes: readonly (readonly number[])[]): fc.Arbitrary<Host64[]> =>
-  distinct(shapes.reduce((n, s) => n + sizeOf(s), 0)).map((all) => {
+/** Several inputs whose values come from one draw of `values` over all of them, split by shape. */
+export const hostsOf = (shapes: readonly (readonly number[])[], values: Values): fc.Arbitrary<Host64[]> =>
+  values(shapes.reduce((n, s) => n + sizeOf(s), 0)).map((all) => {
     let at = 0;
     return shapes.map((s) => {
-      const values = all.slice(at, at + sizeOf(s));
+      const part = all.slice(at, at + sizeOf(s));
       at += sizeOf(s);
-      return { values, shape: [...s] };
+      return { values: part, shape: [...s] };
     });
   });
+
+/** Several inputs whose values are distinct across all of them (for maximum, clamp, where ties matter). */
+export const distinctHosts = (shapes: readonly (readonly number[])[]): fc.Arbitrary<Host64[]> =>
+  hostsOf(shapes, distinct);
 
 /** Small shapes (rank 0..3, dims 1..3: at most 27 elements) keep finite differences cheap. */
 export const smallShape = (minRank = 0, maxRank = 3) => arbitraryShape({ minRank, maxRank, minDim: 1, maxDim: 3 });
