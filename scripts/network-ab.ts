@@ -1,15 +1,18 @@
 // A/B of one code choice over a whole network, inside one process: the choice is switched between
-// alternating calls and each pair of calls gives a ratio, so both sides run under the same machine
+// consecutive calls and each round of calls gives ratios, so both sides run under the same machine
 // conditions. On the shared 2-core machines the speed of a kernel swings by up to 1.8x in
 // stretches of a fraction of a second to seconds (scripts/host-modes.ts), which process-level A/Bs
 // (one process per side, even interleaved) mistake for effects of a few percent.
 //
 // The choice under test reads a global flag, added to the code for the measurement only, e.g. in
 // conv.ts's defaultVariant: `(globalThis as Record<string, unknown>).__myRule ? newRule : oldRule`.
-//   npx tsx scripts/network-ab.ts <flag> [fwd|fb|face|landmarks] [batch=16] [pairs=30]
+//   npx tsx scripts/network-ab.ts <flag> [fwd|fb|face|landmarks] [batch=16] [rounds=30]
 // fwd / fb: the demo checkpoint's tiny UNet at 32 px, forward or forward + backward (not recorded:
 // a jit replay would keep the first choice); face / landmarks: face-api's networks at batch `batch`.
-// Prints the medians of both sides and of the paired ratios (flag on / off), wall and process CPU time.
+// Each round times three calls: flag off, flag on, and a control (flag off again, an A/A beside the
+// A/B), in rotating orders. Prints the medians of each side and of the paired ratios on / off and
+// control / off with distribution-free 95% intervals, wall and process CPU time: an effect counts
+// where on / off's interval clears 1 and control / off's does not.
 import * as T from '../src/index.js';
 import { DEMO_SFT } from '../src/cli/commands/demo.js';
 import { faceEmbedding, loadFaceRecognitionParams } from '../src/metrics/face-embedding/face-recognition-net.js';
@@ -77,24 +80,46 @@ async function networkCall(): Promise<() => Promise<void>> {
 
 const call = await networkCall();
 const flags = globalThis as Record<string, unknown>;
-const sides = { on: { wall: [] as number[], cpu: [] as number[] }, off: { wall: [] as number[], cpu: [] as number[] } };
-async function timed(on: boolean, record: boolean): Promise<void> {
-  flags[flag] = on;
+/** off and on, and a control: the flag off again, timed as a side of its own (an A/A beside the A/B). */
+const ARMS = ['off', 'on', 'control'] as const;
+type Arm = (typeof ARMS)[number];
+const sides = Object.fromEntries(ARMS.map((a) => [a, { wall: [] as number[], cpu: [] as number[] }])) as Record<
+  Arm,
+  { wall: number[]; cpu: number[] }
+>;
+async function timed(arm: Arm, record: boolean): Promise<void> {
+  flags[flag] = arm === 'on';
   const { wallMs, cpuMs } = await timedCall(call);
   if (!record) return;
-  const side = on ? sides.on : sides.off;
-  side.wall.push(wallMs);
-  side.cpu.push(cpuMs);
+  sides[arm].wall.push(wallMs);
+  sides[arm].cpu.push(cpuMs);
 }
-// Warm both sides (each compiles its kernels), then pairs in alternating order (off-on, on-off).
-for (let i = 0; i < 3; i++) for (const on of [false, true]) await timed(on, false);
-for (let i = 0; i < pairs; i++) for (const on of i % 2 ? [true, false] : [false, true]) await timed(on, true);
+// Warm every arm (each compiles its kernels), then rounds of the three in all six orders in turn,
+// so no arm keeps a place in the round (a call's speed depends on what ran just before it).
+const ORDERS: readonly (readonly Arm[])[] = [
+  ['off', 'on', 'control'],
+  ['on', 'control', 'off'],
+  ['control', 'off', 'on'],
+  ['off', 'control', 'on'],
+  ['control', 'on', 'off'],
+  ['on', 'off', 'control'],
+];
+for (let i = 0; i < 3; i++) for (const arm of ARMS) await timed(arm, false);
+for (let i = 0; i < pairs; i++) for (const arm of ORDERS[i % ORDERS.length]) await timed(arm, true);
 
 const median = (xs: readonly number[]) => summarize(xs).median;
-const paired = (on: readonly number[], off: readonly number[]) => median(on.map((v, i) => v / off[i]));
-console.log(
-  `${work} batch ${batch}, ${pairs} pairs, flag ${flag}: wall off ${median(sides.off.wall).toFixed(1)} ms, ` +
-    `on ${median(sides.on.wall).toFixed(1)} ms, paired on/off ${paired(sides.on.wall, sides.off.wall).toFixed(3)}; ` +
-    `CPU off ${median(sides.off.cpu).toFixed(0)} ms, on ${median(sides.on.cpu).toFixed(0)} ms, ` +
-    `paired ${paired(sides.on.cpu, sides.off.cpu).toFixed(3)}`,
-);
+/**
+ * The median of the per-round ratios a / b and its distribution-free 95% interval (the order
+ * statistics the binomial(n, 1/2) count puts around the median; exact enough from ~10 rounds).
+ */
+function pairedRatio(a: readonly number[], b: readonly number[]): string {
+  const r = a.map((v, i) => v / b[i]).sort((x, y) => x - y);
+  const k = Math.max(0, Math.floor(r.length / 2 - 0.98 * Math.sqrt(r.length)));
+  return `${median(r).toFixed(3)} [${r[k].toFixed(3)}, ${r[r.length - 1 - k].toFixed(3)}]`;
+}
+const column = (kind: 'wall' | 'cpu') =>
+  `${kind} off ${median(sides.off[kind]).toFixed(1)} ms, on ${median(sides.on[kind]).toFixed(1)} ms; ` +
+  `on/off ${pairedRatio(sides.on[kind], sides.off[kind])}, control/off ${pairedRatio(sides.control[kind], sides.off[kind])}`;
+console.log(`${work} batch ${batch}, ${pairs} rounds, flag ${flag} (median paired ratios [95% interval])`);
+console.log(`  ${column('wall')}`);
+console.log(`  ${column('cpu')}`);

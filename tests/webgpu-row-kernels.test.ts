@@ -68,6 +68,24 @@ describe('row standardisation', () => {
     });
   });
 
+  it('standardize and its backward keep their digits when a first or last value lies far from the rest (one-pass statistics)', async () => {
+    // The statistics are E[d] and E[d^2] of d = x - shift in one pass, which loses digits to
+    // cancellation in proportion to ((mean - shift) / sd)^2. With one value sqrt(n) sd from the
+    // rest as the shift that factor is n / 2: 1e-3 of the variance lost at 32,768 values (a group of
+    // the base UNet at 128 px). The shift is the median of three of the row's values, so one
+    // outlier, first or last, cannot be it.
+    const row = (n: number, outlierAt: number, offset: number) =>
+      Array.from({ length: n }, (_, i) => offset + (i === outlierAt ? Math.sqrt(n) : Math.sin(i * 1.3)));
+    // Rows a multiple of 4 long take the vec4 kernel, others the scalar one.
+    for (const width of [32768, 32767]) {
+      const values = [...row(width, 0, 0), ...row(width, width - 1, 500)];
+      const x = { values, shape: [2, width] };
+      const v = { values: values.map((_, i) => Math.cos(i * 0.7)), shape: [2, width] };
+      expectClose(await runOnBoth([x], (t) => T.standardize(t)), { rtol: 1e-4, atol: 2e-5 });
+      expectClose(await runOnBoth([x, v], backwardOf()), { rtol: 1e-4, atol: 2e-5 });
+    }
+  });
+
   it('rows past the 65,535-workgroup dimension limit still standardise (the grid folds)', async () => {
     const rows = 70_000;
     const x = { values: Array.from({ length: rows * 2 }, (_, i) => (i % 7) - (i % 3)), shape: [rows, 2] };

@@ -24,6 +24,26 @@ const layout = new UniformLayout({ rows: 'u32', n: 'u32', x_off: 'u32', eps: 'f3
 const treeSum = (lanes: number): string => workgroupTree(lanes, 'acc', (a, b) => `${a} + ${b}`);
 
 /**
+ * One pass for a row's statistics: the sums of d = x - shift and of d^2, with the variance as
+ * E[d^2] - E[d]^2. For rows of nearby values d is exact (shift is one of them), so the centred
+ * values keep their digits (x - mean(x) would lose them to the mean's rounding). The subtraction
+ * loses digits in proportion to ((mean - shift) / sd)^2, so the shift is the median of three of the
+ * row's values (its first, one in the middle, one at the end): no single outlier can be it. One pass and one tree cost 0.91-0.95x
+ * the tiny UNet's forward at batch 8 against a pass (and a tree) for the mean and one for the
+ * variance (docs/measurements.md); merging moments per vec4 (Welford/Chan) kept the second pass's
+ * robustness but cost more than the pass it saved.
+ * `row`: the index of the row's first item of x (a value, or a vec4 whose first value is taken);
+ * `last`: the offset of its last item.
+ */
+const shiftOf = (row: string, last: string, vec4: boolean): string => {
+  const first = (i: string) => (vec4 ? `x[${i}].x` : `x[${i}]`);
+  return `let s0 = ${first(row)};
+let s1 = ${first(`${row} + (${last}) / 2u`)};
+let s2 = ${first(`${row} + (${last})`)};
+let shift = max(min(s0, s1), min(max(s0, s1), s2));`;
+};
+
+/**
  * The kernel for `lanes` lanes a row; `vec4` reads and writes 4 elements at a time (rows of a
  * multiple of 4 starting 4-aligned): lavapipe loads storage lane by lane, and a vec4 load costs
  * about twice a scalar one for four times the elements (docs/measurements.md).
@@ -40,26 +60,22 @@ const source = (lanes: number, vec4: boolean): string => {
     `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;\n@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
     // Its one store site goes through an epilogue: group normalisation's affine + SiLU runs in it.
     identityEpilogue('f32'),
-    `var<workgroup> partial: array<f32, ${lanes}>;`,
+    `var<workgroup> partial: array<vec2<f32>, ${lanes}>;`,
     workgroupPerItemEntry(
       lanes,
       'p.rows',
       `let base = ${base};
-// Statistics of x - x[0]: for a row of nearby values that difference is exact, so the centred
-// values keep their digits (x - mean(x) would lose them to the mean's rounding).
-let shift = ${t}(${vec4 ? 'x[base].x' : 'x[base]'});
-var acc = 0.0;
-for (var j = lid.x; j < ${n}; j += ${lanes}u) { acc += ${total('x[base + j] - shift')}; }
-${treeSum(lanes)}
-let mean = partial[0] / f32(p.n);
-workgroupBarrier();
-acc = 0.0;
+// The row's statistics in one pass (shiftOf).
+${shiftOf('base', `${n} - 1u`, vec4)}
+var acc = vec2<f32>(0.0);
 for (var j = lid.x; j < ${n}; j += ${lanes}u) {
-  let d = (x[base + j] - shift) - mean;
-  acc += ${total('d * d')};
+  let d = x[base + j] - shift;
+  acc += vec2<f32>(${total('d')}, ${total('d * d')});
 }
 ${treeSum(lanes)}
-let rstd = inverseSqrt(partial[0] / f32(p.n) + p.eps);
+let moments = partial[0] / f32(p.n);
+let mean = moments.x;
+let rstd = inverseSqrt(max(moments.y - mean * mean, 0.0) + p.eps);
 for (var j = lid.x; j < ${n}; j += ${lanes}u) { ${(vec4 ? storeOut4 : storeOut)(`${at} + j`, '((x[base + j] - shift) - mean) * rstd')} }`,
     ),
   );
@@ -102,9 +118,9 @@ const backwardLayout = new UniformLayout({
 
 /**
  * The backward kernel: per row, r (v - mean(v) - y mean(v y)) with r = 1 / sqrt(var(x) + eps)
- * recomputed from x as the forward takes it. One pass for x's mean, one for its variance and the
- * two means of v (three sums in one tree), one for the output: the composed form ran five
- * reductions and four elementwise passes.
+ * recomputed from x as the forward takes it. One pass for x's two moments and the two means of v
+ * (four sums in one tree), one for the output: the composed form ran five reductions and four
+ * elementwise passes.
  */
 const backwardSource = (lanes: number, vec4: boolean): string => {
   const [t, n] = vec4 ? ['vec4<f32>', 'p.n / 4u'] : ['f32', 'p.n'];
@@ -119,7 +135,7 @@ const backwardSource = (lanes: number, vec4: boolean): string => {
       `@group(0) @binding(3) var<storage, read> y: array<${t}>;`,
       `@group(0) @binding(4) var<storage, read> v: array<${t}>;`,
     ].join('\n'),
-    `var<workgroup> partial: array<vec3<f32>, ${lanes}>;`,
+    `var<workgroup> partial: array<vec4<f32>, ${lanes}>;`,
     workgroupPerItemEntry(
       lanes,
       'p.rows',
@@ -127,24 +143,19 @@ const backwardSource = (lanes: number, vec4: boolean): string => {
 let yb = ${row('p.y_off')};
 let vb = ${row('p.v_off')};
 let at = group * ${n};
-// The forward's statistics of x - x[0] (standardize above), so r is the one the forward used.
-let shift = ${t}(${vec4 ? 'x[xb].x' : 'x[xb]'});
-var acc = vec3<f32>(0.0);
-for (var j = lid.x; j < ${n}; j += ${lanes}u) { acc.x += ${total('x[xb + j] - shift')}; }
-${treeSum(lanes)}
-let mean = partial[0].x / f32(p.n);
-workgroupBarrier();
-acc = vec3<f32>(0.0);
+// The forward's statistics (standardize above), so r is the one the forward used.
+${shiftOf('xb', `${n} - 1u`, vec4)}
+var acc = vec4<f32>(0.0);
 for (var j = lid.x; j < ${n}; j += ${lanes}u) {
-  let d = (x[xb + j] - shift) - mean;
+  let d = x[xb + j] - shift;
   let vj = v[vb + j];
-  acc += vec3<f32>(${total('d * d')}, ${total('vj')}, ${total('vj * y[yb + j]')});
+  acc += vec4<f32>(${total('d')}, ${total('d * d')}, ${total('vj')}, ${total('vj * y[yb + j]')});
 }
 ${treeSum(lanes)}
 let sums = partial[0] / f32(p.n);
-let rstd = inverseSqrt(sums.x + p.eps);
+let rstd = inverseSqrt(max(sums.y - sums.x * sums.x, 0.0) + p.eps);
 for (var j = lid.x; j < ${n}; j += ${lanes}u) {
-  out[at + j] = rstd * ((v[vb + j] - sums.y) - y[yb + j] * sums.z);
+  out[at + j] = rstd * ((v[vb + j] - sums.z) - y[yb + j] * sums.w);
 }`,
     ),
   );
