@@ -1,6 +1,7 @@
 // Every environment variable the package, its scripts and its tests read, with its meaning, in
 // one table (README's table says the same). src/ and tests/ read them only through readEnv, so
 // go-to-definition on a name lands here; scripts/setup.mjs and bench/ (plain scripts) read their own.
+import { availableParallelism } from 'node:os';
 export const ENV_VARS = Object.freeze({
   WEBGPU_LRPO_TUNE: {
     readBy: 'engine',
@@ -57,6 +58,11 @@ export const ENV_VARS = Object.freeze({
     readBy: 'engine, bench',
     meaning: 'Set to /tmp when unset, before Dawn starts (the Vulkan loader wants it).',
   },
+  LP_NUM_THREADS: {
+    readBy: 'Mesa (lavapipe)',
+    meaning:
+      "lavapipe's worker threads. Set to twice the available cores (at most 32) when unset, before Dawn starts: a dispatch's workgroups are dealt to the threads in equal chunks, and two threads a core keep one delayed thread from holding up the dispatch.",
+  },
   VITEST: {
     readBy: 'engine',
     meaning: "Set by vitest: tuning is off by default in tests (their timings are not a machine's).",
@@ -90,4 +96,18 @@ export function readEnv(name: EnvVar, env: NodeJS.ProcessEnv = process.env): str
 /** Sets XDG_RUNTIME_DIR to /tmp when unset: Dawn's Vulkan loader wants one (see ENV_VARS). */
 export function ensureRuntimeDir(): void {
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
+}
+
+/** Mesa's cap on lavapipe's threads (LP_MAX_THREADS). */
+const LAVAPIPE_MAX_THREADS = 32;
+
+/**
+ * lavapipe's thread count when unset: twice the cores (see ENV_VARS). lavapipe splits a dispatch's
+ * workgroups into one equal chunk per thread up front, so with a thread a core the dispatch ends
+ * when the thread that the host delayed most (Node's own thread, other processes) ends; with two a
+ * core the scheduler evens the chunks out. On 2 cores the LRPO steps ran 0.95x the time with 4
+ * threads against 2, steadier, and 8 no better than 2 (docs/measurements.md). Other drivers ignore it.
+ */
+export function spreadLavapipeThreads(cores: number = availableParallelism()): void {
+  process.env.LP_NUM_THREADS ??= String(Math.min(2 * cores, LAVAPIPE_MAX_THREADS));
 }

@@ -10,8 +10,8 @@ type Values = ArrayLike<number>;
 
 /**
  * The row [base, base + n) of x: its first value (the shift), the mean of x - shift and
- * r = 1 / sqrt(var + eps). Statistics of x - x[0], as the WebGPU kernel takes them (exact
- * differences for nearby values).
+ * r = 1 / sqrt(var + eps), two passes in float64 (the WebGPU kernel takes float32 sums in one pass
+ * about another shift; both are exact differences for nearby values).
  */
 function rowStats(x: Values, base: number, n: number, eps: number): { shift: number; mean: number; rstd: number } {
   const shift = x[base];

@@ -1,7 +1,7 @@
 // Acquiring a Dawn adapter and device with the adapter's real limits, and recording device errors.
 import { create } from 'webgpu';
 import { BackendError } from '../../tensor/errors.js';
-import { ensureRuntimeDir } from '../../env.js';
+import { ensureRuntimeDir, spreadLavapipeThreads } from '../../env.js';
 import { paceGpuWaits } from './wait-pacing.js';
 
 /**
@@ -57,6 +57,7 @@ export const NO_ADAPTER_FIX =
 /** Acquires an adapter and a device with the adapter's limits and the optional features it offers. */
 export async function acquireDevice(powerPreference?: GPUPowerPreference): Promise<GpuDevice> {
   ensureRuntimeDir();
+  spreadLavapipeThreads();
   paceGpuWaits();
   // Unquantized timestamps: Dawn rounds them to 65.5 µs by default, longer than most of our kernels run (profile()).
   gpuInstance ??= create(['disable-dawn-features=timestamp_quantization']);
