@@ -23,13 +23,13 @@ import { policyOfCheckpoint } from '../src/train/policy.js';
 import { summarize } from '../bench/timing.js';
 import { timedCall } from './variant-ab-timing.js';
 
-const [flag, work = 'fb', batchArg = '16', pairsArg = '30'] = process.argv.slice(2);
+const [flag, work = 'fb', batchArg = '16', roundsArg = '30'] = process.argv.slice(2);
 const WORKS = ['fwd', 'fb', 'face', 'landmarks'];
 if (!flag || !WORKS.includes(work)) {
-  console.error(`usage: network-ab.ts <flag> [${WORKS.join('|')}] [batch] [pairs]`);
+  console.error(`usage: network-ab.ts <flag> [${WORKS.join('|')}] [batch] [rounds]`);
   process.exit(2);
 }
-const [batch, pairs] = [Number(batchArg), Number(pairsArg)];
+const [batch, rounds] = [Number(batchArg), Number(roundsArg)];
 await T.setBackend('webgpu');
 
 /** One call of the network, finished on the device. */
@@ -105,7 +105,7 @@ const ORDERS: readonly (readonly Arm[])[] = [
   ['on', 'off', 'control'],
 ];
 for (let i = 0; i < 3; i++) for (const arm of ARMS) await timed(arm, false);
-for (let i = 0; i < pairs; i++) for (const arm of ORDERS[i % ORDERS.length]) await timed(arm, true);
+for (let i = 0; i < rounds; i++) for (const arm of ORDERS[i % ORDERS.length]) await timed(arm, true);
 
 const median = (xs: readonly number[]) => summarize(xs).median;
 /**
@@ -120,6 +120,6 @@ function pairedRatio(a: readonly number[], b: readonly number[]): string {
 const column = (kind: 'wall' | 'cpu') =>
   `${kind} off ${median(sides.off[kind]).toFixed(1)} ms, on ${median(sides.on[kind]).toFixed(1)} ms; ` +
   `on/off ${pairedRatio(sides.on[kind], sides.off[kind])}, control/off ${pairedRatio(sides.control[kind], sides.off[kind])}`;
-console.log(`${work} batch ${batch}, ${pairs} rounds, flag ${flag} (median paired ratios [95% interval])`);
+console.log(`${work} batch ${batch}, ${rounds} rounds, flag ${flag} (median paired ratios [95% interval])`);
 console.log(`  ${column('wall')}`);
 console.log(`  ${column('cpu')}`);

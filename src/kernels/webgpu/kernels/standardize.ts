@@ -27,11 +27,11 @@ const treeSum = (lanes: number): string => workgroupTree(lanes, 'acc', (a, b) =>
  * One pass for a row's statistics: the sums of d = x - shift and of d^2, with the variance as
  * E[d^2] - E[d]^2. For rows of nearby values d is exact (shift is one of them), so the centred
  * values keep their digits (x - mean(x) would lose them to the mean's rounding). The subtraction
- * loses digits in proportion to ((mean - shift) / sd)^2, so the shift is the median of three of the
- * row's values (its first, one in the middle, one at the end): no single outlier can be it. One pass and one tree cost 0.91-0.95x
- * the tiny UNet's forward at batch 8 against a pass (and a tree) for the mean and one for the
- * variance (docs/measurements.md); merging moments per vec4 (Welford/Chan) kept the second pass's
- * robustness but cost more than the pass it saved.
+ * loses digits in proportion to ((mean - shift) / sd)^2, so the shift is the median of three of
+ * the row's values (its first, one in the middle, one at the end): no single outlier can be it.
+ * Against a pass (and a tree) for the mean and another for the variance, the tiny UNet's forward
+ * took 2-3% less CPU time (docs/measurements.md); merging moments per vec4 (Welford/Chan) kept
+ * the two-pass robustness but was no faster than two passes.
  * `row`: the index of the row's first item of x (a value, or a vec4 whose first value is taken);
  * `last`: the offset of its last item.
  */
