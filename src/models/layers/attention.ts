@@ -64,8 +64,8 @@ export function attentionApply(
     const part = (i: number) => squeeze(slice(qkv, [i, 0, 0, 0, 0], [i + 1, b, heads, n, d]), 0);
     const [q, k, v] = [part(0), part(1), part(2)];
     // softmax(Q K^T / sqrt(d)) V as one primitive: one kernel on the GPU (the tiny UNet's forward at
-    // batch 8: 0.91x the time of the four-kernel composition, batch 32 0.94x), the composition's
-    // derivatives.
+    // batch 8 about 0.97x the time of the four-kernel composition, docs/measurements.md), the
+    // composition's derivatives.
     const weighted = attention(q, k, v, { scale: 1 / Math.sqrt(d) }); // [B, heads, N, d]
     const attended = reshape(transpose(weighted, [0, 2, 1, 3]), [b, n, c]); // [B, N, C]
     const out = transpose(linearApply(p.proj, attended), [0, 2, 1]); // [B, C, N]
