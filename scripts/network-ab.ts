@@ -8,7 +8,8 @@
 // conv.ts's defaultVariant: `(globalThis as Record<string, unknown>).__myRule ? newRule : oldRule`.
 //   npx tsx scripts/network-ab.ts <flag> [fwd|fb|face|landmarks] [batch=16] [rounds=30]
 // fwd / fb: the demo checkpoint's tiny UNet at 32 px, forward or forward + backward (not recorded:
-// a jit replay would keep the first choice); face / landmarks: face-api's networks at batch `batch`.
+// a jit replay would keep the first choice); face / landmarks: face-api's networks at batch `batch`
+// (with WEBGPU_LRPO_JIT=0, for the same reason: their calls are recorded).
 // Each round times three calls: flag off, flag on, and a control (flag off again, an A/A beside the
 // A/B), in rotating orders. Prints the medians of each side and of the paired ratios on / off and
 // control / off with distribution-free 95% intervals, wall and process CPU time: an effect counts
@@ -30,6 +31,14 @@ if (!flag || !WORKS.includes(work)) {
   process.exit(2);
 }
 const [batch, rounds] = [Number(batchArg), Number(roundsArg)];
+// The face nets record their calls (jit) when their modules load, and a replay keeps the kernels it
+// recorded: the flag would switch nothing after the first rounds.
+if ((work === 'face' || work === 'landmarks') && process.env.WEBGPU_LRPO_JIT !== '0') {
+  console.error(
+    `network-ab: ${work} calls are recorded and replayed; run with WEBGPU_LRPO_JIT=0 so the flag takes effect.`,
+  );
+  process.exit(2);
+}
 await T.setBackend('webgpu');
 
 /** One call of the network, finished on the device. */

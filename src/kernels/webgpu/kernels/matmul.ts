@@ -163,6 +163,12 @@ export const matmulVariants: readonly MatmulVariant[] = [
 
 const byName = (name: string): MatmulVariant => matmulVariants.find((v) => v.name === name) ?? matmulVariants[0];
 
+/** For 256 columns on CPU adapters: the row block for at most this many rows (above: rows32x4sg). */
+const ROWS_256: readonly (readonly [number, string])[] = [
+  [4, 'rows4x4'],
+  [8, 'rows8x4'],
+];
+
 /**
  * The untuned choice: register blocking on CPU adapters (barriers are costly there:
  * docs/architecture.md, "WebGPU: the device and its lifetime"), with A broadcast through subgroups
@@ -174,8 +180,12 @@ function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
     // Below 512 columns the 64-lane-wide row blocks compute mostly clamped copies: an 8 x 8 lane
     // grid is 2-7x faster there (the UNet's attention and projections; scratch CPU-time A/B).
     // Exactly 256 columns fill rows32x4sg's 64 lanes x 4 with no clamped copies, and it beat the grid
-    // at every row count and reduction measured (the Winograd convolutions' GEMMs; scratch CPU-time A/B).
-    if (p.n === 256 && byName('rows32x4sg').supports(p, ctx.gpu)) return 'rows32x4sg';
+    // at every row count and reduction measured (the Winograd convolutions' GEMMs; scratch CPU-time A/B)
+    // with 32 rows or more; with 8 or fewer its blocks are mostly clamped copies of the last row, and a
+    // block as tall as the rows runs faster (the face ResNet's 256-channel GEMMs at batch 1 and 2:
+    // docs/measurements.md).
+    const rows256 = ROWS_256.find(([most]) => p.m <= most)?.[1] ?? 'rows32x4sg';
+    if (p.n === 256 && byName(rows256).supports(p, ctx.gpu)) return rows256;
     if (p.n < 512 && byName('grid8x4sg').supports(p, ctx.gpu)) return 'grid8x4sg';
     if (byName('rows16x8sg').supports(p, ctx.gpu)) return 'rows16x8sg';
     // rows8x16 spans 1024 columns per workgroup: faster from N = 1024.
