@@ -1,6 +1,6 @@
 // The input path face-api's networks share, so our ports see the same pixels: zero-pad to a
 // square, tfjs's bilinear resize (no align corners, no half-pixel centres), mean-RGB shift.
-import { ShapeError, tensor, sub, matmul, pad, slice, scope } from '../index.js';
+import { ShapeError, tensor, sub, matmul, pad, transpose, scope } from '../index.js';
 import type { Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 
@@ -24,13 +24,6 @@ export function tfjsBilinearWeights(inSize: number, outSize: number): Float32Arr
     w[i * inSize + bottom] += frac;
   }
   return w;
-}
-
-/** The transpose of an [out, in] matrix with zero columns appended up to `wide`: [in, wide]. */
-function transposedPadded(m: Float32Array, out: number, inSize: number, wide: number): Float32Array {
-  const t = new Float32Array(inSize * wide);
-  for (let i = 0; i < out; i++) for (let k = 0; k < inSize; k++) t[k * wide + i] = m[i * inSize + k];
-  return t;
 }
 
 /**
@@ -62,18 +55,8 @@ export function faceApiPreprocess(imagesNCHW: Tensor, inputSize: number): Tensor
     }
     const side = Math.max(h, w);
     if (side !== inputSize) {
-      const weights = tfjsBilinearWeights(side, inputSize);
-      const wy = tensor(weights, { shape: [inputSize, side], backend: x.backend });
-      // The column pass's matrix padded with zero columns to a multiple of 4 and the padding sliced
-      // off: its product then takes matmul's vec4 form, 4-6x the scalar one at 150 columns on
-      // lavapipe (the face ResNet at batch 8: 0.956x the time, same values; docs/measurements.md).
-      const wide = Math.ceil(inputSize / 4) * 4;
-      const wx = tensor(transposedPadded(weights, inputSize, side, wide), {
-        shape: [side, wide],
-        backend: x.backend,
-      });
-      const resized = matmul(matmul(wy, x), wx);
-      x = slice(resized, [0, 0, 0, 0], [resized.shape[0], resized.shape[1], inputSize, inputSize]);
+      const wy = tensor(tfjsBilinearWeights(side, inputSize), { shape: [inputSize, side], backend: x.backend });
+      x = matmul(matmul(wy, x), transpose(wy));
     }
     const meanRgb = tensor(
       FACE_MEAN_RGB.map((m) => m / 255),
