@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENV_VARS, readEnv, spreadLavapipeThreads } from '../src/env.js';
 import * as T from '../src/index.js';
+import { useBackends } from './support/backends.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const section = readme.slice(
@@ -46,9 +47,12 @@ describe('environment variables', () => {
       else process.env.LP_NUM_THREADS = saved;
     }
   });
+});
+
+describe('lavapipe threads', () => {
+  useBackends();
 
   it('lavapipe runs as many worker threads as LP_NUM_THREADS says once the device is up', async () => {
-    await T.setBackend('webgpu');
     await T.sync(T.matmul(T.ones([64, 64]), T.ones([64, 64])));
     const names = readdirSync('/proc/self/task').map((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim());
     expect(names.filter((n) => /^llvmpipe-\d+$/.test(n))).toHaveLength(Number(process.env.LP_NUM_THREADS));
