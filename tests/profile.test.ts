@@ -8,6 +8,7 @@ import type { View } from '../src/kernels/backend.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { UNET_PRESETS, unetApply, unetInit } from '../src/nn.js';
 import { activeProfile } from '../src/profile/recorder.js';
+import { FLOOR_PROBES } from '../src/profile/profile.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
@@ -26,6 +27,27 @@ async function dispatchedDuring(run: () => Promise<void>): Promise<Map<string, n
   await run();
   const after = gpu.ctx.dispatcher.kernelCounts;
   return new Map([...after].map(([k, n]) => [k, n - (before.get(k) ?? 0)] as const).filter(([, n]) => n > 0));
+}
+
+/**
+ * The dispatcher's tally during a WebGPU profile() less the profile's own floor probes (FLOOR_PROBES
+ * one-element adds after fn's work, timed to read a timed pass's cost and left out of the rows).
+ */
+async function dispatchedByProfiled(run: () => Promise<void>): Promise<Map<string, number>> {
+  const probe = await dispatchedDuring(async () => {
+    const x = T.tensor([0], { backend: 'webgpu' });
+    const y = T.add(x, 1);
+    await T.sync(y);
+    T.dispose([x, y]);
+  });
+  expect(probe.size).toBe(1);
+  const [kernel] = [...probe.keys()];
+  const all = await dispatchedDuring(run);
+  const left = (all.get(kernel) ?? 0) - FLOOR_PROBES;
+  expect(left).toBeGreaterThanOrEqual(0);
+  if (left === 0) all.delete(kernel);
+  else all.set(kernel, left);
+  return all;
 }
 
 const callsByKernel = (rows: readonly T.ProfileRow[]): Map<string, number> => {
@@ -61,7 +83,7 @@ describe('profile on WebGPU', () => {
       const a = T.keep(T.uniform(T.key(2), [64, 64], { backend: 'webgpu' }));
       await T.sync(x, a);
       let p!: T.Profile<T.Tensor>;
-      const dispatched = await dispatchedDuring(async () => {
+      const dispatched = await dispatchedByProfiled(async () => {
         p = await T.profile(() => T.named('chain', () => chain(x, a)));
       });
       expect(p.timing).toBe('timestamp-query');
@@ -83,6 +105,20 @@ describe('profile on WebGPU', () => {
     },
   );
 
+  it('reads what a timed pass costs from trivial dispatches, leaves them out of the rows, and says so', async () => {
+    const x = T.keep(T.uniform(T.key(8), [256], { backend: 'webgpu' }));
+    const p = await T.profile(() => T.named('f', () => T.exp(x)));
+    expect(p.dispatchFloorMs).toBeGreaterThan(0);
+    expect(Number.isFinite(p.dispatchFloorMs)).toBe(true);
+    expect(p.rows.every((r) => r.scope === 'f')).toBe(true);
+    expect(p.rows.reduce((n, r) => n + r.calls, 0)).toBe(p.dispatches);
+    expect(p.table()).toMatch(/A trivial dispatch read [\d.]+ µs in its timed pass/);
+    const cpu = await T.profile(() => T.exp(T.ones([4], { backend: 'cpu' })));
+    expect(cpu.dispatchFloorMs).toBeUndefined();
+    expect(cpu.table()).not.toContain('trivial dispatch');
+    T.dispose([p.value, cpu.value, x]);
+  });
+
   it('a tiny-UNet forward lists every kernel that ran, under the UNet block that ran it', async () => {
     const config = UNET_PRESETS.tiny;
     const params = unetInit(T.key(3), config, { backend: 'webgpu' });
@@ -91,7 +127,7 @@ describe('profile on WebGPU', () => {
     const t = T.keep(T.tensor([10, 500], { backend: 'webgpu' }));
     await T.sync(xt, cond, t, ...T.treeLeaves(params));
     let p!: T.Profile<T.Tensor>;
-    const dispatched = await dispatchedDuring(async () => {
+    const dispatched = await dispatchedByProfiled(async () => {
       p = await T.profile(() => unetApply(params, config, xt, t, cond));
     });
     expect(callsByKernel(p.rows)).toEqual(dispatched);

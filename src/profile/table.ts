@@ -64,13 +64,24 @@ const TIMING_NOTE: Record<Profile<unknown>['timing'], string> = {
   none: 'this WebGPU adapter has no timestamp-query: no kernel was timed; rows are ranked by host recording time, and only the wall time is a real total',
 };
 
+/** How much of the device total the timed passes themselves account for (Profile.dispatchFloorMs). */
+function floorNote(profile: Profile<unknown>): string {
+  const floor = profile.dispatchFloorMs;
+  if (floor === undefined) return '';
+  const runs = profile.rows.filter((r) => r.backend === 'webgpu').reduce((n, r) => n + r.calls, 0);
+  return (
+    ` A trivial dispatch read ${fmt(floor * 1000)} µs in its timed pass on this device, so about ` +
+    `${fmt(Math.min(runs * floor, profile.gpuMs))} ms of the device time is that per-dispatch floor: small kernels read high.`
+  );
+}
+
 export function profileTable(profile: Profile<unknown>, options: TableOptions = {}): string {
   const top = options.top ?? 25;
   const groups = groupRows(profile, options.by, options.depth);
   const time = timeOf(profile);
   const total = groups.reduce((n, g) => n + time(g), 0);
   const lines = [
-    `${profile.dispatches} kernel runs; device ${fmt(profile.gpuMs)} ms of ${fmt(profile.wallMs)} ms wall (${TIMING_NOTE[profile.timing]}).`,
+    `${profile.dispatches} kernel runs; device ${fmt(profile.gpuMs)} ms of ${fmt(profile.wallMs)} ms wall (${TIMING_NOTE[profile.timing]}).${floorNote(profile)}`,
     '',
     '| kernel | scope | calls | ms | % | GFLOP/s | GB/s | compiles |',
     '| :-- | :-- | --: | --: | --: | --: | --: | --: |',
