@@ -49,8 +49,8 @@ export interface Profile<T> {
   /**
    * WebGPU with timestamps: the device time a trivial dispatch (one element) reads in its own timed
    * pass, the median of a few run after fn's work. Every dispatch's gpuMs includes about this much
-   * for the pass and its timestamps (on lavapipe ~0.2 ms, several times a small kernel's own time
-   * and four times the per-dispatch cost of unprofiled work), so a row of many small dispatches reads
+   * for the pass and its timestamps (on lavapipe 0.09-0.19 ms, several times a small kernel's own
+   * time and 2-4x the per-dispatch cost of unprofiled work), so a row of many small dispatches reads
    * high. Undefined where no WebGPU kernel was timed.
    */
   readonly dispatchFloorMs?: number;
