@@ -8,7 +8,7 @@ import type { View } from '../src/kernels/backend.js';
 import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { UNET_PRESETS, unetApply, unetInit } from '../src/nn.js';
 import { activeProfile } from '../src/profile/recorder.js';
-import { FLOOR_PROBES } from '../src/profile/profile.js';
+import { FLOOR_PROBES, floorProbe } from '../src/profile/profile.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
@@ -31,15 +31,10 @@ async function dispatchedDuring(run: () => Promise<void>): Promise<Map<string, n
 
 /**
  * The dispatcher's tally during a WebGPU profile() less the profile's own floor probes (FLOOR_PROBES
- * one-element adds after fn's work, timed to read a timed pass's cost and left out of the rows).
+ * runs of floorProbe after fn's work, timed to read a timed pass's cost and left out of the rows).
  */
 async function dispatchedByProfiled(run: () => Promise<void>): Promise<Map<string, number>> {
-  const probe = await dispatchedDuring(async () => {
-    const x = T.tensor([0], { backend: 'webgpu' });
-    const y = T.add(x, 1);
-    await T.sync(y);
-    T.dispose([x, y]);
-  });
+  const probe = await dispatchedDuring(floorProbe);
   expect(probe.size).toBe(1);
   const [kernel] = [...probe.keys()];
   const all = await dispatchedDuring(run);

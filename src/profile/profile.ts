@@ -148,7 +148,7 @@ function refuseNesting(): void {
 }
 
 /**
- * Trivial dispatches (a one-element add) timed after fn's work to read the timed pass's own cost
+ * How many floorProbe dispatches are timed after fn's work to read the timed pass's own cost
  * (Profile.dispatchFloorMs); they are not in the rows. @internal exported for the tests.
  */
 export const FLOOR_PROBES = 9;
@@ -156,15 +156,21 @@ export const FLOOR_PROBES = 9;
 const timestampedWebGpu = (): boolean =>
   startedBackends().some((b) => b.name === 'webgpu' && b.profileTiming === 'timestamp-query');
 
-/** Runs FLOOR_PROBES one-element dispatches on WebGPU, each finished on its own (none fuse with another). */
+/**
+ * One floor probe: a one-element add on WebGPU, finished on its own (so it fuses with nothing).
+ * @internal exported so the tests can tell its dispatch from fn's.
+ */
+export async function floorProbe(): Promise<void> {
+  const x = tensor([0], { backend: 'webgpu' });
+  const y = add(x, 1);
+  await sync(y);
+  x.dispose();
+  y.dispose();
+}
+
+/** Runs FLOOR_PROBES floor probes. */
 async function probeDispatchFloor(): Promise<void> {
-  for (let i = 0; i < FLOOR_PROBES; i++) {
-    const x = tensor([i], { backend: 'webgpu' });
-    const y = add(x, 1);
-    await sync(y);
-    x.dispose();
-    y.dispose();
-  }
+  for (let i = 0; i < FLOOR_PROBES; i++) await floorProbe();
 }
 
 function median(xs: readonly number[]): number | undefined {
