@@ -8,6 +8,7 @@ import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/kernels/params.js';
 import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { conv2dProblem, convTranspose2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
+import { sharesRows } from '../src/kernels/webgpu/kernels/conv-runs.js';
 import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
 import { dispatchCount } from './support/backends.js';
 
@@ -495,8 +496,10 @@ describe('convolution variants', () => {
     // Tiny-UNet 3x3 layers', padding 1; rows of 16 pixels are 4 pieces: two rows per 8-lane subgroup.
     const shuffled = isCpuAdapter(gpu.ctx.gpu.adapterDescription) && gpu.ctx.gpu.subgroupSize === 8;
     await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [24, 6, 16, 16]);
-    // At most 16 output channels: 4 a lane.
+    // At most 16 output channels: 4 a lane, unless they are whole blocks of 8 on rows a subgroup holds whole.
     await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [16, 6, 16, 16], [9, 6, 16, 16]);
+    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [16, 6, 16, 16]);
+    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [16, 6, 16, 48], [16, 6, 16, 48]);
     // An 8x8 map (2 pieces a row), and a batch of 3: the runs of 4 pixels.
     await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 6, 8, 8], [24, 6, 8, 8]);
     await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 3, 16, 16], [24, 3, 16, 16]);
@@ -553,11 +556,13 @@ describe('convolution variants', () => {
 
   it('every variant computes the weight-gradient convolution (kernel the size of the image, dilation = stride)', async () => {
     // As autodiff's convWeightGrad runs it: x^T [C, N, H, W] with g^T [O, N, Ho, Wo] as the filter.
-    // [2, 4, 32]: a long reduction over few outputs, which the wgrad variants split across workgroups.
+    // [2, 4, 32]: a long reduction over few outputs, which the wgrad variants split across workgroups;
+    // [1, 50, 8]: 800 row pieces in 3 splits, whose bounds (267 each) fall mid-row unless rounded to rows.
     for (const [c, n, hw, s] of [
       [8, 2, 12, 1],
       [6, 3, 11, 2],
       [2, 4, 32, 1],
+      [1, 50, 8, 1],
     ]) {
       const ho = Math.floor((hw + 2 - 3) / s) + 1;
       const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [s, s], groups: 1 };
@@ -595,6 +600,56 @@ describe('convolution variants', () => {
         );
       }
     }
+  });
+
+  it('the runs variants hand row pieces to neighbouring lanes where whole rows fit a subgroup (3 wide, stride 1, pad 1), both directions', async () => {
+    // Widths whose runs divide the 8-lane subgroup (the shared loads) and 24 (3 runs of 8: not),
+    // heights and batches that leave lanes past the end, 3-33 output channels (ragged blocks), x
+    // contiguous or channels-outermost (still 4-aligned rows): each equals the CPU exactly.
+    const runLength = (name: string) => Number(/^runs(\d+)x/.exec(name)![1]);
+    const variants = convVariants.filter((v) => v.name.startsWith('runs'));
+    expect(variants.map((v) => v.name)).toEqual(['runs4x8sg', 'runs8x8sg', 'runs8x16sg8']);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          variant: fc.constantFrom(...variants),
+          n: fc.integer({ min: 1, max: 3 }),
+          c: fc.integer({ min: 1, max: 6 }),
+          o: fc.constantFrom(3, 8, 9, 16, 21, 33),
+          h: fc.integer({ min: 1, max: 9 }),
+          pieces: fc.constantFrom(1, 2, 4, 8, 6),
+          xOrder: fc.constantFrom([0, 1, 2, 3], [1, 0, 2, 3]),
+          transposed: fc.boolean(),
+        }),
+        async ({ variant, n, c, o, h, pieces, xOrder, transposed }) => {
+          const run = runLength(variant.name);
+          const w = pieces === 6 ? 24 : (run * pieces) / (run === 8 ? 1 : 2);
+          const p = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } as const;
+          const shapes = { x: [n, c, h, w], w: transposed ? [c, o, 3, 3] : [o, c, 3, 3], xOrder };
+          const problem = transposed
+            ? convTranspose2dProblem(fakeView(shapes.x), fakeView(shapes.w), { ...p, outputPadding: [0, 0] })
+            : conv2dProblem(fakeView(shapes.x), fakeView(shapes.w), p);
+          fc.pre(variant.supports(problem, gpu.ctx.gpu));
+          const xView = view(gpu, shapes.x, xOrder, 1);
+          const wholeRows = (w / run) % 1 === 0 && 8 % (w / run) === 0;
+          expect(sharesRows(problem, xView, run, gpu.ctx.gpu.subgroupSize!), `w=${w}`).toBe(wholeRows);
+          gpu.release(xView.storage);
+          await compare(
+            shapes,
+            (b, xv, wv) =>
+              b === gpu
+                ? transposed
+                  ? gpu.convTranspose2d(xv, wv, { ...p, outputPadding: [0, 0] }, variant.name)
+                  : gpu.conv2d(xv, wv, p, variant.name)
+                : transposed
+                  ? b.convTranspose2d(xv, wv, { ...p, outputPadding: [0, 0] })
+                  : b.conv2d(xv, wv, p),
+            `${variant.name} ${transposed ? 'transposed ' : ''}${JSON.stringify({ n, c, o, h, w, xOrder })}`,
+          );
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('depthwise declines kernel rows past 32 taps (each row is unrolled); the default then still matches the CPU', async () => {

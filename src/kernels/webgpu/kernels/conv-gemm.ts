@@ -179,6 +179,8 @@ export interface ConvLaunch {
    * source is not cached: the kernel name must determine it.
    */
   readonly moduleScope?: () => string;
+  /** x bound as vec4s (its offset and row strides multiples of 4: the body indexes it by element offset / 4). */
+  readonly xVec4?: boolean;
 }
 
 /**
@@ -211,7 +213,7 @@ export function dispatchConvGemm(
         layout.declaration(),
         [
           `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
-          `@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
+          `@group(0) @binding(2) var<storage, read> x: array<${launch.xVec4 ? `vec4<${t}>` : t}>;`,
           `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
         ].join('\n'),
         identityEpilogue(t),

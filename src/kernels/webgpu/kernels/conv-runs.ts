@@ -12,6 +12,11 @@
 // unroll); channels and kernel rows are loops; the batch and output size are uniforms. A
 // stride-1 transposed convolution (autodiff's input gradient) is the same sum with the filter
 // flipped and its channel roles swapped, padded by k - 1 - padding.
+// A 3-wide window at stride 1 and padding 1 on rows a subgroup holds whole (`sharesRows`: the tiny
+// UNet's 3x3 layers at 8-32 px, both directions) loads each lane's own pixels as vec4s and takes
+// the one column left and right of them from the neighbouring lanes by shuffle: 2 vec4 loads a
+// kernel row instead of 10 scalar ones for runs of 8, 6-20% faster a call, values bit-identical.
+import type { View } from '../../backend.js';
 import { storeOut } from '../epilogue.js';
 import { subgroupsFit } from '../device.js';
 import { wgslScalar } from '../wgsl.js';
@@ -32,6 +37,48 @@ const runsFit = (p: ConvGemmProblem, to: number, run: number): boolean =>
   p.opg === p.o &&
   spanOf(p, run) <= MAX_SPAN &&
   (!p.transposed || (p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1)));
+
+/**
+ * Whether a lane's input span can be its own run's pixels as vec4 loads plus one column from each
+ * neighbouring lane: a 3-wide window, stride and dilation 1 and padding 1 along the row (the gather
+ * form's, so a stride-1 transposed convolution too), output rows as wide as x's and cut into whole
+ * runs of a multiple of 4, x's rows contiguous and 4-aligned, and whole rows per subgroup (the runs
+ * of a row divide it), so the neighbour of a lane is the run beside it or the zero padding past
+ * the row's end. The span's 10 scalar loads become 2 vec4 loads and 2 shuffles (runs of 8): on
+ * lavapipe a scalar load costs 20-33 cycles, a vec4 load 50-80, a shuffle 0-4.
+ */
+export function sharesRows(p: ConvGemmProblem, x: View, run: number, subgroup: number): boolean {
+  const g = gatherForm(p);
+  const rowRuns = p.ow / run;
+  return (
+    x.dtype === 'float32' &&
+    run % 4 === 0 &&
+    p.kw === 3 &&
+    p.stride[1] === 1 &&
+    p.dilation[1] === 1 &&
+    g.padding[1] === 1 &&
+    p.ow === p.w &&
+    Number.isInteger(rowRuns) &&
+    subgroup % rowRuns === 0 &&
+    LANES % subgroup === 0 &&
+    x.strides[3] === 1 &&
+    [x.offset, x.strides[0], x.strides[1], x.strides[2]].every((v) => v % 4 === 0)
+  );
+}
+
+/**
+ * The span v0 .. v(run + 1) of a row-shared lane: its run's pixels as vec4 loads, and the columns
+ * left and right of it from the neighbouring lanes' loads (zero at the row's ends).
+ */
+function sharedSpan(run: number, t: string): string {
+  const pieces = run / 4;
+  const xyzw = ['x', 'y', 'z', 'w'];
+  return `    let q = (rb + ox0) >> 2u;
+${lines(pieces, (k) => `    let b${k} = select(vec4<${t}>(0), x[q + ${k}u], row_ok);`)}
+    let v0 = select(${t}(0), subgroupShuffle(b${pieces - 1}, prev_lane).w, has_prev);
+${lines(run, (i) => `    let v${i + 1} = b${Math.floor(i / 4)}.${xyzw[i % 4]};`)}
+    let v${run + 1} = select(${t}(0), subgroupShuffle(b0, next_lane).x, has_next);`;
+}
 
 /**
  * The variant for devices whose subgroups are `subgroup` lanes wide (lavapipe: 8): `to` output channels
@@ -60,6 +107,7 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
       const span = spanOf(p, RUN);
       // Rows that runs tile exactly store every pixel of a run unchecked (one source for all such sizes).
       const aligned = p.ow % RUN === 0;
+      const shared = sharesRows(p, x, RUN, subgroup);
       // Gather form: conv2d weights are [O, C, kh, kw]; a transposed conv's [C, O, kh, kw] are read flipped.
       const g = gatherForm(p);
       const [oStride, cStride] = [`p.wst[${g.oAxis}]`, `p.wst[${g.cAxis}]`];
@@ -86,7 +134,7 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
     let row_ok = iy >= 0 && iy < i32(p.h);
     let rb = xc + u32(select(0, iy, row_ok)) * p.xst[2];
     let wr = wc + ${tapRow} * p.wst[2];
-${lines(span, (i) => `    let v${i} = select(${t}(0), x[rb + ca${i}], row_ok && cok${i});`)}
+${shared ? sharedSpan(RUN, t) : lines(span, (i) => `    let v${i} = select(${t}(0), x[rb + ca${i}], row_ok && cok${i});`)}
 ${range(blocks)
   .map((b) => lines(p.kw, (kx) => load(kx, b)))
   .join('\n')}
@@ -119,13 +167,20 @@ let ox0 = run * ${RUN}u;
 let xb = p.x_off + nb * p.xst[0];
 let wb = p.w_off + o0 * ${oStride};
 let iy0 = i32(oy * p.sh) - p.gather_ph;
-let ix0 = i32(ox0 * ${sw}u) - p.gather_pw;
+${
+  shared
+    ? `let prev_lane = max(sid, 1u) - 1u;
+let next_lane = min(sid + 1u, ${subgroup - 1}u);
+let has_prev = run > 0u;
+let has_next = run + 1u < p.row_runs;`
+    : `let ix0 = i32(ox0 * ${sw}u) - p.gather_pw;
 ${lines(
   span,
   (i) => `let cx${i} = ix0 + ${i};
 let cok${i} = cx${i} >= 0 && cx${i} < i32(p.w);
 let ca${i} = u32(select(0, cx${i}, cok${i})) * p.xst[3];`,
-)}
+)}`
+}
 // From a zero the compiler cannot see: it folds a literal 0 + x to x, and an all-zero sum would end as -0.
 ${lines(RUN * to, (i) => `var ${acc(Math.floor(i / to), i % to)} = ${t}(p.zero);`)}
 ${loop}
@@ -140,7 +195,7 @@ ${lines(RUN, (j) => (aligned ? storeOut(`ob${o} + ${j}u`, acc(j, o)) : `if (ox0 
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}`;
       dispatchConvGemm(
         ctx,
-        `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row x ${to} output channels per lane`,
+        `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row x ${to} output channels per lane${shared ? ', row pieces shared' : ''}`,
         kernel,
         body,
         x,
@@ -157,7 +212,7 @@ ${lines(RUN, (j) => (aligned ? storeOut(`ob${o} + ${j}u`, acc(j, o)) : `if (ox0 
           gather_ph: padH,
           gather_pw: padW,
         },
-        { subgroups: true },
+        { subgroups: true, xVec4: shared },
       );
     },
   };

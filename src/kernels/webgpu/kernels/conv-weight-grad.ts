@@ -13,7 +13,10 @@
 // columns come by subgroupShuffle, and only a lane whose neighbour holds another row's piece (the
 // subgroup's edge lanes, on rows wider than a subgroup) loads them. On lavapipe a vec4 load costs
 // 50-80 cycles and a shuffle a few (docs/measurements.md): per item and 8 output channels that is
-// 8 + 3 loads instead of 8 + 9.
+// 8 + 3 loads instead of 8 + 9. Where a subgroup holds whole rows (1, 2, 4 or 8 pieces: the tiny
+// UNet's 4-32 px), no lane loads them: the piece past a row's end is the zero padding. Even a load
+// no lane needs costs its time under lavapipe's masks, so that form leaves them out of the source
+// (15-18% faster a call at the tiny UNet's 16-32 px layers, batch 80).
 // A workgroup may also take TC input channels (`wgrad1x1o8c8`, for 1x1 layers: one tap, so 8 x 8
 // sums fit where a 3x3 layer's 8 x 9 do): the TO pieces of g a lane loads then serve TC pieces of x.
 import type { View } from '../../backend.js';
@@ -63,6 +66,14 @@ export const weightGradFits = (p: ConvGemmProblem): boolean =>
   p.ow - 1 - p.padding[1] <= 1 &&
   p.oh <= 3;
 
+/**
+ * Whether a subgroup's lanes hold whole x rows of `quads` vec4 pieces: true when the rows divide
+ * the subgroup and every split starts on a row. Then a lane's left and right pieces are its
+ * neighbours' (by shuffle) or the zero padding past the row's ends, never a load.
+ */
+export const rowsFitSubgroups = (subgroupSize: number, quads: number): boolean =>
+  quads > 0 && subgroupSize % quads === 0 && LANES % subgroupSize === 0;
+
 /** The view itself when its rows are contiguous and 4-aligned (vec4 loads), else a contiguous copy to release. */
 export function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly temp?: WebGpuStorage } {
   if (v.strides[3] === 1 && divisibleBy4(v.offset, ...v.strides.slice(0, 3))) return { view: v };
@@ -91,6 +102,8 @@ interface WeightGradSource {
   readonly kh: number;
   /** Whether the sums go to a split's slice of partials (conv-split-k.ts adds them). */
   readonly split: boolean;
+  /** Whether each subgroup holds whole x rows (see `rowsFitSubgroups`): its side pieces come only by shuffles. */
+  readonly wholeRows: boolean;
 }
 
 /** The WGSL of one weight-gradient kernel. */
@@ -106,6 +119,7 @@ function weightGradSource({
   quads,
   kh,
   split,
+  wholeRows,
 }: WeightGradSource): string {
   const taps = oh * ow;
   const nacc = to * tc * taps;
@@ -132,14 +146,17 @@ function weightGradSource({
   const neighbours = (j: number) =>
     !sideColumns
       ? ''
-      : shares
-        ? `let cvPrev${cj(j)} = subgroupShuffle(cv${cj(j)}, prevLane);
+      : shares && wholeRows
+        ? `let pv${cj(j)} = select(vec4<f32>(0.0), subgroupShuffle(cv${cj(j)}, prevLane), q > 0u);
+let nv${cj(j)} = select(vec4<f32>(0.0), subgroupShuffle(cv${cj(j)}, nextLane), q + 1u < QUADS);`
+        : shares
+          ? `let cvPrev${cj(j)} = subgroupShuffle(cv${cj(j)}, prevLane);
 let cvNext${cj(j)} = subgroupShuffle(cv${cj(j)}, nextLane);
 var pv${cj(j)} = select(vec4<f32>(0.0), cvPrev${cj(j)}, q > 0u);
 if (!prevShared) { pv${cj(j)} = ${prevLoad(j)}; }
 var nv${cj(j)} = select(vec4<f32>(0.0), cvNext${cj(j)}, q + 1u < QUADS);
 if (!nextShared) { nv${cj(j)} = ${nextLoad(j)}; }`
-        : `let pv${cj(j)} = ${prevLoad(j)};
+          : `let pv${cj(j)} = ${prevLoad(j)};
 let nv${cj(j)} = ${nextLoad(j)};`;
   const channelRow = (j: number, ky: number) => `let rb${cj(j)} = xb${cj(j)} + u32(select(0, iy, ok)) * (p.xst[2] / 4u);
 let cv${cj(j)} = select(vec4<f32>(0.0), x[rb${cj(j)} + q], ok);
@@ -171,11 +188,15 @@ let nextLane = min(sid + 1u, ${sg - 1}u);
 for (var base = lo; base < hi; base += ${LANES}u) {
 let live = base + lid.x < hi;
 let it = min(base + lid.x, hi - 1u);
-let itPrev = subgroupShuffle(it, prevLane);
+${
+  wholeRows
+    ? ''
+    : `let itPrev = subgroupShuffle(it, prevLane);
 let itNext = subgroupShuffle(it, nextLane);
 let prevShared = sid > 0u && itPrev + 1u == it;
 let nextShared = sid + 1u < ${sg}u && itNext == it + 1u;
-${indent(item)}
+`
+}${indent(item)}
 ${indent(gLoads('live'))}
 ${indent(rows.join('\n'))}
 }`
@@ -284,7 +305,9 @@ function weightGradVariant(
         1,
         Math.min(Math.ceil(targetWorkgroups(ctx) / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))),
       );
-      const perSplit = Math.ceil(items / splits);
+      const wholeRows = shuffled && rowsFitSubgroups(ctx.gpu.subgroupSize!, quads);
+      // Whole rows: every split starts on a row (its subgroups then do too), the last may be shorter.
+      const perSplit = wholeRows ? Math.ceil(items / splits / quads) * quads : Math.ceil(items / splits);
       const total = p.n * p.o * p.oh * p.ow;
       const kernel = `conv2d:${name}:${p.oh}x${p.ow}p${p.padding[0]}${p.padding[1]}:float32`;
       const spec: WeightGradSource = {
@@ -299,6 +322,7 @@ function weightGradVariant(
         quads,
         kh: p.kh,
         split: splits > 1,
+        wholeRows,
       };
       const partials = splits > 1 ? ctx.alloc('float32', splits * total) : out;
       ctx.dispatch({

@@ -16,7 +16,12 @@ import {
   convWindowUniforms,
 } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
-import { convWeightGradVariant, pointwiseWeightGradVariant, weightGradFits } from './conv-weight-grad.js';
+import {
+  convWeightGradVariant,
+  pointwiseWeightGradVariant,
+  rowsFitSubgroups,
+  weightGradFits,
+} from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { tileCount, WINOGRAD_TILES, winograd4Variant, winogradVariant } from './conv-winograd.js';
 import { depthwiseShuffledVariant, depthwiseVariant } from './conv-depthwise.js';
@@ -296,9 +301,19 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   // most 16 output channels 4 a lane 1.1-1.3x faster than 8 (lavapipe's tuning cache, where the
   // tuner had picked them: docs/measurements.md).
   const weightGradShaped = cpu && p.oh > 1 && weightGradFits(p);
+  // Since a subgroup holding whole rows takes its side pieces by shuffle alone (conv-weight-grad.ts),
+  // 8 output channels a lane beat 4 there when they fill whole blocks of 8 (the tiny UNet's 8 and
+  // 16 channels at 16-32 px: 3-6% a call, docs/measurements.md).
+  const wholeBlocksOfRows =
+    p.o % 8 === 0 && ctx.gpu.subgroupSize !== undefined && rowsFitSubgroups(ctx.gpu.subgroupSize, p.w / 4);
   const smallWeightGrad = weightGradShaped && (p.kh * p.kw <= 64 || p.cpg <= 4) ? ['runs4x8sg'] : [];
   const weightGrad = cpu
-    ? ['wgrad1x1o8c8', ...(weightGradShaped && p.o <= 16 ? ['wgrad4sg'] : []), 'wgrad8sg', 'wgrad4']
+    ? [
+        'wgrad1x1o8c8',
+        ...(weightGradShaped && p.o <= 16 && !wholeBlocksOfRows ? ['wgrad4sg'] : []),
+        'wgrad8sg',
+        'wgrad4',
+      ]
     : ['wgrad4'];
   // 3x3 stride 1 with 128+ channels in and out (the face ResNet's 128- and 256-channel layers, both
   // directions): Winograd's GEMMs are long enough in C and O to beat the direct blocks on lavapipe;
