@@ -34,9 +34,11 @@ export function measuredChoice(ms: Readonly<Record<string, number>>, fallback: s
 /**
  * Bumped when measured choices go stale as a whole: 2 since Winograd keeps a reused weight's
  * transform (the 64-channel face ResNet layers were measured with it re-done every call); 3 since
- * the runs of 8 pixels (runs8x8sg), which no earlier choice was measured against.
+ * the runs of 8 pixels (runs8x8sg), which no earlier choice was measured against; 4 since the runs
+ * kernels share row pieces between lanes and the weight gradients skip side loads (2026-12-07),
+ * 6-20% faster a call, so every choice measured against them before is stale.
  */
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4;
 
 /**
  * Whether variant choice by measurement is on: WEBGPU_LRPO_TUNE=1/0 decides; unset, it is on
