@@ -232,6 +232,19 @@ describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
     );
   });
 
+  it('a runs convolution storing vec4s (rows of a multiple of 8) takes a per-image shift and residual views as an epilogue', async () => {
+    // epi4 loads a value broadcast along the row once per 4 outputs and the others element by
+    // element: a [N, O, 1, 1] shift (a per-channel bias alike) and the residual whole, transposed or sliced.
+    for (const view of viewKinds) {
+      const [n, c, o, h, w] = [2, 3, 8, 5, 16];
+      const stored = view === 'transposed' ? [n, o, w, h] : view === 'slice' ? [n, o, h + 1, w] : [n, o, h, w];
+      await expectEpilogueMatchesCpu(
+        [[n, c, h, w], [o, c, 3, 3], [n, o, 1, 1], stored].map((shape, salt) => hostOf(shape, 5, salt)),
+        (x, wt, shift, r) => T.add(T.add(T.conv2d(x, wt, { padding: 1 }), shift), residualOf(view, r)),
+      );
+    }
+  });
+
   it('matmul + a transposed or sliced addend as one epilogue matches the CPU over generated sizes', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -181,6 +181,8 @@ export interface ConvLaunch {
   readonly moduleScope?: () => string;
   /** x bound as vec4s (its offset and row strides multiples of 4: the body indexes it by element offset / 4). */
   readonly xVec4?: boolean;
+  /** out bound as vec4s (the body stores through storeOut4). */
+  readonly outVec4?: boolean;
 }
 
 /**
@@ -212,7 +214,7 @@ export function dispatchConvGemm(
         `// ${comment}`,
         layout.declaration(),
         [
-          `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;`,
+          `@group(0) @binding(1) var<storage, read_write> out: array<${launch.outVec4 ? `vec4<${t}>` : t}>;`,
           `@group(0) @binding(2) var<storage, read> x: array<${launch.xVec4 ? `vec4<${t}>` : t}>;`,
           `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
         ].join('\n'),
