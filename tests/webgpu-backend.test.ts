@@ -10,6 +10,8 @@ import { convOutSize, convTransposeOutSize } from '../src/kernels/params.js';
 import { BufferPool, sizeClass } from '../src/kernels/webgpu/buffer-pool.js';
 import { FIRST_SUBMIT_DISPATCHES, foldGrid, MAX_DISPATCHES_PER_SUBMIT } from '../src/kernels/webgpu/encoder.js';
 import { createWebGpuBackend, matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
+import { dispatchCount } from './support/backends.js';
 import { randomStream } from '../src/random/threefry.js';
 import type { AnyTypedArray, DType } from '../src/tensor/dtype.js';
 import { BackendError } from '../src/tensor/errors.js';
@@ -596,6 +598,32 @@ describe('matmul', () => {
     const before = gpu.ctx.pipelines.size;
     for (const [x, y] of problems) expectClose(await run(x, y), {}, JSON.stringify([x.shape, y.shape]));
     expect(gpu.ctx.pipelines.size).toBe(before);
+  });
+
+  it('the untuned default on CPU adapters with 8-lane subgroups: 4 or 8 columns a lane by the width, row blocks for 256 columns', async () => {
+    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription) && gpu.ctx.gpu.subgroupSize === 8;
+    // [batch, M, K, N] -> the kernel's variant there (no variant named, tuning off under vitest).
+    const cases: [number[], string][] = [
+      [[2, 20, 9, 32], 'grid8x4sg'],
+      [[2, 20, 9, 33], 'grid8x8sg'],
+      [[1, 40, 12, 232], 'grid8x8sg'],
+      [[2, 4, 8, 256], 'rows4x4'],
+      [[2, 8, 8, 256], 'rows8x4'],
+      [[1, 40, 8, 256], 'rows32x4sg'],
+    ];
+    for (const [[batch, m, k, n], expected] of cases) {
+      const ran = () => dispatchCount(gpu, (kernel) => kernel.startsWith(`matmul:${expected}:`));
+      const before = ran();
+      expectClose(
+        await onBoth(
+          [contiguousHost([batch, m, k], 'float32', 5), contiguousHost([batch, k, n], 'float32', 6)],
+          (be, [a, b]) => be.matmul(a, b),
+        ),
+        {},
+        `[${batch}, ${m}, ${k}] x [${batch}, ${k}, ${n}]`,
+      );
+      expect(ran() - before, `${expected} for [${batch}, ${m}, ${k}, ${n}]`).toBe(cpuAdapter ? 1 : 0);
+    }
   });
 
   it('K = 0 gives zeros', async () => {

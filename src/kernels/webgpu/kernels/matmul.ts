@@ -186,7 +186,11 @@ function defaultVariant(ctx: GpuContext, p: MatmulProblem): string {
     // docs/measurements.md).
     const rows256 = ROWS_256.find(([most]) => p.m <= most)?.[1] ?? 'rows32x4sg';
     if (p.n === 256 && byName(rows256).supports(p, ctx.gpu)) return rows256;
-    if (p.n < 512 && byName('grid8x4sg').supports(p, ctx.gpu)) return 'grid8x4sg';
+    // Past 32 columns, 8 columns a lane (a workgroup 64 wide) share each shuffled piece of A over
+    // twice the multiply-adds: 1.1-1.4x at 48-232 columns (the attention block's products at batch
+    // 8 and 80, the face ResNet's Winograd GEMMs); at 32, half its lanes would be clamped copies.
+    const grid = p.n > 32 ? 'grid8x8sg' : 'grid8x4sg';
+    if (p.n < 512 && byName(grid).supports(p, ctx.gpu)) return grid;
     if (byName('rows16x8sg').supports(p, ctx.gpu)) return 'rows16x8sg';
     // rows8x16 spans 1024 columns per workgroup: faster from N = 1024.
     return p.n >= 1024 ? 'rows8x16' : 'rows8x8';
