@@ -8,7 +8,7 @@ import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/kernels/params.js';
 import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { conv2dProblem, convTranspose2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
-import { sharesRows } from '../src/kernels/webgpu/kernels/conv-runs.js';
+import { sharesRows, spansWholeRows } from '../src/kernels/webgpu/kernels/conv-runs.js';
 import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
 import { dispatchCount } from './support/backends.js';
 
@@ -650,6 +650,34 @@ describe('convolution variants', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('the runs variants load whole input and kernel rows as vec4s where one run covers an output row (a small map weight gradient)', async () => {
+    // As autodiff's convWeightGrad asks: x^T [C, N, H, W] with g^T [O, N, H, W] as the filter, padding 1,
+    // 3x3 outputs; rows of 4-16 pixels (whole-row vec4 loads) and of 10 (not a multiple of 4: scalar loads).
+    const variants = convVariants.filter((v) => v.name.startsWith('runs'));
+    for (const [c, n, hw, o] of [
+      [3, 2, 8, 9],
+      [5, 3, 4, 16],
+      [2, 2, 12, 8],
+      [4, 2, 16, 3],
+      [3, 2, 10, 8],
+    ]) {
+      const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+      const shapes = { x: [c, n, hw, hw], w: [o, n, hw, hw], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] };
+      const problem = conv2dProblem(fakeView(shapes.x), fakeView(shapes.w), p);
+      for (const variant of variants.filter((v) => v.supports(problem, gpu.ctx.gpu))) {
+        const run = Number(/^runs(\d+)x/.exec(variant.name)![1]);
+        const [xv, wv] = [view(gpu, shapes.x, shapes.xOrder, 1), view(gpu, shapes.w, shapes.wOrder, 2)];
+        expect(spansWholeRows(problem, xv, wv, run), `${variant.name} hw=${hw}`).toBe(hw % 4 === 0);
+        [xv.storage, wv.storage].forEach((st) => gpu.release(st));
+        await compare(
+          shapes,
+          (b, xs, ws) => (b === gpu ? gpu.conv2d(xs, ws, p, variant.name) : b.conv2d(xs, ws, p)),
+          `${variant.name} c=${c} n=${n} hw=${hw} o=${o}`,
+        );
+      }
+    }
   });
 
   it('depthwise declines kernel rows past 32 taps (each row is unrolled); the default then still matches the CPU', async () => {

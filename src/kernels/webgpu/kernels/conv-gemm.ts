@@ -183,6 +183,8 @@ export interface ConvLaunch {
   readonly xVec4?: boolean;
   /** out bound as vec4s (the body stores through storeOut4). */
   readonly outVec4?: boolean;
+  /** wt bound as vec4s (as xVec4). */
+  readonly wVec4?: boolean;
 }
 
 /**
@@ -216,7 +218,7 @@ export function dispatchConvGemm(
         [
           `@group(0) @binding(1) var<storage, read_write> out: array<${launch.outVec4 ? `vec4<${t}>` : t}>;`,
           `@group(0) @binding(2) var<storage, read> x: array<${launch.xVec4 ? `vec4<${t}>` : t}>;`,
-          `@group(0) @binding(3) var<storage, read> wt: array<${t}>;`,
+          `@group(0) @binding(3) var<storage, read> wt: array<${launch.wVec4 ? `vec4<${t}>` : t}>;`,
         ].join('\n'),
         identityEpilogue(t),
         launch.moduleScope?.() ?? '',

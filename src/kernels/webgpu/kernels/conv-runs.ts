@@ -16,6 +16,9 @@
 // UNet's 3x3 layers at 8-32 px, both directions) loads each lane's own pixels as vec4s and takes
 // the one column left and right of them from the neighbouring lanes by shuffle: 2 vec4 loads a
 // kernel row instead of 10 scalar ones for runs of 8, 6-20% faster a call, values bit-identical.
+// Where one run covers an output row and its span the whole input row (`spansWholeRows`: a small
+// map's weight gradient, 3x3 taps from an 8x8 cotangent), input and kernel rows load as vec4s:
+// 1.27-1.43x a call at the tiny UNet's 8-px level, bit-identical.
 import type { View } from '../../backend.js';
 import { storeOut, storeOut4 } from '../epilogue.js';
 import { subgroupsFit } from '../device.js';
@@ -66,6 +69,46 @@ export function sharesRows(p: ConvGemmProblem, x: View, run: number, subgroup: n
   );
 }
 
+const XYZW = ['x', 'y', 'z', 'w'] as const;
+
+const alignedRows = (v: View): boolean =>
+  v.dtype === 'float32' &&
+  v.strides[3] === 1 &&
+  [v.offset, v.strides[0], v.strides[1], v.strides[2]].every((s) => s % 4 === 0);
+
+/**
+ * Whether one run covers an output row and its input span covers the whole (padded) input row,
+ * as in a small map's weight gradient run as a convolution (x^T with the cotangent as an 8x8
+ * filter into 3x3 taps): then a lane loads each input row as vec4s and each kernel row's taps as
+ * vec4s (2 + 2 loads where the scalar form made 11 + 8), the padding's zeros known from constants.
+ * conv2d only (a transposed convolution reads its taps flipped), stride and dilation 1 along rows,
+ * rows and kernel rows a multiple of 4 wide and 4-aligned.
+ */
+export function spansWholeRows(p: ConvGemmProblem, x: View, w: View, run: number): boolean {
+  const padW = gatherForm(p).padding[1];
+  return (
+    !p.transposed &&
+    p.ow <= run &&
+    p.stride[1] === 1 &&
+    p.dilation[1] === 1 &&
+    p.w % 4 === 0 &&
+    p.kw % 4 === 0 &&
+    spanOf(p, run) >= padW + p.w &&
+    alignedRows(x) &&
+    alignedRows(w)
+  );
+}
+
+/** The span v0 .. v(span - 1) of a whole-row lane: the row's vec4s, zeros where the columns fall in the padding. */
+function wholeRowSpan(span: number, width: number, padW: number): string {
+  return `    let q = rb >> 2u;
+${lines(width / 4, (k) => `    let r${k} = select(vec4<f32>(0), x[q + ${k}u], row_ok);`)}
+${lines(span, (i) => {
+  const col = i - padW;
+  return `    let v${i} = ${col >= 0 && col < width ? `r${col >> 2}.${XYZW[col % 4]}` : 'f32(0)'};`;
+})}`;
+}
+
 /**
  * The span v0 .. v(run + 1) of a row-shared lane: its run's pixels as vec4 loads, and the columns
  * left and right of it from the neighbouring lanes' loads (zero at the row's ends).
@@ -108,6 +151,7 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
       // Rows that runs tile exactly store every pixel of a run unchecked (one source for all such sizes).
       const aligned = p.ow % RUN === 0;
       const shared = sharesRows(p, x, RUN, subgroup);
+      const whole = !shared && spansWholeRows(p, x, w, RUN);
       // Runs that tile rows of a multiple of 4 start every store 4-aligned: vec4 stores, 4x fewer
       // (lavapipe stores lane by lane, as it loads), and an epilogue reads a per-channel value once
       // per 4 outputs (epi4) instead of once per output.
@@ -127,8 +171,12 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
         // Lane s loads tap kx of channels s, s + subgroup, ... (one `own` per block); channel o's
         // weight comes from lane o % subgroup's load of block o / subgroup.
         const load = (kx: number, b: number) => `    let own${kx}_${b} = wt[wr + wo${b} + ${tapCol(kx)}u * p.wst[3]];`;
+        // Whole rows: a kernel row's taps as vec4s (lane s loads channel s's), one component each.
+        const loadQuad = (k: number, b: number) => `    let own${k}_${b} = wt[((wr + wo${b}) >> 2u) + ${k}u];`;
         const broadcast = (kx: number, o: number) =>
-          `    let w${kx}_${o} = subgroupBroadcast(own${kx}_${Math.floor(o / subgroup)}, ${o % subgroup}u);`;
+          whole
+            ? `    let w${kx}_${o} = subgroupBroadcast(own${kx >> 2}_${Math.floor(o / subgroup)}.${XYZW[kx % 4]}, ${o % subgroup}u);`
+            : `    let w${kx}_${o} = subgroupBroadcast(own${kx}_${Math.floor(o / subgroup)}, ${o % subgroup}u);`;
         // Per (channel, kernel row): the span's inputs once, then each tap's `to` weights.
         const loop = `for (var ci = 0u; ci < p.cpg; ci++) {
   let xc = xb + ci * p.xst[1];
@@ -138,9 +186,15 @@ export function convRunsVariant(to: number, runLength: number, subgroup = to): C
     let row_ok = iy >= 0 && iy < i32(p.h);
     let rb = xc + u32(select(0, iy, row_ok)) * p.xst[2];
     let wr = wc + ${tapRow} * p.wst[2];
-${shared ? sharedSpan(RUN, t) : lines(span, (i) => `    let v${i} = select(${t}(0), x[rb + ca${i}], row_ok && cok${i});`)}
+${
+  shared
+    ? sharedSpan(RUN, t)
+    : whole
+      ? wholeRowSpan(span, p.w, padW)
+      : lines(span, (i) => `    let v${i} = select(${t}(0), x[rb + ca${i}], row_ok && cok${i});`)
+}
 ${range(blocks)
-  .map((b) => lines(p.kw, (kx) => load(kx, b)))
+  .map((b) => (whole ? lines(p.kw / 4, (k) => loadQuad(k, b)) : lines(p.kw, (kx) => load(kx, b))))
   .join('\n')}
 ${range(p.kw)
   .map(
@@ -172,12 +226,14 @@ let xb = p.x_off + nb * p.xst[0];
 let wb = p.w_off + o0 * ${oStride};
 let iy0 = i32(oy * p.sh) - p.gather_ph;
 ${
-  shared
-    ? `let prev_lane = max(sid, 1u) - 1u;
+  whole
+    ? ''
+    : shared
+      ? `let prev_lane = max(sid, 1u) - 1u;
 let next_lane = min(sid + 1u, ${subgroup - 1}u);
 let has_prev = run > 0u;
 let has_next = run + 1u < p.row_runs;`
-    : `let ix0 = i32(ox0 * ${sw}u) - p.gather_pw;
+      : `let ix0 = i32(ox0 * ${sw}u) - p.gather_pw;
 ${lines(
   span,
   (i) => `let cx${i} = ix0 + ${i};
@@ -214,7 +270,7 @@ ${
       const kernel = `${p.transposed ? 'convTranspose2d' : 'conv2d'}:${name}:${x.dtype}`;
       dispatchConvGemm(
         ctx,
-        `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row x ${to} output channels per lane${shared ? ', row pieces shared' : ''}${quadStores ? ', vec4 stores' : ''}`,
+        `${kernel}: ${p.kh}x${p.kw} taps, runs of ${RUN} pixels of a row x ${to} output channels per lane${shared ? ', row pieces shared' : ''}${whole ? `, whole rows (pad ${padW})` : ''}${quadStores ? ', vec4 stores' : ''}`,
         kernel,
         body,
         x,
@@ -231,7 +287,7 @@ ${
           gather_ph: padH,
           gather_pw: padW,
         },
-        { subgroups: true, xVec4: shared, outVec4: quadStores },
+        { subgroups: true, xVec4: shared || whole, wVec4: whole, outVec4: quadStores },
       );
     },
   };
