@@ -41,6 +41,14 @@ const runsFit = (p: ConvGemmProblem, to: number, run: number): boolean =>
   spanOf(p, run) <= MAX_SPAN &&
   (!p.transposed || (p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1)));
 
+const XYZW = ['x', 'y', 'z', 'w'] as const;
+
+/** Whether a float32 view's rows are contiguous and start 4-aligned (read as vec4s). */
+const alignedRows = (v: View): boolean =>
+  v.dtype === 'float32' &&
+  v.strides[3] === 1 &&
+  [v.offset, v.strides[0], v.strides[1], v.strides[2]].every((s) => s % 4 === 0);
+
 /**
  * Whether a lane's input span can be its own run's pixels as vec4 loads plus one column from each
  * neighbouring lane: a 3-wide window, stride and dilation 1 and padding 1 along the row (the gather
@@ -54,7 +62,6 @@ export function sharesRows(p: ConvGemmProblem, x: View, run: number, subgroup: n
   const g = gatherForm(p);
   const rowRuns = p.ow / run;
   return (
-    x.dtype === 'float32' &&
     run % 4 === 0 &&
     p.kw === 3 &&
     p.stride[1] === 1 &&
@@ -64,17 +71,9 @@ export function sharesRows(p: ConvGemmProblem, x: View, run: number, subgroup: n
     Number.isInteger(rowRuns) &&
     subgroup % rowRuns === 0 &&
     LANES % subgroup === 0 &&
-    x.strides[3] === 1 &&
-    [x.offset, x.strides[0], x.strides[1], x.strides[2]].every((v) => v % 4 === 0)
+    alignedRows(x)
   );
 }
-
-const XYZW = ['x', 'y', 'z', 'w'] as const;
-
-const alignedRows = (v: View): boolean =>
-  v.dtype === 'float32' &&
-  v.strides[3] === 1 &&
-  [v.offset, v.strides[0], v.strides[1], v.strides[2]].every((s) => s % 4 === 0);
 
 /**
  * Whether one run covers an output row and its input span covers the whole (padded) input row,
@@ -115,11 +114,10 @@ ${lines(span, (i) => {
  */
 function sharedSpan(run: number, t: string): string {
   const pieces = run / 4;
-  const xyzw = ['x', 'y', 'z', 'w'];
   return `    let q = (rb + ox0) >> 2u;
 ${lines(pieces, (k) => `    let b${k} = select(vec4<${t}>(0), x[q + ${k}u], row_ok);`)}
     let v0 = select(${t}(0), subgroupShuffle(b${pieces - 1}, prev_lane).w, has_prev);
-${lines(run, (i) => `    let v${i + 1} = b${Math.floor(i / 4)}.${xyzw[i % 4]};`)}
+${lines(run, (i) => `    let v${i + 1} = b${Math.floor(i / 4)}.${XYZW[i % 4]};`)}
     let v${run + 1} = select(${t}(0), subgroupShuffle(b0, next_lane).x, has_next);`;
 }
 
