@@ -67,9 +67,9 @@ export const weightGradFits = (p: ConvGemmProblem): boolean =>
   p.oh <= 3;
 
 /**
- * Whether a subgroup's lanes hold whole x rows of `quads` vec4 pieces: true when the rows divide
- * the subgroup and every split starts on a row. Then a lane's left and right pieces are its
- * neighbours' (by shuffle) or the zero padding past the row's ends, never a load.
+ * Whether a subgroup's lanes can hold whole x rows of `quads` vec4 pieces: the rows divide the
+ * subgroup (and the caller starts every split on a row). Then a lane's left and right pieces are
+ * its neighbours' (by shuffle) or the zero padding past the row's ends, never a load.
  */
 export const rowsFitSubgroups = (subgroupSize: number, quads: number): boolean =>
   quads > 0 && subgroupSize % quads === 0 && LANES % subgroupSize === 0;
