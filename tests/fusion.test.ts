@@ -151,6 +151,66 @@ describe('elementwise fusion', () => {
   });
 });
 
+describe('reductions of pending expressions', () => {
+  // A broadcast weight's gradient is sum(g * x) over (N, H, W): the product need not be stored.
+  const host = (shape: number[], salt: number) => ({
+    shape,
+    values: Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(salt + i * 0.37)),
+  });
+  const upload = (h: ReturnType<typeof host>) => T.tensor(h.values, { shape: h.shape, dtype: 'float32' });
+
+  it('a reduction reads a pending product of two maps as it goes (no kernel for the product) and matches the CPU', async () => {
+    // (N, H, W) sums over 1,024 and 1,152 terms (split: rows of H * W first) and a last-axis sum.
+    const cases: [number[], number[]][] = [
+      [
+        [4, 8, 16, 16],
+        [0, 2, 3],
+      ],
+      [
+        [3, 5, 16, 24],
+        [0, 2, 3],
+      ],
+      [[2, 6, 1024], [2]],
+    ];
+    for (const [shape, axis] of cases) {
+      const [a, b] = [host(shape, 1), host(shape, 2)];
+      expectClose(await runOnBoth([a, b], (x, y) => T.sum(T.mul(x, y), { axis })), { rtol: 1e-5, atol: 1e-5 });
+      const [x, y] = [upload(a), upload(b)];
+      await T.sync(x, y);
+      const product = dispatchCount(gpu, (k) => k.startsWith('fused:mul'));
+      const inlined = dispatchCount(gpu, (k) => k.includes('vec4-chunks+mul'));
+      const s = T.sum(T.mul(x, y), { axis });
+      await s.data();
+      expect(
+        dispatchCount(gpu, (k) => k.startsWith('fused:mul')),
+        `${shape} product kernels`,
+      ).toBe(product);
+      expect(
+        dispatchCount(gpu, (k) => k.includes('vec4-chunks+mul')),
+        `${shape} inlined`,
+      ).toBeGreaterThan(inlined);
+      [x, y, s].forEach((t) => t.dispose());
+    }
+  });
+
+  it('the product stays pending for a later reader, and operands laid out otherwise are stored first', async () => {
+    const [a, b] = [host([4, 8, 16, 16], 3), host([4, 8, 16, 16], 4)];
+    // The product is also returned: its reader after the reduction still gets it (computed then).
+    const both = await runOnBoth([a, b], (x, y) => {
+      const m = T.mul(x, y);
+      const s = T.sum(m, { axis: [0, 2, 3] });
+      return T.concat([T.reshape(s, [-1]), T.reshape(m, [-1])], { axis: 0 });
+    });
+    expectClose(both, { rtol: 1e-5, atol: 1e-5 });
+    // A broadcast input (a per-channel scale) is not laid out like the sum's rows: stored, then reduced.
+    const scale = host([1, 8, 1, 1], 5);
+    expectClose(await runOnBoth([a, scale], (x, w) => T.sum(T.mul(x, w), { axis: [0, 2, 3] })), {
+      rtol: 1e-5,
+      atol: 1e-5,
+    });
+  });
+});
+
 describe('epilogue fusion (opt-in: WEBGPU_LRPO_EPILOGUE=1)', () => {
   it('matmul + bias + relu runs as one kernel and matches the unfused result; a result still held is computed once, unfused', async () => {
     gpu.ctx.epilogueFusion = true;

@@ -185,6 +185,44 @@ export class LazyStorage extends PendingStorage {
   }
 }
 
+/** A pending elementwise operand a consumer can compute inline as it reads (see reduce.ts). */
+export interface InlineOperand {
+  /** The expression's inputs: float32 views with the operand's shape and contiguous layout. */
+  readonly inputs: readonly View[];
+  /** The expression over its inputs' values. */
+  readonly render: (loads: readonly string[]) => string;
+  readonly preludes: ReadonlySet<string>;
+  /** The expression's ops, for kernel names. */
+  readonly ops: readonly string[];
+  /** What the generated source depends on (for cache keys). */
+  readonly key: string;
+}
+
+/**
+ * The pending expression `v` reads, when it is read whole and every input of the expression lies
+ * like `v` (float32, contiguous, from offset 0) and it has at most MAX_BROADCAST_INLINE_OPS ops: a
+ * consumer may then load the inputs and compute the expression instead of having it stored and
+ * read back. Null otherwise. The operand stays pending: whoever else reads it later still gets it
+ * computed (so a long expression, costly to compute twice, is not offered).
+ */
+export function inlineOperand(v: View): InlineOperand | null {
+  const s = v.storage;
+  if (!(s instanceof LazyStorage) || s.pendingExpr === null || s.dtype !== 'float32') return null;
+  const expr = s.pendingExpr;
+  // A longer expression (a SiLU's derivative) may be computed again by another reader: keep it stored.
+  if (expr.ops.length > MAX_BROADCAST_INLINE_OPS) return null;
+  if (!isWholeView(v, s.shape) || !shapesEqual(v.shape, s.shape)) return null;
+  if (!expr.inputs.every((u) => u.dtype === 'float32' && isWholeView(u, s.shape))) return null;
+  const placeholders = expr.inputs.map((_, j) => `\u0001${j}\u0001`);
+  return {
+    inputs: expr.inputs,
+    render: expr.render,
+    preludes: expr.preludes,
+    ops: expr.ops,
+    key: `${expr.render(placeholders)}|${[...expr.preludes].join('\n')}`,
+  };
+}
+
 /** Whether a view reads a storage of `shape` whole, in order. */
 function isWholeView(v: View, shape: Shape): boolean {
   if (v.offset !== 0 || !shapesEqual(v.shape, shape)) return false;

@@ -11,6 +11,7 @@ import type { GpuContext } from '../context.js';
 import { checkRank, coalesce, type Coalesced } from '../layout.js';
 import type { WebGpuStorage } from '../storage.js';
 import { cachedSource } from '../source-cache.js';
+import { inlineOperand, type InlineOperand } from '../fusion.js';
 import {
   coordsFromIndex,
   kernelSource,
@@ -162,7 +163,26 @@ out[idx] = acc;`;
  * per lane of the vec4, combined at the end). `parts` chunks of `chunk4` vec4s per row; output
  * [nOut, parts].
  */
-function vec4ChunkSource(kernel: string, op: ReduceOp, t: WgslScalar, l: RowLayout, layout: UniformLayout): string {
+function vec4ChunkSource(
+  kernel: string,
+  op: ReduceOp,
+  t: WgslScalar,
+  l: RowLayout,
+  layout: UniformLayout,
+  inline?: InlineOperand,
+): string {
+  // An inline operand: its inputs load as vec4s at the same index and the expression runs per lane.
+  const load = inline
+    ? `fn load4(q: u32) -> vec4<f32> {
+${inline.inputs.map((_, j) => `  let a${j} = in${j}[q];`).join('\n')}
+  return vec4<f32>(${['x', 'y', 'z', 'w'].map((c) => inline.render(inline.inputs.map((_, j) => `a${j}.${c}`))).join(', ')});
+}`
+    : `fn load4(q: u32) -> vec4<${t}> { return x[q]; }`;
+  const bindings = inline
+    ? inline.inputs
+        .map((_, j) => `@group(0) @binding(${j + 2}) var<storage, read> in${j}: array<vec4<f32>>;`)
+        .join('\n')
+    : `@group(0) @binding(2) var<storage, read> x: array<vec4<${t}>>;`;
   const body = `let row = idx / p.parts;
 let part = idx % p.parts;
 ${rowBase('row', l.kept.shape.length)}
@@ -173,7 +193,7 @@ var a1 = a0;
 var a2 = a0;
 var a3 = a0;
 for (var q = q0; q < q1; q++) {
-  let v = x[q];
+  let v = load4(q);
   a0 = combine(a0, v.x);
   a1 = combine(a1, v.y);
   a2 = combine(a2, v.z);
@@ -183,8 +203,10 @@ out[idx] = combine(combine(a0, a1), combine(a2, a3));`;
   return kernelSource(
     `// ${kernel}: one thread per vec4 chunk of a contiguous row, kept rank ${l.kept.shape.length}`,
     reducePrelude(op, t),
+    [...(inline?.preludes ?? [])].join('\n'),
     layout.declaration(),
-    `${storageBinding(1, 'out', t, 'read_write')}\n@group(0) @binding(2) var<storage, read> x: array<vec4<${t}>>;`,
+    `${storageBinding(1, 'out', t, 'read_write')}\n${bindings}`,
+    load,
     threadPerItemEntry(REDUCE_WORKGROUP_SIZE, 'p.count', body),
   );
 }
@@ -286,7 +308,10 @@ export function reduce(ctx: GpuContext, op: ReduceOp, x: View, axes: readonly nu
   const rows = splitAxes(x, axes);
   // bool results must stay 0/1 (the CPU stores sum != 0): on 0/1 values sum is `any` (max) and prod is `all` (min).
   const effective: ReduceOp = x.dtype !== 'bool' ? op : op === 'sum' ? 'max' : op === 'prod' ? 'min' : op;
-  return reduceRows(ctx, effective, x, x.dtype, rows, x.offset);
+  // A pending elementwise operand (a product of two maps, as a broadcast weight's gradient sums)
+  // is computed as it is read, where the vec4 rows take it: one pass over memory less.
+  const inline = ctx.fusion ? (inlineOperand(x) ?? undefined) : undefined;
+  return reduceRows(ctx, effective, x, x.dtype, rows, x.offset, inline);
 }
 
 function reduceRows(
@@ -296,13 +321,14 @@ function reduceRows(
   dtype: DType,
   l: RowLayout,
   xOffset: number,
+  inline?: InlineOperand,
 ): WebGpuStorage {
   const t = wgslScalar(dtype);
   const kernelBase = `reduce:${op}:${dtype}`;
   if (l.nOut === 0) return ctx.alloc(dtype, 0);
   const split = splitInnermost(l);
   if (split) {
-    const partial = reduceRows(ctx, op, x, dtype, split.first, xOffset);
+    const partial = reduceRows(ctx, op, x, dtype, split.first, xOffset, inline);
     const out = reduceRows(ctx, op, partial, dtype, split.second, 0);
     ctx.release(partial);
     return out;
@@ -317,15 +343,17 @@ function reduceRows(
     const chunks = Math.max(1, Math.min(wanted, Math.floor(l.nRed / MIN_THREAD_CHUNK)));
     const chunk4 = Math.ceil(l.nRed / 4 / chunks);
     const parts = Math.ceil(l.nRed / 4 / chunk4);
-    const kernel = `${kernelBase}:vec4-chunks`;
+    const kernel = `${kernelBase}:vec4-chunks${inline ? `+${inline.ops.join('+')}` : ''}`;
     const count = l.nOut * parts;
     const partial = ctx.alloc(dtype, count);
     const { layout, uniform } = rowUniforms(kernel, l, xOffset, { parts, chunk4, count });
     ctx.dispatch({
       kernel,
-      source: cachedSource(rowsKey(kernel, l), () => vec4ChunkSource(kernel, op, t, l, layout)),
+      source: cachedSource(`${rowsKey(kernel, l)}|${inline?.key ?? ''}`, () =>
+        vec4ChunkSource(kernel, op, t, l, layout, inline),
+      ),
       uniform,
-      storage: [ctx.bind(partial), ctx.bind(x)],
+      storage: [ctx.bind(partial), ...(inline ? inline.inputs.map((v) => ctx.bind(v)) : [ctx.bind(x)])],
       workgroups: Math.ceil(count / REDUCE_WORKGROUP_SIZE),
     });
     return combineParts(ctx, op, partial, dtype, l.nOut, parts);
