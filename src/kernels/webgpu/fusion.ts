@@ -14,7 +14,7 @@ import type { Capture } from './capture.js';
 import { DEVICE_BYTES_PER_ELEMENT, WebGpuStorage } from './storage.js';
 import { stridedMapInto } from './kernels/strided-map.js';
 import type { Epilogue } from './epilogue.js';
-import { constantStridedIndex, wgslScalar } from './wgsl.js';
+import { constantStridedIndex, VEC4_COMPONENTS, wgslScalar } from './wgsl.js';
 
 /** Most ops inlined into one kernel: bounds the expression text and register pressure. */
 const MAX_FUSED_OPS = 24;
@@ -211,7 +211,7 @@ export function inlineOperand(v: View): InlineOperand | null {
   const expr = s.pendingExpr;
   // A longer expression (a SiLU's derivative) may be computed again by another reader: keep it stored.
   if (expr.ops.length > MAX_BROADCAST_INLINE_OPS) return null;
-  if (!isWholeView(v, s.shape) || !shapesEqual(v.shape, s.shape)) return null;
+  if (!isWholeView(v, s.shape)) return null;
   if (!expr.inputs.every((u) => u.dtype === 'float32' && isWholeView(u, s.shape))) return null;
   const placeholders = expr.inputs.map((_, j) => `\u0001${j}\u0001`);
   return {
@@ -276,12 +276,10 @@ function epilogueOf(ctx: GpuContext, expr: FusedExpr, k: number, shape: Shape): 
         // that axis is a multiple of 4 long: it is loaded once for the four (a per-channel scale).
         `fn epi4(v: vec4<${t}>, i: u32) -> vec4<${t}> {`,
         ...others.flatMap(({ v, j }, n) => (splat(v) ? [`  let s${j} = ${load(n, 'i')};`] : [])),
-        `  return vec4<${t}>(${['x', 'y', 'z', 'w']
-          .map(
-            (c, q) =>
-              `epi_of(v.${c}${others.map(({ v, j }, n) => `, ${splat(v) ? `s${j}` : load(n, q === 0 ? 'i' : `i + ${q}u`)}`).join('')})`,
-          )
-          .join(', ')});`,
+        `  return vec4<${t}>(${VEC4_COMPONENTS.map(
+          (c, q) =>
+            `epi_of(v.${c}${others.map(({ v, j }, n) => `, ${splat(v) ? `s${j}` : load(n, q === 0 ? 'i' : `i + ${q}u`)}`).join('')})`,
+        ).join(', ')});`,
         `}`,
       ].join('\n'),
     release: () => offsets && ctx.release(offsets),

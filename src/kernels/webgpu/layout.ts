@@ -37,6 +37,13 @@ export function coalesce(shape: Shape, operandStrides: readonly (readonly number
 /** The one contiguity rule (tensor/shape.ts), for the kernels that import their layout helpers from here. */
 export { isContiguous } from '../../tensor/shape.js';
 
+/**
+ * Whether a view's innermost rows are contiguous and start 4-aligned (its offset and every outer
+ * stride a multiple of 4), so a kernel can read them as vec4s.
+ */
+export const rowsAlignedTo4 = (v: { readonly offset: number; readonly strides: readonly number[] }): boolean =>
+  v.strides[v.strides.length - 1] === 1 && v.offset % 4 === 0 && v.strides.slice(0, -1).every((s) => s % 4 === 0);
+
 /** Throws a BackendError when a (coalesced) rank exceeds what kernels index. */
 export function checkRank(kernel: string, rank: number): void {
   if (rank > MAX_RANK) {

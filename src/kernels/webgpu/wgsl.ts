@@ -7,6 +7,9 @@ import type { WgslScalar } from '../elementwise-ops.js';
 /** Highest tensor rank a kernel indexes: shapes and strides travel as array<vec4<u32>, 2>. */
 export const MAX_RANK = 8;
 
+/** A vec4's components in order, for generated code that takes them one by one. */
+export const VEC4_COMPONENTS = ['x', 'y', 'z', 'w'] as const;
+
 /** The WGSL scalar a storage dtype is computed in (bool is stored as u32 0/1). */
 export function wgslScalar(dtype: DType): WgslScalar {
   switch (dtype) {

@@ -12,7 +12,7 @@ import { cachedSource } from '../source-cache.js';
 import { subgroupsFit } from '../device.js';
 import { indent, kernelSource, threadPerItemEntry, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
 import * as elementwise from './elementwise.js';
-import { isContiguous } from '../layout.js';
+import { isContiguous, rowsAlignedTo4 } from '../layout.js';
 import { contiguousStrides } from '../../../tensor/shape.js';
 
 const WORKGROUP = 64;
@@ -215,8 +215,7 @@ export function attention(ctx: GpuContext, qIn: View, kIn: View, vIn: View, scal
   const [b, heads, n, d] = q.shape;
   const [m, e] = [k.shape[2], v.shape[3]];
   const rows = b * heads * n;
-  const aligned = (x: View, width: number) =>
-    width % 4 === 0 && x.strides[3] === 1 && x.offset % 4 === 0 && x.strides.slice(0, 3).every((s) => s % 4 === 0);
+  const aligned = (x: View, width: number) => width % 4 === 0 && rowsAlignedTo4(x);
   for (let c0 = 0; rows > 0 && c0 < e; c0 += CHUNK_E) {
     const chunk = Math.min(CHUNK_E, e - c0);
     const w = aligned(q, d) && aligned(k, d) && aligned(v, e) && chunk % 4 === 0 ? 4 : 1;

@@ -25,6 +25,16 @@ import { cachedSource } from '../source-cache.js';
 
 const LANES = 64;
 
+/**
+ * Whether a subgroup's lanes can hold whole rows of `itemsPerRow` consecutive items (vec4 pieces,
+ * runs of pixels): a whole number of them divides the subgroup, and the subgroup the 64-lane
+ * workgroup (so, lanes taking items in order from a row's start, no subgroup straddles a row).
+ * Then a lane's left and right neighbours in its row are the lanes beside it, or past the row's
+ * ends, where the zero padding lies.
+ */
+export const rowsFitSubgroups = (subgroupSize: number, itemsPerRow: number): boolean =>
+  Number.isInteger(itemsPerRow) && itemsPerRow > 0 && subgroupSize % itemsPerRow === 0 && LANES % subgroupSize === 0;
+
 /** Sizes of one convolution in gather form, for both directions. */
 export interface ConvGemmProblem {
   readonly transposed: boolean;

@@ -22,8 +22,15 @@
 import type { View } from '../../backend.js';
 import { storeOut, storeOut4 } from '../epilogue.js';
 import { subgroupsFit } from '../device.js';
-import { wgslScalar } from '../wgsl.js';
-import { type ConvGemmProblem, type ConvGemmVariant, dispatchConvGemm, gatherForm } from './conv-gemm.js';
+import { VEC4_COMPONENTS as XYZW, wgslScalar } from '../wgsl.js';
+import {
+  type ConvGemmProblem,
+  type ConvGemmVariant,
+  dispatchConvGemm,
+  gatherForm,
+  rowsFitSubgroups,
+} from './conv-gemm.js';
+import { rowsAlignedTo4 } from '../layout.js';
 import { lines, range } from './matmul-common.js';
 
 /** Lanes per workgroup (dispatchConvGemm's default). */
@@ -41,13 +48,8 @@ const runsFit = (p: ConvGemmProblem, to: number, run: number): boolean =>
   spanOf(p, run) <= MAX_SPAN &&
   (!p.transposed || (p.stride.every((s) => s === 1) && p.dilation.every((d) => d === 1)));
 
-const XYZW = ['x', 'y', 'z', 'w'] as const;
-
 /** Whether a float32 view's rows are contiguous and start 4-aligned (read as vec4s). */
-const alignedRows = (v: View): boolean =>
-  v.dtype === 'float32' &&
-  v.strides[3] === 1 &&
-  [v.offset, v.strides[0], v.strides[1], v.strides[2]].every((s) => s % 4 === 0);
+const alignedRows = (v: View): boolean => v.dtype === 'float32' && rowsAlignedTo4(v);
 
 /**
  * Whether a lane's input span can be its own run's pixels as vec4 loads plus one column from each
@@ -68,9 +70,7 @@ export function sharesRows(p: ConvGemmProblem, x: View, run: number, subgroup: n
     p.dilation[1] === 1 &&
     g.padding[1] === 1 &&
     p.ow === p.w &&
-    Number.isInteger(rowRuns) &&
-    subgroup % rowRuns === 0 &&
-    LANES % subgroup === 0 &&
+    rowsFitSubgroups(subgroup, rowRuns) &&
     alignedRows(x)
   );
 }

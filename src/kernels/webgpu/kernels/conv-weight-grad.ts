@@ -26,7 +26,8 @@ import type { WebGpuStorage } from '../storage.js';
 import { subgroupsFit } from '../device.js';
 import { cachedSource } from '../source-cache.js';
 import { indent, kernelSource, u32Fields, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
-import type { ConvGemmProblem, ConvGemmVariant } from './conv-gemm.js';
+import { type ConvGemmProblem, type ConvGemmVariant, rowsFitSubgroups } from './conv-gemm.js';
+import { rowsAlignedTo4 } from '../layout.js';
 import { sumSplits, targetWorkgroups } from './conv-split-k.js';
 import * as elementwise from './elementwise.js';
 
@@ -41,8 +42,6 @@ const layout = new UniformLayout({
   xst: 'vec4',
   wst: 'vec4',
 });
-
-const divisibleBy4 = (...xs: readonly number[]): boolean => xs.every((v) => v % 4 === 0);
 
 /**
  * Whether `p` is a stride-1 weight-gradient convolution this kernel runs: the filter as wide as
@@ -66,17 +65,9 @@ export const weightGradFits = (p: ConvGemmProblem): boolean =>
   p.ow - 1 - p.padding[1] <= 1 &&
   p.oh <= 3;
 
-/**
- * Whether a subgroup's lanes can hold whole x rows of `quads` vec4 pieces: the rows divide the
- * subgroup (and the caller starts every split on a row). Then a lane's left and right pieces are
- * its neighbours' (by shuffle) or the zero padding past the row's ends, never a load.
- */
-export const rowsFitSubgroups = (subgroupSize: number, quads: number): boolean =>
-  quads > 0 && subgroupSize % quads === 0 && LANES % subgroupSize === 0;
-
 /** The view itself when its rows are contiguous and 4-aligned (vec4 loads), else a contiguous copy to release. */
 export function rowAligned(ctx: GpuContext, v: View): { readonly view: View; readonly temp?: WebGpuStorage } {
-  if (v.strides[3] === 1 && divisibleBy4(v.offset, ...v.strides.slice(0, 3))) return { view: v };
+  if (rowsAlignedTo4(v)) return { view: v };
   const temp = elementwise.copy(ctx, v);
   const [, d1, d2, d3] = v.shape;
   return {
@@ -306,7 +297,7 @@ function weightGradVariant(
         Math.min(Math.ceil(targetWorkgroups(ctx) / blocks), Math.floor(items / (LANES * MIN_ITEMS_PER_LANE))),
       );
       const wholeRows = shuffled && rowsFitSubgroups(ctx.gpu.subgroupSize!, quads);
-      // Whole rows: every split starts on a row (its subgroups then do too), the last may be shorter.
+      // Whole rows (see rowsFitSubgroups): every split starts on a row, so its subgroups do too; the last may be shorter.
       const perSplit = wholeRows ? Math.ceil(items / splits / quads) * quads : Math.ceil(items / splits);
       const total = p.n * p.o * p.oh * p.ow;
       const kernel = `conv2d:${name}:${p.oh}x${p.ow}p${p.padding[0]}${p.padding[1]}:float32`;

@@ -14,14 +14,10 @@ import {
   convChannelLanesVariant,
   convGemmVariant,
   convWindowUniforms,
+  rowsFitSubgroups,
 } from './conv-gemm.js';
 import { convTiledVariant } from './conv-tiled.js';
-import {
-  convWeightGradVariant,
-  pointwiseWeightGradVariant,
-  rowsFitSubgroups,
-  weightGradFits,
-} from './conv-weight-grad.js';
+import { convWeightGradVariant, pointwiseWeightGradVariant, weightGradFits } from './conv-weight-grad.js';
 import { im2colVariant } from './conv-im2col.js';
 import { tileCount, WINOGRAD_TILES, winograd4Variant, winogradVariant } from './conv-winograd.js';
 import { depthwiseShuffledVariant, depthwiseVariant } from './conv-depthwise.js';

@@ -13,6 +13,7 @@ import type { WebGpuStorage } from '../storage.js';
 import { cachedSource } from '../source-cache.js';
 import { inlineOperand, type InlineOperand } from '../fusion.js';
 import {
+  VEC4_COMPONENTS,
   coordsFromIndex,
   kernelSource,
   storageBinding,
@@ -175,7 +176,7 @@ function vec4ChunkSource(
   const load = inline
     ? `fn load4(q: u32) -> vec4<f32> {
 ${inline.inputs.map((_, j) => `  let a${j} = in${j}[q];`).join('\n')}
-  return vec4<f32>(${['x', 'y', 'z', 'w'].map((c) => inline.render(inline.inputs.map((_, j) => `a${j}.${c}`))).join(', ')});
+  return vec4<f32>(${VEC4_COMPONENTS.map((c) => inline.render(inline.inputs.map((_, j) => `a${j}.${c}`))).join(', ')});
 }`
     : `fn load4(q: u32) -> vec4<${t}> { return x[q]; }`;
   const bindings = inline

@@ -9,6 +9,7 @@ import type { WgslScalar } from '../../elementwise-ops.js';
 import type { GpuContext } from '../context.js';
 import type { WebGpuStorage } from '../storage.js';
 import { cachedSource } from '../source-cache.js';
+import { rowsAlignedTo4 } from '../layout.js';
 import { kernelSource, storageBinding, threadPerItemEntry, u32Fields, UniformLayout, wgslScalar } from '../wgsl.js';
 
 const WORKGROUP = 64;
@@ -90,8 +91,7 @@ export function upsampleNearest2d(ctx: GpuContext, x: View, [sh, sw]: readonly [
   const out = ctx.alloc(x.dtype, n * c * oh * ow);
   if (out.size === 0) return out;
   const t = wgslScalar(x.dtype);
-  const doubling =
-    sw === 2 && w % 4 === 0 && x.strides[3] === 1 && [x.offset, ...x.strides.slice(0, 3)].every((v) => v % 4 === 0);
+  const doubling = sw === 2 && w % 4 === 0 && rowsAlignedTo4(x);
   // Doubling: a thread per 4 input pixels; else a thread per 4 output pixels of a row.
   const quads = doubling ? w / 4 : Math.ceil(ow / RUN);
   const count = n * c * (doubling ? h : oh) * quads;
