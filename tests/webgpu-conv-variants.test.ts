@@ -1,6 +1,7 @@
 // Specification of the WebGPU convolution variants: every entry of `convVariants` agrees with the
 // CPU reference for conv2d and convTranspose2d on generated geometries and strided views, including
-// the weight-gradient shape autodiff produces (a huge kernel over a few channels).
+// the weight-gradient shape autodiff produces (a huge kernel over a few channels). Which variant the
+// untuned default picks: webgpu-conv-defaults.test.ts.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, View } from '../src/kernels/backend.js';
@@ -9,11 +10,11 @@ import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/ker
 import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { conv2dProblem, convTranspose2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
 import { sharesRows, spansWholeRows } from '../src/kernels/webgpu/kernels/conv-runs.js';
-import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
-import { dispatchCount } from './support/backends.js';
+import { convComparison, fakeView, randomValues, ROUNDING_PER_TERM, view } from './support/conv-compare.js';
 
 let gpu: WebGpuBackend;
 let cpu: Backend;
+const { results, compare } = convComparison(() => [gpu, cpu]);
 
 beforeAll(async () => {
   gpu = await createWebGpuBackend();
@@ -25,86 +26,6 @@ afterAll(async () => {
 });
 
 const RUNS = { numRuns: 25 };
-
-/** A view with only a shape, to ask a variant whether it supports a problem. */
-const fakeView = (shape: number[]): View =>
-  ({ shape, strides: [0, 0, 0, 0], offset: 0, dtype: 'float32' }) as unknown as View;
-
-/** Pseudo-random values in [-2, 2] from `seed`. */
-function randomValues(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 4 - 2;
-  });
-}
-
-/**
- * Multiples of 1/4 in [-2, 2]: every product and sum here is exact in float32 (Winograd's halves
- * and sums of a few hundred terms too), so results compare exactly.
- */
-const gridValues = (n: number, seed: number): Float32Array => randomValues(n, seed).map((v) => Math.round(v * 4) / 4);
-
-/** A [d0, d1, d2, d3] view whose storage holds the dims in `order` (a permutation), so it is strided when order is not 0123. */
-function view(b: Backend, shape: readonly number[], order: readonly number[], seed: number, values = gridValues): View {
-  const storageShape = order.map((k) => shape[k]);
-  const size = shape.reduce((x, y) => x * y, 1);
-  const storageStrides = storageShape.map((_, i) => storageShape.slice(i + 1).reduce((x, y) => x * y, 1));
-  const strides = shape.map((_, k) => storageStrides[order.indexOf(k)]);
-  return {
-    storage: b.upload(values(size, seed), 'float32'),
-    dtype: 'float32',
-    shape: [...shape],
-    strides,
-    offset: 0,
-  };
-}
-
-/** The GPU's and the CPU's results of `run` on the same operands (grid values unless `values` says otherwise). */
-async function results(
-  shapes: { x: number[]; w: number[]; xOrder?: readonly number[]; wOrder?: readonly number[] },
-  run: (b: Backend, x: View, w: View) => ReturnType<Backend['conv2d']>,
-  values = gridValues,
-): Promise<Float32Array[]> {
-  const out: Float32Array[] = [];
-  for (const b of [gpu, cpu] as Backend[]) {
-    const x = view(b, shapes.x, shapes.xOrder ?? [0, 1, 2, 3], 1, values);
-    const w = view(b, shapes.w, shapes.wOrder ?? [0, 1, 2, 3], 2, values);
-    const y = run(b, x, w);
-    out.push(
-      (await b.read({ storage: y, dtype: 'float32', shape: [y.size], strides: [1], offset: 0 })) as Float32Array,
-    );
-    for (const s of [x.storage, w.storage, y]) b.release(s);
-  }
-  return out;
-}
-
-/**
- * Variants whose arithmetic rounds even on grid values, with the largest error allowed per unit of
- * reduction length (channels x taps) on values in [-2, 2]: F(4x4, 3x3)'s transforms have thirds
- * (conv-winograd.ts). 1e-5: 400 generated problems of every Winograd test passed at it, while
- * 4e-6 failed on a 1-channel transposed case (5.3e-5 over 9 terms). Every other variant must equal
- * the CPU exactly on grid values.
- */
-const ROUNDING_PER_TERM: Record<string, number> = { winograd4x3: 1e-5 };
-
-async function compare(
-  shapes: { x: number[]; w: number[]; xOrder?: readonly number[]; wOrder?: readonly number[] },
-  run: (b: Backend, x: View, w: View) => ReturnType<Backend['conv2d']>,
-  label: string,
-  roundingPerTerm = 0,
-): Promise<void> {
-  const [onGpu, onCpu] = await results(shapes, run);
-  if (roundingPerTerm === 0) {
-    expect(Array.from(onGpu), label).toEqual(Array.from(onCpu));
-    return;
-  }
-  // Both directions reduce over (channels of x) x (taps) terms.
-  const terms = shapes.x[1] * shapes.w[2] * shapes.w[3];
-  const worst = onGpu.reduce((m, v, i) => Math.max(m, Math.abs(v - onCpu[i])), 0);
-  expect(onGpu.length, label).toBe(onCpu.length);
-  expect(worst, label).toBeLessThanOrEqual(roundingPerTerm * terms);
-}
 
 /** The general geometry's fields; the special-purpose variants' geometries replace some of them. */
 const GEOMETRY_FIELDS = {
@@ -390,136 +311,6 @@ describe('convolution variants', () => {
         false,
       ); // does not divide 64 lanes
     }
-  });
-
-  it("the untuned default splits the reduction of few outputs over a long one (a strided layer's weight gradient) on CPU adapters", async () => {
-    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const split = () => dispatchCount(gpu, (k) => /:gemm\d+x2(sg)?k:/.test(k));
-    // The weight gradient of a stride-2 3x3 layer, as autodiff runs it: x^T [C, N, H, W] with the
-    // cotangent [O, N, H / 2, W / 2] as a filter dilated by the stride; 144 outputs over 4,096 terms.
-    const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [2, 2], groups: 1 };
-    for (const [x, w, expected] of [
-      [[4, 64, 16, 16], [4, 64, 8, 8], true],
-      [[4, 16, 16, 16], [4, 16, 8, 8], false], // 1,024 terms: the plain blocks
-    ] as const) {
-      const before = split();
-      await compare({ x: [...x], w: [...w] }, (b, xv, wv) => b.conv2d(xv, wv, p), `default for ${x} * ${w}`);
-      expect(split() - before, `${x} * ${w}`).toBe(cpuAdapter && expected ? 1 : 0);
-    }
-  });
-
-  it("the untuned default takes the runs for the tiny UNet's layers and the face ResNet's stem on CPU adapters, 16 output channels a lane where there are 16", async () => {
-    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = () => dispatchCount(gpu, (k) => /:runs\d+x\d+sg\d*:/.test(k));
-    const conv = (stride: number, padding: number): Conv2dParams => ({
-      stride: [stride, stride],
-      padding: [padding, padding],
-      dilation: [1, 1],
-      groups: 1,
-    });
-    for (const [x, w, p, transposed, expected] of [
-      [[2, 3, 30, 30], [32, 3, 7, 7], conv(2, 0), false, true], // the stem's shape, smaller
-      [[2, 16, 12, 12], [8, 16, 3, 3], conv(1, 1), false, true], // a tiny-UNet layer
-      [[2, 8, 12, 12], [8, 16, 3, 3], conv(1, 1), true, true], // its input gradient
-      [[2, 32, 12, 12], [16, 32, 3, 3], conv(1, 1), false, true], // 32 channels in (a skip concat), 16 out
-      [[2, 32, 12, 12], [32, 32, 3, 3], conv(1, 1), false, true], // 32 in and out, 18 tiles: too few for Winograd F(4x4)
-      [[2, 128, 12, 12], [128, 128, 3, 3], conv(1, 1), false, false], // 128 in and out: Winograd F(2x2)
-      [[2, 16, 12, 12], [16, 16, 1, 1], conv(1, 0), false, false], // 1x1: no window to share
-      [[2, 8, 12, 12], [3, 8, 3, 3], conv(1, 1), false, true], // the UNet's RGB output: fewer channels than a block
-    ] as const) {
-      const before = ran();
-      await compare(
-        { x: [...x], w: [...w] },
-        (b, xv, wv) => (transposed ? b.convTranspose2d(xv, wv, { ...p, outputPadding: [0, 0] }) : b.conv2d(xv, wv, p)),
-        `default for ${x} * ${w}${transposed ? ' transposed' : ''}`,
-      );
-      expect(ran() - before, `${x} * ${w}`).toBe(cpuAdapter && expected ? 1 : 0);
-    }
-    // 16 output channels under a 3x3 window: 16 a lane (on 8-lane subgroups), in both directions.
-    const wide = () => dispatchCount(gpu, (k) => k.includes(':runs8x16sg8:'));
-    const before = wide();
-    for (const transposed of [false, true])
-      await compare(
-        { x: [2, 16, 12, 12], w: [16, 16, 3, 3] },
-        (b, xv, wv) =>
-          transposed
-            ? b.convTranspose2d(xv, wv, { ...conv(1, 1), outputPadding: [0, 0] })
-            : b.conv2d(xv, wv, conv(1, 1)),
-        `default for 16 channels${transposed ? ' transposed' : ''}`,
-      );
-    expect(wide() - before).toBe(cpuAdapter && gpu.ctx.gpu.subgroupSize === 8 ? 2 : 0);
-  });
-
-  it('the untuned default takes Winograd F(4x4) on CPU adapters where its GEMMs are long enough, F(2x2) or the runs where its tiles are few', async () => {
-    // No variant named (tuning is off under vitest): the kernel counts say which variant ran, and
-    // its result still matches the CPU within F(4x4)'s rounding.
-    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    const ran = (prefix: string) => dispatchCount(gpu, (k) => k.startsWith(prefix));
-    const p: Conv2dParams = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
-    const runs = ':runs8x16sg8';
-    for (const [x, w, expected] of [
-      [[4, 32, 66, 66], [32, 32, 3, 3], ':winograd4x3:output'], // 32 channels, 4 x 17 x 17 = 1,156 tiles of 4x4
-      [[8, 32, 35, 35], [32, 32, 3, 3], runs], // the face ResNet's 32-channel layer: 648 tiles, GEMMs of 32 terms
-      [[2, 64, 32, 32], [64, 64, 3, 3], ':winograd4x3:output'], // 64 channels, 128 tiles
-      [[8, 64, 8, 8], [64, 64, 3, 3], runs], // 32 tiles
-      [[8, 256, 4, 4], [256, 256, 3, 3], ':winograd2x3:output'], // 8 tiles of 4x4: too few
-    ] as const) {
-      const before = ran(`conv2d${expected}`);
-      await compare(
-        { x: [...x], w: [...w] },
-        (b, xv, wv) => b.conv2d(xv, wv, p),
-        `default for ${x} * ${w}`,
-        ROUNDING_PER_TERM.winograd4x3,
-      );
-      const sg8 = gpu.ctx.gpu.subgroupSize === 8 || expected !== runs;
-      expect(ran(`conv2d${expected}`) - before, `${x} * ${w}`).toBe(cpuAdapter && sg8 ? 1 : 0);
-    }
-  });
-
-  /**
-   * A weight-gradient convolution as autodiff's convWeightGrad asks for it (x^T [C, N, H, W] with
-   * g^T [O, N, Ho, Wo] as the filter) with no variant named: it matches the CPU and ran `expected` once.
-   */
-  async function expectDefaultWeightGrad(expected: string, padding: number, x: number[], w: number[]) {
-    const ran = () => dispatchCount(gpu, (k) => k.startsWith(`conv2d:${expected}:`));
-    const p: Conv2dParams = { stride: [1, 1], padding: [padding, padding], dilation: [1, 1], groups: 1 };
-    const before = ran();
-    await compare(
-      { x, w, xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
-      (b, xv, wv) => b.conv2d(xv, wv, p),
-      `default weight gradient ${x} * ${w}`,
-    );
-    expect(ran() - before).toBe(1);
-  }
-
-  it('the untuned default takes the shuffled weight-gradient kernels on CPU adapters with subgroups, the runs of 4 on small maps and batches', async () => {
-    // Tiny-UNet 3x3 layers', padding 1; rows of 16 pixels are 4 pieces: two rows per 8-lane subgroup.
-    const shuffled = isCpuAdapter(gpu.ctx.gpu.adapterDescription) && gpu.ctx.gpu.subgroupSize === 8;
-    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [24, 6, 16, 16]);
-    // At most 16 output channels: 4 a lane, unless they are whole blocks of 8 on rows a subgroup holds whole.
-    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [16, 6, 16, 16], [9, 6, 16, 16]);
-    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [16, 6, 16, 16]);
-    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [16, 6, 16, 48], [16, 6, 16, 48]);
-    // An 8x8 map (2 pieces a row), and a batch of 3: the runs of 4 pixels.
-    await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 6, 8, 8], [24, 6, 8, 8]);
-    await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 3, 16, 16], [24, 3, 16, 16]);
-  });
-
-  it("the untuned default takes the 8 x 8-channel kernel for a 1x1 layer's weight gradient on CPU adapters", async () => {
-    // A tiny-UNet skip convolution's, unpadded (one tap); 20 input and 9 output channels leave both blocks ragged.
-    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription);
-    await expectDefaultWeightGrad(cpuAdapter ? 'wgrad1x1o8c8' : 'wgrad4', 0, [20, 6, 8, 16], [9, 6, 8, 16]);
-    const p: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
-    // Long reductions over few blocks: split across workgroups (2 and 16 ways), the splits added after.
-    for (const [c, n, h, w] of [
-      [8, 8, 16, 16],
-      [3, 40, 16, 32],
-    ])
-      await compare(
-        { x: [c, n, h, w], w: [8, n, h, w], xOrder: [1, 0, 2, 3], wOrder: [1, 0, 2, 3] },
-        (b, xv, wv) => (b === gpu ? gpu.conv2d(xv, wv, p, 'wgrad1x1o8c8') : b.conv2d(xv, wv, p)),
-        `wgrad1x1o8c8 split c=${c} n=${n} ${h}x${w}`,
-      );
   });
 
   it('one compiled runs kernel serves every padding, row stride and row dilation of a window, matching the CPU', async () => {
