@@ -1,24 +1,36 @@
 // Specification of the WebGPU backend: every Backend method agrees with the CPU reference backend
 // on generated shapes, values and strided views (broadcast, transposed, sliced, 0-d, size-0), plus
-// the device-level behaviour: grid folding, batching hazards, pooling, and readable errors.
+// the device-level behaviour: grid folding, batching hazards, pooling, and readable errors. matmul's
+// variants and defaults: webgpu-matmul.test.ts.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend, Storage, View } from '../src/kernels/backend.js';
+import type { Backend } from '../src/kernels/backend.js';
 import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { type BinaryOp, binaryOps, type OperandClass, type UnaryOp, unaryOps } from '../src/kernels/elementwise-ops.js';
 import { convOutSize, convTransposeOutSize } from '../src/kernels/params.js';
 import { BufferPool, sizeClass } from '../src/kernels/webgpu/buffer-pool.js';
 import { FIRST_SUBMIT_DISPATCHES, foldGrid, MAX_DISPATCHES_PER_SUBMIT } from '../src/kernels/webgpu/encoder.js';
-import { createWebGpuBackend, matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
-import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
-import { dispatchCount } from './support/backends.js';
+import { createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { randomStream } from '../src/random/threefry.js';
-import type { AnyTypedArray, DType } from '../src/tensor/dtype.js';
+import type { DType } from '../src/tensor/dtype.js';
 import { BackendError } from '../src/tensor/errors.js';
-import { contiguousStrides, sizeOf } from '../src/tensor/shape.js';
+import { sizeOf } from '../src/tensor/shape.js';
+import {
+  contiguousHost,
+  defaultKind,
+  expectClose,
+  hostComparison,
+  hostView,
+  layoutArb,
+  shapeArb,
+  toView,
+  whole,
+  type DimLayout,
+} from './support/host-views.js';
 
 let gpu: WebGpuBackend;
 let cpu: Backend;
+const { onBoth } = hostComparison(() => [gpu, cpu]);
 
 beforeAll(async () => {
   gpu = await createWebGpuBackend();
@@ -28,164 +40,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gpu?.destroy();
 });
-
-// --- host-side views --------------------------------------------------------------------------
-
-/** How one logical dim is laid out in its storage. */
-interface DimLayout {
-  /** Stride 0 over a storage dim of size 1. */
-  readonly broadcast: boolean;
-  /** Storage dim is this much longer than the view (a slice) ... */
-  readonly extra: number;
-  /** ... and the view starts this far in (clamped to `extra`). */
-  readonly start: number;
-  /** Storage dims are ordered by this key, so unequal keys permute (transpose) the view. */
-  readonly order: number;
-}
-
-/** A view's recipe: storage contents and the strided window onto them, independent of backend. */
-interface HostView {
-  readonly dtype: DType;
-  readonly data: number[];
-  readonly shape: number[];
-  readonly strides: number[];
-  readonly offset: number;
-}
-
-const dimLayoutArb: fc.Arbitrary<DimLayout> = fc.record({
-  broadcast: fc.constantFrom(false, false, false, true),
-  extra: fc.constantFrom(0, 0, 1, 2),
-  start: fc.integer({ min: 0, max: 2 }),
-  order: fc.integer({ min: 0, max: 3 }),
-});
-const layoutArb = (rank: number): fc.Arbitrary<DimLayout[]> =>
-  fc.array(dimLayoutArb, { minLength: rank, maxLength: rank });
-
-const dimArb = (max: number): fc.Arbitrary<number> =>
-  fc.oneof(
-    { weight: 1, arbitrary: fc.constant(0) },
-    { weight: 2, arbitrary: fc.constant(1) },
-    { weight: 7, arbitrary: fc.integer({ min: 2, max }) },
-  );
-const shapeArb = (minRank: number, maxRank: number, maxDim = 5): fc.Arbitrary<number[]> =>
-  fc.array(dimArb(maxDim), { minLength: minRank, maxLength: maxRank });
-
-/** Deterministic values for a seed: a 0.25 grid in [-3, 3] keeps float32 sums and products exact. */
-type ValueKind = 'grid' | 'positive' | 'unit' | 'int' | 'sign' | 'bool';
-function values(kind: ValueKind, n: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-  return Array.from({ length: n }, () => {
-    const u = next();
-    switch (kind) {
-      case 'grid':
-        return Math.round(u * 24 - 12) / 4;
-      case 'positive':
-        return Math.round(u * 11 + 1) / 4;
-      case 'unit':
-        return u;
-      case 'int':
-        return Math.round(u * 40 - 20);
-      case 'sign':
-        return u < 0.5 ? -1 : 1;
-      case 'bool':
-        return u < 0.5 ? 0 : 1;
-    }
-  });
-}
-
-const defaultKind = (dtype: DType): ValueKind => (dtype === 'bool' ? 'bool' : dtype === 'int32' ? 'int' : 'grid');
-
-/** Lays out a view of `shape` per `layout`, filling its storage with values of `kind`. */
-function hostView(
-  shape: readonly number[],
-  layout: readonly DimLayout[],
-  dtype: DType,
-  seed: number,
-  kind = defaultKind(dtype),
-): HostView {
-  const rank = shape.length;
-  const storageDim = shape.map((d, k) => (layout[k].broadcast ? 1 : d + layout[k].extra));
-  const order = shape.map((_, k) => k).sort((a, b) => layout[a].order - layout[b].order || a - b);
-  const storageStride = new Array<number>(rank);
-  let stride = 1;
-  for (let i = rank - 1; i >= 0; i--) {
-    storageStride[order[i]] = stride;
-    stride *= storageDim[order[i]];
-  }
-  const strides = shape.map((_, k) => (layout[k].broadcast ? 0 : storageStride[k]));
-  const offset = shape.reduce(
-    (acc, _, k) => acc + (layout[k].broadcast ? 0 : Math.min(layout[k].start, layout[k].extra) * storageStride[k]),
-    0,
-  );
-  return { dtype, data: values(kind, sizeOf(storageDim), seed), shape: [...shape], strides, offset };
-}
-
-const contiguousHost = (shape: readonly number[], dtype: DType, seed: number, kind = defaultKind(dtype)): HostView => ({
-  dtype,
-  data: values(kind, sizeOf(shape), seed),
-  shape: [...shape],
-  strides: contiguousStrides(shape),
-  offset: 0,
-});
-
-const hostArray = (dtype: DType, data: readonly number[]): AnyTypedArray =>
-  dtype === 'float32'
-    ? Float32Array.from(data)
-    : dtype === 'int32'
-      ? Int32Array.from(data)
-      : dtype === 'bool'
-        ? Uint8Array.from(data)
-        : Float64Array.from(data);
-
-function toView(b: Backend, h: HostView): View {
-  const storage = b.upload(hostArray(h.dtype, h.data), h.dtype);
-  return { storage, dtype: h.dtype, shape: h.shape, strides: h.strides, offset: h.offset };
-}
-
-const whole = (s: Storage): View => ({ storage: s, dtype: s.dtype, shape: [s.size], strides: [1], offset: 0 });
-
-interface Both {
-  readonly gpu: AnyTypedArray;
-  readonly cpu: AnyTypedArray;
-  readonly gpuDtype: DType;
-  readonly cpuDtype: DType;
-}
-
-/** Runs `op` on both backends over the same host views, reads both outputs, releases everything. */
-async function onBoth(inputs: readonly HostView[], op: (b: Backend, views: View[]) => Storage): Promise<Both> {
-  const run = async (b: Backend): Promise<[AnyTypedArray, DType]> => {
-    const views = inputs.map((h) => toView(b, h));
-    const out = op(b, views);
-    const data = await b.read(whole(out));
-    for (const v of views) b.release(v.storage);
-    b.release(out);
-    return [data, out.dtype];
-  };
-  const [g, gd] = await run(gpu);
-  const [c, cd] = await run(cpu);
-  return { gpu: g, cpu: c, gpuDtype: gd, cpuDtype: cd };
-}
-
-/** Equal dtype, length and elements (NaN equals NaN; otherwise |g - c| <= atol + rtol |c|). */
-function expectClose(r: Both, tol: { rtol?: number; atol?: number } = {}, context = ''): void {
-  const { rtol = 0, atol = 0 } = tol;
-  expect(r.gpuDtype, context).toBe(r.cpuDtype);
-  expect(r.gpu.constructor.name, context).toBe(r.cpu.constructor.name);
-  expect(r.gpu.length, context).toBe(r.cpu.length);
-  for (let i = 0; i < r.cpu.length; i++) {
-    const g = r.gpu[i];
-    const c = r.cpu[i];
-    if (g === c || (Number.isNaN(g) && Number.isNaN(c))) continue;
-    if (Math.abs(g - c) <= atol + rtol * Math.abs(c)) continue;
-    expect.fail(
-      `${context}: element ${i} of ${r.cpu.length} differs: webgpu ${g}, cpu ${c} (rtol ${rtol}, atol ${atol})`,
-    );
-  }
-}
 
 const RUNS = { numRuns: 60 };
 
@@ -531,157 +385,6 @@ describe('reduce', () => {
     for (const op of ['argmax', 'argmin'] as const) {
       const r = await onBoth([h], (b, [x]) => b.argReduce(op, x, 1));
       expectClose(r);
-    }
-  });
-});
-
-// --- matmul -----------------------------------------------------------------------------------
-
-describe('matmul', () => {
-  const problemArb = fc
-    .record({
-      batch: fc.array(dimArb(3), { maxLength: 2 }),
-      m: fc.integer({ min: 0, max: 9 }),
-      // Past two subgroup widths (8 on lavapipe), so the subgroup variants run whole widths and a tail.
-      k: fc.integer({ min: 0, max: 19 }),
-      n: fc.integer({ min: 0, max: 9 }),
-    })
-    .chain((p) => {
-      const rank = p.batch.length + 2;
-      return fc.tuple(fc.constant(p), layoutArb(rank), layoutArb(rank));
-    });
-
-  for (const variant of matmulVariants) {
-    it(`variant '${variant.name}' matches the CPU for batched, transposed, sliced and batch-broadcast operands`, async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          problemArb,
-          fc.constantFrom<DType>('float32', 'int32'),
-          fc.nat(),
-          async ([p, la, lb], dtype, seed) => {
-            const a = hostView([...p.batch, p.m, p.k], la, dtype, seed);
-            const b = hostView([...p.batch, p.k, p.n], lb, dtype, seed + 1);
-            const r = await onBoth([a, b], (be, [x, y]) =>
-              be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y),
-            );
-            expectClose(r, {}, `${variant.name} ${JSON.stringify(p)}`);
-          },
-        ),
-        RUNS,
-      );
-    });
-  }
-
-  it('subgroup variants declare themselves unsupported on a device without a fixed subgroup size', () => {
-    const p = { dtype: 'float32' as const, batch: 1, m: 2, n: 2, k: 2, batchDims: { shape: [], strides: [[], []] } };
-    const noSubgroups = { ...gpu.ctx.gpu, subgroupSize: undefined };
-    const sg = matmulVariants.filter((v) => v.name.endsWith('sg'));
-    expect(sg.length).toBeGreaterThan(0);
-    for (const v of sg) expect(v.supports(p, noSubgroups)).toBe(false);
-  });
-
-  it('one compiled matmul kernel serves unbatched, batched and twice-batched products', async () => {
-    // lavapipe compiles a register-blocked matmul in seconds; a source per batch rank tripled that.
-    // The batch dims are padded before any variant runs, so one variant stands for all.
-    const plain = (rank: number) =>
-      Array.from({ length: rank }, (_, order) => ({ broadcast: false, extra: 0, start: 0, order }));
-    // b broadcast along the first of two batch dims: the batch dims do not merge (rank 2 after coalescing).
-    const broadcastFirst = plain(4).map((d, i) => ({ ...d, broadcast: i === 0 }));
-    const problems: [HostView, HostView][] = [
-      [contiguousHost([5, 7], 'float32', 3), contiguousHost([7, 3], 'float32', 4)],
-      [contiguousHost([4, 5, 7], 'float32', 3), contiguousHost([4, 7, 3], 'float32', 4)],
-      [contiguousHost([2, 3, 5, 7], 'float32', 3), hostView([2, 3, 7, 3], broadcastFirst, 'float32', 4)],
-    ];
-    const run = (x: HostView, y: HostView) =>
-      onBoth([x, y], (be, [a, b]) => (be === gpu ? gpu.matmul(a, b, 'grid8x4sg') : be.matmul(a, b)));
-    await run(...problems[0]);
-    const before = gpu.ctx.pipelines.size;
-    for (const [x, y] of problems) expectClose(await run(x, y), {}, JSON.stringify([x.shape, y.shape]));
-    expect(gpu.ctx.pipelines.size).toBe(before);
-  });
-
-  it('the untuned default on CPU adapters with 8-lane subgroups: 4 or 8 columns a lane by the width, row blocks for 256 columns', async () => {
-    const cpuAdapter = isCpuAdapter(gpu.ctx.gpu.adapterDescription) && gpu.ctx.gpu.subgroupSize === 8;
-    // [batch, M, K, N] -> the kernel's variant there (no variant named, tuning off under vitest).
-    const cases: [number[], string][] = [
-      [[2, 20, 9, 32], 'grid8x4sg'],
-      [[2, 20, 9, 33], 'grid8x8sg'],
-      [[1, 40, 12, 232], 'grid8x8sg'],
-      [[2, 4, 8, 256], 'rows4x4'],
-      [[2, 8, 8, 256], 'rows8x4'],
-      [[1, 40, 8, 256], 'rows32x4sg'],
-    ];
-    for (const [[batch, m, k, n], expected] of cases) {
-      const ran = () => dispatchCount(gpu, (kernel) => kernel.startsWith(`matmul:${expected}:`));
-      const before = ran();
-      expectClose(
-        await onBoth(
-          [contiguousHost([batch, m, k], 'float32', 5), contiguousHost([batch, k, n], 'float32', 6)],
-          (be, [a, b]) => be.matmul(a, b),
-        ),
-        {},
-        `[${batch}, ${m}, ${k}] x [${batch}, ${k}, ${n}]`,
-      );
-      expect(ran() - before, `${expected} for [${batch}, ${m}, ${k}, ${n}]`).toBe(cpuAdapter ? 1 : 0);
-    }
-  });
-
-  it('K = 0 gives zeros', async () => {
-    const r = await onBoth(
-      [contiguousHost([2, 3, 0], 'float32', 1), contiguousHost([2, 0, 4], 'float32', 2)],
-      (b, [x, y]) => b.matmul(x, y),
-    );
-    expect(Array.from(r.gpu)).toEqual(new Array(24).fill(0));
-    expectClose(r);
-  });
-
-  it('a larger product with ragged tile edges matches the CPU', async () => {
-    const a = contiguousHost([67, 129], 'float32', 1);
-    const b = hostView(
-      [129, 70],
-      [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })),
-      'float32',
-      2,
-    );
-    expectClose(await onBoth([a, b], (be, [x, y]) => be.matmul(x, y)));
-  });
-
-  // The property above stays inside one tile; this crosses tile edges in M, N and K for every
-  // variant (130 > 128 rows and 133 columns, K = 37 in steps of 8 and 16, B read transposed).
-  it('every variant matches the CPU on a product spanning several tiles with ragged edges', async () => {
-    const a = contiguousHost([130, 37], 'float32', 3);
-    const b = hostView(
-      [37, 133],
-      [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })),
-      'float32',
-      4,
-    );
-    for (const variant of matmulVariants.filter((v) =>
-      v.supports(
-        { dtype: 'float32', batch: 1, m: 130, n: 133, k: 37, batchDims: { shape: [], strides: [[], []] } },
-        gpu.ctx.gpu,
-      ),
-    )) {
-      expectClose(
-        await onBoth([a, b], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))),
-        {},
-        variant.name,
-      );
-    }
-    // B contiguous with N % 4 == 0 (the vec4 reads), batched, over several tiles: 3 x [70, 37] @ [37, 72].
-    const a3 = contiguousHost([3, 70, 37], 'float32', 5);
-    const b3 = contiguousHost([3, 37, 72], 'float32', 6);
-    for (const variant of matmulVariants.filter((v) =>
-      v.supports(
-        { dtype: 'float32', batch: 3, m: 70, n: 72, k: 37, batchDims: { shape: [3], strides: [[2590], [2664]] } },
-        gpu.ctx.gpu,
-      ),
-    )) {
-      expectClose(
-        await onBoth([a3, b3], (be, [x, y]) => (be === gpu ? gpu.matmul(x, y, variant.name) : be.matmul(x, y))),
-        {},
-        `${variant.name} vec4 B`,
-      );
     }
   });
 });
