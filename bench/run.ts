@@ -48,10 +48,26 @@ const { values: args } = parseArgs({
   strict: true,
 });
 
-// Timed runs measure settled, tuned variants, as the committed rows always have: tuning is the
-// library's default on GPUs, opt-in on CPU adapters (where the settled choices ran whole LRPO
-// steps no faster than the defaults). WEBGPU_LRPO_TUNE=0 times the fixed defaults instead.
-if (!args.quick && process.env.WEBGPU_LRPO_TUNE === undefined) process.env.WEBGPU_LRPO_TUNE = '1';
+// Kernel rows time settled, tuned variants, as their committed rows always have (tuning is the
+// library's default on GPUs, opt-in on CPU adapters). Network rows time what a user's program runs:
+// the library's own default, so on CPU adapters untuned (there settled choices ran whole LRPO steps
+// no faster, in 6 of 8 back-to-back pairs slower: docs/measurements.md). WEBGPU_LRPO_TUNE set by
+// the caller decides for both. Tuning is fixed when a device opens, and the kernel suite's engines
+// shut theirs before the network rows open one.
+const callerTuning = process.env.WEBGPU_LRPO_TUNE;
+const withTuning = async <T>(value: string | undefined, body: () => Promise<T>): Promise<T> => {
+  const set = (v: string | undefined): void => {
+    if (v === undefined) delete process.env.WEBGPU_LRPO_TUNE;
+    else process.env.WEBGPU_LRPO_TUNE = v;
+  };
+  set(value);
+  try {
+    return await body();
+  } finally {
+    set(callerTuning);
+  }
+};
+const kernelTuning = callerTuning ?? (args.quick ? undefined : '1');
 
 const positiveNumber = (name: string, v: string | undefined, fallback: number): number => {
   if (v === undefined) return fallback;
@@ -208,7 +224,14 @@ async function runNetworks(): Promise<number> {
             .join('') +
           (r.hostSteal !== undefined ? `; host steal ${fmtSteal(r.hostSteal)}` : ''),
       );
-      writeNetworkResults(base, { adapter, date: new Date().toISOString(), node: process.version, reps, rows: done });
+      writeNetworkResults(base, {
+        adapter,
+        date: new Date().toISOString(),
+        node: process.version,
+        reps,
+        tuning: backendInfo('webgpu').tuning,
+        rows: done,
+      });
     }
     if (!args.filter || 'profiles'.includes(args.filter)) {
       const { sft, lrpo } = await stepProfiles();
@@ -236,7 +259,7 @@ function render(jsonPath: string): number {
 try {
   if (args.render) process.exitCode = render(args.render);
   else {
-    const kernels = args['networks-only'] ? 0 : await runSuite();
+    const kernels = args['networks-only'] ? 0 : await withTuning(kernelTuning, runSuite);
     const networks = args.quick || args['no-networks'] ? 0 : await runNetworks();
     process.exitCode = Math.max(kernels, networks);
   }

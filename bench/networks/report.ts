@@ -12,6 +12,8 @@ export interface NetworkResults {
   readonly date: string;
   readonly node: string;
   readonly reps: number;
+  /** Whether our kernel variants were chosen by measurement (absent in results from before it was recorded). */
+  readonly tuning?: boolean;
   readonly rows: readonly NetworkRow[];
 }
 
@@ -23,6 +25,9 @@ export function renderNetworks(res: NetworkResults): string {
     '',
     `${res.date}, Node ${res.node}; up to ${res.reps} timed runs per side after a warm-up (median, interquartile range, ms).`,
     'Ours runs on WebGPU; every peer is checked equal to ours (max |ours - peer| / max |peer|) before it is timed.',
+    ...(res.tuning === undefined
+      ? []
+      : [`Our kernel variants: ${res.tuning ? 'tuned (chosen by measurement)' : 'the fixed defaults (untuned)'}.`]),
     "ours / peer: below 1 we are faster. Host steal: the share of CPU time the machine's host gave other tenants while a row ran (/proc/stat); rows with much of it ran slow on both sides, unevenly.",
     '',
     '| work | ours ms | peer | peer ms | ours / peer | check (rel. err) |',
