@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { CheckGradOptions, Primitive, Tensor } from '../src/index.js';
 import { binaryOps, unaryOps, type BinaryOp, type UnaryOp } from '../src/kernels/elementwise-ops.js';
+import { bind } from '../src/tensor/primitives.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../src/testing/index.js';
 import { axisArb, axisSubsetArb, broadcastShapes, permutationArb, runs, sizeOf } from './support/arbitraries.js';
 import {
@@ -693,6 +694,55 @@ describe('convolutions, pooling and upsampling', () => {
 
 // --- softmax and normalisation -------------------------------------------------------------------
 
+/** x [R, C, S] (groups of at least two values), its groups, eps and activation. */
+const groupNormShapes = fc
+  .record({
+    r: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cpg: fc.integer({ min: 1, max: 2 }),
+    s: fc.integer({ min: 1, max: 3 }),
+    eps: fc.constantFrom(1e-5, 0.1),
+    act: fc.constantFrom('identity' as const, 'silu' as const),
+  })
+  .filter(({ cpg, s }) => cpg * s >= 2);
+
+function groupNormCases(): Record<string, fc.Arbitrary<GradProblem>> {
+  const withInputs = (extra: number) =>
+    groupNormShapes.chain((q) => {
+      const x = [q.r, q.groups * q.cpg, q.s];
+      const c = [q.groups * q.cpg];
+      const rest = [c, c, ...Array.from({ length: extra }, () => x)].map((shape) => hostOf(shape));
+      return fc.tuple(hostOf(x, spreadOut), ...rest).map((inputs) => ({ q, inputs }));
+    });
+  const gradPrimitive = (prim: 'groupNormActBackward' | 'groupNormActParamGrads') =>
+    withInputs(1).map(({ q: { groups, eps, act }, inputs }): GradProblem => ({
+      label: `${prim}(x [${inputs[0].shape}], w, b, g; ${groups} groups, eps ${eps}, ${act})`,
+      inputs,
+      f: (x, w, b, g) => bind(prim, [x, w, b, g], { groups, eps, act }),
+    }));
+  return {
+    'groupNorm with weight, bias and activation (identity or silu; eps 1e-5 or 0.1)': withInputs(0).map(
+      ({ q: { groups, eps, act }, inputs }): GradProblem => ({
+        label: `groupNorm(x [${inputs[0].shape}], {groups: ${groups}, eps: ${eps}, activation: ${act}})`,
+        inputs,
+        f: (x, w, b) => T.groupNorm(x, { groups, weight: w, bias: b, eps, activation: act }),
+      }),
+    ),
+    'groupNormActBackward (x, w, b, g)': gradPrimitive('groupNormActBackward'),
+    'groupNormActParamGrads (x, w, b, g)': gradPrimitive('groupNormActParamGrads'),
+    'groupNorm with silu, grad of grad': withInputs(1).map(({ q: { groups, eps }, inputs }): GradProblem => ({
+      label: `(x, w, b, u) -> sum of grad(sum(groupNorm(x, w, b, silu) * u)) w.r.t. x, w, b, x [${inputs[0].shape}]`,
+      inputs,
+      f: (x, w, b, u) => {
+        const inner = (tx: Tensor, tw: Tensor, tb: Tensor) =>
+          T.sum(T.mul(T.groupNorm(tx, { groups, weight: tw, bias: tb, eps, activation: 'silu' }), u));
+        const [gx, gw, gb] = T.grad(inner, { argnums: [0, 1, 2] })(x, w, b);
+        return T.add(T.add(T.sum(T.mul(gx, u)), T.sum(T.mul(gw, gw))), T.sum(T.mul(gb, w)));
+      },
+    })),
+  };
+}
+
 const normCases: Record<string, fc.Arbitrary<GradProblem>> = {
   softmax: smallShape(1, 3).chain((shape) =>
     fc.tuple(hostOf(shape, uniformIn(-4, 4)), axisArb(shape.length)).map(([x, axis]): GradProblem => ({
@@ -737,6 +787,11 @@ const normCases: Record<string, fc.Arbitrary<GradProblem>> = {
         f: (tx, tw, tu) => T.sum(T.mul(T.grad((z: T.Tensor) => T.sum(T.mul(T.standardize(z), tw)))(tx), tu)),
       })),
     ),
+  // Group normalisation with its affine and activation (one primitive), x [R, C, S] in groups of
+  // at least two spread-out values; its two gradient primitives with x, w, b and g independent (their
+  // own rules, for grad of grad); and the gradient of a function of its gradient, where x reaches
+  // the gradient primitives both directly and through w, b.
+  ...groupNormCases(),
   // q, k and v of generated widths (the scale its default or given), with 0-2 leading dims; a
   // second-order case checks the rules' own composition (grad of grad).
   'attention (q, k, v; 0-2 leading dims, default or given scale)': fc
@@ -898,6 +953,9 @@ const primitiveCoverage: Record<Exclude<Primitive, UnaryOp | BinaryOp>, string> 
   conv2d: 'conv2d (stride, padding incl. same, dilation, groups, bias)',
   convTranspose2d: 'convTranspose2d (stride, padding, outputPadding < stride, dilation, groups, bias)',
   softmax: 'softmax',
+  groupNormAct: 'groupNorm with weight, bias and activation (identity or silu; eps 1e-5 or 0.1)',
+  groupNormActBackward: 'groupNormActBackward (x, w, b, g)',
+  groupNormActParamGrads: 'groupNormActParamGrads (x, w, b, g)',
   standardize: 'standardize (eps 1e-5 or 0.1)',
   standardizeBackward: 'standardizeBackward (x, y, v; eps 1e-5 or 0.1)',
   attention: 'attention (q, k, v; 0-2 leading dims, default or given scale)',

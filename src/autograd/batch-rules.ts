@@ -40,6 +40,27 @@ const asIs =
   (ctx) =>
     bind(prim, liftAll(ctx), ctx.params);
 
+/**
+ * A fused group normalisation (or one of its gradients) over a batch: the batch joins the channels.
+ * x [B, R, C, S] -> [R, B*C, S], w and b [B, C] -> [B*C], groups * B: each example's channels form
+ * its own groups and meet only its own weights. `rows` of the output per example: R for the
+ * normalisation and its input gradient ([R, B*C, S] back to [B, R, C, S]); none for the parameter
+ * gradients ([2, B*C] to [B, 2, C]).
+ */
+function groupNormBatch<P extends 'groupNormAct' | 'groupNormActBackward' | 'groupNormActParamGrads'>(
+  prim: P,
+  ctx: BatchContext<P>,
+): Tensor {
+  const [x, w, b, g] = liftAll(ctx);
+  const [size, r, c, s] = x.shape;
+  const channelsOf = (t: Tensor) => reshape(transpose(t, [1, 0, 2, 3]), [r, size * c, s]);
+  const inputs = [channelsOf(x), reshape(w, [size * c]), reshape(b, [size * c]), ...(g ? [channelsOf(g)] : [])];
+  const y = bind(prim, inputs, { ...ctx.params, groups: ctx.params.groups * size });
+  return prim === 'groupNormActParamGrads'
+    ? transpose(reshape(y, [2, size, c]), [1, 0, 2])
+    : transpose(reshape(y, [r, size, c, s]), [1, 0, 2, 3]);
+}
+
 /** Axis parameters move past the batch axis. */
 const shift = (axes: readonly number[]): number[] => axes.map((a) => a + 1);
 
@@ -148,6 +169,9 @@ export const batchRules: { [P in Primitive]: BatchRule<P> } = {
   softmax: asIs('softmax'),
   standardize: asIs('standardize'),
   standardizeBackward: asIs('standardizeBackward'),
+  groupNormAct: (ctx) => groupNormBatch('groupNormAct', ctx),
+  groupNormActBackward: (ctx) => groupNormBatch('groupNormActBackward', ctx),
+  groupNormActParamGrads: (ctx) => groupNormBatch('groupNormActParamGrads', ctx),
   // Leading dims are batch dims of attention: the vmapped axis is one more.
   attention: asIs('attention'),
 

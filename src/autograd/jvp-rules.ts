@@ -29,6 +29,7 @@ import {
 import { reshape } from '../tensor/ops/movement.js';
 import { standardizeBackwardJvp, standardizeLinearMap } from './standardize-rule.js';
 import { attentionJvp } from './attention-rule.js';
+import { compositeJvp, groupNormActJvp, inputGradOf, paramGradsOf } from './group-norm-act-rule.js';
 import { softmaxLinearMap } from './softmax-rule.js';
 
 export interface JvpContext<P extends Primitive> {
@@ -166,6 +167,9 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   softmax: ({ output }, [t]) => t && softmaxLinearMap(output, t),
   standardize: ({ inputs: [x], params: { eps }, output }, [t]) => t && standardizeLinearMap(x, output, eps, t),
   standardizeBackward: ({ inputs, params: { eps }, output }, ts) => standardizeBackwardJvp(inputs, eps, output, ts),
+  groupNormAct: ({ inputs, params }, ts) => groupNormActJvp(inputs, params, ts),
+  groupNormActBackward: ({ inputs, params }, ts) => compositeJvp(inputGradOf)(inputs, params, ts),
+  groupNormActParamGrads: ({ inputs, params }, ts) => compositeJvp(paramGradsOf)(inputs, params, ts),
   attention: ({ inputs, params: { scale } }, ts) => attentionJvp(inputs, scale, ts),
 
   // --- movement: linear, so the tangent moves as the primal does ---------------------------------

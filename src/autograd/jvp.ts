@@ -10,6 +10,7 @@ import { peekNextTensorId, type Tensor } from '../tensor/tensor.js';
 import { Tape } from './tape.js';
 import { applyJvpRule, Tangents } from './tangents.js';
 import { requireDifferentiable, requireTangentsLike } from './validate.js';
+import { registerCompositeTransform } from './composite-transforms.js';
 
 function checkPrimalsAndTangents(op: string, primals: readonly unknown[], tangents: readonly unknown[]): void {
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
@@ -121,3 +122,9 @@ export function linearize<Primals extends readonly unknown[], Out>(
   };
   return [out, fJvp];
 }
+
+registerCompositeTransform(
+  'pushforward',
+  (f, inputs, tangents) =>
+    jvp(f, inputs as [Tensor, Tensor, Tensor, Tensor], tangents as [Tensor, Tensor, Tensor, Tensor])[1],
+);

@@ -30,6 +30,7 @@ import { broadcastTo, pad, reshape, slice, swapLastAxes, transpose } from '../te
 import { sum } from '../tensor/ops/reduce.js';
 import { standardizeBackwardVjp, standardizeLinearMap } from './standardize-rule.js';
 import { attentionVjp } from './attention-rule.js';
+import { compositeVjp, groupNormActVjp, inputGradOf, paramGradsOf } from './group-norm-act-rule.js';
 import { softmaxLinearMap } from './softmax-rule.js';
 
 export interface RuleContext<P extends Primitive> {
@@ -216,6 +217,9 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   standardize: ({ inputs: [x], params: { eps }, output }, g) => [standardizeLinearMap(x, output, eps, g)],
   standardizeBackward: ({ inputs, params: { eps }, output, needs }, g) =>
     standardizeBackwardVjp(inputs, eps, output, g, needs),
+  groupNormAct: ({ inputs, params, needs }, g) => groupNormActVjp(inputs, params, g, needs),
+  groupNormActBackward: ({ inputs, params }, g) => compositeVjp(inputGradOf)(inputs, params, g),
+  groupNormActParamGrads: ({ inputs, params }, g) => compositeVjp(paramGradsOf)(inputs, params, g),
   attention: ({ inputs, params: { scale }, needs }, g) => attentionVjp(inputs, scale, g, needs),
 
   // --- movement ----------------------------------------------------------------------------

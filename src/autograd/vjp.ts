@@ -10,6 +10,7 @@ import { peekNextTensorId, Tensor } from '../tensor/tensor.js';
 import { backward } from './backward.js';
 import { Tape } from './tape.js';
 import { requireDifferentiable } from './validate.js';
+import { registerCompositeTransform } from './composite-transforms.js';
 
 /** Maps cotangents of f's output (same structure as the output) to cotangents of each primal. */
 export interface Pullback<Primals extends readonly unknown[], Out> {
@@ -79,3 +80,8 @@ export function vjp<Primals extends readonly unknown[], Out>(
   };
   return [out, pullback];
 }
+
+registerCompositeTransform('pullback', (f, inputs, cotangent) => {
+  const [, pullback] = vjp(f, ...(inputs as [Tensor, Tensor, Tensor, Tensor]));
+  return pullback(cotangent);
+});

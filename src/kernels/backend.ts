@@ -5,7 +5,7 @@
 import type { AnyTypedArray, DType } from '../tensor/dtype.js';
 import type { Shape } from '../tensor/shape.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from './elementwise-ops.js';
-import type { Conv2dParams, ConvTranspose2dParams, KeyWords, RandomKind } from './params.js';
+import type { Conv2dParams, ConvTranspose2dParams, GroupNormActParams, KeyWords, RandomKind } from './params.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 
@@ -113,6 +113,15 @@ export interface Backend {
    * r (v - mean(v) - y mean(v y)), r = 1 / sqrt(var(x) + eps) (one kernel).
    */
   standardizeBackward(x: View, y: View, v: View, eps: number): Storage;
+  /**
+   * Group normalisation with its affine and activation of a float view x [R, C, S] with w and b
+   * [C] (GroupNormActParams; one kernel).
+   */
+  groupNormAct(x: View, w: View, b: View, p: GroupNormActParams): Storage;
+  /** groupNormAct's input gradient for the output cotangent g (x's shape), x's shape. */
+  groupNormActBackward(x: View, w: View, b: View, g: View, p: GroupNormActParams): Storage;
+  /** groupNormAct's weight and bias gradients for the cotangent g, as [2, C] (weight, then bias). */
+  groupNormActParamGrads(x: View, w: View, b: View, g: View, p: GroupNormActParams): Storage;
   /**
    * softmax(q k^T * scale) v over the last two axes of float views q [..., N, d], k [..., M, d] and
    * v [..., M, e] with equal leading dims and M >= 1 (one kernel; the scores are not stored).

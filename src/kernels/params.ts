@@ -57,3 +57,17 @@ export type RandomKind = 'bits' | 'uniform' | 'normal';
 
 /** A Threefry-2x32 key as two unsigned 32-bit words. */
 export type KeyWords = readonly [number, number];
+
+/** The activation a group normalisation applies after its affine (see NORM_ACTIVATIONS). */
+export type NormActivation = 'identity' | 'silu';
+
+/**
+ * Group normalisation of x [R, C, S] (R rows of C channels of S values each) in `groups` groups of
+ * C / groups channels, then the per-channel affine and `act`: act((x - mean) / sqrt(var + eps) * w + b),
+ * the statistics over each row's group (C / groups * S values), the population variance.
+ */
+export interface GroupNormActParams {
+  readonly groups: number;
+  readonly eps: number;
+  readonly act: NormActivation;
+}

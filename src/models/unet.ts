@@ -1,7 +1,7 @@
 // The conditional UNet epsilon-predictor for blind face restoration: eps_theta(x_t, t, c) with the LQ
 // image c concatenated to x_t on channels (as SR3 and DiffBIR's conditioning), DDPM's down/middle/up
 // layout with skip connections, and timestep injection in every residual block.
-import { ShapeError, named, scope, silu, concat, jit } from '../index.js';
+import { ShapeError, named, scope, concat, jit } from '../index.js';
 import type { PRNGKey, Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { attentionApply, attentionSpec, type AttentionParams } from './layers/attention.js';
@@ -203,7 +203,9 @@ export function unetApply(params: UNetParams, config: UNetConfig, xt: Tensor, t:
         });
         if (level.upsample) h = named(`up${i}.upsample`, () => upsampleApply(level.upsample!, h));
       });
-      return named('out', () => convApply(params.outConv, silu(groupNormApply(params.outNorm, h, { groups }))));
+      return named('out', () =>
+        convApply(params.outConv, groupNormApply(params.outNorm, h, { groups, activation: 'silu' })),
+      );
     }),
   );
 }

@@ -202,6 +202,30 @@ export const eagerImpls: { readonly [P in Primitive]: PrimitiveImpl<P> } = {
         eps,
       ),
     ),
+  groupNormAct: ([x, w, b], p) =>
+    compute('groupNormAct', [x, w, b], x.shape, x.dtype, (be) =>
+      be.groupNormAct(x.view('groupNormAct'), w.view('groupNormAct'), b.view('groupNormAct'), p),
+    ),
+  groupNormActBackward: ([x, w, b, g], p) =>
+    compute('groupNormActBackward', [x, w, b, g], x.shape, x.dtype, (be) =>
+      be.groupNormActBackward(
+        x.view('groupNormActBackward'),
+        w.view('groupNormActBackward'),
+        b.view('groupNormActBackward'),
+        g.view('groupNormActBackward'),
+        p,
+      ),
+    ),
+  groupNormActParamGrads: ([x, w, b, g], p) =>
+    compute('groupNormActParamGrads', [x, w, b, g], [2, x.shape[1]], x.dtype, (be) =>
+      be.groupNormActParamGrads(
+        x.view('groupNormActParamGrads'),
+        w.view('groupNormActParamGrads'),
+        b.view('groupNormActParamGrads'),
+        g.view('groupNormActParamGrads'),
+        p,
+      ),
+    ),
   attention: ([q, k, v], { scale }) =>
     compute('attention', [q, k, v], [...q.shape.slice(0, -1), v.shape[v.rank - 1]], q.dtype, (b) =>
       b.attention(q.view('attention'), k.view('attention'), v.view('attention'), scale),

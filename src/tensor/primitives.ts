@@ -2,7 +2,7 @@
 // (src/tensor/ops) validate and broadcast, then bind primitives; the autodiff transforms observe
 // `bind` to record what ran. bind runs each primitive's eager implementation (eager.ts eagerImpls).
 import type { BinaryOp, UnaryOp } from '../kernels/elementwise-ops.js';
-import type { Conv2dParams, ConvTranspose2dParams } from '../kernels/params.js';
+import type { Conv2dParams, ConvTranspose2dParams, GroupNormActParams } from '../kernels/params.js';
 import type { DType } from './dtype.js';
 import type { Shape } from './shape.js';
 import { eagerImpls } from './eager.js';
@@ -48,6 +48,16 @@ export type PrimitiveParams = { [K in UnaryOp | BinaryOp]: NoParams } & {
    * standardize's VJP and JVP (the map is symmetric), one kernel where the composition ran nine.
    */
   standardizeBackward: { readonly eps: number };
+  /**
+   * Group normalisation, its per-channel affine and an activation, x [R, C, S], w and b [C]
+   * (GroupNormActParams): a primitive so a training step runs it as one kernel and its gradients as
+   * two, where the composed form kept the standardized values and ran about ten passes.
+   */
+  groupNormAct: GroupNormActParams;
+  /** groupNormAct's input gradient: inputs x, w, b and the output cotangent g; output x's shape. */
+  groupNormActBackward: GroupNormActParams;
+  /** groupNormAct's weight and bias gradients: inputs x, w, b, g; output [2, C] (weight, bias). */
+  groupNormActParamGrads: GroupNormActParams;
   /**
    * Scaled dot-product attention over the last two axes: q [..., N, d], k [..., M, d], v [..., M, e]
    * -> softmax(q k^T * scale) v [..., N, e], leading dims equal (a primitive so the GPU runs it as one

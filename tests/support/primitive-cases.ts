@@ -8,6 +8,8 @@ import type { CheckGradOptions, Primitive, Tensor } from '../../src/index.js';
 import { binaryOps, unaryOps, type BinaryOp, type UnaryOp } from '../../src/kernels/elementwise-ops.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../../src/testing/index.js';
 import { axisArb, axisSubsetArb, intsArb, permutationArb, sizeOf } from './arbitraries.js';
+import { bind } from '../../src/tensor/primitives.js';
+import type { GroupNormActParams } from '../../src/kernels/params.js';
 
 /** Makes `n` element values. */
 export type Values = (n: number) => fc.Arbitrary<number[]>;
@@ -66,6 +68,43 @@ const ints =
     fc.array(fc.integer({ min, max }), { minLength: n, maxLength: n });
 
 const float = (shape: readonly number[], values: Values = smooth): CaseInput => ({ shape, dtype: 'float64', values });
+
+/**
+ * Pairwise 0.2 apart in [-4, 4) (a grid with a jitter under 0.1): a group of two or more values has
+ * a variance of at least 0.0025, so a normalisation's 1 / sqrt(var + eps) stays under 20.
+ */
+const spread: Values = (n) =>
+  fc
+    .tuple(
+      fc.uniqueArray(fc.integer({ min: -20, max: 19 }), { minLength: n, maxLength: n }),
+      fc.array(between(0, 0.09), { minLength: n, maxLength: n }),
+    )
+    .map(([ks, jitter]) => ks.map((k, i) => k / 5 + jitter[i]));
+
+/** A fused group normalisation's problem: x [R, C, S] in groups of at least two values, its params. */
+const groupNormProblem = fc
+  .record({
+    r: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cpg: fc.integer({ min: 1, max: 2 }),
+    s: fc.integer({ min: 1, max: 3 }),
+    act: fc.constantFrom('identity' as const, 'silu' as const),
+  })
+  .filter(({ cpg, s }) => cpg * s >= 2)
+  .map(({ r, groups, cpg, s, act }) => ({
+    x: [r, groups * cpg, s],
+    c: groups * cpg,
+    p: { groups, eps: 1e-5, act } satisfies GroupNormActParams,
+  }));
+
+/** A case of one of the fused group normalisation's gradient primitives (x, w, b and g independent). */
+const groupNormGradCase = (prim: 'groupNormActBackward' | 'groupNormActParamGrads') =>
+  groupNormProblem.map(({ x, c, p }) => ({
+    label: `${prim} of x [${x}], ${p.groups} groups, ${p.act}`,
+    inputs: [float(x, spread), float([c]), float([c]), float(x)],
+    f: (tx: Tensor, w: Tensor, b: Tensor, g: Tensor) => bind(prim, [tx, w, b, g], p),
+    jvp: {},
+  }));
 const smallShape = (minRank = 0, maxRank = 3) => arbitraryShape({ minRank, maxRank, minDim: 1, maxDim: 3 });
 
 // erf (and gelu) evaluate a 1.5e-7-accurate formula whose own slope differs from the exact erf'
@@ -241,6 +280,15 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
       f: (x: Tensor, y: Tensor, v: Tensor) => T.standardizeBackward(x, y, v),
       jvp: {},
     })),
+  groupNormAct: groupNormProblem.map(({ x, c, p }) => ({
+    label: `groupNorm of x [${x}], ${p.groups} groups, ${p.act}`,
+    inputs: [float(x, spread), float([c]), float([c])],
+    f: (tx: Tensor, w: Tensor, b: Tensor) =>
+      T.groupNorm(tx, { groups: p.groups, weight: w, bias: b, activation: p.act }),
+    jvp: {},
+  })),
+  groupNormActBackward: groupNormGradCase('groupNormActBackward'),
+  groupNormActParamGrads: groupNormGradCase('groupNormActParamGrads'),
   reshape: smallShape().map((s) => ({
     label: `reshape [${s}] to its reverse`,
     inputs: [float(s)],

@@ -18,6 +18,7 @@ import { softmax } from './softmax.js';
 import { attention } from './attention.js';
 import { upsampleNearest2d } from './upsample.js';
 import { standardize, standardizeBackward } from './standardize.js';
+import { groupNormAct, groupNormActBackward, groupNormActParamGrads } from './group-norm-act.js';
 
 import { HOST, maxHostElements } from '../../tensor/alloc-limits.js';
 
@@ -79,6 +80,9 @@ export function createCpuBackend(): Backend {
     upsampleNearest2d,
     standardize,
     standardizeBackward,
+    groupNormAct,
+    groupNormActBackward,
+    groupNormActParamGrads,
     reduce,
     argReduce,
     matmul,

@@ -13,7 +13,12 @@ type Values = ArrayLike<number>;
  * r = 1 / sqrt(var + eps), two passes in float64 (the WebGPU kernel takes float32 sums in one pass
  * about another shift; both are exact differences for nearby values).
  */
-function rowStats(x: Values, base: number, n: number, eps: number): { shift: number; mean: number; rstd: number } {
+export function rowStats(
+  x: Values,
+  base: number,
+  n: number,
+  eps: number,
+): { shift: number; mean: number; rstd: number } {
   const shift = x[base];
   let s = 0;
   for (let j = 0; j < n; j++) s += x[base + j] - shift;

@@ -24,6 +24,7 @@ export class WebGpuCallRecorder implements CallRecorder {
   begin(inputs: readonly { readonly dtype: DType; readonly size: number }[]): Storage[] {
     const { ctx } = this;
     if (ctx.capture) throw new BackendError('jit internal: a capture is already open.');
+    ctx.dropHandOff(); // made outside the recording: released outside it
     const capture = new Capture(ctx.pool, ctx.pipelines, currentScope());
     ctx.capture = capture;
     this.stopScopes = trackingScopes(); // named() scopes are kept so a profiled replay shows them
@@ -54,6 +55,7 @@ export class WebGpuCallRecorder implements CallRecorder {
         bytes: sizeOf(v.shape) * DEVICE_BYTES_PER_ELEMENT,
         dtype: v.dtype,
       }));
+      ctx.dropHandOff(); // one the call left untaken is the call's own temporary
       capture.checkNothingEscaped(new Set([...outputs, ...views].map((v) => v.storage as WebGpuStorage)));
       if (capture.refusal) throw new BackendError(capture.refusal);
       const recording = capture.finish(ctx.device, Math.max(16, ctx.limits.minUniformBufferOffsetAlignment), slots);
@@ -72,6 +74,7 @@ export class WebGpuCallRecorder implements CallRecorder {
   abort(): void {
     const capture = this.ctx.capture;
     if (!capture) return;
+    this.ctx.dropHandOff();
     this.close();
     capture.abandon(this.ctx.pool);
   }

@@ -221,7 +221,44 @@ export class GpuContext {
     }
   }
 
+  /**
+   * A buffer one kernel leaves for the op right after it (groupNormActBackward's weight and bias
+   * partial sums, for the groupNormActParamGrads of the same inputs the VJP asks for next). Only
+   * takeHandOff with an equal key before any other dispatch gets it; the next dispatch, a sync, a
+   * jit recording's start or end, or a new hand-off releases it, so it never outlives that op.
+   */
+  private pendingHandOff: { readonly key: readonly unknown[]; readonly storage: WebGpuStorage } | undefined;
+
+  handOff(key: readonly unknown[], storage: WebGpuStorage): void {
+    this.dropHandOff();
+    this.pendingHandOff = { key, storage };
+  }
+
+  /** The buffer left under `key` (which the caller now owns), or undefined (one left under another key is released). */
+  takeHandOff(key: readonly unknown[]): WebGpuStorage | undefined {
+    const h = this.pendingHandOff;
+    if (!h || h.key.length !== key.length || h.key.some((k, i) => k !== key[i])) {
+      this.dropHandOff();
+      return undefined;
+    }
+    this.pendingHandOff = undefined;
+    return h.storage;
+  }
+
+  /** Whether a hand-off waits for its taker (tests). */
+  get handOffPending(): boolean {
+    return this.pendingHandOff !== undefined;
+  }
+
+  /** Releases a hand-off nobody took. */
+  dropHandOff(): void {
+    const h = this.pendingHandOff;
+    this.pendingHandOff = undefined;
+    if (h) this.release(h.storage);
+  }
+
   dispatch(req: DispatchRequest): void {
+    this.dropHandOff();
     const epilogue = req.storage.length > 0 ? this.epilogues.get(req.storage[0].buffer) : undefined;
     let request = epilogue ? withEpilogue(req, epilogue, (v) => this.bind(v)) : req;
     const flops = this.pendingFlops;

@@ -6,7 +6,7 @@ import { sizeOf } from '../../tensor/shape.js';
 import type { Backend, BackendInfo, BackendMemory, CallRecorder, Storage, View } from '../backend.js';
 import { WebGpuCallRecorder } from './call-recorder.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../elementwise-ops.js';
-import type { Conv2dParams, ConvTranspose2dParams, KeyWords, RandomKind } from '../params.js';
+import type { Conv2dParams, ConvTranspose2dParams, GroupNormActParams, KeyWords, RandomKind } from '../params.js';
 import { GpuContext } from './context.js';
 import { acquireDevice, BufferUsage, MAP_MODE_READ } from './device.js';
 import { isContiguous } from './layout.js';
@@ -24,6 +24,7 @@ import { softmax } from './kernels/softmax.js';
 import { attention } from './kernels/attention.js';
 import { upsampleNearest2d } from './kernels/upsample.js';
 import { standardize, standardizeBackward } from './kernels/standardize.js';
+import { groupNormActInto, groupNormActBackward, groupNormActParamGrads } from './kernels/group-norm-act.js';
 import { activeProfile } from '../../profile/recorder.js';
 import {
   assertGpuDType,
@@ -253,6 +254,25 @@ export class WebGpuBackend implements Backend {
   standardizeBackward(x: View, y: View, v: View, eps: number): Storage {
     return standardizeBackward(this.ctx, x, y, v, eps);
   }
+  groupNormAct(x: View, w: View, b: View, p: GroupNormActParams): Storage {
+    // Recorded lazily, as standardize, so an op on its result runs as its epilogue.
+    return this.producer(
+      x.shape,
+      'float32',
+      [x, w, b],
+      undefined,
+      (out) => groupNormActInto(this.ctx, x, w, b, p, out),
+      {
+        fewStoreSites: true,
+      },
+    );
+  }
+  groupNormActBackward(x: View, w: View, b: View, g: View, p: GroupNormActParams): Storage {
+    return groupNormActBackward(this.ctx, x, w, b, g, p);
+  }
+  groupNormActParamGrads(x: View, w: View, b: View, g: View, p: GroupNormActParams): Storage {
+    return groupNormActParamGrads(this.ctx, x, w, b, g, p);
+  }
   pad(x: View, widths: readonly (readonly [number, number])[], value: number): Storage {
     return pad(this.ctx, x, widths, value);
   }
@@ -284,6 +304,7 @@ export class WebGpuBackend implements Backend {
     this.checkAlive();
     this.refuseInCapture('wait for the device (sync)');
     for (const s of storages) void (s as WebGpuStorage).buffer; // a pending expression runs on first access
+    this.ctx.dropHandOff();
     this.ctx.dispatcher.flush();
     await this.ctx.device.queue.onSubmittedWorkDone();
     await this.throwPendingErrors();

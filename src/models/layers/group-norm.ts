@@ -2,6 +2,7 @@
 import { key, groupNorm } from '../../index.js';
 import type { Tensor } from '../../index.js';
 import { checkShape, fmtShape } from '../../tensor/errors.js';
+import type { NormActivation } from '../../kernels/params.js';
 import { initParams, onesSpec, zerosSpec, type InitOptions, type SpecOf } from './init.js';
 
 /** weight (scale) [C] starting at 1, bias (shift) [C] starting at 0. */
@@ -25,11 +26,18 @@ export function defaultGroups(channels: number, maxGroups = 32): number {
   return 1;
 }
 
-/** groupNorm(x) * weight + bias with `groups` groups (must divide C) and eps 1e-5 (torch's default). */
+/**
+ * groupNorm(x) * weight + bias with `groups` groups (must divide C) and eps 1e-5 (torch's default),
+ * then `activation` (default none; 'silu' runs a UNet's norm + SiLU as one op).
+ */
 export function groupNormApply(
   p: GroupNormParams,
   x: Tensor,
-  { groups, eps = 1e-5 }: { readonly groups: number; readonly eps?: number },
+  {
+    groups,
+    eps = 1e-5,
+    activation,
+  }: { readonly groups: number; readonly eps?: number; readonly activation?: NormActivation },
 ): Tensor {
   const c = p.weight.shape[0];
   checkShape(
@@ -43,5 +51,5 @@ export function groupNormApply(
     () =>
       `groups = ${groups} must divide the ${c} channels; use defaultGroups(${c}) = ${defaultGroups(c)} or another divisor.`,
   );
-  return groupNorm(x, { groups, weight: p.weight, bias: p.bias, eps });
+  return groupNorm(x, { groups, weight: p.weight, bias: p.bias, eps, activation });
 }

@@ -73,9 +73,9 @@ export function resBlockApply(
     () => `shift ${fmtShape(shift!.shape)} must be [${x.shape[0]}, ${outChannels}], the block's linear(SiLU(temb)).`,
   );
   return scope(() => {
-    let h = convApply(p.conv1, silu(groupNormApply(p.norm1, x, { groups })));
+    let h = convApply(p.conv1, groupNormApply(p.norm1, x, { groups, activation: 'silu' }));
     h = add(h, reshape(shift ?? linearApply(p.time, silu(temb)), [x.shape[0], outChannels, 1, 1]));
-    h = convApply(p.conv2, silu(groupNormApply(p.norm2, h, { groups })));
+    h = convApply(p.conv2, groupNormApply(p.norm2, h, { groups, activation: 'silu' }));
     return add(p.skip ? convApply(p.skip, x) : x, h);
   });
 }

@@ -1,4 +1,4 @@
-// Softmax and normalisation layers, composed from primitives (so autodiff needs no extra rules).
+// Softmax and normalisation layers over primitives (softmax, standardize, the fused groupNormAct).
 import { toFloat } from '../dtype.js';
 import { checkShape, fmtShape } from '../errors.js';
 import { scope } from '../memory.js';
@@ -8,6 +8,9 @@ import { add, cast, exp, log, mul, sub } from './elementwise.js';
 import { reshape, transpose } from './movement.js';
 import { bind } from '../primitives.js';
 import { requireTensor } from './operand.js';
+import { full } from './creation.js';
+import { NORM_ACTIVATIONS } from '../../kernels/norm-activations.js';
+import type { NormActivation } from '../../kernels/params.js';
 import { max, sum } from './reduce.js';
 
 /** exp(x) / sum(exp(x)) along `axis` (default -1), shifted by the max for stability. */
@@ -131,14 +134,20 @@ export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
 
 export interface GroupNormOptions {
   readonly groups: number;
-  /** Per-channel scale, shape [C]. */
+  /** Per-channel scale, shape [C] (default 1). */
   readonly weight?: Tensor;
-  /** Per-channel shift, shape [C]. */
+  /** Per-channel shift, shape [C] (default 0). */
   readonly bias?: Tensor;
   readonly eps?: number;
+  /** Applied after the affine, in the same kernel (default 'identity'): 'silu' for a UNet's norm + SiLU. */
+  readonly activation?: NormActivation;
 }
 
-/** Group normalisation over (C / groups, spatial...) per sample, as torch.nn.functional.group_norm. */
+/**
+ * Group normalisation over (C / groups, spatial...) per sample, as torch.nn.functional.group_norm,
+ * then `activation`: one primitive (groupNormAct), so a training step runs it as one kernel and its
+ * gradients as two.
+ */
 export function groupNorm(x: Tensor, options: GroupNormOptions): Tensor {
   const op = 'groupNorm';
   requireTensor(op, x);
@@ -150,6 +159,12 @@ export function groupNorm(x: Tensor, options: GroupNormOptions): Tensor {
     op,
     () => `groups = ${g} must be a positive integer dividing the ${c} channels of ${fmtShape(x.shape)}.`,
   );
+  const act = options.activation ?? 'identity';
+  checkShape(
+    Object.hasOwn(NORM_ACTIVATIONS, act),
+    op,
+    () => `activation ${JSON.stringify(act)} is not one of ${Object.keys(NORM_ACTIVATIONS).join(', ')}.`,
+  );
   for (const [name, p] of [
     ['weight', options.weight],
     ['bias', options.bias],
@@ -158,12 +173,16 @@ export function groupNorm(x: Tensor, options: GroupNormOptions): Tensor {
     requireTensor(op, p, name);
     checkShape(p.rank === 1 && p.shape[0] === c, op, () => `${name} must have shape [${c}], got ${fmtShape(p.shape)}.`);
   }
-  const perChannel = [1, c, ...spatial.map(() => 1)];
   return scope(() => {
-    const grouped = reshape(cast(x, toFloat(x.dtype)), [n, g, (c / g) * spatial.reduce((a, d) => a * d, 1)]);
-    let y = reshape(standardizeLastAxes(grouped, 1, options.eps ?? 1e-5), x.shape);
-    if (options.weight) y = mul(y, reshape(options.weight, perChannel));
-    if (options.bias) y = add(y, reshape(options.bias, perChannel));
-    return y;
+    const xf = cast(x, toFloat(x.dtype));
+    const param = (p: Tensor | undefined, fill: number) =>
+      p ? cast(p, xf.dtype) : full([c], fill, { dtype: xf.dtype, backend: xf.backend });
+    const s = spatial.reduce((a, d) => a * d, 1);
+    const y = bind('groupNormAct', [reshape(xf, [n, c, s]), param(options.weight, 1), param(options.bias, 0)], {
+      groups: g,
+      eps: options.eps ?? 1e-5,
+      act,
+    });
+    return reshape(y, x.shape);
   });
 }

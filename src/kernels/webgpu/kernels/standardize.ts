@@ -16,12 +16,12 @@ const GPU_LANES = 128;
 const CPU_LANES = 8;
 
 /** 8 lanes a row where row kernels run a thread per row (CPU adapters, by default), else 128. */
-const lanesOf = (ctx: GpuContext): number => (ctx.threadPerRow ? CPU_LANES : GPU_LANES);
+export const lanesOf = (ctx: GpuContext): number => (ctx.threadPerRow ? CPU_LANES : GPU_LANES);
 
 const layout = new UniformLayout({ rows: 'u32', n: 'u32', x_off: 'u32', eps: 'f32' });
 
 /** The sum of every lane's `acc` into partial[0]. */
-const treeSum = (lanes: number): string => workgroupTree(lanes, 'acc', (a, b) => `${a} + ${b}`);
+export const treeSum = (lanes: number): string => workgroupTree(lanes, 'acc', (a, b) => `${a} + ${b}`);
 
 /**
  * One pass for a row's statistics: the sums of d = x - shift and of d^2, with the variance as
@@ -35,7 +35,7 @@ const treeSum = (lanes: number): string => workgroupTree(lanes, 'acc', (a, b) =>
  * `row`: the index of the row's first item of x (a value, or a vec4 whose first value is taken);
  * `last`: the offset of its last item.
  */
-const shiftOf = (row: string, last: string, vec4: boolean): string => {
+export const shiftOf = (row: string, last: string, vec4: boolean): string => {
   const first = (i: string) => (vec4 ? `x[${i}].x` : `x[${i}]`);
   return `let s0 = ${first(row)};
 let s1 = ${first(`${row} + (${last}) / 2u`)};
