@@ -1,6 +1,7 @@
 // Counter-based random values: Threefry-2x32-20 (Random123's threefry2x32_20) in WGSL u32
 // arithmetic, producing the same stream as the CPU (src/random/threefry.ts), bit for bit for
-// 'bits' and 'uniform'. Element i uses block j = i / 2 (counter (j, 0)) and word i & 1.
+// 'bits' and 'uniform'. Element i uses block j = i / 2 (counter (j, 0)) and word i & 1; a thread
+// computes one block and writes both its elements.
 import { cachedSource } from '../source-cache.js';
 import type { Shape } from '../../../tensor/shape.js';
 import { sizeOf } from '../../../tensor/shape.js';
@@ -34,14 +35,21 @@ ${lines.join('\n')}
 }`;
 }
 
-/** How each kind turns its block's words into element i. */
-const finish: Record<RandomKind, { scalar: 'i32' | 'f32'; body: string }> = {
-  bits: { scalar: 'i32', body: 'out[idx] = bitcast<i32>(words[idx & 1u]);' },
-  uniform: { scalar: 'f32', body: 'out[idx] = f32(words[idx & 1u] >> 9u) * 1.1920928955078125e-7;' },
+/**
+ * How each kind turns its block's two words into elements 2j and 2j + 1 (`first`, `second`): a
+ * thread takes a block, so Threefry (and Box-Muller's log and square root) run once per two values.
+ */
+const finish: Record<RandomKind, { scalar: 'i32' | 'f32'; prepare?: string; first: string; second: string }> = {
+  bits: { scalar: 'i32', first: 'bitcast<i32>(words.x)', second: 'bitcast<i32>(words.y)' },
+  uniform: {
+    scalar: 'f32',
+    first: 'f32(words.x >> 9u) * 1.1920928955078125e-7',
+    second: 'f32(words.y >> 9u) * 1.1920928955078125e-7',
+  },
   // Box-Muller over the block: element 2j takes the cosine, 2j+1 the sine.
   normal: {
     scalar: 'f32',
-    body: `let u1 = (f32(words.x >> 9u) + 0.5) * 1.1920928955078125e-7;
+    prepare: `let u1 = (f32(words.x >> 9u) + 0.5) * 1.1920928955078125e-7;
 let u2 = f32(words.y >> 9u) * 1.1920928955078125e-7;
 // -ln(u1): f32 log is only absolutely accurate near 1, so there use the series in t = 1 - u1
 // (exact in f32), which is relatively accurate; truncation error < t^7/7 < 1e-9 for t < 1/16.
@@ -49,8 +57,9 @@ let t = 1.0 - u1;
 var neg_log_u1 = -log(u1);
 if (t < 0.0625) { neg_log_u1 = t * (1.0 + t * (0.5 + t * (0.33333334 + t * (0.25 + t * (0.2 + t * 0.16666667))))); }
 let r = sqrt(2.0 * neg_log_u1);
-let angle = 6.283185307179586 * u2;
-out[idx] = select(r * cos(angle), r * sin(angle), (idx & 1u) == 1u);`,
+let angle = 6.283185307179586 * u2;`,
+    first: 'r * cos(angle)',
+    second: 'r * sin(angle)',
   },
 };
 
@@ -62,22 +71,27 @@ export function random(ctx: GpuContext, kind: RandomKind, key: KeyWords, shape: 
   const out = ctx.alloc(f.scalar === 'i32' ? 'int32' : 'float32', n);
   if (n === 0) return out;
   const kernel = `random:${kind}`;
-  const body = `let words = threefry2x32(p.k0, p.k1, idx / 2u, 0u);\n${f.body}`;
+  const body = `let i = 2u * idx;
+let words = threefry2x32(p.k0, p.k1, idx, 0u);
+${f.prepare ?? ''}
+out[i] = ${f.first};
+if (i + 1u < p.n) { out[i + 1u] = ${f.second}; }`;
+  const blocks = Math.ceil(n / 2);
   ctx.dispatch({
     kernel,
     // The kind determines the source (its finishing body and output type).
     source: cachedSource(kernel, () =>
       kernelSource(
-        `// ${kernel}: Threefry-2x32-20, one thread per element`,
+        `// ${kernel}: Threefry-2x32-20, one thread per block of two elements`,
         threefryWgsl(),
         layout.declaration(),
         storageBinding(1, 'out', f.scalar, 'read_write'),
-        threadPerItemEntry(WORKGROUP_SIZE, 'p.n', body),
+        threadPerItemEntry(WORKGROUP_SIZE, '(p.n + 1u) / 2u', body),
       ),
     ),
     uniform: layout.pack({ n, k0: key[0], k1: key[1] }),
     storage: [ctx.bind(out)],
-    workgroups: Math.ceil(n / WORKGROUP_SIZE),
+    workgroups: Math.ceil(blocks / WORKGROUP_SIZE),
   });
   return out;
 }
