@@ -6,24 +6,23 @@
 // adapters, 128 lanes on GPUs). The input gradient leaves the parameter sums for the op after it:
 // that hand-off is checked to be taken only by its own inputs and right after it.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
-import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import type { GroupNormActParams, NormActivation } from '../src/kernels/params.js';
-import { backendFor } from '../src/tensor/backends.js';
 import { bind } from '../src/tensor/primitives.js';
 import { runs } from './support/arbitraries.js';
-import { dispatchCount, expectClose, runOnBoth, useBackends, type HostTensor } from './support/backends.js';
+import {
+  dispatchCount,
+  expectClose,
+  runOnBoth,
+  useBackends,
+  useRowKernelStrategies,
+  type HostTensor,
+} from './support/backends.js';
 
 useBackends();
 
-let gpu: WebGpuBackend;
-beforeAll(() => {
-  gpu = backendFor('webgpu') as WebGpuBackend;
-});
-afterAll(() => {
-  if (gpu) gpu.ctx.rowKernels = 'auto';
-});
+const gpu = useRowKernelStrategies();
 
 const values = (n: number, seed: number, scale = 3): number[] =>
   Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * scale + Math.cos(i * 0.37 + seed));
@@ -71,7 +70,7 @@ const shapes = fc.record({
 describe('fused group normalisation on WebGPU', () => {
   for (const strategy of ['thread-per-row', 'workgroup-per-row'] as const) {
     it(`matches the CPU over generated shapes, both activations (${strategy})`, async () => {
-      gpu.ctx.rowKernels = strategy;
+      gpu().ctx.rowKernels = strategy;
       try {
         await fc.assert(
           fc.asyncProperty(shapes, async ({ r, groups, cpg, s, act, seed }) =>
@@ -80,7 +79,7 @@ describe('fused group normalisation on WebGPU', () => {
           runs(25),
         );
       } finally {
-        gpu.ctx.rowKernels = 'auto';
+        gpu().ctx.rowKernels = 'auto';
       }
     });
   }
@@ -139,7 +138,7 @@ describe('fused group normalisation on WebGPU', () => {
     await T.sync(tx, tw, tb, tg, other);
     const reference = T.scope(() => T.keep(bind('groupNormActParamGrads', [tx, tw, tb, tg], p)));
     const expected = await reference.data();
-    const count = () => dispatchCount(gpu, (k) => k.startsWith('groupNormAct:paramGrads'));
+    const count = () => dispatchCount(gpu(), (k) => k.startsWith('groupNormAct:paramGrads'));
     const sums = async (between: () => void, cotangent = tg) => {
       const before = count();
       const out = T.scope(() => {
@@ -165,9 +164,9 @@ describe('fused group normalisation on WebGPU', () => {
     expectClose({ ...cpu, gpu: otherInputs.data }, { rtol: 1e-3, atol: 1e-4 });
     // Nothing is left behind: an untaken hand-off is released by the next sync.
     T.dispose(bind('groupNormActBackward', [tx, tw, tb, tg], p));
-    expect(gpu.ctx.handOffPending).toBe(true);
+    expect(gpu().ctx.handOffPending).toBe(true);
     await T.sync();
-    expect(gpu.ctx.handOffPending).toBe(false);
+    expect(gpu().ctx.handOffPending).toBe(false);
     T.dispose([tx, tw, tb, tg, other, reference]);
   });
 

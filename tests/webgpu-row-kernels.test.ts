@@ -1,21 +1,13 @@
 // Both strategies of the row-wise kernels (one thread per row, for CPU adapters; one workgroup per
 // row, for real GPUs) match the CPU on every adapter, whichever 'auto' picks here.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
-import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
-import { backendFor } from '../src/tensor/backends.js';
-import { expectClose, runOnBoth, useBackends } from './support/backends.js';
+import { expectClose, runOnBoth, useBackends, useRowKernelStrategies } from './support/backends.js';
 
 useBackends();
 
-let gpu: WebGpuBackend;
-beforeAll(() => {
-  gpu = backendFor('webgpu') as WebGpuBackend;
-});
-afterAll(() => {
-  if (gpu) gpu.ctx.rowKernels = 'auto';
-});
+const gpu = useRowKernelStrategies();
 
 const rowsAndLength = fc.tuple(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 1500 }));
 const hostValues = (rows: number, n: number, seed: number) => ({
@@ -196,7 +188,7 @@ describe('standardize backward', () => {
 
 describe.each(['thread-per-row', 'workgroup-per-row'] as const)('row kernels: %s', (strategy) => {
   it('standardize and its backward over rows of any length match the CPU', async () => {
-    gpu.ctx.rowKernels = strategy;
+    gpu().ctx.rowKernels = strategy;
     await fc.assert(
       fc.asyncProperty(rowsAndLength, fc.integer({ min: 0, max: 100 }), async ([rows, n], seed) => {
         const x = hostValues(rows, n, seed);
@@ -209,7 +201,7 @@ describe.each(['thread-per-row', 'workgroup-per-row'] as const)('row kernels: %s
   });
 
   it('softmax over rows of any length matches the CPU', async () => {
-    gpu.ctx.rowKernels = strategy;
+    gpu().ctx.rowKernels = strategy;
     await fc.assert(
       fc.asyncProperty(rowsAndLength, fc.integer({ min: 0, max: 100 }), async ([rows, n], seed) => {
         expectClose(await runOnBoth([hostValues(rows, n, seed)], (x) => T.softmax(x)), { rtol: 1e-5, atol: 1e-7 });
@@ -219,7 +211,7 @@ describe.each(['thread-per-row', 'workgroup-per-row'] as const)('row kernels: %s
   });
 
   it('sum and max over long rows match the CPU', async () => {
-    gpu.ctx.rowKernels = strategy;
+    gpu().ctx.rowKernels = strategy;
     await fc.assert(
       fc.asyncProperty(rowsAndLength, fc.integer({ min: 0, max: 100 }), async ([rows, n], seed) => {
         const x = hostValues(rows, n, seed);

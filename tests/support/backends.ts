@@ -2,6 +2,7 @@
 // from the same host data to compare. The suite fails loudly when no WebGPU adapter exists.
 import { afterAll, beforeAll, expect } from 'vitest';
 import { shutdown, memory, scope, setBackend, tensor, Tensor, type DType } from '../../src/index.js';
+import { backendFor } from '../../src/tensor/backends.js';
 import type { AnyTypedArray } from '../../src/tensor/dtype.js';
 import type { WebGpuBackend } from '../../src/kernels/webgpu/index.js';
 
@@ -14,6 +15,21 @@ export function useBackends(): void {
   afterAll(async () => {
     await shutdown();
   });
+}
+
+/**
+ * The WebGPU backend for a file whose tests switch its row kernels' strategy (after useBackends):
+ * call the returned function inside tests; the strategy goes back to 'auto' after the file.
+ */
+export function useRowKernelStrategies(): () => WebGpuBackend {
+  let gpu: WebGpuBackend | undefined;
+  beforeAll(() => {
+    gpu = backendFor('webgpu') as WebGpuBackend;
+  });
+  afterAll(() => {
+    if (gpu) gpu.ctx.rowKernels = 'auto';
+  });
+  return () => gpu!;
 }
 
 /** Host data for one input: values (row-major), shape and dtype. */

@@ -1,13 +1,15 @@
 // Group normalisation with its affine and activation as one kernel, and its gradients as two
 // (GroupNormActParams; the CPU reference is kernels/cpu/group-norm-act.ts). A workgroup takes one
 // (row, group): the group's C / groups channels of S values each, contiguous. Each kernel first
-// takes the group's statistics in one pass as standardize does (standardize.ts's shiftOf, the same
-// lanes), then walks the group channel by channel, so a channel's weight and bias are loaded once
-// and no element index is divided by S (a division by a uniform is done lane by lane on lavapipe).
-// In a training step the composed form stored the standardized values and ran the affine and
-// activation, their derivatives, two reductions, the product with the weight and standardize's
-// backward as separate passes; here the input gradient reads x twice and g twice, and the weight
-// and bias gradients read x twice and g once (per-group partial sums, added by one reduction).
+// takes the group's statistics in one pass as standardize does (standardize.ts's rowStatistics,
+// the same lanes), then walks the group channel by channel, so a channel's weight and bias load
+// once and no element index is divided by S (a division by a uniform runs lane by lane on
+// lavapipe). In a training step the composed form stored the standardized values and ran the
+// affine and activation, their derivatives, two reductions, the product with the weight and
+// standardize's backward as separate passes. Here the input gradient reads x three times and g
+// twice and stores the weight and bias gradients' per-lane partial sums on the way (handed to the
+// parameter gradients' reduction, see groupNormActBackward); alone, the parameter gradients read
+// x twice and g once.
 import type { View } from '../../backend.js';
 import type { GroupNormActParams } from '../../params.js';
 import { NORM_ACTIVATIONS } from '../../norm-activations.js';
@@ -20,7 +22,7 @@ import { isContiguous } from '../layout.js';
 import { contiguousStrides, sizeOf } from '../../../tensor/shape.js';
 import * as elementwise from './elementwise.js';
 import { reduce } from './reduce.js';
-import { lanesOf, shiftOf, treeSum } from './standardize.js';
+import { lanesOf, rowStatistics, treeSum } from './standardize.js';
 
 const layout = new UniformLayout({
   count: 'u32',
@@ -92,16 +94,7 @@ let xb = p.x_off${q} + group * N;
 let gb = p.g_off${q} + group * N;
 let at = group * N;
 let c0 = (group % p.groups) * p.cpg;
-${shiftOf('xb', 'N - 1u', vec4)}
-var acc = vec2<f32>(0.0);
-for (var j = lid.x; j < N; j += ${lanes}u) {
-  let d = x[xb + j] - shift;
-  acc += vec2<f32>(${total('d')}, ${total('d * d')});
-}
-${treeSum(lanes)}
-let moments = partial[0] / f32(p.n);
-let mean = moments.x;
-let rstd = inverseSqrt(max(moments.y - mean * mean, 0.0) + p.eps);
+${rowStatistics('xb', 'N', lanes, vec4)}
 workgroupBarrier(); // every lane has read partial[0] before another tree writes it
 var pacc = vec2<f32>(0.0);`;
   const bodies: Record<Kind, string> = {

@@ -35,12 +35,31 @@ export const treeSum = (lanes: number): string => workgroupTree(lanes, 'acc', (a
  * `row`: the index of the row's first item of x (a value, or a vec4 whose first value is taken);
  * `last`: the offset of its last item.
  */
-export const shiftOf = (row: string, last: string, vec4: boolean): string => {
+const shiftOf = (row: string, last: string, vec4: boolean): string => {
   const first = (i: string) => (vec4 ? `x[${i}].x` : `x[${i}]`);
   return `let s0 = ${first(row)};
 let s1 = ${first(`${row} + (${last}) / 2u`)};
 let s2 = ${first(`${row} + (${last})`)};
 let shift = max(min(s0, s1), min(max(s0, s1), s2));`;
+};
+
+/**
+ * WGSL: the statistics of the row of `n` items of x at `base`, in one pass (shiftOf): declares
+ * `shift`, `mean` and `rstd` (1 / sqrt(var + p.eps)), with the workgroup's vec2 tree in `partial`
+ * and every lane's sums in `acc`. Items are vec4s when `vec4`; p.n counts values.
+ */
+export const rowStatistics = (base: string, n: string, lanes: number, vec4: boolean): string => {
+  const total = (v: string) => (vec4 ? `dot(${v}, vec4<f32>(1.0))` : v);
+  return `${shiftOf(base, `${n} - 1u`, vec4)}
+var acc = vec2<f32>(0.0);
+for (var j = lid.x; j < ${n}; j += ${lanes}u) {
+  let d = x[${base} + j] - shift;
+  acc += vec2<f32>(${total('d')}, ${total('d * d')});
+}
+${treeSum(lanes)}
+let moments = partial[0] / f32(p.n);
+let mean = moments.x;
+let rstd = inverseSqrt(max(moments.y - mean * mean, 0.0) + p.eps);`;
 };
 
 /**
@@ -52,30 +71,18 @@ const source = (lanes: number, vec4: boolean): string => {
   const [t, n, base, at] = vec4
     ? ['vec4<f32>', 'p.n / 4u', 'p.x_off / 4u + group * (p.n / 4u)', 'group * (p.n / 4u)']
     : ['f32', 'p.n', 'p.x_off + group * p.n', 'group * p.n'];
-  // A vec4's four centred values added into the lane's scalar sum.
-  const total = (v: string) => (vec4 ? `dot(${v}, vec4<f32>(1.0))` : v);
   return kernelSource(
     `// standardize:${lanes}${vec4 ? ':vec4' : ''}: a workgroup of ${lanes} lanes standardises one row of the contiguous [rows, n] input`,
     layout.declaration(),
     `@group(0) @binding(1) var<storage, read_write> out: array<${t}>;\n@group(0) @binding(2) var<storage, read> x: array<${t}>;`,
-    // Its one store site goes through an epilogue: group normalisation's affine + SiLU runs in it.
+    // Its one store site goes through an epilogue: an elementwise op on its result runs in it.
     identityEpilogue('f32'),
     `var<workgroup> partial: array<vec2<f32>, ${lanes}>;`,
     workgroupPerItemEntry(
       lanes,
       'p.rows',
       `let base = ${base};
-// The row's statistics in one pass (shiftOf).
-${shiftOf('base', `${n} - 1u`, vec4)}
-var acc = vec2<f32>(0.0);
-for (var j = lid.x; j < ${n}; j += ${lanes}u) {
-  let d = x[base + j] - shift;
-  acc += vec2<f32>(${total('d')}, ${total('d * d')});
-}
-${treeSum(lanes)}
-let moments = partial[0] / f32(p.n);
-let mean = moments.x;
-let rstd = inverseSqrt(max(moments.y - mean * mean, 0.0) + p.eps);
+${rowStatistics('base', n, lanes, vec4)}
 for (var j = lid.x; j < ${n}; j += ${lanes}u) { ${(vec4 ? storeOut4 : storeOut)(`${at} + j`, '((x[base + j] - shift) - mean) * rstd')} }`,
     ),
   );
