@@ -9,7 +9,15 @@ import type { CheckGradOptions, Primitive, Tensor } from '../src/index.js';
 import { binaryOps, unaryOps, type BinaryOp, type UnaryOp } from '../src/kernels/elementwise-ops.js';
 import { bind } from '../src/tensor/primitives.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../src/testing/index.js';
-import { axisArb, axisSubsetArb, broadcastShapes, permutationArb, runs, sizeOf } from './support/arbitraries.js';
+import {
+  axisArb,
+  axisSubsetArb,
+  broadcastShapes,
+  groupNormProblemArb,
+  permutationArb,
+  runs,
+  sizeOf,
+} from './support/arbitraries.js';
 import {
   awayFromZero,
   distinct,
@@ -694,35 +702,22 @@ describe('convolutions, pooling and upsampling', () => {
 
 // --- softmax and normalisation -------------------------------------------------------------------
 
-/** x [R, C, S] (groups of at least two values), its groups, eps and activation. */
-const groupNormShapes = fc
-  .record({
-    r: fc.integer({ min: 1, max: 2 }),
-    groups: fc.integer({ min: 1, max: 2 }),
-    cpg: fc.integer({ min: 1, max: 2 }),
-    s: fc.integer({ min: 1, max: 3 }),
-    eps: fc.constantFrom(1e-5, 0.1),
-    act: fc.constantFrom('identity' as const, 'silu' as const),
-  })
-  .filter(({ cpg, s }) => cpg * s >= 2);
-
 function groupNormCases(): Record<string, fc.Arbitrary<GradProblem>> {
   const withInputs = (extra: number) =>
-    groupNormShapes.chain((q) => {
-      const x = [q.r, q.groups * q.cpg, q.s];
-      const c = [q.groups * q.cpg];
-      const rest = [c, c, ...Array.from({ length: extra }, () => x)].map((shape) => hostOf(shape));
-      return fc.tuple(hostOf(x, spreadOut), ...rest).map((inputs) => ({ q, inputs }));
-    });
+    groupNormProblemArb.chain(({ x, c, p }) =>
+      fc
+        .tuple(hostOf(x, spreadOut), ...[[c], [c], ...Array.from({ length: extra }, () => x)].map((s) => hostOf(s)))
+        .map((inputs) => ({ p, inputs })),
+    );
   const gradPrimitive = (prim: 'groupNormActBackward' | 'groupNormActParamGrads') =>
-    withInputs(1).map(({ q: { groups, eps, act }, inputs }): GradProblem => ({
-      label: `${prim}(x [${inputs[0].shape}], w, b, g; ${groups} groups, eps ${eps}, ${act})`,
+    withInputs(1).map(({ p, inputs }): GradProblem => ({
+      label: `${prim}(x [${inputs[0].shape}], w, b, g; ${p.groups} groups, eps ${p.eps}, ${p.act})`,
       inputs,
-      f: (x, w, b, g) => bind(prim, [x, w, b, g], { groups, eps, act }),
+      f: (x, w, b, g) => bind(prim, [x, w, b, g], p),
     }));
   return {
     'groupNorm with weight, bias and activation (identity or silu; eps 1e-5 or 0.1)': withInputs(0).map(
-      ({ q: { groups, eps, act }, inputs }): GradProblem => ({
+      ({ p: { groups, eps, act }, inputs }): GradProblem => ({
         label: `groupNorm(x [${inputs[0].shape}], {groups: ${groups}, eps: ${eps}, activation: ${act}})`,
         inputs,
         f: (x, w, b) => T.groupNorm(x, { groups, weight: w, bias: b, eps, activation: act }),
@@ -730,7 +725,7 @@ function groupNormCases(): Record<string, fc.Arbitrary<GradProblem>> {
     ),
     'groupNormActBackward (x, w, b, g)': gradPrimitive('groupNormActBackward'),
     'groupNormActParamGrads (x, w, b, g)': gradPrimitive('groupNormActParamGrads'),
-    'groupNorm with silu, grad of grad': withInputs(1).map(({ q: { groups, eps }, inputs }): GradProblem => ({
+    'groupNorm with silu, grad of grad': withInputs(1).map(({ p: { groups, eps }, inputs }): GradProblem => ({
       label: `(x, w, b, u) -> sum of grad(sum(groupNorm(x, w, b, silu) * u)) w.r.t. x, w, b, x [${inputs[0].shape}]`,
       inputs,
       f: (x, w, b, u) => {

@@ -12,6 +12,22 @@ export type Shape = number[];
 export const intsArb = (...ranges: readonly (readonly [number, number])[]): fc.Arbitrary<number[]> =>
   fc.tuple(...ranges.map(([min, max]) => fc.integer({ min, max })));
 
+/**
+ * A small fused group normalisation (finite differences stay cheap): x [r, groups * cpg, s] in
+ * groups of at least two values (one value has no variance to differentiate), eps and activation.
+ */
+export const groupNormProblemArb = fc
+  .record({
+    r: fc.integer({ min: 1, max: 2 }),
+    groups: fc.integer({ min: 1, max: 2 }),
+    cpg: fc.integer({ min: 1, max: 2 }),
+    s: fc.integer({ min: 1, max: 3 }),
+    eps: fc.constantFrom(1e-5, 0.1),
+    act: fc.constantFrom('identity' as const, 'silu' as const),
+  })
+  .filter(({ cpg, s }) => cpg * s >= 2)
+  .map(({ r, groups, cpg, s, eps, act }) => ({ x: [r, groups * cpg, s], c: groups * cpg, p: { groups, eps, act } }));
+
 /** Number of elements of a shape (1 for 0-d). */
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((n, d) => n * d, 1);
 

@@ -7,9 +7,8 @@ import * as T from '../../src/index.js';
 import type { CheckGradOptions, Primitive, Tensor } from '../../src/index.js';
 import { binaryOps, unaryOps, type BinaryOp, type UnaryOp } from '../../src/kernels/elementwise-ops.js';
 import { arbitraryBroadcastShapes, arbitraryShape } from '../../src/testing/index.js';
-import { axisArb, axisSubsetArb, intsArb, permutationArb, sizeOf } from './arbitraries.js';
+import { axisArb, axisSubsetArb, groupNormProblemArb, intsArb, permutationArb, sizeOf } from './arbitraries.js';
 import { bind } from '../../src/tensor/primitives.js';
-import type { GroupNormActParams } from '../../src/kernels/params.js';
 
 /** Makes `n` element values. */
 export type Values = (n: number) => fc.Arbitrary<number[]>;
@@ -81,25 +80,9 @@ const spread: Values = (n) =>
     )
     .map(([ks, jitter]) => ks.map((k, i) => k / 5 + jitter[i]));
 
-/** A fused group normalisation's problem: x [R, C, S] in groups of at least two values, its params. */
-const groupNormProblem = fc
-  .record({
-    r: fc.integer({ min: 1, max: 2 }),
-    groups: fc.integer({ min: 1, max: 2 }),
-    cpg: fc.integer({ min: 1, max: 2 }),
-    s: fc.integer({ min: 1, max: 3 }),
-    act: fc.constantFrom('identity' as const, 'silu' as const),
-  })
-  .filter(({ cpg, s }) => cpg * s >= 2)
-  .map(({ r, groups, cpg, s, act }) => ({
-    x: [r, groups * cpg, s],
-    c: groups * cpg,
-    p: { groups, eps: 1e-5, act } satisfies GroupNormActParams,
-  }));
-
 /** A case of one of the fused group normalisation's gradient primitives (x, w, b and g independent). */
 const groupNormGradCase = (prim: 'groupNormActBackward' | 'groupNormActParamGrads') =>
-  groupNormProblem.map(({ x, c, p }) => ({
+  groupNormProblemArb.map(({ x, c, p }) => ({
     label: `${prim} of x [${x}], ${p.groups} groups, ${p.act}`,
     inputs: [float(x, spread), float([c]), float([c]), float(x)],
     f: (tx: Tensor, w: Tensor, b: Tensor, g: Tensor) => bind(prim, [tx, w, b, g], p),
@@ -280,7 +263,7 @@ export const primitiveCases: { [P in Primitive]: fc.Arbitrary<PrimitiveCase> } =
       f: (x: Tensor, y: Tensor, v: Tensor) => T.standardizeBackward(x, y, v),
       jvp: {},
     })),
-  groupNormAct: groupNormProblem.map(({ x, c, p }) => ({
+  groupNormAct: groupNormProblemArb.map(({ x, c, p }) => ({
     label: `groupNorm of x [${x}], ${p.groups} groups, ${p.act}`,
     inputs: [float(x, spread), float([c]), float([c])],
     f: (tx: Tensor, w: Tensor, b: Tensor) =>
