@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { GroupNormActParams, NormActivation } from '../src/kernels/params.js';
 import { bind } from '../src/tensor/primitives.js';
+import { groupNormActOf, inputGradOf, paramGradsOf } from '../src/autograd/group-norm-act-rule.js';
 import { runs } from './support/arbitraries.js';
 import {
   dispatchCount,
@@ -168,6 +169,30 @@ describe('fused group normalisation on WebGPU', () => {
     await T.sync();
     expect(gpu().ctx.handOffPending).toBe(false);
     T.dispose([tx, tw, tb, tg, other, reference]);
+  });
+
+  it('the CPU reference is the composition of public ops (float64), for all three primitives', async () => {
+    await fc.assert(
+      fc.asyncProperty(shapes, async ({ r, groups, cpg, s, act, seed }) => {
+        const { x, w, b, g, p } = problem(r, groups, cpg, s, act, seed);
+        const up = (h: HostTensor) =>
+          T.tensor(Float64Array.from(h.values), { shape: [...h.shape], dtype: 'float64', backend: 'cpu' });
+        const pairs = T.scope(() => {
+          const [tx, tw, tb, tg] = [x, w, b, g].map(up);
+          return [
+            [bind('groupNormAct', [tx, tw, tb], p), groupNormActOf(tx, tw, tb, p)],
+            [bind('groupNormActBackward', [tx, tw, tb, tg], p), inputGradOf(tx, tw, tb, tg, p)],
+            [bind('groupNormActParamGrads', [tx, tw, tb, tg], p), paramGradsOf(tx, tw, tb, tg, p)],
+          ].map((pair) => pair.map((t) => T.keep(t)));
+        });
+        for (const [fused, composed] of pairs) {
+          const [a, e] = await Promise.all([fused.data(), composed.data()]);
+          expectClose({ cpu: e, gpu: a, shape: composed.shape, dtype: 'float64' }, { rtol: 1e-9, atol: 1e-9 });
+        }
+        T.dispose(pairs.flat());
+      }),
+      runs(15),
+    );
   });
 
   it('refuses an unknown activation, naming the choices', () => {

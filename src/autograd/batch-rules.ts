@@ -43,9 +43,8 @@ const asIs =
 /**
  * A fused group normalisation (or one of its gradients) over a batch: the batch joins the channels.
  * x [B, R, C, S] -> [R, B*C, S], w and b [B, C] -> [B*C], groups * B: each example's channels form
- * its own groups and meet only its own weights. `rows` of the output per example: R for the
- * normalisation and its input gradient ([R, B*C, S] back to [B, R, C, S]); none for the parameter
- * gradients ([2, B*C] to [B, 2, C]).
+ * its own groups and meet only its own weights. The normalisation and its input gradient come back
+ * as [R, B*C, S] -> [B, R, C, S], the parameter gradients as [2, B*C] -> [B, 2, C].
  */
 function groupNormBatch<P extends 'groupNormAct' | 'groupNormActBackward' | 'groupNormActParamGrads'>(
   prim: P,

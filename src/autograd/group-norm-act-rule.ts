@@ -68,7 +68,7 @@ export function paramGradsOf(x: Tensor, w: Tensor, b: Tensor, g: Tensor, p: Grou
   return concat([perChannelSum(mul(ga, y)), perChannelSum(ga)], { axis: 0 });
 }
 
-/** groupNormAct with the public ops (the reference the primitive is tested against). */
+/** groupNormAct with the public ops (tests check the primitive against it). */
 export function groupNormActOf(x: Tensor, w: Tensor, b: Tensor, p: GroupNormActParams): Tensor {
   return ACTIVATION_OPS[p.act].value(add(mul(standardized(x, p), perChannel(w)), perChannel(b)));
 }
