@@ -3,18 +3,18 @@
 // the device-level behaviour: grid folding, batching hazards, pooling, and readable errors. matmul's
 // variants and defaults: webgpu-matmul.test.ts.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/kernels/backend.js';
-import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { type BinaryOp, binaryOps, type OperandClass, type UnaryOp, unaryOps } from '../src/kernels/elementwise-ops.js';
 import { convOutSize, convTransposeOutSize } from '../src/kernels/params.js';
 import { BufferPool, sizeClass } from '../src/kernels/webgpu/buffer-pool.js';
 import { FIRST_SUBMIT_DISPATCHES, foldGrid, MAX_DISPATCHES_PER_SUBMIT } from '../src/kernels/webgpu/encoder.js';
-import { createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { randomStream } from '../src/random/threefry.js';
 import type { DType } from '../src/tensor/dtype.js';
 import { BackendError } from '../src/tensor/errors.js';
 import { sizeOf } from '../src/tensor/shape.js';
+import { useRawBackends } from './support/backends.js';
 import {
   contiguousHost,
   defaultKind,
@@ -32,13 +32,9 @@ let gpu: WebGpuBackend;
 let cpu: Backend;
 const { onBoth } = hostComparison(() => [gpu, cpu]);
 
-beforeAll(async () => {
-  gpu = await createWebGpuBackend();
-  cpu = createCpuBackend();
-});
-
-afterAll(async () => {
-  await gpu?.destroy();
+useRawBackends((g, c) => {
+  gpu = g;
+  cpu = c;
 });
 
 const RUNS = { numRuns: 60 };

@@ -1,26 +1,21 @@
 // The untuned default choice among the WebGPU convolution variants (conv.ts, defaultVariant): on CPU
 // adapters the kernel the measurements picked for each kind of layer runs (counted by its
 // dispatches) and its result equals the CPU's; elsewhere none of those CPU-adapter kernels runs.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/kernels/backend.js';
-import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import type { Conv2dParams } from '../src/kernels/params.js';
-import { createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import type { WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
-import { dispatchCount } from './support/backends.js';
+import { dispatchCount, useRawBackends } from './support/backends.js';
 import { convComparison, ROUNDING_PER_TERM } from './support/conv-compare.js';
 
 let gpu: WebGpuBackend;
 let cpu: Backend;
 const { compare } = convComparison(() => [gpu, cpu]);
 
-beforeAll(async () => {
-  gpu = await createWebGpuBackend();
-  cpu = createCpuBackend();
-});
-
-afterAll(async () => {
-  await gpu?.destroy();
+useRawBackends((g, c) => {
+  gpu = g;
+  cpu = c;
 });
 
 describe('the untuned default convolution variant', () => {

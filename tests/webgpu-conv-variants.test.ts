@@ -3,26 +3,22 @@
 // the weight-gradient shape autodiff produces (a huge kernel over a few channels). Which variant the
 // untuned default picks: webgpu-conv-defaults.test.ts.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend, View } from '../src/kernels/backend.js';
-import { createCpuBackend } from '../src/kernels/cpu/index.js';
 import { convOutSize, convTransposeOutSize, type Conv2dParams } from '../src/kernels/params.js';
-import { convVariants, createWebGpuBackend, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { convVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { conv2dProblem, convTranspose2dProblem } from '../src/kernels/webgpu/kernels/conv.js';
 import { sharesRows, spansWholeRows } from '../src/kernels/webgpu/kernels/conv-runs.js';
+import { useRawBackends } from './support/backends.js';
 import { convComparison, fakeView, randomValues, ROUNDING_PER_TERM, view } from './support/conv-compare.js';
 
 let gpu: WebGpuBackend;
 let cpu: Backend;
 const { results, compare } = convComparison(() => [gpu, cpu]);
 
-beforeAll(async () => {
-  gpu = await createWebGpuBackend();
-  cpu = createCpuBackend();
-});
-
-afterAll(async () => {
-  await gpu?.destroy();
+useRawBackends((g, c) => {
+  gpu = g;
+  cpu = c;
 });
 
 const RUNS = { numRuns: 25 };

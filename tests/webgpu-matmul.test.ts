@@ -2,13 +2,12 @@
 // shapes and strided views (batched, broadcast, transposed), one compiled kernel serves every batch
 // rank, and the untuned default on CPU adapters picks the measured variant.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Backend } from '../src/kernels/backend.js';
-import { createCpuBackend } from '../src/kernels/cpu/index.js';
-import { createWebGpuBackend, matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
+import { matmulVariants, type WebGpuBackend } from '../src/kernels/webgpu/index.js';
 import { isCpuAdapter } from '../src/kernels/webgpu/tuning.js';
 import type { DType } from '../src/tensor/dtype.js';
-import { dispatchCount } from './support/backends.js';
+import { dispatchCount, useRawBackends } from './support/backends.js';
 import {
   contiguousHost,
   dimArb,
@@ -23,13 +22,9 @@ let gpu: WebGpuBackend;
 let cpu: Backend;
 const { onBoth } = hostComparison(() => [gpu, cpu]);
 
-beforeAll(async () => {
-  gpu = await createWebGpuBackend();
-  cpu = createCpuBackend();
-});
-
-afterAll(async () => {
-  await gpu?.destroy();
+useRawBackends((g, c) => {
+  gpu = g;
+  cpu = c;
 });
 
 const RUNS = { numRuns: 60 };

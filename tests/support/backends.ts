@@ -4,7 +4,9 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { shutdown, memory, scope, setBackend, tensor, Tensor, type DType } from '../../src/index.js';
 import { backendFor } from '../../src/tensor/backends.js';
 import type { AnyTypedArray } from '../../src/tensor/dtype.js';
-import type { WebGpuBackend } from '../../src/kernels/webgpu/index.js';
+import { createWebGpuBackend, type WebGpuBackend } from '../../src/kernels/webgpu/index.js';
+import type { Backend } from '../../src/kernels/backend.js';
+import { createCpuBackend } from '../../src/kernels/cpu/index.js';
 
 /** Starts the WebGPU and CPU backends in beforeAll (WebGPU default) and destroys them in afterAll. */
 export function useBackends(): void {
@@ -14,6 +16,22 @@ export function useBackends(): void {
   });
   afterAll(async () => {
     await shutdown();
+  });
+}
+
+/**
+ * A raw WebGPU backend and a CPU backend of the file's own (the kernel tests call them directly,
+ * not through the registry): made before the file's tests, handed to `set`, and the WebGPU one
+ * destroyed after them.
+ */
+export function useRawBackends(set: (gpu: WebGpuBackend, cpu: Backend) => void): void {
+  let gpu: WebGpuBackend | undefined;
+  beforeAll(async () => {
+    gpu = await createWebGpuBackend();
+    set(gpu, createCpuBackend());
+  });
+  afterAll(async () => {
+    await gpu?.destroy();
   });
 }
 
