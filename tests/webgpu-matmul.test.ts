@@ -15,6 +15,7 @@ import {
   hostComparison,
   hostView,
   layoutArb,
+  transposedHost,
   type HostView,
 } from './support/host-views.js';
 
@@ -129,12 +130,7 @@ describe('matmul', () => {
 
   it('a larger product with ragged tile edges matches the CPU', async () => {
     const a = contiguousHost([67, 129], 'float32', 1);
-    const b = hostView(
-      [129, 70],
-      [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })),
-      'float32',
-      2,
-    );
+    const b = transposedHost([129, 70], 2);
     expectClose(await onBoth([a, b], (be, [x, y]) => be.matmul(x, y)));
   });
 
@@ -142,12 +138,7 @@ describe('matmul', () => {
   // variant (130 > 128 rows and 133 columns, K = 37 in steps of 8 and 16, B read transposed).
   it('every variant matches the CPU on a product spanning several tiles with ragged edges', async () => {
     const a = contiguousHost([130, 37], 'float32', 3);
-    const b = hostView(
-      [37, 133],
-      [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })),
-      'float32',
-      4,
-    );
+    const b = transposedHost([37, 133], 4);
     for (const variant of matmulVariants.filter((v) =>
       v.supports(
         { dtype: 'float32', batch: 1, m: 130, n: 133, k: 37, batchDims: { shape: [], strides: [[], []] } },

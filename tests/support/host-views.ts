@@ -113,6 +113,15 @@ export const contiguousHost = (
   offset: 0,
 });
 
+/** A float32 matrix [rows, cols] stored column-major (a transposed view, as matmul's B often is). */
+export const transposedHost = ([rows, cols]: readonly [number, number], seed: number): HostView =>
+  hostView(
+    [rows, cols],
+    [1, 0].map((order) => ({ broadcast: false, extra: 0, start: 0, order })),
+    'float32',
+    seed,
+  );
+
 export const hostArray = (dtype: DType, data: readonly number[]): AnyTypedArray =>
   dtype === 'float32'
     ? Float32Array.from(data)
