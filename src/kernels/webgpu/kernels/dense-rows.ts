@@ -24,6 +24,14 @@ export interface DenseRowsOf {
   readonly out: WebGpuStorage;
 }
 
+/** `x` itself when contiguous, else a contiguous copy, which is added to `copies` (release them after the dispatch). */
+export function denseView(ctx: GpuContext, x: View, copies: WebGpuStorage[]): View {
+  if (isContiguous(x.shape, x.strides)) return x;
+  const dense = copy(ctx, x);
+  copies.push(dense);
+  return { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
+}
+
 /**
  * Runs `dispatch` over the rows of the last axis of `xs` (views of one shape; skipped when empty)
  * with every input made dense; returns the output (`into` when given: a lazily recorded kernel's
@@ -41,12 +49,7 @@ export function mapDenseRowsOf(
   const out = into ?? ctx.alloc('float32', size);
   if (size === 0) return out;
   const copies: WebGpuStorage[] = [];
-  const srcs = xs.map((x): View => {
-    if (isContiguous(x.shape, x.strides)) return x;
-    const dense = copy(ctx, x);
-    copies.push(dense);
-    return { storage: dense, dtype: x.dtype, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0 };
-  });
+  const srcs = xs.map((x) => denseView(ctx, x, copies));
   dispatch({ srcs, rows: size / n, n, out });
   for (const c of copies) ctx.release(c);
   return out;

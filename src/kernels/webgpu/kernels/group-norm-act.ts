@@ -18,8 +18,8 @@ import { cachedSource } from '../source-cache.js';
 import type { WebGpuStorage } from '../storage.js';
 import { kernelSource, UniformLayout, workgroupPerItemEntry } from '../wgsl.js';
 import { identityEpilogue, storeOut, storeOut4 } from '../epilogue.js';
-import { isContiguous } from '../layout.js';
-import { contiguousStrides, sizeOf } from '../../../tensor/shape.js';
+import { sizeOf } from '../../../tensor/shape.js';
+import { denseView } from './dense-rows.js';
 import * as elementwise from './elementwise.js';
 import { reduce } from './reduce.js';
 import { lanesOf, rowStatistics, treeSum } from './standardize.js';
@@ -118,14 +118,6 @@ ${channels(`    let v = ga * wc;\n    out[at + j] = rstd * ((v - mv.x) - y * mv.
     `var<workgroup> partial: array<vec2<f32>, ${lanes}>;`,
     workgroupPerItemEntry(lanes, 'p.count', `${head}\n${bodies[kind]}`),
   );
-}
-
-/** `v` itself when contiguous, else a contiguous copy (to release after the dispatch). */
-function denseView(ctx: GpuContext, v: View, temps: WebGpuStorage[]): View {
-  if (isContiguous(v.shape, v.strides)) return v;
-  const storage = elementwise.copy(ctx, v);
-  temps.push(storage);
-  return { storage, dtype: v.dtype, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 };
 }
 
 /**
