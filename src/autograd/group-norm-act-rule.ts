@@ -8,13 +8,14 @@
 import type { GroupNormActParams } from '../kernels/params.js';
 import { bind } from '../tensor/primitives.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { add, mul, sigmoid, silu, sub } from '../tensor/ops/elementwise.js';
+import { add, mul, silu } from '../tensor/ops/elementwise.js';
 import { broadcastTo, concat, reshape } from '../tensor/ops/movement.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { sum } from '../tensor/ops/reduce.js';
 import { zerosLike } from '../tensor/ops/creation.js';
 import { standardizeLinearMap } from './standardize-rule.js';
 import { compositeTransform } from './composite-transforms.js';
+import { siluSlope } from './silu-slope.js';
 
 /** x [R, C, S] as [R, groups, C / groups * S]: each row one group's values. */
 const grouped = (x: Tensor, groups: number): Tensor => {
@@ -34,13 +35,7 @@ const ACTIVATION_OPS: Readonly<
   Record<GroupNormActParams['act'], { value: (a: Tensor) => Tensor; slope: (a: Tensor) => Tensor | null }>
 > = {
   identity: { value: (a) => a, slope: () => null },
-  silu: {
-    value: (a) => silu(a),
-    slope: (a) => {
-      const s = sigmoid(a);
-      return mul(s, add(mul(a, sub(1, s)), 1));
-    },
-  },
+  silu: { value: (a) => silu(a), slope: siluSlope },
 };
 
 /** g act'(a) for the cotangent g of the output, a = y w + b. */

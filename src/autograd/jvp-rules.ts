@@ -19,7 +19,6 @@ import {
   log,
   mul,
   neg,
-  sigmoid,
   sign,
   sin,
   square,
@@ -31,6 +30,7 @@ import { standardizeBackwardJvp, standardizeLinearMap } from './standardize-rule
 import { attentionJvp } from './attention-rule.js';
 import { compositeJvp, groupNormActJvp, inputGradOf, paramGradsOf } from './group-norm-act-rule.js';
 import { softmaxLinearMap } from './softmax-rule.js';
+import { siluSlope } from './silu-slope.js';
 
 export interface JvpContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -109,10 +109,7 @@ export const jvpRules: { [P in Primitive]: JvpRule<P> } = {
   cos: chain((x) => neg(sin(x))),
   tanh: chain((_, y) => sub(1, square(y))),
   sigmoid: chain((_, y) => mul(y, sub(1, y))),
-  silu: chain((x) => {
-    const s = sigmoid(x);
-    return mul(s, add(1, mul(x, sub(1, s))));
-  }),
+  silu: chain((x) => siluSlope(x)),
   // d/dx x*Phi(x) = Phi(x) + x*phi(x), with the same erf as the forward pass.
   gelu: chain((x) =>
     add(mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5), mul(x, mul(exp(mul(square(x), -0.5)), SQRT_2_OVER_PI / 2))),

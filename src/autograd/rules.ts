@@ -19,7 +19,6 @@ import {
   log,
   mul,
   neg,
-  sigmoid,
   sin,
   square,
   sub,
@@ -32,6 +31,7 @@ import { standardizeBackwardVjp, standardizeLinearMap } from './standardize-rule
 import { attentionVjp } from './attention-rule.js';
 import { compositeVjp, groupNormActVjp, inputGradOf, paramGradsOf } from './group-norm-act-rule.js';
 import { softmaxLinearMap } from './softmax-rule.js';
+import { siluSlope } from './silu-slope.js';
 
 export interface RuleContext<P extends Primitive> {
   readonly inputs: readonly Tensor[];
@@ -157,10 +157,7 @@ export const vjpRules: { [P in Primitive]: VjpRule<P> } = {
   cos: ({ inputs: [x] }, g) => [neg(mul(g, sin(x)))],
   tanh: ({ output }, g) => [mul(g, sub(1, square(output)))],
   sigmoid: ({ output }, g) => [mul(g, mul(output, sub(1, output)))],
-  silu: ({ inputs: [x] }, g) => {
-    const s = sigmoid(x);
-    return [mul(g, mul(s, add(1, mul(x, sub(1, s)))))];
-  },
+  silu: ({ inputs: [x] }, g) => [mul(g, siluSlope(x))],
   // d/dx x*Phi(x) = Phi(x) + x*phi(x), with the same erf as the forward pass.
   gelu: ({ inputs: [x] }, g) => {
     const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
