@@ -166,6 +166,18 @@ describe('the program', () => {
     );
   });
 
+  it('restore samples by default as eval scores and LRPO trains (10 DDIM steps, eta 1)', () => {
+    // restore once defaulted to 20 steps at eta 0, the sampler that scored worst on the real faces
+    // (docs/faces.md, "Sampler settings"): a user's restorations should be what the report measured.
+    const defaults = (name: string) => {
+      const command = buildProgram().commands.find((c) => c.name() === name)!;
+      const option = (flag: string) => command.options.find((o) => o.long === flag)!.defaultValue as unknown;
+      return { steps: option('--sampling-steps'), eta: option('--eta') };
+    };
+    expect(defaults('restore')).toEqual({ steps: 10, eta: 1 });
+    expect(defaults('restore')).toEqual(defaults('eval'));
+  });
+
   it('refuses a DDIM step count the schedule cannot space evenly, in every command, before any work', async () => {
     const expected =
       "must be a divisor of 1000 (DDIM steps are spaced evenly over the 1000-step schedule), e.g. 5, 10, 20, 25, 50, got '3'";
