@@ -13,6 +13,7 @@ import {
   encodeJpeg,
   encodePng,
   ImageError,
+  MAX_IMAGE_PIXELS,
   type RgbImage,
 } from '../src/io/codecs.js';
 import { readImage, writeImage } from '../src/io/image.js';
@@ -113,6 +114,56 @@ describe('codecs', () => {
     expect(() => decodePng(bytes.subarray(0, 30), 'cut.png')).toThrow(
       /decodePng: cannot decode cut.png.*truncated or not a PNG/,
     );
+  });
+
+  // A few hundred bytes declaring 30,000 x 30,000 pixels once cost pngjs a minute and 13 GB before
+  // it failed: the declared size is checked before any decoder allocates it.
+  describe('declared sizes past MAX_IMAGE_PIXELS', () => {
+    /** A small file of `format` whose header claims width x height. */
+    const claiming = (format: 'png' | 'jpeg', width: number, height: number): Uint8Array => {
+      const bytes = format === 'png' ? encodePng(testPicture(8, 8)) : encodeJpeg(testPicture(16, 16), 90);
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+      if (format === 'png') {
+        view.setUint32(16, width); // IHDR, the first chunk
+        view.setUint32(20, height);
+        return bytes;
+      }
+      for (let at = 2; at + 4 <= bytes.length; at += 2 + view.getUint16(at + 2)) {
+        if (bytes[at + 1] === 0xc0) {
+          view.setUint16(at + 5, height); // baseline frame header
+          view.setUint16(at + 7, width);
+          return bytes;
+        }
+      }
+      throw new Error('test: no baseline frame header in the encoded JPEG');
+    };
+
+    it.each(['png', 'jpeg'] as const)('%s: refused from the header, naming the size, the limit and the fix', (format) => {
+      for (const [w, h] of [
+        [30000, 30000],
+        [8193, 8192],
+        [65535, 1025],
+      ]) {
+        const bytes = claiming(format, w, h);
+        expect(bytes.length).toBeLessThan(2000);
+        expect(() => decodeImage(bytes, `bomb.${format}`)).toThrow(
+          new RegExp(`bomb\\.${format} declares ${w} x ${h} pixels .* past the 67\\.1 MP .*downscale it first`),
+        );
+      }
+      expect(MAX_IMAGE_PIXELS).toBe(8192 * 8192);
+    });
+
+    it('a file at the limit is not refused for its size (it fails as the bytes it is)', () => {
+      // 8192 x 8192 declared over 8 x 8 of data (and a stale header checksum): the size passes, and
+      // pngjs refuses the bytes.
+      expect(() => decodePng(claiming('png', 8192, 8192), 'big.png')).toThrow(/decodePng: cannot decode big\.png/);
+    });
+
+    it('readImage names the file', async () => {
+      const path = join(dir, 'bomb.png');
+      await writeFile(path, claiming('png', 30000, 30000));
+      await expect(readImage(path)).rejects.toThrow(/readImage: decodePng: .*bomb\.png declares 30000 x 30000/);
+    });
   });
 });
 

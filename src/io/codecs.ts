@@ -73,6 +73,56 @@ function rgbToRgba(rgb: Uint8Array, pixels: number): Uint8Array {
   return rgba;
 }
 
+/**
+ * The most pixels a file may declare. Its header is read before anything is decoded: the decoders
+ * allocate the declared size up front, so a few hundred bytes claiming 30,000 x 30,000 pixels (a
+ * decompression bomb) cost pngjs a minute and 13 GB before it failed. 8192 x 8192 is well past any
+ * face photo (FFHQ: 1024) and a group photo's 20-50 megapixels.
+ */
+export const MAX_IMAGE_PIXELS = 8192 * 8192;
+
+/** Refuses a declared size past MAX_IMAGE_PIXELS, before the decoder allocates it. */
+function checkDeclaredSize(op: string, source: string, size: { width: number; height: number } | undefined): void {
+  if (size === undefined || size.width * size.height <= MAX_IMAGE_PIXELS) return;
+  const mp = (n: number) => `${(n / 1e6).toFixed(1)} MP`;
+  throw new ImageError(
+    `${op}: ${source} declares ${size.width} x ${size.height} pixels (${mp(size.width * size.height)}), past the ` +
+      `${mp(MAX_IMAGE_PIXELS)} this reader decodes (a corrupt or hostile header, or a huge photo); ` +
+      `downscale it first (faces are read at 32-1024 px).`,
+  );
+}
+
+/** A PNG's size from its IHDR chunk (the first one, at byte 8), or undefined when it is not there. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/** SOF0-SOF15 but DHT (C4), JPG (C8) and DAC (CC): the frame headers that carry a JPEG's size. */
+const isFrameHeader = (marker: number) =>
+  marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+
+/** A JPEG's size from its frame header (markers walked up to the first scan), or undefined. */
+function jpegSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  let at = 2; // past SOI
+  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1];
+    if (marker === 0xff) {
+      at += 1; // fill byte
+      continue;
+    }
+    if (marker === 0xda || marker === 0xd9) return undefined; // scan data or the end: no frame header
+    if (isFrameHeader(marker)) {
+      if (at + 9 > bytes.length) return undefined;
+      return { height: view.getUint16(at + 5), width: view.getUint16(at + 7) };
+    }
+    at += 2 + view.getUint16(at + 2);
+  }
+  return undefined;
+}
+
 /** Lossless PNG bytes (8-bit RGB) of an image. */
 export function encodePng(img: RgbImage): Uint8Array {
   checkRgb('encodePng', img);
@@ -86,6 +136,7 @@ export function encodePng(img: RgbImage): Uint8Array {
  * (not composited), 16-bit samples are reduced to 8 bits by pngjs.
  */
 export function decodePng(bytes: Uint8Array, source = 'PNG bytes'): RgbImage {
+  checkDeclaredSize('decodePng', source, pngSize(bytes));
   let png: PNG;
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
@@ -113,11 +164,13 @@ export function encodeJpeg(img: RgbImage, quality: number): Uint8Array {
 
 /** Decodes JPEG bytes (baseline or progressive, gray or colour) to RGB. */
 export function decodeJpeg(bytes: Uint8Array, source = 'JPEG bytes'): RgbImage {
+  checkDeclaredSize('decodeJpeg', source, jpegSize(bytes));
   try {
     const out = jpeg.decode(bytes, {
       useTArray: true,
       formatAsRGBA: false,
-      maxResolutionInMP: 200,
+      // Past checkDeclaredSize, in case a frame header hides where jpegSize does not look.
+      maxResolutionInMP: MAX_IMAGE_PIXELS / 1e6,
       maxMemoryUsageInMB: 2048,
     });
     return { width: out.width, height: out.height, data: out.data };
