@@ -7,7 +7,7 @@ import { alias } from '../tensor/ops/movement.js';
 import { observePrimitives } from '../tensor/primitives.js';
 import { treeLeaves, treeMap } from '../tensor/pytree.js';
 import { peekNextTensorId, type Tensor } from '../tensor/tensor.js';
-import { Tape } from './tape.js';
+import { recordCall } from './recorded-call.js';
 import { applyJvpRule, Tangents } from './tangents.js';
 import { requireDifferentiable, requireTangentsLike } from './validate.js';
 import { registerCompositeTransform } from './composite-transforms.js';
@@ -83,17 +83,7 @@ export function linearize<Primals extends readonly unknown[], Out>(
   f: (...primals: Primals) => Out,
   ...primals: Primals
 ): [Out, Linearized<Primals, Out>] {
-  const op = 'linearize';
-  primals.forEach((p, i) => requireDifferentiable(op, p, `primal ${i}`));
-  const tape = new Tape();
-  const firstId = peekNextTensorId();
-  let inputs!: Primals;
-  const out = scope(() => {
-    inputs = primals.map((p) => treeMap(p, alias)) as unknown as Primals;
-    treeLeaves(inputs).forEach((x) => tape.watch(x));
-    return observePrimitives(tape.record, () => f(...inputs));
-  });
-  tape.release();
+  const { tape, out, inputs, dispose } = recordCall('linearize', f, primals);
   const inputLeaves = treeLeaves(inputs);
 
   const fJvp = ((...tangents: unknown[]) => {
@@ -112,14 +102,7 @@ export function linearize<Primals extends readonly unknown[], Out>(
       return outputTangents(out, (o) => tangentOf.get(o) ?? null, callerBefore);
     });
   }) as Linearized<Primals, Out>;
-  fJvp.dispose = () => {
-    // Only what this call made: closed-over tensors and the outputs stay the caller's.
-    const keep = new Set(treeLeaves(out));
-    for (const e of tape.entries) {
-      for (const t of [...e.inputs, e.output]) if (t.id >= firstId && !keep.has(t)) t.dispose();
-    }
-    inputLeaves.forEach((t) => t.dispose());
-  };
+  fJvp.dispose = dispose;
   return [out, fJvp];
 }
 

@@ -2,14 +2,11 @@
 // output cotangents to input cotangents.
 import { DTypeError } from '../tensor/errors.js';
 import { scope } from '../tensor/memory.js';
-import { alias } from '../tensor/ops/movement.js';
-import { observePrimitives } from '../tensor/primitives.js';
 import { treeLeaves, treeMap } from '../tensor/pytree.js';
 import { shapesEqual } from '../tensor/shape.js';
-import { peekNextTensorId, Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { backward } from './backward.js';
-import { Tape } from './tape.js';
-import { requireDifferentiable } from './validate.js';
+import { recordCall } from './recorded-call.js';
 import { registerCompositeTransform } from './composite-transforms.js';
 
 /** Maps cotangents of f's output (same structure as the output) to cotangents of each primal. */
@@ -28,19 +25,7 @@ export function vjp<Primals extends readonly unknown[], Out>(
   f: (...primals: Primals) => Out,
   ...primals: Primals
 ): [Out, Pullback<Primals, Out>] {
-  primals.forEach((p, i) => requireDifferentiable('vjp', p, `primal ${i}`));
-  const tape = new Tape();
-  const firstId = peekNextTensorId();
-  let inputs!: Primals;
-  const out = scope(() => {
-    // Fresh handles, so this tape tracks exactly these uses of the primals.
-    inputs = primals.map((p) => treeMap(p, alias)) as unknown as Primals;
-    treeLeaves(inputs).forEach((x) => tape.watch(x));
-    return observePrimitives(tape.record, () => f(...inputs));
-  });
-  // The tape's tensors now sit in the caller's scope; stop shielding them from it.
-  const heldUntilDisposed = treeLeaves(inputs);
-  tape.release();
+  const { tape, out, inputs, dispose } = recordCall('vjp', f, primals);
   const outLeaves = treeLeaves(out);
   const inputLeaves = treeLeaves(inputs);
 
@@ -70,14 +55,7 @@ export function vjp<Primals extends readonly unknown[], Out>(
       -readonly [I in keyof Primals]: Primals[I];
     };
   }) as Pullback<Primals, Out>;
-  pullback.dispose = () => {
-    // Only what this call made: closed-over tensors and the outputs stay the caller's.
-    const keep = new Set(outLeaves);
-    for (const e of tape.entries) {
-      for (const t of [...e.inputs, e.output]) if (t.id >= firstId && !keep.has(t)) t.dispose();
-    }
-    heldUntilDisposed.forEach((t) => t.dispose());
-  };
+  pullback.dispose = dispose;
   return [out, pullback];
 }
 
