@@ -69,6 +69,7 @@ export {
   policyOfCheckpoint,
   initPolicyParams,
   restore,
+  RESTORE_DEFAULTS,
   type Policy,
   type PresetName,
   type RestoreOptions,

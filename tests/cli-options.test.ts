@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, USAGE_ERROR } from '../src/cli/main.js';
+import { RESTORE_DEFAULTS } from '../src/train/policy.js';
 import {
   checkedOption,
   checkOptions,
@@ -176,6 +177,7 @@ describe('the program', () => {
     };
     expect(defaults('restore')).toEqual({ steps: 10, eta: 1 });
     expect(defaults('restore')).toEqual(defaults('eval'));
+    expect(defaults('restore')).toEqual(RESTORE_DEFAULTS); // the library's restore() samples the same way
   });
 
   it('refuses a DDIM step count the schedule cannot space evenly, in every command, before any work', async () => {

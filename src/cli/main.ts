@@ -35,7 +35,7 @@ import {
   type Parse,
 } from './options.js';
 import { REQUIREMENTS_HELP } from './requirements.js';
-import { POLICY_SCHEDULE } from '../train/policy.js';
+import { POLICY_SCHEDULE, RESTORE_DEFAULTS } from '../train/policy.js';
 
 /** DDIM step counts the policies' schedule can space evenly (checked before any work starts). */
 const sampleSteps = ddimSteps(POLICY_SCHEDULE.T);
@@ -390,18 +390,18 @@ export function buildProgram(): Command {
     .addOption(requiredOption('--checkpoint <path>', 'the policy checkpoint'))
     .addOption(requiredOption('--input <dir>', 'folder of .png/.jpg face images'))
     .addOption(requiredOption('--output <dir>', 'folder for the restored PNGs'))
-    // The defaults are the sampler the policy is trained with and scored under (eval, the demo):
-    // more steps or a lower eta gave sharper restorations that lie further from the real faces
-    // (docs/faces.md, "Sampler settings").
+    // The library's defaults: the sampler LRPO trains with and eval scores (RESTORE_DEFAULTS).
     .addOption(
       valueOption(
         '--sampling-steps <s>',
         'DDIM steps (more give sharper, less faithful faces)',
         sampleSteps,
-        SMALL_LRPO.sampling?.steps,
+        RESTORE_DEFAULTS.steps,
       ),
     )
-    .addOption(valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, 1))
+    .addOption(
+      valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, RESTORE_DEFAULTS.eta),
+    )
     .option('--resize', "resize inputs to the policy's image size instead of refusing them")
     .addOption(samplesOption())
     .addOption(valueOption('--batch <n>', 'images per batch', positiveInt, 16))

@@ -54,10 +54,17 @@ function policyPreset(name: string): UNetConfig {
 export const initPolicyParams = (policy: Policy, k: PRNGKey, backend?: BackendName): UNetParams =>
   unetInit(k, policy.unet, backend ? { backend } : {});
 
+/**
+ * restore's sampler when none is given: the one LRPO trains with and eval scores (10 DDIM steps,
+ * eta 1). More steps or a lower eta gave sharper restorations further from the real faces
+ * (docs/faces.md, "Sampler settings").
+ */
+export const RESTORE_DEFAULTS = Object.freeze({ steps: 10, eta: 1 });
+
 export interface RestoreOptions {
-  /** DDIM steps (default 20). */
+  /** DDIM steps (default RESTORE_DEFAULTS.steps, 10). */
   readonly steps?: number;
-  /** DDIM eta (default 0: deterministic restoration). */
+  /** DDIM eta (default RESTORE_DEFAULTS.eta, 1; 0: deterministic). */
   readonly eta?: number;
   /**
    * Average this many samples (default 1). One sample is a draw from the policy: sharp, and on
@@ -76,7 +83,7 @@ export function restore(
   params: UNetParams,
   lq: Tensor,
   k: PRNGKey,
-  { steps = 20, eta = 0, samples = 1 }: RestoreOptions = {},
+  { steps = RESTORE_DEFAULTS.steps, eta = RESTORE_DEFAULTS.eta, samples = 1 }: RestoreOptions = {},
 ): Tensor {
   if (!Number.isInteger(samples) || samples < 1)
     throw new RangeError(`restore: samples must be a positive integer, got ${samples}.`);
