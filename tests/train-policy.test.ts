@@ -18,6 +18,7 @@ import { NonFiniteLossError } from '../src/train/step.js';
 import { backendFor } from '../src/tensor/backends.js';
 import { useBackends } from './support/backends.js';
 import { MICRO_UNET_ATTENTION as MICRO } from './support/micro-policy.js';
+import type { UNetParams } from '../src/models/unet.js';
 
 useBackends();
 
@@ -93,6 +94,46 @@ describe('checkpoints', () => {
       params,
     });
     await expect(loadCheckpoint(lying)).rejects.toThrow(/do not fit its own UNet config/);
+    T.disposeTree(params);
+  });
+});
+
+describe('checkpoints from outside', () => {
+  const saveMicro = async (path: string, params: UNetParams, imageSize = 8) =>
+    saveCheckpoint(path, {
+      info: { preset: 'micro', unet: MICRO, space: micro().space, stage: 'sft', step: 1, imageSize },
+      params,
+    });
+
+  it('refuses NaN or infinite weights at load, naming the tensors, and frees what it read', async () => {
+    const params = initPolicyParams(micro(), T.key(4));
+    const bad = {
+      ...params,
+      inConv: { ...params.inConv, weight: T.mul(params.inConv.weight, NaN) },
+      outConv: { ...params.outConv, bias: T.add(params.outConv.bias, Infinity) },
+    };
+    const path = join(tmp(), 'nan.safetensors');
+    await saveMicro(path, bad);
+    const live = () => T.memory().webgpu.tensors;
+    const before = live();
+    await expect(loadCheckpoint(path)).rejects.toThrow(
+      /2 of its tensors hold NaN or infinite values \(params\.inConv\.weight, params\.outConv\.bias\).*diverged or the file is corrupt/,
+    );
+    expect(live()).toBe(before);
+    // The same weights, finite, load.
+    const good = join(tmp(), 'good.safetensors');
+    await saveMicro(good, params);
+    const back = await loadCheckpoint(good);
+    T.disposeTree([params, bad.inConv.weight, bad.outConv.bias, back.params]);
+  });
+
+  it('refuses an image size its UNet cannot take', async () => {
+    const params = initPolicyParams(micro(), T.key(5));
+    for (const size of [0, 7, 7.5]) {
+      const path = join(tmp(), `size-${size}.safetensors`);
+      await saveMicro(path, params, size);
+      await expect(loadCheckpoint(path)).rejects.toThrow(/metadata imageSize "[\d.]+" is not a positive multiple of 2/);
+    }
     T.disposeTree(params);
   });
 });

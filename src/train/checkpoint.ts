@@ -4,9 +4,11 @@
 // and our loader can refuse a checkpoint that does not fit.
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
-import { loadSafetensors, saveSafetensors, disposeTree } from '../index.js';
+import { loadSafetensors, saveSafetensors, disposeTree, mul, scope, stack, sum, Tensor } from '../index.js';
 import type { BackendName, AdamWState } from '../index.js';
 import { checkUnetParams, type UNetConfig, type UNetParams } from '../models/unet.js';
+import { unetSizeMultiple } from '../models/unet-config.js';
+import { isFloat } from '../tensor/dtype.js';
 import { targetSpaceProblem, type TargetSpace } from './target-space.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-lrpo/policy';
@@ -140,6 +142,22 @@ export async function loadCheckpoint(path: string, options: LoadCheckpointOption
       'the file is corrupt; use an earlier checkpoint.',
     );
   }
+  const multiple = unetSizeMultiple(info.unet);
+  if (!Number.isInteger(info.imageSize) || info.imageSize < multiple || info.imageSize % multiple !== 0) {
+    fail(
+      `its metadata imageSize ${JSON.stringify(metadata.imageSize)} is not a positive multiple of ${multiple} (its UNet halves the image ${Math.log2(multiple)} times)`,
+      'the file is corrupt; use an earlier checkpoint.',
+    );
+  }
+  // A policy with a NaN or an infinity restores nothing but NaN, which would surface much later
+  // (an image writer refusing NaN pixels, metrics of NaN): say so at the door, naming the tensors.
+  const nonFinite = await nonFiniteTensors(tree);
+  if (nonFinite.length > 0) {
+    fail(
+      `${nonFinite.length} of its tensors hold NaN or infinite values (${nonFinite.slice(0, 4).join(', ')}${nonFinite.length > 4 ? ', ...' : ''})`,
+      'the training that wrote it diverged or the file is corrupt; use an earlier checkpoint.',
+    );
+  }
   const moments = tree.optimizer as { m: UNetParams; v: UNetParams } | undefined;
   if (moments && options.withOptimizer !== false) {
     return {
@@ -150,4 +168,24 @@ export async function loadCheckpoint(path: string, options: LoadCheckpointOption
   }
   if (moments) disposeTree(moments);
   return { info, params };
+}
+
+/** [dotted name, tensor] for every leaf of a loaded tree (the names the file gives them). */
+function namedLeaves(tree: unknown, prefix = ''): [string, Tensor][] {
+  if (tree instanceof Tensor) return [[prefix, tree]];
+  if (tree === null || typeof tree !== 'object') return [];
+  return Object.entries(tree).flatMap(([k, v]) => namedLeaves(v, prefix === '' ? k : `${prefix}.${k}`));
+}
+
+/** The float tensors holding a NaN or an infinity: the sum of 0 * x is NaN exactly then. One readback for all. */
+async function nonFiniteTensors(tree: unknown): Promise<string[]> {
+  const leaves = namedLeaves(tree).filter(([, t]) => isFloat(t.dtype));
+  if (leaves.length === 0) return [];
+  const probes = scope(() => stack(leaves.map(([, t]) => sum(mul(t, 0)))));
+  try {
+    const values = await probes.data();
+    return leaves.filter((_, i) => !Number.isFinite(values[i])).map(([name]) => name);
+  } finally {
+    probes.dispose();
+  }
 }
