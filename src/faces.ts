@@ -75,6 +75,7 @@ export {
   encodeJpeg,
   decodeJpeg,
   decodeImage,
+  MAX_IMAGE_PIXELS,
   type RgbImage,
   type ImageFormat,
 } from './io/codecs.js';
