@@ -77,4 +77,12 @@ describe('report --eval names a file it cannot use', () => {
       /other\.json has no "results" list/,
     );
   });
+  it('a device or a directory, refused without reading (/dev/zero once read until memory ran out)', async () => {
+    await expect(cli('report', '--run', join(dir, 'r4'), '--eval', '/dev/zero')).rejects.toThrow(
+      /report: \/dev\/zero cannot be read: it is a character device, not a regular file/,
+    );
+    await expect(cli('report', '--run', join(dir, 'r5'), '--eval', dir)).rejects.toThrow(
+      /cannot be read: it is a directory, not a regular file/,
+    );
+  });
 });

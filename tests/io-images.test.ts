@@ -1,5 +1,6 @@
 // Image files as tensors: PNG/JPEG round trips, grids, and the errors for bad files and bad tensors.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -195,8 +196,30 @@ describe('readImage / writeImage', () => {
 
   it('names the path and the fix for a missing file', async () => {
     await expect(readImage(join(dir, 'nope.png'))).rejects.toThrow(
-      /readImage: cannot read .*nope\.png: no such file\. Check the path/,
+      /readImage: cannot read .*nope\.png: the file does not exist\. Check the path/,
     );
+  });
+
+  // readFile on these never returns (/dev/zero is endless, a FIFO waits for a writer): a folder of
+  // faces with such an entry once hung readFaceFolder and restore.
+  it('refuses a directory, /dev/zero and a FIFO without reading them', async () => {
+    const zero = join(dir, 'zero.png');
+    await symlink('/dev/zero', zero);
+    const fifo = join(dir, 'pipe.png');
+    execFileSync('mkfifo', [fifo]);
+    const folder = join(dir, 'folder.png');
+    await mkdir(folder);
+    for (const [path, kind] of [
+      [zero, 'a character device'],
+      [fifo, 'a FIFO \\(named pipe\\)'],
+      [folder, 'a directory'],
+    ]) {
+      await expect(readImage(path)).rejects.toThrow(
+        new RegExp(`readImage: cannot read .*${path.split('/').pop()!.replace('.', '\\.')}: it is ${kind}, not a regular file`),
+      );
+    }
+    await Promise.all([zero, fifo].map((p) => rm(p)));
+    await rm(folder, { recursive: true });
   });
 
   it('names the path for garbage bytes', async () => {

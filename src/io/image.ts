@@ -1,12 +1,13 @@
 // Image files <-> NCHW float32 tensors in [0, 1] (RGB): readImage, writeImage, and the host-side
 // conversions between 8-bit HWC pixels and float CHW planes that every image path goes through.
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { BackendName } from '../kernels/backend.js';
 import { fmtShape } from '../tensor/errors.js';
 import { tensor } from '../tensor/ops/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { decodeImage, encodeJpeg, encodePng, ImageError, type ImageFormat, type RgbImage } from './codecs.js';
+import { readRegularFile } from './regular-file.js';
 
 /** Float RGB planes on the host: `data` is 3 x height x width, row-major (CHW), values in [0, 1]. */
 export interface ImageCHW {
@@ -98,23 +99,11 @@ export function formatOfPath(op: string, path: string): ImageFormat {
 
 /** Reads a PNG or JPEG file's bytes and decodes them to 8-bit RGB (gray replicated, alpha dropped). */
 export async function readRgb(path: string, op = 'readImage'): Promise<RgbImage> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
-          ? 'it is a directory'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : (e as Error).message;
+  const bytes = await readRegularFile(path, (what) => {
     throw new ImageError(
-      `${op}: cannot read ${path}: ${why}. Check the path (relative paths resolve from ${process.cwd()}).`,
+      `${op}: cannot read ${path}: ${what}. Check the path (relative paths resolve from ${process.cwd()}).`,
     );
-  }
+  });
   try {
     return decodeImage(bytes, path);
   } catch (e) {

@@ -1,7 +1,6 @@
 // Safetensors checkpoints: param trees to and from the format of huggingface/safetensors
 // (8-byte little-endian header length, a JSON header, then the raw little-endian tensor bytes).
-import { constants } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import type { BackendName } from '../kernels/backend.js';
 import { getBackend } from '../tensor/backends.js';
@@ -9,6 +8,7 @@ import { tensor } from '../tensor/ops/creation.js';
 import { Tensor } from '../tensor/tensor.js';
 import { FROM_FILE, TO_FILE, type FileDType } from './safetensors-dtypes.js';
 import { expectedEntries, mismatch, type LoadedTree } from './safetensors-expect.js';
+import { readRegularFile } from './regular-file.js';
 
 export type { TensorSpec, LoadedTree } from './safetensors-expect.js';
 
@@ -107,48 +107,6 @@ function unflatten(entries: readonly [string, Tensor][]): Record<string, unknown
   return build(root) as Record<string, unknown>;
 }
 
-/** The whole of a regular file; anything else (a directory, a device such as /dev/zero, a FIFO) is refused without reading it. */
-async function readRegularFile(path: string, fail: (what: string, fix: string) => never): Promise<Buffer> {
-  let handle;
-  try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; the stat below refuses it.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail(
-      code === 'ENOENT' ? 'the file does not exist' : `the file cannot be opened (${code ?? (e as Error).message})`,
-      'pass the path of a .safetensors file.',
-    );
-  }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      const kind = stat.isDirectory()
-        ? 'a directory'
-        : stat.isFIFO()
-          ? 'a FIFO (named pipe)'
-          : stat.isCharacterDevice()
-            ? 'a character device'
-            : stat.isBlockDevice()
-              ? 'a block device'
-              : stat.isSocket()
-                ? 'a socket'
-                : 'not a regular file';
-      fail(`it is ${kind}, not a regular file`, 'pass the path of a .safetensors file.');
-    }
-    const file = Buffer.alloc(stat.size);
-    const { bytesRead } = stat.size > 0 ? await handle.read(file, 0, stat.size, 0) : { bytesRead: 0 };
-    if (bytesRead !== stat.size)
-      fail(
-        `only ${bytesRead} of its ${stat.size} bytes could be read (it changed while being read)`,
-        'load it again once nothing writes it.',
-      );
-    return file;
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Writes the tensor leaves of `tree` to `path` as safetensors, named by their dotted paths
  * (`blocks.0.conv.weight`). `metadata` (string values only) is stored under `__metadata__`.
@@ -232,7 +190,9 @@ export async function loadSafetensors(
   const fail = (what: string, fix: string): never => {
     throw new SafetensorsError(`loadSafetensors(${path}): ${what}; ${fix}`);
   };
-  const file = await readRegularFile(path, fail);
+  const file = await readRegularFile(path, (what) =>
+    fail(what, what.includes('changed while') ? 'load it again once nothing writes it.' : 'pass the path of a .safetensors file.'),
+  );
   if (file.byteLength < 8)
     fail(
       `the file has ${file.byteLength} bytes, fewer than the 8-byte header length`,

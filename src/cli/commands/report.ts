@@ -1,6 +1,7 @@
 // `report`: (re)writes report.md and its figures. From a demo run folder it re-renders the saved
 // report data; from `eval --out` files and `train` run folders it builds a new report.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readRegularFile } from '../../io/regular-file.js';
 import { join } from 'node:path';
 import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
 import { readRunLog } from '../../train/run-dir.js';
@@ -36,13 +37,15 @@ interface EvalResult {
 }
 
 /** The results of an `eval --out` file, or an error naming the file and what is wrong with it. */
-function evalResultsOf(file: string): EvalResult[] {
+async function evalResultsOf(file: string): Promise<EvalResult[]> {
   const fail = (why: string): never => {
     throw new Error(`report: ${file} ${why}; pass a JSON file written by \`eval --out ${file}\`.`);
   };
+  // A regular file only: /dev/zero or a FIFO would never finish reading.
+  const bytes = await readRegularFile(file, (what) => fail(`cannot be read: ${what}`));
   let json: unknown;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     return fail(`cannot be read as JSON (${(e as Error).message})`);
   }
@@ -69,10 +72,11 @@ export async function report(o: ReportOptions): Promise<string[]> {
       );
     return writeReport(o.run, reportDataFromJson(JSON.parse(readFileSync(saved, 'utf8'))));
   }
-  const evaluations: MethodEvaluation[] = o.evals.flatMap((file) => {
+  const evaluations: MethodEvaluation[] = [];
+  for (const file of o.evals) {
     if (!existsSync(file)) throw new Error(`report: ${file} does not exist; write it with \`eval --out ${file}\`.`);
-    return evalResultsOf(file).map((r) => ({ method: r.method, dataset: r.set, scores: r.scores }));
-  });
+    for (const r of await evalResultsOf(file)) evaluations.push({ method: r.method, dataset: r.set, scores: r.scores });
+  }
   const rewardCurves = o.trains.map((dir) => {
     const steps = readRunLog(dir).filter((e) => e.event === 'step' && e.rewardMean !== undefined);
     if (steps.length === 0)

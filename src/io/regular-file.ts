@@ -1,0 +1,53 @@
+// Reading a file a user names: the whole of a regular file, and nothing else. A directory, a
+// device such as /dev/zero (endless) or a FIFO (which blocks until a writer comes) is refused
+// before a byte is read, so a path to one fails at once instead of hanging or filling memory.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+/** Says what went wrong (`what`) and never returns: the caller's error, in the caller's words. */
+export type ReadFailure = (what: string) => never;
+
+/** What a non-regular file is, for the message. */
+function kindOf(stat: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+  isSocket(): boolean;
+}): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isFIFO()) return 'a FIFO (named pipe)';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+/** The whole of a regular file; anything else, or an unreadable path, goes to `fail`. */
+export async function readRegularFile(path: string, fail: ReadFailure): Promise<Buffer> {
+  let handle;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; the stat below refuses it.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(
+      code === 'ENOENT'
+        ? 'the file does not exist'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : `the file cannot be opened (${code ?? (e as Error).message})`,
+    );
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) fail(`it is ${kindOf(stat)}, not a regular file`);
+    const file = Buffer.alloc(stat.size);
+    const { bytesRead } = stat.size > 0 ? await handle.read(file, 0, stat.size, 0) : { bytesRead: 0 };
+    if (bytesRead !== stat.size)
+      fail(`only ${bytesRead} of its ${stat.size} bytes could be read (it changed while being read)`);
+    return file;
+  } finally {
+    await handle.close();
+  }
+}
