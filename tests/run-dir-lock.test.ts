@@ -3,7 +3,7 @@
 // start does not block the corrected retry, and a resume drops the metrics logged after the
 // checkpoint it starts from (they are logged again).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,26 @@ describe('run folder lock', () => {
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).init).toBe('sft.safetensors');
     expect(retry.readLog()).toEqual([]);
     retry.close();
+  });
+
+  it("never writes over what is not a run's: a file, or a folder whose config.json is someone else's", () => {
+    const file = join(root, 'notes.txt');
+    writeFileSync(file, 'mine');
+    expect(() => openRun(file, 'train', { steps: 2 })).toThrow(/--run .*notes\.txt is a file, not a folder/);
+    expect(readFileSync(file, 'utf8')).toBe('mine');
+    // `--run .` in a project: its config.json (and the folder) stay as they were.
+    for (const foreign of ['{"name": "my-app", "port": 8080}', 'not json', '[1, 2]']) {
+      const dir = fresh();
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'config.json'), foreign);
+      writeFileSync(join(dir, 'metrics.jsonl'), 'theirs\n');
+      expect(() => openRun(dir, 'pretrain', { steps: 2 })).toThrow(
+        /config\.json is not a run's config\.json \(no "kind"\).*choose a new --run folder/,
+      );
+      expect(readFileSync(join(dir, 'config.json'), 'utf8')).toBe(foreign);
+      expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe('theirs\n');
+      expect(readdirSync(dir).sort()).toEqual(['config.json', 'metrics.jsonl']); // no checkpoints/, no lock
+    }
   });
 
   it('a folder with a checkpoint still needs --resume and the same options', () => {

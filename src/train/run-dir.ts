@@ -1,6 +1,15 @@
 // A run folder: config.json (what was asked), metrics.jsonl (one JSON line per event), and
 // checkpoints/ (safetensors, written atomically). A run resumes from its newest checkpoint.
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { lockRunDir } from './run-lock.js';
 
@@ -34,6 +43,21 @@ export interface RunDir {
 
 const CHECKPOINT = /^step-(\d+)\.safetensors$/;
 
+/** The config.json of an earlier run in the folder, or an error: a config.json that is not a run's is the user's, not ours to replace. */
+function runConfigAt(configPath: string): Record<string, unknown> {
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch {
+    config = undefined;
+  }
+  if (typeof config !== 'object' || config === null || typeof (config as { kind?: unknown }).kind !== 'string')
+    throw new RunDirError(
+      `${configPath} is not a run's config.json (no "kind"); this folder holds something else: choose a new --run folder (a run writes config.json, metrics.jsonl and checkpoints/ into it).`,
+    );
+  return config as Record<string, unknown>;
+}
+
 const checkpointsIn = (dir: string): { path: string; step: number }[] =>
   (existsSync(join(dir, 'checkpoints')) ? readdirSync(join(dir, 'checkpoints')) : [])
     .map((f) => CHECKPOINT.exec(f))
@@ -47,7 +71,8 @@ const checkpointsIn = (dir: string): { path: string; step: number }[] =>
  * been made by the same kind with the same config (its resumable identity), else it is refused:
  * pass a new folder, or --resume with the same options. A folder without a checkpoint holds
  * nothing to resume (an attempt that failed at start, or was stopped before its first
- * checkpoint): a new attempt replaces its config.json and metrics.jsonl.
+ * checkpoint): a new attempt replaces its config.json and metrics.jsonl. A path that is a file,
+ * or a folder whose config.json is not a run's, is refused and left untouched.
  */
 export function openRun(
   path: string,
@@ -59,11 +84,15 @@ export function openRun(
   const configPath = join(dir, 'config.json');
   const metricsPath = join(dir, 'metrics.jsonl');
   const wanted: Record<string, unknown> = { kind, ...config };
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new RunDirError(`--run ${dir} is a file, not a folder; pass a folder for the run (it is made if missing).`);
+  // A run writes config.json and metrics.jsonl into the folder: never over a config.json of
+  // something else (`--run .` in a project, a folder of the user's own).
+  const existing = existsSync(configPath) ? runConfigAt(configPath) : undefined;
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   const unlock = lockRunDir(dir, (message) => new RunDirError(message));
   try {
-    if (existsSync(configPath) && checkpointsIn(dir).length > 0) {
-      const existing = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    if (existing && checkpointsIn(dir).length > 0) {
       if (!resume)
         throw new RunDirError(
           `${dir} already holds a '${String(existing.kind)}' run; pass --resume to continue it, or choose a new --run folder.`,
