@@ -139,20 +139,23 @@ describe('codecs', () => {
       throw new Error('test: no baseline frame header in the encoded JPEG');
     };
 
-    it.each(['png', 'jpeg'] as const)('%s: refused from the header, naming the size, the limit and the fix', (format) => {
-      for (const [w, h] of [
-        [30000, 30000],
-        [8193, 8192],
-        [65535, 1025],
-      ]) {
-        const bytes = claiming(format, w, h);
-        expect(bytes.length).toBeLessThan(2000);
-        expect(() => decodeImage(bytes, `bomb.${format}`)).toThrow(
-          new RegExp(`bomb\\.${format} declares ${w} x ${h} pixels .* past the 67\\.1 MP .*downscale it first`),
-        );
-      }
-      expect(MAX_IMAGE_PIXELS).toBe(8192 * 8192);
-    });
+    it.each(['png', 'jpeg'] as const)(
+      '%s: refused from the header, naming the size, the limit and the fix',
+      (format) => {
+        for (const [w, h] of [
+          [30000, 30000],
+          [8193, 8192],
+          [65535, 1025],
+        ]) {
+          const bytes = claiming(format, w, h);
+          expect(bytes.length).toBeLessThan(2000);
+          expect(() => decodeImage(bytes, `bomb.${format}`)).toThrow(
+            new RegExp(`bomb\\.${format} declares ${w} x ${h} pixels .* past the 67\\.1 MP .*downscale it first`),
+          );
+        }
+        expect(MAX_IMAGE_PIXELS).toBe(8192 * 8192);
+      },
+    );
 
     it('a file at the limit is not refused for its size (it fails as the bytes it is)', () => {
       // 8192 x 8192 declared over 8 x 8 of data (and a stale header checksum): the size passes, and
@@ -215,7 +218,9 @@ describe('readImage / writeImage', () => {
       [folder, 'a directory'],
     ]) {
       await expect(readImage(path)).rejects.toThrow(
-        new RegExp(`readImage: cannot read .*${path.split('/').pop()!.replace('.', '\\.')}: it is ${kind}, not a regular file`),
+        new RegExp(
+          `readImage: cannot read .*${path.split('/').pop()!.replace('.', '\\.')}: it is ${kind}, not a regular file`,
+        ),
       );
     }
     await Promise.all([zero, fifo].map((p) => rm(p)));

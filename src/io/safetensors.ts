@@ -191,7 +191,12 @@ export async function loadSafetensors(
     throw new SafetensorsError(`loadSafetensors(${path}): ${what}; ${fix}`);
   };
   const file = await readRegularFile(path, (what) =>
-    fail(what, what.includes('changed while') ? 'load it again once nothing writes it.' : 'pass the path of a .safetensors file.'),
+    fail(
+      what,
+      what.includes('changed while')
+        ? 'load it again once nothing writes it.'
+        : 'pass the path of a .safetensors file.',
+    ),
   );
   if (file.byteLength < 8)
     fail(

@@ -123,7 +123,8 @@ export async function pretrain(options: PretrainOptions): Promise<string> {
         run: async (s) => {
           const { scores } = await evaluateRestorer(
             undefined,
-            (lq, b) => restore(policy, s.params, lq, foldIn(key(options.seed + 1), b), { steps: options.evalSteps, eta: 0 }),
+            (lq, b) =>
+              restore(policy, s.params, lq, foldIn(key(options.seed + 1), b), { steps: options.evalSteps, eta: 0 }),
             valid,
             { metrics: ['psnr', 'ssim'] },
           );
