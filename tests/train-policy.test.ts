@@ -124,7 +124,31 @@ describe('checkpoints from outside', () => {
     const good = join(tmp(), 'good.safetensors');
     await saveMicro(good, params);
     const back = await loadCheckpoint(good);
-    T.disposeTree([params, bad.inConv.weight, bad.outConv.bias, back.params]);
+    // NaN optimizer moments: refused where they are loaded (a resume), not for the params alone (a restore).
+    const state = initTrainState(sftOptimizer(DEFAULT_SFT_CONFIG), params, 0);
+    const nanMoments = {
+      ...state.opt,
+      m: { ...state.opt.m, outNorm: { ...state.opt.m.outNorm, weight: T.mul(params.outNorm.weight, NaN) } },
+    };
+    const moments = join(tmp(), 'moments.safetensors');
+    await saveCheckpoint(moments, {
+      info: { preset: 'micro', unet: MICRO, space: micro().space, stage: 'sft', step: 1, imageSize: 8 },
+      params,
+      optimizer: { ...nanMoments, step: 1 },
+    });
+    await expect(loadCheckpoint(moments)).rejects.toThrow(
+      /1 of its tensors hold NaN .*\(optimizer\.m\.outNorm\.weight\)/,
+    );
+    const paramsOnly = await loadCheckpoint(moments, { withOptimizer: false });
+    T.disposeTree([
+      params,
+      bad.inConv.weight,
+      bad.outConv.bias,
+      back.params,
+      paramsOnly.params,
+      nanMoments.m.outNorm.weight,
+    ]);
+    T.disposeTree([state.opt.m, state.opt.v]);
   });
 
   it('refuses an image size its UNet cannot take', async () => {

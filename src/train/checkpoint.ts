@@ -151,14 +151,16 @@ export async function loadCheckpoint(path: string, options: LoadCheckpointOption
   }
   // A policy with a NaN or an infinity restores nothing but NaN, which would surface much later
   // (an image writer refusing NaN pixels, metrics of NaN): say so at the door, naming the tensors.
-  const nonFinite = await nonFiniteTensors(tree);
+  // (The optimizer moments only when they are returned: a restore needs the params alone.)
+  const moments = tree.optimizer as { m: UNetParams; v: UNetParams } | undefined;
+  const returned = moments && options.withOptimizer !== false ? { params, optimizer: moments } : { params };
+  const nonFinite = await nonFiniteTensors(returned);
   if (nonFinite.length > 0) {
     fail(
       `${nonFinite.length} of its tensors hold NaN or infinite values (${nonFinite.slice(0, 4).join(', ')}${nonFinite.length > 4 ? ', ...' : ''})`,
       'the training that wrote it diverged or the file is corrupt; use an earlier checkpoint.',
     );
   }
-  const moments = tree.optimizer as { m: UNetParams; v: UNetParams } | undefined;
   if (moments && options.withOptimizer !== false) {
     return {
       info,
