@@ -185,6 +185,11 @@ describe('size and cost', () => {
     );
     expect(tiny.flopsPerImage).toBeLessThan(60e6);
     expect(base.flopsPerImage).toBeGreaterThan(tiny.flopsPerImage);
+    // small doubles every width: about 4x the params and FLOPs (the stem and attention scale less).
+    const small = unetStats(UNET_PRESETS.small, { height: 32, width: 32 });
+    expect(small.params).toBe(687779);
+    expect(small.flopsPerImage / tiny.flopsPerImage).toBeGreaterThan(3.5);
+    expect(small.flopsPerImage / tiny.flopsPerImage).toBeLessThan(4.1);
   });
 
   it('flopsPerImage equals 2 x the multiply-adds of every conv2d, matmul and attention product the forward pass runs', () => {

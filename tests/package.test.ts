@@ -118,7 +118,7 @@ describe('installed in an empty project', () => {
     const r = inProject(process.execPath, ['entries.mjs']);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({
-      presets: ['tiny', 'base'],
+      presets: ['tiny', 'small', 'base'],
       psnr: 100,
       ci: 2,
       table: 'function',

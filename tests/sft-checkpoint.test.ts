@@ -5,17 +5,21 @@ import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import * as F from '../src/faces.js';
-import { COMMITTED_SFT, DEMO_SFT } from '../src/cli/commands/demo.js';
+import { UNET_PRESETS } from '../src/nn.js';
+import { COMMITTED_SFT, DEMO_SFT, SMALL_SFT } from '../src/cli/commands/demo.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
 
 describe.each([
-  { name: 'sft-tiny-32', path: COMMITTED_SFT, faces: 'synthetic' },
-  { name: 'sft-tiny-32-photo (the demo)', path: DEMO_SFT, faces: 'photo' },
-])('the committed SFT checkpoint $name', ({ name, path, faces }) => {
-  it(`loads as the tiny preset at 32 px; its posterior-mean restoration beats the LQ input on PSNR over 32 held-out ${faces} faces`, async () => {
-    const { info, params } = await L.loadCheckpoint(path, { expect: { preset: 'tiny', imageSize: 32 } });
+  { name: 'sft-tiny-32', path: COMMITTED_SFT, preset: 'tiny', faces: 'synthetic' },
+  { name: 'sft-tiny-32-photo (the demo)', path: DEMO_SFT, preset: 'tiny', faces: 'photo' },
+  { name: 'sft-small-32-photo', path: SMALL_SFT, preset: 'small', faces: 'photo' },
+] as const)('the committed SFT checkpoint $name', ({ name, path, preset, faces }) => {
+  it(`loads as the ${preset} preset at 32 px; its posterior-mean restoration beats the LQ input on PSNR over 32 held-out ${faces} faces`, async () => {
+    const { info, params } = await L.loadCheckpoint(path, {
+      expect: { preset, unet: UNET_PRESETS[preset], imageSize: 32 },
+    });
     const policy = L.policyOfCheckpoint(info);
     const pairs = await L.evalSet(faces, { size: 32, count: 32 });
     const { hq, lq } = L.pairBatch(

@@ -28,6 +28,10 @@ export interface UNetConfig {
  * tiny: a CPU/lavapipe demo at 32x32 (levels 32, 16, 8 with 8, 16, 32 channels; attention at 8x8):
  * 173,715 params and 50.4 MFLOP per 32x32 image (unetStats). Wider variants cost much more, mostly
  * in the 3x3 convs at 32x32: base 12 x [1, 2, 2] is 72.7 MFLOP, base 16 x [1, 2, 2] 127.7.
+ * small: tiny's layout at twice the width (16, 32, 64 channels): 687,779 params, 194.9 MFLOP per
+ * 32x32 image; on lavapipe an SFT step of batch 16 takes about twice tiny's (at these sizes much of
+ * a step is the cost per dispatch, which the width does not change). Its
+ * restorations of real faces were the first to tie their input (docs/faces.md, "Capacity").
  * base: a GPU model at 128x128 (levels 128 .. 8; attention at 8x8): 18.9 M params, 31.1 GFLOP per image.
  */
 export const UNET_PRESETS = {
@@ -40,6 +44,16 @@ export const UNET_PRESETS = {
     heads: 1,
     groups: 4,
     timeEmbedDim: 32,
+  },
+  small: {
+    imageChannels: 3,
+    baseChannels: 16,
+    channelMults: [1, 2, 4],
+    numResBlocks: 1,
+    attentionAtLowest: true,
+    heads: 1,
+    groups: 8,
+    timeEmbedDim: 64,
   },
   base: {
     imageChannels: 3,

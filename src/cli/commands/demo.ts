@@ -37,6 +37,12 @@ export const COMMITTED_SFT = join(packageRoot(), 'checkpoints', 'sft-tiny-32.saf
  * which transfers to real faces far better (docs/faces.md; the stages in its config.json).
  */
 export const DEMO_SFT = join(packageRoot(), 'checkpoints', 'sft-tiny-32-photo.safetensors');
+/**
+ * The small preset (tiny at twice the width) trained from scratch on the same photographic faces
+ * and dead leaves: its one sample ties the real faces' LQ input where DEMO_SFT's is worse
+ * (docs/faces.md, "Capacity"); `demo --sft` takes it (about twice the demo's time).
+ */
+export const SMALL_SFT = join(packageRoot(), 'checkpoints', 'sft-small-32-photo.safetensors');
 
 /** The procedural faces a demo trains LRPO on and holds out for scoring: the SFT checkpoint's own style. */
 export type DemoFaces = 'photo' | 'synthetic';
