@@ -4,8 +4,11 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
-/** Says what went wrong (`what`) and never returns: the caller's error, in the caller's words. */
-export type ReadFailure = (what: string) => never;
+/**
+ * Says what went wrong (`what`) and never returns: the caller's error, in the caller's words.
+ * `changed`: the file is fine but was being written while read (read it again), not a wrong path.
+ */
+export type ReadFailure = (what: string, changed?: boolean) => never;
 
 /** What a non-regular file is, for the message. */
 function kindOf(stat: {
@@ -45,7 +48,7 @@ export async function readRegularFile(path: string, fail: ReadFailure): Promise<
     const file = Buffer.alloc(stat.size);
     const { bytesRead } = stat.size > 0 ? await handle.read(file, 0, stat.size, 0) : { bytesRead: 0 };
     if (bytesRead !== stat.size)
-      fail(`only ${bytesRead} of its ${stat.size} bytes could be read (it changed while being read)`);
+      fail(`only ${bytesRead} of its ${stat.size} bytes could be read (it changed while being read)`, true);
     return file;
   } finally {
     await handle.close();

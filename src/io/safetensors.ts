@@ -190,13 +190,8 @@ export async function loadSafetensors(
   const fail = (what: string, fix: string): never => {
     throw new SafetensorsError(`loadSafetensors(${path}): ${what}; ${fix}`);
   };
-  const file = await readRegularFile(path, (what) =>
-    fail(
-      what,
-      what.includes('changed while')
-        ? 'load it again once nothing writes it.'
-        : 'pass the path of a .safetensors file.',
-    ),
+  const file = await readRegularFile(path, (what, changed) =>
+    fail(what, changed ? 'load it again once nothing writes it.' : 'pass the path of a .safetensors file.'),
   );
   if (file.byteLength < 8)
     fail(
