@@ -1,7 +1,7 @@
 // Reading a file a user names: the whole of a regular file, and nothing else. A directory, a
 // device such as /dev/zero (endless) or a FIFO (which blocks until a writer comes) is refused
 // before a byte is read, so a path to one fails at once instead of hanging or filling memory.
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /**
@@ -10,21 +10,15 @@ import { open } from 'node:fs/promises';
  */
 export type ReadFailure = (what: string, changed?: boolean) => never;
 
-/** What a non-regular file is, for the message. */
-function kindOf(stat: {
-  isDirectory(): boolean;
-  isFIFO(): boolean;
-  isCharacterDevice(): boolean;
-  isBlockDevice(): boolean;
-  isSocket(): boolean;
-}): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a FIFO (named pipe)';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  if (stat.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
+/** What a non-regular file is, for the message: the first test it passes. */
+const FILE_KINDS: readonly (readonly [(s: Stats) => boolean, string])[] = [
+  [(s) => s.isDirectory(), 'a directory'],
+  [(s) => s.isFIFO(), 'a FIFO (named pipe)'],
+  [(s) => s.isCharacterDevice(), 'a character device'],
+  [(s) => s.isBlockDevice(), 'a block device'],
+  [(s) => s.isSocket(), 'a socket'],
+];
+const kindOf = (stat: Stats): string => FILE_KINDS.find(([is]) => is(stat))?.[1] ?? 'not a regular file';
 
 /** The whole of a regular file; anything else, or an unreadable path, goes to `fail`. */
 export async function readRegularFile(path: string, fail: ReadFailure): Promise<Buffer> {
