@@ -1,6 +1,7 @@
 // Issue 17 items 9 and the report case: the CLI checks its output and input files before any work,
 // naming the file (run in process through the program `npm run cli` parses).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -83,6 +84,48 @@ describe('report --eval names a file it cannot use', () => {
     );
     await expect(cli('report', '--run', join(dir, 'r5'), '--eval', dir)).rejects.toThrow(
       /cannot be read: it is a directory, not a regular file/,
+    );
+  });
+});
+
+describe("report writes only where nothing of the user's is replaced", () => {
+  const scores = () => {
+    const file = join(dir, 'scores.json');
+    writeFileSync(file, JSON.stringify({ results: [{ method: 'SFT', set: 'photo', scores: { psnr: [20, 21] } }] }));
+    return file;
+  };
+  it("a folder of the user's own (a report.md of theirs) is refused and left as it was", async () => {
+    const theirs = join(dir, 'notes');
+    mkdirSync(theirs);
+    writeFileSync(join(theirs, 'report.md'), 'my notes');
+    await expect(cli('report', '--run', theirs, '--eval', scores())).rejects.toThrow(
+      /report: .*notes holds files \(report\.md\) but no report; pass a new or empty --run folder/,
+    );
+    expect(readFileSync(join(theirs, 'report.md'), 'utf8')).toBe('my notes');
+    expect(readdirSync(theirs)).toEqual(['report.md']);
+  });
+  it('a run folder is refused: its report is its own', async () => {
+    const run = join(dir, 'a-run');
+    mkdirSync(run);
+    writeFileSync(join(run, 'config.json'), '{"kind":"demo"}');
+    writeFileSync(join(run, 'report-data.json'), '{}');
+    await expect(cli('report', '--run', run, '--eval', scores())).rejects.toThrow(
+      /a-run is a run folder; a report built from --eval\/--train would replace its own/,
+    );
+    expect(readFileSync(join(run, 'report-data.json'), 'utf8')).toBe('{}');
+  });
+  it('a new folder, then the same report folder again, are written', async () => {
+    const out = join(dir, 'new-report');
+    await cli('report', '--run', out, '--eval', scores());
+    await cli('report', '--run', out, '--eval', scores());
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/PSNR/);
+  });
+  it('a FIFO planted as report-data.json is refused, not waited on', async () => {
+    const run = join(dir, 'fifo-report');
+    mkdirSync(run);
+    execFileSync('mkfifo', [join(run, 'report-data.json')]);
+    await expect(cli('report', '--run', run)).rejects.toThrow(
+      /report-data\.json cannot be read: it is a FIFO \(named pipe\), not a regular file/,
     );
   });
 });

@@ -12,6 +12,7 @@ import { RESTORE_DEFAULTS } from '../src/train/policy.js';
 import {
   checkedOption,
   checkOptions,
+  ddimSteps,
   crossCheck,
   describeProblems,
   namedWeights,
@@ -178,6 +179,17 @@ describe('the program', () => {
     expect(defaults('restore')).toEqual({ steps: 10, eta: 1 });
     expect(defaults('restore')).toEqual(defaults('eval'));
     expect(defaults('restore')).toEqual(RESTORE_DEFAULTS); // the library's restore() samples the same way
+  });
+
+  it('accepts one DDIM step but warns that its samples are far from any face', () => {
+    const warnings: string[] = [];
+    const parse = ddimSteps(1000, (m) => warnings.push(m));
+    expect(parse('--sampling-steps', '10')).toEqual(E.right(10));
+    expect(warnings).toEqual([]);
+    expect(parse('--sampling-steps', '1')).toEqual(E.right(1));
+    expect(warnings).toEqual([
+      'warning: --sampling-steps 1 samples in a single DDIM step from pure noise: the images come out far from any face; use 5 or more for results.',
+    ]);
   });
 
   it('refuses a DDIM step count the schedule cannot space evenly, in every command, before any work', async () => {

@@ -2,7 +2,7 @@
 // while the first runs is refused), a dead process's lock is taken over, an attempt that failed at
 // start does not block the corrected retry, and a resume drops the metrics logged after the
 // checkpoint it starts from (they are logged again).
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import { buildProgram } from '../src/cli/main.js';
 import { resumeOrStart } from '../src/cli/resume.js';
-import { openRun, RunDirError } from '../src/train/run-dir.js';
+import { openRun, readRunLog, RunDirError } from '../src/train/run-dir.js';
 import { LOCK_FILE } from '../src/train/run-lock.js';
 import { sftOptimizer, DEFAULT_SFT_CONFIG } from '../src/train/sft.js';
 import { initTrainState, disposeState } from '../src/train/state.js';
@@ -112,6 +112,31 @@ describe('run folder lock', () => {
       expect(readFileSync(join(dir, 'metrics.jsonl'), 'utf8')).toBe('theirs\n');
       expect(readdirSync(dir).sort()).toEqual(['config.json', 'metrics.jsonl']); // no checkpoints/, no lock
     }
+  });
+
+  it('a FIFO planted as config.json or metrics.jsonl is refused at once, not waited on', () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    execFileSync('mkfifo', [join(dir, 'config.json')]);
+    expect(() => openRun(dir, 'train', { steps: 2 })).toThrow(
+      /config\.json cannot be read: it is a FIFO \(named pipe\), not a regular file; choose a new --run folder/,
+    );
+    expect(readdirSync(dir)).toEqual(['config.json']); // nothing written, no lock left
+    const logDir = fresh();
+    mkdirSync(logDir);
+    execFileSync('mkfifo', [join(logDir, 'metrics.jsonl')]);
+    expect(() => readRunLog(logDir)).toThrow(/metrics\.jsonl cannot be read: it is a FIFO \(named pipe\)/);
+  });
+
+  it('a metrics.jsonl line that is not a JSON object is named by its line number', () => {
+    const dir = fresh();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'metrics.jsonl'), '{"event":"step","step":1}\n\n{"event":\n');
+    expect(() => readRunLog(dir)).toThrow(/metrics\.jsonl line 3 is not JSON/);
+    writeFileSync(join(dir, 'metrics.jsonl'), '{"event":"step","step":1}\n[1,2]\n');
+    expect(() => readRunLog(dir)).toThrow(/metrics\.jsonl line 2 is not a JSON object/);
+    writeFileSync(join(dir, 'metrics.jsonl'), '{"event":"step","step":1}\n\n{"event":"eval"}\n');
+    expect(readRunLog(dir)).toEqual([{ event: 'step', step: 1 }, { event: 'eval' }]);
   });
 
   it('a folder with a checkpoint still needs --resume and the same options', () => {

@@ -1,7 +1,7 @@
 // Reading a file a user names: the whole of a regular file, and nothing else. A directory, a
 // device such as /dev/zero (endless) or a FIFO (which blocks until a writer comes) is refused
 // before a byte is read, so a path to one fails at once instead of hanging or filling memory.
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /**
@@ -20,31 +20,66 @@ const FILE_KINDS: readonly (readonly [(s: Stats) => boolean, string])[] = [
 ];
 const kindOf = (stat: Stats): string => FILE_KINDS.find(([is]) => is(stat))?.[1] ?? 'not a regular file';
 
+/** Why a path could not be opened, in words (from the error `open` threw). */
+function openFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT'
+    ? 'the file does not exist'
+    : code === 'EACCES'
+      ? 'permission denied'
+      : `the file cannot be opened (${code ?? (e as Error).message})`;
+}
+
+/** Refuses (through `fail`) anything but a regular file. */
+function requireRegular(stat: Stats, fail: ReadFailure): void {
+  if (!stat.isFile()) fail(`it is ${kindOf(stat)}, not a regular file`);
+}
+
+/** Refuses (through `fail`) a read that came up short: the file changed under the reader. */
+function requireWhole(bytesRead: number, size: number, fail: ReadFailure): void {
+  if (bytesRead !== size)
+    fail(`only ${bytesRead} of its ${size} bytes could be read (it changed while being read)`, true);
+}
+
+// O_NONBLOCK: opening a FIFO must not wait for a writer; the stat that follows refuses it.
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
 /** The whole of a regular file; anything else, or an unreadable path, goes to `fail`. */
 export async function readRegularFile(path: string, fail: ReadFailure): Promise<Buffer> {
   let handle;
   try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; the stat below refuses it.
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    handle = await open(path, OPEN_FLAGS);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return fail(
-      code === 'ENOENT'
-        ? 'the file does not exist'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : `the file cannot be opened (${code ?? (e as Error).message})`,
-    );
+    return fail(openFailure(e));
   }
   try {
     const stat = await handle.stat();
-    if (!stat.isFile()) fail(`it is ${kindOf(stat)}, not a regular file`);
+    requireRegular(stat, fail);
     const file = Buffer.alloc(stat.size);
     const { bytesRead } = stat.size > 0 ? await handle.read(file, 0, stat.size, 0) : { bytesRead: 0 };
-    if (bytesRead !== stat.size)
-      fail(`only ${bytesRead} of its ${stat.size} bytes could be read (it changed while being read)`, true);
+    requireWhole(bytesRead, stat.size, fail);
     return file;
   } finally {
     await handle.close();
+  }
+}
+
+/** `readRegularFile` for synchronous callers (run logs, read between steps). */
+export function readRegularFileSync(path: string, fail: ReadFailure): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (e) {
+    return fail(openFailure(e));
+  }
+  try {
+    const stat = fstatSync(fd);
+    requireRegular(stat, fail);
+    const file = Buffer.alloc(stat.size);
+    const bytesRead = stat.size > 0 ? readSync(fd, file, 0, stat.size, 0) : 0;
+    requireWhole(bytesRead, stat.size, fail);
+    return file;
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,16 +1,8 @@
 // A run folder: config.json (what was asked), metrics.jsonl (one JSON line per event), and
 // checkpoints/ (safetensors, written atomically). A run resumes from its newest checkpoint.
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { readRegularFileSync } from '../io/regular-file.js';
 import { lockRunDir } from './run-lock.js';
 
 export class RunDirError extends Error {
@@ -45,9 +37,13 @@ const CHECKPOINT = /^step-(\d+)\.safetensors$/;
 
 /** The config.json of an earlier run in the folder, or an error: a config.json that is not a run's is the user's, not ours to replace. */
 function runConfigAt(configPath: string): Record<string, unknown> {
+  // A regular file only: a FIFO planted as config.json would block the read forever.
+  const bytes = readRegularFileSync(configPath, (what) => {
+    throw new RunDirError(`${configPath} cannot be read: ${what}; choose a new --run folder.`);
+  });
   let config: unknown;
   try {
-    config = JSON.parse(readFileSync(configPath, 'utf8'));
+    config = JSON.parse(bytes.toString('utf8'));
   } catch {
     config = undefined;
   }
@@ -132,10 +128,24 @@ export function openRun(
 /** Every event of a run folder's metrics.jsonl ([] when it has none). */
 export function readRunLog(path: string): Record<string, unknown>[] {
   const metricsPath = join(resolve(path), 'metrics.jsonl');
-  return existsSync(metricsPath)
-    ? readFileSync(metricsPath, 'utf8')
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>)
-    : [];
+  if (!existsSync(metricsPath)) return [];
+  const fail = (what: string): never => {
+    throw new RunDirError(
+      `${metricsPath} ${what}; a run's metrics.jsonl holds one JSON event per line, as \`train\` writes it.`,
+    );
+  };
+  // A regular file only: a FIFO or a device planted as metrics.jsonl would never finish reading.
+  const text = readRegularFileSync(metricsPath, (what) => fail(`cannot be read: ${what}`)).toString('utf8');
+  return text.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    let event: unknown;
+    try {
+      event = JSON.parse(line);
+    } catch (e) {
+      return fail(`line ${i + 1} is not JSON (${(e as Error).message})`);
+    }
+    return typeof event === 'object' && event !== null && !Array.isArray(event)
+      ? [event as Record<string, unknown>]
+      : fail(`line ${i + 1} is not a JSON object`);
+  });
 }

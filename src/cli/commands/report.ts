@@ -1,6 +1,6 @@
 // `report`: (re)writes report.md and its figures. From a demo run folder it re-renders the saved
 // report data; from `eval --out` files and `train` run folders it builds a new report.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { readRegularFile } from '../../io/regular-file.js';
 import { join } from 'node:path';
 import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
@@ -62,6 +62,42 @@ async function evalResultsOf(file: string): Promise<EvalResult[]> {
   return results as EvalResult[];
 }
 
+/** The saved report data of a demo run folder, or an error naming the file and the fix. */
+async function savedReportData(saved: string): Promise<ReportData> {
+  const fail = (why: string): never => {
+    throw new Error(`report: ${saved} ${why}; rerun the demo into a new --run folder to write it anew.`);
+  };
+  // A regular file only: a FIFO planted as report-data.json would never finish reading.
+  const bytes = await readRegularFile(saved, (what) => fail(`cannot be read: ${what}`));
+  try {
+    return reportDataFromJson(JSON.parse(bytes.toString('utf8')));
+  } catch (e) {
+    return fail(`cannot be read as JSON (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Refuses a folder a new report must not be written into: one that holds files but no report
+ * (a folder of the user's own: report.md there is theirs), or a run folder (its report is the
+ * run's: \`report --run <folder>\` alone re-renders it).
+ */
+function requireReportFolder(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory())
+    throw new Error(
+      `report: --run ${dir} is a file, not a folder; pass a folder for the report (it is made if missing).`,
+    );
+  const entries = readdirSync(dir);
+  if (entries.includes('config.json'))
+    throw new Error(
+      `report: ${dir} is a run folder; a report built from --eval/--train would replace its own. Pass a new --run folder (or \`report --run ${dir}\` alone to re-render the run's report).`,
+    );
+  if (entries.length > 0 && !entries.includes('report-data.json'))
+    throw new Error(
+      `report: ${dir} holds files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}) but no report; pass a new or empty --run folder so nothing of yours is written over.`,
+    );
+}
+
 /** Writes the report into `run`; returns the written paths. */
 export async function report(o: ReportOptions): Promise<string[]> {
   const saved = join(o.run, 'report-data.json');
@@ -70,8 +106,9 @@ export async function report(o: ReportOptions): Promise<string[]> {
       throw new Error(
         `report: ${o.run} has no report-data.json (only demo runs save one); pass --eval <eval.json> and/or --train <run folder> to build a report.`,
       );
-    return writeReport(o.run, reportDataFromJson(JSON.parse(readFileSync(saved, 'utf8'))));
+    return writeReport(o.run, await savedReportData(saved));
   }
+  requireReportFolder(o.run);
   const evaluations: MethodEvaluation[] = [];
   for (const file of o.evals) {
     if (!existsSync(file)) throw new Error(`report: ${file} does not exist; write it with \`eval --out ${file}\`.`);
