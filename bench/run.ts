@@ -193,7 +193,7 @@ async function runSuite(): Promise<number> {
 async function runNetworks(): Promise<number> {
   const { setBackend, shutdown, backendInfo } = await import('../src/index.js');
   const { networkRows } = await import('./networks/suite.js');
-  const { stepProfiles, lrpoStepTitle } = await import('./networks/lrpo-step.js');
+  const { stepProfiles } = await import('./networks/lrpo-step.js');
   const { writeNetworkResults, renderProfiles } = await import('./networks/report.js');
   await setBackend('cpu');
   await setBackend('webgpu');
@@ -234,11 +234,7 @@ async function runNetworks(): Promise<number> {
       });
     }
     if (!args.filter || 'profiles'.includes(args.filter)) {
-      const { sft, lrpo } = await stepProfiles();
-      writeFileSync(
-        join(outDir, `${adapterSlug(adapter)}-profiles.md`),
-        renderProfiles(adapter, { 'tiny UNet SFT step (batch 16, 32 px)': sft, [lrpoStepTitle()]: lrpo }),
-      );
+      writeFileSync(join(outDir, `${adapterSlug(adapter)}-profiles.md`), renderProfiles(adapter, await stepProfiles()));
     }
     console.log(`wrote ${base}.{json,md}${failed ? `; ${failed} peer check(s) FAILED` : ''}`);
     return failed === 0 ? 0 : 1;

@@ -15,7 +15,7 @@
 // control / off with distribution-free 95% intervals, wall and process CPU time: an effect counts
 // where on / off's interval clears 1 and control / off's does not.
 import * as T from '../src/index.js';
-import { DEMO_SFT } from '../src/cli/commands/demo.js';
+import { TINY_PHOTO_SFT } from '../src/cli/commands/demo.js';
 import { faceEmbedding, loadFaceRecognitionParams } from '../src/metrics/face-embedding/face-recognition-net.js';
 import { faceLandmarks68, loadFaceLandmarkParams } from '../src/metrics/face-landmarks/face-landmark-net.js';
 import { unetApply, type UNetParams } from '../src/nn.js';
@@ -62,7 +62,7 @@ async function networkCall(): Promise<() => Promise<void>> {
       out.dispose();
     };
   }
-  const init = await loadCheckpoint(DEMO_SFT, { withOptimizer: false });
+  const init = await loadCheckpoint(TINY_PHOTO_SFT, { withOptimizer: false });
   const config = policyOfCheckpoint(init.info).unet;
   const params: UNetParams = init.params;
   const xt = T.keep(T.normal(T.key(1), [batch, 3, 32, 32]));

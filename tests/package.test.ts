@@ -84,6 +84,7 @@ describe('the packed tarball', () => {
       'dist/cli/bin.js',
       'checkpoints/sft-tiny-32.safetensors',
       'checkpoints/sft-tiny-32-photo.safetensors',
+      'checkpoints/sft-small-32-photo.safetensors',
       'README.md',
     ]) {
       expect(listing, file).toContain(`package/${file}`);
@@ -220,7 +221,7 @@ describe('installed in an empty project', () => {
     ]);
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(
-      ['sft-tiny-32.safetensors', 'sft-tiny-32-photo.safetensors'].map((file) => ({
+      ['sft-tiny-32.safetensors', 'sft-small-32-photo.safetensors'].map((file) => ({
         path: join(installed, 'checkpoints', file),
         exists: true,
       })),

@@ -1,20 +1,21 @@
 // Acceptance (issues 5 and 16): each committed SFT policy (trained by `pretrain`, see README)
 // restores held-out faces of the kind it was trained on better than their LQ input on PSNR, with
-// LRPO's rollout sampler: the cartoon one (train/ablate default) and the photographic one (demo).
+// LRPO's rollout sampler: the cartoon one (train/ablate default), the photographic tiny one and the
+// photographic small one (the demo).
 import { describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import * as L from '../src/lrpo.js';
 import * as F from '../src/faces.js';
 import { UNET_PRESETS } from '../src/nn.js';
-import { COMMITTED_SFT, DEMO_SFT, SMALL_SFT } from '../src/cli/commands/demo.js';
+import { COMMITTED_SFT, DEMO_SFT, TINY_PHOTO_SFT } from '../src/cli/commands/demo.js';
 import { useBackends } from './support/backends.js';
 
 useBackends();
 
 describe.each([
   { name: 'sft-tiny-32', path: COMMITTED_SFT, preset: 'tiny', faces: 'synthetic' },
-  { name: 'sft-tiny-32-photo (the demo)', path: DEMO_SFT, preset: 'tiny', faces: 'photo' },
-  { name: 'sft-small-32-photo', path: SMALL_SFT, preset: 'small', faces: 'photo' },
+  { name: 'sft-tiny-32-photo', path: TINY_PHOTO_SFT, preset: 'tiny', faces: 'photo' },
+  { name: 'sft-small-32-photo (the demo)', path: DEMO_SFT, preset: 'small', faces: 'photo' },
 ] as const)('the committed SFT checkpoint $name', ({ name, path, preset, faces }) => {
   it(`loads as the ${preset} preset at 32 px; its posterior-mean restoration beats the LQ input on PSNR over 32 held-out ${faces} faces`, async () => {
     const { info, params } = await L.loadCheckpoint(path, {

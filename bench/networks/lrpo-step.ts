@@ -1,13 +1,14 @@
 // The `lrpo step` rows and the committed profiles: one LRPO step at the demo's settings (the
-// demo's checkpoint with its input low-pass, on its photographic faces, SMALL_LRPO's inputs x
-// candidates, 10 DDIM steps, the default reward) and at the speed issue's reference scale (B = 2 x
-// K = 4, every DDIM step trained: the demo's settings when the target was set), and one SFT
-// training step of the tiny UNet at the demo's batch (16 at 32 px). Ours alone: no other library
-// runs this method.
+// demo's small checkpoint with its input low-pass, on its photographic faces, SMALL_LRPO's inputs
+// x candidates, 10 DDIM steps, the default reward) and at the speed issue's reference scale (the
+// tiny photographic checkpoint, B = 2 x K = 4, every DDIM step trained: the demo's settings when
+// the target was set), and one SFT training step of the tiny UNet at the demo's batch (16 at 32
+// px). Ours alone: no other library runs this method.
+import { basename } from 'node:path';
 import * as T from '../../src/index.js';
 import { trainConfig } from '../../src/cli/commands/train.js';
-import { DEMO_FACES, DEMO_SFT } from '../../src/cli/commands/demo.js';
-import type { LrpoConfigOverrides } from '../../src/lrpo/config.js';
+import { DEMO_FACES, DEMO_SFT, TINY_PHOTO_SFT } from '../../src/cli/commands/demo.js';
+import type { LrpoConfig, LrpoConfigOverrides } from '../../src/lrpo/config.js';
 import { trainingPairs } from '../../src/train/eval-sets.js';
 import { loadCheckpoint } from '../../src/train/checkpoint.js';
 import { policyOfCheckpoint, type Policy } from '../../src/train/policy.js';
@@ -36,16 +37,18 @@ export const REFERENCE_LRPO_SCALE: LrpoConfigOverrides = Object.freeze({
   stepsPerUpdate: 0,
 });
 
-/** What the demo starts from: its SFT checkpoint's params and policy, and 64 of its training faces. */
-async function demoStart(): Promise<{ readonly params: UNetParams; readonly policy: Policy; readonly pairs: PairSet }> {
-  const init = await loadCheckpoint(DEMO_SFT, { withOptimizer: false });
+/** A step's start: an SFT checkpoint's params and policy, and 64 of the demo's training faces. */
+async function startFrom(
+  checkpoint: string,
+): Promise<{ readonly params: UNetParams; readonly policy: Policy; readonly pairs: PairSet }> {
+  const init = await loadCheckpoint(checkpoint, { withOptimizer: false });
   const policy = policyOfCheckpoint(init.info);
   const pairs = await trainingPairs(DEMO_FACES, 'train', { count: 64, size: policy.imageSize, seed: 0 });
   return { params: init.params, policy, pairs };
 }
 
-async function lrpoSetup(overrides: LrpoConfigOverrides): Promise<LrpoSetup> {
-  const { params, policy, pairs } = await demoStart();
+async function lrpoSetup(overrides: LrpoConfigOverrides, checkpoint: string): Promise<LrpoSetup> {
+  const { params, policy, pairs } = await startFrom(checkpoint);
   const config = trainConfig('lrpo', overrides);
   const faceNet = loadFaceRecognitionParams();
   const ctx: LrpoContext = { policy, config, reward: lrpoReward(faceNet, config), pairs };
@@ -59,9 +62,13 @@ async function lrpoSetup(overrides: LrpoConfigOverrides): Promise<LrpoSetup> {
   };
 }
 
-/** ms per LRPO step of the demo's settings with `overrides` (each sample a real step of one run). */
-export async function lrpoStepBench(opts: NetworkOptions, overrides: LrpoConfigOverrides = {}): Promise<NetworkRow> {
-  const setup = await lrpoSetup(overrides);
+/** ms per LRPO step from `checkpoint` at the demo's settings with `overrides` (each sample a real step of one run). */
+export async function lrpoStepBench(
+  opts: NetworkOptions,
+  overrides: LrpoConfigOverrides = {},
+  checkpoint = DEMO_SFT,
+): Promise<NetworkRow> {
+  const setup = await lrpoSetup(overrides, checkpoint);
   const { config } = setup.ctx;
   const trained = config.stepsPerUpdate || config.sampling.steps;
   opts.log(`lrpo step B${config.inputsPerBatch} K${config.groupSize}: ours ...`);
@@ -73,7 +80,7 @@ export async function lrpoStepBench(opts: NetworkOptions, overrides: LrpoConfigO
   setup.dispose();
   return {
     id: `lrpo step B${config.inputsPerBatch} K${config.groupSize} S${config.sampling.steps} T${trained}`,
-    work: `one LRPO step (the demo's tiny UNet at 32 px with its input low-pass, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps, ${trained} trained): rollout, reward, update`,
+    work: `one LRPO step (the ${setup.ctx.policy.preset} UNet of ${basename(checkpoint)} at 32 px with its input low-pass, default reward incl. the face ResNet, ${config.sampling.steps} DDIM steps, ${trained} trained): rollout, reward, update`,
     ours: stats,
     peers: [
       { peer: 'none', status: 'skipped', reason: 'no other library implements LRPO; the row tracks our own speed' },
@@ -81,15 +88,13 @@ export async function lrpoStepBench(opts: NetworkOptions, overrides: LrpoConfigO
   };
 }
 
-/** Profiles of one tiny-UNet SFT step (batch 16, 32 px) and one LRPO step, each after a warm-up. */
-/** The heading of the LRPO step profile: the demo's scale, named from its config. */
-export function lrpoStepTitle(): string {
-  const c = trainConfig('lrpo', {});
-  return `LRPO step (demo: B=${c.inputsPerBatch}, K=${c.groupSize}, ${c.sampling.steps} DDIM steps, ${c.stepsPerUpdate || 'all'} trained per update)`;
-}
+/** The heading of the LRPO step profile: the demo's policy and scale, named from its config. */
+const lrpoStepTitle = (policy: Policy, c: LrpoConfig): string =>
+  `LRPO step (demo: ${policy.preset} UNet, B=${c.inputsPerBatch}, K=${c.groupSize}, ${c.sampling.steps} DDIM steps, ${c.stepsPerUpdate || 'all'} trained per update)`;
 
-export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>; readonly lrpo: T.Profile<unknown> }> {
-  const { params, policy, pairs } = await demoStart();
+/** Profiles of one tiny-UNet SFT step (batch 16, 32 px) and one LRPO step of the demo, each after a warm-up, by heading. */
+export async function stepProfiles(): Promise<Readonly<Record<string, T.Profile<unknown>>>> {
+  const { params, policy, pairs } = await startFrom(TINY_PHOTO_SFT);
   const optimizer = sftOptimizer(DEFAULT_SFT_CONFIG);
   let sftState = initTrainState(optimizer, params, 0);
   const sftOnce = async () => {
@@ -104,7 +109,7 @@ export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>
   const sft = await T.profile(() => T.named('sft step', sftOnce), { warmup: 1 });
   disposeState(sftState);
 
-  const setup = await lrpoSetup({});
+  const setup = await lrpoSetup({}, DEMO_SFT);
   let state = setup.state;
   const lrpo = await T.profile(
     async () => {
@@ -114,5 +119,8 @@ export async function stepProfiles(): Promise<{ readonly sft: T.Profile<unknown>
   );
   disposeState(state);
   setup.dispose();
-  return { sft, lrpo };
+  return {
+    'tiny UNet SFT step (batch 16, 32 px)': sft,
+    [lrpoStepTitle(setup.ctx.policy, setup.ctx.config)]: lrpo,
+  };
 }

@@ -13,6 +13,7 @@ import { summarize, type Stats } from '../timing.js';
 import { loadFacePeer, type FaceNetName } from './face-peer.js';
 import { findTorch, runTorchUnet, withScratch } from './torch-peer.js';
 import { lrpoStepBench, REFERENCE_LRPO_SCALE } from './lrpo-step.js';
+import { TINY_PHOTO_SFT } from '../../src/cli/commands/demo.js';
 import { sampleRuns, timeOurs } from './timing.js';
 
 export interface PeerResult {
@@ -53,7 +54,7 @@ const FORWARD_TOL = 2e-3;
 const GRAD_TOL = 2e-2;
 
 async function unetRow(
-  name: 'tiny' | 'base',
+  name: 'tiny' | 'small' | 'base',
   batch: number,
   size: number,
   backward: boolean,
@@ -314,12 +315,15 @@ export function networkRows(opts: NetworkOptions): { readonly id: string; readon
     { id: 'unet tiny forward b8 jit', run: () => unetRow('tiny', 8, 32, false, opts, true) },
     { id: 'unet tiny forward+backward', run: () => unetRow('tiny', 16, 32, true, opts) },
     { id: 'unet tiny forward+backward jit', run: () => unetRow('tiny', 16, 32, true, opts, true) },
+    // The demo's policy (tiny at twice the width): its rollout's forward at the demo's 4 x 8 and a training batch.
+    { id: 'unet small forward b32', run: () => unetRow('small', 32, 32, false, opts, true) },
+    { id: 'unet small forward+backward', run: () => unetRow('small', 16, 32, true, opts, true) },
     { id: 'unet base forward', run: () => unetRow('base', baseBatch, 128, false, opts) },
     { id: 'unet base forward+backward', run: () => unetRow('base', baseBatch, 128, true, opts) },
     { id: 'face recognition', run: () => faceRow('recognition', 8, opts) },
     { id: 'face landmarks', run: () => faceRow('landmarks', 8, opts) },
     { id: 'lrpo step demo', run: () => lrpoStepBench(opts) },
-    { id: 'lrpo step reference', run: () => lrpoStepBench(opts, REFERENCE_LRPO_SCALE) },
+    { id: 'lrpo step reference', run: () => lrpoStepBench(opts, REFERENCE_LRPO_SCALE, TINY_PHOTO_SFT) },
     { id: 'profiler overhead', run: () => profilerRow(opts) },
   ];
   return rows.filter((r) => !opts.filter || r.id.includes(opts.filter));

@@ -53,7 +53,7 @@ export type TrainMethod = AblationName | 'rewardBackprop';
  * per update: at 2 x 4 with every step trained, 40 steps moved the synthetic reward but made
  * real faces worse (perceptual distance +0.017) and cost 0.1 dB; at 4 x 8 / 3 steps the same
  * 40 steps improved perceptual distance on both sets (-0.047 synthetic, -0.018 real, beyond
- * the paired 95% intervals; -0.051 and -0.017 with detailQuality in the reward, docs/demo) with
+ * the paired 95% intervals; -0.051 and -0.017 with detailQuality in the reward, docs/demo-tiny) with
  * PSNR within noise, for about twice the time per step.
  * lr 3e-5: with 8 samples per update, 1e-4 was a random walk that cost more reward in 40 steps
  * than the signal gained (the shuffled-rewards control lost 0.030 reward and 2.5 dB).
