@@ -20,14 +20,16 @@ const FILE_KINDS: readonly (readonly [(s: Stats) => boolean, string])[] = [
 ];
 const kindOf = (stat: Stats): string => FILE_KINDS.find(([is]) => is(stat))?.[1] ?? 'not a regular file';
 
+/** The open errors a user can act on, in words. */
+const OPEN_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: 'the file does not exist',
+  EACCES: 'permission denied',
+};
+
 /** Why a path could not be opened, in words (from the error `open` threw). */
 function openFailure(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
-  return code === 'ENOENT'
-    ? 'the file does not exist'
-    : code === 'EACCES'
-      ? 'permission denied'
-      : `the file cannot be opened (${code ?? (e as Error).message})`;
+  return (code && OPEN_FAILURES[code]) ?? `the file cannot be opened (${code ?? (e as Error).message})`;
 }
 
 /** Refuses (through `fail`) anything but a regular file. */
