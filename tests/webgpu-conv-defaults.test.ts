@@ -119,14 +119,18 @@ describe('the untuned default convolution variant', () => {
     expect(ran() - before).toBe(1);
   }
 
-  it('the untuned default takes the shuffled weight-gradient kernels on CPU adapters with subgroups, the runs of 4 on small maps and batches', async () => {
+  it('the untuned default takes the shuffled weight-gradient kernels on CPU adapters with subgroups (2 input channels a lane from 16), the runs of 4 on small maps and batches', async () => {
     // Tiny-UNet 3x3 layers', padding 1; rows of 16 pixels are 4 pieces: two rows per 8-lane subgroup.
     const shuffled = isCpuAdapter(gpu.ctx.gpu.adapterDescription) && gpu.ctx.gpu.subgroupSize === 8;
-    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [24, 6, 16, 16]);
+    // Fewer than 16 input channels (x^T's batch): one a lane.
+    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [8, 6, 16, 16], [24, 6, 16, 16]);
     // At most 16 output channels: 4 a lane, unless they are whole blocks of 8 on rows a subgroup holds whole.
-    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [16, 6, 16, 16], [9, 6, 16, 16]);
-    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [16, 6, 16, 16], [16, 6, 16, 16]);
-    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [16, 6, 16, 48], [16, 6, 16, 48]);
+    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [8, 6, 16, 16], [9, 6, 16, 16]);
+    await expectDefaultWeightGrad(shuffled ? 'wgrad8sg' : 'wgrad4', 1, [8, 6, 16, 16], [16, 6, 16, 16]);
+    await expectDefaultWeightGrad(shuffled ? 'wgrad4sg' : 'wgrad4', 1, [8, 6, 16, 48], [16, 6, 16, 48]);
+    // From 16 input channels, 2 of them a lane with 4 output channels (an odd count: the last pair clamped).
+    await expectDefaultWeightGrad(shuffled ? 'wgrad4c2sg' : 'wgrad4', 1, [16, 6, 16, 16], [24, 6, 16, 16]);
+    await expectDefaultWeightGrad(shuffled ? 'wgrad4c2sg' : 'wgrad4', 1, [17, 6, 16, 48], [9, 6, 16, 48]);
     // An 8x8 map (2 pieces a row), and a batch of 3: the runs of 4 pixels.
     await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 6, 8, 8], [24, 6, 8, 8]);
     await expectDefaultWeightGrad(shuffled ? 'runs4x8sg' : 'wgrad4', 1, [16, 3, 16, 16], [24, 3, 16, 16]);

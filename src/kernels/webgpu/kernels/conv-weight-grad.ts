@@ -17,8 +17,9 @@
 // UNet's 4-32 px), no lane loads them: the piece past a row's end is the zero padding. Even a load
 // no lane needs costs its time under lavapipe's masks, so that form leaves them out of the source
 // (15-18% faster a call at the tiny UNet's 16-32 px layers, batch 80).
-// A workgroup may also take TC input channels (`wgrad1x1o8c8`, for 1x1 layers: one tap, so 8 x 8
-// sums fit where a 3x3 layer's 8 x 9 do): the TO pieces of g a lane loads then serve TC pieces of x.
+// A workgroup may also take TC input channels: the TO pieces of g a lane loads then serve TC pieces
+// of x (`wgrad1x1o8c8` for 1x1 layers: one tap, so 8 x 8 sums fit where a 3x3 layer's 8 x 9 do;
+// `wgrad4c2sg` for 3x3 layers: 4 x 2 x 9 sums, as many as 8 x 1 x 9, from 6 loads instead of 9).
 import type { View } from '../../backend.js';
 import type { GpuContext } from '../context.js';
 import { identityEpilogue, storeOut } from '../epilogue.js';
@@ -249,11 +250,17 @@ ${rounds.join('\n')}`;
 }
 
 /**
- * The variant with TO output channels per workgroup; `shuffled`: the shifted x columns handed
- * between neighbouring lanes by subgroupShuffle (needs a fixed subgroup size).
+ * The variant with TO output and TC input channels per workgroup; `shuffled`: the shifted x
+ * columns handed between neighbouring lanes by subgroupShuffle (needs a fixed subgroup size).
  */
-export function convWeightGradVariant(to: number, shuffled = false): ConvGemmVariant {
-  return weightGradVariant(`wgrad${to}${shuffled ? 'sg' : ''}`, to, 1, shuffled, weightGradFits);
+export function convWeightGradVariant(to: number, shuffled = false, tc = 1): ConvGemmVariant {
+  return weightGradVariant(
+    `wgrad${to}${tc > 1 ? `c${tc}` : ''}${shuffled ? 'sg' : ''}`,
+    to,
+    tc,
+    shuffled,
+    weightGradFits,
+  );
 }
 
 /**

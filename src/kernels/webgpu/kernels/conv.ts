@@ -170,9 +170,11 @@ const gemmVariants: readonly ConvGemmVariant[] = [
   // Lanes over the reduction, for stride-1 weight gradients (conv-weight-grad.ts).
   convWeightGradVariant(2),
   convWeightGradVariant(4),
-  // The same with the shifted columns handed between lanes (subgroups; lavapipe: see defaultVariant).
+  // The same with the shifted columns handed between lanes (subgroups; lavapipe: see defaultVariant),
+  // and with 2 input channels a lane too (each lane's 4 pieces of g then serve both).
   convWeightGradVariant(4, true),
   convWeightGradVariant(8, true),
+  convWeightGradVariant(4, true, 2),
   // 1x1 layers' weight gradients with 8 input channels a workgroup too (conv-weight-grad.ts; 8 x 4
   // and 4 x 8 ran 1.2-1.4x slower, 8 x 16 and 16 x 8 spilled: docs/measurements.md).
   pointwiseWeightGradVariant(8, 8),
@@ -303,9 +305,14 @@ function defaultVariant(ctx: GpuContext, p: ConvGemmProblem): string {
   const wholeBlocksOfRows =
     p.o % 8 === 0 && ctx.gpu.subgroupSize !== undefined && rowsFitSubgroups(ctx.gpu.subgroupSize, p.w / 4);
   const smallWeightGrad = weightGradShaped && (p.kh * p.kw <= 64 || p.cpg <= 4) ? ['runs4x8sg'] : [];
+  // From 16 input channels (the problem's batch here), 4 output x 2 input channels a lane: 6 loads
+  // for 72 sums where 8 x 1 loads 9; 1.2-1.6x wgrad8sg on the small UNet's layers and 1.1-1.4x on
+  // tiny's 16-48-channel ones (docs/measurements.md).
+  const pairedChannels = p.n >= 16 ? ['wgrad4c2sg'] : [];
   const weightGrad = cpu
     ? [
         'wgrad1x1o8c8',
+        ...pairedChannels,
         ...(weightGradShaped && p.o <= 16 && !wholeBlocksOfRows ? ['wgrad4sg'] : []),
         'wgrad8sg',
         'wgrad4',
