@@ -36,19 +36,22 @@ interface EvalResult {
   readonly scores: Record<string, number[]>;
 }
 
+/** The parsed JSON of `file`, a regular file only (/dev/zero or a FIFO would never finish reading); else `fail`. */
+async function readJson(file: string, fail: (why: string) => never): Promise<unknown> {
+  const bytes = await readRegularFile(file, (what) => fail(`cannot be read: ${what}`));
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    return fail(`cannot be read as JSON (${(e as Error).message})`);
+  }
+}
+
 /** The results of an `eval --out` file, or an error naming the file and what is wrong with it. */
 async function evalResultsOf(file: string): Promise<EvalResult[]> {
   const fail = (why: string): never => {
     throw new Error(`report: ${file} ${why}; pass a JSON file written by \`eval --out ${file}\`.`);
   };
-  // A regular file only: /dev/zero or a FIFO would never finish reading.
-  const bytes = await readRegularFile(file, (what) => fail(`cannot be read: ${what}`));
-  let json: unknown;
-  try {
-    json = JSON.parse(bytes.toString('utf8'));
-  } catch (e) {
-    return fail(`cannot be read as JSON (${(e as Error).message})`);
-  }
+  const json = await readJson(file, fail);
   const results = (json as { results?: unknown } | null)?.results;
   if (!Array.isArray(results)) return fail('has no "results" list');
   results.forEach((r: Partial<EvalResult> | null, i) => {
@@ -67,13 +70,7 @@ async function savedReportData(saved: string): Promise<ReportData> {
   const fail = (why: string): never => {
     throw new Error(`report: ${saved} ${why}; rerun the demo into a new --run folder to write it anew.`);
   };
-  // A regular file only: a FIFO planted as report-data.json would never finish reading.
-  const bytes = await readRegularFile(saved, (what) => fail(`cannot be read: ${what}`));
-  try {
-    return reportDataFromJson(JSON.parse(bytes.toString('utf8')));
-  } catch (e) {
-    return fail(`cannot be read as JSON (${(e as Error).message})`);
-  }
+  return reportDataFromJson(await readJson(saved, fail));
 }
 
 /**
