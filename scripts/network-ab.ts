@@ -6,16 +6,17 @@
 //
 // The choice under test reads a global flag, added to the code for the measurement only, e.g. in
 // conv.ts's defaultVariant: `(globalThis as Record<string, unknown>).__myRule ? newRule : oldRule`.
-//   npx tsx scripts/network-ab.ts <flag> [fwd|fb|face|landmarks] [batch=16] [rounds=30]
-// fwd / fb: the demo checkpoint's tiny UNet at 32 px, forward or forward + backward (not recorded:
-// a jit replay would keep the first choice); face / landmarks: face-api's networks at batch `batch`
+//   npx tsx scripts/network-ab.ts <flag> [fwd|fb|fwd-small|fb-small|face|landmarks] [batch=16] [rounds=30]
+// fwd / fb: the tiny photographic checkpoint's UNet at 32 px, forward or forward + backward (not
+// recorded: a jit replay would keep the first choice); fwd-small / fb-small: the demo's small UNet
+// (DEMO_SFT) the same way; face / landmarks: face-api's networks at batch `batch`
 // (with WEBGPU_LRPO_JIT=0, for the same reason: their calls are recorded).
 // Each round times three calls: flag off, flag on, and a control (flag off again, an A/A beside the
 // A/B), in rotating orders. Prints the medians of each side and of the paired ratios on / off and
 // control / off with distribution-free 95% intervals, wall and process CPU time: an effect counts
 // where on / off's interval clears 1 and control / off's does not.
 import * as T from '../src/index.js';
-import { TINY_PHOTO_SFT } from '../src/cli/commands/demo.js';
+import { DEMO_SFT, TINY_PHOTO_SFT } from '../src/cli/commands/demo.js';
 import { faceEmbedding, loadFaceRecognitionParams } from '../src/metrics/face-embedding/face-recognition-net.js';
 import { faceLandmarks68, loadFaceLandmarkParams } from '../src/metrics/face-landmarks/face-landmark-net.js';
 import { unetApply, type UNetParams } from '../src/nn.js';
@@ -25,7 +26,7 @@ import { summarize } from '../bench/timing.js';
 import { timedCall } from './variant-ab-timing.js';
 
 const [flag, work = 'fb', batchArg = '16', roundsArg = '30'] = process.argv.slice(2);
-const WORKS = ['fwd', 'fb', 'face', 'landmarks'];
+const WORKS = ['fwd', 'fb', 'fwd-small', 'fb-small', 'face', 'landmarks'];
 if (!flag || !WORKS.includes(work)) {
   console.error(`usage: network-ab.ts <flag> [${WORKS.join('|')}] [batch] [rounds]`);
   process.exit(2);
@@ -62,7 +63,7 @@ async function networkCall(): Promise<() => Promise<void>> {
       out.dispose();
     };
   }
-  const init = await loadCheckpoint(TINY_PHOTO_SFT, { withOptimizer: false });
+  const init = await loadCheckpoint(work.endsWith('-small') ? DEMO_SFT : TINY_PHOTO_SFT, { withOptimizer: false });
   const config = policyOfCheckpoint(init.info).unet;
   const params: UNetParams = init.params;
   const xt = T.keep(T.normal(T.key(1), [batch, 3, 32, 32]));
@@ -73,7 +74,7 @@ async function networkCall(): Promise<() => Promise<void>> {
       { dtype: 'float32' },
     ),
   );
-  if (work === 'fwd')
+  if (work.startsWith('fwd'))
     return async () => {
       const eps = T.scope(() => unetApply(params, config, xt, t, cond));
       await T.sync(eps);

@@ -52,6 +52,18 @@ describe('values a dtype cannot hold are refused', () => {
     expect(() => T.take(x, [0, 1.5])).toThrow(/take: indices\[1\] is number 1.5, not an int32 integer/);
     x.dispose();
   });
+  it('take(x, [3]) of 3 elements is refused (a literal past the end); a tensor of indices clamps', async () => {
+    const x = T.tensor([10, 20, 30], { backend: 'cpu' });
+    expect(() => T.take(x, [0, 3])).toThrow(T.ArgumentError);
+    expect(() => T.take(x, [0, 3])).toThrow(/take: indices\[1\] is 3, out of range for axis 0 of size 3 .*use -3\.\.2/);
+    expect(() => T.take(x, [-4])).toThrow(/indices\[0\] is -4/);
+    const m = T.tensor([[1, 2], [3, 4]], { backend: 'cpu' });
+    expect(() => T.take(m, [2], { axis: 1 })).toThrow(/axis 1 of size 2 \(x \[2, 2\]\)/);
+    expect(await T.take(x, [-3, 2]).data()).toEqual(new Float32Array([10, 30]));
+    const clamped = T.take(x, T.tensor([5], { dtype: 'int32', backend: 'cpu' }));
+    expect(await clamped.data()).toEqual(new Float32Array([30]));
+    T.dispose([x, m, clamped]);
+  });
 });
 
 describe('arguments of the wrong kind are named', () => {

@@ -33,8 +33,9 @@ function indexTensor(op: string, x: Tensor, indices: Tensor | readonly number[])
 
 /**
  * Entries of x at `indices` along `axis` (flattened x when no axis): the result has shape
- * x.shape[:axis] + indices.shape + x.shape[axis+1:]. Negative indices count from the end;
- * out-of-range indices are clamped (GPU kernels cannot throw, so both backends clamp).
+ * x.shape[:axis] + indices.shape + x.shape[axis+1:]. Negative indices count from the end.
+ * Out-of-range indices in an int32 tensor are clamped (GPU kernels cannot throw, so both backends
+ * clamp); in a number array they are refused at once.
  */
 export function take(x: Tensor, indices: Tensor | readonly number[], options: { readonly axis?: number } = {}): Tensor {
   const op = 'take';
@@ -48,6 +49,15 @@ export function take(x: Tensor, indices: Tensor | readonly number[], options: { 
       op,
       () => `cannot take from the size-0 axis ${axis} of ${fmtShape(x.shape)}.`,
     );
+    // Indices known on the host are checked, not clamped: a literal past the end is a mistake.
+    if (!(indices instanceof Tensor)) {
+      const n = src.shape[axis];
+      const bad = indices.findIndex((i) => i < -n || i >= n);
+      if (bad >= 0)
+        throw new ArgumentError(
+          `${op}: indices[${bad}] is ${indices[bad]}, out of range for axis ${axis} of size ${n} (x ${fmtShape(x.shape)}${options.axis === undefined ? ', flattened' : ''}); use -${n}..${n - 1}.`,
+        );
+    }
     return bind(op, [src, idx], { axis });
   });
 }
