@@ -218,6 +218,17 @@ describe('sum, prod, max, min, mean, variance and logSumExp', () => {
 });
 
 describe('size-0 and 0-d reductions', () => {
+  it('logSumExp over an empty axis is -Infinity (log of an empty sum), with keepdims; other axes reduce as usual', async () => {
+    const all = await runOnBoth([{ values: [], shape: [0] }], (t) => T.logSumExp(t));
+    expect(all.shape).toEqual([]);
+    expect(Array.from(all.gpu)).toEqual([-Infinity]);
+    expectEqual(all);
+    const rows = await runOnBoth([{ values: [], shape: [3, 0] }], (t) => T.logSumExp(t, { axis: 1, keepdims: true }));
+    expect(rows.shape).toEqual([3, 1]);
+    expect(Array.from(rows.gpu)).toEqual([-Infinity, -Infinity, -Infinity]);
+    const none = await runOnBoth([{ values: [], shape: [3, 0] }], (t) => T.logSumExp(t, { axis: 0 }));
+    expect(none.shape).toEqual([0]);
+  });
   it('sum of an empty tensor is 0 and prod is 1, on any axes', async () => {
     for (const shape of [[0], [3, 0], [0, 4, 2]]) {
       const x = { values: [], shape };

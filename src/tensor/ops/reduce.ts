@@ -8,6 +8,7 @@ import { bind, type Primitive } from '../primitives.js';
 import { normalizeAxes, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { add, cast, div, exp, log, square, sub } from './elementwise.js';
+import { full } from './creation.js';
 import { alias, reshape } from './movement.js';
 import { requireTensor } from './operand.js';
 
@@ -80,9 +81,15 @@ export function variance(x: Tensor, options: ReduceOptions & { readonly ddof?: n
   });
 }
 
-/** log(sum(exp(x))) over axes, computed stably (shifted by the max). */
+/** log(sum(exp(x))) over axes, computed stably (shifted by the max); -Infinity over an empty axis (as JAX). */
 export function logSumExp(x: Tensor, options: ReduceOptions = {}): Tensor {
   requireTensor('logSumExp', x);
+  const axes = normalizeAxes('logSumExp', options.axis, x.shape);
+  if (axes.some((a) => x.shape[a] === 0)) {
+    // exp sums to 0 over no terms; the max shift has no identity there and would refuse in max's name.
+    const shape = x.shape.flatMap((d, i) => (!axes.includes(i) ? [d] : options.keepdims ? [1] : []));
+    return full(shape, -Infinity, { dtype: toFloat(x.dtype), backend: x.backend });
+  }
   return scope(() => {
     const shift = max(x, { axis: options.axis, keepdims: true });
     const s = log(sum(exp(sub(x, shift)), { axis: options.axis, keepdims: true }));
