@@ -57,7 +57,13 @@ describe('values a dtype cannot hold are refused', () => {
     expect(() => T.take(x, [0, 3])).toThrow(T.ArgumentError);
     expect(() => T.take(x, [0, 3])).toThrow(/take: indices\[1\] is 3, out of range for axis 0 of size 3 .*use -3\.\.2/);
     expect(() => T.take(x, [-4])).toThrow(/indices\[0\] is -4/);
-    const m = T.tensor([[1, 2], [3, 4]], { backend: 'cpu' });
+    const m = T.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { backend: 'cpu' },
+    );
     expect(() => T.take(m, [2], { axis: 1 })).toThrow(/axis 1 of size 2 \(x \[2, 2\]\)/);
     expect(await T.take(x, [-3, 2]).data()).toEqual(new Float32Array([10, 30]));
     const clamped = T.take(x, T.tensor([5], { dtype: 'int32', backend: 'cpu' }));
@@ -116,6 +122,63 @@ describe('arguments of the wrong kind are named', () => {
     pullback.dispose();
     T.dispose([x, y, i, b]);
     expect(T.memory().cpu).toEqual(before);
+  });
+});
+
+describe('a positional setting where an options object belongs is refused, not ignored', () => {
+  // NumPy's sum(x, 1), PyTorch's conv2d(x, w, b) and JAX's grad(f, 1) read as "no options" before:
+  // they summed everything, dropped the bias, differentiated argument 0.
+  const x = () => T.ones([1, 2, 4, 4], { backend: 'cpu' });
+  const f = (a: T.Tensor, b: T.Tensor) => T.sum(T.mul(a, b));
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      'sum(x, 1)',
+      () => T.sum(x(), 1 as never),
+      /^sum: options go in an object, e.g. \{ axis: 1, keepdims: true \}; got number 1 in their place/,
+    ],
+    ['mean(x, [1])', () => T.mean(x(), [1] as never), /^mean: .*got an array/],
+    ['softmax(x, 1)', () => T.softmax(x(), 1 as never), /^softmax: /],
+    [
+      'conv2d(x, w, b)',
+      () => T.conv2d(x(), T.ones([1, 2, 3, 3], { backend: 'cpu' }), T.ones([1], { backend: 'cpu' }) as never),
+      /^conv2d: .*got an object \(Tensor\)/,
+    ],
+    ['avgPool2d(x, 2)', () => T.avgPool2d(x(), 2 as never), /^avgPool2d: .*\{ kernel: 2 \}; got number 2/],
+    [
+      'groupNorm(x)',
+      () => T.groupNorm(x(), undefined as never),
+      /^groupNorm: .*\{ groups: 8, weight, bias \}; got none/,
+    ],
+    ['tensor(data, [2, 2])', () => T.tensor([1, 2, 3, 4], [2, 2] as never), /^tensor: .*\{ shape: \[2, 3\]/],
+    ['zeros([2], "int32")', () => T.zeros([2], 'int32' as never), /^full: .*got string int32/],
+    ['clamp(x, 0, 1)', () => T.clamp(x(), 0 as never), /^clamp: .*\{ min: 0, max: 1 \}/],
+    ['normal(k, [2], 2)', () => T.normal(T.key(0), [2], 2 as never), /^normal: /],
+    ['grad(f, 1)', () => T.grad(f, 1 as never), /^grad: .*\{ argnums: 1 \}; got number 1/],
+    ['valueAndGrad(f, [0, 1])', () => T.valueAndGrad(f, [0, 1] as never), /^valueAndGrad: .*got an array/],
+    ['vmap(f, 1)', () => T.vmap(f, 1 as never), /^vmap: .*inAxes/],
+    ['jacrev(f, 1)', () => T.jacrev(f, 1 as never), /^jacrev: /],
+    ['hessian(f, 1)', () => T.hessian(f, 1 as never), /^hessian: /],
+    ['jit(f, 3)', () => T.jit(f, 3 as never), /^jit: /],
+  ];
+  it.each(cases)('%s throws ArgumentError naming the op and the object form', (_name, call, message) => {
+    expect(call).toThrow(T.ArgumentError);
+    expect(call).toThrow(message);
+  });
+  it('the async ones reject: profile(fn, 1), checkGrad(f, xs, 1e-3)', async () => {
+    await expect(T.profile(() => 1, 1 as never)).rejects.toThrow(/^profile: options go in an object/);
+    await expect(
+      T.checkGrad((a: T.Tensor) => T.sum(a), [T.ones([2], { backend: 'cpu' })], 1e-3 as never),
+    ).rejects.toThrow(/^checkGrad: .*got number 0.001/);
+  });
+  it('absent options and plain objects still work', async () => {
+    expect(await T.sum(T.ones([2, 3], { backend: 'cpu' }), { axis: 1 }).data()).toEqual(new Float32Array([3, 3]));
+    expect(await T.sum(T.ones([2, 3], { backend: 'cpu' })).data()).toEqual(new Float32Array([6]));
+    expect(await T.sum(T.ones([2, 3], { backend: 'cpu' }), Object.freeze({ axis: 0 })).data()).toEqual(
+      new Float32Array([2, 2, 2]),
+    );
+    expect(
+      await T.grad(f, { argnums: 1 })(T.full([2], 2, { backend: 'cpu' }), T.ones([2], { backend: 'cpu' })).data(),
+    ).toEqual(new Float32Array([2, 2]));
   });
 });
 

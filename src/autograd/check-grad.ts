@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { DTypeError } from '../tensor/errors.js';
 import { jvp } from './jvp.js';
 import { vjp } from './vjp.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface CheckGradOptions {
   /** Finite-difference step (default 1e-6; central differences have O(eps^2) error). */
@@ -93,6 +94,7 @@ export async function checkGrad(
   inputs: readonly Tensor[],
   options: CheckGradOptions = {},
 ): Promise<CheckGradReport> {
+  requireOptions('checkGrad', options, '{ rtol: 1e-4, eps: 1e-6 }');
   const mode = options.mode ?? 'reverse';
   if (mode === 'forward') return checkJvp(f, inputs, options);
   if (mode === 'both') {
@@ -195,6 +197,7 @@ export async function checkJvp(
   inputs: readonly Tensor[],
   options: CheckGradOptions = {},
 ): Promise<CheckGradReport> {
+  requireOptions('checkJvp', options, '{ rtol: 1e-4, eps: 1e-6 }');
   const eps = options.eps ?? 1e-6;
   const rtol = options.rtol ?? 1e-5;
   const atol = options.atol ?? 1e-7;

@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { backward } from './backward.js';
 import { Tape } from './tape.js';
 import { requireDifferentiable } from './validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface GradOptions<A extends Argnums = Argnums, H extends boolean = boolean> {
   /** Which positional arguments to differentiate (default 0); a list gives a tuple of gradients. */
@@ -88,6 +89,7 @@ export function valueAndGrad<Args extends unknown[], R, const A extends Argnums 
 ): (...args: Args) => [R, GradsOf<Args, A>] {
   const op = 'valueAndGrad';
   requireSyncFunction(op, f);
+  requireOptions(op, options, '{ argnums: 1 }');
   return (...args: Args): [R, GradsOf<Args, A>] => {
     const argnums = normalizeArgnums(op, options.argnums ?? 0, args.length);
     argnums.forEach((i) => requireDifferentiable(op, args[i], `argument ${i}`));
@@ -129,6 +131,7 @@ export function grad<Args extends unknown[], R, const A extends Argnums = 0, con
 ): (
   ...args: Args
 ) => H extends true ? [GradsOf<Args, A>, R extends readonly [unknown, infer Aux] ? Aux : never] : GradsOf<Args, A> {
+  requireOptions('grad', options, '{ argnums: 1 }');
   const vg = valueAndGrad(f, options);
   // The conditional return type above is what callers see; inside, the two cases are one value.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

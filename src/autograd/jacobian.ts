@@ -11,6 +11,7 @@ import { jvp } from './jvp.js';
 import { requireDifferentiable } from './validate.js';
 import { vjp } from './vjp.js';
 import { vmap } from './vmap.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface JacobianOptions<A extends Argnums = Argnums> {
   /** Which positional arguments to differentiate (default 0); a list gives a tuple per output. */
@@ -50,6 +51,7 @@ function jacobian<Args extends unknown[], R, const A extends Argnums>(
   f: (...args: Args) => R,
   options: JacobianOptions<A>,
 ): (...args: Args) => JacobianOf<Args, R, A> {
+  requireOptions(op, options, '{ argnums: 1 }');
   return (...args: Args) => {
     const argnums = normalizeArgnums(op, options.argnums ?? 0, args.length);
     argnums.forEach((i) => requireDifferentiable(op, args[i], `argument ${i}`));
@@ -135,5 +137,6 @@ export function hessian<Args extends unknown[], R, const A extends Argnums = 0>(
   f: (...args: Args) => R,
   options: JacobianOptions<A> = {},
 ): (...args: Args) => JacobianOf<Args, R, A> {
+  requireOptions('hessian', options, '{ argnums: 1 }');
   return jacfwd(jacrev(f, options) as (...args: Args) => unknown, options) as (...args: Args) => JacobianOf<Args, R, A>;
 }

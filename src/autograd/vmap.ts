@@ -11,6 +11,7 @@ import { shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { batchRules, type BatchContext, type BatchRule } from './batch-rules.js';
 import { BatchTrace, type TraceEntry } from './batch-trace.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 /** Where the batch axis is in a tensor (null: not batched), for a whole subtree or per leaf. */
 export type AxisSpec = number | null | readonly AxisSpec[] | { readonly [key: string]: AxisSpec };
@@ -126,6 +127,7 @@ export function vmap<Args extends unknown[], R>(
   f: (...args: Args) => R,
   options: VmapOptions = {},
 ): (...args: Args) => R {
+  requireOptions('vmap', options, '{ inAxes: [0, null], outAxes: 0 }');
   return (...args: Args): R => {
     const inAxes = options.inAxes === undefined ? 0 : options.inAxes;
     if (Array.isArray(inAxes) && inAxes.length !== args.length) {

@@ -7,6 +7,7 @@ import { treeLeaves } from '../tensor/pytree.js';
 import { activeProfile, ProfileRecorder, setActiveProfile, type KernelRecord } from './recorder.js';
 import { profileTable, type TableOptions } from './table.js';
 import { addTotals } from './totals.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 /** One (kernel, scope) pair: every run of that kernel in that scope, summed. */
 export interface ProfileRow {
@@ -74,6 +75,7 @@ export interface ProfileOptions {
  */
 export async function profile<T>(fn: () => T | Promise<T>, options: ProfileOptions = {}): Promise<Profile<T>> {
   if (typeof fn !== 'function') throw new TypeError(`profile: fn must be a function, got ${typeof fn}.`);
+  requireOptions('profile', options, '{ warmup: 1 }');
   const warmup = options.warmup ?? 0;
   if (!Number.isInteger(warmup) || warmup < 0)
     throw new RangeError(`profile: options.warmup must be a non-negative integer, got ${warmup}.`);

@@ -8,6 +8,7 @@ import { ShapeError } from '../tensor/errors.js';
 import { checkAlloc } from '../tensor/eager.js';
 import { scope } from '../tensor/memory.js';
 import { add, cast, mul } from '../tensor/ops/elementwise.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 import { validateShape, type Shape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { foldInWords, splitWords } from './threefry.js';
@@ -65,8 +66,10 @@ function sample(op: string, kind: RandomKind, k: PRNGKey, shape: Shape, backendN
 }
 
 /** Raw 32-bit random words as int32 (bit patterns identical on every backend). */
-export const randomBits = (k: PRNGKey, shape: Shape, options: { readonly backend?: BackendName } = {}): Tensor =>
-  sample('randomBits', 'bits', k, shape, options.backend);
+export const randomBits = (k: PRNGKey, shape: Shape, options: { readonly backend?: BackendName } = {}): Tensor => {
+  requireOptions('randomBits', options, "{ backend: 'cpu' }");
+  return sample('randomBits', 'bits', k, shape, options.backend);
+};
 
 /** Uniform samples in [min, max) (default [0, 1)). */
 export function uniform(
@@ -74,6 +77,7 @@ export function uniform(
   shape: Shape,
   options: RandomOptions & { readonly min?: number; readonly max?: number } = {},
 ): Tensor {
+  requireOptions('uniform', options, '{ min: -1, max: 1 }');
   const lo = options.min ?? 0;
   const hi = options.max ?? 1;
   if (!(hi > lo)) throw new ShapeError(`uniform: max ${hi} must be greater than min ${lo}.`);
@@ -89,6 +93,7 @@ export function normal(
   shape: Shape,
   options: RandomOptions & { readonly mean?: number; readonly std?: number } = {},
 ): Tensor {
+  requireOptions('normal', options, '{ mean: 0, std: 0.1 }');
   const m = options.mean ?? 0;
   const s = options.std ?? 1;
   if (!(s >= 0)) throw new ShapeError(`normal: std must be >= 0, got ${s}.`);

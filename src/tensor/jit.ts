@@ -12,6 +12,7 @@ import { scope } from './memory.js';
 import { hasObservers } from './primitives.js';
 import { treeLeaves, treeMap } from './pytree.js';
 import { Tensor } from './tensor.js';
+import { requireOptions } from './ops/operand.js';
 
 export interface JitOptions {
   /** Input signatures kept recorded at once; the least recently used goes first (default 4). */
@@ -62,6 +63,7 @@ interface Entry {
  */
 export function jit<A extends unknown[], R>(fn: (...args: A) => R, options: JitOptions = {}): Jitted<A, R> {
   if (typeof fn !== 'function') throw new ArgumentError(`jit: expected a function, got ${typeof fn}.`);
+  requireOptions('jit', options, '{ maxRecordings: 8 }');
   const maxRecordings = options.maxRecordings ?? 4;
   if (!Number.isInteger(maxRecordings) || maxRecordings < 1)
     throw new ArgumentError(`jit: options.maxRecordings must be a positive integer, got ${maxRecordings}.`);

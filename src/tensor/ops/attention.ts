@@ -7,7 +7,7 @@ import { checkShape, DTypeError, fmtShape, ShapeError } from '../errors.js';
 import { bind } from '../primitives.js';
 import { shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { requireTensor } from './operand.js';
+import { requireOptions, requireTensor } from './operand.js';
 
 /**
  * softmax(q k^T * scale) v for q [..., N, d], k [..., M, d], v [..., M, e] with equal leading dims
@@ -16,6 +16,7 @@ import { requireTensor } from './operand.js';
 export function attention(q: Tensor, k: Tensor, v: Tensor, options: { readonly scale?: number } = {}): Tensor {
   const op = 'attention';
   [q, k, v].forEach((t, i) => requireTensor(op, t, ['q', 'k', 'v'][i]));
+  requireOptions(op, options, '{ scale: 0.125 }');
   const r = q.rank;
   checkShape(
     r >= 2 && k.rank === r && v.rank === r,

@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor.js';
 import { add, cast, maximum } from './elementwise.js';
 import { full } from './creation.js';
 import { pad, reshape, slice } from './movement.js';
-import { requireTensor } from './operand.js';
+import { requireOptions, requireTensor } from './operand.js';
 
 type Pair = readonly [number, number];
 /** A number for both spatial dims, or [height, width]. */
@@ -42,6 +42,7 @@ function convOperands(
 ) {
   requireTensor(op, x);
   requireTensor(op, w, 'w');
+  requireOptions(op, options, '{ stride: 2, padding: 1 }');
   require4d(op, x, 'x');
   require4d(op, w, 'w');
   return {
@@ -196,6 +197,7 @@ export interface Pool2dOptions {
 
 function poolGeometry(op: string, x: Tensor, options: Pool2dOptions) {
   requireTensor(op, x);
+  requireOptions(op, options, '{ kernel: 2 }', true);
   require4d(op, x, 'x');
   const kernel = pairOf(op, 'kernel', options.kernel, 1);
   const stride = pairOf(op, 'stride', options.stride ?? kernel, 1);
@@ -271,6 +273,7 @@ export function maxPool2d(x: Tensor, options: Pool2dOptions): Tensor {
 export function upsampleNearest2d(x: Tensor, options: { readonly scale: IntOrPair }): Tensor {
   const op = 'upsampleNearest2d';
   requireTensor(op, x);
+  requireOptions(op, options, '{ scale: 2 }', true);
   require4d(op, x, 'x');
   return bind(op, [x], { scale: pairOf(op, 'scale', options.scale, 1) });
 }

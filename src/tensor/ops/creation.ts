@@ -8,7 +8,7 @@ import { allocHost } from '../dtype.js';
 import { validateShape, type Shape } from '../shape.js';
 import { Tensor, type NestedArray } from '../tensor.js';
 import { checkInt32, fromHost } from './host.js';
-import { describe, requireTensor } from './operand.js';
+import { describe, requireOptions, requireTensor } from './operand.js';
 
 /** Where and how a new tensor is made. */
 export interface CreateOptions {
@@ -58,6 +58,7 @@ const firstLeaf = (data: unknown): unknown => (Array.isArray(data) ? firstLeaf(d
  */
 export function tensor(data: TensorData, options: CreateOptions & { readonly shape?: Shape } = {}): Tensor {
   const op = 'tensor';
+  requireOptions(op, options, "{ shape: [2, 3], dtype: 'int32' }");
   const backend = options.backend ?? getBackend();
   if (options.dtype !== undefined) assertDType(op, options.dtype);
   if (ArrayBuffer.isView(data)) {
@@ -81,6 +82,7 @@ export function tensor(data: TensorData, options: CreateOptions & { readonly sha
 export function full(shape: Shape, value: number | boolean, options: CreateOptions = {}): Tensor {
   const op = 'full';
   validateShape(op, shape);
+  requireOptions(op, options, "{ dtype: 'int32', backend: 'cpu' }");
   const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
   assertDType(op, dtype);
   const backend = backendFor(options.backend ?? getBackend());
@@ -92,8 +94,10 @@ export const zeros = (shape: Shape, options: CreateOptions = {}): Tensor => full
 export const ones = (shape: Shape, options: CreateOptions = {}): Tensor => full(shape, 1, options);
 
 /** A tensor like `x` (shape, dtype, backend) filled with `value`. */
-export const fullLike = (x: Tensor, value: number | boolean, options: CreateOptions = {}): Tensor =>
-  full(requireTensor('fullLike', x).shape, value, { dtype: x.dtype, backend: x.backend, ...options });
+export const fullLike = (x: Tensor, value: number | boolean, options: CreateOptions = {}): Tensor => {
+  requireOptions('fullLike', options, "{ dtype: 'int32' }");
+  return full(requireTensor('fullLike', x).shape, value, { dtype: x.dtype, backend: x.backend, ...options });
+};
 export const zerosLike = (x: Tensor, options: CreateOptions = {}): Tensor => fullLike(x, 0, options);
 export const onesLike = (x: Tensor, options: CreateOptions = {}): Tensor => fullLike(x, 1, options);
 
@@ -103,6 +107,7 @@ export const onesLike = (x: Tensor, options: CreateOptions = {}): Tensor => full
  */
 export function arange(startOrStop: number, stop?: number, step = 1, options: CreateOptions = {}): Tensor {
   const op = 'arange';
+  requireOptions(op, options, "{ dtype: 'float32' }");
   const [start, end] = stop === undefined ? [0, startOrStop] : [startOrStop, stop];
   if (![start, end, step].every(Number.isFinite) || step === 0) {
     throw new ShapeError(`${op}: start ${start}, stop ${end} and step ${step} must be finite numbers with step != 0.`);
@@ -141,6 +146,7 @@ function hostRange(
 /** `num` evenly spaced values from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, num: number, options: CreateOptions = {}): Tensor {
   const op = 'linspace';
+  requireOptions(op, options, "{ dtype: 'float32' }");
   if (!Number.isInteger(num) || num < 0) throw new ShapeError(`${op}: num must be a non-negative integer, got ${num}.`);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   const dtype = options.dtype ?? 'float32';

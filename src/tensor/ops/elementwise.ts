@@ -7,7 +7,7 @@ import { bind } from '../primitives.js';
 import { broadcastShapes, shapesEqual, type Shape } from '../shape.js';
 import { scope } from '../memory.js';
 import type { Tensor } from '../tensor.js';
-import { asTensors, requireTensor, type TensorLike } from './operand.js';
+import { asTensors, requireOptions, requireTensor, type TensorLike } from './operand.js';
 
 /** Converts x to `dtype` (float -> int truncates toward zero; to bool is x != 0). */
 export function cast(x: Tensor, dtype: DType): Tensor {
@@ -140,6 +140,7 @@ function whereUnscoped(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 /** Limits x to [min, max] (either bound may be omitted). */
 export function clamp(x: Tensor, bounds: { readonly min?: TensorLike; readonly max?: TensorLike }): Tensor {
   requireTensor('clamp', x);
+  requireOptions('clamp', bounds, '{ min: 0, max: 1 }', true);
   if (typeof bounds.min === 'number' && typeof bounds.max === 'number' && bounds.min > bounds.max) {
     throw new DTypeError(`clamp: min ${bounds.min} is greater than max ${bounds.max}; swap them.`);
   }

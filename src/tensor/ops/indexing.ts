@@ -7,7 +7,7 @@ import { Tensor } from '../tensor.js';
 import { add, clamp, less, mul, where } from './elementwise.js';
 import { arange, tensor } from './creation.js';
 import { reshape } from './movement.js';
-import { describe, requireTensor } from './operand.js';
+import { describe, requireOptions, requireTensor } from './operand.js';
 
 function indexTensor(op: string, x: Tensor, indices: Tensor | readonly number[]): Tensor {
   if (!(indices instanceof Tensor)) {
@@ -40,6 +40,7 @@ function indexTensor(op: string, x: Tensor, indices: Tensor | readonly number[])
 export function take(x: Tensor, indices: Tensor | readonly number[], options: { readonly axis?: number } = {}): Tensor {
   const op = 'take';
   requireTensor(op, x);
+  requireOptions(op, options, '{ axis: 1 }');
   return scope(() => {
     const idx = indexTensor(op, x, indices);
     const src = options.axis === undefined ? reshape(x, [x.size]) : x;
@@ -69,6 +70,7 @@ export function take(x: Tensor, indices: Tensor | readonly number[], options: { 
 export function gather(x: Tensor, indices: Tensor, options: { readonly axis: number }): Tensor {
   const op = 'gather';
   requireTensor(op, x);
+  requireOptions(op, options, '{ axis: 1 }', true);
   const idx = indexTensor(op, x, indices);
   const axis = normalizeAxis(op, options.axis, x.rank, x.shape);
   checkShape(

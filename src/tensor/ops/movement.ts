@@ -7,7 +7,7 @@ import { bind } from '../primitives.js';
 import { broadcastShapes, normalizeAxes, normalizeAxis, shapesEqual, sizeOf, validateShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { cast } from './elementwise.js';
-import { requireTensor } from './operand.js';
+import { requireOptions, requireTensor } from './operand.js';
 
 /** A new handle on the same data (so disposing it never frees the caller's tensor). */
 export const alias = (x: Tensor): Tensor => bind('reshape', [x], { shape: x.shape });
@@ -135,6 +135,7 @@ export function slice(
 /** Joins tensors along an existing axis; all other dims must match. */
 export function concat(xs: readonly Tensor[], options: { readonly axis?: number } = {}): Tensor {
   const op = 'concat';
+  requireOptions(op, options, '{ axis: 1 }');
   if (!Array.isArray(xs as unknown) || xs.length === 0)
     throw new ShapeError(`${op}: expected a non-empty array of tensors.`);
   xs.forEach((x, i) => requireTensor(op, x, `xs[${i}]`));
@@ -162,6 +163,7 @@ export function concat(xs: readonly Tensor[], options: { readonly axis?: number 
 /** Stacks equal-shaped tensors along a new axis. */
 export function stack(xs: readonly Tensor[], options: { readonly axis?: number } = {}): Tensor {
   const op = 'stack';
+  requireOptions(op, options, '{ axis: 1 }');
   if (!Array.isArray(xs as unknown) || xs.length === 0)
     throw new ShapeError(`${op}: expected a non-empty array of tensors.`);
   xs.forEach((x, i) => requireTensor(op, x, `xs[${i}]`));
@@ -189,6 +191,7 @@ export function pad(
 ): Tensor {
   const op = 'pad';
   requireTensor(op, x);
+  requireOptions(op, options, '{ value: -1 }');
   checkShape(
     widths.length <= x.rank,
     op,

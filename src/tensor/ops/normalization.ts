@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.js';
 import { add, cast, exp, log, mul, sub } from './elementwise.js';
 import { reshape, transpose } from './movement.js';
 import { bind } from '../primitives.js';
-import { requireTensor } from './operand.js';
+import { requireOptions, requireTensor } from './operand.js';
 import { full } from './creation.js';
 import { NORM_ACTIVATIONS } from '../../kernels/norm-activations.js';
 import type { NormActivation } from '../../kernels/params.js';
@@ -16,6 +16,7 @@ import { max, sum } from './reduce.js';
 /** exp(x) / sum(exp(x)) along `axis` (default -1), shifted by the max for stability. */
 export function softmax(x: Tensor, options: { readonly axis?: number } = {}): Tensor {
   requireTensor('softmax', x);
+  requireOptions('softmax', options, '{ axis: 1 }');
   const axis = normalizeAxis('softmax', options.axis ?? -1, x.rank, x.shape);
   return scope(() => {
     // The primitive works on the last axis (one kernel per row); other axes go through a view.
@@ -30,6 +31,7 @@ export function softmax(x: Tensor, options: { readonly axis?: number } = {}): Te
 /** log(softmax(x)) along `axis` (default -1), computed stably. */
 export function logSoftmax(x: Tensor, options: { readonly axis?: number } = {}): Tensor {
   requireTensor('logSoftmax', x);
+  requireOptions('logSoftmax', options, '{ axis: 1 }');
   const axis = normalizeAxis('logSoftmax', options.axis ?? -1, x.rank, x.shape);
   return scope(() => {
     // (x - max) - log(sum(exp(x - max))): subtracting the max first keeps float32 digits that
@@ -53,6 +55,7 @@ export function standardize(x: Tensor, options: { readonly eps?: number } = {}):
 
 /** The eps of standardize and its backward (default 1e-5), checked. */
 function epsOf(op: string, options: { readonly eps?: number }): number {
+  requireOptions(op, options, '{ eps: 1e-5 }');
   const eps = options.eps ?? 1e-5;
   checkShape(
     Number.isFinite(eps) && eps >= 0,
@@ -104,6 +107,7 @@ export interface LayerNormOptions {
 export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
   const op = 'layerNorm';
   requireTensor(op, x);
+  requireOptions(op, options, '{ weight, bias, normalizedDims: 1 }');
   const k = options.normalizedDims ?? 1;
   checkShape(
     Number.isInteger(k) && k >= 1 && k <= x.rank,
@@ -151,6 +155,7 @@ export interface GroupNormOptions {
 export function groupNorm(x: Tensor, options: GroupNormOptions): Tensor {
   const op = 'groupNorm';
   requireTensor(op, x);
+  requireOptions(op, options, '{ groups: 8, weight, bias }', true);
   checkShape(x.rank >= 2, op, () => `x must be at least 2-D (N, C, ...), got ${fmtShape(x.shape)}.`);
   const [n, c, ...spatial] = x.shape;
   const g = options.groups;

@@ -1,7 +1,7 @@
 // Turning op arguments into tensors: JS scalars become 0-d tensors with "weak" dtypes (they take
 // the dtype of the tensor operand, as in JAX), and every argument is checked to be usable.
 import { getBackend } from '../backends.js';
-import { DTypeError } from '../errors.js';
+import { ArgumentError, DTypeError } from '../errors.js';
 import type { DType } from '../dtype.js';
 import { Tensor } from '../tensor.js';
 import { fromHost } from './host.js';
@@ -41,6 +41,27 @@ export function requireTensor(op: string, x: unknown, argName = 'x'): Tensor {
     return x;
   }
   throw new DTypeError(`${op}: ${argName} must be a Tensor, got ${describe(x)}. Wrap data with tensor(data) first.`);
+}
+
+/**
+ * Throws unless `options` is absent or a plain object. A number, array, string or tensor in its place
+ * (NumPy's positional axis, PyTorch's positional bias or stride, JAX's positional argnums or
+ * in_axes) would read as "no options" and be ignored without a word; `example` shows the object.
+ * `required`: the op has settings without defaults, so absent options are refused too.
+ */
+export function requireOptions(op: string, options: unknown, example: string, required = false): void {
+  if (options === undefined && !required) return;
+  const plain =
+    typeof options === 'object' &&
+    options !== null &&
+    !Array.isArray(options) &&
+    !(options instanceof Tensor) &&
+    !ArrayBuffer.isView(options);
+  if (plain) return;
+  throw new ArgumentError(
+    `${op}: options go in an object, e.g. ${example}; got ${options === undefined ? 'none' : `${describe(options)} in their place`}. ` +
+      `Positional settings (an axis, a stride, a bias, argnums) are not read.`,
+  );
 }
 
 export function describe(x: unknown): string {

@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor.js';
 import { add, cast, div, exp, log, square, sub } from './elementwise.js';
 import { full } from './creation.js';
 import { alias, reshape } from './movement.js';
-import { requireTensor } from './operand.js';
+import { requireOptions, requireTensor } from './operand.js';
 
 export interface ReduceOptions {
   /** Axis or axes to reduce (negative allowed); default all. */
@@ -31,6 +31,7 @@ const keptShape = (shape: readonly number[], axes: readonly number[]): number[] 
 
 function reduceWith(op: ReduceOp, x: Tensor, options: ReduceOptions): Tensor {
   requireTensor(op, x);
+  requireOptions(op, options, '{ axis: 1, keepdims: true }');
   const axes = normalizeAxes(op, options.axis, x.shape);
   if (op === 'max' || op === 'min') {
     checkShape(
@@ -65,6 +66,7 @@ const countOf = (x: Tensor, options: ReduceOptions): number =>
 /** Arithmetic mean over axes (integers give float32). The mean of nothing is NaN, as in NumPy. */
 export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
   requireTensor('mean', x);
+  requireOptions('mean', options, '{ axis: 1, keepdims: true }');
   const n = countOf(x, options);
   return scope(() => div(sum(cast(x, toFloat(x.dtype)), options), n));
 }
@@ -72,6 +74,7 @@ export function mean(x: Tensor, options: ReduceOptions = {}): Tensor {
 /** Population variance over axes; `ddof: 1` gives the sample variance. */
 export function variance(x: Tensor, options: ReduceOptions & { readonly ddof?: number } = {}): Tensor {
   requireTensor('variance', x);
+  requireOptions('variance', options, '{ axis: 1, ddof: 1 }');
   const n = countOf(x, options);
   const ddof = options.ddof ?? 0;
   return scope(() => {
@@ -84,6 +87,7 @@ export function variance(x: Tensor, options: ReduceOptions & { readonly ddof?: n
 /** log(sum(exp(x))) over axes, computed stably (shifted by the max); -Infinity over an empty axis (as JAX). */
 export function logSumExp(x: Tensor, options: ReduceOptions = {}): Tensor {
   requireTensor('logSumExp', x);
+  requireOptions('logSumExp', options, '{ axis: 1, keepdims: true }');
   const axes = normalizeAxes('logSumExp', options.axis, x.shape);
   if (axes.some((a) => x.shape[a] === 0)) {
     // exp sums to 0 over no terms; the max shift has no identity there and would refuse in max's name.
@@ -109,6 +113,7 @@ function argReduce(
   options: { readonly axis?: number; readonly keepdims?: boolean },
 ): Tensor {
   requireTensor(op, x);
+  requireOptions(op, options, '{ axis: 1 }');
   return scope(() => {
     // Without an axis, NumPy's convention: the index into the flattened tensor.
     const input = options.axis === undefined ? reshape(x, [x.size]) : x;
