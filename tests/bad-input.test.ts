@@ -170,6 +170,21 @@ describe('a positional setting where an options object belongs is refused, not i
       T.checkGrad((a: T.Tensor) => T.sum(a), [T.ones([2], { backend: 'cpu' })], 1e-3 as never),
     ).rejects.toThrow(/^checkGrad: .*got number 0.001/);
   });
+  it('the policy layer and the files: ddimPlan(s, 10), scaledLinearSchedule(500), saveSafetensors(p, t, "meta")', async () => {
+    const { ddimPlan, scaledLinearSchedule } = await import('../src/nn.js');
+    expect(() => ddimPlan(scaledLinearSchedule(), 10 as never)).toThrow(
+      /^ddimPlan: options go in an object, e.g. \{ steps: 10, eta: 1 \}/,
+    );
+    expect(() => scaledLinearSchedule(500 as never)).toThrow(/^scaledLinearSchedule: .*got number 500/);
+    const x = T.zeros([1], { backend: 'cpu' });
+    await expect(T.saveSafetensors('/nonexistent/x.safetensors', { x }, 'meta' as never)).rejects.toThrow(
+      /^saveSafetensors: .*got string meta/,
+    );
+    await expect(T.loadSafetensors('/nonexistent/x.safetensors', 'cpu' as never)).rejects.toThrow(
+      /^loadSafetensors: .*got string cpu/,
+    );
+    x.dispose();
+  });
   it('absent options and plain objects still work', async () => {
     expect(await T.sum(T.ones([2, 3], { backend: 'cpu' }), { axis: 1 }).data()).toEqual(new Float32Array([3, 3]));
     expect(await T.sum(T.ones([2, 3], { backend: 'cpu' })).data()).toEqual(new Float32Array([6]));

@@ -9,6 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { FROM_FILE, TO_FILE, type FileDType } from './safetensors-dtypes.js';
 import { expectedEntries, mismatch, type LoadedTree } from './safetensors-expect.js';
 import { readRegularFile } from './regular-file.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export type { TensorSpec, LoadedTree } from './safetensors-expect.js';
 
@@ -114,8 +115,10 @@ function unflatten(entries: readonly [string, Tensor][]): Record<string, unknown
 export async function saveSafetensors(
   path: string,
   tree: unknown,
-  { metadata }: { metadata?: Record<string, string> } = {},
+  options: { metadata?: Record<string, string> } = {},
 ): Promise<void> {
+  requireOptions('saveSafetensors', options, "{ metadata: { step: '40' } }");
+  const { metadata } = options;
   const leaves = flatten(tree, '', []);
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
@@ -183,8 +186,10 @@ export async function loadSafetensors(
 ): Promise<LoadedSafetensors<Record<string, unknown>>>;
 export async function loadSafetensors(
   path: string,
-  { backend, expect }: LoadSafetensorsOptions<unknown> = {},
+  options: LoadSafetensorsOptions<unknown> = {},
 ): Promise<LoadedSafetensors<unknown>> {
+  requireOptions('loadSafetensors', options, "{ backend: 'cpu', expect }");
+  const { backend, expect } = options;
   // The expectation is checked for its own sake first: a bad `expect` is the caller's bug, whatever the file.
   const expected = expect === undefined ? undefined : expectedEntries(expect);
   const fail = (what: string, fix: string): never => {

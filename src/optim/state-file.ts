@@ -5,6 +5,7 @@ import type { BackendName } from '../kernels/backend.js';
 import { loadSafetensors, saveSafetensors, SafetensorsError } from '../io/safetensors.js';
 import type { AdamWState } from './adamw.js';
 import { disposeTree } from './tree-util.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 /** The metadata `format` of an optimizer-state file. */
 export const ADAMW_STATE_FORMAT = 'webgpu-lrpo/adamw-state';
@@ -13,8 +14,10 @@ export const ADAMW_STATE_FORMAT = 'webgpu-lrpo/adamw-state';
 export async function saveAdamWState<P>(
   path: string,
   state: AdamWState<P>,
-  { metadata = {} }: { metadata?: Record<string, string> } = {},
+  options: { metadata?: Record<string, string> } = {},
 ): Promise<void> {
+  requireOptions('saveAdamWState', options, "{ metadata: { step: '40' } }");
+  const { metadata = {} } = options;
   await saveSafetensors(
     path,
     { m: state.m, v: state.v },
@@ -29,8 +32,10 @@ export async function saveAdamWState<P>(
 export async function loadAdamWState<P>(
   path: string,
   params: P,
-  { backend }: { backend?: BackendName } = {},
+  options: { backend?: BackendName } = {},
 ): Promise<AdamWState<P>> {
+  requireOptions('loadAdamWState', options, "{ backend: 'cpu' }");
+  const { backend } = options;
   const { tree, metadata } = await loadSafetensors(path, {
     expect: { m: params, v: params },
     ...(backend ? { backend } : {}),

@@ -7,6 +7,7 @@ import { scaledLinearSchedule, type DiffusionSchedule } from '../models/diffusio
 import { UNET_PRESETS, unetInit, unetModel, type UNetConfig, type UNetParams } from '../models/unet.js';
 import type { EpsModel } from '../models/types.js';
 import { conditionOf, DEFAULT_TARGET_SPACE, imageOf, type TargetSpace } from './target-space.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface Policy {
   /** 'tiny', 'base' or 'custom'. */
@@ -83,8 +84,10 @@ export function restore(
   params: UNetParams,
   lq: Tensor,
   k: PRNGKey,
-  { steps = RESTORE_DEFAULTS.steps, eta = RESTORE_DEFAULTS.eta, samples = 1 }: RestoreOptions = {},
+  options: RestoreOptions = {},
 ): Tensor {
+  requireOptions('restore', options, '{ steps: 10, eta: 1, samples: 8 }');
+  const { steps = RESTORE_DEFAULTS.steps, eta = RESTORE_DEFAULTS.eta, samples = 1 } = options;
   if (!Number.isInteger(samples) || samples < 1)
     throw new RangeError(`restore: samples must be a positive integer, got ${samples}.`);
   const plan = ddimPlan(policy.schedule, { steps, eta });

@@ -2,6 +2,7 @@
 // which S of the T timesteps the sampler visits, and each step's alphas and noise scale sigma.
 import { ShapeError } from '../../index.js';
 import { requireSchedule, type NoiseSchedule } from './schedule.js';
+import { requireOptions } from '../../tensor/ops/operand.js';
 
 /**
  * S DDIM steps over a schedule, all host numbers. Step j (0..S-1) goes from timestep
@@ -54,6 +55,7 @@ export interface DdimPlanOptions {
 export function ddimPlan(schedule: NoiseSchedule, options: DdimPlanOptions): DdimPlan {
   const op = 'ddimPlan';
   requireSchedule(op, schedule);
+  requireOptions(op, options, '{ steps: 10, eta: 1 }', true);
   const { T } = schedule;
   const S = options?.steps;
   const eta = options?.eta;

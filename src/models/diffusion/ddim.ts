@@ -9,6 +9,7 @@ import type { EpsModel } from '../types.js';
 import { checkStep, type DdimPlan } from './ddim-plan.js';
 import { checkStateAndCond, stepUnchecked } from './ddim-step.js';
 import { requireFloatBatch } from './q-sample.js';
+import { requireOptions } from '../../tensor/ops/operand.js';
 
 export { ddimPlan, type DdimPlan, type DdimPlanOptions } from './ddim-plan.js';
 export {
@@ -63,6 +64,7 @@ export function ddimSample<P>(
   options: DdimSampleOptions,
 ): DdimSampleResult {
   const op = 'ddimSample';
+  requireOptions(op, options, '{ plan: ddimPlan(schedule, { steps: 10, eta: 1 }) }', true);
   const plan = options?.plan;
   checkStep(op, plan, 0);
   requireFloatBatch(op, cond, 'cond');

@@ -2,6 +2,7 @@
 // as a host-side float64 table (docs/architecture.md, "The LRPO pipeline"), plus the timestep
 // checks every diffusion function shares.
 import { ShapeError } from '../../index.js';
+import { requireOptions } from '../../tensor/ops/operand.js';
 
 /**
  * A discrete noise schedule with T steps: `betas[t]` and `alphasCumprod[t]` = prod_{s<=t}(1 - betas[s])
@@ -36,6 +37,7 @@ export interface ScaledLinearScheduleOptions {
  */
 export function scaledLinearSchedule(options: ScaledLinearScheduleOptions = {}): NoiseSchedule {
   const op = 'scaledLinearSchedule';
+  requireOptions(op, options, '{ steps: 1000, betaStart: 0.00085, betaEnd: 0.012 }');
   const betaStart = options.betaStart ?? 0.00085;
   const betaEnd = options.betaEnd ?? 0.012;
   const T = options.steps ?? 1000;
