@@ -185,6 +185,17 @@ describe('a positional setting where an options object belongs is refused, not i
     );
     x.dispose();
   });
+  it('the metrics: psnr(x, y, 255) and ssim(x, y, 255) took dataRange 1', async () => {
+    const { psnr, ssim, waveletFidelity, detailQuality } = await import('../src/faces.js');
+    const a = T.ones([1, 3, 16, 16], { backend: 'cpu' });
+    expect(() => psnr(a, a, 255 as never)).toThrow(
+      /^psnr: options go in an object, e.g. \{ dataRange: 255 \}; got number 255/,
+    );
+    expect(() => ssim(a, a, 255 as never)).toThrow(/^ssim: /);
+    expect(() => waveletFidelity(a, a, 3 as never)).toThrow(/^waveletFidelity: /);
+    expect(() => detailQuality(a, 2 as never)).toThrow(/^detailQuality: /);
+    a.dispose();
+  });
   it('absent options and plain objects still work', async () => {
     expect(await T.sum(T.ones([2, 3], { backend: 'cpu' }), { axis: 1 }).data()).toEqual(new Float32Array([3, 3]));
     expect(await T.sum(T.ones([2, 3], { backend: 'cpu' })).data()).toEqual(new Float32Array([6]));

@@ -13,6 +13,7 @@ import { brisqueFeaturesOfPlanes, grayPlanes } from './brisque-features.js';
 import { loadBrisqueModel, type BrisqueModelOptions } from './brisque-model.js';
 import { predictBrisqueScore, scaleBrisqueFeatures } from './brisque-svr.js';
 import { checkImages, validateImages } from './validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface BrisqueOptions extends BrisqueModelOptions {
   /**
@@ -38,6 +39,7 @@ export const BRISQUE_MIN_SIZE = 16;
  * const scores = await brisque(images);   // [N], lower is better
  */
 export async function brisque(imagesNCHW: Tensor, options: BrisqueOptions = {}): Promise<Tensor> {
+  requireOptions('brisque', options, "{ modelDir: '/usr/share/opencv4/quality' }");
   const features = await brisqueFeatures(imagesNCHW, options);
   const model = loadBrisqueModel(options);
   const scores = features.map((f) => predictBrisqueScore(scaleBrisqueFeatures(f, model), model));

@@ -26,6 +26,7 @@ import {
 } from '../index.js';
 import type { Tensor } from '../index.js';
 import { MetricInputError, checkImages } from './validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface DetailQualityOptions {
   /** Weight of the noise estimate against detail (default 1.5). */
@@ -167,6 +168,7 @@ const relu0 = (x: Tensor): Tensor => mul(add(x, abs(x)), 0.5);
  * at these sizes. It knows nothing about faces: pair it with reference terms.
  */
 export function detailQuality(images: Tensor, options: DetailQualityOptions = {}): Tensor {
+  requireOptions('detailQuality', options, '{ noiseWeight: 2 }');
   const noiseWeight = options.noiseWeight ?? 2;
   const blockWeight = options.blockWeight ?? 4;
   const gain = options.gain ?? 20;

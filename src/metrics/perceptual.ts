@@ -22,6 +22,7 @@ import {
 import type { Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { MetricInputError, checkImagePair } from './validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface PerceptualDistanceOptions {
   /** Feature taps of the face ResNet (default FACE_FEATURE_LAYERS: the end of each of its five stages). */
@@ -65,6 +66,7 @@ export function perceptualDistance(
   options: PerceptualDistanceOptions = {},
 ): Tensor {
   const op = 'perceptualDistance';
+  requireOptions(op, options, '{ layers: FACE_FEATURE_LAYERS }');
   checkImagePair(op, x, y);
   if (x.shape[1] !== 3) {
     throw new ShapeError(
@@ -142,6 +144,7 @@ export function perceptualSimilarity(
   y: Tensor,
   options: PerceptualSimilarityOptions = {},
 ): Tensor {
+  requireOptions('perceptualSimilarity', options, '{ scale: 5 }');
   const layers = options.layers ?? FACE_FEATURE_LAYERS;
   const scale = options.scale ?? layers.length;
   if (!(Number.isFinite(scale) && scale > 0))

@@ -3,6 +3,7 @@
 import { scope, div, log, maximum, mul, square, sub, mean } from '../index.js';
 import type { Tensor } from '../index.js';
 import { MetricInputError, checkImagePair, validateImages } from './validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface PsnrOptions {
   /** Peak-to-peak range of the pixel values (default 1: images in [0, 1]). */
@@ -28,6 +29,7 @@ export const PSNR_MAX_DB = -10 * Math.log10(PSNR_MSE_FLOOR);
  */
 export function psnr(x: Tensor, y: Tensor, options: PsnrOptions = {}): Tensor {
   const op = 'psnr';
+  requireOptions(op, options, '{ dataRange: 255 }');
   const dataRange = checkDataRange(op, options.dataRange);
   checkImagePair(op, x, y);
   return scope(() => {

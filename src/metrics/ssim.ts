@@ -4,6 +4,7 @@ import { scope, tensor, add, mul, div, square, sub, conv2d, concat, reshape, sli
 import type { Tensor } from '../index.js';
 import { checkDataRange } from './psnr.js';
 import { checkImagePair, validateImages } from './validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface SsimOptions {
   /** Peak-to-peak range of the pixel values (default 1). */
@@ -39,6 +40,7 @@ export function ssimWindow1d(sigma = SSIM_SIGMA, radius = SSIM_RADIUS): Float64A
  */
 export function ssim(x: Tensor, y: Tensor, options: SsimOptions = {}): Tensor {
   const op = 'ssim';
+  requireOptions(op, options, '{ dataRange: 255 }');
   const dataRange = checkDataRange(op, options.dataRange);
   checkImagePair(op, x, y, {
     minSize: 2 * SSIM_RADIUS + 1,

@@ -3,6 +3,7 @@
 import { scope, avgPool2d, abs, exp, mul, sub, concat, slice, mean } from '../index.js';
 import type { Tensor } from '../index.js';
 import { MetricInputError, checkImagePair, validateImages } from './validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface WaveletFidelityOptions {
   /** Decomposition levels (default 3, the paper's). */
@@ -51,6 +52,7 @@ export function haarLowpass(x: Tensor, options: Pick<WaveletFidelityOptions, 'le
  */
 export function waveletFidelity(x: Tensor, y: Tensor, options: WaveletFidelityOptions = {}): Tensor {
   const op = 'waveletFidelity';
+  requireOptions(op, options, '{ levels: 3, scale: 15 }');
   const levels = options.levels ?? 3;
   const scale = options.scale ?? 15;
   if (!(Number.isInteger(levels) && levels >= 1))
