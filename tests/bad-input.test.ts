@@ -185,7 +185,7 @@ describe('a positional setting where an options object belongs is refused, not i
     );
     x.dispose();
   });
-  it('the metrics: psnr(x, y, 255) and ssim(x, y, 255) took dataRange 1', async () => {
+  it('the metrics and the data: psnr(x, y, 255) and ssim(x, y, 255) took dataRange 1', async () => {
     const { psnr, ssim, waveletFidelity, detailQuality } = await import('../src/faces.js');
     const a = T.ones([1, 3, 16, 16], { backend: 'cpu' });
     expect(() => psnr(a, a, 255 as never)).toThrow(
@@ -194,6 +194,11 @@ describe('a positional setting where an options object belongs is refused, not i
     expect(() => ssim(a, a, 255 as never)).toThrow(/^ssim: /);
     expect(() => waveletFidelity(a, a, 3 as never)).toThrow(/^waveletFidelity: /);
     expect(() => detailQuality(a, 2 as never)).toThrow(/^detailQuality: /);
+    const { faceDataset, resizeBilinear } = await import('../src/faces.js');
+    expect(() => faceDataset('photo' as never)).toThrow(
+      /^faceDataset: options go in an object, e.g. \{ split: 'train'/,
+    );
+    expect(() => resizeBilinear(a, [8, 8], true as never)).toThrow(/^resizeBilinear: .*got boolean true/);
     a.dispose();
   });
   it('absent options and plain objects still work', async () => {

@@ -24,6 +24,7 @@ import type { PRNGKey } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
 import { Draws } from './draws.js';
 import { resizeBilinear } from './resize.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 type Range = readonly [number, number];
 
@@ -241,6 +242,7 @@ export async function degrade(
   config: Partial<DegradationConfig> = {},
 ): Promise<DegradeResult> {
   const op = 'degrade';
+  requireOptions(op, config, '{ noiseSigma: [0, 10] }');
   if (!(hqNCHW instanceof Tensor) || hqNCHW.rank !== 4 || hqNCHW.shape[1] !== 3 || hqNCHW.shape[0] < 1) {
     throw new ShapeError(
       `${op}: hqNCHW must be a [N, 3, H, W] tensor with N >= 1, got ${hqNCHW instanceof Tensor ? fmtShape(hqNCHW.shape) : String(hqNCHW)}.`,

@@ -13,6 +13,7 @@ import {
   type FaceStyle,
 } from './face-params.js';
 import { renderFace } from './face-render.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export { FACE_STYLES, type FaceStyle };
 
@@ -157,6 +158,7 @@ function checkCountArg(op: string, name: string, v: unknown, min: number): numbe
  */
 export function faceDataset(options: FaceDatasetOptions): FaceDataset {
   const op = 'faceDataset';
+  requireOptions(op, options, "{ split: 'train', count: 64, style: 'photo' }", true);
   const { split } = options;
   if (!(split in SPLIT_IDS))
     throw new RangeError(`${op}: split must be 'train', 'validation' or 'test', got ${JSON.stringify(split)}.`);

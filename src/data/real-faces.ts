@@ -14,6 +14,7 @@ import { tensor } from '../index.js';
 import type { BackendName, Tensor } from '../index.js';
 import { ffhqQuad, reduceToRgb, warpQuad, type Vec } from './ffhq-align.js';
 import { readEnv, type EnvVar } from '../env.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 /** Crop sides the set is made at. */
 export const REAL_FACE_SIZES = [64, 128] as const;
@@ -276,6 +277,7 @@ const building: Map<string, Promise<RealFacesIndex>> = new Map();
  * buildRealFaces). For evaluation only.
  */
 export async function loadRealFaces(options: LoadRealFacesOptions = {}): Promise<RealFaces> {
+  requireOptions('loadRealFaces', options, '{ size: 32 }');
   const size = options.size ?? 64;
   if (!(REAL_FACE_SIZES as readonly number[]).includes(size)) {
     throw new RealFacesError(`loadRealFaces: size must be one of ${REAL_FACE_SIZES.join(', ')}, got ${size}.`);

@@ -3,6 +3,7 @@
 import { ShapeError, tensor, matmul, reshape, transpose, scope } from '../index.js';
 import type { Tensor } from '../index.js';
 import { fmtShape } from '../tensor/errors.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface ResizeOptions {
   /**
@@ -52,6 +53,7 @@ export function bilinearWeights(inSize: number, outSize: number, options: Resize
 /** Resizes NCHW images to [outH, outW] on the tensor's backend with bilinear weights (two matmuls). */
 export function resizeBilinear(x: Tensor, size: readonly [number, number], options: ResizeOptions = {}): Tensor {
   const op = 'resizeBilinear';
+  requireOptions(op, options, '{ antialias: true }');
   if (x.rank !== 4) throw new ShapeError(`${op}: x must be NCHW (4-D), got ${fmtShape(x.shape)}.`);
   const [, , h, w] = x.shape;
   const [oh, ow] = size;
