@@ -201,6 +201,16 @@ describe('a positional setting where an options object belongs is refused, not i
     expect(() => resizeBilinear(a, [8, 8], true as never)).toThrow(/^resizeBilinear: .*got boolean true/);
     a.dispose();
   });
+  it('the LRPO layer: loadCheckpoint(p, false), defaultReward(net, 0.5), gtLikelihoodLoss(lp, 40)', async () => {
+    const { loadCheckpoint, defaultReward, gtLikelihoodLoss } = await import('../src/lrpo.js');
+    await expect(loadCheckpoint('/nonexistent.safetensors', false as never)).rejects.toThrow(
+      /^loadCheckpoint: .*\{ withOptimizer: false \}/,
+    );
+    expect(() => defaultReward({} as never, 0.5 as never)).toThrow(/^defaultReward: .*got number 0.5/);
+    const lp = T.zeros([2], { backend: 'cpu' });
+    expect(() => gtLikelihoodLoss(lp, 40 as never)).toThrow(/^gtLikelihoodLoss: .*\{ temperature: 40 \}/);
+    lp.dispose();
+  });
   it('absent options and plain objects still work', async () => {
     expect(await T.sum(T.ones([2, 3], { backend: 'cpu' }), { axis: 1 }).data()).toEqual(new Float32Array([3, 3]));
     expect(await T.sum(T.ones([2, 3], { backend: 'cpu' })).data()).toEqual(new Float32Array([6]));

@@ -5,6 +5,7 @@ import { scope, div, exp, sub, mean } from '../index.js';
 import type { Tensor } from '../index.js';
 import { LrpoConfigError } from './config.js';
 import { checkVectors } from './ppo-loss.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface GtLikelihoodOptions {
   /** tau in 1 - exp(logProbGt / tau) (default 40, the paper's). */
@@ -24,6 +25,7 @@ export interface GtLikelihoodOptions {
  */
 export function gtLikelihoodLoss(logProbGt: Tensor, options: GtLikelihoodOptions = {}): Tensor {
   const op = 'gtLikelihoodLoss';
+  requireOptions(op, options, '{ temperature: 40 }');
   const temperature = options.temperature ?? 40;
   if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) {
     throw new LrpoConfigError(

@@ -16,6 +16,7 @@ import { fmtShape } from '../tensor/errors.js';
 import { repeatEach } from './groups.js';
 import { detailQuality } from '../metrics/detail-quality.js';
 import { LRPO_DEFAULTS, type LrpoConfig, type RewardWeights } from './config.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 /** One reward term: restored, ground-truth and low-quality NCHW batches to a score per image, [N]. */
 export type RewardTermFn = (restored: Tensor, gt: Tensor, lq: Tensor) => Tensor;
@@ -211,6 +212,7 @@ export interface DefaultRewardOptions {
  * lq is not used by these terms. Weights are configurable; `params` from loadFaceRecognitionParams.
  */
 export function defaultReward(params: FaceRecognitionParams, options: DefaultRewardOptions = {}): Reward {
+  requireOptions('defaultReward', options, '{ weights: { identity: 0.5 } }');
   const weights = { ...DEFAULT_REWARD_WEIGHTS, ...options.weights };
   const unknown = Object.keys(weights).filter((k) => !(k in DEFAULT_REWARD_WEIGHTS));
   if (unknown.length > 0) {

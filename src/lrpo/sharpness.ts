@@ -4,6 +4,7 @@
 import { scope, tensor, add, div, conv2d, variance } from '../index.js';
 import type { Tensor } from '../index.js';
 import { MetricInputError, checkImages } from '../metrics/validate.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export interface LaplacianSharpnessOptions {
   /**
@@ -26,6 +27,7 @@ const LUMA = [0.299, 0.587, 0.114] as const;
  */
 export function laplacianSharpness(images: Tensor, options: LaplacianSharpnessOptions = {}): Tensor {
   const op = 'laplacianSharpness';
+  requireOptions(op, options, '{ halfPoint: 0.01 }');
   const halfPoint = options.halfPoint ?? 0.01;
   if (!(Number.isFinite(halfPoint) && halfPoint > 0))
     throw new MetricInputError(`${op}: halfPoint must be a positive finite number, got ${halfPoint}.`);

@@ -10,6 +10,7 @@ import { checkUnetParams, type UNetConfig, type UNetParams } from '../models/une
 import { unetSizeMultiple } from '../models/unet-config.js';
 import { isFloat } from '../tensor/dtype.js';
 import { targetSpaceProblem, type TargetSpace } from './target-space.js';
+import { requireOptions } from '../tensor/ops/operand.js';
 
 export const CHECKPOINT_FORMAT = 'webgpu-lrpo/policy';
 export const CHECKPOINT_VERSION = '1';
@@ -77,6 +78,7 @@ export interface LoadCheckpointOptions {
 
 /** Reads a checkpoint written by saveCheckpoint and checks it against `expect` and its own config. */
 export async function loadCheckpoint(path: string, options: LoadCheckpointOptions = {}): Promise<Checkpoint> {
+  requireOptions('loadCheckpoint', options, '{ withOptimizer: false }');
   if (!existsSync(path)) {
     throw new CheckpointError(
       `loadCheckpoint: ${path} does not exist; pass a checkpoint written by pretrain or train ` +
