@@ -214,9 +214,11 @@ describe('every CLI command runs end to end', () => {
         '--synthetic-count',
         '2',
         '--real-count',
-        '2',
+        '4',
       );
       const report = readFileSync(join(run, 'report.md'), 'utf8');
+      // Restored - LQ split by how degraded the input is (4 faces or more a set).
+      expect(report).toMatch(/real faces, Perceptual dist\.: LRPO - LQ input, split at the median input perceptual distance [\d.]+: milder 2: /);
       expect(report).toMatch(/LRPO - SFT/);
       expect(report).toMatch(/photographic synthetic \(held-out\), Identity \(cos\): LRPO - LQ input = /);
       expect(report).toMatch(/real faces, Perceptual dist\.: SFT - LQ input = /);

@@ -292,6 +292,30 @@ function finding(results: readonly MethodResult[], set: string, m: MetricName, m
   ];
 }
 
+/**
+ * Restored - LQ input on the faces whose input is milder or more degraded than the set's median
+ * (by the input's own perceptual distance): a restorer whose prior misses a set (real faces for
+ * one trained on procedural ones) loses where there is little to restore and gains where there is
+ * much, which one mean over the set hides.
+ */
+export function bySeverity(results: readonly MethodResult[], set: string, m: MetricName, method: string): string[] {
+  const lq = results.find((r) => r.set === set && r.method === 'LQ input')?.scores;
+  const scores = results.find((r) => r.set === set && r.method === method)?.scores[m];
+  if (!lq?.perceptual || !lq[m] || !scores || scores.length < 4) return [];
+  const severity = lq.perceptual;
+  const median = [...severity].sort((a, b) => a - b)[Math.floor(severity.length / 2)];
+  const better = (d: number) => (METRICS[m].higherIsBetter ? d > 0 : d < 0);
+  const half = (name: string, keep: (s: number) => boolean) => {
+    const deltas = scores.map((v, i) => v - lq[m]![i]).filter((_, i) => keep(severity[i]));
+    const d = meanInterval(deltas);
+    return `${name} ${deltas.length}: ${d.mean.toFixed(4)} ± ${d.halfWidth.toFixed(4)}, better on ${deltas.filter(better).length}`;
+  };
+  return [
+    `- ${set}, ${METRICS[m].label}: ${method} - LQ input, split at the median input perceptual distance ` +
+      `${median.toFixed(3)}: ${half('milder', (v) => v < median)}; ${half('more degraded', (v) => v >= median)}`,
+  ];
+}
+
 /** The findings paragraphs: LRPO against SFT, then both against the LQ input they restore. */
 function summarize(results: readonly MethodResult[]): string {
   const sets = [...new Set(results.map((r) => r.set))];
@@ -309,6 +333,9 @@ function summarize(results: readonly MethodResult[]): string {
       [...RESTORED, ...SCORED].flatMap((r) => finding(results, set, m, r.name, 'LQ input')),
     ),
   );
+  const severity = sets.flatMap((set) =>
+    (['perceptual', 'identity'] as MetricName[]).flatMap((m) => bySeverity(results, set, m, 'LRPO')),
+  );
   return [
     'Paired per-face differences of LRPO against its SFT starting point (same faces, same sampling noise). ' +
       '"8 samples scored": each face scored on 8 samples of the policy, scores averaged (its expected score, ' +
@@ -319,6 +346,10 @@ function summarize(results: readonly MethodResult[]): string {
     'Does restoring help at all? The restored faces (one sample; the mean image of 8 samples; 8 samples scored one by one) against the degraded input they were given:',
     '',
     ...versusInput,
+    '',
+    'The same for one LRPO sample, on the faces whose input is milder and on those more degraded than the median (95% intervals):',
+    '',
+    ...severity,
     '',
     'One training seed: these intervals are over faces, not over training runs. `npm run cli -- ablate` trains every',
     'variant for several seeds and reports the seed-to-seed spread.',
