@@ -218,7 +218,9 @@ describe('every CLI command runs end to end', () => {
       );
       const report = readFileSync(join(run, 'report.md'), 'utf8');
       // Restored - LQ split by how degraded the input is (4 faces or more a set).
-      expect(report).toMatch(/real faces, Perceptual dist\.: LRPO - LQ input, split at the median input perceptual distance [\d.]+: milder 2: /);
+      expect(report).toMatch(
+        /real faces, Perceptual dist\.: LRPO - LQ input, split at the median input perceptual distance [\d.]+: milder 2: /,
+      );
       expect(report).toMatch(/LRPO - SFT/);
       expect(report).toMatch(/photographic synthetic \(held-out\), Identity \(cos\): LRPO - LQ input = /);
       expect(report).toMatch(/real faces, Perceptual dist\.: SFT - LQ input = /);
