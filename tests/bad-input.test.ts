@@ -150,7 +150,7 @@ describe('a positional setting where an options object belongs is refused, not i
       /^groupNorm: .*\{ groups: 8, weight, bias \}; got none/,
     ],
     ['tensor(data, [2, 2])', () => T.tensor([1, 2, 3, 4], [2, 2] as never), /^tensor: .*\{ shape: \[2, 3\]/],
-    ['zeros([2], "int32")', () => T.zeros([2], 'int32' as never), /^full: .*got string int32/],
+    ['zeros([2], "int32")', () => T.zeros([2], 'int32' as never), /^zeros: .*got string int32/],
     ['clamp(x, 0, 1)', () => T.clamp(x(), 0 as never), /^clamp: .*\{ min: 0, max: 1 \}/],
     ['normal(k, [2], 2)', () => T.normal(T.key(0), [2], 2 as never), /^normal: /],
     ['grad(f, 1)', () => T.grad(f, 1 as never), /^grad: .*\{ argnums: 1 \}; got number 1/],

@@ -90,8 +90,14 @@ export function full(shape: Shape, value: number | boolean, options: CreateOptio
   return new Tensor(backend.fill(shape, Number(value), dtype), shape);
 }
 
-export const zeros = (shape: Shape, options: CreateOptions = {}): Tensor => full(shape, 0, options);
-export const ones = (shape: Shape, options: CreateOptions = {}): Tensor => full(shape, 1, options);
+export const zeros = (shape: Shape, options: CreateOptions = {}): Tensor => {
+  requireOptions('zeros', options, "{ dtype: 'int32' }");
+  return full(shape, 0, options);
+};
+export const ones = (shape: Shape, options: CreateOptions = {}): Tensor => {
+  requireOptions('ones', options, "{ dtype: 'int32' }");
+  return full(shape, 1, options);
+};
 
 /** A tensor like `x` (shape, dtype, backend) filled with `value`. */
 export const fullLike = (x: Tensor, value: number | boolean, options: CreateOptions = {}): Tensor => {
