@@ -264,27 +264,30 @@ export async function demo(o: DemoOptions): Promise<string> {
   }
 }
 
-/** Paired per-face difference `method` - `baseline` of a metric on a set, with its 95% interval. */
-function pairedDelta(
+/** Per-face differences `method` - `baseline` of a metric on a set (undefined when either is missing). */
+function pairedDeltas(
   results: readonly MethodResult[],
   set: string,
   metric: MetricName,
   method: string,
   baseline: string,
-): { mean: number; halfWidth: number } | undefined {
+): number[] | undefined {
   const base = results.find((r) => r.set === set && r.method === baseline)?.scores[metric];
   const scores = results.find((r) => r.set === set && r.method === method)?.scores[metric];
   if (!base || !scores) return undefined;
-  return meanInterval(scores.map((v, i) => v - base[i]));
+  return Array.from(scores, (v, i) => v - base[i]);
 }
+
+/** Whether a difference in metric m is an improvement. */
+const improves = (m: MetricName, d: number): boolean => (METRICS[m].higherIsBetter ? d > 0 : d < 0);
 
 /** One finding: a paired difference and whether it exceeds its interval, stated plainly. */
 function finding(results: readonly MethodResult[], set: string, m: MetricName, method: string, baseline: string) {
-  const d = pairedDelta(results, set, m, method, baseline);
-  if (!d) return [];
-  const better = METRICS[m].higherIsBetter ? d.mean > 0 : d.mean < 0;
+  const deltas = pairedDeltas(results, set, m, method, baseline);
+  if (!deltas) return [];
+  const d = meanInterval(deltas);
   const clear = Math.abs(d.mean) > d.halfWidth;
-  const verdict = !clear ? 'within noise' : better ? 'better' : 'worse';
+  const verdict = !clear ? 'within noise' : improves(m, d.mean) ? 'better' : 'worse';
   const digits = m === 'psnr' ? 2 : 4;
   return [
     `- ${set}, ${METRICS[m].label}: ${method} - ${baseline} = ${d.mean.toFixed(digits)} ± ` +
@@ -299,16 +302,14 @@ function finding(results: readonly MethodResult[], set: string, m: MetricName, m
  * much, which one mean over the set hides.
  */
 export function bySeverity(results: readonly MethodResult[], set: string, m: MetricName, method: string): string[] {
-  const lq = results.find((r) => r.set === set && r.method === 'LQ input')?.scores;
-  const scores = results.find((r) => r.set === set && r.method === method)?.scores[m];
-  if (!lq?.perceptual || !lq[m] || !scores || scores.length < 4) return [];
-  const severity = lq.perceptual;
+  const severity = results.find((r) => r.set === set && r.method === 'LQ input')?.scores.perceptual;
+  const deltas = pairedDeltas(results, set, m, method, 'LQ input');
+  if (!severity || !deltas || deltas.length < 4) return [];
   const median = [...severity].sort((a, b) => a - b)[Math.floor(severity.length / 2)];
-  const better = (d: number) => (METRICS[m].higherIsBetter ? d > 0 : d < 0);
   const half = (name: string, keep: (s: number) => boolean) => {
-    const deltas = scores.map((v, i) => v - lq[m]![i]).filter((_, i) => keep(severity[i]));
-    const d = meanInterval(deltas);
-    return `${name} ${deltas.length}: ${d.mean.toFixed(4)} ± ${d.halfWidth.toFixed(4)}, better on ${deltas.filter(better).length}`;
+    const part = deltas.filter((_, i) => keep(severity[i]));
+    const d = meanInterval(part);
+    return `${name} ${part.length}: ${d.mean.toFixed(4)} ± ${d.halfWidth.toFixed(4)}, better on ${part.filter((v) => improves(m, v)).length}`;
   };
   return [
     `- ${set}, ${METRICS[m].label}: ${method} - LQ input, split at the median input perceptual distance ` +

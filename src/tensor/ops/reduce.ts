@@ -102,7 +102,7 @@ export function logSumExp(x: Tensor, options: ReduceOptions = {}): Tensor {
       ? out
       : reshape(
           out,
-          x.shape.filter((_, i) => !normalizeAxes('logSumExp', options.axis, x.shape).includes(i)),
+          x.shape.filter((_, i) => !axes.includes(i)),
         );
   });
 }
