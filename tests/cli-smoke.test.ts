@@ -96,6 +96,8 @@ describe('every CLI command runs end to end', () => {
         '2',
         '--sampling-steps',
         '2',
+        '--strength',
+        '0.75',
         '--out',
         out,
         '--profile',
@@ -103,9 +105,11 @@ describe('every CLI command runs end to end', () => {
       );
       expect(readFileSync(join(dir, 'eval', 'profile.md'), 'utf8')).toMatch(/\| \* \| synthetic \|/); // the set's scope, in the by-phase table
       expect(existsSync(join(dir, 'eval', 'profile.svg'))).toBe(true);
-      const { results } = JSON.parse(readFileSync(out, 'utf8')) as {
+      const { results, sampling } = JSON.parse(readFileSync(out, 'utf8')) as {
         results: { method: string; scores: Record<string, number[]> }[];
+        sampling: { strength: number };
       };
+      expect(sampling.strength).toBe(0.75);
       expect(results.map((r) => r.method)).toHaveLength(3);
       expect(Object.keys(results[0].scores).sort()).toEqual([
         'brisque',
@@ -145,6 +149,8 @@ describe('every CLI command runs end to end', () => {
         join(dir, 'restored'),
         '--sampling-steps',
         '2',
+        '--strength',
+        '0.5',
       );
       expect(readdirSync(join(dir, 'restored')).sort()).toEqual(['face0.png', 'face1.png']);
     },
@@ -232,6 +238,11 @@ describe('every CLI command runs end to end', () => {
       expect(report).toMatch(/real faces, Perceptual dist\.: LRPO, 8 samples scored - LQ input = /);
       expect(report).toMatch(/\| LRPO, 8 samples scored \| [\d.]+ ± [\d.]+ \|/);
       expect(report).toMatch(/\| Training faces \| photographic procedural faces/);
+      // The real faces at the restoration strength chosen on held-out real photographs (the default).
+      expect(report).toMatch(/real faces, Reward: LRPO, strength 0\.25 - SFT, strength 0\.25 = /);
+      expect(report).toMatch(/real faces, Perceptual dist\.: LRPO, strength 0\.25 - LQ input = /);
+      expect(report).toMatch(/\| Restoration strength \| 1 \(the policy's sample\) everywhere/);
+      expect(report).not.toMatch(/photographic synthetic \(held-out\), [^:]+: LRPO, strength/);
       await cli('report', '--run', run);
       expect(existsSync(join(run, 'report-data.json'))).toBe(true);
     },

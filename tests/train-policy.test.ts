@@ -334,4 +334,27 @@ describe('batched DDIM transitions', () => {
     expect(Math.max(...da)).toBeLessThanOrEqual(1);
     T.disposeTree([params, lq, a, b]);
   });
+
+  it('restore keeps `strength` of its restoration: lq + strength (restored - lq), from the same samples', async () => {
+    const policy = policyOf({ name: 'micro', unet: { ...MICRO, zeroInit: false } }, 8);
+    const params = initPolicyParams(policy, T.key(20));
+    const lq = T.uniform(T.key(21), [2, 3, 8, 8]);
+    const at = (strength: number, samples = 1) =>
+      restore(policy, params, lq, T.key(22), { steps: 4, eta: 1, samples, strength });
+    const [full, quarter, none, meanQuarter, mean] = [at(1), at(0.25), at(0), at(0.25, 2), at(1, 2)];
+    const [x, q, z, mq, m, input] = await Promise.all(
+      [full, quarter, none, meanQuarter, mean, lq].map((t) => t.data()),
+    );
+    expect(Math.max(...x.map((v, i) => Math.abs(v - input[i])))).toBeGreaterThan(1e-3); // the policy does restore
+    for (let i = 0; i < x.length; i++) {
+      expect(q[i]).toBeCloseTo(input[i] + 0.25 * (x[i] - input[i]), 5);
+      expect(mq[i]).toBeCloseTo(input[i] + 0.25 * (m[i] - input[i]), 5); // applied to the mean of the samples
+    }
+    expect(z).toEqual(input);
+    for (const bad of [-0.1, 1.5, Number.NaN, '0.5'])
+      expect(() => restore(policy, params, lq, T.key(22), { strength: bad as number })).toThrow(
+        /restore: strength must be a number in \[0, 1\].*got/,
+      );
+    T.disposeTree([params, lq, full, quarter, none, meanQuarter, mean]);
+  });
 });

@@ -11,7 +11,15 @@ import { DEFAULT_SFT_CONFIG } from '../train/sft.js';
 import { DEFAULT_TARGET_SPACE } from '../train/target-space.js';
 import { UNET_PRESETS } from '../models/unet.js';
 import { ablate, ABLATION_ROWS } from './commands/ablate.js';
-import { COMMITTED_SFT, DEMO_FACES, DEMO_LRPO_STEPS, DEMO_SFT, demo, type DemoOptions } from './commands/demo.js';
+import {
+  COMMITTED_SFT,
+  DEMO_FACES,
+  DEMO_LRPO_STEPS,
+  DEMO_REAL_STRENGTH,
+  DEMO_SFT,
+  demo,
+  type DemoOptions,
+} from './commands/demo.js';
 import { evaluate } from './commands/eval.js';
 import { pretrain } from './commands/pretrain.js';
 import { report } from './commands/report.js';
@@ -27,6 +35,7 @@ import {
   describeProblems,
   namedWeights,
   nonNegative,
+  unitInterval,
   nonNegativeInt,
   positiveInt,
   setOptionValues,
@@ -183,6 +192,14 @@ const samplesOption = () =>
     '--samples <n>',
     'average n samples per face (the posterior mean: higher PSNR, less detail)',
     positiveInt,
+    1,
+  );
+/** `--strength <w>` of eval and restore: keep this much of each restoration (lq + w (restored - lq)). */
+const strengthOption = () =>
+  valueOption(
+    '--strength <w>',
+    "keep this much of each restoration, in [0, 1]: lq + w (restored - lq) (1: the policy's; lower on faces unlike its training faces, docs/faces.md)",
+    unitInterval,
     1,
   );
 const presetOption = () => choiceOption('--preset <name>', 'UNet preset', Object.keys(UNET_PRESETS), 'tiny');
@@ -364,6 +381,7 @@ export function buildProgram(): Command {
     .addOption(valueOption('--sampling-steps <s>', 'DDIM steps', sampleSteps, SMALL_LRPO.sampling?.steps))
     .addOption(valueOption('--eta <eta>', 'DDIM eta (1: as LRPO samples; 0: deterministic)', nonNegative, 1))
     .addOption(samplesOption())
+    .addOption(strengthOption())
     .addOption(valueOption('--seed <n>', 'sampling and degradation seed', nonNegative, 0))
     .option('--out <file>', 'write per-image scores as JSON')
     .option(
@@ -377,7 +395,7 @@ export function buildProgram(): Command {
           checkpoints: o.checkpoint,
           sets: o.data,
           count: o.count,
-          sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed, samples: o.samples },
+          sampling: { steps: o.samplingSteps, eta: o.eta, seed: o.seed, samples: o.samples, strength: o.strength },
           out: o.out,
           profile: o.profile,
         }),
@@ -404,6 +422,7 @@ export function buildProgram(): Command {
     )
     .option('--resize', "resize inputs to the policy's image size instead of refusing them")
     .addOption(samplesOption())
+    .addOption(strengthOption())
     .addOption(valueOption('--batch <n>', 'images per batch', positiveInt, 16))
     .addOption(valueOption('--seed <n>', 'sampling seed', nonNegative, 0))
     .addOption(backendOption())
@@ -416,6 +435,7 @@ export function buildProgram(): Command {
           steps: o.samplingSteps,
           eta: o.eta,
           samples: o.samples,
+          strength: o.strength,
           seed: o.seed,
           resize: !!o.resize,
           batch: o.batch,
@@ -503,6 +523,14 @@ export function buildProgram(): Command {
     .addOption(valueOption('--lrpo-steps <n>', 'LRPO steps', positiveInt, DEMO_LRPO_STEPS))
     .addOption(valueOption('--synthetic-count <n>', 'held-out synthetic faces', positiveInt, 32))
     .addOption(valueOption('--real-count <n>', 'real faces (at most 22)', positiveInt, 22))
+    .addOption(
+      valueOption(
+        '--real-strength <w>',
+        "restore's strength for the real faces' extra rows (chosen for the default --sft on held-out real photographs by scripts/calibrate-strength.ts; 1 leaves them out)",
+        unitInterval,
+        DEMO_REAL_STRENGTH,
+      ),
+    )
     .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))
     .addOption(backendOption())
     // The options are demo()'s, by name.

@@ -60,6 +60,7 @@ export const ddimSteps = (T: number, warn: (message: string) => void = (m) => co
 };
 export const nonNegativeInt = numberWhere('an integer >= 0', (n) => Number.isInteger(n) && n >= 0);
 export const nonNegative = numberWhere('a number >= 0', (n) => Number.isFinite(n) && n >= 0);
+export const unitInterval = numberWhere('a number in [0, 1]', (n) => n >= 0 && n <= 1);
 /**
  * `name=weight,...` (e.g. `identity=0.3,wavelet=0`): weights by name, each a number >= 0 and a
  * name from `names`; names left out keep their defaults.

@@ -1,6 +1,7 @@
-// A small real-photo TRAINING set (issue 16): the grid of ~108 face crops in the screenshot
-// `assets/screenshot-facematch.jpg` of the npm package @vladmandic/human 3.3.6 (copied into the
-// cache by hand: set-up does not fetch it, docs/faces.md says why). Each cell's clean centre (the
+// A small real-photo set kept apart from the evaluation faces (issue 16): the grid of ~108 face
+// crops in the screenshot `assets/screenshot-facematch.jpg` of the npm package @vladmandic/human
+// 3.3.6 (`scripts/make-human-faces.ts --fetch` puts it in the cache; set-up does not, docs/faces.md
+// says why). Each cell's clean centre (the
 // similarity and age labels cut away) gets face-api's 68 landmarks, the same FFHQ alignment as the
 // evaluation set (ffhq-align.ts), reflected and blurred where the alignment square leaves the cell (FFHQ's own
 // padding recipe), and a face-api descriptor. Crops whose descriptor is near any evaluation face
@@ -44,7 +45,7 @@ export class HumanFacesError extends Error {
   override name = 'HumanFacesError';
 }
 
-/** The cache folder: <package>/node_modules/.cache/webgpu-lrpo/human-faces (set-up fetches the screenshot there). */
+/** The cache folder: <package>/node_modules/.cache/webgpu-lrpo/human-faces (`scripts/make-human-faces.ts --fetch` puts the screenshot there). */
 export const humanFacesDir = (): string => join(packageRoot(), 'node_modules', '.cache', 'webgpu-lrpo', 'human-faces');
 /** The screenshot's path in the cache. */
 export const humanScreenshotPath = (dir = humanFacesDir()): string => join(dir, 'screenshot-facematch.jpg');
@@ -228,7 +229,7 @@ export async function buildHumanFaces(options: BuildHumanFacesOptions = {}): Pro
   const shot = humanScreenshotPath(dir);
   if (!existsSync(shot))
     throw new HumanFacesError(
-      `human faces: ${shot} is missing; set-up does not fetch it (docs/faces.md says why): \`npm pack ${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}\` and copy its assets/screenshot-facematch.jpg there.`,
+      `human faces: ${shot} is missing; set-up does not fetch it (docs/faces.md says why): run \`npx tsx scripts/make-human-faces.ts --fetch\`, or \`npm pack ${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}\` and copy its assets/screenshot-facematch.jpg there.`,
     );
   const bytes = readFileSync(shot);
   const sha = createHash('sha256').update(bytes).digest('hex');

@@ -1,6 +1,6 @@
 // A restoration policy: the conditional UNet, its noise schedule and target space, and the one
 // thing users do with it: restore LQ images by DDIM sampling.
-import { foldIn, add, div, scope } from '../index.js';
+import { foldIn, add, div, mul, scope, sub } from '../index.js';
 import type { BackendName, PRNGKey, Tensor } from '../index.js';
 import { ddimPlan, ddimSample } from '../models/diffusion/ddim.js';
 import { scaledLinearSchedule, type DiffusionSchedule } from '../models/diffusion/schedule.js';
@@ -73,10 +73,26 @@ export interface RestoreOptions {
    * fidelity-optimal restoration) at n times the cost, trading detail for PSNR.
    */
   readonly samples?: number;
+  /**
+   * How much of the policy's restoration to keep (default 1): the result is lq + strength *
+   * (restored - lq), 0 giving the input back. A policy trained on one kind of face invents detail
+   * that is right for that kind; on another (procedural -> real photographs) part of it is error,
+   * and a strength chosen on held-out images of the target kind keeps the part that helps
+   * (docs/faces.md, "Restoration strength").
+   */
+  readonly strength?: number;
 }
 
 /** The key of sample i of a `samples: n` restoration with key k (evaluations score the samples one by one with it). */
 export const sampleKey = (k: PRNGKey, i: number): PRNGKey => foldIn(k, i);
+
+/** Refuses a restoration strength outside [0, 1], naming `op`. */
+export function checkStrength(op: string, strength: unknown): void {
+  if (typeof strength !== 'number' || !(strength >= 0 && strength <= 1))
+    throw new RangeError(
+      `${op}: strength must be a number in [0, 1] (1: the policy's restoration, 0: the input), got ${String(strength)}.`,
+    );
+}
 
 /** Restores LQ images [N, 3, H, W] in [0, 1]: returns images in [0, 1] (the caller's to dispose). */
 export function restore(
@@ -86,10 +102,27 @@ export function restore(
   k: PRNGKey,
   options: RestoreOptions = {},
 ): Tensor {
-  requireOptions('restore', options, '{ steps: 10, eta: 1, samples: 8 }');
-  const { steps = RESTORE_DEFAULTS.steps, eta = RESTORE_DEFAULTS.eta, samples = 1 } = options;
+  requireOptions('restore', options, '{ steps: 10, eta: 1, samples: 8, strength: 0.5 }');
+  const { steps = RESTORE_DEFAULTS.steps, eta = RESTORE_DEFAULTS.eta, samples = 1, strength = 1 } = options;
   if (!Number.isInteger(samples) || samples < 1)
     throw new RangeError(`restore: samples must be a positive integer, got ${samples}.`);
+  checkStrength('restore', strength);
+  const restored = restoreAtFullStrength(policy, params, lq, k, steps, eta, samples);
+  if (strength === 1) return restored;
+  const kept = scope(() => add(lq, mul(sub(restored, lq), strength)));
+  restored.dispose();
+  return kept;
+}
+
+function restoreAtFullStrength(
+  policy: Policy,
+  params: UNetParams,
+  lq: Tensor,
+  k: PRNGKey,
+  steps: number,
+  eta: number,
+  samples: number,
+): Tensor {
   const plan = ddimPlan(policy.schedule, { steps, eta });
   const one = (sampleKey: PRNGKey): Tensor =>
     scope(() => {

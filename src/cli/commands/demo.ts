@@ -9,7 +9,7 @@ import { reportDataToJson } from './report.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { evalSet, evalSetLabel } from '../../train/eval-sets.js';
 import { disposeMetricContext, metricContext, METRICS, type MetricName } from '../../train/evaluate.js';
-import { policyOfCheckpoint } from '../../train/policy.js';
+import { checkStrength, policyOfCheckpoint } from '../../train/policy.js';
 import { openRun, readRunLog } from '../../train/run-dir.js';
 import { meanInterval } from '../../train/stats.js';
 import {
@@ -59,6 +59,15 @@ export const DEMO_FACES: DemoFaces = 'photo';
  */
 export const DEMO_LRPO_STEPS = 80;
 
+/**
+ * restore's strength for the real faces: the share of one DEMO_SFT sample that raised the reward
+ * most on real photographs of a person not in the evaluation set (15 held-out crops of
+ * @vladmandic/human; `npx tsx scripts/calibrate-strength.ts checkpoints/sft-small-32-photo.safetensors
+ * human`, docs/faces.md "Restoration strength"). On the validation split of the photographic
+ * procedural faces the same rule keeps the whole sample, so those are scored at strength 1.
+ */
+export const DEMO_REAL_STRENGTH = 0.25;
+
 export interface DemoOptions {
   readonly run: string;
   readonly sft: string;
@@ -67,6 +76,8 @@ export interface DemoOptions {
   readonly lrpoSteps: number;
   readonly syntheticCount: number;
   readonly realCount: number;
+  /** restore's strength for the real faces' extra rows (default DEMO_REAL_STRENGTH; 1 leaves them out). */
+  readonly realStrength?: number;
   readonly seed: number;
   readonly quiet?: boolean;
 }
@@ -95,8 +106,24 @@ const RESTORED = [
   { name: 'LRPO, mean of 8', column: 'LRPO x8', meanOf: LRPO_SCORED },
 ] as const;
 const [, , SFT_MEAN_OF_8, LRPO_MEAN_OF_8] = RESTORED.map((r) => r.name);
+/**
+ * The real faces' extra rows: one sample of each policy kept at `strength` (restore's option;
+ * the same samples as the SFT and LRPO rows, then lq + strength (sample - lq)).
+ */
+const strengthRows = (strength: number) =>
+  strength === 1
+    ? []
+    : ([
+        { name: `SFT, strength ${strength}`, policy: 'sft' },
+        { name: `LRPO, strength ${strength}`, policy: 'lrpo' },
+      ] as const);
 /** The rows of a set's results, in order. */
-const ROWS: readonly string[] = ['LQ input', ...RESTORED.map((r) => r.name), ...SCORED.map((r) => r.name)];
+const rowsOf = (strength: number): readonly string[] => [
+  'LQ input',
+  ...RESTORED.map((r) => r.name),
+  ...strengthRows(strength).map((r) => r.name),
+  ...SCORED.map((r) => r.name),
+];
 
 /** What the scored samples are scored on (LMD and BRISQUE, slower, stay with the single-sample rows). */
 const SCORED_METRICS: readonly MetricName[] = ['psnr', 'ssim', 'perceptual', 'identity', 'reward'];
@@ -107,6 +134,8 @@ export async function demo(o: DemoOptions): Promise<string> {
   const say = (msg: string) => o.quiet || process.stderr.write(`${msg}\n`);
   requireRealFaces('demo', ['real'], 'run the demo from a git checkout');
   requireBrisqueModel('demo');
+  const realStrength = o.realStrength ?? DEMO_REAL_STRENGTH;
+  checkStrength('demo', realStrength);
   const { run: runPath, quiet: _quiet, ...recorded } = o;
   const run = openRun(runPath, 'demo', recorded);
   try {
@@ -164,6 +193,7 @@ export async function demo(o: DemoOptions): Promise<string> {
       ] as const) {
         const pairs = await evalSet(set, { size: policy.imageSize, count, seed: o.seed });
         const paramsOf = (p: 'sft' | 'lrpo') => (p === 'sft' ? before : after).params;
+        const strength = set === 'real' ? realStrength : 1;
         // The scored samples before the means that average them; the rows then in ROWS order.
         const setResults = (
           await evaluateMethods(
@@ -173,6 +203,10 @@ export async function demo(o: DemoOptions): Promise<string> {
               ...RESTORED.flatMap((r) =>
                 'policy' in r ? [{ name: r.name, restorer: policyRestorer(policy, paramsOf(r.policy), sampling) }] : [],
               ),
+              ...strengthRows(strength).map((r) => ({
+                name: r.name,
+                restorer: policyRestorer(policy, paramsOf(r.policy), { ...sampling, strength }),
+              })),
               ...SCORED.map((r) => ({
                 name: r.name,
                 metrics: SCORED_METRICS,
@@ -186,7 +220,7 @@ export async function demo(o: DemoOptions): Promise<string> {
             evalSetLabel(set),
             { quiet: o.quiet },
           )
-        ).sort((a, b) => ROWS.indexOf(a.method) - ROWS.indexOf(b.method));
+        ).sort((a, b) => rowsOf(strength).indexOf(a.method) - rowsOf(strength).indexOf(b.method));
         say(`\n${evalSetLabel(set)} (${pairs.count} faces)\n${formatResults(setResults)}`);
         results.push(...setResults);
         const plane = 3 * pairs.size * pairs.size;
@@ -212,7 +246,7 @@ export async function demo(o: DemoOptions): Promise<string> {
     const stats = unetStats(policy.unet, { height: policy.imageSize, width: policy.imageSize });
     const data: ReportData = {
       title: `LRPO fine-tuning of a ${policy.preset} diffusion face-restoration policy`,
-      summary: summarize(results),
+      summary: summarize(results, realStrength),
       setup: [
         ['Backend', `${info.name} (${info.description ?? 'unknown adapter'})`],
         [
@@ -237,6 +271,16 @@ export async function demo(o: DemoOptions): Promise<string> {
           'Evaluation sampling',
           `DDIM ${sampling.steps} steps, eta ${sampling.eta}, the same noise for every method (seed ${sampling.seed})`,
         ],
+        ...(realStrength === 1
+          ? []
+          : [
+              [
+                'Restoration strength',
+                `1 (the policy's sample) everywhere; the real faces' "strength ${realStrength}" rows keep ${realStrength} of ` +
+                  `each sample (lq + ${realStrength} (sample - lq)), the share chosen on held-out real photographs of ` +
+                  `another person (scripts/calibrate-strength.ts)`,
+              ] as const,
+            ]),
         ['Intervals', '95% Student-t intervals of the mean over faces'],
         [
           'Wall time',
@@ -317,8 +361,8 @@ export function bySeverity(results: readonly MethodResult[], set: string, m: Met
   ];
 }
 
-/** The findings paragraphs: LRPO against SFT, then both against the LQ input they restore. */
-function summarize(results: readonly MethodResult[]): string {
+/** The findings paragraphs: LRPO against SFT, then both against the LQ input they restore, then the real faces at the calibrated strength. */
+function summarize(results: readonly MethodResult[], realStrength: number): string {
   const sets = [...new Set(results.map((r) => r.set))];
   const versusSft = sets.flatMap((set) => [
     ...SCORED_METRICS.flatMap((m) => finding(results, set, m, LRPO_SCORED, SFT_SCORED)),
@@ -337,6 +381,21 @@ function summarize(results: readonly MethodResult[]): string {
   const severity = sets.flatMap((set) =>
     (['perceptual', 'identity'] as MetricName[]).flatMap((m) => bySeverity(results, set, m, 'LRPO')),
   );
+  const [sftAt, lrpoAt] = strengthRows(realStrength).map((r) => r.name);
+  const atStrength = !sftAt
+    ? []
+    : [
+        '',
+        `The real faces with each sample kept at strength ${realStrength} (the share of a sample that raised the reward most on ` +
+          'held-out real photographs of another person; docs/faces.md "Restoration strength"): LRPO against SFT, then each against the LQ input:',
+        '',
+        ...(['reward', 'perceptual', 'identity', 'psnr', 'ssim'] as MetricName[]).flatMap((m) =>
+          finding(results, evalSetLabel('real'), m, lrpoAt, sftAt),
+        ),
+        ...(['identity', 'perceptual', 'psnr'] as MetricName[]).flatMap((m) =>
+          [sftAt, lrpoAt].flatMap((name) => finding(results, evalSetLabel('real'), m, name, 'LQ input')),
+        ),
+      ];
   return [
     'Paired per-face differences of LRPO against its SFT starting point (same faces, same sampling noise). ' +
       '"8 samples scored": each face scored on 8 samples of the policy, scores averaged (its expected score, ' +
@@ -351,6 +410,7 @@ function summarize(results: readonly MethodResult[]): string {
     'The same for one LRPO sample, on the faces whose input is milder and on those more degraded than the median (95% intervals):',
     '',
     ...severity,
+    ...atStrength,
     '',
     'One training seed: these intervals are over faces, not over training runs. `npm run cli -- ablate` trains every',
     'variant for several seeds and reports the seed-to-seed spread.',

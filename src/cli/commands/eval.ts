@@ -19,7 +19,14 @@ import {
   type Restorer,
 } from '../../train/evaluate.js';
 import type { PairSet } from '../../train/pairs.js';
-import { POLICY_SCHEDULE, policyOfCheckpoint, restore, sampleKey, type Policy } from '../../train/policy.js';
+import {
+  checkStrength,
+  POLICY_SCHEDULE,
+  policyOfCheckpoint,
+  restore,
+  sampleKey,
+  type Policy,
+} from '../../train/policy.js';
 import { ddimPlan } from '../../models/diffusion/ddim-plan.js';
 import { formatInterval, meanInterval } from '../../train/stats.js';
 import type { UNetParams } from '../../models/unet.js';
@@ -42,13 +49,20 @@ export interface SamplingOptions {
   readonly seed: number;
   /** Average this many samples per face (default 1; see restore). */
   readonly samples?: number;
+  /** Keep this much of each restoration, lq + strength (restored - lq) (default 1; see restore). */
+  readonly strength?: number;
 }
 
 /** The restorer of a loaded policy: DDIM with the given steps/eta, noise keyed per batch by the seed. */
 export const policyRestorer =
   (policy: Policy, params: UNetParams, s: SamplingOptions): Restorer =>
   (lq, b) =>
-    restore(policy, params, lq, foldIn(key(s.seed), b), { steps: s.steps, eta: s.eta, samples: s.samples ?? 1 });
+    restore(policy, params, lq, foldIn(key(s.seed), b), {
+      steps: s.steps,
+      eta: s.eta,
+      samples: s.samples ?? 1,
+      strength: s.strength ?? 1,
+    });
 
 /**
  * Sample `i` of the `samples: n` restorer's n samples, alone (the same key, sampleKey): scoring
@@ -58,7 +72,12 @@ export const policyRestorer =
 export const policySampleRestorer =
   (policy: Policy, params: UNetParams, s: SamplingOptions, i: number): Restorer =>
   (lq, b) =>
-    restore(policy, params, lq, sampleKey(foldIn(key(s.seed), b), i), { steps: s.steps, eta: s.eta, samples: 1 });
+    restore(policy, params, lq, sampleKey(foldIn(key(s.seed), b), i), {
+      steps: s.steps,
+      eta: s.eta,
+      samples: 1,
+      strength: s.strength ?? 1,
+    });
 
 /** The baseline: the LQ input itself (bilinearly resized back to full size by the degradation). */
 export const identityRestorer: Restorer = (lq) => alias(lq);
@@ -203,6 +222,7 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
   if ((options.metrics ?? ALL_METRICS).includes('brisque')) requireBrisqueModel('eval');
   // The sampling plan of every policy: a bad step count or eta fails here, not after the LQ scores.
   ddimPlan(POLICY_SCHEDULE, { steps: options.sampling.steps, eta: options.sampling.eta });
+  checkStrength('eval', options.sampling.strength ?? 1);
   const loaded = [];
   for (const path of options.checkpoints)
     loaded.push({ path, ckpt: await loadCheckpoint(path, { withOptimizer: false }) });

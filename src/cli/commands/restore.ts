@@ -4,7 +4,7 @@ import { listImageFiles, readFaceFolder } from '../../data/folder.js';
 import { writeImage } from '../../io/image.js';
 import { disposeTree, foldIn, key, slice } from '../../index.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
-import { policyOfCheckpoint, restore } from '../../train/policy.js';
+import { checkStrength, policyOfCheckpoint, restore } from '../../train/policy.js';
 import { progressBar } from '../progress.js';
 import { restoreOutputPaths } from '../restore-outputs.js';
 
@@ -16,6 +16,8 @@ export interface RestoreCommandOptions {
   readonly eta: number;
   /** Average this many samples per face (see restore). */
   readonly samples?: number;
+  /** Keep this much of each restoration (default 1; see restore). */
+  readonly strength?: number;
   readonly seed: number;
   /** Resize inputs of another size to the policy's size (else they are refused). */
   readonly resize: boolean;
@@ -25,6 +27,7 @@ export interface RestoreCommandOptions {
 
 /** Restores every image of `input` into `output`; returns the written paths. */
 export async function restoreFolder(o: RestoreCommandOptions): Promise<string[]> {
+  checkStrength('restore', o.strength ?? 1);
   restoreOutputPaths(await listImageFiles(o.input), o.output); // refuse collisions before any work
   const { info, params } = await loadCheckpoint(o.checkpoint, { withOptimizer: false });
   try {
@@ -45,6 +48,7 @@ export async function restoreFolder(o: RestoreCommandOptions): Promise<string[]>
         steps: o.steps,
         eta: o.eta,
         samples: o.samples ?? 1,
+        strength: o.strength ?? 1,
       });
       lq.dispose();
       try {
