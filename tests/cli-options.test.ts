@@ -215,6 +215,25 @@ describe('the program', () => {
     }
   });
 
+  it('refuses a restoration strength outside [0, 1] in every command that takes one, before any work', async () => {
+    for (const [command, flag, value] of [
+      ['eval', '--strength', '1.5'],
+      ['restore', '--strength', '-0.1'],
+      ['demo', '--real-strength', 'half'],
+    ]) {
+      let stderr = '';
+      const program = buildProgram()
+        .exitOverride()
+        .configureOutput({ writeErr: (s) => (stderr += s) });
+      const error = await program.parseAsync(['node', 'webgpu-lrpo', command, flag, value]).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect((error as CommanderError).exitCode, command).toBe(USAGE_ERROR);
+      expect(stderr, command).toContain(`${flag} must be a number in [0, 1], got '${value}'`);
+    }
+  });
+
   it('`webgpu-lrpo train --steps -1 --lr abc` names every problem and exits with 2', () => {
     const r = spawnSync(
       process.execPath,
