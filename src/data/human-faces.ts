@@ -1,10 +1,10 @@
-// A small real-photo set kept apart from the evaluation faces (issue 16): the grid of ~108 face
-// crops in the screenshot `assets/screenshot-facematch.jpg` of the npm package @vladmandic/human
-// 3.3.6 (`scripts/make-human-faces.ts --fetch` puts it in the cache; set-up does not, docs/faces.md
-// says why). Each cell's clean centre (the
-// similarity and age labels cut away) gets face-api's 68 landmarks, the same FFHQ alignment as the
-// evaluation set (ffhq-align.ts), reflected and blurred where the alignment square leaves the cell (FFHQ's own
-// padding recipe), and a face-api descriptor. Crops whose descriptor is near any evaluation face
+// A small real-photo set kept apart from the evaluation faces (issue 16; too few to train on, used
+// to choose restore's strength): the grid of ~108 face crops in the screenshot
+// `assets/screenshot-facematch.jpg` of the npm package @vladmandic/human 3.3.6
+// (`scripts/make-human-faces.ts --fetch` puts it in the cache; set-up does not, docs/faces.md says
+// why). Each cell's clean centre (the similarity and age labels cut away) gets face-api's 68
+// landmarks, the same FFHQ alignment as the evaluation set (ffhq-align.ts), reflected and blurred
+// where the alignment square leaves the cell (FFHQ's own padding recipe), and a face-api descriptor. Crops whose descriptor is near any evaluation face
 // are dropped (same author: people may repeat), and the rest are split by identity cluster.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';

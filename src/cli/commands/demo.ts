@@ -194,7 +194,8 @@ export async function demo(o: DemoOptions): Promise<string> {
         const pairs = await evalSet(set, { size: policy.imageSize, count, seed: o.seed });
         const paramsOf = (p: 'sft' | 'lrpo') => (p === 'sft' ? before : after).params;
         const strength = set === 'real' ? realStrength : 1;
-        // The scored samples before the means that average them; the rows then in ROWS order.
+        const rows = rowsOf(strength);
+        // The scored samples before the means that average them; the rows then in table order.
         const setResults = (
           await evaluateMethods(
             ctx,
@@ -220,7 +221,7 @@ export async function demo(o: DemoOptions): Promise<string> {
             evalSetLabel(set),
             { quiet: o.quiet },
           )
-        ).sort((a, b) => rowsOf(strength).indexOf(a.method) - rowsOf(strength).indexOf(b.method));
+        ).sort((a, b) => rows.indexOf(a.method) - rows.indexOf(b.method));
         say(`\n${evalSetLabel(set)} (${pairs.count} faces)\n${formatResults(setResults)}`);
         results.push(...setResults);
         const plane = 3 * pairs.size * pairs.size;
