@@ -1,7 +1,15 @@
 // The demo report's split of restored - LQ by how degraded the input is (demo.ts bySeverity): the
-// halves, their means and "better on" counts, on a hand case.
+// halves, their means and "better on" counts, on a hand case; and which restoration strength a
+// demo scores the real faces at.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bySeverity } from '../src/cli/commands/demo.js';
+import {
+  bySeverity,
+  DEMO_REAL_STRENGTH,
+  DEMO_SFT,
+  demoRealStrength,
+  TINY_PHOTO_SFT,
+} from '../src/cli/commands/demo.js';
 import type { MethodResult } from '../src/cli/commands/eval.js';
 
 const result = (method: string, perceptual: number[], identity: number[]): MethodResult => ({
@@ -36,5 +44,17 @@ describe('bySeverity', () => {
     const two = results.map((r) => ({ ...r, scores: { perceptual: r.scores.perceptual!.slice(0, 2) } }));
     expect(bySeverity(two, 'real faces', 'perceptual', 'LRPO')).toEqual([]);
     expect(bySeverity(results, 'real faces', 'perceptual', 'GRPO')).toEqual([]);
+  });
+});
+
+describe('demoRealStrength', () => {
+  it('is the calibrated strength for the checkpoint it was calibrated on, 1 for any other, unless given', () => {
+    expect(DEMO_REAL_STRENGTH).toBeGreaterThan(0);
+    expect(DEMO_REAL_STRENGTH).toBeLessThan(1);
+    expect(demoRealStrength(DEMO_SFT)).toBe(DEMO_REAL_STRENGTH);
+    expect(demoRealStrength(join(DEMO_SFT, '..', '.', 'sft-small-32-photo.safetensors'))).toBe(DEMO_REAL_STRENGTH); // same file, other spelling
+    expect(demoRealStrength(TINY_PHOTO_SFT)).toBe(1); // calibrated for the small policy only
+    expect(demoRealStrength(TINY_PHOTO_SFT, 0.4)).toBe(0.4);
+    expect(demoRealStrength(DEMO_SFT, 1)).toBe(1);
   });
 });

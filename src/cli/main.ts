@@ -526,9 +526,8 @@ export function buildProgram(): Command {
     .addOption(
       valueOption(
         '--real-strength <w>',
-        "restore's strength for the real faces' extra rows (chosen for the default --sft on held-out real photographs by scripts/calibrate-strength.ts; 1 leaves them out)",
+        `restore's strength for the real faces' extra rows (default: ${DEMO_REAL_STRENGTH} for the default --sft, chosen on held-out real photographs by scripts/calibrate-strength.ts; 1, no rows, for other checkpoints)`,
         unitInterval,
-        DEMO_REAL_STRENGTH,
       ),
     )
     .addOption(valueOption('--seed <n>', 'seed', nonNegative, 0))

@@ -2,7 +2,7 @@
 // LRPO (and the LQ input) on held-out synthetic faces and on the real-face set, written up as
 // report.md with tables, a reward curve, a perception/fidelity plot and an image grid.
 import { existsSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { backendInfo, disposeTree } from '../../index.js';
 import { writeReport, type MethodEvaluation, type ReportData } from '../../report/index.js';
 import { reportDataToJson } from './report.js';
@@ -68,6 +68,14 @@ export const DEMO_LRPO_STEPS = 80;
  */
 export const DEMO_REAL_STRENGTH = 0.25;
 
+/**
+ * The real faces' strength of a demo: the one given, else DEMO_REAL_STRENGTH for DEMO_SFT (what it
+ * was chosen for) and 1 (no strength rows) for any other checkpoint, whose own share is unknown
+ * until scripts/calibrate-strength.ts measures it.
+ */
+export const demoRealStrength = (sft: string, given?: number): number =>
+  given ?? (resolve(sft) === resolve(DEMO_SFT) ? DEMO_REAL_STRENGTH : 1);
+
 export interface DemoOptions {
   readonly run: string;
   readonly sft: string;
@@ -76,7 +84,7 @@ export interface DemoOptions {
   readonly lrpoSteps: number;
   readonly syntheticCount: number;
   readonly realCount: number;
-  /** restore's strength for the real faces' extra rows (default DEMO_REAL_STRENGTH; 1 leaves them out). */
+  /** restore's strength for the real faces' extra rows (default: demoRealStrength; 1 leaves them out). */
   readonly realStrength?: number;
   readonly seed: number;
   readonly quiet?: boolean;
@@ -134,7 +142,7 @@ export async function demo(o: DemoOptions): Promise<string> {
   const say = (msg: string) => o.quiet || process.stderr.write(`${msg}\n`);
   requireRealFaces('demo', ['real'], 'run the demo from a git checkout');
   requireBrisqueModel('demo');
-  const realStrength = o.realStrength ?? DEMO_REAL_STRENGTH;
+  const realStrength = demoRealStrength(o.sft, o.realStrength);
   checkStrength('demo', realStrength);
   const { run: runPath, quiet: _quiet, ...recorded } = o;
   const run = openRun(runPath, 'demo', recorded);
