@@ -233,6 +233,8 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
         `eval: the checkpoints work at different image sizes (${[...sizes].join(', ')} px); evaluate them separately.`,
       );
     const size = [...sizes][0];
+    const strength = options.sampling.strength ?? 1;
+    const strengthNote = strength === 1 ? '' : `, restorations kept at strength ${strength}`;
     const ctx = metricContext();
     const results: MethodResult[] = [];
     const session = options.profile === undefined ? undefined : await startProfile();
@@ -251,7 +253,7 @@ export async function evaluate(options: EvalOptions): Promise<MethodResult[]> {
         );
         if (!options.quiet)
           process.stdout.write(
-            `\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px)\n${formatResults(setResults)}\n`,
+            `\n${evalSetLabel(set)} (${pairs.count} faces, ${size} px${strengthNote})\n${formatResults(setResults)}\n`,
           );
         results.push(...setResults);
       }
