@@ -6,13 +6,13 @@
 // (build them with `npx tsx scripts/make-human-faces.ts --fetch`), 'photo' the validation split
 // of the photographic procedural faces.
 //   npx tsx scripts/calibrate-strength.ts <checkpoint> [set=human|photo] [count=64]
-import { foldIn, key, ready, STREAMS, tensor } from '../src/index.js';
+import { ready, tensor } from '../src/index.js';
 import { evaluateMethods, identityRestorer, policyRestorer } from '../src/cli/commands/eval.js';
 import { loadHumanFaces } from '../src/data/human-faces.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { degradationFor } from '../src/train/demo-data.js';
 import { disposeMetricContext, metricContext } from '../src/train/evaluate.js';
-import { pairsFromImages, syntheticPairs, type PairSet } from '../src/train/pairs.js';
+import { proceduralPairs, realPhotoPairs } from '../src/train/eval-sets.js';
+import type { PairSet } from '../src/train/pairs.js';
 import { policyOfCheckpoint } from '../src/train/policy.js';
 import { meanInterval } from '../src/train/stats.js';
 
@@ -28,29 +28,14 @@ const policy = policyOfCheckpoint(ckpt.info);
 const size = policy.imageSize;
 
 async function heldOut(): Promise<PairSet> {
-  if (set === 'photo')
-    return syntheticPairs({
-      split: 'validation',
-      count: Number(countArg),
-      size,
-      seed: 0,
-      degradation: degradationFor(size),
-      style: 'photo',
-    });
+  if (set === 'photo') return proceduralPairs('photo', 'validation', { size, count: Number(countArg) });
   const crops = loadHumanFaces('train');
   const n = Math.min(Number(countArg), crops.images.length);
   const images = tensor(Float32Array.from(crops.images.slice(0, n).flatMap((x) => [...x])), {
     shape: [n, 3, 64, 64],
   });
   try {
-    // Degraded as the real evaluation set is (its key stream, the demo's degradation).
-    return await pairsFromImages(
-      foldIn(key(0), STREAMS.evalSetChoice),
-      images,
-      crops.ids.slice(0, n),
-      size,
-      degradationFor(size),
-    );
+    return await realPhotoPairs(images, crops.ids.slice(0, n), { size });
   } finally {
     images.dispose();
   }

@@ -220,6 +220,7 @@ describe('the program', () => {
       ['eval', '--strength', '1.5'],
       ['restore', '--strength', '-0.1'],
       ['demo', '--real-strength', 'half'],
+      ['eval', '--strength', ''], // Number('') is 0: a blank value must not read as strength 0
     ]) {
       let stderr = '';
       const program = buildProgram()

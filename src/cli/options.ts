@@ -36,7 +36,8 @@ export type Parse<A> = (option: string, raw: string) => Checked<A>;
 const numberWhere =
   (expected: string, ok: (n: number) => boolean): Parse<number> =>
   (option, raw) => {
-    const n = Number(raw);
+    // Number('') and Number('  ') are 0: a blank value is refused, not read as zero.
+    const n = raw.trim() === '' ? Number.NaN : Number(raw);
     return ok(n) ? E.right(n) : refuse(option, raw, expected);
   };
 

@@ -4,6 +4,7 @@
 import { readFaceFolder } from '../data/folder.js';
 import { loadRealFaces } from '../data/real-faces.js';
 import { foldIn, key, STREAMS, slice } from '../index.js';
+import type { Tensor } from '../index.js';
 import type { FaceSplit } from '../data/faces.js';
 import { degradationFor } from './demo-data.js';
 import { degradePairs, pairsFromImages, syntheticPairs, type PairSet } from './pairs.js';
@@ -28,25 +29,35 @@ export const evalSetLabel = (name: EvalSetName): string =>
         ? 'real faces'
         : `folder ${name}`;
 
+/** Procedural faces of a style and split, each degraded once as every evaluation set is (deterministic for the seed). */
+export const proceduralPairs = (
+  style: 'photo' | 'cartoon',
+  split: FaceSplit,
+  { size, count, seed = 0 }: EvalSetOptions,
+): Promise<PairSet> => syntheticPairs({ split, count, size, seed, degradation: degradationFor(size), style });
+
+/**
+ * Real face images [N, 3, H, W] in [0, 1] as pairs at `size`, degraded as the real evaluation set
+ * is (its key stream, the demo's degradation), so other real photographs are scored alike.
+ */
+export const realPhotoPairs = (
+  images: Tensor,
+  ids: readonly string[],
+  { size, seed = 0 }: Omit<EvalSetOptions, 'count'>,
+): Promise<PairSet> =>
+  pairsFromImages(foldIn(key(seed), STREAMS.evalSetChoice), images, ids, size, degradationFor(size));
+
 /** Builds an evaluation set of pairs (deterministic for the seed). */
 export async function evalSet(name: EvalSetName, { size, count, seed = 0 }: EvalSetOptions): Promise<PairSet> {
-  const k = foldIn(key(seed), STREAMS.evalSetChoice);
   if (name === 'synthetic' || name === 'photo')
-    return syntheticPairs({
-      split: 'test',
-      count,
-      size,
-      seed,
-      degradation: degradationFor(size),
-      style: name === 'photo' ? 'photo' : 'cartoon',
-    });
+    return proceduralPairs(name === 'photo' ? 'photo' : 'cartoon', 'test', { size, count, seed });
   if (name === 'real') {
     const real = await loadRealFaces({ size: 64 });
     try {
       const n = Math.min(count, real.images.shape[0]);
       const images = n === real.images.shape[0] ? real.images : slice(real.images, [0], [n]);
       try {
-        return await pairsFromImages(k, images, real.ids.slice(0, n), size, degradationFor(size));
+        return await realPhotoPairs(images, real.ids.slice(0, n), { size, seed });
       } finally {
         if (images !== real.images) images.dispose();
       }

@@ -107,21 +107,20 @@ export function restore(
   if (!Number.isInteger(samples) || samples < 1)
     throw new RangeError(`restore: samples must be a positive integer, got ${samples}.`);
   checkStrength('restore', strength);
-  const restored = restoreAtFullStrength(policy, params, lq, k, steps, eta, samples);
+  const restored = meanOfSamples(policy, params, lq, k, { steps, eta, samples });
   if (strength === 1) return restored;
   const kept = scope(() => add(lq, mul(sub(restored, lq), strength)));
   restored.dispose();
   return kept;
 }
 
-function restoreAtFullStrength(
+/** The policy's restoration at full strength: one sample, or the mean of `samples` (sampleKey(k, i)). */
+function meanOfSamples(
   policy: Policy,
   params: UNetParams,
   lq: Tensor,
   k: PRNGKey,
-  steps: number,
-  eta: number,
-  samples: number,
+  { steps, eta, samples }: { readonly steps: number; readonly eta: number; readonly samples: number },
 ): Tensor {
   const plan = ddimPlan(policy.schedule, { steps, eta });
   const one = (sampleKey: PRNGKey): Tensor =>

@@ -53,16 +53,19 @@ export interface SamplingOptions {
   readonly strength?: number;
 }
 
+/** restore's options for `samples` samples under the sampling settings `s`. */
+const restoreOptionsOf = (s: SamplingOptions, samples: number) => ({
+  steps: s.steps,
+  eta: s.eta,
+  samples,
+  strength: s.strength ?? 1,
+});
+
 /** The restorer of a loaded policy: DDIM with the given steps/eta, noise keyed per batch by the seed. */
 export const policyRestorer =
   (policy: Policy, params: UNetParams, s: SamplingOptions): Restorer =>
   (lq, b) =>
-    restore(policy, params, lq, foldIn(key(s.seed), b), {
-      steps: s.steps,
-      eta: s.eta,
-      samples: s.samples ?? 1,
-      strength: s.strength ?? 1,
-    });
+    restore(policy, params, lq, foldIn(key(s.seed), b), restoreOptionsOf(s, s.samples ?? 1));
 
 /**
  * Sample `i` of the `samples: n` restorer's n samples, alone (the same key, sampleKey): scoring
@@ -72,12 +75,7 @@ export const policyRestorer =
 export const policySampleRestorer =
   (policy: Policy, params: UNetParams, s: SamplingOptions, i: number): Restorer =>
   (lq, b) =>
-    restore(policy, params, lq, sampleKey(foldIn(key(s.seed), b), i), {
-      steps: s.steps,
-      eta: s.eta,
-      samples: 1,
-      strength: s.strength ?? 1,
-    });
+    restore(policy, params, lq, sampleKey(foldIn(key(s.seed), b), i), restoreOptionsOf(s, 1));
 
 /** The baseline: the LQ input itself (bilinearly resized back to full size by the degradation). */
 export const identityRestorer: Restorer = (lq) => alias(lq);
